@@ -1,0 +1,1 @@
+"""The process: settings, configuration, wiring, the `yuqing` CLI and chat platform adapters."""

@@ -1,0 +1,150 @@
+"""Wiring: one `App` holds the database, the config, the services, the platforms and the
+scheduler. Registries are explicit here; nothing registers itself by import."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import random
+from datetime import timedelta
+
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.config import Config
+from bot.errors import FieldProblem, SettingsError
+from bot.platforms import AVAILABLE
+from bot.settings import Settings
+from core.clock import Clock, system_clock
+from core.deadlines import deadlines_for, is_overdue, next_deadline
+from core.incidents import IncidentService
+from core.models import Incident
+from core.platform import ChatPlatform
+from core.render import Card, RenderContext, render_card
+from core.routing import Router
+from core.text import configure_jieba
+from handlers import Deps, Reply, Request, handle
+from jobs.analyse import Analyzer
+from jobs.deliver import Deliverer
+from jobs.pipeline import Pipeline
+from storage import open_db
+
+__all__ = ["App", "build_platform"]
+
+log = logging.getLogger(__name__)
+
+
+def build_platform(name: str, config: Config, **kwargs) -> ChatPlatform:
+    """Create a platform adapter by name.
+
+    :raises SettingsError: for a platform this version cannot run yet.
+    """
+    if name not in AVAILABLE:
+        raise SettingsError("platform", [FieldProblem(
+            "YUQING_PLATFORM", f"平台 {name} 尚未提供，目前可用：{', '.join(AVAILABLE)}",
+            f"platform {name} is not available yet; available: {', '.join(AVAILABLE)}")])
+    module, _, factory = AVAILABLE[name].partition(":")
+    return getattr(importlib.import_module(module), factory)(config, **kwargs)
+
+
+class App:
+    """The running bot.
+
+    Example::
+
+        app = App(settings, config, platforms={"console": ConsolePlatform(config)})
+        await app.collect_once()
+        await app.deliverer.drain()
+    """
+
+    def __init__(self, settings: Settings, config: Config, *, platforms: dict[str, ChatPlatform],
+                 clock: Clock = system_clock, db=None):
+        self.settings = settings
+        self.config = config
+        self.clock = clock
+        self.tz = settings.tz
+        configure_jieba(settings.data_dir)
+        self.db = db if db is not None else open_db(settings.db)
+        self.platforms = platforms
+        self.router = Router(config, list(platforms), self.db)
+        self.service = IncidentService(self.db, config, self.router, clock)
+        self.analyzer = Analyzer(config)
+        self.client: httpx.AsyncClient | None = None
+        self.pipeline = Pipeline(config, self.analyzer, self.service, None)
+        self.deliverer = Deliverer(self.db, platforms, self.render, clock)
+        self.deps = Deps(db=self.db, config=config, service=self.service, router=self.router,
+                         segmenter=self.analyzer.segmenter, clock=clock, tz=self.tz, render_card=self.render)
+        self.scheduler: AsyncIOScheduler | None = None
+
+    # ------------------------------------------------------------------ rendering
+    def render(self, inc: Incident) -> Card:
+        now = self.clock()
+        dl = deadlines_for(inc, self.config.grades, self.tz)
+        ctx = RenderContext(tz=self.tz, now=now, names={p.id: p.name for p in self.config.people},
+                            deadline=next_deadline(inc, dl, now), overdue=is_overdue(inc, dl, now))
+        return render_card(inc, ctx)
+
+    # ------------------------------------------------------------------ entry points
+    async def handle(self, req: Request) -> list[Reply]:
+        return await handle(self.deps, req)
+
+    def console_person(self):
+        s = self.settings.console_user
+        if s:
+            p = self.config.person(s)
+            if p:
+                return p
+            log.warning("YUQING_CONSOLE_USER=%s is not a configured person; using the first admin", s)
+        admins = [p for p in self.config.people if p.role == "admin"]
+        return (admins or self.config.people or [None])[0]
+
+    async def collect_once(self):
+        return await self.pipeline.run_all()
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Open the HTTP client and start the scheduled jobs."""
+        s = self.settings
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(s.http_timeout), follow_redirects=True, proxy=s.http_proxy,
+            headers={"User-Agent": s.user_agent}, limits=httpx.Limits(max_connections=20))
+        self.pipeline.client = self.client
+        if s.collect_on_start:
+            await self.collect_once()
+            await self.deliverer.drain()
+        self.scheduler = AsyncIOScheduler(timezone=self.tz)
+        for src in self.config.sources:
+            if not src.enabled:
+                continue
+            interval = src.interval_td
+            # spread first runs over the interval so sources do not all fire at once
+            first = self.clock() + timedelta(seconds=random.uniform(0.1, 1.0) * interval.total_seconds())
+            self.scheduler.add_job(self._collect_job, IntervalTrigger(seconds=interval.total_seconds(),
+                                   start_date=first, jitter=min(60, interval.total_seconds() / 10)),
+                                   args=[src.id], id=f"collect:{src.id}", replace_existing=True,
+                                   max_instances=1, coalesce=True, misfire_grace_time=None)
+        self.scheduler.add_job(self.deliverer.run_once, IntervalTrigger(seconds=s.deliver_interval),
+                               id="deliver", replace_existing=True, max_instances=1, coalesce=True)
+        self.scheduler.start()
+
+    async def _collect_job(self, source_id: str) -> None:
+        try:
+            await self.pipeline.run_source(source_id)
+        except Exception:
+            log.exception("collect job for %s failed", source_id)
+        await self.deliverer.run_once()
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        await self.deliverer.drain()
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+        await asyncio.sleep(0)
+
+    def close(self) -> None:
+        self.db.close()

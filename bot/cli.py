@@ -1,0 +1,140 @@
+"""The `yuqing` command: a thin shell over the app. Start-up errors print a bilingual message
+naming the bad field and exit with status 2; no tracebacks for configuration mistakes."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from bot.config import Config, load_config
+from bot.errors import StartupError
+from bot.settings import PLATFORMS, Settings, load_settings
+
+__all__ = ["main", "cli"]
+
+
+def common_options(fn):
+    """--db and --config on every subcommand."""
+
+    @click.option("--config", "config", type=click.Path(path_type=Path), default=None,
+                  help="Configuration file (TOML). Default: $YUQING_CONFIG or config/example.toml.")
+    @click.option("--db", "db", type=click.Path(path_type=Path), default=None,
+                  help="SQLite database file. Default: $YUQING_DB or data/yuqing.db.")
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except StartupError as e:
+            click.echo(e.render(), err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def _load(db: Path | None, config: Path | None, **extra) -> tuple[Settings, Config]:
+    settings = load_settings(db=db, config=config, **extra)
+    return settings, load_config(settings.config)
+
+
+def setup_logging(settings: Settings, *, stderr_level: int = logging.WARNING) -> None:
+    root = logging.getLogger()
+    root.setLevel(settings.log_level)
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    settings.log_path.parent.mkdir(parents=True, exist_ok=True)
+    fh = logging.FileHandler(settings.log_path, encoding="utf-8")
+    fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(fh)
+    sh = logging.StreamHandler(sys.stderr)
+    sh.setLevel(stderr_level)
+    sh.setFormatter(logging.Formatter("[%(levelname)s] %(name)s: %(message)s"))
+    root.addHandler(sh)
+    for noisy in ("httpx", "httpcore", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="yuqing-bot")
+def cli() -> None:
+    """yuqing-bot (舆情哨兵): public-opinion monitoring in the team's chat."""
+
+
+@cli.command()
+@common_options
+@click.option("--platform", type=click.Choice(PLATFORMS), default=None,
+              help="Chat platform. Default: telegram when TELEGRAM_BOT_TOKEN is set, else console.")
+@click.option("--no-collect", is_flag=True, help="Do not run a collection cycle at start-up.")
+def run(db, config, platform, no_collect) -> None:
+    """Start the bot: collect on schedule, deliver alerts, answer commands."""
+    settings, cfg = _load(db, config, platform=platform, collect_on_start=False if no_collect else None)
+    setup_logging(settings)
+    from bot.app import App, build_platform  # noqa: PLC0415  (keeps `--help` fast)
+
+    name = settings.chosen_platform
+    adapter = build_platform(name, cfg)
+    app = App(settings, cfg, platforms={name: adapter})
+    try:
+        asyncio.run(_run(app, name))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        app.close()
+
+
+async def _run(app, name: str) -> None:
+    await app.start()
+    try:
+        if name == "console":
+            from bot.platforms.console import serve_console  # noqa: PLC0415
+
+            await serve_console(app)
+        else:  # pragma: no cover - other platforms bring their own serve loop
+            await asyncio.Event().wait()
+    finally:
+        await app.stop()
+
+
+@cli.command()
+@common_options
+def check(db, config) -> None:
+    """Validate settings and the configuration file; say exactly what is wrong."""
+    settings, cfg = _load(db, config)
+    from storage import open_db  # noqa: PLC0415
+
+    database = open_db(settings.db)
+    database.close()
+    click.echo(f"配置有效 / configuration OK: {settings.config}")
+    click.echo(f"  团队 teams: {len(cfg.teams)}  成员 people: {len(cfg.people)}  来源 sources: {len(cfg.sources)}  "
+               f"干部 cadres: {len(cfg.watchlist.cadres)}  类别 categories: {len(cfg.watchlist.categories)}")
+    click.echo(f"  数据库 database: {settings.db}  平台 platform: {settings.chosen_platform}  时区 timezone: {settings.timezone}")
+
+
+@cli.command()
+@common_options
+@click.option("--period", type=click.Choice(["today", "week", "month"]), default="today", show_default=True)
+def report(db, config, period) -> None:
+    """Print the report for today, this week or this month."""
+    settings, cfg = _load(db, config)
+    from core.clock import system_clock  # noqa: PLC0415
+    from jobs.report import build_report, render_report  # noqa: PLC0415
+    from storage import open_db  # noqa: PLC0415
+
+    database = open_db(settings.db)
+    try:
+        r = build_report(database, cfg, period, system_clock(), settings.tz)
+        click.echo(render_report(r, settings.tz, cfg.organization.name))
+    finally:
+        database.close()
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+"""The configuration file (TOML): teams, people, sources, watch-list, grades, playbooks.
+
+`load_config(path)` parses and validates it; any problem raises `ConfigError` naming the
+exact field (``sources[1].tier``) in Chinese and English.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.errors import ConfigError, FieldProblem
+from bot.validation import problems_from
+from core.clock import parse_duration
+from core.grades import Grade
+
+__all__ = ["Config", "load_config", "ROLES", "Person", "Team", "Source", "GradeRule", "Playbook"]
+
+ROLES = ("admin", "staff", "leader", "officer", "partner")
+
+
+def _duration(v: str) -> str:
+    try:
+        parse_duration(v)
+    except ValueError:
+        raise ValueError(f"时长格式应为 90s、15m、2h 或 1d，而不是 {v!r} / duration must look like 90s, 15m, 2h or 1d, not {v!r}") from None
+    return v
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Organization(_Model):
+    name: str = Field(min_length=1)
+    city: str = ""
+
+
+class Team(_Model):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    parent: str | None = None
+    chats: dict[str, str] = Field(default_factory=dict)
+    admin_chat: dict[str, str] = Field(default_factory=dict)
+
+
+class Person(_Model):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    role: Literal["admin", "staff", "leader", "officer", "partner"]
+    team: str | None = None
+    handles: dict[str, str] = Field(default_factory=dict)
+
+
+class Source(_Model):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    kind: Literal["rss"] = "rss"
+    url: str = Field(min_length=1)
+    tier: int = Field(default=3, ge=1, le=4)
+    interval: str = "10m"
+    team: str | None = None
+    enabled: bool = True
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, v: str) -> str:
+        return _duration(v)
+
+    @property
+    def interval_td(self) -> timedelta:
+        return parse_duration(self.interval)
+
+    @property
+    def is_http(self) -> bool:
+        return self.url.startswith(("http://", "https://"))
+
+
+class Cadre(_Model):
+    name: str = Field(min_length=1)
+    post: str = ""
+    unit: str = ""
+    leading: bool = False
+    aliases: list[str] = Field(default_factory=list)
+
+
+class Unit(_Model):
+    name: str = Field(min_length=1)
+    aliases: list[str] = Field(default_factory=list)
+
+
+class Topic(_Model):
+    category: str = Field(min_length=1)
+    weight: int = Field(default=1, ge=1, le=5)
+    any: list[str] = Field(min_length=1)
+
+
+class Watchlist(_Model):
+    cadres: list[Cadre] = Field(default_factory=list)
+    units: list[Unit] = Field(default_factory=list)
+    places: list[str] = Field(default_factory=list)
+    sensitive: list[str] = Field(default_factory=list)
+    negative: list[str] = Field(default_factory=list)
+    topics: list[Topic] = Field(default_factory=list)
+
+    @property
+    def categories(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for t in self.topics:
+            seen.setdefault(t.category)
+        return list(seen)
+
+
+class GradeRule(_Model):
+    threshold: float = Field(ge=0)
+    claim: str = "2h"
+    first_response: str | None = None
+    full_response: str | None = None
+
+    @field_validator("claim")
+    @classmethod
+    def _claim(cls, v: str) -> str:
+        return v if v == "next_workday" else _duration(v)
+
+    @field_validator("first_response", "full_response")
+    @classmethod
+    def _opt_duration(cls, v: str | None) -> str | None:
+        return None if v is None else _duration(v)
+
+
+class Playbook(_Model):
+    category: str = Field(min_length=1)
+    role: Literal["admin", "staff", "leader", "officer", "partner"] = "staff"
+    principles: str = ""
+    steps: list[str] = Field(default_factory=list)
+
+
+class Config(_Model):
+    """The whole configuration file."""
+
+    organization: Organization
+    teams: list[Team] = Field(min_length=1)
+    people: list[Person] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+    watchlist: Watchlist = Field(default_factory=Watchlist)
+    grades: dict[Grade, GradeRule]
+    playbooks: list[Playbook] = Field(default_factory=list)
+    # Set by load_config: the folder relative paths are resolved against.
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "Config":
+        problems = []
+        for field, items in (("teams", self.teams), ("people", self.people), ("sources", self.sources)):
+            seen = set()
+            for i, item in enumerate(items):
+                if item.id in seen:
+                    problems.append((f"{field}[{i}].id", f"重复的 id {item.id!r}", f"duplicate id {item.id!r}"))
+                seen.add(item.id)
+        team_ids = {t.id for t in self.teams}
+        for field, items in (("people", self.people), ("sources", self.sources)):
+            for i, item in enumerate(items):
+                if item.team is not None and item.team not in team_ids:
+                    problems.append((f"{field}[{i}].team", f"没有名为 {item.team!r} 的团队", f"no team named {item.team!r}"))
+        for i, t in enumerate(self.teams):
+            if t.parent is not None and t.parent not in team_ids:
+                problems.append((f"teams[{i}].parent", f"没有名为 {t.parent!r} 的团队", f"no team named {t.parent!r}"))
+        missing = [g.value for g in Grade if g not in self.grades]
+        if missing:
+            problems.append(("grades", f"缺少等级 {', '.join(missing)}", f"missing grade(s) {', '.join(missing)}"))
+        else:
+            th = [self.grades[g].threshold for g in Grade]
+            if any(a <= b for a, b in zip(th, th[1:])):
+                problems.append(("grades", "阈值须满足 I > II > III > IV", "thresholds must satisfy I > II > III > IV"))
+        cats = set(self.watchlist.categories)
+        for i, pb in enumerate(self.playbooks):
+            if pb.category not in cats:
+                problems.append((f"playbooks[{i}].category", f"watchlist.topics 中没有类别 {pb.category!r}", f"no topic category {pb.category!r} in watchlist.topics"))
+        if problems:
+            raise _CrossProblems(problems)
+        return self
+
+    # ---- lookups used across the app
+    def team(self, team_id: str | None) -> Team:
+        for t in self.teams:
+            if t.id == team_id:
+                return t
+        return self.teams[0]
+
+    def person(self, key: str) -> Person | None:
+        """Find a person by id or name (a leading @ is ignored)."""
+        key = key.strip().lstrip("@")
+        for p in self.people:
+            if key in (p.id, p.name):
+                return p
+        return None
+
+    def person_by_handle(self, platform: str, handle: str) -> Person | None:
+        for p in self.people:
+            if p.handles.get(platform) == str(handle):
+                return p
+        return None
+
+    def source(self, source_id: str) -> Source | None:
+        return next((s for s in self.sources if s.id == source_id), None)
+
+    def playbook(self, category: str | None) -> Playbook | None:
+        return next((p for p in self.playbooks if p.category == category), None)
+
+    def resolve_path(self, url: str) -> Path:
+        p = Path(url)
+        return p if p.is_absolute() else self.base_dir / p
+
+
+class _CrossProblems(ValueError):
+    def __init__(self, problems):
+        self.problems = problems
+        super().__init__("; ".join(f"{w}: {zh} / {en}" for w, zh, en in problems))
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and validate the configuration file.
+
+    :raises ConfigError: naming each bad field, in Chinese and English.
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(path), [FieldProblem("(file)", "找不到配置文件", "file not found")]) from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), [FieldProblem("(file)", "文件须为 UTF-8 编码", "file must be UTF-8")]) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(str(path), [FieldProblem("(syntax)", f"TOML 语法错误：{e}", f"TOML syntax error: {e}")]) from None
+    try:
+        cfg = Config.model_validate({**raw, "base_dir": path.parent})
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            cross = err.get("ctx", {}).get("error")
+            if isinstance(cross, _CrossProblems):
+                problems += [FieldProblem(w, zh, en) for w, zh, en in cross.problems]
+        if not problems:
+            problems = problems_from(e)
+        raise ConfigError(str(path), problems) from None
+    file_problems = []
+    for i, s in enumerate(cfg.sources):
+        if not s.is_http and not cfg.resolve_path(s.url).exists():
+            file_problems.append(FieldProblem(f"sources[{i}].url", f"文件不存在：{s.url}", f"file not found: {s.url}"))
+    if file_problems:
+        raise ConfigError(str(path), file_problems)
+    return cfg

@@ -1,0 +1,116 @@
+"""The console chat: the embedded default, a pretend monitoring group in a terminal.
+
+Cards and notices print as they would appear in the group; each typed line is a command
+from the current user; `/as NAME` switches who is typing. When standard input is not a
+terminal, lines are read one by one and the session ends at end of input, after
+everything pending has been delivered — so a script can drive it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+import time
+from typing import TextIO
+
+from core.models import Role
+from core.platform import Outgoing
+from core.render import card_text
+from handlers import Request
+
+__all__ = ["ConsolePlatform", "serve_console"]
+
+RULE = "─" * 48
+
+
+class ConsolePlatform:
+    name = "console"
+    max_length = 4000
+
+    def __init__(self, config, out: TextIO | None = None):
+        self.config = config
+        self.out = out or sys.stdout
+        self._ids = itertools.count(1)
+        self._run = f"{int(time.time() * 1000):x}"
+
+    def _chat_label(self, chat: str) -> str:
+        if chat.startswith("@"):
+            person = self.config.person(chat[1:])
+            return f"【私聊 → {person.name if person else chat[1:]}】"
+        return f"【{chat}】"
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    async def send(self, chat: str, message: Outgoing) -> str:
+        label = self._chat_label(chat)
+        if message.card is not None:
+            self._print(f"{label}\n{RULE}\n{card_text(message.card)[: self.max_length]}\n{RULE}")
+        else:
+            prefix = "  ↳ " if message.reply_to else ""
+            self._print(f"{label}{prefix}{(message.text or '')[: self.max_length]}")
+        return f"{self._run}-{next(self._ids)}"
+
+    async def edit(self, chat: str, message_id: str, message: Outgoing) -> None:
+        card = message.card
+        if card is None:
+            return
+        state = next((v for k, v in card.fields if k == "状态"), "")
+        self._print(f"{self._chat_label(chat)}  ↻ 卡片已更新：{card.header} · {state}")
+
+
+def _reply_text(replies) -> str:
+    return "\n".join(r.text if r.card is None else card_text(r.card) for r in replies)
+
+
+async def serve_console(app, stdin: TextIO | None = None, out: TextIO | None = None) -> None:
+    """Read commands until end of input (or /quit), delivering pending messages after each."""
+    stdin = stdin or sys.stdin
+    out = out or app.platforms["console"].out
+    interactive = stdin.isatty()
+    person = app.console_person()
+    chat = app.router.group_chats(person.team if person else None)[0][1]
+    loop = asyncio.get_running_loop()
+    if interactive:
+        print(f"舆情哨兵已启动（控制台）。你现在是 {person.name if person else '访客'}；/help 查看命令，"
+              f"/as 姓名 切换身份，/quit 退出。", file=out, flush=True)
+    while True:
+        if interactive:
+            prompt = f"{person.name if person else '访客'}> "
+            line = await loop.run_in_executor(None, _input, prompt)
+        else:
+            line = await loop.run_in_executor(None, stdin.readline)
+            line = line if line else None
+        if line is None:
+            break
+        line = line.strip()
+        if not line:
+            continue
+        if not interactive:
+            print(f"{person.name if person else '访客'}> {line}", file=out, flush=True)
+        if line in ("/quit", "/exit"):
+            break
+        if line == "/as" or line.startswith(("/as ", "/as\t")):
+            name = line[3:].strip()
+            found = app.config.person(name) if name else None
+            if found is None:
+                names = "、".join(p.name for p in app.config.people)
+                print(f"找不到成员“{name}”。用法：/as 姓名；可选：{names}", file=out, flush=True)
+            else:
+                person = found
+                print(f"你现在是 {person.name}（{Role(found.role).label}）。", file=out, flush=True)
+            continue
+        replies = await app.handle(Request(platform="console", chat=chat,
+                                           user_id=person.id if person else "guest", text=line))
+        if replies:
+            print(_reply_text(replies), file=out, flush=True)
+        await app.deliverer.drain()
+    await app.deliverer.drain()
+
+
+def _input(prompt: str) -> str | None:
+    try:
+        return input(prompt)
+    except EOFError:
+        return None

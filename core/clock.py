@@ -1,0 +1,59 @@
+"""Time: stored in UTC, shown in the configured zone. A clock is injected so tests control time."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+__all__ = ["Clock", "system_clock", "parse_duration", "to_iso", "from_iso", "DURATION_RE"]
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """Now, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|秒|分钟|分|小时|天)\s*$", re.IGNORECASE)
+_UNITS = {"s": 1, "秒": 1, "m": 60, "分": 60, "分钟": 60, "h": 3600, "小时": 3600, "d": 86400, "天": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse "90s", "15m", "2h", "1d" (or 分钟/小时/天) into a timedelta.
+
+    :raises ValueError: when the text is not a duration.
+    """
+    m = DURATION_RE.match(str(text))
+    if not m:
+        raise ValueError(f"not a duration: {text!r} (use 90s, 15m, 2h, 1d)")
+    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def to_iso(dt: datetime | None) -> str | None:
+    """Store as ISO-8601 UTC with a trailing +00:00, sortable as text."""
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def from_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    dt = datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt
+
+
+def next_workday_morning(now: datetime, tz: ZoneInfo, hour: int = 9) -> datetime:
+    """The next working day (Mon–Fri) at `hour`:00 local time, as UTC."""
+    local = now.astimezone(tz)
+    day = local.date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=tz).astimezone(timezone.utc)

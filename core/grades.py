@@ -1,0 +1,63 @@
+"""Grades I–IV: one table of names, colours and emoji."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+__all__ = ["Grade"]
+
+
+class Grade(str, Enum):
+    I = "I"
+    II = "II"
+    III = "III"
+    IV = "IV"
+
+    @property
+    def rank(self) -> int:
+        """1 is the most severe."""
+        return _ORDER.index(self) + 1
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self][0]
+
+    @property
+    def colour(self) -> str:
+        return _LABELS[self][1]
+
+    @property
+    def emoji(self) -> str:
+        return _LABELS[self][2]
+
+    @property
+    def badge(self) -> str:
+        """"🔴 I 特别重大"."""
+        return f"{self.emoji} {self.value} {self.label}"
+
+    def at_least(self, other: "Grade") -> bool:
+        """True when self is as severe as other or more."""
+        return self.rank <= other.rank
+
+    @classmethod
+    def parse(cls, text: str) -> "Grade":
+        """Accept I/II/III/IV, 1–4, Ⅰ–Ⅳ, or the Chinese name or colour.
+
+        :raises ValueError: for anything else.
+        """
+        t = str(text).strip().upper()
+        aliases = {"1": "I", "2": "II", "3": "III", "4": "IV", "Ⅰ": "I", "Ⅱ": "II", "Ⅲ": "III", "Ⅳ": "IV"}
+        t = aliases.get(t, t)
+        for g in cls:
+            if t in (g.value, g.label, g.colour, g.colour + "色"):
+                return g
+        raise ValueError(f"unknown grade {text!r}")
+
+
+_ORDER = [Grade.I, Grade.II, Grade.III, Grade.IV]
+_LABELS = {
+    Grade.I: ("特别重大", "红", "🔴"),
+    Grade.II: ("重大", "橙", "🟠"),
+    Grade.III: ("较大", "黄", "🟡"),
+    Grade.IV: ("一般", "蓝", "🔵"),
+}

@@ -1,0 +1,245 @@
+"""The incident service: the one home of the lifecycle.
+
+Every change — a new incident from the pipeline, a claim, a note, a close — is one write
+transaction that stores the new state, appends an audit event and queues the outbox rows
+that tell people. Nothing is sent from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from core.clock import Clock
+from core.grades import Grade
+from core.grading import grade_story
+from core.lifecycle import Action, Decision, Refusal, decide
+from core.models import Disposition, Incident, Post, Role, State
+from core.routing import ESCALATION_LEVELS, Router
+from storage import write_tx
+from storage import incidents as store
+from storage import outbox
+from storage.posts import insert_post
+
+__all__ = ["Actor", "Outcome", "IngestOutcome", "IncidentService", "STORY_WINDOW"]
+
+STORY_WINDOW = timedelta(days=7)
+TEXT_PRIORITY = 5
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something, and from where."""
+
+    person_id: str
+    name: str
+    role: Role
+    platform: str | None = None
+    chat: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    incident: Incident
+    refusal: Refusal | None = None
+    holder: str | None = None  # who holds it, when a claim lost
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    post_id: int | None          # None: already stored (duplicate)
+    incident_id: int | None = None
+    created: bool = False
+    grade_rose: bool = False
+
+
+class IncidentService:
+    def __init__(self, db: Database, config, router: Router, clock: Clock):
+        self.db = db
+        self.config = config
+        self.router = router
+        self.clock = clock
+
+    # ------------------------------------------------------------------ reads
+    def get(self, incident_id: int) -> Incident:
+        """:raises storage.incidents.IncidentNotFound:"""
+        return store.get_incident(self.db, incident_id)
+
+    def name_of(self, person_id: str | None) -> str:
+        if not person_id:
+            return "—"
+        p = self.config.person(person_id)
+        return p.name if p else person_id
+
+    # ------------------------------------------------------------------ actions
+    def act(self, incident_id: int, action: Action, actor: Actor, *, target: str | None = None,
+            text: str | None = None, disposition: Disposition | None = None, summary: str | None = None) -> Outcome:
+        """Apply one lifecycle action atomically.
+
+        :raises storage.incidents.IncidentNotFound:
+        """
+        now = self.clock()
+        with write_tx(self.db):
+            inc = store.get_incident(self.db, incident_id)
+            d: Decision = decide(inc, action, actor=actor.person_id, target=target,
+                                 is_admin=actor.role is Role.ADMIN, max_level=max(ESCALATION_LEVELS))
+            if not d.ok:
+                holder = self.name_of(inc.assignee) if d.refusal in (Refusal.TAKEN, Refusal.NOT_ASSIGNEE) else None
+                return Outcome(False, inc, d.refusal, holder)
+            fields: dict = {"state": d.to_state, "assignee": d.assignee}
+            detail: dict = {}
+            if action in (Action.CLAIM, Action.ASSIGN) and inc.claimed_at is None:
+                fields["claimed_at"] = now
+            if action is Action.ASSIGN:
+                detail["target"] = target
+            if action is Action.NOTE:
+                detail["text"] = text
+            if action is Action.ESCALATE:
+                fields["escalation_level"] = inc.escalation_level + 1
+                fields["escalated_at"] = now
+                detail["reason"] = text
+                detail["level"] = inc.escalation_level + 1
+            if action is Action.CLOSE:
+                fields.update(closed_at=now, disposition=disposition, summary=summary)
+                detail.update(disposition=disposition.value if disposition else None, summary=summary)
+            if action is Action.REOPEN:
+                fields.update(closed_at=None, disposition=None, summary=None)
+            if action is not Action.NOTE:
+                store.update_incident(self.db, inc.id, inc.version, now, **fields)
+            store.add_event(self.db, inc.id, now, actor=actor.person_id, action=action.value,
+                            from_state=inc.state.value, to_state=d.to_state.value, detail=detail,
+                            platform=actor.platform, chat=actor.chat)
+            after = store.get_incident(self.db, inc.id)
+            self._announce(after, self._notice(after, action, actor, target=target, text=text),
+                           edit_card=action is not Action.NOTE, now=now)
+            if action is Action.ESCALATE:
+                self._notify_level(after, after.escalation_level, text, now, skip=actor.person_id)
+            if action is Action.ASSIGN and target and target != actor.person_id:
+                person = self.config.person(target)
+                if person:
+                    self._private(person, after, f"👉 你被指派处置 #{after.id}：{after.title}", now)
+            return Outcome(True, after)
+
+    def _notice(self, inc: Incident, action: Action, actor: Actor, *, target=None, text=None) -> str:
+        i, who = inc.id, actor.name
+        if action is Action.CLAIM:
+            return f"✋ #{i} 已由 {who} 认领"
+        if action is Action.UNCLAIM:
+            return f"↩️ #{i} {who} 取消了认领，现待认领"
+        if action is Action.ASSIGN:
+            return f"👉 #{i} 由 {who} 指派给 {self.name_of(target)}"
+        if action is Action.NOTE:
+            return f"📝 #{i} {who}：{text}"
+        if action is Action.ESCALATE:
+            level = ESCALATION_LEVELS[inc.escalation_level][0]
+            return f"⏫ #{i} 由 {who} 升级至{level}" + (f"：{text}" if text else "")
+        if action is Action.CLOSE:
+            extra = f"（{inc.summary}）" if inc.summary else ""
+            return f"✅ #{i} 由 {who} 关闭，处置：{inc.disposition.value}{extra}"
+        if action is Action.REOPEN:
+            return f"🔁 #{i} 由 {who} 重新打开"
+        raise AssertionError(action)
+
+    # ------------------------------------------------------------------ outbox helpers
+    def _announce(self, inc: Incident, notice: str | None, *, edit_card: bool, now: datetime) -> None:
+        """Edit the card wherever it is shown, and thread a notice under it in each of those chats."""
+        targets = list(dict.fromkeys(self.router.group_chats(inc.team) + [
+            t for t in outbox.chats_with_card(self.db, inc.id) if t[0] in self.router.platforms]))
+        for platform, chat in targets:
+            if edit_card:
+                outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.CARD,
+                               incident_id=inc.id, priority=inc.grade.rank)
+            if notice:
+                outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.NOTICE,
+                               incident_id=inc.id, payload={"text": notice}, priority=inc.grade.rank)
+
+    def _private(self, person, inc: Incident, notice: str | None, now: datetime) -> None:
+        """Send a person the card privately (tracked, so later changes edit it) with a notice."""
+        for platform, chat in self.router.private_chats(person):
+            outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.CARD,
+                           incident_id=inc.id, priority=inc.grade.rank)
+            if notice:
+                outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.NOTICE,
+                               incident_id=inc.id, payload={"text": notice}, priority=inc.grade.rank)
+
+    def _notify_level(self, inc: Incident, level: int, reason: str | None, now: datetime, skip: str) -> None:
+        name, role = ESCALATION_LEVELS[level]
+        for person in self.router.people_with_role(role):
+            if person.id == skip:
+                continue
+            self._private(person, inc, f"⏫ #{inc.id} 已升级至{name}，请关注" + (f"：{reason}" if reason else ""), now)
+
+    def _alert_subscribers(self, inc: Incident, now: datetime, already: Grade | None = None) -> None:
+        """Private cards for leaders whose subscription covers the grade (and did not cover `already`)."""
+        for person in self.router.subscribers(inc.grade):
+            if already is not None and person in self.router.subscribers(already):
+                continue
+            self._private(person, inc, None, now)
+
+    # ------------------------------------------------------------------ the pipeline's entry
+    def ingest(self, post: Post, analysis, source, seg: str) -> IngestOutcome:
+        """Store a post and, if relevant, open an incident or join the story's incident.
+        One transaction: post, incident, link, events, outbox."""
+        now = self.clock()
+        f = analysis.finding
+        thresholds = {g: r.threshold for g, r in self.config.grades.items()}
+        with write_tx(self.db):
+            post_id = insert_post(self.db, post, f, seg, now)
+            if post_id is None or not f.relevant:
+                return IngestOutcome(post_id)
+            existing = store.find_story(self.db, f.story_key, now - STORY_WINDOW)
+            tier = source.tier if source else 4
+            if existing is None:
+                iid = store.create_incident(
+                    self.db, story_key=f.story_key, title=post.title, url=post.url, source_id=post.source_id,
+                    team=source.team if source else None, category=f.category, grade=f.grade, score=f.score,
+                    sensitivity=analysis.sensitivity, best_tier=tier, reasons=f.reasons, matched=f.matched, now=now)
+                store.link_post(self.db, iid, post_id, now)
+                store.add_event(self.db, iid, now, actor=None, action="opened", to_state=State.NEW.value,
+                                detail={"post_id": post_id, "source": post.source_id, "grade": f.grade.value,
+                                        "tip_by": post.tip_by})
+                inc = store.get_incident(self.db, iid)
+                for platform, chat in self.router.group_chats(inc.team):
+                    outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.CARD,
+                                   incident_id=iid, priority=inc.grade.rank)
+                self._alert_subscribers(inc, now)
+                return IngestOutcome(post_id, iid, created=True)
+            return self._join(existing, post_id, post, analysis, source, thresholds, now)
+
+    def _join(self, iid: int, post_id: int, post: Post, analysis, source, thresholds, now) -> IngestOutcome:
+        tier = source.tier if source else 4
+        row = store.get_story_row(self.db, iid)
+        before = store.get_incident(self.db, iid)
+        store.link_post(self.db, iid, post_id, now)
+        n_sources = len(store.story_sources(self.db, iid))
+        sens, sens_reasons = row["sensitivity"], None
+        if analysis.sensitivity > sens:
+            sens, sens_reasons = analysis.sensitivity, analysis.sensitivity_reasons
+        if sens_reasons is None:
+            # keep the reasons that produced the stored sensitivity (all but the impact lines)
+            sens_reasons = tuple(r for r in before.reasons if not r.startswith(("来源级别", "综合评分")) and "个来源转载" not in r)
+        best_tier = min(row["best_tier"], tier)
+        g = grade_story(sens, sens_reasons, best_tier, n_sources, thresholds)
+        # A grade never drops automatically: a story that grew does not become less important.
+        grade = g.grade if g.grade.rank < before.grade.rank else before.grade
+        store.update_incident(self.db, iid, before.version, now, post_count=before.post_count + 1,
+                              source_count=n_sources, best_tier=best_tier, sensitivity=sens, score=max(g.score, before.score),
+                              grade=grade, reasons=g.reasons if grade is g.grade else before.reasons)
+        store.add_event(self.db, iid, now, actor=None, action="post_added",
+                        detail={"post_id": post_id, "source": post.source_id, "sources": n_sources})
+        after = store.get_incident(self.db, iid)
+        rose = after.grade.rank < before.grade.rank
+        if rose:
+            store.add_event(self.db, iid, now, actor=None, action="regraded", from_state=before.state.value,
+                            to_state=after.state.value, detail={"from": before.grade.value, "to": after.grade.value})
+            self._announce(after, f"⬆️ #{iid} 等级上调：{before.grade.badge} → {after.grade.badge}（{n_sources} 个来源）",
+                           edit_card=True, now=now)
+            self._alert_subscribers(after, now, already=before.grade)
+        elif tier < row["best_tier"]:
+            self._announce(after, f"📰 #{iid} 有更高级别来源转载：{source.name if source else post.source_id}", edit_card=True, now=now)
+        else:
+            self._announce(after, None, edit_card=True, now=now)
+        return IngestOutcome(post_id, iid, created=False, grade_rose=rose)

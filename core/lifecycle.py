@@ -1,0 +1,97 @@
+"""The incident lifecycle as a pure table: which action may move which state where.
+
+new -> claimed -> escalated -> closed, plus reopen, unclaim, assign and notes. The incident
+service (`core.incidents`) is the only caller that applies these decisions to storage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from core.models import Incident, State
+
+__all__ = ["Action", "Decision", "decide", "Refusal"]
+
+
+class Action(str, Enum):
+    CLAIM = "claim"
+    UNCLAIM = "unclaim"
+    ASSIGN = "assign"
+    NOTE = "note"
+    ESCALATE = "escalate"
+    CLOSE = "close"
+    REOPEN = "reopen"
+
+
+class Refusal(str, Enum):
+    """Why an action cannot be applied; handlers turn these into Chinese replies."""
+
+    CLOSED = "closed"               # the incident is closed; reopen first
+    NOT_CLOSED = "not_closed"       # reopen on an open incident
+    TAKEN = "taken"                 # someone else already claimed it
+    ALREADY_YOURS = "already_yours"
+    NOT_ASSIGNED = "not_assigned"   # unclaim with nobody assigned
+    NOT_ASSIGNEE = "not_assignee"   # unclaim someone else's without admin rights
+    TOP_LEVEL = "top_level"         # cannot escalate past the last level
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of `decide`: either the new state and assignee, or a refusal."""
+
+    ok: bool
+    to_state: State | None = None
+    assignee: str | None = None
+    refusal: Refusal | None = None
+
+    @classmethod
+    def refuse(cls, why: Refusal) -> "Decision":
+        return cls(ok=False, refusal=why)
+
+
+def decide(
+    inc: Incident,
+    action: Action,
+    *,
+    actor: str,
+    target: str | None = None,
+    is_admin: bool = False,
+    max_level: int = 3,
+) -> Decision:
+    """Pure: given the incident and who does what, say what the new state is."""
+    s = inc.state
+    if action is Action.NOTE:
+        return Decision(True, s, inc.assignee)
+    if action is Action.REOPEN:
+        if s is not State.CLOSED:
+            return Decision.refuse(Refusal.NOT_CLOSED)
+        if inc.escalation_level > 0:
+            return Decision(True, State.ESCALATED, inc.assignee)
+        return Decision(True, State.CLAIMED if inc.assignee else State.NEW, inc.assignee)
+    if s is State.CLOSED:
+        return Decision.refuse(Refusal.CLOSED)
+    if action is Action.CLAIM:
+        if inc.assignee == actor:
+            return Decision.refuse(Refusal.ALREADY_YOURS)
+        if inc.assignee:
+            return Decision.refuse(Refusal.TAKEN)
+        return Decision(True, State.ESCALATED if s is State.ESCALATED else State.CLAIMED, actor)
+    if action is Action.UNCLAIM:
+        if not inc.assignee:
+            return Decision.refuse(Refusal.NOT_ASSIGNED)
+        if inc.assignee != actor and not is_admin:
+            return Decision.refuse(Refusal.NOT_ASSIGNEE)
+        return Decision(True, State.ESCALATED if s is State.ESCALATED else State.NEW, None)
+    if action is Action.ASSIGN:
+        assert target is not None
+        if inc.assignee == target:
+            return Decision.refuse(Refusal.ALREADY_YOURS)
+        return Decision(True, State.ESCALATED if s is State.ESCALATED else State.CLAIMED, target)
+    if action is Action.ESCALATE:
+        if inc.escalation_level >= max_level:
+            return Decision.refuse(Refusal.TOP_LEVEL)
+        return Decision(True, State.ESCALATED, inc.assignee)
+    if action is Action.CLOSE:
+        return Decision(True, State.CLOSED, inc.assignee or actor)
+    raise AssertionError(f"unhandled action {action}")

@@ -1,0 +1,53 @@
+"""The small protocol every chat platform adapter implements, and its delivery errors.
+
+Adapters live in `bot/platforms/`; the core and jobs only see this protocol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from core.render import Card
+
+__all__ = ["Outgoing", "ChatPlatform", "DeliveryError", "MessageGone"]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to show: a card, or plain text, optionally threaded under an earlier message."""
+
+    card: Card | None = None
+    text: str | None = None
+    reply_to: str | None = None
+    incident_id: int | None = None
+    silent: bool = False
+
+
+class DeliveryError(Exception):
+    """Sending failed. `retry_after` (seconds) when the platform asked us to wait;
+    `permanent` when trying again cannot help (bad chat id, bot removed)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class MessageGone(DeliveryError):
+    """The message to edit no longer exists (deleted); send a fresh one instead."""
+
+    def __init__(self, message: str = "message to edit not found"):
+        super().__init__(message, permanent=False)
+
+
+@runtime_checkable
+class ChatPlatform(Protocol):
+    name: str
+    max_length: int
+
+    async def send(self, chat: str, message: Outgoing) -> str:
+        """Send; return the platform's message id."""
+
+    async def edit(self, chat: str, message_id: str, message: Outgoing) -> None:
+        """Edit in place. 'Not modified' is success; a deleted message raises MessageGone."""

@@ -1,0 +1,118 @@
+"""Pure rendering: incident -> card (text blocks + buttons). Adapters translate cards into
+console text, Telegram HTML or WeCom markdown; nothing here knows a platform."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from core.lifecycle import Action
+from core.models import Incident, State
+
+__all__ = ["Button", "Card", "RenderContext", "render_card", "card_text", "fmt_time", "short_line"]
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: Action
+    incident_id: int
+    arg: str | None = None
+
+    @property
+    def command(self) -> str:
+        """The text command the button stands for (used where buttons cannot be shown)."""
+        base = f"/{self.action.value} {self.incident_id}"
+        hint = {Action.NOTE: " 内容", Action.ESCALATE: " [原因]", Action.CLOSE: " 处置 [说明]"}.get(self.action, "")
+        return base + (f" {self.arg}" if self.arg else hint)
+
+
+@dataclass(frozen=True)
+class Card:
+    """A neutral card: header line, linked title, labelled fields, buttons."""
+
+    header: str
+    title: str
+    url: str | None
+    fields: tuple[tuple[str, str], ...]
+    buttons: tuple[Button, ...] = ()
+    footer: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    tz: ZoneInfo
+    now: datetime
+    names: dict[str, str] = field(default_factory=dict)
+    deadline: tuple[str, datetime] | None = None
+    overdue: bool = False
+
+
+def fmt_time(dt: datetime | None, tz: ZoneInfo, *, with_date: bool = True) -> str:
+    if dt is None:
+        return "—"
+    local = dt.astimezone(tz)
+    return local.strftime("%m-%d %H:%M" if with_date else "%H:%M")
+
+
+def _buttons(inc: Incident) -> tuple[Button, ...]:
+    i = inc.id
+    if inc.state is State.CLOSED:
+        return (Button("重新打开", Action.REOPEN, i), Button("备注", Action.NOTE, i))
+    out = []
+    if not inc.assignee:
+        out.append(Button("认领", Action.CLAIM, i))
+    out += [Button("备注", Action.NOTE, i), Button("升级", Action.ESCALATE, i), Button("关闭", Action.CLOSE, i)]
+    return tuple(out)
+
+
+def render_card(inc: Incident, ctx: RenderContext) -> Card:
+    """The alert card for an incident, as it stands now."""
+    header = f"{inc.grade.badge} · #{inc.id} · {inc.category or '未分类'}"
+    fields: list[tuple[str, str]] = []
+    src = inc.source_name or inc.source_id or "—"
+    if inc.source_count > 1:
+        src += f" 等 {inc.source_count} 个来源"
+    fields.append(("来源", f"{src} · {fmt_time(inc.published_at or inc.created_at, ctx.tz)}"))
+    who = []
+    for kind in ("cadres", "units"):
+        who += inc.matched.get(kind, [])
+    if who:
+        fields.append(("涉及", "、".join(who)))
+    fields.append(("定级理由", "；".join(inc.reasons)))
+    state = inc.state.label
+    if inc.assignee:
+        state += f" · {ctx.names.get(inc.assignee, inc.assignee)}"
+    if inc.escalation_level:
+        state += f" · 升级第 {inc.escalation_level} 级"
+    if inc.state is State.CLOSED and inc.disposition:
+        state += f" · {inc.disposition.value}"
+        if inc.summary:
+            state += f"（{inc.summary}）"
+    fields.append(("状态", state))
+    if ctx.deadline:
+        label, when = ctx.deadline
+        mark = " ⚠️已超时" if ctx.overdue else ""
+        fields.append((label, fmt_time(when, ctx.tz) + mark))
+    return Card(header=header, title=inc.title, url=inc.url, fields=tuple(fields), buttons=_buttons(inc))
+
+
+def card_text(card: Card, *, with_commands: bool = True) -> str:
+    """Plain-text form of a card (console; any platform without rich text)."""
+    lines = [card.header, card.title]
+    if card.url:
+        lines.append(card.url)
+    lines += [f"{label}：{value}" for label, value in card.fields]
+    if card.footer:
+        lines.append(card.footer)
+    if with_commands and card.buttons:
+        lines.append("操作：" + " · ".join(f"[{b.label}] {b.command}" for b in card.buttons))
+    return "\n".join(lines)
+
+
+def short_line(inc: Incident, names: dict[str, str] | None = None) -> str:
+    """One line per incident, for /list, /mine and reports."""
+    names = names or {}
+    who = f" · {names.get(inc.assignee, inc.assignee)}" if inc.assignee else ""
+    return f"{inc.grade.emoji} #{inc.id} [{inc.grade.value}] {inc.title[:40]} · {inc.state.label}{who}"

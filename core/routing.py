@@ -1,0 +1,67 @@
+"""Who hears about what: the team's group chats, people's private chats, subscribers.
+
+Addresses are (platform, chat) pairs, only for the platforms this process runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlite_utils import Database
+
+from core.grades import Grade
+from core.models import Role
+from storage import people as people_store
+
+__all__ = ["Router", "CONSOLE_GROUP", "ESCALATION_LEVELS"]
+
+CONSOLE_GROUP = "监测群"
+
+# Escalation steps above the team itself: level -> (name, the role that hears about it).
+ESCALATION_LEVELS = {1: ("组长", Role.ADMIN), 2: ("分管领导", Role.LEADER), 3: ("协作部门", Role.PARTNER)}
+
+
+class Router:
+    def __init__(self, config, platforms: Sequence[str], db: Database):
+        self.config = config
+        self.platforms = list(platforms)
+        self.db = db
+
+    def group_chats(self, team_id: str | None) -> list[tuple[str, str]]:
+        team = self.config.team(team_id)
+        out = []
+        for p in self.platforms:
+            chat = team.chats.get(p) or (CONSOLE_GROUP if p == "console" else None)
+            if chat:
+                out.append((p, str(chat)))
+        return out
+
+    def admin_chats(self, team_id: str | None) -> list[tuple[str, str]]:
+        team = self.config.team(team_id)
+        out = [(p, str(team.admin_chat[p])) for p in self.platforms if p in team.admin_chat]
+        return out or self.group_chats(team_id)
+
+    def private_chats(self, person) -> list[tuple[str, str]]:
+        out = []
+        registered = people_store.identities_of(self.db, person.id)
+        for p in self.platforms:
+            if p == "console":
+                out.append((p, "@" + person.id))
+            elif p in registered:
+                out.append((p, registered[p]))
+            elif p in person.handles:
+                out.append((p, person.handles[p]))
+        return out
+
+    def people_with_role(self, role: Role, team_id: str | None = None):
+        return [p for p in self.config.people if p.role == role.value and (team_id is None or p.team in (None, team_id))]
+
+    def subscribers(self, grade: Grade):
+        """People whose subscription covers this grade."""
+        subs = people_store.subscriptions(self.db)
+        out = []
+        for pid, min_grade in subs.items():
+            person = self.config.person(pid)
+            if person and grade.at_least(Grade(min_grade)):
+                out.append(person)
+        return out

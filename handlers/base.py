@@ -1,0 +1,50 @@
+"""What a handler receives and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from core.clock import Clock
+from core.incidents import IncidentService
+from core.render import Card
+from core.routing import Router
+from core.text import Segmenter
+
+__all__ = ["Request", "Reply", "Deps"]
+
+
+@dataclass(frozen=True)
+class Request:
+    """A line someone typed, and where."""
+
+    platform: str
+    chat: str
+    user_id: str
+    text: str
+    reply_to_incident: int | None = None   # set when the message replies to an incident's card
+    private: bool = False                   # a one-to-one chat with the bot
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer to the person who asked, shown in the same chat."""
+
+    text: str
+    card: Card | None = None
+
+
+@dataclass
+class Deps:
+    """What handlers may use; built once by the app."""
+
+    db: Database
+    config: object
+    service: IncidentService
+    router: Router
+    segmenter: Segmenter
+    clock: Clock
+    tz: ZoneInfo
+    render_card: object  # Incident -> Card

@@ -1,0 +1,374 @@
+"""Commands: parse a line, check the caller's role, call the incident service, reply in Chinese.
+
+The registry `COMMANDS` is an explicit list. Wrong input never changes anything and always
+gets a short reply that names the right usage.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from core.grades import Grade
+from core.incidents import Actor, Outcome
+from core.lifecycle import Action, Refusal
+from core.models import Disposition, Role, State
+from core.render import card_text, fmt_time, short_line
+from core.text import normalize
+from handlers.base import Deps, Reply, Request
+from handlers.permissions import allowed, roles_for
+from jobs.report import PERIODS, build_report, render_report
+from storage import incidents as store
+from storage import people as people_store
+from storage import posts as post_store
+from storage import write_tx
+
+__all__ = ["Command", "COMMANDS", "handle", "parse"]
+
+log = logging.getLogger(__name__)
+
+DISPOSITIONS = "、".join(d.value for d in Disposition)
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    usage: str
+    summary: str
+    run: Callable[["Call"], Awaitable[list[Reply]]]
+
+
+@dataclass
+class Call:
+    """One parsed command being handled."""
+
+    deps: Deps
+    req: Request
+    name: str
+    args: list[str]
+    rest: str            # everything after the command name, as typed
+    person: object | None
+    role: Role | None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.person.id, self.person.name, self.role, self.req.platform, self.req.chat)
+
+
+class UsageError(Exception):
+    """Wrong input; the message is the reply."""
+
+
+_CMD = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
+
+
+def parse(text: str) -> tuple[str, str] | None:
+    """'/claim@yuqing_bot 12' -> ('claim', '12'). None when the text is not a command."""
+    m = _CMD.match(normalize(text) if text else "")
+    if not m:
+        return None
+    return m.group(1).lower(), (m.group(2) or "").strip()
+
+
+def who_is(deps: Deps, req: Request):
+    """The configured person behind a chat user, by registration or by configured handle."""
+    pid = people_store.person_for_identity(deps.db, req.platform, req.user_id)
+    if pid:
+        return deps.config.person(pid)
+    if req.platform == "console":
+        return deps.config.person(req.user_id)
+    return deps.config.person_by_handle(req.platform, req.user_id)
+
+
+async def handle(deps: Deps, req: Request) -> list[Reply]:
+    """Handle one message. Non-commands get nothing back, except in a private chat."""
+    parsed = parse(req.text)
+    if parsed is None:
+        if req.private or req.platform == "console":
+            return [Reply("命令以 / 开头，例如 /list。发送 /help 查看全部命令。")]
+        return []
+    name, rest = parsed
+    cmd = _BY_NAME.get(name)
+    if cmd is None:
+        guess = difflib.get_close_matches(name, list(_BY_NAME), n=1)
+        hint = f"你是不是想用 /{guess[0]}？" if guess else ""
+        return [Reply(f"未知命令 /{name}。{hint}发送 /help 查看可用命令。")]
+    person = who_is(deps, req)
+    role = Role(person.role) if person else None
+    if not allowed(name, role):
+        log.info("refused /%s for %s/%s (role %s)", name, req.platform, req.user_id, role)
+        if person is None:
+            return [Reply("你还没有登记为本群成员，无法使用此命令。请联系管理员在配置中添加你。")]
+        return [Reply(f"{person.name}，你的角色（{role.label}）无权使用 /{name}；此命令限{roles_for(name)}使用。")]
+    call = Call(deps, req, name, rest.split(), rest, person, role)
+    try:
+        return await cmd.run(call)
+    except UsageError as e:
+        return [Reply(str(e))]
+    except store.IncidentNotFound as e:
+        return [Reply(f"没有编号为 #{e.incident_id} 的事件。发送 /list 查看待处置事件。")]
+
+
+# ---------------------------------------------------------------------------- argument helpers
+
+def _incident_id(call: Call, usage: str, index: int = 0) -> int:
+    """The incident number from the arguments, or from the card being replied to."""
+    if len(call.args) > index:
+        raw = call.args[index].lstrip("#＃")
+        if raw.isdigit():
+            return int(raw)
+        if call.req.reply_to_incident is not None and index == 0:
+            return call.req.reply_to_incident
+        raise UsageError(f"“{call.args[index]}”不是有效的事件编号。用法：{usage}")
+    if call.req.reply_to_incident is not None:
+        return call.req.reply_to_incident
+    raise UsageError(f"请提供事件编号。用法：{usage}")
+
+
+def _after_id(call: Call) -> list[str]:
+    """Arguments after the incident number (none consumed when replying to a card without one)."""
+    if call.args and call.args[0].lstrip("#＃").isdigit():
+        return call.args[1:]
+    return call.args
+
+
+def _text_after_id(call: Call) -> str:
+    rest = call.rest
+    m = re.match(r"^[#＃]?\d+\s*", rest)
+    return (rest[m.end():] if m else rest).strip()
+
+
+def _result(call: Call, out: Outcome) -> list[Reply]:
+    deps = call.deps
+    if out.ok:
+        # The change is announced through the outbox in the incident's chats; answer here only
+        # when the command came from somewhere else (a private chat).
+        if (call.req.platform, call.req.chat) in deps.router.group_chats(out.incident.team):
+            return []
+        return [Reply(f"已完成：#{out.incident.id} 现为{out.incident.state.label}。")]
+    i = out.incident
+    why = out.refusal
+    if why is Refusal.CLOSED:
+        return [Reply(f"#{i.id} 已关闭（{i.disposition.value if i.disposition else '—'}），不能再执行此操作。如需继续处置，请先 /reopen {i.id}。")]
+    if why is Refusal.NOT_CLOSED:
+        return [Reply(f"#{i.id} 尚未关闭（{i.state.label}），无需重新打开。")]
+    if why is Refusal.TAKEN:
+        return [Reply(f"#{i.id} 已由 {out.holder} 认领。如需接手，请 {out.holder} 先 /unclaim {i.id}，或由管理员 /assign {i.id} @你。")]
+    if why is Refusal.ALREADY_YOURS:
+        return [Reply(f"#{i.id} 已经由{'你' if i.assignee == call.person.id else deps.service.name_of(i.assignee)}负责，无需重复操作。")]
+    if why is Refusal.NOT_ASSIGNED:
+        return [Reply(f"#{i.id} 目前没有人认领，无需取消。")]
+    if why is Refusal.NOT_ASSIGNEE:
+        return [Reply(f"#{i.id} 由 {out.holder} 认领，只有本人或管理员可以取消认领。")]
+    if why is Refusal.TOP_LEVEL:
+        return [Reply(f"#{i.id} 已升级到最高一级，不能继续升级。")]
+    raise AssertionError(why)
+
+
+# ---------------------------------------------------------------------------- commands
+
+async def cmd_help(call: Call) -> list[Reply]:
+    lines = ["舆情哨兵 · 可用命令："]
+    for c in COMMANDS:
+        if allowed(c.name, call.role) and c.name != "start":
+            lines.append(f"{c.usage} — {c.summary}")
+    if call.person is None:
+        lines.append("你还没有登记，只能查看帮助。请联系管理员。")
+    else:
+        lines.append(f"（你是 {call.person.name}，角色：{call.role.label}。回复告警卡片时可省略编号。）")
+    return [Reply("\n".join(lines))]
+
+
+async def cmd_start(call: Call) -> list[Reply]:
+    if call.person is None:
+        return [Reply("你好！你还没有登记为舆情监测成员，请联系管理员在配置中添加你的账号。")]
+    with write_tx(call.deps.db):
+        people_store.register_identity(call.deps.db, call.req.platform, call.req.user_id, call.person.id,
+                                       call.deps.clock())
+    return [Reply(f"你好，{call.person.name}（{call.role.label}）。发送 /help 查看可用命令。")]
+
+
+async def cmd_list(call: Call) -> list[Reply]:
+    incs = store.list_incidents(call.deps.db, states=(State.NEW, State.CLAIMED, State.ESCALATED), limit=30)
+    if not incs:
+        return [Reply("目前没有待处置的事件。")]
+    names = {p.id: p.name for p in call.deps.config.people}
+    return [Reply(f"待处置事件 {len(incs)} 起（按等级排序）：\n" + "\n".join(short_line(i, names) for i in incs))]
+
+
+async def cmd_mine(call: Call) -> list[Reply]:
+    incs = store.list_incidents(call.deps.db, states=(State.CLAIMED, State.ESCALATED), assignee=call.person.id)
+    if not incs:
+        return [Reply("你目前没有负责中的事件。发送 /list 查看待认领事件。")]
+    return [Reply(f"你负责的事件 {len(incs)} 起：\n" + "\n".join(short_line(i) for i in incs))]
+
+
+async def cmd_show(call: Call) -> list[Reply]:
+    iid = _incident_id(call, "/show 编号，例如 /show 12")
+    deps = call.deps
+    inc = deps.service.get(iid)
+    card = deps.render_card(inc)
+    lines = [card_text(card)]
+    pb = deps.config.playbook(inc.category)
+    if pb:
+        lines.append(f"\n📘 处置预案（{pb.category}，负责：{Role(pb.role).label}）：{pb.principles}")
+        lines += [f"  {n}. {s}" for n, s in enumerate(pb.steps, 1)]
+    posts = store.posts_for(deps.db, iid)
+    if len(posts) > 1:
+        lines.append(f"\n📰 相关帖文 {len(posts)} 篇：")
+        lines += [f"  · {p['source_name'] or p['source_id']}：{p['title'][:40]}" for p in posts[:10]]
+    lines.append("\n🕒 处置记录：")
+    for ev in store.events_for(deps.db, iid):
+        lines.append("  " + _event_line(deps, ev))
+    return [Reply("\n".join(lines))]
+
+
+_EVENT_NAMES = {"opened": "发现", "post_added": "新增帖文", "regraded": "等级调整", "claim": "认领", "unclaim": "取消认领",
+                "assign": "指派", "note": "备注", "escalate": "升级", "close": "关闭", "reopen": "重新打开"}
+
+
+def _event_line(deps: Deps, ev) -> str:
+    who = deps.service.name_of(ev.actor) if ev.actor else "系统"
+    d = ev.detail
+    extra = d.get("text") or d.get("reason") or ""
+    if ev.action == "close":
+        extra = d.get("disposition", "") + (f"（{d['summary']}）" if d.get("summary") else "")
+    elif ev.action == "assign":
+        extra = "→ " + deps.service.name_of(d.get("target"))
+    elif ev.action == "regraded":
+        extra = f"{d.get('from')} → {d.get('to')}"
+    elif ev.action == "post_added":
+        extra = f"来源 {d.get('source')}"
+    return f"{fmt_time(ev.at, deps.tz)} {who} {_EVENT_NAMES.get(ev.action, ev.action)}" + (f"：{extra}" if extra else "")
+
+
+async def _simple(call: Call, action: Action, usage: str) -> list[Reply]:
+    iid = _incident_id(call, usage)
+    return _result(call, call.deps.service.act(iid, action, call.actor))
+
+
+async def cmd_claim(call: Call) -> list[Reply]:
+    return await _simple(call, Action.CLAIM, "/claim 编号，例如 /claim 12")
+
+
+async def cmd_unclaim(call: Call) -> list[Reply]:
+    return await _simple(call, Action.UNCLAIM, "/unclaim 编号")
+
+
+async def cmd_reopen(call: Call) -> list[Reply]:
+    return await _simple(call, Action.REOPEN, "/reopen 编号")
+
+
+async def cmd_assign(call: Call) -> list[Reply]:
+    usage = "/assign 编号 @姓名，例如 /assign 12 @李强"
+    iid = _incident_id(call, usage)
+    rest = _after_id(call)
+    if not rest:
+        raise UsageError(f"请指明指派给谁。用法：{usage}")
+    target = call.deps.config.person(rest[0])
+    if target is None:
+        raise UsageError(f"找不到成员“{rest[0].lstrip('@')}”。用法：{usage}")
+    if target.role not in (Role.ADMIN.value, Role.STAFF.value):
+        raise UsageError(f"{target.name} 的角色是{Role(target.role).label}，只能指派给监测人员或管理员。")
+    return _result(call, call.deps.service.act(iid, Action.ASSIGN, call.actor, target=target.id))
+
+
+async def cmd_note(call: Call) -> list[Reply]:
+    usage = "/note 编号 内容，例如 /note 12 已联系交通局核实"
+    iid = _incident_id(call, usage)
+    text = _text_after_id(call)
+    if not text:
+        raise UsageError(f"备注内容不能为空。用法：{usage}")
+    return _result(call, call.deps.service.act(iid, Action.NOTE, call.actor, text=text[:2000]))
+
+
+async def cmd_escalate(call: Call) -> list[Reply]:
+    iid = _incident_id(call, "/escalate 编号 [原因]，例如 /escalate 12 转载量快速上升")
+    reason = _text_after_id(call) or None
+    return _result(call, call.deps.service.act(iid, Action.ESCALATE, call.actor, text=reason))
+
+
+async def cmd_close(call: Call) -> list[Reply]:
+    usage = f"/close 编号 处置方式 [说明]，处置方式可选：{DISPOSITIONS}"
+    iid = _incident_id(call, usage)
+    rest = _after_id(call)
+    if not rest:
+        raise UsageError(f"请注明处置方式。用法：{usage}")
+    try:
+        disposition = Disposition.parse(rest[0])
+    except ValueError:
+        raise UsageError(f"未知的处置方式“{rest[0]}”。可选：{DISPOSITIONS}。用法：{usage}") from None
+    text = _text_after_id(call)
+    summary = text[len(rest[0]):].strip() or None
+    return _result(call, call.deps.service.act(iid, Action.CLOSE, call.actor, disposition=disposition,
+                                               summary=summary[:1000] if summary else None))
+
+
+async def cmd_search(call: Call) -> list[Reply]:
+    if not call.rest:
+        raise UsageError("请提供搜索词。用法：/search 关键词，例如 /search 张建国 公车")
+    q = call.deps.segmenter.query(call.rest)
+    rows = post_store.search_posts(call.deps.db, q, limit=10) if q else []
+    if not rows:
+        return [Reply(f"没有找到与“{call.rest}”相关的帖文。")]
+    lines = [f"与“{call.rest}”相关的帖文（前 {len(rows)} 条）："]
+    for r in rows:
+        tag = f"#{r['incident_id']} " if r["incident_id"] else ""
+        lines.append(f"· {tag}{r['title'][:50]}（{r['source_id']}）")
+    return [Reply("\n".join(lines))]
+
+
+async def cmd_report(call: Call) -> list[Reply]:
+    period = call.args[0].lower() if call.args else "today"
+    aliases = {"今日": "today", "今天": "today", "本周": "week", "周": "week", "本月": "month", "月": "month"}
+    period = aliases.get(period, period)
+    if period not in PERIODS:
+        raise UsageError("用法：/report [today|week|month]（今日/本周/本月），默认今日。")
+    deps = call.deps
+    r = build_report(deps.db, deps.config, period, deps.clock(), deps.tz)
+    return [Reply(render_report(r, deps.tz, deps.config.organization.name))]
+
+
+async def cmd_subscribe(call: Call) -> list[Reply]:
+    usage = "/subscribe [I|II|III|IV]，例如 /subscribe II 表示接收 II 级及以上"
+    try:
+        grade = Grade.parse(call.args[0]) if call.args else Grade.II
+    except ValueError:
+        raise UsageError(f"未知等级“{call.args[0]}”。用法：{usage}") from None
+    with write_tx(call.deps.db):
+        people_store.subscribe(call.deps.db, call.person.id, grade.value, call.deps.clock())
+        if call.req.platform != "console":
+            people_store.register_identity(call.deps.db, call.req.platform, call.req.user_id, call.person.id,
+                                           call.deps.clock())
+    levels = "、".join(g.badge for g in Grade if g.at_least(grade))
+    return [Reply(f"已订阅：{levels} 事件将私信推送给你。发送 /unsubscribe 取消。")]
+
+
+async def cmd_unsubscribe(call: Call) -> list[Reply]:
+    with write_tx(call.deps.db):
+        had = people_store.unsubscribe(call.deps.db, call.person.id)
+    return [Reply("已取消订阅。" if had else "你目前没有订阅。发送 /subscribe II 订阅 II 级及以上事件。")]
+
+
+COMMANDS: list[Command] = [
+    Command("help", "/help", "查看帮助", cmd_help),
+    Command("start", "/start", "登记（私聊）", cmd_start),
+    Command("list", "/list", "待处置事件", cmd_list),
+    Command("show", "/show 编号", "事件详情、预案与处置记录", cmd_show),
+    Command("mine", "/mine", "我负责的事件", cmd_mine),
+    Command("claim", "/claim 编号", "认领", cmd_claim),
+    Command("unclaim", "/unclaim 编号", "取消认领", cmd_unclaim),
+    Command("assign", "/assign 编号 @姓名", "指派", cmd_assign),
+    Command("note", "/note 编号 内容", "添加备注", cmd_note),
+    Command("escalate", "/escalate 编号 [原因]", "升级", cmd_escalate),
+    Command("close", "/close 编号 处置方式 [说明]", f"关闭（{DISPOSITIONS}）", cmd_close),
+    Command("reopen", "/reopen 编号", "重新打开", cmd_reopen),
+    Command("search", "/search 关键词", "全文搜索帖文", cmd_search),
+    Command("report", "/report [today|week|month]", "统计报告", cmd_report),
+    Command("subscribe", "/subscribe [I|II|III|IV]", "订阅私信推送（默认 II 级及以上）", cmd_subscribe),
+    Command("unsubscribe", "/unsubscribe", "取消订阅", cmd_unsubscribe),
+]
+_BY_NAME = {c.name: c for c in COMMANDS}

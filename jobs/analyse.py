@@ -1,0 +1,175 @@
+"""Analysis: watch-list matching on token boundaries, category, sensitivity, story key.
+
+Stage 1 is an Aho-Corasick prefilter over every watch-list term: a post with no term costs
+one automaton pass. Stage 2 segments the post with jieba (watch-list terms in its user
+dictionary) and keeps only hits that start and end on token boundaries, so 张建国 is not
+found inside 张建国际.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import ahocorasick
+
+from bot.config import Config, Source
+from core.grading import grade_story
+from core.models import Finding, Post
+from core.text import Segmenter, normalize
+
+__all__ = ["Analyzer", "story_key", "Analysis"]
+
+_NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
+_TITLE_PREFIX = re.compile(r"^(转[:：]|转发[:：]|【[^】]{0,8}】|\[[^\]]{0,8}\])\s*")
+
+
+def story_key(title: str) -> str:
+    """Identical stories share a key: the title without punctuation, spacing or repost prefixes."""
+    t = normalize(title).lower()
+    while True:
+        stripped = _TITLE_PREFIX.sub("", t)
+        if stripped == t:
+            break
+        t = stripped
+    t = _NOT_WORD.sub("", t)
+    return hashlib.sha1(t.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A finding plus what the story needs to grade it later."""
+
+    finding: Finding
+    sensitivity: float
+    sensitivity_reasons: tuple[str, ...]
+
+
+# kinds of watch-list terms
+CADRE, UNIT, PLACE, TOPIC, SENSITIVE, NEGATIVE = "cadres", "units", "places", "topics", "sensitive", "negative"
+
+
+class Analyzer:
+    """Built once from the config; `analyse(post, source)` is then pure and fast."""
+
+    def __init__(self, config: Config, segmenter: Segmenter | None = None):
+        self.config = config
+        wl = config.watchlist
+        self._terms: dict[str, list[tuple[str, str]]] = {}  # surface -> [(kind, canonical)]
+        for c in wl.cadres:
+            for s in (c.name, *c.aliases):
+                self._add(s, CADRE, c.name)
+        for u in wl.units:
+            for s in (u.name, *u.aliases):
+                self._add(s, UNIT, u.name)
+        for p in wl.places:
+            self._add(p, PLACE, p)
+        for t in wl.topics:
+            for s in t.any:
+                self._add(s, TOPIC, s)
+        for s in wl.sensitive:
+            self._add(s, SENSITIVE, s)
+        for s in wl.negative:
+            self._add(s, NEGATIVE, s)
+        self._cadres = {c.name: c for c in wl.cadres}
+        self._automaton = ahocorasick.Automaton()
+        for surface, kinds in self._terms.items():
+            self._automaton.add_word(surface, (surface, kinds))
+        if self._terms:
+            self._automaton.make_automaton()
+        self.segmenter = segmenter or Segmenter(self._terms.keys())
+
+    def _add(self, surface: str, kind: str, canonical: str) -> None:
+        surface = normalize(surface)
+        if surface:
+            self._terms.setdefault(surface, []).append((kind, canonical))
+
+    @property
+    def terms(self) -> list[str]:
+        return list(self._terms)
+
+    def _prefilter(self, text: str) -> list[tuple[int, int, str]]:
+        if not self._terms:
+            return []
+        return [(end - len(s) + 1, end + 1, s) for end, (s, _) in self._automaton.iter(text)]
+
+    def analyse(self, post: Post, source: Source | None) -> Analysis:
+        text = normalize(f"{post.title}\n{post.text}")
+        hits = self._prefilter(text)
+        if not hits:
+            return Analysis(Finding(relevant=False, story_key=story_key(post.title)), 0.0, ())
+        tokens = self.segmenter.tokens(text)
+        boundaries = _boundaries(text, tokens)
+        matched: dict[str, list[str]] = {}
+        for start, end, surface in hits:
+            if start not in boundaries or end not in boundaries:
+                continue
+            for kind, canonical in self._terms[surface]:
+                bucket = matched.setdefault(kind, [])
+                if canonical not in bucket:
+                    bucket.append(canonical)
+        return self._judge(post, source, matched, tuple(tokens))
+
+    def _judge(self, post: Post, source: Source | None, matched: dict[str, list[str]], tokens) -> Analysis:
+        wl = self.config.watchlist
+        topic_hits = set(matched.get(TOPIC, []))
+        best_cat, best_w, best_score = None, 0, 0
+        for t in wl.topics:
+            n = len(topic_hits.intersection(normalize(x) for x in t.any))
+            if n and t.weight * n > best_score:
+                best_cat, best_w, best_score = t.category, t.weight, t.weight * n
+        has_subject = bool(matched.get(CADRE) or matched.get(UNIT))
+        relevant = has_subject or (best_cat is not None and bool(matched.get(PLACE)))
+        key = story_key(post.title)
+        if not relevant:
+            return Analysis(Finding(relevant=False, matched=matched, tokens=tokens, story_key=key), 0.0, ())
+        reasons: list[str] = []
+        s = float(best_w or 1)
+        reasons.append(f"{best_cat}类 +{best_w}" if best_cat else "涉及关注对象 +1")
+        cadres = matched.get(CADRE, [])
+        if cadres:
+            s += 2
+            leading = [c for c in cadres if self._cadres[c].leading]
+            reasons.append(f"涉及具名干部（{'、'.join(cadres)}）+2")
+            if leading:
+                s += 1
+                reasons.append("涉及领导干部 +1")
+        elif matched.get(UNIT):
+            s += 1
+            reasons.append(f"涉及单位（{'、'.join(matched[UNIT])}）+1")
+        sens = matched.get(SENSITIVE, [])
+        if sens:
+            s += min(2, len(sens))
+            reasons.append(f"敏感词（{'、'.join(sens[:4])}）+{min(2, len(sens))}")
+        if matched.get(NEGATIVE):
+            s += 1
+            reasons.append("负面情绪 +1")
+        tier = source.tier if source else 4
+        graded = grade_story(s, tuple(reasons), tier, 1, {g: r.threshold for g, r in self.config.grades.items()})
+        finding = Finding(
+            relevant=True,
+            category=best_cat or "其他",
+            grade=graded.grade,
+            score=graded.score,
+            reasons=graded.reasons,
+            matched=matched,
+            tokens=tokens,
+            story_key=key,
+        )
+        return Analysis(finding, s, tuple(reasons))
+
+
+def _boundaries(text: str, tokens: list[str]) -> set[int]:
+    """Character offsets in `text` where a jieba token starts or ends."""
+    out = {0, len(text)}
+    pos = 0
+    for tok in tokens:
+        i = text.find(tok, pos)
+        if i < 0:
+            continue
+        out.add(i)
+        pos = i + len(tok)
+        out.add(pos)
+    return out

@@ -1,0 +1,126 @@
+"""Delivery: outbox -> platform adapters. At-least-once with de-duplication by design:
+
+* a card row sends the card the first time and edits the recorded message afterwards, so
+  re-running a row never posts a second card;
+* rows of one incident and chat go strictly in order; a failing row holds back those after it;
+* transient failures back off exponentially (or as long as the platform asked); permanent
+  ones are marked dead and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+
+from sqlite_utils import Database
+
+from core.clock import Clock
+from core.models import Incident
+from core.platform import ChatPlatform, DeliveryError, MessageGone, Outgoing
+from core.render import Card
+from storage import incidents as store
+from storage import outbox, write_tx
+
+__all__ = ["Deliverer", "MAX_ATTEMPTS"]
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+class Deliverer:
+    def __init__(self, db: Database, platforms: Mapping[str, ChatPlatform], render: Callable[[Incident], Card],
+                 clock: Clock):
+        self.db = db
+        self.platforms = dict(platforms)
+        self.render = render
+        self.clock = clock
+        self._lock = asyncio.Lock()
+
+    async def run_once(self, limit: int = 50) -> int:
+        """Deliver what is due now; returns how many rows were completed."""
+        async with self._lock:
+            done = 0
+            rows = outbox.due(self.db, list(self.platforms), self.clock(), limit)
+            blocked: set[tuple] = set()
+            for row in rows:
+                key = (row.incident_id, row.platform, row.chat)
+                if row.incident_id is not None and key in blocked:
+                    continue
+                if await self._deliver(row):
+                    done += 1
+                elif row.incident_id is not None:
+                    blocked.add(key)
+            return done
+
+    async def drain(self, max_rounds: int = 1000) -> int:
+        """Deliver until nothing is due (rows waiting for a retry later are left)."""
+        total = 0
+        for _ in range(max_rounds):
+            n = await self.run_once()
+            total += n
+            if n == 0:
+                break
+        return total
+
+    async def _deliver(self, row: outbox.OutboxRow) -> bool:
+        adapter = self.platforms[row.platform]
+        now = self.clock()
+        try:
+            message_id = None
+            if row.kind == outbox.CARD:
+                if outbox.newer_card_pending(self.db, row):
+                    with write_tx(self.db):
+                        outbox.mark_superseded(self.db, row.id, now)
+                    return True
+                message_id = await self._card(adapter, row)
+            elif row.kind == outbox.NOTICE:
+                reply_to = outbox.message_id_for(self.db, row.incident_id, row.platform, row.chat)
+                message_id = await adapter.send(row.chat, Outgoing(text=row.payload["text"], reply_to=reply_to,
+                                                                   incident_id=row.incident_id))
+            else:
+                message_id = await adapter.send(row.chat, Outgoing(text=row.payload.get("text", "")))
+        except DeliveryError as e:
+            self._failed(row, e, permanent=e.permanent, retry_after=e.retry_after)
+            return False
+        except store.IncidentNotFound as e:
+            self._failed(row, e, permanent=True)
+            return False
+        except Exception as e:  # an adapter bug must not stop delivery of everything else
+            log.exception("outbox row %s: unexpected error from %s", row.id, row.platform)
+            self._failed(row, e, permanent=False)
+            return False
+        with write_tx(self.db):
+            outbox.mark_sent(self.db, row.id, self.clock(), message_id)
+        return True
+
+    async def _card(self, adapter: ChatPlatform, row: outbox.OutboxRow) -> str:
+        inc = store.get_incident(self.db, row.incident_id)
+        msg = Outgoing(card=self.render(inc), incident_id=inc.id)
+        existing = outbox.message_id_for(self.db, inc.id, row.platform, row.chat)
+        if existing:
+            try:
+                await adapter.edit(row.chat, existing, msg)
+                return existing
+            except MessageGone:
+                log.info("card for #%s in %s/%s was deleted; sending a new one", inc.id, row.platform, row.chat)
+        message_id = await adapter.send(row.chat, msg)
+        with write_tx(self.db):
+            outbox.remember_message(self.db, inc.id, row.platform, row.chat, message_id, self.clock())
+        return message_id
+
+    def _failed(self, row: outbox.OutboxRow, err: Exception, *, permanent: bool, retry_after: float | None = None):
+        attempts = row.attempts + 1
+        with write_tx(self.db):
+            if permanent or attempts >= MAX_ATTEMPTS:
+                outbox.mark_dead(self.db, row.id, str(err))
+                log.error("outbox row %s to %s/%s given up after %d attempt(s): %s",
+                          row.id, row.platform, row.chat, attempts, err)
+                return
+            delay = timedelta(seconds=retry_after) if retry_after else min(MAX_BACKOFF, timedelta(seconds=2 ** attempts))
+            outbox.mark_retry(self.db, row.id, self.clock() + delay, str(err))
+            log.warning("outbox row %s to %s/%s failed (attempt %d), retry in %ss: %s",
+                        row.id, row.platform, row.chat, attempts, delay.total_seconds(), err)

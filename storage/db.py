@@ -1,0 +1,220 @@
+"""Opening the database, versioned migrations and write transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+__all__ = ["open_db", "write_tx", "SCHEMA_MIGRATIONS", "json_dumps", "json_loads"]
+
+import json
+
+BUSY_TIMEOUT_S = 10.0
+
+SCHEMA_MIGRATIONS = Migrations("yuqing")
+
+
+def json_dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_loads(text: str | None, default=None):
+    if text in (None, ""):
+        return default
+    return json.loads(text)
+
+
+def open_db(path: Path | str | None = None, *, memory: bool = False, migrate: bool = True) -> Database:
+    """Open (creating if needed) the database, in WAL mode with a busy timeout, migrated.
+
+    Example::
+
+        db = open_db("data/yuqing.db")
+        with write_tx(db):
+            ...
+    """
+    if memory or path in (None, ":memory:"):
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    else:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    db = Database(conn)
+    if not memory and path not in (None, ":memory:"):
+        db.enable_wal()
+        conn.execute("PRAGMA synchronous = NORMAL")
+    if migrate:
+        SCHEMA_MIGRATIONS.apply(db)
+    return db
+
+
+@contextmanager
+def write_tx(db: Database) -> Iterator[Database]:
+    """One write transaction, taken with BEGIN IMMEDIATE so concurrent writers queue
+    (busy timeout) instead of failing half-way. Nested calls become savepoints."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    else:
+        db.conn.execute("COMMIT")
+
+
+# --------------------------------------------------------------------------- migrations
+# Append new steps at the end; never edit one that has shipped.
+
+
+@SCHEMA_MIGRATIONS()
+def m001_initial(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE sources (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            url TEXT NOT NULL,
+            tier INTEGER NOT NULL DEFAULT 3,
+            team TEXT,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            last_run_at TEXT,
+            last_ok_at TEXT,
+            last_error TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            etag TEXT,
+            last_modified TEXT,
+            items_total INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE posts (
+            id INTEGER PRIMARY KEY,
+            source_id TEXT NOT NULL,
+            item_key TEXT NOT NULL UNIQUE,
+            url TEXT,
+            title TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL DEFAULT '',
+            published_at TEXT,
+            fetched_at TEXT NOT NULL,
+            replies INTEGER,
+            views INTEGER,
+            reposts INTEGER,
+            relevant INTEGER NOT NULL DEFAULT 0,
+            category TEXT,
+            matched TEXT,
+            seg TEXT NOT NULL DEFAULT '',
+            tip_by TEXT
+        );
+        CREATE INDEX posts_fetched ON posts(fetched_at);
+        CREATE TABLE incidents (
+            id INTEGER PRIMARY KEY,
+            story_key TEXT NOT NULL,
+            title TEXT NOT NULL,
+            url TEXT,
+            source_id TEXT,
+            team TEXT,
+            category TEXT,
+            grade TEXT NOT NULL,
+            score REAL NOT NULL DEFAULT 0,
+            sensitivity REAL NOT NULL DEFAULT 0,
+            best_tier INTEGER NOT NULL DEFAULT 4,
+            reasons TEXT NOT NULL DEFAULT '[]',
+            matched TEXT NOT NULL DEFAULT '{}',
+            state TEXT NOT NULL DEFAULT 'new',
+            assignee TEXT,
+            escalation_level INTEGER NOT NULL DEFAULT 0,
+            disposition TEXT,
+            summary TEXT,
+            post_count INTEGER NOT NULL DEFAULT 1,
+            source_count INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            claimed_at TEXT,
+            escalated_at TEXT,
+            closed_at TEXT,
+            version INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE INDEX incidents_story ON incidents(story_key);
+        CREATE INDEX incidents_created ON incidents(created_at);
+        CREATE INDEX incidents_state ON incidents(state);
+        CREATE TABLE incident_posts (
+            incident_id INTEGER NOT NULL REFERENCES incidents(id),
+            post_id INTEGER NOT NULL REFERENCES posts(id),
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (incident_id, post_id)
+        );
+        CREATE INDEX incident_posts_post ON incident_posts(post_id);
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL REFERENCES incidents(id),
+            at TEXT NOT NULL,
+            actor TEXT,
+            action TEXT NOT NULL,
+            from_state TEXT,
+            to_state TEXT,
+            detail TEXT NOT NULL DEFAULT '{}',
+            platform TEXT,
+            chat TEXT
+        );
+        CREATE INDEX events_incident ON events(incident_id, id);
+        CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+            BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+        CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+            BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+        CREATE TABLE identities (
+            platform TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            person_id TEXT NOT NULL,
+            registered_at TEXT NOT NULL,
+            PRIMARY KEY (platform, user_id)
+        );
+        CREATE TABLE subscriptions (
+            person_id TEXT PRIMARY KEY,
+            min_grade TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            chat TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            incident_id INTEGER,
+            payload TEXT NOT NULL DEFAULT '{}',
+            priority INTEGER NOT NULL DEFAULT 5,
+            state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before TEXT,
+            last_error TEXT,
+            sent_at TEXT,
+            message_id TEXT
+        );
+        CREATE INDEX outbox_pending ON outbox(state, platform, priority, id);
+        CREATE TABLE messages (
+            incident_id INTEGER NOT NULL,
+            platform TEXT NOT NULL,
+            chat TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (incident_id, platform, chat)
+        );
+        """
+    )
+
+
+@SCHEMA_MIGRATIONS()
+def m002_posts_fts(db: Database) -> None:
+    """Full-text search over jieba-segmented text (FTS5, kept in step by triggers)."""
+    db["posts"].enable_fts(["seg"], fts_version="FTS5", create_triggers=True, tokenize="unicode61")

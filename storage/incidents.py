@@ -1,0 +1,166 @@
+"""Incidents, their posts and their append-only events."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from core.clock import from_iso, to_iso
+from core.grades import Grade
+from core.models import Disposition, Event, Incident, State
+from storage.db import json_dumps, json_loads
+
+__all__ = [
+    "IncidentNotFound", "get_incident", "find_story", "create_incident", "update_incident", "link_post",
+    "add_event", "events_for", "list_incidents", "posts_for", "incidents_between", "StaleIncident",
+]
+
+
+class IncidentNotFound(LookupError):
+    def __init__(self, incident_id: int):
+        self.incident_id = incident_id
+        super().__init__(f"incident {incident_id} not found")
+
+
+class StaleIncident(RuntimeError):
+    """Someone else changed the incident between read and write."""
+
+
+_SELECT = """SELECT i.*, s.name AS source_name,
+    (SELECT MIN(p.published_at) FROM incident_posts ip JOIN posts p ON p.id = ip.post_id
+      WHERE ip.incident_id = i.id) AS published_at
+    FROM incidents i LEFT JOIN sources s ON s.id = i.source_id"""
+
+
+def _row_to_incident(r: dict) -> Incident:
+    return Incident(
+        id=r["id"], title=r["title"], url=r["url"], source_id=r["source_id"], source_name=r.get("source_name"),
+        team=r["team"], category=r["category"], grade=Grade(r["grade"]), score=r["score"],
+        reasons=tuple(json_loads(r["reasons"], [])), matched=json_loads(r["matched"], {}),
+        state=State(r["state"]), assignee=r["assignee"], escalation_level=r["escalation_level"],
+        disposition=Disposition(r["disposition"]) if r["disposition"] else None, summary=r["summary"],
+        post_count=r["post_count"], source_count=r["source_count"],
+        created_at=from_iso(r["created_at"]), updated_at=from_iso(r["updated_at"]),
+        claimed_at=from_iso(r["claimed_at"]), escalated_at=from_iso(r["escalated_at"]),
+        closed_at=from_iso(r["closed_at"]), version=r["version"], published_at=from_iso(r.get("published_at")),
+    )
+
+
+def get_incident(db: Database, incident_id: int) -> Incident:
+    """:raises IncidentNotFound:"""
+    rows = list(db.query(_SELECT + " WHERE i.id = ?", [incident_id]))
+    if not rows:
+        raise IncidentNotFound(incident_id)
+    return _row_to_incident(rows[0])
+
+
+def get_story_row(db: Database, incident_id: int) -> dict:
+    return dict(next(db.query("SELECT * FROM incidents WHERE id = ?", [incident_id])))
+
+
+def find_story(db: Database, story_key: str, since: datetime) -> int | None:
+    row = db.execute(
+        "SELECT id FROM incidents WHERE story_key = ? AND created_at >= ? ORDER BY id DESC LIMIT 1",
+        [story_key, to_iso(since)],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def create_incident(db: Database, *, story_key: str, title: str, url: str | None, source_id: str, team: str | None,
+                    category: str | None, grade: Grade, score: float, sensitivity: float, best_tier: int,
+                    reasons, matched, now: datetime) -> int:
+    cur = db.execute(
+        """INSERT INTO incidents (story_key, title, url, source_id, team, category, grade, score, sensitivity,
+               best_tier, reasons, matched, state, created_at, updated_at)
+           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'new',?,?)""",
+        [story_key, title, url, source_id, team, category, grade.value, score, sensitivity, best_tier,
+         json_dumps(list(reasons)), json_dumps(matched), to_iso(now), to_iso(now)],
+    )
+    return cur.lastrowid
+
+
+def update_incident(db: Database, incident_id: int, expected_version: int, now: datetime, **fields) -> None:
+    """Compare-and-set update: raises StaleIncident when the version moved on."""
+    conv = {}
+    for k, v in fields.items():
+        if isinstance(v, (State, Grade, Disposition)):
+            v = v.value
+        elif isinstance(v, datetime):
+            v = to_iso(v)
+        elif isinstance(v, (list, tuple, dict)):
+            v = json_dumps(list(v) if isinstance(v, tuple) else v)
+        conv[k] = v
+    conv["updated_at"] = to_iso(now)
+    sets = ", ".join(f"{k} = ?" for k in conv)
+    cur = db.execute(
+        f"UPDATE incidents SET {sets}, version = version + 1 WHERE id = ? AND version = ?",
+        [*conv.values(), incident_id, expected_version],
+    )
+    if cur.rowcount != 1:
+        raise StaleIncident(incident_id)
+
+
+def link_post(db: Database, incident_id: int, post_id: int, now: datetime) -> None:
+    db.execute("INSERT OR IGNORE INTO incident_posts (incident_id, post_id, added_at) VALUES (?,?,?)",
+               [incident_id, post_id, to_iso(now)])
+
+
+def story_sources(db: Database, incident_id: int) -> list[str]:
+    return [r[0] for r in db.execute(
+        """SELECT DISTINCT p.source_id FROM incident_posts ip JOIN posts p ON p.id = ip.post_id
+           WHERE ip.incident_id = ?""", [incident_id]).fetchall()]
+
+
+def add_event(db: Database, incident_id: int, now: datetime, *, actor: str | None, action: str,
+              from_state: str | None = None, to_state: str | None = None, detail: dict | None = None,
+              platform: str | None = None, chat: str | None = None) -> int:
+    cur = db.execute(
+        """INSERT INTO events (incident_id, at, actor, action, from_state, to_state, detail, platform, chat)
+           VALUES (?,?,?,?,?,?,?,?,?)""",
+        [incident_id, to_iso(now), actor, action, from_state, to_state, json_dumps(detail or {}), platform, chat],
+    )
+    return cur.lastrowid
+
+
+def events_for(db: Database, incident_id: int) -> list[Event]:
+    return [
+        Event(r["id"], r["incident_id"], from_iso(r["at"]), r["actor"], r["action"], r["from_state"],
+              r["to_state"], json_loads(r["detail"], {}))
+        for r in db.query("SELECT * FROM events WHERE incident_id = ? ORDER BY id", [incident_id])
+    ]
+
+
+def posts_for(db: Database, incident_id: int) -> list[dict]:
+    return [dict(r) for r in db.query(
+        """SELECT p.id, p.title, p.url, p.source_id, s.name AS source_name, p.published_at, p.fetched_at
+           FROM incident_posts ip JOIN posts p ON p.id = ip.post_id LEFT JOIN sources s ON s.id = p.source_id
+           WHERE ip.incident_id = ? ORDER BY p.id""", [incident_id])]
+
+
+def list_incidents(db: Database, *, states: tuple[State, ...] | None = None, assignee: str | None = None,
+                   limit: int = 20) -> list[Incident]:
+    where, params = [], []
+    if states:
+        where.append(f"i.state IN ({','.join('?' * len(states))})")
+        params += [s.value for s in states]
+    if assignee:
+        where.append("i.assignee = ?")
+        params.append(assignee)
+    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
+    sql += " ORDER BY CASE i.grade WHEN 'I' THEN 1 WHEN 'II' THEN 2 WHEN 'III' THEN 3 ELSE 4 END, i.id DESC LIMIT ?"
+    return [_row_to_incident(dict(r)) for r in db.query(sql, [*params, limit])]
+
+
+def incidents_between(db: Database, start: datetime, end: datetime) -> list[Incident]:
+    """Incidents created in [start, end)."""
+    return [_row_to_incident(dict(r)) for r in db.query(
+        _SELECT + " WHERE i.created_at >= ? AND i.created_at < ? ORDER BY i.id", [to_iso(start), to_iso(end)])]
+
+
+def open_incidents(db: Database) -> list[Incident]:
+    return [_row_to_incident(dict(r)) for r in db.query(_SELECT + " WHERE i.state != 'closed' ORDER BY i.id")]
+
+
+def recent_cutoff(now: datetime, days: int = 7) -> datetime:
+    return now - timedelta(days=days)

@@ -1,0 +1,131 @@
+"""The outbox: messages to send, written in the same transaction as the change that caused them.
+
+Rows are delivered in priority order (grade I first) but strictly first-in-first-out per
+incident and chat, so a card always goes out before the replies threaded under it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from core.clock import to_iso
+from storage.db import json_dumps, json_loads
+
+__all__ = ["OutboxRow", "enqueue", "due", "mark_sent", "mark_retry", "mark_dead", "pending_count",
+           "message_id_for", "remember_message", "chats_with_card", "newer_card_pending", "mark_superseded",
+           "incident_for_message", "CARD", "NOTICE", "TEXT"]
+
+# kinds
+CARD, NOTICE, TEXT = "card", "notice", "text"
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    platform: str
+    chat: str
+    kind: str
+    incident_id: int | None
+    payload: dict
+    priority: int
+    attempts: int
+
+
+def enqueue(db: Database, now: datetime, *, platform: str, chat: str, kind: str, incident_id: int | None = None,
+            payload: dict | None = None, priority: int = 5) -> int:
+    cur = db.execute(
+        """INSERT INTO outbox (created_at, platform, chat, kind, incident_id, payload, priority)
+           VALUES (?,?,?,?,?,?,?)""",
+        [to_iso(now), platform, str(chat), kind, incident_id, json_dumps(payload or {}), priority],
+    )
+    return cur.lastrowid
+
+
+def due(db: Database, platforms: list[str], now: datetime, limit: int = 50) -> list[OutboxRow]:
+    """Pending rows whose time has come, each the oldest pending one of its incident and chat."""
+    if not platforms:
+        return []
+    marks = ",".join("?" * len(platforms))
+    sql = f"""
+        SELECT o.* FROM outbox o
+        WHERE o.state = 'pending' AND o.platform IN ({marks})
+          AND (o.not_before IS NULL OR o.not_before <= ?)
+          AND NOT EXISTS (
+              SELECT 1 FROM outbox p
+              WHERE p.state = 'pending' AND o.incident_id IS NOT NULL AND p.incident_id = o.incident_id
+                AND p.platform = o.platform AND p.chat = o.chat AND p.id < o.id)
+        ORDER BY o.priority, o.id
+        LIMIT ?"""
+    return [
+        OutboxRow(r["id"], r["platform"], r["chat"], r["kind"], r["incident_id"], json_loads(r["payload"], {}),
+                  r["priority"], r["attempts"])
+        for r in db.query(sql, [*platforms, to_iso(now), limit])
+    ]
+
+
+def pending_count(db: Database, platforms: list[str] | None = None) -> int:
+    if platforms:
+        marks = ",".join("?" * len(platforms))
+        return db.execute(f"SELECT COUNT(*) FROM outbox WHERE state='pending' AND platform IN ({marks})",
+                          platforms).fetchone()[0]
+    return db.execute("SELECT COUNT(*) FROM outbox WHERE state='pending'").fetchone()[0]
+
+
+def mark_sent(db: Database, row_id: int, now: datetime, message_id: str | None) -> None:
+    db.execute("UPDATE outbox SET state='sent', sent_at=?, message_id=?, attempts=attempts+1 WHERE id=?",
+               [to_iso(now), message_id, row_id])
+
+
+def newer_card_pending(db: Database, row: OutboxRow) -> bool:
+    """A later card row for the same incident and chat makes this one redundant: cards are
+    rendered fresh at send time, so only the last edit needs sending."""
+    return db.execute(
+        """SELECT 1 FROM outbox WHERE state='pending' AND kind='card' AND incident_id=? AND platform=?
+           AND chat=? AND id > ? LIMIT 1""", [row.incident_id, row.platform, row.chat, row.id]).fetchone() is not None
+
+
+def mark_superseded(db: Database, row_id: int, now: datetime) -> None:
+    db.execute("UPDATE outbox SET state='superseded', sent_at=? WHERE id=?", [to_iso(now), row_id])
+
+
+def mark_retry(db: Database, row_id: int, not_before: datetime, error: str) -> None:
+    db.execute("UPDATE outbox SET attempts=attempts+1, not_before=?, last_error=? WHERE id=?",
+               [to_iso(not_before), error[:500], row_id])
+
+
+def mark_dead(db: Database, row_id: int, error: str) -> None:
+    db.execute("UPDATE outbox SET state='dead', attempts=attempts+1, last_error=? WHERE id=?", [error[:500], row_id])
+
+
+def message_id_for(db: Database, incident_id: int, platform: str, chat: str) -> str | None:
+    row = db.execute("SELECT message_id FROM messages WHERE incident_id=? AND platform=? AND chat=?",
+                     [incident_id, platform, str(chat)]).fetchone()
+    return row[0] if row else None
+
+
+def remember_message(db: Database, incident_id: int, platform: str, chat: str, message_id: str, now: datetime) -> None:
+    db.execute(
+        """INSERT INTO messages (incident_id, platform, chat, message_id, created_at, updated_at) VALUES (?,?,?,?,?,?)
+           ON CONFLICT(incident_id, platform, chat) DO UPDATE SET message_id=excluded.message_id,
+               updated_at=excluded.updated_at""",
+        [incident_id, platform, str(chat), str(message_id), to_iso(now), to_iso(now)],
+    )
+
+
+def chats_with_card(db: Database, incident_id: int) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in db.execute(
+        "SELECT platform, chat FROM messages WHERE incident_id=? ORDER BY created_at", [incident_id]).fetchall()]
+
+
+def incident_for_message(db: Database, platform: str, chat: str, message_id: str) -> int | None:
+    """Which incident a card (or a reply to it) in a chat belongs to."""
+    row = db.execute("SELECT incident_id FROM messages WHERE platform=? AND chat=? AND message_id=?",
+                     [platform, str(chat), str(message_id)]).fetchone()
+    if row:
+        return row[0]
+    row = db.execute("SELECT incident_id FROM outbox WHERE platform=? AND chat=? AND message_id=? AND incident_id IS NOT NULL",
+                     [platform, str(chat), str(message_id)]).fetchone()
+    return row[0] if row else None

@@ -1,0 +1,44 @@
+"""Registered chat identities and leaders' subscriptions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from core.clock import to_iso
+
+__all__ = ["register_identity", "person_for_identity", "identities_of", "subscribe", "unsubscribe", "subscriptions"]
+
+
+def register_identity(db: Database, platform: str, user_id: str, person_id: str, now: datetime) -> None:
+    db.execute(
+        """INSERT INTO identities (platform, user_id, person_id, registered_at) VALUES (?,?,?,?)
+           ON CONFLICT(platform, user_id) DO UPDATE SET person_id=excluded.person_id""",
+        [platform, str(user_id), person_id, to_iso(now)],
+    )
+
+
+def person_for_identity(db: Database, platform: str, user_id: str) -> str | None:
+    row = db.execute("SELECT person_id FROM identities WHERE platform=? AND user_id=?", [platform, str(user_id)]).fetchone()
+    return row[0] if row else None
+
+
+def identities_of(db: Database, person_id: str) -> dict[str, str]:
+    return {r[0]: r[1] for r in db.execute("SELECT platform, user_id FROM identities WHERE person_id=?", [person_id])}
+
+
+def subscribe(db: Database, person_id: str, min_grade: str, now: datetime) -> None:
+    db.execute(
+        """INSERT INTO subscriptions (person_id, min_grade, created_at) VALUES (?,?,?)
+           ON CONFLICT(person_id) DO UPDATE SET min_grade=excluded.min_grade""",
+        [person_id, min_grade, to_iso(now)],
+    )
+
+
+def unsubscribe(db: Database, person_id: str) -> bool:
+    return db.execute("DELETE FROM subscriptions WHERE person_id=?", [person_id]).rowcount > 0
+
+
+def subscriptions(db: Database) -> dict[str, str]:
+    return {r[0]: r[1] for r in db.execute("SELECT person_id, min_grade FROM subscriptions")}

@@ -1,0 +1,80 @@
+"""Posts and sources: insert once, search."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from core.clock import to_iso
+from core.models import Finding, Post
+from storage.db import json_dumps
+
+__all__ = ["insert_post", "sync_sources", "record_source_run", "search_posts", "post_exists", "source_rows"]
+
+
+def post_exists(db: Database, item_key: str) -> bool:
+    return db.execute("SELECT 1 FROM posts WHERE item_key = ?", [item_key]).fetchone() is not None
+
+
+def insert_post(db: Database, post: Post, finding: Finding, seg: str, now: datetime) -> int | None:
+    """Store a post; returns its id, or None when a post with the same key is already stored."""
+    try:
+        cur = db.execute(
+            """INSERT INTO posts (source_id, item_key, url, title, text, published_at, fetched_at,
+                   replies, views, reposts, relevant, category, matched, seg, tip_by)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+            [
+                post.source_id, post.item_key, post.url, post.title, post.text,
+                to_iso(post.published_at), to_iso(now), post.replies, post.views, post.reposts,
+                int(finding.relevant), finding.category, json_dumps(finding.matched), seg, post.tip_by,
+            ],
+        )
+    except sqlite3.IntegrityError:
+        return None
+    return cur.lastrowid
+
+
+def sync_sources(db: Database, sources) -> None:
+    """Mirror the configured sources into the table that keeps their run state."""
+    for s in sources:
+        db.execute(
+            """INSERT INTO sources (id, name, kind, url, tier, team, enabled) VALUES (?,?,?,?,?,?,?)
+               ON CONFLICT(id) DO UPDATE SET name=excluded.name, kind=excluded.kind, url=excluded.url,
+                   tier=excluded.tier, team=excluded.team, enabled=excluded.enabled""",
+            [s.id, s.name, s.kind, s.url, s.tier, s.team, int(s.enabled)],
+        )
+
+
+def record_source_run(db: Database, source_id: str, now: datetime, *, error: str | None, new_items: int = 0) -> None:
+    if error is None:
+        db.execute(
+            """UPDATE sources SET last_run_at=?, last_ok_at=?, last_error=NULL, consecutive_failures=0,
+                   items_total = items_total + ? WHERE id=?""",
+            [to_iso(now), to_iso(now), new_items, source_id],
+        )
+    else:
+        db.execute(
+            """UPDATE sources SET last_run_at=?, last_error=?, consecutive_failures = consecutive_failures + 1
+               WHERE id=?""",
+            [to_iso(now), error[:500], source_id],
+        )
+
+
+def source_rows(db: Database) -> list[dict]:
+    return [dict(r) for r in db.query("SELECT * FROM sources ORDER BY id")]
+
+
+def search_posts(db: Database, fts_query: str, limit: int = 10) -> list[dict]:
+    """Relevant-first full-text search; each row carries the incident it belongs to, if any."""
+    if not fts_query:
+        return []
+    sql = """
+        SELECT p.id, p.title, p.url, p.source_id, p.published_at, p.fetched_at, p.relevant,
+               (SELECT ip.incident_id FROM incident_posts ip WHERE ip.post_id = p.id LIMIT 1) AS incident_id
+        FROM posts_fts f JOIN posts p ON p.rowid = f.rowid
+        WHERE posts_fts MATCH ?
+        ORDER BY p.relevant DESC, f.rank
+        LIMIT ?"""
+    return [dict(r) for r in db.query(sql, [fts_query, limit])]
