@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jieba
 
-__all__ = ["normalize", "Segmenter", "configure_jieba"]
+__all__ = ["normalize", "clean", "Segmenter", "configure_jieba"]
 
 _WS = re.compile(r"\s+")
 _lock = threading.Lock()
@@ -21,6 +21,11 @@ _configured_dir: Path | None = None
 def normalize(text: str) -> str:
     """NFKC (full-width letters/digits to half-width), collapse whitespace."""
     return _WS.sub(" ", unicodedata.normalize("NFKC", text or "")).strip()
+
+
+def clean(text: str) -> str:
+    """For display and storage: collapse whitespace only, keeping Chinese punctuation as written."""
+    return _WS.sub(" ", text or "").strip()
 
 
 def configure_jieba(cache_dir: Path) -> None:

@@ -143,9 +143,10 @@ class Analyzer:
         if sens:
             s += min(2, len(sens))
             reasons.append(f"敏感词（{'、'.join(sens[:4])}）+{min(2, len(sens))}")
-        if matched.get(NEGATIVE):
-            s += 1
-            reasons.append("负面情绪 +1")
+        neg = matched.get(NEGATIVE, [])
+        if neg:
+            s += min(2, len(neg))
+            reasons.append(f"负面情绪（{'、'.join(neg[:4])}）+{min(2, len(neg))}")
         tier = source.tier if source else 4
         graded = grade_story(s, tuple(reasons), tier, 1, {g: r.threshold for g, r in self.config.grades.items()})
         finding = Finding(

@@ -10,6 +10,7 @@ import calendar
 import hashlib
 import logging
 import re
+from html import unescape as html_unescape
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -17,7 +18,7 @@ import feedparser
 import httpx
 
 from core.models import Post
-from core.text import normalize
+from core.text import clean, normalize
 
 __all__ = ["CollectError", "read_source", "parse_feed", "canonical_url", "item_key"]
 
@@ -52,7 +53,7 @@ def item_key(source_id: str, link: str | None, guid: str | None, title: str) -> 
 
 
 def _text(html: str) -> str:
-    return normalize(_TAGS.sub(" ", html or ""))
+    return clean(html_unescape(_TAGS.sub(" ", html or "")))
 
 
 def _when(entry) -> datetime | None:

@@ -72,7 +72,10 @@ class Deliverer:
         try:
             message_id = None
             if row.kind == outbox.CARD:
-                if outbox.newer_card_pending(self.db, row):
+                # Only edits coalesce: the first card of a chat is always sent, so the
+                # notices queued behind it find it to reply to.
+                if (outbox.message_id_for(self.db, row.incident_id, row.platform, row.chat)
+                        and outbox.newer_card_pending(self.db, row)):
                     with write_tx(self.db):
                         outbox.mark_superseded(self.db, row.id, now)
                     return True

@@ -1,0 +1,179 @@
+"""Shared fixtures: a controllable clock, the example config, an app on the console platform
+writing into a buffer, and a tiny HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import threading
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from bot.app import App
+from bot.config import load_config
+from bot.platforms.console import ConsolePlatform
+from bot.settings import Settings
+from handlers import Request
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "config" / "example.toml"
+
+
+class FakeClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: datetime | None = None):
+        self.now = start or datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw) -> datetime:
+        self.now += timedelta(**kw)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def config_dir(tmp_path) -> Path:
+    """A copy of config/ that a test may edit."""
+    dst = tmp_path / "config"
+    shutil.copytree(ROOT / "config", dst)
+    return dst
+
+
+@pytest.fixture
+def config(config_dir):
+    return load_config(config_dir / "example.toml")
+
+
+def make_settings(tmp_path: Path, **kw) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path / "data", db=tmp_path / "data" / "t.db",
+                    config=kw.pop("config", EXAMPLE), **kw)
+
+
+class Harness:
+    """An app on the console platform; `say` sends a line as someone, `out` shows the chat."""
+
+    def __init__(self, app: App, buffer: io.StringIO):
+        self.app = app
+        self.buffer = buffer
+
+    async def say(self, who: str, text: str, *, reply_to: int | None = None, chat: str = "监测群") -> str:
+        replies = await self.app.handle(Request(platform="console", chat=chat, user_id=who, text=text,
+                                                reply_to_incident=reply_to))
+        return "\n".join(r.text for r in replies)
+
+    async def deliver(self) -> str:
+        """Deliver pending messages; return what appeared in the chats since last time."""
+        start = self.buffer.tell()
+        await self.app.deliverer.drain()
+        self.buffer.seek(start)
+        text = self.buffer.read()
+        self.buffer.seek(0, io.SEEK_END)
+        return text
+
+    def incident(self, iid: int):
+        return self.app.service.get(iid)
+
+    def count(self, table: str, where: str = "1=1", params=()) -> int:
+        return self.app.db.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", list(params)).fetchone()[0]
+
+
+@pytest.fixture
+def make_app(tmp_path, clock):
+    apps = []
+
+    def factory(config=None, *, db_path: Path | None = None, settings_kw=None) -> Harness:
+        cfg = config or load_config(EXAMPLE)
+        settings = make_settings(tmp_path, **(settings_kw or {}))
+        if db_path is not None:
+            settings = settings.model_copy(update={"db": db_path})
+        buf = io.StringIO()
+        app = App(settings, cfg, platforms={"console": ConsolePlatform(cfg, out=buf)}, clock=clock)
+        apps.append(app)
+        return Harness(app, buf)
+
+    yield factory
+    for a in apps:
+        a.close()
+
+
+@pytest.fixture
+async def bot(make_app) -> Harness:
+    """The example app after one collection of the bundled sample feeds."""
+    h = make_app()
+    await h.app.collect_once()
+    await h.deliver()
+    return h
+
+
+# ----------------------------------------------------------------------------- local HTTP
+
+class _Handler(BaseHTTPRequestHandler):
+    routes: dict[str, tuple[int, dict, bytes]] = {}
+    hits: list[str] = []
+
+    def do_GET(self):  # noqa: N802
+        self.hits.append(self.path)
+        status, headers, body = self.routes.get(self.path, (404, {}, b"not found"))
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server():
+    """A real HTTP server on 127.0.0.1; set `.routes[path] = (status, headers, body)`."""
+    handler = type("H", (_Handler,), {"routes": {}, "hits": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    server.routes = handler.routes
+    server.hits = handler.hits
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+# ----------------------------------------------------------------------------- seeding
+
+_seq = iter(range(1, 10**6))
+
+
+def seed(h: Harness, title: str, text: str = "", *, source: str = "forum", url: str | None = None):
+    """Run one post through the live pipeline (analysis, grading, clustering, storage, outbox)."""
+    from core.models import Post
+
+    n = next(_seq)
+    post = Post(source_id=source, item_key=f"test:{source}:{n}", title=title, text=text,
+                url=url or f"https://bbs.example/thread-{n}.html", published_at=h.app.clock())
+    return h.app.pipeline.ingest(post, h.app.config.source(source))
+
+
+HIGH = ("网友实名举报市交通运输局局长张建国公车私用", "有网友曝光张建国周末开公车去青石镇钓鱼，网友愤怒质疑。")
+LOW = ("市委组织部发布干部任前公示", "根据干部任用条例，现将拟任职人选予以公示。")
+
+
+@pytest.fixture
+async def two(make_app):
+    """An app with two open incidents: #1 (high grade) and #2 (low grade)."""
+    h = make_app()
+    assert seed(h, *HIGH).created
+    assert seed(h, *LOW, source="ycnews").created
+    await h.deliver()
+    return h

@@ -1,0 +1,106 @@
+"""Settings and configuration: the example is valid; every mistake names its field in
+Chinese and English; a bad config stops start-up with that message, not a traceback."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.config import load_config
+from bot.errors import ConfigError, SettingsError
+from bot.settings import load_settings
+from tests.conftest import EXAMPLE
+
+
+def test_example_config_is_valid():
+    cfg = load_config(EXAMPLE)
+    assert cfg.organization.name == "云川市委组织部"
+    assert {t.category for t in cfg.watchlist.topics} >= {"干部任用", "干部作风", "违纪违法", "招录考试", "基层党建", "政府回应"}
+    assert all(cfg.resolve_path(s.url).exists() for s in cfg.sources)
+
+
+def edit(config_dir, old, new, count=1):
+    p = config_dir / "example.toml"
+    text = p.read_text(encoding="utf-8")
+    assert old in text, old
+    p.write_text(text.replace(old, new, count), encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize("old,new,where,zh", [
+    ('tier = 2\n', 'tier = 9\n', "sources[1].tier", "数值太大"),
+    ('tier = 2\n', 'tier = "high"\n', "sources[1].tier", "应为整数"),
+    ('interval = "5m"', 'interval = "often"', "sources[2].interval", "时长格式应为"),
+    ('role = "officer"', 'role = "boss"', "people[4].role", "取值不在允许范围内"),
+    ('name = "王敏"\n', '', "people[0].name", "缺少必填项"),
+    ('id = "liqiang"', 'id = "wangmin"', "people[1].id", "重复的 id"),
+    ('team = "city"\n\n[[sources]]\nid = "provnews"', 'team = "district"\n\n[[sources]]\nid = "provnews"',
+     "sources[0].team", "没有名为 'district' 的团队"),
+    ('threshold = 14', 'threshold = 40', "grades", "I > II > III > IV"),
+    ('url = "samples/forum.atom"', 'url = "samples/missing.atom"', "sources[2].url", "文件不存在"),
+    ('[organization]\n', '[organization]\ncolour = "red"\n', "organization.colour", "未知字段"),
+    ('category = "招录考试"\nrole', 'category = "不存在的类别"\nrole', "playbooks[2].category", "没有类别"),
+    ('[[teams]]', '[[teams]\n', "(syntax)", "TOML 语法错误"),
+])
+def test_bad_config_names_the_field(config_dir, old, new, where, zh):
+    path = edit(config_dir, old, new)
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    text = e.value.render()
+    assert f"{where}:" in text, text
+    assert zh in text
+    assert " / " in text  # both languages
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="找不到配置文件 / file not found"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_bad_settings_name_the_variable(monkeypatch):
+    monkeypatch.setenv("YUQING_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(SettingsError) as e:
+        load_settings()
+    assert "YUQING_TIMEZONE" in e.value.render() and "未知时区" in e.value.render()
+
+
+def test_secrets_are_masked(monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:SECRET")
+    s = load_settings()
+    assert "SECRET" not in repr(s)
+    assert s.chosen_platform == "telegram"
+
+
+def test_check_command_ok_and_bad(config_dir, tmp_path):
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["check", "--config", str(config_dir / "example.toml"), "--db", str(tmp_path / "c.db")])
+    assert ok.exit_code == 0, ok.output
+    assert "配置有效 / configuration OK" in ok.output
+    path = edit(config_dir, "tier = 2\n", "tier = 0\n")
+    bad = runner.invoke(cli, ["check", "--config", str(path), "--db", str(tmp_path / "c.db")])
+    assert bad.exit_code == 2
+    assert "sources[1].tier: 数值太小" in bad.output
+    assert "Traceback" not in bad.output
+
+
+def test_run_with_bad_config_stops_with_message_not_traceback(config_dir, tmp_path):
+    path = edit(config_dir, 'claim = "15m"', 'claim = "soon"')
+    proc = subprocess.run([sys.executable, "-m", "bot.cli", "run", "--config", str(path), "--db", str(tmp_path / "r.db")],
+                          capture_output=True, text=True, input="", timeout=60,
+                          env={"PATH": "", "YUQING_DATA_DIR": str(tmp_path / "data")})
+    assert proc.returncode == 2
+    assert "配置文件有误 / invalid configuration" in proc.stderr
+    assert re.search(r"grades\.I\.claim: 时长格式应为", proc.stderr)
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("sub", ["run", "check", "report"])
+def test_every_subcommand_has_help_and_common_options(sub):
+    res = CliRunner().invoke(cli, [sub, "--help"])
+    assert res.exit_code == 0
+    assert "--db" in res.output and "--config" in res.output

@@ -1,0 +1,84 @@
+"""The lifecycle table: every allowed and every forbidden transition."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import pytest
+
+from core.grades import Grade
+from core.lifecycle import Action, Refusal, decide
+from core.models import Incident, State
+
+T0 = datetime(2026, 11, 24, tzinfo=timezone.utc)
+
+
+def inc(state: State, assignee: str | None = None, level: int = 0) -> Incident:
+    return Incident(id=1, title="t", url=None, source_id="s", source_name="S", team="city", category="干部作风",
+                    grade=Grade.III, score=9, reasons=(), matched={}, state=state, assignee=assignee,
+                    escalation_level=level, disposition=None, summary=None, post_count=1, source_count=1,
+                    created_at=T0, updated_at=T0, claimed_at=None, escalated_at=None, closed_at=None, version=1)
+
+
+ALLOWED = [
+    # (state, assignee, level, action, actor, target, admin) -> (to_state, assignee)
+    (State.NEW, None, 0, Action.CLAIM, "a", None, False, State.CLAIMED, "a"),
+    (State.ESCALATED, None, 1, Action.CLAIM, "a", None, False, State.ESCALATED, "a"),
+    (State.CLAIMED, "a", 0, Action.UNCLAIM, "a", None, False, State.NEW, None),
+    (State.CLAIMED, "a", 0, Action.UNCLAIM, "boss", None, True, State.NEW, None),
+    (State.ESCALATED, "a", 1, Action.UNCLAIM, "a", None, False, State.ESCALATED, None),
+    (State.NEW, None, 0, Action.ASSIGN, "boss", "b", True, State.CLAIMED, "b"),
+    (State.CLAIMED, "a", 0, Action.ASSIGN, "boss", "b", True, State.CLAIMED, "b"),
+    (State.ESCALATED, "a", 1, Action.ASSIGN, "boss", "b", True, State.ESCALATED, "b"),
+    (State.NEW, None, 0, Action.NOTE, "a", None, False, State.NEW, None),
+    (State.CLAIMED, "a", 0, Action.NOTE, "b", None, False, State.CLAIMED, "a"),
+    (State.ESCALATED, "a", 1, Action.NOTE, "b", None, False, State.ESCALATED, "a"),
+    (State.CLOSED, "a", 0, Action.NOTE, "a", None, False, State.CLOSED, "a"),
+    (State.NEW, None, 0, Action.ESCALATE, "a", None, False, State.ESCALATED, None),
+    (State.CLAIMED, "a", 0, Action.ESCALATE, "a", None, False, State.ESCALATED, "a"),
+    (State.ESCALATED, "a", 1, Action.ESCALATE, "a", None, False, State.ESCALATED, "a"),
+    (State.NEW, None, 0, Action.CLOSE, "a", None, False, State.CLOSED, "a"),
+    (State.CLAIMED, "b", 0, Action.CLOSE, "a", None, False, State.CLOSED, "b"),
+    (State.ESCALATED, "a", 2, Action.CLOSE, "a", None, False, State.CLOSED, "a"),
+    (State.CLOSED, "a", 0, Action.REOPEN, "a", None, False, State.CLAIMED, "a"),
+    (State.CLOSED, None, 0, Action.REOPEN, "a", None, False, State.NEW, None),
+    (State.CLOSED, "a", 2, Action.REOPEN, "a", None, False, State.ESCALATED, "a"),
+]
+
+
+@pytest.mark.parametrize("state,assignee,level,action,actor,target,admin,to_state,to_assignee", ALLOWED)
+def test_allowed(state, assignee, level, action, actor, target, admin, to_state, to_assignee):
+    d = decide(inc(state, assignee, level), action, actor=actor, target=target, is_admin=admin)
+    assert d.ok, d
+    assert (d.to_state, d.assignee) == (to_state, to_assignee)
+
+
+FORBIDDEN = [
+    (State.CLAIMED, "b", 0, Action.CLAIM, "a", None, False, Refusal.TAKEN),
+    (State.ESCALATED, "b", 1, Action.CLAIM, "a", None, False, Refusal.TAKEN),
+    (State.CLAIMED, "a", 0, Action.CLAIM, "a", None, False, Refusal.ALREADY_YOURS),
+    (State.NEW, None, 0, Action.UNCLAIM, "a", None, False, Refusal.NOT_ASSIGNED),
+    (State.CLAIMED, "b", 0, Action.UNCLAIM, "a", None, False, Refusal.NOT_ASSIGNEE),
+    (State.CLAIMED, "b", 0, Action.ASSIGN, "boss", "b", True, Refusal.ALREADY_YOURS),
+    (State.ESCALATED, "a", 3, Action.ESCALATE, "a", None, False, Refusal.TOP_LEVEL),
+    (State.NEW, None, 0, Action.REOPEN, "a", None, False, Refusal.NOT_CLOSED),
+    (State.CLAIMED, "a", 0, Action.REOPEN, "a", None, False, Refusal.NOT_CLOSED),
+    (State.ESCALATED, "a", 1, Action.REOPEN, "a", None, False, Refusal.NOT_CLOSED),
+] + [
+    (State.CLOSED, "a", 0, action, "a", "b", True, Refusal.CLOSED)
+    for action in (Action.CLAIM, Action.UNCLAIM, Action.ASSIGN, Action.ESCALATE, Action.CLOSE)
+]
+
+
+@pytest.mark.parametrize("state,assignee,level,action,actor,target,admin,why", FORBIDDEN)
+def test_forbidden(state, assignee, level, action, actor, target, admin, why):
+    d = decide(inc(state, assignee, level), action, actor=actor, target=target, is_admin=admin)
+    assert not d.ok
+    assert d.refusal is why
+
+
+def test_every_state_action_pair_is_covered():
+    covered = {(row[0], row[3]) for row in ALLOWED} | {(row[0], row[3]) for row in FORBIDDEN}
+    missing = [(s, a) for s in State for a in Action if (s, a) not in covered]
+    assert missing == []

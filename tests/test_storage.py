@@ -1,0 +1,65 @@
+"""Storage: WAL, busy timeout, migrations on an existing database, append-only events, FTS."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from core.models import Finding, Post
+from storage import SCHEMA_MIGRATIONS, open_db, write_tx
+from storage.posts import insert_post, search_posts
+from storage.incidents import add_event, create_incident
+from core.grades import Grade
+
+NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)
+
+
+def test_wal_and_busy_timeout(tmp_path):
+    db = open_db(tmp_path / "a.db")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+    assert [m.name for m in SCHEMA_MIGRATIONS.applied(db)] == [m.name for m in SCHEMA_MIGRATIONS._migrations]
+
+
+def test_migrations_upgrade_an_existing_database_and_keep_its_data(tmp_path):
+    path = tmp_path / "old.db"
+    db = open_db(path, migrate=False)
+    SCHEMA_MIGRATIONS.apply(db, stop_before="m002_posts_fts")  # a database from before full-text search
+    assert "posts_fts" not in db.table_names()
+    insert_post(db, Post("forum", "k1", "市人社局回应考生质疑", "面试成绩复核"), Finding(relevant=True), "市人社局 回应 考生 质疑", NOW)
+    db.close()
+    db = open_db(path)  # start-up applies the pending migration
+    assert "posts_fts" in db.table_names()
+    assert [r["title"] for r in search_posts(db, '"质疑"')] == ["市人社局回应考生质疑"]
+    # opening again is a no-op
+    n = len(SCHEMA_MIGRATIONS.applied(db))
+    db.close()
+    assert len(SCHEMA_MIGRATIONS.applied(open_db(path))) == n
+
+
+def test_events_are_append_only(tmp_path):
+    db = open_db(tmp_path / "e.db")
+    with write_tx(db):
+        iid = create_incident(db, story_key="k", title="t", url=None, source_id="s", team=None, category=None,
+                              grade=Grade.IV, score=1, sensitivity=1, best_tier=4, reasons=[], matched={}, now=NOW)
+        add_event(db, iid, NOW, actor="a", action="note")
+    with pytest.raises(Exception, match="append-only"):
+        db.execute("UPDATE events SET actor='b'")
+    with pytest.raises(Exception, match="append-only"):
+        db.execute("DELETE FROM events")
+
+
+def test_write_tx_rolls_back_everything_on_error(tmp_path):
+    db = open_db(tmp_path / "r.db")
+    with pytest.raises(RuntimeError):
+        with write_tx(db):
+            insert_post(db, Post("forum", "k1", "t"), Finding(relevant=False), "t", NOW)
+            raise RuntimeError("boom")
+    assert db.execute("SELECT COUNT(*) FROM posts").fetchone()[0] == 0
+
+
+def test_same_item_key_is_stored_once(tmp_path):
+    db = open_db(tmp_path / "d.db")
+    assert insert_post(db, Post("a", "url:https://x/1", "t"), Finding(relevant=False), "t", NOW) is not None
+    assert insert_post(db, Post("b", "url:https://x/1", "t"), Finding(relevant=False), "t", NOW) is None
