@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -82,8 +83,13 @@ def run(db, config, platform, no_collect) -> None:
         asyncio.run(_run(app, name))
     except KeyboardInterrupt:
         pass
+    except BrokenPipeError:
+        pass
     finally:
         app.close()
+    if getattr(adapter, "closed", False):
+        # stdout was closed by the reader; silence the interpreter's final flush
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 async def _run(app, name: str) -> None:

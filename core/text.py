@@ -49,8 +49,9 @@ class Segmenter:
         self._words = sorted({w for w in words if w})
         with _lock:
             for w in self._words:
-                # A high frequency keeps the whole term together.
-                jieba.add_word(w, freq=200000)
+                # jieba's suggested frequency: the term can be cut out as one token, but a
+                # more likely split still wins ("张建国际贸易" -> 张建 / 国际贸易).
+                jieba.add_word(w)
 
     def tokens(self, text: str) -> list[str]:
         return [t for t in jieba.lcut(normalize(text)) if t.strip()]

@@ -15,7 +15,7 @@ import time
 from typing import TextIO
 
 from core.models import Role
-from core.platform import Outgoing
+from core.platform import DeliveryError, Outgoing
 from core.render import card_text
 from handlers import Request
 
@@ -33,6 +33,7 @@ class ConsolePlatform:
         self.out = out or sys.stdout
         self._ids = itertools.count(1)
         self._run = f"{int(time.time() * 1000):x}"
+        self.closed = False
 
     def _chat_label(self, chat: str) -> str:
         if chat.startswith("@"):
@@ -41,7 +42,12 @@ class ConsolePlatform:
         return f"【{chat}】"
 
     def _print(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        try:
+            print(text, file=self.out, flush=True)
+        except BrokenPipeError:
+            # The reader went away (`yuqing run | head`): keep the rows for next time, stop quietly.
+            self.closed = True
+            raise DeliveryError("console output closed") from None
 
     async def send(self, chat: str, message: Outgoing) -> str:
         label = self._chat_label(chat)
@@ -75,7 +81,7 @@ async def serve_console(app, stdin: TextIO | None = None, out: TextIO | None = N
     if interactive:
         print(f"舆情哨兵已启动（控制台）。你现在是 {person.name if person else '访客'}；/help 查看命令，"
               f"/as 姓名 切换身份，/quit 退出。", file=out, flush=True)
-    while True:
+    while not app.platforms["console"].closed:
         if interactive:
             prompt = f"{person.name if person else '访客'}> "
             line = await loop.run_in_executor(None, _input, prompt)

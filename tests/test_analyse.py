@@ -1,0 +1,69 @@
+"""Watch-list matching on token boundaries, relevance, and the grading factors."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import load_config
+from core.grades import Grade
+from core.grading import grade_story
+from core.models import Post
+from jobs.analyse import Analyzer, story_key
+from tests.conftest import EXAMPLE
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    return Analyzer(load_config(EXAMPLE))
+
+
+def run(analyzer, title, text="", source="forum"):
+    cfg = analyzer.config
+    return analyzer.analyse(Post(source, "k", title, text), cfg.source(source))
+
+
+def test_name_inside_a_longer_word_is_not_matched(analyzer):
+    a = run(analyzer, "张建国际贸易公司在云川开业")
+    assert "cadres" not in a.finding.matched
+    assert not a.finding.relevant
+
+
+def test_full_width_characters_are_normalised(analyzer):
+    a = run(analyzer, "网友举报张建国公车私用", "ＡＢＣ")
+    assert a.finding.matched["cadres"] == ["张建国"]
+
+
+def test_topic_needs_a_place_unless_a_subject_is_named(analyzer):
+    assert not run(analyzer, "某地干部公车私用被曝光").finding.relevant
+    assert run(analyzer, "青石镇干部公车私用被曝光").finding.relevant
+    assert run(analyzer, "市人社局发布通知").finding.relevant
+
+
+def test_no_watchlist_term_costs_no_segmentation(analyzer, monkeypatch):
+    called = []
+    monkeypatch.setattr(analyzer.segmenter, "tokens", lambda t: called.append(t) or [])
+    assert not run(analyzer, "今天天气不错，适合出游").finding.relevant
+    assert called == []
+
+
+def test_each_sensitivity_factor_moves_the_score(analyzer):
+    base = run(analyzer, "青石镇有干部公车私用").sensitivity
+    assert run(analyzer, "青石镇有干部公车私用，网友实名举报").sensitivity == base + 1
+    assert run(analyzer, "青石镇有干部公车私用，网友愤怒").sensitivity == base + 1
+    assert run(analyzer, "赵明远公车私用").sensitivity == base + 2
+    assert run(analyzer, "张建国公车私用").sensitivity == base + 3  # named and leading
+
+
+def test_impact_factors_move_the_grade():
+    th = {Grade.I: 24, Grade.II: 14, Grade.III: 7, Grade.IV: 0}
+    assert grade_story(7, (), 4, 1, th).grade is Grade.III      # forum only: 7
+    assert grade_story(7, (), 2, 1, th).grade is Grade.II       # provincial media: 14
+    g = grade_story(7, (), 2, 3, th)                             # three sources: 28
+    assert g.grade is Grade.I and any("3 个来源转载" in r for r in g.reasons)
+    assert grade_story(6, (), 4, 1, th).grade is Grade.IV
+
+
+def test_story_key_ignores_repost_prefix_and_punctuation():
+    assert story_key("转：网友实名举报张建国公车私用！") == story_key("网友实名举报张建国公车私用")
+    assert story_key("【快讯】网友实名举报张建国公车私用") == story_key("网友实名举报 张建国 公车私用")
+    assert story_key("张建国公车私用") != story_key("张建国酒驾")
