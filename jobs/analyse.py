@@ -95,10 +95,16 @@ class Analyzer:
             return []
         return [(end - len(s) + 1, end + 1, s) for end, (s, _) in self._automaton.iter(text)]
 
+    def _could_be_relevant(self, hits) -> bool:
+        """Relevance needs a cadre or unit, or a topic and a place; raw hits are a superset of
+        the token-boundary hits, so a post failing this on raw hits cannot be relevant."""
+        kinds = {kind for _, _, surface in hits for kind, _ in self._terms[surface]}
+        return bool(kinds & {CADRE, UNIT}) or {TOPIC, PLACE} <= kinds
+
     def analyse(self, post: Post, source: Source | None) -> Analysis:
         text = normalize(f"{post.title}\n{post.text}")
         hits = self._prefilter(text)
-        if not hits:
+        if not self._could_be_relevant(hits):
             return Analysis(Finding(relevant=False, story_key=story_key(post.title)), 0.0, ())
         tokens = self.segmenter.tokens(text)
         boundaries = _boundaries(text, tokens)

@@ -1,0 +1,29 @@
+"""Run every benchmark and print one table.
+
+    python -m bench [--posts N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bench import bench_pipeline
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    ap.add_argument("--posts", type=int, default=3000, help="posts from the inews train split (default 3000)")
+    args = ap.parse_args(argv)
+    rows = []
+    rows += bench_pipeline.run(args.posts)
+    width = max(len(r[0]) for r in rows)
+    print(f"{'benchmark'.ljust(width)}  value")
+    print(f"{'-' * width}  -----")
+    for name, value in rows:
+        print(f"{name.ljust(width)}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
