@@ -46,7 +46,10 @@ def build_platform(name: str, config: Config, **kwargs) -> ChatPlatform:
             "YUQING_PLATFORM", f"平台 {name} 尚未提供，目前可用：{', '.join(AVAILABLE)}",
             f"platform {name} is not available yet; available: {', '.join(AVAILABLE)}")])
     module, _, factory = AVAILABLE[name].partition(":")
-    return getattr(importlib.import_module(module), factory)(config, **kwargs)
+    cls = getattr(importlib.import_module(module), factory)
+    if name == "console":
+        kwargs.pop("settings", None)
+    return cls(config, **kwargs)
 
 
 class App:

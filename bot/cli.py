@@ -77,7 +77,7 @@ def run(db, config, platform, no_collect) -> None:
     from bot.app import App, build_platform  # noqa: PLC0415  (keeps `--help` fast)
 
     name = settings.chosen_platform
-    adapter = build_platform(name, cfg)
+    adapter = build_platform(name, cfg, settings=settings)
     app = App(settings, cfg, platforms={name: adapter})
     try:
         asyncio.run(_run(app, name))
@@ -93,14 +93,11 @@ def run(db, config, platform, no_collect) -> None:
 
 
 async def _run(app, name: str) -> None:
+    platform = app.platforms[name]
+    await platform.open(app)
     await app.start()
     try:
-        if name == "console":
-            from bot.platforms.console import serve_console  # noqa: PLC0415
-
-            await serve_console(app)
-        else:  # pragma: no cover - other platforms bring their own serve loop
-            await asyncio.Event().wait()
+        await platform.serve(app)
     finally:
         await app.stop()
 

@@ -3,14 +3,15 @@ console text, Telegram HTML or WeCom markdown; nothing here knows a platform."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from core.lifecycle import Action
 from core.models import Incident, State
 
-__all__ = ["Button", "Card", "RenderContext", "render_card", "card_text", "fmt_time", "short_line"]
+__all__ = ["Button", "Card", "RenderContext", "render_card", "card_text", "fmt_time", "short_line", "split_text",
+           "shrink_card"]
 
 
 @dataclass(frozen=True)
@@ -116,3 +117,44 @@ def short_line(inc: Incident, names: dict[str, str] | None = None) -> str:
     names = names or {}
     who = f" · {names.get(inc.assignee, inc.assignee)}" if inc.assignee else ""
     return f"{inc.grade.emoji} #{inc.id} [{inc.grade.value}] {inc.title[:40]} · {inc.state.label}{who}"
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split a long reply into chunks of at most `limit` characters, at line breaks where possible."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not chunks:
+        chunks.append(current)
+    return chunks
+
+
+def shrink_card(card: Card, fits) -> Card:
+    """Cut the longest text (title or a field value) with "…" until `fits(card)` is true.
+    Cutting plain text before any markup is added keeps the platform's tags intact."""
+    for _ in range(64):
+        if fits(card):
+            return card
+        sizes = [("title", -1, len(card.title))] + [("field", i, len(v)) for i, (_, v) in enumerate(card.fields)]
+        kind, idx, size = max(sizes, key=lambda x: x[2])
+        keep = max(10, size * 2 // 3)
+        if kind == "title":
+            card = replace(card, title=card.title[:keep] + "…")
+        else:
+            fields = list(card.fields)
+            label, value = fields[idx]
+            fields[idx] = (label, value[:keep] + "…")
+            card = replace(card, fields=tuple(fields))
+    return card

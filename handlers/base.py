@@ -26,6 +26,7 @@ class Request:
     text: str
     reply_to_incident: int | None = None   # set when the message replies to an incident's card
     private: bool = False                   # a one-to-one chat with the bot
+    user_name: str | None = None            # "@username" where the platform has one
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,8 @@ def who_is(deps: Deps, req: Request):
         return deps.config.person(pid)
     if req.platform == "console":
         return deps.config.person(req.user_id)
-    return deps.config.person_by_handle(req.platform, req.user_id)
+    return deps.config.person_by_handle(req.platform, req.user_id) or (
+        deps.config.person_by_handle(req.platform, req.user_name) if req.user_name else None)
 
 
 async def handle(deps: Deps, req: Request) -> list[Reply]:

@@ -5,4 +5,7 @@ from __future__ import annotations
 __all__ = ["AVAILABLE"]
 
 # platform name -> "module:factory"; a platform not listed here is not built yet.
-AVAILABLE = {"console": "bot.platforms.console:ConsolePlatform"}
+AVAILABLE = {
+    "console": "bot.platforms.console:ConsolePlatform",
+    "telegram": "bot.platforms.telegram:TelegramPlatform",
+}

@@ -58,6 +58,12 @@ class ConsolePlatform:
             self._print(f"{label}{prefix}{(message.text or '')[: self.max_length]}")
         return f"{self._run}-{next(self._ids)}"
 
+    async def open(self, app) -> None:
+        """Nothing to connect to."""
+
+    async def serve(self, app) -> None:
+        await serve_console(app, out=self.out)
+
     async def edit(self, chat: str, message_id: str, message: Outgoing) -> None:
         card = message.card
         if card is None:

@@ -1,0 +1,291 @@
+"""Telegram through python-telegram-bot 22: the production chat platform.
+
+Translates only: cards -> HTML + inline keyboards, chat updates -> `handlers.Request`, and
+Telegram's errors -> `core.platform` delivery errors. Buttons are commands in disguise
+(认领 = `/claim N`), so every press goes through the same parsing, permission checks and
+incident service as a typed command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import signal
+import warnings
+
+from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters,
+                      Update)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, \
+    MessageHandler, filters
+
+from core.lifecycle import Action
+from core.models import Disposition, Role
+from core.platform import DeliveryError, MessageGone, Outgoing
+from core.render import Card, shrink_card, split_text
+from handlers import COMMANDS, Request
+from handlers.permissions import allowed
+from storage import outbox as outbox_store
+
+__all__ = ["TelegramPlatform", "card_html", "card_keyboard", "decode_button"]
+
+log = logging.getLogger(__name__)
+
+LIMIT = 4096
+# Compact button codes (callback data must stay under 64 bytes): code -> action.
+CODES = {"c": Action.CLAIM, "u": Action.UNCLAIM, "n": Action.NOTE, "e": Action.ESCALATE, "x": Action.CLOSE,
+         "r": Action.REOPEN}
+ACTION_CODE = {a: c for c, a in CODES.items()}
+DISPOSITIONS = list(Disposition)
+
+
+def _esc(text: str) -> str:
+    return html.escape(text or "", quote=False)
+
+
+def _html(card: Card) -> str:
+    title = (f'<a href="{html.escape(card.url, quote=True)}">{_esc(card.title)}</a>' if card.url
+             else f"<b>{_esc(card.title)}</b>")
+    lines = [f"<b>{_esc(card.header)}</b>", title]
+    lines += [f"<b>{_esc(label)}</b>：{_esc(value)}" for label, value in card.fields]
+    if card.footer:
+        lines.append(f"<i>{_esc(card.footer)}</i>")
+    return "\n".join(lines)
+
+
+def card_html(card: Card, limit: int = LIMIT) -> str:
+    """The card as Telegram HTML, every scraped string escaped, cut below `limit` without breaking tags."""
+    return _html(shrink_card(card, lambda c: len(_html(c)) <= limit))
+
+
+def card_keyboard(card: Card) -> InlineKeyboardMarkup | None:
+    if not card.buttons:
+        return None
+    row = [InlineKeyboardButton(b.label, callback_data=f"{ACTION_CODE[b.action]}:{b.incident_id}")
+           for b in card.buttons]
+    return InlineKeyboardMarkup([row])
+
+
+def disposition_keyboard(incident_id: int) -> InlineKeyboardMarkup:
+    buttons = [InlineKeyboardButton(d.value, callback_data=f"d:{incident_id}:{i}") for i, d in enumerate(DISPOSITIONS)]
+    rows = [buttons[i:i + 3] for i in range(0, len(buttons), 3)]
+    rows.append([InlineKeyboardButton("↩ 返回", callback_data=f"b:{incident_id}")])
+    return InlineKeyboardMarkup(rows)
+
+
+def decode_button(data: str) -> tuple[str, int, int | None] | None:
+    """'d:12:3' -> ('d', 12, 3). None for anything malformed."""
+    parts = (data or "").split(":")
+    if len(parts) not in (2, 3) or not parts[1].isdigit():
+        return None
+    if parts[0] not in CODES and parts[0] not in ("d", "b"):
+        return None
+    arg = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else None
+    return parts[0], int(parts[1]), arg
+
+
+def _translate(err: TelegramError) -> DeliveryError:
+    if isinstance(err, RetryAfter):
+        with warnings.catch_warnings():  # PTB 22.2+ warns that the type will become timedelta
+            warnings.simplefilter("ignore")
+            ra = err.retry_after
+        seconds = ra.total_seconds() if hasattr(ra, "total_seconds") else float(ra)
+        return DeliveryError(f"Telegram flood control: retry after {seconds:g}s", retry_after=seconds)
+    if isinstance(err, Forbidden):
+        return DeliveryError(f"Telegram refused: {err.message}", permanent=True)
+    if isinstance(err, BadRequest):
+        text = err.message.lower()
+        if "message to edit not found" in text or "message can't be edited" in text:
+            return MessageGone(err.message)
+        return DeliveryError(f"Telegram bad request: {err.message}", permanent="chat not found" in text
+                             or "can't parse entities" in text or "too long" in text)
+    if isinstance(err, (TimedOut, NetworkError)):
+        return DeliveryError(f"Telegram unreachable: {err.message}")
+    return DeliveryError(f"Telegram error: {err}")
+
+
+class TelegramPlatform:
+    """Adapter: `send`/`edit` for the outbox, and `serve(app)` to receive updates by polling."""
+
+    name = "telegram"
+    max_length = LIMIT
+
+    def __init__(self, config, *, settings=None, token: str | None = None, base_url: str | None = None,
+                 poll_interval: float = 0.0, poll_timeout: int = 10):
+        token = token or (settings.telegram_bot_token.get_secret_value() if settings and settings.telegram_bot_token else None)
+        if not token:
+            from bot.errors import FieldProblem, SettingsError
+
+            raise SettingsError("telegram", [FieldProblem("TELEGRAM_BOT_TOKEN", "使用 Telegram 平台需要设置机器人令牌",
+                                                          "a bot token is required for the telegram platform")])
+        base_url = base_url or (settings.telegram_base_url if settings else None)
+        self.config = config
+        self.poll_interval = poll_interval
+        self.poll_timeout = poll_timeout
+        builder: ApplicationBuilder = ApplicationBuilder().token(token).rate_limiter(AIORateLimiter(max_retries=0))
+        if base_url:
+            base = base_url.rstrip("/")
+            if not base.endswith("/bot"):
+                base += "/bot"
+            builder = builder.base_url(base).base_file_url(base[:-4] + "/file/bot")
+        self.application: Application = builder.build()
+        self.app = None  # the yuqing App, set by serve()
+        self._stop = asyncio.Event()
+
+    # ------------------------------------------------------------------ outbox side
+    @property
+    def bot(self):
+        return self.application.bot
+
+    async def send(self, chat: str, message: Outgoing) -> str:
+        try:
+            if message.card is not None:
+                sent = await self.bot.send_message(
+                    chat_id=chat, text=card_html(message.card), parse_mode=ParseMode.HTML,
+                    reply_markup=card_keyboard(message.card), link_preview_options=LinkPreviewOptions(is_disabled=True))
+            else:
+                text = split_text(message.text or "", LIMIT)[0]
+                reply = (ReplyParameters(message_id=int(message.reply_to), allow_sending_without_reply=True)
+                         if message.reply_to else None)
+                sent = await self.bot.send_message(chat_id=chat, text=text, reply_parameters=reply,
+                                                   disable_notification=message.silent)
+        except TelegramError as e:
+            raise _translate(e) from e
+        return str(sent.message_id)
+
+    async def edit(self, chat: str, message_id: str, message: Outgoing) -> None:
+        if message.card is None:
+            return
+        try:
+            await self.bot.edit_message_text(
+                chat_id=chat, message_id=int(message_id), text=card_html(message.card), parse_mode=ParseMode.HTML,
+                reply_markup=card_keyboard(message.card), link_preview_options=LinkPreviewOptions(is_disabled=True))
+        except BadRequest as e:
+            if "message is not modified" in e.message.lower():
+                return
+            raise _translate(e) from e
+        except TelegramError as e:
+            raise _translate(e) from e
+
+    # ------------------------------------------------------------------ update side
+    def _group_chats(self) -> set[str]:
+        chats = set()
+        for t in self.config.teams:
+            for mapping in (t.chats, t.admin_chat):
+                if "telegram" in mapping:
+                    chats.add(str(mapping["telegram"]))
+        return chats
+
+    def _request(self, update: Update, text: str) -> Request | None:
+        """Build a request, or None (logged) when the chat is not one we serve."""
+        chat, user, msg = update.effective_chat, update.effective_user, update.effective_message
+        if chat is None or user is None:
+            return None
+        private = chat.type == ChatType.PRIVATE
+        if not private and str(chat.id) not in self._group_chats():
+            log.warning("ignored an update from unconfigured chat %s (%s)", chat.id, chat.type)
+            return None
+        reply_to = None
+        if msg is not None and msg.reply_to_message is not None:
+            reply_to = outbox_store.incident_for_message(self.app.db, "telegram", str(chat.id),
+                                                         str(msg.reply_to_message.message_id))
+        return Request(platform="telegram", chat=str(chat.id), user_id=str(user.id), text=text,
+                       reply_to_incident=reply_to, private=private,
+                       user_name=f"@{user.username}" if user.username else None)
+
+    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A text message: a command for the handlers."""
+        msg = update.effective_message
+        if msg is None or not msg.text:
+            return
+        req = self._request(update, msg.text)
+        if req is None:
+            return
+        for reply in await self.app.handle(req):
+            for chunk in split_text(reply.text, LIMIT):
+                await msg.reply_text(chunk, do_quote=not req.private)
+        await self.app.deliverer.run_once()
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A button press: answered first, then acted on as the command it stands for."""
+        query = update.callback_query
+        decoded = decode_button(query.data)
+        req = self._request(update, "")
+        if decoded is None or req is None:
+            await query.answer("无法识别的按钮。", show_alert=True)
+            return
+        code, iid, arg = decoded
+        if code == "n":
+            await query.answer(f"请回复此卡片并发送：/note 内容（或 /note {iid} 内容）", show_alert=True)
+            return
+        if code in ("x", "b"):
+            from handlers.commands import who_is
+
+            person = who_is(self.app.deps, req)
+            if not allowed("close", Role(person.role) if person else None):
+                await query.answer("你没有关闭事件的权限。", show_alert=True)
+                return
+            await query.answer()
+            if code == "x":
+                markup = disposition_keyboard(iid)
+            else:
+                markup = card_keyboard(self.app.render(self.app.service.get(iid)))
+            try:
+                await query.edit_message_reply_markup(reply_markup=markup)
+            except BadRequest as e:
+                if "not modified" not in e.message.lower():
+                    raise
+            return
+        if code == "d":
+            if arg is None or not 0 <= arg < len(DISPOSITIONS):
+                await query.answer("无法识别的处置方式。", show_alert=True)
+                return
+            text = f"/close {iid} {DISPOSITIONS[arg].value}"
+        else:
+            text = f"/{CODES[code].value} {iid}"
+        replies = await self.app.handle(Request(**{**req.__dict__, "text": text}))
+        if replies:
+            await query.answer(replies[0].text[:190], show_alert=True)
+        else:
+            await query.answer("✅ 已完成")
+        await self.app.deliverer.run_once()
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("error while handling a Telegram update", exc_info=context.error)
+
+    async def open(self, app) -> None:
+        """Connect (getMe) before anything is delivered; register the update handlers."""
+        self.app = app
+        a = self.application
+        a.add_handler(CallbackQueryHandler(self.on_button))
+        a.add_handler(MessageHandler(filters.TEXT, self.on_message))
+        a.add_error_handler(self.on_error)
+        await a.initialize()
+        try:
+            await a.bot.set_my_commands([BotCommand(c.name, c.summary[:60]) for c in COMMANDS])
+        except TelegramError as e:
+            log.warning("could not set the command menu: %s", e)
+
+    async def serve(self, app) -> None:
+        """Poll for updates until stopped (SIGINT/SIGTERM or `stop()`)."""
+        a = self.application
+        await a.start()
+        await a.updater.start_polling(poll_interval=self.poll_interval, timeout=self.poll_timeout,
+                                      allowed_updates=["message", "callback_query"], drop_pending_updates=False)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self._stop.set)
+            except (NotImplementedError, RuntimeError):
+                pass
+        try:
+            await self._stop.wait()
+        finally:
+            await a.updater.stop()
+            await a.stop()
+            await a.shutdown()
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,199 @@
+"""A fake Telegram Bot API: a real HTTP server on 127.0.0.1 that the real python-telegram-bot
+talks to through `base_url`. It records every call, serves injected updates to getUpdates,
+keeps the messages of each chat (so edits and replies can be checked), and injects faults."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+
+BOT = {"id": 999, "is_bot": True, "first_name": "舆情哨兵", "username": "yuqing_bot",
+       "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+
+class FakeBotAPI:
+    def __init__(self):
+        self.calls: list[tuple[str, dict]] = []
+        self.messages: dict[tuple[str, int], dict] = {}   # (chat, message_id) -> {"text", "markup", "reply_to"}
+        self.sent: list[dict] = []                          # every successful sendMessage, in order
+        self.answers: list[dict] = []
+        self.faults: list[tuple[str, tuple]] = []           # (method or "*", (kind, arg))
+        self._updates: list[dict] = []
+        self._cond = threading.Condition()
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(100)
+        self._lock = threading.Lock()
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode()
+                method = self.path.rsplit("/", 1)[-1]
+                params = {}
+                for k, v in parse_qsl(body, keep_blank_values=True):
+                    try:
+                        params[k] = json.loads(v)
+                    except ValueError:
+                        params[k] = v
+                status, payload = api.dispatch(method, params)
+                data = json.dumps(payload, ensure_ascii=False).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (shutdown during a long poll)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}/bot"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self):
+        with self._cond:
+            self._cond.notify_all()
+        self.server.shutdown()
+        self.server.server_close()
+
+    # ------------------------------------------------------------------ faults
+    def fail(self, method: str, kind: str, arg=None, times: int = 1):
+        """kind: '429' (arg = retry_after), '500', 'slow' (arg = seconds)."""
+        self.faults += [(method, (kind, arg))] * times
+
+    def _fault(self, method):
+        for i, (m, f) in enumerate(self.faults):
+            if m in (method, "*"):
+                del self.faults[i]
+                return f
+        return None
+
+    # ------------------------------------------------------------------ API
+    def dispatch(self, method: str, p: dict):
+        if method != "getUpdates":
+            self.calls.append((method, p))
+            fault = self._fault(method)
+            if fault:
+                kind, arg = fault
+                if kind == "429":
+                    return 429, {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {arg}",
+                                 "parameters": {"retry_after": arg}}
+                if kind == "500":
+                    return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+                if kind == "slow":
+                    time.sleep(arg)
+        fn = getattr(self, "api_" + method, None)
+        if fn is None:
+            return 200, {"ok": True, "result": True}
+        return fn(p)
+
+    def _ok(self, result):
+        return 200, {"ok": True, "result": result}
+
+    def _bad(self, text):
+        return 400, {"ok": False, "error_code": 400, "description": "Bad Request: " + text}
+
+    def api_getMe(self, p):  # noqa: N802
+        return self._ok(BOT)
+
+    def api_getUpdates(self, p):  # noqa: N802
+        offset = int(p.get("offset") or 0)
+        deadline = time.monotonic() + min(float(p.get("timeout") or 0), 1.0)
+        with self._cond:
+            while True:
+                ready = [u for u in self._updates if u["update_id"] >= offset]
+                if ready or time.monotonic() >= deadline:
+                    return self._ok(ready)
+                self._cond.wait(timeout=max(0.0, deadline - time.monotonic()))
+
+    def _chat(self, chat_id):
+        cid = int(chat_id)
+        return {"id": cid, "type": "private" if cid > 0 else "supergroup", **({} if cid > 0 else {"title": "监测群"})}
+
+    def api_sendMessage(self, p):  # noqa: N802
+        chat = str(p["chat_id"])
+        with self._lock:
+            mid = next(self._message_ids)
+            reply_to = (p.get("reply_parameters") or {}).get("message_id")
+            rec = {"chat": chat, "message_id": mid, "text": p["text"], "markup": p.get("reply_markup"),
+                   "reply_to": reply_to, "parse_mode": p.get("parse_mode")}
+            self.messages[(chat, mid)] = rec
+            self.sent.append(rec)
+        return self._ok({"message_id": mid, "date": int(time.time()), "chat": self._chat(chat), "from": BOT,
+                         "text": p["text"]})
+
+    def api_editMessageText(self, p):  # noqa: N802
+        key = (str(p["chat_id"]), int(p["message_id"]))
+        rec = self.messages.get(key)
+        if rec is None:
+            return self._bad("message to edit not found")
+        if rec["text"] == p["text"] and rec["markup"] == p.get("reply_markup"):
+            return self._bad("message is not modified: specified new message content and reply markup are exactly "
+                             "the same as a current content and reply markup of the message")
+        rec.update(text=p["text"], markup=p.get("reply_markup"), edits=rec.get("edits", 0) + 1)
+        return self._ok({"message_id": key[1], "date": int(time.time()), "chat": self._chat(key[0]), "text": p["text"]})
+
+    def api_editMessageReplyMarkup(self, p):  # noqa: N802
+        key = (str(p["chat_id"]), int(p["message_id"]))
+        rec = self.messages.get(key)
+        if rec is None:
+            return self._bad("message to edit not found")
+        rec["markup"] = p.get("reply_markup")
+        return self._ok({"message_id": key[1], "date": int(time.time()), "chat": self._chat(key[0]), "text": rec["text"]})
+
+    def api_answerCallbackQuery(self, p):  # noqa: N802
+        self.answers.append(p)
+        return self._ok(True)
+
+    # ------------------------------------------------------------------ injecting updates
+    def _push(self, update: dict):
+        with self._cond:
+            update["update_id"] = next(self._update_ids)
+            self._updates.append(update)
+            self._cond.notify_all()
+
+    def user(self, uid: int, first_name: str, username: str | None = None) -> dict:
+        return {"id": uid, "is_bot": False, "first_name": first_name, **({"username": username} if username else {})}
+
+    def message(self, chat_id, user: dict, text: str, reply_to: int | None = None) -> int:
+        """A user sends `text` in a chat (with a proper bot_command entity), optionally replying."""
+        with self._lock:
+            mid = next(self._message_ids)
+        msg = {"message_id": mid, "date": int(time.time()), "chat": self._chat(chat_id), "from": user, "text": text}
+        if text.startswith("/"):
+            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        if reply_to is not None:
+            orig = self.messages[(str(chat_id), reply_to)]
+            msg["reply_to_message"] = {"message_id": reply_to, "date": int(time.time()), "chat": self._chat(chat_id),
+                                       "from": BOT, "text": orig["text"]}
+        self._push({"message": msg})
+        return mid
+
+    def press(self, chat_id, user: dict, message_id: int, data: str) -> None:
+        """A user presses an inline button (callback data exactly as the bot sent it)."""
+        rec = self.messages[(str(chat_id), message_id)]
+        self._push({"callback_query": {"id": str(next(self._update_ids)) + "cb", "from": user, "chat_instance": "ci",
+                                       "data": data, "message": {"message_id": message_id, "date": int(time.time()),
+                                                                 "chat": self._chat(chat_id), "from": BOT,
+                                                                 "text": rec["text"]}}})
+
+    # ------------------------------------------------------------------ reading the transcript
+    def chat_log(self, chat) -> list[dict]:
+        return [m for m in self.sent if m["chat"] == str(chat)]
+
+    def buttons(self, chat, message_id) -> list[tuple[str, str]]:
+        markup = self.messages[(str(chat), message_id)]["markup"] or {"inline_keyboard": []}
+        return [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]

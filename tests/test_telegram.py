@@ -1,0 +1,218 @@
+"""Telegram transcripts: the real python-telegram-bot Application talking HTTP to a fake Bot
+API on 127.0.0.1. What users send in, what the group sees out."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from bot.app import App
+from bot.config import load_config
+from bot.platforms.telegram import TelegramPlatform, card_html
+from core.render import Card
+from tests.conftest import HIGH, make_settings, seed
+from tests.fake_telegram import FakeBotAPI
+
+GROUP = "-1001234567890"
+IDS = {"wangmin": 1000, "liqiang": 1001, "zhoulan": 1002, "chenbuzhang": 2001, "hexiaoyu": 3001}
+
+
+def telegram_config(config_dir):
+    p = config_dir / "example.toml"
+    text = p.read_text(encoding="utf-8").replace('# telegram = "-1001234567890"', f'telegram = "{GROUP}"')
+    for pid, uid in IDS.items():
+        text = text.replace(f'id = "{pid}"\n', f'id = "{pid}"\nhandles = {{ telegram = "{uid}" }}\n')
+    p.write_text(text, encoding="utf-8")
+    return load_config(p)
+
+
+class TG:
+    def __init__(self, api: FakeBotAPI, cfg, tmp_path):
+        self.api, self.cfg, self.tmp_path = api, cfg, tmp_path
+        self.users = {pid: api.user(uid, pid) for pid, uid in IDS.items()}
+        self.users["stranger"] = api.user(9999, "路人", "passerby")
+
+    async def start(self, collect=True):
+        self.platform = TelegramPlatform(self.cfg, token="123456:TEST", base_url=self.api.base_url,
+                                         poll_interval=0, poll_timeout=1)
+        settings = make_settings(self.tmp_path, collect_on_start=collect, deliver_interval=0.2)
+        self.app = App(settings, self.cfg, platforms={"telegram": self.platform})
+        await self.platform.open(self.app)
+        await self.app.start()
+        self.task = asyncio.create_task(self.platform.serve(self.app))
+
+    async def stop(self):
+        self.platform.stop()
+        await asyncio.wait_for(self.task, 10)
+        await self.app.stop()
+        self.app.close()
+
+    async def until(self, cond, timeout=8.0):
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while loop.time() < end:
+            if cond():
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("condition not met in time")
+
+    def say(self, who, text, chat=GROUP, reply_to=None):
+        return self.api.message(chat, self.users[who], text, reply_to=reply_to)
+
+    def card_id(self, incident_id):
+        """The message id of an incident's card in the group."""
+        return next(m["message_id"] for m in self.api.chat_log(GROUP)
+                    if m["parse_mode"] == "HTML" and f"· #{incident_id} ·" in m["text"])
+
+    def card(self, incident_id):
+        return self.api.messages[(GROUP, self.card_id(incident_id))]
+
+    def texts(self, chat=GROUP):
+        return [m["text"] for m in self.api.chat_log(chat) if m["parse_mode"] != "HTML"]
+
+
+@pytest.fixture
+async def tg(config_dir, tmp_path):
+    api = FakeBotAPI()
+    t = TG(api, telegram_config(config_dir), tmp_path)
+    await t.start()
+    await t.until(lambda: len([m for m in api.sent if m["parse_mode"] == "HTML"]) >= 6)
+    yield t
+    await t.stop()
+    api.close()
+
+
+def top(tg) -> int:
+    """The number of the grade-I incident from the sample feeds."""
+    return next(r["id"] for r in tg.app.db.query("SELECT id FROM incidents WHERE grade='I'"))
+
+
+async def test_alert_cards_with_buttons_highest_grade_first(tg):
+    cards = [m for m in tg.api.chat_log(GROUP) if m["parse_mode"] == "HTML"]
+    assert len(cards) == 6 and cards[0]["text"].startswith("<b>🔴 I 特别重大")
+    first = cards[0]
+    assert '<a href="https://paper.province.example/' in first["text"]
+    assert "<b>定级理由</b>：" in first["text"] and "<b>认领时限</b>：" in first["text"]
+    iid = top(tg)
+    assert tg.api.buttons(GROUP, first["message_id"]) == [
+        ("认领", f"c:{iid}"), ("备注", f"n:{iid}"), ("升级", f"e:{iid}"), ("关闭", f"x:{iid}")]
+    assert ("setMyCommands", ) == (next(c for c, _ in tg.api.calls if c == "setMyCommands"),)
+
+
+async def test_claim_by_button_edits_card_and_threads_the_notice(tg):
+    iid = top(tg)
+    card_id = tg.card_id(iid)
+    tg.api.press(GROUP, tg.users["liqiang"], card_id, f"c:{iid}")
+    await tg.until(lambda: f"✋ #{iid} 已由 李强 认领" in tg.texts())
+    notice = next(m for m in tg.api.chat_log(GROUP) if m["text"] == f"✋ #{iid} 已由 李强 认领")
+    assert notice["reply_to"] == card_id
+    await tg.until(lambda: "处置中 · 李强" in tg.card(iid)["text"])
+    assert [t for t, _ in tg.api.buttons(GROUP, card_id)] == ["备注", "升级", "关闭"]
+    assert tg.api.answers[-1].get("text") == "✅ 已完成"
+
+
+async def test_claim_by_command_and_by_reply(tg):
+    tg.say("liqiang", "/claim@yuqing_bot 1")
+    await tg.until(lambda: "✋ #1 已由 李强 认领" in tg.texts())
+    tg.say("zhoulan", "/claim", reply_to=tg.card_id(2))
+    await tg.until(lambda: "✋ #2 已由 周岚 认领" in tg.texts())
+
+
+async def test_two_users_pressing_claim_at_once(tg):
+    iid = top(tg)
+    card_id = tg.card_id(iid)
+    tg.api.press(GROUP, tg.users["liqiang"], card_id, f"c:{iid}")
+    tg.api.press(GROUP, tg.users["zhoulan"], card_id, f"c:{iid}")
+    await tg.until(lambda: len(tg.api.answers) >= 2)
+    answers = [a.get("text", "") for a in tg.api.answers]
+    assert answers.count("✅ 已完成") == 1
+    assert any("已由 李强 认领" in a for a in answers)
+    await tg.until(lambda: f"✋ #{iid} 已由 李强 认领" in tg.texts())
+    await asyncio.sleep(0.3)
+    assert tg.texts().count(f"✋ #{iid} 已由 李强 认领") == 1
+    assert not any("周岚 认领" in t for t in tg.texts())
+
+
+async def test_note_escalate_and_close_with_disposition(tg):
+    iid = top(tg)
+    card_id = tg.card_id(iid)
+    tg.api.press(GROUP, tg.users["liqiang"], card_id, f"n:{iid}")
+    await tg.until(lambda: tg.api.answers and "/note" in tg.api.answers[-1].get("text", ""))
+    tg.say("liqiang", "/note 已联系交通局", reply_to=card_id)
+    await tg.until(lambda: f"📝 #{iid} 李强：已联系交通局" in tg.texts())
+    tg.api.press(GROUP, tg.users["liqiang"], card_id, f"e:{iid}")
+    await tg.until(lambda: f"⏫ #{iid} 由 李强 升级至组长" in tg.texts())
+    tg.api.press(GROUP, tg.users["liqiang"], card_id, f"x:{iid}")
+    await tg.until(lambda: ("已澄清", f"d:{iid}:1") in tg.api.buttons(GROUP, card_id))
+    tg.api.press(GROUP, tg.users["liqiang"], card_id, f"d:{iid}:1")
+    await tg.until(lambda: f"✅ #{iid} 由 李强 关闭，处置：已澄清" in tg.texts())
+    await tg.until(lambda: "已关闭" in tg.card(iid)["text"])
+    assert [t for t, _ in tg.api.buttons(GROUP, card_id)] == ["重新打开", "备注"]
+
+
+async def test_strangers_and_members_without_the_role(tg):
+    n = len(tg.api.sent)
+    tg.api.message("-100999", tg.users["liqiang"], "/list")  # a group we do not serve
+    tg.say("stranger", "/claim 1")
+    await tg.until(lambda: len(tg.api.sent) > n)
+    assert "你还没有登记" in tg.api.sent[-1]["text"]
+    iid = top(tg)
+    tg.api.press(GROUP, tg.users["hexiaoyu"], tg.card_id(iid), f"c:{iid}")
+    await tg.until(lambda: tg.api.answers and "无权" in tg.api.answers[-1].get("text", ""))
+    assert tg.api.answers[-1].get("show_alert") is True
+    assert tg.app.service.get(iid).assignee is None
+    assert not [m for m in tg.api.sent if m["chat"] == "-100999"]
+
+
+async def test_leader_subscribes_privately_and_gets_high_grades(tg):
+    leader = str(IDS["chenbuzhang"])
+    tg.say("chenbuzhang", "/start", chat=leader)
+    await tg.until(lambda: any("你好，陈副部长" in t for t in tg.texts(leader)))
+    tg.say("chenbuzhang", "/subscribe II", chat=leader)
+    await tg.until(lambda: any("已订阅" in t for t in tg.texts(leader)))
+    seed(tg, "网友实名举报江北区副区长刘海燕违纪吃拿卡要", "有网友实名举报刘海燕违纪，网友愤怒质疑。", source="provnews")
+    await tg.until(lambda: any(m["parse_mode"] == "HTML" for m in tg.api.chat_log(leader)))
+
+
+async def test_scraped_html_is_escaped_and_long_posts_are_cut(tg):
+    seed(tg, '<b>假通知</b><script>alert(1)</script> 张建国 公车私用 青石镇', "x" * 5000)
+    await tg.until(lambda: any("&lt;script&gt;" in m["text"] for m in tg.api.chat_log(GROUP)))
+    card = Card(header="🔴 I 特别重大 · #9 · 干部作风", title="标" * 5000, url="https://a.example/?a=1&b=<2>",
+                fields=(("来源", "论坛 & 媒体"), ("定级理由", "理" * 5000)))
+    text = card_html(card)
+    assert len(text) <= 4096
+    assert text.count("<b>") == text.count("</b>") and text.count("<a ") == text.count("</a>")
+    assert 'href="https://a.example/?a=1&amp;b=&lt;2&gt;"' in text and "论坛 &amp; 媒体" in text
+
+
+async def test_429_and_outage_recovery_nothing_lost_nothing_duplicated(tg):
+    tg.api.fail("sendMessage", "429", 1)
+    tg.api.fail("editMessageText", "500", None)
+    tg.say("liqiang", "/claim 1")
+    tg.say("liqiang", "/note 1 第一条")
+    tg.say("liqiang", "/note 1 第二条")
+    await tg.until(lambda: "📝 #1 李强：第二条" in tg.texts(), timeout=15)
+    texts = [t for t in tg.texts() if t.startswith(("✋ #1", "📝 #1"))]
+    assert texts == ["✋ #1 已由 李强 认领", "📝 #1 李强：第一条", "📝 #1 李强：第二条"]
+    assert tg.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state='pending'").fetchone()[0] == 0
+
+
+async def test_restart_in_the_middle_of_a_backlog(config_dir, tmp_path):
+    api = FakeBotAPI()
+    t = TG(api, telegram_config(config_dir), tmp_path)
+    api.fail("sendMessage", "500", times=3)  # Telegram fails while the first alerts go out
+    await t.start()
+    await t.until(lambda: len(api.sent) >= 1)
+    await t.stop()          # stop with cards still queued for a retry
+    sent_before = len(api.sent)
+    assert sent_before < 6
+    t2 = TG(api, t.cfg, tmp_path)
+    await t2.start(collect=True)
+    await t2.until(lambda: len([m for m in api.sent if m["parse_mode"] == "HTML"]) >= 6)
+    await asyncio.sleep(0.5)
+    headers = [re.match(r"<b>([^<]+)</b>", m["text"]).group(1) for m in api.sent if m["parse_mode"] == "HTML"]
+    assert len(headers) == len(set(headers)) == 6  # every card once
+    await t2.stop()
+    api.close()
