@@ -104,3 +104,18 @@ def test_every_subcommand_has_help_and_common_options(sub):
     res = CliRunner().invoke(cli, [sub, "--help"])
     assert res.exit_code == 0
     assert "--db" in res.output and "--config" in res.output
+
+
+def test_telegram_without_token_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    res = CliRunner().invoke(cli, ["run", "--platform", "telegram", "--db", str(tmp_path / "t.db")],
+                             env={"YUQING_DATA_DIR": str(tmp_path / "data")})
+    assert res.exit_code == 2
+    assert "TELEGRAM_BOT_TOKEN: 使用 Telegram 平台需要设置机器人令牌" in res.output
+
+
+def test_unavailable_platform_is_a_clear_error(tmp_path):
+    res = CliRunner().invoke(cli, ["run", "--platform", "wecom", "--db", str(tmp_path / "t.db")],
+                             env={"YUQING_DATA_DIR": str(tmp_path / "data")})
+    assert res.exit_code == 2
+    assert "YUQING_PLATFORM: 平台 wecom 尚未提供" in res.output
