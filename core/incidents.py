@@ -204,7 +204,7 @@ class IncidentService:
                 inc = store.get_incident(self.db, iid)
                 for platform, chat in self.router.group_chats(inc.team):
                     outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.CARD,
-                                   incident_id=iid, priority=inc.grade.rank)
+                                   incident_id=iid, payload={"first": True}, priority=inc.grade.rank)
                 self._alert_subscribers(inc, now)
                 return IngestOutcome(post_id, iid, created=True)
             return self._join(existing, post_id, post, analysis, source, thresholds, now)

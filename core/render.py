@@ -11,7 +11,7 @@ from core.lifecycle import Action
 from core.models import Incident, State
 
 __all__ = ["Button", "Card", "RenderContext", "render_card", "card_text", "fmt_time", "short_line", "split_text",
-           "shrink_card"]
+           "shrink_card", "render_digest"]
 
 
 @dataclass(frozen=True)
@@ -158,3 +158,20 @@ def shrink_card(card: Card, fits) -> Card:
             fields[idx] = (label, value[:keep] + "…")
             card = replace(card, fields=tuple(fields))
     return card
+
+
+def render_digest(incidents: list[Incident], limit: int) -> str:
+    """One message for a burst of grade III–IV alerts; what does not fit is counted, not dropped."""
+    head = f"📋 合并推送：新增 {len(incidents)} 起较大/一般事件（发送 /show 编号 查看详情，/claim 编号 认领）"
+    lines = [head]
+    shown = 0
+    for inc in incidents:
+        src = inc.source_name or inc.source_id or "—"
+        line = f"{inc.grade.emoji} #{inc.id} [{inc.grade.value}] {inc.title[:60]} · {inc.category or '未分类'} · {src}"
+        tail = f"……另有 {len(incidents) - shown} 起，发送 /list 查看"
+        if len("\n".join(lines + [line, tail])) > limit:
+            lines.append(tail)
+            return "\n".join(lines)
+        lines.append(line)
+        shown += 1
+    return "\n".join(lines)

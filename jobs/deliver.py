@@ -12,14 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
 from core.clock import Clock
 from core.models import Incident
 from core.platform import ChatPlatform, DeliveryError, MessageGone, Outgoing
-from core.render import Card
+from core.render import Card, render_digest
 from storage import incidents as store
 from storage import outbox, write_tx
 
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
 MAX_BACKOFF = timedelta(minutes=10)
+DIGEST_PERIOD = timedelta(minutes=1)
 
 
 class Deliverer:
@@ -39,22 +40,66 @@ class Deliverer:
         self.render = render
         self.clock = clock
         self._lock = asyncio.Lock()
+        self._last_digest: dict[tuple[str, str], datetime] = {}
 
     async def run_once(self, limit: int = 50) -> int:
-        """Deliver what is due now; returns how many rows were completed."""
+        """Deliver what is due now; returns how many rows were completed. Grades I–II go
+        first, then any digest of a low-grade burst, then everything else."""
         async with self._lock:
-            done = 0
-            rows = outbox.due(self.db, list(self.platforms), self.clock(), limit)
-            blocked: set[tuple] = set()
-            for row in rows:
-                key = (row.incident_id, row.platform, row.chat)
-                if row.incident_id is not None and key in blocked:
+            platforms = list(self.platforms)
+            high = [r for r in outbox.due(self.db, platforms, self.clock(), limit) if r.priority <= 2]
+            done = await self._send_rows(high)
+            done += await self._digests()
+            return done + await self._send_rows(outbox.due(self.db, platforms, self.clock(), limit))
+
+    async def _send_rows(self, rows) -> int:
+        done = 0
+        blocked: set[tuple] = set()
+        for row in rows:
+            key = (row.incident_id, row.platform, row.chat)
+            if row.incident_id is not None and key in blocked:
+                continue
+            if await self._deliver(row):
+                done += 1
+            elif row.incident_id is not None:
+                blocked.add(key)
+        return done
+
+    async def _digests(self) -> int:
+        """On platforms with a per-chat rate limit (`digest_after` set), a burst of new grade
+        III–IV alerts becomes one digest message per chat per minute; grades I–II never wait."""
+        done = 0
+        now = self.clock()
+        for name, adapter in self.platforms.items():
+            threshold = getattr(adapter, "digest_after", None)
+            if not threshold:
+                continue
+            for chat, rows in outbox.new_low_grade_cards(self.db, name, now).items():
+                last = self._last_digest.get((name, chat))
+                if last is not None and now - last < DIGEST_PERIOD:
+                    with write_tx(self.db):  # one digest a minute: the rest waits for the next one
+                        outbox.hold(self.db, [r.id for r in rows], last + DIGEST_PERIOD)
                     continue
-                if await self._deliver(row):
-                    done += 1
-                elif row.incident_id is not None:
-                    blocked.add(key)
-            return done
+                if len(rows) < threshold:
+                    continue
+                incidents = []
+                for r in rows:
+                    try:
+                        incidents.append(store.get_incident(self.db, r.incident_id))
+                    except store.IncidentNotFound:
+                        continue
+                text = render_digest(incidents, adapter.max_length)
+                try:
+                    message_id = await adapter.send(chat, Outgoing(text=text))
+                except DeliveryError as e:
+                    log.warning("digest to %s/%s failed, cards stay queued: %s", name, chat, e)
+                    continue
+                with write_tx(self.db):
+                    outbox.mark_digested(self.db, [r.id for r in rows], self.clock(), message_id)
+                self._last_digest[(name, chat)] = now
+                log.info("digest of %d alerts to %s/%s", len(rows), name, chat)
+                done += len(rows)
+        return done
 
     async def drain(self, max_rounds: int = 1000) -> int:
         """Deliver until nothing is due (rows waiting for a retry later are left)."""

@@ -16,7 +16,7 @@ from storage.db import json_dumps, json_loads
 
 __all__ = ["OutboxRow", "enqueue", "due", "mark_sent", "mark_retry", "mark_dead", "pending_count",
            "message_id_for", "remember_message", "chats_with_card", "newer_card_pending", "mark_superseded",
-           "incident_for_message", "CARD", "NOTICE", "TEXT"]
+           "incident_for_message", "new_low_grade_cards", "mark_digested", "hold", "CARD", "NOTICE", "TEXT"]
 
 # kinds
 CARD, NOTICE, TEXT = "card", "notice", "text"
@@ -129,3 +129,35 @@ def incident_for_message(db: Database, platform: str, chat: str, message_id: str
     row = db.execute("SELECT incident_id FROM outbox WHERE platform=? AND chat=? AND message_id=? AND incident_id IS NOT NULL",
                      [platform, str(chat), str(message_id)]).fetchone()
     return row[0] if row else None
+
+
+def new_low_grade_cards(db: Database, platform: str, now: datetime, min_rank: int = 3) -> dict[str, list[OutboxRow]]:
+    """Pending first alerts (the card of a new incident, no message sent yet for it in that
+    chat) of grade III–IV, by chat: the candidates for a digest. Cards caused by later
+    changes are never digested."""
+    rows = db.query(
+        """SELECT o.* FROM outbox o
+           WHERE o.state='pending' AND o.platform=? AND o.kind='card' AND o.priority >= ?
+             AND json_extract(o.payload, '$.first') = 1
+             AND (o.not_before IS NULL OR o.not_before <= ?)
+             AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.incident_id=o.incident_id AND m.platform=o.platform
+                             AND m.chat=o.chat)
+           ORDER BY o.id""", [platform, min_rank, to_iso(now)])
+    out: dict[str, list[OutboxRow]] = {}
+    for r in rows:
+        out.setdefault(r["chat"], []).append(
+            OutboxRow(r["id"], r["platform"], r["chat"], r["kind"], r["incident_id"], json_loads(r["payload"], {}),
+                      r["priority"], r["attempts"]))
+    return out
+
+
+def mark_digested(db: Database, row_ids: list[int], now: datetime, message_id: str | None) -> None:
+    """These first cards went out as lines of one digest; later changes send a full card."""
+    marks = ",".join("?" * len(row_ids))
+    db.execute(f"UPDATE outbox SET state='digested', sent_at=?, message_id=? WHERE id IN ({marks})",
+               [to_iso(now), message_id, *row_ids])
+
+
+def hold(db: Database, row_ids: list[int], until: datetime) -> None:
+    marks = ",".join("?" * len(row_ids))
+    db.execute(f"UPDATE outbox SET not_before=? WHERE id IN ({marks})", [to_iso(until), *row_ids])

@@ -34,9 +34,10 @@ class TG:
         self.users = {pid: api.user(uid, pid) for pid, uid in IDS.items()}
         self.users["stranger"] = api.user(9999, "路人", "passerby")
 
-    async def start(self, collect=True):
+    async def start(self, collect=True, digest_after=100):
         self.platform = TelegramPlatform(self.cfg, token="123456:TEST", base_url=self.api.base_url,
                                          poll_interval=0, poll_timeout=1)
+        self.platform.digest_after = digest_after
         settings = make_settings(self.tmp_path, collect_on_start=collect, deliver_interval=0.2)
         self.app = App(settings, self.cfg, platforms={"telegram": self.platform})
         await self.platform.open(self.app)
@@ -215,4 +216,29 @@ async def test_restart_in_the_middle_of_a_backlog(config_dir, tmp_path):
     headers = [re.match(r"<b>([^<]+)</b>", m["text"]).group(1) for m in api.sent if m["parse_mode"] == "HTML"]
     assert len(headers) == len(set(headers)) == 6  # every card once
     await t2.stop()
+    api.close()
+
+
+async def test_burst_of_low_grades_becomes_one_digest_while_high_grades_go_first(config_dir, tmp_path):
+    api = FakeBotAPI()
+    t = TG(api, telegram_config(config_dir), tmp_path)
+    await t.start(digest_after=4)  # the sample feeds: one grade I story, five of grades III–IV
+    await t.until(lambda: any(m["text"].startswith("📋 合并推送") for m in api.sent))
+    first = api.sent[0]
+    assert first["parse_mode"] == "HTML" and first["text"].startswith("<b>🔴 I 特别重大")
+    digests = [m for m in api.sent if m["text"].startswith("📋 合并推送")]
+    assert len(digests) == 1 and "新增 5 起" in digests[0]["text"]
+    low = [r["id"] for r in t.app.db.query("SELECT id FROM incidents WHERE grade IN ('III','IV')")]
+    assert all(f"#{i} " in digests[0]["text"] for i in low)
+    # a later burst within the same minute waits for the next digest instead of flooding the group
+    for n in range(4):
+        seed(t, f"青石镇第{n}村干部吃拿卡要被投诉", "村民投诉。")
+    await asyncio.sleep(1.0)
+    assert len([m for m in api.sent if m["text"].startswith("📋 合并推送")]) == 1
+    held = t.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state='pending' AND kind='card'").fetchone()[0]
+    assert held == 4
+    # claiming a digested incident gives it a full card from then on
+    t.say("liqiang", f"/claim {low[0]}")
+    await t.until(lambda: any(m["parse_mode"] == "HTML" and f"· #{low[0]} ·" in m["text"] for m in api.sent))
+    await t.stop()
     api.close()

@@ -111,6 +111,8 @@ class TelegramPlatform:
 
     name = "telegram"
     max_length = LIMIT
+    # A burst of at least this many new grade III–IV alerts in one chat becomes one digest a minute.
+    digest_after = 4
 
     def __init__(self, config, *, settings=None, token: str | None = None, base_url: str | None = None,
                  poll_interval: float = 0.0, poll_timeout: int = 10):
