@@ -80,6 +80,7 @@ class App:
         self.deps = Deps(db=self.db, config=config, service=self.service, router=self.router,
                          segmenter=self.analyzer.segmenter, clock=clock, tz=self.tz, render_card=self.render)
         self.scheduler: AsyncIOScheduler | None = None
+        self._deliver_task: asyncio.Task | None = None
 
     # ------------------------------------------------------------------ rendering
     def render(self, inc: Incident) -> Card:
@@ -116,7 +117,6 @@ class App:
         self.pipeline.client = self.client
         if s.collect_on_start:
             await self.collect_once()
-            await self.deliverer.drain()
         self.scheduler = AsyncIOScheduler(timezone=self.tz)
         for src in self.config.sources:
             if not src.enabled:
@@ -128,22 +128,30 @@ class App:
                                    start_date=first, jitter=min(60, interval.total_seconds() / 10)),
                                    args=[src.id], id=f"collect:{src.id}", replace_existing=True,
                                    max_instances=1, coalesce=True, misfire_grace_time=None)
-        self.scheduler.add_job(self.deliverer.run_once, IntervalTrigger(seconds=s.deliver_interval),
-                               id="deliver", replace_existing=True, max_instances=1, coalesce=True)
         self.scheduler.start()
+        self.service.on_queued = self.deliverer.kick
+        self._deliver_task = asyncio.create_task(self.deliverer.serve(s.deliver_interval), name="deliver")
 
     async def _collect_job(self, source_id: str) -> None:
         try:
             await self.pipeline.run_source(source_id)
         except Exception:
             log.exception("collect job for %s failed", source_id)
-        await self.deliverer.run_once()
 
     async def stop(self) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
-        await self.deliverer.drain()
+        if self._deliver_task is not None:
+            self.deliverer.stop()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._deliver_task), timeout=15)
+            except asyncio.TimeoutError:
+                log.warning("delivery did not finish its current message in time; cancelling")
+                self._deliver_task.cancel()
+                await asyncio.gather(self._deliver_task, return_exceptions=True)
+            self._deliver_task = None
+            self.service.on_queued = lambda: None
         if self.client is not None:
             await self.client.aclose()
             self.client = None

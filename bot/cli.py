@@ -99,7 +99,8 @@ async def _run(app, name: str) -> None:
     try:
         await platform.serve(app)
     finally:
-        await app.stop()
+        await app.stop()          # delivery first: it still needs the platform
+        await platform.close()
 
 
 @cli.command()

@@ -62,6 +62,7 @@ class IncidentService:
         self.config = config
         self.router = router
         self.clock = clock
+        self.on_queued = lambda: None  # set by the app: wake delivery after a commit that queued messages
 
     # ------------------------------------------------------------------ reads
     def get(self, incident_id: int) -> Incident:
@@ -121,7 +122,8 @@ class IncidentService:
                 person = self.config.person(target)
                 if person:
                     self._private(person, after, f"👉 你被指派处置 #{after.id}：{after.title}", now)
-            return Outcome(True, after)
+        self.on_queued()
+        return Outcome(True, after)
 
     def _notice(self, inc: Incident, action: Action, actor: Actor, *, target=None, text=None) -> str:
         i, who = inc.id, actor.name
@@ -183,6 +185,12 @@ class IncidentService:
     def ingest(self, post: Post, analysis, source, seg: str) -> IngestOutcome:
         """Store a post and, if relevant, open an incident or join the story's incident.
         One transaction: post, incident, link, events, outbox."""
+        out = self._ingest(post, analysis, source, seg)
+        if out.incident_id is not None:
+            self.on_queued()
+        return out
+
+    def _ingest(self, post: Post, analysis, source, seg: str) -> IngestOutcome:
         now = self.clock()
         f = analysis.finding
         thresholds = {g: r.threshold for g, r in self.config.grades.items()}

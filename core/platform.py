@@ -43,6 +43,9 @@ class MessageGone(DeliveryError):
 
 @runtime_checkable
 class ChatPlatform(Protocol):
+    """`send`/`edit` serve the outbox; `open` -> `serve` -> `close` is the adapter's life.
+    An adapter may set `digest_after` (int) to batch bursts of grade III–IV alerts."""
+
     name: str
     max_length: int
 
@@ -51,3 +54,12 @@ class ChatPlatform(Protocol):
 
     async def edit(self, chat: str, message_id: str, message: Outgoing) -> None:
         """Edit in place. 'Not modified' is success; a deleted message raises MessageGone."""
+
+    async def open(self, app) -> None:
+        """Connect before anything is delivered."""
+
+    async def serve(self, app) -> None:
+        """Receive messages until told to stop."""
+
+    async def close(self) -> None:
+        """Disconnect, after delivery has stopped."""

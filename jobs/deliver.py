@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 MAX_BACKOFF = timedelta(minutes=10)
 DIGEST_PERIOD = timedelta(minutes=1)
+HIGH_BATCH = 5
 
 
 class Deliverer:
@@ -40,6 +41,8 @@ class Deliverer:
         self.render = render
         self.clock = clock
         self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._stopping = False
         self._last_digest: dict[tuple[str, str], datetime] = {}
 
     async def run_once(self, limit: int = 50) -> int:
@@ -47,7 +50,9 @@ class Deliverer:
         first, then any digest of a low-grade burst, then everything else."""
         async with self._lock:
             platforms = list(self.platforms)
-            high = [r for r in outbox.due(self.db, platforms, self.clock(), limit) if r.priority <= 2]
+            # a bounded batch, so a burst of grade I–II cards on a rate-limited chat cannot
+            # hold back the digest of everything else for minutes
+            high = [r for r in outbox.due(self.db, platforms, self.clock(), limit) if r.priority <= 2][:HIGH_BATCH]
             done = await self._send_rows(high)
             done += await self._digests()
             return done + await self._send_rows(outbox.due(self.db, platforms, self.clock(), limit))
@@ -56,6 +61,8 @@ class Deliverer:
         done = 0
         blocked: set[tuple] = set()
         for row in rows:
+            if self._stopping:
+                break
             key = (row.incident_id, row.platform, row.chat)
             if row.incident_id is not None and key in blocked:
                 continue
@@ -100,6 +107,34 @@ class Deliverer:
                 log.info("digest of %d alerts to %s/%s", len(rows), name, chat)
                 done += len(rows)
         return done
+
+    def kick(self) -> None:
+        """Something was queued: deliver now instead of at the next sweep."""
+        self._wake.set()
+
+    async def serve(self, interval: float) -> None:
+        """The delivery loop: runs when kicked, and at least every `interval` seconds
+        (retries whose time has come). Cancel the task to stop it."""
+        self._stopping = False
+        while not self._stopping:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=interval)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                while not self._stopping and await self.run_once():
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery sweep failed")
+
+    def stop(self) -> None:
+        """Finish the row being sent, then leave `serve` (a send cut off half-way could
+        reach the chat without its message id being recorded, and be sent again)."""
+        self._stopping = True
+        self._wake.set()
 
     async def drain(self, max_rounds: int = 1000) -> int:
         """Deliver until nothing is due (rows waiting for a retry later are left)."""

@@ -48,6 +48,7 @@ class TG:
         self.platform.stop()
         await asyncio.wait_for(self.task, 10)
         await self.app.stop()
+        await self.platform.close()
         self.app.close()
 
     async def until(self, cond, timeout=8.0):
@@ -80,6 +81,7 @@ async def tg(config_dir, tmp_path):
     t = TG(api, telegram_config(config_dir), tmp_path)
     await t.start()
     await t.until(lambda: len([m for m in api.sent if m["parse_mode"] == "HTML"]) >= 6)
+    await t.until(lambda: t.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state='pending'").fetchone()[0] == 0)
     yield t
     await t.stop()
     api.close()
@@ -197,7 +199,9 @@ async def test_429_and_outage_recovery_nothing_lost_nothing_duplicated(tg):
     await tg.until(lambda: "📝 #1 李强：第二条" in tg.texts(), timeout=15)
     texts = [t for t in tg.texts() if t.startswith(("✋ #1", "📝 #1"))]
     assert texts == ["✋ #1 已由 李强 认领", "📝 #1 李强：第一条", "📝 #1 李强：第二条"]
-    assert tg.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state='pending'").fetchone()[0] == 0
+    await tg.until(lambda: tg.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state='pending'").fetchone()[0] == 0,
+                   timeout=15)
+    assert [t for t in tg.texts() if t.startswith(("✋ #1", "📝 #1"))] == texts
 
 
 async def test_restart_in_the_middle_of_a_backlog(config_dir, tmp_path):

@@ -64,6 +64,9 @@ class ConsolePlatform:
     async def serve(self, app) -> None:
         await serve_console(app, out=self.out)
 
+    async def close(self) -> None:
+        """Nothing to close."""
+
     async def edit(self, chat: str, message_id: str, message: Outgoing) -> None:
         card = message.card
         if card is None:
@@ -84,6 +87,7 @@ async def serve_console(app, stdin: TextIO | None = None, out: TextIO | None = N
     person = app.console_person()
     chat = app.router.group_chats(person.team if person else None)[0][1]
     loop = asyncio.get_running_loop()
+    await app.deliverer.drain()  # the alerts of the first collection, before the first prompt
     if interactive:
         print(f"舆情哨兵已启动（控制台）。你现在是 {person.name if person else '访客'}；/help 查看命令，"
               f"/as 姓名 切换身份，/quit 退出。", file=out, flush=True)

@@ -208,7 +208,6 @@ class TelegramPlatform:
         for reply in await self.app.handle(req):
             for chunk in split_text(reply.text, LIMIT):
                 await msg.reply_text(chunk, do_quote=not req.private)
-        await self.app.deliverer.run_once()
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button press: answered first, then acted on as the command it stands for."""
@@ -252,7 +251,6 @@ class TelegramPlatform:
             await query.answer(replies[0].text[:190], show_alert=True)
         else:
             await query.answer("✅ 已完成")
-        await self.app.deliverer.run_once()
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling a Telegram update", exc_info=context.error)
@@ -285,9 +283,19 @@ class TelegramPlatform:
         try:
             await self._stop.wait()
         finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.remove_signal_handler(sig)
+                except (NotImplementedError, RuntimeError):
+                    pass
             await a.updater.stop()
             await a.stop()
-            await a.shutdown()
+
+    async def close(self) -> None:
+        """Close the connection to Telegram — after delivery has stopped, so no send is cut off."""
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
 
     def stop(self) -> None:
         self._stop.set()
