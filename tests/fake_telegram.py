@@ -33,6 +33,9 @@ class FakeBotAPI:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self):  # noqa: N802
+                if api.is_down:  # a kept-alive connection to a server that went away: drop it
+                    self.close_connection = True
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode()
                 method = self.path.rsplit("/", 1)[-1]
@@ -56,18 +59,32 @@ class FakeBotAPI:
             def log_message(self, *a):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._handler = Handler
+        self.is_down = False
+        self._serve(0)
+        self.base_url = f"http://127.0.0.1:{self.port}/bot"
+
+    def _serve(self, port: int):
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}/bot"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
 
-    def close(self):
+    def down(self):
+        """Stop listening: connections are refused until `up()`."""
+        self.is_down = True
         with self._cond:
             self._cond.notify_all()
         self.server.shutdown()
         self.server.server_close()
+
+    def up(self):
+        self.is_down = False
+        self._serve(self.port)
+
+    def close(self):
+        self.down()
 
     # ------------------------------------------------------------------ faults
     def fail(self, method: str, kind: str, arg=None, times: int = 1):

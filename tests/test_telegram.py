@@ -246,3 +246,18 @@ async def test_burst_of_low_grades_becomes_one_digest_while_high_grades_go_first
     await t.until(lambda: any(m["parse_mode"] == "HTML" and f"· #{low[0]} ·" in m["text"] for m in api.sent))
     await t.stop()
     api.close()
+
+
+async def test_connection_refused_then_back(tg):
+    tg.api.down()
+    tg.app.service.act(1, __import__("core.lifecycle", fromlist=["Action"]).Action.NOTE,
+                       __import__("core.incidents", fromlist=["Actor"]).Actor(
+                           "liqiang", "李强", __import__("core.models", fromlist=["Role"]).Role.STAFF),
+                       text="断网期间的备注")
+    await asyncio.sleep(1.0)  # delivery tries, the connection is refused, the row waits for a retry
+    row = next(tg.app.db.query("SELECT attempts, last_error FROM outbox WHERE kind='notice' ORDER BY id DESC LIMIT 1"))
+    assert row["attempts"] >= 1 and "unreachable" in row["last_error"]
+    tg.api.up()
+    await tg.until(lambda: "📝 #1 李强：断网期间的备注" in tg.texts(), timeout=15)
+    await asyncio.sleep(0.5)
+    assert tg.texts().count("📝 #1 李强：断网期间的备注") == 1
