@@ -93,10 +93,31 @@ class Unit(_Model):
     aliases: list[str] = Field(default_factory=list)
 
 
+class Near(_Model):
+    """Proximity: a term of `a` within `within` characters of a term of `b`.
+    `$cadres`, `$units` and `$places` stand for every watched name of that kind."""
+
+    a: list[str] = Field(min_length=1)
+    b: list[str] = Field(min_length=1)
+    within: int = Field(default=20, ge=1, le=500)
+
+
 class Topic(_Model):
+    """A topic rule: matches when at least one `any` term (or a `near` clause) is present,
+    every `all` term is present, and no `none` term is."""
+
     category: str = Field(min_length=1)
     weight: int = Field(default=1, ge=1, le=5)
-    any: list[str] = Field(min_length=1)
+    any: list[str] = Field(default_factory=list)
+    all: list[str] = Field(default_factory=list)
+    none: list[str] = Field(default_factory=list)
+    near: list[Near] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _has_a_trigger(self) -> "Topic":
+        if not self.any and not self.near:
+            raise ValueError("规则至少需要 any 或 near 之一 / a rule needs `any` or `near`")
+        return self
 
 
 class Watchlist(_Model):

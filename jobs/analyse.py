@@ -49,6 +49,8 @@ class Analysis:
 
 # kinds of watch-list terms
 CADRE, UNIT, PLACE, TOPIC, SENSITIVE, NEGATIVE = "cadres", "units", "places", "topics", "sensitive", "negative"
+RULE = "rule"  # terms only used inside rules (all / none / near); never shown, never enough alone
+_EXPAND = {"$cadres": CADRE, "$units": UNIT, "$places": PLACE}
 
 
 class Analyzer:
@@ -69,6 +71,8 @@ class Analyzer:
         for t in wl.topics:
             for s in t.any:
                 self._add(s, TOPIC, s)
+            for s in (*t.all, *t.none, *(x for n in t.near for x in (*n.a, *n.b) if not x.startswith("$"))):
+                self._add(s, RULE, s)
         for s in wl.sensitive:
             self._add(s, SENSITIVE, s)
         for s in wl.negative:
@@ -109,21 +113,47 @@ class Analyzer:
         tokens = self.segmenter.tokens(text)
         boundaries = _boundaries(text, tokens)
         matched: dict[str, list[str]] = {}
+        positions: dict[str, list[int]] = {}   # surface -> start offsets of boundary hits
+        kinds_at: dict[str, list[int]] = {}    # kind -> start offsets (for $cadres etc.)
         for start, end, surface in hits:
             if start not in boundaries or end not in boundaries:
                 continue
+            positions.setdefault(surface, []).append(start)
             for kind, canonical in self._terms[surface]:
+                kinds_at.setdefault(kind, []).append(start)
                 bucket = matched.setdefault(kind, [])
                 if canonical not in bucket:
                     bucket.append(canonical)
-        return self._judge(post, source, matched, tuple(tokens))
+        return self._judge(post, source, matched, tuple(tokens), positions, kinds_at)
 
-    def _judge(self, post: Post, source: Source | None, matched: dict[str, list[str]], tokens) -> Analysis:
+    def _offsets(self, term: str, positions, kinds_at) -> list[int]:
+        if term in _EXPAND:
+            return kinds_at.get(_EXPAND[term], [])
+        return positions.get(normalize(term), [])
+
+    def _topic_strength(self, t, positions, kinds_at) -> int:
+        """0 when the rule does not match; else distinct `any` hits + satisfied `near` clauses."""
+        present = lambda term: bool(self._offsets(term, positions, kinds_at))  # noqa: E731
+        if any(present(x) for x in t.none) or not all(present(x) for x in t.all):
+            return 0
+        n = sum(1 for x in t.any if present(x))
+        for clause in t.near:
+            a = [i for x in clause.a for i in self._offsets(x, positions, kinds_at)]
+            b = [i for x in clause.b for i in self._offsets(x, positions, kinds_at)]
+            if any(abs(i - j) <= clause.within for i in a for j in b):
+                n += 1
+            elif not t.any:
+                return 0
+        return n if (n or not t.any) else 0
+
+    def _judge(self, post: Post, source: Source | None, matched: dict[str, list[str]], tokens,
+               positions=None, kinds_at=None) -> Analysis:
         wl = self.config.watchlist
-        topic_hits = set(matched.get(TOPIC, []))
+        positions, kinds_at = positions or {}, kinds_at or {}
+        matched.pop(RULE, None)
         best_cat, best_w, best_score = None, 0, 0
         for t in wl.topics:
-            n = len(topic_hits.intersection(normalize(x) for x in t.any))
+            n = self._topic_strength(t, positions, kinds_at)
             if n and t.weight * n > best_score:
                 best_cat, best_w, best_score = t.category, t.weight, t.weight * n
         has_subject = bool(matched.get(CADRE) or matched.get(UNIT))

@@ -67,3 +67,61 @@ def test_story_key_ignores_repost_prefix_and_punctuation():
     assert story_key("转：网友实名举报张建国公车私用！") == story_key("网友实名举报张建国公车私用")
     assert story_key("【快讯】网友实名举报张建国公车私用") == story_key("网友实名举报 张建国 公车私用")
     assert story_key("张建国公车私用") != story_key("张建国酒驾")
+
+
+RULES = """
+[[watchlist.topics]]
+category = "测试全部"
+weight = 4
+any = ["换届"]
+all = ["选举", "村民"]
+
+[[watchlist.topics]]
+category = "测试排除"
+weight = 5
+any = ["招聘"]
+none = ["招聘会"]
+
+[[watchlist.topics]]
+category = "测试邻近"
+weight = 5
+near = [{ a = ["$cadres"], b = ["举报"], within = 10 }]
+"""
+
+
+@pytest.fixture
+def rules_analyzer(config_dir):
+    p = config_dir / "example.toml"
+    p.write_text(p.read_text(encoding="utf-8").replace("# ---------------------------------------------------------------- grades",
+                                                       RULES + "\n# ---- grades"), encoding="utf-8")
+    return Analyzer(load_config(p))
+
+
+def cat(analyzer, title, text=""):
+    return run(analyzer, title, text).finding.category
+
+
+def test_all_of(rules_analyzer):
+    assert cat(rules_analyzer, "青石镇换届，村民参加选举") == "测试全部"
+    assert cat(rules_analyzer, "青石镇换届，村民热议") != "测试全部"
+
+
+def test_none_of(rules_analyzer):
+    assert cat(rules_analyzer, "青石镇招聘公告发布") == "测试排除"
+    assert cat(rules_analyzer, "青石镇招聘会本周举行") != "测试排除"
+
+
+def test_near(rules_analyzer):
+    assert cat(rules_analyzer, "有人举报赵明远收受礼品") == "测试邻近"
+    far = "赵明远今天到青石镇调研，" + "走访了多家企业和农户，听取意见建议，" * 2 + "另有网友举报道路破损"
+    assert cat(rules_analyzer, far) != "测试邻近"
+
+
+def test_rule_without_trigger_is_a_config_error(config_dir):
+    from bot.errors import ConfigError
+
+    p = config_dir / "example.toml"
+    p.write_text(p.read_text(encoding="utf-8") + '\n[[watchlist.topics]]\ncategory = "空"\nall = ["x"]\n',
+                 encoding="utf-8")
+    with pytest.raises(ConfigError, match="a rule needs `any` or `near`"):
+        load_config(p)
