@@ -21,7 +21,9 @@ from core.routing import ESCALATION_LEVELS, Router
 from storage import write_tx
 from storage import incidents as store
 from storage import outbox
+from storage.db import json_loads
 from storage.posts import insert_post
+from core.cluster import Candidate, choose, to_signed, to_unsigned
 
 __all__ = ["Actor", "Outcome", "IngestOutcome", "IncidentService", "STORY_WINDOW"]
 
@@ -198,13 +200,14 @@ class IncidentService:
             post_id = insert_post(self.db, post, f, seg, now)
             if post_id is None or not f.relevant:
                 return IngestOutcome(post_id)
-            existing = store.find_story(self.db, f.story_key, now - STORY_WINDOW)
+            existing = self._story_of(f, now)
             tier = source.tier if source else 4
             if existing is None:
                 iid = store.create_incident(
                     self.db, story_key=f.story_key, title=post.title, url=post.url, source_id=post.source_id,
                     team=source.team if source else None, category=f.category, grade=f.grade, score=f.score,
-                    sensitivity=analysis.sensitivity, best_tier=tier, reasons=f.reasons, matched=f.matched, now=now)
+                    sensitivity=analysis.sensitivity, best_tier=tier, reasons=f.reasons, matched=f.matched, now=now,
+                    fingerprint=to_signed(f.fingerprint) if f.fingerprint is not None else None)
                 store.link_post(self.db, iid, post_id, now)
                 store.add_event(self.db, iid, now, actor=None, action="opened", to_state=State.NEW.value,
                                 detail={"post_id": post_id, "source": post.source_id, "grade": f.grade.value,
@@ -216,6 +219,18 @@ class IncidentService:
                 self._alert_subscribers(inc, now)
                 return IngestOutcome(post_id, iid, created=True)
             return self._join(existing, post_id, post, analysis, source, thresholds, now)
+
+    def _story_of(self, f, now) -> int | None:
+        """The recent incident this finding's story already has, if any (core.cluster decides)."""
+        candidates = []
+        for r in store.story_candidates(self.db, now - STORY_WINDOW):
+            m = json_loads(r["matched"], {})
+            ents = frozenset(x for k in ("cadres", "units", "places") for x in m.get(k, []))
+            fp = to_unsigned(r["fingerprint"]) if r["fingerprint"] is not None else None
+            candidates.append(Candidate(r["id"], r["story_key"], fp, ents))
+        ents = [x for k in ("cadres", "units", "places") for x in f.matched.get(k, [])]
+        return choose(f.story_key, f.fingerprint if f.fingerprint is not None else 0, ents, candidates) \
+            if f.fingerprint is not None else next((c.id for c in candidates if c.story_key == f.story_key), None)
 
     def _join(self, iid: int, post_id: int, post: Post, analysis, source, thresholds, now) -> IngestOutcome:
         tier = source.tier if source else 4

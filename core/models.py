@@ -79,6 +79,7 @@ class Finding:
     matched: dict[str, list[str]] = field(default_factory=dict)
     tokens: tuple[str, ...] = ()
     story_key: str = ""
+    fingerprint: int | None = None  # SimHash of the text, for clustering
 
 
 @dataclass(frozen=True)

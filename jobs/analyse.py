@@ -19,6 +19,7 @@ from bot.config import Config, Source
 from core.grading import grade_story
 from core.models import Finding, Post
 from core.text import Segmenter, normalize
+from core.cluster import simhash
 
 __all__ = ["Analyzer", "story_key", "Analysis"]
 
@@ -194,6 +195,7 @@ class Analyzer:
             matched=matched,
             tokens=tokens,
             story_key=key,
+            fingerprint=simhash(tokens),
         )
         return Analysis(finding, s, tuple(reasons))
 

@@ -218,3 +218,9 @@ def m001_initial(db: Database) -> None:
 def m002_posts_fts(db: Database) -> None:
     """Full-text search over jieba-segmented text (FTS5, kept in step by triggers)."""
     db["posts"].enable_fts(["seg"], fts_version="FTS5", create_triggers=True, tokenize="unicode61")
+
+
+@SCHEMA_MIGRATIONS()
+def m003_incident_fingerprint(db: Database) -> None:
+    """SimHash of each incident's first post, so near-duplicate stories cluster across restarts."""
+    db.execute("ALTER TABLE incidents ADD COLUMN fingerprint INTEGER")

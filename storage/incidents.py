@@ -14,6 +14,7 @@ from storage.db import json_dumps, json_loads
 __all__ = [
     "IncidentNotFound", "get_incident", "find_story", "create_incident", "update_incident", "link_post",
     "add_event", "events_for", "list_incidents", "posts_for", "incidents_between", "StaleIncident",
+    "story_candidates",
 ]
 
 
@@ -59,6 +60,13 @@ def get_story_row(db: Database, incident_id: int) -> dict:
     return dict(next(db.query("SELECT * FROM incidents WHERE id = ?", [incident_id])))
 
 
+def story_candidates(db: Database, since: datetime) -> list[dict]:
+    """Incidents opened since `since`, newest first: what a new post may join."""
+    return [dict(r) for r in db.query(
+        "SELECT id, story_key, fingerprint, matched FROM incidents WHERE created_at >= ? ORDER BY id DESC",
+        [to_iso(since)])]
+
+
 def find_story(db: Database, story_key: str, since: datetime) -> int | None:
     row = db.execute(
         "SELECT id FROM incidents WHERE story_key = ? AND created_at >= ? ORDER BY id DESC LIMIT 1",
@@ -69,13 +77,13 @@ def find_story(db: Database, story_key: str, since: datetime) -> int | None:
 
 def create_incident(db: Database, *, story_key: str, title: str, url: str | None, source_id: str, team: str | None,
                     category: str | None, grade: Grade, score: float, sensitivity: float, best_tier: int,
-                    reasons, matched, now: datetime) -> int:
+                    reasons, matched, now: datetime, fingerprint: int | None = None) -> int:
     cur = db.execute(
         """INSERT INTO incidents (story_key, title, url, source_id, team, category, grade, score, sensitivity,
-               best_tier, reasons, matched, state, created_at, updated_at)
-           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'new',?,?)""",
+               best_tier, reasons, matched, state, created_at, updated_at, fingerprint)
+           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'new',?,?,?)""",
         [story_key, title, url, source_id, team, category, grade.value, score, sensitivity, best_tier,
-         json_dumps(list(reasons)), json_dumps(matched), to_iso(now), to_iso(now)],
+         json_dumps(list(reasons)), json_dumps(matched), to_iso(now), to_iso(now), fingerprint],
     )
     return cur.lastrowid
 
