@@ -136,6 +136,41 @@ def report(db, config, period) -> None:
         database.close()
 
 
+@cli.command()
+@click.argument("posts", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@common_options
+def backtest(posts, db, config) -> None:
+    """Run POSTS (JSON lines) through the live analysis, grading and clustering, in a
+    temporary database (or --db), without any chat. One JSON line per post on stdout; a
+    summary on stderr."""
+    import json  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    settings, cfg = _load(None, config)
+    from jobs.backtest import Backtest, parse_line  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="yuqing-backtest-") as tmp:
+        path = db or Path(tmp) / "backtest.db"
+        bt = Backtest(settings, cfg, path)
+        started, n, bad = time.perf_counter(), 0, 0
+        with open(posts, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    item = parse_line(line)
+                except ValueError as e:
+                    bad += 1
+                    click.echo(f"第 {lineno} 行无法解析，已跳过 / line {lineno} skipped: {e}", err=True)
+                    continue
+                click.echo(json.dumps(bt.run(item), ensure_ascii=False))
+                n += 1
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        click.echo(bt.summary(n, bad, elapsed), err=True)
+        bt.close()
+
+
 def main() -> None:
     cli()
 
