@@ -18,8 +18,9 @@ import ahocorasick
 from bot.config import Config, Source
 from core.grading import grade_story
 from core.models import Finding, Post
-from core.text import Segmenter, normalize
 from core.cluster import simhash
+from core.text import Segmenter, normalize
+from jobs.tone import ToneDetector
 
 __all__ = ["Analyzer", "story_key", "Analysis"]
 
@@ -85,6 +86,8 @@ class Analyzer:
         if self._terms:
             self._automaton.make_automaton()
         self.segmenter = segmenter or Segmenter(self._terms.keys())
+        # sensitive terms already count on their own; the tone score leaves them out
+        self.tone = ToneDetector(extra=(normalize(x) for x in wl.negative), exclude=(normalize(x) for x in wl.sensitive))
 
     def _add(self, surface: str, kind: str, canonical: str) -> None:
         surface = normalize(surface)
@@ -180,10 +183,11 @@ class Analyzer:
         if sens:
             s += min(2, len(sens))
             reasons.append(f"敏感词（{'、'.join(sens[:4])}）+{min(2, len(sens))}")
-        neg = matched.get(NEGATIVE, [])
-        if neg:
-            s += min(2, len(neg))
-            reasons.append(f"负面情绪（{'、'.join(neg[:4])}）+{min(2, len(neg))}")
+        tone = self.tone.score(self.segmenter.tokens(post.title), tokens)
+        if tone.negative:
+            bump = 2 if tone.score >= 2 * self.tone.threshold else 1
+            s += bump
+            reasons.append(f"负面（{'、'.join(tone.words[:4])}）+{bump}")
         tier = source.tier if source else 4
         graded = grade_story(s, tuple(reasons), tier, 1, {g: r.threshold for g, r in self.config.grades.items()})
         finding = Finding(
