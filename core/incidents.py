@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from core.clock import Clock
 from core.grades import Grade
-from core.grading import grade_story
+from core.grading import SPREAD_WINDOW_HOURS, Reach, grade_story, is_impact_reason
 from core.lifecycle import Action, Decision, Refusal, decide
 from core.models import Disposition, Incident, Post, Role, State
 from core.routing import ESCALATION_LEVELS, Router
@@ -243,9 +243,11 @@ class IncidentService:
             sens, sens_reasons = analysis.sensitivity, analysis.sensitivity_reasons
         if sens_reasons is None:
             # keep the reasons that produced the stored sensitivity (all but the impact lines)
-            sens_reasons = tuple(r for r in before.reasons if not r.startswith(("来源级别", "综合评分")) and "个来源转载" not in r)
+            sens_reasons = tuple(r for r in before.reasons if not is_impact_reason(r))
         best_tier = min(row["best_tier"], tier)
-        g = grade_story(sens, sens_reasons, best_tier, n_sources, thresholds)
+        replies, views, reposts, recent = store.story_reach(self.db, iid, now - timedelta(hours=SPREAD_WINDOW_HOURS))
+        g = grade_story(sens, sens_reasons, best_tier, n_sources, thresholds,
+                        Reach(replies=replies, views=views, reposts=reposts, recent_posts=recent))
         # A grade never drops automatically: a story that grew does not become less important.
         grade = g.grade if g.grade.rank < before.grade.rank else before.grade
         store.update_incident(self.db, iid, before.version, now, post_count=before.post_count + 1,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import ahocorasick
 
 from bot.config import Config, Source
-from core.grading import grade_story
+from core.grading import Reach, grade_story
 from core.models import Finding, Post
 from core.cluster import simhash
 from core.text import Segmenter, normalize
@@ -189,7 +189,8 @@ class Analyzer:
             s += bump
             reasons.append(f"负面（{'、'.join(tone.words[:4])}）+{bump}")
         tier = source.tier if source else 4
-        graded = grade_story(s, tuple(reasons), tier, 1, {g: r.threshold for g, r in self.config.grades.items()})
+        reach = Reach(replies=post.replies or 0, views=post.views or 0, reposts=post.reposts or 0)
+        graded = grade_story(s, tuple(reasons), tier, 1, {g: r.threshold for g, r in self.config.grades.items()}, reach)
         finding = Finding(
             relevant=True,
             category=best_cat or "其他",

@@ -172,3 +172,13 @@ def open_incidents(db: Database) -> list[Incident]:
 
 def recent_cutoff(now: datetime, days: int = 7) -> datetime:
     return now - timedelta(days=days)
+
+
+def story_reach(db: Database, incident_id: int, since: datetime) -> tuple[int, int, int, int]:
+    """(max replies, max views, max reposts, posts fetched since `since`) over a story's posts."""
+    row = db.execute(
+        """SELECT COALESCE(MAX(p.replies), 0), COALESCE(MAX(p.views), 0), COALESCE(MAX(p.reposts), 0),
+                  SUM(CASE WHEN p.fetched_at >= ? THEN 1 ELSE 0 END)
+           FROM incident_posts ip JOIN posts p ON p.id = ip.post_id WHERE ip.incident_id = ?""",
+        [to_iso(since), incident_id]).fetchone()
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3] or 0)

@@ -125,3 +125,29 @@ def test_rule_without_trigger_is_a_config_error(config_dir):
                  encoding="utf-8")
     with pytest.raises(ConfigError, match="a rule needs `any` or `near`"):
         load_config(p)
+
+
+def test_engagement_and_speed_raise_impact():
+    from core.grading import Reach
+
+    th = {Grade.I: 24, Grade.II: 14, Grade.III: 7, Grade.IV: 0}
+    quiet = grade_story(6, (), 4, 1, th)
+    busy = grade_story(6, (), 4, 1, th, Reach(views=25000))
+    fast = grade_story(6, (), 4, 1, th, Reach(replies=30, recent_posts=4))
+    assert quiet.grade is Grade.IV and busy.grade is Grade.III and fast.grade is Grade.III
+    assert any("高互动（阅读 25,000）×1.5" in r for r in busy.reasons)
+    assert any("扩散较快" in r for r in fast.reasons) and any("互动较多" in r for r in fast.reasons)
+
+
+async def test_fast_spread_rises_grade_through_the_pipeline(make_app):
+    from tests.conftest import seed
+
+    h = make_app()
+    seed(h, "白沙乡干部吃拿卡要", "村民投诉")
+    g0 = h.incident(1).grade
+    seed(h, "转：白沙乡干部吃拿卡要", "村民投诉", source="ycnews")
+    seed(h, "【关注】白沙乡干部吃拿卡要", "村民投诉", source="provnews")
+    inc = h.incident(1)
+    assert h.count("incidents") == 1 and inc.source_count == 3
+    assert inc.grade.rank < g0.rank
+    assert any("扩散较快" in r for r in inc.reasons)
