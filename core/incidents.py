@@ -7,6 +7,7 @@ that tell people. Nothing is sent from here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -56,6 +57,24 @@ class IngestOutcome:
     incident_id: int | None = None
     created: bool = False
     grade_rose: bool = False
+
+
+_STEP = re.compile(r"^\s*(?:完成|已完成|✓|✅)\s*(?:第\s*)?(\d+)\s*步?")
+
+
+def playbook_step(text: str | None) -> int | None:
+    """'完成 2' / '已完成第2步' -> 2: the convention for ticking off a playbook step in a note."""
+    m = _STEP.match(text or "")
+    return int(m.group(1)) if m else None
+
+
+def playbook_text(incident_id: int, pb, done: set[int] | None = None) -> str:
+    lines = [f"📘 #{incident_id} 处置预案（{pb.category}）：{pb.principles}"]
+    for n, step in enumerate(pb.steps, 1):
+        mark = "✅" if done and n in done else "⬜"
+        lines.append(f"{mark} {n}. {step}")
+    lines.append(f"完成一步后发送 /note {incident_id} 完成 步骤号，例如 /note {incident_id} 完成 1")
+    return "\n".join(lines)
 
 
 class IncidentService:
@@ -118,6 +137,9 @@ class IncidentService:
             after = store.get_incident(self.db, inc.id)
             self._announce(after, self._notice(after, action, actor, target=target, text=text),
                            edit_card=action is not Action.NOTE, now=now)
+            pb = self.config.playbook(after.category)
+            if action in (Action.CLAIM, Action.ASSIGN) and pb and inc.claimed_at is None:
+                self._announce(after, playbook_text(after.id, pb), edit_card=False, now=now)
             if action is Action.ESCALATE:
                 self._notify_level(after, after.escalation_level, text, now, skip=actor.person_id)
             if action is Action.ASSIGN and target and target != actor.person_id:
@@ -136,6 +158,11 @@ class IncidentService:
         if action is Action.ASSIGN:
             return f"👉 #{i} 由 {who} 指派给 {self.name_of(target)}"
         if action is Action.NOTE:
+            step = playbook_step(text)
+            pb = self.config.playbook(inc.category)
+            if step and pb and 1 <= step <= len(pb.steps):
+                return f"☑️ #{i} {who} 完成预案第 {step} 步「{pb.steps[step - 1]}」" + (
+                    f"：{text}" if text.strip() != f"完成 {step}" else "")
             return f"📝 #{i} {who}：{text}"
         if action is Action.ESCALATE:
             level = ESCALATION_LEVELS[inc.escalation_level][0]

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core.grades import Grade
-from core.incidents import Actor, Outcome
+from core.incidents import Actor, Outcome, playbook_step, playbook_text
 from core.lifecycle import Action, Refusal
 from core.models import Disposition, Role, State
 from core.render import card_text, fmt_time, short_line
@@ -214,15 +214,16 @@ async def cmd_show(call: Call) -> list[Reply]:
     card = deps.render_card(inc)
     lines = [card_text(card)]
     pb = deps.config.playbook(inc.category)
+    events = store.events_for(deps.db, iid)
     if pb:
-        lines.append(f"\n📘 处置预案（{pb.category}，负责：{Role(pb.role).label}）：{pb.principles}")
-        lines += [f"  {n}. {s}" for n, s in enumerate(pb.steps, 1)]
+        done = {playbook_step(ev.detail.get("text")) for ev in events if ev.action == "note"} - {None}
+        lines.append(f"\n{playbook_text(iid, pb, done)}（负责：{Role(pb.role).label}）")
     posts = store.posts_for(deps.db, iid)
     if len(posts) > 1:
         lines.append(f"\n📰 相关帖文 {len(posts)} 篇：")
         lines += [f"  · {p['source_name'] or p['source_id']}：{p['title'][:40]}" for p in posts[:10]]
     lines.append("\n🕒 处置记录：")
-    for ev in store.events_for(deps.db, iid):
+    for ev in events:
         lines.append("  " + _event_line(deps, ev))
     return [Reply("\n".join(lines))]
 

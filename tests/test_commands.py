@@ -172,3 +172,16 @@ async def test_subscribe_and_private_alerts(make_app):
     assert "【私聊 → 陈副部长】" in out
     assert "已取消订阅" in await h.say("chenbuzhang", "/unsubscribe")
     assert "没有订阅" in await h.say("chenbuzhang", "/unsubscribe")
+
+
+async def test_playbook_on_claim_and_steps_ticked_by_notes(two):
+    await two.say("liqiang", "/claim 1")
+    out = await two.deliver()
+    assert "📘 #1 处置预案（干部作风）" in out and "⬜ 1. 核实事实与涉及单位" in out
+    await two.say("liqiang", "/note 1 完成 1")
+    await two.say("liqiang", "/note 1 已完成第2步 交通局已说明情况")
+    out = await two.deliver()
+    assert "☑️ #1 李强 完成预案第 1 步「核实事实与涉及单位」" in out
+    assert "完成预案第 2 步「联系涉及单位说明情况」：已完成第2步 交通局已说明情况" in out
+    show = await two.say("liqiang", "/show 1")
+    assert "✅ 1. 核实事实与涉及单位" in show and "✅ 2. 联系涉及单位说明情况" in show and "⬜ 3." in show

@@ -81,8 +81,10 @@ async def test_outage_then_recovery_delivers_everything_once_in_order(tmp_path, 
     # each incident's card first, then its notices in order; the repeated card edit was coalesced
     assert [k for k, c, _ in p.sent].count("card") == 2
     one = [(k, t) for k, _, t in p.sent if "#1" in t]
-    assert [k for k, _ in one] == ["card", "edit", "text", "text", "text"]
-    assert [t for k, t in one if k == "text"] == ["✋ #1 已由 李强 认领", "📝 #1 李强：第一条", "📝 #1 李强：第二条"]
+    assert [k for k, _ in one] == ["card", "edit", "text", "text", "text", "text"]
+    notices = [t for k, t in one if k == "text"]
+    assert notices[0] == "✋ #1 已由 李强 认领" and notices[1].startswith("📘 #1 处置预案")
+    assert notices[2:] == ["📝 #1 李强：第一条", "📝 #1 李强：第二条"]
     # delivering again sends nothing more
     clock.advance(hours=1)
     await app.deliverer.drain()
@@ -128,7 +130,7 @@ async def test_deleted_card_is_sent_again_not_lost(tmp_path, clock):
     app.service.act(1, Action.CLAIM, Actor("liqiang", "李强", Role.STAFF))
     await app.deliverer.drain()
     kinds = [k for k, _, _ in p.sent]
-    assert kinds == ["card", "card", "text"]  # fresh card replaces the deleted one, then the notice
+    assert kinds == ["card", "card", "text", "text"]  # a fresh card replaces the deleted one, then the notices
     app.close()
 
 

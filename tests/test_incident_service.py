@@ -21,7 +21,7 @@ async def test_change_writes_state_event_and_outbox_together(two):
     out = two.app.service.act(1, Action.CLAIM, Actor("liqiang", "李强", Role.STAFF, "console", "监测群"))
     assert out.ok and out.incident.state is State.CLAIMED
     assert two.count("events") == before_events + 1
-    assert two.count("outbox") == before_outbox + 2  # card edit + notice
+    assert two.count("outbox") == before_outbox + 3  # card edit + notice + the category's playbook
     ev = next(two.app.db.query("SELECT * FROM events ORDER BY id DESC LIMIT 1"))
     assert (ev["actor"], ev["action"], ev["from_state"], ev["to_state"], ev["platform"], ev["chat"]) == \
         ("liqiang", "claim", "new", "claimed", "console", "监测群")
