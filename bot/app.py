@@ -28,7 +28,7 @@ from core.text import configure_jieba
 from handlers import Deps, Reply, Request, handle
 from jobs.analyse import Analyzer
 from jobs.deliver import Deliverer
-from jobs.pipeline import Pipeline
+from jobs.pipeline import Pipeline, index_pending
 from storage import open_db
 
 __all__ = ["App", "build_platform"]
@@ -128,9 +128,21 @@ class App:
                                    start_date=first, jitter=min(60, interval.total_seconds() / 10)),
                                    args=[src.id], id=f"collect:{src.id}", replace_existing=True,
                                    max_instances=1, coalesce=True, misfire_grace_time=None)
+        self.scheduler.add_job(self._index_job, IntervalTrigger(seconds=5), id="index", replace_existing=True,
+                               max_instances=1, coalesce=True)
         self.scheduler.start()
         self.service.on_queued = self.deliverer.kick
         self._deliver_task = asyncio.create_task(self.deliverer.serve(s.deliver_interval), name="deliver")
+
+    async def _index_job(self) -> None:
+        """Segment a few batches of newly collected posts for search; yields between batches."""
+        try:
+            for _ in range(20):
+                if not index_pending(self.db, self.analyzer.segmenter, batch=50, max_batches=1):
+                    break
+                await asyncio.sleep(0)
+        except Exception:
+            log.exception("search indexing failed")
 
     async def _collect_job(self, source_id: str) -> None:
         try:

@@ -20,6 +20,7 @@ from core.render import card_text, fmt_time, short_line
 from core.text import normalize
 from handlers.base import Deps, Reply, Request
 from handlers.permissions import allowed, roles_for
+from jobs.pipeline import index_pending
 from jobs.report import PERIODS, build_report, render_report
 from storage import incidents as store
 from storage import people as people_store
@@ -312,6 +313,7 @@ async def cmd_close(call: Call) -> list[Reply]:
 async def cmd_search(call: Call) -> list[Reply]:
     if not call.rest:
         raise UsageError("请提供搜索词。用法：/search 关键词，例如 /search 张建国 公车")
+    index_pending(call.deps.db, call.deps.segmenter)  # search what has been collected so far, all of it
     q = call.deps.segmenter.query(call.rest)
     rows = post_store.search_posts(call.deps.db, q, limit=10) if q else []
     if not rows:

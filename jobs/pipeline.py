@@ -18,7 +18,7 @@ from jobs.collect import CollectError, read_source
 from storage import posts as post_store
 from storage import write_tx
 
-__all__ = ["Pipeline", "SourceRun"]
+__all__ = ["Pipeline", "SourceRun", "index_pending"]
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,9 @@ class Pipeline:
 
     def ingest(self, post, source, run: SourceRun | None = None):
         analysis = self.analyzer.analyse(post, source)
-        seg = " ".join(analysis.finding.tokens) if analysis.finding.tokens else self.analyzer.segmenter.seg(
-            f"{post.title} {post.text}")
+        # Posts that were segmented for analysis are indexed at once; the rest (no watch-list
+        # hit) wait for the background indexer, so segmentation stays off the alert path.
+        seg = " ".join(analysis.finding.tokens) if analysis.finding.tokens else None
         out = self.service.ingest(post, analysis, source, seg)
         if run is not None and out.post_id is not None:
             run.new_posts += 1
@@ -85,3 +86,19 @@ class Pipeline:
             if s.enabled:
                 runs.append(await self.run_source(s.id))
         return runs
+
+
+def index_pending(db, segmenter, batch: int = 200, max_batches: int | None = None) -> int:
+    """Segment queued posts for full-text search, a batch per transaction. Returns how many."""
+    done = 0
+    n = 0
+    while max_batches is None or n < max_batches:
+        rows = post_store.unindexed(db, batch)
+        if not rows:
+            break
+        segmented = [(pid, segmenter.seg(text)) for pid, text in rows]
+        with write_tx(db):
+            post_store.set_segmented(db, segmented)
+        done += len(rows)
+        n += 1
+    return done

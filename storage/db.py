@@ -224,3 +224,11 @@ def m002_posts_fts(db: Database) -> None:
 def m003_incident_fingerprint(db: Database) -> None:
     """SimHash of each incident's first post, so near-duplicate stories cluster across restarts."""
     db.execute("ALTER TABLE incidents ADD COLUMN fingerprint INTEGER")
+
+
+@SCHEMA_MIGRATIONS()
+def m004_posts_index_queue(db: Database) -> None:
+    """Posts without watch-list hits are segmented for search in the background, off the
+    alert path; `indexed` = 0 marks the ones still waiting."""
+    db.execute("ALTER TABLE posts ADD COLUMN indexed INTEGER NOT NULL DEFAULT 1")
+    db.execute("CREATE INDEX posts_unindexed ON posts(indexed) WHERE indexed = 0")

@@ -11,24 +11,27 @@ from core.clock import to_iso
 from core.models import Finding, Post
 from storage.db import json_dumps
 
-__all__ = ["insert_post", "sync_sources", "record_source_run", "search_posts", "post_exists", "source_rows"]
+__all__ = ["insert_post", "sync_sources", "record_source_run", "search_posts", "post_exists", "source_rows",
+           "unindexed", "set_segmented", "unindexed_count"]
 
 
 def post_exists(db: Database, item_key: str) -> bool:
     return db.execute("SELECT 1 FROM posts WHERE item_key = ?", [item_key]).fetchone() is not None
 
 
-def insert_post(db: Database, post: Post, finding: Finding, seg: str, now: datetime) -> int | None:
-    """Store a post; returns its id, or None when a post with the same key is already stored."""
+def insert_post(db: Database, post: Post, finding: Finding, seg: str | None, now: datetime) -> int | None:
+    """Store a post; returns its id, or None when a post with the same key is already stored.
+    `seg` None queues the post for background segmentation (see `unindexed`)."""
     try:
         cur = db.execute(
             """INSERT INTO posts (source_id, item_key, url, title, text, published_at, fetched_at,
-                   replies, views, reposts, relevant, category, matched, seg, tip_by)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                   replies, views, reposts, relevant, category, matched, seg, tip_by, indexed)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
             [
                 post.source_id, post.item_key, post.url, post.title, post.text,
                 to_iso(post.published_at), to_iso(now), post.replies, post.views, post.reposts,
-                int(finding.relevant), finding.category, json_dumps(finding.matched), seg, post.tip_by,
+                int(finding.relevant), finding.category, json_dumps(finding.matched), seg or "", post.tip_by,
+                int(seg is not None),
             ],
         )
     except sqlite3.IntegrityError:
@@ -78,3 +81,17 @@ def search_posts(db: Database, fts_query: str, limit: int = 10) -> list[dict]:
         ORDER BY p.relevant DESC, f.rank
         LIMIT ?"""
     return [dict(r) for r in db.query(sql, [fts_query, limit])]
+
+
+def unindexed(db: Database, limit: int = 200) -> list[tuple[int, str]]:
+    """Posts waiting for search segmentation: (id, title + text)."""
+    return [(r[0], f"{r[1]}\n{r[2]}") for r in db.execute(
+        "SELECT id, title, text FROM posts WHERE indexed = 0 ORDER BY id LIMIT ?", [limit]).fetchall()]
+
+
+def set_segmented(db: Database, rows: list[tuple[int, str]]) -> None:
+    db.conn.executemany("UPDATE posts SET seg = ?, indexed = 1 WHERE id = ?", [(seg, pid) for pid, seg in rows])
+
+
+def unindexed_count(db: Database) -> int:
+    return db.execute("SELECT COUNT(*) FROM posts WHERE indexed = 0").fetchone()[0]

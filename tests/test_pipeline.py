@@ -104,3 +104,14 @@ def test_entities_and_tags_are_cleaned_but_punctuation_kept():
                             "<description>&lt;p&gt;第一段，&lt;b&gt;重点&lt;/b&gt;&lt;/p&gt;</description></item></channel></rss>")
     assert posts[0].title == "考生质疑：成绩&排名？"
     assert posts[0].text == "第一段， 重点"
+
+
+async def test_posts_without_hits_are_searchable_after_background_indexing(make_app):
+    h = make_app()
+    await h.app.collect_once()
+    pending = h.count("posts", "indexed = 0")
+    assert pending > 0  # irrelevant posts wait for the indexer, off the alert path
+    # /search indexes whatever is pending first, so nothing collected is missing from results
+    reply = await h.say("liqiang", "/search 羊肉汤")
+    assert "云川哪家羊肉汤最好喝" in reply
+    assert h.count("posts", "indexed = 0") == 0

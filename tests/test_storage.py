@@ -27,11 +27,14 @@ def test_migrations_upgrade_an_existing_database_and_keep_its_data(tmp_path):
     db = open_db(path, migrate=False)
     SCHEMA_MIGRATIONS.apply(db, stop_before="m002_posts_fts")  # a database from before full-text search
     assert "posts_fts" not in db.table_names()
-    insert_post(db, Post("forum", "k1", "市人社局回应考生质疑", "面试成绩复核"), Finding(relevant=True), "市人社局 回应 考生 质疑", NOW)
+    # a row as the first version wrote it
+    db.execute("INSERT INTO posts (source_id, item_key, title, text, fetched_at, seg) VALUES (?,?,?,?,?,?)",
+               ["forum", "k1", "市人社局回应考生质疑", "面试成绩复核", NOW.isoformat(), "市人社局 回应 考生 质疑"])
     db.close()
     db = open_db(path)  # start-up applies the pending migration
     assert "posts_fts" in db.table_names()
     assert [r["title"] for r in search_posts(db, '"质疑"')] == ["市人社局回应考生质疑"]
+    assert db.execute("SELECT indexed FROM posts").fetchone()[0] == 1  # old rows count as indexed
     # opening again is a no-op
     n = len(SCHEMA_MIGRATIONS.applied(db))
     db.close()
