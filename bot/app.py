@@ -28,6 +28,7 @@ from core.text import configure_jieba
 from handlers import Deps, Reply, Request, handle
 from jobs.analyse import Analyzer
 from jobs.deliver import Deliverer
+from jobs.fetch import Fetcher, Politeness
 from jobs.pipeline import Pipeline, index_pending
 from storage import open_db
 
@@ -111,10 +112,9 @@ class App:
     async def start(self) -> None:
         """Open the HTTP client and start the scheduled jobs."""
         s = self.settings
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(s.http_timeout), follow_redirects=True, proxy=s.http_proxy,
-            headers={"User-Agent": s.user_agent}, limits=httpx.Limits(max_connections=20))
-        self.pipeline.client = self.client
+        self.attach_http(httpx.AsyncClient(
+            timeout=httpx.Timeout(s.http_timeout), follow_redirects=True, max_redirects=5, proxy=s.http_proxy,
+            headers={"User-Agent": s.user_agent}, limits=httpx.Limits(max_connections=50)))
         if s.collect_on_start:
             await self.collect_once()
         self.scheduler = AsyncIOScheduler(timezone=self.tz)
@@ -133,6 +133,14 @@ class App:
         self.scheduler.start()
         self.service.on_queued = self.deliverer.kick
         self._deliver_task = asyncio.create_task(self.deliverer.serve(s.deliver_interval), name="deliver")
+
+    def attach_http(self, client: httpx.AsyncClient) -> None:
+        """Use this client (and the config's politeness rules) for collection."""
+        c = self.config.collection
+        self.client = client
+        self.pipeline.fetcher = Fetcher(client, Politeness(
+            min_interval=c.min_interval, jitter=c.jitter, per_host=c.per_host, max_bytes=c.max_bytes,
+            retries=c.retries, respect_robots=c.respect_robots), user_agent=self.settings.user_agent)
 
     async def _index_job(self) -> None:
         """Segment a few batches of newly collected posts for search; yields between batches."""

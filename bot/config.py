@@ -56,15 +56,63 @@ class Person(_Model):
     handles: dict[str, str] = Field(default_factory=dict)
 
 
+class Selectors(_Model):
+    """CSS selectors for an HTML list page (selectolax). `item` selects each post; the others
+    are looked up inside it. `body` is looked up on the post's own page (a detail fetch)."""
+
+    item: str = Field(min_length=1)
+    title: str = "a"
+    link: str = "a"
+    time: str | None = None
+    text: str | None = None
+    body: str | None = None
+    replies: str | None = None
+    views: str | None = None
+
+
+class JsonFields(_Model):
+    """Dotted paths into a JSON answer: `items` to the list, the rest inside each item."""
+
+    items: str = ""
+    title: str = "title"
+    link: str = "url"
+    time: str | None = None
+    text: str | None = None
+    replies: str | None = None
+    views: str | None = None
+    reposts: str | None = None
+
+
 class Source(_Model):
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
-    kind: Literal["rss"] = "rss"
+    kind: Literal["rss", "html", "json", "search"] = "rss"
     url: str = Field(min_length=1)
     tier: int = Field(default=3, ge=1, le=4)
     interval: str = "10m"
     team: str | None = None
     enabled: bool = True
+    selectors: Selectors | None = None
+    fields: JsonFields | None = None
+    format: Literal["rss", "html", "json"] = "html"   # how a search source's result pages read
+    queries: list[str] = Field(default_factory=list)  # search terms; empty = watched cadres and units
+    expected_period: str | None = None                # silence longer than this counts as a failure
+
+    @field_validator("expected_period")
+    @classmethod
+    def _period(cls, v: str | None) -> str | None:
+        return None if v is None else _duration(v)
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> "Source":
+        page = self.format if self.kind == "search" else self.kind
+        if page == "html" and self.selectors is None:
+            raise ValueError("html 来源需要 selectors（至少 item）/ an html source needs `selectors` (at least `item`)")
+        if page == "json" and self.fields is None:
+            raise ValueError("json 来源需要 fields / a json source needs `fields`")
+        if self.kind == "search" and "{query}" not in self.url:
+            raise ValueError("search 来源的 url 需要包含 {query} / a search url needs a {query} placeholder")
+        return self
 
     @field_validator("interval")
     @classmethod
@@ -78,6 +126,20 @@ class Source(_Model):
     @property
     def is_http(self) -> bool:
         return self.url.startswith(("http://", "https://"))
+
+
+class Collection(_Model):
+    """Politeness and health settings for collection."""
+
+    min_interval: float = Field(default=2.0, ge=0)   # seconds between requests to one host
+    jitter: float = Field(default=1.0, ge=0)
+    per_host: int = Field(default=1, ge=1, le=8)
+    max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    retries: int = Field(default=2, ge=0, le=5)
+    respect_robots: bool = True
+    host_aliases: dict[str, str] = Field(default_factory=dict)  # mobile/mirror host -> canonical host
+    break_after: int = Field(default=3, ge=1)       # failures before the admin chat is told and runs back off
+    deactivate_after: int = Field(default=10, ge=2)  # failures before the source is switched off
 
 
 class Cadre(_Model):
@@ -170,6 +232,7 @@ class Config(_Model):
     watchlist: Watchlist = Field(default_factory=Watchlist)
     grades: dict[Grade, GradeRule]
     playbooks: list[Playbook] = Field(default_factory=list)
+    collection: Collection = Field(default_factory=Collection)
     # Set by load_config: the folder relative paths are resolved against.
     base_dir: Path = Field(default=Path("."), exclude=True)
 
@@ -270,7 +333,7 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError(str(path), problems) from None
     file_problems = []
     for i, s in enumerate(cfg.sources):
-        if not s.is_http and not cfg.resolve_path(s.url).exists():
+        if s.kind == "rss" and not s.is_http and not cfg.resolve_path(s.url).exists():
             file_problems.append(FieldProblem(f"sources[{i}].url", f"文件不存在：{s.url}", f"file not found: {s.url}"))
     if file_problems:
         raise ConfigError(str(path), file_problems)

@@ -210,6 +210,14 @@ class IncidentService:
                 continue
             self._private(person, inc, None, now)
 
+    def notify_admins(self, team: str | None, text: str) -> None:
+        """A message for the team's admin chat (source health and the like), via the outbox."""
+        now = self.clock()
+        with write_tx(self.db):
+            for platform, chat in self.router.admin_chats(team):
+                outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.TEXT, payload={"text": text})
+        self.on_queued()
+
     # ------------------------------------------------------------------ the pipeline's entry
     def ingest(self, post: Post, analysis, source, seg: str) -> IngestOutcome:
         """Store a post and, if relevant, open an incident or join the story's incident.

@@ -1,52 +1,74 @@
-"""Collection (minimal reader): RSS/Atom from a file path or an http(s) URL -> `Post`s.
+"""Collection: read a configured source -> `Post`s.
 
-Later work deepens this stage (conditional GET, per-host politeness, HTML/JSON sources,
-encoding detection, health); the seam is `read_source(source, ...) -> list[Post]`.
+Kinds: `rss` (RSS/Atom, feedparser), `html` (a list page read with CSS selectors, optional
+detail page for the body; selectolax), `json` (an API answer read with dotted paths) and
+`search` (a URL template filled with each query — the watch-list's cadres and units by
+default — whose result pages read as rss, html or json). Fetching (politeness, conditional
+GET, encodings) is `jobs.fetch`; this module only turns pages into posts.
 """
 
 from __future__ import annotations
 
 import calendar
 import hashlib
+import json
 import logging
 import re
-from html import unescape as html_unescape
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from html import unescape as html_unescape
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 import feedparser
-import httpx
+from selectolax.lexbor import LexborHTMLParser
 
 from core.models import Post
 from core.text import clean, normalize
+from jobs.fetch import FetchError, Fetcher
 
-__all__ = ["CollectError", "read_source", "parse_feed", "canonical_url", "item_key"]
+__all__ = ["CollectError", "SourceRead", "read_source", "parse_feed", "parse_html", "parse_json", "canonical_url",
+           "item_key", "parse_time"]
 
 log = logging.getLogger(__name__)
 
 _TAGS = re.compile(r"<[^>]+>")
 _TRACKING = re.compile(r"^(utm_\w+|spm|from|share_token|fbclid|gclid)$", re.IGNORECASE)
+_NUM = re.compile(r"(\d+(?:\.\d+)?)\s*(万|w|k|千)?", re.IGNORECASE)
+_TIME = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+TZ = ZoneInfo("Asia/Shanghai")
 
 
 class CollectError(Exception):
     """A source could not be read; the message says why, for the log and the source's status."""
 
 
-def canonical_url(url: str) -> str:
-    """Lower-case scheme and host, drop the fragment, tracking parameters and default ports."""
+@dataclass
+class SourceRead:
+    posts: list[Post] = field(default_factory=list)
+    not_modified: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    pages: int = 0
+
+
+def canonical_url(url: str, aliases: dict[str, str] | None = None) -> str:
+    """Lower-case scheme and host (mobile/mirror hosts mapped to their canonical host), drop
+    the fragment, tracking parameters and default ports."""
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
+    host = (aliases or {}).get(host, host)
     if parts.port and not ((parts.scheme == "http" and parts.port == 80) or (parts.scheme == "https" and parts.port == 443)):
         host += f":{parts.port}"
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
     return urlunsplit((parts.scheme.lower(), host, parts.path or "/", query, ""))
 
 
-def item_key(source_id: str, link: str | None, guid: str | None, title: str) -> str:
-    """Stable key: the canonical link (shared across sources that republish the same URL),
-    else the source's guid, else a hash of the title."""
+def item_key(source_id: str, link: str | None, guid: str | None, title: str, aliases: dict[str, str] | None = None) -> str:
+    """Stable key: the canonical link (shared across sources that republish the same URL,
+    and across a feed that re-issues old items with new GUIDs), else the guid, else the title."""
     if link and link.startswith(("http://", "https://")):
-        return "url:" + canonical_url(link)
+        return "url:" + canonical_url(link, aliases)
     if guid:
         return f"guid:{source_id}:{guid}"
     return f"title:{source_id}:" + hashlib.sha1(normalize(title).encode()).hexdigest()[:16]
@@ -56,7 +78,39 @@ def _text(html: str) -> str:
     return clean(html_unescape(_TAGS.sub(" ", html or "")))
 
 
-def _when(entry) -> datetime | None:
+def _count(text: str | None) -> int | None:
+    """'1.2万' -> 12000; '356 回复' -> 356."""
+    if text is None:
+        return None
+    m = _NUM.search(str(text).replace(",", ""))
+    if not m:
+        return None
+    n = float(m.group(1)) * {"万": 10000, "w": 10000, "k": 1000, "千": 1000}.get((m.group(2) or "").lower(), 1)
+    return int(n)
+
+
+def parse_time(text: str | None, tz: ZoneInfo = TZ) -> datetime | None:
+    """ISO times, RFC 822, '2026-11-23 08:12', '2026年11月23日 08:12' (local time)."""
+    if not text:
+        return None
+    text = str(text).strip()
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return dt if dt.tzinfo else dt.replace(tzinfo=tz)
+    except ValueError:
+        pass
+    m = _TIME.search(text)
+    if m:
+        y, mo, d, h, mi, s = (int(x) if x else 0 for x in m.groups())
+        try:
+            return datetime(y, mo, d, h, mi, s, tzinfo=tz)
+        except ValueError:
+            return None
+    t = feedparser._parse_date(text)  # RFC 822 and friends
+    return datetime.fromtimestamp(calendar.timegm(t), tz=timezone.utc) if t else None
+
+
+def _entry_time(entry) -> datetime | None:
     for key in ("published_parsed", "updated_parsed"):
         t = entry.get(key)
         if t:
@@ -64,11 +118,16 @@ def _when(entry) -> datetime | None:
     return None
 
 
-def parse_feed(source_id: str, data: bytes | str) -> list[Post]:
-    """Parse RSS/Atom bytes; a feed feedparser cannot make sense of raises CollectError."""
+def parse_feed(source_id: str, data: bytes | str, aliases: dict[str, str] | None = None) -> list[Post]:
+    """Parse RSS/Atom; a document feedparser cannot make sense of raises CollectError."""
     parsed = feedparser.parse(data)
-    if parsed.bozo and not parsed.entries:
-        raise CollectError(f"无法解析订阅源 / feed not parseable: {parsed.get('bozo_exception')!r}")
+    if not parsed.entries:
+        if parsed.bozo and not parsed.get("version"):
+            raise CollectError(f"无法解析订阅源 / feed not parseable: {parsed.get('bozo_exception')}")
+        return []  # a well-formed feed with nothing in it
+    if parsed.bozo:
+        log.info("feed %s is not well-formed (%s); kept the %d items that could be read",
+                 source_id, parsed.get("bozo_exception"), len(parsed.entries))
     posts = []
     for e in parsed.entries:
         title = _text(e.get("title", ""))
@@ -78,28 +137,144 @@ def parse_feed(source_id: str, data: bytes | str) -> list[Post]:
             body = e["content"][0].get("value", body)
         if not title and not body:
             continue
-        posts.append(Post(source_id=source_id, item_key=item_key(source_id, link, e.get("id"), title),
-                          title=title or _text(body)[:60], text=_text(body), url=link, published_at=_when(e)))
+        posts.append(Post(source_id=source_id, item_key=item_key(source_id, link, e.get("id"), title, aliases),
+                          title=title or _text(body)[:60], text=_text(body), url=link, published_at=_entry_time(e),
+                          replies=_count(e.get("slash_comments"))))
     return posts
 
 
-async def read_source(source, config, client: httpx.AsyncClient | None) -> list[Post]:
+def _node_text(node, selector: str | None) -> str | None:
+    if not selector:
+        return None
+    found = node.css_first(selector)
+    return clean(found.text(separator=" ")) if found is not None else None
+
+
+def parse_html(source, html: str, base_url: str, aliases: dict[str, str] | None = None) -> list[Post]:
+    sel = source.selectors
+    tree = LexborHTMLParser(html)
+    posts = []
+    for node in tree.css(sel.item):
+        title = _node_text(node, sel.title) or ""
+        link_node = node.css_first(sel.link) if sel.link else None
+        href = link_node.attributes.get("href") if link_node is not None else None
+        link = urljoin(base_url, href) if href else None
+        if not title:
+            continue
+        posts.append(Post(source_id=source.id, item_key=item_key(source.id, link, None, title, aliases), title=title,
+                          text=_node_text(node, sel.text) or "", url=link,
+                          published_at=parse_time(_node_text(node, sel.time)),
+                          replies=_count(_node_text(node, sel.replies)), views=_count(_node_text(node, sel.views))))
+    return posts
+
+
+def _path(obj, path: str | None):
+    if not path:
+        return obj
+    for part in path.split("."):
+        if isinstance(obj, dict):
+            obj = obj.get(part)
+        elif isinstance(obj, list) and part.isdigit() and int(part) < len(obj):
+            obj = obj[int(part)]
+        else:
+            return None
+    return obj
+
+
+def parse_json(source, text: str, base_url: str, aliases: dict[str, str] | None = None) -> list[Post]:
+    f = source.fields
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CollectError(f"JSON 无法解析 / JSON not parseable: {e.msg} (line {e.lineno})") from None
+    items = _path(data, f.items)
+    if not isinstance(items, list):
+        raise CollectError(f"JSON 中找不到列表 {f.items!r} / no list at {f.items!r}")
+    posts = []
+    for it in items:
+        if not isinstance(it, dict):
+            continue
+        title = clean(str(_path(it, f.title) or ""))
+        link = _path(it, f.link)
+        link = urljoin(base_url, str(link)) if link else None
+        if not title:
+            continue
+        text = _path(it, f.text) if f.text else ""
+        ts = _path(it, f.time) if f.time else None
+        published = (datetime.fromtimestamp(ts, tz=timezone.utc) if isinstance(ts, (int, float)) and ts > 1e8
+                     else parse_time(ts if isinstance(ts, str) else None))
+        posts.append(Post(source_id=source.id, item_key=item_key(source.id, link, str(it.get("id") or "") or None, title, aliases),
+                          title=title, text=_text(str(text or "")), url=link, published_at=published,
+                          replies=_count(_path(it, f.replies)) if f.replies else None,
+                          views=_count(_path(it, f.views)) if f.views else None,
+                          reposts=_count(_path(it, f.reposts)) if f.reposts else None))
+    return posts
+
+
+def _parse(source, kind: str, text: str, content: bytes, url: str, aliases) -> list[Post]:
+    if kind == "rss":
+        # feedparser reads the XML declaration itself; hand it text we decoded when the bytes
+        # carry no usable declaration (a GBK feed without a charset header)
+        return parse_feed(source.id, text if text else content, aliases)
+    if kind == "html":
+        return parse_html(source, text, url, aliases)
+    return parse_json(source, text, url, aliases)
+
+
+def search_queries(source, config) -> list[str]:
+    if source.queries:
+        return list(source.queries)
+    wl = config.watchlist
+    return [c.name for c in wl.cadres] + [u.name for u in wl.units]
+
+
+async def read_source(source, config, fetcher: Fetcher | None, *, etag: str | None = None,
+                      last_modified: str | None = None) -> SourceRead:
     """Read one configured source.
 
     :raises CollectError: the file or URL could not be read or parsed.
     """
-    if source.is_http:
-        if client is None:
-            raise CollectError("no HTTP client")
+    aliases = config.collection.host_aliases
+    if not source.is_http:
+        path = config.resolve_path(source.url)
         try:
-            resp = await client.get(source.url)
-            resp.raise_for_status()
-        except httpx.HTTPError as e:
-            raise CollectError(f"下载失败 / fetch failed: {e}") from e
-        return parse_feed(source.id, resp.content)
-    path = config.resolve_path(source.url)
+            data = path.read_bytes()
+        except OSError as e:
+            raise CollectError(f"无法读取文件 / cannot read {path}: {e.strerror}") from e
+        return SourceRead(parse_feed(source.id, data, aliases), pages=1)
+    if fetcher is None:
+        raise CollectError("no HTTP client")
+    if source.kind == "search":
+        out = SourceRead()
+        for q in search_queries(source, config):
+            url = source.url.replace("{query}", quote(q))
+            try:
+                res = await fetcher.get(url)
+            except FetchError as e:
+                raise CollectError(f"搜索“{q}”失败 / search for {q!r} failed: {e}") from e
+            out.posts += _parse(source, source.format, res.text, res.content, res.url, aliases)
+            out.pages += 1
+        return out
     try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise CollectError(f"无法读取文件 / cannot read {path}: {e.strerror}") from e
-    return parse_feed(source.id, data)
+        res = await fetcher.get(source.url, etag=etag, last_modified=last_modified)
+    except FetchError as e:
+        raise CollectError(str(e)) from e
+    if res.not_modified:
+        return SourceRead(not_modified=True, etag=res.etag or etag, last_modified=res.last_modified or last_modified,
+                          pages=1)
+    posts = _parse(source, source.kind, res.text, res.content, res.url, aliases)
+    return SourceRead(posts, etag=res.etag, last_modified=res.last_modified, pages=1)
+
+
+async def fetch_body(fetcher: Fetcher, source, post: Post) -> Post:
+    """For html sources with a `body` selector: read the post's own page for its text."""
+    sel = source.selectors
+    if not (sel and sel.body and post.url):
+        return post
+    try:
+        res = await fetcher.get(post.url)
+    except FetchError as e:
+        log.info("detail page %s: %s", post.url, e)
+        return post
+    body = _node_text(LexborHTMLParser(res.text), sel.body)
+    return Post(**{**post.__dict__, "text": body or post.text})

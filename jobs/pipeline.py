@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-import httpx
 
 from core.incidents import IncidentService
 from jobs.analyse import Analyzer
-from jobs.collect import CollectError, read_source
+from core.clock import from_iso, parse_duration
+from jobs.collect import CollectError, fetch_body, read_source
+from jobs.fetch import Fetcher
 from storage import posts as post_store
 from storage import write_tx
 
@@ -27,45 +29,97 @@ log = logging.getLogger(__name__)
 class SourceRun:
     source_id: str
     fetched: int = 0
+    not_modified: bool = False
     new_posts: int = 0
     relevant: int = 0
     new_incidents: list[int] = field(default_factory=list)
     error: str | None = None
+    skipped: str | None = None   # why the run did not fetch (switched off, backing off)
 
 
 class Pipeline:
-    def __init__(self, config, analyzer: Analyzer, service: IncidentService, client: httpx.AsyncClient | None = None):
+    def __init__(self, config, analyzer: Analyzer, service: IncidentService, fetcher: Fetcher | None = None):
         self.config = config
         self.analyzer = analyzer
         self.service = service
-        self.client = client
+        self.fetcher = fetcher
         self.db = service.db
         with write_tx(self.db):
             post_store.sync_sources(self.db, config.sources)
 
-    async def run_source(self, source_id: str) -> SourceRun:
+    def _skip_reason(self, source, state: dict, now) -> str | None:
+        if state["deactivated"]:
+            return "已停用 / switched off after repeated failures"
+        c = self.config.collection
+        failures = state["consecutive_failures"]
+        if failures >= c.break_after and state["last_run_at"]:
+            wait = min(timedelta(hours=24), source.interval_td * 2 ** (failures - c.break_after + 1))
+            if now < from_iso(state["last_run_at"]) + wait:
+                return f"退避中 / backing off after {failures} failures"
+        return None
+
+    async def run_source(self, source_id: str, *, force: bool = False) -> SourceRun:
         source = self.config.source(source_id)
         run = SourceRun(source_id)
+        now = self.service.clock()
+        state = post_store.source_state(self.db, source_id)
+        if not force:
+            run.skipped = self._skip_reason(source, state, now)
+            if run.skipped:
+                return run
         try:
-            posts = await read_source(source, self.config, self.client)
+            read = await read_source(source, self.config, self.fetcher, etag=state["etag"],
+                                     last_modified=state["last_modified"])
         except CollectError as e:
             run.error = str(e)
             log.warning("source %s: %s", source_id, e)
             with write_tx(self.db):
-                post_store.record_source_run(self.db, source_id, self.service.clock(), error=run.error)
+                _, failures = post_store.record_source_run(self.db, source_id, now, error=run.error)
+            self._health_after_failure(source, failures, run.error)
             return run
-        run.fetched = len(posts)
+        run.not_modified = read.not_modified
+        run.fetched = len(read.posts)
         # oldest first, so incidents are numbered in the order stories appeared
-        posts.sort(key=lambda p: (p.published_at is None, p.published_at or 0))
+        posts = sorted(read.posts, key=lambda p: (p.published_at is None, p.published_at or 0))
         for post in posts:
             if post_store.post_exists(self.db, post.item_key):
                 continue
+            if source.kind == "html" and self.fetcher is not None:
+                post = await fetch_body(self.fetcher, source, post)
             self.ingest(post, source, run)
         with write_tx(self.db):
-            post_store.record_source_run(self.db, source_id, self.service.clock(), error=None, new_items=run.new_posts)
-        log.info("source %s: %d fetched, %d new, %d relevant, %d new incidents",
-                 source_id, run.fetched, run.new_posts, run.relevant, len(run.new_incidents))
+            before, _ = post_store.record_source_run(self.db, source_id, self.service.clock(), error=None,
+                                                     new_items=run.new_posts, etag=read.etag,
+                                                     last_modified=read.last_modified)
+        if before >= self.config.collection.break_after:
+            self.service.notify_admins(source.team, f"✅ 来源「{source.name}」已恢复（此前连续失败 {before} 次）")
+        self._check_silence(source, now)
+        log.info("source %s: %d fetched%s, %d new, %d relevant, %d new incidents", source_id, run.fetched,
+                 " (not modified)" if run.not_modified else "", run.new_posts, run.relevant, len(run.new_incidents))
         return run
+
+    def _health_after_failure(self, source, failures: int, error: str) -> None:
+        c = self.config.collection
+        if failures == c.break_after:
+            self.service.notify_admins(source.team, f"⚠️ 来源「{source.name}」连续 {failures} 次抓取失败：{error}")
+        if failures >= c.deactivate_after:
+            with write_tx(self.db):
+                post_store.set_source_flags(self.db, source.id, deactivated=1)
+            self.service.notify_admins(source.team, f"⛔ 来源「{source.name}」连续 {failures} 次失败，已停用。"
+                                                    f"修复后发送 /sources 查看状态，重启即恢复抓取。")
+
+    def _check_silence(self, source, now) -> None:
+        if not source.expected_period:
+            return
+        state = post_store.source_state(self.db, source.id)
+        since = from_iso(state["last_new_at"]) or from_iso(state["last_ok_at"])
+        period = parse_duration(source.expected_period)
+        if since and now - since > period and not state["silent_reported"]:
+            with write_tx(self.db):
+                post_store.set_source_flags(self.db, source.id, silent_reported=1)
+            hours = (now - since).total_seconds() / 3600
+            self.service.notify_admins(source.team, f"🔇 来源「{source.name}」已 {hours:.0f} 小时没有新内容"
+                                                    f"（应在 {source.expected_period} 内更新），请检查页面是否改版。")
 
     def ingest(self, post, source, run: SourceRun | None = None):
         analysis = self.analyzer.analyse(post, source)

@@ -232,3 +232,11 @@ def m004_posts_index_queue(db: Database) -> None:
     alert path; `indexed` = 0 marks the ones still waiting."""
     db.execute("ALTER TABLE posts ADD COLUMN indexed INTEGER NOT NULL DEFAULT 1")
     db.execute("CREATE INDEX posts_unindexed ON posts(indexed) WHERE indexed = 0")
+
+
+@SCHEMA_MIGRATIONS()
+def m005_source_health(db: Database) -> None:
+    """When a source last brought something new, and whether its silence was reported."""
+    db.execute("ALTER TABLE sources ADD COLUMN last_new_at TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN silent_reported INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE sources ADD COLUMN deactivated INTEGER NOT NULL DEFAULT 0")

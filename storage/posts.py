@@ -12,6 +12,7 @@ from core.models import Finding, Post
 from storage.db import json_dumps
 
 __all__ = ["insert_post", "sync_sources", "record_source_run", "search_posts", "post_exists", "source_rows",
+           "source_state", "set_source_flags",
            "unindexed", "set_segmented", "unindexed_count"]
 
 
@@ -50,19 +51,35 @@ def sync_sources(db: Database, sources) -> None:
         )
 
 
-def record_source_run(db: Database, source_id: str, now: datetime, *, error: str | None, new_items: int = 0) -> None:
+def source_state(db: Database, source_id: str) -> dict:
+    return dict(next(db.query("SELECT * FROM sources WHERE id = ?", [source_id])))
+
+
+def record_source_run(db: Database, source_id: str, now: datetime, *, error: str | None, new_items: int = 0,
+                      etag: str | None = None, last_modified: str | None = None) -> tuple[int, int]:
+    """Record one run; returns (consecutive failures before, after)."""
+    before = db.execute("SELECT consecutive_failures FROM sources WHERE id=?", [source_id]).fetchone()[0]
     if error is None:
         db.execute(
             """UPDATE sources SET last_run_at=?, last_ok_at=?, last_error=NULL, consecutive_failures=0,
-                   items_total = items_total + ? WHERE id=?""",
-            [to_iso(now), to_iso(now), new_items, source_id],
-        )
-    else:
-        db.execute(
-            """UPDATE sources SET last_run_at=?, last_error=?, consecutive_failures = consecutive_failures + 1
+                   items_total = items_total + ?, etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified),
+                   last_new_at = CASE WHEN ? > 0 THEN ? ELSE last_new_at END,
+                   silent_reported = CASE WHEN ? > 0 THEN 0 ELSE silent_reported END
                WHERE id=?""",
-            [to_iso(now), error[:500], source_id],
+            [to_iso(now), to_iso(now), new_items, etag, last_modified, new_items, to_iso(now), new_items, source_id],
         )
+        return before, 0
+    db.execute(
+        """UPDATE sources SET last_run_at=?, last_error=?, consecutive_failures = consecutive_failures + 1
+           WHERE id=?""",
+        [to_iso(now), error[:500], source_id],
+    )
+    return before, before + 1
+
+
+def set_source_flags(db: Database, source_id: str, **flags) -> None:
+    sets = ", ".join(f"{k} = ?" for k in flags)
+    db.execute(f"UPDATE sources SET {sets} WHERE id = ?", [*flags.values(), source_id])
 
 
 def source_rows(db: Database) -> list[dict]:

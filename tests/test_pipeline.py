@@ -62,11 +62,11 @@ async def test_http_source_on_loopback(make_app, config_dir, http_server):
     p.write_text(p.read_text(encoding="utf-8").replace('url = "samples/forum.atom"',
                  f'url = "{http_server.url}/feed.atom"'), encoding="utf-8")
     h = make_app(load_config(p))
-    h.app.pipeline.client = __import__("httpx").AsyncClient(timeout=5)
+    h.app.attach_http(__import__("httpx").AsyncClient(timeout=5))
     run = await h.app.pipeline.run_source("forum")
-    await h.app.pipeline.client.aclose()
+    await h.app.client.aclose()
     assert run.error is None and run.fetched == 7 and run.new_posts == 7
-    assert http_server.hits == ["/feed.atom"]
+    assert http_server.hits == ["/robots.txt", "/feed.atom"]
     titles = [r["title"] for r in h.app.db.query("SELECT title FROM posts")]
     assert "白沙乡村两委换届后办事难，找谁都推诿" in titles
 
@@ -78,9 +78,9 @@ async def test_broken_source_records_error_and_others_continue(make_app, config_
     p.write_text(p.read_text(encoding="utf-8").replace('url = "samples/provnews.xml"',
                  f'url = "{http_server.url}/bad"'), encoding="utf-8")
     h = make_app(load_config(p))
-    h.app.pipeline.client = __import__("httpx").AsyncClient(timeout=5)
+    h.app.attach_http(__import__("httpx").AsyncClient(timeout=5))
     runs = {r.source_id: r for r in await h.app.collect_once()}
-    await h.app.pipeline.client.aclose()
+    await h.app.client.aclose()
     assert runs["provnews"].error
     assert runs["ycnews"].error is None and runs["forum"].error is None
     row = next(h.app.db.query("SELECT last_error, consecutive_failures FROM sources WHERE id='provnews'"))
