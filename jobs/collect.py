@@ -37,6 +37,8 @@ _TRACKING = re.compile(r"^(utm_\w+|spm|from|share_token|fbclid|gclid)$", re.IGNO
 _NUM = re.compile(r"(\d+(?:\.\d+)?)\s*(万|w|k|千)?", re.IGNORECASE)
 _TIME = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 TZ = ZoneInfo("Asia/Shanghai")
+# feedparser's complaints that do not mean the document is broken
+_BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
 class CollectError(Exception):
@@ -122,8 +124,9 @@ def parse_feed(source_id: str, data: bytes | str, aliases: dict[str, str] | None
     """Parse RSS/Atom; a document feedparser cannot make sense of raises CollectError."""
     parsed = feedparser.parse(data)
     if not parsed.entries:
-        if parsed.bozo and not parsed.get("version"):
-            raise CollectError(f"无法解析订阅源 / feed not parseable: {parsed.get('bozo_exception')}")
+        exc = parsed.get("bozo_exception")
+        if parsed.bozo and not isinstance(exc, _BENIGN):
+            raise CollectError(f"无法解析订阅源 / feed not parseable: {exc}")
         return []  # a well-formed feed with nothing in it
     if parsed.bozo:
         log.info("feed %s is not well-formed (%s); kept the %d items that could be read",

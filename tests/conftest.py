@@ -123,7 +123,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802
         self.hits.append(self.path)
-        status, headers, body = self.routes.get(self.path, (404, {}, b"not found"))
+        route = self.routes.get(self.path, (404, {}, b"not found"))
+        status, headers, body = route(self) if callable(route) else route
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
@@ -137,7 +138,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def http_server():
-    """A real HTTP server on 127.0.0.1; set `.routes[path] = (status, headers, body)`."""
+    """A real HTTP server on 127.0.0.1; set `.routes[path] = (status, headers, body)`, or a
+    function of the request handler returning that (for 304s, delays, changing answers)."""
     handler = type("H", (_Handler,), {"routes": {}, "hits": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     t = threading.Thread(target=server.serve_forever, daemon=True)
