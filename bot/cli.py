@@ -137,6 +137,55 @@ def report(db, config, period) -> None:
 
 
 @cli.command()
+@common_options
+@click.option("--once", is_flag=True, required=True, help="Run one collection cycle and exit.")
+@click.option("--source", "source_id", default=None, help="Only this source id.")
+def scrape(db, config, once, source_id) -> None:
+    """Collect once from every source (or one) and print a summary table."""
+    settings, cfg = _load(db, config)
+    setup_logging(settings, stderr_level=logging.ERROR)
+    ids = [s.id for s in cfg.sources if s.enabled]
+    if source_id is not None:
+        if cfg.source(source_id) is None:
+            raise click.BadParameter(f"没有 id 为 {source_id!r} 的来源；可选：{', '.join(ids)} / no such source",
+                                     param_hint="--source")
+        ids = [source_id]
+    from bot.app import App  # noqa: PLC0415
+
+    app = App(settings, cfg, platforms={})
+    try:
+        runs = asyncio.run(_scrape(app, ids))
+    finally:
+        app.close()
+    header = f"{'source':<16} {'fetched':>7} {'304':>4} {'new':>5} {'relevant':>8}  error"
+    click.echo(header)
+    click.echo("-" * len(header))
+    for r in runs:
+        err = r.error or (f"skipped: {r.skipped}" if r.skipped else "")
+        click.echo(f"{r.source_id:<16} {r.fetched:>7} {'yes' if r.not_modified else '':>4} {r.new_posts:>5} "
+                   f"{r.relevant:>8}  {err[:60]}")
+    total_new = sum(r.new_posts for r in runs)
+    errors = sum(1 for r in runs if r.error)
+    click.echo(f"合计 total: {len(runs)} 个来源 sources, {total_new} 条新帖 new posts, {errors} 个错误 errors")
+
+
+async def _scrape(app, ids):
+    import httpx  # noqa: PLC0415
+
+    s = app.settings
+    app.attach_http(httpx.AsyncClient(timeout=httpx.Timeout(s.http_timeout), follow_redirects=True, max_redirects=5,
+                                      proxy=s.http_proxy))
+    runs = []
+    try:
+        with click.progressbar(ids, label="抓取 collecting", file=sys.stderr) as bar:
+            for sid in bar:
+                runs.append(await app.pipeline.run_source(sid, force=True))
+    finally:
+        await app.client.aclose()
+    return runs
+
+
+@cli.command()
 @click.argument("posts", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @common_options
 def backtest(posts, db, config) -> None:

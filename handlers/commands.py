@@ -16,6 +16,7 @@ from core.grades import Grade
 from core.incidents import Actor, Outcome, playbook_step, playbook_text
 from core.lifecycle import Action, Refusal
 from core.models import Disposition, Role, State
+from core.clock import from_iso
 from core.render import card_text, fmt_time, short_line
 from core.text import normalize
 from handlers.base import Deps, Reply, Request
@@ -357,6 +358,36 @@ async def cmd_unsubscribe(call: Call) -> list[Reply]:
     return [Reply("已取消订阅。" if had else "你目前没有订阅。发送 /subscribe II 订阅 II 级及以上事件。")]
 
 
+def source_status(row: dict, config) -> str:
+    if row.get("deactivated"):
+        return "⛔ 已停用"
+    if row.get("consecutive_failures", 0) >= config.collection.break_after:
+        return f"⚠️ 连续失败 {row['consecutive_failures']} 次"
+    if row.get("consecutive_failures"):
+        return f"🟡 失败 {row['consecutive_failures']} 次"
+    if row.get("silent_reported"):
+        return "🔇 长时间无更新"
+    if not row.get("last_run_at"):
+        return "⏳ 尚未抓取"
+    return "✅ 正常"
+
+
+async def cmd_sources(call: Call) -> list[Reply]:
+    deps = call.deps
+    rows = {r["id"]: r for r in post_store.source_rows(deps.db)}
+    if not deps.config.sources:
+        return [Reply("配置中没有来源。")]
+    lines = [f"来源 {len(deps.config.sources)} 个："]
+    for s in deps.config.sources:
+        r = rows.get(s.id, {})
+        last_ok = fmt_time(from_iso(r.get("last_ok_at")), deps.tz) if r.get("last_ok_at") else "—"
+        line = f"{source_status(r, deps.config)} {s.name}（{s.kind}，{s.interval}）最近成功 {last_ok}，累计 {r.get('items_total', 0)} 条"
+        if r.get("last_error"):
+            line += f"\n    最近错误：{r['last_error'][:80]}"
+        lines.append(line)
+    return [Reply("\n".join(lines))]
+
+
 COMMANDS: list[Command] = [
     Command("help", "/help", "查看帮助", cmd_help),
     Command("start", "/start", "登记（私聊）", cmd_start),
@@ -374,5 +405,6 @@ COMMANDS: list[Command] = [
     Command("report", "/report [today|week|month]", "统计报告", cmd_report),
     Command("subscribe", "/subscribe [I|II|III|IV]", "订阅私信推送（默认 II 级及以上）", cmd_subscribe),
     Command("unsubscribe", "/unsubscribe", "取消订阅", cmd_unsubscribe),
+    Command("sources", "/sources", "来源状态", cmd_sources),
 ]
 _BY_NAME = {c.name: c for c in COMMANDS}

@@ -26,6 +26,7 @@ ALLOWED: dict[str, set[Role] | None] = {
     "report": _VIEW,
     "subscribe": _VIEW,
     "unsubscribe": _VIEW,
+    "sources": _WORK,
 }
 
 

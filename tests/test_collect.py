@@ -247,3 +247,29 @@ def test_decode_body_never_fails():
 def test_politeness_defaults_are_polite():
     p = Politeness()
     assert p.per_host == 1 and p.min_interval >= 1 and p.respect_robots
+
+
+async def test_sources_command_shows_status(collect, http_server):
+    http_server.routes["/down"] = (404, {}, b"gone")
+    run, h = await collect("rss", "/down")
+    await h.app.pipeline.run_source("ycnews")
+    reply = await h.say("liqiang", "/sources")
+    assert "✅ 正常 云川新闻网（样例）" in reply
+    assert "🟡 失败 1 次 测试站点" in reply and "最近错误：HTTP 404" in reply
+    assert "无权使用 /sources" in await h.say("chenbuzhang", "/sources")
+
+
+def test_scrape_once_prints_a_summary_table(tmp_path):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    args = ["scrape", "--once", "--db", str(tmp_path / "s.db")]
+    env = {"YUQING_DATA_DIR": str(tmp_path / "data")}
+    first = CliRunner().invoke(cli, args, env=env)
+    assert first.exit_code == 0, first.output
+    assert "forum" in first.stdout and "合计 total: 3 个来源 sources, 17 条新帖 new posts, 0 个错误 errors" in first.stdout
+    again = CliRunner().invoke(cli, [*args, "--source", "forum"], env=env)
+    assert "合计 total: 1 个来源 sources, 0 条新帖 new posts" in again.stdout
+    bad = CliRunner().invoke(cli, [*args, "--source", "nope"], env=env)
+    assert bad.exit_code == 2 and "没有 id 为 'nope' 的来源" in bad.output
