@@ -29,6 +29,7 @@ from handlers import Deps, Reply, Request, handle
 from jobs.analyse import Analyzer
 from jobs.deliver import Deliverer
 from jobs.fetch import Fetcher, Politeness
+from jobs.tips import system_resolver
 from jobs.pipeline import Pipeline, index_pending
 from storage import open_db
 
@@ -79,7 +80,8 @@ class App:
         self.pipeline = Pipeline(config, self.analyzer, self.service, None)
         self.deliverer = Deliverer(self.db, platforms, self.render, clock)
         self.deps = Deps(db=self.db, config=config, service=self.service, router=self.router,
-                         segmenter=self.analyzer.segmenter, clock=clock, tz=self.tz, render_card=self.render)
+                         segmenter=self.analyzer.segmenter, clock=clock, tz=self.tz, render_card=self.render,
+                         pipeline=self.pipeline, http=self._http_client, resolve=system_resolver)
         self.scheduler: AsyncIOScheduler | None = None
         self._deliver_task: asyncio.Task | None = None
 
@@ -133,6 +135,13 @@ class App:
         self.scheduler.start()
         self.service.on_queued = self.deliverer.kick
         self._deliver_task = asyncio.create_task(self.deliverer.serve(s.deliver_interval), name="deliver")
+
+    def _http_client(self) -> httpx.AsyncClient:
+        """The shared client; made on first use when the app was not started (tests, CLI)."""
+        if self.client is None or self.client.is_closed:
+            self.attach_http(httpx.AsyncClient(timeout=httpx.Timeout(self.settings.http_timeout),
+                                               proxy=self.settings.http_proxy))
+        return self.client
 
     def attach_http(self, client: httpx.AsyncClient) -> None:
         """Use this client (and the config's politeness rules) for collection."""

@@ -49,3 +49,6 @@ class Deps:
     clock: Clock
     tz: ZoneInfo
     render_card: object  # Incident -> Card
+    pipeline: object = None      # jobs.pipeline.Pipeline, for tips
+    http: object = None          # () -> httpx.AsyncClient, for tips
+    resolve: object = None       # host -> addresses (tests swap it)

@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from core.grades import Grade
 from core.incidents import Actor, Outcome, playbook_step, playbook_text
 from core.lifecycle import Action, Refusal
-from core.models import Disposition, Role, State
+from core.models import Disposition, Post, Role, State
 from core.clock import from_iso
 from core.render import card_text, fmt_time, short_line
 from core.text import normalize
 from handlers.base import Deps, Reply, Request
 from handlers.permissions import allowed, roles_for
+from jobs.collect import item_key
 from jobs.pipeline import index_pending
+from jobs.tips import TIP_SOURCE, TipRefused, fetch_tip
 from jobs.report import PERIODS, build_report, render_report
 from storage import incidents as store
 from storage import people as people_store
@@ -388,6 +390,31 @@ async def cmd_sources(call: Call) -> list[Reply]:
     return [Reply("\n".join(lines))]
 
 
+async def cmd_tip(call: Call) -> list[Reply]:
+    usage = "/tip 链接 [备注]，例如 /tip https://bbs.example.com/thread-1.html 村民反映办事难"
+    if not call.args:
+        raise UsageError(f"请附上链接。用法：{usage}")
+    url, note = call.args[0], call.rest[len(call.args[0]):].strip()
+    deps = call.deps
+    try:
+        page = await fetch_tip(url, deps.http(), deps.resolve)
+    except TipRefused as e:
+        log.info("tip refused for %s: %s", call.person.id, e)
+        return [Reply(f"无法处理这条线索：{e}")]
+    post = Post(source_id=TIP_SOURCE.id, item_key=item_key(TIP_SOURCE.id, page.url, None, page.title),
+                title=page.title, text=page.text, url=page.url, published_at=deps.clock(), tip_by=call.person.id)
+    out = deps.pipeline.ingest(post, TIP_SOURCE)
+    if out.incident_id is None:
+        if out.post_id is None:
+            return [Reply(f"这条线索已经收录过了：{page.title}")]
+        return [Reply(f"已收到线索并存档：{page.title}\n未命中关注清单，暂不生成事件；可用 /search 查找。")]
+    if note:
+        deps.service.act(out.incident_id, Action.NOTE, call.actor, text=f"线索备注：{note}")
+    inc = deps.service.get(out.incident_id)
+    verb = "已生成事件" if out.created else "已并入事件"
+    return [Reply(f"已收到线索，{verb} #{inc.id}（{inc.grade.badge}）：{inc.title}，谢谢！")]
+
+
 COMMANDS: list[Command] = [
     Command("help", "/help", "查看帮助", cmd_help),
     Command("start", "/start", "登记（私聊）", cmd_start),
@@ -406,5 +433,6 @@ COMMANDS: list[Command] = [
     Command("subscribe", "/subscribe [I|II|III|IV]", "订阅私信推送（默认 II 级及以上）", cmd_subscribe),
     Command("unsubscribe", "/unsubscribe", "取消订阅", cmd_unsubscribe),
     Command("sources", "/sources", "来源状态", cmd_sources),
+    Command("tip", "/tip 链接 [备注]", "报送线索", cmd_tip),
 ]
 _BY_NAME = {c.name: c for c in COMMANDS}

@@ -27,6 +27,7 @@ ALLOWED: dict[str, set[Role] | None] = {
     "subscribe": _VIEW,
     "unsubscribe": _VIEW,
     "sources": _WORK,
+    "tip": _WORK | {Role.OFFICER},
 }
 
 

@@ -17,6 +17,7 @@ from jobs.analyse import Analyzer
 from core.clock import from_iso, parse_duration
 from jobs.collect import CollectError, fetch_body, read_source
 from jobs.fetch import Fetcher
+from jobs.tips import TIP_SOURCE
 from storage import posts as post_store
 from storage import write_tx
 
@@ -45,7 +46,7 @@ class Pipeline:
         self.fetcher = fetcher
         self.db = service.db
         with write_tx(self.db):
-            post_store.sync_sources(self.db, config.sources)
+            post_store.sync_sources(self.db, [*config.sources, TIP_SOURCE])
 
     def _skip_reason(self, source, state: dict, now) -> str | None:
         if state["deactivated"]:
