@@ -55,7 +55,14 @@ class Deliverer:
             high = [r for r in outbox.due(self.db, platforms, self.clock(), limit) if r.priority <= 2][:HIGH_BATCH]
             done = await self._send_rows(high)
             done += await self._digests()
-            return done + await self._send_rows(outbox.due(self.db, platforms, self.clock(), limit))
+            rest = [r for r in outbox.due(self.db, platforms, self.clock(), limit) if not self._digest_candidate(r)]
+            return done + await self._send_rows(rest)
+
+    def _digest_candidate(self, row: outbox.OutboxRow) -> bool:
+        """First alerts of grade III–IV on a digesting platform are sent only by `_digests`,
+        which decides between a digest, single cards and waiting for the next minute."""
+        return (row.kind == outbox.CARD and row.priority >= 3 and bool(row.payload.get("first"))
+                and bool(getattr(self.platforms.get(row.platform), "digest_after", None)))
 
     async def _send_rows(self, rows) -> int:
         done = 0
@@ -87,7 +94,8 @@ class Deliverer:
                     with write_tx(self.db):  # one digest a minute: the rest waits for the next one
                         outbox.hold(self.db, [r.id for r in rows], last + DIGEST_PERIOD)
                     continue
-                if len(rows) < threshold:
+                if len(rows) < threshold:  # no burst: each goes out as its own card
+                    done += await self._send_rows(rows)
                     continue
                 incidents = []
                 for r in rows:
