@@ -52,6 +52,7 @@ class SourceRead:
     etag: str | None = None
     last_modified: str | None = None
     pages: int = 0
+    ttl_minutes: int | None = None  # the feed's own <ttl>: how long it asks readers to wait
 
 
 def canonical_url(url: str, aliases: dict[str, str] | None = None) -> str:
@@ -266,7 +267,16 @@ async def read_source(source, config, fetcher: Fetcher | None, *, etag: str | No
         return SourceRead(not_modified=True, etag=res.etag or etag, last_modified=res.last_modified or last_modified,
                           pages=1)
     posts = _parse(source, source.kind, res.text, res.content, res.url, aliases)
-    return SourceRead(posts, etag=res.etag, last_modified=res.last_modified, pages=1)
+    ttl = _feed_ttl(res.content) if source.kind == "rss" else None
+    return SourceRead(posts, etag=res.etag, last_modified=res.last_modified, pages=1, ttl_minutes=ttl)
+
+
+_TTL = re.compile(rb"<ttl>\s*(\d{1,5})\s*</ttl>", re.IGNORECASE)
+
+
+def _feed_ttl(content: bytes) -> int | None:
+    m = _TTL.search(content[:65536])
+    return int(m.group(1)) if m else None
 
 
 async def fetch_body(fetcher: Fetcher, source, post: Post) -> Post:

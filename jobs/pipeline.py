@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from core.incidents import IncidentService
 from jobs.analyse import Analyzer
-from core.clock import from_iso, parse_duration
+from core.clock import from_iso, parse_duration, to_iso
 from jobs.collect import CollectError, fetch_body, read_source
 from jobs.fetch import Fetcher
 from jobs.tips import TIP_SOURCE
@@ -52,6 +52,8 @@ class Pipeline:
     def _skip_reason(self, source, state: dict, now) -> str | None:
         if state["deactivated"]:
             return "已停用 / switched off after repeated failures"
+        if state.get("fetch_after") and now < from_iso(state["fetch_after"]):
+            return "按订阅源 ttl 暂不抓取 / the feed's ttl has not passed"
         c = self.config.collection
         failures = state["consecutive_failures"]
         if failures >= c.break_after and state["last_run_at"]:
@@ -93,6 +95,10 @@ class Pipeline:
             before, _ = post_store.record_source_run(self.db, source_id, self.service.clock(), error=None,
                                                      new_items=run.new_posts, etag=read.etag,
                                                      last_modified=read.last_modified)
+        if read.ttl_minutes and timedelta(minutes=read.ttl_minutes) > source.interval_td:
+            with write_tx(self.db):  # the feed asks for fewer visits than our interval would make
+                post_store.set_source_flags(self.db, source_id,
+                                            fetch_after=to_iso(now + timedelta(minutes=min(read.ttl_minutes, 1440))))
         if before >= self.config.collection.break_after:
             self.service.notify_admins(source.team, f"✅ 来源「{source.name}」已恢复（此前连续失败 {before} 次）")
         self._check_silence(source, now)

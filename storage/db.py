@@ -240,3 +240,9 @@ def m005_source_health(db: Database) -> None:
     db.execute("ALTER TABLE sources ADD COLUMN last_new_at TEXT")
     db.execute("ALTER TABLE sources ADD COLUMN silent_reported INTEGER NOT NULL DEFAULT 0")
     db.execute("ALTER TABLE sources ADD COLUMN deactivated INTEGER NOT NULL DEFAULT 0")
+
+
+@SCHEMA_MIGRATIONS()
+def m006_source_ttl(db: Database) -> None:
+    """A feed's own <ttl>: no fetch before this time."""
+    db.execute("ALTER TABLE sources ADD COLUMN fetch_after TEXT")

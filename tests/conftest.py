@@ -124,7 +124,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802
         self.hits.append(self.path)
         route = self.routes.get(self.path, (404, {}, b"not found"))
-        status, headers, body = route(self) if callable(route) else route
+        answer = route(self) if callable(route) else route
+        if answer is None:  # the route wrote its own response
+            return
+        status, headers, body = answer
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)

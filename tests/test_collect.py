@@ -156,9 +156,23 @@ async def test_empty_feed_is_fine(collect, http_server):
     assert run.error is None and run.fetched == 0
 
 
-async def test_oversized_body_is_refused(collect, http_server):
-    http_server.routes["/big"] = (200, {"Content-Type": "application/rss+xml"}, b"<rss>" + b"x" * 300_000 + b"</rss>")
-    run, _ = await collect("rss", "/big", collection="max_bytes = 100000\n")
+async def test_50_mb_body_is_refused_at_the_default_limit(collect, http_server):
+    big = b"<rss>" + b"x" * (50 * 1024 * 1024) + b"</rss>"
+    http_server.routes["/big"] = (200, {"Content-Type": "application/rss+xml"}, big)
+    run, h = await collect("rss", "/big")
+    assert run.error and "body too large" in run.error
+    assert h.count("posts", "source_id='web'") == 0
+
+
+async def test_body_without_length_is_cut_off_while_streaming(collect, http_server):
+    def chunked(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/rss+xml")
+        handler.end_headers()
+        for _ in range(30):
+            handler.wfile.write(b"x" * 10_000)  # no Content-Length: the body ends when the connection closes
+    http_server.routes["/stream"] = chunked
+    run, _ = await collect("rss", "/stream", collection="max_bytes = 100000\n")
     assert run.error and "body too large" in run.error
 
 
@@ -273,3 +287,12 @@ def test_scrape_once_prints_a_summary_table(tmp_path):
     assert "合计 total: 1 个来源 sources, 0 条新帖 new posts" in again.stdout
     bad = CliRunner().invoke(cli, [*args, "--source", "nope"], env=env)
     assert bad.exit_code == 2 and "没有 id 为 'nope' 的来源" in bad.output
+
+
+async def test_feed_ttl_is_honoured(collect, http_server):
+    body = RSS.format(enc="utf-8", base=http_server.url).replace("<title>云川论坛</title>", "<title>云川论坛</title><ttl>60</ttl>")
+    http_server.routes["/ttl"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, body.encode())
+    first, h = await collect("rss", "/ttl")
+    assert first.new_posts == 2
+    later = await h.app.pipeline.run_source("web")  # interval 5m < ttl 60m: not yet
+    assert later.skipped and "ttl" in later.skipped
