@@ -117,9 +117,17 @@ class Pipeline:
                                                     f"修复后发送 /sources 查看状态，重启即恢复抓取。")
 
     def _check_silence(self, source, now) -> None:
+        state = post_store.source_state(self.db, source.id)
+        if not state["silent_reported"]:
+            last_day, daily, history = post_store.source_volume(self.db, source.id, now)
+            if history >= 7 and daily >= 5 and last_day < 0.2 * daily:
+                with write_tx(self.db):
+                    post_store.set_source_flags(self.db, source.id, silent_reported=1)
+                self.service.notify_admins(source.team, f"📉 来源「{source.name}」近 24 小时只有 {last_day} 条，"
+                                                        f"平时日均 {daily:.0f} 条，请检查页面是否改版或被屏蔽。")
+                return
         if not source.expected_period:
             return
-        state = post_store.source_state(self.db, source.id)
         since = from_iso(state["last_new_at"]) or from_iso(state["last_ok_at"])
         period = parse_duration(source.expected_period)
         if since and now - since > period and not state["silent_reported"]:

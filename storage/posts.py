@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
@@ -12,7 +12,7 @@ from core.models import Finding, Post
 from storage.db import json_dumps
 
 __all__ = ["insert_post", "sync_sources", "record_source_run", "search_posts", "post_exists", "source_rows",
-           "source_state", "set_source_flags",
+           "source_state", "set_source_flags", "source_volume",
            "unindexed", "set_segmented", "unindexed_count"]
 
 
@@ -112,3 +112,17 @@ def set_segmented(db: Database, rows: list[tuple[int, str]]) -> None:
 
 def unindexed_count(db: Database) -> int:
     return db.execute("SELECT COUNT(*) FROM posts WHERE indexed = 0").fetchone()[0]
+
+
+def source_volume(db: Database, source_id: str, now: datetime, days: int = 14) -> tuple[int, float, int]:
+    """(posts in the last 24 h, daily mean over the `days` before that, days of history)."""
+    day = now - timedelta(days=1)
+    start = day - timedelta(days=days)
+    last = db.execute("SELECT COUNT(*) FROM posts WHERE source_id=? AND fetched_at >= ?",
+                      [source_id, to_iso(day)]).fetchone()[0]
+    before = db.execute("SELECT COUNT(*), MIN(fetched_at) FROM posts WHERE source_id=? AND fetched_at >= ? AND fetched_at < ?",
+                        [source_id, to_iso(start), to_iso(day)]).fetchone()
+    first = db.execute("SELECT MIN(fetched_at) FROM posts WHERE source_id=?", [source_id]).fetchone()[0]
+    history = (day - datetime.fromisoformat(first)).days if first and first < to_iso(day) else 0
+    span = max(1, min(days, history))
+    return last, before[0] / span, history

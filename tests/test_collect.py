@@ -296,3 +296,22 @@ async def test_feed_ttl_is_honoured(collect, http_server):
     assert first.new_posts == 2
     later = await h.app.pipeline.run_source("web")  # interval 5m < ttl 60m: not yet
     assert later.skipped and "ttl" in later.skipped
+
+
+async def test_volume_far_below_the_sources_own_baseline_is_reported(make_app, clock):
+    from core.clock import to_iso
+
+    h = make_app()
+    # two weeks of history: 10 posts a day from the forum
+    for d in range(1, 15):
+        for i in range(10):
+            h.app.db.execute("INSERT INTO posts (source_id, item_key, title, fetched_at) VALUES ('forum', ?, 't', ?)",
+                             [f"hist:{d}:{i}", to_iso(clock() - __import__("datetime").timedelta(days=d, hours=1))])
+    await h.app.pipeline.run_source("forum")  # today brings the 7 sample posts: a normal day
+    assert "📉" not in await h.deliver()
+    clock.advance(hours=25)  # a day in which the forum brought nothing
+    h.app.pipeline._check_silence(h.app.config.source("forum"), clock())
+    out = await h.deliver()
+    assert "📉 来源「云川论坛（样例）」近 24 小时只有 0 条，平时日均 10 条" in out
+    h.app.pipeline._check_silence(h.app.config.source("forum"), clock())
+    assert "📉" not in await h.deliver()  # said once, not every run
