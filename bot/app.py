@@ -27,6 +27,7 @@ from core.routing import Router
 from core.text import configure_jieba
 from handlers import Deps, Reply, Request, handle
 from jobs.analyse import Analyzer
+from jobs.deadlines import sweep as deadline_sweep
 from jobs.deliver import Deliverer
 from jobs.fetch import Fetcher, Politeness
 from jobs.tips import system_resolver
@@ -74,7 +75,7 @@ class App:
         self.db = db if db is not None else open_db(settings.db)
         self.platforms = platforms
         self.router = Router(config, list(platforms), self.db)
-        self.service = IncidentService(self.db, config, self.router, clock)
+        self.service = IncidentService(self.db, config, self.router, clock, self.tz)
         self.analyzer = Analyzer(config)
         self.client: httpx.AsyncClient | None = None
         self.pipeline = Pipeline(config, self.analyzer, self.service, None)
@@ -132,6 +133,8 @@ class App:
                                    max_instances=1, coalesce=True, misfire_grace_time=None)
         self.scheduler.add_job(self._index_job, IntervalTrigger(seconds=5), id="index", replace_existing=True,
                                max_instances=1, coalesce=True)
+        self.scheduler.add_job(self._deadline_job, IntervalTrigger(seconds=60), id="deadlines",
+                               replace_existing=True, max_instances=1, coalesce=True)
         self.scheduler.start()
         self.service.on_queued = self.deliverer.kick
         self._deliver_task = asyncio.create_task(self.deliverer.serve(s.deliver_interval), name="deliver")
@@ -150,6 +153,12 @@ class App:
         self.pipeline.fetcher = Fetcher(client, Politeness(
             min_interval=c.min_interval, jitter=c.jitter, per_host=c.per_host, max_bytes=c.max_bytes,
             retries=c.retries, respect_robots=c.respect_robots), user_agent=self.settings.user_agent)
+
+    async def _deadline_job(self) -> None:
+        try:
+            deadline_sweep(self.service, self.tz)
+        except Exception:
+            log.exception("deadline sweep failed")
 
     async def _index_job(self) -> None:
         """Segment a few batches of newly collected posts for search; yields between batches."""

@@ -203,13 +203,16 @@ class GradeRule(_Model):
     claim: str = "2h"
     first_response: str | None = None
     full_response: str | None = None
+    remind_before: str | None = None  # reminder this long before each deadline; default a third of it, at most 30m
+    quiet_after: str | None = None    # remind the assignee when a claimed incident has had no action this long
+    auto_escalate: bool = True        # escalate by itself when nobody claims it in time
 
     @field_validator("claim")
     @classmethod
     def _claim(cls, v: str) -> str:
         return v if v == "next_workday" else _duration(v)
 
-    @field_validator("first_response", "full_response")
+    @field_validator("first_response", "full_response", "remind_before", "quiet_after")
     @classmethod
     def _opt_duration(cls, v: str | None) -> str | None:
         return None if v is None else _duration(v)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from core.clock import next_workday_morning, parse_duration
 from core.models import Incident, State
 
-__all__ = ["Deadlines", "deadlines_for", "next_deadline", "is_overdue"]
+__all__ = ["Deadlines", "deadlines_for", "next_deadline", "is_overdue", "Intent", "due_intents"]
 
 
 @dataclass(frozen=True)
@@ -45,3 +45,58 @@ def next_deadline(inc: Incident, dl: Deadlines, now: datetime) -> tuple[str, dat
 def is_overdue(inc: Incident, dl: Deadlines, now: datetime) -> bool:
     nd = next_deadline(inc, dl, now)
     return nd is not None and now > nd[1]
+
+
+@dataclass(frozen=True)
+class Intent:
+    """Something the deadline sweep should do now. `key` makes it happen once."""
+
+    kind: str   # remind | overdue | auto_escalate | quiet | unmuted
+    key: str
+    text: str
+
+
+_LABELS = {"claim": "认领时限", "first": "首次权威发布时限", "full": "完整回应时限"}
+
+
+def due_intents(inc: Incident, dl: Deadlines, rule, now: datetime, *, done: set[str], last_activity: datetime,
+                muted_until: datetime | None, tz: ZoneInfo) -> list[Intent]:
+    """Pure: what reminders, overdue notices and escalations are due for one incident now.
+    `done` holds the keys already acted on (from the audit log)."""
+    if inc.state is State.CLOSED:
+        return []
+    out: list[Intent] = []
+    i = inc.id
+    muted = muted_until is not None and now < muted_until
+    if muted_until is not None and now >= muted_until:
+        key = f"unmuted:{muted_until.isoformat()}"
+        if key not in done:
+            out.append(Intent("unmuted", key, f"🔔 #{i} 静音已结束，恢复提醒"))
+    deadlines = []
+    if not inc.assignee and inc.state is State.NEW:
+        deadlines.append(("claim", dl.claim))
+    if dl.first_response:
+        deadlines.append(("first", dl.first_response))
+    if dl.full_response:
+        deadlines.append(("full", dl.full_response))
+    for name, when in deadlines:
+        label = _LABELS[name]
+        span = when - inc.created_at
+        lead = parse_duration(rule.remind_before) if rule.remind_before else min(timedelta(minutes=30), span / 3)
+        local = when.astimezone(tz).strftime("%H:%M")
+        if now >= when:
+            if f"{name}:due" not in done and not muted:
+                out.append(Intent("overdue", f"{name}:due", f"⏰ #{i} 已超过{label}（{local}）"))
+            if name == "claim" and rule.auto_escalate and "auto_escalate" not in done:
+                out.append(Intent("auto_escalate", "auto_escalate", f"超过认领时限（{local}）无人认领，自动升级"))
+        elif now >= when - lead and f"{name}:pre" not in done and not muted:
+            left = max(1, int((when - now).total_seconds() // 60))
+            out.append(Intent("remind", f"{name}:pre", f"⏳ #{i} 距{label}还有 {left} 分钟（{local}）"))
+    if inc.assignee and rule.quiet_after and not muted:
+        quiet = parse_duration(rule.quiet_after)
+        n = int((now - last_activity) / quiet)
+        if n >= 1 and f"quiet:{last_activity.isoformat()}:{n}" not in done:
+            hours = (now - last_activity).total_seconds() / 3600
+            out.append(Intent("quiet", f"quiet:{last_activity.isoformat()}:{n}",
+                              f"💤 #{i} 已 {hours:.1f} 小时没有新的处置记录，请跟进并 /note {i} 说明进展"))
+    return out

@@ -78,7 +78,10 @@ def playbook_text(incident_id: int, pb, done: set[int] | None = None) -> str:
 
 
 class IncidentService:
-    def __init__(self, db: Database, config, router: Router, clock: Clock):
+    def __init__(self, db: Database, config, router: Router, clock: Clock, tz=None):
+        from zoneinfo import ZoneInfo
+
+        self.tz = tz or ZoneInfo("Asia/Shanghai")
         self.db = db
         self.config = config
         self.router = router
@@ -209,6 +212,37 @@ class IncidentService:
             if already is not None and person in self.router.subscribers(already):
                 continue
             self._private(person, inc, None, now)
+
+    def mute(self, incident_id: int, actor: Actor, until: datetime) -> Incident:
+        """Silence reminders of one incident until `until` (audited, announced).
+
+        :raises storage.incidents.IncidentNotFound:
+        """
+        now = self.clock()
+        with write_tx(self.db):
+            inc = store.get_incident(self.db, incident_id)
+            store.update_incident(self.db, inc.id, inc.version, now, muted_until=until)
+            store.add_event(self.db, inc.id, now, actor=actor.person_id, action="mute",
+                            detail={"until": until.isoformat()}, platform=actor.platform, chat=actor.chat)
+            after = store.get_incident(self.db, inc.id)
+            local = until.astimezone(self.tz).strftime("%m-%d %H:%M")
+            self._announce(after, f"🔕 #{inc.id} {actor.name} 静音了提醒，至 {local}", edit_card=False, now=now)
+        self.on_queued()
+        return after
+
+    def remind(self, inc: Incident, key: str, text: str, *, to_assignee: bool = True) -> None:
+        """A deadline reminder: once per key (kept in the audit log), to the incident's chats
+        and privately to its assignee."""
+        now = self.clock()
+        with write_tx(self.db):
+            store.add_event(self.db, inc.id, now, actor=None, action="reminder", detail={"key": key, "text": text})
+            self._announce(inc, text, edit_card=False, now=now)
+            person = self.config.person(inc.assignee) if (to_assignee and inc.assignee) else None
+            if person:
+                for platform, chat in self.router.private_chats(person):
+                    outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.TEXT,
+                                   payload={"text": text}, priority=inc.grade.rank)
+        self.on_queued()
 
     def notify_admins(self, team: str | None, text: str) -> None:
         """A message for the team's admin chat (source health and the like), via the outbox."""

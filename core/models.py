@@ -109,6 +109,7 @@ class Incident:
     closed_at: datetime | None
     version: int
     published_at: datetime | None = None
+    muted_until: datetime | None = None
 
 
 @dataclass(frozen=True)

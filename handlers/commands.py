@@ -11,12 +11,13 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from core.grades import Grade
 from core.incidents import Actor, Outcome, playbook_step, playbook_text
 from core.lifecycle import Action, Refusal
 from core.models import Disposition, Post, Role, State
-from core.clock import from_iso
+from core.clock import from_iso, parse_duration
 from core.render import card_text, fmt_time, short_line
 from core.text import normalize
 from handlers.base import Deps, Reply, Request
@@ -415,6 +416,24 @@ async def cmd_tip(call: Call) -> list[Reply]:
     return [Reply(f"已收到线索，{verb} #{inc.id}（{inc.grade.badge}）：{inc.title}，谢谢！")]
 
 
+async def cmd_mute(call: Call) -> list[Reply]:
+    usage = "/mute 编号 时长，例如 /mute 12 2h（支持 30m、2h、1d）"
+    iid = _incident_id(call, usage)
+    rest = _after_id(call)
+    if not rest:
+        raise UsageError(f"请注明静音多久。用法：{usage}")
+    try:
+        span = parse_duration(rest[0])
+    except ValueError:
+        raise UsageError(f"“{rest[0]}”不是有效的时长。用法：{usage}") from None
+    if span > timedelta(days=7):
+        raise UsageError("最多静音 7 天。")
+    inc = call.deps.service.mute(iid, call.actor, call.deps.clock() + span)
+    if (call.req.platform, call.req.chat) in call.deps.router.group_chats(inc.team):
+        return []
+    return [Reply(f"已静音 #{iid} 的提醒，至 {fmt_time(inc.muted_until, call.deps.tz)}。")]
+
+
 COMMANDS: list[Command] = [
     Command("help", "/help", "查看帮助", cmd_help),
     Command("start", "/start", "登记（私聊）", cmd_start),
@@ -434,5 +453,6 @@ COMMANDS: list[Command] = [
     Command("unsubscribe", "/unsubscribe", "取消订阅", cmd_unsubscribe),
     Command("sources", "/sources", "来源状态", cmd_sources),
     Command("tip", "/tip 链接 [备注]", "报送线索", cmd_tip),
+    Command("mute", "/mute 编号 时长", "暂停某事件的提醒（如 2h）", cmd_mute),
 ]
 _BY_NAME = {c.name: c for c in COMMANDS}

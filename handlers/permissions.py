@@ -28,6 +28,7 @@ ALLOWED: dict[str, set[Role] | None] = {
     "unsubscribe": _VIEW,
     "sources": _WORK,
     "tip": _WORK | {Role.OFFICER},
+    "mute": _WORK,
 }
 
 

@@ -246,3 +246,9 @@ def m005_source_health(db: Database) -> None:
 def m006_source_ttl(db: Database) -> None:
     """A feed's own <ttl>: no fetch before this time."""
     db.execute("ALTER TABLE sources ADD COLUMN fetch_after TEXT")
+
+
+@SCHEMA_MIGRATIONS()
+def m007_incident_mute(db: Database) -> None:
+    """/mute N 2h: no reminders for this incident until then."""
+    db.execute("ALTER TABLE incidents ADD COLUMN muted_until TEXT")
