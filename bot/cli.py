@@ -120,9 +120,16 @@ def check(db, config) -> None:
 
 @cli.command()
 @common_options
-@click.option("--period", type=click.Choice(["today", "week", "month"]), default="today", show_default=True)
+@click.option("--period", default="today", show_default=True,
+              help="today, week, month, or a date range like 2026-11-01..2026-11-30.")
 def report(db, config, period) -> None:
-    """Print the report for today, this week or this month."""
+    """Print the report for today, this week, this month or a date range."""
+    from jobs.report import parse_period  # noqa: PLC0415
+
+    try:
+        period = parse_period(period)
+    except ValueError:
+        raise click.BadParameter(f"无法识别的周期 {period!r} / unknown period", param_hint="--period") from None
     settings, cfg = _load(db, config)
     from core.clock import system_clock  # noqa: PLC0415
     from jobs.report import build_report, render_report  # noqa: PLC0415

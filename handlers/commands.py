@@ -25,7 +25,7 @@ from handlers.permissions import allowed, roles_for
 from jobs.collect import item_key
 from jobs.pipeline import index_pending
 from jobs.tips import TIP_SOURCE, TipRefused, fetch_tip
-from jobs.report import PERIODS, build_report, render_report
+from jobs.report import ACTION_NAMES, build_report, parse_period, render_report, special_report
 from storage import incidents as store
 from storage import people as people_store
 from storage import posts as post_store
@@ -233,9 +233,6 @@ async def cmd_show(call: Call) -> list[Reply]:
     return [Reply("\n".join(lines))]
 
 
-_EVENT_NAMES = {"opened": "发现", "post_added": "新增帖文", "regraded": "等级调整", "claim": "认领", "unclaim": "取消认领",
-                "assign": "指派", "note": "备注", "escalate": "升级", "close": "关闭", "reopen": "重新打开"}
-
 
 def _event_line(deps: Deps, ev) -> str:
     who = deps.service.name_of(ev.actor) if ev.actor else "系统"
@@ -249,7 +246,7 @@ def _event_line(deps: Deps, ev) -> str:
         extra = f"{d.get('from')} → {d.get('to')}"
     elif ev.action == "post_added":
         extra = f"来源 {d.get('source')}"
-    return f"{fmt_time(ev.at, deps.tz)} {who} {_EVENT_NAMES.get(ev.action, ev.action)}" + (f"：{extra}" if extra else "")
+    return f"{fmt_time(ev.at, deps.tz)} {who} {ACTION_NAMES.get(ev.action, ev.action)}" + (f"：{extra}" if extra else "")
 
 
 async def _simple(call: Call, action: Action, usage: str) -> list[Reply]:
@@ -330,12 +327,15 @@ async def cmd_search(call: Call) -> list[Reply]:
 
 
 async def cmd_report(call: Call) -> list[Reply]:
-    period = call.args[0].lower() if call.args else "today"
-    aliases = {"今日": "today", "今天": "today", "本周": "week", "周": "week", "本月": "month", "月": "month"}
-    period = aliases.get(period, period)
-    if period not in PERIODS:
-        raise UsageError("用法：/report [today|week|month]（今日/本周/本月），默认今日。")
+    usage = "用法：/report [today|week|month|起始日..结束日|编号]，例如 /report week、/report 2026-11-01..2026-11-30、/report 12（专报）"
+    arg = call.args[0] if call.args else "today"
     deps = call.deps
+    if arg.lstrip("#＃").isdigit():
+        return [Reply(special_report(deps.db, deps.config, int(arg.lstrip("#＃")), deps.tz, deps.render_card))]
+    try:
+        period = parse_period(arg)
+    except ValueError:
+        raise UsageError(f"无法识别的报告周期“{arg}”。{usage}") from None
     r = build_report(deps.db, deps.config, period, deps.clock(), deps.tz)
     return [Reply(render_report(r, deps.tz, deps.config.organization.name))]
 
@@ -448,7 +448,7 @@ COMMANDS: list[Command] = [
     Command("close", "/close 编号 处置方式 [说明]", f"关闭（{DISPOSITIONS}）", cmd_close),
     Command("reopen", "/reopen 编号", "重新打开", cmd_reopen),
     Command("search", "/search 关键词", "全文搜索帖文", cmd_search),
-    Command("report", "/report [today|week|month]", "统计报告", cmd_report),
+    Command("report", "/report [today|week|month|起..止|编号]", "统计报告；带编号为单个事件的专报", cmd_report),
     Command("subscribe", "/subscribe [I|II|III|IV]", "订阅私信推送（默认 II 级及以上）", cmd_subscribe),
     Command("unsubscribe", "/unsubscribe", "取消订阅", cmd_unsubscribe),
     Command("sources", "/sources", "来源状态", cmd_sources),

@@ -4,8 +4,10 @@ to claim and to close. `build_report` computes (from storage), `render_report` f
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from statistics import mean
 from zoneinfo import ZoneInfo
 
@@ -13,10 +15,12 @@ from sqlite_utils import Database
 
 from core.deadlines import deadlines_for, is_overdue
 from core.grades import Grade
+from core.clock import from_iso
 from core.models import State
 from storage import incidents as store
 
-__all__ = ["PERIODS", "Report", "period_bounds", "build_report", "render_report"]
+__all__ = ["PERIODS", "Report", "parse_period", "period_bounds", "build_report", "render_report", "special_report",
+           "ACTION_NAMES"]
 
 PERIODS = {"today": "今日", "week": "本周", "month": "本月"}
 
@@ -38,10 +42,44 @@ class Report:
     mean_close: timedelta | None
     claimed: int
     closed: int
+    closed_in_period: int = 0
+    by_team: dict[str, int] = field(default_factory=dict)
+    p90_claim: timedelta | None = None
+    p90_close: timedelta | None = None
+    claim_by_grade: dict[str, tuple[timedelta | None, timedelta | None]] = field(default_factory=dict)
+    claim_by_person: dict[str, tuple[int, timedelta | None, timedelta | None]] = field(default_factory=dict)
+    false_positive_rate: dict[str, tuple[int, int]] = field(default_factory=dict)  # category -> (误报, closed)
+    sources: dict[str, int] = field(default_factory=dict)                          # health -> count
+
+
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+
+
+def parse_period(text: str) -> str:
+    """today | week | month | YYYY-MM-DD..YYYY-MM-DD (Chinese aliases too).
+
+    :raises ValueError: for anything else, or a range that ends before it starts.
+    """
+    t = {"今日": "today", "今天": "today", "本周": "week", "周": "week", "本月": "month", "月": "month"}.get(text, text)
+    t = t.lower()
+    if t in PERIODS:
+        return t
+    m = _RANGE.match(t)
+    if not m:
+        raise ValueError(text)
+    a, b = date.fromisoformat(m.group(1)), date.fromisoformat(m.group(2))
+    if b < a:
+        raise ValueError(text)
+    return t
 
 
 def period_bounds(period: str, now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """[start, end) of today / this week (from Monday) / this month, in local time."""
+    """[start, end) of today / this week (from Monday) / this month / a date range, local time."""
+    m = _RANGE.match(period)
+    if m:
+        a, b = date.fromisoformat(m.group(1)), date.fromisoformat(m.group(2))
+        return (datetime(a.year, a.month, a.day, tzinfo=tz),
+                datetime(b.year, b.month, b.day, tzinfo=tz) + timedelta(days=1))
     local = now.astimezone(tz)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     if period == "today":
@@ -55,6 +93,29 @@ def period_bounds(period: str, now: datetime, tz: ZoneInfo) -> tuple[datetime, d
     return start, now + timedelta(seconds=1)
 
 
+def _p90(values: list[timedelta]) -> timedelta | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(0.9 * len(ordered)) - 1)]
+
+
+def _source_health(db: Database, config) -> dict[str, int]:
+    rows = {r["id"]: r for r in db.query("SELECT * FROM sources")}
+    out = {"正常": 0, "失败": 0, "停用": 0, "沉寂": 0}
+    for s in config.sources:
+        r = rows.get(s.id, {})
+        if r.get("deactivated"):
+            out["停用"] += 1
+        elif r.get("consecutive_failures", 0) >= config.collection.break_after:
+            out["失败"] += 1
+        elif r.get("silent_reported"):
+            out["沉寂"] += 1
+        else:
+            out["正常"] += 1
+    return out
+
+
 def build_report(db: Database, config, period: str, now: datetime, tz: ZoneInfo) -> Report:
     start, end = period_bounds(period, now, tz)
     incs = store.incidents_between(db, start, end)
@@ -63,6 +124,23 @@ def build_report(db: Database, config, period: str, now: datetime, tz: ZoneInfo)
     open_all = store.open_incidents(db)
     overdue = [i.id for i in open_all if is_overdue(i, deadlines_for(i, config.grades, tz), now)]
     names = {s.id: s.name for s in config.sources}
+    people = {p.id: p.name for p in config.people}
+    by_person: dict[str, tuple[list, list]] = {}
+    for i in incs:
+        if i.assignee:
+            claims, closes = by_person.setdefault(people.get(i.assignee, i.assignee), ([], []))
+            if i.claimed_at:
+                claims.append(i.claimed_at - i.created_at)
+            if i.closed_at and i.state is State.CLOSED:
+                closes.append(i.closed_at - i.created_at)
+    fp: dict[str, tuple[int, int]] = {}
+    for i in incs:
+        if i.state is State.CLOSED and i.disposition:
+            f, n = fp.get(i.category or "未分类", (0, 0))
+            fp[i.category or "未分类"] = (f + (i.disposition.value == "误报"), n + 1)
+    closed_in_period = db.execute("SELECT COUNT(*) FROM incidents WHERE state='closed' AND closed_at >= ? AND closed_at < ?",
+                                  [start.astimezone(timezone.utc).isoformat(timespec="seconds"),
+                                   end.astimezone(timezone.utc).isoformat(timespec="seconds")]).fetchone()[0]
     return Report(
         period=period, start=start, end=end, total=len(incs),
         by_grade={g.value: sum(1 for i in incs if i.grade is g) for g in Grade},
@@ -72,7 +150,13 @@ def build_report(db: Database, config, period: str, now: datetime, tz: ZoneInfo)
         by_disposition=dict(Counter(i.disposition.value for i in incs if i.disposition).most_common()),
         open_now=len(open_all), overdue_now=overdue,
         mean_claim=_mean(claim_times), mean_close=_mean(close_times),
-        claimed=len(claim_times), closed=len(close_times),
+        claimed=len(claim_times), closed=len(close_times), closed_in_period=closed_in_period,
+        by_team=dict(Counter(config.team(i.team).name for i in incs).most_common()),
+        p90_claim=_p90(claim_times), p90_close=_p90(close_times),
+        claim_by_grade={g.value: (_mean(v), _p90(v)) for g in Grade
+                        if (v := [i.claimed_at - i.created_at for i in incs if i.grade is g and i.claimed_at])},
+        claim_by_person={name: (len(c), _mean(c), _mean(d)) for name, (c, d) in sorted(by_person.items())},
+        false_positive_rate=fp, sources=_source_health(db, config),
     )
 
 
@@ -94,8 +178,9 @@ def fmt_span(td: timedelta | None) -> str:
 
 def render_report(r: Report, tz: ZoneInfo, org: str = "") -> str:
     state_label = {s.value: s.label for s in State}
-    title = f"📊 {org}舆情{PERIODS[r.period]}报告（{r.start.astimezone(tz):%m-%d %H:%M} 至 {r.end.astimezone(tz):%m-%d %H:%M}）"
-    lines = [title, f"新增事件：{r.total} 起"]
+    name = PERIODS.get(r.period, "专项时段")
+    title = f"📊 {org}舆情{name}报告（{r.start.astimezone(tz):%m-%d %H:%M} 至 {r.end.astimezone(tz):%m-%d %H:%M}）"
+    lines = [title, f"新增事件：{r.total} 起；期间办结：{r.closed_in_period} 起"]
     lines.append("按等级：" + "，".join(f"{Grade(g).emoji}{g} {n}" for g, n in r.by_grade.items()))
     if r.by_category:
         lines.append("按类别：" + "，".join(f"{k} {v}" for k, v in r.by_category.items()))
@@ -107,4 +192,56 @@ def render_report(r: Report, tz: ZoneInfo, org: str = "") -> str:
     lines.append(f"当前未结：{r.open_now} 起；其中超时 {len(r.overdue_now)} 起"
                  + (f"（{'、'.join('#' + str(i) for i in r.overdue_now[:10])}）" if r.overdue_now else ""))
     lines.append(f"平均认领用时：{fmt_span(r.mean_claim)}（{r.claimed} 起）；平均办结用时：{fmt_span(r.mean_close)}（{r.closed} 起）")
+    if r.claimed:
+        lines.append(f"认领用时 P90：{fmt_span(r.p90_claim)}；办结用时 P90：{fmt_span(r.p90_close)}")
+    if r.claim_by_grade:
+        lines.append("分等级认领用时（平均/P90）：" + "，".join(
+            f"{g} {fmt_span(m)}/{fmt_span(p)}" for g, (m, p) in r.claim_by_grade.items()))
+    if r.claim_by_person:
+        lines.append("按人员（件数，平均认领，平均办结）：" + "，".join(
+            f"{n} {c} 起 {fmt_span(m)} {fmt_span(d)}" for n, (c, m, d) in r.claim_by_person.items()))
+    if r.false_positive_rate:
+        lines.append("误报率（按类别）：" + "，".join(
+            f"{k} {f}/{n}" for k, (f, n) in sorted(r.false_positive_rate.items())))
+    if len(r.by_team) > 1:
+        lines.append("按团队：" + "，".join(f"{k} {v}" for k, v in r.by_team.items()))
+    if r.sources:
+        lines.append("来源覆盖：" + "，".join(f"{k} {v}" for k, v in r.sources.items() if v))
     return "\n".join(lines)
+
+
+def special_report(db: Database, config, incident_id: int, tz: ZoneInfo, render_card) -> str:
+    """专报 for one incident: the card, its posts and sources, the timeline of actions, the
+    disposition and any lessons noted.
+
+    :raises storage.incidents.IncidentNotFound:
+    """
+    from core.render import card_text, fmt_time
+
+    inc = store.get_incident(db, incident_id)
+    lines = [f"📄 舆情专报 · #{inc.id}", card_text(render_card(inc), with_commands=False)]
+    posts = store.posts_for(db, incident_id)
+    sources = sorted({p["source_name"] or p["source_id"] for p in posts})
+    lines.append(f"\n一、传播情况：{len(posts)} 篇帖文，{len(sources)} 个来源（{'、'.join(sources)}）")
+    lines += [f"  · {fmt_time(from_iso(p['fetched_at']), tz)} {p['source_name'] or p['source_id']}：{p['title'][:50]}"
+              for p in posts[:20]]
+    names = {p.id: p.name for p in config.people}
+    lines.append("二、处置过程：")
+    lessons = []
+    for ev in store.events_for(db, incident_id):
+        if ev.action == "reminder":
+            continue
+        who = names.get(ev.actor, ev.actor) if ev.actor else "系统"
+        text = ev.detail.get("text") or ev.detail.get("reason") or ev.detail.get("disposition") or ""
+        if ev.action == "note" and text.startswith(("教训", "经验")):
+            lessons.append(text)
+        lines.append(f"  {fmt_time(ev.at, tz)} {who} {ACTION_NAMES.get(ev.action, ev.action)}" + (f"：{text}" if text else ""))
+    lines.append(f"三、处置结果：{inc.disposition.value if inc.disposition else '尚未办结'}"
+                 + (f"（{inc.summary}）" if inc.summary else ""))
+    if lessons:
+        lines.append("四、经验教训：" + "；".join(lessons))
+    return "\n".join(lines)
+
+
+ACTION_NAMES = {"opened": "发现", "post_added": "新增帖文", "regraded": "等级调整", "claim": "认领", "unclaim": "取消认领",
+                "assign": "指派", "note": "备注", "escalate": "升级", "close": "关闭", "reopen": "重新打开", "mute": "静音"}

@@ -59,3 +59,43 @@ def test_period_bounds_are_local_days(clock):
     assert start.astimezone(tz).strftime("%Y-%m-%d") == "2026-11-23"
     start, _ = period_bounds("month", clock(), tz)
     assert start.astimezone(tz).strftime("%Y-%m-%d") == "2026-11-01"
+
+
+async def test_p90_per_person_false_positives_and_coverage(make_app, clock):
+    from jobs.report import build_report, render_report
+
+    h = make_app()
+    waits = [5, 10, 15, 20, 25, 30, 35, 40, 45, 100]   # minutes to claim, ten incidents
+    for n, w in enumerate(waits):
+        seed(h, f"青石镇第{n}号干部吃拿卡要问题调查", f"不同的第{n}个故事：{'甲乙丙丁戊己庚辛壬癸'[n] * 30}")
+    for n, w in enumerate(waits, start=1):
+        who = LI if n % 2 else Actor("zhoulan", "周岚", Role.STAFF)
+        inc = h.incident(n)
+        clock.now = inc.created_at + timedelta(minutes=w)
+        h.app.service.act(n, Action.CLAIM, who)
+    clock.now = h.incident(1).created_at + timedelta(hours=3)
+    for n in (1, 2, 3):
+        h.app.service.act(n, Action.CLOSE, LI, disposition=Disposition.FALSE_POSITIVE if n < 3 else Disposition.RESPONDED)
+    r = build_report(h.app.db, h.app.config, "today", clock(), h.app.tz)
+    assert r.total == 10 and r.closed_in_period == 3
+    assert r.mean_claim == timedelta(minutes=32.5) and r.p90_claim == timedelta(minutes=45)  # (225 + 100) / 10
+    assert r.claim_by_person["李强"][0] == 5 and r.claim_by_person["周岚"][0] == 5
+    assert r.claim_by_person["李强"][1] == timedelta(minutes=25)    # 5, 15, 25, 35, 45
+    assert r.false_positive_rate == {next(iter(r.by_category)): (2, 3)}
+    assert r.sources == {"正常": 3, "失败": 0, "停用": 0, "沉寂": 0}
+    text = render_report(r, h.app.tz)
+    assert "认领用时 P90：45 分钟" in text and "误报率（按类别）" in text and "2/3" in text and "来源覆盖：正常 3" in text
+
+
+async def test_date_range_and_special_report(make_app, clock):
+    h = make_app()
+    seed(h, *HIGH, source="provnews")
+    await h.say("liqiang", "/claim 1")
+    await h.say("liqiang", "/note 1 教训: 公车使用登记要公开")
+    await h.say("liqiang", "/close 1 已澄清 系公务用车")
+    assert "新增事件：1 起" in await h.say("liqiang", "/report 2026-11-24..2026-11-24")
+    assert "新增事件：0 起" in await h.say("liqiang", "/report 2026-11-01..2026-11-23")
+    special = await h.say("liqiang", "/report 1")
+    assert special.startswith("📄 舆情专报 · #1")
+    assert "一、传播情况：1 篇帖文" in special and "二、处置过程：" in special and "李强 认领" in special
+    assert "三、处置结果：已澄清（系公务用车）" in special and "四、经验教训：教训: 公车使用登记要公开" in special
