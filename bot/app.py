@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Config
@@ -32,6 +33,7 @@ from jobs.deliver import Deliverer
 from jobs.fetch import Fetcher, Politeness
 from jobs.tips import system_resolver
 from jobs.pipeline import Pipeline, index_pending
+from jobs.report import send_scheduled_report
 from storage import open_db
 
 __all__ = ["App", "build_platform"]
@@ -135,6 +137,12 @@ class App:
                                max_instances=1, coalesce=True)
         self.scheduler.add_job(self._deadline_job, IntervalTrigger(seconds=60), id="deadlines",
                                replace_existing=True, max_instances=1, coalesce=True)
+        # 日报 at 08:30 every day, 周报 on Monday 08:30, in the configured zone
+        self.scheduler.add_job(self._report_job, CronTrigger(hour=8, minute=30, timezone=self.tz), args=["yesterday"],
+                               id="report:daily", replace_existing=True, coalesce=True, misfire_grace_time=3600)
+        self.scheduler.add_job(self._report_job, CronTrigger(day_of_week="mon", hour=8, minute=30, timezone=self.tz),
+                               args=["lastweek"], id="report:weekly", replace_existing=True, coalesce=True,
+                               misfire_grace_time=3600)
         self.scheduler.start()
         self.service.on_queued = self.deliverer.kick
         self._deliver_task = asyncio.create_task(self.deliverer.serve(s.deliver_interval), name="deliver")
@@ -153,6 +161,12 @@ class App:
         self.pipeline.fetcher = Fetcher(client, Politeness(
             min_interval=c.min_interval, jitter=c.jitter, per_host=c.per_host, max_bytes=c.max_bytes,
             retries=c.retries, respect_robots=c.respect_robots), user_agent=self.settings.user_agent)
+
+    async def _report_job(self, period: str) -> None:
+        try:
+            send_scheduled_report(self.service, period, self.tz)
+        except Exception:
+            log.exception("scheduled %s report failed", period)
 
     async def _deadline_job(self) -> None:
         try:

@@ -123,7 +123,6 @@ class Deliverer:
     async def serve(self, interval: float) -> None:
         """The delivery loop: runs when kicked, and at least every `interval` seconds
         (retries whose time has come). Cancel the task to stop it."""
-        self._stopping = False
         while not self._stopping:
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)

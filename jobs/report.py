@@ -22,7 +22,7 @@ from storage import incidents as store
 __all__ = ["PERIODS", "Report", "parse_period", "period_bounds", "build_report", "render_report", "special_report",
            "ACTION_NAMES"]
 
-PERIODS = {"today": "今日", "week": "本周", "month": "本月"}
+PERIODS = {"today": "今日", "week": "本周", "month": "本月", "yesterday": "日报·昨日", "lastweek": "周报·上周"}
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,11 @@ def period_bounds(period: str, now: datetime, tz: ZoneInfo) -> tuple[datetime, d
                 datetime(b.year, b.month, b.day, tzinfo=tz) + timedelta(days=1))
     local = now.astimezone(tz)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "yesterday":
+        return midnight - timedelta(days=1), midnight
+    if period == "lastweek":
+        monday = midnight - timedelta(days=local.weekday())
+        return monday - timedelta(days=7), monday
     if period == "today":
         start = midnight
     elif period == "week":
@@ -245,3 +250,26 @@ def special_report(db: Database, config, incident_id: int, tz: ZoneInfo, render_
 
 ACTION_NAMES = {"opened": "发现", "post_added": "新增帖文", "regraded": "等级调整", "claim": "认领", "unclaim": "取消认领",
                 "assign": "指派", "note": "备注", "escalate": "升级", "close": "关闭", "reopen": "重新打开", "mute": "静音"}
+
+
+def send_scheduled_report(service, period: str, tz: ZoneInfo) -> str:
+    """The 日报 / 周报: to every team's group and privately to everyone with a subscription."""
+    from core.routing import Router  # noqa: F401  (type of service.router)
+    from storage import outbox, write_tx
+    from storage import people as people_store
+
+    r = build_report(service.db, service.config, period, service.clock(), tz)
+    text = render_report(r, tz, service.config.organization.name)
+    now = service.clock()
+    targets = []
+    for team in service.config.teams:
+        targets += service.router.group_chats(team.id)
+    for pid in people_store.subscriptions(service.db):
+        person = service.config.person(pid)
+        if person:
+            targets += service.router.private_chats(person)
+    with write_tx(service.db):
+        for platform, chat in dict.fromkeys(targets):
+            outbox.enqueue(service.db, now, platform=platform, chat=chat, kind=outbox.TEXT, payload={"text": text})
+    service.on_queued()
+    return text

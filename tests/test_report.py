@@ -99,3 +99,34 @@ async def test_date_range_and_special_report(make_app, clock):
     assert special.startswith("📄 舆情专报 · #1")
     assert "一、传播情况：1 篇帖文" in special and "二、处置过程：" in special and "李强 认领" in special
     assert "三、处置结果：已澄清（系公务用车）" in special and "四、经验教训：教训: 公车使用登记要公开" in special
+
+
+async def test_scheduled_daily_report_reaches_groups_and_subscribers(make_app, clock):
+    from jobs.report import send_scheduled_report
+
+    h = make_app()
+    seed(h, *HIGH, source="provnews")
+    await h.say("chenbuzhang", "/subscribe III")
+    await h.deliver()
+    clock.advance(hours=22, minutes=30)            # the next morning, 08:30 in Shanghai
+    send_scheduled_report(h.app.service, "yesterday", h.app.tz)
+    out = await h.deliver()
+    assert "【监测群】📊 云川市委组织部舆情日报·昨日报告（11-24 00:00 至 11-25 00:00）" in out
+    assert "【私聊 → 陈副部长】📊" in out and "新增事件：1 起" in out
+
+
+def test_scheduled_jobs_are_registered(make_app):
+    import asyncio
+
+    h = make_app(settings_kw={"collect_on_start": False})
+
+    async def go():
+        await h.app.start()
+        ids = {j.id for j in h.app.scheduler.get_jobs()}
+        nxt = {j.id: j.next_run_time for j in h.app.scheduler.get_jobs()}
+        await h.app.stop()
+        return ids, nxt
+
+    ids, nxt = asyncio.run(go())
+    assert {"report:daily", "report:weekly", "deadlines", "index", "collect:forum"} <= ids
+    assert nxt["report:daily"].strftime("%H:%M") == "08:30" and nxt["report:weekly"].weekday() == 0
