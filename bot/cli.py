@@ -227,6 +227,51 @@ def backtest(posts, db, config) -> None:
         bt.close()
 
 
+@cli.group()
+def export() -> None:
+    """Export documents."""
+
+
+@export.command("casebook")
+@common_options
+@click.option("--from", "date_from", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="First day (YYYY-MM-DD).")
+@click.option("--to", "date_to", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="Last day (YYYY-MM-DD).")
+@click.option("--format", "fmt", type=click.Choice(["docx", "md"]), default="docx", show_default=True)
+@click.option("--grade", default=None, help="Only incidents of this grade or above (I, II, III, IV).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
+def casebook(db, config, date_from, date_to, fmt, grade, output) -> None:
+    """The casebook (警示教材): past incidents with story, sources, grade, timeline, disposition, lessons."""
+    from core.grades import Grade  # noqa: PLC0415
+    from jobs.casebook import collect_cases, write_docx, write_markdown  # noqa: PLC0415
+    from storage import open_db  # noqa: PLC0415
+
+    settings, cfg = _load(db, config)
+    try:
+        min_grade = Grade.parse(grade) if grade else None
+    except ValueError:
+        raise click.BadParameter(f"未知等级 {grade!r}，可选 I、II、III、IV / unknown grade", param_hint="--grade") from None
+    start, end = date_from.date(), date_to.date()
+    if end < start:
+        raise click.BadParameter("结束日期早于开始日期 / --to is before --from", param_hint="--to")
+    database = open_db(settings.db)
+    try:
+        with click.progressbar(length=0, label="整理案例 compiling", file=sys.stderr) as bar:
+            def progress(items):
+                items = list(items)
+                bar.length = len(items)
+                for it in items:
+                    yield it
+                    bar.update(1)
+
+            cases = collect_cases(database, cfg, start, end, settings.tz, min_grade, progress)
+        writer = write_docx if fmt == "docx" else write_markdown
+        output.parent.mkdir(parents=True, exist_ok=True)
+        writer(cases, output, org=cfg.organization.name, start=start, end=end, tz=settings.tz)
+    finally:
+        database.close()
+    click.echo(f"已导出 {len(cases)} 起事件到 {output} / exported {len(cases)} incidents")
+
+
 def main() -> None:
     cli()
 
