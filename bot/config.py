@@ -218,6 +218,30 @@ class GradeRule(_Model):
         return None if v is None else _duration(v)
 
 
+class EscalationStep(_Model):
+    """One level of an escalation chain: who hears about it."""
+
+    name: str = Field(min_length=1)
+    people: list[str] = Field(default_factory=list)   # person ids, told privately
+    roles: list[Literal["admin", "staff", "leader", "officer", "partner"]] = Field(default_factory=list)
+    chats: dict[str, str] = Field(default_factory=dict)  # platform -> chat id (a partner department's group)
+    parent_team: bool = False                          # the parent team's group (township -> district -> city)
+    facts_only: bool = False                           # the card and the facts, not the team's internal notes
+
+
+class EscalationChain(_Model):
+    grades: list[Grade] = Field(default_factory=list)      # empty: every grade
+    categories: list[str] = Field(default_factory=list)    # empty: every category
+    steps: list[EscalationStep] = Field(min_length=1)
+
+
+DEFAULT_CHAIN = EscalationChain(steps=[
+    EscalationStep(name="组长", roles=["admin"]),
+    EscalationStep(name="分管领导", roles=["leader"]),
+    EscalationStep(name="协作部门", roles=["partner"], facts_only=True),
+])
+
+
 class Playbook(_Model):
     category: str = Field(min_length=1)
     role: Literal["admin", "staff", "leader", "officer", "partner"] = "staff"
@@ -236,6 +260,7 @@ class Config(_Model):
     grades: dict[Grade, GradeRule]
     playbooks: list[Playbook] = Field(default_factory=list)
     collection: Collection = Field(default_factory=Collection)
+    escalation: list[EscalationChain] = Field(default_factory=list)
     # Set by load_config: the folder relative paths are resolved against.
     base_dir: Path = Field(default=Path("."), exclude=True)
 
@@ -263,6 +288,13 @@ class Config(_Model):
             th = [self.grades[g].threshold for g in Grade]
             if any(a <= b for a, b in zip(th, th[1:])):
                 problems.append(("grades", "阈值须满足 I > II > III > IV", "thresholds must satisfy I > II > III > IV"))
+        ids = {p.id for p in self.people}
+        for ci, chain in enumerate(self.escalation):
+            for si, step in enumerate(chain.steps):
+                for pid in step.people:
+                    if pid not in ids:
+                        problems.append((f"escalation[{ci}].steps[{si}].people", f"没有 id 为 {pid!r} 的成员",
+                                         f"no person with id {pid!r}"))
         cats = set(self.watchlist.categories)
         for i, pb in enumerate(self.playbooks):
             if pb.category not in cats:
@@ -294,6 +326,14 @@ class Config(_Model):
 
     def source(self, source_id: str) -> Source | None:
         return next((s for s in self.sources if s.id == source_id), None)
+
+    def chain(self, grade: Grade, category: str | None) -> EscalationChain:
+        """The first escalation chain that covers this grade and category, else the default
+        (组长 → 分管领导 → 协作部门)."""
+        for c in self.escalation:
+            if (not c.grades or grade in c.grades) and (not c.categories or category in c.categories):
+                return c
+        return DEFAULT_CHAIN
 
     def playbook(self, category: str | None) -> Playbook | None:
         return next((p for p in self.playbooks if p.category == category), None)

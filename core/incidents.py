@@ -18,7 +18,7 @@ from core.grades import Grade
 from core.grading import SPREAD_WINDOW_HOURS, Reach, grade_story, is_impact_reason
 from core.lifecycle import Action, Decision, Refusal, decide
 from core.models import Disposition, Incident, Post, Role, State
-from core.routing import ESCALATION_LEVELS, Router
+from core.routing import Router
 from storage import write_tx
 from storage import incidents as store
 from storage import outbox
@@ -110,7 +110,8 @@ class IncidentService:
         with write_tx(self.db):
             inc = store.get_incident(self.db, incident_id)
             d: Decision = decide(inc, action, actor=actor.person_id, target=target,
-                                 is_admin=actor.role is Role.ADMIN, max_level=max(ESCALATION_LEVELS))
+                                 is_admin=actor.role is Role.ADMIN,
+                                 max_level=len(self.config.chain(inc.grade, inc.category).steps))
             if not d.ok:
                 holder = self.name_of(inc.assignee) if d.refusal in (Refusal.TAKEN, Refusal.NOT_ASSIGNEE) else None
                 return Outcome(False, inc, d.refusal, holder)
@@ -168,7 +169,7 @@ class IncidentService:
                     f"：{text}" if text.strip() != f"完成 {step}" else "")
             return f"📝 #{i} {who}：{text}"
         if action is Action.ESCALATE:
-            level = ESCALATION_LEVELS[inc.escalation_level][0]
+            level = self.config.chain(inc.grade, inc.category).steps[inc.escalation_level - 1].name
             return f"⏫ #{i} 由 {who} 升级至{level}" + (f"：{text}" if text else "")
         if action is Action.CLOSE:
             extra = f"（{inc.summary}）" if inc.summary else ""
@@ -178,15 +179,18 @@ class IncidentService:
         raise AssertionError(action)
 
     # ------------------------------------------------------------------ outbox helpers
-    def _announce(self, inc: Incident, notice: str | None, *, edit_card: bool, now: datetime) -> None:
-        """Edit the card wherever it is shown, and thread a notice under it in each of those chats."""
+    def _announce(self, inc: Incident, notice: str | None, *, edit_card: bool, now: datetime,
+                  internal: bool = True) -> None:
+        """Edit the card wherever it is shown, and thread a notice under it in each of those
+        chats — except internal notices in facts-only chats (partner departments)."""
         targets = list(dict.fromkeys(self.router.group_chats(inc.team) + [
             t for t in outbox.chats_with_card(self.db, inc.id) if t[0] in self.router.platforms]))
+        outside = self.router.facts_only_chats(inc.team, self.config.chain(inc.grade, inc.category)) if internal else set()
         for platform, chat in targets:
             if edit_card:
                 outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.CARD,
                                incident_id=inc.id, priority=inc.grade.rank)
-            if notice:
+            if notice and (platform, chat) not in outside:
                 outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.NOTICE,
                                incident_id=inc.id, payload={"text": notice}, priority=inc.grade.rank)
 
@@ -200,11 +204,18 @@ class IncidentService:
                                incident_id=inc.id, payload={"text": notice}, priority=inc.grade.rank)
 
     def _notify_level(self, inc: Incident, level: int, reason: str | None, now: datetime, skip: str) -> None:
-        name, role = ESCALATION_LEVELS[level]
-        for person in self.router.people_with_role(role):
-            if person.id == skip:
-                continue
-            self._private(person, inc, f"⏫ #{inc.id} 已升级至{name}，请关注" + (f"：{reason}" if reason else ""), now)
+        step = self.config.chain(inc.grade, inc.category).steps[level - 1]
+        people, chats = self.router.step_targets(step, inc.team)
+        why = "" if (step.facts_only or not reason) else f"：{reason}"
+        text = f"⏫ #{inc.id} 已升级至{step.name}，请关注{why}"
+        for person in people:
+            if person.id != skip:
+                self._private(person, inc, text, now)
+        for platform, chat in chats:
+            outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.CARD,
+                           incident_id=inc.id, priority=inc.grade.rank)
+            outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.NOTICE,
+                           incident_id=inc.id, payload={"text": text}, priority=inc.grade.rank)
 
     def _alert_subscribers(self, inc: Incident, now: datetime, already: Grade | None = None) -> None:
         """Private cards for leaders whose subscription covers the grade (and did not cover `already`)."""

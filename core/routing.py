@@ -13,12 +13,10 @@ from core.grades import Grade
 from core.models import Role
 from storage import people as people_store
 
-__all__ = ["Router", "CONSOLE_GROUP", "ESCALATION_LEVELS"]
+__all__ = ["Router", "CONSOLE_GROUP"]
 
 CONSOLE_GROUP = "监测群"
 
-# Escalation steps above the team itself: level -> (name, the role that hears about it).
-ESCALATION_LEVELS = {1: ("组长", Role.ADMIN), 2: ("分管领导", Role.LEADER), 3: ("协作部门", Role.PARTNER)}
 
 
 class Router:
@@ -64,4 +62,27 @@ class Router:
             person = self.config.person(pid)
             if person and grade.at_least(Grade(min_grade)):
                 out.append(person)
+        return out
+
+    def step_targets(self, step, team_id: str | None) -> tuple[list, list[tuple[str, str]]]:
+        """Who an escalation step reaches: (people to tell privately, extra group chats)."""
+        people = [p for pid in step.people if (p := self.config.person(pid))]
+        for role in step.roles:
+            people += [p for p in self.people_with_role(Role(role)) if p not in people]
+        chats = [(pl, str(c)) for pl, c in step.chats.items() if pl in self.platforms]
+        if step.parent_team:
+            parent = self.config.team(team_id).parent
+            if parent:
+                chats += self.group_chats(parent)
+        return people, chats
+
+    def facts_only_chats(self, inc_team: str | None, chain) -> set[tuple[str, str]]:
+        """Chats of escalation steps marked facts-only (partner departments): no internal notes."""
+        out: set[tuple[str, str]] = set()
+        for step in chain.steps:
+            if step.facts_only:
+                people, chats = self.step_targets(step, inc_team)
+                out.update(chats)
+                for p in people:
+                    out.update(self.private_chats(p))
         return out
