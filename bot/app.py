@@ -14,7 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.config import Config
+from bot.config import Config, quiet_window
 from bot.errors import FieldProblem, SettingsError
 from bot.platforms import AVAILABLE
 from bot.settings import Settings
@@ -81,7 +81,8 @@ class App:
         self.analyzer = Analyzer(config)
         self.client: httpx.AsyncClient | None = None
         self.pipeline = Pipeline(config, self.analyzer, self.service, None)
-        self.deliverer = Deliverer(self.db, platforms, self.render, clock)
+        quiet = quiet_window(config.organization.quiet_hours) if config.organization.quiet_hours else None
+        self.deliverer = Deliverer(self.db, platforms, self.render, clock, tz=self.tz, quiet_hours=quiet)
         self.deps = Deps(db=self.db, config=config, service=self.service, router=self.router,
                          segmenter=self.analyzer.segmenter, clock=clock, tz=self.tz, render_card=self.render,
                          pipeline=self.pipeline, http=self._http_client, resolve=system_resolver)

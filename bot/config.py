@@ -7,7 +7,7 @@ exact field (``sources[1].tier``) in Chinese and English.
 from __future__ import annotations
 
 import tomllib
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -38,6 +38,26 @@ class _Model(BaseModel):
 class Organization(_Model):
     name: str = Field(min_length=1)
     city: str = ""
+    # "22:00-07:30": new grade III–IV alerts and their reminders wait until the end and then
+    # go out together (a digest where the platform batches); grades I–II are never held.
+    quiet_hours: str | None = None
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            quiet_window(v)
+        except ValueError:
+            raise ValueError(f"免打扰时段应写成 22:00-07:30，而不是 {v!r} / quiet_hours must look like 22:00-07:30") from None
+        return v
+
+
+def quiet_window(text: str) -> tuple[time, time]:
+    """'22:00-07:30' -> (22:00, 07:30). :raises ValueError:"""
+    a, _, b = text.partition("-")
+    return time.fromisoformat(a.strip()), time.fromisoformat(b.strip())
 
 
 class Team(_Model):

@@ -180,7 +180,7 @@ class IncidentService:
 
     # ------------------------------------------------------------------ outbox helpers
     def _announce(self, inc: Incident, notice: str | None, *, edit_card: bool, now: datetime,
-                  internal: bool = True) -> None:
+                  internal: bool = True, reminder: bool = False) -> None:
         """Edit the card wherever it is shown, and thread a notice under it in each of those
         chats — except internal notices in facts-only chats (partner departments)."""
         targets = list(dict.fromkeys(self.router.group_chats(inc.team) + [
@@ -191,8 +191,9 @@ class IncidentService:
                 outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.CARD,
                                incident_id=inc.id, priority=inc.grade.rank)
             if notice and (platform, chat) not in outside:
-                outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.NOTICE,
-                               incident_id=inc.id, payload={"text": notice}, priority=inc.grade.rank)
+                outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.NOTICE, incident_id=inc.id,
+                               payload={"text": notice, **({"reminder": True} if reminder else {})},
+                               priority=inc.grade.rank)
 
     def _private(self, person, inc: Incident, notice: str | None, now: datetime) -> None:
         """Send a person the card privately (tracked, so later changes edit it) with a notice."""
@@ -247,12 +248,12 @@ class IncidentService:
         now = self.clock()
         with write_tx(self.db):
             store.add_event(self.db, inc.id, now, actor=None, action="reminder", detail={"key": key, "text": text})
-            self._announce(inc, text, edit_card=False, now=now)
+            self._announce(inc, text, edit_card=False, now=now, reminder=True)
             person = self.config.person(inc.assignee) if (to_assignee and inc.assignee) else None
             if person:
                 for platform, chat in self.router.private_chats(person):
                     outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.TEXT,
-                                   payload={"text": text}, priority=inc.grade.rank)
+                                   payload={"text": text, "reminder": True}, priority=inc.grade.rank)
         self.on_queued()
 
     def notify_admins(self, team: str | None, text: str) -> None:

@@ -35,13 +35,15 @@ HIGH_BATCH = 5
 
 class Deliverer:
     def __init__(self, db: Database, platforms: Mapping[str, ChatPlatform], render: Callable[[Incident], Card],
-                 clock: Clock):
+                 clock: Clock, *, tz=None, quiet_hours: tuple | None = None):
         self.db = db
         self.platforms = dict(platforms)
         self.render = render
         self.clock = clock
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        self.tz = tz
+        self.quiet_hours = quiet_hours
         self._stopping = False
         self._last_digest: dict[tuple[str, str], datetime] = {}
 
@@ -50,6 +52,7 @@ class Deliverer:
         first, then any digest of a low-grade burst, then everything else."""
         async with self._lock:
             platforms = list(self.platforms)
+            self._hold_for_quiet_hours(platforms)
             # a bounded batch, so a burst of grade I–II cards on a rate-limited chat cannot
             # hold back the digest of everything else for minutes
             high = [r for r in outbox.due(self.db, platforms, self.clock(), limit) if r.priority <= 2][:HIGH_BATCH]
@@ -57,6 +60,29 @@ class Deliverer:
             done += await self._digests()
             rest = [r for r in outbox.due(self.db, platforms, self.clock(), limit) if not self._digest_candidate(r)]
             return done + await self._send_rows(rest)
+
+    def quiet_until(self, now: datetime) -> datetime | None:
+        """The end of the current quiet hours, or None outside them."""
+        if not self.quiet_hours:
+            return None
+        start, end = self.quiet_hours
+        local = now.astimezone(self.tz)
+        t = local.time()
+        inside = (start <= t or t < end) if start > end else (start <= t < end)
+        if not inside:
+            return None
+        day = local.date() if t < end else local.date() + timedelta(days=1)
+        return datetime.combine(day, end, tzinfo=self.tz)
+
+    def _hold_for_quiet_hours(self, platforms: list[str]) -> None:
+        until = self.quiet_until(self.clock())
+        if until is None:
+            return
+        held = [r.id for r in outbox.due(self.db, platforms, self.clock(), 1000)
+                if r.priority >= 3 and (r.payload.get("first") or r.payload.get("reminder"))]
+        if held:
+            with write_tx(self.db):
+                outbox.hold(self.db, held, until)
 
     def _digest_candidate(self, row: outbox.OutboxRow) -> bool:
         """First alerts of grade III–IV on a digesting platform are sent only by `_digests`,

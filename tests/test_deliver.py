@@ -145,3 +145,45 @@ async def test_restart_in_the_middle_of_a_backlog(tmp_path, clock):
     await app2.deliverer.drain()
     assert [k for k, _, _ in p.sent] == ["card", "card"]
     app2.close()
+
+
+async def test_quiet_hours_hold_low_grades_until_morning_never_high(config_dir, tmp_path, clock):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    p = config_dir / "example.toml"
+    p.write_text(p.read_text(encoding="utf-8").replace('city = "云川市"', 'city = "云川市"\nquiet_hours = "22:00-07:30"'),
+                 encoding="utf-8")
+    cfg = load_config(p)
+    flaky = FlakyPlatform()
+    app = App(make_settings(tmp_path), cfg, platforms={"console": flaky}, clock=clock)
+
+    class H:
+        pass
+
+    h = H()
+    h.app = app
+    clock.now = datetime(2026, 11, 24, 23, 15, tzinfo=ZoneInfo("Asia/Shanghai"))
+    seed(h, *LOW, source="ycnews")                 # grade IV at 23:15: held
+    seed(h, *HIGH, source="provnews")              # grade II at 23:15: goes out at once
+    await app.deliverer.drain()
+    assert [t for _, _, t in flaky.sent] == ["🟠 II 重大 · #2 · 干部作风"]
+    clock.now = datetime(2026, 11, 25, 7, 29, tzinfo=ZoneInfo("Asia/Shanghai"))
+    await app.deliverer.drain()
+    assert len(flaky.sent) == 1
+    clock.now = datetime(2026, 11, 25, 7, 31, tzinfo=ZoneInfo("Asia/Shanghai"))
+    await app.deliverer.drain()
+    assert [t for _, _, t in flaky.sent][1] == "🔵 IV 一般 · #1 · 干部任用"
+    app.close()
+
+
+def test_bad_quiet_hours_is_a_config_error(config_dir):
+    from bot.errors import ConfigError
+
+    p = config_dir / "example.toml"
+    p.write_text(p.read_text(encoding="utf-8").replace('city = "云川市"', 'city = "云川市"\nquiet_hours = "late"'),
+                 encoding="utf-8")
+    import pytest
+
+    with pytest.raises(ConfigError, match="organization.quiet_hours"):
+        load_config(p)
