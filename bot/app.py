@@ -85,7 +85,8 @@ class App:
         self.deliverer = Deliverer(self.db, platforms, self.render, clock, tz=self.tz, quiet_hours=quiet)
         self.deps = Deps(db=self.db, config=config, service=self.service, router=self.router,
                          segmenter=self.analyzer.segmenter, clock=clock, tz=self.tz, render_card=self.render,
-                         pipeline=self.pipeline, http=self._http_client, resolve=system_resolver)
+                         pipeline=self.pipeline, http=self._http_client, resolve=system_resolver,
+                         data_dir=settings.data_dir)
         self.scheduler: AsyncIOScheduler | None = None
         self._deliver_task: asyncio.Task | None = None
 
@@ -165,7 +166,7 @@ class App:
 
     async def _report_job(self, period: str) -> None:
         try:
-            send_scheduled_report(self.service, period, self.tz)
+            send_scheduled_report(self.service, period, self.tz, self.settings.data_dir)
         except Exception:
             log.exception("scheduled %s report failed", period)
 

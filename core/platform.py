@@ -22,6 +22,7 @@ class Outgoing:
     reply_to: str | None = None
     incident_id: int | None = None
     silent: bool = False
+    image: str | None = None  # path of a PNG to send with the text
 
 
 class DeliveryError(Exception):

@@ -35,6 +35,7 @@ class Reply:
 
     text: str
     card: Card | None = None
+    image: str | None = None   # a PNG to show with the text (report charts)
 
 
 @dataclass
@@ -52,3 +53,4 @@ class Deps:
     pipeline: object = None      # jobs.pipeline.Pipeline, for tips
     http: object = None          # () -> httpx.AsyncClient, for tips
     resolve: object = None       # host -> addresses (tests swap it)
+    data_dir: object = None      # where report charts are written

@@ -25,7 +25,7 @@ from handlers.permissions import allowed, roles_for
 from jobs.collect import item_key
 from jobs.pipeline import index_pending
 from jobs.tips import TIP_SOURCE, TipRefused, fetch_tip
-from jobs.report import ACTION_NAMES, build_report, parse_period, render_report, special_report
+from jobs.report import ACTION_NAMES, build_report, parse_period, render_report, report_with_chart, special_report
 from storage import incidents as store
 from storage import people as people_store
 from storage import posts as post_store
@@ -336,8 +336,11 @@ async def cmd_report(call: Call) -> list[Reply]:
         period = parse_period(arg)
     except ValueError:
         raise UsageError(f"无法识别的报告周期“{arg}”。{usage}") from None
-    r = build_report(deps.db, deps.config, period, deps.clock(), deps.tz)
-    return [Reply(render_report(r, deps.tz, deps.config.organization.name))]
+    if deps.data_dir is None:
+        r = build_report(deps.db, deps.config, period, deps.clock(), deps.tz)
+        return [Reply(render_report(r, deps.tz, deps.config.organization.name))]
+    text, image = report_with_chart(deps.db, deps.config, period, deps.clock(), deps.tz, deps.data_dir)
+    return [Reply(text, image=image)]
 
 
 async def cmd_subscribe(call: Call) -> list[Reply]:

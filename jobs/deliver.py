@@ -198,7 +198,8 @@ class Deliverer:
                 message_id = await adapter.send(row.chat, Outgoing(text=row.payload["text"], reply_to=reply_to,
                                                                    incident_id=row.incident_id))
             else:
-                message_id = await adapter.send(row.chat, Outgoing(text=row.payload.get("text", "")))
+                message_id = await adapter.send(row.chat, Outgoing(text=row.payload.get("text", ""),
+                                                                   image=row.payload.get("image")))
         except DeliveryError as e:
             self._failed(row, e, permanent=e.permanent, retry_after=e.retry_after)
             return False

@@ -3,9 +3,10 @@ to claim and to close. `build_report` computes (from storage), `render_report` f
 
 from __future__ import annotations
 
-from collections import Counter
+import logging
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from statistics import mean
@@ -21,6 +22,8 @@ from storage import incidents as store
 
 __all__ = ["PERIODS", "Report", "parse_period", "period_bounds", "build_report", "render_report", "special_report",
            "ACTION_NAMES"]
+
+log = logging.getLogger(__name__)
 
 PERIODS = {"today": "今日", "week": "本周", "month": "本月", "yesterday": "日报·昨日", "lastweek": "周报·上周"}
 
@@ -252,15 +255,35 @@ ACTION_NAMES = {"opened": "发现", "post_added": "新增帖文", "regraded": "�
                 "assign": "指派", "note": "备注", "escalate": "升级", "close": "关闭", "reopen": "重新打开", "mute": "静音"}
 
 
-def send_scheduled_report(service, period: str, tz: ZoneInfo) -> str:
+def report_with_chart(db: Database, config, period: str, now: datetime, tz: ZoneInfo, out_dir) -> tuple[str, str | None]:
+    """The report text and, when charts can be drawn here, the path of its PNG."""
+    from pathlib import Path
+
+    r = build_report(db, config, period, now, tz)
+    text = render_report(r, tz, config.organization.name)
+    try:
+        from jobs.charts import render_report_chart
+
+        name = f"report-{re.sub(r'[^0-9A-Za-z]+', '-', period)}-{now.astimezone(tz):%Y%m%d-%H%M%S}.png"
+        title = text.splitlines()[0].lstrip("📊 ")
+        return text, str(render_report_chart(r, Path(out_dir) / "reports" / name, title))
+    except Exception:  # a chart is a bonus: the figures still go out without it
+        log.exception("report chart could not be drawn")
+        return text, None
+
+
+def send_scheduled_report(service, period: str, tz: ZoneInfo, out_dir=None) -> str:
     """The 日报 / 周报: to every team's group and privately to everyone with a subscription."""
     from core.routing import Router  # noqa: F401  (type of service.router)
     from storage import outbox, write_tx
     from storage import people as people_store
 
-    r = build_report(service.db, service.config, period, service.clock(), tz)
-    text = render_report(r, tz, service.config.organization.name)
     now = service.clock()
+    if out_dir is not None:
+        text, image = report_with_chart(service.db, service.config, period, now, tz, out_dir)
+    else:
+        text, image = render_report(build_report(service.db, service.config, period, now, tz), tz,
+                                    service.config.organization.name), None
     targets = []
     for team in service.config.teams:
         targets += service.router.group_chats(team.id)
@@ -270,6 +293,7 @@ def send_scheduled_report(service, period: str, tz: ZoneInfo) -> str:
             targets += service.router.private_chats(person)
     with write_tx(service.db):
         for platform, chat in dict.fromkeys(targets):
-            outbox.enqueue(service.db, now, platform=platform, chat=chat, kind=outbox.TEXT, payload={"text": text})
+            outbox.enqueue(service.db, now, platform=platform, chat=chat, kind=outbox.TEXT,
+                           payload={"text": text, **({"image": image} if image else {})})
     service.on_queued()
     return text

@@ -4,11 +4,13 @@ keeps the messages of each chat (so edits and replies can be checked), and injec
 
 from __future__ import annotations
 
+import email.policy
 import itertools
 import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.parser import BytesParser
 from urllib.parse import parse_qsl
 
 BOT = {"id": 999, "is_bot": True, "first_name": "舆情哨兵", "username": "yuqing_bot",
@@ -21,6 +23,7 @@ class FakeBotAPI:
         self.messages: dict[tuple[str, int], dict] = {}   # (chat, message_id) -> {"text", "markup", "reply_to"}
         self.sent: list[dict] = []                          # every successful sendMessage, in order
         self.answers: list[dict] = []
+        self.photos: list[dict] = []
         self.faults: list[tuple[str, tuple]] = []           # (method or "*", (kind, arg))
         self._updates: list[dict] = []
         self._cond = threading.Condition()
@@ -37,10 +40,21 @@ class FakeBotAPI:
                     self.close_connection = True
                     return
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode()
+                raw = self.rfile.read(length)
                 method = self.path.rsplit("/", 1)[-1]
                 params = {}
-                for k, v in parse_qsl(body, keep_blank_values=True):
+                ctype = self.headers.get("Content-Type", "")
+                if ctype.startswith("multipart/form-data"):  # uploads (sendPhoto)
+                    msg = BytesParser(policy=email.policy.HTTP).parsebytes(
+                        b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw)
+                    for part in msg.iter_parts():
+                        name = part.get_param("name", header="content-disposition")
+                        data = part.get_payload(decode=True)
+                        params[name] = data if part.get_filename() else data.decode()
+                    pairs = [(k, v) for k, v in params.items() if isinstance(v, str)]
+                else:
+                    pairs = parse_qsl(raw.decode(), keep_blank_values=True)
+                for k, v in pairs:
                     try:
                         params[k] = json.loads(v)
                     except ValueError:
@@ -151,6 +165,15 @@ class FakeBotAPI:
             self.sent.append(rec)
         return self._ok({"message_id": mid, "date": int(time.time()), "chat": self._chat(chat), "from": BOT,
                          "text": p["text"]})
+
+    def api_sendPhoto(self, p):  # noqa: N802
+        chat = str(p["chat_id"])
+        photo = p.get("photo")
+        with self._lock:
+            mid = next(self._message_ids)
+            self.photos.append({"chat": chat, "message_id": mid, "bytes": photo if isinstance(photo, bytes) else b""})
+        return self._ok({"message_id": mid, "date": int(time.time()), "chat": self._chat(chat), "from": BOT,
+                         "photo": [{"file_id": f"f{mid}", "file_unique_id": f"u{mid}", "width": 10, "height": 10}]})
 
     def api_editMessageText(self, p):  # noqa: N802
         key = (str(p["chat_id"]), int(p["message_id"]))

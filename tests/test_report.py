@@ -130,3 +130,25 @@ def test_scheduled_jobs_are_registered(make_app):
     ids, nxt = asyncio.run(go())
     assert {"report:daily", "report:weekly", "deadlines", "index", "collect:forum"} <= ids
     assert nxt["report:daily"].strftime("%H:%M") == "08:30" and nxt["report:weekly"].weekday() == 0
+
+
+async def test_report_chart_png_with_chinese_labels_and_no_missing_glyphs(make_app, recwarn):
+    h = make_app()
+    seed(h, *HIGH, source="provnews")
+    seed(h, *LOW, source="ycnews")
+    replies = await h.app.handle(__import__("handlers").Request(platform="console", chat="监测群", user_id="liqiang",
+                                                                 text="/report"))
+    image = replies[0].image
+    assert image and image.endswith(".png")
+    with open(image, "rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert not [w for w in recwarn if "missing from" in str(w.message) or "Glyph" in str(w.message)]
+    from matplotlib import font_manager
+
+    from jobs.charts import cjk_font
+
+    # the bundled font really has the glyphs the chart uses
+    from fontTools.ttLib import TTFont  # matplotlib's own dependency
+    path = font_manager.findfont(cjk_font())
+    cmap = TTFont(path, fontNumber=0).getBestCmap()
+    assert all(ord(ch) in cmap for ch in "按等级类别事件数特别重大较大一般舆情报告")

@@ -262,3 +262,10 @@ async def test_connection_refused_then_back(tg):
     await tg.until(lambda: "📝 #1 李强：断网期间的备注" in tg.texts(), timeout=15)
     await asyncio.sleep(0.5)
     assert tg.texts().count("📝 #1 李强：断网期间的备注") == 1
+
+
+async def test_report_arrives_with_its_chart(tg):
+    tg.say("liqiang", "/report")
+    await tg.until(lambda: tg.api.photos)
+    assert tg.api.photos[0]["chat"] == GROUP and tg.api.photos[0]["bytes"].startswith(b"\x89PNG")
+    assert any(t.startswith("📊 云川市委组织部舆情今日报告") for t in tg.texts())

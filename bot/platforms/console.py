@@ -56,6 +56,8 @@ class ConsolePlatform:
         else:
             prefix = "  ↳ " if message.reply_to else ""
             self._print(f"{label}{prefix}{(message.text or '')[: self.max_length]}")
+            if message.image:
+                self._print(f"{label}📈 图表：{message.image}")
         return f"{self._run}-{next(self._ids)}"
 
     async def open(self, app) -> None:
@@ -76,7 +78,12 @@ class ConsolePlatform:
 
 
 def _reply_text(replies) -> str:
-    return "\n".join(r.text if r.card is None else card_text(r.card) for r in replies)
+    parts = []
+    for r in replies:
+        parts.append(r.text if r.card is None else card_text(r.card))
+        if r.image:
+            parts.append(f"📈 图表：{r.image}")
+    return "\n".join(parts)
 
 
 async def serve_console(app, stdin: TextIO | None = None, out: TextIO | None = None) -> None:

@@ -153,6 +153,9 @@ class TelegramPlatform:
                          if message.reply_to else None)
                 sent = await self.bot.send_message(chat_id=chat, text=text, reply_parameters=reply,
                                                    disable_notification=message.silent)
+                if message.image:
+                    with open(message.image, "rb") as fh:
+                        await self.bot.send_photo(chat_id=chat, photo=fh)
         except TelegramError as e:
             raise _translate(e) from e
         return str(sent.message_id)
@@ -208,6 +211,9 @@ class TelegramPlatform:
         for reply in await self.app.handle(req):
             for chunk in split_text(reply.text, LIMIT):
                 await msg.reply_text(chunk, do_quote=not req.private)
+            if reply.image:
+                with open(reply.image, "rb") as fh:
+                    await msg.reply_photo(fh, do_quote=not req.private)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button press: answered first, then acted on as the command it stands for."""
