@@ -8,14 +8,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import bench_collect, bench_delivery, bench_pipeline, bench_tone
+from bench import bench_collect, bench_delivery, bench_pipeline, bench_report, bench_tone
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("--posts", type=int, default=3000, help="posts from the inews train split (default 3000)")
     ap.add_argument("--burst-seconds", type=float, default=60.0, help="how long to watch the 5,000-alert burst")
-    ap.add_argument("--only", choices=["pipeline", "tone", "collect", "delivery"], default=None)
+    ap.add_argument("--only", choices=["pipeline", "tone", "collect", "report", "delivery"], default=None)
     args = ap.parse_args(argv)
     rows = []
     if args.only in (None, "pipeline"):
@@ -24,6 +24,8 @@ def main(argv=None) -> int:
         rows += bench_tone.run()
     if args.only in (None, "collect"):
         rows += bench_collect.run()
+    if args.only in (None, "report"):
+        rows += bench_report.run()
     if args.only in (None, "delivery"):
         rows += bench_delivery.run(args.burst_seconds)
     width = max(len(r[0]) for r in rows)

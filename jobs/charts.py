@@ -38,6 +38,8 @@ def render_report_chart(report, path: Path, title: str) -> Path:
     import matplotlib.pyplot as plt
 
     family = cjk_font()
+    # the font has CJK and Latin, not emoji: keep the title to what it can draw
+    title = "".join(ch for ch in title if ord(ch) < 0x2000 or 0x3000 <= ord(ch) < 0xFFFF).strip()
     with plt.rc_context({"font.family": family, "axes.unicode_minus": False}):
         fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=120)
         grades = list(report.by_grade)

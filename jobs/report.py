@@ -265,8 +265,7 @@ def report_with_chart(db: Database, config, period: str, now: datetime, tz: Zone
         from jobs.charts import render_report_chart
 
         name = f"report-{re.sub(r'[^0-9A-Za-z]+', '-', period)}-{now.astimezone(tz):%Y%m%d-%H%M%S}.png"
-        title = text.splitlines()[0].lstrip("📊 ")
-        return text, str(render_report_chart(r, Path(out_dir) / "reports" / name, title))
+        return text, str(render_report_chart(r, Path(out_dir) / "reports" / name, text.splitlines()[0]))
     except Exception:  # a chart is a bonus: the figures still go out without it
         log.exception("report chart could not be drawn")
         return text, None
