@@ -194,6 +194,7 @@ class Topic(_Model):
     all: list[str] = Field(default_factory=list)
     none: list[str] = Field(default_factory=list)
     near: list[Near] = Field(default_factory=list)
+    team: str | None = None   # only for posts from this team's sources; empty = every team
 
     @model_validator(mode="after")
     def _has_a_trigger(self) -> "Topic":
@@ -298,6 +299,9 @@ class Config(_Model):
             for i, item in enumerate(items):
                 if item.team is not None and item.team not in team_ids:
                     problems.append((f"{field}[{i}].team", f"没有名为 {item.team!r} 的团队", f"no team named {item.team!r}"))
+        for i, topic in enumerate(self.watchlist.topics):
+            if topic.team is not None and topic.team not in team_ids:
+                problems.append((f"watchlist.topics[{i}].team", f"没有名为 {topic.team!r} 的团队", f"no team named {topic.team!r}"))
         for i, t in enumerate(self.teams):
             if t.parent is not None and t.parent not in team_ids:
                 problems.append((f"teams[{i}].parent", f"没有名为 {t.parent!r} 的团队", f"no team named {t.parent!r}"))

@@ -156,7 +156,10 @@ class Analyzer:
         positions, kinds_at = positions or {}, kinds_at or {}
         matched.pop(RULE, None)
         best_cat, best_w, best_score = None, 0, 0
+        team = source.team if source else None
         for t in wl.topics:
+            if t.team is not None and t.team != team:
+                continue  # another team's rule
             n = self._topic_strength(t, positions, kinds_at)
             if n and t.weight * n > best_score:
                 best_cat, best_w, best_score = t.category, t.weight, t.weight * n

@@ -70,3 +70,28 @@ def test_unknown_person_in_a_chain_is_a_config_error(config_dir):
                  encoding="utf-8")
     with pytest.raises(ConfigError, match=r"escalation\[0\]\.steps\[0\]\.people"):
         load_config(p)
+
+
+def test_topic_rules_belong_to_a_team(config_dir):
+    from core.models import Post
+    from jobs.analyse import Analyzer
+
+    p = config_dir / "example.toml"
+    text = p.read_text(encoding="utf-8").replace("# ---------------------------------------------------------------- people and roles",
+                                                 TEAMS + "\n# ---- people and roles")
+    text = text.replace("# ---------------------------------------------------------------- grades", """
+[[watchlist.topics]]
+category = "镇村事务"
+weight = 5
+any = ["低保"]
+team = "qingshi"
+
+# ---- grades""")
+    text = text.replace('url = "samples/forum.atom"\ntier = 4\ninterval = "5m"\nteam = "city"',
+                        'url = "samples/forum.atom"\ntier = 4\ninterval = "5m"\nteam = "qingshi"')
+    p.write_text(text, encoding="utf-8")
+    cfg = load_config(p)
+    a = Analyzer(cfg)
+    post = Post("x", "k", "青石镇低保评定引争议", "")
+    assert a.analyse(post, cfg.source("forum")).finding.category == "镇村事务"      # the town's source
+    assert a.analyse(post, cfg.source("ycnews")).finding.category != "镇村事务"     # a city source
