@@ -209,6 +209,8 @@ class IncidentService:
         people, chats = self.router.step_targets(step, inc.team)
         why = "" if (step.facts_only or not reason) else f"：{reason}"
         text = f"⏫ #{inc.id} 已升级至{step.name}，请关注{why}"
+        if not step.facts_only:
+            text += "\n" + self._timeline(inc.id)
         for person in people:
             if person.id != skip:
                 self._private(person, inc, text, now)
@@ -217,6 +219,20 @@ class IncidentService:
                            incident_id=inc.id, priority=inc.grade.rank)
             outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.NOTICE,
                            incident_id=inc.id, payload={"text": text}, priority=inc.grade.rank)
+
+    def _timeline(self, incident_id: int, last: int = 6) -> str:
+        """The latest actions, for whoever an incident is escalated to."""
+        names = {"opened": "发现", "claim": "认领", "unclaim": "取消认领", "assign": "指派", "note": "备注",
+                 "escalate": "升级", "close": "关闭", "reopen": "重新打开", "regraded": "等级调整"}
+        lines = []
+        for ev in store.events_for(self.db, incident_id):
+            if ev.action not in names:
+                continue
+            detail = ev.detail.get("text") or ev.detail.get("reason") or ""
+            when = ev.at.astimezone(self.tz).strftime("%m-%d %H:%M")
+            lines.append(f"  {when} {self.name_of(ev.actor) if ev.actor else '系统'} {names[ev.action]}"
+                         + (f"：{detail}" if detail else ""))
+        return "处置经过：\n" + "\n".join(lines[-last:])
 
     def _alert_subscribers(self, inc: Incident, now: datetime, already: Grade | None = None) -> None:
         """Private cards for leaders whose subscription covers the grade (and did not cover `already`)."""

@@ -78,3 +78,35 @@ async def test_closed_incidents_get_no_reminders(make_app, clock):
     await h.say("liqiang", "/close 1 误报")
     await h.deliver()
     assert await tick(h, hours=30) == ""
+
+
+import pytest  # noqa: E402
+
+from bot.config import load_config  # noqa: E402
+from core.deadlines import deadlines_for, due_intents  # noqa: E402
+from core.grades import Grade  # noqa: E402
+from tests.conftest import EXAMPLE  # noqa: E402
+from tests.test_lifecycle import inc as make_incident  # noqa: E402
+
+
+@pytest.mark.parametrize("grade,claim_minutes,lead_minutes", [("I", 15, 5), ("II", 30, 10), ("III", 120, 30)])
+def test_claim_timings_for_each_grade(grade, claim_minutes, lead_minutes):
+    from dataclasses import replace
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    cfg = load_config(EXAMPLE)
+    tz = ZoneInfo("Asia/Shanghai")
+    inc = replace(make_incident(State.NEW), grade=Grade(grade))
+    rule = cfg.grades[inc.grade]
+    dl = deadlines_for(inc, cfg.grades, tz)
+    assert dl.claim - inc.created_at == timedelta(minutes=claim_minutes)
+
+    def kinds(minutes, done=()):
+        return [i.kind for i in due_intents(inc, dl, rule, inc.created_at + timedelta(minutes=minutes), done=set(done),
+                                            last_activity=inc.created_at, muted_until=None, tz=tz)]
+    assert kinds(claim_minutes - lead_minutes - 1) == []
+    assert kinds(claim_minutes - lead_minutes + 1) == ["remind"]
+    assert kinds(claim_minutes - lead_minutes + 1, ["claim:pre"]) == []
+    assert kinds(claim_minutes + 1, ["claim:pre"]) == ["overdue", "auto_escalate"]
+    assert kinds(claim_minutes + 1, ["claim:pre", "claim:due", "auto_escalate"]) == []
