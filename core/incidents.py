@@ -18,6 +18,7 @@ from core.grades import Grade
 from core.grading import SPREAD_WINDOW_HOURS, Reach, grade_story, is_impact_reason
 from core.lifecycle import Action, Decision, Refusal, decide
 from core.models import Disposition, Incident, Post, Role, State
+from core.render import ACTION_NAMES
 from core.routing import Router
 from storage import write_tx
 from storage import incidents as store
@@ -222,15 +223,13 @@ class IncidentService:
 
     def _timeline(self, incident_id: int, last: int = 6) -> str:
         """The latest actions, for whoever an incident is escalated to."""
-        names = {"opened": "发现", "claim": "认领", "unclaim": "取消认领", "assign": "指派", "note": "备注",
-                 "escalate": "升级", "close": "关闭", "reopen": "重新打开", "regraded": "等级调整"}
         lines = []
         for ev in store.events_for(self.db, incident_id):
-            if ev.action not in names:
+            if ev.action in ("reminder", "post_added", "mute"):
                 continue
             detail = ev.detail.get("text") or ev.detail.get("reason") or ""
             when = ev.at.astimezone(self.tz).strftime("%m-%d %H:%M")
-            lines.append(f"  {when} {self.name_of(ev.actor) if ev.actor else '系统'} {names[ev.action]}"
+            lines.append(f"  {when} {self.name_of(ev.actor) if ev.actor else '系统'} {ACTION_NAMES.get(ev.action, ev.action)}"
                          + (f"：{detail}" if detail else ""))
         return "处置经过：\n" + "\n".join(lines[-last:])
 

@@ -11,7 +11,12 @@ from core.lifecycle import Action
 from core.models import Incident, State
 
 __all__ = ["Button", "Card", "RenderContext", "render_card", "card_text", "fmt_time", "short_line", "split_text",
-           "shrink_card", "render_digest"]
+           "shrink_card", "render_digest", "ACTION_NAMES"]
+
+# What each audit event is called in Chinese (timelines, /show, reports, the casebook).
+
+ACTION_NAMES = {"opened": "发现", "post_added": "新增帖文", "regraded": "等级调整", "claim": "认领", "unclaim": "取消认领",
+                "assign": "指派", "note": "备注", "escalate": "升级", "close": "关闭", "reopen": "重新打开", "mute": "静音"}
 
 
 @dataclass(frozen=True)

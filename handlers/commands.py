@@ -18,14 +18,14 @@ from core.incidents import Actor, Outcome, playbook_step, playbook_text
 from core.lifecycle import Action, Refusal
 from core.models import Disposition, Post, Role, State
 from core.clock import from_iso, parse_duration
-from core.render import card_text, fmt_time, short_line
+from core.render import ACTION_NAMES, card_text, fmt_time, short_line
 from core.text import normalize
 from handlers.base import Deps, Reply, Request
 from handlers.permissions import allowed, roles_for
 from jobs.collect import item_key
 from jobs.pipeline import index_pending
 from jobs.tips import TIP_SOURCE, TipRefused, fetch_tip
-from jobs.report import ACTION_NAMES, build_report, parse_period, render_report, report_with_chart, special_report
+from jobs.report import build_report, parse_period, render_report, report_with_chart, special_report
 from storage import incidents as store
 from storage import people as people_store
 from storage import posts as post_store

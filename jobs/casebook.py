@@ -15,7 +15,7 @@ from sqlite_utils import Database
 from core.clock import from_iso
 from core.grades import Grade
 from core.models import Incident
-from jobs.report import ACTION_NAMES
+from core.render import ACTION_NAMES
 from storage import incidents as store
 
 __all__ = ["Case", "collect_cases", "write_markdown", "write_docx"]

@@ -17,11 +17,11 @@ from sqlite_utils import Database
 from core.deadlines import deadlines_for, is_overdue
 from core.grades import Grade
 from core.clock import from_iso
+from core.render import ACTION_NAMES
 from core.models import State
 from storage import incidents as store
 
-__all__ = ["PERIODS", "Report", "parse_period", "period_bounds", "build_report", "render_report", "special_report",
-           "ACTION_NAMES"]
+__all__ = ["PERIODS", "Report", "parse_period", "period_bounds", "build_report", "render_report", "special_report"]
 
 log = logging.getLogger(__name__)
 
@@ -250,9 +250,6 @@ def special_report(db: Database, config, incident_id: int, tz: ZoneInfo, render_
         lines.append("四、经验教训：" + "；".join(lessons))
     return "\n".join(lines)
 
-
-ACTION_NAMES = {"opened": "发现", "post_added": "新增帖文", "regraded": "等级调整", "claim": "认领", "unclaim": "取消认领",
-                "assign": "指派", "note": "备注", "escalate": "升级", "close": "关闭", "reopen": "重新打开", "mute": "静音"}
 
 
 def report_with_chart(db: Database, config, period: str, now: datetime, tz: ZoneInfo, out_dir) -> tuple[str, str | None]:
