@@ -119,9 +119,7 @@ class App:
     async def start(self) -> None:
         """Open the HTTP client and start the scheduled jobs."""
         s = self.settings
-        self.attach_http(httpx.AsyncClient(
-            timeout=httpx.Timeout(s.http_timeout), follow_redirects=True, max_redirects=5, proxy=s.http_proxy,
-            headers={"User-Agent": s.user_agent}, limits=httpx.Limits(max_connections=50)))
+        self.attach_http(self.new_http_client())
         if s.collect_on_start:
             await self.collect_once()
         self.scheduler = AsyncIOScheduler(timezone=self.tz)
@@ -149,11 +147,17 @@ class App:
         self.service.on_queued = self.deliverer.kick
         self._deliver_task = asyncio.create_task(self.deliverer.serve(s.deliver_interval), name="deliver")
 
+    def new_http_client(self) -> httpx.AsyncClient:
+        """The client collection and tips use: settings' timeout, proxy and User-Agent."""
+        s = self.settings
+        return httpx.AsyncClient(timeout=httpx.Timeout(s.http_timeout), follow_redirects=True, max_redirects=5,
+                                 proxy=s.http_proxy, headers={"User-Agent": s.user_agent},
+                                 limits=httpx.Limits(max_connections=50))
+
     def _http_client(self) -> httpx.AsyncClient:
         """The shared client; made on first use when the app was not started (tests, CLI)."""
         if self.client is None or self.client.is_closed:
-            self.attach_http(httpx.AsyncClient(timeout=httpx.Timeout(self.settings.http_timeout),
-                                               proxy=self.settings.http_proxy))
+            self.attach_http(self.new_http_client())
         return self.client
 
     def attach_http(self, client: httpx.AsyncClient) -> None:

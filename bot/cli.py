@@ -177,11 +177,7 @@ def scrape(db, config, once, source_id) -> None:
 
 
 async def _scrape(app, ids):
-    import httpx  # noqa: PLC0415
-
-    s = app.settings
-    app.attach_http(httpx.AsyncClient(timeout=httpx.Timeout(s.http_timeout), follow_redirects=True, max_redirects=5,
-                                      proxy=s.http_proxy))
+    app.attach_http(app.new_http_client())
     runs = []
     try:
         with click.progressbar(ids, label="抓取 collecting", file=sys.stderr) as bar:

@@ -147,14 +147,27 @@ def _text_after_id(call: Call) -> str:
     return (rest[m.end():] if m else rest).strip()
 
 
+def _id_and_arg(call: Call, usage: str, missing: str) -> tuple[int, str]:
+    """The incident number (or the card replied to) and the first argument after it, required."""
+    iid = _incident_id(call, usage)
+    rest = _after_id(call)
+    if not rest:
+        raise UsageError(f"{missing}。用法：{usage}")
+    return iid, rest[0]
+
+
+def _done(call: Call, inc, text: str) -> list[Reply]:
+    """Changes are announced through the outbox in the incident's chats; answer the sender
+    directly only when the command came from somewhere else (a private chat)."""
+    if (call.req.platform, call.req.chat) in call.deps.router.group_chats(inc.team):
+        return []
+    return [Reply(text)]
+
+
 def _result(call: Call, out: Outcome) -> list[Reply]:
     deps = call.deps
     if out.ok:
-        # The change is announced through the outbox in the incident's chats; answer here only
-        # when the command came from somewhere else (a private chat).
-        if (call.req.platform, call.req.chat) in deps.router.group_chats(out.incident.team):
-            return []
-        return [Reply(f"已完成：#{out.incident.id} 现为{out.incident.state.label}。")]
+        return _done(call, out.incident, f"已完成：#{out.incident.id} 现为{out.incident.state.label}。")
     i = out.incident
     why = out.refusal
     if why is Refusal.CLOSED:
@@ -268,13 +281,10 @@ async def cmd_reopen(call: Call) -> list[Reply]:
 
 async def cmd_assign(call: Call) -> list[Reply]:
     usage = "/assign 编号 @姓名，例如 /assign 12 @李强"
-    iid = _incident_id(call, usage)
-    rest = _after_id(call)
-    if not rest:
-        raise UsageError(f"请指明指派给谁。用法：{usage}")
-    target = call.deps.config.person(rest[0])
+    iid, who = _id_and_arg(call, usage, "请指明指派给谁")
+    target = call.deps.config.person(who)
     if target is None:
-        raise UsageError(f"找不到成员“{rest[0].lstrip('@')}”。用法：{usage}")
+        raise UsageError(f"找不到成员“{who.lstrip('@')}”。用法：{usage}")
     if target.role not in (Role.ADMIN.value, Role.STAFF.value):
         raise UsageError(f"{target.name} 的角色是{Role(target.role).label}，只能指派给监测人员或管理员。")
     return _result(call, call.deps.service.act(iid, Action.ASSIGN, call.actor, target=target.id))
@@ -297,16 +307,12 @@ async def cmd_escalate(call: Call) -> list[Reply]:
 
 async def cmd_close(call: Call) -> list[Reply]:
     usage = f"/close 编号 处置方式 [说明]，处置方式可选：{DISPOSITIONS}"
-    iid = _incident_id(call, usage)
-    rest = _after_id(call)
-    if not rest:
-        raise UsageError(f"请注明处置方式。用法：{usage}")
+    iid, word = _id_and_arg(call, usage, "请注明处置方式")
     try:
-        disposition = Disposition.parse(rest[0])
+        disposition = Disposition.parse(word)
     except ValueError:
-        raise UsageError(f"未知的处置方式“{rest[0]}”。可选：{DISPOSITIONS}。用法：{usage}") from None
-    text = _text_after_id(call)
-    summary = text[len(rest[0]):].strip() or None
+        raise UsageError(f"未知的处置方式“{word}”。可选：{DISPOSITIONS}。用法：{usage}") from None
+    summary = _text_after_id(call)[len(word):].strip() or None
     return _result(call, call.deps.service.act(iid, Action.CLOSE, call.actor, disposition=disposition,
                                                summary=summary[:1000] if summary else None))
 
@@ -421,20 +427,15 @@ async def cmd_tip(call: Call) -> list[Reply]:
 
 async def cmd_mute(call: Call) -> list[Reply]:
     usage = "/mute 编号 时长，例如 /mute 12 2h（支持 30m、2h、1d）"
-    iid = _incident_id(call, usage)
-    rest = _after_id(call)
-    if not rest:
-        raise UsageError(f"请注明静音多久。用法：{usage}")
+    iid, raw = _id_and_arg(call, usage, "请注明静音多久")
     try:
-        span = parse_duration(rest[0])
+        span = parse_duration(raw)
     except ValueError:
-        raise UsageError(f"“{rest[0]}”不是有效的时长。用法：{usage}") from None
+        raise UsageError(f"“{raw}”不是有效的时长。用法：{usage}") from None
     if span > timedelta(days=7):
         raise UsageError("最多静音 7 天。")
     inc = call.deps.service.mute(iid, call.actor, call.deps.clock() + span)
-    if (call.req.platform, call.req.chat) in call.deps.router.group_chats(inc.team):
-        return []
-    return [Reply(f"已静音 #{iid} 的提醒，至 {fmt_time(inc.muted_until, call.deps.tz)}。")]
+    return _done(call, inc, f"已静音 #{iid} 的提醒，至 {fmt_time(inc.muted_until, call.deps.tz)}。")
 
 
 COMMANDS: list[Command] = [

@@ -270,7 +270,6 @@ def report_with_chart(db: Database, config, period: str, now: datetime, tz: Zone
 
 def send_scheduled_report(service, period: str, tz: ZoneInfo, out_dir=None) -> str:
     """The 日报 / 周报: to every team's group and privately to everyone with a subscription."""
-    from core.routing import Router  # noqa: F401  (type of service.router)
     from storage import outbox, write_tx
     from storage import people as people_store
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlite_utils import Database
 
@@ -12,7 +12,7 @@ from core.models import Disposition, Event, Incident, State
 from storage.db import json_dumps, json_loads
 
 __all__ = [
-    "IncidentNotFound", "get_incident", "find_story", "create_incident", "update_incident", "link_post",
+    "IncidentNotFound", "get_incident", "create_incident", "update_incident", "link_post",
     "add_event", "events_for", "list_incidents", "posts_for", "incidents_between", "StaleIncident",
     "story_candidates",
 ]
@@ -66,14 +66,6 @@ def story_candidates(db: Database, since: datetime) -> list[dict]:
     return [dict(r) for r in db.query(
         "SELECT id, story_key, fingerprint, matched FROM incidents WHERE created_at >= ? ORDER BY id DESC",
         [to_iso(since)])]
-
-
-def find_story(db: Database, story_key: str, since: datetime) -> int | None:
-    row = db.execute(
-        "SELECT id FROM incidents WHERE story_key = ? AND created_at >= ? ORDER BY id DESC LIMIT 1",
-        [story_key, to_iso(since)],
-    ).fetchone()
-    return row[0] if row else None
 
 
 def create_incident(db: Database, *, story_key: str, title: str, url: str | None, source_id: str, team: str | None,
@@ -170,9 +162,6 @@ def incidents_between(db: Database, start: datetime, end: datetime) -> list[Inci
 def open_incidents(db: Database) -> list[Incident]:
     return [_row_to_incident(dict(r)) for r in db.query(_SELECT + " WHERE i.state != 'closed' ORDER BY i.id")]
 
-
-def recent_cutoff(now: datetime, days: int = 7) -> datetime:
-    return now - timedelta(days=days)
 
 
 def story_reach(db: Database, incident_id: int, since: datetime) -> tuple[int, int, int, int]:

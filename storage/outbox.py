@@ -14,7 +14,7 @@ from sqlite_utils import Database
 from core.clock import to_iso
 from storage.db import json_dumps, json_loads
 
-__all__ = ["OutboxRow", "enqueue", "due", "mark_sent", "mark_retry", "mark_dead", "pending_count",
+__all__ = ["OutboxRow", "enqueue", "due", "mark_sent", "mark_retry", "mark_dead",
            "message_id_for", "remember_message", "chats_with_card", "newer_card_pending", "mark_superseded",
            "incident_for_message", "new_low_grade_cards", "mark_digested", "hold", "CARD", "NOTICE", "TEXT"]
 
@@ -65,13 +65,6 @@ def due(db: Database, platforms: list[str], now: datetime, limit: int = 50) -> l
         for r in db.query(sql, [*platforms, to_iso(now), limit])
     ]
 
-
-def pending_count(db: Database, platforms: list[str] | None = None) -> int:
-    if platforms:
-        marks = ",".join("?" * len(platforms))
-        return db.execute(f"SELECT COUNT(*) FROM outbox WHERE state='pending' AND platform IN ({marks})",
-                          platforms).fetchone()[0]
-    return db.execute("SELECT COUNT(*) FROM outbox WHERE state='pending'").fetchone()[0]
 
 
 def mark_sent(db: Database, row_id: int, now: datetime, message_id: str | None) -> None:

@@ -13,7 +13,7 @@ from storage.db import json_dumps
 
 __all__ = ["insert_post", "sync_sources", "record_source_run", "search_posts", "post_exists", "source_rows",
            "source_state", "set_source_flags", "source_volume",
-           "unindexed", "set_segmented", "unindexed_count"]
+           "unindexed", "set_segmented"]
 
 
 def post_exists(db: Database, item_key: str) -> bool:
@@ -109,9 +109,6 @@ def unindexed(db: Database, limit: int = 200) -> list[tuple[int, str]]:
 def set_segmented(db: Database, rows: list[tuple[int, str]]) -> None:
     db.conn.executemany("UPDATE posts SET seg = ?, indexed = 1 WHERE id = ?", [(seg, pid) for pid, seg in rows])
 
-
-def unindexed_count(db: Database) -> int:
-    return db.execute("SELECT COUNT(*) FROM posts WHERE indexed = 0").fetchone()[0]
 
 
 def source_volume(db: Database, source_id: str, now: datetime, days: int = 14) -> tuple[int, float, int]:

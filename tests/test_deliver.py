@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 
 from bot.app import App
 from bot.config import load_config

@@ -6,9 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import load_config
-from core.grades import Grade
 from jobs.collect import canonical_url, parse_feed
-from tests.conftest import EXAMPLE
 
 
 async def test_bundled_samples_give_graded_alerts(make_app):

@@ -12,7 +12,7 @@ from bot.app import App
 from bot.config import load_config
 from bot.platforms.telegram import TelegramPlatform, card_html
 from core.render import Card
-from tests.conftest import HIGH, make_settings, seed
+from tests.conftest import make_settings, seed
 from tests.fake_telegram import FakeBotAPI
 
 GROUP = "-1001234567890"
