@@ -76,7 +76,8 @@ class App:
         configure_jieba(settings.data_dir)
         self.db = db if db is not None else open_db(settings.db)
         self.platforms = platforms
-        self.router = Router(config, list(platforms), self.db)
+        self.router = Router(config, list(platforms), self.db,
+                             defaults={n: getattr(a, "team_chats", {}) for n, a in platforms.items()})
         self.service = IncidentService(self.db, config, self.router, clock, self.tz)
         self.analyzer = Analyzer(config)
         self.client: httpx.AsyncClient | None = None

@@ -7,6 +7,7 @@ import asyncio
 import functools
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -67,8 +68,9 @@ def cli() -> None:
 
 @cli.command()
 @common_options
-@click.option("--platform", type=click.Choice(PLATFORMS), default=None,
-              help="Chat platform. Default: telegram when TELEGRAM_BOT_TOKEN is set, else console.")
+@click.option("--platform", default=None, metavar="NAME[,NAME]",
+              help=f"Chat platform(s): {', '.join(PLATFORMS)}; several comma-separated (telegram,wecom). "
+                   "Default: $YUQING_PLATFORM, else telegram when TELEGRAM_BOT_TOKEN is set, else console.")
 @click.option("--no-collect", is_flag=True, help="Do not run a collection cycle at start-up.")
 def run(db, config, platform, no_collect) -> None:
     """Start the bot: collect on schedule, deliver alerts, answer commands."""
@@ -76,31 +78,58 @@ def run(db, config, platform, no_collect) -> None:
     setup_logging(settings)
     from bot.app import App, build_platform  # noqa: PLC0415  (keeps `--help` fast)
 
-    name = settings.chosen_platform
-    adapter = build_platform(name, cfg, settings=settings)
-    app = App(settings, cfg, platforms={name: adapter})
+    adapters = {name: build_platform(name, cfg, settings=settings) for name in settings.chosen_platforms}
+    app = App(settings, cfg, platforms=adapters)
     try:
-        asyncio.run(_run(app, name))
+        asyncio.run(_run(app))
     except KeyboardInterrupt:
         pass
     except BrokenPipeError:
         pass
     finally:
         app.close()
-    if getattr(adapter, "closed", False):
+    if any(getattr(a, "closed", False) for a in adapters.values()):
         # stdout was closed by the reader; silence the interpreter's final flush
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-async def _run(app, name: str) -> None:
-    platform = app.platforms[name]
-    await platform.open(app)
-    await app.start()
+async def _run(app) -> None:
+    """Open every platform, start the app, serve until one platform stops (Ctrl-C, SIGTERM,
+    end of console input), then stop the rest: delivery first, since it still needs them."""
+    adapters = list(app.platforms.values())
+    opened = []
     try:
-        await platform.serve(app)
+        for adapter in adapters:
+            await adapter.open(app)
+            opened.append(adapter)
+        await app.start()
+        tasks = [asyncio.create_task(a.serve(app), name=f"serve:{a.name}") for a in adapters]
+        loop = asyncio.get_running_loop()
+
+        def stop_all() -> None:
+            for a in adapters:
+                if hasattr(a, "stop"):
+                    a.stop()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop_all)
+            except (NotImplementedError, RuntimeError):
+                pass
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        stop_all()
+        if pending:
+            await asyncio.wait(pending, timeout=15)
+        for t in tasks:
+            if t.done() and not t.cancelled() and t.exception() is not None:
+                logging.getLogger(__name__).error("platform %s stopped with an error", t.get_name(),
+                                                  exc_info=t.exception())
+            elif not t.done():
+                t.cancel()
     finally:
-        await app.stop()          # delivery first: it still needs the platform
-        await platform.close()
+        await app.stop()          # delivery first: it still needs the platforms
+        for adapter in reversed(opened):
+            await adapter.close()
 
 
 @cli.command()

@@ -7,11 +7,11 @@ in `repr()` or logs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import FieldProblem, SettingsError
 from bot.validation import problems_from
@@ -19,7 +19,6 @@ from bot.validation import problems_from
 __all__ = ["Settings", "load_settings", "PLATFORMS"]
 
 PLATFORMS = ("console", "telegram", "wecom", "wxpy")
-Platform = Literal["console", "telegram", "wecom", "wxpy"]
 
 
 class Settings(BaseSettings):
@@ -33,9 +32,10 @@ class Settings(BaseSettings):
         populate_by_name=True,
     )
 
-    platform: Platform | None = Field(
-        default=None,
-        description="Chat platform; empty picks telegram when a token is set, else console.",
+    platform: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Chat platform(s), comma-separated (e.g. telegram,wecom); empty picks telegram "
+                    "when a token is set, else console.",
     )
     config: Path = Field(default=Path("config/example.toml"), description="The TOML configuration file.")
     db: Path = Field(default=Path("data/yuqing.db"), description="The SQLite database file.")
@@ -63,6 +63,59 @@ class Settings(BaseSettings):
         description="Self-hosted Bot API server URL.",
     )
 
+    wecom_corp_id: str | None = Field(default=None, description="WeCom corp id (企业ID).")
+    wecom_agent_id: int | None = Field(default=None, description="WeCom self-built app AgentId.")
+    wecom_secret: SecretStr | None = Field(default=None, description="WeCom app Secret.")
+    wecom_token: SecretStr | None = Field(default=None, description="WeCom callback Token.")
+    wecom_aes_key: SecretStr | None = Field(default=None, description="WeCom callback EncodingAESKey (43 chars).")
+    wecom_robot_keys: Annotated[dict[str, SecretStr], NoDecode] = Field(
+        default_factory=dict, description="Group robot webhook keys per team: team=key,team2=key2 (or JSON).")
+    wecom_listen: str = Field(default="0.0.0.0:8088", description="host:port of the WeCom callback server.")
+    wecom_callback_path: str = Field(default="/wecom/callback", description="URL path of the WeCom callback.")
+    wecom_api_base: str = Field(default="https://qyapi.weixin.qq.com", description="WeCom API server.")
+    wxpy_group: str | None = Field(default=None, description="Name of the personal-WeChat group (wxpy).")
+    wxpy_cache: Path | None = Field(default=None, description="wxpy login cache; default <data_dir>/wxpy.pkl.")
+
+    @field_validator("platform", mode="before")
+    @classmethod
+    def _platform_list(cls, v):
+        if v is None:
+            return ()
+        items = [x.strip().lower() for x in (v.split(",") if isinstance(v, str) else v) if x and x.strip()]
+        unknown = [x for x in items if x not in PLATFORMS]
+        if unknown:
+            raise ValueError(f"未知平台 {', '.join(unknown)}，可选：{', '.join(PLATFORMS)} / "
+                             f"unknown platform {', '.join(unknown)}; choose from {', '.join(PLATFORMS)}")
+        return tuple(dict.fromkeys(items))
+
+    @field_validator("wecom_robot_keys", mode="before")
+    @classmethod
+    def _robot_keys(cls, v):
+        if isinstance(v, str):
+            v = v.strip()
+            if not v:
+                return {}
+            if v.startswith("{"):
+                import json
+
+                try:
+                    return json.loads(v)
+                except ValueError:
+                    raise ValueError("不是有效的 JSON / not valid JSON") from None
+            pairs = [p.partition("=") for p in v.split(",") if p.strip()]
+            if any(not sep or not k.strip() or not key.strip() for k, sep, key in pairs):
+                raise ValueError("格式应为 团队=密钥,团队2=密钥2 / expected team=key,team2=key2")
+            return {k.strip(): key.strip() for k, _, key in pairs}
+        return v
+
+    @field_validator("wecom_listen")
+    @classmethod
+    def _host_port(cls, v: str) -> str:
+        host, sep, port = v.rpartition(":")
+        if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ValueError(f"格式应为 主机:端口，例如 0.0.0.0:8088 / expected host:port, got {v!r}")
+        return v
+
     @field_validator("timezone")
     @classmethod
     def _zone_exists(cls, v: str) -> str:
@@ -77,10 +130,15 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     @property
-    def chosen_platform(self) -> str:
+    def chosen_platforms(self) -> tuple[str, ...]:
+        """The platforms to run, in the order given."""
         if self.platform:
             return self.platform
-        return "telegram" if self.telegram_bot_token else "console"
+        return ("telegram",) if self.telegram_bot_token else ("console",)
+
+    @property
+    def chosen_platform(self) -> str:
+        return ",".join(self.chosen_platforms)
 
     @property
     def log_path(self) -> Path:

@@ -124,19 +124,33 @@ def short_line(inc: Incident, names: dict[str, str] | None = None) -> str:
     return f"{inc.grade.emoji} #{inc.id} [{inc.grade.value}] {inc.title[:40]} · {inc.state.label}{who}"
 
 
-def split_text(text: str, limit: int) -> list[str]:
-    """Split a long reply into chunks of at most `limit` characters, at line breaks where possible."""
+def split_text(text: str, limit: int, size=len) -> list[str]:
+    """Split a long reply into chunks of at most `limit` (measured by `size`: characters by
+    default, or e.g. UTF-8 bytes), at line breaks where possible."""
+
+    def head(line: str) -> int:
+        """The longest prefix of `line` that fits, in characters (at least one)."""
+        lo, hi = 1, len(line)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if size(line[:mid]) <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
     chunks: list[str] = []
     current = ""
     for line in text.split("\n"):
-        while len(line) > limit:
+        while size(line) > limit:
             if current:
                 chunks.append(current)
                 current = ""
-            chunks.append(line[:limit])
-            line = line[limit:]
+            n = head(line)
+            chunks.append(line[:n])
+            line = line[n:]
         candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
+        if size(candidate) > limit:
             chunks.append(current)
             current = line
         else:

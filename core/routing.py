@@ -20,16 +20,21 @@ CONSOLE_GROUP = "监测群"
 
 
 class Router:
-    def __init__(self, config, platforms: Sequence[str], db: Database):
+    def __init__(self, config, platforms: Sequence[str], db: Database,
+                 defaults: dict[str, dict[str, str]] | None = None):
+        """`defaults`: per platform, a team's group chat when the config names none (the
+        adapter knows it, e.g. WeCom's robot for the team)."""
         self.config = config
         self.platforms = list(platforms)
         self.db = db
+        self.defaults = defaults or {}
 
     def group_chats(self, team_id: str | None) -> list[tuple[str, str]]:
         team = self.config.team(team_id)
         out = []
         for p in self.platforms:
-            chat = team.chats.get(p) or (CONSOLE_GROUP if p == "console" else None)
+            chat = (team.chats.get(p) or self.defaults.get(p, {}).get(team.id)
+                    or (CONSOLE_GROUP if p == "console" else None))
             if chat:
                 out.append((p, str(chat)))
         return out

@@ -44,6 +44,7 @@ class Command:
     usage: str
     summary: str
     run: Callable[["Call"], Awaitable[list[Reply]]]
+    aliases: tuple[str, ...] = ()   # Chinese words that work like the command, e.g. 认领 12
 
 
 @dataclass
@@ -70,12 +71,25 @@ class UsageError(Exception):
 _CMD = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
 
 
-def parse(text: str) -> tuple[str, str] | None:
-    """'/claim@yuqing_bot 12' -> ('claim', '12'). None when the text is not a command."""
-    m = _CMD.match(normalize(text) if text else "")
+def parse(text: str, *, private: bool = True) -> tuple[str, str] | None:
+    """'/claim@yuqing_bot 12' -> ('claim', '12'); '认领 12' -> ('claim', '12').
+    None when the text is not a command.
+
+    A Chinese alias counts when it is the whole message or is followed by an argument. In a
+    group, where people also just talk, an alias of a command that takes an incident number
+    counts only when a number follows ('关闭 12 已澄清', not '关闭窗口的事').
+    """
+    text = normalize(text) if text else ""
+    m = _CMD.match(text)
+    if m:
+        return m.group(1).lower(), (m.group(2) or "").strip()
+    m = _ALIAS.match(text.lstrip("/"))
     if not m:
         return None
-    return m.group(1).lower(), (m.group(2) or "").strip()
+    name, rest = _ALIASES[m.group(1)], (m.group(2) or "").strip()
+    if not private and rest and _BY_NAME[name].usage.split(" ")[1:2] == ["编号"] and not _NUMBER.match(rest):
+        return None
+    return name, rest
 
 
 def who_is(deps: Deps, req: Request):
@@ -91,7 +105,7 @@ def who_is(deps: Deps, req: Request):
 
 async def handle(deps: Deps, req: Request) -> list[Reply]:
     """Handle one message. Non-commands get nothing back, except in a private chat."""
-    parsed = parse(req.text)
+    parsed = parse(req.text, private=req.private or req.platform == "console")
     if parsed is None:
         if req.private or req.platform == "console":
             return [Reply("命令以 / 开头，例如 /list。发送 /help 查看全部命令。")]
@@ -193,7 +207,8 @@ async def cmd_help(call: Call) -> list[Reply]:
     lines = ["舆情哨兵 · 可用命令："]
     for c in COMMANDS:
         if allowed(c.name, call.role) and c.name != "start":
-            lines.append(f"{c.usage} — {c.summary}")
+            alias = f"（或：{'、'.join(c.aliases)}）" if c.aliases else ""
+            lines.append(f"{c.usage} — {c.summary}{alias}")
     if call.person is None:
         lines.append("你还没有登记，只能查看帮助。请联系管理员。")
     else:
@@ -439,24 +454,29 @@ async def cmd_mute(call: Call) -> list[Reply]:
 
 
 COMMANDS: list[Command] = [
-    Command("help", "/help", "查看帮助", cmd_help),
+    Command("help", "/help", "查看帮助", cmd_help, aliases=("帮助",)),
     Command("start", "/start", "登记（私聊）", cmd_start),
-    Command("list", "/list", "待处置事件", cmd_list),
-    Command("show", "/show 编号", "事件详情、预案与处置记录", cmd_show),
-    Command("mine", "/mine", "我负责的事件", cmd_mine),
-    Command("claim", "/claim 编号", "认领", cmd_claim),
-    Command("unclaim", "/unclaim 编号", "取消认领", cmd_unclaim),
-    Command("assign", "/assign 编号 @姓名", "指派", cmd_assign),
-    Command("note", "/note 编号 内容", "添加备注", cmd_note),
-    Command("escalate", "/escalate 编号 [原因]", "升级", cmd_escalate),
-    Command("close", "/close 编号 处置方式 [说明]", f"关闭（{DISPOSITIONS}）", cmd_close),
-    Command("reopen", "/reopen 编号", "重新打开", cmd_reopen),
-    Command("search", "/search 关键词", "全文搜索帖文", cmd_search),
-    Command("report", "/report [today|week|month|起..止|编号]", "统计报告；带编号为单个事件的专报", cmd_report),
-    Command("subscribe", "/subscribe [I|II|III|IV]", "订阅私信推送（默认 II 级及以上）", cmd_subscribe),
-    Command("unsubscribe", "/unsubscribe", "取消订阅", cmd_unsubscribe),
-    Command("sources", "/sources", "来源状态", cmd_sources),
-    Command("tip", "/tip 链接 [备注]", "报送线索", cmd_tip),
-    Command("mute", "/mute 编号 时长", "暂停某事件的提醒（如 2h）", cmd_mute),
+    Command("list", "/list", "待处置事件", cmd_list, aliases=("列表", "待办")),
+    Command("show", "/show 编号", "事件详情、预案与处置记录", cmd_show, aliases=("详情", "查看")),
+    Command("mine", "/mine", "我负责的事件", cmd_mine, aliases=("我的",)),
+    Command("claim", "/claim 编号", "认领", cmd_claim, aliases=("认领",)),
+    Command("unclaim", "/unclaim 编号", "取消认领", cmd_unclaim, aliases=("取消认领",)),
+    Command("assign", "/assign 编号 @姓名", "指派", cmd_assign, aliases=("指派",)),
+    Command("note", "/note 编号 内容", "添加备注", cmd_note, aliases=("备注",)),
+    Command("escalate", "/escalate 编号 [原因]", "升级", cmd_escalate, aliases=("升级",)),
+    Command("close", "/close 编号 处置方式 [说明]", f"关闭（{DISPOSITIONS}）", cmd_close, aliases=("关闭",)),
+    Command("reopen", "/reopen 编号", "重新打开", cmd_reopen, aliases=("重新打开", "重开")),
+    Command("search", "/search 关键词", "全文搜索帖文", cmd_search, aliases=("搜索",)),
+    Command("report", "/report [today|week|month|起..止|编号]", "统计报告；带编号为单个事件的专报", cmd_report, aliases=("报告",)),
+    Command("subscribe", "/subscribe [I|II|III|IV]", "订阅私信推送（默认 II 级及以上）", cmd_subscribe, aliases=("订阅",)),
+    Command("unsubscribe", "/unsubscribe", "取消订阅", cmd_unsubscribe, aliases=("取消订阅",)),
+    Command("sources", "/sources", "来源状态", cmd_sources, aliases=("来源",)),
+    Command("tip", "/tip 链接 [备注]", "报送线索", cmd_tip, aliases=("线索", "报送")),
+    Command("mute", "/mute 编号 时长", "暂停某事件的提醒（如 2h）", cmd_mute, aliases=("静音",)),
 ]
 _BY_NAME = {c.name: c for c in COMMANDS}
+_ALIASES = {a: c.name for c in COMMANDS for a in c.aliases}
+# longest alternatives first, so 取消订阅 is not read as something shorter
+_ALIAS = re.compile("^(" + "|".join(sorted(map(re.escape, _ALIASES), key=len, reverse=True)) + r")(?:$|(?=[\s#＃\d])\s*(.*))$",
+                    re.DOTALL)
+_NUMBER = re.compile(r"^[#＃]?\d+")

@@ -232,12 +232,13 @@ class Deliverer:
     def _failed(self, row: outbox.OutboxRow, err: Exception, *, permanent: bool, retry_after: float | None = None):
         attempts = row.attempts + 1
         with write_tx(self.db):
-            if permanent or attempts >= MAX_ATTEMPTS:
+            if permanent or (attempts >= MAX_ATTEMPTS and not retry_after):
                 outbox.mark_dead(self.db, row.id, str(err))
                 log.error("outbox row %s to %s/%s given up after %d attempt(s): %s",
                           row.id, row.platform, row.chat, attempts, err)
                 return
             delay = timedelta(seconds=retry_after) if retry_after else min(MAX_BACKOFF, timedelta(seconds=2 ** attempts))
-            outbox.mark_retry(self.db, row.id, self.clock() + delay, str(err))
-            log.warning("outbox row %s to %s/%s failed (attempt %d), retry in %ss: %s",
+            # waiting because the platform asked us to (rate limits) is not a failed attempt
+            outbox.mark_retry(self.db, row.id, self.clock() + delay, str(err), count=not retry_after)
+            (log.info if retry_after else log.warning)("outbox row %s to %s/%s failed (attempt %d), retry in %ss: %s",
                         row.id, row.platform, row.chat, attempts, delay.total_seconds(), err)

@@ -84,9 +84,10 @@ def mark_superseded(db: Database, row_id: int, now: datetime) -> None:
     db.execute("UPDATE outbox SET state='superseded', sent_at=? WHERE id=?", [to_iso(now), row_id])
 
 
-def mark_retry(db: Database, row_id: int, not_before: datetime, error: str) -> None:
-    db.execute("UPDATE outbox SET attempts=attempts+1, not_before=?, last_error=? WHERE id=?",
-               [to_iso(not_before), error[:500], row_id])
+def mark_retry(db: Database, row_id: int, not_before: datetime, error: str, *, count: bool = True) -> None:
+    """Try again at `not_before`; `count=False` when only waiting (rate limit), not failing."""
+    db.execute("UPDATE outbox SET attempts=attempts+?, not_before=?, last_error=? WHERE id=?",
+               [1 if count else 0, to_iso(not_before), error[:500], row_id])
 
 
 def mark_dead(db: Database, row_id: int, error: str) -> None:

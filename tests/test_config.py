@@ -114,8 +114,26 @@ def test_telegram_without_token_is_a_clear_error(tmp_path, monkeypatch):
     assert "TELEGRAM_BOT_TOKEN: 使用 Telegram 平台需要设置机器人令牌" in res.output
 
 
-def test_unavailable_platform_is_a_clear_error(tmp_path):
-    res = CliRunner().invoke(cli, ["run", "--platform", "wecom", "--db", str(tmp_path / "t.db")],
-                             env={"YUQING_DATA_DIR": str(tmp_path / "data")})
+def test_wecom_without_keys_and_unknown_platforms_are_clear_errors(tmp_path):
+    env = {"YUQING_DATA_DIR": str(tmp_path / "data")}
+    res = CliRunner().invoke(cli, ["run", "--platform", "wecom", "--db", str(tmp_path / "t.db")], env=env)
     assert res.exit_code == 2
-    assert "YUQING_PLATFORM: 平台 wecom 尚未提供" in res.output
+    assert "YUQING_WECOM_ROBOT_KEYS: 使用企业微信需要至少一个群机器人密钥或一个自建应用" in res.output
+    res = CliRunner().invoke(cli, ["run", "--platform", "telegram,qq", "--db", str(tmp_path / "t.db")], env=env)
+    assert res.exit_code == 2
+    assert "YUQING_PLATFORM: 未知平台 qq" in res.output and "Traceback" not in res.output
+
+
+def test_several_platforms_and_robot_keys_from_the_environment(monkeypatch):
+    monkeypatch.setenv("YUQING_PLATFORM", "telegram, wecom")
+    monkeypatch.setenv("YUQING_WECOM_ROBOT_KEYS", "city=k1,jiangbei=k2")
+    s = load_settings()
+    assert s.chosen_platforms == ("telegram", "wecom")
+    assert {k: v.get_secret_value() for k, v in s.wecom_robot_keys.items()} == {"city": "k1", "jiangbei": "k2"}
+    assert "k1" not in repr(s)
+    monkeypatch.setenv("YUQING_WECOM_ROBOT_KEYS", '{"city": "k3"}')
+    assert load_settings().wecom_robot_keys["city"].get_secret_value() == "k3"
+    monkeypatch.setenv("YUQING_WECOM_ROBOT_KEYS", "city")
+    with pytest.raises(SettingsError) as e:
+        load_settings()
+    assert "YUQING_WECOM_ROBOT_KEYS" in e.value.render() and "团队=密钥" in e.value.render()

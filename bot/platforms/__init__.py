@@ -8,4 +8,6 @@ __all__ = ["AVAILABLE"]
 AVAILABLE = {
     "console": "bot.platforms.console:ConsolePlatform",
     "telegram": "bot.platforms.telegram:TelegramPlatform",
+    "wecom": "bot.platforms.wecom:WeComPlatform",
+    "wxpy": "bot.platforms.wxpy:WxpyPlatform",
 }

@@ -1,0 +1,383 @@
+"""WeCom transcripts: the real adapter talking HTTP to a fake WeCom server on 127.0.0.1, and
+callbacks encrypted and signed the way WeCom does it, posted to the adapter's own server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+import httpx
+import pytest
+
+from bot.app import App
+from bot.config import load_config
+from bot.errors import SettingsError
+from bot.platforms.wecom import WeComPlatform, card_markdown, template_card
+from core.render import Button, Card
+from core.lifecycle import Action
+from storage import outbox, write_tx
+from tests.conftest import make_settings, seed
+from tests.fake_wecom import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN, FakeWeCom
+
+USERS = {"wangmin": "WangMin", "liqiang": "LiQiang", "zhoulan": "ZhouLan", "chenbuzhang": "ChenBZ",
+         "hexiaoyu": "HeXY"}
+
+
+def wecom_config(config_dir):
+    p = config_dir / "example.toml"
+    text = p.read_text(encoding="utf-8")
+    for pid, uid in USERS.items():
+        text = text.replace(f'id = "{pid}"\n', f'id = "{pid}"\nhandles = {{ wecom = "{uid}" }}\n')
+    p.write_text(text, encoding="utf-8")
+    return load_config(p)
+
+
+def wecom_settings(tmp_path, fake, **kw):
+    return make_settings(tmp_path, platform="wecom", wecom_corp_id=CORP_ID, wecom_agent_id=AGENT_ID,
+                         wecom_secret=SECRET, wecom_token=TOKEN, wecom_aes_key=AES_KEY,
+                         wecom_robot_keys={"city": "key-city"}, wecom_listen="127.0.0.1:0",
+                         wecom_api_base=fake.base_url, deliver_interval=0.2, **kw)
+
+
+async def until(cond, timeout=8.0):
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while loop.time() < end:
+        if cond():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+class WC:
+    def __init__(self, fake: FakeWeCom, cfg, tmp_path):
+        self.fake, self.cfg, self.tmp_path = fake, cfg, tmp_path
+
+    async def start(self, collect=True, digest_after=100, **settings):
+        self.settings = wecom_settings(self.tmp_path, self.fake, collect_on_start=collect, **settings)
+        self.platform = WeComPlatform(self.cfg, settings=self.settings)
+        self.platform.digest_after = digest_after
+        self.app = App(self.settings, self.cfg, platforms={"wecom": self.platform})
+        await self.platform.open(self.app)
+        await self.app.start()
+        self.task = asyncio.create_task(self.platform.serve(self.app))
+        await until(lambda: self.platform.port)
+        self.url = f"http://127.0.0.1:{self.platform.port}/wecom/callback"
+        self.http = httpx.AsyncClient(timeout=5)
+
+    async def stop(self):
+        await self.http.aclose()
+        self.platform.stop()
+        await asyncio.wait_for(self.task, 10)
+        await self.app.stop()
+        await self.platform.close()
+        self.app.close()
+
+    async def post(self, params, body) -> httpx.Response:
+        return await self.http.post(self.url, params=params, content=body.encode())
+
+    async def say(self, who: str, text: str, **kw) -> httpx.Response:
+        uid = USERS.get(who, who)
+        return await self.post(*self.fake.encrypt(self.fake.callback_xml(uid, text=text, **kw)))
+
+    async def press(self, who: str, key: str) -> httpx.Response:
+        return await self.post(*self.fake.encrypt(self.fake.callback_xml(USERS.get(who, who), event_key=key)))
+
+    def cards(self):
+        return self.fake.markdown("key-city")
+
+    def texts(self):
+        return self.fake.texts("key-city")
+
+    def pending(self):
+        return self.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state='pending'").fetchone()[0]
+
+
+@pytest.fixture
+async def wc(config_dir, tmp_path):
+    fake = FakeWeCom(users=[*USERS.values(), "Stranger"])
+    w = WC(fake, wecom_config(config_dir), tmp_path)
+    await w.start()
+    await until(lambda: len(w.cards()) >= 6)
+    await until(lambda: w.pending() == 0)
+    yield w
+    await w.stop()
+    fake.close()
+
+
+def top(w) -> int:
+    return next(r["id"] for r in w.app.db.query("SELECT id FROM incidents WHERE grade='I'"))
+
+
+# ---------------------------------------------------------------------------- rendering
+
+def test_card_markdown_is_inert_and_within_the_byte_limit():
+    card = Card(header="🔴 I 特别重大 · #9 · 干部作风", title="[点我](http://evil.example) **假** <font>" + "标" * 3000,
+                url="https://a.example/x (1)", fields=(("来源", "论坛 > 媒体"), ("定级理由", "理" * 3000)),
+                buttons=(Button("认领", Action.CLAIM, 9),))
+    md = card_markdown(card)
+    assert len(md.encode()) <= 4096
+    assert "[点我](http" not in md and "**假**" not in md and "<font>" not in md
+    assert "https://a.example/x%20%281%29" in md
+    assert md.startswith('### <font color="warning">🔴 I 特别重大')
+    assert "「认领 9」" in md
+
+
+def test_template_card_respects_wecom_field_limits():
+    card = Card(header="🟠 II 重大 · #3 · 招录考试" + "长" * 40, title="题" * 200, url="https://a.example/",
+                fields=tuple((f"字段名很长{i}", "值" * 50) for i in range(8)),
+                buttons=(Button("认领", Action.CLAIM, 3), Button("升级", Action.ESCALATE, 3)))
+    body = template_card(card, "yq3-abc")
+    assert len(body["main_title"]["title"]) <= 26 and len(body["sub_title_text"]) <= 112
+    assert len(body["horizontal_content_list"]) == 6
+    assert all(len(h["keyname"]) <= 5 and len(h["value"]) <= 26 for h in body["horizontal_content_list"])
+    assert [(b["text"], b["key"]) for b in body["button_list"]] == [("认领", "c:3"), ("升级", "e:3")]
+    assert body["card_action"] == {"type": 1, "url": "https://a.example/"}
+
+
+def test_missing_or_half_settings_are_clear_errors(config_dir, tmp_path):
+    cfg = load_config(config_dir / "example.toml")
+    with pytest.raises(SettingsError) as e:
+        WeComPlatform(cfg, settings=make_settings(tmp_path))
+    assert "YUQING_WECOM_ROBOT_KEYS" in e.value.render()
+    with pytest.raises(SettingsError) as e:
+        WeComPlatform(cfg, settings=make_settings(tmp_path, wecom_corp_id=CORP_ID, wecom_secret=SECRET))
+    text = e.value.render()
+    assert "YUQING_WECOM_TOKEN" in text and "YUQING_WECOM_AES_KEY" in text and "YUQING_WECOM_AGENT_ID" in text
+    with pytest.raises(SettingsError) as e:
+        WeComPlatform(cfg, settings=make_settings(tmp_path, wecom_corp_id=CORP_ID, wecom_secret=SECRET,
+                                                  wecom_agent_id=1, wecom_token="t", wecom_aes_key="short"))
+    assert "YUQING_WECOM_AES_KEY" in e.value.render()
+
+
+# ---------------------------------------------------------------------------- transcripts
+
+async def test_alert_cards_go_to_the_group_robot_highest_grade_first(wc):
+    cards = wc.cards()
+    assert len(cards) == 6 and cards[0].startswith('### <font color="warning">🔴 I 特别重大')
+    iid = top(wc)
+    assert f"· #{iid} ·" in cards[0] and "](https://paper.province.example/" in cards[0]
+    assert "**定级理由**：" in cards[0] and f"「认领 {iid}」" in cards[0]
+    assert all(len(c.encode()) <= 4096 for c in cards)
+    assert wc.fake.violations == 0
+
+
+async def test_claim_by_chinese_alias_and_by_command(wc):
+    iid = top(wc)
+    r = await wc.say("liqiang", f"认领 {iid}")
+    assert r.status_code == 200
+    await until(lambda: f"✋ #{iid} 已由 李强 认领" in wc.texts())
+    await until(lambda: wc.fake.user_texts("LiQiang"))
+    r = await wc.say("zhoulan", "/claim 1")
+    await until(lambda: "✋ #1 已由 周岚 认领" in wc.texts())
+    assert wc.app.service.get(iid).assignee == "liqiang"
+    await asyncio.sleep(0.3)
+    assert len(wc.cards()) == 6  # WeCom cannot edit: the notice tells the change, no second card
+
+
+async def test_buttons_on_a_private_template_card(wc):
+    iid = top(wc)
+    await wc.say("chenbuzhang", "订阅 II")
+    await until(lambda: any("已订阅" in t for t in wc.fake.user_texts("ChenBZ")))
+    seed(wc, "网友实名举报江北区副区长刘海燕违纪吃拿卡要", "有网友实名举报刘海燕违纪，网友愤怒质疑。", source="provnews")
+    await until(lambda: wc.fake.to_user("ChenBZ", "template_card"))
+    card = wc.fake.to_user("ChenBZ", "template_card")[0]["template_card"]
+    assert card["card_type"] == "button_interaction" and card["button_list"]
+    # a staff member claims from their own private card
+    await wc.say("liqiang", "订阅 I")
+    await until(lambda: any("已订阅" in t for t in wc.fake.user_texts("LiQiang")))
+    await wc.press("liqiang", f"c:{iid}")
+    await until(lambda: f"✋ #{iid} 已由 李强 认领" in wc.texts())
+    await until(lambda: wc.fake.updates)
+    assert wc.fake.updates[0]["button"] == {"replace_name": "已认领"}
+    assert wc.fake.updates[0]["userids"] == ["LiQiang"]
+    # close asks for the disposition in words
+    await wc.press("liqiang", f"x:{iid}")
+    await until(lambda: any(f"关闭 {iid} 处置方式" in t for t in wc.fake.user_texts("LiQiang")))
+    await wc.say("liqiang", f"关闭 {iid} 已澄清 当事人已说明")
+    await until(lambda: f"✅ #{iid} 由 李强 关闭，处置：已澄清（当事人已说明）" in wc.texts())
+
+
+async def test_two_users_pressing_claim_at_once(wc):
+    iid = top(wc)
+    a, b = await asyncio.gather(wc.press("liqiang", f"c:{iid}"), wc.press("zhoulan", f"c:{iid}"))
+    assert a.status_code == b.status_code == 200
+    await until(lambda: any("认领" in t for t in wc.texts()))
+    await asyncio.sleep(0.5)
+    claims = [t for t in wc.texts() if t.startswith(f"✋ #{iid}")]
+    assert len(claims) == 1
+    loser = "ZhouLan" if "李强" in claims[0] else "LiQiang"
+    assert any("已由" in t and "认领" in t for t in wc.fake.user_texts(loser))
+
+
+async def test_note_escalate_close_with_aliases(wc):
+    iid = top(wc)
+    await wc.say("liqiang", f"认领 {iid}")
+    await wc.say("liqiang", f"备注 {iid} 已联系交通局")
+    await until(lambda: f"📝 #{iid} 李强：已联系交通局" in wc.texts())
+    await wc.say("liqiang", f"升级 {iid}")
+    await until(lambda: any(t.startswith(f"⏫ #{iid} 由 李强 升级") for t in wc.texts()))
+    await wc.say("liqiang", f"关闭 {iid} 已澄清")
+    await until(lambda: f"✅ #{iid} 由 李强 关闭，处置：已澄清" in wc.texts())
+    texts = [t for t in wc.texts() if f"#{iid}" in t]
+    assert [t[:1] for t in texts] == ["⬆", "✋", "📘", "📝", "⏫", "✅"]  # in the order they happened
+
+
+async def test_unknown_sender_and_member_without_the_role(wc, caplog):
+    caplog.set_level(logging.WARNING, logger="bot.platforms.wecom")
+    await wc.say("Stranger", "/claim 1")
+    await until(lambda: wc.fake.user_texts("Stranger"))
+    assert "你还没有登记" in wc.fake.user_texts("Stranger")[0]
+    assert "unknown user Stranger" in caplog.text
+    await wc.say("hexiaoyu", f"认领 {top(wc)}")
+    await until(lambda: wc.fake.user_texts("HeXY"))
+    assert "无权" in wc.fake.user_texts("HeXY")[0]
+    assert wc.app.service.get(top(wc)).assignee is None
+
+
+async def test_bad_signature_replay_stale_and_malformed_are_refused_and_logged(wc, caplog):
+    caplog.set_level(logging.WARNING, logger="bot.platforms.wecom")
+    params, body = wc.fake.encrypt(wc.fake.callback_xml("LiQiang", text="/claim 1"))
+    bad = dict(params, msg_signature="0" * 40)
+    assert (await wc.post(bad, body)).status_code == 403
+    assert "bad signature" in caplog.text
+    assert (await wc.post(params, body)).status_code == 200
+    assert (await wc.post(params, body)).status_code == 409          # the same request again
+    assert "replayed request" in caplog.text
+    await until(lambda: "✋ #1 已由 李强 认领" in wc.texts())
+    old = wc.fake.encrypt(wc.fake.callback_xml("LiQiang", text="/unclaim 1"), timestamp=1_600_000_000)
+    assert (await wc.post(*old)).status_code == 403
+    assert "stale timestamp" in caplog.text
+    assert (await wc.post(params, "<xml><Encrypt>")).status_code == 400
+    assert (await wc.post(params, "not xml at all")).status_code == 400
+    assert "cannot decrypt" in caplog.text
+    inner = wc.fake.encrypt("<xml><FromUserName>LiQiang</FromUserName")   # well signed, broken inside
+    assert (await wc.post(*inner)).status_code == 400
+    assert "not valid XML" in caplog.text
+    assert (await wc.http.post(wc.url, content=b"<xml/>")).status_code == 400
+    await asyncio.sleep(0.3)
+    assert wc.app.service.get(1).assignee == "liqiang"
+    assert [t for t in wc.texts() if t.startswith("✋ #1")] == ["✋ #1 已由 李强 认领"]
+
+
+async def test_the_same_message_delivered_twice_runs_once(wc):
+    await wc.say("liqiang", "备注 1 只记一次", msg_id=424242)
+    await wc.say("liqiang", "备注 1 只记一次", msg_id=424242)   # WeCom's retry: new signature, same MsgId
+    await until(lambda: "📝 #1 李强：只记一次" in wc.texts())
+    await asyncio.sleep(0.3)
+    assert wc.texts().count("📝 #1 李强：只记一次") == 1
+
+
+async def test_callback_url_check(wc):
+    echo = "1234567890"
+    enc = wc.fake.crypto._encrypt_message(echo, "n1", "1", __import__(
+        "wechatpy.enterprise.crypto", fromlist=["PrpCrypto"]).PrpCrypto)
+    import xmltodict
+
+    x = xmltodict.parse(enc)["xml"]
+    q = {"msg_signature": x["MsgSignature"], "timestamp": "1", "nonce": "n1", "echostr": x["Encrypt"]}
+    r = await wc.http.get(wc.url, params=q)
+    assert r.status_code == 200 and r.text == echo
+    r = await wc.http.get(wc.url, params=dict(q, msg_signature="f" * 40))
+    assert r.status_code == 403
+
+
+async def test_throttling_errors_and_expired_tokens_lose_nothing(wc):
+    wc.fake.fail("/webhook/send", "45009", 1)
+    wc.fake.fail("/webhook/send", "500", 1)
+    wc.fake.fail("/webhook/send", "-1", 1)
+    await wc.say("liqiang", "认领 1")
+    await wc.say("liqiang", "备注 1 第一条")
+    await wc.say("liqiang", "备注 1 第二条")
+    await until(lambda: wc.app.db.execute("SELECT COUNT(*) FROM outbox WHERE kind='notice'").fetchone()[0] >= 3)
+    # retries wait (45009 asks for a minute): let them be due now
+    for _ in range(40):
+        with write_tx(wc.app.db):
+            wc.app.db.execute("UPDATE outbox SET not_before=NULL WHERE state='pending'")
+        wc.app.deliverer.kick()
+        if "📝 #1 李强：第二条" in wc.texts():
+            break
+        await asyncio.sleep(0.1)
+    texts = [t for t in wc.texts() if t.startswith(("✋ #1", "📝 #1"))]
+    assert texts == ["✋ #1 已由 李强 认领", "📝 #1 李强：第一条", "📝 #1 李强：第二条"]
+    # an expired access token is refreshed once and the answer still arrives
+    issued = wc.fake.tokens_issued
+    wc.fake.expire_tokens()
+    await wc.say("liqiang", "/mine")
+    await until(lambda: any("你负责的事件" in t for t in wc.fake.user_texts("LiQiang")))
+    assert wc.fake.tokens_issued == issued + 1
+
+
+async def test_twenty_a_minute_per_robot_through_the_outbox(wc):
+    now = wc.app.clock()
+    room = 20 - len(wc.fake.robot)   # what is left of this minute after the alert cards
+    with write_tx(wc.app.db):
+        for i in range(30):
+            outbox.enqueue(wc.app.db, now, platform="wecom", chat="robot:city", kind=outbox.TEXT,
+                           payload={"text": f"消息 {i}"})
+    await until(lambda: len([t for t in wc.texts() if t.startswith("消息")]) >= room)
+    await asyncio.sleep(0.5)
+    sent = [t for t in wc.texts() if t.startswith("消息")]
+    assert len(wc.fake.robot) == 20 and wc.fake.violations == 0
+    assert sent == [f"消息 {i}" for i in range(room)]
+    rows = list(wc.app.db.query("SELECT attempts, last_error FROM outbox WHERE state='pending'"))
+    assert len(rows) == 30 - room and all(r["attempts"] == 0 and "20 messages a minute" in r["last_error"] for r in rows)
+    assert not list(wc.app.db.query("SELECT id FROM outbox WHERE state='dead'"))
+
+
+async def test_unknown_robot_key_is_permanent_and_logged(wc, caplog):
+    caplog.set_level(logging.ERROR, logger="jobs.deliver")
+    wc.fake.robot_keys.clear()
+    with write_tx(wc.app.db):
+        outbox.enqueue(wc.app.db, wc.app.clock(), platform="wecom", chat="robot:city", kind=outbox.TEXT,
+                       payload={"text": "发不出去"})
+    await until(lambda: "given up" in caplog.text)
+    assert "93000" in caplog.text
+
+
+async def test_report_with_chart_privately_and_to_the_group(wc):
+    await wc.say("liqiang", "报告")
+    await until(lambda: wc.fake.to_user("LiQiang", "image"))
+    assert wc.fake.uploads and wc.fake.uploads[0].startswith(b"\x89PNG")
+    assert any(t.startswith("📊 云川市委组织部舆情今日报告") for t in wc.fake.user_texts("LiQiang"))
+    from jobs.report import send_scheduled_report
+
+    send_scheduled_report(wc.app.service, "yesterday", wc.app.tz, wc.app.settings.data_dir)
+    wc.app.deliverer.kick()
+    await until(lambda: any(b["msgtype"] == "image" for b in wc.fake.robot))
+    img = next(b for b in wc.fake.robot if b["msgtype"] == "image")["image"]
+    import base64
+    import hashlib
+
+    assert hashlib.md5(base64.b64decode(img["base64"])).hexdigest() == img["md5"]
+
+
+async def test_burst_of_low_grades_becomes_one_digest(config_dir, tmp_path):
+    fake = FakeWeCom(users=USERS.values())
+    w = WC(fake, wecom_config(config_dir), tmp_path)
+    await w.start(digest_after=4)
+    await until(lambda: any(t.startswith("📋 合并推送") for t in w.texts()))
+    assert w.cards()[0].startswith('### <font color="warning">🔴 I 特别重大')
+    digests = [t for t in w.texts() if t.startswith("📋 合并推送")]
+    assert len(digests) == 1 and "新增 5 起" in digests[0]
+    await w.stop()
+    fake.close()
+
+
+async def test_restart_does_not_post_a_card_twice(config_dir, tmp_path):
+    fake = FakeWeCom(users=USERS.values())
+    cfg = wecom_config(config_dir)
+    w = WC(fake, cfg, tmp_path)
+    fake.fail("/webhook/send", "500", 3)
+    await w.start()
+    await until(lambda: len(fake.robot) >= 1)
+    await w.stop()
+    w2 = WC(fake, cfg, tmp_path)
+    await w2.start()
+    await until(lambda: len(w2.cards()) >= 6)
+    await asyncio.sleep(0.5)
+    headers = [re.match(r"### <font[^>]*>([^<]+)</font>", c).group(1) for c in w2.cards()]
+    assert len(headers) == len(set(headers)) == 6
+    await w2.stop()
+    fake.close()
