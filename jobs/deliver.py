@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 MAX_BACKOFF = timedelta(minutes=10)
 DIGEST_PERIOD = timedelta(minutes=1)
+DIGEST_RETRY = timedelta(seconds=30)
 HIGH_BATCH = 5
 
 
@@ -133,7 +134,11 @@ class Deliverer:
                 try:
                     message_id = await adapter.send(chat, Outgoing(text=text))
                 except DeliveryError as e:
-                    log.warning("digest to %s/%s failed, cards stay queued: %s", name, chat, e)
+                    wait = timedelta(seconds=e.retry_after or DIGEST_RETRY.total_seconds())
+                    (log.info if e.retry_after else log.warning)(
+                        "digest to %s/%s failed, cards stay queued for %ss: %s", name, chat, wait.total_seconds(), e)
+                    with write_tx(self.db):  # not again at every sweep while the platform is down
+                        outbox.hold(self.db, [r.id for r in rows], now + wait)
                     continue
                 with write_tx(self.db):
                     outbox.mark_digested(self.db, [r.id for r in rows], self.clock(), message_id)

@@ -381,3 +381,49 @@ async def test_restart_does_not_post_a_card_twice(config_dir, tmp_path):
     assert len(headers) == len(set(headers)) == 6
     await w2.stop()
     fake.close()
+
+
+async def test_telegram_and_wecom_in_one_process(config_dir, tmp_path):
+    from bot.platforms.telegram import TelegramPlatform
+    from tests.fake_telegram import FakeBotAPI
+
+    group = "-1001234567890"
+    p = config_dir / "example.toml"
+    text = p.read_text(encoding="utf-8").replace('# telegram = "-1001234567890"', f'telegram = "{group}"')
+    text = text.replace('id = "liqiang"\n', 'id = "liqiang"\nhandles = { telegram = "1001", wecom = "LiQiang" }\n')
+    p.write_text(text, encoding="utf-8")
+    cfg = load_config(p)
+    api, fake = FakeBotAPI(), FakeWeCom(users=["LiQiang"])
+    settings = wecom_settings(tmp_path, fake, collect_on_start=True)
+    tg = TelegramPlatform(cfg, token="123456:TEST", base_url=api.base_url, poll_interval=0, poll_timeout=1)
+    wx = WeComPlatform(cfg, settings=settings)
+    tg.digest_after = wx.digest_after = 100
+    app = App(settings, cfg, platforms={"telegram": tg, "wecom": wx})
+    for a in (tg, wx):
+        await a.open(app)
+    await app.start()
+    tasks = [asyncio.create_task(a.serve(app)) for a in (tg, wx)]
+    try:
+        await until(lambda: wx.port and len(fake.markdown()) >= 6
+                    and len([m for m in api.chat_log(group) if m["parse_mode"] == "HTML"]) >= 6)
+        # a claim made in WeCom is announced in both groups, and the Telegram card is edited
+        async with httpx.AsyncClient() as http:
+            params, body = fake.encrypt(fake.callback_xml("LiQiang", text="认领 1"))
+            r = await http.post(f"http://127.0.0.1:{wx.port}/wecom/callback", params=params, content=body.encode())
+        assert r.status_code == 200
+        await until(lambda: "✋ #1 已由 李强 认领" in fake.texts()
+                    and any(m["text"] == "✋ #1 已由 李强 认领" for m in api.chat_log(group)))
+        await until(lambda: any("处置中 · 李强" in m["text"] for m in api.chat_log(group) if m["parse_mode"] == "HTML"))
+        # and one made in Telegram reaches the WeCom group
+        api.message(group, api.user(1001, "liqiang"), "/note 1 两边都能看到")
+        await until(lambda: "📝 #1 李强：两边都能看到" in fake.texts())
+    finally:
+        for a in (tg, wx):
+            a.stop()
+        await asyncio.gather(*tasks)
+        await app.stop()
+        for a in (tg, wx):
+            await a.close()
+        app.close()
+        api.close()
+        fake.close()

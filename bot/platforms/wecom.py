@@ -22,7 +22,6 @@ import hashlib
 import logging
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 
 import httpx
@@ -36,9 +35,10 @@ from core.lifecycle import Action
 from core.models import Disposition
 from core.platform import DeliveryError, Outgoing
 from core.render import Card, shrink_card, split_text
+from bot.platforms.ratelimit import RateLimiter
 from handlers import Request
 
-__all__ = ["WeComPlatform", "card_markdown", "template_card", "RateLimiter", "ROBOT_PREFIX"]
+__all__ = ["WeComPlatform", "card_markdown", "template_card", "ROBOT_PREFIX"]
 
 log = logging.getLogger(__name__)
 
@@ -117,29 +117,6 @@ def template_card(card: Card, task_id: str) -> dict:
     if card.url:
         body["card_action"] = {"type": 1, "url": card.url}
     return body
-
-
-class RateLimiter:
-    """Sliding one-minute windows per destination. `reserve` takes slots or says how long to wait."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic):
-        self.clock = clock
-        self._sent: dict[str, deque] = {}
-
-    def wait_for(self, dest: str, cap: int, n: int = 1) -> float:
-        now = self.clock()
-        q = self._sent.setdefault(dest, deque())
-        while q and now - q[0] >= 60:
-            q.popleft()
-        if len(q) + n <= cap:
-            return 0.0
-        return max(0.1, 60 - (now - q[len(q) + n - cap - 1]))
-
-    def reserve(self, dest: str, cap: int, n: int = 1) -> float:
-        wait = self.wait_for(dest, cap, n)
-        if not wait:
-            self._sent[dest].extend([self.clock()] * n)
-        return wait
 
 
 class WeComPlatform:

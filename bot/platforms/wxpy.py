@@ -1,0 +1,158 @@
+"""Personal WeChat through wxpy (optional: ``pip install 'yuqing-bot[wxpy]'``).
+
+wxpy drives the web-WeChat protocol, which WeChat refuses for most accounts today; it works
+only for accounts that may still log in to web WeChat. WeCom (`bot.platforms.wecom`) is the
+supported path. This adapter posts cards as plain text to a named group and reads commands
+typed in that group.
+
+wxpy is thread-based: its listener calls us from its own thread, so each message is handed
+to the bot's event loop, and every call into wxpy runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.errors import FieldProblem, SettingsError
+from bot.platforms.ratelimit import RateLimiter
+from core.platform import DeliveryError, Outgoing
+from core.render import card_text, split_text
+from handlers import Request
+
+__all__ = ["WxpyPlatform"]
+
+log = logging.getLogger(__name__)
+
+LIMIT = 2000            # characters per message we send
+PER_MINUTE = 15         # web WeChat flags accounts that post fast; stay well below
+TEXT = "Text"           # wxpy.TEXT
+
+
+def _login(cache_path: Path):
+    """Log in with wxpy: a QR code in the terminal, cached for later starts."""
+    try:
+        import wxpy  # noqa: PLC0415
+    except ImportError:
+        raise SettingsError("wxpy", [FieldProblem(
+            "YUQING_PLATFORM", "未安装 wxpy，请先执行 pip install 'yuqing-bot[wxpy]'（推荐改用企业微信）",
+            "wxpy is not installed: pip install 'yuqing-bot[wxpy]' (WeCom is the supported path)")]) from None
+    cache_path.parent.mkdir(parents=True, exist_ok=True)
+    return wxpy.Bot(cache_path=str(cache_path), console_qr=True)
+
+
+class WxpyPlatform:
+    """Adapter: `send` posts text to a group (or a friend); the group's text messages are commands."""
+
+    name = "wxpy"
+    max_length = LIMIT
+    digest_after = 4
+
+    def __init__(self, config, *, settings, login: Callable[[Path], object] | None = None):
+        self.config = config
+        group = settings.wxpy_group
+        configured = {t.id: t.chats["wxpy"] for t in config.teams if "wxpy" in t.chats}
+        if not group and not configured:
+            raise SettingsError("wxpy", [FieldProblem(
+                "YUQING_WXPY_GROUP", "请设置要推送和接收命令的微信群名称", "name the WeChat group to post to")])
+        # the default team's group, unless the config names one
+        self.team_chats = {config.team(None).id: group} if group and config.team(None).id not in configured else {}
+        self.group_names = sorted(set(configured.values()) | ({group} if group else set()))
+        self.cache = settings.wxpy_cache or settings.data_dir / "wxpy.pkl"
+        self.login = login or _login
+        self.limiter = RateLimiter()
+        self.bot = None
+        self.groups: dict[str, object] = {}
+        self.app = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._stop = asyncio.Event()
+
+    # ------------------------------------------------------------------ outbox side
+    def _target(self, chat: str):
+        target = self.groups.get(chat)
+        if target is None:  # a private chat: a friend by name
+            found = [f for f in self.bot.friends().search(chat) if f.name == chat]
+            if not found:
+                raise DeliveryError(f"no WeChat group or friend named {chat!r}", permanent=True)
+            target = found[0]
+        return target
+
+    async def send(self, chat: str, message: Outgoing) -> str:
+        text = card_text(message.card) if message.card is not None else (message.text or "")
+        chunks = split_text(text, LIMIT)
+        wait = self.limiter.reserve(chat, PER_MINUTE, len(chunks) + (1 if message.image else 0))
+        if wait:
+            raise DeliveryError(f"wxpy: {chat} at {PER_MINUTE} messages a minute; waiting {wait:.0f}s",
+                                retry_after=wait)
+        target = self._target(chat)
+        first = None
+        try:
+            for chunk in chunks:
+                sent = await asyncio.to_thread(target.send, chunk)
+                first = first or getattr(sent, "id", None)
+            if message.image:
+                await asyncio.to_thread(target.send_image, message.image)
+        except Exception as e:  # wxpy raises ResponseError and requests' errors
+            raise DeliveryError(f"wxpy send failed: {type(e).__name__}: {e}") from e
+        return str(first or uuid.uuid4().hex)
+
+    async def edit(self, chat: str, message_id: str, message: Outgoing) -> None:
+        """WeChat cannot edit a sent message; every change that matters also comes as a notice."""
+
+    # ------------------------------------------------------------------ receiving
+    def _on_message(self, msg) -> None:
+        """Called by wxpy in its listener thread."""
+        try:
+            group, member, text = msg.chat.name, msg.member.name, msg.text
+        except AttributeError:
+            return
+        asyncio.run_coroutine_threadsafe(self.on_message(group, member, text or ""), self.loop)
+
+    async def on_message(self, group: str, member: str, text: str) -> None:
+        try:
+            req = Request(platform="wxpy", chat=group, user_id=member, text=text.strip(), private=False)
+            replies = await self.app.handle(req)
+            for reply in replies:
+                await self._reply(group, f"@{member} {reply.text}", reply.image)
+        except Exception:
+            log.exception("wxpy: handling a message from %s in %s failed", member, group)
+
+    async def _reply(self, group: str, text: str, image: str | None) -> None:
+        try:
+            await self.send(group, Outgoing(text=text, image=image))
+        except DeliveryError as e:
+            log.error("wxpy: could not answer in %s: %s", group, e)
+
+    # ------------------------------------------------------------------ life
+    async def open(self, app) -> None:
+        """Log in (a QR code to scan on first start), find the groups, listen to them."""
+        self.app = app
+        self.loop = asyncio.get_running_loop()
+        self.bot = await asyncio.to_thread(self.login, self.cache)
+        groups = await asyncio.to_thread(lambda: list(self.bot.groups()))
+        for name in self.group_names:
+            found = [g for g in groups if g.name == name]
+            if not found:
+                raise SettingsError("wxpy", [FieldProblem(
+                    "YUQING_WXPY_GROUP", f"找不到名为「{name}」的群：请在手机上把该群“保存到通讯录”后重试",
+                    f"no group named {name!r}: save it to contacts on the phone and try again")])
+            self.groups[name] = found[0]
+        self.bot.register(list(self.groups.values()), TEXT)(self._on_message)
+        log.info("wxpy: listening to %s", ", ".join(self.group_names))
+
+    async def serve(self, app) -> None:
+        await self._stop.wait()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def close(self) -> None:
+        if self.bot is not None:
+            try:
+                await asyncio.to_thread(self.bot.logout)
+            except Exception as e:
+                log.warning("wxpy: logout failed: %s", e)
+            self.bot = None
