@@ -139,6 +139,10 @@ def check(db, config) -> None:
     settings, cfg = _load(db, config)
     from storage import open_db  # noqa: PLC0415
 
+    from bot.app import build_platform  # noqa: PLC0415
+
+    for name in settings.chosen_platforms:   # each adapter checks its own settings; nothing connects
+        build_platform(name, cfg, settings=settings)
     database = open_db(settings.db)
     database.close()
     click.echo(f"配置有效 / configuration OK: {settings.config}")

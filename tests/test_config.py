@@ -137,3 +137,16 @@ def test_several_platforms_and_robot_keys_from_the_environment(monkeypatch):
     with pytest.raises(SettingsError) as e:
         load_settings()
     assert "YUQING_WECOM_ROBOT_KEYS" in e.value.render() and "团队=密钥" in e.value.render()
+
+
+def test_check_validates_the_chosen_platforms_settings(config_dir, tmp_path):
+    args = ["check", "--config", str(config_dir / "example.toml"), "--db", str(tmp_path / "c.db")]
+    env = {"YUQING_DATA_DIR": str(tmp_path / "data"), "YUQING_PLATFORM": "wecom",
+           "YUQING_WECOM_CORP_ID": "ww1", "YUQING_WECOM_SECRET": "s"}
+    res = CliRunner().invoke(cli, args, env=env)
+    assert res.exit_code == 2
+    assert "YUQING_WECOM_TOKEN: 配置企业微信应用需要同时设置这一项" in res.output
+    ok = CliRunner().invoke(cli, args, env={"YUQING_DATA_DIR": str(tmp_path / "data"), "YUQING_PLATFORM": "wecom",
+                                            "YUQING_WECOM_ROBOT_KEYS": "city=k"})
+    assert ok.exit_code == 0, ok.output
+    assert "平台 platform: wecom" in ok.output
