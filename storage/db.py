@@ -252,3 +252,11 @@ def m006_source_ttl(db: Database) -> None:
 def m007_incident_mute(db: Database) -> None:
     """/mute N 2h: no reminders for this incident until then."""
     db.execute("ALTER TABLE incidents ADD COLUMN muted_until TEXT")
+
+
+@SCHEMA_MIGRATIONS()
+def m008_outbox_pending_per_incident(db: Database) -> None:
+    """`outbox.due` asks, for each pending row, whether an older one of the same incident and
+    chat is still pending; without this index a backlog of edits made that quadratic."""
+    db.execute("CREATE INDEX outbox_pending_incident ON outbox(incident_id, platform, chat, id) "
+               "WHERE state = 'pending'")

@@ -427,3 +427,14 @@ async def test_telegram_and_wecom_in_one_process(config_dir, tmp_path):
         app.close()
         api.close()
         fake.close()
+
+
+async def test_button_for_an_unknown_incident_and_a_picture_message(wc):
+    await wc.press("liqiang", "c:999")
+    await until(lambda: "没有编号为 #999 的事件。" in wc.fake.user_texts("LiQiang"))
+    await wc.press("liqiang", "zz:1")
+    await until(lambda: "无法识别的按钮。" in wc.fake.user_texts("LiQiang"))
+    xml = wc.fake.callback_xml("LiQiang", text="x").replace("<MsgType><![CDATA[text]]></MsgType>",
+                                                            "<MsgType><![CDATA[image]]></MsgType>")
+    await wc.post(*wc.fake.encrypt(xml))
+    await until(lambda: any("只能处理文字命令" in t for t in wc.fake.user_texts("LiQiang")))

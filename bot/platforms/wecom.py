@@ -37,6 +37,7 @@ from core.platform import DeliveryError, Outgoing
 from core.render import Card, shrink_card, split_text
 from bot.platforms.ratelimit import RateLimiter
 from handlers import Request
+from storage.incidents import IncidentNotFound
 
 __all__ = ["WeComPlatform", "card_markdown", "template_card", "ROBOT_PREFIX"]
 
@@ -413,7 +414,11 @@ class WeComPlatform:
         if code == "x":
             await self._reply(user, f"请发送「关闭 {iid} 处置方式 [说明]」，处置方式：{DISPOSITIONS}。")
             return
-        before = self.app.service.get(iid)
+        try:
+            before = self.app.service.get(iid)
+        except IncidentNotFound:
+            await self._reply(user, f"没有编号为 #{iid} 的事件。")
+            return
         await self._run(user, f"/{BUTTONS[code].value} {iid}")
         after = self.app.service.get(iid)
         if response_code and (after.state, after.assignee) != (before.state, before.assignee):
