@@ -207,8 +207,8 @@ async def cmd_help(call: Call) -> list[Reply]:
     lines = ["舆情哨兵 · 可用命令："]
     for c in COMMANDS:
         if allowed(c.name, call.role) and c.name != "start":
-            alias = f"（或：{'、'.join(c.aliases)}）" if c.aliases else ""
-            lines.append(f"{c.usage} — {c.summary}{alias}")
+            alias = f" 或 {c.usage.replace('/' + c.name, c.aliases[0], 1)}" if c.aliases else ""
+            lines.append(f"{c.usage}{alias} — {c.summary}")
     if call.person is None:
         lines.append("你还没有登记，只能查看帮助。请联系管理员。")
     else:

@@ -187,3 +187,33 @@ async def test_playbook_on_claim_and_steps_ticked_by_notes(two):
     assert "完成预案第 2 步「联系涉及单位说明情况」：已完成第2步 交通局已说明情况" in out
     show = await two.say("liqiang", "/show 1")
     assert "✅ 1. 核实事实与涉及单位" in show and "✅ 2. 联系涉及单位说明情况" in show and "⬜ 3." in show
+
+
+@pytest.mark.parametrize("text, private, expected", [
+    ("认领 12", False, ("claim", "12")),
+    ("认领12", False, ("claim", "12")),
+    ("/认领 #12", True, ("claim", "#12")),
+    ("取消认领 3", False, ("unclaim", "3")),
+    ("关闭 12 已澄清 当事人已说明", False, ("close", "12 已澄清 当事人已说明")),
+    ("关闭窗口的事", False, None),            # ordinary talk in a group
+    ("关闭 窗口", False, None),
+    ("关闭 窗口", True, ("close", "窗口")),    # in private it is a command (and gets its usage reply)
+    ("认领", False, ("claim", "")),           # alone: a reply to a card
+    ("报告 week", False, ("report", "week")),
+    ("重新打开 4", False, ("reopen", "4")),
+    ("列表", False, ("list", "")),
+    ("列表一下", False, None),
+])
+def test_chinese_command_words(text, private, expected):
+    from handlers.commands import parse
+
+    assert parse(text, private=private) == expected
+
+
+async def test_chinese_words_act_like_commands(two):
+    await two.say("liqiang", "认领 1")
+    assert two.app.service.get(1).assignee == "liqiang"
+    reply = await two.say("liqiang", "关闭 1 搞定了")
+    assert "未知的处置方式“搞定了”" in reply
+    help_text = await two.say("liqiang", "帮助")
+    assert "/claim 编号 或 认领 编号 — 认领" in help_text
