@@ -438,3 +438,49 @@ async def test_button_for_an_unknown_incident_and_a_picture_message(wc):
                                                             "<MsgType><![CDATA[image]]></MsgType>")
     await wc.post(*wc.fake.encrypt(xml))
     await until(lambda: any("只能处理文字命令" in t for t in wc.fake.user_texts("LiQiang")))
+
+
+def test_yuqing_run_serves_wecom_and_stops_cleanly_on_sigterm(config_dir, tmp_path):
+    """The real command: `yuqing run --platform wecom` as a process, its callback on a port,
+    SIGTERM ends it after delivery stops (exit status 0, nothing in the log but a clean stop)."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    wecom_config(config_dir)
+    fake = FakeWeCom(users=USERS.values())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"PATH": os.environ.get("PATH", ""), "YUQING_DATA_DIR": str(tmp_path / "data"),
+           "YUQING_CONFIG": str(config_dir / "example.toml"), "YUQING_DB": str(tmp_path / "run.db"),
+           "YUQING_WECOM_CORP_ID": CORP_ID, "YUQING_WECOM_AGENT_ID": str(AGENT_ID), "YUQING_WECOM_SECRET": SECRET,
+           "YUQING_WECOM_TOKEN": TOKEN, "YUQING_WECOM_AES_KEY": AES_KEY, "YUQING_WECOM_ROBOT_KEYS": "city=key-city",
+           "YUQING_WECOM_LISTEN": f"127.0.0.1:{port}", "YUQING_WECOM_API_BASE": fake.base_url}
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--platform", "wecom"], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        digest = lambda: [t for t in fake.texts() if t.startswith("📋 合并推送")]  # noqa: E731
+        while not digest() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(fake.markdown()) == 1 and "新增 5 起" in digest()[0]   # grade I card, then III–IV digested
+        params, body = fake.encrypt(fake.callback_xml("LiQiang", text="认领 1"))
+        r = httpx.post(f"http://127.0.0.1:{port}/wecom/callback", params=params, content=body.encode(), timeout=5)
+        assert r.status_code == 200
+        while "✋ #1 已由 李强 认领" not in fake.texts() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "✋ #1 已由 李强 认领" in fake.texts()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        fake.close()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    log = (tmp_path / "data" / "yuqing.log").read_text(encoding="utf-8")
+    assert "WeCom callback listening on 127.0.0.1" in log and "Traceback" not in log
