@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from core.clock import Clock
+from core.clock import Clock, to_iso
 from core.grades import Grade
 from core.grading import SPREAD_WINDOW_HOURS, Reach, grade_story, is_impact_reason
 from core.lifecycle import Action, Decision, Refusal, decide
@@ -88,6 +88,9 @@ class IncidentService:
         self.router = router
         self.clock = clock
         self.on_queued = lambda: None  # set by the app: wake delivery after a commit that queued messages
+        # recent stories, parsed once: an incident's story key, fingerprint and entities never change
+        self._stories: dict[int, tuple[str, Candidate]] = {}   # id -> (created_at, candidate), ids ascending
+        self._stories_since = ""
 
     # ------------------------------------------------------------------ reads
     def get(self, incident_id: int) -> Incident:
@@ -318,15 +321,28 @@ class IncidentService:
 
     def _story_of(self, f, now) -> int | None:
         """The recent incident this finding's story already has, if any (core.cluster decides)."""
-        candidates = []
-        for r in store.story_candidates(self.db, now - STORY_WINDOW):
-            m = json_loads(r["matched"], {})
-            ents = frozenset(x for k in ("cadres", "units", "places") for x in m.get(k, []))
-            fp = to_unsigned(r["fingerprint"]) if r["fingerprint"] is not None else None
-            candidates.append(Candidate(r["id"], r["story_key"], fp, ents))
+        candidates = self._recent_stories(now - STORY_WINDOW)
         ents = [x for k in ("cadres", "units", "places") for x in f.matched.get(k, [])]
         return choose(f.story_key, f.fingerprint if f.fingerprint is not None else 0, ents, candidates) \
             if f.fingerprint is not None else next((c.id for c in candidates if c.story_key == f.story_key), None)
+
+    def _recent_stories(self, since: datetime) -> list[Candidate]:
+        """Incidents opened since `since`, newest first. Kept between posts: only incidents
+        numbered above the last one seen are read (also those another process opened). Read
+        before this transaction creates anything, so only committed incidents are kept."""
+        since_iso = to_iso(since)
+        if since_iso < self._stories_since:   # the clock went back: read everything again
+            self._stories.clear()
+        self._stories_since = since_iso
+        last = next(reversed(self._stories)) if self._stories else 0
+        for r in store.story_candidates(self.db, since, after_id=last):
+            m = json_loads(r["matched"], {})
+            ents = frozenset(x for k in ("cadres", "units", "places") for x in m.get(k, []))
+            fp = to_unsigned(r["fingerprint"]) if r["fingerprint"] is not None else None
+            self._stories[r["id"]] = (r["created_at"], Candidate(r["id"], r["story_key"], fp, ents))
+        for iid in [i for i, (created, _) in self._stories.items() if created < since_iso]:
+            del self._stories[iid]
+        return [c for _, c in reversed(self._stories.values())]
 
     def _join(self, iid: int, post_id: int, post: Post, analysis, source, thresholds, now) -> IngestOutcome:
         tier = source.tier if source else 4

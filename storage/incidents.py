@@ -61,11 +61,12 @@ def get_story_row(db: Database, incident_id: int) -> dict:
     return dict(next(db.query("SELECT * FROM incidents WHERE id = ?", [incident_id])))
 
 
-def story_candidates(db: Database, since: datetime) -> list[dict]:
-    """Incidents opened since `since`, newest first: what a new post may join."""
+def story_candidates(db: Database, since: datetime, *, after_id: int = 0) -> list[dict]:
+    """Incidents opened since `since` (and numbered above `after_id`), oldest first: what a new
+    post may join."""
     return [dict(r) for r in db.query(
-        "SELECT id, story_key, fingerprint, matched FROM incidents WHERE created_at >= ? ORDER BY id DESC",
-        [to_iso(since)])]
+        "SELECT id, created_at, story_key, fingerprint, matched FROM incidents WHERE created_at >= ? AND id > ? "
+        "ORDER BY id", [to_iso(since), after_id])]
 
 
 def create_incident(db: Database, *, story_key: str, title: str, url: str | None, source_id: str, team: str | None,

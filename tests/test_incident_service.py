@@ -13,7 +13,7 @@ from core.models import Role, State
 from core.routing import Router
 from storage import open_db
 from storage import outbox as outbox_store
-from tests.conftest import EXAMPLE, HIGH, seed
+from tests.conftest import EXAMPLE, HIGH, LOW, seed
 
 
 async def test_change_writes_state_event_and_outbox_together(two):
@@ -88,3 +88,16 @@ async def test_new_post_of_an_open_story_updates_the_card_not_a_second_one(make_
     assert h.count("incidents") == 1
     assert "────" not in out  # no new card
     assert "↻ 卡片已更新" in out and "等级上调" in out
+
+
+def test_stories_opened_by_another_process_are_joined(make_app):
+    """The service keeps recent stories between posts; it still sees incidents another
+    process (a `yuqing scrape`) opened since."""
+    a = make_app()
+    b = make_app(db_path=a.app.settings.db)          # a second process on the same file
+    assert seed(a, *LOW).created
+    assert not seed(a, "转：" + LOW[0], LOW[1]).created   # a has read the stories and holds one
+    first = seed(b, *HIGH)
+    assert first.created
+    again = seed(a, "转：" + HIGH[0], HIGH[1])
+    assert again.incident_id == first.incident_id and not again.created
