@@ -3,6 +3,8 @@ writing into a buffer, and a tiny HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
+import asyncio
+
 import io
 import shutil
 import threading
@@ -182,3 +184,14 @@ async def two(make_app):
     assert seed(h, *LOW, source="ycnews").created
     await h.deliver()
     return h
+
+
+async def until(cond, timeout: float = 8.0) -> None:
+    """Wait until `cond()` is true (transcript tests: the bot works in the background)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while loop.time() < end:
+        if cond():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")

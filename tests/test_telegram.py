@@ -12,7 +12,7 @@ from bot.app import App
 from bot.config import load_config
 from bot.platforms.telegram import TelegramPlatform, card_html
 from core.render import Card
-from tests.conftest import make_settings, seed
+from tests.conftest import make_settings, seed, until
 from tests.fake_telegram import FakeBotAPI
 
 GROUP = "-1001234567890"
@@ -52,13 +52,7 @@ class TG:
         self.app.close()
 
     async def until(self, cond, timeout=8.0):
-        loop = asyncio.get_running_loop()
-        end = loop.time() + timeout
-        while loop.time() < end:
-            if cond():
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError("condition not met in time")
+        await until(cond, timeout)
 
     def say(self, who, text, chat=GROUP, reply_to=None):
         return self.api.message(chat, self.users[who], text, reply_to=reply_to)

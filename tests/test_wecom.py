@@ -17,7 +17,7 @@ from bot.platforms.wecom import WeComPlatform, card_markdown, template_card
 from core.render import Button, Card
 from core.lifecycle import Action
 from storage import outbox, write_tx
-from tests.conftest import make_settings, seed
+from tests.conftest import make_settings, seed, until
 from tests.fake_wecom import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN, FakeWeCom
 
 USERS = {"wangmin": "WangMin", "liqiang": "LiQiang", "zhoulan": "ZhouLan", "chenbuzhang": "ChenBZ",
@@ -38,16 +38,6 @@ def wecom_settings(tmp_path, fake, **kw):
                          wecom_secret=SECRET, wecom_token=TOKEN, wecom_aes_key=AES_KEY,
                          wecom_robot_keys={"city": "key-city"}, wecom_listen="127.0.0.1:0",
                          wecom_api_base=fake.base_url, deliver_interval=0.2, **kw)
-
-
-async def until(cond, timeout=8.0):
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while loop.time() < end:
-        if cond():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 class WC:

@@ -13,7 +13,7 @@ from bot.app import App
 from bot.config import load_config
 from bot.errors import SettingsError
 from bot.platforms.wxpy import WxpyPlatform
-from tests.conftest import make_settings
+from tests.conftest import make_settings, until
 
 GROUP = "云川舆情监测群"
 NAMES = {"liqiang": "李强", "zhoulan": "周岚"}
@@ -102,16 +102,6 @@ def wxpy_config(config_dir):
         text = text.replace(f'id = "{pid}"\n', f'id = "{pid}"\nhandles = {{ wxpy = "{name}" }}\n')
     p.write_text(text, encoding="utf-8")
     return load_config(p)
-
-
-async def until(cond, timeout=8.0):
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while loop.time() < end:
-        if cond():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture
