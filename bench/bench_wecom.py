@@ -11,7 +11,6 @@ the tests, on 127.0.0.1, and callbacks encrypted and signed with wechatpy as WeC
 from __future__ import annotations
 
 import asyncio
-import statistics
 import sys
 import tempfile
 import time

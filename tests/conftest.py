@@ -195,3 +195,16 @@ async def until(cond, timeout: float = 8.0) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+def config_with_handles(config_dir: Path, platform: str, handles: dict[str, str], *, replace: dict | None = None):
+    """The example config (in `config_dir`) with people's `handles` on one platform, and any
+    other literal replacements (e.g. a group chat id); loaded."""
+    p = config_dir / "example.toml"
+    text = p.read_text(encoding="utf-8")
+    for old, new in (replace or {}).items():
+        text = text.replace(old, new)
+    for pid, handle in handles.items():
+        text = text.replace(f'id = "{pid}"\n', f'id = "{pid}"\nhandles = {{ {platform} = "{handle}" }}\n')
+    p.write_text(text, encoding="utf-8")
+    return load_config(p)

@@ -9,10 +9,9 @@ import re
 import pytest
 
 from bot.app import App
-from bot.config import load_config
 from bot.platforms.telegram import TelegramPlatform, card_html
 from core.render import Card
-from tests.conftest import make_settings, seed, until
+from tests.conftest import config_with_handles, make_settings, seed, until
 from tests.fake_telegram import FakeBotAPI
 
 GROUP = "-1001234567890"
@@ -20,12 +19,8 @@ IDS = {"wangmin": 1000, "liqiang": 1001, "zhoulan": 1002, "chenbuzhang": 2001, "
 
 
 def telegram_config(config_dir):
-    p = config_dir / "example.toml"
-    text = p.read_text(encoding="utf-8").replace('# telegram = "-1001234567890"', f'telegram = "{GROUP}"')
-    for pid, uid in IDS.items():
-        text = text.replace(f'id = "{pid}"\n', f'id = "{pid}"\nhandles = {{ telegram = "{uid}" }}\n')
-    p.write_text(text, encoding="utf-8")
-    return load_config(p)
+    return config_with_handles(config_dir, "telegram", {pid: str(uid) for pid, uid in IDS.items()},
+                               replace={'# telegram = "-1001234567890"': f'telegram = "{GROUP}"'})
 
 
 class TG:

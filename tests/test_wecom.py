@@ -17,7 +17,7 @@ from bot.platforms.wecom import WeComPlatform, card_markdown, template_card
 from core.render import Button, Card
 from core.lifecycle import Action
 from storage import outbox, write_tx
-from tests.conftest import make_settings, seed, until
+from tests.conftest import config_with_handles, make_settings, seed, until
 from tests.fake_wecom import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN, FakeWeCom
 
 USERS = {"wangmin": "WangMin", "liqiang": "LiQiang", "zhoulan": "ZhouLan", "chenbuzhang": "ChenBZ",
@@ -25,12 +25,7 @@ USERS = {"wangmin": "WangMin", "liqiang": "LiQiang", "zhoulan": "ZhouLan", "chen
 
 
 def wecom_config(config_dir):
-    p = config_dir / "example.toml"
-    text = p.read_text(encoding="utf-8")
-    for pid, uid in USERS.items():
-        text = text.replace(f'id = "{pid}"\n', f'id = "{pid}"\nhandles = {{ wecom = "{uid}" }}\n')
-    p.write_text(text, encoding="utf-8")
-    return load_config(p)
+    return config_with_handles(config_dir, "wecom", USERS)
 
 
 def wecom_settings(tmp_path, fake, **kw):

@@ -13,7 +13,7 @@ from bot.app import App
 from bot.config import load_config
 from bot.errors import SettingsError
 from bot.platforms.wxpy import WxpyPlatform
-from tests.conftest import make_settings, until
+from tests.conftest import config_with_handles, make_settings, until
 
 GROUP = "云川舆情监测群"
 NAMES = {"liqiang": "李强", "zhoulan": "周岚"}
@@ -96,12 +96,7 @@ class StandInBot:
 
 
 def wxpy_config(config_dir):
-    p = config_dir / "example.toml"
-    text = p.read_text(encoding="utf-8")
-    for pid, name in NAMES.items():
-        text = text.replace(f'id = "{pid}"\n', f'id = "{pid}"\nhandles = {{ wxpy = "{name}" }}\n')
-    p.write_text(text, encoding="utf-8")
-    return load_config(p)
+    return config_with_handles(config_dir, "wxpy", NAMES)
 
 
 @pytest.fixture
@@ -163,7 +158,7 @@ def test_missing_group_and_missing_wxpy_are_clear_errors(config_dir, tmp_path):
         WxpyPlatform(cfg, settings=make_settings(tmp_path))
     assert "YUQING_WXPY_GROUP" in e.value.render()
     try:
-        import wxpy  # noqa: F401
+        import wxpy  # noqa: F401  (only its absence is tested)
     except ImportError:
         from bot.platforms.wxpy import _login
 
