@@ -120,12 +120,12 @@ async def _run(app) -> None:
         stop_all()
         if pending:
             await asyncio.wait(pending, timeout=15)
+        failed = [t.exception() for t in tasks if t.done() and not t.cancelled() and t.exception() is not None]
         for t in tasks:
-            if t.done() and not t.cancelled() and t.exception() is not None:
-                logging.getLogger(__name__).error("platform %s stopped with an error", t.get_name(),
-                                                  exc_info=t.exception())
-            elif not t.done():
+            if not t.done():
                 t.cancel()
+        if failed:
+            raise failed[0]   # after the others stopped; a StartupError is shown as a message, exit 2
     finally:
         await app.stop()          # delivery first: it still needs the platforms
         for adapter in reversed(opened):

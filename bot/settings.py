@@ -6,6 +6,7 @@ in `repr()` or logs.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -70,7 +71,8 @@ class Settings(BaseSettings):
     wecom_aes_key: SecretStr | None = Field(default=None, description="WeCom callback EncodingAESKey (43 chars).")
     wecom_robot_keys: Annotated[dict[str, SecretStr], NoDecode] = Field(
         default_factory=dict, description="Group robot webhook keys per team: team=key,team2=key2 (or JSON).")
-    wecom_listen: str = Field(default="0.0.0.0:8088", description="host:port of the WeCom callback server.")
+    wecom_listen: str = Field(default="127.0.0.1:8088",
+                              description="host:port of the WeCom callback server (behind your HTTPS proxy).")
     wecom_callback_path: str = Field(default="/wecom/callback", description="URL path of the WeCom callback.")
     wecom_api_base: str = Field(default="https://qyapi.weixin.qq.com", description="WeCom API server.")
     wxpy_group: str | None = Field(default=None, description="Name of the personal-WeChat group (wxpy).")
@@ -96,8 +98,6 @@ class Settings(BaseSettings):
             if not v:
                 return {}
             if v.startswith("{"):
-                import json
-
                 try:
                     return json.loads(v)
                 except ValueError:

@@ -245,5 +245,9 @@ class Deliverer:
             delay = timedelta(seconds=retry_after) if retry_after else min(MAX_BACKOFF, timedelta(seconds=2 ** attempts))
             # waiting because the platform asked us to (rate limits) is not a failed attempt
             outbox.mark_retry(self.db, row.id, self.clock() + delay, str(err), count=not retry_after)
-            (log.info if retry_after else log.warning)("outbox row %s to %s/%s failed (attempt %d), retry in %ss: %s",
-                        row.id, row.platform, row.chat, attempts, delay.total_seconds(), err)
+            if retry_after:
+                log.info("outbox row %s to %s/%s waits %ss as the platform asks: %s",
+                         row.id, row.platform, row.chat, delay.total_seconds(), err)
+            else:
+                log.warning("outbox row %s to %s/%s failed (attempt %d), retry in %ss: %s",
+                            row.id, row.platform, row.chat, attempts, delay.total_seconds(), err)

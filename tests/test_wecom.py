@@ -469,3 +469,25 @@ def test_yuqing_run_serves_wecom_and_stops_cleanly_on_sigterm(config_dir, tmp_pa
     assert "Traceback" not in err
     log = (tmp_path / "data" / "yuqing.log").read_text(encoding="utf-8")
     assert "WeCom callback listening on 127.0.0.1" in log and "Traceback" not in log
+
+
+def test_callback_port_in_use_is_a_clear_error(config_dir, tmp_path):
+    import socket
+
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {"YUQING_DATA_DIR": str(tmp_path / "data"), "YUQING_CONFIG": str(config_dir / "example.toml"),
+               "YUQING_WECOM_CORP_ID": CORP_ID, "YUQING_WECOM_AGENT_ID": str(AGENT_ID),
+               "YUQING_WECOM_SECRET": SECRET, "YUQING_WECOM_TOKEN": TOKEN, "YUQING_WECOM_AES_KEY": AES_KEY,
+               "YUQING_WECOM_LISTEN": f"127.0.0.1:{port}", "YUQING_WECOM_API_BASE": "http://127.0.0.1:9"}
+        res = CliRunner().invoke(cli, ["run", "--platform", "wecom", "--no-collect", "--db", str(tmp_path / "p.db")],
+                                 env=env)
+    assert res.exit_code == 2, res.output
+    assert f"YUQING_WECOM_LISTEN: 无法在 127.0.0.1:{port} 上监听" in res.output
+    assert "Traceback" not in res.output

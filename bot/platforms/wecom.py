@@ -462,7 +462,14 @@ class WeComPlatform:
             self._runner = web.AppRunner(web_app, access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.listen[0], self.listen[1])
-            await site.start()
+            try:
+                await site.start()
+            except OSError as e:
+                await self._runner.cleanup()
+                self._runner = None
+                raise SettingsError("wecom", [FieldProblem(
+                    "YUQING_WECOM_LISTEN", f"无法在 {self.listen[0]}:{self.listen[1]} 上监听（{e.strerror}）",
+                    f"cannot listen on {self.listen[0]}:{self.listen[1]} ({e.strerror})")]) from None
             self.port = self._runner.addresses[0][1]
             log.info("WeCom callback listening on %s:%s%s", self.listen[0], self.port, self.path)
         else:
