@@ -491,3 +491,12 @@ def test_callback_port_in_use_is_a_clear_error(config_dir, tmp_path):
     assert res.exit_code == 2, res.output
     assert f"YUQING_WECOM_LISTEN: 无法在 127.0.0.1:{port} 上监听" in res.output
     assert "Traceback" not in res.output
+
+
+def test_a_team_robot_without_a_key_is_a_clear_error(config_dir, tmp_path):
+    cfg = config_with_handles(config_dir, "wecom", {}, replace={'console = "监测群"\n': 'console = "监测群"\nwecom = "robot:shared"\n'})
+    with pytest.raises(SettingsError) as e:
+        WeComPlatform(cfg, settings=make_settings(tmp_path, wecom_robot_keys={"city": "k"}))
+    assert "团队 city 的群 robot:shared 没有对应的机器人密钥" in e.value.render()
+    ok = WeComPlatform(cfg, settings=make_settings(tmp_path, wecom_robot_keys={"shared": "k"}))
+    assert ok.team_chats == {}   # the config names the chat itself

@@ -127,8 +127,7 @@ class WeComPlatform:
     max_length = TEXT_BYTES // 3   # characters: what a digest may use so it fits one message
     digest_after = 4               # robots take 20 messages a minute: bursts of III–IV become digests
 
-    def __init__(self, config, *, settings, clock: Callable[[], float] = time.monotonic,
-                 transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(self, config, *, settings, clock: Callable[[], float] = time.monotonic):
         s = settings
         self.config = config
         self.robot_keys = {k: v.get_secret_value() for k, v in s.wecom_robot_keys.items()}
@@ -154,13 +153,17 @@ class WeComPlatform:
             except Exception:
                 problems.append(FieldProblem("YUQING_WECOM_AES_KEY", "EncodingAESKey 应为 43 位字母数字",
                                              "EncodingAESKey must be the 43 characters WeCom shows"))
+        teams = {t.id for t in config.teams}
+        named = {t.id: t.chats["wecom"][len(ROBOT_PREFIX):] for t in config.teams
+                 if str(t.chats.get("wecom", "")).startswith(ROBOT_PREFIX)}
+        problems += [FieldProblem("YUQING_WECOM_ROBOT_KEYS", f"团队 {team} 的群 robot:{name} 没有对应的机器人密钥",
+                                  f"team {team} posts to robot:{name}, which has no key")
+                     for team, name in named.items() if name not in self.robot_keys]
         if problems:
             raise SettingsError("wecom", problems)
-        teams = {t.id for t in config.teams}
-        unknown = sorted(set(self.robot_keys) - teams - {c[len(ROBOT_PREFIX):] for t in config.teams
-                                                          for c in [t.chats.get("wecom", "")] if c.startswith(ROBOT_PREFIX)})
+        unknown = sorted(set(self.robot_keys) - teams - set(named.values()))
         if unknown:
-            log.warning("robot keys %s belong to no team and no robot: chat in the config", unknown)
+            log.warning("robot keys %s belong to no team and no team's robot: chat", unknown)
         # the team's group, unless the config names one: its own robot
         self.team_chats = {t: f"{ROBOT_PREFIX}{t}" for t in self.robot_keys if t in teams}
         self.api_base = s.wecom_api_base.rstrip("/")
@@ -168,8 +171,6 @@ class WeComPlatform:
         self.listen = (host or "0.0.0.0", int(port))
         self.path = s.wecom_callback_path
         self.limiter = RateLimiter(clock)
-        self.clock = clock
-        self._transport = transport
         self.http: httpx.AsyncClient | None = None
         self._token: tuple[str, float] | None = None
         self._token_lock = asyncio.Lock()
@@ -182,7 +183,8 @@ class WeComPlatform:
         self._stop = asyncio.Event()
 
     # ------------------------------------------------------------------ HTTP to WeCom
-    async def _post(self, path: str, params: dict, payload: dict | None = None, files=None) -> dict:
+    async def _call(self, path: str, params: dict, payload: dict | None = None, files=None) -> dict:
+        """GET (no payload) or POST one WeCom API; network trouble and 5xx become DeliveryError."""
         assert self.http is not None, "open() first"
         try:
             if payload is None and files is None:
@@ -213,7 +215,7 @@ class WeComPlatform:
         async with self._token_lock:
             if self._token and not fresh and self._token[1] > time.monotonic():
                 return self._token[0]
-            data = self._check(await self._post("/cgi-bin/gettoken", {"corpid": self.corp_id,
+            data = self._check(await self._call("/cgi-bin/gettoken", {"corpid": self.corp_id,
                                                                        "corpsecret": self.secret}), "gettoken")
             self._token = (data["access_token"], time.monotonic() + int(data.get("expires_in", 7200)) - 300)
             return self._token[0]
@@ -224,7 +226,7 @@ class WeComPlatform:
             raise DeliveryError("the WeCom app is not configured (YUQING_WECOM_SECRET …)", permanent=True)
         for attempt in (0, 1):
             token = await self._access_token(fresh=attempt == 1)
-            data = await self._post(path, {"access_token": token, **(params or {})}, payload, files)
+            data = await self._call(path, {"access_token": token, **(params or {})}, payload, files)
             if data.get("errcode") in TOKEN_EXPIRED and attempt == 0:
                 log.info("WeCom access token expired; fetching a new one")
                 continue
@@ -245,7 +247,7 @@ class WeComPlatform:
             raise DeliveryError(f"robot {chat} at {ROBOT_PER_MINUTE} messages a minute; waiting {wait:.0f}s",
                                 retry_after=wait)
         for body in bodies:
-            self._check(await self._post("/cgi-bin/webhook/send", {"key": key}, body), "robot send")
+            self._check(await self._call("/cgi-bin/webhook/send", {"key": key}, body), "robot send")
         return f"{chat}:{uuid.uuid4().hex[:12]}"  # robots return no message id
 
     async def _app(self, user: str, bodies: list[dict]) -> str:
@@ -446,7 +448,7 @@ class WeComPlatform:
     async def open(self, app) -> None:
         """Create the HTTP client; check the app's secret (gettoken) when an app is configured."""
         self.app = app
-        self.http = httpx.AsyncClient(timeout=httpx.Timeout(15.0), transport=self._transport)
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(15.0))
         if self.secret:
             try:
                 await self._access_token()
