@@ -37,6 +37,7 @@ class FakeWeCom:
         self.violations = 0                  # robot messages beyond 20 a minute
         self.tokens_issued = 0
         self.faults: list[tuple[str, str]] = []   # (path suffix, "500" | "45009" | "-1")
+        self.is_down = False
         self._valid_tokens: set[str] = set()
         self._robot_times: dict[str, list[float]] = {}
         self._msgids = itertools.count(1)
@@ -54,11 +55,21 @@ class FakeWeCom:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _gone(self) -> bool:
+                if api.is_down:  # as if the server went away: no answer at all
+                    self.close_connection = True
+                    return True
+                return False
+
             def do_GET(self):  # noqa: N802
+                if self._gone():
+                    return
                 url = urlsplit(self.path)
                 self._answer(*api.dispatch(url.path, {k: v[0] for k, v in parse_qs(url.query).items()}, None, {}))
 
             def do_POST(self):  # noqa: N802
+                if self._gone():
+                    return
                 url = urlsplit(self.path)
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 ctype = self.headers.get("Content-Type", "")
@@ -87,6 +98,12 @@ class FakeWeCom:
     def fail(self, path: str, kind: str, times: int = 1) -> None:
         """The next `times` calls whose path ends with `path` fail: "500", "-1" (busy) or "45009"."""
         self.faults += [(path, kind)] * times
+
+    def down(self) -> None:
+        self.is_down = True
+
+    def up(self) -> None:
+        self.is_down = False
 
     def expire_tokens(self) -> None:
         with self._lock:

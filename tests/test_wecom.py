@@ -500,3 +500,22 @@ def test_a_team_robot_without_a_key_is_a_clear_error(config_dir, tmp_path):
     assert "团队 city 的群 robot:shared 没有对应的机器人密钥" in e.value.render()
     ok = WeComPlatform(cfg, settings=make_settings(tmp_path, wecom_robot_keys={"shared": "k"}))
     assert ok.team_chats == {}   # the config names the chat itself
+
+
+async def test_wecom_unreachable_then_back(wc):
+    from core.incidents import Actor
+    from core.models import Role
+
+    wc.fake.down()
+    wc.app.service.act(1, Action.NOTE, Actor("liqiang", "李强", Role.STAFF), text="断网期间的备注")
+    await until(lambda: wc.app.db.execute(
+        "SELECT COUNT(*) FROM outbox WHERE kind='notice' AND last_error LIKE '%unreachable%'").fetchone()[0])
+    row = next(wc.app.db.query("SELECT state, attempts FROM outbox WHERE kind='notice' ORDER BY id DESC LIMIT 1"))
+    assert row["state"] == "pending" and row["attempts"] >= 1
+    wc.fake.up()
+    with write_tx(wc.app.db):
+        wc.app.db.execute("UPDATE outbox SET not_before=NULL WHERE state='pending'")
+    wc.app.deliverer.kick()
+    await until(lambda: "📝 #1 李强：断网期间的备注" in wc.texts())
+    await asyncio.sleep(0.3)
+    assert wc.texts().count("📝 #1 李强：断网期间的备注") == 1
