@@ -36,7 +36,7 @@ class FakeWeCom:
         self.uploads: list[bytes] = []
         self.violations = 0                  # robot messages beyond 20 a minute
         self.tokens_issued = 0
-        self.faults: list[tuple[str, str]] = []   # (path suffix, "500" | "45009" | "-1")
+        self.faults: list[tuple[str, str]] = []   # (path suffix, "ok" | "500" | "45009" | "-1"), in order
         self.is_down = False
         self._valid_tokens: set[str] = set()
         self._robot_times: dict[str, list[float]] = {}
@@ -95,9 +95,10 @@ class FakeWeCom:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     # ------------------------------------------------------------------ control
-    def fail(self, path: str, kind: str, times: int = 1) -> None:
-        """The next `times` calls whose path ends with `path` fail: "500", "-1" (busy) or "45009"."""
-        self.faults += [(path, kind)] * times
+    def fail(self, path: str, kind: str, times: int = 1, *, after: int = 0) -> None:
+        """The next `times` calls whose path ends with `path` fail: "500", "-1" (busy) or "45009";
+        with `after`, only once that many such calls have succeeded."""
+        self.faults += [(path, "ok")] * after + [(path, kind)] * times
 
     def down(self) -> None:
         self.is_down = True
@@ -131,6 +132,8 @@ class FakeWeCom:
             for i, (suffix, kind) in enumerate(self.faults):
                 if path.endswith(suffix):
                     del self.faults[i]
+                    if kind == "ok":
+                        break
                     if kind == "500":
                         return 500, {"error": "internal"}
                     return 200, {"errcode": int(kind), "errmsg": "injected"}

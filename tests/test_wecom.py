@@ -519,3 +519,18 @@ async def test_wecom_unreachable_then_back(wc):
     await until(lambda: "📝 #1 李强：断网期间的备注" in wc.texts())
     await asyncio.sleep(0.3)
     assert wc.texts().count("📝 #1 李强：断网期间的备注") == 1
+
+
+async def test_a_long_text_failing_half_way_is_finished_not_repeated(wc):
+    lines = [f"第{i}行 " + "报" * 60 for i in range(60)]       # about 11 KB: six robot messages
+    wc.fake.fail("/webhook/send", "500", 1, after=2)
+    with write_tx(wc.app.db):
+        outbox.enqueue(wc.app.db, wc.app.clock(), platform="wecom", chat="robot:city", kind=outbox.TEXT,
+                       payload={"text": "\n".join(lines)})
+    await until(lambda: wc.app.db.execute("SELECT COUNT(*) FROM outbox WHERE last_error LIKE '%HTTP 500%'").fetchone()[0])
+    with write_tx(wc.app.db):
+        wc.app.db.execute("UPDATE outbox SET not_before=NULL WHERE state='pending'")
+    wc.app.deliverer.kick()
+    await until(lambda: any(t.startswith("第59行") or "\n第59行" in t for t in wc.texts()))
+    got = [line for t in wc.texts() if "第" in t for line in t.split("\n") if line.startswith("第")]
+    assert got == lines                                   # every line once, in order

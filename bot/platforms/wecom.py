@@ -176,6 +176,7 @@ class WeComPlatform:
         self._token_lock = asyncio.Lock()
         self._seen: dict[tuple, float] = {}
         self._seen_msgs: dict[str, float] = {}
+        self._progress: dict[tuple, int] = {}   # a long text half sent: how many of its messages went out
         self._tasks: set[asyncio.Task] = set()
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -240,29 +241,42 @@ class WeComPlatform:
             raise DeliveryError(f"no robot key named {name!r} in YUQING_WECOM_ROBOT_KEYS", permanent=True)
         return key
 
-    async def _robot(self, chat: str, bodies: list[dict]) -> str:
-        key = self._robot_key(chat)
-        wait = self.limiter.reserve(chat, ROBOT_PER_MINUTE, len(bodies))
-        if wait:
-            raise DeliveryError(f"robot {chat} at {ROBOT_PER_MINUTE} messages a minute; waiting {wait:.0f}s",
-                                retry_after=wait)
-        for body in bodies:
-            self._check(await self._call("/cgi-bin/webhook/send", {"key": key}, body), "robot send")
+    async def _robot_one(self, chat: str, body: dict) -> str:
+        self._check(await self._call("/cgi-bin/webhook/send", {"key": self._robot_key(chat)}, body), "robot send")
         return f"{chat}:{uuid.uuid4().hex[:12]}"  # robots return no message id
 
-    async def _app(self, user: str, bodies: list[dict]) -> str:
-        wait = self.limiter.reserve(f"app:{user}", APP_PER_USER_MINUTE, len(bodies))
+    async def _app_one(self, user: str, body: dict) -> str:
+        data = await self._app_call("/cgi-bin/message/send", {"touser": user, "agentid": self.agent_id, **body})
+        if data.get("invaliduser"):
+            raise DeliveryError(f"WeCom user {user} is not in the app's visible range", permanent=True)
+        return str(data.get("msgid") or uuid.uuid4().hex)
+
+    async def _send_all(self, chat: str, bodies: list[dict], progress: tuple | None) -> str:
+        """Send the messages one text needs, within the per-minute limit. When one fails, those
+        already sent are remembered, so the outbox's retry sends only the rest."""
+        robot = chat.startswith(ROBOT_PREFIX)
+        if robot:
+            self._robot_key(chat)  # an unknown robot fails before anything is counted
+        done = self._progress.get(progress, 0) if progress else 0
+        todo = bodies[done:]
+        dest, cap = (chat, ROBOT_PER_MINUTE) if robot else (f"app:{chat}", APP_PER_USER_MINUTE)
+        wait = self.limiter.reserve(dest, cap, len(todo))
         if wait:
-            raise DeliveryError(f"{user} at {APP_PER_USER_MINUTE} app messages a minute; waiting {wait:.0f}s",
-                                retry_after=wait)
-        msgid = ""
-        for body in bodies:
-            data = await self._app_call("/cgi-bin/message/send",
-                                        {"touser": user, "agentid": self.agent_id, **body})
-            if data.get("invaliduser"):
-                raise DeliveryError(f"WeCom user {user} is not in the app's visible range", permanent=True)
-            msgid = msgid or str(data.get("msgid", ""))
-        return msgid or uuid.uuid4().hex
+            raise DeliveryError(f"{dest} at {cap} messages a minute; waiting {wait:.0f}s", retry_after=wait)
+        first = None
+        for i, body in enumerate(todo, done):
+            try:
+                sent = await (self._robot_one(chat, body) if robot else self._app_one(chat, body))
+            except DeliveryError:
+                if progress and i:
+                    if len(self._progress) > 1000:
+                        self._progress.clear()
+                    self._progress[progress] = i
+                raise
+            first = first or sent
+        if progress:
+            self._progress.pop(progress, None)
+        return first or uuid.uuid4().hex
 
     async def _image_body(self, path: str, robot: bool) -> dict:
         with open(path, "rb") as fh:
@@ -291,7 +305,8 @@ class WeComPlatform:
                       for chunk in split_text(message.text or "", TEXT_BYTES, _bytes)]
             if message.image:
                 bodies.append(await self._image_body(message.image, robot))
-        return await (self._robot(chat, bodies) if robot else self._app(chat, bodies))
+        progress = (chat, message.text, message.image) if len(bodies) > 1 else None
+        return await self._send_all(chat, bodies, progress)
 
     async def edit(self, chat: str, message_id: str, message: Outgoing) -> None:
         """WeCom cannot edit a sent message; every change that matters also comes as a notice."""
