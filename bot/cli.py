@@ -97,39 +97,47 @@ async def _run(app) -> None:
     """Open every platform, start the app, serve until one platform stops (Ctrl-C, SIGTERM,
     end of console input), then stop the rest: delivery first, since it still needs them."""
     adapters = list(app.platforms.values())
-    opened = []
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def stop_all() -> None:
+        stopping.set()
+        for a in adapters:
+            if hasattr(a, "stop"):
+                a.stop()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):   # from the first moment: a stop during start-up is clean too
+        try:
+            loop.add_signal_handler(sig, stop_all)
+        except (NotImplementedError, RuntimeError):
+            pass
+    opened, tasks = [], []
     try:
         for adapter in adapters:
             await adapter.open(app)
             opened.append(adapter)
         await app.start()
-        tasks = [asyncio.create_task(a.serve(app), name=f"serve:{a.name}") for a in adapters]
-        loop = asyncio.get_running_loop()
-
-        def stop_all() -> None:
-            for a in adapters:
-                if hasattr(a, "stop"):
-                    a.stop()
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(sig, stop_all)
-            except (NotImplementedError, RuntimeError):
-                pass
-        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if not stopping.is_set():
+            tasks = [asyncio.create_task(a.serve(app), name=f"serve:{a.name}") for a in adapters]
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         stop_all()
-        if pending:
-            await asyncio.wait(pending, timeout=15)
+        if tasks:
+            await asyncio.wait(tasks, timeout=15)
         failed = [t.exception() for t in tasks if t.done() and not t.cancelled() and t.exception() is not None]
-        for t in tasks:
-            if not t.done():
-                t.cancel()
         if failed:
             raise failed[0]   # after the others stopped; a StartupError is shown as a message, exit 2
     finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await app.stop()          # delivery first: it still needs the platforms
         for adapter in reversed(opened):
             await adapter.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError):
+                pass
 
 
 @cli.command()

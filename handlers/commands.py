@@ -87,9 +87,20 @@ def parse(text: str, *, private: bool = True) -> tuple[str, str] | None:
     if not m:
         return None
     name, rest = _ALIASES[m.group(1)], (m.group(2) or "").strip()
-    if not private and rest and _BY_NAME[name].usage.split(" ")[1:2] == ["编号"] and not _NUMBER.match(rest):
+    if not private and rest and not _group_argument(name, rest):
         return None
     return name, rest
+
+
+def _group_argument(name: str, rest: str) -> bool:
+    """In a group, does `rest` look like this command's argument (not just talk)?"""
+    usage = _BY_NAME[name].usage.split(" ")
+    if usage[1:] == ["编号"]:              # a number and nothing else: 认领 12
+        return bool(_NUMBER.fullmatch(rest.strip()))
+    if usage[1:2] == ["编号"]:             # a number, then more: 关闭 12 已澄清
+        return bool(_NUMBER.match(rest))
+    pattern = _GROUP_ARGS.get(name)
+    return bool(pattern and pattern.match(rest))
 
 
 def who_is(deps: Deps, req: Request):
@@ -114,6 +125,9 @@ async def handle(deps: Deps, req: Request) -> list[Reply]:
     cmd = _BY_NAME.get(name)
     if cmd is None:
         guess = difflib.get_close_matches(name, list(_BY_NAME), n=1)
+        if not guess and not (req.private or req.platform == "console"):
+            log.info("ignored /%s in %s/%s: not ours (perhaps another bot's)", name, req.platform, req.chat)
+            return []
         hint = f"你是不是想用 /{guess[0]}？" if guess else ""
         return [Reply(f"未知命令 /{name}。{hint}发送 /help 查看可用命令。")]
     person = who_is(deps, req)
@@ -138,7 +152,7 @@ def _incident_id(call: Call, usage: str, index: int = 0) -> int:
     """The incident number from the arguments, or from the card being replied to."""
     if len(call.args) > index:
         raw = call.args[index].lstrip("#＃")
-        if raw.isdigit():
+        if raw.isdecimal():
             return int(raw)
         if call.req.reply_to_incident is not None and index == 0:
             return call.req.reply_to_incident
@@ -150,7 +164,7 @@ def _incident_id(call: Call, usage: str, index: int = 0) -> int:
 
 def _after_id(call: Call) -> list[str]:
     """Arguments after the incident number (none consumed when replying to a card without one)."""
-    if call.args and call.args[0].lstrip("#＃").isdigit():
+    if call.args and call.args[0].lstrip("#＃").isdecimal():
         return call.args[1:]
     return call.args
 
@@ -351,7 +365,7 @@ async def cmd_report(call: Call) -> list[Reply]:
     usage = "用法：/report [today|week|month|起始日..结束日|编号]，例如 /report week、/report 2026-11-01..2026-11-30、/report 12（专报）"
     arg = call.args[0] if call.args else "today"
     deps = call.deps
-    if arg.lstrip("#＃").isdigit():
+    if arg.lstrip("#＃").isdecimal():
         return [Reply(special_report(deps.db, deps.config, int(arg.lstrip("#＃")), deps.tz, deps.render_card))]
     try:
         period = parse_period(arg)
@@ -479,4 +493,12 @@ _ALIASES = {a: c.name for c in COMMANDS for a in c.aliases}
 # longest alternatives first, so 取消订阅 is not read as something shorter
 _ALIAS = re.compile("^(" + "|".join(sorted(map(re.escape, _ALIASES), key=len, reverse=True)) + r")(?:$|(?=[\s#＃\d])\s*(.*))$",
                     re.DOTALL)
-_NUMBER = re.compile(r"^[#＃]?\d+")
+_NUMBER = re.compile(r"^[#＃]?\d+(?:\s|$)")
+# arguments a Chinese word takes in a group (commands with an incident number need the number;
+# the others, not listed, count only as the whole message)
+_GROUP_ARGS = {
+    "report": re.compile(r"^(?:today|yesterday|week|lastweek|month|\d)", re.I),
+    "subscribe": re.compile(r"^(?:I|II|III|IV)$", re.I),
+    "tip": re.compile(r"^https?://", re.I),
+    "search": re.compile(r"^\S{2,}"),
+}

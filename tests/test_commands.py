@@ -203,6 +203,15 @@ async def test_playbook_on_claim_and_steps_ticked_by_notes(two):
     ("重新打开 4", False, ("reopen", "4")),
     ("列表", False, ("list", "")),
     ("列表一下", False, None),
+    ("认领 1 下", False, None),               # talk, in a group
+    ("查看2楼", False, None),
+    ("关闭 2020年的事", False, None),
+    ("我的 天", False, None),
+    ("报告 领导", False, None),
+    ("线索 是啥", False, None),
+    ("线索 https://bbs.example/t/1 村民反映", False, ("tip", "https://bbs.example/t/1 村民反映")),
+    ("订阅 II", False, ("subscribe", "II")),
+    ("我的", False, ("mine", "")),
 ])
 def test_chinese_command_words(text, private, expected):
     from handlers.commands import parse
@@ -217,3 +226,12 @@ async def test_chinese_words_act_like_commands(two):
     assert "未知的处置方式“搞定了”" in reply
     help_text = await two.say("liqiang", "帮助")
     assert "/claim 编号 或 认领 编号 — 认领" in help_text
+
+
+async def test_unknown_commands_in_a_group_are_left_to_other_bots(two):
+    from handlers import Request
+
+    group = Request(platform="telegram", chat="-100", user_id="1001", text="/etc passwd")
+    assert await two.app.handle(group) == []
+    typo = Request(platform="telegram", chat="-100", user_id="1001", text="/clam 1")
+    assert "你是不是想用 /claim" in (await two.app.handle(typo))[0].text

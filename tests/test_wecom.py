@@ -534,3 +534,26 @@ async def test_a_long_text_failing_half_way_is_finished_not_repeated(wc):
     await until(lambda: any(t.startswith("第59行") or "\n第59行" in t for t in wc.texts()))
     got = [line for t in wc.texts() if "第" in t for line in t.split("\n") if line.startswith("第")]
     assert got == lines                                   # every line once, in order
+
+
+async def test_a_text_longer_than_a_minute_of_messages_goes_out_in_parts(wc):
+    from bot.platforms.ratelimit import RateLimiter
+
+    now = [1000.0]
+    wc.platform.limiter = RateLimiter(lambda: now[0])
+    wc.fake._robot_times.clear()
+    lines = [f"第{i}行 " + "报" * 600 for i in range(25)]        # 25 messages of about 1.8 KB
+    with write_tx(wc.app.db):
+        outbox.enqueue(wc.app.db, wc.app.clock(), platform="wecom", chat="robot:city", kind=outbox.TEXT,
+                       payload={"text": "\n".join(lines)})
+    wc.app.deliverer.kick()
+    await until(lambda: len([t for t in wc.texts() if t.startswith("第")]) == 20)
+    await until(lambda: wc.app.db.execute("SELECT COUNT(*) FROM outbox WHERE last_error LIKE '%20 of 25%'").fetchone()[0])
+    now[0] += 61                      # a minute later, on both sides
+    wc.fake._robot_times.clear()
+    with write_tx(wc.app.db):
+        wc.app.db.execute("UPDATE outbox SET not_before=NULL WHERE state='pending'")
+    wc.app.deliverer.kick()
+    await until(lambda: len([t for t in wc.texts() if t.startswith("第")]) == 25)
+    assert [t.split(" ")[0] for t in wc.texts() if t.startswith("第")] == [f"第{i}行" for i in range(25)]
+    assert wc.fake.violations == 0

@@ -16,7 +16,7 @@ from bot.platforms.wxpy import WxpyPlatform
 from tests.conftest import config_with_handles, make_settings, until
 
 GROUP = "云川舆情监测群"
-NAMES = {"liqiang": "李强", "zhoulan": "周岚"}
+PUIDS = {"liqiang": "a1b2c3d4", "zhoulan": "e5f6a7b8"}
 
 
 class Sent:
@@ -47,8 +47,8 @@ class Chat:
 
 
 class Member:
-    def __init__(self, name):
-        self.name = name
+    def __init__(self, name, puid):
+        self.name, self.puid = name, puid
 
 
 class Message:
@@ -69,7 +69,8 @@ class StandInBot:
         self._groups = Listing([Chat("家人群"), self.group])
         self._friends = Listing([Chat("陈副部长")])
         self.registered = []
-        self.logged_out = False
+        self.puid_path = None
+        self.stopped = False
 
     def groups(self):
         return self._groups
@@ -83,20 +84,24 @@ class StandInBot:
             return func
         return deco
 
-    def logout(self):
-        self.logged_out = True
+    def enable_puid(self, path):
+        self.puid_path = path
 
-    def incoming(self, who, text):
+    def stop(self):
+        self.stopped = True
+
+    def incoming(self, who, text, puid=None):
         """A group message, delivered from wxpy's listener thread."""
         chats, _, func = self.registered[0]
         assert self.group in chats
-        t = threading.Thread(target=func, args=(Message(self.group, Member(who), text),))
+        puid = puid or PUIDS.get({"李强": "liqiang", "周岚": "zhoulan"}.get(who, ""), "ffff0000")
+        t = threading.Thread(target=func, args=(Message(self.group, Member(who, puid), text),))
         t.start()
         t.join()
 
 
 def wxpy_config(config_dir):
-    return config_with_handles(config_dir, "wxpy", NAMES)
+    return config_with_handles(config_dir, "wxpy", PUIDS)
 
 
 @pytest.fixture
@@ -116,7 +121,7 @@ async def wx(config_dir, tmp_path):
     await app.stop()
     await platform.close()
     app.close()
-    assert bot.logged_out
+    assert bot.stopped and bot.puid_path.endswith("wxpy_puid.pkl")
 
 
 async def test_cards_go_to_the_named_group_as_text(wx):
@@ -134,6 +139,9 @@ async def test_commands_typed_in_the_group(wx):
     await until(lambda: any(t.startswith("@周岚") and "已由 李强 认领" in t for t in bot.group.sent))
     bot.incoming("路人甲", "/list")
     await until(lambda: any(t.startswith("@路人甲") and "还没有登记" in t for t in bot.group.sent))
+    bot.incoming("李强", "认领 2", puid="99999999")      # someone renamed to 李强 in the group
+    await until(lambda: any(t.startswith("@李强") and "还没有登记" in t for t in bot.group.sent))
+    assert app.service.get(2).assignee is None
     n = len(bot.group.sent)
     bot.incoming("李强", "今天天气不错")   # ordinary talk gets no answer
     await asyncio.sleep(0.3)

@@ -78,11 +78,11 @@ def disposition_keyboard(incident_id: int) -> InlineKeyboardMarkup:
 def decode_button(data: str) -> tuple[str, int, int | None] | None:
     """'d:12:3' -> ('d', 12, 3). None for anything malformed."""
     parts = (data or "").split(":")
-    if len(parts) not in (2, 3) or not parts[1].isdigit():
+    if len(parts) not in (2, 3) or not parts[1].isdecimal():
         return None
     if parts[0] not in CODES and parts[0] not in ("d", "b"):
         return None
-    arg = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else None
+    arg = int(parts[2]) if len(parts) == 3 and parts[2].isdecimal() else None
     return parts[0], int(parts[1]), arg
 
 

@@ -49,9 +49,10 @@ TEXT_BYTES = 2048            # robot and app text content
 ROBOT_PER_MINUTE = 20        # WeCom: 20 messages a minute per robot
 APP_PER_USER_MINUTE = 30     # WeCom drops app messages beyond 30 a minute to one member
 MAX_SKEW = 300               # seconds a callback timestamp may be off (replays older than this are refused)
-THROTTLED = {45009, 45033, 48002}   # api freq out of limit and its kin
+THROTTLED = {45009, 45033}   # api freq out of limit, too many concurrent calls
 TOKEN_EXPIRED = {40014, 42001, 40001}
-PERMANENT = {93000, 93004, 40058, 40003, 40056, 81013, 301002}  # bad key/user/agent/parameter: retrying cannot help
+# bad key/user/agent/parameter, API not permitted for this app: retrying cannot help
+PERMANENT = {93000, 93004, 40058, 40003, 40056, 48002, 81013, 301002}
 BUTTONS = {"c": Action.CLAIM, "u": Action.UNCLAIM, "n": Action.NOTE, "e": Action.ESCALATE, "x": Action.CLOSE,
            "r": Action.REOPEN}
 BUTTON_CODE = {a: c for c, a in BUTTONS.items()}
@@ -258,11 +259,13 @@ class WeComPlatform:
         if robot:
             self._robot_key(chat)  # an unknown robot fails before anything is counted
         done = self._progress.get(progress, 0) if progress else 0
-        todo = bodies[done:]
         dest, cap = (chat, ROBOT_PER_MINUTE) if robot else (f"app:{chat}", APP_PER_USER_MINUTE)
-        wait = self.limiter.reserve(dest, cap, len(todo))
+        # all of it if the minute allows; a text longer than a minute's worth goes out in parts
+        n = min(len(bodies) - done, cap) if progress else len(bodies)
+        wait = self.limiter.reserve(dest, cap, n)
         if wait:
             raise DeliveryError(f"{dest} at {cap} messages a minute; waiting {wait:.0f}s", retry_after=wait)
+        todo = bodies[done:done + n]
         first = None
         for i, body in enumerate(todo, done):
             try:
@@ -274,6 +277,11 @@ class WeComPlatform:
                     self._progress[progress] = i
                 raise
             first = first or sent
+        if progress and done + n < len(bodies):
+            self._progress[progress] = done + n
+            wait = self.limiter.wait_for(dest, cap, 1)
+            raise DeliveryError(f"{dest}: {done + n} of {len(bodies)} messages sent; the rest in {wait:.0f}s",
+                                retry_after=wait or 1.0)
         if progress:
             self._progress.pop(progress, None)
         return first or uuid.uuid4().hex
@@ -334,7 +342,7 @@ class WeComPlatform:
         for k, t in list(self._seen.items()):
             if now - t > 2 * MAX_SKEW:
                 del self._seen[k]
-        if not timestamp.isdigit() or abs(now - int(timestamp)) > MAX_SKEW:
+        if not timestamp.isdecimal() or abs(now - int(timestamp)) > MAX_SKEW:
             return "stale timestamp"
         if key in self._seen:
             return "replayed request"
@@ -421,7 +429,7 @@ class WeComPlatform:
 
     async def _button(self, user: str, key: str, response_code: str | None) -> None:
         code, _, rest = key.partition(":")
-        if code not in BUTTONS or not rest.isdigit():
+        if code not in BUTTONS or not rest.isdecimal():
             await self._reply(user, "无法识别的按钮。")
             return
         iid = int(rest)
@@ -438,7 +446,8 @@ class WeComPlatform:
             return
         await self._run(user, f"/{BUTTONS[code].value} {iid}")
         after = self.app.service.get(iid)
-        if response_code and (after.state, after.assignee) != (before.state, before.assignee):
+        if response_code and (after.state, after.assignee, after.escalation_level) != (
+                before.state, before.assignee, before.escalation_level):
             label = {"c": "已认领", "u": "已取消认领", "e": "已升级", "r": "已重新打开"}[code]
             try:
                 await self._app_call("/cgi-bin/message/update_template_card",
@@ -499,6 +508,9 @@ class WeComPlatform:
                 self._runner = None
             if self._tasks:
                 await asyncio.wait(self._tasks, timeout=10)
+                for t in list(self._tasks):   # still running: cut off before the HTTP client closes
+                    t.cancel()
+                await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def stop(self) -> None:
         self._stop.set()

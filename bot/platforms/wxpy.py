@@ -62,10 +62,12 @@ class WxpyPlatform:
         self.team_chats = {config.team(None).id: group} if group and config.team(None).id not in configured else {}
         self.group_names = sorted(set(configured.values()) | ({group} if group else set()))
         self.cache = settings.wxpy_cache or settings.data_dir / "wxpy.pkl"
+        self.puid_path = self.cache.with_name("wxpy_puid.pkl")
         self.login = login or _login
         self.limiter = RateLimiter()
         self.bot = None
         self.groups: dict[str, object] = {}
+        self._progress: dict[tuple, int] = {}   # a long text half sent: how many of its messages went out
         self.app = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
@@ -83,20 +85,28 @@ class WxpyPlatform:
     async def send(self, chat: str, message: Outgoing) -> str:
         text = card_text(message.card) if message.card is not None else (message.text or "")
         chunks = split_text(text, LIMIT)
-        wait = self.limiter.reserve(chat, PER_MINUTE, len(chunks) + (1 if message.image else 0))
+        if len(chunks) >= PER_MINUTE:   # a minute's worth at most (with room for an image)
+            chunks = chunks[:PER_MINUTE - 2] + [chunks[PER_MINUTE - 2][:LIMIT - 12] + "…（内容过长，已截断）"]
+        parts = [("text", c) for c in chunks] + ([("image", message.image)] if message.image else [])
+        key = (chat, text, message.image)
+        done = self._progress.get(key, 0)
+        wait = self.limiter.reserve(chat, PER_MINUTE, len(parts) - done)
         if wait:
             raise DeliveryError(f"wxpy: {chat} at {PER_MINUTE} messages a minute; waiting {wait:.0f}s",
                                 retry_after=wait)
-        target = self._target(chat)
         first = None
-        try:
-            for chunk in chunks:
-                sent = await asyncio.to_thread(target.send, chunk)
-                first = first or getattr(sent, "id", None)
-            if message.image:
-                await asyncio.to_thread(target.send_image, message.image)
-        except Exception as e:  # wxpy raises ResponseError and requests' errors
-            raise DeliveryError(f"wxpy send failed: {type(e).__name__}: {e}") from e
+        for i, (kind, value) in enumerate(parts[done:], done):
+            try:
+                target = self._target(chat)
+                sent = await asyncio.to_thread(target.send if kind == "text" else target.send_image, value)
+            except DeliveryError:
+                raise
+            except Exception as e:  # wxpy raises ResponseError and requests' errors
+                if i:   # the retry sends only the rest
+                    self._progress[key] = i
+                raise DeliveryError(f"wxpy send failed: {type(e).__name__}: {e}") from e
+            first = first or getattr(sent, "id", None)
+        self._progress.pop(key, None)
         return str(first or uuid.uuid4().hex)
 
     async def edit(self, chat: str, message_id: str, message: Outgoing) -> None:
@@ -106,17 +116,23 @@ class WxpyPlatform:
     def _on_message(self, msg) -> None:
         """Called by wxpy in its listener thread."""
         try:
-            group, member, text = msg.chat.name, msg.member.name, msg.text
+            group, puid, name, text = msg.chat.name, msg.member.puid, msg.member.name, msg.text
         except AttributeError:
             return
-        asyncio.run_coroutine_threadsafe(self.on_message(group, member, text or ""), self.loop)
+        asyncio.run_coroutine_threadsafe(self.on_message(group, puid, name, text or ""), self.loop)
 
-    async def on_message(self, group: str, member: str, text: str) -> None:
+    async def on_message(self, group: str, puid: str, name: str, text: str) -> None:
+        """A group message. People are known by puid, never by the name they show in the
+        group: anyone can rename themselves 李强 there."""
+        from handlers.commands import who_is  # noqa: PLC0415
+
         try:
-            req = Request(platform="wxpy", chat=group, user_id=member, text=text.strip(), private=False)
+            req = Request(platform="wxpy", chat=group, user_id=puid, text=text.strip(), private=False)
+            if who_is(self.app.deps, req) is None and text.strip():
+                log.info("wxpy: message from %s (puid %s), who is in no person's handles.wxpy", name, puid)
             replies = await self.app.handle(req)
             for reply in replies:
-                await self._reply(group, f"@{member} {reply.text}", reply.image)
+                await self._reply(group, f"@{name} {reply.text}", reply.image)
         except Exception:
             log.exception("wxpy: handling a message from %s in %s failed", member, group)
 
@@ -132,6 +148,7 @@ class WxpyPlatform:
         self.app = app
         self.loop = asyncio.get_running_loop()
         self.bot = await asyncio.to_thread(self.login, self.cache)
+        await asyncio.to_thread(self.bot.enable_puid, str(self.puid_path))   # stable ids for people
         groups = await asyncio.to_thread(lambda: list(self.bot.groups()))
         for name in self.group_names:
             found = [g for g in groups if g.name == name]
@@ -150,9 +167,10 @@ class WxpyPlatform:
         self._stop.set()
 
     async def close(self) -> None:
+        """Stop listening; stay logged in, so the cached login spares a QR scan next start."""
         if self.bot is not None:
             try:
-                await asyncio.to_thread(self.bot.logout)
+                await asyncio.to_thread(self.bot.stop)
             except Exception as e:
-                log.warning("wxpy: logout failed: %s", e)
+                log.warning("wxpy: stopping the listener failed: %s", e)
             self.bot = None
