@@ -134,7 +134,7 @@ class WxpyPlatform:
             for reply in replies:
                 await self._reply(group, f"@{name} {reply.text}", reply.image)
         except Exception:
-            log.exception("wxpy: handling a message from %s in %s failed", member, group)
+            log.exception("wxpy: handling a message from %s in %s failed", name, group)
 
     async def _reply(self, group: str, text: str, image: str | None) -> None:
         try:
