@@ -101,7 +101,7 @@ async def latency(n: int = 20, interval: float = 0.2) -> list[tuple[str, str]]:
         async with httpx.AsyncClient() as http:
             for i in range(n):
                 clock.jump()
-                platform.limiter = RateLimiter()
+                platform.pacer.limiter = RateLimiter()
                 fake._robot_times.clear()
                 post, src = _post(i, True)
                 before = len(fake.robot)

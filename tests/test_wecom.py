@@ -540,7 +540,7 @@ async def test_a_text_longer_than_a_minute_of_messages_goes_out_in_parts(wc):
     from bot.platforms.ratelimit import RateLimiter
 
     now = [1000.0]
-    wc.platform.limiter = RateLimiter(lambda: now[0])
+    wc.platform.pacer.limiter = RateLimiter(lambda: now[0])
     wc.fake._robot_times.clear()
     lines = [f"第{i}行 " + "报" * 600 for i in range(25)]        # 25 messages of about 1.8 KB
     with write_tx(wc.app.db):

@@ -35,7 +35,7 @@ from core.lifecycle import Action
 from core.models import Disposition
 from core.platform import DeliveryError, Outgoing
 from core.render import Card, shrink_card, split_text
-from bot.platforms.ratelimit import RateLimiter
+from bot.platforms.ratelimit import Pacer
 from handlers import Request
 from storage.incidents import IncidentNotFound
 
@@ -171,13 +171,12 @@ class WeComPlatform:
         host, _, port = s.wecom_listen.rpartition(":")
         self.listen = (host or "0.0.0.0", int(port))
         self.path = s.wecom_callback_path
-        self.limiter = RateLimiter(clock)
+        self.pacer = Pacer(clock)
         self.http: httpx.AsyncClient | None = None
         self._token: tuple[str, float] | None = None
         self._token_lock = asyncio.Lock()
         self._seen: dict[tuple, float] = {}
         self._seen_msgs: dict[str, float] = {}
-        self._progress: dict[tuple, int] = {}   # a long text half sent: how many of its messages went out
         self._tasks: set[asyncio.Task] = set()
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -253,38 +252,14 @@ class WeComPlatform:
         return str(data.get("msgid") or uuid.uuid4().hex)
 
     async def _send_all(self, chat: str, bodies: list[dict], progress: tuple | None) -> str:
-        """Send the messages one text needs, within the per-minute limit. When one fails, those
-        already sent are remembered, so the outbox's retry sends only the rest."""
-        robot = chat.startswith(ROBOT_PREFIX)
-        if robot:
+        """Send the messages one text needs, within the per-minute limit (see `Pacer`)."""
+        if chat.startswith(ROBOT_PREFIX):
             self._robot_key(chat)  # an unknown robot fails before anything is counted
-        done = self._progress.get(progress, 0) if progress else 0
-        dest, cap = (chat, ROBOT_PER_MINUTE) if robot else (f"app:{chat}", APP_PER_USER_MINUTE)
-        # all of it if the minute allows; a text longer than a minute's worth goes out in parts
-        n = min(len(bodies) - done, cap) if progress else len(bodies)
-        wait = self.limiter.reserve(dest, cap, n)
-        if wait:
-            raise DeliveryError(f"{dest} at {cap} messages a minute; waiting {wait:.0f}s", retry_after=wait)
-        todo = bodies[done:done + n]
-        first = None
-        for i, body in enumerate(todo, done):
-            try:
-                sent = await (self._robot_one(chat, body) if robot else self._app_one(chat, body))
-            except DeliveryError:
-                if progress and i:
-                    if len(self._progress) > 1000:
-                        self._progress.clear()
-                    self._progress[progress] = i
-                raise
-            first = first or sent
-        if progress and done + n < len(bodies):
-            self._progress[progress] = done + n
-            wait = self.limiter.wait_for(dest, cap, 1)
-            raise DeliveryError(f"{dest}: {done + n} of {len(bodies)} messages sent; the rest in {wait:.0f}s",
-                                retry_after=wait or 1.0)
-        if progress:
-            self._progress.pop(progress, None)
-        return first or uuid.uuid4().hex
+            sent = await self.pacer.send(chat, ROBOT_PER_MINUTE, bodies, lambda b: self._robot_one(chat, b), progress)
+        else:
+            sent = await self.pacer.send(f"app:{chat}", APP_PER_USER_MINUTE, bodies,
+                                         lambda b: self._app_one(chat, b), progress)
+        return sent or uuid.uuid4().hex
 
     async def _image_body(self, path: str, robot: bool) -> dict:
         with open(path, "rb") as fh:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.errors import FieldProblem, SettingsError
-from bot.platforms.ratelimit import RateLimiter
+from bot.platforms.ratelimit import Pacer
 from core.platform import DeliveryError, Outgoing
 from core.render import card_text, split_text
 from handlers import Request
@@ -64,10 +64,9 @@ class WxpyPlatform:
         self.cache = settings.wxpy_cache or settings.data_dir / "wxpy.pkl"
         self.puid_path = self.cache.with_name("wxpy_puid.pkl")
         self.login = login or _login
-        self.limiter = RateLimiter()
+        self.pacer = Pacer()
         self.bot = None
         self.groups: dict[str, object] = {}
-        self._progress: dict[tuple, int] = {}   # a long text half sent: how many of its messages went out
         self.app = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
@@ -88,25 +87,19 @@ class WxpyPlatform:
         if len(chunks) >= PER_MINUTE:   # a minute's worth at most (with room for an image)
             chunks = chunks[:PER_MINUTE - 2] + [chunks[PER_MINUTE - 2][:LIMIT - 12] + "…（内容过长，已截断）"]
         parts = [("text", c) for c in chunks] + ([("image", message.image)] if message.image else [])
-        key = (chat, text, message.image)
-        done = self._progress.get(key, 0)
-        wait = self.limiter.reserve(chat, PER_MINUTE, len(parts) - done)
-        if wait:
-            raise DeliveryError(f"wxpy: {chat} at {PER_MINUTE} messages a minute; waiting {wait:.0f}s",
-                                retry_after=wait)
-        first = None
-        for i, (kind, value) in enumerate(parts[done:], done):
+
+        async def send_one(part):
+            kind, value = part
             try:
                 target = self._target(chat)
                 sent = await asyncio.to_thread(target.send if kind == "text" else target.send_image, value)
             except DeliveryError:
                 raise
             except Exception as e:  # wxpy raises ResponseError and requests' errors
-                if i:   # the retry sends only the rest
-                    self._progress[key] = i
                 raise DeliveryError(f"wxpy send failed: {type(e).__name__}: {e}") from e
-            first = first or getattr(sent, "id", None)
-        self._progress.pop(key, None)
+            return getattr(sent, "id", None)
+
+        first = await self.pacer.send(f"wxpy:{chat}", PER_MINUTE, parts, send_one, (chat, text, message.image))
         return str(first or uuid.uuid4().hex)
 
     async def edit(self, chat: str, message_id: str, message: Outgoing) -> None:
