@@ -116,16 +116,17 @@ def who_is(deps: Deps, req: Request):
 
 async def handle(deps: Deps, req: Request) -> list[Reply]:
     """Handle one message. Non-commands get nothing back, except in a private chat."""
-    parsed = parse(req.text, private=req.private or req.platform == "console")
+    one_to_one = req.private or req.platform == "console"   # the console is one person typing
+    parsed = parse(req.text, private=one_to_one)
     if parsed is None:
-        if req.private or req.platform == "console":
+        if one_to_one:
             return [Reply("命令以 / 开头，例如 /list。发送 /help 查看全部命令。")]
         return []
     name, rest = parsed
     cmd = _BY_NAME.get(name)
     if cmd is None:
         guess = difflib.get_close_matches(name, list(_BY_NAME), n=1)
-        if not guess and not (req.private or req.platform == "console"):
+        if not guess and not one_to_one:
             log.info("ignored /%s in %s/%s: not ours (perhaps another bot's)", name, req.platform, req.chat)
             return []
         hint = f"你是不是想用 /{guess[0]}？" if guess else ""
