@@ -30,7 +30,7 @@ from bot.platforms.wecom import WeComPlatform  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from core.clock import system_clock  # noqa: E402
 from core.incidents import STORY_WINDOW  # noqa: E402
-from tests.fake_wecom import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN, FakeWeCom  # noqa: E402
+from tests.fake_wecom import APP, FakeWeCom  # noqa: E402
 
 
 def _config(tmp: Path):
@@ -60,8 +60,7 @@ class Jumps:
 async def _start(tmp: Path, fake: FakeWeCom, interval: float, clock=system_clock):
     cfg = _config(tmp)
     settings = Settings(_env_file=None, data_dir=tmp / "data", db=tmp / "data" / "b.db", collect_on_start=False,
-                        deliver_interval=interval, platform="wecom", wecom_corp_id=CORP_ID, wecom_agent_id=AGENT_ID,
-                        wecom_secret=SECRET, wecom_token=TOKEN, wecom_aes_key=AES_KEY,
+                        deliver_interval=interval, platform="wecom", **APP,
                         wecom_robot_keys={"city": "key-city"}, wecom_listen="127.0.0.1:0",
                         wecom_api_base=fake.base_url)
     platform = WeComPlatform(cfg, settings=settings)

@@ -24,6 +24,14 @@ SECRET = "app-secret-for-tests"
 TOKEN = "callbacktoken"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"   # 43 characters, as WeCom shows it
 AGENT_ID = 1000002
+# the self-built app's settings, as Settings fields
+APP = {"wecom_corp_id": CORP_ID, "wecom_agent_id": AGENT_ID, "wecom_secret": SECRET, "wecom_token": TOKEN,
+       "wecom_aes_key": AES_KEY}
+
+
+def app_env(**more) -> dict[str, str]:
+    """The app's settings (and `more`) as environment variables."""
+    return {f"YUQING_{k.upper()}": str(v) for k, v in {**APP, **more}.items()}
 
 
 class FakeWeCom:

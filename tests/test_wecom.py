@@ -18,7 +18,7 @@ from core.render import Button, Card
 from core.lifecycle import Action
 from storage import outbox, write_tx
 from tests.conftest import config_with_handles, make_settings, seed, until
-from tests.fake_wecom import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN, FakeWeCom
+from tests.fake_wecom import APP, CORP_ID, SECRET, FakeWeCom, app_env
 
 USERS = {"wangmin": "WangMin", "liqiang": "LiQiang", "zhoulan": "ZhouLan", "chenbuzhang": "ChenBZ",
          "hexiaoyu": "HeXY"}
@@ -29,10 +29,8 @@ def wecom_config(config_dir):
 
 
 def wecom_settings(tmp_path, fake, **kw):
-    return make_settings(tmp_path, platform="wecom", wecom_corp_id=CORP_ID, wecom_agent_id=AGENT_ID,
-                         wecom_secret=SECRET, wecom_token=TOKEN, wecom_aes_key=AES_KEY,
-                         wecom_robot_keys={"city": "key-city"}, wecom_listen="127.0.0.1:0",
-                         wecom_api_base=fake.base_url, deliver_interval=0.2, **kw)
+    return make_settings(tmp_path, platform="wecom", **APP, wecom_robot_keys={"city": "key-city"},
+                         wecom_listen="127.0.0.1:0", wecom_api_base=fake.base_url, deliver_interval=0.2, **kw)
 
 
 class WC:
@@ -440,11 +438,9 @@ def test_yuqing_run_serves_wecom_and_stops_cleanly_on_sigterm(config_dir, tmp_pa
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {"PATH": os.environ.get("PATH", ""), "YUQING_DATA_DIR": str(tmp_path / "data"),
-           "YUQING_CONFIG": str(config_dir / "example.toml"), "YUQING_DB": str(tmp_path / "run.db"),
-           "YUQING_WECOM_CORP_ID": CORP_ID, "YUQING_WECOM_AGENT_ID": str(AGENT_ID), "YUQING_WECOM_SECRET": SECRET,
-           "YUQING_WECOM_TOKEN": TOKEN, "YUQING_WECOM_AES_KEY": AES_KEY, "YUQING_WECOM_ROBOT_KEYS": "city=key-city",
-           "YUQING_WECOM_LISTEN": f"127.0.0.1:{port}", "YUQING_WECOM_API_BASE": fake.base_url}
+    env = {"PATH": os.environ.get("PATH", ""), **app_env(
+        data_dir=tmp_path / "data", config=config_dir / "example.toml", db=tmp_path / "run.db",
+        wecom_robot_keys="city=key-city", wecom_listen=f"127.0.0.1:{port}", wecom_api_base=fake.base_url)}
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--platform", "wecom"], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -482,10 +478,8 @@ def test_callback_port_in_use_is_a_clear_error(config_dir, tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        env = {"YUQING_DATA_DIR": str(tmp_path / "data"), "YUQING_CONFIG": str(config_dir / "example.toml"),
-               "YUQING_WECOM_CORP_ID": CORP_ID, "YUQING_WECOM_AGENT_ID": str(AGENT_ID),
-               "YUQING_WECOM_SECRET": SECRET, "YUQING_WECOM_TOKEN": TOKEN, "YUQING_WECOM_AES_KEY": AES_KEY,
-               "YUQING_WECOM_LISTEN": f"127.0.0.1:{port}", "YUQING_WECOM_API_BASE": "http://127.0.0.1:9"}
+        env = app_env(data_dir=tmp_path / "data", config=config_dir / "example.toml",
+                      wecom_listen=f"127.0.0.1:{port}", wecom_api_base="http://127.0.0.1:9")
         res = CliRunner().invoke(cli, ["run", "--platform", "wecom", "--no-collect", "--db", str(tmp_path / "p.db")],
                                  env=env)
     assert res.exit_code == 2, res.output
