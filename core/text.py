@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jieba
 
-__all__ = ["normalize", "fold", "clean", "Segmenter", "configure_jieba"]
+__all__ = ["normalize", "fold", "fold_with_gaps", "clean", "Segmenter", "configure_jieba"]
 
 _WS = re.compile(r"\s+")
 _lock = threading.Lock()
@@ -26,6 +26,7 @@ _CJK = ("\u2e80-\u2fdf\u3001-\u303f\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff\u3400
 # horizontal whitespace only: a line break still separates (title / body, lines of a post)
 _HSPACE = "[^\\S\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+"
 _SPACED_CJK = re.compile(f"(?<=[{_CJK}]){_HSPACE}(?=[{_CJK}])")
+_CJK_CHAR = re.compile(f"[{_CJK}]")
 _LINE_BREAK_RUN = re.compile(r"\s*[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]\s*")
 # Default-ignorable code points that are not format characters (Cf): combining grapheme
 # joiner, Hangul fillers, Khmer inherent vowels, Mongolian variation selectors, variation
@@ -69,21 +70,48 @@ def fold(text: str) -> str:
     - format / default-ignorable characters (ZWSP, ZWJ, soft hyphen, BOM, bidi marks ...);
     - NFKC (full-width letters and digits, compatibility ideographs);
     - traditional -> simplified (OpenCC t2s, phrase-aware);
+    - whitespace: a run containing a line break becomes one "\\n", any other run one space;
     - whitespace between two CJK characters on the same line ("张 建 国", "张\u3000建国"); Latin
       words keep their spaces, and a line break still separates (a title and its body are not
-      glued into one word);
-    - other whitespace: a run containing a line break becomes one "\\n", any other run one space.
+      glued into one word).
 
     Idempotent: fold(fold(x)) == fold(x).
     """
+    return fold_with_gaps(text)[0]
+
+
+def fold_with_gaps(text: str) -> tuple[str, frozenset[int]]:
+    """`fold(text)` and the offsets in it where whitespace between two CJK characters was
+    dropped and looks like a word break — not where single characters were spaced out one by
+    one. A matcher may count these as token boundaries, so joining never costs the match in
+    "张建国 国庆期间"."""
     if not text:
-        return ""
+        return "", frozenset()
     t = _invisible().sub("", text)
     t = unicodedata.normalize("NFKC", t)
     t = _t2s().convert(t)
-    t = _SPACED_CJK.sub("", t)
     t = _LINE_BREAK_RUN.sub("\n", t.strip())
-    return _WS.sub(lambda m: m.group() if m.group() == "\n" else " ", t)
+    t = _WS.sub(lambda m: m.group() if m.group() == "\n" else " ", t)
+    parts: list[str] = []
+    gaps: list[int] = []
+    last = removed = 0
+    for m in _SPACED_CJK.finditer(t):
+        parts.append(t[last:m.start()])
+        gaps.append(m.start() - removed)
+        removed += m.end() - m.start()
+        last = m.end()
+    if not gaps:
+        return t, frozenset()
+    parts.append(t[last:])
+    out = "".join(parts)
+    at = set(gaps)
+
+    def single(i: int) -> bool:  # the character at i stands alone between breaks
+        return (i == 0 or i in at or not _CJK_CHAR.match(out, i - 1)) and \
+            (i + 1 == len(out) or i + 1 in at or not _CJK_CHAR.match(out, i + 1))
+
+    # "张 建 国 际 贸 易" is spaced letter by letter: those spaces say nothing about words
+    return out, frozenset(g for g in gaps if not (single(g - 1) and single(g)))
 
 
 def clean(text: str) -> str:

@@ -20,7 +20,7 @@ from bot.config import Config, Source
 from core.grading import Reach, grade_story
 from core.models import Finding, Post
 from core.cluster import simhash
-from core.text import Segmenter, fold, normalize
+from core.text import Segmenter, fold, fold_with_gaps, normalize
 from jobs.tone import ToneDetector
 
 __all__ = ["Analyzer", "story_key", "Analysis"]
@@ -112,12 +112,12 @@ class Analyzer:
 
     def analyse(self, post: Post, source: Source | None) -> Analysis:
         # matching runs on the folded text only; the post itself is stored and shown as written
-        text = fold(f"{post.title}\n{post.text}")
+        text, gaps = fold_with_gaps(f"{post.title}\n{post.text}")
         hits = self._prefilter(text)
         if not self._could_be_relevant(hits):
             return Analysis(Finding(relevant=False, story_key=story_key(post.title)), 0.0, ())
         tokens = self.segmenter.tokens(text)
-        boundaries = _boundaries(text, tokens)
+        boundaries = _boundaries(text, tokens) | gaps  # a space the writer put between CJK still separates
         matched: dict[str, list[str]] = {}
         positions: dict[str, list[int]] = {}   # surface -> start offsets of boundary hits
         kinds_at: dict[str, list[int]] = {}    # kind -> start offsets (for $cadres etc.)

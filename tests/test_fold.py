@@ -162,3 +162,27 @@ def test_folding_is_cheap_next_to_segmentation():
     t_jieba = time.perf_counter() - t0
     assert all(fold(f) == f for f in folded)
     assert t_fold < t_jieba / 2, (t_fold, t_jieba)
+
+
+def test_a_space_the_writer_put_between_words_still_counts_as_a_boundary(analyzer, monkeypatch):
+    # joining "张 建 国" must not cost the match where a space was a real word break
+    assert found(analyzer, "网友举报局长张建国 国庆期间公车私用") == ["张建国"]
+    assert found(analyzer, "关于赵明远 远赴外地的说明") == ["赵明远"]
+    # the mechanism, whatever jieba makes of the joined text: with a segmenter that cuts
+    # nothing, only the text's ends and the writer's spaces are boundaries
+    monkeypatch.setattr(analyzer.segmenter, "tokens", lambda t: [t])
+    assert found(analyzer, "刘海燕 燕子飞回来了") == ["刘海燕"]
+    assert found(analyzer, "张\u3000建\u3000国际贸易公司开业") == []   # the name's end is no break
+    assert found(analyzer, "说 张建国") == ["张建国"]
+    assert found(analyzer, "说张建国") == []                           # no break before the name
+
+
+def test_fold_with_gaps_reports_where_spaces_were_dropped():
+    from core.text import fold_with_gaps
+
+    # letter-by-letter spacing is no word break; a space next to a longer run is
+    assert fold_with_gaps("张 建\u3000国 说 hello world") == ("张建国说 hello world", frozenset())
+    assert fold_with_gaps("張 建國") == ("张建国", frozenset({1}))
+    assert fold_with_gaps("局长 张 建 国 说") == ("局长张建国说", frozenset({2}))
+    assert fold_with_gaps("张建国 国庆 期间") == ("张建国国庆期间", frozenset({3, 5}))
+    assert fold_with_gaps("无空格") == ("无空格", frozenset())
