@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from core.clock import next_workday_morning, parse_duration
 from core.models import Incident, State
 
-__all__ = ["Deadlines", "deadlines_for", "next_deadline", "is_overdue", "Intent", "due_intents"]
+__all__ = ["Deadlines", "deadlines_for", "next_deadline", "is_overdue", "missed_deadlines", "overdue_kind",
+           "OVERDUE_LABELS", "Intent", "due_intents"]
 
 
 @dataclass(frozen=True)
@@ -29,22 +30,58 @@ def deadlines_for(inc: Incident, rules, tz: ZoneInfo) -> Deadlines:
     return Deadlines(claim, first, full)
 
 
+# what an incident owes, in the order it falls due: claim, first authoritative response, full response
+_LABELS = {"claim": "认领时限", "first": "首次权威发布时限", "full": "完整回应时限"}
+OVERDUE_LABELS = {"claim": "认领超时", "first": "首次回应超时", "full": "办结超时"}
+
+
+def missed_deadlines(inc: Incident, dl: Deadlines, now: datetime) -> list[tuple[str, datetime]]:
+    """Every deadline of the incident's grade that has passed and that it has not met, in order
+    (`claim`, `first`, `full`). The one definition of "overdue" for cards, listings and reports.
+
+    Claim is met once someone holds the incident (claimed or assigned) — an unclaimed incident
+    stays overdue on claim after it has been (auto-)escalated. First and full response are met
+    only by closing it: nothing else records a response.
+    """
+    if inc.state is State.CLOSED:
+        return []
+    out: list[tuple[str, datetime]] = []
+    if not inc.assignee and now > dl.claim:
+        out.append(("claim", dl.claim))
+    if dl.first_response and now > dl.first_response:
+        out.append(("first", dl.first_response))
+    if dl.full_response and now > dl.full_response:
+        out.append(("full", dl.full_response))
+    return out
+
+
+def overdue_kind(inc: Incident, dl: Deadlines, now: datetime) -> str | None:
+    """The most serious deadline missed (`full` > `first` > `claim`), or None: an overdue
+    incident is counted once, under this."""
+    missed = missed_deadlines(inc, dl, now)
+    return missed[-1][0] if missed else None
+
+
 def next_deadline(inc: Incident, dl: Deadlines, now: datetime) -> tuple[str, datetime] | None:
-    """The deadline that matters now, labelled in Chinese; None once closed."""
+    """The deadline that matters now, labelled in Chinese; None once closed. When some are
+    missed, the most serious of them; else the next one still to meet."""
     if inc.state is State.CLOSED:
         return None
-    if inc.state is State.NEW and not inc.assignee:
-        return ("认领时限", dl.claim)
-    if dl.first_response and now < dl.first_response:
-        return ("首次权威发布时限", dl.first_response)
-    if dl.full_response:
-        return ("完整回应时限", dl.full_response)
-    return None
+    missed = missed_deadlines(inc, dl, now)
+    if missed:
+        name, when = missed[-1]
+        return (_LABELS[name], when)
+    pending = [("claim", dl.claim)] if not inc.assignee else []
+    pending += [(n, w) for n, w in (("first", dl.first_response), ("full", dl.full_response)) if w]
+    if not pending:
+        return None
+    name, when = min(pending, key=lambda p: p[1])
+    return (_LABELS[name], when)
 
 
 def is_overdue(inc: Incident, dl: Deadlines, now: datetime) -> bool:
-    nd = next_deadline(inc, dl, now)
-    return nd is not None and now > nd[1]
+    """Past any deadline of its grade that it has not met (see `missed_deadlines`)."""
+    return bool(missed_deadlines(inc, dl, now))
 
 
 @dataclass(frozen=True)
@@ -54,9 +91,6 @@ class Intent:
     kind: str   # remind | overdue | auto_escalate | quiet | unmuted
     key: str
     text: str
-
-
-_LABELS = {"claim": "认领时限", "first": "首次权威发布时限", "full": "完整回应时限"}
 
 
 def due_intents(inc: Incident, dl: Deadlines, rule, now: datetime, *, done: set[str], last_activity: datetime,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -11,16 +12,106 @@ from pathlib import Path
 
 import jieba
 
-__all__ = ["normalize", "clean", "Segmenter", "configure_jieba"]
+__all__ = ["normalize", "fold", "fold_with_gaps", "clean", "Segmenter", "configure_jieba"]
 
 _WS = re.compile(r"\s+")
 _lock = threading.Lock()
 _configured_dir: Path | None = None
 
+# Characters of scripts written without spaces between words: Han (with radicals and
+# compatibility ideographs), CJK punctuation, kana, bopomofo. A space between two of them
+# separates nothing a reader sees as a word.
+_CJK = ("\u2e80-\u2fdf\u3001-\u303f\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff\u3400-\u4dbf"
+        "\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff")
+# horizontal whitespace only: a line break still separates (title / body, lines of a post)
+_HSPACE = "[^\\S\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+"
+_SPACED_CJK = re.compile(f"(?<=[{_CJK}]){_HSPACE}(?=[{_CJK}])")
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+_LINE_BREAK_RUN = re.compile(r"\s*[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]\s*")
+# Default-ignorable code points that are not format characters (Cf): combining grapheme
+# joiner, Hangul fillers, Khmer inherent vowels, Mongolian variation selectors, variation
+# selectors, tag-range reserved code points.
+_IGNORABLE_EXTRA = ("\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0"
+                    "\U000e0000-\U000e0fff")
+
+
+@functools.cache
+def _invisible() -> re.Pattern[str]:
+    """Every format character (category Cf: ZWSP, ZWJ, ZWNJ, soft hyphen, BOM, bidi marks, word
+    joiner ...) and the other default-ignorable code points, built once from this Python's
+    Unicode database so new format characters are covered without a hand-kept list."""
+    cf = [c for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf"]
+    ranges: list[tuple[int, int]] = []
+    for c in cf:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1] = (ranges[-1][0], c)
+        else:
+            ranges.append((c, c))
+    cls = "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+    return re.compile(f"[{cls}{_IGNORABLE_EXTRA}]+")
+
+
+@functools.cache
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
 
 def normalize(text: str) -> str:
     """NFKC (full-width letters/digits to half-width), collapse whitespace."""
     return _WS.sub(" ", unicodedata.normalize("NFKC", text or "")).strip()
+
+
+def fold(text: str) -> str:
+    """The form of a text used for MATCHING only (watch-list terms, their posts, search); never
+    stored or shown. Removes what hides a term from a matcher but not from a reader:
+
+    - format / default-ignorable characters (ZWSP, ZWJ, soft hyphen, BOM, bidi marks ...);
+    - NFKC (full-width letters and digits, compatibility ideographs);
+    - traditional -> simplified (OpenCC t2s, phrase-aware);
+    - whitespace: a run containing a line break becomes one "\\n", any other run one space;
+    - whitespace between two CJK characters on the same line ("张 建 国", "张\u3000建国"); Latin
+      words keep their spaces, and a line break still separates (a title and its body are not
+      glued into one word).
+
+    Idempotent: fold(fold(x)) == fold(x).
+    """
+    return fold_with_gaps(text)[0]
+
+
+def fold_with_gaps(text: str) -> tuple[str, frozenset[int]]:
+    """`fold(text)` and the offsets in it where whitespace between two CJK characters was
+    dropped and looks like a word break — not where single characters were spaced out one by
+    one. A matcher may count these as token boundaries, so joining never costs the match in
+    "张建国 国庆期间"."""
+    if not text:
+        return "", frozenset()
+    t = _invisible().sub("", text)
+    t = unicodedata.normalize("NFKC", t)
+    t = _t2s().convert(t)
+    t = _LINE_BREAK_RUN.sub("\n", t.strip())
+    t = _WS.sub(lambda m: m.group() if m.group() == "\n" else " ", t)
+    parts: list[str] = []
+    gaps: list[int] = []
+    last = removed = 0
+    for m in _SPACED_CJK.finditer(t):
+        parts.append(t[last:m.start()])
+        gaps.append(m.start() - removed)
+        removed += m.end() - m.start()
+        last = m.end()
+    if not gaps:
+        return t, frozenset()
+    parts.append(t[last:])
+    out = "".join(parts)
+    at = set(gaps)
+
+    def single(i: int) -> bool:  # the character at i stands alone between breaks
+        return (i == 0 or i in at or not _CJK_CHAR.match(out, i - 1)) and \
+            (i + 1 == len(out) or i + 1 in at or not _CJK_CHAR.match(out, i + 1))
+
+    # "张 建 国 际 贸 易" is spaced letter by letter: those spaces say nothing about words
+    return out, frozenset(g for g in gaps if not (single(g - 1) and single(g)))
 
 
 def clean(text: str) -> str:
@@ -54,7 +145,8 @@ class Segmenter:
                 jieba.add_word(w)
 
     def tokens(self, text: str) -> list[str]:
-        return [t for t in jieba.lcut(normalize(text)) if t.strip()]
+        """Tokens of the folded text (see `fold`): the index, queries and the matcher agree."""
+        return [t for t in jieba.lcut(fold(text)) if t.strip()]
 
     def seg(self, text: str) -> str:
         """Space-joined tokens for the full-text index."""

@@ -3,7 +3,9 @@
 Stage 1 is an Aho-Corasick prefilter over every watch-list term: a post with no term costs
 one automaton pass. Stage 2 segments the post with jieba (watch-list terms in its user
 dictionary) and keeps only hits that start and end on token boundaries, so 张建国 is not
-found inside 张建国际.
+found inside 张建国际. Both stages, and the terms themselves, see the text folded by
+`core.text.fold` (no invisible characters, traditional -> simplified, spaced-out CJK joined), so
+张\u200b建国, 张 建 国 and 張建國 are all 张建国; the post is stored and shown as written.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from bot.config import Config, Source
 from core.grading import Reach, grade_story
 from core.models import Finding, Post
 from core.cluster import simhash
-from core.text import Segmenter, normalize
+from core.text import Segmenter, fold, fold_with_gaps, normalize
 from jobs.tone import ToneDetector
 
 __all__ = ["Analyzer", "story_key", "Analysis"]
@@ -86,10 +88,10 @@ class Analyzer:
             self._automaton.make_automaton()
         self.segmenter = segmenter or Segmenter(self._terms.keys())
         # sensitive terms already count on their own; the tone score leaves them out
-        self.tone = ToneDetector(extra=(normalize(x) for x in wl.negative), exclude=(normalize(x) for x in wl.sensitive))
+        self.tone = ToneDetector(extra=(fold(x) for x in wl.negative), exclude=(fold(x) for x in wl.sensitive))
 
     def _add(self, surface: str, kind: str, canonical: str) -> None:
-        surface = normalize(surface)
+        surface = fold(surface)  # a term written in traditional or with stray spaces still matches
         if surface:
             self._terms.setdefault(surface, []).append((kind, canonical))
 
@@ -109,12 +111,13 @@ class Analyzer:
         return bool(kinds & {CADRE, UNIT}) or {TOPIC, PLACE} <= kinds
 
     def analyse(self, post: Post, source: Source | None) -> Analysis:
-        text = normalize(f"{post.title}\n{post.text}")
+        # matching runs on the folded text only; the post itself is stored and shown as written
+        text, gaps = fold_with_gaps(f"{post.title}\n{post.text}")
         hits = self._prefilter(text)
         if not self._could_be_relevant(hits):
             return Analysis(Finding(relevant=False, story_key=story_key(post.title)), 0.0, ())
         tokens = self.segmenter.tokens(text)
-        boundaries = _boundaries(text, tokens)
+        boundaries = _boundaries(text, tokens) | gaps  # a space the writer put between CJK still separates
         matched: dict[str, list[str]] = {}
         positions: dict[str, list[int]] = {}   # surface -> start offsets of boundary hits
         kinds_at: dict[str, list[int]] = {}    # kind -> start offsets (for $cadres etc.)
@@ -132,7 +135,7 @@ class Analyzer:
     def _offsets(self, term: str, positions, kinds_at) -> list[int]:
         if term in _EXPAND:
             return kinds_at.get(_EXPAND[term], [])
-        return positions.get(normalize(term), [])
+        return positions.get(fold(term), [])
 
     def _topic_strength(self, t, positions, kinds_at) -> int:
         """0 when the rule does not match; else distinct `any` hits + satisfied `near` clauses."""

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from core.deadlines import deadlines_for, is_overdue
+from core.deadlines import OVERDUE_LABELS, deadlines_for, overdue_kind
 from core.grades import Grade
 from core.clock import from_iso
 from core.render import ACTION_NAMES
@@ -53,6 +53,7 @@ class Report:
     claim_by_person: dict[str, tuple[int, timedelta | None, timedelta | None]] = field(default_factory=dict)
     false_positive_rate: dict[str, tuple[int, int]] = field(default_factory=dict)  # category -> (误报, closed)
     sources: dict[str, int] = field(default_factory=dict)                          # health -> count
+    overdue_by_kind: dict[str, int] = field(default_factory=dict)  # claim|first|full -> count (most serious missed)
 
 
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
@@ -130,7 +131,8 @@ def build_report(db: Database, config, period: str, now: datetime, tz: ZoneInfo)
     claim_times = [i.claimed_at - i.created_at for i in incs if i.claimed_at]
     close_times = [i.closed_at - i.created_at for i in incs if i.closed_at and i.state is State.CLOSED]
     open_all = store.open_incidents(db)
-    overdue = [i.id for i in open_all if is_overdue(i, deadlines_for(i, config.grades, tz), now)]
+    kinds = {i.id: overdue_kind(i, deadlines_for(i, config.grades, tz), now) for i in open_all}
+    overdue = [iid for iid, k in kinds.items() if k]
     names = {s.id: s.name for s in config.sources}
     people = {p.id: p.name for p in config.people}
     by_person: dict[str, tuple[list, list]] = {}
@@ -157,6 +159,7 @@ def build_report(db: Database, config, period: str, now: datetime, tz: ZoneInfo)
         by_source=dict(Counter(names.get(i.source_id, i.source_id or "—") for i in incs).most_common()),
         by_disposition=dict(Counter(i.disposition.value for i in incs if i.disposition).most_common()),
         open_now=len(open_all), overdue_now=overdue,
+        overdue_by_kind={k: n for k in OVERDUE_LABELS if (n := sum(1 for v in kinds.values() if v == k))},
         mean_claim=_mean(claim_times), mean_close=_mean(close_times),
         claimed=len(claim_times), closed=len(close_times), closed_in_period=closed_in_period,
         by_team=dict(Counter(config.team(i.team).name for i in incs).most_common()),
@@ -197,8 +200,11 @@ def render_report(r: Report, tz: ZoneInfo, org: str = "") -> str:
         lines.append("按来源：" + "，".join(f"{k} {v}" for k, v in r.by_source.items()))
     if r.by_disposition:
         lines.append("处置方式：" + "，".join(f"{k} {v}" for k, v in r.by_disposition.items()))
-    lines.append(f"当前未结：{r.open_now} 起；其中超时 {len(r.overdue_now)} 起"
-                 + (f"（{'、'.join('#' + str(i) for i in r.overdue_now[:10])}）" if r.overdue_now else ""))
+    overdue = f"当前未结：{r.open_now} 起；其中超时 {len(r.overdue_now)} 起"
+    if r.overdue_now:  # which deadline each missed (the most serious one), then the first ten numbers
+        overdue += "（" + "、".join(f"{OVERDUE_LABELS[k]} {n}" for k, n in r.overdue_by_kind.items()) + "）："
+        overdue += "、".join(f"#{i}" for i in r.overdue_now[:10]) + ("等" if len(r.overdue_now) > 10 else "")
+    lines.append(overdue)
     lines.append(f"平均认领用时：{fmt_span(r.mean_claim)}（{r.claimed} 起）；平均办结用时：{fmt_span(r.mean_close)}（{r.closed} 起）")
     if r.claimed:
         lines.append(f"认领用时 P90：{fmt_span(r.p90_claim)}；办结用时 P90：{fmt_span(r.p90_close)}")

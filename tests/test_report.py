@@ -46,7 +46,7 @@ async def test_overdue_unclaimed_high_grade(make_app, clock):
     clock.advance(minutes=16 if grade.value == "I" else 31)
     r = build_report(h.app.db, h.app.config, "today", clock(), h.app.tz)
     assert r.overdue_now == [1]
-    assert "超时 1 起（#1）" in render_report(r, h.app.tz)
+    assert "超时 1 起（认领超时 1）：#1" in render_report(r, h.app.tz)
 
 
 def test_period_bounds_are_local_days(clock):
