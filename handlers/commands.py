@@ -313,8 +313,8 @@ async def cmd_start(call: Call) -> list[Reply]:
 
 LIST_PAGE = 20
 _LIST_USAGE = "/list [等级] [状态] [页码]，例如 /list 2、/list III、/list 待认领、/list II 待认领 2"
-_STATE_WORDS = {s.label: s for s in State}
 _OPEN = (State.NEW, State.CLAIMED, State.ESCALATED)
+_STATE_WORDS = {s.label: s for s in _OPEN}
 
 
 async def cmd_list(call: Call) -> list[Reply]:
@@ -462,7 +462,7 @@ async def cmd_note(call: Call) -> list[Reply]:
 
 async def cmd_escalate(call: Call) -> list[Reply]:
     iid = _incident_id(call, "/escalate 编号 [原因]，例如 /escalate 12 转载量快速上升")
-    reason = _text_after_id(call) or None
+    reason = _text_after_id(call)[:1000] or None
     return _result(call, call.deps.service.act(iid, Action.ESCALATE, call.actor, text=reason))
 
 
@@ -687,7 +687,7 @@ _NUMBER = re.compile(r"^[#＃]?[0-9０-９]+(?:\s|$)")
 # arguments a Chinese word takes in a group (commands with an incident number need the number;
 # the others, not listed, count only as the whole message)
 _GROUP_ARGS = {
-    "list": re.compile(r"^(?:[0-9０-９]+|I{1,3}|IV|待认领|处置中|已升级|已关闭)(?:\s|$)", re.I),
+    "list": re.compile(r"^(?:[0-9０-９]+|I{1,3}|IV|待认领|处置中|已升级)(?:\s|$)", re.I),
     "report": re.compile(r"^(?:today|yesterday|week|lastweek|month|\d)", re.I),
     "subscribe": re.compile(r"^(?:I|II|III|IV)$", re.I),
     "tip": re.compile(r"^https?://", re.I),
