@@ -450,7 +450,7 @@ async def cmd_note(call: Call) -> list[Reply]:
     try:
         step = playbook_step(text)
     except ValueError:   # digits beyond what int() reads
-        step = 0
+        raise UsageError(f"步骤号过大。用法：/note {iid} 完成 步骤号") from None
     if step is not None:
         inc = call.deps.service.get(iid)
         pb = call.deps.config.playbook(inc.category)

@@ -74,7 +74,8 @@ async def test_full_width_digits_are_accepted_deliberately(two):
     ("/report 99999999999999999999", "不是有效的事件编号"),
     ("/tip http://[::1", "不是有效的链接"),
     ("/tip http://[zz]/", "不是有效的链接"),
-    ("/note 1 完成 " + "9" * 5000, "没有第"),
+    ("/note 1 完成 " + "9" * 5000, "步骤号过大"),
+    ("/note 2 完成 " + "9" * 5000, "步骤号过大"),
     ("/list 99999999999999999999", "无法识别的参数"),
 ])
 async def test_hostile_numbers_get_a_reply_and_change_nothing(two, text, expected):
