@@ -145,7 +145,7 @@ async def _handle(deps: Deps, req: Request) -> list[Reply]:
     name, rest = line.name, line.rest
     if line.addressee is not None and req.bot_username and \
             line.addressee.lstrip("@").lower() != req.bot_username.lstrip("@").lower():
-        log.info("ignored /%s@%s in %s/%s: addressed to another bot", name, shorten(line.addressee, 40),
+        log.info("ignored /%s@%r in %s/%s: addressed to another bot", name, shorten(line.addressee, 40),
                  req.platform, req.chat)
         if one_to_one:
             return [Reply(f"这条命令是发给 @{shorten(line.addressee, 40)} 的，本机器人不处理。"
