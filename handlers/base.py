@@ -27,6 +27,8 @@ class Request:
     reply_to_incident: int | None = None   # set when the message replies to an incident's card
     private: bool = False                   # a one-to-one chat with the bot
     user_name: str | None = None            # "@username" where the platform has one
+    bot_username: str | None = None         # the bot's own name on the platform (Telegram's getMe), when
+                                            # it has one: "/list@other_bot" is then left to the other bot
 
 
 @dataclass(frozen=True)

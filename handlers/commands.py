@@ -9,9 +9,12 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+
+import httpx
 
 from core.grades import Grade
 from core.incidents import Actor, Outcome, playbook_step, playbook_text
@@ -19,9 +22,9 @@ from core.lifecycle import Action, Refusal
 from core.models import Disposition, Post, Role, State
 from core.clock import from_iso, parse_duration
 from core.render import ACTION_NAMES, card_text, fmt_time, short_line
-from core.text import normalize
 from handlers.base import Deps, Reply, Request
-from handlers.permissions import allowed, roles_for
+from handlers.parsing import MAX_ID, Line, looks_numeric, parse_number, shorten, split_command
+from handlers.permissions import View, allowed, roles_for, view_of
 from jobs.collect import item_key
 from jobs.pipeline import index_pending
 from jobs.tips import TIP_SOURCE, TipRefused, fetch_tip
@@ -68,35 +71,38 @@ class UsageError(Exception):
     """Wrong input; the message is the reply."""
 
 
-_CMD = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
-
-
 def parse(text: str, *, private: bool = True) -> tuple[str, str] | None:
     """'/claim@yuqing_bot 12' -> ('claim', '12'); '认领 12' -> ('claim', '12').
-    None when the text is not a command.
+    None when the text is not a command. The arguments are returned as typed.
 
     A Chinese alias counts when it is the whole message or is followed by an argument. In a
     group, where people also just talk, an alias of a command that takes an incident number
     counts only when a number follows ('关闭 12 已澄清', not '关闭窗口的事').
     """
-    text = normalize(text) if text else ""
-    m = _CMD.match(text)
-    if m:
-        return m.group(1).lower(), (m.group(2) or "").strip()
-    m = _ALIAS.match(text.lstrip("/"))
+    line = parse_line(text, private=private)
+    return (line.name, line.rest) if line else None
+
+
+def parse_line(text: str, *, private: bool = True) -> Line | None:
+    """Like `parse`, with whom the command is addressed to ('/list@some_bot')."""
+    text = (text or "").strip()
+    line = split_command(text)
+    if line:
+        return line
+    m = _ALIAS.match(text.lstrip("/／"))
     if not m:
         return None
     name, rest = _ALIASES[m.group(1)], (m.group(2) or "").strip()
     if not private and rest and not _group_argument(name, rest):
         return None
-    return name, rest
+    return Line(name, rest, None)
 
 
 def _group_argument(name: str, rest: str) -> bool:
     """In a group, does `rest` look like this command's argument (not just talk)?"""
     usage = _BY_NAME[name].usage.split(" ")
     if usage[1:] == ["编号"]:              # a number and nothing else: 认领 12
-        return bool(_NUMBER.fullmatch(rest.strip()))
+        return looks_numeric(rest)
     if usage[1:2] == ["编号"]:             # a number, then more: 关闭 12 已澄清
         return bool(_NUMBER.match(rest))
     pattern = _GROUP_ARGS.get(name)
@@ -115,22 +121,44 @@ def who_is(deps: Deps, req: Request):
 
 
 async def handle(deps: Deps, req: Request) -> list[Reply]:
-    """Handle one message. Non-commands get nothing back, except in a private chat."""
+    """Handle one message. Non-commands get nothing back, except in a private chat.
+
+    The one error path for every command on every platform: whatever goes wrong is answered
+    with a short Chinese reply (the usage, "not found", "changed meanwhile" or "出错了"), the
+    traceback goes to the log, and the command's transaction is rolled back.
+    """
+    try:
+        return await _handle(deps, req)
+    except Exception:
+        log.exception("command from %s/%s in %s failed: %r", req.platform, req.user_id, req.chat,
+                      shorten(req.text or "", 200))
+        return [Reply("出错了，已记录；请稍后重试。")]
+
+
+async def _handle(deps: Deps, req: Request) -> list[Reply]:
     one_to_one = req.private or req.platform == "console"   # the console is one person typing
-    parsed = parse(req.text, private=one_to_one)
-    if parsed is None:
+    line = parse_line(req.text, private=one_to_one)
+    if line is None:
         if one_to_one:
             return [Reply("命令以 / 开头，例如 /list。发送 /help 查看全部命令。")]
         return []
-    name, rest = parsed
+    name, rest = line.name, line.rest
+    if line.addressee is not None and req.bot_username and \
+            line.addressee.lstrip("@").lower() != req.bot_username.lstrip("@").lower():
+        log.info("ignored /%s@%r in %s/%s: addressed to another bot", name, shorten(line.addressee, 40),
+                 req.platform, req.chat)
+        if one_to_one:
+            return [Reply(f"这条命令是发给 @{shorten(line.addressee, 40)} 的，本机器人不处理。"
+                          f"请直接发送 /{shorten(name, 20)}。")]
+        return []
     cmd = _BY_NAME.get(name)
     if cmd is None:
         guess = difflib.get_close_matches(name, list(_BY_NAME), n=1)
         if not guess and not one_to_one:
-            log.info("ignored /%s in %s/%s: not ours (perhaps another bot's)", name, req.platform, req.chat)
+            log.info("ignored /%s in %s/%s: not ours (perhaps another bot's)", shorten(name, 40), req.platform, req.chat)
             return []
         hint = f"你是不是想用 /{guess[0]}？" if guess else ""
-        return [Reply(f"未知命令 /{name}。{hint}发送 /help 查看可用命令。")]
+        return [Reply(f"未知命令 /{shorten(name, 20)}。{hint}发送 /help 查看可用命令。")]
     person = who_is(deps, req)
     role = Role(person.role) if person else None
     if not allowed(name, role):
@@ -144,7 +172,14 @@ async def handle(deps: Deps, req: Request) -> list[Reply]:
     except UsageError as e:
         return [Reply(str(e))]
     except store.IncidentNotFound as e:
-        return [Reply(f"没有编号为 #{e.incident_id} 的事件。发送 /list 查看待处置事件。")]
+        return [Reply(_not_found(e.incident_id))]
+    except store.StaleIncident:
+        log.info("/%s by %s: the incident changed meanwhile", name, req.user_id)
+        return [Reply("事件刚被他人更新，请重试。")]
+
+
+def _not_found(incident_id) -> str:
+    return f"没有编号为 #{shorten(str(incident_id), 12)} 的事件。发送 /list 查看待处置事件。"
 
 
 # ---------------------------------------------------------------------------- argument helpers
@@ -152,12 +187,15 @@ async def handle(deps: Deps, req: Request) -> list[Reply]:
 def _incident_id(call: Call, usage: str, index: int = 0) -> int:
     """The incident number from the arguments, or from the card being replied to."""
     if len(call.args) > index:
-        raw = call.args[index].lstrip("#＃")
-        if raw.isdecimal():
-            return int(raw)
+        token = call.args[index]
+        n = parse_number(token)
+        if n is not None:
+            return n
+        if looks_numeric(token):   # digits, but too many to be a number we issued
+            raise UsageError(f"“{shorten(token)}”不是有效的事件编号（编号是 1 到 {MAX_ID} 之间的整数）。用法：{usage}")
         if call.req.reply_to_incident is not None and index == 0:
             return call.req.reply_to_incident
-        raise UsageError(f"“{call.args[index]}”不是有效的事件编号。用法：{usage}")
+        raise UsageError(f"“{shorten(token)}”不是有效的事件编号。用法：{usage}")
     if call.req.reply_to_incident is not None:
         return call.req.reply_to_incident
     raise UsageError(f"请提供事件编号。用法：{usage}")
@@ -165,24 +203,57 @@ def _incident_id(call: Call, usage: str, index: int = 0) -> int:
 
 def _after_id(call: Call) -> list[str]:
     """Arguments after the incident number (none consumed when replying to a card without one)."""
-    if call.args and call.args[0].lstrip("#＃").isdecimal():
+    if call.args and looks_numeric(call.args[0]):
         return call.args[1:]
     return call.args
 
 
+_LEADING_ID = re.compile(r"^[#＃]?[0-9０-９]+(?=\s|$)\s*")
+
+
 def _text_after_id(call: Call) -> str:
+    """The free text after the incident number, exactly as typed."""
     rest = call.rest
-    m = re.match(r"^[#＃]?\d+\s*", rest)
+    m = _LEADING_ID.match(rest)
     return (rest[m.end():] if m else rest).strip()
 
 
+def _no_more(extra: list[str], usage: str) -> None:
+    """Refuse arguments a command does not take, rather than guess what they meant."""
+    if extra:
+        raise UsageError(f"多余的参数“{shorten(' '.join(extra))}”。用法：{usage}")
+
+
+def _id_only(call: Call, usage: str) -> int:
+    """An incident number (or the card replied to) and nothing else."""
+    iid = _incident_id(call, usage)
+    _no_more(_after_id(call), usage)
+    return iid
+
+
 def _id_and_arg(call: Call, usage: str, missing: str) -> tuple[int, str]:
-    """The incident number (or the card replied to) and the first argument after it, required."""
+    """The incident number (or the card replied to) and exactly one argument after it."""
     iid = _incident_id(call, usage)
     rest = _after_id(call)
     if not rest:
         raise UsageError(f"{missing}。用法：{usage}")
+    _no_more(rest[1:], usage)
     return iid, rest[0]
+
+
+def _view(call: Call, inc) -> View:
+    return view_of(call.deps.config, call.deps.router, call.person, call.role, inc, call.req.platform, call.req.chat)
+
+
+def _visible(call: Call, iid: int, need: View = View.FACTS):
+    """The incident and how much of it the caller may see; an incident they may not see is
+    answered exactly like one that does not exist."""
+    inc = call.deps.service.get(iid)
+    view = _view(call, inc)
+    if view.value < need.value:
+        log.info("/%s: %s may not see #%s", call.name, call.person.id if call.person else call.req.user_id, iid)
+        raise store.IncidentNotFound(iid)
+    return inc, view
 
 
 def _done(call: Call, inc, text: str) -> list[Reply]:
@@ -240,15 +311,56 @@ async def cmd_start(call: Call) -> list[Reply]:
     return [Reply(f"你好，{call.person.name}（{call.role.label}）。发送 /help 查看可用命令。")]
 
 
+LIST_PAGE = 20
+_LIST_USAGE = "/list [等级] [状态] [页码]，例如 /list 2、/list III、/list 待认领、/list II 待认领 2"
+_OPEN = (State.NEW, State.CLAIMED, State.ESCALATED)
+_STATE_WORDS = {s.label: s for s in _OPEN}
+
+
 async def cmd_list(call: Call) -> list[Reply]:
-    incs = store.list_incidents(call.deps.db, states=(State.NEW, State.CLAIMED, State.ESCALATED), limit=30)
+    grade: Grade | None = None
+    state: State | None = None
+    page = None
+    for arg in call.args:
+        n = parse_number(arg, hash_allowed=False)
+        if n is not None and page is None and n >= 1:
+            page = n
+            continue
+        if arg in _STATE_WORDS and state is None:
+            state = _STATE_WORDS[arg]
+            continue
+        try:
+            g = Grade.parse(arg) if not looks_numeric(arg) else None
+        except ValueError:
+            g = None
+        if g is not None and grade is None:
+            grade = g
+            continue
+        raise UsageError(f"无法识别的参数“{shorten(arg)}”。用法：{_LIST_USAGE}")
+    page = page or 1
+    deps = call.deps
+    incs = store.list_incidents(deps.db, states=(state,) if state else _OPEN, limit=1_000_000)
+    incs = [i for i in incs if (grade is None or i.grade is grade) and _view(call, i) is not View.NONE]
+    what = "、".join(x for x in (grade.badge if grade else "", state.label if state else "") if x)
     if not incs:
-        return [Reply("目前没有待处置的事件。")]
-    names = {p.id: p.name for p in call.deps.config.people}
-    return [Reply(f"待处置事件 {len(incs)} 起（按等级排序）：\n" + "\n".join(short_line(i, names) for i in incs))]
+        return [Reply(f"目前没有{what + '的' if what else '待处置的'}事件。")]
+    pages = (len(incs) + LIST_PAGE - 1) // LIST_PAGE
+    if page > pages:
+        raise UsageError(f"只有 {pages} 页（共 {len(incs)} 起）。用法：{_LIST_USAGE}")
+    shown = incs[(page - 1) * LIST_PAGE: page * LIST_PAGE]
+    names = {p.id: p.name for p in deps.config.people}
+    head = f"{what + '的' if what else '待处置'}事件 {len(incs)} 起（按等级排序）"
+    if pages > 1:
+        head += f"，第 {page}/{pages} 页"
+    lines = [head + "："] + [short_line(i, names) for i in shown]
+    if page < pages:
+        filters = " ".join(x for x in (grade.value if grade else "", state.label if state else "") if x)
+        lines.append(f"……还有 {len(incs) - page * LIST_PAGE} 起，发送 /list {filters + ' ' if filters else ''}{page + 1} 查看下一页。")
+    return [Reply("\n".join(lines))]
 
 
 async def cmd_mine(call: Call) -> list[Reply]:
+    _no_more(call.args, "/mine")
     incs = store.list_incidents(call.deps.db, states=(State.CLAIMED, State.ESCALATED), assignee=call.person.id)
     if not incs:
         return [Reply("你目前没有负责中的事件。发送 /list 查看待认领事件。")]
@@ -256,10 +368,19 @@ async def cmd_mine(call: Call) -> list[Reply]:
 
 
 async def cmd_show(call: Call) -> list[Reply]:
-    iid = _incident_id(call, "/show 编号，例如 /show 12")
+    iid = _id_only(call, "/show 编号，例如 /show 12")
     deps = call.deps
-    inc = deps.service.get(iid)
+    inc, view = _visible(call, iid)
     card = deps.render_card(inc)
+    if view is not View.FULL:
+        # what a facts-only escalation step receives: the card and the posts, no internal
+        # notes, escalation reasons, playbook or timeline
+        lines = [card_text(card, with_commands=False)]
+        posts = store.posts_for(deps.db, iid)
+        if posts:
+            lines.append(f"\n📰 相关帖文 {len(posts)} 篇：")
+            lines += [f"  · {p['source_name'] or p['source_id']}：{p['title'][:40]}" for p in posts[:10]]
+        return [Reply("\n".join(lines))]
     lines = [card_text(card)]
     pb = deps.config.playbook(inc.category)
     events = store.events_for(deps.db, iid)
@@ -274,7 +395,6 @@ async def cmd_show(call: Call) -> list[Reply]:
     for ev in events:
         lines.append("  " + _event_line(deps, ev))
     return [Reply("\n".join(lines))]
-
 
 
 def _event_line(deps: Deps, ev) -> str:
@@ -293,7 +413,7 @@ def _event_line(deps: Deps, ev) -> str:
 
 
 async def _simple(call: Call, action: Action, usage: str) -> list[Reply]:
-    iid = _incident_id(call, usage)
+    iid = _id_only(call, usage)
     return _result(call, call.deps.service.act(iid, action, call.actor))
 
 
@@ -312,9 +432,10 @@ async def cmd_reopen(call: Call) -> list[Reply]:
 async def cmd_assign(call: Call) -> list[Reply]:
     usage = "/assign 编号 @姓名，例如 /assign 12 @李强"
     iid, who = _id_and_arg(call, usage, "请指明指派给谁")
-    target = call.deps.config.person(who)
+    who = who.lstrip("@＠")
+    target = call.deps.config.person(who) if who else None
     if target is None:
-        raise UsageError(f"找不到成员“{who.lstrip('@')}”。用法：{usage}")
+        raise UsageError(f"找不到成员“{shorten(who)}”。用法：{usage}")
     if target.role not in (Role.ADMIN.value, Role.STAFF.value):
         raise UsageError(f"{target.name} 的角色是{Role(target.role).label}，只能指派给监测人员或管理员。")
     return _result(call, call.deps.service.act(iid, Action.ASSIGN, call.actor, target=target.id))
@@ -326,23 +447,56 @@ async def cmd_note(call: Call) -> list[Reply]:
     text = _text_after_id(call)
     if not text:
         raise UsageError(f"备注内容不能为空。用法：{usage}")
+    try:
+        step = playbook_step(text)
+    except ValueError:   # digits beyond what int() reads
+        raise UsageError(f"步骤号过大。用法：/note {iid} 完成 步骤号") from None
+    if step is not None:
+        inc = call.deps.service.get(iid)
+        pb = call.deps.config.playbook(inc.category)
+        if pb and not 1 <= step <= len(pb.steps):
+            raise UsageError(f"#{iid} 的处置预案共 {len(pb.steps)} 步，没有第 {shorten(str(step), 12)} 步。"
+                             f"用法：/note {iid} 完成 步骤号（1–{len(pb.steps)}）")
     return _result(call, call.deps.service.act(iid, Action.NOTE, call.actor, text=text[:2000]))
 
 
 async def cmd_escalate(call: Call) -> list[Reply]:
     iid = _incident_id(call, "/escalate 编号 [原因]，例如 /escalate 12 转载量快速上升")
-    reason = _text_after_id(call) or None
+    reason = _text_after_id(call)[:1000] or None
     return _result(call, call.deps.service.act(iid, Action.ESCALATE, call.actor, text=reason))
 
 
+_CLOSE_USAGE = "/close 编号 处置方式 [说明]，例如 /close 12 已澄清 经核实系正常公务"
+
+
+def _split_disposition(text: str) -> tuple[Disposition, str | None] | None:
+    """'已回应，考试中心已发布说明' -> (已回应, '考试中心已发布说明'): a disposition, then the
+    end, a space or punctuation, then the summary as typed."""
+    for d in sorted(Disposition, key=lambda x: -len(x.value)):
+        for word in (d.value, d.name.lower()):
+            if text[:len(word)].lower() != word:
+                continue
+            tail = text[len(word):]
+            if tail and not (tail[0].isspace() or unicodedata.category(tail[0]).startswith("P")):
+                continue
+            summary = tail.lstrip().lstrip(_SEPARATORS).strip()
+            return d, summary or None
+    return None
+
+
+_SEPARATORS = ",，.。:：;；、!！?？-—~～ \u3000"
+
+
 async def cmd_close(call: Call) -> list[Reply]:
-    usage = f"/close 编号 处置方式 [说明]，处置方式可选：{DISPOSITIONS}"
-    iid, word = _id_and_arg(call, usage, "请注明处置方式")
-    try:
-        disposition = Disposition.parse(word)
-    except ValueError:
-        raise UsageError(f"未知的处置方式“{word}”。可选：{DISPOSITIONS}。用法：{usage}") from None
-    summary = _text_after_id(call)[len(word):].strip() or None
+    iid = _incident_id(call, _CLOSE_USAGE)
+    text = _text_after_id(call) if (call.args and looks_numeric(call.args[0])) else call.rest
+    if not text:
+        raise UsageError(f"请注明处置方式（{DISPOSITIONS}）。用法：{_CLOSE_USAGE}")
+    found = _split_disposition(text)
+    if found is None:
+        word = text.split()[0]
+        raise UsageError(f"未知的处置方式“{shorten(word)}”。可选：{DISPOSITIONS}。用法：{_CLOSE_USAGE}")
+    disposition, summary = found
     return _result(call, call.deps.service.act(iid, Action.CLOSE, call.actor, disposition=disposition,
                                                summary=summary[:1000] if summary else None))
 
@@ -350,28 +504,53 @@ async def cmd_close(call: Call) -> list[Reply]:
 async def cmd_search(call: Call) -> list[Reply]:
     if not call.rest:
         raise UsageError("请提供搜索词。用法：/search 关键词，例如 /search 张建国 公车")
-    index_pending(call.deps.db, call.deps.segmenter)  # search what has been collected so far, all of it
-    q = call.deps.segmenter.query(call.rest)
-    rows = post_store.search_posts(call.deps.db, q, limit=10) if q else []
+    deps = call.deps
+    index_pending(deps.db, deps.segmenter)  # search what has been collected so far, all of it
+    q = deps.segmenter.query(call.rest[:200])
+    rows = post_store.search_posts(deps.db, q, limit=10) if q else []
+    full = call.role in (Role.ADMIN, Role.STAFF, Role.LEADER)
+    if not full:   # only posts of incidents this caller may see
+        def visible(r) -> bool:
+            if not r["incident_id"]:
+                return False
+            try:
+                return _view(call, deps.service.get(r["incident_id"])) is not View.NONE
+            except store.IncidentNotFound:
+                return False
+        rows = [r for r in rows if visible(r)]
+    words = shorten(call.rest, 40)
     if not rows:
-        return [Reply(f"没有找到与“{call.rest}”相关的帖文。")]
-    lines = [f"与“{call.rest}”相关的帖文（前 {len(rows)} 条）："]
+        return [Reply(f"没有找到与“{words}”相关的帖文。")]
+    lines = [f"与“{words}”相关的帖文（前 {len(rows)} 条）："]
     for r in rows:
         tag = f"#{r['incident_id']} " if r["incident_id"] else ""
         lines.append(f"· {tag}{r['title'][:50]}（{r['source_id']}）")
     return [Reply("\n".join(lines))]
 
 
+_REPORT_USAGE = ("用法：/report [today|week|month|起始日..结束日|编号]，例如 /report week、"
+                 "/report 2026-11-01..2026-11-30、/report 12（专报）")
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+
+
 async def cmd_report(call: Call) -> list[Reply]:
-    usage = "用法：/report [today|week|month|起始日..结束日|编号]，例如 /report week、/report 2026-11-01..2026-11-30、/report 12（专报）"
+    usage = _REPORT_USAGE
+    _no_more(call.args[1:], usage)
     arg = call.args[0] if call.args else "today"
     deps = call.deps
-    if arg.lstrip("#＃").isdecimal():
-        return [Reply(special_report(deps.db, deps.config, int(arg.lstrip("#＃")), deps.tz, deps.render_card))]
+    if looks_numeric(arg):
+        iid = parse_number(arg)
+        if iid is None:
+            raise UsageError(f"“{shorten(arg)}”不是有效的事件编号（编号是 1 到 {MAX_ID} 之间的整数）。{usage}")
+        _visible(call, iid, need=View.FULL)   # a 专报 holds the whole timeline
+        return [Reply(special_report(deps.db, deps.config, iid, deps.tz, deps.render_card))]
     try:
         period = parse_period(arg)
-    except ValueError:
-        raise UsageError(f"无法识别的报告周期“{arg}”。{usage}") from None
+    except (ValueError, OverflowError):
+        raise UsageError(f"无法识别的报告周期“{shorten(arg)}”。{usage}") from None
+    m = _RANGE.match(period)
+    if m and not all(date(2000, 1, 1) <= date.fromisoformat(d) <= date(2999, 12, 31) for d in m.groups()):
+        raise UsageError(f"报告周期须在 2000-01-01 至 2999-12-31 之间。{usage}")
     if deps.data_dir is None:
         r = build_report(deps.db, deps.config, period, deps.clock(), deps.tz)
         return [Reply(render_report(r, deps.tz, deps.config.organization.name))]
@@ -381,10 +560,11 @@ async def cmd_report(call: Call) -> list[Reply]:
 
 async def cmd_subscribe(call: Call) -> list[Reply]:
     usage = "/subscribe [I|II|III|IV]，例如 /subscribe II 表示接收 II 级及以上"
+    _no_more(call.args[1:], usage)
     try:
         grade = Grade.parse(call.args[0]) if call.args else Grade.II
     except ValueError:
-        raise UsageError(f"未知等级“{call.args[0]}”。用法：{usage}") from None
+        raise UsageError(f"未知等级“{shorten(call.args[0])}”。用法：{usage}") from None
     with write_tx(call.deps.db):
         people_store.subscribe(call.deps.db, call.person.id, grade.value, call.deps.clock())
         if call.req.platform != "console":
@@ -395,6 +575,7 @@ async def cmd_subscribe(call: Call) -> list[Reply]:
 
 
 async def cmd_unsubscribe(call: Call) -> list[Reply]:
+    _no_more(call.args, "/unsubscribe")
     with write_tx(call.deps.db):
         had = people_store.unsubscribe(call.deps.db, call.person.id)
     return [Reply("已取消订阅。" if had else "你目前没有订阅。发送 /subscribe II 订阅 II 级及以上事件。")]
@@ -415,6 +596,7 @@ def source_status(row: dict, config) -> str:
 
 
 async def cmd_sources(call: Call) -> list[Reply]:
+    _no_more(call.args, "/sources")
     deps = call.deps
     rows = {r["id"]: r for r in post_store.source_rows(deps.db)}
     if not deps.config.sources:
@@ -441,6 +623,9 @@ async def cmd_tip(call: Call) -> list[Reply]:
     except TipRefused as e:
         log.info("tip refused for %s: %s", call.person.id, e)
         return [Reply(f"无法处理这条线索：{e}")]
+    except (httpx.InvalidURL, ValueError, UnicodeError) as e:
+        log.info("tip refused for %s: bad address %r: %s", call.person.id, shorten(url, 200), e)
+        raise UsageError(f"“{shorten(url, 60)}”不是有效的链接。用法：{usage}") from None
     post = Post(source_id=TIP_SOURCE.id, item_key=item_key(TIP_SOURCE.id, page.url, None, page.title),
                 title=page.title, text=page.text, url=page.url, published_at=deps.clock(), tip_by=call.person.id)
     out = deps.pipeline.ingest(post, TIP_SOURCE)
@@ -459,11 +644,15 @@ async def cmd_mute(call: Call) -> list[Reply]:
     usage = "/mute 编号 时长，例如 /mute 12 2h（支持 30m、2h、1d）"
     iid, raw = _id_and_arg(call, usage, "请注明静音多久")
     try:
-        span = parse_duration(raw)
+        span = parse_duration(raw) if len(raw) <= 20 else None
     except ValueError:
-        raise UsageError(f"“{raw}”不是有效的时长。用法：{usage}") from None
-    if span > timedelta(days=7):
-        raise UsageError("最多静音 7 天。")
+        raise UsageError(f"“{shorten(raw)}”不是有效的时长。用法：{usage}") from None
+    except OverflowError:
+        span = None
+    if span is None or span > timedelta(days=7):
+        raise UsageError(f"最多静音 7 天。用法：{usage}")
+    if span <= timedelta(0):
+        raise UsageError(f"静音时长须大于 0。用法：{usage}")
     inc = call.deps.service.mute(iid, call.actor, call.deps.clock() + span)
     return _done(call, inc, f"已静音 #{iid} 的提醒，至 {fmt_time(inc.muted_until, call.deps.tz)}。")
 
@@ -471,7 +660,7 @@ async def cmd_mute(call: Call) -> list[Reply]:
 COMMANDS: list[Command] = [
     Command("help", "/help", "查看帮助", cmd_help, aliases=("帮助",)),
     Command("start", "/start", "登记（私聊）", cmd_start),
-    Command("list", "/list", "待处置事件", cmd_list, aliases=("列表", "待办")),
+    Command("list", "/list [等级] [状态] [页码]", "待处置事件（每页 20 起）", cmd_list, aliases=("列表", "待办")),
     Command("show", "/show 编号", "事件详情、预案与处置记录", cmd_show, aliases=("详情", "查看")),
     Command("mine", "/mine", "我负责的事件", cmd_mine, aliases=("我的",)),
     Command("claim", "/claim 编号", "认领", cmd_claim, aliases=("认领",)),
@@ -492,12 +681,13 @@ COMMANDS: list[Command] = [
 _BY_NAME = {c.name: c for c in COMMANDS}
 _ALIASES = {a: c.name for c in COMMANDS for a in c.aliases}
 # longest alternatives first, so 取消订阅 is not read as something shorter
-_ALIAS = re.compile("^(" + "|".join(sorted(map(re.escape, _ALIASES), key=len, reverse=True)) + r")(?:$|(?=[\s#＃\d])\s*(.*))$",
+_ALIAS = re.compile("^(" + "|".join(sorted(map(re.escape, _ALIASES), key=len, reverse=True)) + r")(?:$|(?=[\s#＃0-9０-９])\s*(.*))$",
                     re.DOTALL)
-_NUMBER = re.compile(r"^[#＃]?\d+(?:\s|$)")
+_NUMBER = re.compile(r"^[#＃]?[0-9０-９]+(?:\s|$)")
 # arguments a Chinese word takes in a group (commands with an incident number need the number;
 # the others, not listed, count only as the whole message)
 _GROUP_ARGS = {
+    "list": re.compile(r"^(?:[0-9０-９]+|I{1,3}|IV|待认领|处置中|已升级)(?:\s|$)", re.I),
     "report": re.compile(r"^(?:today|yesterday|week|lastweek|month|\d)", re.I),
     "subscribe": re.compile(r"^(?:I|II|III|IV)$", re.I),
     "tip": re.compile(r"^https?://", re.I),

@@ -198,7 +198,15 @@ class TelegramPlatform:
                                                          str(msg.reply_to_message.message_id))
         return Request(platform="telegram", chat=str(chat.id), user_id=str(user.id), text=text,
                        reply_to_incident=reply_to, private=private,
-                       user_name=f"@{user.username}" if user.username else None)
+                       user_name=f"@{user.username}" if user.username else None,
+                       bot_username=self._bot_username())
+
+    def _bot_username(self) -> str | None:
+        """Our own @name, from getMe (done when the application was initialised)."""
+        try:
+            return self.bot.username
+        except RuntimeError:   # not initialised yet
+            return None
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A text message: a command for the handlers."""

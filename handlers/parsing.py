@@ -1,0 +1,72 @@
+"""Reading a typed line: the command word, whom it is addressed to, numbers.
+
+Only what is needed to *recognise* a command is normalised (the command word, the bot's
+name, digits of a number); everything else stays exactly as typed, so notes, reasons and
+summaries are stored with their Chinese punctuation (，：（）) intact.
+
+Numbers: ASCII digits and full-width digits (１２, as a Chinese input method types them)
+are accepted; other characters that merely look like digits (², ①, ٣) are not numbers.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = ["Line", "split_command", "parse_number", "NUMBER_RE", "MAX_ID_DIGITS", "MAX_ID", "shorten"]
+
+# At most this many digits in an incident number (or a page number): more is not a number
+# we could have issued, and never reaches SQLite (whose integers stop at 2**63 - 1).
+MAX_ID_DIGITS = 9
+MAX_ID = 10 ** MAX_ID_DIGITS - 1
+
+_DIGITS = "0-9０-９"
+# an incident number as typed: an optional single # (or ＃), then digits
+NUMBER_RE = re.compile(rf"[#＃]?[{_DIGITS}]+")
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
+
+# "/word", "/word@name", "/word rest" — the slash may be full-width, the word's letters too
+_CMD = re.compile(r"^[/／]([^\s@＠/／]+)(?:[@＠](\S*))?(?:\s+(.*))?$", re.DOTALL)
+_WORD = re.compile(r"[a-z_]+")
+
+
+@dataclass(frozen=True)
+class Line:
+    name: str               # the command word, lower-case ASCII
+    rest: str               # everything after it, as typed (ends stripped)
+    addressee: str | None   # "/list@some_bot" -> "some_bot"
+
+
+def split_command(text: str) -> Line | None:
+    """'/claim@yuqing_bot 12' -> Line('claim', '12', 'yuqing_bot'); None when the line does
+    not start with a Latin command word (Chinese words are matched by the caller)."""
+    m = _CMD.match(text)
+    if not m:
+        return None
+    word = unicodedata.normalize("NFKC", m.group(1)).lower()
+    if not _WORD.fullmatch(word):
+        return None
+    addressee = unicodedata.normalize("NFKC", m.group(2)) if m.group(2) else None
+    return Line(word, (m.group(3) or "").strip(), addressee)
+
+
+def parse_number(token: str, *, hash_allowed: bool = True) -> int | None:
+    """'12', '#12', '＃１２' -> 12; None for anything else (including '##1', '²', '1.5' and
+    numbers longer than MAX_ID_DIGITS)."""
+    t = token.strip()
+    if hash_allowed and t[:1] in ("#", "＃"):
+        t = t[1:]
+    if not t or len(t) > MAX_ID_DIGITS or not re.fullmatch(f"[{_DIGITS}]+", t):
+        return None
+    return int(t.translate(_FULL_WIDTH))
+
+
+def looks_numeric(token: str) -> bool:
+    """A token that is meant as a number (even one too long to be valid)."""
+    return bool(NUMBER_RE.fullmatch(token.strip()))
+
+
+def shorten(text: str, n: int = 20) -> str:
+    """A piece of someone's input, cut for quoting back in a reply."""
+    return text if len(text) <= n else text[:n] + "…"
