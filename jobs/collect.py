@@ -189,6 +189,9 @@ def parse_feed(source_id: str, data: bytes | str, aliases: dict[str, str] | None
                           replies=_count(e.get("slash_comments"))))
     if skipped:
         log.info("feed %s: skipped %d entries with neither title nor text", source_id, skipped)
+    exc = parsed.get("bozo_exception")
+    if not posts and parsed.bozo and not isinstance(exc, _BENIGN):  # broken, and nothing readable in it
+        raise CollectError(f"无法解析订阅源 / feed not parseable: {exc}")
     return posts
 
 
