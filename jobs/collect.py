@@ -266,7 +266,8 @@ def parse_json(source, text: str, base_url: str, aliases: dict[str, str] | None 
 def _parse(source, kind: str, res, aliases) -> list[Post]:
     text, url = res.text, res.url
     if kind == "rss":
-        return parse_feed(source.id, res.content, aliases, content_type=res.content_type, url=url)
+        # already decoded from evidence by the fetcher; still only ever parsed, never opened
+        return parse_feed(source.id, text, aliases, url=url)
     if kind == "html":
         return parse_html(source, text, url, aliases)
     return parse_json(source, text, url, aliases)

@@ -177,7 +177,8 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
     The HTTP charset and the in-document declaration are claims, not facts. In order: a BOM
     (if the rest decodes); UTF-16/32 recognised by its NUL bytes; pure ASCII; bytes that are
     valid UTF-8 (valid multi-byte UTF-8 is almost never an accident, whatever the label says).
-    Otherwise the declared encodings, GB18030, Big5, charset-normalizer's guess and UTF-8 are
+    Otherwise the declared encodings, GB18030, Big5, UTF-8 and (when no declared encoding
+    decodes cleanly) charset-normalizer's guess are
     weighed by how plausible the text each produces is (`_plausibility`: common hanzi and
     punctuation for it; replacement characters, private-use and the debris of a wrong decoding
     against it) — GBK and Big5 decode each other's bytes without an error, ISO-8859-1 decodes
@@ -200,8 +201,11 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
     text = _strict(content, "utf-8")
     if text is not None:
         return text, "utf-8"
-    best = charset_normalizer.from_bytes(content[:65536]).best()
-    guessed = _norm_encoding(best.encoding) if best else None
+    guessed = None
+    if not any(e != "utf-8" and _strict(content, e) is not None for e in declared):
+        # nothing declared fits: ask the detector for one more candidate (it is slow on big bodies)
+        best = charset_normalizer.from_bytes(content[:65536]).best()
+        guessed = _norm_encoding(best.encoding) if best else None
     if guessed and guessed not in declared and _single_byte(guessed):
         guessed = None  # a single-byte code page "decodes" anything; only a label makes it a candidate
     pool = [e for e in dict.fromkeys([*declared, "gb18030", "big5", *([guessed] if guessed else []), "utf-8"])
@@ -214,7 +218,7 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
             text = content.decode(enc, errors="replace")
         # replacement characters count against a candidate inside _plausibility; ties go to
         # the clean decoding, then to the earlier candidate (declared first)
-        scored.append(((_plausibility(text), strict, -i), enc, text))
+        scored.append(((_plausibility(text[:65536]), strict, -i), enc, text))
     _, enc, text = max(scored, key=lambda s: s[0])
     return text, enc
 
