@@ -227,7 +227,7 @@ async def _scrape(app, ids):
                     runs.append(await app.pipeline.run_source(sid, force=True))
                 except Exception as e:  # noqa: BLE001 - one source never stops the others
                     logging.getLogger(__name__).exception("source %s: run failed", sid)
-                    runs.append(app.pipeline._record_crash(sid, e))
+                    runs.append(app.pipeline.record_crash(sid, e))
     finally:
         await app.client.aclose()
     return runs

@@ -110,7 +110,7 @@ class Pipeline:
                  " (not modified)" if run.not_modified else "", run.new_posts, run.relevant, len(run.new_incidents))
         return run
 
-    def _record_crash(self, source_id: str, e: Exception) -> SourceRun:
+    def record_crash(self, source_id: str, e: Exception) -> SourceRun:
         """A run that failed outside reading (storing, analysing): recorded in the source's
         health like any other failure, as far as the database still allows."""
         run = SourceRun(source_id, error=f"处理失败 / run failed: {type(e).__name__}: {e}")
@@ -177,7 +177,7 @@ class Pipeline:
                     return await self.run_source(source_id)
                 except Exception as e:  # noqa: BLE001 - one source never ends the cycle
                     log.exception("source %s: run failed", source_id)
-                    return self._record_crash(source_id, e)
+                    return self.record_crash(source_id, e)
 
         return list(await asyncio.gather(*(one(s.id) for s in self.config.sources if s.enabled)))
 
