@@ -393,3 +393,30 @@ def test_one_item_feed_declared_in_its_encoding(enc, header):
     body = rss_doc("one", [title], decl).encode(enc)
     posts = parse_feed("one", body, content_type=f"application/rss+xml; charset={header}" if header else None)
     assert [p.title for p in posts] == [title]
+
+
+async def test_run_all_an_exception_after_reading_is_that_sources_failure(make_app, config_dir, http_server):
+    """Anything run_source itself lets through (here: storing a post fails) is recorded for that
+    source; gather() does not lose the other sources' results."""
+    corpus = Corpus()
+    good = titles_for("utf-8", 2, 9)
+    corpus.add(http_server, "explodes", rss_doc("explodes", titles_for("utf-8", 1, 10), "utf-8").encode(),
+               ct("application/rss+xml", "utf-8"))
+    corpus.add(http_server, "good", rss_doc("good", good, "utf-8").encode(), ct("application/rss+xml", "utf-8"),
+               titles=good)
+    h = make_app(write_config(config_dir, corpus.sources))
+    real = h.app.pipeline.ingest
+
+    def ingest(post, source, run=None):
+        if source.id == "explodes":
+            raise RuntimeError("storage hiccup")
+        return real(post, source, run)
+
+    h.app.pipeline.ingest = ingest
+    h.app.attach_http(httpx.AsyncClient(timeout=5))
+    try:
+        runs = {r.source_id: r for r in await h.app.pipeline.run_all()}
+    finally:
+        await h.app.client.aclose()
+    check_corpus(h.app.db, corpus)
+    assert "RuntimeError: storage hiccup" in runs["explodes"].error
