@@ -85,7 +85,7 @@ def _norm_encoding(name: str | None) -> str | None:
     except LookupError:
         return None
     # a label "utf-16"/"utf-32" says nothing about byte order; the bytes decide (see _wide)
-    return {"utf-16": "utf-16-le", "utf-32": "utf-32-le", "big5hkscs": "big5hkscs"}.get(found, found)
+    return {"utf-16": "utf-16-le", "utf-32": "utf-32-le"}.get(found, found)
 
 
 def _strict(content: bytes, enc: str) -> str | None:
@@ -136,9 +136,12 @@ _COMMON: frozenset[str] | None = None
 
 
 def _plausibility(text: str) -> float:
-    """How much `text` looks like real (Chinese) writing rather than a wrong decoding: common
-    hanzi and punctuation count for it; private-use, control, half-width katakana and box-drawing
-    characters, the debris of a wrong decoding, count against it."""
+    """How much `text` looks like real writing rather than a wrong decoding, from -1 to 1 over
+    its non-ASCII characters. For it: common hanzi (GB2312 level 1, Big5 level 1), Chinese and
+    general punctuation, letters of an alphabet (Latin with diacritics, Greek, Cyrillic, Hangul;
+    kana are neutral: GBK and Big5 both have a row of them). Against it: rare hanzi (a wrong decoding between GBK and Big5 is full of them),
+    private-use, C1 control, Latin-1 symbol, half-width katakana and box-drawing characters and
+    U+FFFD — the debris of a wrong decoding."""
     global _COMMON
     if _COMMON is None:
         _COMMON = _common_chars()
@@ -150,10 +153,18 @@ def _plausibility(text: str) -> float:
         o = ord(ch)
         if ch in _COMMON:
             score += 1
-        elif (0xE000 <= o <= 0xF8FF or o < 0xA0 or 0xFF61 <= o <= 0xFF9F or 0x2500 <= o <= 0x259F
-              or ch == "\ufffd" or 0xC0 <= o <= 0x24F):
+        elif (0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF or o < 0xC0
+              or 0xE000 <= o <= 0xF8FF or 0xFF61 <= o <= 0xFF9F or 0x2500 <= o <= 0x259F or ch == "\ufffd"):
             score -= 1
+        elif (0xC0 <= o <= 0x24F and o not in (0xD7, 0xF7)) or 0x370 <= o <= 0x4FF \
+                or 0xAC00 <= o <= 0xD7A3 or 0x2010 <= o <= 0x206F or 0x3000 <= o <= 0x303F or 0xFF01 <= o <= 0xFF60:
+            score += 1
     return score / n if n else 0.0
+
+
+# how much more plausible another decoding must be to overrule a declared encoding that decodes
+# without an error (a correctly labelled Korean or French page is not "corrected" into Chinese)
+_OVERRULE = 0.1
 
 
 def declared_encodings(content: bytes, content_type: str | None = None) -> list[str]:
@@ -182,7 +193,9 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
     weighed by how plausible the text each produces is (`_plausibility`: common hanzi and
     punctuation for it; replacement characters, private-use and the debris of a wrong decoding
     against it) — GBK and Big5 decode each other's bytes without an error, ISO-8859-1 decodes
-    anything. Ties go to a clean decoding, then to the declared encoding.
+    anything. A declared encoding that decodes cleanly keeps its word unless another decoding
+    is clearly (`_OVERRULE`) more plausible; ties go to a clean decoding, then to the earlier
+    candidate.
     """
     for bom, enc in _BOMS:
         if content.startswith(bom):
@@ -204,8 +217,8 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
     guessed = None
     if not any(e != "utf-8" and _strict(content, e) is not None for e in declared):
         # nothing declared fits: ask the detector for one more candidate (it is slow on big bodies)
-        best = charset_normalizer.from_bytes(content[:65536]).best()
-        guessed = _norm_encoding(best.encoding) if best else None
+        match = charset_normalizer.from_bytes(content[:65536]).best()
+        guessed = _norm_encoding(match.encoding) if match else None
     if guessed and guessed not in declared and _single_byte(guessed):
         guessed = None  # a single-byte code page "decodes" anything; only a label makes it a candidate
     pool = [e for e in dict.fromkeys([*declared, "gb18030", "big5", *([guessed] if guessed else []), "utf-8"])
@@ -219,7 +232,12 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
         # replacement characters count against a candidate inside _plausibility; ties go to
         # the clean decoding, then to the earlier candidate (declared first)
         scored.append(((_plausibility(text[:65536]), strict, -i), enc, text))
-    _, enc, text = max(scored, key=lambda s: s[0])
+    (top, _, _), enc, text = max(scored, key=lambda s: s[0])
+    claimed = [s for s in scored if s[1] in declared and s[0][1]]  # declared and decoding cleanly
+    if claimed:  # the header and the document may disagree: the better of the two is the claim
+        (score, _, _), denc, dtext = max(claimed, key=lambda s: s[0])
+        if top - score < _OVERRULE:
+            return dtext, denc
     return text, enc
 
 

@@ -420,3 +420,17 @@ async def test_run_all_an_exception_after_reading_is_that_sources_failure(make_a
         await h.app.client.aclose()
     check_corpus(h.app.db, corpus)
     assert "RuntimeError: storage hiccup" in runs["explodes"].error
+
+
+@pytest.mark.parametrize("text,enc", [
+    ("élève à Noël, ça coûte 5 € — ok", "cp1252"),
+    ("Ça va? Été très chaud. Über straße", "iso-8859-1"),
+    ("Привет, как дела? Всё хорошо", "cp1251"),
+    ("日本語のテキストです。東京都", "shift_jis"),
+    ("한국어 텍스트입니다", "euc-kr"),
+])
+def test_a_correctly_labelled_foreign_page_is_not_corrected_into_chinese(text, enc):
+    from jobs.fetch import decode_body
+
+    doc = f"<html><body><p>{text}</p></body></html>"
+    assert decode_body(doc.encode(enc), f"text/html; charset={enc}")[0] == doc
