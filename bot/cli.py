@@ -223,7 +223,11 @@ async def _scrape(app, ids):
     try:
         with click.progressbar(ids, label="抓取 collecting", file=sys.stderr) as bar:
             for sid in bar:
-                runs.append(await app.pipeline.run_source(sid, force=True))
+                try:
+                    runs.append(await app.pipeline.run_source(sid, force=True))
+                except Exception as e:  # noqa: BLE001 - one source never stops the others
+                    logging.getLogger(__name__).exception("source %s: run failed", sid)
+                    runs.append(app.pipeline.record_crash(sid, e))
     finally:
         await app.client.aclose()
     return runs

@@ -5,12 +5,25 @@ detail page for the body; selectolax), `json` (an API answer read with dotted pa
 `search` (a URL template filled with each query — the watch-list's cadres and units by
 default — whose result pages read as rss, html or json). Fetching (politeness, conditional
 GET, encodings) is `jobs.fetch`; this module only turns pages into posts.
+
+Feeds and encodings. feedparser never sees a string and never a name: given a string (or even
+bytes) that looks like a URL or a path, it would fetch that URL or open that file. It gets a
+file object over bytes, so it can only read what we give it. The encoding is decided here, from
+evidence (`jobs.fetch.decode_body`: BOM, UTF-16 NUL patterns, valid UTF-8, the HTTP charset and
+the XML declaration weighed against each other by how plausible the decoded text is), not by
+feedparser from the header or declaration alone: the feed is decoded, its XML declaration's
+encoding rewritten to UTF-8, and feedparser gets those UTF-8 bytes with
+`Content-Type: application/xml; charset=utf-8` (and the response URL as Content-Location, for
+relative links). A body that is not RSS/Atom (an HTML error page served with 200, a bare URL or
+path, broken XML) is that source's `CollectError`. Entries with neither a title nor any text
+(a body that is only an `<img>`) are skipped, never stored empty.
 """
 
 from __future__ import annotations
 
 import calendar
 import hashlib
+import io
 import json
 import logging
 import re
@@ -25,7 +38,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from core.models import Post
 from core.text import clean, normalize
-from jobs.fetch import FetchError, Fetcher
+from jobs.fetch import FetchError, Fetcher, decode_body
 
 __all__ = ["CollectError", "SourceRead", "read_source", "parse_feed", "parse_html", "parse_json", "canonical_url",
            "item_key", "parse_time"]
@@ -121,29 +134,64 @@ def _entry_time(entry) -> datetime | None:
     return None
 
 
-def parse_feed(source_id: str, data: bytes | str, aliases: dict[str, str] | None = None) -> list[Post]:
-    """Parse RSS/Atom; a document feedparser cannot make sense of raises CollectError."""
-    parsed = feedparser.parse(data)
+_XML_DECL = re.compile(r"""^\s*<\?xml\b[^>]*?\?>""")
+_DECL_ENCODING = re.compile(r"""\bencoding\s*=\s*(["'])[^"']*\1""")
+
+
+def feed_bytes(data: bytes | str, content_type: str | None = None) -> bytes:
+    """The feed as UTF-8 bytes whose XML declaration (if any) says UTF-8: decoded from
+    evidence (see the module docstring), so feedparser has nothing left to guess."""
+    text = data if isinstance(data, str) else decode_body(data, content_type)[0]
+    text = text.lstrip("\ufeff")
+    m = _XML_DECL.match(text)
+    if m:
+        decl = _DECL_ENCODING.sub('encoding="utf-8"', m.group(0))
+        text = decl + text[m.end():]
+    return text.encode("utf-8", errors="replace")
+
+
+def parse_feed(source_id: str, data: bytes | str, aliases: dict[str, str] | None = None, *,
+               content_type: str | None = None, url: str | None = None) -> list[Post]:
+    """Parse RSS/Atom from the response's bytes (and its Content-Type); a document feedparser
+    cannot make sense of, or one that is not a feed, raises CollectError. Nothing in `data` is
+    ever opened or fetched."""
+    headers = {"content-type": "application/xml; charset=utf-8"}
+    if url:
+        headers["content-location"] = url
+    try:
+        parsed = feedparser.parse(io.BytesIO(feed_bytes(data, content_type)), response_headers=headers)
+    except Exception as e:  # noqa: BLE001 - a parser's crash is this feed's failure
+        raise CollectError(f"无法解析订阅源 / feed not parseable: {type(e).__name__}: {e}") from e
     if not parsed.entries:
         exc = parsed.get("bozo_exception")
         if parsed.bozo and not isinstance(exc, _BENIGN):
             raise CollectError(f"无法解析订阅源 / feed not parseable: {exc}")
+        if not parsed.get("version"):
+            raise CollectError("不是 RSS/Atom 订阅源 / not an RSS or Atom feed")
         return []  # a well-formed feed with nothing in it
     if parsed.bozo:
         log.info("feed %s is not well-formed (%s); kept the %d items that could be read",
                  source_id, parsed.get("bozo_exception"), len(parsed.entries))
     posts = []
+    skipped = 0
     for e in parsed.entries:
         title = _text(e.get("title", ""))
         link = e.get("link")
         body = e.get("summary") or ""
         if e.get("content"):
             body = e["content"][0].get("value", body)
-        if not title and not body:
+        text = _text(body)
+        if not title and not text:  # only markup (an <img>, an empty <p>): nothing to read or match
+            skipped += 1
             continue
         posts.append(Post(source_id=source_id, item_key=item_key(source_id, link, e.get("id"), title, aliases),
-                          title=title or _text(body)[:60], text=_text(body), url=link, published_at=_entry_time(e),
+                          title=title or text[:60], text=text, url=link, published_at=_entry_time(e),
                           replies=_count(e.get("slash_comments"))))
+    if skipped:
+        log.info("feed %s: skipped %d entries with neither title nor text", source_id, skipped)
+    exc = parsed.get("bozo_exception")
+    if not posts and parsed.bozo and not isinstance(exc, _BENIGN):  # broken, and nothing readable in it
+        raise CollectError(f"无法解析订阅源 / feed not parseable: {exc}")
     return posts
 
 
@@ -215,11 +263,11 @@ def parse_json(source, text: str, base_url: str, aliases: dict[str, str] | None 
     return posts
 
 
-def _parse(source, kind: str, text: str, content: bytes, url: str, aliases) -> list[Post]:
+def _parse(source, kind: str, res, aliases) -> list[Post]:
+    text, url = res.text, res.url
     if kind == "rss":
-        # feedparser reads the XML declaration itself; hand it text we decoded when the bytes
-        # carry no usable declaration (a GBK feed without a charset header)
-        return parse_feed(source.id, text if text else content, aliases)
+        # already decoded from evidence by the fetcher; still only ever parsed, never opened
+        return parse_feed(source.id, text, aliases, url=url)
     if kind == "html":
         return parse_html(source, text, url, aliases)
     return parse_json(source, text, url, aliases)
@@ -256,7 +304,7 @@ async def read_source(source, config, fetcher: Fetcher | None, *, etag: str | No
                 res = await fetcher.get(url)
             except FetchError as e:
                 raise CollectError(f"搜索“{q}”失败 / search for {q!r} failed: {e}") from e
-            out.posts += _parse(source, source.format, res.text, res.content, res.url, aliases)
+            out.posts += _parse(source, source.format, res, aliases)
             out.pages += 1
         return out
     try:
@@ -266,7 +314,7 @@ async def read_source(source, config, fetcher: Fetcher | None, *, etag: str | No
     if res.not_modified:
         return SourceRead(not_modified=True, etag=res.etag or etag, last_modified=res.last_modified or last_modified,
                           pages=1)
-    posts = _parse(source, source.kind, res.text, res.content, res.url, aliases)
+    posts = _parse(source, source.kind, res, aliases)
     ttl = _feed_ttl(res.content) if source.kind == "rss" else None
     return SourceRead(posts, etag=res.etag, last_modified=res.last_modified, pages=1, ttl_minutes=ttl)
 

@@ -7,8 +7,11 @@ One `Fetcher` per process wraps the shared `httpx.AsyncClient`:
 * robots.txt respected (cached per host; a missing robots.txt allows everything);
 * a maximum body size (the body is streamed and cut off, the fetch fails clearly);
 * retries with backoff on 5xx and network errors; timeouts from the client;
-* decoding: HTTP charset, BOM, <meta charset> / XML declaration, then charset-normalizer;
-  GB2312/GBK are decoded as GB18030 and bad bytes are replaced, never fatal.
+* decoding from evidence (`decode_body`): BOM, UTF-16/32 NUL patterns, valid UTF-8, the HTTP
+  charset and <meta charset> / XML declaration as claims weighed against GB18030, Big5 and
+  charset-normalizer's guess by how plausible the decoded text is; GB2312/GBK are decoded as
+  GB18030; bad bytes are replaced only when nothing decodes cleanly, never fatal;
+* every failure of one request (network, TLS, broken gzip/deflate, bad URL) is a `FetchError`.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ class FetchResult:
     encoding: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    content_type: str | None = None   # the response's Content-Type header, for parsers that weigh it
 
     @property
     def not_modified(self) -> bool:
@@ -77,31 +81,171 @@ def _norm_encoding(name: str | None) -> str | None:
     if name in _GB:
         return "gb18030"
     try:
-        return codecs.lookup(name).name
+        found = codecs.lookup(name).name
     except LookupError:
+        return None
+    # a label "utf-16"/"utf-32" says nothing about byte order; the bytes decide (see _wide)
+    return {"utf-16": "utf-16-le", "utf-32": "utf-32-le"}.get(found, found)
+
+
+def _strict(content: bytes, enc: str) -> str | None:
+    try:
+        return content.decode(enc)
+    except (UnicodeDecodeError, LookupError):
         return None
 
 
-def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, str]:
-    """Bytes -> (text, encoding used). Never raises: undecodable bytes become U+FFFD."""
-    enc = None
+def _wide(content: bytes) -> str | None:
+    """UTF-16/32 without a BOM, recognised by where the NUL bytes of ASCII markup fall."""
+    head = content[:4096]
+    if len(head) < 4 or b"\x00" not in head:
+        return None
+    for sig, enc in ((b"<\x00\x00\x00", "utf-32-le"), (b"\x00\x00\x00<", "utf-32-be"),
+                     (b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be")):
+        if head.startswith(sig):
+            return enc
+    pairs = len(head) // 2
+    even = sum(1 for i in range(0, pairs * 2, 2) if head[i] == 0)
+    odd = sum(1 for i in range(1, pairs * 2, 2) if head[i] == 0)
+    if odd > pairs * 0.2 and even < odd * 0.1:
+        return "utf-16-le"
+    if even > pairs * 0.2 and odd < even * 0.1:
+        return "utf-16-be"
+    return None
+
+
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
+         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_WIDE = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+
+
+def _common_chars() -> frozenset[str]:
+    """Characters a Chinese text is mostly made of: GB2312 level 1 (the 3,755 common simplified
+    hanzi), Big5 level 1 (the 5,401 common traditional ones) and Chinese punctuation."""
+    out = set("，。！？、；：“”‘’（）《》【】—…·　")
+    for lead in range(0xB0, 0xD8):
+        for trail in range(0xA1, 0xFF):
+            out.update(bytes((lead, trail)).decode("gb2312", errors="ignore"))
+    for lead in range(0xA4, 0xC7):  # A440-C67E (C6A1 on holds kana and other symbols)
+        for trail in [*range(0x40, 0x7F), *(range(0xA1, 0xFF) if lead < 0xC6 else ())]:
+            out.update(bytes((lead, trail)).decode("big5", errors="ignore"))
+    return frozenset(out)
+
+
+_COMMON: frozenset[str] | None = None
+
+
+def _plausibility(text: str) -> float:
+    """How much `text` looks like real writing rather than a wrong decoding, from -1 to 1 over
+    its non-ASCII characters. For it: common hanzi (GB2312 level 1, Big5 level 1), Chinese and
+    general punctuation, letters of an alphabet (Latin with diacritics, Greek, Cyrillic, Hangul;
+    kana are neutral: GBK and Big5 both have a row of them). Against it: rare hanzi (a wrong decoding between GBK and Big5 is full of them),
+    private-use, C1 control, Latin-1 symbol, half-width katakana and box-drawing characters and
+    U+FFFD — the debris of a wrong decoding."""
+    global _COMMON
+    if _COMMON is None:
+        _COMMON = _common_chars()
+    score = n = 0
+    for ch in text:
+        if ch < "\x80":
+            continue
+        n += 1
+        o = ord(ch)
+        if ch in _COMMON:
+            score += 1
+        elif (0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF or o < 0xC0
+              or 0xE000 <= o <= 0xF8FF or 0xFF61 <= o <= 0xFF9F or 0x2500 <= o <= 0x259F or ch == "\ufffd"):
+            score -= 1
+        elif (0xC0 <= o <= 0x24F and o not in (0xD7, 0xF7)) or 0x370 <= o <= 0x4FF \
+                or 0xAC00 <= o <= 0xD7A3 or 0x2010 <= o <= 0x206F or 0x3000 <= o <= 0x303F or 0xFF01 <= o <= 0xFF60:
+            score += 1
+    return score / n if n else 0.0
+
+
+# how much more plausible another decoding must be to overrule a declared encoding that decodes
+# without an error (a correctly labelled Korean or French page is not "corrected" into Chinese)
+_OVERRULE = 0.1
+
+
+def declared_encodings(content: bytes, content_type: str | None = None) -> list[str]:
+    """What the response claims, in order: the HTTP charset, then the XML declaration or
+    <meta charset> (normalised codec names; unknown names dropped)."""
+    out = []
     if content_type:
         m = _CT_CHARSET.search(content_type)
-        enc = _norm_encoding(m.group(1)) if m else None
-    if enc is None:
-        for bom, name in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
-            if content.startswith(bom):
-                enc = name
-                break
-    if enc is None:
-        head = content[:4096]
-        m = _META.search(head) or _XMLDECL.search(head)
-        enc = _norm_encoding(m.group(1).decode("ascii", "ignore")) if m else None
-    if enc is None:
-        best = charset_normalizer.from_bytes(content[:65536]).best()
-        enc = _norm_encoding(best.encoding) if best else None
-    enc = enc or "utf-8"
-    return content.decode(enc, errors="replace"), enc
+        if m:
+            out.append(_norm_encoding(m.group(1)))
+    head = content[:4096]
+    m = _XMLDECL.search(head) or _META.search(head)
+    if m:
+        out.append(_norm_encoding(m.group(1).decode("ascii", "ignore")))
+    return list(dict.fromkeys(e for e in out if e))
+
+
+def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, str]:
+    """Bytes -> (text, encoding used), from evidence; never raises.
+
+    The HTTP charset and the in-document declaration are claims, not facts. In order: a BOM
+    (if the rest decodes); UTF-16/32 recognised by its NUL bytes; pure ASCII; bytes that are
+    valid UTF-8 (valid multi-byte UTF-8 is almost never an accident, whatever the label says).
+    Otherwise the declared encodings, GB18030, Big5, UTF-8 and (when no declared encoding
+    decodes cleanly) charset-normalizer's guess are
+    weighed by how plausible the text each produces is (`_plausibility`: common hanzi and
+    punctuation for it; replacement characters, private-use and the debris of a wrong decoding
+    against it) — GBK and Big5 decode each other's bytes without an error, ISO-8859-1 decodes
+    anything. A declared encoding that decodes cleanly keeps its word unless another decoding
+    is clearly (`_OVERRULE`) more plausible; ties go to a clean decoding, then to the earlier
+    candidate.
+    """
+    for bom, enc in _BOMS:
+        if content.startswith(bom):
+            text = _strict(content[len(bom):], enc)
+            if text is not None:
+                return text, enc
+            break
+    wide = _wide(content)
+    if wide:
+        text = _strict(content, wide)
+        if text is not None:
+            return text, wide
+    declared = [e for e in declared_encodings(content, content_type) if e not in _WIDE]
+    if content.isascii():
+        return content.decode("ascii"), "utf-8"
+    text = _strict(content, "utf-8")
+    if text is not None:
+        return text, "utf-8"
+    guessed = None
+    if not any(e != "utf-8" and _strict(content, e) is not None for e in declared):
+        # nothing declared fits: ask the detector for one more candidate (it is slow on big bodies)
+        match = charset_normalizer.from_bytes(content[:65536]).best()
+        guessed = _norm_encoding(match.encoding) if match else None
+    if guessed and guessed not in declared and _single_byte(guessed):
+        guessed = None  # a single-byte code page "decodes" anything; only a label makes it a candidate
+    pool = [e for e in dict.fromkeys([*declared, "gb18030", "big5", *([guessed] if guessed else []), "utf-8"])
+            if e not in _WIDE]
+    scored = []
+    for i, enc in enumerate(pool):
+        text = _strict(content, enc) if enc != "utf-8" else None
+        strict = text is not None
+        if not strict:
+            text = content.decode(enc, errors="replace")
+        # replacement characters count against a candidate inside _plausibility; ties go to
+        # the clean decoding, then to the earlier candidate (declared first)
+        scored.append(((_plausibility(text[:65536]), strict, -i), enc, text))
+    (top, _, _), enc, text = max(scored, key=lambda s: s[0])
+    claimed = [s for s in scored if s[1] in declared and s[0][1]]  # declared and decoding cleanly
+    if claimed:  # the header and the document may disagree: the better of the two is the claim
+        (score, _, _), denc, dtext = max(claimed, key=lambda s: s[0])
+        if top - score < _OVERRULE:
+            return dtext, denc
+    return text, enc
+
+
+def _single_byte(enc: str) -> bool:
+    try:
+        return len(b"\xc4\xe3".decode(enc, errors="replace")) == 2
+    except LookupError:
+        return True
 
 
 @dataclass
@@ -141,7 +285,7 @@ class Fetcher:
                         rp = urllib.robotparser.RobotFileParser()
                         rp.parse(decode_body(resp.content[: 512 * 1024], resp.headers.get("content-type"))[0].splitlines())
                         host.robots = rp
-                except httpx.HTTPError as e:
+                except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as e:
                     log.info("robots.txt for %s not readable (%s); treating as allowed", robots_url, e)
         return host.robots is None or host.robots.can_fetch(self.user_agent, url)
 
@@ -151,7 +295,8 @@ class Fetcher:
             await asyncio.sleep(wait)
 
     async def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
-        """:raises FetchError: robots.txt disallows it, too big, HTTP error, network error."""
+        """:raises FetchError: robots.txt disallows it, too big, HTTP error, network error,
+        undecodable compression, a bad URL — any failure of this one request."""
         host = self._host(url)
         if not await self._allowed(url, host):
             raise FetchError(f"robots.txt 不允许抓取 / disallowed by robots.txt: {url}")
@@ -199,13 +344,19 @@ class Fetcher:
                 content = b"".join(chunks)
                 text, enc = decode_body(content, resp.headers.get("content-type"))
                 return FetchResult(str(resp.url), resp.status_code, content, text, enc,
-                                   resp.headers.get("etag"), resp.headers.get("last-modified"))
+                                   resp.headers.get("etag"), resp.headers.get("last-modified"),
+                                   resp.headers.get("content-type"))
         except httpx.TooManyRedirects:
             raise FetchError(f"重定向过多 / too many redirects: {url}") from None
         except httpx.TimeoutException:
             raise _Retryable(f"超时 / timed out: {url}", None) from None
+        except httpx.DecodingError as e:  # broken gzip/deflate/brotli: the body is what it is
+            raise FetchError(f"内容无法解压 / body cannot be decoded ({e})") from None
         except httpx.TransportError as e:
-            raise _Retryable(f"网络错误 / network error: {e}", None) from None
+            raise _Retryable(f"网络错误 / network error: {type(e).__name__}: {e}", None) from None
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as e:
+            # anything else httpx can raise for one URL is that URL's failure, never the cycle's
+            raise FetchError(f"请求失败 / request failed: {type(e).__name__}: {e}") from None
 
 
 class _Retryable(Exception):

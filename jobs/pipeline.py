@@ -74,9 +74,13 @@ class Pipeline:
         try:
             read = await read_source(source, self.config, self.fetcher, etag=state["etag"],
                                      last_modified=state["last_modified"])
-        except CollectError as e:
-            run.error = str(e)
-            log.warning("source %s: %s", source_id, e)
+        except Exception as e:  # noqa: BLE001 - whatever one source does is that source's failure
+            if isinstance(e, CollectError):
+                run.error = str(e)
+                log.warning("source %s: %s", source_id, e)
+            else:  # a bug or a library's surprise: keep the traceback, carry on with the others
+                run.error = f"读取失败 / reading failed: {type(e).__name__}: {e}"
+                log.exception("source %s: unexpected error while reading", source_id)
             with write_tx(self.db):
                 _, failures = post_store.record_source_run(self.db, source_id, now, error=run.error)
             self._health_after_failure(source, failures, run.error)
@@ -104,6 +108,18 @@ class Pipeline:
         self._check_silence(source, now)
         log.info("source %s: %d fetched%s, %d new, %d relevant, %d new incidents", source_id, run.fetched,
                  " (not modified)" if run.not_modified else "", run.new_posts, run.relevant, len(run.new_incidents))
+        return run
+
+    def record_crash(self, source_id: str, e: Exception) -> SourceRun:
+        """A run that failed outside reading (storing, analysing): recorded in the source's
+        health like any other failure, as far as the database still allows."""
+        run = SourceRun(source_id, error=f"处理失败 / run failed: {type(e).__name__}: {e}")
+        try:
+            with write_tx(self.db):
+                _, failures = post_store.record_source_run(self.db, source_id, self.service.clock(), error=run.error)
+            self._health_after_failure(self.config.source(source_id), failures, run.error)
+        except Exception:  # noqa: BLE001
+            log.exception("source %s: could not record the failure", source_id)
         return run
 
     def _health_after_failure(self, source, failures: int, error: str) -> None:
@@ -157,7 +173,11 @@ class Pipeline:
 
         async def one(source_id: str) -> SourceRun:
             async with sem:
-                return await self.run_source(source_id)
+                try:
+                    return await self.run_source(source_id)
+                except Exception as e:  # noqa: BLE001 - one source never ends the cycle
+                    log.exception("source %s: run failed", source_id)
+                    return self.record_crash(source_id, e)
 
         return list(await asyncio.gather(*(one(s.id) for s in self.config.sources if s.enabled)))
 

@@ -1,8 +1,12 @@
 """Tips: a link handed in with `/tip URL [note]`, fetched safely and run through the pipeline.
 
 The fetch never reaches private, loopback, link-local, reserved or metadata addresses: the
-host is resolved and every address checked before each request, redirects are followed by
-hand and checked again at every hop, and only http(s) is accepted.
+host is resolved once per hop and every address checked (IPv6 forms that carry an IPv4 address
+— mapped, compatible, NAT64, 6to4, Teredo — are judged by that IPv4 address), then the request
+is sent to the checked IP itself (Host header and TLS server name stay the original host), so
+a second DNS answer cannot point it elsewhere (DNS rebinding). Redirects are followed by hand
+and checked again at every hop; only http(s) is accepted; a malformed link or redirect is a
+refusal with a Chinese reason, never an exception.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
 
 import httpx
 from selectolax.lexbor import LexborHTMLParser
@@ -48,29 +51,67 @@ async def system_resolver(host: str) -> list[str]:
     return sorted({info[4][0] for info in infos})
 
 
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address leads to: IPv4-mapped, IPv4-compatible (::a.b.c.d),
+    NAT64 (64:ff9b::/96, RFC 6052; and the local-use 64:ff9b:1::/48), 6to4 (2002::/16) and
+    Teredo (server and client)."""
+    out = []
+    if ip.ipv4_mapped:
+        out.append(ip.ipv4_mapped)
+    if ip in _IPV4_COMPATIBLE and int(ip) > 1:  # :: and ::1 are themselves
+        out.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if any(ip in net for net in _NAT64):
+        out.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip.sixtofour:
+        out.append(ip.sixtofour)
+    if ip.teredo:
+        out.extend(ip.teredo)
+    return out
+
+
 def _forbidden(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return True  # not an address we can judge: refuse
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(ip)
+        if inner:  # judged by where it really leads
+            return any(_forbidden(str(v4)) for v4 in inner)
     return not ip.is_global or ip.is_multicast
 
 
-async def _check(url: str, resolve: Resolver) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise TipRefused(f"只接受 http 或 https 链接（收到的是 {parts.scheme or '无协议'}）。")
-    host = parts.hostname
+def _parse(url: str) -> httpx.URL:
+    try:
+        return httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError, UnicodeError):
+        raise TipRefused("链接格式不正确，无法打开，请检查后重发。") from None
+
+
+async def _check(url: httpx.URL, resolve: Resolver) -> list[str]:
+    """The addresses `url`'s host resolves to, all of them allowed; the caller connects to one
+    of these and never looks the name up again.
+
+    :raises TipRefused: not http(s), no host, unresolvable, or any address is not public."""
+    if url.scheme not in ("http", "https"):
+        raise TipRefused(f"只接受 http 或 https 链接（收到的是 {url.scheme or '无协议'}）。")
+    host = url.host
     if not host:
         raise TipRefused("链接里没有网站地址。")
     try:
-        addresses = [host] if _is_ip(host) else await resolve(host)
-    except (OSError, UnicodeError):
+        addresses = [host] if _is_ip(host) else await resolve(url.raw_host.decode("ascii"))
+    except (OSError, UnicodeError, ValueError):
         raise TipRefused(f"无法解析网站地址 {host}，请检查链接。") from None
     if not addresses:
         raise TipRefused(f"无法解析网站地址 {host}，请检查链接。")
     bad = [a for a in addresses if _forbidden(a)]
     if bad:
         raise TipRefused(f"出于安全考虑，不抓取内网、本机或保留地址（{host} → {bad[0]}）。")
+    return list(addresses)
 
 
 def _is_ip(host: str) -> bool:
@@ -96,16 +137,38 @@ def _extract(html: str) -> tuple[str, str]:
     return clean(title), text[:5000]
 
 
+def _pinned(url: httpx.URL, address: str) -> tuple[httpx.URL, dict, dict]:
+    """A request for `url` sent to the checked `address`: the URL names the IP (so no second
+    DNS lookup can happen between the check and the connection), the Host header and, for
+    https, the TLS server name (SNI, and the certificate's name check) stay the original host."""
+    target = url.copy_with(host=address.split("%")[0])
+    headers = {"Host": url.netloc.decode("ascii")}
+    extensions = {"sni_hostname": url.raw_host.decode("ascii")} if url.scheme == "https" else {}
+    return target, headers, extensions
+
+
+def _redirect(current: httpx.URL, location: str) -> httpx.URL:
+    loc = _parse(location.strip())
+    if loc.scheme and not loc.host:  # "http:127.0.0.1/x": neither absolute nor relative
+        raise TipRefused("网页跳转到的地址格式不正确，已停止抓取。")
+    try:
+        return current.join(loc)
+    except (httpx.InvalidURL, ValueError, UnicodeError):
+        raise TipRefused("网页跳转到的地址格式不正确，已停止抓取。") from None
+
+
 async def fetch_tip(url: str, client: httpx.AsyncClient, resolve: Resolver = system_resolver,
                     user_agent: str = "yuqing-bot") -> TipPage:
     """:raises TipRefused: with a reason for the sender."""
-    current = url.strip()
+    current = _parse(url.strip())
     for _ in range(MAX_REDIRECTS + 1):
-        await _check(current, resolve)
+        addresses = await _check(current, resolve)
+        target, headers, extensions = _pinned(current, addresses[0])
         try:
-            async with client.stream("GET", current, headers={"User-Agent": user_agent}, follow_redirects=False) as resp:
+            async with client.stream("GET", target, headers={"User-Agent": user_agent, **headers},
+                                     extensions=extensions, follow_redirects=False) as resp:
                 if resp.is_redirect and "location" in resp.headers:
-                    current = urljoin(current, resp.headers["location"])
+                    current = _redirect(current, resp.headers["location"])
                     continue
                 if resp.status_code >= 400:
                     raise TipRefused(f"网页打不开（HTTP {resp.status_code}）。")
@@ -116,10 +179,12 @@ async def fetch_tip(url: str, client: httpx.AsyncClient, resolve: Resolver = sys
                         raise TipRefused("网页太大，无法抓取。")
                     chunks.append(chunk)
                 text, _ = decode_body(b"".join(chunks), resp.headers.get("content-type"))
-        except httpx.HTTPError as e:
+        except httpx.InvalidURL:  # httpx reads a redirect's Location even when not following it
+            raise TipRefused("网页跳转到的地址格式不正确，已停止抓取。") from None
+        except (httpx.HTTPError, httpx.StreamError) as e:
             raise TipRefused(f"网页暂时打不开（{type(e).__name__}），请稍后再试。") from None
         title, body = _extract(text)
         if not title and not body:
             raise TipRefused("没能从网页中读出标题或正文。")
-        return TipPage(current, title or body[:60], body)
+        return TipPage(str(current), title or body[:60], body)
     raise TipRefused("重定向次数过多。")

@@ -21,10 +21,12 @@ def tipbot(two, http_server):
         raise OSError("no such host")
 
     def world(request: httpx.Request) -> httpx.Response:
-        """The outside world, which cannot run here: two public-looking hosts."""
-        if request.url.host == "news.example.com":
+        """The outside world, which cannot run here: two public-looking hosts (the request is
+        sent to the checked IP; the Host header names the site)."""
+        host = request.headers.get("host", request.url.host)
+        if host == "news.example.com":
             return httpx.Response(200, headers={"Content-Type": "text/html; charset=utf-8"}, content=PAGE.encode())
-        if request.url.host == "redirector.example.com":
+        if host == "redirector.example.com":
             return httpx.Response(302, headers={"Location": f"{http_server.url}/internal"})
         return httpx.Response(404)
 
