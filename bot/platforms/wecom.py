@@ -38,6 +38,7 @@ from core.render import Card, shrink_card, split_text
 from bot.platforms.ratelimit import Pacer
 from handlers import Request
 from storage.incidents import IncidentNotFound
+from storage.replay import first_time, prune_seen
 
 __all__ = ["WeComPlatform", "card_markdown", "template_card", "ROBOT_PREFIX"]
 
@@ -49,6 +50,7 @@ TEXT_BYTES = 2048            # robot and app text content
 ROBOT_PER_MINUTE = 20        # WeCom: 20 messages a minute per robot
 APP_PER_USER_MINUTE = 30     # WeCom drops app messages beyond 30 a minute to one member
 MAX_SKEW = 300               # seconds a callback timestamp may be off (replays older than this are refused)
+MSG_MEMORY = 3600            # seconds a MsgId is remembered (WeCom retries an unanswered callback within ~15 s)
 THROTTLED = {45009, 45033}   # api freq out of limit, too many concurrent calls
 TOKEN_EXPIRED = {40014, 42001, 40001}
 # bad key/user/agent/parameter, API not permitted for this app: retrying cannot help
@@ -128,7 +130,8 @@ class WeComPlatform:
     max_length = TEXT_BYTES // 3   # characters: what a digest may use so it fits one message
     digest_after = 4               # robots take 20 messages a minute: bursts of III–IV become digests
 
-    def __init__(self, config, *, settings, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, config, *, settings, clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time):
         s = settings
         self.config = config
         self.robot_keys = {k: v.get_secret_value() for k, v in s.wecom_robot_keys.items()}
@@ -175,8 +178,7 @@ class WeComPlatform:
         self.http: httpx.AsyncClient | None = None
         self._token: tuple[str, float] | None = None
         self._token_lock = asyncio.Lock()
-        self._seen: dict[tuple, float] = {}
-        self._seen_msgs: dict[str, float] = {}
+        self.wall_clock = wall_clock   # Unix seconds: callback timestamps and the replay memory's expiry
         self._tasks: set[asyncio.Task] = set()
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -312,16 +314,17 @@ class WeComPlatform:
         return web.Response(text=echo.decode() if isinstance(echo, bytes) else echo)
 
     def _fresh(self, key: tuple, timestamp: str) -> str | None:
-        """None when this request may be processed; otherwise why not (stale or replayed)."""
-        now = time.time()
-        for k, t in list(self._seen.items()):
-            if now - t > 2 * MAX_SKEW:
-                del self._seen[k]
+        """None when this request may be processed; otherwise why not (stale or replayed).
+
+        The memory of accepted requests is in the database (`storage.replay`), kept until the
+        timestamp could no longer pass the skew check: a request captured and replayed after a
+        restart, or to another process on the same database, is refused as well."""
+        now = self.wall_clock()
         if not timestamp.isdecimal() or abs(now - int(timestamp)) > MAX_SKEW:
             return "stale timestamp"
-        if key in self._seen:
+        if not first_time(self.app.db, "wecom:callback", "\x1f".join(key), now=now,
+                          expires_at=int(timestamp) + MAX_SKEW + 60):
             return "replayed request"
-        self._seen[key] = now
         return None
 
     async def _receive(self, request: web.Request) -> web.Response:
@@ -365,13 +368,10 @@ class WeComPlatform:
     async def on_message(self, msg: dict) -> None:
         """One decrypted callback message: a text command or a template-card button."""
         msg_id = msg.get("MsgId") or f"{msg.get('FromUserName')}:{msg.get('CreateTime')}:{msg.get('EventKey')}"
-        if msg_id in self._seen_msgs:
+        now = self.wall_clock()
+        if not first_time(self.app.db, "wecom:msg", str(msg_id), now=now, expires_at=now + MSG_MEMORY):
             log.info("wecom message %s already handled", msg_id)
             return
-        self._seen_msgs[msg_id] = time.time()
-        if len(self._seen_msgs) > 10_000:
-            for k in list(self._seen_msgs)[:5_000]:
-                del self._seen_msgs[k]
         if str(msg.get("AgentID", self.agent_id)) != str(self.agent_id):
             log.warning("wecom message for agent %s ignored (we are %s)", msg.get("AgentID"), self.agent_id)
             return
@@ -447,6 +447,7 @@ class WeComPlatform:
     async def open(self, app) -> None:
         """Create the HTTP client; check the app's secret (gettoken) when an app is configured."""
         self.app = app
+        prune_seen(app.db, self.wall_clock())
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(15.0))
         if self.secret:
             try:
