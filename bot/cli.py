@@ -75,19 +75,23 @@ def cli() -> None:
 def run(db, config, platform, no_collect) -> None:
     """Start the bot: collect on schedule, deliver alerts, answer commands."""
     settings, cfg = _load(db, config, platform=platform, collect_on_start=False if no_collect else None)
-    setup_logging(settings)
-    from bot.app import App, build_platform  # noqa: PLC0415  (keeps `--help` fast)
+    from bot.instance import acquire_bot_lock  # noqa: PLC0415
 
-    adapters = {name: build_platform(name, cfg, settings=settings) for name in settings.chosen_platforms}
-    app = App(settings, cfg, platforms=adapters)
-    try:
-        asyncio.run(_run(app))
-    except KeyboardInterrupt:
-        pass
-    except BrokenPipeError:
-        pass
-    finally:
-        app.close()
+    setup_logging(settings)
+    # one bot per database: a second `run` is refused at once (InstanceLocked: message, exit 2)
+    with acquire_bot_lock(settings.db):
+        from bot.app import App, build_platform  # noqa: PLC0415  (keeps `--help` fast)
+
+        adapters = {name: build_platform(name, cfg, settings=settings) for name in settings.chosen_platforms}
+        app = App(settings, cfg, platforms=adapters)
+        try:
+            asyncio.run(_run(app))
+        except KeyboardInterrupt:
+            pass
+        except BrokenPipeError:
+            pass
+        finally:
+            app.close()
     if any(getattr(a, "closed", False) for a in adapters.values()):
         # stdout was closed by the reader; silence the interpreter's final flush
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
