@@ -44,17 +44,24 @@ def _load(db: Path | None, config: Path | None, **extra) -> tuple[Settings, Conf
 
 
 def setup_logging(settings: Settings, *, stderr_level: int = logging.WARNING) -> None:
+    """The log file and stderr, both behind a filter that redacts every secret of the settings
+    (and anything shaped like a token or a key in a URL) at every level: see `bot.logsafe`."""
+    from bot.logsafe import RedactingFilter, settings_secrets  # noqa: PLC0415
+
     root = logging.getLogger()
     root.setLevel(settings.log_level)
     for h in list(root.handlers):
         root.removeHandler(h)
+    redactor = RedactingFilter(settings_secrets(settings))
     settings.log_path.parent.mkdir(parents=True, exist_ok=True)
     fh = logging.FileHandler(settings.log_path, encoding="utf-8")
     fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    fh.addFilter(redactor)
     root.addHandler(fh)
     sh = logging.StreamHandler(sys.stderr)
     sh.setLevel(stderr_level)
     sh.setFormatter(logging.Formatter("[%(levelname)s] %(name)s: %(message)s"))
+    sh.addFilter(redactor)
     root.addHandler(sh)
     for noisy in ("httpx", "httpcore", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
