@@ -329,7 +329,7 @@ class WeComPlatform:
         timestamp could no longer pass the skew check: a request captured and replayed after a
         restart, or to another process on the same database, is refused as well."""
         now = self.wall_clock()
-        if not timestamp.isdecimal() or abs(now - int(timestamp)) > MAX_SKEW:
+        if not timestamp.isdecimal() or len(timestamp) > 12 or abs(now - int(timestamp)) > MAX_SKEW:
             return "stale timestamp"
         if not first_time(self.app.db, "wecom:callback", "\x1f".join(key), now=now,
                           expires_at=int(timestamp) + MAX_SKEW + 60):
