@@ -28,6 +28,7 @@ TOKEN = "7123456789:AAHk3x9_Qz-8vLmN2pRsTuVwXyZaBcDeFgH"
 SECRET_PART = TOKEN.split(":", 1)[1]
 
 
+@pytest.mark.timeout(120)
 def test_yuqing_run_at_debug_never_writes_the_bot_token(config_dir, tmp_path):
     telegram_config(config_dir)
     api = FakeBotAPI()
@@ -38,7 +39,7 @@ def test_yuqing_run_at_debug_never_writes_the_bot_token(config_dir, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--platform", "telegram", "--no-collect"], env=env, cwd=ROOT,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 40
+        deadline = time.monotonic() + 60
         polling = lambda: any(c[0] == "deleteWebhook" for c in api.calls)  # noqa: E731  (just before polling)
         while not polling() and time.monotonic() < deadline:
             assert proc.poll() is None, proc.communicate()

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from storage import SCHEMA_MIGRATIONS, open_db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +53,7 @@ def _start_first(tmp_path: Path, db: Path) -> subprocess.Popen:
     return proc
 
 
+@pytest.mark.timeout(180)   # several real processes on a shared, busy machine
 def test_a_second_run_is_refused_at_once_naming_the_holder_and_a_killed_holder_is_taken_over(tmp_path):
     db = tmp_path / "one.db"
     first = _start_first(tmp_path, db)
@@ -86,6 +89,7 @@ def test_a_second_run_is_refused_at_once_naming_the_holder_and_a_killed_holder_i
         first.communicate()
 
 
+@pytest.mark.timeout(180)   # several real processes on a shared, busy machine
 def test_a_bot_that_stopped_cleanly_leaves_the_database_free(tmp_path):
     db = tmp_path / "two.db"
     for _ in range(2):
@@ -96,6 +100,7 @@ def test_a_bot_that_stopped_cleanly_leaves_the_database_free(tmp_path):
     assert "taking over" not in log
 
 
+@pytest.mark.timeout(180)   # several real processes on a shared, busy machine
 def test_other_commands_run_beside_a_live_bot(tmp_path):
     db = tmp_path / "three.db"
     first = _start_first(tmp_path, db)
@@ -124,6 +129,7 @@ def _open(path: str, barrier, results) -> None:
         results.put(("error", f"{type(e).__name__}: {e}"))
 
 
+@pytest.mark.timeout(180)   # several real processes on a shared, busy machine
 def test_processes_opening_a_fresh_database_together_all_migrate_it(tmp_path):
     ctx = multiprocessing.get_context("fork")
     n, rounds = 4, 3
