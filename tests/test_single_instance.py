@@ -105,11 +105,18 @@ def test_other_commands_run_beside_a_live_bot(tmp_path):
     db = tmp_path / "three.db"
     first = _start_first(tmp_path, db)
     try:
-        r = subprocess.run([sys.executable, "-m", "bot.cli", "report", "--db", str(db)], capture_output=True,
-                           text=True, timeout=120, cwd=ROOT, env=_env(tmp_path))
-        assert r.returncode == 0, r.stderr
-        assert "另一个机器人" not in r.stderr
-        assert first.poll() is None
+        for args in (["report"], ["scrape", "--once"],
+                     ["export", "casebook", "--from", "2020-01-01", "--to", "2030-12-31", "--format", "md",
+                      "-o", str(tmp_path / "casebook.md")]):
+            r = subprocess.run([sys.executable, "-m", "bot.cli", *args, "--db", str(db)], capture_output=True,
+                               text=True, timeout=120, cwd=ROOT, env=_env(tmp_path))
+            assert r.returncode == 0, (args, r.stderr)
+            assert "另一个机器人" not in r.stderr
+            assert first.poll() is None
+        assert (tmp_path / "casebook.md").exists()
+        check = open_db(db)
+        assert check.execute("SELECT COUNT(*) FROM posts").fetchone()[0] > 0   # scrape wrote beside the live bot
+        check.close()
         first.communicate(input="", timeout=60)   # end of console input: the bot stops
     finally:
         if first.poll() is None:
