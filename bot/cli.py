@@ -44,17 +44,24 @@ def _load(db: Path | None, config: Path | None, **extra) -> tuple[Settings, Conf
 
 
 def setup_logging(settings: Settings, *, stderr_level: int = logging.WARNING) -> None:
+    """The log file and stderr, both behind a filter that redacts every secret of the settings
+    (and anything shaped like a token or a key in a URL) at every level: see `bot.logsafe`."""
+    from bot.logsafe import RedactingFilter, settings_secrets  # noqa: PLC0415
+
     root = logging.getLogger()
     root.setLevel(settings.log_level)
     for h in list(root.handlers):
         root.removeHandler(h)
+    redactor = RedactingFilter(settings_secrets(settings))
     settings.log_path.parent.mkdir(parents=True, exist_ok=True)
     fh = logging.FileHandler(settings.log_path, encoding="utf-8")
     fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    fh.addFilter(redactor)
     root.addHandler(fh)
     sh = logging.StreamHandler(sys.stderr)
     sh.setLevel(stderr_level)
     sh.setFormatter(logging.Formatter("[%(levelname)s] %(name)s: %(message)s"))
+    sh.addFilter(redactor)
     root.addHandler(sh)
     for noisy in ("httpx", "httpcore", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
@@ -75,19 +82,23 @@ def cli() -> None:
 def run(db, config, platform, no_collect) -> None:
     """Start the bot: collect on schedule, deliver alerts, answer commands."""
     settings, cfg = _load(db, config, platform=platform, collect_on_start=False if no_collect else None)
-    setup_logging(settings)
-    from bot.app import App, build_platform  # noqa: PLC0415  (keeps `--help` fast)
+    from bot.instance import acquire_bot_lock  # noqa: PLC0415
 
-    adapters = {name: build_platform(name, cfg, settings=settings) for name in settings.chosen_platforms}
-    app = App(settings, cfg, platforms=adapters)
-    try:
-        asyncio.run(_run(app))
-    except KeyboardInterrupt:
-        pass
-    except BrokenPipeError:
-        pass
-    finally:
-        app.close()
+    setup_logging(settings)
+    # one bot per database: a second `run` is refused at once (InstanceLocked: message, exit 2)
+    with acquire_bot_lock(settings.db):
+        from bot.app import App, build_platform  # noqa: PLC0415  (keeps `--help` fast)
+
+        adapters = {name: build_platform(name, cfg, settings=settings) for name in settings.chosen_platforms}
+        app = App(settings, cfg, platforms=adapters)
+        try:
+            asyncio.run(_run(app))
+        except KeyboardInterrupt:
+            pass
+        except BrokenPipeError:
+            pass
+        finally:
+            app.close()
     if any(getattr(a, "closed", False) for a in adapters.values()):
         # stdout was closed by the reader; silence the interpreter's final flush
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

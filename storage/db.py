@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,11 +13,12 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-__all__ = ["open_db", "write_tx", "SCHEMA_MIGRATIONS", "json_dumps", "json_loads"]
+__all__ = ["open_db", "write_tx", "migration_lock", "SCHEMA_MIGRATIONS", "json_dumps", "json_loads"]
 
 import json
 
 BUSY_TIMEOUT_S = 10.0
+MIGRATE_LOCK_TIMEOUT_S = 120.0
 
 SCHEMA_MIGRATIONS = Migrations("yuqing")
 
@@ -47,12 +51,48 @@ def open_db(path: Path | str | None = None, *, memory: bool = False, migrate: bo
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     conn.execute("PRAGMA foreign_keys = ON")
     db = Database(conn)
-    if not memory and path not in (None, ":memory:"):
-        db.enable_wal()
-        conn.execute("PRAGMA synchronous = NORMAL")
-    if migrate:
-        SCHEMA_MIGRATIONS.apply(db)
+    if memory or path in (None, ":memory:"):
+        if migrate:
+            SCHEMA_MIGRATIONS.apply(db)
+        return db
+    if migrate or conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        # Several processes may open a fresh file at the same moment (two `yuqing run`, a
+        # `scrape --once` beside a starting bot): one at a time switches it to WAL and migrates;
+        # each re-checks what is pending once it holds the lock.
+        with migration_lock(path):
+            db.enable_wal()
+            if migrate:
+                SCHEMA_MIGRATIONS.apply(db)
+    conn.execute("PRAGMA synchronous = NORMAL")
     return db
+
+
+@contextmanager
+def migration_lock(path: Path, timeout: float = MIGRATE_LOCK_TIMEOUT_S) -> Iterator[None]:
+    """An OS lock (flock on `<db>.migrate.lock`) held while the schema is checked and changed.
+
+    A file lock rather than a SQLite transaction because sqlite-utils' migrations run
+    `executescript`, which commits any transaction around it. The kernel drops the lock when
+    its holder dies, so a killed process never leaves it behind.
+    """
+    lock_path = Path(f"{path}.migrate.lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"another process has been migrating {path} for {timeout:.0f} s") from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 @contextmanager
@@ -260,3 +300,16 @@ def m008_outbox_pending_per_incident(db: Database) -> None:
     chat is still pending; without this index a backlog of edits made that quadratic."""
     db.execute("CREATE INDEX outbox_pending_incident ON outbox(incident_id, platform, chat, id) "
                "WHERE state = 'pending'")
+
+
+@SCHEMA_MIGRATIONS()
+def m009_callback_replay(db: Database) -> None:
+    """What signed callbacks (and platform message ids) were already accepted, until when: a
+    replayed request is refused also after a restart or by another process on this database."""
+    db.execute("""CREATE TABLE callback_seen (
+                      scope TEXT NOT NULL,
+                      key TEXT NOT NULL,
+                      seen_at REAL NOT NULL,
+                      expires_at REAL NOT NULL,
+                      PRIMARY KEY (scope, key))""")
+    db.execute("CREATE INDEX callback_seen_expiry ON callback_seen(expires_at)")

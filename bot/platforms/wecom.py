@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+import aiohttp
 import httpx
 import xmltodict
 from aiohttp import web
@@ -31,6 +32,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 
 from bot.errors import FieldProblem, SettingsError
+from bot.logsafe import BoundedLog
 from core.lifecycle import Action
 from core.models import Disposition
 from core.platform import DeliveryError, Outgoing
@@ -38,6 +40,7 @@ from core.render import Card, shrink_card, split_text
 from bot.platforms.ratelimit import Pacer
 from handlers import Request
 from storage.incidents import IncidentNotFound
+from storage.replay import first_time, prune_seen
 
 __all__ = ["WeComPlatform", "card_markdown", "template_card", "ROBOT_PREFIX"]
 
@@ -49,6 +52,8 @@ TEXT_BYTES = 2048            # robot and app text content
 ROBOT_PER_MINUTE = 20        # WeCom: 20 messages a minute per robot
 APP_PER_USER_MINUTE = 30     # WeCom drops app messages beyond 30 a minute to one member
 MAX_SKEW = 300               # seconds a callback timestamp may be off (replays older than this are refused)
+MAX_BODY = 256 * 1024        # bytes a callback body may have
+MSG_MEMORY = 3600            # seconds a MsgId is remembered (WeCom retries an unanswered callback within ~15 s)
 THROTTLED = {45009, 45033}   # api freq out of limit, too many concurrent calls
 TOKEN_EXPIRED = {40014, 42001, 40001}
 # bad key/user/agent/parameter, API not permitted for this app: retrying cannot help
@@ -128,7 +133,8 @@ class WeComPlatform:
     max_length = TEXT_BYTES // 3   # characters: what a digest may use so it fits one message
     digest_after = 4               # robots take 20 messages a minute: bursts of III–IV become digests
 
-    def __init__(self, config, *, settings, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, config, *, settings, clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time):
         s = settings
         self.config = config
         self.robot_keys = {k: v.get_secret_value() for k, v in s.wecom_robot_keys.items()}
@@ -175,8 +181,9 @@ class WeComPlatform:
         self.http: httpx.AsyncClient | None = None
         self._token: tuple[str, float] | None = None
         self._token_lock = asyncio.Lock()
-        self._seen: dict[tuple, float] = {}
-        self._seen_msgs: dict[str, float] = {}
+        self.wall_clock = wall_clock   # Unix seconds: callback timestamps and the replay memory's expiry
+        # refusals of callback requests (strangers, garbage, floods): a few per kind a minute, then a summary
+        self.refusals = BoundedLog(log, "wecom callback", clock=clock)
         self._tasks: set[asyncio.Task] = set()
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -302,53 +309,75 @@ class WeComPlatform:
         try:
             echo = self.crypto.check_signature(q["msg_signature"], q["timestamp"], q["nonce"], q["echostr"])
         except KeyError:
+            self._refused("missing parameters", "wecom callback URL check without its parameters from %s",
+                          request.remote, source=request.remote)
             return web.Response(status=400, text="missing parameters")
         except InvalidSignatureException:
-            log.warning("wecom callback URL check with a bad signature from %s", request.remote)
+            self._refused("bad signature", "wecom callback URL check with a bad signature from %s", request.remote,
+                          source=request.remote)
             return web.Response(status=403, text="bad signature")
         except Exception as e:
-            log.warning("wecom callback URL check could not be decrypted: %s", e)
+            self._refused("undecryptable", "wecom callback URL check could not be decrypted: %s", e,
+                          source=request.remote)
             return web.Response(status=400, text="bad echostr")
         return web.Response(text=echo.decode() if isinstance(echo, bytes) else echo)
 
     def _fresh(self, key: tuple, timestamp: str) -> str | None:
-        """None when this request may be processed; otherwise why not (stale or replayed)."""
-        now = time.time()
-        for k, t in list(self._seen.items()):
-            if now - t > 2 * MAX_SKEW:
-                del self._seen[k]
-        if not timestamp.isdecimal() or abs(now - int(timestamp)) > MAX_SKEW:
+        """None when this request may be processed; otherwise why not (stale or replayed).
+
+        The memory of accepted requests is in the database (`storage.replay`), kept until the
+        timestamp could no longer pass the skew check: a request captured and replayed after a
+        restart, or to another process on the same database, is refused as well."""
+        now = self.wall_clock()
+        if not timestamp.isdecimal() or len(timestamp) > 12 or abs(now - int(timestamp)) > MAX_SKEW:
             return "stale timestamp"
-        if key in self._seen:
+        if not first_time(self.app.db, "wecom:callback", "\x1f".join(key), now=now,
+                          expires_at=int(timestamp) + MAX_SKEW + 60):
             return "replayed request"
-        self._seen[key] = now
         return None
+
+    def _refused(self, kind: str, msg: str, *args, source: str | None = None, level: int = logging.WARNING) -> None:
+        self.refusals.log(level, kind, msg, *args, source=source)
 
     async def _receive(self, request: web.Request) -> web.Response:
         q = request.query
         sig, ts, nonce = q.get("msg_signature"), q.get("timestamp", ""), q.get("nonce")
+        peer = request.remote
         if not (sig and ts and nonce):
-            log.warning("wecom callback without signature parameters from %s", request.remote)
+            self._refused("missing parameters", "wecom callback without signature parameters from %s", peer,
+                          source=peer)
             return web.Response(status=400, text="missing parameters")
-        body = await request.read()
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            self._refused("too large", "wecom callback from %s refused: body larger than %d bytes", peer,
+                          MAX_BODY, source=peer)
+            raise
+        except (ConnectionError, asyncio.IncompleteReadError, aiohttp.ClientPayloadError) as e:
+            # the caller went away mid-body: nothing to answer, nothing went wrong here
+            self._refused("dropped upload", "wecom callback from %s dropped before its body was complete (%s)",
+                          peer, type(e).__name__, source=peer, level=logging.INFO)
+            return web.Response(status=400, text="incomplete body")
         try:
             xml = self.crypto.decrypt_message(body, sig, ts, nonce)
         except InvalidSignatureException:
-            log.warning("wecom callback with a bad signature from %s refused", request.remote)
+            self._refused("bad signature", "wecom callback with a bad signature from %s refused", peer, source=peer)
             return web.Response(status=403, text="bad signature")
         except Exception as e:  # malformed XML, missing Encrypt, wrong corp id, bad padding
-            log.warning("wecom callback from %s refused: cannot decrypt (%s: %s)", request.remote, type(e).__name__, e)
+            self._refused("undecryptable", "wecom callback from %s refused: cannot decrypt (%s: %s)", peer,
+                          type(e).__name__, e, source=peer)
             return web.Response(status=400, text="malformed message")
         why = self._fresh((sig, ts, nonce), ts)
         if why:
-            log.warning("wecom callback from %s refused: %s", request.remote, why)
+            self._refused(why, "wecom callback from %s refused: %s", peer, why, source=peer)
             return web.Response(status=409 if why.startswith("replayed") else 403, text=why)
         try:
             msg = xmltodict.parse(xml)["xml"]
             if not isinstance(msg, dict):
                 raise ValueError("empty <xml>")
         except Exception as e:
-            log.warning("wecom callback refused: decrypted message is not valid XML (%s)", e)
+            self._refused("malformed message", "wecom callback refused: decrypted message is not valid XML (%s)", e,
+                          source=peer)
             return web.Response(status=400, text="malformed message")
         # answer at once (WeCom retries after 5 s); the command runs in the background
         task = asyncio.create_task(self._dispatch(msg))
@@ -365,13 +394,10 @@ class WeComPlatform:
     async def on_message(self, msg: dict) -> None:
         """One decrypted callback message: a text command or a template-card button."""
         msg_id = msg.get("MsgId") or f"{msg.get('FromUserName')}:{msg.get('CreateTime')}:{msg.get('EventKey')}"
-        if msg_id in self._seen_msgs:
+        now = self.wall_clock()
+        if not first_time(self.app.db, "wecom:msg", str(msg_id), now=now, expires_at=now + MSG_MEMORY):
             log.info("wecom message %s already handled", msg_id)
             return
-        self._seen_msgs[msg_id] = time.time()
-        if len(self._seen_msgs) > 10_000:
-            for k in list(self._seen_msgs)[:5_000]:
-                del self._seen_msgs[k]
         if str(msg.get("AgentID", self.agent_id)) != str(self.agent_id):
             log.warning("wecom message for agent %s ignored (we are %s)", msg.get("AgentID"), self.agent_id)
             return
@@ -447,6 +473,7 @@ class WeComPlatform:
     async def open(self, app) -> None:
         """Create the HTTP client; check the app's secret (gettoken) when an app is configured."""
         self.app = app
+        prune_seen(app.db, self.wall_clock())
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(15.0))
         if self.secret:
             try:
@@ -457,7 +484,7 @@ class WeComPlatform:
     async def serve(self, app) -> None:
         """Run the callback server (when an app is configured) until stopped."""
         if self.crypto is not None:
-            web_app = web.Application(client_max_size=256 * 1024)
+            web_app = web.Application(client_max_size=MAX_BODY)
             web_app.router.add_get(self.path, self._verify)
             web_app.router.add_post(self.path, self._receive)
             self._runner = web.AppRunner(web_app, access_log=None)
@@ -478,6 +505,7 @@ class WeComPlatform:
         try:
             await self._stop.wait()
         finally:
+            self.refusals.flush()
             if self._runner is not None:
                 await self._runner.cleanup()
                 self._runner = None
