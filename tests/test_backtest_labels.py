@@ -304,3 +304,21 @@ def test_shipped_labels_point_into_the_inews_train_split():
     _, contents, _ = dataset.train
     with_cue = sum(any(c in (titles[r["idx"]] or "") + (contents[r["idx"]] or "")[:3000] for c in cues) for r in rows)
     assert with_cue / len(rows) >= 0.6 and len(rows) - with_cue >= 50
+
+
+def test_duplicate_finder_proposes_copies_and_templates_not_strangers():
+    from bench.find_duplicates import candidates
+
+    story = "市纪委监委通报：青石镇党委原书记王某某严重违纪违法，利用职务便利为他人谋取利益并收受财物，被开除党籍和公职。"
+    posts = [
+        {"id": "a", "title": "青石镇原书记被双开", "text": story},
+        {"id": "b", "title": "青石镇原书记被双开_转载网", "text": "转载：" + story},
+        {"id": "c", "title": "云川美食节开幕", "text": "本周末云川广场举行美食节，百余家摊位参加，市民可品尝各地小吃。"},
+        {"id": "d", "title": "白沙乡原书记被双开", "text": story.replace("青石镇", "白沙乡").replace("王某某", "李某某")},
+    ]
+    found = candidates(posts, share=0.3)
+    assert len(found) == 1
+    share, group = found[0]
+    assert group == [0, 1, 3] and 0.3 <= share <= 1.0     # the template look-alike is proposed too: a person judges
+    strict = candidates(posts, share=0.8)                 # the repost shares far more than the look-alike
+    assert [g for _, g in strict] == [[0, 1]] and strict[0][0] > 0.8
