@@ -102,6 +102,7 @@ class Feeds:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.server.daemon_threads = True
+        self.server.handle_error = lambda *a: None   # a client killed mid-request is expected here
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
