@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import timedelta
 
 from click.testing import CliRunner
 
@@ -13,10 +12,10 @@ from bot.app import App
 from bot.cli import cli
 from bot.config import load_config
 from bot.platforms.console import ConsolePlatform
-from bot.platforms.telegram import TelegramPlatform, card_html
+from bot.platforms.telegram import card_html
 from bot.platforms.wecom import card_markdown, template_card
 from core.platform import Outgoing
-from core.render import Card, RenderContext, render_card, render_digest
+from core.render import RenderContext, render_card, render_digest
 from handlers import Reply
 from storage import outbox, write_tx
 from tests.conftest import EXAMPLE, HIGH, make_settings, seed

@@ -21,8 +21,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import pytest
-
 from tests.fake_telegram import FakeBotAPI
 from tests.test_telegram import GROUP, telegram_config
 
@@ -150,7 +148,6 @@ def wait_until(cond, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.mark.timeout(240) if hasattr(pytest.mark, "timeout") else (lambda f: f)
 def test_sigkill_during_collection_and_delivery_loses_nothing(config_dir, tmp_path):
     rng = random.Random(int(os.environ.get("YUQING_FAULT_SEED", time.time_ns() % 10**6)))
     api = FakeBotAPI()

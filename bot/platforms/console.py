@@ -93,7 +93,7 @@ async def serve_console(app, stdin: TextIO | None = None, out: TextIO | None = N
     out = out or app.platforms["console"].out
     interactive = stdin.isatty()
     person = app.console_person()
-    chat = app.router.group_chats(person.team if person else None)[0][1]
+    chat = next(c for p, c in app.router.group_chats(person.team if person else None) if p == "console")
     loop = asyncio.get_running_loop()
     await app.deliverer.drain()  # the alerts of the first collection, before the first prompt
     if interactive:
