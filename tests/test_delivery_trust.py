@@ -286,3 +286,57 @@ async def test_link_characters_are_escaped_per_platform(two):
     assert template_card(card, "t")["card_action"]["url"] == link
     html_ = card_html(card)
     assert 'href="https://bbs.example/t?q=&lt;b&gt;&quot;x&quot;&lt;/b&gt;&amp;y=(1)"' in html_
+
+
+def test_scrape_routes_to_wecom_robots_from_the_settings_without_opening_wecom(tmp_path, clock):
+    cfg = load_config(EXAMPLE)
+    settings = make_settings(tmp_path, platform="wecom", wecom_robot_keys={"city": "robot-key"})
+    app = App(settings, cfg, platforms={}, clock=clock)   # as `scrape --once` builds it
+    try:
+        class H:
+            pass
+        h = H()
+        h.app = app
+        assert seed(h, *HIGH).created
+        rows = app.db.execute("SELECT platform, chat, state FROM outbox WHERE kind='card'").fetchall()
+        assert ("wecom", "robot:city", "pending") in [tuple(r) for r in rows]
+    finally:
+        app.close()
+
+
+class Parts(Recorder):
+    max_length = 100
+    digest_after = None
+
+    def __init__(self):
+        super().__init__()
+        self.fail_at: set[int] = set()
+        self.calls = 0
+
+    async def send(self, chat, message):
+        self.calls += 1
+        if self.calls in self.fail_at:
+            from core.platform import DeliveryError
+
+            raise DeliveryError("connection reset")
+        return await super().send(chat, message)
+
+
+async def test_a_long_text_that_fails_half_way_resumes_where_it_stopped(tmp_path, clock):
+    cfg = load_config(EXAMPLE)
+    p = Parts()
+    app = App(make_settings(tmp_path), cfg, platforms={"console": p}, clock=clock)
+    try:
+        text = "\n".join(f"第{i}段 " + "内容" * 30 for i in range(5))
+        with write_tx(app.db):
+            outbox.enqueue(app.db, clock(), platform="console", chat="监测群", kind=outbox.TEXT, payload={"text": text})
+        p.fail_at = {3}
+        await app.deliverer.drain()
+        assert [m.text.split(" ")[0] for m in p.sent] == ["第0段", "第1段"]
+        clock.advance(minutes=5)
+        await app.deliverer.drain()
+        assert [m.text.split(" ")[0] for m in p.sent] == [f"第{i}段" for i in range(5)]   # none twice, in order
+        assert [m.reply_to for m in p.sent] == [None] + ["m1"] * 4                         # threaded under the first
+        assert app.db.execute("SELECT state, message_id FROM outbox").fetchone() == ("sent", "m1")
+    finally:
+        app.close()
