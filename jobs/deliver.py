@@ -175,7 +175,8 @@ class Deliverer:
                             " (it may have arrived; sent again)" if e.uncertain else "", wait.total_seconds(), e)
                         with write_tx(self.db):  # not again at every sweep while the platform is down
                             outbox.unbegin(self.db, part, uncertain=e.uncertain)
-                            outbox.hold(self.db, part, now + wait)
+                            outbox.hold(self.db, [r.id for r in rows if r.id not in sent_ids and r not in gone],
+                                        now + wait)
                         break
                     except BaseException:
                         with write_tx(self.db):
