@@ -21,6 +21,7 @@ from storage import outbox, write_tx
 from tests.conftest import EXAMPLE, HIGH, make_settings, seed
 from tests.fake_telegram import FakeBotAPI
 from tests.test_telegram import GROUP, TG, telegram_config
+from tests.test_wxpy import wx  # noqa: F401  (fixture)
 
 MORE_LOW = ("白沙乡卫生院工作人员态度恶劣被投诉", "南湖区社区台账形式主义引居民吐槽",
             "江北区办事窗口推诿扯皮群众跑断腿", "青石镇村两委换届选举计票引质疑")
@@ -340,3 +341,28 @@ async def test_a_long_text_that_fails_half_way_resumes_where_it_stopped(tmp_path
         assert app.db.execute("SELECT state, message_id FROM outbox").fetchone() == ("sent", "m1")
     finally:
         app.close()
+
+
+async def test_wxpy_sends_a_long_text_whole_over_several_minutes(wx):
+    from bot.platforms.ratelimit import RateLimiter
+    from tests.conftest import until
+    from tests.test_wxpy import GROUP as WX_GROUP
+
+    bot, app = wx
+    now = [1000.0]
+    app.platforms["wxpy"].pacer.limiter = RateLimiter(lambda: now[0])
+    lines = [f"第{i}段 " + "报" * 1900 for i in range(20)]      # 20 messages: more than 15 a minute
+    with write_tx(app.db):
+        outbox.enqueue(app.db, app.clock(), platform="wxpy", chat=WX_GROUP, kind=outbox.TEXT,
+                       payload={"text": "\n".join(lines)})
+    app.deliverer.kick()
+    await until(lambda: len([t for t in bot.group.sent if t.startswith("第")]) == 15)
+    await asyncio.sleep(0.5)
+    assert len([t for t in bot.group.sent if t.startswith("第")]) == 15   # the minute's limit holds
+    now[0] += 61
+    with write_tx(app.db):
+        app.db.execute("UPDATE outbox SET not_before=NULL WHERE state='pending'")
+    app.deliverer.kick()
+    await until(lambda: len([t for t in bot.group.sent if t.startswith("第")]) == 20)
+    assert [t for t in bot.group.sent if t.startswith("第")] == lines                # whole, in order, once
+    assert not any("已截断" in t for t in bot.group.sent)
