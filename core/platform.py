@@ -72,7 +72,11 @@ class ChatPlatform(Protocol):
 
 
 def text_parts(platform, text: str) -> list[str]:
-    """A text as the messages `platform` takes (`max_length` characters each, at line breaks
+    """A text as the messages `platform` takes (`max_length` characters each, or its
+    `text_limit` = (limit, size function) when it counts otherwise; at line breaks
     where possible), in order. The one place texts are split: the deliverer sends the parts
     in order, later ones threaded under the first; adapters replying to a command use it too."""
+    measured = getattr(platform, "text_limit", None)   # (limit, size function), e.g. UTF-8 bytes
+    if measured:
+        return split_text(text or "", measured[0], measured[1])
     return split_text(text or "", getattr(platform, "max_length", 4000) or 4000)

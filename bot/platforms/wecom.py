@@ -131,6 +131,7 @@ class WeComPlatform:
     max_length = TEXT_BYTES // 3   # characters: what a digest may use so it fits one message
     digest_after = 4               # robots take 20 messages a minute: bursts of III–IV become digests
     digests_per_minute = 3
+    text_limit = (TEXT_BYTES, _bytes)   # texts are split by UTF-8 bytes (core.platform.text_parts)
 
     def __init__(self, config, *, settings, clock: Callable[[], float] = time.monotonic):
         s = settings
