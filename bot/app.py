@@ -36,7 +36,7 @@ from jobs.pipeline import Pipeline, index_pending
 from jobs.report import send_scheduled_report
 from storage import open_db
 
-__all__ = ["App", "build_platform"]
+__all__ = ["App", "build_platform", "routed_platforms"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,24 @@ def build_platform(name: str, config: Config, **kwargs) -> ChatPlatform:
     if name == "console":
         kwargs.pop("settings", None)
     return cls(config, **kwargs)
+
+
+def routed_platforms(settings: Settings, opened) -> list[str]:
+    """The platforms alerts are queued for: those the settings choose (plus any opened here)."""
+    names = [*settings.platform, *opened] or list(settings.chosen_platforms)
+    return list(dict.fromkeys(names))
+
+
+def team_chat_defaults(settings: Settings, config: Config, opened: dict) -> dict[str, dict[str, str]]:
+    """Per platform, a team's group chat when the config names none: WeCom's robot for the
+    team, known from the settings' robot keys whether or not the adapter is open here."""
+    out = {n: dict(getattr(a, "team_chats", {}) or {}) for n, a in opened.items()}
+    if "wecom" in routed_platforms(settings, opened) and "wecom" not in opened and settings.wecom_robot_keys:
+        from bot.platforms.wecom import ROBOT_PREFIX  # noqa: PLC0415
+
+        teams = {t.id for t in config.teams}
+        out["wecom"] = {t: f"{ROBOT_PREFIX}{t}" for t in settings.wecom_robot_keys if t in teams}
+    return out
 
 
 class App:
@@ -76,8 +94,11 @@ class App:
         configure_jieba(settings.data_dir)
         self.db = db if db is not None else open_db(settings.db)
         self.platforms = platforms
-        self.router = Router(config, list(platforms), self.db,
-                             defaults={n: getattr(a, "team_chats", {}) for n, a in platforms.items()})
+        # Who hears about an incident follows from the settings and the config, never from the
+        # adapters this process opened: `scrape --once` (no adapter) queues the same alerts as
+        # `run`, and the process running each platform delivers them.
+        self.router = Router(config, routed_platforms(settings, platforms), self.db,
+                             defaults=team_chat_defaults(settings, config, platforms))
         self.service = IncidentService(self.db, config, self.router, clock, self.tz)
         self.analyzer = Analyzer(config)
         self.client: httpx.AsyncClient | None = None

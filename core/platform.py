@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from core.render import Card
+from core.render import Card, split_text
 
-__all__ = ["Outgoing", "ChatPlatform", "DeliveryError", "MessageGone"]
+__all__ = ["Outgoing", "ChatPlatform", "DeliveryError", "MessageGone", "text_parts"]
 
 
 @dataclass(frozen=True)
@@ -27,12 +27,17 @@ class Outgoing:
 
 class DeliveryError(Exception):
     """Sending failed. `retry_after` (seconds) when the platform asked us to wait;
-    `permanent` when trying again cannot help (bad chat id, bot removed)."""
+    `permanent` when trying again cannot help (bad chat id, bot removed); `uncertain` when
+    the message may have arrived all the same (timed out waiting for the answer)."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False):
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False,
+                 uncertain: bool = False):
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+        # the request may have reached the platform (a timeout after it was written): the
+        # message may be in the chat although no id came back
+        self.uncertain = uncertain
 
 
 class MessageGone(DeliveryError):
@@ -64,3 +69,14 @@ class ChatPlatform(Protocol):
 
     async def close(self) -> None:
         """Disconnect, after delivery has stopped."""
+
+
+def text_parts(platform, text: str) -> list[str]:
+    """A text as the messages `platform` takes (`max_length` characters each, or its
+    `text_limit` = (limit, size function) when it counts otherwise; at line breaks
+    where possible), in order. The one place texts are split: the deliverer sends the parts
+    in order, later ones threaded under the first; adapters replying to a command use it too."""
+    measured = getattr(platform, "text_limit", None)   # (limit, size function), e.g. UTF-8 bytes
+    if measured:
+        return split_text(text or "", measured[0], measured[1])
+    return split_text(text or "", getattr(platform, "max_length", 4000) or 4000)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from core.lifecycle import Action
 from core.models import Incident, State
 
 __all__ = ["Button", "Card", "RenderContext", "render_card", "card_text", "fmt_time", "short_line", "split_text",
-           "shrink_card", "render_digest", "ACTION_NAMES"]
+           "shrink_card", "render_digest", "safe_url", "ACTION_NAMES"]
 
 # What each audit event is called in Chinese (timelines, /show, reports, the casebook).
 
@@ -53,6 +54,21 @@ class RenderContext:
     names: dict[str, str] = field(default_factory=dict)
     deadline: tuple[str, datetime] | None = None
     overdue: bool = False
+
+
+def safe_url(url: str | None) -> str | None:
+    """`url` when it is an absolute http(s) link with a host, else None: scraped `javascript:`,
+    `data:` or relative links are never rendered as links on any platform."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c in url for c in "\r\n\t\x00"):
+        return None
+    return url
 
 
 def fmt_time(dt: datetime | None, tz: ZoneInfo, *, with_date: bool = True) -> str:
@@ -101,7 +117,7 @@ def render_card(inc: Incident, ctx: RenderContext) -> Card:
         label, when = ctx.deadline
         mark = " ⚠️已超时" if ctx.overdue else ""
         fields.append((label, fmt_time(when, ctx.tz) + mark))
-    return Card(header=header, title=inc.title, url=inc.url, fields=tuple(fields), buttons=_buttons(inc))
+    return Card(header=header, title=inc.title, url=safe_url(inc.url), fields=tuple(fields), buttons=_buttons(inc))
 
 
 def card_text(card: Card, *, with_commands: bool = True) -> str:
@@ -179,18 +195,24 @@ def shrink_card(card: Card, fits) -> Card:
     return card
 
 
-def render_digest(incidents: list[Incident], limit: int) -> str:
-    """One message for a burst of grade III–IV alerts; what does not fit is counted, not dropped."""
-    head = f"📋 合并推送：新增 {len(incidents)} 起较大/一般事件（发送 /show 编号 查看详情，/claim 编号 认领）"
-    lines = [head]
-    shown = 0
+def render_digest(incidents: list[Incident], limit: int, *, total: int | None = None) -> list[tuple[str, list[int]]]:
+    """A burst of grade III–IV alerts as digest messages of at most `limit` characters, every
+    incident named in one of them (none is only counted): [(text, incident ids in it)], in order.
+    `total`: how many the burst has in all, when only some of them are rendered now."""
+    total = len(incidents) if total is None else total
+    first = f"📋 合并推送：新增 {total} 起较大/一般事件（发送 /show 编号 查看详情，/claim 编号 认领）"
+    more = "📋 合并推送（续）"
+    out: list[tuple[str, list[int]]] = []
+    lines, ids = [first], []
     for inc in incidents:
         src = inc.source_name or inc.source_id or "—"
         line = f"{inc.grade.emoji} #{inc.id} [{inc.grade.value}] {inc.title[:60]} · {inc.category or '未分类'} · {src}"
-        tail = f"……另有 {len(incidents) - shown} 起，发送 /list 查看"
-        if len("\n".join(lines + [line, tail])) > limit:
-            lines.append(tail)
-            return "\n".join(lines)
+        line = line[:max(1, limit - len(more) - 1)]
+        if ids and len("\n".join(lines + [line])) > limit:
+            out.append(("\n".join(lines), ids))
+            lines, ids = [more], []
         lines.append(line)
-        shown += 1
-    return "\n".join(lines)
+        ids.append(inc.id)
+    if ids:
+        out.append(("\n".join(lines), ids))
+    return out

@@ -1,6 +1,8 @@
 """Who hears about what: the team's group chats, people's private chats, subscribers.
 
-Addresses are (platform, chat) pairs, only for the platforms this process runs.
+Addresses are (platform, chat) pairs for the platforms the settings choose (see
+`bot.app.routed_platforms`), whether or not this process opened them: the process running
+a platform delivers its rows.
 """
 
 from __future__ import annotations

@@ -1,7 +1,18 @@
-"""Delivery: outbox -> platform adapters. At-least-once with de-duplication by design:
+"""Delivery: outbox -> platform adapters. At-least-once, with the window for a repeat kept
+as small as the platforms allow:
 
+* before a message is sent its row is committed as 'sending'; the platform's message id is
+  committed in the same transaction that marks the row sent, right after the call returns.
+  A row found in 'sending' at start-up was cut off mid-send (the process died): it may or may
+  not be in the chat, and none of our platforms can look a sent message up, so it is sent
+  again (logged as uncertain). A lost alert is worse than a repeated one; the repeat rate per
+  kill is measured by tests/test_fault_injection.py and stated in the README.
+* a timed-out send (the platform may have the message) is likewise uncertain and retried;
+  the adapters wait long enough (Telegram: 30 s) that a slow API is not mistaken for a failure;
 * a card row sends the card the first time and edits the recorded message afterwards, so
-  re-running a row never posts a second card;
+  re-running a row never posts a second card once its id is recorded;
+* a long text goes out as several messages (split once, here, by the platform's limit), in
+  order, later parts threaded under the first; the parts sent are recorded one by one;
 * rows of one incident and chat go strictly in order; a failing row holds back those after it;
 * transient failures back off exponentially (or as long as the platform asked); permanent
   ones are marked dead and logged.
@@ -18,7 +29,7 @@ from sqlite_utils import Database
 
 from core.clock import Clock
 from core.models import Incident
-from core.platform import ChatPlatform, DeliveryError, MessageGone, Outgoing
+from core.platform import ChatPlatform, DeliveryError, MessageGone, Outgoing, text_parts
 from core.render import Card, render_digest
 from storage import incidents as store
 from storage import outbox, write_tx
@@ -47,11 +58,24 @@ class Deliverer:
         self.quiet_hours = quiet_hours
         self._stopping = False
         self._last_digest: dict[tuple[str, str], datetime] = {}
+        self._released = False
+
+    def release_uncertain(self) -> list[int]:
+        """Rows a previous process left half-sent go back to the queue (once, at start)."""
+        with write_tx(self.db):
+            ids = outbox.release_uncertain(self.db, list(self.platforms))
+        if ids:
+            log.warning("%d outbox row(s) were being sent when the bot last stopped (%s); they may already be "
+                        "in the chat and are sent again (at-least-once)", len(ids), ids[:20])
+        self._released = True
+        return ids
 
     async def run_once(self, limit: int = 50) -> int:
         """Deliver what is due now; returns how many rows were completed. Grades I–II go
         first, then any digest of a low-grade burst, then everything else."""
         async with self._lock:
+            if not self._released:
+                self.release_uncertain()
             platforms = list(self.platforms)
             self._hold_for_quiet_hours(platforms)
             # a bounded batch, so a burst of grade I–II cards on a rate-limited chat cannot
@@ -124,27 +148,51 @@ class Deliverer:
                 if len(rows) < threshold:  # no burst: each goes out as its own card
                     done += await self._send_rows(rows)
                     continue
-                incidents = []
+                incidents, gone = [], []
                 for r in rows:
                     try:
                         incidents.append(store.get_incident(self.db, r.incident_id))
                     except store.IncidentNotFound:
-                        continue
-                text = render_digest(incidents, adapter.max_length)
-                try:
-                    message_id = await adapter.send(chat, Outgoing(text=text))
-                except DeliveryError as e:
-                    wait = timedelta(seconds=e.retry_after or DIGEST_RETRY.total_seconds())
-                    (log.info if e.retry_after else log.warning)(
-                        "digest to %s/%s failed, cards stay queued for %ss: %s", name, chat, wait.total_seconds(), e)
-                    with write_tx(self.db):  # not again at every sweep while the platform is down
-                        outbox.hold(self.db, [r.id for r in rows], now + wait)
-                    continue
-                with write_tx(self.db):
-                    outbox.mark_digested(self.db, [r.id for r in rows], self.clock(), message_id)
-                self._last_digest[(name, chat)] = now
-                log.info("digest of %d alerts to %s/%s", len(rows), name, chat)
-                done += len(rows)
+                        gone.append(r)
+                if gone:
+                    with write_tx(self.db):
+                        for r in gone:
+                            outbox.mark_dead(self.db, r.id, f"incident #{r.incident_id} not found")
+                by_incident = {r.incident_id: r for r in rows}
+                messages = render_digest(incidents, adapter.max_length, total=len(incidents))
+                per_minute = max(1, getattr(adapter, "digests_per_minute", 1))
+                sent_ids: set[int] = set()
+                for text, ids in messages[:per_minute]:
+                    part = [by_incident[i].id for i in ids]
+                    with write_tx(self.db):  # recorded before the call: a kill now is an uncertain send
+                        outbox.begin(self.db, part, self.clock())
+                    try:
+                        message_id = await adapter.send(chat, Outgoing(text=text))
+                    except DeliveryError as e:
+                        wait = timedelta(seconds=e.retry_after or DIGEST_RETRY.total_seconds())
+                        (log.info if e.retry_after else log.warning)(
+                            "digest to %s/%s failed%s, cards stay queued for %ss: %s", name, chat,
+                            " (it may have arrived; sent again)" if e.uncertain else "", wait.total_seconds(), e)
+                        with write_tx(self.db):  # not again at every sweep while the platform is down
+                            outbox.unbegin(self.db, part, uncertain=e.uncertain)
+                            outbox.hold(self.db, [r.id for r in rows if r.id not in sent_ids and r not in gone],
+                                        now + wait)
+                        break
+                    except BaseException:
+                        with write_tx(self.db):
+                            outbox.unbegin(self.db, part, uncertain=True)
+                        raise
+                    with write_tx(self.db):
+                        outbox.mark_digested(self.db, part, self.clock(), message_id)
+                    sent_ids.update(part)
+                    log.info("digest of %d alerts to %s/%s", len(part), name, chat)
+                if sent_ids:
+                    self._last_digest[(name, chat)] = now
+                    rest = [r.id for r in rows if r.id not in sent_ids and r not in gone]
+                    if rest:  # named in the next minute's digest, not marked done unseen
+                        with write_tx(self.db):
+                            outbox.hold(self.db, rest, now + DIGEST_PERIOD)
+                    done += len(sent_ids)
         return done
 
     def kick(self) -> None:
@@ -187,8 +235,10 @@ class Deliverer:
     async def _deliver(self, row: outbox.OutboxRow) -> bool:
         adapter = self.platforms[row.platform]
         now = self.clock()
+        if row.payload.get("uncertain"):
+            log.warning("outbox row %s (%s to %s/%s) may already be in the chat; sending it again",
+                        row.id, row.kind, row.platform, row.chat)
         try:
-            message_id = None
             if row.kind == outbox.CARD:
                 # Only edits coalesce: the first card of a chat is always sent, so the
                 # notices queued behind it find it to reply to.
@@ -197,42 +247,69 @@ class Deliverer:
                     with write_tx(self.db):
                         outbox.mark_superseded(self.db, row.id, now)
                     return True
-                message_id = await self._card(adapter, row)
-            elif row.kind == outbox.NOTICE:
-                reply_to = outbox.message_id_for(self.db, row.incident_id, row.platform, row.chat)
-                message_id = await adapter.send(row.chat, Outgoing(text=row.payload["text"], reply_to=reply_to,
-                                                                   incident_id=row.incident_id))
+                await self._card(adapter, row)
             else:
-                message_id = await adapter.send(row.chat, Outgoing(text=row.payload.get("text", ""),
-                                                                   image=row.payload.get("image")))
+                reply_to = (outbox.message_id_for(self.db, row.incident_id, row.platform, row.chat)
+                            if row.kind == outbox.NOTICE else None)
+                await self._text(adapter, row, reply_to)
         except DeliveryError as e:
+            if e.uncertain:
+                log.warning("outbox row %s to %s/%s: the send timed out and may have arrived; it is sent again "
+                            "(at-least-once)", row.id, row.platform, row.chat)
             self._failed(row, e, permanent=e.permanent, retry_after=e.retry_after)
             return False
         except store.IncidentNotFound as e:
             self._failed(row, e, permanent=True)
             return False
+        except asyncio.CancelledError:
+            with write_tx(self.db):
+                outbox.unbegin(self.db, [row.id], uncertain=True)
+            raise
         except Exception as e:  # an adapter bug must not stop delivery of everything else
             log.exception("outbox row %s: unexpected error from %s", row.id, row.platform)
             self._failed(row, e, permanent=False)
             return False
-        with write_tx(self.db):
-            outbox.mark_sent(self.db, row.id, self.clock(), message_id)
         return True
 
-    async def _card(self, adapter: ChatPlatform, row: outbox.OutboxRow) -> str:
+    async def _card(self, adapter: ChatPlatform, row: outbox.OutboxRow) -> None:
         inc = store.get_incident(self.db, row.incident_id)
         msg = Outgoing(card=self.render(inc), incident_id=inc.id)
         existing = outbox.message_id_for(self.db, inc.id, row.platform, row.chat)
         if existing:
             try:
-                await adapter.edit(row.chat, existing, msg)
-                return existing
+                await adapter.edit(row.chat, existing, msg)   # an edit repeated is harmless
+                with write_tx(self.db):
+                    outbox.mark_sent(self.db, row.id, self.clock(), existing)
+                return
             except MessageGone:
                 log.info("card for #%s in %s/%s was deleted; sending a new one", inc.id, row.platform, row.chat)
-        message_id = await adapter.send(row.chat, msg)
         with write_tx(self.db):
+            outbox.begin(self.db, [row.id], self.clock())
+        message_id = await adapter.send(row.chat, msg)
+        with write_tx(self.db):   # the id, in the same breath
             outbox.remember_message(self.db, inc.id, row.platform, row.chat, message_id, self.clock())
-        return message_id
+            outbox.mark_sent(self.db, row.id, self.clock(), message_id)
+
+    async def _text(self, adapter: ChatPlatform, row: outbox.OutboxRow, reply_to: str | None) -> None:
+        """A notice or text, in the platform's parts: in order, each recorded as it goes, later
+        parts threaded under the first (a notice's parts all under its card)."""
+        parts = text_parts(adapter, row.payload.get("text", ""))
+        done = int(row.payload.get("parts_done") or 0)
+        first = row.payload.get("first_id")
+        image = row.payload.get("image")
+        for i in range(done, len(parts)):
+            last = i == len(parts) - 1
+            with write_tx(self.db):
+                outbox.begin(self.db, [row.id], self.clock())
+            message_id = await adapter.send(row.chat, Outgoing(
+                text=parts[i], reply_to=reply_to or (first if i else None), incident_id=row.incident_id,
+                image=image if last else None))
+            first = first or message_id
+            with write_tx(self.db):
+                if last:
+                    outbox.mark_sent(self.db, row.id, self.clock(), first)
+                else:
+                    outbox.save_progress(self.db, row.id, i + 1, first)
 
     def _failed(self, row: outbox.OutboxRow, err: Exception, *, permanent: bool, retry_after: float | None = None):
         attempts = row.attempts + 1

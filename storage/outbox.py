@@ -16,7 +16,8 @@ from storage.db import json_dumps, json_loads
 
 __all__ = ["OutboxRow", "enqueue", "due", "mark_sent", "mark_retry", "mark_dead",
            "message_id_for", "remember_message", "chats_with_card", "newer_card_pending", "mark_superseded",
-           "incident_for_message", "new_low_grade_cards", "mark_digested", "hold", "CARD", "NOTICE", "TEXT"]
+           "incident_for_message", "new_low_grade_cards", "mark_digested", "hold", "begin", "release_uncertain",
+           "save_progress", "unbegin", "CARD", "NOTICE", "TEXT"]
 
 # kinds
 CARD, NOTICE, TEXT = "card", "notice", "text"
@@ -55,7 +56,7 @@ def due(db: Database, platforms: list[str], now: datetime, limit: int = 50) -> l
           AND (o.not_before IS NULL OR o.not_before <= ?)
           AND NOT EXISTS (
               SELECT 1 FROM outbox p
-              WHERE p.state = 'pending' AND o.incident_id IS NOT NULL AND p.incident_id = o.incident_id
+              WHERE p.state IN ('pending', 'sending') AND o.incident_id IS NOT NULL AND p.incident_id = o.incident_id
                 AND p.platform = o.platform AND p.chat = o.chat AND p.id < o.id)
         ORDER BY o.priority, o.id
         LIMIT ?"""
@@ -86,7 +87,7 @@ def mark_superseded(db: Database, row_id: int, now: datetime) -> None:
 
 def mark_retry(db: Database, row_id: int, not_before: datetime, error: str, *, count: bool = True) -> None:
     """Try again at `not_before`; `count=False` when only waiting (rate limit), not failing."""
-    db.execute("UPDATE outbox SET attempts=attempts+?, not_before=?, last_error=? WHERE id=?",
+    db.execute("UPDATE outbox SET state='pending', attempts=attempts+?, not_before=?, last_error=? WHERE id=?",
                [1 if count else 0, to_iso(not_before), error[:500], row_id])
 
 
@@ -155,3 +156,41 @@ def mark_digested(db: Database, row_ids: list[int], now: datetime, message_id: s
 def hold(db: Database, row_ids: list[int], until: datetime) -> None:
     marks = ",".join("?" * len(row_ids))
     db.execute(f"UPDATE outbox SET not_before=? WHERE id IN ({marks})", [to_iso(until), *row_ids])
+
+
+def begin(db: Database, row_ids: list[int], now: datetime) -> None:
+    """Record that these rows are about to be sent (committed before the platform is called):
+    a row found in 'sending' later was cut off mid-send, and may or may not have arrived."""
+    marks = ",".join("?" * len(row_ids))
+    db.execute(f"UPDATE outbox SET state='sending', sent_at=? WHERE id IN ({marks})", [to_iso(now), *row_ids])
+
+
+def release_uncertain(db: Database, platforms: list[str]) -> list[int]:
+    """Rows of these platforms left in 'sending' by a process that died mid-send go back to
+    'pending', marked `uncertain` in their payload (they may already be in the chat)."""
+    if not platforms:
+        return []
+    marks = ",".join("?" * len(platforms))
+    ids = [r[0] for r in db.execute(
+        f"SELECT id FROM outbox WHERE state='sending' AND platform IN ({marks})", list(platforms)).fetchall()]
+    if ids:
+        idm = ",".join("?" * len(ids))
+        db.execute(f"""UPDATE outbox SET state='pending', sent_at=NULL,
+                       payload=json_set(payload, '$.uncertain', COALESCE(json_extract(payload, '$.uncertain'), 0) + 1)
+                       WHERE id IN ({idm})""", ids)
+    return ids
+
+
+def save_progress(db: Database, row_id: int, parts_done: int, first_id: str | None) -> None:
+    """A text sent as several messages: how many parts went out, and the first one's id."""
+    db.execute("UPDATE outbox SET payload=json_set(payload, '$.parts_done', ?, '$.first_id', ?) WHERE id=?",
+               [parts_done, first_id, row_id])
+
+
+def unbegin(db: Database, row_ids: list[int], *, uncertain: bool = False) -> None:
+    """Back to 'pending' after a send that failed (or, `uncertain`, was cut off)."""
+    marks = ",".join("?" * len(row_ids))
+    extra = (", payload=json_set(payload, '$.uncertain', COALESCE(json_extract(payload, '$.uncertain'), 0) + 1)"
+             if uncertain else "")
+    db.execute(f"UPDATE outbox SET state='pending', sent_at=NULL{extra} WHERE state='sending' AND id IN ({marks})",
+               row_ids)

@@ -60,6 +60,8 @@ class FakeBotAPI:
                     except ValueError:
                         params[k] = v
                 status, payload = api.dispatch(method, params)
+                if api.latency and method == "sendMessage":   # recorded, then answered late
+                    time.sleep(api.latency() if callable(api.latency) else api.latency)
                 data = json.dumps(payload, ensure_ascii=False).encode()
                 try:
                     self.send_response(status)
@@ -75,6 +77,9 @@ class FakeBotAPI:
 
         self._handler = Handler
         self.is_down = False
+        # seconds (or a function giving them) between recording a sendMessage and answering it:
+        # the window in which a killed client has sent a message without learning its id
+        self.latency: float | None = None
         self._serve(0)
         self.base_url = f"http://127.0.0.1:{self.port}/bot"
 

@@ -15,7 +15,7 @@ import time
 from typing import TextIO
 
 from core.models import Role
-from core.platform import DeliveryError, Outgoing
+from core.platform import DeliveryError, Outgoing, text_parts
 from core.render import card_text
 from handlers import Request
 
@@ -55,7 +55,8 @@ class ConsolePlatform:
             self._print(f"{label}\n{RULE}\n{card_text(message.card)[: self.max_length]}\n{RULE}")
         else:
             prefix = "  ↳ " if message.reply_to else ""
-            self._print(f"{label}{prefix}{(message.text or '')[: self.max_length]}")
+            for part in text_parts(self, message.text or ""):   # nothing cut off
+                self._print(f"{label}{prefix}{part}")
             if message.image:
                 self._print(f"{label}📈 图表：{message.image}")
         return f"{self._run}-{next(self._ids)}"
@@ -92,7 +93,7 @@ async def serve_console(app, stdin: TextIO | None = None, out: TextIO | None = N
     out = out or app.platforms["console"].out
     interactive = stdin.isatty()
     person = app.console_person()
-    chat = app.router.group_chats(person.team if person else None)[0][1]
+    chat = next(c for p, c in app.router.group_chats(person.team if person else None) if p == "console")
     loop = asyncio.get_running_loop()
     await app.deliverer.drain()  # the alerts of the first collection, before the first prompt
     if interactive:

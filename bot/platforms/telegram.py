@@ -23,8 +23,8 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Callba
 
 from core.lifecycle import Action
 from core.models import Disposition, Role
-from core.platform import DeliveryError, MessageGone, Outgoing
-from core.render import Card, shrink_card, split_text
+from core.platform import DeliveryError, MessageGone, Outgoing, text_parts
+from core.render import Card, shrink_card
 from handlers import COMMANDS, Request
 from handlers.permissions import allowed
 from storage import outbox as outbox_store
@@ -34,6 +34,7 @@ __all__ = ["TelegramPlatform", "card_html", "card_keyboard", "decode_button"]
 log = logging.getLogger(__name__)
 
 LIMIT = 4096
+SEND_TIMEOUT = 30.0   # seconds to wait for the Bot API to answer a send
 # Compact button codes (callback data must stay under 64 bytes): code -> action.
 CODES = {"c": Action.CLAIM, "u": Action.UNCLAIM, "n": Action.NOTE, "e": Action.ESCALATE, "x": Action.CLOSE,
          "r": Action.REOPEN}
@@ -101,7 +102,9 @@ def _translate(err: TelegramError) -> DeliveryError:
             return MessageGone(err.message)
         return DeliveryError(f"Telegram bad request: {err.message}", permanent="chat not found" in text
                              or "can't parse entities" in text or "too long" in text)
-    if isinstance(err, (TimedOut, NetworkError)):
+    if isinstance(err, TimedOut):   # the request was made; Telegram may have the message
+        return DeliveryError(f"Telegram timed out: {err.message}", uncertain=True)
+    if isinstance(err, NetworkError):
         return DeliveryError(f"Telegram unreachable: {err.message}")
     return DeliveryError(f"Telegram error: {err}")
 
@@ -113,6 +116,7 @@ class TelegramPlatform:
     max_length = LIMIT
     # A burst of at least this many new grade III–IV alerts in one chat becomes one digest a minute.
     digest_after = 4
+    digests_per_minute = 3   # well within Telegram's 20 messages a minute to a group
 
     def __init__(self, config, *, settings=None, token: str | None = None, base_url: str | None = None,
                  poll_interval: float = 0.0, poll_timeout: int = 10):
@@ -127,6 +131,10 @@ class TelegramPlatform:
         self.poll_interval = poll_interval
         self.poll_timeout = poll_timeout
         builder: ApplicationBuilder = ApplicationBuilder().token(token).rate_limiter(AIORateLimiter(max_retries=0))
+        # a slow Bot API answer is not a failure: PTB's 5 s default turned slow answers into
+        # "timed out" and the card was sent again; a send now waits up to SEND_TIMEOUT
+        builder = (builder.read_timeout(SEND_TIMEOUT).write_timeout(SEND_TIMEOUT).connect_timeout(10)
+                   .pool_timeout(SEND_TIMEOUT))
         if base_url:
             base = base_url.rstrip("/")
             if not base.endswith("/bot"):
@@ -148,11 +156,16 @@ class TelegramPlatform:
                     chat_id=chat, text=card_html(message.card), parse_mode=ParseMode.HTML,
                     reply_markup=card_keyboard(message.card), link_preview_options=LinkPreviewOptions(is_disabled=True))
             else:
-                text = split_text(message.text or "", LIMIT)[0]
-                reply = (ReplyParameters(message_id=int(message.reply_to), allow_sending_without_reply=True)
-                         if message.reply_to else None)
-                sent = await self.bot.send_message(chat_id=chat, text=text, reply_parameters=reply,
-                                                   disable_notification=message.silent)
+                # the deliverer sends texts in parts of at most LIMIT; a longer one (a direct
+                # call) still goes out whole: in order, later parts threaded under the first
+                sent = None
+                for text in text_parts(self, message.text or ""):
+                    reply_to = message.reply_to or (sent.message_id if sent else None)
+                    reply = (ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True)
+                             if reply_to else None)
+                    part = await self.bot.send_message(chat_id=chat, text=text, reply_parameters=reply,
+                                                       disable_notification=message.silent)
+                    sent = sent or part
                 if message.image:
                     with open(message.image, "rb") as fh:
                         await self.bot.send_photo(chat_id=chat, photo=fh)
@@ -217,8 +230,10 @@ class TelegramPlatform:
         if req is None:
             return
         for reply in await self.app.handle(req):
-            for chunk in split_text(reply.text, LIMIT):
-                await msg.reply_text(chunk, do_quote=not req.private)
+            first = None
+            for chunk in text_parts(self, reply.text):   # in order; later parts under the first
+                part = await (first.reply_text(chunk) if first else msg.reply_text(chunk, do_quote=not req.private))
+                first = first or part
             if reply.image:
                 with open(reply.image, "rb") as fh:
                     await msg.reply_photo(fh, do_quote=not req.private)

@@ -22,6 +22,7 @@ import hashlib
 import logging
 import time
 import uuid
+from urllib.parse import quote
 from collections.abc import Callable
 
 import aiohttp
@@ -75,7 +76,9 @@ def _md(text: str) -> str:
 
 
 def _url(url: str) -> str:
-    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+    """An http(s) link made inert in markdown and HTML: spaces, brackets, quotes and angle
+    brackets percent-encoded (what is already encoded stays as it is)."""
+    return quote(url, safe=":/?#@!$&'*+,;=%~[]")
 
 
 def _commands_hint(card: Card) -> str | None:
@@ -122,7 +125,7 @@ def template_card(card: Card, task_id: str) -> dict:
                          "key": f"{BUTTON_CODE.get(b.action, 'n')}:{b.incident_id}"} for b in card.buttons[:6]],
     }
     if card.url:
-        body["card_action"] = {"type": 1, "url": card.url}
+        body["card_action"] = {"type": 1, "url": _url(card.url)}
     return body
 
 
@@ -132,6 +135,8 @@ class WeComPlatform:
     name = "wecom"
     max_length = TEXT_BYTES // 3   # characters: what a digest may use so it fits one message
     digest_after = 4               # robots take 20 messages a minute: bursts of III–IV become digests
+    digests_per_minute = 3
+    text_limit = (TEXT_BYTES, _bytes)   # texts are split by UTF-8 bytes (core.platform.text_parts)
 
     def __init__(self, config, *, settings, clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time):

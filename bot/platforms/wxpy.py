@@ -19,8 +19,8 @@ from pathlib import Path
 
 from bot.errors import FieldProblem, SettingsError
 from bot.platforms.ratelimit import Pacer
-from core.platform import DeliveryError, Outgoing
-from core.render import card_text, split_text
+from core.platform import DeliveryError, Outgoing, text_parts
+from core.render import card_text
 from handlers import Request
 
 __all__ = ["WxpyPlatform"]
@@ -83,9 +83,9 @@ class WxpyPlatform:
 
     async def send(self, chat: str, message: Outgoing) -> str:
         text = card_text(message.card) if message.card is not None else (message.text or "")
-        chunks = split_text(text, LIMIT)
-        if len(chunks) >= PER_MINUTE:   # a minute's worth at most (with room for an image)
-            chunks = chunks[:PER_MINUTE - 2] + [chunks[PER_MINUTE - 2][:LIMIT - 12] + "…（内容过长，已截断）"]
+        # nothing is cut: a text longer than a minute's worth goes out over several minutes
+        # (the pacer remembers the parts sent and raises retry_after for the rest)
+        chunks = text_parts(self, text)
         parts = [("text", c) for c in chunks] + ([("image", message.image)] if message.image else [])
 
         async def send_one(part):
@@ -130,10 +130,15 @@ class WxpyPlatform:
             log.exception("wxpy: handling a message from %s in %s failed", name, group)
 
     async def _reply(self, group: str, text: str, image: str | None) -> None:
-        try:
-            await self.send(group, Outgoing(text=text, image=image))
-        except DeliveryError as e:
-            log.error("wxpy: could not answer in %s: %s", group, e)
+        for attempt in range(10):   # a long answer goes out over several minutes, in order
+            try:
+                await self.send(group, Outgoing(text=text, image=image))
+                return
+            except DeliveryError as e:
+                if e.permanent or not e.retry_after or attempt == 9:
+                    log.error("wxpy: could not answer in %s: %s", group, e)
+                    return
+                await asyncio.sleep(min(e.retry_after, 60))
 
     # ------------------------------------------------------------------ life
     async def open(self, app) -> None:
