@@ -65,9 +65,11 @@ def run() -> list[tuple[str, str]]:
     load_s = time.perf_counter() - t0
     det = ToneDetector(model)
     folded = [(fold(t or ""), fold((c or "")[:3000])) for t, c in held]  # the analyser has these already
-    t0 = time.perf_counter()
-    tones = [det.score(t, c) for t, c in folded]
-    per_post_ms = (time.perf_counter() - t0) / len(folded) * 1000
+    per_post_ms = float("inf")
+    for _ in range(3):  # best of three passes: other work on the machine only ever slows it
+        t0 = time.perf_counter()
+        tones = [det.score(t, c) for t, c in folded]
+        per_post_ms = min(per_post_ms, (time.perf_counter() - t0) / len(folded) * 1000)
     predicted = [x.negative for x in tones]
 
     lp, lr, lf = prf(lexicon, truth)
@@ -77,6 +79,6 @@ def run() -> list[tuple[str, str]]:
             ("tone model: negative precision / recall / F1", f"{mp:.3f} / {mr:.3f} / {mf:.3f}"),
             ("tone lexicon (before): negative precision / recall / F1", f"{lp:.3f} / {lr:.3f} / {lf:.3f}"),
             ("tone: F1 of calling everything negative", f"{2 * base / (1 + base):.3f}"),
-            ("tone model: load / predict per post",
+            ("tone model: load / predict per post (best of 3 passes)",
              f"{load_s * 1000:.0f} ms / {per_post_ms:.3f} ms ({MODEL_PATH.stat().st_size / 1e6:.2f} MB, "
              f"threshold {model.threshold:.2f})")]
