@@ -87,8 +87,7 @@ class Analyzer:
         if self._terms:
             self._automaton.make_automaton()
         self.segmenter = segmenter or Segmenter(self._terms.keys())
-        # sensitive terms already count on their own; the tone score leaves them out
-        self.tone = ToneDetector(extra=(fold(x) for x in wl.negative), exclude=(fold(x) for x in wl.sensitive))
+        self.tone = ToneDetector()  # the trained model; the team's `negative` terms are matched above
 
     def _add(self, surface: str, kind: str, canonical: str) -> None:
         surface = fold(surface)  # a term written in traditional or with stray spaces still matches
@@ -130,7 +129,7 @@ class Analyzer:
                 bucket = matched.setdefault(kind, [])
                 if canonical not in bucket:
                     bucket.append(canonical)
-        return self._judge(post, source, matched, tuple(tokens), positions, kinds_at)
+        return self._judge(post, source, matched, tuple(tokens), positions, kinds_at, text)
 
     def _offsets(self, term: str, positions, kinds_at) -> list[int]:
         if term in _EXPAND:
@@ -153,7 +152,7 @@ class Analyzer:
         return n if (n or not t.any) else 0
 
     def _judge(self, post: Post, source: Source | None, matched: dict[str, list[str]], tokens,
-               positions=None, kinds_at=None) -> Analysis:
+               positions=None, kinds_at=None, text: str = "") -> Analysis:
         wl = self.config.watchlist
         positions, kinds_at = positions or {}, kinds_at or {}
         matched.pop(RULE, None)
@@ -188,11 +187,12 @@ class Analyzer:
         if sens:
             s += min(2, len(sens))
             reasons.append(f"敏感词（{'、'.join(sens[:4])}）+{min(2, len(sens))}")
-        tone = self.tone.score(self.segmenter.tokens(post.title), tokens)
+        title = fold(post.title)  # `text` is the folded title + body
+        body = text[len(title):].lstrip("\n") if text.startswith(title) else text or fold(post.text)
+        tone = self.tone.score(title, body, matched.get(NEGATIVE, ()))
         if tone.negative:
-            bump = 2 if tone.score >= 2 * self.tone.threshold else 1
-            s += bump
-            reasons.append(f"负面（{'、'.join(tone.words[:4])}）+{bump}")
+            s += tone.points
+            reasons.append(tone.reason)
         tier = source.tier if source else 4
         reach = Reach(replies=post.replies or 0, views=post.views or 0, reposts=post.reposts or 0)
         graded = grade_story(s, tuple(reasons), tier, 1, {g: r.threshold for g, r in self.config.grades.items()}, reach)

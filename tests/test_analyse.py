@@ -9,6 +9,7 @@ from core.grades import Grade
 from core.grading import grade_story
 from core.models import Post
 from jobs.analyse import Analyzer, story_key
+from jobs.tone import ToneDetector
 from tests.conftest import EXAMPLE
 
 
@@ -46,7 +47,9 @@ def test_no_watchlist_term_costs_no_segmentation(analyzer, monkeypatch):
     assert called == []
 
 
-def test_each_sensitivity_factor_moves_the_score(analyzer):
+def test_each_sensitivity_factor_moves_the_score(analyzer, monkeypatch):
+    # the tone model's own factor is tested in test_tone.py; here only the team's negative words count
+    monkeypatch.setattr(analyzer, "tone", ToneDetector(analyzer.tone.model, threshold=1.01))
     base = run(analyzer, "青石镇有干部公车私用").sensitivity
     assert run(analyzer, "青石镇有干部公车私用，网友实名举报").sensitivity == base + 1
     assert run(analyzer, "青石镇有干部公车私用，网友愤怒").sensitivity == base + 1
