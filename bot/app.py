@@ -32,8 +32,9 @@ from jobs.deadlines import sweep as deadline_sweep
 from jobs.deliver import Deliverer
 from jobs.fetch import Fetcher, Politeness
 from jobs.tips import system_resolver
-from jobs.pipeline import Pipeline, index_pending
-from jobs.report import send_scheduled_report
+from jobs import offload
+from jobs.pipeline import Pipeline, index_off_loop
+from jobs.report import report_with_chart, send_scheduled_report
 from storage import open_db
 
 __all__ = ["App", "build_platform"]
@@ -171,7 +172,10 @@ class App:
 
     async def _report_job(self, period: str) -> None:
         try:
-            send_scheduled_report(self.service, period, self.tz, self.settings.data_dir)
+            # figures and chart on the read worker (its own connection); the rows to send on the loop
+            prepared = await offload.read_only(self.db, report_with_chart, self.config, period, self.clock(), self.tz,
+                                               self.settings.data_dir)
+            send_scheduled_report(self.service, period, self.tz, self.settings.data_dir, prepared=prepared)
         except Exception:
             log.exception("scheduled %s report failed", period)
 
@@ -184,10 +188,7 @@ class App:
     async def _index_job(self) -> None:
         """Segment a few batches of newly collected posts for search; yields between batches."""
         try:
-            for _ in range(20):
-                if not index_pending(self.db, self.analyzer.segmenter, batch=50, max_batches=1):
-                    break
-                await asyncio.sleep(0)
+            await index_off_loop(self.db, self.analyzer.segmenter, limit=1000, batch=50)
         except Exception:
             log.exception("search indexing failed")
 

@@ -25,6 +25,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from core.models import Post
 from core.text import clean, normalize
+from jobs import offload
 from jobs.fetch import FetchError, Fetcher
 
 __all__ = ["CollectError", "SourceRead", "read_source", "parse_feed", "parse_html", "parse_json", "canonical_url",
@@ -245,7 +246,7 @@ async def read_source(source, config, fetcher: Fetcher | None, *, etag: str | No
             data = path.read_bytes()
         except OSError as e:
             raise CollectError(f"无法读取文件 / cannot read {path}: {e.strerror}") from e
-        return SourceRead(parse_feed(source.id, data, aliases), pages=1)
+        return SourceRead(await offload.cpu(parse_feed, source.id, data, aliases), pages=1)
     if fetcher is None:
         raise CollectError("no HTTP client")
     if source.kind == "search":
@@ -256,7 +257,7 @@ async def read_source(source, config, fetcher: Fetcher | None, *, etag: str | No
                 res = await fetcher.get(url)
             except FetchError as e:
                 raise CollectError(f"搜索“{q}”失败 / search for {q!r} failed: {e}") from e
-            out.posts += _parse(source, source.format, res.text, res.content, res.url, aliases)
+            out.posts += await offload.cpu(_parse, source, source.format, res.text, res.content, res.url, aliases)
             out.pages += 1
         return out
     try:
@@ -266,7 +267,7 @@ async def read_source(source, config, fetcher: Fetcher | None, *, etag: str | No
     if res.not_modified:
         return SourceRead(not_modified=True, etag=res.etag or etag, last_modified=res.last_modified or last_modified,
                           pages=1)
-    posts = _parse(source, source.kind, res.text, res.content, res.url, aliases)
+    posts = await offload.cpu(_parse, source, source.kind, res.text, res.content, res.url, aliases)  # off the loop
     ttl = _feed_ttl(res.content) if source.kind == "rss" else None
     return SourceRead(posts, etag=res.etag, last_modified=res.last_modified, pages=1, ttl_minutes=ttl)
 
@@ -289,5 +290,5 @@ async def fetch_body(fetcher: Fetcher, source, post: Post) -> Post:
     except FetchError as e:
         log.info("detail page %s: %s", post.url, e)
         return post
-    body = _node_text(LexborHTMLParser(res.text), sel.body)
+    body = await offload.cpu(lambda: _node_text(LexborHTMLParser(res.text), sel.body))
     return Post(**{**post.__dict__, "text": body or post.text})
