@@ -47,6 +47,10 @@ class Deliverer:
         self.quiet_hours = quiet_hours
         self._stopping = False
         self._last_digest: dict[tuple[str, str], datetime] = {}
+        # While the start-up collection runs: the last outbox id of the backlog. Newer grade III–IV
+        # alerts wait to be digested once the collection is complete (grades I–II and the
+        # backlog go out meanwhile).
+        self.hold_digests_after: int | None = None
 
     async def run_once(self, limit: int = 50) -> int:
         """Deliver what is due now; returns how many rows were completed. Grades I–II go
@@ -116,6 +120,10 @@ class Deliverer:
             if not threshold:
                 continue
             for chat, rows in outbox.new_low_grade_cards(self.db, name, now).items():
+                if self.hold_digests_after is not None:
+                    rows = [r for r in rows if r.id <= self.hold_digests_after]
+                    if not rows:
+                        continue
                 last = self._last_digest.get((name, chat))
                 if last is not None and now - last < DIGEST_PERIOD:
                     with write_tx(self.db):  # one digest a minute: the rest waits for the next one
