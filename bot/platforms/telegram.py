@@ -284,8 +284,11 @@ class TelegramPlatform:
         """One attempt to reach the Bot API; True when connected. A rejected token stays fatal."""
         try:
             await self.application.initialize()
-        except InvalidToken:
-            raise
+        except InvalidToken as e:
+            from bot.errors import FieldProblem, SettingsError
+
+            raise SettingsError("telegram", [FieldProblem("TELEGRAM_BOT_TOKEN", "Telegram 拒绝了这个机器人令牌，请检查",
+                                                          "the bot token was rejected by Telegram")]) from e
         except TelegramError as e:
             self.connected = False
             log.warning("Telegram 暂时无法连接，稍后重试，其他平台照常工作 / Telegram Bot API unreachable at start-up "
