@@ -276,7 +276,7 @@ def run(posts: int = 500, backlog: int = 3000, incidents: int = 50_000) -> list[
             took = time.perf_counter() - t0
         verdict = "ok" if worst * 1000 <= GOAL_MS else "OVER"
         rows.append((label % f"{arg:,}", f"worst {worst * 1000:.0f} ms (goal ≤ {GOAL_MS} ms, {verdict}); "
-                                         f"operation {took:.1f} s"))
+                                         f"scenario with its set-up {took:.1f} s"))
     return rows
 
 
