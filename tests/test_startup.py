@@ -154,3 +154,47 @@ async def test_bot_api_down_at_start_up_is_not_a_crash(config_dir, tmp_path, mon
 
 async def test_one_500_on_get_me_at_start_up_is_not_a_crash(config_dir, tmp_path, monkeypatch, caplog, capsys):
     await _outage(config_dir, tmp_path, monkeypatch, caplog, capsys, lambda api: api.fail("getMe", "500"))
+
+
+def test_yuqing_run_with_the_bot_api_down_starts_and_delivers_when_it_is_back(config_dir, tmp_path):
+    """The real command as a process: no traceback, no exit; a clear line on stderr; the
+    first collection's alerts reach the group once the API is back; SIGTERM ends it cleanly."""
+    import signal
+    import subprocess
+    import time
+
+    api = FakeBotAPI()
+    api.down()
+    telegram_config(config_dir)
+    env = {"PATH": os.environ.get("PATH", ""), "TELEGRAM_BOT_TOKEN": "123456:TEST",
+           "TELEGRAM_BASE_URL": api.base_url[:-4], "YUQING_DATA_DIR": str(tmp_path / "data"),
+           "YUQING_CONFIG": str(config_dir / "example.toml"), "YUQING_DB": str(tmp_path / "run.db")}
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--platform", "telegram"], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not any("unreachable at start-up" in ln for ln in lines) and time.monotonic() < deadline:
+            assert proc.poll() is None, "".join(lines)
+            time.sleep(0.1)
+        time.sleep(1.5)   # a retry or two while the API is still down
+        assert proc.poll() is None, "".join(lines)
+        assert not api.sent
+        api.up()
+        deadline = time.monotonic() + 30
+        while not [m for m in api.chat_log(GROUP) if m["parse_mode"] == "HTML"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [m for m in api.chat_log(GROUP) if m["parse_mode"] == "HTML"]
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        reader.join(timeout=5)
+        err = "".join(lines)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        api.close()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "Telegram Bot API unreachable at start-up" in err
