@@ -51,6 +51,7 @@ class Deliverer:
         # alerts wait to be digested once the collection is complete (grades I–II and the
         # backlog go out meanwhile).
         self.hold_digests_after: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None   # the loop `serve` runs on (for `kick`)
 
     async def run_once(self, limit: int = 50) -> int:
         """Deliver what is due now; returns how many rows were completed. Grades I–II go
@@ -156,12 +157,22 @@ class Deliverer:
         return done
 
     def kick(self) -> None:
-        """Something was queued: deliver now instead of at the next sweep."""
+        """Something was queued: deliver now instead of at the next sweep. Safe from any thread."""
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            try:
+                same = asyncio.get_running_loop() is loop
+            except RuntimeError:
+                same = False
+            if not same:
+                loop.call_soon_threadsafe(self._wake.set)
+                return
         self._wake.set()
 
     async def serve(self, interval: float) -> None:
         """The delivery loop: runs when kicked, and at least every `interval` seconds
         (retries whose time has come). Cancel the task to stop it."""
+        self._loop = asyncio.get_running_loop()
         while not self._stopping:
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)

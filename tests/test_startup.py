@@ -198,3 +198,38 @@ def test_yuqing_run_with_the_bot_api_down_starts_and_delivers_when_it_is_back(co
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert "Telegram Bot API unreachable at start-up" in err
+
+
+async def test_kick_from_another_thread_wakes_delivery(make_app):
+    """A kick from a worker thread (wxpy's callbacks, a future worker) reaches the loop safely."""
+    h = make_app()
+    d = h.app.deliverer
+    task = asyncio.create_task(d.serve(3600))
+    await asyncio.sleep(0.05)
+    ran = []
+    orig = d.run_once
+
+    async def counting(*a, **kw):
+        ran.append(1)
+        return await orig(*a, **kw)
+
+    d.run_once = counting
+    asyncio.get_running_loop().set_debug(True)   # asyncio then refuses calls from a foreign thread
+    errors = []
+
+    def kick():
+        try:
+            d.kick()
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    try:
+        t = threading.Thread(target=kick)
+        t.start()
+        t.join()
+        assert not errors, errors
+        await until(lambda: ran, timeout=3)
+    finally:
+        asyncio.get_running_loop().set_debug(False)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
