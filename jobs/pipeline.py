@@ -87,12 +87,15 @@ class Pipeline:
         run.fetched = len(read.posts)
         # oldest first, so incidents are numbered in the order stories appeared
         posts = sorted(read.posts, key=lambda p: (p.published_at is None, p.published_at or 0))
-        async with self._ingesting:  # one source's posts together, in order, as they were read
-            for post in posts:
-                if post_store.post_exists(self.db, post.item_key):
-                    continue
-                if source.kind == "html" and self.fetcher is not None:
-                    post = await fetch_body(self.fetcher, source, post)
+        fresh = []
+        for post in posts:
+            if post_store.post_exists(self.db, post.item_key):
+                continue
+            if source.kind == "html" and self.fetcher is not None:
+                post = await fetch_body(self.fetcher, source, post)
+            fresh.append(post)
+        async with self._ingesting:  # one source's posts together, in order (the fetching above is not held)
+            for post in fresh:
                 await self.ingest_off_loop(post, source, run)
         with write_tx(self.db):
             before, _ = post_store.record_source_run(self.db, source_id, self.service.clock(), error=None,
