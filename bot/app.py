@@ -4,6 +4,7 @@ scheduler. Registries are explicit here; nothing registers itself by import."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import random
@@ -32,8 +33,9 @@ from jobs.deadlines import sweep as deadline_sweep
 from jobs.deliver import Deliverer
 from jobs.fetch import Fetcher, Politeness
 from jobs.tips import system_resolver
-from jobs.pipeline import Pipeline, index_pending
-from jobs.report import send_scheduled_report
+from jobs import offload
+from jobs.pipeline import Pipeline, index_off_loop
+from jobs.report import report_with_chart, send_scheduled_report
 from storage import open_db
 
 __all__ = ["App", "build_platform", "routed_platforms"]
@@ -111,6 +113,8 @@ class App:
                          data_dir=settings.data_dir)
         self.scheduler: AsyncIOScheduler | None = None
         self._deliver_task: asyncio.Task | None = None
+        self._first_collect: asyncio.Task | None = None
+        self._jobs: set[asyncio.Task] = set()
 
     # ------------------------------------------------------------------ rendering
     def render(self, inc: Incident) -> Card:
@@ -139,11 +143,11 @@ class App:
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        """Open the HTTP client and start the scheduled jobs."""
+        """Open the HTTP client, start delivery (the backlog goes out at once) and the scheduled
+        jobs, and return: the first collection cycle runs in the background, so chats are
+        served and the outbox delivered while sources are still being read."""
         s = self.settings
         self.attach_http(self.new_http_client())
-        if s.collect_on_start:
-            await self.collect_once()
         self.scheduler = AsyncIOScheduler(timezone=self.tz)
         for src in self.config.sources:
             if not src.enabled:
@@ -168,6 +172,26 @@ class App:
         self.scheduler.start()
         self.service.on_queued = self.deliverer.kick
         self._deliver_task = asyncio.create_task(self.deliverer.serve(s.deliver_interval), name="deliver")
+        if s.collect_on_start:
+            self.deliverer.hold_digests_after = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
+            self._first_collect = asyncio.create_task(self._first_collection(), name="collect:first")
+        self.deliverer.kick()  # the backlog goes out now, not at the first sweep
+
+    async def _first_collection(self) -> None:
+        try:
+            runs = await self.collect_once()
+            log.info("first collection done: %d sources, %d new posts", len(runs), sum(r.new_posts for r in runs))
+        except Exception:
+            log.exception("the first collection cycle failed")
+        finally:
+            self.deliverer.hold_digests_after = None
+            self.deliverer.kick()
+
+    async def first_collection(self) -> None:
+        """Wait for the start-up collection cycle, if one is running (scripted console sessions
+        act on what it found)."""
+        if self._first_collect is not None:
+            await asyncio.gather(asyncio.shield(self._first_collect), return_exceptions=True)
 
     def new_http_client(self) -> httpx.AsyncClient:
         """The client collection and tips use: settings' timeout, proxy and User-Agent."""
@@ -191,37 +215,53 @@ class App:
             retries=c.retries, respect_robots=c.respect_robots), user_agent=self.settings.user_agent)
 
     async def _report_job(self, period: str) -> None:
-        try:
-            send_scheduled_report(self.service, period, self.tz, self.settings.data_dir)
-        except Exception:
-            log.exception("scheduled %s report failed", period)
+        async with self._job(f"scheduled {period} report"):
+            # figures and chart on the read worker (its own connection); the rows to send on the loop
+            prepared = await offload.read_only(self.db, report_with_chart, self.config, period, self.clock(), self.tz,
+                                               self.settings.data_dir)
+            send_scheduled_report(self.service, period, self.tz, self.settings.data_dir, prepared=prepared)
 
     async def _deadline_job(self) -> None:
-        try:
+        async with self._job("deadline sweep"):
             deadline_sweep(self.service, self.tz)
-        except Exception:
-            log.exception("deadline sweep failed")
 
     async def _index_job(self) -> None:
         """Segment a few batches of newly collected posts for search; yields between batches."""
-        try:
-            for _ in range(20):
-                if not index_pending(self.db, self.analyzer.segmenter, batch=50, max_batches=1):
-                    break
-                await asyncio.sleep(0)
-        except Exception:
-            log.exception("search indexing failed")
+        async with self._job("search indexing"):
+            await index_off_loop(self.db, self.analyzer.segmenter, limit=1000, batch=50)
 
     async def _collect_job(self, source_id: str) -> None:
-        try:
+        if self._first_collect is not None and not self._first_collect.done():
+            return  # the start-up cycle is reading every source right now
+        async with self._job(f"collect job for {source_id}"):
             await self.pipeline.run_source(source_id)
+
+    @contextlib.asynccontextmanager
+    async def _job(self, what: str):
+        """A scheduled job's body: its failure is logged, and `stop` cancels it between two steps
+        (each database write is its own transaction) instead of leaving it to the loop's end."""
+        task = asyncio.current_task()
+        self._jobs.add(task)
+        try:
+            yield
+        except asyncio.CancelledError:
+            log.info("%s stopped (shutting down)", what)
         except Exception:
-            log.exception("collect job for %s failed", source_id)
+            log.exception("%s failed", what)
+        finally:
+            self._jobs.discard(task)
 
     async def stop(self) -> None:
+        if self._first_collect is not None:
+            self._first_collect.cancel()   # between posts: each post is its own transaction
+            await asyncio.gather(self._first_collect, return_exceptions=True)
+            self._first_collect = None
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
+        for task in list(self._jobs):
+            task.cancel()
+        await asyncio.gather(*self._jobs, return_exceptions=True)
         if self._deliver_task is not None:
             self.deliverer.stop()
             try:

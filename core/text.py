@@ -16,6 +16,7 @@ __all__ = ["normalize", "fold", "fold_with_gaps", "clean", "Segmenter", "configu
 
 _WS = re.compile(r"\s+")
 _lock = threading.Lock()
+_ADDED: set[str] = set()   # words this process gave jieba already
 _configured_dir: Path | None = None
 
 # Characters of scripts written without spaces between words: Han (with radicals and
@@ -140,9 +141,14 @@ class Segmenter:
         self._words = sorted({w for w in words if w})
         with _lock:
             for w in self._words:
+                if w in _ADDED:
+                    # jieba's add_word raises a known word's frequency by one on every call:
+                    # repeated (an App per test, per backtest), the name outweighs every other split.
+                    continue
                 # jieba's suggested frequency: the term can be cut out as one token, but a
                 # more likely split still wins ("张建国际贸易" -> 张建 / 国际贸易).
                 jieba.add_word(w)
+                _ADDED.add(w)
 
     def tokens(self, text: str) -> list[str]:
         """Tokens of the folded text (see `fold`): the index, queries and the matcher agree."""

@@ -26,7 +26,8 @@ from handlers.base import Deps, Reply, Request
 from handlers.parsing import MAX_ID, Line, looks_numeric, parse_number, shorten, split_command
 from handlers.permissions import View, allowed, roles_for, view_of
 from jobs.collect import item_key
-from jobs.pipeline import index_pending
+from jobs import offload
+from jobs.pipeline import index_off_loop
 from jobs.tips import TIP_SOURCE, TipRefused, fetch_tip
 from jobs.report import build_report, parse_period, render_report, report_with_chart, special_report
 from storage import incidents as store
@@ -39,6 +40,8 @@ __all__ = ["Command", "COMMANDS", "handle", "parse"]
 log = logging.getLogger(__name__)
 
 DISPOSITIONS = "、".join(d.value for d in Disposition)
+# /search segments at most this many waiting posts itself (a second or two of jieba, off the loop)
+SEARCH_INDEX_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -505,7 +508,9 @@ async def cmd_search(call: Call) -> list[Reply]:
     if not call.rest:
         raise UsageError("请提供搜索词。用法：/search 关键词，例如 /search 张建国 公车")
     deps = call.deps
-    index_pending(deps.db, deps.segmenter)  # search what has been collected so far, all of it
+    # search what has been collected so far, up to a bound (the background indexer does the rest)
+    waiting = await index_off_loop(deps.db, deps.segmenter, limit=SEARCH_INDEX_LIMIT)
+    later = f"\n（另有 {waiting} 条新帖尚在建立索引，稍后再搜可查到更多）" if waiting else ""
     q = deps.segmenter.query(call.rest[:200])
     rows = post_store.search_posts(deps.db, q, limit=10) if q else []
     full = call.role in (Role.ADMIN, Role.STAFF, Role.LEADER)
@@ -520,12 +525,12 @@ async def cmd_search(call: Call) -> list[Reply]:
         rows = [r for r in rows if visible(r)]
     words = shorten(call.rest, 40)
     if not rows:
-        return [Reply(f"没有找到与“{words}”相关的帖文。")]
+        return [Reply(f"没有找到与“{words}”相关的帖文。{later}")]
     lines = [f"与“{words}”相关的帖文（前 {len(rows)} 条）："]
     for r in rows:
         tag = f"#{r['incident_id']} " if r["incident_id"] else ""
         lines.append(f"· {tag}{r['title'][:50]}（{r['source_id']}）")
-    return [Reply("\n".join(lines))]
+    return [Reply("\n".join(lines) + later)]
 
 
 _REPORT_USAGE = ("用法：/report [today|week|month|起始日..结束日|编号]，例如 /report week、"
@@ -552,9 +557,10 @@ async def cmd_report(call: Call) -> list[Reply]:
     if m and not all(date(2000, 1, 1) <= date.fromisoformat(d) <= date(2999, 12, 31) for d in m.groups()):
         raise UsageError(f"报告周期须在 2000-01-01 至 2999-12-31 之间。{usage}")
     if deps.data_dir is None:
-        r = build_report(deps.db, deps.config, period, deps.clock(), deps.tz)
+        r = await offload.read_only(deps.db, build_report, deps.config, period, deps.clock(), deps.tz)
         return [Reply(render_report(r, deps.tz, deps.config.organization.name))]
-    text, image = report_with_chart(deps.db, deps.config, period, deps.clock(), deps.tz, deps.data_dir)
+    text, image = await offload.read_only(deps.db, report_with_chart, deps.config, period, deps.clock(), deps.tz,
+                                          deps.data_dir)
     return [Reply(text, image=image)]
 
 

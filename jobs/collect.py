@@ -38,6 +38,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from core.models import Post
 from core.text import clean, normalize
+from jobs import offload
 from jobs.fetch import FetchError, Fetcher, decode_body
 
 __all__ = ["CollectError", "SourceRead", "read_source", "parse_feed", "parse_html", "parse_json", "canonical_url",
@@ -293,7 +294,7 @@ async def read_source(source, config, fetcher: Fetcher | None, *, etag: str | No
             data = path.read_bytes()
         except OSError as e:
             raise CollectError(f"无法读取文件 / cannot read {path}: {e.strerror}") from e
-        return SourceRead(parse_feed(source.id, data, aliases), pages=1)
+        return SourceRead(await offload.cpu(parse_feed, source.id, data, aliases), pages=1)
     if fetcher is None:
         raise CollectError("no HTTP client")
     if source.kind == "search":
@@ -304,7 +305,7 @@ async def read_source(source, config, fetcher: Fetcher | None, *, etag: str | No
                 res = await fetcher.get(url)
             except FetchError as e:
                 raise CollectError(f"搜索“{q}”失败 / search for {q!r} failed: {e}") from e
-            out.posts += _parse(source, source.format, res, aliases)
+            out.posts += await offload.cpu(_parse, source, source.format, res, aliases)  # off the loop
             out.pages += 1
         return out
     try:
@@ -314,7 +315,7 @@ async def read_source(source, config, fetcher: Fetcher | None, *, etag: str | No
     if res.not_modified:
         return SourceRead(not_modified=True, etag=res.etag or etag, last_modified=res.last_modified or last_modified,
                           pages=1)
-    posts = _parse(source, source.kind, res, aliases)
+    posts = await offload.cpu(_parse, source, source.kind, res, aliases)  # off the loop
     ttl = _feed_ttl(res.content) if source.kind == "rss" else None
     return SourceRead(posts, etag=res.etag, last_modified=res.last_modified, pages=1, ttl_minutes=ttl)
 
@@ -337,5 +338,5 @@ async def fetch_body(fetcher: Fetcher, source, post: Post) -> Post:
     except FetchError as e:
         log.info("detail page %s: %s", post.url, e)
         return post
-    body = _node_text(LexborHTMLParser(res.text), sel.body)
+    body = await offload.cpu(lambda: _node_text(LexborHTMLParser(res.text), sel.body))
     return Post(**{**post.__dict__, "text": body or post.text})

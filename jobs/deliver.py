@@ -58,6 +58,11 @@ class Deliverer:
         self.quiet_hours = quiet_hours
         self._stopping = False
         self._last_digest: dict[tuple[str, str], datetime] = {}
+        # While the start-up collection runs: the last outbox id of the backlog. Newer grade III–IV
+        # alerts wait to be digested once the collection is complete (grades I–II and the
+        # backlog go out meanwhile).
+        self.hold_digests_after: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None   # the loop `serve` runs on (for `kick`)
         self._released = False
 
     def release_uncertain(self) -> list[int]:
@@ -140,6 +145,10 @@ class Deliverer:
             if not threshold:
                 continue
             for chat, rows in outbox.new_low_grade_cards(self.db, name, now).items():
+                if self.hold_digests_after is not None:
+                    rows = [r for r in rows if r.id <= self.hold_digests_after]
+                    if not rows:
+                        continue
                 last = self._last_digest.get((name, chat))
                 if last is not None and now - last < DIGEST_PERIOD:
                     with write_tx(self.db):  # one digest a minute: the rest waits for the next one
@@ -196,12 +205,22 @@ class Deliverer:
         return done
 
     def kick(self) -> None:
-        """Something was queued: deliver now instead of at the next sweep."""
+        """Something was queued: deliver now instead of at the next sweep. Safe from any thread."""
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            try:
+                same = asyncio.get_running_loop() is loop
+            except RuntimeError:
+                same = False
+            if not same:
+                loop.call_soon_threadsafe(self._wake.set)
+                return
         self._wake.set()
 
     async def serve(self, interval: float) -> None:
         """The delivery loop: runs when kicked, and at least every `interval` seconds
         (retries whose time has come). Cancel the task to stop it."""
+        self._loop = asyncio.get_running_loop()
         while not self._stopping:
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)

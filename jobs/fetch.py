@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 import charset_normalizer
 import httpx
 
+from jobs import offload
+
 __all__ = ["FetchError", "FetchResult", "Fetcher", "Politeness", "decode_body"]
 
 log = logging.getLogger(__name__)
@@ -342,7 +344,7 @@ class Fetcher:
                         raise FetchError(f"内容过大 / body too large: over {self.p.max_bytes:,} bytes")
                     chunks.append(chunk)
                 content = b"".join(chunks)
-                text, enc = decode_body(content, resp.headers.get("content-type"))
+                text, enc = await offload.cpu(decode_body, content, resp.headers.get("content-type"))
                 return FetchResult(str(resp.url), resp.status_code, content, text, enc,
                                    resp.headers.get("etag"), resp.headers.get("last-modified"),
                                    resp.headers.get("content-type"))

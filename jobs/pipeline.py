@@ -17,12 +17,13 @@ from core.incidents import IncidentService
 from jobs.analyse import Analyzer
 from core.clock import from_iso, parse_duration, to_iso
 from jobs.collect import CollectError, fetch_body, read_source
+from jobs import offload
 from jobs.fetch import Fetcher
 from jobs.tips import TIP_SOURCE
 from storage import posts as post_store
 from storage import write_tx
 
-__all__ = ["Pipeline", "SourceRun", "index_pending"]
+__all__ = ["Pipeline", "SourceRun", "index_pending", "index_off_loop"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class Pipeline:
         self.service = service
         self.fetcher = fetcher
         self.db = service.db
+        self._ingesting = asyncio.Lock()
         with write_tx(self.db):
             post_store.sync_sources(self.db, [*config.sources, TIP_SOURCE])
 
@@ -89,12 +91,16 @@ class Pipeline:
         run.fetched = len(read.posts)
         # oldest first, so incidents are numbered in the order stories appeared
         posts = sorted(read.posts, key=lambda p: (p.published_at is None, p.published_at or 0))
+        fresh = []
         for post in posts:
             if post_store.post_exists(self.db, post.item_key):
                 continue
             if source.kind == "html" and self.fetcher is not None:
                 post = await fetch_body(self.fetcher, source, post)
-            self.ingest(post, source, run)
+            fresh.append(post)
+        async with self._ingesting:  # one source's posts together, in order (the fetching above is not held)
+            for post in fresh:
+                await self.ingest_off_loop(post, source, run)
         with write_tx(self.db):
             before, _ = post_store.record_source_run(self.db, source_id, self.service.clock(), error=None,
                                                      new_items=run.new_posts, etag=read.etag,
@@ -153,8 +159,18 @@ class Pipeline:
             self.service.notify_admins(source.team, f"🔇 来源「{source.name}」已 {hours:.0f} 小时没有新内容"
                                                     f"（应在 {source.expected_period} 内更新），请检查页面是否改版。")
 
+    async def ingest_off_loop(self, post, source, run: SourceRun | None = None):
+        """`ingest` for the running bot: the analysis (jieba, rules) on the CPU worker, then the
+        storage on the loop in one short transaction, then a turn for everything else."""
+        analysis = await offload.cpu(self.analyzer.analyse, post, source)
+        out = self._store(post, source, analysis, run)
+        await asyncio.sleep(0)
+        return out
+
     def ingest(self, post, source, run: SourceRun | None = None):
-        analysis = self.analyzer.analyse(post, source)
+        return self._store(post, source, self.analyzer.analyse(post, source), run)
+
+    def _store(self, post, source, analysis, run: SourceRun | None):
         # Posts that were segmented for analysis are indexed at once; the rest (no watch-list
         # hit) wait for the background indexer, so segmentation stays off the alert path.
         seg = " ".join(analysis.finding.tokens) if analysis.finding.tokens else None
@@ -180,6 +196,21 @@ class Pipeline:
                     return self.record_crash(source_id, e)
 
         return list(await asyncio.gather(*(one(s.id) for s in self.config.sources if s.enabled)))
+
+
+async def index_off_loop(db, segmenter, limit: int | None = None, batch: int = 50) -> int:
+    """Segment up to `limit` queued posts for search (all of them when None): jieba on the CPU
+    worker, a short write per batch on the loop. Returns how many are still waiting."""
+    done = 0
+    while limit is None or done < limit:
+        rows = post_store.unindexed(db, batch if limit is None else min(batch, limit - done))
+        if not rows:
+            break
+        segmented = await offload.cpu(lambda rows=rows: [(pid, segmenter.seg(text)) for pid, text in rows])
+        with write_tx(db):
+            post_store.set_segmented(db, segmented)
+        done += len(rows)
+    return db.execute("SELECT COUNT(*) FROM posts WHERE indexed = 0").fetchone()[0]
 
 
 def index_pending(db, segmenter, batch: int = 200, max_batches: int | None = None) -> int:

@@ -274,13 +274,16 @@ def report_with_chart(db: Database, config, period: str, now: datetime, tz: Zone
         return text, None
 
 
-def send_scheduled_report(service, period: str, tz: ZoneInfo, out_dir=None) -> str:
-    """The 日报 / 周报: to every team's group and privately to everyone with a subscription."""
+def send_scheduled_report(service, period: str, tz: ZoneInfo, out_dir=None, prepared=None) -> str:
+    """The 日报 / 周报: to every team's group and privately to everyone with a subscription.
+    `prepared`: (text, image) already drawn (off the loop, see bot.app); else drawn here."""
     from storage import outbox, write_tx
     from storage import people as people_store
 
     now = service.clock()
-    if out_dir is not None:
+    if prepared is not None:
+        text, image = prepared
+    elif out_dir is not None:
         text, image = report_with_chart(service.db, service.config, period, now, tz, out_dir)
     else:
         text, image = render_report(build_report(service.db, service.config, period, now, tz), tz,

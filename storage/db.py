@@ -43,11 +43,11 @@ def open_db(path: Path | str | None = None, *, memory: bool = False, migrate: bo
             ...
     """
     if memory or path in (None, ":memory:"):
-        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=True)
     else:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=True, timeout=BUSY_TIMEOUT_S)
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     conn.execute("PRAGMA foreign_keys = ON")
     db = Database(conn)

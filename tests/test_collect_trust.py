@@ -405,14 +405,14 @@ async def test_run_all_an_exception_after_reading_is_that_sources_failure(make_a
     corpus.add(http_server, "good", rss_doc("good", good, "utf-8").encode(), ct("application/rss+xml", "utf-8"),
                titles=good)
     h = make_app(write_config(config_dir, corpus.sources))
-    real = h.app.pipeline.ingest
+    real = h.app.service.ingest
 
-    def ingest(post, source, run=None):
+    def ingest(post, analysis, source, seg=None):
         if source.id == "explodes":
             raise RuntimeError("storage hiccup")
-        return real(post, source, run)
+        return real(post, analysis, source, seg)
 
-    h.app.pipeline.ingest = ingest
+    h.app.service.ingest = ingest
     h.app.attach_http(httpx.AsyncClient(timeout=5))
     try:
         runs = {r.source_id: r for r in await h.app.pipeline.run_all()}

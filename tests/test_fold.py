@@ -198,3 +198,16 @@ async def test_search_folds_the_query_and_the_index_alike(make_app):
     assert not seed(h, "今天雲\u200b川天氣不錯，適合出遊", "").created
     reply = await h.say("liqiang", "/search 天气 出游")
     assert "今天雲\u200b川天氣不錯" in reply
+
+
+
+def test_making_segmenters_again_does_not_change_how_text_is_split():
+    """jieba's add_word raises a known word's frequency by one on every call: before, each new
+    Segmenter (every App, every backtest) made a watched name heavier, and after ~110 of them
+    "张建国际贸易" split as 张建国 / 际 / 贸易 and matched."""
+    from core.text import Segmenter
+
+    first = Segmenter(["李卫东"]).tokens("李卫东方红小学开学")
+    for _ in range(300):
+        seg = Segmenter(["李卫东"])
+    assert seg.tokens("李卫东方红小学开学") == first

@@ -38,10 +38,12 @@ class WC:
         self.fake, self.cfg, self.tmp_path = fake, cfg, tmp_path
 
     async def start(self, collect=True, digest_after=100, **settings):
-        self.settings = wecom_settings(self.tmp_path, self.fake, collect_on_start=collect, **settings)
+        self.settings = wecom_settings(self.tmp_path, self.fake, collect_on_start=False, **settings)
         self.platform = WeComPlatform(self.cfg, settings=self.settings)
         self.platform.digest_after = digest_after
         self.app = App(self.settings, self.cfg, platforms={"wecom": self.platform})
+        if collect:  # collected before the start: a backlog, delivered highest grade first
+            await self.app.collect_once()
         await self.platform.open(self.app)
         await self.app.start()
         self.task = asyncio.create_task(self.platform.serve(self.app))

@@ -107,10 +107,11 @@ def wxpy_config(config_dir):
 @pytest.fixture
 async def wx(config_dir, tmp_path):
     bot = StandInBot()
-    settings = make_settings(tmp_path, platform="wxpy", wxpy_group=GROUP, deliver_interval=0.2)
+    settings = make_settings(tmp_path, platform="wxpy", wxpy_group=GROUP, deliver_interval=0.2, collect_on_start=False)
     platform = WxpyPlatform(wxpy_config(config_dir), settings=settings, login=lambda cache: bot)
     platform.digest_after = 100
     app = App(settings, platform.config, platforms={"wxpy": platform})
+    await app.collect_once()  # collected before the start: a backlog, delivered highest grade first
     await platform.open(app)
     await app.start()
     task = asyncio.create_task(platform.serve(app))

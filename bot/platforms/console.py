@@ -95,7 +95,9 @@ async def serve_console(app, stdin: TextIO | None = None, out: TextIO | None = N
     person = app.console_person()
     chat = next(c for p, c in app.router.group_chats(person.team if person else None) if p == "console")
     loop = asyncio.get_running_loop()
-    await app.deliverer.drain()  # the alerts of the first collection, before the first prompt
+    if not interactive:
+        await app.first_collection()  # a script acts on what the start-up collection found
+    await app.deliverer.drain()  # the backlog (and in a script the first collection's alerts) before the prompt
     if interactive:
         print(f"舆情哨兵已启动（控制台）。你现在是 {person.name if person else '访客'}；/help 查看命令，"
               f"/as 姓名 切换身份，/quit 退出。", file=out, flush=True)

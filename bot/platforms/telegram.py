@@ -17,7 +17,7 @@ import warnings
 from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters,
                       Update)
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, \
     MessageHandler, filters
 
@@ -143,13 +143,20 @@ class TelegramPlatform:
         self.application: Application = builder.build()
         self.app = None  # the yuqing App, set by serve()
         self._stop = asyncio.Event()
+        self.connected = False   # getMe succeeded; until then sends wait (see `open`)
+        self.retry_max = 60.0    # longest wait between two connection attempts, seconds
 
     # ------------------------------------------------------------------ outbox side
     @property
     def bot(self):
         return self.application.bot
 
+    def _not_connected(self) -> None:
+        if not self.connected:  # a wait, not a failed attempt: the row keeps its retries
+            raise DeliveryError("Telegram not connected yet", retry_after=2)
+
     async def send(self, chat: str, message: Outgoing) -> str:
+        self._not_connected()
         try:
             if message.card is not None:
                 sent = await self.bot.send_message(
@@ -176,6 +183,7 @@ class TelegramPlatform:
     async def edit(self, chat: str, message_id: str, message: Outgoing) -> None:
         if message.card is None:
             return
+        self._not_connected()
         try:
             await self.bot.edit_message_text(
                 chat_id=chat, message_id=int(message_id), text=card_html(message.card), parse_mode=ParseMode.HTML,
@@ -285,20 +293,58 @@ class TelegramPlatform:
         log.error("error while handling a Telegram update", exc_info=context.error)
 
     async def open(self, app) -> None:
-        """Connect (getMe) before anything is delivered; register the update handlers."""
+        """Register the update handlers and connect (getMe). When the Bot API cannot be reached,
+        start anyway: `serve` keeps trying with backoff while the other platforms work, and
+        delivery to Telegram waits (nothing is lost) until it is back."""
         self.app = app
         a = self.application
         a.add_handler(CallbackQueryHandler(self.on_button))
         a.add_handler(MessageHandler(filters.TEXT, self.on_message))
         a.add_error_handler(self.on_error)
-        await a.initialize()
+        await self._connect()
+
+    async def _connect(self) -> bool:
+        """One attempt to reach the Bot API; True when connected. A rejected token stays fatal."""
         try:
-            await a.bot.set_my_commands([BotCommand(c.name, c.summary[:60]) for c in COMMANDS])
+            await self.application.initialize()
+        except InvalidToken as e:
+            from bot.errors import FieldProblem, SettingsError
+
+            raise SettingsError("telegram", [FieldProblem("TELEGRAM_BOT_TOKEN", "Telegram 拒绝了这个机器人令牌，请检查",
+                                                          "the bot token was rejected by Telegram")]) from e
+        except TelegramError as e:
+            self.connected = False
+            log.warning("Telegram 暂时无法连接，稍后重试，其他平台照常工作 / Telegram Bot API unreachable at start-up "
+                        "(%s); retrying with backoff, other platforms keep working", e)
+            return False
+        try:
+            await self.application.bot.set_my_commands([BotCommand(c.name, c.summary[:60]) for c in COMMANDS])
         except TelegramError as e:
             log.warning("could not set the command menu: %s", e)
+        self.connected = True
+        return True
+
+    async def _until_connected(self) -> bool:
+        """Retry `_connect` with backoff (1 s doubling to `retry_max` s) until connected or stopped."""
+        delay = 1.0
+        while not self.connected:
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=delay)
+                return False
+            except asyncio.TimeoutError:
+                pass
+            if await self._connect():
+                log.warning("Telegram 已恢复连接 / Telegram Bot API reachable again; delivering what waited")
+                if self.app is not None:
+                    self.app.deliverer.kick()
+            delay = min(delay * 2, self.retry_max)
+        return True
 
     async def serve(self, app) -> None:
-        """Poll for updates until stopped (SIGINT/SIGTERM or `stop()`)."""
+        """Poll for updates until stopped (SIGINT/SIGTERM or `stop()`); first connect, if the
+        Bot API was down at start-up."""
+        if not await self._until_connected():
+            return
         a = self.application
         await a.start()
         await a.updater.start_polling(poll_interval=self.poll_interval, timeout=self.poll_timeout,
