@@ -273,6 +273,51 @@ def export() -> None:
     """Export documents."""
 
 
+def _date_range(date_from, date_to, default_days: int, tz) -> tuple:
+    """--from/--to as dates; missing ends default to the `default_days` up to today (local)."""
+    from datetime import datetime as _dt, timedelta  # noqa: PLC0415
+
+    today = _dt.now(tz).date()
+    end = date_to.date() if date_to else today
+    start = date_from.date() if date_from else end - timedelta(days=default_days - 1)
+    if end < start:
+        raise click.BadParameter("结束日期早于开始日期 / --to is before --from", param_hint="--to")
+    return start, end
+
+
+@export.command("ledger")
+@common_options
+@click.option("--from", "date_from", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="First day (YYYY-MM-DD). Default: 30 days before --to.")
+@click.option("--to", "date_to", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Last day (YYYY-MM-DD). Default: today.")
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (.xlsx). Default: 舆情台账-FROM-TO.xlsx in the current folder.")
+def ledger(db, config, date_from, date_to, output) -> None:
+    """The 台账 (ledger): one row per incident found in the period, as an Excel workbook."""
+    from datetime import datetime as _dt, timedelta, timezone  # noqa: PLC0415
+
+    from jobs.ledger import ledger_rows, write_xlsx  # noqa: PLC0415
+    from storage import open_db  # noqa: PLC0415
+
+    settings, cfg = _load(db, config)
+    tz = settings.tz
+    start, end = _date_range(date_from, date_to, 30, tz)
+    output = output or Path(f"舆情台账-{start:%Y%m%d}-{end:%Y%m%d}.xlsx")
+    if output.suffix.lower() != ".xlsx":
+        raise click.BadParameter(f"台账文件须以 .xlsx 结尾：{output} / the ledger is an .xlsx file", param_hint="-o")
+    lo = _dt(start.year, start.month, start.day, tzinfo=tz)
+    hi = _dt(end.year, end.month, end.day, tzinfo=tz) + timedelta(days=1)
+    database = open_db(settings.db)
+    try:
+        rows = ledger_rows(database, cfg, lo, hi, tz, _dt.now(timezone.utc))
+    finally:
+        database.close()
+    write_xlsx(rows, output, org=cfg.organization.name,
+               title=f"{cfg.organization.name}网络舆情台账（{start} 至 {end}）")
+    click.echo(f"已导出台账 {len(rows)} 起事件到 {output} / exported {len(rows)} incidents")
+
+
 @export.command("casebook")
 @common_options
 @click.option("--from", "date_from", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="First day (YYYY-MM-DD).")
