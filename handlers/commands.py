@@ -670,6 +670,7 @@ async def cmd_export(call: Call) -> list[Reply]:
 
     from jobs.ledger import ledger_rows, write_xlsx  # noqa: PLC0415
     from jobs.report import period_bounds  # noqa: PLC0415
+    from storage import open_db  # noqa: PLC0415
 
     usage = _EXPORT_USAGE
     if not call.args:
@@ -690,15 +691,28 @@ async def cmd_export(call: Call) -> list[Reply]:
     now = deps.clock()
     lo, hi = period_bounds(period, now, deps.tz)
     first, last = lo.astimezone(deps.tz).date(), (hi - timedelta(seconds=1)).astimezone(deps.tz).date()
-    rows = ledger_rows(deps.db, deps.config, lo, hi, deps.tz, now)
     org = deps.config.organization.name
     out_dir = Path(deps.data_dir if deps.data_dir is not None else tempfile.gettempdir()) / "exports"
     name = f"舆情台账-{first:%Y%m%d}-{last:%Y%m%d}-{now.astimezone(deps.tz):%H%M%S}.xlsx"
-    # writing the workbook is the slow part: off the event loop
-    path = await asyncio.to_thread(write_xlsx, rows, out_dir / name, org=org,
-                                   title=f"{org}网络舆情台账（{first} 至 {last}）")
-    log.info("/export ledger %s by %s: %d rows -> %s", period, call.person.id, len(rows), path)
-    return [Reply(f"📎 舆情台账（{first} 至 {last}）：{len(rows)} 起事件，已生成 Excel 文件 {path.name}"
+    title = f"{org}网络舆情台账（{first} 至 {last}）"
+    db_file = next((r[2] for r in deps.db.execute("PRAGMA database_list").fetchall() if r[1] == "main"), "")
+
+    def work(rows=None):
+        """Read (through a connection of its own) and write the workbook, off the event loop."""
+        if rows is None:
+            own = open_db(db_file, migrate=False)
+            try:
+                rows = ledger_rows(own, deps.config, lo, hi, deps.tz, now)
+            finally:
+                own.close()
+        return len(rows), write_xlsx(rows, out_dir / name, org=org, title=title)
+
+    if db_file:
+        count, path = await asyncio.to_thread(work)
+    else:   # an in-memory database has no second connection: read here, write off the loop
+        count, path = await asyncio.to_thread(work, ledger_rows(deps.db, deps.config, lo, hi, deps.tz, now))
+    log.info("/export ledger %s by %s: %d rows -> %s", period, call.person.id, count, path)
+    return [Reply(f"📎 舆情台账（{first} 至 {last}）：{count} 起事件，已生成 Excel 文件 {path.name}"
                   f"（服务器路径：{path}）。", document=str(path))]
 
 

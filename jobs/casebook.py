@@ -34,6 +34,7 @@ from core.clock import from_iso
 from core.grades import Grade
 from core.models import Disposition, Incident, State
 from core.render import ACTION_NAMES
+from jobs.ledger import judgement_of
 from storage import incidents as store
 
 __all__ = ["Case", "collect_cases", "write_markdown", "write_docx", "FONTS"]
@@ -58,6 +59,7 @@ class Case:
     posts: list[dict]
     timeline: list[tuple[datetime, str, str, str]]   # when, who, what, detail
     lessons: list[str]
+    judgement: str = ""   # the last note starting with 研判 (the analyst's assessment)
 
 
 def _included(inc: Incident, include_open: bool, include_false_positives: bool) -> bool:
@@ -96,18 +98,20 @@ def collect_cases(db: Database, config, start: date, end: date, tz: ZoneInfo, gr
                  if (grade is None or i.grade.at_least(grade)) and _included(i, include_open, include_false_positives)]
     cases = []
     for inc in progress(incidents):
-        timeline, lessons = [], []
+        timeline, lessons, judgement = [], [], ""
         for ev in store.events_for(db, inc.id):
             if ev.action == "reminder":
                 continue
             what, text = _event_line(ev, names)
             if ev.action == "note" and text.lower().startswith(LESSON_PREFIXES):
                 lessons.append(text.split(":", 1)[-1].split("：", 1)[-1].strip())
+            if ev.action == "note" and judgement_of(text) is not None:
+                judgement = judgement_of(text)
             timeline.append((ev.at, names.get(ev.actor, ev.actor) if ev.actor else "系统", what, text))
         posts = store.posts_for(db, inc.id)
         # the story as it spread: by publication time, collection time where a post has none
         posts.sort(key=lambda p: (from_iso(p["published_at"] or p["fetched_at"]), p["id"]))
-        cases.append(Case(inc, posts, timeline, lessons))
+        cases.append(Case(inc, posts, timeline, lessons, judgement))
     return cases
 
 
@@ -124,6 +128,7 @@ def _facts(c: Case, tz: ZoneInfo) -> list[str]:
     i = c.incident
     return [f"类别：{i.category or '未分类'}；发现时间：{i.created_at.astimezone(tz):%Y-%m-%d %H:%M}",
             f"定级理由：{'；'.join(i.reasons) or '—'}",
+            *([f"研判：{c.judgement}"] if c.judgement else []),
             f"处置结果：{i.disposition.value if i.disposition else '尚未办结'}" + (f"（{i.summary}）" if i.summary else "")]
 
 

@@ -21,7 +21,7 @@ from core.deadlines import OVERDUE_LABELS, deadlines_for, missed_deadlines
 from core.models import Incident, State
 from storage import incidents as store
 
-__all__ = ["COLUMNS", "LedgerRow", "ledger_rows", "write_xlsx", "overdue_text", "JUDGE_PREFIXES"]
+__all__ = ["COLUMNS", "LedgerRow", "ledger_rows", "write_xlsx", "overdue_text", "JUDGE_PREFIXES", "judgement_of"]
 
 # (header, column width in characters)
 COLUMNS: list[tuple[str, int]] = [
@@ -88,12 +88,13 @@ def overdue_text(inc: Incident, config, tz: ZoneInfo, now: datetime) -> str:
     return "是（" + "、".join(OVERDUE_LABELS[name] for name, _ in missed) + "）"
 
 
-def _strip_prefix(text: str) -> str:
-    """'研判：系误读' / '研判 系误读' -> '系误读'."""
+def judgement_of(text: str) -> str | None:
+    """'研判：系误读' / '研判 系误读' -> '系误读'; None for a note that is not an assessment."""
+    text = (text or "").strip()
     for p in JUDGE_PREFIXES:
         if text.startswith(p):
             return text[len(p):].lstrip(" :：,，\u3000").strip()
-    return text
+    return None
 
 
 def ledger_rows(db: Database, config, start: datetime, end: datetime, tz: ZoneInfo, now: datetime) -> list[LedgerRow]:
@@ -108,8 +109,8 @@ def ledger_rows(db: Database, config, start: datetime, end: datetime, tz: ZoneIn
             text = (ev.detail.get("text") or "").strip()
             if not text:
                 continue
-            if text.startswith(JUDGE_PREFIXES):
-                judgement = _strip_prefix(text)
+            if judgement_of(text) is not None:
+                judgement = judgement_of(text)
                 continue
             who = names.get(ev.actor, ev.actor) if ev.actor else "系统"
             remarks.append(f"{ev.at.astimezone(tz):%m-%d %H:%M} {who}：{text}")

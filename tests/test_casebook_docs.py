@@ -35,6 +35,7 @@ async def _history(h):
     assert len(ids) == 4, ids
     await h.say("wangmin", "/assign 1 @liqiang")
     await h.say("liqiang", "/note 1 教训: 公车使用登记应当公开")
+    await h.say("liqiang", "/note 1 研判：系公务用车，网民误读")
     await h.say("liqiang", "/close 1 已澄清 系公务用车")
     await h.say("liqiang", "/close 3 误报")
     await h.say("liqiang", "/close 4 不实 已核实")
@@ -99,6 +100,7 @@ async def test_docx_layout_toc_fonts_links(make_app, tmp_path):
     assert heads[1].startswith("#4 ") and "刘海燕" in heads[1]
     # "指派" says to whom
     assert "王敏 指派给 李强" in text and "公车使用登记应当公开" in text
+    assert "研判：系公务用车，网民误读" in text
 
 
 async def test_include_flags(make_app, tmp_path):

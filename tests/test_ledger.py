@@ -155,3 +155,46 @@ def test_cli_defaults_and_bad_input(tmp_path, monkeypatch):
     assert bad.exit_code == 2 and "结束日期早于开始日期" in bad.output
     bad = CliRunner().invoke(cli, ["export", "ledger", "--db", str(db), "-o", "x.csv"], env=env)
     assert bad.exit_code == 2 and ".xlsx" in bad.output
+
+
+async def test_telegram_sends_the_ledger_as_a_document(config_dir, tmp_path):
+    """`/export ledger week` typed in the Telegram group comes back as an .xlsx document."""
+    import io
+    import time
+
+    from tests.fake_telegram import BOT, FakeBotAPI
+    from tests.test_telegram import GROUP, TG, telegram_config
+
+    class API(FakeBotAPI):
+        def __init__(self):
+            super().__init__()
+            self.documents = []
+
+        def api_sendDocument(self, p):  # noqa: N802
+            mid = next(self._message_ids)
+            self.documents.append({"chat": str(p["chat_id"]), "bytes": p.get("document")})
+            return self._ok({"message_id": mid, "date": int(time.time()), "chat": self._chat(p["chat_id"]),
+                             "from": BOT, "document": {"file_id": f"d{mid}", "file_unique_id": f"u{mid}"}})
+
+    api = API()
+    t = TG(api, telegram_config(config_dir), tmp_path)
+    await t.start(collect=False)
+    try:
+        seed(_H(t.app), *HIGH, source="provnews")
+        t.say("wangmin", "/export ledger week")
+        await t.until(lambda: api.documents)
+        doc = api.documents[0]
+        assert doc["chat"] == GROUP and isinstance(doc["bytes"], bytes)
+        header, rows = _rows(load_workbook(io.BytesIO(doc["bytes"]))["台账"])
+        assert header == HEADER and [r["标题"] for r in rows] == [HIGH[0]]
+        assert any("舆情台账" in x for x in t.texts())
+    finally:
+        await t.stop()
+        api.close()
+
+
+class _H:
+    """Enough of the test harness for `seed`."""
+
+    def __init__(self, app):
+        self.app = app
