@@ -671,6 +671,7 @@ async def cmd_export(call: Call) -> list[Reply]:
     from jobs.ledger import ledger_rows, write_xlsx  # noqa: PLC0415
     from jobs.report import period_bounds  # noqa: PLC0415
     from storage import open_db  # noqa: PLC0415
+    from storage.db import database_file  # noqa: PLC0415
 
     usage = _EXPORT_USAGE
     if not call.args:
@@ -695,7 +696,7 @@ async def cmd_export(call: Call) -> list[Reply]:
     out_dir = Path(deps.data_dir if deps.data_dir is not None else tempfile.gettempdir()) / "exports"
     name = f"舆情台账-{first:%Y%m%d}-{last:%Y%m%d}-{now.astimezone(deps.tz):%H%M%S}.xlsx"
     title = f"{org}网络舆情台账（{first} 至 {last}）"
-    db_file = next((r[2] for r in deps.db.execute("PRAGMA database_list").fetchall() if r[1] == "main"), "")
+    db_file = database_file(deps.db)
 
     def work(rows=None):
         """Read (through a connection of its own) and write the workbook, off the event loop."""

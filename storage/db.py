@@ -55,6 +55,12 @@ def open_db(path: Path | str | None = None, *, memory: bool = False, migrate: bo
     return db
 
 
+def database_file(db: Database) -> str | None:
+    """The file behind `db` (for a second, read-only connection off the event loop); None in memory."""
+    row = next((r for r in db.execute("PRAGMA database_list").fetchall() if r[1] == "main"), None)
+    return row[2] or None if row else None
+
+
 @contextmanager
 def write_tx(db: Database) -> Iterator[Database]:
     """One write transaction, taken with BEGIN IMMEDIATE so concurrent writers queue

@@ -88,6 +88,14 @@ async def test_cli_ledger_workbook(make_app, clock, tmp_path):
     cell = ws.cell(row=hostile_row, column=4)
     assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK") and "\x07" not in cell.value
     assert ws.cell(row=hostile_row, column=6).hyperlink is None
+    # the configured zone, not a fixed one
+    utc_out = tmp_path / "ledger-utc.xlsx"
+    res = CliRunner().invoke(cli, ["export", "ledger", "--db", str(db), "--from", "2026-11-01", "--to", "2026-11-30",
+                                   "-o", str(utc_out)],
+                             env={"YUQING_DATA_DIR": str(tmp_path / "data"), "YUQING_TIMEZONE": "UTC"})
+    assert res.exit_code == 0, res.output
+    _, utc_rows = _rows(_sheet(utc_out))
+    assert next(r for r in utc_rows if r["编号"] == 1)["发现时间"] == datetime(2026, 11, 24, 2, 0)
 
 
 async def test_overdue_column_follows_deadlines(make_app, clock, tmp_path):
@@ -198,3 +206,18 @@ class _H:
 
     def __init__(self, app):
         self.app = app
+
+
+def test_database_file(tmp_path):
+    """/export ledger reads through a second connection to the same file, off the event loop."""
+    from storage import open_db
+    from storage.db import database_file
+
+    mem = open_db(memory=True)
+    disk = open_db(tmp_path / "x.db")
+    try:
+        assert database_file(mem) is None
+        assert database_file(disk) == str(tmp_path / "x.db")
+    finally:
+        mem.close()
+        disk.close()
