@@ -37,7 +37,7 @@ from core.render import ACTION_NAMES
 from jobs.ledger import judgement_of
 from storage import incidents as store
 
-__all__ = ["Case", "collect_cases", "write_markdown", "write_docx", "FONTS"]
+__all__ = ["Case", "collect_cases", "write_markdown", "write_docx", "apply_document_style", "FONTS"]
 
 LESSON_PREFIXES = ("教训", "经验", "lesson")
 
@@ -305,7 +305,7 @@ def _font_table(doc) -> None:
     part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def _setup(doc) -> None:
+def apply_document_style(doc) -> None:
     """A4, GB/T 9704 margins, government-document styles, page numbers, fields updated on open."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING  # noqa: PLC0415
     from docx.oxml import OxmlElement  # noqa: PLC0415
@@ -375,7 +375,7 @@ def write_docx(cases: list[Case], path: Path, *, org: str, start: date, end: dat
     from docx import Document  # noqa: PLC0415
 
     doc = Document()
-    _setup(doc)
+    apply_document_style(doc)
     doc.core_properties.title = f"{org}舆情案例汇编（警示教材）"
     b = _Body(doc)
     b.text(f"{org}舆情案例汇编（警示教材）", "Title")
