@@ -313,8 +313,11 @@ def ledger(db, config, date_from, date_to, output) -> None:
         rows = ledger_rows(database, cfg, lo, hi, tz, _dt.now(timezone.utc))
     finally:
         database.close()
-    write_xlsx(rows, output, org=cfg.organization.name,
-               title=f"{cfg.organization.name}网络舆情台账（{start} 至 {end}）")
+    try:
+        write_xlsx(rows, output, org=cfg.organization.name,
+                   title=f"{cfg.organization.name}网络舆情台账（{start} 至 {end}）")
+    except OSError as e:
+        raise click.ClickException(f"无法写入 {output}：{e.strerror or e} / cannot write the file") from None
     click.echo(f"已导出台账 {len(rows)} 起事件到 {output} / exported {len(rows)} incidents")
 
 
@@ -358,10 +361,12 @@ def casebook(db, config, date_from, date_to, fmt, grade, include_false_positives
     finally:
         database.close()
     writer = write_docx if fmt == "docx" else write_markdown
-    if output.parent != Path(""):
+    try:
         output.parent.mkdir(parents=True, exist_ok=True)
-    writer(cases, output, org=cfg.organization.name, start=start, end=end, tz=settings.tz,
-           progress=progress("写入文档 writing"))
+        writer(cases, output, org=cfg.organization.name, start=start, end=end, tz=settings.tz,
+               progress=progress("写入文档 writing"))
+    except OSError as e:
+        raise click.ClickException(f"无法写入 {output}：{e.strerror or e} / cannot write the file") from None
     left_out = [w for w, asked in (("误报", include_false_positives), ("未办结", include_open)) if not asked]
     note = f"（未收录{'、'.join(left_out)}事件）" if left_out else ""
     click.echo(f"已导出 {len(cases)} 起事件到 {output}{note} / exported {len(cases)} incidents")

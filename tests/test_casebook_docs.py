@@ -211,3 +211,13 @@ def test_progress_reports_every_case(tmp_path):
     write_docx(_cases(5), tmp_path / "p.docx", org="云川", start=date(2026, 1, 1), end=date(2026, 1, 2), tz=TZ,
                progress=progress)
     assert seen == [1, 2, 3, 4, 5]
+
+
+async def test_unwritable_output_is_a_clear_message(make_app, tmp_path):
+    db = await _history(make_app())
+    (tmp_path / "plain-file").write_text("x")
+    for kind in ("casebook", "ledger"):
+        res = CliRunner().invoke(cli, ["export", kind, "--db", str(db), "--from", "2026-11-01", "--to", "2026-11-30",
+                                       "-o", str(tmp_path / "plain-file" / f"out.{'docx' if kind == 'casebook' else 'xlsx'}")],
+                                 env={"YUQING_DATA_DIR": str(tmp_path / "data")})
+        assert res.exit_code == 1 and "无法写入" in res.output and "Traceback" not in res.output, res.output
