@@ -346,14 +346,67 @@ def export() -> None:
     """Export documents."""
 
 
+def _date_range(date_from, date_to, default_days: int, tz) -> tuple:
+    """--from/--to as dates; missing ends default to the `default_days` up to today (local)."""
+    from datetime import datetime as _dt, timedelta  # noqa: PLC0415
+
+    today = _dt.now(tz).date()
+    end = date_to.date() if date_to else today
+    start = date_from.date() if date_from else end - timedelta(days=default_days - 1)
+    if end < start:
+        raise click.BadParameter("结束日期早于开始日期 / --to is before --from", param_hint="--to")
+    return start, end
+
+
+@export.command("ledger")
+@common_options
+@click.option("--from", "date_from", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="First day (YYYY-MM-DD). Default: 30 days before --to.")
+@click.option("--to", "date_to", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Last day (YYYY-MM-DD). Default: today.")
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (.xlsx). Default: 舆情台账-FROM-TO.xlsx in the current folder.")
+def ledger(db, config, date_from, date_to, output) -> None:
+    """The 台账 (ledger): one row per incident found in the period, as an Excel workbook."""
+    from datetime import datetime as _dt, timedelta, timezone  # noqa: PLC0415
+
+    from jobs.ledger import ledger_rows, write_xlsx  # noqa: PLC0415
+    from storage import open_db  # noqa: PLC0415
+
+    settings, cfg = _load(db, config)
+    tz = settings.tz
+    start, end = _date_range(date_from, date_to, 30, tz)
+    output = output or Path(f"舆情台账-{start:%Y%m%d}-{end:%Y%m%d}.xlsx")
+    if output.suffix.lower() != ".xlsx":
+        raise click.BadParameter(f"台账文件须以 .xlsx 结尾：{output} / the ledger is an .xlsx file", param_hint="-o")
+    lo = _dt(start.year, start.month, start.day, tzinfo=tz)
+    hi = _dt(end.year, end.month, end.day, tzinfo=tz) + timedelta(days=1)
+    database = open_db(settings.db)
+    try:
+        rows = ledger_rows(database, cfg, lo, hi, tz, _dt.now(timezone.utc))
+    finally:
+        database.close()
+    try:
+        write_xlsx(rows, output, org=cfg.organization.name,
+                   title=f"{cfg.organization.name}网络舆情台账（{start} 至 {end}）")
+    except OSError as e:
+        raise click.ClickException(f"无法写入 {output}：{e.strerror or e} / cannot write the file") from None
+    click.echo(f"已导出台账 {len(rows)} 起事件到 {output} / exported {len(rows)} incidents")
+
+
 @export.command("casebook")
 @common_options
-@click.option("--from", "date_from", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="First day (YYYY-MM-DD).")
-@click.option("--to", "date_to", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="Last day (YYYY-MM-DD).")
+@click.option("--from", "date_from", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="First day (YYYY-MM-DD). Default: a year before --to.")
+@click.option("--to", "date_to", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Last day (YYYY-MM-DD). Default: today.")
 @click.option("--format", "fmt", type=click.Choice(["docx", "md"]), default="docx", show_default=True)
 @click.option("--grade", default=None, help="Only incidents of this grade or above (I, II, III, IV).")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
-def casebook(db, config, date_from, date_to, fmt, grade, output) -> None:
+@click.option("--include-false-positives", is_flag=True, help="Also incidents closed as 误报 (left out by default).")
+@click.option("--include-open", is_flag=True, help="Also incidents not yet closed (left out by default).")
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write. Default: 舆情案例汇编-FROM-TO.docx (or .md) in the current folder.")
+def casebook(db, config, date_from, date_to, fmt, grade, include_false_positives, include_open, output) -> None:
     """The casebook (警示教材): past incidents with story, sources, grade, timeline, disposition, lessons."""
     from core.grades import Grade  # noqa: PLC0415
     from jobs.casebook import collect_cases, write_docx, write_markdown  # noqa: PLC0415
@@ -364,26 +417,32 @@ def casebook(db, config, date_from, date_to, fmt, grade, output) -> None:
         min_grade = Grade.parse(grade) if grade else None
     except ValueError:
         raise click.BadParameter(f"未知等级 {grade!r}，可选 I、II、III、IV / unknown grade", param_hint="--grade") from None
-    start, end = date_from.date(), date_to.date()
-    if end < start:
-        raise click.BadParameter("结束日期早于开始日期 / --to is before --from", param_hint="--to")
+    start, end = _date_range(date_from, date_to, 366, settings.tz)
+    output = output or Path(f"舆情案例汇编-{start:%Y%m%d}-{end:%Y%m%d}.{fmt}")
+
+    def progress(label):
+        def wrap(items):
+            items = list(items)
+            with click.progressbar(items, label=label, file=sys.stderr) as bar:
+                yield from bar
+        return wrap
+
     database = open_db(settings.db)
     try:
-        with click.progressbar(length=0, label="整理案例 compiling", file=sys.stderr) as bar:
-            def progress(items):
-                items = list(items)
-                bar.length = len(items)
-                for it in items:
-                    yield it
-                    bar.update(1)
-
-            cases = collect_cases(database, cfg, start, end, settings.tz, min_grade, progress)
-        writer = write_docx if fmt == "docx" else write_markdown
-        output.parent.mkdir(parents=True, exist_ok=True)
-        writer(cases, output, org=cfg.organization.name, start=start, end=end, tz=settings.tz)
+        cases = collect_cases(database, cfg, start, end, settings.tz, min_grade, progress("整理案例 compiling"),
+                              include_open=include_open, include_false_positives=include_false_positives)
     finally:
         database.close()
-    click.echo(f"已导出 {len(cases)} 起事件到 {output} / exported {len(cases)} incidents")
+    writer = write_docx if fmt == "docx" else write_markdown
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        writer(cases, output, org=cfg.organization.name, start=start, end=end, tz=settings.tz,
+               progress=progress("写入文档 writing"))
+    except OSError as e:
+        raise click.ClickException(f"无法写入 {output}：{e.strerror or e} / cannot write the file") from None
+    left_out = [w for w, asked in (("误报", include_false_positives), ("未办结", include_open)) if not asked]
+    note = f"（未收录{'、'.join(left_out)}事件）" if left_out else ""
+    click.echo(f"已导出 {len(cases)} 起事件到 {output}{note} / exported {len(cases)} incidents")
 
 
 def main() -> None:

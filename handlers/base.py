@@ -38,6 +38,7 @@ class Reply:
     text: str
     card: Card | None = None
     image: str | None = None   # a PNG to show with the text (report charts)
+    document: str | None = None   # a file to send with the text (the ledger .xlsx): its path
 
 
 @dataclass

@@ -663,6 +663,66 @@ async def cmd_mute(call: Call) -> list[Reply]:
     return _done(call, inc, f"已静音 #{iid} 的提醒，至 {fmt_time(inc.muted_until, call.deps.tz)}。")
 
 
+_EXPORT_USAGE = ("用法：/export ledger [today|week|month|lastweek|起始日..结束日]，例如 /export ledger week"
+                 "（舆情台账，Excel 文件；默认本周）")
+_EXPORT_KINDS = {"ledger": "ledger", "台账": "ledger"}
+
+
+async def cmd_export(call: Call) -> list[Reply]:
+    """/export ledger week: the 台账 of a period as an .xlsx file sent back to the caller."""
+    import asyncio  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from jobs.ledger import ledger_rows, write_xlsx  # noqa: PLC0415
+    from jobs.report import period_bounds  # noqa: PLC0415
+    from storage import open_db  # noqa: PLC0415
+    from storage.db import database_file  # noqa: PLC0415
+
+    usage = _EXPORT_USAGE
+    if not call.args:
+        raise UsageError(f"请指明导出什么。{usage}")
+    kind = _EXPORT_KINDS.get(call.args[0].lower())
+    if kind is None:
+        raise UsageError(f"未知的导出类型“{shorten(call.args[0])}”，目前可导出：ledger（台账）。{usage}")
+    _no_more(call.args[2:], usage)
+    arg = call.args[1] if len(call.args) > 1 else "week"
+    try:
+        period = parse_period(arg)
+    except (ValueError, OverflowError):
+        raise UsageError(f"无法识别的导出周期“{shorten(arg)}”。{usage}") from None
+    m = _RANGE.match(period)
+    if m and not all(date(2000, 1, 1) <= date.fromisoformat(d) <= date(2999, 12, 31) for d in m.groups()):
+        raise UsageError(f"导出周期须在 2000-01-01 至 2999-12-31 之间。{usage}")
+    deps = call.deps
+    now = deps.clock()
+    lo, hi = period_bounds(period, now, deps.tz)
+    first, last = lo.astimezone(deps.tz).date(), (hi - timedelta(seconds=1)).astimezone(deps.tz).date()
+    org = deps.config.organization.name
+    out_dir = Path(deps.data_dir if deps.data_dir is not None else tempfile.gettempdir()) / "exports"
+    name = f"舆情台账-{first:%Y%m%d}-{last:%Y%m%d}-{now.astimezone(deps.tz):%H%M%S}.xlsx"
+    title = f"{org}网络舆情台账（{first} 至 {last}）"
+    db_file = database_file(deps.db)
+
+    def work(rows=None):
+        """Read (through a connection of its own) and write the workbook, off the event loop."""
+        if rows is None:
+            own = open_db(db_file, migrate=False)
+            try:
+                rows = ledger_rows(own, deps.config, lo, hi, deps.tz, now)
+            finally:
+                own.close()
+        return len(rows), write_xlsx(rows, out_dir / name, org=org, title=title)
+
+    if db_file:
+        count, path = await asyncio.to_thread(work)
+    else:   # an in-memory database has no second connection: read here, write off the loop
+        count, path = await asyncio.to_thread(work, ledger_rows(deps.db, deps.config, lo, hi, deps.tz, now))
+    log.info("/export ledger %s by %s: %d rows -> %s", period, call.person.id, count, path)
+    return [Reply(f"📎 舆情台账（{first} 至 {last}）：{count} 起事件，已生成 Excel 文件 {path.name}"
+                  f"（服务器路径：{path}）。", document=str(path))]
+
+
 COMMANDS: list[Command] = [
     Command("help", "/help", "查看帮助", cmd_help, aliases=("帮助",)),
     Command("start", "/start", "登记（私聊）", cmd_start),
@@ -683,6 +743,7 @@ COMMANDS: list[Command] = [
     Command("sources", "/sources", "来源状态", cmd_sources, aliases=("来源",)),
     Command("tip", "/tip 链接 [备注]", "报送线索", cmd_tip, aliases=("线索", "报送")),
     Command("mute", "/mute 编号 时长", "暂停某事件的提醒（如 2h）", cmd_mute, aliases=("静音",)),
+    Command("export", "/export ledger [周期]", "导出舆情台账（Excel 文件，默认本周）", cmd_export, aliases=("导出",)),
 ]
 _BY_NAME = {c.name: c for c in COMMANDS}
 _ALIASES = {a: c.name for c in COMMANDS for a in c.aliases}
@@ -698,4 +759,5 @@ _GROUP_ARGS = {
     "subscribe": re.compile(r"^(?:I|II|III|IV)$", re.I),
     "tip": re.compile(r"^https?://", re.I),
     "search": re.compile(r"^\S{2,}"),
+    "export": re.compile(r"^(?:ledger|台账)(?:\s|$)", re.I),
 }

@@ -31,6 +31,7 @@ ALLOWED: dict[str, set[Role] | None] = {
     "sources": _WORK,
     "tip": _WORK | {Role.OFFICER},
     "mute": _WORK,
+    "export": _VIEW,
 }
 
 

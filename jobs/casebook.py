@@ -1,9 +1,27 @@
-"""The casebook (警示教材): past incidents compiled into one document — a contents page, then
-per incident the story, its sources, grade and reasons, the timeline of actions, the
-disposition and the lessons noted (`/note N 教训: …`). Markdown or DOCX (python-docx)."""
+"""The casebook (警示教材): past incidents compiled into one document — a table of contents,
+then per incident the story, its sources (linked), grade and reasons, the timeline of actions,
+the disposition and the lessons noted (`/note N 教训: …`). Markdown or DOCX.
+
+By default only closed incidents that were not false positives are compiled (a casebook
+teaches from finished cases); `include_open` / `include_false_positives` add the others.
+
+The DOCX is laid out like a government document (GB/T 9704 proportions where practical): A4,
+margins 37/35/28/26 mm, the title in 黑体, headings in 黑体 and 楷体, the body in 仿宋 三号 —
+each named for East Asian text (`w:eastAsia`) and listed in the font table with its English
+name, the GB2312 character set and its family, so a machine without the font substitutes a
+Chinese one of the same kind — page numbers in the footer, a real Word table of contents (a
+TOC field, pre-filled with links to every case so it works before Word updates it) and
+clickable links (hyperlink relationships).
+
+The document body is built with lxml directly, appending to a cached body element:
+python-docx's `add_paragraph` searches the body for its section properties on every call
+(quadratic in the number of paragraphs), and its relationship helpers scan every
+relationship for every new link. Both are avoided, so the time grows linearly.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -14,13 +32,25 @@ from sqlite_utils import Database
 
 from core.clock import from_iso
 from core.grades import Grade
-from core.models import Incident
+from core.models import Disposition, Incident, State
 from core.render import ACTION_NAMES
+from jobs.ledger import judgement_of
 from storage import incidents as store
 
-__all__ = ["Case", "collect_cases", "write_markdown", "write_docx"]
+__all__ = ["Case", "collect_cases", "write_markdown", "write_docx", "apply_document_style", "FONTS"]
 
 LESSON_PREFIXES = ("教训", "经验", "lesson")
+
+# role -> (East Asian font, Latin font, size in points). Names that exist on every Chinese
+# Windows; the font table adds their English names and kind for other machines.
+FONTS = {"title": ("黑体", "Times New Roman", 22), "h1": ("黑体", "Times New Roman", 16),
+         "h2": ("楷体", "Times New Roman", 16), "body": ("仿宋", "Times New Roman", 16)}
+# East Asian font -> (English name, panose, family): for the font table
+_FONT_TABLE = {"黑体": ("SimHei", "02010609060101010101", "modern"),
+               "仿宋": ("FangSong", "02010609060101010101", "modern"),
+               "楷体": ("KaiTi", "02010609060101010101", "modern")}
+
+Progress = Callable[[Iterable], Iterable]
 
 
 @dataclass(frozen=True)
@@ -29,30 +59,59 @@ class Case:
     posts: list[dict]
     timeline: list[tuple[datetime, str, str, str]]   # when, who, what, detail
     lessons: list[str]
+    judgement: str = ""   # the last note starting with 研判 (the analyst's assessment)
+
+
+def _included(inc: Incident, include_open: bool, include_false_positives: bool) -> bool:
+    if inc.state is not State.CLOSED and not include_open:
+        return False
+    if inc.disposition is Disposition.FALSE_POSITIVE and not include_false_positives:
+        return False
+    return True
+
+
+def _event_line(ev, names: dict[str, str]) -> tuple[str, str]:
+    """(what, detail) for one audit event, saying to whom and to what where it matters."""
+    d = ev.detail
+    what = ACTION_NAMES.get(ev.action, ev.action)
+    text = d.get("text") or d.get("reason") or ""
+    if ev.action == "assign" and d.get("target"):
+        what = f"指派给 {names.get(d['target'], d['target'])}"
+    elif ev.action == "escalate" and d.get("level"):
+        what = f"升级（第 {d['level']} 级）"
+    elif ev.action == "regraded" and d.get("from") and d.get("to"):
+        text = f"{d['from']} → {d['to']}"
+    elif ev.action == "close":
+        text = (d.get("disposition") or "") + (f"（{d['summary']}）" if d.get("summary") else "")
+    return what, text
 
 
 def collect_cases(db: Database, config, start: date, end: date, tz: ZoneInfo, grade: Grade | None = None,
-                  progress: Callable[[Iterable], Iterable] = lambda it: it) -> list[Case]:
-    """Incidents found between `start` and `end` (inclusive, local dates), at `grade` or above."""
+                  progress: Progress = lambda it: it, *, include_open: bool = False,
+                  include_false_positives: bool = False) -> list[Case]:
+    """Incidents found between `start` and `end` (inclusive, local dates), at `grade` or above;
+    closed and not false positives unless asked."""
     lo = datetime(start.year, start.month, start.day, tzinfo=tz)
     hi = datetime(end.year, end.month, end.day, tzinfo=tz) + timedelta(days=1)
     names = {p.id: p.name for p in config.people}
-    incidents = [i for i in store.incidents_between(db, lo, hi) if grade is None or i.grade.at_least(grade)]
+    incidents = [i for i in store.incidents_between(db, lo, hi)
+                 if (grade is None or i.grade.at_least(grade)) and _included(i, include_open, include_false_positives)]
     cases = []
     for inc in progress(incidents):
-        timeline, lessons = [], []
+        timeline, lessons, judgement = [], [], ""
         for ev in store.events_for(db, inc.id):
             if ev.action == "reminder":
                 continue
-            d = ev.detail
-            text = d.get("text") or d.get("reason") or ""
-            if ev.action == "close":
-                text = d.get("disposition", "") + (f"（{d['summary']}）" if d.get("summary") else "")
+            what, text = _event_line(ev, names)
             if ev.action == "note" and text.lower().startswith(LESSON_PREFIXES):
                 lessons.append(text.split(":", 1)[-1].split("：", 1)[-1].strip())
-            timeline.append((ev.at, names.get(ev.actor, ev.actor) if ev.actor else "系统",
-                             ACTION_NAMES.get(ev.action, ev.action), text))
-        cases.append(Case(inc, store.posts_for(db, inc.id), timeline, lessons))
+            if ev.action == "note" and judgement_of(text) is not None:
+                judgement = judgement_of(text)
+            timeline.append((ev.at, names.get(ev.actor, ev.actor) if ev.actor else "系统", what, text))
+        posts = store.posts_for(db, inc.id)
+        # the story as it spread: by publication time, collection time where a post has none
+        posts.sort(key=lambda p: (from_iso(p["published_at"] or p["fetched_at"]), p["id"]))
+        cases.append(Case(inc, posts, timeline, lessons, judgement))
     return cases
 
 
@@ -61,17 +120,32 @@ def _title(case: Case) -> str:
     return f"#{i.id} [{i.grade.value} {i.grade.label}] {i.title}"
 
 
-def write_markdown(cases: list[Case], path: Path, *, org: str, start: date, end: date, tz: ZoneInfo) -> None:
-    out = [f"# {org}舆情案例汇编（警示教材）", "", f"收录 {start} 至 {end} 的事件 {len(cases)} 起。", "", "## 目录", ""]
+def _post_time(p: dict, tz: ZoneInfo) -> str:
+    return f"{from_iso(p['published_at'] or p['fetched_at']).astimezone(tz):%m-%d %H:%M}"
+
+
+def _facts(c: Case, tz: ZoneInfo) -> list[str]:
+    i = c.incident
+    return [f"类别：{i.category or '未分类'}；发现时间：{i.created_at.astimezone(tz):%Y-%m-%d %H:%M}",
+            f"定级理由：{'；'.join(i.reasons) or '—'}",
+            *([f"研判：{c.judgement}"] if c.judgement else []),
+            f"处置结果：{i.disposition.value if i.disposition else '尚未办结'}" + (f"（{i.summary}）" if i.summary else "")]
+
+
+def _scope(n: int, start: date, end: date) -> str:
+    return f"收录 {start} 至 {end} 的事件 {n} 起。"
+
+
+def write_markdown(cases: list[Case], path: Path, *, org: str, start: date, end: date, tz: ZoneInfo,
+                   progress: Progress = lambda it: it) -> None:
+    out = [f"# {org}舆情案例汇编（警示教材）", "", _scope(len(cases), start, end), "", "## 目录", ""]
     out += [f"{n}. [{_title(c)}](#case-{c.incident.id})" for n, c in enumerate(cases, 1)]
-    for c in cases:
+    for c in progress(cases):
         i = c.incident
-        out += ["", f'<a id="case-{i.id}"></a>', f"## {_title(c)}", "",
-                f"- 类别：{i.category or '未分类'}；发现时间：{i.created_at.astimezone(tz):%Y-%m-%d %H:%M}",
-                f"- 定级理由：{'；'.join(i.reasons)}",
-                f"- 处置结果：{i.disposition.value if i.disposition else '尚未办结'}" + (f"（{i.summary}）" if i.summary else ""),
-                "", "### 事件经过", ""]
-        out += [f"- {from_iso(p['fetched_at']).astimezone(tz):%m-%d %H:%M} {p['source_name'] or p['source_id']}："
+        out += ["", f'<a id="case-{i.id}"></a>', f"## {_title(c)}", ""]
+        out += [f"- {x}" for x in _facts(c, tz)]
+        out += ["", "### 事件经过", ""]
+        out += [f"- {_post_time(p, tz)} {p['source_name'] or p['source_id']}："
                 f"[{p['title']}]({p['url']})" if p["url"] else f"- {p['title']}" for p in c.posts]
         out += ["", "### 处置过程", ""]
         out += [f"- {when.astimezone(tz):%m-%d %H:%M} {who} {what}" + (f"：{detail}" if detail else "")
@@ -81,38 +155,254 @@ def write_markdown(cases: list[Case], path: Path, *, org: str, start: date, end:
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
 
 
-def write_docx(cases: list[Case], path: Path, *, org: str, start: date, end: date, tz: ZoneInfo) -> None:
-    from docx import Document
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
+# ---------------------------------------------------------------------------- DOCX
+
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SAFE_LINK = re.compile(r"^https?://[^\s\"<>\\^`{|}]+$", re.I)
+# CT_Settings elements that come after w:updateFields (schema order matters to Word)
+_AFTER_UPDATE_FIELDS = ("hdrShapeDefaults", "footnotePr", "endnotePr", "compat", "docVars", "rsids", "mathPr",
+                        "attachedSchema", "themeFontLang", "clrSchemeMapping", "doNotIncludeSubdocsInStats",
+                        "doNotAutoCompressPictures", "forceUpgrade", "captions", "readModeInkLockDown",
+                        "smartTagType", "schemaLibrary", "shapeDefaults", "doNotEmbedSmartTags", "decimalSymbol",
+                        "listSeparator")
+
+
+def _clean(text) -> str:
+    """Scraped text as XML allows it (no control characters or lone surrogates)."""
+    return _XML_BAD.sub("", str(text or ""))
+
+
+class _Body:
+    """Appends paragraphs, runs, links and fields to a document body in O(1) each.
+
+    The section properties (`w:sectPr`, which must stay last) are taken out while building
+    and put back by `finish`. Hyperlink relationships get ids of their own (`rIdL1`, …),
+    one per distinct address."""
+
+    def __init__(self, doc):
+        from docx.opc.constants import RELATIONSHIP_TYPE as RT  # noqa: PLC0415
+        from docx.oxml.ns import qn  # noqa: PLC0415
+        from lxml import etree  # noqa: PLC0415
+
+        self.qn, self.sub, self.rt_link = qn, etree.SubElement, RT.HYPERLINK
+        self.body = doc.element.body
+        self.sect = self.body.sectPr
+        if self.sect is not None:
+            self.body.remove(self.sect)
+        self.rels = doc.part.rels
+        self.links: dict[str, str] = {}
+        self.bookmarks = 0
+        self.T, self.R, self.P = qn("w:t"), qn("w:r"), qn("w:p")
+        self.VAL, self.SPACE = qn("w:val"), "{http://www.w3.org/XML/1998/namespace}space"
+
+    def finish(self) -> None:
+        if self.sect is not None:
+            self.body.append(self.sect)
+            self.sect = None
+
+    def para(self, style: str | None = None, *, page_break: bool = False, center: bool = False):
+        p = self.sub(self.body, self.P)
+        if style or page_break or center:
+            ppr = self.sub(p, self.qn("w:pPr"))
+            if style:
+                self.sub(ppr, self.qn("w:pStyle")).set(self.VAL, style)
+            if page_break:
+                self.sub(ppr, self.qn("w:pageBreakBefore"))
+            if center:
+                self.sub(ppr, self.qn("w:jc")).set(self.VAL, "center")
+        return p
+
+    def run(self, parent, text: str, *, link: bool = False):
+        r = self.sub(parent, self.R)
+        if link:
+            rpr = self.sub(r, self.qn("w:rPr"))
+            self.sub(rpr, self.qn("w:color")).set(self.VAL, "0563C1")
+            self.sub(rpr, self.qn("w:u")).set(self.VAL, "single")
+        t = self.sub(r, self.T)
+        t.text = _clean(text)
+        t.set(self.SPACE, "preserve")
+        return r
+
+    def text(self, text: str, style: str | None = None, **kw):
+        p = self.para(style, **kw)
+        self.run(p, text)
+        return p
+
+    def link(self, p, url: str, text: str) -> None:
+        """A clickable link to `url`; plain text when the address is not a web address."""
+        if not (url and len(url) <= 2000 and _SAFE_LINK.match(url)):
+            self.run(p, text)
+            return
+        rid = self.links.get(url)
+        if rid is None:
+            rid = self.links[url] = f"rIdL{len(self.links) + 1}"
+            self.rels.add_relationship(self.rt_link, url, rid, is_external=True)
+        h = self.sub(p, self.qn("w:hyperlink"))
+        h.set(self.qn("r:id"), rid)
+        self.run(h, text, link=True)
+
+    def anchor(self, p, name: str, text: str) -> None:
+        """A link to a bookmark inside the document."""
+        h = self.sub(p, self.qn("w:hyperlink"))
+        h.set(self.qn("w:anchor"), name)
+        h.set(self.qn("w:history"), "1")
+        self.run(h, text, link=False)
+
+    def bookmark(self, p, name: str, text: str) -> None:
+        """`text` in `p`, marked as the bookmark `name`."""
+        self.bookmarks += 1
+        start = self.sub(p, self.qn("w:bookmarkStart"))
+        start.set(self.qn("w:id"), str(self.bookmarks))
+        start.set(self.qn("w:name"), name)
+        self.run(p, text)
+        self.sub(p, self.qn("w:bookmarkEnd")).set(self.qn("w:id"), str(self.bookmarks))
+
+    def field(self, p, kind: str, instruction: str) -> None:
+        """One part of a complex field: `begin` (with its instruction), `separate` or `end`."""
+        r = self.sub(p, self.R)
+        self.sub(r, self.qn("w:fldChar")).set(self.qn("w:fldCharType"), kind)
+        if kind == "begin":
+            r = self.sub(p, self.R)
+            it = self.sub(r, self.qn("w:instrText"))
+            it.text = instruction
+            it.set(self.SPACE, "preserve")
+
+
+def _set_fonts(style, role: str, *, bold: bool = False) -> None:
+    """The style's fonts by name (no theme fonts), size and colour (black)."""
+    from docx.oxml.ns import qn  # noqa: PLC0415
+    from docx.shared import Pt, RGBColor  # noqa: PLC0415
+
+    east, latin, size = FONTS[role]
+    style.font.size = Pt(size)
+    style.font.bold = bold
+    style.font.color.rgb = RGBColor(0, 0, 0)
+    color = style.element.rPr.find(qn("w:color"))
+    for attr in ("w:themeColor", "w:themeShade", "w:themeTint"):
+        color.attrib.pop(qn(attr), None)
+    rfonts = style.element.rPr.get_or_add_rFonts()
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        rfonts.attrib.pop(qn(attr), None)
+    for attr, name in (("w:ascii", latin), ("w:hAnsi", latin), ("w:cs", latin), ("w:eastAsia", east)):
+        rfonts.set(qn(attr), name)
+
+
+def _font_table(doc) -> None:
+    """List the Chinese fonts with their English names, GB2312 charset and family."""
+    from lxml import etree  # noqa: PLC0415
+
+    part = next((p for p in doc.part.package.iter_parts() if str(p.partname) == "/word/fontTable.xml"), None)
+    if part is None:
+        return
+    w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    root = etree.fromstring(part.blob)
+    for name, (alt, panose, family) in _FONT_TABLE.items():
+        f = etree.SubElement(root, w + "font")
+        f.set(w + "name", name)
+        for tag, val in (("altName", alt), ("panose1", panose), ("charset", "86"), ("family", family),
+                         ("pitch", "variable")):
+            etree.SubElement(f, w + tag).set(w + "val", val)
+    part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def apply_document_style(doc) -> None:
+    """A4, GB/T 9704 margins, government-document styles, page numbers, fields updated on open."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING  # noqa: PLC0415
+    from docx.oxml import OxmlElement  # noqa: PLC0415
+    from docx.oxml.ns import qn  # noqa: PLC0415
+    from docx.shared import Mm, Pt  # noqa: PLC0415
+
+    sec = doc.sections[0]
+    sec.page_width, sec.page_height = Mm(210), Mm(297)
+    sec.top_margin, sec.bottom_margin, sec.left_margin, sec.right_margin = Mm(37), Mm(35), Mm(28), Mm(26)
+    sec.footer_distance = Mm(20)
+    defaults = doc.styles.element.find(qn("w:docDefaults"))
+    if defaults is not None:   # no theme fonts underneath ours
+        for rfonts in defaults.iter(qn("w:rFonts")):
+            for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+                rfonts.attrib.pop(qn(attr), None)
+    normal = doc.styles["Normal"]
+    _set_fonts(normal, "body")
+    pf = normal.paragraph_format
+    pf.line_spacing_rule, pf.line_spacing = WD_LINE_SPACING.EXACTLY, Pt(28)
+    pf.space_before, pf.space_after = Pt(0), Pt(0)
+    title = doc.styles["Title"]
+    _set_fonts(title, "title")
+    ppr = title.element.pPr
+    if ppr is not None and ppr.find(qn("w:pBdr")) is not None:
+        ppr.remove(ppr.find(qn("w:pBdr")))
+    title.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    title.paragraph_format.line_spacing_rule, title.paragraph_format.line_spacing = WD_LINE_SPACING.EXACTLY, Pt(36)
+    title.paragraph_format.space_after = Pt(28)
+    for name, role in (("Heading 1", "h1"), ("Heading 2", "h2"), ("TOC Heading", "h1")):
+        st = doc.styles[name]
+        _set_fonts(st, role)
+        st.paragraph_format.space_before, st.paragraph_format.space_after = Pt(14), Pt(7)
+        st.paragraph_format.line_spacing_rule, st.paragraph_format.line_spacing = WD_LINE_SPACING.EXACTLY, Pt(28)
+    doc.styles["TOC Heading"].paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _font_table(doc)
+    # page number in the footer: — 1 —
+    fp = sec.footer.paragraphs[0]
+    fp.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    fp.add_run("— ")
+    for kind, instr in (("begin", " PAGE "), ("separate", None), ("end", None)):
+        r = fp.add_run()
+        fc = OxmlElement("w:fldChar")
+        fc.set(qn("w:fldCharType"), kind)
+        r._r.append(fc)
+        if instr:
+            r2 = fp.add_run()
+            it = OxmlElement("w:instrText")
+            it.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+            it.text = instr
+            r2._r.append(it)
+        if kind == "separate":
+            fp.add_run("1")
+    fp.add_run(" —")
+    # ask Word to update the contents (page numbers) when the file is opened
+    settings = doc.settings.element
+    upd = OxmlElement("w:updateFields")
+    upd.set(qn("w:val"), "true")
+    after = next((c for c in settings if c.tag in {qn("w:" + t) for t in _AFTER_UPDATE_FIELDS}), None)
+    if after is not None:
+        after.addprevious(upd)
+    else:
+        settings.append(upd)
+
+
+def write_docx(cases: list[Case], path: Path, *, org: str, start: date, end: date, tz: ZoneInfo,
+               progress: Progress = lambda it: it) -> None:
+    from docx import Document  # noqa: PLC0415
 
     doc = Document()
-    style = doc.styles["Normal"]
-    style.font.name = "SimSun"
-    style.font.size = Pt(11)
-    style.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
-    doc.add_heading(f"{org}舆情案例汇编（警示教材）", level=0)
-    doc.add_paragraph(f"收录 {start} 至 {end} 的事件 {len(cases)} 起。")
-    doc.add_heading("目录", level=1)
-    for n, c in enumerate(cases, 1):
-        doc.add_paragraph(f"{n}. {_title(c)}")
+    apply_document_style(doc)
+    doc.core_properties.title = f"{org}舆情案例汇编（警示教材）"
+    b = _Body(doc)
+    b.text(f"{org}舆情案例汇编（警示教材）", "Title")
+    b.text(_scope(len(cases), start, end), center=True)
+    # the table of contents: a TOC field over the case headings, pre-filled with links to them
+    b.text("目  录", "TOCHeading", page_break=True)
+    p = b.para()
+    b.field(p, "begin", ' TOC \\o "1-1" \\h \\z \\u ')
+    b.field(p, "separate", "")
     for c in cases:
+        b.anchor(b.para(), f"_Case{c.incident.id}", _title(c))
+    b.field(b.para(), "end", "")
+    for c in progress(cases):
         i = c.incident
-        doc.add_page_break()
-        doc.add_heading(_title(c), level=1)
-        doc.add_paragraph(f"类别：{i.category or '未分类'}；发现时间：{i.created_at.astimezone(tz):%Y-%m-%d %H:%M}")
-        doc.add_paragraph(f"定级理由：{'；'.join(i.reasons)}")
-        doc.add_paragraph(f"处置结果：{i.disposition.value if i.disposition else '尚未办结'}"
-                          + (f"（{i.summary}）" if i.summary else ""))
-        doc.add_heading("事件经过", level=2)
-        for p in c.posts:
-            doc.add_paragraph(f"{from_iso(p['fetched_at']).astimezone(tz):%m-%d %H:%M} "
-                              f"{p['source_name'] or p['source_id']}：{p['title']}  {p['url'] or ''}", style="List Bullet")
-        doc.add_heading("处置过程", level=2)
+        b.bookmark(b.para("Heading1", page_break=True), f"_Case{i.id}", _title(c))
+        for line in _facts(c, tz):
+            b.text(line)
+        b.text("事件经过", "Heading2")
+        for post in c.posts:
+            p = b.para("ListBullet")
+            b.run(p, f"{_post_time(post, tz)} {post['source_name'] or post['source_id']}：")
+            b.link(p, post["url"], post["title"] or post["url"] or "")
+        b.text("处置过程", "Heading2")
         for when, who, what, detail in c.timeline:
-            doc.add_paragraph(f"{when.astimezone(tz):%m-%d %H:%M} {who} {what}" + (f"：{detail}" if detail else ""),
-                              style="List Bullet")
-        doc.add_heading("经验教训", level=2)
+            b.text(f"{when.astimezone(tz):%m-%d %H:%M} {who} {what}" + (f"：{detail}" if detail else ""), "ListBullet")
+        b.text("经验教训", "Heading2")
         for x in c.lessons or ["（未记录）"]:
-            doc.add_paragraph(x, style="List Bullet")
+            b.text(x, "ListBullet")
+    b.finish()
     doc.save(str(path))

@@ -67,6 +67,12 @@ def open_db(path: Path | str | None = None, *, memory: bool = False, migrate: bo
     return db
 
 
+def database_file(db: Database) -> str | None:
+    """The file behind `db` (for a second, read-only connection off the event loop); None in memory."""
+    row = next((r for r in db.execute("PRAGMA database_list").fetchall() if r[1] == "main"), None)
+    return row[2] or None if row else None
+
+
 @contextmanager
 def migration_lock(path: Path, timeout: float = MIGRATE_LOCK_TIMEOUT_S) -> Iterator[None]:
     """An OS lock (flock on `<db>.migrate.lock`) held while the schema is checked and changed.

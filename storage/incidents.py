@@ -14,7 +14,7 @@ from storage.db import json_dumps, json_loads
 __all__ = [
     "IncidentNotFound", "get_incident", "create_incident", "update_incident", "link_post",
     "add_event", "events_for", "list_incidents", "posts_for", "incidents_between", "StaleIncident",
-    "story_candidates",
+    "story_candidates", "events_between",
 ]
 
 
@@ -173,3 +173,20 @@ def story_reach(db: Database, incident_id: int, since: datetime) -> tuple[int, i
            FROM incident_posts ip JOIN posts p ON p.id = ip.post_id WHERE ip.incident_id = ?""",
         [to_iso(since), incident_id]).fetchone()
     return int(row[0]), int(row[1]), int(row[2]), int(row[3] or 0)
+
+
+def events_between(db: Database, start: datetime, end: datetime, actions: tuple[str, ...]) -> dict[int, list[Event]]:
+    """The events of the given kinds of every incident created in [start, end), by incident,
+    in order: one query for a whole ledger instead of one per incident."""
+    out: dict[int, list[Event]] = {}
+    if not actions:
+        return out
+    rows = db.query(
+        f"""SELECT e.* FROM events e JOIN incidents i ON i.id = e.incident_id
+            WHERE i.created_at >= ? AND i.created_at < ? AND e.action IN ({','.join('?' * len(actions))})
+            ORDER BY e.incident_id, e.id""", [to_iso(start), to_iso(end), *actions])
+    for r in rows:
+        out.setdefault(r["incident_id"], []).append(
+            Event(r["id"], r["incident_id"], from_iso(r["at"]), r["actor"], r["action"], r["from_state"],
+                  r["to_state"], json_loads(r["detail"], {})))
+    return out

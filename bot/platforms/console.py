@@ -84,6 +84,8 @@ def _reply_text(replies) -> str:
         parts.append(r.text if r.card is None else card_text(r.card))
         if r.image:
             parts.append(f"📈 图表：{r.image}")
+        if r.document:
+            parts.append(f"📎 文件：{r.document}")
     return "\n".join(parts)
 
 

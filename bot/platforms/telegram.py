@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import os
 import signal
 import warnings
 
@@ -245,6 +246,9 @@ class TelegramPlatform:
             if reply.image:
                 with open(reply.image, "rb") as fh:
                     await msg.reply_photo(fh, do_quote=not req.private)
+            if reply.document:
+                with open(reply.document, "rb") as fh:
+                    await msg.reply_document(fh, filename=os.path.basename(reply.document), do_quote=not req.private)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button press: answered first, then acted on as the command it stands for."""
