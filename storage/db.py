@@ -260,3 +260,12 @@ def m008_outbox_pending_per_incident(db: Database) -> None:
     chat is still pending; without this index a backlog of edits made that quadratic."""
     db.execute("CREATE INDEX outbox_pending_incident ON outbox(incident_id, platform, chat, id) "
                "WHERE state = 'pending'")
+
+
+@SCHEMA_MIGRATIONS()
+def m012_posts_source_fetched(db: Database) -> None:
+    """Source health (`storage.posts.source_volume`, on every source run) counts a source's
+    posts of the last days and finds its first one; without this index each call scanned the
+    whole posts table (seconds on a year's database). With it each figure is a range read of
+    that source's recent posts, whatever the size of the table."""
+    db.execute("CREATE INDEX IF NOT EXISTS posts_source_fetched ON posts(source_id, fetched_at)")
