@@ -195,21 +195,33 @@ class StoryIndex:
         return list(reversed(self._cands.values()))
 
     def add(self, c: Candidate, created_at: str) -> None:
-        if self._cands and c.id <= self.last_id:
-            raise ValueError(f"incident {c.id} added out of order")
-        self._cands[c.id] = c
-        self._by_key.setdefault(c.story_key, []).append(c.id)
-        heapq.heappush(self._expiry, (created_at, c.id))
-        if c.fingerprint is not None:
-            if self._n == len(self._ids):
-                self._grow()
-            self._ids[self._n] = c.id
-            self._lo[self._n] = c.fingerprint & _MASK
-            self._hi[self._n] = c.fingerprint >> 64
-            self._slot[c.id] = self._n
-            self._n += 1
-        elif c.legacy is not None:
-            self._legacy[c.id] = c
+        self.extend([(c, created_at)])
+
+    def extend(self, items: Sequence[tuple[Candidate, str]]) -> None:
+        """Add (candidate, created_at) pairs, ids ascending (the fingerprints in one copy)."""
+        fps: list[tuple[int, int]] = []
+        last = self.last_id
+        for c, created_at in items:
+            if c.id <= last:
+                raise ValueError(f"incident {c.id} added out of order")
+            last = c.id
+            self._cands[c.id] = c
+            self._by_key.setdefault(c.story_key, []).append(c.id)
+            heapq.heappush(self._expiry, (created_at, c.id))
+            if c.fingerprint is not None:
+                self._slot[c.id] = self._n + len(fps)
+                fps.append((c.id, c.fingerprint))
+            elif c.legacy is not None:
+                self._legacy[c.id] = c
+        if not fps:
+            return
+        while self._n + len(fps) > len(self._ids):
+            self._grow()
+        end = self._n + len(fps)
+        self._ids[self._n:end] = [i for i, _ in fps]
+        self._lo[self._n:end] = [fp & _MASK for _, fp in fps]
+        self._hi[self._n:end] = [fp >> 64 for _, fp in fps]
+        self._n = end
 
     def _grow(self) -> None:
         size = max(1024, 2 * len(self._ids))

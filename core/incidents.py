@@ -336,12 +336,17 @@ class IncidentService:
         if since_iso < self._stories_since:   # the clock went back: read everything again
             self._stories.clear()
         self._stories_since = since_iso
+        entities: dict[str, frozenset[str]] = {}   # the same few watch-list names recur: parse each once
+        new = []
         for r in store.story_candidates(self.db, since, after_id=self._stories.last_id):
-            m = json_loads(r["matched"], {})
-            ents = frozenset(x for k in ("cadres", "units", "places") for x in m.get(k, []))
+            ents = entities.get(r["matched"])
+            if ents is None:
+                m = json_loads(r["matched"], {})
+                ents = entities[r["matched"]] = frozenset(x for k in ("cadres", "units", "places") for x in m.get(k, []))
             fp = from_hex(r["simhash128"]) if r["simhash128"] else None
             legacy = to_unsigned(r["fingerprint"]) if r["fingerprint"] is not None and fp is None else None
-            self._stories.add(Candidate(r["id"], r["story_key"], fp, ents, legacy), r["created_at"])
+            new.append((Candidate(r["id"], r["story_key"], fp, ents, legacy), r["created_at"]))
+        self._stories.extend(new)
         self._stories.expire(since_iso)
         return self._stories
 
