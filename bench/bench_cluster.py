@@ -206,7 +206,8 @@ def run(ns=(0, 10_000, 50_000), n_stories: int = 300) -> list[tuple[str, str]]:
         rows += [
             (f"cluster: N={n:,} open incidents: distinct stories kept apart (goal ≥ 295/300; before 17.5)",
              f"{new}/{len(stories)} (before: {old_new}/{len(stories)})"),
-            (f"cluster: N={n:,}: clustering ms/post (goal ≤ 2 ms; before 17.5)", f"{ms:.2f} ms (before: {old_ms:.2f} ms)"),
+            (f"cluster: N={n:,}: clustering ms/post, service incl. its SQL read (goal ≤ 2 ms; before 17.5: the rule alone)",
+             f"{ms:.2f} ms (before: {old_ms:.2f} ms)"),
             (f"cluster: N={n:,}: reading the window at start-up", f"{load_ms:,.0f} ms"),
         ]
     return rows

