@@ -25,7 +25,7 @@ from storage import incidents as store
 from storage import outbox
 from storage.db import json_loads
 from storage.posts import insert_post
-from core.cluster import Candidate, choose, to_signed, to_unsigned
+from core.cluster import Candidate, StoryIndex, from_hex, legacy_simhash, to_hex, to_unsigned
 
 __all__ = ["Actor", "Outcome", "IngestOutcome", "IncidentService", "STORY_WINDOW"]
 
@@ -88,8 +88,9 @@ class IncidentService:
         self.router = router
         self.clock = clock
         self.on_queued = lambda: None  # set by the app: wake delivery after a commit that queued messages
-        # recent stories, parsed once: an incident's story key, fingerprint and entities never change
-        self._stories: dict[int, tuple[str, Candidate]] = {}   # id -> (created_at, candidate), ids ascending
+        # recent stories, parsed once and indexed: an incident's story key, fingerprint and
+        # entities never change
+        self._stories = StoryIndex()
         self._stories_since = ""
 
     # ------------------------------------------------------------------ reads
@@ -306,7 +307,7 @@ class IncidentService:
                     self.db, story_key=f.story_key, title=post.title, url=post.url, source_id=post.source_id,
                     team=source.team if source else None, category=f.category, grade=f.grade, score=f.score,
                     sensitivity=analysis.sensitivity, best_tier=tier, reasons=f.reasons, matched=f.matched, now=now,
-                    fingerprint=to_signed(f.fingerprint) if f.fingerprint is not None else None)
+                    simhash128=to_hex(f.fingerprint) if f.fingerprint is not None else None)
                 store.link_post(self.db, iid, post_id, now)
                 store.add_event(self.db, iid, now, actor=None, action="opened", to_state=State.NEW.value,
                                 detail={"post_id": post_id, "source": post.source_id, "grade": f.grade.value,
@@ -321,28 +322,33 @@ class IncidentService:
 
     def _story_of(self, f, now) -> int | None:
         """The recent incident this finding's story already has, if any (core.cluster decides)."""
-        candidates = self._recent_stories(now - STORY_WINDOW)
+        stories = self._recent_stories(now - STORY_WINDOW)
         ents = [x for k in ("cadres", "units", "places") for x in f.matched.get(k, [])]
-        return choose(f.story_key, f.fingerprint if f.fingerprint is not None else 0, ents, candidates) \
-            if f.fingerprint is not None else next((c.id for c in candidates if c.story_key == f.story_key), None)
+        # incidents stored before the 128-bit fingerprint are compared on the old one
+        legacy = legacy_simhash(f.tokens) if stories.has_legacy and f.fingerprint is not None else None
+        return stories.choose(f.story_key, f.fingerprint, ents, legacy=legacy)
 
-    def _recent_stories(self, since: datetime) -> list[Candidate]:
-        """Incidents opened since `since`, newest first. Kept between posts: only incidents
+    def _recent_stories(self, since: datetime) -> StoryIndex:
+        """Incidents opened since `since`, indexed. Kept between posts: only incidents
         numbered above the last one seen are read (also those another process opened). Read
         before this transaction creates anything, so only committed incidents are kept."""
         since_iso = to_iso(since)
         if since_iso < self._stories_since:   # the clock went back: read everything again
             self._stories.clear()
         self._stories_since = since_iso
-        last = next(reversed(self._stories)) if self._stories else 0
-        for r in store.story_candidates(self.db, since, after_id=last):
-            m = json_loads(r["matched"], {})
-            ents = frozenset(x for k in ("cadres", "units", "places") for x in m.get(k, []))
-            fp = to_unsigned(r["fingerprint"]) if r["fingerprint"] is not None else None
-            self._stories[r["id"]] = (r["created_at"], Candidate(r["id"], r["story_key"], fp, ents))
-        for iid in [i for i, (created, _) in self._stories.items() if created < since_iso]:
-            del self._stories[iid]
-        return [c for _, c in reversed(self._stories.values())]
+        entities: dict[str, frozenset[str]] = {}   # the same few watch-list names recur: parse each once
+        new = []
+        for r in store.story_candidates(self.db, since, after_id=self._stories.last_id):
+            ents = entities.get(r["matched"])
+            if ents is None:
+                m = json_loads(r["matched"], {})
+                ents = entities[r["matched"]] = frozenset(x for k in ("cadres", "units", "places") for x in m.get(k, []))
+            fp = from_hex(r["simhash128"]) if r["simhash128"] else None
+            legacy = to_unsigned(r["fingerprint"]) if r["fingerprint"] is not None and fp is None else None
+            new.append((Candidate(r["id"], r["story_key"], fp, ents, legacy), r["created_at"]))
+        self._stories.extend(new)
+        self._stories.expire(since_iso)
+        return self._stories
 
     def _join(self, iid: int, post_id: int, post: Post, analysis, source, thresholds, now) -> IngestOutcome:
         tier = source.tier if source else 4

@@ -319,3 +319,18 @@ def m009_callback_replay(db: Database) -> None:
                       expires_at REAL NOT NULL,
                       PRIMARY KEY (scope, key))""")
     db.execute("CREATE INDEX callback_seen_expiry ON callback_seen(expires_at)")
+
+
+@SCHEMA_MIGRATIONS()
+def m012_scale(db: Database) -> None:
+    """Issue 17 (a year's database).
+
+    Source health (`storage.posts.source_volume`, on every source run) counts a source's posts
+    of the last days and finds its first one; without an index on (source_id, fetched_at) each
+    call scanned the whole posts table (seconds on a year's database). With it each figure is a
+    range read of that source's recent posts, whatever the size of the table.
+
+    Clustering keeps a 128-bit SimHash per incident (hex text; SQLite integers hold 64 bits);
+    `fingerprint` stays for incidents stored before, compared the old way until they age out."""
+    db.execute("CREATE INDEX IF NOT EXISTS posts_source_fetched ON posts(source_id, fetched_at)")
+    db.execute("ALTER TABLE incidents ADD COLUMN simhash128 TEXT")

@@ -65,19 +65,20 @@ def story_candidates(db: Database, since: datetime, *, after_id: int = 0) -> lis
     """Incidents opened since `since` (and numbered above `after_id`), oldest first: what a new
     post may join."""
     return [dict(r) for r in db.query(
-        "SELECT id, created_at, story_key, fingerprint, matched FROM incidents WHERE created_at >= ? AND id > ? "
+        "SELECT id, created_at, story_key, fingerprint, simhash128, matched FROM incidents WHERE created_at >= ? AND id > ? "
         "ORDER BY id", [to_iso(since), after_id])]
 
 
 def create_incident(db: Database, *, story_key: str, title: str, url: str | None, source_id: str, team: str | None,
                     category: str | None, grade: Grade, score: float, sensitivity: float, best_tier: int,
-                    reasons, matched, now: datetime, fingerprint: int | None = None) -> int:
+                    reasons, matched, now: datetime, fingerprint: int | None = None,
+                    simhash128: str | None = None) -> int:
     cur = db.execute(
         """INSERT INTO incidents (story_key, title, url, source_id, team, category, grade, score, sensitivity,
-               best_tier, reasons, matched, state, created_at, updated_at, fingerprint)
-           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'new',?,?,?)""",
+               best_tier, reasons, matched, state, created_at, updated_at, fingerprint, simhash128)
+           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'new',?,?,?,?)""",
         [story_key, title, url, source_id, team, category, grade.value, score, sensitivity, best_tier,
-         json_dumps(list(reasons)), json_dumps(matched), to_iso(now), to_iso(now), fingerprint],
+         json_dumps(list(reasons)), json_dumps(matched), to_iso(now), to_iso(now), fingerprint, simhash128],
     )
     return cur.lastrowid
 
