@@ -258,3 +258,23 @@ async def test_report_arrives_with_its_chart(tg):
     await tg.until(lambda: tg.api.photos)
     assert tg.api.photos[0]["chat"] == GROUP and tg.api.photos[0]["bytes"].startswith(b"\x89PNG")
     assert any(t.startswith("📊 云川市委组织部舆情今日报告") for t in tg.texts())
+
+
+@pytest.mark.parametrize("code", ["c", "u", "e", "x", "b", "r", "n", "d"])
+async def test_a_button_for_an_unknown_incident_is_answered(tg, code):
+    """Callback data is chosen by the client: a forged press naming no incident is answered
+    like /claim 999999 would be, never left spinning with a traceback in the log."""
+    card_id = tg.card_id(top(tg))
+    before = len(tg.api.answers)
+    data = f"{code}:999999" + (":1" if code == "d" else "")
+    tg.api.press(GROUP, tg.users["liqiang"], card_id, data)
+    await tg.until(lambda: len(tg.api.answers) > before)
+    answer = tg.api.answers[before].get("text", "")
+    if code == "n":   # the note button only explains how to write a note
+        assert "/note" in answer
+    elif code == "x":  # the disposition choice; choosing one names the missing incident
+        tg.api.press(GROUP, tg.users["liqiang"], card_id, "d:999999:1")
+        await tg.until(lambda: len(tg.api.answers) > before + 1)
+        assert "没有编号为 #999999 的事件" in tg.api.answers[before + 1].get("text", "")
+    else:
+        assert "没有编号为 #999999 的事件" in answer, answer

@@ -269,11 +269,15 @@ class TelegramPlatform:
             if not allowed("close", Role(person.role) if person else None):
                 await query.answer("你没有关闭事件的权限。", show_alert=True)
                 return
-            await query.answer()
             if code == "x":
                 markup = disposition_keyboard(iid)
             else:
-                markup = card_keyboard(self.app.render(self.app.service.get(iid)))
+                try:
+                    markup = card_keyboard(self.app.render(self.app.service.get(iid)))
+                except LookupError:   # forged or stale callback data: no such incident
+                    await query.answer(f"没有编号为 #{iid} 的事件。", show_alert=True)
+                    return
+            await query.answer()
             try:
                 await query.edit_message_reply_markup(reply_markup=markup)
             except BadRequest as e:
