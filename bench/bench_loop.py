@@ -213,14 +213,16 @@ async def search_stall(tmp: Path, backlog: int = 3000) -> tuple[float, str]:
         app.close()
 
 
-def seed_incidents(db, cfg, incidents: int, posts: int, seed: int = 7) -> None:
-    """A month of a busy city, as bench_report generates it, ending now."""
+def seed_incidents(db, cfg, incidents: int, posts: int, seed: int = 7, *, start=None, now=None) -> None:
+    """A month of a busy city (by default this month, ending now): `posts` posts and
+    `incidents` incidents in every state, as `/report month` sees them. Also used by bench_report."""
     from core.clock import to_iso
     from datetime import datetime, timezone
 
     rnd = random.Random(seed)
-    now = datetime.now(timezone.utc)
-    start = now - timedelta(days=min(20, now.day - 1) if now.day > 1 else 0, hours=1)
+    now = now or datetime.now(timezone.utc)
+    if start is None:
+        start = now - timedelta(days=min(20, now.day - 1) if now.day > 1 else 0, hours=1)
     span = max((now - start).total_seconds(), 60.0)
     sources = [s.id for s in cfg.sources]
     cats = cfg.watchlist.categories

@@ -538,6 +538,21 @@ _REPORT_USAGE = ("用法：/report [today|week|month|起始日..结束日|编号
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 
 
+def _period(arg: str, what: str, usage: str) -> str:
+    """A report or export period as typed (today, week, 2026-11-01..2026-11-30), checked.
+
+    :raises UsageError: unknown, or a range outside 2000-01-01..2999-12-31.
+    """
+    try:
+        period = parse_period(arg)
+    except (ValueError, OverflowError):
+        raise UsageError(f"无法识别的{what}周期“{shorten(arg)}”。{usage}") from None
+    m = _RANGE.match(period)
+    if m and not all(date(2000, 1, 1) <= date.fromisoformat(d) <= date(2999, 12, 31) for d in m.groups()):
+        raise UsageError(f"{what}周期须在 2000-01-01 至 2999-12-31 之间。{usage}")
+    return period
+
+
 async def cmd_report(call: Call) -> list[Reply]:
     usage = _REPORT_USAGE
     _no_more(call.args[1:], usage)
@@ -549,13 +564,7 @@ async def cmd_report(call: Call) -> list[Reply]:
             raise UsageError(f"“{shorten(arg)}”不是有效的事件编号（编号是 1 到 {MAX_ID} 之间的整数）。{usage}")
         _visible(call, iid, need=View.FULL)   # a 专报 holds the whole timeline
         return [Reply(special_report(deps.db, deps.config, iid, deps.tz, deps.render_card))]
-    try:
-        period = parse_period(arg)
-    except (ValueError, OverflowError):
-        raise UsageError(f"无法识别的报告周期“{shorten(arg)}”。{usage}") from None
-    m = _RANGE.match(period)
-    if m and not all(date(2000, 1, 1) <= date.fromisoformat(d) <= date(2999, 12, 31) for d in m.groups()):
-        raise UsageError(f"报告周期须在 2000-01-01 至 2999-12-31 之间。{usage}")
+    period = _period(arg, "报告", usage)
     if deps.data_dir is None:
         r = await offload.read_only(deps.db, build_report, deps.config, period, deps.clock(), deps.tz)
         return [Reply(render_report(r, deps.tz, deps.config.organization.name))]
@@ -687,13 +696,7 @@ async def cmd_export(call: Call) -> list[Reply]:
         raise UsageError(f"未知的导出类型“{shorten(call.args[0])}”，目前可导出：ledger（台账）。{usage}")
     _no_more(call.args[2:], usage)
     arg = call.args[1] if len(call.args) > 1 else "week"
-    try:
-        period = parse_period(arg)
-    except (ValueError, OverflowError):
-        raise UsageError(f"无法识别的导出周期“{shorten(arg)}”。{usage}") from None
-    m = _RANGE.match(period)
-    if m and not all(date(2000, 1, 1) <= date.fromisoformat(d) <= date(2999, 12, 31) for d in m.groups()):
-        raise UsageError(f"导出周期须在 2000-01-01 至 2999-12-31 之间。{usage}")
+    period = _period(arg, "导出", usage)
     deps = call.deps
     now = deps.clock()
     lo, hi = period_bounds(period, now, deps.tz)
