@@ -192,7 +192,8 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
     decodes cleanly) charset-normalizer's guess are
     weighed by how plausible the text each produces is (`_plausibility`: common hanzi and
     punctuation for it; replacement characters, private-use and the debris of a wrong decoding
-    against it) — GBK and Big5 decode each other's bytes without an error, ISO-8859-1 decodes
+    against it; in a decoding that needed them they count twice) — GBK and Big5 decode each
+    other's bytes without an error, ISO-8859-1 decodes
     anything. A declared encoding that decodes cleanly keeps its word unless another decoding
     is clearly (`_OVERRULE`) more plausible; ties go to a clean decoding, then to the earlier
     candidate.
@@ -231,7 +232,12 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
             text = content.decode(enc, errors="replace")
         # replacement characters count against a candidate inside _plausibility; ties go to
         # the clean decoding, then to the earlier candidate (declared first)
-        scored.append(((_plausibility(text[:65536]), strict, -i), enc, text))
+        sample = text[:65536]
+        score = _plausibility(sample)
+        if not strict:  # each replacement character counts twice: bytes this codec cannot read
+            wide = sum(1 for ch in sample if ch >= "\x80")
+            score -= sample.count("\ufffd") / wide if wide else 0.0
+        scored.append(((score, strict, -i), enc, text))
     (top, _, _), enc, text = max(scored, key=lambda s: s[0])
     claimed = [s for s in scored if s[1] in declared and s[0][1]]  # declared and decoding cleanly
     if claimed:  # the header and the document may disagree: the better of the two is the claim
@@ -242,8 +248,10 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
 
 
 def _single_byte(enc: str) -> bool:
+    """One character per byte for every high byte (ISO-8859-x, Windows-125x, KOI8): such a code
+    page decodes any bytes. Shift_JIS and EUC codecs pair lead and trail bytes; they are not."""
     try:
-        return len(b"\xc4\xe3".decode(enc, errors="replace")) == 2
+        return len(bytes(range(0x80, 0x100)).decode(enc, errors="replace")) == 128
     except LookupError:
         return True
 
