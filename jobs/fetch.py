@@ -117,6 +117,7 @@ def _wide(content: bytes) -> str | None:
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
          (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _WIDE = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+_EBCDIC_XML = b"\x4c\x6f\xa7\x94"
 
 
 def _common_chars() -> frozenset[str]:
@@ -186,7 +187,7 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
     """Bytes -> (text, encoding used), from evidence; never raises.
 
     The HTTP charset and the in-document declaration are claims, not facts. In order: a BOM
-    (if the rest decodes); UTF-16/32 recognised by its NUL bytes; pure ASCII; bytes that are
+    (if the rest decodes); an EBCDIC XML declaration (read in cp037, then its own encoding); UTF-16/32 recognised by its NUL bytes; pure ASCII; bytes that are
     valid UTF-8 (valid multi-byte UTF-8 is almost never an accident, whatever the label says).
     Otherwise the declared encodings, GB18030, Big5, UTF-8 and (when no declared encoding
     decodes cleanly) charset-normalizer's guess are
@@ -204,6 +205,12 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
             if text is not None:
                 return text, enc
             break
+    if content.startswith(_EBCDIC_XML):  # "<?xm" in EBCDIC (XML 1.0, appendix F): the declaration decides
+        m = _XMLDECL.search(content[:4096].decode("cp037", errors="replace").encode("ascii", errors="replace"))
+        for enc in (_norm_encoding(m.group(1).decode("ascii")) if m else None, "cp037"):
+            text = _strict(content, enc) if enc else None
+            if text is not None:
+                return text, enc
     wide = _wide(content)
     if wide:
         text = _strict(content, wide)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.test_collect import collect, titles  # noqa: F401 - fixture
 
 DATA = Path(__file__).parent / "data" / "feedparser"
@@ -25,3 +27,19 @@ async def test_unlabelled_shift_jis_feed_is_not_stored_with_replacement_characte
     assert titles(h) == ["DrecomRSSに記事投稿が反映されない…"]
     texts = [r["text"] for r in h.app.db.query("SELECT text FROM posts")]
     assert texts and all("\ufffd" not in t for t in texts)
+
+
+@pytest.mark.parametrize("label,codec,title", [("ibm1140", "cp1140", "Crème brûlée à 1 € : café"),
+                                               ("ebcdic-cp-be", "cp500", "Ærø [x] {y} ¦ü"),
+                                               (None, "cp037", "Zürich ¬ öffentlich")])
+async def test_ebcdic_feeds_are_read_not_lost_as_not_well_formed(collect, http_server, label, codec, title):  # noqa: F811
+    # feedparser's tests/encoding/x80_*.xml: 21 EBCDIC feeds (cp037, cp500, ibm1140, ebcdic-cp-*)
+    # were each this source's "feed not parseable: not well-formed". XML 1.0 appendix F: the
+    # first four bytes say EBCDIC; the declaration, read as cp037, names the code page.
+    decl = f'<?xml version="1.0" encoding="{label}"?>' if label else '<?xml version="1.0"?>'
+    doc = (f'{decl}\n<rss version="2.0"><channel><title>t</title><item><title>{title}</title>'
+           f'<link>https://news.example/e/1</link><description>{title}.</description></item></channel></rss>\n')
+    http_server.routes["/e"] = (200, {"Content-Type": "application/xml"}, doc.encode(codec))
+    run, h = await collect("rss", "/e")
+    assert run.error is None, (label, run.error)
+    assert titles(h) == [title]
