@@ -6,9 +6,16 @@ tests/data/feedparser/ holds feeds copied from feedparser 6.0.11's test suite
 
 from __future__ import annotations
 
+import html
+import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+
+from bot.platforms.telegram import card_html
+from bot.platforms.wecom import card_markdown
+from core.render import card_text
 
 from tests.test_collect import collect, titles  # noqa: F401 - fixture
 
@@ -69,3 +76,101 @@ def test_chinese_punctuation_after_the_command_word_or_the_number_is_a_separator
     assert events[3][1]["reason"] == "涉及领导干部，需把关口径。"
     assert events[4][1]["disposition"] == "已回应" and events[4][1]["summary"] == "已发布说明。"
     assert db.execute("SELECT count(*) FROM incidents WHERE id = 4 AND muted_until IS NOT NULL").fetchone()[0] == 1
+
+
+# ----------------------------------------------------------------------------- hostile scraped content
+
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_TG_TAGS = {"b", "i", "a"}
+
+
+class _TelegramHTML(HTMLParser):
+    """Telegram's HTML as the Bot API reads it: only its tags, balanced, links http(s)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.bad, self.text = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in _TG_TAGS:
+            self.bad.append(tag)
+        if tag == "a" and not re.match(r"https?://[^\s]", dict(attrs).get("href") or ""):
+            self.bad.append(f"href={dict(attrs).get('href')!r}")
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack.pop() != tag:
+            self.bad.append(f"/{tag}")
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+async def test_hostile_titles_render_inert_on_every_platform(collect, http_server):  # noqa: F811
+    # Scraped titles with terminal escapes (ESC [2J clears the operator's console), a carriage
+    # return, BEL, NUL, and bidi overrides (U+202E shows the stored "国建张" as "张建国") reached
+    # the console, Telegram and WeCom as they were; a long title of CJK extension-B characters
+    # made a Telegram card of 6,000 UTF-16 units (Telegram counts those, the limit is 4,096).
+    titles = ["\x1b[2J\x1b[31m张建国清屏\x07响铃\x00", "张建国\r覆盖了这一行", "张建国 \u202e反转到行尾 <script>alert(1)</script>",
+              "张建国 \u2067隔离 [点我](javascript:alert(1)) </b></a><i>", "张建国 &lt;/b&gt;&lt;i&gt;实体",
+              "张建国" + "𠀀" * 3000]
+    links = ["javascript:alert(1)", "https://a.example/(x)[y]<z>", "http://a.example/\x1b[2J", "http://a.example/\u202eexe.txt", "data:text/html,x",
+             "https://a.example/ok"]
+    items = "".join(f"<item><title>{html.escape(t)}</title><link>{html.escape(u)}</link><guid>h{i}</guid>"
+                    f"<description>{html.escape(t)}</description></item>" for i, (t, u) in enumerate(zip(titles, links)))
+    doc = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    http_server.routes["/hostile"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, doc.encode())
+    run, h = await collect("rss", "/hostile")
+    assert run.error is None and run.new_posts == len(titles)
+    stored = titles_in_db = [r["title"] for r in h.app.db.query("SELECT title FROM posts ORDER BY id")]
+    assert any("\x1b" in t for t in titles_in_db) and any("\u202e" in t for t in stored)  # stored as scraped
+
+    console = await h.deliver()
+    assert "张建国" in console and not _CONTROLS.search(console), _CONTROLS.findall(console)[:5]
+    listing = await h.say("wangmin", "/list")
+    assert not _CONTROLS.search(listing)
+
+    ids = [r["id"] for r in h.app.db.query("SELECT id FROM incidents ORDER BY id")]
+    assert ids
+    for iid in ids:
+        card = h.app.render(h.app.service.get(iid))
+        text = card_html(card)
+        p = _TelegramHTML()
+        p.feed(text)
+        p.close()
+        assert not p.bad and not p.stack, (p.bad, p.stack)
+        shown = "".join(p.text)
+        assert len(shown.encode("utf-16-le")) // 2 <= 4096 and len(text.encode("utf-16-le")) // 2 <= 4096
+        assert not _CONTROLS.search(shown)
+        if "实体" in card.title:   # markup that survives as text is shown as text
+            assert "</b><i>实体" in shown
+        md = card_markdown(card)
+        assert not _CONTROLS.search(md)
+        assert not re.search(r"\]\((?!https?://)", md)                     # links only to http(s)
+        assert {t for t in re.findall(r"</?([A-Za-z]+)", md)} <= {"font"}  # no tag but WeCom's colour
+        assert len(md.encode()) <= 4096
+        assert not _CONTROLS.search(card_text(card))
+
+
+async def test_typed_control_characters_are_kept_but_not_replayed(bot):
+    # A note typed with a terminal escape or a bidi override is stored as typed, but the
+    # timeline that shows it (console, Telegram, WeCom texts all go through text_parts) is inert.
+    import json
+
+    from core.platform import text_parts
+
+    from tests.conftest import HIGH, seed
+
+    iid = seed(bot, *HIGH).incident_id
+    note = "已核实\x1b[2J\x1b[31m \u202e口径待定\u202c\r覆盖"
+    await bot.say("wangmin", f"/note {iid} {note}")
+    detail = list(bot.app.db.query("SELECT detail FROM events WHERE action = 'note' ORDER BY id DESC LIMIT 1"))[0]["detail"]
+    assert json.loads(detail)["text"] == note
+    shown = await bot.say("wangmin", f"/show {iid}")
+    assert "口径待定" in shown
+    for platform in ("console", "telegram", "wecom"):
+        adapter = type("P", (), {"name": platform, "max_length": 4096})()
+        parts = text_parts(adapter, shown)
+        assert "口径待定" in "".join(parts) and not any(_CONTROLS.search(p) for p in parts)
+    await bot.deliver()
+    assert not _CONTROLS.search(bot.buffer.getvalue())
