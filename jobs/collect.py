@@ -54,6 +54,12 @@ TZ = ZoneInfo("Asia/Shanghai")
 _BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
+def _benign(exc) -> bool:
+    """A complaint that does not mean the feed is broken: the ones above, and an HTML entity
+    (&nbsp;, &aacute;) undefined in XML, which feedparser's lenient parser reads correctly."""
+    return isinstance(exc, _BENIGN) or "undefined entity" in str(exc)
+
+
 class CollectError(Exception):
     """A source could not be read; the message says why, for the log and the source's status."""
 
@@ -164,7 +170,7 @@ def parse_feed(source_id: str, data: bytes | str, aliases: dict[str, str] | None
         raise CollectError(f"无法解析订阅源 / feed not parseable: {type(e).__name__}: {e}") from e
     if not parsed.entries:
         exc = parsed.get("bozo_exception")
-        if parsed.bozo and not isinstance(exc, _BENIGN):
+        if parsed.bozo and not _benign(exc):
             raise CollectError(f"无法解析订阅源 / feed not parseable: {exc}")
         if not parsed.get("version"):
             raise CollectError("不是 RSS/Atom 订阅源 / not an RSS or Atom feed")
@@ -190,7 +196,7 @@ def parse_feed(source_id: str, data: bytes | str, aliases: dict[str, str] | None
     if skipped:
         log.info("feed %s: skipped %d entries with neither title nor text", source_id, skipped)
     exc = parsed.get("bozo_exception")
-    if not posts and parsed.bozo and not isinstance(exc, _BENIGN):  # broken, and nothing readable in it
+    if not posts and parsed.bozo and not _benign(exc):  # broken, and nothing readable in it
         raise CollectError(f"无法解析订阅源 / feed not parseable: {exc}")
     return posts
 

@@ -174,3 +174,21 @@ async def test_typed_control_characters_are_kept_but_not_replayed(bot):
         assert "口径待定" in "".join(parts) and not any(_CONTROLS.search(p) for p in parts)
     await bot.deliver()
     assert not _CONTROLS.search(bot.buffer.getvalue())
+
+
+async def test_an_empty_feed_with_html_entities_is_not_a_failing_source(collect, http_server):  # noqa: F811
+    # feedparser's tests/entities/*.xml: 244 channel-only feeds using HTML entities (&nbsp;,
+    # &aacute;) were each recorded as "feed not parseable: undefined entity" — a quiet real feed
+    # with &nbsp; in its description would count failures until it was switched off.
+    doc = ('<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>云川&nbsp;论坛 &aacute;</title>'
+           '<description>暂无新帖&hellip;</description></channel></rss>\n')
+    http_server.routes["/quiet"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, doc.encode())
+    run, h = await collect("rss", "/quiet")
+    assert run.error is None and run.new_posts == 0
+    row = list(h.app.db.query("SELECT last_error, consecutive_failures FROM sources WHERE id = 'web'"))[0]
+    assert row["last_error"] is None and row["consecutive_failures"] == 0
+    # and with an item, the entity is read as the character it names
+    http_server.routes["/quiet"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, doc.replace(
+        "</channel>", "<item><title>张建国&nbsp;回应&mdash;说明</title><link>https://a.example/1</link></item></channel>").encode())
+    run, h = await collect("rss", "/quiet", harness=h)
+    assert run.error is None and titles(h) == ["张建国 回应—说明"]
