@@ -52,30 +52,29 @@ async def test_ebcdic_feeds_are_read_not_lost_as_not_well_formed(collect, http_s
     assert titles(h) == [title]
 
 
-def test_chinese_punctuation_after_the_command_word_or_the_number_is_a_separator(tmp_path):
-    # Hostile-lines run: '/claim 4。', '/close 4，…', '/mute 4，2h' were refused ("“4，”不是有效的事件编号"),
-    # and '/list，' '/close，4 …' were told "命令以 / 开头" although they do start with '/'.
+async def test_chinese_punctuation_after_the_command_word_or_the_number_is_a_separator(bot):
+    # Hostile-lines run through the console: '/claim 4。', '/close 4，…', '/mute 4，2h' were refused
+    # ("“4，”不是有效的事件编号"), and '/list，' '/close，4 …' were told "命令以 / 开头" although
+    # they do start with '/'.
     import json
-    import sqlite3
 
-    from tests.test_console import run_console
+    from tests.conftest import HIGH, seed
 
-    script = ["/list，", "/claim 4。", "/note 4，已核实：情况属实，（待复核）", "/mute 4，2h",
-              "/escalate 4： 涉及领导干部，需把关口径。", "/close，4 已回应，已发布说明。", "/claim4", ""]
-    res = run_console(tmp_path, "\n".join(script))
-    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
-    out = res.stdout
-    assert "命令以 / 开头" not in out and "不是有效的事件编号" not in out
-    assert "待处置事件" in out.split("王敏> /list，")[1].split("王敏> ")[0]
-    assert "无法识别的命令“/claim4”" in out
-    db = sqlite3.connect(tmp_path / "t.db")
-    events = [(a, json.loads(d)) for a, d in db.execute(
-        "SELECT action, detail FROM events WHERE incident_id = 4 AND actor IS NOT NULL ORDER BY id")]
+    n = seed(bot, *HIGH).incident_id
+    replies = {}
+    for line in ["/list，", f"/claim {n}。", f"/note {n}，已核实：情况属实，（待复核）", f"/mute {n}，2h",
+                 f"/escalate {n}： 涉及领导干部，需把关口径。", f"/close，{n} 已回应，已发布说明。", f"/claim{n}"]:
+        replies[line] = await bot.say("wangmin", line)
+    everything = "\n".join(replies.values())
+    assert "命令以 / 开头" not in everything and "不是有效的事件编号" not in everything
+    assert "待处置事件" in replies["/list，"]
+    assert f"无法识别的命令“/claim{n}”" in replies[f"/claim{n}"]
+    events = [(r["action"], json.loads(r["detail"])) for r in bot.app.db.query(
+        "SELECT action, detail FROM events WHERE incident_id = ? AND actor IS NOT NULL ORDER BY id", [n])]
     assert [a for a, _ in events] == ["claim", "note", "mute", "escalate", "close"]
     assert events[1][1]["text"] == "已核实：情况属实，（待复核）"          # the rest stays as typed
     assert events[3][1]["reason"] == "涉及领导干部，需把关口径。"
     assert events[4][1]["disposition"] == "已回应" and events[4][1]["summary"] == "已发布说明。"
-    assert db.execute("SELECT count(*) FROM incidents WHERE id = 4 AND muted_until IS NOT NULL").fetchone()[0] == 1
 
 
 # ----------------------------------------------------------------------------- hostile scraped content
