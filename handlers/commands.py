@@ -23,7 +23,7 @@ from core.models import Disposition, Post, Role, State
 from core.clock import from_iso, parse_duration
 from core.render import ACTION_NAMES, card_text, fmt_time, short_line
 from handlers.base import Deps, Reply, Request
-from handlers.parsing import ARG_PUNCT, MAX_ID, Line, looks_numeric, parse_number, shorten, split_args, split_command
+from handlers.parsing import ARG_PUNCT, MAX_ID, NEXT_NOT_NUMBER, Line, looks_numeric, parse_number, shorten, split_args, split_command
 from handlers.permissions import View, allowed, roles_for, view_of
 from jobs.collect import item_key
 from jobs.pipeline import index_pending
@@ -211,7 +211,7 @@ def _after_id(call: Call) -> list[str]:
     return call.args
 
 
-_LEADING_ID = re.compile(rf"^[#＃]?[0-9０-９]+(?:[{re.escape(ARG_PUNCT)}]+|(?=\s|$))\s*")
+_LEADING_ID = re.compile(rf"^[#＃]?[0-9０-９]+(?:[{re.escape(ARG_PUNCT)}]+{NEXT_NOT_NUMBER}|(?=\s|$))\s*")
 
 
 def _text_after_id(call: Call) -> str:

@@ -33,7 +33,9 @@ ARG_PUNCT = "，。、；：！？,;:!?"
 _P = re.escape(ARG_PUNCT)
 # "/word", "/word@name", "/word rest" — the slash may be full-width, the word's letters too
 _CMD = re.compile(rf"^[/／]([^\s@＠/／{_P}]+)(?:[@＠]([^\s{_P}]*))?(?:[{_P}]+\s*|\s+|$)(.*)$", re.DOTALL)
-_NUMBER_PUNCT = re.compile(rf"^([#＃]?[{_DIGITS}]+)[{_P}]+(.*)$", re.DOTALL)
+# ... but '4,5' / '4，5' (two numbers?) is not read as #4 followed by '5': that would be a guess
+NEXT_NOT_NUMBER = rf"(?![#＃]?[{_DIGITS}]+(?:[\s{_P}]|$))"
+_NUMBER_PUNCT = re.compile(rf"^([#＃]?[{_DIGITS}]+)[{_P}]+{NEXT_NOT_NUMBER}(.*)$", re.DOTALL)
 _WORD = re.compile(r"[a-z_]+")
 
 

@@ -191,3 +191,12 @@ async def test_an_empty_feed_with_html_entities_is_not_a_failing_source(collect,
         "</channel>", "<item><title>张建国&nbsp;回应&mdash;说明</title><link>https://a.example/1</link></item></channel>").encode())
     run, h = await collect("rss", "/quiet", harness=h)
     assert run.error is None and titles(h) == ["张建国 回应—说明"]
+
+
+async def test_two_numbers_joined_by_a_comma_are_not_guessed(bot):
+    from tests.conftest import HIGH, LOW, seed
+
+    a, b = seed(bot, *HIGH).incident_id, seed(bot, *LOW, source="ycnews").incident_id
+    for line in [f"/note {a},{b} 已核实", f"/note {a}，{b} 已核实", f"/claim {a}，{b}"]:
+        assert "用法" in await bot.say("wangmin", line)
+    assert not list(bot.app.db.query("SELECT id FROM events WHERE actor IS NOT NULL"))
