@@ -333,10 +333,42 @@ def _feed_ttl(content: bytes) -> int | None:
     return int(m.group(1)) if m else None
 
 
-async def fetch_body(fetcher: Fetcher, source, post: Post) -> Post:
-    """For html sources with a `body` selector: read the post's own page for its text."""
+_GENERIC = {"com", "net", "org", "gov", "edu", "ac", "co", "mil", "int"}
+
+
+def same_site(url: str, source_url: str, aliases: dict[str, str] | None = None) -> bool:
+    """Whether a scraped detail link stays on the source's site: http(s), and the same host
+    (host aliases mapped) or another host under the source host's parent domain
+    (news.yc.gov.cn for a list on www.yc.gov.cn; never under a bare suffix such as gov.cn,
+    never for an IP address). A list page cannot send the collector to 127.0.0.1, an
+    internal name or a file."""
+    try:
+        a, b = urlsplit(url), urlsplit(source_url)
+        ha, hb = (a.hostname or "").lower().rstrip("."), (b.hostname or "").lower().rstrip(".")
+    except ValueError:
+        return False
+    if a.scheme.lower() not in ("http", "https") or not ha:
+        return False
+    aliases = aliases or {}
+    ha, hb = aliases.get(ha, ha), aliases.get(hb, hb)
+    if ha == hb:
+        return a.port == b.port   # not another service on the same machine
+    labels = hb.split(".")
+    parent = labels[1:]
+    if (len(parent) < 2 or parent[0] in _GENERIC or hb.replace(".", "").isdigit() or ":" in hb
+            or ha.replace(".", "").isdigit() or ":" in ha):
+        return False
+    return ha.endswith("." + ".".join(parent))
+
+
+async def fetch_body(fetcher: Fetcher, source, post: Post, aliases: dict[str, str] | None = None) -> Post:
+    """For html sources with a `body` selector: read the post's own page for its text — only
+    on the source's own site (`same_site`); another link keeps the list's text."""
     sel = source.selectors
     if not (sel and sel.body and post.url):
+        return post
+    if not same_site(post.url, source.url, aliases):
+        log.info("detail page %s of source %s: not on the source's site; not fetched", post.url[:200], source.id)
         return post
     try:
         res = await fetcher.get(post.url)

@@ -93,7 +93,7 @@ class Pipeline:
             if post_store.post_exists(self.db, post.item_key):
                 continue
             if source.kind == "html" and self.fetcher is not None:
-                post = await fetch_body(self.fetcher, source, post)
+                post = await fetch_body(self.fetcher, source, post, self.config.collection.host_aliases)
             self.ingest(post, source, run)
         with write_tx(self.db):
             before, _ = post_store.record_source_run(self.db, source_id, self.service.clock(), error=None,

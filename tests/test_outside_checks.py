@@ -200,3 +200,23 @@ async def test_two_numbers_joined_by_a_comma_are_not_guessed(bot):
     for line in [f"/note {a},{b} 已核实", f"/note {a}，{b} 已核实", f"/claim {a}，{b}"]:
         assert "用法" in await bot.say("wangmin", line)
     assert not list(bot.app.db.query("SELECT id FROM events WHERE actor IS NOT NULL"))
+
+
+async def test_a_list_page_cannot_send_the_collector_elsewhere(collect, http_server):  # noqa: F811
+    # An html source's list page decides which detail pages are read; its links went to any
+    # URL: another host name for this machine, another port, a file. Only the source's own site.
+    port = http_server.url.rsplit(":", 1)[1]
+    links = {"/thread-1.html": "张建国公车私用", f"http://localhost:{port}/secret-1": "张建国回应",
+             "http://127.0.0.1:9/secret-2": "张建国说明", "file:///etc/passwd": "张建国通报",
+             "http://169.254.169.254/latest/meta-data/": "张建国情况"}
+    items = "".join(f'<li class="t"><a class="title" href="{u}">{t}</a></li>' for u, t in links.items())
+    http_server.routes["/list"] = (200, {"Content-Type": "text/html; charset=utf-8"},
+                                   f"<html><body><ul>{items}</ul></body></html>".encode())
+    http_server.routes["/thread-1.html"] = (200, {"Content-Type": "text/html; charset=utf-8"},
+                                            "<div class='post'>详情正文</div>".encode())
+    http_server.routes["/secret-1"] = (200, {"Content-Type": "text/html"}, b"<div class='post'>internal</div>")
+    run, h = await collect("html", "/list", 'selectors = { item = "li.t", title = "a.title", link = "a.title", body = "div.post" }')
+    assert run.error is None and run.new_posts == len(links)
+    assert "/thread-1.html" in http_server.hits and not any("secret" in p for p in http_server.hits)
+    texts = {r["title"]: r["text"] for r in h.app.db.query("SELECT title, text FROM posts")}
+    assert texts["张建国公车私用"] == "详情正文" and "internal" not in "".join(texts.values())
