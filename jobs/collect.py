@@ -144,11 +144,24 @@ _XML_DECL = re.compile(r"""^\s*<\?xml\b[^>]*?\?>""")
 _DECL_ENCODING = re.compile(r"""\bencoding\s*=\s*(["'])[^"']*\1""")
 
 
+_CHARREF = re.compile(r"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));")
+
+
+def _charref(m: re.Match) -> str:
+    """A numeric character reference naming no character (a UTF-16 surrogate, beyond U+10FFFF)
+    becomes U+FFFD: feedparser crashes on it, and the whole feed was lost for one character."""
+    digits = (m.group(1) or m.group(2)).lstrip("0") or "0"
+    if len(digits) > 8:
+        return "&#xFFFD;"
+    cp = int(digits, 16) if m.group(1) else int(digits)
+    return "&#xFFFD;" if cp > 0x10FFFF or 0xD800 <= cp <= 0xDFFF else m.group(0)
+
+
 def feed_bytes(data: bytes | str, content_type: str | None = None) -> bytes:
     """The feed as UTF-8 bytes whose XML declaration (if any) says UTF-8: decoded from
     evidence (see the module docstring), so feedparser has nothing left to guess."""
     text = data if isinstance(data, str) else decode_body(data, content_type)[0]
-    text = text.lstrip("\ufeff")
+    text = _CHARREF.sub(_charref, text.lstrip("\ufeff"))
     m = _XML_DECL.match(text)
     if m:
         decl = _DECL_ENCODING.sub('encoding="utf-8"', m.group(0))

@@ -220,3 +220,17 @@ async def test_a_list_page_cannot_send_the_collector_elsewhere(collect, http_ser
     assert "/thread-1.html" in http_server.hits and not any("secret" in p for p in http_server.hits)
     texts = {r["title"]: r["text"] for r in h.app.db.query("SELECT title, text FROM posts")}
     assert texts["张建国公车私用"] == "详情正文" and "internal" not in "".join(texts.values())
+
+
+async def test_one_impossible_character_reference_does_not_lose_the_feed(collect, http_server):  # noqa: F811
+    # '&#xD800;' (a UTF-16 surrogate) or '&#x110000;' in one entry made feedparser raise, and the
+    # source's every entry was lost ("feed not parseable: UnicodeEncodeError"), cycle after cycle.
+    refs = ["&#xD800;", "&#56320;", "&#x110000;", "&#" + "9" * 40 + ";"]
+    items = "".join(f"<item><title>张建国回应{i}{r}说明</title><link>https://a.example/{i}</link>"
+                    f"<description>正文{r}</description></item>" for i, r in enumerate(refs))
+    items += "<item><title>张建国&#x4E2D;&#20013;回应</title><link>https://a.example/ok</link></item>"
+    doc = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    http_server.routes["/refs"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, doc.encode())
+    run, h = await collect("rss", "/refs")
+    assert run.error is None and run.new_posts == len(refs) + 1
+    assert sorted(titles(h)) == sorted([f"张建国回应{i}\ufffd说明" for i in range(len(refs))] + ["张建国中中回应"])
