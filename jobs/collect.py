@@ -252,10 +252,25 @@ def _path(obj, path: str | None):
     return obj
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _whole_chars(obj):
+    """JSON's '\\ud800' escapes decode to lone surrogates, which no database or chat can take:
+    each becomes U+FFFD (a proper pair was already joined into one character by json)."""
+    if isinstance(obj, str):
+        return _LONE_SURROGATE.sub("\ufffd", obj)
+    if isinstance(obj, list):
+        return [_whole_chars(v) for v in obj]
+    if isinstance(obj, dict):
+        return {_whole_chars(k): _whole_chars(v) for k, v in obj.items()}
+    return obj
+
+
 def parse_json(source, text: str, base_url: str, aliases: dict[str, str] | None = None) -> list[Post]:
     f = source.fields
     try:
-        data = json.loads(text)
+        data = _whole_chars(json.loads(text))
     except json.JSONDecodeError as e:
         raise CollectError(f"JSON 无法解析 / JSON not parseable: {e.msg} (line {e.lineno})") from None
     items = _path(data, f.items)

@@ -234,3 +234,14 @@ async def test_one_impossible_character_reference_does_not_lose_the_feed(collect
     run, h = await collect("rss", "/refs")
     assert run.error is None and run.new_posts == len(refs) + 1
     assert sorted(titles(h)) == sorted([f"张建国回应{i}\ufffd说明" for i in range(len(refs))] + ["张建国中中回应"])
+
+
+async def test_a_lone_surrogate_in_a_json_answer_does_not_stop_the_source(collect, http_server):  # noqa: F811
+    # json.loads turns '\ud800' into a lone surrogate; SQLite cannot store it, the ingest raised
+    # and the source's run ended there, for this post and every one after it, every cycle.
+    data = ('{"list": [{"id": 1, "title": "张建国回应\\ud800说明", "url": "/a/1", "text": "正文\\udc00"},'
+            ' {"id": 2, "title": "张建国再回应\\ud83d\\ude00", "url": "/a/2"}]}')
+    http_server.routes["/api"] = (200, {"Content-Type": "application/json"}, data.encode())
+    run, h = await collect("json", "/api", 'fields = { items = "list", title = "title", link = "url", text = "text" }')
+    assert run.error is None and run.new_posts == 2
+    assert sorted(titles(h)) == sorted(["张建国回应\ufffd说明", "张建国再回应😀"])
