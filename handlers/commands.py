@@ -6,6 +6,7 @@ gets a short reply that names the right usage.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import logging
 import re
@@ -120,6 +121,9 @@ def who_is(deps: Deps, req: Request):
         deps.config.person_by_handle(req.platform, req.user_name) if req.user_name else None)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 async def handle(deps: Deps, req: Request) -> list[Reply]:
     """Handle one message. Non-commands get nothing back, except in a private chat.
 
@@ -127,6 +131,10 @@ async def handle(deps: Deps, req: Request) -> list[Reply]:
     with a short Chinese reply (the usage, "not found", "changed meanwhile" or "出错了"), the
     traceback goes to the log, and the command's transaction is rolled back.
     """
+    if req.text and _LONE_SURROGATE.search(req.text):
+        # undecodable bytes (a console on a non-UTF-8 terminal) or a '\\ud800' escape: not
+        # characters, and nothing can store them; shown as U+FFFD, like any other bad byte
+        req = dataclasses.replace(req, text=_LONE_SURROGATE.sub("\ufffd", req.text))
     try:
         return await _handle(deps, req)
     except Exception:

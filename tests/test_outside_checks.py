@@ -245,3 +245,23 @@ async def test_a_lone_surrogate_in_a_json_answer_does_not_stop_the_source(collec
     run, h = await collect("json", "/api", 'fields = { items = "list", title = "title", link = "url", text = "text" }')
     assert run.error is None and run.new_posts == 2
     assert sorted(titles(h)) == sorted(["张建国回应\ufffd说明", "张建国再回应😀"])
+
+
+async def test_undecodable_bytes_in_a_command_are_a_character_not_a_traceback(bot, caplog):
+    # The console reads a non-UTF-8 terminal with surrogateescape ('\xff' -> '\udcff'); Telegram's
+    # JSON may carry '\ud800'. SQLite and OpenCC cannot take those: '/note 1 坏字节\udcff' and
+    # '/search \udced' answered "出错了" with an ERROR traceback in the log.
+    import logging
+
+    from tests.conftest import HIGH, seed
+
+    n = seed(bot, *HIGH).incident_id
+    with caplog.at_level(logging.INFO):
+        note = await bot.say("wangmin", f"/note {n} 坏字节\udcff\udcfe结尾")
+        search = await bot.say("wangmin", "/search \udced\udca0\udc80张建国")
+    assert "出错了" not in note + search
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    stored = [r["detail"] for r in bot.app.db.query("SELECT detail FROM events WHERE action = 'note'")]
+    import json
+
+    assert [json.loads(d)["text"] for d in stored] == ["坏字节\ufffd\ufffd结尾"]
