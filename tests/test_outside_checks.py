@@ -265,3 +265,31 @@ async def test_undecodable_bytes_in_a_command_are_a_character_not_a_traceback(bo
     import json
 
     assert [json.loads(d)["text"] for d in stored] == ["坏字节\ufffd\ufffd结尾"]
+
+
+async def test_the_casebook_exports_hostile_titles_and_notes(bot, tmp_path):
+    # A note typed with ESC/BEL (kept verbatim in the audit log) made `yuqing export casebook`
+    # (docx) die with lxml's "All strings must be XML compatible"; the markdown casebook linked
+    # a scraped `javascript:` URL and let a title's brackets and tags act as markup.
+    from datetime import date
+
+    from docx import Document
+
+    from jobs.casebook import collect_cases, write_docx, write_markdown
+    from tests.conftest import seed
+
+    n = seed(bot, "网友举报张建国公车私用 [点我](javascript:alert(1)) <b>粗</b>", "张建国\x1b[2J周末开公车",
+             url="javascript:alert(1)").incident_id
+    await bot.say("wangmin", f"/note {n} 已核实\x1b[31m红字\x07\x00完毕")
+    await bot.say("wangmin", f"/close {n} 已回应 说明\x0c完毕")
+    today = bot.app.clock().date()
+    cases = collect_cases(bot.app.db, bot.app.config, date(2000, 1, 1), today, bot.app.tz, None, lambda xs: xs)
+    assert cases
+    write_docx(cases, tmp_path / "c.docx", org="云川", start=date(2000, 1, 1), end=today, tz=bot.app.tz)
+    text = "\n".join(p.text for p in Document(str(tmp_path / "c.docx")).paragraphs)
+    assert "已核实[31m红字完毕" in text and not _CONTROLS.search(text)
+    write_markdown(cases, tmp_path / "c.md", org="云川", start=date(2000, 1, 1), end=today, tz=bot.app.tz)
+    md = (tmp_path / "c.md").read_text(encoding="utf-8")
+    assert not _CONTROLS.search(md) and "javascript:" not in md.replace("\\(javascript:", "")
+    assert not re.search(r"\]\((?!https?://|#case-)", md.replace("\\]\\(", ""))   # links: http(s) or the TOC
+    assert "<b>" not in md.replace("\\<b\\>", "")
