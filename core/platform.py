@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from core.render import Card, split_text
+from core.render import Card, inert, split_text
 
 __all__ = ["Outgoing", "ChatPlatform", "DeliveryError", "MessageGone", "text_parts"]
 
@@ -74,9 +74,10 @@ class ChatPlatform(Protocol):
 def text_parts(platform, text: str) -> list[str]:
     """A text as the messages `platform` takes (`max_length` characters each, or its
     `text_limit` = (limit, size function) when it counts otherwise; at line breaks
-    where possible), in order. The one place texts are split: the deliverer sends the parts
+    where possible), in order, made inert (`core.render.inert`). The one place texts are split: the deliverer sends the parts
     in order, later ones threaded under the first; adapters replying to a command use it too."""
+    text = inert(text)   # no control characters or bidi overrides from scraped or typed text
     measured = getattr(platform, "text_limit", None)   # (limit, size function), e.g. UTF-8 bytes
     if measured:
-        return split_text(text or "", measured[0], measured[1])
-    return split_text(text or "", getattr(platform, "max_length", 4000) or 4000)
+        return split_text(text, measured[0], measured[1])
+    return split_text(text, getattr(platform, "max_length", 4000) or 4000)

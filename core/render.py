@@ -3,6 +3,7 @@ console text, Telegram HTML or WeCom markdown; nothing here knows a platform."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -12,7 +13,7 @@ from core.lifecycle import Action
 from core.models import Incident, State
 
 __all__ = ["Button", "Card", "RenderContext", "render_card", "card_text", "fmt_time", "short_line", "split_text",
-           "shrink_card", "render_digest", "safe_url", "ACTION_NAMES"]
+           "shrink_card", "render_digest", "safe_url", "inert", "ACTION_NAMES"]
 
 # What each audit event is called in Chinese (timelines, /show, reports, the casebook).
 
@@ -56,6 +57,18 @@ class RenderContext:
     overdue: bool = False
 
 
+# C0 and C1 control characters (but tab and newline), DEL, and the bidirectional embedding,
+# override and isolate controls: in scraped (or typed) text they only do harm when shown — an
+# ESC sequence rewrites the operator's terminal, a carriage return overprints the line, U+202E
+# shows "张建国" for the stored "国建张" and turns the rest of the line around.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def inert(text: str | None) -> str:
+    """`text` for showing: without control characters and bidi overrides (stored text keeps them)."""
+    return _UNSAFE.sub("", text or "")
+
+
 def safe_url(url: str | None) -> str | None:
     """`url` when it is an absolute http(s) link with a host, else None: scraped `javascript:`,
     `data:` or relative links are never rendered as links on any platform."""
@@ -66,7 +79,8 @@ def safe_url(url: str | None) -> str | None:
         parts = urlsplit(url)
     except ValueError:
         return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c in url for c in "\r\n\t\x00"):
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or _UNSAFE.search(url) or "\t" in url \
+            or "\n" in url:
         return None
     return url
 
@@ -117,7 +131,8 @@ def render_card(inc: Incident, ctx: RenderContext) -> Card:
         label, when = ctx.deadline
         mark = " ⚠️已超时" if ctx.overdue else ""
         fields.append((label, fmt_time(when, ctx.tz) + mark))
-    return Card(header=header, title=inc.title, url=safe_url(inc.url), fields=tuple(fields), buttons=_buttons(inc))
+    return Card(header=inert(header), title=inert(inc.title), url=safe_url(inc.url),
+                fields=tuple((label, inert(value)) for label, value in fields), buttons=_buttons(inc))
 
 
 def card_text(card: Card, *, with_commands: bool = True) -> str:
@@ -137,7 +152,7 @@ def short_line(inc: Incident, names: dict[str, str] | None = None) -> str:
     """One line per incident, for /list, /mine and reports."""
     names = names or {}
     who = f" · {names.get(inc.assignee, inc.assignee)}" if inc.assignee else ""
-    return f"{inc.grade.emoji} #{inc.id} [{inc.grade.value}] {inc.title[:40]} · {inc.state.label}{who}"
+    return inert(f"{inc.grade.emoji} #{inc.id} [{inc.grade.value}] {inc.title[:40]} · {inc.state.label}{who}")
 
 
 def split_text(text: str, limit: int, size=len) -> list[str]:
@@ -206,7 +221,7 @@ def render_digest(incidents: list[Incident], limit: int, *, total: int | None = 
     lines, ids = [first], []
     for inc in incidents:
         src = inc.source_name or inc.source_id or "—"
-        line = f"{inc.grade.emoji} #{inc.id} [{inc.grade.value}] {inc.title[:60]} · {inc.category or '未分类'} · {src}"
+        line = inert(f"{inc.grade.emoji} #{inc.id} [{inc.grade.value}] {inc.title[:60]} · {inc.category or '未分类'} · {src}")
         line = line[:max(1, limit - len(more) - 1)]
         if ids and len("\n".join(lines + [line])) > limit:
             out.append(("\n".join(lines), ids))

@@ -6,6 +6,7 @@ gets a short reply that names the right usage.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import logging
 import re
@@ -23,7 +24,7 @@ from core.models import Disposition, Post, Role, State
 from core.clock import from_iso, parse_duration
 from core.render import ACTION_NAMES, card_text, fmt_time, short_line
 from handlers.base import Deps, Reply, Request
-from handlers.parsing import MAX_ID, Line, looks_numeric, parse_number, shorten, split_command
+from handlers.parsing import ARG_PUNCT, MAX_ID, NEXT_NOT_NUMBER, Line, looks_numeric, parse_number, shorten, split_args, split_command
 from handlers.permissions import View, allowed, roles_for, view_of
 from jobs.collect import item_key
 from jobs import offload
@@ -123,6 +124,9 @@ def who_is(deps: Deps, req: Request):
         deps.config.person_by_handle(req.platform, req.user_name) if req.user_name else None)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 async def handle(deps: Deps, req: Request) -> list[Reply]:
     """Handle one message. Non-commands get nothing back, except in a private chat.
 
@@ -130,6 +134,10 @@ async def handle(deps: Deps, req: Request) -> list[Reply]:
     with a short Chinese reply (the usage, "not found", "changed meanwhile" or "出错了"), the
     traceback goes to the log, and the command's transaction is rolled back.
     """
+    if req.text and _LONE_SURROGATE.search(req.text):
+        # undecodable bytes (a console on a non-UTF-8 terminal) or a '\\ud800' escape: not
+        # characters, and nothing can store them; shown as U+FFFD, like any other bad byte
+        req = dataclasses.replace(req, text=_LONE_SURROGATE.sub("\ufffd", req.text))
     try:
         return await _handle(deps, req)
     except Exception:
@@ -143,6 +151,9 @@ async def _handle(deps: Deps, req: Request) -> list[Reply]:
     line = parse_line(req.text, private=one_to_one)
     if line is None:
         if one_to_one:
+            if (req.text or "").strip()[:1] in ("/", "／"):
+                return [Reply(f"无法识别的命令“{shorten((req.text or '').strip(), 20)}”。命令是 / 加英文命令名，"
+                              "例如 /list、/claim 12。发送 /help 查看全部命令。")]
             return [Reply("命令以 / 开头，例如 /list。发送 /help 查看全部命令。")]
         return []
     name, rest = line.name, line.rest
@@ -169,7 +180,7 @@ async def _handle(deps: Deps, req: Request) -> list[Reply]:
         if person is None:
             return [Reply("你还没有登记为本群成员，无法使用此命令。请联系管理员在配置中添加你。")]
         return [Reply(f"{person.name}，你的角色（{role.label}）无权使用 /{name}；此命令限{roles_for(name)}使用。")]
-    call = Call(deps, req, name, rest.split(), rest, person, role)
+    call = Call(deps, req, name, split_args(rest), rest, person, role)
     try:
         return await cmd.run(call)
     except UsageError as e:
@@ -211,7 +222,7 @@ def _after_id(call: Call) -> list[str]:
     return call.args
 
 
-_LEADING_ID = re.compile(r"^[#＃]?[0-9０-９]+(?=\s|$)\s*")
+_LEADING_ID = re.compile(rf"^[#＃]?[0-9０-９]+(?:[{re.escape(ARG_PUNCT)}]+{NEXT_NOT_NUMBER}|(?=\s|$))\s*")
 
 
 def _text_after_id(call: Call) -> str:

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["Line", "split_command", "parse_number", "NUMBER_RE", "MAX_ID_DIGITS", "MAX_ID", "shorten"]
+__all__ = ["Line", "split_command", "split_args", "ARG_PUNCT", "parse_number", "NUMBER_RE", "MAX_ID_DIGITS", "MAX_ID", "shorten"]
 
 # At most this many digits in an incident number (or a page number): more is not a number
 # we could have issued, and never reaches SQLite (whose integers stop at 2**63 - 1).
@@ -26,8 +26,16 @@ _DIGITS = "0-9０-９"
 NUMBER_RE = re.compile(rf"[#＃]?[{_DIGITS}]+")
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 
+# Sentence punctuation that may directly follow the command word or an incident number as
+# a separator: '/list，' '/claim 4。' '/note 4，已核实' (a Chinese input method types these).
+# Not '.', so '1.5' stays one (invalid) number.
+ARG_PUNCT = "，。、；：！？,;:!?"
+_P = re.escape(ARG_PUNCT)
 # "/word", "/word@name", "/word rest" — the slash may be full-width, the word's letters too
-_CMD = re.compile(r"^[/／]([^\s@＠/／]+)(?:[@＠](\S*))?(?:\s+(.*))?$", re.DOTALL)
+_CMD = re.compile(rf"^[/／]([^\s@＠/／{_P}]+)(?:[@＠]([^\s{_P}]*))?(?:[{_P}]+\s*|\s+|$)(.*)$", re.DOTALL)
+# ... but '4,5' / '4，5' (two numbers?) is not read as #4 followed by '5': that would be a guess
+NEXT_NOT_NUMBER = rf"(?![#＃]?[{_DIGITS}]+(?:[\s{_P}]|$))"
+_NUMBER_PUNCT = re.compile(rf"^([#＃]?[{_DIGITS}]+)[{_P}]+{NEXT_NOT_NUMBER}(.*)$", re.DOTALL)
 _WORD = re.compile(r"[a-z_]+")
 
 
@@ -49,6 +57,21 @@ def split_command(text: str) -> Line | None:
         return None
     addressee = unicodedata.normalize("NFKC", m.group(2)) if m.group(2) else None
     return Line(word, (m.group(3) or "").strip(), addressee)
+
+
+def split_args(rest: str) -> list[str]:
+    """Whitespace-separated arguments; a number followed directly by sentence punctuation is
+    its own argument ('4，已核实' -> ['4', '已核实'], '4。' -> ['4'])."""
+    out = []
+    for token in rest.split():
+        m = _NUMBER_PUNCT.match(token)
+        if m and not out:  # only the first argument is an incident number
+            out.append(m.group(1))
+            if m.group(2):
+                out.append(m.group(2))
+        else:
+            out.append(token)
+    return out
 
 
 def parse_number(token: str, *, hash_allowed: bool = True) -> int | None:

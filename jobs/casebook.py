@@ -33,7 +33,7 @@ from sqlite_utils import Database
 from core.clock import from_iso
 from core.grades import Grade
 from core.models import Disposition, Incident, State
-from core.render import ACTION_NAMES
+from core.render import ACTION_NAMES, inert, safe_url
 from jobs.ledger import judgement_of
 from storage import incidents as store
 
@@ -136,23 +136,38 @@ def _scope(n: int, start: date, end: date) -> str:
     return f"收录 {start} 至 {end} 的事件 {n} 起。"
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()<>])")
+
+
+def _md(text: str) -> str:
+    """Scraped text as markdown text: its brackets, stars and angle brackets are not markup."""
+    return _MD_SPECIAL.sub(r"\\\1", text or "")
+
+
+def _md_url(url: str | None) -> str | None:
+    """An http(s) link fit for markdown's (…), or None."""
+    safe = safe_url(url)
+    return safe.replace(" ", "%20").replace(")", "%29").replace("(", "%28") if safe else None
+
+
 def write_markdown(cases: list[Case], path: Path, *, org: str, start: date, end: date, tz: ZoneInfo,
                    progress: Progress = lambda it: it) -> None:
     out = [f"# {org}舆情案例汇编（警示教材）", "", _scope(len(cases), start, end), "", "## 目录", ""]
-    out += [f"{n}. [{_title(c)}](#case-{c.incident.id})" for n, c in enumerate(cases, 1)]
+    out += [f"{n}. [{_md(_title(c))}](#case-{c.incident.id})" for n, c in enumerate(cases, 1)]
     for c in progress(cases):
         i = c.incident
-        out += ["", f'<a id="case-{i.id}"></a>', f"## {_title(c)}", ""]
-        out += [f"- {x}" for x in _facts(c, tz)]
+        out += ["", f'<a id="case-{i.id}"></a>', f"## {_md(_title(c))}", ""]
+        out += [f"- {_md(x)}" for x in _facts(c, tz)]
         out += ["", "### 事件经过", ""]
         out += [f"- {_post_time(p, tz)} {p['source_name'] or p['source_id']}："
-                f"[{p['title']}]({p['url']})" if p["url"] else f"- {p['title']}" for p in c.posts]
+                f"[{_md(p['title'])}]({_md_url(p['url'])})" if _md_url(p["url"]) else f"- {_md(p['title'])}"
+                for p in c.posts]
         out += ["", "### 处置过程", ""]
-        out += [f"- {when.astimezone(tz):%m-%d %H:%M} {who} {what}" + (f"：{detail}" if detail else "")
+        out += [f"- {when.astimezone(tz):%m-%d %H:%M} {who} {what}" + (f"：{_md(detail)}" if detail else "")
                 for when, who, what, detail in c.timeline]
         out += ["", "### 经验教训", ""]
-        out += [f"- {x}" for x in c.lessons] or ["- （未记录）"]
-    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+        out += [f"- {_md(x)}" for x in c.lessons] or ["- （未记录）"]
+    path.write_text(inert("\n".join(out)) + "\n", encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------- DOCX
@@ -168,8 +183,9 @@ _AFTER_UPDATE_FIELDS = ("hdrShapeDefaults", "footnotePr", "endnotePr", "compat",
 
 
 def _clean(text) -> str:
-    """Scraped text as XML allows it (no control characters or lone surrogates)."""
-    return _XML_BAD.sub("", str(text or ""))
+    """Scraped text as XML allows it (no control characters or lone surrogates) and shown
+    inert (no bidi overrides: core.render.inert)."""
+    return _XML_BAD.sub("", inert(str(text or "")))
 
 
 class _Body:

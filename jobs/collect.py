@@ -55,6 +55,12 @@ TZ = ZoneInfo("Asia/Shanghai")
 _BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
+def _benign(exc) -> bool:
+    """A complaint that does not mean the feed is broken: the ones above, and an HTML entity
+    (&nbsp;, &aacute;) undefined in XML, which feedparser's lenient parser reads correctly."""
+    return isinstance(exc, _BENIGN) or "undefined entity" in str(exc)
+
+
 class CollectError(Exception):
     """A source could not be read; the message says why, for the log and the source's status."""
 
@@ -139,11 +145,24 @@ _XML_DECL = re.compile(r"""^\s*<\?xml\b[^>]*?\?>""")
 _DECL_ENCODING = re.compile(r"""\bencoding\s*=\s*(["'])[^"']*\1""")
 
 
+_CHARREF = re.compile(r"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));")
+
+
+def _charref(m: re.Match) -> str:
+    """A numeric character reference naming no character (a UTF-16 surrogate, beyond U+10FFFF)
+    becomes U+FFFD: feedparser crashes on it, and the whole feed was lost for one character."""
+    digits = (m.group(1) or m.group(2)).lstrip("0") or "0"
+    if len(digits) > 8:
+        return "&#xFFFD;"
+    cp = int(digits, 16) if m.group(1) else int(digits)
+    return "&#xFFFD;" if cp > 0x10FFFF or 0xD800 <= cp <= 0xDFFF else m.group(0)
+
+
 def feed_bytes(data: bytes | str, content_type: str | None = None) -> bytes:
     """The feed as UTF-8 bytes whose XML declaration (if any) says UTF-8: decoded from
     evidence (see the module docstring), so feedparser has nothing left to guess."""
     text = data if isinstance(data, str) else decode_body(data, content_type)[0]
-    text = text.lstrip("\ufeff")
+    text = _CHARREF.sub(_charref, text.lstrip("\ufeff"))
     m = _XML_DECL.match(text)
     if m:
         decl = _DECL_ENCODING.sub('encoding="utf-8"', m.group(0))
@@ -165,7 +184,7 @@ def parse_feed(source_id: str, data: bytes | str, aliases: dict[str, str] | None
         raise CollectError(f"无法解析订阅源 / feed not parseable: {type(e).__name__}: {e}") from e
     if not parsed.entries:
         exc = parsed.get("bozo_exception")
-        if parsed.bozo and not isinstance(exc, _BENIGN):
+        if parsed.bozo and not _benign(exc):
             raise CollectError(f"无法解析订阅源 / feed not parseable: {exc}")
         if not parsed.get("version"):
             raise CollectError("不是 RSS/Atom 订阅源 / not an RSS or Atom feed")
@@ -191,7 +210,7 @@ def parse_feed(source_id: str, data: bytes | str, aliases: dict[str, str] | None
     if skipped:
         log.info("feed %s: skipped %d entries with neither title nor text", source_id, skipped)
     exc = parsed.get("bozo_exception")
-    if not posts and parsed.bozo and not isinstance(exc, _BENIGN):  # broken, and nothing readable in it
+    if not posts and parsed.bozo and not _benign(exc):  # broken, and nothing readable in it
         raise CollectError(f"无法解析订阅源 / feed not parseable: {exc}")
     return posts
 
@@ -234,10 +253,25 @@ def _path(obj, path: str | None):
     return obj
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _whole_chars(obj):
+    """JSON's '\\ud800' escapes decode to lone surrogates, which no database or chat can take:
+    each becomes U+FFFD (a proper pair was already joined into one character by json)."""
+    if isinstance(obj, str):
+        return _LONE_SURROGATE.sub("\ufffd", obj)
+    if isinstance(obj, list):
+        return [_whole_chars(v) for v in obj]
+    if isinstance(obj, dict):
+        return {_whole_chars(k): _whole_chars(v) for k, v in obj.items()}
+    return obj
+
+
 def parse_json(source, text: str, base_url: str, aliases: dict[str, str] | None = None) -> list[Post]:
     f = source.fields
     try:
-        data = json.loads(text)
+        data = _whole_chars(json.loads(text))
     except json.JSONDecodeError as e:
         raise CollectError(f"JSON 无法解析 / JSON not parseable: {e.msg} (line {e.lineno})") from None
     items = _path(data, f.items)
@@ -328,10 +362,42 @@ def _feed_ttl(content: bytes) -> int | None:
     return int(m.group(1)) if m else None
 
 
-async def fetch_body(fetcher: Fetcher, source, post: Post) -> Post:
-    """For html sources with a `body` selector: read the post's own page for its text."""
+_GENERIC = {"com", "net", "org", "gov", "edu", "ac", "co", "mil", "int"}
+
+
+def same_site(url: str, source_url: str, aliases: dict[str, str] | None = None) -> bool:
+    """Whether a scraped detail link stays on the source's site: http(s), and the same host
+    (host aliases mapped) or another host under the source host's parent domain
+    (news.yc.gov.cn for a list on www.yc.gov.cn; never under a bare suffix such as gov.cn,
+    never for an IP address). A list page cannot send the collector to 127.0.0.1, an
+    internal name or a file."""
+    try:
+        a, b = urlsplit(url), urlsplit(source_url)
+        ha, hb = (a.hostname or "").lower().rstrip("."), (b.hostname or "").lower().rstrip(".")
+    except ValueError:
+        return False
+    if a.scheme.lower() not in ("http", "https") or not ha:
+        return False
+    aliases = aliases or {}
+    ha, hb = aliases.get(ha, ha), aliases.get(hb, hb)
+    if ha == hb:
+        return a.port == b.port   # not another service on the same machine
+    labels = hb.split(".")
+    parent = labels[1:]
+    if (len(parent) < 2 or parent[0] in _GENERIC or hb.replace(".", "").isdigit() or ":" in hb
+            or ha.replace(".", "").isdigit() or ":" in ha):
+        return False
+    return ha.endswith("." + ".".join(parent))
+
+
+async def fetch_body(fetcher: Fetcher, source, post: Post, aliases: dict[str, str] | None = None) -> Post:
+    """For html sources with a `body` selector: read the post's own page for its text — only
+    on the source's own site (`same_site`); another link keeps the list's text."""
     sel = source.selectors
     if not (sel and sel.body and post.url):
+        return post
+    if not same_site(post.url, source.url, aliases):
+        log.info("detail page %s of source %s: not on the source's site; not fetched", post.url[:200], source.id)
         return post
     try:
         res = await fetcher.get(post.url)

@@ -119,6 +119,7 @@ def _wide(content: bytes) -> str | None:
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
          (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _WIDE = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+_EBCDIC_XML = b"\x4c\x6f\xa7\x94"
 
 
 def _common_chars() -> frozenset[str]:
@@ -188,13 +189,14 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
     """Bytes -> (text, encoding used), from evidence; never raises.
 
     The HTTP charset and the in-document declaration are claims, not facts. In order: a BOM
-    (if the rest decodes); UTF-16/32 recognised by its NUL bytes; pure ASCII; bytes that are
+    (if the rest decodes); an EBCDIC XML declaration (read in cp037, then its own encoding); UTF-16/32 recognised by its NUL bytes; pure ASCII; bytes that are
     valid UTF-8 (valid multi-byte UTF-8 is almost never an accident, whatever the label says).
     Otherwise the declared encodings, GB18030, Big5, UTF-8 and (when no declared encoding
     decodes cleanly) charset-normalizer's guess are
     weighed by how plausible the text each produces is (`_plausibility`: common hanzi and
     punctuation for it; replacement characters, private-use and the debris of a wrong decoding
-    against it) — GBK and Big5 decode each other's bytes without an error, ISO-8859-1 decodes
+    against it; in a decoding that needed them they count twice) — GBK and Big5 decode each
+    other's bytes without an error, ISO-8859-1 decodes
     anything. A declared encoding that decodes cleanly keeps its word unless another decoding
     is clearly (`_OVERRULE`) more plausible; ties go to a clean decoding, then to the earlier
     candidate.
@@ -205,6 +207,12 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
             if text is not None:
                 return text, enc
             break
+    if content.startswith(_EBCDIC_XML):  # "<?xm" in EBCDIC (XML 1.0, appendix F): the declaration decides
+        m = _XMLDECL.search(content[:4096].decode("cp037", errors="replace").encode("ascii", errors="replace"))
+        for enc in (_norm_encoding(m.group(1).decode("ascii")) if m else None, "cp037"):
+            text = _strict(content, enc) if enc else None
+            if text is not None:
+                return text, enc
     wide = _wide(content)
     if wide:
         text = _strict(content, wide)
@@ -233,7 +241,12 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
             text = content.decode(enc, errors="replace")
         # replacement characters count against a candidate inside _plausibility; ties go to
         # the clean decoding, then to the earlier candidate (declared first)
-        scored.append(((_plausibility(text[:65536]), strict, -i), enc, text))
+        sample = text[:65536]
+        score = _plausibility(sample)
+        if not strict:  # each replacement character counts twice: bytes this codec cannot read
+            wide = sum(1 for ch in sample if ch >= "\x80")
+            score -= sample.count("\ufffd") / wide if wide else 0.0
+        scored.append(((score, strict, -i), enc, text))
     (top, _, _), enc, text = max(scored, key=lambda s: s[0])
     claimed = [s for s in scored if s[1] in declared and s[0][1]]  # declared and decoding cleanly
     if claimed:  # the header and the document may disagree: the better of the two is the claim
@@ -244,8 +257,10 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
 
 
 def _single_byte(enc: str) -> bool:
+    """One character per byte for every high byte (ISO-8859-x, Windows-125x, KOI8): such a code
+    page decodes any bytes. Shift_JIS and EUC codecs pair lead and trail bytes; they are not."""
     try:
-        return len(b"\xc4\xe3".decode(enc, errors="replace")) == 2
+        return len(bytes(range(0x80, 0x100)).decode(enc, errors="replace")) == 128
     except LookupError:
         return True
 

@@ -96,7 +96,7 @@ class Pipeline:
             if post_store.post_exists(self.db, post.item_key):
                 continue
             if source.kind == "html" and self.fetcher is not None:
-                post = await fetch_body(self.fetcher, source, post)
+                post = await fetch_body(self.fetcher, source, post, self.config.collection.host_aliases)
             fresh.append(post)
         async with self._ingesting:  # one source's posts together, in order (the fetching above is not held)
             for post in fresh:

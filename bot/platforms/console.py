@@ -16,7 +16,7 @@ from typing import TextIO
 
 from core.models import Role
 from core.platform import DeliveryError, Outgoing, text_parts
-from core.render import card_text
+from core.render import card_text, inert
 from handlers import Request
 
 __all__ = ["ConsolePlatform", "serve_console"]
@@ -43,7 +43,7 @@ class ConsolePlatform:
 
     def _print(self, text: str) -> None:
         try:
-            print(text, file=self.out, flush=True)
+            print(inert(text), file=self.out, flush=True)   # no terminal escapes from scraped or typed text
         except BrokenPipeError:
             # The reader went away (`yuqing run | head`): keep the rows for next time, stop quietly.
             self.closed = True
@@ -116,7 +116,7 @@ async def serve_console(app, stdin: TextIO | None = None, out: TextIO | None = N
         if not line:
             continue
         if not interactive:
-            print(f"{person.name if person else '访客'}> {line}", file=out, flush=True)
+            print(inert(f"{person.name if person else '访客'}> {line}"), file=out, flush=True)
         if line in ("/quit", "/exit"):
             break
         if line == "/as" or line.startswith(("/as ", "/as\t")):
@@ -124,7 +124,7 @@ async def serve_console(app, stdin: TextIO | None = None, out: TextIO | None = N
             found = app.config.person(name) if name else None
             if found is None:
                 names = "、".join(p.name for p in app.config.people)
-                print(f"找不到成员“{name}”。用法：/as 姓名；可选：{names}", file=out, flush=True)
+                print(inert(f"找不到成员“{name}”。用法：/as 姓名；可选：{names}"), file=out, flush=True)
             else:
                 person = found
                 print(f"你现在是 {person.name}（{Role(found.role).label}）。", file=out, flush=True)
@@ -132,7 +132,7 @@ async def serve_console(app, stdin: TextIO | None = None, out: TextIO | None = N
         replies = await app.handle(Request(platform="console", chat=chat,
                                            user_id=person.id if person else "guest", text=line))
         if replies:
-            print(_reply_text(replies), file=out, flush=True)
+            print(inert(_reply_text(replies)), file=out, flush=True)
         await app.deliverer.drain()
     await app.deliverer.drain()
 

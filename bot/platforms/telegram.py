@@ -57,9 +57,14 @@ def _html(card: Card) -> str:
     return "\n".join(lines)
 
 
+def _units(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (a CJK extension-B character or an emoji is two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def card_html(card: Card, limit: int = LIMIT) -> str:
     """The card as Telegram HTML, every scraped string escaped, cut below `limit` without breaking tags."""
-    return _html(shrink_card(card, lambda c: len(_html(c)) <= limit))
+    return _html(shrink_card(card, lambda c: _units(_html(c)) <= limit))
 
 
 def card_keyboard(card: Card) -> InlineKeyboardMarkup | None:
@@ -115,6 +120,7 @@ class TelegramPlatform:
 
     name = "telegram"
     max_length = LIMIT
+    text_limit = (LIMIT, _units)   # texts are split by UTF-16 code units, as Telegram counts
     # A burst of at least this many new grade III–IV alerts in one chat becomes one digest a minute.
     digest_after = 4
     digests_per_minute = 3   # well within Telegram's 20 messages a minute to a group

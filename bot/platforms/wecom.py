@@ -36,8 +36,8 @@ from bot.errors import FieldProblem, SettingsError
 from bot.logsafe import BoundedLog
 from core.lifecycle import Action
 from core.models import Disposition
-from core.platform import DeliveryError, Outgoing
-from core.render import Card, shrink_card, split_text
+from core.platform import DeliveryError, Outgoing, text_parts
+from core.render import Card, shrink_card
 from bot.platforms.ratelimit import Pacer
 from handlers import Request
 from storage.incidents import IncidentNotFound
@@ -297,7 +297,7 @@ class WeComPlatform:
                 bodies = [{"msgtype": "markdown", "markdown": {"content": text}}]
         else:
             bodies = [{"msgtype": "text", "text": {"content": chunk}}
-                      for chunk in split_text(message.text or "", TEXT_BYTES, _bytes)]
+                      for chunk in text_parts(self, message.text or "")]
             if message.image:
                 bodies.append(await self._image_body(message.image, robot))
         progress = (chat, message.text, message.image) if len(bodies) > 1 else None

@@ -1,0 +1,295 @@
+"""Checks run from outside the team: feedparser's own test corpus, hostile command lines and
+hostile scraped content. Each test reproduces a defect those checks found.
+
+tests/data/feedparser/ holds feeds copied from feedparser 6.0.11's test suite
+(https://github.com/kurtmckee/feedparser, BSD-2-Clause, see tests/data/feedparser/LICENSE)."""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from bot.platforms.telegram import card_html
+from bot.platforms.wecom import card_markdown
+from core.render import card_text
+
+from tests.test_collect import collect, titles  # noqa: F401 - fixture
+
+DATA = Path(__file__).parent / "data" / "feedparser"
+
+
+async def test_unlabelled_shift_jis_feed_is_not_stored_with_replacement_characters(collect, http_server):  # noqa: F811
+    # feedparser's tests/illformed/chardet/shiftjis.xml: no charset anywhere. Shift_JIS was taken
+    # for a single-byte code page (and dropped as a candidate), and a UTF-8 decoding full of
+    # U+FFFD beat GB18030's clean decoding by a hair: stored as 'DrecomRSS�ɋL�����e…'.
+    body = (DATA / "shiftjis.xml").read_bytes()
+    http_server.routes["/sjis"] = (200, {"Content-Type": "application/xml"}, body)
+    run, h = await collect("rss", "/sjis")
+    assert run.error is None
+    assert titles(h) == [body.decode("shift_jis").split("<title>")[1].split("</title>")[0]]
+    assert titles(h) == ["DrecomRSSに記事投稿が反映されない…"]
+    texts = [r["text"] for r in h.app.db.query("SELECT text FROM posts")]
+    assert texts and all("\ufffd" not in t for t in texts)
+
+
+@pytest.mark.parametrize("label,codec,title", [("ibm1140", "cp1140", "Crème brûlée à 1 € : café"),
+                                               ("ebcdic-cp-be", "cp500", "Ærø [x] {y} ¦ü"),
+                                               (None, "cp037", "Zürich ¬ öffentlich")])
+async def test_ebcdic_feeds_are_read_not_lost_as_not_well_formed(collect, http_server, label, codec, title):  # noqa: F811
+    # feedparser's tests/encoding/x80_*.xml: 21 EBCDIC feeds (cp037, cp500, ibm1140, ebcdic-cp-*)
+    # were each this source's "feed not parseable: not well-formed". XML 1.0 appendix F: the
+    # first four bytes say EBCDIC; the declaration, read as cp037, names the code page.
+    decl = f'<?xml version="1.0" encoding="{label}"?>' if label else '<?xml version="1.0"?>'
+    doc = (f'{decl}\n<rss version="2.0"><channel><title>t</title><item><title>{title}</title>'
+           f'<link>https://news.example/e/1</link><description>{title}.</description></item></channel></rss>\n')
+    http_server.routes["/e"] = (200, {"Content-Type": "application/xml"}, doc.encode(codec))
+    run, h = await collect("rss", "/e")
+    assert run.error is None, (label, run.error)
+    assert titles(h) == [title]
+
+
+async def test_chinese_punctuation_after_the_command_word_or_the_number_is_a_separator(bot):
+    # Hostile-lines run through the console: '/claim 4。', '/close 4，…', '/mute 4，2h' were refused
+    # ("“4，”不是有效的事件编号"), and '/list，' '/close，4 …' were told "命令以 / 开头" although
+    # they do start with '/'.
+    import json
+
+    from tests.conftest import HIGH, seed
+
+    n = seed(bot, *HIGH).incident_id
+    replies = {}
+    for line in ["/list，", f"/claim {n}。", f"/note {n}，已核实：情况属实，（待复核）", f"/mute {n}，2h",
+                 f"/escalate {n}： 涉及领导干部，需把关口径。", f"/close，{n} 已回应，已发布说明。", f"/claim{n}"]:
+        replies[line] = await bot.say("wangmin", line)
+    everything = "\n".join(replies.values())
+    assert "命令以 / 开头" not in everything and "不是有效的事件编号" not in everything
+    assert "待处置事件" in replies["/list，"]
+    assert f"无法识别的命令“/claim{n}”" in replies[f"/claim{n}"]
+    events = [(r["action"], json.loads(r["detail"])) for r in bot.app.db.query(
+        "SELECT action, detail FROM events WHERE incident_id = ? AND actor IS NOT NULL ORDER BY id", [n])]
+    assert [a for a, _ in events] == ["claim", "note", "mute", "escalate", "close"]
+    assert events[1][1]["text"] == "已核实：情况属实，（待复核）"          # the rest stays as typed
+    assert events[3][1]["reason"] == "涉及领导干部，需把关口径。"
+    assert events[4][1]["disposition"] == "已回应" and events[4][1]["summary"] == "已发布说明。"
+
+
+# ----------------------------------------------------------------------------- hostile scraped content
+
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_TG_TAGS = {"b", "i", "a"}
+
+
+class _TelegramHTML(HTMLParser):
+    """Telegram's HTML as the Bot API reads it: only its tags, balanced, links http(s)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.bad, self.text = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in _TG_TAGS:
+            self.bad.append(tag)
+        if tag == "a" and not re.match(r"https?://[^\s]", dict(attrs).get("href") or ""):
+            self.bad.append(f"href={dict(attrs).get('href')!r}")
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack.pop() != tag:
+            self.bad.append(f"/{tag}")
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+async def test_hostile_titles_render_inert_on_every_platform(collect, http_server):  # noqa: F811
+    # Scraped titles with terminal escapes (ESC [2J clears the operator's console), a carriage
+    # return, BEL, NUL, and bidi overrides (U+202E shows the stored "国建张" as "张建国") reached
+    # the console, Telegram and WeCom as they were; a long title of CJK extension-B characters
+    # made a Telegram card of 6,000 UTF-16 units (Telegram counts those, the limit is 4,096).
+    titles = ["\x1b[2J\x1b[31m张建国清屏\x07响铃\x00", "张建国\r覆盖了这一行", "张建国 \u202e反转到行尾 <script>alert(1)</script>",
+              "张建国 \u2067隔离 [点我](javascript:alert(1)) </b></a><i>", "张建国 &lt;/b&gt;&lt;i&gt;实体",
+              "张建国" + "𠀀" * 3000]
+    links = ["javascript:alert(1)", "https://a.example/(x)[y]<z>", "http://a.example/\x1b[2J", "http://a.example/\u202eexe.txt", "data:text/html,x",
+             "https://a.example/ok"]
+    items = "".join(f"<item><title>{html.escape(t)}</title><link>{html.escape(u)}</link><guid>h{i}</guid>"
+                    f"<description>{html.escape(t)}</description></item>" for i, (t, u) in enumerate(zip(titles, links)))
+    doc = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    http_server.routes["/hostile"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, doc.encode())
+    run, h = await collect("rss", "/hostile")
+    assert run.error is None and run.new_posts == len(titles)
+    stored = [r["title"] for r in h.app.db.query("SELECT title FROM posts ORDER BY id")]
+    assert any("\x1b" in t for t in stored) and any("\u202e" in t for t in stored)  # stored as scraped
+
+    console = await h.deliver()
+    assert "张建国" in console and not _CONTROLS.search(console), _CONTROLS.findall(console)[:5]
+    listing = await h.say("wangmin", "/list")
+    assert not _CONTROLS.search(listing)
+
+    ids = [r["id"] for r in h.app.db.query("SELECT id FROM incidents ORDER BY id")]
+    assert ids
+    for iid in ids:
+        card = h.app.render(h.app.service.get(iid))
+        text = card_html(card)
+        p = _TelegramHTML()
+        p.feed(text)
+        p.close()
+        assert not p.bad and not p.stack, (p.bad, p.stack)
+        shown = "".join(p.text)
+        assert len(shown.encode("utf-16-le")) // 2 <= 4096 and len(text.encode("utf-16-le")) // 2 <= 4096
+        assert not _CONTROLS.search(shown)
+        if "实体" in card.title:   # markup that survives as text is shown as text
+            assert "</b><i>实体" in shown
+        md = card_markdown(card)
+        assert not _CONTROLS.search(md)
+        assert not re.search(r"\]\((?!https?://)", md)                     # links only to http(s)
+        assert {t for t in re.findall(r"</?([A-Za-z]+)", md)} <= {"font"}  # no tag but WeCom's colour
+        assert len(md.encode()) <= 4096
+        assert not _CONTROLS.search(card_text(card))
+
+
+async def test_typed_control_characters_are_kept_but_not_replayed(bot):
+    # A note typed with a terminal escape or a bidi override is stored as typed, but the
+    # timeline that shows it (console, Telegram, WeCom texts all go through text_parts) is inert.
+    import json
+
+    from core.platform import text_parts
+
+    from tests.conftest import HIGH, seed
+
+    iid = seed(bot, *HIGH).incident_id
+    note = "已核实\x1b[2J\x1b[31m \u202e口径待定\u202c\r覆盖"
+    await bot.say("wangmin", f"/note {iid} {note}")
+    detail = list(bot.app.db.query("SELECT detail FROM events WHERE action = 'note' ORDER BY id DESC LIMIT 1"))[0]["detail"]
+    assert json.loads(detail)["text"] == note
+    shown = await bot.say("wangmin", f"/show {iid}")
+    assert "口径待定" in shown
+    for platform in ("console", "telegram", "wecom"):
+        adapter = type("P", (), {"name": platform, "max_length": 4096})()
+        parts = text_parts(adapter, shown)
+        assert "口径待定" in "".join(parts) and not any(_CONTROLS.search(p) for p in parts)
+    await bot.deliver()
+    assert not _CONTROLS.search(bot.buffer.getvalue())
+
+
+async def test_an_empty_feed_with_html_entities_is_not_a_failing_source(collect, http_server):  # noqa: F811
+    # feedparser's tests/entities/*.xml: 244 channel-only feeds using HTML entities (&nbsp;,
+    # &aacute;) were each recorded as "feed not parseable: undefined entity" — a quiet real feed
+    # with &nbsp; in its description would count failures until it was switched off.
+    doc = ('<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>云川&nbsp;论坛 &aacute;</title>'
+           '<description>暂无新帖&hellip;</description></channel></rss>\n')
+    http_server.routes["/quiet"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, doc.encode())
+    run, h = await collect("rss", "/quiet")
+    assert run.error is None and run.new_posts == 0
+    row = list(h.app.db.query("SELECT last_error, consecutive_failures FROM sources WHERE id = 'web'"))[0]
+    assert row["last_error"] is None and row["consecutive_failures"] == 0
+    # and with an item, the entity is read as the character it names
+    http_server.routes["/quiet"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, doc.replace(
+        "</channel>", "<item><title>张建国&nbsp;回应&mdash;说明</title><link>https://a.example/1</link></item></channel>").encode())
+    run, h = await collect("rss", "/quiet", harness=h)
+    assert run.error is None and titles(h) == ["张建国 回应—说明"]
+
+
+async def test_two_numbers_joined_by_a_comma_are_not_guessed(bot):
+    from tests.conftest import HIGH, LOW, seed
+
+    a, b = seed(bot, *HIGH).incident_id, seed(bot, *LOW, source="ycnews").incident_id
+    for line in [f"/note {a},{b} 已核实", f"/note {a}，{b} 已核实", f"/claim {a}，{b}"]:
+        assert "用法" in await bot.say("wangmin", line)
+    assert not list(bot.app.db.query("SELECT id FROM events WHERE actor IS NOT NULL"))
+
+
+async def test_a_list_page_cannot_send_the_collector_elsewhere(collect, http_server):  # noqa: F811
+    # An html source's list page decides which detail pages are read; its links went to any
+    # URL: another host name for this machine, another port, a file. Only the source's own site.
+    port = http_server.url.rsplit(":", 1)[1]
+    links = {"/thread-1.html": "张建国公车私用", f"http://localhost:{port}/secret-1": "张建国回应",
+             "http://127.0.0.1:9/secret-2": "张建国说明", "file:///etc/passwd": "张建国通报",
+             "http://169.254.169.254/latest/meta-data/": "张建国情况"}
+    items = "".join(f'<li class="t"><a class="title" href="{u}">{t}</a></li>' for u, t in links.items())
+    http_server.routes["/list"] = (200, {"Content-Type": "text/html; charset=utf-8"},
+                                   f"<html><body><ul>{items}</ul></body></html>".encode())
+    http_server.routes["/thread-1.html"] = (200, {"Content-Type": "text/html; charset=utf-8"},
+                                            "<div class='post'>详情正文</div>".encode())
+    http_server.routes["/secret-1"] = (200, {"Content-Type": "text/html"}, b"<div class='post'>internal</div>")
+    run, h = await collect("html", "/list", 'selectors = { item = "li.t", title = "a.title", link = "a.title", body = "div.post" }')
+    assert run.error is None and run.new_posts == len(links)
+    assert "/thread-1.html" in http_server.hits and not any("secret" in p for p in http_server.hits)
+    texts = {r["title"]: r["text"] for r in h.app.db.query("SELECT title, text FROM posts")}
+    assert texts["张建国公车私用"] == "详情正文" and "internal" not in "".join(texts.values())
+
+
+async def test_one_impossible_character_reference_does_not_lose_the_feed(collect, http_server):  # noqa: F811
+    # '&#xD800;' (a UTF-16 surrogate) or '&#x110000;' in one entry made feedparser raise, and the
+    # source's every entry was lost ("feed not parseable: UnicodeEncodeError"), cycle after cycle.
+    refs = ["&#xD800;", "&#56320;", "&#x110000;", "&#" + "9" * 40 + ";"]
+    items = "".join(f"<item><title>张建国回应{i}{r}说明</title><link>https://a.example/{i}</link>"
+                    f"<description>正文{r}</description></item>" for i, r in enumerate(refs))
+    items += "<item><title>张建国&#x4E2D;&#20013;回应</title><link>https://a.example/ok</link></item>"
+    doc = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    http_server.routes["/refs"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, doc.encode())
+    run, h = await collect("rss", "/refs")
+    assert run.error is None and run.new_posts == len(refs) + 1
+    assert sorted(titles(h)) == sorted([f"张建国回应{i}\ufffd说明" for i in range(len(refs))] + ["张建国中中回应"])
+
+
+async def test_a_lone_surrogate_in_a_json_answer_does_not_stop_the_source(collect, http_server):  # noqa: F811
+    # json.loads turns '\ud800' into a lone surrogate; SQLite cannot store it, the ingest raised
+    # and the source's run ended there, for this post and every one after it, every cycle.
+    data = ('{"list": [{"id": 1, "title": "张建国回应\\ud800说明", "url": "/a/1", "text": "正文\\udc00"},'
+            ' {"id": 2, "title": "张建国再回应\\ud83d\\ude00", "url": "/a/2"}]}')
+    http_server.routes["/api"] = (200, {"Content-Type": "application/json"}, data.encode())
+    run, h = await collect("json", "/api", 'fields = { items = "list", title = "title", link = "url", text = "text" }')
+    assert run.error is None and run.new_posts == 2
+    assert sorted(titles(h)) == sorted(["张建国回应\ufffd说明", "张建国再回应😀"])
+
+
+async def test_undecodable_bytes_in_a_command_are_a_character_not_a_traceback(bot, caplog):
+    # The console reads a non-UTF-8 terminal with surrogateescape ('\xff' -> '\udcff'); Telegram's
+    # JSON may carry '\ud800'. SQLite and OpenCC cannot take those: '/note 1 坏字节\udcff' and
+    # '/search \udced' answered "出错了" with an ERROR traceback in the log.
+    import logging
+
+    from tests.conftest import HIGH, seed
+
+    n = seed(bot, *HIGH).incident_id
+    with caplog.at_level(logging.INFO):
+        note = await bot.say("wangmin", f"/note {n} 坏字节\udcff\udcfe结尾")
+        search = await bot.say("wangmin", "/search \udced\udca0\udc80张建国")
+    assert "出错了" not in note + search
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    stored = [r["detail"] for r in bot.app.db.query("SELECT detail FROM events WHERE action = 'note'")]
+    import json
+
+    assert [json.loads(d)["text"] for d in stored] == ["坏字节\ufffd\ufffd结尾"]
+
+
+async def test_the_casebook_exports_hostile_titles_and_notes(bot, tmp_path):
+    # A note typed with ESC/BEL (kept verbatim in the audit log) made `yuqing export casebook`
+    # (docx) die with lxml's "All strings must be XML compatible"; the markdown casebook linked
+    # a scraped `javascript:` URL and let a title's brackets and tags act as markup.
+    from datetime import date
+
+    from docx import Document
+
+    from jobs.casebook import collect_cases, write_docx, write_markdown
+    from tests.conftest import seed
+
+    n = seed(bot, "网友举报张建国公车私用 [点我](javascript:alert(1)) <b>粗</b>", "张建国\x1b[2J周末开公车",
+             url="javascript:alert(1)").incident_id
+    await bot.say("wangmin", f"/note {n} 已核实\x1b[31m红字\x07\x00完毕")
+    await bot.say("wangmin", f"/close {n} 已回应 说明\x0c完毕")
+    today = bot.app.clock().date()
+    cases = collect_cases(bot.app.db, bot.app.config, date(2000, 1, 1), today, bot.app.tz, None, lambda xs: xs)
+    assert cases
+    write_docx(cases, tmp_path / "c.docx", org="云川", start=date(2000, 1, 1), end=today, tz=bot.app.tz)
+    text = "\n".join(p.text for p in Document(str(tmp_path / "c.docx")).paragraphs)
+    assert "已核实[31m红字完毕" in text and not _CONTROLS.search(text)
+    write_markdown(cases, tmp_path / "c.md", org="云川", start=date(2000, 1, 1), end=today, tz=bot.app.tz)
+    md = (tmp_path / "c.md").read_text(encoding="utf-8")
+    assert not _CONTROLS.search(md) and "javascript:" not in md.replace("\\(javascript:", "")
+    assert not re.search(r"\]\((?!https?://|#case-)", md.replace("\\]\\(", ""))   # links: http(s) or the TOC
+    assert "<b>" not in md.replace("\\<b\\>", "")
