@@ -10,14 +10,18 @@ found inside 张建国际. Both stages, and the terms themselves, see the text f
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import ahocorasick
 
 from bot.config import Config, Source
-from core.grading import Reach, grade_story
+from core.gazetteer import AreaMatcher, PlaceHits, gazetteer
+from core.grading import (CONTENT_PREFIX, Content, Factor, Reach, assess_content, content_sensitivity,
+                          grade_story)
+from core.officials import LEADING_RANKS, Official, OfficialFinder, is_body
 from core.models import Finding, Post
 from core.cluster import simhash
 from core.text import Segmenter, fold, fold_with_gaps, normalize
@@ -48,6 +52,32 @@ class Analysis:
     finding: Finding
     sensitivity: float
     sensitivity_reasons: tuple[str, ...]
+    factors: tuple[Factor, ...] = ()   # the same reasons as data (factor, value, words)
+
+
+@dataclass
+class Signals:
+    """What the gazetteer and the officials finder saw in a post."""
+
+    places: PlaceHits = field(default_factory=PlaceHits)
+    officials: list[Official] = field(default_factory=list)
+    cues: list[str] = field(default_factory=list)        # 村干部, 镇政府: involved, not identified
+    headline: bool = False                               # an identified official in the title
+    lead: str = ""                                       # title + first sentences (folded)
+
+
+# Each signal point (topic weight, watched cadre, sensitive word, tone) adds this much to the
+# sensitivity its content grade starts from, up to SIGNAL_CAP points: enough to order posts
+# within a grade, never enough to move one across a grade on its own.
+SIGNAL_STEP, SIGNAL_CAP = 0.15, 8
+
+
+@functools.lru_cache(maxsize=16)
+def _area_matcher(area: str | None, extra: tuple[str, ...]) -> AreaMatcher | None:
+    if area is None:
+        return None
+    gz = gazetteer()
+    return AreaMatcher(gz, gz.area(area), extra)
 
 
 # kinds of watch-list terms
@@ -87,6 +117,14 @@ class Analyzer:
         if self._terms:
             self._automaton.make_automaton()
         self.segmenter = segmenter or Segmenter(self._terms.keys())
+        self.officials = OfficialFinder()
+        extra = tuple(fold(p) for p in wl.places)
+        org_area = config.organization.area
+        self._areas: dict[str | None, AreaMatcher | None] = {None: _area_matcher(org_area, extra)}
+        for team in config.teams:
+            self._areas[team.id] = _area_matcher(team.area or org_area, extra)
+        self._keep_elsewhere = config.organization.out_of_area == "keep"
+        self._thresholds = {g: r.threshold for g, r in config.grades.items()}
         # sensitive terms already count on their own; the tone score leaves them out
         self.tone = ToneDetector(extra=(fold(x) for x in wl.negative), exclude=(fold(x) for x in wl.sensitive))
 
@@ -104,17 +142,26 @@ class Analyzer:
             return []
         return [(end - len(s) + 1, end + 1, s) for end, (s, _) in self._automaton.iter(text)]
 
-    def _could_be_relevant(self, hits) -> bool:
-        """Relevance needs a cadre or unit, or a topic and a place; raw hits are a superset of
-        the token-boundary hits, so a post failing this on raw hits cannot be relevant."""
+    def _could_be_relevant(self, hits, text: str = "", head: str = "", matcher: AreaMatcher | None = None) -> bool:
+        """Relevance needs a cadre or unit, an official's title in the headline, or a topic
+        with a place, an official or a government body; raw hits are a superset of the
+        token-boundary hits, so a post failing this on raw hits cannot be relevant."""
         kinds = {kind for _, _, surface in hits for kind, _ in self._terms[surface]}
-        return bool(kinds & {CADRE, UNIT}) or {TOPIC, PLACE} <= kinds
+        if kinds & {CADRE, UNIT} or {TOPIC, PLACE} <= kinds or self.officials.has_title(head):
+            return True
+        return TOPIC in kinds and (self.officials.has_title(text) or (matcher is not None and matcher.raw(text)))
+
+    def _matcher(self, source: Source | None) -> AreaMatcher | None:
+        team = source.team if source else None
+        return self._areas.get(team, self._areas[None])
 
     def analyse(self, post: Post, source: Source | None) -> Analysis:
         # matching runs on the folded text only; the post itself is stored and shown as written
         text, gaps = fold_with_gaps(f"{post.title}\n{post.text}")
+        head, _, body = text.partition("\n")
         hits = self._prefilter(text)
-        if not self._could_be_relevant(hits):
+        matcher = self._matcher(source)
+        if not self._could_be_relevant(hits, text, head, matcher):
             return Analysis(Finding(relevant=False, story_key=story_key(post.title)), 0.0, ())
         tokens = self.segmenter.tokens(text)
         boundaries = _boundaries(text, tokens) | gaps  # a space the writer put between CJK still separates
@@ -130,7 +177,11 @@ class Analyzer:
                 bucket = matched.setdefault(kind, [])
                 if canonical not in bucket:
                     bucket.append(canonical)
-        return self._judge(post, source, matched, tuple(tokens), positions, kinds_at)
+        sig = Signals(places=matcher.find(text, boundaries) if matcher else PlaceHits())
+        sig.lead = self.officials.lead(head, body)
+        sig.officials, sig.cues = self.officials.find(sig.lead)
+        sig.headline = any(o.title in head and (o.name or o.unit) in head for o in sig.officials)
+        return self._judge(post, source, matched, tuple(tokens), positions, kinds_at, sig)
 
     def _offsets(self, term: str, positions, kinds_at) -> list[int]:
         if term in _EXPAND:
@@ -153,9 +204,10 @@ class Analyzer:
         return n if (n or not t.any) else 0
 
     def _judge(self, post: Post, source: Source | None, matched: dict[str, list[str]], tokens,
-               positions=None, kinds_at=None) -> Analysis:
+               positions=None, kinds_at=None, sig: Signals | None = None) -> Analysis:
         wl = self.config.watchlist
         positions, kinds_at = positions or {}, kinds_at or {}
+        sig = sig or Signals()
         matched.pop(RULE, None)
         best_cat, best_w, best_score = None, 0, 0
         team = source.team if source else None
@@ -165,8 +217,25 @@ class Analyzer:
             n = self._topic_strength(t, positions, kinds_at)
             if n and t.weight * n > best_score:
                 best_cat, best_w, best_score = t.category, t.weight, t.weight * n
-        has_subject = bool(matched.get(CADRE) or matched.get(UNIT))
-        relevant = has_subject or (best_cat is not None and bool(matched.get(PLACE)))
+        places = sig.places
+        for p in (*places.ours, *places.ours_weak):
+            bucket = matched.setdefault(PLACE, [])
+            if p not in bucket:
+                bucket.append(p)
+        # in the area: a watched cadre, a place of ours (hand-listed or from the gazetteer), or
+        # no place elsewhere named at all; a team may keep posts about elsewhere
+        in_area = self._keep_elsewhere or bool(matched.get(CADRE) or matched.get(PLACE)) or places.in_area
+        place_named = bool(matched.get(PLACE))
+        # a topic needs a place of ours, an identified official or a government body; a bare
+        # "干部" names nobody and nowhere
+        bodies = any(is_body(c) for c in sig.cues)
+        relevant = bool(matched.get(CADRE)) or in_area and (
+            bool(matched.get(UNIT)) or sig.headline
+            or (best_cat is not None and (place_named or bool(sig.officials) or bodies)))
+        if sig.officials:
+            matched["officials"] = [o.label for o in sig.officials][:6]
+        if places.elsewhere:
+            matched["elsewhere"] = places.elsewhere[:6]
         key = story_key(post.title)
         if not relevant:
             return Analysis(Finding(relevant=False, matched=matched, tokens=tokens, story_key=key), 0.0, ())
@@ -193,9 +262,13 @@ class Analyzer:
             bump = 2 if tone.score >= 2 * self.tone.threshold else 1
             s += bump
             reasons.append(f"负面（{'、'.join(tone.words[:4])}）+{bump}")
+        content = self._content(sig, matched, cadres, best_cat)
+        factors = self._factors(content, s, reasons)
+        s = sum(f.value for f in factors if f.factor in ("content", "signals"))
+        reasons = [f.words for f in factors]
         tier = source.tier if source else 4
         reach = Reach(replies=post.replies or 0, views=post.views or 0, reposts=post.reposts or 0)
-        graded = grade_story(s, tuple(reasons), tier, 1, {g: r.threshold for g, r in self.config.grades.items()}, reach)
+        graded = grade_story(s, tuple(reasons), tier, 1, self._thresholds, reach, ceiling=content.ceiling)
         finding = Finding(
             relevant=True,
             category=best_cat or "其他",
@@ -207,7 +280,25 @@ class Analyzer:
             story_key=key,
             fingerprint=simhash(tokens),
         )
-        return Analysis(finding, s, tuple(reasons))
+        return Analysis(finding, s, tuple(reasons), tuple(factors))
+
+    def _content(self, sig: Signals, matched, cadres, category) -> Content:
+        """The rubric's grade of the title and lead: who is identified, who is involved."""
+        identified = [*cadres, *(o.label for o in sig.officials)]
+        leading = any(self._cadres[c].leading for c in cadres) or any(o.rank in LEADING_RANKS for o in sig.officials)
+        involved = [*sig.cues, *matched.get(UNIT, [])]
+        return assess_content(sig.lead, identified=identified, involved=involved, leading=leading, category=category)
+
+    def _factors(self, content: Content, points: float, lines: list[str]) -> list[Factor]:
+        """Content first (its grade sets the base), then the signal lines with what they add."""
+        base = content_sensitivity(content, self._thresholds)
+        n = min(points, SIGNAL_CAP)
+        bonus = round(SIGNAL_STEP * n, 2)
+        out = [Factor("content", base, f"{CONTENT_PREFIX}{content.grade.value}（{content.grade.label}）：{content.why}；"
+                                       f"基础分 {base:g}，影响最多升至 {content.ceiling.value} 级")]
+        out += [Factor("signal", 0.0, line) for line in lines]
+        out.append(Factor("signals", bonus, f"以上信号共 {n:g} 分，每分计 {SIGNAL_STEP:g}，+{bonus:g}"))
+        return out
 
 
 def _boundaries(text: str, tokens: list[str]) -> set[int]:
