@@ -133,7 +133,7 @@ INVESTIGATION = _terms("""落马 被查 双开 开除党籍 开除公职 留置 
 违纪违法 涉嫌违纪 涉嫌违法 被调查 被逮捕 被起诉 提起公诉 受审 一审 二审 宣判 获刑 判处 有期徒刑 受贿 贪污 行贿 索贿
 挪用公款 侵吞 贪腐 滥用职权 玩忽职守 以权谋私 权钱交易 利益输送 违规收受 收受礼金 收受财物 违规经商 套取 骗取 私分""")
 ABUSE = _terms("""打人 殴打 暴力执法 威胁 恐吓 强拆 非法拘禁 打击报复 报复 性侵 猥亵 强奸 霸占 侵占 把持 欺压 鱼肉 一手遮天
-横行乡里 逼死 刑讯 敲诈 勒索 强占 私吞 截留 克扣 违法占地 村霸 黑恶""")
+横行乡里 逼死 刑讯 敲诈 勒索 强占 私吞 截留 克扣 违法占地 村霸 黑恶 包庇 保护伞 徇私枉法""")
 # Discipline violations: named, they are a specific allegation against an identifiable official.
 VIOLATION = _terms("""公车私用 私车公养 违规吃喝 大吃大喝 公款吃喝 公款旅游 酒驾 醉驾 违规发放 违规收受 违规操办 大操大办
 借机敛财 吃空饷 违规兼职 违规持股""")
@@ -141,14 +141,14 @@ FRAUD = _terms("""内定 舞弊 作弊 顶替 冒名顶替 萝卜招聘 量身�
 造假 泄题 替考 违规录用 违规招聘""")
 EXAM_OR_POST = _terms("考试 招聘 招录 录用 公务员 事业单位 选调 遴选 面试 笔试 提拔 任用 任职 选拔 晋升 干部任免 任前公示")
 DEATH = _terms("死亡 身亡 致死 死者 遇难 丧生 自杀 自尽 坠楼 跳楼 猝死 逼死 命案 致人死亡 不治")
-MASS = _terms("群体性事件 群体事件 围堵 堵路 打砸 围攻 集体上访 械斗 聚集 冲突 罢工 维稳")
+MASS = _terms("群体性事件 群体事件 围堵政府 堵路 打砸 围攻 集体上访 械斗 罢工")
 MISCONDUCT = _terms("""失职 渎职 监管不力 违规 隐瞒 瞒报 不作为 乱作为 推诿 敷衍 暴力执法 问责 追责 责任人""")
 INACTION = _terms("""不作为 乱作为 慢作为 推诿 扯皮 敷衍 塞责 形式主义 官僚主义 态度恶劣 态度蛮横 吃拿卡要 门难进 脸难看
 懒政 庸政 怠政 拖欠 欠薪 讨薪 投诉 举报 曝光 维权 无人管 没人管 不管不问 石沉大海 踢皮球 刁难 不予理睬 公车私用 酒驾
 醉驾 大吃大喝 违规吃喝 问责 追责 免职 诫勉 通报批评 质疑 猫腻 不公 黑幕 讨说法""")
 DOUBT = _terms("质疑 猫腻 ？ ? 是否 疑似 疑问 不公 网传")
 BULLETIN = _terms("典型案例 典型问题 曝光台 通报曝光 警示教育 起典型 件典型")
-_STATS = re.compile(r"\d+\s*(件|起|人次|名)")
+_STATS = re.compile(r"\d+\s*(件|起|人次)|[二三四五六七八九十]+起")
 _NOT_CORRUPTION = re.compile(r"(反腐败|惩治腐败|廉政建设|党风廉政)")
 
 
@@ -186,13 +186,15 @@ def assess_content(text: str, *, identified: Sequence[str] = (), involved: Seque
     invest = _found(text, INVESTIGATION)
     abuse = _found(text, ABUSE)
     death, mass = _found(text, DEATH), _found(text, MASS)
-    bulletin = _found(text, BULLETIN) or bool(_STATS.search(text))
+    headline = text.partition("\n")[0]
+    bulletin = _found(text, BULLETIN) or bool(_STATS.search(headline))
     official = bool(identified or involved)
-    if official and (death or mass) and (invest or abuse or _found(text, MISCONDUCT)):
-        w = (death or mass)[:2] + (invest or abuse or _found(text, MISCONDUCT))[:2]
+    violation = _found(text, VIOLATION)
+    tie = invest or abuse or violation or _found(text, MISCONDUCT)
+    if official and (death or mass) and tie and not bulletin:
+        w = (death or mass)[:2] + tie[:2]
         return Content(Grade.I, f"{'死亡' if death else '群体性事件'}与干部失职或不当行为相关（{'、'.join(w)}）",
                        tuple(w), True)
-    violation = _found(text, VIOLATION)
     if identified and (invest or abuse or violation) and not bulletin:
         w = (invest + abuse + violation)[:3]
         kind = "违纪违法/被查" if invest else "滥用职权、侵害群众" if abuse else "违反纪律规定"
@@ -210,6 +212,8 @@ def assess_content(text: str, *, identified: Sequence[str] = (), involved: Seque
     if invest and not _NOT_CORRUPTION.search(text) or (invest and bulletin):
         why = "违纪违法通报或统计" if bulletin or not identified else "违纪违法"
         return Content(Grade.III, f"{why}（{'、'.join(invest[:3])}）", tuple(invest[:3]))
+    if identified and death:
+        return Content(Grade.III, f"干部非正常死亡或涉及死亡事件（{who}：{'、'.join(death[:2])}）", tuple(death[:2]))
     inaction = _found(text, INACTION)
     if inaction and official:
         return Content(Grade.III, f"作风、不作为或办事投诉（{'、'.join(inaction[:3])}）", tuple(inaction[:3]))

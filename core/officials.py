@@ -30,19 +30,28 @@ for _rank, _words in {
     "乡镇": "镇长 副镇长 乡长 副乡长 镇党委书记 乡党委书记 镇委书记 乡镇长 街道办主任 街道党工委书记 党工委书记 科长 副科长 所长 站长",
     "县处": "县长 副县长 县委书记 县委副书记 区长 副区长 区委书记 区委副书记 处长 副处长 县委常委 区委常委 旗长 副旗长 调研员",
     "厅局": "市长 副市长 市委书记 市委副书记 厅长 副厅长 州长 副州长 州委书记 市委常委 司长 副司长 巡视员 盟长",
-    "省部": "省长 副省长 省委书记 省委副书记 省委常委 部长 副部长 自治区主席 自治区政府主席",
+    "省部": "省长 副省长 省委书记 省委副书记 省委常委 自治区主席 自治区政府主席",
 }.items():
     for _w in _words.split():
         TITLES[_w] = _rank
 for _w in ("书记 副书记 局长 副局长 主任 副主任 纪委书记 纪工委书记 监委主任 组织部长 组织部部长 宣传部长 "
            "宣传部部长 统战部长 政法委书记 常委 院长 副院长 检察长 副检察长 政委 党组书记 主席 副主席 "
-           "董事长 总经理").split():
+           "党组成员 同志 警察 民警 辅警 城管 法官 检察官 干警").split():
     TITLES.setdefault(_w, None)
+for _w in ("部长", "副部长"):
+    TITLES[_w] = None   # 司法部部长 is 省部, 销售部部长 is nobody: the unit in front decides
+# A unit of a company is not a public office (private-company bribery does not count).
+_COMPANY = ("公司", "集团", "企业", "销售", "银行", "酒店", "医院科", "研究所", "学校", "工会", "团委")
+# One-character words that are also surnames but, before a title, are mostly grammar.
+_NOT_SURNAME = frozenset("和与向于从将对为在把被给让及同跟由经万时文明成安全方高路应师商查能")
 
 # Cadre cues: an official is involved, not identified.
-CUES = ("村干部", "干部", "官员", "公职人员", "领导干部", "党员干部", "基层干部", "村官", "贪官", "镇干部", "乡干部")
+CUES = ("村干部", "干部", "官员", "公职人员", "领导干部", "党员干部", "基层干部", "村官", "贪官", "巨贪", "镇干部", "乡干部")
 # A government body acting (or not) on its own: 镇政府不作为, 县纪委通报.
-BODIES = ("政府", "党委", "纪委", "监委", "村委", "村委会", "居委会", "街道办", "管委会", "信访局", "信访办", "派出所")
+BODIES = ("政府", "党委", "纪委", "监委", "村委", "村委会", "居委会", "街道办", "管委会", "信访局", "信访办", "派出所",
+          "党工委", "国资委", "发改委", "卫健委", "教育局", "公安局", "人社局", "住建局", "城管局", "市场监管局", "工商局",
+          "环保局", "国土局", "民政局", "财政局", "司法局", "税务局", "交通局", "水利局", "农业局", "林业局", "教体局",
+          "农机局", "公务员局", "交警大队", "城管执法局", "自然资源局", "生态环境局", "信访")
 
 # The level a unit or place in front of a title shows, by its last character(s).
 _LEVEL_CHARS = (("村", "村"), ("社区", "村"), ("镇", "乡镇"), ("乡", "乡镇"), ("街道", "乡镇"), ("县", "县"),
@@ -73,13 +82,17 @@ _lock = threading.Lock()
 
 
 def f_is_body(flag: str, word: str) -> bool:
-    """镇政府, 县纪委, 村委会 — a whole token naming a government body."""
-    return len(word) >= 2 and flag in ("nt", "n", "ns", "nz", "j") or word in BODIES
+    """镇政府, 县纪委, 村委会, 国资委, 教体局 — a whole token naming a government body."""
+    if word in BODIES:
+        return True
+    if word.endswith(BODIES):
+        return len(word) >= 2 and flag in ("nt", "n", "ns", "nz", "j")
+    return len(word) >= 3 and word.endswith(("局", "委", "厅")) and flag in ("nt", "n", "j", "nz")
 
 
 def is_body(cue: str) -> bool:
     """A cue naming a government body (镇政府) rather than a person (村干部)."""
-    return cue.endswith(BODIES)
+    return cue not in CUES
 
 
 @dataclass(frozen=True)
@@ -134,13 +147,21 @@ class OfficialFinder:
             word, flag = pairs[i]
             title, used = self._title_at(pairs, i)
             if title is None:
-                if (word in CUES or (word.endswith(BODIES) and f_is_body(flag, word))) and word not in cues:
+                if (word in CUES or f_is_body(flag, word)) and word not in cues:
                     cues.append(word)
                 i += 1
                 continue
             nxt = i + used
-            name = self._name_after(pairs, nxt) or self._name_before(pairs, i)
+            j = nxt
+            while j + 1 < len(pairs) and pairs[j][0] in ("、", "兼") and self._title_at(pairs, j + 1)[0]:
+                j += 1 + self._title_at(pairs, j + 1)[1]   # 副部长、党组成员张力军
+            name = self._name_after(pairs, j) or self._name_before(pairs, i)
             unit = self._unit_before(pairs, i)
+            if any(c in unit for c in _COMPANY):
+                i = nxt
+                continue
+            if title in ("部长", "副部长") and not unit.endswith(("部", "省", "市", "县", "区")):
+                name = "" if not unit else name
             if name or unit:
                 o = Official(title, name, unit, self._rank(title, unit))
                 if o not in officials:
@@ -167,7 +188,7 @@ class OfficialFinder:
         w, f = pairs[j]
         if f in _NAME_TAGS and 2 <= len(w) <= 4 and w[0] not in _NOT_NAME:
             return w
-        if len(w) == 1 and w in SURNAMES and j + 1 < len(pairs):   # 郑 / 高贵, 王 / 某某
+        if len(w) == 1 and w in SURNAMES and w not in _NOT_SURNAME and j + 1 < len(pairs):   # 郑 / 高贵, 王 / 某某
             nw = pairs[j + 1][0]
             if 1 <= len(nw) <= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", nw):
                 return w + nw
@@ -180,7 +201,7 @@ class OfficialFinder:
         if i == 0:
             return ""
         w, f = pairs[i - 1]
-        if len(w) == 1 and w in SURNAMES:   # 张局长
+        if len(w) == 1 and w in SURNAMES and w not in _NOT_SURNAME:   # 张局长
             before = pairs[i - 2][0] if i >= 2 else ""
             if not before or not re.search(r"[\u4e00-\u9fff]$", before) or len(before) >= 2:
                 return w
@@ -192,6 +213,8 @@ class OfficialFinder:
     def _unit_before(pairs, i) -> str:
         """The unit or place right in front of the title: 某县教育局, 曲靖市, 一渡水镇."""
         unit = ""
+        if i >= 2 and pairs[i - 1][0] == "一" and pairs[i - 2][1] == "ns":
+            return pairs[i - 2][0]   # 湖南一厅长: anonymised, but the post identifies them
         for k in range(i - 1, max(-1, i - 4), -1):
             w, f = pairs[k]
             if not re.fullmatch(r"[\u4e00-\u9fff]+", w) or len(unit) + len(w) > 14:

@@ -64,12 +64,15 @@ class Signals:
     cues: list[str] = field(default_factory=list)        # 村干部, 镇政府: involved, not identified
     headline: bool = False                               # an identified official in the title
     lead: str = ""                                       # title + first sentences (folded)
+    cut: int = 0                                         # offset in the folded text where the lead ends
+    head_len: int = 0                                    # length of the folded title
 
 
 # Each signal point (topic weight, watched cadre, sensitive word, tone) adds this much to the
 # sensitivity its content grade starts from, up to SIGNAL_CAP points: enough to order posts
 # within a grade, never enough to move one across a grade on its own.
 SIGNAL_STEP, SIGNAL_CAP = 0.15, 8
+LEAD_CHARS = 300   # how much of the text after the title counts as its lead
 
 
 @functools.lru_cache(maxsize=16)
@@ -179,8 +182,11 @@ class Analyzer:
                     bucket.append(canonical)
         sig = Signals(places=matcher.find(text, boundaries) if matcher else PlaceHits())
         sig.lead = self.officials.lead(head, body)
+        sig.cut, sig.head_len = len(head) + 1 + LEAD_CHARS, len(head)
         sig.officials, sig.cues = self.officials.find(sig.lead)
-        sig.headline = any(o.title in head and (o.name or o.unit) in head for o in sig.officials)
+        # an official is the headline subject: named there (章建华参加…), or title and unit there
+        sig.headline = any((len(o.name) >= 2 and o.name in head) or (o.title in head and (o.name or o.unit) in head)
+                           for o in sig.officials)
         return self._judge(post, source, matched, tuple(tokens), positions, kinds_at, sig)
 
     def _offsets(self, term: str, positions, kinds_at) -> list[int]:
@@ -211,6 +217,10 @@ class Analyzer:
         matched.pop(RULE, None)
         best_cat, best_w, best_score = None, 0, 0
         team = source.team if source else None
+        if sig.cut:   # the subject test: topics count in the title and lead, not deep in a page
+            cut = sig.cut
+            positions = {k: [i for i in v if i < cut] for k, v in positions.items()}
+            kinds_at = {k: [i for i in v if i < cut] for k, v in kinds_at.items()}
         for t in wl.topics:
             if t.team is not None and t.team != team:
                 continue  # another team's rule
@@ -226,12 +236,17 @@ class Analyzer:
         # no place elsewhere named at all; a team may keep posts about elsewhere
         in_area = self._keep_elsewhere or bool(matched.get(CADRE) or matched.get(PLACE)) or places.in_area
         place_named = bool(matched.get(PLACE))
+        # a team that keeps posts about elsewhere counts a place there when the headline is the
+        # topic (河北省公务员考试…) or a cadre cue is next to it (内蒙古巨贪)
+        place_any = place_named or (self._keep_elsewhere and bool(places.elsewhere))
+        head_topic = any(i < sig.head_len for i in kinds_at.get(TOPIC, ()))
         # a topic needs a place of ours, an identified official or a government body; a bare
         # "干部" names nobody and nowhere
         bodies = any(is_body(c) for c in sig.cues)
+        people = any(not is_body(c) for c in sig.cues)
         relevant = bool(matched.get(CADRE)) or in_area and (
             bool(matched.get(UNIT)) or sig.headline
-            or (best_cat is not None and (place_named or bool(sig.officials) or bodies)))
+            or (best_cat is not None and (place_named or bool(sig.officials) or bodies or (place_any and (people or head_topic)))))
         if sig.officials:
             matched["officials"] = [o.label for o in sig.officials][:6]
         if places.elsewhere:
