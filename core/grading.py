@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from core.grades import Grade
 
 __all__ = ["TIER_FACTOR", "TIER_NAME", "Graded", "Reach", "grade_story", "is_impact_reason", "SPREAD_WINDOW_HOURS",
-           "Factor", "Content", "assess_content", "content_sensitivity", "ceiling_of", "CONTENT_PREFIX"]
+           "Factor", "Content", "assess_content", "content_sensitivity", "ceiling_of", "content_grade_of",
+           "CONTENT_PREFIX"]
 
 TIER_FACTOR = {1: 3.0, 2: 2.0, 3: 1.5, 4: 1.0}
 TIER_NAME = {1: "中央级媒体", 2: "省级媒体", 3: "市级媒体/平台", 4: "论坛/自媒体"}
@@ -97,8 +98,9 @@ def grade_story(
             break
     cap = ceiling if ceiling is not None else ceiling_of(sensitivity_reasons)
     spread_out = best_tier == 1 or n_sources > 1 or engagement > 1 or speed > 1
-    if cap is Grade.I and grade is Grade.I and not spread_out and not _is_grade_i_material(sensitivity_reasons):
-        cap = Grade.II   # I for a case that was not I material needs wide spread, not one paper
+    base = content_grade_of(sensitivity_reasons)
+    if cap is not None and base is not None and not spread_out and base.rank > Grade.I.rank:
+        cap = base   # rising above what the content is needs spread, not one paper
     if cap is not None and grade.rank < cap.rank:
         reasons.append(f"综合评分 {score:g}（内容与扩散所限，定为 {cap.value} 级）")
         return Graded(cap, score, tuple(reasons))
@@ -235,8 +237,16 @@ def content_sensitivity(content: Content, thresholds: Mapping[Grade, float]) -> 
 _CEILING = re.compile(r"最多升至 (IV|III|II|I) 级")
 
 
-def _is_grade_i_material(reasons: Sequence[str]) -> bool:
-    return any(str(r).startswith(CONTENT_PREFIX + "I（") for r in reasons)
+_CONTENT = re.compile(CONTENT_PREFIX + r"(IV|III|II|I)（")
+
+
+def content_grade_of(reasons: Sequence[str]) -> Grade | None:
+    """The content grade a content line in `reasons` states (None for older stories)."""
+    for r in reasons:
+        m = _CONTENT.match(str(r))
+        if m:
+            return Grade(m.group(1))
+    return None
 
 
 def ceiling_of(reasons: Sequence[str]) -> Grade | None:

@@ -75,6 +75,11 @@ SIGNAL_STEP, SIGNAL_CAP = 0.15, 8
 LEAD_CHARS = 300   # how much of the text after the title counts as its lead
 
 
+@functools.lru_cache(maxsize=4096)
+def _fold_term(term: str) -> str:
+    return fold(term)
+
+
 @functools.lru_cache(maxsize=16)
 def _area_matcher(area: str | None, extra: tuple[str, ...]) -> AreaMatcher | None:
     if area is None:
@@ -150,9 +155,14 @@ class Analyzer:
         with a place, an official or a government body; raw hits are a superset of the
         token-boundary hits, so a post failing this on raw hits cannot be relevant."""
         kinds = {kind for _, _, surface in hits for kind, _ in self._terms[surface]}
-        if kinds & {CADRE, UNIT} or {TOPIC, PLACE} <= kinds or self.officials.has_title(head):
+        if kinds & {CADRE, UNIT} or self.officials.has_title(head):
             return True
-        return TOPIC in kinds and (self.officials.has_title(text) or (matcher is not None and matcher.raw(text)))
+        # topics count only in the title and lead (the subject test)
+        cut = len(head) + 1 + LEAD_CHARS
+        lead = text[:cut]
+        if not any(start < cut for start, _, surface in hits for kind, _ in self._terms[surface] if kind == TOPIC):
+            return False
+        return PLACE in kinds or self.officials.has_title(lead) or (matcher is not None and matcher.raw(lead))
 
     def _matcher(self, source: Source | None) -> AreaMatcher | None:
         team = source.team if source else None
@@ -192,7 +202,7 @@ class Analyzer:
     def _offsets(self, term: str, positions, kinds_at) -> list[int]:
         if term in _EXPAND:
             return kinds_at.get(_EXPAND[term], [])
-        return positions.get(fold(term), [])
+        return positions.get(_fold_term(term), [])
 
     def _topic_strength(self, t, positions, kinds_at) -> int:
         """0 when the rule does not match; else distinct `any` hits + satisfied `near` clauses."""
