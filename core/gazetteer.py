@@ -39,7 +39,22 @@ NATION = ("全国", "中国", "china", "cn", "000000")
 # ethnic part too: 恩施土家族苗族自治州 -> 恩施, 东乡族自治县 -> 东乡.
 _SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "街道", "地区", "林区", "新区", "苏木",
              "省", "市", "区", "县", "旗", "盟", "镇", "乡")
-_ETHNIC = re.compile(r"(?:[\u4e00-\u9fff]{1,5}?族)+$")
+_ETHNIC = sorted((e + "族" for e in """蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲
+高山 拉祜 水 东乡 纳西 景颇 柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米 塔吉克 怒 乌孜别克 俄罗斯 鄂温克
+德昂 保安 裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺 各""".split()), key=len, reverse=True)
+
+
+def _strip_ethnic(base: str) -> str:
+    """恩施土家族苗族 -> 恩施; 东乡族 -> 东乡 (the name is the people's)."""
+    out = base
+    while True:
+        e = next((e for e in _ETHNIC if out.endswith(e) and len(out) > len(e)), None)
+        if e is None:
+            break
+        out = out[: -len(e)]
+    if out == base and base.endswith("族") and base[:-1] + "族" in _ETHNIC:
+        return base[:-1]
+    return out
 # What may follow a short form so that it reads as a place: administrative and official terms.
 ADMIN_NEXT = ("市委", "县委", "区委", "州委", "旗委", "市政府", "县政府", "区政府", "政府", "党委", "纪委", "监委",
               "公安", "警方", "法院", "检察", "官方", "人大", "政协", "城管", "交警", "教育局", "卫健", "人社",
@@ -78,7 +93,7 @@ def short_forms(name: str, level: int) -> list[str]:
         if name.endswith(suf) and len(name) > len(suf):
             base = name[: -len(suf)]
             if suf.startswith("自治") or suf == "特别行政区":
-                base = _ETHNIC.sub("", base) or base
+                base = _strip_ethnic(base.removesuffix("维吾尔"))   # 新疆维吾尔自治区
             if len(base) >= 2 and base != name:
                 out.append(base)
             break
