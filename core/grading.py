@@ -142,14 +142,14 @@ VIOLATION = _terms("""公车私用 私车公养 违规吃喝 大吃大喝 公款
 FRAUD = _terms("""内定 舞弊 作弊 顶替 冒名顶替 萝卜招聘 量身定制 暗箱操作 买官 卖官 跑官 带病提拔 违规提拔 突击提拔 火箭提拔
 造假 泄题 替考 违规录用 违规招聘""")
 EXAM_OR_POST = _terms("考试 招聘 招录 录用 公务员 事业单位 选调 遴选 面试 笔试 提拔 任用 任职 选拔 晋升 干部任免 任前公示")
-DEATH = _terms("死亡 身亡 致死 死者 遇难 丧生 自杀 自尽 坠楼 跳楼 猝死 逼死 命案 致人死亡 不治")
+DEATH = _terms("死亡 身亡 致死 死者 遇难 丧生 自杀 自尽 坠楼 跳楼 猝死 逼死 命案 致人死亡 不治 撞死 打死 害死 殒命")
 MASS = _terms("群体性事件 群体事件 围堵政府 堵路 打砸 围攻 集体上访 械斗 罢工")
 MISCONDUCT = _terms("""失职 渎职 监管不力 违规 隐瞒 瞒报 不作为 乱作为 推诿 敷衍 暴力执法 问责 追责 责任人""")
 INACTION = _terms("""不作为 乱作为 慢作为 推诿 扯皮 敷衍 塞责 形式主义 官僚主义 态度恶劣 态度蛮横 吃拿卡要 门难进 脸难看
 懒政 庸政 怠政 拖欠 欠薪 讨薪 投诉 举报 曝光 维权 无人管 没人管 不管不问 石沉大海 踢皮球 刁难 不予理睬 公车私用 酒驾
 醉驾 大吃大喝 违规吃喝 问责 追责 免职 诫勉 通报批评 质疑 猫腻 不公 黑幕 讨说法""")
 DOUBT = _terms("质疑 猫腻 ？ ? 是否 疑似 疑问 不公 网传")
-BULLETIN = _terms("典型案例 典型问题 曝光台 通报曝光 警示教育 起典型 件典型")
+BULLETIN = _terms("典型案例 典型问题 曝光台 通报曝光 起典型 件典型")
 _STATS = re.compile(r"\d+\s*(件|起|人次)|[二三四五六七八九十]+起")
 _NOT_CORRUPTION = re.compile(r"(反腐败|惩治腐败|廉政建设|党风廉政)")
 
@@ -211,7 +211,10 @@ def assess_content(text: str, *, identified: Sequence[str] = (), involved: Seque
         return Content(Grade.III, f"干部作风问题，未具名（{'、'.join(violation[:3])}）", tuple(violation[:3]))
     if official and abuse:
         return Content(Grade.III, f"干部不当行为，未具名（{'、'.join(abuse[:3])}）", tuple(abuse[:3]))
-    if invest and not _NOT_CORRUPTION.search(text) or (invest and bulletin):
+    if bulletin:
+        w = _found(text, BULLETIN) or invest or violation
+        return Content(Grade.III, f"典型案例通报或查处统计（{'、'.join(w[:3]) or '通报'}）", tuple(w[:3]))
+    if invest and not _NOT_CORRUPTION.search(text):
         why = "违纪违法通报或统计" if bulletin or not identified else "违纪违法"
         return Content(Grade.III, f"{why}（{'、'.join(invest[:3])}）", tuple(invest[:3]))
     if identified and death:

@@ -226,7 +226,7 @@ class OfficialFinder:
                     unit = w + unit
                 break
             unit = w + unit
-        if unit in _UNIT_END or len(unit) < 2 or unit in ("中心", "委员会", "工作组", "小组"):
+        if unit in _UNIT_END or len(unit) < 2 or unit in ("中心", "委员会", "工作组", "小组") or unit[0] in "该其本此这那各":
             return ""   # a bare suffix (中心主任, 该局局长) identifies nobody
         return unit
 

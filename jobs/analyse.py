@@ -160,9 +160,11 @@ class Analyzer:
         # topics count only in the title and lead (the subject test)
         cut = len(head) + 1 + LEAD_CHARS
         lead = text[:cut]
-        if not any(start < cut for start, _, surface in hits for kind, _ in self._terms[surface] if kind == TOPIC):
+        topic_at = [start for start, _, surface in hits for kind, _ in self._terms[surface] if kind == TOPIC]
+        if not any(start < cut for start in topic_at):
             return False
-        return PLACE in kinds or self.officials.has_title(lead) or (matcher is not None and matcher.raw(lead))
+        return (PLACE in kinds or any(start < len(head) for start in topic_at) or self.officials.has_title(lead)
+                or (matcher is not None and matcher.raw(lead)))
 
     def _matcher(self, source: Source | None) -> AreaMatcher | None:
         team = source.team if source else None
@@ -256,7 +258,7 @@ class Analyzer:
         people = any(not is_body(c) for c in sig.cues)
         relevant = bool(matched.get(CADRE)) or in_area and (
             bool(matched.get(UNIT)) or sig.headline
-            or (best_cat is not None and (place_named or bool(sig.officials) or bodies or (place_any and (people or head_topic)))))
+            or (best_cat is not None and (place_named or bool(sig.officials) or bodies or head_topic or (people and place_any))))
         if sig.officials:
             matched["officials"] = [o.label for o in sig.officials][:6]
         if places.elsewhere:
