@@ -56,12 +56,16 @@ def _strip_ethnic(base: str) -> str:
         return base[:-1]
     return out
 # What may follow a short form so that it reads as a place: administrative and official terms.
+# Not 镇/乡/村: 德安村, 南城镇 are mostly other places' villages and towns of the same name.
 ADMIN_NEXT = ("市委", "县委", "区委", "州委", "旗委", "市政府", "县政府", "区政府", "政府", "党委", "纪委", "监委",
               "公安", "警方", "法院", "检察", "官方", "人大", "政协", "城管", "交警", "教育局", "卫健", "人社",
-              "住建", "民政", "财政局", "信访", "组织部", "宣传部", "政法委", "街道", "镇", "乡", "村", "籍",
+              "住建", "民政", "财政局", "信访", "组织部", "宣传部", "政法委", "籍",
               "干部", "官员", "书记", "县长", "区长", "市长", "镇长", "乡长", "副县长", "副区长", "副市长",
               "一男子", "一女子", "网友", "居民", "群众", "村民", "地区", "境内", "辖区", "当地")
 _NOT_WORD = re.compile(r"[\W\d_]")
+_SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
+                      "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴"
+                      "莫孔向汤常温康施文牛樊葛邢沙")
 
 
 # Words that stand for a place left unnamed: a team cannot claim "某地干部" as its own.
@@ -269,6 +273,8 @@ class AreaMatcher:
                 if needs_context and not (text.startswith(ADMIN_NEXT, end) or
                                           any(text.endswith(p, 0, start) for p in parents)):
                     continue
+                if needs_context and start >= 1 and text[start - 1] in _SURNAMES:
+                    continue   # 沙瑞金书记: a surname and a given name, not 瑞金
             taken.append((start, end))
             bucket = out.ours if kind == OURS else out.ours_weak if kind == WEAK else out.elsewhere
             if canonical not in bucket:
