@@ -138,7 +138,9 @@ ABUSE = _terms("""打人 殴打 暴力执法 威胁 恐吓 强拆 非法拘禁 �
 横行乡里 逼死 刑讯 敲诈 勒索 强占 私吞 截留 克扣 违法占地 村霸 黑恶 包庇 保护伞 徇私枉法""")
 # Discipline violations: named, they are a specific allegation against an identifiable official.
 VIOLATION = _terms("""公车私用 私车公养 违规吃喝 大吃大喝 公款吃喝 公款旅游 酒驾 醉驾 违规发放 违规收受 违规操办 大操大办
-借机敛财 吃空饷 违规兼职 违规持股""")
+借机敛财 吃空饷 违规兼职 违规持股 吃拿卡要""")
+# A report against someone: with it, a bare 违纪/违法 is a specific allegation.
+ALLEGATION = _terms("实名举报 举报 检举 控告 指控")
 FRAUD = _terms("""内定 舞弊 作弊 顶替 冒名顶替 萝卜招聘 量身定制 暗箱操作 买官 卖官 跑官 带病提拔 违规提拔 突击提拔 火箭提拔
 造假 泄题 替考 违规录用 违规招聘""")
 EXAM_OR_POST = _terms("考试 招聘 招录 录用 公务员 事业单位 选调 遴选 面试 笔试 提拔 任用 任职 选拔 晋升 干部任免 任前公示")
@@ -186,6 +188,8 @@ def assess_content(text: str, *, identified: Sequence[str] = (), involved: Seque
     """
     who = "、".join(identified[:3])
     invest = _found(text, INVESTIGATION)
+    if identified and _found(text, ALLEGATION):
+        invest += [w for w in ("违纪", "违法") if w in text and w not in invest]
     abuse = _found(text, ABUSE)
     death, mass = _found(text, DEATH), _found(text, MASS)
     headline = text.partition("\n")[0]

@@ -127,6 +127,7 @@ class Analyzer:
         self.segmenter = segmenter or Segmenter(self._terms.keys())
         self.officials = OfficialFinder()
         extra = tuple(fold(p) for p in wl.places)
+        self._hand_listed = frozenset(extra)
         org_area = config.organization.area
         self._areas: dict[str | None, AreaMatcher | None] = {None: _area_matcher(org_area, extra)}
         for team in config.teams:
@@ -241,6 +242,8 @@ class Analyzer:
                 best_cat, best_w, best_score = t.category, t.weight, t.weight * n
         places = sig.places
         for p in (*places.ours, *places.ours_weak):
+            if p in self._hand_listed:
+                continue   # already there as written in the config
             bucket = matched.setdefault(PLACE, [])
             if p not in bucket:
                 bucket.append(p)
