@@ -119,12 +119,6 @@ class Analyzer:
         for s in wl.negative:
             self._add(s, NEGATIVE, s)
         self._cadres = {c.name: c for c in wl.cadres}
-        self._automaton = ahocorasick.Automaton()
-        for surface, kinds in self._terms.items():
-            self._automaton.add_word(surface, (surface, kinds))
-        if self._terms:
-            self._automaton.make_automaton()
-        self.segmenter = segmenter or Segmenter(self._terms.keys())
         self.officials = OfficialFinder()
         extra = tuple(fold(p) for p in wl.places)
         self._hand_listed = frozenset(extra)
@@ -134,6 +128,12 @@ class Analyzer:
             self._areas[team.id] = _area_matcher(team.area or org_area, extra)
         self._keep_elsewhere = config.organization.out_of_area == "keep"
         self._thresholds = {g: r.threshold for g, r in config.grades.items()}
+        self._automaton = ahocorasick.Automaton()
+        for surface, kinds in self._terms.items():
+            self._automaton.add_word(surface, (surface, kinds))
+        if self._terms:
+            self._automaton.make_automaton()
+        self.segmenter = segmenter or Segmenter(self._terms.keys())
         # sensitive terms already count on their own; the tone score leaves them out
         self.tone = ToneDetector(extra=(fold(x) for x in wl.negative), exclude=(fold(x) for x in wl.sensitive))
 
@@ -292,12 +292,12 @@ class Analyzer:
             bump = 2 if tone.score >= 2 * self.tone.threshold else 1
             s += bump
             reasons.append(f"负面（{'、'.join(tone.words[:4])}）+{bump}")
+        tier = source.tier if source else 4
+        reach = Reach(replies=post.replies or 0, views=post.views or 0, reposts=post.reposts or 0)
         content = self._content(sig, matched, cadres, best_cat)
         factors = self._factors(content, s, reasons)
         s = sum(f.value for f in factors if f.factor in ("content", "signals"))
         reasons = [f.words for f in factors]
-        tier = source.tier if source else 4
-        reach = Reach(replies=post.replies or 0, views=post.views or 0, reposts=post.reposts or 0)
         graded = grade_story(s, tuple(reasons), tier, 1, self._thresholds, reach, ceiling=content.ceiling)
         finding = Finding(
             relevant=True,
