@@ -123,3 +123,14 @@ def test_a_team_may_keep_posts_about_elsewhere(tmp_path):
     finally:
         p.unlink(missing_ok=True)
     assert run(a, "曲靖市副市长黄太文涉嫌受贿被查").relevant
+
+
+def test_a_district_team_has_its_own_area(config_dir):
+    p = config_dir / "example.toml"
+    text = p.read_text(encoding="utf-8").replace('name = "市委组织部舆情监测组"',
+                                                  'name = "市委组织部舆情监测组"\narea = "临川区"', 1)
+    p.write_text(text, encoding="utf-8")
+    a = Analyzer(load_config(p))
+    # the team's sources see the district; 东乡区 is the same city but not this team's area
+    assert run(a, "临川区纪委通报：某局干部公车私用").relevant
+    assert not run(a, "东乡区纪委通报：某局干部公车私用").relevant
