@@ -133,7 +133,7 @@ def _terms(s: str) -> tuple[str, ...]:
 
 INVESTIGATION = _terms("""落马 被查 双开 开除党籍 开除公职 留置 接受审查 审查调查 纪律审查 监察调查 立案审查 被立案 严重违纪
 违纪违法 涉嫌违纪 涉嫌违法 被调查 被逮捕 被起诉 提起公诉 受审 一审 二审 宣判 获刑 判处 有期徒刑 受贿 贪污 行贿 索贿
-挪用公款 侵吞 贪腐 滥用职权 玩忽职守 以权谋私 权钱交易 利益输送 违规收受 收受礼金 收受财物 违规经商 套取 骗取 私分""")
+挪用公款 侵吞 贪腐 滥用职权 玩忽职守 以权谋私 权钱交易 利益输送 违规收受 收受 违规经商 套取 骗取 私分""")
 ABUSE = _terms("""打人 殴打 暴力执法 威胁 恐吓 强拆 非法拘禁 打击报复 报复 性侵 猥亵 强奸 霸占 侵占 把持 欺压 鱼肉 一手遮天
 横行乡里 逼死 刑讯 敲诈 勒索 强占 私吞 截留 克扣 违法占地 村霸 黑恶 包庇 保护伞 徇私枉法""")
 # Discipline violations: named, they are a specific allegation against an identifiable official.
@@ -152,7 +152,7 @@ INACTION = _terms("""不作为 乱作为 慢作为 推诿 扯皮 敷衍 塞责 �
 醉驾 大吃大喝 违规吃喝 问责 追责 免职 诫勉 通报批评 质疑 猫腻 不公 黑幕 讨说法""")
 DOUBT = _terms("质疑 猫腻 ？ ? 是否 疑似 疑问 不公 网传")
 BULLETIN = _terms("典型案例 典型问题 曝光台 通报曝光 起典型 件典型")
-_STATS = re.compile(r"\d+\s*(件|起|人次)|[二三四五六七八九十]+起")
+_STATS = re.compile(r"\d+\s*(件|起|人次)|[二三四五六七八九十]+起|\d+\s*[名人](被|受|涉)")
 _NOT_CORRUPTION = re.compile(r"(反腐败|惩治腐败|廉政建设|党风廉政)")
 
 
@@ -193,7 +193,8 @@ def assess_content(text: str, *, identified: Sequence[str] = (), involved: Seque
     abuse = _found(text, ABUSE)
     death, mass = _found(text, DEATH), _found(text, MASS)
     headline = text.partition("\n")[0]
-    bulletin = _found(text, BULLETIN) or bool(_STATS.search(headline))
+    # a digest is graded by its headline story: a bulletin is one when its headline says so
+    bulletin = _found(headline, BULLETIN) or bool(_STATS.search(headline))
     official = bool(identified or involved)
     violation = _found(text, VIOLATION)
     tie = invest or abuse or violation or _found(text, MISCONDUCT)
