@@ -12,6 +12,7 @@ from core.models import Post
 from core.officials import OfficialFinder
 from core.text import fold
 from jobs.analyse import Analyzer
+from tests.private_jieba import private_analyzer
 
 PROVINCE = Path(__file__).resolve().parent.parent / "config" / "province.toml"
 
@@ -23,7 +24,7 @@ def finder():
 
 @pytest.fixture(scope="module")
 def province():
-    return Analyzer(load_config(PROVINCE))
+    return private_analyzer(load_config(PROVINCE))
 
 
 def one(finder, text):

@@ -10,7 +10,7 @@ from bot.config import Source, load_config
 from core.grades import Grade
 from core.grading import Factor, assess_content, grade_story, is_impact_reason
 from core.models import Post
-from jobs.analyse import Analyzer
+from tests.private_jieba import private_analyzer
 
 PROVINCE = Path(__file__).resolve().parent.parent / "config" / "province.toml"
 TH = {Grade.I: 24, Grade.II: 14, Grade.III: 7, Grade.IV: 0}
@@ -18,7 +18,7 @@ TH = {Grade.I: 24, Grade.II: 14, Grade.III: 7, Grade.IV: 0}
 
 @pytest.fixture(scope="module")
 def province():
-    return Analyzer(load_config(PROVINCE))
+    return private_analyzer(load_config(PROVINCE))
 
 
 def analyse(a, title, text="", tier=4):
