@@ -35,9 +35,27 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _area(v: str | None) -> str | None:
+    """An area must name exactly one division of the gazetteer (or the whole country)."""
+    if v is None or not v.strip():
+        return None
+    from core.gazetteer import AreaError, gazetteer  # noqa: PLC0415  (read only when an area is set)
+
+    try:
+        gazetteer().area(v)
+    except AreaError as e:
+        raise ValueError(str(e)) from None
+    return v.strip()
+
+
 class Organization(_Model):
     name: str = Field(min_length=1)
     city: str = ""
+    # The team's area: a division's name (抚州市, 江西省, 临川区), a path (北京市朝阳区), a code
+    # (361000) or 全国. Every district, county and township in it counts as a place of ours;
+    # a post naming only places elsewhere is out of area unless `out_of_area = "keep"`.
+    area: str | None = None
+    out_of_area: Literal["drop", "keep"] = "drop"
     # "22:00-07:30": new grade III–IV alerts and their reminders wait until the end and then
     # go out together (a digest where the platform batches); grades I–II are never held.
     quiet_hours: str | None = None
@@ -53,6 +71,11 @@ class Organization(_Model):
             raise ValueError(f"免打扰时段应写成 22:00-07:30，而不是 {v!r} / quiet_hours must look like 22:00-07:30") from None
         return v
 
+    @field_validator("area")
+    @classmethod
+    def _area_ok(cls, v: str | None) -> str | None:
+        return _area(v)
+
 
 def quiet_window(text: str) -> tuple[time, time]:
     """'22:00-07:30' -> (22:00, 07:30). :raises ValueError:"""
@@ -66,6 +89,12 @@ class Team(_Model):
     parent: str | None = None
     chats: dict[str, str] = Field(default_factory=dict)
     admin_chat: dict[str, str] = Field(default_factory=dict)
+    area: str | None = None   # a district team's own area; empty = the organization's
+
+    @field_validator("area")
+    @classmethod
+    def _area_ok(cls, v: str | None) -> str | None:
+        return _area(v)
 
 
 class Person(_Model):

@@ -6,12 +6,15 @@ reasons; the story supplies impact (best source tier, number of distinct sources
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from core.grades import Grade
 
-__all__ = ["TIER_FACTOR", "TIER_NAME", "Graded", "Reach", "grade_story", "is_impact_reason", "SPREAD_WINDOW_HOURS"]
+__all__ = ["TIER_FACTOR", "TIER_NAME", "Graded", "Reach", "grade_story", "is_impact_reason", "SPREAD_WINDOW_HOURS",
+           "Factor", "Content", "assess_content", "content_sensitivity", "ceiling_of", "content_grade_of",
+           "CONTENT_PREFIX"]
 
 TIER_FACTOR = {1: 3.0, 2: 2.0, 3: 1.5, 4: 1.0}
 TIER_NAME = {1: "中央级媒体", 2: "省级媒体", 3: "市级媒体/平台", 4: "论坛/自媒体"}
@@ -66,8 +69,12 @@ def grade_story(
     n_sources: int,
     thresholds: Mapping[Grade, float],
     reach: Reach | None = None,
+    ceiling: Grade | None = None,
 ) -> Graded:
     """Pure: combine sensitivity and impact into a grade with its reasons.
+
+    Impact raises a grade at most as far as the content allows (`ceiling`; when not given,
+    read from the content line of the reasons, so a story regraded later keeps it).
 
     >>> grade_story(9, ("涉及具名干部",), 4, 1, {Grade.I: 24, Grade.II: 14, Grade.III: 7, Grade.IV: 0}).grade
     <Grade.III: 'III'>
@@ -89,5 +96,172 @@ def grade_story(
         if score >= thresholds[g]:
             grade = g
             break
+    cap = ceiling if ceiling is not None else ceiling_of(sensitivity_reasons)
+    spread_out = best_tier == 1 or n_sources > 1 or engagement > 1 or speed > 1
+    base = content_grade_of(sensitivity_reasons)
+    if cap is not None and base is not None and not spread_out and base.rank > Grade.I.rank:
+        cap = base   # rising above what the content is needs spread, not one paper
+    if cap is not None and grade.rank < cap.rank:
+        reasons.append(f"综合评分 {score:g}（内容与扩散所限，定为 {cap.value} 级）")
+        return Graded(cap, score, tuple(reasons))
     reasons.append(f"综合评分 {score:g}（{grade.value} 级阈值 {thresholds[grade]:g}）")
     return Graded(grade, score, tuple(reasons))
+
+
+# ---------------------------------------------------------------- severity from content
+# The rubric's grades, read from a post's title and lead (a digest is graded by its headline).
+
+CONTENT_PREFIX = "内容定级 "
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One reason of a grade as data: which factor, the value it contributed, and the words
+    shown on the card."""
+
+    factor: str
+    value: float
+    words: str
+
+    def __str__(self) -> str:
+        return self.words
+
+
+def _terms(s: str) -> tuple[str, ...]:
+    return tuple(s.split())
+
+
+INVESTIGATION = _terms("""落马 被查 双开 开除党籍 开除公职 留置 接受审查 审查调查 纪律审查 监察调查 立案审查 被立案 严重违纪
+违纪违法 涉嫌违纪 涉嫌违法 被调查 被逮捕 被起诉 提起公诉 受审 一审 二审 宣判 获刑 判处 有期徒刑 受贿 贪污 行贿 索贿
+挪用公款 侵吞 贪腐 滥用职权 玩忽职守 以权谋私 权钱交易 利益输送 违规收受 收受 违规经商 套取 骗取 私分""")
+ABUSE = _terms("""打人 殴打 暴力执法 威胁 恐吓 强拆 非法拘禁 打击报复 报复 性侵 猥亵 强奸 霸占 侵占 把持 欺压 鱼肉 一手遮天
+横行乡里 逼死 刑讯 敲诈 勒索 强占 私吞 截留 克扣 违法占地 村霸 黑恶 包庇 保护伞 徇私枉法""")
+# Discipline violations: named, they are a specific allegation against an identifiable official.
+VIOLATION = _terms("""公车私用 私车公养 违规吃喝 大吃大喝 公款吃喝 公款旅游 酒驾 醉驾 违规发放 违规收受 违规操办 大操大办
+借机敛财 吃空饷 违规兼职 违规持股 吃拿卡要""")
+# A report against someone: with it, a bare 违纪/违法 is a specific allegation.
+ALLEGATION = _terms("实名举报 举报 检举 控告 指控")
+FRAUD = _terms("""内定 舞弊 作弊 顶替 冒名顶替 萝卜招聘 量身定制 暗箱操作 买官 卖官 跑官 带病提拔 违规提拔 突击提拔 火箭提拔
+造假 泄题 替考 违规录用 违规招聘""")
+EXAM_OR_POST = _terms("考试 招聘 招录 录用 公务员 事业单位 选调 遴选 面试 笔试 提拔 任用 任职 选拔 晋升 干部任免 任前公示")
+DEATH = _terms("死亡 身亡 致死 死者 遇难 丧生 自杀 自尽 坠楼 跳楼 猝死 逼死 命案 致人死亡 不治 撞死 打死 害死 殒命")
+MASS = _terms("群体性事件 群体事件 围堵政府 堵路 打砸 围攻 集体上访 械斗 罢工")
+MISCONDUCT = _terms("""失职 渎职 监管不力 违规 隐瞒 瞒报 不作为 乱作为 推诿 敷衍 暴力执法 问责 追责 责任人""")
+INACTION = _terms("""不作为 乱作为 慢作为 推诿 扯皮 敷衍 塞责 形式主义 官僚主义 态度恶劣 态度蛮横 吃拿卡要 门难进 脸难看
+懒政 庸政 怠政 拖欠 欠薪 讨薪 投诉 举报 曝光 维权 无人管 没人管 不管不问 石沉大海 踢皮球 刁难 不予理睬 公车私用 酒驾
+醉驾 大吃大喝 违规吃喝 问责 追责 免职 诫勉 通报批评 质疑 猫腻 不公 黑幕 讨说法""")
+DOUBT = _terms("质疑 猫腻 ？ ? 是否 疑似 疑问 不公 网传")
+BULLETIN = _terms("典型案例 典型问题 曝光台 通报曝光 起典型 件典型")
+_STATS = re.compile(r"\d+\s*(件|起|人次)|[二三四五六七八九十]+起|\d+\s*[名人](被|受|涉)")
+_NOT_CORRUPTION = re.compile(r"(反腐败|惩治腐败|廉政建设|党风廉政)")
+
+
+@dataclass(frozen=True)
+class Content:
+    """What the content says about gravity, before impact: the rubric's grade and why."""
+
+    grade: Grade
+    why: str
+    terms: tuple[str, ...] = ()
+    leading: bool = False        # a leading cadre (county level and above) is the subject
+
+    @property
+    def ceiling(self) -> Grade:
+        """How far impact may raise it: one grade, and to I only for a leading cadre's case
+        (and then only once it spreads, see `grade_story`)."""
+        if self.grade is Grade.I or (self.grade is Grade.II and self.leading):
+            return Grade.I
+        return {Grade.II: Grade.II, Grade.III: Grade.II, Grade.IV: Grade.III}[self.grade]
+
+
+def _found(text: str, terms: Sequence[str]) -> list[str]:
+    return [t for t in terms if t in text]
+
+
+def assess_content(text: str, *, identified: Sequence[str] = (), involved: Sequence[str] = (),
+                   leading: bool = False, category: str | None = None) -> Content:
+    """The rubric's grade of `text` (title and lead, folded).
+
+    `identified`: identifiable officials (named, surname + title, unit + title, watched cadres);
+    `involved`: cadre cues and government bodies (村干部, 镇政府) — an official is involved but
+    not identified.
+    """
+    who = "、".join(identified[:3])
+    invest = _found(text, INVESTIGATION)
+    if identified and _found(text, ALLEGATION):
+        invest += [w for w in ("违纪", "违法") if w in text and w not in invest]
+    abuse = _found(text, ABUSE)
+    death, mass = _found(text, DEATH), _found(text, MASS)
+    headline = text.partition("\n")[0]
+    # a digest is graded by its headline story: a bulletin is one when its headline says so
+    bulletin = _found(headline, BULLETIN) or bool(_STATS.search(headline))
+    official = bool(identified or involved)
+    violation = _found(text, VIOLATION)
+    tie = invest or abuse or violation or _found(text, MISCONDUCT)
+    if official and (death or mass) and tie and not bulletin:
+        w = (death or mass)[:2] + tie[:2]
+        return Content(Grade.I, f"{'死亡' if death else '群体性事件'}与干部失职或不当行为相关（{'、'.join(w)}）",
+                       tuple(w), True)
+    if identified and (invest or abuse or violation) and not bulletin:
+        w = (invest + abuse + violation)[:3]
+        kind = "违纪违法/被查" if invest else "滥用职权、侵害群众" if abuse else "违反纪律规定"
+        return Content(Grade.II, f"可识别的干部（{who}）{kind}（{'、'.join(w)}）", tuple(w), leading)
+    fraud = _found(text, FRAUD)
+    if fraud and (category in ("招录考试", "干部任用") or _found(text, EXAM_OR_POST)):
+        if identified and not _found(text, DOUBT):
+            return Content(Grade.II, f"针对具体干部的考试或选人用人舞弊指控（{who}：{'、'.join(fraud[:3])}）",
+                           tuple(fraud[:3]), leading)
+        return Content(Grade.III, f"对考试或选人用人程序的质疑（{'、'.join(fraud[:3])}）", tuple(fraud[:3]))
+    if official and violation:
+        return Content(Grade.III, f"干部作风问题，未具名（{'、'.join(violation[:3])}）", tuple(violation[:3]))
+    if official and abuse:
+        return Content(Grade.III, f"干部不当行为，未具名（{'、'.join(abuse[:3])}）", tuple(abuse[:3]))
+    if bulletin:
+        w = _found(text, BULLETIN) or invest or violation
+        return Content(Grade.III, f"典型案例通报或查处统计（{'、'.join(w[:3]) or '通报'}）", tuple(w[:3]))
+    if invest and not _NOT_CORRUPTION.search(text):
+        why = "违纪违法通报或统计" if bulletin or not identified else "违纪违法"
+        return Content(Grade.III, f"{why}（{'、'.join(invest[:3])}）", tuple(invest[:3]))
+    if identified and death:
+        return Content(Grade.III, f"干部非正常死亡或涉及死亡事件（{who}：{'、'.join(death[:2])}）", tuple(death[:2]))
+    inaction = _found(text, INACTION)
+    if inaction and official:
+        return Content(Grade.III, f"作风、不作为或办事投诉（{'、'.join(inaction[:3])}）", tuple(inaction[:3]))
+    return Content(Grade.IV, "一般信息（会议、活动、任免、工作报道等）")
+
+
+def content_sensitivity(content: Content, thresholds: Mapping[Grade, float]) -> float:
+    """The sensitivity a content grade starts from, so that impact 1 (a forum, one source)
+    lands exactly in that grade and material of grade I needs some spread to reach I."""
+    if content.grade is Grade.I:
+        return max(thresholds[Grade.II], thresholds[Grade.I] / 1.2)
+    if content.grade is Grade.II:
+        return thresholds[Grade.II]
+    if content.grade is Grade.III:
+        return thresholds[Grade.III]
+    return max(thresholds[Grade.IV], thresholds[Grade.III] / 3.5)
+
+
+_CEILING = re.compile(r"最多升至 (IV|III|II|I) 级")
+
+
+_CONTENT = re.compile(CONTENT_PREFIX + r"(IV|III|II|I)（")
+
+
+def content_grade_of(reasons: Sequence[str]) -> Grade | None:
+    """The content grade a content line in `reasons` states (None for older stories)."""
+    for r in reasons:
+        m = _CONTENT.match(str(r))
+        if m:
+            return Grade(m.group(1))
+    return None
+
+
+def ceiling_of(reasons: Sequence[str]) -> Grade | None:
+    """The ceiling a content line in `reasons` states; None when there is none (older stories)."""
+    for r in reasons:
+        if str(r).startswith(CONTENT_PREFIX):
+            m = _CEILING.search(str(r))
+            if m:
+                return Grade(m.group(1))
+    return None

@@ -10,14 +10,18 @@ found inside 张建国际. Both stages, and the terms themselves, see the text f
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import ahocorasick
 
 from bot.config import Config, Source
-from core.grading import Reach, grade_story
+from core.gazetteer import AreaMatcher, PlaceHits, gazetteer
+from core.grading import (CONTENT_PREFIX, Content, Factor, Reach, assess_content, content_sensitivity,
+                          grade_story)
+from core.officials import LEADING_RANKS, Official, OfficialFinder, is_body
 from core.models import Finding, Post
 from core.cluster import simhash
 from core.text import Segmenter, fold, fold_with_gaps, normalize
@@ -48,6 +52,40 @@ class Analysis:
     finding: Finding
     sensitivity: float
     sensitivity_reasons: tuple[str, ...]
+    factors: tuple[Factor, ...] = ()   # the same reasons as data (factor, value, words)
+
+
+@dataclass
+class Signals:
+    """What the gazetteer and the officials finder saw in a post."""
+
+    places: PlaceHits = field(default_factory=PlaceHits)
+    officials: list[Official] = field(default_factory=list)
+    cues: list[str] = field(default_factory=list)        # 村干部, 镇政府: involved, not identified
+    headline: bool = False                               # an identified official in the title
+    lead: str = ""                                       # title + first sentences (folded)
+    cut: int = 0                                         # offset in the folded text where the lead ends
+    head_len: int = 0                                    # length of the folded title
+
+
+# Each signal point (topic weight, watched cadre, sensitive word, tone) adds this much to the
+# sensitivity its content grade starts from, up to SIGNAL_CAP points: enough to order posts
+# within a grade, never enough to move one across a grade on its own.
+SIGNAL_STEP, SIGNAL_CAP = 0.15, 8
+LEAD_CHARS = 300   # how much of the text after the title counts as its lead
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_term(term: str) -> str:
+    return fold(term)
+
+
+@functools.lru_cache(maxsize=16)
+def _area_matcher(area: str | None, extra: tuple[str, ...]) -> AreaMatcher | None:
+    if area is None:
+        return None
+    gz = gazetteer()
+    return AreaMatcher(gz, gz.area(area), extra)
 
 
 # kinds of watch-list terms
@@ -81,6 +119,15 @@ class Analyzer:
         for s in wl.negative:
             self._add(s, NEGATIVE, s)
         self._cadres = {c.name: c for c in wl.cadres}
+        self.officials = OfficialFinder()
+        extra = tuple(fold(p) for p in wl.places)
+        self._hand_listed = frozenset(extra)
+        org_area = config.organization.area
+        self._areas: dict[str | None, AreaMatcher | None] = {None: _area_matcher(org_area, extra)}
+        for team in config.teams:
+            self._areas[team.id] = _area_matcher(team.area or org_area, extra)
+        self._keep_elsewhere = config.organization.out_of_area == "keep"
+        self._thresholds = {g: r.threshold for g, r in config.grades.items()}
         self._automaton = ahocorasick.Automaton()
         for surface, kinds in self._terms.items():
             self._automaton.add_word(surface, (surface, kinds))
@@ -103,17 +150,33 @@ class Analyzer:
             return []
         return [(end - len(s) + 1, end + 1, s) for end, (s, _) in self._automaton.iter(text)]
 
-    def _could_be_relevant(self, hits) -> bool:
-        """Relevance needs a cadre or unit, or a topic and a place; raw hits are a superset of
-        the token-boundary hits, so a post failing this on raw hits cannot be relevant."""
+    def _could_be_relevant(self, hits, text: str = "", head: str = "", matcher: AreaMatcher | None = None) -> bool:
+        """Relevance needs a cadre or unit, an official's title in the headline, or a topic
+        with a place, an official or a government body; raw hits are a superset of the
+        token-boundary hits, so a post failing this on raw hits cannot be relevant."""
         kinds = {kind for _, _, surface in hits for kind, _ in self._terms[surface]}
-        return bool(kinds & {CADRE, UNIT}) or {TOPIC, PLACE} <= kinds
+        if kinds & {CADRE, UNIT} or self.officials.has_title(head):
+            return True
+        # topics count only in the title and lead (the subject test)
+        cut = len(head) + 1 + LEAD_CHARS
+        lead = text[:cut]
+        topic_at = [start for start, _, surface in hits for kind, _ in self._terms[surface] if kind == TOPIC]
+        if not any(start < cut for start in topic_at):
+            return False
+        return (PLACE in kinds or any(start < len(head) for start in topic_at) or self.officials.has_title(lead)
+                or (matcher is not None and matcher.raw(lead)))
+
+    def _matcher(self, source: Source | None) -> AreaMatcher | None:
+        team = source.team if source else None
+        return self._areas.get(team, self._areas[None])
 
     def analyse(self, post: Post, source: Source | None) -> Analysis:
         # matching runs on the folded text only; the post itself is stored and shown as written
         text, gaps = fold_with_gaps(f"{post.title}\n{post.text}")
+        head, _, body = text.partition("\n")
         hits = self._prefilter(text)
-        if not self._could_be_relevant(hits):
+        matcher = self._matcher(source)
+        if not self._could_be_relevant(hits, text, head, matcher):
             return Analysis(Finding(relevant=False, story_key=story_key(post.title)), 0.0, ())
         tokens = self.segmenter.tokens(text)
         boundaries = _boundaries(text, tokens) | gaps  # a space the writer put between CJK still separates
@@ -129,12 +192,19 @@ class Analyzer:
                 bucket = matched.setdefault(kind, [])
                 if canonical not in bucket:
                     bucket.append(canonical)
-        return self._judge(post, source, matched, tuple(tokens), positions, kinds_at, text)
+        sig = Signals(places=matcher.find(text, boundaries) if matcher else PlaceHits())
+        sig.lead = self.officials.lead(head, body)
+        sig.cut, sig.head_len = len(head) + 1 + LEAD_CHARS, len(head)
+        sig.officials, sig.cues = self.officials.find(sig.lead)
+        # an official is the headline subject: named there (章建华参加…), or title and unit there
+        sig.headline = any((len(o.name) >= 2 and o.name in head) or (o.title in head and (o.name or o.unit) in head)
+                           for o in sig.officials)
+        return self._judge(post, source, matched, tuple(tokens), positions, kinds_at, sig, text)
 
     def _offsets(self, term: str, positions, kinds_at) -> list[int]:
         if term in _EXPAND:
             return kinds_at.get(_EXPAND[term], [])
-        return positions.get(fold(term), [])
+        return positions.get(_fold_term(term), [])
 
     def _topic_strength(self, t, positions, kinds_at) -> int:
         """0 when the rule does not match; else distinct `any` hits + satisfied `near` clauses."""
@@ -152,20 +222,50 @@ class Analyzer:
         return n if (n or not t.any) else 0
 
     def _judge(self, post: Post, source: Source | None, matched: dict[str, list[str]], tokens,
-               positions=None, kinds_at=None, text: str = "") -> Analysis:
+               positions=None, kinds_at=None, sig: Signals | None = None,
+               text: str = "") -> Analysis:
         wl = self.config.watchlist
         positions, kinds_at = positions or {}, kinds_at or {}
+        sig = sig or Signals()
         matched.pop(RULE, None)
         best_cat, best_w, best_score = None, 0, 0
         team = source.team if source else None
+        if sig.cut:   # the subject test: topics count in the title and lead, not deep in a page
+            cut = sig.cut
+            positions = {k: [i for i in v if i < cut] for k, v in positions.items()}
+            kinds_at = {k: [i for i in v if i < cut] for k, v in kinds_at.items()}
         for t in wl.topics:
             if t.team is not None and t.team != team:
                 continue  # another team's rule
             n = self._topic_strength(t, positions, kinds_at)
             if n and t.weight * n > best_score:
                 best_cat, best_w, best_score = t.category, t.weight, t.weight * n
-        has_subject = bool(matched.get(CADRE) or matched.get(UNIT))
-        relevant = has_subject or (best_cat is not None and bool(matched.get(PLACE)))
+        places = sig.places
+        for p in (*places.ours, *places.ours_weak):
+            if p in self._hand_listed:
+                continue   # already there as written in the config
+            bucket = matched.setdefault(PLACE, [])
+            if p not in bucket:
+                bucket.append(p)
+        # in the area: a watched cadre, a place of ours (hand-listed or from the gazetteer), or
+        # no place elsewhere named at all; a team may keep posts about elsewhere
+        in_area = self._keep_elsewhere or bool(matched.get(CADRE) or matched.get(PLACE)) or places.in_area
+        place_named = bool(matched.get(PLACE))
+        # a team that keeps posts about elsewhere counts a place there when the headline is the
+        # topic (河北省公务员考试…) or a cadre cue is next to it (内蒙古巨贪)
+        place_any = place_named or (self._keep_elsewhere and bool(places.elsewhere))
+        head_topic = any(i < sig.head_len for i in kinds_at.get(TOPIC, ()))
+        # a topic needs a place of ours, an identified official or a government body; a bare
+        # "干部" names nobody and nowhere
+        bodies = any(is_body(c) for c in sig.cues)
+        people = any(not is_body(c) for c in sig.cues)
+        relevant = bool(matched.get(CADRE)) or in_area and (
+            bool(matched.get(UNIT)) or sig.headline
+            or (best_cat is not None and (place_named or bool(sig.officials) or bodies or head_topic or (people and place_any))))
+        if sig.officials:
+            matched["officials"] = [o.label for o in sig.officials][:6]
+        if places.elsewhere:
+            matched["elsewhere"] = places.elsewhere[:6]
         key = story_key(post.title)
         if not relevant:
             return Analysis(Finding(relevant=False, matched=matched, tokens=tokens, story_key=key), 0.0, ())
@@ -195,7 +295,11 @@ class Analyzer:
             reasons.append(tone.reason)
         tier = source.tier if source else 4
         reach = Reach(replies=post.replies or 0, views=post.views or 0, reposts=post.reposts or 0)
-        graded = grade_story(s, tuple(reasons), tier, 1, {g: r.threshold for g, r in self.config.grades.items()}, reach)
+        content = self._content(sig, matched, cadres, best_cat)
+        factors = self._factors(content, s, reasons)
+        s = sum(f.value for f in factors if f.factor in ("content", "signals"))
+        reasons = [f.words for f in factors]
+        graded = grade_story(s, tuple(reasons), tier, 1, self._thresholds, reach, ceiling=content.ceiling)
         finding = Finding(
             relevant=True,
             category=best_cat or "其他",
@@ -207,7 +311,25 @@ class Analyzer:
             story_key=key,
             fingerprint=simhash(tokens),
         )
-        return Analysis(finding, s, tuple(reasons))
+        return Analysis(finding, s, tuple(reasons), tuple(factors))
+
+    def _content(self, sig: Signals, matched, cadres, category) -> Content:
+        """The rubric's grade of the title and lead: who is identified, who is involved."""
+        identified = [*cadres, *(o.label for o in sig.officials)]
+        leading = any(self._cadres[c].leading for c in cadres) or any(o.rank in LEADING_RANKS for o in sig.officials)
+        involved = [*sig.cues, *matched.get(UNIT, [])]
+        return assess_content(sig.lead, identified=identified, involved=involved, leading=leading, category=category)
+
+    def _factors(self, content: Content, points: float, lines: list[str]) -> list[Factor]:
+        """Content first (its grade sets the base), then the signal lines with what they add."""
+        base = content_sensitivity(content, self._thresholds)
+        n = min(points, SIGNAL_CAP)
+        bonus = round(SIGNAL_STEP * n, 2)
+        out = [Factor("content", base, f"{CONTENT_PREFIX}{content.grade.value}（{content.grade.label}）：{content.why}；"
+                                       f"基础分 {base:g}，影响最多升至 {content.ceiling.value} 级")]
+        out += [Factor("signal", 0.0, line) for line in lines]
+        out.append(Factor("signals", bonus, f"以上信号共 {n:g} 分，每分计 {SIGNAL_STEP:g}，+{bonus:g}"))
+        return out
 
 
 def _boundaries(text: str, tokens: list[str]) -> set[int]:

@@ -48,13 +48,16 @@ def test_no_watchlist_term_costs_no_segmentation(analyzer, monkeypatch):
 
 
 def test_each_sensitivity_factor_moves_the_score(analyzer, monkeypatch):
-    # the tone model's own factor is tested in test_tone.py; here only the team's negative words count
+    # the content grade sets the base (rubric); each signal point orders posts within it.
+    # The tone model's own factor is tested in test_tone.py; here only the team's negative words count.
+    from jobs.analyse import SIGNAL_STEP
     monkeypatch.setattr(analyzer, "tone", ToneDetector(analyzer.tone.model, threshold=1.01))
     base = run(analyzer, "青石镇有干部公车私用").sensitivity
-    assert run(analyzer, "青石镇有干部公车私用，网友实名举报").sensitivity == base + 1
-    assert run(analyzer, "青石镇有干部公车私用，网友愤怒").sensitivity == base + 1
-    assert run(analyzer, "赵明远公车私用").sensitivity == base + 2
-    assert run(analyzer, "张建国公车私用").sensitivity == base + 3  # named and leading
+    assert run(analyzer, "青石镇有干部公车私用，网友实名举报").sensitivity == pytest.approx(base + SIGNAL_STEP)
+    assert run(analyzer, "青石镇有干部公车私用，网友愤怒").sensitivity == pytest.approx(base + SIGNAL_STEP)
+    named = run(analyzer, "赵明远公车私用").sensitivity   # an identifiable official: grade II material
+    assert named > base
+    assert run(analyzer, "张建国公车私用").sensitivity == pytest.approx(named + SIGNAL_STEP)  # and leading
 
 
 def test_impact_factors_move_the_grade():

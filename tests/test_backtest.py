@@ -30,7 +30,7 @@ def test_backtest_outputs_one_line_per_post(tmp_path):
     assert [r["id"] for r in rows] == ["a1", "a2", "a3", "a4", "a5"]
     by = {r["id"]: r for r in rows}
     assert set(by["a1"]) == {"id", "relevant", "category", "grade", "incident", "reasons", "matched"}
-    assert by["a1"]["relevant"] and by["a1"]["category"] == "干部作风" and by["a1"]["grade"] == "III"
+    assert by["a1"]["relevant"] and by["a1"]["category"] == "干部作风" and by["a1"]["grade"] == "II"  # a named official, a specific allegation
     assert by["a1"]["matched"]["cadres"] == ["张建国"]
     assert by["a2"]["incident"] == by["a1"]["incident"]       # one story
     assert by["a2"]["grade"] == "I"                           # a provincial paper picked it up

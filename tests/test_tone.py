@@ -104,7 +104,15 @@ def test_probability_is_the_tone_factor_on_the_card():
     plain.tone = neutral
     b = plain.analyse(Post("forum", "k", title, body), cfg.source("forum"))
     assert not any(r.startswith("负面情绪") for r in b.finding.reasons)
-    assert a.sensitivity == pytest.approx(b.sensitivity + tone.points)
+    # the tone's points count like every signal line: SIGNAL_STEP a point (up to the cap) on
+    # top of the base the content's grade sets
+    import re
+
+    from jobs.analyse import SIGNAL_CAP, SIGNAL_STEP
+    content = next(f for f in a.factors if f.factor == "content")
+    points = sum(float(re.search(r"\+([\d.]+)$", f.words).group(1)) for f in a.factors if f.factor == "signal")
+    assert line in [f.words for f in a.factors if f.factor == "signal"]
+    assert a.sensitivity == pytest.approx(content.value + SIGNAL_STEP * min(points, SIGNAL_CAP))
 
 
 def test_a_calm_post_gets_no_tone_factor():

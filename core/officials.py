@@ -1,0 +1,252 @@
+"""Officials recognised without a watch-list: a title next to a name, a surname or a unit.
+
+"曲靖市副市长黄太文", "村支书郑高贵", "张局长", "某县教育局局长", "原副县长王某某" each name an
+identifiable official; "村干部", "官员" are cadre cues without one. Only posts whose text
+contains a title word (one Aho-Corasick pass) are tagged, and only their title and first
+few sentences, with jieba's part-of-speech tagger (names are ``nr``).
+
+Rank (村 / 乡镇 / 县处 / 厅局 / 省部) comes from the title (县长 is 县处, 副市长 厅局) and,
+for titles that exist at every level (书记, 局长, 主任), from the place or unit in front of it
+(市教育局局长 -> 县处, 镇党委书记 -> 乡镇).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+import ahocorasick
+
+__all__ = ["Official", "OfficialFinder", "RANKS", "TITLES", "CUES", "BODIES", "LEADING_RANKS", "is_body"]
+
+RANKS = ("村", "乡镇", "县处", "厅局", "省部")
+LEADING_RANKS = frozenset({"县处", "厅局", "省部"})   # 领导干部: county/division level and above
+
+# title -> rank, or None when the rank depends on the level in front of it
+TITLES: dict[str, str | None] = {}
+for _rank, _words in {
+    "村": "村支书 村党支部书记 村书记 村主任 村委会主任 村委主任 村长 村会计 村监委主任 社区书记 社区主任 村党总支书记",
+    "乡镇": "镇长 副镇长 乡长 副乡长 镇党委书记 乡党委书记 镇委书记 乡镇长 街道办主任 街道党工委书记 党工委书记 科长 副科长 所长 站长",
+    "县处": "县长 副县长 县委书记 县委副书记 区长 副区长 区委书记 区委副书记 处长 副处长 县委常委 区委常委 旗长 副旗长 调研员",
+    "厅局": "市长 副市长 市委书记 市委副书记 厅长 副厅长 州长 副州长 州委书记 市委常委 司长 副司长 巡视员 盟长",
+    "省部": "省长 副省长 省委书记 省委副书记 省委常委 自治区主席 自治区政府主席",
+}.items():
+    for _w in _words.split():
+        TITLES[_w] = _rank
+for _w in ("书记 副书记 局长 副局长 主任 副主任 纪委书记 纪工委书记 监委主任 组织部长 组织部部长 宣传部长 "
+           "宣传部部长 统战部长 政法委书记 常委 院长 副院长 检察长 副检察长 政委 党组书记 主席 副主席 "
+           "党组成员 同志 警察 民警 辅警 城管 法官 检察官 干警").split():
+    TITLES.setdefault(_w, None)
+for _w in ("部长", "副部长"):
+    TITLES[_w] = None   # 司法部部长 is 省部, 销售部部长 is nobody: the unit in front decides
+# A unit of a company is not a public office (private-company bribery does not count).
+_COMPANY = ("公司", "集团", "企业", "销售", "银行", "酒店", "医院科", "研究所", "学校", "工会", "团委")
+# One-character words that are also surnames but, before a title, are mostly grammar.
+_NOT_SURNAME = frozenset("和与向于从将对为在把被给让及同跟由经万时文明成安全方高路应师商查能")
+
+# Cadre cues: an official is involved, not identified.
+CUES = ("村干部", "干部", "官员", "公职人员", "领导干部", "党员干部", "基层干部", "村官", "贪官", "巨贪", "镇干部", "乡干部")
+# A government body acting (or not) on its own: 镇政府不作为, 县纪委通报.
+BODIES = ("政府", "党委", "纪委", "监委", "村委", "村委会", "居委会", "街道办", "管委会", "信访局", "信访办", "派出所",
+          "党工委", "国资委", "发改委", "卫健委", "教育局", "公安局", "人社局", "住建局", "城管局", "市场监管局", "工商局",
+          "环保局", "国土局", "民政局", "财政局", "司法局", "税务局", "交通局", "水利局", "农业局", "林业局", "教体局",
+          "农机局", "公务员局", "交警大队", "城管执法局", "自然资源局", "生态环境局", "信访")
+
+# The level a unit or place in front of a title shows, by its last character(s).
+_LEVEL_CHARS = (("村", "村"), ("社区", "村"), ("镇", "乡镇"), ("乡", "乡镇"), ("街道", "乡镇"), ("县", "县"),
+                ("区", "县"), ("旗", "县"), ("市", "市"), ("州", "市"), ("盟", "市"), ("省", "省"), ("自治区", "省"))
+_UNIT_END = ("局", "委", "办", "厅", "院", "政府", "部", "镇", "乡", "村", "县", "区", "市", "街道", "社区", "中心",
+             "所", "站", "处", "科", "队", "会", "公司", "集团", "旗", "州", "省", "大学", "医院")
+# Place level x title -> rank, for titles whose rank depends on it
+_BY_LEVEL = {
+    "村": "村", "乡镇": "乡镇",
+    "县": {"书记": "县处", "副书记": "县处", "纪委书记": "县处", "组织部长": "县处", "组织部部长": "县处",
+          "宣传部长": "县处", "宣传部部长": "县处", "统战部长": "县处", "政法委书记": "县处", "常委": "县处",
+          "监委主任": "县处", "检察长": "县处", "院长": "县处", "主席": "县处", "政委": "县处", "_": "乡镇"},
+    "市": {"书记": "厅局", "副书记": "厅局", "纪委书记": "县处", "组织部长": "县处", "常委": "县处",
+          "监委主任": "县处", "主席": "厅局", "_": "县处"},
+    "省": {"书记": "省部", "副书记": "省部", "纪委书记": "厅局", "组织部长": "厅局", "常委": "厅局",
+          "主席": "省部", "_": "厅局"},
+}
+SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟"
+    "谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢"
+    "安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游"
+    "辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟"
+    "应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝")
+_NAME_TAGS = ("nr", "nrfg", "nrt")
+_NOT_NAME = frozenset("某该其原前现此这那各本新老")
+_SENTENCE = re.compile(r"[。！？!?\n]")
+_lock = threading.Lock()
+
+
+def f_is_body(flag: str, word: str) -> bool:
+    """镇政府, 县纪委, 村委会, 国资委, 教体局 — a whole token naming a government body."""
+    if word in BODIES:
+        return True
+    if word.endswith(BODIES):
+        return len(word) >= 2 and flag in ("nt", "n", "ns", "nz", "j")
+    return len(word) >= 3 and word.endswith(("局", "委", "厅")) and flag in ("nt", "n", "j", "nz")
+
+
+def is_body(cue: str) -> bool:
+    """A cue naming a government body (镇政府) rather than a person (村干部)."""
+    return cue not in CUES
+
+
+@dataclass(frozen=True)
+class Official:
+    title: str
+    name: str = ""      # a person's name, a surname (张), or "" when a unit identifies them
+    unit: str = ""      # the place or unit in front of the title
+    rank: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.unit}{self.title}{self.name}" if self.name and len(self.name) > 1 else \
+            f"{self.unit}{self.name}{self.title}"
+
+
+class OfficialFinder:
+    def __init__(self, lead_sentences: int = 4, lead_chars: int = 300):
+        self.lead_sentences = lead_sentences
+        self.lead_chars = lead_chars
+        self._auto = ahocorasick.Automaton()
+        for w in (*TITLES, *CUES, *BODIES):
+            self._auto.add_word(w, w)
+        self._auto.make_automaton()
+
+    def has_title(self, text: str) -> bool:
+        return next(self._auto.iter(text), None) is not None
+
+    def lead(self, title: str, body: str) -> str:
+        parts = _SENTENCE.split(body or "")
+        out, n = [], 0
+        for p in parts:
+            if not p.strip():
+                continue
+            out.append(p)
+            n += 1
+            if n >= self.lead_sentences or sum(map(len, out)) >= self.lead_chars:
+                break
+        return f"{title}\n{'。'.join(out)}"[: self.lead_chars + len(title) + 1]
+
+    def find(self, text: str) -> tuple[list[Official], list[str]]:
+        """Identified officials and bare cadre cues in `text` (already folded)."""
+        if not self.has_title(text):
+            return [], []
+        from jieba import posseg  # noqa: PLC0415
+
+        with _lock:   # jieba's tagger is not safe to call from several threads at once
+            pairs = [(p.word, p.flag) for p in posseg.cut(text)]
+        officials: list[Official] = []
+        cues: list[str] = []
+        i = 0
+        while i < len(pairs):
+            word, flag = pairs[i]
+            title, used = self._title_at(pairs, i)
+            if title is None:
+                if (word in CUES or f_is_body(flag, word)) and word not in cues:
+                    cues.append(word)
+                i += 1
+                continue
+            nxt = i + used
+            j = nxt
+            while j + 1 < len(pairs) and pairs[j][0] in ("、", "兼") and self._title_at(pairs, j + 1)[0]:
+                j += 1 + self._title_at(pairs, j + 1)[1]   # 副部长、党组成员张力军
+            name = self._name_after(pairs, j) or self._name_before(pairs, i)
+            unit = self._unit_before(pairs, i)
+            if any(c in unit for c in _COMPANY):
+                i = nxt
+                continue
+            if title in ("部长", "副部长") and not unit.endswith(("部", "省", "市", "县", "区")):
+                name = "" if not unit else name
+            if name or unit:
+                o = Official(title, name, unit, self._rank(title, unit))
+                if o not in officials:
+                    officials.append(o)
+            elif title not in cues and (TITLES[title] or title in ("书记", "纪委书记", "局长", "镇长")):
+                cues.append(title)
+            i = nxt
+        return officials, cues
+
+    @staticmethod
+    def _title_at(pairs, i) -> tuple[str | None, int]:
+        """The longest title made of tokens i, i+1, i+2 (副 / 市长, 纪委 / 书记)."""
+        best, used, acc = None, 0, ""
+        for k in range(i, min(i + 3, len(pairs))):
+            acc += pairs[k][0]
+            if acc in TITLES:
+                best, used = acc, k - i + 1
+        return best, used
+
+    @staticmethod
+    def _name_after(pairs, j) -> str:
+        if j >= len(pairs):
+            return ""
+        w, f = pairs[j]
+        if f in _NAME_TAGS and 2 <= len(w) <= 4 and w[0] not in _NOT_NAME:
+            return w
+        if len(w) == 1 and w in SURNAMES and w not in _NOT_SURNAME and j + 1 < len(pairs):   # 郑 / 高贵, 王 / 某某
+            nw = pairs[j + 1][0]
+            if 1 <= len(nw) <= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", nw):
+                return w + nw
+        if 2 <= len(w) <= 3 and w[0] in SURNAMES and w[1:] in ("某", "某某"):
+            return w
+        return ""
+
+    @staticmethod
+    def _name_before(pairs, i) -> str:
+        if i == 0:
+            return ""
+        w, f = pairs[i - 1]
+        if len(w) == 1 and w in SURNAMES and w not in _NOT_SURNAME:   # 张局长
+            before = pairs[i - 2][0] if i >= 2 else ""
+            if not before or not re.search(r"[\u4e00-\u9fff]$", before) or len(before) >= 2:
+                return w
+        if f in _NAME_TAGS and 2 <= len(w) <= 3 and w[0] not in _NOT_NAME:
+            return w
+        return ""
+
+    @staticmethod
+    def _unit_before(pairs, i) -> str:
+        """The unit or place right in front of the title: 某县教育局, 曲靖市, 一渡水镇."""
+        unit = ""
+        if i >= 2 and pairs[i - 1][0] == "一" and pairs[i - 2][1] == "ns":
+            return pairs[i - 2][0]   # 湖南一厅长: anonymised, but the post identifies them
+        for k in range(i - 1, max(-1, i - 4), -1):
+            w, f = pairs[k]
+            if not re.fullmatch(r"[\u4e00-\u9fff]+", w) or len(unit) + len(w) > 14:
+                break
+            if not (f in ("ns", "nt") or w.endswith(_UNIT_END) or (unit == "" and False)):
+                if unit:
+                    break
+                if w in ("某县", "某市", "某镇", "某乡", "某村", "某区") or (w.startswith("某") and w.endswith(_UNIT_END)):
+                    unit = w + unit
+                break
+            unit = w + unit
+        if unit in _UNIT_END or len(unit) < 2 or unit in ("中心", "委员会", "工作组", "小组") or unit[0] in "该其本此这那各":
+            return ""   # a bare suffix (中心主任, 该局局长) identifies nobody
+        return unit
+
+    @staticmethod
+    def _rank(title: str, unit: str) -> str | None:
+        fixed = TITLES.get(title)
+        if fixed:
+            return fixed
+        level = None
+        # the smallest level the unit names: 抚州市临川区 -> 县
+        for k in range(len(unit), 0, -1):
+            head = unit[:k]
+            m = next((lv for suf, lv in _LEVEL_CHARS if head.endswith(suf)), None)
+            if m:
+                level = m
+                break
+        if level is None:
+            return None
+        rule = _BY_LEVEL[level]
+        if isinstance(rule, str):
+            return rule
+        base = title[1:] if title.startswith("副") and title[1:] in rule else title
+        return rule.get(base, rule["_"])
