@@ -280,3 +280,19 @@ async def test_a_button_for_an_unknown_incident_is_answered(tg, code):
         assert "没有编号为 #999999 的事件" in tg.api.answers[before + 1].get("text", "")
     else:
         assert "没有编号为 #999999 的事件" in answer, answer
+
+
+async def test_a_flood_from_an_unconfigured_chat_is_logged_at_a_bounded_rate(tg, caplog):
+    """Anyone can add the bot to a group: its updates are ignored, and the log gets a few
+    lines a minute and then a count, not one line per message."""
+    import logging
+
+    caplog.set_level(logging.INFO)
+    for i in range(40):
+        tg.api.message("-100555", tg.users["stranger"], f"/list {i}")
+    tg.say("liqiang", "/help")   # updates are handled in order: its answer means the flood was read
+    await tg.until(lambda: any("/claim" in t for t in tg.texts()))
+    lines = [r for r in caplog.records if "ignored an update from unconfigured chat" in r.getMessage()]
+    assert 1 <= len(lines) <= 5
+    tg.platform.ignored.flush()
+    assert any("35 more refused" in r.getMessage() for r in caplog.records)

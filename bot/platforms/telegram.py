@@ -22,6 +22,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, Re
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, \
     MessageHandler, filters
 
+from bot.logsafe import BoundedLog
 from core.lifecycle import Action
 from core.models import Disposition, Role
 from core.platform import DeliveryError, MessageGone, Outgoing, text_parts
@@ -150,6 +151,7 @@ class TelegramPlatform:
         self.application: Application = builder.build()
         self.app = None  # the yuqing App, set by serve()
         self._stop = asyncio.Event()
+        self.ignored = BoundedLog(log, "telegram updates from unconfigured chats")
         self.connected = False   # getMe succeeded; until then sends wait (see `open`)
         self.retry_max = 60.0    # longest wait between two connection attempts, seconds
 
@@ -218,7 +220,9 @@ class TelegramPlatform:
             return None
         private = chat.type == ChatType.PRIVATE
         if not private and str(chat.id) not in self._group_chats():
-            log.warning("ignored an update from unconfigured chat %s (%s)", chat.id, chat.type)
+            # anyone can add the bot to a group: a few lines a minute, then a count (bot/logsafe.py)
+            self.ignored.log(logging.WARNING, "unconfigured chat", "ignored an update from unconfigured chat %s (%s)",
+                             chat.id, chat.type, source=str(chat.id))
             return None
         reply_to = None
         if msg is not None and msg.reply_to_message is not None:
@@ -385,6 +389,7 @@ class TelegramPlatform:
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
+        self.ignored.flush()
 
     def stop(self) -> None:
         self._stop.set()
