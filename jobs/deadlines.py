@@ -26,8 +26,8 @@ __all__ = ["sweep", "sweep_async", "SYSTEM", "CHUNK"]
 log = logging.getLogger(__name__)
 
 SYSTEM = Actor("system", "系统", Role.ADMIN)
-_HUMAN = {"claim", "unclaim", "assign", "note", "escalate", "close", "reopen"}
-CHUNK = 200   # incidents read (with their events) at a time; the async sweep yields between chunks
+_HUMAN = frozenset({"claim", "unclaim", "assign", "note", "escalate", "close", "reopen"})
+CHUNK = 100   # incidents read (with their events) at a time; the async sweep yields between chunks
 
 
 def sweep(service: IncidentService, tz) -> int:
@@ -87,15 +87,13 @@ class _Sweep:
         if not rows:
             return False
         self.cursor = (rows[-1][1], rows[-1][0].id)
-        events_of = store.events_for_many(service.db, [inc.id for inc, _ in rows])
+        facts = store.sweep_facts(service.db, [inc.id for inc, _ in rows], _HUMAN)
         for inc, _ in rows:
-            events = events_of[inc.id]
-            done = {e.detail.get("key") for e in events if e.action == "reminder"}
-            last_activity = max((e.at for e in events if e.action in _HUMAN),
-                                default=inc.claimed_at or inc.created_at)
-            last_event = max((e.id for e in events), default=0)
+            done, last_human, last_event = facts[inc.id]
+            last_activity = last_human or inc.claimed_at or inc.created_at
             rule = service.config.grades[inc.grade]
             dl = deadlines_for(inc, service.config.grades, tz)
+            changed = False
             for intent in due_intents(inc, dl, rule, now, done=done, last_activity=last_activity,
                                       muted_until=inc.muted_until, tz=tz):
                 self.acted += 1
@@ -108,13 +106,14 @@ class _Sweep:
                     out = service.act(inc.id, Action.ESCALATE, SYSTEM, text=intent.text)
                     if not out.ok:
                         log.info("auto-escalation of #%s not possible: %s", inc.id, out.refusal)
-                    inc = service.get(inc.id)
+                    inc, changed = service.get(inc.id), True
                     last_event = service.db.execute(
                         "SELECT COALESCE(MAX(id), 0) FROM events WHERE incident_id = ?", [inc.id]).fetchone()[0]
                 else:
                     self.reminders.append((inc, intent.key, intent.text, intent.kind != "unmuted", True))
-            rule = service.config.grades[inc.grade]
-            dl = deadlines_for(inc, service.config.grades, tz)
+            if changed:
+                rule = service.config.grades[inc.grade]
+                dl = deadlines_for(inc, service.config.grades, tz)
             self.next.append((inc.id, next_due(inc, dl, rule, now, last_activity=last_activity,
                                                muted_until=inc.muted_until), inc.version, last_event))
         return len(rows) == CHUNK

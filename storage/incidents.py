@@ -14,7 +14,7 @@ from storage.db import json_dumps, json_loads
 __all__ = [
     "IncidentNotFound", "get_incident", "create_incident", "update_incident", "link_post",
     "add_event", "events_for", "list_incidents", "posts_for", "incidents_between", "StaleIncident",
-    "story_candidates", "events_between", "due_for_sweep", "set_next_due", "mark_all_due", "events_for_many",
+    "story_candidates", "events_between", "due_for_sweep", "set_next_due", "mark_all_due", "sweep_facts",
 ]
 
 
@@ -205,19 +205,30 @@ def mark_all_due(db: Database) -> int:
     return db.execute("UPDATE incidents SET next_due_at = '' WHERE state != 'closed'").rowcount
 
 
-def events_for_many(db: Database, incident_ids: list[int]) -> dict[int, list[Event]]:
-    """The events of several incidents, by incident, in order: one query per sweep chunk."""
-    out: dict[int, list[Event]] = {i: [] for i in incident_ids}
+def sweep_facts(db: Database, incident_ids: list[int], human: frozenset[str] | set[str]
+                ) -> dict[int, tuple[set[str], datetime | None, int]]:
+    """What the deadline sweep needs of each incident's events, in one query per chunk (keys read
+    in SQL, no JSON decoded in Python): (reminder keys given, time of the last human action or
+    None, id of the last event)."""
+    out: dict[int, tuple[set[str], datetime | None, int]] = {}
     if not incident_ids:
         return out
+    keys: dict[int, set[str]] = {i: set() for i in incident_ids}
+    last_human: dict[int, str] = {}
+    last_id: dict[int, int] = {}
     marks = ",".join("?" * len(incident_ids))
-    for r in db.query(f"SELECT * FROM events WHERE incident_id IN ({marks}) ORDER BY incident_id, id",
-                      list(incident_ids)):
-        out[r["incident_id"]].append(
-            Event(r["id"], r["incident_id"], from_iso(r["at"]), r["actor"], r["action"], r["from_state"],
-                  r["to_state"], json_loads(r["detail"], {})))
+    for iid, eid, action, at, key in db.execute(
+            f"""SELECT incident_id, id, action, at,
+                       CASE WHEN action = 'reminder' THEN json_extract(detail, '$.key') END
+                FROM events WHERE incident_id IN ({marks}) ORDER BY incident_id, id""", list(incident_ids)):
+        last_id[iid] = eid
+        if key is not None:
+            keys[iid].add(key)
+        elif action in human and (iid not in last_human or at > last_human[iid]):
+            last_human[iid] = at
+    for i in incident_ids:
+        out[i] = (keys[i], from_iso(last_human.get(i)), last_id.get(i, 0))
     return out
-
 
 
 def story_reach(db: Database, incident_id: int, since: datetime) -> tuple[int, int, int, int]:
