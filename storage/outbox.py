@@ -73,14 +73,20 @@ def due(db: Database, platforms: list[str], now: datetime, limit: int = 50) -> l
 
 
 def card_waiting(db: Database, platforms: list[str], now: datetime, after_id: int) -> bool:
-    """A grade I–II card queued after row `after_id` is due now (sending the rest of a batch
-    of notices would make it wait: the deliverer goes back to fetch it first)."""
+    """A grade I–II card queued after row `after_id` is due now, first of its incident and chat
+    (sending the rest of a batch of notices would make it wait: the deliverer goes back to
+    fetch it first)."""
     if not platforms:
         return False
     marks = ",".join("?" * len(platforms))
     return db.execute(
-        f"""SELECT 1 FROM outbox WHERE state = 'pending' AND platform IN ({marks}) AND priority <= ?
-            AND id > ? AND kind = 'card' AND (not_before IS NULL OR not_before <= ?) LIMIT 1""",
+        f"""SELECT 1 FROM outbox o WHERE o.state = 'pending' AND o.platform IN ({marks}) AND o.priority <= ?
+            AND o.id > ? AND o.kind = 'card' AND (o.not_before IS NULL OR o.not_before <= ?)
+            AND NOT EXISTS (
+                SELECT 1 FROM outbox p
+                WHERE p.state IN ('pending', 'sending') AND p.incident_id = o.incident_id
+                  AND p.platform = o.platform AND p.chat = o.chat AND p.id < o.id)
+            LIMIT 1""",
         [*platforms, URGENT_CARD_RANK, after_id, to_iso(now)]).fetchone() is not None
 
 

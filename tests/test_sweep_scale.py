@@ -230,3 +230,26 @@ async def test_a_change_to_an_incident_brings_it_back_to_the_sweep(tmp_path, clo
         assert sweep(app.service, app.tz) == 1
     finally:
         app.close()
+
+
+async def test_a_card_held_behind_its_own_notice_does_not_stall_other_notices(tmp_path, clock):
+    """A grade I card edit waiting behind its incident's notice (that notice is retried later)
+    is not due: it must not cut every round of other notices down to one message."""
+    from datetime import timedelta
+
+    app, p, h = make(tmp_path, clock)
+    try:
+        inc = grade_i(h)
+        await app.deliverer.drain()
+        backlog(app, 20)
+        with write_tx(app.db):
+            nid = outbox.enqueue(app.db, clock(), platform="console", chat="监测群", kind=outbox.NOTICE,
+                                 incident_id=inc.id, payload={"text": "稍后重试"}, priority=1)
+            outbox.mark_retry(app.db, nid, clock() + timedelta(minutes=5), "rate limited", count=False)
+            outbox.enqueue(app.db, clock(), platform="console", chat="监测群", kind=outbox.CARD,
+                           incident_id=inc.id, priority=1)
+        sent = len(p.sent)
+        await app.deliverer.run_once()
+        assert sum(1 for k, t in p.sent[sent:] if k == "text" and t.startswith("⏰ 提醒")) == 20
+    finally:
+        app.close()
