@@ -29,7 +29,7 @@ from core.routing import Router
 from core.text import configure_jieba
 from handlers import Deps, Reply, Request, handle
 from jobs.analyse import Analyzer
-from jobs.deadlines import sweep as deadline_sweep
+from jobs.deadlines import sweep_async as deadline_sweep
 from jobs.deliver import Deliverer
 from jobs.fetch import Fetcher, Politeness
 from jobs.tips import system_resolver
@@ -223,7 +223,7 @@ class App:
 
     async def _deadline_job(self) -> None:
         async with self._job("deadline sweep"):
-            deadline_sweep(self.service, self.tz)
+            await deadline_sweep(self.service, self.tz)
 
     async def _index_job(self) -> None:
         """Segment a few batches of newly collected posts for search; yields between batches."""

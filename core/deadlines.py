@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,7 +10,7 @@ from core.clock import next_workday_morning, parse_duration
 from core.models import Incident, State
 
 __all__ = ["Deadlines", "deadlines_for", "next_deadline", "is_overdue", "missed_deadlines", "overdue_kind",
-           "OVERDUE_LABELS", "Intent", "due_intents"]
+           "OVERDUE_LABELS", "Intent", "due_intents", "next_due"]
 
 
 @dataclass(frozen=True)
@@ -134,3 +134,30 @@ def due_intents(inc: Incident, dl: Deadlines, rule, now: datetime, *, done: set[
             out.append(Intent("quiet", f"quiet:{last_activity.isoformat()}:{n}",
                               f"💤 #{i} 已 {hours:.1f} 小时没有新的处置记录，请跟进并 /note {i} 说明进展"))
     return out
+
+
+def next_due(inc: Incident, dl: Deadlines, rule, now: datetime, *, last_activity: datetime,
+             muted_until: datetime | None) -> datetime | None:
+    """Pure: the earliest time after `now` at which `due_intents` could return something new for
+    this incident, if nothing about it changes meanwhile (a change makes the sweep ask again).
+    Conservative: every deadline of `dl` (whatever its kind) and the reminder before it, the
+    next quiet interval, the end of a mute. None: nothing left to come (closed)."""
+    if inc.state is State.CLOSED:
+        return None
+    times: list[datetime] = []
+    for f in fields(dl):
+        when = getattr(dl, f.name)
+        if not isinstance(when, datetime):
+            continue
+        span = when - inc.created_at
+        lead = parse_duration(rule.remind_before) if rule.remind_before else min(timedelta(minutes=30), span / 3)
+        times += [when - lead, when]
+    if muted_until is not None:
+        times.append(muted_until)
+    if inc.assignee and rule.quiet_after:
+        quiet = parse_duration(rule.quiet_after)
+        if quiet > timedelta(0):
+            n = max(0, int((now - last_activity) / quiet))
+            times.append(last_activity + (n + 1) * quiet)
+    later = [t for t in times if t > now]
+    return min(later) if later else None

@@ -275,6 +275,48 @@ class IncidentService:
                                    payload={"text": text, "reminder": True}, priority=inc.grade.rank)
         self.on_queued()
 
+    def remind_batch(self, items: list[tuple[Incident, str, str, bool, bool]]) -> int:
+        """The reminders of one deadline sweep, `(incident, key, text, to_assignee, record)` each:
+        every one is its own audit event (so it happens once; `record` False when the caller
+        already wrote it), but each chat gets one message listing
+        all of its reminders instead of one notice per incident (a group is rate limited:
+        Telegram allows 20 messages a minute). A chat with a single reminder gets it as before,
+        a notice threaded under the card. Returns how many messages were queued."""
+        if not items:
+            return 0
+        now = self.clock()
+        per_chat: dict[tuple[str, str, str], list[tuple[Incident, str]]] = {}
+        with write_tx(self.db):
+            for inc, key, text, to_assignee, record in items:
+                if record:
+                    store.add_event(self.db, inc.id, now, actor=None, action="reminder",
+                                    detail={"key": key, "text": text})
+                targets = list(dict.fromkeys(self.router.group_chats(inc.team) + [
+                    t for t in outbox.chats_with_card(self.db, inc.id) if t[0] in self.router.platforms]))
+                outside = self.router.facts_only_chats(inc.team, self.config.chain(inc.grade, inc.category))
+                for platform, chat in targets:
+                    if (platform, chat) not in outside:
+                        per_chat.setdefault((platform, chat, outbox.NOTICE), []).append((inc, text))
+                person = self.config.person(inc.assignee) if (to_assignee and inc.assignee) else None
+                if person:
+                    for platform, chat in self.router.private_chats(person):
+                        per_chat.setdefault((platform, chat, outbox.TEXT), []).append((inc, text))
+            for (platform, chat, kind), lines in per_chat.items():
+                rank = min(inc.grade.rank for inc, _ in lines)
+                if len(lines) == 1:
+                    inc, text = lines[0]
+                    outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=kind,
+                                   incident_id=inc.id if kind == outbox.NOTICE else None,
+                                   payload={"text": text, "reminder": True}, priority=rank)
+                    continue
+                ids = sorted({inc.id for inc, _ in lines})
+                body = "\n".join(text for _, text in sorted(lines, key=lambda x: (x[0].grade.rank, x[0].id)))
+                outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.TEXT,
+                               payload={"text": f"⏰ 时限提醒（{len(ids)} 起事件）\n{body}", "reminder": True,
+                                        "incidents": ids}, priority=rank)
+        self.on_queued()
+        return len(per_chat)
+
     def notify_admins(self, team: str | None, text: str) -> None:
         """A message for the team's admin chat (source health and the like), via the outbox."""
         now = self.clock()

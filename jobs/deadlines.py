@@ -1,44 +1,131 @@
 """The deadline sweep: reminders before and at each deadline, auto-escalation of unclaimed
 incidents, nudges for claimed ones gone quiet, the end of a mute. Runs every minute; each
-reminder happens once (its key is written to the audit log with it)."""
+reminder happens once (its key is written to the audit log with it).
+
+At a year's scale (issue 17.3) the sweep reads only the incidents with something due: each open
+incident carries `next_due_at` (storage: m016), the earliest time it may need the sweep,
+worked out here after each look at it and reset by any change to it. The reminders of one
+sweep go out as one message per chat (each still its own audit event), so a rate-limited
+group is not buried under one notice per incident."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 
-from core.deadlines import deadlines_for, due_intents
+from core.deadlines import deadlines_for, due_intents, next_due
 from core.incidents import Actor, IncidentService
 from core.lifecycle import Action
 from core.models import Role
 from storage import incidents as store
+from storage import write_tx
 
-__all__ = ["sweep", "SYSTEM"]
+__all__ = ["sweep", "sweep_async", "SYSTEM", "CHUNK"]
 
 log = logging.getLogger(__name__)
 
 SYSTEM = Actor("system", "系统", Role.ADMIN)
-_HUMAN = {"claim", "unclaim", "assign", "note", "escalate", "close", "reopen"}
+_HUMAN = frozenset({"claim", "unclaim", "assign", "note", "escalate", "close", "reopen"})
+CHUNK = 100   # incidents read (with their events) at a time; the async sweep yields between chunks
 
 
 def sweep(service: IncidentService, tz) -> int:
-    """Act on every due intent of every open incident. Returns how many were acted on."""
-    now = service.clock()
-    n = 0
-    for inc in store.open_incidents(service.db):
-        events = store.events_for(service.db, inc.id)
-        done = {e.detail.get("key") for e in events if e.action == "reminder"}
-        last_activity = max((e.at for e in events if e.action in _HUMAN), default=inc.claimed_at or inc.created_at)
-        rule = service.config.grades[inc.grade]
-        dl = deadlines_for(inc, service.config.grades, tz)
-        for intent in due_intents(inc, dl, rule, now, done=done, last_activity=last_activity,
-                                  muted_until=inc.muted_until, tz=tz):
-            n += 1
-            if intent.kind == "auto_escalate":
-                service.remind(inc, intent.key, f"⏫ #{inc.id} {intent.text}", to_assignee=False)
-                out = service.act(inc.id, Action.ESCALATE, SYSTEM, text=intent.text)
-                if not out.ok:
-                    log.info("auto-escalation of #%s not possible: %s", inc.id, out.refusal)
-                inc = service.get(inc.id)
-            else:
-                service.remind(inc, intent.key, intent.text, to_assignee=intent.kind != "unmuted")
-    return n
+    """Act on every due intent of every open incident that has one. Returns how many were acted on."""
+    run = _Sweep(service, tz)
+    while run.chunk():
+        pass
+    return run.finish()
+
+
+async def sweep_async(service: IncidentService, tz) -> int:
+    """`sweep` in bounded chunks, giving the event loop a turn between them (the database
+    connection belongs to the loop's thread, so the work stays on it)."""
+    run = _Sweep(service, tz)
+    while run.chunk():
+        await asyncio.sleep(0)
+    return run.finish()
+
+
+def _rules_fingerprint(service: IncidentService, tz) -> str:
+    return hashlib.sha256(repr((sorted((g.value, repr(r)) for g, r in service.config.grades.items()),
+                                str(tz))).encode()).hexdigest()
+
+
+def _check_rules(service: IncidentService, tz) -> None:
+    """Stored next times were worked out with the grade rules of the time: new rules (a config
+    change) send every open incident through the next sweep once."""
+    fp = _rules_fingerprint(service, tz)
+    if getattr(service, "_sweep_rules", None) == fp:
+        return
+    db = service.db
+    with write_tx(db):
+        row = db.execute("SELECT value FROM sweep_state WHERE key = 'rules'").fetchone()
+        if row is None or row[0] != fp:
+            n = store.mark_all_due(db)
+            db.execute("INSERT INTO sweep_state (key, value) VALUES ('rules', ?) "
+                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [fp])
+            if row is not None:
+                log.info("grade rules changed: the deadline sweep looks at all %d open incidents again", n)
+    service._sweep_rules = fp
+
+
+class _Sweep:
+    def __init__(self, service: IncidentService, tz):
+        _check_rules(service, tz)
+        self.service, self.tz = service, tz
+        self.now = service.clock()
+        self.cursor: tuple[str, int] = ("", 0)
+        self.reminders: list[tuple] = []        # (incident, key, text, to_assignee, record)
+        self.next: list[tuple] = []             # (incident id, next due, version, last event id)
+        self.acted = 0
+
+    def chunk(self) -> bool:
+        """Look at the next CHUNK due incidents; False when there are no more."""
+        service, tz, now = self.service, self.tz, self.now
+        rows = store.due_for_sweep(service.db, now, CHUNK, self.cursor)
+        if not rows:
+            return False
+        self.cursor = (rows[-1][1], rows[-1][0].id)
+        facts = store.sweep_facts(service.db, [inc.id for inc, _ in rows], _HUMAN)
+        for inc, _ in rows:
+            done, last_human, last_event = facts[inc.id]
+            last_activity = last_human or inc.claimed_at or inc.created_at
+            rule = service.config.grades[inc.grade]
+            dl = deadlines_for(inc, service.config.grades, tz)
+            changed = False
+            for intent in due_intents(inc, dl, rule, now, done=done, last_activity=last_activity,
+                                      muted_until=inc.muted_until, tz=tz):
+                self.acted += 1
+                if intent.kind == "auto_escalate":
+                    text = f"⏫ #{inc.id} {intent.text}"
+                    with write_tx(service.db):  # recorded before acting: never escalated twice
+                        store.add_event(service.db, inc.id, now, actor=None, action="reminder",
+                                        detail={"key": intent.key, "text": text})
+                    self.reminders.append((inc, intent.key, text, False, False))
+                    out = service.act(inc.id, Action.ESCALATE, SYSTEM, text=intent.text)
+                    if not out.ok:
+                        log.info("auto-escalation of #%s not possible: %s", inc.id, out.refusal)
+                    inc, changed = service.get(inc.id), True
+                    last_event = service.db.execute(
+                        "SELECT COALESCE(MAX(id), 0) FROM events WHERE incident_id = ?", [inc.id]).fetchone()[0]
+                else:
+                    self.reminders.append((inc, intent.key, intent.text, intent.kind != "unmuted", True))
+            if changed:
+                rule = service.config.grades[inc.grade]
+                dl = deadlines_for(inc, service.config.grades, tz)
+            self.next.append((inc.id, next_due(inc, dl, rule, now, last_activity=last_activity,
+                                               muted_until=inc.muted_until), inc.version, last_event))
+        return len(rows) == CHUNK
+
+    def finish(self) -> int:
+        """One transaction: every reminder's audit event, one message per chat, the next times."""
+        service = self.service
+        with write_tx(service.db):
+            queued = service.remind_batch(self.reminders)
+            for iid, when, version, last_event in self.next:
+                store.set_next_due(service.db, iid, when, version=version, last_event_id=last_event)
+        if self.reminders:
+            log.info("deadline sweep: %d reminder(s) in %d message(s); %d incident(s) looked at",
+                     len(self.reminders), queued, len(self.next))
+        return self.acted

@@ -86,10 +86,10 @@ class Deliverer:
             # a bounded batch, so a burst of grade I–II cards on a rate-limited chat cannot
             # hold back the digest of everything else for minutes
             high = [r for r in outbox.due(self.db, platforms, self.clock(), limit) if r.priority <= 2][:HIGH_BATCH]
-            done = await self._send_rows(high)
+            done = await self._send_rows(high, yield_to_cards=True)
             done += await self._digests()
             rest = [r for r in outbox.due(self.db, platforms, self.clock(), limit) if not self._digest_candidate(r)]
-            return done + await self._send_rows(rest)
+            return done + await self._send_rows(rest, yield_to_cards=True)
 
     def quiet_until(self, now: datetime) -> datetime | None:
         """The end of the current quiet hours, or None outside them."""
@@ -120,11 +120,20 @@ class Deliverer:
         return (row.kind == outbox.CARD and row.priority >= 3 and bool(row.payload.get("first"))
                 and bool(getattr(self.platforms.get(row.platform), "digest_after", None)))
 
-    async def _send_rows(self, rows) -> int:
+    async def _send_rows(self, rows, *, yield_to_cards: bool = False) -> int:
+        """Send rows in order. `yield_to_cards`: stop before a notice or text when a grade I–II
+        card was queued meanwhile (each send may wait for the platform's rate limit), so the
+        next round sends that card first (issue 17.3)."""
         done = 0
         blocked: set[tuple] = set()
+        newest = max((r.id for r in rows), default=0)
         for row in rows:
             if self._stopping:
+                break
+            if (yield_to_cards and done and row.kind != outbox.CARD
+                    and outbox.card_waiting(self.db, list(self.platforms), self.clock(), newest)):
+                log.info("a grade I–II card was queued; it goes before the %d notice(s) left in this round",
+                         len(rows) - rows.index(row))
                 break
             key = (row.incident_id, row.platform, row.chat)
             if row.incident_id is not None and key in blocked:

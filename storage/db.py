@@ -334,3 +334,18 @@ def m012_scale(db: Database) -> None:
     `fingerprint` stays for incidents stored before, compared the old way until they age out."""
     db.execute("CREATE INDEX IF NOT EXISTS posts_source_fetched ON posts(source_id, fetched_at)")
     db.execute("ALTER TABLE incidents ADD COLUMN simhash128 TEXT")
+
+
+@SCHEMA_MIGRATIONS()
+def m016_incident_next_due(db: Database) -> None:
+    """Issue 17.3: the deadline sweep reads only incidents with something due.
+
+    `next_due_at` is the earliest time the sweep may have to act on an open incident (a
+    reminder, a deadline, a quiet nudge, the end of a mute); '' (sorts before every time)
+    means "not yet worked out": every change to an incident or a human event on it sets it
+    back to ''. The partial index over open incidents makes the sweep's read a range read of
+    the due ones, whatever the number of open incidents. `sweep_state` keeps a fingerprint
+    of the grade rules the stored times were worked out with (new rules: all are redone)."""
+    db.execute("ALTER TABLE incidents ADD COLUMN next_due_at TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX incidents_open_next_due ON incidents(next_due_at) WHERE state != 'closed'")
+    db.execute("CREATE TABLE sweep_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")

@@ -14,7 +14,7 @@ from storage.db import json_dumps, json_loads
 __all__ = [
     "IncidentNotFound", "get_incident", "create_incident", "update_incident", "link_post",
     "add_event", "events_for", "list_incidents", "posts_for", "incidents_between", "StaleIncident",
-    "story_candidates", "events_between",
+    "story_candidates", "events_between", "due_for_sweep", "set_next_due", "mark_all_due", "sweep_facts",
 ]
 
 
@@ -96,8 +96,8 @@ def update_incident(db: Database, incident_id: int, expected_version: int, now: 
         conv[k] = v
     conv["updated_at"] = to_iso(now)
     sets = ", ".join(f"{k} = ?" for k in conv)
-    cur = db.execute(
-        f"UPDATE incidents SET {sets}, version = version + 1 WHERE id = ? AND version = ?",
+    cur = db.execute(  # any change may move a deadline: the sweep works its next time out again
+        f"UPDATE incidents SET {sets}, version = version + 1, next_due_at = '' WHERE id = ? AND version = ?",
         [*conv.values(), incident_id, expected_version],
     )
     if cur.rowcount != 1:
@@ -123,6 +123,8 @@ def add_event(db: Database, incident_id: int, now: datetime, *, actor: str | Non
            VALUES (?,?,?,?,?,?,?,?,?)""",
         [incident_id, to_iso(now), actor, action, from_state, to_state, json_dumps(detail or {}), platform, chat],
     )
+    if action != "reminder":  # human activity resets quiet nudges: the sweep looks at it again
+        db.execute("UPDATE incidents SET next_due_at = '' WHERE id = ? AND next_due_at != ''", [incident_id])
     return cur.lastrowid
 
 
@@ -164,6 +166,69 @@ def incidents_between(db: Database, start: datetime, end: datetime) -> list[Inci
 def open_incidents(db: Database) -> list[Incident]:
     return [_row_to_incident(dict(r)) for r in db.query(_SELECT + " WHERE i.state != 'closed' ORDER BY i.id")]
 
+
+def due_for_sweep(db: Database, now: datetime, limit: int,
+                  after: tuple[str, int] = ("", 0)) -> list[tuple[Incident, str]]:
+    """Open incidents whose `next_due_at` has come ('' = not worked out yet), in (next_due_at, id)
+    order after the cursor `after`: a range read of the partial index `incidents_open_next_due`,
+    so the cost follows the number due, not the number open."""
+    ids = [r[0] for r in db.execute(
+        "SELECT id FROM incidents INDEXED BY incidents_open_next_due WHERE state != 'closed' AND next_due_at <= ? "
+        "AND (next_due_at, id) > (?, ?) ORDER BY next_due_at, id LIMIT ?",
+        [to_iso(now), after[0], after[1], limit]).fetchall()]
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    rows = {r["id"]: dict(r) for r in db.query(_SELECT.replace("SELECT i.*", "SELECT i.*, i.next_due_at AS _nd", 1)
+                                               + f" WHERE i.id IN ({marks})", ids)}
+    out = []
+    for i in ids:
+        inc = _row_to_incident(rows[i])
+        out.append((inc, rows[i]["_nd"]))
+    return out
+
+
+def set_next_due(db: Database, incident_id: int, when: datetime | None, *, version: int, last_event_id: int) -> bool:
+    """When the sweep must look at this incident again (None: nothing left to remind of) —
+    unless it changed since the sweep read it (version, or a new non-reminder event): then it
+    stays '' and the next sweep works it out afresh."""
+    cur = db.execute(
+        """UPDATE incidents SET next_due_at = ? WHERE id = ? AND version = ? AND NOT EXISTS (
+               SELECT 1 FROM events WHERE incident_id = ? AND id > ? AND action != 'reminder')""",
+        ["9999-12-31T00:00:00+00:00" if when is None else to_iso(when), incident_id, version, incident_id,
+         last_event_id])
+    return cur.rowcount == 1
+
+
+def mark_all_due(db: Database) -> int:
+    """Every open incident is looked at again by the next sweep (the grade rules changed)."""
+    return db.execute("UPDATE incidents SET next_due_at = '' WHERE state != 'closed'").rowcount
+
+
+def sweep_facts(db: Database, incident_ids: list[int], human: frozenset[str] | set[str]
+                ) -> dict[int, tuple[set[str], datetime | None, int]]:
+    """What the deadline sweep needs of each incident's events, in one query per chunk (keys read
+    in SQL, no JSON decoded in Python): (reminder keys given, time of the last human action or
+    None, id of the last event)."""
+    out: dict[int, tuple[set[str], datetime | None, int]] = {}
+    if not incident_ids:
+        return out
+    keys: dict[int, set[str]] = {i: set() for i in incident_ids}
+    last_human: dict[int, str] = {}
+    last_id: dict[int, int] = {}
+    marks = ",".join("?" * len(incident_ids))
+    for iid, eid, action, at, key in db.execute(
+            f"""SELECT incident_id, id, action, at,
+                       CASE WHEN action = 'reminder' THEN json_extract(detail, '$.key') END
+                FROM events WHERE incident_id IN ({marks}) ORDER BY incident_id, id""", list(incident_ids)):
+        last_id[iid] = eid
+        if key is not None:
+            keys[iid].add(key)
+        elif action in human and (iid not in last_human or at > last_human[iid]):
+            last_human[iid] = at
+    for i in incident_ids:
+        out[i] = (keys[i], from_iso(last_human.get(i)), last_id.get(i, 0))
+    return out
 
 
 def story_reach(db: Database, incident_id: int, since: datetime) -> tuple[int, int, int, int]:

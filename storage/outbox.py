@@ -17,10 +17,12 @@ from storage.db import json_dumps, json_loads
 __all__ = ["OutboxRow", "enqueue", "due", "mark_sent", "mark_retry", "mark_dead",
            "message_id_for", "remember_message", "chats_with_card", "newer_card_pending", "mark_superseded",
            "incident_for_message", "new_low_grade_cards", "mark_digested", "hold", "begin", "release_uncertain",
-           "save_progress", "unbegin", "CARD", "NOTICE", "TEXT"]
+           "save_progress", "unbegin", "card_waiting", "CARD", "NOTICE", "TEXT", "URGENT_CARD_RANK"]
 
 # kinds
 CARD, NOTICE, TEXT = "card", "notice", "text"
+# cards of grades I–II (priority 1–2) go before every notice and text, of whatever priority
+URGENT_CARD_RANK = 2
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,10 @@ def enqueue(db: Database, now: datetime, *, platform: str, chat: str, kind: str,
 
 
 def due(db: Database, platforms: list[str], now: datetime, limit: int = 50) -> list[OutboxRow]:
-    """Pending rows whose time has come, each the oldest pending one of its incident and chat."""
+    """Pending rows whose time has come, each the oldest pending one of its incident and chat.
+    Cards of grades I–II first (a new alert never queues behind a backlog of notices, issue
+    17.3), then by priority, then in order; a notice still follows its own card (the NOT
+    EXISTS: only the oldest pending row of an incident and chat is ever due)."""
     if not platforms:
         return []
     marks = ",".join("?" * len(platforms))
@@ -58,13 +63,31 @@ def due(db: Database, platforms: list[str], now: datetime, limit: int = 50) -> l
               SELECT 1 FROM outbox p
               WHERE p.state IN ('pending', 'sending') AND o.incident_id IS NOT NULL AND p.incident_id = o.incident_id
                 AND p.platform = o.platform AND p.chat = o.chat AND p.id < o.id)
-        ORDER BY o.priority, o.id
+        ORDER BY CASE WHEN o.kind = 'card' AND o.priority <= ? THEN 0 ELSE 1 END, o.priority, o.id
         LIMIT ?"""
     return [
         OutboxRow(r["id"], r["platform"], r["chat"], r["kind"], r["incident_id"], json_loads(r["payload"], {}),
                   r["priority"], r["attempts"])
-        for r in db.query(sql, [*platforms, to_iso(now), limit])
+        for r in db.query(sql, [*platforms, to_iso(now), URGENT_CARD_RANK, limit])
     ]
+
+
+def card_waiting(db: Database, platforms: list[str], now: datetime, after_id: int) -> bool:
+    """A grade I–II card queued after row `after_id` is due now, first of its incident and chat
+    (sending the rest of a batch of notices would make it wait: the deliverer goes back to
+    fetch it first)."""
+    if not platforms:
+        return False
+    marks = ",".join("?" * len(platforms))
+    return db.execute(
+        f"""SELECT 1 FROM outbox o WHERE o.state = 'pending' AND o.platform IN ({marks}) AND o.priority <= ?
+            AND o.id > ? AND o.kind = 'card' AND (o.not_before IS NULL OR o.not_before <= ?)
+            AND NOT EXISTS (
+                SELECT 1 FROM outbox p
+                WHERE p.state IN ('pending', 'sending') AND p.incident_id = o.incident_id
+                  AND p.platform = o.platform AND p.chat = o.chat AND p.id < o.id)
+            LIMIT 1""",
+        [*platforms, URGENT_CARD_RANK, after_id, to_iso(now)]).fetchone() is not None
 
 
 
