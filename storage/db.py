@@ -334,3 +334,42 @@ def m012_scale(db: Database) -> None:
     `fingerprint` stays for incidents stored before, compared the old way until they age out."""
     db.execute("CREATE INDEX IF NOT EXISTS posts_source_fetched ON posts(source_id, fetched_at)")
     db.execute("ALTER TABLE incidents ADD COLUMN simhash128 TEXT")
+
+
+M013_BATCH = 2000
+
+
+@SCHEMA_MIGRATIONS()
+def m013_search_bigrams(db: Database) -> None:
+    """Issue 13.5 / 17.6: search finds what people type.
+
+    The jieba index (m002: FTS5 over the `seg` column) only found whole jieba tokens: 招聘 was
+    not found inside 事业单位招聘. The new index `posts_search` is a contentless FTS5 table
+    over CJK bigrams of the folded title and text (core.search): any typed word is a phrase
+    of its bigrams, found inside longer words; traditional text is found by simplified words.
+    Contentless: it stores no copy of the text, and `seg` (a second copy, ~1 KB a post) goes.
+    Posts are never deleted, so a contentless table needs no delete support.
+
+    Existing posts are rebuilt here in batches (no jieba: a fold and a regex pass each); see
+    the README for the time on 100k posts."""
+    from core.search import index_text  # here: core.search imports opencc, storage.db must stay light
+
+    for trig in ("posts_ai", "posts_ad", "posts_au"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trig}")
+    for table in ("posts_fts",):
+        if table in db.table_names():
+            db.execute(f"DROP TABLE {table}")
+    if "seg" in db["posts"].columns_dict:
+        db.execute("ALTER TABLE posts DROP COLUMN seg")
+    db.execute("CREATE VIRTUAL TABLE posts_search USING fts5(title, body, content='', "
+               "tokenize='unicode61 remove_diacritics 0')")
+    last = 0
+    while True:
+        rows = db.execute("SELECT id, title, text FROM posts WHERE id > ? ORDER BY id LIMIT ?",
+                          [last, M013_BATCH]).fetchall()
+        if not rows:
+            break
+        db.conn.executemany("INSERT INTO posts_search (rowid, title, body) VALUES (?, ?, ?)",
+                            [(pid, index_text(t or ""), index_text(x or "")) for pid, t, x in rows])
+        last = rows[-1][0]
+    db.execute("UPDATE posts SET indexed = 1 WHERE indexed = 0")
