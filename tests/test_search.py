@@ -178,3 +178,23 @@ def test_migration_rebuilds_the_index_of_existing_posts(tmp_path):
     found = search_posts(db, parse_query("招聘"))
     assert [r["title"] for r in found] == [f"事業單位招聘第{i}批" for i in reversed(range(5))]
     assert db.execute("SELECT COUNT(*) FROM posts WHERE indexed = 0").fetchone()[0] == 0
+
+
+async def test_migration_queues_older_posts_for_the_background_indexer(tmp_path, monkeypatch):
+    from jobs.pipeline import index_off_loop
+    from storage import db as db_module
+
+    monkeypatch.setattr(db_module, "M013_INLINE", 3)
+    monkeypatch.setattr(db_module, "M013_BATCH", 2)
+    path = tmp_path / "old.db"
+    db = open_db(path, migrate=False)
+    SCHEMA_MIGRATIONS.apply(db, stop_before="m013_search_bigrams")
+    db.conn.executemany("INSERT INTO posts (source_id, item_key, title, text, fetched_at, seg) VALUES (?,?,?,?,?,?)",
+                        [("forum", f"k{i}", f"招聘公告{i}", "", f"2026-11-{i + 1:02d}T00:00:00+00:00", "")
+                         for i in range(7)])
+    db.close()
+    db = open_db(path)
+    assert len(search_posts(db, parse_query("招聘"))) == 3                 # the newest, at once
+    assert db.execute("SELECT COUNT(*) FROM posts WHERE indexed = 0").fetchone()[0] == 4
+    assert await index_off_loop(db, None) == 0
+    assert [r["title"] for r in search_posts(db, parse_query("招聘"))] == [f"招聘公告{i}" for i in reversed(range(7))]
