@@ -28,6 +28,7 @@ from handlers.parsing import ARG_PUNCT, MAX_ID, NEXT_NOT_NUMBER, Line, looks_num
 from handlers.permissions import View, allowed, roles_for, view_of
 from jobs.collect import item_key
 from jobs import offload
+from core.search import MAX_QUERY_CHARS, highlight, parse_query, snippet
 from jobs.pipeline import index_off_loop
 from jobs.tips import TIP_SOURCE, TipRefused, fetch_tip
 from jobs.report import build_report, parse_period, render_report, report_with_chart, special_report
@@ -518,13 +519,18 @@ async def cmd_close(call: Call) -> list[Reply]:
 async def cmd_search(call: Call) -> list[Reply]:
     if not call.rest:
         raise UsageError("请提供搜索词。用法：/search 关键词，例如 /search 张建国 公车")
+    if len(call.rest) > MAX_QUERY_CHARS:
+        raise UsageError(f"搜索词太长（{len(call.rest)} 字），请控制在 {MAX_QUERY_CHARS} 字以内，"
+                         "例如 /search 张建国 公车")
+    query = parse_query(call.rest)
+    if not query:
+        raise UsageError(f"“{shorten(call.rest, 40)}”中没有可搜索的文字或数字。用法：/search 关键词，例如 /search 张建国 公车")
     deps = call.deps
     # search what has been collected so far, up to a bound (the background indexer does the rest)
     waiting = await index_off_loop(deps.db, deps.segmenter, limit=SEARCH_INDEX_LIMIT)
     later = f"\n（另有 {waiting} 条新帖尚在建立索引，稍后再搜可查到更多）" if waiting else ""
-    q = deps.segmenter.query(call.rest[:200])
-    rows = post_store.search_posts(deps.db, q, limit=10) if q else []
     full = call.role in (Role.ADMIN, Role.STAFF, Role.LEADER)
+    rows = post_store.search_posts(deps.db, query, limit=10 if full else 100)
     if not full:   # only posts of incidents this caller may see
         def visible(r) -> bool:
             if not r["incident_id"]:
@@ -533,14 +539,20 @@ async def cmd_search(call: Call) -> list[Reply]:
                 return _view(call, deps.service.get(r["incident_id"])) is not View.NONE
             except store.IncidentNotFound:
                 return False
-        rows = [r for r in rows if visible(r)]
+        rows = [r for r in rows if visible(r)][:10]
     words = shorten(call.rest, 40)
     if not rows:
         return [Reply(f"没有找到与“{words}”相关的帖文。{later}")]
     lines = [f"与“{words}”相关的帖文（前 {len(rows)} 条）："]
     for r in rows:
         tag = f"#{r['incident_id']} " if r["incident_id"] else ""
-        lines.append(f"· {tag}{r['title'][:50]}（{r['source_id']}）")
+        title = highlight(r["title"][:50], query.words)
+        line = f"· {tag}{title}（{r['source_id']}）"
+        if "【" not in title or title.count("【") < len(query.words):
+            part = snippet(r["text"] or "", query.words)
+            if part:
+                line += f"\n  {part}"
+        lines.append(line)
     return [Reply("\n".join(lines) + later)]
 
 

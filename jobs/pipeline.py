@@ -198,32 +198,33 @@ class Pipeline:
         return list(await asyncio.gather(*(one(s.id) for s in self.config.sources if s.enabled)))
 
 
-async def index_off_loop(db, segmenter, limit: int | None = None, batch: int = 50) -> int:
-    """Segment up to `limit` queued posts for search (all of them when None): jieba on the CPU
-    worker, a short write per batch on the loop. Returns how many are still waiting."""
+async def index_off_loop(db, segmenter=None, limit: int | None = None, batch: int = 200) -> int:
+    """Add up to `limit` queued posts to the search index (all of them when None): folding and
+    bigrams on the CPU worker, one short write per batch on the loop. Returns how many are still
+    waiting. (`segmenter` is no longer used: the index needs no jieba.)"""
     done = 0
     while limit is None or done < limit:
         rows = post_store.unindexed(db, batch if limit is None else min(batch, limit - done))
         if not rows:
             break
-        segmented = await offload.cpu(lambda rows=rows: [(pid, segmenter.seg(text)) for pid, text in rows])
+        prepared = await offload.cpu(lambda rows=rows: [post_store.index_now(*r) for r in rows])
         with write_tx(db):
-            post_store.set_segmented(db, segmented)
+            post_store.set_indexed(db, prepared)
         done += len(rows)
     return db.execute("SELECT COUNT(*) FROM posts WHERE indexed = 0").fetchone()[0]
 
 
-def index_pending(db, segmenter, batch: int = 200, max_batches: int | None = None) -> int:
-    """Segment queued posts for full-text search, a batch per transaction. Returns how many."""
+def index_pending(db, segmenter=None, batch: int = 500, max_batches: int | None = None) -> int:
+    """Add queued posts to the search index, a batch per transaction. Returns how many."""
     done = 0
     n = 0
     while max_batches is None or n < max_batches:
         rows = post_store.unindexed(db, batch)
         if not rows:
             break
-        segmented = [(pid, segmenter.seg(text)) for pid, text in rows]
+        prepared = [post_store.index_now(*r) for r in rows]
         with write_tx(db):
-            post_store.set_segmented(db, segmented)
+            post_store.set_indexed(db, prepared)
         done += len(rows)
         n += 1
     return done

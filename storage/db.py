@@ -336,6 +336,52 @@ def m012_scale(db: Database) -> None:
     db.execute("ALTER TABLE incidents ADD COLUMN simhash128 TEXT")
 
 
+M013_BATCH = 2000
+M013_INLINE = 20_000
+
+
+@SCHEMA_MIGRATIONS()
+def m013_search_bigrams(db: Database) -> None:
+    """Issue 13.5 / 17.6: search finds what people type.
+
+    The jieba index (m002: FTS5 over the `seg` column) only found whole jieba tokens: 招聘 was
+    not found inside 事业单位招聘. The new index `posts_search` is a contentless FTS5 table
+    over CJK bigrams of the folded title and text (core.search): any typed word is a phrase
+    of its bigrams, found inside longer words; traditional text is found by simplified words.
+    Contentless: it stores no copy of the text, and `seg` (a second copy, ~1 KB a post) goes.
+    Posts are never deleted, so a contentless table needs no delete support.
+
+    The newest M013_INLINE posts are indexed here, in batches (no jieba: a fold and a regex
+    pass each, ~1-3 ms a post); older ones are queued (`indexed` = 0) for the background
+    indexer (jobs.pipeline.index_off_loop, a bounded batch every few seconds, off the event
+    loop), so a database of a million posts starts in about a minute, not most of an hour."""
+    from core.search import index_text  # here: core.search imports opencc, storage.db must stay light
+
+    for trig in ("posts_ai", "posts_ad", "posts_au"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trig}")
+    if "posts_fts" in db.table_names():
+        db.execute("DROP TABLE posts_fts")
+    if "seg" in db["posts"].columns_dict:
+        db.execute("ALTER TABLE posts DROP COLUMN seg")
+    db.execute("CREATE VIRTUAL TABLE posts_search USING fts5(title, body, content='', "
+               "tokenize='unicode61 remove_diacritics 0')")
+    done = 0
+    last = None
+    while done < M013_INLINE:
+        rows = db.execute(
+            "SELECT id, title, text FROM posts WHERE (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+            [last, last, min(M013_BATCH, M013_INLINE - done)]).fetchall()
+        if not rows:
+            break
+        db.conn.executemany("INSERT INTO posts_search (rowid, title, body) VALUES (?, ?, ?)",
+                            [(pid, index_text(t or ""), index_text(x or "")) for pid, t, x in rows])
+        last = rows[-1][0]
+        done += len(rows)
+    if last is not None:
+        db.execute("UPDATE posts SET indexed = 1 WHERE id >= ? AND indexed = 0", [last])
+        db.execute("UPDATE posts SET indexed = 0 WHERE id < ?", [last])
+
+
 @SCHEMA_MIGRATIONS()
 def m016_incident_next_due(db: Database) -> None:
     """Issue 17.3: the deadline sweep reads only incidents with something due.

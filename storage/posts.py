@@ -9,11 +9,12 @@ from sqlite_utils import Database
 
 from core.clock import to_iso
 from core.models import Finding, Post
+from core.search import SearchQuery, index_text
 from storage.db import json_dumps
 
 __all__ = ["insert_post", "sync_sources", "record_source_run", "search_posts", "post_exists", "source_rows",
            "source_state", "set_source_flags", "source_volume",
-           "unindexed", "set_segmented"]
+           "unindexed", "set_indexed", "index_now"]
 
 
 def post_exists(db: Database, item_key: str) -> bool:
@@ -22,21 +23,25 @@ def post_exists(db: Database, item_key: str) -> bool:
 
 def insert_post(db: Database, post: Post, finding: Finding, seg: str | None, now: datetime) -> int | None:
     """Store a post; returns its id, or None when a post with the same key is already stored.
-    `seg` None queues the post for background segmentation (see `unindexed`)."""
+    `seg` None queues the post for the background search indexer (see `unindexed`); otherwise
+    (a post with watch-list hits) it is added to the search index here, in the same transaction.
+    The value of `seg` itself is no longer stored (the index is built from the folded text)."""
     try:
         cur = db.execute(
             """INSERT INTO posts (source_id, item_key, url, title, text, published_at, fetched_at,
-                   replies, views, reposts, relevant, category, matched, seg, tip_by, indexed)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                   replies, views, reposts, relevant, category, matched, tip_by, indexed)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
             [
                 post.source_id, post.item_key, post.url, post.title, post.text,
                 to_iso(post.published_at), to_iso(now), post.replies, post.views, post.reposts,
-                int(finding.relevant), finding.category, json_dumps(finding.matched), seg or "", post.tip_by,
+                int(finding.relevant), finding.category, json_dumps(finding.matched), post.tip_by,
                 int(seg is not None),
             ],
         )
     except sqlite3.IntegrityError:
         return None
+    if seg is not None:
+        set_indexed(db, [index_now(cur.lastrowid, post.title, post.text)], mark=False)
     return cur.lastrowid
 
 
@@ -86,29 +91,41 @@ def source_rows(db: Database) -> list[dict]:
     return [dict(r) for r in db.query("SELECT * FROM sources ORDER BY id")]
 
 
-def search_posts(db: Database, fts_query: str, limit: int = 10) -> list[dict]:
-    """Relevant-first full-text search; each row carries the incident it belongs to, if any."""
-    if not fts_query:
+def search_posts(db: Database, query: SearchQuery | str, limit: int = 10) -> list[dict]:
+    """Posts matching `query` (core.search.parse_query), best match first (BM25, a title hit
+    weighs 3x a body hit), the newest first among equals; each row carries the incident it
+    belongs to, if any, and its text (for a snippet)."""
+    match = query.match if isinstance(query, SearchQuery) else query
+    if not match:
         return []
     sql = """
         SELECT p.id, p.title, p.url, p.source_id, p.published_at, p.fetched_at, p.relevant,
+               substr(p.text, 1, 2000) AS text,
                (SELECT ip.incident_id FROM incident_posts ip WHERE ip.post_id = p.id LIMIT 1) AS incident_id
-        FROM posts_fts f JOIN posts p ON p.rowid = f.rowid
-        WHERE posts_fts MATCH ?
-        ORDER BY p.relevant DESC, f.rank
+        FROM (SELECT rowid AS id, bm25(posts_search, 3.0, 1.0) AS score FROM posts_search
+              WHERE posts_search MATCH ?) f
+        JOIN posts p ON p.id = f.id
+        ORDER BY round(f.score, 6), COALESCE(p.published_at, p.fetched_at) DESC, p.id DESC
         LIMIT ?"""
-    return [dict(r) for r in db.query(sql, [fts_query, limit])]
+    return [dict(r) for r in db.query(sql, [match, limit])]
 
 
-def unindexed(db: Database, limit: int = 200) -> list[tuple[int, str]]:
-    """Posts waiting for search segmentation: (id, title + text)."""
-    return [(r[0], f"{r[1]}\n{r[2]}") for r in db.execute(
+def unindexed(db: Database, limit: int = 200) -> list[tuple[int, str, str]]:
+    """Posts waiting for the search index: (id, title, text)."""
+    return [(r[0], r[1], r[2]) for r in db.execute(
         "SELECT id, title, text FROM posts WHERE indexed = 0 ORDER BY id LIMIT ?", [limit]).fetchall()]
 
 
-def set_segmented(db: Database, rows: list[tuple[int, str]]) -> None:
-    db.conn.executemany("UPDATE posts SET seg = ?, indexed = 1 WHERE id = ?", [(seg, pid) for pid, seg in rows])
+def index_now(pid: int, title: str, text: str) -> tuple[int, str, str]:
+    """The index row of one post (CPU only, no database: may run off the event loop)."""
+    return pid, index_text(title or ""), index_text(text or "")
 
+
+def set_indexed(db: Database, rows: list[tuple[int, str, str]], *, mark: bool = True) -> None:
+    """Add rows from `index_now` to the search index (one executemany), marking the posts done."""
+    db.conn.executemany("INSERT INTO posts_search (rowid, title, body) VALUES (?, ?, ?)", rows)
+    if mark:
+        db.conn.executemany("UPDATE posts SET indexed = 1 WHERE id = ?", [(r[0],) for r in rows])
 
 
 def source_volume(db: Database, source_id: str, now: datetime, days: int = 14) -> tuple[int, float, int]:

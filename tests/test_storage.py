@@ -32,7 +32,7 @@ def test_migrations_upgrade_an_existing_database_and_keep_its_data(tmp_path):
                ["forum", "k1", "市人社局回应考生质疑", "面试成绩复核", NOW.isoformat(), "市人社局 回应 考生 质疑"])
     db.close()
     db = open_db(path)  # start-up applies the pending migration
-    assert "posts_fts" in db.table_names()
+    assert "posts_search" in db.table_names()  # m013 replaced posts_fts
     assert [r["title"] for r in search_posts(db, '"质疑"')] == ["市人社局回应考生质疑"]
     assert db.execute("SELECT indexed FROM posts").fetchone()[0] == 1  # old rows count as indexed
     # opening again is a no-op

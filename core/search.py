@@ -1,0 +1,170 @@
+"""Full-text search terms: CJK bigrams over folded text, for an FTS5 index.
+
+The index holds, for every run of CJK characters, each pair of neighbouring characters and the
+run's last character alone ("市交通运输局" -> 市交 交通 通运 运输 输局 局); Latin letters and
+digits keep whole words ("G15" -> g15). A word typed by a person is then a phrase of its own
+bigrams ("交通运输局" -> "交通 通运 运输 输局"), so it is found anywhere inside a longer word,
+whatever jieba would have cut; one CJK character is a prefix query ("车"*). No dictionary, no
+jieba: indexing costs a `fold` and a regex pass.
+
+Everything runs on folded text (core.text.fold: traditional -> simplified, NFKC, invisible
+characters removed), so "事業單位招聘" is found by "招聘". Query words are quoted, so FTS5
+syntax typed by a user ('"', '*', NEAR, '-', '^') is never interpreted.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from core.text import fold, fold_with_gaps
+
+__all__ = ["index_text", "SearchQuery", "parse_query", "highlight", "snippet", "MAX_QUERY_CHARS", "MAX_TERMS"]
+
+MAX_QUERY_CHARS = 60
+MAX_TERMS = 8
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f\u3040-\u30ff\uac00-\ud7af"
+# a CJK run, or a run of other letters/digits (Latin, Cyrillic ...)
+_RUN = re.compile(f"([{_CJK}]+)|((?:(?![{_CJK}])[^\\W_])+)")
+
+
+def _runs(folded: str) -> list[tuple[bool, str]]:
+    return [(bool(m.group(1)), m.group(0)) for m in _RUN.finditer(folded.lower())]
+
+
+def _cjk_tokens(run: str) -> list[str]:
+    if len(run) == 1:
+        return [run]
+    return [run[i:i + 2] for i in range(len(run) - 1)] + [run[-1]]
+
+
+def index_text(text: str) -> str:
+    """Space-separated index tokens of `text` (folded here)."""
+    out: list[str] = []
+    for cjk, run in _runs(fold(text)):
+        out.extend(_cjk_tokens(run) if cjk else [run])
+    return " ".join(out)
+
+
+class SearchQuery:
+    """An FTS5 MATCH expression and the folded words to highlight."""
+
+    def __init__(self, match: str, words: list[str]):
+        self.match = match
+        self.words = words
+
+    def __bool__(self) -> bool:
+        return bool(self.match)
+
+
+def _phrase(runs: list[tuple[bool, str]]) -> str:
+    """One FTS5 phrase for consecutive runs of a typed word (no punctuation between them)."""
+    toks: list[str] = []
+    prefix = False
+    for i, (cjk, run) in enumerate(runs):
+        last = i == len(runs) - 1
+        if not cjk:
+            toks.append(run)
+            continue
+        if len(run) == 1:
+            toks.append(run)
+            prefix = last       # in the text this character may start a longer run
+            continue
+        toks.extend(run[j:j + 2] for j in range(len(run) - 1))
+        if not last:            # in the text the run ends here: its tail token follows
+            toks.append(run[-1])
+    if not toks:
+        return ""
+    body = '"' + " ".join(t.replace('"', '""') for t in toks) + '"'
+    return body + ("*" if prefix else "")
+
+
+def parse_query(words: str) -> SearchQuery:
+    """The typed words -> every word must occur (AND), each as a substring of the folded text.
+
+    Whitespace separates words; punctuation inside a word separates its parts (each must occur).
+    Callers cap the length first (MAX_QUERY_CHARS); at most MAX_TERMS parts are used."""
+    phrases: list[str] = []
+    shown: list[str] = []
+    # fold the whole query: "张 建 国" (spaced out letter by letter) is one word, "张建国 公车"
+    # two (fold_with_gaps reports where a dropped space was a word break)
+    folded_all, gaps = fold_with_gaps(words)
+    cuts = [0, *sorted(gaps), len(folded_all)]
+    pieces = [folded_all[a:b] for a, b in zip(cuts, cuts[1:])]
+    for word in (w for piece in pieces for w in piece.split()):
+        folded = word.lower()
+        # parts: letters/digits/CJK glued together; anything else splits
+        for part in re.split(r"[^\w]|_", folded):
+            runs = _runs(part)
+            p = _phrase(runs)
+            if p and p not in phrases:
+                phrases.append(p)
+                shown.append("".join(r for _, r in runs))
+    phrases = phrases[:MAX_TERMS]
+    return SearchQuery(" AND ".join(phrases), shown[:MAX_TERMS])
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    f = fold(ch).lower()
+    return f if len(f) <= 1 else ch.lower()
+
+
+def _spans(text: str, words: list[str]) -> list[tuple[int, int]]:
+    """Where the words occur in `text` (offsets in `text`), compared char by char folded;
+    characters that fold to nothing (zero-width space ...) are skipped over, whitespace
+    between CJK characters too."""
+    at: list[int] = []          # offset in text of each character of norm
+    chars: list[str] = []
+    for i, c in enumerate(text):
+        f = _fold_char(c)
+        if f and not f.isspace():
+            at.append(i)
+            chars.append(f)
+    norm = "".join(chars)
+    spans: list[tuple[int, int]] = []
+    for w in words:
+        w = "".join(w.split())
+        if not w:
+            continue
+        start = norm.find(w)
+        while start != -1:
+            spans.append((at[start], at[start + len(w) - 1] + 1))
+            start = norm.find(w, start + len(w))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged and a < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def highlight(text: str, words: list[str]) -> str:
+    """`text` as stored, each occurrence of a searched word (compared folded) inside 【】."""
+    out: list[str] = []
+    last = 0
+    for a, b in _spans(text, words):
+        out.append(text[last:a])
+        out.append(f"【{text[a:b]}】")
+        last = b
+    out.append(text[last:])
+    return "".join(out)
+
+
+def snippet(text: str, words: list[str], width: int = 40) -> str | None:
+    """A short highlighted excerpt of `text` around its first match; None when nothing matches."""
+    text = " ".join(text.split())
+    spans = _spans(text, words)
+    if not spans:
+        return None
+    a = max(0, spans[0][0] - width // 3)
+    b = min(len(text), a + width)
+    # keep whole highlights inside the cut
+    cut = [(x, y) for x, y in spans if x >= a and y <= b]
+    if not cut:
+        b = spans[0][1]
+    part = highlight(text[a:b], words)
+    return ("…" if a > 0 else "") + part + ("…" if b < len(text) else "")
