@@ -334,3 +334,12 @@ def m012_scale(db: Database) -> None:
     `fingerprint` stays for incidents stored before, compared the old way until they age out."""
     db.execute("CREATE INDEX IF NOT EXISTS posts_source_fetched ON posts(source_id, fetched_at)")
     db.execute("ALTER TABLE incidents ADD COLUMN simhash128 TEXT")
+
+
+@SCHEMA_MIGRATIONS()
+def m015_report_issues(db: Database) -> None:
+    """Issue 14.1: report documents are numbered per year and kind (日报 2026 年第 12 期)."""
+    db.execute("""CREATE TABLE report_issues (
+                      kind TEXT NOT NULL, year INTEGER NOT NULL, number INTEGER NOT NULL,
+                      period TEXT NOT NULL, created_at TEXT NOT NULL,
+                      PRIMARY KEY (kind, year, number))""")
