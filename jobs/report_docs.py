@@ -123,31 +123,40 @@ class _Story:
     posts: list[dict]
     timeline: list[tuple[datetime, str, str, str]]
     judgement: str
+    actions: list[tuple[datetime, str, str, str]]   # what people did (not discovery, new posts, regrading)
 
 
 def _story(db: Database, inc: Incident, names: dict[str, str]) -> _Story:
-    timeline, judgement = [], ""
+    timeline, actions, judgement = [], [], ""
     for ev in store.events_for(db, inc.id):
         if ev.action == "reminder":
             continue
         what, text = _event_line(ev, names)
         if ev.action == "note" and judgement_of(text) is not None:
             judgement = judgement_of(text)
-        timeline.append((ev.at, names.get(ev.actor, ev.actor) if ev.actor else "系统", what, text))
+        step = (ev.at, names.get(ev.actor, ev.actor) if ev.actor else "系统", what, text)
+        timeline.append(step)
+        if ev.action not in ("opened", "post_added", "regraded"):
+            actions.append(step)
     posts = store.posts_for(db, inc.id)
     # the story as it spread: by publication time, collection time where a post has none
     posts.sort(key=lambda p: (from_iso(p["published_at"] or p["fetched_at"]), p["id"]))
-    return _Story(inc, posts, timeline, judgement)
+    return _Story(inc, posts, timeline, judgement, actions)
 
 
 def _post_at(p: dict) -> datetime:
     return from_iso(p["published_at"] or p["fetched_at"])
 
 
+def _md_hm(dt: datetime, tz: ZoneInfo) -> str:
+    d = dt.astimezone(tz)
+    return f"{d.month}月{d.day}日{d:%H:%M}"
+
+
 def _what_happened(s: _Story, tz: ZoneInfo) -> str:
     i = s.incident
     involved = [x for k in ("cadres", "units") for x in i.matched.get(k, [])]
-    text = f"{i.created_at.astimezone(tz):%m月%d日%H:%M}监测发现“{i.title}”，属{i.category or '未分类'}类舆情"
+    text = f"{_md_hm(i.created_at, tz)}监测发现“{i.title}”，属{i.category or '未分类'}类舆情"
     if involved:
         text += f"，涉及{'、'.join(dict.fromkeys(involved))}"
     return text + f"，定为 {i.grade.value} 级（{i.grade.label}）" + (f"，依据：{'；'.join(i.reasons)}" if i.reasons else "") + "。"
@@ -158,13 +167,13 @@ def _spread(s: _Story, tz: ZoneInfo) -> str:
         return "暂无关联帖文。"
     sources = list(dict.fromkeys(p["source_name"] or p["source_id"] for p in s.posts))
     first = s.posts[0]
-    return (f"首发于{_post_at(first).astimezone(tz):%m月%d日%H:%M}（{first['source_name'] or first['source_id']}），"
+    return (f"首发于{_md_hm(_post_at(first), tz)}（{first['source_name'] or first['source_id']}），"
             f"共 {len(s.posts)} 篇帖文、{len(sources)} 个来源（{'、'.join(sources[:8])}{'等' if len(sources) > 8 else ''}）。")
 
 
 def _done(s: _Story, tz: ZoneInfo, limit: int = 8) -> str:
     steps = [f"{when.astimezone(tz):%m-%d %H:%M} {who}{what}" + (f"（{detail[:40]}）" if detail else "")
-             for when, who, what, detail in s.timeline if what]
+             for when, who, what, detail in s.actions if what]
     if not steps:
         return "尚无处置记录。"
     more = f"等 {len(steps)} 项" if len(steps) > limit else ""
@@ -205,18 +214,21 @@ class _Doc:
         part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
     # paragraphs
-    def para(self, style=None, *, center=False, indent=True, border=None, tab_right=False):
+    _PPR_ORDER = ("pStyle", "keepNext", "keepLines", "pageBreakBefore", "pBdr", "tabs", "spacing", "ind", "jc")
+
+    def para(self, style=None, *, center=False, indent=True, border=None, tab_right=False, line_auto=False):
+        """A paragraph; body text gets a first-line indent of two characters. `border`:
+        side -> (colour, eighths of a point); `line_auto`: single spacing (large type, pictures)
+        instead of the fixed 28 pt lines of the body."""
         p = self.b.para(style, center=center)
-        if not (indent or border or tab_right):
+        indent = indent and not center
+        if not (indent or border or tab_right or line_auto):
             return p
         qn, sub = self.qn, self.b.sub
         ppr = p.find(qn("w:pPr"))
         if ppr is None:
             ppr = sub(p, qn("w:pPr"))
             p.insert(0, ppr)
-        # schema order inside pPr: pStyle, ..., pBdr, ..., tabs, ..., ind, jc
-        style_el = ppr.find(qn("w:pStyle"))
-        pos = 1 if style_el is not None else 0
         if border:
             bdr = sub(ppr, qn("w:pBdr"))
             for side, (colour, size) in border.items():
@@ -225,25 +237,23 @@ class _Doc:
                 e.set(qn("w:sz"), str(size))
                 e.set(qn("w:space"), "1")
                 e.set(qn("w:color"), colour)
-            ppr.remove(bdr)
-            ppr.insert(pos, bdr)
-            pos += 1
         if tab_right:
-            tabs = sub(ppr, qn("w:tabs"))
-            t = sub(tabs, qn("w:tab"))
+            t = sub(sub(ppr, qn("w:tabs")), qn("w:tab"))
             t.set(qn("w:val"), "right")
             t.set(qn("w:pos"), "8845")   # the text width: 210 - 28 - 26 mm in twentieths of a point
-            ppr.remove(tabs)
-            ppr.insert(pos, tabs)
-            pos += 1
-        if indent and not center:
+        if line_auto:
+            sp = sub(ppr, qn("w:spacing"))
+            sp.set(qn("w:line"), "240")
+            sp.set(qn("w:lineRule"), "auto")
+        if indent:
             ind = sub(ppr, qn("w:ind"))
             ind.set(qn("w:firstLineChars"), "200")
             ind.set(qn("w:firstLine"), "640")
-            jc = ppr.find(qn("w:jc"))
-            if jc is not None:
-                ppr.remove(ind)
-                jc.addprevious(ind)
+        # the schema fixes the order of a paragraph's properties
+        order = {qn("w:" + n): i for i, n in enumerate(self._PPR_ORDER)}
+        children = sorted(ppr, key=lambda e: order.get(e.tag, len(order)))
+        for e in children:
+            ppr.append(e)
         return p
 
     def run(self, p, text: str, *, east: str | None = None, size: float | None = None, colour: str | None = None,
@@ -288,9 +298,9 @@ class _Doc:
 
     # the frame
     def masthead(self, org: str, kind: str, year: int, number: int, unit: str, day: str) -> None:
-        p = self.para(center=True, indent=False)
+        p = self.para(center=True, indent=False, line_auto=True)
         self.run(p, f"{org}", east=TITLE_FONT, size=26, colour=_RED)
-        p = self.para(center=True, indent=False)
+        p = self.para(center=True, indent=False, line_auto=True)
         self.run(p, f"网络舆情{kind}", east=TITLE_FONT, size=36, colour=_RED)
         p = self.para(center=True, indent=False)
         self.run(p, f"{year}年第{number}期")
@@ -306,8 +316,12 @@ class _Doc:
         from docx.enum.text import WD_ALIGN_PARAGRAPH  # noqa: PLC0415
         from docx.shared import Mm  # noqa: PLC0415
 
+        from docx.enum.text import WD_LINE_SPACING  # noqa: PLC0415
+
         self.doc.add_picture(str(path), width=Mm(150))
-        self.doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+        pf = self.doc.paragraphs[-1].paragraph_format
+        pf.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        pf.line_spacing_rule = WD_LINE_SPACING.SINGLE
 
     def foot(self, to: list[str], cc: list[str], unit: str, day: str) -> None:
         """The 版记: 报送 and 抄送, then the unit and the date, between black rules."""
@@ -339,11 +353,11 @@ def _suggestions(r: Report, prev_total: int, open_all: list[Incident], overdue: 
     out = []
     if overdue:
         ids = "、".join(f"#{i}" for i in overdue[:8]) + ("等" if len(overdue) > 8 else "")
-        out.append(f"对已超过处置时限的{ids} {len(overdue)} 起事件，督促责任人立即处置，按时限要求发布权威信息、作出回应。")
+        out.append(f"对已超过处置时限的 {len(overdue)} 起事件（{ids}），督促责任人立即处置，按时限要求发布权威信息、作出回应。")
     serious = [i for i in open_all if i.grade.at_least(Grade.II)]
     if serious:
         ids = "、".join(f"#{i.id}" for i in serious[:8]) + ("等" if len(serious) > 8 else "")
-        out.append(f"对尚未办结的 I–II 级事件{ids}，持续跟踪研判，加强与相关部门的会商联动，防止舆情升级。")
+        out.append(f"对尚未办结的 {len(serious)} 起 I–II 级事件（{ids}），持续跟踪研判，加强与相关部门的会商联动，防止舆情升级。")
     unclaimed = [i for i in open_all if i.state is State.NEW]
     if unclaimed:
         out.append(f"尚有 {len(unclaimed)} 起事件无人认领，请值班人员及时认领、明确责任人。")
