@@ -207,6 +207,8 @@ async def test_scheduled_report_carries_the_document(make_app, clock):
     assert "周报" in payload["text"] and "第1期" in payload["text"]
     texts = _texts(Document(payload["document"]))
     assert any(t.startswith("（一）#1 ") for t in texts)
+    out = await h.deliver()   # the console names the file after the text
+    assert f"📎 文件：{payload['document']}" in out
 
 
 async def test_scheduled_report_text_only_switch(make_app, clock, config_dir):
@@ -241,3 +243,50 @@ async def test_foot_and_unit_from_config(make_app, clock, config_dir):
     assert texts[-2] == "报送：市委常委、组织部部长，分管副部长。"
     assert not any(t.startswith("抄送") for t in texts)
     assert texts[-1].startswith("网络舆情监测室") and texts[-1].endswith("印发")
+
+
+def _doc_api():
+    import time
+
+    from tests.fake_telegram import BOT, FakeBotAPI
+
+    class API(FakeBotAPI):
+        def __init__(self):
+            super().__init__()
+            self.documents = []
+
+        def api_sendDocument(self, p):  # noqa: N802
+            mid = next(self._message_ids)
+            self.documents.append({"chat": str(p["chat_id"]), "bytes": p.get("document")})
+            return self._ok({"message_id": mid, "date": int(time.time()), "chat": self._chat(p["chat_id"]),
+                             "from": BOT, "document": {"file_id": f"d{mid}", "file_unique_id": f"u{mid}"}})
+
+    return API()
+
+
+async def test_telegram_report_docx_and_scheduled_file(config_dir, tmp_path):
+    """`/report week docx` typed in the Telegram group comes back as a document; the scheduled
+    周报 goes out as its text and then the file."""
+    import io
+
+    from tests.test_ledger import _H
+    from tests.test_telegram import GROUP, TG, telegram_config
+
+    api = _doc_api()
+    t = TG(api, telegram_config(config_dir), tmp_path)
+    await t.start(collect=False)
+    try:
+        seed(_H(t.app), *HIGH, source="provnews")
+        t.say("wangmin", "/report week docx")
+        await t.until(lambda: api.documents)
+        doc = api.documents[0]
+        assert doc["chat"] == GROUP and isinstance(doc["bytes"], bytes)
+        assert _texts(Document(io.BytesIO(doc["bytes"])))[1] == "网络舆情周报"
+        await t.app._report_job("week")
+        await t.until(lambda: len(api.documents) >= 2)
+        texts = _texts(Document(io.BytesIO(api.documents[-1]["bytes"])))
+        assert "2026年第2期" in texts or any("第2期" in x for x in texts)
+        assert any("第2期" in x and "周报" in x for x in t.texts())
+    finally:
+        await t.stop()
+        api.close()
