@@ -540,6 +540,17 @@ _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 _REPORT_FORMATS = ("docx", "word", "文档", "文件")
 
 
+def _looks_like_format(word: str) -> bool:
+    """pdf, xlsx, txt…: a file format asked for (not a second period or number)."""
+    if not re.fullmatch(r"[A-Za-z]{2,6}", word):
+        return False
+    try:
+        parse_period(word)
+    except ValueError:
+        return True
+    return False
+
+
 async def _report_document(call: Call, target) -> Reply:
     """The report (a period, or an incident's 专报) as a Word document: the 期号 taken on the
     app's connection, the document built in the reader process."""
@@ -576,7 +587,7 @@ async def cmd_report(call: Call) -> list[Reply]:
     as_doc = bool(args) and args[-1].lower() in _REPORT_FORMATS
     if as_doc:
         args.pop()
-    elif len(args) == 2:
+    elif len(args) == 2 and _looks_like_format(args[1]):
         raise UsageError(f"未知的报告格式“{shorten(args[1])}”，目前支持：docx（Word 文档）。{usage}")
     _no_more(args[1:], usage)
     arg = args[0] if args else "today"
@@ -767,7 +778,7 @@ COMMANDS: list[Command] = [
     Command("close", "/close 编号 处置方式 [说明]", f"关闭（{DISPOSITIONS}）", cmd_close, aliases=("关闭",)),
     Command("reopen", "/reopen 编号", "重新打开", cmd_reopen, aliases=("重新打开", "重开")),
     Command("search", "/search 关键词", "全文搜索帖文", cmd_search, aliases=("搜索",)),
-    Command("report", "/report [today|week|month|起..止|编号]", "统计报告；带编号为单个事件的专报", cmd_report, aliases=("报告",)),
+    Command("report", "/report [today|week|month|起..止|编号] [docx]", "统计报告；带编号为单个事件的专报；加 docx 得到 Word 文档", cmd_report, aliases=("报告",)),
     Command("subscribe", "/subscribe [I|II|III|IV]", "订阅私信推送（默认 II 级及以上）", cmd_subscribe, aliases=("订阅",)),
     Command("unsubscribe", "/unsubscribe", "取消订阅", cmd_unsubscribe, aliases=("取消订阅",)),
     Command("sources", "/sources", "来源状态", cmd_sources, aliases=("来源",)),

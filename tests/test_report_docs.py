@@ -165,6 +165,7 @@ async def test_bad_format_and_usage(make_app, clock):
     for line in ("/report week pdf", "/report week docx extra", "/report 1 xlsx"):
         out = await h.say("liqiang", line)
         assert "用法" in out and "docx" in out, (line, out)
+    assert "未知的报告格式“pdf”" in await h.say("liqiang", "/report week pdf")
     assert h.count("report_issues") == 0
     out = await h.say("liqiang", "/report 99 docx")
     assert "#99" in out or "99" in out
