@@ -36,6 +36,7 @@ from jobs.tips import system_resolver
 from jobs import offload
 from jobs.pipeline import Pipeline, index_off_loop
 from jobs.report import report_with_chart, send_scheduled_report
+from jobs.report_docs import with_document
 from storage import open_db
 
 __all__ = ["App", "build_platform", "routed_platforms"]
@@ -219,6 +220,8 @@ class App:
             # figures and chart on the read worker (its own connection); the rows to send on the loop
             prepared = await offload.read_only(self.db, report_with_chart, self.config, period, self.clock(), self.tz,
                                                self.settings.data_dir)
+            prepared = await with_document(self.db, self.config, period, self.clock(), self.tz,
+                                           self.settings.data_dir, prepared)
             send_scheduled_report(self.service, period, self.tz, self.settings.data_dir, prepared=prepared)
 
     async def _deadline_job(self) -> None:

@@ -173,15 +173,28 @@ def check(db, config) -> None:
 @cli.command()
 @common_options
 @click.option("--period", default="today", show_default=True,
-              help="today, week, month, or a date range like 2026-11-01..2026-11-30.")
-def report(db, config, period) -> None:
-    """Print the report for today, this week, this month or a date range."""
+              help="today, week, month, yesterday, lastweek, a date range like 2026-11-01..2026-11-30, "
+                   "or an incident number (its 专报, with --format docx).")
+@click.option("--format", "fmt", type=click.Choice(["text", "docx"], case_sensitive=False), default="text",
+              show_default=True, help="text: print the figures; docx: write the report as a Word document.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The .docx file to write (default: a numbered name in the current folder).")
+def report(db, config, period, fmt, output) -> None:
+    """Print the report for today, this week, this month or a date range; or write it as a
+    Word document (日报/周报/月报, or the 专报 of one incident) with --format docx."""
     from jobs.report import parse_period  # noqa: PLC0415
 
-    try:
-        period = parse_period(period)
-    except ValueError:
-        raise click.BadParameter(f"无法识别的周期 {period!r} / unknown period", param_hint="--period") from None
+    fmt = fmt.lower()
+    target = None
+    if fmt == "docx" and period.lstrip("#").isdigit():
+        target = int(period.lstrip("#"))
+    else:
+        try:
+            period = target = parse_period(period)
+        except ValueError:
+            raise click.BadParameter(f"无法识别的周期 {period!r} / unknown period", param_hint="--period") from None
+    if output is not None and fmt != "docx":
+        raise click.BadParameter("-o 只用于 --format docx / -o needs --format docx", param_hint="-o")
     settings, cfg = _load(db, config)
     from core.clock import system_clock  # noqa: PLC0415
     from jobs.report import build_report, render_report  # noqa: PLC0415
@@ -189,8 +202,18 @@ def report(db, config, period) -> None:
 
     database = open_db(settings.db)
     try:
-        r = build_report(database, cfg, period, system_clock(), settings.tz)
-        click.echo(render_report(r, settings.tz, cfg.organization.name))
+        if fmt == "docx":
+            from jobs.report_docs import write_report_docx  # noqa: PLC0415
+            from storage.incidents import IncidentNotFound  # noqa: PLC0415
+
+            try:
+                res = write_report_docx(database, cfg, target, system_clock(), settings.tz, path=output)
+            except IncidentNotFound:
+                raise click.BadParameter(f"没有编号为 #{target} 的事件 / no such incident", param_hint="--period") from None
+            click.echo(f"已生成{res.kind}（{res.year}年第{res.number}期）：{res.path}")
+        else:
+            r = build_report(database, cfg, period, system_clock(), settings.tz)
+            click.echo(render_report(r, settings.tz, cfg.organization.name))
     finally:
         database.close()
 

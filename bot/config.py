@@ -59,6 +59,13 @@ class Organization(_Model):
     # "22:00-07:30": new grade III–IV alerts and their reminders wait until the end and then
     # go out together (a digest where the platform batches); grades I–II are never held.
     quiet_hours: str | None = None
+    # report documents (日报/周报/月报/专报 as DOCX): the 编发 unit (default: the department's
+    # name), whom the reports go to (报送) and are copied to (抄送), and whether the scheduled
+    # 日报/周报 go out as text only or as text plus the document
+    report_unit: str = ""
+    report_to: list[str] = Field(default_factory=lambda: ["部领导"])
+    report_cc: list[str] = Field(default_factory=lambda: ["本部各科室"])
+    scheduled_report: Literal["text", "text+file"] = "text+file"
 
     @field_validator("quiet_hours")
     @classmethod

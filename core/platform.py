@@ -23,6 +23,7 @@ class Outgoing:
     incident_id: int | None = None
     silent: bool = False
     image: str | None = None  # path of a PNG to send with the text
+    document: str | None = None  # path of a file to send with the text (a report's .docx)
 
 
 class DeliveryError(Exception):

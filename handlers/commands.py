@@ -556,9 +556,37 @@ async def cmd_search(call: Call) -> list[Reply]:
     return [Reply("\n".join(lines) + later)]
 
 
-_REPORT_USAGE = ("用法：/report [today|week|month|起始日..结束日|编号]，例如 /report week、"
-                 "/report 2026-11-01..2026-11-30、/report 12（专报）")
+_REPORT_USAGE = ("用法：/report [today|week|month|起始日..结束日|编号] [docx]，例如 /report week、"
+                 "/report 2026-11-01..2026-11-30、/report 12（专报）；加 docx 得到 Word 文档，"
+                 "如 /report week docx、/report 12 docx")
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+_REPORT_FORMATS = ("docx", "word", "文档", "文件")
+
+
+def _looks_like_format(word: str) -> bool:
+    """pdf, xlsx, txt…: a file format asked for (not a second period or number)."""
+    if not re.fullmatch(r"[A-Za-z]{2,6}", word):
+        return False
+    try:
+        parse_period(word)
+    except ValueError:
+        return True
+    return False
+
+
+async def _report_document(call: Call, target) -> Reply:
+    """The report (a period, or an incident's 专报) as a Word document: the 期号 taken on the
+    app's connection, the document built in the reader process."""
+    import tempfile  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from jobs.report_docs import make_report_docx  # noqa: PLC0415
+
+    deps = call.deps
+    out_dir = Path(deps.data_dir if deps.data_dir is not None else tempfile.gettempdir())
+    res = await make_report_docx(deps.db, deps.config, target, deps.clock(), deps.tz, out_dir)
+    log.info("/report %s docx by %s: %s %d-%d -> %s", target, call.person.id, res.kind, res.year, res.number, res.path)
+    return Reply(f"{res.summary}（服务器路径：{res.path}）。", document=res.path)
 
 
 def _period(arg: str, what: str, usage: str) -> str:
@@ -578,16 +606,26 @@ def _period(arg: str, what: str, usage: str) -> str:
 
 async def cmd_report(call: Call) -> list[Reply]:
     usage = _REPORT_USAGE
-    _no_more(call.args[1:], usage)
-    arg = call.args[0] if call.args else "today"
+    args = list(call.args)
+    as_doc = bool(args) and args[-1].lower() in _REPORT_FORMATS
+    if as_doc:
+        args.pop()
+    elif len(args) == 2 and _looks_like_format(args[1]):
+        raise UsageError(f"未知的报告格式“{shorten(args[1])}”，目前支持：docx（Word 文档）。{usage}")
+    _no_more(args[1:], usage)
+    arg = args[0] if args else "today"
     deps = call.deps
     if looks_numeric(arg):
         iid = parse_number(arg)
         if iid is None:
             raise UsageError(f"“{shorten(arg)}”不是有效的事件编号（编号是 1 到 {MAX_ID} 之间的整数）。{usage}")
         _visible(call, iid, need=View.FULL)   # a 专报 holds the whole timeline
+        if as_doc:
+            return [await _report_document(call, iid)]
         return [Reply(special_report(deps.db, deps.config, iid, deps.tz, deps.render_card))]
     period = _period(arg, "报告", usage)
+    if as_doc:
+        return [await _report_document(call, period)]
     if deps.data_dir is None:
         r = await offload.read_only(deps.db, build_report, deps.config, period, deps.clock(), deps.tz)
         return [Reply(render_report(r, deps.tz, deps.config.organization.name))]
@@ -763,7 +801,7 @@ COMMANDS: list[Command] = [
     Command("close", "/close 编号 处置方式 [说明]", f"关闭（{DISPOSITIONS}）", cmd_close, aliases=("关闭",)),
     Command("reopen", "/reopen 编号", "重新打开", cmd_reopen, aliases=("重新打开", "重开")),
     Command("search", "/search 关键词", "全文搜索帖文", cmd_search, aliases=("搜索",)),
-    Command("report", "/report [today|week|month|起..止|编号]", "统计报告；带编号为单个事件的专报", cmd_report, aliases=("报告",)),
+    Command("report", "/report [today|week|month|起..止|编号] [docx]", "统计报告；带编号为单个事件的专报；加 docx 得到 Word 文档", cmd_report, aliases=("报告",)),
     Command("subscribe", "/subscribe [I|II|III|IV]", "订阅私信推送（默认 II 级及以上）", cmd_subscribe, aliases=("订阅",)),
     Command("unsubscribe", "/unsubscribe", "取消订阅", cmd_unsubscribe, aliases=("取消订阅",)),
     Command("sources", "/sources", "来源状态", cmd_sources, aliases=("来源",)),

@@ -325,13 +325,14 @@ class Deliverer:
         done = int(row.payload.get("parts_done") or 0)
         first = row.payload.get("first_id")
         image = row.payload.get("image")
+        document = row.payload.get("document")
         for i in range(done, len(parts)):
             last = i == len(parts) - 1
             with write_tx(self.db):
                 outbox.begin(self.db, [row.id], self.clock())
             message_id = await adapter.send(row.chat, Outgoing(
                 text=parts[i], reply_to=reply_to or (first if i else None), incident_id=row.incident_id,
-                image=image if last else None))
+                image=image if last else None, document=document if last else None))
             first = first or message_id
             with write_tx(self.db):
                 if last:

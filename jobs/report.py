@@ -276,13 +276,15 @@ def report_with_chart(db: Database, config, period: str, now: datetime, tz: Zone
 
 def send_scheduled_report(service, period: str, tz: ZoneInfo, out_dir=None, prepared=None) -> str:
     """The 日报 / 周报: to every team's group and privately to everyone with a subscription.
-    `prepared`: (text, image) already drawn (off the loop, see bot.app); else drawn here."""
+    `prepared`: (text, image) or (text, image, document) already drawn (off the loop, see
+    bot.app); else drawn here. A document's path travels in the payload as `document`."""
     from storage import outbox, write_tx
     from storage import people as people_store
 
     now = service.clock()
+    document = None
     if prepared is not None:
-        text, image = prepared
+        text, image, document = (*prepared, None)[:3]
     elif out_dir is not None:
         text, image = report_with_chart(service.db, service.config, period, now, tz, out_dir)
     else:
@@ -298,6 +300,7 @@ def send_scheduled_report(service, period: str, tz: ZoneInfo, out_dir=None, prep
     with write_tx(service.db):
         for platform, chat in dict.fromkeys(targets):
             outbox.enqueue(service.db, now, platform=platform, chat=chat, kind=outbox.TEXT,
-                           payload={"text": text, **({"image": image} if image else {})})
+                           payload={"text": text, **({"image": image} if image else {}),
+                                    **({"document": document} if document else {})})
     service.on_queued()
     return text

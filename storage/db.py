@@ -383,6 +383,15 @@ def m013_search_bigrams(db: Database) -> None:
 
 
 @SCHEMA_MIGRATIONS()
+def m015_report_issues(db: Database) -> None:
+    """Issue 14.1: report documents are numbered per year and kind (日报 2026 年第 12 期)."""
+    db.execute("""CREATE TABLE report_issues (
+                      kind TEXT NOT NULL, year INTEGER NOT NULL, number INTEGER NOT NULL,
+                      period TEXT NOT NULL, created_at TEXT NOT NULL,
+                      PRIMARY KEY (kind, year, number))""")
+
+
+@SCHEMA_MIGRATIONS()
 def m016_incident_next_due(db: Database) -> None:
     """Issue 17.3: the deadline sweep reads only incidents with something due.
 

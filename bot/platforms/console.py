@@ -59,6 +59,8 @@ class ConsolePlatform:
                 self._print(f"{label}{prefix}{part}")
             if message.image:
                 self._print(f"{label}📈 图表：{message.image}")
+            if message.document:
+                self._print(f"{label}📎 文件：{message.document}")
         return f"{self._run}-{next(self._ids)}"
 
     async def open(self, app) -> None:

@@ -185,6 +185,10 @@ class TelegramPlatform:
                 if message.image:
                     with open(message.image, "rb") as fh:
                         await self.bot.send_photo(chat_id=chat, photo=fh)
+                if message.document:
+                    with open(message.document, "rb") as fh:
+                        await self.bot.send_document(chat_id=chat, document=fh,
+                                                     filename=os.path.basename(message.document))
         except TelegramError as e:
             raise _translate(e) from e
         return str(sent.message_id)
