@@ -116,7 +116,8 @@ class IncidentService:
             inc = store.get_incident(self.db, incident_id)
             d: Decision = decide(inc, action, actor=actor.person_id, target=target,
                                  is_admin=actor.role is Role.ADMIN,
-                                 max_level=len(self.config.chain(inc.grade, inc.category).steps))
+                                 max_level=len(self.config.chain(inc.grade, inc.category).steps),
+                                 disposition=disposition)
             if not d.ok:
                 holder = self.name_of(inc.assignee) if d.refusal in (Refusal.TAKEN, Refusal.NOT_ASSIGNEE) else None
                 return Outcome(False, inc, d.refusal, holder)
@@ -126,8 +127,10 @@ class IncidentService:
                 fields["claimed_at"] = now
             if action is Action.ASSIGN:
                 detail["target"] = target
-            if action is Action.NOTE:
+            if action in (Action.NOTE, Action.JUDGE):
                 detail["text"] = text
+            if action is Action.JUDGE:
+                fields["judgement"] = text
             if action is Action.ESCALATE:
                 fields["escalation_level"] = inc.escalation_level + 1
                 fields["escalated_at"] = now
@@ -173,6 +176,8 @@ class IncidentService:
                 return f"☑️ #{i} {who} 完成预案第 {step} 步「{pb.steps[step - 1]}」" + (
                     f"：{text}" if text.strip() != f"完成 {step}" else "")
             return f"📝 #{i} {who}：{text}"
+        if action is Action.JUDGE:
+            return f"🧭 #{i} {who} 研判：{text}"
         if action is Action.ESCALATE:
             level = self.config.chain(inc.grade, inc.category).steps[inc.escalation_level - 1].name
             return f"⏫ #{i} 由 {who} 升级至{level}" + (f"：{text}" if text else "")

@@ -9,9 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from core.models import Incident, State
+from core.grades import Grade
+from core.models import Disposition, Incident, State
 
-__all__ = ["Action", "Decision", "decide", "Refusal"]
+__all__ = ["Action", "Decision", "decide", "Refusal", "needs_judgement"]
+
+# Grades whose closing needs a recorded 研判 (and, see `needs_signoff`, a leader's sign-off).
+MAJOR = (Grade.I, Grade.II)
+
+
+def needs_judgement(inc: Incident, disposition: Disposition | None) -> bool:
+    """A grade I–II incident is closed only with an assessment on record — except as a false
+    positive (误报), where there is nothing to assess."""
+    return inc.grade in MAJOR and not inc.judgement and disposition is not Disposition.FALSE_POSITIVE
 
 
 class Action(str, Enum):
@@ -22,6 +32,7 @@ class Action(str, Enum):
     ESCALATE = "escalate"
     CLOSE = "close"
     REOPEN = "reopen"
+    JUDGE = "judge"        # 研判: the analyst's assessment; the state stays
 
 
 class Refusal(str, Enum):
@@ -34,6 +45,7 @@ class Refusal(str, Enum):
     NOT_ASSIGNED = "not_assigned"   # unclaim with nobody assigned
     NOT_ASSIGNEE = "not_assignee"   # unclaim someone else's without admin rights
     TOP_LEVEL = "top_level"         # cannot escalate past the last level
+    NEEDS_JUDGEMENT = "needs_judgement"  # grade I–II: close only after a 研判 (/judge)
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,7 @@ def decide(
     target: str | None = None,
     is_admin: bool = False,
     max_level: int = 3,
+    disposition: Disposition | None = None,
 ) -> Decision:
     """Pure: given the incident and who does what, say what the new state is."""
     s = inc.state
@@ -71,6 +84,8 @@ def decide(
         return Decision(True, State.CLAIMED if inc.assignee else State.NEW, inc.assignee)
     if s is State.CLOSED:
         return Decision.refuse(Refusal.CLOSED)
+    if action is Action.JUDGE:
+        return Decision(True, s, inc.assignee)
     if action is Action.CLAIM:
         if inc.assignee == actor:
             return Decision.refuse(Refusal.ALREADY_YOURS)
@@ -93,5 +108,7 @@ def decide(
             return Decision.refuse(Refusal.TOP_LEVEL)
         return Decision(True, State.ESCALATED, inc.assignee)
     if action is Action.CLOSE:
+        if needs_judgement(inc, disposition):
+            return Decision.refuse(Refusal.NEEDS_JUDGEMENT)
         return Decision(True, State.CLOSED, inc.assignee or actor)
     raise AssertionError(f"unhandled action {action}")

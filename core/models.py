@@ -110,6 +110,7 @@ class Incident:
     version: int
     published_at: datetime | None = None
     muted_until: datetime | None = None
+    judgement: str | None = None     # the latest 研判 (/judge), kept with its audit event
 
 
 @dataclass(frozen=True)

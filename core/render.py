@@ -17,7 +17,8 @@ __all__ = ["Button", "Card", "RenderContext", "render_card", "card_text", "fmt_t
 # What each audit event is called in Chinese (timelines, /show, reports, the casebook).
 
 ACTION_NAMES = {"opened": "发现", "post_added": "新增帖文", "regraded": "等级调整", "claim": "认领", "unclaim": "取消认领",
-                "assign": "指派", "note": "备注", "escalate": "升级", "close": "关闭", "reopen": "重新打开", "mute": "静音"}
+                "assign": "指派", "note": "备注", "escalate": "升级", "close": "关闭", "reopen": "重新打开", "mute": "静音",
+                "judge": "研判"}
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,8 @@ def render_card(inc: Incident, ctx: RenderContext) -> Card:
         if inc.summary:
             state += f"（{inc.summary}）"
     fields.append(("状态", state))
+    if inc.judgement:
+        fields.append(("研判", inc.judgement))
     if ctx.deadline:
         label, when = ctx.deadline
         mark = " ⚠️已超时" if ctx.overdue else ""

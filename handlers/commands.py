@@ -11,7 +11,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import httpx
@@ -287,6 +287,9 @@ def _result(call: Call, out: Outcome) -> list[Reply]:
         return [Reply(f"#{i.id} 由 {out.holder} 认领，只有本人或管理员可以取消认领。")]
     if why is Refusal.TOP_LEVEL:
         return [Reply(f"#{i.id} 已升级到最高一级，不能继续升级。")]
+    if why is Refusal.NEEDS_JUDGEMENT:
+        return [Reply(f"#{i.id} 是{i.grade.badge}事件，关闭前须先记录研判意见。"
+                      f"请先发送 /judge {i.id} 研判意见（或“研判 {i.id} …”），再关闭。")]
     raise AssertionError(why)
 
 
@@ -378,6 +381,8 @@ async def cmd_show(call: Call) -> list[Reply]:
     if view is not View.FULL:
         # what a facts-only escalation step receives: the card and the posts, no internal
         # notes, escalation reasons, playbook or timeline
+        # the 研判 is the team's internal assessment
+        card = replace(card, fields=tuple(f for f in card.fields if f[0] != "研判"))
         lines = [card_text(card, with_commands=False)]
         posts = store.posts_for(deps.db, iid)
         if posts:
@@ -461,6 +466,22 @@ async def cmd_note(call: Call) -> list[Reply]:
             raise UsageError(f"#{iid} 的处置预案共 {len(pb.steps)} 步，没有第 {shorten(str(step), 12)} 步。"
                              f"用法：/note {iid} 完成 步骤号（1–{len(pb.steps)}）")
     return _result(call, call.deps.service.act(iid, Action.NOTE, call.actor, text=text[:2000]))
+
+
+JUDGE_LIMIT = 2000
+_JUDGE_USAGE = "/judge 编号 研判意见，例如 /judge 12 系个人情绪化表达，传播有限，暂不升级"
+
+
+async def cmd_judge(call: Call) -> list[Reply]:
+    """研判: the analyst's assessment, an audited event shown on the card and in the documents."""
+    iid = _incident_id(call, _JUDGE_USAGE)
+    text = _text_after_id(call) if (call.args and looks_numeric(call.args[0])) else call.rest
+    if not text:
+        raise UsageError(f"研判意见不能为空。用法：{_JUDGE_USAGE}")
+    if len(text) > JUDGE_LIMIT:
+        raise UsageError(f"研判意见过长（{len(text)} 字，最多 {JUDGE_LIMIT} 字），请精简后重发。用法：{_JUDGE_USAGE}")
+    _visible(call, iid, need=View.FULL)
+    return _result(call, call.deps.service.act(iid, Action.JUDGE, call.actor, text=text))
 
 
 async def cmd_escalate(call: Call) -> list[Reply]:
@@ -736,6 +757,7 @@ COMMANDS: list[Command] = [
     Command("unclaim", "/unclaim 编号", "取消认领", cmd_unclaim, aliases=("取消认领",)),
     Command("assign", "/assign 编号 @姓名", "指派", cmd_assign, aliases=("指派",)),
     Command("note", "/note 编号 内容", "添加备注", cmd_note, aliases=("备注",)),
+    Command("judge", "/judge 编号 研判意见", "研判（I、II 级事件关闭前必须有）", cmd_judge, aliases=("研判",)),
     Command("escalate", "/escalate 编号 [原因]", "升级", cmd_escalate, aliases=("升级",)),
     Command("close", "/close 编号 处置方式 [说明]", f"关闭（{DISPOSITIONS}）", cmd_close, aliases=("关闭",)),
     Command("reopen", "/reopen 编号", "重新打开", cmd_reopen, aliases=("重新打开", "重开")),

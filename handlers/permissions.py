@@ -21,6 +21,7 @@ ALLOWED: dict[str, set[Role] | None] = {
     "unclaim": _WORK,
     "assign": _WORK,
     "note": _VIEW,
+    "judge": _WORK,
     "escalate": _VIEW,
     "close": _WORK,
     "reopen": _WORK,

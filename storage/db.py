@@ -334,3 +334,10 @@ def m012_scale(db: Database) -> None:
     `fingerprint` stays for incidents stored before, compared the old way until they age out."""
     db.execute("CREATE INDEX IF NOT EXISTS posts_source_fetched ON posts(source_id, fetched_at)")
     db.execute("ALTER TABLE incidents ADD COLUMN simhash128 TEXT")
+
+
+@SCHEMA_MIGRATIONS()
+def m014_workflow(db: Database) -> None:
+    """Issue 14 (how the team works): the latest 研判 of an incident (`/judge`; every one is
+    also an audit event)."""
+    db.execute("ALTER TABLE incidents ADD COLUMN judgement TEXT")

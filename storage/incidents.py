@@ -45,7 +45,7 @@ def _row_to_incident(r: dict) -> Incident:
         created_at=from_iso(r["created_at"]), updated_at=from_iso(r["updated_at"]),
         claimed_at=from_iso(r["claimed_at"]), escalated_at=from_iso(r["escalated_at"]),
         closed_at=from_iso(r["closed_at"]), version=r["version"], published_at=from_iso(r.get("published_at")),
-        muted_until=from_iso(r.get("muted_until")),
+        muted_until=from_iso(r.get("muted_until")), judgement=r.get("judgement"),
     )
 
 

@@ -43,6 +43,9 @@ ALLOWED = [
     (State.CLOSED, "a", 0, Action.REOPEN, "a", None, False, State.CLAIMED, "a"),
     (State.CLOSED, None, 0, Action.REOPEN, "a", None, False, State.NEW, None),
     (State.CLOSED, "a", 2, Action.REOPEN, "a", None, False, State.ESCALATED, "a"),
+    (State.NEW, None, 0, Action.JUDGE, "a", None, False, State.NEW, None),
+    (State.CLAIMED, "a", 0, Action.JUDGE, "b", None, False, State.CLAIMED, "a"),
+    (State.ESCALATED, "a", 1, Action.JUDGE, "a", None, False, State.ESCALATED, "a"),
 ]
 
 
@@ -66,7 +69,7 @@ FORBIDDEN = [
     (State.ESCALATED, "a", 1, Action.REOPEN, "a", None, False, Refusal.NOT_CLOSED),
 ] + [
     (State.CLOSED, "a", 0, action, "a", "b", True, Refusal.CLOSED)
-    for action in (Action.CLAIM, Action.UNCLAIM, Action.ASSIGN, Action.ESCALATE, Action.CLOSE)
+    for action in (Action.CLAIM, Action.UNCLAIM, Action.ASSIGN, Action.ESCALATE, Action.CLOSE, Action.JUDGE)
 ]
 
 

@@ -92,6 +92,7 @@ async def test_date_range_and_special_report(make_app, clock):
     seed(h, *HIGH, source="provnews")
     await h.say("liqiang", "/claim 1")
     await h.say("liqiang", "/note 1 教训: 公车使用登记要公开")
+    await h.say("liqiang", "/judge 1 系公务用车，网民误读")
     await h.say("liqiang", "/close 1 已澄清 系公务用车")
     assert "新增事件：1 起" in await h.say("liqiang", "/report 2026-11-24..2026-11-24")
     assert "新增事件：0 起" in await h.say("liqiang", "/report 2026-11-01..2026-11-23")
