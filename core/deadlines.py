@@ -30,6 +30,10 @@ def deadlines_for(inc: Incident, rules, tz: ZoneInfo) -> Deadlines:
     return Deadlines(claim, first, full)
 
 
+# A closing that waits for a leader's 销号 has given its response: no reminders run on it
+# (it still counts as overdue until it is closed: 办结 is the sign-off).
+_DONE = (State.CLOSED, State.PENDING_SIGNOFF)
+
 # what an incident owes, in the order it falls due: claim, first authoritative response, full response
 _LABELS = {"claim": "认领时限", "first": "首次权威发布时限", "full": "完整回应时限"}
 OVERDUE_LABELS = {"claim": "认领超时", "first": "首次回应超时", "full": "办结超时"}
@@ -97,7 +101,7 @@ def due_intents(inc: Incident, dl: Deadlines, rule, now: datetime, *, done: set[
                 muted_until: datetime | None, tz: ZoneInfo) -> list[Intent]:
     """Pure: what reminders, overdue notices and escalations are due for one incident now.
     `done` holds the keys already acted on (from the audit log)."""
-    if inc.state is State.CLOSED:
+    if inc.state in _DONE:
         return []
     out: list[Intent] = []
     i = inc.id

@@ -12,7 +12,7 @@ from enum import Enum
 from core.grades import Grade
 from core.models import Disposition, Incident, State
 
-__all__ = ["Action", "Decision", "decide", "Refusal", "needs_judgement"]
+__all__ = ["Action", "Decision", "decide", "Refusal", "needs_judgement", "needs_signoff", "MAJOR"]
 
 # Grades whose closing needs a recorded 研判 (and, see `needs_signoff`, a leader's sign-off).
 MAJOR = (Grade.I, Grade.II)
@@ -24,6 +24,12 @@ def needs_judgement(inc: Incident, disposition: Disposition | None) -> bool:
     return inc.grade in MAJOR and not inc.judgement and disposition is not Disposition.FALSE_POSITIVE
 
 
+def needs_signoff(inc: Incident, disposition: Disposition | None, can_sign_off: bool) -> bool:
+    """Closing a grade I–II incident waits for a leader's or an admin's 销号 — unless one of
+    them closes it, or it is a false positive (误报)."""
+    return inc.grade in MAJOR and not can_sign_off and disposition is not Disposition.FALSE_POSITIVE
+
+
 class Action(str, Enum):
     CLAIM = "claim"
     UNCLAIM = "unclaim"
@@ -33,6 +39,7 @@ class Action(str, Enum):
     CLOSE = "close"
     REOPEN = "reopen"
     JUDGE = "judge"        # 研判: the analyst's assessment; the state stays
+    SIGNOFF = "signoff"    # 销号: a leader (or admin) confirms a grade I–II closing
 
 
 class Refusal(str, Enum):
@@ -46,6 +53,9 @@ class Refusal(str, Enum):
     NOT_ASSIGNEE = "not_assignee"   # unclaim someone else's without admin rights
     TOP_LEVEL = "top_level"         # cannot escalate past the last level
     NEEDS_JUDGEMENT = "needs_judgement"  # grade I–II: close only after a 研判 (/judge)
+    PENDING = "pending"             # waiting for sign-off: sign off (/signoff) or send back (/reopen)
+    NOT_PENDING = "not_pending"     # /signoff of an incident nobody asked to close
+    NOT_SIGNER = "not_signer"       # only a leader or an admin signs off
 
 
 @dataclass(frozen=True)
@@ -71,12 +81,15 @@ def decide(
     is_admin: bool = False,
     max_level: int = 3,
     disposition: Disposition | None = None,
+    can_sign_off: bool = False,
 ) -> Decision:
     """Pure: given the incident and who does what, say what the new state is."""
     s = inc.state
     if action is Action.NOTE:
         return Decision(True, s, inc.assignee)
     if action is Action.REOPEN:
+        if s is State.PENDING_SIGNOFF:   # sent back: handling continues where it was
+            return Decision(True, _open_state(inc), inc.assignee)
         if s is not State.CLOSED:
             return Decision.refuse(Refusal.NOT_CLOSED)
         if inc.escalation_level > 0:
@@ -86,6 +99,16 @@ def decide(
         return Decision.refuse(Refusal.CLOSED)
     if action is Action.JUDGE:
         return Decision(True, s, inc.assignee)
+    if action is Action.SIGNOFF:
+        if s is not State.PENDING_SIGNOFF:
+            return Decision.refuse(Refusal.NOT_PENDING)
+        if not can_sign_off:
+            return Decision.refuse(Refusal.NOT_SIGNER)
+        return Decision(True, State.CLOSED, inc.assignee or actor)
+    if s is State.PENDING_SIGNOFF:
+        if action is Action.CLOSE and can_sign_off:   # a leader closes it, with the disposition they give
+            return Decision(True, State.CLOSED, inc.assignee or actor)
+        return Decision.refuse(Refusal.PENDING)
     if action is Action.CLAIM:
         if inc.assignee == actor:
             return Decision.refuse(Refusal.ALREADY_YOURS)
@@ -110,5 +133,14 @@ def decide(
     if action is Action.CLOSE:
         if needs_judgement(inc, disposition):
             return Decision.refuse(Refusal.NEEDS_JUDGEMENT)
+        if needs_signoff(inc, disposition, can_sign_off):
+            return Decision(True, State.PENDING_SIGNOFF, inc.assignee or actor)
         return Decision(True, State.CLOSED, inc.assignee or actor)
     raise AssertionError(f"unhandled action {action}")
+
+
+def _open_state(inc: Incident) -> State:
+    """Where an incident goes back to when it is handled again."""
+    if inc.escalation_level > 0:
+        return State.ESCALATED
+    return State.CLAIMED if inc.assignee else State.NEW

@@ -18,7 +18,7 @@ __all__ = ["Button", "Card", "RenderContext", "render_card", "card_text", "fmt_t
 
 ACTION_NAMES = {"opened": "发现", "post_added": "新增帖文", "regraded": "等级调整", "claim": "认领", "unclaim": "取消认领",
                 "assign": "指派", "note": "备注", "escalate": "升级", "close": "关闭", "reopen": "重新打开", "mute": "静音",
-                "judge": "研判"}
+                "judge": "研判", "signoff": "销号"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,8 @@ def _buttons(inc: Incident) -> tuple[Button, ...]:
     i = inc.id
     if inc.state is State.CLOSED:
         return (Button("重新打开", Action.REOPEN, i), Button("备注", Action.NOTE, i))
+    if inc.state is State.PENDING_SIGNOFF:   # a leader signs off with /signoff; the team may only note
+        return (Button("备注", Action.NOTE, i),)
     out = []
     if not inc.assignee:
         out.append(Button("认领", Action.CLAIM, i))
@@ -109,11 +111,13 @@ def render_card(inc: Incident, ctx: RenderContext) -> Card:
         state += f" · {ctx.names.get(inc.assignee, inc.assignee)}"
     if inc.escalation_level:
         state += f" · 升级第 {inc.escalation_level} 级"
-    if inc.state is State.CLOSED and inc.disposition:
+    if inc.state in (State.CLOSED, State.PENDING_SIGNOFF) and inc.disposition:
         state += f" · {inc.disposition.value}"
         if inc.summary:
             state += f"（{inc.summary}）"
     fields.append(("状态", state))
+    if inc.state is State.PENDING_SIGNOFF:
+        fields.append(("待销号", f"请领导 /signoff {inc.id} 销号，或 /reopen {inc.id} 原因 退回"))
     if inc.judgement:
         fields.append(("研判", inc.judgement))
     if ctx.deadline:

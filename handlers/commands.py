@@ -287,6 +287,13 @@ def _result(call: Call, out: Outcome) -> list[Reply]:
         return [Reply(f"#{i.id} 由 {out.holder} 认领，只有本人或管理员可以取消认领。")]
     if why is Refusal.TOP_LEVEL:
         return [Reply(f"#{i.id} 已升级到最高一级，不能继续升级。")]
+    if why is Refusal.PENDING:
+        return [Reply(f"#{i.id} 已申请关闭（{i.disposition.value if i.disposition else '—'}），正待领导销号。"
+                      f"领导或管理员可 /signoff {i.id} 销号，或 /reopen {i.id} 原因 退回继续处置。")]
+    if why is Refusal.NOT_PENDING:
+        return [Reply(f"#{i.id} 目前{i.state.label}，没有待销号的关闭申请。须先由处置人 /close {i.id} 处置方式 申请关闭。")]
+    if why is Refusal.NOT_SIGNER:
+        return [Reply(f"#{i.id} 须由领导或管理员销号。")]
     if why is Refusal.NEEDS_JUDGEMENT:
         return [Reply(f"#{i.id} 是{i.grade.badge}事件，关闭前须先记录研判意见。"
                       f"请先发送 /judge {i.id} 研判意见（或“研判 {i.id} …”），再关闭。")]
@@ -319,7 +326,7 @@ async def cmd_start(call: Call) -> list[Reply]:
 
 LIST_PAGE = 20
 _LIST_USAGE = "/list [等级] [状态] [页码]，例如 /list 2、/list III、/list 待认领、/list II 待认领 2"
-_OPEN = (State.NEW, State.CLAIMED, State.ESCALATED)
+_OPEN = (State.NEW, State.CLAIMED, State.ESCALATED, State.PENDING_SIGNOFF)
 _STATE_WORDS = {s.label: s for s in _OPEN}
 
 
@@ -433,8 +440,26 @@ async def cmd_unclaim(call: Call) -> list[Reply]:
     return await _simple(call, Action.UNCLAIM, "/unclaim 编号")
 
 
+_REOPEN_USAGE = "/reopen 编号 原因，例如 /reopen 12 当事人再次发帖，热度回升"
+
+
 async def cmd_reopen(call: Call) -> list[Reply]:
-    return await _simple(call, Action.REOPEN, "/reopen 编号")
+    """Reopen a closed incident, or send a closing back that waits for sign-off; always with a reason."""
+    iid = _incident_id(call, _REOPEN_USAGE)
+    reason = _text_after_id(call) if (call.args and looks_numeric(call.args[0])) else call.rest
+    inc = call.deps.service.get(iid)
+    if inc.state not in (State.CLOSED, State.PENDING_SIGNOFF):
+        return [Reply(f"#{inc.id} 尚未关闭（{inc.state.label}），无需重新打开。")]
+    if not reason:
+        raise UsageError(f"请说明重新打开的原因。用法：{_REOPEN_USAGE}")
+    if len(reason) > 1000:
+        raise UsageError(f"原因过长（{len(reason)} 字，最多 1000 字）。用法：{_REOPEN_USAGE}")
+    return _result(call, call.deps.service.act(iid, Action.REOPEN, call.actor, text=reason))
+
+
+async def cmd_signoff(call: Call) -> list[Reply]:
+    """销号: a leader or an admin confirms a grade I–II closing."""
+    return await _simple(call, Action.SIGNOFF, "/signoff 编号，例如 /signoff 12")
 
 
 async def cmd_assign(call: Call) -> list[Reply]:
@@ -760,7 +785,9 @@ COMMANDS: list[Command] = [
     Command("judge", "/judge 编号 研判意见", "研判（I、II 级事件关闭前必须有）", cmd_judge, aliases=("研判",)),
     Command("escalate", "/escalate 编号 [原因]", "升级", cmd_escalate, aliases=("升级",)),
     Command("close", "/close 编号 处置方式 [说明]", f"关闭（{DISPOSITIONS}）", cmd_close, aliases=("关闭",)),
-    Command("reopen", "/reopen 编号", "重新打开", cmd_reopen, aliases=("重新打开", "重开")),
+    Command("signoff", "/signoff 编号", "销号：确认关闭 I、II 级事件（领导、管理员）", cmd_signoff, aliases=("销号",)),
+    Command("reopen", "/reopen 编号 原因", "重新打开，或退回待销号的关闭申请（须说明原因）", cmd_reopen,
+            aliases=("重新打开", "重开")),
     Command("search", "/search 关键词", "全文搜索帖文", cmd_search, aliases=("搜索",)),
     Command("report", "/report [today|week|month|起..止|编号]", "统计报告；带编号为单个事件的专报", cmd_report, aliases=("报告",)),
     Command("subscribe", "/subscribe [I|II|III|IV]", "订阅私信推送（默认 II 级及以上）", cmd_subscribe, aliases=("订阅",)),
@@ -779,7 +806,7 @@ _NUMBER = re.compile(r"^[#＃]?[0-9０-９]+(?:\s|$)")
 # arguments a Chinese word takes in a group (commands with an incident number need the number;
 # the others, not listed, count only as the whole message)
 _GROUP_ARGS = {
-    "list": re.compile(r"^(?:[0-9０-９]+|I{1,3}|IV|待认领|处置中|已升级)(?:\s|$)", re.I),
+    "list": re.compile(r"^(?:[0-9０-９]+|I{1,3}|IV|待认领|处置中|已升级|待销号)(?:\s|$)", re.I),
     "report": re.compile(r"^(?:today|yesterday|week|lastweek|month|\d)", re.I),
     "subscribe": re.compile(r"^(?:I|II|III|IV)$", re.I),
     "tip": re.compile(r"^https?://", re.I),

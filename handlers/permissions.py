@@ -24,7 +24,8 @@ ALLOWED: dict[str, set[Role] | None] = {
     "judge": _WORK,
     "escalate": _VIEW,
     "close": _WORK,
-    "reopen": _WORK,
+    "reopen": _WORK | {Role.LEADER},   # a leader sends a closing back instead of signing it off
+    "signoff": {Role.ADMIN, Role.LEADER},
     "search": _VIEW,
     "report": _VIEW,
     "subscribe": _VIEW,

@@ -17,7 +17,7 @@ __all__ = ["sweep", "SYSTEM"]
 log = logging.getLogger(__name__)
 
 SYSTEM = Actor("system", "系统", Role.ADMIN)
-_HUMAN = {"claim", "unclaim", "assign", "note", "escalate", "close", "reopen"}
+_HUMAN = {"claim", "unclaim", "assign", "note", "escalate", "close", "reopen", "judge", "signoff"}
 
 
 def sweep(service: IncidentService, tz) -> int:

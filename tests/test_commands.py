@@ -108,7 +108,7 @@ async def test_full_workflow_announces_each_change_in_the_group(two):
     assert (inc.state, inc.disposition.value, inc.summary) == (State.CLOSED, "已澄清", "经核实系公务用车")
     actions = [r[0] for r in two.app.db.execute("SELECT action FROM events WHERE incident_id=1 ORDER BY id")]
     assert actions == ["opened", "claim", "note", "escalate", "close"]
-    await two.say("liqiang", "/reopen 1")
+    await two.say("liqiang", "/reopen 1 当事人再次发帖")
     assert two.incident(1).state is State.ESCALATED
 
 

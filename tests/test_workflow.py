@@ -84,7 +84,7 @@ async def test_grade_i_cannot_be_closed_without_a_judgement(make_app, clock):
     assert h.incident(2).state is State.CLOSED
     await h.say("liqiang", "/judge 1 属实，已责成交通局说明")
     await h.say("liqiang", "/close 1 已回应 已发布通报")
-    assert h.incident(1).state is State.CLOSED
+    assert h.incident(1).state is State.PENDING_SIGNOFF      # and now it waits for 销号 (item 8)
 
 
 async def test_false_positive_grade_i_closes_without_judgement(make_app, clock):
@@ -132,3 +132,100 @@ async def test_facts_only_partner_does_not_see_the_judgement_in_show(make_app, c
         await h.say("wangmin", "/escalate 1")
     show = await h.say("xuanchuan", "/show 1")
     assert "#1" in show and "内部研判" not in show
+
+
+# ---------------------------------------------------------------------------- 8. 销号
+
+async def _pending(make_app):
+    h = await _major(make_app)
+    await h.say("liqiang", "/claim 1")
+    await h.say("liqiang", "/judge 1 属实，已责成交通局说明")
+    await h.deliver()
+    assert await h.say("liqiang", "/close 1 已回应，交通局已发布情况说明") == ""
+    return h
+
+
+async def test_staff_closing_grade_i_waits_for_a_leaders_signoff(make_app, clock):
+    h = await _pending(make_app)
+    inc = h.incident(1)
+    assert inc.state is State.PENDING_SIGNOFF and inc.closed_at is None
+    assert (inc.disposition.value, inc.summary) == ("已回应", "交通局已发布情况说明")
+    out = await h.deliver()
+    assert "📮 #1 李强 申请关闭，处置：已回应（交通局已发布情况说明）" in out and "/signoff 1" in out
+    assert "状态：待销号" in out and "待销号：请领导 /signoff 1 销号" in out
+    for leader in ("陈副部长", "王敏"):                         # every leader and admin is asked privately
+        assert f"【私聊 → {leader}】" in out
+    assert "🔏 #1 李强 申请关闭" in out
+    assert "待销号" in await h.say("chenbuzhang", "/list 待销号")
+    # while it waits: the team cannot sign off, nor work it as if open; no deadline runs on it
+    before = snapshot(h)
+    assert "无权使用 /signoff" in await h.say("liqiang", "/signoff 1")
+    for text in ("/escalate 1", "/unclaim 1", "/close 1 已澄清"):
+        assert "正待领导销号" in await h.say("liqiang", text), text
+    assert snapshot(h) == before
+    assert "#1" not in await tick(h, hours=30)
+    # 销号
+    assert await h.say("chenbuzhang", "销号 1") == ""
+    inc = h.incident(1)
+    assert inc.state is State.CLOSED and inc.closed_at == clock.now and inc.disposition.value == "已回应"
+    assert "✅ #1 由 陈副部长 销号关闭，处置：已回应（交通局已发布情况说明）" in await h.deliver()
+    acts = [(r["action"], r["to_state"], r["actor"]) for r in h.app.db.query(
+        "SELECT action, to_state, actor FROM events WHERE incident_id = 1 AND action IN ('close', 'signoff')")]
+    assert acts == [("close", "pending_signoff", "liqiang"), ("signoff", "closed", "chenbuzhang")]
+    assert "#1 已关闭" in await h.say("wangmin", "/signoff 1")
+
+
+async def test_leader_or_admin_closes_directly_and_grade_iv_needs_no_signoff(make_app, clock):
+    h = await _major(make_app)
+    await h.say("wangmin", "/judge 1 属实")
+    assert await h.say("wangmin", "/close 1 已回应") == ""
+    assert h.incident(1).state is State.CLOSED
+    assert await h.say("liqiang", "/close 2 已澄清") == ""
+    assert h.incident(2).state is State.CLOSED
+
+
+async def test_admin_may_close_a_pending_closing_with_their_own_disposition(make_app, clock):
+    h2 = await _pending(make_app)
+    assert "无权使用 /close" in await h2.say("chenbuzhang", "/close 1 已澄清")   # a leader signs off instead
+    assert await h2.say("wangmin", "/close 1 已澄清 以此为准") == ""
+    inc = h2.incident(1)
+    assert (inc.state, inc.disposition.value, inc.summary) == (State.CLOSED, "已澄清", "以此为准")
+
+
+async def test_sending_back_and_reopening_need_a_reason(make_app, clock):
+    h = await _pending(make_app)
+    await h.deliver()
+    before = snapshot(h)
+    assert "请说明重新打开的原因。用法：/reopen 编号 原因" in await h.say("chenbuzhang", "/reopen 1")
+    assert snapshot(h) == before
+    assert await h.say("chenbuzhang", "/reopen 1 说明不够具体，请补充处理结果") == ""
+    inc = h.incident(1)
+    assert inc.state is State.CLAIMED and inc.disposition is None and inc.assignee == "liqiang"
+    assert "🔁 #1 由 陈副部长 退回（未予销号）：说明不够具体，请补充处理结果" in await h.deliver()
+    # reopening a closed one: with a reason, kept in the log
+    await h.say("wangmin", "/close 1 已回应 已补充")
+    assert h.incident(1).state is State.CLOSED
+    assert "请说明重新打开的原因" in await h.say("liqiang", "重开 1")
+    assert await h.say("liqiang", "/reopen 1 当事人再次发帖，热度回升") == ""
+    assert h.incident(1).state is State.CLAIMED
+    assert "李强 重新打开：当事人再次发帖，热度回升" in await h.say("liqiang", "/show 1")
+    assert "尚未关闭" in await h.say("liqiang", "/reopen 1 再开一次")
+
+
+async def test_signoff_bad_input(make_app, clock):
+    h = await _major(make_app)
+    before = snapshot(h)
+    for who, text, expected in [
+        ("chenbuzhang", "/signoff", "请提供事件编号。用法：/signoff 编号"),
+        ("chenbuzhang", "/signoff x", "不是有效的事件编号"),
+        ("chenbuzhang", "/signoff 999", "没有编号为 #999 的事件"),
+        ("chenbuzhang", "/signoff 1 2", "多余的参数"),
+        ("chenbuzhang", "/signoff 1", "没有待销号的关闭申请"),
+        ("xuanchuan", "/signoff 1", "无权使用 /signoff"),
+        ("hexiaoyu", "/reopen 1 x", "无权使用 /reopen"),
+    ]:
+        assert expected in await h.say(who, text), text
+    assert snapshot(h) == before
+    from handlers.commands import parse
+    assert parse("销号 12", private=False) == ("signoff", "12")
+    assert parse("销号的事明天再说", private=False) is None
