@@ -98,7 +98,7 @@ class Intent:
 
 
 def due_intents(inc: Incident, dl: Deadlines, rule, now: datetime, *, done: set[str], last_activity: datetime,
-                muted_until: datetime | None, tz: ZoneInfo) -> list[Intent]:
+                muted_until: datetime | None, tz: ZoneInfo, hold_until: datetime | None = None) -> list[Intent]:
     """Pure: what reminders, overdue notices and escalations are due for one incident now.
     `done` holds the keys already acted on (from the audit log)."""
     if inc.state in _DONE:
@@ -106,6 +106,10 @@ def due_intents(inc: Incident, dl: Deadlines, rule, now: datetime, *, done: set[
     out: list[Intent] = []
     i = inc.id
     muted = muted_until is not None and now < muted_until
+    # `/mute all`: grade III–IV reminders and auto-escalation wait (they happen when it ends);
+    # grade I–II never do
+    held = hold_until is not None and now < hold_until and inc.grade.rank > 2
+    muted = muted or held
     if muted_until is not None and now >= muted_until:
         key = f"unmuted:{muted_until.isoformat()}"
         if key not in done:
@@ -125,7 +129,7 @@ def due_intents(inc: Incident, dl: Deadlines, rule, now: datetime, *, done: set[
         if now >= when:
             if f"{name}:due" not in done and not muted:
                 out.append(Intent("overdue", f"{name}:due", f"⏰ #{i} 已超过{label}（{local}）"))
-            if name == "claim" and rule.auto_escalate and "auto_escalate" not in done:
+            if name == "claim" and rule.auto_escalate and "auto_escalate" not in done and not held:
                 out.append(Intent("auto_escalate", "auto_escalate", f"超过认领时限（{local}）无人认领，自动升级"))
         elif now >= when - lead and f"{name}:pre" not in done and not muted:
             left = max(1, int((when - now).total_seconds() // 60))

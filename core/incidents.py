@@ -293,6 +293,45 @@ class IncidentService:
         self.on_queued()
         return after
 
+    def unmute(self, incident_id: int, actor: Actor) -> tuple[Incident, bool]:
+        """Lift one incident's mute now (audited, announced). (incident, whether it was muted).
+
+        :raises storage.incidents.IncidentNotFound:
+        """
+        now = self.clock()
+        with write_tx(self.db):
+            inc = store.get_incident(self.db, incident_id)
+            if inc.muted_until is None or inc.muted_until <= now:
+                return inc, False
+            store.update_incident(self.db, inc.id, inc.version, now, muted_until=None)
+            store.add_event(self.db, inc.id, now, actor=actor.person_id, action="unmute",
+                            detail={"was_until": inc.muted_until.isoformat()}, platform=actor.platform, chat=actor.chat)
+            after = store.get_incident(self.db, inc.id)
+            self._announce(after, f"🔔 #{inc.id} {actor.name} 取消了静音，恢复提醒", edit_card=False, now=now)
+        self.on_queued()
+        return after, True
+
+    def mute_all(self, actor: Actor, until: datetime | None) -> None:
+        """Hold (or, with None, release) the reminders of every grade III–IV incident until
+        `until`: a planned event. Grade I–II are never held. Every team's group is told."""
+        now = self.clock()
+        with write_tx(self.db):
+            store.set_mute_all(self.db, until, actor.person_id, now)
+            if until is None:
+                text = f"🔔 {actor.name} 取消了全组静音，恢复全部提醒"
+            else:
+                local = until.astimezone(self.tz).strftime("%m-%d %H:%M")
+                text = (f"🔕 {actor.name} 开启全组静音至 {local}：III、IV 级事件暂停提醒（到期后补发），"
+                        f"I、II 级事件照常提醒。发送 /unmute all 提前结束")
+            seen = []
+            for team in self.config.teams:
+                for platform, chat in self.router.group_chats(team.id):
+                    if (platform, chat) not in seen:
+                        seen.append((platform, chat))
+                        outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.TEXT,
+                                       payload={"text": text})
+        self.on_queued()
+
     def remind(self, inc: Incident, key: str, text: str, *, to_assignee: bool = True) -> None:
         """A deadline reminder: once per key (kept in the audit log), to the incident's chats
         and privately to its assignee."""

@@ -18,7 +18,7 @@ __all__ = ["Button", "Card", "RenderContext", "render_card", "card_text", "fmt_t
 
 ACTION_NAMES = {"opened": "发现", "post_added": "新增帖文", "regraded": "等级调整", "claim": "认领", "unclaim": "取消认领",
                 "assign": "指派", "note": "备注", "escalate": "升级", "close": "关闭", "reopen": "重新打开", "mute": "静音",
-                "judge": "研判", "signoff": "销号"}
+                "judge": "研判", "signoff": "销号", "unmute": "取消静音"}
 
 
 @dataclass(frozen=True)

@@ -356,13 +356,17 @@ async def cmd_list(call: Call) -> list[Reply]:
     incs = [i for i in incs if (grade is None or i.grade is grade) and _view(call, i) is not View.NONE]
     what = "、".join(x for x in (grade.badge if grade else "", state.label if state else "") if x)
     if not incs:
-        return [Reply(f"目前没有{what + '的' if what else '待处置的'}事件。")]
+        hold = _hold_line(deps)
+        return [Reply((hold + "\n" if hold else "") + f"目前没有{what + '的' if what else '待处置的'}事件。")]
     pages = (len(incs) + LIST_PAGE - 1) // LIST_PAGE
     if page > pages:
         raise UsageError(f"只有 {pages} 页（共 {len(incs)} 起）。用法：{_LIST_USAGE}")
     shown = incs[(page - 1) * LIST_PAGE: page * LIST_PAGE]
     names = {p.id: p.name for p in deps.config.people}
     head = f"{what + '的' if what else '待处置'}事件 {len(incs)} 起（按等级排序）"
+    hold = _hold_line(deps)
+    if hold:
+        head = hold + "\n" + head
     if pages > 1:
         head += f"，第 {page}/{pages} 页"
     lines = [head + "："] + [short_line(i, names) for i in shown]
@@ -663,6 +667,9 @@ async def cmd_sources(call: Call) -> list[Reply]:
     if not deps.config.sources:
         return [Reply("配置中没有来源。")]
     lines = [f"来源 {len(deps.config.sources)} 个："]
+    hold = _hold_line(deps)
+    if hold:
+        lines.insert(0, hold)
     for s in deps.config.sources:
         r = rows.get(s.id, {})
         last_ok = fmt_time(from_iso(r.get("last_ok_at")), deps.tz) if r.get("last_ok_at") else "—"
@@ -701,9 +708,26 @@ async def cmd_tip(call: Call) -> list[Reply]:
     return [Reply(f"已收到线索，{verb} #{inc.id}（{inc.grade.badge}）：{inc.title}，谢谢！")]
 
 
+_ALL = ("all", "全部", "全组")
+
+
+def _hold_line(deps: Deps) -> str | None:
+    """The group-wide hold, when one is on: for /list and /sources."""
+    until = store.get_mute_all(deps.db)
+    if until is None or until <= deps.clock():
+        return None
+    return f"🔕 全组静音中，至 {fmt_time(until, deps.tz)}：III、IV 级提醒暂停（到期补发），I、II 级照常。/unmute all 提前结束"
+
+
 async def cmd_mute(call: Call) -> list[Reply]:
-    usage = "/mute 编号 时长，例如 /mute 12 2h（支持 30m、2h、1d）"
-    iid, raw = _id_and_arg(call, usage, "请注明静音多久")
+    usage = "/mute 编号 时长，例如 /mute 12 2h；/mute all 2h 全组静音（计划内活动，I、II 级照常提醒）（支持 30m、2h、1d）"
+    if call.args and call.args[0].lower() in _ALL:
+        if len(call.args) < 2:
+            raise UsageError(f"请注明静音多久。用法：{usage}")
+        _no_more(call.args[2:], usage)
+        iid, raw = None, call.args[1]
+    else:
+        iid, raw = _id_and_arg(call, usage, "请注明静音多久")
     try:
         span = parse_duration(raw) if len(raw) <= 20 else None
     except ValueError:
@@ -714,8 +738,33 @@ async def cmd_mute(call: Call) -> list[Reply]:
         raise UsageError(f"最多静音 7 天。用法：{usage}")
     if span <= timedelta(0):
         raise UsageError(f"静音时长须大于 0。用法：{usage}")
+    if iid is None:
+        until = call.deps.clock() + span
+        call.deps.service.mute_all(call.actor, until)
+        log.info("/mute all by %s until %s", call.person.id, until)
+        if (call.req.platform, call.req.chat) in [c for t in call.deps.config.teams
+                                                  for c in call.deps.router.group_chats(t.id)]:
+            return []
+        return [Reply(f"已开启全组静音，至 {fmt_time(until, call.deps.tz)}（I、II 级事件照常提醒）。")]
     inc = call.deps.service.mute(iid, call.actor, call.deps.clock() + span)
     return _done(call, inc, f"已静音 #{iid} 的提醒，至 {fmt_time(inc.muted_until, call.deps.tz)}。")
+
+
+async def cmd_unmute(call: Call) -> list[Reply]:
+    usage = "/unmute 编号，例如 /unmute 12；/unmute all 结束全组静音"
+    deps = call.deps
+    if call.args and call.args[0].lower() in _ALL:
+        _no_more(call.args[1:], usage)
+        if _hold_line(deps) is None:
+            return [Reply("目前没有全组静音。")]
+        deps.service.mute_all(call.actor, None)
+        log.info("/unmute all by %s", call.person.id)
+        return [Reply("已结束全组静音，恢复全部提醒。")]
+    iid = _id_only(call, usage)
+    inc, was = deps.service.unmute(iid, call.actor)
+    if not was:
+        return [Reply(f"#{iid} 目前没有静音。")]
+    return _done(call, inc, f"已取消 #{iid} 的静音，恢复提醒。")
 
 
 _EXPORT_USAGE = ("用法：/export ledger [today|week|month|lastweek|起始日..结束日]，例如 /export ledger week"
@@ -794,7 +843,9 @@ COMMANDS: list[Command] = [
     Command("unsubscribe", "/unsubscribe", "取消订阅", cmd_unsubscribe, aliases=("取消订阅",)),
     Command("sources", "/sources", "来源状态", cmd_sources, aliases=("来源",)),
     Command("tip", "/tip 链接 [备注]", "报送线索", cmd_tip, aliases=("线索", "报送")),
-    Command("mute", "/mute 编号 时长", "暂停某事件的提醒（如 2h）", cmd_mute, aliases=("静音",)),
+    Command("mute", "/mute 编号 时长", "暂停某事件的提醒（如 2h）；/mute all 2h 全组静音（I、II 级照常）", cmd_mute,
+            aliases=("静音",)),
+    Command("unmute", "/unmute 编号", "取消静音；/unmute all 结束全组静音", cmd_unmute, aliases=("取消静音",)),
     Command("export", "/export ledger [周期]", "导出舆情台账（Excel 文件，默认本周）", cmd_export, aliases=("导出",)),
 ]
 _BY_NAME = {c.name: c for c in COMMANDS}

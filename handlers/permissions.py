@@ -33,6 +33,7 @@ ALLOWED: dict[str, set[Role] | None] = {
     "sources": _WORK,
     "tip": _WORK | {Role.OFFICER},
     "mute": _WORK,
+    "unmute": _WORK,
     "export": _VIEW,
 }
 

@@ -17,13 +17,15 @@ __all__ = ["sweep", "SYSTEM"]
 log = logging.getLogger(__name__)
 
 SYSTEM = Actor("system", "系统", Role.ADMIN)
-_HUMAN = {"claim", "unclaim", "assign", "note", "escalate", "close", "reopen", "judge", "signoff"}
+_HUMAN = {"claim", "unclaim", "assign", "note", "escalate", "close", "reopen", "judge", "signoff",
+          "unmute"}
 
 
 def sweep(service: IncidentService, tz) -> int:
     """Act on every due intent of every open incident. Returns how many were acted on."""
     now = service.clock()
     n = 0
+    hold = store.get_mute_all(service.db)
     for inc in store.open_incidents(service.db):
         events = store.events_for(service.db, inc.id)
         done = {e.detail.get("key") for e in events if e.action == "reminder"}
@@ -31,7 +33,7 @@ def sweep(service: IncidentService, tz) -> int:
         rule = service.config.grades[inc.grade]
         dl = deadlines_for(inc, service.config.grades, tz)
         for intent in due_intents(inc, dl, rule, now, done=done, last_activity=last_activity,
-                                  muted_until=inc.muted_until, tz=tz):
+                                  muted_until=inc.muted_until, tz=tz, hold_until=hold):
             n += 1
             if intent.kind == "auto_escalate":
                 service.remind(inc, intent.key, f"⏫ #{inc.id} {intent.text}", to_assignee=False)

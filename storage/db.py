@@ -339,5 +339,10 @@ def m012_scale(db: Database) -> None:
 @SCHEMA_MIGRATIONS()
 def m014_workflow(db: Database) -> None:
     """Issue 14 (how the team works): the latest 研判 of an incident (`/judge`; every one is
-    also an audit event)."""
+    also an audit event); `/mute all 2h`, the group-wide hold of grade III–IV reminders."""
     db.execute("ALTER TABLE incidents ADD COLUMN judgement TEXT")
+    db.execute("""CREATE TABLE mute_all (
+                      id INTEGER PRIMARY KEY CHECK (id = 1),
+                      until TEXT NOT NULL,
+                      by TEXT,
+                      at TEXT NOT NULL)""")

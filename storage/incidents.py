@@ -14,7 +14,7 @@ from storage.db import json_dumps, json_loads
 __all__ = [
     "IncidentNotFound", "get_incident", "create_incident", "update_incident", "link_post",
     "add_event", "events_for", "list_incidents", "posts_for", "incidents_between", "StaleIncident",
-    "story_candidates", "events_between",
+    "story_candidates", "events_between", "get_mute_all", "set_mute_all",
 ]
 
 
@@ -191,3 +191,18 @@ def events_between(db: Database, start: datetime, end: datetime, actions: tuple[
             Event(r["id"], r["incident_id"], from_iso(r["at"]), r["actor"], r["action"], r["from_state"],
                   r["to_state"], json_loads(r["detail"], {})))
     return out
+
+
+def get_mute_all(db: Database) -> datetime | None:
+    """Until when `/mute all` holds grade III–IV reminders (None: not set)."""
+    row = db.execute("SELECT until FROM mute_all WHERE id = 1").fetchone()
+    return from_iso(row[0]) if row else None
+
+
+def set_mute_all(db: Database, until: datetime | None, by: str | None, now: datetime) -> None:
+    """Set (or, with None, lift) the group-wide hold."""
+    if until is None:
+        db.execute("DELETE FROM mute_all WHERE id = 1")
+    else:
+        db.execute("INSERT OR REPLACE INTO mute_all (id, until, by, at) VALUES (1, ?, ?, ?)",
+                   [to_iso(until), by, to_iso(now)])

@@ -229,3 +229,61 @@ async def test_signoff_bad_input(make_app, clock):
     from handlers.commands import parse
     assert parse("销号 12", private=False) == ("signoff", "12")
     assert parse("销号的事明天再说", private=False) is None
+
+
+# ---------------------------------------------------------------------------- 10. silence
+
+async def test_unmute_lifts_one_incidents_mute_and_is_audited(make_app, clock):
+    h = await _major(make_app)
+    await h.say("liqiang", "/claim 2")
+    await h.say("liqiang", "/mute 2 1d")
+    await h.deliver()
+    assert "#1 目前没有静音" in await h.say("liqiang", "/unmute 1")
+    assert await h.say("liqiang", "取消静音 2") == ""
+    assert "🔔 #2 李强 取消了静音，恢复提醒" in await h.deliver()
+    assert h.incident(2).muted_until is None
+    assert h.count("events", "action = 'unmute' AND incident_id = 2 AND actor = 'liqiang'") == 1
+    assert "⏰ #2 已超过认领时限" not in await tick(h, hours=1)   # claimed: the claim deadline is met
+    for who, text, expected in [("liqiang", "/unmute", "请提供事件编号。用法：/unmute 编号"),
+                                ("liqiang", "/unmute x", "不是有效的事件编号"),
+                                ("liqiang", "/unmute 999", "没有编号为 #999 的事件"),
+                                ("liqiang", "/unmute 2 3", "多余的参数"),
+                                ("liqiang", "/unmute all now", "多余的参数"),
+                                ("chenbuzhang", "/unmute 2", "无权使用 /unmute")]:
+        assert expected in await h.say(who, text), text
+
+
+async def test_mute_all_holds_grade_iii_iv_reminders_never_grade_i_ii(make_app, clock):
+    h = await _major(make_app)
+    for who, text, expected in [("liqiang", "/mute all", "请注明静音多久"),
+                                ("liqiang", "/mute all 0m", "静音时长须大于 0"),
+                                ("liqiang", "/mute all 8d", "最多静音 7 天"),
+                                ("liqiang", "/mute all soon", "不是有效的时长"),
+                                ("liqiang", "/mute all 2h 3h", "多余的参数"),
+                                ("hexiaoyu", "/mute all 2h", "无权使用 /mute")]:
+        assert expected in await h.say(who, text), text
+    assert h.count("mute_all") == 0
+    assert await h.say("wangmin", "/mute all 1d") == ""
+    out = await h.deliver()
+    assert "🔕 王敏 开启全组静音至" in out and "I、II 级事件照常提醒" in out
+    assert "全组静音中" in await h.say("liqiang", "/list") and "全组静音中" in await h.say("liqiang", "/sources")
+    # grade I (#1) reminds as always; grade IV (#2) is held past its claim deadline
+    out = await tick(h, minutes=10)
+    assert "#1 距认领时限" in out
+    out = await tick(h, hours=23, minutes=30)                      # Wednesday 09:40: #2 past 09:00
+    assert "#2" not in out
+    assert h.count("events", "action = 'reminder' AND incident_id = 2") == 0
+    out = await tick(h, minutes=30)                                # the hold is over: nothing was lost
+    assert "⏰ #2 已超过认领时限" in out
+    assert "全组静音中" not in await h.say("liqiang", "/list")
+
+
+async def test_unmute_all_ends_the_hold_early(make_app, clock):
+    h = await _major(make_app)
+    assert "目前没有全组静音" in await h.say("liqiang", "/unmute all")
+    await h.say("liqiang", "/mute all 2d")
+    await h.deliver()
+    assert "已结束全组静音" in await h.say("liqiang", "/unmute all")
+    assert "🔔 李强 取消了全组静音" in await h.deliver()
+    assert h.count("mute_all") == 0
+    assert "⏰ #2 已超过认领时限" in await tick(h, hours=24)
