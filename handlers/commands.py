@@ -428,7 +428,10 @@ def _event_line(deps: Deps, ev) -> str:
         extra = f"{d.get('from')} → {d.get('to')}"
     elif ev.action == "post_added":
         extra = f"来源 {d.get('source')}"
-    return f"{fmt_time(ev.at, deps.tz)} {who} {ACTION_NAMES.get(ev.action, ev.action)}" + (f"：{extra}" if extra else "")
+    name = ACTION_NAMES.get(ev.action, ev.action)
+    if ev.action == "close" and ev.to_state == State.PENDING_SIGNOFF.value:
+        name = "申请关闭（待销号）"
+    return f"{fmt_time(ev.at, deps.tz)} {who} {name}" + (f"：{extra}" if extra else "")
 
 
 async def _simple(call: Call, action: Action, usage: str) -> list[Reply]:

@@ -173,6 +173,8 @@ async def test_staff_closing_grade_i_waits_for_a_leaders_signoff(make_app, clock
         "SELECT action, to_state, actor FROM events WHERE incident_id = 1 AND action IN ('close', 'signoff')")]
     assert acts == [("close", "pending_signoff", "liqiang"), ("signoff", "closed", "chenbuzhang")]
     assert "#1 已关闭" in await h.say("wangmin", "/signoff 1")
+    show = await h.say("wangmin", "/show 1")
+    assert "李强 申请关闭（待销号）：已回应（交通局已发布情况说明）" in show and "陈副部长 销号" in show
 
 
 async def test_leader_or_admin_closes_directly_and_grade_iv_needs_no_signoff(make_app, clock):
