@@ -30,6 +30,10 @@ def deadlines_for(inc: Incident, rules, tz: ZoneInfo) -> Deadlines:
     return Deadlines(claim, first, full)
 
 
+# A closing that waits for a leader's 销号 has given its response: no reminders run on it
+# (it still counts as overdue until it is closed: 办结 is the sign-off).
+_DONE = (State.CLOSED, State.PENDING_SIGNOFF)
+
 # what an incident owes, in the order it falls due: claim, first authoritative response, full response
 _LABELS = {"claim": "认领时限", "first": "首次权威发布时限", "full": "完整回应时限"}
 OVERDUE_LABELS = {"claim": "认领超时", "first": "首次回应超时", "full": "办结超时"}
@@ -94,14 +98,18 @@ class Intent:
 
 
 def due_intents(inc: Incident, dl: Deadlines, rule, now: datetime, *, done: set[str], last_activity: datetime,
-                muted_until: datetime | None, tz: ZoneInfo) -> list[Intent]:
+                muted_until: datetime | None, tz: ZoneInfo, hold_until: datetime | None = None) -> list[Intent]:
     """Pure: what reminders, overdue notices and escalations are due for one incident now.
     `done` holds the keys already acted on (from the audit log)."""
-    if inc.state is State.CLOSED:
+    if inc.state in _DONE:
         return []
     out: list[Intent] = []
     i = inc.id
     muted = muted_until is not None and now < muted_until
+    # `/mute all`: grade III–IV reminders and auto-escalation wait (they happen when it ends);
+    # grade I–II never do
+    held = hold_until is not None and now < hold_until and inc.grade.rank > 2
+    muted = muted or held
     if muted_until is not None and now >= muted_until:
         key = f"unmuted:{muted_until.isoformat()}"
         if key not in done:
@@ -121,7 +129,7 @@ def due_intents(inc: Incident, dl: Deadlines, rule, now: datetime, *, done: set[
         if now >= when:
             if f"{name}:due" not in done and not muted:
                 out.append(Intent("overdue", f"{name}:due", f"⏰ #{i} 已超过{label}（{local}）"))
-            if name == "claim" and rule.auto_escalate and "auto_escalate" not in done:
+            if name == "claim" and rule.auto_escalate and "auto_escalate" not in done and not held:
                 out.append(Intent("auto_escalate", "auto_escalate", f"超过认领时限（{local}）无人认领，自动升级"))
         elif now >= when - lead and f"{name}:pre" not in done and not muted:
             left = max(1, int((when - now).total_seconds() // 60))
@@ -137,11 +145,11 @@ def due_intents(inc: Incident, dl: Deadlines, rule, now: datetime, *, done: set[
 
 
 def next_due(inc: Incident, dl: Deadlines, rule, now: datetime, *, last_activity: datetime,
-             muted_until: datetime | None) -> datetime | None:
+             muted_until: datetime | None, hold_until: datetime | None = None) -> datetime | None:
     """Pure: the earliest time after `now` at which `due_intents` could return something new for
     this incident, if nothing about it changes meanwhile (a change makes the sweep ask again).
     Conservative: every deadline of `dl` (whatever its kind) and the reminder before it, the
-    next quiet interval, the end of a mute. None: nothing left to come (closed)."""
+    next quiet interval, the end of a mute or of `/mute all`. None: nothing left to come (closed)."""
     if inc.state is State.CLOSED:
         return None
     times: list[datetime] = []
@@ -154,6 +162,8 @@ def next_due(inc: Incident, dl: Deadlines, rule, now: datetime, *, last_activity
         times += [when - lead, when]
     if muted_until is not None:
         times.append(muted_until)
+    if hold_until is not None and inc.grade.rank > 2:
+        times.append(hold_until)   # `/mute all`: what it held becomes due when it ends
     if inc.assignee and rule.quiet_after:
         quiet = parse_duration(rule.quiet_after)
         if quiet > timedelta(0):

@@ -116,7 +116,9 @@ class IncidentService:
             inc = store.get_incident(self.db, incident_id)
             d: Decision = decide(inc, action, actor=actor.person_id, target=target,
                                  is_admin=actor.role is Role.ADMIN,
-                                 max_level=len(self.config.chain(inc.grade, inc.category).steps))
+                                 max_level=len(self.config.chain(inc.grade, inc.category).steps),
+                                 disposition=disposition,
+                                 can_sign_off=actor.role in (Role.ADMIN, Role.LEADER))
             if not d.ok:
                 holder = self.name_of(inc.assignee) if d.refusal in (Refusal.TAKEN, Refusal.NOT_ASSIGNEE) else None
                 return Outcome(False, inc, d.refusal, holder)
@@ -126,26 +128,37 @@ class IncidentService:
                 fields["claimed_at"] = now
             if action is Action.ASSIGN:
                 detail["target"] = target
-            if action is Action.NOTE:
+            if action in (Action.NOTE, Action.JUDGE):
                 detail["text"] = text
+            if action is Action.JUDGE:
+                fields["judgement"] = text
             if action is Action.ESCALATE:
                 fields["escalation_level"] = inc.escalation_level + 1
                 fields["escalated_at"] = now
                 detail["reason"] = text
                 detail["level"] = inc.escalation_level + 1
             if action is Action.CLOSE:
-                fields.update(closed_at=now, disposition=disposition, summary=summary)
+                fields.update(disposition=disposition, summary=summary)
+                if d.to_state is State.CLOSED:
+                    fields["closed_at"] = now
                 detail.update(disposition=disposition.value if disposition else None, summary=summary)
+            if action is Action.SIGNOFF:
+                fields["closed_at"] = now
+                detail.update(disposition=inc.disposition.value if inc.disposition else None, summary=inc.summary)
             if action is Action.REOPEN:
                 fields.update(closed_at=None, disposition=None, summary=None)
+                if text:
+                    detail["reason"] = text
             if action is not Action.NOTE:
                 store.update_incident(self.db, inc.id, inc.version, now, **fields)
             store.add_event(self.db, inc.id, now, actor=actor.person_id, action=action.value,
                             from_state=inc.state.value, to_state=d.to_state.value, detail=detail,
                             platform=actor.platform, chat=actor.chat)
             after = store.get_incident(self.db, inc.id)
-            self._announce(after, self._notice(after, action, actor, target=target, text=text),
+            self._announce(after, self._notice(after, action, actor, target=target, text=text, before=inc),
                            edit_card=action is not Action.NOTE, now=now)
+            if after.state is State.PENDING_SIGNOFF and action is Action.CLOSE:
+                self._ask_signoff(after, actor, now)
             pb = self.config.playbook(after.category)
             if action in (Action.CLAIM, Action.ASSIGN) and pb and inc.claimed_at is None:
                 self._announce(after, playbook_text(after.id, pb), edit_card=False, now=now)
@@ -158,7 +171,8 @@ class IncidentService:
         self.on_queued()
         return Outcome(True, after)
 
-    def _notice(self, inc: Incident, action: Action, actor: Actor, *, target=None, text=None) -> str:
+    def _notice(self, inc: Incident, action: Action, actor: Actor, *, target=None, text=None,
+                before: Incident | None = None) -> str:
         i, who = inc.id, actor.name
         if action is Action.CLAIM:
             return f"✋ #{i} 已由 {who} 认领"
@@ -173,14 +187,22 @@ class IncidentService:
                 return f"☑️ #{i} {who} 完成预案第 {step} 步「{pb.steps[step - 1]}」" + (
                     f"：{text}" if text.strip() != f"完成 {step}" else "")
             return f"📝 #{i} {who}：{text}"
+        if action is Action.JUDGE:
+            return f"🧭 #{i} {who} 研判：{text}"
         if action is Action.ESCALATE:
             level = self.config.chain(inc.grade, inc.category).steps[inc.escalation_level - 1].name
             return f"⏫ #{i} 由 {who} 升级至{level}" + (f"：{text}" if text else "")
         if action is Action.CLOSE:
             extra = f"（{inc.summary}）" if inc.summary else ""
+            if inc.state is State.PENDING_SIGNOFF:
+                return f"📮 #{i} {who} 申请关闭，处置：{inc.disposition.value}{extra}；{inc.grade.badge}事件须领导销号（/signoff {i}）"
             return f"✅ #{i} 由 {who} 关闭，处置：{inc.disposition.value}{extra}"
+        if action is Action.SIGNOFF:
+            extra = f"（{inc.summary}）" if inc.summary else ""
+            return f"✅ #{i} 由 {who} 销号关闭，处置：{inc.disposition.value if inc.disposition else '—'}{extra}"
         if action is Action.REOPEN:
-            return f"🔁 #{i} 由 {who} 重新打开"
+            verb = "退回（未予销号）" if before is not None and before.state is State.PENDING_SIGNOFF else "重新打开"
+            return f"🔁 #{i} 由 {who} {verb}" + (f"：{text}" if text else "")
         raise AssertionError(action)
 
     # ------------------------------------------------------------------ outbox helpers
@@ -208,6 +230,16 @@ class IncidentService:
             if notice:
                 outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.NOTICE,
                                incident_id=inc.id, payload={"text": notice}, priority=inc.grade.rank)
+
+    def _ask_signoff(self, inc: Incident, actor: Actor, now: datetime) -> None:
+        """A grade I–II closing waits for 销号: every leader and admin is asked privately."""
+        extra = f"（{inc.summary}）" if inc.summary else ""
+        text = (f"🔏 #{inc.id} {actor.name} 申请关闭，处置：{inc.disposition.value}{extra}，请销号确认：\n"
+                f"发送 /signoff {inc.id} 销号，或 /reopen {inc.id} 原因 退回继续处置。")
+        for role in (Role.LEADER, Role.ADMIN):
+            for person in self.router.people_with_role(role, inc.team):
+                if person.id != actor.person_id:
+                    self._private(person, inc, text, now)
 
     def _notify_level(self, inc: Incident, level: int, reason: str | None, now: datetime, skip: str) -> None:
         step = self.config.chain(inc.grade, inc.category).steps[level - 1]
@@ -260,6 +292,45 @@ class IncidentService:
             self._announce(after, f"🔕 #{inc.id} {actor.name} 静音了提醒，至 {local}", edit_card=False, now=now)
         self.on_queued()
         return after
+
+    def unmute(self, incident_id: int, actor: Actor) -> tuple[Incident, bool]:
+        """Lift one incident's mute now (audited, announced). (incident, whether it was muted).
+
+        :raises storage.incidents.IncidentNotFound:
+        """
+        now = self.clock()
+        with write_tx(self.db):
+            inc = store.get_incident(self.db, incident_id)
+            if inc.muted_until is None or inc.muted_until <= now:
+                return inc, False
+            store.update_incident(self.db, inc.id, inc.version, now, muted_until=None)
+            store.add_event(self.db, inc.id, now, actor=actor.person_id, action="unmute",
+                            detail={"was_until": inc.muted_until.isoformat()}, platform=actor.platform, chat=actor.chat)
+            after = store.get_incident(self.db, inc.id)
+            self._announce(after, f"🔔 #{inc.id} {actor.name} 取消了静音，恢复提醒", edit_card=False, now=now)
+        self.on_queued()
+        return after, True
+
+    def mute_all(self, actor: Actor, until: datetime | None) -> None:
+        """Hold (or, with None, release) the reminders of every grade III–IV incident until
+        `until`: a planned event. Grade I–II are never held. Every team's group is told."""
+        now = self.clock()
+        with write_tx(self.db):
+            store.set_mute_all(self.db, until, actor.person_id, now)
+            if until is None:
+                text = f"🔔 {actor.name} 取消了全组静音，恢复全部提醒"
+            else:
+                local = until.astimezone(self.tz).strftime("%m-%d %H:%M")
+                text = (f"🔕 {actor.name} 开启全组静音至 {local}：III、IV 级事件暂停提醒（到期后补发），"
+                        f"I、II 级事件照常提醒。发送 /unmute all 提前结束")
+            seen = []
+            for team in self.config.teams:
+                for platform, chat in self.router.group_chats(team.id):
+                    if (platform, chat) not in seen:
+                        seen.append((platform, chat))
+                        outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.TEXT,
+                                       payload={"text": text})
+        self.on_queued()
 
     def remind(self, inc: Incident, key: str, text: str, *, to_assignee: bool = True) -> None:
         """A deadline reminder: once per key (kept in the audit log), to the incident's chats

@@ -9,9 +9,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from core.models import Incident, State
+from core.grades import Grade
+from core.models import Disposition, Incident, State
 
-__all__ = ["Action", "Decision", "decide", "Refusal"]
+__all__ = ["Action", "Decision", "decide", "Refusal", "needs_judgement", "needs_signoff", "MAJOR"]
+
+# Grades whose closing needs a recorded 研判 (and, see `needs_signoff`, a leader's sign-off).
+MAJOR = (Grade.I, Grade.II)
+
+
+def needs_judgement(inc: Incident, disposition: Disposition | None) -> bool:
+    """A grade I–II incident is closed only with an assessment on record — except as a false
+    positive (误报), where there is nothing to assess."""
+    return inc.grade in MAJOR and not inc.judgement and disposition is not Disposition.FALSE_POSITIVE
+
+
+def needs_signoff(inc: Incident, disposition: Disposition | None, can_sign_off: bool) -> bool:
+    """Closing a grade I–II incident waits for a leader's or an admin's 销号 — unless one of
+    them closes it, or it is a false positive (误报)."""
+    return inc.grade in MAJOR and not can_sign_off and disposition is not Disposition.FALSE_POSITIVE
 
 
 class Action(str, Enum):
@@ -22,6 +38,8 @@ class Action(str, Enum):
     ESCALATE = "escalate"
     CLOSE = "close"
     REOPEN = "reopen"
+    JUDGE = "judge"        # 研判: the analyst's assessment; the state stays
+    SIGNOFF = "signoff"    # 销号: a leader (or admin) confirms a grade I–II closing
 
 
 class Refusal(str, Enum):
@@ -34,6 +52,10 @@ class Refusal(str, Enum):
     NOT_ASSIGNED = "not_assigned"   # unclaim with nobody assigned
     NOT_ASSIGNEE = "not_assignee"   # unclaim someone else's without admin rights
     TOP_LEVEL = "top_level"         # cannot escalate past the last level
+    NEEDS_JUDGEMENT = "needs_judgement"  # grade I–II: close only after a 研判 (/judge)
+    PENDING = "pending"             # waiting for sign-off: sign off (/signoff) or send back (/reopen)
+    NOT_PENDING = "not_pending"     # /signoff of an incident nobody asked to close
+    NOT_SIGNER = "not_signer"       # only a leader or an admin signs off
 
 
 @dataclass(frozen=True)
@@ -58,12 +80,16 @@ def decide(
     target: str | None = None,
     is_admin: bool = False,
     max_level: int = 3,
+    disposition: Disposition | None = None,
+    can_sign_off: bool = False,
 ) -> Decision:
     """Pure: given the incident and who does what, say what the new state is."""
     s = inc.state
     if action is Action.NOTE:
         return Decision(True, s, inc.assignee)
     if action is Action.REOPEN:
+        if s is State.PENDING_SIGNOFF:   # sent back: handling continues where it was
+            return Decision(True, _open_state(inc), inc.assignee)
         if s is not State.CLOSED:
             return Decision.refuse(Refusal.NOT_CLOSED)
         if inc.escalation_level > 0:
@@ -71,6 +97,18 @@ def decide(
         return Decision(True, State.CLAIMED if inc.assignee else State.NEW, inc.assignee)
     if s is State.CLOSED:
         return Decision.refuse(Refusal.CLOSED)
+    if action is Action.JUDGE:
+        return Decision(True, s, inc.assignee)
+    if action is Action.SIGNOFF:
+        if s is not State.PENDING_SIGNOFF:
+            return Decision.refuse(Refusal.NOT_PENDING)
+        if not can_sign_off:
+            return Decision.refuse(Refusal.NOT_SIGNER)
+        return Decision(True, State.CLOSED, inc.assignee or actor)
+    if s is State.PENDING_SIGNOFF:
+        if action is Action.CLOSE and can_sign_off:   # a leader closes it, with the disposition they give
+            return Decision(True, State.CLOSED, inc.assignee or actor)
+        return Decision.refuse(Refusal.PENDING)
     if action is Action.CLAIM:
         if inc.assignee == actor:
             return Decision.refuse(Refusal.ALREADY_YOURS)
@@ -93,5 +131,16 @@ def decide(
             return Decision.refuse(Refusal.TOP_LEVEL)
         return Decision(True, State.ESCALATED, inc.assignee)
     if action is Action.CLOSE:
+        if needs_judgement(inc, disposition):
+            return Decision.refuse(Refusal.NEEDS_JUDGEMENT)
+        if needs_signoff(inc, disposition, can_sign_off):
+            return Decision(True, State.PENDING_SIGNOFF, inc.assignee or actor)
         return Decision(True, State.CLOSED, inc.assignee or actor)
     raise AssertionError(f"unhandled action {action}")
+
+
+def _open_state(inc: Incident) -> State:
+    """Where an incident goes back to when it is handled again."""
+    if inc.escalation_level > 0:
+        return State.ESCALATED
+    return State.CLAIMED if inc.assignee else State.NEW

@@ -15,11 +15,13 @@ class State(str, Enum):
     NEW = "new"
     CLAIMED = "claimed"
     ESCALATED = "escalated"
+    PENDING_SIGNOFF = "pending_signoff"   # grade I–II closed by staff: waits for a leader's 销号
     CLOSED = "closed"
 
     @property
     def label(self) -> str:
-        return {"new": "待认领", "claimed": "处置中", "escalated": "已升级", "closed": "已关闭"}[self.value]
+        return {"new": "待认领", "claimed": "处置中", "escalated": "已升级", "pending_signoff": "待销号",
+                "closed": "已关闭"}[self.value]
 
 
 class Disposition(str, Enum):
@@ -110,6 +112,7 @@ class Incident:
     version: int
     published_at: datetime | None = None
     muted_until: datetime | None = None
+    judgement: str | None = None     # the latest 研判 (/judge), kept with its audit event
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ __all__ = ["Button", "Card", "RenderContext", "render_card", "card_text", "fmt_t
 # What each audit event is called in Chinese (timelines, /show, reports, the casebook).
 
 ACTION_NAMES = {"opened": "发现", "post_added": "新增帖文", "regraded": "等级调整", "claim": "认领", "unclaim": "取消认领",
-                "assign": "指派", "note": "备注", "escalate": "升级", "close": "关闭", "reopen": "重新打开", "mute": "静音"}
+                "assign": "指派", "note": "备注", "escalate": "升级", "close": "关闭", "reopen": "重新打开", "mute": "静音",
+                "judge": "研判", "signoff": "销号", "unmute": "取消静音"}
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ def _buttons(inc: Incident) -> tuple[Button, ...]:
     i = inc.id
     if inc.state is State.CLOSED:
         return (Button("重新打开", Action.REOPEN, i), Button("备注", Action.NOTE, i))
+    if inc.state is State.PENDING_SIGNOFF:   # a leader signs off with /signoff; the team may only note
+        return (Button("备注", Action.NOTE, i),)
     out = []
     if not inc.assignee:
         out.append(Button("认领", Action.CLAIM, i))
@@ -122,11 +125,15 @@ def render_card(inc: Incident, ctx: RenderContext) -> Card:
         state += f" · {ctx.names.get(inc.assignee, inc.assignee)}"
     if inc.escalation_level:
         state += f" · 升级第 {inc.escalation_level} 级"
-    if inc.state is State.CLOSED and inc.disposition:
+    if inc.state in (State.CLOSED, State.PENDING_SIGNOFF) and inc.disposition:
         state += f" · {inc.disposition.value}"
         if inc.summary:
             state += f"（{inc.summary}）"
     fields.append(("状态", state))
+    if inc.state is State.PENDING_SIGNOFF:
+        fields.append(("待销号", f"请领导 /signoff {inc.id} 销号，或 /reopen {inc.id} 原因 退回"))
+    if inc.judgement:
+        fields.append(("研判", inc.judgement))
     if ctx.deadline:
         label, when = ctx.deadline
         mark = " ⚠️已超时" if ctx.overdue else ""

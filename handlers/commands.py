@@ -12,7 +12,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import httpx
@@ -299,6 +299,16 @@ def _result(call: Call, out: Outcome) -> list[Reply]:
         return [Reply(f"#{i.id} 由 {out.holder} 认领，只有本人或管理员可以取消认领。")]
     if why is Refusal.TOP_LEVEL:
         return [Reply(f"#{i.id} 已升级到最高一级，不能继续升级。")]
+    if why is Refusal.PENDING:
+        return [Reply(f"#{i.id} 已申请关闭（{i.disposition.value if i.disposition else '—'}），正待领导销号。"
+                      f"领导或管理员可 /signoff {i.id} 销号，或 /reopen {i.id} 原因 退回继续处置。")]
+    if why is Refusal.NOT_PENDING:
+        return [Reply(f"#{i.id} 目前{i.state.label}，没有待销号的关闭申请。须先由处置人 /close {i.id} 处置方式 申请关闭。")]
+    if why is Refusal.NOT_SIGNER:
+        return [Reply(f"#{i.id} 须由领导或管理员销号。")]
+    if why is Refusal.NEEDS_JUDGEMENT:
+        return [Reply(f"#{i.id} 是{i.grade.badge}事件，关闭前须先记录研判意见。"
+                      f"请先发送 /judge {i.id} 研判意见（或“研判 {i.id} …”），再关闭。")]
     raise AssertionError(why)
 
 
@@ -328,7 +338,7 @@ async def cmd_start(call: Call) -> list[Reply]:
 
 LIST_PAGE = 20
 _LIST_USAGE = "/list [等级] [状态] [页码]，例如 /list 2、/list III、/list 待认领、/list II 待认领 2"
-_OPEN = (State.NEW, State.CLAIMED, State.ESCALATED)
+_OPEN = (State.NEW, State.CLAIMED, State.ESCALATED, State.PENDING_SIGNOFF)
 _STATE_WORDS = {s.label: s for s in _OPEN}
 
 
@@ -358,13 +368,17 @@ async def cmd_list(call: Call) -> list[Reply]:
     incs = [i for i in incs if (grade is None or i.grade is grade) and _view(call, i) is not View.NONE]
     what = "、".join(x for x in (grade.badge if grade else "", state.label if state else "") if x)
     if not incs:
-        return [Reply(f"目前没有{what + '的' if what else '待处置的'}事件。")]
+        hold = _hold_line(deps)
+        return [Reply((hold + "\n" if hold else "") + f"目前没有{what + '的' if what else '待处置的'}事件。")]
     pages = (len(incs) + LIST_PAGE - 1) // LIST_PAGE
     if page > pages:
         raise UsageError(f"只有 {pages} 页（共 {len(incs)} 起）。用法：{_LIST_USAGE}")
     shown = incs[(page - 1) * LIST_PAGE: page * LIST_PAGE]
     names = {p.id: p.name for p in deps.config.people}
     head = f"{what + '的' if what else '待处置'}事件 {len(incs)} 起（按等级排序）"
+    hold = _hold_line(deps)
+    if hold:
+        head = hold + "\n" + head
     if pages > 1:
         head += f"，第 {page}/{pages} 页"
     lines = [head + "："] + [short_line(i, names) for i in shown]
@@ -390,6 +404,8 @@ async def cmd_show(call: Call) -> list[Reply]:
     if view is not View.FULL:
         # what a facts-only escalation step receives: the card and the posts, no internal
         # notes, escalation reasons, playbook or timeline
+        # the 研判 is the team's internal assessment
+        card = replace(card, fields=tuple(f for f in card.fields if f[0] != "研判"))
         lines = [card_text(card, with_commands=False)]
         posts = store.posts_for(deps.db, iid)
         if posts:
@@ -424,7 +440,10 @@ def _event_line(deps: Deps, ev) -> str:
         extra = f"{d.get('from')} → {d.get('to')}"
     elif ev.action == "post_added":
         extra = f"来源 {d.get('source')}"
-    return f"{fmt_time(ev.at, deps.tz)} {who} {ACTION_NAMES.get(ev.action, ev.action)}" + (f"：{extra}" if extra else "")
+    name = ACTION_NAMES.get(ev.action, ev.action)
+    if ev.action == "close" and ev.to_state == State.PENDING_SIGNOFF.value:
+        name = "申请关闭（待销号）"
+    return f"{fmt_time(ev.at, deps.tz)} {who} {name}" + (f"：{extra}" if extra else "")
 
 
 async def _simple(call: Call, action: Action, usage: str) -> list[Reply]:
@@ -440,8 +459,26 @@ async def cmd_unclaim(call: Call) -> list[Reply]:
     return await _simple(call, Action.UNCLAIM, "/unclaim 编号")
 
 
+_REOPEN_USAGE = "/reopen 编号 原因，例如 /reopen 12 当事人再次发帖，热度回升"
+
+
 async def cmd_reopen(call: Call) -> list[Reply]:
-    return await _simple(call, Action.REOPEN, "/reopen 编号")
+    """Reopen a closed incident, or send a closing back that waits for sign-off; always with a reason."""
+    iid = _incident_id(call, _REOPEN_USAGE)
+    reason = _text_after_id(call) if (call.args and looks_numeric(call.args[0])) else call.rest
+    inc = call.deps.service.get(iid)
+    if inc.state not in (State.CLOSED, State.PENDING_SIGNOFF):
+        return [Reply(f"#{inc.id} 尚未关闭（{inc.state.label}），无需重新打开。")]
+    if not reason:
+        raise UsageError(f"请说明重新打开的原因。用法：{_REOPEN_USAGE}")
+    if len(reason) > 1000:
+        raise UsageError(f"原因过长（{len(reason)} 字，最多 1000 字）。用法：{_REOPEN_USAGE}")
+    return _result(call, call.deps.service.act(iid, Action.REOPEN, call.actor, text=reason))
+
+
+async def cmd_signoff(call: Call) -> list[Reply]:
+    """销号: a leader or an admin confirms a grade I–II closing."""
+    return await _simple(call, Action.SIGNOFF, "/signoff 编号，例如 /signoff 12")
 
 
 async def cmd_assign(call: Call) -> list[Reply]:
@@ -473,6 +510,22 @@ async def cmd_note(call: Call) -> list[Reply]:
             raise UsageError(f"#{iid} 的处置预案共 {len(pb.steps)} 步，没有第 {shorten(str(step), 12)} 步。"
                              f"用法：/note {iid} 完成 步骤号（1–{len(pb.steps)}）")
     return _result(call, call.deps.service.act(iid, Action.NOTE, call.actor, text=text[:2000]))
+
+
+JUDGE_LIMIT = 2000
+_JUDGE_USAGE = "/judge 编号 研判意见，例如 /judge 12 系个人情绪化表达，传播有限，暂不升级"
+
+
+async def cmd_judge(call: Call) -> list[Reply]:
+    """研判: the analyst's assessment, an audited event shown on the card and in the documents."""
+    iid = _incident_id(call, _JUDGE_USAGE)
+    text = _text_after_id(call) if (call.args and looks_numeric(call.args[0])) else call.rest
+    if not text:
+        raise UsageError(f"研判意见不能为空。用法：{_JUDGE_USAGE}")
+    if len(text) > JUDGE_LIMIT:
+        raise UsageError(f"研判意见过长（{len(text)} 字，最多 {JUDGE_LIMIT} 字），请精简后重发。用法：{_JUDGE_USAGE}")
+    _visible(call, iid, need=View.FULL)
+    return _result(call, call.deps.service.act(iid, Action.JUDGE, call.actor, text=text))
 
 
 async def cmd_escalate(call: Call) -> list[Reply]:
@@ -678,6 +731,9 @@ async def cmd_sources(call: Call) -> list[Reply]:
     if not deps.config.sources:
         return [Reply("配置中没有来源。")]
     lines = [f"来源 {len(deps.config.sources)} 个："]
+    hold = _hold_line(deps)
+    if hold:
+        lines.insert(0, hold)
     for s in deps.config.sources:
         r = rows.get(s.id, {})
         last_ok = fmt_time(from_iso(r.get("last_ok_at")), deps.tz) if r.get("last_ok_at") else "—"
@@ -716,9 +772,26 @@ async def cmd_tip(call: Call) -> list[Reply]:
     return [Reply(f"已收到线索，{verb} #{inc.id}（{inc.grade.badge}）：{inc.title}，谢谢！")]
 
 
+_ALL = ("all", "全部", "全组")
+
+
+def _hold_line(deps: Deps) -> str | None:
+    """The group-wide hold, when one is on: for /list and /sources."""
+    until = store.get_mute_all(deps.db)
+    if until is None or until <= deps.clock():
+        return None
+    return f"🔕 全组静音中，至 {fmt_time(until, deps.tz)}：III、IV 级提醒暂停（到期补发），I、II 级照常。/unmute all 提前结束"
+
+
 async def cmd_mute(call: Call) -> list[Reply]:
-    usage = "/mute 编号 时长，例如 /mute 12 2h（支持 30m、2h、1d）"
-    iid, raw = _id_and_arg(call, usage, "请注明静音多久")
+    usage = "/mute 编号 时长，例如 /mute 12 2h；/mute all 2h 全组静音（计划内活动，I、II 级照常提醒）（支持 30m、2h、1d）"
+    if call.args and call.args[0].lower() in _ALL:
+        if len(call.args) < 2:
+            raise UsageError(f"请注明静音多久。用法：{usage}")
+        _no_more(call.args[2:], usage)
+        iid, raw = None, call.args[1]
+    else:
+        iid, raw = _id_and_arg(call, usage, "请注明静音多久")
     try:
         span = parse_duration(raw) if len(raw) <= 20 else None
     except ValueError:
@@ -729,8 +802,33 @@ async def cmd_mute(call: Call) -> list[Reply]:
         raise UsageError(f"最多静音 7 天。用法：{usage}")
     if span <= timedelta(0):
         raise UsageError(f"静音时长须大于 0。用法：{usage}")
+    if iid is None:
+        until = call.deps.clock() + span
+        call.deps.service.mute_all(call.actor, until)
+        log.info("/mute all by %s until %s", call.person.id, until)
+        if (call.req.platform, call.req.chat) in [c for t in call.deps.config.teams
+                                                  for c in call.deps.router.group_chats(t.id)]:
+            return []
+        return [Reply(f"已开启全组静音，至 {fmt_time(until, call.deps.tz)}（I、II 级事件照常提醒）。")]
     inc = call.deps.service.mute(iid, call.actor, call.deps.clock() + span)
     return _done(call, inc, f"已静音 #{iid} 的提醒，至 {fmt_time(inc.muted_until, call.deps.tz)}。")
+
+
+async def cmd_unmute(call: Call) -> list[Reply]:
+    usage = "/unmute 编号，例如 /unmute 12；/unmute all 结束全组静音"
+    deps = call.deps
+    if call.args and call.args[0].lower() in _ALL:
+        _no_more(call.args[1:], usage)
+        if _hold_line(deps) is None:
+            return [Reply("目前没有全组静音。")]
+        deps.service.mute_all(call.actor, None)
+        log.info("/unmute all by %s", call.person.id)
+        return [Reply("已结束全组静音，恢复全部提醒。")]
+    iid = _id_only(call, usage)
+    inc, was = deps.service.unmute(iid, call.actor)
+    if not was:
+        return [Reply(f"#{iid} 目前没有静音。")]
+    return _done(call, inc, f"已取消 #{iid} 的静音，恢复提醒。")
 
 
 _EXPORT_USAGE = ("用法：/export ledger [today|week|month|lastweek|起始日..结束日]，例如 /export ledger week"
@@ -797,16 +895,21 @@ COMMANDS: list[Command] = [
     Command("unclaim", "/unclaim 编号", "取消认领", cmd_unclaim, aliases=("取消认领",)),
     Command("assign", "/assign 编号 @姓名", "指派", cmd_assign, aliases=("指派",)),
     Command("note", "/note 编号 内容", "添加备注", cmd_note, aliases=("备注",)),
+    Command("judge", "/judge 编号 研判意见", "研判（I、II 级事件关闭前必须有）", cmd_judge, aliases=("研判",)),
     Command("escalate", "/escalate 编号 [原因]", "升级", cmd_escalate, aliases=("升级",)),
     Command("close", "/close 编号 处置方式 [说明]", f"关闭（{DISPOSITIONS}）", cmd_close, aliases=("关闭",)),
-    Command("reopen", "/reopen 编号", "重新打开", cmd_reopen, aliases=("重新打开", "重开")),
+    Command("signoff", "/signoff 编号", "销号：确认关闭 I、II 级事件（领导、管理员）", cmd_signoff, aliases=("销号",)),
+    Command("reopen", "/reopen 编号 原因", "重新打开，或退回待销号的关闭申请（须说明原因）", cmd_reopen,
+            aliases=("重新打开", "重开")),
     Command("search", "/search 关键词", "全文搜索帖文", cmd_search, aliases=("搜索",)),
     Command("report", "/report [today|week|month|起..止|编号] [docx]", "统计报告；带编号为单个事件的专报；加 docx 得到 Word 文档", cmd_report, aliases=("报告",)),
     Command("subscribe", "/subscribe [I|II|III|IV]", "订阅私信推送（默认 II 级及以上）", cmd_subscribe, aliases=("订阅",)),
     Command("unsubscribe", "/unsubscribe", "取消订阅", cmd_unsubscribe, aliases=("取消订阅",)),
     Command("sources", "/sources", "来源状态", cmd_sources, aliases=("来源",)),
     Command("tip", "/tip 链接 [备注]", "报送线索", cmd_tip, aliases=("线索", "报送")),
-    Command("mute", "/mute 编号 时长", "暂停某事件的提醒（如 2h）", cmd_mute, aliases=("静音",)),
+    Command("mute", "/mute 编号 时长", "暂停某事件的提醒（如 2h）；/mute all 2h 全组静音（I、II 级照常）", cmd_mute,
+            aliases=("静音",)),
+    Command("unmute", "/unmute 编号", "取消静音；/unmute all 结束全组静音", cmd_unmute, aliases=("取消静音",)),
     Command("export", "/export ledger [周期]", "导出舆情台账（Excel 文件，默认本周）", cmd_export, aliases=("导出",)),
 ]
 _BY_NAME = {c.name: c for c in COMMANDS}
@@ -818,7 +921,7 @@ _NUMBER = re.compile(r"^[#＃]?[0-9０-９]+(?:\s|$)")
 # arguments a Chinese word takes in a group (commands with an incident number need the number;
 # the others, not listed, count only as the whole message)
 _GROUP_ARGS = {
-    "list": re.compile(r"^(?:[0-9０-９]+|I{1,3}|IV|待认领|处置中|已升级)(?:\s|$)", re.I),
+    "list": re.compile(r"^(?:[0-9０-９]+|I{1,3}|IV|待认领|处置中|已升级|待销号)(?:\s|$)", re.I),
     "report": re.compile(r"^(?:today|yesterday|week|lastweek|month|\d)", re.I),
     "subscribe": re.compile(r"^(?:I|II|III|IV)$", re.I),
     "tip": re.compile(r"^https?://", re.I),

@@ -21,9 +21,11 @@ ALLOWED: dict[str, set[Role] | None] = {
     "unclaim": _WORK,
     "assign": _WORK,
     "note": _VIEW,
+    "judge": _WORK,
     "escalate": _VIEW,
     "close": _WORK,
-    "reopen": _WORK,
+    "reopen": _WORK | {Role.LEADER},   # a leader sends a closing back instead of signing it off
+    "signoff": {Role.ADMIN, Role.LEADER},
     "search": _VIEW,
     "report": _VIEW,
     "subscribe": _VIEW,
@@ -31,6 +33,7 @@ ALLOWED: dict[str, set[Role] | None] = {
     "sources": _WORK,
     "tip": _WORK | {Role.OFFICER},
     "mute": _WORK,
+    "unmute": _WORK,
     "export": _VIEW,
 }
 

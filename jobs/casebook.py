@@ -59,7 +59,7 @@ class Case:
     posts: list[dict]
     timeline: list[tuple[datetime, str, str, str]]   # when, who, what, detail
     lessons: list[str]
-    judgement: str = ""   # the last note starting with 研判 (the analyst's assessment)
+    judgement: str = ""   # the latest /judge (研判); else the last note starting with 研判
 
 
 def _included(inc: Incident, include_open: bool, include_false_positives: bool) -> bool:
@@ -98,20 +98,22 @@ def collect_cases(db: Database, config, start: date, end: date, tz: ZoneInfo, gr
                  if (grade is None or i.grade.at_least(grade)) and _included(i, include_open, include_false_positives)]
     cases = []
     for inc in progress(incidents):
-        timeline, lessons, judgement = [], [], ""
+        timeline, lessons, judgement, legacy = [], [], "", ""
         for ev in store.events_for(db, inc.id):
             if ev.action == "reminder":
                 continue
             what, text = _event_line(ev, names)
             if ev.action == "note" and text.lower().startswith(LESSON_PREFIXES):
                 lessons.append(text.split(":", 1)[-1].split("：", 1)[-1].strip())
-            if ev.action == "note" and judgement_of(text) is not None:
-                judgement = judgement_of(text)
+            if ev.action == "judge":
+                judgement = (ev.detail.get("text") or "").strip()
+            elif ev.action == "note" and judgement_of(text) is not None:
+                legacy = judgement_of(text)
             timeline.append((ev.at, names.get(ev.actor, ev.actor) if ev.actor else "系统", what, text))
         posts = store.posts_for(db, inc.id)
         # the story as it spread: by publication time, collection time where a post has none
         posts.sort(key=lambda p: (from_iso(p["published_at"] or p["fetched_at"]), p["id"]))
-        cases.append(Case(inc, posts, timeline, lessons, judgement))
+        cases.append(Case(inc, posts, timeline, lessons, judgement or legacy))
     return cases
 
 

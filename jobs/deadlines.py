@@ -26,7 +26,8 @@ __all__ = ["sweep", "sweep_async", "SYSTEM", "CHUNK"]
 log = logging.getLogger(__name__)
 
 SYSTEM = Actor("system", "系统", Role.ADMIN)
-_HUMAN = frozenset({"claim", "unclaim", "assign", "note", "escalate", "close", "reopen"})
+_HUMAN = frozenset({"claim", "unclaim", "assign", "note", "escalate", "close", "reopen", "judge", "signoff",
+                    "unmute"})
 CHUNK = 100   # incidents read (with their events) at a time; the async sweep yields between chunks
 
 
@@ -79,6 +80,7 @@ class _Sweep:
         self.reminders: list[tuple] = []        # (incident, key, text, to_assignee, record)
         self.next: list[tuple] = []             # (incident id, next due, version, last event id)
         self.acted = 0
+        self.hold = store.get_mute_all(service.db)   # /mute all: grade III-IV wait until then
 
     def chunk(self) -> bool:
         """Look at the next CHUNK due incidents; False when there are no more."""
@@ -95,7 +97,7 @@ class _Sweep:
             dl = deadlines_for(inc, service.config.grades, tz)
             changed = False
             for intent in due_intents(inc, dl, rule, now, done=done, last_activity=last_activity,
-                                      muted_until=inc.muted_until, tz=tz):
+                                      muted_until=inc.muted_until, tz=tz, hold_until=self.hold):
                 self.acted += 1
                 if intent.kind == "auto_escalate":
                     text = f"⏫ #{inc.id} {intent.text}"
@@ -115,7 +117,8 @@ class _Sweep:
                 rule = service.config.grades[inc.grade]
                 dl = deadlines_for(inc, service.config.grades, tz)
             self.next.append((inc.id, next_due(inc, dl, rule, now, last_activity=last_activity,
-                                               muted_until=inc.muted_until), inc.version, last_event))
+                                               muted_until=inc.muted_until, hold_until=self.hold),
+                              inc.version, last_event))
         return len(rows) == CHUNK
 
     def finish(self) -> int:

@@ -30,8 +30,8 @@ COLUMNS: list[tuple[str, int]] = [
     ("等级", 9), ("涉及对象", 18), ("研判", 30), ("认领人", 8), ("认领用时", 12), ("处置方式", 9),
     ("处置说明", 30), ("办结时间", 17), ("是否超时", 14), ("备注", 40),
 ]
-# A note that starts with one of these is the analyst's assessment (until `/judge` records one
-# of its own); the last one counts.
+# The 研判 column is the latest `/judge` event. A note that starts with one of these (how an
+# assessment was written before /judge existed) counts only when there is no /judge event.
 JUDGE_PREFIXES = ("研判",)
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
@@ -101,17 +101,20 @@ def judgement_of(text: str) -> str | None:
 def ledger_rows(db: Database, config, start: datetime, end: datetime, tz: ZoneInfo, now: datetime) -> list[LedgerRow]:
     """Every incident found in [start, end), oldest first."""
     incidents = store.incidents_between(db, start, end)
-    notes = store.events_between(db, start, end, ("note",))
+    notes = store.events_between(db, start, end, ("note", "judge"))
     names = {p.id: p.name for p in config.people}
     rows = []
     for inc in incidents:
-        judgement, remarks = "", []
+        judgement, legacy, remarks = "", "", []
         for ev in notes.get(inc.id, []):
             text = (ev.detail.get("text") or "").strip()
             if not text:
                 continue
+            if ev.action == "judge":
+                judgement = text
+                continue
             if judgement_of(text) is not None:
-                judgement = judgement_of(text)
+                legacy = judgement_of(text)
                 continue
             who = names.get(ev.actor, ev.actor) if ev.actor else "系统"
             remarks.append(f"{ev.at.astimezone(tz):%m-%d %H:%M} {who}：{text}")
@@ -123,7 +126,7 @@ def ledger_rows(db: Database, config, start: datetime, end: datetime, tz: ZoneIn
             id=inc.id, found=_local(inc.created_at, tz), first_published=_local(inc.published_at, tz),
             title=inc.title, source=source, url=inc.url, category=inc.category or "未分类",
             grade=f"{inc.grade.value} {inc.grade.label}", involved="、".join(dict.fromkeys(involved)),
-            judgement=judgement, assignee=names.get(inc.assignee, inc.assignee) if inc.assignee else "",
+            judgement=judgement or legacy, assignee=names.get(inc.assignee, inc.assignee) if inc.assignee else "",
             claim_time=(inc.claimed_at - inc.created_at) if inc.claimed_at else None,
             disposition=inc.disposition.value if inc.disposition and inc.state is State.CLOSED else "",
             summary=(inc.summary or "") if inc.state is State.CLOSED else "",

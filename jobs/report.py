@@ -232,14 +232,25 @@ def special_report(db: Database, config, incident_id: int, tz: ZoneInfo, render_
     """
     from core.render import card_text, fmt_time
 
+    from dataclasses import replace
+
     inc = store.get_incident(db, incident_id)
-    lines = [f"📄 舆情专报 · #{inc.id}", card_text(render_card(inc), with_commands=False)]
+    card = render_card(inc)
+    card = replace(card, fields=tuple(f for f in card.fields if f[0] != "研判"))   # said once, below
+    lines = [f"📄 舆情专报 · #{inc.id}", card_text(card, with_commands=False)]
+    names = {p.id: p.name for p in config.people}
+    judged = [ev for ev in store.events_for(db, incident_id) if ev.action == "judge"]
+    if judged:
+        last = judged[-1]
+        lines.append(f"研判意见：{last.detail.get('text') or ''}"
+                     f"（{names.get(last.actor, last.actor) if last.actor else '系统'} {fmt_time(last.at, tz)}）")
+    else:
+        lines.append(f"研判意见：尚未研判（/judge {inc.id} 研判意见）")
     posts = store.posts_for(db, incident_id)
     sources = sorted({p["source_name"] or p["source_id"] for p in posts})
     lines.append(f"\n一、传播情况：{len(posts)} 篇帖文，{len(sources)} 个来源（{'、'.join(sources)}）")
     lines += [f"  · {fmt_time(from_iso(p['fetched_at']), tz)} {p['source_name'] or p['source_id']}：{p['title'][:50]}"
               for p in posts[:20]]
-    names = {p.id: p.name for p in config.people}
     lines.append("二、处置过程：")
     lessons = []
     for ev in store.events_for(db, incident_id):

@@ -127,13 +127,15 @@ class _Story:
 
 
 def _story(db: Database, inc: Incident, names: dict[str, str]) -> _Story:
-    timeline, actions, judgement = [], [], ""
+    timeline, actions, judgement, legacy = [], [], "", ""
     for ev in store.events_for(db, inc.id):
         if ev.action == "reminder":
             continue
         what, text = _event_line(ev, names)
-        if ev.action == "note" and judgement_of(text) is not None:
-            judgement = judgement_of(text)
+        if ev.action == "judge":   # /judge; before it existed, a note starting with 研判
+            judgement = (ev.detail.get("text") or "").strip()
+        elif ev.action == "note" and judgement_of(text) is not None:
+            legacy = judgement_of(text)
         step = (ev.at, names.get(ev.actor, ev.actor) if ev.actor else "系统", what, text)
         timeline.append(step)
         if ev.action not in ("opened", "post_added", "regraded"):
@@ -141,7 +143,7 @@ def _story(db: Database, inc: Incident, names: dict[str, str]) -> _Story:
     posts = store.posts_for(db, inc.id)
     # the story as it spread: by publication time, collection time where a post has none
     posts.sort(key=lambda p: (from_iso(p["published_at"] or p["fetched_at"]), p["id"]))
-    return _Story(inc, posts, timeline, judgement, actions)
+    return _Story(inc, posts, timeline, judgement or legacy, actions)
 
 
 def _post_at(p: dict) -> datetime:

@@ -383,6 +383,18 @@ def m013_search_bigrams(db: Database) -> None:
 
 
 @SCHEMA_MIGRATIONS()
+def m014_workflow(db: Database) -> None:
+    """Issue 14 (how the team works): the latest 研判 of an incident (`/judge`; every one is
+    also an audit event); `/mute all 2h`, the group-wide hold of grade III–IV reminders."""
+    db.execute("ALTER TABLE incidents ADD COLUMN judgement TEXT")
+    db.execute("""CREATE TABLE mute_all (
+                      id INTEGER PRIMARY KEY CHECK (id = 1),
+                      until TEXT NOT NULL,
+                      by TEXT,
+                      at TEXT NOT NULL)""")
+
+
+@SCHEMA_MIGRATIONS()
 def m015_report_issues(db: Database) -> None:
     """Issue 14.1: report documents are numbered per year and kind (日报 2026 年第 12 期)."""
     db.execute("""CREATE TABLE report_issues (

@@ -15,6 +15,7 @@ __all__ = [
     "IncidentNotFound", "get_incident", "create_incident", "update_incident", "link_post",
     "add_event", "events_for", "list_incidents", "posts_for", "incidents_between", "StaleIncident",
     "story_candidates", "events_between", "due_for_sweep", "set_next_due", "mark_all_due", "sweep_facts",
+    "get_mute_all", "set_mute_all",
 ]
 
 
@@ -45,7 +46,7 @@ def _row_to_incident(r: dict) -> Incident:
         created_at=from_iso(r["created_at"]), updated_at=from_iso(r["updated_at"]),
         claimed_at=from_iso(r["claimed_at"]), escalated_at=from_iso(r["escalated_at"]),
         closed_at=from_iso(r["closed_at"]), version=r["version"], published_at=from_iso(r.get("published_at")),
-        muted_until=from_iso(r.get("muted_until")),
+        muted_until=from_iso(r.get("muted_until")), judgement=r.get("judgement"),
     )
 
 
@@ -256,3 +257,20 @@ def events_between(db: Database, start: datetime, end: datetime, actions: tuple[
             Event(r["id"], r["incident_id"], from_iso(r["at"]), r["actor"], r["action"], r["from_state"],
                   r["to_state"], json_loads(r["detail"], {})))
     return out
+
+
+def get_mute_all(db: Database) -> datetime | None:
+    """Until when `/mute all` holds grade III–IV reminders (None: not set)."""
+    row = db.execute("SELECT until FROM mute_all WHERE id = 1").fetchone()
+    return from_iso(row[0]) if row else None
+
+
+def set_mute_all(db: Database, until: datetime | None, by: str | None, now: datetime) -> None:
+    """Set (or, with None, lift) the group-wide hold. The sweep's stored next times assumed the
+    old hold, so every open incident is looked at again by the next sweep."""
+    if until is None:
+        db.execute("DELETE FROM mute_all WHERE id = 1")
+    else:
+        db.execute("INSERT OR REPLACE INTO mute_all (id, until, by, at) VALUES (1, ?, ?, ?)",
+                   [to_iso(until), by, to_iso(now)])
+    mark_all_due(db)

@@ -17,7 +17,9 @@ async def _history(make_app):
     seed(h, *LOW, source="ycnews")
     await h.say("liqiang", "/claim 1")
     await h.say("liqiang", "/note 1 教训: 公车使用登记应当公开")
+    await h.say("liqiang", "/judge 1 系公务用车，网民误读")
     await h.say("liqiang", "/close 1 已澄清 系公务用车")
+    await h.say("chenbuzhang", "/signoff 1")
     path = h.app.settings.db
     h.app.close()
     return path

@@ -35,8 +35,9 @@ async def _history(h):
     assert len(ids) == 4, ids
     await h.say("wangmin", "/assign 1 @liqiang")
     await h.say("liqiang", "/note 1 教训: 公车使用登记应当公开")
-    await h.say("liqiang", "/note 1 研判：系公务用车，网民误读")
+    await h.say("liqiang", "/judge 1 系公务用车，网民误读")
     await h.say("liqiang", "/close 1 已澄清 系公务用车")
+    await h.say("chenbuzhang", "/signoff 1")
     await h.say("liqiang", "/close 3 误报")
     await h.say("liqiang", "/close 4 不实 已核实")
     path = h.app.settings.db

@@ -101,14 +101,20 @@ async def test_full_workflow_announces_each_change_in_the_group(two):
     out = await two.deliver()
     assert "⏫ #1 由 李强 升级至组长：省级媒体关注" in out
     assert "【私聊 → 王敏】" in out  # the team lead hears about it privately
+    assert two.incident(1).grade.rank <= 2   # a grade I–II closing needs a 研判 and a leader's 销号
+    assert "/judge" in await two.say("liqiang", "/close 1 已澄清 经核实系公务用车")
+    await two.say("liqiang", "/judge 1 系公务用车，网民误读")
     await two.say("liqiang", "/close 1 已澄清 经核实系公务用车")
+    await two.deliver()
+    assert two.incident(1).state is State.PENDING_SIGNOFF
+    await two.say("wangmin", "/signoff 1")
     out = await two.deliver()
-    assert "✅ #1 由 李强 关闭，处置：已澄清（经核实系公务用车）" in out
+    assert "#1" in out and "已澄清（经核实系公务用车）" in out
     inc = two.incident(1)
     assert (inc.state, inc.disposition.value, inc.summary) == (State.CLOSED, "已澄清", "经核实系公务用车")
     actions = [r[0] for r in two.app.db.execute("SELECT action FROM events WHERE incident_id=1 ORDER BY id")]
-    assert actions == ["opened", "claim", "note", "escalate", "close"]
-    await two.say("liqiang", "/reopen 1")
+    assert actions == ["opened", "claim", "note", "escalate", "judge", "close", "signoff"]
+    await two.say("liqiang", "/reopen 1 当事人再次发帖")
     assert two.incident(1).state is State.ESCALATED
 
 

@@ -173,7 +173,6 @@ async def test_commands_for_another_bot_are_left_alone(two, config_dir):
     ("/note 1 完成 9", "共 4 步，没有第 9 步"),
     ("/note 1 完成 0", "没有第 0 步"),
     ("/show 1 2", "多余的参数"),
-    ("/reopen 1 now", "多余的参数"),
     ("/unclaim 1 x", "多余的参数"),
     ("/assign 1 @周岚 @李强", "多余的参数"),
     ("/mute 1 2h 3h", "多余的参数"),

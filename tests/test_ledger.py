@@ -26,10 +26,11 @@ async def _history(h, clock):
          url="javascript:alert(1)")
     clock.advance(minutes=10)
     await h.say("liqiang", "/claim 1")
-    await h.say("liqiang", "/note 1 研判：系公务用车，网民误读，热度可控")
+    await h.say("liqiang", "/judge 1 系公务用车，网民误读，热度可控")
     await h.say("liqiang", "/note 1 已联系交通局核实")
     clock.advance(hours=1)
     await h.say("liqiang", "/close 1 已澄清 系公务用车")
+    await h.say("chenbuzhang", "/signoff 1")
 
 
 def _sheet(path):
@@ -109,7 +110,9 @@ async def test_overdue_column_follows_deadlines(make_app, clock, tmp_path):
     clock.advance(hours=1)
     await h.say("liqiang", "/claim 1")
     clock.advance(hours=30)
+    await h.say("liqiang", "/judge 1 热度可控")
     await h.say("liqiang", "/close 1 已回应 已发布通报")
+    await h.say("chenbuzhang", "/signoff 1")
     app = h.app
     lo, hi = clock.now - timedelta(days=3), clock.now + timedelta(days=1)
     rows = {r.id: r for r in ledger_rows(app.db, app.config, lo, hi, app.tz, clock.now)}

@@ -43,6 +43,12 @@ ALLOWED = [
     (State.CLOSED, "a", 0, Action.REOPEN, "a", None, False, State.CLAIMED, "a"),
     (State.CLOSED, None, 0, Action.REOPEN, "a", None, False, State.NEW, None),
     (State.CLOSED, "a", 2, Action.REOPEN, "a", None, False, State.ESCALATED, "a"),
+    (State.NEW, None, 0, Action.JUDGE, "a", None, False, State.NEW, None),
+    (State.CLAIMED, "a", 0, Action.JUDGE, "b", None, False, State.CLAIMED, "a"),
+    (State.ESCALATED, "a", 1, Action.JUDGE, "a", None, False, State.ESCALATED, "a"),
+    (State.PENDING_SIGNOFF, "a", 0, Action.NOTE, "b", None, False, State.PENDING_SIGNOFF, "a"),
+    (State.PENDING_SIGNOFF, "a", 0, Action.JUDGE, "a", None, False, State.PENDING_SIGNOFF, "a"),
+    (State.PENDING_SIGNOFF, "a", 0, Action.REOPEN, "boss", None, False, State.CLAIMED, "a"),
 ]
 
 
@@ -64,9 +70,17 @@ FORBIDDEN = [
     (State.NEW, None, 0, Action.REOPEN, "a", None, False, Refusal.NOT_CLOSED),
     (State.CLAIMED, "a", 0, Action.REOPEN, "a", None, False, Refusal.NOT_CLOSED),
     (State.ESCALATED, "a", 1, Action.REOPEN, "a", None, False, Refusal.NOT_CLOSED),
+    (State.NEW, None, 0, Action.SIGNOFF, "boss", None, True, Refusal.NOT_PENDING),
+    (State.CLAIMED, "a", 0, Action.SIGNOFF, "boss", None, True, Refusal.NOT_PENDING),
+    (State.ESCALATED, "a", 1, Action.SIGNOFF, "boss", None, True, Refusal.NOT_PENDING),
+    (State.PENDING_SIGNOFF, "a", 0, Action.SIGNOFF, "a", None, False, Refusal.NOT_SIGNER),
+] + [
+    (State.PENDING_SIGNOFF, "a", 0, action, "a", "b", True, Refusal.PENDING)
+    for action in (Action.CLAIM, Action.UNCLAIM, Action.ASSIGN, Action.ESCALATE, Action.CLOSE)
 ] + [
     (State.CLOSED, "a", 0, action, "a", "b", True, Refusal.CLOSED)
-    for action in (Action.CLAIM, Action.UNCLAIM, Action.ASSIGN, Action.ESCALATE, Action.CLOSE)
+    for action in (Action.CLAIM, Action.UNCLAIM, Action.ASSIGN, Action.ESCALATE, Action.CLOSE, Action.JUDGE,
+                   Action.SIGNOFF)
 ]
 
 

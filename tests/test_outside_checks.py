@@ -63,7 +63,8 @@ async def test_chinese_punctuation_after_the_command_word_or_the_number_is_a_sep
     n = seed(bot, *HIGH).incident_id
     replies = {}
     for line in ["/list，", f"/claim {n}。", f"/note {n}，已核实：情况属实，（待复核）", f"/mute {n}，2h",
-                 f"/escalate {n}： 涉及领导干部，需把关口径。", f"/close，{n} 已回应，已发布说明。", f"/claim{n}"]:
+                 f"/escalate {n}： 涉及领导干部，需把关口径。", f"/judge {n}，网民误读", f"/close，{n} 已回应，已发布说明。",
+                 f"/claim{n}"]:
         replies[line] = await bot.say("wangmin", line)
     everything = "\n".join(replies.values())
     assert "命令以 / 开头" not in everything and "不是有效的事件编号" not in everything
@@ -71,10 +72,10 @@ async def test_chinese_punctuation_after_the_command_word_or_the_number_is_a_sep
     assert f"无法识别的命令“/claim{n}”" in replies[f"/claim{n}"]
     events = [(r["action"], json.loads(r["detail"])) for r in bot.app.db.query(
         "SELECT action, detail FROM events WHERE incident_id = ? AND actor IS NOT NULL ORDER BY id", [n])]
-    assert [a for a, _ in events] == ["claim", "note", "mute", "escalate", "close"]
+    assert [a for a, _ in events] == ["claim", "note", "mute", "escalate", "judge", "close"]
     assert events[1][1]["text"] == "已核实：情况属实，（待复核）"          # the rest stays as typed
     assert events[3][1]["reason"] == "涉及领导干部，需把关口径。"
-    assert events[4][1]["disposition"] == "已回应" and events[4][1]["summary"] == "已发布说明。"
+    assert events[5][1]["disposition"] == "已回应" and events[5][1]["summary"] == "已发布说明。"
 
 
 # ----------------------------------------------------------------------------- hostile scraped content
@@ -281,6 +282,7 @@ async def test_the_casebook_exports_hostile_titles_and_notes(bot, tmp_path):
     n = seed(bot, "网友举报张建国公车私用 [点我](javascript:alert(1)) <b>粗</b>", "张建国\x1b[2J周末开公车",
              url="javascript:alert(1)").incident_id
     await bot.say("wangmin", f"/note {n} 已核实\x1b[31m红字\x07\x00完毕")
+    await bot.say("wangmin", f"/judge {n} 属实\x1b[0m")   # grade I–II: closed after a 研判
     await bot.say("wangmin", f"/close {n} 已回应 说明\x0c完毕")
     today = bot.app.clock().date()
     cases = collect_cases(bot.app.db, bot.app.config, date(2000, 1, 1), today, bot.app.tz, None, lambda xs: xs)

@@ -27,7 +27,7 @@ async def test_report_counts_and_mean_times(make_app, clock):
     clock.advance(minutes=20)
     r = build_report(h.app.db, h.app.config, "today", clock(), h.app.tz)
     assert r.total == 3
-    assert r.by_state == {"new": 1, "claimed": 1, "escalated": 0, "closed": 1}
+    assert r.by_state == {"new": 1, "claimed": 1, "escalated": 0, "pending_signoff": 0, "closed": 1}
     assert r.mean_claim == timedelta(minutes=20) and r.claimed == 2
     assert r.mean_close == timedelta(minutes=90) and r.closed == 1
     assert r.by_disposition == {"误报": 1}
@@ -92,6 +92,7 @@ async def test_date_range_and_special_report(make_app, clock):
     seed(h, *HIGH, source="provnews")
     await h.say("liqiang", "/claim 1")
     await h.say("liqiang", "/note 1 教训: 公车使用登记要公开")
+    await h.say("liqiang", "/judge 1 系公务用车，网民误读")
     await h.say("liqiang", "/close 1 已澄清 系公务用车")
     assert "新增事件：1 起" in await h.say("liqiang", "/report 2026-11-24..2026-11-24")
     assert "新增事件：0 起" in await h.say("liqiang", "/report 2026-11-01..2026-11-23")

@@ -26,9 +26,10 @@ async def _history(h, clock):
     seed(h, *LOW, source="ycnews")
     clock.advance(minutes=10)
     await h.say("liqiang", "/claim 1")
-    await h.say("liqiang", "/note 1 研判：系公务用车，网民误读，热度可控")
+    await h.say("liqiang", "/judge 1 系公务用车，网民误读，热度可控")
     clock.advance(hours=1)
     await h.say("liqiang", "/close 1 已澄清 系公务用车")
+    await h.say("wangmin", "/signoff 1")   # grade I–II: a staff closing waits for 销号
 
 
 async def _ask(h, text, who="liqiang"):

@@ -136,10 +136,14 @@ async def test_note_escalate_and_close_with_disposition(tg):
     await tg.until(lambda: f"📝 #{iid} 李强：已联系交通局" in tg.texts())
     tg.api.press(GROUP, tg.users["liqiang"], card_id, f"e:{iid}")
     await tg.until(lambda: f"⏫ #{iid} 由 李强 升级至组长" in tg.texts())
+    tg.say("liqiang", "/judge 系公务用车", reply_to=card_id)
+    await tg.until(lambda: f"🧭 #{iid} 李强 研判：系公务用车" in tg.texts())
     tg.api.press(GROUP, tg.users["liqiang"], card_id, f"x:{iid}")
     await tg.until(lambda: ("已澄清", f"d:{iid}:1") in tg.api.buttons(GROUP, card_id))
     tg.api.press(GROUP, tg.users["liqiang"], card_id, f"d:{iid}:1")
-    await tg.until(lambda: f"✅ #{iid} 由 李强 关闭，处置：已澄清" in tg.texts())
+    await tg.until(lambda: f"📮 #{iid} 李强 申请关闭，处置：已澄清" in "\n".join(tg.texts()))
+    tg.say("wangmin", f"/signoff {iid}")   # grade I–II: closed on 销号
+    await tg.until(lambda: f"✅ #{iid} 由 王敏 销号关闭，处置：已澄清" in tg.texts())
     await tg.until(lambda: "已关闭" in tg.card(iid)["text"])
     assert [t for t, _ in tg.api.buttons(GROUP, card_id)] == ["重新打开", "备注"]
 

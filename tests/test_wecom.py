@@ -180,8 +180,9 @@ async def test_buttons_on_a_private_template_card(wc):
     # close asks for the disposition in words
     await wc.press("liqiang", f"x:{iid}")
     await until(lambda: any(f"关闭 {iid} 处置方式" in t for t in wc.fake.user_texts("LiQiang")))
+    await wc.say("liqiang", f"研判 {iid} 当事人已说明")
     await wc.say("liqiang", f"关闭 {iid} 已澄清 当事人已说明")
-    await until(lambda: f"✅ #{iid} 由 李强 关闭，处置：已澄清（当事人已说明）" in wc.texts())
+    await until(lambda: any(t.startswith(f"📮 #{iid} 李强 申请关闭，处置：已澄清（当事人已说明）") for t in wc.texts()))
 
 
 async def test_two_users_pressing_claim_at_once(wc):
@@ -203,10 +204,13 @@ async def test_note_escalate_close_with_aliases(wc):
     await until(lambda: f"📝 #{iid} 李强：已联系交通局" in wc.texts())
     await wc.say("liqiang", f"升级 {iid}")
     await until(lambda: any(t.startswith(f"⏫ #{iid} 由 李强 升级") for t in wc.texts()))
+    await wc.say("liqiang", f"研判 {iid} 系公务用车")
     await wc.say("liqiang", f"关闭 {iid} 已澄清")
-    await until(lambda: f"✅ #{iid} 由 李强 关闭，处置：已澄清" in wc.texts())
+    await until(lambda: any(t.startswith(f"📮 #{iid} 李强 申请关闭") for t in wc.texts()))
+    await wc.say("wangmin", f"销号 {iid}")
+    await until(lambda: f"✅ #{iid} 由 王敏 销号关闭，处置：已澄清" in wc.texts())
     texts = [t for t in wc.texts() if f"#{iid}" in t]
-    assert [t[:1] for t in texts] == ["⬆", "✋", "📘", "📝", "⏫", "✅"]  # in the order they happened
+    assert [t[:1] for t in texts] == ["⬆", "✋", "📘", "📝", "⏫", "🧭", "📮", "✅"]  # in the order they happened
 
 
 async def test_unknown_sender_and_member_without_the_role(wc, caplog):
