@@ -118,11 +118,16 @@ class App:
         self._jobs: set[asyncio.Task] = set()
 
     # ------------------------------------------------------------------ rendering
-    def render(self, inc: Incident) -> Card:
+    def render(self, inc: Incident, where: tuple[str, str] | None = None) -> Card:
+        """The card of an incident; `where` (platform, chat) it is shown: a facts-only chat of the
+        incident's escalation chain (a partner department) gets no internal assessment."""
         now = self.clock()
         dl = deadlines_for(inc, self.config.grades, self.tz)
+        facts_only = where is not None and where in self.router.facts_only_chats(
+            inc.team, self.config.chain(inc.grade, inc.category))
         ctx = RenderContext(tz=self.tz, now=now, names={p.id: p.name for p in self.config.people},
-                            deadline=next_deadline(inc, dl, now), overdue=is_overdue(inc, dl, now))
+                            deadline=next_deadline(inc, dl, now), overdue=is_overdue(inc, dl, now),
+                            facts_only=facts_only)
         return render_card(inc, ctx)
 
     # ------------------------------------------------------------------ entry points

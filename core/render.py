@@ -56,6 +56,7 @@ class RenderContext:
     names: dict[str, str] = field(default_factory=dict)
     deadline: tuple[str, datetime] | None = None
     overdue: bool = False
+    facts_only: bool = False   # for a facts-only chat (a partner department): no internal assessment
 
 
 # C0 and C1 control characters (but tab and newline), DEL, and the bidirectional embedding,
@@ -130,9 +131,9 @@ def render_card(inc: Incident, ctx: RenderContext) -> Card:
         if inc.summary:
             state += f"（{inc.summary}）"
     fields.append(("状态", state))
-    if inc.state is State.PENDING_SIGNOFF:
+    if inc.state is State.PENDING_SIGNOFF and not ctx.facts_only:
         fields.append(("待销号", f"请领导 /signoff {inc.id} 销号，或 /reopen {inc.id} 原因 退回"))
-    if inc.judgement:
+    if inc.judgement and not ctx.facts_only:
         fields.append(("研判", inc.judgement))
     if ctx.deadline:
         label, when = ctx.deadline

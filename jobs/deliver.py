@@ -46,7 +46,7 @@ HIGH_BATCH = 5
 
 
 class Deliverer:
-    def __init__(self, db: Database, platforms: Mapping[str, ChatPlatform], render: Callable[[Incident], Card],
+    def __init__(self, db: Database, platforms: Mapping[str, ChatPlatform], render: Callable[..., Card],
                  clock: Clock, *, tz=None, quiet_hours: tuple | None = None):
         self.db = db
         self.platforms = dict(platforms)
@@ -301,7 +301,7 @@ class Deliverer:
 
     async def _card(self, adapter: ChatPlatform, row: outbox.OutboxRow) -> None:
         inc = store.get_incident(self.db, row.incident_id)
-        msg = Outgoing(card=self.render(inc), incident_id=inc.id)
+        msg = Outgoing(card=self.render(inc, (row.platform, row.chat)), incident_id=inc.id)
         existing = outbox.message_id_for(self.db, inc.id, row.platform, row.chat)
         if existing:
             try:

@@ -155,3 +155,34 @@ async def test_partner_on_telegram_sees_only_the_facts_of_what_reached_them(conf
     finally:
         await t.stop()
         api.close()
+
+
+async def test_the_card_a_partner_receives_carries_no_internal_assessment(escalated, monkeypatch):
+    """Cards are edited in every chat that shows them, a partner's included: the 研判 (an
+    internal assessment) is on the team's card, never on the card a facts-only step receives."""
+    h = escalated
+    adapter = h.app.platforms["console"]
+    shown: dict[str, list] = {}
+    real_edit, real_send = adapter.edit, adapter.send
+
+    async def edit(chat, message_id, message):
+        shown.setdefault(chat, []).append(message.card)
+        return await real_edit(chat, message_id, message)
+
+    async def send(chat, message):
+        if message.card is not None:
+            shown.setdefault(chat, []).append(message.card)
+        return await real_send(chat, message)
+
+    monkeypatch.setattr(adapter, "edit", edit)
+    monkeypatch.setattr(adapter, "send", send)
+    judgement = "系公务用车，网民误读，建议不予回应"
+    await h.say("liqiang", f"/judge 1 {judgement}")
+    await h.deliver()
+    partner = [chat for platform, chat in h.app.router.private_chats(h.app.config.person(PARTNER))]
+    group = [chat for platform, chat in h.app.router.group_chats(h.incident(1).team)]
+    assert partner and all(shown.get(c) for c in partner + group)
+    for c in partner:
+        assert all(judgement not in str(card) for card in shown[c])
+    for c in group:
+        assert ("研判", judgement) in shown[c][-1].fields
