@@ -31,6 +31,7 @@ async def test_note_reason_and_summary_are_stored_as_typed(two):
     await two.say("liqiang", f"/escalate 1 {reason}")
     esc = [ev for ev in store.events_for(two.app.db, 1) if ev.action == "escalate"][-1]
     assert esc.detail["reason"] == reason
+    await two.say("liqiang", "/judge 1 系公务用车（已核）：网民误读")   # grade I–II: a 研判 before closing
     await two.say("liqiang", "/close 1 已澄清 经核实：系公务用车，（已备案）")
     assert two.incident(1).summary == "经核实：系公务用车，（已备案）"
     show = await two.say("liqiang", "/show 1")
