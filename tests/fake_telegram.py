@@ -24,6 +24,7 @@ class FakeBotAPI:
         self.sent: list[dict] = []                          # every successful sendMessage, in order
         self.answers: list[dict] = []
         self.photos: list[dict] = []
+        self.documents: list[dict] = []                     # every sendDocument: {"chat", "bytes"}
         self.faults: list[tuple[str, tuple]] = []           # (method or "*", (kind, arg))
         self._updates: list[dict] = []
         self._cond = threading.Condition()
@@ -179,6 +180,13 @@ class FakeBotAPI:
             self.photos.append({"chat": chat, "message_id": mid, "bytes": photo if isinstance(photo, bytes) else b""})
         return self._ok({"message_id": mid, "date": int(time.time()), "chat": self._chat(chat), "from": BOT,
                          "photo": [{"file_id": f"f{mid}", "file_unique_id": f"u{mid}", "width": 10, "height": 10}]})
+
+    def api_sendDocument(self, p):  # noqa: N802
+        with self._lock:
+            mid = next(self._message_ids)
+            self.documents.append({"chat": str(p["chat_id"]), "bytes": p.get("document")})
+        return self._ok({"message_id": mid, "date": int(time.time()), "chat": self._chat(p["chat_id"]),
+                         "from": BOT, "document": {"file_id": f"d{mid}", "file_unique_id": f"u{mid}"}})
 
     def api_editMessageText(self, p):  # noqa: N802
         key = (str(p["chat_id"]), int(p["message_id"]))

@@ -171,23 +171,11 @@ def test_cli_defaults_and_bad_input(tmp_path, monkeypatch):
 async def test_telegram_sends_the_ledger_as_a_document(config_dir, tmp_path):
     """`/export ledger week` typed in the Telegram group comes back as an .xlsx document."""
     import io
-    import time
 
-    from tests.fake_telegram import BOT, FakeBotAPI
+    from tests.fake_telegram import FakeBotAPI
     from tests.test_telegram import GROUP, TG, telegram_config
 
-    class API(FakeBotAPI):
-        def __init__(self):
-            super().__init__()
-            self.documents = []
-
-        def api_sendDocument(self, p):  # noqa: N802
-            mid = next(self._message_ids)
-            self.documents.append({"chat": str(p["chat_id"]), "bytes": p.get("document")})
-            return self._ok({"message_id": mid, "date": int(time.time()), "chat": self._chat(p["chat_id"]),
-                             "from": BOT, "document": {"file_id": f"d{mid}", "file_unique_id": f"u{mid}"}})
-
-    api = API()
+    api = FakeBotAPI()
     t = TG(api, telegram_config(config_dir), tmp_path)
     await t.start(collect=False)
     try:

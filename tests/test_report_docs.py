@@ -248,22 +248,9 @@ async def test_foot_and_unit_from_config(make_app, clock, config_dir):
 
 
 def _doc_api():
-    import time
+    from tests.fake_telegram import FakeBotAPI
 
-    from tests.fake_telegram import BOT, FakeBotAPI
-
-    class API(FakeBotAPI):
-        def __init__(self):
-            super().__init__()
-            self.documents = []
-
-        def api_sendDocument(self, p):  # noqa: N802
-            mid = next(self._message_ids)
-            self.documents.append({"chat": str(p["chat_id"]), "bytes": p.get("document")})
-            return self._ok({"message_id": mid, "date": int(time.time()), "chat": self._chat(p["chat_id"]),
-                             "from": BOT, "document": {"file_id": f"d{mid}", "file_unique_id": f"u{mid}"}})
-
-    return API()
+    return FakeBotAPI()
 
 
 async def test_telegram_report_docx_and_scheduled_file(config_dir, tmp_path):
