@@ -136,7 +136,7 @@ async def test_partner_on_telegram_sees_only_the_facts_of_what_reached_them(conf
         await t.until(lambda: t.app.db.execute("SELECT COUNT(*) FROM events WHERE action='note'").fetchone()[0] == 1)
         mine = "4001"
         await t.until(lambda: any("已升级至协作部门" in m["text"] for m in api.chat_log(mine)))
-        await t.until(lambda: t.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state='pending'").fetchone()[0] == 0)
+        await t.until(lambda: t.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')").fetchone()[0] == 0)
         log_text = "\n".join(m["text"] for m in api.chat_log(mine))
         assert "已升级至协作部门" in log_text and not any(x in log_text for x in SECRETS)
         n = len(api.chat_log(mine))

@@ -94,7 +94,7 @@ async def test_commands_and_backlog_are_served_before_the_first_collection_finis
         assert not done.is_set(), "answered only after the slow source"
         # the collection goes on in the background and its alerts follow
         await until(lambda: done.is_set(), timeout=10)
-        pending = "SELECT COUNT(*) FROM outbox WHERE state='pending'"
+        pending = "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')"
         await until(lambda: app._first_collect.done() and app.db.execute(pending).fetchone()[0] == 0, timeout=15)
         assert app.db.execute("SELECT COUNT(*) FROM incidents").fetchone()[0] > 1
         assert any(m["text"].startswith("📋 合并推送") for m in api.sent)   # the start-up burst, digested

@@ -70,7 +70,7 @@ async def tg(config_dir, tmp_path):
     t = TG(api, telegram_config(config_dir), tmp_path)
     await t.start()
     await t.until(lambda: len([m for m in api.sent if m["parse_mode"] == "HTML"]) >= 6)
-    await t.until(lambda: t.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state='pending'").fetchone()[0] == 0)
+    await t.until(lambda: t.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')").fetchone()[0] == 0)
     yield t
     await t.stop()
     api.close()
@@ -192,7 +192,7 @@ async def test_429_and_outage_recovery_nothing_lost_nothing_duplicated(tg):
     await tg.until(lambda: "📝 #1 李强：第二条" in tg.texts(), timeout=15)
     texts = [t for t in tg.texts() if t.startswith(("✋ #1", "📝 #1"))]
     assert texts == ["✋ #1 已由 李强 认领", "📝 #1 李强：第一条", "📝 #1 李强：第二条"]
-    await tg.until(lambda: tg.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state='pending'").fetchone()[0] == 0,
+    await tg.until(lambda: tg.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')").fetchone()[0] == 0,
                    timeout=15)
     assert [t for t in tg.texts() if t.startswith(("✋ #1", "📝 #1"))] == texts
 

@@ -76,7 +76,7 @@ class WC:
         return self.fake.texts("key-city")
 
     def pending(self):
-        return self.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state='pending'").fetchone()[0]
+        return self.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')").fetchone()[0]
 
 
 @pytest.fixture
