@@ -233,6 +233,12 @@ def _text_after_id(call: Call) -> str:
     return (rest[m.end():] if m else rest).strip()
 
 
+def _text_after_number(call: Call) -> str:
+    """The free text of a command that may act on the card replied to: after the number when
+    one was typed, else all of it (as typed)."""
+    return _text_after_id(call) if (call.args and looks_numeric(call.args[0])) else call.rest
+
+
 def _no_more(extra: list[str], usage: str) -> None:
     """Refuse arguments a command does not take, rather than guess what they meant."""
     if extra:
@@ -465,7 +471,7 @@ _REOPEN_USAGE = "/reopen 编号 原因，例如 /reopen 12 当事人再次发帖
 async def cmd_reopen(call: Call) -> list[Reply]:
     """Reopen a closed incident, or send a closing back that waits for sign-off; always with a reason."""
     iid = _incident_id(call, _REOPEN_USAGE)
-    reason = _text_after_id(call) if (call.args and looks_numeric(call.args[0])) else call.rest
+    reason = _text_after_number(call)
     inc = call.deps.service.get(iid)
     if inc.state not in (State.CLOSED, State.PENDING_SIGNOFF):
         return [Reply(f"#{inc.id} 尚未关闭（{inc.state.label}），无需重新打开。")]
@@ -519,7 +525,7 @@ _JUDGE_USAGE = "/judge 编号 研判意见，例如 /judge 12 系个人情绪化
 async def cmd_judge(call: Call) -> list[Reply]:
     """研判: the analyst's assessment, an audited event shown on the card and in the documents."""
     iid = _incident_id(call, _JUDGE_USAGE)
-    text = _text_after_id(call) if (call.args and looks_numeric(call.args[0])) else call.rest
+    text = _text_after_number(call)
     if not text:
         raise UsageError(f"研判意见不能为空。用法：{_JUDGE_USAGE}")
     if len(text) > JUDGE_LIMIT:
@@ -557,7 +563,7 @@ _SEPARATORS = ",，.。:：;；、!！?？-—~～ \u3000"
 
 async def cmd_close(call: Call) -> list[Reply]:
     iid = _incident_id(call, _CLOSE_USAGE)
-    text = _text_after_id(call) if (call.args and looks_numeric(call.args[0])) else call.rest
+    text = _text_after_number(call)
     if not text:
         raise UsageError(f"请注明处置方式（{DISPOSITIONS}）。用法：{_CLOSE_USAGE}")
     found = _split_disposition(text)
