@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from jobs.backtest import Label, LabelError, inews_key, load_groups, load_labels, score
+from tests.test_backtest import LINES
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = ROOT / "config" / "labels" / "inews_train.jsonl"
@@ -139,15 +140,7 @@ def test_bad_groups_are_named(tmp_path):
 
 # ------------------------------------------------------------------ the CLI, end to end
 
-POSTS = [
-    {"id": "a1", "title": "网友实名举报市交通运输局局长张建国公车私用", "text": "青石镇水库钓鱼，网友愤怒质疑。",
-     "url": "https://bbs.example/1", "source": "forum", "published": "2026-10-03T08:00:00+08:00"},
-    {"id": "a2", "title": "转：网友实名举报市交通运输局局长张建国公车私用", "text": "省报跟进报道。",
-     "url": "https://paper.example/2?utm_source=x", "source": "provnews", "published": "2026-10-03T12:00:00+08:00"},
-    {"id": "a3", "title": "云川美食节开幕", "text": "好吃。", "url": None, "source": "nowhere", "published": None},
-    {"id": "a4", "title": "市委组织部发布干部任前公示", "text": "拟任职人选公示。", "url": "https://news.example/4",
-     "source": "ycnews", "published": "2026-10-04T09:00:00+08:00"},
-]
+POSTS = LINES[:4]   # the backtest CLI test's posts, without its repeated URL
 
 
 def _run(args, tmp_path):
