@@ -73,7 +73,7 @@ def run(n: int) -> list[tuple[str, str]]:
         from jobs.pipeline import index_pending
 
         t0 = time.perf_counter()
-        indexed = index_pending(app.db, app.analyzer.segmenter)
+        indexed = index_pending(app.db)
         t_index = time.perf_counter() - t0
         t0 = time.perf_counter()
         asyncio.run(app.deliverer.drain())

@@ -236,7 +236,7 @@ class App:
     async def _index_job(self) -> None:
         """Segment a few batches of newly collected posts for search; yields between batches."""
         async with self._job("search indexing"):
-            await index_off_loop(self.db, self.analyzer.segmenter, limit=1000, batch=50)
+            await index_off_loop(self.db, limit=1000, batch=50)
 
     async def _collect_job(self, source_id: str) -> None:
         if self._first_collect is not None and not self._first_collect.done():

@@ -151,14 +151,5 @@ class Segmenter:
                 _ADDED.add(w)
 
     def tokens(self, text: str) -> list[str]:
-        """Tokens of the folded text (see `fold`): the index, queries and the matcher agree."""
+        """Tokens of the folded text (see `fold`), as the matcher reads them."""
         return [t for t in jieba.lcut(fold(text)) if t.strip()]
-
-    def seg(self, text: str) -> str:
-        """Space-joined tokens for the full-text index."""
-        return " ".join(self.tokens(text))
-
-    def query(self, words: str) -> str:
-        """An FTS5 query: every token of the user's words must appear (quoted, so no syntax leaks)."""
-        toks = [t for t in self.tokens(words) if any(ch.isalnum() for ch in t)]
-        return " ".join('"' + t.replace('"', '""') + '"' for t in toks)

@@ -586,7 +586,7 @@ async def cmd_search(call: Call) -> list[Reply]:
         raise UsageError(f"“{shorten(call.rest, 40)}”中没有可搜索的文字或数字。用法：/search 关键词，例如 /search 张建国 公车")
     deps = call.deps
     # search what has been collected so far, up to a bound (the background indexer does the rest)
-    waiting = await index_off_loop(deps.db, deps.segmenter, limit=SEARCH_INDEX_LIMIT)
+    waiting = await index_off_loop(deps.db, limit=SEARCH_INDEX_LIMIT)
     later = f"\n（另有 {waiting} 条新帖尚在建立索引，稍后再搜可查到更多）" if waiting else ""
     full = call.role in (Role.ADMIN, Role.STAFF, Role.LEADER)
     rows = post_store.search_posts(deps.db, query, limit=10 if full else 100)

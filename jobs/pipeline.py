@@ -198,10 +198,10 @@ class Pipeline:
         return list(await asyncio.gather(*(one(s.id) for s in self.config.sources if s.enabled)))
 
 
-async def index_off_loop(db, segmenter=None, limit: int | None = None, batch: int = 200) -> int:
+async def index_off_loop(db, limit: int | None = None, batch: int = 200) -> int:
     """Add up to `limit` queued posts to the search index (all of them when None): folding and
     bigrams on the CPU worker, one short write per batch on the loop. Returns how many are still
-    waiting. (`segmenter` is no longer used: the index needs no jieba.)"""
+    waiting. The index needs no jieba (core.search)."""
     done = 0
     while limit is None or done < limit:
         rows = post_store.unindexed(db, batch if limit is None else min(batch, limit - done))
@@ -214,7 +214,7 @@ async def index_off_loop(db, segmenter=None, limit: int | None = None, batch: in
     return db.execute("SELECT COUNT(*) FROM posts WHERE indexed = 0").fetchone()[0]
 
 
-def index_pending(db, segmenter=None, batch: int = 500, max_batches: int | None = None) -> int:
+def index_pending(db, batch: int = 500, max_batches: int | None = None) -> int:
     """Add queued posts to the search index, a batch per transaction. Returns how many."""
     done = 0
     n = 0

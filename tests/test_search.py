@@ -196,5 +196,5 @@ async def test_migration_queues_older_posts_for_the_background_indexer(tmp_path,
     db = open_db(path)
     assert len(search_posts(db, parse_query("招聘"))) == 3                 # the newest, at once
     assert db.execute("SELECT COUNT(*) FROM posts WHERE indexed = 0").fetchone()[0] == 4
-    assert await index_off_loop(db, None) == 0
+    assert await index_off_loop(db) == 0
     assert [r["title"] for r in search_posts(db, parse_query("招聘"))] == [f"招聘公告{i}" for i in reversed(range(7))]
