@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench check clean
+.PHONY: run test bench check clean format
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,8 @@ run: $(STAMP)
 	$(BIN)/yuqing run
 
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q -n 2   # two workers: the suite takes ~3.5 min on 2 cores (~6 min in one)
 
 bench: $(STAMP)
@@ -29,3 +31,7 @@ check: $(STAMP)
 
 clean:
 	rm -rf $(VENV) data/*.db data/*.db-wal data/*.db-shm
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .

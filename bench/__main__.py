@@ -1,6 +1,6 @@
 """Run every benchmark and print one table.
 
-    python -m bench [--posts N]
+python -m bench [--posts N]
 """
 
 from __future__ import annotations
@@ -8,14 +8,42 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import bench_casebook, bench_cluster, bench_collect, bench_delivery, bench_loop, bench_pipeline, bench_report, bench_search, bench_sweep, bench_tone, bench_wecom
+from bench import (
+    bench_casebook,
+    bench_cluster,
+    bench_collect,
+    bench_delivery,
+    bench_loop,
+    bench_pipeline,
+    bench_report,
+    bench_search,
+    bench_sweep,
+    bench_tone,
+    bench_wecom,
+)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("--posts", type=int, default=3000, help="posts from the inews train split (default 3000)")
     ap.add_argument("--burst-seconds", type=float, default=60.0, help="how long to watch the 5,000-alert burst")
-    ap.add_argument("--only", choices=["pipeline", "search", "tone", "collect", "report", "casebook", "delivery", "wecom", "loop", "cluster", "sweep"], default=None)
+    ap.add_argument(
+        "--only",
+        choices=[
+            "pipeline",
+            "search",
+            "tone",
+            "collect",
+            "report",
+            "casebook",
+            "delivery",
+            "wecom",
+            "loop",
+            "cluster",
+            "sweep",
+        ],
+        default=None,
+    )
     args = ap.parse_args(argv)
     rows = []
     if args.only in (None, "pipeline"):

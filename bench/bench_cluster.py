@@ -21,7 +21,7 @@ import random
 import re
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 PLACE = "青石镇"
@@ -38,7 +38,7 @@ def inews_texts(chars: int = 1500, min_len: int = 300) -> list[tuple[str, str]]:
 
 def _windows(title: str, text: str, size: int = 20) -> set[str]:
     s = _WS.sub("", title + text)
-    return {s[i:i + size] for i in range(0, max(1, len(s) - size + 1))}
+    return {s[i : i + size] for i in range(0, max(1, len(s) - size + 1))}
 
 
 def split_stories(texts: list[tuple[str, str]], n_stories: int, n_pool: int | None = None):
@@ -87,14 +87,14 @@ def synthetic_tokens(pool_tokens: list[list[str]], n: int, seed: int = 17):
         a, b = rnd.sample(pool_tokens, 2)
         la, lb = max(1, int(len(a) * rnd.uniform(0.3, 0.7))), max(1, int(len(b) * rnd.uniform(0.3, 0.7)))
         ia, ib = rnd.randrange(len(a) - la + 1), rnd.randrange(len(b) - lb + 1)
-        yield a[ia:ia + la] + b[ib:ib + lb]
+        yield a[ia : ia + la] + b[ib : ib + lb]
 
 
 # ------------------------------------------------------------------------------ the old rule
 def old_simhash(tokens) -> int:
     from core.cluster import legacy_simhash
 
-    return legacy_simhash(tokens)   # the 64-bit fingerprint before issue 17.5, unchanged
+    return legacy_simhash(tokens)  # the 64-bit fingerprint before issue 17.5, unchanged
 
 
 def old_choose(story_key, fingerprint, entities, candidates):
@@ -107,15 +107,14 @@ def old_choose(story_key, fingerprint, entities, candidates):
         if fp is None:
             continue
         d = ((fingerprint ^ fp) & ((1 << 64) - 1)).bit_count()
-        if d <= 10 or (d <= 16 and ents & c_ents):
-            if best is None or d < best[0]:
-                best = (d, cid)
+        if (d <= 10 or (d <= 16 and ents & c_ents)) and (best is None or d < best[0]):
+            best = (d, cid)
     return best[1] if best else None
 
 
 def run_old(story_tokens, synth_tokens) -> tuple[int, float]:
     cands = [(i, f"x{i}", old_simhash(t), frozenset({PLACE})) for i, t in enumerate(synth_tokens)]
-    cands.reverse()   # newest first
+    cands.reverse()  # newest first
     new, spent = 0, 0.0
     for j, toks in enumerate(story_tokens):
         fp = old_simhash(toks)
@@ -136,13 +135,25 @@ def fill_incidents(db, fingerprints: list[int], now: datetime) -> None:
     from storage.db import json_dumps
 
     matched = json_dumps({"places": [PLACE]})
-    rows = [(f"syn{i}", f"合成事件{i}", "ycnews", "IV", matched,
-             (now - timedelta(days=6, seconds=-i)).isoformat(), (now - timedelta(days=6, seconds=-i)).isoformat(),
-             to_hex(fp)) for i, fp in enumerate(fingerprints)]
+    rows = [
+        (
+            f"syn{i}",
+            f"合成事件{i}",
+            "ycnews",
+            "IV",
+            matched,
+            (now - timedelta(days=6, seconds=-i)).isoformat(),
+            (now - timedelta(days=6, seconds=-i)).isoformat(),
+            to_hex(fp),
+        )
+        for i, fp in enumerate(fingerprints)
+    ]
     with write_tx(db):
         db.conn.executemany(
             "INSERT INTO incidents (story_key, title, source_id, grade, matched, created_at, updated_at, simhash128) "
-            "VALUES (?,?,?,?,?,?,?,?)", rows)
+            "VALUES (?,?,?,?,?,?,?,?)",
+            rows,
+        )
 
 
 def run_service(story_tokens, story_titles, synth_fps, tmp: Path) -> tuple[int, float, float]:
@@ -159,7 +170,7 @@ def run_service(story_tokens, story_titles, synth_fps, tmp: Path) -> tuple[int, 
     from storage import write_tx
 
     root = Path(__file__).resolve().parent.parent
-    now = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
     settings = Settings(_env_file=None, data_dir=tmp, db=tmp / "c.db")
     app = App(settings, load_config(root / "config" / "example.toml"), platforms={}, clock=lambda: now)
     try:
@@ -170,18 +181,38 @@ def run_service(story_tokens, story_titles, synth_fps, tmp: Path) -> tuple[int, 
         load_ms = (time.perf_counter() - t0) * 1000
         new, spent = 0, 0.0
         for toks, title in zip(story_tokens, story_titles):
-            f = Finding(relevant=True, category="其他", grade=Grade.IV, matched={"places": [PLACE]}, tokens=tuple(toks),
-                        story_key=story_key(title), fingerprint=simhash(toks))
+            f = Finding(
+                relevant=True,
+                category="其他",
+                grade=Grade.IV,
+                matched={"places": [PLACE]},
+                tokens=tuple(toks),
+                story_key=story_key(title),
+                fingerprint=simhash(toks),
+            )
             t0 = time.perf_counter()
             hit = svc._story_of(f, now)
             spent += time.perf_counter() - t0
             if hit is None:
                 new += 1
                 with write_tx(app.db):
-                    store.create_incident(app.db, story_key=f.story_key, title=title, url=None, source_id="ycnews",
-                                          team=None, category="其他", grade=Grade.IV, score=1, sensitivity=1,
-                                          best_tier=3, reasons=(), matched=f.matched, now=now,
-                                          simhash128=to_hex(f.fingerprint))
+                    store.create_incident(
+                        app.db,
+                        story_key=f.story_key,
+                        title=title,
+                        url=None,
+                        source_id="ycnews",
+                        team=None,
+                        category="其他",
+                        grade=Grade.IV,
+                        score=1,
+                        sensitivity=1,
+                        best_tier=3,
+                        reasons=(),
+                        matched=f.matched,
+                        now=now,
+                        simhash128=to_hex(f.fingerprint),
+                    )
         return new, spent / len(story_tokens) * 1000, load_ms
     finally:
         app.close()
@@ -204,10 +235,14 @@ def run(ns=(0, 10_000, 50_000), n_stories: int = 300) -> list[tuple[str, str]]:
             new, ms, load_ms = run_service(story_tokens, story_titles, fps[:n], Path(tmp))
         old_new, old_ms = run_old(story_tokens, synth[:n])
         rows += [
-            (f"cluster: N={n:,} open incidents: distinct stories kept apart (goal ≥ 295/300; before 17.5)",
-             f"{new}/{len(stories)} (before: {old_new}/{len(stories)})"),
-            (f"cluster: N={n:,}: clustering ms/post, service incl. its SQL read (goal ≤ 2 ms; before 17.5: the rule alone)",
-             f"{ms:.2f} ms (before: {old_ms:.2f} ms)"),
+            (
+                f"cluster: N={n:,} open incidents: distinct stories kept apart (goal ≥ 295/300; before 17.5)",
+                f"{new}/{len(stories)} (before: {old_new}/{len(stories)})",
+            ),
+            (
+                f"cluster: N={n:,}: clustering ms/post, service incl. its SQL read (goal ≤ 2 ms; before 17.5: the rule alone)",
+                f"{ms:.2f} ms (before: {old_ms:.2f} ms)",
+            ),
             (f"cluster: N={n:,}: reading the window at start-up", f"{load_ms:,.0f} ms"),
         ]
     return rows

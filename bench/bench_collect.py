@@ -39,11 +39,15 @@ def _feeds(titles: list[str]) -> dict[str, bytes]:
             items = []
             for i in range(10):
                 t = escape(titles[k % len(titles)])
-                items.append(f"<item><title>{t}</title><link>http://{HOSTS[h]}/p/{f}/{i}</link>"
-                             f"<description>{t}</description><pubDate>{stamp}</pubDate></item>")
+                items.append(
+                    f"<item><title>{t}</title><link>http://{HOSTS[h]}/p/{f}/{i}</link>"
+                    f"<description>{t}</description><pubDate>{stamp}</pubDate></item>"
+                )
                 k += 1
-            out[f"{h}/{f}"] = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>feed {h}-{f}'
-                               f"</title>{''.join(items)}</channel></rss>").encode()
+            out[f"{h}/{f}"] = (
+                f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>feed {h}-{f}'
+                f"</title>{''.join(items)}</channel></rss>"
+            ).encode()
     return out
 
 
@@ -51,7 +55,7 @@ def _serve(feeds: dict[str, bytes], port: int):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             host = self.headers.get("Host", "").split(":")[0]
             key = f"{HOSTS.index(host)}/{self.path.rsplit('/', 1)[-1].split('.')[0]}" if host in HOSTS else ""
             body = feeds.get(key)
@@ -60,7 +64,7 @@ def _serve(feeds: dict[str, bytes], port: int):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
-            etag = f'"{hash(body) & 0xffffffff:x}"'
+            etag = f'"{hash(body) & 0xFFFFFFFF:x}"'
             if self.headers.get("If-None-Match") == etag:
                 self.send_response(304)
                 self.send_header("ETag", etag)
@@ -106,8 +110,10 @@ def run(min_interval: float = 0.2) -> list[tuple[str, str]]:
             text = p.read_text(encoding="utf-8")
             start = text.index("[[sources]]")
             end = text.index("# ---------------------------------------------------------------- watch-list")
-            sources = "".join(f'[[sources]]\nid = "s{i}"\nname = "feed {i}"\nurl = "{u}"\ntier = 4\ninterval = "10m"\n\n'
-                              for i, u in enumerate(urls))
+            sources = "".join(
+                f'[[sources]]\nid = "s{i}"\nname = "feed {i}"\nurl = "{u}"\ntier = 4\ninterval = "10m"\n\n'
+                for i, u in enumerate(urls)
+            )
             text = text[:start] + sources + text[end:]
             text += f"\n[collection]\nmin_interval = {min_interval}\njitter = 0\n"
             p.write_text(text, encoding="utf-8")
@@ -139,7 +145,10 @@ def run(min_interval: float = 0.2) -> list[tuple[str, str]]:
         ("collect: feeds / hosts", f"{len(urls)} / {len(HOSTS)} (min {min_interval:g} s between requests per host)"),
         ("collect: first cycle (fetch, parse, analyse, store)", f"{t_first:.1f} s, {posts:,} posts stored"),
         ("collect: second cycle (conditional GET)", f"{t_second:.1f} s, {sum(r.not_modified for r in second)} × 304"),
-        ("collect: naive sequential feedparser.parse(url)", f"{t_naive:.1f} s, {naive_entries:,} entries, nothing stored"),
+        (
+            "collect: naive sequential feedparser.parse(url)",
+            f"{t_naive:.1f} s, {naive_entries:,} entries, nothing stored",
+        ),
         ("collect: first cycle vs naive", f"{t_naive / t_first:.2f}x"),
         ("collect: second cycle vs naive", f"{t_naive / t_second:.2f}x"),
         ("collect: errors", str(errors)),

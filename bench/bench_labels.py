@@ -45,8 +45,14 @@ def run(config: Path | None = None) -> list[tuple[str, str]]:
             results = []
             for item in items:
                 out = bt.run(item)
-                results.append({"id": out["id"], "relevant": out["relevant"], "category": out["category"],
-                                "incident": out["incident"]})
+                results.append(
+                    {
+                        "id": out["id"],
+                        "relevant": out["relevant"],
+                        "category": out["category"],
+                        "incident": out["incident"],
+                    }
+                )
             seconds = time.perf_counter() - started
             final = bt.final_grades()
         finally:
@@ -57,8 +63,7 @@ def run(config: Path | None = None) -> list[tuple[str, str]]:
     name = settings.config.name
     rows = [(f"labels ({name}): posts / posts per second", f"{len(items)} / {len(items) / seconds:,.0f}")]
     for title, fn in (
-        ("relevance precision / recall / F1",
-         lambda p: f"{_fmt(p.precision)} / {_fmt(p.recall)} / {_fmt(p.f1)}"),
+        ("relevance precision / recall / F1", lambda p: f"{_fmt(p.precision)} / {_fmt(p.recall)} / {_fmt(p.f1)}"),
         ("category accuracy", lambda p: _share(p.cat_ok, p.cat_n)),
         ("grade exact", lambda p: _share(p.grade_exact, p.grade_n)),
         ("grade within one", lambda p: _share(p.grade_within1, p.grade_n)),
@@ -70,8 +75,9 @@ def run(config: Path | None = None) -> list[tuple[str, str]]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.bench_labels", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.bench_labels", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--config", type=Path, default=None, help="configuration file (default: as `yuqing`)")
     args = ap.parse_args(argv)
     rows = run(args.config)

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, timedelta
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -60,7 +60,7 @@ class Heartbeat:
             await asyncio.sleep(self.period)
             self.worst = max(self.worst, loop.time() - self._last - self.period)
 
-    async def __aenter__(self) -> "Heartbeat":
+    async def __aenter__(self) -> Heartbeat:
         self._task = asyncio.create_task(self._beat())
         await asyncio.sleep(self.period * 2)
         self.worst = 0.0
@@ -88,10 +88,14 @@ def rss(n: int, base: str, seed: int = 1) -> bytes:
     items = []
     for i in range(n):
         title, text = post_title(rnd, i)
-        items.append(f"<item><title>{escape(title)}</title><link>{base}/t/{seed}/{i}</link><guid>g{seed}-{i}</guid>"
-                     f"<description>{escape(text)}</description><pubDate>{stamp}</pubDate></item>")
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>压力测试</title>'
-            f"{''.join(items)}</channel></rss>").encode()
+        items.append(
+            f"<item><title>{escape(title)}</title><link>{base}/t/{seed}/{i}</link><guid>g{seed}-{i}</guid>"
+            f"<description>{escape(text)}</description><pubDate>{stamp}</pubDate></item>"
+        )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>压力测试</title>'
+        f"{''.join(items)}</channel></rss>"
+    ).encode()
 
 
 class FeedServer:
@@ -101,7 +105,7 @@ class FeedServer:
         feed = {}
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 if self.path != "/feed.xml":
                     self.send_response(404)
                     self.send_header("Content-Length", "0")
@@ -140,8 +144,10 @@ def config_with_feed(tmp: Path, url: str | None):
     p = dst / "example.toml"
     text = p.read_text(encoding="utf-8")
     if url:
-        text = text.replace("# ---------------------------------------------------------------- watch-list",
-                            WEB_SOURCE.format(url=url) + "\n# ---- watch-list")
+        text = text.replace(
+            "# ---------------------------------------------------------------- watch-list",
+            WEB_SOURCE.format(url=url) + "\n# ---- watch-list",
+        )
     text += "\n[collection]\nmin_interval = 0\njitter = 0\nretries = 0\n"
     p.write_text(text, encoding="utf-8")
     return load_config(p)
@@ -152,8 +158,14 @@ def make_app(tmp: Path, cfg, **settings_kw):
     from bot.platforms.console import ConsolePlatform
     from bot.settings import Settings
 
-    settings = Settings(_env_file=None, data_dir=tmp / "data", db=tmp / "data" / "loop.db",
-                        config=tmp / "config" / "example.toml", collect_on_start=False, **settings_kw)
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp / "data",
+        db=tmp / "data" / "loop.db",
+        config=tmp / "config" / "example.toml",
+        collect_on_start=False,
+        **settings_kw,
+    )
     return App(settings, cfg, platforms={"console": ConsolePlatform(cfg, out=io.StringIO())})
 
 
@@ -165,6 +177,7 @@ async def ask(app, text: str, who: str = "liqiang") -> str:
 
 
 # ----------------------------------------------------------------------------- the three operations
+
 
 async def feed_stall(tmp: Path, posts: int = 500) -> tuple[float, int]:
     """Worst stall (s) while one feed delivers `posts` new posts; and how many were stored."""
@@ -185,18 +198,22 @@ async def feed_stall(tmp: Path, posts: int = 500) -> tuple[float, int]:
 
 def seed_backlog(db, n: int, seed: int = 2) -> None:
     """`n` collected posts waiting for the search indexer (as posts without watch-list hits are)."""
+    from datetime import datetime
+
     from core.clock import to_iso
-    from datetime import datetime, timezone
 
     rnd = random.Random(seed)
-    now = to_iso(datetime.now(timezone.utc))
+    now = to_iso(datetime.now(UTC))
     rows = []
     for i in range(n):
         title, text = post_title(rnd, i)
         rows.append(("forum", f"backlog:{seed}:{i}", f"https://bbs.example/b/{i}", title, text * 3, now, now))
     db.conn.execute("BEGIN")
-    db.conn.executemany("INSERT INTO posts (source_id, item_key, url, title, text, published_at, fetched_at, indexed) "
-                        "VALUES (?,?,?,?,?,?,?,0)", rows)
+    db.conn.executemany(
+        "INSERT INTO posts (source_id, item_key, url, title, text, published_at, fetched_at, indexed) "
+        "VALUES (?,?,?,?,?,?,?,0)",
+        rows,
+    )
     db.conn.execute("COMMIT")
 
 
@@ -216,11 +233,12 @@ async def search_stall(tmp: Path, backlog: int = 3000) -> tuple[float, str]:
 def seed_incidents(db, cfg, incidents: int, posts: int, seed: int = 7, *, start=None, now=None) -> None:
     """A month of a busy city (by default this month, ending now): `posts` posts and
     `incidents` incidents in every state, as `/report month` sees them. Also used by bench_report."""
+    from datetime import datetime
+
     from core.clock import to_iso
-    from datetime import datetime, timezone
 
     rnd = random.Random(seed)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if start is None:
         start = now - timedelta(days=min(20, now.day - 1) if now.day > 1 else 0, hours=1)
     span = max((now - start).total_seconds(), 60.0)
@@ -230,8 +248,17 @@ def seed_incidents(db, cfg, incidents: int, posts: int, seed: int = 7, *, start=
     conn.execute("BEGIN")
     conn.executemany(
         "INSERT INTO posts (source_id, item_key, title, fetched_at, relevant, indexed) VALUES (?,?,?,?,?,1)",
-        ((sources[i % 3], f"k{i}", f"帖文{i}", to_iso(start + timedelta(seconds=rnd.random() * span)),
-          int(i < incidents)) for i in range(posts)))
+        (
+            (
+                sources[i % 3],
+                f"k{i}",
+                f"帖文{i}",
+                to_iso(start + timedelta(seconds=rnd.random() * span)),
+                int(i < incidents),
+            )
+            for i in range(posts)
+        ),
+    )
     rows = []
     for i in range(incidents):
         created = start + timedelta(seconds=rnd.random() * span)
@@ -244,13 +271,30 @@ def seed_incidents(db, cfg, incidents: int, posts: int, seed: int = 7, *, start=
             if r < 0.2:
                 closed, state = claimed + timedelta(hours=rnd.expovariate(1 / 10)), "closed"
                 disp = rnd.choice(["已回应", "已澄清", "已转办", "不实", "无需处置", "误报"])
-        rows.append((f"s{i}", f"事件{i}", sources[i % 3], "city", rnd.choice(cats),
-                     rnd.choice(["I", "II", "III", "IV", "IV", "III"]), "[]", "{}", state, who, disp,
-                     to_iso(created), to_iso(created), to_iso(claimed), to_iso(closed)))
+        rows.append(
+            (
+                f"s{i}",
+                f"事件{i}",
+                sources[i % 3],
+                "city",
+                rnd.choice(cats),
+                rnd.choice(["I", "II", "III", "IV", "IV", "III"]),
+                "[]",
+                "{}",
+                state,
+                who,
+                disp,
+                to_iso(created),
+                to_iso(created),
+                to_iso(claimed),
+                to_iso(closed),
+            )
+        )
     conn.executemany(
         """INSERT INTO incidents (story_key, title, source_id, team, category, grade, reasons, matched, state, assignee,
                disposition, created_at, updated_at, claimed_at, closed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-        rows)
+        rows,
+    )
     conn.execute("COMMIT")
 
 
@@ -269,16 +313,22 @@ async def report_stall(tmp: Path, incidents: int = 50_000, posts: int = 200_000)
 
 def run(posts: int = 500, backlog: int = 3000, incidents: int = 50_000) -> list[tuple[str, str]]:
     rows = []
-    for label, fn, arg in (("loop stall: one feed, %s new posts", feed_stall, posts),
-                           ("loop stall: /search, %s posts to index", search_stall, backlog),
-                           ("loop stall: /report month + chart, %s incidents", report_stall, incidents)):
+    for label, fn, arg in (
+        ("loop stall: one feed, %s new posts", feed_stall, posts),
+        ("loop stall: /search, %s posts to index", search_stall, backlog),
+        ("loop stall: /report month + chart, %s incidents", report_stall, incidents),
+    ):
         with tempfile.TemporaryDirectory(prefix="yuqing-loop-") as tmp:
             t0 = time.perf_counter()
             worst, _ = asyncio.run(fn(Path(tmp), arg))
             took = time.perf_counter() - t0
         verdict = "ok" if worst * 1000 <= GOAL_MS else "OVER"
-        rows.append((label % f"{arg:,}", f"worst {worst * 1000:.0f} ms (goal ≤ {GOAL_MS} ms, {verdict}); "
-                                         f"scenario with its set-up {took:.1f} s"))
+        rows.append(
+            (
+                label % f"{arg:,}",
+                f"worst {worst * 1000:.0f} ms (goal ≤ {GOAL_MS} ms, {verdict}); scenario with its set-up {took:.1f} s",
+            )
+        )
     return rows
 
 

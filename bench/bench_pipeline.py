@@ -6,10 +6,10 @@ watch-list hit are segmented for search by a background job; its throughput is r
 from __future__ import annotations
 
 import asyncio
+import resource
 import tempfile
 import time
-import resource
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jieba
@@ -56,17 +56,19 @@ def run(n: int) -> list[tuple[str, str]]:
             jieba.lcut(t)
         t_jieba = time.perf_counter() - t0
         from core.text import fold
+
         t0 = time.perf_counter()
         for t in texts:
             fold(t)
         t_fold = time.perf_counter() - t0
 
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         t0 = time.perf_counter()
         relevant = 0
         for i, (title, content) in enumerate(posts):
-            out = app.pipeline.ingest(Post(source.id, f"bench:{i}", title, content, url=f"https://b.example/{i}",
-                                           published_at=now), source)
+            out = app.pipeline.ingest(
+                Post(source.id, f"bench:{i}", title, content, url=f"https://b.example/{i}", published_at=now), source
+            )
             relevant += out.incident_id is not None
         t_pipe = time.perf_counter() - t0
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -86,8 +88,10 @@ def run(n: int) -> list[tuple[str, str]]:
         ("pipeline: posts/s (analyse+grade+cluster+store)", f"{len(posts) / t_pipe:,.0f}"),
         ("pipeline: plain jieba.lcut posts/s", f"{len(posts) / t_jieba:,.0f}"),
         ("pipeline: speed-up vs segmenting everything", f"{t_jieba / t_pipe:.2f}x"),
-        ("fold (matching's text folding): ms/post, share of jieba.lcut", f"{t_fold / len(posts) * 1000:.2f} ms, "
-                                                                          f"{t_fold / t_jieba:.0%}"),
+        (
+            "fold (matching's text folding): ms/post, share of jieba.lcut",
+            f"{t_fold / len(posts) * 1000:.2f} ms, {t_fold / t_jieba:.0%}",
+        ),
         ("search index (background, off the alert path): posts/s", f"{indexed / t_index:,.0f}" if indexed else "-"),
         ("pipeline + search index together: posts/s", f"{len(posts) / (t_pipe + t_index):,.0f}"),
         ("process: peak resident memory", f"{peak / 2**20:.0f} MiB"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,17 +13,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(posts: int = 1_000_000, incidents: int = 50_000) -> list[tuple[str, str]]:
+    from bench.bench_loop import seed_incidents
     from bot.config import load_config
     from jobs.charts import render_report_chart
     from jobs.report import build_report, render_report
     from storage import open_db
 
-    from bench.bench_loop import seed_incidents
-
     tz = ZoneInfo("Asia/Shanghai")
     cfg = load_config(ROOT / "config" / "example.toml")
-    now = datetime(2026, 11, 28, 12, tzinfo=tz).astimezone(timezone.utc)
-    start = datetime(2026, 11, 1, tzinfo=tz).astimezone(timezone.utc)
+    now = datetime(2026, 11, 28, 12, tzinfo=tz).astimezone(UTC)
+    start = datetime(2026, 11, 1, tzinfo=tz).astimezone(UTC)
     with tempfile.TemporaryDirectory() as tmp:
         db = open_db(Path(tmp) / "r.db")
         t0 = time.perf_counter()
@@ -37,6 +36,8 @@ def run(posts: int = 1_000_000, incidents: int = 50_000) -> list[tuple[str, str]
         render_report_chart(report, Path(tmp) / "c.png", text.splitlines()[0])
         t_chart = time.perf_counter() - t0
         db.close()
-    return [("report: database", f"{posts:,} posts, {incidents:,} incidents (generated in {t_gen:.0f} s)"),
-            ("report: /report month (figures + text)", f"{t_report:.2f} s for {report.total:,} incidents"),
-            ("report: chart PNG", f"{t_chart:.2f} s")]
+    return [
+        ("report: database", f"{posts:,} posts, {incidents:,} incidents (generated in {t_gen:.0f} s)"),
+        ("report: /report month (figures + text)", f"{t_report:.2f} s for {report.total:,} incidents"),
+        ("report: chart PNG", f"{t_chart:.2f} s"),
+    ]

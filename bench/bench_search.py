@@ -53,7 +53,9 @@ def compare(n: int) -> list[tuple[str, str]]:
         conn.executemany("INSERT INTO posts VALUES (?,?,?)", [(i + 1, t, c) for i, (t, c) in enumerate(posts)])
 
         t0 = time.perf_counter()
-        seg = [(i + 1, " ".join(w for w in jieba.lcut(fold(f"{t}\n{c}")) if w.strip())) for i, (t, c) in enumerate(posts)]
+        seg = [
+            (i + 1, " ".join(w for w in jieba.lcut(fold(f"{t}\n{c}")) if w.strip())) for i, (t, c) in enumerate(posts)
+        ]
         conn.execute("CREATE VIRTUAL TABLE j USING fts5(seg, tokenize='unicode61')")
         conn.execute("BEGIN")
         conn.executemany("INSERT INTO j (rowid, seg) VALUES (?,?)", seg)
@@ -63,7 +65,9 @@ def compare(n: int) -> list[tuple[str, str]]:
 
         t0 = time.perf_counter()
         big = [(i + 1, index_text(t), index_text(c)) for i, (t, c) in enumerate(posts)]
-        conn.execute("CREATE VIRTUAL TABLE b USING fts5(title, body, content='', tokenize='unicode61 remove_diacritics 0')")
+        conn.execute(
+            "CREATE VIRTUAL TABLE b USING fts5(title, body, content='', tokenize='unicode61 remove_diacritics 0')"
+        )
         conn.execute("BEGIN")
         conn.executemany("INSERT INTO b (rowid, title, body) VALUES (?,?,?)", big)
         conn.execute("COMMIT")
@@ -87,19 +91,30 @@ def compare(n: int) -> list[tuple[str, str]]:
             ("search indexing, bigram (chosen)", ms(t_b)),
             ("search indexing, trigram", ms(t_t)),
         ]
-        sql_b = ("SELECT rowid FROM b WHERE b MATCH ? ORDER BY bm25(b, 3.0, 1.0) LIMIT 10")
-        rows.append(("search query, bigram (median of 10 words)",
-                     f"{_query_ms(conn, sql_b, lambda q: [parse_query(q).match]):.2f} ms"))
+        sql_b = "SELECT rowid FROM b WHERE b MATCH ? ORDER BY bm25(b, 3.0, 1.0) LIMIT 10"
+        rows.append(
+            (
+                "search query, bigram (median of 10 words)",
+                f"{_query_ms(conn, sql_b, lambda q: [parse_query(q).match]):.2f} ms",
+            )
+        )
         sql_t = "SELECT rowid FROM t WHERE t MATCH ? ORDER BY rank LIMIT 10"
         sql_t2 = "SELECT rowid FROM t WHERE instr(title, ?) OR instr(body, ?) LIMIT 10"
         tri_q = _query_ms(conn, sql_t, lambda q: ['"' + q + '"'] if len(q) >= 3 else ['"___"'])
         rows.append(("search query, trigram (3+ chars, median)", f"{tri_q:.2f} ms"))
-        rows.append(("search query, trigram 2-char fallback (instr scan, median)",
-                     f"{_query_ms(conn, sql_t2, lambda q: [q, q]):.2f} ms"))
+        rows.append(
+            (
+                "search query, trigram 2-char fallback (instr scan, median)",
+                f"{_query_ms(conn, sql_t2, lambda q: [q, q]):.2f} ms",
+            )
+        )
         found = lambda sql, arg: len(conn.execute(sql, arg).fetchall())  # noqa: E731
-        miss = sum(1 for q in QUERIES
-                   if found("SELECT rowid FROM j WHERE j MATCH ?", ['"' + q + '"'])
-                   < found("SELECT rowid FROM b WHERE b MATCH ?", [parse_query(q).match]))
+        miss = sum(
+            1
+            for q in QUERIES
+            if found("SELECT rowid FROM j WHERE j MATCH ?", ['"' + q + '"'])
+            < found("SELECT rowid FROM b WHERE b MATCH ?", [parse_query(q).match])
+        )
         rows.append(("search words where jieba finds fewer posts than bigram", f"{miss} of {len(QUERIES)}"))
         conn.close()
     return rows
@@ -121,12 +136,14 @@ def migrate(n: int) -> list[tuple[str, str]]:
             t, c = sample[rnd.randrange(len(sample))]
             batch.append(("forum", f"k{i}", t, c[:1500], "2026-01-01T00:00:00+00:00", "x " * 300))
             if len(batch) == 5000:
-                db.conn.executemany("INSERT INTO posts (source_id, item_key, title, text, fetched_at, seg) "
-                                    "VALUES (?,?,?,?,?,?)", batch)
+                db.conn.executemany(
+                    "INSERT INTO posts (source_id, item_key, title, text, fetched_at, seg) VALUES (?,?,?,?,?,?)", batch
+                )
                 batch = []
         if batch:
-            db.conn.executemany("INSERT INTO posts (source_id, item_key, title, text, fetched_at, seg) "
-                                "VALUES (?,?,?,?,?,?)", batch)
+            db.conn.executemany(
+                "INSERT INTO posts (source_id, item_key, title, text, fetched_at, seg) VALUES (?,?,?,?,?,?)", batch
+            )
         db.execute("COMMIT")
         db.close()
         before = path.stat().st_size
@@ -136,8 +153,10 @@ def migrate(n: int) -> list[tuple[str, str]]:
         db.execute("VACUUM")
         after = path.stat().st_size
         db.close()
-    return [(f"m013 rebuild of {n:,} posts", f"{took:.1f} s ({took / n * 1e6:.0f} us/post)"),
-            (f"database size before/after m013 (+VACUUM), {n:,} posts", f"{before / n:,.0f} -> {after / n:,.0f} B/post")]
+    return [
+        (f"m013 rebuild of {n:,} posts", f"{took:.1f} s ({took / n * 1e6:.0f} us/post)"),
+        (f"database size before/after m013 (+VACUUM), {n:,} posts", f"{before / n:,.0f} -> {after / n:,.0f} B/post"),
+    ]
 
 
 def run(n: int = 3000, migrate_n: int = 100_000) -> list[tuple[str, str]]:

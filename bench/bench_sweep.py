@@ -36,7 +36,7 @@ from storage import outbox, write_tx  # noqa: E402
 from tests.conftest import EXAMPLE, HIGH, FakeClock, seed  # noqa: E402
 
 GROUP = "监测群"
-SEND_SECONDS = 3.0   # Telegram: 20 messages a minute to a group
+SEND_SECONDS = 3.0  # Telegram: 20 messages a minute to a group
 
 
 class PacedPlatform:
@@ -47,7 +47,7 @@ class PacedPlatform:
 
     def __init__(self, clock: FakeClock):
         self.clock = clock
-        self.sent: list[tuple[str, float]] = []   # (kind, simulated time)
+        self.sent: list[tuple[str, float]] = []  # (kind, simulated time)
         self.on_send = None
         self._n = 0
 
@@ -85,22 +85,54 @@ def _fill(app, n: int) -> None:
         for k in range(n):
             iid = start + k
             at = to_iso(now - timedelta(days=3 + rnd.random() * 57))
-            rows.append((iid, f"b{iid}", f"积压事件{iid}", "forum", "city", rnd.choice(grades).value, 10.0, 1.0, 2,
-                         "escalated", at, at, 1))
+            rows.append(
+                (
+                    iid,
+                    f"b{iid}",
+                    f"积压事件{iid}",
+                    "forum",
+                    "city",
+                    rnd.choice(grades).value,
+                    10.0,
+                    1.0,
+                    2,
+                    "escalated",
+                    at,
+                    at,
+                    1,
+                )
+            )
             for key in _KEYS:
                 events.append((iid, at, "reminder", f'{{"key":"{key}"}}'))
         db.conn.executemany(
             """INSERT INTO incidents (id, story_key, title, source_id, team, grade, score, sensitivity, best_tier,
-                   state, created_at, updated_at, escalation_level) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)""", rows)
+                   state, created_at, updated_at, escalation_level) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+            rows,
+        )
         db.conn.executemany("INSERT INTO events (incident_id, at, action, detail) VALUES (?,?,?,?)", events)
 
 
 def _new(app, n: int, grade: Grade) -> list[int]:
     with write_tx(app.db):
-        return [store.create_incident(
-            app.db, story_key=f"n{i}", title=f"新事件{i}", url=None, source_id="forum", team="city", category=None,
-            grade=grade, score=20.0, sensitivity=1.0, best_tier=2, reasons=[], matched={}, now=app.clock())
-            for i in range(n)]
+        return [
+            store.create_incident(
+                app.db,
+                story_key=f"n{i}",
+                title=f"新事件{i}",
+                url=None,
+                source_id="forum",
+                team="city",
+                category=None,
+                grade=grade,
+                score=20.0,
+                sensitivity=1.0,
+                best_tier=2,
+                reasons=[],
+                matched={},
+                now=app.clock(),
+            )
+            for i in range(n)
+        ]
 
 
 def bench_sweep(tmp: Path, n: int) -> list[tuple[str, str]]:
@@ -111,7 +143,7 @@ def bench_sweep(tmp: Path, n: int) -> list[tuple[str, str]]:
         _new(app, 20, Grade.II)
         t0 = time.perf_counter()
         run, chunks = _Sweep(app.service, app.tz), []
-        while True:             # as sweep_async does it, timing each chunk (the loop's longest wait)
+        while True:  # as sweep_async does it, timing each chunk (the loop's longest wait)
             c0 = time.perf_counter()
             more = run.chunk()
             chunks.append(time.perf_counter() - c0)
@@ -121,7 +153,7 @@ def bench_sweep(tmp: Path, n: int) -> list[tuple[str, str]]:
         first = time.perf_counter() - t0
         times, acted = [], 0
         clock.advance(minutes=15)
-        for _ in range(10):     # ten minutes of sweeps; the 20 new incidents' claim reminders fall in them
+        for _ in range(10):  # ten minutes of sweeps; the 20 new incidents' claim reminders fall in them
             clock.advance(minutes=1)
             t0 = time.perf_counter()
             acted += sweep(app.service, app.tz)
@@ -129,15 +161,21 @@ def bench_sweep(tmp: Path, n: int) -> list[tuple[str, str]]:
         times.sort()
         worst, median = times[-1], times[len(times) // 2]
         verdict = "ok" if worst < 1.0 else "OVER"
-        rows = [(f"deadline sweep, {n:,} open incidents: every minute",
-                 f"median {median * 1000:.1f} ms, worst {worst * 1000:.1f} ms ({acted} reminders given; goal ≪ 1 s, "
-                 f"{verdict}; before: 6.9–15.7 s)"),
-                (f"deadline sweep, {n:,} open incidents: first sweep after m016 or a change of grade rules",
-                 f"{first:.2f} s in all, in {len(chunks)} chunks of {CHUNK} (longest {max(chunks) * 1000:.0f} ms; the loop "
-                 f"runs between them) — works out every incident's next time once")]
+        rows = [
+            (
+                f"deadline sweep, {n:,} open incidents: every minute",
+                f"median {median * 1000:.1f} ms, worst {worst * 1000:.1f} ms ({acted} reminders given; goal ≪ 1 s, "
+                f"{verdict}; before: 6.9–15.7 s)",
+            ),
+            (
+                f"deadline sweep, {n:,} open incidents: first sweep after m016 or a change of grade rules",
+                f"{first:.2f} s in all, in {len(chunks)} chunks of {CHUNK} (longest {max(chunks) * 1000:.0f} ms; the loop "
+                f"runs between them) — works out every incident's next time once",
+            ),
+        ]
         # 2. batching: 300 claim reminders due in the same minute, one group
         clock.advance(hours=1)
-        sweep(app.service, app.tz)     # the 20 are escalated and done with
+        sweep(app.service, app.tz)  # the 20 are escalated and done with
         _new(app, 300, Grade.II)
         sweep(app.service, app.tz)
         clock.advance(minutes=21)
@@ -145,10 +183,15 @@ def bench_sweep(tmp: Path, n: int) -> list[tuple[str, str]]:
         t0 = time.perf_counter()
         acted = sweep(app.service, app.tz)
         took = time.perf_counter() - t0
-        msgs = app.db.execute("SELECT COUNT(*) FROM outbox WHERE id > ? AND chat = ? AND kind != 'card'",
-                              [mark, GROUP]).fetchone()[0]
-        rows.append((f"deadline sweep: {acted} reminders due in one minute, one group",
-                     f"{msgs} message(s) queued for the group (before: {acted}); sweep {took * 1000:.0f} ms"))
+        msgs = app.db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE id > ? AND chat = ? AND kind != 'card'", [mark, GROUP]
+        ).fetchone()[0]
+        rows.append(
+            (
+                f"deadline sweep: {acted} reminders due in one minute, one group",
+                f"{msgs} message(s) queued for the group (before: {acted}); sweep {took * 1000:.0f} ms",
+            )
+        )
         return rows
     finally:
         app.close()
@@ -160,8 +203,15 @@ async def _card_delay(tmp: Path, backlog: int) -> tuple[float, int]:
     try:
         with write_tx(app.db):
             for i in range(backlog):
-                outbox.enqueue(app.db, clock(), platform="console", chat=GROUP, kind=outbox.TEXT,
-                               payload={"text": f"⏰ 提醒 {i}", "reminder": True}, priority=1 + i % 2)
+                outbox.enqueue(
+                    app.db,
+                    clock(),
+                    platform="console",
+                    chat=GROUP,
+                    kind=outbox.TEXT,
+                    payload={"text": f"⏰ 提醒 {i}", "reminder": True},
+                    priority=1 + i % 2,
+                )
         t_start = clock().timestamp()
         opened: list[float] = []
 
@@ -170,6 +220,7 @@ async def _card_delay(tmp: Path, backlog: int) -> tuple[float, int]:
                 opened.append(clock().timestamp())
                 seed(_H(app), *HIGH, source="provnews")
                 seed(_H(app), "转：" + HIGH[0], HIGH[1], source="forum")
+
         p.on_send = during
         while not any(k == "card" for k, _ in p.sent):
             if not await app.deliverer.run_once():
@@ -192,9 +243,13 @@ def run(incidents: int = 40_000, backlog: int = 3_900) -> list[tuple[str, str]]:
     with tempfile.TemporaryDirectory(prefix="yuqing-sweep-") as tmp:
         wait, notices = asyncio.run(_card_delay(Path(tmp), backlog))
     verdict = "ok" if wait <= SEND_SECONDS * 2 else "OVER"
-    rows.append((f"new grade I card behind {backlog:,} grade I–II notices (20 msgs/min)",
-                 f"waits {wait:.0f} s of simulated time, {notices} notice(s) sent between its opening and it "
-                 f"(the one already under way); goal: not delayed by notices, {verdict}; before: 120 s, up to 3.3 h"))
+    rows.append(
+        (
+            f"new grade I card behind {backlog:,} grade I–II notices (20 msgs/min)",
+            f"waits {wait:.0f} s of simulated time, {notices} notice(s) sent between its opening and it "
+            f"(the one already under way); goal: not delayed by notices, {verdict}; before: 120 s, up to 3.3 h",
+        )
+    )
     return rows
 
 

@@ -38,8 +38,10 @@ def _config(tmp: Path):
 
     shutil.copytree(ROOT / "config", tmp / "config")
     p = tmp / "config" / "example.toml"
-    p.write_text(p.read_text(encoding="utf-8").replace('id = "liqiang"\n', 'id = "liqiang"\nhandles = { wecom = "LiQiang" }\n'),
-                 encoding="utf-8")
+    p.write_text(
+        p.read_text(encoding="utf-8").replace('id = "liqiang"\n', 'id = "liqiang"\nhandles = { wecom = "LiQiang" }\n'),
+        encoding="utf-8",
+    )
     return load_config(p)
 
 
@@ -59,10 +61,18 @@ class Jumps:
 
 async def _start(tmp: Path, fake: FakeWeCom, interval: float, clock=system_clock):
     cfg = _config(tmp)
-    settings = Settings(_env_file=None, data_dir=tmp / "data", db=tmp / "data" / "b.db", collect_on_start=False,
-                        deliver_interval=interval, platform="wecom", **APP,
-                        wecom_robot_keys={"city": "key-city"}, wecom_listen="127.0.0.1:0",
-                        wecom_api_base=fake.base_url)
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp / "data",
+        db=tmp / "data" / "b.db",
+        collect_on_start=False,
+        deliver_interval=interval,
+        platform="wecom",
+        **APP,
+        wecom_robot_keys={"city": "key-city"},
+        wecom_listen="127.0.0.1:0",
+        wecom_api_base=fake.base_url,
+    )
     platform = WeComPlatform(cfg, settings=settings)
     app = App(settings, cfg, platforms={"wecom": platform}, clock=clock)
     await platform.open(app)
@@ -112,17 +122,20 @@ async def latency(n: int = 20, interval: float = 0.2) -> list[tuple[str, str]]:
                 want = f"✋ #{out.incident_id} 已由 李强 认领"
                 params, body = fake.encrypt(fake.callback_xml("LiQiang", text=f"认领 {out.incident_id}"))
                 t0 = time.perf_counter()
-                r = await http.post(f"http://127.0.0.1:{platform.port}/wecom/callback", params=params,
-                                    content=body.encode())
+                r = await http.post(
+                    f"http://127.0.0.1:{platform.port}/wecom/callback", params=params, content=body.encode()
+                )
                 assert r.status_code == 200, r.text
                 while want not in fake.texts():
                     await asyncio.sleep(0.002)
                 commands.append(time.perf_counter() - t0)
         await _stop(app, platform, task)
         fake.close()
-    return [("wecom: stored -> robot webhook p50 / p99", f"{_pct(alerts, 0.5)} / {_pct(alerts, 0.99)}"),
-            ("wecom: encrypted 认领 N -> notice at the robot p50 / p99", f"{_pct(commands, 0.5)} / {_pct(commands, 0.99)}"),
-            ("wecom: samples", f"{len(alerts)} alerts, {len(commands)} commands")]
+    return [
+        ("wecom: stored -> robot webhook p50 / p99", f"{_pct(alerts, 0.5)} / {_pct(alerts, 0.99)}"),
+        ("wecom: encrypted 认领 N -> notice at the robot p50 / p99", f"{_pct(commands, 0.5)} / {_pct(commands, 0.99)}"),
+        ("wecom: samples", f"{len(alerts)} alerts, {len(commands)} commands"),
+    ]
 
 
 async def burst(n: int = 5000, seconds: float = 60.0) -> list[tuple[str, str]]:
@@ -136,20 +149,27 @@ async def burst(n: int = 5000, seconds: float = 60.0) -> list[tuple[str, str]]:
         t_store = time.perf_counter() - t0
         await asyncio.sleep(seconds)
         sent = len(fake.robot)
-        states = dict(app.db.execute("SELECT state, COUNT(*) FROM outbox WHERE json_extract(payload,'$.first')=1 "
-                                     "GROUP BY state").fetchall())
+        states = dict(
+            app.db.execute(
+                "SELECT state, COUNT(*) FROM outbox WHERE json_extract(payload,'$.first')=1 GROUP BY state"
+            ).fetchall()
+        )
         cards = [c.split("\n")[0] for c in fake.markdown()]
         incidents = app.db.execute("SELECT COUNT(*) FROM incidents").fetchone()[0]
         await _stop(app, platform, task)
         fake.close()
     balanced = sum(states.values()) == incidents and len(cards) == len(set(cards)) and "dead" not in states
-    return [("wecom burst: posts stored", f"{n} in {t_store:.1f} s"),
-            ("wecom burst: incidents (alerts) they made", str(incidents)),
-            (f"wecom burst: robot messages in the first {seconds:g} s (WeCom allows 20/min)", str(sent)),
-            (f"wecom burst: alerts covered in the first {seconds:g} s (cards + digest lines)",
-             str(states.get("sent", 0) + states.get("digested", 0))),
-            ("wecom burst: 45009 answers provoked", str(fake.violations)),
-            ("wecom burst: nothing lost, no card twice", "yes" if balanced else f"NO ({states})")]
+    return [
+        ("wecom burst: posts stored", f"{n} in {t_store:.1f} s"),
+        ("wecom burst: incidents (alerts) they made", str(incidents)),
+        (f"wecom burst: robot messages in the first {seconds:g} s (WeCom allows 20/min)", str(sent)),
+        (
+            f"wecom burst: alerts covered in the first {seconds:g} s (cards + digest lines)",
+            str(states.get("sent", 0) + states.get("digested", 0)),
+        ),
+        ("wecom burst: 45009 answers provoked", str(fake.violations)),
+        ("wecom burst: nothing lost, no card twice", "yes" if balanced else f"NO ({states})"),
+    ]
 
 
 def run(burst_seconds: float = 60.0) -> list[tuple[str, str]]:

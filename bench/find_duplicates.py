@@ -23,10 +23,12 @@ _NOISE = re.compile(r"[\W_a-zA-Z0-9]+")
 
 def shingles(title: str, text: str, lead: int = 400, k: int = 6) -> set[str]:
     s = _NOISE.sub("", title or "") + "|" + _NOISE.sub("", (text or "")[:lead])
-    return {s[i:i + k] for i in range(len(s) - k + 1)}
+    return {s[i : i + k] for i in range(len(s) - k + 1)}
 
 
-def candidates(posts: list[dict], share: float = 0.3, lead: int = 400, common: int = 15) -> list[tuple[float, list[int]]]:
+def candidates(
+    posts: list[dict], share: float = 0.3, lead: int = 400, common: int = 15
+) -> list[tuple[float, list[int]]]:
     """Groups (indices into `posts`) joined through pairs sharing at least `share` of the
     smaller post's shingles; shingles held by more than `common` posts (boilerplate) are ignored."""
     sets = [shingles(p.get("title", ""), p.get("text", ""), lead) for p in posts]
@@ -63,8 +65,11 @@ def candidates(posts: list[dict], share: float = 0.3, lead: int = 400, common: i
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.find_duplicates", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.find_duplicates",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("posts", nargs="?", type=Path, help="backtest input, one JSON object a line")
     ap.add_argument("--inews", action="store_true", help="the labelled inews train posts of config/labels")
     ap.add_argument("--share", type=float, default=0.3, help="least share of shingles in common (default 0.3)")

@@ -28,15 +28,15 @@ from core.render import Card, RenderContext, render_card
 from core.routing import Router
 from core.text import configure_jieba
 from handlers import Deps, Reply, Request, handle
+from jobs import offload
 from jobs.analyse import Analyzer
 from jobs.deadlines import sweep_async as deadline_sweep
 from jobs.deliver import Deliverer
 from jobs.fetch import Fetcher, Politeness
-from jobs.tips import system_resolver
-from jobs import offload
 from jobs.pipeline import Pipeline, index_off_loop
 from jobs.report import report_with_chart, send_scheduled_report
 from jobs.report_docs import with_document
+from jobs.tips import system_resolver
 from storage import open_db
 
 __all__ = ["App", "build_platform", "routed_platforms"]
@@ -50,9 +50,16 @@ def build_platform(name: str, config: Config, **kwargs) -> ChatPlatform:
     :raises SettingsError: for a platform this version cannot run yet.
     """
     if name not in AVAILABLE:
-        raise SettingsError("platform", [FieldProblem(
-            "YUQING_PLATFORM", f"平台 {name} 尚未提供，目前可用：{', '.join(AVAILABLE)}",
-            f"platform {name} is not available yet; available: {', '.join(AVAILABLE)}")])
+        raise SettingsError(
+            "platform",
+            [
+                FieldProblem(
+                    "YUQING_PLATFORM",
+                    f"平台 {name} 尚未提供，目前可用：{', '.join(AVAILABLE)}",
+                    f"platform {name} is not available yet; available: {', '.join(AVAILABLE)}",
+                )
+            ],
+        )
     module, _, factory = AVAILABLE[name].partition(":")
     cls = getattr(importlib.import_module(module), factory)
     if name == "console":
@@ -71,7 +78,7 @@ def team_chat_defaults(settings: Settings, config: Config, opened: dict) -> dict
     team, known from the settings' robot keys whether or not the adapter is open here."""
     out = {n: dict(getattr(a, "team_chats", {}) or {}) for n, a in opened.items()}
     if "wecom" in routed_platforms(settings, opened) and "wecom" not in opened and settings.wecom_robot_keys:
-        from bot.platforms.wecom import ROBOT_PREFIX  # noqa: PLC0415
+        from bot.platforms.wecom import ROBOT_PREFIX
 
         teams = {t.id for t in config.teams}
         out["wecom"] = {t: f"{ROBOT_PREFIX}{t}" for t in settings.wecom_robot_keys if t in teams}
@@ -88,8 +95,15 @@ class App:
         await app.deliverer.drain()
     """
 
-    def __init__(self, settings: Settings, config: Config, *, platforms: dict[str, ChatPlatform],
-                 clock: Clock = system_clock, db=None):
+    def __init__(
+        self,
+        settings: Settings,
+        config: Config,
+        *,
+        platforms: dict[str, ChatPlatform],
+        clock: Clock = system_clock,
+        db=None,
+    ):
         self.settings = settings
         self.config = config
         self.clock = clock
@@ -100,18 +114,32 @@ class App:
         # Who hears about an incident follows from the settings and the config, never from the
         # adapters this process opened: `scrape --once` (no adapter) queues the same alerts as
         # `run`, and the process running each platform delivers them.
-        self.router = Router(config, routed_platforms(settings, platforms), self.db,
-                             defaults=team_chat_defaults(settings, config, platforms))
+        self.router = Router(
+            config,
+            routed_platforms(settings, platforms),
+            self.db,
+            defaults=team_chat_defaults(settings, config, platforms),
+        )
         self.service = IncidentService(self.db, config, self.router, clock, self.tz)
         self.analyzer = Analyzer(config)
         self.client: httpx.AsyncClient | None = None
         self.pipeline = Pipeline(config, self.analyzer, self.service, None)
         quiet = quiet_window(config.organization.quiet_hours) if config.organization.quiet_hours else None
         self.deliverer = Deliverer(self.db, platforms, self.render, clock, tz=self.tz, quiet_hours=quiet)
-        self.deps = Deps(db=self.db, config=config, service=self.service, router=self.router,
-                         segmenter=self.analyzer.segmenter, clock=clock, tz=self.tz, render_card=self.render,
-                         pipeline=self.pipeline, http=self._http_client, resolve=system_resolver,
-                         data_dir=settings.data_dir)
+        self.deps = Deps(
+            db=self.db,
+            config=config,
+            service=self.service,
+            router=self.router,
+            segmenter=self.analyzer.segmenter,
+            clock=clock,
+            tz=self.tz,
+            render_card=self.render,
+            pipeline=self.pipeline,
+            http=self._http_client,
+            resolve=system_resolver,
+            data_dir=settings.data_dir,
+        )
         self.scheduler: AsyncIOScheduler | None = None
         self._deliver_task: asyncio.Task | None = None
         self._first_collect: asyncio.Task | None = None
@@ -124,10 +152,16 @@ class App:
         now = self.clock()
         dl = deadlines_for(inc, self.config.grades, self.tz)
         facts_only = where is not None and where in self.router.facts_only_chats(
-            inc.team, self.config.chain(inc.grade, inc.category))
-        ctx = RenderContext(tz=self.tz, now=now, names={p.id: p.name for p in self.config.people},
-                            deadline=next_deadline(inc, dl, now), overdue=is_overdue(inc, dl, now),
-                            facts_only=facts_only)
+            inc.team, self.config.chain(inc.grade, inc.category)
+        )
+        ctx = RenderContext(
+            tz=self.tz,
+            now=now,
+            names={p.id: p.name for p in self.config.people},
+            deadline=next_deadline(inc, dl, now),
+            overdue=is_overdue(inc, dl, now),
+            facts_only=facts_only,
+        )
         return render_card(inc, ctx)
 
     # ------------------------------------------------------------------ entry points
@@ -161,20 +195,53 @@ class App:
             interval = src.interval_td
             # spread first runs over the interval so sources do not all fire at once
             first = self.clock() + timedelta(seconds=random.uniform(0.1, 1.0) * interval.total_seconds())
-            self.scheduler.add_job(self._collect_job, IntervalTrigger(seconds=interval.total_seconds(),
-                                   start_date=first, jitter=min(60, interval.total_seconds() / 10)),
-                                   args=[src.id], id=f"collect:{src.id}", replace_existing=True,
-                                   max_instances=1, coalesce=True, misfire_grace_time=None)
-        self.scheduler.add_job(self._index_job, IntervalTrigger(seconds=5), id="index", replace_existing=True,
-                               max_instances=1, coalesce=True)
-        self.scheduler.add_job(self._deadline_job, IntervalTrigger(seconds=60), id="deadlines",
-                               replace_existing=True, max_instances=1, coalesce=True)
+            self.scheduler.add_job(
+                self._collect_job,
+                IntervalTrigger(
+                    seconds=interval.total_seconds(), start_date=first, jitter=min(60, interval.total_seconds() / 10)
+                ),
+                args=[src.id],
+                id=f"collect:{src.id}",
+                replace_existing=True,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
+        self.scheduler.add_job(
+            self._index_job,
+            IntervalTrigger(seconds=5),
+            id="index",
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.add_job(
+            self._deadline_job,
+            IntervalTrigger(seconds=60),
+            id="deadlines",
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+        )
         # 日报 at 08:30 every day, 周报 on Monday 08:30, in the configured zone
-        self.scheduler.add_job(self._report_job, CronTrigger(hour=8, minute=30, timezone=self.tz), args=["yesterday"],
-                               id="report:daily", replace_existing=True, coalesce=True, misfire_grace_time=3600)
-        self.scheduler.add_job(self._report_job, CronTrigger(day_of_week="mon", hour=8, minute=30, timezone=self.tz),
-                               args=["lastweek"], id="report:weekly", replace_existing=True, coalesce=True,
-                               misfire_grace_time=3600)
+        self.scheduler.add_job(
+            self._report_job,
+            CronTrigger(hour=8, minute=30, timezone=self.tz),
+            args=["yesterday"],
+            id="report:daily",
+            replace_existing=True,
+            coalesce=True,
+            misfire_grace_time=3600,
+        )
+        self.scheduler.add_job(
+            self._report_job,
+            CronTrigger(day_of_week="mon", hour=8, minute=30, timezone=self.tz),
+            args=["lastweek"],
+            id="report:weekly",
+            replace_existing=True,
+            coalesce=True,
+            misfire_grace_time=3600,
+        )
         self.scheduler.start()
         self.service.on_queued = self.deliverer.kick
         self._deliver_task = asyncio.create_task(self.deliverer.serve(s.deliver_interval), name="deliver")
@@ -202,9 +269,14 @@ class App:
     def new_http_client(self) -> httpx.AsyncClient:
         """The client collection and tips use: settings' timeout, proxy and User-Agent."""
         s = self.settings
-        return httpx.AsyncClient(timeout=httpx.Timeout(s.http_timeout), follow_redirects=True, max_redirects=5,
-                                 proxy=s.http_proxy, headers={"User-Agent": s.user_agent},
-                                 limits=httpx.Limits(max_connections=50))
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(s.http_timeout),
+            follow_redirects=True,
+            max_redirects=5,
+            proxy=s.http_proxy,
+            headers={"User-Agent": s.user_agent},
+            limits=httpx.Limits(max_connections=50),
+        )
 
     def _http_client(self) -> httpx.AsyncClient:
         """The shared client; made on first use when the app was not started (tests, CLI)."""
@@ -216,17 +288,28 @@ class App:
         """Use this client (and the config's politeness rules) for collection."""
         c = self.config.collection
         self.client = client
-        self.pipeline.fetcher = Fetcher(client, Politeness(
-            min_interval=c.min_interval, jitter=c.jitter, per_host=c.per_host, max_bytes=c.max_bytes,
-            retries=c.retries, respect_robots=c.respect_robots), user_agent=self.settings.user_agent)
+        self.pipeline.fetcher = Fetcher(
+            client,
+            Politeness(
+                min_interval=c.min_interval,
+                jitter=c.jitter,
+                per_host=c.per_host,
+                max_bytes=c.max_bytes,
+                retries=c.retries,
+                respect_robots=c.respect_robots,
+            ),
+            user_agent=self.settings.user_agent,
+        )
 
     async def _report_job(self, period: str) -> None:
         async with self._job(f"scheduled {period} report"):
             # figures and chart on the read worker (its own connection); the rows to send on the loop
-            prepared = await offload.read_only(self.db, report_with_chart, self.config, period, self.clock(), self.tz,
-                                               self.settings.data_dir)
-            prepared = await with_document(self.db, self.config, period, self.clock(), self.tz,
-                                           self.settings.data_dir, prepared)
+            prepared = await offload.read_only(
+                self.db, report_with_chart, self.config, period, self.clock(), self.tz, self.settings.data_dir
+            )
+            prepared = await with_document(
+                self.db, self.config, period, self.clock(), self.tz, self.settings.data_dir, prepared
+            )
             send_scheduled_report(self.service, period, self.tz, self.settings.data_dir, prepared=prepared)
 
     async def _deadline_job(self) -> None:
@@ -261,7 +344,7 @@ class App:
 
     async def stop(self) -> None:
         if self._first_collect is not None:
-            self._first_collect.cancel()   # between posts: each post is its own transaction
+            self._first_collect.cancel()  # between posts: each post is its own transaction
             await asyncio.gather(self._first_collect, return_exceptions=True)
             self._first_collect = None
         if self.scheduler is not None:
@@ -274,7 +357,7 @@ class App:
             self.deliverer.stop()
             try:
                 await asyncio.wait_for(asyncio.shield(self._deliver_task), timeout=15)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.warning("delivery did not finish its current message in time; cancelling")
                 self._deliver_task.cancel()
                 await asyncio.gather(self._deliver_task, return_exceptions=True)

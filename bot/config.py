@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from datetime import time, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -18,7 +19,7 @@ from bot.validation import problems_from
 from core.clock import parse_duration
 from core.grades import Grade
 
-__all__ = ["Config", "load_config", "ROLES", "Person", "Team", "Source", "GradeRule", "Playbook"]
+__all__ = ["ROLES", "Config", "GradeRule", "Person", "Playbook", "Source", "Team", "load_config"]
 
 ROLES = ("admin", "staff", "leader", "officer", "partner")
 
@@ -27,7 +28,9 @@ def _duration(v: str) -> str:
     try:
         parse_duration(v)
     except ValueError:
-        raise ValueError(f"时长格式应为 90s、15m、2h 或 1d，而不是 {v!r} / duration must look like 90s, 15m, 2h or 1d, not {v!r}") from None
+        raise ValueError(
+            f"时长格式应为 90s、15m、2h 或 1d，而不是 {v!r} / duration must look like 90s, 15m, 2h or 1d, not {v!r}"
+        ) from None
     return v
 
 
@@ -39,7 +42,7 @@ def _area(v: str | None) -> str | None:
     """An area must name exactly one division of the gazetteer (or the whole country)."""
     if v is None or not v.strip():
         return None
-    from core.gazetteer import AreaError, gazetteer  # noqa: PLC0415  (read only when an area is set)
+    from core.gazetteer import AreaError, gazetteer
 
     try:
         gazetteer().area(v)
@@ -75,7 +78,9 @@ class Organization(_Model):
         try:
             quiet_window(v)
         except ValueError:
-            raise ValueError(f"免打扰时段应写成 22:00-07:30，而不是 {v!r} / quiet_hours must look like 22:00-07:30") from None
+            raise ValueError(
+                f"免打扰时段应写成 22:00-07:30，而不是 {v!r} / quiet_hours must look like 22:00-07:30"
+            ) from None
         return v
 
     @field_validator("area")
@@ -96,7 +101,7 @@ class Team(_Model):
     parent: str | None = None
     chats: dict[str, str] = Field(default_factory=dict)
     admin_chat: dict[str, str] = Field(default_factory=dict)
-    area: str | None = None   # a district team's own area; empty = the organization's
+    area: str | None = None  # a district team's own area; empty = the organization's
 
     @field_validator("area")
     @classmethod
@@ -150,9 +155,9 @@ class Source(_Model):
     enabled: bool = True
     selectors: Selectors | None = None
     fields: JsonFields | None = None
-    format: Literal["rss", "html", "json"] = "html"   # how a search source's result pages read
+    format: Literal["rss", "html", "json"] = "html"  # how a search source's result pages read
     queries: list[str] = Field(default_factory=list)  # search terms; empty = watched cadres and units
-    expected_period: str | None = None                # silence longer than this counts as a failure
+    expected_period: str | None = None  # silence longer than this counts as a failure
 
     @field_validator("expected_period")
     @classmethod
@@ -160,7 +165,7 @@ class Source(_Model):
         return None if v is None else _duration(v)
 
     @model_validator(mode="after")
-    def _kind_needs(self) -> "Source":
+    def _kind_needs(self) -> Source:
         page = self.format if self.kind == "search" else self.kind
         if page == "html" and self.selectors is None:
             raise ValueError("html 来源需要 selectors（至少 item）/ an html source needs `selectors` (at least `item`)")
@@ -187,14 +192,14 @@ class Source(_Model):
 class Collection(_Model):
     """Politeness and health settings for collection."""
 
-    min_interval: float = Field(default=2.0, ge=0)   # seconds between requests to one host
+    min_interval: float = Field(default=2.0, ge=0)  # seconds between requests to one host
     jitter: float = Field(default=1.0, ge=0)
     per_host: int = Field(default=1, ge=1, le=8)
     max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     retries: int = Field(default=2, ge=0, le=5)
     respect_robots: bool = True
     host_aliases: dict[str, str] = Field(default_factory=dict)  # mobile/mirror host -> canonical host
-    break_after: int = Field(default=3, ge=1)       # failures before the admin chat is told and runs back off
+    break_after: int = Field(default=3, ge=1)  # failures before the admin chat is told and runs back off
     deactivate_after: int = Field(default=10, ge=2)  # failures before the source is switched off
 
 
@@ -230,10 +235,10 @@ class Topic(_Model):
     all: list[str] = Field(default_factory=list)
     none: list[str] = Field(default_factory=list)
     near: list[Near] = Field(default_factory=list)
-    team: str | None = None   # only for posts from this team's sources; empty = every team
+    team: str | None = None  # only for posts from this team's sources; empty = every team
 
     @model_validator(mode="after")
-    def _has_a_trigger(self) -> "Topic":
+    def _has_a_trigger(self) -> Topic:
         if not self.any and not self.near:
             raise ValueError("规则至少需要 any 或 near 之一 / a rule needs `any` or `near`")
         return self
@@ -261,8 +266,8 @@ class GradeRule(_Model):
     first_response: str | None = None
     full_response: str | None = None
     remind_before: str | None = None  # reminder this long before each deadline; default a third of it, at most 30m
-    quiet_after: str | None = None    # remind the assignee when a claimed incident has had no action this long
-    auto_escalate: bool = True        # escalate by itself when nobody claims it in time
+    quiet_after: str | None = None  # remind the assignee when a claimed incident has had no action this long
+    auto_escalate: bool = True  # escalate by itself when nobody claims it in time
 
     @field_validator("claim")
     @classmethod
@@ -279,24 +284,26 @@ class EscalationStep(_Model):
     """One level of an escalation chain: who hears about it."""
 
     name: str = Field(min_length=1)
-    people: list[str] = Field(default_factory=list)   # person ids, told privately
+    people: list[str] = Field(default_factory=list)  # person ids, told privately
     roles: list[Literal["admin", "staff", "leader", "officer", "partner"]] = Field(default_factory=list)
     chats: dict[str, str] = Field(default_factory=dict)  # platform -> chat id (a partner department's group)
-    parent_team: bool = False                          # the parent team's group (township -> district -> city)
-    facts_only: bool = False                           # the card and the facts, not the team's internal notes
+    parent_team: bool = False  # the parent team's group (township -> district -> city)
+    facts_only: bool = False  # the card and the facts, not the team's internal notes
 
 
 class EscalationChain(_Model):
-    grades: list[Grade] = Field(default_factory=list)      # empty: every grade
-    categories: list[str] = Field(default_factory=list)    # empty: every category
+    grades: list[Grade] = Field(default_factory=list)  # empty: every grade
+    categories: list[str] = Field(default_factory=list)  # empty: every category
     steps: list[EscalationStep] = Field(min_length=1)
 
 
-DEFAULT_CHAIN = EscalationChain(steps=[
-    EscalationStep(name="组长", roles=["admin"]),
-    EscalationStep(name="分管领导", roles=["leader"]),
-    EscalationStep(name="协作部门", roles=["partner"], facts_only=True),
-])
+DEFAULT_CHAIN = EscalationChain(
+    steps=[
+        EscalationStep(name="组长", roles=["admin"]),
+        EscalationStep(name="分管领导", roles=["leader"]),
+        EscalationStep(name="协作部门", roles=["partner"], facts_only=True),
+    ]
+)
 
 
 class Playbook(_Model):
@@ -322,7 +329,7 @@ class Config(_Model):
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> "Config":
+    def _cross_checks(self) -> Config:
         problems = []
         for field, items in (("teams", self.teams), ("people", self.people), ("sources", self.sources)):
             seen = set()
@@ -334,10 +341,14 @@ class Config(_Model):
         for field, items in (("people", self.people), ("sources", self.sources)):
             for i, item in enumerate(items):
                 if item.team is not None and item.team not in team_ids:
-                    problems.append((f"{field}[{i}].team", f"没有名为 {item.team!r} 的团队", f"no team named {item.team!r}"))
+                    problems.append(
+                        (f"{field}[{i}].team", f"没有名为 {item.team!r} 的团队", f"no team named {item.team!r}")
+                    )
         for i, topic in enumerate(self.watchlist.topics):
             if topic.team is not None and topic.team not in team_ids:
-                problems.append((f"watchlist.topics[{i}].team", f"没有名为 {topic.team!r} 的团队", f"no team named {topic.team!r}"))
+                problems.append(
+                    (f"watchlist.topics[{i}].team", f"没有名为 {topic.team!r} 的团队", f"no team named {topic.team!r}")
+                )
         for i, t in enumerate(self.teams):
             if t.parent is not None and t.parent not in team_ids:
                 problems.append((f"teams[{i}].parent", f"没有名为 {t.parent!r} 的团队", f"no team named {t.parent!r}"))
@@ -346,19 +357,30 @@ class Config(_Model):
             problems.append(("grades", f"缺少等级 {', '.join(missing)}", f"missing grade(s) {', '.join(missing)}"))
         else:
             th = [self.grades[g].threshold for g in Grade]
-            if any(a <= b for a, b in zip(th, th[1:])):
+            if any(a <= b for a, b in pairwise(th)):
                 problems.append(("grades", "阈值须满足 I > II > III > IV", "thresholds must satisfy I > II > III > IV"))
         ids = {p.id for p in self.people}
         for ci, chain in enumerate(self.escalation):
             for si, step in enumerate(chain.steps):
                 for pid in step.people:
                     if pid not in ids:
-                        problems.append((f"escalation[{ci}].steps[{si}].people", f"没有 id 为 {pid!r} 的成员",
-                                         f"no person with id {pid!r}"))
+                        problems.append(
+                            (
+                                f"escalation[{ci}].steps[{si}].people",
+                                f"没有 id 为 {pid!r} 的成员",
+                                f"no person with id {pid!r}",
+                            )
+                        )
         cats = set(self.watchlist.categories)
         for i, pb in enumerate(self.playbooks):
             if pb.category not in cats:
-                problems.append((f"playbooks[{i}].category", f"watchlist.topics 中没有类别 {pb.category!r}", f"no topic category {pb.category!r} in watchlist.topics"))
+                problems.append(
+                    (
+                        f"playbooks[{i}].category",
+                        f"watchlist.topics 中没有类别 {pb.category!r}",
+                        f"no topic category {pb.category!r} in watchlist.topics",
+                    )
+                )
         if problems:
             raise _CrossProblems(problems)
         return self
@@ -422,7 +444,9 @@ def load_config(path: Path | str) -> Config:
     except UnicodeDecodeError:
         raise ConfigError(str(path), [FieldProblem("(file)", "文件须为 UTF-8 编码", "file must be UTF-8")]) from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(str(path), [FieldProblem("(syntax)", f"TOML 语法错误：{e}", f"TOML syntax error: {e}")]) from None
+        raise ConfigError(
+            str(path), [FieldProblem("(syntax)", f"TOML 语法错误：{e}", f"TOML syntax error: {e}")]
+        ) from None
     try:
         cfg = Config.model_validate({**raw, "base_dir": path.parent})
     except ValidationError as e:

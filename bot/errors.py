@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["StartupError", "ConfigError", "SettingsError", "FieldProblem"]
+__all__ = ["ConfigError", "FieldProblem", "SettingsError", "StartupError"]
 
 from dataclasses import dataclass
 

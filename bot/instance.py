@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.errors import FieldProblem, StartupError
@@ -54,13 +54,13 @@ class BotLock:
 
     def __init__(self, path: Path, fd: int, info: dict, took_over: dict | None = None):
         self.path, self._fd, self.info = path, fd, info
-        self.took_over = took_over   # what a holder that did not stop cleanly had written, if any
+        self.took_over = took_over  # what a holder that did not stop cleanly had written, if any
 
     def release(self) -> None:
         if self._fd is None:
             return
         try:
-            os.ftruncate(self._fd, 0)     # an empty file: the last holder stopped cleanly
+            os.ftruncate(self._fd, 0)  # an empty file: the last holder stopped cleanly
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             os.close(self._fd)
@@ -87,20 +87,29 @@ def acquire_bot_lock(db: Path | str) -> BotLock:
         holder = _read(fd)
         os.close(fd)
         log.info("refused to start: database %s is held by another bot (%s)", db, _describe(holder))
-        raise InstanceLocked(str(db), [FieldProblem(
-            str(path),
-            f"数据库已被另一个正在运行的机器人占用（进程 {holder.get('pid', '?')}，主机 {holder.get('host', '?')}，"
-            f"启动于 {holder.get('since', '?')}）；同一数据库只能运行一个 yuqing run。请先停止它，"
-            f"或使用另一个 --db。scrape --once、report、export、backtest 可以与它同时运行。",
-            f"the database is in use by a running bot ({_describe(holder)}); only one `yuqing run` per "
-            f"database. Stop it first or use another --db. scrape --once, report, export and backtest "
-            f"may run beside it.")]) from None
+        raise InstanceLocked(
+            str(db),
+            [
+                FieldProblem(
+                    str(path),
+                    f"数据库已被另一个正在运行的机器人占用（进程 {holder.get('pid', '?')}，主机 {holder.get('host', '?')}，"
+                    f"启动于 {holder.get('since', '?')}）；同一数据库只能运行一个 yuqing run。请先停止它，"
+                    f"或使用另一个 --db。scrape --once、report、export、backtest 可以与它同时运行。",
+                    f"the database is in use by a running bot ({_describe(holder)}); only one `yuqing run` per "
+                    f"database. Stop it first or use another --db. scrape --once, report, export and backtest "
+                    f"may run beside it.",
+                )
+            ],
+        ) from None
     except BaseException:
         os.close(fd)
         raise
     previous = _read(fd)
-    info = {"pid": os.getpid(), "host": socket.gethostname(),
-            "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    info = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "since": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     os.ftruncate(fd, 0)
     os.pwrite(fd, json.dumps(info).encode("utf-8"), 0)
     os.fsync(fd)

@@ -23,17 +23,19 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-__all__ = ["REDACTED", "RedactingFilter", "BoundedLog", "settings_secrets", "redact"]
+__all__ = ["REDACTED", "BoundedLog", "RedactingFilter", "redact", "settings_secrets"]
 
 REDACTED = "[REDACTED]"
-MIN_SECRET_LEN = 6   # shorter "secrets" would blank out ordinary words
+MIN_SECRET_LEN = 6  # shorter "secrets" would blank out ordinary words
 
 _PATTERNS: list[tuple[re.Pattern, str]] = [
     # a Telegram bot token, alone or in a Bot API URL (…/bot123456789:AAE…/getMe)
     (re.compile(r"(?<![A-Za-z0-9])((?:bot)?\d{3,}):[A-Za-z0-9_-]{20,}"), rf"\1:{REDACTED}"),
     # secrets in query strings: WeCom robot webhooks (?key=), app API (access_token=, corpsecret=)
-    (re.compile(r"(?i)([?&;](?:key|access_token|corpsecret|secret|token|password|passwd|api_key)=)[^&\s'\"<>]+"),
-     rf"\1{REDACTED}"),
+    (
+        re.compile(r"(?i)([?&;](?:key|access_token|corpsecret|secret|token|password|passwd|api_key)=)[^&\s'\"<>]+"),
+        rf"\1{REDACTED}",
+    ),
     # the password in scheme://user:password@host (proxies)
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@'\"]*):[^@\s/'\"]+@"), rf"\1:{REDACTED}@"),
 ]
@@ -89,7 +91,7 @@ class RedactingFilter(logging.Filter):
         try:
             try:
                 message = record.getMessage()
-            except Exception:   # a bad format string: keep what there is, still redacted
+            except Exception:  # a bad format string: keep what there is, still redacted
                 message = f"{record.msg!r} % {record.args!r}"
             record.msg, record.args = self.redact(message), None
             if record.exc_info and not record.exc_text:
@@ -98,8 +100,13 @@ class RedactingFilter(logging.Filter):
                 record.exc_text = self.redact(record.exc_text)
             if record.stack_info:
                 record.stack_info = self.redact(record.stack_info)
-        except Exception:   # never lose a record, never let a secret through: drop only the details
-            record.msg, record.args, record.exc_info, record.exc_text = "(log record withheld: could not redact)", None, None, None
+        except Exception:  # never lose a record, never let a secret through: drop only the details
+            record.msg, record.args, record.exc_info, record.exc_text = (
+                "(log record withheld: could not redact)",
+                None,
+                None,
+                None,
+            )
         return True
 
 
@@ -116,8 +123,15 @@ class BoundedLog:
     """Log lines of one `kind` at most `burst` times per `window` seconds; the rest are counted
     and summarised in one line when the window ends (or on `flush()`)."""
 
-    def __init__(self, logger: logging.Logger, what: str, *, burst: int = 5, window: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        logger: logging.Logger,
+        what: str,
+        *,
+        burst: int = 5,
+        window: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.logger, self.what, self.burst, self.window, self.clock = logger, what, burst, window, clock
         self._kinds: dict[str, _Window] = {}
 
@@ -151,8 +165,14 @@ class BoundedLog:
             w.timer.cancel()
         if w.suppressed:
             span = min(self.window, max(1.0, self.clock() - w.start))
-            self.logger.warning("%s: %d more refused (%s) in the last %.0f s, not logged one by one%s",
-                                self.what, w.suppressed, kind, span, f"; the last from {w.last}" if w.last else "")
+            self.logger.warning(
+                "%s: %d more refused (%s) in the last %.0f s, not logged one by one%s",
+                self.what,
+                w.suppressed,
+                kind,
+                span,
+                f"; the last from {w.last}" if w.last else "",
+            )
 
     def flush(self) -> None:
         for kind in list(self._kinds):

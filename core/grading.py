@@ -12,9 +12,22 @@ from dataclasses import dataclass
 
 from core.grades import Grade
 
-__all__ = ["TIER_FACTOR", "TIER_NAME", "Graded", "Reach", "grade_story", "is_impact_reason", "SPREAD_WINDOW_HOURS",
-           "Factor", "Content", "assess_content", "content_sensitivity", "ceiling_of", "content_grade_of",
-           "CONTENT_PREFIX"]
+__all__ = [
+    "CONTENT_PREFIX",
+    "SPREAD_WINDOW_HOURS",
+    "TIER_FACTOR",
+    "TIER_NAME",
+    "Content",
+    "Factor",
+    "Graded",
+    "Reach",
+    "assess_content",
+    "ceiling_of",
+    "content_grade_of",
+    "content_sensitivity",
+    "grade_story",
+    "is_impact_reason",
+]
 
 TIER_FACTOR = {1: 3.0, 2: 2.0, 3: 1.5, 4: 1.0}
 TIER_NAME = {1: "中央级媒体", 2: "省级媒体", 3: "市级媒体/平台", 4: "论坛/自媒体"}
@@ -40,7 +53,9 @@ class Reach:
 
 
 def _engagement(r: Reach) -> tuple[float, str | None]:
-    detail = "、".join(f"{label} {n:,}" for label, n in (("阅读", r.views), ("回复", r.replies), ("转发", r.reposts)) if n)
+    detail = "、".join(
+        f"{label} {n:,}" for label, n in (("阅读", r.views), ("回复", r.replies), ("转发", r.reposts)) if n
+    )
     if r.views >= 10000 or r.replies >= 100 or r.reposts >= 100:
         return 1.5, f"高互动（{detail}）×1.5"
     if r.views >= 2000 or r.replies >= 20 or r.reposts >= 20:
@@ -100,7 +115,7 @@ def grade_story(
     spread_out = best_tier == 1 or n_sources > 1 or engagement > 1 or speed > 1
     base = content_grade_of(sensitivity_reasons)
     if cap is not None and base is not None and not spread_out and base.rank > Grade.I.rank:
-        cap = base   # rising above what the content is needs spread, not one paper
+        cap = base  # rising above what the content is needs spread, not one paper
     if cap is not None and grade.rank < cap.rank:
         reasons.append(f"综合评分 {score:g}（内容与扩散所限，定为 {cap.value} 级）")
         return Graded(cap, score, tuple(reasons))
@@ -143,7 +158,9 @@ VIOLATION = _terms("""公车私用 私车公养 违规吃喝 大吃大喝 公款
 ALLEGATION = _terms("实名举报 举报 检举 控告 指控")
 FRAUD = _terms("""内定 舞弊 作弊 顶替 冒名顶替 萝卜招聘 量身定制 暗箱操作 买官 卖官 跑官 带病提拔 违规提拔 突击提拔 火箭提拔
 造假 泄题 替考 违规录用 违规招聘""")
-EXAM_OR_POST = _terms("考试 招聘 招录 录用 公务员 事业单位 选调 遴选 面试 笔试 提拔 任用 任职 选拔 晋升 干部任免 任前公示")
+EXAM_OR_POST = _terms(
+    "考试 招聘 招录 录用 公务员 事业单位 选调 遴选 面试 笔试 提拔 任用 任职 选拔 晋升 干部任免 任前公示"
+)
 DEATH = _terms("死亡 身亡 致死 死者 遇难 丧生 自杀 自尽 坠楼 跳楼 猝死 逼死 命案 致人死亡 不治 撞死 打死 害死 殒命")
 MASS = _terms("群体性事件 群体事件 围堵政府 堵路 打砸 围攻 集体上访 械斗 罢工")
 MISCONDUCT = _terms("""失职 渎职 监管不力 违规 隐瞒 瞒报 不作为 乱作为 推诿 敷衍 暴力执法 问责 追责 责任人""")
@@ -163,7 +180,7 @@ class Content:
     grade: Grade
     why: str
     terms: tuple[str, ...] = ()
-    leading: bool = False        # a leading cadre (county level and above) is the subject
+    leading: bool = False  # a leading cadre (county level and above) is the subject
 
     @property
     def ceiling(self) -> Grade:
@@ -178,8 +195,14 @@ def _found(text: str, terms: Sequence[str]) -> list[str]:
     return [t for t in terms if t in text]
 
 
-def assess_content(text: str, *, identified: Sequence[str] = (), involved: Sequence[str] = (),
-                   leading: bool = False, category: str | None = None) -> Content:
+def assess_content(
+    text: str,
+    *,
+    identified: Sequence[str] = (),
+    involved: Sequence[str] = (),
+    leading: bool = False,
+    category: str | None = None,
+) -> Content:
     """The rubric's grade of `text` (title and lead, folded).
 
     `identified`: identifiable officials (named, surname + title, unit + title, watched cadres);
@@ -200,8 +223,9 @@ def assess_content(text: str, *, identified: Sequence[str] = (), involved: Seque
     tie = invest or abuse or violation or _found(text, MISCONDUCT)
     if official and (death or mass) and tie and not bulletin:
         w = (death or mass)[:2] + tie[:2]
-        return Content(Grade.I, f"{'死亡' if death else '群体性事件'}与干部失职或不当行为相关（{'、'.join(w)}）",
-                       tuple(w), True)
+        return Content(
+            Grade.I, f"{'死亡' if death else '群体性事件'}与干部失职或不当行为相关（{'、'.join(w)}）", tuple(w), True
+        )
     if identified and (invest or abuse or violation) and not bulletin:
         w = (invest + abuse + violation)[:3]
         kind = "违纪违法/被查" if invest else "滥用职权、侵害群众" if abuse else "违反纪律规定"
@@ -209,8 +233,12 @@ def assess_content(text: str, *, identified: Sequence[str] = (), involved: Seque
     fraud = _found(text, FRAUD)
     if fraud and (category in ("招录考试", "干部任用") or _found(text, EXAM_OR_POST)):
         if identified and not _found(text, DOUBT):
-            return Content(Grade.II, f"针对具体干部的考试或选人用人舞弊指控（{who}：{'、'.join(fraud[:3])}）",
-                           tuple(fraud[:3]), leading)
+            return Content(
+                Grade.II,
+                f"针对具体干部的考试或选人用人舞弊指控（{who}：{'、'.join(fraud[:3])}）",
+                tuple(fraud[:3]),
+                leading,
+            )
         return Content(Grade.III, f"对考试或选人用人程序的质疑（{'、'.join(fraud[:3])}）", tuple(fraud[:3]))
     if official and violation:
         return Content(Grade.III, f"干部作风问题，未具名（{'、'.join(violation[:3])}）", tuple(violation[:3]))

@@ -14,20 +14,19 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from core.clock import Clock, to_iso
+from core.cluster import Candidate, StoryIndex, from_hex, legacy_simhash, to_hex, to_unsigned
 from core.grades import Grade
 from core.grading import SPREAD_WINDOW_HOURS, Reach, grade_story, is_impact_reason
 from core.lifecycle import Action, Decision, Refusal, decide
 from core.models import Disposition, Incident, Post, Role, State
 from core.render import ACTION_NAMES
 from core.routing import Router
-from storage import write_tx
 from storage import incidents as store
-from storage import outbox
+from storage import outbox, write_tx
 from storage.db import json_loads
 from storage.posts import insert_post
-from core.cluster import Candidate, StoryIndex, from_hex, legacy_simhash, to_hex, to_unsigned
 
-__all__ = ["Actor", "Outcome", "IngestOutcome", "IncidentService", "STORY_WINDOW"]
+__all__ = ["STORY_WINDOW", "Actor", "IncidentService", "IngestOutcome", "Outcome"]
 
 STORY_WINDOW = timedelta(days=7)
 TEXT_PRIORITY = 5
@@ -54,7 +53,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class IngestOutcome:
-    post_id: int | None          # None: already stored (duplicate)
+    post_id: int | None  # None: already stored (duplicate)
     incident_id: int | None = None
     created: bool = False
     grade_rose: bool = False
@@ -105,8 +104,17 @@ class IncidentService:
         return p.name if p else person_id
 
     # ------------------------------------------------------------------ actions
-    def act(self, incident_id: int, action: Action, actor: Actor, *, target: str | None = None,
-            text: str | None = None, disposition: Disposition | None = None, summary: str | None = None) -> Outcome:
+    def act(
+        self,
+        incident_id: int,
+        action: Action,
+        actor: Actor,
+        *,
+        target: str | None = None,
+        text: str | None = None,
+        disposition: Disposition | None = None,
+        summary: str | None = None,
+    ) -> Outcome:
         """Apply one lifecycle action atomically.
 
         :raises storage.incidents.IncidentNotFound:
@@ -114,11 +122,16 @@ class IncidentService:
         now = self.clock()
         with write_tx(self.db):
             inc = store.get_incident(self.db, incident_id)
-            d: Decision = decide(inc, action, actor=actor.person_id, target=target,
-                                 is_admin=actor.role is Role.ADMIN,
-                                 max_level=len(self.config.chain(inc.grade, inc.category).steps),
-                                 disposition=disposition,
-                                 can_sign_off=actor.role in (Role.ADMIN, Role.LEADER))
+            d: Decision = decide(
+                inc,
+                action,
+                actor=actor.person_id,
+                target=target,
+                is_admin=actor.role is Role.ADMIN,
+                max_level=len(self.config.chain(inc.grade, inc.category).steps),
+                disposition=disposition,
+                can_sign_off=actor.role in (Role.ADMIN, Role.LEADER),
+            )
             if not d.ok:
                 holder = self.name_of(inc.assignee) if d.refusal in (Refusal.TAKEN, Refusal.NOT_ASSIGNEE) else None
                 return Outcome(False, inc, d.refusal, holder)
@@ -151,12 +164,25 @@ class IncidentService:
                     detail["reason"] = text
             if action is not Action.NOTE:
                 store.update_incident(self.db, inc.id, inc.version, now, **fields)
-            store.add_event(self.db, inc.id, now, actor=actor.person_id, action=action.value,
-                            from_state=inc.state.value, to_state=d.to_state.value, detail=detail,
-                            platform=actor.platform, chat=actor.chat)
+            store.add_event(
+                self.db,
+                inc.id,
+                now,
+                actor=actor.person_id,
+                action=action.value,
+                from_state=inc.state.value,
+                to_state=d.to_state.value,
+                detail=detail,
+                platform=actor.platform,
+                chat=actor.chat,
+            )
             after = store.get_incident(self.db, inc.id)
-            self._announce(after, self._notice(after, action, actor, target=target, text=text, before=inc),
-                           edit_card=action is not Action.NOTE, now=now)
+            self._announce(
+                after,
+                self._notice(after, action, actor, target=target, text=text, before=inc),
+                edit_card=action is not Action.NOTE,
+                now=now,
+            )
             if after.state is State.PENDING_SIGNOFF and action is Action.CLOSE:
                 self._ask_signoff(after, actor, now)
             pb = self.config.playbook(after.category)
@@ -171,8 +197,9 @@ class IncidentService:
         self.on_queued()
         return Outcome(True, after)
 
-    def _notice(self, inc: Incident, action: Action, actor: Actor, *, target=None, text=None,
-                before: Incident | None = None) -> str:
+    def _notice(
+        self, inc: Incident, action: Action, actor: Actor, *, target=None, text=None, before: Incident | None = None
+    ) -> str:
         i, who = inc.id, actor.name
         if action is Action.CLAIM:
             return f"✋ #{i} 已由 {who} 认领"
@@ -185,7 +212,8 @@ class IncidentService:
             pb = self.config.playbook(inc.category)
             if step and pb and 1 <= step <= len(pb.steps):
                 return f"☑️ #{i} {who} 完成预案第 {step} 步「{pb.steps[step - 1]}」" + (
-                    f"：{text}" if text.strip() != f"完成 {step}" else "")
+                    f"：{text}" if text.strip() != f"完成 {step}" else ""
+                )
             return f"📝 #{i} {who}：{text}"
         if action is Action.JUDGE:
             return f"🧭 #{i} {who} 研判：{text}"
@@ -206,36 +234,81 @@ class IncidentService:
         raise AssertionError(action)
 
     # ------------------------------------------------------------------ outbox helpers
-    def _announce(self, inc: Incident, notice: str | None, *, edit_card: bool, now: datetime,
-                  internal: bool = True, reminder: bool = False) -> None:
+    def _announce(
+        self,
+        inc: Incident,
+        notice: str | None,
+        *,
+        edit_card: bool,
+        now: datetime,
+        internal: bool = True,
+        reminder: bool = False,
+    ) -> None:
         """Edit the card wherever it is shown, and thread a notice under it in each of those
         chats — except internal notices in facts-only chats (partner departments)."""
-        targets = list(dict.fromkeys(self.router.group_chats(inc.team) + [
-            t for t in outbox.chats_with_card(self.db, inc.id) if t[0] in self.router.platforms]))
-        outside = self.router.facts_only_chats(inc.team, self.config.chain(inc.grade, inc.category)) if internal else set()
+        targets = list(
+            dict.fromkeys(
+                self.router.group_chats(inc.team)
+                + [t for t in outbox.chats_with_card(self.db, inc.id) if t[0] in self.router.platforms]
+            )
+        )
+        outside = (
+            self.router.facts_only_chats(inc.team, self.config.chain(inc.grade, inc.category)) if internal else set()
+        )
         for platform, chat in targets:
             if edit_card:
-                outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.CARD,
-                               incident_id=inc.id, priority=inc.grade.rank)
+                outbox.enqueue(
+                    self.db,
+                    now,
+                    platform=platform,
+                    chat=chat,
+                    kind=outbox.CARD,
+                    incident_id=inc.id,
+                    priority=inc.grade.rank,
+                )
             if notice and (platform, chat) not in outside:
-                outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.NOTICE, incident_id=inc.id,
-                               payload={"text": notice, **({"reminder": True} if reminder else {})},
-                               priority=inc.grade.rank)
+                outbox.enqueue(
+                    self.db,
+                    now,
+                    platform=platform,
+                    chat=chat,
+                    kind=outbox.NOTICE,
+                    incident_id=inc.id,
+                    payload={"text": notice, **({"reminder": True} if reminder else {})},
+                    priority=inc.grade.rank,
+                )
 
     def _private(self, person, inc: Incident, notice: str | None, now: datetime) -> None:
         """Send a person the card privately (tracked, so later changes edit it) with a notice."""
         for platform, chat in self.router.private_chats(person):
-            outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.CARD,
-                           incident_id=inc.id, priority=inc.grade.rank)
+            outbox.enqueue(
+                self.db,
+                now,
+                platform=platform,
+                chat=chat,
+                kind=outbox.CARD,
+                incident_id=inc.id,
+                priority=inc.grade.rank,
+            )
             if notice:
-                outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.NOTICE,
-                               incident_id=inc.id, payload={"text": notice}, priority=inc.grade.rank)
+                outbox.enqueue(
+                    self.db,
+                    now,
+                    platform=platform,
+                    chat=chat,
+                    kind=outbox.NOTICE,
+                    incident_id=inc.id,
+                    payload={"text": notice},
+                    priority=inc.grade.rank,
+                )
 
     def _ask_signoff(self, inc: Incident, actor: Actor, now: datetime) -> None:
         """A grade I–II closing waits for 销号: every leader and admin is asked privately."""
         extra = f"（{inc.summary}）" if inc.summary else ""
-        text = (f"🔏 #{inc.id} {actor.name} 申请关闭，处置：{inc.disposition.value}{extra}，请销号确认：\n"
-                f"发送 /signoff {inc.id} 销号，或 /reopen {inc.id} 原因 退回继续处置。")
+        text = (
+            f"🔏 #{inc.id} {actor.name} 申请关闭，处置：{inc.disposition.value}{extra}，请销号确认：\n"
+            f"发送 /signoff {inc.id} 销号，或 /reopen {inc.id} 原因 退回继续处置。"
+        )
         for role in (Role.LEADER, Role.ADMIN):
             for person in self.router.people_with_role(role, inc.team):
                 if person.id != actor.person_id:
@@ -252,10 +325,25 @@ class IncidentService:
             if person.id != skip:
                 self._private(person, inc, text, now)
         for platform, chat in chats:
-            outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.CARD,
-                           incident_id=inc.id, priority=inc.grade.rank)
-            outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.NOTICE,
-                           incident_id=inc.id, payload={"text": text}, priority=inc.grade.rank)
+            outbox.enqueue(
+                self.db,
+                now,
+                platform=platform,
+                chat=chat,
+                kind=outbox.CARD,
+                incident_id=inc.id,
+                priority=inc.grade.rank,
+            )
+            outbox.enqueue(
+                self.db,
+                now,
+                platform=platform,
+                chat=chat,
+                kind=outbox.NOTICE,
+                incident_id=inc.id,
+                payload={"text": text},
+                priority=inc.grade.rank,
+            )
 
     def _timeline(self, incident_id: int, last: int = 6) -> str:
         """The latest actions, for whoever an incident is escalated to."""
@@ -265,8 +353,10 @@ class IncidentService:
                 continue
             detail = ev.detail.get("text") or ev.detail.get("reason") or ""
             when = ev.at.astimezone(self.tz).strftime("%m-%d %H:%M")
-            lines.append(f"  {when} {self.name_of(ev.actor) if ev.actor else '系统'} {ACTION_NAMES.get(ev.action, ev.action)}"
-                         + (f"：{detail}" if detail else ""))
+            lines.append(
+                f"  {when} {self.name_of(ev.actor) if ev.actor else '系统'} {ACTION_NAMES.get(ev.action, ev.action)}"
+                + (f"：{detail}" if detail else "")
+            )
         return "处置经过：\n" + "\n".join(lines[-last:])
 
     def _alert_subscribers(self, inc: Incident, now: datetime, already: Grade | None = None) -> None:
@@ -285,8 +375,16 @@ class IncidentService:
         with write_tx(self.db):
             inc = store.get_incident(self.db, incident_id)
             store.update_incident(self.db, inc.id, inc.version, now, muted_until=until)
-            store.add_event(self.db, inc.id, now, actor=actor.person_id, action="mute",
-                            detail={"until": until.isoformat()}, platform=actor.platform, chat=actor.chat)
+            store.add_event(
+                self.db,
+                inc.id,
+                now,
+                actor=actor.person_id,
+                action="mute",
+                detail={"until": until.isoformat()},
+                platform=actor.platform,
+                chat=actor.chat,
+            )
             after = store.get_incident(self.db, inc.id)
             local = until.astimezone(self.tz).strftime("%m-%d %H:%M")
             self._announce(after, f"🔕 #{inc.id} {actor.name} 静音了提醒，至 {local}", edit_card=False, now=now)
@@ -304,8 +402,16 @@ class IncidentService:
             if inc.muted_until is None or inc.muted_until <= now:
                 return inc, False
             store.update_incident(self.db, inc.id, inc.version, now, muted_until=None)
-            store.add_event(self.db, inc.id, now, actor=actor.person_id, action="unmute",
-                            detail={"was_until": inc.muted_until.isoformat()}, platform=actor.platform, chat=actor.chat)
+            store.add_event(
+                self.db,
+                inc.id,
+                now,
+                actor=actor.person_id,
+                action="unmute",
+                detail={"was_until": inc.muted_until.isoformat()},
+                platform=actor.platform,
+                chat=actor.chat,
+            )
             after = store.get_incident(self.db, inc.id)
             self._announce(after, f"🔔 #{inc.id} {actor.name} 取消了静音，恢复提醒", edit_card=False, now=now)
         self.on_queued()
@@ -321,15 +427,18 @@ class IncidentService:
                 text = f"🔔 {actor.name} 取消了全组静音，恢复全部提醒"
             else:
                 local = until.astimezone(self.tz).strftime("%m-%d %H:%M")
-                text = (f"🔕 {actor.name} 开启全组静音至 {local}：III、IV 级事件暂停提醒（到期后补发），"
-                        f"I、II 级事件照常提醒。发送 /unmute all 提前结束")
+                text = (
+                    f"🔕 {actor.name} 开启全组静音至 {local}：III、IV 级事件暂停提醒（到期后补发），"
+                    f"I、II 级事件照常提醒。发送 /unmute all 提前结束"
+                )
             seen = []
             for team in self.config.teams:
                 for platform, chat in self.router.group_chats(team.id):
                     if (platform, chat) not in seen:
                         seen.append((platform, chat))
-                        outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.TEXT,
-                                       payload={"text": text})
+                        outbox.enqueue(
+                            self.db, now, platform=platform, chat=chat, kind=outbox.TEXT, payload={"text": text}
+                        )
         self.on_queued()
 
     def remind(self, inc: Incident, key: str, text: str, *, to_assignee: bool = True) -> None:
@@ -342,8 +451,15 @@ class IncidentService:
             person = self.config.person(inc.assignee) if (to_assignee and inc.assignee) else None
             if person:
                 for platform, chat in self.router.private_chats(person):
-                    outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.TEXT,
-                                   payload={"text": text, "reminder": True}, priority=inc.grade.rank)
+                    outbox.enqueue(
+                        self.db,
+                        now,
+                        platform=platform,
+                        chat=chat,
+                        kind=outbox.TEXT,
+                        payload={"text": text, "reminder": True},
+                        priority=inc.grade.rank,
+                    )
         self.on_queued()
 
     def remind_batch(self, items: list[tuple[Incident, str, str, bool, bool]]) -> int:
@@ -360,10 +476,15 @@ class IncidentService:
         with write_tx(self.db):
             for inc, key, text, to_assignee, record in items:
                 if record:
-                    store.add_event(self.db, inc.id, now, actor=None, action="reminder",
-                                    detail={"key": key, "text": text})
-                targets = list(dict.fromkeys(self.router.group_chats(inc.team) + [
-                    t for t in outbox.chats_with_card(self.db, inc.id) if t[0] in self.router.platforms]))
+                    store.add_event(
+                        self.db, inc.id, now, actor=None, action="reminder", detail={"key": key, "text": text}
+                    )
+                targets = list(
+                    dict.fromkeys(
+                        self.router.group_chats(inc.team)
+                        + [t for t in outbox.chats_with_card(self.db, inc.id) if t[0] in self.router.platforms]
+                    )
+                )
                 outside = self.router.facts_only_chats(inc.team, self.config.chain(inc.grade, inc.category))
                 for platform, chat in targets:
                     if (platform, chat) not in outside:
@@ -376,15 +497,28 @@ class IncidentService:
                 rank = min(inc.grade.rank for inc, _ in lines)
                 if len(lines) == 1:
                     inc, text = lines[0]
-                    outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=kind,
-                                   incident_id=inc.id if kind == outbox.NOTICE else None,
-                                   payload={"text": text, "reminder": True}, priority=rank)
+                    outbox.enqueue(
+                        self.db,
+                        now,
+                        platform=platform,
+                        chat=chat,
+                        kind=kind,
+                        incident_id=inc.id if kind == outbox.NOTICE else None,
+                        payload={"text": text, "reminder": True},
+                        priority=rank,
+                    )
                     continue
                 ids = sorted({inc.id for inc, _ in lines})
                 body = "\n".join(text for _, text in sorted(lines, key=lambda x: (x[0].grade.rank, x[0].id)))
-                outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.TEXT,
-                               payload={"text": f"⏰ 时限提醒（{len(ids)} 起事件）\n{body}", "reminder": True,
-                                        "incidents": ids}, priority=rank)
+                outbox.enqueue(
+                    self.db,
+                    now,
+                    platform=platform,
+                    chat=chat,
+                    kind=outbox.TEXT,
+                    payload={"text": f"⏰ 时限提醒（{len(ids)} 起事件）\n{body}", "reminder": True, "incidents": ids},
+                    priority=rank,
+                )
         self.on_queued()
         return len(per_chat)
 
@@ -417,18 +551,49 @@ class IncidentService:
             tier = source.tier if source else 4
             if existing is None:
                 iid = store.create_incident(
-                    self.db, story_key=f.story_key, title=post.title, url=post.url, source_id=post.source_id,
-                    team=source.team if source else None, category=f.category, grade=f.grade, score=f.score,
-                    sensitivity=analysis.sensitivity, best_tier=tier, reasons=f.reasons, matched=f.matched, now=now,
-                    simhash128=to_hex(f.fingerprint) if f.fingerprint is not None else None)
+                    self.db,
+                    story_key=f.story_key,
+                    title=post.title,
+                    url=post.url,
+                    source_id=post.source_id,
+                    team=source.team if source else None,
+                    category=f.category,
+                    grade=f.grade,
+                    score=f.score,
+                    sensitivity=analysis.sensitivity,
+                    best_tier=tier,
+                    reasons=f.reasons,
+                    matched=f.matched,
+                    now=now,
+                    simhash128=to_hex(f.fingerprint) if f.fingerprint is not None else None,
+                )
                 store.link_post(self.db, iid, post_id, now)
-                store.add_event(self.db, iid, now, actor=None, action="opened", to_state=State.NEW.value,
-                                detail={"post_id": post_id, "source": post.source_id, "grade": f.grade.value,
-                                        "tip_by": post.tip_by})
+                store.add_event(
+                    self.db,
+                    iid,
+                    now,
+                    actor=None,
+                    action="opened",
+                    to_state=State.NEW.value,
+                    detail={
+                        "post_id": post_id,
+                        "source": post.source_id,
+                        "grade": f.grade.value,
+                        "tip_by": post.tip_by,
+                    },
+                )
                 inc = store.get_incident(self.db, iid)
                 for platform, chat in self.router.group_chats(inc.team):
-                    outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.CARD,
-                                   incident_id=iid, payload={"first": True}, priority=inc.grade.rank)
+                    outbox.enqueue(
+                        self.db,
+                        now,
+                        platform=platform,
+                        chat=chat,
+                        kind=outbox.CARD,
+                        incident_id=iid,
+                        payload={"first": True},
+                        priority=inc.grade.rank,
+                    )
                 self._alert_subscribers(inc, now)
                 return IngestOutcome(post_id, iid, created=True)
             return self._join(existing, post_id, post, analysis, source, thresholds, now)
@@ -446,16 +611,18 @@ class IncidentService:
         numbered above the last one seen are read (also those another process opened). Read
         before this transaction creates anything, so only committed incidents are kept."""
         since_iso = to_iso(since)
-        if since_iso < self._stories_since:   # the clock went back: read everything again
+        if since_iso < self._stories_since:  # the clock went back: read everything again
             self._stories.clear()
         self._stories_since = since_iso
-        entities: dict[str, frozenset[str]] = {}   # the same few watch-list names recur: parse each once
+        entities: dict[str, frozenset[str]] = {}  # the same few watch-list names recur: parse each once
         new = []
         for r in store.story_candidates(self.db, since, after_id=self._stories.last_id):
             ents = entities.get(r["matched"])
             if ents is None:
                 m = json_loads(r["matched"], {})
-                ents = entities[r["matched"]] = frozenset(x for k in ("cadres", "units", "places") for x in m.get(k, []))
+                ents = entities[r["matched"]] = frozenset(
+                    x for k in ("cadres", "units", "places") for x in m.get(k, [])
+                )
             fp = from_hex(r["simhash128"]) if r["simhash128"] else None
             legacy = to_unsigned(r["fingerprint"]) if r["fingerprint"] is not None and fp is None else None
             new.append((Candidate(r["id"], r["story_key"], fp, ents, legacy), r["created_at"]))
@@ -477,25 +644,64 @@ class IncidentService:
             sens_reasons = tuple(r for r in before.reasons if not is_impact_reason(r))
         best_tier = min(row["best_tier"], tier)
         replies, views, reposts, recent = store.story_reach(self.db, iid, now - timedelta(hours=SPREAD_WINDOW_HOURS))
-        g = grade_story(sens, sens_reasons, best_tier, n_sources, thresholds,
-                        Reach(replies=replies, views=views, reposts=reposts, recent_posts=recent))
+        g = grade_story(
+            sens,
+            sens_reasons,
+            best_tier,
+            n_sources,
+            thresholds,
+            Reach(replies=replies, views=views, reposts=reposts, recent_posts=recent),
+        )
         # A grade never drops automatically: a story that grew does not become less important.
         grade = g.grade if g.grade.rank < before.grade.rank else before.grade
-        store.update_incident(self.db, iid, before.version, now, post_count=before.post_count + 1,
-                              source_count=n_sources, best_tier=best_tier, sensitivity=sens, score=max(g.score, before.score),
-                              grade=grade, reasons=g.reasons if grade is g.grade else before.reasons)
-        store.add_event(self.db, iid, now, actor=None, action="post_added",
-                        detail={"post_id": post_id, "source": post.source_id, "sources": n_sources})
+        store.update_incident(
+            self.db,
+            iid,
+            before.version,
+            now,
+            post_count=before.post_count + 1,
+            source_count=n_sources,
+            best_tier=best_tier,
+            sensitivity=sens,
+            score=max(g.score, before.score),
+            grade=grade,
+            reasons=g.reasons if grade is g.grade else before.reasons,
+        )
+        store.add_event(
+            self.db,
+            iid,
+            now,
+            actor=None,
+            action="post_added",
+            detail={"post_id": post_id, "source": post.source_id, "sources": n_sources},
+        )
         after = store.get_incident(self.db, iid)
         rose = after.grade.rank < before.grade.rank
         if rose:
-            store.add_event(self.db, iid, now, actor=None, action="regraded", from_state=before.state.value,
-                            to_state=after.state.value, detail={"from": before.grade.value, "to": after.grade.value})
-            self._announce(after, f"⬆️ #{iid} 等级上调：{before.grade.badge} → {after.grade.badge}（{n_sources} 个来源）",
-                           edit_card=True, now=now)
+            store.add_event(
+                self.db,
+                iid,
+                now,
+                actor=None,
+                action="regraded",
+                from_state=before.state.value,
+                to_state=after.state.value,
+                detail={"from": before.grade.value, "to": after.grade.value},
+            )
+            self._announce(
+                after,
+                f"⬆️ #{iid} 等级上调：{before.grade.badge} → {after.grade.badge}（{n_sources} 个来源）",
+                edit_card=True,
+                now=now,
+            )
             self._alert_subscribers(after, now, already=before.grade)
         elif tier < row["best_tier"]:
-            self._announce(after, f"📰 #{iid} 有更高级别来源转载：{source.name if source else post.source_id}", edit_card=True, now=now)
+            self._announce(
+                after,
+                f"📰 #{iid} 有更高级别来源转载：{source.name if source else post.source_id}",
+                edit_card=True,
+                now=now,
+            )
         else:
             self._announce(after, None, edit_card=True, now=now)
         return IngestOutcome(post_id, iid, created=False, grade_rose=rose)

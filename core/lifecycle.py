@@ -12,7 +12,7 @@ from enum import Enum
 from core.grades import Grade
 from core.models import Disposition, Incident, State
 
-__all__ = ["Action", "Decision", "decide", "Refusal", "needs_judgement", "needs_signoff", "MAJOR"]
+__all__ = ["MAJOR", "Action", "Decision", "Refusal", "decide", "needs_judgement", "needs_signoff"]
 
 # Grades whose closing needs a recorded 研判 (and, see `needs_signoff`, a leader's sign-off).
 MAJOR = (Grade.I, Grade.II)
@@ -38,24 +38,24 @@ class Action(str, Enum):
     ESCALATE = "escalate"
     CLOSE = "close"
     REOPEN = "reopen"
-    JUDGE = "judge"        # 研判: the analyst's assessment; the state stays
-    SIGNOFF = "signoff"    # 销号: a leader (or admin) confirms a grade I–II closing
+    JUDGE = "judge"  # 研判: the analyst's assessment; the state stays
+    SIGNOFF = "signoff"  # 销号: a leader (or admin) confirms a grade I–II closing
 
 
 class Refusal(str, Enum):
     """Why an action cannot be applied; handlers turn these into Chinese replies."""
 
-    CLOSED = "closed"               # the incident is closed; reopen first
-    NOT_CLOSED = "not_closed"       # reopen on an open incident
-    TAKEN = "taken"                 # someone else already claimed it
+    CLOSED = "closed"  # the incident is closed; reopen first
+    NOT_CLOSED = "not_closed"  # reopen on an open incident
+    TAKEN = "taken"  # someone else already claimed it
     ALREADY_YOURS = "already_yours"
-    NOT_ASSIGNED = "not_assigned"   # unclaim with nobody assigned
-    NOT_ASSIGNEE = "not_assignee"   # unclaim someone else's without admin rights
-    TOP_LEVEL = "top_level"         # cannot escalate past the last level
+    NOT_ASSIGNED = "not_assigned"  # unclaim with nobody assigned
+    NOT_ASSIGNEE = "not_assignee"  # unclaim someone else's without admin rights
+    TOP_LEVEL = "top_level"  # cannot escalate past the last level
     NEEDS_JUDGEMENT = "needs_judgement"  # grade I–II: close only after a 研判 (/judge)
-    PENDING = "pending"             # waiting for sign-off: sign off (/signoff) or send back (/reopen)
-    NOT_PENDING = "not_pending"     # /signoff of an incident nobody asked to close
-    NOT_SIGNER = "not_signer"       # only a leader or an admin signs off
+    PENDING = "pending"  # waiting for sign-off: sign off (/signoff) or send back (/reopen)
+    NOT_PENDING = "not_pending"  # /signoff of an incident nobody asked to close
+    NOT_SIGNER = "not_signer"  # only a leader or an admin signs off
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class Decision:
     refusal: Refusal | None = None
 
     @classmethod
-    def refuse(cls, why: Refusal) -> "Decision":
+    def refuse(cls, why: Refusal) -> Decision:
         return cls(ok=False, refusal=why)
 
 
@@ -88,7 +88,7 @@ def decide(
     if action is Action.NOTE:
         return Decision(True, s, inc.assignee)
     if action is Action.REOPEN:
-        if s is State.PENDING_SIGNOFF:   # sent back: handling continues where it was
+        if s is State.PENDING_SIGNOFF:  # sent back: handling continues where it was
             return Decision(True, _open_state(inc), inc.assignee)
         if s is not State.CLOSED:
             return Decision.refuse(Refusal.NOT_CLOSED)
@@ -106,7 +106,7 @@ def decide(
             return Decision.refuse(Refusal.NOT_SIGNER)
         return Decision(True, State.CLOSED, inc.assignee or actor)
     if s is State.PENDING_SIGNOFF:
-        if action is Action.CLOSE and can_sign_off:   # a leader closes it, with the disposition they give
+        if action is Action.CLOSE and can_sign_off:  # a leader closes it, with the disposition they give
             return Decision(True, State.CLOSED, inc.assignee or actor)
         return Decision.refuse(Refusal.PENDING)
     if action is Action.CLAIM:

@@ -8,20 +8,25 @@ from enum import Enum
 
 from core.grades import Grade
 
-__all__ = ["State", "Disposition", "Role", "Post", "Finding", "Incident", "Event"]
+__all__ = ["Disposition", "Event", "Finding", "Incident", "Post", "Role", "State"]
 
 
 class State(str, Enum):
     NEW = "new"
     CLAIMED = "claimed"
     ESCALATED = "escalated"
-    PENDING_SIGNOFF = "pending_signoff"   # grade I–II closed by staff: waits for a leader's 销号
+    PENDING_SIGNOFF = "pending_signoff"  # grade I–II closed by staff: waits for a leader's 销号
     CLOSED = "closed"
 
     @property
     def label(self) -> str:
-        return {"new": "待认领", "claimed": "处置中", "escalated": "已升级", "pending_signoff": "待销号",
-                "closed": "已关闭"}[self.value]
+        return {
+            "new": "待认领",
+            "claimed": "处置中",
+            "escalated": "已升级",
+            "pending_signoff": "待销号",
+            "closed": "已关闭",
+        }[self.value]
 
 
 class Disposition(str, Enum):
@@ -33,7 +38,7 @@ class Disposition(str, Enum):
     FALSE_POSITIVE = "误报"
 
     @classmethod
-    def parse(cls, text: str) -> "Disposition":
+    def parse(cls, text: str) -> Disposition:
         """:raises ValueError: for anything not in the list."""
         for d in cls:
             if text.strip() in (d.value, d.name.lower()):
@@ -50,7 +55,9 @@ class Role(str, Enum):
 
     @property
     def label(self) -> str:
-        return {"admin": "管理员", "staff": "监测人员", "leader": "领导", "officer": "信息员", "partner": "协作部门"}[self.value]
+        return {"admin": "管理员", "staff": "监测人员", "leader": "领导", "officer": "信息员", "partner": "协作部门"}[
+            self.value
+        ]
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,7 @@ class Incident:
     version: int
     published_at: datetime | None = None
     muted_until: datetime | None = None
-    judgement: str | None = None     # the latest 研判 (/judge), kept with its audit event
+    judgement: str | None = None  # the latest 研判 (/judge), kept with its audit event
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-__all__ = ["Official", "OfficialFinder", "RANKS", "TITLES", "CUES", "BODIES", "LEADING_RANKS", "is_body"]
+__all__ = ["BODIES", "CUES", "LEADING_RANKS", "RANKS", "TITLES", "Official", "OfficialFinder", "is_body"]
 
 RANKS = ("村", "乡镇", "县处", "厅局", "省部")
-LEADING_RANKS = frozenset({"县处", "厅局", "省部"})   # 领导干部: county/division level and above
+LEADING_RANKS = frozenset({"县处", "厅局", "省部"})  # 领导干部: county/division level and above
 
 # title -> rank, or None when the rank depends on the level in front of it
 TITLES: dict[str, str | None] = {}
@@ -34,47 +34,205 @@ for _rank, _words in {
 }.items():
     for _w in _words.split():
         TITLES[_w] = _rank
-for _w in ("书记 副书记 局长 副局长 主任 副主任 纪委书记 纪工委书记 监委主任 组织部长 组织部部长 宣传部长 "
-           "宣传部部长 统战部长 政法委书记 常委 院长 副院长 检察长 副检察长 政委 党组书记 主席 副主席 "
-           "党组成员 同志 警察 民警 辅警 城管 法官 检察官 干警").split():
+for _w in [
+    "书记",
+    "副书记",
+    "局长",
+    "副局长",
+    "主任",
+    "副主任",
+    "纪委书记",
+    "纪工委书记",
+    "监委主任",
+    "组织部长",
+    "组织部部长",
+    "宣传部长",
+    "宣传部部长",
+    "统战部长",
+    "政法委书记",
+    "常委",
+    "院长",
+    "副院长",
+    "检察长",
+    "副检察长",
+    "政委",
+    "党组书记",
+    "主席",
+    "副主席",
+    "党组成员",
+    "同志",
+    "警察",
+    "民警",
+    "辅警",
+    "城管",
+    "法官",
+    "检察官",
+    "干警",
+]:
     TITLES.setdefault(_w, None)
 for _w in ("部长", "副部长"):
-    TITLES[_w] = None   # 司法部部长 is 省部, 销售部部长 is nobody: the unit in front decides
+    TITLES[_w] = None  # 司法部部长 is 省部, 销售部部长 is nobody: the unit in front decides
 # A unit of a company is not a public office (private-company bribery does not count).
 _COMPANY = ("公司", "集团", "企业", "销售", "银行", "酒店", "医院科", "研究所", "学校", "工会", "团委")
 # One-character words that are also surnames but, before a title, are mostly grammar.
 _NOT_SURNAME = frozenset("和与向于从将对为在把被给让及同跟由经万时文明成安全方高路应师商查能")
 
 # Cadre cues: an official is involved, not identified.
-CUES = ("村干部", "干部", "官员", "公职人员", "领导干部", "党员干部", "基层干部", "村官", "贪官", "巨贪", "镇干部", "乡干部")
+CUES = (
+    "村干部",
+    "干部",
+    "官员",
+    "公职人员",
+    "领导干部",
+    "党员干部",
+    "基层干部",
+    "村官",
+    "贪官",
+    "巨贪",
+    "镇干部",
+    "乡干部",
+)
 # A government body acting (or not) on its own: 镇政府不作为, 县纪委通报.
-BODIES = ("政府", "党委", "纪委", "监委", "村委", "村委会", "居委会", "街道办", "管委会", "信访局", "信访办", "派出所",
-          "党工委", "国资委", "发改委", "卫健委", "教育局", "公安局", "人社局", "住建局", "城管局", "市场监管局", "工商局",
-          "环保局", "国土局", "民政局", "财政局", "司法局", "税务局", "交通局", "水利局", "农业局", "林业局", "教体局",
-          "农机局", "公务员局", "交警大队", "城管执法局", "自然资源局", "生态环境局", "信访")
+BODIES = (
+    "政府",
+    "党委",
+    "纪委",
+    "监委",
+    "村委",
+    "村委会",
+    "居委会",
+    "街道办",
+    "管委会",
+    "信访局",
+    "信访办",
+    "派出所",
+    "党工委",
+    "国资委",
+    "发改委",
+    "卫健委",
+    "教育局",
+    "公安局",
+    "人社局",
+    "住建局",
+    "城管局",
+    "市场监管局",
+    "工商局",
+    "环保局",
+    "国土局",
+    "民政局",
+    "财政局",
+    "司法局",
+    "税务局",
+    "交通局",
+    "水利局",
+    "农业局",
+    "林业局",
+    "教体局",
+    "农机局",
+    "公务员局",
+    "交警大队",
+    "城管执法局",
+    "自然资源局",
+    "生态环境局",
+    "信访",
+)
 
 # The level a unit or place in front of a title shows, by its last character(s).
-_LEVEL_CHARS = (("村", "村"), ("社区", "村"), ("镇", "乡镇"), ("乡", "乡镇"), ("街道", "乡镇"), ("县", "县"),
-                ("区", "县"), ("旗", "县"), ("市", "市"), ("州", "市"), ("盟", "市"), ("省", "省"), ("自治区", "省"))
-_UNIT_END = ("局", "委", "办", "厅", "院", "政府", "部", "镇", "乡", "村", "县", "区", "市", "街道", "社区", "中心",
-             "所", "站", "处", "科", "队", "会", "公司", "集团", "旗", "州", "省", "大学", "医院")
+_LEVEL_CHARS = (
+    ("村", "村"),
+    ("社区", "村"),
+    ("镇", "乡镇"),
+    ("乡", "乡镇"),
+    ("街道", "乡镇"),
+    ("县", "县"),
+    ("区", "县"),
+    ("旗", "县"),
+    ("市", "市"),
+    ("州", "市"),
+    ("盟", "市"),
+    ("省", "省"),
+    ("自治区", "省"),
+)
+_UNIT_END = (
+    "局",
+    "委",
+    "办",
+    "厅",
+    "院",
+    "政府",
+    "部",
+    "镇",
+    "乡",
+    "村",
+    "县",
+    "区",
+    "市",
+    "街道",
+    "社区",
+    "中心",
+    "所",
+    "站",
+    "处",
+    "科",
+    "队",
+    "会",
+    "公司",
+    "集团",
+    "旗",
+    "州",
+    "省",
+    "大学",
+    "医院",
+)
 # Place level x title -> rank, for titles whose rank depends on it
 _BY_LEVEL = {
-    "村": "村", "乡镇": "乡镇",
-    "县": {"书记": "县处", "副书记": "县处", "纪委书记": "县处", "组织部长": "县处", "组织部部长": "县处",
-          "宣传部长": "县处", "宣传部部长": "县处", "统战部长": "县处", "政法委书记": "县处", "常委": "县处",
-          "监委主任": "县处", "检察长": "县处", "院长": "县处", "主席": "县处", "政委": "县处", "_": "乡镇"},
-    "市": {"书记": "厅局", "副书记": "厅局", "纪委书记": "县处", "组织部长": "县处", "常委": "县处",
-          "监委主任": "县处", "主席": "厅局", "_": "县处"},
-    "省": {"书记": "省部", "副书记": "省部", "纪委书记": "厅局", "组织部长": "厅局", "常委": "厅局",
-          "主席": "省部", "_": "厅局"},
+    "村": "村",
+    "乡镇": "乡镇",
+    "县": {
+        "书记": "县处",
+        "副书记": "县处",
+        "纪委书记": "县处",
+        "组织部长": "县处",
+        "组织部部长": "县处",
+        "宣传部长": "县处",
+        "宣传部部长": "县处",
+        "统战部长": "县处",
+        "政法委书记": "县处",
+        "常委": "县处",
+        "监委主任": "县处",
+        "检察长": "县处",
+        "院长": "县处",
+        "主席": "县处",
+        "政委": "县处",
+        "_": "乡镇",
+    },
+    "市": {
+        "书记": "厅局",
+        "副书记": "厅局",
+        "纪委书记": "县处",
+        "组织部长": "县处",
+        "常委": "县处",
+        "监委主任": "县处",
+        "主席": "厅局",
+        "_": "县处",
+    },
+    "省": {
+        "书记": "省部",
+        "副书记": "省部",
+        "纪委书记": "厅局",
+        "组织部长": "厅局",
+        "常委": "厅局",
+        "主席": "省部",
+        "_": "厅局",
+    },
 }
 SURNAMES = frozenset(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟"
     "谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢"
     "安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游"
     "辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟"
-    "应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝")
+    "应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
+)
 _NAME_TAGS = ("nr", "nrfg", "nrt")
 _NOT_NAME = frozenset("某该其原前现此这那各本新老")
 _SENTENCE = re.compile(r"[。！？!?\n]")
@@ -98,14 +256,17 @@ def is_body(cue: str) -> bool:
 @dataclass(frozen=True)
 class Official:
     title: str
-    name: str = ""      # a person's name, a surname (张), or "" when a unit identifies them
-    unit: str = ""      # the place or unit in front of the title
+    name: str = ""  # a person's name, a surname (张), or "" when a unit identifies them
+    unit: str = ""  # the place or unit in front of the title
     rank: str | None = None
 
     @property
     def label(self) -> str:
-        return f"{self.unit}{self.title}{self.name}" if self.name and len(self.name) > 1 else \
-            f"{self.unit}{self.name}{self.title}"
+        return (
+            f"{self.unit}{self.title}{self.name}"
+            if self.name and len(self.name) > 1
+            else f"{self.unit}{self.name}{self.title}"
+        )
 
 
 class OfficialFinder:
@@ -136,9 +297,9 @@ class OfficialFinder:
         """Identified officials and bare cadre cues in `text` (already folded)."""
         if not self.has_title(text):
             return [], []
-        from jieba import posseg  # noqa: PLC0415
+        from jieba import posseg
 
-        with _lock:   # jieba's tagger is not safe to call from several threads at once
+        with _lock:  # jieba's tagger is not safe to call from several threads at once
             pairs = [(p.word, p.flag) for p in posseg.cut(text)]
         officials: list[Official] = []
         cues: list[str] = []
@@ -154,7 +315,7 @@ class OfficialFinder:
             nxt = i + used
             j = nxt
             while j + 1 < len(pairs) and pairs[j][0] in ("、", "兼") and self._title_at(pairs, j + 1)[0]:
-                j += 1 + self._title_at(pairs, j + 1)[1]   # 副部长、党组成员张力军
+                j += 1 + self._title_at(pairs, j + 1)[1]  # 副部长、党组成员张力军
             name = self._name_after(pairs, j) or self._name_before(pairs, i)
             unit = self._unit_before(pairs, i)
             if any(c in unit for c in _COMPANY):
@@ -188,7 +349,7 @@ class OfficialFinder:
         w, f = pairs[j]
         if f in _NAME_TAGS and 2 <= len(w) <= 4 and w[0] not in _NOT_NAME:
             return w
-        if len(w) == 1 and w in SURNAMES and w not in _NOT_SURNAME and j + 1 < len(pairs):   # 郑 / 高贵, 王 / 某某
+        if len(w) == 1 and w in SURNAMES and w not in _NOT_SURNAME and j + 1 < len(pairs):  # 郑 / 高贵, 王 / 某某
             nw = pairs[j + 1][0]
             if 1 <= len(nw) <= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", nw):
                 return w + nw
@@ -201,7 +362,7 @@ class OfficialFinder:
         if i == 0:
             return ""
         w, f = pairs[i - 1]
-        if len(w) == 1 and w in SURNAMES and w not in _NOT_SURNAME:   # 张局长
+        if len(w) == 1 and w in SURNAMES and w not in _NOT_SURNAME:  # 张局长
             before = pairs[i - 2][0] if i >= 2 else ""
             if not before or not re.search(r"[\u4e00-\u9fff]$", before) or len(before) >= 2:
                 return w
@@ -214,20 +375,27 @@ class OfficialFinder:
         """The unit or place right in front of the title: 某县教育局, 曲靖市, 一渡水镇."""
         unit = ""
         if i >= 2 and pairs[i - 1][0] == "一" and pairs[i - 2][1] == "ns":
-            return pairs[i - 2][0]   # 湖南一厅长: anonymised, but the post identifies them
+            return pairs[i - 2][0]  # 湖南一厅长: anonymised, but the post identifies them
         for k in range(i - 1, max(-1, i - 4), -1):
             w, f = pairs[k]
             if not re.fullmatch(r"[\u4e00-\u9fff]+", w) or len(unit) + len(w) > 14:
                 break
-            if not (f in ("ns", "nt") or w.endswith(_UNIT_END) or (unit == "" and False)):
+            if not (f in ("ns", "nt") or w.endswith(_UNIT_END)):
                 if unit:
                     break
-                if w in ("某县", "某市", "某镇", "某乡", "某村", "某区") or (w.startswith("某") and w.endswith(_UNIT_END)):
+                if w in ("某县", "某市", "某镇", "某乡", "某村", "某区") or (
+                    w.startswith("某") and w.endswith(_UNIT_END)
+                ):
                     unit = w + unit
                 break
             unit = w + unit
-        if unit in _UNIT_END or len(unit) < 2 or unit in ("中心", "委员会", "工作组", "小组") or unit[0] in "该其本此这那各":
-            return ""   # a bare suffix (中心主任, 该局局长) identifies nobody
+        if (
+            unit in _UNIT_END
+            or len(unit) < 2
+            or unit in ("中心", "委员会", "工作组", "小组")
+            or unit[0] in "该其本此这那各"
+        ):
+            return ""  # a bare suffix (中心主任, 该局局长) identifies nobody
         return unit
 
     @staticmethod

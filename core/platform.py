@@ -10,7 +10,7 @@ from typing import Protocol, runtime_checkable
 
 from core.render import Card, inert, split_text
 
-__all__ = ["Outgoing", "ChatPlatform", "DeliveryError", "MessageGone", "text_parts"]
+__all__ = ["ChatPlatform", "DeliveryError", "MessageGone", "Outgoing", "text_parts"]
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,9 @@ class DeliveryError(Exception):
     `permanent` when trying again cannot help (bad chat id, bot removed); `uncertain` when
     the message may have arrived all the same (timed out waiting for the answer)."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False,
-                 uncertain: bool = False):
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False, uncertain: bool = False
+    ):
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
@@ -77,8 +78,8 @@ def text_parts(platform, text: str) -> list[str]:
     `text_limit` = (limit, size function) when it counts otherwise; at line breaks
     where possible), in order, made inert (`core.render.inert`). The one place texts are split: the deliverer sends the parts
     in order, later ones threaded under the first; adapters replying to a command use it too."""
-    text = inert(text)   # no control characters or bidi overrides from scraped or typed text
-    measured = getattr(platform, "text_limit", None)   # (limit, size function), e.g. UTF-8 bytes
+    text = inert(text)  # no control characters or bidi overrides from scraped or typed text
+    measured = getattr(platform, "text_limit", None)  # (limit, size function), e.g. UTF-8 bytes
     if measured:
         return split_text(text, measured[0], measured[1])
     return split_text(text, getattr(platform, "max_length", 4000) or 4000)

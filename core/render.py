@@ -12,14 +12,40 @@ from zoneinfo import ZoneInfo
 from core.lifecycle import Action
 from core.models import Incident, State
 
-__all__ = ["Button", "Card", "RenderContext", "render_card", "card_text", "fmt_time", "short_line", "split_text",
-           "shrink_card", "render_digest", "safe_url", "inert", "ACTION_NAMES"]
+__all__ = [
+    "ACTION_NAMES",
+    "Button",
+    "Card",
+    "RenderContext",
+    "card_text",
+    "fmt_time",
+    "inert",
+    "render_card",
+    "render_digest",
+    "safe_url",
+    "short_line",
+    "shrink_card",
+    "split_text",
+]
 
 # What each audit event is called in Chinese (timelines, /show, reports, the casebook).
 
-ACTION_NAMES = {"opened": "发现", "post_added": "新增帖文", "regraded": "等级调整", "claim": "认领", "unclaim": "取消认领",
-                "assign": "指派", "note": "备注", "escalate": "升级", "close": "关闭", "reopen": "重新打开", "mute": "静音",
-                "judge": "研判", "signoff": "销号", "unmute": "取消静音"}
+ACTION_NAMES = {
+    "opened": "发现",
+    "post_added": "新增帖文",
+    "regraded": "等级调整",
+    "claim": "认领",
+    "unclaim": "取消认领",
+    "assign": "指派",
+    "note": "备注",
+    "escalate": "升级",
+    "close": "关闭",
+    "reopen": "重新打开",
+    "mute": "静音",
+    "judge": "研判",
+    "signoff": "销号",
+    "unmute": "取消静音",
+}
 
 
 @dataclass(frozen=True)
@@ -56,7 +82,7 @@ class RenderContext:
     names: dict[str, str] = field(default_factory=dict)
     deadline: tuple[str, datetime] | None = None
     overdue: bool = False
-    facts_only: bool = False   # for a facts-only chat (a partner department): no internal assessment
+    facts_only: bool = False  # for a facts-only chat (a partner department): no internal assessment
 
 
 # C0 and C1 control characters (but tab and newline), DEL, and the bidirectional embedding,
@@ -81,8 +107,13 @@ def safe_url(url: str | None) -> str | None:
         parts = urlsplit(url)
     except ValueError:
         return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or _UNSAFE.search(url) or "\t" in url \
-            or "\n" in url:
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.netloc
+        or _UNSAFE.search(url)
+        or "\t" in url
+        or "\n" in url
+    ):
         return None
     return url
 
@@ -98,7 +129,7 @@ def _buttons(inc: Incident) -> tuple[Button, ...]:
     i = inc.id
     if inc.state is State.CLOSED:
         return (Button("重新打开", Action.REOPEN, i), Button("备注", Action.NOTE, i))
-    if inc.state is State.PENDING_SIGNOFF:   # a leader signs off with /signoff; the team may only note
+    if inc.state is State.PENDING_SIGNOFF:  # a leader signs off with /signoff; the team may only note
         return (Button("备注", Action.NOTE, i),)
     out = []
     if not inc.assignee:
@@ -139,8 +170,13 @@ def render_card(inc: Incident, ctx: RenderContext) -> Card:
         label, when = ctx.deadline
         mark = " ⚠️已超时" if ctx.overdue else ""
         fields.append((label, fmt_time(when, ctx.tz) + mark))
-    return Card(header=inert(header), title=inert(inc.title), url=safe_url(inc.url),
-                fields=tuple((label, inert(value)) for label, value in fields), buttons=_buttons(inc))
+    return Card(
+        header=inert(header),
+        title=inert(inc.title),
+        url=safe_url(inc.url),
+        fields=tuple((label, inert(value)) for label, value in fields),
+        buttons=_buttons(inc),
+    )
 
 
 def card_text(card: Card, *, with_commands: bool = True) -> str:
@@ -229,8 +265,10 @@ def render_digest(incidents: list[Incident], limit: int, *, total: int | None = 
     lines, ids = [first], []
     for inc in incidents:
         src = inc.source_name or inc.source_id or "—"
-        line = inert(f"{inc.grade.emoji} #{inc.id} [{inc.grade.value}] {inc.title[:60]} · {inc.category or '未分类'} · {src}")
-        line = line[:max(1, limit - len(more) - 1)]
+        line = inert(
+            f"{inc.grade.emoji} #{inc.id} [{inc.grade.value}] {inc.title[:60]} · {inc.category or '未分类'} · {src}"
+        )
+        line = line[: max(1, limit - len(more) - 1)]
         if ids and len("\n".join(lines + [line])) > limit:
             out.append(("\n".join(lines), ids))
             lines, ids = [more], []

@@ -15,15 +15,15 @@ from core.grades import Grade
 from core.models import Role
 from storage import people as people_store
 
-__all__ = ["Router", "CONSOLE_GROUP"]
+__all__ = ["CONSOLE_GROUP", "Router"]
 
 CONSOLE_GROUP = "监测群"
 
 
-
 class Router:
-    def __init__(self, config, platforms: Sequence[str], db: Database,
-                 defaults: dict[str, dict[str, str]] | None = None):
+    def __init__(
+        self, config, platforms: Sequence[str], db: Database, defaults: dict[str, dict[str, str]] | None = None
+    ):
         """`defaults`: per platform, a team's group chat when the config names none (the
         adapter knows it, e.g. WeCom's robot for the team)."""
         self.config = config
@@ -35,8 +35,11 @@ class Router:
         team = self.config.team(team_id)
         out = []
         for p in self.platforms:
-            chat = (team.chats.get(p) or self.defaults.get(p, {}).get(team.id)
-                    or (CONSOLE_GROUP if p == "console" else None))
+            chat = (
+                team.chats.get(p)
+                or self.defaults.get(p, {}).get(team.id)
+                or (CONSOLE_GROUP if p == "console" else None)
+            )
             if chat:
                 out.append((p, str(chat)))
         return out
@@ -59,7 +62,9 @@ class Router:
         return out
 
     def people_with_role(self, role: Role, team_id: str | None = None):
-        return [p for p in self.config.people if p.role == role.value and (team_id is None or p.team in (None, team_id))]
+        return [
+            p for p in self.config.people if p.role == role.value and (team_id is None or p.team in (None, team_id))
+        ]
 
     def subscribers(self, grade: Grade):
         """People whose subscription covers this grade."""

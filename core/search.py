@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import pairwise
 
 from core.text import fold, fold_with_gaps
 
-__all__ = ["index_text", "SearchQuery", "parse_query", "highlight", "snippet", "MAX_QUERY_CHARS", "MAX_TERMS"]
+__all__ = ["MAX_QUERY_CHARS", "MAX_TERMS", "SearchQuery", "highlight", "index_text", "parse_query", "snippet"]
 
 MAX_QUERY_CHARS = 60
 MAX_TERMS = 8
@@ -36,7 +37,7 @@ def _runs(folded: str) -> list[tuple[bool, str]]:
 def _cjk_tokens(run: str) -> list[str]:
     if len(run) == 1:
         return [run]
-    return [run[i:i + 2] for i in range(len(run) - 1)] + [run[-1]]
+    return [run[i : i + 2] for i in range(len(run) - 1)] + [run[-1]]
 
 
 def index_text(text: str) -> str:
@@ -69,10 +70,10 @@ def _phrase(runs: list[tuple[bool, str]]) -> str:
             continue
         if len(run) == 1:
             toks.append(run)
-            prefix = last       # in the text this character may start a longer run
+            prefix = last  # in the text this character may start a longer run
             continue
-        toks.extend(run[j:j + 2] for j in range(len(run) - 1))
-        if not last:            # in the text the run ends here: its tail token follows
+        toks.extend(run[j : j + 2] for j in range(len(run) - 1))
+        if not last:  # in the text the run ends here: its tail token follows
             toks.append(run[-1])
     if not toks:
         return ""
@@ -91,7 +92,7 @@ def parse_query(words: str) -> SearchQuery:
     # two (fold_with_gaps reports where a dropped space was a word break)
     folded_all, gaps = fold_with_gaps(words)
     cuts = [0, *sorted(gaps), len(folded_all)]
-    pieces = [folded_all[a:b] for a, b in zip(cuts, cuts[1:])]
+    pieces = [folded_all[a:b] for a, b in pairwise(cuts)]
     for word in (w for piece in pieces for w in piece.split()):
         folded = word.lower()
         # parts: letters/digits/CJK glued together; anything else splits
@@ -115,7 +116,7 @@ def _spans(text: str, words: list[str]) -> list[tuple[int, int]]:
     """Where the words occur in `text` (offsets in `text`), compared char by char folded;
     characters that fold to nothing (zero-width space ...) are skipped over, whitespace
     between CJK characters too."""
-    at: list[int] = []          # offset in text of each character of norm
+    at: list[int] = []  # offset in text of each character of norm
     chars: list[str] = []
     for i, c in enumerate(text):
         f = _fold_char(c)

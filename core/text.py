@@ -12,18 +12,20 @@ from pathlib import Path
 
 import jieba
 
-__all__ = ["normalize", "fold", "fold_with_gaps", "clean", "Segmenter", "configure_jieba"]
+__all__ = ["Segmenter", "clean", "configure_jieba", "fold", "fold_with_gaps", "normalize"]
 
 _WS = re.compile(r"\s+")
 _lock = threading.Lock()
-_ADDED: set[str] = set()   # words this process gave jieba already
+_ADDED: set[str] = set()  # words this process gave jieba already
 _configured_dir: Path | None = None
 
 # Characters of scripts written without spaces between words: Han (with radicals and
 # compatibility ideographs), CJK punctuation, kana, bopomofo. A space between two of them
 # separates nothing a reader sees as a word.
-_CJK = ("\u2e80-\u2fdf\u3001-\u303f\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff\u3400-\u4dbf"
-        "\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff")
+_CJK = (
+    "\u2e80-\u2fdf\u3001-\u303f\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
+)
 # horizontal whitespace only: a line break still separates (title / body, lines of a post)
 _HSPACE = "[^\\S\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+"
 _SPACED_CJK = re.compile(f"(?<=[{_CJK}]){_HSPACE}(?=[{_CJK}])")
@@ -32,8 +34,7 @@ _LINE_BREAK_RUN = re.compile(r"\s*[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]\s*")
 # Default-ignorable code points that are not format characters (Cf): combining grapheme
 # joiner, Hangul fillers, Khmer inherent vowels, Mongolian variation selectors, variation
 # selectors, tag-range reserved code points.
-_IGNORABLE_EXTRA = ("\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0"
-                    "\U000e0000-\U000e0fff")
+_IGNORABLE_EXTRA = "\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0000-\U000e0fff"
 
 
 @functools.cache
@@ -97,7 +98,7 @@ def fold_with_gaps(text: str) -> tuple[str, frozenset[int]]:
     gaps: list[int] = []
     last = removed = 0
     for m in _SPACED_CJK.finditer(t):
-        parts.append(t[last:m.start()])
+        parts.append(t[last : m.start()])
         gaps.append(m.start() - removed)
         removed += m.end() - m.start()
         last = m.end()
@@ -108,8 +109,9 @@ def fold_with_gaps(text: str) -> tuple[str, frozenset[int]]:
     at = set(gaps)
 
     def single(i: int) -> bool:  # the character at i stands alone between breaks
-        return (i == 0 or i in at or not _CJK_CHAR.match(out, i - 1)) and \
-            (i + 1 == len(out) or i + 1 in at or not _CJK_CHAR.match(out, i + 1))
+        return (i == 0 or i in at or not _CJK_CHAR.match(out, i - 1)) and (
+            i + 1 == len(out) or i + 1 in at or not _CJK_CHAR.match(out, i + 1)
+        )
 
     # "张 建 国 际 贸 易" is spaced letter by letter: those spaces say nothing about words
     return out, frozenset(g for g in gaps if not (single(g - 1) and single(g)))

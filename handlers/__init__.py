@@ -7,4 +7,4 @@ chat platform.
 from handlers.base import Deps, Reply, Request
 from handlers.commands import COMMANDS, handle
 
-__all__ = ["Deps", "Reply", "Request", "COMMANDS", "handle"]
+__all__ = ["COMMANDS", "Deps", "Reply", "Request", "handle"]

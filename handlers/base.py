@@ -13,7 +13,7 @@ from core.render import Card
 from core.routing import Router
 from core.text import Segmenter
 
-__all__ = ["Request", "Reply", "Deps"]
+__all__ = ["Deps", "Reply", "Request"]
 
 
 @dataclass(frozen=True)
@@ -24,11 +24,11 @@ class Request:
     chat: str
     user_id: str
     text: str
-    reply_to_incident: int | None = None   # set when the message replies to an incident's card
-    private: bool = False                   # a one-to-one chat with the bot
-    user_name: str | None = None            # "@username" where the platform has one
-    bot_username: str | None = None         # the bot's own name on the platform (Telegram's getMe), when
-                                            # it has one: "/list@other_bot" is then left to the other bot
+    reply_to_incident: int | None = None  # set when the message replies to an incident's card
+    private: bool = False  # a one-to-one chat with the bot
+    user_name: str | None = None  # "@username" where the platform has one
+    bot_username: str | None = None  # the bot's own name on the platform (Telegram's getMe), when
+    # it has one: "/list@other_bot" is then left to the other bot
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,8 @@ class Reply:
 
     text: str
     card: Card | None = None
-    image: str | None = None   # a PNG to show with the text (report charts)
-    document: str | None = None   # a file to send with the text (the ledger .xlsx): its path
+    image: str | None = None  # a PNG to show with the text (report charts)
+    document: str | None = None  # a file to send with the text (the ledger .xlsx): its path
 
 
 @dataclass
@@ -53,7 +53,7 @@ class Deps:
     clock: Clock
     tz: ZoneInfo
     render_card: object  # Incident -> Card
-    pipeline: object = None      # jobs.pipeline.Pipeline, for tips
-    http: object = None          # () -> httpx.AsyncClient, for tips
-    resolve: object = None       # host -> addresses (tests swap it)
-    data_dir: object = None      # where report charts are written
+    pipeline: object = None  # jobs.pipeline.Pipeline, for tips
+    http: object = None  # () -> httpx.AsyncClient, for tips
+    resolve: object = None  # host -> addresses (tests swap it)
+    data_dir: object = None  # where report charts are written

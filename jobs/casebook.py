@@ -37,18 +37,24 @@ from core.render import ACTION_NAMES, inert, safe_url
 from jobs.ledger import judgement_of
 from storage import incidents as store
 
-__all__ = ["Case", "collect_cases", "write_markdown", "write_docx", "apply_document_style", "FONTS"]
+__all__ = ["FONTS", "Case", "apply_document_style", "collect_cases", "write_docx", "write_markdown"]
 
 LESSON_PREFIXES = ("教训", "经验", "lesson")
 
 # role -> (East Asian font, Latin font, size in points). Names that exist on every Chinese
 # Windows; the font table adds their English names and kind for other machines.
-FONTS = {"title": ("黑体", "Times New Roman", 22), "h1": ("黑体", "Times New Roman", 16),
-         "h2": ("楷体", "Times New Roman", 16), "body": ("仿宋", "Times New Roman", 16)}
+FONTS = {
+    "title": ("黑体", "Times New Roman", 22),
+    "h1": ("黑体", "Times New Roman", 16),
+    "h2": ("楷体", "Times New Roman", 16),
+    "body": ("仿宋", "Times New Roman", 16),
+}
 # East Asian font -> (English name, panose, family): for the font table
-_FONT_TABLE = {"黑体": ("SimHei", "02010609060101010101", "modern"),
-               "仿宋": ("FangSong", "02010609060101010101", "modern"),
-               "楷体": ("KaiTi", "02010609060101010101", "modern")}
+_FONT_TABLE = {
+    "黑体": ("SimHei", "02010609060101010101", "modern"),
+    "仿宋": ("FangSong", "02010609060101010101", "modern"),
+    "楷体": ("KaiTi", "02010609060101010101", "modern"),
+}
 
 Progress = Callable[[Iterable], Iterable]
 
@@ -57,17 +63,15 @@ Progress = Callable[[Iterable], Iterable]
 class Case:
     incident: Incident
     posts: list[dict]
-    timeline: list[tuple[datetime, str, str, str]]   # when, who, what, detail
+    timeline: list[tuple[datetime, str, str, str]]  # when, who, what, detail
     lessons: list[str]
-    judgement: str = ""   # the latest /judge (研判); else the last note starting with 研判
+    judgement: str = ""  # the latest /judge (研判); else the last note starting with 研判
 
 
 def _included(inc: Incident, include_open: bool, include_false_positives: bool) -> bool:
     if inc.state is not State.CLOSED and not include_open:
         return False
-    if inc.disposition is Disposition.FALSE_POSITIVE and not include_false_positives:
-        return False
-    return True
+    return not (inc.disposition is Disposition.FALSE_POSITIVE and not include_false_positives)
 
 
 def _event_line(ev, names: dict[str, str]) -> tuple[str, str]:
@@ -86,16 +90,28 @@ def _event_line(ev, names: dict[str, str]) -> tuple[str, str]:
     return what, text
 
 
-def collect_cases(db: Database, config, start: date, end: date, tz: ZoneInfo, grade: Grade | None = None,
-                  progress: Progress = lambda it: it, *, include_open: bool = False,
-                  include_false_positives: bool = False) -> list[Case]:
+def collect_cases(
+    db: Database,
+    config,
+    start: date,
+    end: date,
+    tz: ZoneInfo,
+    grade: Grade | None = None,
+    progress: Progress = lambda it: it,
+    *,
+    include_open: bool = False,
+    include_false_positives: bool = False,
+) -> list[Case]:
     """Incidents found between `start` and `end` (inclusive, local dates), at `grade` or above;
     closed and not false positives unless asked."""
     lo = datetime(start.year, start.month, start.day, tzinfo=tz)
     hi = datetime(end.year, end.month, end.day, tzinfo=tz) + timedelta(days=1)
     names = {p.id: p.name for p in config.people}
-    incidents = [i for i in store.incidents_between(db, lo, hi)
-                 if (grade is None or i.grade.at_least(grade)) and _included(i, include_open, include_false_positives)]
+    incidents = [
+        i
+        for i in store.incidents_between(db, lo, hi)
+        if (grade is None or i.grade.at_least(grade)) and _included(i, include_open, include_false_positives)
+    ]
     cases = []
     for inc in progress(incidents):
         timeline, lessons, judgement, legacy = [], [], "", ""
@@ -128,10 +144,12 @@ def _post_time(p: dict, tz: ZoneInfo) -> str:
 
 def _facts(c: Case, tz: ZoneInfo) -> list[str]:
     i = c.incident
-    return [f"类别：{i.category or '未分类'}；发现时间：{i.created_at.astimezone(tz):%Y-%m-%d %H:%M}",
-            f"定级理由：{'；'.join(i.reasons) or '—'}",
-            *([f"研判：{c.judgement}"] if c.judgement else []),
-            f"处置结果：{i.disposition.value if i.disposition else '尚未办结'}" + (f"（{i.summary}）" if i.summary else "")]
+    return [
+        f"类别：{i.category or '未分类'}；发现时间：{i.created_at.astimezone(tz):%Y-%m-%d %H:%M}",
+        f"定级理由：{'；'.join(i.reasons) or '—'}",
+        *([f"研判：{c.judgement}"] if c.judgement else []),
+        f"处置结果：{i.disposition.value if i.disposition else '尚未办结'}" + (f"（{i.summary}）" if i.summary else ""),
+    ]
 
 
 def _scope(n: int, start: date, end: date) -> str:
@@ -152,8 +170,9 @@ def _md_url(url: str | None) -> str | None:
     return safe.replace(" ", "%20").replace(")", "%29").replace("(", "%28") if safe else None
 
 
-def write_markdown(cases: list[Case], path: Path, *, org: str, start: date, end: date, tz: ZoneInfo,
-                   progress: Progress = lambda it: it) -> None:
+def write_markdown(
+    cases: list[Case], path: Path, *, org: str, start: date, end: date, tz: ZoneInfo, progress: Progress = lambda it: it
+) -> None:
     out = [f"# {org}舆情案例汇编（警示教材）", "", _scope(len(cases), start, end), "", "## 目录", ""]
     out += [f"{n}. [{_md(_title(c))}](#case-{c.incident.id})" for n, c in enumerate(cases, 1)]
     for c in progress(cases):
@@ -161,12 +180,17 @@ def write_markdown(cases: list[Case], path: Path, *, org: str, start: date, end:
         out += ["", f'<a id="case-{i.id}"></a>', f"## {_md(_title(c))}", ""]
         out += [f"- {_md(x)}" for x in _facts(c, tz)]
         out += ["", "### 事件经过", ""]
-        out += [f"- {_post_time(p, tz)} {p['source_name'] or p['source_id']}："
-                f"[{_md(p['title'])}]({_md_url(p['url'])})" if _md_url(p["url"]) else f"- {_md(p['title'])}"
-                for p in c.posts]
+        out += [
+            f"- {_post_time(p, tz)} {p['source_name'] or p['source_id']}：[{_md(p['title'])}]({_md_url(p['url'])})"
+            if _md_url(p["url"])
+            else f"- {_md(p['title'])}"
+            for p in c.posts
+        ]
         out += ["", "### 处置过程", ""]
-        out += [f"- {when.astimezone(tz):%m-%d %H:%M} {who} {what}" + (f"：{_md(detail)}" if detail else "")
-                for when, who, what, detail in c.timeline]
+        out += [
+            f"- {when.astimezone(tz):%m-%d %H:%M} {who} {what}" + (f"：{_md(detail)}" if detail else "")
+            for when, who, what, detail in c.timeline
+        ]
         out += ["", "### 经验教训", ""]
         out += [f"- {_md(x)}" for x in c.lessons] or ["- （未记录）"]
     path.write_text(inert("\n".join(out)) + "\n", encoding="utf-8")
@@ -177,11 +201,29 @@ def write_markdown(cases: list[Case], path: Path, *, org: str, start: date, end:
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SAFE_LINK = re.compile(r"^https?://[^\s\"<>\\^`{|}]+$", re.I)
 # CT_Settings elements that come after w:updateFields (schema order matters to Word)
-_AFTER_UPDATE_FIELDS = ("hdrShapeDefaults", "footnotePr", "endnotePr", "compat", "docVars", "rsids", "mathPr",
-                        "attachedSchema", "themeFontLang", "clrSchemeMapping", "doNotIncludeSubdocsInStats",
-                        "doNotAutoCompressPictures", "forceUpgrade", "captions", "readModeInkLockDown",
-                        "smartTagType", "schemaLibrary", "shapeDefaults", "doNotEmbedSmartTags", "decimalSymbol",
-                        "listSeparator")
+_AFTER_UPDATE_FIELDS = (
+    "hdrShapeDefaults",
+    "footnotePr",
+    "endnotePr",
+    "compat",
+    "docVars",
+    "rsids",
+    "mathPr",
+    "attachedSchema",
+    "themeFontLang",
+    "clrSchemeMapping",
+    "doNotIncludeSubdocsInStats",
+    "doNotAutoCompressPictures",
+    "forceUpgrade",
+    "captions",
+    "readModeInkLockDown",
+    "smartTagType",
+    "schemaLibrary",
+    "shapeDefaults",
+    "doNotEmbedSmartTags",
+    "decimalSymbol",
+    "listSeparator",
+)
 
 
 def _clean(text) -> str:
@@ -198,9 +240,9 @@ class _Body:
     one per distinct address."""
 
     def __init__(self, doc):
-        from docx.opc.constants import RELATIONSHIP_TYPE as RT  # noqa: PLC0415
-        from docx.oxml.ns import qn  # noqa: PLC0415
-        from lxml import etree  # noqa: PLC0415
+        from docx.opc.constants import RELATIONSHIP_TYPE as RT
+        from docx.oxml.ns import qn
+        from lxml import etree
 
         self.qn, self.sub, self.rt_link = qn, etree.SubElement, RT.HYPERLINK
         self.body = doc.element.body
@@ -288,8 +330,8 @@ class _Body:
 
 def _set_fonts(style, role: str, *, bold: bool = False) -> None:
     """The style's fonts by name (no theme fonts), size and colour (black)."""
-    from docx.oxml.ns import qn  # noqa: PLC0415
-    from docx.shared import Pt, RGBColor  # noqa: PLC0415
+    from docx.oxml.ns import qn
+    from docx.shared import Pt, RGBColor
 
     east, latin, size = FONTS[role]
     style.font.size = Pt(size)
@@ -307,7 +349,7 @@ def _set_fonts(style, role: str, *, bold: bool = False) -> None:
 
 def _font_table(doc) -> None:
     """List the Chinese fonts with their English names, GB2312 charset and family."""
-    from lxml import etree  # noqa: PLC0415
+    from lxml import etree
 
     part = next((p for p in doc.part.package.iter_parts() if str(p.partname) == "/word/fontTable.xml"), None)
     if part is None:
@@ -317,25 +359,30 @@ def _font_table(doc) -> None:
     for name, (alt, panose, family) in _FONT_TABLE.items():
         f = etree.SubElement(root, w + "font")
         f.set(w + "name", name)
-        for tag, val in (("altName", alt), ("panose1", panose), ("charset", "86"), ("family", family),
-                         ("pitch", "variable")):
+        for tag, val in (
+            ("altName", alt),
+            ("panose1", panose),
+            ("charset", "86"),
+            ("family", family),
+            ("pitch", "variable"),
+        ):
             etree.SubElement(f, w + tag).set(w + "val", val)
     part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def apply_document_style(doc) -> None:
     """A4, GB/T 9704 margins, government-document styles, page numbers, fields updated on open."""
-    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING  # noqa: PLC0415
-    from docx.oxml import OxmlElement  # noqa: PLC0415
-    from docx.oxml.ns import qn  # noqa: PLC0415
-    from docx.shared import Mm, Pt  # noqa: PLC0415
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Mm, Pt
 
     sec = doc.sections[0]
     sec.page_width, sec.page_height = Mm(210), Mm(297)
     sec.top_margin, sec.bottom_margin, sec.left_margin, sec.right_margin = Mm(37), Mm(35), Mm(28), Mm(26)
     sec.footer_distance = Mm(20)
     defaults = doc.styles.element.find(qn("w:docDefaults"))
-    if defaults is not None:   # no theme fonts underneath ours
+    if defaults is not None:  # no theme fonts underneath ours
         for rfonts in defaults.iter(qn("w:rFonts")):
             for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
                 rfonts.attrib.pop(qn(attr), None)
@@ -388,9 +435,10 @@ def apply_document_style(doc) -> None:
         settings.append(upd)
 
 
-def write_docx(cases: list[Case], path: Path, *, org: str, start: date, end: date, tz: ZoneInfo,
-               progress: Progress = lambda it: it) -> None:
-    from docx import Document  # noqa: PLC0415
+def write_docx(
+    cases: list[Case], path: Path, *, org: str, start: date, end: date, tz: ZoneInfo, progress: Progress = lambda it: it
+) -> None:
+    from docx import Document
 
     doc = Document()
     apply_document_style(doc)

@@ -44,8 +44,9 @@ def render_report_chart(report, path: Path, title: str) -> Path:
         fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=120)
         grades = list(report.by_grade)
         labels = {"I": "I 特别重大", "II": "II 重大", "III": "III 较大", "IV": "IV 一般"}
-        a.bar([labels[g] for g in grades], [report.by_grade[g] for g in grades],
-              color=[GRADE_COLOURS[g] for g in grades])
+        a.bar(
+            [labels[g] for g in grades], [report.by_grade[g] for g in grades], color=[GRADE_COLOURS[g] for g in grades]
+        )
         a.set_title("按等级")
         a.set_ylabel("事件数")
         cats = list(report.by_category.items())[:8] or [("无", 0)]

@@ -28,7 +28,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import unescape as html_unescape
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -39,10 +39,19 @@ from selectolax.lexbor import LexborHTMLParser
 from core.models import Post
 from core.text import clean, normalize
 from jobs import offload
-from jobs.fetch import FetchError, Fetcher, decode_body
+from jobs.fetch import Fetcher, FetchError, decode_body
 
-__all__ = ["CollectError", "SourceRead", "read_source", "parse_feed", "parse_html", "parse_json", "canonical_url",
-           "item_key", "parse_time"]
+__all__ = [
+    "CollectError",
+    "SourceRead",
+    "canonical_url",
+    "item_key",
+    "parse_feed",
+    "parse_html",
+    "parse_json",
+    "parse_time",
+    "read_source",
+]
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +90,17 @@ def canonical_url(url: str, aliases: dict[str, str] | None = None) -> str:
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
     host = (aliases or {}).get(host, host)
-    if parts.port and not ((parts.scheme == "http" and parts.port == 80) or (parts.scheme == "https" and parts.port == 443)):
+    if parts.port and not (
+        (parts.scheme == "http" and parts.port == 80) or (parts.scheme == "https" and parts.port == 443)
+    ):
         host += f":{parts.port}"
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
     return urlunsplit((parts.scheme.lower(), host, parts.path or "/", query, ""))
 
 
-def item_key(source_id: str, link: str | None, guid: str | None, title: str, aliases: dict[str, str] | None = None) -> str:
+def item_key(
+    source_id: str, link: str | None, guid: str | None, title: str, aliases: dict[str, str] | None = None
+) -> str:
     """Stable key: the canonical link (shared across sources that republish the same URL,
     and across a feed that re-issues old items with new GUIDs), else the guid, else the title."""
     if link and link.startswith(("http://", "https://")):
@@ -130,14 +143,14 @@ def parse_time(text: str | None, tz: ZoneInfo = TZ) -> datetime | None:
         except ValueError:
             return None
     t = feedparser._parse_date(text)  # RFC 822 and friends
-    return datetime.fromtimestamp(calendar.timegm(t), tz=timezone.utc) if t else None
+    return datetime.fromtimestamp(calendar.timegm(t), tz=UTC) if t else None
 
 
 def _entry_time(entry) -> datetime | None:
     for key in ("published_parsed", "updated_parsed"):
         t = entry.get(key)
         if t:
-            return datetime.fromtimestamp(calendar.timegm(t), tz=timezone.utc)
+            return datetime.fromtimestamp(calendar.timegm(t), tz=UTC)
     return None
 
 
@@ -166,12 +179,18 @@ def feed_bytes(data: bytes | str, content_type: str | None = None) -> bytes:
     m = _XML_DECL.match(text)
     if m:
         decl = _DECL_ENCODING.sub('encoding="utf-8"', m.group(0))
-        text = decl + text[m.end():]
+        text = decl + text[m.end() :]
     return text.encode("utf-8", errors="replace")
 
 
-def parse_feed(source_id: str, data: bytes | str, aliases: dict[str, str] | None = None, *,
-               content_type: str | None = None, url: str | None = None) -> list[Post]:
+def parse_feed(
+    source_id: str,
+    data: bytes | str,
+    aliases: dict[str, str] | None = None,
+    *,
+    content_type: str | None = None,
+    url: str | None = None,
+) -> list[Post]:
     """Parse RSS/Atom from the response's bytes (and its Content-Type); a document feedparser
     cannot make sense of, or one that is not a feed, raises CollectError. Nothing in `data` is
     ever opened or fetched."""
@@ -180,7 +199,7 @@ def parse_feed(source_id: str, data: bytes | str, aliases: dict[str, str] | None
         headers["content-location"] = url
     try:
         parsed = feedparser.parse(io.BytesIO(feed_bytes(data, content_type)), response_headers=headers)
-    except Exception as e:  # noqa: BLE001 - a parser's crash is this feed's failure
+    except Exception as e:
         raise CollectError(f"无法解析订阅源 / feed not parseable: {type(e).__name__}: {e}") from e
     if not parsed.entries:
         exc = parsed.get("bozo_exception")
@@ -190,8 +209,12 @@ def parse_feed(source_id: str, data: bytes | str, aliases: dict[str, str] | None
             raise CollectError("不是 RSS/Atom 订阅源 / not an RSS or Atom feed")
         return []  # a well-formed feed with nothing in it
     if parsed.bozo:
-        log.info("feed %s is not well-formed (%s); kept the %d items that could be read",
-                 source_id, parsed.get("bozo_exception"), len(parsed.entries))
+        log.info(
+            "feed %s is not well-formed (%s); kept the %d items that could be read",
+            source_id,
+            parsed.get("bozo_exception"),
+            len(parsed.entries),
+        )
     posts = []
     skipped = 0
     for e in parsed.entries:
@@ -204,9 +227,17 @@ def parse_feed(source_id: str, data: bytes | str, aliases: dict[str, str] | None
         if not title and not text:  # only markup (an <img>, an empty <p>): nothing to read or match
             skipped += 1
             continue
-        posts.append(Post(source_id=source_id, item_key=item_key(source_id, link, e.get("id"), title, aliases),
-                          title=title or text[:60], text=text, url=link, published_at=_entry_time(e),
-                          replies=_count(e.get("slash_comments"))))
+        posts.append(
+            Post(
+                source_id=source_id,
+                item_key=item_key(source_id, link, e.get("id"), title, aliases),
+                title=title or text[:60],
+                text=text,
+                url=link,
+                published_at=_entry_time(e),
+                replies=_count(e.get("slash_comments")),
+            )
+        )
     if skipped:
         log.info("feed %s: skipped %d entries with neither title nor text", source_id, skipped)
     exc = parsed.get("bozo_exception")
@@ -233,10 +264,18 @@ def parse_html(source, html: str, base_url: str, aliases: dict[str, str] | None 
         link = urljoin(base_url, href) if href else None
         if not title:
             continue
-        posts.append(Post(source_id=source.id, item_key=item_key(source.id, link, None, title, aliases), title=title,
-                          text=_node_text(node, sel.text) or "", url=link,
-                          published_at=parse_time(_node_text(node, sel.time)),
-                          replies=_count(_node_text(node, sel.replies)), views=_count(_node_text(node, sel.views))))
+        posts.append(
+            Post(
+                source_id=source.id,
+                item_key=item_key(source.id, link, None, title, aliases),
+                title=title,
+                text=_node_text(node, sel.text) or "",
+                url=link,
+                published_at=parse_time(_node_text(node, sel.time)),
+                replies=_count(_node_text(node, sel.replies)),
+                views=_count(_node_text(node, sel.views)),
+            )
+        )
     return posts
 
 
@@ -288,13 +327,24 @@ def parse_json(source, text: str, base_url: str, aliases: dict[str, str] | None 
             continue
         text = _path(it, f.text) if f.text else ""
         ts = _path(it, f.time) if f.time else None
-        published = (datetime.fromtimestamp(ts, tz=timezone.utc) if isinstance(ts, (int, float)) and ts > 1e8
-                     else parse_time(ts if isinstance(ts, str) else None))
-        posts.append(Post(source_id=source.id, item_key=item_key(source.id, link, str(it.get("id") or "") or None, title, aliases),
-                          title=title, text=_text(str(text or "")), url=link, published_at=published,
-                          replies=_count(_path(it, f.replies)) if f.replies else None,
-                          views=_count(_path(it, f.views)) if f.views else None,
-                          reposts=_count(_path(it, f.reposts)) if f.reposts else None))
+        published = (
+            datetime.fromtimestamp(ts, tz=UTC)
+            if isinstance(ts, (int, float)) and ts > 1e8
+            else parse_time(ts if isinstance(ts, str) else None)
+        )
+        posts.append(
+            Post(
+                source_id=source.id,
+                item_key=item_key(source.id, link, str(it.get("id") or "") or None, title, aliases),
+                title=title,
+                text=_text(str(text or "")),
+                url=link,
+                published_at=published,
+                replies=_count(_path(it, f.replies)) if f.replies else None,
+                views=_count(_path(it, f.views)) if f.views else None,
+                reposts=_count(_path(it, f.reposts)) if f.reposts else None,
+            )
+        )
     return posts
 
 
@@ -315,8 +365,9 @@ def search_queries(source, config) -> list[str]:
     return [c.name for c in wl.cadres] + [u.name for u in wl.units]
 
 
-async def read_source(source, config, fetcher: Fetcher | None, *, etag: str | None = None,
-                      last_modified: str | None = None) -> SourceRead:
+async def read_source(
+    source, config, fetcher: Fetcher | None, *, etag: str | None = None, last_modified: str | None = None
+) -> SourceRead:
     """Read one configured source.
 
     :raises CollectError: the file or URL could not be read or parsed.
@@ -347,8 +398,9 @@ async def read_source(source, config, fetcher: Fetcher | None, *, etag: str | No
     except FetchError as e:
         raise CollectError(str(e)) from e
     if res.not_modified:
-        return SourceRead(not_modified=True, etag=res.etag or etag, last_modified=res.last_modified or last_modified,
-                          pages=1)
+        return SourceRead(
+            not_modified=True, etag=res.etag or etag, last_modified=res.last_modified or last_modified, pages=1
+        )
     posts = await offload.cpu(_parse, source, source.kind, res, aliases)  # off the loop
     ttl = _feed_ttl(res.content) if source.kind == "rss" else None
     return SourceRead(posts, etag=res.etag, last_modified=res.last_modified, pages=1, ttl_minutes=ttl)
@@ -381,11 +433,17 @@ def same_site(url: str, source_url: str, aliases: dict[str, str] | None = None) 
     aliases = aliases or {}
     ha, hb = aliases.get(ha, ha), aliases.get(hb, hb)
     if ha == hb:
-        return a.port == b.port   # not another service on the same machine
+        return a.port == b.port  # not another service on the same machine
     labels = hb.split(".")
     parent = labels[1:]
-    if (len(parent) < 2 or parent[0] in _GENERIC or hb.replace(".", "").isdigit() or ":" in hb
-            or ha.replace(".", "").isdigit() or ":" in ha):
+    if (
+        len(parent) < 2
+        or parent[0] in _GENERIC
+        or hb.replace(".", "").isdigit()
+        or ":" in hb
+        or ha.replace(".", "").isdigit()
+        or ":" in ha
+    ):
         return False
     return ha.endswith("." + ".".join(parent))
 

@@ -21,14 +21,13 @@ from core.models import Role
 from storage import incidents as store
 from storage import write_tx
 
-__all__ = ["sweep", "sweep_async", "SYSTEM", "CHUNK"]
+__all__ = ["CHUNK", "SYSTEM", "sweep", "sweep_async"]
 
 log = logging.getLogger(__name__)
 
 SYSTEM = Actor("system", "系统", Role.ADMIN)
-_HUMAN = frozenset({"claim", "unclaim", "assign", "note", "escalate", "close", "reopen", "judge", "signoff",
-                    "unmute"})
-CHUNK = 100   # incidents read (with their events) at a time; the async sweep yields between chunks
+_HUMAN = frozenset({"claim", "unclaim", "assign", "note", "escalate", "close", "reopen", "judge", "signoff", "unmute"})
+CHUNK = 100  # incidents read (with their events) at a time; the async sweep yields between chunks
 
 
 def sweep(service: IncidentService, tz) -> int:
@@ -49,8 +48,9 @@ async def sweep_async(service: IncidentService, tz) -> int:
 
 
 def _rules_fingerprint(service: IncidentService, tz) -> str:
-    return hashlib.sha256(repr((sorted((g.value, repr(r)) for g, r in service.config.grades.items()),
-                                str(tz))).encode()).hexdigest()
+    return hashlib.sha256(
+        repr((sorted((g.value, repr(r)) for g, r in service.config.grades.items()), str(tz))).encode()
+    ).hexdigest()
 
 
 def _check_rules(service: IncidentService, tz) -> None:
@@ -64,8 +64,11 @@ def _check_rules(service: IncidentService, tz) -> None:
         row = db.execute("SELECT value FROM sweep_state WHERE key = 'rules'").fetchone()
         if row is None or row[0] != fp:
             n = store.mark_all_due(db)
-            db.execute("INSERT INTO sweep_state (key, value) VALUES ('rules', ?) "
-                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [fp])
+            db.execute(
+                "INSERT INTO sweep_state (key, value) VALUES ('rules', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [fp],
+            )
             if row is not None:
                 log.info("grade rules changed: the deadline sweep looks at all %d open incidents again", n)
     service._sweep_rules = fp
@@ -77,10 +80,10 @@ class _Sweep:
         self.service, self.tz = service, tz
         self.now = service.clock()
         self.cursor: tuple[str, int] = ("", 0)
-        self.reminders: list[tuple] = []        # (incident, key, text, to_assignee, record)
-        self.next: list[tuple] = []             # (incident id, next due, version, last event id)
+        self.reminders: list[tuple] = []  # (incident, key, text, to_assignee, record)
+        self.next: list[tuple] = []  # (incident id, next due, version, last event id)
         self.acted = 0
-        self.hold = store.get_mute_all(service.db)   # /mute all: grade III-IV wait until then
+        self.hold = store.get_mute_all(service.db)  # /mute all: grade III-IV wait until then
 
     def chunk(self) -> bool:
         """Look at the next CHUNK due incidents; False when there are no more."""
@@ -96,29 +99,58 @@ class _Sweep:
             rule = service.config.grades[inc.grade]
             dl = deadlines_for(inc, service.config.grades, tz)
             changed = False
-            for intent in due_intents(inc, dl, rule, now, done=done, last_activity=last_activity,
-                                      muted_until=inc.muted_until, tz=tz, hold_until=self.hold):
+            for intent in due_intents(
+                inc,
+                dl,
+                rule,
+                now,
+                done=done,
+                last_activity=last_activity,
+                muted_until=inc.muted_until,
+                tz=tz,
+                hold_until=self.hold,
+            ):
                 self.acted += 1
                 if intent.kind == "auto_escalate":
                     text = f"⏫ #{inc.id} {intent.text}"
                     with write_tx(service.db):  # recorded before acting: never escalated twice
-                        store.add_event(service.db, inc.id, now, actor=None, action="reminder",
-                                        detail={"key": intent.key, "text": text})
+                        store.add_event(
+                            service.db,
+                            inc.id,
+                            now,
+                            actor=None,
+                            action="reminder",
+                            detail={"key": intent.key, "text": text},
+                        )
                     self.reminders.append((inc, intent.key, text, False, False))
                     out = service.act(inc.id, Action.ESCALATE, SYSTEM, text=intent.text)
                     if not out.ok:
                         log.info("auto-escalation of #%s not possible: %s", inc.id, out.refusal)
                     inc, changed = service.get(inc.id), True
                     last_event = service.db.execute(
-                        "SELECT COALESCE(MAX(id), 0) FROM events WHERE incident_id = ?", [inc.id]).fetchone()[0]
+                        "SELECT COALESCE(MAX(id), 0) FROM events WHERE incident_id = ?", [inc.id]
+                    ).fetchone()[0]
                 else:
                     self.reminders.append((inc, intent.key, intent.text, intent.kind != "unmuted", True))
             if changed:
                 rule = service.config.grades[inc.grade]
                 dl = deadlines_for(inc, service.config.grades, tz)
-            self.next.append((inc.id, next_due(inc, dl, rule, now, last_activity=last_activity,
-                                               muted_until=inc.muted_until, hold_until=self.hold),
-                              inc.version, last_event))
+            self.next.append(
+                (
+                    inc.id,
+                    next_due(
+                        inc,
+                        dl,
+                        rule,
+                        now,
+                        last_activity=last_activity,
+                        muted_until=inc.muted_until,
+                        hold_until=self.hold,
+                    ),
+                    inc.version,
+                    last_event,
+                )
+            )
         return len(rows) == CHUNK
 
     def finish(self) -> int:
@@ -129,6 +161,10 @@ class _Sweep:
             for iid, when, version, last_event in self.next:
                 store.set_next_due(service.db, iid, when, version=version, last_event_id=last_event)
         if self.reminders:
-            log.info("deadline sweep: %d reminder(s) in %d message(s); %d incident(s) looked at",
-                     len(self.reminders), queued, len(self.next))
+            log.info(
+                "deadline sweep: %d reminder(s) in %d message(s); %d incident(s) looked at",
+                len(self.reminders),
+                queued,
+                len(self.next),
+            )
         return self.acted

@@ -28,13 +28,12 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from core.clock import Clock
-from core.models import Incident
 from core.platform import ChatPlatform, DeliveryError, MessageGone, Outgoing, text_parts
 from core.render import Card, render_digest
 from storage import incidents as store
 from storage import outbox, write_tx
 
-__all__ = ["Deliverer", "MAX_ATTEMPTS"]
+__all__ = ["MAX_ATTEMPTS", "Deliverer"]
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +45,16 @@ HIGH_BATCH = 5
 
 
 class Deliverer:
-    def __init__(self, db: Database, platforms: Mapping[str, ChatPlatform], render: Callable[..., Card],
-                 clock: Clock, *, tz=None, quiet_hours: tuple | None = None):
+    def __init__(
+        self,
+        db: Database,
+        platforms: Mapping[str, ChatPlatform],
+        render: Callable[..., Card],
+        clock: Clock,
+        *,
+        tz=None,
+        quiet_hours: tuple | None = None,
+    ):
         self.db = db
         self.platforms = dict(platforms)
         self.render = render
@@ -62,7 +69,7 @@ class Deliverer:
         # alerts wait to be digested once the collection is complete (grades I–II and the
         # backlog go out meanwhile).
         self.hold_digests_after: int | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None   # the loop `serve` runs on (for `kick`)
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop `serve` runs on (for `kick`)
         self._released = False
 
     def release_uncertain(self) -> list[int]:
@@ -70,8 +77,12 @@ class Deliverer:
         with write_tx(self.db):
             ids = outbox.release_uncertain(self.db, list(self.platforms))
         if ids:
-            log.warning("%d outbox row(s) were being sent when the bot last stopped (%s); they may already be "
-                        "in the chat and are sent again (at-least-once)", len(ids), ids[:20])
+            log.warning(
+                "%d outbox row(s) were being sent when the bot last stopped (%s); they may already be "
+                "in the chat and are sent again (at-least-once)",
+                len(ids),
+                ids[:20],
+            )
         self._released = True
         return ids
 
@@ -108,8 +119,11 @@ class Deliverer:
         until = self.quiet_until(self.clock())
         if until is None:
             return
-        held = [r.id for r in outbox.due(self.db, platforms, self.clock(), 1000)
-                if r.priority >= 3 and (r.payload.get("first") or r.payload.get("reminder"))]
+        held = [
+            r.id
+            for r in outbox.due(self.db, platforms, self.clock(), 1000)
+            if r.priority >= 3 and (r.payload.get("first") or r.payload.get("reminder"))
+        ]
         if held:
             with write_tx(self.db):
                 outbox.hold(self.db, held, until)
@@ -117,8 +131,12 @@ class Deliverer:
     def _digest_candidate(self, row: outbox.OutboxRow) -> bool:
         """First alerts of grade III–IV on a digesting platform are sent only by `_digests`,
         which decides between a digest, single cards and waiting for the next minute."""
-        return (row.kind == outbox.CARD and row.priority >= 3 and bool(row.payload.get("first"))
-                and bool(getattr(self.platforms.get(row.platform), "digest_after", None)))
+        return (
+            row.kind == outbox.CARD
+            and row.priority >= 3
+            and bool(row.payload.get("first"))
+            and bool(getattr(self.platforms.get(row.platform), "digest_after", None))
+        )
 
     async def _send_rows(self, rows, *, yield_to_cards: bool = False) -> int:
         """Send rows in order. `yield_to_cards`: stop before a notice or text when a grade I–II
@@ -130,10 +148,16 @@ class Deliverer:
         for row in rows:
             if self._stopping:
                 break
-            if (yield_to_cards and done and row.kind != outbox.CARD
-                    and outbox.card_waiting(self.db, list(self.platforms), self.clock(), newest)):
-                log.info("a grade I–II card was queued; it goes before the %d notice(s) left in this round",
-                         len(rows) - rows.index(row))
+            if (
+                yield_to_cards
+                and done
+                and row.kind != outbox.CARD
+                and outbox.card_waiting(self.db, list(self.platforms), self.clock(), newest)
+            ):
+                log.info(
+                    "a grade I–II card was queued; it goes before the %d notice(s) left in this round",
+                    len(rows) - rows.index(row),
+                )
                 break
             key = (row.incident_id, row.platform, row.chat)
             if row.incident_id is not None and key in blocked:
@@ -189,12 +213,18 @@ class Deliverer:
                     except DeliveryError as e:
                         wait = timedelta(seconds=e.retry_after or DIGEST_RETRY.total_seconds())
                         (log.info if e.retry_after else log.warning)(
-                            "digest to %s/%s failed%s, cards stay queued for %ss: %s", name, chat,
-                            " (it may have arrived; sent again)" if e.uncertain else "", wait.total_seconds(), e)
+                            "digest to %s/%s failed%s, cards stay queued for %ss: %s",
+                            name,
+                            chat,
+                            " (it may have arrived; sent again)" if e.uncertain else "",
+                            wait.total_seconds(),
+                            e,
+                        )
                         with write_tx(self.db):  # not again at every sweep while the platform is down
                             outbox.unbegin(self.db, part, uncertain=e.uncertain)
-                            outbox.hold(self.db, [r.id for r in rows if r.id not in sent_ids and r not in gone],
-                                        now + wait)
+                            outbox.hold(
+                                self.db, [r.id for r in rows if r.id not in sent_ids and r not in gone], now + wait
+                            )
                         break
                     except BaseException:
                         with write_tx(self.db):
@@ -233,7 +263,7 @@ class Deliverer:
         while not self._stopping:
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self._wake.clear()
             try:
@@ -264,26 +294,39 @@ class Deliverer:
         adapter = self.platforms[row.platform]
         now = self.clock()
         if row.payload.get("uncertain"):
-            log.warning("outbox row %s (%s to %s/%s) may already be in the chat; sending it again",
-                        row.id, row.kind, row.platform, row.chat)
+            log.warning(
+                "outbox row %s (%s to %s/%s) may already be in the chat; sending it again",
+                row.id,
+                row.kind,
+                row.platform,
+                row.chat,
+            )
         try:
             if row.kind == outbox.CARD:
                 # Only edits coalesce: the first card of a chat is always sent, so the
                 # notices queued behind it find it to reply to.
-                if (outbox.message_id_for(self.db, row.incident_id, row.platform, row.chat)
-                        and outbox.newer_card_pending(self.db, row)):
+                if outbox.message_id_for(
+                    self.db, row.incident_id, row.platform, row.chat
+                ) and outbox.newer_card_pending(self.db, row):
                     with write_tx(self.db):
                         outbox.mark_superseded(self.db, row.id, now)
                     return True
                 await self._card(adapter, row)
             else:
-                reply_to = (outbox.message_id_for(self.db, row.incident_id, row.platform, row.chat)
-                            if row.kind == outbox.NOTICE else None)
+                reply_to = (
+                    outbox.message_id_for(self.db, row.incident_id, row.platform, row.chat)
+                    if row.kind == outbox.NOTICE
+                    else None
+                )
                 await self._text(adapter, row, reply_to)
         except DeliveryError as e:
             if e.uncertain:
-                log.warning("outbox row %s to %s/%s: the send timed out and may have arrived; it is sent again "
-                            "(at-least-once)", row.id, row.platform, row.chat)
+                log.warning(
+                    "outbox row %s to %s/%s: the send timed out and may have arrived; it is sent again (at-least-once)",
+                    row.id,
+                    row.platform,
+                    row.chat,
+                )
             self._failed(row, e, permanent=e.permanent, retry_after=e.retry_after)
             return False
         except store.IncidentNotFound as e:
@@ -305,7 +348,7 @@ class Deliverer:
         existing = outbox.message_id_for(self.db, inc.id, row.platform, row.chat)
         if existing:
             try:
-                await adapter.edit(row.chat, existing, msg)   # an edit repeated is harmless
+                await adapter.edit(row.chat, existing, msg)  # an edit repeated is harmless
                 with write_tx(self.db):
                     outbox.mark_sent(self.db, row.id, self.clock(), existing)
                 return
@@ -314,7 +357,7 @@ class Deliverer:
         with write_tx(self.db):
             outbox.begin(self.db, [row.id], self.clock())
         message_id = await adapter.send(row.chat, msg)
-        with write_tx(self.db):   # the id, in the same breath
+        with write_tx(self.db):  # the id, in the same breath
             outbox.remember_message(self.db, inc.id, row.platform, row.chat, message_id, self.clock())
             outbox.mark_sent(self.db, row.id, self.clock(), message_id)
 
@@ -330,9 +373,16 @@ class Deliverer:
             last = i == len(parts) - 1
             with write_tx(self.db):
                 outbox.begin(self.db, [row.id], self.clock())
-            message_id = await adapter.send(row.chat, Outgoing(
-                text=parts[i], reply_to=reply_to or (first if i else None), incident_id=row.incident_id,
-                image=image if last else None, document=document if last else None))
+            message_id = await adapter.send(
+                row.chat,
+                Outgoing(
+                    text=parts[i],
+                    reply_to=reply_to or (first if i else None),
+                    incident_id=row.incident_id,
+                    image=image if last else None,
+                    document=document if last else None,
+                ),
+            )
             first = first or message_id
             with write_tx(self.db):
                 if last:
@@ -345,15 +395,34 @@ class Deliverer:
         with write_tx(self.db):
             if permanent or (attempts >= MAX_ATTEMPTS and not retry_after):
                 outbox.mark_dead(self.db, row.id, str(err))
-                log.error("outbox row %s to %s/%s given up after %d attempt(s): %s",
-                          row.id, row.platform, row.chat, attempts, err)
+                log.error(
+                    "outbox row %s to %s/%s given up after %d attempt(s): %s",
+                    row.id,
+                    row.platform,
+                    row.chat,
+                    attempts,
+                    err,
+                )
                 return
-            delay = timedelta(seconds=retry_after) if retry_after else min(MAX_BACKOFF, timedelta(seconds=2 ** attempts))
+            delay = timedelta(seconds=retry_after) if retry_after else min(MAX_BACKOFF, timedelta(seconds=2**attempts))
             # waiting because the platform asked us to (rate limits) is not a failed attempt
             outbox.mark_retry(self.db, row.id, self.clock() + delay, str(err), count=not retry_after)
             if retry_after:
-                log.info("outbox row %s to %s/%s waits %ss as the platform asks: %s",
-                         row.id, row.platform, row.chat, delay.total_seconds(), err)
+                log.info(
+                    "outbox row %s to %s/%s waits %ss as the platform asks: %s",
+                    row.id,
+                    row.platform,
+                    row.chat,
+                    delay.total_seconds(),
+                    err,
+                )
             else:
-                log.warning("outbox row %s to %s/%s failed (attempt %d), retry in %ss: %s",
-                            row.id, row.platform, row.chat, attempts, delay.total_seconds(), err)
+                log.warning(
+                    "outbox row %s to %s/%s failed (attempt %d), retry in %ss: %s",
+                    row.id,
+                    row.platform,
+                    row.chat,
+                    attempts,
+                    delay.total_seconds(),
+                    err,
+                )

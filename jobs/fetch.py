@@ -51,12 +51,12 @@ class FetchError(Exception):
 
 @dataclass(frozen=True)
 class Politeness:
-    min_interval: float = 2.0      # seconds between requests to one host
-    jitter: float = 1.0            # up to this many extra seconds, at random
-    per_host: int = 1              # concurrent requests per host
+    min_interval: float = 2.0  # seconds between requests to one host
+    jitter: float = 1.0  # up to this many extra seconds, at random
+    per_host: int = 1  # concurrent requests per host
     max_bytes: int = 5 * 1024 * 1024
-    retries: int = 2               # extra attempts on 5xx / network errors
-    backoff: float = 1.0           # seconds, doubled per retry
+    retries: int = 2  # extra attempts on 5xx / network errors
+    backoff: float = 1.0  # seconds, doubled per retry
     respect_robots: bool = True
 
 
@@ -69,7 +69,7 @@ class FetchResult:
     encoding: str | None = None
     etag: str | None = None
     last_modified: str | None = None
-    content_type: str | None = None   # the response's Content-Type header, for parsers that weigh it
+    content_type: str | None = None  # the response's Content-Type header, for parsers that weigh it
 
     @property
     def not_modified(self) -> bool:
@@ -102,8 +102,12 @@ def _wide(content: bytes) -> str | None:
     head = content[:4096]
     if len(head) < 4 or b"\x00" not in head:
         return None
-    for sig, enc in ((b"<\x00\x00\x00", "utf-32-le"), (b"\x00\x00\x00<", "utf-32-be"),
-                     (b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be")):
+    for sig, enc in (
+        (b"<\x00\x00\x00", "utf-32-le"),
+        (b"\x00\x00\x00<", "utf-32-be"),
+        (b"<\x00?\x00", "utf-16-le"),
+        (b"\x00<\x00?", "utf-16-be"),
+    ):
         if head.startswith(sig):
             return enc
     pairs = len(head) // 2
@@ -116,8 +120,13 @@ def _wide(content: bytes) -> str | None:
     return None
 
 
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
-         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 _WIDE = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 _EBCDIC_XML = b"\x4c\x6f\xa7\x94"
 
@@ -156,11 +165,25 @@ def _plausibility(text: str) -> float:
         o = ord(ch)
         if ch in _COMMON:
             score += 1
-        elif (0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF or o < 0xC0
-              or 0xE000 <= o <= 0xF8FF or 0xFF61 <= o <= 0xFF9F or 0x2500 <= o <= 0x259F or ch == "\ufffd"):
+        elif (
+            0x4E00 <= o <= 0x9FFF
+            or 0x3400 <= o <= 0x4DBF
+            or 0xF900 <= o <= 0xFAFF
+            or o < 0xC0
+            or 0xE000 <= o <= 0xF8FF
+            or 0xFF61 <= o <= 0xFF9F
+            or 0x2500 <= o <= 0x259F
+            or ch == "\ufffd"
+        ):
             score -= 1
-        elif (0xC0 <= o <= 0x24F and o not in (0xD7, 0xF7)) or 0x370 <= o <= 0x4FF \
-                or 0xAC00 <= o <= 0xD7A3 or 0x2010 <= o <= 0x206F or 0x3000 <= o <= 0x303F or 0xFF01 <= o <= 0xFF60:
+        elif (
+            (0xC0 <= o <= 0x24F and o not in (0xD7, 0xF7))
+            or 0x370 <= o <= 0x4FF
+            or 0xAC00 <= o <= 0xD7A3
+            or 0x2010 <= o <= 0x206F
+            or 0x3000 <= o <= 0x303F
+            or 0xFF01 <= o <= 0xFF60
+        ):
             score += 1
     return score / n if n else 0.0
 
@@ -203,7 +226,7 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
     """
     for bom, enc in _BOMS:
         if content.startswith(bom):
-            text = _strict(content[len(bom):], enc)
+            text = _strict(content[len(bom) :], enc)
             if text is not None:
                 return text, enc
             break
@@ -231,8 +254,11 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
         guessed = _norm_encoding(match.encoding) if match else None
     if guessed and guessed not in declared and _single_byte(guessed):
         guessed = None  # a single-byte code page "decodes" anything; only a label makes it a candidate
-    pool = [e for e in dict.fromkeys([*declared, "gb18030", "big5", *([guessed] if guessed else []), "utf-8"])
-            if e not in _WIDE]
+    pool = [
+        e
+        for e in dict.fromkeys([*declared, "gb18030", "big5", *([guessed] if guessed else []), "utf-8"])
+        if e not in _WIDE
+    ]
     scored = []
     for i, enc in enumerate(pool):
         text = _strict(content, enc) if enc != "utf-8" else None
@@ -275,7 +301,9 @@ class _Host:
 
 
 class Fetcher:
-    def __init__(self, client: httpx.AsyncClient, politeness: Politeness | None = None, *, user_agent: str = "yuqing-bot"):
+    def __init__(
+        self, client: httpx.AsyncClient, politeness: Politeness | None = None, *, user_agent: str = "yuqing-bot"
+    ):
         self.client = client
         self.p = politeness or Politeness()
         self.user_agent = user_agent
@@ -300,7 +328,9 @@ class Fetcher:
                     resp = await self.client.get(robots_url, headers={"User-Agent": self.user_agent})
                     if resp.status_code == 200:
                         rp = urllib.robotparser.RobotFileParser()
-                        rp.parse(decode_body(resp.content[: 512 * 1024], resp.headers.get("content-type"))[0].splitlines())
+                        rp.parse(
+                            decode_body(resp.content[: 512 * 1024], resp.headers.get("content-type"))[0].splitlines()
+                        )
                         host.robots = rp
                 except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as e:
                     log.info("robots.txt for %s not readable (%s); treating as allowed", robots_url, e)
@@ -343,8 +373,12 @@ class Fetcher:
         try:
             async with self.client.stream("GET", url, headers=headers) as resp:
                 if resp.status_code == 304:
-                    return FetchResult(str(resp.url), 304, etag=resp.headers.get("etag"),
-                                       last_modified=resp.headers.get("last-modified"))
+                    return FetchResult(
+                        str(resp.url),
+                        304,
+                        etag=resp.headers.get("etag"),
+                        last_modified=resp.headers.get("last-modified"),
+                    )
                 if resp.status_code >= 500:
                     raise _Retryable(f"服务器错误 / server error {resp.status_code}", resp.status_code)
                 if resp.status_code >= 400:
@@ -360,9 +394,16 @@ class Fetcher:
                     chunks.append(chunk)
                 content = b"".join(chunks)
                 text, enc = await offload.cpu(decode_body, content, resp.headers.get("content-type"))
-                return FetchResult(str(resp.url), resp.status_code, content, text, enc,
-                                   resp.headers.get("etag"), resp.headers.get("last-modified"),
-                                   resp.headers.get("content-type"))
+                return FetchResult(
+                    str(resp.url),
+                    resp.status_code,
+                    content,
+                    text,
+                    enc,
+                    resp.headers.get("etag"),
+                    resp.headers.get("last-modified"),
+                    resp.headers.get("content-type"),
+                )
         except httpx.TooManyRedirects:
             raise FetchError(f"重定向过多 / too many redirects: {url}") from None
         except httpx.TimeoutException:

@@ -22,13 +22,27 @@ from core.deadlines import OVERDUE_LABELS, deadlines_for, missed_deadlines
 from core.models import Incident, State
 from storage import incidents as store
 
-__all__ = ["COLUMNS", "LedgerRow", "ledger_rows", "write_xlsx", "overdue_text", "JUDGE_PREFIXES", "judgement_of"]
+__all__ = ["COLUMNS", "JUDGE_PREFIXES", "LedgerRow", "judgement_of", "ledger_rows", "overdue_text", "write_xlsx"]
 
 # (header, column width in characters)
 COLUMNS: list[tuple[str, int]] = [
-    ("编号", 7), ("发现时间", 17), ("首发时间", 17), ("标题", 40), ("来源", 18), ("链接", 30), ("类别", 10),
-    ("等级", 9), ("涉及对象", 18), ("研判", 30), ("认领人", 8), ("认领用时", 12), ("处置方式", 9),
-    ("处置说明", 30), ("办结时间", 17), ("是否超时", 14), ("备注", 40),
+    ("编号", 7),
+    ("发现时间", 17),
+    ("首发时间", 17),
+    ("标题", 40),
+    ("来源", 18),
+    ("链接", 30),
+    ("类别", 10),
+    ("等级", 9),
+    ("涉及对象", 18),
+    ("研判", 30),
+    ("认领人", 8),
+    ("认领用时", 12),
+    ("处置方式", 9),
+    ("处置说明", 30),
+    ("办结时间", 17),
+    ("是否超时", 14),
+    ("备注", 40),
 ]
 # The 研判 column is the latest `/judge` event. A note that starts with one of these (how an
 # assessment was written before /judge existed) counts only when there is no /judge event.
@@ -36,15 +50,15 @@ JUDGE_PREFIXES = ("研判",)
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 DURATION_FORMAT = '[h]"小时"mm"分"'
-EXCEL_TEXT_MAX = 32_000          # Excel holds at most 32,767 characters in a cell
-EXCEL_LINK_MAX = 2_000           # and follows links of at most ~2,080 characters
+EXCEL_TEXT_MAX = 32_000  # Excel holds at most 32,767 characters in a cell
+EXCEL_LINK_MAX = 2_000  # and follows links of at most ~2,080 characters
 _SAFE_LINK = re.compile(r"^https?://[^\s\"<>]+$", re.I)
 
 
 @dataclass(frozen=True)
 class LedgerRow:
     id: int
-    found: datetime            # local, naive (Excel has no time zones)
+    found: datetime  # local, naive (Excel has no time zones)
     first_published: datetime | None
     title: str
     source: str
@@ -62,9 +76,25 @@ class LedgerRow:
     notes: str
 
     def values(self) -> list:
-        return [self.id, self.found, self.first_published, self.title, self.source, self.url, self.category,
-                self.grade, self.involved, self.judgement, self.assignee, self.claim_time, self.disposition,
-                self.summary, self.closed, self.overdue, self.notes]
+        return [
+            self.id,
+            self.found,
+            self.first_published,
+            self.title,
+            self.source,
+            self.url,
+            self.category,
+            self.grade,
+            self.involved,
+            self.judgement,
+            self.assignee,
+            self.claim_time,
+            self.disposition,
+            self.summary,
+            self.closed,
+            self.overdue,
+            self.notes,
+        ]
 
 
 def _local(dt: datetime | None, tz: ZoneInfo) -> datetime | None:
@@ -94,7 +124,7 @@ def judgement_of(text: str) -> str | None:
     text = (text or "").strip()
     for p in JUDGE_PREFIXES:
         if text.startswith(p):
-            return text[len(p):].lstrip(" :：,，\u3000").strip()
+            return text[len(p) :].lstrip(" :：,，\u3000").strip()
     return None
 
 
@@ -122,33 +152,44 @@ def ledger_rows(db: Database, config, start: datetime, end: datetime, tz: ZoneIn
         if inc.source_count > 1:
             source += f" 等 {inc.source_count} 个来源"
         involved = [x for k in ("cadres", "units") for x in inc.matched.get(k, [])]
-        rows.append(LedgerRow(
-            id=inc.id, found=_local(inc.created_at, tz), first_published=_local(inc.published_at, tz),
-            title=inc.title, source=source, url=inc.url, category=inc.category or "未分类",
-            grade=f"{inc.grade.value} {inc.grade.label}", involved="、".join(dict.fromkeys(involved)),
-            judgement=judgement or legacy, assignee=names.get(inc.assignee, inc.assignee) if inc.assignee else "",
-            claim_time=(inc.claimed_at - inc.created_at) if inc.claimed_at else None,
-            disposition=inc.disposition.value if inc.disposition and inc.state is State.CLOSED else "",
-            summary=(inc.summary or "") if inc.state is State.CLOSED else "",
-            closed=_local(inc.closed_at, tz) if inc.state is State.CLOSED else None,
-            overdue=overdue_text(inc, config, tz, now), notes="\n".join(remarks)))
+        rows.append(
+            LedgerRow(
+                id=inc.id,
+                found=_local(inc.created_at, tz),
+                first_published=_local(inc.published_at, tz),
+                title=inc.title,
+                source=source,
+                url=inc.url,
+                category=inc.category or "未分类",
+                grade=f"{inc.grade.value} {inc.grade.label}",
+                involved="、".join(dict.fromkeys(involved)),
+                judgement=judgement or legacy,
+                assignee=names.get(inc.assignee, inc.assignee) if inc.assignee else "",
+                claim_time=(inc.claimed_at - inc.created_at) if inc.claimed_at else None,
+                disposition=inc.disposition.value if inc.disposition and inc.state is State.CLOSED else "",
+                summary=(inc.summary or "") if inc.state is State.CLOSED else "",
+                closed=_local(inc.closed_at, tz) if inc.state is State.CLOSED else None,
+                overdue=overdue_text(inc, config, tz, now),
+                notes="\n".join(remarks),
+            )
+        )
     return rows
 
 
 def _text(value: str) -> str:
     """What a scraped string may be in a cell: no control characters openpyxl refuses, within
     Excel's length limit."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # noqa: PLC0415
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    return value if len(value) <= EXCEL_TEXT_MAX else value[:EXCEL_TEXT_MAX - 1] + "…"
+    return value if len(value) <= EXCEL_TEXT_MAX else value[: EXCEL_TEXT_MAX - 1] + "…"
 
 
 def write_xlsx(rows: list[LedgerRow], path: Path, *, org: str, title: str) -> Path:
     """Write the ledger workbook to `path` (its folder is created)."""
-    from openpyxl import Workbook  # noqa: PLC0415
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side  # noqa: PLC0415
-    from openpyxl.utils import get_column_letter  # noqa: PLC0415
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
 
     wb = Workbook()
     ws = wb.active
@@ -169,7 +210,7 @@ def write_xlsx(rows: list[LedgerRow], path: Path, *, org: str, title: str) -> Pa
     # setting fonts and borders cell by cell costs openpyxl a style lookup each time.
     scratch = wb.create_sheet("_styles")
     protos = {}
-    for col in range(1, len(COLUMNS) + 2):   # the last one: a clickable link
+    for col in range(1, len(COLUMNS) + 2):  # the last one: a clickable link
         c = scratch.cell(row=1, column=col)
         c.border = border
         c.alignment = Alignment(vertical="top", wrap_text=col in (4, 9, 10, 14, 17))
@@ -188,7 +229,7 @@ def write_xlsx(rows: list[LedgerRow], path: Path, *, org: str, title: str) -> Pa
                 value = _text(value)
             c = ws.cell(row=r, column=col, value=value if value != "" else None)
             if isinstance(value, str) and c.data_type == "f":
-                c.data_type = "s"   # a title such as "=1+1" is text, never a formula
+                c.data_type = "s"  # a title such as "=1+1" is text, never a formula
             if col == link_col and value and len(value) <= EXCEL_LINK_MAX and _SAFE_LINK.match(value):
                 c.hyperlink = value
                 c._style = copy(link_style)

@@ -33,7 +33,7 @@ from sqlite_utils import Database
 
 from storage.db import BUSY_TIMEOUT_S
 
-__all__ = ["cpu", "read_only", "db_file"]
+__all__ = ["cpu", "db_file", "read_only"]
 
 log = logging.getLogger(__name__)
 

@@ -12,18 +12,17 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-
-from core.incidents import IncidentService
-from jobs.analyse import Analyzer
 from core.clock import from_iso, parse_duration, to_iso
-from jobs.collect import CollectError, fetch_body, read_source
+from core.incidents import IncidentService
 from jobs import offload
+from jobs.analyse import Analyzer
+from jobs.collect import CollectError, fetch_body, read_source
 from jobs.fetch import Fetcher
 from jobs.tips import TIP_SOURCE
 from storage import posts as post_store
 from storage import write_tx
 
-__all__ = ["Pipeline", "SourceRun", "index_pending", "index_off_loop"]
+__all__ = ["Pipeline", "SourceRun", "index_off_loop", "index_pending"]
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,7 @@ class SourceRun:
     relevant: int = 0
     new_incidents: list[int] = field(default_factory=list)
     error: str | None = None
-    skipped: str | None = None   # why the run did not fetch (switched off, backing off)
+    skipped: str | None = None  # why the run did not fetch (switched off, backing off)
 
 
 class Pipeline:
@@ -74,9 +73,10 @@ class Pipeline:
             if run.skipped:
                 return run
         try:
-            read = await read_source(source, self.config, self.fetcher, etag=state["etag"],
-                                     last_modified=state["last_modified"])
-        except Exception as e:  # noqa: BLE001 - whatever one source does is that source's failure
+            read = await read_source(
+                source, self.config, self.fetcher, etag=state["etag"], last_modified=state["last_modified"]
+            )
+        except Exception as e:
             if isinstance(e, CollectError):
                 run.error = str(e)
                 log.warning("source %s: %s", source_id, e)
@@ -102,18 +102,32 @@ class Pipeline:
             for post in fresh:
                 await self.ingest_off_loop(post, source, run)
         with write_tx(self.db):
-            before, _ = post_store.record_source_run(self.db, source_id, self.service.clock(), error=None,
-                                                     new_items=run.new_posts, etag=read.etag,
-                                                     last_modified=read.last_modified)
+            before, _ = post_store.record_source_run(
+                self.db,
+                source_id,
+                self.service.clock(),
+                error=None,
+                new_items=run.new_posts,
+                etag=read.etag,
+                last_modified=read.last_modified,
+            )
         if read.ttl_minutes and timedelta(minutes=read.ttl_minutes) > source.interval_td:
             with write_tx(self.db):  # the feed asks for fewer visits than our interval would make
-                post_store.set_source_flags(self.db, source_id,
-                                            fetch_after=to_iso(now + timedelta(minutes=min(read.ttl_minutes, 1440))))
+                post_store.set_source_flags(
+                    self.db, source_id, fetch_after=to_iso(now + timedelta(minutes=min(read.ttl_minutes, 1440)))
+                )
         if before >= self.config.collection.break_after:
             self.service.notify_admins(source.team, f"✅ 来源「{source.name}」已恢复（此前连续失败 {before} 次）")
         self._check_silence(source, now)
-        log.info("source %s: %d fetched%s, %d new, %d relevant, %d new incidents", source_id, run.fetched,
-                 " (not modified)" if run.not_modified else "", run.new_posts, run.relevant, len(run.new_incidents))
+        log.info(
+            "source %s: %d fetched%s, %d new, %d relevant, %d new incidents",
+            source_id,
+            run.fetched,
+            " (not modified)" if run.not_modified else "",
+            run.new_posts,
+            run.relevant,
+            len(run.new_incidents),
+        )
         return run
 
     def record_crash(self, source_id: str, e: Exception) -> SourceRun:
@@ -124,7 +138,7 @@ class Pipeline:
             with write_tx(self.db):
                 _, failures = post_store.record_source_run(self.db, source_id, self.service.clock(), error=run.error)
             self._health_after_failure(self.config.source(source_id), failures, run.error)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("source %s: could not record the failure", source_id)
         return run
 
@@ -135,8 +149,11 @@ class Pipeline:
         if failures >= c.deactivate_after:
             with write_tx(self.db):
                 post_store.set_source_flags(self.db, source.id, deactivated=1)
-            self.service.notify_admins(source.team, f"⛔ 来源「{source.name}」连续 {failures} 次失败，已停用。"
-                                                    f"修复后发送 /sources 查看状态，重启即恢复抓取。")
+            self.service.notify_admins(
+                source.team,
+                f"⛔ 来源「{source.name}」连续 {failures} 次失败，已停用。"
+                f"修复后发送 /sources 查看状态，重启即恢复抓取。",
+            )
 
     def _check_silence(self, source, now) -> None:
         state = post_store.source_state(self.db, source.id)
@@ -145,8 +162,11 @@ class Pipeline:
             if history >= 7 and daily >= 5 and last_day < 0.2 * daily:
                 with write_tx(self.db):
                     post_store.set_source_flags(self.db, source.id, silent_reported=1)
-                self.service.notify_admins(source.team, f"📉 来源「{source.name}」近 24 小时只有 {last_day} 条，"
-                                                        f"平时日均 {daily:.0f} 条，请检查页面是否改版或被屏蔽。")
+                self.service.notify_admins(
+                    source.team,
+                    f"📉 来源「{source.name}」近 24 小时只有 {last_day} 条，"
+                    f"平时日均 {daily:.0f} 条，请检查页面是否改版或被屏蔽。",
+                )
                 return
         if not source.expected_period:
             return
@@ -156,8 +176,11 @@ class Pipeline:
             with write_tx(self.db):
                 post_store.set_source_flags(self.db, source.id, silent_reported=1)
             hours = (now - since).total_seconds() / 3600
-            self.service.notify_admins(source.team, f"🔇 来源「{source.name}」已 {hours:.0f} 小时没有新内容"
-                                                    f"（应在 {source.expected_period} 内更新），请检查页面是否改版。")
+            self.service.notify_admins(
+                source.team,
+                f"🔇 来源「{source.name}」已 {hours:.0f} 小时没有新内容"
+                f"（应在 {source.expected_period} 内更新），请检查页面是否改版。",
+            )
 
     async def ingest_off_loop(self, post, source, run: SourceRun | None = None):
         """`ingest` for the running bot: the analysis (jieba, rules) on the CPU worker, then the
@@ -191,7 +214,7 @@ class Pipeline:
             async with sem:
                 try:
                     return await self.run_source(source_id)
-                except Exception as e:  # noqa: BLE001 - one source never ends the cycle
+                except Exception as e:
                     log.exception("source %s: run failed", source_id)
                     return self.record_crash(source_id, e)
 

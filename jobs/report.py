@@ -8,20 +8,20 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from statistics import mean
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from core.clock import from_iso
 from core.deadlines import OVERDUE_LABELS, deadlines_for, overdue_kind
 from core.grades import Grade
-from core.clock import from_iso
-from core.render import ACTION_NAMES
 from core.models import State
+from core.render import ACTION_NAMES
 from storage import incidents as store
 
-__all__ = ["PERIODS", "Report", "parse_period", "period_bounds", "build_report", "render_report", "special_report"]
+__all__ = ["PERIODS", "Report", "build_report", "parse_period", "period_bounds", "render_report", "special_report"]
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class Report:
     claim_by_grade: dict[str, tuple[timedelta | None, timedelta | None]] = field(default_factory=dict)
     claim_by_person: dict[str, tuple[int, timedelta | None, timedelta | None]] = field(default_factory=dict)
     false_positive_rate: dict[str, tuple[int, int]] = field(default_factory=dict)  # category -> (误报, closed)
-    sources: dict[str, int] = field(default_factory=dict)                          # health -> count
+    sources: dict[str, int] = field(default_factory=dict)  # health -> count
     overdue_by_kind: dict[str, int] = field(default_factory=dict)  # claim|first|full -> count (most serious missed)
 
 
@@ -82,8 +82,10 @@ def period_bounds(period: str, now: datetime, tz: ZoneInfo) -> tuple[datetime, d
     m = _RANGE.match(period)
     if m:
         a, b = date.fromisoformat(m.group(1)), date.fromisoformat(m.group(2))
-        return (datetime(a.year, a.month, a.day, tzinfo=tz),
-                datetime(b.year, b.month, b.day, tzinfo=tz) + timedelta(days=1))
+        return (
+            datetime(a.year, a.month, a.day, tzinfo=tz),
+            datetime(b.year, b.month, b.day, tzinfo=tz) + timedelta(days=1),
+        )
     local = now.astimezone(tz)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     if period == "yesterday":
@@ -148,26 +150,42 @@ def build_report(db: Database, config, period: str, now: datetime, tz: ZoneInfo)
         if i.state is State.CLOSED and i.disposition:
             f, n = fp.get(i.category or "未分类", (0, 0))
             fp[i.category or "未分类"] = (f + (i.disposition.value == "误报"), n + 1)
-    closed_in_period = db.execute("SELECT COUNT(*) FROM incidents WHERE state='closed' AND closed_at >= ? AND closed_at < ?",
-                                  [start.astimezone(timezone.utc).isoformat(timespec="seconds"),
-                                   end.astimezone(timezone.utc).isoformat(timespec="seconds")]).fetchone()[0]
+    closed_in_period = db.execute(
+        "SELECT COUNT(*) FROM incidents WHERE state='closed' AND closed_at >= ? AND closed_at < ?",
+        [
+            start.astimezone(UTC).isoformat(timespec="seconds"),
+            end.astimezone(UTC).isoformat(timespec="seconds"),
+        ],
+    ).fetchone()[0]
     return Report(
-        period=period, start=start, end=end, total=len(incs),
+        period=period,
+        start=start,
+        end=end,
+        total=len(incs),
         by_grade={g.value: sum(1 for i in incs if i.grade is g) for g in Grade},
         by_category=dict(Counter(i.category or "未分类" for i in incs).most_common()),
         by_state={s.value: sum(1 for i in incs if i.state is s) for s in State},
         by_source=dict(Counter(names.get(i.source_id, i.source_id or "—") for i in incs).most_common()),
         by_disposition=dict(Counter(i.disposition.value for i in incs if i.disposition).most_common()),
-        open_now=len(open_all), overdue_now=overdue,
+        open_now=len(open_all),
+        overdue_now=overdue,
         overdue_by_kind={k: n for k in OVERDUE_LABELS if (n := sum(1 for v in kinds.values() if v == k))},
-        mean_claim=_mean(claim_times), mean_close=_mean(close_times),
-        claimed=len(claim_times), closed=len(close_times), closed_in_period=closed_in_period,
+        mean_claim=_mean(claim_times),
+        mean_close=_mean(close_times),
+        claimed=len(claim_times),
+        closed=len(close_times),
+        closed_in_period=closed_in_period,
         by_team=dict(Counter(config.team(i.team).name for i in incs).most_common()),
-        p90_claim=_p90(claim_times), p90_close=_p90(close_times),
-        claim_by_grade={g.value: (_mean(v), _p90(v)) for g in Grade
-                        if (v := [i.claimed_at - i.created_at for i in incs if i.grade is g and i.claimed_at])},
+        p90_claim=_p90(claim_times),
+        p90_close=_p90(close_times),
+        claim_by_grade={
+            g.value: (_mean(v), _p90(v))
+            for g in Grade
+            if (v := [i.claimed_at - i.created_at for i in incs if i.grade is g and i.claimed_at])
+        },
         claim_by_person={name: (len(c), _mean(c), _mean(d)) for name, (c, d) in sorted(by_person.items())},
-        false_positive_rate=fp, sources=_source_health(db, config),
+        false_positive_rate=fp,
+        sources=_source_health(db, config),
     )
 
 
@@ -178,7 +196,7 @@ def _mean(values: list[timedelta]) -> timedelta | None:
 def fmt_span(td: timedelta | None) -> str:
     if td is None:
         return "—"
-    minutes = int(round(td.total_seconds() / 60))
+    minutes = round(td.total_seconds() / 60)
     if minutes < 60:
         return f"{minutes} 分钟"
     hours, minutes = divmod(minutes, 60)
@@ -205,18 +223,25 @@ def render_report(r: Report, tz: ZoneInfo, org: str = "") -> str:
         overdue += "（" + "、".join(f"{OVERDUE_LABELS[k]} {n}" for k, n in r.overdue_by_kind.items()) + "）："
         overdue += "、".join(f"#{i}" for i in r.overdue_now[:10]) + ("等" if len(r.overdue_now) > 10 else "")
     lines.append(overdue)
-    lines.append(f"平均认领用时：{fmt_span(r.mean_claim)}（{r.claimed} 起）；平均办结用时：{fmt_span(r.mean_close)}（{r.closed} 起）")
+    lines.append(
+        f"平均认领用时：{fmt_span(r.mean_claim)}（{r.claimed} 起）；平均办结用时：{fmt_span(r.mean_close)}（{r.closed} 起）"
+    )
     if r.claimed:
         lines.append(f"认领用时 P90：{fmt_span(r.p90_claim)}；办结用时 P90：{fmt_span(r.p90_close)}")
     if r.claim_by_grade:
-        lines.append("分等级认领用时（平均/P90）：" + "，".join(
-            f"{g} {fmt_span(m)}/{fmt_span(p)}" for g, (m, p) in r.claim_by_grade.items()))
+        lines.append(
+            "分等级认领用时（平均/P90）："
+            + "，".join(f"{g} {fmt_span(m)}/{fmt_span(p)}" for g, (m, p) in r.claim_by_grade.items())
+        )
     if r.claim_by_person:
-        lines.append("按人员（件数，平均认领，平均办结）：" + "，".join(
-            f"{n} {c} 起 {fmt_span(m)} {fmt_span(d)}" for n, (c, m, d) in r.claim_by_person.items()))
+        lines.append(
+            "按人员（件数，平均认领，平均办结）："
+            + "，".join(f"{n} {c} 起 {fmt_span(m)} {fmt_span(d)}" for n, (c, m, d) in r.claim_by_person.items())
+        )
     if r.false_positive_rate:
-        lines.append("误报率（按类别）：" + "，".join(
-            f"{k} {f}/{n}" for k, (f, n) in sorted(r.false_positive_rate.items())))
+        lines.append(
+            "误报率（按类别）：" + "，".join(f"{k} {f}/{n}" for k, (f, n) in sorted(r.false_positive_rate.items()))
+        )
     if len(r.by_team) > 1:
         lines.append("按团队：" + "，".join(f"{k} {v}" for k, v in r.by_team.items()))
     if r.sources:
@@ -230,27 +255,31 @@ def special_report(db: Database, config, incident_id: int, tz: ZoneInfo, render_
 
     :raises storage.incidents.IncidentNotFound:
     """
-    from core.render import card_text, fmt_time
-
     from dataclasses import replace
+
+    from core.render import card_text, fmt_time
 
     inc = store.get_incident(db, incident_id)
     card = render_card(inc)
-    card = replace(card, fields=tuple(f for f in card.fields if f[0] != "研判"))   # said once, below
+    card = replace(card, fields=tuple(f for f in card.fields if f[0] != "研判"))  # said once, below
     lines = [f"📄 舆情专报 · #{inc.id}", card_text(card, with_commands=False)]
     names = {p.id: p.name for p in config.people}
     judged = [ev for ev in store.events_for(db, incident_id) if ev.action == "judge"]
     if judged:
         last = judged[-1]
-        lines.append(f"研判意见：{last.detail.get('text') or ''}"
-                     f"（{names.get(last.actor, last.actor) if last.actor else '系统'} {fmt_time(last.at, tz)}）")
+        lines.append(
+            f"研判意见：{last.detail.get('text') or ''}"
+            f"（{names.get(last.actor, last.actor) if last.actor else '系统'} {fmt_time(last.at, tz)}）"
+        )
     else:
         lines.append(f"研判意见：尚未研判（/judge {inc.id} 研判意见）")
     posts = store.posts_for(db, incident_id)
     sources = sorted({p["source_name"] or p["source_id"] for p in posts})
     lines.append(f"\n一、传播情况：{len(posts)} 篇帖文，{len(sources)} 个来源（{'、'.join(sources)}）")
-    lines += [f"  · {fmt_time(from_iso(p['fetched_at']), tz)} {p['source_name'] or p['source_id']}：{p['title'][:50]}"
-              for p in posts[:20]]
+    lines += [
+        f"  · {fmt_time(from_iso(p['fetched_at']), tz)} {p['source_name'] or p['source_id']}：{p['title'][:50]}"
+        for p in posts[:20]
+    ]
     lines.append("二、处置过程：")
     lessons = []
     for ev in store.events_for(db, incident_id):
@@ -260,16 +289,21 @@ def special_report(db: Database, config, incident_id: int, tz: ZoneInfo, render_
         text = ev.detail.get("text") or ev.detail.get("reason") or ev.detail.get("disposition") or ""
         if ev.action == "note" and text.startswith(("教训", "经验")):
             lessons.append(text)
-        lines.append(f"  {fmt_time(ev.at, tz)} {who} {ACTION_NAMES.get(ev.action, ev.action)}" + (f"：{text}" if text else ""))
-    lines.append(f"三、处置结果：{inc.disposition.value if inc.disposition else '尚未办结'}"
-                 + (f"（{inc.summary}）" if inc.summary else ""))
+        lines.append(
+            f"  {fmt_time(ev.at, tz)} {who} {ACTION_NAMES.get(ev.action, ev.action)}" + (f"：{text}" if text else "")
+        )
+    lines.append(
+        f"三、处置结果：{inc.disposition.value if inc.disposition else '尚未办结'}"
+        + (f"（{inc.summary}）" if inc.summary else "")
+    )
     if lessons:
         lines.append("四、经验教训：" + "；".join(lessons))
     return "\n".join(lines)
 
 
-
-def report_with_chart(db: Database, config, period: str, now: datetime, tz: ZoneInfo, out_dir) -> tuple[str, str | None]:
+def report_with_chart(
+    db: Database, config, period: str, now: datetime, tz: ZoneInfo, out_dir
+) -> tuple[str, str | None]:
     """The report text and, when charts can be drawn here, the path of its PNG."""
     from pathlib import Path
 
@@ -299,8 +333,12 @@ def send_scheduled_report(service, period: str, tz: ZoneInfo, out_dir=None, prep
     elif out_dir is not None:
         text, image = report_with_chart(service.db, service.config, period, now, tz, out_dir)
     else:
-        text, image = render_report(build_report(service.db, service.config, period, now, tz), tz,
-                                    service.config.organization.name), None
+        text, image = (
+            render_report(
+                build_report(service.db, service.config, period, now, tz), tz, service.config.organization.name
+            ),
+            None,
+        )
     targets = []
     for team in service.config.teams:
         targets += service.router.group_chats(team.id)
@@ -310,8 +348,17 @@ def send_scheduled_report(service, period: str, tz: ZoneInfo, out_dir=None, prep
             targets += service.router.private_chats(person)
     with write_tx(service.db):
         for platform, chat in dict.fromkeys(targets):
-            outbox.enqueue(service.db, now, platform=platform, chat=chat, kind=outbox.TEXT,
-                           payload={"text": text, **({"image": image} if image else {}),
-                                    **({"document": document} if document else {})})
+            outbox.enqueue(
+                service.db,
+                now,
+                platform=platform,
+                chat=chat,
+                kind=outbox.TEXT,
+                payload={
+                    "text": text,
+                    **({"image": image} if image else {}),
+                    **({"document": document} if document else {}),
+                },
+            )
     service.on_queued()
     return text

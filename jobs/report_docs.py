@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -37,16 +37,25 @@ from core.grades import Grade
 from core.models import Incident, State
 from jobs.casebook import _FONT_TABLE, _Body, _event_line, apply_document_style
 from jobs.ledger import judgement_of
-from jobs.report import PERIODS, Report, build_report, fmt_span, period_bounds
+from jobs.report import PERIODS, Report, build_report, fmt_span
 from storage import incidents as store
 
-__all__ = ["KINDS", "TITLE_FONT", "period_kind", "previous_bounds", "build_period_docx", "build_special_docx",
-           "write_report_docx", "make_report_docx", "DocResult"]
+__all__ = [
+    "KINDS",
+    "TITLE_FONT",
+    "DocResult",
+    "build_period_docx",
+    "build_special_docx",
+    "make_report_docx",
+    "period_kind",
+    "previous_bounds",
+    "write_report_docx",
+]
 
 log = logging.getLogger(__name__)
 
 KINDS = ("日报", "周报", "月报", "专报")
-TITLE_FONT = "方正小标宋简体"      # the 小标宋 of Chinese official documents; 黑体 where it is missing
+TITLE_FONT = "方正小标宋简体"  # the 小标宋 of Chinese official documents; 黑体 where it is missing
 _RED = "FF0000"
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 _CN_NUM = "一二三四五六七八九十"
@@ -58,7 +67,7 @@ class DocResult:
     year: int
     number: int
     path: str
-    summary: str      # one line for the chat
+    summary: str  # one line for the chat
 
 
 def period_kind(period: str) -> str:
@@ -90,6 +99,7 @@ def previous_bounds(period: str, start: datetime, end: datetime, tz: ZoneInfo) -
 
 # ---------------------------------------------------------------------------- words
 
+
 def _change(now: int, before: int) -> str:
     if now == before:
         return f"与上期（{before} 起）持平"
@@ -107,14 +117,21 @@ def _span_words(start: datetime, end: datetime, tz: ZoneInfo) -> str:
     a, b = start.astimezone(tz), (end - timedelta(seconds=1)).astimezone(tz)
     if a.date() == b.date():
         return _local_day(a, tz)
-    return f"{_local_day(a, tz)}至{b.month}月{b.day}日" if a.year == b.year else f"{_local_day(a, tz)}至{_local_day(b, tz)}"
+    return (
+        f"{_local_day(a, tz)}至{b.month}月{b.day}日"
+        if a.year == b.year
+        else f"{_local_day(a, tz)}至{_local_day(b, tz)}"
+    )
 
 
 def _state_words(inc: Incident) -> str:
     if inc.state is State.CLOSED:
-        return "已办结" + (f"（{inc.disposition.value}" + (f"：{inc.summary}" if inc.summary else "") + "）"
-                          if inc.disposition else "")
-    return {State.NEW: "待认领", State.CLAIMED: "处置中", State.ESCALATED: "已升级处置中"}.get(inc.state, inc.state.label)
+        return "已办结" + (
+            f"（{inc.disposition.value}" + (f"：{inc.summary}" if inc.summary else "") + "）" if inc.disposition else ""
+        )
+    return {State.NEW: "待认领", State.CLAIMED: "处置中", State.ESCALATED: "已升级处置中"}.get(
+        inc.state, inc.state.label
+    )
 
 
 @dataclass
@@ -123,7 +140,7 @@ class _Story:
     posts: list[dict]
     timeline: list[tuple[datetime, str, str, str]]
     judgement: str
-    actions: list[tuple[datetime, str, str, str]]   # what people did (not discovery, new posts, regrading)
+    actions: list[tuple[datetime, str, str, str]]  # what people did (not discovery, new posts, regrading)
 
 
 def _story(db: Database, inc: Incident, names: dict[str, str]) -> _Story:
@@ -132,7 +149,7 @@ def _story(db: Database, inc: Incident, names: dict[str, str]) -> _Story:
         if ev.action == "reminder":
             continue
         what, text = _event_line(ev, names)
-        if ev.action == "judge":   # /judge; before it existed, a note starting with 研判
+        if ev.action == "judge":  # /judge; before it existed, a note starting with 研判
             judgement = (ev.detail.get("text") or "").strip()
         elif ev.action == "note" and judgement_of(text) is not None:
             legacy = judgement_of(text)
@@ -161,7 +178,12 @@ def _what_happened(s: _Story, tz: ZoneInfo) -> str:
     text = f"{_md_hm(i.created_at, tz)}监测发现“{i.title}”，属{i.category or '未分类'}类舆情"
     if involved:
         text += f"，涉及{'、'.join(dict.fromkeys(involved))}"
-    return text + f"，定为 {i.grade.value} 级（{i.grade.label}）" + (f"，依据：{'；'.join(i.reasons)}" if i.reasons else "") + "。"
+    return (
+        text
+        + f"，定为 {i.grade.value} 级（{i.grade.label}）"
+        + (f"，依据：{'；'.join(i.reasons)}" if i.reasons else "")
+        + "。"
+    )
 
 
 def _spread(s: _Story, tz: ZoneInfo) -> str:
@@ -169,13 +191,18 @@ def _spread(s: _Story, tz: ZoneInfo) -> str:
         return "暂无关联帖文。"
     sources = list(dict.fromkeys(p["source_name"] or p["source_id"] for p in s.posts))
     first = s.posts[0]
-    return (f"首发于{_md_hm(_post_at(first), tz)}（{first['source_name'] or first['source_id']}），"
-            f"共 {len(s.posts)} 篇帖文、{len(sources)} 个来源（{'、'.join(sources[:8])}{'等' if len(sources) > 8 else ''}）。")
+    return (
+        f"首发于{_md_hm(_post_at(first), tz)}（{first['source_name'] or first['source_id']}），"
+        f"共 {len(s.posts)} 篇帖文、{len(sources)} 个来源（{'、'.join(sources[:8])}{'等' if len(sources) > 8 else ''}）。"
+    )
 
 
 def _done(s: _Story, tz: ZoneInfo, limit: int = 8) -> str:
-    steps = [f"{when.astimezone(tz):%m-%d %H:%M} {who}{what}" + (f"（{detail[:40]}）" if detail else "")
-             for when, who, what, detail in s.actions if what]
+    steps = [
+        f"{when.astimezone(tz):%m-%d %H:%M} {who}{what}" + (f"（{detail[:40]}）" if detail else "")
+        for when, who, what, detail in s.actions
+        if what
+    ]
     if not steps:
         return "尚无处置记录。"
     more = f"等 {len(steps)} 项" if len(steps) > limit else ""
@@ -184,10 +211,11 @@ def _done(s: _Story, tz: ZoneInfo, limit: int = 8) -> str:
 
 # ---------------------------------------------------------------------------- the document frame
 
+
 class _Doc:
     def __init__(self, title: str):
-        from docx import Document  # noqa: PLC0415
-        from docx.oxml.ns import qn  # noqa: PLC0415
+        from docx import Document
+        from docx.oxml.ns import qn
 
         self.qn = qn
         self.doc = Document()
@@ -198,7 +226,7 @@ class _Doc:
 
     def _title_font(self) -> None:
         """The Title style in 方正小标宋简体, listed in the font table with 黑体 as alternative."""
-        from lxml import etree  # noqa: PLC0415
+        from lxml import etree
 
         qn = self.qn
         rfonts = self.doc.styles["Title"].element.rPr.get_or_add_rFonts()
@@ -210,8 +238,13 @@ class _Doc:
         root = etree.fromstring(part.blob)
         f = etree.SubElement(root, w + "font")
         f.set(w + "name", TITLE_FONT)
-        for tag, val in (("altName", "黑体"), ("panose1", _FONT_TABLE["黑体"][1]), ("charset", "86"),
-                         ("family", "roman"), ("pitch", "variable")):
+        for tag, val in (
+            ("altName", "黑体"),
+            ("panose1", _FONT_TABLE["黑体"][1]),
+            ("charset", "86"),
+            ("family", "roman"),
+            ("pitch", "variable"),
+        ):
             etree.SubElement(f, w + tag).set(w + "val", val)
         part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
@@ -242,7 +275,7 @@ class _Doc:
         if tab_right:
             t = sub(sub(ppr, qn("w:tabs")), qn("w:tab"))
             t.set(qn("w:val"), "right")
-            t.set(qn("w:pos"), "8845")   # the text width: 210 - 28 - 26 mm in twentieths of a point
+            t.set(qn("w:pos"), "8845")  # the text width: 210 - 28 - 26 mm in twentieths of a point
         if line_auto:
             sp = sub(ppr, qn("w:spacing"))
             sp.set(qn("w:line"), "240")
@@ -258,8 +291,17 @@ class _Doc:
             ppr.append(e)
         return p
 
-    def run(self, p, text: str, *, east: str | None = None, size: float | None = None, colour: str | None = None,
-            bold: bool = False, tab: bool = False):
+    def run(
+        self,
+        p,
+        text: str,
+        *,
+        east: str | None = None,
+        size: float | None = None,
+        colour: str | None = None,
+        bold: bool = False,
+        tab: bool = False,
+    ):
         qn, sub = self.qn, self.b.sub
         r = sub(p, qn("w:r"))
         if east or size or colour or bold:
@@ -277,7 +319,7 @@ class _Doc:
         if tab:
             sub(r, qn("w:tab"))
         t = sub(r, qn("w:t"))
-        from jobs.casebook import _clean  # noqa: PLC0415
+        from jobs.casebook import _clean
 
         t.text = _clean(text)
         t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
@@ -315,10 +357,11 @@ class _Doc:
         self.b.text(text, "Title")
 
     def picture(self, path: Path) -> None:
-        from docx.enum.text import WD_ALIGN_PARAGRAPH  # noqa: PLC0415
-        from docx.shared import Mm  # noqa: PLC0415
-
-        from docx.enum.text import WD_LINE_SPACING  # noqa: PLC0415
+        from docx.enum.text import (
+            WD_ALIGN_PARAGRAPH,
+            WD_LINE_SPACING,
+        )
+        from docx.shared import Mm
 
         self.doc.add_picture(str(path), width=Mm(150))
         pf = self.doc.paragraphs[-1].paragraph_format
@@ -351,20 +394,27 @@ def _unit(config) -> str:
 
 # ---------------------------------------------------------------------------- period reports
 
+
 def _suggestions(r: Report, prev_total: int, open_all: list[Incident], overdue: list[int], config) -> list[str]:
     out = []
     if overdue:
         ids = "、".join(f"#{i}" for i in overdue[:8]) + ("等" if len(overdue) > 8 else "")
-        out.append(f"对已超过处置时限的 {len(overdue)} 起事件（{ids}），督促责任人立即处置，按时限要求发布权威信息、作出回应。")
+        out.append(
+            f"对已超过处置时限的 {len(overdue)} 起事件（{ids}），督促责任人立即处置，按时限要求发布权威信息、作出回应。"
+        )
     serious = [i for i in open_all if i.grade.at_least(Grade.II)]
     if serious:
         ids = "、".join(f"#{i.id}" for i in serious[:8]) + ("等" if len(serious) > 8 else "")
-        out.append(f"对尚未办结的 {len(serious)} 起 I–II 级事件（{ids}），持续跟踪研判，加强与相关部门的会商联动，防止舆情升级。")
+        out.append(
+            f"对尚未办结的 {len(serious)} 起 I–II 级事件（{ids}），持续跟踪研判，加强与相关部门的会商联动，防止舆情升级。"
+        )
     unclaimed = [i for i in open_all if i.state is State.NEW]
     if unclaimed:
         out.append(f"尚有 {len(unclaimed)} 起事件无人认领，请值班人员及时认领、明确责任人。")
     if prev_total and r.total > prev_total and (r.total - prev_total) / prev_total >= 0.2:
-        out.append(f"本期舆情数量较上期上升 {(r.total - prev_total) / prev_total:.0%}，建议加强监测频次和重点时段值守。")
+        out.append(
+            f"本期舆情数量较上期上升 {(r.total - prev_total) / prev_total:.0%}，建议加强监测频次和重点时段值守。"
+        )
     top = next(((c, n) for c, n in r.by_category.items() if c != "未分类"), None)
     if top and r.total >= 3 and top[1] * 2 >= r.total:
         out.append(f"{top[0]}类舆情占比较高（{top[1]} 起），建议开展相关领域风险排查，做好正面引导。")
@@ -378,8 +428,9 @@ def _suggestions(r: Report, prev_total: int, open_all: list[Incident], overdue: 
     return out
 
 
-def build_period_docx(db: Database, config, period: str, now: datetime, tz: ZoneInfo, number: int, path: Path,
-                      *, chart: bool = True) -> DocResult:
+def build_period_docx(
+    db: Database, config, period: str, now: datetime, tz: ZoneInfo, number: int, path: Path, *, chart: bool = True
+) -> DocResult:
     """The 日报 / 周报 / 月报 of `period`, issue `number`, written to `path`. Reads only."""
     kind = period_kind(period)
     org, unit = config.organization.name, _unit(config)
@@ -400,21 +451,29 @@ def build_period_docx(db: Database, config, period: str, now: datetime, tz: Zone
     grades = "，".join(f"{g} 级 {n} 起" for g, n in r.by_grade.items() if n) or "无分级事件"
     serious_now = sum(r.by_grade.get(g, 0) for g in ("I", "II", "III"))
     serious_before = sum(prev_by_grade.get(g, 0) for g in ("I", "II", "III"))
-    d.text(f"{span}，共监测发现网络舆情事件 {r.total} 起，{_change(r.total, len(prev))}。其中{grades}；"
-           f"III 级及以上 {serious_now} 起，{_change(serious_now, serious_before)}。")
+    d.text(
+        f"{span}，共监测发现网络舆情事件 {r.total} 起，{_change(r.total, len(prev))}。其中{grades}；"
+        f"III 级及以上 {serious_now} 起，{_change(serious_now, serious_before)}。"
+    )
     if r.by_category:
-        d.text("从类别看，" + "，".join(f"{c} {n} 起" for c, n in list(r.by_category.items())[:6]) + "。"
-               + ("从来源看，主要来自" + "、".join(list(r.by_source)[:5]) + "。" if r.by_source else ""))
-    d.text(f"期间办结 {r.closed_in_period} 起；目前尚未办结 {r.open_now} 起，其中超过处置时限 {len(r.overdue_now)} 起。"
-           f"平均认领用时 {fmt_span(r.mean_claim)}，平均办结用时 {fmt_span(r.mean_close)}。")
+        d.text(
+            "从类别看，"
+            + "，".join(f"{c} {n} 起" for c, n in list(r.by_category.items())[:6])
+            + "。"
+            + ("从来源看，主要来自" + "、".join(list(r.by_source)[:5]) + "。" if r.by_source else "")
+        )
+    d.text(
+        f"期间办结 {r.closed_in_period} 起；目前尚未办结 {r.open_now} 起，其中超过处置时限 {len(r.overdue_now)} 起。"
+        f"平均认领用时 {fmt_span(r.mean_claim)}，平均办结用时 {fmt_span(r.mean_close)}。"
+    )
     image = None
     if chart:
         try:
-            from jobs.charts import render_report_chart  # noqa: PLC0415
+            from jobs.charts import render_report_chart
 
             image = render_report_chart(r, path.with_suffix(".png"), f"{org}舆情{PERIODS.get(period, kind)}（{span}）")
             d.picture(image)
-        except Exception:   # a chart is a bonus: the document goes out without it
+        except Exception:  # a chart is a bonus: the document goes out without it
             log.exception("report chart could not be drawn for the document")
 
     d.heading("二、重点舆情")
@@ -430,17 +489,27 @@ def build_period_docx(db: Database, config, period: str, now: datetime, tz: Zone
         if s.judgement:
             d.labelled("研判：", s.judgement)
         d.labelled("处置经过：", _done(s, tz))
-        d.labelled("当前状态：", _state_words(inc) + (f"，责任人{names.get(inc.assignee, inc.assignee)}" if inc.assignee else "") + "。")
+        d.labelled(
+            "当前状态：",
+            _state_words(inc) + (f"，责任人{names.get(inc.assignee, inc.assignee)}" if inc.assignee else "") + "。",
+        )
 
     d.heading("三、处置情况")
     disp = "，".join(f"{k} {v} 起" for k, v in r.by_disposition.items())
-    d.text(f"本期新发现事件中已认领 {r.claimed} 起、已办结 {r.closed} 起" + (f"，处置方式为：{disp}" if disp else "") + "。"
-           + (f"认领用时 P90 为 {fmt_span(r.p90_claim)}，办结用时 P90 为 {fmt_span(r.p90_close)}。" if r.claimed else ""))
+    d.text(
+        f"本期新发现事件中已认领 {r.claimed} 起、已办结 {r.closed} 起"
+        + (f"，处置方式为：{disp}" if disp else "")
+        + "。"
+        + (f"认领用时 P90 为 {fmt_span(r.p90_claim)}，办结用时 P90 为 {fmt_span(r.p90_close)}。" if r.claimed else "")
+    )
     if r.claim_by_person:
-        d.text("按责任人看，" + "；".join(f"{who}处置 {c} 起，平均认领 {fmt_span(m)}"
-                                      for who, (c, m, _) in r.claim_by_person.items()) + "。")
+        d.text(
+            "按责任人看，"
+            + "；".join(f"{who}处置 {c} 起，平均认领 {fmt_span(m)}" for who, (c, m, _) in r.claim_by_person.items())
+            + "。"
+        )
     if r.overdue_by_kind:
-        from core.deadlines import OVERDUE_LABELS  # noqa: PLC0415
+        from core.deadlines import OVERDUE_LABELS
 
         d.text("超时情况：" + "，".join(f"{OVERDUE_LABELS[k]} {v} 起" for k, v in r.overdue_by_kind.items()) + "。")
 
@@ -453,9 +522,14 @@ def build_period_docx(db: Database, config, period: str, now: datetime, tz: Zone
     if image is not None:
         Path(image).unlink(missing_ok=True)
     year = now.astimezone(tz).year
-    return DocResult(kind, year, number, str(path),
-                     f"📎 {org}网络舆情{kind}（{year}年第{number}期，{span}）：新增 {r.total} 起，"
-                     f"III 级及以上 {serious_now} 起，已生成 Word 文件 {path.name}")
+    return DocResult(
+        kind,
+        year,
+        number,
+        str(path),
+        f"📎 {org}网络舆情{kind}（{year}年第{number}期，{span}）：新增 {r.total} 起，"
+        f"III 级及以上 {serious_now} 起，已生成 Word 文件 {path.name}",
+    )
 
 
 def _cn(n: int) -> str:
@@ -468,8 +542,10 @@ def _cn(n: int) -> str:
 
 # ---------------------------------------------------------------------------- 专报
 
-def build_special_docx(db: Database, config, incident_id: int, now: datetime, tz: ZoneInfo, number: int,
-                       path: Path) -> DocResult:
+
+def build_special_docx(
+    db: Database, config, incident_id: int, now: datetime, tz: ZoneInfo, number: int, path: Path
+) -> DocResult:
     """The 专报 of one incident, issue `number`. :raises storage.incidents.IncidentNotFound:"""
     inc = store.get_incident(db, incident_id)
     names = {p.id: p.name for p in config.people}
@@ -494,7 +570,11 @@ def build_special_docx(db: Database, config, incident_id: int, now: datetime, tz
     d.heading("四、处置情况")
     for when, who, what, detail in s.timeline:
         d.text(f"{when.astimezone(tz):%m-%d %H:%M} {who}{what}" + (f"：{detail}" if detail else ""))
-    d.text(f"当前状态：{_state_words(inc)}" + (f"，责任人{names.get(inc.assignee, inc.assignee)}" if inc.assignee else "") + "。")
+    d.text(
+        f"当前状态：{_state_words(inc)}"
+        + (f"，责任人{names.get(inc.assignee, inc.assignee)}" if inc.assignee else "")
+        + "。"
+    )
     d.heading("五、下步建议")
     tips = []
     if inc.state is not State.CLOSED:
@@ -512,11 +592,17 @@ def build_special_docx(db: Database, config, incident_id: int, now: datetime, tz
     d.foot(config.organization.report_to, config.organization.report_cc, unit, day)
     d.save(path)
     year = now.astimezone(tz).year
-    return DocResult("专报", year, number, str(path),
-                     f"📎 {org}网络舆情专报（{year}年第{number}期）：#{inc.id} {inc.title[:30]}，已生成 Word 文件 {path.name}")
+    return DocResult(
+        "专报",
+        year,
+        number,
+        str(path),
+        f"📎 {org}网络舆情专报（{year}年第{number}期）：#{inc.id} {inc.title[:30]}，已生成 Word 文件 {path.name}",
+    )
 
 
 # ---------------------------------------------------------------------------- numbering + building
+
 
 def _file_name(kind: str, year: int, number: int, target, now: datetime, tz: ZoneInfo) -> str:
     what = f"事件{target}" if isinstance(target, int) else re.sub(r"[^0-9A-Za-z]+", "-", target)
@@ -530,27 +616,28 @@ def _build(db: Database, config, target, now: datetime, tz: ZoneInfo, number: in
 
 
 def _reserve(db: Database, kind: str, year: int, target, now: datetime) -> int:
-    from storage import write_tx  # noqa: PLC0415
-    from storage.reports import reserve_issue  # noqa: PLC0415
+    from storage import write_tx
+    from storage.reports import reserve_issue
 
     with write_tx(db):
         return reserve_issue(db, kind, year, str(target), now)
 
 
 def _release(db: Database, kind: str, year: int, number: int) -> None:
-    from storage import write_tx  # noqa: PLC0415
-    from storage.reports import release_issue  # noqa: PLC0415
+    from storage import write_tx
+    from storage.reports import release_issue
 
     with write_tx(db):
         release_issue(db, kind, year, number)
 
 
-def write_report_docx(db: Database, config, target, now: datetime, tz: ZoneInfo, path: Path | None = None,
-                      out_dir: Path | None = None) -> DocResult:
+def write_report_docx(
+    db: Database, config, target, now: datetime, tz: ZoneInfo, path: Path | None = None, out_dir: Path | None = None
+) -> DocResult:
     """Number and write a report document here (the command line). `target`: a period or an
     incident number. :raises storage.incidents.IncidentNotFound:"""
     if isinstance(target, int):
-        store.get_incident(db, target)    # no number taken for an incident that does not exist
+        store.get_incident(db, target)  # no number taken for an incident that does not exist
     kind = "专报" if isinstance(target, int) else period_kind(target)
     year = now.astimezone(tz).year
     number = _reserve(db, kind, year, target, now)
@@ -565,7 +652,7 @@ def write_report_docx(db: Database, config, target, now: datetime, tz: ZoneInfo,
 async def make_report_docx(db: Database, config, target, now: datetime, tz: ZoneInfo, out_dir: Path) -> DocResult:
     """Number the document on `db` (a short write transaction on the caller's thread), then
     build it in the reader process. The number is given back if the document fails."""
-    from jobs import offload  # noqa: PLC0415
+    from jobs import offload
 
     if isinstance(target, int):
         store.get_incident(db, target)
@@ -580,8 +667,9 @@ async def make_report_docx(db: Database, config, target, now: datetime, tz: Zone
         raise
 
 
-async def with_document(db: Database, config, period: str, now: datetime, tz: ZoneInfo, out_dir: Path,
-                        prepared: tuple) -> tuple:
+async def with_document(
+    db: Database, config, period: str, now: datetime, tz: ZoneInfo, out_dir: Path, prepared: tuple
+) -> tuple:
     """The scheduled 日报 / 周报's (text, image) plus its document, when the configuration asks
     for it (`organization.scheduled_report = "text+file"`, the default): (text, image, path).
     A document that cannot be made leaves the text to go out alone."""

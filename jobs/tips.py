@@ -24,7 +24,7 @@ from bot.config import Source
 from core.text import clean
 from jobs.fetch import decode_body
 
-__all__ = ["TipRefused", "TipPage", "fetch_tip", "system_resolver", "TIP_SOURCE"]
+__all__ = ["TIP_SOURCE", "TipPage", "TipRefused", "fetch_tip", "system_resolver"]
 
 MAX_REDIRECTS = 5
 MAX_BYTES = 2 * 1024 * 1024
@@ -157,16 +157,22 @@ def _redirect(current: httpx.URL, location: str) -> httpx.URL:
         raise TipRefused("网页跳转到的地址格式不正确，已停止抓取。") from None
 
 
-async def fetch_tip(url: str, client: httpx.AsyncClient, resolve: Resolver = system_resolver,
-                    user_agent: str = "yuqing-bot") -> TipPage:
+async def fetch_tip(
+    url: str, client: httpx.AsyncClient, resolve: Resolver = system_resolver, user_agent: str = "yuqing-bot"
+) -> TipPage:
     """:raises TipRefused: with a reason for the sender."""
     current = _parse(url.strip())
     for _ in range(MAX_REDIRECTS + 1):
         addresses = await _check(current, resolve)
         target, headers, extensions = _pinned(current, addresses[0])
         try:
-            async with client.stream("GET", target, headers={"User-Agent": user_agent, **headers},
-                                     extensions=extensions, follow_redirects=False) as resp:
+            async with client.stream(
+                "GET",
+                target,
+                headers={"User-Agent": user_agent, **headers},
+                extensions=extensions,
+                follow_redirects=False,
+            ) as resp:
                 if resp.is_redirect and "location" in resp.headers:
                     current = _redirect(current, resp.headers["location"])
                     continue

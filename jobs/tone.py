@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MODEL_PATH", "Tone", "ToneModel", "ToneDetector", "features", "load_model"]
+__all__ = ["MODEL_PATH", "Tone", "ToneDetector", "ToneModel", "features", "load_model"]
 
 MODEL_PATH = Path(__file__).with_name("tone_model.npz")  # not under data/, which .gitignore drops
 MAX_N = 3
@@ -46,7 +46,7 @@ def _buckets(text: str, salt: int, bits: int) -> np.ndarray:
     h = cp
     for n in range(1, min(MAX_N, len(cp)) + 1):
         if n > 1:
-            h = h[:-1] * _K + cp[n - 1:]  # wraps modulo 2**64, as intended
+            h = h[:-1] * _K + cp[n - 1 :]  # wraps modulo 2**64, as intended
         grams.append(h + np.uint64(salt * 1000003 + n * 7919))
     x = np.concatenate(grams)
     # one 64-bit finaliser pass over all n-grams (splitmix64's constants)
@@ -73,7 +73,9 @@ def _part(text: str, salt: int, bits: int, weight: float) -> tuple[np.ndarray, n
     return b[starts], vals * (weight / math.sqrt(float(vals @ vals)))
 
 
-def features(title: str, body: str, *, bits: int, body_chars: int, title_weight: float) -> tuple[np.ndarray, np.ndarray]:
+def features(
+    title: str, body: str, *, bits: int, body_chars: int, title_weight: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Sparse feature vector (bucket indices, values) of a post; the title's and the body's
     n-grams live in different salts. Indices may repeat (title and body colliding): add them."""
     ti, tv = _part(title, TITLE_SALT, bits, title_weight)
@@ -98,9 +100,14 @@ class ToneModel:
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(
-            path, weights=self.weights.astype(np.float16), bias=np.float64(self.bias),
-            threshold=np.float64(self.threshold), bits=np.int64(self.bits),
-            body_chars=np.int64(self.body_chars), title_weight=np.float64(self.title_weight))
+            path,
+            weights=self.weights.astype(np.float16),
+            bias=np.float64(self.bias),
+            threshold=np.float64(self.threshold),
+            bits=np.int64(self.bits),
+            body_chars=np.int64(self.body_chars),
+            title_weight=np.float64(self.title_weight),
+        )
 
 
 def load_model(path: Path = MODEL_PATH) -> ToneModel:
@@ -109,8 +116,9 @@ def load_model(path: Path = MODEL_PATH) -> ToneModel:
         weights = z["weights"].astype(np.float32)
         if weights.shape != (1 << bits,):
             raise ValueError(f"tone model {path}: {weights.shape[0]} weights for {bits} bits")
-        return ToneModel(weights, float(z["bias"]), float(z["threshold"]), bits,
-                         int(z["body_chars"]), float(z["title_weight"]))
+        return ToneModel(
+            weights, float(z["bias"]), float(z["threshold"]), bits, int(z["body_chars"]), float(z["title_weight"])
+        )
 
 
 @functools.cache
@@ -121,10 +129,10 @@ def _default_model() -> ToneModel:
 @dataclass(frozen=True)
 class Tone:
     negative: bool
-    probability: float                 # the model's probability that the post is negative
-    words: tuple[str, ...] = ()        # the team's own `negative` terms found in the post
-    points: float = 0.0                # what the tone adds to the sensitivity
-    by_words: bool = False             # the team's terms, not the model, gave the points
+    probability: float  # the model's probability that the post is negative
+    words: tuple[str, ...] = ()  # the team's own `negative` terms found in the post
+    points: float = 0.0  # what the tone adds to the sensitivity
+    by_words: bool = False  # the team's terms, not the model, gave the points
 
     @property
     def reason(self) -> str:

@@ -39,8 +39,11 @@ def load_inews() -> tuple[list[str], list[str], np.ndarray]:
     from core.text import fold
 
     titles, contents, labels = dataset.train
-    return ([fold(t or "") for t in titles], [fold((c or "")[:3000]) for c in contents],
-            np.array([y == 2 for y in labels]))
+    return (
+        [fold(t or "") for t in titles],
+        [fold((c or "")[:3000]) for c in contents],
+        np.array([y == 2 for y in labels]),
+    )
 
 
 def split(n: int) -> int:
@@ -57,8 +60,7 @@ def matrix(titles, bodies, *, bits: int, body_chars: int, title_weight: float):
         rows.append(np.full(len(idx), i))
         cols.append(idx)
         vals.append(v)
-    x = csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                   shape=(len(titles), 1 << bits))
+    x = csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(len(titles), 1 << bits))
     x.sum_duplicates()
     return x
 
@@ -84,17 +86,20 @@ def best_threshold(prob: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     return float(THRESHOLDS[i]), f1s[i]
 
 
-def train(bits: int = 18, body_chars: int = 1000, title_weights=TITLE_WEIGHTS, out: Path = MODEL_PATH,
-          log=print) -> dict:
+def train(
+    bits: int = 18, body_chars: int = 1000, title_weights=TITLE_WEIGHTS, out: Path = MODEL_PATH, log=print
+) -> dict:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
     t0 = time.perf_counter()
     titles, bodies, y = load_inews()
     s = split(len(y))
-    log(f"posts: {len(y)} (train {s}, held out {len(y) - s}); negative share {y[:s].mean():.3f} / "
+    log(
+        f"posts: {len(y)} (train {s}, held out {len(y) - s}); negative share {y[:s].mean():.3f} / "
         f"{y[s:].mean():.3f}; features: 2^{bits} hashed character 1-3-grams "
-        f"(title + first {body_chars} body characters)")
+        f"(title + first {body_chars} body characters)"
+    )
     ytr = y[:s]
     folds = list(StratifiedKFold(n_splits=5, shuffle=True, random_state=SEED).split(np.zeros(s), ytr))
     best = None
@@ -106,8 +111,10 @@ def train(bits: int = 18, body_chars: int = 1000, title_weights=TITLE_WEIGHTS, o
                 m = LogisticRegression(C=c, max_iter=5000).fit(xtr[a], ytr[a])
                 oof[b] = m.predict_proba(xtr[b])[:, 1]
             thr, f1 = best_threshold(oof, ytr)
-            log(f"  cross-validation, title weight {title_weight:g}, C={c:g}: out-of-fold F1 {f1:.3f} "
-                f"at threshold {thr:.2f}")
+            log(
+                f"  cross-validation, title weight {title_weight:g}, C={c:g}: out-of-fold F1 {f1:.3f} "
+                f"at threshold {thr:.2f}"
+            )
             if best is None or f1 > best[3]:
                 best = (title_weight, c, thr, f1, xtr)
     title_weight, c, thr, _, xtr = best
@@ -118,13 +125,26 @@ def train(bits: int = 18, body_chars: int = 1000, title_weights=TITLE_WEIGHTS, o
     model = load_model(out)  # measured as stored (float16 weights)
     prob = np.array([model.probability(t, b) for t, b in zip(titles[s:], bodies[s:])])
     p, r, f1 = prf(prob >= thr, y[s:])
-    figures = {"train": s, "held_out": len(y) - s, "C": c, "title_weight": title_weight, "threshold": thr,
-               "precision": p, "recall": r, "f1": f1, "baseline_f1": baseline_f1(y[s:]),
-               "size": out.stat().st_size}
-    log(f"chosen: title weight {title_weight:g}, C={c:g}, threshold {thr:.2f}; "
-        f"model {out} ({figures['size'] / 1e6:.2f} MB)")
-    log(f"held-out last 20% ({len(y) - s} posts): negative precision {p:.3f} / recall {r:.3f} / F1 {f1:.3f}; "
-        f"calling everything negative: F1 {figures['baseline_f1']:.3f}")
+    figures = {
+        "train": s,
+        "held_out": len(y) - s,
+        "C": c,
+        "title_weight": title_weight,
+        "threshold": thr,
+        "precision": p,
+        "recall": r,
+        "f1": f1,
+        "baseline_f1": baseline_f1(y[s:]),
+        "size": out.stat().st_size,
+    }
+    log(
+        f"chosen: title weight {title_weight:g}, C={c:g}, threshold {thr:.2f}; "
+        f"model {out} ({figures['size'] / 1e6:.2f} MB)"
+    )
+    log(
+        f"held-out last 20% ({len(y) - s} posts): negative precision {p:.3f} / recall {r:.3f} / F1 {f1:.3f}; "
+        f"calling everything negative: F1 {figures['baseline_f1']:.3f}"
+    )
     log(f"total {time.perf_counter() - t0:.1f} s")
     return figures
 
@@ -133,8 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m jobs.tone_train", description=__doc__.splitlines()[0])
     ap.add_argument("--bits", type=int, default=18, help="2^bits hashed feature buckets (default 18)")
     ap.add_argument("--body-chars", type=int, default=1000, help="body characters read (default 1000)")
-    ap.add_argument("--title-weight", type=float, nargs="+", default=list(TITLE_WEIGHTS),
-                    help="scales of the title's part to try (default 1 2)")
+    ap.add_argument(
+        "--title-weight",
+        type=float,
+        nargs="+",
+        default=list(TITLE_WEIGHTS),
+        help="scales of the title's part to try (default 1 2)",
+    )
     ap.add_argument("--out", type=Path, default=MODEL_PATH, help=f"model file (default {MODEL_PATH})")
     args = ap.parse_args(argv)
     train(args.bits, args.body_chars, tuple(args.title_weight), args.out)

@@ -4,6 +4,6 @@ Everything else receives one `Database` from `open_db()` and calls the functions
 submodules; nothing outside this package writes SQL.
 """
 
-from storage.db import open_db, write_tx, SCHEMA_MIGRATIONS
+from storage.db import SCHEMA_MIGRATIONS, open_db, write_tx
 
-__all__ = ["open_db", "write_tx", "SCHEMA_MIGRATIONS"]
+__all__ = ["SCHEMA_MIGRATIONS", "open_db", "write_tx"]

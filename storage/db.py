@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-__all__ = ["open_db", "write_tx", "migration_lock", "SCHEMA_MIGRATIONS", "json_dumps", "json_loads"]
+__all__ = ["SCHEMA_MIGRATIONS", "json_dumps", "json_loads", "migration_lock", "open_db", "write_tx"]
 
 import json
 
@@ -304,8 +304,9 @@ def m007_incident_mute(db: Database) -> None:
 def m008_outbox_pending_per_incident(db: Database) -> None:
     """`outbox.due` asks, for each pending row, whether an older one of the same incident and
     chat is still pending; without this index a backlog of edits made that quadratic."""
-    db.execute("CREATE INDEX outbox_pending_incident ON outbox(incident_id, platform, chat, id) "
-               "WHERE state = 'pending'")
+    db.execute(
+        "CREATE INDEX outbox_pending_incident ON outbox(incident_id, platform, chat, id) WHERE state = 'pending'"
+    )
 
 
 @SCHEMA_MIGRATIONS()
@@ -363,18 +364,23 @@ def m013_search_bigrams(db: Database) -> None:
         db.execute("DROP TABLE posts_fts")
     if "seg" in db["posts"].columns_dict:
         db.execute("ALTER TABLE posts DROP COLUMN seg")
-    db.execute("CREATE VIRTUAL TABLE posts_search USING fts5(title, body, content='', "
-               "tokenize='unicode61 remove_diacritics 0')")
+    db.execute(
+        "CREATE VIRTUAL TABLE posts_search USING fts5(title, body, content='', "
+        "tokenize='unicode61 remove_diacritics 0')"
+    )
     done = 0
     last = None
     while done < M013_INLINE:
         rows = db.execute(
             "SELECT id, title, text FROM posts WHERE (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
-            [last, last, min(M013_BATCH, M013_INLINE - done)]).fetchall()
+            [last, last, min(M013_BATCH, M013_INLINE - done)],
+        ).fetchall()
         if not rows:
             break
-        db.conn.executemany("INSERT INTO posts_search (rowid, title, body) VALUES (?, ?, ?)",
-                            [(pid, index_text(t or ""), index_text(x or "")) for pid, t, x in rows])
+        db.conn.executemany(
+            "INSERT INTO posts_search (rowid, title, body) VALUES (?, ?, ?)",
+            [(pid, index_text(t or ""), index_text(x or "")) for pid, t, x in rows],
+        )
         last = rows[-1][0]
         done += len(rows)
     if last is not None:

@@ -12,10 +12,25 @@ from core.models import Disposition, Event, Incident, State
 from storage.db import json_dumps, json_loads
 
 __all__ = [
-    "IncidentNotFound", "get_incident", "create_incident", "update_incident", "link_post",
-    "add_event", "events_for", "list_incidents", "posts_for", "incidents_between", "StaleIncident",
-    "story_candidates", "events_between", "due_for_sweep", "set_next_due", "mark_all_due", "sweep_facts",
-    "get_mute_all", "set_mute_all",
+    "IncidentNotFound",
+    "StaleIncident",
+    "add_event",
+    "create_incident",
+    "due_for_sweep",
+    "events_between",
+    "events_for",
+    "get_incident",
+    "get_mute_all",
+    "incidents_between",
+    "link_post",
+    "list_incidents",
+    "mark_all_due",
+    "posts_for",
+    "set_mute_all",
+    "set_next_due",
+    "story_candidates",
+    "sweep_facts",
+    "update_incident",
 ]
 
 
@@ -37,16 +52,33 @@ _SELECT = """SELECT i.*, s.name AS source_name,
 
 def _row_to_incident(r: dict) -> Incident:
     return Incident(
-        id=r["id"], title=r["title"], url=r["url"], source_id=r["source_id"], source_name=r.get("source_name"),
-        team=r["team"], category=r["category"], grade=Grade(r["grade"]), score=r["score"],
-        reasons=tuple(json_loads(r["reasons"], [])), matched=json_loads(r["matched"], {}),
-        state=State(r["state"]), assignee=r["assignee"], escalation_level=r["escalation_level"],
-        disposition=Disposition(r["disposition"]) if r["disposition"] else None, summary=r["summary"],
-        post_count=r["post_count"], source_count=r["source_count"],
-        created_at=from_iso(r["created_at"]), updated_at=from_iso(r["updated_at"]),
-        claimed_at=from_iso(r["claimed_at"]), escalated_at=from_iso(r["escalated_at"]),
-        closed_at=from_iso(r["closed_at"]), version=r["version"], published_at=from_iso(r.get("published_at")),
-        muted_until=from_iso(r.get("muted_until")), judgement=r.get("judgement"),
+        id=r["id"],
+        title=r["title"],
+        url=r["url"],
+        source_id=r["source_id"],
+        source_name=r.get("source_name"),
+        team=r["team"],
+        category=r["category"],
+        grade=Grade(r["grade"]),
+        score=r["score"],
+        reasons=tuple(json_loads(r["reasons"], [])),
+        matched=json_loads(r["matched"], {}),
+        state=State(r["state"]),
+        assignee=r["assignee"],
+        escalation_level=r["escalation_level"],
+        disposition=Disposition(r["disposition"]) if r["disposition"] else None,
+        summary=r["summary"],
+        post_count=r["post_count"],
+        source_count=r["source_count"],
+        created_at=from_iso(r["created_at"]),
+        updated_at=from_iso(r["updated_at"]),
+        claimed_at=from_iso(r["claimed_at"]),
+        escalated_at=from_iso(r["escalated_at"]),
+        closed_at=from_iso(r["closed_at"]),
+        version=r["version"],
+        published_at=from_iso(r.get("published_at")),
+        muted_until=from_iso(r.get("muted_until")),
+        judgement=r.get("judgement"),
     )
 
 
@@ -65,21 +97,57 @@ def get_story_row(db: Database, incident_id: int) -> dict:
 def story_candidates(db: Database, since: datetime, *, after_id: int = 0) -> list[dict]:
     """Incidents opened since `since` (and numbered above `after_id`), oldest first: what a new
     post may join."""
-    return [dict(r) for r in db.query(
-        "SELECT id, created_at, story_key, fingerprint, simhash128, matched FROM incidents WHERE created_at >= ? AND id > ? "
-        "ORDER BY id", [to_iso(since), after_id])]
+    return [
+        dict(r)
+        for r in db.query(
+            "SELECT id, created_at, story_key, fingerprint, simhash128, matched FROM incidents WHERE created_at >= ? AND id > ? "
+            "ORDER BY id",
+            [to_iso(since), after_id],
+        )
+    ]
 
 
-def create_incident(db: Database, *, story_key: str, title: str, url: str | None, source_id: str, team: str | None,
-                    category: str | None, grade: Grade, score: float, sensitivity: float, best_tier: int,
-                    reasons, matched, now: datetime, fingerprint: int | None = None,
-                    simhash128: str | None = None) -> int:
+def create_incident(
+    db: Database,
+    *,
+    story_key: str,
+    title: str,
+    url: str | None,
+    source_id: str,
+    team: str | None,
+    category: str | None,
+    grade: Grade,
+    score: float,
+    sensitivity: float,
+    best_tier: int,
+    reasons,
+    matched,
+    now: datetime,
+    fingerprint: int | None = None,
+    simhash128: str | None = None,
+) -> int:
     cur = db.execute(
         """INSERT INTO incidents (story_key, title, url, source_id, team, category, grade, score, sensitivity,
                best_tier, reasons, matched, state, created_at, updated_at, fingerprint, simhash128)
            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'new',?,?,?,?)""",
-        [story_key, title, url, source_id, team, category, grade.value, score, sensitivity, best_tier,
-         json_dumps(list(reasons)), json_dumps(matched), to_iso(now), to_iso(now), fingerprint, simhash128],
+        [
+            story_key,
+            title,
+            url,
+            source_id,
+            team,
+            category,
+            grade.value,
+            score,
+            sensitivity,
+            best_tier,
+            json_dumps(list(reasons)),
+            json_dumps(matched),
+            to_iso(now),
+            to_iso(now),
+            fingerprint,
+            simhash128,
+        ],
     )
     return cur.lastrowid
 
@@ -106,19 +174,36 @@ def update_incident(db: Database, incident_id: int, expected_version: int, now: 
 
 
 def link_post(db: Database, incident_id: int, post_id: int, now: datetime) -> None:
-    db.execute("INSERT OR IGNORE INTO incident_posts (incident_id, post_id, added_at) VALUES (?,?,?)",
-               [incident_id, post_id, to_iso(now)])
+    db.execute(
+        "INSERT OR IGNORE INTO incident_posts (incident_id, post_id, added_at) VALUES (?,?,?)",
+        [incident_id, post_id, to_iso(now)],
+    )
 
 
 def story_sources(db: Database, incident_id: int) -> list[str]:
-    return [r[0] for r in db.execute(
-        """SELECT DISTINCT p.source_id FROM incident_posts ip JOIN posts p ON p.id = ip.post_id
-           WHERE ip.incident_id = ?""", [incident_id]).fetchall()]
+    return [
+        r[0]
+        for r in db.execute(
+            """SELECT DISTINCT p.source_id FROM incident_posts ip JOIN posts p ON p.id = ip.post_id
+           WHERE ip.incident_id = ?""",
+            [incident_id],
+        ).fetchall()
+    ]
 
 
-def add_event(db: Database, incident_id: int, now: datetime, *, actor: str | None, action: str,
-              from_state: str | None = None, to_state: str | None = None, detail: dict | None = None,
-              platform: str | None = None, chat: str | None = None) -> int:
+def add_event(
+    db: Database,
+    incident_id: int,
+    now: datetime,
+    *,
+    actor: str | None,
+    action: str,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    detail: dict | None = None,
+    platform: str | None = None,
+    chat: str | None = None,
+) -> int:
     cur = db.execute(
         """INSERT INTO events (incident_id, at, actor, action, from_state, to_state, detail, platform, chat)
            VALUES (?,?,?,?,?,?,?,?,?)""",
@@ -131,21 +216,35 @@ def add_event(db: Database, incident_id: int, now: datetime, *, actor: str | Non
 
 def events_for(db: Database, incident_id: int) -> list[Event]:
     return [
-        Event(r["id"], r["incident_id"], from_iso(r["at"]), r["actor"], r["action"], r["from_state"],
-              r["to_state"], json_loads(r["detail"], {}))
+        Event(
+            r["id"],
+            r["incident_id"],
+            from_iso(r["at"]),
+            r["actor"],
+            r["action"],
+            r["from_state"],
+            r["to_state"],
+            json_loads(r["detail"], {}),
+        )
         for r in db.query("SELECT * FROM events WHERE incident_id = ? ORDER BY id", [incident_id])
     ]
 
 
 def posts_for(db: Database, incident_id: int) -> list[dict]:
-    return [dict(r) for r in db.query(
-        """SELECT p.id, p.title, p.url, p.source_id, s.name AS source_name, p.published_at, p.fetched_at
+    return [
+        dict(r)
+        for r in db.query(
+            """SELECT p.id, p.title, p.url, p.source_id, s.name AS source_name, p.published_at, p.fetched_at
            FROM incident_posts ip JOIN posts p ON p.id = ip.post_id LEFT JOIN sources s ON s.id = p.source_id
-           WHERE ip.incident_id = ? ORDER BY p.id""", [incident_id])]
+           WHERE ip.incident_id = ? ORDER BY p.id""",
+            [incident_id],
+        )
+    ]
 
 
-def list_incidents(db: Database, *, states: tuple[State, ...] | None = None, assignee: str | None = None,
-                   limit: int = 20) -> list[Incident]:
+def list_incidents(
+    db: Database, *, states: tuple[State, ...] | None = None, assignee: str | None = None, limit: int = 20
+) -> list[Incident]:
     where, params = [], []
     if states:
         where.append(f"i.state IN ({','.join('?' * len(states))})")
@@ -160,28 +259,41 @@ def list_incidents(db: Database, *, states: tuple[State, ...] | None = None, ass
 
 def incidents_between(db: Database, start: datetime, end: datetime) -> list[Incident]:
     """Incidents created in [start, end)."""
-    return [_row_to_incident(dict(r)) for r in db.query(
-        _SELECT + " WHERE i.created_at >= ? AND i.created_at < ? ORDER BY i.id", [to_iso(start), to_iso(end)])]
+    return [
+        _row_to_incident(dict(r))
+        for r in db.query(
+            _SELECT + " WHERE i.created_at >= ? AND i.created_at < ? ORDER BY i.id", [to_iso(start), to_iso(end)]
+        )
+    ]
 
 
 def open_incidents(db: Database) -> list[Incident]:
     return [_row_to_incident(dict(r)) for r in db.query(_SELECT + " WHERE i.state != 'closed' ORDER BY i.id")]
 
 
-def due_for_sweep(db: Database, now: datetime, limit: int,
-                  after: tuple[str, int] = ("", 0)) -> list[tuple[Incident, str]]:
+def due_for_sweep(
+    db: Database, now: datetime, limit: int, after: tuple[str, int] = ("", 0)
+) -> list[tuple[Incident, str]]:
     """Open incidents whose `next_due_at` has come ('' = not worked out yet), in (next_due_at, id)
     order after the cursor `after`: a range read of the partial index `incidents_open_next_due`,
     so the cost follows the number due, not the number open."""
-    ids = [r[0] for r in db.execute(
-        "SELECT id FROM incidents INDEXED BY incidents_open_next_due WHERE state != 'closed' AND next_due_at <= ? "
-        "AND (next_due_at, id) > (?, ?) ORDER BY next_due_at, id LIMIT ?",
-        [to_iso(now), after[0], after[1], limit]).fetchall()]
+    ids = [
+        r[0]
+        for r in db.execute(
+            "SELECT id FROM incidents INDEXED BY incidents_open_next_due WHERE state != 'closed' AND next_due_at <= ? "
+            "AND (next_due_at, id) > (?, ?) ORDER BY next_due_at, id LIMIT ?",
+            [to_iso(now), after[0], after[1], limit],
+        ).fetchall()
+    ]
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
-    rows = {r["id"]: dict(r) for r in db.query(_SELECT.replace("SELECT i.*", "SELECT i.*, i.next_due_at AS _nd", 1)
-                                               + f" WHERE i.id IN ({marks})", ids)}
+    rows = {
+        r["id"]: dict(r)
+        for r in db.query(
+            _SELECT.replace("SELECT i.*", "SELECT i.*, i.next_due_at AS _nd", 1) + f" WHERE i.id IN ({marks})", ids
+        )
+    }
     out = []
     for i in ids:
         inc = _row_to_incident(rows[i])
@@ -196,8 +308,14 @@ def set_next_due(db: Database, incident_id: int, when: datetime | None, *, versi
     cur = db.execute(
         """UPDATE incidents SET next_due_at = ? WHERE id = ? AND version = ? AND NOT EXISTS (
                SELECT 1 FROM events WHERE incident_id = ? AND id > ? AND action != 'reminder')""",
-        ["9999-12-31T00:00:00+00:00" if when is None else to_iso(when), incident_id, version, incident_id,
-         last_event_id])
+        [
+            "9999-12-31T00:00:00+00:00" if when is None else to_iso(when),
+            incident_id,
+            version,
+            incident_id,
+            last_event_id,
+        ],
+    )
     return cur.rowcount == 1
 
 
@@ -206,8 +324,9 @@ def mark_all_due(db: Database) -> int:
     return db.execute("UPDATE incidents SET next_due_at = '' WHERE state != 'closed'").rowcount
 
 
-def sweep_facts(db: Database, incident_ids: list[int], human: frozenset[str] | set[str]
-                ) -> dict[int, tuple[set[str], datetime | None, int]]:
+def sweep_facts(
+    db: Database, incident_ids: list[int], human: frozenset[str] | set[str]
+) -> dict[int, tuple[set[str], datetime | None, int]]:
     """What the deadline sweep needs of each incident's events, in one query per chunk (keys read
     in SQL, no JSON decoded in Python): (reminder keys given, time of the last human action or
     None, id of the last event)."""
@@ -219,9 +338,11 @@ def sweep_facts(db: Database, incident_ids: list[int], human: frozenset[str] | s
     last_id: dict[int, int] = {}
     marks = ",".join("?" * len(incident_ids))
     for iid, eid, action, at, key in db.execute(
-            f"""SELECT incident_id, id, action, at,
+        f"""SELECT incident_id, id, action, at,
                        CASE WHEN action = 'reminder' THEN json_extract(detail, '$.key') END
-                FROM events WHERE incident_id IN ({marks}) ORDER BY incident_id, id""", list(incident_ids)):
+                FROM events WHERE incident_id IN ({marks}) ORDER BY incident_id, id""",
+        list(incident_ids),
+    ):
         last_id[iid] = eid
         if key is not None:
             keys[iid].add(key)
@@ -238,7 +359,8 @@ def story_reach(db: Database, incident_id: int, since: datetime) -> tuple[int, i
         """SELECT COALESCE(MAX(p.replies), 0), COALESCE(MAX(p.views), 0), COALESCE(MAX(p.reposts), 0),
                   SUM(CASE WHEN p.fetched_at >= ? THEN 1 ELSE 0 END)
            FROM incident_posts ip JOIN posts p ON p.id = ip.post_id WHERE ip.incident_id = ?""",
-        [to_iso(since), incident_id]).fetchone()
+        [to_iso(since), incident_id],
+    ).fetchone()
     return int(row[0]), int(row[1]), int(row[2]), int(row[3] or 0)
 
 
@@ -251,11 +373,22 @@ def events_between(db: Database, start: datetime, end: datetime, actions: tuple[
     rows = db.query(
         f"""SELECT e.* FROM events e JOIN incidents i ON i.id = e.incident_id
             WHERE i.created_at >= ? AND i.created_at < ? AND e.action IN ({','.join('?' * len(actions))})
-            ORDER BY e.incident_id, e.id""", [to_iso(start), to_iso(end), *actions])
+            ORDER BY e.incident_id, e.id""",
+        [to_iso(start), to_iso(end), *actions],
+    )
     for r in rows:
         out.setdefault(r["incident_id"], []).append(
-            Event(r["id"], r["incident_id"], from_iso(r["at"]), r["actor"], r["action"], r["from_state"],
-                  r["to_state"], json_loads(r["detail"], {})))
+            Event(
+                r["id"],
+                r["incident_id"],
+                from_iso(r["at"]),
+                r["actor"],
+                r["action"],
+                r["from_state"],
+                r["to_state"],
+                json_loads(r["detail"], {}),
+            )
+        )
     return out
 
 
@@ -271,6 +404,7 @@ def set_mute_all(db: Database, until: datetime | None, by: str | None, now: date
     if until is None:
         db.execute("DELETE FROM mute_all WHERE id = 1")
     else:
-        db.execute("INSERT OR REPLACE INTO mute_all (id, until, by, at) VALUES (1, ?, ?, ?)",
-                   [to_iso(until), by, to_iso(now)])
+        db.execute(
+            "INSERT OR REPLACE INTO mute_all (id, until, by, at) VALUES (1, ?, ?, ?)", [to_iso(until), by, to_iso(now)]
+        )
     mark_all_due(db)

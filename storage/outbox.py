@@ -14,10 +14,32 @@ from sqlite_utils import Database
 from core.clock import to_iso
 from storage.db import json_dumps, json_loads
 
-__all__ = ["OutboxRow", "enqueue", "due", "mark_sent", "mark_retry", "mark_dead",
-           "message_id_for", "remember_message", "chats_with_card", "newer_card_pending", "mark_superseded",
-           "incident_for_message", "new_low_grade_cards", "mark_digested", "hold", "begin", "release_uncertain",
-           "save_progress", "unbegin", "card_waiting", "CARD", "NOTICE", "TEXT", "URGENT_CARD_RANK"]
+__all__ = [
+    "CARD",
+    "NOTICE",
+    "TEXT",
+    "URGENT_CARD_RANK",
+    "OutboxRow",
+    "begin",
+    "card_waiting",
+    "chats_with_card",
+    "due",
+    "enqueue",
+    "hold",
+    "incident_for_message",
+    "mark_dead",
+    "mark_digested",
+    "mark_retry",
+    "mark_sent",
+    "mark_superseded",
+    "message_id_for",
+    "new_low_grade_cards",
+    "newer_card_pending",
+    "release_uncertain",
+    "remember_message",
+    "save_progress",
+    "unbegin",
+]
 
 # kinds
 CARD, NOTICE, TEXT = "card", "notice", "text"
@@ -37,8 +59,17 @@ class OutboxRow:
     attempts: int
 
 
-def enqueue(db: Database, now: datetime, *, platform: str, chat: str, kind: str, incident_id: int | None = None,
-            payload: dict | None = None, priority: int = 5) -> int:
+def enqueue(
+    db: Database,
+    now: datetime,
+    *,
+    platform: str,
+    chat: str,
+    kind: str,
+    incident_id: int | None = None,
+    payload: dict | None = None,
+    priority: int = 5,
+) -> int:
     cur = db.execute(
         """INSERT INTO outbox (created_at, platform, chat, kind, incident_id, payload, priority)
            VALUES (?,?,?,?,?,?,?)""",
@@ -66,8 +97,16 @@ def due(db: Database, platforms: list[str], now: datetime, limit: int = 50) -> l
         ORDER BY CASE WHEN o.kind = 'card' AND o.priority <= ? THEN 0 ELSE 1 END, o.priority, o.id
         LIMIT ?"""
     return [
-        OutboxRow(r["id"], r["platform"], r["chat"], r["kind"], r["incident_id"], json_loads(r["payload"], {}),
-                  r["priority"], r["attempts"])
+        OutboxRow(
+            r["id"],
+            r["platform"],
+            r["chat"],
+            r["kind"],
+            r["incident_id"],
+            json_loads(r["payload"], {}),
+            r["priority"],
+            r["attempts"],
+        )
         for r in db.query(sql, [*platforms, to_iso(now), URGENT_CARD_RANK, limit])
     ]
 
@@ -79,29 +118,39 @@ def card_waiting(db: Database, platforms: list[str], now: datetime, after_id: in
     if not platforms:
         return False
     marks = ",".join("?" * len(platforms))
-    return db.execute(
-        f"""SELECT 1 FROM outbox o WHERE o.state = 'pending' AND o.platform IN ({marks}) AND o.priority <= ?
+    return (
+        db.execute(
+            f"""SELECT 1 FROM outbox o WHERE o.state = 'pending' AND o.platform IN ({marks}) AND o.priority <= ?
             AND o.id > ? AND o.kind = 'card' AND (o.not_before IS NULL OR o.not_before <= ?)
             AND NOT EXISTS (
                 SELECT 1 FROM outbox p
                 WHERE p.state IN ('pending', 'sending') AND p.incident_id = o.incident_id
                   AND p.platform = o.platform AND p.chat = o.chat AND p.id < o.id)
             LIMIT 1""",
-        [*platforms, URGENT_CARD_RANK, after_id, to_iso(now)]).fetchone() is not None
-
+            [*platforms, URGENT_CARD_RANK, after_id, to_iso(now)],
+        ).fetchone()
+        is not None
+    )
 
 
 def mark_sent(db: Database, row_id: int, now: datetime, message_id: str | None) -> None:
-    db.execute("UPDATE outbox SET state='sent', sent_at=?, message_id=?, attempts=attempts+1 WHERE id=?",
-               [to_iso(now), message_id, row_id])
+    db.execute(
+        "UPDATE outbox SET state='sent', sent_at=?, message_id=?, attempts=attempts+1 WHERE id=?",
+        [to_iso(now), message_id, row_id],
+    )
 
 
 def newer_card_pending(db: Database, row: OutboxRow) -> bool:
     """A later card row for the same incident and chat makes this one redundant: cards are
     rendered fresh at send time, so only the last edit needs sending."""
-    return db.execute(
-        """SELECT 1 FROM outbox WHERE state='pending' AND kind='card' AND incident_id=? AND platform=?
-           AND chat=? AND id > ? LIMIT 1""", [row.incident_id, row.platform, row.chat, row.id]).fetchone() is not None
+    return (
+        db.execute(
+            """SELECT 1 FROM outbox WHERE state='pending' AND kind='card' AND incident_id=? AND platform=?
+           AND chat=? AND id > ? LIMIT 1""",
+            [row.incident_id, row.platform, row.chat, row.id],
+        ).fetchone()
+        is not None
+    )
 
 
 def mark_superseded(db: Database, row_id: int, now: datetime) -> None:
@@ -110,8 +159,10 @@ def mark_superseded(db: Database, row_id: int, now: datetime) -> None:
 
 def mark_retry(db: Database, row_id: int, not_before: datetime, error: str, *, count: bool = True) -> None:
     """Try again at `not_before`; `count=False` when only waiting (rate limit), not failing."""
-    db.execute("UPDATE outbox SET state='pending', attempts=attempts+?, not_before=?, last_error=? WHERE id=?",
-               [1 if count else 0, to_iso(not_before), error[:500], row_id])
+    db.execute(
+        "UPDATE outbox SET state='pending', attempts=attempts+?, not_before=?, last_error=? WHERE id=?",
+        [1 if count else 0, to_iso(not_before), error[:500], row_id],
+    )
 
 
 def mark_dead(db: Database, row_id: int, error: str) -> None:
@@ -119,8 +170,10 @@ def mark_dead(db: Database, row_id: int, error: str) -> None:
 
 
 def message_id_for(db: Database, incident_id: int, platform: str, chat: str) -> str | None:
-    row = db.execute("SELECT message_id FROM messages WHERE incident_id=? AND platform=? AND chat=?",
-                     [incident_id, platform, str(chat)]).fetchone()
+    row = db.execute(
+        "SELECT message_id FROM messages WHERE incident_id=? AND platform=? AND chat=?",
+        [incident_id, platform, str(chat)],
+    ).fetchone()
     return row[0] if row else None
 
 
@@ -134,18 +187,26 @@ def remember_message(db: Database, incident_id: int, platform: str, chat: str, m
 
 
 def chats_with_card(db: Database, incident_id: int) -> list[tuple[str, str]]:
-    return [(r[0], r[1]) for r in db.execute(
-        "SELECT platform, chat FROM messages WHERE incident_id=? ORDER BY created_at", [incident_id]).fetchall()]
+    return [
+        (r[0], r[1])
+        for r in db.execute(
+            "SELECT platform, chat FROM messages WHERE incident_id=? ORDER BY created_at", [incident_id]
+        ).fetchall()
+    ]
 
 
 def incident_for_message(db: Database, platform: str, chat: str, message_id: str) -> int | None:
     """Which incident a card (or a reply to it) in a chat belongs to."""
-    row = db.execute("SELECT incident_id FROM messages WHERE platform=? AND chat=? AND message_id=?",
-                     [platform, str(chat), str(message_id)]).fetchone()
+    row = db.execute(
+        "SELECT incident_id FROM messages WHERE platform=? AND chat=? AND message_id=?",
+        [platform, str(chat), str(message_id)],
+    ).fetchone()
     if row:
         return row[0]
-    row = db.execute("SELECT incident_id FROM outbox WHERE platform=? AND chat=? AND message_id=? AND incident_id IS NOT NULL",
-                     [platform, str(chat), str(message_id)]).fetchone()
+    row = db.execute(
+        "SELECT incident_id FROM outbox WHERE platform=? AND chat=? AND message_id=? AND incident_id IS NOT NULL",
+        [platform, str(chat), str(message_id)],
+    ).fetchone()
     return row[0] if row else None
 
 
@@ -160,20 +221,33 @@ def new_low_grade_cards(db: Database, platform: str, now: datetime, min_rank: in
              AND (o.not_before IS NULL OR o.not_before <= ?)
              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.incident_id=o.incident_id AND m.platform=o.platform
                              AND m.chat=o.chat)
-           ORDER BY o.id""", [platform, min_rank, to_iso(now)])
+           ORDER BY o.id""",
+        [platform, min_rank, to_iso(now)],
+    )
     out: dict[str, list[OutboxRow]] = {}
     for r in rows:
         out.setdefault(r["chat"], []).append(
-            OutboxRow(r["id"], r["platform"], r["chat"], r["kind"], r["incident_id"], json_loads(r["payload"], {}),
-                      r["priority"], r["attempts"]))
+            OutboxRow(
+                r["id"],
+                r["platform"],
+                r["chat"],
+                r["kind"],
+                r["incident_id"],
+                json_loads(r["payload"], {}),
+                r["priority"],
+                r["attempts"],
+            )
+        )
     return out
 
 
 def mark_digested(db: Database, row_ids: list[int], now: datetime, message_id: str | None) -> None:
     """These first cards went out as lines of one digest; later changes send a full card."""
     marks = ",".join("?" * len(row_ids))
-    db.execute(f"UPDATE outbox SET state='digested', sent_at=?, message_id=? WHERE id IN ({marks})",
-               [to_iso(now), message_id, *row_ids])
+    db.execute(
+        f"UPDATE outbox SET state='digested', sent_at=?, message_id=? WHERE id IN ({marks})",
+        [to_iso(now), message_id, *row_ids],
+    )
 
 
 def hold(db: Database, row_ids: list[int], until: datetime) -> None:
@@ -194,26 +268,39 @@ def release_uncertain(db: Database, platforms: list[str]) -> list[int]:
     if not platforms:
         return []
     marks = ",".join("?" * len(platforms))
-    ids = [r[0] for r in db.execute(
-        f"SELECT id FROM outbox WHERE state='sending' AND platform IN ({marks})", list(platforms)).fetchall()]
+    ids = [
+        r[0]
+        for r in db.execute(
+            f"SELECT id FROM outbox WHERE state='sending' AND platform IN ({marks})", list(platforms)
+        ).fetchall()
+    ]
     if ids:
         idm = ",".join("?" * len(ids))
-        db.execute(f"""UPDATE outbox SET state='pending', sent_at=NULL,
+        db.execute(
+            f"""UPDATE outbox SET state='pending', sent_at=NULL,
                        payload=json_set(payload, '$.uncertain', COALESCE(json_extract(payload, '$.uncertain'), 0) + 1)
-                       WHERE id IN ({idm})""", ids)
+                       WHERE id IN ({idm})""",
+            ids,
+        )
     return ids
 
 
 def save_progress(db: Database, row_id: int, parts_done: int, first_id: str | None) -> None:
     """A text sent as several messages: how many parts went out, and the first one's id."""
-    db.execute("UPDATE outbox SET payload=json_set(payload, '$.parts_done', ?, '$.first_id', ?) WHERE id=?",
-               [parts_done, first_id, row_id])
+    db.execute(
+        "UPDATE outbox SET payload=json_set(payload, '$.parts_done', ?, '$.first_id', ?) WHERE id=?",
+        [parts_done, first_id, row_id],
+    )
 
 
 def unbegin(db: Database, row_ids: list[int], *, uncertain: bool = False) -> None:
     """Back to 'pending' after a send that failed (or, `uncertain`, was cut off)."""
     marks = ",".join("?" * len(row_ids))
-    extra = (", payload=json_set(payload, '$.uncertain', COALESCE(json_extract(payload, '$.uncertain'), 0) + 1)"
-             if uncertain else "")
-    db.execute(f"UPDATE outbox SET state='pending', sent_at=NULL{extra} WHERE state='sending' AND id IN ({marks})",
-               row_ids)
+    extra = (
+        ", payload=json_set(payload, '$.uncertain', COALESCE(json_extract(payload, '$.uncertain'), 0) + 1)"
+        if uncertain
+        else ""
+    )
+    db.execute(
+        f"UPDATE outbox SET state='pending', sent_at=NULL{extra} WHERE state='sending' AND id IN ({marks})", row_ids
+    )

@@ -8,7 +8,7 @@ from sqlite_utils import Database
 
 from core.clock import to_iso
 
-__all__ = ["register_identity", "person_for_identity", "identities_of", "subscribe", "unsubscribe", "subscriptions"]
+__all__ = ["identities_of", "person_for_identity", "register_identity", "subscribe", "subscriptions", "unsubscribe"]
 
 
 def register_identity(db: Database, platform: str, user_id: str, person_id: str, now: datetime) -> None:
@@ -20,7 +20,9 @@ def register_identity(db: Database, platform: str, user_id: str, person_id: str,
 
 
 def person_for_identity(db: Database, platform: str, user_id: str) -> str | None:
-    row = db.execute("SELECT person_id FROM identities WHERE platform=? AND user_id=?", [platform, str(user_id)]).fetchone()
+    row = db.execute(
+        "SELECT person_id FROM identities WHERE platform=? AND user_id=?", [platform, str(user_id)]
+    ).fetchone()
     return row[0] if row else None
 
 

@@ -12,9 +12,20 @@ from core.models import Finding, Post
 from core.search import SearchQuery, index_text
 from storage.db import json_dumps
 
-__all__ = ["insert_post", "sync_sources", "record_source_run", "search_posts", "post_exists", "source_rows",
-           "source_state", "set_source_flags", "source_volume",
-           "unindexed", "set_indexed", "index_now"]
+__all__ = [
+    "index_now",
+    "insert_post",
+    "post_exists",
+    "record_source_run",
+    "search_posts",
+    "set_indexed",
+    "set_source_flags",
+    "source_rows",
+    "source_state",
+    "source_volume",
+    "sync_sources",
+    "unindexed",
+]
 
 
 def post_exists(db: Database, item_key: str) -> bool:
@@ -32,9 +43,20 @@ def insert_post(db: Database, post: Post, finding: Finding, seg: str | None, now
                    replies, views, reposts, relevant, category, matched, tip_by, indexed)
                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
             [
-                post.source_id, post.item_key, post.url, post.title, post.text,
-                to_iso(post.published_at), to_iso(now), post.replies, post.views, post.reposts,
-                int(finding.relevant), finding.category, json_dumps(finding.matched), post.tip_by,
+                post.source_id,
+                post.item_key,
+                post.url,
+                post.title,
+                post.text,
+                to_iso(post.published_at),
+                to_iso(now),
+                post.replies,
+                post.views,
+                post.reposts,
+                int(finding.relevant),
+                finding.category,
+                json_dumps(finding.matched),
+                post.tip_by,
                 int(seg is not None),
             ],
         )
@@ -60,8 +82,16 @@ def source_state(db: Database, source_id: str) -> dict:
     return dict(next(db.query("SELECT * FROM sources WHERE id = ?", [source_id])))
 
 
-def record_source_run(db: Database, source_id: str, now: datetime, *, error: str | None, new_items: int = 0,
-                      etag: str | None = None, last_modified: str | None = None) -> tuple[int, int]:
+def record_source_run(
+    db: Database,
+    source_id: str,
+    now: datetime,
+    *,
+    error: str | None,
+    new_items: int = 0,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> tuple[int, int]:
     """Record one run; returns (consecutive failures before, after)."""
     before = db.execute("SELECT consecutive_failures FROM sources WHERE id=?", [source_id]).fetchone()[0]
     if error is None:
@@ -112,8 +142,12 @@ def search_posts(db: Database, query: SearchQuery | str, limit: int = 10) -> lis
 
 def unindexed(db: Database, limit: int = 200) -> list[tuple[int, str, str]]:
     """Posts waiting for the search index: (id, title, text)."""
-    return [(r[0], r[1], r[2]) for r in db.execute(
-        "SELECT id, title, text FROM posts WHERE indexed = 0 ORDER BY id LIMIT ?", [limit]).fetchall()]
+    return [
+        (r[0], r[1], r[2])
+        for r in db.execute(
+            "SELECT id, title, text FROM posts WHERE indexed = 0 ORDER BY id LIMIT ?", [limit]
+        ).fetchall()
+    ]
 
 
 def index_now(pid: int, title: str, text: str) -> tuple[int, str, str]:
@@ -132,10 +166,13 @@ def source_volume(db: Database, source_id: str, now: datetime, days: int = 14) -
     """(posts in the last 24 h, daily mean over the `days` before that, days of history)."""
     day = now - timedelta(days=1)
     start = day - timedelta(days=days)
-    last = db.execute("SELECT COUNT(*) FROM posts WHERE source_id=? AND fetched_at >= ?",
-                      [source_id, to_iso(day)]).fetchone()[0]
-    before = db.execute("SELECT COUNT(*), MIN(fetched_at) FROM posts WHERE source_id=? AND fetched_at >= ? AND fetched_at < ?",
-                        [source_id, to_iso(start), to_iso(day)]).fetchone()
+    last = db.execute(
+        "SELECT COUNT(*) FROM posts WHERE source_id=? AND fetched_at >= ?", [source_id, to_iso(day)]
+    ).fetchone()[0]
+    before = db.execute(
+        "SELECT COUNT(*), MIN(fetched_at) FROM posts WHERE source_id=? AND fetched_at >= ? AND fetched_at < ?",
+        [source_id, to_iso(start), to_iso(day)],
+    ).fetchone()
     first = db.execute("SELECT MIN(fetched_at) FROM posts WHERE source_id=?", [source_id]).fetchone()[0]
     history = (day - datetime.fromisoformat(first)).days if first and first < to_iso(day) else 0
     span = max(1, min(days, history))

@@ -16,8 +16,10 @@ def first_time(db: Database, scope: str, key: str, *, now: float, expires_at: fl
     remembered, False for a replay. Expired rows are pruned in the same transaction."""
     with write_tx(db):
         db.execute("DELETE FROM callback_seen WHERE expires_at <= ?", [now])
-        cur = db.execute("INSERT OR IGNORE INTO callback_seen (scope, key, seen_at, expires_at) VALUES (?,?,?,?)",
-                         [scope, key, now, expires_at])
+        cur = db.execute(
+            "INSERT OR IGNORE INTO callback_seen (scope, key, seen_at, expires_at) VALUES (?,?,?,?)",
+            [scope, key, now, expires_at],
+        )
         return cur.rowcount == 1
 
 

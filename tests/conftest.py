@@ -4,13 +4,13 @@ writing into a buffer, and a tiny HTTP server on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
-
 import io
 import shutil
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -28,7 +28,7 @@ class FakeClock:
     """A clock tests move by hand."""
 
     def __init__(self, start: datetime | None = None):
-        self.now = start or datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+        self.now = start or datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
     def __call__(self) -> datetime:
         return self.now
@@ -57,8 +57,13 @@ def config(config_dir):
 
 
 def make_settings(tmp_path: Path, **kw) -> Settings:
-    return Settings(_env_file=None, data_dir=tmp_path / "data", db=tmp_path / "data" / "t.db",
-                    config=kw.pop("config", EXAMPLE), **kw)
+    return Settings(
+        _env_file=None,
+        data_dir=tmp_path / "data",
+        db=tmp_path / "data" / "t.db",
+        config=kw.pop("config", EXAMPLE),
+        **kw,
+    )
 
 
 class Harness:
@@ -69,8 +74,9 @@ class Harness:
         self.buffer = buffer
 
     async def say(self, who: str, text: str, *, reply_to: int | None = None, chat: str = "监测群") -> str:
-        replies = await self.app.handle(Request(platform="console", chat=chat, user_id=who, text=text,
-                                                reply_to_incident=reply_to))
+        replies = await self.app.handle(
+            Request(platform="console", chat=chat, user_id=who, text=text, reply_to_incident=reply_to)
+        )
         return "\n".join(r.text for r in replies)
 
     async def deliver(self) -> str:
@@ -119,11 +125,12 @@ async def bot(make_app) -> Harness:
 
 # ----------------------------------------------------------------------------- local HTTP
 
-class _Handler(BaseHTTPRequestHandler):
-    routes: dict[str, tuple[int, dict, bytes]] = {}
-    hits: list[str] = []
 
-    def do_GET(self):  # noqa: N802
+class _Handler(BaseHTTPRequestHandler):
+    routes: ClassVar[dict[str, tuple[int, dict, bytes]]] = {}
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self):
         self.hits.append(self.path)
         route = self.routes.get(self.path, (404, {}, b"not found"))
         answer = route(self) if callable(route) else route
@@ -167,8 +174,14 @@ def seed(h: Harness, title: str, text: str = "", *, source: str = "forum", url: 
     from core.models import Post
 
     n = next(_seq)
-    post = Post(source_id=source, item_key=f"test:{source}:{n}", title=title, text=text,
-                url=url or f"https://bbs.example/thread-{n}.html", published_at=h.app.clock())
+    post = Post(
+        source_id=source,
+        item_key=f"test:{source}:{n}",
+        title=title,
+        text=text,
+        url=url or f"https://bbs.example/thread-{n}.html",
+        published_at=h.app.clock(),
+    )
     return h.app.pipeline.ingest(post, h.app.config.source(source))
 
 

@@ -9,23 +9,30 @@ import itertools
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from email.parser import BytesParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
-BOT = {"id": 999, "is_bot": True, "first_name": "舆情哨兵", "username": "yuqing_bot",
-       "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+BOT = {
+    "id": 999,
+    "is_bot": True,
+    "first_name": "舆情哨兵",
+    "username": "yuqing_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
 
 
 class FakeBotAPI:
     def __init__(self):
         self.calls: list[tuple[str, dict]] = []
-        self.messages: dict[tuple[str, int], dict] = {}   # (chat, message_id) -> {"text", "markup", "reply_to"}
-        self.sent: list[dict] = []                          # every successful sendMessage, in order
+        self.messages: dict[tuple[str, int], dict] = {}  # (chat, message_id) -> {"text", "markup", "reply_to"}
+        self.sent: list[dict] = []  # every successful sendMessage, in order
         self.answers: list[dict] = []
         self.photos: list[dict] = []
-        self.documents: list[dict] = []                     # every sendDocument: {"chat", "bytes"}
-        self.faults: list[tuple[str, tuple]] = []           # (method or "*", (kind, arg))
+        self.documents: list[dict] = []  # every sendDocument: {"chat", "bytes"}
+        self.faults: list[tuple[str, tuple]] = []  # (method or "*", (kind, arg))
         self._updates: list[dict] = []
         self._cond = threading.Condition()
         self._update_ids = itertools.count(1)
@@ -36,7 +43,7 @@ class FakeBotAPI:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 if api.is_down:  # a kept-alive connection to a server that went away: drop it
                     self.close_connection = True
                     return
@@ -47,7 +54,8 @@ class FakeBotAPI:
                 ctype = self.headers.get("Content-Type", "")
                 if ctype.startswith("multipart/form-data"):  # uploads (sendPhoto)
                     msg = BytesParser(policy=email.policy.HTTP).parsebytes(
-                        b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw)
+                        b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw
+                    )
                     for part in msg.iter_parts():
                         name = part.get_param("name", header="content-disposition")
                         data = part.get_payload(decode=True)
@@ -61,7 +69,7 @@ class FakeBotAPI:
                     except ValueError:
                         params[k] = v
                 status, payload = api.dispatch(method, params)
-                if api.latency and method == "sendMessage":   # recorded, then answered late
+                if api.latency and method == "sendMessage":  # recorded, then answered late
                     time.sleep(api.latency() if callable(api.latency) else api.latency)
                 data = json.dumps(payload, ensure_ascii=False).encode()
                 try:
@@ -126,8 +134,12 @@ class FakeBotAPI:
             if fault:
                 kind, arg = fault
                 if kind == "429":
-                    return 429, {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {arg}",
-                                 "parameters": {"retry_after": arg}}
+                    return 429, {
+                        "ok": False,
+                        "error_code": 429,
+                        "description": f"Too Many Requests: retry after {arg}",
+                        "parameters": {"retry_after": arg},
+                    }
                 if kind == "500":
                     return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
                 if kind == "slow":
@@ -143,10 +155,10 @@ class FakeBotAPI:
     def _bad(self, text):
         return 400, {"ok": False, "error_code": 400, "description": "Bad Request: " + text}
 
-    def api_getMe(self, p):  # noqa: N802
+    def api_getMe(self, p):
         return self._ok(BOT)
 
-    def api_getUpdates(self, p):  # noqa: N802
+    def api_getUpdates(self, p):
         offset = int(p.get("offset") or 0)
         deadline = time.monotonic() + min(float(p.get("timeout") or 0), 1.0)
         with self._cond:
@@ -160,54 +172,79 @@ class FakeBotAPI:
         cid = int(chat_id)
         return {"id": cid, "type": "private" if cid > 0 else "supergroup", **({} if cid > 0 else {"title": "监测群"})}
 
-    def api_sendMessage(self, p):  # noqa: N802
+    def api_sendMessage(self, p):
         chat = str(p["chat_id"])
         with self._lock:
             mid = next(self._message_ids)
             reply_to = (p.get("reply_parameters") or {}).get("message_id")
-            rec = {"chat": chat, "message_id": mid, "text": p["text"], "markup": p.get("reply_markup"),
-                   "reply_to": reply_to, "parse_mode": p.get("parse_mode")}
+            rec = {
+                "chat": chat,
+                "message_id": mid,
+                "text": p["text"],
+                "markup": p.get("reply_markup"),
+                "reply_to": reply_to,
+                "parse_mode": p.get("parse_mode"),
+            }
             self.messages[(chat, mid)] = rec
             self.sent.append(rec)
-        return self._ok({"message_id": mid, "date": int(time.time()), "chat": self._chat(chat), "from": BOT,
-                         "text": p["text"]})
+        return self._ok(
+            {"message_id": mid, "date": int(time.time()), "chat": self._chat(chat), "from": BOT, "text": p["text"]}
+        )
 
-    def api_sendPhoto(self, p):  # noqa: N802
+    def api_sendPhoto(self, p):
         chat = str(p["chat_id"])
         photo = p.get("photo")
         with self._lock:
             mid = next(self._message_ids)
             self.photos.append({"chat": chat, "message_id": mid, "bytes": photo if isinstance(photo, bytes) else b""})
-        return self._ok({"message_id": mid, "date": int(time.time()), "chat": self._chat(chat), "from": BOT,
-                         "photo": [{"file_id": f"f{mid}", "file_unique_id": f"u{mid}", "width": 10, "height": 10}]})
+        return self._ok(
+            {
+                "message_id": mid,
+                "date": int(time.time()),
+                "chat": self._chat(chat),
+                "from": BOT,
+                "photo": [{"file_id": f"f{mid}", "file_unique_id": f"u{mid}", "width": 10, "height": 10}],
+            }
+        )
 
-    def api_sendDocument(self, p):  # noqa: N802
+    def api_sendDocument(self, p):
         with self._lock:
             mid = next(self._message_ids)
             self.documents.append({"chat": str(p["chat_id"]), "bytes": p.get("document")})
-        return self._ok({"message_id": mid, "date": int(time.time()), "chat": self._chat(p["chat_id"]),
-                         "from": BOT, "document": {"file_id": f"d{mid}", "file_unique_id": f"u{mid}"}})
+        return self._ok(
+            {
+                "message_id": mid,
+                "date": int(time.time()),
+                "chat": self._chat(p["chat_id"]),
+                "from": BOT,
+                "document": {"file_id": f"d{mid}", "file_unique_id": f"u{mid}"},
+            }
+        )
 
-    def api_editMessageText(self, p):  # noqa: N802
+    def api_editMessageText(self, p):
         key = (str(p["chat_id"]), int(p["message_id"]))
         rec = self.messages.get(key)
         if rec is None:
             return self._bad("message to edit not found")
         if rec["text"] == p["text"] and rec["markup"] == p.get("reply_markup"):
-            return self._bad("message is not modified: specified new message content and reply markup are exactly "
-                             "the same as a current content and reply markup of the message")
+            return self._bad(
+                "message is not modified: specified new message content and reply markup are exactly "
+                "the same as a current content and reply markup of the message"
+            )
         rec.update(text=p["text"], markup=p.get("reply_markup"), edits=rec.get("edits", 0) + 1)
         return self._ok({"message_id": key[1], "date": int(time.time()), "chat": self._chat(key[0]), "text": p["text"]})
 
-    def api_editMessageReplyMarkup(self, p):  # noqa: N802
+    def api_editMessageReplyMarkup(self, p):
         key = (str(p["chat_id"]), int(p["message_id"]))
         rec = self.messages.get(key)
         if rec is None:
             return self._bad("message to edit not found")
         rec["markup"] = p.get("reply_markup")
-        return self._ok({"message_id": key[1], "date": int(time.time()), "chat": self._chat(key[0]), "text": rec["text"]})
+        return self._ok(
+            {"message_id": key[1], "date": int(time.time()), "chat": self._chat(key[0]), "text": rec["text"]}
+        )
 
-    def api_answerCallbackQuery(self, p):  # noqa: N802
+    def api_answerCallbackQuery(self, p):
         self.answers.append(p)
         return self._ok(True)
 
@@ -230,18 +267,36 @@ class FakeBotAPI:
             msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         if reply_to is not None:
             orig = self.messages[(str(chat_id), reply_to)]
-            msg["reply_to_message"] = {"message_id": reply_to, "date": int(time.time()), "chat": self._chat(chat_id),
-                                       "from": BOT, "text": orig["text"]}
+            msg["reply_to_message"] = {
+                "message_id": reply_to,
+                "date": int(time.time()),
+                "chat": self._chat(chat_id),
+                "from": BOT,
+                "text": orig["text"],
+            }
         self._push({"message": msg})
         return mid
 
     def press(self, chat_id, user: dict, message_id: int, data: str) -> None:
         """A user presses an inline button (callback data exactly as the bot sent it)."""
         rec = self.messages[(str(chat_id), message_id)]
-        self._push({"callback_query": {"id": str(next(self._update_ids)) + "cb", "from": user, "chat_instance": "ci",
-                                       "data": data, "message": {"message_id": message_id, "date": int(time.time()),
-                                                                 "chat": self._chat(chat_id), "from": BOT,
-                                                                 "text": rec["text"]}}})
+        self._push(
+            {
+                "callback_query": {
+                    "id": str(next(self._update_ids)) + "cb",
+                    "from": user,
+                    "chat_instance": "ci",
+                    "data": data,
+                    "message": {
+                        "message_id": message_id,
+                        "date": int(time.time()),
+                        "chat": self._chat(chat_id),
+                        "from": BOT,
+                        "text": rec["text"],
+                    },
+                }
+            }
+        )
 
     # ------------------------------------------------------------------ reading the transcript
     def chat_log(self, chat) -> list[dict]:

@@ -22,11 +22,16 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 CORP_ID = "ww0123456789abcdef"
 SECRET = "app-secret-for-tests"
 TOKEN = "callbacktoken"
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"   # 43 characters, as WeCom shows it
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as WeCom shows it
 AGENT_ID = 1000002
 # the self-built app's settings, as Settings fields
-APP = {"wecom_corp_id": CORP_ID, "wecom_agent_id": AGENT_ID, "wecom_secret": SECRET, "wecom_token": TOKEN,
-       "wecom_aes_key": AES_KEY}
+APP = {
+    "wecom_corp_id": CORP_ID,
+    "wecom_agent_id": AGENT_ID,
+    "wecom_secret": SECRET,
+    "wecom_token": TOKEN,
+    "wecom_aes_key": AES_KEY,
+}
 
 
 def app_env(**more) -> dict[str, str]:
@@ -38,13 +43,13 @@ class FakeWeCom:
     def __init__(self, *, robot_keys=("key-city",), users=()):
         self.robot_keys = set(robot_keys)
         self.users = set(users)
-        self.robot: list[dict] = []          # every accepted webhook body, with its key
-        self.app: list[dict] = []            # every accepted message/send body
-        self.updates: list[dict] = []        # update_template_card bodies
+        self.robot: list[dict] = []  # every accepted webhook body, with its key
+        self.app: list[dict] = []  # every accepted message/send body
+        self.updates: list[dict] = []  # update_template_card bodies
         self.uploads: list[bytes] = []
-        self.violations = 0                  # robot messages beyond 20 a minute
+        self.violations = 0  # robot messages beyond 20 a minute
         self.tokens_issued = 0
-        self.faults: list[tuple[str, str]] = []   # (path suffix, "ok" | "500" | "45009" | "-1"), in order
+        self.faults: list[tuple[str, str]] = []  # (path suffix, "ok" | "500" | "45009" | "-1"), in order
         self.is_down = False
         self._valid_tokens: set[str] = set()
         self._robot_times: dict[str, list[float]] = {}
@@ -69,13 +74,13 @@ class FakeWeCom:
                     return True
                 return False
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 if self._gone():
                     return
                 url = urlsplit(self.path)
                 self._answer(*api.dispatch(url.path, {k: v[0] for k, v in parse_qs(url.query).items()}, None, {}))
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 if self._gone():
                     return
                 url = urlsplit(self.path)
@@ -85,7 +90,8 @@ class FakeWeCom:
                 body = None
                 if ctype.startswith("multipart/form-data"):
                     msg = BytesParser(policy=email.policy.HTTP).parsebytes(
-                        b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw)
+                        b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw
+                    )
                     for part in msg.iter_parts():
                         files[part.get_param("name", header="content-disposition")] = part.get_payload(decode=True)
                 else:
@@ -188,19 +194,32 @@ class FakeWeCom:
             return 404, {"errcode": 404, "errmsg": "no such API"}
 
     # ------------------------------------------------------------------ callbacks, as WeCom sends them
-    def callback_xml(self, user: str, *, text: str | None = None, event_key: str | None = None,
-                     msg_id: int | None = None, agent_id: int = AGENT_ID) -> str:
+    def callback_xml(
+        self,
+        user: str,
+        *,
+        text: str | None = None,
+        event_key: str | None = None,
+        msg_id: int | None = None,
+        agent_id: int = AGENT_ID,
+    ) -> str:
         ts = int(time.time())
         if event_key is not None:
-            inner = (f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[template_card_event]]></Event>"
-                     f"<EventKey><![CDATA[{event_key}]]></EventKey><TaskId><![CDATA[task]]></TaskId>"
-                     f"<CardType><![CDATA[button_interaction]]></CardType>"
-                     f"<ResponseCode><![CDATA[rc-{next(self._msgids)}]]></ResponseCode>")
+            inner = (
+                f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[template_card_event]]></Event>"
+                f"<EventKey><![CDATA[{event_key}]]></EventKey><TaskId><![CDATA[task]]></TaskId>"
+                f"<CardType><![CDATA[button_interaction]]></CardType>"
+                f"<ResponseCode><![CDATA[rc-{next(self._msgids)}]]></ResponseCode>"
+            )
         else:
-            inner = (f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>"
-                     f"<MsgId>{msg_id or next(self._msgids) + 7_000_000}</MsgId>")
-        return (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
-                f"<CreateTime>{ts}</CreateTime>{inner}<AgentID>{agent_id}</AgentID></xml>")
+            inner = (
+                f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>"
+                f"<MsgId>{msg_id or next(self._msgids) + 7_000_000}</MsgId>"
+            )
+        return (
+            f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+            f"<CreateTime>{ts}</CreateTime>{inner}<AgentID>{agent_id}</AgentID></xml>"
+        )
 
     def encrypt(self, xml: str, *, timestamp: int | None = None, nonce: str | None = None) -> tuple[dict, str]:
         """(query parameters, body) of a callback POST carrying `xml`, signed like WeCom signs it."""
@@ -212,8 +231,10 @@ class FakeWeCom:
         sig = xmltodict.parse(envelope)["xml"]["MsgSignature"]
         # WeCom posts only the encrypted part; the signature travels in the query
         enc = xmltodict.parse(envelope)["xml"]["Encrypt"]
-        body = (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt>"
-                f"<AgentID><![CDATA[{AGENT_ID}]]></AgentID></xml>")
+        body = (
+            f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt>"
+            f"<AgentID><![CDATA[{AGENT_ID}]]></AgentID></xml>"
+        )
         return {"msg_signature": sig, "timestamp": ts, "nonce": nonce}, body
 
 

@@ -13,7 +13,7 @@ from core.text import Segmenter, fold
 
 
 class PrivateSegmenter(Segmenter):
-    def __init__(self, words=()):  # noqa: D107 - no call to Segmenter.__init__: nothing global
+    def __init__(self, words=()):
         self._words = sorted({w for w in words if w})
         self._tk = jieba.Tokenizer()
         for w in self._words:

@@ -51,20 +51,21 @@ def test_each_sensitivity_factor_moves_the_score(analyzer, monkeypatch):
     # the content grade sets the base (rubric); each signal point orders posts within it.
     # The tone model's own factor is tested in test_tone.py; here only the team's negative words count.
     from jobs.analyse import SIGNAL_STEP
+
     monkeypatch.setattr(analyzer, "tone", ToneDetector(analyzer.tone.model, threshold=1.01))
     base = run(analyzer, "青石镇有干部公车私用").sensitivity
     assert run(analyzer, "青石镇有干部公车私用，网友实名举报").sensitivity == pytest.approx(base + SIGNAL_STEP)
     assert run(analyzer, "青石镇有干部公车私用，网友愤怒").sensitivity == pytest.approx(base + SIGNAL_STEP)
-    named = run(analyzer, "赵明远公车私用").sensitivity   # an identifiable official: grade II material
+    named = run(analyzer, "赵明远公车私用").sensitivity  # an identifiable official: grade II material
     assert named > base
     assert run(analyzer, "张建国公车私用").sensitivity == pytest.approx(named + SIGNAL_STEP)  # and leading
 
 
 def test_impact_factors_move_the_grade():
     th = {Grade.I: 24, Grade.II: 14, Grade.III: 7, Grade.IV: 0}
-    assert grade_story(7, (), 4, 1, th).grade is Grade.III      # forum only: 7
-    assert grade_story(7, (), 2, 1, th).grade is Grade.II       # provincial media: 14
-    g = grade_story(7, (), 2, 3, th)                             # three sources: 28
+    assert grade_story(7, (), 4, 1, th).grade is Grade.III  # forum only: 7
+    assert grade_story(7, (), 2, 1, th).grade is Grade.II  # provincial media: 14
+    g = grade_story(7, (), 2, 3, th)  # three sources: 28
     assert g.grade is Grade.I and any("3 个来源转载" in r for r in g.reasons)
     assert grade_story(6, (), 4, 1, th).grade is Grade.IV
 
@@ -98,8 +99,12 @@ near = [{ a = ["$cadres"], b = ["举报"], within = 10 }]
 @pytest.fixture
 def rules_analyzer(config_dir):
     p = config_dir / "example.toml"
-    p.write_text(p.read_text(encoding="utf-8").replace("# ---------------------------------------------------------------- grades",
-                                                       RULES + "\n# ---- grades"), encoding="utf-8")
+    p.write_text(
+        p.read_text(encoding="utf-8").replace(
+            "# ---------------------------------------------------------------- grades", RULES + "\n# ---- grades"
+        ),
+        encoding="utf-8",
+    )
     return Analyzer(load_config(p))
 
 
@@ -127,8 +132,9 @@ def test_rule_without_trigger_is_a_config_error(config_dir):
     from bot.errors import ConfigError
 
     p = config_dir / "example.toml"
-    p.write_text(p.read_text(encoding="utf-8") + '\n[[watchlist.topics]]\ncategory = "空"\nall = ["x"]\n',
-                 encoding="utf-8")
+    p.write_text(
+        p.read_text(encoding="utf-8") + '\n[[watchlist.topics]]\ncategory = "空"\nall = ["x"]\n', encoding="utf-8"
+    )
     with pytest.raises(ConfigError, match="a rule needs `any` or `near`"):
         load_config(p)
 

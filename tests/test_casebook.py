@@ -26,8 +26,11 @@ async def _history(make_app):
 
 
 def _export(tmp_path, db, *extra):
-    return CliRunner().invoke(cli, ["export", "casebook", "--db", str(db), "--from", "2026-11-01", "--to", "2026-11-30",
-                                    *extra], env={"YUQING_DATA_DIR": str(tmp_path / "data")})
+    return CliRunner().invoke(
+        cli,
+        ["export", "casebook", "--db", str(db), "--from", "2026-11-01", "--to", "2026-11-30", *extra],
+        env={"YUQING_DATA_DIR": str(tmp_path / "data")},
+    )
 
 
 async def test_docx_has_contents_and_a_section_per_incident(make_app, tmp_path):
@@ -56,6 +59,9 @@ async def test_markdown_grade_filter_and_bad_input(make_app, tmp_path):
     assert md.count('<a id="case-') == 1 and "## 目录" in md and "### 经验教训" in md
     bad = _export(tmp_path, db, "--grade", "V", "-o", str(out))
     assert bad.exit_code == 2 and "未知等级" in bad.output
-    empty = CliRunner().invoke(cli, ["export", "casebook", "--db", str(db), "--from", "2026-12-01", "--to", "2026-11-01",
-                                     "-o", str(out)], env={"YUQING_DATA_DIR": str(tmp_path / "data")})
+    empty = CliRunner().invoke(
+        cli,
+        ["export", "casebook", "--db", str(db), "--from", "2026-12-01", "--to", "2026-11-01", "-o", str(out)],
+        env={"YUQING_DATA_DIR": str(tmp_path / "data")},
+    )
     assert empty.exit_code == 2 and "结束日期早于开始日期" in empty.output

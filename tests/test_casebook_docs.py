@@ -5,7 +5,7 @@ linearly with the number of incidents."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
@@ -46,8 +46,11 @@ async def _history(h):
 
 
 def _export(tmp_path, db, *extra):
-    return CliRunner().invoke(cli, ["export", "casebook", "--db", str(db), "--from", "2026-11-01", "--to", "2026-11-30",
-                                    *extra], env={"YUQING_DATA_DIR": str(tmp_path / "data")})
+    return CliRunner().invoke(
+        cli,
+        ["export", "casebook", "--db", str(db), "--from", "2026-11-01", "--to", "2026-11-30", *extra],
+        env={"YUQING_DATA_DIR": str(tmp_path / "data")},
+    )
 
 
 def _heads(doc):
@@ -97,7 +100,7 @@ async def test_docx_layout_toc_fonts_links(make_app, tmp_path):
     assert "https://news.example/a?id=1&x=2" in links
     rids = {h.get(qn("r:id")) for h in body.iter(qn("w:hyperlink")) if h.get(qn("r:id"))}
     assert rids and all(doc.part.rels[r].reltype == RT.HYPERLINK for r in rids)
-    assert not any(t.startswith("javascript:") for t in links)   # not a web address: plain text
+    assert not any(t.startswith("javascript:") for t in links)  # not a web address: plain text
     assert heads[1].startswith("#4 ") and "刘海燕" in heads[1]
     # "指派" says to whom
     assert "王敏 指派给 李强" in text and "公车使用登记应当公开" in text
@@ -118,37 +121,74 @@ async def test_include_flags(make_app, tmp_path):
 
 def test_defaults_last_year_into_current_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    res = CliRunner().invoke(cli, ["export", "casebook", "--db", str(tmp_path / "data" / "t.db")],
-                             env={"YUQING_DATA_DIR": str(tmp_path / "data"), "YUQING_CONFIG": str(EXAMPLE)})
+    res = CliRunner().invoke(
+        cli,
+        ["export", "casebook", "--db", str(tmp_path / "data" / "t.db")],
+        env={"YUQING_DATA_DIR": str(tmp_path / "data"), "YUQING_CONFIG": str(EXAMPLE)},
+    )
     assert res.exit_code == 0, res.output
     today = datetime.now(TZ).date()
     made = list(tmp_path.glob("舆情案例汇编-*.docx"))
     assert len(made) == 1, res.output
     _, first, last = made[0].stem.split("-")
     first, last = datetime.strptime(first, "%Y%m%d").date(), datetime.strptime(last, "%Y%m%d").date()
-    assert last in (today, today - timedelta(days=1)) and 364 <= (last - first).days <= 366   # (midnight race)
+    assert last in (today, today - timedelta(days=1)) and 364 <= (last - first).days <= 366  # (midnight race)
     assert "收录" in "\n".join(p.text for p in Document(str(made[0])).paragraphs)
 
 
 # ---------------------------------------------------------------------------- linear cost
 
+
 def _cases(n: int) -> list[Case]:
     """n closed incidents, each with three posts (two linked) and four timeline entries."""
-    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
     out = []
     for i in range(1, n + 1):
         at = t0 + timedelta(hours=i)
-        inc = Incident(id=i, title=f"事件{i} 网友反映某局干部作风问题", url=f"https://bbs.example/t-{i}.html",
-                       source_id="forum", source_name="云川论坛", team="city", category="干部作风", grade=Grade.III,
-                       score=0.5, reasons=("命中：干部作风",), matched={}, state=State.CLOSED, assignee="liqiang",
-                       escalation_level=0, disposition=Disposition.CLARIFIED, summary="已核实", post_count=3,
-                       source_count=2, created_at=at, updated_at=at, claimed_at=at, escalated_at=None, closed_at=at,
-                       version=3)
-        posts = [{"id": 3 * i + k, "title": f"帖文{i}-{k}", "url": f"https://bbs.example/t-{i}-{k}.html" if k < 2 else None,
-                  "source_id": "forum", "source_name": "云川论坛", "published_at": None, "fetched_at": at.isoformat()}
-                 for k in range(3)]
-        timeline = [(at, "系统", "发现", ""), (at, "王敏", "指派给 李强", ""), (at, "李强", "备注", "已联系"),
-                    (at, "李强", "关闭", "已澄清（已核实）")]
+        inc = Incident(
+            id=i,
+            title=f"事件{i} 网友反映某局干部作风问题",
+            url=f"https://bbs.example/t-{i}.html",
+            source_id="forum",
+            source_name="云川论坛",
+            team="city",
+            category="干部作风",
+            grade=Grade.III,
+            score=0.5,
+            reasons=("命中：干部作风",),
+            matched={},
+            state=State.CLOSED,
+            assignee="liqiang",
+            escalation_level=0,
+            disposition=Disposition.CLARIFIED,
+            summary="已核实",
+            post_count=3,
+            source_count=2,
+            created_at=at,
+            updated_at=at,
+            claimed_at=at,
+            escalated_at=None,
+            closed_at=at,
+            version=3,
+        )
+        posts = [
+            {
+                "id": 3 * i + k,
+                "title": f"帖文{i}-{k}",
+                "url": f"https://bbs.example/t-{i}-{k}.html" if k < 2 else None,
+                "source_id": "forum",
+                "source_name": "云川论坛",
+                "published_at": None,
+                "fetched_at": at.isoformat(),
+            }
+            for k in range(3)
+        ]
+        timeline = [
+            (at, "系统", "发现", ""),
+            (at, "王敏", "指派给 李强", ""),
+            (at, "李强", "备注", "已联系"),
+            (at, "李强", "关闭", "已澄清（已核实）"),
+        ]
         out.append(Case(inc, posts, timeline, ["登记应当公开"]))
     return out
 
@@ -173,8 +213,14 @@ def _work(monkeypatch, tmp_path, n: int) -> int:
     with monkeypatch.context() as m:
         m.setattr(BaseOxmlElement, "first_child_found_in", counted_find)
         m.setattr(Relationships, "_get_matching", counted_matching)
-        write_docx(_cases(n), tmp_path / f"c{n}.docx", org="云川市委组织部", start=date(2026, 1, 1),
-                   end=date(2026, 12, 31), tz=TZ)
+        write_docx(
+            _cases(n),
+            tmp_path / f"c{n}.docx",
+            org="云川市委组织部",
+            start=date(2026, 1, 1),
+            end=date(2026, 12, 31),
+            tz=TZ,
+        )
     return cost[0]
 
 
@@ -192,13 +238,16 @@ def test_text_xml_cannot_hold_is_dropped_not_fatal(tmp_path):
     from dataclasses import replace
 
     case = _cases(1)[0]
-    bad = replace(case, incident=replace(case.incident, title="刘海燕\x01被指\x0b插手\ud800工程"),
-                  posts=[{**case.posts[0], "title": "帖\x02文", "url": "https://x.example/a b"}])
+    bad = replace(
+        case,
+        incident=replace(case.incident, title="刘海燕\x01被指\x0b插手\ud800工程"),
+        posts=[{**case.posts[0], "title": "帖\x02文", "url": "https://x.example/a b"}],
+    )
     write_docx([bad], tmp_path / "h.docx", org="云川", start=date(2026, 1, 1), end=date(2026, 1, 2), tz=TZ)
     doc = Document(str(tmp_path / "h.docx"))
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "刘海燕被指插手工程" in _heads(doc)[0] and "帖文" in text
-    assert not [r for r in doc.part.rels.values() if r.reltype == RT.HYPERLINK]   # "a b" is no address
+    assert not [r for r in doc.part.rels.values() if r.reltype == RT.HYPERLINK]  # "a b" is no address
 
 
 def test_progress_reports_every_case(tmp_path):
@@ -209,8 +258,15 @@ def test_progress_reports_every_case(tmp_path):
             seen.append(it.incident.id)
             yield it
 
-    write_docx(_cases(5), tmp_path / "p.docx", org="云川", start=date(2026, 1, 1), end=date(2026, 1, 2), tz=TZ,
-               progress=progress)
+    write_docx(
+        _cases(5),
+        tmp_path / "p.docx",
+        org="云川",
+        start=date(2026, 1, 1),
+        end=date(2026, 1, 2),
+        tz=TZ,
+        progress=progress,
+    )
     assert seen == [1, 2, 3, 4, 5]
 
 
@@ -218,7 +274,20 @@ async def test_unwritable_output_is_a_clear_message(make_app, tmp_path):
     db = await _history(make_app())
     (tmp_path / "plain-file").write_text("x")
     for kind in ("casebook", "ledger"):
-        res = CliRunner().invoke(cli, ["export", kind, "--db", str(db), "--from", "2026-11-01", "--to", "2026-11-30",
-                                       "-o", str(tmp_path / "plain-file" / f"out.{'docx' if kind == 'casebook' else 'xlsx'}")],
-                                 env={"YUQING_DATA_DIR": str(tmp_path / "data")})
+        res = CliRunner().invoke(
+            cli,
+            [
+                "export",
+                kind,
+                "--db",
+                str(db),
+                "--from",
+                "2026-11-01",
+                "--to",
+                "2026-11-30",
+                "-o",
+                str(tmp_path / "plain-file" / f"out.{'docx' if kind == 'casebook' else 'xlsx'}"),
+            ],
+            env={"YUQING_DATA_DIR": str(tmp_path / "data")},
+        )
         assert res.exit_code == 1 and "无法写入" in res.output and "Traceback" not in res.output, res.output

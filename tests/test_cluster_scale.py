@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import functools
 import random
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -25,7 +24,7 @@ def scene():
     stories, pool = split_stories(texts, 300, n_pool=200)
     tokens = tokenize([texts[i] for i in stories + pool])
     story_tokens, pool_tokens = tokens[:300], tokens[300:]
-    with pytest.MonkeyPatch.context() as mp:   # the same hashes, computed once per distinct bigram
+    with pytest.MonkeyPatch.context() as mp:  # the same hashes, computed once per distinct bigram
         mp.setattr(cluster, "_h", functools.lru_cache(maxsize=None)(cluster._h))
         synth = [simhash(t) for t in synthetic_tokens(pool_tokens, N)]
         stories_fp = [simhash(t) for t in story_tokens]
@@ -60,18 +59,44 @@ def test_the_service_keeps_them_apart_too(scene, make_app, tmp_path):
     fill_incidents(h.app.db, synth, now)
     svc = h.app.service
     for title, toks, fp in zip(titles, story_tokens, stories_fp):
-        f = Finding(relevant=True, category="其他", grade=Grade.IV, matched={"places": [PLACE]}, tokens=tuple(toks),
-                    story_key=story_key(title), fingerprint=fp)
+        f = Finding(
+            relevant=True,
+            category="其他",
+            grade=Grade.IV,
+            matched={"places": [PLACE]},
+            tokens=tuple(toks),
+            story_key=story_key(title),
+            fingerprint=fp,
+        )
         assert svc._story_of(f, now) is None, title
         with write_tx(h.app.db):
-            store.create_incident(h.app.db, story_key=f.story_key, title=title, url=None, source_id="ycnews",
-                                  team=None, category="其他", grade=Grade.IV, score=1, sensitivity=1, best_tier=3,
-                                  reasons=(), matched=f.matched, now=now, simhash128=cluster.to_hex(fp))
+            store.create_incident(
+                h.app.db,
+                story_key=f.story_key,
+                title=title,
+                url=None,
+                source_id="ycnews",
+                team=None,
+                category="其他",
+                grade=Grade.IV,
+                score=1,
+                sensitivity=1,
+                best_tier=3,
+                reasons=(),
+                matched=f.matched,
+                now=now,
+                simhash128=cluster.to_hex(fp),
+            )
     # and a lightly edited copy of each of the first stories still finds its incident
     for j, toks in enumerate(story_tokens[:50]):
         copy = ["转载", "："] + list(toks[2:-3]) + ["据", "网友", "爆料"]
-        f = Finding(relevant=True, matched={"places": [PLACE]}, tokens=tuple(copy), story_key=f"other{j}",
-                    fingerprint=simhash(copy))
+        f = Finding(
+            relevant=True,
+            matched={"places": [PLACE]},
+            tokens=tuple(copy),
+            story_key=f"other{j}",
+            fingerprint=simhash(copy),
+        )
         assert svc._story_of(f, now) == N + 1 + j
     assert len(svc._stories) == N + 300
 
@@ -89,7 +114,7 @@ def test_index_gives_the_same_answers_as_the_rule():
     pool: list[Candidate] = []
     places = ["青石镇", "白沙乡", "江北区"]
     base = [rnd.getrandbits(128) for _ in range(20)]
-    t0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
     created = {}
     for i in range(1, 3000):
         kind = rnd.random()
@@ -99,7 +124,7 @@ def test_index_gives_the_same_answers_as_the_rule():
         created[i] = (t0 + timedelta(minutes=i + rnd.randint(-30, 30))).isoformat()
         index.add(c, created[i])
         pool.append(c)
-        if i % 500 == 0:   # the window moves on
+        if i % 500 == 0:  # the window moves on
             since = (t0 + timedelta(minutes=i - 700)).isoformat()
             index.expire(since)
             pool = [p for p in pool if created[p.id] >= since]
@@ -117,9 +142,9 @@ def test_index_gives_the_same_answers_as_the_rule():
 def test_republished_copies_decide_as_before():
     """The decisions the existing tests pin, through the index (tests/test_cluster.py runs them
     through `choose`)."""
-    from tests.test_cluster import republish
-
     import jieba
+
+    from tests.test_cluster import republish
 
     texts = inews_texts(chars=1500)[:40]
     index = cluster.StoryIndex()
@@ -133,7 +158,7 @@ def test_republished_copies_decide_as_before():
         t2, c2 = republish(t, c)
         joined += index.choose("other", simhash(jieba.lcut(t2 + "\n" + c2)), {"青石镇"}) == i + 1
     assert joined >= 36, joined
-    assert index.choose("k3", 0, []) == 4   # the same title key wins
+    assert index.choose("k3", 0, []) == 4  # the same title key wins
 
 
 def test_incidents_stored_before_the_upgrade_still_gather_their_copies(scene, make_app):
@@ -149,13 +174,28 @@ def test_incidents_stored_before_the_upgrade_still_gather_their_copies(scene, ma
     now = h.app.service.clock()
     toks = story_tokens[0]
     with write_tx(h.app.db):
-        iid = store.create_incident(h.app.db, story_key="old", title=titles[0], url=None, source_id="ycnews", team=None,
-                                    category="其他", grade=Grade.IV, score=1, sensitivity=1, best_tier=3, reasons=(),
-                                    matched={"places": [PLACE]}, now=now,
-                                    fingerprint=cluster.to_signed(cluster.legacy_simhash(toks)))
+        iid = store.create_incident(
+            h.app.db,
+            story_key="old",
+            title=titles[0],
+            url=None,
+            source_id="ycnews",
+            team=None,
+            category="其他",
+            grade=Grade.IV,
+            score=1,
+            sensitivity=1,
+            best_tier=3,
+            reasons=(),
+            matched={"places": [PLACE]},
+            now=now,
+            fingerprint=cluster.to_signed(cluster.legacy_simhash(toks)),
+        )
     copy = ["转载", "："] + list(toks)
     f = Finding(relevant=True, matched={}, tokens=tuple(copy), story_key="new", fingerprint=simhash(copy))
     assert h.app.service._story_of(f, now) == iid
     other = story_tokens[1]
-    f = Finding(relevant=True, matched={"places": [PLACE]}, tokens=tuple(other), story_key="x", fingerprint=simhash(other))
+    f = Finding(
+        relevant=True, matched={"places": [PLACE]}, tokens=tuple(other), story_key="x", fingerprint=simhash(other)
+    )
     assert h.app.service._story_of(f, now) is None

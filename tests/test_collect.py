@@ -34,8 +34,10 @@ interval = "5m"
 def source_config(config_dir, kind: str, url: str, extra: str = "", collection: str = ""):
     p = config_dir / "example.toml"
     text = p.read_text(encoding="utf-8")
-    text = text.replace("# ---------------------------------------------------------------- watch-list",
-                        SOURCES.format(kind=kind, url=url, extra=extra) + "\n# ---- watch-list")
+    text = text.replace(
+        "# ---------------------------------------------------------------- watch-list",
+        SOURCES.format(kind=kind, url=url, extra=extra) + "\n# ---- watch-list",
+    )
     text += "\n[collection]\nmin_interval = 0\njitter = 0\nretries = 2\n" + collection
     p.write_text(text, encoding="utf-8")
     return load_config(p)
@@ -44,6 +46,7 @@ def source_config(config_dir, kind: str, url: str, extra: str = "", collection: 
 @pytest.fixture
 def collect(make_app, config_dir, http_server):
     """Run the `web` source once against the local server; returns (run, harness)."""
+
     async def go(kind, path, extra="", collection="", timeout=5.0, harness=None):
         h = harness or make_app(source_config(config_dir, kind, http_server.url + path, extra, collection))
         h.app.attach_http(httpx.AsyncClient(timeout=timeout, follow_redirects=True, max_redirects=5))
@@ -52,6 +55,7 @@ def collect(make_app, config_dir, http_server):
         finally:
             await h.app.client.aclose()
         return run, h
+
     return go
 
 
@@ -60,8 +64,11 @@ def titles(h, source="web"):
 
 
 async def test_rss_with_incident(collect, http_server):
-    http_server.routes["/rss"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"},
-                                  RSS.format(enc="utf-8", base=http_server.url).encode())
+    http_server.routes["/rss"] = (
+        200,
+        {"Content-Type": "application/rss+xml; charset=utf-8"},
+        RSS.format(enc="utf-8", base=http_server.url).encode(),
+    )
     run, h = await collect("rss", "/rss")
     assert run.error is None and run.new_posts == 2
     assert titles(h) == ["网友实名举报张建国公车私用", "云川美食节开幕"]
@@ -97,12 +104,22 @@ DETAIL = """<html><head><meta charset="gb2312"></head><body><div class="post">�
 async def test_gb2312_html_list_with_detail_pages(collect, http_server):
     http_server.routes["/list"] = (200, {"Content-Type": "text/html"}, HTML.encode("gb2312"))
     http_server.routes["/thread-1.html"] = (200, {"Content-Type": "text/html"}, DETAIL.encode("gb2312"))
-    http_server.routes["/thread-2.html"] = (200, {"Content-Type": "text/html"}, "<div class='post'>很好喝</div>".encode("gb2312"))
-    extra = ('selectors = { item = "li.t", title = "a.title", link = "a.title", time = ".time", '
-             'replies = ".reply", views = ".view", body = "div.post" }')
+    http_server.routes["/thread-2.html"] = (
+        200,
+        {"Content-Type": "text/html"},
+        "<div class='post'>很好喝</div>".encode("gb2312"),
+    )
+    extra = (
+        'selectors = { item = "li.t", title = "a.title", link = "a.title", time = ".time", '
+        'replies = ".reply", views = ".view", body = "div.post" }'
+    )
     run, h = await collect("html", "/list", extra)
     assert run.error is None, run.error
-    rows = list(h.app.db.query("SELECT title, text, url, replies, views, published_at FROM posts WHERE source_id='web' ORDER BY id"))
+    rows = list(
+        h.app.db.query(
+            "SELECT title, text, url, replies, views, published_at FROM posts WHERE source_id='web' ORDER BY id"
+        )
+    )
     first = next(r for r in rows if "猫腻" in r["title"])
     assert first["title"] == "事业单位招聘面试成绩有猫腻？考生质疑有内定"
     assert "赵明远" in first["text"] and first["url"] == http_server.url + "/thread-1.html"
@@ -112,17 +129,38 @@ async def test_gb2312_html_list_with_detail_pages(collect, http_server):
 
 
 async def test_json_api(collect, http_server):
-    data = {"data": {"list": [
-        {"id": 7, "title": "青石镇干部吃拿卡要被投诉", "link": "/a/7", "summary": "村民投诉办事难", "ts": 1795400000,
-         "stats": {"comments": 88, "reads": "2.5万", "shares": 12}},
-        {"id": 8, "title": "", "link": "/a/8"}]}}
-    http_server.routes["/api"] = (200, {"Content-Type": "application/json"}, json.dumps(data, ensure_ascii=False).encode())
-    extra = ('fields = { items = "data.list", title = "title", link = "link", text = "summary", time = "ts", '
-             'replies = "stats.comments", views = "stats.reads", reposts = "stats.shares" }')
+    data = {
+        "data": {
+            "list": [
+                {
+                    "id": 7,
+                    "title": "青石镇干部吃拿卡要被投诉",
+                    "link": "/a/7",
+                    "summary": "村民投诉办事难",
+                    "ts": 1795400000,
+                    "stats": {"comments": 88, "reads": "2.5万", "shares": 12},
+                },
+                {"id": 8, "title": "", "link": "/a/8"},
+            ]
+        }
+    }
+    http_server.routes["/api"] = (
+        200,
+        {"Content-Type": "application/json"},
+        json.dumps(data, ensure_ascii=False).encode(),
+    )
+    extra = (
+        'fields = { items = "data.list", title = "title", link = "link", text = "summary", time = "ts", '
+        'replies = "stats.comments", views = "stats.reads", reposts = "stats.shares" }'
+    )
     run, h = await collect("json", "/api", extra)
     assert run.error is None and run.fetched == 1
     row = next(h.app.db.query("SELECT * FROM posts WHERE source_id='web'"))
-    assert row["title"] == "青石镇干部吃拿卡要被投诉" and (row["replies"], row["views"], row["reposts"]) == (88, 25000, 12)
+    assert row["title"] == "青石镇干部吃拿卡要被投诉" and (row["replies"], row["views"], row["reposts"]) == (
+        88,
+        25000,
+        12,
+    )
     assert any("互动较多" in r for r in h.incident(1).reasons) or any("高互动" in r for r in h.incident(1).reasons)
 
 
@@ -130,11 +168,18 @@ async def test_search_source_uses_the_watchlist(collect, http_server):
     def answer(handler):
         q = handler.path.split("q=", 1)[1]
         from urllib.parse import unquote
+
         name = unquote(q)
         items = f'<item><title>{name}相关报道</title><link>{http_server.url}/s/{q}</link></item>'
-        return 200, {"Content-Type": "application/rss+xml; charset=utf-8"}, f"<rss version='2.0'><channel>{items}</channel></rss>".encode()
+        return (
+            200,
+            {"Content-Type": "application/rss+xml; charset=utf-8"},
+            f"<rss version='2.0'><channel>{items}</channel></rss>".encode(),
+        )
+
     for name in ("张建国", "刘海燕", "赵明远", "市委组织部", "市人社局", "市交通运输局"):
         from urllib.parse import quote
+
         http_server.routes[f"/search?q={quote(name)}"] = answer
     run, h = await collect("search", "/search?q={query}", 'format = "rss"')
     assert run.error is None and run.fetched == 6
@@ -150,9 +195,12 @@ async def test_malformed_xml_is_an_error_and_nothing_else_is_lost(collect, http_
 
 
 async def test_empty_feed_is_fine(collect, http_server):
-    http_server.routes["/empty"] = (200, {"Content-Type": "application/rss+xml"},
-                                    b"<?xml version='1.0'?><rss version='2.0'><channel><title>x</title></channel></rss>")
-    run, h = await collect("rss", "/empty")
+    http_server.routes["/empty"] = (
+        200,
+        {"Content-Type": "application/rss+xml"},
+        b"<?xml version='1.0'?><rss version='2.0'><channel><title>x</title></channel></rss>",
+    )
+    run, _h = await collect("rss", "/empty")
     assert run.error is None and run.fetched == 0
 
 
@@ -171,6 +219,7 @@ async def test_body_without_length_is_cut_off_while_streaming(collect, http_serv
         handler.end_headers()
         for _ in range(30):
             handler.wfile.write(b"x" * 10_000)  # no Content-Length: the body ends when the connection closes
+
     http_server.routes["/stream"] = chunked
     run, _ = await collect("rss", "/stream", collection="max_bytes = 100000\n")
     assert run.error and "body too large" in run.error
@@ -180,6 +229,7 @@ async def test_slow_server_times_out(collect, http_server):
     def slow(handler):
         time.sleep(1.5)
         return 200, {}, b"<rss/>"
+
     http_server.routes["/slow"] = slow
     run, _ = await collect("rss", "/slow", collection="", timeout=0.3)
     assert run.error and "timed out" in run.error
@@ -192,9 +242,14 @@ async def test_500s_then_recovery(collect, http_server):
         calls.append(1)
         if len(calls) <= 2:
             return 500, {}, b"oops"
-        return 200, {"Content-Type": "application/rss+xml; charset=utf-8"}, RSS.format(enc="utf-8", base=http_server.url).encode()
+        return (
+            200,
+            {"Content-Type": "application/rss+xml; charset=utf-8"},
+            RSS.format(enc="utf-8", base=http_server.url).encode(),
+        )
+
     http_server.routes["/flaky"] = flaky
-    run, h = await collect("rss", "/flaky")
+    run, _h = await collect("rss", "/flaky")
     assert run.error is None and run.new_posts == 2 and len(calls) == 3  # two retries with backoff
 
 
@@ -209,8 +264,12 @@ async def test_conditional_get_304(collect, http_server):
     def etagged(handler):
         if handler.headers.get("If-None-Match") == '"v1"':
             return 304, {"ETag": '"v1"'}, b""
-        return 200, {"ETag": '"v1"', "Content-Type": "application/rss+xml; charset=utf-8"}, \
-            RSS.format(enc="utf-8", base=http_server.url).encode()
+        return (
+            200,
+            {"ETag": '"v1"', "Content-Type": "application/rss+xml; charset=utf-8"},
+            RSS.format(enc="utf-8", base=http_server.url).encode(),
+        )
+
     http_server.routes["/etag"] = etagged
     first, h = await collect("rss", "/etag")
     assert first.new_posts == 2
@@ -221,7 +280,7 @@ async def test_conditional_get_304(collect, http_server):
 async def test_robots_txt_disallow(collect, http_server):
     http_server.routes["/robots.txt"] = (200, {"Content-Type": "text/plain"}, b"User-agent: *\nDisallow: /private/\n")
     http_server.routes["/private/feed"] = (200, {}, RSS.format(enc="utf-8", base=http_server.url).encode())
-    run, h = await collect("rss", "/private/feed")
+    run, _h = await collect("rss", "/private/feed")
     assert run.error and "robots.txt" in run.error
     assert "/private/feed" not in http_server.hits
 
@@ -230,8 +289,11 @@ async def test_republished_old_items_with_new_guids_are_not_duplicated(collect, 
     body = RSS.format(enc="utf-8", base=http_server.url)
     http_server.routes["/rep"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, body.encode())
     first, h = await collect("rss", "/rep")
-    http_server.routes["/rep"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"},
-                                  body.replace("g1", "new-g1").replace("g2", "new-g2").replace("/t/1", "/t/1?utm_source=feed").encode())
+    http_server.routes["/rep"] = (
+        200,
+        {"Content-Type": "application/rss+xml; charset=utf-8"},
+        body.replace("g1", "new-g1").replace("g2", "new-g2").replace("/t/1", "/t/1?utm_source=feed").encode(),
+    )
     second, _ = await collect("rss", "/rep", harness=h)
     assert first.new_posts == 2 and second.new_posts == 0
     assert h.count("posts", "source_id='web'") == 2
@@ -246,8 +308,11 @@ async def test_repeated_failures_tell_the_admin_chat_and_back_off(collect, http_
     assert "⚠️ 来源「测试站点」连续 3 次抓取失败" in out and "【管理员】" in out
     skipped = await h.app.pipeline.run_source("web")
     assert skipped.skipped and "backing off" in skipped.skipped
-    http_server.routes["/down"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"},
-                                   RSS.format(enc="utf-8", base=http_server.url).encode())
+    http_server.routes["/down"] = (
+        200,
+        {"Content-Type": "application/rss+xml; charset=utf-8"},
+        RSS.format(enc="utf-8", base=http_server.url).encode(),
+    )
     run, _ = await collect("rss", "/down", harness=h)
     assert run.error is None
     assert "✅ 来源「测试站点」已恢复" in await h.deliver()
@@ -265,7 +330,7 @@ def test_politeness_defaults_are_polite():
 
 async def test_sources_command_shows_status(collect, http_server):
     http_server.routes["/down"] = (404, {}, b"gone")
-    run, h = await collect("rss", "/down")
+    _run, h = await collect("rss", "/down")
     await h.app.pipeline.run_source("ycnews")
     reply = await h.say("liqiang", "/sources")
     assert "✅ 正常 云川新闻网（样例）" in reply
@@ -282,7 +347,9 @@ def test_scrape_once_prints_a_summary_table(tmp_path):
     env = {"YUQING_DATA_DIR": str(tmp_path / "data")}
     first = CliRunner().invoke(cli, args, env=env)
     assert first.exit_code == 0, first.output
-    assert "forum" in first.stdout and "合计 total: 3 个来源 sources, 17 条新帖 new posts, 0 个错误 errors" in first.stdout
+    assert (
+        "forum" in first.stdout and "合计 total: 3 个来源 sources, 17 条新帖 new posts, 0 个错误 errors" in first.stdout
+    )
     again = CliRunner().invoke(cli, [*args, "--source", "forum"], env=env)
     assert "合计 total: 1 个来源 sources, 0 条新帖 new posts" in again.stdout
     bad = CliRunner().invoke(cli, [*args, "--source", "nope"], env=env)
@@ -290,7 +357,9 @@ def test_scrape_once_prints_a_summary_table(tmp_path):
 
 
 async def test_feed_ttl_is_honoured(collect, http_server):
-    body = RSS.format(enc="utf-8", base=http_server.url).replace("<title>云川论坛</title>", "<title>云川论坛</title><ttl>60</ttl>")
+    body = RSS.format(enc="utf-8", base=http_server.url).replace(
+        "<title>云川论坛</title>", "<title>云川论坛</title><ttl>60</ttl>"
+    )
     http_server.routes["/ttl"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, body.encode())
     first, h = await collect("rss", "/ttl")
     assert first.new_posts == 2
@@ -305,8 +374,10 @@ async def test_volume_far_below_the_sources_own_baseline_is_reported(make_app, c
     # two weeks of history: 10 posts a day from the forum
     for d in range(1, 15):
         for i in range(10):
-            h.app.db.execute("INSERT INTO posts (source_id, item_key, title, fetched_at) VALUES ('forum', ?, 't', ?)",
-                             [f"hist:{d}:{i}", to_iso(clock() - __import__("datetime").timedelta(days=d, hours=1))])
+            h.app.db.execute(
+                "INSERT INTO posts (source_id, item_key, title, fetched_at) VALUES ('forum', ?, 't', ?)",
+                [f"hist:{d}:{i}", to_iso(clock() - __import__("datetime").timedelta(days=d, hours=1))],
+            )
     await h.app.pipeline.run_source("forum")  # today brings the 7 sample posts: a normal day
     assert "📉" not in await h.deliver()
     clock.advance(hours=25)  # a day in which the forum brought nothing

@@ -52,9 +52,11 @@ def titles_for(enc: str, n: int, offset: int) -> list[str]:
 
 def rss_doc(sid: str, titles: list[str], decl: str | None) -> str:
     head = f'<?xml version="1.0" encoding="{decl}"?>\n' if decl else '<?xml version="1.0"?>\n'
-    items = "".join(f"<item><title>{html.escape(t)}</title><link>https://news.example/{sid}/{i}</link>"
-                    f"<guid>{sid}-{i}</guid><description>{html.escape(t)}。</description></item>\n"
-                    for i, t in enumerate(titles))
+    items = "".join(
+        f"<item><title>{html.escape(t)}</title><link>https://news.example/{sid}/{i}</link>"
+        f"<guid>{sid}-{i}</guid><description>{html.escape(t)}。</description></item>\n"
+        for i, t in enumerate(titles)
+    )
     return head + f"<rss version=\"2.0\"><channel><title>{sid}</title>\n{items}</channel></rss>\n"
 
 
@@ -73,10 +75,10 @@ def encode(doc: str, enc: str) -> bytes:
 ENCODING_CASES = [
     ("gbk", "gbk", "gbk"),
     ("gbk", None, None),
-    ("gbk", "utf-8", "gbk"),          # header lies
-    ("gbk", "utf-8", "utf-8"),        # header and declaration lie
-    ("gbk", "big5", None),            # labelled as the other Chinese encoding
-    ("gbk", "iso-8859-1", None),      # a server's default label
+    ("gbk", "utf-8", "gbk"),  # header lies
+    ("gbk", "utf-8", "utf-8"),  # header and declaration lie
+    ("gbk", "big5", None),  # labelled as the other Chinese encoding
+    ("gbk", "iso-8859-1", None),  # a server's default label
     ("gb2312", "gb2312", "gb2312"),
     ("gb2312", "utf-8", None),
     ("gb18030", "gb18030", "gb18030"),
@@ -87,14 +89,14 @@ ENCODING_CASES = [
     ("big5", "gbk", None),
     ("big5", "utf-8", "utf-8"),
     ("utf-8", "utf-8", "utf-8"),
-    ("utf-8", "gbk", "gbk"),          # header and declaration say GBK, the body is UTF-8
+    ("utf-8", "gbk", "gbk"),  # header and declaration say GBK, the body is UTF-8
     ("utf-8", "big5", None),
     ("utf-8", "iso-8859-1", None),
-    ("utf-8-sig", "gbk", "gbk"),      # UTF-8 with BOM
+    ("utf-8-sig", "gbk", "gbk"),  # UTF-8 with BOM
     ("utf-8-sig", None, None),
-    ("utf-16", "utf-8", "utf-16"),    # UTF-16 with BOM
+    ("utf-16", "utf-8", "utf-16"),  # UTF-16 with BOM
     ("utf-16", None, None),
-    ("utf-16-le", None, "utf-16"),    # UTF-16 without BOM
+    ("utf-16-le", None, "utf-16"),  # UTF-16 without BOM
     ("utf-16-be", "utf-8", "utf-16"),
     ("utf-16-le", "gbk", None),
 ]
@@ -125,10 +127,14 @@ def write_config(config_dir, sources: list[dict], collection: str = "") -> objec
     text = p.read_text(encoding="utf-8")
     start = text.index("[[sources]]")
     end = text.index("# ---------------------------------------------------------------- watch-list")
-    block = "".join(SOURCE.format(id=s["id"], name=s.get("name", s["id"]), kind=s.get("kind", "rss"), url=s["url"],
-                                  extra=s.get("extra", "")) for s in sources)
+    block = "".join(
+        SOURCE.format(
+            id=s["id"], name=s.get("name", s["id"]), kind=s.get("kind", "rss"), url=s["url"], extra=s.get("extra", "")
+        )
+        for s in sources
+    )
     text = text[:start] + block + "\n" + text[end:]
-    text += ("\n[collection]\nmin_interval = 0\njitter = 0\nretries = 0\nrespect_robots = false\n" + collection)
+    text += "\n[collection]\nmin_interval = 0\njitter = 0\nretries = 0\nrespect_robots = false\n" + collection
     p.write_text(text, encoding="utf-8")
     return load_config(p)
 
@@ -136,8 +142,9 @@ def write_config(config_dir, sources: list[dict], collection: str = "") -> objec
 @dataclass
 class Corpus:
     """Sources served by the local server: what each should store, or that it should fail."""
+
     sources: list[dict] = field(default_factory=list)
-    expect: dict[str, list[str]] = field(default_factory=dict)   # source id -> stored titles
+    expect: dict[str, list[str]] = field(default_factory=dict)  # source id -> stored titles
     failing: set[str] = field(default_factory=set)
 
     def add(self, server, sid, body: bytes, headers: dict, *, titles=None, kind="rss", extra=""):
@@ -162,8 +169,15 @@ def add_encoding_cases(corpus: Corpus, server, kind: str, offset: int = 0) -> No
         titles = titles_for(enc, 3, offset + n)
         doc = rss_doc(sid, titles, decl) if kind == "rss" else html_doc(sid, titles, decl)
         mime = "application/rss+xml" if kind == "rss" else "text/html"
-        corpus.add(server, sid, encode(doc, enc), ct(mime, header), titles=titles, kind=kind,
-                   extra=HTML_SELECTORS if kind == "html" else "")
+        corpus.add(
+            server,
+            sid,
+            encode(doc, enc),
+            ct(mime, header),
+            titles=titles,
+            kind=kind,
+            extra=HTML_SELECTORS if kind == "html" else "",
+        )
 
 
 def stored(db, sid: str) -> list[str]:
@@ -209,17 +223,23 @@ async def test_run_all_a_broken_gzip_source_is_its_own_failure(make_app, config_
     corpus = Corpus()
     good = titles_for("utf-8", 2, 1)
     corpus.add(http_server, "broken", BROKEN_GZIP, {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"})
-    corpus.add(http_server, "deflated", b"definitely not zlib", {"Content-Type": "application/rss+xml",
-                                                                  "Content-Encoding": "deflate"})
-    corpus.add(http_server, "good", rss_doc("good", good, "utf-8").encode(), ct("application/rss+xml", "utf-8"),
-               titles=good)
+    corpus.add(
+        http_server,
+        "deflated",
+        b"definitely not zlib",
+        {"Content-Type": "application/rss+xml", "Content-Encoding": "deflate"},
+    )
+    corpus.add(
+        http_server, "good", rss_doc("good", good, "utf-8").encode(), ct("application/rss+xml", "utf-8"), titles=good
+    )
     h, runs = await run_all(make_app, write_config(config_dir, corpus.sources))
     check_corpus(h.app.db, corpus)
     assert "无法解压" in runs["broken"].error and "无法解压" in source_row(h.app.db, "broken")["last_error"]
 
 
-async def test_run_all_an_exception_inside_a_parser_is_that_sources_failure(make_app, config_dir, http_server,
-                                                                            monkeypatch):
+async def test_run_all_an_exception_inside_a_parser_is_that_sources_failure(
+    make_app, config_dir, http_server, monkeypatch
+):
     import jobs.collect
 
     real = jobs.collect.parse_html
@@ -232,11 +252,24 @@ async def test_run_all_an_exception_inside_a_parser_is_that_sources_failure(make
     monkeypatch.setattr(jobs.collect, "parse_html", exploding)
     corpus = Corpus()
     good = titles_for("gbk", 2, 3)
-    corpus.add(http_server, "explodes", html_doc("x", good, "utf-8").encode(), ct("text/html", "utf-8"),
-               kind="html", extra=HTML_SELECTORS)
-    corpus.add(http_server, "good", html_doc("good", good, "gbk").encode("gbk"), ct("text/html", "gbk"),
-               titles=good, kind="html", extra=HTML_SELECTORS)
-    h, runs = await run_all(make_app, write_config(config_dir, corpus.sources))
+    corpus.add(
+        http_server,
+        "explodes",
+        html_doc("x", good, "utf-8").encode(),
+        ct("text/html", "utf-8"),
+        kind="html",
+        extra=HTML_SELECTORS,
+    )
+    corpus.add(
+        http_server,
+        "good",
+        html_doc("good", good, "gbk").encode("gbk"),
+        ct("text/html", "gbk"),
+        titles=good,
+        kind="html",
+        extra=HTML_SELECTORS,
+    )
+    h, _runs = await run_all(make_app, write_config(config_dir, corpus.sources))
     check_corpus(h.app.db, corpus)
     assert "ZeroDivisionError" in source_row(h.app.db, "explodes")["last_error"]
 
@@ -257,8 +290,9 @@ def test_scrape_once_a_broken_gzip_source_does_not_stop_the_others(tmp_path, con
     corpus = Corpus()
     good = titles_for("utf-8", 2, 5)
     corpus.add(http_server, "broken", BROKEN_GZIP, {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"})
-    corpus.add(http_server, "good", rss_doc("good", good, "utf-8").encode(), ct("application/rss+xml", "utf-8"),
-               titles=good)
+    corpus.add(
+        http_server, "good", rss_doc("good", good, "utf-8").encode(), ct("application/rss+xml", "utf-8"), titles=good
+    )
     write_config(config_dir, corpus.sources)
     result, db = _scrape(tmp_path, config_dir / "example.toml")
     assert result.exit_code == 0, (result.output, result.exception)
@@ -282,8 +316,13 @@ def bait(tmp_path, http_server):
 
 
 def test_parse_feed_never_opens_a_path_or_url(bait, http_server):
-    for body in (str(bait).encode(), f"file://{bait}".encode(), f"{http_server.url}/internal.xml".encode(),
-                 str(bait), f"{http_server.url}/internal.xml"):
+    for body in (
+        str(bait).encode(),
+        f"file://{bait}".encode(),
+        f"{http_server.url}/internal.xml".encode(),
+        str(bait),
+        f"{http_server.url}/internal.xml",
+    ):
         with pytest.raises(CollectError):
             parse_feed("s", body)
     assert "/internal.xml" not in http_server.hits
@@ -291,16 +330,21 @@ def test_parse_feed_never_opens_a_path_or_url(bait, http_server):
 
 async def test_a_body_naming_a_url_or_file_is_a_parse_error_not_a_fetch(make_app, config_dir, http_server, bait):
     corpus = Corpus()
-    for sid, body in (("path", str(bait)), ("fileurl", f"file://{bait}"), ("httpurl", f"{http_server.url}/internal.xml"),
-                      ("pathtext", f"  {bait}\n")):
+    for sid, body in (
+        ("path", str(bait)),
+        ("fileurl", f"file://{bait}"),
+        ("httpurl", f"{http_server.url}/internal.xml"),
+        ("pathtext", f"  {bait}\n"),
+    ):
         corpus.add(http_server, sid, body.encode(), ct("application/rss+xml", "utf-8"))
-    h, runs = await run_all(make_app, write_config(config_dir, corpus.sources))
+    h, _runs = await run_all(make_app, write_config(config_dir, corpus.sources))
     check_corpus(h.app.db, corpus)
     assert "/internal.xml" not in http_server.hits
     assert h.count("posts", "title LIKE ?", [f"%{MARKER}%"]) == 0
 
 
 # ----------------------------------------------------------------------------- 3. encodings
+
 
 @pytest.mark.parametrize("kind", ["rss", "html"])
 async def test_every_encoding_and_every_wrong_label_stores_the_true_titles(make_app, config_dir, http_server, kind):
@@ -323,23 +367,29 @@ def test_decode_body_case(case):
 
 # ----------------------------------------------------------------------------- 4. empty posts
 
+
 async def test_markup_only_entries_are_not_stored_empty(make_app, config_dir, http_server):
-    feed = ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>t</title>"
-            "<item><title></title><link>https://news.example/img/1</link>"
-            "<description>&lt;img src=\"https://img.example/1.jpg\"&gt;</description></item>"
-            "<item><link>https://news.example/img/2</link><description><![CDATA[<p> <img src='x.png'/> </p>]]>"
-            "</description></item>"
-            "<item><title>市人社局考试中心主任赵明远被举报</title><link>https://news.example/img/3</link>"
-            "<description>&lt;img src=\"https://img.example/3.jpg\"&gt;</description></item>"
-            "</channel></rss>").encode()
+    feed = (
+        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>t</title>"
+        "<item><title></title><link>https://news.example/img/1</link>"
+        "<description>&lt;img src=\"https://img.example/1.jpg\"&gt;</description></item>"
+        "<item><link>https://news.example/img/2</link><description><![CDATA[<p> <img src='x.png'/> </p>]]>"
+        "</description></item>"
+        "<item><title>市人社局考试中心主任赵明远被举报</title><link>https://news.example/img/3</link>"
+        "<description>&lt;img src=\"https://img.example/3.jpg\"&gt;</description></item>"
+        "</channel></rss>"
+    ).encode()
     corpus = Corpus()
-    corpus.add(http_server, "imgs", feed, ct("application/rss+xml", "utf-8"), titles=["市人社局考试中心主任赵明远被举报"])
-    h, runs = await run_all(make_app, write_config(config_dir, corpus.sources))
+    corpus.add(
+        http_server, "imgs", feed, ct("application/rss+xml", "utf-8"), titles=["市人社局考试中心主任赵明远被举报"]
+    )
+    h, _runs = await run_all(make_app, write_config(config_dir, corpus.sources))
     check_corpus(h.app.db, corpus)
     assert h.count("posts", "trim(title) = ''") == 0
 
 
 # ----------------------------------------------------------------------------- the corpus, one scrape
+
 
 def test_corpus_through_one_scrape_once(tmp_path, config_dir, http_server, bait):
     """Every kind of feed a monitoring team meets, through one `yuqing scrape --once`: no crash,
@@ -348,21 +398,46 @@ def test_corpus_through_one_scrape_once(tmp_path, config_dir, http_server, bait)
     add_encoding_cases(corpus, http_server, "rss", offset=40)
     add_encoding_cases(corpus, http_server, "html", offset=80)
     zipped = titles_for("gbk", 3, 120)
-    corpus.add(http_server, "gzipped", gzip.compress(rss_doc("gz", zipped, "gbk").encode("gbk")),
-               {"Content-Type": "application/rss+xml; charset=utf-8", "Content-Encoding": "gzip"}, titles=zipped)
+    corpus.add(
+        http_server,
+        "gzipped",
+        gzip.compress(rss_doc("gz", zipped, "gbk").encode("gbk")),
+        {"Content-Type": "application/rss+xml; charset=utf-8", "Content-Encoding": "gzip"},
+        titles=zipped,
+    )
     deflated = titles_for("big5", 3, 121)
-    corpus.add(http_server, "deflated", zlib.compress(rss_doc("df", deflated, "big5").encode("big5")),
-               {"Content-Type": "application/rss+xml", "Content-Encoding": "deflate"}, titles=deflated)
-    corpus.add(http_server, "emptyfeed", b"<?xml version='1.0'?><rss version='2.0'><channel><title>x</title>"
-               b"</channel></rss>", ct("application/rss+xml", None), titles=[])
+    corpus.add(
+        http_server,
+        "deflated",
+        zlib.compress(rss_doc("df", deflated, "big5").encode("big5")),
+        {"Content-Type": "application/rss+xml", "Content-Encoding": "deflate"},
+        titles=deflated,
+    )
+    corpus.add(
+        http_server,
+        "emptyfeed",
+        b"<?xml version='1.0'?><rss version='2.0'><channel><title>x</title></channel></rss>",
+        ct("application/rss+xml", None),
+        titles=[],
+    )
     corpus.add(http_server, "badgzip", BROKEN_GZIP, {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"})
-    corpus.add(http_server, "baddeflate", b"\x78\x9c broken", {"Content-Type": "application/rss+xml",
-                                                               "Content-Encoding": "deflate"})
-    corpus.add(http_server, "badxml", "<rss><channel><item><title>断了<<<</channel>".encode(), ct("application/xml", None))
+    corpus.add(
+        http_server,
+        "baddeflate",
+        b"\x78\x9c broken",
+        {"Content-Type": "application/rss+xml", "Content-Encoding": "deflate"},
+    )
+    corpus.add(
+        http_server, "badxml", "<rss><channel><item><title>断了<<<</channel>".encode(), ct("application/xml", None)
+    )
     corpus.add(http_server, "huge", b"<rss>" + b"x" * 300_000 + b"</rss>", ct("application/rss+xml", None))
     corpus.add(http_server, "empty", b"", ct("application/rss+xml", None))
-    corpus.add(http_server, "errorpage", "<html><head><title>502 Bad Gateway</title></head><body><h1>服务暂时不可用"
-               "</h1></body></html>".encode("gbk"), ct("text/html", "gbk"))
+    corpus.add(
+        http_server,
+        "errorpage",
+        "<html><head><title>502 Bad Gateway</title></head><body><h1>服务暂时不可用</h1></body></html>".encode("gbk"),
+        ct("text/html", "gbk"),
+    )
     corpus.add(http_server, "urlbody", f"{http_server.url}/internal.xml".encode(), ct("application/rss+xml", None))
     corpus.add(http_server, "pathbody", str(bait).encode(), ct("application/rss+xml", None))
     corpus.add(http_server, "filebody", f"file://{bait}".encode(), ct("application/rss+xml", None))
@@ -377,8 +452,10 @@ def test_corpus_through_one_scrape_once(tmp_path, config_dir, http_server, bait)
     result, db = _scrape(tmp_path, config_dir / "example.toml")
     assert result.exit_code == 0, (result.output, result.exception)
     n_sources, n_new = len(corpus.sources), sum(len(t) for t in corpus.expect.values())
-    assert (f"合计 total: {n_sources} 个来源 sources, {n_new} 条新帖 new posts, {len(corpus.failing)} 个错误 errors"
-            in result.stdout), result.stdout
+    assert (
+        f"合计 total: {n_sources} 个来源 sources, {n_new} 条新帖 new posts, {len(corpus.failing)} 个错误 errors"
+        in result.stdout
+    ), result.stdout
     check_corpus(db, corpus)
     assert "/internal.xml" not in http_server.hits
     assert db.execute("SELECT COUNT(*) FROM posts WHERE title LIKE ?", [f"%{MARKER}%"]).fetchone()[0] == 0
@@ -400,10 +477,15 @@ async def test_run_all_an_exception_after_reading_is_that_sources_failure(make_a
     source; gather() does not lose the other sources' results."""
     corpus = Corpus()
     good = titles_for("utf-8", 2, 9)
-    corpus.add(http_server, "explodes", rss_doc("explodes", titles_for("utf-8", 1, 10), "utf-8").encode(),
-               ct("application/rss+xml", "utf-8"))
-    corpus.add(http_server, "good", rss_doc("good", good, "utf-8").encode(), ct("application/rss+xml", "utf-8"),
-               titles=good)
+    corpus.add(
+        http_server,
+        "explodes",
+        rss_doc("explodes", titles_for("utf-8", 1, 10), "utf-8").encode(),
+        ct("application/rss+xml", "utf-8"),
+    )
+    corpus.add(
+        http_server, "good", rss_doc("good", good, "utf-8").encode(), ct("application/rss+xml", "utf-8"), titles=good
+    )
     h = make_app(write_config(config_dir, corpus.sources))
     real = h.app.service.ingest
 
@@ -422,13 +504,16 @@ async def test_run_all_an_exception_after_reading_is_that_sources_failure(make_a
     assert "RuntimeError: storage hiccup" in runs["explodes"].error
 
 
-@pytest.mark.parametrize("text,enc", [
-    ("élève à Noël, ça coûte 5 € — ok", "cp1252"),
-    ("Ça va? Été très chaud. Über straße", "iso-8859-1"),
-    ("Привет, как дела? Всё хорошо", "cp1251"),
-    ("日本語のテキストです。東京都", "shift_jis"),
-    ("한국어 텍스트입니다", "euc-kr"),
-])
+@pytest.mark.parametrize(
+    "text,enc",
+    [
+        ("élève à Noël, ça coûte 5 € — ok", "cp1252"),
+        ("Ça va? Été très chaud. Über straße", "iso-8859-1"),
+        ("Привет, как дела? Всё хорошо", "cp1251"),
+        ("日本語のテキストです。東京都", "shift_jis"),
+        ("한국어 텍스트입니다", "euc-kr"),
+    ],
+)
 def test_a_correctly_labelled_foreign_page_is_not_corrected_into_chinese(text, enc):
     from jobs.fetch import decode_body
 

@@ -12,7 +12,9 @@ def snapshot(h):
     """Everything a command could change."""
     return (
         [tuple(r) for r in h.app.db.execute("SELECT id, state, assignee, version, disposition FROM incidents")],
-        h.count("events"), h.count("outbox"), h.count("subscriptions"),
+        h.count("events"),
+        h.count("outbox"),
+        h.count("subscriptions"),
     )
 
 
@@ -60,15 +62,18 @@ async def test_wrong_state_closing_a_closed_incident(two):
     assert snapshot(two) == before
 
 
-@pytest.mark.parametrize("who,text,expected", [
-    ("hexiaoyu", "/claim 1", "你的角色（信息员）无权使用 /claim"),
-    ("chenbuzhang", "/close 1 已澄清", "你的角色（领导）无权使用 /close"),
-    ("chenbuzhang", "/claim 1", "无权使用 /claim"),
-    ("xuanchuan", "/search 张建国", "无权使用 /search"),   # a partner's /list: tests/test_partner.py
-    ("hexiaoyu", "/report", "无权使用 /report"),
-    ("stranger", "/list", "你还没有登记"),
-    ("stranger", "/claim 1", "你还没有登记"),
-])
+@pytest.mark.parametrize(
+    "who,text,expected",
+    [
+        ("hexiaoyu", "/claim 1", "你的角色（信息员）无权使用 /claim"),
+        ("chenbuzhang", "/close 1 已澄清", "你的角色（领导）无权使用 /close"),
+        ("chenbuzhang", "/claim 1", "无权使用 /claim"),
+        ("xuanchuan", "/search 张建国", "无权使用 /search"),  # a partner's /list: tests/test_partner.py
+        ("hexiaoyu", "/report", "无权使用 /report"),
+        ("stranger", "/list", "你还没有登记"),
+        ("stranger", "/claim 1", "你还没有登记"),
+    ],
+)
 async def test_permissions_are_checked_and_nothing_changes(two, who, text, expected):
     before = snapshot(two)
     assert expected in await two.say(who, text)
@@ -101,7 +106,7 @@ async def test_full_workflow_announces_each_change_in_the_group(two):
     out = await two.deliver()
     assert "⏫ #1 由 李强 升级至组长：省级媒体关注" in out
     assert "【私聊 → 王敏】" in out  # the team lead hears about it privately
-    assert two.incident(1).grade.rank <= 2   # a grade I–II closing needs a 研判 and a leader's 销号
+    assert two.incident(1).grade.rank <= 2  # a grade I–II closing needs a 研判 and a leader's 销号
     assert "/judge" in await two.say("liqiang", "/close 1 已澄清 经核实系公务用车")
     await two.say("liqiang", "/judge 1 系公务用车，网民误读")
     await two.say("liqiang", "/close 1 已澄清 经核实系公务用车")
@@ -195,30 +200,33 @@ async def test_playbook_on_claim_and_steps_ticked_by_notes(two):
     assert "✅ 1. 核实事实与涉及单位" in show and "✅ 2. 联系涉及单位说明情况" in show and "⬜ 3." in show
 
 
-@pytest.mark.parametrize("text, private, expected", [
-    ("认领 12", False, ("claim", "12")),
-    ("认领12", False, ("claim", "12")),
-    ("/认领 #12", True, ("claim", "#12")),
-    ("取消认领 3", False, ("unclaim", "3")),
-    ("关闭 12 已澄清 当事人已说明", False, ("close", "12 已澄清 当事人已说明")),
-    ("关闭窗口的事", False, None),            # ordinary talk in a group
-    ("关闭 窗口", False, None),
-    ("关闭 窗口", True, ("close", "窗口")),    # in private it is a command (and gets its usage reply)
-    ("认领", False, ("claim", "")),           # alone: a reply to a card
-    ("报告 week", False, ("report", "week")),
-    ("重新打开 4", False, ("reopen", "4")),
-    ("列表", False, ("list", "")),
-    ("列表一下", False, None),
-    ("认领 1 下", False, None),               # talk, in a group
-    ("查看2楼", False, None),
-    ("关闭 2020年的事", False, None),
-    ("我的 天", False, None),
-    ("报告 领导", False, None),
-    ("线索 是啥", False, None),
-    ("线索 https://bbs.example/t/1 村民反映", False, ("tip", "https://bbs.example/t/1 村民反映")),
-    ("订阅 II", False, ("subscribe", "II")),
-    ("我的", False, ("mine", "")),
-])
+@pytest.mark.parametrize(
+    "text, private, expected",
+    [
+        ("认领 12", False, ("claim", "12")),
+        ("认领12", False, ("claim", "12")),
+        ("/认领 #12", True, ("claim", "#12")),
+        ("取消认领 3", False, ("unclaim", "3")),
+        ("关闭 12 已澄清 当事人已说明", False, ("close", "12 已澄清 当事人已说明")),
+        ("关闭窗口的事", False, None),  # ordinary talk in a group
+        ("关闭 窗口", False, None),
+        ("关闭 窗口", True, ("close", "窗口")),  # in private it is a command (and gets its usage reply)
+        ("认领", False, ("claim", "")),  # alone: a reply to a card
+        ("报告 week", False, ("report", "week")),
+        ("重新打开 4", False, ("reopen", "4")),
+        ("列表", False, ("list", "")),
+        ("列表一下", False, None),
+        ("认领 1 下", False, None),  # talk, in a group
+        ("查看2楼", False, None),
+        ("关闭 2020年的事", False, None),
+        ("我的 天", False, None),
+        ("报告 领导", False, None),
+        ("线索 是啥", False, None),
+        ("线索 https://bbs.example/t/1 村民反映", False, ("tip", "https://bbs.example/t/1 村民反映")),
+        ("订阅 II", False, ("subscribe", "II")),
+        ("我的", False, ("mine", "")),
+    ],
+)
 def test_chinese_command_words(text, private, expected):
     from handlers.commands import parse
 

@@ -21,6 +21,7 @@ def note_texts(h, iid: int) -> list[str]:
 
 # ---------------------------------------------------------------------------- 10: as typed
 
+
 async def test_note_reason_and_summary_are_stored_as_typed(two):
     note = "已核实：情况属实，（待复核）ＡＢＣ　全角空格"
     assert await two.say("liqiang", f"/note 1 {note}") == ""
@@ -31,7 +32,7 @@ async def test_note_reason_and_summary_are_stored_as_typed(two):
     await two.say("liqiang", f"/escalate 1 {reason}")
     esc = [ev for ev in store.events_for(two.app.db, 1) if ev.action == "escalate"][-1]
     assert esc.detail["reason"] == reason
-    await two.say("liqiang", "/judge 1 系公务用车（已核）：网民误读")   # grade I–II: a 研判 before closing
+    await two.say("liqiang", "/judge 1 系公务用车（已核）：网民误读")  # grade I–II: a 研判 before closing
     await two.say("liqiang", "/close 1 已澄清 经核实：系公务用车，（已备案）")
     assert two.incident(1).summary == "经核实：系公务用车，（已备案）"
     show = await two.say("liqiang", "/show 1")
@@ -62,23 +63,27 @@ async def test_full_width_digits_are_accepted_deliberately(two):
 
 # ---------------------------------------------------------------------------- 9: numbers in range
 
-@pytest.mark.parametrize("text, expected", [
-    ("/claim 99999999999999999999", "不是有效的事件编号"),
-    ("/claim " + "9" * 5000, "不是有效的事件编号"),
-    ("/show " + "9" * 5000, "不是有效的事件编号"),
-    ("/note " + "9" * 30 + " 内容", "不是有效的事件编号"),
-    ("/mute 2 9999999999999d", "最多静音 7 天"),
-    ("/mute 2 " + "9" * 400 + "d", "最多静音 7 天"),
-    ("/mute 2 0m", "须大于 0"),
-    ("/report 0001-01-01..0001-01-01", "2000-01-01 至 2999-12-31"),
-    ("/report 9999-12-31..9999-12-31", "2000-01-01 至 2999-12-31"),
-    ("/report 99999999999999999999", "不是有效的事件编号"),
-    ("/tip http://[::1", "链接格式不正确"),
-    ("/tip http://[zz]/", "链接格式不正确"),
-    ("/note 1 完成 " + "9" * 5000, "步骤号过大"),
-    ("/note 2 完成 " + "9" * 5000, "步骤号过大"),
-    ("/list 99999999999999999999", "无法识别的参数"),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("/claim 99999999999999999999", "不是有效的事件编号"),
+        ("/claim " + "9" * 5000, "不是有效的事件编号"),
+        ("/show " + "9" * 5000, "不是有效的事件编号"),
+        ("/note " + "9" * 30 + " 内容", "不是有效的事件编号"),
+        ("/mute 2 9999999999999d", "最多静音 7 天"),
+        ("/mute 2 " + "9" * 400 + "d", "最多静音 7 天"),
+        ("/mute 2 0m", "须大于 0"),
+        ("/report 0001-01-01..0001-01-01", "2000-01-01 至 2999-12-31"),
+        ("/report 9999-12-31..9999-12-31", "2000-01-01 至 2999-12-31"),
+        ("/report 99999999999999999999", "不是有效的事件编号"),
+        ("/tip http://[::1", "链接格式不正确"),
+        ("/tip http://[zz]/", "链接格式不正确"),
+        ("/note 1 完成 " + "9" * 5000, "步骤号过大"),
+        ("/note 2 完成 " + "9" * 5000, "步骤号过大"),
+        ("/list 99999999999999999999", "无法识别的参数"),
+    ],
+)
 async def test_hostile_numbers_get_a_reply_and_change_nothing(two, text, expected):
     before = snapshot(two)
     reply = await two.say("liqiang", text)
@@ -94,8 +99,8 @@ async def test_an_unexpected_error_is_answered_logged_and_rolled_back(two, monke
     real = IncidentService._announce
 
     def boom(self, *a, **kw):
-        real(self, *a, **kw)          # the outbox rows are written ...
-        raise RuntimeError("disk on fire")   # ... then something fails in the same transaction
+        real(self, *a, **kw)  # the outbox rows are written ...
+        raise RuntimeError("disk on fire")  # ... then something fails in the same transaction
 
     monkeypatch.setattr(IncidentService, "_announce", boom)
     before = snapshot(two)
@@ -120,14 +125,18 @@ async def test_a_concurrent_change_is_a_clear_retry(two, monkeypatch):
 
 # ---------------------------------------------------------------------------- 11: /close
 
-@pytest.mark.parametrize("text, disposition, summary", [
-    ("/close 2 已回应，考试中心已发布说明", "已回应", "考试中心已发布说明"),
-    ("/close 2 已回应。", "已回应", None),
-    ("/close 2 已澄清：经核实系谣言", "已澄清", "经核实系谣言"),
-    ("/close 2 误报", "误报", None),
-    ("/close 2 不实 经核实，（无此事）", "不实", "经核实，（无此事）"),
-    ("/close 2 unfounded, checked", "不实", "checked"),
-])
+
+@pytest.mark.parametrize(
+    "text, disposition, summary",
+    [
+        ("/close 2 已回应，考试中心已发布说明", "已回应", "考试中心已发布说明"),
+        ("/close 2 已回应。", "已回应", None),
+        ("/close 2 已澄清：经核实系谣言", "已澄清", "经核实系谣言"),
+        ("/close 2 误报", "误报", None),
+        ("/close 2 不实 经核实，（无此事）", "不实", "经核实，（无此事）"),
+        ("/close 2 unfounded, checked", "不实", "checked"),
+    ],
+)
 async def test_close_with_chinese_punctuation_after_the_disposition(two, text, disposition, summary):
     assert await two.say("liqiang", text) == ""
     inc = two.incident(2)
@@ -143,9 +152,16 @@ async def test_close_refusal_lists_the_options_once(two):
 
 # ---------------------------------------------------------------------------- 12: other bots
 
+
 def tg_request(text: str, *, private=False, bot="yuqing_bot") -> Request:
-    return Request(platform="telegram", chat="-100" if not private else "1001", user_id="1001", text=text,
-                   private=private, bot_username=bot)
+    return Request(
+        platform="telegram",
+        chat="-100" if not private else "1001",
+        user_id="1001",
+        text=text,
+        private=private,
+        bot_username=bot,
+    )
 
 
 async def test_commands_for_another_bot_are_left_alone(two, config_dir):
@@ -168,21 +184,25 @@ async def test_commands_for_another_bot_are_left_alone(two, config_dir):
 
 # ---------------------------------------------------------------------------- 13: extra arguments
 
-@pytest.mark.parametrize("text, expected", [
-    ("/claim 1 2 3", "多余的参数“2 3”"),
-    ("/note ##1", "不是有效的事件编号"),
-    ("/note 1 完成 9", "共 4 步，没有第 9 步"),
-    ("/note 1 完成 0", "没有第 0 步"),
-    ("/show 1 2", "多余的参数"),
-    ("/unclaim 1 x", "多余的参数"),
-    ("/assign 1 @周岚 @李强", "多余的参数"),
-    ("/mute 1 2h 3h", "多余的参数"),
-    ("/subscribe II III", "多余的参数"),
-    ("/mine 1", "多余的参数"),
-    ("/unsubscribe all", "多余的参数"),
-    ("/sources x", "多余的参数"),
-    ("/report week month", "多余的参数"),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("/claim 1 2 3", "多余的参数“2 3”"),
+        ("/note ##1", "不是有效的事件编号"),
+        ("/note 1 完成 9", "共 4 步，没有第 9 步"),
+        ("/note 1 完成 0", "没有第 0 步"),
+        ("/show 1 2", "多余的参数"),
+        ("/unclaim 1 x", "多余的参数"),
+        ("/assign 1 @周岚 @李强", "多余的参数"),
+        ("/mute 1 2h 3h", "多余的参数"),
+        ("/subscribe II III", "多余的参数"),
+        ("/mine 1", "多余的参数"),
+        ("/unsubscribe all", "多余的参数"),
+        ("/sources x", "多余的参数"),
+        ("/report week month", "多余的参数"),
+    ],
+)
 async def test_extra_arguments_get_the_usage(two, text, expected):
     before = snapshot(two)
     reply = await two.say("liqiang", text)
@@ -197,6 +217,7 @@ async def test_playbook_steps_within_range_still_tick(two):
 
 # ---------------------------------------------------------------------------- /list pages
 
+
 @pytest.fixture
 async def many(make_app):
     """47 open incidents of mixed grades (more than two pages)."""
@@ -207,9 +228,22 @@ async def many(make_app):
     seed(h, *HIGH)
     with write_tx(h.app.db):
         for n in range(46):
-            store.create_incident(h.app.db, story_key=f"k{n}", title=f"第{n}批任前公示", url=None, source_id="ycnews",
-                                  team="city", category=None, grade=list(Grade)[n % 4], score=1, sensitivity=1,
-                                  best_tier=3, reasons=["测试"], matched={}, now=h.app.clock())
+            store.create_incident(
+                h.app.db,
+                story_key=f"k{n}",
+                title=f"第{n}批任前公示",
+                url=None,
+                source_id="ycnews",
+                team="city",
+                category=None,
+                grade=list(Grade)[n % 4],
+                score=1,
+                sensitivity=1,
+                best_tier=3,
+                reasons=["测试"],
+                matched={},
+                now=h.app.clock(),
+            )
     return h
 
 

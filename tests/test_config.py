@@ -20,7 +20,14 @@ from tests.conftest import EXAMPLE
 def test_example_config_is_valid():
     cfg = load_config(EXAMPLE)
     assert cfg.organization.name == "云川市委组织部"
-    assert {t.category for t in cfg.watchlist.topics} >= {"干部任用", "干部作风", "违纪违法", "招录考试", "基层党建", "政府回应"}
+    assert {t.category for t in cfg.watchlist.topics} >= {
+        "干部任用",
+        "干部作风",
+        "违纪违法",
+        "招录考试",
+        "基层党建",
+        "政府回应",
+    }
     assert all(cfg.resolve_path(s.url).exists() for s in cfg.sources)
 
 
@@ -32,21 +39,28 @@ def edit(config_dir, old, new, count=1):
     return p
 
 
-@pytest.mark.parametrize("old,new,where,zh", [
-    ('tier = 2\n', 'tier = 9\n', "sources[1].tier", "数值太大"),
-    ('tier = 2\n', 'tier = "high"\n', "sources[1].tier", "应为整数"),
-    ('interval = "5m"', 'interval = "often"', "sources[2].interval", "时长格式应为"),
-    ('role = "officer"', 'role = "boss"', "people[4].role", "取值不在允许范围内"),
-    ('name = "王敏"\n', '', "people[0].name", "缺少必填项"),
-    ('id = "liqiang"', 'id = "wangmin"', "people[1].id", "重复的 id"),
-    ('team = "city"\n\n[[sources]]\nid = "provnews"', 'team = "district"\n\n[[sources]]\nid = "provnews"',
-     "sources[0].team", "没有名为 'district' 的团队"),
-    ('threshold = 14', 'threshold = 40', "grades", "I > II > III > IV"),
-    ('url = "samples/forum.atom"', 'url = "samples/missing.atom"', "sources[2].url", "文件不存在"),
-    ('[organization]\n', '[organization]\ncolour = "red"\n', "organization.colour", "未知字段"),
-    ('category = "招录考试"\nrole', 'category = "不存在的类别"\nrole', "playbooks[2].category", "没有类别"),
-    ('[[teams]]', '[[teams]\n', "(syntax)", "TOML 语法错误"),
-])
+@pytest.mark.parametrize(
+    "old,new,where,zh",
+    [
+        ('tier = 2\n', 'tier = 9\n', "sources[1].tier", "数值太大"),
+        ('tier = 2\n', 'tier = "high"\n', "sources[1].tier", "应为整数"),
+        ('interval = "5m"', 'interval = "often"', "sources[2].interval", "时长格式应为"),
+        ('role = "officer"', 'role = "boss"', "people[4].role", "取值不在允许范围内"),
+        ('name = "王敏"\n', '', "people[0].name", "缺少必填项"),
+        ('id = "liqiang"', 'id = "wangmin"', "people[1].id", "重复的 id"),
+        (
+            'team = "city"\n\n[[sources]]\nid = "provnews"',
+            'team = "district"\n\n[[sources]]\nid = "provnews"',
+            "sources[0].team",
+            "没有名为 'district' 的团队",
+        ),
+        ('threshold = 14', 'threshold = 40', "grades", "I > II > III > IV"),
+        ('url = "samples/forum.atom"', 'url = "samples/missing.atom"', "sources[2].url", "文件不存在"),
+        ('[organization]\n', '[organization]\ncolour = "red"\n', "organization.colour", "未知字段"),
+        ('category = "招录考试"\nrole', 'category = "不存在的类别"\nrole', "playbooks[2].category", "没有类别"),
+        ('[[teams]]', '[[teams]\n', "(syntax)", "TOML 语法错误"),
+    ],
+)
 def test_bad_config_names_the_field(config_dir, old, new, where, zh):
     path = edit(config_dir, old, new)
     with pytest.raises(ConfigError) as e:
@@ -90,9 +104,14 @@ def test_check_command_ok_and_bad(config_dir, tmp_path):
 
 def test_run_with_bad_config_stops_with_message_not_traceback(config_dir, tmp_path):
     path = edit(config_dir, 'claim = "15m"', 'claim = "soon"')
-    proc = subprocess.run([sys.executable, "-m", "bot.cli", "run", "--config", str(path), "--db", str(tmp_path / "r.db")],
-                          capture_output=True, text=True, input="", timeout=60,
-                          env={"PATH": "", "YUQING_DATA_DIR": str(tmp_path / "data")})
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run", "--config", str(path), "--db", str(tmp_path / "r.db")],
+        capture_output=True,
+        text=True,
+        input="",
+        timeout=60,
+        env={"PATH": "", "YUQING_DATA_DIR": str(tmp_path / "data")},
+    )
     assert proc.returncode == 2
     assert "配置文件有误 / invalid configuration" in proc.stderr
     assert re.search(r"grades\.I\.claim: 时长格式应为", proc.stderr)
@@ -108,8 +127,11 @@ def test_every_subcommand_has_help_and_common_options(sub):
 
 def test_telegram_without_token_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
-    res = CliRunner().invoke(cli, ["run", "--platform", "telegram", "--db", str(tmp_path / "t.db")],
-                             env={"YUQING_DATA_DIR": str(tmp_path / "data")})
+    res = CliRunner().invoke(
+        cli,
+        ["run", "--platform", "telegram", "--db", str(tmp_path / "t.db")],
+        env={"YUQING_DATA_DIR": str(tmp_path / "data")},
+    )
     assert res.exit_code == 2
     assert "TELEGRAM_BOT_TOKEN: 使用 Telegram 平台需要设置机器人令牌" in res.output
 
@@ -141,12 +163,23 @@ def test_several_platforms_and_robot_keys_from_the_environment(monkeypatch):
 
 def test_check_validates_the_chosen_platforms_settings(config_dir, tmp_path):
     args = ["check", "--config", str(config_dir / "example.toml"), "--db", str(tmp_path / "c.db")]
-    env = {"YUQING_DATA_DIR": str(tmp_path / "data"), "YUQING_PLATFORM": "wecom",
-           "YUQING_WECOM_CORP_ID": "ww1", "YUQING_WECOM_SECRET": "s"}
+    env = {
+        "YUQING_DATA_DIR": str(tmp_path / "data"),
+        "YUQING_PLATFORM": "wecom",
+        "YUQING_WECOM_CORP_ID": "ww1",
+        "YUQING_WECOM_SECRET": "s",
+    }
     res = CliRunner().invoke(cli, args, env=env)
     assert res.exit_code == 2
     assert "YUQING_WECOM_TOKEN: 配置企业微信应用需要同时设置这一项" in res.output
-    ok = CliRunner().invoke(cli, args, env={"YUQING_DATA_DIR": str(tmp_path / "data"), "YUQING_PLATFORM": "wecom",
-                                            "YUQING_WECOM_ROBOT_KEYS": "city=k"})
+    ok = CliRunner().invoke(
+        cli,
+        args,
+        env={
+            "YUQING_DATA_DIR": str(tmp_path / "data"),
+            "YUQING_PLATFORM": "wecom",
+            "YUQING_WECOM_ROBOT_KEYS": "city=k",
+        },
+    )
     assert ok.exit_code == 0, ok.output
     assert "平台 platform: wecom" in ok.output

@@ -20,15 +20,15 @@ async def test_grade_i_claim_reminder_overdue_and_auto_escalation(make_app, cloc
     seed(h, "转：" + HIGH[0], HIGH[1], source="forum")  # two sources: grade I
     assert h.incident(1).grade.value == "I"
     await h.deliver()
-    assert await tick(h, minutes=9) == ""                       # claim deadline 15m, reminder 5m before
-    out = await tick(h, minutes=1)                               # 10 minutes in
+    assert await tick(h, minutes=9) == ""  # claim deadline 15m, reminder 5m before
+    out = await tick(h, minutes=1)  # 10 minutes in
     assert "⏳ #1 距认领时限还有 5 分钟" in out
-    assert await tick(h, minutes=2) == ""                        # said once
-    out = await tick(h, minutes=4)                               # 16 minutes: past the claim deadline
+    assert await tick(h, minutes=2) == ""  # said once
+    out = await tick(h, minutes=4)  # 16 minutes: past the claim deadline
     assert "⏰ #1 已超过认领时限" in out and "无人认领，自动升级" in out
     assert h.incident(1).state is State.ESCALATED
-    assert "【私聊 → 王敏】" in out                               # the next level hears about it
-    assert "自动升级" not in await tick(h, minutes=5)            # only once
+    assert "【私聊 → 王敏】" in out  # the next level hears about it
+    assert "自动升级" not in await tick(h, minutes=5)  # only once
 
 
 async def test_grade_iv_claim_deadline_is_the_next_working_day(make_app, clock):
@@ -36,8 +36,8 @@ async def test_grade_iv_claim_deadline_is_the_next_working_day(make_app, clock):
     seed(h, "市委组织部发布干部任前公示", "拟任职人选公示。", source="ycnews")
     assert h.incident(1).grade.value == "IV"
     await h.deliver()
-    assert "超过认领时限" not in await tick(h, hours=6)          # 16:00 on Tuesday: not yet
-    out = await tick(h, hours=18)                                # Wednesday 10:00: past 09:00
+    assert "超过认领时限" not in await tick(h, hours=6)  # 16:00 on Tuesday: not yet
+    out = await tick(h, hours=18)  # Wednesday 10:00: past 09:00
     assert "⏰ #1 已超过认领时限" in out
 
 
@@ -48,13 +48,13 @@ async def test_quiet_claimed_incident_is_nudged_once_per_interval(make_app, cloc
     await h.say("liqiang", "/claim 1")
     await h.deliver()
     assert "💤" not in await tick(h, minutes=50)
-    out = await tick(h, minutes=15)                              # 65 minutes without action (quiet_after 1h)
+    out = await tick(h, minutes=15)  # 65 minutes without action (quiet_after 1h)
     assert "💤 #1 已 1.1 小时没有新的处置记录" in out and "【私聊 → 李强】" in out
     assert "💤" not in await tick(h, minutes=30)
-    assert "💤" in await tick(h, minutes=30)                     # the next interval
+    assert "💤" in await tick(h, minutes=30)  # the next interval
     await h.say("liqiang", "/note 1 已联系交通局")
     await h.deliver()
-    assert "💤" not in await tick(h, minutes=30)                 # activity resets the clock
+    assert "💤" not in await tick(h, minutes=30)  # activity resets the clock
 
 
 async def test_mute_silences_reminders_and_its_end_is_announced(make_app, clock):
@@ -103,8 +103,20 @@ def test_claim_timings_for_each_grade(grade, claim_minutes, lead_minutes):
     assert dl.claim - inc.created_at == timedelta(minutes=claim_minutes)
 
     def kinds(minutes, done=()):
-        return [i.kind for i in due_intents(inc, dl, rule, inc.created_at + timedelta(minutes=minutes), done=set(done),
-                                            last_activity=inc.created_at, muted_until=None, tz=tz)]
+        return [
+            i.kind
+            for i in due_intents(
+                inc,
+                dl,
+                rule,
+                inc.created_at + timedelta(minutes=minutes),
+                done=set(done),
+                last_activity=inc.created_at,
+                muted_until=None,
+                tz=tz,
+            )
+        ]
+
     assert kinds(claim_minutes - lead_minutes - 1) == []
     assert kinds(claim_minutes - lead_minutes + 1) == ["remind"]
     assert kinds(claim_minutes - lead_minutes + 1, ["claim:pre"]) == []

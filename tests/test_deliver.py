@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from bot.app import App
 from bot.config import load_config
 from core.platform import DeliveryError, MessageGone
@@ -16,7 +15,7 @@ class FlakyPlatform:
     max_length = 4000
 
     def __init__(self):
-        self.sent: list[tuple[str, str, str]] = []   # (kind, chat, text)
+        self.sent: list[tuple[str, str, str]] = []  # (kind, chat, text)
         self.fail_next: list[Exception] = []
         self.down = False
         self.gone: set[str] = set()
@@ -65,6 +64,7 @@ async def test_outage_then_recovery_delivers_everything_once_in_order(tmp_path, 
     from core.incidents import Actor
     from core.lifecycle import Action
     from core.models import Role
+
     actor = Actor("liqiang", "李强", Role.STAFF, "console", "监测群")
     app.service.act(1, Action.CLAIM, actor)
     app.service.act(1, Action.NOTE, actor, text="第一条")
@@ -126,6 +126,7 @@ async def test_deleted_card_is_sent_again_not_lost(tmp_path, clock):
     from core.incidents import Actor
     from core.lifecycle import Action
     from core.models import Role
+
     app.service.act(1, Action.CLAIM, Actor("liqiang", "李强", Role.STAFF))
     await app.deliverer.drain()
     kinds = [k for k, _, _ in p.sent]
@@ -153,8 +154,10 @@ async def test_quiet_hours_hold_low_grades_until_morning_never_high(config_dir, 
     from zoneinfo import ZoneInfo
 
     p = config_dir / "example.toml"
-    p.write_text(p.read_text(encoding="utf-8").replace('city = "云川市"', 'city = "云川市"\nquiet_hours = "22:00-07:30"'),
-                 encoding="utf-8")
+    p.write_text(
+        p.read_text(encoding="utf-8").replace('city = "云川市"', 'city = "云川市"\nquiet_hours = "22:00-07:30"'),
+        encoding="utf-8",
+    )
     cfg = load_config(p)
     flaky = FlakyPlatform()
     app = App(make_settings(tmp_path), cfg, platforms={"console": flaky}, clock=clock)
@@ -165,8 +168,8 @@ async def test_quiet_hours_hold_low_grades_until_morning_never_high(config_dir, 
     h = H()
     h.app = app
     clock.now = datetime(2026, 11, 24, 23, 15, tzinfo=ZoneInfo("Asia/Shanghai"))
-    seed(h, *LOW, source="ycnews")                 # grade IV at 23:15: held
-    seed(h, *HIGH, source="provnews")              # grade II at 23:15: goes out at once
+    seed(h, *LOW, source="ycnews")  # grade IV at 23:15: held
+    seed(h, *HIGH, source="provnews")  # grade II at 23:15: goes out at once
     await app.deliverer.drain()
     assert [t for _, _, t in flaky.sent] == ["🟠 II 重大 · #2 · 干部作风"]
     clock.now = datetime(2026, 11, 25, 7, 29, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -182,9 +185,11 @@ def test_bad_quiet_hours_is_a_config_error(config_dir):
     from bot.errors import ConfigError
 
     p = config_dir / "example.toml"
-    p.write_text(p.read_text(encoding="utf-8").replace('city = "云川市"', 'city = "云川市"\nquiet_hours = "late"'),
-                 encoding="utf-8")
+    p.write_text(
+        p.read_text(encoding="utf-8").replace('city = "云川市"', 'city = "云川市"\nquiet_hours = "late"'),
+        encoding="utf-8",
+    )
     import pytest
 
-    with pytest.raises(ConfigError, match="organization.quiet_hours"):
+    with pytest.raises(ConfigError, match=r"organization\.quiet_hours"):
         load_config(p)

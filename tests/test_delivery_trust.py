@@ -23,8 +23,12 @@ from tests.fake_telegram import FakeBotAPI
 from tests.test_telegram import GROUP, TG, telegram_config
 from tests.test_wxpy import wx  # noqa: F401  (fixture)
 
-MORE_LOW = ("白沙乡卫生院工作人员态度恶劣被投诉", "南湖区社区台账形式主义引居民吐槽",
-            "江北区办事窗口推诿扯皮群众跑断腿", "青石镇村两委换届选举计票引质疑")
+MORE_LOW = (
+    "白沙乡卫生院工作人员态度恶劣被投诉",
+    "南湖区社区台账形式主义引居民吐槽",
+    "江北区办事窗口推诿扯皮群众跑断腿",
+    "青石镇村两委换届选举计票引质疑",
+)
 
 
 def incident_ids(db) -> list[int]:
@@ -33,10 +37,14 @@ def incident_ids(db) -> list[int]:
 
 # ----------------------------------------------------------------------------- 12.1 scrape --once
 
+
 def test_scrape_once_then_run_alerts_every_incident(tmp_path, clock):
     db = tmp_path / "s.db"
-    res = CliRunner().invoke(cli, ["scrape", "--once", "--db", str(db)],
-                             env={"YUQING_DATA_DIR": str(tmp_path / "data"), "YUQING_PLATFORM": "console"})
+    res = CliRunner().invoke(
+        cli,
+        ["scrape", "--once", "--db", str(db)],
+        env={"YUQING_DATA_DIR": str(tmp_path / "data"), "YUQING_PLATFORM": "console"},
+    )
     assert res.exit_code == 0, res.output
     cfg = load_config(EXAMPLE)
     settings = make_settings(tmp_path, platform="console").model_copy(update={"db": db})
@@ -49,7 +57,7 @@ def test_scrape_once_then_run_alerts_every_incident(tmp_path, clock):
         assert len(ids) >= 6
         asyncio.run(app.deliverer.drain())
         out = buf.getvalue()
-        for i in ids:   # every incident the scrape found got its alert in the group
+        for i in ids:  # every incident the scrape found got its alert in the group
             assert f"· #{i} ·" in out, f"#{i} never alerted"
         assert app.db.execute("SELECT COUNT(*) FROM outbox WHERE state IN ('pending','sending')").fetchone()[0] == 0
     finally:
@@ -62,16 +70,20 @@ async def test_scrape_once_beside_a_running_bot_is_delivered_by_it(config_dir, t
     t = TG(api, cfg, tmp_path)
     await t.start(collect=False)
     try:
-        env = {"YUQING_DATA_DIR": str(tmp_path / "data"), "YUQING_PLATFORM": "telegram",
-               "TELEGRAM_BOT_TOKEN": "123456:TEST", "YUQING_CONFIG": str(config_dir / "example.toml")}
-        res = await asyncio.to_thread(CliRunner().invoke, cli, ["scrape", "--once", "--db", str(t.app.settings.db)],
-                                      env=env)
+        env = {
+            "YUQING_DATA_DIR": str(tmp_path / "data"),
+            "YUQING_PLATFORM": "telegram",
+            "TELEGRAM_BOT_TOKEN": "123456:TEST",
+            "YUQING_CONFIG": str(config_dir / "example.toml"),
+        }
+        res = await asyncio.to_thread(
+            CliRunner().invoke, cli, ["scrape", "--once", "--db", str(t.app.settings.db)], env=env
+        )
         assert res.exit_code == 0, res.output
         ids = incident_ids(t.app.db)
         assert len(ids) >= 6
         # the running bot's deliverer polls the outbox: no kick from the other process needed
-        await t.until(lambda: all(any(f"· #{i} ·" in m["text"] for m in api.chat_log(GROUP)) for i in ids),
-                      timeout=15)
+        await t.until(lambda: all(any(f"· #{i} ·" in m["text"] for m in api.chat_log(GROUP)) for i in ids), timeout=15)
     finally:
         await t.stop()
         api.close()
@@ -80,11 +92,12 @@ async def test_scrape_once_beside_a_running_bot_is_delivered_by_it(config_dir, t
 def test_rows_for_a_platform_not_run_here_wait_for_the_process_that_runs_it(tmp_path, clock):
     cfg = load_config(EXAMPLE)
     settings = make_settings(tmp_path, platform=("console", "wxpy"))
-    app = App(settings, cfg, platforms={"console": ConsolePlatform(cfg, out=__import__("io").StringIO())},
-              clock=clock)
+    app = App(settings, cfg, platforms={"console": ConsolePlatform(cfg, out=__import__("io").StringIO())}, clock=clock)
     try:
+
         class H:
             pass
+
         h = H()
         h.app = app
         assert seed(h, *HIGH).created
@@ -98,6 +111,7 @@ def test_rows_for_a_platform_not_run_here_wait_for_the_process_that_runs_it(tmp_
 
 
 # ----------------------------------------------------------------------------- 12.2 digests
+
 
 class Recorder:
     """A rate-limited platform with a small message size: digests must span several messages."""
@@ -125,10 +139,11 @@ async def test_digest_names_every_incident_over_several_minutes(tmp_path, clock)
 
     class H:
         pass
+
     h = H()
     h.app = app
     try:
-        await app.collect_once()     # the sample feeds: one grade I, five grades III–IV
+        await app.collect_once()  # the sample feeds: one grade I, five grades III–IV
         for title in MORE_LOW:
             seed(h, title, "有网友发帖反映。")
         low = [r[0] for r in app.db.execute("SELECT id FROM incidents WHERE grade IN ('III','IV')").fetchall()]
@@ -163,6 +178,7 @@ def test_render_digest_lists_every_incident_within_the_limit(two):
 
 # ----------------------------------------------------------------------------- 12.3 long texts
 
+
 async def test_telegram_long_text_arrives_whole_in_order_threaded(config_dir, tmp_path):
     api = FakeBotAPI()
     t = TG(api, telegram_config(config_dir), tmp_path)
@@ -171,11 +187,13 @@ async def test_telegram_long_text_arrives_whole_in_order_threaded(config_dir, tm
         lines = [f"第 {i:04d} 行：" + "月报内容" * 20 for i in range(300)]
         text = "\n".join(lines)
         with write_tx(t.app.db):
-            outbox.enqueue(t.app.db, t.app.clock(), platform="telegram", chat=GROUP, kind=outbox.TEXT,
-                           payload={"text": text})
+            outbox.enqueue(
+                t.app.db, t.app.clock(), platform="telegram", chat=GROUP, kind=outbox.TEXT, payload={"text": text}
+            )
         t.app.deliverer.kick()
-        await t.until(lambda: t.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state='sent'").fetchone()[0] == 1,
-                      timeout=15)
+        await t.until(
+            lambda: t.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state='sent'").fetchone()[0] == 1, timeout=15
+        )
         parts = [m for m in api.chat_log(GROUP) if m["text"].startswith("第 ")]
         assert len(parts) > 1 and all(len(m["text"]) <= 4096 for m in parts)
         assert "\n".join(m["text"] for m in parts) == text
@@ -184,10 +202,11 @@ async def test_telegram_long_text_arrives_whole_in_order_threaded(config_dir, tm
         # a reply to a command, too
         async def long_reply(req):
             return [Reply(text)]
+
         t.app.handle = long_reply
         t.say("liqiang", "/report month")
         await t.until(lambda: sum(1 for m in api.chat_log(GROUP) if m["text"].startswith("第 ")) == 2 * len(parts))
-        replies = [m for m in api.chat_log(GROUP) if m["text"].startswith("第 ")][len(parts):]
+        replies = [m for m in api.chat_log(GROUP) if m["text"].startswith("第 ")][len(parts) :]
         assert "\n".join(m["text"] for m in replies) == text
         assert all(m["reply_to"] == replies[0]["message_id"] for m in replies[1:])
     finally:
@@ -207,16 +226,21 @@ async def test_console_prints_a_long_text_whole(tmp_path):
 
 # ----------------------------------------------------------------------------- 12.5 slow API
 
+
 async def test_slow_bot_api_answer_is_not_a_second_card(config_dir, tmp_path):
     api = FakeBotAPI()
     t = TG(api, telegram_config(config_dir), tmp_path)
     await t.start(collect=False)
     try:
-        api.fail("sendMessage", "slow", 6.5)   # longer than python-telegram-bot's 5 s default
+        api.fail("sendMessage", "slow", 6.5)  # longer than python-telegram-bot's 5 s default
         assert seed(t, *HIGH).created
         t.app.deliverer.kick()
-        await t.until(lambda: t.app.db.execute(
-            "SELECT COUNT(*) FROM outbox WHERE kind='card' AND state='sent'").fetchone()[0] == 1, timeout=20)
+        await t.until(
+            lambda: (
+                t.app.db.execute("SELECT COUNT(*) FROM outbox WHERE kind='card' AND state='sent'").fetchone()[0] == 1
+            ),
+            timeout=20,
+        )
         await asyncio.sleep(1.0)
         cards = [m for m in api.sent if m["parse_mode"] == "HTML"]
         assert len(cards) == 1, f"{len(cards)} cards for one incident"
@@ -235,12 +259,13 @@ async def test_a_send_cut_off_is_resent_after_restart_and_logged(tmp_path, clock
 
     class H:
         pass
+
     h = H()
     h.app = app
     assert seed(h, *HIGH).created
     row = outbox.due(app.db, ["console"], clock())[0]
     with write_tx(app.db):
-        outbox.begin(app.db, [row.id], clock())   # recorded before the call, then the process died
+        outbox.begin(app.db, [row.id], clock())  # recorded before the call, then the process died
     app.close()
     app = App(make_settings(tmp_path), cfg, platforms={"console": p}, clock=clock)
     try:
@@ -254,9 +279,19 @@ async def test_a_send_cut_off_is_resent_after_restart_and_logged(tmp_path, clock
 
 # ----------------------------------------------------------------------------- 11.6 links
 
-BAD_URLS = ["javascript:alert(1)", "JavaScript:alert(document.cookie)", "data:text/html;base64,PHNjcmlwdD4=",
-            " javascript:alert(1)", "vbscript:msgbox", "file:///etc/passwd", "//evil.example/x", "/relative",
-            "ftp://x.example/a", "http:/no-host", "https://"]
+BAD_URLS = [
+    "javascript:alert(1)",
+    "JavaScript:alert(document.cookie)",
+    "data:text/html;base64,PHNjcmlwdD4=",
+    " javascript:alert(1)",
+    "vbscript:msgbox",
+    "file:///etc/passwd",
+    "//evil.example/x",
+    "/relative",
+    "ftp://x.example/a",
+    "http:/no-host",
+    "https://",
+]
 
 
 def _card_for(two, url):
@@ -292,10 +327,12 @@ async def test_link_characters_are_escaped_per_platform(two):
 def test_scrape_routes_to_wecom_robots_from_the_settings_without_opening_wecom(tmp_path, clock):
     cfg = load_config(EXAMPLE)
     settings = make_settings(tmp_path, platform="wecom", wecom_robot_keys={"city": "robot-key"})
-    app = App(settings, cfg, platforms={}, clock=clock)   # as `scrape --once` builds it
+    app = App(settings, cfg, platforms={}, clock=clock)  # as `scrape --once` builds it
     try:
+
         class H:
             pass
+
         h = H()
         h.app = app
         assert seed(h, *HIGH).created
@@ -336,8 +373,8 @@ async def test_a_long_text_that_fails_half_way_resumes_where_it_stopped(tmp_path
         assert [m.text.split(" ")[0] for m in p.sent] == ["第0段", "第1段"]
         clock.advance(minutes=5)
         await app.deliverer.drain()
-        assert [m.text.split(" ")[0] for m in p.sent] == [f"第{i}段" for i in range(5)]   # none twice, in order
-        assert [m.reply_to for m in p.sent] == [None] + ["m1"] * 4                         # threaded under the first
+        assert [m.text.split(" ")[0] for m in p.sent] == [f"第{i}段" for i in range(5)]  # none twice, in order
+        assert [m.reply_to for m in p.sent] == [None] + ["m1"] * 4  # threaded under the first
         assert app.db.execute("SELECT state, message_id FROM outbox").fetchone() == ("sent", "m1")
     finally:
         app.close()
@@ -351,18 +388,19 @@ async def test_wxpy_sends_a_long_text_whole_over_several_minutes(wx):
     bot, app = wx
     now = [1000.0]
     app.platforms["wxpy"].pacer.limiter = RateLimiter(lambda: now[0])
-    lines = [f"第{i}段 " + "报" * 1900 for i in range(20)]      # 20 messages: more than 15 a minute
+    lines = [f"第{i}段 " + "报" * 1900 for i in range(20)]  # 20 messages: more than 15 a minute
     with write_tx(app.db):
-        outbox.enqueue(app.db, app.clock(), platform="wxpy", chat=WX_GROUP, kind=outbox.TEXT,
-                       payload={"text": "\n".join(lines)})
+        outbox.enqueue(
+            app.db, app.clock(), platform="wxpy", chat=WX_GROUP, kind=outbox.TEXT, payload={"text": "\n".join(lines)}
+        )
     app.deliverer.kick()
     await until(lambda: len([t for t in bot.group.sent if t.startswith("第")]) == 15)
     await asyncio.sleep(0.5)
-    assert len([t for t in bot.group.sent if t.startswith("第")]) == 15   # the minute's limit holds
+    assert len([t for t in bot.group.sent if t.startswith("第")]) == 15  # the minute's limit holds
     now[0] += 61
     with write_tx(app.db):
         app.db.execute("UPDATE outbox SET not_before=NULL WHERE state='pending'")
     app.deliverer.kick()
     await until(lambda: len([t for t in bot.group.sent if t.startswith("第")]) == 20)
-    assert [t for t in bot.group.sent if t.startswith("第")] == lines                # whole, in order, once
+    assert [t for t in bot.group.sent if t.startswith("第")] == lines  # whole, in order, once
     assert not any("已截断" in t for t in bot.group.sent)

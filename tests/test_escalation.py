@@ -32,10 +32,14 @@ steps = [
 def township(config_dir, make_app):
     p = config_dir / "example.toml"
     text = p.read_text(encoding="utf-8")
-    text = text.replace("# ---------------------------------------------------------------- people and roles",
-                        TEAMS + "\n# ---- people and roles")
-    text = text.replace('id = "forum"\nname = "云川论坛（样例）"\nkind = "rss"\nurl = "samples/forum.atom"\ntier = 4\ninterval = "5m"\nteam = "city"',
-                        'id = "forum"\nname = "云川论坛（样例）"\nkind = "rss"\nurl = "samples/forum.atom"\ntier = 4\ninterval = "5m"\nteam = "qingshi"')
+    text = text.replace(
+        "# ---------------------------------------------------------------- people and roles",
+        TEAMS + "\n# ---- people and roles",
+    )
+    text = text.replace(
+        'id = "forum"\nname = "云川论坛（样例）"\nkind = "rss"\nurl = "samples/forum.atom"\ntier = 4\ninterval = "5m"\nteam = "city"',
+        'id = "forum"\nname = "云川论坛（样例）"\nkind = "rss"\nurl = "samples/forum.atom"\ntier = 4\ninterval = "5m"\nteam = "qingshi"',
+    )
     text += CHAINS
     p.write_text(text, encoding="utf-8")
     return make_app(load_config(p))
@@ -43,15 +47,15 @@ def township(config_dir, make_app):
 
 async def test_chain_steps_reach_the_parent_team_and_partners_get_only_facts(township):
     h = township
-    seed(h, "青石镇干部吃拿卡要被投诉", "村民投诉办事推诿。")            # forum belongs to the township team
+    seed(h, "青石镇干部吃拿卡要被投诉", "村民投诉办事推诿。")  # forum belongs to the township team
     out = await h.deliver()
-    assert "【青石镇群】" in out and "【监测群】" not in out             # the team's own group
+    assert "【青石镇群】" in out and "【监测群】" not in out  # the team's own group
     await h.say("liqiang", "/escalate 1 村民聚集", chat="青石镇群")
     out = await h.deliver()
     assert "⏫ #1 由 李强 升级至镇党委书记：村民聚集" in out and "【私聊 → 王敏】" in out
     await h.say("liqiang", "/escalate 1 需要市里协调", chat="青石镇群")
     out = await h.deliver()
-    assert "【监测群】" in out and "升级至市委组织部" in out              # the parent team's group gets the card
+    assert "【监测群】" in out and "升级至市委组织部" in out  # the parent team's group gets the card
     await h.say("liqiang", "/escalate 1 涉嫌违纪", chat="青石镇群")
     out = await h.deliver()
     assert "【纪委监委对接群】" in out and "已升级至市纪委监委，请关注" in out
@@ -66,8 +70,10 @@ def test_unknown_person_in_a_chain_is_a_config_error(config_dir):
     from bot.errors import ConfigError
 
     p = config_dir / "example.toml"
-    p.write_text(p.read_text(encoding="utf-8") + '\n[[escalation]]\nsteps = [{ name = "x", people = ["nobody"] }]\n',
-                 encoding="utf-8")
+    p.write_text(
+        p.read_text(encoding="utf-8") + '\n[[escalation]]\nsteps = [{ name = "x", people = ["nobody"] }]\n',
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError, match=r"escalation\[0\]\.steps\[0\]\.people"):
         load_config(p)
 
@@ -77,21 +83,28 @@ def test_topic_rules_belong_to_a_team(config_dir):
     from jobs.analyse import Analyzer
 
     p = config_dir / "example.toml"
-    text = p.read_text(encoding="utf-8").replace("# ---------------------------------------------------------------- people and roles",
-                                                 TEAMS + "\n# ---- people and roles")
-    text = text.replace("# ---------------------------------------------------------------- grades", """
+    text = p.read_text(encoding="utf-8").replace(
+        "# ---------------------------------------------------------------- people and roles",
+        TEAMS + "\n# ---- people and roles",
+    )
+    text = text.replace(
+        "# ---------------------------------------------------------------- grades",
+        """
 [[watchlist.topics]]
 category = "镇村事务"
 weight = 5
 any = ["低保"]
 team = "qingshi"
 
-# ---- grades""")
-    text = text.replace('url = "samples/forum.atom"\ntier = 4\ninterval = "5m"\nteam = "city"',
-                        'url = "samples/forum.atom"\ntier = 4\ninterval = "5m"\nteam = "qingshi"')
+# ---- grades""",
+    )
+    text = text.replace(
+        'url = "samples/forum.atom"\ntier = 4\ninterval = "5m"\nteam = "city"',
+        'url = "samples/forum.atom"\ntier = 4\ninterval = "5m"\nteam = "qingshi"',
+    )
     p.write_text(text, encoding="utf-8")
     cfg = load_config(p)
     a = Analyzer(cfg)
     post = Post("x", "k", "青石镇低保评定引争议", "")
-    assert a.analyse(post, cfg.source("forum")).finding.category == "镇村事务"      # the town's source
-    assert a.analyse(post, cfg.source("ycnews")).finding.category != "镇村事务"     # a city source
+    assert a.analyse(post, cfg.source("forum")).finding.category == "镇村事务"  # the town's source
+    assert a.analyse(post, cfg.source("ycnews")).finding.category != "镇村事务"  # a city source

@@ -40,9 +40,48 @@ ISSUES = [
 ]
 
 
-WORDS = ["群众", "反映", "问题", "部门", "回复", "热线", "材料", "现场", "视频", "照片", "家长", "老人", "孩子",
-         "费用", "补贴", "道路", "水管", "路灯", "停车", "垃圾", "噪音", "排队", "窗口", "手续", "证明", "公示",
-         "名单", "工程", "质量", "安全", "消防", "医保", "社保", "学位", "校车", "菜市场", "公交", "拆迁", "补偿", "合同"]
+WORDS = [
+    "群众",
+    "反映",
+    "问题",
+    "部门",
+    "回复",
+    "热线",
+    "材料",
+    "现场",
+    "视频",
+    "照片",
+    "家长",
+    "老人",
+    "孩子",
+    "费用",
+    "补贴",
+    "道路",
+    "水管",
+    "路灯",
+    "停车",
+    "垃圾",
+    "噪音",
+    "排队",
+    "窗口",
+    "手续",
+    "证明",
+    "公示",
+    "名单",
+    "工程",
+    "质量",
+    "安全",
+    "消防",
+    "医保",
+    "社保",
+    "学位",
+    "校车",
+    "菜市场",
+    "公交",
+    "拆迁",
+    "补偿",
+    "合同",
+]
 
 
 CADRES = [("张建国", "市交通运输局局长"), ("刘海燕", "江北区副区长"), ("赵明远", "市人社局考试中心主任")]
@@ -58,7 +97,7 @@ def items(n: int) -> list[tuple[str, str, str, str]]:
         r = random.Random(k)
         filler = "，".join("".join(r.sample(WORDS, 3)) for _ in range(8))
         feed = f"f{k % 4}"
-        if k % 2:   # every other story is grade I–II: a card of its own at once, never digested
+        if k % 2:  # every other story is grade I–II: a card of its own at once, never digested
             cadre, post = CADRES[k // 2 % len(CADRES)]
             title = f"网友实名举报{post}{cadre}{''.join(r.sample(WORDS, 2))}违纪（{k}）"
             text = f"本人实名举报{post}{cadre}，{filler}，群众十分愤怒，质疑有黑幕。"
@@ -78,16 +117,20 @@ class Feeds:
         feeds = self
 
         class H(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 feeds.hits += 1
                 name = self.path.strip("/")
                 time.sleep(random.uniform(0.02, 0.2))
                 entries = "".join(
                     f"<item><title>{escape(t)}</title><link>{g}</link><guid>{g}</guid>"
                     f"<description>{escape(s)}</description></item>"
-                    for f, g, t, s in items(feeds.visible) if f == name)
-                body = (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{name}</title>'
-                        f"<link>https://bbs.fault.example/</link>{entries}</channel></rss>").encode()
+                    for f, g, t, s in items(feeds.visible)
+                    if f == name
+                )
+                body = (
+                    f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{name}</title>'
+                    f"<link>https://bbs.fault.example/</link>{entries}</channel></rss>"
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
@@ -95,14 +138,14 @@ class Feeds:
                 try:
                     self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass   # the process was killed mid-request
+                    pass  # the process was killed mid-request
 
             def log_message(self, *a):
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.server.daemon_threads = True
-        self.server.handle_error = lambda *a: None   # a client killed mid-request is expected here
+        self.server.handle_error = lambda *a: None  # a client killed mid-request is expected here
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -112,13 +155,15 @@ class Feeds:
 
 
 def write_config(config_dir: Path, feeds: Feeds) -> Path:
-    telegram_config(config_dir)   # the group chat and people's Telegram ids
+    telegram_config(config_dir)  # the group chat and people's Telegram ids
     p = config_dir / "example.toml"
     text = p.read_text(encoding="utf-8")
     text = re.sub(r"\[\[sources\]\]\n(?:[a-z_]+ = [^\n]*\n)+", "", text)
     for i in range(4):
-        text += (f'\n[[sources]]\nid = "f{i}"\nname = "故障论坛{i}"\nkind = "rss"\nurl = "{feeds.url}/f{i}"\n'
-                 f'tier = 4\ninterval = "30m"\nteam = "city"\n')
+        text += (
+            f'\n[[sources]]\nid = "f{i}"\nname = "故障论坛{i}"\nkind = "rss"\nurl = "{feeds.url}/f{i}"\n'
+            f'tier = 4\ninterval = "30m"\nteam = "city"\n'
+        )
     # all four feeds are on one host: a short politeness interval keeps each run's collection
     # to about a second, so that kills land in collection and delivery alike
     text += "\n[collection]\nmin_interval = 0.3\njitter = 0.2\n"
@@ -128,8 +173,13 @@ def write_config(config_dir: Path, feeds: Feeds) -> Path:
 
 def start(env: dict, log: Path) -> subprocess.Popen:
     fh = open(log, "ab")
-    return subprocess.Popen([sys.executable, "-c", "from bot.cli import main; main()", "run", "--platform", "telegram"],
-                            cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-c", "from bot.cli import main; main()", "run", "--platform", "telegram"],
+        cwd=ROOT,
+        env=env,
+        stdout=fh,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def query(db: Path, sql: str, params=()):
@@ -153,31 +203,41 @@ def wait_until(cond, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.mark.timeout(300)   # ~1.5 min: 8 runs of the real process
+@pytest.mark.timeout(300)  # ~1.5 min: 8 runs of the real process
 def test_sigkill_during_collection_and_delivery_loses_nothing(config_dir, tmp_path):
     rng = random.Random(int(os.environ.get("YUQING_FAULT_SEED", time.time_ns() % 10**6)))
     api = FakeBotAPI()
-    api.latency = lambda: rng.uniform(0.05, 0.3)   # a network's round trip, after the message is in the chat
+    api.latency = lambda: rng.uniform(0.05, 0.3)  # a network's round trip, after the message is in the chat
     feeds = Feeds()
     cfg = write_config(config_dir, feeds)
     db = tmp_path / "data" / "fault.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("YUQING_", "TELEGRAM_"))}
-    env.update(PYTHONPATH=str(ROOT), YUQING_DATA_DIR=str(tmp_path / "data"), YUQING_DB=str(db),
-               YUQING_CONFIG=str(cfg), TELEGRAM_BOT_TOKEN="123456:FAULT", TELEGRAM_BASE_URL=api.base_url,
-               YUQING_DELIVER_INTERVAL="0.2", YUQING_LOG_LEVEL="INFO")
+    env.update(
+        PYTHONPATH=str(ROOT),
+        YUQING_DATA_DIR=str(tmp_path / "data"),
+        YUQING_DB=str(db),
+        YUQING_CONFIG=str(cfg),
+        TELEGRAM_BOT_TOKEN="123456:FAULT",
+        TELEGRAM_BASE_URL=api.base_url,
+        YUQING_DELIVER_INTERVAL="0.2",
+        YUQING_LOG_LEVEL="INFO",
+    )
     log = tmp_path / "run.log"
     per_kill = 6
     try:
         kills = 0
         t0 = time.monotonic()
         for cycle in range(KILLS):
-            feeds.visible = per_kill * (cycle + 1)   # new stories for this run to collect and alert
+            feeds.visible = per_kill * (cycle + 1)  # new stories for this run to collect and alert
             hits, sent = feeds.hits, len(api.sent)
             proc = start(env, log)
             # kill at a random moment: of collection (even runs: after its first feed request)
             # or of delivery (odd runs: after the first message it sent)
-            wait_until(lambda: feeds.hits > hits or len(api.sent) > sent or proc.poll() is not None, 60,
-                       "the run to start collecting")
+            wait_until(
+                lambda: feeds.hits > hits or len(api.sent) > sent or proc.poll() is not None,
+                60,
+                "the run to start collecting",
+            )
             assert proc.poll() is None, log.read_text(encoding="utf-8", errors="replace")[-3000:]
             if cycle % 2:
                 try:
@@ -188,13 +248,16 @@ def test_sigkill_during_collection_and_delivery_loses_nothing(config_dir, tmp_pa
             else:
                 time.sleep(rng.uniform(0.0, 1.2))
             proc.send_signal(signal.SIGKILL)
-            print(f"kill {cycle + 1} at {time.monotonic() - t0:.1f}s: {len(api.sent) - sent} message(s) sent by this run")
-            proc.wait(timeout=30)      # the previous process is dead before the next starts
+            print(
+                f"kill {cycle + 1} at {time.monotonic() - t0:.1f}s: {len(api.sent) - sent} message(s) sent by this run"
+            )
+            proc.wait(timeout=30)  # the previous process is dead before the next starts
             kills += 1
         # the last run: not killed; everything collected must reach the chat
         feeds.visible = per_kill * KILLS
         proc = start(env, log)
         try:
+
             def settled():
                 if not db.exists():
                     return False
@@ -205,8 +268,8 @@ def test_sigkill_during_collection_and_delivery_loses_nothing(config_dir, tmp_pa
                 except sqlite3.OperationalError:
                     return False
                 text = named(api)
-                return (stored == feeds.visible and left == 0 and ids
-                        and all(f"#{i} " in text for i in ids))
+                return stored == feeds.visible and left == 0 and ids and all(f"#{i} " in text for i in ids)
+
             wait_until(settled, 150, "every incident named in the chat")
             print(f"settled at {time.monotonic() - t0:.1f}s")
         finally:
@@ -221,9 +284,12 @@ def test_sigkill_during_collection_and_delivery_loses_nothing(config_dir, tmp_pa
         keys = {r[0] for r in query(db, "SELECT url FROM posts")}
         assert {g for _, g, _, _ in items(feeds.visible)} <= keys
         # no incident lost: every relevant post belongs to an incident that exists
-        orphans = query(db, """SELECT COUNT(*) FROM posts p WHERE p.relevant=1 AND NOT EXISTS
+        orphans = query(
+            db,
+            """SELECT COUNT(*) FROM posts p WHERE p.relevant=1 AND NOT EXISTS
                                (SELECT 1 FROM incident_posts ip JOIN incidents i ON i.id=ip.incident_id
-                                WHERE ip.post_id=p.id)""")[0][0]
+                                WHERE ip.post_id=p.id)""",
+        )[0][0]
         assert orphans == 0
         ids = [r[0] for r in query(db, "SELECT id FROM incidents ORDER BY id")]
         assert len(ids) >= KILLS
@@ -252,9 +318,11 @@ def test_sigkill_during_collection_and_delivery_loses_nothing(config_dir, tmp_pa
         # a kill can repeat at most the one card in flight
         assert dup_cards <= kills
         resent = log.read_text(encoding="utf-8", errors="replace").count("were being sent when the bot last stopped")
-        print(f"\nfault injection: {kills} SIGKILLs, {len(ids)} incidents, {len(api.sent)} messages; repeated: "
-              f"{dup_cards} card(s) + {dup_digests} digest message(s) = {(dup_cards + dup_digests) / kills:.2f} "
-              f"messages per kill ({dup_lines} digest line(s)); {resent} restart(s) found a send cut off")
+        print(
+            f"\nfault injection: {kills} SIGKILLs, {len(ids)} incidents, {len(api.sent)} messages; repeated: "
+            f"{dup_cards} card(s) + {dup_digests} digest message(s) = {(dup_cards + dup_digests) / kills:.2f} "
+            f"messages per kill ({dup_lines} digest line(s)); {resent} restart(s) found a send cut off"
+        )
     finally:
         feeds.close()
         api.close()

@@ -15,8 +15,23 @@ from jobs.analyse import Analyzer
 from tests.conftest import EXAMPLE, seed
 
 # Format / default-ignorable characters a name can be split with (none visible to a reader).
-INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u00ad", "\ufeff", "\u2060", "\u200e", "\u200f",
-             "\u202a", "\u202c", "\u2066", "\u2069", "\u180e", "\u034f", "\ufe0f"]
+INVISIBLE = [
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u00ad",
+    "\ufeff",
+    "\u2060",
+    "\u200e",
+    "\u200f",
+    "\u202a",
+    "\u202c",
+    "\u2066",
+    "\u2069",
+    "\u180e",
+    "\u034f",
+    "\ufe0f",
+]
 SPACES = [" ", "  ", "\u3000", "\u00a0", "\u2002", "\u2009", "\t", " \u3000 "]
 # (simplified as in the example config, traditional as a Hong Kong / Taiwan post writes it)
 CADRES = [("张建国", "張建國"), ("刘海燕", "劉海燕"), ("赵明远", "趙明遠")]
@@ -65,7 +80,7 @@ def test_cadre_in_traditional_characters_is_found(analyzer, simplified, traditio
 def test_units_are_folded_too(analyzer, simplified, traditional):
     canonical = "市人社局" if "人力" in simplified else simplified
     assert found(analyzer, f"{traditional}回應網友質疑", kind="units") == [canonical]
-    assert found(analyzer, f"{split_with(simplified, chr(0x200b))}回应网友质疑", kind="units") == [canonical]
+    assert found(analyzer, f"{split_with(simplified, chr(0x200B))}回应网友质疑", kind="units") == [canonical]
     assert found(analyzer, f"{split_with(simplified, ' ')} 回应网友质疑", kind="units") == [canonical]
 
 
@@ -79,8 +94,12 @@ def test_topic_and_place_terms_are_folded(analyzer):
 
 def test_token_boundaries_still_hold_after_folding(analyzer):
     # a longer word is still not the name, however it is spelled
-    for title in ("张建国际贸易公司在云川开业", "張建國際貿易公司在雲川開業", "张 建 国 际 贸 易公司开业",
-                  "张\u200b建\u200b国\u200b际贸易公司开业"):
+    for title in (
+        "张建国际贸易公司在云川开业",
+        "張建國際貿易公司在雲川開業",
+        "张 建 国 际 贸 易公司开业",
+        "张\u200b建\u200b国\u200b际贸易公司开业",
+    ):
         assert found(analyzer, title) == [], title
 
 
@@ -159,9 +178,9 @@ def test_a_space_the_writer_put_between_words_still_counts_as_a_boundary(analyze
     # nothing, only the text's ends and the writer's spaces are boundaries
     monkeypatch.setattr(analyzer.segmenter, "tokens", lambda t: [t])
     assert found(analyzer, "刘海燕 燕子飞回来了") == ["刘海燕"]
-    assert found(analyzer, "张\u3000建\u3000国际贸易公司开业") == []   # the name's end is no break
+    assert found(analyzer, "张\u3000建\u3000国际贸易公司开业") == []  # the name's end is no break
     assert found(analyzer, "说 张建国") == ["张建国"]
-    assert found(analyzer, "说张建国") == []                           # no break before the name
+    assert found(analyzer, "说张建国") == []  # no break before the name
 
 
 def test_fold_with_gaps_reports_where_spaces_were_dropped():
@@ -185,7 +204,6 @@ async def test_search_folds_the_query_and_the_index_alike(make_app):
     assert not seed(h, "今天雲\u200b川天氣不錯，適合出遊", "").created
     reply = (await h.say("liqiang", "/search 天气 出游")).replace("【", "").replace("】", "")
     assert "今天雲\u200b川天氣不錯" in reply
-
 
 
 def test_making_segmenters_again_does_not_change_how_text_is_split():

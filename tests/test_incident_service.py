@@ -23,8 +23,14 @@ async def test_change_writes_state_event_and_outbox_together(two):
     assert two.count("events") == before_events + 1
     assert two.count("outbox") == before_outbox + 3  # card edit + notice + the category's playbook
     ev = next(two.app.db.query("SELECT * FROM events ORDER BY id DESC LIMIT 1"))
-    assert (ev["actor"], ev["action"], ev["from_state"], ev["to_state"], ev["platform"], ev["chat"]) == \
-        ("liqiang", "claim", "new", "claimed", "console", "监测群")
+    assert (ev["actor"], ev["action"], ev["from_state"], ev["to_state"], ev["platform"], ev["chat"]) == (
+        "liqiang",
+        "claim",
+        "new",
+        "claimed",
+        "console",
+        "监测群",
+    )
 
 
 async def test_failure_half_way_rolls_back_everything(two, monkeypatch):
@@ -75,7 +81,9 @@ async def test_incident_state_is_derivable_from_its_events(two):
     svc.act(1, Action.ESCALATE, a, text="扩散")
     svc.act(1, Action.CLOSE, a, disposition=__import__("core.models", fromlist=["Disposition"]).Disposition.RESPONDED)
     svc.act(1, Action.REOPEN, a)
-    last = list(two.app.db.query("SELECT to_state FROM events WHERE incident_id=1 AND to_state IS NOT NULL ORDER BY id"))
+    last = list(
+        two.app.db.query("SELECT to_state FROM events WHERE incident_id=1 AND to_state IS NOT NULL ORDER BY id")
+    )
     assert last[-1]["to_state"] == two.incident(1).state.value
 
 
@@ -94,9 +102,9 @@ def test_stories_opened_by_another_process_are_joined(make_app):
     """The service keeps recent stories between posts; it still sees incidents another
     process (a `yuqing scrape`) opened since."""
     a = make_app()
-    b = make_app(db_path=a.app.settings.db)          # a second process on the same file
+    b = make_app(db_path=a.app.settings.db)  # a second process on the same file
     assert seed(a, *LOW).created
-    assert not seed(a, "转：" + LOW[0], LOW[1]).created   # a has read the stories and holds one
+    assert not seed(a, "转：" + LOW[0], LOW[1]).created  # a has read the stories and holds one
     first = seed(b, *HIGH)
     assert first.created
     again = seed(a, "转：" + HIGH[0], HIGH[1])

@@ -12,8 +12,25 @@ from bot.cli import cli
 from jobs.ledger import COLUMNS
 from tests.conftest import EXAMPLE, HIGH, LOW, seed
 
-HEADER = ["编号", "发现时间", "首发时间", "标题", "来源", "链接", "类别", "等级", "涉及对象", "研判",
-          "认领人", "认领用时", "处置方式", "处置说明", "办结时间", "是否超时", "备注"]
+HEADER = [
+    "编号",
+    "发现时间",
+    "首发时间",
+    "标题",
+    "来源",
+    "链接",
+    "类别",
+    "等级",
+    "涉及对象",
+    "研判",
+    "认领人",
+    "认领用时",
+    "处置方式",
+    "处置说明",
+    "办结时间",
+    "是否超时",
+    "备注",
+]
 
 
 async def _history(h, clock):
@@ -22,8 +39,13 @@ async def _history(h, clock):
     seed(h, *HIGH, source="provnews")
     seed(h, "转：" + HIGH[0], HIGH[1], source="forum")
     seed(h, *LOW, source="ycnews")
-    seed(h, "=HYPERLINK(\"http://evil\")\x07张建国 公车", "张建国 公车 网友质疑", source="forum",
-         url="javascript:alert(1)")
+    seed(
+        h,
+        "=HYPERLINK(\"http://evil\")\x07张建国 公车",
+        "张建国 公车 网友质疑",
+        source="forum",
+        url="javascript:alert(1)",
+    )
     clock.advance(minutes=10)
     await h.say("liqiang", "/claim 1")
     await h.say("liqiang", "/judge 1 系公务用车，网民误读，热度可控")
@@ -53,8 +75,11 @@ async def test_cli_ledger_workbook(make_app, clock, tmp_path):
     db = h.app.settings.db
     h.app.close()
     out = tmp_path / "ledger.xlsx"
-    res = CliRunner().invoke(cli, ["export", "ledger", "--db", str(db), "--from", "2026-11-01", "--to", "2026-11-30",
-                                   "-o", str(out)], env={"YUQING_DATA_DIR": str(tmp_path / "data")})
+    res = CliRunner().invoke(
+        cli,
+        ["export", "ledger", "--db", str(db), "--from", "2026-11-01", "--to", "2026-11-30", "-o", str(out)],
+        env={"YUQING_DATA_DIR": str(tmp_path / "data")},
+    )
     assert res.exit_code == 0, res.output
     assert f"已导出台账 {n_incidents} 起事件" in res.stdout
     ws = _sheet(out)
@@ -63,7 +88,7 @@ async def test_cli_ledger_workbook(make_app, clock, tmp_path):
     assert ws.freeze_panes == "A2"
     assert ws.auto_filter.ref == f"A1:Q{n_incidents + 1}"
     assert ws.column_dimensions["D"].width >= 30
-    assert sorted(r["编号"] for r in rows) == list(range(1, n_incidents + 1))   # every incident of the period
+    assert sorted(r["编号"] for r in rows) == list(range(1, n_incidents + 1))  # every incident of the period
     first = next(r for r in rows if r["编号"] == 1)
     # dates are real dates, in Shanghai time: found at 10:00 local on 2026-11-24
     assert isinstance(first["发现时间"], datetime) and first["发现时间"] == datetime(2026, 11, 24, 10, 0)
@@ -91,9 +116,11 @@ async def test_cli_ledger_workbook(make_app, clock, tmp_path):
     assert ws.cell(row=hostile_row, column=6).hyperlink is None
     # the configured zone, not a fixed one
     utc_out = tmp_path / "ledger-utc.xlsx"
-    res = CliRunner().invoke(cli, ["export", "ledger", "--db", str(db), "--from", "2026-11-01", "--to", "2026-11-30",
-                                   "-o", str(utc_out)],
-                             env={"YUQING_DATA_DIR": str(tmp_path / "data"), "YUQING_TIMEZONE": "UTC"})
+    res = CliRunner().invoke(
+        cli,
+        ["export", "ledger", "--db", str(db), "--from", "2026-11-01", "--to", "2026-11-30", "-o", str(utc_out)],
+        env={"YUQING_DATA_DIR": str(tmp_path / "data"), "YUQING_TIMEZONE": "UTC"},
+    )
     assert res.exit_code == 0, res.output
     _, utc_rows = _rows(_sheet(utc_out))
     assert next(r for r in utc_rows if r["编号"] == 1)["发现时间"] == datetime(2026, 11, 24, 2, 0)
@@ -105,7 +132,7 @@ async def test_overdue_column_follows_deadlines(make_app, clock, tmp_path):
     from jobs.ledger import ledger_rows
 
     h = make_app()
-    seed(h, *HIGH, source="provnews")               # grade I: claim within 15 min, full response 24 h
+    seed(h, *HIGH, source="provnews")  # grade I: claim within 15 min, full response 24 h
     seed(h, *LOW, source="ycnews")
     clock.advance(hours=1)
     await h.say("liqiang", "/claim 1")
@@ -117,15 +144,16 @@ async def test_overdue_column_follows_deadlines(make_app, clock, tmp_path):
     lo, hi = clock.now - timedelta(days=3), clock.now + timedelta(days=1)
     rows = {r.id: r for r in ledger_rows(app.db, app.config, lo, hi, app.tz, clock.now)}
     assert rows[1].overdue.startswith("是") and "认领超时" in rows[1].overdue and "办结超时" in rows[1].overdue
-    assert h.incident(2).grade.value == "IV"   # claim by the next working morning: long past, 31 h on
+    assert h.incident(2).grade.value == "IV"  # claim by the next working morning: long past, 31 h on
     assert rows[2].overdue.startswith("是") and "认领超时" in rows[2].overdue
 
 
 async def test_chat_export_sends_the_file(make_app, clock, tmp_path):
     h = make_app()
     await _history(h, clock)
-    replies = await h.app.handle(__import__("handlers").Request(platform="console", chat="监测群", user_id="wangmin",
-                                                                text="/export ledger week"))
+    replies = await h.app.handle(
+        __import__("handlers").Request(platform="console", chat="监测群", user_id="wangmin", text="/export ledger week")
+    )
     assert len(replies) == 1 and replies[0].document, replies
     assert replies[0].document.endswith(".xlsx") and "舆情台账" in replies[0].text
     ws = _sheet(replies[0].document)
@@ -134,8 +162,9 @@ async def test_chat_export_sends_the_file(make_app, clock, tmp_path):
     # the Chinese alias, the default period, and the console showing the file
     from bot.platforms.console import _reply_text
 
-    again = await h.app.handle(__import__("handlers").Request(platform="console", chat="监测群", user_id="chenbuzhang",
-                                                              text="导出 台账"))
+    again = await h.app.handle(
+        __import__("handlers").Request(platform="console", chat="监测群", user_id="chenbuzhang", text="导出 台账")
+    )
     assert again[0].document and "📎 文件：" in _reply_text(again)
 
 
@@ -146,7 +175,7 @@ async def test_chat_export_refusals(make_app, clock):
     assert "请指明导出什么" in await h.say("wangmin", "/export")
     assert "无法识别的导出周期" in await h.say("wangmin", "/export ledger fortnight")
     assert "多余的参数" in await h.say("wangmin", "/export ledger week more")
-    assert "无权使用 /export" in await h.say("hexiaoyu", "/export ledger week")   # an officer
+    assert "无权使用 /export" in await h.say("hexiaoyu", "/export ledger week")  # an officer
     assert "/export ledger" in await h.say("wangmin", "/help")
 
 
@@ -161,8 +190,9 @@ def test_cli_defaults_and_bad_input(tmp_path, monkeypatch):
     assert len(made) == 1 and "已导出台账 0 起事件" in res.stdout
     header, rows = _rows(_sheet(made[0]))
     assert header == HEADER and rows == []
-    bad = CliRunner().invoke(cli, ["export", "ledger", "--db", str(db), "--from", "2026-12-01", "--to", "2026-11-01"],
-                             env=env)
+    bad = CliRunner().invoke(
+        cli, ["export", "ledger", "--db", str(db), "--from", "2026-12-01", "--to", "2026-11-01"], env=env
+    )
     assert bad.exit_code == 2 and "结束日期早于开始日期" in bad.output
     bad = CliRunner().invoke(cli, ["export", "ledger", "--db", str(db), "-o", "x.csv"], env=env)
     assert bad.exit_code == 2 and ".xlsx" in bad.output

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,14 +10,36 @@ from core.grades import Grade
 from core.lifecycle import Action, Refusal, decide
 from core.models import Incident, State
 
-T0 = datetime(2026, 11, 24, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 24, tzinfo=UTC)
 
 
 def inc(state: State, assignee: str | None = None, level: int = 0) -> Incident:
-    return Incident(id=1, title="t", url=None, source_id="s", source_name="S", team="city", category="干部作风",
-                    grade=Grade.III, score=9, reasons=(), matched={}, state=state, assignee=assignee,
-                    escalation_level=level, disposition=None, summary=None, post_count=1, source_count=1,
-                    created_at=T0, updated_at=T0, claimed_at=None, escalated_at=None, closed_at=None, version=1)
+    return Incident(
+        id=1,
+        title="t",
+        url=None,
+        source_id="s",
+        source_name="S",
+        team="city",
+        category="干部作风",
+        grade=Grade.III,
+        score=9,
+        reasons=(),
+        matched={},
+        state=state,
+        assignee=assignee,
+        escalation_level=level,
+        disposition=None,
+        summary=None,
+        post_count=1,
+        source_count=1,
+        created_at=T0,
+        updated_at=T0,
+        claimed_at=None,
+        escalated_at=None,
+        closed_at=None,
+        version=1,
+    )
 
 
 ALLOWED = [
@@ -59,29 +81,40 @@ def test_allowed(state, assignee, level, action, actor, target, admin, to_state,
     assert (d.to_state, d.assignee) == (to_state, to_assignee)
 
 
-FORBIDDEN = [
-    (State.CLAIMED, "b", 0, Action.CLAIM, "a", None, False, Refusal.TAKEN),
-    (State.ESCALATED, "b", 1, Action.CLAIM, "a", None, False, Refusal.TAKEN),
-    (State.CLAIMED, "a", 0, Action.CLAIM, "a", None, False, Refusal.ALREADY_YOURS),
-    (State.NEW, None, 0, Action.UNCLAIM, "a", None, False, Refusal.NOT_ASSIGNED),
-    (State.CLAIMED, "b", 0, Action.UNCLAIM, "a", None, False, Refusal.NOT_ASSIGNEE),
-    (State.CLAIMED, "b", 0, Action.ASSIGN, "boss", "b", True, Refusal.ALREADY_YOURS),
-    (State.ESCALATED, "a", 3, Action.ESCALATE, "a", None, False, Refusal.TOP_LEVEL),
-    (State.NEW, None, 0, Action.REOPEN, "a", None, False, Refusal.NOT_CLOSED),
-    (State.CLAIMED, "a", 0, Action.REOPEN, "a", None, False, Refusal.NOT_CLOSED),
-    (State.ESCALATED, "a", 1, Action.REOPEN, "a", None, False, Refusal.NOT_CLOSED),
-    (State.NEW, None, 0, Action.SIGNOFF, "boss", None, True, Refusal.NOT_PENDING),
-    (State.CLAIMED, "a", 0, Action.SIGNOFF, "boss", None, True, Refusal.NOT_PENDING),
-    (State.ESCALATED, "a", 1, Action.SIGNOFF, "boss", None, True, Refusal.NOT_PENDING),
-    (State.PENDING_SIGNOFF, "a", 0, Action.SIGNOFF, "a", None, False, Refusal.NOT_SIGNER),
-] + [
-    (State.PENDING_SIGNOFF, "a", 0, action, "a", "b", True, Refusal.PENDING)
-    for action in (Action.CLAIM, Action.UNCLAIM, Action.ASSIGN, Action.ESCALATE, Action.CLOSE)
-] + [
-    (State.CLOSED, "a", 0, action, "a", "b", True, Refusal.CLOSED)
-    for action in (Action.CLAIM, Action.UNCLAIM, Action.ASSIGN, Action.ESCALATE, Action.CLOSE, Action.JUDGE,
-                   Action.SIGNOFF)
-]
+FORBIDDEN = (
+    [
+        (State.CLAIMED, "b", 0, Action.CLAIM, "a", None, False, Refusal.TAKEN),
+        (State.ESCALATED, "b", 1, Action.CLAIM, "a", None, False, Refusal.TAKEN),
+        (State.CLAIMED, "a", 0, Action.CLAIM, "a", None, False, Refusal.ALREADY_YOURS),
+        (State.NEW, None, 0, Action.UNCLAIM, "a", None, False, Refusal.NOT_ASSIGNED),
+        (State.CLAIMED, "b", 0, Action.UNCLAIM, "a", None, False, Refusal.NOT_ASSIGNEE),
+        (State.CLAIMED, "b", 0, Action.ASSIGN, "boss", "b", True, Refusal.ALREADY_YOURS),
+        (State.ESCALATED, "a", 3, Action.ESCALATE, "a", None, False, Refusal.TOP_LEVEL),
+        (State.NEW, None, 0, Action.REOPEN, "a", None, False, Refusal.NOT_CLOSED),
+        (State.CLAIMED, "a", 0, Action.REOPEN, "a", None, False, Refusal.NOT_CLOSED),
+        (State.ESCALATED, "a", 1, Action.REOPEN, "a", None, False, Refusal.NOT_CLOSED),
+        (State.NEW, None, 0, Action.SIGNOFF, "boss", None, True, Refusal.NOT_PENDING),
+        (State.CLAIMED, "a", 0, Action.SIGNOFF, "boss", None, True, Refusal.NOT_PENDING),
+        (State.ESCALATED, "a", 1, Action.SIGNOFF, "boss", None, True, Refusal.NOT_PENDING),
+        (State.PENDING_SIGNOFF, "a", 0, Action.SIGNOFF, "a", None, False, Refusal.NOT_SIGNER),
+    ]
+    + [
+        (State.PENDING_SIGNOFF, "a", 0, action, "a", "b", True, Refusal.PENDING)
+        for action in (Action.CLAIM, Action.UNCLAIM, Action.ASSIGN, Action.ESCALATE, Action.CLOSE)
+    ]
+    + [
+        (State.CLOSED, "a", 0, action, "a", "b", True, Refusal.CLOSED)
+        for action in (
+            Action.CLAIM,
+            Action.UNCLAIM,
+            Action.ASSIGN,
+            Action.ESCALATE,
+            Action.CLOSE,
+            Action.JUDGE,
+            Action.SIGNOFF,
+        )
+    ]
+)
 
 
 @pytest.mark.parametrize("state,assignee,level,action,actor,target,admin,why", FORBIDDEN)

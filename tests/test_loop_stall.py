@@ -28,7 +28,7 @@ async def test_search_indexes_a_bounded_part_and_says_the_rest_is_coming(tmp_pat
     from handlers import commands
 
     monkeypatch.setattr(commands, "SEARCH_INDEX_LIMIT", 100)
-    worst, reply = await search_stall(tmp_path, backlog=300)
+    _worst, reply = await search_stall(tmp_path, backlog=300)
     assert "另有 200 条新帖尚在建立索引" in reply
 
 

@@ -33,14 +33,17 @@ def one(finder, text):
     return officials[0]
 
 
-@pytest.mark.parametrize("text,name,rank", [
-    ("曲靖市副市长黄太文强调要抓好安全生产", "黄太文", "厅局"),
-    ("内蒙呼和浩特市庄村村支书郑高贵长期把持基层政权乱作为", "郑高贵", "村"),
-    ("抚州市临川区纪委书记吴小明接受审查", "吴小明", "县处"),
-    ("原副县长王某某受贿案一审宣判", "王某某", "县处"),
-    ("市委书记李强调研基层党建", "李强", "厅局"),
-    ("环境保护部原副部长、党组成员张力军涉嫌严重违纪违法接受调查", "张力军", None),
-])
+@pytest.mark.parametrize(
+    "text,name,rank",
+    [
+        ("曲靖市副市长黄太文强调要抓好安全生产", "黄太文", "厅局"),
+        ("内蒙呼和浩特市庄村村支书郑高贵长期把持基层政权乱作为", "郑高贵", "村"),
+        ("抚州市临川区纪委书记吴小明接受审查", "吴小明", "县处"),
+        ("原副县长王某某受贿案一审宣判", "王某某", "县处"),
+        ("市委书记李强调研基层党建", "李强", "厅局"),
+        ("环境保护部原副部长、党组成员张力军涉嫌严重违纪违法接受调查", "张力军", None),
+    ],
+)
 def test_title_next_to_a_name(finder, text, name, rank):
     o = one(finder, text)
     assert o.name == name
@@ -83,11 +86,14 @@ def run(a, title, text=""):
     return a.analyse(Post("forum", "k", title, text), a.config.source("forum")).finding
 
 
-@pytest.mark.parametrize("title", [
-    "曲靖市副市长黄太文强调要抓好安全生产",
-    "内蒙呼和浩特市庄村村支书郑高贵长期把持基层政权乱作为",
-    "投诉主题：新宁一渡水镇政府不作为",
-])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "曲靖市副市长黄太文强调要抓好安全生产",
+        "内蒙呼和浩特市庄村村支书郑高贵长期把持基层政权乱作为",
+        "投诉主题：新宁一渡水镇政府不作为",
+    ],
+)
 def test_issue_examples_are_relevant_without_a_watch_list(province, title):
     f = run(province, title)
     assert f.relevant, title

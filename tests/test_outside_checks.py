@@ -16,13 +16,12 @@ import pytest
 from bot.platforms.telegram import card_html
 from bot.platforms.wecom import card_markdown
 from core.render import card_text
-
 from tests.test_collect import collect, titles  # noqa: F401 - fixture
 
 DATA = Path(__file__).parent / "data" / "feedparser"
 
 
-async def test_unlabelled_shift_jis_feed_is_not_stored_with_replacement_characters(collect, http_server):  # noqa: F811
+async def test_unlabelled_shift_jis_feed_is_not_stored_with_replacement_characters(collect, http_server):
     # feedparser's tests/illformed/chardet/shiftjis.xml: no charset anywhere. Shift_JIS was taken
     # for a single-byte code page (and dropped as a candidate), and a UTF-8 decoding full of
     # U+FFFD beat GB18030's clean decoding by a hair: stored as 'DrecomRSS�ɋL�����e…'.
@@ -36,16 +35,23 @@ async def test_unlabelled_shift_jis_feed_is_not_stored_with_replacement_characte
     assert texts and all("\ufffd" not in t for t in texts)
 
 
-@pytest.mark.parametrize("label,codec,title", [("ibm1140", "cp1140", "Crème brûlée à 1 € : café"),
-                                               ("ebcdic-cp-be", "cp500", "Ærø [x] {y} ¦ü"),
-                                               (None, "cp037", "Zürich ¬ öffentlich")])
-async def test_ebcdic_feeds_are_read_not_lost_as_not_well_formed(collect, http_server, label, codec, title):  # noqa: F811
+@pytest.mark.parametrize(
+    "label,codec,title",
+    [
+        ("ibm1140", "cp1140", "Crème brûlée à 1 € : café"),
+        ("ebcdic-cp-be", "cp500", "Ærø [x] {y} ¦ü"),
+        (None, "cp037", "Zürich ¬ öffentlich"),
+    ],
+)
+async def test_ebcdic_feeds_are_read_not_lost_as_not_well_formed(collect, http_server, label, codec, title):
     # feedparser's tests/encoding/x80_*.xml: 21 EBCDIC feeds (cp037, cp500, ibm1140, ebcdic-cp-*)
     # were each this source's "feed not parseable: not well-formed". XML 1.0 appendix F: the
     # first four bytes say EBCDIC; the declaration, read as cp037, names the code page.
     decl = f'<?xml version="1.0" encoding="{label}"?>' if label else '<?xml version="1.0"?>'
-    doc = (f'{decl}\n<rss version="2.0"><channel><title>t</title><item><title>{title}</title>'
-           f'<link>https://news.example/e/1</link><description>{title}.</description></item></channel></rss>\n')
+    doc = (
+        f'{decl}\n<rss version="2.0"><channel><title>t</title><item><title>{title}</title>'
+        f'<link>https://news.example/e/1</link><description>{title}.</description></item></channel></rss>\n'
+    )
     http_server.routes["/e"] = (200, {"Content-Type": "application/xml"}, doc.encode(codec))
     run, h = await collect("rss", "/e")
     assert run.error is None, (label, run.error)
@@ -62,18 +68,29 @@ async def test_chinese_punctuation_after_the_command_word_or_the_number_is_a_sep
 
     n = seed(bot, *HIGH).incident_id
     replies = {}
-    for line in ["/list，", f"/claim {n}。", f"/note {n}，已核实：情况属实，（待复核）", f"/mute {n}，2h",
-                 f"/escalate {n}： 涉及领导干部，需把关口径。", f"/judge {n}，网民误读", f"/close，{n} 已回应，已发布说明。",
-                 f"/claim{n}"]:
+    for line in [
+        "/list，",
+        f"/claim {n}。",
+        f"/note {n}，已核实：情况属实，（待复核）",
+        f"/mute {n}，2h",
+        f"/escalate {n}： 涉及领导干部，需把关口径。",
+        f"/judge {n}，网民误读",
+        f"/close，{n} 已回应，已发布说明。",
+        f"/claim{n}",
+    ]:
         replies[line] = await bot.say("wangmin", line)
     everything = "\n".join(replies.values())
     assert "命令以 / 开头" not in everything and "不是有效的事件编号" not in everything
     assert "待处置事件" in replies["/list，"]
     assert f"无法识别的命令“/claim{n}”" in replies[f"/claim{n}"]
-    events = [(r["action"], json.loads(r["detail"])) for r in bot.app.db.query(
-        "SELECT action, detail FROM events WHERE incident_id = ? AND actor IS NOT NULL ORDER BY id", [n])]
+    events = [
+        (r["action"], json.loads(r["detail"]))
+        for r in bot.app.db.query(
+            "SELECT action, detail FROM events WHERE incident_id = ? AND actor IS NOT NULL ORDER BY id", [n]
+        )
+    ]
     assert [a for a, _ in events] == ["claim", "note", "mute", "escalate", "judge", "close"]
-    assert events[1][1]["text"] == "已核实：情况属实，（待复核）"          # the rest stays as typed
+    assert events[1][1]["text"] == "已核实：情况属实，（待复核）"  # the rest stays as typed
     assert events[3][1]["reason"] == "涉及领导干部，需把关口径。"
     assert events[5][1]["disposition"] == "已回应" and events[5][1]["summary"] == "已发布说明。"
 
@@ -106,18 +123,32 @@ class _TelegramHTML(HTMLParser):
         self.text.append(data)
 
 
-async def test_hostile_titles_render_inert_on_every_platform(collect, http_server):  # noqa: F811
+async def test_hostile_titles_render_inert_on_every_platform(collect, http_server):
     # Scraped titles with terminal escapes (ESC [2J clears the operator's console), a carriage
     # return, BEL, NUL, and bidi overrides (U+202E shows the stored "国建张" as "张建国") reached
     # the console, Telegram and WeCom as they were; a long title of CJK extension-B characters
     # made a Telegram card of 6,000 UTF-16 units (Telegram counts those, the limit is 4,096).
-    titles = ["\x1b[2J\x1b[31m张建国清屏\x07响铃\x00", "张建国\r覆盖了这一行", "张建国 \u202e反转到行尾 <script>alert(1)</script>",
-              "张建国 \u2067隔离 [点我](javascript:alert(1)) </b></a><i>", "张建国 &lt;/b&gt;&lt;i&gt;实体",
-              "张建国" + "𠀀" * 3000]
-    links = ["javascript:alert(1)", "https://a.example/(x)[y]<z>", "http://a.example/\x1b[2J", "http://a.example/\u202eexe.txt", "data:text/html,x",
-             "https://a.example/ok"]
-    items = "".join(f"<item><title>{html.escape(t)}</title><link>{html.escape(u)}</link><guid>h{i}</guid>"
-                    f"<description>{html.escape(t)}</description></item>" for i, (t, u) in enumerate(zip(titles, links)))
+    titles = [
+        "\x1b[2J\x1b[31m张建国清屏\x07响铃\x00",
+        "张建国\r覆盖了这一行",
+        "张建国 \u202e反转到行尾 <script>alert(1)</script>",
+        "张建国 \u2067隔离 [点我](javascript:alert(1)) </b></a><i>",
+        "张建国 &lt;/b&gt;&lt;i&gt;实体",
+        "张建国" + "𠀀" * 3000,
+    ]
+    links = [
+        "javascript:alert(1)",
+        "https://a.example/(x)[y]<z>",
+        "http://a.example/\x1b[2J",
+        "http://a.example/\u202eexe.txt",
+        "data:text/html,x",
+        "https://a.example/ok",
+    ]
+    items = "".join(
+        f"<item><title>{html.escape(t)}</title><link>{html.escape(u)}</link><guid>h{i}</guid>"
+        f"<description>{html.escape(t)}</description></item>"
+        for i, (t, u) in enumerate(zip(titles, links))
+    )
     doc = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
     http_server.routes["/hostile"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, doc.encode())
     run, h = await collect("rss", "/hostile")
@@ -142,11 +173,11 @@ async def test_hostile_titles_render_inert_on_every_platform(collect, http_serve
         shown = "".join(p.text)
         assert len(shown.encode("utf-16-le")) // 2 <= 4096 and len(text.encode("utf-16-le")) // 2 <= 4096
         assert not _CONTROLS.search(shown)
-        if "实体" in card.title:   # markup that survives as text is shown as text
+        if "实体" in card.title:  # markup that survives as text is shown as text
             assert "</b><i>实体" in shown
         md = card_markdown(card)
         assert not _CONTROLS.search(md)
-        assert not re.search(r"\]\((?!https?://)", md)                     # links only to http(s)
+        assert not re.search(r"\]\((?!https?://)", md)  # links only to http(s)
         assert {t for t in re.findall(r"</?([A-Za-z]+)", md)} <= {"font"}  # no tag but WeCom's colour
         assert len(md.encode()) <= 4096
         assert not _CONTROLS.search(card_text(card))
@@ -158,13 +189,14 @@ async def test_typed_control_characters_are_kept_but_not_replayed(bot):
     import json
 
     from core.platform import text_parts
-
     from tests.conftest import HIGH, seed
 
     iid = seed(bot, *HIGH).incident_id
     note = "已核实\x1b[2J\x1b[31m \u202e口径待定\u202c\r覆盖"
     await bot.say("wangmin", f"/note {iid} {note}")
-    detail = list(bot.app.db.query("SELECT detail FROM events WHERE action = 'note' ORDER BY id DESC LIMIT 1"))[0]["detail"]
+    detail = next(iter(bot.app.db.query("SELECT detail FROM events WHERE action = 'note' ORDER BY id DESC LIMIT 1")))[
+        "detail"
+    ]
     assert json.loads(detail)["text"] == note
     shown = await bot.say("wangmin", f"/show {iid}")
     assert "口径待定" in shown
@@ -176,20 +208,28 @@ async def test_typed_control_characters_are_kept_but_not_replayed(bot):
     assert not _CONTROLS.search(bot.buffer.getvalue())
 
 
-async def test_an_empty_feed_with_html_entities_is_not_a_failing_source(collect, http_server):  # noqa: F811
+async def test_an_empty_feed_with_html_entities_is_not_a_failing_source(collect, http_server):
     # feedparser's tests/entities/*.xml: 244 channel-only feeds using HTML entities (&nbsp;,
     # &aacute;) were each recorded as "feed not parseable: undefined entity" — a quiet real feed
     # with &nbsp; in its description would count failures until it was switched off.
-    doc = ('<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>云川&nbsp;论坛 &aacute;</title>'
-           '<description>暂无新帖&hellip;</description></channel></rss>\n')
+    doc = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>云川&nbsp;论坛 &aacute;</title>'
+        '<description>暂无新帖&hellip;</description></channel></rss>\n'
+    )
     http_server.routes["/quiet"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, doc.encode())
     run, h = await collect("rss", "/quiet")
     assert run.error is None and run.new_posts == 0
-    row = list(h.app.db.query("SELECT last_error, consecutive_failures FROM sources WHERE id = 'web'"))[0]
+    row = next(iter(h.app.db.query("SELECT last_error, consecutive_failures FROM sources WHERE id = 'web'")))
     assert row["last_error"] is None and row["consecutive_failures"] == 0
     # and with an item, the entity is read as the character it names
-    http_server.routes["/quiet"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, doc.replace(
-        "</channel>", "<item><title>张建国&nbsp;回应&mdash;说明</title><link>https://a.example/1</link></item></channel>").encode())
+    http_server.routes["/quiet"] = (
+        200,
+        {"Content-Type": "application/rss+xml; charset=utf-8"},
+        doc.replace(
+            "</channel>",
+            "<item><title>张建国&nbsp;回应&mdash;说明</title><link>https://a.example/1</link></item></channel>",
+        ).encode(),
+    )
     run, h = await collect("rss", "/quiet", harness=h)
     assert run.error is None and titles(h) == ["张建国 回应—说明"]
 
@@ -203,32 +243,47 @@ async def test_two_numbers_joined_by_a_comma_are_not_guessed(bot):
     assert not list(bot.app.db.query("SELECT id FROM events WHERE actor IS NOT NULL"))
 
 
-async def test_a_list_page_cannot_send_the_collector_elsewhere(collect, http_server):  # noqa: F811
+async def test_a_list_page_cannot_send_the_collector_elsewhere(collect, http_server):
     # An html source's list page decides which detail pages are read; its links went to any
     # URL: another host name for this machine, another port, a file. Only the source's own site.
     port = http_server.url.rsplit(":", 1)[1]
-    links = {"/thread-1.html": "张建国公车私用", f"http://localhost:{port}/secret-1": "张建国回应",
-             "http://127.0.0.1:9/secret-2": "张建国说明", "file:///etc/passwd": "张建国通报",
-             "http://169.254.169.254/latest/meta-data/": "张建国情况"}
+    links = {
+        "/thread-1.html": "张建国公车私用",
+        f"http://localhost:{port}/secret-1": "张建国回应",
+        "http://127.0.0.1:9/secret-2": "张建国说明",
+        "file:///etc/passwd": "张建国通报",
+        "http://169.254.169.254/latest/meta-data/": "张建国情况",
+    }
     items = "".join(f'<li class="t"><a class="title" href="{u}">{t}</a></li>' for u, t in links.items())
-    http_server.routes["/list"] = (200, {"Content-Type": "text/html; charset=utf-8"},
-                                   f"<html><body><ul>{items}</ul></body></html>".encode())
-    http_server.routes["/thread-1.html"] = (200, {"Content-Type": "text/html; charset=utf-8"},
-                                            "<div class='post'>详情正文</div>".encode())
+    http_server.routes["/list"] = (
+        200,
+        {"Content-Type": "text/html; charset=utf-8"},
+        f"<html><body><ul>{items}</ul></body></html>".encode(),
+    )
+    http_server.routes["/thread-1.html"] = (
+        200,
+        {"Content-Type": "text/html; charset=utf-8"},
+        "<div class='post'>详情正文</div>".encode(),
+    )
     http_server.routes["/secret-1"] = (200, {"Content-Type": "text/html"}, b"<div class='post'>internal</div>")
-    run, h = await collect("html", "/list", 'selectors = { item = "li.t", title = "a.title", link = "a.title", body = "div.post" }')
+    run, h = await collect(
+        "html", "/list", 'selectors = { item = "li.t", title = "a.title", link = "a.title", body = "div.post" }'
+    )
     assert run.error is None and run.new_posts == len(links)
     assert "/thread-1.html" in http_server.hits and not any("secret" in p for p in http_server.hits)
     texts = {r["title"]: r["text"] for r in h.app.db.query("SELECT title, text FROM posts")}
     assert texts["张建国公车私用"] == "详情正文" and "internal" not in "".join(texts.values())
 
 
-async def test_one_impossible_character_reference_does_not_lose_the_feed(collect, http_server):  # noqa: F811
+async def test_one_impossible_character_reference_does_not_lose_the_feed(collect, http_server):
     # '&#xD800;' (a UTF-16 surrogate) or '&#x110000;' in one entry made feedparser raise, and the
     # source's every entry was lost ("feed not parseable: UnicodeEncodeError"), cycle after cycle.
     refs = ["&#xD800;", "&#56320;", "&#x110000;", "&#" + "9" * 40 + ";"]
-    items = "".join(f"<item><title>张建国回应{i}{r}说明</title><link>https://a.example/{i}</link>"
-                    f"<description>正文{r}</description></item>" for i, r in enumerate(refs))
+    items = "".join(
+        f"<item><title>张建国回应{i}{r}说明</title><link>https://a.example/{i}</link>"
+        f"<description>正文{r}</description></item>"
+        for i, r in enumerate(refs)
+    )
     items += "<item><title>张建国&#x4E2D;&#20013;回应</title><link>https://a.example/ok</link></item>"
     doc = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
     http_server.routes["/refs"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, doc.encode())
@@ -237,11 +292,13 @@ async def test_one_impossible_character_reference_does_not_lose_the_feed(collect
     assert sorted(titles(h)) == sorted([f"张建国回应{i}\ufffd说明" for i in range(len(refs))] + ["张建国中中回应"])
 
 
-async def test_a_lone_surrogate_in_a_json_answer_does_not_stop_the_source(collect, http_server):  # noqa: F811
+async def test_a_lone_surrogate_in_a_json_answer_does_not_stop_the_source(collect, http_server):
     # json.loads turns '\ud800' into a lone surrogate; SQLite cannot store it, the ingest raised
     # and the source's run ended there, for this post and every one after it, every cycle.
-    data = ('{"list": [{"id": 1, "title": "张建国回应\\ud800说明", "url": "/a/1", "text": "正文\\udc00"},'
-            ' {"id": 2, "title": "张建国再回应\\ud83d\\ude00", "url": "/a/2"}]}')
+    data = (
+        '{"list": [{"id": 1, "title": "张建国回应\\ud800说明", "url": "/a/1", "text": "正文\\udc00"},'
+        ' {"id": 2, "title": "张建国再回应\\ud83d\\ude00", "url": "/a/2"}]}'
+    )
     http_server.routes["/api"] = (200, {"Content-Type": "application/json"}, data.encode())
     run, h = await collect("json", "/api", 'fields = { items = "list", title = "title", link = "url", text = "text" }')
     assert run.error is None and run.new_posts == 2
@@ -279,10 +336,14 @@ async def test_the_casebook_exports_hostile_titles_and_notes(bot, tmp_path):
     from jobs.casebook import collect_cases, write_docx, write_markdown
     from tests.conftest import seed
 
-    n = seed(bot, "网友举报张建国公车私用 [点我](javascript:alert(1)) <b>粗</b>", "张建国\x1b[2J周末开公车",
-             url="javascript:alert(1)").incident_id
+    n = seed(
+        bot,
+        "网友举报张建国公车私用 [点我](javascript:alert(1)) <b>粗</b>",
+        "张建国\x1b[2J周末开公车",
+        url="javascript:alert(1)",
+    ).incident_id
     await bot.say("wangmin", f"/note {n} 已核实\x1b[31m红字\x07\x00完毕")
-    await bot.say("wangmin", f"/judge {n} 属实\x1b[0m")   # grade I–II: closed after a 研判
+    await bot.say("wangmin", f"/judge {n} 属实\x1b[0m")  # grade I–II: closed after a 研判
     await bot.say("wangmin", f"/close {n} 已回应 说明\x0c完毕")
     today = bot.app.clock().date()
     cases = collect_cases(bot.app.db, bot.app.config, date(2000, 1, 1), today, bot.app.tz, None, lambda xs: xs)
@@ -293,5 +354,5 @@ async def test_the_casebook_exports_hostile_titles_and_notes(bot, tmp_path):
     write_markdown(cases, tmp_path / "c.md", org="云川", start=date(2000, 1, 1), end=today, tz=bot.app.tz)
     md = (tmp_path / "c.md").read_text(encoding="utf-8")
     assert not _CONTROLS.search(md) and "javascript:" not in md.replace("\\(javascript:", "")
-    assert not re.search(r"\]\((?!https?://|#case-)", md.replace("\\]\\(", ""))   # links: http(s) or the TOC
+    assert not re.search(r"\]\((?!https?://|#case-)", md.replace("\\]\\(", ""))  # links: http(s) or the TOC
     assert "<b>" not in md.replace("\\<b\\>", "")

@@ -37,8 +37,12 @@ def uniform_deadlines(config_dir, claim="30m", first="5h", full="24h"):
             in_grade = bool(re.match(r"\[grades\.(I|II|III|IV)\]", line))
             out.append(line)
             if in_grade:
-                out += [f'claim = "{claim}"', f'first_response = "{first}"', f'full_response = "{full}"',
-                        'remind_before = "5m"']
+                out += [
+                    f'claim = "{claim}"',
+                    f'first_response = "{first}"',
+                    f'full_response = "{full}"',
+                    'remind_before = "5m"',
+                ]
             continue
         if in_grade and re.match(r"(claim|first_response|full_response|remind_before)\s*=", line):
             continue

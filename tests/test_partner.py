@@ -13,7 +13,7 @@ from tests.test_commands import snapshot
 PARTNER = "xuanchuan"
 NOTE = "同意按统一口径回应，先不对外表态"
 REASON = "涉及领导干部，需分管领导把关口径"
-SECRETS = ("统一口径", "把关口径", "处置记录", "处置预案")   # fragments of the above, and internal sections
+SECRETS = ("统一口径", "把关口径", "处置记录", "处置预案")  # fragments of the above, and internal sections
 
 
 @pytest.fixture
@@ -45,13 +45,13 @@ async def test_partner_cannot_see_incidents_not_escalated_to_them(escalated):
     refused = await escalated.say(PARTNER, "/show 2")
     unknown = await escalated.say(PARTNER, "/show 999")
     assert "没有编号为 #2 的事件" in refused
-    assert same_but_number(refused, unknown)   # refusal does not reveal that #2 exists
+    assert same_but_number(refused, unknown)  # refusal does not reveal that #2 exists
     assert snapshot(escalated) == before
 
 
 async def test_partner_before_the_partner_step_is_reached(two):
-    await two.say("liqiang", f"/escalate 1 {REASON}")      # 组长 only
-    await two.say("liqiang", "/escalate 1 再升一级")        # 分管领导
+    await two.say("liqiang", f"/escalate 1 {REASON}")  # 组长 only
+    await two.say("liqiang", "/escalate 1 再升一级")  # 分管领导
     assert "没有编号为 #1 的事件" in await two.say(PARTNER, "/show 1")
     assert "#1" not in await two.say(PARTNER, "/list")
 
@@ -64,18 +64,22 @@ async def test_partner_list_search_report_only_show_what_is_theirs(escalated):
     assert "无权使用 /note" in await escalated.say(PARTNER, "/note 1 x")
     staff = await escalated.say("liqiang", "/list")
     assert "#1 " in staff and "#2 " in staff
-    assert NOTE in await escalated.say("liqiang", "/show 1")   # the team still sees everything
+    assert NOTE in await escalated.say("liqiang", "/show 1")  # the team still sees everything
 
 
 async def test_partner_named_in_a_full_step_sees_the_timeline(config_dir, make_app):
     p = config_dir / "example.toml"
-    p.write_text(p.read_text(encoding="utf-8") + """
+    p.write_text(
+        p.read_text(encoding="utf-8")
+        + """
 [[escalation]]
 steps = [
   { name = "组长", roles = ["admin"] },
   { name = "宣传部（全程参与）", people = ["xuanchuan"] },
 ]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     from tests.conftest import HIGH, seed
 
     h = make_app(load_config(p))
@@ -94,10 +98,14 @@ async def test_partner_chat_step_reached_by_chat(config_dir, make_app):
     from tests.conftest import HIGH, seed
 
     p = config_dir / "example.toml"
-    p.write_text(p.read_text(encoding="utf-8") + """
+    p.write_text(
+        p.read_text(encoding="utf-8")
+        + """
 [[escalation]]
 steps = [{ name = "网评办", chats = { console = "网评办群" }, facts_only = true }]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     cfg = load_config(p)
     # the partner is no longer named by role in this chain: only their chat is
     h = make_app(cfg)
@@ -120,8 +128,12 @@ async def test_partner_on_telegram_sees_only_the_facts_of_what_reached_them(conf
 
     api = FakeBotAPI()
     ids = {**IDS, PARTNER: 4001}
-    cfg = config_with_handles(config_dir, "telegram", {pid: str(uid) for pid, uid in ids.items()},
-                              replace={'# telegram = "-1001234567890"': f'telegram = "{GROUP}"'})
+    cfg = config_with_handles(
+        config_dir,
+        "telegram",
+        {pid: str(uid) for pid, uid in ids.items()},
+        replace={'# telegram = "-1001234567890"': f'telegram = "{GROUP}"'},
+    )
     t = TG(api, cfg, tmp_path)
     await t.start(collect=False)
     try:
@@ -136,7 +148,11 @@ async def test_partner_on_telegram_sees_only_the_facts_of_what_reached_them(conf
         await t.until(lambda: t.app.db.execute("SELECT COUNT(*) FROM events WHERE action='note'").fetchone()[0] == 1)
         mine = "4001"
         await t.until(lambda: any("已升级至协作部门" in m["text"] for m in api.chat_log(mine)))
-        await t.until(lambda: t.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')").fetchone()[0] == 0)
+        await t.until(
+            lambda: (
+                t.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')").fetchone()[0] == 0
+            )
+        )
         log_text = "\n".join(m["text"] for m in api.chat_log(mine))
         assert "已升级至协作部门" in log_text and not any(x in log_text for x in SECRETS)
         n = len(api.chat_log(mine))
@@ -144,7 +160,7 @@ async def test_partner_on_telegram_sees_only_the_facts_of_what_reached_them(conf
         t.say(PARTNER, f"/show {two}", chat=mine)
         t.say(PARTNER, "/show 999", chat=mine)
         await t.until(lambda: len(api.chat_log(mine)) >= n + 3)
-        shown, refused, unknown = [m["text"] for m in api.chat_log(mine)[n:n + 3]]
+        shown, refused, unknown = [m["text"] for m in api.chat_log(mine)[n : n + 3]]
         assert "网友实名举报" in shown and not any(x in shown for x in SECRETS)
         assert same_but_number(refused, unknown) and "没有编号为" in refused
         card = next(m for m in api.chat_log(mine) if m["parse_mode"] == "HTML")

@@ -19,7 +19,7 @@ def _requirement(name: str) -> Requirement:
 def test_sqlite_utils_range_starts_where_sqlite_utils_migrations_exists():
     """storage/db.py imports sqlite_utils.migrations, which came with sqlite-utils 4.0 (the 3.x
     wheels, up to 3.39.1, have no such module)."""
-    import sqlite_utils.migrations  # noqa: F401, PLC0415  (what storage/db.py needs)
+    import sqlite_utils.migrations  # noqa: F401  (what storage/db.py needs)
 
     spec = _requirement("sqlite-utils").specifier
     for without_migrations in ("3.38", "3.39", "3.39.1"):

@@ -36,8 +36,8 @@ async def test_same_story_from_two_sites_is_one_incident_and_grade_rises(make_ap
     events = [r["action"] for r in h.app.db.query("SELECT action FROM events WHERE incident_id=?", [rows[0]["id"]])]
     assert events.count("opened") == 1 and "regraded" in events
     out = await h.deliver()
-    assert out.count("特别重大 · #%d" % rows[0]["id"]) == 2  # the card, then its in-place update line
-    assert "⬆️ #%d 等级上调" % rows[0]["id"] in out
+    assert out.count(f"特别重大 · #{rows[0]['id']}") == 2  # the card, then its in-place update line
+    assert f"⬆️ #{rows[0]['id']} 等级上调" in out
 
 
 async def test_restart_does_not_realert(make_app, tmp_path):
@@ -57,8 +57,10 @@ async def test_http_source_on_loopback(make_app, config_dir, http_server):
     feed = (config_dir / "samples" / "forum.atom").read_bytes()
     http_server.routes["/feed.atom"] = (200, {"Content-Type": "application/atom+xml; charset=utf-8"}, feed)
     p = config_dir / "example.toml"
-    p.write_text(p.read_text(encoding="utf-8").replace('url = "samples/forum.atom"',
-                 f'url = "{http_server.url}/feed.atom"'), encoding="utf-8")
+    p.write_text(
+        p.read_text(encoding="utf-8").replace('url = "samples/forum.atom"', f'url = "{http_server.url}/feed.atom"'),
+        encoding="utf-8",
+    )
     h = make_app(load_config(p))
     h.app.attach_http(__import__("httpx").AsyncClient(timeout=5))
     run = await h.app.pipeline.run_source("forum")
@@ -73,8 +75,10 @@ async def test_http_source_on_loopback(make_app, config_dir, http_server):
 async def test_broken_source_records_error_and_others_continue(make_app, config_dir, http_server, body, status):
     http_server.routes["/bad"] = (status, {"Content-Type": "application/rss+xml"}, body)
     p = config_dir / "example.toml"
-    p.write_text(p.read_text(encoding="utf-8").replace('url = "samples/provnews.xml"',
-                 f'url = "{http_server.url}/bad"'), encoding="utf-8")
+    p.write_text(
+        p.read_text(encoding="utf-8").replace('url = "samples/provnews.xml"', f'url = "{http_server.url}/bad"'),
+        encoding="utf-8",
+    )
     h = make_app(load_config(p))
     h.app.attach_http(__import__("httpx").AsyncClient(timeout=5))
     runs = {r.source_id: r for r in await h.app.collect_once()}
@@ -87,19 +91,27 @@ async def test_broken_source_records_error_and_others_continue(make_app, config_
 
 
 def test_canonical_url_drops_tracking_and_fragment():
-    assert canonical_url("HTTPS://BBS.Example.com:443/t-1.html?utm_source=app&id=3#reply") == \
-        "https://bbs.example.com/t-1.html?id=3"
+    assert (
+        canonical_url("HTTPS://BBS.Example.com:443/t-1.html?utm_source=app&id=3#reply")
+        == "https://bbs.example.com/t-1.html?id=3"
+    )
 
 
 def test_repost_with_tracking_parameters_is_the_same_post():
-    a = parse_feed("a", '<rss><channel><item><title>x</title><link>https://a.example/1?utm_medium=share</link></item></channel></rss>')
+    a = parse_feed(
+        "a",
+        '<rss><channel><item><title>x</title><link>https://a.example/1?utm_medium=share</link></item></channel></rss>',
+    )
     b = parse_feed("b", '<rss><channel><item><title>y</title><link>https://a.example/1</link></item></channel></rss>')
     assert a[0].item_key == b[0].item_key
 
 
 def test_entities_and_tags_are_cleaned_but_punctuation_kept():
-    posts = parse_feed("a", "<rss><channel><item><title>考生质疑：成绩&amp;排名？</title>"
-                            "<description>&lt;p&gt;第一段，&lt;b&gt;重点&lt;/b&gt;&lt;/p&gt;</description></item></channel></rss>")
+    posts = parse_feed(
+        "a",
+        "<rss><channel><item><title>考生质疑：成绩&amp;排名？</title>"
+        "<description>&lt;p&gt;第一段，&lt;b&gt;重点&lt;/b&gt;&lt;/p&gt;</description></item></channel></rss>",
+    )
     assert posts[0].title == "考生质疑：成绩&排名？"
     assert posts[0].text == "第一段， 重点"
 

@@ -15,12 +15,12 @@ LI = Actor("liqiang", "李强", Role.STAFF)
 
 async def test_report_counts_and_mean_times(make_app, clock):
     h = make_app()
-    seed(h, *HIGH)                              # #1 at t0
-    seed(h, *LOW, source="ycnews")              # #2 at t0
+    seed(h, *HIGH)  # #1 at t0
+    seed(h, *LOW, source="ycnews")  # #2 at t0
     clock.advance(minutes=10)
-    h.app.service.act(1, Action.CLAIM, LI)      # claim #1 after 10 min
+    h.app.service.act(1, Action.CLAIM, LI)  # claim #1 after 10 min
     clock.advance(minutes=20)
-    h.app.service.act(2, Action.CLAIM, LI)      # claim #2 after 30 min
+    h.app.service.act(2, Action.CLAIM, LI)  # claim #2 after 30 min
     clock.advance(minutes=60)
     h.app.service.act(2, Action.CLOSE, LI, disposition=Disposition.FALSE_POSITIVE)  # close #2 after 90 min
     seed(h, "青石镇干部态度恶劣", "村民投诉办事推诿。")  # #3, still new
@@ -36,7 +36,11 @@ async def test_report_counts_and_mean_times(make_app, clock):
     # #3 was found 20 minutes ago: overdue only if its claim deadline is shorter than that
     assert (3 in r.overdue_now) == (g3.value in ("I",))
     text = render_report(r, h.app.tz, "云川市委组织部")
-    assert "新增事件：3 起" in text and "平均认领用时：20 分钟（2 起）" in text and "平均办结用时：1 小时 30 分钟（1 起）" in text
+    assert (
+        "新增事件：3 起" in text
+        and "平均认领用时：20 分钟（2 起）" in text
+        and "平均办结用时：1 小时 30 分钟（1 起）" in text
+    )
 
 
 async def test_overdue_unclaimed_high_grade(make_app, clock):
@@ -53,7 +57,7 @@ def test_period_bounds_are_local_days(clock):
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo("Asia/Shanghai")
-    start, _ = period_bounds("today", clock(), tz)           # clock: 2026-11-24 10:00 Shanghai (a Tuesday)
+    start, _ = period_bounds("today", clock(), tz)  # clock: 2026-11-24 10:00 Shanghai (a Tuesday)
     assert start.astimezone(tz).strftime("%Y-%m-%d %H:%M") == "2026-11-24 00:00"
     start, _ = period_bounds("week", clock(), tz)
     assert start.astimezone(tz).strftime("%Y-%m-%d") == "2026-11-23"
@@ -65,8 +69,8 @@ async def test_p90_per_person_false_positives_and_coverage(make_app, clock):
     from jobs.report import build_report, render_report
 
     h = make_app()
-    waits = [5, 10, 15, 20, 25, 30, 35, 40, 45, 100]   # minutes to claim, ten incidents
-    for n, w in enumerate(waits):
+    waits = [5, 10, 15, 20, 25, 30, 35, 40, 45, 100]  # minutes to claim, ten incidents
+    for n in range(len(waits)):
         seed(h, f"青石镇第{n}号干部吃拿卡要问题调查", f"不同的第{n}个故事：{'甲乙丙丁戊己庚辛壬癸'[n] * 30}")
     for n, w in enumerate(waits, start=1):
         who = LI if n % 2 else Actor("zhoulan", "周岚", Role.STAFF)
@@ -75,16 +79,20 @@ async def test_p90_per_person_false_positives_and_coverage(make_app, clock):
         h.app.service.act(n, Action.CLAIM, who)
     clock.now = h.incident(1).created_at + timedelta(hours=3)
     for n in (1, 2, 3):
-        h.app.service.act(n, Action.CLOSE, LI, disposition=Disposition.FALSE_POSITIVE if n < 3 else Disposition.RESPONDED)
+        h.app.service.act(
+            n, Action.CLOSE, LI, disposition=Disposition.FALSE_POSITIVE if n < 3 else Disposition.RESPONDED
+        )
     r = build_report(h.app.db, h.app.config, "today", clock(), h.app.tz)
     assert r.total == 10 and r.closed_in_period == 3
     assert r.mean_claim == timedelta(minutes=32.5) and r.p90_claim == timedelta(minutes=45)  # (225 + 100) / 10
     assert r.claim_by_person["李强"][0] == 5 and r.claim_by_person["周岚"][0] == 5
-    assert r.claim_by_person["李强"][1] == timedelta(minutes=25)    # 5, 15, 25, 35, 45
+    assert r.claim_by_person["李强"][1] == timedelta(minutes=25)  # 5, 15, 25, 35, 45
     assert r.false_positive_rate == {next(iter(r.by_category)): (2, 3)}
     assert r.sources == {"正常": 3, "失败": 0, "停用": 0, "沉寂": 0}
     text = render_report(r, h.app.tz)
-    assert "认领用时 P90：45 分钟" in text and "误报率（按类别）" in text and "2/3" in text and "来源覆盖：正常 3" in text
+    assert (
+        "认领用时 P90：45 分钟" in text and "误报率（按类别）" in text and "2/3" in text and "来源覆盖：正常 3" in text
+    )
 
 
 async def test_date_range_and_special_report(make_app, clock):
@@ -109,7 +117,7 @@ async def test_scheduled_daily_report_reaches_groups_and_subscribers(make_app, c
     seed(h, *HIGH, source="provnews")
     await h.say("chenbuzhang", "/subscribe III")
     await h.deliver()
-    clock.advance(hours=22, minutes=30)            # the next morning, 08:30 in Shanghai
+    clock.advance(hours=22, minutes=30)  # the next morning, 08:30 in Shanghai
     send_scheduled_report(h.app.service, "yesterday", h.app.tz)
     out = await h.deliver()
     assert "【监测群】📊 云川市委组织部舆情日报·昨日报告（11-24 00:00 至 11-25 00:00）" in out
@@ -137,19 +145,20 @@ async def test_report_chart_png_with_chinese_labels_and_no_missing_glyphs(make_a
     h = make_app()
     seed(h, *HIGH, source="provnews")
     seed(h, *LOW, source="ycnews")
-    replies = await h.app.handle(__import__("handlers").Request(platform="console", chat="监测群", user_id="liqiang",
-                                                                 text="/report"))
+    replies = await h.app.handle(
+        __import__("handlers").Request(platform="console", chat="监测群", user_id="liqiang", text="/report")
+    )
     image = replies[0].image
     assert image and image.endswith(".png")
     with open(image, "rb") as fh:
         assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
     assert not [w for w in recwarn if "missing from" in str(w.message) or "Glyph" in str(w.message)]
+    # the bundled font really has the glyphs the chart uses
+    from fontTools.ttLib import TTFont  # matplotlib's own dependency
     from matplotlib import font_manager
 
     from jobs.charts import cjk_font
 
-    # the bundled font really has the glyphs the chart uses
-    from fontTools.ttLib import TTFont  # matplotlib's own dependency
     path = font_manager.findfont(cjk_font())
     cmap = TTFont(path, fontNumber=0).getBestCmap()
     assert all(ord(ch) in cmap for ch in "按等级类别事件数特别重大较大一般舆情报告")

@@ -29,7 +29,7 @@ async def _history(h, clock):
     await h.say("liqiang", "/judge 1 系公务用车，网民误读，热度可控")
     clock.advance(hours=1)
     await h.say("liqiang", "/close 1 已澄清 系公务用车")
-    await h.say("wangmin", "/signoff 1")   # grade I–II: a staff closing waits for 销号
+    await h.say("wangmin", "/signoff 1")  # grade I–II: a staff closing waits for 销号
 
 
 async def _ask(h, text, who="liqiang"):
@@ -86,7 +86,7 @@ async def test_week_docx_in_chat(make_app, clock):
     serious = [r[0] for r in h.app.db.execute("SELECT id FROM incidents WHERE grade IN ('I','II','III')")]
     assert serious
     for iid in serious:
-        assert any(t.startswith(f"（") and f"#{iid} " in t for t in texts), iid
+        assert any(t.startswith("（") and f"#{iid} " in t for t in texts), iid
     body = "\n".join(texts)
     assert "研判：系公务用车，网民误读，热度可控" in body
     assert "当前状态：已办结（已澄清：系公务用车）" in body
@@ -105,7 +105,7 @@ async def test_week_docx_in_chat(make_app, clock):
 
 async def test_period_on_period_and_new_year(make_app, clock):
     h = make_app()
-    seed(h, *HIGH, source="provnews")          # last week
+    seed(h, *HIGH, source="provnews")  # last week
     clock.advance(days=7)
     seed(h, *LOW, source="ycnews")
     seed(h, *WORK, source="ycnews")
@@ -133,7 +133,7 @@ async def test_special_report_docx(make_app, clock):
         assert heading in texts
     assert texts[texts.index("三、研判") + 1] == "系公务用车，网民误读，热度可控"
     # the spread lists the posts by publication time, with their sources
-    spread = texts[texts.index("二、传播情况") + 1:texts.index("三、研判")]
+    spread = texts[texts.index("二、传播情况") + 1 : texts.index("三、研判")]
     assert "2 篇帖文" in spread[0]
     times = [t.split(" ", 2)[:2] for t in spread[1:]]
     assert times == sorted(times) and len(times) == 2
@@ -150,12 +150,18 @@ async def test_spread_by_publication_time(make_app, clock):
     h = make_app()
     seed(h, *HIGH, source="provnews")
     clock.advance(hours=2)
-    early = Post(source_id="forum", item_key="test:early", title="转：" + HIGH[0], text=HIGH[1],
-                 url="https://bbs.example/early.html", published_at=clock.now - timedelta(hours=5))
+    early = Post(
+        source_id="forum",
+        item_key="test:early",
+        title="转：" + HIGH[0],
+        text=HIGH[1],
+        url="https://bbs.example/early.html",
+        published_at=clock.now - timedelta(hours=5),
+    )
     assert h.app.pipeline.ingest(early, h.app.config.source("forum")).incident_id == 1
     doc = Document((await _ask(h, "/report 1 docx"))[0].document)
     texts = _texts(doc)
-    spread = texts[texts.index("二、传播情况") + 1:texts.index("三、研判")]
+    spread = texts[texts.index("二、传播情况") + 1 : texts.index("三、研判")]
     assert "bbs.example" not in spread[1] and spread[1].endswith("转：" + HIGH[0])
     assert "首发于" in spread[0]
 
@@ -170,7 +176,7 @@ async def test_bad_format_and_usage(make_app, clock):
     assert h.count("report_issues") == 0
     out = await h.say("liqiang", "/report 99 docx")
     assert "#99" in out or "99" in out
-    assert h.count("report_issues") == 0   # no number taken for nothing
+    assert h.count("report_issues") == 0  # no number taken for nothing
 
 
 async def test_cli_writes_docx(make_app, clock, tmp_path):
@@ -180,16 +186,22 @@ async def test_cli_writes_docx(make_app, clock, tmp_path):
     h.app.close()
     out = tmp_path / "周报.docx"
     env = {"YUQING_DATA_DIR": str(tmp_path / "data")}
-    res = CliRunner().invoke(cli, ["report", "--db", str(db), "--period", "2026-11-23..2026-11-29",
-                                   "--format", "docx", "-o", str(out)], env=env)
+    res = CliRunner().invoke(
+        cli,
+        ["report", "--db", str(db), "--period", "2026-11-23..2026-11-29", "--format", "docx", "-o", str(out)],
+        env=env,
+    )
     assert res.exit_code == 0, res.output
     assert "第1期" in res.output and out.exists()
     doc = Document(str(out))
     texts = _texts(doc)
     assert texts[1] == "网络舆情周报" and "二、重点舆情" in texts
     assert len(doc.inline_shapes) == 1
-    res = CliRunner().invoke(cli, ["report", "--db", str(db), "--period", "1", "--format", "docx",
-                                   "-o", str(tmp_path / "专报.docx")], env=env)
+    res = CliRunner().invoke(
+        cli,
+        ["report", "--db", str(db), "--period", "1", "--format", "docx", "-o", str(tmp_path / "专报.docx")],
+        env=env,
+    )
     assert res.exit_code == 0, res.output
     assert "专报" in res.output and (tmp_path / "专报.docx").exists()
     res = CliRunner().invoke(cli, ["report", "--db", str(db), "--period", "week", "--format", "pdf"], env=env)
@@ -209,7 +221,7 @@ async def test_scheduled_report_carries_the_document(make_app, clock):
     assert "周报" in payload["text"] and "第1期" in payload["text"]
     texts = _texts(Document(payload["document"]))
     assert any(t.startswith("（一）#1 ") for t in texts)
-    out = await h.deliver()   # the console names the file after the text
+    out = await h.deliver()  # the console names the file after the text
     assert f"📎 文件：{payload['document']}" in out
 
 
@@ -217,8 +229,10 @@ async def test_scheduled_report_text_only_switch(make_app, clock, config_dir):
     from bot.config import load_config
 
     path = config_dir / "example.toml"
-    path.write_text(path.read_text(encoding="utf-8").replace(
-        '# scheduled_report = "text+file"', 'scheduled_report = "text"'), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('# scheduled_report = "text+file"', 'scheduled_report = "text"'),
+        encoding="utf-8",
+    )
     h = make_app(load_config(path))
     await _history(h, clock)
     await h.app._report_job("yesterday")

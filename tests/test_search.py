@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from core.models import Role
+from core.search import parse_query
 from storage.db import SCHEMA_MIGRATIONS, open_db
 from storage.posts import search_posts
-from core.search import parse_query
 from tests.conftest import seed
 
 STAFF = "liqiang"
@@ -31,15 +31,18 @@ async def search(h, words: str) -> str:
     return await h.say(STAFF, f"/search {words}")
 
 
-@pytest.mark.parametrize("title, query", [
-    ("某区事业单位招聘考试成绩引发质疑", "招聘"),           # 2-char word inside a longer jieba token
-    ("网友反映市交通运输局办事效率低", "交通运输局"),       # the unit without its 市 prefix
-    ("网友反映市交通运输局办事效率低", "运输"),
-    ("市自来水公司停水通知引不满", "自来水"),               # 3-char word inside a longer token
-    ("市自来水公司停水通知引不满", "水公司"),               # across jieba tokens
-    ("青石镇卫生院医保报销难", "卫生院"),
-    ("青石镇卫生院医保报销难", "医保"),
-])
+@pytest.mark.parametrize(
+    "title, query",
+    [
+        ("某区事业单位招聘考试成绩引发质疑", "招聘"),  # 2-char word inside a longer jieba token
+        ("网友反映市交通运输局办事效率低", "交通运输局"),  # the unit without its 市 prefix
+        ("网友反映市交通运输局办事效率低", "运输"),
+        ("市自来水公司停水通知引不满", "自来水"),  # 3-char word inside a longer token
+        ("市自来水公司停水通知引不满", "水公司"),  # across jieba tokens
+        ("青石镇卫生院医保报销难", "卫生院"),
+        ("青石镇卫生院医保报销难", "医保"),
+    ],
+)
 async def test_a_word_is_found_inside_longer_words(h, title, query):
     seed(h, title, "有网友发帖反映。")
     reply = await search(h, query)
@@ -57,26 +60,32 @@ async def test_a_shorter_word_finds_at_least_what_the_longer_one_finds(h):
     assert set(long) <= set(short) and len(short) == 4
 
 
-@pytest.mark.parametrize("title, query", [
-    ("網友舉報事業單位招聘黑幕", "招聘"),
-    ("市交通運輸局回應網友質疑", "交通运输局"),
-    ("青石鎮衛生院醫保報銷難", "医保报销"),
-    ("張\u200b建國公車私用", "张建国"),
-])
+@pytest.mark.parametrize(
+    "title, query",
+    [
+        ("網友舉報事業單位招聘黑幕", "招聘"),
+        ("市交通運輸局回應網友質疑", "交通运输局"),
+        ("青石鎮衛生院醫保報銷難", "医保报销"),
+        ("張\u200b建國公車私用", "张建国"),
+    ],
+)
 async def test_traditional_posts_are_found_by_simplified_words(h, title, query):
     seed(h, title, "")
     reply = await search(h, query)
-    assert title in plain(reply), (query, reply)   # shown as written
+    assert title in plain(reply), (query, reply)  # shown as written
 
 
-@pytest.mark.parametrize("title, query", [
-    ("G15沈海高速青石段发生多车追尾", "G15"),
-    ("G15沈海高速青石段发生多车追尾", "g15沈海"),
-    ("2026年度公务员招录笔试成绩公布", "2026年"),
-    ("2026年度公务员招录笔试成绩公布", "2026"),
-    ("市一中iPhone抽奖活动被指违规", "iphone"),
-    ("５Ｇ基站建设遇阻", "5G"),                     # full-width in the post
-])
+@pytest.mark.parametrize(
+    "title, query",
+    [
+        ("G15沈海高速青石段发生多车追尾", "G15"),
+        ("G15沈海高速青石段发生多车追尾", "g15沈海"),
+        ("2026年度公务员招录笔试成绩公布", "2026年"),
+        ("2026年度公务员招录笔试成绩公布", "2026"),
+        ("市一中iPhone抽奖活动被指违规", "iphone"),
+        ("５Ｇ基站建设遇阻", "5G"),  # full-width in the post
+    ],
+)
 async def test_latin_letters_and_digits(h, title, query):
     seed(h, title, "")
     reply = await search(h, query)
@@ -108,9 +117,9 @@ async def test_matched_words_are_highlighted(h):
 async def test_best_match_first_newest_first_among_equals(h, clock):
     seed(h, "青石镇停水", "")
     clock.advance(hours=1)
-    seed(h, "青石镇停水。", "")      # same words, newer
+    seed(h, "青石镇停水。", "")  # same words, newer
     clock.advance(hours=1)
-    seed(h, "青石镇停水！", "")      # same words, newest
+    seed(h, "青石镇停水！", "")  # same words, newest
     reply = await search(h, "停水")
     assert titles(reply)[:3] == ["青石镇停水！（forum）", "青石镇停水。（forum）", "青石镇停水（forum）"], reply
 
@@ -130,7 +139,9 @@ async def test_fts_syntax_characters_in_queries_are_harmless(h, words):
     assert "事业单位" in reply, (words, reply)
 
 
-@pytest.mark.parametrize("words", ['招聘 NEAR 考试', 'NEAR(招聘', '招聘 OR 考试', 'title:招聘', '招聘 AND', '招聘 NOT 考试'])
+@pytest.mark.parametrize(
+    "words", ['招聘 NEAR 考试', 'NEAR(招聘', '招聘 OR 考试', 'title:招聘', '招聘 AND', '招聘 NOT 考试']
+)
 async def test_fts_operators_are_searched_as_words(h, words):
     seed(h, "某区事业单位招聘考试成绩引发质疑", "")
     seed(h, "招聘 NEAR OR AND NOT title 考试", "")
@@ -168,10 +179,21 @@ def test_migration_rebuilds_the_index_of_existing_posts(tmp_path):
     path = tmp_path / "old.db"
     db = open_db(path, migrate=False)
     SCHEMA_MIGRATIONS.apply(db, stop_before="m013_search_bigrams")
-    rows = [("forum", f"k{i}", f"事業單位招聘第{i}批", "正文", f"2026-11-{i + 1:02d}T00:00:00+00:00",
-             "事業 單位招聘", i % 2) for i in range(5)]
-    db.conn.executemany("INSERT INTO posts (source_id, item_key, title, text, fetched_at, seg, indexed) "
-                        "VALUES (?,?,?,?,?,?,?)", rows)
+    rows = [
+        (
+            "forum",
+            f"k{i}",
+            f"事業單位招聘第{i}批",
+            "正文",
+            f"2026-11-{i + 1:02d}T00:00:00+00:00",
+            "事業 單位招聘",
+            i % 2,
+        )
+        for i in range(5)
+    ]
+    db.conn.executemany(
+        "INSERT INTO posts (source_id, item_key, title, text, fetched_at, seg, indexed) VALUES (?,?,?,?,?,?,?)", rows
+    )
     db.close()
     db = open_db(path)
     assert "seg" not in db["posts"].columns_dict and "posts_fts" not in db.table_names()
@@ -189,12 +211,13 @@ async def test_migration_queues_older_posts_for_the_background_indexer(tmp_path,
     path = tmp_path / "old.db"
     db = open_db(path, migrate=False)
     SCHEMA_MIGRATIONS.apply(db, stop_before="m013_search_bigrams")
-    db.conn.executemany("INSERT INTO posts (source_id, item_key, title, text, fetched_at, seg) VALUES (?,?,?,?,?,?)",
-                        [("forum", f"k{i}", f"招聘公告{i}", "", f"2026-11-{i + 1:02d}T00:00:00+00:00", "")
-                         for i in range(7)])
+    db.conn.executemany(
+        "INSERT INTO posts (source_id, item_key, title, text, fetched_at, seg) VALUES (?,?,?,?,?,?)",
+        [("forum", f"k{i}", f"招聘公告{i}", "", f"2026-11-{i + 1:02d}T00:00:00+00:00", "") for i in range(7)],
+    )
     db.close()
     db = open_db(path)
-    assert len(search_posts(db, parse_query("招聘"))) == 3                 # the newest, at once
+    assert len(search_posts(db, parse_query("招聘"))) == 3  # the newest, at once
     assert db.execute("SELECT COUNT(*) FROM posts WHERE indexed = 0").fetchone()[0] == 4
     assert await index_off_loop(db) == 0
     assert [r["title"] for r in search_posts(db, parse_query("招聘"))] == [f"招聘公告{i}" for i in reversed(range(7))]

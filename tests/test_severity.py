@@ -27,12 +27,15 @@ def analyse(a, title, text="", tier=4):
 
 
 @pytest.mark.parametrize("tier", [1, 2, 3, 4])
-@pytest.mark.parametrize("title", [
-    "宜春市袁州区副区长张某某涉嫌受贿被查",
-    "村支书郑高贵长期把持基层政权，殴打村民",
-    "某县教育局局长收受贿赂被双开",
-    "湖南一厅长为当上副省级竟开价两亿 受贿案一审宣判",
-])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "宜春市袁州区副区长张某某涉嫌受贿被查",
+        "村支书郑高贵长期把持基层政权，殴打村民",
+        "某县教育局局长收受贿赂被双开",
+        "湖南一厅长为当上副省级竟开价两亿 受贿案一审宣判",
+    ],
+)
 def test_an_identifiable_official_and_an_investigation_is_II_from_any_source(province, title, tier):
     f = analyse(province, title, tier=tier).finding
     assert f.relevant
@@ -45,7 +48,7 @@ def test_a_single_officials_case_is_not_I_from_one_paper(province):
 
 def test_a_death_tied_to_official_misconduct_reaches_I_when_it_spreads(province):
     a = analyse(province, "县工商局干部醉驾撞死环卫工却免于刑罚？", "网友质疑当地有关部门包庇。")
-    assert a.finding.grade is Grade.II                       # one forum post
+    assert a.finding.grade is Grade.II  # one forum post
     assert a.finding.reasons[0].startswith("内容定级 I（")
     # the story is picked up by a second site: the incident service regrades from the stored
     # reasons (all but the impact lines) with the new spread
@@ -61,12 +64,15 @@ def test_the_content_ceiling_survives_a_regrade(province):
     assert grade_story(a.sensitivity, stored, 1, 5, TH).grade is Grade.II
 
 
-@pytest.mark.parametrize("title,text,grade", [
-    ("投诉主题：新宁一渡水镇政府不作为", "办事群众多次反映无人管。", Grade.III),
-    ("县纪委通报5起典型案例", "违反中央八项规定精神问题。", Grade.III),
-    ("市委书记李强调研基层党建工作", "强调要抓好党支部建设。", Grade.IV),
-    ("事业单位招聘面试成绩有猫腻？考生质疑有内定", "", Grade.III),
-])
+@pytest.mark.parametrize(
+    "title,text,grade",
+    [
+        ("投诉主题：新宁一渡水镇政府不作为", "办事群众多次反映无人管。", Grade.III),
+        ("县纪委通报5起典型案例", "违反中央八项规定精神问题。", Grade.III),
+        ("市委书记李强调研基层党建工作", "强调要抓好党支部建设。", Grade.IV),
+        ("事业单位招聘面试成绩有猫腻？考生质疑有内定", "", Grade.III),
+    ],
+)
 def test_rubric_grades(province, title, text, grade):
     f = analyse(province, title, text).finding
     assert f.relevant and f.grade is grade, (title, f.reasons)
@@ -91,6 +97,6 @@ def test_assess_content_is_pure():
     c = assess_content("某某镇召开会议", identified=(), involved=())
     assert c.grade is Grade.IV
     c = assess_content("村支书郑高贵受贿", identified=("村支书郑高贵",))
-    assert c.grade is Grade.II and c.ceiling is Grade.II       # a village cadre is not a leading cadre
+    assert c.grade is Grade.II and c.ceiling is Grade.II  # a village cadre is not a leading cadre
     c = assess_content("副市长黄太文受贿", identified=("副市长黄太文",), leading=True)
     assert c.ceiling is Grade.I

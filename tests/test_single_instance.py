@@ -22,8 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _env(tmp_path: Path) -> dict:
-    return {**{k: v for k, v in os.environ.items() if not k.startswith(("YUQING_", "TELEGRAM_"))},
-            "YUQING_DATA_DIR": str(tmp_path / "data")}
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("YUQING_", "TELEGRAM_"))},
+        "YUQING_DATA_DIR": str(tmp_path / "data"),
+    }
 
 
 def _cmd(db: Path, *extra: str) -> list[str]:
@@ -39,8 +41,15 @@ def _holder(lock: Path) -> dict:
 
 
 def _start_first(tmp_path: Path, db: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(_cmd(db), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=ROOT, env=_env(tmp_path))
+    proc = subprocess.Popen(
+        _cmd(db),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=_env(tmp_path),
+    )
     lock = Path(f"{db}.lock")
     deadline = time.monotonic() + 60
     while _holder(lock).get("pid") != proc.pid:
@@ -53,71 +62,93 @@ def _start_first(tmp_path: Path, db: Path) -> subprocess.Popen:
     return proc
 
 
-@pytest.mark.timeout(180)   # several real processes on a shared, busy machine
+@pytest.mark.timeout(180)  # several real processes on a shared, busy machine
 def test_a_second_run_is_refused_at_once_naming_the_holder_and_a_killed_holder_is_taken_over(tmp_path):
     db = tmp_path / "one.db"
     first = _start_first(tmp_path, db)
     try:
         started = time.monotonic()
-        second = subprocess.run(_cmd(db), input="/list\n", capture_output=True, text=True, timeout=60,
-                                cwd=ROOT, env=_env(tmp_path))
+        second = subprocess.run(
+            _cmd(db), input="/list\n", capture_output=True, text=True, timeout=60, cwd=ROOT, env=_env(tmp_path)
+        )
         took = time.monotonic() - started
         assert second.returncode == 2, (second.stdout, second.stderr)
-        assert took < 20   # refused at start-up, no waiting for the lock (most of this is Python importing)
+        assert took < 20  # refused at start-up, no waiting for the lock (most of this is Python importing)
         err = second.stderr
         assert "Traceback" not in err
         assert "另一个机器人正在使用这个数据库" in err and "another bot is running on this database" in err
         assert f"进程 {first.pid}" in err and f"pid {first.pid}" in err and socket.gethostname() in err
         assert "since 20" in err and "启动于 20" in err
-        assert "王敏>" not in second.stdout     # it served nothing
-        assert first.poll() is None             # the holder is untouched
+        assert "王敏>" not in second.stdout  # it served nothing
+        assert first.poll() is None  # the holder is untouched
 
         # the holder dies without a chance to clean up
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=30)
-        assert _holder(Path(f"{db}.lock")).get("pid") == first.pid   # its note is still there: stale
-        third = subprocess.run(_cmd(db), input="/list\n", capture_output=True, text=True, timeout=120,
-                               cwd=ROOT, env=_env(tmp_path))
+        assert _holder(Path(f"{db}.lock")).get("pid") == first.pid  # its note is still there: stale
+        third = subprocess.run(
+            _cmd(db), input="/list\n", capture_output=True, text=True, timeout=120, cwd=ROOT, env=_env(tmp_path)
+        )
         assert third.returncode == 0, third.stderr
         assert "/list" in third.stdout
         log = (tmp_path / "data" / "yuqing.log").read_text(encoding="utf-8")
         assert f"pid {first.pid}" in log and "did not stop cleanly; taking over" in log
-        assert _holder(Path(f"{db}.lock")) == {}    # a clean stop leaves no holder behind
+        assert _holder(Path(f"{db}.lock")) == {}  # a clean stop leaves no holder behind
     finally:
         if first.poll() is None:
             first.kill()
         first.communicate()
 
 
-@pytest.mark.timeout(180)   # several real processes on a shared, busy machine
+@pytest.mark.timeout(180)  # several real processes on a shared, busy machine
 def test_a_bot_that_stopped_cleanly_leaves_the_database_free(tmp_path):
     db = tmp_path / "two.db"
     for _ in range(2):
-        r = subprocess.run(_cmd(db), input="/list\n", capture_output=True, text=True, timeout=120,
-                           cwd=ROOT, env=_env(tmp_path))
+        r = subprocess.run(
+            _cmd(db), input="/list\n", capture_output=True, text=True, timeout=120, cwd=ROOT, env=_env(tmp_path)
+        )
         assert r.returncode == 0, r.stderr
     log = (tmp_path / "data" / "yuqing.log").read_text(encoding="utf-8")
     assert "taking over" not in log
 
 
-@pytest.mark.timeout(180)   # several real processes on a shared, busy machine
+@pytest.mark.timeout(180)  # several real processes on a shared, busy machine
 def test_other_commands_run_beside_a_live_bot(tmp_path):
     db = tmp_path / "three.db"
     first = _start_first(tmp_path, db)
     try:
-        for args in (["report"], ["scrape", "--once"],
-                     ["export", "casebook", "--from", "2020-01-01", "--to", "2030-12-31", "--format", "md",
-                      "-o", str(tmp_path / "casebook.md")]):
-            r = subprocess.run([sys.executable, "-m", "bot.cli", *args, "--db", str(db)], capture_output=True,
-                               text=True, timeout=120, cwd=ROOT, env=_env(tmp_path))
+        for args in (
+            ["report"],
+            ["scrape", "--once"],
+            [
+                "export",
+                "casebook",
+                "--from",
+                "2020-01-01",
+                "--to",
+                "2030-12-31",
+                "--format",
+                "md",
+                "-o",
+                str(tmp_path / "casebook.md"),
+            ],
+        ):
+            r = subprocess.run(
+                [sys.executable, "-m", "bot.cli", *args, "--db", str(db)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                cwd=ROOT,
+                env=_env(tmp_path),
+            )
             assert r.returncode == 0, (args, r.stderr)
             assert "另一个机器人" not in r.stderr
             assert first.poll() is None
         assert (tmp_path / "casebook.md").exists()
         check = open_db(db)
-        assert check.execute("SELECT COUNT(*) FROM posts").fetchone()[0] > 0   # scrape wrote beside the live bot
+        assert check.execute("SELECT COUNT(*) FROM posts").fetchone()[0] > 0  # scrape wrote beside the live bot
         check.close()
-        first.communicate(input="", timeout=60)   # end of console input: the bot stops
+        first.communicate(input="", timeout=60)  # end of console input: the bot stops
     finally:
         if first.poll() is None:
             first.kill()
@@ -132,11 +163,11 @@ def _open(path: str, barrier, results) -> None:
         applied = [m.name for m in SCHEMA_MIGRATIONS.applied(db)]
         db.close()
         results.put(("ok", applied))
-    except BaseException as e:   # noqa: BLE001  (reported to the parent)
+    except BaseException as e:
         results.put(("error", f"{type(e).__name__}: {e}"))
 
 
-@pytest.mark.timeout(180)   # several real processes on a shared, busy machine
+@pytest.mark.timeout(180)  # several real processes on a shared, busy machine
 def test_processes_opening_a_fresh_database_together_all_migrate_it(tmp_path):
     ctx = multiprocessing.get_context("fork")
     n, rounds = 4, 3
@@ -154,6 +185,6 @@ def test_processes_opening_a_fresh_database_together_all_migrate_it(tmp_path):
         assert all(o[1] == expected for o in outcomes)
         db = open_db(path)
         names = [r[0] for r in db.execute("SELECT name FROM _sqlite_migrations")]
-        assert sorted(names) == sorted(expected)   # each applied once
+        assert sorted(names) == sorted(expected)  # each applied once
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         db.close()

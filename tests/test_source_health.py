@@ -5,7 +5,7 @@ day's count, daily baseline, days of history) must stay exactly what they were."
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,17 +14,20 @@ from storage import write_tx
 from storage.db import open_db
 from storage.posts import source_volume
 
-NOW = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
 
 def reference_volume(db, source_id: str, now: datetime, days: int = 14) -> tuple[int, float, int]:
     """The query source health used before issue 17.1, kept verbatim as the reference."""
     day = now - timedelta(days=1)
     start = day - timedelta(days=days)
-    last = db.execute("SELECT COUNT(*) FROM posts WHERE source_id=? AND fetched_at >= ?",
-                      [source_id, to_iso(day)]).fetchone()[0]
-    before = db.execute("SELECT COUNT(*), MIN(fetched_at) FROM posts WHERE source_id=? AND fetched_at >= ? AND fetched_at < ?",
-                        [source_id, to_iso(start), to_iso(day)]).fetchone()
+    last = db.execute(
+        "SELECT COUNT(*) FROM posts WHERE source_id=? AND fetched_at >= ?", [source_id, to_iso(day)]
+    ).fetchone()[0]
+    before = db.execute(
+        "SELECT COUNT(*), MIN(fetched_at) FROM posts WHERE source_id=? AND fetched_at >= ? AND fetched_at < ?",
+        [source_id, to_iso(start), to_iso(day)],
+    ).fetchone()
     first = db.execute("SELECT MIN(fetched_at) FROM posts WHERE source_id=?", [source_id]).fetchone()[0]
     history = (day - datetime.fromisoformat(first)).days if first and first < to_iso(day) else 0
     span = max(1, min(days, history))
@@ -38,7 +41,8 @@ def add_posts(db, rows: list[tuple[str, datetime]]) -> None:
     with write_tx(db):
         db.conn.executemany(
             "INSERT INTO posts (source_id, item_key, title, text, fetched_at) VALUES (?,?,?,?,?)",
-            [(sid, f"k{next(_seq)}", "t", "", to_iso(at)) for sid, at in rows])
+            [(sid, f"k{next(_seq)}", "t", "", to_iso(at)) for sid, at in rows],
+        )
 
 
 @pytest.fixture
@@ -62,8 +66,14 @@ def test_figures_equal_the_old_query(db):
     rows += [("gone", NOW - timedelta(days=40, microseconds=1))]
     rnd.shuffle(rows)
     add_posts(db, rows)
-    nows = [NOW, NOW + timedelta(hours=5), NOW - timedelta(days=2, minutes=7), NOW + timedelta(days=3),
-            NOW - timedelta(days=30), NOW + timedelta(microseconds=1)]
+    nows = [
+        NOW,
+        NOW + timedelta(hours=5),
+        NOW - timedelta(days=2, minutes=7),
+        NOW + timedelta(days=3),
+        NOW - timedelta(days=30),
+        NOW + timedelta(microseconds=1),
+    ]
     for sid in [*profiles, "never-posted"]:
         for now in nows:
             for days in (14, 7):
@@ -89,8 +99,9 @@ def _steps(db, fn) -> int:
 def test_cost_does_not_grow_with_the_posts_table(db):
     """SQLite VM steps per call stay the same when the table grows tenfold around the source."""
     rnd = random.Random(5)
-    add_posts(db, [("watched", NOW - timedelta(days=d, seconds=rnd.randint(0, 86399)))
-                   for d in range(20) for _ in range(20)])
+    add_posts(
+        db, [("watched", NOW - timedelta(days=d, seconds=rnd.randint(0, 86399))) for d in range(20) for _ in range(20)]
+    )
     add_posts(db, [(f"other{i % 50}", NOW - timedelta(seconds=rnd.randint(0, 20 * 86400))) for i in range(400)])
     calls = {sid: (lambda sid=sid: source_volume(db, sid, NOW)) for sid in ("watched", "never-posted")}
     before = {sid: _steps(db, f) for sid, f in calls.items()}
@@ -102,7 +113,7 @@ def test_cost_does_not_grow_with_the_posts_table(db):
     for sid in calls:
         assert after[sid] <= before[sid] * 1.05 + 20, (sid, before[sid], after[sid])
     last, daily, history = source_volume(db, "watched", NOW)
-    assert (last, daily) == figures[:2] and history > figures[2]   # same window counts, longer history
+    assert (last, daily) == figures[:2] and history > figures[2]  # same window counts, longer history
 
 
 def test_every_query_reads_an_index_range(db):

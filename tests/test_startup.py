@@ -56,8 +56,11 @@ def slow_feed(http_server, delay: float) -> threading.Event:
     def answer(handler):
         threading.Event().wait(delay)
         done.set()
-        return (200, {"Content-Type": "application/rss+xml"},
-                b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title></channel></rss>')
+        return (
+            200,
+            {"Content-Type": "application/rss+xml"},
+            b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title></channel></rss>',
+        )
 
     http_server.routes["/slow.xml"] = answer
     return done
@@ -70,34 +73,39 @@ def backlog_card(app) -> int:
     return out.incident_id
 
 
-async def test_commands_and_backlog_are_served_before_the_first_collection_finishes(config_dir, tmp_path,
-                                                                                   http_server):
+async def test_commands_and_backlog_are_served_before_the_first_collection_finishes(config_dir, tmp_path, http_server):
     api = FakeBotAPI()
     done = slow_feed(http_server, 5.0)
     p = config_dir / "example.toml"
     text = p.read_text(encoding="utf-8")
-    p.write_text(text.replace("# ---------------------------------------------------------------- watch-list",
-                              SLOW_SOURCE.format(url=http_server.url + "/slow.xml") + "\n# ---- watch-list"),
-                 encoding="utf-8")
+    p.write_text(
+        text.replace(
+            "# ---------------------------------------------------------------- watch-list",
+            SLOW_SOURCE.format(url=http_server.url + "/slow.xml") + "\n# ---- watch-list",
+        ),
+        encoding="utf-8",
+    )
     cfg = telegram_config(config_dir)
     platform = TelegramPlatform(cfg, token="123456:TEST", base_url=api.base_url, poll_interval=0, poll_timeout=1)
-    app = App(make_settings(tmp_path, collect_on_start=True, deliver_interval=30), cfg,
-              platforms={"telegram": platform})
+    app = App(
+        make_settings(tmp_path, collect_on_start=True, deliver_interval=30), cfg, platforms={"telegram": platform}
+    )
     iid = backlog_card(app)
     bot = Bot(app)
     try:
         user = api.user(IDS["liqiang"], "liqiang")
         api.message(GROUP, user, "/help")
         await until(lambda: any(f"· #{iid} ·" in m["text"] for m in api.chat_log(GROUP)), timeout=4)
-        await until(lambda: any("/claim" in m["text"] and m["parse_mode"] != "HTML" for m in api.chat_log(GROUP)),
-                    timeout=4)
+        await until(
+            lambda: any("/claim" in m["text"] and m["parse_mode"] != "HTML" for m in api.chat_log(GROUP)), timeout=4
+        )
         assert not done.is_set(), "answered only after the slow source"
         # the collection goes on in the background and its alerts follow
-        await until(lambda: done.is_set(), timeout=10)
+        await until(done.is_set, timeout=10)
         pending = "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')"
         await until(lambda: app._first_collect.done() and app.db.execute(pending).fetchone()[0] == 0, timeout=15)
         assert app.db.execute("SELECT COUNT(*) FROM incidents").fetchone()[0] > 1
-        assert any(m["text"].startswith("📋 合并推送") for m in api.sent)   # the start-up burst, digested
+        assert any(m["text"].startswith("📋 合并推送") for m in api.sent)  # the start-up burst, digested
     finally:
         await bot.stop()
         app.close()
@@ -118,15 +126,18 @@ async def _outage(config_dir, tmp_path, monkeypatch, caplog, capsys, break_api):
     tg = TelegramPlatform(cfg, token="123456:TEST", base_url=api.base_url, poll_interval=0, poll_timeout=1)
     tg.retry_max = 0.5
     out = io.StringIO()
-    app = App(make_settings(tmp_path, collect_on_start=False, deliver_interval=0.2), cfg,
-              platforms={"telegram": tg, "console": ConsolePlatform(cfg, out=out)})
+    app = App(
+        make_settings(tmp_path, collect_on_start=False, deliver_interval=0.2),
+        cfg,
+        platforms={"telegram": tg, "console": ConsolePlatform(cfg, out=out)},
+    )
     iid = backlog_card(app)
     w = console_in(monkeypatch)
     caplog.set_level(logging.WARNING)
     bot = Bot(app)
     try:
         # the console is served meanwhile
-        os.write(w, "/list\n".encode())
+        os.write(w, b"/list\n")
         await until(lambda: f"#{iid}" in out.getvalue() and "王敏> /list" in out.getvalue(), timeout=8)
         assert not bot.task.done()
         assert "Telegram Bot API unreachable at start-up" in caplog.text
@@ -134,11 +145,13 @@ async def _outage(config_dir, tmp_path, monkeypatch, caplog, capsys, break_api):
         api.up() if api.is_down else None
         await until(lambda: any(f"· #{iid} ·" in m["text"] for m in api.chat_log(GROUP)), timeout=10)
         assert "Telegram Bot API reachable again" in caplog.text
-        q = ("SELECT state, attempts, last_error FROM outbox WHERE incident_id=? AND platform='telegram' "
-             "AND chat=? AND kind='card' ORDER BY id LIMIT 1")
+        q = (
+            "SELECT state, attempts, last_error FROM outbox WHERE incident_id=? AND platform='telegram' "
+            "AND chat=? AND kind='card' ORDER BY id LIMIT 1"
+        )
         await until(lambda: next(app.db.query(q, [iid, GROUP]))["state"] == "sent")  # recorded after the reply
         row = next(app.db.query(q, [iid, GROUP]))
-        assert row["state"] == "sent" and row["attempts"] == 1, dict(row)   # the send itself: waiting used no retry
+        assert row["state"] == "sent" and row["attempts"] == 1, dict(row)  # the send itself: waiting used no retry
         api.message(GROUP, api.user(IDS["liqiang"], "liqiang"), f"/claim {iid}")
         await until(lambda: any(m["text"].startswith(f"✋ #{iid}") for m in api.chat_log(GROUP)), timeout=10)
     finally:
@@ -166,11 +179,22 @@ def test_yuqing_run_with_the_bot_api_down_starts_and_delivers_when_it_is_back(co
     api = FakeBotAPI()
     api.down()
     telegram_config(config_dir)
-    env = {"PATH": os.environ.get("PATH", ""), "TELEGRAM_BOT_TOKEN": "123456:TEST",
-           "TELEGRAM_BASE_URL": api.base_url[:-4], "YUQING_DATA_DIR": str(tmp_path / "data"),
-           "YUQING_CONFIG": str(config_dir / "example.toml"), "YUQING_DB": str(tmp_path / "run.db")}
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--platform", "telegram"], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "TELEGRAM_BOT_TOKEN": "123456:TEST",
+        "TELEGRAM_BASE_URL": api.base_url[:-4],
+        "YUQING_DATA_DIR": str(tmp_path / "data"),
+        "YUQING_CONFIG": str(config_dir / "example.toml"),
+        "YUQING_DB": str(tmp_path / "run.db"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run", "--platform", "telegram"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)
     reader.start()
@@ -179,7 +203,7 @@ def test_yuqing_run_with_the_bot_api_down_starts_and_delivers_when_it_is_back(co
         while not any("unreachable at start-up" in ln for ln in lines) and time.monotonic() < deadline:
             assert proc.poll() is None, "".join(lines)
             time.sleep(0.1)
-        time.sleep(1.5)   # a retry or two while the API is still down
+        time.sleep(1.5)  # a retry or two while the API is still down
         assert proc.poll() is None, "".join(lines)
         assert not api.sent
         api.up()
@@ -214,13 +238,13 @@ async def test_kick_from_another_thread_wakes_delivery(make_app):
         return await orig(*a, **kw)
 
     d.run_once = counting
-    asyncio.get_running_loop().set_debug(True)   # asyncio then refuses calls from a foreign thread
+    asyncio.get_running_loop().set_debug(True)  # asyncio then refuses calls from a foreign thread
     errors = []
 
     def kick():
         try:
             d.kick()
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             errors.append(e)
 
     try:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
+from core.grades import Grade
 from core.models import Finding, Post
 from storage import SCHEMA_MIGRATIONS, open_db, write_tx
-from storage.posts import insert_post, search_posts
 from storage.incidents import add_event, create_incident
-from core.grades import Grade
+from storage.posts import insert_post, search_posts
 
-NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
 
 def test_wal_and_busy_timeout(tmp_path):
@@ -28,8 +28,10 @@ def test_migrations_upgrade_an_existing_database_and_keep_its_data(tmp_path):
     SCHEMA_MIGRATIONS.apply(db, stop_before="m002_posts_fts")  # a database from before full-text search
     assert "posts_fts" not in db.table_names()
     # a row as the first version wrote it
-    db.execute("INSERT INTO posts (source_id, item_key, title, text, fetched_at, seg) VALUES (?,?,?,?,?,?)",
-               ["forum", "k1", "市人社局回应考生质疑", "面试成绩复核", NOW.isoformat(), "市人社局 回应 考生 质疑"])
+    db.execute(
+        "INSERT INTO posts (source_id, item_key, title, text, fetched_at, seg) VALUES (?,?,?,?,?,?)",
+        ["forum", "k1", "市人社局回应考生质疑", "面试成绩复核", NOW.isoformat(), "市人社局 回应 考生 质疑"],
+    )
     db.close()
     db = open_db(path)  # start-up applies the pending migration
     assert "posts_search" in db.table_names()  # m013 replaced posts_fts
@@ -44,8 +46,22 @@ def test_migrations_upgrade_an_existing_database_and_keep_its_data(tmp_path):
 def test_events_are_append_only(tmp_path):
     db = open_db(tmp_path / "e.db")
     with write_tx(db):
-        iid = create_incident(db, story_key="k", title="t", url=None, source_id="s", team=None, category=None,
-                              grade=Grade.IV, score=1, sensitivity=1, best_tier=4, reasons=[], matched={}, now=NOW)
+        iid = create_incident(
+            db,
+            story_key="k",
+            title="t",
+            url=None,
+            source_id="s",
+            team=None,
+            category=None,
+            grade=Grade.IV,
+            score=1,
+            sensitivity=1,
+            best_tier=4,
+            reasons=[],
+            matched={},
+            now=NOW,
+        )
         add_event(db, iid, NOW, actor="a", action="note")
     with pytest.raises(Exception, match="append-only"):
         db.execute("UPDATE events SET actor='b'")
@@ -55,10 +71,9 @@ def test_events_are_append_only(tmp_path):
 
 def test_write_tx_rolls_back_everything_on_error(tmp_path):
     db = open_db(tmp_path / "r.db")
-    with pytest.raises(RuntimeError):
-        with write_tx(db):
-            insert_post(db, Post("forum", "k1", "t"), Finding(relevant=False), "t", NOW)
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), write_tx(db):
+        insert_post(db, Post("forum", "k1", "t"), Finding(relevant=False), "t", NOW)
+        raise RuntimeError("boom")
     assert db.execute("SELECT COUNT(*) FROM posts").fetchone()[0] == 0
 
 

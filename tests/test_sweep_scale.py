@@ -21,7 +21,7 @@ class Recorder:
     max_length = 4000
 
     def __init__(self):
-        self.sent: list[tuple[str, str]] = []   # (kind, text or card header)
+        self.sent: list[tuple[str, str]] = []  # (kind, text or card header)
         self.on_send = None
         self._n = 0
 
@@ -61,8 +61,15 @@ def backlog(app, n, *, priority=1, start=0):
     """`n` grade I reminder notices queued for the monitoring group."""
     with write_tx(app.db):
         for i in range(n):
-            outbox.enqueue(app.db, app.clock(), platform="console", chat="监测群", kind=outbox.TEXT,
-                           payload={"text": f"⏰ 提醒 {start + i}", "reminder": True}, priority=priority)
+            outbox.enqueue(
+                app.db,
+                app.clock(),
+                platform="console",
+                chat="监测群",
+                kind=outbox.TEXT,
+                payload={"text": f"⏰ 提醒 {start + i}", "reminder": True},
+                priority=priority,
+            )
 
 
 def first_card_index(p):
@@ -72,12 +79,12 @@ def first_card_index(p):
 async def test_new_grade_i_card_goes_before_a_backlog_of_300_notices(tmp_path, clock):
     app, p, h = make(tmp_path, clock)
     try:
-        backlog(app, 300)                  # queued first, same priority as the card
+        backlog(app, 300)  # queued first, same priority as the card
         grade_i(h)
         await app.deliverer.run_once()
         assert first_card_index(p) == 0, p.sent[:3]
         await app.deliverer.drain()
-        assert sum(1 for k, t in p.sent if k == "text" and t.startswith("⏰ 提醒")) == 300   # all still go out
+        assert sum(1 for k, t in p.sent if k == "text" and t.startswith("⏰ 提醒")) == 300  # all still go out
     finally:
         app.close()
 
@@ -94,6 +101,7 @@ async def test_card_queued_while_notices_are_being_sent_goes_next(tmp_path, cloc
             if n == 3 and not queued_at:
                 queued_at.append(n)
                 grade_i(h)
+
         p.on_send = during
         await app.deliverer.drain()
         assert queued_at == [3]
@@ -110,8 +118,16 @@ async def test_notice_still_follows_its_own_card(tmp_path, clock):
         backlog(app, 20)
         inc = grade_i(h)
         with write_tx(app.db):
-            outbox.enqueue(app.db, clock(), platform="console", chat="监测群", kind=outbox.NOTICE,
-                           incident_id=inc.id, payload={"text": "跟进说明"}, priority=1)
+            outbox.enqueue(
+                app.db,
+                clock(),
+                platform="console",
+                chat="监测群",
+                kind=outbox.NOTICE,
+                incident_id=inc.id,
+                payload={"text": "跟进说明"},
+                priority=1,
+            )
         await app.deliverer.drain()
         card = first_card_index(p)
         assert card == 0
@@ -122,15 +138,31 @@ async def test_notice_still_follows_its_own_card(tmp_path, clock):
 
 def new_incidents(app, n, *, grade=Grade.II, team="city", start=0):
     with write_tx(app.db):
-        return [store.create_incident(
-            app.db, story_key=f"s{start + i}", title=f"测试事件{start + i}", url=None, source_id="forum", team=team,
-            category=None, grade=grade, score=20.0, sensitivity=1.0, best_tier=2, reasons=[], matched={},
-            now=app.clock()) for i in range(n)]
+        return [
+            store.create_incident(
+                app.db,
+                story_key=f"s{start + i}",
+                title=f"测试事件{start + i}",
+                url=None,
+                source_id="forum",
+                team=team,
+                category=None,
+                grade=grade,
+                score=20.0,
+                sensitivity=1.0,
+                best_tier=2,
+                reasons=[],
+                matched={},
+                now=app.clock(),
+            )
+            for i in range(n)
+        ]
 
 
 def reminder_rows(app, after_id):
-    return app.db.execute("SELECT chat, kind, incident_id, payload FROM outbox WHERE id > ? ORDER BY id",
-                          [after_id]).fetchall()
+    return app.db.execute(
+        "SELECT chat, kind, incident_id, payload FROM outbox WHERE id > ? ORDER BY id", [after_id]
+    ).fetchall()
 
 
 def last_outbox(app):
@@ -140,14 +172,14 @@ def last_outbox(app):
 async def test_one_sweep_one_message_per_group_each_incident_audited_once(tmp_path, clock):
     app, p, h = make(tmp_path, clock)
     try:
-        ids = new_incidents(app, 7)              # grade II: claim 30 min, reminder 10 min before
+        ids = new_incidents(app, 7)  # grade II: claim 30 min, reminder 10 min before
         sweep(app.service, app.tz)
         clock.advance(minutes=21)
         mark = last_outbox(app)
         assert sweep(app.service, app.tz) == 7
         rows = reminder_rows(app, mark)
         group = [r for r in rows if r[0] == "监测群"]
-        assert len(group) == 1, rows            # one message, not seven
+        assert len(group) == 1, rows  # one message, not seven
         text = group[0][3]
         for i in ids:
             assert f"⏳ #{i} 距认领时限还有" in text
@@ -182,6 +214,7 @@ def sweep_steps(app) -> int:
     def count():
         steps[0] += 1
         return 0
+
     app.db.conn.set_progress_handler(count, 1)
     try:
         sweep(app.service, app.tz)
@@ -191,10 +224,10 @@ def sweep_steps(app) -> int:
 
 
 async def test_sweep_cost_does_not_follow_open_incidents_outside_its_window(tmp_path, clock):
-    app, p, h = make(tmp_path, clock)
+    app, _p, _h = make(tmp_path, clock)
     try:
         new_incidents(app, 50, grade=Grade.III)
-        sweep(app.service, app.tz)              # works out every incident's next time once
+        sweep(app.service, app.tz)  # works out every incident's next time once
         clock.advance(minutes=1)
         small = sweep_steps(app)
         new_incidents(app, 2000, grade=Grade.III, start=50)
@@ -202,10 +235,14 @@ async def test_sweep_cost_does_not_follow_open_incidents_outside_its_window(tmp_
         clock.advance(minutes=1)
         large = sweep_steps(app)
         assert large <= small * 1.2 + 200, (small, large)
-        plan = " ".join(str(r[-1]) for r in app.db.execute(
-            "EXPLAIN QUERY PLAN SELECT id FROM incidents INDEXED BY incidents_open_next_due "
-            "WHERE state != 'closed' AND next_due_at <= ? AND (next_due_at, id) > (?, ?) ORDER BY next_due_at, id",
-            ["x", "", 0]).fetchall())
+        plan = " ".join(
+            str(r[-1])
+            for r in app.db.execute(
+                "EXPLAIN QUERY PLAN SELECT id FROM incidents INDEXED BY incidents_open_next_due "
+                "WHERE state != 'closed' AND next_due_at <= ? AND (next_due_at, id) > (?, ?) ORDER BY next_due_at, id",
+                ["x", "", 0],
+            ).fetchall()
+        )
         assert "incidents_open_next_due" in plan and "SCAN" not in plan.replace("SCAN incidents USING INDEX", "")
         # and the due ones are still found: 1 h 30 min later every claim reminder of grade III is due
         clock.advance(minutes=95)
@@ -216,7 +253,7 @@ async def test_sweep_cost_does_not_follow_open_incidents_outside_its_window(tmp_
 
 async def test_a_change_to_an_incident_brings_it_back_to_the_sweep(tmp_path, clock):
     """`next_due_at` is a cache: a claim (new quiet-nudge clock) or a regrade moves it."""
-    app, p, h = make(tmp_path, clock)
+    app, _p, _h = make(tmp_path, clock)
     try:
         (iid,) = new_incidents(app, 1, grade=Grade.IV)
         sweep(app.service, app.tz)
@@ -226,7 +263,7 @@ async def test_a_change_to_an_incident_brings_it_back_to_the_sweep(tmp_path, clo
             inc = store.get_incident(app.db, iid)
             store.update_incident(app.db, iid, inc.version, clock(), grade=Grade.I)
         assert app.db.execute("SELECT next_due_at FROM incidents WHERE id=?", [iid]).fetchone()[0] == ""
-        clock.advance(minutes=11)                # grade I now: claim in 15 min, reminded 5 min before
+        clock.advance(minutes=11)  # grade I now: claim in 15 min, reminded 5 min before
         assert sweep(app.service, app.tz) == 1
     finally:
         app.close()
@@ -243,11 +280,20 @@ async def test_a_card_held_behind_its_own_notice_does_not_stall_other_notices(tm
         await app.deliverer.drain()
         backlog(app, 20)
         with write_tx(app.db):
-            nid = outbox.enqueue(app.db, clock(), platform="console", chat="监测群", kind=outbox.NOTICE,
-                                 incident_id=inc.id, payload={"text": "稍后重试"}, priority=1)
+            nid = outbox.enqueue(
+                app.db,
+                clock(),
+                platform="console",
+                chat="监测群",
+                kind=outbox.NOTICE,
+                incident_id=inc.id,
+                payload={"text": "稍后重试"},
+                priority=1,
+            )
             outbox.mark_retry(app.db, nid, clock() + timedelta(minutes=5), "rate limited", count=False)
-            outbox.enqueue(app.db, clock(), platform="console", chat="监测群", kind=outbox.CARD,
-                           incident_id=inc.id, priority=1)
+            outbox.enqueue(
+                app.db, clock(), platform="console", chat="监测群", kind=outbox.CARD, incident_id=inc.id, priority=1
+            )
         sent = len(p.sent)
         await app.deliverer.run_once()
         assert sum(1 for k, t in p.sent[sent:] if k == "text" and t.startswith("⏰ 提醒")) == 20

@@ -19,8 +19,12 @@ IDS = {"wangmin": 1000, "liqiang": 1001, "zhoulan": 1002, "chenbuzhang": 2001, "
 
 
 def telegram_config(config_dir):
-    return config_with_handles(config_dir, "telegram", {pid: str(uid) for pid, uid in IDS.items()},
-                               replace={'# telegram = "-1001234567890"': f'telegram = "{GROUP}"'})
+    return config_with_handles(
+        config_dir,
+        "telegram",
+        {pid: str(uid) for pid, uid in IDS.items()},
+        replace={'# telegram = "-1001234567890"': f'telegram = "{GROUP}"'},
+    )
 
 
 class TG:
@@ -30,8 +34,9 @@ class TG:
         self.users["stranger"] = api.user(9999, "路人", "passerby")
 
     async def start(self, collect=True, digest_after=100):
-        self.platform = TelegramPlatform(self.cfg, token="123456:TEST", base_url=self.api.base_url,
-                                         poll_interval=0, poll_timeout=1)
+        self.platform = TelegramPlatform(
+            self.cfg, token="123456:TEST", base_url=self.api.base_url, poll_interval=0, poll_timeout=1
+        )
         self.platform.digest_after = digest_after
         settings = make_settings(self.tmp_path, collect_on_start=collect, deliver_interval=0.2)
         self.app = App(settings, self.cfg, platforms={"telegram": self.platform})
@@ -54,8 +59,11 @@ class TG:
 
     def card_id(self, incident_id):
         """The message id of an incident's card in the group."""
-        return next(m["message_id"] for m in self.api.chat_log(GROUP)
-                    if m["parse_mode"] == "HTML" and f"· #{incident_id} ·" in m["text"])
+        return next(
+            m["message_id"]
+            for m in self.api.chat_log(GROUP)
+            if m["parse_mode"] == "HTML" and f"· #{incident_id} ·" in m["text"]
+        )
 
     def card(self, incident_id):
         return self.api.messages[(GROUP, self.card_id(incident_id))]
@@ -70,7 +78,9 @@ async def tg(config_dir, tmp_path):
     t = TG(api, telegram_config(config_dir), tmp_path)
     await t.start()
     await t.until(lambda: len([m for m in api.sent if m["parse_mode"] == "HTML"]) >= 6)
-    await t.until(lambda: t.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')").fetchone()[0] == 0)
+    await t.until(
+        lambda: t.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')").fetchone()[0] == 0
+    )
     yield t
     await t.stop()
     api.close()
@@ -89,8 +99,12 @@ async def test_alert_cards_with_buttons_highest_grade_first(tg):
     assert "<b>定级理由</b>：" in first["text"] and "<b>认领时限</b>：" in first["text"]
     iid = top(tg)
     assert tg.api.buttons(GROUP, first["message_id"]) == [
-        ("认领", f"c:{iid}"), ("备注", f"n:{iid}"), ("升级", f"e:{iid}"), ("关闭", f"x:{iid}")]
-    assert ("setMyCommands", ) == (next(c for c, _ in tg.api.calls if c == "setMyCommands"),)
+        ("认领", f"c:{iid}"),
+        ("备注", f"n:{iid}"),
+        ("升级", f"e:{iid}"),
+        ("关闭", f"x:{iid}"),
+    ]
+    assert (next(c for c, _ in tg.api.calls if c == "setMyCommands"),) == ("setMyCommands",)
 
 
 async def test_claim_by_button_edits_card_and_threads_the_notice(tg):
@@ -142,7 +156,7 @@ async def test_note_escalate_and_close_with_disposition(tg):
     await tg.until(lambda: ("已澄清", f"d:{iid}:1") in tg.api.buttons(GROUP, card_id))
     tg.api.press(GROUP, tg.users["liqiang"], card_id, f"d:{iid}:1")
     await tg.until(lambda: f"📮 #{iid} 李强 申请关闭，处置：已澄清" in "\n".join(tg.texts()))
-    tg.say("wangmin", f"/signoff {iid}")   # grade I–II: closed on 销号
+    tg.say("wangmin", f"/signoff {iid}")  # grade I–II: closed on 销号
     await tg.until(lambda: f"✅ #{iid} 由 王敏 销号关闭，处置：已澄清" in tg.texts())
     await tg.until(lambda: "已关闭" in tg.card(iid)["text"])
     assert [t for t, _ in tg.api.buttons(GROUP, card_id)] == ["重新打开", "备注"]
@@ -168,15 +182,21 @@ async def test_leader_subscribes_privately_and_gets_high_grades(tg):
     await tg.until(lambda: any("你好，陈副部长" in t for t in tg.texts(leader)))
     tg.say("chenbuzhang", "/subscribe II", chat=leader)
     await tg.until(lambda: any("已订阅" in t for t in tg.texts(leader)))
-    seed(tg, "网友实名举报江北区副区长刘海燕违纪吃拿卡要", "有网友实名举报刘海燕违纪，网友愤怒质疑。", source="provnews")
+    seed(
+        tg, "网友实名举报江北区副区长刘海燕违纪吃拿卡要", "有网友实名举报刘海燕违纪，网友愤怒质疑。", source="provnews"
+    )
     await tg.until(lambda: any(m["parse_mode"] == "HTML" for m in tg.api.chat_log(leader)))
 
 
 async def test_scraped_html_is_escaped_and_long_posts_are_cut(tg):
     seed(tg, '<b>假通知</b><script>alert(1)</script> 张建国 公车私用 青石镇', "x" * 5000)
     await tg.until(lambda: any("&lt;script&gt;" in m["text"] for m in tg.api.chat_log(GROUP)))
-    card = Card(header="🔴 I 特别重大 · #9 · 干部作风", title="标" * 5000, url="https://a.example/?a=1&b=<2>",
-                fields=(("来源", "论坛 & 媒体"), ("定级理由", "理" * 5000)))
+    card = Card(
+        header="🔴 I 特别重大 · #9 · 干部作风",
+        title="标" * 5000,
+        url="https://a.example/?a=1&b=<2>",
+        fields=(("来源", "论坛 & 媒体"), ("定级理由", "理" * 5000)),
+    )
     text = card_html(card)
     assert len(text) <= 4096
     assert text.count("<b>") == text.count("</b>") and text.count("<a ") == text.count("</a>")
@@ -192,8 +212,12 @@ async def test_429_and_outage_recovery_nothing_lost_nothing_duplicated(tg):
     await tg.until(lambda: "📝 #1 李强：第二条" in tg.texts(), timeout=15)
     texts = [t for t in tg.texts() if t.startswith(("✋ #1", "📝 #1"))]
     assert texts == ["✋ #1 已由 李强 认领", "📝 #1 李强：第一条", "📝 #1 李强：第二条"]
-    await tg.until(lambda: tg.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')").fetchone()[0] == 0,
-                   timeout=15)
+    await tg.until(
+        lambda: (
+            tg.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')").fetchone()[0] == 0
+        ),
+        timeout=15,
+    )
     assert [t for t in tg.texts() if t.startswith(("✋ #1", "📝 #1"))] == texts
 
 
@@ -203,7 +227,7 @@ async def test_restart_in_the_middle_of_a_backlog(config_dir, tmp_path):
     api.fail("sendMessage", "500", times=3)  # Telegram fails while the first alerts go out
     await t.start()
     await t.until(lambda: len(api.sent) >= 1)
-    await t.stop()          # stop with cards still queued for a retry
+    await t.stop()  # stop with cards still queued for a retry
     sent_before = len(api.sent)
     assert sent_before < 6
     t2 = TG(api, t.cfg, tmp_path)
@@ -230,8 +254,12 @@ async def test_burst_of_low_grades_becomes_one_digest_while_high_grades_go_first
     low = [r["id"] for r in t.app.db.query("SELECT id FROM incidents WHERE grade IN ('III','IV')")]
     assert all(f"#{i} " in digests[0]["text"] for i in low)
     # a later burst within the same minute waits for the next digest instead of flooding the group
-    for title in ("白沙乡卫生院工作人员态度恶劣被投诉", "南湖区社区台账形式主义引居民吐槽",
-                  "江北区办事窗口推诿扯皮群众跑断腿", "青石镇村两委换届选举计票引质疑"):
+    for title in (
+        "白沙乡卫生院工作人员态度恶劣被投诉",
+        "南湖区社区台账形式主义引居民吐槽",
+        "江北区办事窗口推诿扯皮群众跑断腿",
+        "青石镇村两委换届选举计票引质疑",
+    ):
         seed(t, title, "有网友发帖反映。")
     await asyncio.sleep(1.0)
     assert len([m for m in api.sent if m["text"].startswith("📋 合并推送")]) == 1
@@ -246,10 +274,14 @@ async def test_burst_of_low_grades_becomes_one_digest_while_high_grades_go_first
 
 async def test_connection_refused_then_back(tg):
     tg.api.down()
-    tg.app.service.act(1, __import__("core.lifecycle", fromlist=["Action"]).Action.NOTE,
-                       __import__("core.incidents", fromlist=["Actor"]).Actor(
-                           "liqiang", "李强", __import__("core.models", fromlist=["Role"]).Role.STAFF),
-                       text="断网期间的备注")
+    tg.app.service.act(
+        1,
+        __import__("core.lifecycle", fromlist=["Action"]).Action.NOTE,
+        __import__("core.incidents", fromlist=["Actor"]).Actor(
+            "liqiang", "李强", __import__("core.models", fromlist=["Role"]).Role.STAFF
+        ),
+        text="断网期间的备注",
+    )
     await asyncio.sleep(1.0)  # delivery tries, the connection is refused, the row waits for a retry
     row = next(tg.app.db.query("SELECT attempts, last_error FROM outbox WHERE kind='notice' ORDER BY id DESC LIMIT 1"))
     assert row["attempts"] >= 1 and "unreachable" in row["last_error"]
@@ -276,7 +308,7 @@ async def test_a_button_for_an_unknown_incident_is_answered(tg, code):
     tg.api.press(GROUP, tg.users["liqiang"], card_id, data)
     await tg.until(lambda: len(tg.api.answers) > before)
     answer = tg.api.answers[before].get("text", "")
-    if code == "n":   # the note button only explains how to write a note
+    if code == "n":  # the note button only explains how to write a note
         assert "/note" in answer
     elif code == "x":  # the disposition choice; choosing one names the missing incident
         tg.api.press(GROUP, tg.users["liqiang"], card_id, "d:999999:1")
@@ -294,7 +326,7 @@ async def test_a_flood_from_an_unconfigured_chat_is_logged_at_a_bounded_rate(tg,
     caplog.set_level(logging.INFO)
     for i in range(40):
         tg.api.message("-100555", tg.users["stranger"], f"/list {i}")
-    tg.say("liqiang", "/help")   # updates are handled in order: its answer means the flood was read
+    tg.say("liqiang", "/help")  # updates are handled in order: its answer means the flood was read
     await tg.until(lambda: any("/claim" in t for t in tg.texts()))
     lines = [r for r in caplog.records if "ignored an update from unconfigured chat" in r.getMessage()]
     assert 1 <= len(lines) <= 5

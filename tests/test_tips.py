@@ -6,8 +6,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-PUBLIC = {"news.example.com": ["93.184.216.34"], "redirector.example.com": ["93.184.216.35"],
-          "rebind.example.com": ["10.1.2.3"]}
+PUBLIC = {
+    "news.example.com": ["93.184.216.34"],
+    "redirector.example.com": ["93.184.216.35"],
+    "rebind.example.com": ["10.1.2.3"],
+}
 
 PAGE = """<html><head><meta property="og:title" content="网友实名举报张建国公车私用"><title>x</title></head>
 <body><article><p>有网友反映，市交通运输局局长张建国周末开公车去青石镇钓鱼。</p><p>网友愤怒质疑。</p></article></body></html>"""
@@ -36,17 +39,20 @@ def tipbot(two, http_server):
     return two
 
 
-@pytest.mark.parametrize("url,reason", [
-    ("http://127.0.0.1/admin", "不抓取内网、本机或保留地址（127.0.0.1 → 127.0.0.1）"),
-    ("http://10.0.0.1/", "（10.0.0.1 → 10.0.0.1）"),
-    ("http://169.254.169.254/latest/meta-data/", "（169.254.169.254 → 169.254.169.254）"),
-    ("http://[::1]:8080/", "不抓取内网、本机或保留地址"),
-    ("file:///etc/passwd", "只接受 http 或 https 链接（收到的是 file）"),
-    ("ftp://news.example.com/x", "只接受 http 或 https 链接"),
-    ("http://rebind.example.com/", "rebind.example.com → 10.1.2.3"),
-    ("http://redirector.example.com/story", "不抓取内网、本机或保留地址（127.0.0.1 → 127.0.0.1）"),
-    ("http://nowhere.invalid/", "无法解析网站地址 nowhere.invalid"),
-])
+@pytest.mark.parametrize(
+    "url,reason",
+    [
+        ("http://127.0.0.1/admin", "不抓取内网、本机或保留地址（127.0.0.1 → 127.0.0.1）"),
+        ("http://10.0.0.1/", "（10.0.0.1 → 10.0.0.1）"),
+        ("http://169.254.169.254/latest/meta-data/", "（169.254.169.254 → 169.254.169.254）"),
+        ("http://[::1]:8080/", "不抓取内网、本机或保留地址"),
+        ("file:///etc/passwd", "只接受 http 或 https 链接（收到的是 file）"),
+        ("ftp://news.example.com/x", "只接受 http 或 https 链接"),
+        ("http://rebind.example.com/", "rebind.example.com → 10.1.2.3"),
+        ("http://redirector.example.com/story", "不抓取内网、本机或保留地址（127.0.0.1 → 127.0.0.1）"),
+        ("http://nowhere.invalid/", "无法解析网站地址 nowhere.invalid"),
+    ],
+)
 async def test_refused_with_a_clear_reason(tipbot, http_server, url, reason):
     posts = tipbot.count("posts")
     reply = await tipbot.say("hexiaoyu", f"/tip {url}")

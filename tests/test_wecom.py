@@ -14,14 +14,13 @@ from bot.app import App
 from bot.config import load_config
 from bot.errors import SettingsError
 from bot.platforms.wecom import WeComPlatform, card_markdown, template_card
-from core.render import Button, Card
 from core.lifecycle import Action
+from core.render import Button, Card
 from storage import outbox, write_tx
 from tests.conftest import config_with_handles, make_settings, seed, until
 from tests.fake_wecom import APP, CORP_ID, SECRET, FakeWeCom, app_env
 
-USERS = {"wangmin": "WangMin", "liqiang": "LiQiang", "zhoulan": "ZhouLan", "chenbuzhang": "ChenBZ",
-         "hexiaoyu": "HeXY"}
+USERS = {"wangmin": "WangMin", "liqiang": "LiQiang", "zhoulan": "ZhouLan", "chenbuzhang": "ChenBZ", "hexiaoyu": "HeXY"}
 
 
 def wecom_config(config_dir):
@@ -29,8 +28,16 @@ def wecom_config(config_dir):
 
 
 def wecom_settings(tmp_path, fake, **kw):
-    return make_settings(tmp_path, platform="wecom", **APP, wecom_robot_keys={"city": "key-city"},
-                         wecom_listen="127.0.0.1:0", wecom_api_base=fake.base_url, deliver_interval=0.2, **kw)
+    return make_settings(
+        tmp_path,
+        platform="wecom",
+        **APP,
+        wecom_robot_keys={"city": "key-city"},
+        wecom_listen="127.0.0.1:0",
+        wecom_api_base=fake.base_url,
+        deliver_interval=0.2,
+        **kw,
+    )
 
 
 class WC:
@@ -97,10 +104,15 @@ def top(w) -> int:
 
 # ---------------------------------------------------------------------------- rendering
 
+
 def test_card_markdown_is_inert_and_within_the_byte_limit():
-    card = Card(header="🔴 I 特别重大 · #9 · 干部作风", title="[点我](http://evil.example) **假** <font>" + "标" * 3000,
-                url="https://a.example/x (1)", fields=(("来源", "论坛 > 媒体"), ("定级理由", "理" * 3000)),
-                buttons=(Button("认领", Action.CLAIM, 9),))
+    card = Card(
+        header="🔴 I 特别重大 · #9 · 干部作风",
+        title="[点我](http://evil.example) **假** <font>" + "标" * 3000,
+        url="https://a.example/x (1)",
+        fields=(("来源", "论坛 > 媒体"), ("定级理由", "理" * 3000)),
+        buttons=(Button("认领", Action.CLAIM, 9),),
+    )
     md = card_markdown(card)
     assert len(md.encode()) <= 4096
     assert "[点我](http" not in md and "**假**" not in md and "<font>" not in md
@@ -110,9 +122,13 @@ def test_card_markdown_is_inert_and_within_the_byte_limit():
 
 
 def test_template_card_respects_wecom_field_limits():
-    card = Card(header="🟠 II 重大 · #3 · 招录考试" + "长" * 40, title="题" * 200, url="https://a.example/",
-                fields=tuple((f"字段名很长{i}", "值" * 50) for i in range(8)),
-                buttons=(Button("认领", Action.CLAIM, 3), Button("升级", Action.ESCALATE, 3)))
+    card = Card(
+        header="🟠 II 重大 · #3 · 招录考试" + "长" * 40,
+        title="题" * 200,
+        url="https://a.example/",
+        fields=tuple((f"字段名很长{i}", "值" * 50) for i in range(8)),
+        buttons=(Button("认领", Action.CLAIM, 3), Button("升级", Action.ESCALATE, 3)),
+    )
     body = template_card(card, "yq3-abc")
     assert len(body["main_title"]["title"]) <= 26 and len(body["sub_title_text"]) <= 112
     assert len(body["horizontal_content_list"]) == 6
@@ -131,12 +147,22 @@ def test_missing_or_half_settings_are_clear_errors(config_dir, tmp_path):
     text = e.value.render()
     assert "YUQING_WECOM_TOKEN" in text and "YUQING_WECOM_AES_KEY" in text and "YUQING_WECOM_AGENT_ID" in text
     with pytest.raises(SettingsError) as e:
-        WeComPlatform(cfg, settings=make_settings(tmp_path, wecom_corp_id=CORP_ID, wecom_secret=SECRET,
-                                                  wecom_agent_id=1, wecom_token="t", wecom_aes_key="short"))
+        WeComPlatform(
+            cfg,
+            settings=make_settings(
+                tmp_path,
+                wecom_corp_id=CORP_ID,
+                wecom_secret=SECRET,
+                wecom_agent_id=1,
+                wecom_token="t",
+                wecom_aes_key="short",
+            ),
+        )
     assert "YUQING_WECOM_AES_KEY" in e.value.render()
 
 
 # ---------------------------------------------------------------------------- transcripts
+
 
 async def test_alert_cards_go_to_the_group_robot_highest_grade_first(wc):
     cards = wc.cards()
@@ -165,7 +191,9 @@ async def test_buttons_on_a_private_template_card(wc):
     iid = top(wc)
     await wc.say("chenbuzhang", "订阅 II")
     await until(lambda: any("已订阅" in t for t in wc.fake.user_texts("ChenBZ")))
-    seed(wc, "网友实名举报江北区副区长刘海燕违纪吃拿卡要", "有网友实名举报刘海燕违纪，网友愤怒质疑。", source="provnews")
+    seed(
+        wc, "网友实名举报江北区副区长刘海燕违纪吃拿卡要", "有网友实名举报刘海燕违纪，网友愤怒质疑。", source="provnews"
+    )
     await until(lambda: wc.fake.to_user("ChenBZ", "template_card"))
     card = wc.fake.to_user("ChenBZ", "template_card")[0]["template_card"]
     assert card["card_type"] == "button_interaction" and card["button_list"]
@@ -232,7 +260,7 @@ async def test_bad_signature_replay_stale_and_malformed_are_refused_and_logged(w
     assert (await wc.post(bad, body)).status_code == 403
     assert "bad signature" in caplog.text
     assert (await wc.post(params, body)).status_code == 200
-    assert (await wc.post(params, body)).status_code == 409          # the same request again
+    assert (await wc.post(params, body)).status_code == 409  # the same request again
     assert "replayed request" in caplog.text
     await until(lambda: "✋ #1 已由 李强 认领" in wc.texts())
     old = wc.fake.encrypt(wc.fake.callback_xml("LiQiang", text="/unclaim 1"), timestamp=1_600_000_000)
@@ -241,7 +269,7 @@ async def test_bad_signature_replay_stale_and_malformed_are_refused_and_logged(w
     assert (await wc.post(params, "<xml><Encrypt>")).status_code == 400
     assert (await wc.post(params, "not xml at all")).status_code == 400
     assert "cannot decrypt" in caplog.text
-    inner = wc.fake.encrypt("<xml><FromUserName>LiQiang</FromUserName")   # well signed, broken inside
+    inner = wc.fake.encrypt("<xml><FromUserName>LiQiang</FromUserName")  # well signed, broken inside
     assert (await wc.post(*inner)).status_code == 400
     assert "not valid XML" in caplog.text
     assert (await wc.http.post(wc.url, content=b"<xml/>")).status_code == 400
@@ -252,7 +280,7 @@ async def test_bad_signature_replay_stale_and_malformed_are_refused_and_logged(w
 
 async def test_the_same_message_delivered_twice_runs_once(wc):
     await wc.say("liqiang", "备注 1 只记一次", msg_id=424242)
-    await wc.say("liqiang", "备注 1 只记一次", msg_id=424242)   # WeCom's retry: new signature, same MsgId
+    await wc.say("liqiang", "备注 1 只记一次", msg_id=424242)  # WeCom's retry: new signature, same MsgId
     await until(lambda: "📝 #1 李强：只记一次" in wc.texts())
     await asyncio.sleep(0.3)
     assert wc.texts().count("📝 #1 李强：只记一次") == 1
@@ -260,8 +288,9 @@ async def test_the_same_message_delivered_twice_runs_once(wc):
 
 async def test_callback_url_check(wc):
     echo = "1234567890"
-    enc = wc.fake.crypto._encrypt_message(echo, "n1", "1", __import__(
-        "wechatpy.enterprise.crypto", fromlist=["PrpCrypto"]).PrpCrypto)
+    enc = wc.fake.crypto._encrypt_message(
+        echo, "n1", "1", __import__("wechatpy.enterprise.crypto", fromlist=["PrpCrypto"]).PrpCrypto
+    )
     import xmltodict
 
     x = xmltodict.parse(enc)["xml"]
@@ -300,18 +329,21 @@ async def test_throttling_errors_and_expired_tokens_lose_nothing(wc):
 
 async def test_twenty_a_minute_per_robot_through_the_outbox(wc):
     now = wc.app.clock()
-    room = 20 - len(wc.fake.robot)   # what is left of this minute after the alert cards
+    room = 20 - len(wc.fake.robot)  # what is left of this minute after the alert cards
     with write_tx(wc.app.db):
         for i in range(30):
-            outbox.enqueue(wc.app.db, now, platform="wecom", chat="robot:city", kind=outbox.TEXT,
-                           payload={"text": f"消息 {i}"})
+            outbox.enqueue(
+                wc.app.db, now, platform="wecom", chat="robot:city", kind=outbox.TEXT, payload={"text": f"消息 {i}"}
+            )
     await until(lambda: len([t for t in wc.texts() if t.startswith("消息")]) >= room)
     await asyncio.sleep(0.5)
     sent = [t for t in wc.texts() if t.startswith("消息")]
     assert len(wc.fake.robot) == 20 and wc.fake.violations == 0
     assert sent == [f"消息 {i}" for i in range(room)]
     rows = list(wc.app.db.query("SELECT attempts, last_error FROM outbox WHERE state='pending'"))
-    assert len(rows) == 30 - room and all(r["attempts"] == 0 and "20 messages a minute" in r["last_error"] for r in rows)
+    assert len(rows) == 30 - room and all(
+        r["attempts"] == 0 and "20 messages a minute" in r["last_error"] for r in rows
+    )
     assert not list(wc.app.db.query("SELECT id FROM outbox WHERE state='dead'"))
 
 
@@ -319,8 +351,14 @@ async def test_unknown_robot_key_is_permanent_and_logged(wc, caplog):
     caplog.set_level(logging.ERROR, logger="jobs.deliver")
     wc.fake.robot_keys.clear()
     with write_tx(wc.app.db):
-        outbox.enqueue(wc.app.db, wc.app.clock(), platform="wecom", chat="robot:city", kind=outbox.TEXT,
-                       payload={"text": "发不出去"})
+        outbox.enqueue(
+            wc.app.db,
+            wc.app.clock(),
+            platform="wecom",
+            chat="robot:city",
+            kind=outbox.TEXT,
+            payload={"text": "发不出去"},
+        )
     await until(lambda: "given up" in caplog.text)
     assert "93000" in caplog.text
 
@@ -393,15 +431,24 @@ async def test_telegram_and_wecom_in_one_process(config_dir, tmp_path):
     await app.start()
     tasks = [asyncio.create_task(a.serve(app)) for a in (tg, wx)]
     try:
-        await until(lambda: wx.port and len(fake.markdown()) >= 6
-                    and len([m for m in api.chat_log(group) if m["parse_mode"] == "HTML"]) >= 6)
+        await until(
+            lambda: (
+                wx.port
+                and len(fake.markdown()) >= 6
+                and len([m for m in api.chat_log(group) if m["parse_mode"] == "HTML"]) >= 6
+            )
+        )
         # a claim made in WeCom is announced in both groups, and the Telegram card is edited
         async with httpx.AsyncClient() as http:
             params, body = fake.encrypt(fake.callback_xml("LiQiang", text="认领 1"))
             r = await http.post(f"http://127.0.0.1:{wx.port}/wecom/callback", params=params, content=body.encode())
         assert r.status_code == 200
-        await until(lambda: "✋ #1 已由 李强 认领" in fake.texts()
-                    and any(m["text"] == "✋ #1 已由 李强 认领" for m in api.chat_log(group)))
+        await until(
+            lambda: (
+                "✋ #1 已由 李强 认领" in fake.texts()
+                and any(m["text"] == "✋ #1 已由 李强 认领" for m in api.chat_log(group))
+            )
+        )
         await until(lambda: any("处置中 · 李强" in m["text"] for m in api.chat_log(group) if m["parse_mode"] == "HTML"))
         # and one made in Telegram reaches the WeCom group
         api.message(group, api.user(1001, "liqiang"), "/note 1 两边都能看到")
@@ -423,8 +470,9 @@ async def test_button_for_an_unknown_incident_and_a_picture_message(wc):
     await until(lambda: "没有编号为 #999 的事件。" in wc.fake.user_texts("LiQiang"))
     await wc.press("liqiang", "zz:1")
     await until(lambda: "无法识别的按钮。" in wc.fake.user_texts("LiQiang"))
-    xml = wc.fake.callback_xml("LiQiang", text="x").replace("<MsgType><![CDATA[text]]></MsgType>",
-                                                            "<MsgType><![CDATA[image]]></MsgType>")
+    xml = wc.fake.callback_xml("LiQiang", text="x").replace(
+        "<MsgType><![CDATA[text]]></MsgType>", "<MsgType><![CDATA[image]]></MsgType>"
+    )
     await wc.post(*wc.fake.encrypt(xml))
     await until(lambda: any("只能处理文字命令" in t for t in wc.fake.user_texts("LiQiang")))
 
@@ -444,17 +492,31 @@ def test_yuqing_run_serves_wecom_and_stops_cleanly_on_sigterm(config_dir, tmp_pa
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {"PATH": os.environ.get("PATH", ""), **app_env(
-        data_dir=tmp_path / "data", config=config_dir / "example.toml", db=tmp_path / "run.db",
-        wecom_robot_keys="city=key-city", wecom_listen=f"127.0.0.1:{port}", wecom_api_base=fake.base_url)}
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--platform", "wecom"], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        **app_env(
+            data_dir=tmp_path / "data",
+            config=config_dir / "example.toml",
+            db=tmp_path / "run.db",
+            wecom_robot_keys="city=key-city",
+            wecom_listen=f"127.0.0.1:{port}",
+            wecom_api_base=fake.base_url,
+        ),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run", "--platform", "wecom"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         digest = lambda: [t for t in fake.texts() if t.startswith("📋 合并推送")]  # noqa: E731
         while not digest() and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert len(fake.markdown()) == 1 and "新增 5 起" in digest()[0]   # grade I card, then III–IV digested
+        assert len(fake.markdown()) == 1 and "新增 5 起" in digest()[0]  # grade I card, then III–IV digested
         params, body = fake.encrypt(fake.callback_xml("LiQiang", text="认领 1"))
         r = httpx.post(f"http://127.0.0.1:{port}/wecom/callback", params=params, content=body.encode(), timeout=5)
         assert r.status_code == 200
@@ -462,7 +524,7 @@ def test_yuqing_run_serves_wecom_and_stops_cleanly_on_sigterm(config_dir, tmp_pa
             time.sleep(0.1)
         assert "✋ #1 已由 李强 认领" in fake.texts()
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -484,22 +546,29 @@ def test_callback_port_in_use_is_a_clear_error(config_dir, tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        env = app_env(data_dir=tmp_path / "data", config=config_dir / "example.toml",
-                      wecom_listen=f"127.0.0.1:{port}", wecom_api_base="http://127.0.0.1:9")
-        res = CliRunner().invoke(cli, ["run", "--platform", "wecom", "--no-collect", "--db", str(tmp_path / "p.db")],
-                                 env=env)
+        env = app_env(
+            data_dir=tmp_path / "data",
+            config=config_dir / "example.toml",
+            wecom_listen=f"127.0.0.1:{port}",
+            wecom_api_base="http://127.0.0.1:9",
+        )
+        res = CliRunner().invoke(
+            cli, ["run", "--platform", "wecom", "--no-collect", "--db", str(tmp_path / "p.db")], env=env
+        )
     assert res.exit_code == 2, res.output
     assert f"YUQING_WECOM_LISTEN: 无法在 127.0.0.1:{port} 上监听" in res.output
     assert "Traceback" not in res.output
 
 
 def test_a_team_robot_without_a_key_is_a_clear_error(config_dir, tmp_path):
-    cfg = config_with_handles(config_dir, "wecom", {}, replace={'console = "监测群"\n': 'console = "监测群"\nwecom = "robot:shared"\n'})
+    cfg = config_with_handles(
+        config_dir, "wecom", {}, replace={'console = "监测群"\n': 'console = "监测群"\nwecom = "robot:shared"\n'}
+    )
     with pytest.raises(SettingsError) as e:
         WeComPlatform(cfg, settings=make_settings(tmp_path, wecom_robot_keys={"city": "k"}))
     assert "团队 city 的群 robot:shared 没有对应的机器人密钥" in e.value.render()
     ok = WeComPlatform(cfg, settings=make_settings(tmp_path, wecom_robot_keys={"shared": "k"}))
-    assert ok.team_chats == {}   # the config names the chat itself
+    assert ok.team_chats == {}  # the config names the chat itself
 
 
 async def test_wecom_unreachable_then_back(wc):
@@ -508,8 +577,11 @@ async def test_wecom_unreachable_then_back(wc):
 
     wc.fake.down()
     wc.app.service.act(1, Action.NOTE, Actor("liqiang", "李强", Role.STAFF), text="断网期间的备注")
-    await until(lambda: wc.app.db.execute(
-        "SELECT COUNT(*) FROM outbox WHERE kind='notice' AND last_error LIKE '%unreachable%'").fetchone()[0])
+    await until(
+        lambda: wc.app.db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE kind='notice' AND last_error LIKE '%unreachable%'"
+        ).fetchone()[0]
+    )
     row = next(wc.app.db.query("SELECT state, attempts FROM outbox WHERE kind='notice' ORDER BY id DESC LIMIT 1"))
     assert row["state"] == "pending" and row["attempts"] >= 1
     wc.fake.up()
@@ -522,18 +594,26 @@ async def test_wecom_unreachable_then_back(wc):
 
 
 async def test_a_long_text_failing_half_way_is_finished_not_repeated(wc):
-    lines = [f"第{i}行 " + "报" * 60 for i in range(60)]       # about 11 KB: six robot messages
+    lines = [f"第{i}行 " + "报" * 60 for i in range(60)]  # about 11 KB: six robot messages
     wc.fake.fail("/webhook/send", "500", 1, after=2)
     with write_tx(wc.app.db):
-        outbox.enqueue(wc.app.db, wc.app.clock(), platform="wecom", chat="robot:city", kind=outbox.TEXT,
-                       payload={"text": "\n".join(lines)})
-    await until(lambda: wc.app.db.execute("SELECT COUNT(*) FROM outbox WHERE last_error LIKE '%HTTP 500%'").fetchone()[0])
+        outbox.enqueue(
+            wc.app.db,
+            wc.app.clock(),
+            platform="wecom",
+            chat="robot:city",
+            kind=outbox.TEXT,
+            payload={"text": "\n".join(lines)},
+        )
+    await until(
+        lambda: wc.app.db.execute("SELECT COUNT(*) FROM outbox WHERE last_error LIKE '%HTTP 500%'").fetchone()[0]
+    )
     with write_tx(wc.app.db):
         wc.app.db.execute("UPDATE outbox SET not_before=NULL WHERE state='pending'")
     wc.app.deliverer.kick()
     await until(lambda: any(t.startswith("第59行") or "\n第59行" in t for t in wc.texts()))
     got = [line for t in wc.texts() if "第" in t for line in t.split("\n") if line.startswith("第")]
-    assert got == lines                                   # every line once, in order
+    assert got == lines  # every line once, in order
 
 
 async def test_a_text_longer_than_a_minute_of_messages_goes_out_in_parts(wc):
@@ -542,14 +622,24 @@ async def test_a_text_longer_than_a_minute_of_messages_goes_out_in_parts(wc):
     now = [1000.0]
     wc.platform.pacer.limiter = RateLimiter(lambda: now[0])
     wc.fake._robot_times.clear()
-    lines = [f"第{i}行 " + "报" * 600 for i in range(25)]        # 25 messages of about 1.8 KB
+    lines = [f"第{i}行 " + "报" * 600 for i in range(25)]  # 25 messages of about 1.8 KB
     with write_tx(wc.app.db):
-        outbox.enqueue(wc.app.db, wc.app.clock(), platform="wecom", chat="robot:city", kind=outbox.TEXT,
-                       payload={"text": "\n".join(lines)})
+        outbox.enqueue(
+            wc.app.db,
+            wc.app.clock(),
+            platform="wecom",
+            chat="robot:city",
+            kind=outbox.TEXT,
+            payload={"text": "\n".join(lines)},
+        )
     wc.app.deliverer.kick()
     await until(lambda: len([t for t in wc.texts() if t.startswith("第")]) == 20)
-    await until(lambda: wc.app.db.execute("SELECT COUNT(*) FROM outbox WHERE last_error LIKE '%20 messages a minute%' AND payload LIKE '%parts_done%'").fetchone()[0])
-    now[0] += 61                      # a minute later, on both sides
+    await until(
+        lambda: wc.app.db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE last_error LIKE '%20 messages a minute%' AND payload LIKE '%parts_done%'"
+        ).fetchone()[0]
+    )
+    now[0] += 61  # a minute later, on both sides
     wc.fake._robot_times.clear()
     with write_tx(wc.app.db):
         wc.app.db.execute("UPDATE outbox SET not_before=NULL WHERE state='pending'")

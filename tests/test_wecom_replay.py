@@ -40,7 +40,7 @@ async def test_a_signed_escalation_replayed_after_a_restart_is_refused(config_di
     finally:
         await first.stop()
 
-    second = WC(fake, cfg, tmp_path)       # a new process on the same database, within 5 minutes
+    second = WC(fake, cfg, tmp_path)  # a new process on the same database, within 5 minutes
     await second.start(collect=False)
     try:
         sent = len(fake.texts())
@@ -66,13 +66,15 @@ async def test_expired_rows_are_pruned_and_a_stale_replay_is_still_refused(wc):
     assert (await wc.post(params, body)).status_code == 200
     await until(lambda: seen_count(wc.app.db, "wecom:msg") >= 1)
     db = wc.app.db
-    keyed = lambda k: db.execute("SELECT COUNT(*) FROM callback_seen WHERE key LIKE ?",  # noqa: E731
-                                 [f"%{k}%"]).fetchone()[0]
+
+    def keyed(k):
+        return db.execute("SELECT COUNT(*) FROM callback_seen WHERE key LIKE ?", [f"%{k}%"]).fetchone()[0]
+
     assert keyed(params["msg_signature"]) == 1 and keyed("626262") == 1
     # an hour and more later: the old rows are gone as soon as the next callback comes
     later = time.time() + MSG_MEMORY + MAX_SKEW + 120
     wc.platform.wall_clock = lambda: later
-    assert (await wc.post(params, body)).status_code == 403          # too old to be accepted at all
+    assert (await wc.post(params, body)).status_code == 403  # too old to be accepted at all
     fresh = wc.fake.encrypt(wc.fake.callback_xml("LiQiang", text="/list", msg_id=737373), timestamp=int(later))
     assert (await wc.post(*fresh)).status_code == 200
     await until(lambda: keyed("737373") == 1)

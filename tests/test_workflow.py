@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from core.models import State
 from jobs.deadlines import sweep
 from tests.conftest import HIGH, LOW, seed
@@ -17,9 +15,14 @@ async def tick(h, **kw):
 
 
 def snapshot(h):
-    return ([tuple(r) for r in h.app.db.execute("SELECT id, state, assignee, version, disposition, judgement "
-                                                 "FROM incidents")],
-            h.count("events"), h.count("outbox"))
+    return (
+        [
+            tuple(r)
+            for r in h.app.db.execute("SELECT id, state, assignee, version, disposition, judgement FROM incidents")
+        ],
+        h.count("events"),
+        h.count("outbox"),
+    )
 
 
 async def _major(make_app):
@@ -45,10 +48,10 @@ async def test_judge_is_audited_and_shown_on_card_show_report_ledger_casebook(ma
     h = await _major(make_app)
     await h.say("liqiang", "/claim 1")
     await h.deliver()
-    assert await h.say("liqiang", f"/judge 1 {JUDGEMENT}") == ""        # announced in the group
+    assert await h.say("liqiang", f"/judge 1 {JUDGEMENT}") == ""  # announced in the group
     out = await h.deliver()
-    assert f"🧭 #1 李强 研判：{JUDGEMENT}" in out                        # the notice, text as typed
-    assert f"研判：{JUDGEMENT}" in out                                   # the card, edited in place
+    assert f"🧭 #1 李强 研判：{JUDGEMENT}" in out  # the notice, text as typed
+    assert f"研判：{JUDGEMENT}" in out  # the card, edited in place
     inc = h.incident(1)
     assert inc.judgement == JUDGEMENT and inc.state is State.CLAIMED
     ev = [r for r in h.app.db.query("SELECT actor, action, detail FROM events WHERE action = 'judge'")]
@@ -59,10 +62,13 @@ async def test_judge_is_audited_and_shown_on_card_show_report_ledger_casebook(ma
     show = await h.say("liqiang", "/show 1")
     assert "研判：已降温，按 III 级跟踪" in show and f"李强 研判：{JUDGEMENT}" in show
     special = await h.say("chenbuzhang", "/report 1")
-    assert "研判意见：已降温，按 III 级跟踪（李强" in special and special.count("已降温，按 III 级跟踪") == 2   # + timeline
+    assert (
+        "研判意见：已降温，按 III 级跟踪（李强" in special and special.count("已降温，按 III 级跟踪") == 2
+    )  # + timeline
     app = h.app
     lo = clock.now.replace(hour=0, minute=0)
     from datetime import timedelta
+
     rows = {r.id: r for r in ledger_rows(app.db, app.config, lo, lo + timedelta(days=1), app.tz, clock.now)}
     assert rows[1].judgement == "已降温，按 III 级跟踪" and "研判" not in rows[1].notes
     assert rows[2].judgement == ""
@@ -84,7 +90,7 @@ async def test_grade_i_cannot_be_closed_without_a_judgement(make_app, clock):
     assert h.incident(2).state is State.CLOSED
     await h.say("liqiang", "/judge 1 属实，已责成交通局说明")
     await h.say("liqiang", "/close 1 已回应 已发布通报")
-    assert h.incident(1).state is State.PENDING_SIGNOFF      # and now it waits for 销号 (item 8)
+    assert h.incident(1).state is State.PENDING_SIGNOFF  # and now it waits for 销号 (item 8)
 
 
 async def test_false_positive_grade_i_closes_without_judgement(make_app, clock):
@@ -114,6 +120,7 @@ async def test_judge_bad_input_and_roles_change_nothing(make_app, clock):
     assert "#2 已关闭" in await h.say("liqiang", "/judge 2 属实")
     # in a group, the Chinese word counts only with a number after it
     from handlers.commands import parse
+
     assert parse("研判一下这个事", private=False) is None
     assert parse("研判 12 属实，热度可控", private=False) == ("judge", "12 属实，热度可控")
     assert "/judge 编号 研判意见" in await h.say("liqiang", "/help")
@@ -136,6 +143,7 @@ async def test_facts_only_partner_does_not_see_the_judgement_in_show(make_app, c
 
 # ---------------------------------------------------------------------------- 8. 销号
 
+
 async def _pending(make_app):
     h = await _major(make_app)
     await h.say("liqiang", "/claim 1")
@@ -153,7 +161,7 @@ async def test_staff_closing_grade_i_waits_for_a_leaders_signoff(make_app, clock
     out = await h.deliver()
     assert "📮 #1 李强 申请关闭，处置：已回应（交通局已发布情况说明）" in out and "/signoff 1" in out
     assert "状态：待销号" in out and "待销号：请领导 /signoff 1 销号" in out
-    for leader in ("陈副部长", "王敏"):                         # every leader and admin is asked privately
+    for leader in ("陈副部长", "王敏"):  # every leader and admin is asked privately
         assert f"【私聊 → {leader}】" in out
     assert "🔏 #1 李强 申请关闭" in out
     assert "待销号" in await h.say("chenbuzhang", "/list 待销号")
@@ -169,8 +177,12 @@ async def test_staff_closing_grade_i_waits_for_a_leaders_signoff(make_app, clock
     inc = h.incident(1)
     assert inc.state is State.CLOSED and inc.closed_at == clock.now and inc.disposition.value == "已回应"
     assert "✅ #1 由 陈副部长 销号关闭，处置：已回应（交通局已发布情况说明）" in await h.deliver()
-    acts = [(r["action"], r["to_state"], r["actor"]) for r in h.app.db.query(
-        "SELECT action, to_state, actor FROM events WHERE incident_id = 1 AND action IN ('close', 'signoff')")]
+    acts = [
+        (r["action"], r["to_state"], r["actor"])
+        for r in h.app.db.query(
+            "SELECT action, to_state, actor FROM events WHERE incident_id = 1 AND action IN ('close', 'signoff')"
+        )
+    ]
     assert acts == [("close", "pending_signoff", "liqiang"), ("signoff", "closed", "chenbuzhang")]
     assert "#1 已关闭" in await h.say("wangmin", "/signoff 1")
     show = await h.say("wangmin", "/show 1")
@@ -188,7 +200,7 @@ async def test_leader_or_admin_closes_directly_and_grade_iv_needs_no_signoff(mak
 
 async def test_admin_may_close_a_pending_closing_with_their_own_disposition(make_app, clock):
     h2 = await _pending(make_app)
-    assert "无权使用 /close" in await h2.say("chenbuzhang", "/close 1 已澄清")   # a leader signs off instead
+    assert "无权使用 /close" in await h2.say("chenbuzhang", "/close 1 已澄清")  # a leader signs off instead
     assert await h2.say("wangmin", "/close 1 已澄清 以此为准") == ""
     inc = h2.incident(1)
     assert (inc.state, inc.disposition.value, inc.summary) == (State.CLOSED, "已澄清", "以此为准")
@@ -229,11 +241,13 @@ async def test_signoff_bad_input(make_app, clock):
         assert expected in await h.say(who, text), text
     assert snapshot(h) == before
     from handlers.commands import parse
+
     assert parse("销号 12", private=False) == ("signoff", "12")
     assert parse("销号的事明天再说", private=False) is None
 
 
 # ---------------------------------------------------------------------------- 10. silence
+
 
 async def test_unmute_lifts_one_incidents_mute_and_is_audited(make_app, clock):
     h = await _major(make_app)
@@ -245,24 +259,28 @@ async def test_unmute_lifts_one_incidents_mute_and_is_audited(make_app, clock):
     assert "🔔 #2 李强 取消了静音，恢复提醒" in await h.deliver()
     assert h.incident(2).muted_until is None
     assert h.count("events", "action = 'unmute' AND incident_id = 2 AND actor = 'liqiang'") == 1
-    assert "⏰ #2 已超过认领时限" not in await tick(h, hours=1)   # claimed: the claim deadline is met
-    for who, text, expected in [("liqiang", "/unmute", "请提供事件编号。用法：/unmute 编号"),
-                                ("liqiang", "/unmute x", "不是有效的事件编号"),
-                                ("liqiang", "/unmute 999", "没有编号为 #999 的事件"),
-                                ("liqiang", "/unmute 2 3", "多余的参数"),
-                                ("liqiang", "/unmute all now", "多余的参数"),
-                                ("chenbuzhang", "/unmute 2", "无权使用 /unmute")]:
+    assert "⏰ #2 已超过认领时限" not in await tick(h, hours=1)  # claimed: the claim deadline is met
+    for who, text, expected in [
+        ("liqiang", "/unmute", "请提供事件编号。用法：/unmute 编号"),
+        ("liqiang", "/unmute x", "不是有效的事件编号"),
+        ("liqiang", "/unmute 999", "没有编号为 #999 的事件"),
+        ("liqiang", "/unmute 2 3", "多余的参数"),
+        ("liqiang", "/unmute all now", "多余的参数"),
+        ("chenbuzhang", "/unmute 2", "无权使用 /unmute"),
+    ]:
         assert expected in await h.say(who, text), text
 
 
 async def test_mute_all_holds_grade_iii_iv_reminders_never_grade_i_ii(make_app, clock):
     h = await _major(make_app)
-    for who, text, expected in [("liqiang", "/mute all", "请注明静音多久"),
-                                ("liqiang", "/mute all 0m", "静音时长须大于 0"),
-                                ("liqiang", "/mute all 8d", "最多静音 7 天"),
-                                ("liqiang", "/mute all soon", "不是有效的时长"),
-                                ("liqiang", "/mute all 2h 3h", "多余的参数"),
-                                ("hexiaoyu", "/mute all 2h", "无权使用 /mute")]:
+    for who, text, expected in [
+        ("liqiang", "/mute all", "请注明静音多久"),
+        ("liqiang", "/mute all 0m", "静音时长须大于 0"),
+        ("liqiang", "/mute all 8d", "最多静音 7 天"),
+        ("liqiang", "/mute all soon", "不是有效的时长"),
+        ("liqiang", "/mute all 2h 3h", "多余的参数"),
+        ("hexiaoyu", "/mute all 2h", "无权使用 /mute"),
+    ]:
         assert expected in await h.say(who, text), text
     assert h.count("mute_all") == 0
     assert await h.say("wangmin", "/mute all 1d") == ""
@@ -272,10 +290,10 @@ async def test_mute_all_holds_grade_iii_iv_reminders_never_grade_i_ii(make_app, 
     # grade I (#1) reminds as always; grade IV (#2) is held past its claim deadline
     out = await tick(h, minutes=10)
     assert "#1 距认领时限" in out
-    out = await tick(h, hours=23, minutes=30)                      # Wednesday 09:40: #2 past 09:00
+    out = await tick(h, hours=23, minutes=30)  # Wednesday 09:40: #2 past 09:00
     assert "#2" not in out
     assert h.count("events", "action = 'reminder' AND incident_id = 2") == 0
-    out = await tick(h, minutes=30)                                # the hold is over: nothing was lost
+    out = await tick(h, minutes=30)  # the hold is over: nothing was lost
     assert "⏰ #2 已超过认领时限" in out
     assert "全组静音中" not in await h.say("liqiang", "/list")
 

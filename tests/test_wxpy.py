@@ -82,6 +82,7 @@ class StandInBot:
         def deco(func):
             self.registered.append((chats, msg_types, func))
             return func
+
         return deco
 
     def enable_puid(self, path):
@@ -126,10 +127,10 @@ async def wx(config_dir, tmp_path):
 
 
 async def test_cards_go_to_the_named_group_as_text(wx):
-    bot, app = wx
+    bot, _app = wx
     first = bot.group.sent[0]
     assert first.startswith("🔴 I 特别重大") and "https://paper.province.example/" in first
-    assert not bot._groups[0].sent   # the other group hears nothing
+    assert not bot._groups[0].sent  # the other group hears nothing
 
 
 async def test_commands_typed_in_the_group(wx):
@@ -140,11 +141,11 @@ async def test_commands_typed_in_the_group(wx):
     await until(lambda: any(t.startswith("@周岚") and "已由 李强 认领" in t for t in bot.group.sent))
     bot.incoming("路人甲", "/list")
     await until(lambda: any(t.startswith("@路人甲") and "还没有登记" in t for t in bot.group.sent))
-    bot.incoming("李强", "认领 2", puid="99999999")      # someone renamed to 李强 in the group
+    bot.incoming("李强", "认领 2", puid="99999999")  # someone renamed to 李强 in the group
     await until(lambda: any(t.startswith("@李强") and "还没有登记" in t for t in bot.group.sent))
     assert app.service.get(2).assignee is None
     n = len(bot.group.sent)
-    bot.incoming("李强", "今天天气不错")   # ordinary talk gets no answer
+    bot.incoming("李强", "今天天气不错")  # ordinary talk gets no answer
     await asyncio.sleep(0.3)
     assert len(bot.group.sent) == n
 
@@ -153,7 +154,9 @@ async def test_a_failed_send_is_retried_without_loss(wx):
     bot, app = wx
     bot.group.fail = 1
     bot.incoming("李强", "备注 1 网络抖动时的备注")
-    await until(lambda: app.db.execute("SELECT COUNT(*) FROM outbox WHERE last_error LIKE '%web WeChat%'").fetchone()[0])
+    await until(
+        lambda: app.db.execute("SELECT COUNT(*) FROM outbox WHERE last_error LIKE '%web WeChat%'").fetchone()[0]
+    )
     with app.db.conn:
         app.db.execute("UPDATE outbox SET not_before=NULL WHERE state='pending'")
     app.deliverer.kick()

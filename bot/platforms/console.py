@@ -43,7 +43,7 @@ class ConsolePlatform:
 
     def _print(self, text: str) -> None:
         try:
-            print(inert(text), file=self.out, flush=True)   # no terminal escapes from scraped or typed text
+            print(inert(text), file=self.out, flush=True)  # no terminal escapes from scraped or typed text
         except BrokenPipeError:
             # The reader went away (`yuqing run | head`): keep the rows for next time, stop quietly.
             self.closed = True
@@ -55,7 +55,7 @@ class ConsolePlatform:
             self._print(f"{label}\n{RULE}\n{card_text(message.card)[: self.max_length]}\n{RULE}")
         else:
             prefix = "  ↳ " if message.reply_to else ""
-            for part in text_parts(self, message.text or ""):   # nothing cut off
+            for part in text_parts(self, message.text or ""):  # nothing cut off
                 self._print(f"{label}{prefix}{part}")
             if message.image:
                 self._print(f"{label}📈 图表：{message.image}")
@@ -103,8 +103,12 @@ async def serve_console(app, stdin: TextIO | None = None, out: TextIO | None = N
         await app.first_collection()  # a script acts on what the start-up collection found
     await app.deliverer.drain()  # the backlog (and in a script the first collection's alerts) before the prompt
     if interactive:
-        print(f"舆情哨兵已启动（控制台）。你现在是 {person.name if person else '访客'}；/help 查看命令，"
-              f"/as 姓名 切换身份，/quit 退出。", file=out, flush=True)
+        print(
+            f"舆情哨兵已启动（控制台）。你现在是 {person.name if person else '访客'}；/help 查看命令，"
+            f"/as 姓名 切换身份，/quit 退出。",
+            file=out,
+            flush=True,
+        )
     while not app.platforms["console"].closed:
         if interactive:
             prompt = f"{person.name if person else '访客'}> "
@@ -131,8 +135,9 @@ async def serve_console(app, stdin: TextIO | None = None, out: TextIO | None = N
                 person = found
                 print(f"你现在是 {person.name}（{Role(found.role).label}）。", file=out, flush=True)
             continue
-        replies = await app.handle(Request(platform="console", chat=chat,
-                                           user_id=person.id if person else "guest", text=line))
+        replies = await app.handle(
+            Request(platform="console", chat=chat, user_id=person.id if person else "guest", text=line)
+        )
         if replies:
             print(inert(_reply_text(replies)), file=out, flush=True)
         await app.deliverer.drain()

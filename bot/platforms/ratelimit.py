@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from core.platform import DeliveryError
 
-__all__ = ["RateLimiter", "Pacer"]
+__all__ = ["Pacer", "RateLimiter"]
 
 
 class RateLimiter:
@@ -47,10 +47,11 @@ class Pacer:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.limiter = RateLimiter(clock)
-        self._done: dict[tuple, int] = {}   # key of a half-sent text -> how many of its parts went out
+        self._done: dict[tuple, int] = {}  # key of a half-sent text -> how many of its parts went out
 
-    async def send(self, dest: str, cap: int, parts: Sequence, send_one: Callable[[object], Awaitable],
-                   key: tuple | None = None):
+    async def send(
+        self, dest: str, cap: int, parts: Sequence, send_one: Callable[[object], Awaitable], key: tuple | None = None
+    ):
         """Send `parts` in order through `send_one` (which raises DeliveryError) within `cap` a
         minute to `dest`; return the first part's result. With a `key`, what went out before a
         failure is remembered, and a text longer than a minute's worth goes out in parts.
@@ -63,7 +64,7 @@ class Pacer:
         if wait:
             raise DeliveryError(f"{dest} at {cap} messages a minute; waiting {wait:.0f}s", retry_after=wait)
         first = None
-        for i, part in enumerate(parts[done:done + n], done):
+        for i, part in enumerate(parts[done : done + n], done):
             try:
                 sent = await send_one(part)
             except DeliveryError:
@@ -74,13 +75,14 @@ class Pacer:
         if key and done + n < len(parts):
             self._remember(key, done + n)
             wait = self.limiter.wait_for(dest, cap, 1)
-            raise DeliveryError(f"{dest}: {done + n} of {len(parts)} messages sent; the rest in {wait:.0f}s",
-                                retry_after=wait or 1.0)
+            raise DeliveryError(
+                f"{dest}: {done + n} of {len(parts)} messages sent; the rest in {wait:.0f}s", retry_after=wait or 1.0
+            )
         if key:
             self._done.pop(key, None)
         return first
 
     def _remember(self, key: tuple, done: int) -> None:
-        if len(self._done) > 1000:   # texts whose rows died: forget them
+        if len(self._done) > 1000:  # texts whose rows died: forget them
             self._done.clear()
         self._done[key] = done

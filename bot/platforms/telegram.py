@@ -15,12 +15,18 @@ import os
 import signal
 import warnings
 
-from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters,
-                      Update)
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, \
-    MessageHandler, filters
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.logsafe import BoundedLog
 from core.lifecycle import Action
@@ -36,10 +42,16 @@ __all__ = ["TelegramPlatform", "card_html", "card_keyboard", "decode_button"]
 log = logging.getLogger(__name__)
 
 LIMIT = 4096
-SEND_TIMEOUT = 30.0   # seconds to wait for the Bot API to answer a send
+SEND_TIMEOUT = 30.0  # seconds to wait for the Bot API to answer a send
 # Compact button codes (callback data must stay under 64 bytes): code -> action.
-CODES = {"c": Action.CLAIM, "u": Action.UNCLAIM, "n": Action.NOTE, "e": Action.ESCALATE, "x": Action.CLOSE,
-         "r": Action.REOPEN}
+CODES = {
+    "c": Action.CLAIM,
+    "u": Action.UNCLAIM,
+    "n": Action.NOTE,
+    "e": Action.ESCALATE,
+    "x": Action.CLOSE,
+    "r": Action.REOPEN,
+}
 ACTION_CODE = {a: c for c, a in CODES.items()}
 DISPOSITIONS = list(Disposition)
 
@@ -49,8 +61,11 @@ def _esc(text: str) -> str:
 
 
 def _html(card: Card) -> str:
-    title = (f'<a href="{html.escape(card.url, quote=True)}">{_esc(card.title)}</a>' if card.url
-             else f"<b>{_esc(card.title)}</b>")
+    title = (
+        f'<a href="{html.escape(card.url, quote=True)}">{_esc(card.title)}</a>'
+        if card.url
+        else f"<b>{_esc(card.title)}</b>"
+    )
     lines = [f"<b>{_esc(card.header)}</b>", title]
     lines += [f"<b>{_esc(label)}</b>：{_esc(value)}" for label, value in card.fields]
     if card.footer:
@@ -71,14 +86,15 @@ def card_html(card: Card, limit: int = LIMIT) -> str:
 def card_keyboard(card: Card) -> InlineKeyboardMarkup | None:
     if not card.buttons:
         return None
-    row = [InlineKeyboardButton(b.label, callback_data=f"{ACTION_CODE[b.action]}:{b.incident_id}")
-           for b in card.buttons]
+    row = [
+        InlineKeyboardButton(b.label, callback_data=f"{ACTION_CODE[b.action]}:{b.incident_id}") for b in card.buttons
+    ]
     return InlineKeyboardMarkup([row])
 
 
 def disposition_keyboard(incident_id: int) -> InlineKeyboardMarkup:
     buttons = [InlineKeyboardButton(d.value, callback_data=f"d:{incident_id}:{i}") for i, d in enumerate(DISPOSITIONS)]
-    rows = [buttons[i:i + 3] for i in range(0, len(buttons), 3)]
+    rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     rows.append([InlineKeyboardButton("↩ 返回", callback_data=f"b:{incident_id}")])
     return InlineKeyboardMarkup(rows)
 
@@ -107,9 +123,11 @@ def _translate(err: TelegramError) -> DeliveryError:
         text = err.message.lower()
         if "message to edit not found" in text or "message can't be edited" in text:
             return MessageGone(err.message)
-        return DeliveryError(f"Telegram bad request: {err.message}", permanent="chat not found" in text
-                             or "can't parse entities" in text or "too long" in text)
-    if isinstance(err, TimedOut):   # the request was made; Telegram may have the message
+        return DeliveryError(
+            f"Telegram bad request: {err.message}",
+            permanent="chat not found" in text or "can't parse entities" in text or "too long" in text,
+        )
+    if isinstance(err, TimedOut):  # the request was made; Telegram may have the message
         return DeliveryError(f"Telegram timed out: {err.message}", uncertain=True)
     if isinstance(err, NetworkError):
         return DeliveryError(f"Telegram unreachable: {err.message}")
@@ -121,19 +139,37 @@ class TelegramPlatform:
 
     name = "telegram"
     max_length = LIMIT
-    text_limit = (LIMIT, _units)   # texts are split by UTF-16 code units, as Telegram counts
+    text_limit = (LIMIT, _units)  # texts are split by UTF-16 code units, as Telegram counts
     # A burst of at least this many new grade III–IV alerts in one chat becomes one digest a minute.
     digest_after = 4
-    digests_per_minute = 3   # well within Telegram's 20 messages a minute to a group
+    digests_per_minute = 3  # well within Telegram's 20 messages a minute to a group
 
-    def __init__(self, config, *, settings=None, token: str | None = None, base_url: str | None = None,
-                 poll_interval: float = 0.0, poll_timeout: int = 10):
-        token = token or (settings.telegram_bot_token.get_secret_value() if settings and settings.telegram_bot_token else None)
+    def __init__(
+        self,
+        config,
+        *,
+        settings=None,
+        token: str | None = None,
+        base_url: str | None = None,
+        poll_interval: float = 0.0,
+        poll_timeout: int = 10,
+    ):
+        token = token or (
+            settings.telegram_bot_token.get_secret_value() if settings and settings.telegram_bot_token else None
+        )
         if not token:
             from bot.errors import FieldProblem, SettingsError
 
-            raise SettingsError("telegram", [FieldProblem("TELEGRAM_BOT_TOKEN", "使用 Telegram 平台需要设置机器人令牌",
-                                                          "a bot token is required for the telegram platform")])
+            raise SettingsError(
+                "telegram",
+                [
+                    FieldProblem(
+                        "TELEGRAM_BOT_TOKEN",
+                        "使用 Telegram 平台需要设置机器人令牌",
+                        "a bot token is required for the telegram platform",
+                    )
+                ],
+            )
         base_url = base_url or (settings.telegram_base_url if settings else None)
         self.config = config
         self.poll_interval = poll_interval
@@ -141,8 +177,12 @@ class TelegramPlatform:
         builder: ApplicationBuilder = ApplicationBuilder().token(token).rate_limiter(AIORateLimiter(max_retries=0))
         # a slow Bot API answer is not a failure: PTB's 5 s default turned slow answers into
         # "timed out" and the card was sent again; a send now waits up to SEND_TIMEOUT
-        builder = (builder.read_timeout(SEND_TIMEOUT).write_timeout(SEND_TIMEOUT).connect_timeout(10)
-                   .pool_timeout(SEND_TIMEOUT))
+        builder = (
+            builder.read_timeout(SEND_TIMEOUT)
+            .write_timeout(SEND_TIMEOUT)
+            .connect_timeout(10)
+            .pool_timeout(SEND_TIMEOUT)
+        )
         if base_url:
             base = base_url.rstrip("/")
             if not base.endswith("/bot"):
@@ -152,8 +192,8 @@ class TelegramPlatform:
         self.app = None  # the yuqing App, set by serve()
         self._stop = asyncio.Event()
         self.ignored = BoundedLog(log, "telegram updates from unconfigured chats")
-        self.connected = False   # getMe succeeded; until then sends wait (see `open`)
-        self.retry_max = 60.0    # longest wait between two connection attempts, seconds
+        self.connected = False  # getMe succeeded; until then sends wait (see `open`)
+        self.retry_max = 60.0  # longest wait between two connection attempts, seconds
 
     # ------------------------------------------------------------------ outbox side
     @property
@@ -169,26 +209,35 @@ class TelegramPlatform:
         try:
             if message.card is not None:
                 sent = await self.bot.send_message(
-                    chat_id=chat, text=card_html(message.card), parse_mode=ParseMode.HTML,
-                    reply_markup=card_keyboard(message.card), link_preview_options=LinkPreviewOptions(is_disabled=True))
+                    chat_id=chat,
+                    text=card_html(message.card),
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=card_keyboard(message.card),
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
             else:
                 # the deliverer sends texts in parts of at most LIMIT; a longer one (a direct
                 # call) still goes out whole: in order, later parts threaded under the first
                 sent = None
                 for text in text_parts(self, message.text or ""):
                     reply_to = message.reply_to or (sent.message_id if sent else None)
-                    reply = (ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True)
-                             if reply_to else None)
-                    part = await self.bot.send_message(chat_id=chat, text=text, reply_parameters=reply,
-                                                       disable_notification=message.silent)
+                    reply = (
+                        ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True)
+                        if reply_to
+                        else None
+                    )
+                    part = await self.bot.send_message(
+                        chat_id=chat, text=text, reply_parameters=reply, disable_notification=message.silent
+                    )
                     sent = sent or part
                 if message.image:
                     with open(message.image, "rb") as fh:
                         await self.bot.send_photo(chat_id=chat, photo=fh)
                 if message.document:
                     with open(message.document, "rb") as fh:
-                        await self.bot.send_document(chat_id=chat, document=fh,
-                                                     filename=os.path.basename(message.document))
+                        await self.bot.send_document(
+                            chat_id=chat, document=fh, filename=os.path.basename(message.document)
+                        )
         except TelegramError as e:
             raise _translate(e) from e
         return str(sent.message_id)
@@ -199,8 +248,13 @@ class TelegramPlatform:
         self._not_connected()
         try:
             await self.bot.edit_message_text(
-                chat_id=chat, message_id=int(message_id), text=card_html(message.card), parse_mode=ParseMode.HTML,
-                reply_markup=card_keyboard(message.card), link_preview_options=LinkPreviewOptions(is_disabled=True))
+                chat_id=chat,
+                message_id=int(message_id),
+                text=card_html(message.card),
+                parse_mode=ParseMode.HTML,
+                reply_markup=card_keyboard(message.card),
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
         except BadRequest as e:
             if "message is not modified" in e.message.lower():
                 return
@@ -225,23 +279,36 @@ class TelegramPlatform:
         private = chat.type == ChatType.PRIVATE
         if not private and str(chat.id) not in self._group_chats():
             # anyone can add the bot to a group: a few lines a minute, then a count (bot/logsafe.py)
-            self.ignored.log(logging.WARNING, "unconfigured chat", "ignored an update from unconfigured chat %s (%s)",
-                             chat.id, chat.type, source=str(chat.id))
+            self.ignored.log(
+                logging.WARNING,
+                "unconfigured chat",
+                "ignored an update from unconfigured chat %s (%s)",
+                chat.id,
+                chat.type,
+                source=str(chat.id),
+            )
             return None
         reply_to = None
         if msg is not None and msg.reply_to_message is not None:
-            reply_to = outbox_store.incident_for_message(self.app.db, "telegram", str(chat.id),
-                                                         str(msg.reply_to_message.message_id))
-        return Request(platform="telegram", chat=str(chat.id), user_id=str(user.id), text=text,
-                       reply_to_incident=reply_to, private=private,
-                       user_name=f"@{user.username}" if user.username else None,
-                       bot_username=self._bot_username())
+            reply_to = outbox_store.incident_for_message(
+                self.app.db, "telegram", str(chat.id), str(msg.reply_to_message.message_id)
+            )
+        return Request(
+            platform="telegram",
+            chat=str(chat.id),
+            user_id=str(user.id),
+            text=text,
+            reply_to_incident=reply_to,
+            private=private,
+            user_name=f"@{user.username}" if user.username else None,
+            bot_username=self._bot_username(),
+        )
 
     def _bot_username(self) -> str | None:
         """Our own @name, from getMe (done when the application was initialised)."""
         try:
             return self.bot.username
-        except RuntimeError:   # not initialised yet
+        except RuntimeError:  # not initialised yet
             return None
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -254,7 +321,7 @@ class TelegramPlatform:
             return
         for reply in await self.app.handle(req):
             first = None
-            for chunk in text_parts(self, reply.text):   # in order; later parts under the first
+            for chunk in text_parts(self, reply.text):  # in order; later parts under the first
                 part = await (first.reply_text(chunk) if first else msg.reply_text(chunk, do_quote=not req.private))
                 first = first or part
             if reply.image:
@@ -288,7 +355,7 @@ class TelegramPlatform:
             else:
                 try:
                     markup = card_keyboard(self.app.render(self.app.service.get(iid)))
-                except LookupError:   # forged or stale callback data: no such incident
+                except LookupError:  # forged or stale callback data: no such incident
                     await query.answer(f"没有编号为 #{iid} 的事件。", show_alert=True)
                     return
             await query.answer()
@@ -332,12 +399,23 @@ class TelegramPlatform:
         except InvalidToken as e:
             from bot.errors import FieldProblem, SettingsError
 
-            raise SettingsError("telegram", [FieldProblem("TELEGRAM_BOT_TOKEN", "Telegram 拒绝了这个机器人令牌，请检查",
-                                                          "the bot token was rejected by Telegram")]) from e
+            raise SettingsError(
+                "telegram",
+                [
+                    FieldProblem(
+                        "TELEGRAM_BOT_TOKEN",
+                        "Telegram 拒绝了这个机器人令牌，请检查",
+                        "the bot token was rejected by Telegram",
+                    )
+                ],
+            ) from e
         except TelegramError as e:
             self.connected = False
-            log.warning("Telegram 暂时无法连接，稍后重试，其他平台照常工作 / Telegram Bot API unreachable at start-up "
-                        "(%s); retrying with backoff, other platforms keep working", e)
+            log.warning(
+                "Telegram 暂时无法连接，稍后重试，其他平台照常工作 / Telegram Bot API unreachable at start-up "
+                "(%s); retrying with backoff, other platforms keep working",
+                e,
+            )
             return False
         try:
             await self.application.bot.set_my_commands([BotCommand(c.name, c.summary[:60]) for c in COMMANDS])
@@ -353,7 +431,7 @@ class TelegramPlatform:
             try:
                 await asyncio.wait_for(self._stop.wait(), timeout=delay)
                 return False
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             if await self._connect():
                 log.warning("Telegram 已恢复连接 / Telegram Bot API reachable again; delivering what waited")
@@ -369,8 +447,12 @@ class TelegramPlatform:
             return
         a = self.application
         await a.start()
-        await a.updater.start_polling(poll_interval=self.poll_interval, timeout=self.poll_timeout,
-                                      allowed_updates=["message", "callback_query"], drop_pending_updates=False)
+        await a.updater.start_polling(
+            poll_interval=self.poll_interval,
+            timeout=self.poll_timeout,
+            allowed_updates=["message", "callback_query"],
+            drop_pending_updates=False,
+        )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:

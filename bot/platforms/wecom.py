@@ -22,8 +22,8 @@ import hashlib
 import logging
 import time
 import uuid
-from urllib.parse import quote
 from collections.abc import Callable
+from urllib.parse import quote
 
 import aiohttp
 import httpx
@@ -34,33 +34,39 @@ from wechatpy.exceptions import InvalidSignatureException
 
 from bot.errors import FieldProblem, SettingsError
 from bot.logsafe import BoundedLog
+from bot.platforms.ratelimit import Pacer
 from core.lifecycle import Action
 from core.models import Disposition
 from core.platform import DeliveryError, Outgoing, text_parts
 from core.render import Card, shrink_card
-from bot.platforms.ratelimit import Pacer
 from handlers import Request
 from storage.incidents import IncidentNotFound
 from storage.replay import first_time, prune_seen
 
-__all__ = ["WeComPlatform", "card_markdown", "template_card", "ROBOT_PREFIX"]
+__all__ = ["ROBOT_PREFIX", "WeComPlatform", "card_markdown", "template_card"]
 
 log = logging.getLogger(__name__)
 
 ROBOT_PREFIX = "robot:"
-MARKDOWN_BYTES = 4096        # robot markdown content
-TEXT_BYTES = 2048            # robot and app text content
-ROBOT_PER_MINUTE = 20        # WeCom: 20 messages a minute per robot
-APP_PER_USER_MINUTE = 30     # WeCom drops app messages beyond 30 a minute to one member
-MAX_SKEW = 300               # seconds a callback timestamp may be off (replays older than this are refused)
-MAX_BODY = 256 * 1024        # bytes a callback body may have
-MSG_MEMORY = 3600            # seconds a MsgId is remembered (WeCom retries an unanswered callback within ~15 s)
-THROTTLED = {45009, 45033}   # api freq out of limit, too many concurrent calls
+MARKDOWN_BYTES = 4096  # robot markdown content
+TEXT_BYTES = 2048  # robot and app text content
+ROBOT_PER_MINUTE = 20  # WeCom: 20 messages a minute per robot
+APP_PER_USER_MINUTE = 30  # WeCom drops app messages beyond 30 a minute to one member
+MAX_SKEW = 300  # seconds a callback timestamp may be off (replays older than this are refused)
+MAX_BODY = 256 * 1024  # bytes a callback body may have
+MSG_MEMORY = 3600  # seconds a MsgId is remembered (WeCom retries an unanswered callback within ~15 s)
+THROTTLED = {45009, 45033}  # api freq out of limit, too many concurrent calls
 TOKEN_EXPIRED = {40014, 42001, 40001}
 # bad key/user/agent/parameter, API not permitted for this app: retrying cannot help
 PERMANENT = {93000, 93004, 40058, 40003, 40056, 48002, 81013, 301002}
-BUTTONS = {"c": Action.CLAIM, "u": Action.UNCLAIM, "n": Action.NOTE, "e": Action.ESCALATE, "x": Action.CLOSE,
-           "r": Action.REOPEN}
+BUTTONS = {
+    "c": Action.CLAIM,
+    "u": Action.UNCLAIM,
+    "n": Action.NOTE,
+    "e": Action.ESCALATE,
+    "x": Action.CLOSE,
+    "r": Action.REOPEN,
+}
 BUTTON_CODE = {a: c for c, a in BUTTONS.items()}
 DISPOSITIONS = "、".join(d.value for d in Disposition)
 
@@ -109,7 +115,7 @@ def card_markdown(card: Card, limit: int = MARKDOWN_BYTES) -> str:
 
 
 def _cut(text: str, chars: int) -> str:
-    return text if len(text) <= chars else text[:chars - 1] + "…"
+    return text if len(text) <= chars else text[: chars - 1] + "…"
 
 
 def template_card(card: Card, task_id: str) -> dict:
@@ -121,8 +127,14 @@ def template_card(card: Card, task_id: str) -> dict:
         "sub_title_text": _cut(card.title, 112),
         "horizontal_content_list": [{"keyname": _cut(k, 5), "value": _cut(v, 26)} for k, v in card.fields[:6]],
         "task_id": task_id,
-        "button_list": [{"text": _cut(b.label, 10), "style": 1 if b.action == Action.CLAIM else 2,
-                         "key": f"{BUTTON_CODE.get(b.action, 'n')}:{b.incident_id}"} for b in card.buttons[:6]],
+        "button_list": [
+            {
+                "text": _cut(b.label, 10),
+                "style": 1 if b.action == Action.CLAIM else 2,
+                "key": f"{BUTTON_CODE.get(b.action, 'n')}:{b.incident_id}",
+            }
+            for b in card.buttons[:6]
+        ],
     }
     if card.url:
         body["card_action"] = {"type": 1, "url": _url(card.url)}
@@ -133,13 +145,19 @@ class WeComPlatform:
     """Adapter: robots for the groups, the app for people; `serve` runs the callback server."""
 
     name = "wecom"
-    max_length = TEXT_BYTES // 3   # characters: what a digest may use so it fits one message
-    digest_after = 4               # robots take 20 messages a minute: bursts of III–IV become digests
+    max_length = TEXT_BYTES // 3  # characters: what a digest may use so it fits one message
+    digest_after = 4  # robots take 20 messages a minute: bursts of III–IV become digests
     digests_per_minute = 3
-    text_limit = (TEXT_BYTES, _bytes)   # texts are split by UTF-8 bytes (core.platform.text_parts)
+    text_limit = (TEXT_BYTES, _bytes)  # texts are split by UTF-8 bytes (core.platform.text_parts)
 
-    def __init__(self, config, *, settings, clock: Callable[[], float] = time.monotonic,
-                 wall_clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        config,
+        *,
+        settings,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ):
         s = settings
         self.config = config
         self.robot_keys = {k: v.get_secret_value() for k, v in s.wecom_robot_keys.items()}
@@ -147,30 +165,56 @@ class WeComPlatform:
         self.secret = s.wecom_secret.get_secret_value() if s.wecom_secret else None
         token = s.wecom_token.get_secret_value() if s.wecom_token else None
         aes = s.wecom_aes_key.get_secret_value() if s.wecom_aes_key else None
-        app_fields = {"YUQING_WECOM_CORP_ID": self.corp_id, "YUQING_WECOM_AGENT_ID": self.agent_id,
-                      "YUQING_WECOM_SECRET": self.secret, "YUQING_WECOM_TOKEN": token,
-                      "YUQING_WECOM_AES_KEY": aes}
+        app_fields = {
+            "YUQING_WECOM_CORP_ID": self.corp_id,
+            "YUQING_WECOM_AGENT_ID": self.agent_id,
+            "YUQING_WECOM_SECRET": self.secret,
+            "YUQING_WECOM_TOKEN": token,
+            "YUQING_WECOM_AES_KEY": aes,
+        }
         given = [k for k, v in app_fields.items() if v]
         problems = []
         if given and len(given) < len(app_fields):
-            problems += [FieldProblem(k, "配置企业微信应用需要同时设置这一项", "the WeCom app needs this too")
-                         for k, v in app_fields.items() if not v]
+            problems += [
+                FieldProblem(k, "配置企业微信应用需要同时设置这一项", "the WeCom app needs this too")
+                for k, v in app_fields.items()
+                if not v
+            ]
         if not given and not self.robot_keys:
-            problems.append(FieldProblem("YUQING_WECOM_ROBOT_KEYS", "使用企业微信需要至少一个群机器人密钥或一个自建应用",
-                                         "the wecom platform needs a group robot key or a self-built app"))
+            problems.append(
+                FieldProblem(
+                    "YUQING_WECOM_ROBOT_KEYS",
+                    "使用企业微信需要至少一个群机器人密钥或一个自建应用",
+                    "the wecom platform needs a group robot key or a self-built app",
+                )
+            )
         self.crypto = None
         if aes and not problems:
             try:
                 self.crypto = WeChatCrypto(token, aes, self.corp_id)
             except Exception:
-                problems.append(FieldProblem("YUQING_WECOM_AES_KEY", "EncodingAESKey 应为 43 位字母数字",
-                                             "EncodingAESKey must be the 43 characters WeCom shows"))
+                problems.append(
+                    FieldProblem(
+                        "YUQING_WECOM_AES_KEY",
+                        "EncodingAESKey 应为 43 位字母数字",
+                        "EncodingAESKey must be the 43 characters WeCom shows",
+                    )
+                )
         teams = {t.id for t in config.teams}
-        named = {t.id: t.chats["wecom"][len(ROBOT_PREFIX):] for t in config.teams
-                 if str(t.chats.get("wecom", "")).startswith(ROBOT_PREFIX)}
-        problems += [FieldProblem("YUQING_WECOM_ROBOT_KEYS", f"团队 {team} 的群 robot:{name} 没有对应的机器人密钥",
-                                  f"team {team} posts to robot:{name}, which has no key")
-                     for team, name in named.items() if name not in self.robot_keys]
+        named = {
+            t.id: t.chats["wecom"][len(ROBOT_PREFIX) :]
+            for t in config.teams
+            if str(t.chats.get("wecom", "")).startswith(ROBOT_PREFIX)
+        }
+        problems += [
+            FieldProblem(
+                "YUQING_WECOM_ROBOT_KEYS",
+                f"团队 {team} 的群 robot:{name} 没有对应的机器人密钥",
+                f"team {team} posts to robot:{name}, which has no key",
+            )
+            for team, name in named.items()
+            if name not in self.robot_keys
+        ]
         if problems:
             raise SettingsError("wecom", problems)
         unknown = sorted(set(self.robot_keys) - teams - set(named.values()))
@@ -186,7 +230,7 @@ class WeComPlatform:
         self.http: httpx.AsyncClient | None = None
         self._token: tuple[str, float] | None = None
         self._token_lock = asyncio.Lock()
-        self.wall_clock = wall_clock   # Unix seconds: callback timestamps and the replay memory's expiry
+        self.wall_clock = wall_clock  # Unix seconds: callback timestamps and the replay memory's expiry
         # refusals of callback requests (strangers, garbage, floods): a few per kind a minute, then a summary
         self.refusals = BoundedLog(log, "wecom callback", clock=clock)
         self._tasks: set[asyncio.Task] = set()
@@ -228,8 +272,9 @@ class WeComPlatform:
         async with self._token_lock:
             if self._token and not fresh and self._token[1] > time.monotonic():
                 return self._token[0]
-            data = self._check(await self._call("/cgi-bin/gettoken", {"corpid": self.corp_id,
-                                                                       "corpsecret": self.secret}), "gettoken")
+            data = self._check(
+                await self._call("/cgi-bin/gettoken", {"corpid": self.corp_id, "corpsecret": self.secret}), "gettoken"
+            )
             self._token = (data["access_token"], time.monotonic() + int(data.get("expires_in", 7200)) - 300)
             return self._token[0]
 
@@ -247,7 +292,7 @@ class WeComPlatform:
         raise AssertionError("unreachable")
 
     def _robot_key(self, chat: str) -> str:
-        name = chat[len(ROBOT_PREFIX):]
+        name = chat[len(ROBOT_PREFIX) :]
         key = self.robot_keys.get(name)
         if not key:
             raise DeliveryError(f"no robot key named {name!r} in YUQING_WECOM_ROBOT_KEYS", permanent=True)
@@ -269,18 +314,22 @@ class WeComPlatform:
             self._robot_key(chat)  # an unknown robot fails before anything is counted
             sent = await self.pacer.send(chat, ROBOT_PER_MINUTE, bodies, lambda b: self._robot_one(chat, b), progress)
         else:
-            sent = await self.pacer.send(f"app:{chat}", APP_PER_USER_MINUTE, bodies,
-                                         lambda b: self._app_one(chat, b), progress)
+            sent = await self.pacer.send(
+                f"app:{chat}", APP_PER_USER_MINUTE, bodies, lambda b: self._app_one(chat, b), progress
+            )
         return sent or uuid.uuid4().hex
 
     async def _image_body(self, path: str, robot: bool) -> dict:
         with open(path, "rb") as fh:
             data = fh.read()
         if robot:
-            return {"msgtype": "image", "image": {"base64": base64.b64encode(data).decode(),
-                                                  "md5": hashlib.md5(data).hexdigest()}}
-        up = await self._app_call("/cgi-bin/media/upload", files={"media": ("chart.png", data, "image/png")},
-                                  params={"type": "image"})
+            return {
+                "msgtype": "image",
+                "image": {"base64": base64.b64encode(data).decode(), "md5": hashlib.md5(data).hexdigest()},
+            }
+        up = await self._app_call(
+            "/cgi-bin/media/upload", files={"media": ("chart.png", data, "image/png")}, params={"type": "image"}
+        )
         return {"msgtype": "image", "image": {"media_id": up["media_id"]}}
 
     # ------------------------------------------------------------------ outbox side
@@ -296,8 +345,7 @@ class WeComPlatform:
                 text = card_markdown(message.card, TEXT_BYTES)
                 bodies = [{"msgtype": "markdown", "markdown": {"content": text}}]
         else:
-            bodies = [{"msgtype": "text", "text": {"content": chunk}}
-                      for chunk in text_parts(self, message.text or "")]
+            bodies = [{"msgtype": "text", "text": {"content": chunk}} for chunk in text_parts(self, message.text or "")]
             if message.image:
                 bodies.append(await self._image_body(message.image, robot))
         progress = (chat, message.text, message.image) if len(bodies) > 1 else None
@@ -314,16 +362,25 @@ class WeComPlatform:
         try:
             echo = self.crypto.check_signature(q["msg_signature"], q["timestamp"], q["nonce"], q["echostr"])
         except KeyError:
-            self._refused("missing parameters", "wecom callback URL check without its parameters from %s",
-                          request.remote, source=request.remote)
+            self._refused(
+                "missing parameters",
+                "wecom callback URL check without its parameters from %s",
+                request.remote,
+                source=request.remote,
+            )
             return web.Response(status=400, text="missing parameters")
         except InvalidSignatureException:
-            self._refused("bad signature", "wecom callback URL check with a bad signature from %s", request.remote,
-                          source=request.remote)
+            self._refused(
+                "bad signature",
+                "wecom callback URL check with a bad signature from %s",
+                request.remote,
+                source=request.remote,
+            )
             return web.Response(status=403, text="bad signature")
         except Exception as e:
-            self._refused("undecryptable", "wecom callback URL check could not be decrypted: %s", e,
-                          source=request.remote)
+            self._refused(
+                "undecryptable", "wecom callback URL check could not be decrypted: %s", e, source=request.remote
+            )
             return web.Response(status=400, text="bad echostr")
         return web.Response(text=echo.decode() if isinstance(echo, bytes) else echo)
 
@@ -336,8 +393,9 @@ class WeComPlatform:
         now = self.wall_clock()
         if not timestamp.isdecimal() or len(timestamp) > 12 or abs(now - int(timestamp)) > MAX_SKEW:
             return "stale timestamp"
-        if not first_time(self.app.db, "wecom:callback", "\x1f".join(key), now=now,
-                          expires_at=int(timestamp) + MAX_SKEW + 60):
+        if not first_time(
+            self.app.db, "wecom:callback", "\x1f".join(key), now=now, expires_at=int(timestamp) + MAX_SKEW + 60
+        ):
             return "replayed request"
         return None
 
@@ -349,19 +407,27 @@ class WeComPlatform:
         sig, ts, nonce = q.get("msg_signature"), q.get("timestamp", ""), q.get("nonce")
         peer = request.remote
         if not (sig and ts and nonce):
-            self._refused("missing parameters", "wecom callback without signature parameters from %s", peer,
-                          source=peer)
+            self._refused(
+                "missing parameters", "wecom callback without signature parameters from %s", peer, source=peer
+            )
             return web.Response(status=400, text="missing parameters")
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            self._refused("too large", "wecom callback from %s refused: body larger than %d bytes", peer,
-                          MAX_BODY, source=peer)
+            self._refused(
+                "too large", "wecom callback from %s refused: body larger than %d bytes", peer, MAX_BODY, source=peer
+            )
             raise
         except (ConnectionError, asyncio.IncompleteReadError, aiohttp.ClientPayloadError) as e:
             # the caller went away mid-body: nothing to answer, nothing went wrong here
-            self._refused("dropped upload", "wecom callback from %s dropped before its body was complete (%s)",
-                          peer, type(e).__name__, source=peer, level=logging.INFO)
+            self._refused(
+                "dropped upload",
+                "wecom callback from %s dropped before its body was complete (%s)",
+                peer,
+                type(e).__name__,
+                source=peer,
+                level=logging.INFO,
+            )
             return web.Response(status=400, text="incomplete body")
         try:
             xml = self.crypto.decrypt_message(body, sig, ts, nonce)
@@ -369,8 +435,14 @@ class WeComPlatform:
             self._refused("bad signature", "wecom callback with a bad signature from %s refused", peer, source=peer)
             return web.Response(status=403, text="bad signature")
         except Exception as e:  # malformed XML, missing Encrypt, wrong corp id, bad padding
-            self._refused("undecryptable", "wecom callback from %s refused: cannot decrypt (%s: %s)", peer,
-                          type(e).__name__, e, source=peer)
+            self._refused(
+                "undecryptable",
+                "wecom callback from %s refused: cannot decrypt (%s: %s)",
+                peer,
+                type(e).__name__,
+                e,
+                source=peer,
+            )
             return web.Response(status=400, text="malformed message")
         why = self._fresh((sig, ts, nonce), ts)
         if why:
@@ -381,8 +453,9 @@ class WeComPlatform:
             if not isinstance(msg, dict):
                 raise ValueError("empty <xml>")
         except Exception as e:
-            self._refused("malformed message", "wecom callback refused: decrypted message is not valid XML (%s)", e,
-                          source=peer)
+            self._refused(
+                "malformed message", "wecom callback refused: decrypted message is not valid XML (%s)", e, source=peer
+            )
             return web.Response(status=400, text="malformed message")
         # answer at once (WeCom retries after 5 s); the command runs in the background
         task = asyncio.create_task(self._dispatch(msg))
@@ -420,7 +493,7 @@ class WeComPlatform:
             await self._reply(user, "目前只能处理文字命令，例如「认领 12」或 /claim 12。发送「帮助」查看全部命令。")
 
     def _request(self, user: str, text: str) -> Request:
-        from handlers.commands import who_is  # noqa: PLC0415
+        from handlers.commands import who_is
 
         req = Request(platform="wecom", chat=user, user_id=user, text=text, private=True)
         if who_is(self.app.deps, req) is None:
@@ -453,12 +526,21 @@ class WeComPlatform:
         await self._run(user, f"/{BUTTONS[code].value} {iid}")
         after = self.app.service.get(iid)
         if response_code and (after.state, after.assignee, after.escalation_level) != (
-                before.state, before.assignee, before.escalation_level):
+            before.state,
+            before.assignee,
+            before.escalation_level,
+        ):
             label = {"c": "已认领", "u": "已取消认领", "e": "已升级", "r": "已重新打开"}[code]
             try:
-                await self._app_call("/cgi-bin/message/update_template_card",
-                                     {"userids": [user], "agentid": self.agent_id, "response_code": response_code,
-                                      "button": {"replace_name": label}})
+                await self._app_call(
+                    "/cgi-bin/message/update_template_card",
+                    {
+                        "userids": [user],
+                        "agentid": self.agent_id,
+                        "response_code": response_code,
+                        "button": {"replace_name": label},
+                    },
+                )
             except DeliveryError as e:
                 log.info("wecom: could not update the pressed card: %s", e)
 
@@ -500,9 +582,16 @@ class WeComPlatform:
             except OSError as e:
                 await self._runner.cleanup()
                 self._runner = None
-                raise SettingsError("wecom", [FieldProblem(
-                    "YUQING_WECOM_LISTEN", f"无法在 {self.listen[0]}:{self.listen[1]} 上监听（{e.strerror}）",
-                    f"cannot listen on {self.listen[0]}:{self.listen[1]} ({e.strerror})")]) from None
+                raise SettingsError(
+                    "wecom",
+                    [
+                        FieldProblem(
+                            "YUQING_WECOM_LISTEN",
+                            f"无法在 {self.listen[0]}:{self.listen[1]} 上监听（{e.strerror}）",
+                            f"cannot listen on {self.listen[0]}:{self.listen[1]} ({e.strerror})",
+                        )
+                    ],
+                ) from None
             self.port = self._runner.addresses[0][1]
             log.info("WeCom callback listening on %s:%s%s", self.listen[0], self.port, self.path)
         else:
@@ -516,7 +605,7 @@ class WeComPlatform:
                 self._runner = None
             if self._tasks:
                 await asyncio.wait(self._tasks, timeout=10)
-                for t in list(self._tasks):   # still running: cut off before the HTTP client closes
+                for t in list(self._tasks):  # still running: cut off before the HTTP client closes
                     t.cancel()
                 await asyncio.gather(*self._tasks, return_exceptions=True)
 

@@ -27,19 +27,26 @@ __all__ = ["WxpyPlatform"]
 
 log = logging.getLogger(__name__)
 
-LIMIT = 2000            # characters per message we send
-PER_MINUTE = 15         # web WeChat flags accounts that post fast; stay well below
-TEXT = "Text"           # wxpy.TEXT
+LIMIT = 2000  # characters per message we send
+PER_MINUTE = 15  # web WeChat flags accounts that post fast; stay well below
+TEXT = "Text"  # wxpy.TEXT
 
 
 def _login(cache_path: Path):
     """Log in with wxpy: a QR code in the terminal, cached for later starts."""
     try:
-        import wxpy  # noqa: PLC0415
+        import wxpy
     except ImportError:
-        raise SettingsError("wxpy", [FieldProblem(
-            "YUQING_PLATFORM", "未安装 wxpy，请先执行 pip install 'yuqing-bot[wxpy]'（推荐改用企业微信）",
-            "wxpy is not installed: pip install 'yuqing-bot[wxpy]' (WeCom is the supported path)")]) from None
+        raise SettingsError(
+            "wxpy",
+            [
+                FieldProblem(
+                    "YUQING_PLATFORM",
+                    "未安装 wxpy，请先执行 pip install 'yuqing-bot[wxpy]'（推荐改用企业微信）",
+                    "wxpy is not installed: pip install 'yuqing-bot[wxpy]' (WeCom is the supported path)",
+                )
+            ],
+        ) from None
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     return wxpy.Bot(cache_path=str(cache_path), console_qr=True)
 
@@ -56,8 +63,14 @@ class WxpyPlatform:
         group = settings.wxpy_group
         configured = {t.id: t.chats["wxpy"] for t in config.teams if "wxpy" in t.chats}
         if not group and not configured:
-            raise SettingsError("wxpy", [FieldProblem(
-                "YUQING_WXPY_GROUP", "请设置要推送和接收命令的微信群名称", "name the WeChat group to post to")])
+            raise SettingsError(
+                "wxpy",
+                [
+                    FieldProblem(
+                        "YUQING_WXPY_GROUP", "请设置要推送和接收命令的微信群名称", "name the WeChat group to post to"
+                    )
+                ],
+            )
         # the default team's group, unless the config names one
         self.team_chats = {config.team(None).id: group} if group and config.team(None).id not in configured else {}
         self.group_names = sorted(set(configured.values()) | ({group} if group else set()))
@@ -117,7 +130,7 @@ class WxpyPlatform:
     async def on_message(self, group: str, puid: str, name: str, text: str) -> None:
         """A group message. People are known by puid, never by the name they show in the
         group: anyone can rename themselves 李强 there."""
-        from handlers.commands import who_is  # noqa: PLC0415
+        from handlers.commands import who_is
 
         try:
             req = Request(platform="wxpy", chat=group, user_id=puid, text=text.strip(), private=False)
@@ -130,7 +143,7 @@ class WxpyPlatform:
             log.exception("wxpy: handling a message from %s in %s failed", name, group)
 
     async def _reply(self, group: str, text: str, image: str | None) -> None:
-        for attempt in range(10):   # a long answer goes out over several minutes, in order
+        for attempt in range(10):  # a long answer goes out over several minutes, in order
             try:
                 await self.send(group, Outgoing(text=text, image=image))
                 return
@@ -146,14 +159,21 @@ class WxpyPlatform:
         self.app = app
         self.loop = asyncio.get_running_loop()
         self.bot = await asyncio.to_thread(self.login, self.cache)
-        await asyncio.to_thread(self.bot.enable_puid, str(self.puid_path))   # stable ids for people
+        await asyncio.to_thread(self.bot.enable_puid, str(self.puid_path))  # stable ids for people
         groups = await asyncio.to_thread(lambda: list(self.bot.groups()))
         for name in self.group_names:
             found = [g for g in groups if g.name == name]
             if not found:
-                raise SettingsError("wxpy", [FieldProblem(
-                    "YUQING_WXPY_GROUP", f"找不到名为「{name}」的群：请在手机上把该群“保存到通讯录”后重试",
-                    f"no group named {name!r}: save it to contacts on the phone and try again")])
+                raise SettingsError(
+                    "wxpy",
+                    [
+                        FieldProblem(
+                            "YUQING_WXPY_GROUP",
+                            f"找不到名为「{name}」的群：请在手机上把该群“保存到通讯录”后重试",
+                            f"no group named {name!r}: save it to contacts on the phone and try again",
+                        )
+                    ],
+                )
             self.groups[name] = found[0]
         self.bot.register(list(self.groups.values()), TEXT)(self._on_message)
         log.info("wxpy: listening to %s", ", ".join(self.group_names))
