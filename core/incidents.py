@@ -16,7 +16,7 @@ from sqlite_utils import Database
 from core.clock import Clock, to_iso
 from core.cluster import Candidate, StoryIndex, from_hex, legacy_simhash, to_hex, to_unsigned
 from core.grades import Grade
-from core.grading import SPREAD_WINDOW_HOURS, Reach, grade_story, is_impact_reason
+from core.grading import SPREAD_WINDOW_HOURS, Reach, grade_story, reasons_from_json
 from core.lifecycle import Action, Decision, Refusal, decide
 from core.models import Disposition, Incident, Post, Role, State
 from core.render import ACTION_NAMES
@@ -640,8 +640,9 @@ class IncidentService:
         if analysis.sensitivity > sens:
             sens, sens_reasons = analysis.sensitivity, analysis.sensitivity_reasons
         if sens_reasons is None:
-            # keep the reasons that produced the stored sensitivity (all but the impact lines)
-            sens_reasons = tuple(r for r in before.reasons if not is_impact_reason(r))
+            # keep the reasons that produced the stored sensitivity (all but the impact ones);
+            # rows stored before reasons were data hold words, read back by reasons_from_json
+            sens_reasons = tuple(r for r in reasons_from_json(before.reasons) if not r.is_impact)
         best_tier = min(row["best_tier"], tier)
         replies, views, reposts, recent = store.story_reach(self.db, iid, now - timedelta(hours=SPREAD_WINDOW_HOURS))
         g = grade_story(

@@ -9,6 +9,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from core.grading import reason_words
 from core.lifecycle import Action
 from core.models import Incident, State
 
@@ -151,7 +152,7 @@ def render_card(inc: Incident, ctx: RenderContext) -> Card:
         who += inc.matched.get(kind, [])
     if who:
         fields.append(("涉及", "、".join(who)))
-    fields.append(("定级理由", "；".join(inc.reasons)))
+    fields.append(("定级理由", reason_words(inc.reasons)))
     state = inc.state.label
     if inc.assignee:
         state += f" · {ctx.names.get(inc.assignee, inc.assignee)}"

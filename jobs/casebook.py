@@ -32,6 +32,7 @@ from sqlite_utils import Database
 
 from core.clock import from_iso
 from core.grades import Grade
+from core.grading import reason_words
 from core.models import Disposition, Incident, State
 from core.render import ACTION_NAMES, inert, safe_url
 from jobs.ledger import judgement_of
@@ -146,7 +147,7 @@ def _facts(c: Case, tz: ZoneInfo) -> list[str]:
     i = c.incident
     return [
         f"类别：{i.category or '未分类'}；发现时间：{i.created_at.astimezone(tz):%Y-%m-%d %H:%M}",
-        f"定级理由：{'；'.join(i.reasons) or '—'}",
+        f"定级理由：{reason_words(i.reasons) or '—'}",
         *([f"研判：{c.judgement}"] if c.judgement else []),
         f"处置结果：{i.disposition.value if i.disposition else '尚未办结'}" + (f"（{i.summary}）" if i.summary else ""),
     ]

@@ -34,6 +34,7 @@ from sqlite_utils import Database
 from core.clock import from_iso
 from core.deadlines import deadlines_for, overdue_kind
 from core.grades import Grade
+from core.grading import reason_words
 from core.models import Incident, State
 from jobs.casebook import _FONT_TABLE, _Body, _event_line, apply_document_style
 from jobs.ledger import judgement_of
@@ -181,7 +182,7 @@ def _what_happened(s: _Story, tz: ZoneInfo) -> str:
     return (
         text
         + f"，定为 {i.grade.value} 级（{i.grade.label}）"
-        + (f"，依据：{'；'.join(i.reasons)}" if i.reasons else "")
+        + (f"，依据：{reason_words(i.reasons)}" if i.reasons else "")
         + "。"
     )
 
