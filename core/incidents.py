@@ -19,7 +19,7 @@ from core.grades import Grade
 from core.grading import SPREAD_WINDOW_HOURS, Reach, grade_story, reasons_from_json
 from core.lifecycle import Action, Decision, Refusal, decide
 from core.models import Disposition, Incident, Post, Role, State
-from core.render import ACTION_NAMES
+from core.render import TimelineOptions, regrade_notice, render_notice, timeline_text
 from core.routing import Router
 from storage import incidents as store
 from storage import outbox, write_tx
@@ -200,38 +200,24 @@ class IncidentService:
     def _notice(
         self, inc: Incident, action: Action, actor: Actor, *, target=None, text=None, before: Incident | None = None
     ) -> str:
-        i, who = inc.id, actor.name
-        if action is Action.CLAIM:
-            return f"✋ #{i} 已由 {who} 认领"
-        if action is Action.UNCLAIM:
-            return f"↩️ #{i} {who} 取消了认领，现待认领"
-        if action is Action.ASSIGN:
-            return f"👉 #{i} 由 {who} 指派给 {self.name_of(target)}"
+        step = None
         if action is Action.NOTE:
-            step = playbook_step(text)
-            pb = self.config.playbook(inc.category)
-            if step and pb and 1 <= step <= len(pb.steps):
-                return f"☑️ #{i} {who} 完成预案第 {step} 步「{pb.steps[step - 1]}」" + (
-                    f"：{text}" if text.strip() != f"完成 {step}" else ""
-                )
-            return f"📝 #{i} {who}：{text}"
-        if action is Action.JUDGE:
-            return f"🧭 #{i} {who} 研判：{text}"
+            n, pb = playbook_step(text), self.config.playbook(inc.category)
+            if n and pb and 1 <= n <= len(pb.steps):
+                step = (n, pb.steps[n - 1])
+        level = None
         if action is Action.ESCALATE:
             level = self.config.chain(inc.grade, inc.category).steps[inc.escalation_level - 1].name
-            return f"⏫ #{i} 由 {who} 升级至{level}" + (f"：{text}" if text else "")
-        if action is Action.CLOSE:
-            extra = f"（{inc.summary}）" if inc.summary else ""
-            if inc.state is State.PENDING_SIGNOFF:
-                return f"📮 #{i} {who} 申请关闭，处置：{inc.disposition.value}{extra}；{inc.grade.badge}事件须领导销号（/signoff {i}）"
-            return f"✅ #{i} 由 {who} 关闭，处置：{inc.disposition.value}{extra}"
-        if action is Action.SIGNOFF:
-            extra = f"（{inc.summary}）" if inc.summary else ""
-            return f"✅ #{i} 由 {who} 销号关闭，处置：{inc.disposition.value if inc.disposition else '—'}{extra}"
-        if action is Action.REOPEN:
-            verb = "退回（未予销号）" if before is not None and before.state is State.PENDING_SIGNOFF else "重新打开"
-            return f"🔁 #{i} 由 {who} {verb}" + (f"：{text}" if text else "")
-        raise AssertionError(action)
+        return render_notice(
+            inc,
+            action,
+            actor.name,
+            text=text,
+            target=self.name_of(target) if action is Action.ASSIGN else None,
+            step=step,
+            level=level,
+            sent_back=before is not None and before.state is State.PENDING_SIGNOFF,
+        )
 
     # ------------------------------------------------------------------ outbox helpers
     def _announce(
@@ -347,17 +333,10 @@ class IncidentService:
 
     def _timeline(self, incident_id: int, last: int = 6) -> str:
         """The latest actions, for whoever an incident is escalated to."""
-        lines = []
-        for ev in store.events_for(self.db, incident_id):
-            if ev.action in ("reminder", "post_added", "mute"):
-                continue
-            detail = ev.detail.get("text") or ev.detail.get("reason") or ""
-            when = ev.at.astimezone(self.tz).strftime("%m-%d %H:%M")
-            lines.append(
-                f"  {when} {self.name_of(ev.actor) if ev.actor else '系统'} {ACTION_NAMES.get(ev.action, ev.action)}"
-                + (f"：{detail}" if detail else "")
-            )
-        return "处置经过：\n" + "\n".join(lines[-last:])
+        options = TimelineOptions(skip=frozenset({"reminder", "post_added", "mute"}), last=last)
+        return "处置经过：\n" + "\n".join(
+            timeline_text(store.events_for(self.db, incident_id), self.name_of, self.tz, options)
+        )
 
     def _alert_subscribers(self, inc: Incident, now: datetime, already: Grade | None = None) -> None:
         """Private cards for leaders whose subscription covers the grade (and did not cover `already`)."""
@@ -691,7 +670,7 @@ class IncidentService:
             )
             self._announce(
                 after,
-                f"⬆️ #{iid} 等级上调：{before.grade.badge} → {after.grade.badge}（{n_sources} 个来源）",
+                regrade_notice(iid, before.grade, after.grade, n_sources),
                 edit_card=True,
                 now=now,
             )
