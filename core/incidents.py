@@ -19,7 +19,17 @@ from core.grades import Grade
 from core.grading import SPREAD_WINDOW_HOURS, Reach, grade_story, reasons_from_json
 from core.lifecycle import Action, Decision, Refusal, decide
 from core.models import Disposition, Incident, Post, Role, State
-from core.render import TimelineOptions, regrade_notice, render_notice, timeline_text
+from core.render import (
+    TimelineOptions,
+    fmt_time,
+    level_notice,
+    mute_notice,
+    regrade_notice,
+    render_notice,
+    signoff_request,
+    source_notice,
+    timeline_text,
+)
 from core.routing import Router
 from storage import incidents as store
 from storage import outbox, write_tx
@@ -290,11 +300,7 @@ class IncidentService:
 
     def _ask_signoff(self, inc: Incident, actor: Actor, now: datetime) -> None:
         """A grade I–II closing waits for 销号: every leader and admin is asked privately."""
-        extra = f"（{inc.summary}）" if inc.summary else ""
-        text = (
-            f"🔏 #{inc.id} {actor.name} 申请关闭，处置：{inc.disposition.value}{extra}，请销号确认：\n"
-            f"发送 /signoff {inc.id} 销号，或 /reopen {inc.id} 原因 退回继续处置。"
-        )
+        text = signoff_request(inc, actor.name)
         for role in (Role.LEADER, Role.ADMIN):
             for person in self.router.people_with_role(role, inc.team):
                 if person.id != actor.person_id:
@@ -303,10 +309,10 @@ class IncidentService:
     def _notify_level(self, inc: Incident, level: int, reason: str | None, now: datetime, skip: str) -> None:
         step = self.config.chain(inc.grade, inc.category).steps[level - 1]
         people, chats = self.router.step_targets(step, inc.team)
-        why = "" if (step.facts_only or not reason) else f"：{reason}"
-        text = f"⏫ #{inc.id} 已升级至{step.name}，请关注{why}"
-        if not step.facts_only:
-            text += "\n" + self._timeline(inc.id)
+        if step.facts_only:  # a partner department: no reason, no timeline
+            text = level_notice(inc.id, step.name)
+        else:
+            text = level_notice(inc.id, step.name, reason, self._timeline(inc.id))
         for person in people:
             if person.id != skip:
                 self._private(person, inc, text, now)
@@ -365,8 +371,7 @@ class IncidentService:
                 chat=actor.chat,
             )
             after = store.get_incident(self.db, inc.id)
-            local = until.astimezone(self.tz).strftime("%m-%d %H:%M")
-            self._announce(after, f"🔕 #{inc.id} {actor.name} 静音了提醒，至 {local}", edit_card=False, now=now)
+            self._announce(after, mute_notice(inc.id, actor.name, fmt_time(until, self.tz)), edit_card=False, now=now)
         self.on_queued()
         return after
 
@@ -392,7 +397,7 @@ class IncidentService:
                 chat=actor.chat,
             )
             after = store.get_incident(self.db, inc.id)
-            self._announce(after, f"🔔 #{inc.id} {actor.name} 取消了静音，恢复提醒", edit_card=False, now=now)
+            self._announce(after, mute_notice(inc.id, actor.name, None), edit_card=False, now=now)
         self.on_queued()
         return after, True
 
@@ -402,14 +407,7 @@ class IncidentService:
         now = self.clock()
         with write_tx(self.db):
             store.set_mute_all(self.db, until, actor.person_id, now)
-            if until is None:
-                text = f"🔔 {actor.name} 取消了全组静音，恢复全部提醒"
-            else:
-                local = until.astimezone(self.tz).strftime("%m-%d %H:%M")
-                text = (
-                    f"🔕 {actor.name} 开启全组静音至 {local}：III、IV 级事件暂停提醒（到期后补发），"
-                    f"I、II 级事件照常提醒。发送 /unmute all 提前结束"
-                )
+            text = mute_notice(None, actor.name, fmt_time(until, self.tz) if until else None)
             seen = []
             for team in self.config.teams:
                 for platform, chat in self.router.group_chats(team.id):
@@ -678,7 +676,7 @@ class IncidentService:
         elif tier < row["best_tier"]:
             self._announce(
                 after,
-                f"📰 #{iid} 有更高级别来源转载：{source.name if source else post.source_id}",
+                source_notice(iid, source.name if source else post.source_id),
                 edit_card=True,
                 now=now,
             )

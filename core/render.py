@@ -32,6 +32,8 @@ __all__ = [
     "describe_event",
     "fmt_time",
     "inert",
+    "level_notice",
+    "mute_notice",
     "regrade_notice",
     "render_card",
     "render_digest",
@@ -39,6 +41,8 @@ __all__ = [
     "safe_url",
     "short_line",
     "shrink_card",
+    "signoff_request",
+    "source_notice",
     "split_text",
     "timeline",
     "timeline_line",
@@ -454,3 +458,39 @@ def render_notice(
 def regrade_notice(incident_id: int, before: Grade, after: Grade, n_sources: int) -> str:
     """The notice when a story's grade rises."""
     return f"⬆️ #{incident_id} 等级上调：{before.badge} → {after.badge}（{n_sources} 个来源）"
+
+
+def source_notice(incident_id: int, source: str) -> str:
+    """The notice when a higher-tier source picks a story up."""
+    return f"📰 #{incident_id} 有更高级别来源转载：{source}"
+
+
+def signoff_request(inc: Incident, who: str) -> str:
+    """What leaders and admins are asked privately when a grade I–II closing waits for 销号."""
+    extra = f"（{inc.summary}）" if inc.summary else ""
+    disposition = inc.disposition.value if inc.disposition else "—"
+    return (
+        f"🔏 #{inc.id} {who} 申请关闭，处置：{disposition}{extra}，请销号确认：\n"
+        f"发送 /signoff {inc.id} 销号，或 /reopen {inc.id} 原因 退回继续处置。"
+    )
+
+
+def level_notice(incident_id: int, level: str, reason: str | None = None, timeline: str | None = None) -> str:
+    """What an escalation step is told (a facts-only step gets neither reason nor timeline)."""
+    text = f"⏫ #{incident_id} 已升级至{level}，请关注" + (f"：{reason}" if reason else "")
+    return text + (f"\n{timeline}" if timeline else "")
+
+
+def mute_notice(incident_id: int | None, who: str, until: str | None) -> str:
+    """Muting or unmuting (`until` None) one incident's reminders, or (`incident_id` None) all
+    grade III–IV reminders of the group; `until` in local time."""
+    if incident_id is None:
+        if until is None:
+            return f"🔔 {who} 取消了全组静音，恢复全部提醒"
+        return (
+            f"🔕 {who} 开启全组静音至 {until}：III、IV 级事件暂停提醒（到期后补发），"
+            f"I、II 级事件照常提醒。发送 /unmute all 提前结束"
+        )
+    if until is None:
+        return f"🔔 #{incident_id} {who} 取消了静音，恢复提醒"
+    return f"🔕 #{incident_id} {who} 静音了提醒，至 {until}"
