@@ -13,6 +13,8 @@ from core.render import (
     SYSTEM,
     TimelineOptions,
     describe_event,
+    level_notice,
+    mute_notice,
     regrade_notice,
     render_notice,
     timeline,
@@ -108,6 +110,14 @@ async def test_group_notices_come_from_one_renderer(two):
     )
     assert render_notice(inc, Action.REOPEN, "陈", text="再看", sent_back=True) == "🔁 #1 由 陈 退回（未予销号）：再看"
     assert regrade_notice(1, Grade.III, Grade.II, 3) == "⬆️ #1 等级上调：🟡 III 较大 → 🟠 II 重大（3 个来源）"
+    assert (
+        level_notice(1, "镇党委书记", "村民聚集", "处置经过：")
+        == "⏫ #1 已升级至镇党委书记，请关注：村民聚集\n处置经过："
+    )
+    assert level_notice(1, "宣传部") == "⏫ #1 已升级至宣传部，请关注"  # facts only: no reason, no timeline
+    assert mute_notice(1, "李强", "11-24 18:00") == "🔕 #1 李强 静音了提醒，至 11-24 18:00"
+    assert mute_notice(1, "李强", None) == "🔔 #1 李强 取消了静音，恢复提醒"
+    assert mute_notice(None, "王敏", None) == "🔔 王敏 取消了全组静音，恢复全部提醒"
     # the service says the same as the renderer
     await two.say("liqiang", "/claim 1")
     assert "✋ #1 已由 李强 认领" in await two.deliver()
