@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
+
+from core.text import normalize
 
 __all__ = [
     "BITS",
@@ -41,10 +44,27 @@ __all__ = [
     "hamming",
     "legacy_simhash",
     "simhash",
+    "story_key",
     "to_hex",
     "to_signed",
     "to_unsigned",
 ]
+
+_NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
+_TITLE_PREFIX = re.compile(r"^(转[:：]|转发[:：]|【[^】]{0,8}】|\[[^\]]{0,8}\])\s*")
+
+
+def story_key(title: str) -> str:
+    """Identical stories share a key: the title without punctuation, spacing or repost prefixes."""
+    t = normalize(title).lower()
+    while True:
+        stripped = _TITLE_PREFIX.sub("", t)
+        if stripped == t:
+            break
+        t = stripped
+    t = _NOT_WORD.sub("", t)
+    return hashlib.sha1(t.encode("utf-8")).hexdigest()[:16]
+
 
 BITS = 128
 NEAR_DUPLICATE = 20  # of 128 bits: the same text, lightly edited or retitled

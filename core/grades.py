@@ -1,4 +1,5 @@
-"""Grades I–IV: one table of names, colours and emoji."""
+"""Grades I–IV: one table of names, colours (words, emoji and hex, the palette of charts,
+cards and documents)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,16 @@ class Grade(str, Enum):
         return _LABELS[self][2]
 
     @property
+    def hex(self) -> str:
+        """The colour for charts and documents, "#d62728"."""
+        return _LABELS[self][3]
+
+    @property
+    def caption(self) -> str:
+        """ "I 特别重大" (charts, the ledger, the casebook)."""
+        return f"{self.value} {self.label}"
+
+    @property
     def badge(self) -> str:
         """ "🔴 I 特别重大"."""
         return f"{self.emoji} {self.value} {self.label}"
@@ -56,8 +67,8 @@ class Grade(str, Enum):
 
 _ORDER = [Grade.I, Grade.II, Grade.III, Grade.IV]
 _LABELS = {
-    Grade.I: ("特别重大", "红", "🔴"),
-    Grade.II: ("重大", "橙", "🟠"),
-    Grade.III: ("较大", "黄", "🟡"),
-    Grade.IV: ("一般", "蓝", "🔵"),
+    Grade.I: ("特别重大", "红", "🔴", "#d62728"),
+    Grade.II: ("重大", "橙", "🟠", "#ff7f0e"),
+    Grade.III: ("较大", "黄", "🟡", "#e6c229"),
+    Grade.IV: ("一般", "蓝", "🔵", "#1f77b4"),
 }

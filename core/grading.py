@@ -1,44 +1,154 @@
-"""Grading: sensitivity x impact -> score -> grade I–IV, with the reasons in words.
+"""Grading: sensitivity x impact -> score -> grade I–IV, with the reasons as data.
 
-This is the one home of grading. Analysis supplies the sensitivity of a post and its
-reasons; the story supplies impact (best source tier, number of distinct sources).
+This is the one home of grading: the content rubric, the sensitivity rules (what each watch-list
+signal adds), impact (source tier, spread, engagement, speed) and the grade. Analysis
+(`jobs/analyse.py`) matches a post and calls in here; the story supplies impact. Every reason
+is a `Reason` (factor, weight, words, detail): stored as JSON, re-graded from its data, and its
+words shown only at the edge (cards, documents).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from core.grades import Grade
 
 __all__ = [
     "CONTENT_PREFIX",
+    "IMPACT_FACTORS",
+    "SIGNAL_CAP",
+    "SIGNAL_STEP",
     "SPREAD_WINDOW_HOURS",
     "TIER_FACTOR",
     "TIER_NAME",
     "Content",
-    "Factor",
     "Graded",
     "Reach",
+    "Reason",
     "assess_content",
     "ceiling_of",
     "content_grade_of",
     "content_sensitivity",
     "grade_story",
     "is_impact_reason",
+    "reason_words",
+    "reasons_from_json",
+    "reasons_to_json",
+    "sensitivity_of",
 ]
 
 TIER_FACTOR = {1: 3.0, 2: 2.0, 3: 1.5, 4: 1.0}
 TIER_NAME = {1: "中央级媒体", 2: "省级媒体", 3: "市级媒体/平台", 4: "论坛/自媒体"}
 MAX_SPREAD = 3.0
+SPREAD_WINDOW_HOURS = 6
+
+# Impact factors multiply the sensitivity; the rest (content, signal, signals) make it up.
+IMPACT_FACTORS = frozenset({"tier", "spread", "engagement", "speed", "score"})
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason of a grade as data.
+
+    >>> r = Reason("tier", 3.0, "来源级别：中央级媒体 ×3")
+    >>> Reason.from_json(r.to_json()) == r, r.is_impact, str(r)
+    (True, True, '来源级别：中央级媒体 ×3')
+
+    :param factor: what it is — ``content`` (the rubric's grade; ``detail`` holds ``grade`` and
+        ``ceiling``), ``signal`` (one watch-list signal; ``detail['points']``), ``signals`` (what the
+        signals add), ``tier``/``spread``/``engagement``/``speed`` (impact multipliers) or ``score``.
+    :param weight: what it contributes: added sensitivity for content and signals, the multiplier
+        for impact factors, the score for ``score``.
+    :param words: the Chinese shown on cards and in documents.
+    :param detail: further data (JSON-able).
+    """
+
+    factor: str
+    weight: float
+    words: str
+    detail: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def __str__(self) -> str:
+        return self.words
+
+    @property
+    def is_impact(self) -> bool:
+        return self.factor in IMPACT_FACTORS
+
+    def to_json(self) -> dict:
+        out = {"factor": self.factor, "weight": self.weight, "words": self.words}
+        if self.detail:
+            out["detail"] = dict(self.detail)
+        return out
+
+    @classmethod
+    def from_json(cls, obj: Reason | Mapping | str) -> Reason:
+        """A reason as stored: a JSON object, or the words alone (databases written before reasons
+        were data; see `_from_words`)."""
+        if isinstance(obj, Reason):
+            return obj
+        if isinstance(obj, str):
+            return _from_words(obj)
+        return cls(str(obj["factor"]), float(obj.get("weight", 0.0)), str(obj["words"]), dict(obj.get("detail") or {}))
+
+
+def reasons_to_json(reasons: Iterable[Reason | str]) -> list[dict]:
+    """For storage (`incidents.reasons`)."""
+    return [Reason.from_json(r).to_json() for r in reasons]
+
+
+def reasons_from_json(items: Iterable[Mapping | str] | None) -> tuple[Reason, ...]:
+    """From storage: JSON objects, or the plain words older databases hold."""
+    return tuple(Reason.from_json(x) for x in items or ())
+
+
+def reason_words(reasons: Iterable[Reason | str], sep: str = "；") -> str:
+    """The reasons in words, for a card or a document."""
+    return sep.join(str(r) for r in reasons)
+
+
+_NUMBER = r"(-?\d+(?:\.\d+)?)"
+
+
+def _from_words(text: str) -> Reason:
+    """A reason recovered from its words: only for rows stored before reasons were data (the
+    one place that reads the Chinese back)."""
+    m = _CONTENT_LINE.match(text)
+    if m:
+        base = re.search("基础分 " + _NUMBER, text)
+        ceiling = _CEILING.search(text)
+        detail = {"grade": m.group(1)} | ({"ceiling": ceiling.group(1)} if ceiling else {})
+        return Reason("content", float(base.group(1)) if base else 0.0, text, detail)
+    if text.startswith("综合评分"):
+        score = re.match("综合评分 " + _NUMBER, text)
+        return Reason("score", float(score.group(1)) if score else 0.0, text)
+    times = re.search("×" + _NUMBER, text)
+    if times:
+        factor = (
+            "tier"
+            if text.startswith("来源级别")
+            else "spread"
+            if "来源转载" in text
+            else "speed"
+            if "扩散" in text
+            else "engagement"
+        )
+        return Reason(factor, float(times.group(1)), text)
+    if text.startswith("以上信号共"):
+        plus = re.search(r"\+" + _NUMBER + "$", text)
+        return Reason("signals", float(plus.group(1)) if plus else 0.0, text)
+    plus = re.search(r"\+" + _NUMBER + "$", text)
+    return Reason("signal", 0.0, text, {"points": float(plus.group(1))} if plus else {})
 
 
 @dataclass(frozen=True)
 class Graded:
     grade: Grade
     score: float
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
 
 
 @dataclass(frozen=True)
@@ -52,34 +162,34 @@ class Reach:
     recent_posts: int = 1
 
 
-def _engagement(r: Reach) -> tuple[float, str | None]:
+def _engagement(r: Reach) -> Reason | None:
     detail = "、".join(
         f"{label} {n:,}" for label, n in (("阅读", r.views), ("回复", r.replies), ("转发", r.reposts)) if n
     )
     if r.views >= 10000 or r.replies >= 100 or r.reposts >= 100:
-        return 1.5, f"高互动（{detail}）×1.5"
+        return Reason("engagement", 1.5, f"高互动（{detail}）×1.5")
     if r.views >= 2000 or r.replies >= 20 or r.reposts >= 20:
-        return 1.2, f"互动较多（{detail}）×1.2"
-    return 1.0, None
+        return Reason("engagement", 1.2, f"互动较多（{detail}）×1.2")
+    return None
 
 
-def _speed(r: Reach) -> tuple[float, str | None]:
+def _speed(r: Reach) -> Reason | None:
     if r.recent_posts >= 3:
-        return 1.3, f"{SPREAD_WINDOW_HOURS} 小时内 {r.recent_posts} 篇，扩散较快 ×1.3"
-    return 1.0, None
+        return Reason(
+            "speed", 1.3, f"{SPREAD_WINDOW_HOURS} 小时内 {r.recent_posts} 篇，扩散较快 ×1.3", {"posts": r.recent_posts}
+        )
+    return None
 
 
-SPREAD_WINDOW_HOURS = 6
-
-
-def is_impact_reason(reason: str) -> bool:
-    """Impact lines are multipliers (×); sensitivity lines add (+)."""
-    return "×" in reason or reason.startswith("综合评分")
+def is_impact_reason(reason: Reason | str) -> bool:
+    """Impact reasons multiply (tier, spread, engagement, speed, the score line); the others
+    make up the sensitivity."""
+    return Reason.from_json(reason).is_impact
 
 
 def grade_story(
     sensitivity: float,
-    sensitivity_reasons: tuple[str, ...],
+    sensitivity_reasons: Sequence[Reason | str],
     best_tier: int,
     n_sources: int,
     thresholds: Mapping[Grade, float],
@@ -89,37 +199,39 @@ def grade_story(
     """Pure: combine sensitivity and impact into a grade with its reasons.
 
     Impact raises a grade at most as far as the content allows (`ceiling`; when not given,
-    read from the content line of the reasons, so a story regraded later keeps it).
+    read from the content reason, so a story regraded later keeps it).
 
-    >>> grade_story(9, ("涉及具名干部",), 4, 1, {Grade.I: 24, Grade.II: 14, Grade.III: 7, Grade.IV: 0}).grade
+    >>> grade_story(9, (Reason("signal", 0, "涉及具名干部"),), 4, 1, {Grade.I: 24, Grade.II: 14, Grade.III: 7, Grade.IV: 0}).grade
     <Grade.III: 'III'>
     """
+    sensitivity_reasons = reasons_from_json(sensitivity_reasons)
     tier = TIER_FACTOR.get(best_tier, 1.0)
     spread = min(MAX_SPREAD, 1.0 + 0.5 * max(0, n_sources - 1))
     reach = reach or Reach()
-    engagement, engagement_reason = _engagement(reach)
-    speed, speed_reason = _speed(reach)
-    impact = tier * spread * engagement * speed
+    engagement, speed = _engagement(reach), _speed(reach)
+    impact = tier * spread * (engagement.weight if engagement else 1.0) * (speed.weight if speed else 1.0)
     score = round(sensitivity * impact, 2)
     reasons = list(sensitivity_reasons)
-    reasons.append(f"来源级别：{TIER_NAME.get(best_tier, '其他')} ×{tier:g}")
+    reasons.append(Reason("tier", tier, f"来源级别：{TIER_NAME.get(best_tier, '其他')} ×{tier:g}", {"tier": best_tier}))
     if n_sources > 1:
-        reasons.append(f"{n_sources} 个来源转载 ×{spread:g}")
-    reasons += [r for r in (engagement_reason, speed_reason) if r]
+        reasons.append(Reason("spread", spread, f"{n_sources} 个来源转载 ×{spread:g}", {"sources": n_sources}))
+    reasons += [r for r in (engagement, speed) if r]
     grade = Grade.IV
     for g in Grade:  # most severe first
         if score >= thresholds[g]:
             grade = g
             break
     cap = ceiling if ceiling is not None else ceiling_of(sensitivity_reasons)
-    spread_out = best_tier == 1 or n_sources > 1 or engagement > 1 or speed > 1
+    spread_out = best_tier == 1 or n_sources > 1 or engagement is not None or speed is not None
     base = content_grade_of(sensitivity_reasons)
     if cap is not None and base is not None and not spread_out and base.rank > Grade.I.rank:
         cap = base  # rising above what the content is needs spread, not one paper
     if cap is not None and grade.rank < cap.rank:
-        reasons.append(f"综合评分 {score:g}（内容与扩散所限，定为 {cap.value} 级）")
+        reasons.append(
+            Reason("score", score, f"综合评分 {score:g}（内容与扩散所限，定为 {cap.value} 级）", {"capped": cap.value})
+        )
         return Graded(cap, score, tuple(reasons))
-    reasons.append(f"综合评分 {score:g}（{grade.value} 级阈值 {thresholds[grade]:g}）")
+    reasons.append(Reason("score", score, f"综合评分 {score:g}（{grade.value} 级阈值 {thresholds[grade]:g}）"))
     return Graded(grade, score, tuple(reasons))
 
 
@@ -127,19 +239,6 @@ def grade_story(
 # The rubric's grades, read from a post's title and lead (a digest is graded by its headline).
 
 CONTENT_PREFIX = "内容定级 "
-
-
-@dataclass(frozen=True)
-class Factor:
-    """One reason of a grade as data: which factor, the value it contributed, and the words
-    shown on the card."""
-
-    factor: str
-    value: float
-    words: str
-
-    def __str__(self) -> str:
-        return self.words
 
 
 def _terms(s: str) -> tuple[str, ...]:
@@ -271,25 +370,82 @@ def content_sensitivity(content: Content, thresholds: Mapping[Grade, float]) -> 
 
 
 _CEILING = re.compile(r"最多升至 (IV|III|II|I) 级")
+_CONTENT_LINE = re.compile(CONTENT_PREFIX + r"(IV|III|II|I)（")
 
 
-_CONTENT = re.compile(CONTENT_PREFIX + r"(IV|III|II|I)（")
+def content_reason(content: Content, base: float) -> Reason:
+    """The content reason: the rubric's grade, why, the base sensitivity and the ceiling."""
+    return Reason(
+        "content",
+        base,
+        f"{CONTENT_PREFIX}{content.grade.value}（{content.grade.label}）：{content.why}；"
+        f"基础分 {base:g}，影响最多升至 {content.ceiling.value} 级",
+        {"grade": content.grade.value, "ceiling": content.ceiling.value},
+    )
 
 
-def content_grade_of(reasons: Sequence[str]) -> Grade | None:
-    """The content grade a content line in `reasons` states (None for older stories)."""
-    for r in reasons:
-        m = _CONTENT.match(str(r))
-        if m:
-            return Grade(m.group(1))
+def _content_detail(reasons: Sequence[Reason | str], key: str) -> Grade | None:
+    for r in reasons_from_json(reasons):
+        if r.factor == "content" and r.detail.get(key):
+            return Grade(r.detail[key])
     return None
 
 
-def ceiling_of(reasons: Sequence[str]) -> Grade | None:
-    """The ceiling a content line in `reasons` states; None when there is none (older stories)."""
-    for r in reasons:
-        if str(r).startswith(CONTENT_PREFIX):
-            m = _CEILING.search(str(r))
-            if m:
-                return Grade(m.group(1))
-    return None
+def content_grade_of(reasons: Sequence[Reason | str]) -> Grade | None:
+    """The content grade the content reason states (None for older stories)."""
+    return _content_detail(reasons, "grade")
+
+
+def ceiling_of(reasons: Sequence[Reason | str]) -> Grade | None:
+    """The ceiling the content reason states; None when there is none (older stories)."""
+    return _content_detail(reasons, "ceiling")
+
+
+# ---------------------------------------------------------------- sensitivity rules
+# Each signal point (topic weight, watched cadre, sensitive word, tone) adds this much to the
+# sensitivity its content grade starts from, up to SIGNAL_CAP points: enough to order posts
+# within a grade, never enough to move one across a grade on its own.
+SIGNAL_STEP, SIGNAL_CAP = 0.15, 8
+
+
+def sensitivity_of(
+    content: Content,
+    thresholds: Mapping[Grade, float],
+    *,
+    category: str | None = None,
+    category_weight: float = 0,
+    cadres: Sequence[str] = (),
+    leading_cadres: Sequence[str] = (),
+    units: Sequence[str] = (),
+    sensitive: Sequence[str] = (),
+    tone: tuple[float, str] | None = None,
+) -> tuple[float, tuple[Reason, ...]]:
+    """The sensitivity rules: the content's base, then one signal reason per watch-list signal
+    (topic, named cadres, a leading cadre, units, sensitive words, tone as (points, words)) and
+    what they add together. Returns (sensitivity, reasons).
+
+    >>> s, rs = sensitivity_of(Content(Grade.III, "x"), {Grade.I: 24, Grade.II: 14, Grade.III: 7, Grade.IV: 0})
+    >>> s, [r.factor for r in rs]
+    (7.15, ['content', 'signal', 'signals'])
+    """
+    signals: list[tuple[float, str]] = []
+    signals.append((float(category_weight or 1), f"{category}类 +{category_weight}" if category else "涉及关注对象 +1"))
+    if cadres:
+        signals.append((2, f"涉及具名干部（{'、'.join(cadres)}）+2"))
+        if leading_cadres:
+            signals.append((1, "涉及领导干部 +1"))
+    elif units:
+        signals.append((1, f"涉及单位（{'、'.join(units)}）+1"))
+    if sensitive:
+        n = min(2, len(sensitive))
+        signals.append((n, f"敏感词（{'、'.join(sensitive[:4])}）+{n}"))
+    if tone is not None:
+        signals.append(tone)
+    points = sum(p for p, _ in signals)
+    base = content_sensitivity(content, thresholds)
+    n = min(points, SIGNAL_CAP)
+    bonus = round(SIGNAL_STEP * n, 2)
+    out = [content_reason(content, base)]
+    out += [Reason("signal", 0.0, words, {"points": p}) for p, words in signals]
+    out.append(Reason("signals", bonus, f"以上信号共 {n:g} 分，每分计 {SIGNAL_STEP:g}，+{bonus:g}"))
+    return sum(r.weight for r in out if r.factor in ("content", "signals")), tuple(out)

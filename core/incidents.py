@@ -16,10 +16,20 @@ from sqlite_utils import Database
 from core.clock import Clock, to_iso
 from core.cluster import Candidate, StoryIndex, from_hex, legacy_simhash, to_hex, to_unsigned
 from core.grades import Grade
-from core.grading import SPREAD_WINDOW_HOURS, Reach, grade_story, is_impact_reason
+from core.grading import SPREAD_WINDOW_HOURS, Reach, grade_story, reasons_from_json
 from core.lifecycle import Action, Decision, Refusal, decide
 from core.models import Disposition, Incident, Post, Role, State
-from core.render import ACTION_NAMES
+from core.render import (
+    TimelineOptions,
+    fmt_time,
+    level_notice,
+    mute_notice,
+    regrade_notice,
+    render_notice,
+    signoff_request,
+    source_notice,
+    timeline_text,
+)
 from core.routing import Router
 from storage import incidents as store
 from storage import outbox, write_tx
@@ -200,38 +210,24 @@ class IncidentService:
     def _notice(
         self, inc: Incident, action: Action, actor: Actor, *, target=None, text=None, before: Incident | None = None
     ) -> str:
-        i, who = inc.id, actor.name
-        if action is Action.CLAIM:
-            return f"✋ #{i} 已由 {who} 认领"
-        if action is Action.UNCLAIM:
-            return f"↩️ #{i} {who} 取消了认领，现待认领"
-        if action is Action.ASSIGN:
-            return f"👉 #{i} 由 {who} 指派给 {self.name_of(target)}"
+        step = None
         if action is Action.NOTE:
-            step = playbook_step(text)
-            pb = self.config.playbook(inc.category)
-            if step and pb and 1 <= step <= len(pb.steps):
-                return f"☑️ #{i} {who} 完成预案第 {step} 步「{pb.steps[step - 1]}」" + (
-                    f"：{text}" if text.strip() != f"完成 {step}" else ""
-                )
-            return f"📝 #{i} {who}：{text}"
-        if action is Action.JUDGE:
-            return f"🧭 #{i} {who} 研判：{text}"
+            n, pb = playbook_step(text), self.config.playbook(inc.category)
+            if n and pb and 1 <= n <= len(pb.steps):
+                step = (n, pb.steps[n - 1])
+        level = None
         if action is Action.ESCALATE:
             level = self.config.chain(inc.grade, inc.category).steps[inc.escalation_level - 1].name
-            return f"⏫ #{i} 由 {who} 升级至{level}" + (f"：{text}" if text else "")
-        if action is Action.CLOSE:
-            extra = f"（{inc.summary}）" if inc.summary else ""
-            if inc.state is State.PENDING_SIGNOFF:
-                return f"📮 #{i} {who} 申请关闭，处置：{inc.disposition.value}{extra}；{inc.grade.badge}事件须领导销号（/signoff {i}）"
-            return f"✅ #{i} 由 {who} 关闭，处置：{inc.disposition.value}{extra}"
-        if action is Action.SIGNOFF:
-            extra = f"（{inc.summary}）" if inc.summary else ""
-            return f"✅ #{i} 由 {who} 销号关闭，处置：{inc.disposition.value if inc.disposition else '—'}{extra}"
-        if action is Action.REOPEN:
-            verb = "退回（未予销号）" if before is not None and before.state is State.PENDING_SIGNOFF else "重新打开"
-            return f"🔁 #{i} 由 {who} {verb}" + (f"：{text}" if text else "")
-        raise AssertionError(action)
+        return render_notice(
+            inc,
+            action,
+            actor.name,
+            text=text,
+            target=self.name_of(target) if action is Action.ASSIGN else None,
+            step=step,
+            level=level,
+            sent_back=before is not None and before.state is State.PENDING_SIGNOFF,
+        )
 
     # ------------------------------------------------------------------ outbox helpers
     def _announce(
@@ -304,11 +300,7 @@ class IncidentService:
 
     def _ask_signoff(self, inc: Incident, actor: Actor, now: datetime) -> None:
         """A grade I–II closing waits for 销号: every leader and admin is asked privately."""
-        extra = f"（{inc.summary}）" if inc.summary else ""
-        text = (
-            f"🔏 #{inc.id} {actor.name} 申请关闭，处置：{inc.disposition.value}{extra}，请销号确认：\n"
-            f"发送 /signoff {inc.id} 销号，或 /reopen {inc.id} 原因 退回继续处置。"
-        )
+        text = signoff_request(inc, actor.name)
         for role in (Role.LEADER, Role.ADMIN):
             for person in self.router.people_with_role(role, inc.team):
                 if person.id != actor.person_id:
@@ -317,10 +309,10 @@ class IncidentService:
     def _notify_level(self, inc: Incident, level: int, reason: str | None, now: datetime, skip: str) -> None:
         step = self.config.chain(inc.grade, inc.category).steps[level - 1]
         people, chats = self.router.step_targets(step, inc.team)
-        why = "" if (step.facts_only or not reason) else f"：{reason}"
-        text = f"⏫ #{inc.id} 已升级至{step.name}，请关注{why}"
-        if not step.facts_only:
-            text += "\n" + self._timeline(inc.id)
+        if step.facts_only:  # a partner department: no reason, no timeline
+            text = level_notice(inc.id, step.name)
+        else:
+            text = level_notice(inc.id, step.name, reason, self._timeline(inc.id))
         for person in people:
             if person.id != skip:
                 self._private(person, inc, text, now)
@@ -347,17 +339,10 @@ class IncidentService:
 
     def _timeline(self, incident_id: int, last: int = 6) -> str:
         """The latest actions, for whoever an incident is escalated to."""
-        lines = []
-        for ev in store.events_for(self.db, incident_id):
-            if ev.action in ("reminder", "post_added", "mute"):
-                continue
-            detail = ev.detail.get("text") or ev.detail.get("reason") or ""
-            when = ev.at.astimezone(self.tz).strftime("%m-%d %H:%M")
-            lines.append(
-                f"  {when} {self.name_of(ev.actor) if ev.actor else '系统'} {ACTION_NAMES.get(ev.action, ev.action)}"
-                + (f"：{detail}" if detail else "")
-            )
-        return "处置经过：\n" + "\n".join(lines[-last:])
+        options = TimelineOptions(skip=frozenset({"reminder", "post_added", "mute"}), last=last)
+        return "处置经过：\n" + "\n".join(
+            timeline_text(store.events_for(self.db, incident_id), self.name_of, self.tz, options)
+        )
 
     def _alert_subscribers(self, inc: Incident, now: datetime, already: Grade | None = None) -> None:
         """Private cards for leaders whose subscription covers the grade (and did not cover `already`)."""
@@ -386,8 +371,7 @@ class IncidentService:
                 chat=actor.chat,
             )
             after = store.get_incident(self.db, inc.id)
-            local = until.astimezone(self.tz).strftime("%m-%d %H:%M")
-            self._announce(after, f"🔕 #{inc.id} {actor.name} 静音了提醒，至 {local}", edit_card=False, now=now)
+            self._announce(after, mute_notice(inc.id, actor.name, fmt_time(until, self.tz)), edit_card=False, now=now)
         self.on_queued()
         return after
 
@@ -413,7 +397,7 @@ class IncidentService:
                 chat=actor.chat,
             )
             after = store.get_incident(self.db, inc.id)
-            self._announce(after, f"🔔 #{inc.id} {actor.name} 取消了静音，恢复提醒", edit_card=False, now=now)
+            self._announce(after, mute_notice(inc.id, actor.name, None), edit_card=False, now=now)
         self.on_queued()
         return after, True
 
@@ -423,14 +407,7 @@ class IncidentService:
         now = self.clock()
         with write_tx(self.db):
             store.set_mute_all(self.db, until, actor.person_id, now)
-            if until is None:
-                text = f"🔔 {actor.name} 取消了全组静音，恢复全部提醒"
-            else:
-                local = until.astimezone(self.tz).strftime("%m-%d %H:%M")
-                text = (
-                    f"🔕 {actor.name} 开启全组静音至 {local}：III、IV 级事件暂停提醒（到期后补发），"
-                    f"I、II 级事件照常提醒。发送 /unmute all 提前结束"
-                )
+            text = mute_notice(None, actor.name, fmt_time(until, self.tz) if until else None)
             seen = []
             for team in self.config.teams:
                 for platform, chat in self.router.group_chats(team.id):
@@ -640,8 +617,9 @@ class IncidentService:
         if analysis.sensitivity > sens:
             sens, sens_reasons = analysis.sensitivity, analysis.sensitivity_reasons
         if sens_reasons is None:
-            # keep the reasons that produced the stored sensitivity (all but the impact lines)
-            sens_reasons = tuple(r for r in before.reasons if not is_impact_reason(r))
+            # keep the reasons that produced the stored sensitivity (all but the impact ones);
+            # rows stored before reasons were data hold words, read back by reasons_from_json
+            sens_reasons = tuple(r for r in reasons_from_json(before.reasons) if not r.is_impact)
         best_tier = min(row["best_tier"], tier)
         replies, views, reposts, recent = store.story_reach(self.db, iid, now - timedelta(hours=SPREAD_WINDOW_HOURS))
         g = grade_story(
@@ -690,7 +668,7 @@ class IncidentService:
             )
             self._announce(
                 after,
-                f"⬆️ #{iid} 等级上调：{before.grade.badge} → {after.grade.badge}（{n_sources} 个来源）",
+                regrade_notice(iid, before.grade, after.grade, n_sources),
                 edit_card=True,
                 now=now,
             )
@@ -698,7 +676,7 @@ class IncidentService:
         elif tier < row["best_tier"]:
             self._announce(
                 after,
-                f"📰 #{iid} 有更高级别来源转载：{source.name if source else post.source_id}",
+                source_notice(iid, source.name if source else post.source_id),
                 edit_card=True,
                 now=now,
             )

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import Enum
 
 from core.grades import Grade
+from core.grading import Reason
 
 __all__ = ["Disposition", "Event", "Finding", "Incident", "Post", "Role", "State"]
 
@@ -84,7 +85,7 @@ class Finding:
     category: str | None = None
     grade: Grade | None = None
     score: float = 0.0
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()  # core.grading.Reason: data; words only when shown
     matched: dict[str, list[str]] = field(default_factory=dict)
     tokens: tuple[str, ...] = ()
     story_key: str = ""
@@ -102,7 +103,7 @@ class Incident:
     category: str | None
     grade: Grade
     score: float
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]  # core.grading.Reason
     matched: dict[str, list[str]]
     state: State
     assignee: str | None

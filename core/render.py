@@ -1,31 +1,52 @@
-"""Pure rendering: incident -> card (text blocks + buttons). Adapters translate cards into
-console text, Telegram HTML or WeCom markdown; nothing here knows a platform."""
+"""Pure rendering, the one home of what the bot shows: incident -> card (text blocks +
+buttons), the event timeline (cards' notices, /show, reports, the casebook and documents), the
+group notices of lifecycle events, digests. Adapters translate cards into console text,
+Telegram HTML or WeCom markdown; nothing here knows a platform."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from core.clock import from_iso
+from core.grades import Grade
+from core.grading import reason_words
 from core.lifecycle import Action
-from core.models import Incident, State
+from core.models import Event, Incident, State
 
 __all__ = [
     "ACTION_NAMES",
+    "SYSTEM",
+    "SYSTEM_EVENTS",
     "Button",
     "Card",
     "RenderContext",
+    "TimelineEntry",
+    "TimelineOptions",
+    "by_publication",
     "card_text",
+    "describe_event",
     "fmt_time",
     "inert",
+    "level_notice",
+    "mute_notice",
+    "regrade_notice",
     "render_card",
     "render_digest",
+    "render_notice",
     "safe_url",
     "short_line",
     "shrink_card",
+    "signoff_request",
+    "source_notice",
     "split_text",
+    "timeline",
+    "timeline_line",
+    "timeline_text",
 ]
 
 # What each audit event is called in Chinese (timelines, /show, reports, the casebook).
@@ -45,6 +66,7 @@ ACTION_NAMES = {
     "judge": "研判",
     "signoff": "销号",
     "unmute": "取消静音",
+    "reminder": "提醒",
 }
 
 
@@ -151,7 +173,7 @@ def render_card(inc: Incident, ctx: RenderContext) -> Card:
         who += inc.matched.get(kind, [])
     if who:
         fields.append(("涉及", "、".join(who)))
-    fields.append(("定级理由", "；".join(inc.reasons)))
+    fields.append(("定级理由", reason_words(inc.reasons)))
     state = inc.state.label
     if inc.assignee:
         state += f" · {ctx.names.get(inc.assignee, inc.assignee)}"
@@ -277,3 +299,198 @@ def render_digest(incidents: list[Incident], limit: int, *, total: int | None = 
     if ids:
         out.append(("\n".join(lines), ids))
     return out
+
+
+# ---------------------------------------------------------------------------- the timeline
+
+SYSTEM = "系统"  # who did what nobody did (discovery, new posts, regrading, reminders)
+SYSTEM_EVENTS = frozenset({"opened", "post_added", "regraded", "reminder"})
+
+
+@dataclass(frozen=True)
+class TimelineOptions:
+    """What a caller leaves out of an incident's timeline.
+
+    :param skip: actions left out (by default reminders).
+    :param people_only: leave out what the system did (discovery, new posts, regrading).
+    :param last: only the latest `last` entries.
+    """
+
+    skip: frozenset[str] = frozenset({"reminder"})
+    people_only: bool = False
+    last: int | None = None
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    who: str
+    what: str
+    detail: str
+    action: str
+
+    def __iter__(self):  # (when, who, what, detail), as documents lay it out
+        return iter((self.at, self.who, self.what, self.detail))
+
+
+NameOf = Callable[[str | None], str] | Mapping[str, str]
+
+
+def _namer(names: NameOf) -> Callable[[str | None], str]:
+    if callable(names):
+        return names
+    return lambda pid: names.get(pid, pid) if pid else "—"  # type: ignore[union-attr]
+
+
+def describe_event(ev: Event, names: NameOf) -> tuple[str, str]:
+    """(what, detail) for one audit event, saying to whom, to which level and to what where it
+    matters."""
+    name_of = _namer(names)
+    d = ev.detail
+    what = ACTION_NAMES.get(ev.action, ev.action)
+    detail = d.get("text") or d.get("reason") or ""
+    if ev.action == "assign" and d.get("target"):
+        what = f"指派给 {name_of(d['target'])}"
+    elif ev.action == "escalate" and d.get("level"):
+        what = f"升级（第 {d['level']} 级）"
+    elif ev.action == "regraded" and d.get("from") and d.get("to"):
+        detail = f"{d['from']} → {d['to']}"
+    elif ev.action == "post_added" and d.get("source"):
+        detail = f"来源 {d['source']}"
+    elif ev.action == "close":
+        detail = (d.get("disposition") or "") + (f"（{d['summary']}）" if d.get("summary") else "")
+        if ev.to_state == State.PENDING_SIGNOFF.value:
+            what = "申请关闭（待销号）"
+    return what, detail
+
+
+def timeline(
+    events: Iterable[Event], names: NameOf, options: TimelineOptions = TimelineOptions()
+) -> list[TimelineEntry]:
+    """An incident's audit events as timeline entries, in order, less what `options` leave out.
+    `names`: person id -> name (a mapping or a function)."""
+    name_of = _namer(names)
+    out = []
+    for ev in events:
+        if ev.action in options.skip or (options.people_only and ev.action in SYSTEM_EVENTS):
+            continue
+        what, detail = describe_event(ev, name_of)
+        out.append(TimelineEntry(ev.at, name_of(ev.actor) if ev.actor else SYSTEM, what, detail, ev.action))
+    return out[-options.last :] if options.last else out
+
+
+def timeline_line(entry: TimelineEntry, tz: ZoneInfo) -> str:
+    """ "05-01 09:30 李强 认领：说明"."""
+    return f"{fmt_time(entry.at, tz)} {entry.who} {entry.what}" + (f"：{entry.detail}" if entry.detail else "")
+
+
+def timeline_text(
+    events: Iterable[Event],
+    names: NameOf,
+    tz: ZoneInfo,
+    options: TimelineOptions = TimelineOptions(),
+    indent: str = "  ",
+) -> list[str]:
+    """The timeline as indented plain-text lines (notices, /show, the 专报)."""
+    return [indent + timeline_line(e, tz) for e in timeline(events, names, options)]
+
+
+def by_publication(posts: list[dict]) -> list[dict]:
+    """A story's posts as it spread: by publication time, collection time where a post has none."""
+    return sorted(posts, key=lambda p: (from_iso(p["published_at"] or p["fetched_at"]), p["id"]))
+
+
+# ---------------------------------------------------------------------------- notices
+
+
+def render_notice(
+    inc: Incident,
+    action: Action,
+    who: str,
+    *,
+    text: str | None = None,
+    target: str | None = None,
+    step: tuple[int, str] | None = None,
+    level: str | None = None,
+    sent_back: bool = False,
+) -> str:
+    """The group notice for a lifecycle action on `inc` (as it is after the action).
+
+    :param who: the actor's name; `target`: the assignee's name (assign).
+    :param step: (number, text) of the playbook step a note completes.
+    :param level: the escalation step's name (escalate).
+    :param sent_back: a reopen that sends a closing back (it waited for 销号).
+    """
+    i = inc.id
+    if action is Action.CLAIM:
+        return f"✋ #{i} 已由 {who} 认领"
+    if action is Action.UNCLAIM:
+        return f"↩️ #{i} {who} 取消了认领，现待认领"
+    if action is Action.ASSIGN:
+        return f"👉 #{i} 由 {who} 指派给 {target}"
+    if action is Action.NOTE:
+        if step:
+            n, words = step
+            return f"☑️ #{i} {who} 完成预案第 {n} 步「{words}」" + (
+                f"：{text}" if (text or "").strip() != f"完成 {n}" else ""
+            )
+        return f"📝 #{i} {who}：{text}"
+    if action is Action.JUDGE:
+        return f"🧭 #{i} {who} 研判：{text}"
+    if action is Action.ESCALATE:
+        return f"⏫ #{i} 由 {who} 升级至{level}" + (f"：{text}" if text else "")
+    if action is Action.CLOSE:
+        extra = f"（{inc.summary}）" if inc.summary else ""
+        disposition = inc.disposition.value if inc.disposition else "—"
+        if inc.state is State.PENDING_SIGNOFF:
+            return (
+                f"📮 #{i} {who} 申请关闭，处置：{disposition}{extra}；{inc.grade.badge}事件须领导销号（/signoff {i}）"
+            )
+        return f"✅ #{i} 由 {who} 关闭，处置：{disposition}{extra}"
+    if action is Action.SIGNOFF:
+        extra = f"（{inc.summary}）" if inc.summary else ""
+        return f"✅ #{i} 由 {who} 销号关闭，处置：{inc.disposition.value if inc.disposition else '—'}{extra}"
+    if action is Action.REOPEN:
+        return f"🔁 #{i} 由 {who} {'退回（未予销号）' if sent_back else '重新打开'}" + (f"：{text}" if text else "")
+    raise AssertionError(action)
+
+
+def regrade_notice(incident_id: int, before: Grade, after: Grade, n_sources: int) -> str:
+    """The notice when a story's grade rises."""
+    return f"⬆️ #{incident_id} 等级上调：{before.badge} → {after.badge}（{n_sources} 个来源）"
+
+
+def source_notice(incident_id: int, source: str) -> str:
+    """The notice when a higher-tier source picks a story up."""
+    return f"📰 #{incident_id} 有更高级别来源转载：{source}"
+
+
+def signoff_request(inc: Incident, who: str) -> str:
+    """What leaders and admins are asked privately when a grade I–II closing waits for 销号."""
+    extra = f"（{inc.summary}）" if inc.summary else ""
+    disposition = inc.disposition.value if inc.disposition else "—"
+    return (
+        f"🔏 #{inc.id} {who} 申请关闭，处置：{disposition}{extra}，请销号确认：\n"
+        f"发送 /signoff {inc.id} 销号，或 /reopen {inc.id} 原因 退回继续处置。"
+    )
+
+
+def level_notice(incident_id: int, level: str, reason: str | None = None, timeline: str | None = None) -> str:
+    """What an escalation step is told (a facts-only step gets neither reason nor timeline)."""
+    text = f"⏫ #{incident_id} 已升级至{level}，请关注" + (f"：{reason}" if reason else "")
+    return text + (f"\n{timeline}" if timeline else "")
+
+
+def mute_notice(incident_id: int | None, who: str, until: str | None) -> str:
+    """Muting or unmuting (`until` None) one incident's reminders, or (`incident_id` None) all
+    grade III–IV reminders of the group; `until` in local time."""
+    if incident_id is None:
+        if until is None:
+            return f"🔔 {who} 取消了全组静音，恢复全部提醒"
+        return (
+            f"🔕 {who} 开启全组静音至 {until}：III、IV 级事件暂停提醒（到期后补发），"
+            f"I、II 级事件照常提醒。发送 /unmute all 提前结束"
+        )
+    if until is None:
+        return f"🔔 #{incident_id} {who} 取消了静音，恢复提醒"
+    return f"🔕 #{incident_id} {who} 静音了提醒，至 {until}"

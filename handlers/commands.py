@@ -22,7 +22,7 @@ from core.grades import Grade
 from core.incidents import Actor, Outcome, playbook_step, playbook_text
 from core.lifecycle import Action, Refusal
 from core.models import Disposition, Post, Role, State
-from core.render import ACTION_NAMES, card_text, fmt_time, short_line
+from core.render import TimelineOptions, card_text, fmt_time, short_line, timeline_text
 from core.search import MAX_QUERY_CHARS, highlight, parse_query, snippet
 from handlers.base import Deps, Reply, Request
 from handlers.parsing import (
@@ -486,27 +486,8 @@ async def cmd_show(call: Call) -> list[Reply]:
         lines.append(f"\n📰 相关帖文 {len(posts)} 篇：")
         lines += [f"  · {p['source_name'] or p['source_id']}：{p['title'][:40]}" for p in posts[:10]]
     lines.append("\n🕒 处置记录：")
-    for ev in events:
-        lines.append("  " + _event_line(deps, ev))
+    lines += timeline_text(events, deps.service.name_of, deps.tz, TimelineOptions(skip=frozenset()))
     return [Reply("\n".join(lines))]
-
-
-def _event_line(deps: Deps, ev) -> str:
-    who = deps.service.name_of(ev.actor) if ev.actor else "系统"
-    d = ev.detail
-    extra = d.get("text") or d.get("reason") or ""
-    if ev.action == "close":
-        extra = d.get("disposition", "") + (f"（{d['summary']}）" if d.get("summary") else "")
-    elif ev.action == "assign":
-        extra = "→ " + deps.service.name_of(d.get("target"))
-    elif ev.action == "regraded":
-        extra = f"{d.get('from')} → {d.get('to')}"
-    elif ev.action == "post_added":
-        extra = f"来源 {d.get('source')}"
-    name = ACTION_NAMES.get(ev.action, ev.action)
-    if ev.action == "close" and ev.to_state == State.PENDING_SIGNOFF.value:
-        name = "申请关闭（待销号）"
-    return f"{fmt_time(ev.at, deps.tz)} {who} {name}" + (f"：{extra}" if extra else "")
 
 
 async def _simple(call: Call, action: Action, usage: str) -> list[Reply]:

@@ -1,4 +1,5 @@
-"""Analysis: watch-list matching on token boundaries, category, sensitivity, story key.
+"""Analysis: watch-list matching on token boundaries, category; grading (`core.grading`) and
+the story key (`core.cluster`) are called from here.
 
 Stage 1 is an Aho-Corasick prefilter over every watch-list term: a post with no term costs
 one automaton pass. Stage 2 segments the post with jieba (watch-list terms in its user
@@ -11,37 +12,20 @@ found inside 张建国际. Both stages, and the terms themselves, see the text f
 from __future__ import annotations
 
 import functools
-import hashlib
-import re
 from dataclasses import dataclass, field
 
 import ahocorasick
 
 from bot.config import Config, Source
-from core.cluster import simhash
+from core.cluster import simhash, story_key
 from core.gazetteer import AreaMatcher, PlaceHits, gazetteer
-from core.grading import CONTENT_PREFIX, Content, Factor, Reach, assess_content, content_sensitivity, grade_story
+from core.grading import Content, Reach, Reason, assess_content, grade_story, sensitivity_of
 from core.models import Finding, Post
 from core.officials import LEADING_RANKS, Official, OfficialFinder, is_body
-from core.text import Segmenter, fold, fold_with_gaps, normalize
+from core.text import Segmenter, fold, fold_with_gaps
 from jobs.tone import ToneDetector
 
-__all__ = ["Analysis", "Analyzer", "story_key"]
-
-_NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
-_TITLE_PREFIX = re.compile(r"^(转[:：]|转发[:：]|【[^】]{0,8}】|\[[^\]]{0,8}\])\s*")
-
-
-def story_key(title: str) -> str:
-    """Identical stories share a key: the title without punctuation, spacing or repost prefixes."""
-    t = normalize(title).lower()
-    while True:
-        stripped = _TITLE_PREFIX.sub("", t)
-        if stripped == t:
-            break
-        t = stripped
-    t = _NOT_WORD.sub("", t)
-    return hashlib.sha1(t.encode("utf-8")).hexdigest()[:16]
+__all__ = ["Analysis", "Analyzer"]
 
 
 @dataclass(frozen=True)
@@ -50,8 +34,11 @@ class Analysis:
 
     finding: Finding
     sensitivity: float
-    sensitivity_reasons: tuple[str, ...]
-    factors: tuple[Factor, ...] = ()  # the same reasons as data (factor, value, words)
+    sensitivity_reasons: tuple[Reason, ...]  # content, signals: what makes up the sensitivity
+
+    @property
+    def factors(self) -> tuple[Reason, ...]:
+        return self.sensitivity_reasons
 
 
 @dataclass
@@ -67,10 +54,6 @@ class Signals:
     head_len: int = 0  # length of the folded title
 
 
-# Each signal point (topic weight, watched cadre, sensitive word, tone) adds this much to the
-# sensitivity its content grade starts from, up to SIGNAL_CAP points: enough to order posts
-# within a grade, never enough to move one across a grade on its own.
-SIGNAL_STEP, SIGNAL_CAP = 0.15, 8
 LEAD_CHARS = 300  # how much of the text after the title counts as its lead
 
 
@@ -290,37 +273,25 @@ class Analyzer:
         key = story_key(post.title)
         if not relevant:
             return Analysis(Finding(relevant=False, matched=matched, tokens=tokens, story_key=key), 0.0, ())
-        reasons: list[str] = []
-        s = float(best_w or 1)
-        reasons.append(f"{best_cat}类 +{best_w}" if best_cat else "涉及关注对象 +1")
         cadres = matched.get(CADRE, [])
-        if cadres:
-            s += 2
-            leading = [c for c in cadres if self._cadres[c].leading]
-            reasons.append(f"涉及具名干部（{'、'.join(cadres)}）+2")
-            if leading:
-                s += 1
-                reasons.append("涉及领导干部 +1")
-        elif matched.get(UNIT):
-            s += 1
-            reasons.append(f"涉及单位（{'、'.join(matched[UNIT])}）+1")
-        sens = matched.get(SENSITIVE, [])
-        if sens:
-            s += min(2, len(sens))
-            reasons.append(f"敏感词（{'、'.join(sens[:4])}）+{min(2, len(sens))}")
         title = fold(post.title)  # `text` is the folded title + body
         body = text[len(title) :].lstrip("\n") if text.startswith(title) else text or fold(post.text)
         tone = self.tone.score(title, body, matched.get(NEGATIVE, ()))
-        if tone.negative:
-            s += tone.points
-            reasons.append(tone.reason)
+        content = self._content(sig, matched, cadres, best_cat)
+        s, reasons = sensitivity_of(
+            content,
+            self._thresholds,
+            category=best_cat,
+            category_weight=best_w,
+            cadres=cadres,
+            leading_cadres=[c for c in cadres if self._cadres[c].leading],
+            units=matched.get(UNIT, []),
+            sensitive=matched.get(SENSITIVE, []),
+            tone=(tone.points, tone.reason) if tone.negative else None,
+        )
         tier = source.tier if source else 4
         reach = Reach(replies=post.replies or 0, views=post.views or 0, reposts=post.reposts or 0)
-        content = self._content(sig, matched, cadres, best_cat)
-        factors = self._factors(content, s, reasons)
-        s = sum(f.value for f in factors if f.factor in ("content", "signals"))
-        reasons = [f.words for f in factors]
-        graded = grade_story(s, tuple(reasons), tier, 1, self._thresholds, reach, ceiling=content.ceiling)
+        graded = grade_story(s, reasons, tier, 1, self._thresholds, reach, ceiling=content.ceiling)
         finding = Finding(
             relevant=True,
             category=best_cat or "其他",
@@ -332,7 +303,7 @@ class Analyzer:
             story_key=key,
             fingerprint=simhash(tokens),
         )
-        return Analysis(finding, s, tuple(reasons), tuple(factors))
+        return Analysis(finding, s, reasons)
 
     def _content(self, sig: Signals, matched, cadres, category) -> Content:
         """The rubric's grade of the title and lead: who is identified, who is involved."""
@@ -340,23 +311,6 @@ class Analyzer:
         leading = any(self._cadres[c].leading for c in cadres) or any(o.rank in LEADING_RANKS for o in sig.officials)
         involved = [*sig.cues, *matched.get(UNIT, [])]
         return assess_content(sig.lead, identified=identified, involved=involved, leading=leading, category=category)
-
-    def _factors(self, content: Content, points: float, lines: list[str]) -> list[Factor]:
-        """Content first (its grade sets the base), then the signal lines with what they add."""
-        base = content_sensitivity(content, self._thresholds)
-        n = min(points, SIGNAL_CAP)
-        bonus = round(SIGNAL_STEP * n, 2)
-        out = [
-            Factor(
-                "content",
-                base,
-                f"{CONTENT_PREFIX}{content.grade.value}（{content.grade.label}）：{content.why}；"
-                f"基础分 {base:g}，影响最多升至 {content.ceiling.value} 级",
-            )
-        ]
-        out += [Factor("signal", 0.0, line) for line in lines]
-        out.append(Factor("signals", bonus, f"以上信号共 {n:g} 分，每分计 {SIGNAL_STEP:g}，+{bonus:g}"))
-        return out
 
 
 def _boundaries(text: str, tokens: list[str]) -> set[int]:

@@ -128,7 +128,7 @@ class Backtest:
             "category": f.category if f.relevant else None,
             "grade": inc.grade.value if inc else None,
             "incident": iid,
-            "reasons": list(inc.reasons) if inc else [],
+            "reasons": [str(r) for r in inc.reasons] if inc else [],
             "matched": f.matched if f.relevant else {},
         }
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -32,8 +32,9 @@ from sqlite_utils import Database
 
 from core.clock import from_iso
 from core.grades import Grade
+from core.grading import reason_words
 from core.models import Disposition, Incident, State
-from core.render import ACTION_NAMES, inert, safe_url
+from core.render import TimelineEntry, by_publication, inert, safe_url, timeline, timeline_line
 from jobs.ledger import judgement_of
 from storage import incidents as store
 
@@ -63,31 +64,18 @@ Progress = Callable[[Iterable], Iterable]
 class Case:
     incident: Incident
     posts: list[dict]
-    timeline: list[tuple[datetime, str, str, str]]  # when, who, what, detail
+    timeline: list[TimelineEntry]  # when, who, what, detail (core.render.timeline)
     lessons: list[str]
     judgement: str = ""  # the latest /judge (研判); else the last note starting with 研判
+
+    def __post_init__(self) -> None:  # entries given as (when, who, what, detail) tuples
+        self.timeline[:] = [e if isinstance(e, TimelineEntry) else TimelineEntry(*e, action="") for e in self.timeline]
 
 
 def _included(inc: Incident, include_open: bool, include_false_positives: bool) -> bool:
     if inc.state is not State.CLOSED and not include_open:
         return False
     return not (inc.disposition is Disposition.FALSE_POSITIVE and not include_false_positives)
-
-
-def _event_line(ev, names: dict[str, str]) -> tuple[str, str]:
-    """(what, detail) for one audit event, saying to whom and to what where it matters."""
-    d = ev.detail
-    what = ACTION_NAMES.get(ev.action, ev.action)
-    text = d.get("text") or d.get("reason") or ""
-    if ev.action == "assign" and d.get("target"):
-        what = f"指派给 {names.get(d['target'], d['target'])}"
-    elif ev.action == "escalate" and d.get("level"):
-        what = f"升级（第 {d['level']} 级）"
-    elif ev.action == "regraded" and d.get("from") and d.get("to"):
-        text = f"{d['from']} → {d['to']}"
-    elif ev.action == "close":
-        text = (d.get("disposition") or "") + (f"（{d['summary']}）" if d.get("summary") else "")
-    return what, text
 
 
 def collect_cases(
@@ -114,28 +102,22 @@ def collect_cases(
     ]
     cases = []
     for inc in progress(incidents):
-        timeline, lessons, judgement, legacy = [], [], "", ""
-        for ev in store.events_for(db, inc.id):
-            if ev.action == "reminder":
-                continue
-            what, text = _event_line(ev, names)
-            if ev.action == "note" and text.lower().startswith(LESSON_PREFIXES):
-                lessons.append(text.split(":", 1)[-1].split("：", 1)[-1].strip())
-            if ev.action == "judge":
-                judgement = (ev.detail.get("text") or "").strip()
-            elif ev.action == "note" and judgement_of(text) is not None:
-                legacy = judgement_of(text)
-            timeline.append((ev.at, names.get(ev.actor, ev.actor) if ev.actor else "系统", what, text))
-        posts = store.posts_for(db, inc.id)
-        # the story as it spread: by publication time, collection time where a post has none
-        posts.sort(key=lambda p: (from_iso(p["published_at"] or p["fetched_at"]), p["id"]))
-        cases.append(Case(inc, posts, timeline, lessons, judgement or legacy))
+        lessons, judgement, legacy = [], "", ""
+        steps = timeline(store.events_for(db, inc.id), names)
+        for e in steps:
+            if e.action == "note" and e.detail.lower().startswith(LESSON_PREFIXES):
+                lessons.append(e.detail.split(":", 1)[-1].split("：", 1)[-1].strip())
+            if e.action == "judge":
+                judgement = e.detail.strip()
+            elif e.action == "note" and judgement_of(e.detail) is not None:
+                legacy = judgement_of(e.detail)
+        cases.append(Case(inc, by_publication(store.posts_for(db, inc.id)), steps, lessons, judgement or legacy))
     return cases
 
 
 def _title(case: Case) -> str:
     i = case.incident
-    return f"#{i.id} [{i.grade.value} {i.grade.label}] {i.title}"
+    return f"#{i.id} [{i.grade.caption}] {i.title}"
 
 
 def _post_time(p: dict, tz: ZoneInfo) -> str:
@@ -146,7 +128,7 @@ def _facts(c: Case, tz: ZoneInfo) -> list[str]:
     i = c.incident
     return [
         f"类别：{i.category or '未分类'}；发现时间：{i.created_at.astimezone(tz):%Y-%m-%d %H:%M}",
-        f"定级理由：{'；'.join(i.reasons) or '—'}",
+        f"定级理由：{reason_words(i.reasons) or '—'}",
         *([f"研判：{c.judgement}"] if c.judgement else []),
         f"处置结果：{i.disposition.value if i.disposition else '尚未办结'}" + (f"（{i.summary}）" if i.summary else ""),
     ]
@@ -187,10 +169,7 @@ def write_markdown(
             for p in c.posts
         ]
         out += ["", "### 处置过程", ""]
-        out += [
-            f"- {when.astimezone(tz):%m-%d %H:%M} {who} {what}" + (f"：{_md(detail)}" if detail else "")
-            for when, who, what, detail in c.timeline
-        ]
+        out += ["- " + timeline_line(replace(e, detail=_md(e.detail)), tz) for e in c.timeline]
         out += ["", "### 经验教训", ""]
         out += [f"- {_md(x)}" for x in c.lessons] or ["- （未记录）"]
     path.write_text(inert("\n".join(out)) + "\n", encoding="utf-8")
@@ -465,8 +444,8 @@ def write_docx(
             b.run(p, f"{_post_time(post, tz)} {post['source_name'] or post['source_id']}：")
             b.link(p, post["url"], post["title"] or post["url"] or "")
         b.text("处置过程", "Heading2")
-        for when, who, what, detail in c.timeline:
-            b.text(f"{when.astimezone(tz):%m-%d %H:%M} {who} {what}" + (f"：{detail}" if detail else ""), "ListBullet")
+        for e in c.timeline:
+            b.text(timeline_line(e, tz), "ListBullet")
         b.text("经验教训", "Heading2")
         for x in c.lessons or ["（未记录）"]:
             b.text(x, "ListBullet")

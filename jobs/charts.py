@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from core.grades import Grade
+
 __all__ = ["cjk_font", "render_report_chart"]
 
 _lock = threading.Lock()
@@ -27,9 +29,6 @@ def cjk_font() -> str:
         return _font_name
 
 
-GRADE_COLOURS = {"I": "#d62728", "II": "#ff7f0e", "III": "#e6c229", "IV": "#1f77b4"}
-
-
 def render_report_chart(report, path: Path, title: str) -> Path:
     """Two panels: incidents by grade, and by category. Returns `path`."""
     import matplotlib
@@ -42,11 +41,8 @@ def render_report_chart(report, path: Path, title: str) -> Path:
     title = "".join(ch for ch in title if ord(ch) < 0x2000 or 0x3000 <= ord(ch) < 0xFFFF).strip()
     with plt.rc_context({"font.family": family, "axes.unicode_minus": False}):
         fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=120)
-        grades = list(report.by_grade)
-        labels = {"I": "I 特别重大", "II": "II 重大", "III": "III 较大", "IV": "IV 一般"}
-        a.bar(
-            [labels[g] for g in grades], [report.by_grade[g] for g in grades], color=[GRADE_COLOURS[g] for g in grades]
-        )
+        grades = [Grade(g) for g in report.by_grade]  # the palette of core.grades
+        a.bar([g.caption for g in grades], [report.by_grade[g.value] for g in grades], color=[g.hex for g in grades])
         a.set_title("按等级")
         a.set_ylabel("事件数")
         cats = list(report.by_category.items())[:8] or [("无", 0)]

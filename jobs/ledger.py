@@ -20,6 +20,7 @@ from sqlite_utils import Database
 
 from core.deadlines import OVERDUE_LABELS, deadlines_for, missed_deadlines
 from core.models import Incident, State
+from core.render import SYSTEM
 from storage import incidents as store
 
 __all__ = ["COLUMNS", "JUDGE_PREFIXES", "LedgerRow", "judgement_of", "ledger_rows", "overdue_text", "write_xlsx"]
@@ -146,7 +147,7 @@ def ledger_rows(db: Database, config, start: datetime, end: datetime, tz: ZoneIn
             if judgement_of(text) is not None:
                 legacy = judgement_of(text)
                 continue
-            who = names.get(ev.actor, ev.actor) if ev.actor else "系统"
+            who = names.get(ev.actor, ev.actor) if ev.actor else SYSTEM
             remarks.append(f"{ev.at.astimezone(tz):%m-%d %H:%M} {who}：{text}")
         source = inc.source_name or inc.source_id or "—"
         if inc.source_count > 1:
@@ -161,7 +162,7 @@ def ledger_rows(db: Database, config, start: datetime, end: datetime, tz: ZoneIn
                 source=source,
                 url=inc.url,
                 category=inc.category or "未分类",
-                grade=f"{inc.grade.value} {inc.grade.label}",
+                grade=inc.grade.caption,
                 involved="、".join(dict.fromkeys(involved)),
                 judgement=judgement or legacy,
                 assignee=names.get(inc.assignee, inc.assignee) if inc.assignee else "",

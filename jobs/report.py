@@ -18,7 +18,7 @@ from core.clock import from_iso
 from core.deadlines import OVERDUE_LABELS, deadlines_for, overdue_kind
 from core.grades import Grade
 from core.models import State
-from core.render import ACTION_NAMES
+from core.render import timeline, timeline_line
 from storage import incidents as store
 
 __all__ = ["PERIODS", "Report", "build_report", "parse_period", "period_bounds", "render_report", "special_report"]
@@ -282,16 +282,10 @@ def special_report(db: Database, config, incident_id: int, tz: ZoneInfo, render_
     ]
     lines.append("二、处置过程：")
     lessons = []
-    for ev in store.events_for(db, incident_id):
-        if ev.action == "reminder":
-            continue
-        who = names.get(ev.actor, ev.actor) if ev.actor else "系统"
-        text = ev.detail.get("text") or ev.detail.get("reason") or ev.detail.get("disposition") or ""
-        if ev.action == "note" and text.startswith(("教训", "经验")):
-            lessons.append(text)
-        lines.append(
-            f"  {fmt_time(ev.at, tz)} {who} {ACTION_NAMES.get(ev.action, ev.action)}" + (f"：{text}" if text else "")
-        )
+    for entry in timeline(store.events_for(db, incident_id), names):
+        if entry.action == "note" and entry.detail.startswith(("教训", "经验")):
+            lessons.append(entry.detail)
+        lines.append("  " + timeline_line(entry, tz))
     lines.append(
         f"三、处置结果：{inc.disposition.value if inc.disposition else '尚未办结'}"
         + (f"（{inc.summary}）" if inc.summary else "")

@@ -34,8 +34,10 @@ from sqlite_utils import Database
 from core.clock import from_iso
 from core.deadlines import deadlines_for, overdue_kind
 from core.grades import Grade
+from core.grading import reason_words
 from core.models import Incident, State
-from jobs.casebook import _FONT_TABLE, _Body, _event_line, apply_document_style
+from core.render import SYSTEM_EVENTS, TimelineEntry, by_publication, timeline
+from jobs.casebook import _FONT_TABLE, _Body, apply_document_style
 from jobs.ledger import judgement_of
 from jobs.report import PERIODS, Report, build_report, fmt_span
 from storage import incidents as store
@@ -138,29 +140,21 @@ def _state_words(inc: Incident) -> str:
 class _Story:
     incident: Incident
     posts: list[dict]
-    timeline: list[tuple[datetime, str, str, str]]
+    timeline: list[TimelineEntry]
     judgement: str
-    actions: list[tuple[datetime, str, str, str]]  # what people did (not discovery, new posts, regrading)
+    actions: list[TimelineEntry]  # what people did (not discovery, new posts, regrading)
 
 
 def _story(db: Database, inc: Incident, names: dict[str, str]) -> _Story:
-    timeline, actions, judgement, legacy = [], [], "", ""
-    for ev in store.events_for(db, inc.id):
-        if ev.action == "reminder":
-            continue
-        what, text = _event_line(ev, names)
-        if ev.action == "judge":  # /judge; before it existed, a note starting with 研判
-            judgement = (ev.detail.get("text") or "").strip()
-        elif ev.action == "note" and judgement_of(text) is not None:
-            legacy = judgement_of(text)
-        step = (ev.at, names.get(ev.actor, ev.actor) if ev.actor else "系统", what, text)
-        timeline.append(step)
-        if ev.action not in ("opened", "post_added", "regraded"):
-            actions.append(step)
-    posts = store.posts_for(db, inc.id)
-    # the story as it spread: by publication time, collection time where a post has none
-    posts.sort(key=lambda p: (from_iso(p["published_at"] or p["fetched_at"]), p["id"]))
-    return _Story(inc, posts, timeline, judgement or legacy, actions)
+    judgement, legacy = "", ""
+    steps = timeline(store.events_for(db, inc.id), names)
+    for e in steps:
+        if e.action == "judge":  # /judge; before it existed, a note starting with 研判
+            judgement = e.detail.strip()
+        elif e.action == "note" and judgement_of(e.detail) is not None:
+            legacy = judgement_of(e.detail)
+    actions = [e for e in steps if e.action not in SYSTEM_EVENTS]
+    return _Story(inc, by_publication(store.posts_for(db, inc.id)), steps, judgement or legacy, actions)
 
 
 def _post_at(p: dict) -> datetime:
@@ -181,7 +175,7 @@ def _what_happened(s: _Story, tz: ZoneInfo) -> str:
     return (
         text
         + f"，定为 {i.grade.value} 级（{i.grade.label}）"
-        + (f"，依据：{'；'.join(i.reasons)}" if i.reasons else "")
+        + (f"，依据：{reason_words(i.reasons)}" if i.reasons else "")
         + "。"
     )
 

@@ -8,6 +8,7 @@ from sqlite_utils import Database
 
 from core.clock import from_iso, to_iso
 from core.grades import Grade
+from core.grading import reasons_from_json, reasons_to_json
 from core.models import Disposition, Event, Incident, State
 from storage.db import json_dumps, json_loads
 
@@ -61,7 +62,7 @@ def _row_to_incident(r: dict) -> Incident:
         category=r["category"],
         grade=Grade(r["grade"]),
         score=r["score"],
-        reasons=tuple(json_loads(r["reasons"], [])),
+        reasons=reasons_from_json(json_loads(r["reasons"], [])),  # old rows: words alone
         matched=json_loads(r["matched"], {}),
         state=State(r["state"]),
         assignee=r["assignee"],
@@ -141,7 +142,7 @@ def create_incident(
             score,
             sensitivity,
             best_tier,
-            json_dumps(list(reasons)),
+            json_dumps(reasons_to_json(reasons)),
             json_dumps(matched),
             to_iso(now),
             to_iso(now),
@@ -160,6 +161,8 @@ def update_incident(db: Database, incident_id: int, expected_version: int, now: 
             v = v.value
         elif isinstance(v, datetime):
             v = to_iso(v)
+        elif k == "reasons":
+            v = json_dumps(reasons_to_json(v))
         elif isinstance(v, (list, tuple, dict)):
             v = json_dumps(list(v) if isinstance(v, tuple) else v)
         conv[k] = v

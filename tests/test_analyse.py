@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.config import load_config
+from core.cluster import story_key
 from core.grades import Grade
 from core.grading import grade_story
 from core.models import Post
-from jobs.analyse import Analyzer, story_key
+from jobs.analyse import Analyzer
 from jobs.tone import ToneDetector
 from tests.conftest import EXAMPLE
 
@@ -50,7 +51,7 @@ def test_no_watchlist_term_costs_no_segmentation(analyzer, monkeypatch):
 def test_each_sensitivity_factor_moves_the_score(analyzer, monkeypatch):
     # the content grade sets the base (rubric); each signal point orders posts within it.
     # The tone model's own factor is tested in test_tone.py; here only the team's negative words count.
-    from jobs.analyse import SIGNAL_STEP
+    from core.grading import SIGNAL_STEP
 
     monkeypatch.setattr(analyzer, "tone", ToneDetector(analyzer.tone.model, threshold=1.01))
     base = run(analyzer, "青石镇有干部公车私用").sensitivity
@@ -66,7 +67,7 @@ def test_impact_factors_move_the_grade():
     assert grade_story(7, (), 4, 1, th).grade is Grade.III  # forum only: 7
     assert grade_story(7, (), 2, 1, th).grade is Grade.II  # provincial media: 14
     g = grade_story(7, (), 2, 3, th)  # three sources: 28
-    assert g.grade is Grade.I and any("3 个来源转载" in r for r in g.reasons)
+    assert g.grade is Grade.I and any("3 个来源转载" in r.words for r in g.reasons)
     assert grade_story(6, (), 4, 1, th).grade is Grade.IV
 
 
@@ -147,8 +148,8 @@ def test_engagement_and_speed_raise_impact():
     busy = grade_story(6, (), 4, 1, th, Reach(views=25000))
     fast = grade_story(6, (), 4, 1, th, Reach(replies=30, recent_posts=4))
     assert quiet.grade is Grade.IV and busy.grade is Grade.III and fast.grade is Grade.III
-    assert any("高互动（阅读 25,000）×1.5" in r for r in busy.reasons)
-    assert any("扩散较快" in r for r in fast.reasons) and any("互动较多" in r for r in fast.reasons)
+    assert any("高互动（阅读 25,000）×1.5" in r.words for r in busy.reasons)
+    assert any("扩散较快" in r.words for r in fast.reasons) and any("互动较多" in r.words for r in fast.reasons)
 
 
 async def test_fast_spread_rises_grade_through_the_pipeline(make_app):
@@ -162,4 +163,4 @@ async def test_fast_spread_rises_grade_through_the_pipeline(make_app):
     inc = h.incident(1)
     assert h.count("incidents") == 1 and inc.source_count == 3
     assert inc.grade.rank < g0.rank
-    assert any("扩散较快" in r for r in inc.reasons)
+    assert any("扩散较快" in r.words for r in inc.reasons)

@@ -47,9 +47,9 @@ def test_distinct_stories_stay_apart_among_ten_thousand_open_incidents(scene):
 def test_the_service_keeps_them_apart_too(scene, make_app, tmp_path):
     """Through IncidentService on a real SQLite file: the window read from the database, the
     index, and a new incident per story."""
+    from core.cluster import story_key
     from core.grades import Grade
     from core.models import Finding
-    from jobs.analyse import story_key
     from storage import incidents as store
     from storage import write_tx
 

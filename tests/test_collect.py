@@ -161,7 +161,9 @@ async def test_json_api(collect, http_server):
         25000,
         12,
     )
-    assert any("互动较多" in r for r in h.incident(1).reasons) or any("高互动" in r for r in h.incident(1).reasons)
+    assert any("互动较多" in r.words for r in h.incident(1).reasons) or any(
+        "高互动" in r.words for r in h.incident(1).reasons
+    )
 
 
 async def test_search_source_uses_the_watchlist(collect, http_server):

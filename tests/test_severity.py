@@ -8,7 +8,7 @@ import pytest
 
 from bot.config import Source, load_config
 from core.grades import Grade
-from core.grading import Factor, assess_content, grade_story, is_impact_reason
+from core.grading import Reason, assess_content, grade_story, is_impact_reason
 from core.models import Post
 from tests.private_jieba import private_analyzer
 
@@ -49,7 +49,7 @@ def test_a_single_officials_case_is_not_I_from_one_paper(province):
 def test_a_death_tied_to_official_misconduct_reaches_I_when_it_spreads(province):
     a = analyse(province, "县工商局干部醉驾撞死环卫工却免于刑罚？", "网友质疑当地有关部门包庇。")
     assert a.finding.grade is Grade.II  # one forum post
-    assert a.finding.reasons[0].startswith("内容定级 I（")
+    assert a.finding.reasons[0].words.startswith("内容定级 I（")
     # the story is picked up by a second site: the incident service regrades from the stored
     # reasons (all but the impact lines) with the new spread
     stored = tuple(r for r in a.finding.reasons if not is_impact_reason(r))
@@ -85,12 +85,12 @@ def test_routine_news_stays_IV_even_in_central_media(province):
 
 def test_reasons_are_data_and_words(province):
     a = analyse(province, "宜春市袁州区副区长张某某涉嫌受贿被查")
-    assert all(isinstance(x, Factor) for x in a.factors)
+    assert all(isinstance(x, Reason) for x in a.factors)
     content = a.factors[0]
-    assert content.factor == "content" and content.value == TH[Grade.II]
+    assert content.factor == "content" and content.weight == TH[Grade.II]
     assert "可识别的干部" in content.words and "受贿" in content.words
-    assert a.finding.reasons[0] == content.words
-    assert a.sensitivity == pytest.approx(sum(x.value for x in a.factors))
+    assert a.finding.reasons[0] == content
+    assert a.sensitivity == pytest.approx(sum(x.weight for x in a.factors))
 
 
 def test_assess_content_is_pure():

@@ -106,7 +106,7 @@ def test_probability_is_the_tone_factor_on_the_card():
     assert tone.negative and tone.probability >= analyzer.tone.threshold
     t = analyzer.tone.threshold
     assert tone.points == round(1 + (tone.probability - t) / (1 - t), 1) and 1 <= tone.points <= 2
-    line = next(r for r in a.finding.reasons if r.startswith("负面情绪"))
+    line = next(r.words for r in a.finding.reasons if r.words.startswith("负面情绪"))
     assert line == f"负面情绪（概率 {tone.probability:.2f}）+{tone.points:g}"
 
     # the same post without its tone: sensitivity lower by exactly the tone's points
@@ -114,17 +114,17 @@ def test_probability_is_the_tone_factor_on_the_card():
     plain = Analyzer(load_config(EXAMPLE))
     plain.tone = neutral
     b = plain.analyse(Post("forum", "k", title, body), cfg.source("forum"))
-    assert not any(r.startswith("负面情绪") for r in b.finding.reasons)
+    assert not any(r.words.startswith("负面情绪") for r in b.finding.reasons)
     # the tone's points count like every signal line: SIGNAL_STEP a point (up to the cap) on
     # top of the base the content's grade sets
     import re
 
-    from jobs.analyse import SIGNAL_CAP, SIGNAL_STEP
+    from core.grading import SIGNAL_CAP, SIGNAL_STEP
 
     content = next(f for f in a.factors if f.factor == "content")
     points = sum(float(re.search(r"\+([\d.]+)$", f.words).group(1)) for f in a.factors if f.factor == "signal")
     assert line in [f.words for f in a.factors if f.factor == "signal"]
-    assert a.sensitivity == pytest.approx(content.value + SIGNAL_STEP * min(points, SIGNAL_CAP))
+    assert a.sensitivity == pytest.approx(content.weight + SIGNAL_STEP * min(points, SIGNAL_CAP))
 
 
 def test_a_calm_post_gets_no_tone_factor():
@@ -135,7 +135,7 @@ def test_a_calm_post_gets_no_tone_factor():
     assert not tone.negative and tone.probability < analyzer.tone.threshold
     a = analyzer.analyse(Post("forum", "k", title, body), cfg.source("forum"))
     assert a.finding.relevant
-    assert not any(r.startswith("负面情绪") for r in a.finding.reasons)
+    assert not any(r.words.startswith("负面情绪") for r in a.finding.reasons)
 
 
 def test_the_teams_own_negative_words_still_count():
@@ -163,4 +163,4 @@ def test_a_bundled_exam_complaint_keeps_its_grade():
     title = "事业单位招聘面试成绩有猫腻？考生质疑有内定"
     body = "大家都在质疑有内定，有没有黑幕请给个说法。市人社局考试中心主任赵明远说评分全程录像。"
     a = analyzer.analyse(Post("forum", "k", title, body), cfg.source("forum"))
-    assert "负面词（质疑、黑幕）+2" in a.finding.reasons
+    assert "负面词（质疑、黑幕）+2" in [r.words for r in a.finding.reasons]
