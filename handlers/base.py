@@ -14,7 +14,7 @@ from core.render import Card
 from core.routing import Router
 from core.text import Segmenter
 
-__all__ = ["Deps", "Host", "Pressed", "Reply", "Request"]
+__all__ = ["UNKNOWN_BUTTON", "Deps", "Host", "Pressed", "Reply", "Request"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,9 @@ class Pressed:
     choices: tuple[tuple[tuple[str, str], ...], ...] | None = None
     card: Card | None = None
     changed: str | None = None
+
+
+UNKNOWN_BUTTON = Pressed(notice="无法识别的按钮。")  # forged, stale or from a chat the bot does not serve
 
 
 class Host(Protocol):

@@ -10,13 +10,12 @@ import dataclasses
 from core.actions import BACK, CHOOSE, DISPOSITIONS, Press, back_data, choice_data
 from core.lifecycle import Action
 from core.models import Role
-from handlers.base import Deps, Pressed, Request
+from handlers.base import UNKNOWN_BUTTON, Deps, Pressed, Request
 from handlers.commands import handle, who_is
 from handlers.permissions import allowed
 
-__all__ = ["UNKNOWN_BUTTON", "press"]
+__all__ = ["press"]
 
-UNKNOWN_BUTTON = Pressed(notice="无法识别的按钮。")
 # what the pressed button is relabelled to when the press changed the incident (WeCom)
 _DONE = {
     Action.CLAIM: "已认领",

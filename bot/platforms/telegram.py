@@ -32,8 +32,7 @@ from core.actions import button_data
 from core.platform import DeliveryError, MessageGone, Outgoing, text_parts
 from core.render import Card, shrink_card
 from handlers import COMMANDS
-from handlers.base import Host, Pressed, Request
-from handlers.buttons import UNKNOWN_BUTTON
+from handlers.base import UNKNOWN_BUTTON, Host, Pressed, Request
 
 __all__ = ["TelegramPlatform", "card_html", "card_keyboard"]
 
