@@ -52,7 +52,7 @@ async def _start(tmp: Path, api: FakeBotAPI, interval: float):
         deliver_interval=interval,
     )
     app = App(settings, cfg, platforms={"telegram": platform})
-    await platform.open(app)
+    await platform.open(app.host)
     await app.start()
     for job in list(app.scheduler.get_jobs()):
         if job.id.startswith("collect:"):

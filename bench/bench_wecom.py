@@ -75,12 +75,12 @@ async def _start(tmp: Path, fake: FakeWeCom, interval: float, clock=system_clock
     )
     platform = WeComPlatform(cfg, settings=settings)
     app = App(settings, cfg, platforms={"wecom": platform}, clock=clock)
-    await platform.open(app)
+    await platform.open(app.host)
     await app.start()
     for job in list(app.scheduler.get_jobs()):
         if job.id.startswith("collect:"):
             job.remove()
-    task = asyncio.create_task(platform.serve(app))
+    task = asyncio.create_task(platform.serve(app.host))
     while not platform.port:
         await asyncio.sleep(0.01)
     return app, platform, task

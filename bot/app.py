@@ -27,7 +27,7 @@ from core.platform import ChatPlatform
 from core.render import Card, RenderContext, render_card
 from core.routing import Router
 from core.text import configure_jieba
-from handlers import Deps, Reply, Request, handle
+from handlers import ChatHost, Deps, Reply, Request, handle
 from jobs import offload
 from jobs.analyse import Analyzer
 from jobs.deadlines import sweep_async as deadline_sweep
@@ -139,6 +139,10 @@ class App:
             http=self._http_client,
             resolve=system_resolver,
             data_dir=settings.data_dir,
+        )
+        # all that platform adapters see of the bot (`handlers.Host`)
+        self.host = ChatHost(
+            self.deps, deliver_now=self.deliverer.kick, settle=self._settle, console_person=self.console_person
         )
         self.scheduler: AsyncIOScheduler | None = None
         self._deliver_task: asyncio.Task | None = None
@@ -265,6 +269,11 @@ class App:
         act on what it found)."""
         if self._first_collect is not None:
             await asyncio.gather(asyncio.shield(self._first_collect), return_exceptions=True)
+
+    async def _settle(self, after_collection: bool) -> None:
+        if after_collection:
+            await self.first_collection()
+        await self.deliverer.drain()
 
     def new_http_client(self) -> httpx.AsyncClient:
         """The client collection and tips use: settings' timeout, proxy and User-Agent."""

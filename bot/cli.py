@@ -121,7 +121,8 @@ def run(db, config, platform, no_collect) -> None:
 
 async def _run(app) -> None:
     """Open every platform, start the app, serve until one platform stops (Ctrl-C, SIGTERM,
-    end of console input), then stop the rest: delivery first, since it still needs them."""
+    end of console input), then stop the rest: delivery first, since it still needs them.
+    The one place signals are handled: adapters install no handlers, they are told to `stop`."""
     adapters = list(app.platforms.values())
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
@@ -140,11 +141,11 @@ async def _run(app) -> None:
     opened, tasks = [], []
     try:
         for adapter in adapters:
-            await adapter.open(app)
+            await adapter.open(app.host)  # adapters see the bot only through `handlers.Host`
             opened.append(adapter)
         await app.start()
         if not stopping.is_set():
-            tasks = [asyncio.create_task(a.serve(app), name=f"serve:{a.name}") for a in adapters]
+            tasks = [asyncio.create_task(a.serve(app.host), name=f"serve:{a.name}") for a in adapters]
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         stop_all()
         if tasks:

@@ -63,11 +63,12 @@ class ChatPlatform(Protocol):
     async def edit(self, chat: str, message_id: str, message: Outgoing) -> None:
         """Edit in place. 'Not modified' is success; a deleted message raises MessageGone."""
 
-    async def open(self, app) -> None:
-        """Connect before anything is delivered."""
+    async def open(self, host) -> None:
+        """Connect before anything is delivered. `host` (`handlers.Host`) is all the adapter
+        sees of the bot: it hands requests and button presses to it and shows the answers."""
 
-    async def serve(self, app) -> None:
-        """Receive messages until told to stop."""
+    async def serve(self, host) -> None:
+        """Receive messages until told to stop (`stop()`, called by the run loop on a signal)."""
 
     async def close(self) -> None:
         """Disconnect, after delivery has stopped."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
@@ -13,7 +14,7 @@ from core.render import Card
 from core.routing import Router
 from core.text import Segmenter
 
-__all__ = ["Deps", "Reply", "Request"]
+__all__ = ["UNKNOWN_BUTTON", "Deps", "Host", "Pressed", "Reply", "Request"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class Request:
     user_name: str | None = None  # "@username" where the platform has one
     bot_username: str | None = None  # the bot's own name on the platform (Telegram's getMe), when
     # it has one: "/list@other_bot" is then left to the other bot
+    reply_to_message: str | None = None  # the platform's id of the message this one replies to;
+    # the handlers find the incident whose card (or notice) it was
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,67 @@ class Reply:
     card: Card | None = None
     image: str | None = None  # a PNG to show with the text (report charts)
     document: str | None = None  # a file to send with the text (the ledger .xlsx): its path
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """What a pressed button came to (`Host.press`); the adapter shows it and decides nothing.
+
+    `notice` is a short answer for the presser (Telegram: the callback answer, an alert when
+    `alert`; elsewhere a message, sent only when `alert`). `replies` are the command's replies.
+    `choices` ((label, button data) rows) replace the card's buttons; `card` puts its own
+    buttons back. `changed` names what the press did when it changed the incident ("已认领"),
+    for platforms that relabel the pressed button (WeCom's template cards)."""
+
+    notice: str | None = None
+    alert: bool = True
+    replies: tuple[Reply, ...] = ()
+    choices: tuple[tuple[tuple[str, str], ...], ...] | None = None
+    card: Card | None = None
+    changed: str | None = None
+
+
+UNKNOWN_BUTTON = Pressed(notice="无法识别的按钮。")  # forged, stale or from a chat the bot does not serve
+
+
+class Host(Protocol):
+    """What a chat platform adapter may ask of the bot: the whole of it. Adapters map platform
+    events to these calls and the answers to platform calls; every decision (who may do what,
+    what a button turns into, whether a sender or chat is served) is made behind them, in
+    `handlers`. `handlers.host.ChatHost` implements it; the app builds one (`App.host`)."""
+
+    async def handle(self, request: Request) -> list[Reply]:
+        """A line someone typed -> the replies to show them (none for chatter in a group)."""
+
+    async def press(self, request: Request, data: str, *, keyboards: bool = False) -> Pressed:
+        """A button pressed (its data, `core.actions`). `keyboards`: the platform can swap the
+        buttons under a card (Telegram); otherwise close choices and notes are explained in words."""
+
+    def identify(self, platform: str, user_id: str, user_name: str | None = None):
+        """The configured person behind a chat user, or None."""
+
+    def serves(self, platform: str, chat: str) -> bool:
+        """Is this group chat one the bot serves (a team's chat)? Updates from others are dropped."""
+
+    def first_time(self, kind: str, key: str, *, now: float, expires_at: float) -> bool:
+        """Remember `key` until `expires_at` (Unix seconds); False when it was seen already
+        (replayed callbacks, messages delivered twice), across restarts and processes."""
+
+    def forget_expired(self, now: float) -> None:
+        """Drop what `first_time` remembered that has expired."""
+
+    def deliver_now(self) -> None:
+        """Deliver what waits in the outbox now (a platform came back)."""
+
+    def console_person(self):
+        """Who types at the console when it starts (settings, else the first admin)."""
+
+    def home_chat(self, platform: str, person) -> str:
+        """The group chat of `person`'s team on `platform` (where the console shows the group)."""
+
+    async def settle(self, *, after_collection: bool = False) -> None:
+        """Wait until everything queued is delivered (and first, with `after_collection`, for
+        the start-up collection): a scripted console session reads what it caused."""
 
 
 @dataclass

@@ -203,7 +203,7 @@ async def test_telegram_long_text_arrives_whole_in_order_threaded(config_dir, tm
         async def long_reply(req):
             return [Reply(text)]
 
-        t.app.handle = long_reply
+        t.app.host.handle = long_reply  # what the adapter calls
         t.say("liqiang", "/report month")
         await t.until(lambda: sum(1 for m in api.chat_log(GROUP) if m["text"].startswith("第 ")) == 2 * len(parts))
         replies = [m for m in api.chat_log(GROUP) if m["text"].startswith("第 ")][len(parts) :]

@@ -40,9 +40,9 @@ class TG:
         self.platform.digest_after = digest_after
         settings = make_settings(self.tmp_path, collect_on_start=collect, deliver_interval=0.2)
         self.app = App(settings, self.cfg, platforms={"telegram": self.platform})
-        await self.platform.open(self.app)
+        await self.platform.open(self.app.host)
         await self.app.start()
-        self.task = asyncio.create_task(self.platform.serve(self.app))
+        self.task = asyncio.create_task(self.platform.serve(self.app.host))
 
     async def stop(self):
         self.platform.stop()

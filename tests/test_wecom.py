@@ -51,9 +51,9 @@ class WC:
         self.app = App(self.settings, self.cfg, platforms={"wecom": self.platform})
         if collect:  # collected before the start: a backlog, delivered highest grade first
             await self.app.collect_once()
-        await self.platform.open(self.app)
+        await self.platform.open(self.app.host)
         await self.app.start()
-        self.task = asyncio.create_task(self.platform.serve(self.app))
+        self.task = asyncio.create_task(self.platform.serve(self.app.host))
         await until(lambda: self.platform.port)
         self.url = f"http://127.0.0.1:{self.platform.port}/wecom/callback"
         self.http = httpx.AsyncClient(timeout=5)
@@ -427,9 +427,9 @@ async def test_telegram_and_wecom_in_one_process(config_dir, tmp_path):
     tg.digest_after = wx.digest_after = 100
     app = App(settings, cfg, platforms={"telegram": tg, "wecom": wx})
     for a in (tg, wx):
-        await a.open(app)
+        await a.open(app.host)
     await app.start()
-    tasks = [asyncio.create_task(a.serve(app)) for a in (tg, wx)]
+    tasks = [asyncio.create_task(a.serve(app.host)) for a in (tg, wx)]
     try:
         await until(
             lambda: (

@@ -113,9 +113,9 @@ async def wx(config_dir, tmp_path):
     platform.digest_after = 100
     app = App(settings, platform.config, platforms={"wxpy": platform})
     await app.collect_once()  # collected before the start: a backlog, delivered highest grade first
-    await platform.open(app)
+    await platform.open(app.host)
     await app.start()
-    task = asyncio.create_task(platform.serve(app))
+    task = asyncio.create_task(platform.serve(app.host))
     await until(lambda: len([t for t in bot.group.sent if " · #" in t.split("\n")[0]]) >= 6)
     yield bot, app
     platform.stop()

@@ -17,7 +17,7 @@ from typing import TextIO
 from core.models import Role
 from core.platform import DeliveryError, Outgoing, text_parts
 from core.render import card_text, inert
-from handlers import Request
+from handlers.base import Host, Request
 
 __all__ = ["ConsolePlatform", "serve_console"]
 
@@ -63,11 +63,11 @@ class ConsolePlatform:
                 self._print(f"{label}📎 文件：{message.document}")
         return f"{self._run}-{next(self._ids)}"
 
-    async def open(self, app) -> None:
+    async def open(self, host: Host) -> None:
         """Nothing to connect to."""
 
-    async def serve(self, app) -> None:
-        await serve_console(app, out=self.out)
+    async def serve(self, host: Host) -> None:
+        await serve_console(host, self, out=self.out)
 
     async def close(self) -> None:
         """Nothing to close."""
@@ -91,17 +91,16 @@ def _reply_text(replies) -> str:
     return "\n".join(parts)
 
 
-async def serve_console(app, stdin: TextIO | None = None, out: TextIO | None = None) -> None:
+async def serve_console(host: Host, console: ConsolePlatform, stdin: TextIO | None = None, out: TextIO | None = None):
     """Read commands until end of input (or /quit), delivering pending messages after each."""
     stdin = stdin or sys.stdin
-    out = out or app.platforms["console"].out
+    out = out or console.out
     interactive = stdin.isatty()
-    person = app.console_person()
-    chat = next(c for p, c in app.router.group_chats(person.team if person else None) if p == "console")
+    person = host.console_person()
+    chat = host.home_chat("console", person)
     loop = asyncio.get_running_loop()
-    if not interactive:
-        await app.first_collection()  # a script acts on what the start-up collection found
-    await app.deliverer.drain()  # the backlog (and in a script the first collection's alerts) before the prompt
+    # the backlog (and in a script what the start-up collection found) before the prompt
+    await host.settle(after_collection=not interactive)
     if interactive:
         print(
             f"舆情哨兵已启动（控制台）。你现在是 {person.name if person else '访客'}；/help 查看命令，"
@@ -109,7 +108,7 @@ async def serve_console(app, stdin: TextIO | None = None, out: TextIO | None = N
             file=out,
             flush=True,
         )
-    while not app.platforms["console"].closed:
+    while not console.closed:
         if interactive:
             prompt = f"{person.name if person else '访客'}> "
             line = await loop.run_in_executor(None, _input, prompt)
@@ -126,22 +125,23 @@ async def serve_console(app, stdin: TextIO | None = None, out: TextIO | None = N
         if line in ("/quit", "/exit"):
             break
         if line == "/as" or line.startswith(("/as ", "/as\t")):
+            # the console is a harness: whoever types may be anyone configured
             name = line[3:].strip()
-            found = app.config.person(name) if name else None
+            found = console.config.person(name) if name else None
             if found is None:
-                names = "、".join(p.name for p in app.config.people)
+                names = "、".join(p.name for p in console.config.people)
                 print(inert(f"找不到成员“{name}”。用法：/as 姓名；可选：{names}"), file=out, flush=True)
             else:
                 person = found
                 print(f"你现在是 {person.name}（{Role(found.role).label}）。", file=out, flush=True)
             continue
-        replies = await app.handle(
+        replies = await host.handle(
             Request(platform="console", chat=chat, user_id=person.id if person else "guest", text=line)
         )
         if replies:
             print(inert(_reply_text(replies)), file=out, flush=True)
-        await app.deliverer.drain()
-    await app.deliverer.drain()
+        await host.settle()
+    await host.settle()
 
 
 def _input(prompt: str) -> str | None:

@@ -1,9 +1,9 @@
 """Telegram through python-telegram-bot 22: the production chat platform.
 
 Translates only: cards -> HTML + inline keyboards, chat updates -> `handlers.Request`, and
-Telegram's errors -> `core.platform` delivery errors. Buttons are commands in disguise
-(认领 = `/claim N`), so every press goes through the same parsing, permission checks and
-incident service as a typed command.
+Telegram's errors -> `core.platform` delivery errors. What a message or a pressed button
+comes to (who may close, what 认领 does) is the handlers' answer (`handlers.Host`); the
+adapter shows it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import asyncio
 import html
 import logging
 import os
-import signal
 import warnings
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters, Update
@@ -29,31 +28,18 @@ from telegram.ext import (
 )
 
 from bot.logsafe import BoundedLog
-from core.lifecycle import Action
-from core.models import Disposition, Role
+from core.actions import button_data
 from core.platform import DeliveryError, MessageGone, Outgoing, text_parts
 from core.render import Card, shrink_card
-from handlers import COMMANDS, Request
-from handlers.permissions import allowed
-from storage import outbox as outbox_store
+from handlers import COMMANDS
+from handlers.base import UNKNOWN_BUTTON, Host, Pressed, Request
 
-__all__ = ["TelegramPlatform", "card_html", "card_keyboard", "decode_button"]
+__all__ = ["TelegramPlatform", "card_html", "card_keyboard"]
 
 log = logging.getLogger(__name__)
 
 LIMIT = 4096
 SEND_TIMEOUT = 30.0  # seconds to wait for the Bot API to answer a send
-# Compact button codes (callback data must stay under 64 bytes): code -> action.
-CODES = {
-    "c": Action.CLAIM,
-    "u": Action.UNCLAIM,
-    "n": Action.NOTE,
-    "e": Action.ESCALATE,
-    "x": Action.CLOSE,
-    "r": Action.REOPEN,
-}
-ACTION_CODE = {a: c for c, a in CODES.items()}
-DISPOSITIONS = list(Disposition)
 
 
 def _esc(text: str) -> str:
@@ -84,30 +70,19 @@ def card_html(card: Card, limit: int = LIMIT) -> str:
 
 
 def card_keyboard(card: Card) -> InlineKeyboardMarkup | None:
+    """The card's buttons as one row; their data is `core.actions`' (under 64 bytes)."""
     if not card.buttons:
         return None
-    row = [
-        InlineKeyboardButton(b.label, callback_data=f"{ACTION_CODE[b.action]}:{b.incident_id}") for b in card.buttons
-    ]
-    return InlineKeyboardMarkup([row])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=button_data(b.action, b.incident_id)) for b in card.buttons]]
+    )
 
 
-def disposition_keyboard(incident_id: int) -> InlineKeyboardMarkup:
-    buttons = [InlineKeyboardButton(d.value, callback_data=f"d:{incident_id}:{i}") for i, d in enumerate(DISPOSITIONS)]
-    rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-    rows.append([InlineKeyboardButton("↩ 返回", callback_data=f"b:{incident_id}")])
-    return InlineKeyboardMarkup(rows)
-
-
-def decode_button(data: str) -> tuple[str, int, int | None] | None:
-    """'d:12:3' -> ('d', 12, 3). None for anything malformed."""
-    parts = (data or "").split(":")
-    if len(parts) not in (2, 3) or not parts[1].isdecimal():
-        return None
-    if parts[0] not in CODES and parts[0] not in ("d", "b"):
-        return None
-    arg = int(parts[2]) if len(parts) == 3 and parts[2].isdecimal() else None
-    return parts[0], int(parts[1]), arg
+def choices_keyboard(rows) -> InlineKeyboardMarkup:
+    """Rows of (label, button data) as an inline keyboard."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
 
 
 def _translate(err: TelegramError) -> DeliveryError:
@@ -189,7 +164,7 @@ class TelegramPlatform:
                 base += "/bot"
             builder = builder.base_url(base).base_file_url(base[:-4] + "/file/bot")
         self.application: Application = builder.build()
-        self.app = None  # the yuqing App, set by serve()
+        self.host: Host | None = None  # the bot, as adapters see it; set by open()
         self._stop = asyncio.Event()
         self.ignored = BoundedLog(log, "telegram updates from unconfigured chats")
         self.connected = False  # getMe succeeded; until then sends wait (see `open`)
@@ -263,21 +238,13 @@ class TelegramPlatform:
             raise _translate(e) from e
 
     # ------------------------------------------------------------------ update side
-    def _group_chats(self) -> set[str]:
-        chats = set()
-        for t in self.config.teams:
-            for mapping in (t.chats, t.admin_chat):
-                if "telegram" in mapping:
-                    chats.add(str(mapping["telegram"]))
-        return chats
-
     def _request(self, update: Update, text: str) -> Request | None:
-        """Build a request, or None (logged) when the chat is not one we serve."""
+        """Build a request, or None (logged) when the chat is not one the bot serves."""
         chat, user, msg = update.effective_chat, update.effective_user, update.effective_message
         if chat is None or user is None:
             return None
         private = chat.type == ChatType.PRIVATE
-        if not private and str(chat.id) not in self._group_chats():
+        if not private and not self.host.serves("telegram", str(chat.id)):
             # anyone can add the bot to a group: a few lines a minute, then a count (bot/logsafe.py)
             self.ignored.log(
                 logging.WARNING,
@@ -288,20 +255,16 @@ class TelegramPlatform:
                 source=str(chat.id),
             )
             return None
-        reply_to = None
-        if msg is not None and msg.reply_to_message is not None:
-            reply_to = outbox_store.incident_for_message(
-                self.app.db, "telegram", str(chat.id), str(msg.reply_to_message.message_id)
-            )
+        replied = msg.reply_to_message if msg is not None else None
         return Request(
             platform="telegram",
             chat=str(chat.id),
             user_id=str(user.id),
             text=text,
-            reply_to_incident=reply_to,
             private=private,
             user_name=f"@{user.username}" if user.username else None,
             bot_username=self._bot_username(),
+            reply_to_message=str(replied.message_id) if replied is not None else None,
         )
 
     def _bot_username(self) -> str | None:
@@ -319,7 +282,7 @@ class TelegramPlatform:
         req = self._request(update, msg.text)
         if req is None:
             return
-        for reply in await self.app.handle(req):
+        for reply in await self.host.handle(req):
             first = None
             for chunk in text_parts(self, reply.text):  # in order; later parts under the first
                 part = await (first.reply_text(chunk) if first else msg.reply_text(chunk, do_quote=not req.private))
@@ -332,60 +295,37 @@ class TelegramPlatform:
                     await msg.reply_document(fh, filename=os.path.basename(reply.document), do_quote=not req.private)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A button press: answered first, then acted on as the command it stands for."""
+        """A button press: the handlers' answer (`Pressed`) is shown first, then the buttons
+        under the card change when the answer says so."""
         query = update.callback_query
-        decoded = decode_button(query.data)
         req = self._request(update, "")
-        if decoded is None or req is None:
-            await query.answer("无法识别的按钮。", show_alert=True)
-            return
-        code, iid, arg = decoded
-        if code == "n":
-            await query.answer(f"请回复此卡片并发送：/note 内容（或 /note {iid} 内容）", show_alert=True)
-            return
-        if code in ("x", "b"):
-            from handlers.commands import who_is
-
-            person = who_is(self.app.deps, req)
-            if not allowed("close", Role(person.role) if person else None):
-                await query.answer("你没有关闭事件的权限。", show_alert=True)
-                return
-            if code == "x":
-                markup = disposition_keyboard(iid)
-            else:
-                try:
-                    markup = card_keyboard(self.app.render(self.app.service.get(iid)))
-                except LookupError:  # forged or stale callback data: no such incident
-                    await query.answer(f"没有编号为 #{iid} 的事件。", show_alert=True)
-                    return
+        pressed: Pressed = UNKNOWN_BUTTON if req is None else await self.host.press(req, query.data, keyboards=True)
+        if pressed.choices is not None:
+            markup = choices_keyboard(pressed.choices)
+        elif pressed.card is not None:
+            markup = card_keyboard(pressed.card)
+        else:
+            markup = None
+        if pressed.notice:
+            # a callback answer holds 200 characters
+            await query.answer(pressed.notice[:190], show_alert=pressed.alert)
+        else:
             await query.answer()
+        if markup is not None:
             try:
                 await query.edit_message_reply_markup(reply_markup=markup)
             except BadRequest as e:
                 if "not modified" not in e.message.lower():
                     raise
-            return
-        if code == "d":
-            if arg is None or not 0 <= arg < len(DISPOSITIONS):
-                await query.answer("无法识别的处置方式。", show_alert=True)
-                return
-            text = f"/close {iid} {DISPOSITIONS[arg].value}"
-        else:
-            text = f"/{CODES[code].value} {iid}"
-        replies = await self.app.handle(Request(**{**req.__dict__, "text": text}))
-        if replies:
-            await query.answer(replies[0].text[:190], show_alert=True)
-        else:
-            await query.answer("✅ 已完成")
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling a Telegram update", exc_info=context.error)
 
-    async def open(self, app) -> None:
+    async def open(self, host: Host) -> None:
         """Register the update handlers and connect (getMe). When the Bot API cannot be reached,
         start anyway: `serve` keeps trying with backoff while the other platforms work, and
         delivery to Telegram waits (nothing is lost) until it is back."""
-        self.app = app
+        self.host = host
         a = self.application
         a.add_handler(CallbackQueryHandler(self.on_button))
         a.add_handler(MessageHandler(filters.TEXT, self.on_message))
@@ -435,14 +375,14 @@ class TelegramPlatform:
                 pass
             if await self._connect():
                 log.warning("Telegram 已恢复连接 / Telegram Bot API reachable again; delivering what waited")
-                if self.app is not None:
-                    self.app.deliverer.kick()
+                if self.host is not None:
+                    self.host.deliver_now()
             delay = min(delay * 2, self.retry_max)
         return True
 
-    async def serve(self, app) -> None:
-        """Poll for updates until stopped (SIGINT/SIGTERM or `stop()`); first connect, if the
-        Bot API was down at start-up."""
+    async def serve(self, host: Host) -> None:
+        """Poll for updates until `stop()` (the run loop's signal handler calls it); first
+        connect, if the Bot API was down at start-up."""
         if not await self._until_connected():
             return
         a = self.application
@@ -453,20 +393,9 @@ class TelegramPlatform:
             allowed_updates=["message", "callback_query"],
             drop_pending_updates=False,
         )
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(sig, self._stop.set)
-            except (NotImplementedError, RuntimeError):
-                pass
         try:
             await self._stop.wait()
         finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                try:
-                    loop.remove_signal_handler(sig)
-                except (NotImplementedError, RuntimeError):
-                    pass
             await a.updater.stop()
             await a.stop()
 

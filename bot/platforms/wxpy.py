@@ -21,7 +21,7 @@ from bot.errors import FieldProblem, SettingsError
 from bot.platforms.ratelimit import Pacer
 from core.platform import DeliveryError, Outgoing, text_parts
 from core.render import card_text
-from handlers import Request
+from handlers.base import Host, Request
 
 __all__ = ["WxpyPlatform"]
 
@@ -80,7 +80,7 @@ class WxpyPlatform:
         self.pacer = Pacer()
         self.bot = None
         self.groups: dict[str, object] = {}
-        self.app = None
+        self.host: Host | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
 
@@ -130,13 +130,11 @@ class WxpyPlatform:
     async def on_message(self, group: str, puid: str, name: str, text: str) -> None:
         """A group message. People are known by puid, never by the name they show in the
         group: anyone can rename themselves 李强 there."""
-        from handlers.commands import who_is
-
         try:
             req = Request(platform="wxpy", chat=group, user_id=puid, text=text.strip(), private=False)
-            if who_is(self.app.deps, req) is None and text.strip():
+            if text.strip() and self.host.identify("wxpy", puid) is None:
                 log.info("wxpy: message from %s (puid %s), who is in no person's handles.wxpy", name, puid)
-            replies = await self.app.handle(req)
+            replies = await self.host.handle(req)
             for reply in replies:
                 await self._reply(group, f"@{name} {reply.text}", reply.image)
         except Exception:
@@ -154,9 +152,9 @@ class WxpyPlatform:
                 await asyncio.sleep(min(e.retry_after, 60))
 
     # ------------------------------------------------------------------ life
-    async def open(self, app) -> None:
+    async def open(self, host: Host) -> None:
         """Log in (a QR code to scan on first start), find the groups, listen to them."""
-        self.app = app
+        self.host = host
         self.loop = asyncio.get_running_loop()
         self.bot = await asyncio.to_thread(self.login, self.cache)
         await asyncio.to_thread(self.bot.enable_puid, str(self.puid_path))  # stable ids for people
@@ -178,7 +176,7 @@ class WxpyPlatform:
         self.bot.register(list(self.groups.values()), TEXT)(self._on_message)
         log.info("wxpy: listening to %s", ", ".join(self.group_names))
 
-    async def serve(self, app) -> None:
+    async def serve(self, host: Host) -> None:
         await self._stop.wait()
 
     def stop(self) -> None:

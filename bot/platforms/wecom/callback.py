@@ -1,0 +1,205 @@
+"""The WeCom callback server: a small aiohttp app that checks each request's signature,
+decrypts it (wechatpy), refuses stale, replayed, oversized and malformed ones, answers at
+once and hands the decrypted message on (`dispatch`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+import xmltodict
+from aiohttp import web
+from wechatpy.exceptions import InvalidSignatureException
+
+from bot.errors import FieldProblem, SettingsError
+from bot.logsafe import BoundedLog
+
+__all__ = ["MAX_BODY", "MAX_SKEW", "CallbackServer"]
+
+log = logging.getLogger(__package__)
+
+MAX_SKEW = 300  # seconds a callback timestamp may be off (replays older than this are refused)
+MAX_BODY = 256 * 1024  # bytes a callback body may have
+
+
+class CallbackServer:
+    """Serves WeCom's callback URL (`path` on `listen`) until `stop` is awaited.
+
+    :param crypto: wechatpy's `WeChatCrypto` for the app.
+    :param dispatch: called with each accepted message (a dict of its XML), in the background.
+    :param first_time: ``first_time(key, expires_at)``: False when the request was seen before.
+    :param wall_clock: Unix seconds, for the timestamps' skew check.
+    :param refusals: where refused requests are logged, at a bounded rate.
+    """
+
+    def __init__(
+        self,
+        *,
+        crypto,
+        listen: tuple[str, int],
+        path: str,
+        dispatch: Callable[[dict], Awaitable[None]],
+        first_time: Callable[[str, float], bool],
+        wall_clock: Callable[[], float],
+        refusals: BoundedLog,
+    ):
+        self.crypto = crypto
+        self.listen = listen
+        self.path = path
+        self.dispatch = dispatch
+        self.first_time = first_time
+        self.wall_clock = wall_clock
+        self.refusals = refusals
+        self.port: int | None = None
+        self._runner: web.AppRunner | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    async def start(self) -> None:
+        """Listen; a port that cannot be had stops the start-up with a clear message."""
+        web_app = web.Application(client_max_size=MAX_BODY)
+        web_app.router.add_get(self.path, self._verify)
+        web_app.router.add_post(self.path, self._receive)
+        self._runner = web.AppRunner(web_app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.listen[0], self.listen[1])
+        try:
+            await site.start()
+        except OSError as e:
+            await self._runner.cleanup()
+            self._runner = None
+            raise SettingsError(
+                "wecom",
+                [
+                    FieldProblem(
+                        "YUQING_WECOM_LISTEN",
+                        f"无法在 {self.listen[0]}:{self.listen[1]} 上监听（{e.strerror}）",
+                        f"cannot listen on {self.listen[0]}:{self.listen[1]} ({e.strerror})",
+                    )
+                ],
+            ) from None
+        self.port = self._runner.addresses[0][1]
+        log.info("WeCom callback listening on %s:%s%s", self.listen[0], self.port, self.path)
+
+    async def stop(self) -> None:
+        """Stop listening; let the messages being handled finish (10 s), then cut them off."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
+            for t in list(self._tasks):  # still running: cut off before the HTTP client closes
+                t.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _verify(self, request: web.Request) -> web.Response:
+        """WeCom's URL check when the callback is saved: echo the decrypted echostr."""
+        q = request.query
+        try:
+            echo = self.crypto.check_signature(q["msg_signature"], q["timestamp"], q["nonce"], q["echostr"])
+        except KeyError:
+            self._refused(
+                "missing parameters",
+                "wecom callback URL check without its parameters from %s",
+                request.remote,
+                source=request.remote,
+            )
+            return web.Response(status=400, text="missing parameters")
+        except InvalidSignatureException:
+            self._refused(
+                "bad signature",
+                "wecom callback URL check with a bad signature from %s",
+                request.remote,
+                source=request.remote,
+            )
+            return web.Response(status=403, text="bad signature")
+        except Exception as e:
+            self._refused(
+                "undecryptable", "wecom callback URL check could not be decrypted: %s", e, source=request.remote
+            )
+            return web.Response(status=400, text="bad echostr")
+        return web.Response(text=echo.decode() if isinstance(echo, bytes) else echo)
+
+    def _fresh(self, key: tuple, timestamp: str) -> str | None:
+        """None when this request may be processed; otherwise why not (stale or replayed).
+
+        The memory of accepted requests is in the database (`Host.first_time`), kept until the
+        timestamp could no longer pass the skew check: a request captured and replayed after a
+        restart, or to another process on the same database, is refused as well."""
+        now = self.wall_clock()
+        if not timestamp.isdecimal() or len(timestamp) > 12 or abs(now - int(timestamp)) > MAX_SKEW:
+            return "stale timestamp"
+        if not self.first_time("\x1f".join(key), int(timestamp) + MAX_SKEW + 60):
+            return "replayed request"
+        return None
+
+    def _refused(self, kind: str, msg: str, *args, source: str | None = None, level: int = logging.WARNING) -> None:
+        self.refusals.log(level, kind, msg, *args, source=source)
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        q = request.query
+        sig, ts, nonce = q.get("msg_signature"), q.get("timestamp", ""), q.get("nonce")
+        peer = request.remote
+        if not (sig and ts and nonce):
+            self._refused(
+                "missing parameters", "wecom callback without signature parameters from %s", peer, source=peer
+            )
+            return web.Response(status=400, text="missing parameters")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            self._refused(
+                "too large", "wecom callback from %s refused: body larger than %d bytes", peer, MAX_BODY, source=peer
+            )
+            raise
+        except (ConnectionError, asyncio.IncompleteReadError, aiohttp.ClientPayloadError) as e:
+            # the caller went away mid-body: nothing to answer, nothing went wrong here
+            self._refused(
+                "dropped upload",
+                "wecom callback from %s dropped before its body was complete (%s)",
+                peer,
+                type(e).__name__,
+                source=peer,
+                level=logging.INFO,
+            )
+            return web.Response(status=400, text="incomplete body")
+        try:
+            xml = self.crypto.decrypt_message(body, sig, ts, nonce)
+        except InvalidSignatureException:
+            self._refused("bad signature", "wecom callback with a bad signature from %s refused", peer, source=peer)
+            return web.Response(status=403, text="bad signature")
+        except Exception as e:  # malformed XML, missing Encrypt, wrong corp id, bad padding
+            self._refused(
+                "undecryptable",
+                "wecom callback from %s refused: cannot decrypt (%s: %s)",
+                peer,
+                type(e).__name__,
+                e,
+                source=peer,
+            )
+            return web.Response(status=400, text="malformed message")
+        why = self._fresh((sig, ts, nonce), ts)
+        if why:
+            self._refused(why, "wecom callback from %s refused: %s", peer, why, source=peer)
+            return web.Response(status=409 if why.startswith("replayed") else 403, text=why)
+        try:
+            msg = xmltodict.parse(xml)["xml"]
+            if not isinstance(msg, dict):
+                raise ValueError("empty <xml>")
+        except Exception as e:
+            self._refused(
+                "malformed message", "wecom callback refused: decrypted message is not valid XML (%s)", e, source=peer
+            )
+            return web.Response(status=400, text="malformed message")
+        # answer at once (WeCom retries after 5 s); the command runs in the background
+        task = asyncio.create_task(self._dispatch(msg))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return web.Response(text="")
+
+    async def _dispatch(self, msg: dict) -> None:
+        try:
+            await self.dispatch(msg)
+        except Exception:
+            log.exception("wecom: handling a callback message failed")

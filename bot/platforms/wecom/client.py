@@ -1,0 +1,172 @@
+"""The WeCom API client: access tokens, the app's message API, group-robot webhooks, and the
+per-minute limits WeCom enforces (or punishes), kept on our side. WeCom's error codes become
+`core.platform` delivery errors here."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+
+import httpx
+
+from bot.platforms.ratelimit import Pacer
+from core.platform import DeliveryError
+
+__all__ = ["APP_PER_USER_MINUTE", "ROBOT_PER_MINUTE", "ROBOT_PREFIX", "WeComClient"]
+
+log = logging.getLogger(__package__)
+
+ROBOT_PREFIX = "robot:"
+ROBOT_PER_MINUTE = 20  # WeCom: 20 messages a minute per robot
+APP_PER_USER_MINUTE = 30  # WeCom drops app messages beyond 30 a minute to one member
+THROTTLED = {45009, 45033}  # api freq out of limit, too many concurrent calls
+TOKEN_EXPIRED = {40014, 42001, 40001}
+# bad key/user/agent/parameter, API not permitted for this app: retrying cannot help
+PERMANENT = {93000, 93004, 40058, 40003, 40056, 48002, 81013, 301002}
+
+
+class WeComClient:
+    """HTTP to WeCom. Chats are ``robot:<name>`` (a group robot, by its key's name) or a WeCom
+    user id (the self-built app). `open` before the first call, `close` after the last."""
+
+    def __init__(
+        self,
+        *,
+        api_base: str,
+        corp_id: str | None,
+        agent_id,
+        secret: str | None,
+        robot_keys: dict[str, str],
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.api_base = api_base.rstrip("/")
+        self.corp_id, self.agent_id, self.secret = corp_id, agent_id, secret
+        self.robot_keys = robot_keys
+        self.pacer = Pacer(clock)
+        self.http: httpx.AsyncClient | None = None
+        self._token: tuple[str, float] | None = None
+        self._token_lock = asyncio.Lock()
+
+    def open(self) -> None:
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(15.0))
+
+    async def close(self) -> None:
+        if self.http is not None:
+            await self.http.aclose()
+            self.http = None
+
+    async def _call(self, path: str, params: dict, payload: dict | None = None, files=None) -> dict:
+        """GET (no payload) or POST one WeCom API; network trouble and 5xx become DeliveryError."""
+        assert self.http is not None, "open() first"
+        try:
+            if payload is None and files is None:
+                r = await self.http.get(self.api_base + path, params=params)
+            else:
+                r = await self.http.post(self.api_base + path, params=params, json=payload, files=files)
+        except httpx.HTTPError as e:
+            raise DeliveryError(f"WeCom unreachable: {type(e).__name__}: {e}") from e
+        if r.status_code >= 500 or r.status_code == 429:
+            raise DeliveryError(f"WeCom HTTP {r.status_code}", retry_after=60 if r.status_code == 429 else None)
+        try:
+            data = r.json()
+        except ValueError:
+            raise DeliveryError(f"WeCom answered HTTP {r.status_code} without JSON") from None
+        return data
+
+    @staticmethod
+    def _check(data: dict, what: str) -> dict:
+        code = data.get("errcode", 0)
+        if code == 0:
+            return data
+        msg = f"WeCom {what}: errcode {code} {data.get('errmsg', '')}".strip()
+        if code in THROTTLED:
+            raise DeliveryError(msg, retry_after=60)
+        raise DeliveryError(msg, permanent=code in PERMANENT)
+
+    async def access_token(self, *, fresh: bool = False) -> str:
+        """The app's access token, cached until shortly before it expires.
+
+        :raises DeliveryError: when WeCom refuses or cannot be reached."""
+        async with self._token_lock:
+            if self._token and not fresh and self._token[1] > time.monotonic():
+                return self._token[0]
+            data = self._check(
+                await self._call("/cgi-bin/gettoken", {"corpid": self.corp_id, "corpsecret": self.secret}), "gettoken"
+            )
+            self._token = (data["access_token"], time.monotonic() + int(data.get("expires_in", 7200)) - 300)
+            return self._token[0]
+
+    async def app_call(self, path: str, payload: dict | None = None, files=None, params: dict | None = None) -> dict:
+        """Call the app API with the cached access token, refreshed once when WeCom says it expired."""
+        if not self.secret:
+            raise DeliveryError("the WeCom app is not configured (YUQING_WECOM_SECRET …)", permanent=True)
+        for attempt in (0, 1):
+            token = await self.access_token(fresh=attempt == 1)
+            data = await self._call(path, {"access_token": token, **(params or {})}, payload, files)
+            if data.get("errcode") in TOKEN_EXPIRED and attempt == 0:
+                log.info("WeCom access token expired; fetching a new one")
+                continue
+            return self._check(data, path.rsplit("/", 1)[-1])
+        raise AssertionError("unreachable")
+
+    def _robot_key(self, chat: str) -> str:
+        name = chat[len(ROBOT_PREFIX) :]
+        key = self.robot_keys.get(name)
+        if not key:
+            raise DeliveryError(f"no robot key named {name!r} in YUQING_WECOM_ROBOT_KEYS", permanent=True)
+        return key
+
+    async def _robot_one(self, chat: str, body: dict) -> str:
+        self._check(await self._call("/cgi-bin/webhook/send", {"key": self._robot_key(chat)}, body), "robot send")
+        return f"{chat}:{uuid.uuid4().hex[:12]}"  # robots return no message id
+
+    async def _app_one(self, user: str, body: dict) -> str:
+        data = await self.app_call("/cgi-bin/message/send", {"touser": user, "agentid": self.agent_id, **body})
+        if data.get("invaliduser"):
+            raise DeliveryError(f"WeCom user {user} is not in the app's visible range", permanent=True)
+        return str(data.get("msgid") or uuid.uuid4().hex)
+
+    async def send_all(self, chat: str, bodies: list[dict], progress: tuple | None) -> str:
+        """Send the messages one text needs, within the per-minute limit (see `Pacer`)."""
+        if chat.startswith(ROBOT_PREFIX):
+            self._robot_key(chat)  # an unknown robot fails before anything is counted
+            sent = await self.pacer.send(chat, ROBOT_PER_MINUTE, bodies, lambda b: self._robot_one(chat, b), progress)
+        else:
+            sent = await self.pacer.send(
+                f"app:{chat}", APP_PER_USER_MINUTE, bodies, lambda b: self._app_one(chat, b), progress
+            )
+        return sent or uuid.uuid4().hex
+
+    async def image_body(self, path: str, robot: bool) -> dict:
+        """The message body of a PNG: inline for a robot, uploaded as media for the app."""
+        with open(path, "rb") as fh:
+            data = fh.read()
+        if robot:
+            return {
+                "msgtype": "image",
+                "image": {"base64": base64.b64encode(data).decode(), "md5": hashlib.md5(data).hexdigest()},
+            }
+        up = await self.app_call(
+            "/cgi-bin/media/upload", files={"media": ("chart.png", data, "image/png")}, params={"type": "image"}
+        )
+        return {"msgtype": "image", "image": {"media_id": up["media_id"]}}
+
+    async def relabel_button(self, user: str, response_code: str, label: str) -> None:
+        """Rename the pressed button of a template card ('已认领'); a failure is only logged."""
+        try:
+            await self.app_call(
+                "/cgi-bin/message/update_template_card",
+                {
+                    "userids": [user],
+                    "agentid": self.agent_id,
+                    "response_code": response_code,
+                    "button": {"replace_name": label},
+                },
+            )
+        except DeliveryError as e:
+            log.info("wecom: could not update the pressed card: %s", e)

@@ -1,0 +1,84 @@
+"""The bot as a platform adapter sees it: `ChatHost`, the one implementation of `handlers.Host`.
+
+Built once by the app; adapters receive it in `open`/`serve` and call nothing else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+
+from handlers.base import Deps, Pressed, Reply, Request
+from handlers.buttons import press
+from handlers.commands import handle, who_is
+from storage import outbox as outbox_store
+from storage import replay
+
+__all__ = ["ChatHost"]
+
+
+class ChatHost:
+    """`handlers.Host` over the handlers' `Deps`.
+
+    :param deps: what the handlers use.
+    :param deliver_now: wakes the delivery job.
+    :param settle: ``settle(after_collection)`` waits for the start-up collection (when asked)
+        and for the outbox to be delivered.
+    :param console_person: who types at the console when it starts.
+    """
+
+    def __init__(
+        self,
+        deps: Deps,
+        *,
+        deliver_now: Callable[[], None],
+        settle: Callable[[bool], Awaitable[None]],
+        console_person: Callable[[], object],
+    ):
+        self._deps = deps
+        self._deliver_now = deliver_now
+        self._settle = settle
+        self._console_person = console_person
+
+    async def handle(self, request: Request) -> list[Reply]:
+        return await handle(self._deps, self._resolved(request))
+
+    async def press(self, request: Request, data: str, *, keyboards: bool = False) -> Pressed:
+        return await press(self._deps, self._resolved(request), data, keyboards=keyboards)
+
+    def _resolved(self, req: Request) -> Request:
+        """The request with the incident whose card (or notice) it replies to."""
+        if req.reply_to_message is None or req.reply_to_incident is not None:
+            return req
+        iid = outbox_store.incident_for_message(self._deps.db, req.platform, req.chat, req.reply_to_message)
+        return dataclasses.replace(req, reply_to_incident=iid)
+
+    def identify(self, platform: str, user_id: str, user_name: str | None = None):
+        return who_is(self._deps, Request(platform=platform, chat="", user_id=user_id, text="", user_name=user_name))
+
+    def serves(self, platform: str, chat: str) -> bool:
+        return any(
+            str(mapping.get(platform)) == str(chat)
+            for t in self._deps.config.teams
+            for mapping in (t.chats, t.admin_chat)
+            if platform in mapping
+        )
+
+    def first_time(self, kind: str, key: str, *, now: float, expires_at: float) -> bool:
+        return replay.first_time(self._deps.db, kind, key, now=now, expires_at=expires_at)
+
+    def forget_expired(self, now: float) -> None:
+        replay.prune_seen(self._deps.db, now)
+
+    def deliver_now(self) -> None:
+        self._deliver_now()
+
+    def console_person(self):
+        return self._console_person()
+
+    def home_chat(self, platform: str, person) -> str:
+        chats = self._deps.router.group_chats(person.team if person else None)
+        return next(c for p, c in chats if p == platform)
+
+    async def settle(self, *, after_collection: bool = False) -> None:
+        await self._settle(after_collection)
