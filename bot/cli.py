@@ -14,9 +14,10 @@ from pathlib import Path
 
 import click
 
-from bot.config import Config, load_config
+from bot.config import load_config
 from bot.errors import StartupError
 from bot.settings import PLATFORMS, Settings, load_settings
+from core.config import Config
 
 __all__ = ["cli", "main"]
 
@@ -379,17 +380,19 @@ def backtest(posts, db, config, labels, groups, inews, quiet) -> None:
             )
         else:
             with open(posts, encoding="utf-8") as fh:
-                _run_backtest(settings, cfg, path, _posts_lines(fh), label_map, group_list, pair_list, quiet)
+                _run_backtest(
+                    settings, cfg, path, _posts_lines(fh, settings.tz), label_map, group_list, pair_list, quiet
+                )
 
 
-def _posts_lines(fh):
+def _posts_lines(fh, tz):
     from jobs.backtest import parse_line
 
     for lineno, line in enumerate(fh, 1):
         if not line.strip():
             continue
         try:
-            yield lineno, parse_line(line), None
+            yield lineno, parse_line(line, tz), None
         except ValueError as e:
             yield lineno, None, e
 

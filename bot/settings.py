@@ -15,11 +15,13 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import FieldProblem, SettingsError
+from bot.platforms import AVAILABLE
 from bot.validation import problems_from
+from core.clock import DEFAULT_TIMEZONE
 
 __all__ = ["PLATFORMS", "Settings", "load_settings"]
 
-PLATFORMS = ("console", "telegram", "wecom", "wxpy")
+PLATFORMS = tuple(AVAILABLE)  # the names `YUQING_PLATFORM` accepts: the adapters there are
 
 
 class Settings(BaseSettings):
@@ -41,7 +43,7 @@ class Settings(BaseSettings):
     config: Path = Field(default=Path("config/example.toml"), description="The TOML configuration file.")
     db: Path = Field(default=Path("data/yuqing.db"), description="The SQLite database file.")
     data_dir: Path = Field(default=Path("data"), description="Folder for the database, logs and caches.")
-    timezone: str = Field(default="Asia/Shanghai", description="Zone for displayed times and schedules.")
+    timezone: str = Field(default=DEFAULT_TIMEZONE, description="Zone for displayed times and schedules.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_file: Path | None = Field(default=None, description="Log file; default <data_dir>/yuqing.log.")
     console_user: str | None = Field(default=None, description="Who types in the console; default the first admin.")

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import ahocorasick
 
-from bot.config import Config, Source
 from core.cluster import simhash
+from core.config import Config, Source
 from core.gazetteer import AreaMatcher, PlaceHits, gazetteer
 from core.grading import CONTENT_PREFIX, Content, Factor, Reach, assess_content, content_sensitivity, grade_story
 from core.models import Finding, Post

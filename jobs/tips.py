@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import httpx
 from selectolax.lexbor import LexborHTMLParser
 
-from bot.config import Source
+from core.config import Source
 from core.text import clean
 from jobs.fetch import decode_body
 

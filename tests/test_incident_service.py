@@ -11,7 +11,7 @@ from core.incidents import Actor, IncidentService
 from core.lifecycle import Action, Refusal
 from core.models import Role, State
 from core.routing import Router
-from storage import open_db
+from storage import SQLITE, open_db
 from storage import outbox as outbox_store
 from tests.conftest import EXAMPLE, HIGH, LOW, seed
 
@@ -55,7 +55,7 @@ async def test_two_people_claiming_at_once_exactly_one_wins(two, tmp_path, clock
 
     def claim(pid, name):
         db = open_db(path)
-        svc = IncidentService(db, cfg, Router(cfg, ["console"], db), clock)
+        svc = IncidentService(db, cfg, Router(cfg, ["console"], db, store=SQLITE), clock, store=SQLITE)
         barrier.wait()
         results[pid] = svc.act(1, Action.CLAIM, Actor(pid, name, Role.STAFF))
         db.close()
