@@ -26,14 +26,14 @@ def load_config(path: Path | str) -> Config:
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(str(path), [FieldProblem("(file)", "找不到配置文件", "file not found")]) from None
-    except UnicodeDecodeError:
-        raise ConfigError(str(path), [FieldProblem("(file)", "文件须为 UTF-8 编码", "file must be UTF-8")]) from None
+    except FileNotFoundError as exc:
+        raise ConfigError(str(path), [FieldProblem("(file)", "找不到配置文件", "file not found")]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), [FieldProblem("(file)", "文件须为 UTF-8 编码", "file must be UTF-8")]) from exc
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(
             str(path), [FieldProblem("(syntax)", f"TOML 语法错误：{e}", f"TOML syntax error: {e}")]
-        ) from None
+        ) from e
     try:
         cfg = Config.model_validate({**raw, "base_dir": path.parent})
     except ValidationError as e:
@@ -44,7 +44,7 @@ def load_config(path: Path | str) -> Config:
                 problems += [FieldProblem(w, zh, en) for w, zh, en in cross.problems]
         if not problems:
             problems = problems_from(e)
-        raise ConfigError(str(path), problems) from None
+        raise ConfigError(str(path), problems) from e
     file_problems = []
     for i, s in enumerate(cfg.sources):
         if s.kind == "rss" and not s.is_http and not cfg.resolve_path(s.url).exists():

