@@ -20,6 +20,7 @@ import httpx
 from core.clock import from_iso, parse_duration
 from core.errors import YuqingError
 from core.grades import Grade
+from core.health import SourceHealth, source_health
 from core.incidents import Actor, Outcome, playbook_step, playbook_text
 from core.lifecycle import Action, Refusal
 from core.models import Disposition, Post, Role, State
@@ -790,17 +791,16 @@ async def cmd_unsubscribe(call: Call) -> list[Reply]:
 
 
 def source_status(row: dict, config) -> str:
-    if row.get("deactivated"):
-        return "⛔ 已停用"
-    if row.get("consecutive_failures", 0) >= config.collection.break_after:
-        return f"⚠️ 连续失败 {row['consecutive_failures']} 次"
-    if row.get("consecutive_failures"):
-        return f"🟡 失败 {row['consecutive_failures']} 次"
-    if row.get("silent_reported"):
-        return "🔇 长时间无更新"
-    if not row.get("last_run_at"):
-        return "⏳ 尚未抓取"
-    return "✅ 正常"
+    health = source_health(row, config.collection.break_after)
+    failures = row.get("consecutive_failures")
+    return {
+        SourceHealth.DEACTIVATED: "⛔ 已停用",
+        SourceHealth.FAILING: f"⚠️ 连续失败 {failures} 次",
+        SourceHealth.FLAKY: f"🟡 失败 {failures} 次",
+        SourceHealth.SILENT: "🔇 长时间无更新",
+        SourceHealth.NOT_RUN: "⏳ 尚未抓取",
+        SourceHealth.OK: "✅ 正常",
+    }[health]
 
 
 async def cmd_sources(call: Call) -> list[Reply]:
