@@ -7,29 +7,40 @@ submodules; nothing outside this package writes SQL. `SQLITE` is this package se
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from types import ModuleType
+from contextlib import AbstractContextManager
+from typing import Any
 
+from core.ports import IncidentStore, OutboxStore, PeopleStore, PostStore, Storage
 from storage import incidents, outbox, people, posts
 from storage.db import SCHEMA_MIGRATIONS, open_db, write_tx
 
 __all__ = ["SCHEMA_MIGRATIONS", "SQLITE", "SQLiteStorage", "open_db", "write_tx"]
 
 
-@dataclass(frozen=True)
 class SQLiteStorage:
     """`core.ports.Storage` over SQLite: the submodules themselves (their functions take the
     `Database` first), so a test that patches `storage.incidents.update_incident` patches
-    what the service calls."""
+    what the service calls. The return types let a type checker hold each module to its
+    protocol."""
 
-    incidents: ModuleType = incidents
-    outbox: ModuleType = outbox
-    people: ModuleType = people
-    posts: ModuleType = posts
+    @property
+    def incidents(self) -> IncidentStore:
+        return incidents
 
-    @staticmethod
-    def write_tx(db):
+    @property
+    def outbox(self) -> OutboxStore:
+        return outbox
+
+    @property
+    def people(self) -> PeopleStore:
+        return people
+
+    @property
+    def posts(self) -> PostStore:
+        return posts
+
+    def write_tx(self, db: Any) -> AbstractContextManager[Any]:
         return write_tx(db)
 
 
-SQLITE = SQLiteStorage()
+SQLITE: Storage = SQLiteStorage()

@@ -23,6 +23,7 @@ __all__ = [
     "final_grades",
     "get_incident",
     "get_mute_all",
+    "get_story_row",
     "incidents_between",
     "link_post",
     "list_incidents",
@@ -31,6 +32,8 @@ __all__ = [
     "set_mute_all",
     "set_next_due",
     "story_candidates",
+    "story_reach",
+    "story_sources",
     "sweep_facts",
     "update_incident",
 ]
