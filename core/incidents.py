@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from core.clock import DEFAULT_TZ, Clock, to_iso
 from core.cluster import Candidate, StoryIndex, from_hex, legacy_simhash, to_hex, to_unsigned
+from core.config import Config
 from core.grades import Grade
 from core.grading import SPREAD_WINDOW_HOURS, Reach, grade_story, is_impact_reason
 from core.lifecycle import Action, Decision, Refusal, decide
@@ -73,7 +74,7 @@ def playbook_text(incident_id: int, pb, done: set[int] | None = None) -> str:
 
 
 class IncidentService:
-    def __init__(self, db, config, router: Router, clock: Clock, tz=None, *, store: Storage):
+    def __init__(self, db, config: Config, router: Router, clock: Clock, tz=None, *, store: Storage):
         """`db`: the database handle, passed back to `store` (the storage seam, `storage.SQLITE`)."""
         self.tz = tz or DEFAULT_TZ
         self.db = db

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from core.config import Config
 from core.grades import Grade
 from core.models import Role
 from core.ports import Storage
@@ -21,7 +22,7 @@ CONSOLE_GROUP = "监测群"
 class Router:
     def __init__(
         self,
-        config,
+        config: Config,
         platforms: Sequence[str],
         db,
         defaults: dict[str, dict[str, str]] | None = None,
