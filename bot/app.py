@@ -15,11 +15,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.config import Config, quiet_window
 from bot.errors import FieldProblem, SettingsError
 from bot.platforms import AVAILABLE
 from bot.settings import Settings
 from core.clock import Clock, system_clock
+from core.config import Config, quiet_window
 from core.deadlines import deadlines_for, is_overdue, next_deadline
 from core.incidents import IncidentService
 from core.models import Incident
@@ -37,7 +37,7 @@ from jobs.pipeline import Pipeline, index_off_loop
 from jobs.report import report_with_chart, send_scheduled_report
 from jobs.report_docs import with_document
 from jobs.tips import system_resolver
-from storage import open_db
+from storage import SQLITE, open_db
 
 __all__ = ["App", "build_platform", "routed_platforms"]
 
@@ -119,8 +119,9 @@ class App:
             routed_platforms(settings, platforms),
             self.db,
             defaults=team_chat_defaults(settings, config, platforms),
+            store=SQLITE,
         )
-        self.service = IncidentService(self.db, config, self.router, clock, self.tz)
+        self.service = IncidentService(self.db, config, self.router, clock, self.tz, store=SQLITE)
         self.analyzer = Analyzer(config)
         self.client: httpx.AsyncClient | None = None
         self.pipeline = Pipeline(config, self.analyzer, self.service, None)

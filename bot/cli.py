@@ -14,9 +14,10 @@ from pathlib import Path
 
 import click
 
-from bot.config import Config, load_config
+from bot.config import load_config
 from bot.errors import StartupError
 from bot.settings import PLATFORMS, Settings, load_settings
+from core.config import Config
 
 __all__ = ["cli", "main"]
 
@@ -225,8 +226,8 @@ def report(db, config, period, fmt, output) -> None:
     else:
         try:
             period = target = parse_period(period)
-        except ValueError:
-            raise click.BadParameter(f"无法识别的周期 {period!r} / unknown period", param_hint="--period") from None
+        except ValueError as exc:
+            raise click.BadParameter(f"无法识别的周期 {period!r} / unknown period", param_hint="--period") from exc
     if output is not None and fmt != "docx":
         raise click.BadParameter("-o 只用于 --format docx / -o needs --format docx", param_hint="-o")
     settings, cfg = _load(db, config)
@@ -242,10 +243,10 @@ def report(db, config, period, fmt, output) -> None:
 
             try:
                 res = write_report_docx(database, cfg, target, system_clock(), settings.tz, path=output)
-            except IncidentNotFound:
+            except IncidentNotFound as exc:
                 raise click.BadParameter(
                     f"没有编号为 #{target} 的事件 / no such incident", param_hint="--period"
-                ) from None
+                ) from exc
             click.echo(f"已生成{res.kind}（{res.year}年第{res.number}期）：{res.path}")
         else:
             r = build_report(database, cfg, period, system_clock(), settings.tz)
@@ -352,7 +353,7 @@ def backtest(posts, db, config, labels, groups, inews, quiet) -> None:
         label_map = load_labels(labels) if labels else None
         group_list, pair_list = load_groups(groups) if groups else ([], [])
     except LabelError as e:
-        raise click.BadParameter(str(e), param_hint="--labels/--groups") from None
+        raise click.BadParameter(str(e), param_hint="--labels/--groups") from e
 
     settings, cfg = _load(None, config)
     with tempfile.TemporaryDirectory(prefix="yuqing-backtest-") as tmp:
@@ -363,7 +364,7 @@ def backtest(posts, db, config, labels, groups, inews, quiet) -> None:
             try:
                 items = list(inews_posts(label_map))
             except LabelError as e:
-                raise click.BadParameter(str(e), param_hint="--labels") from None
+                raise click.BadParameter(str(e), param_hint="--labels") from e
             if not items:
                 raise click.BadParameter(
                     "标注中没有 inews 帖文（idx）/ the labels name no inews posts (idx)", param_hint="--labels"
@@ -380,17 +381,19 @@ def backtest(posts, db, config, labels, groups, inews, quiet) -> None:
             )
         else:
             with open(posts, encoding="utf-8") as fh:
-                _run_backtest(settings, cfg, path, _posts_lines(fh), label_map, group_list, pair_list, quiet)
+                _run_backtest(
+                    settings, cfg, path, _posts_lines(fh, settings.tz), label_map, group_list, pair_list, quiet
+                )
 
 
-def _posts_lines(fh):
+def _posts_lines(fh, tz):
     from jobs.backtest import parse_line
 
     for lineno, line in enumerate(fh, 1):
         if not line.strip():
             continue
         try:
-            yield lineno, parse_line(line), None
+            yield lineno, parse_line(line, tz), None
         except ValueError as e:
             yield lineno, None, e
 
@@ -501,7 +504,7 @@ def ledger(db, config, date_from, date_to, output) -> None:
             rows, output, org=cfg.organization.name, title=f"{cfg.organization.name}网络舆情台账（{start} 至 {end}）"
         )
     except OSError as e:
-        raise click.ClickException(f"无法写入 {output}：{e.strerror or e} / cannot write the file") from None
+        raise click.ClickException(f"无法写入 {output}：{e.strerror or e} / cannot write the file") from e
     click.echo(f"已导出台账 {len(rows)} 起事件到 {output} / exported {len(rows)} incidents")
 
 
@@ -541,10 +544,10 @@ def casebook(db, config, date_from, date_to, fmt, grade, include_false_positives
     settings, cfg = _load(db, config)
     try:
         min_grade = Grade.parse(grade) if grade else None
-    except ValueError:
+    except ValueError as exc:
         raise click.BadParameter(
             f"未知等级 {grade!r}，可选 I、II、III、IV / unknown grade", param_hint="--grade"
-        ) from None
+        ) from exc
     start, end = _date_range(date_from, date_to, 366, settings.tz)
     output = output or Path(f"舆情案例汇编-{start:%Y%m%d}-{end:%Y%m%d}.{fmt}")
 
@@ -584,7 +587,7 @@ def casebook(db, config, date_from, date_to, fmt, grade, include_false_positives
             progress=progress("写入文档 writing"),
         )
     except OSError as e:
-        raise click.ClickException(f"无法写入 {output}：{e.strerror or e} / cannot write the file") from None
+        raise click.ClickException(f"无法写入 {output}：{e.strerror or e} / cannot write the file") from e
     left_out = [w for w, asked in (("误报", include_false_positives), ("未办结", include_open)) if not asked]
     note = f"（未收录{'、'.join(left_out)}事件）" if left_out else ""
     click.echo(f"已导出 {len(cases)} 起事件到 {output}{note} / exported {len(cases)} incidents")

@@ -6,6 +6,8 @@ __all__ = ["ConfigError", "FieldProblem", "SettingsError", "StartupError"]
 
 from dataclasses import dataclass
 
+from core.errors import YuqingError
+
 
 @dataclass(frozen=True)
 class FieldProblem:
@@ -19,7 +21,7 @@ class FieldProblem:
         return f"{self.where}: {self.zh} / {self.en}"
 
 
-class StartupError(Exception):
+class StartupError(YuqingError):
     """Stops start-up with a message for people, not a traceback."""
 
     title_zh = "启动失败"

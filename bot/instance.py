@@ -83,7 +83,7 @@ def acquire_bot_lock(db: Path | str) -> BotLock:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    except BlockingIOError as exc:
         holder = _read(fd)
         os.close(fd)
         log.info("refused to start: database %s is held by another bot (%s)", db, _describe(holder))
@@ -100,7 +100,7 @@ def acquire_bot_lock(db: Path | str) -> BotLock:
                     f"may run beside it.",
                 )
             ],
-        ) from None
+        ) from exc
     except BaseException:
         os.close(fd)
         raise

@@ -15,11 +15,13 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import FieldProblem, SettingsError
+from bot.platforms import AVAILABLE
 from bot.validation import problems_from
+from core.clock import DEFAULT_TIMEZONE
 
 __all__ = ["PLATFORMS", "Settings", "load_settings"]
 
-PLATFORMS = ("console", "telegram", "wecom", "wxpy")
+PLATFORMS = tuple(AVAILABLE)  # the names `YUQING_PLATFORM` accepts: the adapters there are
 
 
 class Settings(BaseSettings):
@@ -41,7 +43,7 @@ class Settings(BaseSettings):
     config: Path = Field(default=Path("config/example.toml"), description="The TOML configuration file.")
     db: Path = Field(default=Path("data/yuqing.db"), description="The SQLite database file.")
     data_dir: Path = Field(default=Path("data"), description="Folder for the database, logs and caches.")
-    timezone: str = Field(default="Asia/Shanghai", description="Zone for displayed times and schedules.")
+    timezone: str = Field(default=DEFAULT_TIMEZONE, description="Zone for displayed times and schedules.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_file: Path | None = Field(default=None, description="Log file; default <data_dir>/yuqing.log.")
     console_user: str | None = Field(default=None, description="Who types in the console; default the first admin.")
@@ -105,6 +107,8 @@ class Settings(BaseSettings):
                 try:
                     return json.loads(v)
                 except ValueError:
+                    # from None on purpose: the robot keys are secrets, and the decode error
+                    # carries the whole text (`.doc`) into any report of the chained cause.
                     raise ValueError("不是有效的 JSON / not valid JSON") from None
             pairs = [p.partition("=") for p in v.split(",") if p.strip()]
             if any(not sep or not k.strip() or not key.strip() for k, sep, key in pairs):
@@ -125,8 +129,8 @@ class Settings(BaseSettings):
     def _zone_exists(cls, v: str) -> str:
         try:
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"未知时区 {v!r} / unknown time zone {v!r} (e.g. Asia/Shanghai)") from None
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"未知时区 {v!r} / unknown time zone {v!r} (e.g. Asia/Shanghai)") from exc
         return v
 
     @property
@@ -159,4 +163,6 @@ def load_settings(**overrides) -> Settings:
         return Settings(**clean)
     except ValidationError as e:
         problems = [FieldProblem("YUQING_" + p.where.upper(), p.zh, p.en) for p in problems_from(e)]
+        # from None on purpose: pydantic's ValidationError repeats every bad input value
+        # (`input_value=...`), which for a token or a robot key is the secret itself.
         raise SettingsError("environment / .env", problems) from None

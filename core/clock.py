@@ -7,9 +7,24 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["DURATION_RE", "Clock", "from_iso", "parse_duration", "system_clock", "to_iso"]
+__all__ = [
+    "DEFAULT_TIMEZONE",
+    "DEFAULT_TZ",
+    "DURATION_RE",
+    "Clock",
+    "from_iso",
+    "local_if_naive",
+    "parse_duration",
+    "system_clock",
+    "to_iso",
+]
 
 Clock = Callable[[], datetime]
+
+# The organisation's zone unless the settings say otherwise (`YUQING_TIMEZONE`): shown times,
+# schedules, and the meaning of a timestamp that names no zone.
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+DEFAULT_TZ = ZoneInfo(DEFAULT_TIMEZONE)
 
 
 def system_clock() -> datetime:
@@ -39,6 +54,16 @@ def to_iso(dt: datetime | None) -> str | None:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def local_if_naive(dt: datetime, tz: ZoneInfo = DEFAULT_TZ) -> datetime:
+    """The one rule for a scraped or imported time that names no zone: it is the
+    organisation's local time (`tz`). An aware time is returned as it is.
+
+    >>> local_if_naive(datetime(2026, 11, 23, 8, 12)).isoformat()
+    '2026-11-23T08:12:00+08:00'
+    """
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)
 
 
 def from_iso(text: str | None) -> datetime | None:

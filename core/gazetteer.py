@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 import ahocorasick
 
+from core.errors import YuqingError
+
 __all__ = ["LEVEL_NAME", "AreaError", "AreaMatcher", "Division", "Gazetteer", "PlaceHits", "gazetteer", "short_forms"]
 
 LEVEL_NAME = {0: "全国", 1: "省级", 2: "地级", 3: "县级", 4: "乡级"}
@@ -206,7 +208,7 @@ _SURNAMES = frozenset(
 UNNAMED_ELSEWHERE = ("某地", "外地", "异地", "某省", "外省")
 
 
-class AreaError(ValueError):
+class AreaError(YuqingError, ValueError):
     """An area that names no division, or several."""
 
 

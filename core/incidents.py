@@ -7,18 +7,19 @@ that tell people. Nothing is sent from here.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlite_utils import Database
-
-from core.clock import Clock, to_iso
+from core.clock import DEFAULT_TZ, Clock, to_iso
 from core.cluster import Candidate, StoryIndex, from_hex, legacy_simhash, to_hex, to_unsigned
+from core.config import Config
 from core.grades import Grade
 from core.grading import SPREAD_WINDOW_HOURS, Reach, grade_story, reasons_from_json
 from core.lifecycle import Action, Decision, Refusal, decide
 from core.models import Disposition, Incident, Post, Role, State
+from core.ports import Storage
 from core.render import (
     TimelineOptions,
     fmt_time,
@@ -31,15 +32,10 @@ from core.render import (
     timeline_text,
 )
 from core.routing import Router
-from storage import incidents as store
-from storage import outbox, write_tx
-from storage.db import json_loads
-from storage.posts import insert_post
 
 __all__ = ["STORY_WINDOW", "Actor", "IncidentService", "IngestOutcome", "Outcome"]
 
 STORY_WINDOW = timedelta(days=7)
-TEXT_PRIORITY = 5
 
 
 @dataclass(frozen=True)
@@ -88,11 +84,13 @@ def playbook_text(incident_id: int, pb, done: set[int] | None = None) -> str:
 
 
 class IncidentService:
-    def __init__(self, db: Database, config, router: Router, clock: Clock, tz=None):
-        from zoneinfo import ZoneInfo
-
-        self.tz = tz or ZoneInfo("Asia/Shanghai")
+    def __init__(self, db, config: Config, router: Router, clock: Clock, tz=None, *, store: Storage):
+        """`db`: the database handle, passed back to `store` (the storage seam, `storage.SQLITE`)."""
+        self.tz = tz or DEFAULT_TZ
         self.db = db
+        self.storage = store
+        self.store = store.incidents
+        self.outbox = store.outbox
         self.config = config
         self.router = router
         self.clock = clock
@@ -104,8 +102,8 @@ class IncidentService:
 
     # ------------------------------------------------------------------ reads
     def get(self, incident_id: int) -> Incident:
-        """:raises storage.incidents.IncidentNotFound:"""
-        return store.get_incident(self.db, incident_id)
+        """:raises core.errors.IncidentNotFound:"""
+        return self.store.get_incident(self.db, incident_id)
 
     def name_of(self, person_id: str | None) -> str:
         if not person_id:
@@ -127,11 +125,11 @@ class IncidentService:
     ) -> Outcome:
         """Apply one lifecycle action atomically.
 
-        :raises storage.incidents.IncidentNotFound:
+        :raises core.errors.IncidentNotFound:
         """
         now = self.clock()
-        with write_tx(self.db):
-            inc = store.get_incident(self.db, incident_id)
+        with self.storage.write_tx(self.db):
+            inc = self.store.get_incident(self.db, incident_id)
             d: Decision = decide(
                 inc,
                 action,
@@ -173,8 +171,8 @@ class IncidentService:
                 if text:
                     detail["reason"] = text
             if action is not Action.NOTE:
-                store.update_incident(self.db, inc.id, inc.version, now, **fields)
-            store.add_event(
+                self.store.update_incident(self.db, inc.id, inc.version, now, **fields)
+            self.store.add_event(
                 self.db,
                 inc.id,
                 now,
@@ -186,7 +184,7 @@ class IncidentService:
                 platform=actor.platform,
                 chat=actor.chat,
             )
-            after = store.get_incident(self.db, inc.id)
+            after = self.store.get_incident(self.db, inc.id)
             self._announce(
                 after,
                 self._notice(after, action, actor, target=target, text=text, before=inc),
@@ -245,7 +243,7 @@ class IncidentService:
         targets = list(
             dict.fromkeys(
                 self.router.group_chats(inc.team)
-                + [t for t in outbox.chats_with_card(self.db, inc.id) if t[0] in self.router.platforms]
+                + [t for t in self.outbox.chats_with_card(self.db, inc.id) if t[0] in self.router.platforms]
             )
         )
         outside = (
@@ -253,22 +251,22 @@ class IncidentService:
         )
         for platform, chat in targets:
             if edit_card:
-                outbox.enqueue(
+                self.outbox.enqueue(
                     self.db,
                     now,
                     platform=platform,
                     chat=chat,
-                    kind=outbox.CARD,
+                    kind=self.outbox.CARD,
                     incident_id=inc.id,
                     priority=inc.grade.rank,
                 )
             if notice and (platform, chat) not in outside:
-                outbox.enqueue(
+                self.outbox.enqueue(
                     self.db,
                     now,
                     platform=platform,
                     chat=chat,
-                    kind=outbox.NOTICE,
+                    kind=self.outbox.NOTICE,
                     incident_id=inc.id,
                     payload={"text": notice, **({"reminder": True} if reminder else {})},
                     priority=inc.grade.rank,
@@ -277,22 +275,22 @@ class IncidentService:
     def _private(self, person, inc: Incident, notice: str | None, now: datetime) -> None:
         """Send a person the card privately (tracked, so later changes edit it) with a notice."""
         for platform, chat in self.router.private_chats(person):
-            outbox.enqueue(
+            self.outbox.enqueue(
                 self.db,
                 now,
                 platform=platform,
                 chat=chat,
-                kind=outbox.CARD,
+                kind=self.outbox.CARD,
                 incident_id=inc.id,
                 priority=inc.grade.rank,
             )
             if notice:
-                outbox.enqueue(
+                self.outbox.enqueue(
                     self.db,
                     now,
                     platform=platform,
                     chat=chat,
-                    kind=outbox.NOTICE,
+                    kind=self.outbox.NOTICE,
                     incident_id=inc.id,
                     payload={"text": notice},
                     priority=inc.grade.rank,
@@ -317,21 +315,21 @@ class IncidentService:
             if person.id != skip:
                 self._private(person, inc, text, now)
         for platform, chat in chats:
-            outbox.enqueue(
+            self.outbox.enqueue(
                 self.db,
                 now,
                 platform=platform,
                 chat=chat,
-                kind=outbox.CARD,
+                kind=self.outbox.CARD,
                 incident_id=inc.id,
                 priority=inc.grade.rank,
             )
-            outbox.enqueue(
+            self.outbox.enqueue(
                 self.db,
                 now,
                 platform=platform,
                 chat=chat,
-                kind=outbox.NOTICE,
+                kind=self.outbox.NOTICE,
                 incident_id=inc.id,
                 payload={"text": text},
                 priority=inc.grade.rank,
@@ -341,7 +339,7 @@ class IncidentService:
         """The latest actions, for whoever an incident is escalated to."""
         options = TimelineOptions(skip=frozenset({"reminder", "post_added", "mute"}), last=last)
         return "处置经过：\n" + "\n".join(
-            timeline_text(store.events_for(self.db, incident_id), self.name_of, self.tz, options)
+            timeline_text(self.store.events_for(self.db, incident_id), self.name_of, self.tz, options)
         )
 
     def _alert_subscribers(self, inc: Incident, now: datetime, already: Grade | None = None) -> None:
@@ -354,13 +352,13 @@ class IncidentService:
     def mute(self, incident_id: int, actor: Actor, until: datetime) -> Incident:
         """Silence reminders of one incident until `until` (audited, announced).
 
-        :raises storage.incidents.IncidentNotFound:
+        :raises core.errors.IncidentNotFound:
         """
         now = self.clock()
-        with write_tx(self.db):
-            inc = store.get_incident(self.db, incident_id)
-            store.update_incident(self.db, inc.id, inc.version, now, muted_until=until)
-            store.add_event(
+        with self.storage.write_tx(self.db):
+            inc = self.store.get_incident(self.db, incident_id)
+            self.store.update_incident(self.db, inc.id, inc.version, now, muted_until=until)
+            self.store.add_event(
                 self.db,
                 inc.id,
                 now,
@@ -370,7 +368,7 @@ class IncidentService:
                 platform=actor.platform,
                 chat=actor.chat,
             )
-            after = store.get_incident(self.db, inc.id)
+            after = self.store.get_incident(self.db, inc.id)
             self._announce(after, mute_notice(inc.id, actor.name, fmt_time(until, self.tz)), edit_card=False, now=now)
         self.on_queued()
         return after
@@ -378,15 +376,15 @@ class IncidentService:
     def unmute(self, incident_id: int, actor: Actor) -> tuple[Incident, bool]:
         """Lift one incident's mute now (audited, announced). (incident, whether it was muted).
 
-        :raises storage.incidents.IncidentNotFound:
+        :raises core.errors.IncidentNotFound:
         """
         now = self.clock()
-        with write_tx(self.db):
-            inc = store.get_incident(self.db, incident_id)
+        with self.storage.write_tx(self.db):
+            inc = self.store.get_incident(self.db, incident_id)
             if inc.muted_until is None or inc.muted_until <= now:
                 return inc, False
-            store.update_incident(self.db, inc.id, inc.version, now, muted_until=None)
-            store.add_event(
+            self.store.update_incident(self.db, inc.id, inc.version, now, muted_until=None)
+            self.store.add_event(
                 self.db,
                 inc.id,
                 now,
@@ -396,7 +394,7 @@ class IncidentService:
                 platform=actor.platform,
                 chat=actor.chat,
             )
-            after = store.get_incident(self.db, inc.id)
+            after = self.store.get_incident(self.db, inc.id)
             self._announce(after, mute_notice(inc.id, actor.name, None), edit_card=False, now=now)
         self.on_queued()
         return after, True
@@ -405,16 +403,16 @@ class IncidentService:
         """Hold (or, with None, release) the reminders of every grade III–IV incident until
         `until`: a planned event. Grade I–II are never held. Every team's group is told."""
         now = self.clock()
-        with write_tx(self.db):
-            store.set_mute_all(self.db, until, actor.person_id, now)
+        with self.storage.write_tx(self.db):
+            self.store.set_mute_all(self.db, until, actor.person_id, now)
             text = mute_notice(None, actor.name, fmt_time(until, self.tz) if until else None)
             seen = []
             for team in self.config.teams:
                 for platform, chat in self.router.group_chats(team.id):
                     if (platform, chat) not in seen:
                         seen.append((platform, chat))
-                        outbox.enqueue(
-                            self.db, now, platform=platform, chat=chat, kind=outbox.TEXT, payload={"text": text}
+                        self.outbox.enqueue(
+                            self.db, now, platform=platform, chat=chat, kind=self.outbox.TEXT, payload={"text": text}
                         )
         self.on_queued()
 
@@ -422,18 +420,18 @@ class IncidentService:
         """A deadline reminder: once per key (kept in the audit log), to the incident's chats
         and privately to its assignee."""
         now = self.clock()
-        with write_tx(self.db):
-            store.add_event(self.db, inc.id, now, actor=None, action="reminder", detail={"key": key, "text": text})
+        with self.storage.write_tx(self.db):
+            self.store.add_event(self.db, inc.id, now, actor=None, action="reminder", detail={"key": key, "text": text})
             self._announce(inc, text, edit_card=False, now=now, reminder=True)
             person = self.config.person(inc.assignee) if (to_assignee and inc.assignee) else None
             if person:
                 for platform, chat in self.router.private_chats(person):
-                    outbox.enqueue(
+                    self.outbox.enqueue(
                         self.db,
                         now,
                         platform=platform,
                         chat=chat,
-                        kind=outbox.TEXT,
+                        kind=self.outbox.TEXT,
                         payload={"text": text, "reminder": True},
                         priority=inc.grade.rank,
                     )
@@ -450,49 +448,49 @@ class IncidentService:
             return 0
         now = self.clock()
         per_chat: dict[tuple[str, str, str], list[tuple[Incident, str]]] = {}
-        with write_tx(self.db):
+        with self.storage.write_tx(self.db):
             for inc, key, text, to_assignee, record in items:
                 if record:
-                    store.add_event(
+                    self.store.add_event(
                         self.db, inc.id, now, actor=None, action="reminder", detail={"key": key, "text": text}
                     )
                 targets = list(
                     dict.fromkeys(
                         self.router.group_chats(inc.team)
-                        + [t for t in outbox.chats_with_card(self.db, inc.id) if t[0] in self.router.platforms]
+                        + [t for t in self.outbox.chats_with_card(self.db, inc.id) if t[0] in self.router.platforms]
                     )
                 )
                 outside = self.router.facts_only_chats(inc.team, self.config.chain(inc.grade, inc.category))
                 for platform, chat in targets:
                     if (platform, chat) not in outside:
-                        per_chat.setdefault((platform, chat, outbox.NOTICE), []).append((inc, text))
+                        per_chat.setdefault((platform, chat, self.outbox.NOTICE), []).append((inc, text))
                 person = self.config.person(inc.assignee) if (to_assignee and inc.assignee) else None
                 if person:
                     for platform, chat in self.router.private_chats(person):
-                        per_chat.setdefault((platform, chat, outbox.TEXT), []).append((inc, text))
+                        per_chat.setdefault((platform, chat, self.outbox.TEXT), []).append((inc, text))
             for (platform, chat, kind), lines in per_chat.items():
                 rank = min(inc.grade.rank for inc, _ in lines)
                 if len(lines) == 1:
                     inc, text = lines[0]
-                    outbox.enqueue(
+                    self.outbox.enqueue(
                         self.db,
                         now,
                         platform=platform,
                         chat=chat,
                         kind=kind,
-                        incident_id=inc.id if kind == outbox.NOTICE else None,
+                        incident_id=inc.id if kind == self.outbox.NOTICE else None,
                         payload={"text": text, "reminder": True},
                         priority=rank,
                     )
                     continue
                 ids = sorted({inc.id for inc, _ in lines})
                 body = "\n".join(text for _, text in sorted(lines, key=lambda x: (x[0].grade.rank, x[0].id)))
-                outbox.enqueue(
+                self.outbox.enqueue(
                     self.db,
                     now,
                     platform=platform,
                     chat=chat,
-                    kind=outbox.TEXT,
+                    kind=self.outbox.TEXT,
                     payload={"text": f"⏰ 时限提醒（{len(ids)} 起事件）\n{body}", "reminder": True, "incidents": ids},
                     priority=rank,
                 )
@@ -500,17 +498,19 @@ class IncidentService:
         return len(per_chat)
 
     def notify_admins(self, team: str | None, text: str) -> None:
-        """A message for the team's admin chat (source health and the like), via the outbox."""
+        """A message for the team's admin chat (source health and the like), via the self.outbox."""
         now = self.clock()
-        with write_tx(self.db):
+        with self.storage.write_tx(self.db):
             for platform, chat in self.router.admin_chats(team):
-                outbox.enqueue(self.db, now, platform=platform, chat=chat, kind=outbox.TEXT, payload={"text": text})
+                self.outbox.enqueue(
+                    self.db, now, platform=platform, chat=chat, kind=self.outbox.TEXT, payload={"text": text}
+                )
         self.on_queued()
 
     # ------------------------------------------------------------------ the pipeline's entry
     def ingest(self, post: Post, analysis, source, seg: str) -> IngestOutcome:
         """Store a post and, if relevant, open an incident or join the story's incident.
-        One transaction: post, incident, link, events, outbox."""
+        One transaction: post, incident, link, events, self.outbox."""
         out = self._ingest(post, analysis, source, seg)
         if out.incident_id is not None:
             self.on_queued()
@@ -520,14 +520,14 @@ class IncidentService:
         now = self.clock()
         f = analysis.finding
         thresholds = {g: r.threshold for g, r in self.config.grades.items()}
-        with write_tx(self.db):
-            post_id = insert_post(self.db, post, f, seg, now)
+        with self.storage.write_tx(self.db):
+            post_id = self.storage.posts.insert_post(self.db, post, f, seg, now)
             if post_id is None or not f.relevant:
                 return IngestOutcome(post_id)
             existing = self._story_of(f, now)
             tier = source.tier if source else 4
             if existing is None:
-                iid = store.create_incident(
+                iid = self.store.create_incident(
                     self.db,
                     story_key=f.story_key,
                     title=post.title,
@@ -544,8 +544,8 @@ class IncidentService:
                     now=now,
                     simhash128=to_hex(f.fingerprint) if f.fingerprint is not None else None,
                 )
-                store.link_post(self.db, iid, post_id, now)
-                store.add_event(
+                self.store.link_post(self.db, iid, post_id, now)
+                self.store.add_event(
                     self.db,
                     iid,
                     now,
@@ -559,14 +559,14 @@ class IncidentService:
                         "tip_by": post.tip_by,
                     },
                 )
-                inc = store.get_incident(self.db, iid)
+                inc = self.store.get_incident(self.db, iid)
                 for platform, chat in self.router.group_chats(inc.team):
-                    outbox.enqueue(
+                    self.outbox.enqueue(
                         self.db,
                         now,
                         platform=platform,
                         chat=chat,
-                        kind=outbox.CARD,
+                        kind=self.outbox.CARD,
                         incident_id=iid,
                         payload={"first": True},
                         priority=inc.grade.rank,
@@ -593,10 +593,10 @@ class IncidentService:
         self._stories_since = since_iso
         entities: dict[str, frozenset[str]] = {}  # the same few watch-list names recur: parse each once
         new = []
-        for r in store.story_candidates(self.db, since, after_id=self._stories.last_id):
+        for r in self.store.story_candidates(self.db, since, after_id=self._stories.last_id):
             ents = entities.get(r["matched"])
             if ents is None:
-                m = json_loads(r["matched"], {})
+                m = json.loads(r["matched"]) if r["matched"] else {}
                 ents = entities[r["matched"]] = frozenset(
                     x for k in ("cadres", "units", "places") for x in m.get(k, [])
                 )
@@ -609,10 +609,10 @@ class IncidentService:
 
     def _join(self, iid: int, post_id: int, post: Post, analysis, source, thresholds, now) -> IngestOutcome:
         tier = source.tier if source else 4
-        row = store.get_story_row(self.db, iid)
-        before = store.get_incident(self.db, iid)
-        store.link_post(self.db, iid, post_id, now)
-        n_sources = len(store.story_sources(self.db, iid))
+        row = self.store.get_story_row(self.db, iid)
+        before = self.store.get_incident(self.db, iid)
+        self.store.link_post(self.db, iid, post_id, now)
+        n_sources = len(self.store.story_sources(self.db, iid))
         sens, sens_reasons = row["sensitivity"], None
         if analysis.sensitivity > sens:
             sens, sens_reasons = analysis.sensitivity, analysis.sensitivity_reasons
@@ -621,7 +621,9 @@ class IncidentService:
             # rows stored before reasons were data hold words, read back by reasons_from_json
             sens_reasons = tuple(r for r in reasons_from_json(before.reasons) if not r.is_impact)
         best_tier = min(row["best_tier"], tier)
-        replies, views, reposts, recent = store.story_reach(self.db, iid, now - timedelta(hours=SPREAD_WINDOW_HOURS))
+        replies, views, reposts, recent = self.store.story_reach(
+            self.db, iid, now - timedelta(hours=SPREAD_WINDOW_HOURS)
+        )
         g = grade_story(
             sens,
             sens_reasons,
@@ -632,7 +634,7 @@ class IncidentService:
         )
         # A grade never drops automatically: a story that grew does not become less important.
         grade = g.grade if g.grade.rank < before.grade.rank else before.grade
-        store.update_incident(
+        self.store.update_incident(
             self.db,
             iid,
             before.version,
@@ -645,7 +647,7 @@ class IncidentService:
             grade=grade,
             reasons=g.reasons if grade is g.grade else before.reasons,
         )
-        store.add_event(
+        self.store.add_event(
             self.db,
             iid,
             now,
@@ -653,10 +655,10 @@ class IncidentService:
             action="post_added",
             detail={"post_id": post_id, "source": post.source_id, "sources": n_sources},
         )
-        after = store.get_incident(self.db, iid)
+        after = self.store.get_incident(self.db, iid)
         rose = after.grade.rank < before.grade.rank
         if rose:
-            store.add_event(
+            self.store.add_event(
                 self.db,
                 iid,
                 now,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from core.errors import YuqingError
 from core.render import Card, inert, split_text
 
 __all__ = ["ChatPlatform", "DeliveryError", "MessageGone", "Outgoing", "text_parts"]
@@ -26,7 +27,7 @@ class Outgoing:
     document: str | None = None  # path of a file to send with the text (a report's .docx)
 
 
-class DeliveryError(Exception):
+class DeliveryError(YuqingError):
     """Sending failed. `retry_after` (seconds) when the platform asked us to wait;
     `permanent` when trying again cannot help (bad chat id, bot removed); `uncertain` when
     the message may have arrived all the same (timed out waiting for the answer)."""

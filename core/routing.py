@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlite_utils import Database
-
+from core.config import Config
 from core.grades import Grade
 from core.models import Role
-from storage import people as people_store
+from core.ports import Storage
 
 __all__ = ["CONSOLE_GROUP", "Router"]
 
@@ -22,13 +21,21 @@ CONSOLE_GROUP = "监测群"
 
 class Router:
     def __init__(
-        self, config, platforms: Sequence[str], db: Database, defaults: dict[str, dict[str, str]] | None = None
+        self,
+        config: Config,
+        platforms: Sequence[str],
+        db,
+        defaults: dict[str, dict[str, str]] | None = None,
+        *,
+        store: Storage,
     ):
         """`defaults`: per platform, a team's group chat when the config names none (the
-        adapter knows it, e.g. WeCom's robot for the team)."""
+        adapter knows it, e.g. WeCom's robot for the team). `db` is handed back to `store`
+        (the storage seam, `storage.SQLITE`) for registered identities and subscriptions."""
         self.config = config
         self.platforms = list(platforms)
         self.db = db
+        self.people_store = store.people
         self.defaults = defaults or {}
 
     def group_chats(self, team_id: str | None) -> list[tuple[str, str]]:
@@ -51,7 +58,7 @@ class Router:
 
     def private_chats(self, person) -> list[tuple[str, str]]:
         out = []
-        registered = people_store.identities_of(self.db, person.id)
+        registered = self.people_store.identities_of(self.db, person.id)
         for p in self.platforms:
             if p == "console":
                 out.append((p, "@" + person.id))
@@ -68,7 +75,7 @@ class Router:
 
     def subscribers(self, grade: Grade):
         """People whose subscription covers this grade."""
-        subs = people_store.subscriptions(self.db)
+        subs = self.people_store.subscriptions(self.db)
         out = []
         for pid, min_grade in subs.items():
             person = self.config.person(pid)

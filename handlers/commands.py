@@ -18,7 +18,9 @@ from datetime import date, timedelta
 import httpx
 
 from core.clock import from_iso, parse_duration
+from core.errors import YuqingError
 from core.grades import Grade
+from core.health import SourceHealth, source_health
 from core.incidents import Actor, Outcome, playbook_step, playbook_text
 from core.lifecycle import Action, Refusal
 from core.models import Disposition, Post, Role, State
@@ -82,7 +84,7 @@ class Call:
         return Actor(self.person.id, self.person.name, self.role, self.req.platform, self.req.chat)
 
 
-class UsageError(Exception):
+class UsageError(YuqingError):
     """Wrong input; the message is the reply."""
 
 
@@ -545,8 +547,8 @@ async def cmd_note(call: Call) -> list[Reply]:
         raise UsageError(f"备注内容不能为空。用法：{usage}")
     try:
         step = playbook_step(text)
-    except ValueError:  # digits beyond what int() reads
-        raise UsageError(f"步骤号过大。用法：/note {iid} 完成 步骤号") from None
+    except ValueError as exc:  # digits beyond what int() reads
+        raise UsageError(f"步骤号过大。用法：/note {iid} 完成 步骤号") from exc
     if step is not None:
         inc = call.deps.service.get(iid)
         pb = call.deps.config.playbook(inc.category)
@@ -706,8 +708,8 @@ def _period(arg: str, what: str, usage: str) -> str:
     """
     try:
         period = parse_period(arg)
-    except (ValueError, OverflowError):
-        raise UsageError(f"无法识别的{what}周期“{shorten(arg)}”。{usage}") from None
+    except (ValueError, OverflowError) as exc:
+        raise UsageError(f"无法识别的{what}周期“{shorten(arg)}”。{usage}") from exc
     m = _RANGE.match(period)
     if m and not all(date(2000, 1, 1) <= date.fromisoformat(d) <= date(2999, 12, 31) for d in m.groups()):
         raise UsageError(f"{what}周期须在 2000-01-01 至 2999-12-31 之间。{usage}")
@@ -750,8 +752,8 @@ async def cmd_subscribe(call: Call) -> list[Reply]:
     _no_more(call.args[1:], usage)
     try:
         grade = Grade.parse(call.args[0]) if call.args else Grade.II
-    except ValueError:
-        raise UsageError(f"未知等级“{shorten(call.args[0])}”。用法：{usage}") from None
+    except ValueError as exc:
+        raise UsageError(f"未知等级“{shorten(call.args[0])}”。用法：{usage}") from exc
     with write_tx(call.deps.db):
         people_store.subscribe(call.deps.db, call.person.id, grade.value, call.deps.clock())
         if call.req.platform != "console":
@@ -770,17 +772,16 @@ async def cmd_unsubscribe(call: Call) -> list[Reply]:
 
 
 def source_status(row: dict, config) -> str:
-    if row.get("deactivated"):
-        return "⛔ 已停用"
-    if row.get("consecutive_failures", 0) >= config.collection.break_after:
-        return f"⚠️ 连续失败 {row['consecutive_failures']} 次"
-    if row.get("consecutive_failures"):
-        return f"🟡 失败 {row['consecutive_failures']} 次"
-    if row.get("silent_reported"):
-        return "🔇 长时间无更新"
-    if not row.get("last_run_at"):
-        return "⏳ 尚未抓取"
-    return "✅ 正常"
+    health = source_health(row, config.collection.break_after)
+    failures = row.get("consecutive_failures")
+    return {
+        SourceHealth.DEACTIVATED: "⛔ 已停用",
+        SourceHealth.FAILING: f"⚠️ 连续失败 {failures} 次",
+        SourceHealth.FLAKY: f"🟡 失败 {failures} 次",
+        SourceHealth.SILENT: "🔇 长时间无更新",
+        SourceHealth.NOT_RUN: "⏳ 尚未抓取",
+        SourceHealth.OK: "✅ 正常",
+    }[health]
 
 
 async def cmd_sources(call: Call) -> list[Reply]:
@@ -816,7 +817,7 @@ async def cmd_tip(call: Call) -> list[Reply]:
         return [Reply(f"无法处理这条线索：{e}")]
     except (httpx.InvalidURL, ValueError, UnicodeError) as e:
         log.info("tip refused for %s: bad address %r: %s", call.person.id, shorten(url, 200), e)
-        raise UsageError(f"“{shorten(url, 60)}”不是有效的链接。用法：{usage}") from None
+        raise UsageError(f"“{shorten(url, 60)}”不是有效的链接。用法：{usage}") from e
     post = Post(
         source_id=TIP_SOURCE.id,
         item_key=item_key(TIP_SOURCE.id, page.url, None, page.title),
@@ -862,8 +863,8 @@ async def cmd_mute(call: Call) -> list[Reply]:
         iid, raw = _id_and_arg(call, usage, "请注明静音多久")
     try:
         span = parse_duration(raw) if len(raw) <= 20 else None
-    except ValueError:
-        raise UsageError(f"“{shorten(raw)}”不是有效的时长。用法：{usage}") from None
+    except ValueError as exc:
+        raise UsageError(f"“{shorten(raw)}”不是有效的时长。用法：{usage}") from exc
     except OverflowError:
         span = None
     if span is None or span > timedelta(days=7):

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import ahocorasick
 
-from bot.config import Config, Source
 from core.cluster import simhash, story_key
+from core.config import Config, Source
 from core.gazetteer import AreaMatcher, PlaceHits, gazetteer
 from core.grading import Content, Reach, Reason, assess_content, grade_story, sensitivity_of
 from core.models import Finding, Post

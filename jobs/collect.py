@@ -27,8 +27,9 @@ import io
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from html import unescape as html_unescape
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -36,6 +37,8 @@ from zoneinfo import ZoneInfo
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
+from core.clock import DEFAULT_TZ, local_if_naive
+from core.errors import YuqingError
 from core.models import Post
 from core.text import clean, normalize
 from jobs import offload
@@ -59,7 +62,6 @@ _TAGS = re.compile(r"<[^>]+>")
 _TRACKING = re.compile(r"^(utm_\w+|spm|from|share_token|fbclid|gclid)$", re.IGNORECASE)
 _NUM = re.compile(r"(\d+(?:\.\d+)?)\s*(万|w|k|千)?", re.IGNORECASE)
 _TIME = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
-TZ = ZoneInfo("Asia/Shanghai")
 # feedparser's complaints that do not mean the document is broken
 _BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
@@ -70,7 +72,7 @@ def _benign(exc) -> bool:
     return isinstance(exc, _BENIGN) or "undefined entity" in str(exc)
 
 
-class CollectError(Exception):
+class CollectError(YuqingError):
     """A source could not be read; the message says why, for the log and the source's status."""
 
 
@@ -80,7 +82,6 @@ class SourceRead:
     not_modified: bool = False
     etag: str | None = None
     last_modified: str | None = None
-    pages: int = 0
     ttl_minutes: int | None = None  # the feed's own <ttl>: how long it asks readers to wait
 
 
@@ -125,25 +126,27 @@ def _count(text: str | None) -> int | None:
     return int(n)
 
 
-def parse_time(text: str | None, tz: ZoneInfo = TZ) -> datetime | None:
-    """ISO times, RFC 822, '2026-11-23 08:12', '2026年11月23日 08:12' (local time)."""
+def parse_time(text: str | None, tz: ZoneInfo = DEFAULT_TZ) -> datetime | None:
+    """ISO times, RFC 822, '2026-11-23 08:12', '2026年11月23日 08:12'; a time naming no zone is
+    local time (`core.clock.local_if_naive`)."""
     if not text:
         return None
     text = str(text).strip()
     try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return dt if dt.tzinfo else dt.replace(tzinfo=tz)
+        return local_if_naive(datetime.fromisoformat(text.replace("Z", "+00:00")), tz)
     except ValueError:
         pass
     m = _TIME.search(text)
     if m:
         y, mo, d, h, mi, s = (int(x) if x else 0 for x in m.groups())
         try:
-            return datetime(y, mo, d, h, mi, s, tzinfo=tz)
+            return local_if_naive(datetime(y, mo, d, h, mi, s), tz)
         except ValueError:
             return None
-    t = feedparser._parse_date(text)  # RFC 822 and friends
-    return datetime.fromtimestamp(calendar.timegm(t), tz=UTC) if t else None
+    try:  # RFC 822 (2822/5322), as in RSS and mail headers
+        return local_if_naive(parsedate_to_datetime(text), tz)
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def _entry_time(entry) -> datetime | None:
@@ -312,7 +315,7 @@ def parse_json(source, text: str, base_url: str, aliases: dict[str, str] | None 
     try:
         data = _whole_chars(json.loads(text))
     except json.JSONDecodeError as e:
-        raise CollectError(f"JSON 无法解析 / JSON not parseable: {e.msg} (line {e.lineno})") from None
+        raise CollectError(f"JSON 无法解析 / JSON not parseable: {e.msg} (line {e.lineno})") from e
     items = _path(data, f.items)
     if not isinstance(items, list):
         raise CollectError(f"JSON 中找不到列表 {f.items!r} / no list at {f.items!r}")
@@ -379,7 +382,7 @@ async def read_source(
             data = path.read_bytes()
         except OSError as e:
             raise CollectError(f"无法读取文件 / cannot read {path}: {e.strerror}") from e
-        return SourceRead(await offload.cpu(parse_feed, source.id, data, aliases), pages=1)
+        return SourceRead(await offload.cpu(parse_feed, source.id, data, aliases))
     if fetcher is None:
         raise CollectError("no HTTP client")
     if source.kind == "search":
@@ -391,19 +394,16 @@ async def read_source(
             except FetchError as e:
                 raise CollectError(f"搜索“{q}”失败 / search for {q!r} failed: {e}") from e
             out.posts += await offload.cpu(_parse, source, source.format, res, aliases)  # off the loop
-            out.pages += 1
         return out
     try:
         res = await fetcher.get(source.url, etag=etag, last_modified=last_modified)
     except FetchError as e:
         raise CollectError(str(e)) from e
     if res.not_modified:
-        return SourceRead(
-            not_modified=True, etag=res.etag or etag, last_modified=res.last_modified or last_modified, pages=1
-        )
+        return SourceRead(not_modified=True, etag=res.etag or etag, last_modified=res.last_modified or last_modified)
     posts = await offload.cpu(_parse, source, source.kind, res, aliases)  # off the loop
     ttl = _feed_ttl(res.content) if source.kind == "rss" else None
-    return SourceRead(posts, etag=res.etag, last_modified=res.last_modified, pages=1, ttl_minutes=ttl)
+    return SourceRead(posts, etag=res.etag, last_modified=res.last_modified, ttl_minutes=ttl)
 
 
 _TTL = re.compile(rb"<ttl>\s*(\d{1,5})\s*</ttl>", re.IGNORECASE)
@@ -463,4 +463,4 @@ async def fetch_body(fetcher: Fetcher, source, post: Post, aliases: dict[str, st
         log.info("detail page %s: %s", post.url, e)
         return post
     body = await offload.cpu(lambda: _node_text(LexborHTMLParser(res.text), sel.body))
-    return Post(**{**post.__dict__, "text": body or post.text})
+    return replace(post, text=body or post.text)

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import charset_normalizer
 import httpx
 
+from core.errors import YuqingError
 from jobs import offload
 
 __all__ = ["FetchError", "FetchResult", "Fetcher", "Politeness", "decode_body"]
@@ -41,7 +42,7 @@ _XMLDECL = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_\-]+)["']""
 _CT_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_\-]+)", re.IGNORECASE)
 
 
-class FetchError(Exception):
+class FetchError(YuqingError):
     """A fetch failed; `str()` is a bilingual reason for the source's status and the log."""
 
     def __init__(self, message: str, *, status: int | None = None):
@@ -366,7 +367,7 @@ class Fetcher:
                     host.last = time.monotonic()
             attempt += 1
             if attempt > self.p.retries:
-                raise FetchError(str(err), status=err.status) from None
+                raise FetchError(str(err), status=err.status) from err
             await asyncio.sleep(self.p.backoff * 2 ** (attempt - 1))
 
     async def _once(self, url: str, headers: dict) -> FetchResult:
@@ -404,17 +405,17 @@ class Fetcher:
                     resp.headers.get("last-modified"),
                     resp.headers.get("content-type"),
                 )
-        except httpx.TooManyRedirects:
-            raise FetchError(f"重定向过多 / too many redirects: {url}") from None
-        except httpx.TimeoutException:
-            raise _Retryable(f"超时 / timed out: {url}", None) from None
+        except httpx.TooManyRedirects as exc:
+            raise FetchError(f"重定向过多 / too many redirects: {url}") from exc
+        except httpx.TimeoutException as exc:
+            raise _Retryable(f"超时 / timed out: {url}", None) from exc
         except httpx.DecodingError as e:  # broken gzip/deflate/brotli: the body is what it is
-            raise FetchError(f"内容无法解压 / body cannot be decoded ({e})") from None
+            raise FetchError(f"内容无法解压 / body cannot be decoded ({e})") from e
         except httpx.TransportError as e:
-            raise _Retryable(f"网络错误 / network error: {type(e).__name__}: {e}", None) from None
+            raise _Retryable(f"网络错误 / network error: {type(e).__name__}: {e}", None) from e
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as e:
             # anything else httpx can raise for one URL is that URL's failure, never the cycle's
-            raise FetchError(f"请求失败 / request failed: {type(e).__name__}: {e}") from None
+            raise FetchError(f"请求失败 / request failed: {type(e).__name__}: {e}") from e
 
 
 class _Retryable(Exception):

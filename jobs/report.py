@@ -17,6 +17,7 @@ from sqlite_utils import Database
 from core.clock import from_iso
 from core.deadlines import OVERDUE_LABELS, deadlines_for, overdue_kind
 from core.grades import Grade
+from core.health import source_health
 from core.models import State
 from core.render import timeline, timeline_line
 from storage import incidents as store
@@ -115,15 +116,7 @@ def _source_health(db: Database, config) -> dict[str, int]:
     rows = {r["id"]: r for r in db.query("SELECT * FROM sources")}
     out = {"正常": 0, "失败": 0, "停用": 0, "沉寂": 0}
     for s in config.sources:
-        r = rows.get(s.id, {})
-        if r.get("deactivated"):
-            out["停用"] += 1
-        elif r.get("consecutive_failures", 0) >= config.collection.break_after:
-            out["失败"] += 1
-        elif r.get("silent_reported"):
-            out["沉寂"] += 1
-        else:
-            out["正常"] += 1
+        out[source_health(rows.get(s.id, {}), config.collection.break_after).bucket] += 1
     return out
 
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import httpx
 from selectolax.lexbor import LexborHTMLParser
 
-from bot.config import Source
+from core.config import Source
+from core.errors import YuqingError
 from core.text import clean
 from jobs.fetch import decode_body
 
@@ -35,7 +36,7 @@ TIP_SOURCE = Source(id="tip", name="人工线索", kind="rss", url="tip", tier=3
 Resolver = Callable[[str], Awaitable[list[str]]]
 
 
-class TipRefused(Exception):
+class TipRefused(YuqingError):
     """The link cannot be fetched; the message (Chinese) is shown to the sender."""
 
 
@@ -88,8 +89,8 @@ def _forbidden(address: str) -> bool:
 def _parse(url: str) -> httpx.URL:
     try:
         return httpx.URL(url)
-    except (httpx.InvalidURL, ValueError, TypeError, UnicodeError):
-        raise TipRefused("链接格式不正确，无法打开，请检查后重发。") from None
+    except (httpx.InvalidURL, ValueError, TypeError, UnicodeError) as exc:
+        raise TipRefused("链接格式不正确，无法打开，请检查后重发。") from exc
 
 
 async def _check(url: httpx.URL, resolve: Resolver) -> list[str]:
@@ -104,8 +105,8 @@ async def _check(url: httpx.URL, resolve: Resolver) -> list[str]:
         raise TipRefused("链接里没有网站地址。")
     try:
         addresses = [host] if _is_ip(host) else await resolve(url.raw_host.decode("ascii"))
-    except (OSError, UnicodeError, ValueError):
-        raise TipRefused(f"无法解析网站地址 {host}，请检查链接。") from None
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise TipRefused(f"无法解析网站地址 {host}，请检查链接。") from exc
     if not addresses:
         raise TipRefused(f"无法解析网站地址 {host}，请检查链接。")
     bad = [a for a in addresses if _forbidden(a)]
@@ -153,8 +154,8 @@ def _redirect(current: httpx.URL, location: str) -> httpx.URL:
         raise TipRefused("网页跳转到的地址格式不正确，已停止抓取。")
     try:
         return current.join(loc)
-    except (httpx.InvalidURL, ValueError, UnicodeError):
-        raise TipRefused("网页跳转到的地址格式不正确，已停止抓取。") from None
+    except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
+        raise TipRefused("网页跳转到的地址格式不正确，已停止抓取。") from exc
 
 
 async def fetch_tip(
@@ -185,10 +186,10 @@ async def fetch_tip(
                         raise TipRefused("网页太大，无法抓取。")
                     chunks.append(chunk)
                 text, _ = decode_body(b"".join(chunks), resp.headers.get("content-type"))
-        except httpx.InvalidURL:  # httpx reads a redirect's Location even when not following it
-            raise TipRefused("网页跳转到的地址格式不正确，已停止抓取。") from None
+        except httpx.InvalidURL as exc:  # httpx reads a redirect's Location even when not following it
+            raise TipRefused("网页跳转到的地址格式不正确，已停止抓取。") from exc
         except (httpx.HTTPError, httpx.StreamError) as e:
-            raise TipRefused(f"网页暂时打不开（{type(e).__name__}），请稍后再试。") from None
+            raise TipRefused(f"网页暂时打不开（{type(e).__name__}），请稍后再试。") from e
         title, body = _extract(text)
         if not title and not body:
             raise TipRefused("没能从网页中读出标题或正文。")

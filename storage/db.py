@@ -89,9 +89,9 @@ def migration_lock(path: Path, timeout: float = MIGRATE_LOCK_TIMEOUT_S) -> Itera
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
-            except BlockingIOError:
+            except BlockingIOError as exc:
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"another process has been migrating {path} for {timeout:.0f} s") from None
+                    raise TimeoutError(f"another process has been migrating {path} for {timeout:.0f} s") from exc
                 time.sleep(0.05)
         try:
             yield

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from core.clock import from_iso, to_iso
+from core.errors import IncidentNotFound, StaleIncident
 from core.grades import Grade
 from core.grading import reasons_from_json, reasons_to_json
 from core.models import Disposition, Event, Incident, State
@@ -20,8 +21,10 @@ __all__ = [
     "due_for_sweep",
     "events_between",
     "events_for",
+    "final_grades",
     "get_incident",
     "get_mute_all",
+    "get_story_row",
     "incidents_between",
     "link_post",
     "list_incidents",
@@ -30,19 +33,11 @@ __all__ = [
     "set_mute_all",
     "set_next_due",
     "story_candidates",
+    "story_reach",
+    "story_sources",
     "sweep_facts",
     "update_incident",
 ]
-
-
-class IncidentNotFound(LookupError):
-    def __init__(self, incident_id: int):
-        self.incident_id = incident_id
-        super().__init__(f"incident {incident_id} not found")
-
-
-class StaleIncident(RuntimeError):
-    """Someone else changed the incident between read and write."""
 
 
 _SELECT = """SELECT i.*, s.name AS source_name,
@@ -153,8 +148,44 @@ def create_incident(
     return cur.lastrowid
 
 
+# The columns `update_incident` may set; the keys of its `**fields` become SQL, so they come
+# from this list only (id, version, created_at, updated_at and next_due_at are the store's own).
+UPDATABLE = frozenset(
+    {
+        "title",
+        "url",
+        "team",
+        "category",
+        "grade",
+        "score",
+        "sensitivity",
+        "best_tier",
+        "reasons",
+        "matched",
+        "state",
+        "assignee",
+        "escalation_level",
+        "disposition",
+        "summary",
+        "judgement",
+        "post_count",
+        "source_count",
+        "claimed_at",
+        "escalated_at",
+        "closed_at",
+        "muted_until",
+    }
+)
+
+
 def update_incident(db: Database, incident_id: int, expected_version: int, now: datetime, **fields) -> None:
-    """Compare-and-set update: raises StaleIncident when the version moved on."""
+    """Compare-and-set update: raises StaleIncident when the version moved on.
+
+    :raises ValueError: for a field that is not one of `UPDATABLE` (nothing is written).
+    """
+    unknown = sorted(set(fields) - UPDATABLE)
+    if unknown:
+        raise ValueError(f"incidents has no updatable column {', '.join(unknown)}")
     conv = {}
     for k, v in fields.items():
         if isinstance(v, (State, Grade, Disposition)):
@@ -411,3 +442,8 @@ def set_mute_all(db: Database, until: datetime | None, by: str | None, now: date
             "INSERT OR REPLACE INTO mute_all (id, until, by, at) VALUES (1, ?, ?, ?)", [to_iso(until), by, to_iso(now)]
         )
     mark_all_due(db)
+
+
+def final_grades(db: Database) -> dict[int, str]:
+    """Every incident's id and current grade (its value: "I" … "IV")."""
+    return {iid: grade for iid, grade in db.execute("SELECT id, grade FROM incidents")}

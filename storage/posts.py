@@ -13,6 +13,7 @@ from core.search import SearchQuery, index_text
 from storage.db import json_dumps
 
 __all__ = [
+    "incident_of_item",
     "index_now",
     "insert_post",
     "post_exists",
@@ -112,7 +113,15 @@ def record_source_run(
     return before, before + 1
 
 
+# The columns `set_source_flags` may set: its keyword names become SQL, so they come from here.
+SOURCE_FLAGS = frozenset({"enabled", "deactivated", "silent_reported", "fetch_after"})
+
+
 def set_source_flags(db: Database, source_id: str, **flags) -> None:
+    """:raises ValueError: for a flag that is not one of `SOURCE_FLAGS` (nothing is written)."""
+    unknown = sorted(set(flags) - SOURCE_FLAGS)
+    if unknown:
+        raise ValueError(f"sources has no flag column {', '.join(unknown)}")
     sets = ", ".join(f"{k} = ?" for k in flags)
     db.execute(f"UPDATE sources SET {sets} WHERE id = ?", [*flags.values(), source_id])
 
@@ -177,3 +186,12 @@ def source_volume(db: Database, source_id: str, now: datetime, days: int = 14) -
     history = (day - datetime.fromisoformat(first)).days if first and first < to_iso(day) else 0
     span = max(1, min(days, history))
     return last, before[0] / span, history
+
+
+def incident_of_item(db: Database, item_key: str) -> int | None:
+    """The incident a stored post (by its item key) belongs to, if any."""
+    row = db.execute(
+        "SELECT ip.incident_id FROM posts p JOIN incident_posts ip ON ip.post_id = p.id WHERE p.item_key = ?",
+        [item_key],
+    ).fetchone()
+    return row[0] if row else None

@@ -73,3 +73,18 @@ def test_backtest_outputs_one_line_per_post(tmp_path):
     assert by["a5"]["incident"] == by["a1"]["incident"]  # the same URL is the same post
     assert "第 6 行无法解析" in res.stderr
     assert "事件 incidents 2" in res.stderr and "I 1，II 0，III 0，IV 1" in res.stderr
+
+
+def test_a_published_time_without_zone_is_local_time_like_a_scraped_one():
+    """One rule for times that name no zone: the organisation's local time (core.clock)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from jobs.backtest import parse_line
+    from jobs.collect import parse_time
+
+    line = json.dumps({"id": "n1", "title": "t", "published": "2026-10-03 08:00:00"})
+    published = parse_line(line)["published"]
+    assert published == datetime(2026, 10, 3, 8, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert published == parse_time("2026-10-03 08:00:00")
+    assert parse_line(line, ZoneInfo("UTC"))["published"].utcoffset().total_seconds() == 0

@@ -272,13 +272,13 @@ def test_backtest_analyses_each_post_once(tmp_path, monkeypatch):
     bt = Backtest(settings, load_config(settings.config), tmp_path / "bt.db")
     try:
         calls = []
-        real = bt.app.analyzer.analyse
+        real = bt.analyzer.analyse
 
         def counting(post, source):
             calls.append(post.title)
             return real(post, source)
 
-        monkeypatch.setattr(bt.app.analyzer, "analyse", counting)
+        monkeypatch.setattr(bt.analyzer, "analyse", counting)
         for item in POSTS:
             bt.run(parse_line(json.dumps(item, ensure_ascii=False)))
     finally:

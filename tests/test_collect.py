@@ -388,3 +388,13 @@ async def test_volume_far_below_the_sources_own_baseline_is_reported(make_app, c
     assert "📉 来源「云川论坛（样例）」近 24 小时只有 0 条，平时日均 10 条" in out
     h.app.pipeline._check_silence(h.app.config.source("forum"), clock())
     assert "📉" not in await h.deliver()  # said once, not every run
+
+
+def test_parse_time_reads_rfc_822_without_feedparser_internals():
+    from datetime import UTC, datetime
+
+    from jobs.collect import parse_time
+
+    assert parse_time("Mon, 23 Nov 2026 08:12:00 GMT") == datetime(2026, 11, 23, 8, 12, tzinfo=UTC)
+    assert parse_time("Mon, 23 Nov 2026 08:12:00 +0800") == datetime(2026, 11, 23, 0, 12, tzinfo=UTC)
+    assert parse_time("not a time at all") is None

@@ -183,3 +183,32 @@ def test_check_validates_the_chosen_platforms_settings(config_dir, tmp_path):
     )
     assert ok.exit_code == 0, ok.output
     assert "平台 platform: wecom" in ok.output
+
+
+def test_errors_share_one_base_and_keep_their_old_ones():
+    from bot.errors import StartupError
+    from core.errors import IncidentNotFound, StaleIncident, YuqingError
+    from core.gazetteer import AreaError
+    from core.platform import DeliveryError, MessageGone
+    from handlers.commands import UsageError
+    from jobs.backtest import LabelError
+    from jobs.collect import CollectError
+    from jobs.fetch import FetchError
+    from jobs.tips import TipRefused
+    from storage import incidents
+
+    for cls in (StartupError, ConfigError, SettingsError, DeliveryError, MessageGone, UsageError, FetchError):
+        assert issubclass(cls, YuqingError), cls
+    for cls in (CollectError, TipRefused, IncidentNotFound, StaleIncident, AreaError, LabelError):
+        assert issubclass(cls, YuqingError), cls
+    assert issubclass(AreaError, ValueError) and issubclass(LabelError, ValueError)
+    assert issubclass(IncidentNotFound, LookupError) and issubclass(StaleIncident, RuntimeError)
+    assert incidents.IncidentNotFound is IncidentNotFound  # the old import path still names it
+
+
+def test_a_config_error_keeps_its_cause(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[organization\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(bad)
+    assert e.value.__cause__ is not None

@@ -11,7 +11,7 @@ from core.incidents import Actor, IncidentService
 from core.lifecycle import Action, Refusal
 from core.models import Role, State
 from core.routing import Router
-from storage import open_db
+from storage import SQLITE, open_db
 from storage import outbox as outbox_store
 from tests.conftest import EXAMPLE, HIGH, LOW, seed
 
@@ -55,7 +55,7 @@ async def test_two_people_claiming_at_once_exactly_one_wins(two, tmp_path, clock
 
     def claim(pid, name):
         db = open_db(path)
-        svc = IncidentService(db, cfg, Router(cfg, ["console"], db), clock)
+        svc = IncidentService(db, cfg, Router(cfg, ["console"], db, store=SQLITE), clock, store=SQLITE)
         barrier.wait()
         results[pid] = svc.act(1, Action.CLAIM, Actor(pid, name, Role.STAFF))
         db.close()
@@ -109,3 +109,12 @@ def test_stories_opened_by_another_process_are_joined(make_app):
     assert first.created
     again = seed(a, "转：" + HIGH[0], HIGH[1])
     assert again.incident_id == first.incident_id and not again.created
+
+
+def test_the_domain_imports_without_storage():
+    """core reaches the database only through core.ports: importing the service loads no storage."""
+    import subprocess
+    import sys
+
+    code = "import sys, core.incidents, core.routing, core.config; sys.exit('storage' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

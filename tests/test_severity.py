@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Source, load_config
+from bot.config import load_config
+from core.config import Source
 from core.grades import Grade
 from core.grading import Reason, assess_content, grade_story, is_impact_reason
 from core.models import Post

@@ -129,3 +129,21 @@ def test_every_query_reads_an_index_range(db):
     for q in queries:
         plan = " | ".join(r[3] for r in db.conn.execute("EXPLAIN QUERY PLAN " + q))
         assert "posts_source_fetched" in plan and "SCAN" not in plan, (q, plan)
+
+
+@pytest.mark.parametrize(
+    ("row", "health", "bucket"),
+    [
+        ({"deactivated": 1, "consecutive_failures": 12}, "deactivated", "停用"),
+        ({"consecutive_failures": 3, "last_run_at": "x"}, "failing", "失败"),
+        ({"consecutive_failures": 1, "last_run_at": "x", "silent_reported": 1}, "flaky", "正常"),
+        ({"silent_reported": 1, "last_run_at": "x"}, "silent", "沉寂"),
+        ({}, "not_run", "正常"),
+        ({"last_run_at": "x", "consecutive_failures": 0}, "ok", "正常"),
+    ],
+)
+def test_one_classifier_for_sources_and_the_report(row, health, bucket):
+    from core.health import source_health
+
+    h = source_health(row, break_after=3)
+    assert (h.value, h.bucket) == (health, bucket)

@@ -81,3 +81,34 @@ def test_same_item_key_is_stored_once(tmp_path):
     db = open_db(tmp_path / "d.db")
     assert insert_post(db, Post("a", "url:https://x/1", "t"), Finding(relevant=False), "t", NOW) is not None
     assert insert_post(db, Post("b", "url:https://x/1", "t"), Finding(relevant=False), "t", NOW) is None
+
+
+def test_update_columns_come_from_a_fixed_list(tmp_path):
+    """Keyword names become SQL column names, so an unknown one is refused before any SQL."""
+    from storage.incidents import get_incident, update_incident
+    from storage.posts import set_source_flags
+
+    db = open_db(tmp_path / "cols.db")
+    iid = create_incident(
+        db,
+        story_key="k",
+        title="t",
+        url=None,
+        source_id="s",
+        team=None,
+        category=None,
+        grade=Grade.IV,
+        score=1,
+        sensitivity=0,
+        best_tier=4,
+        reasons=[],
+        matched={},
+        now=NOW,
+    )
+    with pytest.raises(ValueError, match="no updatable column"):
+        update_incident(db, iid, 1, NOW, **{"title = 'x', version": 9})
+    assert get_incident(db, iid).version == 1
+    update_incident(db, iid, 1, NOW, summary="ok")
+    assert get_incident(db, iid).summary == "ok"
+    with pytest.raises(ValueError, match="no flag column"):
+        set_source_flags(db, "s", **{"name": "x"})

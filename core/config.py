@@ -1,0 +1,451 @@
+"""The configuration schema: teams, people, sources, watch-list, grades, playbooks, escalation.
+
+Pydantic models every room may read (core, storage, jobs, handlers, bot). Reading the TOML
+file and turning validation errors into bilingual messages stays in `bot.config.load_config`.
+"""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from core.clock import parse_duration
+from core.grades import Grade
+from core.models import Role
+
+__all__ = [
+    "DEFAULT_CHAIN",
+    "Cadre",
+    "Collection",
+    "Config",
+    "ConfigProblems",
+    "EscalationChain",
+    "EscalationStep",
+    "GradeRule",
+    "JsonFields",
+    "Near",
+    "Organization",
+    "Person",
+    "Playbook",
+    "Selectors",
+    "Source",
+    "Team",
+    "Topic",
+    "Unit",
+    "Watchlist",
+    "quiet_window",
+]
+
+
+def _duration(v: str) -> str:
+    try:
+        parse_duration(v)
+    except ValueError as exc:
+        raise ValueError(
+            f"时长格式应为 90s、15m、2h 或 1d，而不是 {v!r} / duration must look like 90s, 15m, 2h or 1d, not {v!r}"
+        ) from exc
+    return v
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _area(v: str | None) -> str | None:
+    """An area must name exactly one division of the gazetteer (or the whole country)."""
+    if v is None or not v.strip():
+        return None
+    from core.gazetteer import AreaError, gazetteer
+
+    try:
+        gazetteer().area(v)
+    except AreaError as e:
+        raise ValueError(str(e)) from e
+    return v.strip()
+
+
+class Organization(_Model):
+    name: str = Field(min_length=1)
+    city: str = ""
+    # The team's area: a division's name (抚州市, 江西省, 临川区), a path (北京市朝阳区), a code
+    # (361000) or 全国. Every district, county and township in it counts as a place of ours;
+    # a post naming only places elsewhere is out of area unless `out_of_area = "keep"`.
+    area: str | None = None
+    out_of_area: Literal["drop", "keep"] = "drop"
+    # "22:00-07:30": new grade III–IV alerts and their reminders wait until the end and then
+    # go out together (a digest where the platform batches); grades I–II are never held.
+    quiet_hours: str | None = None
+    # report documents (日报/周报/月报/专报 as DOCX): the 编发 unit (default: the department's
+    # name), whom the reports go to (报送) and are copied to (抄送), and whether the scheduled
+    # 日报/周报 go out as text only or as text plus the document
+    report_unit: str = ""
+    report_to: list[str] = Field(default_factory=lambda: ["部领导"])
+    report_cc: list[str] = Field(default_factory=lambda: ["本部各科室"])
+    scheduled_report: Literal["text", "text+file"] = "text+file"
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            quiet_window(v)
+        except ValueError as exc:
+            raise ValueError(
+                f"免打扰时段应写成 22:00-07:30，而不是 {v!r} / quiet_hours must look like 22:00-07:30"
+            ) from exc
+        return v
+
+    @field_validator("area")
+    @classmethod
+    def _area_ok(cls, v: str | None) -> str | None:
+        return _area(v)
+
+
+def quiet_window(text: str) -> tuple[time, time]:
+    """'22:00-07:30' -> (22:00, 07:30). :raises ValueError:"""
+    a, _, b = text.partition("-")
+    return time.fromisoformat(a.strip()), time.fromisoformat(b.strip())
+
+
+class Team(_Model):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    parent: str | None = None
+    chats: dict[str, str] = Field(default_factory=dict)
+    admin_chat: dict[str, str] = Field(default_factory=dict)
+    area: str | None = None  # a district team's own area; empty = the organization's
+
+    @field_validator("area")
+    @classmethod
+    def _area_ok(cls, v: str | None) -> str | None:
+        return _area(v)
+
+
+class Person(_Model):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    role: Role
+    team: str | None = None
+    handles: dict[str, str] = Field(default_factory=dict)
+
+
+class Selectors(_Model):
+    """CSS selectors for an HTML list page (selectolax). `item` selects each post; the others
+    are looked up inside it. `body` is looked up on the post's own page (a detail fetch)."""
+
+    item: str = Field(min_length=1)
+    title: str = "a"
+    link: str = "a"
+    time: str | None = None
+    text: str | None = None
+    body: str | None = None
+    replies: str | None = None
+    views: str | None = None
+
+
+class JsonFields(_Model):
+    """Dotted paths into a JSON answer: `items` to the list, the rest inside each item."""
+
+    items: str = ""
+    title: str = "title"
+    link: str = "url"
+    time: str | None = None
+    text: str | None = None
+    replies: str | None = None
+    views: str | None = None
+    reposts: str | None = None
+
+
+class Source(_Model):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    kind: Literal["rss", "html", "json", "search"] = "rss"
+    url: str = Field(min_length=1)
+    tier: int = Field(default=3, ge=1, le=4)
+    interval: str = "10m"
+    team: str | None = None
+    enabled: bool = True
+    selectors: Selectors | None = None
+    fields: JsonFields | None = None
+    format: Literal["rss", "html", "json"] = "html"  # how a search source's result pages read
+    queries: list[str] = Field(default_factory=list)  # search terms; empty = watched cadres and units
+    expected_period: str | None = None  # silence longer than this counts as a failure
+
+    @field_validator("expected_period")
+    @classmethod
+    def _period(cls, v: str | None) -> str | None:
+        return None if v is None else _duration(v)
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> Source:
+        page = self.format if self.kind == "search" else self.kind
+        if page == "html" and self.selectors is None:
+            raise ValueError("html 来源需要 selectors（至少 item）/ an html source needs `selectors` (at least `item`)")
+        if page == "json" and self.fields is None:
+            raise ValueError("json 来源需要 fields / a json source needs `fields`")
+        if self.kind == "search" and "{query}" not in self.url:
+            raise ValueError("search 来源的 url 需要包含 {query} / a search url needs a {query} placeholder")
+        return self
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, v: str) -> str:
+        return _duration(v)
+
+    @property
+    def interval_td(self) -> timedelta:
+        return parse_duration(self.interval)
+
+    @property
+    def is_http(self) -> bool:
+        return self.url.startswith(("http://", "https://"))
+
+
+class Collection(_Model):
+    """Politeness and health settings for collection."""
+
+    min_interval: float = Field(default=2.0, ge=0)  # seconds between requests to one host
+    jitter: float = Field(default=1.0, ge=0)
+    per_host: int = Field(default=1, ge=1, le=8)
+    max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    retries: int = Field(default=2, ge=0, le=5)
+    respect_robots: bool = True
+    host_aliases: dict[str, str] = Field(default_factory=dict)  # mobile/mirror host -> canonical host
+    break_after: int = Field(default=3, ge=1)  # failures before the admin chat is told and runs back off
+    deactivate_after: int = Field(default=10, ge=2)  # failures before the source is switched off
+
+
+class Cadre(_Model):
+    name: str = Field(min_length=1)
+    post: str = ""
+    unit: str = ""
+    leading: bool = False
+    aliases: list[str] = Field(default_factory=list)
+
+
+class Unit(_Model):
+    name: str = Field(min_length=1)
+    aliases: list[str] = Field(default_factory=list)
+
+
+class Near(_Model):
+    """Proximity: a term of `a` within `within` characters of a term of `b`.
+    `$cadres`, `$units` and `$places` stand for every watched name of that kind."""
+
+    a: list[str] = Field(min_length=1)
+    b: list[str] = Field(min_length=1)
+    within: int = Field(default=20, ge=1, le=500)
+
+
+class Topic(_Model):
+    """A topic rule: matches when at least one `any` term (or a `near` clause) is present,
+    every `all` term is present, and no `none` term is."""
+
+    category: str = Field(min_length=1)
+    weight: int = Field(default=1, ge=1, le=5)
+    any: list[str] = Field(default_factory=list)
+    all: list[str] = Field(default_factory=list)
+    none: list[str] = Field(default_factory=list)
+    near: list[Near] = Field(default_factory=list)
+    team: str | None = None  # only for posts from this team's sources; empty = every team
+
+    @model_validator(mode="after")
+    def _has_a_trigger(self) -> Topic:
+        if not self.any and not self.near:
+            raise ValueError("规则至少需要 any 或 near 之一 / a rule needs `any` or `near`")
+        return self
+
+
+class Watchlist(_Model):
+    cadres: list[Cadre] = Field(default_factory=list)
+    units: list[Unit] = Field(default_factory=list)
+    places: list[str] = Field(default_factory=list)
+    sensitive: list[str] = Field(default_factory=list)
+    negative: list[str] = Field(default_factory=list)
+    topics: list[Topic] = Field(default_factory=list)
+
+    @property
+    def categories(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for t in self.topics:
+            seen.setdefault(t.category)
+        return list(seen)
+
+
+class GradeRule(_Model):
+    threshold: float = Field(ge=0)
+    claim: str = "2h"
+    first_response: str | None = None
+    full_response: str | None = None
+    remind_before: str | None = None  # reminder this long before each deadline; default a third of it, at most 30m
+    quiet_after: str | None = None  # remind the assignee when a claimed incident has had no action this long
+    auto_escalate: bool = True  # escalate by itself when nobody claims it in time
+
+    @field_validator("claim")
+    @classmethod
+    def _claim(cls, v: str) -> str:
+        return v if v == "next_workday" else _duration(v)
+
+    @field_validator("first_response", "full_response", "remind_before", "quiet_after")
+    @classmethod
+    def _opt_duration(cls, v: str | None) -> str | None:
+        return None if v is None else _duration(v)
+
+
+class EscalationStep(_Model):
+    """One level of an escalation chain: who hears about it."""
+
+    name: str = Field(min_length=1)
+    people: list[str] = Field(default_factory=list)  # person ids, told privately
+    roles: list[Role] = Field(default_factory=list)
+    chats: dict[str, str] = Field(default_factory=dict)  # platform -> chat id (a partner department's group)
+    parent_team: bool = False  # the parent team's group (township -> district -> city)
+    facts_only: bool = False  # the card and the facts, not the team's internal notes
+
+
+class EscalationChain(_Model):
+    grades: list[Grade] = Field(default_factory=list)  # empty: every grade
+    categories: list[str] = Field(default_factory=list)  # empty: every category
+    steps: list[EscalationStep] = Field(min_length=1)
+
+
+DEFAULT_CHAIN = EscalationChain(
+    steps=[
+        EscalationStep(name="组长", roles=[Role.ADMIN]),
+        EscalationStep(name="分管领导", roles=[Role.LEADER]),
+        EscalationStep(name="协作部门", roles=[Role.PARTNER], facts_only=True),
+    ]
+)
+
+
+class Playbook(_Model):
+    category: str = Field(min_length=1)
+    role: Role = Role.STAFF
+    principles: str = ""
+    steps: list[str] = Field(default_factory=list)
+
+
+class Config(_Model):
+    """The whole configuration file."""
+
+    organization: Organization
+    teams: list[Team] = Field(min_length=1)
+    people: list[Person] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+    watchlist: Watchlist = Field(default_factory=Watchlist)
+    grades: dict[Grade, GradeRule]
+    playbooks: list[Playbook] = Field(default_factory=list)
+    collection: Collection = Field(default_factory=Collection)
+    escalation: list[EscalationChain] = Field(default_factory=list)
+    # Set by load_config: the folder relative paths are resolved against.
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Config:
+        problems = []
+        for field, items in (("teams", self.teams), ("people", self.people), ("sources", self.sources)):
+            seen = set()
+            for i, item in enumerate(items):
+                if item.id in seen:
+                    problems.append((f"{field}[{i}].id", f"重复的 id {item.id!r}", f"duplicate id {item.id!r}"))
+                seen.add(item.id)
+        team_ids = {t.id for t in self.teams}
+        for field, items in (("people", self.people), ("sources", self.sources)):
+            for i, item in enumerate(items):
+                if item.team is not None and item.team not in team_ids:
+                    problems.append(
+                        (f"{field}[{i}].team", f"没有名为 {item.team!r} 的团队", f"no team named {item.team!r}")
+                    )
+        for i, topic in enumerate(self.watchlist.topics):
+            if topic.team is not None and topic.team not in team_ids:
+                problems.append(
+                    (f"watchlist.topics[{i}].team", f"没有名为 {topic.team!r} 的团队", f"no team named {topic.team!r}")
+                )
+        for i, t in enumerate(self.teams):
+            if t.parent is not None and t.parent not in team_ids:
+                problems.append((f"teams[{i}].parent", f"没有名为 {t.parent!r} 的团队", f"no team named {t.parent!r}"))
+        missing = [g.value for g in Grade if g not in self.grades]
+        if missing:
+            problems.append(("grades", f"缺少等级 {', '.join(missing)}", f"missing grade(s) {', '.join(missing)}"))
+        else:
+            th = [self.grades[g].threshold for g in Grade]
+            if any(a <= b for a, b in pairwise(th)):
+                problems.append(("grades", "阈值须满足 I > II > III > IV", "thresholds must satisfy I > II > III > IV"))
+        ids = {p.id for p in self.people}
+        for ci, chain in enumerate(self.escalation):
+            for si, step in enumerate(chain.steps):
+                for pid in step.people:
+                    if pid not in ids:
+                        problems.append(
+                            (
+                                f"escalation[{ci}].steps[{si}].people",
+                                f"没有 id 为 {pid!r} 的成员",
+                                f"no person with id {pid!r}",
+                            )
+                        )
+        cats = set(self.watchlist.categories)
+        for i, pb in enumerate(self.playbooks):
+            if pb.category not in cats:
+                problems.append(
+                    (
+                        f"playbooks[{i}].category",
+                        f"watchlist.topics 中没有类别 {pb.category!r}",
+                        f"no topic category {pb.category!r} in watchlist.topics",
+                    )
+                )
+        if problems:
+            raise ConfigProblems(problems)
+        return self
+
+    # ---- lookups used across the app
+    def team(self, team_id: str | None) -> Team:
+        for t in self.teams:
+            if t.id == team_id:
+                return t
+        return self.teams[0]
+
+    def person(self, key: str) -> Person | None:
+        """Find a person by id or name (a leading @ is ignored)."""
+        key = key.strip().lstrip("@")
+        for p in self.people:
+            if key in (p.id, p.name):
+                return p
+        return None
+
+    def person_by_handle(self, platform: str, handle: str) -> Person | None:
+        for p in self.people:
+            if p.handles.get(platform) == str(handle):
+                return p
+        return None
+
+    def source(self, source_id: str) -> Source | None:
+        return next((s for s in self.sources if s.id == source_id), None)
+
+    def chain(self, grade: Grade, category: str | None) -> EscalationChain:
+        """The first escalation chain that covers this grade and category, else the default
+        (组长 → 分管领导 → 协作部门)."""
+        for c in self.escalation:
+            if (not c.grades or grade in c.grades) and (not c.categories or category in c.categories):
+                return c
+        return DEFAULT_CHAIN
+
+    def playbook(self, category: str | None) -> Playbook | None:
+        return next((p for p in self.playbooks if p.category == category), None)
+
+    def resolve_path(self, url: str) -> Path:
+        p = Path(url)
+        return p if p.is_absolute() else self.base_dir / p
+
+
+class ConfigProblems(ValueError):
+    """Cross-field problems of a whole configuration: (where, zh, en) triples, turned into
+    `bot.errors.ConfigError` by `bot.config.load_config`."""
+
+    def __init__(self, problems):
+        self.problems = problems
+        super().__init__("; ".join(f"{w}: {zh} / {en}" for w, zh, en in problems))
