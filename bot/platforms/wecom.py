@@ -463,6 +463,12 @@ class WeComPlatform:
         task.add_done_callback(self._tasks.discard)
         return web.Response(text="")
 
+    async def idle(self) -> None:
+        """Wait until every callback accepted so far has been handled (its replies and outbox
+        rows written): a barrier for tests, instead of sleeping."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     async def _dispatch(self, msg: dict) -> None:
         try:
             await self.on_message(msg)
