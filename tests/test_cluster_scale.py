@@ -84,6 +84,7 @@ def stories():
     return titles, story_tokens, [simhash(t) for t in story_tokens]
 
 
+@pytest.mark.timeout(300)  # 3 million comparisons by design; slow under coverage tracing or a cold cache
 def test_distinct_stories_stay_apart_among_ten_thousand_open_incidents(stories):
     _, _, stories_fp = stories
     synth = synth_fingerprints(N)
