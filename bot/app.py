@@ -15,12 +15,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.errors import FieldProblem, SettingsError
 from bot.platforms import AVAILABLE
 from bot.settings import Settings
 from core.clock import Clock, system_clock
 from core.config import Config, quiet_window
 from core.deadlines import deadlines_for, is_overdue, next_deadline
+from core.errors import FieldProblem, SettingsError
 from core.incidents import IncidentService
 from core.models import Incident
 from core.platform import ChatPlatform

@@ -15,9 +15,9 @@ from pathlib import Path
 import click
 
 from bot.config import load_config
-from bot.errors import StartupError
 from bot.settings import PLATFORMS, Settings, load_settings
 from core.config import Config
+from core.errors import StartupError
 
 __all__ = ["cli", "main"]
 
@@ -57,8 +57,8 @@ def _load(db: Path | None, config: Path | None, **extra) -> tuple[Settings, Conf
 
 def setup_logging(settings: Settings, *, stderr_level: int = logging.WARNING) -> None:
     """The log file and stderr, both behind a filter that redacts every secret of the settings
-    (and anything shaped like a token or a key in a URL) at every level: see `bot.logsafe`."""
-    from bot.logsafe import RedactingFilter, settings_secrets
+    (and anything shaped like a token or a key in a URL) at every level: see `core.logsafe`."""
+    from core.logsafe import RedactingFilter, settings_secrets
 
     root = logging.getLogger()
     root.setLevel(settings.log_level)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.errors import ConfigError, FieldProblem
 from bot.validation import problems_from
 from core.config import Config, ConfigProblems
+from core.errors import ConfigError, FieldProblem
 
 __all__ = ["load_config"]
 

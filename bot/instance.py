@@ -17,7 +17,7 @@ import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.errors import FieldProblem, StartupError
+from core.errors import FieldProblem, StartupError
 
 __all__ = ["BotLock", "InstanceLocked", "acquire_bot_lock", "lock_path"]
 

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.errors import FieldProblem, SettingsError
 from bot.platforms import AVAILABLE
 from bot.validation import problems_from
 from core.clock import DEFAULT_TIMEZONE
+from core.errors import FieldProblem, SettingsError
 
 __all__ = ["PLATFORMS", "Settings", "load_settings"]
 

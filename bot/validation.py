@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from bot.errors import FieldProblem
+from core.errors import FieldProblem
 
 __all__ = ["problems_from"]
 

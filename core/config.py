@@ -444,7 +444,7 @@ class Config(_Model):
 
 class ConfigProblems(ValueError):
     """Cross-field problems of a whole configuration: (where, zh, en) triples, turned into
-    `bot.errors.ConfigError` by `bot.config.load_config`."""
+    `core.errors.ConfigError` by `bot.config.load_config`."""
 
     def __init__(self, problems):
         self.problems = problems

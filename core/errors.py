@@ -2,7 +2,7 @@
 apart from bugs, and each narrow subclass says what went wrong::
 
     YuqingError
-    ├── StartupError (bot.errors)          a bad configuration, settings or a second instance
+    ├── StartupError (here)               a bad configuration, settings or a second instance
     │   ├── ConfigError, SettingsError, InstanceLocked
     ├── DeliveryError (core.platform)      a platform refused or failed a send/edit/delete
     │   └── MessageGone
@@ -21,7 +21,17 @@ secret (a token in a URL) into a traceback, and says so.
 
 from __future__ import annotations
 
-__all__ = ["IncidentNotFound", "StaleIncident", "YuqingError"]
+__all__ = [
+    "ConfigError",
+    "FieldProblem",
+    "IncidentNotFound",
+    "SettingsError",
+    "StaleIncident",
+    "StartupError",
+    "YuqingError",
+]
+
+from dataclasses import dataclass
 
 
 class YuqingError(Exception):
@@ -36,3 +46,42 @@ class IncidentNotFound(YuqingError, LookupError):
 
 class StaleIncident(YuqingError, RuntimeError):
     """Someone else changed the incident between read and write."""
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One bad field: where it is, and what is wrong, in both languages."""
+
+    where: str
+    zh: str
+    en: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.zh} / {self.en}"
+
+
+class StartupError(YuqingError):
+    """Stops start-up with a message for people, not a traceback."""
+
+    title_zh = "启动失败"
+    title_en = "cannot start"
+
+    def __init__(self, source: str, problems: list[FieldProblem]):
+        self.source = source
+        self.problems = problems
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = [f"{self.title_zh} / {self.title_en}: {self.source}"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class ConfigError(StartupError):
+    title_zh = "配置文件有误"
+    title_en = "invalid configuration"
+
+
+class SettingsError(StartupError):
+    title_zh = "环境设置有误"
+    title_en = "invalid settings"

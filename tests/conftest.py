@@ -210,6 +210,15 @@ async def until(cond, timeout: float = 8.0) -> None:
     raise AssertionError("condition not met in time")
 
 
+async def settled(app) -> None:
+    """A positive barrier instead of a sleep: the start-up collection is over and delivery has run
+    rounds to the end after everything queued so far (`run_once` takes the deliverer's lock, so
+    a round in flight finishes first). What has not been sent now waits for a retry time, a
+    digest minute or a new cause; a test may then assert that something did *not* happen."""
+    await app.first_collection()
+    await app.deliverer.drain()
+
+
 def config_with_handles(config_dir: Path, platform: str, handles: dict[str, str], *, replace: dict | None = None):
     """The example config (in `config_dir`) with people's `handles` on one platform, and any
     other literal replacements (e.g. a group chat id); loaded."""

@@ -130,7 +130,7 @@ def test_near(rules_analyzer):
 
 
 def test_rule_without_trigger_is_a_config_error(config_dir):
-    from bot.errors import ConfigError
+    from core.errors import ConfigError
 
     p = config_dir / "example.toml"
     p.write_text(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import load_config
-from bot.errors import ConfigError
+from core.errors import ConfigError
 from core.gazetteer import AreaError, AreaMatcher, gazetteer, short_forms
 from core.models import Post
 from core.text import Segmenter, fold

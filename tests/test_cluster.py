@@ -3,6 +3,7 @@ republications join one incident; different stories stay apart; clusters survive
 
 from __future__ import annotations
 
+import functools
 import re
 
 import jieba
@@ -30,6 +31,7 @@ def republish(title: str, text: str) -> tuple[str, str]:
     return "转载：" + title[:-2] + "！", body
 
 
+@functools.cache  # the same texts are fingerprinted by several tests (and by test_cluster_scale)
 def fp(title, text):
     return simhash(jieba.lcut(title + "\n" + text))
 

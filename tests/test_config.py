@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.config import load_config
-from bot.errors import ConfigError, SettingsError
 from bot.settings import load_settings
+from core.errors import ConfigError, SettingsError
 from tests.conftest import EXAMPLE
 
 
@@ -186,8 +186,7 @@ def test_check_validates_the_chosen_platforms_settings(config_dir, tmp_path):
 
 
 def test_errors_share_one_base_and_keep_their_old_ones():
-    from bot.errors import StartupError
-    from core.errors import IncidentNotFound, StaleIncident, YuqingError
+    from core.errors import IncidentNotFound, StaleIncident, StartupError, YuqingError
     from core.gazetteer import AreaError
     from core.platform import DeliveryError, MessageGone
     from handlers.commands import UsageError

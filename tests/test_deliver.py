@@ -182,7 +182,7 @@ async def test_quiet_hours_hold_low_grades_until_morning_never_high(config_dir, 
 
 
 def test_bad_quiet_hours_is_a_config_error(config_dir):
-    from bot.errors import ConfigError
+    from core.errors import ConfigError
 
     p = config_dir / "example.toml"
     p.write_text(

@@ -18,7 +18,7 @@ from core.platform import Outgoing
 from core.render import RenderContext, render_card, render_digest
 from handlers import Reply
 from storage import outbox, write_tx
-from tests.conftest import EXAMPLE, HIGH, make_settings, seed
+from tests.conftest import EXAMPLE, HIGH, make_settings, seed, settled
 from tests.fake_telegram import FakeBotAPI
 from tests.test_telegram import GROUP, TG, telegram_config
 from tests.test_wxpy import wx  # noqa: F401  (fixture)
@@ -241,7 +241,7 @@ async def test_slow_bot_api_answer_is_not_a_second_card(config_dir, tmp_path):
             ),
             timeout=20,
         )
-        await asyncio.sleep(1.0)
+        await settled(t.app)
         cards = [m for m in api.sent if m["parse_mode"] == "HTML"]
         assert len(cards) == 1, f"{len(cards)} cards for one incident"
     finally:
@@ -395,7 +395,7 @@ async def test_wxpy_sends_a_long_text_whole_over_several_minutes(wx):
         )
     app.deliverer.kick()
     await until(lambda: len([t for t in bot.group.sent if t.startswith("第")]) == 15)
-    await asyncio.sleep(0.5)
+    await settled(app)  # the other five met the minute's limit and wait
     assert len([t for t in bot.group.sent if t.startswith("第")]) == 15  # the minute's limit holds
     now[0] += 61
     with write_tx(app.db):

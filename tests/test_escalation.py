@@ -67,7 +67,7 @@ async def test_chain_steps_reach_the_parent_team_and_partners_get_only_facts(tow
 
 
 def test_unknown_person_in_a_chain_is_a_config_error(config_dir):
-    from bot.errors import ConfigError
+    from core.errors import ConfigError
 
     p = config_dir / "example.toml"
     p.write_text(

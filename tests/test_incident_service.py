@@ -74,17 +74,7 @@ async def test_two_people_claiming_at_once_exactly_one_wins(two, tmp_path, clock
     assert two.count("events", "incident_id=1 AND action='claim'") == 1
 
 
-async def test_incident_state_is_derivable_from_its_events(two):
-    a = Actor("liqiang", "李强", Role.STAFF)
-    svc = two.app.service
-    svc.act(1, Action.CLAIM, a)
-    svc.act(1, Action.ESCALATE, a, text="扩散")
-    svc.act(1, Action.CLOSE, a, disposition=__import__("core.models", fromlist=["Disposition"]).Disposition.RESPONDED)
-    svc.act(1, Action.REOPEN, a)
-    last = list(
-        two.app.db.query("SELECT to_state FROM events WHERE incident_id=1 AND to_state IS NOT NULL ORDER BY id")
-    )
-    assert last[-1]["to_state"] == two.incident(1).state.value
+# An incident's whole row is rebuilt from its events in tests/test_event_derivation.py.
 
 
 async def test_new_post_of_an_open_story_updates_the_card_not_a_second_one(make_app):

@@ -203,7 +203,11 @@ def test_yuqing_run_with_the_bot_api_down_starts_and_delivers_when_it_is_back(co
         while not any("unreachable at start-up" in ln for ln in lines) and time.monotonic() < deadline:
             assert proc.poll() is None, "".join(lines)
             time.sleep(0.1)
-        time.sleep(1.5)  # a retry or two while the API is still down
+        # a retry (1 s later) while the API is still down: a second "unreachable" line
+        while sum("unreachable at start-up" in ln for ln in lines) < 2 and time.monotonic() < deadline:
+            assert proc.poll() is None, "".join(lines)
+            time.sleep(0.1)
+        assert sum("unreachable at start-up" in ln for ln in lines) >= 2, "".join(lines)
         assert proc.poll() is None, "".join(lines)
         assert not api.sent
         api.up()
@@ -228,8 +232,6 @@ async def test_kick_from_another_thread_wakes_delivery(make_app):
     """A kick from a worker thread (wxpy's callbacks, a future worker) reaches the loop safely."""
     h = make_app()
     d = h.app.deliverer
-    task = asyncio.create_task(d.serve(3600))
-    await asyncio.sleep(0.05)
     ran = []
     orig = d.run_once
 
@@ -238,6 +240,10 @@ async def test_kick_from_another_thread_wakes_delivery(make_app):
         return await orig(*a, **kw)
 
     d.run_once = counting
+    task = asyncio.create_task(d.serve(3600))
+    d.kick()  # from the loop: proves the delivery loop is running (and knows its loop)
+    await until(lambda: ran, timeout=3)
+    ran.clear()
     asyncio.get_running_loop().set_debug(True)  # asyncio then refuses calls from a foreign thread
     errors = []
 

@@ -11,7 +11,7 @@ import pytest
 from bot.app import App
 from bot.platforms.telegram import TelegramPlatform, card_html
 from core.render import Card
-from tests.conftest import config_with_handles, make_settings, seed, until
+from tests.conftest import config_with_handles, make_settings, seed, settled, until
 from tests.fake_telegram import FakeBotAPI
 
 GROUP = "-1001234567890"
@@ -136,7 +136,7 @@ async def test_two_users_pressing_claim_at_once(tg):
     assert answers.count("✅ 已完成") == 1
     assert any("已由 李强 认领" in a for a in answers)
     await tg.until(lambda: f"✋ #{iid} 已由 李强 认领" in tg.texts())
-    await asyncio.sleep(0.3)
+    await settled(tg.app)  # both presses were answered, so both notices (if two) are queued
     assert tg.texts().count(f"✋ #{iid} 已由 李强 认领") == 1
     assert not any("周岚 认领" in t for t in tg.texts())
 
@@ -233,7 +233,7 @@ async def test_restart_in_the_middle_of_a_backlog(config_dir, tmp_path):
     t2 = TG(api, t.cfg, tmp_path)
     await t2.start(collect=True)
     await t2.until(lambda: len([m for m in api.sent if m["parse_mode"] == "HTML"]) >= 6)
-    await asyncio.sleep(0.5)
+    await settled(t2.app)
     headers = [re.match(r"<b>([^<]+)</b>", m["text"]).group(1) for m in api.sent if m["parse_mode"] == "HTML"]
     assert len(headers) == len(set(headers)) == 6  # every card once
     await t2.stop()
@@ -261,7 +261,7 @@ async def test_burst_of_low_grades_becomes_one_digest_while_high_grades_go_first
         "青石镇村两委换届选举计票引质疑",
     ):
         seed(t, title, "有网友发帖反映。")
-    await asyncio.sleep(1.0)
+    await settled(t.app)  # a delivery round has seen the four new alerts (and held them)
     assert len([m for m in api.sent if m["text"].startswith("📋 合并推送")]) == 1
     held = t.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state='pending' AND kind='card'").fetchone()[0]
     assert held == 4
@@ -282,12 +282,14 @@ async def test_connection_refused_then_back(tg):
         ),
         text="断网期间的备注",
     )
-    await asyncio.sleep(1.0)  # delivery tries, the connection is refused, the row waits for a retry
-    row = next(tg.app.db.query("SELECT attempts, last_error FROM outbox WHERE kind='notice' ORDER BY id DESC LIMIT 1"))
-    assert row["attempts"] >= 1 and "unreachable" in row["last_error"]
+    # delivery tries, the connection is refused, the row waits for a retry
+    last_notice = "SELECT attempts, last_error FROM outbox WHERE kind='notice' ORDER BY id DESC LIMIT 1"
+    await tg.until(lambda: next(tg.app.db.query(last_notice))["attempts"] >= 1)
+    row = next(tg.app.db.query(last_notice))
+    assert "unreachable" in row["last_error"]
     tg.api.up()
     await tg.until(lambda: "📝 #1 李强：断网期间的备注" in tg.texts(), timeout=15)
-    await asyncio.sleep(0.5)
+    await settled(tg.app)
     assert tg.texts().count("📝 #1 李强：断网期间的备注") == 1
 
 

@@ -12,12 +12,12 @@ import pytest
 
 from bot.app import App
 from bot.config import load_config
-from bot.errors import SettingsError
 from bot.platforms.wecom import WeComPlatform, card_markdown, template_card
+from core.errors import SettingsError
 from core.lifecycle import Action
 from core.render import Button, Card
 from storage import outbox, write_tx
-from tests.conftest import config_with_handles, make_settings, seed, until
+from tests.conftest import config_with_handles, make_settings, seed, settled, until
 from tests.fake_wecom import APP, CORP_ID, SECRET, FakeWeCom, app_env
 
 USERS = {"wangmin": "WangMin", "liqiang": "LiQiang", "zhoulan": "ZhouLan", "chenbuzhang": "ChenBZ", "hexiaoyu": "HeXY"}
@@ -65,6 +65,11 @@ class WC:
         await self.app.stop()
         await self.platform.close()
         self.app.close()
+
+    async def settled(self) -> None:
+        """Every accepted callback handled, then delivery run to the end (see conftest.settled)."""
+        await self.platform.idle()
+        await settled(self.app)
 
     async def post(self, params, body) -> httpx.Response:
         return await self.http.post(self.url, params=params, content=body.encode())
@@ -183,7 +188,7 @@ async def test_claim_by_chinese_alias_and_by_command(wc):
     r = await wc.say("zhoulan", "/claim 1")
     await until(lambda: "✋ #1 已由 周岚 认领" in wc.texts())
     assert wc.app.service.get(iid).assignee == "liqiang"
-    await asyncio.sleep(0.3)
+    await wc.settled()
     assert len(wc.cards()) == 6  # WeCom cannot edit: the notice tells the change, no second card
 
 
@@ -218,7 +223,7 @@ async def test_two_users_pressing_claim_at_once(wc):
     a, b = await asyncio.gather(wc.press("liqiang", f"c:{iid}"), wc.press("zhoulan", f"c:{iid}"))
     assert a.status_code == b.status_code == 200
     await until(lambda: any("认领" in t for t in wc.texts()))
-    await asyncio.sleep(0.5)
+    await wc.settled()  # both callbacks handled and their notices delivered
     claims = [t for t in wc.texts() if t.startswith(f"✋ #{iid}")]
     assert len(claims) == 1
     loser = "ZhouLan" if "李强" in claims[0] else "LiQiang"
@@ -273,7 +278,7 @@ async def test_bad_signature_replay_stale_and_malformed_are_refused_and_logged(w
     assert (await wc.post(*inner)).status_code == 400
     assert "not valid XML" in caplog.text
     assert (await wc.http.post(wc.url, content=b"<xml/>")).status_code == 400
-    await asyncio.sleep(0.3)
+    await wc.settled()
     assert wc.app.service.get(1).assignee == "liqiang"
     assert [t for t in wc.texts() if t.startswith("✋ #1")] == ["✋ #1 已由 李强 认领"]
 
@@ -282,7 +287,7 @@ async def test_the_same_message_delivered_twice_runs_once(wc):
     await wc.say("liqiang", "备注 1 只记一次", msg_id=424242)
     await wc.say("liqiang", "备注 1 只记一次", msg_id=424242)  # WeCom's retry: new signature, same MsgId
     await until(lambda: "📝 #1 李强：只记一次" in wc.texts())
-    await asyncio.sleep(0.3)
+    await wc.settled()
     assert wc.texts().count("📝 #1 李强：只记一次") == 1
 
 
@@ -336,7 +341,7 @@ async def test_twenty_a_minute_per_robot_through_the_outbox(wc):
                 wc.app.db, now, platform="wecom", chat="robot:city", kind=outbox.TEXT, payload={"text": f"消息 {i}"}
             )
     await until(lambda: len([t for t in wc.texts() if t.startswith("消息")]) >= room)
-    await asyncio.sleep(0.5)
+    await wc.settled()  # the rest has met the minute's limit and waits
     sent = [t for t in wc.texts() if t.startswith("消息")]
     assert len(wc.fake.robot) == 20 and wc.fake.violations == 0
     assert sent == [f"消息 {i}" for i in range(room)]
@@ -403,7 +408,7 @@ async def test_restart_does_not_post_a_card_twice(config_dir, tmp_path):
     w2 = WC(fake, cfg, tmp_path)
     await w2.start()
     await until(lambda: len(w2.cards()) >= 6)
-    await asyncio.sleep(0.5)
+    await w2.settled()
     headers = [re.match(r"### <font[^>]*>([^<]+)</font>", c).group(1) for c in w2.cards()]
     assert len(headers) == len(set(headers)) == 6
     await w2.stop()
@@ -589,7 +594,7 @@ async def test_wecom_unreachable_then_back(wc):
         wc.app.db.execute("UPDATE outbox SET not_before=NULL WHERE state='pending'")
     wc.app.deliverer.kick()
     await until(lambda: "📝 #1 李强：断网期间的备注" in wc.texts())
-    await asyncio.sleep(0.3)
+    await wc.settled()
     assert wc.texts().count("📝 #1 李强：断网期间的备注") == 1
 
 

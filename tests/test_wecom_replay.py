@@ -4,7 +4,6 @@ own retry of a message (same MsgId, new signature) runs once, across processes t
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from bot.platforms.wecom import MAX_SKEW, MSG_MEMORY
@@ -34,8 +33,8 @@ async def test_a_signed_escalation_replayed_after_a_restart_is_refused(config_di
         captured = fake.encrypt(fake.callback_xml("LiQiang", text=f"/escalate {iid} 涉及领导干部", msg_id=515151))
         assert (await first.post(*captured)).status_code == 200
         await until(lambda: first.app.service.get(iid).escalation_level == 1)
-        await until(lambda: first.pending() == 0)
-        await asyncio.sleep(0.2)
+        await first.settled()
+        assert first.pending() == 0
         before = _state(first, iid)
     finally:
         await first.stop()
@@ -49,7 +48,7 @@ async def test_a_signed_escalation_replayed_after_a_restart_is_refused(config_di
         # WeCom's retry of the same message: a fresh signature, the same MsgId
         retry = fake.encrypt(fake.callback_xml("LiQiang", text=f"/escalate {iid} 涉及领导干部", msg_id=515151))
         assert (await second.post(*retry)).status_code == 200
-        await asyncio.sleep(0.5)
+        await second.settled()
         assert _state(second, iid) == before
         assert second.app.service.get(iid).escalation_level == 1
         assert len(fake.texts()) == sent

@@ -27,8 +27,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.logsafe import BoundedLog
 from core.actions import button_data
+from core.logsafe import BoundedLog
 from core.platform import DeliveryError, MessageGone, Outgoing, text_parts
 from core.render import Card, shrink_card
 from handlers import COMMANDS
@@ -133,7 +133,7 @@ class TelegramPlatform:
             settings.telegram_bot_token.get_secret_value() if settings and settings.telegram_bot_token else None
         )
         if not token:
-            from bot.errors import FieldProblem, SettingsError
+            from core.errors import FieldProblem, SettingsError
 
             raise SettingsError(
                 "telegram",
@@ -245,7 +245,7 @@ class TelegramPlatform:
             return None
         private = chat.type == ChatType.PRIVATE
         if not private and not self.host.serves("telegram", str(chat.id)):
-            # anyone can add the bot to a group: a few lines a minute, then a count (bot/logsafe.py)
+            # anyone can add the bot to a group: a few lines a minute, then a count (core/logsafe.py)
             self.ignored.log(
                 logging.WARNING,
                 "unconfigured chat",
@@ -337,7 +337,7 @@ class TelegramPlatform:
         try:
             await self.application.initialize()
         except InvalidToken as e:
-            from bot.errors import FieldProblem, SettingsError
+            from core.errors import FieldProblem, SettingsError
 
             raise SettingsError(
                 "telegram",

@@ -17,8 +17,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.errors import FieldProblem, SettingsError
 from bot.platforms.ratelimit import Pacer
+from core.errors import FieldProblem, SettingsError
 from core.platform import DeliveryError, Outgoing, text_parts
 from core.render import card_text
 from handlers.base import Host, Request

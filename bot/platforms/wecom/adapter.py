@@ -12,12 +12,12 @@ from collections.abc import Callable
 
 from wechatpy.enterprise.crypto import WeChatCrypto
 
-from bot.errors import FieldProblem, SettingsError
-from bot.logsafe import BoundedLog
 from bot.platforms.wecom.callback import CallbackServer
 from bot.platforms.wecom.client import ROBOT_PREFIX, WeComClient
 from bot.platforms.wecom.dispatch import Dispatcher
 from bot.platforms.wecom.render import TEXT_BYTES, card_markdown, template_card, utf8_bytes
+from core.errors import FieldProblem, SettingsError
+from core.logsafe import BoundedLog
 from core.platform import DeliveryError, Outgoing, text_parts
 from handlers.base import Host
 
@@ -204,6 +204,11 @@ class WeComPlatform:
             self.refusals.flush()
             if self.server is not None:
                 await self.server.stop()
+
+    async def idle(self) -> None:
+        """Wait until the callbacks accepted so far have been handled (a barrier for tests)."""
+        if self.server is not None:
+            await self.server.idle()
 
     def stop(self) -> None:
         self._stop.set()

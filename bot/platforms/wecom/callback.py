@@ -13,8 +13,8 @@ import xmltodict
 from aiohttp import web
 from wechatpy.exceptions import InvalidSignatureException
 
-from bot.errors import FieldProblem, SettingsError
-from bot.logsafe import BoundedLog
+from core.errors import FieldProblem, SettingsError
+from core.logsafe import BoundedLog
 
 __all__ = ["MAX_BODY", "MAX_SKEW", "CallbackServer"]
 
@@ -92,6 +92,12 @@ class CallbackServer:
             for t in list(self._tasks):  # still running: cut off before the HTTP client closes
                 t.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def idle(self) -> None:
+        """Wait until every callback accepted so far has been handled (its replies and outbox
+        rows written): a barrier for tests, instead of sleeping."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _verify(self, request: web.Request) -> web.Response:
         """WeCom's URL check when the callback is saved: echo the decrypted echostr."""

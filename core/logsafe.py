@@ -174,6 +174,11 @@ class BoundedLog:
                 f"; the last from {w.last}" if w.last else "",
             )
 
+    def seen(self, kind: str) -> int:
+        """How many lines of `kind` the current window has counted, logged or not."""
+        w = self._kinds.get(kind)
+        return w.count if w is not None else 0
+
     def flush(self) -> None:
         for kind in list(self._kinds):
             self._summarise(kind)
