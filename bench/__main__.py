@@ -20,6 +20,7 @@ from bench import (
     bench_pipeline,
     bench_report,
     bench_search,
+    bench_startup,
     bench_sweep,
     bench_tone,
     bench_wecom,
@@ -46,6 +47,7 @@ def main(argv=None) -> int:
             "cluster",
             "sweep",
             "year",
+            "startup",
         ],
         default=None,
     )
@@ -65,6 +67,8 @@ def main(argv=None) -> int:
         rows += bench_report.run()
     if args.only in (None, "year", "report"):
         rows += bench_year.run()
+    if args.only in (None, "year", "startup"):
+        rows += bench_startup.run()
     if args.only in (None, "casebook"):
         rows += bench_casebook.run()
     if args.only in (None, "delivery"):
