@@ -49,10 +49,11 @@ class YearDB:
     posts: int
     incidents: int
     sources: int
-    build_seconds: float | None  # None: found in the cache
+    build_seconds: float  # how long its build took
+    cached: bool = False  # found in the cache (built by an earlier run)
 
     def describe(self) -> str:
-        how = f"built in {self.build_seconds:.0f} s" if self.build_seconds is not None else "cached"
+        how = f"built in {self.build_seconds:.0f} s" + (", cached" if self.cached else " now")
         return f"{self.posts:,} posts, {self.incidents:,} incidents, {self.sources:,} sources ({how})"
 
 
@@ -90,7 +91,8 @@ def year_db(rebuild: bool = False, *, quiet: bool = False) -> YearDB:
                 m["posts"],
                 m["incidents"],
                 m["sources"],
-                None,
+                m["build_seconds"],
+                cached=True,
             )
         return _build_cached(base, tag, s, now, quiet)
 

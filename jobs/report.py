@@ -105,13 +105,6 @@ def period_bounds(period: str, now: datetime, tz: ZoneInfo) -> tuple[datetime, d
     return start, now + timedelta(seconds=1)
 
 
-def _p90(values: list[timedelta]) -> timedelta | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(0.9 * len(ordered)) - 1)]
-
-
 def _source_health(db: Database, config) -> dict[str, int]:
     rows = reports_store.source_health_rows(db)
     out = {"正常": 0, "失败": 0, "停用": 0, "沉寂": 0}
@@ -172,12 +165,13 @@ def _overdue(db: Database, config, now: datetime, tz: ZoneInfo) -> tuple[int, li
 
 
 def build_report(db: Database, config, period: str, now: datetime, tz: ZoneInfo) -> Report:
-    """The figures of `period`, read as SQL aggregates (storage.reports): no Incident is built."""
+    """The figures of `period`, read as SQL aggregates (storage.reports): no Incident is built.
+    Spans are whole seconds (stored times have no fraction) and stay ints until the figures."""
     start, end = period_bounds(period, now, tz)
     groups = reports_store.period_groups(db, start, end)
     spans = reports_store.period_spans(db, start, end)
-    claim_times = [timedelta(seconds=c) for _, _, c, _ in spans if c is not None]
-    close_times = [timedelta(seconds=d) for _, _, _, d in spans if d is not None]
+    claim_times = [c for _, _, c, _ in spans if c is not None]
+    close_times = [d for _, _, _, d in spans if d is not None]
     n_open, overdue, overdue_by_kind = _overdue(db, config, now, tz)
     names = {s.id: s.name for s in config.sources}
     people = {p.id: p.name for p in config.people}
@@ -187,11 +181,11 @@ def build_report(db: Database, config, period: str, now: datetime, tz: ZoneInfo)
         if assignee:
             claims, closes = by_person.setdefault(people.get(assignee, assignee), ([], []))
             if c is not None:
-                claims.append(timedelta(seconds=c))
+                claims.append(c)
             if d is not None:
-                closes.append(timedelta(seconds=d))
+                closes.append(d)
         if c is not None:
-            by_grade_claims.setdefault(grade, []).append(timedelta(seconds=c))
+            by_grade_claims.setdefault(grade, []).append(c)
     by_grade = {g.value: 0 for g in Grade}
     by_state = {s.value: 0 for s in State}
     fp: dict[str, tuple[int, int]] = {}
@@ -214,24 +208,31 @@ def build_report(db: Database, config, period: str, now: datetime, tz: ZoneInfo)
         open_now=n_open,
         overdue_now=overdue,
         overdue_by_kind=overdue_by_kind,
-        mean_claim=_mean(claim_times),
-        mean_close=_mean(close_times),
+        mean_claim=_mean_s(claim_times),
+        mean_close=_mean_s(close_times),
         claimed=len(claim_times),
         closed=len(close_times),
         closed_in_period=reports_store.closed_between(db, start, end),
         by_team=_ranked(groups, lambda r: config.team(r[5]).name),
-        p90_claim=_p90(claim_times),
-        p90_close=_p90(close_times),
-        claim_by_grade={g.value: (_mean(v), _p90(v)) for g in Grade if (v := by_grade_claims.get(g.value))},
-        claim_by_person={name: (len(c), _mean(c), _mean(d)) for name, (c, d) in sorted(by_person.items())},
+        p90_claim=_p90_s(claim_times),
+        p90_close=_p90_s(close_times),
+        claim_by_grade={g.value: (_mean_s(v), _p90_s(v)) for g in Grade if (v := by_grade_claims.get(g.value))},
+        claim_by_person={name: (len(c), _mean_s(c), _mean_s(d)) for name, (c, d) in sorted(by_person.items())},
         false_positive_rate=fp,
         sources=_source_health(db, config),
     )
 
 
-def _mean(values: list[timedelta]) -> timedelta | None:
-    # whole seconds (stored times have no fraction): an exact sum, one rounding, as statistics.mean
-    return timedelta(seconds=sum(v.total_seconds() for v in values) / len(values)) if values else None
+def _mean_s(seconds: list[int]) -> timedelta | None:
+    """The mean of whole seconds: an exact sum and one rounding, as statistics.mean gives."""
+    return timedelta(seconds=sum(seconds) / len(seconds)) if seconds else None
+
+
+def _p90_s(seconds: list[int]) -> timedelta | None:
+    if not seconds:
+        return None
+    ordered = sorted(seconds)
+    return timedelta(seconds=ordered[min(len(ordered) - 1, math.ceil(0.9 * len(ordered)) - 1)])
 
 
 def fmt_span(td: timedelta | None) -> str:
