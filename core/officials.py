@@ -57,6 +57,7 @@ for _w in [
     "副检察长",
     "政委",
     "党组书记",
+    "党组副书记",
     "主席",
     "副主席",
     "党组成员",
@@ -392,7 +393,7 @@ class OfficialFinder:
         if (
             unit in _UNIT_END
             or len(unit) < 2
-            or unit in ("中心", "委员会", "工作组", "小组")
+            or unit in ("中心", "委员会", "工作组", "小组", "党支部", "支部", "党总支", "党委", "党组")
             or unit[0] in "该其本此这那各"
         ):
             return ""  # a bare suffix (中心主任, 该局局长) identifies nobody
