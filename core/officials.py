@@ -250,8 +250,8 @@ def f_is_body(flag: str, word: str) -> bool:
 
 
 def is_body(cue: str) -> bool:
-    """A cue naming a government body (镇政府) rather than a person (村干部)."""
-    return cue not in CUES
+    """A cue naming a government body (镇政府) rather than a person (村干部, or a bare title: 书记)."""
+    return cue not in CUES and cue not in TITLES
 
 
 @dataclass(frozen=True)
