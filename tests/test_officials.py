@@ -175,3 +175,13 @@ def test_a_letter_to_a_government_office_is_a_complaint(province):
         "来信人 谭*** 来信主题 工厂废气严重影响周边居民生活 受文单位 博罗县政府办公室 来信内容 请政府处理。",
     )
     assert f.relevant and f.category == "政府回应"
+
+
+def test_police_torture_allegations_are_misconduct(province):
+    f = run(province, "北京大兴区公安局的所作恶行", "控告派出所警察王某在执法过程中刑讯逼供、制造假笔录。")
+    assert f.relevant and f.category == "违纪违法"
+
+
+def test_complaints_ignored_by_a_body_are_inaction(province):
+    f = run(province, "关于我组的自来水严重污染事件", "投诉几次都没有解决，两次报案，派出所也置之不理。")
+    assert f.relevant and f.category == "干部作风"
