@@ -146,7 +146,7 @@ def from_hex(s: str) -> int:
 # week's big story, a site's boilerplate). The index keeps incidents by term; a post reads
 # only the postings of its own terms, each at most EVENT_COMMON_IN_WINDOW long.
 EVENT_CHARS = 240  # of the folded title + text: the title and its lead
-EVENT_SHARED = 3  # distinctive terms two posts must share, one of them a name, a place or a number
+EVENT_SHARED = 4  # distinctive terms two posts must share, one of them a name, a place or a number
 EVENT_SHARED_PLAIN = 8  # ... or this many of any kind (a commentary re-run under a new title)
 EVENT_TERMS = 32  # at most this many terms kept per post (title first)
 EVENT_COMMON_IN_WINDOW = 64
@@ -276,14 +276,22 @@ def event_of(tokens: Sequence[str]) -> Event:
 
 
 def _shared_enough(ev: Event, other: Event, window_counts: Callable[[str], int]) -> int:
-    """How many distinctive terms the two share (0 when they conflict or share too few)."""
+    """How much the two share (see `_weight`; 0 when they conflict or share too little)."""
     shared = [t for t in ev.terms & other.terms if window_counts(t) <= EVENT_COMMON_IN_WINDOW]
-    return len(shared) if _enough(ev, shared) and ev.conflict(other) is None else 0
+    n = _weight(ev, shared)
+    return n if _enough(ev, shared, n) and ev.conflict(other) is None else 0
 
 
-def _enough(ev: Event, shared: Sequence[str]) -> bool:
+def _weight(ev: Event, shared: Sequence[str]) -> int:
+    """Shared terms, all the place names among them counting as one (a province's list of
+    cities, or 张家界 / 张家界市 / 慈利县, say where, not what happened)."""
+    places = sum(1 for t in shared if t in ev.places)
+    return len(shared) - places + (1 if places else 0)
+
+
+def _enough(ev: Event, shared: Sequence[str], weight: int) -> bool:
     """EVENT_SHARED terms with a name, place or number among them, or EVENT_SHARED_PLAIN of any kind."""
-    return len(shared) >= EVENT_SHARED_PLAIN or (len(shared) >= EVENT_SHARED and bool(ev.anchors(shared)))
+    return weight >= EVENT_SHARED_PLAIN or (weight >= EVENT_SHARED and bool(ev.anchors(shared)))
 
 
 @dataclass(frozen=True)
@@ -518,8 +526,10 @@ class StoryIndex:
                     shared.setdefault(iid, []).append(t)
         best: tuple[int, int] | None = None  # (shared terms, id): most shared, then newest
         for iid, terms in shared.items():
-            n = len(terms)
-            if n < EVENT_SHARED or (best is not None and (n, iid) < best) or not _enough(event, terms):
+            if len(terms) < EVENT_SHARED:
+                continue
+            n = _weight(event, terms)
+            if (best is not None and (n, iid) < best) or not _enough(event, terms, n):
                 continue
             if self._cands[iid].event.conflict(event) is None:
                 best = (n, iid)

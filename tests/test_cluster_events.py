@@ -97,24 +97,35 @@ def test_who_and_where_must_agree():
     assert choose("b", None, [], c, event=ev("受贿案", "副县长", "150次", people=["李某"])) is None
 
 
-def test_three_terms_need_a_name_place_or_number_and_eight_need_none():
+def test_four_terms_need_a_name_place_or_number_and_eight_need_none():
     plain = [f"词{i}" for i in range(8)]
     c = [Candidate(1, "a", None, frozenset(), event=ev(*plain, "150次"))]
-    assert choose("b", None, [], c, event=ev(*plain[:2], "150次")) == 1
-    assert choose("b", None, [], c, event=ev(*plain[:3])) is None  # boilerplate words alone
+    assert choose("b", None, [], c, event=ev(*plain[:3], "150次")) == 1
+    assert choose("b", None, [], c, event=ev(*plain[:2], "150次")) is None  # three are not enough
+    assert choose("b", None, [], c, event=ev(*plain[:4])) is None  # boilerplate words alone
     assert choose("b", None, [], c, event=ev(*plain[:7])) is None
     assert choose("b", None, [], c, event=ev(*plain)) == 1  # a re-run commentary
 
 
+def test_place_names_count_once():
+    """张家界 / 张家界市 / 慈利县 say where, not what: with one more word that is two terms, not four."""
+    places = ["张家界", "张家界市", "慈利县"]
+    c = [Candidate(1, "a", None, frozenset(), event=ev("缆车", "起火", places=places, regions=["43", "4308"]))]
+    assert choose("b", None, [], c, event=ev("缆车", places=places, regions=["43", "4308"])) is None
+    assert choose("b", None, [], c, event=ev("缆车", "起火", "谣言", places=places, regions=["43"])) is None
+    c = [Candidate(1, "a", None, frozenset(), event=ev("缆车", "起火", "谣言", places=places))]
+    assert choose("b", None, [], c, event=ev("缆车", "起火", "谣言", places=places)) == 1
+
+
 def test_a_term_many_open_incidents_hold_is_not_distinctive():
     """This week's big word (or a site's banner) in more than EVENT_COMMON_IN_WINDOW incidents
-    is skipped: three shared terms, one of them everywhere, are two."""
+    is skipped: four shared terms, one of them everywhere, are three."""
     crowd = [
         Candidate(i, f"c{i}", None, frozenset(), event=ev("热词", f"别的{i}", f"又一{i}", "150次"))
         for i in range(2, EVENT_COMMON_IN_WINDOW + 2)
     ]
-    target = Candidate(1, "a", None, frozenset(), event=ev("热词", "独有", "150次"))
-    post = ev("热词", "独有", "150次")
+    target = Candidate(1, "a", None, frozenset(), event=ev("热词", "独有", "罕见", "150次"))
+    post = ev("热词", "独有", "罕见", "150次")
     assert choose("b", None, [], [target], event=post) == 1
     index = StoryIndex()
     for c in [target, *crowd]:
