@@ -185,3 +185,15 @@ def test_police_torture_allegations_are_misconduct(province):
 def test_complaints_ignored_by_a_body_are_inaction(province):
     f = run(province, "关于我组的自来水严重污染事件", "投诉几次都没有解决，两次报案，派出所也置之不理。")
     assert f.relevant and f.category == "干部作风"
+
+
+def test_another_provinces_organisation_department_is_not_our_unit(province):
+    """Sector news with another province's 省委组织部部长 inside is not relevant by the unit."""
+    f = run(
+        province,
+        "云南省高层次人才创新创业园在昆明高新区揭牌成立",
+        "云南省委常委、省委组织部部长李小三，云南省人民政府副省长董华出席。",
+    )
+    assert not f.relevant
+    f = run(province, "江西省委组织部发布干部任前公示", "")
+    assert f.relevant and f.matched["units"] == ["江西省委组织部"]
