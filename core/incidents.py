@@ -7,6 +7,7 @@ that tell people. Nothing is sent from here.
 
 from __future__ import annotations
 
+import gc
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -618,6 +619,20 @@ class IncidentService:
         self._stories_since = since_iso
         entities: dict[str, frozenset[str]] = {}  # the same few watch-list names recur: parse each once
         new = []
+        # tens of thousands of small objects at start-up: the collector would rescan the whole
+        # heap (jieba's dictionary, the gazetteer) many times over, ten times the work itself
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._read_stories(since, entities, new)
+            self._stories.extend(new)
+        finally:
+            if collecting:
+                gc.enable()
+        self._stories.expire(since_iso)
+        return self._stories
+
+    def _read_stories(self, since: datetime, entities: dict, new: list) -> None:
         for r in store.story_candidates(self.db, since, after_id=self._stories.last_id):
             ents = entities.get(r["matched"])
             event = None
@@ -630,9 +645,6 @@ class IncidentService:
             fp = from_hex(r["simhash128"]) if r["simhash128"] else None
             legacy = to_unsigned(r["fingerprint"]) if r["fingerprint"] is not None and fp is None else None
             new.append((Candidate(r["id"], r["story_key"], fp, ents, legacy, event), r["created_at"]))
-        self._stories.extend(new)
-        self._stories.expire(since_iso)
-        return self._stories
 
     def _join(self, iid: int, post_id: int, post: Post, analysis, source, thresholds, now) -> IngestOutcome:
         tier = source.tier if source else 4
