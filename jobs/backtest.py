@@ -474,7 +474,7 @@ def format_score(sc: Score) -> str:
             "同一事件成一单 same-story groups one incident",
             lambda p: (
                 f"{_share(p.groups_one, p.groups_n)} 有成员未报 unalerted {p.groups_unalerted}，"
-                f"成员全报的 of fully alerted {_share(p.groups_one, p.groups_n - p.groups_unalerted)}"
+                f"全报组 fully alerted {_share(p.groups_one, p.groups_n - p.groups_unalerted)}"
             ),
         ),
         (

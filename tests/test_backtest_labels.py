@@ -72,7 +72,7 @@ def test_score_on_a_hand_made_set():
     assert (h.groups_one, h.groups_n) == (1, 1)  # only p1+p2 is wholly held-out
     assert (h.pairs_merged, h.pairs_n) == (0, 1)  # x8+p2
     # clustering apart from relevance: of the groups whose posts all raised an alert, how many are one
-    assert "成员全报的 of fully alerted 1.000 (1/1)" in format_score(sc)
+    assert "全报组 fully alerted 1.000 (1/1)" in format_score(sc)
 
 
 def test_nothing_predicted_gives_no_precision_and_zero_recall():
