@@ -363,6 +363,16 @@ class OfficialFinder:
         if i == 0:
             return ""
         w, f = pairs[i - 1]
+        if i >= 2 and 1 <= len(w) <= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", w) and f not in _NAME_TAGS:
+            s, _ = pairs[i - 2]  # 段 / 国华 / 同志: a surname and a given name the tagger split
+            before = pairs[i - 3][0] if i >= 3 else ""
+            if (
+                len(s) == 1
+                and s in SURNAMES
+                and s not in _NOT_SURNAME
+                and (not before or not re.search(r"[\u4e00-\u9fff]$", before) or len(before) >= 2)
+            ):
+                return s + w
         if len(w) == 1 and w in SURNAMES and w not in _NOT_SURNAME:  # 张局长
             before = pairs[i - 2][0] if i >= 2 else ""
             if not before or not re.search(r"[\u4e00-\u9fff]$", before) or len(before) >= 2:

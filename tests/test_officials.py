@@ -197,3 +197,12 @@ def test_another_provinces_organisation_department_is_not_our_unit(province):
     assert not f.relevant
     f = run(province, "江西省委组织部发布干部任前公示", "")
     assert f.relevant and f.matched["units"] == ["江西省委组织部"]
+
+
+def test_a_name_the_tagger_split_before_a_title(finder):
+    """段 / 国华 / 同志: a surname and a given name jieba's tagger split are still a name."""
+    assert one(finder, "段国华同志出席全省督察部门演练闭幕式").name == "段国华"
+
+
+def test_a_split_name_heading_an_official_item_is_relevant(province):
+    assert run(province, "段国华同志出席省公安警务督察部门集中演练比武竞赛闭幕式").relevant
