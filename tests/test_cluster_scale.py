@@ -16,6 +16,8 @@ from core import cluster
 from core.cluster import Candidate, choose, event_of, simhash
 
 N = 10_000
+# 10,000 fingerprints and events built once for the module: minutes on a shared, busy machine
+pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")
