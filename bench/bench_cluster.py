@@ -128,20 +128,24 @@ def run_old(story_tokens, synth_tokens) -> tuple[int, float]:
 
 
 # ------------------------------------------------------------------------------ the service
-def fill_incidents(db, fingerprints: list[int], now: datetime) -> None:
-    """N open incidents of the last week, straight into the table (as a year's database has them)."""
+def fill_incidents(db, fingerprints: list[int], now: datetime, events=None) -> None:
+    """N open incidents of the last week, straight into the table (as a year's database has them),
+    with their events' terms when `events` (one per fingerprint) is given."""
     from core.cluster import to_hex
     from storage import write_tx
     from storage.db import json_dumps
 
-    matched = json_dumps({"places": [PLACE]})
+    def matched(i: int) -> str:
+        ev = events[i] if events is not None else None
+        return json_dumps({"places": [PLACE], **({"event": ev.to_json()} if ev and ev.terms else {})})
+
     rows = [
         (
             f"syn{i}",
             f"合成事件{i}",
             "ycnews",
             "IV",
-            matched,
+            matched(i),
             (now - timedelta(days=6, seconds=-i)).isoformat(),
             (now - timedelta(days=6, seconds=-i)).isoformat(),
             to_hex(fp),
@@ -156,13 +160,13 @@ def fill_incidents(db, fingerprints: list[int], now: datetime) -> None:
         )
 
 
-def run_service(story_tokens, story_titles, synth_fps, tmp: Path) -> tuple[int, float, float]:
+def run_service(story_tokens, story_titles, synth_fps, tmp: Path, synth_events=None) -> tuple[int, float, float]:
     """(new incidents, clustering ms/post, ms to load the window at start) through
     IncidentService on a real SQLite file."""
     from bot.app import App
     from bot.config import load_config
     from bot.settings import Settings
-    from core.cluster import simhash, to_hex
+    from core.cluster import event_of, simhash, to_hex
     from core.grades import Grade
     from core.models import Finding
     from jobs.analyse import story_key
@@ -174,8 +178,9 @@ def run_service(story_tokens, story_titles, synth_fps, tmp: Path) -> tuple[int, 
     settings = Settings(_env_file=None, data_dir=tmp, db=tmp / "c.db")
     app = App(settings, load_config(root / "config" / "example.toml"), platforms={}, clock=lambda: now)
     try:
-        fill_incidents(app.db, synth_fps, now)
+        fill_incidents(app.db, synth_fps, now, synth_events)
         svc = app.service
+        event_of([])  # the common terms, the gazetteer's names and jieba's dictionary, read once per process
         t0 = time.perf_counter()
         svc._recent_stories(now - timedelta(days=7))
         load_ms = (time.perf_counter() - t0) * 1000
@@ -191,7 +196,8 @@ def run_service(story_tokens, story_titles, synth_fps, tmp: Path) -> tuple[int, 
                 fingerprint=simhash(toks),
             )
             t0 = time.perf_counter()
-            hit = svc._story_of(f, now)
+            event = event_of(toks)
+            hit = svc._story_of(f, now, event)
             spent += time.perf_counter() - t0
             if hit is None:
                 new += 1
@@ -209,7 +215,7 @@ def run_service(story_tokens, story_titles, synth_fps, tmp: Path) -> tuple[int, 
                         sensitivity=1,
                         best_tier=3,
                         reasons=(),
-                        matched=f.matched,
+                        matched={**f.matched, "event": event.to_json()},
                         now=now,
                         simhash128=to_hex(f.fingerprint),
                     )
@@ -219,7 +225,7 @@ def run_service(story_tokens, story_titles, synth_fps, tmp: Path) -> tuple[int, 
 
 
 def run(ns=(0, 10_000, 50_000), n_stories: int = 300) -> list[tuple[str, str]]:
-    from core.cluster import simhash
+    from core.cluster import event_of, simhash
 
     texts = inews_texts()
     stories, pool = split_stories(texts, n_stories)
@@ -229,10 +235,11 @@ def run(ns=(0, 10_000, 50_000), n_stories: int = 300) -> list[tuple[str, str]]:
     pool_tokens = [tokens[i] for i in pool]
     synth = list(synthetic_tokens(pool_tokens, max(ns)))
     fps = [simhash(t) for t in synth]
+    events = [event_of(t) for t in synth]
     rows = []
     for n in ns:
         with tempfile.TemporaryDirectory() as tmp:
-            new, ms, load_ms = run_service(story_tokens, story_titles, fps[:n], Path(tmp))
+            new, ms, load_ms = run_service(story_tokens, story_titles, fps[:n], Path(tmp), events[:n])
         old_new, old_ms = run_old(story_tokens, synth[:n])
         rows += [
             (

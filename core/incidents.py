@@ -7,13 +7,14 @@ that tell people. Nothing is sent from here.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.clock import DEFAULT_TZ, Clock, to_iso
-from core.cluster import Candidate, StoryIndex, from_hex, legacy_simhash, to_hex, to_unsigned
+from core.cluster import Candidate, Event, StoryIndex, event_of, from_hex, legacy_simhash, to_hex, to_unsigned
 from core.config import Config
 from core.grades import Grade
 from core.grading import SPREAD_WINDOW_HOURS, Reach, grade_story, reasons_from_json
@@ -524,7 +525,8 @@ class IncidentService:
             post_id = self.storage.posts.insert_post(self.db, post, f, seg, now)
             if post_id is None or not f.relevant:
                 return IngestOutcome(post_id)
-            existing = self._story_of(f, now)
+            event = event_of(f.tokens) if f.tokens else None
+            existing = self._story_of(f, now, event)
             tier = source.tier if source else 4
             if existing is None:
                 iid = self.store.create_incident(
@@ -540,7 +542,8 @@ class IncidentService:
                     sensitivity=analysis.sensitivity,
                     best_tier=tier,
                     reasons=f.reasons,
-                    matched=f.matched,
+                    # the event's terms ride along with the matches, for the posts that follow
+                    matched={**f.matched, "event": event.to_json()} if event and event.terms else f.matched,
                     now=now,
                     simhash128=to_hex(f.fingerprint) if f.fingerprint is not None else None,
                 )
@@ -575,13 +578,13 @@ class IncidentService:
                 return IngestOutcome(post_id, iid, created=True)
             return self._join(existing, post_id, post, analysis, source, thresholds, now)
 
-    def _story_of(self, f, now) -> int | None:
+    def _story_of(self, f, now, event: Event | None = None) -> int | None:
         """The recent incident this finding's story already has, if any (core.cluster decides)."""
         stories = self._recent_stories(now - STORY_WINDOW)
         ents = [x for k in ("cadres", "units", "places") for x in f.matched.get(k, [])]
         # incidents stored before the 128-bit fingerprint are compared on the old one
         legacy = legacy_simhash(f.tokens) if stories.has_legacy and f.fingerprint is not None else None
-        return stories.choose(f.story_key, f.fingerprint, ents, legacy=legacy)
+        return stories.choose(f.story_key, f.fingerprint, ents, legacy=legacy, event=event)
 
     def _recent_stories(self, since: datetime) -> StoryIndex:
         """Incidents opened since `since`, indexed. Kept between posts: only incidents
@@ -593,19 +596,32 @@ class IncidentService:
         self._stories_since = since_iso
         entities: dict[str, frozenset[str]] = {}  # the same few watch-list names recur: parse each once
         new = []
-        for r in self.store.story_candidates(self.db, since, after_id=self._stories.last_id):
-            ents = entities.get(r["matched"])
-            if ents is None:
-                m = json.loads(r["matched"]) if r["matched"] else {}
-                ents = entities[r["matched"]] = frozenset(
-                    x for k in ("cadres", "units", "places") for x in m.get(k, [])
-                )
-            fp = from_hex(r["simhash128"]) if r["simhash128"] else None
-            legacy = to_unsigned(r["fingerprint"]) if r["fingerprint"] is not None and fp is None else None
-            new.append((Candidate(r["id"], r["story_key"], fp, ents, legacy), r["created_at"]))
-        self._stories.extend(new)
+        # tens of thousands of small objects at start-up: the collector would rescan the whole
+        # heap (jieba's dictionary, the gazetteer) many times over, ten times the work itself
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._read_stories(since, entities, new)
+            self._stories.extend(new)
+        finally:
+            if collecting:
+                gc.enable()
         self._stories.expire(since_iso)
         return self._stories
+
+    def _read_stories(self, since: datetime, entities: dict, new: list) -> None:
+        for r in self.store.story_candidates(self.db, since, after_id=self._stories.last_id):
+            ents = entities.get(r["matched"])
+            event = None
+            if ents is None:
+                m = json.loads(r["matched"]) if r["matched"] else {}
+                ents = frozenset(x for k in ("cadres", "units", "places") for x in m.get(k, []))
+                event = Event.from_json(m.get("event"))
+                if event is None:  # no event terms: the parse can be shared with its twins
+                    entities[r["matched"]] = ents
+            fp = from_hex(r["simhash128"]) if r["simhash128"] else None
+            legacy = to_unsigned(r["fingerprint"]) if r["fingerprint"] is not None and fp is None else None
+            new.append((Candidate(r["id"], r["story_key"], fp, ents, legacy, event), r["created_at"]))
 
     def _join(self, iid: int, post_id: int, post: Post, analysis, source, thresholds, now) -> IngestOutcome:
         tier = source.tier if source else 4

@@ -57,6 +57,7 @@ for _w in [
     "副检察长",
     "政委",
     "党组书记",
+    "党组副书记",
     "主席",
     "副主席",
     "党组成员",
@@ -249,8 +250,8 @@ def f_is_body(flag: str, word: str) -> bool:
 
 
 def is_body(cue: str) -> bool:
-    """A cue naming a government body (镇政府) rather than a person (村干部)."""
-    return cue not in CUES
+    """A cue naming a government body (镇政府) rather than a person (村干部, or a bare title: 书记)."""
+    return cue not in CUES and cue not in TITLES
 
 
 @dataclass(frozen=True)
@@ -362,6 +363,16 @@ class OfficialFinder:
         if i == 0:
             return ""
         w, f = pairs[i - 1]
+        if i >= 2 and 1 <= len(w) <= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", w) and f not in _NAME_TAGS:
+            s, _ = pairs[i - 2]  # 段 / 国华 / 同志: a surname and a given name the tagger split
+            before = pairs[i - 3][0] if i >= 3 else ""
+            if (
+                len(s) == 1
+                and s in SURNAMES
+                and s not in _NOT_SURNAME
+                and (not before or not re.search(r"[\u4e00-\u9fff]$", before) or len(before) >= 2)
+            ):
+                return s + w
         if len(w) == 1 and w in SURNAMES and w not in _NOT_SURNAME:  # 张局长
             before = pairs[i - 2][0] if i >= 2 else ""
             if not before or not re.search(r"[\u4e00-\u9fff]$", before) or len(before) >= 2:
@@ -392,7 +403,7 @@ class OfficialFinder:
         if (
             unit in _UNIT_END
             or len(unit) < 2
-            or unit in ("中心", "委员会", "工作组", "小组")
+            or unit in ("中心", "委员会", "工作组", "小组", "党支部", "支部", "党总支", "党委", "党组")
             or unit[0] in "该其本此这那各"
         ):
             return ""  # a bare suffix (中心主任, 该局局长) identifies nobody

@@ -487,7 +487,10 @@ def format_score(sc: Score) -> str:
         ("等级 grade within one", lambda p: _share(p.grade_within1, p.grade_n)),
         (
             "同一事件成一单 same-story groups one incident",
-            lambda p: f"{_share(p.groups_one, p.groups_n)} 有成员未报 unalerted {p.groups_unalerted}",
+            lambda p: (
+                f"{_share(p.groups_one, p.groups_n)} 有成员未报 unalerted {p.groups_unalerted}，"
+                f"全报组 fully alerted {_share(p.groups_one, p.groups_n - p.groups_unalerted)}"
+            ),
         ),
         (
             "相似异事被合并 look-alike pairs merged",

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from jobs.backtest import Label, LabelError, inews_key, load_groups, load_labels, score
+from jobs.backtest import Label, LabelError, format_score, inews_key, load_groups, load_labels, score
 from tests.test_backtest import LINES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +71,8 @@ def test_score_on_a_hand_made_set():
     assert (h.cat_ok, h.cat_n, h.grade_exact, h.grade_n) == (3, 3, 3, 3)
     assert (h.groups_one, h.groups_n) == (1, 1)  # only p1+p2 is wholly held-out
     assert (h.pairs_merged, h.pairs_n) == (0, 1)  # x8+p2
+    # clustering apart from relevance: of the groups whose posts all raised an alert, how many are one
+    assert "全报组 fully alerted 1.000 (1/1)" in format_score(sc)
 
 
 def test_nothing_predicted_gives_no_precision_and_zero_recall():

@@ -117,3 +117,92 @@ def test_watched_cadres_stay_on_top():
     found = a.analyse(Post("forum", "k", "临川区交通运输局局长李某公车私用", ""), a.config.source("forum"))
     assert watched.finding.relevant and found.finding.relevant
     assert watched.sensitivity > found.sensitivity
+
+
+# ------------------------------------------------------------ relevance rules tuned on the labelled set (issue 13)
+def test_a_bare_title_is_a_person_involved_not_a_body(finder):
+    from core.officials import is_body
+
+    assert not is_body("书记") and not is_body("局长")  # somebody, unidentified
+    assert is_body("镇政府") and not is_body("村干部")
+    _, cues = finder.find(fold("新书记刚上任，会计就想拉帮结派"))
+    assert cues == ["书记"] and not any(is_body(c) for c in cues)
+
+
+def test_a_bare_title_and_a_topic_are_not_a_story(province):
+    """A drama synopsis or a company's club event names nobody and no body: not relevant."""
+    assert not run(province, "新书记刚上任，会计就拉帮结派", "该剧讲述的是小公务员马向阳的乡村奇遇记。").relevant
+    assert not run(
+        province, "公司团委组织开展主持人大赛", "公司工会副主席、各党支部书记及青年职工共100余人参加。"
+    ).relevant
+
+
+def test_a_party_organ_alone_identifies_nobody(finder):
+    officials, _ = finder.find(fold("公司工会副主席、各党支部书记及青年职工参加"))
+    assert not officials
+
+
+def test_party_group_deputy_secretary_is_a_title(finder):
+    o = one(finder, "集团公司总经理、党组副书记章建华参加座谈会")
+    assert (o.title, o.name) == ("党组副书记", "章建华")
+
+
+def test_embezzlement_and_bribery_in_one_word_is_a_discipline_story(province):
+    f = run(province, "内蒙古“巨贪”杨成林贪污受贿6亿", "")
+    assert f.relevant and f.category == "违纪违法"
+
+
+def test_non_state_functionaries_bribery_is_a_company_matter(province):
+    f = run(
+        province,
+        "汽车参股公司一部长受贿110万 多次向经销商索贿",
+        "裁判文书网显示，该公司原销售部部长吴岩犯非国家工作人员受贿罪，判处有期徒刑。",
+    )
+    assert not f.relevant
+
+
+@pytest.mark.parametrize(
+    "title", ["2018年公务员考试法律常识题（52）", "公务员考试财务专业谁有资料啊", "公务员考试每日一练"]
+)
+def test_exam_prep_is_not_recruitment_news(province, title):
+    assert not run(province, title).relevant
+
+
+def test_a_letter_to_a_government_office_is_a_complaint(province):
+    f = run(
+        province,
+        "工厂废气严重影响周边居民生活",
+        "来信人 谭*** 来信主题 工厂废气严重影响周边居民生活 受文单位 博罗县政府办公室 来信内容 请政府处理。",
+    )
+    assert f.relevant and f.category == "政府回应"
+
+
+def test_police_torture_allegations_are_misconduct(province):
+    f = run(province, "北京大兴区公安局的所作恶行", "控告派出所警察王某在执法过程中刑讯逼供、制造假笔录。")
+    assert f.relevant and f.category == "违纪违法"
+
+
+def test_complaints_ignored_by_a_body_are_inaction(province):
+    f = run(province, "关于我组的自来水严重污染事件", "投诉几次都没有解决，两次报案，派出所也置之不理。")
+    assert f.relevant and f.category == "干部作风"
+
+
+def test_another_provinces_organisation_department_is_not_our_unit(province):
+    """Sector news with another province's 省委组织部部长 inside is not relevant by the unit."""
+    f = run(
+        province,
+        "云南省高层次人才创新创业园在昆明高新区揭牌成立",
+        "云南省委常委、省委组织部部长李小三，云南省人民政府副省长董华出席。",
+    )
+    assert not f.relevant
+    f = run(province, "江西省委组织部发布干部任前公示", "")
+    assert f.relevant and f.matched["units"] == ["江西省委组织部"]
+
+
+def test_a_name_the_tagger_split_before_a_title(finder):
+    """段 / 国华 / 同志: a surname and a given name jieba's tagger split are still a name."""
+    assert one(finder, "段国华同志出席全省督察部门演练闭幕式").name == "段国华"
+
+
+def test_a_split_name_heading_an_official_item_is_relevant(province):
+    assert run(province, "段国华同志出席省公安警务督察部门集中演练比武竞赛闭幕式").relevant
