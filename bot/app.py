@@ -18,7 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.platforms import AVAILABLE
 from bot.settings import Settings
 from core.clock import Clock, system_clock
-from core.config import Config, quiet_window
+from core.config import Config, Person, quiet_window
 from core.deadlines import deadlines_for, is_overdue, next_deadline
 from core.errors import FieldProblem, SettingsError
 from core.incidents import IncidentService
@@ -173,7 +173,9 @@ class App:
     async def handle(self, req: Request) -> list[Reply]:
         return await handle(self.deps, req)
 
-    def console_person(self):
+    def console_person(self) -> Person | None:
+        """Who types at the console when it starts: YUQING_CONSOLE_USER, else the first admin,
+        else the first person configured (None when nobody is)."""
         s = self.settings.console_user
         if s:
             p = self.config.person(s)
@@ -181,7 +183,8 @@ class App:
                 return p
             log.warning("YUQING_CONSOLE_USER=%s is not a configured person; using the first admin", s)
         admins = [p for p in self.config.people if p.role == "admin"]
-        return (admins or self.config.people or [None])[0]
+        everyone = admins or self.config.people
+        return everyone[0] if everyone else None
 
     async def collect_once(self):
         return await self.pipeline.run_all()
@@ -291,7 +294,9 @@ class App:
     def _http_client(self) -> httpx.AsyncClient:
         """The shared client; made on first use when the app was not started (tests, CLI)."""
         if self.client is None or self.client.is_closed:
-            self.attach_http(self.new_http_client())
+            client = self.new_http_client()
+            self.attach_http(client)
+            return client
         return self.client
 
     def attach_http(self, client: httpx.AsyncClient) -> None:
@@ -342,6 +347,7 @@ class App:
         """A scheduled job's body: its failure is logged, and `stop` cancels it between two steps
         (each database write is its own transaction) instead of leaving it to the loop's end."""
         task = asyncio.current_task()
+        assert task is not None, "a job's body runs inside a task"
         self._jobs.add(task)
         try:
             yield
