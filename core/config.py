@@ -6,6 +6,7 @@ file and turning validation errors into bilingual messages stays in `bot.config.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import time, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -348,14 +349,23 @@ class Config(_Model):
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
         problems = []
-        for field, items in (("teams", self.teams), ("people", self.people), ("sources", self.sources)):
+        with_ids: tuple[tuple[str, Sequence[Team | Person | Source]], ...] = (
+            ("teams", self.teams),
+            ("people", self.people),
+            ("sources", self.sources),
+        )
+        for field, items in with_ids:
             seen = set()
             for i, item in enumerate(items):
                 if item.id in seen:
                     problems.append((f"{field}[{i}].id", f"重复的 id {item.id!r}", f"duplicate id {item.id!r}"))
                 seen.add(item.id)
         team_ids = {t.id for t in self.teams}
-        for field, items in (("people", self.people), ("sources", self.sources)):
+        with_teams: tuple[tuple[str, Sequence[Person | Source]], ...] = (
+            ("people", self.people),
+            ("sources", self.sources),
+        )
+        for field, items in with_teams:
             for i, item in enumerate(items):
                 if item.team is not None and item.team not in team_ids:
                     problems.append(

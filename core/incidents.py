@@ -143,6 +143,7 @@ class IncidentService:
             if not d.ok:
                 holder = self.name_of(inc.assignee) if d.refusal in (Refusal.TAKEN, Refusal.NOT_ASSIGNEE) else None
                 return Outcome(False, inc, d.refusal, holder)
+            assert d.to_state is not None, "an accepted decision names the state"
             fields: dict = {"state": d.to_state, "assignee": d.assignee}
             detail: dict = {}
             if action in (Action.CLAIM, Action.ASSIGN) and inc.claimed_at is None:

@@ -284,7 +284,8 @@ def render_digest(incidents: list[Incident], limit: int, *, total: int | None = 
     first = f"📋 合并推送：新增 {total} 起较大/一般事件（发送 /show 编号 查看详情，/claim 编号 认领）"
     more = "📋 合并推送（续）"
     out: list[tuple[str, list[int]]] = []
-    lines, ids = [first], []
+    lines = [first]
+    ids: list[int] = []
     for inc in incidents:
         src = inc.source_name or inc.source_id or "—"
         line = inert(
@@ -339,7 +340,7 @@ NameOf = Callable[[str | None], str] | Mapping[str, str]
 def _namer(names: NameOf) -> Callable[[str | None], str]:
     if callable(names):
         return names
-    return lambda pid: names.get(pid, pid) if pid else "—"  # type: ignore[union-attr]
+    return lambda pid: names.get(pid, pid) if pid else "—"
 
 
 def describe_event(ev: Event, names: NameOf) -> tuple[str, str]:
