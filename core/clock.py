@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import overload
 from datetime import UTC, datetime, timedelta
+from typing import overload
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -71,6 +71,17 @@ def local_if_naive(dt: datetime, tz: ZoneInfo = DEFAULT_TZ) -> datetime:
     '2026-11-23T08:12:00+08:00'
     """
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)
+
+
+def parse_iso(text: str) -> datetime:
+    """Like `from_iso`, for a column that always holds a time.
+
+    :raises ValueError: when `text` is empty or not ISO-8601.
+    """
+    dt = from_iso(text)
+    if dt is None:
+        raise ValueError("no timestamp")
+    return dt
 
 
 def from_iso(text: str | None) -> datetime | None:

@@ -6,12 +6,12 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from core.clock import from_iso, to_iso
+from core.clock import from_iso, parse_iso, to_iso
 from core.errors import IncidentNotFound, StaleIncident
 from core.grades import Grade
 from core.grading import reasons_from_json, reasons_to_json
 from core.models import Disposition, Event, Incident, State
-from storage.db import json_dumps, json_loads
+from storage.db import inserted_id, json_dumps, json_loads
 
 __all__ = [
     "IncidentNotFound",
@@ -66,8 +66,8 @@ def _row_to_incident(r: dict) -> Incident:
         summary=r["summary"],
         post_count=r["post_count"],
         source_count=r["source_count"],
-        created_at=from_iso(r["created_at"]),
-        updated_at=from_iso(r["updated_at"]),
+        created_at=parse_iso(r["created_at"]),
+        updated_at=parse_iso(r["updated_at"]),
         claimed_at=from_iso(r["claimed_at"]),
         escalated_at=from_iso(r["escalated_at"]),
         closed_at=from_iso(r["closed_at"]),
@@ -145,7 +145,7 @@ def create_incident(
             simhash128,
         ],
     )
-    return cur.lastrowid
+    return inserted_id(cur)
 
 
 # The columns `update_incident` may set; the keys of its `**fields` become SQL, so they come
@@ -245,7 +245,7 @@ def add_event(
     )
     if action != "reminder":  # human activity resets quiet nudges: the sweep looks at it again
         db.execute("UPDATE incidents SET next_due_at = '' WHERE id = ? AND next_due_at != ''", [incident_id])
-    return cur.lastrowid
+    return inserted_id(cur)
 
 
 def events_for(db: Database, incident_id: int) -> list[Event]:
@@ -253,7 +253,7 @@ def events_for(db: Database, incident_id: int) -> list[Event]:
         Event(
             r["id"],
             r["incident_id"],
-            from_iso(r["at"]),
+            parse_iso(r["at"]),
             r["actor"],
             r["action"],
             r["from_state"],
@@ -415,7 +415,7 @@ def events_between(db: Database, start: datetime, end: datetime, actions: tuple[
             Event(
                 r["id"],
                 r["incident_id"],
-                from_iso(r["at"]),
+                parse_iso(r["at"]),
                 r["actor"],
                 r["action"],
                 r["from_state"],

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from core.clock import to_iso
-from storage.db import json_dumps, json_loads
+from storage.db import inserted_id, json_dumps, json_loads
 
 __all__ = [
     "CARD",
@@ -75,7 +75,7 @@ def enqueue(
            VALUES (?,?,?,?,?,?,?)""",
         [to_iso(now), platform, str(chat), kind, incident_id, json_dumps(payload or {}), priority],
     )
-    return cur.lastrowid
+    return inserted_id(cur)
 
 
 def due(db: Database, platforms: list[str], now: datetime, limit: int = 50) -> list[OutboxRow]:

@@ -10,7 +10,7 @@ from sqlite_utils import Database
 from core.clock import to_iso
 from core.models import Finding, Post
 from core.search import SearchQuery, index_text
-from storage.db import json_dumps
+from storage.db import inserted_id, json_dumps
 
 __all__ = [
     "incident_of_item",
@@ -63,9 +63,10 @@ def insert_post(db: Database, post: Post, finding: Finding, seg: str | None, now
         )
     except sqlite3.IntegrityError:
         return None
+    post_id = inserted_id(cur)
     if seg is not None:
-        set_indexed(db, [index_now(cur.lastrowid, post.title, post.text)], mark=False)
-    return cur.lastrowid
+        set_indexed(db, [index_now(post_id, post.title, post.text)], mark=False)
+    return post_id
 
 
 def sync_sources(db: Database, sources) -> None:
