@@ -509,7 +509,7 @@ class IncidentService:
         self.on_queued()
 
     # ------------------------------------------------------------------ the pipeline's entry
-    def ingest(self, post: Post, analysis, source, seg: str) -> IngestOutcome:
+    def ingest(self, post: Post, analysis, source, seg: str | None) -> IngestOutcome:
         """Store a post and, if relevant, open an incident or join the story's incident.
         One transaction: post, incident, link, events, self.outbox."""
         out = self._ingest(post, analysis, source, seg)
@@ -517,7 +517,7 @@ class IncidentService:
             self.on_queued()
         return out
 
-    def _ingest(self, post: Post, analysis, source, seg: str) -> IngestOutcome:
+    def _ingest(self, post: Post, analysis, source, seg: str | None) -> IngestOutcome:
         now = self.clock()
         f = analysis.finding
         thresholds = {g: r.threshold for g, r in self.config.grades.items()}

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from core.clock import from_iso
+from core.clock import parse_iso
 from core.grades import Grade
 from core.grading import reason_words
 from core.models import Disposition, Incident, State
@@ -109,8 +109,8 @@ def collect_cases(
                 lessons.append(e.detail.split(":", 1)[-1].split("：", 1)[-1].strip())
             if e.action == "judge":
                 judgement = e.detail.strip()
-            elif e.action == "note" and judgement_of(e.detail) is not None:
-                legacy = judgement_of(e.detail)
+            elif e.action == "note" and (found := judgement_of(e.detail)) is not None:
+                legacy = found
         cases.append(Case(inc, by_publication(store.posts_for(db, inc.id)), steps, lessons, judgement or legacy))
     return cases
 
@@ -121,7 +121,7 @@ def _title(case: Case) -> str:
 
 
 def _post_time(p: dict, tz: ZoneInfo) -> str:
-    return f"{from_iso(p['published_at'] or p['fetched_at']).astimezone(tz):%m-%d %H:%M}"
+    return f"{parse_iso(p['published_at'] or p['fetched_at']).astimezone(tz):%m-%d %H:%M}"
 
 
 def _facts(c: Case, tz: ZoneInfo) -> list[str]:

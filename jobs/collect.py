@@ -202,8 +202,8 @@ def parse_feed(
         headers["content-location"] = url
     try:
         parsed = feedparser.parse(io.BytesIO(feed_bytes(data, content_type)), response_headers=headers)
-    except Exception as e:
-        raise CollectError(f"无法解析订阅源 / feed not parseable: {type(e).__name__}: {e}") from e
+    except Exception as err:
+        raise CollectError(f"无法解析订阅源 / feed not parseable: {type(err).__name__}: {err}") from err
     if not parsed.entries:
         exc = parsed.get("bozo_exception")
         if parsed.bozo and not _benign(exc):

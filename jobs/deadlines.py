@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import weakref
 
 from core.deadlines import deadlines_for, due_intents, next_due
 from core.incidents import Actor, IncidentService
@@ -53,11 +54,15 @@ def _rules_fingerprint(service: IncidentService, tz) -> str:
     ).hexdigest()
 
 
+# the grade rules' fingerprint each service's sweep last saw (`_check_rules`)
+_RULES_SEEN: weakref.WeakKeyDictionary[IncidentService, str] = weakref.WeakKeyDictionary()
+
+
 def _check_rules(service: IncidentService, tz) -> None:
     """Stored next times were worked out with the grade rules of the time: new rules (a config
     change) send every open incident through the next sweep once."""
     fp = _rules_fingerprint(service, tz)
-    if getattr(service, "_sweep_rules", None) == fp:
+    if _RULES_SEEN.get(service) == fp:
         return
     db = service.db
     with write_tx(db):
@@ -71,7 +76,7 @@ def _check_rules(service: IncidentService, tz) -> None:
             )
             if row is not None:
                 log.info("grade rules changed: the deadline sweep looks at all %d open incidents again", n)
-    service._sweep_rules = fp
+    _RULES_SEEN[service] = fp
 
 
 class _Sweep:

@@ -14,6 +14,7 @@ from copy import copy
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import overload
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
@@ -98,6 +99,10 @@ class LedgerRow:
         ]
 
 
+@overload
+def _local(dt: datetime, tz: ZoneInfo) -> datetime: ...
+@overload
+def _local(dt: datetime | None, tz: ZoneInfo) -> datetime | None: ...
 def _local(dt: datetime | None, tz: ZoneInfo) -> datetime | None:
     return dt.astimezone(tz).replace(tzinfo=None) if dt else None
 
@@ -144,8 +149,8 @@ def ledger_rows(db: Database, config, start: datetime, end: datetime, tz: ZoneIn
             if ev.action == "judge":
                 judgement = text
                 continue
-            if judgement_of(text) is not None:
-                legacy = judgement_of(text)
+            if (found := judgement_of(text)) is not None:
+                legacy = found
                 continue
             who = names.get(ev.actor, ev.actor) if ev.actor else SYSTEM
             remarks.append(f"{ev.at.astimezone(tz):%m-%d %H:%M} {who}：{text}")

@@ -133,11 +133,12 @@ class Pipeline:
     def record_crash(self, source_id: str, e: Exception) -> SourceRun:
         """A run that failed outside reading (storing, analysing): recorded in the source's
         health like any other failure, as far as the database still allows."""
-        run = SourceRun(source_id, error=f"处理失败 / run failed: {type(e).__name__}: {e}")
+        error = f"处理失败 / run failed: {type(e).__name__}: {e}"
+        run = SourceRun(source_id, error=error)
         try:
             with write_tx(self.db):
-                _, failures = post_store.record_source_run(self.db, source_id, self.service.clock(), error=run.error)
-            self._health_after_failure(self.config.source(source_id), failures, run.error)
+                _, failures = post_store.record_source_run(self.db, source_id, self.service.clock(), error=error)
+            self._health_after_failure(self.config.source(source_id), failures, error)
         except Exception:
             log.exception("source %s: could not record the failure", source_id)
         return run
@@ -201,7 +202,7 @@ class Pipeline:
         if run is not None and out.post_id is not None:
             run.new_posts += 1
             run.relevant += int(analysis.finding.relevant)
-            if out.created:
+            if out.created and out.incident_id is not None:
                 run.new_incidents.append(out.incident_id)
         return out
 

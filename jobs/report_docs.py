@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from core.clock import from_iso
+from core.clock import parse_iso
 from core.deadlines import deadlines_for, overdue_kind
 from core.grades import Grade
 from core.grading import reason_words
@@ -151,14 +151,14 @@ def _story(db: Database, inc: Incident, names: dict[str, str]) -> _Story:
     for e in steps:
         if e.action == "judge":  # /judge; before it existed, a note starting with 研判
             judgement = e.detail.strip()
-        elif e.action == "note" and judgement_of(e.detail) is not None:
-            legacy = judgement_of(e.detail)
+        elif e.action == "note" and (found := judgement_of(e.detail)) is not None:
+            legacy = found
     actions = [e for e in steps if e.action not in SYSTEM_EVENTS]
     return _Story(inc, by_publication(store.posts_for(db, inc.id)), steps, judgement or legacy, actions)
 
 
 def _post_at(p: dict) -> datetime:
-    return from_iso(p["published_at"] or p["fetched_at"])
+    return parse_iso(p["published_at"] or p["fetched_at"])
 
 
 def _md_hm(dt: datetime, tz: ZoneInfo) -> str:

@@ -117,6 +117,8 @@ def train(
             )
             if best is None or f1 > best[3]:
                 best = (title_weight, c, thr, f1, xtr)
+    if best is None:
+        raise ValueError("no title weight or C to choose from")
     title_weight, c, thr, _, xtr = best
 
     m = LogisticRegression(C=c, max_iter=5000).fit(xtr, ytr)

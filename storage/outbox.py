@@ -169,7 +169,8 @@ def mark_dead(db: Database, row_id: int, error: str) -> None:
     db.execute("UPDATE outbox SET state='dead', attempts=attempts+1, last_error=? WHERE id=?", [error[:500], row_id])
 
 
-def message_id_for(db: Database, incident_id: int, platform: str, chat: str) -> str | None:
+def message_id_for(db: Database, incident_id: int | None, platform: str, chat: str) -> str | None:
+    """The platform's id of `incident_id`'s card in this chat; None when there is none (or no incident)."""
     row = db.execute(
         "SELECT message_id FROM messages WHERE incident_id=? AND platform=? AND chat=?",
         [incident_id, platform, str(chat)],
