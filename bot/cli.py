@@ -151,7 +151,7 @@ async def _run(app) -> None:
         stop_all()
         if tasks:
             await asyncio.wait(tasks, timeout=15)
-        failed = [t.exception() for t in tasks if t.done() and not t.cancelled() and t.exception() is not None]
+        failed = [e for t in tasks if t.done() and not t.cancelled() and (e := t.exception()) is not None]
         if failed:
             raise failed[0]  # after the others stopped; a StartupError is shown as a message, exit 2
     finally:
@@ -220,7 +220,7 @@ def report(db, config, period, fmt, output) -> None:
     from jobs.report import parse_period
 
     fmt = fmt.lower()
-    target = None
+    target: int | str | None = None  # an incident's number (专报) or a period
     if fmt == "docx" and period.lstrip("#").isdigit():
         target = int(period.lstrip("#"))
     else:
@@ -362,7 +362,7 @@ def backtest(posts, db, config, labels, groups, inews, quiet) -> None:
             from jobs.backtest import inews_posts
 
             try:
-                items = list(inews_posts(label_map))
+                items = list(inews_posts(label_map or {}))
             except LabelError as e:
                 raise click.BadParameter(str(e), param_hint="--labels") from e
             if not items:
