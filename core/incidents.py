@@ -11,14 +11,15 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from core.clock import DEFAULT_TZ, Clock, to_iso
 from core.cluster import Candidate, StoryIndex, from_hex, legacy_simhash, to_hex, to_unsigned
-from core.config import Config
+from core.config import Config, Playbook, Source
 from core.grades import Grade
-from core.grading import SPREAD_WINDOW_HOURS, Reach, grade_story, reasons_from_json
+from core.grading import SPREAD_WINDOW_HOURS, Reach, Reason, grade_story, reasons_from_json
 from core.lifecycle import Action, Decision, Refusal, decide
-from core.models import Disposition, Incident, Post, Role, State
+from core.models import Disposition, Finding, Incident, Post, Role, State
 from core.ports import Storage
 from core.render import (
     TimelineOptions,
@@ -33,9 +34,20 @@ from core.render import (
 )
 from core.routing import Router
 
-__all__ = ["STORY_WINDOW", "Actor", "IncidentService", "IngestOutcome", "Outcome"]
+__all__ = ["STORY_WINDOW", "Actor", "Analysed", "IncidentService", "IngestOutcome", "Outcome"]
 
 STORY_WINDOW = timedelta(days=7)
+
+
+class Analysed(Protocol):
+    """What `IncidentService.ingest` reads of a post's analysis (`jobs.analyse.Analysis`)."""
+
+    @property
+    def finding(self) -> Finding: ...
+    @property
+    def sensitivity(self) -> float: ...
+    @property
+    def sensitivity_reasons(self) -> tuple[Reason, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -74,7 +86,11 @@ def playbook_step(text: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def playbook_text(incident_id: int, pb, done: set[int] | None = None) -> str:
+def playbook_text(incident_id: int, pb: Playbook, done: set[int] | None = None) -> str:
+    """The category's playbook as a checklist, the steps in `done` ticked.
+
+    :param done: step numbers (from 1) ticked off in notes (`playbook_step`).
+    """
     lines = [f"📘 #{incident_id} 处置预案（{pb.category}）：{pb.principles}"]
     for n, step in enumerate(pb.steps, 1):
         mark = "✅" if done and n in done else "⬜"
@@ -509,7 +525,7 @@ class IncidentService:
         self.on_queued()
 
     # ------------------------------------------------------------------ the pipeline's entry
-    def ingest(self, post: Post, analysis, source, seg: str | None) -> IngestOutcome:
+    def ingest(self, post: Post, analysis: Analysed, source: Source | None, seg: str | None) -> IngestOutcome:
         """Store a post and, if relevant, open an incident or join the story's incident.
         One transaction: post, incident, link, events, self.outbox."""
         out = self._ingest(post, analysis, source, seg)

@@ -221,7 +221,7 @@ def short_line(inc: Incident, names: dict[str, str] | None = None) -> str:
     return inert(f"{inc.grade.emoji} #{inc.id} [{inc.grade.value}] {inc.title[:40]} · {inc.state.label}{who}")
 
 
-def split_text(text: str, limit: int, size=len) -> list[str]:
+def split_text(text: str, limit: int, size: Callable[[str], int] = len) -> list[str]:
     """Split a long reply into chunks of at most `limit` (measured by `size`: characters by
     default, or e.g. UTF-8 bytes), at line breaks where possible."""
 
@@ -257,7 +257,7 @@ def split_text(text: str, limit: int, size=len) -> list[str]:
     return chunks
 
 
-def shrink_card(card: Card, fits) -> Card:
+def shrink_card(card: Card, fits: Callable[[Card], bool]) -> Card:
     """Cut the longest text (title or a field value) with "…" until `fits(card)` is true.
     Cutting plain text before any markup is added keeps the platform's tags intact."""
     for _ in range(64):

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 import httpx
 
 from core.clock import from_iso, parse_duration
-from core.config import Person
+from core.config import Config, Person
 from core.errors import YuqingError
 from core.grades import Grade
 from core.health import SourceHealth, source_health
@@ -783,7 +783,7 @@ async def cmd_unsubscribe(call: Call) -> list[Reply]:
     return [Reply("已取消订阅。" if had else "你目前没有订阅。发送 /subscribe II 订阅 II 级及以上事件。")]
 
 
-def source_status(row: dict, config) -> str:
+def source_status(row: dict, config: Config) -> str:
     health = source_health(row, config.collection.break_after)
     failures = row.get("consecutive_failures")
     return {

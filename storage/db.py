@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -33,11 +34,11 @@ def inserted_id(cur: sqlite3.Cursor) -> int:
     return cur.lastrowid
 
 
-def json_dumps(value) -> str:
+def json_dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def json_loads(text: str | None, default=None):
+def json_loads(text: str | None, default: Any = None) -> Any:
     if text in (None, ""):
         return default
     return json.loads(text)

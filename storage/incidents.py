@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlite_utils import Database
 
 from core.clock import from_iso, parse_iso, to_iso
 from core.errors import IncidentNotFound, StaleIncident
 from core.grades import Grade
-from core.grading import reasons_from_json, reasons_to_json
+from core.grading import Reason, reasons_from_json, reasons_to_json
 from core.models import Disposition, Event, Incident, State
 from storage.db import inserted_id, json_dumps, json_loads
 
@@ -116,8 +118,8 @@ def create_incident(
     score: float,
     sensitivity: float,
     best_tier: int,
-    reasons,
-    matched,
+    reasons: Iterable[Reason | str],
+    matched: dict,
     now: datetime,
     fingerprint: int | None = None,
     simhash128: str | None = None,
@@ -178,7 +180,7 @@ UPDATABLE = frozenset(
 )
 
 
-def update_incident(db: Database, incident_id: int, expected_version: int, now: datetime, **fields) -> None:
+def update_incident(db: Database, incident_id: int, expected_version: int, now: datetime, **fields: Any) -> None:
     """Compare-and-set update: raises StaleIncident when the version moved on.
 
     :raises ValueError: for a field that is not one of `UPDATABLE` (nothing is written).

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
 from core.clock import to_iso
+from core.config import Source
 from core.models import Finding, Post
 from core.search import SearchQuery, index_text
 from storage.db import inserted_id, json_dumps
@@ -69,7 +71,7 @@ def insert_post(db: Database, post: Post, finding: Finding, seg: str | None, now
     return post_id
 
 
-def sync_sources(db: Database, sources) -> None:
+def sync_sources(db: Database, sources: Iterable[Source]) -> None:
     """Mirror the configured sources into the table that keeps their run state."""
     for s in sources:
         db.execute(
@@ -118,7 +120,7 @@ def record_source_run(
 SOURCE_FLAGS = frozenset({"enabled", "deactivated", "silent_reported", "fetch_after"})
 
 
-def set_source_flags(db: Database, source_id: str, **flags) -> None:
+def set_source_flags(db: Database, source_id: str, **flags: object) -> None:
     """:raises ValueError: for a flag that is not one of `SOURCE_FLAGS` (nothing is written)."""
     unknown = sorted(set(flags) - SOURCE_FLAGS)
     if unknown:
