@@ -26,17 +26,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
 from core.clock import parse_iso
+from core.config import Config
 from core.grades import Grade
 from core.grading import reason_words
 from core.models import Disposition, Incident, State
 from core.render import TimelineEntry, by_publication, inert, safe_url, timeline, timeline_line
 from jobs.ledger import judgement_of
 from storage import incidents as store
+
+if TYPE_CHECKING:
+    from docx.document import Document
 
 __all__ = ["FONTS", "Case", "apply_document_style", "collect_cases", "write_docx", "write_markdown"]
 
@@ -80,7 +85,7 @@ def _included(inc: Incident, include_open: bool, include_false_positives: bool) 
 
 def collect_cases(
     db: Database,
-    config,
+    config: Config,
     start: date,
     end: date,
     tz: ZoneInfo,
@@ -349,7 +354,7 @@ def _font_table(doc) -> None:
     part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def apply_document_style(doc) -> None:
+def apply_document_style(doc: Document) -> None:
     """A4, GB/T 9704 margins, government-document styles, page numbers, fields updated on open."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
     from docx.oxml import OxmlElement

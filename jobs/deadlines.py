@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import logging
 import weakref
+from zoneinfo import ZoneInfo
 
 from core.deadlines import deadlines_for, due_intents, next_due
 from core.incidents import Actor, IncidentService
@@ -31,7 +32,7 @@ _HUMAN = frozenset({"claim", "unclaim", "assign", "note", "escalate", "close", "
 CHUNK = 100  # incidents read (with their events) at a time; the async sweep yields between chunks
 
 
-def sweep(service: IncidentService, tz) -> int:
+def sweep(service: IncidentService, tz: ZoneInfo) -> int:
     """Act on every due intent of every open incident that has one. Returns how many were acted on."""
     run = _Sweep(service, tz)
     while run.chunk():
@@ -39,7 +40,7 @@ def sweep(service: IncidentService, tz) -> int:
     return run.finish()
 
 
-async def sweep_async(service: IncidentService, tz) -> int:
+async def sweep_async(service: IncidentService, tz: ZoneInfo) -> int:
     """`sweep` in bounded chunks, giving the event loop a turn between them (the database
     connection belongs to the loop's thread, so the work stays on it)."""
     run = _Sweep(service, tz)

@@ -7,19 +7,23 @@ import logging
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from statistics import mean
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
 from core.clock import from_iso
+from core.config import Config
 from core.deadlines import OVERDUE_LABELS, deadlines_for, overdue_kind
 from core.grades import Grade
 from core.health import source_health
-from core.models import State
-from core.render import timeline, timeline_line
+from core.incidents import IncidentService
+from core.models import Incident, State
+from core.render import Card, timeline, timeline_line
 from storage import incidents as store
 
 __all__ = ["PERIODS", "Report", "build_report", "parse_period", "period_bounds", "render_report", "special_report"]
@@ -120,7 +124,7 @@ def _source_health(db: Database, config) -> dict[str, int]:
     return out
 
 
-def build_report(db: Database, config, period: str, now: datetime, tz: ZoneInfo) -> Report:
+def build_report(db: Database, config: Config, period: str, now: datetime, tz: ZoneInfo) -> Report:
     start, end = period_bounds(period, now, tz)
     incs = store.incidents_between(db, start, end)
     claim_times = [i.claimed_at - i.created_at for i in incs if i.claimed_at]
@@ -158,7 +162,9 @@ def build_report(db: Database, config, period: str, now: datetime, tz: ZoneInfo)
         by_grade={g.value: sum(1 for i in incs if i.grade is g) for g in Grade},
         by_category=dict(Counter(i.category or "未分类" for i in incs).most_common()),
         by_state={s.value: sum(1 for i in incs if i.state is s) for s in State},
-        by_source=dict(Counter(names.get(i.source_id, i.source_id or "—") for i in incs).most_common()),
+        by_source=dict(
+            Counter(names.get(i.source_id, i.source_id) if i.source_id else "—" for i in incs).most_common()
+        ),
         by_disposition=dict(Counter(i.disposition.value for i in incs if i.disposition).most_common()),
         open_now=len(open_all),
         overdue_now=overdue,
@@ -242,7 +248,9 @@ def render_report(r: Report, tz: ZoneInfo, org: str = "") -> str:
     return "\n".join(lines)
 
 
-def special_report(db: Database, config, incident_id: int, tz: ZoneInfo, render_card) -> str:
+def special_report(
+    db: Database, config: Config, incident_id: int, tz: ZoneInfo, render_card: Callable[[Incident], Card]
+) -> str:
     """专报 for one incident: the card, its posts and sources, the timeline of actions, the
     disposition and any lessons noted.
 
@@ -289,7 +297,7 @@ def special_report(db: Database, config, incident_id: int, tz: ZoneInfo, render_
 
 
 def report_with_chart(
-    db: Database, config, period: str, now: datetime, tz: ZoneInfo, out_dir
+    db: Database, config: Config, period: str, now: datetime, tz: ZoneInfo, out_dir: str | Path
 ) -> tuple[str, str | None]:
     """The report text and, when charts can be drawn here, the path of its PNG."""
     from pathlib import Path
@@ -306,7 +314,13 @@ def report_with_chart(
         return text, None
 
 
-def send_scheduled_report(service, period: str, tz: ZoneInfo, out_dir=None, prepared=None) -> str:
+def send_scheduled_report(
+    service: IncidentService,
+    period: str,
+    tz: ZoneInfo,
+    out_dir: str | Path | None = None,
+    prepared: tuple[str, str | None] | tuple[str, str | None, str | None] | None = None,
+) -> str:
     """The 日报 / 周报: to every team's group and privately to everyone with a subscription.
     `prepared`: (text, image) or (text, image, document) already drawn (off the loop, see
     bot.app); else drawn here. A document's path travels in the payload as `document`."""
