@@ -8,7 +8,9 @@ import contextlib
 import importlib
 import logging
 import random
+from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -33,7 +35,7 @@ from jobs.analyse import Analyzer
 from jobs.deadlines import sweep_async as deadline_sweep
 from jobs.deliver import Deliverer
 from jobs.fetch import Fetcher, Politeness
-from jobs.pipeline import Pipeline, index_off_loop
+from jobs.pipeline import Pipeline, SourceRun, index_off_loop
 from jobs.report import report_with_chart, send_scheduled_report
 from jobs.report_docs import with_document
 from jobs.tips import system_resolver
@@ -44,7 +46,7 @@ __all__ = ["App", "build_platform", "routed_platforms"]
 log = logging.getLogger(__name__)
 
 
-def build_platform(name: str, config: Config, **kwargs) -> ChatPlatform:
+def build_platform(name: str, config: Config, **kwargs: Any) -> ChatPlatform:
     """Create a platform adapter by name.
 
     :raises SettingsError: for a platform this version cannot run yet.
@@ -67,7 +69,7 @@ def build_platform(name: str, config: Config, **kwargs) -> ChatPlatform:
     return cls(config, **kwargs)
 
 
-def routed_platforms(settings: Settings, opened) -> list[str]:
+def routed_platforms(settings: Settings, opened: Iterable[str]) -> list[str]:
     """The platforms alerts are queued for: those the settings choose (plus any opened here)."""
     names = [*settings.platform, *opened] or list(settings.chosen_platforms)
     return list(dict.fromkeys(names))
@@ -186,7 +188,8 @@ class App:
         everyone = admins or self.config.people
         return everyone[0] if everyone else None
 
-    async def collect_once(self):
+    async def collect_once(self) -> list[SourceRun]:
+        """Read every enabled source once."""
         return await self.pipeline.run_all()
 
     # ------------------------------------------------------------------ lifecycle

@@ -13,8 +13,17 @@ import html
 import logging
 import os
 import warnings
+from collections.abc import Iterable
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyParameters,
+    Update,
+)
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
@@ -78,7 +87,7 @@ def card_keyboard(card: Card) -> InlineKeyboardMarkup | None:
     )
 
 
-def choices_keyboard(rows) -> InlineKeyboardMarkup:
+def choices_keyboard(rows: Iterable[Iterable[tuple[str, str]]]) -> InlineKeyboardMarkup:
     """Rows of (label, button data) as an inline keyboard."""
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
@@ -172,7 +181,7 @@ class TelegramPlatform:
 
     # ------------------------------------------------------------------ outbox side
     @property
-    def bot(self):
+    def bot(self) -> Bot:
         return self.application.bot
 
     def _not_connected(self) -> None:
@@ -215,6 +224,8 @@ class TelegramPlatform:
                         )
         except TelegramError as e:
             raise _translate(e) from e
+        if sent is None:  # not reached: text_parts gives at least one part
+            raise DeliveryError("nothing was sent", permanent=True)
         return str(sent.message_id)
 
     async def edit(self, chat: str, message_id: str, message: Outgoing) -> None:
