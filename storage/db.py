@@ -35,10 +35,12 @@ def inserted_id(cur: sqlite3.Cursor) -> int:
 
 
 def json_dumps(value: object) -> str:
+    """Compact JSON that keeps Chinese characters as they are (no \\u escapes)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def json_loads(text: str | None, default: Any = None) -> Any:
+    """Parse a JSON column; `default` for NULL or ''."""
     if text in (None, ""):
         return default
     return json.loads(text)

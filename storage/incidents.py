@@ -89,6 +89,10 @@ def get_incident(db: Database, incident_id: int) -> Incident:
 
 
 def get_story_row(db: Database, incident_id: int) -> dict:
+    """The incident's raw row (sensitivity, best tier, fingerprints: what re-grading and clustering read).
+
+    :raises StopIteration: when there is no such incident.
+    """
     return dict(next(db.query("SELECT * FROM incidents WHERE id = ?", [incident_id])))
 
 
@@ -210,6 +214,7 @@ def update_incident(db: Database, incident_id: int, expected_version: int, now: 
 
 
 def link_post(db: Database, incident_id: int, post_id: int, now: datetime) -> None:
+    """Attach a post to an incident's story; attaching it twice is a no-op."""
     db.execute(
         "INSERT OR IGNORE INTO incident_posts (incident_id, post_id, added_at) VALUES (?,?,?)",
         [incident_id, post_id, to_iso(now)],
@@ -217,6 +222,7 @@ def link_post(db: Database, incident_id: int, post_id: int, now: datetime) -> No
 
 
 def story_sources(db: Database, incident_id: int) -> list[str]:
+    """The distinct source ids of the posts in an incident's story."""
     return [
         r[0]
         for r in db.execute(
@@ -240,6 +246,18 @@ def add_event(
     platform: str | None = None,
     chat: str | None = None,
 ) -> int:
+    """Append an audit event (the table refuses UPDATE and DELETE); returns its id.
+
+        add_event(db, 12, now, actor="wangmin", action="claim", from_state="new", to_state="claimed")
+
+    Any event but a reminder also clears the incident's `next_due_at`, so the deadline sweep
+    looks at it again.
+
+    :param actor: the person id, or None for the system.
+    :param action: a `core.lifecycle.Action` value or a system event (`post_added`, `regraded`, `reminder` ...).
+    :param detail: JSON-serialisable facts of the event (note text, disposition, target ...).
+    :param platform: where it was done from, with `chat`.
+    """
     cur = db.execute(
         """INSERT INTO events (incident_id, at, actor, action, from_state, to_state, detail, platform, chat)
            VALUES (?,?,?,?,?,?,?,?,?)""",
@@ -251,6 +269,7 @@ def add_event(
 
 
 def events_for(db: Database, incident_id: int) -> list[Event]:
+    """An incident's events, oldest first."""
     return [
         Event(
             r["id"],
@@ -267,6 +286,7 @@ def events_for(db: Database, incident_id: int) -> list[Event]:
 
 
 def posts_for(db: Database, incident_id: int) -> list[dict]:
+    """An incident's posts (id, title, url, source id and name, published and fetched times), oldest first."""
     return [
         dict(r)
         for r in db.query(
@@ -281,6 +301,12 @@ def posts_for(db: Database, incident_id: int) -> list[dict]:
 def list_incidents(
     db: Database, *, states: tuple[State, ...] | None = None, assignee: str | None = None, limit: int = 20
 ) -> list[Incident]:
+    """Incidents for `/list` and `/mine`: most severe first, then newest.
+
+    :param states: only these states (all when None or empty).
+    :param assignee: only those held by this person id.
+    :param limit: at most this many.
+    """
     where, params = [], []
     if states:
         where.append(f"i.state IN ({','.join('?' * len(states))})")
@@ -304,6 +330,7 @@ def incidents_between(db: Database, start: datetime, end: datetime) -> list[Inci
 
 
 def open_incidents(db: Database) -> list[Incident]:
+    """Every incident not closed, by number."""
     return [_row_to_incident(dict(r)) for r in db.query(_SELECT + " WHERE i.state != 'closed' ORDER BY i.id")]
 
 

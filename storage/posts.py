@@ -32,6 +32,7 @@ __all__ = [
 
 
 def post_exists(db: Database, item_key: str) -> bool:
+    """Is a post with this `item_key` stored already?"""
     return db.execute("SELECT 1 FROM posts WHERE item_key = ?", [item_key]).fetchone() is not None
 
 
@@ -83,6 +84,10 @@ def sync_sources(db: Database, sources: Iterable[Source]) -> None:
 
 
 def source_state(db: Database, source_id: str) -> dict:
+    """A source's run state (last success, failures, flags).
+
+    :raises StopIteration: when the source is not in the table (see `sync_sources`).
+    """
     return dict(next(db.query("SELECT * FROM sources WHERE id = ?", [source_id])))
 
 
@@ -130,6 +135,7 @@ def set_source_flags(db: Database, source_id: str, **flags: object) -> None:
 
 
 def source_rows(db: Database) -> list[dict]:
+    """The run state of every source, by id."""
     return [dict(r) for r in db.query("SELECT * FROM sources ORDER BY id")]
 
 
