@@ -122,6 +122,7 @@ class IncidentService:
         return self.store.get_incident(self.db, incident_id)
 
     def name_of(self, person_id: str | None) -> str:
+        """A person's name for display: the configured name, else the id, '—' for nobody."""
         if not person_id:
             return "—"
         p = self.config.person(person_id)
@@ -139,9 +140,17 @@ class IncidentService:
         disposition: Disposition | None = None,
         summary: str | None = None,
     ) -> Outcome:
-        """Apply one lifecycle action atomically.
+        """Apply one lifecycle action atomically: the new state, an audit event and the
+        outbox rows (card edits, notices) in one transaction; a refusal changes nothing.
 
-        :raises core.errors.IncidentNotFound:
+            out = service.act(12, Action.CLAIM, Actor("wangmin", "王敏", Role.STAFF, "telegram", "-100123"))
+            if not out.ok: ...  # out.refusal says why (`core.lifecycle.Refusal`), out.holder who has it
+
+        :param target: the person id an ASSIGN hands the incident to.
+        :param text: the note, judgement or escalation reason; a REOPEN's reason.
+        :param disposition: how a CLOSE closes it, with `summary`.
+        :raises core.errors.IncidentNotFound: when there is no such incident.
+        :raises core.errors.StaleIncident: when someone changed it between read and write.
         """
         now = self.clock()
         with self.storage.write_tx(self.db):
@@ -527,7 +536,14 @@ class IncidentService:
     # ------------------------------------------------------------------ the pipeline's entry
     def ingest(self, post: Post, analysis: Analysed, source: Source | None, seg: str | None) -> IngestOutcome:
         """Store a post and, if relevant, open an incident or join the story's incident.
-        One transaction: post, incident, link, events, self.outbox."""
+        One transaction: post, incident, link, events, self.outbox.
+
+        :param analysis: what `jobs.analyse.Analyzer.analyse` found in the post.
+        :param source: the configured source (None for one no longer configured).
+        :param seg: the segmented text for the search index now; None queues the post for the
+            background indexer.
+        :returns: the post id (None when it was stored before) and the incident it opened or joined.
+        """
         out = self._ingest(post, analysis, source, seg)
         if out.incident_id is not None:
             self.on_queued()

@@ -39,6 +39,8 @@ class Router:
         self.defaults = defaults or {}
 
     def group_chats(self, team_id: str | None) -> list[tuple[str, str]]:
+        """The team's group chat on each platform served: (platform, chat), from the config,
+        else the settings' default for the team (a WeCom robot), else the console's group."""
         team = self.config.team(team_id)
         out = []
         for p in self.platforms:
@@ -52,11 +54,14 @@ class Router:
         return out
 
     def admin_chats(self, team_id: str | None) -> list[tuple[str, str]]:
+        """The team's admin chats, or its group chats when it names none."""
         team = self.config.team(team_id)
         out = [(p, str(team.admin_chat[p])) for p in self.platforms if p in team.admin_chat]
         return out or self.group_chats(team_id)
 
     def private_chats(self, person: Person) -> list[tuple[str, str]]:
+        """Where to reach a person privately on each platform served: the user registered
+        with /start, else the configured handle."""
         out = []
         registered = self.people_store.identities_of(self.db, person.id)
         for p in self.platforms:
@@ -69,6 +74,7 @@ class Router:
         return out
 
     def people_with_role(self, role: Role, team_id: str | None = None) -> list[Person]:
+        """People with this role, in `team_id` or in no team (everyone's) when a team is given."""
         return [
             p for p in self.config.people if p.role == role.value and (team_id is None or p.team in (None, team_id))
         ]
