@@ -21,6 +21,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy   # packages and settings in pyproject.toml [tool.mypy]
 	$(BIN)/python -m pytest -q -n 2   # two workers: the suite takes ~3.5 min on 2 cores (~6 min in one)
 
 bench: $(STAMP)

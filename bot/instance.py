@@ -53,7 +53,8 @@ class BotLock:
     """The held lock; `release()` (or process exit) lets the next bot in."""
 
     def __init__(self, path: Path, fd: int, info: dict, took_over: dict | None = None):
-        self.path, self._fd, self.info = path, fd, info
+        self.path, self.info = path, info
+        self._fd: int | None = fd
         self.took_over = took_over  # what a holder that did not stop cleanly had written, if any
 
     def release(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -153,7 +153,7 @@ class Settings(BaseSettings):
         return self.log_file or self.data_dir / "yuqing.log"
 
 
-def load_settings(**overrides) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Build settings from the environment and `.env`, with CLI overrides on top.
 
     :raises SettingsError: naming each bad field.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import overload
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -47,6 +48,12 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
+@overload
+def to_iso(dt: datetime) -> str: ...
+@overload
+def to_iso(dt: None) -> None: ...
+@overload
+def to_iso(dt: datetime | None) -> str | None: ...
 def to_iso(dt: datetime | None) -> str | None:
     """Store as ISO-8601 UTC with a trailing +00:00, sortable as text."""
     if dt is None:
@@ -66,7 +73,19 @@ def local_if_naive(dt: datetime, tz: ZoneInfo = DEFAULT_TZ) -> datetime:
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)
 
 
+def parse_iso(text: str) -> datetime:
+    """Like `from_iso`, for a column that always holds a time.
+
+    :raises ValueError: when `text` is empty or not ISO-8601.
+    """
+    dt = from_iso(text)
+    if dt is None:
+        raise ValueError("no timestamp")
+    return dt
+
+
 def from_iso(text: str | None) -> datetime | None:
+    """Read what `to_iso` stored (a naive value as UTC); None for None or ''."""
     if not text:
         return None
     dt = datetime.fromisoformat(text)

@@ -393,6 +393,10 @@ class StoryIndex:
     Incidents are added in ascending id order and expire by creation time."""
 
     def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every candidate."""
         self._cands: dict[int, Candidate] = {}
         self._by_key: dict[str, list[int]] = {}  # story key -> ids, ascending
         self._legacy: dict[int, Candidate] = {}  # incidents with only the 64-bit fingerprint
@@ -418,9 +422,6 @@ class StoryIndex:
     @property
     def has_legacy(self) -> bool:
         return bool(self._legacy)
-
-    def clear(self) -> None:
-        self.__init__()
 
     def candidates(self) -> list[Candidate]:
         """Newest first, as `choose` takes them."""
@@ -527,9 +528,9 @@ class StoryIndex:
                     best = (dist, -iid)
         if legacy is not None:
             for iid, c in self._legacy.items():
-                dist = _distance(None, legacy, ents, c)
-                if dist is not None and (best is None or (dist, -iid) < best):
-                    best = (dist, -iid)
+                ldist = _distance(None, legacy, ents, c)
+                if ldist is not None and (best is None or (ldist, -iid) < best):
+                    best = (ldist, -iid)
         if best:
             return -best[1]
         return self._same_event(event) if event is not None else None
@@ -550,7 +551,8 @@ class StoryIndex:
             n = _weight(event, terms)
             if (best is not None and (n, iid) < best) or not _enough(event, terms, n):
                 continue
-            if self._cands[iid].event.conflict(event) is None:
+            held_event = self._cands[iid].event  # indexed by term: it has an event
+            if held_event is not None and held_event.conflict(event) is None:
                 best = (n, iid)
         return best[1] if best else None
 

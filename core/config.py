@@ -6,6 +6,7 @@ file and turning validation errors into bilingual messages stays in `bot.config.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import time, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -348,14 +349,23 @@ class Config(_Model):
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
         problems = []
-        for field, items in (("teams", self.teams), ("people", self.people), ("sources", self.sources)):
+        with_ids: tuple[tuple[str, Sequence[Team | Person | Source]], ...] = (
+            ("teams", self.teams),
+            ("people", self.people),
+            ("sources", self.sources),
+        )
+        for field, items in with_ids:
             seen = set()
             for i, item in enumerate(items):
                 if item.id in seen:
                     problems.append((f"{field}[{i}].id", f"重复的 id {item.id!r}", f"duplicate id {item.id!r}"))
                 seen.add(item.id)
         team_ids = {t.id for t in self.teams}
-        for field, items in (("people", self.people), ("sources", self.sources)):
+        with_teams: tuple[tuple[str, Sequence[Person | Source]], ...] = (
+            ("people", self.people),
+            ("sources", self.sources),
+        )
+        for field, items in with_teams:
             for i, item in enumerate(items):
                 if item.team is not None and item.team not in team_ids:
                     problems.append(
@@ -404,6 +414,7 @@ class Config(_Model):
 
     # ---- lookups used across the app
     def team(self, team_id: str | None) -> Team:
+        """The team with this id; the first (default) team for None or an unknown id."""
         for t in self.teams:
             if t.id == team_id:
                 return t
@@ -418,12 +429,14 @@ class Config(_Model):
         return None
 
     def person_by_handle(self, platform: str, handle: str) -> Person | None:
+        """The person whose configured `handles[platform]` is `handle` (a user id or @name)."""
         for p in self.people:
             if p.handles.get(platform) == str(handle):
                 return p
         return None
 
     def source(self, source_id: str) -> Source | None:
+        """The configured source with this id, or None."""
         return next((s for s in self.sources if s.id == source_id), None)
 
     def chain(self, grade: Grade, category: str | None) -> EscalationChain:
@@ -435,9 +448,11 @@ class Config(_Model):
         return DEFAULT_CHAIN
 
     def playbook(self, category: str | None) -> Playbook | None:
+        """The playbook (处置预案) of a category, or None."""
         return next((p for p in self.playbooks if p.category == category), None)
 
     def resolve_path(self, url: str) -> Path:
+        """A path from the config, relative ones taken from the config file's folder."""
         p = Path(url)
         return p if p.is_absolute() else self.base_dir / p
 

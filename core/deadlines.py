@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from core.clock import next_workday_morning, parse_duration
+from core.config import GradeRule
+from core.grades import Grade
 from core.models import Incident, State
 
 __all__ = [
     "OVERDUE_LABELS",
+    "Dated",
     "Deadlines",
     "Intent",
     "deadlines_for",
@@ -30,7 +35,16 @@ class Deadlines:
     full_response: datetime | None
 
 
-def deadlines_for(inc: Incident, rules, tz: ZoneInfo) -> Deadlines:
+class Dated(Protocol):
+    """What `deadlines_for` reads of an incident."""
+
+    @property
+    def grade(self) -> Grade: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def deadlines_for(inc: Dated, rules: Mapping[Grade, GradeRule], tz: ZoneInfo) -> Deadlines:
     """`rules` maps Grade -> GradeRule (claim, first_response, full_response)."""
     rule = rules[inc.grade]
     start = inc.created_at
@@ -110,7 +124,7 @@ class Intent:
 def due_intents(
     inc: Incident,
     dl: Deadlines,
-    rule,
+    rule: GradeRule,
     now: datetime,
     *,
     done: set[str],
@@ -172,7 +186,7 @@ def due_intents(
 def next_due(
     inc: Incident,
     dl: Deadlines,
-    rule,
+    rule: GradeRule,
     now: datetime,
     *,
     last_activity: datetime,

@@ -39,7 +39,7 @@ class YuqingError(Exception):
 
 
 class IncidentNotFound(YuqingError, LookupError):
-    def __init__(self, incident_id: int):
+    def __init__(self, incident_id: int | None):
         self.incident_id = incident_id
         super().__init__(f"incident {incident_id} not found")
 

@@ -100,7 +100,7 @@ def reasons_to_json(reasons: Iterable[Reason | str]) -> list[dict]:
     return [Reason.from_json(r).to_json() for r in reasons]
 
 
-def reasons_from_json(items: Iterable[Mapping | str] | None) -> tuple[Reason, ...]:
+def reasons_from_json(items: Iterable[Reason | Mapping | str] | None) -> tuple[Reason, ...]:
     """From storage: JSON objects, or the plain words older databases hold."""
     return tuple(Reason.from_json(x) for x in items or ())
 
@@ -437,8 +437,8 @@ def sensitivity_of(
     elif units:
         signals.append((1, f"涉及单位（{'、'.join(units)}）+1"))
     if sensitive:
-        n = min(2, len(sensitive))
-        signals.append((n, f"敏感词（{'、'.join(sensitive[:4])}）+{n}"))
+        n_words = min(2, len(sensitive))
+        signals.append((n_words, f"敏感词（{'、'.join(sensitive[:4])}）+{n_words}"))
     if tone is not None:
         signals.append(tone)
     points = sum(p for p, _ in signals)

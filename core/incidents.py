@@ -12,14 +12,15 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from core.clock import DEFAULT_TZ, Clock, to_iso
 from core.cluster import Candidate, Event, StoryIndex, event_of, from_hex, legacy_simhash, to_hex, to_unsigned
-from core.config import Config
+from core.config import Config, Playbook, Source
 from core.grades import Grade
-from core.grading import SPREAD_WINDOW_HOURS, Reach, grade_story, reasons_from_json
+from core.grading import SPREAD_WINDOW_HOURS, Reach, Reason, grade_story, reasons_from_json
 from core.lifecycle import Action, Decision, Refusal, decide
-from core.models import Disposition, Incident, Post, Role, State
+from core.models import Disposition, Finding, Incident, Post, Role, State
 from core.ports import Storage
 from core.render import (
     TimelineOptions,
@@ -34,9 +35,20 @@ from core.render import (
 )
 from core.routing import Router
 
-__all__ = ["STORY_WINDOW", "Actor", "IncidentService", "IngestOutcome", "Outcome"]
+__all__ = ["STORY_WINDOW", "Actor", "Analysed", "IncidentService", "IngestOutcome", "Outcome"]
 
 STORY_WINDOW = timedelta(days=7)
+
+
+class Analysed(Protocol):
+    """What `IncidentService.ingest` reads of a post's analysis (`jobs.analyse.Analysis`)."""
+
+    @property
+    def finding(self) -> Finding: ...
+    @property
+    def sensitivity(self) -> float: ...
+    @property
+    def sensitivity_reasons(self) -> tuple[Reason, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -75,7 +87,11 @@ def playbook_step(text: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def playbook_text(incident_id: int, pb, done: set[int] | None = None) -> str:
+def playbook_text(incident_id: int, pb: Playbook, done: set[int] | None = None) -> str:
+    """The category's playbook as a checklist, the steps in `done` ticked.
+
+    :param done: step numbers (from 1) ticked off in notes (`playbook_step`).
+    """
     lines = [f"📘 #{incident_id} 处置预案（{pb.category}）：{pb.principles}"]
     for n, step in enumerate(pb.steps, 1):
         mark = "✅" if done and n in done else "⬜"
@@ -107,6 +123,7 @@ class IncidentService:
         return self.store.get_incident(self.db, incident_id)
 
     def name_of(self, person_id: str | None) -> str:
+        """A person's name for display: the configured name, else the id, '—' for nobody."""
         if not person_id:
             return "—"
         p = self.config.person(person_id)
@@ -124,9 +141,17 @@ class IncidentService:
         disposition: Disposition | None = None,
         summary: str | None = None,
     ) -> Outcome:
-        """Apply one lifecycle action atomically.
+        """Apply one lifecycle action atomically: the new state, an audit event and the
+        outbox rows (card edits, notices) in one transaction; a refusal changes nothing.
 
-        :raises core.errors.IncidentNotFound:
+            out = service.act(12, Action.CLAIM, Actor("wangmin", "王敏", Role.STAFF, "telegram", "-100123"))
+            if not out.ok: ...  # out.refusal says why (`core.lifecycle.Refusal`), out.holder who has it
+
+        :param target: the person id an ASSIGN hands the incident to.
+        :param text: the note, judgement or escalation reason; a REOPEN's reason.
+        :param disposition: how a CLOSE closes it, with `summary`.
+        :raises core.errors.IncidentNotFound: when there is no such incident.
+        :raises core.errors.StaleIncident: when someone changed it between read and write.
         """
         now = self.clock()
         with self.storage.write_tx(self.db):
@@ -144,6 +169,7 @@ class IncidentService:
             if not d.ok:
                 holder = self.name_of(inc.assignee) if d.refusal in (Refusal.TAKEN, Refusal.NOT_ASSIGNEE) else None
                 return Outcome(False, inc, d.refusal, holder)
+            assert d.to_state is not None, "an accepted decision names the state"
             fields: dict = {"state": d.to_state, "assignee": d.assignee}
             detail: dict = {}
             if action in (Action.CLAIM, Action.ASSIGN) and inc.claimed_at is None:
@@ -509,15 +535,22 @@ class IncidentService:
         self.on_queued()
 
     # ------------------------------------------------------------------ the pipeline's entry
-    def ingest(self, post: Post, analysis, source, seg: str) -> IngestOutcome:
+    def ingest(self, post: Post, analysis: Analysed, source: Source | None, seg: str | None) -> IngestOutcome:
         """Store a post and, if relevant, open an incident or join the story's incident.
-        One transaction: post, incident, link, events, self.outbox."""
+        One transaction: post, incident, link, events, self.outbox.
+
+        :param analysis: what `jobs.analyse.Analyzer.analyse` found in the post.
+        :param source: the configured source (None for one no longer configured).
+        :param seg: the segmented text for the search index now; None queues the post for the
+            background indexer.
+        :returns: the post id (None when it was stored before) and the incident it opened or joined.
+        """
         out = self._ingest(post, analysis, source, seg)
         if out.incident_id is not None:
             self.on_queued()
         return out
 
-    def _ingest(self, post: Post, analysis, source, seg: str) -> IngestOutcome:
+    def _ingest(self, post: Post, analysis, source, seg: str | None) -> IngestOutcome:
         now = self.clock()
         f = analysis.finding
         thresholds = {g: r.threshold for g, r in self.config.grades.items()}
@@ -595,7 +628,7 @@ class IncidentService:
             self._stories.clear()
         self._stories_since = since_iso
         entities: dict[str, frozenset[str]] = {}  # the same few watch-list names recur: parse each once
-        new = []
+        new: list[tuple[Candidate, str]] = []
         # tens of thousands of small objects at start-up: the collector would rescan the whole
         # heap (jieba's dictionary, the gazetteer) many times over, ten times the work itself
         collecting = gc.isenabled()
@@ -609,7 +642,9 @@ class IncidentService:
         self._stories.expire(since_iso)
         return self._stories
 
-    def _read_stories(self, since: datetime, entities: dict, new: list) -> None:
+    def _read_stories(
+        self, since: datetime, entities: dict[str, frozenset[str]], new: list[tuple[Candidate, str]]
+    ) -> None:
         for r in self.store.story_candidates(self.db, since, after_id=self._stories.last_id):
             ents = entities.get(r["matched"])
             event = None

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 __all__ = ["REDACTED", "BoundedLog", "RedactingFilter", "redact", "settings_secrets"]
 
@@ -41,7 +41,7 @@ _PATTERNS: list[tuple[re.Pattern, str]] = [
 ]
 
 
-def settings_secrets(settings) -> list[str]:
+def settings_secrets(settings: BaseModel) -> list[str]:
     """Every secret value in a settings object: each `SecretStr` field (also inside dicts and
     lists) and the password of any URL-valued field."""
     found: list[str] = []
@@ -135,7 +135,7 @@ class BoundedLog:
         self.logger, self.what, self.burst, self.window, self.clock = logger, what, burst, window, clock
         self._kinds: dict[str, _Window] = {}
 
-    def log(self, level: int, kind: str, msg: str, *args, source: str | None = None) -> None:
+    def log(self, level: int, kind: str, msg: str, *args: object, source: str | None = None) -> None:
         now = self.clock()
         w = self._kinds.get(kind)
         if w is not None and now - w.start >= self.window:

@@ -186,7 +186,7 @@ _UNIT_END = (
     "医院",
 )
 # Place level x title -> rank, for titles whose rank depends on it
-_BY_LEVEL = {
+_BY_LEVEL: dict[str, str | dict[str, str]] = {
     "村": "村",
     "乡镇": "乡镇",
     "县": {

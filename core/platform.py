@@ -6,7 +6,7 @@ Adapters live in `bot/platforms/`; the core and jobs only see this protocol.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from core.errors import YuqingError
 from core.render import Card, inert, split_text
@@ -64,18 +64,18 @@ class ChatPlatform(Protocol):
     async def edit(self, chat: str, message_id: str, message: Outgoing) -> None:
         """Edit in place. 'Not modified' is success; a deleted message raises MessageGone."""
 
-    async def open(self, host) -> None:
+    async def open(self, host: Any) -> None:  # a handlers.Host (core imports no handlers)
         """Connect before anything is delivered. `host` (`handlers.Host`) is all the adapter
         sees of the bot: it hands requests and button presses to it and shows the answers."""
 
-    async def serve(self, host) -> None:
+    async def serve(self, host: Any) -> None:  # a handlers.Host
         """Receive messages until told to stop (`stop()`, called by the run loop on a signal)."""
 
     async def close(self) -> None:
         """Disconnect, after delivery has stopped."""
 
 
-def text_parts(platform, text: str) -> list[str]:
+def text_parts(platform: object, text: str) -> list[str]:
     """A text as the messages `platform` takes (`max_length` characters each, or its
     `text_limit` = (limit, size function) when it counts otherwise; at line breaks
     where possible), in order, made inert (`core.render.inert`). The one place texts are split: the deliverer sends the parts

@@ -221,7 +221,7 @@ def short_line(inc: Incident, names: dict[str, str] | None = None) -> str:
     return inert(f"{inc.grade.emoji} #{inc.id} [{inc.grade.value}] {inc.title[:40]} · {inc.state.label}{who}")
 
 
-def split_text(text: str, limit: int, size=len) -> list[str]:
+def split_text(text: str, limit: int, size: Callable[[str], int] = len) -> list[str]:
     """Split a long reply into chunks of at most `limit` (measured by `size`: characters by
     default, or e.g. UTF-8 bytes), at line breaks where possible."""
 
@@ -257,7 +257,7 @@ def split_text(text: str, limit: int, size=len) -> list[str]:
     return chunks
 
 
-def shrink_card(card: Card, fits) -> Card:
+def shrink_card(card: Card, fits: Callable[[Card], bool]) -> Card:
     """Cut the longest text (title or a field value) with "…" until `fits(card)` is true.
     Cutting plain text before any markup is added keeps the platform's tags intact."""
     for _ in range(64):
@@ -284,7 +284,8 @@ def render_digest(incidents: list[Incident], limit: int, *, total: int | None = 
     first = f"📋 合并推送：新增 {total} 起较大/一般事件（发送 /show 编号 查看详情，/claim 编号 认领）"
     more = "📋 合并推送（续）"
     out: list[tuple[str, list[int]]] = []
-    lines, ids = [first], []
+    lines = [first]
+    ids: list[int] = []
     for inc in incidents:
         src = inc.source_name or inc.source_id or "—"
         line = inert(
@@ -339,7 +340,7 @@ NameOf = Callable[[str | None], str] | Mapping[str, str]
 def _namer(names: NameOf) -> Callable[[str | None], str]:
     if callable(names):
         return names
-    return lambda pid: names.get(pid, pid) if pid else "—"  # type: ignore[union-attr]
+    return lambda pid: names.get(pid, pid) if pid else "—"
 
 
 def describe_event(ev: Event, names: NameOf) -> tuple[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.config import Config
+from core.config import Config, EscalationChain, EscalationStep, Person
 from core.grades import Grade
 from core.models import Role
 from core.ports import Storage
@@ -39,6 +39,8 @@ class Router:
         self.defaults = defaults or {}
 
     def group_chats(self, team_id: str | None) -> list[tuple[str, str]]:
+        """The team's group chat on each platform served: (platform, chat), from the config,
+        else the settings' default for the team (a WeCom robot), else the console's group."""
         team = self.config.team(team_id)
         out = []
         for p in self.platforms:
@@ -52,11 +54,14 @@ class Router:
         return out
 
     def admin_chats(self, team_id: str | None) -> list[tuple[str, str]]:
+        """The team's admin chats, or its group chats when it names none."""
         team = self.config.team(team_id)
         out = [(p, str(team.admin_chat[p])) for p in self.platforms if p in team.admin_chat]
         return out or self.group_chats(team_id)
 
-    def private_chats(self, person) -> list[tuple[str, str]]:
+    def private_chats(self, person: Person) -> list[tuple[str, str]]:
+        """Where to reach a person privately on each platform served: the user registered
+        with /start, else the configured handle."""
         out = []
         registered = self.people_store.identities_of(self.db, person.id)
         for p in self.platforms:
@@ -68,22 +73,23 @@ class Router:
                 out.append((p, person.handles[p]))
         return out
 
-    def people_with_role(self, role: Role, team_id: str | None = None):
+    def people_with_role(self, role: Role, team_id: str | None = None) -> list[Person]:
+        """People with this role, in `team_id` or in no team (everyone's) when a team is given."""
         return [
             p for p in self.config.people if p.role == role.value and (team_id is None or p.team in (None, team_id))
         ]
 
-    def subscribers(self, grade: Grade):
+    def subscribers(self, grade: Grade) -> list[Person]:
         """People whose subscription covers this grade."""
         subs = self.people_store.subscriptions(self.db)
-        out = []
+        out: list[Person] = []
         for pid, min_grade in subs.items():
             person = self.config.person(pid)
             if person and grade.at_least(Grade(min_grade)):
                 out.append(person)
         return out
 
-    def step_targets(self, step, team_id: str | None) -> tuple[list, list[tuple[str, str]]]:
+    def step_targets(self, step: EscalationStep, team_id: str | None) -> tuple[list[Person], list[tuple[str, str]]]:
         """Who an escalation step reaches: (people to tell privately, extra group chats)."""
         people = [p for pid in step.people if (p := self.config.person(pid))]
         for role in step.roles:
@@ -95,7 +101,7 @@ class Router:
                 chats += self.group_chats(parent)
         return people, chats
 
-    def facts_only_chats(self, inc_team: str | None, chain) -> set[tuple[str, str]]:
+    def facts_only_chats(self, inc_team: str | None, chain: EscalationChain) -> set[tuple[str, str]]:
         """Chats of escalation steps marked facts-only (partner departments): no internal notes."""
         out: set[tuple[str, str]] = set()
         for step in chain.steps:

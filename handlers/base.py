@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
 from core.clock import Clock
+from core.config import Config, Person
 from core.incidents import IncidentService
+from core.models import Incident
 from core.render import Card
 from core.routing import Router
 from core.text import Segmenter
+
+if TYPE_CHECKING:
+    import httpx
+
+    from jobs.pipeline import Pipeline
 
 __all__ = ["UNKNOWN_BUTTON", "Deps", "Host", "Pressed", "Reply", "Request"]
 
@@ -78,7 +87,7 @@ class Host(Protocol):
         """A button pressed (its data, `core.actions`). `keyboards`: the platform can swap the
         buttons under a card (Telegram); otherwise close choices and notes are explained in words."""
 
-    def identify(self, platform: str, user_id: str, user_name: str | None = None):
+    def identify(self, platform: str, user_id: str, user_name: str | None = None) -> Person | None:
         """The configured person behind a chat user, or None."""
 
     def serves(self, platform: str, chat: str) -> bool:
@@ -94,10 +103,10 @@ class Host(Protocol):
     def deliver_now(self) -> None:
         """Deliver what waits in the outbox now (a platform came back)."""
 
-    def console_person(self):
+    def console_person(self) -> Person | None:
         """Who types at the console when it starts (settings, else the first admin)."""
 
-    def home_chat(self, platform: str, person) -> str:
+    def home_chat(self, platform: str, person: Person | None) -> str:
         """The group chat of `person`'s team on `platform` (where the console shows the group)."""
 
     async def settle(self, *, after_collection: bool = False) -> None:
@@ -110,14 +119,14 @@ class Deps:
     """What handlers may use; built once by the app."""
 
     db: Database
-    config: object
+    config: Config
     service: IncidentService
     router: Router
     segmenter: Segmenter
     clock: Clock
     tz: ZoneInfo
-    render_card: object  # Incident -> Card
-    pipeline: object = None  # jobs.pipeline.Pipeline, for tips
-    http: object = None  # () -> httpx.AsyncClient, for tips
-    resolve: object = None  # host -> addresses (tests swap it)
-    data_dir: object = None  # where report charts are written
+    render_card: Callable[[Incident], Card]
+    pipeline: Pipeline  # for tips
+    http: Callable[[], httpx.AsyncClient]  # for tips
+    resolve: Callable[[str], Awaitable[list[str]]]  # host -> addresses (tests swap it)
+    data_dir: Path | None = None  # where report charts are written

@@ -9,7 +9,7 @@ import dataclasses
 
 from core.actions import BACK, CHOOSE, DISPOSITIONS, Press, back_data, choice_data
 from core.lifecycle import Action
-from core.models import Role
+from core.models import Incident, Role, State
 from handlers.base import UNKNOWN_BUTTON, Deps, Pressed, Request
 from handlers.commands import handle, who_is
 from handlers.permissions import allowed
@@ -33,7 +33,7 @@ def _close_choices(incident_id: int) -> tuple[tuple[tuple[str, str], ...], ...]:
     return (*rows, (("↩ 返回", back_data(incident_id)),))
 
 
-def _state(inc) -> tuple:
+def _state(inc: Incident) -> tuple[State, str | None, int]:
     return inc.state, inc.assignee, inc.escalation_level
 
 
@@ -69,8 +69,10 @@ async def press(deps: Deps, req: Request, data: str, *, keyboards: bool = False)
         if b.arg is None or not 0 <= b.arg < len(DISPOSITIONS):
             return Pressed("无法识别的处置方式。")
         action, text = Action.CLOSE, f"/close {iid} {DISPOSITIONS[b.arg].value}"
-    else:
+    elif b.action is not None:
         action, text = b.action, f"/{b.action.value} {iid}"
+    else:  # not reached: `Press.decode` accepts only the codes, CHOOSE and BACK
+        return UNKNOWN_BUTTON
     try:
         before = _state(deps.service.get(iid))
     except LookupError:  # storage.incidents.IncidentNotFound

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 import httpx
 
 from core.clock import from_iso, parse_duration
+from core.config import Config, Person
 from core.errors import YuqingError
 from core.grades import Grade
 from core.health import SourceHealth, source_health
@@ -76,12 +77,24 @@ class Call:
     name: str
     args: list[str]
     rest: str  # everything after the command name, as typed
-    person: object | None
+    person: Person | None
     role: Role | None
 
     @property
+    def me(self) -> Person:
+        """The caller. Only /help and /start run for someone unregistered (`handlers.permissions`),
+        so every other command has one.
+
+        :raises RuntimeError: when a command that needs a caller runs without one.
+        """
+        if self.person is None:
+            raise RuntimeError(f"/{self.name} ran without a registered caller")
+        return self.person
+
+    @property
     def actor(self) -> Actor:
-        return Actor(self.person.id, self.person.name, self.role, self.req.platform, self.req.chat)
+        me = self.me
+        return Actor(me.id, me.name, me.role, self.req.platform, self.req.chat)
 
 
 class UsageError(YuqingError):
@@ -126,7 +139,7 @@ def _group_argument(name: str, rest: str) -> bool:
     return bool(pattern and pattern.match(rest))
 
 
-def who_is(deps: Deps, req: Request):
+def who_is(deps: Deps, req: Request) -> Person | None:
     """The configured person behind a chat user, by registration or by configured handle."""
     pid = people_store.person_for_identity(deps.db, req.platform, req.user_id)
     if pid:
@@ -210,7 +223,7 @@ async def _handle(deps: Deps, req: Request) -> list[Reply]:
     role = Role(person.role) if person else None
     if not allowed(name, role):
         log.info("refused /%s for %s/%s (role %s)", name, req.platform, req.user_id, role)
-        if person is None:
+        if person is None or role is None:
             return [Reply("你还没有登记为本群成员，无法使用此命令。请联系管理员在配置中添加你。")]
         return [Reply(f"{person.name}，你的角色（{role.label}）无权使用 /{name}；此命令限{roles_for(name)}使用。")]
     call = Call(deps, req, name, split_args(rest), rest, person, role)
@@ -341,7 +354,7 @@ def _result(call: Call, out: Outcome) -> list[Reply]:
     if why is Refusal.ALREADY_YOURS:
         return [
             Reply(
-                f"#{i.id} 已经由{'你' if i.assignee == call.person.id else deps.service.name_of(i.assignee)}负责，无需重复操作。"
+                f"#{i.id} 已经由{'你' if i.assignee == call.me.id else deps.service.name_of(i.assignee)}负责，无需重复操作。"
             )
         ]
     if why is Refusal.NOT_ASSIGNED:
@@ -385,7 +398,7 @@ async def cmd_help(call: Call) -> list[Reply]:
     if call.person is None:
         lines.append("你还没有登记，只能查看帮助。请联系管理员。")
     else:
-        lines.append(f"（你是 {call.person.name}，角色：{call.role.label}。回复告警卡片时可省略编号。）")
+        lines.append(f"（你是 {call.person.name}，角色：{call.person.role.label}。回复告警卡片时可省略编号。）")
     return [Reply("\n".join(lines))]
 
 
@@ -393,10 +406,8 @@ async def cmd_start(call: Call) -> list[Reply]:
     if call.person is None:
         return [Reply("你好！你还没有登记为舆情监测成员，请联系管理员在配置中添加你的账号。")]
     with write_tx(call.deps.db):
-        people_store.register_identity(
-            call.deps.db, call.req.platform, call.req.user_id, call.person.id, call.deps.clock()
-        )
-    return [Reply(f"你好，{call.person.name}（{call.role.label}）。发送 /help 查看可用命令。")]
+        people_store.register_identity(call.deps.db, call.req.platform, call.req.user_id, call.me.id, call.deps.clock())
+    return [Reply(f"你好，{call.person.name}（{call.person.role.label}）。发送 /help 查看可用命令。")]
 
 
 LIST_PAGE = 20
@@ -455,7 +466,7 @@ async def cmd_list(call: Call) -> list[Reply]:
 
 async def cmd_mine(call: Call) -> list[Reply]:
     _no_more(call.args, "/mine")
-    incs = store.list_incidents(call.deps.db, states=(State.CLAIMED, State.ESCALATED), assignee=call.person.id)
+    incs = store.list_incidents(call.deps.db, states=(State.CLAIMED, State.ESCALATED), assignee=call.me.id)
     if not incs:
         return [Reply("你目前没有负责中的事件。发送 /list 查看待认领事件。")]
     return [Reply(f"你负责的事件 {len(incs)} 起：\n" + "\n".join(short_line(i) for i in incs))]
@@ -481,7 +492,8 @@ async def cmd_show(call: Call) -> list[Reply]:
     pb = deps.config.playbook(inc.category)
     events = store.events_for(deps.db, iid)
     if pb:
-        done = {playbook_step(ev.detail.get("text")) for ev in events if ev.action == "note"} - {None}
+        steps = (playbook_step(ev.detail.get("text")) for ev in events if ev.action == "note")
+        done = {n for n in steps if n is not None}
         lines.append(f"\n{playbook_text(iid, pb, done)}（负责：{Role(pb.role).label}）")
     posts = store.posts_for(deps.db, iid)
     if len(posts) > 1:
@@ -697,7 +709,7 @@ async def _report_document(call: Call, target) -> Reply:
     deps = call.deps
     out_dir = Path(deps.data_dir if deps.data_dir is not None else tempfile.gettempdir())
     res = await make_report_docx(deps.db, deps.config, target, deps.clock(), deps.tz, out_dir)
-    log.info("/report %s docx by %s: %s %d-%d -> %s", target, call.person.id, res.kind, res.year, res.number, res.path)
+    log.info("/report %s docx by %s: %s %d-%d -> %s", target, call.me.id, res.kind, res.year, res.number, res.path)
     return Reply(f"{res.summary}（服务器路径：{res.path}）。", document=res.path)
 
 
@@ -755,10 +767,10 @@ async def cmd_subscribe(call: Call) -> list[Reply]:
     except ValueError as exc:
         raise UsageError(f"未知等级“{shorten(call.args[0])}”。用法：{usage}") from exc
     with write_tx(call.deps.db):
-        people_store.subscribe(call.deps.db, call.person.id, grade.value, call.deps.clock())
+        people_store.subscribe(call.deps.db, call.me.id, grade.value, call.deps.clock())
         if call.req.platform != "console":
             people_store.register_identity(
-                call.deps.db, call.req.platform, call.req.user_id, call.person.id, call.deps.clock()
+                call.deps.db, call.req.platform, call.req.user_id, call.me.id, call.deps.clock()
             )
     levels = "、".join(g.badge for g in Grade if g.at_least(grade))
     return [Reply(f"已订阅：{levels} 事件将私信推送给你。发送 /unsubscribe 取消。")]
@@ -767,11 +779,11 @@ async def cmd_subscribe(call: Call) -> list[Reply]:
 async def cmd_unsubscribe(call: Call) -> list[Reply]:
     _no_more(call.args, "/unsubscribe")
     with write_tx(call.deps.db):
-        had = people_store.unsubscribe(call.deps.db, call.person.id)
+        had = people_store.unsubscribe(call.deps.db, call.me.id)
     return [Reply("已取消订阅。" if had else "你目前没有订阅。发送 /subscribe II 订阅 II 级及以上事件。")]
 
 
-def source_status(row: dict, config) -> str:
+def source_status(row: dict, config: Config) -> str:
     health = source_health(row, config.collection.break_after)
     failures = row.get("consecutive_failures")
     return {
@@ -813,10 +825,10 @@ async def cmd_tip(call: Call) -> list[Reply]:
     try:
         page = await fetch_tip(url, deps.http(), deps.resolve)
     except TipRefused as e:
-        log.info("tip refused for %s: %s", call.person.id, e)
+        log.info("tip refused for %s: %s", call.me.id, e)
         return [Reply(f"无法处理这条线索：{e}")]
     except (httpx.InvalidURL, ValueError, UnicodeError) as e:
-        log.info("tip refused for %s: bad address %r: %s", call.person.id, shorten(url, 200), e)
+        log.info("tip refused for %s: bad address %r: %s", call.me.id, shorten(url, 200), e)
         raise UsageError(f"“{shorten(url, 60)}”不是有效的链接。用法：{usage}") from e
     post = Post(
         source_id=TIP_SOURCE.id,
@@ -825,7 +837,7 @@ async def cmd_tip(call: Call) -> list[Reply]:
         text=page.text,
         url=page.url,
         published_at=deps.clock(),
-        tip_by=call.person.id,
+        tip_by=call.me.id,
     )
     out = deps.pipeline.ingest(post, TIP_SOURCE)
     if out.incident_id is None:
@@ -874,7 +886,7 @@ async def cmd_mute(call: Call) -> list[Reply]:
     if iid is None:
         until = call.deps.clock() + span
         call.deps.service.mute_all(call.actor, until)
-        log.info("/mute all by %s until %s", call.person.id, until)
+        log.info("/mute all by %s until %s", call.me.id, until)
         if (call.req.platform, call.req.chat) in [
             c for t in call.deps.config.teams for c in call.deps.router.group_chats(t.id)
         ]:
@@ -892,7 +904,7 @@ async def cmd_unmute(call: Call) -> list[Reply]:
         if _hold_line(deps) is None:
             return [Reply("目前没有全组静音。")]
         deps.service.mute_all(call.actor, None)
-        log.info("/unmute all by %s", call.person.id)
+        log.info("/unmute all by %s", call.me.id)
         return [Reply("已结束全组静音，恢复全部提醒。")]
     iid = _id_only(call, usage)
     inc, was = deps.service.unmute(iid, call.actor)
@@ -952,7 +964,7 @@ async def cmd_export(call: Call) -> list[Reply]:
         count, path = await asyncio.to_thread(work)
     else:  # an in-memory database has no second connection: read here, write off the loop
         count, path = await asyncio.to_thread(work, ledger_rows(deps.db, deps.config, lo, hi, deps.tz, now))
-    log.info("/export ledger %s by %s: %d rows -> %s", period, call.person.id, count, path)
+    log.info("/export ledger %s by %s: %d rows -> %s", period, call.me.id, count, path)
     return [
         Reply(
             f"📎 舆情台账（{first} 至 {last}）：{count} 起事件，已生成 Excel 文件 {path.name}（服务器路径：{path}）。",

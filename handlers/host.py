@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 
+from core.config import Person
 from handlers.base import Deps, Pressed, Reply, Request
 from handlers.buttons import press
 from handlers.commands import handle, who_is
@@ -33,7 +34,7 @@ class ChatHost:
         *,
         deliver_now: Callable[[], None],
         settle: Callable[[bool], Awaitable[None]],
-        console_person: Callable[[], object],
+        console_person: Callable[[], Person | None],
     ):
         self._deps = deps
         self._deliver_now = deliver_now
@@ -53,7 +54,7 @@ class ChatHost:
         iid = outbox_store.incident_for_message(self._deps.db, req.platform, req.chat, req.reply_to_message)
         return dataclasses.replace(req, reply_to_incident=iid)
 
-    def identify(self, platform: str, user_id: str, user_name: str | None = None):
+    def identify(self, platform: str, user_id: str, user_name: str | None = None) -> Person | None:
         return who_is(self._deps, Request(platform=platform, chat="", user_id=user_id, text="", user_name=user_name))
 
     def serves(self, platform: str, chat: str) -> bool:
@@ -73,10 +74,10 @@ class ChatHost:
     def deliver_now(self) -> None:
         self._deliver_now()
 
-    def console_person(self):
+    def console_person(self) -> Person | None:
         return self._console_person()
 
-    def home_chat(self, platform: str, person) -> str:
+    def home_chat(self, platform: str, person: Person | None) -> str:
         chats = self._deps.router.group_chats(person.team if person else None)
         return next(c for p, c in chats if p == platform)
 

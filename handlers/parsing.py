@@ -72,7 +72,7 @@ def split_command(text: str) -> Line | None:
 def split_args(rest: str) -> list[str]:
     """Whitespace-separated arguments; a number followed directly by sentence punctuation is
     its own argument ('4，已核实' -> ['4', '已核实'], '4。' -> ['4'])."""
-    out = []
+    out: list[str] = []
     for token in rest.split():
         m = _NUMBER_PUNCT.match(token)
         if m and not out:  # only the first argument is an incident number

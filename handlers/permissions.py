@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from enum import Enum
 
-from core.models import Role
+from core.config import Config, Person
+from core.models import Incident, Role
+from core.routing import Router
 
 __all__ = ["ALLOWED", "View", "allowed", "roles_for", "view_of"]
 
@@ -59,7 +61,13 @@ class View(Enum):
 
 
 def view_of(
-    config, router, person, role: Role | None, inc, platform: str | None = None, chat: str | None = None
+    config: Config,
+    router: Router,
+    person: Person | None,
+    role: Role | None,
+    inc: Incident,
+    platform: str | None = None,
+    chat: str | None = None,
 ) -> View:
     """The team (admin, staff, leader) sees everything. A partner sees an incident only once
     it has been escalated to a chain step that reaches them (by person, role or the chat they

@@ -16,7 +16,7 @@ import hashlib
 import json
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -392,7 +392,10 @@ class Score:
 
 
 def score(
-    results: Iterable[dict], labels: dict[str, Label], groups: list[list[str]] = (), pairs: list[tuple[str, str]] = ()
+    results: Iterable[dict],
+    labels: dict[str, Label],
+    groups: Sequence[Sequence[str]] = (),
+    pairs: Sequence[tuple[str, str]] = (),
 ) -> Score:
     """Compare a run with the labels. `results`: one dict per post with id, optional url,
     relevant, category, grade (the incident's grade at the end of the run) and incident.

@@ -26,17 +26,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from core.clock import from_iso
+from core.clock import parse_iso
+from core.config import Config
 from core.grades import Grade
 from core.grading import reason_words
 from core.models import Disposition, Incident, State
 from core.render import TimelineEntry, by_publication, inert, safe_url, timeline, timeline_line
 from jobs.ledger import judgement_of
 from storage import incidents as store
+
+if TYPE_CHECKING:
+    from docx.document import Document
 
 __all__ = ["FONTS", "Case", "apply_document_style", "collect_cases", "write_docx", "write_markdown"]
 
@@ -80,7 +85,7 @@ def _included(inc: Incident, include_open: bool, include_false_positives: bool) 
 
 def collect_cases(
     db: Database,
-    config,
+    config: Config,
     start: date,
     end: date,
     tz: ZoneInfo,
@@ -109,8 +114,8 @@ def collect_cases(
                 lessons.append(e.detail.split(":", 1)[-1].split("：", 1)[-1].strip())
             if e.action == "judge":
                 judgement = e.detail.strip()
-            elif e.action == "note" and judgement_of(e.detail) is not None:
-                legacy = judgement_of(e.detail)
+            elif e.action == "note" and (found := judgement_of(e.detail)) is not None:
+                legacy = found
         cases.append(Case(inc, by_publication(store.posts_for(db, inc.id)), steps, lessons, judgement or legacy))
     return cases
 
@@ -121,7 +126,7 @@ def _title(case: Case) -> str:
 
 
 def _post_time(p: dict, tz: ZoneInfo) -> str:
-    return f"{from_iso(p['published_at'] or p['fetched_at']).astimezone(tz):%m-%d %H:%M}"
+    return f"{parse_iso(p['published_at'] or p['fetched_at']).astimezone(tz):%m-%d %H:%M}"
 
 
 def _facts(c: Case, tz: ZoneInfo) -> list[str]:
@@ -349,7 +354,7 @@ def _font_table(doc) -> None:
     part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def apply_document_style(doc) -> None:
+def apply_document_style(doc: Document) -> None:
     """A4, GB/T 9704 margins, government-document styles, page numbers, fields updated on open."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
     from docx.oxml import OxmlElement

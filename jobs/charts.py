@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.grades import Grade
+
+if TYPE_CHECKING:
+    from jobs.report import Report
 
 __all__ = ["cjk_font", "render_report_chart"]
 
@@ -29,7 +33,7 @@ def cjk_font() -> str:
         return _font_name
 
 
-def render_report_chart(report, path: Path, title: str) -> Path:
+def render_report_chart(report: Report, path: Path, title: str) -> Path:
     """Two panels: incidents by grade, and by category. Returns `path`."""
     import matplotlib
 

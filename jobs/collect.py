@@ -38,6 +38,7 @@ import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
 from core.clock import DEFAULT_TZ, local_if_naive
+from core.config import Config, Source
 from core.errors import YuqingError
 from core.models import Post
 from core.text import clean, normalize
@@ -202,8 +203,8 @@ def parse_feed(
         headers["content-location"] = url
     try:
         parsed = feedparser.parse(io.BytesIO(feed_bytes(data, content_type)), response_headers=headers)
-    except Exception as e:
-        raise CollectError(f"无法解析订阅源 / feed not parseable: {type(e).__name__}: {e}") from e
+    except Exception as err:
+        raise CollectError(f"无法解析订阅源 / feed not parseable: {type(err).__name__}: {err}") from err
     if not parsed.entries:
         exc = parsed.get("bozo_exception")
         if parsed.bozo and not _benign(exc):
@@ -256,8 +257,10 @@ def _node_text(node, selector: str | None) -> str | None:
     return clean(found.text(separator=" ")) if found is not None else None
 
 
-def parse_html(source, html: str, base_url: str, aliases: dict[str, str] | None = None) -> list[Post]:
+def parse_html(source: Source, html: str, base_url: str, aliases: dict[str, str] | None = None) -> list[Post]:
     sel = source.selectors
+    if sel is None:  # the config requires them of an html source
+        raise CollectError(f"来源 {source.id} 没有 selectors / source {source.id} has no selectors")
     tree = LexborHTMLParser(html)
     posts = []
     for node in tree.css(sel.item):
@@ -310,8 +313,10 @@ def _whole_chars(obj):
     return obj
 
 
-def parse_json(source, text: str, base_url: str, aliases: dict[str, str] | None = None) -> list[Post]:
+def parse_json(source: Source, text: str, base_url: str, aliases: dict[str, str] | None = None) -> list[Post]:
     f = source.fields
+    if f is None:  # the config requires them of a json source
+        raise CollectError(f"来源 {source.id} 没有 fields / source {source.id} has no fields")
     try:
         data = _whole_chars(json.loads(text))
     except json.JSONDecodeError as e:
@@ -361,7 +366,7 @@ def _parse(source, kind: str, res, aliases) -> list[Post]:
     return parse_json(source, text, url, aliases)
 
 
-def search_queries(source, config) -> list[str]:
+def search_queries(source: Source, config: Config) -> list[str]:
     if source.queries:
         return list(source.queries)
     wl = config.watchlist
@@ -369,7 +374,12 @@ def search_queries(source, config) -> list[str]:
 
 
 async def read_source(
-    source, config, fetcher: Fetcher | None, *, etag: str | None = None, last_modified: str | None = None
+    source: Source,
+    config: Config,
+    fetcher: Fetcher | None,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
 ) -> SourceRead:
     """Read one configured source.
 
@@ -448,7 +458,7 @@ def same_site(url: str, source_url: str, aliases: dict[str, str] | None = None) 
     return ha.endswith("." + ".".join(parent))
 
 
-async def fetch_body(fetcher: Fetcher, source, post: Post, aliases: dict[str, str] | None = None) -> Post:
+async def fetch_body(fetcher: Fetcher, source: Source, post: Post, aliases: dict[str, str] | None = None) -> Post:
     """For html sources with a `body` selector: read the post's own page for its text — only
     on the source's own site (`same_site`); another link keeps the list's text."""
     sel = source.selectors

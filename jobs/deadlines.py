@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import weakref
+from zoneinfo import ZoneInfo
 
 from core.deadlines import deadlines_for, due_intents, next_due
 from core.incidents import Actor, IncidentService
@@ -30,7 +32,7 @@ _HUMAN = frozenset({"claim", "unclaim", "assign", "note", "escalate", "close", "
 CHUNK = 100  # incidents read (with their events) at a time; the async sweep yields between chunks
 
 
-def sweep(service: IncidentService, tz) -> int:
+def sweep(service: IncidentService, tz: ZoneInfo) -> int:
     """Act on every due intent of every open incident that has one. Returns how many were acted on."""
     run = _Sweep(service, tz)
     while run.chunk():
@@ -38,7 +40,7 @@ def sweep(service: IncidentService, tz) -> int:
     return run.finish()
 
 
-async def sweep_async(service: IncidentService, tz) -> int:
+async def sweep_async(service: IncidentService, tz: ZoneInfo) -> int:
     """`sweep` in bounded chunks, giving the event loop a turn between them (the database
     connection belongs to the loop's thread, so the work stays on it)."""
     run = _Sweep(service, tz)
@@ -53,11 +55,15 @@ def _rules_fingerprint(service: IncidentService, tz) -> str:
     ).hexdigest()
 
 
+# the grade rules' fingerprint each service's sweep last saw (`_check_rules`)
+_RULES_SEEN: weakref.WeakKeyDictionary[IncidentService, str] = weakref.WeakKeyDictionary()
+
+
 def _check_rules(service: IncidentService, tz) -> None:
     """Stored next times were worked out with the grade rules of the time: new rules (a config
     change) send every open incident through the next sweep once."""
     fp = _rules_fingerprint(service, tz)
-    if getattr(service, "_sweep_rules", None) == fp:
+    if _RULES_SEEN.get(service) == fp:
         return
     db = service.db
     with write_tx(db):
@@ -71,7 +77,7 @@ def _check_rules(service: IncidentService, tz) -> None:
             )
             if row is not None:
                 log.info("grade rules changed: the deadline sweep looks at all %d open incidents again", n)
-    service._sweep_rules = fp
+    _RULES_SEEN[service] = fp
 
 
 class _Sweep:

@@ -44,6 +44,16 @@ DIGEST_RETRY = timedelta(seconds=30)
 HIGH_BATCH = 5
 
 
+def _incident_id(row: outbox.OutboxRow) -> int:
+    """The incident of a card row (every card row names one).
+
+    :raises IncidentNotFound: for a row that names none.
+    """
+    if row.incident_id is None:
+        raise store.IncidentNotFound(None)
+    return row.incident_id
+
+
 class Deliverer:
     def __init__(
         self,
@@ -193,7 +203,7 @@ class Deliverer:
                 incidents, gone = [], []
                 for r in rows:
                     try:
-                        incidents.append(store.get_incident(self.db, r.incident_id))
+                        incidents.append(store.get_incident(self.db, _incident_id(r)))
                     except store.IncidentNotFound:
                         gone.append(r)
                 if gone:
@@ -343,7 +353,7 @@ class Deliverer:
         return True
 
     async def _card(self, adapter: ChatPlatform, row: outbox.OutboxRow) -> None:
-        inc = store.get_incident(self.db, row.incident_id)
+        inc = store.get_incident(self.db, _incident_id(row))
         msg = Outgoing(card=self.render(inc, (row.platform, row.chat)), incident_id=inc.id)
         existing = outbox.message_id_for(self.db, inc.id, row.platform, row.chat)
         if existing:

@@ -203,9 +203,9 @@ def declared_encodings(content: bytes, content_type: str | None = None) -> list[
         if m:
             out.append(_norm_encoding(m.group(1)))
     head = content[:4096]
-    m = _XMLDECL.search(head) or _META.search(head)
-    if m:
-        out.append(_norm_encoding(m.group(1).decode("ascii", "ignore")))
+    decl = _XMLDECL.search(head) or _META.search(head)
+    if decl:
+        out.append(_norm_encoding(decl.group(1).decode("ascii", "ignore")))
     return list(dict.fromkeys(e for e in out if e))
 
 
@@ -233,10 +233,10 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
             break
     if content.startswith(_EBCDIC_XML):  # "<?xm" in EBCDIC (XML 1.0, appendix F): the declaration decides
         m = _XMLDECL.search(content[:4096].decode("cp037", errors="replace").encode("ascii", errors="replace"))
-        for enc in (_norm_encoding(m.group(1).decode("ascii")) if m else None, "cp037"):
-            text = _strict(content, enc) if enc else None
-            if text is not None:
-                return text, enc
+        for label in (_norm_encoding(m.group(1).decode("ascii")) if m else None, "cp037"):
+            text = _strict(content, label) if label else None
+            if text is not None and label:
+                return text, label
     wide = _wide(content)
     if wide:
         text = _strict(content, wide)
@@ -264,15 +264,15 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
     for i, enc in enumerate(pool):
         text = _strict(content, enc) if enc != "utf-8" else None
         strict = text is not None
-        if not strict:
+        if text is None:
             text = content.decode(enc, errors="replace")
         # replacement characters count against a candidate inside _plausibility; ties go to
         # the clean decoding, then to the earlier candidate (declared first)
         sample = text[:65536]
         score = _plausibility(sample)
         if not strict:  # each replacement character counts twice: bytes this codec cannot read
-            wide = sum(1 for ch in sample if ch >= "\x80")
-            score -= sample.count("\ufffd") / wide if wide else 0.0
+            n_wide = sum(1 for ch in sample if ch >= "\x80")
+            score -= sample.count("\ufffd") / n_wide if n_wide else 0.0
         scored.append(((score, strict, -i), enc, text))
     (top, _, _), enc, text = max(scored, key=lambda s: s[0])
     claimed = [s for s in scored if s[1] in declared and s[0][1]]  # declared and decoding cleanly

@@ -14,10 +14,12 @@ from copy import copy
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import overload
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from core.config import Config
 from core.deadlines import OVERDUE_LABELS, deadlines_for, missed_deadlines
 from core.models import Incident, State
 from core.render import SYSTEM
@@ -98,11 +100,15 @@ class LedgerRow:
         ]
 
 
+@overload
+def _local(dt: datetime, tz: ZoneInfo) -> datetime: ...
+@overload
+def _local(dt: datetime | None, tz: ZoneInfo) -> datetime | None: ...
 def _local(dt: datetime | None, tz: ZoneInfo) -> datetime | None:
     return dt.astimezone(tz).replace(tzinfo=None) if dt else None
 
 
-def overdue_text(inc: Incident, config, tz: ZoneInfo, now: datetime) -> str:
+def overdue_text(inc: Incident, config: Config, tz: ZoneInfo, now: datetime) -> str:
     """'否', or '是（认领超时、办结超时）': the deadlines of its grade it missed (core.deadlines).
 
     An open incident is judged now. A closed one is judged as it stood just before it was
@@ -129,7 +135,9 @@ def judgement_of(text: str) -> str | None:
     return None
 
 
-def ledger_rows(db: Database, config, start: datetime, end: datetime, tz: ZoneInfo, now: datetime) -> list[LedgerRow]:
+def ledger_rows(
+    db: Database, config: Config, start: datetime, end: datetime, tz: ZoneInfo, now: datetime
+) -> list[LedgerRow]:
     """Every incident found in [start, end), oldest first."""
     incidents = store.incidents_between(db, start, end)
     notes = store.events_between(db, start, end, ("note", "judge"))
@@ -144,8 +152,8 @@ def ledger_rows(db: Database, config, start: datetime, end: datetime, tz: ZoneIn
             if ev.action == "judge":
                 judgement = text
                 continue
-            if judgement_of(text) is not None:
-                legacy = judgement_of(text)
+            if (found := judgement_of(text)) is not None:
+                legacy = found
                 continue
             who = names.get(ev.actor, ev.actor) if ev.actor else SYSTEM
             remarks.append(f"{ev.at.astimezone(tz):%m-%d %H:%M} {who}：{text}")

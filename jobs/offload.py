@@ -25,9 +25,11 @@ import logging
 import multiprocessing
 import sqlite3
 import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
@@ -42,7 +44,11 @@ _reader: ProcessPoolExecutor | None = None
 _reader_lock = threading.Lock()
 
 
-async def cpu(fn, /, *args, **kwargs):
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def cpu(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     """`fn(*args, **kwargs)` on the CPU worker thread; it must not touch the database."""
     return await asyncio.get_running_loop().run_in_executor(_cpu, functools.partial(fn, *args, **kwargs))
 
@@ -73,7 +79,7 @@ def _pool() -> ProcessPoolExecutor:
         return _reader
 
 
-async def read_only(db: Database, fn, /, *args, **kwargs):
+async def read_only(db: Database, fn: Callable[Concatenate[Database, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     """`fn(snapshot_db, *args, **kwargs)` in the reader process with its own read-only
     connection to `db`'s file. An in-memory database has no second connection: `fn` then runs
     here. If the reader process died, a new one is started and the call tried once more."""

@@ -12,8 +12,12 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlite_utils import Database
+
 from core.clock import from_iso, parse_duration, to_iso
-from core.incidents import IncidentService
+from core.config import Source
+from core.incidents import IncidentService, IngestOutcome
+from core.models import Post
 from jobs import offload
 from jobs.analyse import Analyzer
 from jobs.collect import CollectError, fetch_body, read_source
@@ -133,11 +137,12 @@ class Pipeline:
     def record_crash(self, source_id: str, e: Exception) -> SourceRun:
         """A run that failed outside reading (storing, analysing): recorded in the source's
         health like any other failure, as far as the database still allows."""
-        run = SourceRun(source_id, error=f"处理失败 / run failed: {type(e).__name__}: {e}")
+        error = f"处理失败 / run failed: {type(e).__name__}: {e}"
+        run = SourceRun(source_id, error=error)
         try:
             with write_tx(self.db):
-                _, failures = post_store.record_source_run(self.db, source_id, self.service.clock(), error=run.error)
-            self._health_after_failure(self.config.source(source_id), failures, run.error)
+                _, failures = post_store.record_source_run(self.db, source_id, self.service.clock(), error=error)
+            self._health_after_failure(self.config.source(source_id), failures, error)
         except Exception:
             log.exception("source %s: could not record the failure", source_id)
         return run
@@ -182,7 +187,7 @@ class Pipeline:
                 f"（应在 {source.expected_period} 内更新），请检查页面是否改版。",
             )
 
-    async def ingest_off_loop(self, post, source, run: SourceRun | None = None):
+    async def ingest_off_loop(self, post: Post, source: Source, run: SourceRun | None = None) -> IngestOutcome:
         """`ingest` for the running bot: the analysis (jieba, rules) on the CPU worker, then the
         storage on the loop in one short transaction, then a turn for everything else."""
         analysis = await offload.cpu(self.analyzer.analyse, post, source)
@@ -190,7 +195,8 @@ class Pipeline:
         await asyncio.sleep(0)
         return out
 
-    def ingest(self, post, source, run: SourceRun | None = None):
+    def ingest(self, post: Post, source: Source, run: SourceRun | None = None) -> IngestOutcome:
+        """Analyse and store one post (`IncidentService.ingest`), counted in `run` when given."""
         return self._store(post, source, self.analyzer.analyse(post, source), run)
 
     def _store(self, post, source, analysis, run: SourceRun | None):
@@ -201,7 +207,7 @@ class Pipeline:
         if run is not None and out.post_id is not None:
             run.new_posts += 1
             run.relevant += int(analysis.finding.relevant)
-            if out.created:
+            if out.created and out.incident_id is not None:
                 run.new_incidents.append(out.incident_id)
         return out
 
@@ -221,7 +227,11 @@ class Pipeline:
         return list(await asyncio.gather(*(one(s.id) for s in self.config.sources if s.enabled)))
 
 
-async def index_off_loop(db, limit: int | None = None, batch: int = 200) -> int:
+def _index_rows(rows: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+    return [post_store.index_now(*r) for r in rows]
+
+
+async def index_off_loop(db: Database, limit: int | None = None, batch: int = 200) -> int:
     """Add up to `limit` queued posts to the search index (all of them when None): folding and
     bigrams on the CPU worker, one short write per batch on the loop. Returns how many are still
     waiting. The index needs no jieba (core.search)."""
@@ -230,14 +240,14 @@ async def index_off_loop(db, limit: int | None = None, batch: int = 200) -> int:
         rows = post_store.unindexed(db, batch if limit is None else min(batch, limit - done))
         if not rows:
             break
-        prepared = await offload.cpu(lambda rows=rows: [post_store.index_now(*r) for r in rows])
+        prepared = await offload.cpu(_index_rows, rows)
         with write_tx(db):
             post_store.set_indexed(db, prepared)
         done += len(rows)
     return db.execute("SELECT COUNT(*) FROM posts WHERE indexed = 0").fetchone()[0]
 
 
-def index_pending(db, batch: int = 500, max_batches: int | None = None) -> int:
+def index_pending(db: Database, batch: int = 500, max_batches: int | None = None) -> int:
     """Add queued posts to the search index, a batch per transaction. Returns how many."""
     done = 0
     n = 0

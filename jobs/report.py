@@ -7,19 +7,22 @@ import logging
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from types import SimpleNamespace
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from core.clock import from_iso, parse_duration
+from core.clock import from_iso, parse_duration, parse_iso
+from core.config import Config
 from core.deadlines import OVERDUE_LABELS, deadlines_for
 from core.grades import Grade
 from core.health import source_health
-from core.models import State
-from core.render import timeline, timeline_line
+from core.incidents import IncidentService
+from core.models import Incident, State
+from core.render import Card, timeline, timeline_line
 from storage import incidents as store
 from storage import reports as reports_store
 
@@ -129,6 +132,12 @@ def _ranked(groups: list[tuple], key, where=None) -> dict:
     return dict(Counter({k: counts[k] for k in sorted(counts, key=first.__getitem__)}).most_common())
 
 
+@dataclass(frozen=True)
+class _Dated:
+    grade: Grade
+    created_at: datetime
+
+
 def _overdue(db: Database, config, now: datetime, tz: ZoneInfo) -> tuple[int, list[int], dict[str, int]]:
     """(open incidents, the overdue ones by id, how many under each kind): the rule of
     core.deadlines.missed_deadlines / overdue_kind, as creation-time limits per grade for SQL.
@@ -145,10 +154,11 @@ def _overdue(db: Database, config, now: datetime, tz: ZoneInfo) -> tuple[int, li
             claim = now - parse_duration(rule.claim)
         limits[g.value] = (full, first, claim)
     n_open, rows = reports_store.open_overdue(db, limits, tuple(ask))
-    overdue, kinds = [], Counter()
+    overdue: list[int] = []
+    kinds: Counter[str] = Counter()
     for iid, kind, grade, created in rows:
         if kind is None:
-            probe = SimpleNamespace(grade=Grade(grade), created_at=from_iso(created))
+            probe = _Dated(Grade(grade), parse_iso(created))
             if now <= deadlines_for(probe, config.grades, tz).claim:
                 continue
             kind = "claim"
@@ -157,7 +167,7 @@ def _overdue(db: Database, config, now: datetime, tz: ZoneInfo) -> tuple[int, li
     return n_open, overdue, {k: kinds[k] for k in OVERDUE_LABELS if kinds[k]}
 
 
-def build_report(db: Database, config, period: str, now: datetime, tz: ZoneInfo) -> Report:
+def build_report(db: Database, config: Config, period: str, now: datetime, tz: ZoneInfo) -> Report:
     """The figures of `period`, read as SQL aggregates (storage.reports): no Incident is built.
     Spans are whole seconds (stored times have no fraction) and stay ints until the figures."""
     start, end = period_bounds(period, now, tz)
@@ -284,7 +294,9 @@ def render_report(r: Report, tz: ZoneInfo, org: str = "") -> str:
     return "\n".join(lines)
 
 
-def special_report(db: Database, config, incident_id: int, tz: ZoneInfo, render_card) -> str:
+def special_report(
+    db: Database, config: Config, incident_id: int, tz: ZoneInfo, render_card: Callable[[Incident], Card]
+) -> str:
     """专报 for one incident: the card, its posts and sources, the timeline of actions, the
     disposition and any lessons noted.
 
@@ -331,7 +343,7 @@ def special_report(db: Database, config, incident_id: int, tz: ZoneInfo, render_
 
 
 def report_with_chart(
-    db: Database, config, period: str, now: datetime, tz: ZoneInfo, out_dir
+    db: Database, config: Config, period: str, now: datetime, tz: ZoneInfo, out_dir: str | Path
 ) -> tuple[str, str | None]:
     """The report text and, when charts can be drawn here, the path of its PNG."""
     from pathlib import Path
@@ -348,7 +360,13 @@ def report_with_chart(
         return text, None
 
 
-def send_scheduled_report(service, period: str, tz: ZoneInfo, out_dir=None, prepared=None) -> str:
+def send_scheduled_report(
+    service: IncidentService,
+    period: str,
+    tz: ZoneInfo,
+    out_dir: str | Path | None = None,
+    prepared: tuple[str, str | None] | tuple[str, str | None, str | None] | None = None,
+) -> str:
     """The 日报 / 周报: to every team's group and privately to everyone with a subscription.
     `prepared`: (text, image) or (text, image, document) already drawn (off the loop, see
     bot.app); else drawn here. A document's path travels in the payload as `document`."""

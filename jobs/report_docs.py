@@ -31,7 +31,8 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from core.clock import from_iso
+from core.clock import parse_iso
+from core.config import Config
 from core.deadlines import deadlines_for, overdue_kind
 from core.grades import Grade
 from core.grading import reason_words
@@ -151,14 +152,14 @@ def _story(db: Database, inc: Incident, names: dict[str, str]) -> _Story:
     for e in steps:
         if e.action == "judge":  # /judge; before it existed, a note starting with 研判
             judgement = e.detail.strip()
-        elif e.action == "note" and judgement_of(e.detail) is not None:
-            legacy = judgement_of(e.detail)
+        elif e.action == "note" and (found := judgement_of(e.detail)) is not None:
+            legacy = found
     actions = [e for e in steps if e.action not in SYSTEM_EVENTS]
     return _Story(inc, by_publication(store.posts_for(db, inc.id)), steps, judgement or legacy, actions)
 
 
 def _post_at(p: dict) -> datetime:
-    return from_iso(p["published_at"] or p["fetched_at"])
+    return parse_iso(p["published_at"] or p["fetched_at"])
 
 
 def _md_hm(dt: datetime, tz: ZoneInfo) -> str:
@@ -423,7 +424,15 @@ def _suggestions(r: Report, prev_total: int, open_all: list[Incident], overdue: 
 
 
 def build_period_docx(
-    db: Database, config, period: str, now: datetime, tz: ZoneInfo, number: int, path: Path, *, chart: bool = True
+    db: Database,
+    config: Config,
+    period: str,
+    now: datetime,
+    tz: ZoneInfo,
+    number: int,
+    path: Path,
+    *,
+    chart: bool = True,
 ) -> DocResult:
     """The 日报 / 周报 / 月报 of `period`, issue `number`, written to `path`. Reads only."""
     kind = period_kind(period)
@@ -538,7 +547,7 @@ def _cn(n: int) -> str:
 
 
 def build_special_docx(
-    db: Database, config, incident_id: int, now: datetime, tz: ZoneInfo, number: int, path: Path
+    db: Database, config: Config, incident_id: int, now: datetime, tz: ZoneInfo, number: int, path: Path
 ) -> DocResult:
     """The 专报 of one incident, issue `number`. :raises storage.incidents.IncidentNotFound:"""
     inc = store.get_incident(db, incident_id)
@@ -626,7 +635,13 @@ def _release(db: Database, kind: str, year: int, number: int) -> None:
 
 
 def write_report_docx(
-    db: Database, config, target, now: datetime, tz: ZoneInfo, path: Path | None = None, out_dir: Path | None = None
+    db: Database,
+    config: Config,
+    target: int | str,
+    now: datetime,
+    tz: ZoneInfo,
+    path: Path | None = None,
+    out_dir: Path | None = None,
 ) -> DocResult:
     """Number and write a report document here (the command line). `target`: a period or an
     incident number. :raises storage.incidents.IncidentNotFound:"""
@@ -643,7 +658,9 @@ def write_report_docx(
         raise
 
 
-async def make_report_docx(db: Database, config, target, now: datetime, tz: ZoneInfo, out_dir: Path) -> DocResult:
+async def make_report_docx(
+    db: Database, config: Config, target: int | str, now: datetime, tz: ZoneInfo, out_dir: Path
+) -> DocResult:
     """Number the document on `db` (a short write transaction on the caller's thread), then
     build it in the reader process. The number is given back if the document fails."""
     from jobs import offload
@@ -662,7 +679,7 @@ async def make_report_docx(db: Database, config, target, now: datetime, tz: Zone
 
 
 async def with_document(
-    db: Database, config, period: str, now: datetime, tz: ZoneInfo, out_dir: Path, prepared: tuple
+    db: Database, config: Config, period: str, now: datetime, tz: ZoneInfo, out_dir: Path, prepared: tuple
 ) -> tuple:
     """The scheduled 日报 / 周报's (text, image) plus its document, when the configuration asks
     for it (`organization.scheduled_report = "text+file"`, the default): (text, image, path).

@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any  # scipy sparse matrices are untyped
 
 import numpy as np
 
@@ -51,7 +53,7 @@ def split(n: int) -> int:
     return int(n * (1 - HOLD_OUT))
 
 
-def matrix(titles, bodies, *, bits: int, body_chars: int, title_weight: float):
+def matrix(titles: Sequence[str], bodies: Sequence[str], *, bits: int, body_chars: int, title_weight: float) -> Any:
     from scipy.sparse import csr_matrix
 
     rows, cols, vals = [], [], []
@@ -87,7 +89,11 @@ def best_threshold(prob: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
 
 
 def train(
-    bits: int = 18, body_chars: int = 1000, title_weights=TITLE_WEIGHTS, out: Path = MODEL_PATH, log=print
+    bits: int = 18,
+    body_chars: int = 1000,
+    title_weights: Sequence[float] = TITLE_WEIGHTS,
+    out: Path = MODEL_PATH,
+    log: Callable[[str], object] = print,
 ) -> dict:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
@@ -117,6 +123,8 @@ def train(
             )
             if best is None or f1 > best[3]:
                 best = (title_weight, c, thr, f1, xtr)
+    if best is None:
+        raise ValueError("no title weight or C to choose from")
     title_weight, c, thr, _, xtr = best
 
     m = LogisticRegression(C=c, max_iter=5000).fit(xtr, ytr)

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -23,11 +24,23 @@ MIGRATE_LOCK_TIMEOUT_S = 120.0
 SCHEMA_MIGRATIONS = Migrations("yuqing")
 
 
-def json_dumps(value) -> str:
+def inserted_id(cur: sqlite3.Cursor) -> int:
+    """The rowid an INSERT just made (the sqlite3 stubs type `lastrowid` as optional).
+
+    :raises RuntimeError: when the statement inserted no row.
+    """
+    if cur.lastrowid is None:
+        raise RuntimeError("the statement inserted no row")
+    return cur.lastrowid
+
+
+def json_dumps(value: object) -> str:
+    """Compact JSON that keeps Chinese characters as they are (no \\u escapes)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def json_loads(text: str | None, default=None):
+def json_loads(text: str | None, default: Any = None) -> Any:
+    """Parse a JSON column; `default` for NULL or ''."""
     if text in (None, ""):
         return default
     return json.loads(text)
@@ -59,7 +72,7 @@ def open_db(path: Path | str | None = None, *, memory: bool = False, migrate: bo
         # Several processes may open a fresh file at the same moment (two `yuqing run`, a
         # `scrape --once` beside a starting bot): one at a time switches it to WAL and migrates;
         # each re-checks what is pending once it holds the lock.
-        with migration_lock(path):
+        with migration_lock(Path(path)):
             db.enable_wal()
             if migrate:
                 SCHEMA_MIGRATIONS.apply(db)
@@ -263,7 +276,7 @@ def m001_initial(db: Database) -> None:
 @SCHEMA_MIGRATIONS()
 def m002_posts_fts(db: Database) -> None:
     """Full-text search over jieba-segmented text (FTS5, kept in step by triggers)."""
-    db["posts"].enable_fts(["seg"], fts_version="FTS5", create_triggers=True, tokenize="unicode61")
+    db.table("posts").enable_fts(["seg"], fts_version="FTS5", create_triggers=True, tokenize="unicode61")
 
 
 @SCHEMA_MIGRATIONS()

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlite_utils import Database
 
-from core.clock import from_iso, to_iso
+from core.clock import from_iso, parse_iso, to_iso
 from core.errors import IncidentNotFound, StaleIncident
 from core.grades import Grade
-from core.grading import reasons_from_json, reasons_to_json
+from core.grading import Reason, reasons_from_json, reasons_to_json
 from core.models import Disposition, Event, Incident, State
-from storage.db import json_dumps, json_loads
+from storage.db import inserted_id, json_dumps, json_loads
 
 __all__ = [
     "IncidentNotFound",
@@ -66,8 +68,8 @@ def _row_to_incident(r: dict) -> Incident:
         summary=r["summary"],
         post_count=r["post_count"],
         source_count=r["source_count"],
-        created_at=from_iso(r["created_at"]),
-        updated_at=from_iso(r["updated_at"]),
+        created_at=parse_iso(r["created_at"]),
+        updated_at=parse_iso(r["updated_at"]),
         claimed_at=from_iso(r["claimed_at"]),
         escalated_at=from_iso(r["escalated_at"]),
         closed_at=from_iso(r["closed_at"]),
@@ -87,6 +89,10 @@ def get_incident(db: Database, incident_id: int) -> Incident:
 
 
 def get_story_row(db: Database, incident_id: int) -> dict:
+    """The incident's raw row (sensitivity, best tier, fingerprints: what re-grading and clustering read).
+
+    :raises StopIteration: when there is no such incident.
+    """
     return dict(next(db.query("SELECT * FROM incidents WHERE id = ?", [incident_id])))
 
 
@@ -116,8 +122,8 @@ def create_incident(
     score: float,
     sensitivity: float,
     best_tier: int,
-    reasons,
-    matched,
+    reasons: Iterable[Reason | str],
+    matched: dict,
     now: datetime,
     fingerprint: int | None = None,
     simhash128: str | None = None,
@@ -145,7 +151,7 @@ def create_incident(
             simhash128,
         ],
     )
-    return cur.lastrowid
+    return inserted_id(cur)
 
 
 # The columns `update_incident` may set; the keys of its `**fields` become SQL, so they come
@@ -178,7 +184,7 @@ UPDATABLE = frozenset(
 )
 
 
-def update_incident(db: Database, incident_id: int, expected_version: int, now: datetime, **fields) -> None:
+def update_incident(db: Database, incident_id: int, expected_version: int, now: datetime, **fields: Any) -> None:
     """Compare-and-set update: raises StaleIncident when the version moved on.
 
     :raises ValueError: for a field that is not one of `UPDATABLE` (nothing is written).
@@ -208,6 +214,7 @@ def update_incident(db: Database, incident_id: int, expected_version: int, now: 
 
 
 def link_post(db: Database, incident_id: int, post_id: int, now: datetime) -> None:
+    """Attach a post to an incident's story; attaching it twice is a no-op."""
     db.execute(
         "INSERT OR IGNORE INTO incident_posts (incident_id, post_id, added_at) VALUES (?,?,?)",
         [incident_id, post_id, to_iso(now)],
@@ -215,6 +222,7 @@ def link_post(db: Database, incident_id: int, post_id: int, now: datetime) -> No
 
 
 def story_sources(db: Database, incident_id: int) -> list[str]:
+    """The distinct source ids of the posts in an incident's story."""
     return [
         r[0]
         for r in db.execute(
@@ -238,6 +246,18 @@ def add_event(
     platform: str | None = None,
     chat: str | None = None,
 ) -> int:
+    """Append an audit event (the table refuses UPDATE and DELETE); returns its id.
+
+        add_event(db, 12, now, actor="wangmin", action="claim", from_state="new", to_state="claimed")
+
+    Any event but a reminder also clears the incident's `next_due_at`, so the deadline sweep
+    looks at it again.
+
+    :param actor: the person id, or None for the system.
+    :param action: a `core.lifecycle.Action` value or a system event (`post_added`, `regraded`, `reminder` ...).
+    :param detail: JSON-serialisable facts of the event (note text, disposition, target ...).
+    :param platform: where it was done from, with `chat`.
+    """
     cur = db.execute(
         """INSERT INTO events (incident_id, at, actor, action, from_state, to_state, detail, platform, chat)
            VALUES (?,?,?,?,?,?,?,?,?)""",
@@ -245,15 +265,16 @@ def add_event(
     )
     if action != "reminder":  # human activity resets quiet nudges: the sweep looks at it again
         db.execute("UPDATE incidents SET next_due_at = '' WHERE id = ? AND next_due_at != ''", [incident_id])
-    return cur.lastrowid
+    return inserted_id(cur)
 
 
 def events_for(db: Database, incident_id: int) -> list[Event]:
+    """An incident's events, oldest first."""
     return [
         Event(
             r["id"],
             r["incident_id"],
-            from_iso(r["at"]),
+            parse_iso(r["at"]),
             r["actor"],
             r["action"],
             r["from_state"],
@@ -265,6 +286,7 @@ def events_for(db: Database, incident_id: int) -> list[Event]:
 
 
 def posts_for(db: Database, incident_id: int) -> list[dict]:
+    """An incident's posts (id, title, url, source id and name, published and fetched times), oldest first."""
     return [
         dict(r)
         for r in db.query(
@@ -279,6 +301,12 @@ def posts_for(db: Database, incident_id: int) -> list[dict]:
 def list_incidents(
     db: Database, *, states: tuple[State, ...] | None = None, assignee: str | None = None, limit: int = 20
 ) -> list[Incident]:
+    """Incidents for `/list` and `/mine`: most severe first, then newest.
+
+    :param states: only these states (all when None or empty).
+    :param assignee: only those held by this person id.
+    :param limit: at most this many.
+    """
     where, params = [], []
     if states:
         where.append(f"i.state IN ({','.join('?' * len(states))})")
@@ -302,6 +330,7 @@ def incidents_between(db: Database, start: datetime, end: datetime) -> list[Inci
 
 
 def open_incidents(db: Database) -> list[Incident]:
+    """Every incident not closed, by number."""
     return [_row_to_incident(dict(r)) for r in db.query(_SELECT + " WHERE i.state != 'closed' ORDER BY i.id")]
 
 
@@ -415,7 +444,7 @@ def events_between(db: Database, start: datetime, end: datetime, actions: tuple[
             Event(
                 r["id"],
                 r["incident_id"],
-                from_iso(r["at"]),
+                parse_iso(r["at"]),
                 r["actor"],
                 r["action"],
                 r["from_state"],

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from core.clock import to_iso
-from storage.db import json_dumps, json_loads
+from storage.db import inserted_id, json_dumps, json_loads
 
 __all__ = [
     "CARD",
@@ -70,12 +70,21 @@ def enqueue(
     payload: dict | None = None,
     priority: int = 5,
 ) -> int:
+    """Queue a message for delivery, in the caller's transaction; returns the row id.
+
+        enqueue(db, now, platform="telegram", chat="-100123", kind=CARD, incident_id=12, priority=1)
+
+    :param kind: `CARD` (sent once, edited afterwards), `NOTICE` (threaded under the card) or another kind the deliverer knows.
+    :param incident_id: the incident the message is about, if any.
+    :param payload: JSON-serialisable extras (a notice's text, `first`, a report's image ...).
+    :param priority: lower goes first (a grade's rank).
+    """
     cur = db.execute(
         """INSERT INTO outbox (created_at, platform, chat, kind, incident_id, payload, priority)
            VALUES (?,?,?,?,?,?,?)""",
         [to_iso(now), platform, str(chat), kind, incident_id, json_dumps(payload or {}), priority],
     )
-    return cur.lastrowid
+    return inserted_id(cur)
 
 
 def due(db: Database, platforms: list[str], now: datetime, limit: int = 50) -> list[OutboxRow]:
@@ -134,6 +143,7 @@ def card_waiting(db: Database, platforms: list[str], now: datetime, after_id: in
 
 
 def mark_sent(db: Database, row_id: int, now: datetime, message_id: str | None) -> None:
+    """The row went out: record the platform's message id (None when it has none)."""
     db.execute(
         "UPDATE outbox SET state='sent', sent_at=?, message_id=?, attempts=attempts+1 WHERE id=?",
         [to_iso(now), message_id, row_id],
@@ -154,6 +164,7 @@ def newer_card_pending(db: Database, row: OutboxRow) -> bool:
 
 
 def mark_superseded(db: Database, row_id: int, now: datetime) -> None:
+    """A newer card edit for the same chat is pending: this one need not be sent."""
     db.execute("UPDATE outbox SET state='superseded', sent_at=? WHERE id=?", [to_iso(now), row_id])
 
 
@@ -166,10 +177,12 @@ def mark_retry(db: Database, row_id: int, not_before: datetime, error: str, *, c
 
 
 def mark_dead(db: Database, row_id: int, error: str) -> None:
+    """A permanent failure: the row is never tried again (`error` is kept, cut to 500 characters)."""
     db.execute("UPDATE outbox SET state='dead', attempts=attempts+1, last_error=? WHERE id=?", [error[:500], row_id])
 
 
-def message_id_for(db: Database, incident_id: int, platform: str, chat: str) -> str | None:
+def message_id_for(db: Database, incident_id: int | None, platform: str, chat: str) -> str | None:
+    """The platform's id of `incident_id`'s card in this chat; None when there is none (or no incident)."""
     row = db.execute(
         "SELECT message_id FROM messages WHERE incident_id=? AND platform=? AND chat=?",
         [incident_id, platform, str(chat)],
@@ -178,6 +191,7 @@ def message_id_for(db: Database, incident_id: int, platform: str, chat: str) -> 
 
 
 def remember_message(db: Database, incident_id: int, platform: str, chat: str, message_id: str, now: datetime) -> None:
+    """Record (or replace) the platform's message id of an incident's card in a chat: later changes edit it."""
     db.execute(
         """INSERT INTO messages (incident_id, platform, chat, message_id, created_at, updated_at) VALUES (?,?,?,?,?,?)
            ON CONFLICT(incident_id, platform, chat) DO UPDATE SET message_id=excluded.message_id,
@@ -187,6 +201,7 @@ def remember_message(db: Database, incident_id: int, platform: str, chat: str, m
 
 
 def chats_with_card(db: Database, incident_id: int) -> list[tuple[str, str]]:
+    """Every (platform, chat) showing the incident's card, in the order they were sent."""
     return [
         (r[0], r[1])
         for r in db.execute(
@@ -251,6 +266,7 @@ def mark_digested(db: Database, row_ids: list[int], now: datetime, message_id: s
 
 
 def hold(db: Database, row_ids: list[int], until: datetime) -> None:
+    """Keep these rows back until `until` (digests wait for the next minute)."""
     marks = ",".join("?" * len(row_ids))
     db.execute(f"UPDATE outbox SET not_before=? WHERE id IN ({marks})", [to_iso(until), *row_ids])
 

@@ -12,6 +12,7 @@ __all__ = ["identities_of", "person_for_identity", "register_identity", "subscri
 
 
 def register_identity(db: Database, platform: str, user_id: str, person_id: str, now: datetime) -> None:
+    """Link a chat user to a configured person (`/start`); a user registered again is re-linked."""
     db.execute(
         """INSERT INTO identities (platform, user_id, person_id, registered_at) VALUES (?,?,?,?)
            ON CONFLICT(platform, user_id) DO UPDATE SET person_id=excluded.person_id""",
@@ -20,6 +21,7 @@ def register_identity(db: Database, platform: str, user_id: str, person_id: str,
 
 
 def person_for_identity(db: Database, platform: str, user_id: str) -> str | None:
+    """The person id registered for a chat user, or None."""
     row = db.execute(
         "SELECT person_id FROM identities WHERE platform=? AND user_id=?", [platform, str(user_id)]
     ).fetchone()
@@ -27,10 +29,12 @@ def person_for_identity(db: Database, platform: str, user_id: str) -> str | None
 
 
 def identities_of(db: Database, person_id: str) -> dict[str, str]:
+    """A person's registered chat users: platform -> user id."""
     return {r[0]: r[1] for r in db.execute("SELECT platform, user_id FROM identities WHERE person_id=?", [person_id])}
 
 
 def subscribe(db: Database, person_id: str, min_grade: str, now: datetime) -> None:
+    """Send this person privately every incident of `min_grade` (a `Grade` value) or above; replaces an earlier subscription."""
     db.execute(
         """INSERT INTO subscriptions (person_id, min_grade, created_at) VALUES (?,?,?)
            ON CONFLICT(person_id) DO UPDATE SET min_grade=excluded.min_grade""",
@@ -39,8 +43,10 @@ def subscribe(db: Database, person_id: str, min_grade: str, now: datetime) -> No
 
 
 def unsubscribe(db: Database, person_id: str) -> bool:
+    """Stop a person's subscription; False when there was none."""
     return db.execute("DELETE FROM subscriptions WHERE person_id=?", [person_id]).rowcount > 0
 
 
 def subscriptions(db: Database) -> dict[str, str]:
+    """Every subscription: person id -> minimum grade value."""
     return {r[0]: r[1] for r in db.execute("SELECT person_id, min_grade FROM subscriptions")}

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
 from core.clock import to_iso
+from core.config import Source
 from core.models import Finding, Post
 from core.search import SearchQuery, index_text
-from storage.db import json_dumps
+from storage.db import inserted_id, json_dumps
 
 __all__ = [
     "incident_of_item",
@@ -30,6 +32,7 @@ __all__ = [
 
 
 def post_exists(db: Database, item_key: str) -> bool:
+    """Is a post with this `item_key` stored already?"""
     return db.execute("SELECT 1 FROM posts WHERE item_key = ?", [item_key]).fetchone() is not None
 
 
@@ -63,12 +66,13 @@ def insert_post(db: Database, post: Post, finding: Finding, seg: str | None, now
         )
     except sqlite3.IntegrityError:
         return None
+    post_id = inserted_id(cur)
     if seg is not None:
-        set_indexed(db, [index_now(cur.lastrowid, post.title, post.text)], mark=False)
-    return cur.lastrowid
+        set_indexed(db, [index_now(post_id, post.title, post.text)], mark=False)
+    return post_id
 
 
-def sync_sources(db: Database, sources) -> None:
+def sync_sources(db: Database, sources: Iterable[Source]) -> None:
     """Mirror the configured sources into the table that keeps their run state."""
     for s in sources:
         db.execute(
@@ -80,6 +84,10 @@ def sync_sources(db: Database, sources) -> None:
 
 
 def source_state(db: Database, source_id: str) -> dict:
+    """A source's run state (last success, failures, flags).
+
+    :raises StopIteration: when the source is not in the table (see `sync_sources`).
+    """
     return dict(next(db.query("SELECT * FROM sources WHERE id = ?", [source_id])))
 
 
@@ -117,7 +125,7 @@ def record_source_run(
 SOURCE_FLAGS = frozenset({"enabled", "deactivated", "silent_reported", "fetch_after"})
 
 
-def set_source_flags(db: Database, source_id: str, **flags) -> None:
+def set_source_flags(db: Database, source_id: str, **flags: object) -> None:
     """:raises ValueError: for a flag that is not one of `SOURCE_FLAGS` (nothing is written)."""
     unknown = sorted(set(flags) - SOURCE_FLAGS)
     if unknown:
@@ -127,6 +135,7 @@ def set_source_flags(db: Database, source_id: str, **flags) -> None:
 
 
 def source_rows(db: Database) -> list[dict]:
+    """The run state of every source, by id."""
     return [dict(r) for r in db.query("SELECT * FROM sources ORDER BY id")]
 
 

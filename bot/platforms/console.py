@@ -91,7 +91,9 @@ def _reply_text(replies) -> str:
     return "\n".join(parts)
 
 
-async def serve_console(host: Host, console: ConsolePlatform, stdin: TextIO | None = None, out: TextIO | None = None):
+async def serve_console(
+    host: Host, console: ConsolePlatform, stdin: TextIO | None = None, out: TextIO | None = None
+) -> None:
     """Read commands until end of input (or /quit), delivering pending messages after each."""
     stdin = stdin or sys.stdin
     out = out or console.out

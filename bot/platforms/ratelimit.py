@@ -6,10 +6,14 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from core.platform import DeliveryError
 
 __all__ = ["Pacer", "RateLimiter"]
+
+P = TypeVar("P")  # one part of a message
+R = TypeVar("R")  # what sending one part returns
 
 
 class RateLimiter:
@@ -50,8 +54,13 @@ class Pacer:
         self._done: dict[tuple, int] = {}  # key of a half-sent text -> how many of its parts went out
 
     async def send(
-        self, dest: str, cap: int, parts: Sequence, send_one: Callable[[object], Awaitable], key: tuple | None = None
-    ):
+        self,
+        dest: str,
+        cap: int,
+        parts: Sequence[P],
+        send_one: Callable[[P], Awaitable[R]],
+        key: tuple | None = None,
+    ) -> R | None:
         """Send `parts` in order through `send_one` (which raises DeliveryError) within `cap` a
         minute to `dest`; return the first part's result. With a `key`, what went out before a
         failure is remembered, and a text longer than a minute's worth goes out in parts.
@@ -63,7 +72,7 @@ class Pacer:
         wait = self.limiter.reserve(dest, cap, n)
         if wait:
             raise DeliveryError(f"{dest} at {cap} messages a minute; waiting {wait:.0f}s", retry_after=wait)
-        first = None
+        first: R | None = None
         for i, part in enumerate(parts[done : done + n], done):
             try:
                 sent = await send_one(part)

@@ -13,8 +13,17 @@ import html
 import logging
 import os
 import warnings
+from collections.abc import Iterable
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyParameters,
+    Update,
+)
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
@@ -78,7 +87,7 @@ def card_keyboard(card: Card) -> InlineKeyboardMarkup | None:
     )
 
 
-def choices_keyboard(rows) -> InlineKeyboardMarkup:
+def choices_keyboard(rows: Iterable[Iterable[tuple[str, str]]]) -> InlineKeyboardMarkup:
     """Rows of (label, button data) as an inline keyboard."""
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
@@ -172,7 +181,7 @@ class TelegramPlatform:
 
     # ------------------------------------------------------------------ outbox side
     @property
-    def bot(self):
+    def bot(self) -> Bot:
         return self.application.bot
 
     def _not_connected(self) -> None:
@@ -215,6 +224,8 @@ class TelegramPlatform:
                         )
         except TelegramError as e:
             raise _translate(e) from e
+        if sent is None:  # not reached: text_parts gives at least one part
+            raise DeliveryError("nothing was sent", permanent=True)
         return str(sent.message_id)
 
     async def edit(self, chat: str, message_id: str, message: Outgoing) -> None:
@@ -244,7 +255,7 @@ class TelegramPlatform:
         if chat is None or user is None:
             return None
         private = chat.type == ChatType.PRIVATE
-        if not private and not self.host.serves("telegram", str(chat.id)):
+        if not private and not self._the_host().serves("telegram", str(chat.id)):
             # anyone can add the bot to a group: a few lines a minute, then a count (core/logsafe.py)
             self.ignored.log(
                 logging.WARNING,
@@ -267,6 +278,15 @@ class TelegramPlatform:
             reply_to_message=str(replied.message_id) if replied is not None else None,
         )
 
+    def _the_host(self) -> Host:
+        """The bot; set by `open`, before any update is read.
+
+        :raises RuntimeError: when called before `open`.
+        """
+        if self.host is None:
+            raise RuntimeError("telegram adapter used before open()")
+        return self.host
+
     def _bot_username(self) -> str | None:
         """Our own @name, from getMe (done when the application was initialised)."""
         try:
@@ -282,7 +302,7 @@ class TelegramPlatform:
         req = self._request(update, msg.text)
         if req is None:
             return
-        for reply in await self.host.handle(req):
+        for reply in await self._the_host().handle(req):
             first = None
             for chunk in text_parts(self, reply.text):  # in order; later parts under the first
                 part = await (first.reply_text(chunk) if first else msg.reply_text(chunk, do_quote=not req.private))
@@ -298,8 +318,13 @@ class TelegramPlatform:
         """A button press: the handlers' answer (`Pressed`) is shown first, then the buttons
         under the card change when the answer says so."""
         query = update.callback_query
+        if query is None:
+            return
         req = self._request(update, "")
-        pressed: Pressed = UNKNOWN_BUTTON if req is None else await self.host.press(req, query.data, keyboards=True)
+        pressed: Pressed = (
+            UNKNOWN_BUTTON if req is None else await self._the_host().press(req, query.data or "", keyboards=True)
+        )
+        markup: InlineKeyboardMarkup | None
         if pressed.choices is not None:
             markup = choices_keyboard(pressed.choices)
         elif pressed.card is not None:
@@ -386,8 +411,11 @@ class TelegramPlatform:
         if not await self._until_connected():
             return
         a = self.application
+        updater = a.updater
+        if updater is None:  # the builder always makes one (nothing here asks it not to)
+            raise RuntimeError("the Telegram application has no updater")
         await a.start()
-        await a.updater.start_polling(
+        await updater.start_polling(
             poll_interval=self.poll_interval,
             timeout=self.poll_timeout,
             allowed_updates=["message", "callback_query"],
@@ -396,7 +424,7 @@ class TelegramPlatform:
         try:
             await self._stop.wait()
         finally:
-            await a.updater.stop()
+            await updater.stop()
             await a.stop()
 
     async def close(self) -> None:

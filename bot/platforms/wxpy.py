@@ -16,8 +16,10 @@ import logging
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bot.platforms.ratelimit import Pacer
+from core.config import Config
 from core.errors import FieldProblem, SettingsError
 from core.platform import DeliveryError, Outgoing, text_parts
 from core.render import card_text
@@ -58,7 +60,7 @@ class WxpyPlatform:
     max_length = LIMIT
     digest_after = 4
 
-    def __init__(self, config, *, settings, login: Callable[[Path], object] | None = None):
+    def __init__(self, config: Config, *, settings, login: Callable[[Path], Any] | None = None):
         self.config = config
         group = settings.wxpy_group
         configured = {t.id: t.chats["wxpy"] for t in config.teams if "wxpy" in t.chats}
@@ -78,8 +80,8 @@ class WxpyPlatform:
         self.puid_path = self.cache.with_name("wxpy_puid.pkl")
         self.login = login or _login
         self.pacer = Pacer()
-        self.bot = None
-        self.groups: dict[str, object] = {}
+        self.bot: Any = None  # a wxpy.Bot (the library has no types) once open() logged in
+        self.groups: dict[str, Any] = {}
         self.host: Host | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
@@ -125,16 +127,21 @@ class WxpyPlatform:
             group, puid, name, text = msg.chat.name, msg.member.puid, msg.member.name, msg.text
         except AttributeError:
             return
+        if self.loop is None:  # not open (wxpy calls this only after open() registered it)
+            return
         asyncio.run_coroutine_threadsafe(self.on_message(group, puid, name, text or ""), self.loop)
 
     async def on_message(self, group: str, puid: str, name: str, text: str) -> None:
         """A group message. People are known by puid, never by the name they show in the
         group: anyone can rename themselves 李强 there."""
         try:
+            host = self.host
+            if host is None:
+                raise RuntimeError("wxpy adapter got a message before open()")
             req = Request(platform="wxpy", chat=group, user_id=puid, text=text.strip(), private=False)
-            if text.strip() and self.host.identify("wxpy", puid) is None:
+            if text.strip() and host.identify("wxpy", puid) is None:
                 log.info("wxpy: message from %s (puid %s), who is in no person's handles.wxpy", name, puid)
-            replies = await self.host.handle(req)
+            replies = await host.handle(req)
             for reply in replies:
                 await self._reply(group, f"@{name} {reply.text}", reply.image)
         except Exception:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from wechatpy.enterprise.crypto import WeChatCrypto
 
+from bot.platforms.ratelimit import Pacer
 from bot.platforms.wecom.callback import CallbackServer
 from bot.platforms.wecom.client import ROBOT_PREFIX, WeComClient
 from bot.platforms.wecom.dispatch import Dispatcher
@@ -126,7 +127,7 @@ class WeComPlatform:
         self._stop = asyncio.Event()
 
     @property
-    def pacer(self):
+    def pacer(self) -> Pacer:
         """The per-minute limits (`bot.platforms.ratelimit.Pacer`)."""
         return self.client.pacer
 

@@ -60,7 +60,7 @@ class WeComClient:
             await self.http.aclose()
             self.http = None
 
-    async def _call(self, path: str, params: dict, payload: dict | None = None, files=None) -> dict:
+    async def _call(self, path: str, params: dict, payload: dict | None = None, files: dict | None = None) -> dict:
         """GET (no payload) or POST one WeCom API; network trouble and 5xx become DeliveryError."""
         assert self.http is not None, "open() first"
         try:
@@ -101,7 +101,9 @@ class WeComClient:
             self._token = (data["access_token"], time.monotonic() + int(data.get("expires_in", 7200)) - 300)
             return self._token[0]
 
-    async def app_call(self, path: str, payload: dict | None = None, files=None, params: dict | None = None) -> dict:
+    async def app_call(
+        self, path: str, payload: dict | None = None, files: dict | None = None, params: dict | None = None
+    ) -> dict:
         """Call the app API with the cached access token, refreshed once when WeCom says it expired."""
         if not self.secret:
             raise DeliveryError("the WeCom app is not configured (YUQING_WECOM_SECRET …)", permanent=True)
