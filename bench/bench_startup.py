@@ -144,11 +144,27 @@ def probe(db: str, config: str, limit_s: float) -> dict:
         console = ConsolePlatform(cfg, out=out)
         app = App(settings, cfg, platforms={"console": console})
         t_app = time.perf_counter()
+        t_ready: list[float] = []
+        ready = getattr(app, "analyzer_ready", None)
+        if ready is not None:
+            threading.Thread(target=lambda: (ready.wait(), t_ready.append(time.perf_counter())), daemon=True).start()
         await console.open(app)
         await app.start()
         t_started = time.perf_counter()
         reply = await ask(app, "/list")
         t_answer = time.perf_counter()
+        if limit_s <= 0:  # start-up only: until the analyser is ready
+            if ready is not None:
+                await asyncio.to_thread(ready.wait)
+                await asyncio.sleep(0.05)
+            await app.stop()
+            app.close()
+            return {
+                "config": t_config - T_START,
+                "app": t_app - T_START,
+                "answer": t_answer - T_START,
+                "ready": (t_ready[0] - T_START) if t_ready else None,
+            }
         peak_worker = 0.0
         deadline = time.perf_counter() + limit_s
         t_cycle = None
@@ -172,6 +188,7 @@ def probe(db: str, config: str, limit_s: float) -> dict:
             "app": t_app - T_START,
             "started": t_started - T_START,
             "answer": t_answer - T_START,
+            "ready": (t_ready[0] - T_START) if t_ready else None,
             "card": (out.first_card - T_START) if out.first_card else None,
             "cards": out.cards,
             "cycle": (t_cycle - T_START) if t_cycle else None,
@@ -187,6 +204,17 @@ def probe(db: str, config: str, limit_s: float) -> dict:
     return asyncio.run(go())
 
 
+def _probe(db: Path, config: Path, limit_s: float, cache: Path):
+    return subprocess.run(
+        [sys.executable, "-m", "bench.bench_startup", "probe", str(db), str(config), str(limit_s)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "YUQING_CACHE_DIR": str(cache)},
+        check=False,
+    )
+
+
 def run(limit_s: float = 300.0) -> list[tuple[str, str]]:
     from bench.yeardb import year_db
 
@@ -198,18 +226,17 @@ def run(limit_s: float = 300.0) -> list[tuple[str, str]]:
             t0 = time.perf_counter()
             shutil.copyfile(y.db, db)
             t_copy = time.perf_counter() - t0
-            out = subprocess.run(
-                [sys.executable, "-m", "bench.bench_startup", "probe", str(db), str(y.config), str(limit_s)],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-                check=False,
-            )
+            # first start after installing (the gazetteer's cache file is built), then a start as
+            # every later one is (the cache file read)
+            cold = _probe(db, y.config, 0, Path(tmp) / "cache")
+            out = _probe(db, y.config, limit_s, Path(tmp) / "cache")
     finally:
         for srv in servers:
             srv.shutdown()
             srv.server_close()
+    if cold.returncode:
+        return [("start-up on the year database (first start)", f"failed: {cold.stderr[-2000:]}")]
+    c = json.loads(cold.stdout.strip().splitlines()[-1])
     if out.returncode:
         return [("start-up on the year database", f"failed: {out.stderr[-2000:]}")]
     r = json.loads(out.stdout.strip().splitlines()[-1])
@@ -226,9 +253,16 @@ def run(limit_s: float = 300.0) -> list[tuple[str, str]]:
     return [
         (
             f"start-up, year database, {r['sources']:,} sources (copy of the database: {t_copy:.0f} s, not counted)",
-            f"config loaded {s(r['config'])}, App built {s(r['app'])}, started {s(r['started'])}",
+            f"config loaded {s(r['config'])}, App built {s(r['app'])}, started {s(r['started'])}, "
+            f"analyser ready {s(r['ready'])} (built in the background)",
         ),
-        ("start-up: first answered command (/list) / first delivered card", f"{s(r['answer'])} / {s(r['card'])}"),
+        (
+            "start-up: first answered command (/list), goal ≤ 2 s on a quiet machine "
+            "(baseline: first start, gazetteer cache built)",
+            f"{s(r['answer'])} (first start: {s(c['answer'])}, config {s(c['config'])}, analyser ready "
+            f"{s(c['ready'])})",
+        ),
+        ("start-up: first delivered card", s(r["card"])),
         ("start-up: collection in the background", f"{cycle}; {r['cards']} cards printed"),
         (
             f"memory: peak RSS collecting {r['sources']:,} sources / after /report month + chart (goal < {GOAL_MB} MB)",

@@ -8,6 +8,7 @@ import contextlib
 import importlib
 import logging
 import random
+import threading
 from datetime import timedelta
 
 import httpx
@@ -26,7 +27,7 @@ from core.models import Incident
 from core.platform import ChatPlatform
 from core.render import Card, RenderContext, render_card
 from core.routing import Router
-from core.text import configure_jieba
+from core.text import Segmenter, configure_jieba
 from handlers import ChatHost, Deps, Reply, Request, handle
 from jobs import offload
 from jobs.analyse import Analyzer
@@ -42,6 +43,29 @@ from storage import SQLITE, open_db
 __all__ = ["App", "build_platform", "routed_platforms"]
 
 log = logging.getLogger(__name__)
+
+
+class _WhenReady:
+    """What the pipeline sees of the App's analyser before it is built: `analyse` waits for it."""
+
+    def __init__(self, app: App):
+        self._app = app
+
+    def analyse(self, post, source):
+        return self._app.analyzer.analyse(post, source)
+
+    def __getattr__(self, name: str):
+        return getattr(self._app.analyzer, name)
+
+
+class _SegmenterWhenReady(Segmenter):
+    """The analyser's segmenter, once it is built."""
+
+    def __init__(self, app: App):  # no words of its own: the analyser's segmenter has them
+        self._app = app
+
+    def tokens(self, text: str) -> list[str]:
+        return self._app.analyzer.segmenter.tokens(text)
 
 
 def build_platform(name: str, config: Config, **kwargs) -> ChatPlatform:
@@ -108,7 +132,6 @@ class App:
         self.config = config
         self.clock = clock
         self.tz = settings.tz
-        configure_jieba(settings.data_dir)
         self.db = db if db is not None else open_db(settings.db)
         self.platforms = platforms
         # Who hears about an incident follows from the settings and the config, never from the
@@ -122,9 +145,16 @@ class App:
             store=SQLITE,
         )
         self.service = IncidentService(self.db, config, self.router, clock, self.tz, store=SQLITE)
-        self.analyzer = Analyzer(config)
+        # The analyser (jieba's dictionary, the area matchers) is built in a thread of its own:
+        # chats are answered meanwhile, and collection waits for it (`analyser_loaded`).
+        self.analyzer_ready = threading.Event()
+        self._analyzer: Analyzer | None = None
+        self._analyzer_error: BaseException | None = None
+        threading.Thread(
+            target=self._build_analyzer, args=(settings, config), name="yuqing-analyser", daemon=True
+        ).start()
         self.client: httpx.AsyncClient | None = None
-        self.pipeline = Pipeline(config, self.analyzer, self.service, None)
+        self.pipeline = Pipeline(config, _WhenReady(self), self.service, None)
         quiet = quiet_window(config.organization.quiet_hours) if config.organization.quiet_hours else None
         self.deliverer = Deliverer(self.db, platforms, self.render, clock, tz=self.tz, quiet_hours=quiet)
         self.deps = Deps(
@@ -132,7 +162,7 @@ class App:
             config=config,
             service=self.service,
             router=self.router,
-            segmenter=self.analyzer.segmenter,
+            segmenter=_SegmenterWhenReady(self),
             clock=clock,
             tz=self.tz,
             render_card=self.render,
@@ -149,6 +179,31 @@ class App:
         self._deliver_task: asyncio.Task | None = None
         self._first_collect: asyncio.Task | None = None
         self._jobs: set[asyncio.Task] = set()
+
+    # ------------------------------------------------------------------ the analyser
+    def _build_analyzer(self, settings: Settings, config: Config) -> None:
+        try:
+            configure_jieba(settings.data_dir)
+            self._analyzer = Analyzer(config)
+        except BaseException as e:  # handed to whoever waits for the analyser
+            self._analyzer_error = e
+            log.exception("the analyser could not be built")
+        finally:
+            self.analyzer_ready.set()
+
+    @property
+    def analyzer(self) -> Analyzer:
+        """The analyser; waits (blocking) while it is still being built."""
+        self.analyzer_ready.wait()
+        if self._analyzer is None:
+            raise RuntimeError("the analyser could not be built") from self._analyzer_error
+        return self._analyzer
+
+    async def analyser_loaded(self) -> Analyzer:
+        """The analyser, waited for without blocking the loop."""
+        if not self.analyzer_ready.is_set():
+            await asyncio.to_thread(self.analyzer_ready.wait)
+        return self.analyzer
 
     # ------------------------------------------------------------------ rendering
     def render(self, inc: Incident, where: tuple[str, str] | None = None) -> Card:
@@ -184,6 +239,7 @@ class App:
         return (admins or self.config.people or [None])[0]
 
     async def collect_once(self):
+        await self.analyser_loaded()
         return await self.pipeline.run_all()
 
     # ------------------------------------------------------------------ lifecycle
@@ -335,6 +391,7 @@ class App:
         if self._first_collect is not None and not self._first_collect.done():
             return  # the start-up cycle is reading every source right now
         async with self._job(f"collect job for {source_id}"):
+            await self.analyser_loaded()
             await self.pipeline.run_source(source_id)
 
     @contextlib.asynccontextmanager
