@@ -145,14 +145,14 @@ class App:
             store=SQLITE,
         )
         self.service = IncidentService(self.db, config, self.router, clock, self.tz, store=SQLITE)
-        # The analyser (jieba's dictionary, the area matchers) is built in a thread of its own:
-        # chats are answered meanwhile, and collection waits for it (`analyser_loaded`).
+        # The analyser (jieba's dictionary, the area matchers) is built in a thread of its own,
+        # started at the end of `start` (or by whoever needs it first): chats are answered
+        # meanwhile, and collection waits for it (`analyser_loaded`).
         self.analyzer_ready = threading.Event()
         self._analyzer: Analyzer | None = None
         self._analyzer_error: BaseException | None = None
-        threading.Thread(
-            target=self._build_analyzer, args=(settings, config), name="yuqing-analyser", daemon=True
-        ).start()
+        self._analyser_thread: threading.Thread | None = None
+        self._analyser_lock = threading.Lock()
         self.client: httpx.AsyncClient | None = None
         self.pipeline = Pipeline(config, _WhenReady(self), self.service, None)
         quiet = quiet_window(config.organization.quiet_hours) if config.organization.quiet_hours else None
@@ -181,10 +181,19 @@ class App:
         self._jobs: set[asyncio.Task] = set()
 
     # ------------------------------------------------------------------ the analyser
-    def _build_analyzer(self, settings: Settings, config: Config) -> None:
+    def start_analyser(self) -> None:
+        """Begin building the analyser in the background (once)."""
+        with self._analyser_lock:
+            if self._analyser_thread is None:
+                self._analyser_thread = threading.Thread(
+                    target=self._build_analyzer, name="yuqing-analyser", daemon=True
+                )
+                self._analyser_thread.start()
+
+    def _build_analyzer(self) -> None:
         try:
-            configure_jieba(settings.data_dir)
-            self._analyzer = Analyzer(config)
+            configure_jieba(self.settings.data_dir)
+            self._analyzer = Analyzer(self.config)
         except BaseException as e:  # handed to whoever waits for the analyser
             self._analyzer_error = e
             log.exception("the analyser could not be built")
@@ -194,6 +203,7 @@ class App:
     @property
     def analyzer(self) -> Analyzer:
         """The analyser; waits (blocking) while it is still being built."""
+        self.start_analyser()
         self.analyzer_ready.wait()
         if self._analyzer is None:
             raise RuntimeError("the analyser could not be built") from self._analyzer_error
@@ -202,6 +212,7 @@ class App:
     async def analyser_loaded(self) -> Analyzer:
         """The analyser, waited for without blocking the loop."""
         if not self.analyzer_ready.is_set():
+            self.start_analyser()
             await asyncio.to_thread(self.analyzer_ready.wait)
         return self.analyzer
 
@@ -310,6 +321,7 @@ class App:
             self.deliverer.hold_digests_after = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
             self._first_collect = asyncio.create_task(self._first_collection(), name="collect:first")
         self.deliverer.kick()  # the backlog goes out now, not at the first sweep
+        self.start_analyser()  # after the rest of start-up, which it would slow down
 
     async def _first_collection(self) -> None:
         try:

@@ -121,6 +121,7 @@ async def test_commands_are_answered_while_the_analyser_is_being_built(make_app,
     monkeypatch.setattr(bot.app, "Analyzer", held)
     h = make_app()
     try:
+        h.app.start_analyser()  # as `App.start` does, last
         assert await asyncio.to_thread(building.wait, 30)
         reply = await h.say("liqiang", "/help")
         assert reply and "/list" in reply
