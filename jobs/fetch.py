@@ -362,13 +362,18 @@ class Fetcher:
                 except _Retryable as e:
                     err = e
                 else:
-                    return result
+                    break
                 finally:
                     host.last = time.monotonic()
             attempt += 1
             if attempt > self.p.retries:
                 raise FetchError(str(err), status=err.status) from err
             await asyncio.sleep(self.p.backoff * 2 ** (attempt - 1))
+        if result.status != 304:
+            # decoded after the host's slot is given back: the cpu worker may be busy analysing
+            # other posts, and the host's next request need not wait for that
+            result.text, result.encoding = await offload.cpu(decode_body, result.content, result.content_type)
+        return result
 
     async def _once(self, url: str, headers: dict) -> FetchResult:
         try:
@@ -393,14 +398,12 @@ class Fetcher:
                     if size > self.p.max_bytes:
                         raise FetchError(f"内容过大 / body too large: over {self.p.max_bytes:,} bytes")
                     chunks.append(chunk)
-                content = b"".join(chunks)
-                text, enc = await offload.cpu(decode_body, content, resp.headers.get("content-type"))
                 return FetchResult(
                     str(resp.url),
                     resp.status_code,
-                    content,
-                    text,
-                    enc,
+                    b"".join(chunks),
+                    "",
+                    None,
                     resp.headers.get("etag"),
                     resp.headers.get("last-modified"),
                     resp.headers.get("content-type"),
