@@ -265,12 +265,13 @@ class App:
             if not src.enabled:
                 continue
             interval = src.interval_td
-            # spread first runs over the interval so sources do not all fire at once
+            # spread first runs over the interval so sources do not all fire at once; each later run
+            # at most a second late, so a new post waits no longer than its source's interval
             first = self.clock() + timedelta(seconds=random.uniform(0.1, 1.0) * interval.total_seconds())
             self.scheduler.add_job(
                 self._collect_job,
                 IntervalTrigger(
-                    seconds=interval.total_seconds(), start_date=first, jitter=min(60, interval.total_seconds() / 10)
+                    seconds=interval.total_seconds(), start_date=first, jitter=min(1, interval.total_seconds() / 10)
                 ),
                 args=[src.id],
                 id=f"collect:{src.id}",
