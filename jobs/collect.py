@@ -373,6 +373,24 @@ def search_queries(source: Source, config: Config) -> list[str]:
     return [c.name for c in wl.cadres] + [u.name for u in wl.units]
 
 
+def host_key(source) -> str:
+    """The host a source's requests go to (its politeness lane); a file or a source without a
+    host is a lane of its own."""
+    if getattr(source, "is_http", False):
+        parts = urlsplit(source.url)
+        if parts.netloc:
+            return f"{parts.scheme}://{parts.netloc}".lower()
+    return f"source:{source.id}"
+
+
+def host_lanes(sources) -> dict[str, list]:
+    """Sources grouped by host, in config order within each host."""
+    out: dict[str, list] = {}
+    for s in sources:
+        out.setdefault(host_key(s), []).append(s)
+    return out
+
+
 async def read_source(
     source: Source,
     config: Config,

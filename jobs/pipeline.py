@@ -8,6 +8,7 @@ records its error and the others carry on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,7 +21,7 @@ from core.incidents import IncidentService, IngestOutcome
 from core.models import Post
 from jobs import offload
 from jobs.analyse import Analyzer
-from jobs.collect import CollectError, fetch_body, read_source
+from jobs.collect import CollectError, fetch_body, host_key, host_lanes, read_source
 from jobs.fetch import Fetcher
 from jobs.tips import TIP_SOURCE
 from storage import posts as post_store
@@ -211,20 +212,28 @@ class Pipeline:
                 run.new_incidents.append(out.incident_id)
         return out
 
-    async def run_all(self, concurrency: int = 20) -> list[SourceRun]:
-        """One cycle over every enabled source, several at a time (per-host politeness is the
-        fetcher's job), in config order in the result."""
-        sem = asyncio.Semaphore(concurrency)
+    async def run_all(self, concurrency: int | None = None) -> list[SourceRun]:
+        """One cycle over every enabled source, in config order in the result.
 
-        async def one(source_id: str) -> SourceRun:
-            async with sem:
+        One lane per host (`jobs.collect.host_lanes`), all hosts at once: a lane has its
+        fetches' worth of runs in flight plus one, so the next source of a host is already
+        waiting for the host's politeness interval (kept by the fetcher) while the previous
+        one's posts are analysed and stored, and the next fetch starts when the interval ends.
+        `concurrency` caps the runs in flight over all hosts (None: the lanes only)."""
+        cap = asyncio.Semaphore(concurrency) if concurrency else None
+        sources = [s for s in self.config.sources if s.enabled]
+        per_host = self.config.collection.per_host
+        lanes = {key: asyncio.Semaphore(per_host + 1) for key in host_lanes(sources)}
+
+        async def one(source) -> SourceRun:
+            async with lanes[host_key(source)], cap or contextlib.nullcontext():
                 try:
-                    return await self.run_source(source_id)
+                    return await self.run_source(source.id)
                 except Exception as e:
-                    log.exception("source %s: run failed", source_id)
-                    return self.record_crash(source_id, e)
+                    log.exception("source %s: run failed", source.id)
+                    return self.record_crash(source.id, e)
 
-        return list(await asyncio.gather(*(one(s.id) for s in self.config.sources if s.enabled)))
+        return list(await asyncio.gather(*(one(s) for s in sources)))
 
 
 def _index_rows(rows: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
