@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,7 @@ __all__ = [
     "by_publication",
     "card_text",
     "describe_event",
+    "fmt_span",
     "fmt_time",
     "inert",
     "level_notice",
@@ -145,6 +146,19 @@ def fmt_time(dt: datetime | None, tz: ZoneInfo, *, with_date: bool = True) -> st
         return "—"
     local = dt.astimezone(tz)
     return local.strftime("%m-%d %H:%M" if with_date else "%H:%M")
+
+
+def fmt_span(td: timedelta | None) -> str:
+    """A duration as people say it: "40 分钟", "1 小时 5 分钟", "2.5 天" (never "0.0 小时")."""
+    if td is None:
+        return "—"
+    minutes = round(td.total_seconds() / 60)
+    if minutes < 60:
+        return f"{minutes} 分钟"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} 小时 {minutes} 分钟" if minutes else f"{hours} 小时"
+    return f"{hours / 24:.1f} 天"
 
 
 def _buttons(inc: Incident) -> tuple[Button, ...]:

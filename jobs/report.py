@@ -19,7 +19,7 @@ from core.deadlines import OVERDUE_LABELS, deadlines_for, overdue_kind
 from core.grades import Grade
 from core.health import source_health
 from core.models import State
-from core.render import timeline, timeline_line
+from core.render import fmt_span, timeline, timeline_line
 from storage import incidents as store
 
 __all__ = ["PERIODS", "Report", "build_report", "parse_period", "period_bounds", "render_report", "special_report"]
@@ -184,18 +184,6 @@ def build_report(db: Database, config, period: str, now: datetime, tz: ZoneInfo)
 
 def _mean(values: list[timedelta]) -> timedelta | None:
     return timedelta(seconds=mean(v.total_seconds() for v in values)) if values else None
-
-
-def fmt_span(td: timedelta | None) -> str:
-    if td is None:
-        return "—"
-    minutes = round(td.total_seconds() / 60)
-    if minutes < 60:
-        return f"{minutes} 分钟"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} 小时 {minutes} 分钟" if minutes else f"{hours} 小时"
-    return f"{hours / 24:.1f} 天"
 
 
 def render_report(r: Report, tz: ZoneInfo, org: str = "") -> str:

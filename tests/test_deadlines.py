@@ -49,7 +49,7 @@ async def test_quiet_claimed_incident_is_nudged_once_per_interval(make_app, cloc
     await h.deliver()
     assert "💤" not in await tick(h, minutes=50)
     out = await tick(h, minutes=15)  # 65 minutes without action (quiet_after 1h)
-    assert "💤 #1 已 1.1 小时没有新的处置记录" in out and "【私聊 → 李强】" in out
+    assert "💤 #1 已 1 小时 5 分钟没有新的处置记录" in out and "【私聊 → 李强】" in out
     assert "💤" not in await tick(h, minutes=30)
     assert "💤" in await tick(h, minutes=30)  # the next interval
     await h.say("liqiang", "/note 1 已联系交通局")
@@ -122,3 +122,4 @@ def test_claim_timings_for_each_grade(grade, claim_minutes, lead_minutes):
     assert kinds(claim_minutes - lead_minutes + 1, ["claim:pre"]) == []
     assert kinds(claim_minutes + 1, ["claim:pre"]) == ["overdue", "auto_escalate"]
     assert kinds(claim_minutes + 1, ["claim:pre", "claim:due", "auto_escalate"]) == []
+
