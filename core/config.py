@@ -306,6 +306,10 @@ class EscalationStep(_Model):
     chats: dict[str, str] = Field(default_factory=dict)  # platform -> chat id (a partner department's group)
     parent_team: bool = False  # the parent team's group (township -> district -> city)
     facts_only: bool = False  # the card and the facts, not the team's internal notes
+    # the lowest grade whose full card this step's people get privately when it is reached;
+    # below it they get the notice (with /show N) unless their /subscribe covers the grade.
+    # None: the notice only. (A facts-only step always gets the card: it is all they see.)
+    card_from: Grade | None = Grade.II
 
 
 class EscalationChain(_Model):

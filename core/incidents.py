@@ -122,8 +122,10 @@ class IncidentService:
         text: str | None = None,
         disposition: Disposition | None = None,
         summary: str | None = None,
+        announce: bool = True,
     ) -> Outcome:
-        """Apply one lifecycle action atomically.
+        """Apply one lifecycle action atomically. `announce` False: the caller says it in the
+        group itself (the deadline sweep's auto-escalation line); cards are still updated.
 
         :raises core.errors.IncidentNotFound:
         """
@@ -187,7 +189,7 @@ class IncidentService:
             after = self.store.get_incident(self.db, inc.id)
             self._announce(
                 after,
-                self._notice(after, action, actor, target=target, text=text, before=inc),
+                self._notice(after, action, actor, target=target, text=text, before=inc) if announce else None,
                 edit_card=action is not Action.NOTE,
                 now=now,
             )
@@ -311,9 +313,24 @@ class IncidentService:
             text = level_notice(inc.id, step.name)
         else:
             text = level_notice(inc.id, step.name, reason, self._timeline(inc.id))
+        full = step.facts_only or (step.card_from is not None and inc.grade.at_least(step.card_from))
+        subscribed = set() if full else {p.id for p in self.router.subscribers(inc.grade)}
         for person in people:
-            if person.id != skip:
+            if person.id == skip:
+                continue
+            if full or person.id in subscribed:
                 self._private(person, inc, text, now)
+                continue
+            for platform, chat in self.router.private_chats(person):  # the notice alone: no card
+                self.outbox.enqueue(
+                    self.db,
+                    now,
+                    platform=platform,
+                    chat=chat,
+                    kind=self.outbox.TEXT,
+                    payload={"text": f"{text}\n发送 /show {inc.id} 查看详情"},
+                    priority=inc.grade.rank,
+                )
         for platform, chat in chats:
             self.outbox.enqueue(
                 self.db,

@@ -22,6 +22,7 @@ __all__ = [
     "ACTION_NAMES",
     "SYSTEM",
     "SYSTEM_EVENTS",
+    "SYSTEM_ID",
     "Button",
     "Card",
     "RenderContext",
@@ -318,6 +319,7 @@ def render_digest(incidents: list[Incident], limit: int, *, total: int | None = 
 # ---------------------------------------------------------------------------- the timeline
 
 SYSTEM = "系统"  # who did what nobody did (discovery, new posts, regrading, reminders)
+SYSTEM_ID = "system"  # the actor id of what the bot does by itself (auto-escalation): shown as SYSTEM
 SYSTEM_EVENTS = frozenset({"opened", "post_added", "regraded", "reminder"})
 
 
@@ -351,9 +353,8 @@ NameOf = Callable[[str | None], str] | Mapping[str, str]
 
 
 def _namer(names: NameOf) -> Callable[[str | None], str]:
-    if callable(names):
-        return names
-    return lambda pid: names.get(pid, pid) if pid else "—"  # type: ignore[union-attr]
+    named = names if callable(names) else (lambda pid: names.get(pid, pid) if pid else "—")  # type: ignore[union-attr]
+    return lambda pid: SYSTEM if pid == SYSTEM_ID else named(pid)
 
 
 def describe_event(ev: Event, names: NameOf) -> tuple[str, str]:

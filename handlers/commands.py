@@ -458,7 +458,8 @@ async def cmd_mine(call: Call) -> list[Reply]:
     incs = store.list_incidents(call.deps.db, states=(State.CLAIMED, State.ESCALATED), assignee=call.person.id)
     if not incs:
         return [Reply("你目前没有负责中的事件。发送 /list 查看待认领事件。")]
-    return [Reply(f"你负责的事件 {len(incs)} 起：\n" + "\n".join(short_line(i) for i in incs))]
+    names = {p.id: p.name for p in call.deps.config.people}
+    return [Reply(f"你负责的事件 {len(incs)} 起：\n" + "\n".join(short_line(i, names) for i in incs))]
 
 
 async def cmd_show(call: Call) -> list[Reply]:

@@ -20,7 +20,7 @@ from sqlite_utils import Database
 
 from core.deadlines import OVERDUE_LABELS, deadlines_for, missed_deadlines
 from core.models import Incident, State
-from core.render import SYSTEM
+from core.render import SYSTEM, SYSTEM_ID
 from storage import incidents as store
 
 __all__ = ["COLUMNS", "JUDGE_PREFIXES", "LedgerRow", "judgement_of", "ledger_rows", "overdue_text", "write_xlsx"]
@@ -147,7 +147,7 @@ def ledger_rows(db: Database, config, start: datetime, end: datetime, tz: ZoneIn
             if judgement_of(text) is not None:
                 legacy = judgement_of(text)
                 continue
-            who = names.get(ev.actor, ev.actor) if ev.actor else SYSTEM
+            who = names.get(ev.actor, ev.actor) if ev.actor and ev.actor != SYSTEM_ID else SYSTEM
             remarks.append(f"{ev.at.astimezone(tz):%m-%d %H:%M} {who}：{text}")
         source = inc.source_name or inc.source_id or "—"
         if inc.source_count > 1:

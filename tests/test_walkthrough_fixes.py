@@ -55,3 +55,56 @@ def test_quiet_nudge_says_minutes_not_zero_hours():
     intents = due_intents(inc, dl, rule, now, done=set(), last_activity=T0, muted_until=None, tz=TZ)
     quiet = [i.text for i in intents if i.kind == "quiet"]
     assert quiet == ["💤 #7 已 2 分钟没有新的处置记录，请跟进并 /note 7 说明进展"]
+
+
+async def tick(h, **kw):
+    from jobs.deadlines import sweep
+
+    h.app.clock.advance(**kw)
+    sweep(h.app.service, h.app.tz)
+    return await h.deliver()
+
+
+async def test_auto_escalation_is_one_group_line_and_the_timeline_says_系统(make_app, clock):
+    from tests.conftest import HIGH, seed
+
+    h = make_app()
+    seed(h, *HIGH, source="provnews")
+    seed(h, "转：" + HIGH[0], HIGH[1], source="forum")  # grade I
+    await h.deliver()
+    out = await tick(h, minutes=16)
+    group = [line for line in out.splitlines() if line.startswith("【监测群】") and ("⏰" in line or "⏫" in line)]
+    assert group == ["【监测群】  ↳ ⏫ #1 超过认领时限（10:15）无人认领，自动升级至组长"]
+    assert "【私聊 → 王敏】" in out  # grade I: the 组长 gets the card
+    assert "⏰" not in await tick(h, minutes=5)  # the folded overdue reminder was recorded: not said later
+    shown = await h.say("wangmin", "/show 1")
+    assert "system" not in shown and "系统 升级（第 1 级）" in shown
+    await h.say("wangmin", "/claim 1")
+    mine = await h.say("wangmin", "/mine")
+    assert "王敏" in mine and "wangmin" not in mine
+
+
+async def test_grade_iv_escalation_tells_the_组长_without_the_full_card(make_app, clock):
+    from tests.conftest import seed
+
+    h = make_app()
+    seed(h, "市委组织部发布干部任前公示", "拟任职人选公示。", source="ycnews")
+    assert h.incident(1).grade is Grade.IV
+    await h.deliver()
+    await h.say("liqiang", "/escalate 1 请组长看一下")
+    out = await h.deliver()
+    private = out[out.index("【私聊 → 王敏】") :]
+    assert "已升级至组长" in private and "/show 1" in private
+    assert "定级理由" not in private  # no card
+
+
+async def test_grade_iv_escalation_gives_a_subscriber_the_card(make_app, clock):
+    from tests.conftest import seed
+
+    h = make_app()
+    assert "已订阅" in await h.say("wangmin", "/subscribe IV")
+    seed(h, "市委组织部发布干部任前公示", "拟任职人选公示。", source="ycnews")
+    await h.deliver()
+    await h.say("liqiang", "/escalate 1 请组长看一下")
+    out = await h.deliver()
+    assert "【私聊 → 王敏】" in out and "/show 1 查看详情" not in out
