@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core.clock import DEFAULT_TZ, Clock, to_iso
+from core.clock import DEFAULT_TZ, Clock, parse_duration, to_iso
 from core.cluster import Candidate, StoryIndex, from_hex, legacy_simhash, to_hex, to_unsigned
 from core.config import Config
 from core.grades import Grade
@@ -22,6 +22,7 @@ from core.models import Disposition, Incident, Post, Role, State
 from core.ports import Storage
 from core.render import (
     TimelineOptions,
+    fmt_span,
     fmt_time,
     level_notice,
     mute_notice,
@@ -74,9 +75,29 @@ def playbook_step(text: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def playbook_text(incident_id: int, pb, done: set[int] | None = None) -> str:
+_DEADLINE_SLOTS = {"{首次回应}": "first_response", "{完整回应}": "full_response"}
+
+
+def playbook_steps(pb, rule=None) -> list[str]:
+    """The playbook's steps for an incident of the grade whose rule is `rule`: a step's
+    `{首次回应}` / `{完整回应}` says that grade's deadline ("5 小时内发布权威信息" for grade I,
+    "24 小时内…" for III); a grade without that deadline drops the time ("发布权威信息")."""
+    out = []
+    for step in pb.steps:
+        for slot, name in _DEADLINE_SLOTS.items():
+            if slot in step:
+                span = getattr(rule, name, None) if rule is not None else None
+                if span:
+                    step = step.replace(slot, fmt_span(parse_duration(span)))
+                else:
+                    step = re.sub(re.escape(slot) + r"\s*内?\s*", "", step)
+        out.append(step)
+    return out
+
+
+def playbook_text(incident_id: int, pb, done: set[int] | None = None, rule=None) -> str:
     lines = [f"📘 #{incident_id} 处置预案（{pb.category}）：{pb.principles}"]
-    for n, step in enumerate(pb.steps, 1):
+    for n, step in enumerate(playbook_steps(pb, rule), 1):
         mark = "✅" if done and n in done else "⬜"
         lines.append(f"{mark} {n}. {step}")
     lines.append(f"完成一步后发送 /note {incident_id} 完成 步骤号，例如 /note {incident_id} 完成 1")
@@ -153,6 +174,10 @@ class IncidentService:
                 detail["target"] = target
             if action in (Action.NOTE, Action.JUDGE):
                 detail["text"] = text
+            if action is Action.NOTE and (n := playbook_step(text)):
+                pb = self.config.playbook(inc.category)
+                if pb and 1 <= n <= len(pb.steps):  # the step's name, for timelines and the ledger
+                    detail["step"] = [n, playbook_steps(pb, self.config.grades.get(inc.grade))[n - 1]]
             if action is Action.JUDGE:
                 fields["judgement"] = text
             if action is Action.ESCALATE:
@@ -197,7 +222,8 @@ class IncidentService:
                 self._ask_signoff(after, actor, now)
             pb = self.config.playbook(after.category)
             if action in (Action.CLAIM, Action.ASSIGN) and pb and inc.claimed_at is None:
-                self._announce(after, playbook_text(after.id, pb), edit_card=False, now=now)
+                rule = self.config.grades.get(after.grade)
+                self._announce(after, playbook_text(after.id, pb, rule=rule), edit_card=False, now=now)
             if action is Action.ESCALATE:
                 self._notify_level(after, after.escalation_level, text, now, skip=actor.person_id)
             if action is Action.ASSIGN and target and target != actor.person_id:
@@ -214,7 +240,7 @@ class IncidentService:
         if action is Action.NOTE:
             n, pb = playbook_step(text), self.config.playbook(inc.category)
             if n and pb and 1 <= n <= len(pb.steps):
-                step = (n, pb.steps[n - 1])
+                step = (n, playbook_steps(pb, self.config.grades.get(inc.grade))[n - 1])
         level = None
         if action is Action.ESCALATE:
             level = self.config.chain(inc.grade, inc.category).steps[inc.escalation_level - 1].name

@@ -372,6 +372,10 @@ def describe_event(ev: Event, names: NameOf) -> tuple[str, str]:
         detail = f"{d['from']} → {d['to']}"
     elif ev.action == "post_added" and d.get("source"):
         detail = f"来源 {d['source']}"
+    elif ev.action == "note" and d.get("step"):
+        n, words = d["step"]
+        what = f"完成预案第 {n} 步「{words}」"
+        detail = re.sub(rf"^\s*(?:完成|已完成|✓|✅)\s*(?:第\s*)?{n}\s*步?\s*[，,：:;；]?\s*", "", detail)
     elif ev.action == "close":
         detail = (d.get("disposition") or "") + (f"（{d['summary']}）" if d.get("summary") else "")
         if ev.to_state == State.PENDING_SIGNOFF.value:

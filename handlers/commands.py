@@ -483,7 +483,8 @@ async def cmd_show(call: Call) -> list[Reply]:
     events = store.events_for(deps.db, iid)
     if pb:
         done = {playbook_step(ev.detail.get("text")) for ev in events if ev.action == "note"} - {None}
-        lines.append(f"\n{playbook_text(iid, pb, done)}（负责：{Role(pb.role).label}）")
+        rule = deps.config.grades.get(inc.grade)
+        lines.append(f"\n{playbook_text(iid, pb, done, rule)}（负责：{Role(pb.role).label}）")
     posts = store.posts_for(deps.db, iid)
     if len(posts) > 1:
         lines.append(f"\n📰 相关帖文 {len(posts)} 篇：")

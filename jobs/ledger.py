@@ -20,7 +20,7 @@ from sqlite_utils import Database
 
 from core.deadlines import OVERDUE_LABELS, deadlines_for, missed_deadlines
 from core.models import Incident, State
-from core.render import SYSTEM, SYSTEM_ID
+from core.render import SYSTEM, SYSTEM_ID, describe_event
 from storage import incidents as store
 
 __all__ = ["COLUMNS", "JUDGE_PREFIXES", "LedgerRow", "judgement_of", "ledger_rows", "overdue_text", "write_xlsx"]
@@ -148,6 +148,9 @@ def ledger_rows(db: Database, config, start: datetime, end: datetime, tz: ZoneIn
                 legacy = judgement_of(text)
                 continue
             who = names.get(ev.actor, ev.actor) if ev.actor and ev.actor != SYSTEM_ID else SYSTEM
+            if ev.detail.get("step"):  # a ticked playbook step: its name, not "完成 1"
+                what, rest = describe_event(ev, names)
+                text = what + (f"：{rest}" if rest else "")
             remarks.append(f"{ev.at.astimezone(tz):%m-%d %H:%M} {who}：{text}")
         source = inc.source_name or inc.source_id or "—"
         if inc.source_count > 1:

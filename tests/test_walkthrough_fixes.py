@@ -108,3 +108,45 @@ async def test_grade_iv_escalation_gives_a_subscriber_the_card(make_app, clock):
     await h.say("liqiang", "/escalate 1 请组长看一下")
     out = await h.deliver()
     assert "【私聊 → 王敏】" in out and "/show 1 查看详情" not in out
+
+
+async def test_playbook_steps_follow_the_grade_and_ticks_name_the_step(make_app, clock):
+    from tests.conftest import HIGH, seed
+
+    h = make_app()
+    seed(h, *HIGH, source="provnews")  # 干部作风, grade II: first response 5h
+    assert h.incident(1).grade is Grade.II
+    await h.say("liqiang", "/claim 1")
+    out = await h.deliver()
+    assert "⬜ 3. 5 小时内发布权威信息" in out
+    await h.say("liqiang", "/note 1 完成 1")
+    assert "完成预案第 1 步「核实事实与涉及单位」" in await h.deliver()
+    shown = await h.say("liqiang", "/show 1")
+    assert "李强 完成预案第 1 步「核实事实与涉及单位」" in shown and "完成 1" not in shown.replace("/note 1 完成 1", "")
+    assert "✅ 1. 核实事实与涉及单位" in shown
+
+    from core.config import Playbook
+    from core.incidents import playbook_steps
+
+    pb = h.app.config.playbook("干部作风")
+    grades = h.app.config.grades
+    assert playbook_steps(pb, grades[Grade.III])[2] == "24 小时内发布权威信息"
+    assert playbook_steps(pb, grades[Grade.IV])[2] == "发布权威信息"  # no first-response deadline
+    assert playbook_steps(Playbook(category="x", steps=["{完整回应}内办结"]), grades[Grade.I]) == ["24 小时内办结"]
+
+
+def test_ledger_remarks_name_the_ticked_step(tmp_path):
+    from core.models import Event
+    from core.render import describe_event
+
+    ev = Event(
+        id=1,
+        incident_id=7,
+        at=T0,
+        actor="liqiang",
+        action="note",
+        from_state=None,
+        to_state=None,
+        detail={"text": "完成 2 已电话联系", "step": [2, "联系涉及单位说明情况"]},
+    )
+    assert describe_event(ev, {"liqiang": "李强"}) == ("完成预案第 2 步「联系涉及单位说明情况」", "已电话联系")
