@@ -150,3 +150,21 @@ def test_ledger_remarks_name_the_ticked_step(tmp_path):
         detail={"text": "完成 2 已电话联系", "step": [2, "联系涉及单位说明情况"]},
     )
     assert describe_event(ev, {"liqiang": "李强"}) == ("完成预案第 2 步「联系涉及单位说明情况」", "已电话联系")
+
+
+async def test_private_cards_offer_only_what_the_reader_may_do(make_app, clock):
+    from tests.conftest import HIGH, seed
+
+    h = make_app()
+    seed(h, *HIGH, source="provnews")
+    inc = h.incident(1)
+    render = h.app.render
+
+    def offered(where):
+        return {b.action.value for b in render(inc, where).buttons}
+
+    assert offered(("console", "监测群")) == {"claim", "note", "escalate", "close"}  # the team's group
+    assert offered(("console", "@liqiang")) == {"claim", "note", "escalate", "close"}  # staff
+    leader = offered(("console", "@chenbuzhang"))
+    assert "claim" not in leader and "close" not in leader and "note" in leader
+    assert offered(("console", "@xuanchuan")) == set()  # a partner acts on nothing
