@@ -168,3 +168,25 @@ async def test_private_cards_offer_only_what_the_reader_may_do(make_app, clock):
     leader = offered(("console", "@chenbuzhang"))
     assert "claim" not in leader and "close" not in leader and "note" in leader
     assert offered(("console", "@xuanchuan")) == set()  # a partner acts on nothing
+
+
+def test_telegram_base_url_is_documented_as_the_code_reads_it():
+    """README and .env.example agree: the server's address, `/bot` optional (the bot appends it)."""
+    import re
+
+    from bot.config import load_config
+    from bot.platforms.telegram import TelegramPlatform
+    from tests.conftest import EXAMPLE, ROOT
+
+    cfg = load_config(EXAMPLE)
+    urls = set()
+    for base in ("http://127.0.0.1:8081", "http://127.0.0.1:8081/bot", "http://127.0.0.1:8081/bot/"):
+        bot = TelegramPlatform(cfg, token="123456:TEST", base_url=base).application.bot
+        urls.add((bot.base_url, bot.base_file_url))
+    assert urls == {("http://127.0.0.1:8081/bot123456:TEST", "http://127.0.0.1:8081/file/bot123456:TEST")}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    env = (ROOT / ".env.example").read_text(encoding="utf-8")
+    for text in (readme, env):
+        said = re.search(r"TELEGRAM_BASE_URL=(\S+)|e\.g\. (http://\S+)", text[text.index("Self-hosted Bot API") :])
+        assert said and not (said.group(1) or said.group(2)).rstrip("`").endswith("/bot"), said
+        assert "trailing /bot" in text.replace("`", "")
