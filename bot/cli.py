@@ -70,7 +70,9 @@ def setup_logging(settings: Settings, *, stderr_level: int = logging.WARNING) ->
     fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     fh.addFilter(redactor)
     root.addHandler(fh)
-    sh = logging.StreamHandler(sys.stderr)
+    from bot.platforms.console import AboveThePrompt
+
+    sh = logging.StreamHandler(AboveThePrompt(sys.stderr))  # never over the console's prompt
     sh.setLevel(stderr_level)
     sh.setFormatter(logging.Formatter("[%(levelname)s] %(name)s: %(message)s"))
     sh.addFilter(redactor)

@@ -190,3 +190,42 @@ def test_telegram_base_url_is_documented_as_the_code_reads_it():
         said = re.search(r"TELEGRAM_BASE_URL=(\S+)|e\.g\. (http://\S+)", text[text.index("Self-hosted Bot API") :])
         assert said and not (said.group(1) or said.group(2)).rstrip("`").endswith("/bot"), said
         assert "trailing /bot" in text.replace("`", "")
+
+
+class _Terminal:
+    """A terminal as far as the console can tell: it records what is written."""
+
+    def __init__(self):
+        self.text = ""
+
+    def write(self, s):
+        self.text += s
+        return len(s)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
+
+
+async def test_console_output_and_log_lines_keep_the_prompt_intact(config):
+    import logging
+
+    from bot.platforms.console import PROMPT, AboveThePrompt, ConsolePlatform
+    from core.platform import Outgoing
+
+    term = _Terminal()
+    console = ConsolePlatform(config, out=term)
+    PROMPT.prompt = "王敏> "
+    try:
+        await console.send("监测群", Outgoing(text="⏰ #1 已超过认领时限"))
+        handler = logging.StreamHandler(AboveThePrompt(term))
+        handler.emit(logging.LogRecord("x", logging.WARNING, "f", 1, "source down", None, None))
+    finally:
+        PROMPT.prompt = None
+    # each: clear the prompt line, print, draw the prompt again
+    assert term.text == "\r\x1b[K【监测群】⏰ #1 已超过认领时限\n王敏> \r\x1b[Ksource down\n王敏> "
+    plain = _Terminal()
+    await ConsolePlatform(config, out=plain).send("监测群", Outgoing(text="x"))  # no prompt waiting
+    assert plain.text == "【监测群】x\n"
