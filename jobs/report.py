@@ -55,6 +55,8 @@ class Report:
     false_positive_rate: dict[str, tuple[int, int]] = field(default_factory=dict)  # category -> (误报, closed)
     sources: dict[str, int] = field(default_factory=dict)  # health -> count
     overdue_by_kind: dict[str, int] = field(default_factory=dict)  # claim|first|full -> count (most serious missed)
+    # the trend of a period longer than a day: local date (ISO) -> (new, closed) that day
+    by_day: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
@@ -143,13 +145,17 @@ def build_report(db: Database, config, period: str, now: datetime, tz: ZoneInfo)
         if i.state is State.CLOSED and i.disposition:
             f, n = fp.get(i.category or "未分类", (0, 0))
             fp[i.category or "未分类"] = (f + (i.disposition.value == "误报"), n + 1)
-    closed_in_period = db.execute(
-        "SELECT COUNT(*) FROM incidents WHERE state='closed' AND closed_at >= ? AND closed_at < ?",
-        [
-            start.astimezone(UTC).isoformat(timespec="seconds"),
-            end.astimezone(UTC).isoformat(timespec="seconds"),
-        ],
-    ).fetchone()[0]
+    closed_at = [
+        from_iso(row[0])
+        for row in db.execute(
+            "SELECT closed_at FROM incidents WHERE state='closed' AND closed_at >= ? AND closed_at < ?",
+            [
+                start.astimezone(UTC).isoformat(timespec="seconds"),
+                end.astimezone(UTC).isoformat(timespec="seconds"),
+            ],
+        )
+    ]
+    closed_in_period = len(closed_at)
     return Report(
         period=period,
         start=start,
@@ -179,7 +185,21 @@ def build_report(db: Database, config, period: str, now: datetime, tz: ZoneInfo)
         claim_by_person={name: (len(c), _mean(c), _mean(d)) for name, (c, d) in sorted(by_person.items())},
         false_positive_rate=fp,
         sources=_source_health(db, config),
+        by_day=_by_day(start, min(end, now), tz, [i.created_at for i in incs], [c for c in closed_at if c]),
     )
+
+
+def _by_day(
+    start: datetime, end: datetime, tz: ZoneInfo, created: list[datetime], closed: list[datetime]
+) -> dict[str, tuple[int, int]]:
+    """New and closed incidents per local day of [start, end); empty for a day or less."""
+    first, last = start.astimezone(tz).date(), (end - timedelta(microseconds=1)).astimezone(tz).date()
+    if last <= first:
+        return {}
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    new = Counter(t.astimezone(tz).date() for t in created)
+    done = Counter(t.astimezone(tz).date() for t in closed)
+    return {d.isoformat(): (new[d], done[d]) for d in days}
 
 
 def _mean(values: list[timedelta]) -> timedelta | None:

@@ -229,3 +229,33 @@ async def test_console_output_and_log_lines_keep_the_prompt_intact(config):
     plain = _Terminal()
     await ConsolePlatform(config, out=plain).send("监测群", Outgoing(text="x"))  # no prompt waiting
     assert plain.text == "【监测群】x\n"
+
+
+def test_chart_uses_a_simplified_chinese_face_and_draws_the_trend(make_app, clock):
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+
+    from jobs.charts import SC_FAMILIES, chart_figure, cjk_font
+    from jobs.report import build_report
+    from tests.conftest import HIGH, seed
+
+    h = make_app()
+    seed(h, *HIGH, source="provnews")
+    clock.advance(days=2)
+    report = build_report(h.app.db, h.app.config, "month", clock(), h.app.tz)
+    assert len(report.by_day) >= 3 and sum(n for n, _ in report.by_day.values()) == 1
+    family = cjk_font()
+    assert family in SC_FAMILIES  # not the Traditional-Chinese (TC) cut
+    path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+    face = next(f for f in font_manager.fontManager.ttflist if f.fname == path and f.name == family)
+    assert face.name.endswith("SC")
+    fig = chart_figure(report, "本月舆情")
+    try:
+        lines = {line.get_gid(): list(line.get_ydata()) for ax in fig.axes for line in ax.get_lines()}
+        assert set(lines) == {"trend-new", "trend-closed"}
+        assert len(lines["trend-new"]) == len(report.by_day) and sum(lines["trend-new"]) == 1
+        assert fig.axes[0].title.get_fontname() in SC_FAMILIES
+    finally:
+        plt.close(fig)
+    today = build_report(h.app.db, h.app.config, "today", clock(), h.app.tz)
+    assert today.by_day == {}  # a day: no trend panel
