@@ -10,6 +10,7 @@ import logging
 import random
 import threading
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, cast
 
@@ -25,12 +26,13 @@ from core.config import Config, Person, quiet_window
 from core.deadlines import deadlines_for, is_overdue, next_deadline
 from core.errors import FieldProblem, SettingsError
 from core.incidents import IncidentService
-from core.models import Incident
+from core.models import Incident, Role
 from core.platform import ChatPlatform
 from core.render import Card, RenderContext, render_card
 from core.routing import Router
 from core.text import Segmenter, configure_jieba
 from handlers import ChatHost, Deps, Reply, Request, handle
+from handlers.permissions import allowed
 from jobs import offload
 from jobs.analyse import Analyzer
 from jobs.deadlines import sweep_async as deadline_sweep
@@ -236,7 +238,22 @@ class App:
             overdue=is_overdue(inc, dl, now),
             facts_only=facts_only,
         )
-        return render_card(inc, ctx)
+        card = render_card(inc, ctx)
+        # offer only what the reader may do: a partner department's chat nothing, a person's
+        # private chat what their role allows (a leader does not claim or close)
+        role = Role.PARTNER if facts_only else self._private_role(where)
+        if role is not None:
+            card = replace(card, buttons=tuple(b for b in card.buttons if allowed(b.action.value, role)))
+        return card
+
+    def _private_role(self, where: tuple[str, str] | None) -> Role | None:
+        """The role of the person whose private chat `where` is, or None (a group chat)."""
+        if where is None:
+            return None
+        for person in self.config.people:
+            if where in self.router.private_chats(person):
+                return Role(person.role)
+        return None
 
     # ------------------------------------------------------------------ entry points
     async def handle(self, req: Request) -> list[Reply]:

@@ -74,7 +74,9 @@ def setup_logging(settings: Settings, *, stderr_level: int = logging.WARNING) ->
     fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     fh.addFilter(redactor)
     root.addHandler(fh)
-    sh = logging.StreamHandler(sys.stderr)
+    from bot.platforms.console import AboveThePrompt
+
+    sh = logging.StreamHandler(AboveThePrompt(sys.stderr))  # never over the console's prompt
     sh.setLevel(stderr_level)
     sh.setFormatter(logging.Formatter("[%(levelname)s] %(name)s: %(message)s"))
     sh.addFilter(redactor)
@@ -172,6 +174,38 @@ async def _run(app) -> None:
                 pass
 
 
+_PLATFORM_NAMES = {"telegram": "Telegram", "wecom": "企业微信", "wxpy": "微信"}
+
+
+def _unreachable(settings, cfg) -> list:
+    """A chosen platform the configuration gives nowhere to post: no team's group chat, no
+    escalation step's chat, nobody's handle on it (and, on WeCom, no group robot)."""
+    from core.errors import FieldProblem
+
+    out = []
+    for name in settings.chosen_platforms:
+        if name == "console":
+            continue
+        places = [t.chats.get(name) or t.admin_chat.get(name) for t in cfg.teams]
+        places += [p.handles.get(name) for p in cfg.people]
+        places += [s.chats.get(name) for c in cfg.escalation for s in c.steps]
+        if name == "wecom":
+            teams = {t.id for t in cfg.teams}
+            places += [t for t in settings.wecom_robot_keys if t in teams]
+        if not any(places):
+            label = _PLATFORM_NAMES.get(name, name)
+            out.append(
+                FieldProblem(
+                    f"teams.chats.{name}",
+                    f"使用{label}平台，但没有任何团队设置{label}群（teams.chats.{name}），也没有成员设置"
+                    f"{label}账号（people.handles.{name}）：机器人无处发送",
+                    f"platform {name} is chosen but no team has a {name} chat (teams.chats.{name}) and nobody "
+                    f"has a {name} handle (people.handles.{name}): the bot cannot post anywhere",
+                )
+            )
+    return out
+
+
 @cli.command()
 @common_options
 def check(db: Path | None, config: Path | None) -> None:
@@ -182,6 +216,11 @@ def check(db: Path | None, config: Path | None) -> None:
 
     for name in settings.chosen_platforms:  # each adapter checks its own settings; nothing connects
         build_platform(name, cfg, settings=settings)
+    unreachable = _unreachable(settings, cfg)
+    if unreachable:
+        from core.errors import ConfigError
+
+        raise ConfigError(str(settings.config), unreachable)
     database = open_db(settings.db)
     database.close()
     click.echo(f"配置有效 / configuration OK: {settings.config}")

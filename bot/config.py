@@ -1,12 +1,14 @@
 """Reading the configuration file (TOML) against the schema in `core.config`.
 
 `load_config(path)` parses and validates it; any problem raises `ConfigError` naming the
-exact field (``sources[1].tier``) in Chinese and English.
+exact field (``sources[id=forum].tier``, ``people[1].id``) in Chinese and English.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -16,6 +18,24 @@ from core.config import Config, ConfigProblems
 from core.errors import ConfigError, FieldProblem
 
 __all__ = ["load_config"]
+
+
+_INDEXED = re.compile(r"^(sources)\[(\d+)\]")
+
+
+def _by_id(problem: FieldProblem, raw: dict) -> FieldProblem:
+    """`sources[3].tier` -> `sources[id=forum].tier`: a source is found by its id, not by
+    counting tables (kept as the index when the source has no usable id)."""
+    m = _INDEXED.match(problem.where)
+    if not m or problem.where == m.group(0) + ".id":  # a duplicate id: only the index tells which
+        return problem
+    items = raw.get(m.group(1))
+    i = int(m.group(2))
+    item = items[i] if isinstance(items, list) and i < len(items) else None
+    sid = item.get("id") if isinstance(item, dict) else None
+    if not isinstance(sid, str) or not sid.strip() or len(sid) > 64:
+        return problem
+    return replace(problem, where=f"{m.group(1)}[id={sid}]" + problem.where[m.end() :])
 
 
 def load_config(path: Path | str) -> Config:
@@ -44,11 +64,13 @@ def load_config(path: Path | str) -> Config:
                 problems += [FieldProblem(w, zh, en) for w, zh, en in cross.problems]
         if not problems:
             problems = problems_from(e)
-        raise ConfigError(str(path), problems) from e
+        raise ConfigError(str(path), [_by_id(p, raw) for p in problems]) from e
     file_problems = []
-    for i, s in enumerate(cfg.sources):
+    for s in cfg.sources:
         if s.kind == "rss" and not s.is_http and not cfg.resolve_path(s.url).exists():
-            file_problems.append(FieldProblem(f"sources[{i}].url", f"文件不存在：{s.url}", f"file not found: {s.url}"))
+            file_problems.append(
+                FieldProblem(f"sources[id={s.id}].url", f"文件不存在：{s.url}", f"file not found: {s.url}")
+            )
     if file_problems:
         raise ConfigError(str(path), file_problems)
     return cfg

@@ -52,6 +52,12 @@ def _duration(v: str) -> str:
     return v
 
 
+def _positive_duration(v: str) -> str:
+    if parse_duration(_duration(v)) <= timedelta(0):
+        raise ValueError(f"时长须大于 0，而不是 {v!r} / duration must be more than 0, not {v!r}")
+    return v
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -196,7 +202,7 @@ class Source(_Model):
     @field_validator("interval")
     @classmethod
     def _interval(cls, v: str) -> str:
-        return _duration(v)
+        return _positive_duration(v)
 
     @property
     def interval_td(self) -> timedelta:
@@ -292,10 +298,15 @@ class GradeRule(_Model):
     def _claim(cls, v: str) -> str:
         return v if v == "next_workday" else _duration(v)
 
-    @field_validator("first_response", "full_response", "remind_before", "quiet_after")
+    @field_validator("first_response", "full_response", "remind_before")
     @classmethod
     def _opt_duration(cls, v: str | None) -> str | None:
         return None if v is None else _duration(v)
+
+    @field_validator("quiet_after")
+    @classmethod
+    def _quiet(cls, v: str | None) -> str | None:
+        return None if v is None else _positive_duration(v)
 
 
 class EscalationStep(_Model):
@@ -307,6 +318,10 @@ class EscalationStep(_Model):
     chats: dict[str, str] = Field(default_factory=dict)  # platform -> chat id (a partner department's group)
     parent_team: bool = False  # the parent team's group (township -> district -> city)
     facts_only: bool = False  # the card and the facts, not the team's internal notes
+    # the lowest grade whose full card this step's people get privately when it is reached;
+    # below it they get the notice (with /show N) unless their /subscribe covers the grade.
+    # None: the notice only. (A facts-only step always gets the card: it is all they see.)
+    card_from: Grade | None = Grade.II
 
 
 class EscalationChain(_Model):

@@ -12,6 +12,7 @@ from core.clock import next_workday_morning, parse_duration
 from core.config import GradeRule
 from core.grades import Grade
 from core.models import Incident, State
+from core.render import fmt_span
 
 __all__ = [
     "OVERDUE_LABELS",
@@ -172,12 +173,12 @@ def due_intents(
         quiet = parse_duration(rule.quiet_after)
         n = int((now - last_activity) / quiet)
         if n >= 1 and f"quiet:{last_activity.isoformat()}:{n}" not in done:
-            hours = (now - last_activity).total_seconds() / 3600
+            quiet_for = fmt_span(max(now - last_activity, timedelta(minutes=1)))
             out.append(
                 Intent(
                     "quiet",
                     f"quiet:{last_activity.isoformat()}:{n}",
-                    f"💤 #{i} 已 {hours:.1f} 小时没有新的处置记录，请跟进并 /note {i} 说明进展",
+                    f"💤 #{i} 已 {quiet_for}没有新的处置记录，请跟进并 /note {i} 说明进展",
                 )
             )
     return out

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from core.clock import DEFAULT_TZ, Clock, to_iso
+from core.clock import DEFAULT_TZ, Clock, parse_duration, to_iso
 from core.cluster import Candidate, Event, StoryIndex, event_of, from_hex, legacy_simhash, to_hex, to_unsigned
-from core.config import Config, Playbook, Source
+from core.config import Config, GradeRule, Playbook, Source
 from core.grades import Grade
 from core.grading import SPREAD_WINDOW_HOURS, Reach, Reason, grade_story, reasons_from_json
 from core.lifecycle import Action, Decision, Refusal, decide
@@ -24,6 +24,7 @@ from core.models import Disposition, Finding, Incident, Post, Role, State
 from core.ports import Storage
 from core.render import (
     TimelineOptions,
+    fmt_span,
     fmt_time,
     level_notice,
     mute_notice,
@@ -87,13 +88,34 @@ def playbook_step(text: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def playbook_text(incident_id: int, pb: Playbook, done: set[int] | None = None) -> str:
-    """The category's playbook as a checklist, the steps in `done` ticked.
+_DEADLINE_SLOTS = {"{首次回应}": "first_response", "{完整回应}": "full_response"}
+
+
+def playbook_steps(pb: Playbook, rule: GradeRule | None = None) -> list[str]:
+    """The playbook's steps for an incident of the grade whose rule is `rule`: a step's
+    `{首次回应}` / `{完整回应}` says that grade's deadline ("5 小时内发布权威信息" for grade I,
+    "24 小时内…" for III); a grade without that deadline drops the time ("发布权威信息")."""
+    out: list[str] = []
+    for step in pb.steps:
+        for slot, name in _DEADLINE_SLOTS.items():
+            if slot in step:
+                span = getattr(rule, name, None) if rule is not None else None
+                if span:
+                    step = step.replace(slot, fmt_span(parse_duration(span)))
+                else:
+                    step = re.sub(re.escape(slot) + r"\s*内?\s*", "", step)
+        out.append(step)
+    return out
+
+
+def playbook_text(incident_id: int, pb: Playbook, done: set[int] | None = None, rule: GradeRule | None = None) -> str:
+    """The category's playbook as a checklist, the steps in `done` ticked, each step's deadline
+    slot filled from the grade's `rule` (`playbook_steps`).
 
     :param done: step numbers (from 1) ticked off in notes (`playbook_step`).
     """
     lines = [f"📘 #{incident_id} 处置预案（{pb.category}）：{pb.principles}"]
-    for n, step in enumerate(pb.steps, 1):
+    for n, step in enumerate(playbook_steps(pb, rule), 1):
         mark = "✅" if done and n in done else "⬜"
         lines.append(f"{mark} {n}. {step}")
     lines.append(f"完成一步后发送 /note {incident_id} 完成 步骤号，例如 /note {incident_id} 完成 1")
@@ -140,9 +162,12 @@ class IncidentService:
         text: str | None = None,
         disposition: Disposition | None = None,
         summary: str | None = None,
+        announce: bool = True,
     ) -> Outcome:
         """Apply one lifecycle action atomically: the new state, an audit event and the
         outbox rows (card edits, notices) in one transaction; a refusal changes nothing.
+        `announce` False: the caller says it in the group itself (the deadline sweep's
+        auto-escalation line); cards are still updated.
 
             out = service.act(12, Action.CLAIM, Actor("wangmin", "王敏", Role.STAFF, "telegram", "-100123"))
             if not out.ok: ...  # out.refusal says why (`core.lifecycle.Refusal`), out.holder who has it
@@ -178,6 +203,10 @@ class IncidentService:
                 detail["target"] = target
             if action in (Action.NOTE, Action.JUDGE):
                 detail["text"] = text
+            if action is Action.NOTE and (n := playbook_step(text)):
+                pb = self.config.playbook(inc.category)
+                if pb and 1 <= n <= len(pb.steps):  # the step's name, for timelines and the ledger
+                    detail["step"] = [n, playbook_steps(pb, self.config.grades.get(inc.grade))[n - 1]]
             if action is Action.JUDGE:
                 fields["judgement"] = text
             if action is Action.ESCALATE:
@@ -214,7 +243,7 @@ class IncidentService:
             after = self.store.get_incident(self.db, inc.id)
             self._announce(
                 after,
-                self._notice(after, action, actor, target=target, text=text, before=inc),
+                self._notice(after, action, actor, target=target, text=text, before=inc) if announce else None,
                 edit_card=action is not Action.NOTE,
                 now=now,
             )
@@ -222,7 +251,8 @@ class IncidentService:
                 self._ask_signoff(after, actor, now)
             pb = self.config.playbook(after.category)
             if action in (Action.CLAIM, Action.ASSIGN) and pb and inc.claimed_at is None:
-                self._announce(after, playbook_text(after.id, pb), edit_card=False, now=now)
+                rule = self.config.grades.get(after.grade)
+                self._announce(after, playbook_text(after.id, pb, rule=rule), edit_card=False, now=now)
             if action is Action.ESCALATE:
                 self._notify_level(after, after.escalation_level, text, now, skip=actor.person_id)
             if action is Action.ASSIGN and target and target != actor.person_id:
@@ -239,7 +269,7 @@ class IncidentService:
         if action is Action.NOTE:
             n, pb = playbook_step(text), self.config.playbook(inc.category)
             if n and pb and 1 <= n <= len(pb.steps):
-                step = (n, pb.steps[n - 1])
+                step = (n, playbook_steps(pb, self.config.grades.get(inc.grade))[n - 1])
         level = None
         if action is Action.ESCALATE:
             level = self.config.chain(inc.grade, inc.category).steps[inc.escalation_level - 1].name
@@ -338,9 +368,24 @@ class IncidentService:
             text = level_notice(inc.id, step.name)
         else:
             text = level_notice(inc.id, step.name, reason, self._timeline(inc.id))
+        full = step.facts_only or (step.card_from is not None and inc.grade.at_least(step.card_from))
+        subscribed = set() if full else {p.id for p in self.router.subscribers(inc.grade)}
         for person in people:
-            if person.id != skip:
+            if person.id == skip:
+                continue
+            if full or person.id in subscribed:
                 self._private(person, inc, text, now)
+                continue
+            for platform, chat in self.router.private_chats(person):  # the notice alone: no card
+                self.outbox.enqueue(
+                    self.db,
+                    now,
+                    platform=platform,
+                    chat=chat,
+                    kind=self.outbox.TEXT,
+                    payload={"text": f"{text}\n发送 /show {inc.id} 查看详情"},
+                    priority=inc.grade.rank,
+                )
         for platform, chat in chats:
             self.outbox.enqueue(
                 self.db,

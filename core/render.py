@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ __all__ = [
     "ACTION_NAMES",
     "SYSTEM",
     "SYSTEM_EVENTS",
+    "SYSTEM_ID",
     "Button",
     "Card",
     "RenderContext",
@@ -30,6 +31,7 @@ __all__ = [
     "by_publication",
     "card_text",
     "describe_event",
+    "fmt_span",
     "fmt_time",
     "inert",
     "level_notice",
@@ -145,6 +147,19 @@ def fmt_time(dt: datetime | None, tz: ZoneInfo, *, with_date: bool = True) -> st
         return "—"
     local = dt.astimezone(tz)
     return local.strftime("%m-%d %H:%M" if with_date else "%H:%M")
+
+
+def fmt_span(td: timedelta | None) -> str:
+    """A duration as people say it: "40 分钟", "1 小时 5 分钟", "2.5 天" (never "0.0 小时")."""
+    if td is None:
+        return "—"
+    minutes = round(td.total_seconds() / 60)
+    if minutes < 60:
+        return f"{minutes} 分钟"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} 小时 {minutes} 分钟" if minutes else f"{hours} 小时"
+    return f"{hours / 24:.1f} 天"
 
 
 def _buttons(inc: Incident) -> tuple[Button, ...]:
@@ -305,6 +320,7 @@ def render_digest(incidents: list[Incident], limit: int, *, total: int | None = 
 # ---------------------------------------------------------------------------- the timeline
 
 SYSTEM = "系统"  # who did what nobody did (discovery, new posts, regrading, reminders)
+SYSTEM_ID = "system"  # the actor id of what the bot does by itself (auto-escalation): shown as SYSTEM
 SYSTEM_EVENTS = frozenset({"opened", "post_added", "regraded", "reminder"})
 
 
@@ -339,8 +355,14 @@ NameOf = Callable[[str | None], str] | Mapping[str, str]
 
 def _namer(names: NameOf) -> Callable[[str | None], str]:
     if callable(names):
-        return names
-    return lambda pid: names.get(pid, pid) if pid else "—"
+        named = names
+    else:
+        table = names
+
+        def named(pid: str | None) -> str:
+            return table.get(pid, pid) if pid else "—"
+
+    return lambda pid: SYSTEM if pid == SYSTEM_ID else named(pid)
 
 
 def describe_event(ev: Event, names: NameOf) -> tuple[str, str]:
@@ -358,6 +380,10 @@ def describe_event(ev: Event, names: NameOf) -> tuple[str, str]:
         detail = f"{d['from']} → {d['to']}"
     elif ev.action == "post_added" and d.get("source"):
         detail = f"来源 {d['source']}"
+    elif ev.action == "note" and d.get("step"):
+        n, words = d["step"]
+        what = f"完成预案第 {n} 步「{words}」"
+        detail = re.sub(rf"^\s*(?:完成|已完成|✓|✅)\s*(?:第\s*)?{n}\s*步?\s*[，,：:;；]?\s*", "", detail)
     elif ev.action == "close":
         detail = (d.get("disposition") or "") + (f"（{d['summary']}）" if d.get("summary") else "")
         if ev.to_state == State.PENDING_SIGNOFF.value:

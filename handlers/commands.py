@@ -469,7 +469,8 @@ async def cmd_mine(call: Call) -> list[Reply]:
     incs = store.list_incidents(call.deps.db, states=(State.CLAIMED, State.ESCALATED), assignee=call.me.id)
     if not incs:
         return [Reply("你目前没有负责中的事件。发送 /list 查看待认领事件。")]
-    return [Reply(f"你负责的事件 {len(incs)} 起：\n" + "\n".join(short_line(i) for i in incs))]
+    names = {p.id: p.name for p in call.deps.config.people}
+    return [Reply(f"你负责的事件 {len(incs)} 起：\n" + "\n".join(short_line(i, names) for i in incs))]
 
 
 async def cmd_show(call: Call) -> list[Reply]:
@@ -494,7 +495,8 @@ async def cmd_show(call: Call) -> list[Reply]:
     if pb:
         steps = (playbook_step(ev.detail.get("text")) for ev in events if ev.action == "note")
         done = {n for n in steps if n is not None}
-        lines.append(f"\n{playbook_text(iid, pb, done)}（负责：{Role(pb.role).label}）")
+        rule = deps.config.grades.get(inc.grade)
+        lines.append(f"\n{playbook_text(iid, pb, done, rule)}（负责：{Role(pb.role).label}）")
     posts = store.posts_for(deps.db, iid)
     if len(posts) > 1:
         lines.append(f"\n📰 相关帖文 {len(posts)} 篇：")

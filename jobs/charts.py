@@ -1,67 +1,135 @@
-"""Report charts: a PNG with Chinese labels, drawn by matplotlib (Agg) with Noto Sans CJK,
-which the project installs from PyPI (`cvttf-notosanscjk-regular`), so labels never turn
-into boxes whatever fonts the machine has."""
+"""Report charts: a PNG with Chinese labels, drawn by matplotlib (Agg) in Noto Sans SC, the
+Simplified-Chinese cut of Noto Sans CJK (说, 值, 骨 in mainland shapes), which the project
+installs from PyPI (`pylopdf-fonts-zh-cn`, SIL OFL), so labels never turn into boxes or
+Taiwan shapes whatever fonts the machine has. Without that package: the machine's Noto Sans
+CJK SC (Debian's fonts-noto-cjk, a face of its TTC), else the older Traditional-Chinese
+bundle, with a warning."""
 
 from __future__ import annotations
 
+import logging
 import threading
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.grades import Grade
 
 if TYPE_CHECKING:
     from jobs.report import Report
 
-__all__ = ["cjk_font", "render_report_chart"]
+__all__ = ["SC_FAMILIES", "chart_figure", "cjk_font", "render_report_chart"]
+
+log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _font_name: str | None = None
 
+SC_FAMILIES = ("Noto Sans SC", "Noto Sans CJK SC")  # the Simplified-Chinese cuts, in order of preference
+_SYSTEM_TTC = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+)
+
+
+def _find_font() -> tuple[str | None, str | None]:
+    """(path of a font file to register, family to use), best first."""
+    try:
+        import pylopdf_fonts_zh_cn
+
+        return str(pylopdf_fonts_zh_cn.sans_path()), None
+    except ImportError:
+        pass
+    for path in _SYSTEM_TTC:
+        if Path(path).exists():
+            return path, "Noto Sans CJK SC"  # a collection: its SC face by family name
+    try:
+        import cvttf_NotoSansCJK_Regular
+
+        log.warning("no Simplified-Chinese font found (pip install pylopdf-fonts-zh-cn): charts use Noto Sans CJK TC")
+        return cvttf_NotoSansCJK_Regular.get_TTF_path(), None
+    except ImportError:
+        return None, None
+
 
 def cjk_font() -> str:
-    """Register the bundled CJK font with matplotlib once; return its family name."""
+    """Register the Simplified-Chinese font with matplotlib once; return its family name."""
     global _font_name
     with _lock:
         if _font_name is None:
-            import cvttf_NotoSansCJK_Regular
             from matplotlib import font_manager
 
-            path = cvttf_NotoSansCJK_Regular.get_TTF_path()
-            font_manager.fontManager.addfont(path)
-            _font_name = font_manager.FontProperties(fname=path).get_name()
+            path, family = _find_font()
+            if path is None:
+                log.warning("no CJK font found: chart labels may show as boxes")
+                _font_name = "sans-serif"
+            else:
+                font_manager.fontManager.addfont(path)
+                _font_name = family or font_manager.FontProperties(fname=path).get_name()
         return _font_name
 
 
 def render_report_chart(report: Report, path: Path, title: str) -> Path:
-    """Two panels: incidents by grade, and by category. Returns `path`."""
+    """Two panels: incidents by grade, and by category; a report of more than a day adds a
+    third below them, the trend of new and closed incidents per day. Returns `path`."""
+    import matplotlib.pyplot as plt
+
+    fig = chart_figure(report, title)
+    try:
+        with plt.rc_context({"font.family": cjk_font(), "axes.unicode_minus": False}):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(path)
+    finally:
+        plt.close(fig)
+    return path
+
+
+def chart_figure(report: Report, title: str) -> Any:
+    """The chart as a matplotlib figure (the caller closes it); see `render_report_chart`."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     family = cjk_font()
     # the font has CJK and Latin, not emoji: keep the title to what it can draw
     title = "".join(ch for ch in title if ord(ch) < 0x2000 or 0x3000 <= ord(ch) < 0xFFFF).strip()
+    days = getattr(report, "by_day", None) or {}
     with plt.rc_context({"font.family": family, "axes.unicode_minus": False}):
-        fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=120)
+        if days:
+            fig = plt.figure(figsize=(10, 7.6), dpi=120)
+            grid = fig.add_gridspec(2, 2, height_ratios=(1, 0.9))
+            a, b, c = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[1, :])
+        else:
+            fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=120)
+            c = None
         grades = [Grade(g) for g in report.by_grade]  # the palette of core.grades
         a.bar([g.caption for g in grades], [report.by_grade[g.value] for g in grades], color=[g.hex for g in grades])
         a.set_title("按等级")
         a.set_ylabel("事件数")
         cats = list(report.by_category.items())[:8] or [("无", 0)]
-        b.barh([c for c, _ in cats][::-1], [n for _, n in cats][::-1], color="#4c72b0")
+        b.barh([name for name, _ in cats][::-1], [n for _, n in cats][::-1], color="#4c72b0")
         b.set_title("按类别")
         b.set_xlabel("事件数")
-        from matplotlib.ticker import MaxNLocator
-
         a.yaxis.set_major_locator(MaxNLocator(integer=True))
         b.xaxis.set_major_locator(MaxNLocator(integer=True))
-        for ax in (a, b):
+        axes = [a, b]
+        if c is not None:
+            labels = [f"{date.fromisoformat(d):%m-%d}" for d in days]
+            xs = range(len(labels))
+            c.plot(xs, [n for n, _ in days.values()], marker="o", color="#d62728", label="新增", gid="trend-new")
+            c.plot(xs, [n for _, n in days.values()], marker="s", color="#2ca02c", label="办结", gid="trend-closed")
+            step = max(1, len(labels) // 12)
+            c.set_xticks(list(xs)[::step], labels[::step])
+            c.set_title("每日新增与办结")
+            c.set_ylabel("事件数")
+            c.yaxis.set_major_locator(MaxNLocator(integer=True))
+            c.set_ylim(bottom=0)
+            c.legend(frameon=False)
+            axes.append(c)
+        for ax in axes:
             ax.spines[["top", "right"]].set_visible(False)
         fig.suptitle(title)
         fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path)
-        plt.close(fig)
-    return path
+    return fig

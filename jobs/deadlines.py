@@ -20,6 +20,8 @@ from core.deadlines import deadlines_for, due_intents, next_due
 from core.incidents import Actor, IncidentService
 from core.lifecycle import Action
 from core.models import Role
+from core.render import SYSTEM as SYSTEM_NAME
+from core.render import SYSTEM_ID
 from storage import incidents as store
 from storage import write_tx
 
@@ -27,7 +29,7 @@ __all__ = ["CHUNK", "SYSTEM", "sweep", "sweep_async"]
 
 log = logging.getLogger(__name__)
 
-SYSTEM = Actor("system", "系统", Role.ADMIN)
+SYSTEM = Actor(SYSTEM_ID, SYSTEM_NAME, Role.ADMIN)
 _HUMAN = frozenset({"claim", "unclaim", "assign", "note", "escalate", "close", "reopen", "judge", "signoff", "unmute"})
 CHUNK = 100  # incidents read (with their events) at a time; the async sweep yields between chunks
 
@@ -105,7 +107,7 @@ class _Sweep:
             rule = service.config.grades[inc.grade]
             dl = deadlines_for(inc, service.config.grades, tz)
             changed = False
-            for intent in due_intents(
+            intents = due_intents(
                 inc,
                 dl,
                 rule,
@@ -115,11 +117,29 @@ class _Sweep:
                 muted_until=inc.muted_until,
                 tz=tz,
                 hold_until=self.hold,
-            ):
+            )
+            # an auto-escalation says it all in one group line (the escalation notice): the
+            # claim-overdue reminder is recorded with it, and posted only if escalating fails
+            folded = (
+                [i for i in intents if i.key == "claim:due"] if any(i.kind == "auto_escalate" for i in intents) else []
+            )
+            for intent in intents:
+                if intent in folded:
+                    continue
                 self.acted += 1
                 if intent.kind == "auto_escalate":
                     text = f"⏫ #{inc.id} {intent.text}"
                     with write_tx(service.db):  # recorded before acting: never escalated twice
+                        for f in folded:
+                            self.acted += 1
+                            store.add_event(
+                                service.db,
+                                inc.id,
+                                now,
+                                actor=None,
+                                action="reminder",
+                                detail={"key": f.key, "text": f.text},
+                            )
                         store.add_event(
                             service.db,
                             inc.id,
@@ -128,10 +148,16 @@ class _Sweep:
                             action="reminder",
                             detail={"key": intent.key, "text": text},
                         )
-                    self.reminders.append((inc, intent.key, text, False, False))
-                    out = service.act(inc.id, Action.ESCALATE, SYSTEM, text=intent.text)
-                    if not out.ok:
+                    # the group hears of it in this sweep's reminder message, one line for it
+                    out = service.act(inc.id, Action.ESCALATE, SYSTEM, text=intent.text, announce=False)
+                    if out.ok and out.incident is not None:
+                        after = out.incident
+                        level = service.config.chain(after.grade, after.category).steps[after.escalation_level - 1]
+                        self.reminders.append((inc, intent.key, f"{text}至{level.name}", False, False))
+                    else:  # not escalated: say the deadline was missed
                         log.info("auto-escalation of #%s not possible: %s", inc.id, out.refusal)
+                        self.reminders += [(inc, f.key, f.text, False, False) for f in folded]
+                        self.reminders.append((inc, intent.key, text, False, False))
                     inc, changed = service.get(inc.id), True
                     last_event = service.db.execute(
                         "SELECT COALESCE(MAX(id), 0) FROM events WHERE incident_id = ?", [inc.id]

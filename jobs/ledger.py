@@ -22,7 +22,7 @@ from sqlite_utils import Database
 from core.config import Config
 from core.deadlines import OVERDUE_LABELS, deadlines_for, missed_deadlines
 from core.models import Incident, State
-from core.render import SYSTEM
+from core.render import SYSTEM, SYSTEM_ID, describe_event
 from storage import incidents as store
 
 __all__ = ["COLUMNS", "JUDGE_PREFIXES", "LedgerRow", "judgement_of", "ledger_rows", "overdue_text", "write_xlsx"]
@@ -155,7 +155,10 @@ def ledger_rows(
             if (found := judgement_of(text)) is not None:
                 legacy = found
                 continue
-            who = names.get(ev.actor, ev.actor) if ev.actor else SYSTEM
+            who = names.get(ev.actor, ev.actor) if ev.actor and ev.actor != SYSTEM_ID else SYSTEM
+            if ev.detail.get("step"):  # a ticked playbook step: its name, not "完成 1"
+                what, rest = describe_event(ev, names)
+                text = what + (f"：{rest}" if rest else "")
             remarks.append(f"{ev.at.astimezone(tz):%m-%d %H:%M} {who}：{text}")
         source = inc.source_name or inc.source_id or "—"
         if inc.source_count > 1:

@@ -22,7 +22,7 @@ from core.grades import Grade
 from core.health import source_health
 from core.incidents import IncidentService
 from core.models import Incident, State
-from core.render import Card, timeline, timeline_line
+from core.render import Card, fmt_span, timeline, timeline_line
 from storage import incidents as store
 from storage import reports as reports_store
 
@@ -59,6 +59,8 @@ class Report:
     false_positive_rate: dict[str, tuple[int, int]] = field(default_factory=dict)  # category -> (误报, closed)
     sources: dict[str, int] = field(default_factory=dict)  # health -> count
     overdue_by_kind: dict[str, int] = field(default_factory=dict)  # claim|first|full -> count (most serious missed)
+    # the trend of a period longer than a day: local date (ISO) -> (new, closed) that day
+    by_day: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
@@ -173,6 +175,7 @@ def build_report(db: Database, config: Config, period: str, now: datetime, tz: Z
     start, end = period_bounds(period, now, tz)
     groups = reports_store.period_groups(db, start, end)
     spans = reports_store.period_spans(db, start, end)
+    opened, closed = reports_store.period_times(db, start, end)
     claim_times = [c for _, _, c, _ in spans if c is not None]
     close_times = [d for _, _, _, d in spans if d is not None]
     n_open, overdue, overdue_by_kind = _overdue(db, config, now, tz)
@@ -223,6 +226,7 @@ def build_report(db: Database, config: Config, period: str, now: datetime, tz: Z
         claim_by_person={name: (len(c), _mean_s(c), _mean_s(d)) for name, (c, d) in sorted(by_person.items())},
         false_positive_rate=fp,
         sources=_source_health(db, config),
+        by_day=_by_day(start, min(end, now), tz, [parse_iso(t) for t in opened], [parse_iso(t) for t in closed]),
     )
 
 
@@ -238,16 +242,17 @@ def _p90_s(seconds: list[int]) -> timedelta | None:
     return timedelta(seconds=ordered[min(len(ordered) - 1, math.ceil(0.9 * len(ordered)) - 1)])
 
 
-def fmt_span(td: timedelta | None) -> str:
-    if td is None:
-        return "—"
-    minutes = round(td.total_seconds() / 60)
-    if minutes < 60:
-        return f"{minutes} 分钟"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} 小时 {minutes} 分钟" if minutes else f"{hours} 小时"
-    return f"{hours / 24:.1f} 天"
+def _by_day(
+    start: datetime, end: datetime, tz: ZoneInfo, created: list[datetime], closed: list[datetime]
+) -> dict[str, tuple[int, int]]:
+    """New and closed incidents per local day of [start, end); empty for a day or less."""
+    first, last = start.astimezone(tz).date(), (end - timedelta(microseconds=1)).astimezone(tz).date()
+    if last <= first:
+        return {}
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    new = Counter(t.astimezone(tz).date() for t in created)
+    done = Counter(t.astimezone(tz).date() for t in closed)
+    return {d.isoformat(): (new[d], done[d]) for d in days}
 
 
 def render_report(r: Report, tz: ZoneInfo, org: str = "") -> str:

@@ -56,6 +56,22 @@ def closed_between(db: Database, start: datetime, end: datetime) -> int:
     ).fetchone()[0]
 
 
+def period_times(db: Database, start: datetime, end: datetime) -> tuple[list[str], list[str]]:
+    """When the incidents opened in [start, end) were opened, and when those closed in it were
+    closed (ISO strings, UTC): the report's per-day trend."""
+    span = [to_iso(start), to_iso(end)]
+    opened = [
+        r[0] for r in db.execute("SELECT created_at FROM incidents WHERE created_at >= ? AND created_at < ?", span)
+    ]
+    closed = [
+        r[0]
+        for r in db.execute(
+            "SELECT closed_at FROM incidents WHERE state='closed' AND closed_at >= ? AND closed_at < ?", span
+        )
+    ]
+    return opened, closed
+
+
 def open_overdue(
     db: Database, limits: dict[str, tuple[datetime | None, datetime | None, datetime | None]], ask: tuple[str, ...]
 ) -> tuple[int, list[tuple[int, str | None, str, str]]]:

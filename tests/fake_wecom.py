@@ -47,6 +47,7 @@ class FakeWeCom:
         self.app: list[dict] = []  # every accepted message/send body
         self.updates: list[dict] = []  # update_template_card bodies
         self.uploads: list[bytes] = []
+        self.upload_types: list[tuple[str, str]] = []  # ("robot" | "app", media type), as uploaded
         self.violations = 0  # robot messages beyond 20 a minute
         self.tokens_issued = 0
         self.faults: list[tuple[str, str]] = []  # (path suffix, "ok" | "500" | "45009" | "-1"), in order
@@ -173,6 +174,19 @@ class FakeWeCom:
                 self._robot_times[key] = times + [now]
                 self.robot.append({"key": key, **body})
                 return 200, {"errcode": 0, "errmsg": "ok"}
+            if path == "/cgi-bin/webhook/upload_media":  # the group robot's file upload
+                if query.get("key") not in self.robot_keys:
+                    return 200, {"errcode": 93000, "errmsg": "invalid webhook url"}
+                if query.get("type") not in ("file", "voice") or "media" not in files:
+                    return 200, {"errcode": 40004, "errmsg": "invalid media type"}
+                self.uploads.append(files["media"])
+                self.upload_types.append(("robot", query["type"]))
+                return 200, {
+                    "errcode": 0,
+                    "errmsg": "ok",
+                    "type": query["type"],
+                    "media_id": f"rmedia{len(self.uploads)}",
+                }
             if query.get("access_token") not in self._valid_tokens:
                 return 200, {"errcode": 42001, "errmsg": "access_token expired"}
             if path == "/cgi-bin/message/send":
@@ -186,8 +200,12 @@ class FakeWeCom:
                 n = next(self._msgids)
                 return 200, {"errcode": 0, "errmsg": "ok", "msgid": f"msg{n}", "response_code": f"rc{n}"}
             if path == "/cgi-bin/media/upload":
+                kind = query.get("type")
+                if kind not in ("image", "voice", "video", "file") or "media" not in files:
+                    return 200, {"errcode": 40004, "errmsg": "invalid media type"}
                 self.uploads.append(files["media"])
-                return 200, {"errcode": 0, "errmsg": "ok", "type": "image", "media_id": f"media{len(self.uploads)}"}
+                self.upload_types.append(("app", kind))
+                return 200, {"errcode": 0, "errmsg": "ok", "type": kind, "media_id": f"media{len(self.uploads)}"}
             if path == "/cgi-bin/message/update_template_card":
                 self.updates.append(body)
                 return 200, {"errcode": 0, "errmsg": "ok"}
@@ -244,6 +262,8 @@ def _robot_problem(body: dict) -> str | None:
         return "markdown.content exceed max length 4096"
     if kind == "text" and len(body["text"]["content"].encode()) > 2048:
         return "text.content exceed max length 2048"
-    if kind not in ("markdown", "text", "image", "news", "template_card"):
+    if kind == "file" and not body.get("file", {}).get("media_id"):
+        return "file.media_id missing"
+    if kind not in ("markdown", "text", "image", "news", "template_card", "file"):
         return "invalid msgtype"
     return None

@@ -42,20 +42,22 @@ def edit(config_dir, old, new, count=1):
 @pytest.mark.parametrize(
     "old,new,where,zh",
     [
-        ('tier = 2\n', 'tier = 9\n', "sources[1].tier", "数值太大"),
-        ('tier = 2\n', 'tier = "high"\n', "sources[1].tier", "应为整数"),
-        ('interval = "5m"', 'interval = "often"', "sources[2].interval", "时长格式应为"),
+        ('tier = 2\n', 'tier = 9\n', "sources[id=provnews].tier", "数值太大"),
+        ('tier = 2\n', 'tier = "high"\n', "sources[id=provnews].tier", "应为整数"),
+        ('interval = "5m"', 'interval = "often"', "sources[id=forum].interval", "时长格式应为"),
+        ('interval = "5m"', 'interval = "0m"', "sources[id=forum].interval", "时长须大于 0"),
+        ('quiet_after = "1h"', 'quiet_after = "0s"', "grades.I.quiet_after", "时长须大于 0"),
         ('role = "officer"', 'role = "boss"', "people[4].role", "取值不在允许范围内"),
         ('name = "王敏"\n', '', "people[0].name", "缺少必填项"),
         ('id = "liqiang"', 'id = "wangmin"', "people[1].id", "重复的 id"),
         (
             'team = "city"\n\n[[sources]]\nid = "provnews"',
             'team = "district"\n\n[[sources]]\nid = "provnews"',
-            "sources[0].team",
+            "sources[id=ycnews].team",
             "没有名为 'district' 的团队",
         ),
         ('threshold = 14', 'threshold = 40', "grades", "I > II > III > IV"),
-        ('url = "samples/forum.atom"', 'url = "samples/missing.atom"', "sources[2].url", "文件不存在"),
+        ('url = "samples/forum.atom"', 'url = "samples/missing.atom"', "sources[id=forum].url", "文件不存在"),
         ('[organization]\n', '[organization]\ncolour = "red"\n', "organization.colour", "未知字段"),
         ('category = "招录考试"\nrole', 'category = "不存在的类别"\nrole', "playbooks[2].category", "没有类别"),
         ('[[teams]]', '[[teams]\n', "(syntax)", "TOML 语法错误"),
@@ -98,7 +100,7 @@ def test_check_command_ok_and_bad(config_dir, tmp_path):
     path = edit(config_dir, "tier = 2\n", "tier = 0\n")
     bad = runner.invoke(cli, ["check", "--config", str(path), "--db", str(tmp_path / "c.db")])
     assert bad.exit_code == 2
-    assert "sources[1].tier: 数值太小" in bad.output
+    assert "sources[id=provnews].tier: 数值太小" in bad.output
     assert "Traceback" not in bad.output
 
 
@@ -211,3 +213,16 @@ def test_a_config_error_keeps_its_cause(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_config(bad)
     assert e.value.__cause__ is not None
+
+
+def test_check_refuses_a_platform_with_nowhere_to_post(config_dir, tmp_path):
+    """TELEGRAM_BOT_TOKEN set, but no team has a Telegram chat and nobody a Telegram handle."""
+    args = ["check", "--config", str(config_dir / "example.toml"), "--db", str(tmp_path / "c.db")]
+    env = {"YUQING_DATA_DIR": str(tmp_path / "data"), "TELEGRAM_BOT_TOKEN": "123:T", "YUQING_PLATFORM": ""}
+    res = CliRunner().invoke(cli, args, env=env)
+    assert res.exit_code == 2, res.output
+    assert "teams.chats.telegram: 使用Telegram平台，但没有任何团队设置Telegram群" in res.output
+    assert "the bot cannot post anywhere" in res.output and "Traceback" not in res.output
+    edit(config_dir, '# telegram = "-1001234567890"', 'telegram = "-1001234567890"')
+    ok = CliRunner().invoke(cli, args, env=env)
+    assert ok.exit_code == 0, ok.output

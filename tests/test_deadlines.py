@@ -25,7 +25,7 @@ async def test_grade_i_claim_reminder_overdue_and_auto_escalation(make_app, cloc
     assert "⏳ #1 距认领时限还有 5 分钟" in out
     assert await tick(h, minutes=2) == ""  # said once
     out = await tick(h, minutes=4)  # 16 minutes: past the claim deadline
-    assert "⏰ #1 已超过认领时限" in out and "无人认领，自动升级" in out
+    assert "⏫ #1 超过认领时限（10:15）无人认领，自动升级至组长" in out  # one line: no ⏰, no second ⏫
     assert h.incident(1).state is State.ESCALATED
     assert "【私聊 → 王敏】" in out  # the next level hears about it
     assert "自动升级" not in await tick(h, minutes=5)  # only once
@@ -38,7 +38,7 @@ async def test_grade_iv_claim_deadline_is_the_next_working_day(make_app, clock):
     await h.deliver()
     assert "超过认领时限" not in await tick(h, hours=6)  # 16:00 on Tuesday: not yet
     out = await tick(h, hours=18)  # Wednesday 10:00: past 09:00
-    assert "⏰ #1 已超过认领时限" in out
+    assert "⏫ #1 超过认领时限（09:00）无人认领，自动升级至组长" in out
 
 
 async def test_quiet_claimed_incident_is_nudged_once_per_interval(make_app, clock):
@@ -49,7 +49,7 @@ async def test_quiet_claimed_incident_is_nudged_once_per_interval(make_app, cloc
     await h.deliver()
     assert "💤" not in await tick(h, minutes=50)
     out = await tick(h, minutes=15)  # 65 minutes without action (quiet_after 1h)
-    assert "💤 #1 已 1.1 小时没有新的处置记录" in out and "【私聊 → 李强】" in out
+    assert "💤 #1 已 1 小时 5 分钟没有新的处置记录" in out and "【私聊 → 李强】" in out
     assert "💤" not in await tick(h, minutes=30)
     assert "💤" in await tick(h, minutes=30)  # the next interval
     await h.say("liqiang", "/note 1 已联系交通局")

@@ -62,10 +62,19 @@ def reference_report(db, config, period: str, now: datetime, tz: ZoneInfo) -> Re
         if i.state is State.CLOSED and i.disposition:
             f, n = fp.get(i.category or "未分类", (0, 0))
             fp[i.category or "未分类"] = (f + (i.disposition.value == "误报"), n + 1)
-    closed_in_period = db.execute(
-        "SELECT COUNT(*) FROM incidents WHERE state='closed' AND closed_at >= ? AND closed_at < ?",
-        [start.astimezone(UTC).isoformat(timespec="seconds"), end.astimezone(UTC).isoformat(timespec="seconds")],
-    ).fetchone()[0]
+    closed_at = [
+        datetime.fromisoformat(r[0])
+        for r in db.execute(
+            "SELECT closed_at FROM incidents WHERE state='closed' AND closed_at >= ? AND closed_at < ?",
+            [start.astimezone(UTC).isoformat(timespec="seconds"), end.astimezone(UTC).isoformat(timespec="seconds")],
+        )
+    ]
+    closed_in_period = len(closed_at)
+    # the trend per day, as issue 14 added it to the Incident-object computation
+    first, last = start.astimezone(tz).date(), (min(end, now) - timedelta(microseconds=1)).astimezone(tz).date()
+    new_by_day = Counter(i.created_at.astimezone(tz).date() for i in incs)
+    done_by_day = Counter(t.astimezone(tz).date() for t in closed_at)
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)] if last > first else []
     return Report(
         period=period,
         start=start,
@@ -95,6 +104,7 @@ def reference_report(db, config, period: str, now: datetime, tz: ZoneInfo) -> Re
         claim_by_person={name: (len(c), _mean(c), _mean(d)) for name, (c, d) in sorted(by_person.items())},
         false_positive_rate=fp,
         sources=_source_health(db, config),
+        by_day={d.isoformat(): (new_by_day[d], done_by_day[d]) for d in days},
     )
 
 

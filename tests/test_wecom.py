@@ -652,3 +652,36 @@ async def test_a_text_longer_than_a_minute_of_messages_goes_out_in_parts(wc):
     await until(lambda: len([t for t in wc.texts() if t.startswith("第")]) == 25)
     assert [t.split(" ")[0] for t in wc.texts() if t.startswith("第")] == [f"第{i}行" for i in range(25)]
     assert wc.fake.violations == 0
+
+
+async def test_report_docx_and_ledger_are_sent_as_files(wc):
+    """/report week docx and /export ledger on WeCom send the file: uploaded with
+    media/upload?type=file, then message/send msgtype file (issue 14)."""
+    await wc.say("liqiang", "/report week docx")
+    await until(lambda: wc.fake.to_user("LiQiang", "file"))
+    first = wc.fake.to_user("LiQiang", "file")[0]["file"]["media_id"]
+    assert ("app", "file") in wc.fake.upload_types
+    assert wc.fake.uploads[int(first.removeprefix("media")) - 1].startswith(b"PK")  # a .docx is a zip
+    await wc.say("liqiang", "/export ledger week")
+    await until(lambda: len(wc.fake.to_user("LiQiang", "file")) == 2)
+    second = wc.fake.to_user("LiQiang", "file")[1]["file"]["media_id"]
+    assert wc.fake.uploads[int(second.removeprefix("media")) - 1].startswith(b"PK")  # so is an .xlsx
+
+
+async def test_a_file_for_the_group_goes_through_the_robot_upload(wc, tmp_path):
+    doc = tmp_path / "周报.docx"
+    doc.write_bytes(b"PK\x03\x04 a report")
+    with write_tx(wc.app.db):
+        outbox.enqueue(
+            wc.app.db,
+            wc.app.clock(),
+            platform="wecom",
+            chat="robot:city",
+            kind=outbox.TEXT,
+            payload={"text": "📊 周报", "document": str(doc)},
+        )
+    wc.app.deliverer.kick()
+    await until(lambda: any(b["msgtype"] == "file" for b in wc.fake.robot))
+    body = next(b for b in wc.fake.robot if b["msgtype"] == "file")
+    assert body["key"] == "key-city" and body["file"]["media_id"].startswith("rmedia")
+    assert ("robot", "file") in wc.fake.upload_types and doc.read_bytes() in wc.fake.uploads

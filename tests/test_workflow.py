@@ -294,7 +294,7 @@ async def test_mute_all_holds_grade_iii_iv_reminders_never_grade_i_ii(make_app, 
     assert "#2" not in out
     assert h.count("events", "action = 'reminder' AND incident_id = 2") == 0
     out = await tick(h, minutes=30)  # the hold is over: nothing was lost
-    assert "⏰ #2 已超过认领时限" in out
+    assert "⏫ #2 超过认领时限（09:00）无人认领，自动升级至组长" in out  # one line: no separate ⏰
     assert "全组静音中" not in await h.say("liqiang", "/list")
 
 
@@ -306,4 +306,4 @@ async def test_unmute_all_ends_the_hold_early(make_app, clock):
     assert "已结束全组静音" in await h.say("liqiang", "/unmute all")
     assert "🔔 李强 取消了全组静音" in await h.deliver()
     assert h.count("mute_all") == 0
-    assert "⏰ #2 已超过认领时限" in await tick(h, hours=24)
+    assert "⏫ #2 超过认领时限（09:00）无人认领，自动升级至组长" in await tick(h, hours=24)

@@ -9,8 +9,10 @@ everything pending has been delivered — so a script can drive it.
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import sys
+import threading
 import time
 from typing import TextIO
 
@@ -19,9 +21,63 @@ from core.platform import DeliveryError, Outgoing, text_parts
 from core.render import card_text, inert
 from handlers.base import Host, Request
 
-__all__ = ["ConsolePlatform", "serve_console"]
+__all__ = ["PROMPT", "AboveThePrompt", "ConsolePlatform", "PromptLine", "serve_console"]
 
 RULE = "─" * 48
+
+
+def _typed() -> str:
+    """What the user has typed on the prompt line so far (GNU readline), else nothing."""
+    mod = sys.modules.get("readline")
+    try:
+        return mod.get_line_buffer() if mod is not None else ""
+    except Exception:  # an editline build without it: the prompt alone is redrawn
+        return ""
+
+
+class PromptLine:
+    """The console's input line, kept intact under output that arrives while it waits:
+    the line is cleared, the output printed, and the prompt (with what was typed) drawn again."""
+
+    def __init__(self) -> None:
+        self.prompt: str | None = None  # set while `input()` waits on a terminal
+        self._lock = threading.Lock()
+
+    def write(self, stream: TextIO, text: str) -> None:
+        """Write `text` (whole lines) to `stream`, above the prompt when one is waiting."""
+        with self._lock:
+            if self.prompt is None or not _isatty(stream):
+                stream.write(text)
+            else:
+                stream.write("\r\x1b[K" + text + self.prompt + _typed())
+            stream.flush()
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+PROMPT = PromptLine()
+
+
+class AboveThePrompt(io.TextIOBase):
+    """A text stream (stderr, for log lines) whose writes go above the console's prompt."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        PROMPT.write(self.stream, text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return _isatty(self.stream)
 
 
 class ConsolePlatform:
@@ -43,7 +99,8 @@ class ConsolePlatform:
 
     def _print(self, text: str) -> None:
         try:
-            print(inert(text), file=self.out, flush=True)  # no terminal escapes from scraped or typed text
+            # no terminal escapes from scraped or typed text; above the prompt if one waits
+            PROMPT.write(self.out, inert(text) + "\n")
         except BrokenPipeError:
             # The reader went away (`yuqing run | head`): keep the rows for next time, stop quietly.
             self.closed = True
@@ -113,7 +170,11 @@ async def serve_console(
     while not console.closed:
         if interactive:
             prompt = f"{person.name if person else '访客'}> "
-            line = await loop.run_in_executor(None, _input, prompt)
+            PROMPT.prompt = prompt  # output arriving meanwhile is printed above it
+            try:
+                line = await loop.run_in_executor(None, _input, prompt)
+            finally:
+                PROMPT.prompt = None
         else:
             line = await loop.run_in_executor(None, stdin.readline)
             line = line if line else None

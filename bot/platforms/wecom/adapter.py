@@ -156,7 +156,9 @@ class WeComPlatform:
             bodies = [{"msgtype": "text", "text": {"content": chunk}} for chunk in text_parts(self, message.text or "")]
             if message.image:
                 bodies.append(await self.client.image_body(message.image, robot))
-        progress = (chat, message.text, message.image) if len(bodies) > 1 else None
+            if message.document:  # /report week docx, /export ledger: the file itself
+                bodies.append(await self.client.file_body(message.document, chat))
+        progress = (chat, message.text, message.image, message.document) if len(bodies) > 1 else None
         return await self.client.send_all(chat, bodies, progress)
 
     async def edit(self, chat: str, message_id: str, message: Outgoing) -> None:

@@ -158,6 +158,26 @@ class WeComClient:
         )
         return {"msgtype": "image", "image": {"media_id": up["media_id"]}}
 
+    async def file_body(self, path: str, chat: str) -> dict:
+        """The message body of a file (a report's .docx, the ledger's .xlsx): uploaded as a
+        temporary media file, through the group robot's `upload_media` for a robot chat or the
+        app's `media/upload` for a person, then sent as msgtype file."""
+        import os
+
+        with open(path, "rb") as fh:
+            data = fh.read()
+        media = {"media": (os.path.basename(path), data, "application/octet-stream")}
+        if chat.startswith(ROBOT_PREFIX):
+            up = self._check(
+                await self._call(
+                    "/cgi-bin/webhook/upload_media", {"key": self._robot_key(chat), "type": "file"}, files=media
+                ),
+                "robot upload_media",
+            )
+        else:
+            up = await self.app_call("/cgi-bin/media/upload", files=media, params={"type": "file"})
+        return {"msgtype": "file", "file": {"media_id": up["media_id"]}}
+
     async def relabel_button(self, user: str, response_code: str, label: str) -> None:
         """Rename the pressed button of a template card ('已认领'); a failure is only logged."""
         try:

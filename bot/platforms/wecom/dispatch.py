@@ -72,23 +72,23 @@ class Dispatcher:
 
     async def _text(self, user: str, text: str) -> None:
         for reply in await self.host.handle(self._request(user, text)):
-            await self.reply(user, reply.text, reply.image)
+            await self.reply(user, reply.text, reply.image, reply.document)
 
     async def _button(self, user: str, key: str, response_code: str | None) -> None:
         pressed = await self.host.press(self._request(user, ""), key)
         if pressed.replies:
             for reply in pressed.replies:
-                await self.reply(user, reply.text, reply.image)
+                await self.reply(user, reply.text, reply.image, reply.document)
         elif pressed.notice and pressed.alert:
             await self.reply(user, pressed.notice)
         if response_code and pressed.changed:
             await self.relabel(user, response_code, pressed.changed)
 
-    async def reply(self, user: str, text: str, image: str | None = None) -> None:
+    async def reply(self, user: str, text: str, image: str | None = None, document: str | None = None) -> None:
         """Answer a person directly (not through the outbox: the answer is for now or never)."""
         for attempt in range(3):
             try:
-                await self.send(user, Outgoing(text=text, image=image))
+                await self.send(user, Outgoing(text=text, image=image, document=document))
                 return
             except DeliveryError as e:
                 if e.permanent or attempt == 2:
