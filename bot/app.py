@@ -22,7 +22,7 @@ from core.config import Config, quiet_window
 from core.deadlines import deadlines_for, is_overdue, next_deadline
 from core.errors import FieldProblem, SettingsError
 from core.incidents import IncidentService
-from core.models import Incident
+from core.models import Incident, Role
 from core.platform import ChatPlatform
 from core.render import Card, RenderContext, render_card
 from core.routing import Router
@@ -159,15 +159,28 @@ class App:
         facts_only = where is not None and where in self.router.facts_only_chats(
             inc.team, self.config.chain(inc.grade, inc.category)
         )
+        names = {p.id: p.name for p in self.config.people}
+        marks = SQLITE.incidents.events_of(self.db, inc.id, ("instruct", "read"))
         ctx = RenderContext(
             tz=self.tz,
             now=now,
-            names={p.id: p.name for p in self.config.people},
+            names=names,
             deadline=next_deadline(inc, dl, now),
             overdue=is_overdue(inc, dl, now),
             facts_only=facts_only,
+            leader=where is not None and self._leader_chat(where),
+            instructions=tuple(
+                (names.get(e.actor or "", e.actor or "—"), e.at, e.detail.get("text") or "")
+                for e in marks
+                if e.action == "instruct"
+            ),
+            readers=tuple(dict.fromkeys(names.get(e.actor or "", e.actor or "—") for e in marks if e.action == "read")),
         )
         return render_card(inc, ctx)
+
+    def _leader_chat(self, where: tuple[str, str]) -> bool:
+        """Is `where` a leader's private chat (their card offers 已阅 and 批示, not 认领/关闭)?"""
+        return any(where in self.router.private_chats(p) for p in self.router.people_with_role(Role.LEADER))
 
     # ------------------------------------------------------------------ entry points
     async def handle(self, req: Request) -> list[Reply]:

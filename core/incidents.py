@@ -37,6 +37,11 @@ __all__ = ["STORY_WINDOW", "Actor", "IncidentService", "IngestOutcome", "Outcome
 
 STORY_WINDOW = timedelta(days=7)
 
+# Actions whose notices a subscriber does not get one by one: their private chats hear of them
+# in the status summary of the deadline sweep (grade I–II) instead. The card, grade changes,
+# a 批示 and the closing (and reopening) still reach them as they happen.
+SUMMARISED = frozenset({Action.CLAIM, Action.UNCLAIM, Action.ASSIGN, Action.NOTE, Action.JUDGE, Action.ESCALATE})
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -130,6 +135,10 @@ class IncidentService:
         now = self.clock()
         with self.storage.write_tx(self.db):
             inc = self.store.get_incident(self.db, incident_id)
+            has_read = action is Action.READ and any(
+                e.action == Action.READ.value and e.actor == actor.person_id
+                for e in self.store.events_for(self.db, inc.id)
+            )
             d: Decision = decide(
                 inc,
                 action,
@@ -139,6 +148,7 @@ class IncidentService:
                 max_level=len(self.config.chain(inc.grade, inc.category).steps),
                 disposition=disposition,
                 can_sign_off=actor.role in (Role.ADMIN, Role.LEADER),
+                has_read=has_read,
             )
             if not d.ok:
                 holder = self.name_of(inc.assignee) if d.refusal in (Refusal.TAKEN, Refusal.NOT_ASSIGNEE) else None
@@ -149,7 +159,7 @@ class IncidentService:
                 fields["claimed_at"] = now
             if action is Action.ASSIGN:
                 detail["target"] = target
-            if action in (Action.NOTE, Action.JUDGE):
+            if action in (Action.NOTE, Action.JUDGE, Action.INSTRUCT):
                 detail["text"] = text
             if action is Action.JUDGE:
                 fields["judgement"] = text
@@ -170,7 +180,7 @@ class IncidentService:
                 fields.update(closed_at=None, disposition=None, summary=None)
                 if text:
                     detail["reason"] = text
-            if action is not Action.NOTE:
+            if action not in (Action.NOTE, Action.INSTRUCT, Action.READ):  # these change no field
                 self.store.update_incident(self.db, inc.id, inc.version, now, **fields)
             self.store.add_event(
                 self.db,
@@ -187,9 +197,12 @@ class IncidentService:
             after = self.store.get_incident(self.db, inc.id)
             self._announce(
                 after,
-                self._notice(after, action, actor, target=target, text=text, before=inc),
+                None
+                if action is Action.READ
+                else self._notice(after, action, actor, target=target, text=text, before=inc),
                 edit_card=action is not Action.NOTE,
                 now=now,
+                summarised=action in SUMMARISED,
             )
             if after.state is State.PENDING_SIGNOFF and action is Action.CLOSE:
                 self._ask_signoff(after, actor, now)
@@ -202,6 +215,10 @@ class IncidentService:
                 person = self.config.person(target)
                 if person:
                     self._private(person, after, f"👉 你被指派处置 #{after.id}：{after.title}", now)
+            if action is Action.INSTRUCT and after.assignee and after.assignee != actor.person_id:
+                person = self.config.person(after.assignee)
+                if person:  # the assignee gets it privately too; unclaimed, the group is asked to claim
+                    self._private(person, after, f"📌 {actor.name} 对 #{after.id} 批示：{text}\n请抓好落实。", now)
         self.on_queued()
         return Outcome(True, after)
 
@@ -237,9 +254,11 @@ class IncidentService:
         now: datetime,
         internal: bool = True,
         reminder: bool = False,
+        summarised: bool = False,
     ) -> None:
         """Edit the card wherever it is shown, and thread a notice under it in each of those
-        chats — except internal notices in facts-only chats (partner departments)."""
+        chats — except internal notices in facts-only chats (partner departments), and
+        `summarised` ones (claims, notes …) in subscribers' private chats (see `SUMMARISED`)."""
         targets = list(
             dict.fromkeys(
                 self.router.group_chats(inc.team)
@@ -249,6 +268,8 @@ class IncidentService:
         outside = (
             self.router.facts_only_chats(inc.team, self.config.chain(inc.grade, inc.category)) if internal else set()
         )
+        if summarised:
+            outside = outside | self.subscriber_chats(inc)
         for platform, chat in targets:
             if edit_card:
                 self.outbox.enqueue(
@@ -295,6 +316,37 @@ class IncidentService:
                     payload={"text": notice},
                     priority=inc.grade.rank,
                 )
+
+    def subscriber_chats(self, inc: Incident) -> set[tuple[str, str]]:
+        """The private chats of the subscribers whose subscription covers `inc` (its assignee's
+        own chats excepted): they get summaries instead of every claim and note."""
+        out: set[tuple[str, str]] = set()
+        for person in self.router.subscribers(inc.grade):
+            if person.id != inc.assignee:
+                out.update(self.router.private_chats(person))
+        return out - set(self.router.group_chats(inc.team))
+
+    def summarise(self, items: list[tuple[Incident, str, str]]) -> int:
+        """Status summaries of the deadline sweep, `(incident, key, text)` each: its audit event
+        (a reminder with `key`, so it happens once) and a notice under the card in every
+        subscriber's private chat. The caller holds the write transaction. Returns how many
+        messages were queued."""
+        now, sent = self.clock(), 0
+        for inc, key, text in items:
+            self.store.add_event(self.db, inc.id, now, actor=None, action="reminder", detail={"key": key, "text": text})
+            for platform, chat in sorted(self.subscriber_chats(inc)):
+                self.outbox.enqueue(
+                    self.db,
+                    now,
+                    platform=platform,
+                    chat=chat,
+                    kind=self.outbox.NOTICE,
+                    incident_id=inc.id,
+                    payload={"text": text},
+                    priority=inc.grade.rank,
+                )
+                sent += 1
+        return sent
 
     def _ask_signoff(self, inc: Incident, actor: Actor, now: datetime) -> None:
         """A grade I–II closing waits for 销号: every leader and admin is asked privately."""
@@ -369,7 +421,13 @@ class IncidentService:
                 chat=actor.chat,
             )
             after = self.store.get_incident(self.db, inc.id)
-            self._announce(after, mute_notice(inc.id, actor.name, fmt_time(until, self.tz)), edit_card=False, now=now)
+            self._announce(
+                after,
+                mute_notice(inc.id, actor.name, fmt_time(until, self.tz)),
+                edit_card=False,
+                now=now,
+                summarised=True,
+            )
         self.on_queued()
         return after
 
@@ -395,7 +453,7 @@ class IncidentService:
                 chat=actor.chat,
             )
             after = self.store.get_incident(self.db, inc.id)
-            self._announce(after, mute_notice(inc.id, actor.name, None), edit_card=False, now=now)
+            self._announce(after, mute_notice(inc.id, actor.name, None), edit_card=False, now=now, summarised=True)
         self.on_queued()
         return after, True
 
@@ -422,7 +480,7 @@ class IncidentService:
         now = self.clock()
         with self.storage.write_tx(self.db):
             self.store.add_event(self.db, inc.id, now, actor=None, action="reminder", detail={"key": key, "text": text})
-            self._announce(inc, text, edit_card=False, now=now, reminder=True)
+            self._announce(inc, text, edit_card=False, now=now, reminder=True, summarised=True)
             person = self.config.person(inc.assignee) if (to_assignee and inc.assignee) else None
             if person:
                 for platform, chat in self.router.private_chats(person):
@@ -461,6 +519,7 @@ class IncidentService:
                     )
                 )
                 outside = self.router.facts_only_chats(inc.team, self.config.chain(inc.grade, inc.category))
+                outside = outside | self.subscriber_chats(inc)  # subscribers: the summary, not each reminder
                 for platform, chat in targets:
                     if (platform, chat) not in outside:
                         per_chat.setdefault((platform, chat, self.outbox.NOTICE), []).append((inc, text))
@@ -681,6 +740,7 @@ class IncidentService:
                 source_notice(iid, source.name if source else post.source_id),
                 edit_card=True,
                 now=now,
+                summarised=True,
             )
         else:
             self._announce(after, None, edit_card=True, now=now)
