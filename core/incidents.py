@@ -208,7 +208,7 @@ class IncidentService:
                 self._ask_signoff(after, actor, now)
             pb = self.config.playbook(after.category)
             if action in (Action.CLAIM, Action.ASSIGN) and pb and inc.claimed_at is None:
-                self._announce(after, playbook_text(after.id, pb), edit_card=False, now=now)
+                self._announce(after, playbook_text(after.id, pb), edit_card=False, now=now, summarised=True)
             if action is Action.ESCALATE:
                 self._notify_level(after, after.escalation_level, text, now, skip=actor.person_id)
             if action is Action.ASSIGN and target and target != actor.person_id:

@@ -529,7 +529,11 @@ def status_summary(
     """A subscriber's status summary of `inc` over an interval (`hours`, e.g. "2 小时"): what
     people did in `events` (the interval's), the latest of it and the next deadline. None when
     nobody did anything in the interval."""
-    name_of = _namer(names)
+    named = _namer(names)
+
+    def name_of(pid: str | None) -> str:
+        return SYSTEM if pid == "system" else named(pid)  # the sweep's auto-escalation
+
     done = [e for e in events if e.actor and e.action in _SUMMARISED]
     if not done:
         return None
@@ -555,4 +559,4 @@ def status_summary(
 
 
 # what a subscriber's summary reports instead of notifying each (the rest reaches them as it happens)
-_SUMMARISED = frozenset({"claim", "unclaim", "assign", "note", "judge", "escalate", "mute", "unmute"})
+_SUMMARISED = frozenset({"claim", "unclaim", "assign", "note", "judge", "escalate"})
