@@ -13,6 +13,7 @@ from core.models import State
 from handlers.base import Request
 from jobs.deadlines import sweep
 from tests.conftest import HIGH, LOW, seed
+from tests.test_telegram import tg  # noqa: F401  (a fixture)
 
 INSTRUCTION = "请网信办会同属地核实，今日内回应"
 
@@ -288,3 +289,31 @@ async def test_instruction_in_special_report_ledger_and_casebook(make_app, clock
     today = clock.now.astimezone(app.tz).date()
     cases = {c.incident.id: c for c in collect_cases(app.db, app.config, today, today, app.tz, include_open=True)}
     assert cases[1].instructions == (f"陈副部长（11-24 10:00）：{INSTRUCTION}",)
+
+
+# ---------------------------------------------------------------------------- platforms
+
+
+async def test_telegram_leaders_private_card_has_read_and_instruct_buttons(tg):
+    from tests.test_telegram import GROUP, IDS
+
+    leader = str(IDS["chenbuzhang"])
+    tg.say("chenbuzhang", "/subscribe II", chat=leader)
+    await tg.until(lambda: any("已订阅" in t for t in tg.texts(leader)))
+    seed(
+        tg, "网友实名举报江北区副区长刘海燕违纪吃拿卡要", "有网友实名举报刘海燕违纪，网友愤怒质疑。", source="provnews"
+    )
+    await tg.until(lambda: any(m["parse_mode"] == "HTML" for m in tg.api.chat_log(leader)))
+    card = next(m for m in tg.api.chat_log(leader) if m["parse_mode"] == "HTML")
+    iid = max(r[0] for r in tg.app.db.execute("SELECT id FROM incidents"))
+    assert tg.api.buttons(leader, card["message_id"]) == [("已阅", f"a:{iid}"), ("批示", f"i:{iid}")]
+    assert ("认领", f"c:{iid}") in tg.api.buttons(GROUP, tg.card_id(iid))  # the group's card: the team's
+    before = len(tg.api.answers)
+    tg.api.press(leader, tg.users["chenbuzhang"], card["message_id"], f"a:{iid}")
+    await tg.until(lambda: len(tg.api.answers) > before)
+    tg.api.press(leader, tg.users["chenbuzhang"], card["message_id"], f"a:{iid}")
+    await tg.until(lambda: len(tg.api.answers) > before + 1)
+    assert f"已阅 #{iid}" in tg.api.answers[before]["text"] and "已阅过" in tg.api.answers[before + 1]["text"]
+    tg.api.press(leader, tg.users["chenbuzhang"], card["message_id"], f"i:{iid}")
+    await tg.until(lambda: len(tg.api.answers) > before + 2)
+    assert "/instruct 批示内容" in tg.api.answers[before + 2]["text"]
