@@ -1,5 +1,6 @@
 """The deadline sweep: reminders before and at each deadline, auto-escalation of unclaimed
-incidents, nudges for claimed ones gone quiet, the end of a mute. Runs every minute; each
+incidents, nudges for claimed ones gone quiet, the end of a mute, and the subscribers' status
+summaries of grade I–II incidents (`core.deadlines.summary_due`). Runs every minute; each
 reminder happens once (its key is written to the audit log with it).
 
 At a year's scale (issue 17.3) the sweep reads only the incidents with something due: each open
