@@ -230,13 +230,22 @@ class App:
         facts_only = where is not None and where in self.router.facts_only_chats(
             inc.team, self.config.chain(inc.grade, inc.category)
         )
+        names = {p.id: p.name for p in self.config.people}
+        marks = SQLITE.incidents.events_of(self.db, inc.id, ("instruct", "read"))
         ctx = RenderContext(
             tz=self.tz,
             now=now,
-            names={p.id: p.name for p in self.config.people},
+            names=names,
             deadline=next_deadline(inc, dl, now),
             overdue=is_overdue(inc, dl, now),
             facts_only=facts_only,
+            leader=where is not None and self._leader_chat(where),
+            instructions=tuple(
+                (names.get(e.actor or "", e.actor or "—"), e.at, e.detail.get("text") or "")
+                for e in marks
+                if e.action == "instruct"
+            ),
+            readers=tuple(dict.fromkeys(names.get(e.actor or "", e.actor or "—") for e in marks if e.action == "read")),
         )
         card = render_card(inc, ctx)
         # offer only what the reader may do: a partner department's chat nothing, a person's
@@ -254,6 +263,10 @@ class App:
             if where in self.router.private_chats(person):
                 return Role(person.role)
         return None
+
+    def _leader_chat(self, where: tuple[str, str]) -> bool:
+        """Is `where` a leader's private chat (their card offers 已阅 and 批示, not 认领/关闭)?"""
+        return any(where in self.router.private_chats(p) for p in self.router.people_with_role(Role.LEADER))
 
     # ------------------------------------------------------------------ entry points
     async def handle(self, req: Request) -> list[Reply]:

@@ -24,6 +24,8 @@ CODES: dict[str, Action] = {
     "e": Action.ESCALATE,
     "x": Action.CLOSE,
     "r": Action.REOPEN,
+    "a": Action.READ,  # 已阅 (a leader's private card)
+    "i": Action.INSTRUCT,  # 批示 (a leader's private card): asks for the text
 }
 ACTION_CODE: dict[Action, str] = {a: c for c, a in CODES.items()}
 CHOOSE = "d"  # a close choice: d:<incident>:<index into DISPOSITIONS>

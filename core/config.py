@@ -93,6 +93,9 @@ class Organization(_Model):
     report_to: list[str] = Field(default_factory=lambda: ["部领导"])
     report_cc: list[str] = Field(default_factory=lambda: ["本部各科室"])
     scheduled_report: Literal["text", "text+file"] = "text+file"
+    # a subscribed leader gets, for an open grade I–II incident, one status summary per this
+    # interval (when anything happened in it) instead of every claim and note
+    subscriber_summary: str = "2h"
 
     @field_validator("quiet_hours")
     @classmethod
@@ -105,6 +108,19 @@ class Organization(_Model):
             raise ValueError(
                 f"免打扰时段应写成 22:00-07:30，而不是 {v!r} / quiet_hours must look like 22:00-07:30"
             ) from exc
+        return v
+
+    @field_validator("subscriber_summary")
+    @classmethod
+    def _summary_every(cls, v: str) -> str:
+        try:
+            every = parse_duration(v)
+        except ValueError as exc:
+            raise ValueError(
+                f"订阅小结间隔应写成 2h、90m 等，而不是 {v!r} / subscriber_summary must be a duration like 2h"
+            ) from exc
+        if every <= timedelta(0):
+            raise ValueError(f"订阅小结间隔必须大于 0，而不是 {v!r} / subscriber_summary must be more than 0")
         return v
 
     @field_validator("area")

@@ -25,7 +25,9 @@ __all__ = [
     "missed_deadlines",
     "next_deadline",
     "next_due",
+    "next_summary",
     "overdue_kind",
+    "summary_due",
 ]
 
 
@@ -219,3 +221,40 @@ def next_due(
             times.append(last_activity + (n + 1) * quiet)
     later = [t for t in times if t > now]
     return min(later) if later else None
+
+
+# ---------------------------------------------------------------------------- subscribers' summaries
+# A subscribed leader hears of a grade I–II incident's claims and notes in one status summary
+# per interval (`organization.subscriber_summary`), counted from the incident's opening:
+# windows [opened + (k-1)·every, opened + k·every). The deadline sweep sends the summary of the
+# last whole window at its end, and only when someone did something in it.
+
+
+def _summarised(inc: Incident) -> bool:
+    return inc.state not in _DONE and inc.grade.rank <= 2
+
+
+def summary_due(
+    inc: Incident, now: datetime, every: timedelta, *, last_activity: datetime, done: set[str]
+) -> tuple[str, datetime, datetime] | None:
+    """Pure: (key, window start, window end) of the status summary due now, or None — not
+    grade I–II or not open, no whole window yet, already given (`done`: the keys acted on),
+    or nobody acted since the window began (`last_activity`: the latest human action)."""
+    if not _summarised(inc) or every <= timedelta(0):
+        return None
+    k = int((now - inc.created_at) / every)
+    if k < 1:
+        return None
+    start, end = inc.created_at + (k - 1) * every, inc.created_at + k * every
+    key = f"summary:{k}"
+    if key in done or last_activity < start:
+        return None
+    return key, start, end
+
+
+def next_summary(inc: Incident, now: datetime, every: timedelta) -> datetime | None:
+    """Pure: when the next window ends (the sweep's next look for a summary); None when the
+    incident gets no summaries."""
+    if not _summarised(inc) or every <= timedelta(0):
+        return None
+    return inc.created_at + (int((now - inc.created_at) / every) + 1) * every

@@ -40,6 +40,11 @@ __all__ = ["STORY_WINDOW", "Actor", "Analysed", "IncidentService", "IngestOutcom
 
 STORY_WINDOW = timedelta(days=7)
 
+# Actions whose notices a subscriber does not get one by one: their private chats hear of them
+# in the status summary of the deadline sweep (grade I–II) instead. The card, grade changes,
+# a 批示 and the closing (and reopening) still reach them as they happen.
+SUMMARISED = frozenset({Action.CLAIM, Action.UNCLAIM, Action.ASSIGN, Action.NOTE, Action.JUDGE, Action.ESCALATE})
+
 
 class Analysed(Protocol):
     """What `IncidentService.ingest` reads of a post's analysis (`jobs.analyse.Analysis`)."""
@@ -181,6 +186,10 @@ class IncidentService:
         now = self.clock()
         with self.storage.write_tx(self.db):
             inc = self.store.get_incident(self.db, incident_id)
+            has_read = action is Action.READ and any(
+                e.action == Action.READ.value and e.actor == actor.person_id
+                for e in self.store.events_for(self.db, inc.id)
+            )
             d: Decision = decide(
                 inc,
                 action,
@@ -190,6 +199,7 @@ class IncidentService:
                 max_level=len(self.config.chain(inc.grade, inc.category).steps),
                 disposition=disposition,
                 can_sign_off=actor.role in (Role.ADMIN, Role.LEADER),
+                has_read=has_read,
             )
             if not d.ok:
                 holder = self.name_of(inc.assignee) if d.refusal in (Refusal.TAKEN, Refusal.NOT_ASSIGNEE) else None
@@ -201,7 +211,7 @@ class IncidentService:
                 fields["claimed_at"] = now
             if action is Action.ASSIGN:
                 detail["target"] = target
-            if action in (Action.NOTE, Action.JUDGE):
+            if action in (Action.NOTE, Action.JUDGE, Action.INSTRUCT):
                 detail["text"] = text
             if action is Action.NOTE and (n := playbook_step(text)):
                 pb = self.config.playbook(inc.category)
@@ -226,7 +236,7 @@ class IncidentService:
                 fields.update(closed_at=None, disposition=None, summary=None)
                 if text:
                     detail["reason"] = text
-            if action is not Action.NOTE:
+            if action not in (Action.NOTE, Action.INSTRUCT, Action.READ):  # these change no field
                 self.store.update_incident(self.db, inc.id, inc.version, now, **fields)
             self.store.add_event(
                 self.db,
@@ -243,22 +253,29 @@ class IncidentService:
             after = self.store.get_incident(self.db, inc.id)
             self._announce(
                 after,
-                self._notice(after, action, actor, target=target, text=text, before=inc) if announce else None,
+                None
+                if action is Action.READ or not announce
+                else self._notice(after, action, actor, target=target, text=text, before=inc),
                 edit_card=action is not Action.NOTE,
                 now=now,
+                summarised=action in SUMMARISED,
             )
             if after.state is State.PENDING_SIGNOFF and action is Action.CLOSE:
                 self._ask_signoff(after, actor, now)
             pb = self.config.playbook(after.category)
             if action in (Action.CLAIM, Action.ASSIGN) and pb and inc.claimed_at is None:
                 rule = self.config.grades.get(after.grade)
-                self._announce(after, playbook_text(after.id, pb, rule=rule), edit_card=False, now=now)
+                self._announce(after, playbook_text(after.id, pb, rule=rule), edit_card=False, now=now, summarised=True)
             if action is Action.ESCALATE:
                 self._notify_level(after, after.escalation_level, text, now, skip=actor.person_id)
             if action is Action.ASSIGN and target and target != actor.person_id:
                 person = self.config.person(target)
                 if person:
                     self._private(person, after, f"👉 你被指派处置 #{after.id}：{after.title}", now)
+            if action is Action.INSTRUCT and after.assignee and after.assignee != actor.person_id:
+                person = self.config.person(after.assignee)
+                if person:  # the assignee gets it privately too; unclaimed, the group is asked to claim
+                    self._private(person, after, f"📌 {actor.name} 对 #{after.id} 批示：{text}\n请抓好落实。", now)
         self.on_queued()
         return Outcome(True, after)
 
@@ -294,9 +311,11 @@ class IncidentService:
         now: datetime,
         internal: bool = True,
         reminder: bool = False,
+        summarised: bool = False,
     ) -> None:
         """Edit the card wherever it is shown, and thread a notice under it in each of those
-        chats — except internal notices in facts-only chats (partner departments)."""
+        chats — except internal notices in facts-only chats (partner departments), and
+        `summarised` ones (claims, notes …) in subscribers' private chats (see `SUMMARISED`)."""
         targets = list(
             dict.fromkeys(
                 self.router.group_chats(inc.team)
@@ -306,6 +325,8 @@ class IncidentService:
         outside = (
             self.router.facts_only_chats(inc.team, self.config.chain(inc.grade, inc.category)) if internal else set()
         )
+        if summarised:
+            outside = outside | self.subscriber_chats(inc)
         for platform, chat in targets:
             if edit_card:
                 self.outbox.enqueue(
@@ -352,6 +373,37 @@ class IncidentService:
                     payload={"text": notice},
                     priority=inc.grade.rank,
                 )
+
+    def subscriber_chats(self, inc: Incident) -> set[tuple[str, str]]:
+        """The private chats of the subscribers whose subscription covers `inc` (its assignee's
+        own chats excepted): they get summaries instead of every claim and note."""
+        out: set[tuple[str, str]] = set()
+        for person in self.router.subscribers(inc.grade):
+            if person.id != inc.assignee:
+                out.update(self.router.private_chats(person))
+        return out - set(self.router.group_chats(inc.team))
+
+    def summarise(self, items: list[tuple[Incident, str, str]]) -> int:
+        """Status summaries of the deadline sweep, `(incident, key, text)` each: its audit event
+        (a reminder with `key`, so it happens once) and a notice under the card in every
+        subscriber's private chat. The caller holds the write transaction. Returns how many
+        messages were queued."""
+        now, sent = self.clock(), 0
+        for inc, key, text in items:
+            self.store.add_event(self.db, inc.id, now, actor=None, action="reminder", detail={"key": key, "text": text})
+            for platform, chat in sorted(self.subscriber_chats(inc)):
+                self.outbox.enqueue(
+                    self.db,
+                    now,
+                    platform=platform,
+                    chat=chat,
+                    kind=self.outbox.NOTICE,
+                    incident_id=inc.id,
+                    payload={"text": text},
+                    priority=inc.grade.rank,
+                )
+                sent += 1
+        return sent
 
     def _ask_signoff(self, inc: Incident, actor: Actor, now: datetime) -> None:
         """A grade I–II closing waits for 销号: every leader and admin is asked privately."""
@@ -441,7 +493,13 @@ class IncidentService:
                 chat=actor.chat,
             )
             after = self.store.get_incident(self.db, inc.id)
-            self._announce(after, mute_notice(inc.id, actor.name, fmt_time(until, self.tz)), edit_card=False, now=now)
+            self._announce(
+                after,
+                mute_notice(inc.id, actor.name, fmt_time(until, self.tz)),
+                edit_card=False,
+                now=now,
+                summarised=True,
+            )
         self.on_queued()
         return after
 
@@ -467,7 +525,7 @@ class IncidentService:
                 chat=actor.chat,
             )
             after = self.store.get_incident(self.db, inc.id)
-            self._announce(after, mute_notice(inc.id, actor.name, None), edit_card=False, now=now)
+            self._announce(after, mute_notice(inc.id, actor.name, None), edit_card=False, now=now, summarised=True)
         self.on_queued()
         return after, True
 
@@ -494,7 +552,7 @@ class IncidentService:
         now = self.clock()
         with self.storage.write_tx(self.db):
             self.store.add_event(self.db, inc.id, now, actor=None, action="reminder", detail={"key": key, "text": text})
-            self._announce(inc, text, edit_card=False, now=now, reminder=True)
+            self._announce(inc, text, edit_card=False, now=now, reminder=True, summarised=True)
             person = self.config.person(inc.assignee) if (to_assignee and inc.assignee) else None
             if person:
                 for platform, chat in self.router.private_chats(person):
@@ -533,6 +591,7 @@ class IncidentService:
                     )
                 )
                 outside = self.router.facts_only_chats(inc.team, self.config.chain(inc.grade, inc.category))
+                outside = outside | self.subscriber_chats(inc)  # subscribers: the summary, not each reminder
                 for platform, chat in targets:
                     if (platform, chat) not in outside:
                         per_chat.setdefault((platform, chat, self.outbox.NOTICE), []).append((inc, text))
@@ -777,6 +836,7 @@ class IncidentService:
                 source_notice(iid, source.name if source else post.source_id),
                 edit_card=True,
                 now=now,
+                summarised=True,
             )
         else:
             self._announce(after, None, edit_card=True, now=now)

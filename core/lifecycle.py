@@ -40,6 +40,8 @@ class Action(str, Enum):
     REOPEN = "reopen"
     JUDGE = "judge"  # 研判: the analyst's assessment; the state stays
     SIGNOFF = "signoff"  # 销号: a leader (or admin) confirms a grade I–II closing
+    INSTRUCT = "instruct"  # 批示: a leader's (or admin's) instruction; the state stays
+    READ = "read"  # 已阅: a read receipt, once per person; the state stays
 
 
 class Refusal(str, Enum):
@@ -56,6 +58,8 @@ class Refusal(str, Enum):
     PENDING = "pending"  # waiting for sign-off: sign off (/signoff) or send back (/reopen)
     NOT_PENDING = "not_pending"  # /signoff of an incident nobody asked to close
     NOT_SIGNER = "not_signer"  # only a leader or an admin signs off
+    NOT_LEADER = "not_leader"  # only a leader or an admin gives a 批示
+    ALREADY_READ = "already_read"  # 已阅 a second time by the same person
 
 
 @dataclass(frozen=True)
@@ -82,11 +86,16 @@ def decide(
     max_level: int = 3,
     disposition: Disposition | None = None,
     can_sign_off: bool = False,
+    has_read: bool = False,
 ) -> Decision:
-    """Pure: given the incident and who does what, say what the new state is."""
+    """Pure: given the incident and who does what, say what the new state is.
+    `can_sign_off`: the actor is a leader or an admin (销号, 批示); `has_read`: the actor
+    already recorded 已阅 on this incident."""
     s = inc.state
     if action is Action.NOTE:
         return Decision(True, s, inc.assignee)
+    if action is Action.READ:  # a closed incident may still be read
+        return Decision.refuse(Refusal.ALREADY_READ) if has_read else Decision(True, s, inc.assignee)
     if action is Action.REOPEN:
         if s is State.PENDING_SIGNOFF:  # sent back: handling continues where it was
             return Decision(True, _open_state(inc), inc.assignee)
@@ -99,6 +108,8 @@ def decide(
         return Decision.refuse(Refusal.CLOSED)
     if action is Action.JUDGE:
         return Decision(True, s, inc.assignee)
+    if action is Action.INSTRUCT:
+        return Decision(True, s, inc.assignee) if can_sign_off else Decision.refuse(Refusal.NOT_LEADER)
     if action is Action.SIGNOFF:
         if s is not State.PENDING_SIGNOFF:
             return Decision.refuse(Refusal.NOT_PENDING)

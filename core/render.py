@@ -46,6 +46,7 @@ __all__ = [
     "signoff_request",
     "source_notice",
     "split_text",
+    "status_summary",
     "timeline",
     "timeline_line",
     "timeline_text",
@@ -69,6 +70,8 @@ ACTION_NAMES = {
     "signoff": "销号",
     "unmute": "取消静音",
     "reminder": "提醒",
+    "instruct": "领导批示",
+    "read": "已阅",
 }
 
 
@@ -83,7 +86,12 @@ class Button:
     def command(self) -> str:
         """The text command the button stands for (used where buttons cannot be shown)."""
         base = f"/{self.action.value} {self.incident_id}"
-        hint = {Action.NOTE: " 内容", Action.ESCALATE: " [原因]", Action.CLOSE: " 处置 [说明]"}.get(self.action, "")
+        hint = {
+            Action.NOTE: " 内容",
+            Action.ESCALATE: " [原因]",
+            Action.CLOSE: " 处置 [说明]",
+            Action.INSTRUCT: " 批示内容",
+        }.get(self.action, "")
         return base + (f" {self.arg}" if self.arg else hint)
 
 
@@ -107,6 +115,9 @@ class RenderContext:
     deadline: tuple[str, datetime] | None = None
     overdue: bool = False
     facts_only: bool = False  # for a facts-only chat (a partner department): no internal assessment
+    leader: bool = False  # a leader's private chat: 已阅 and 批示 instead of the team's buttons
+    instructions: tuple[tuple[str, datetime, str], ...] = ()  # the latest 批示: (who, when, text)
+    readers: tuple[str, ...] = ()  # who recorded 已阅 (names), shown on grade I–II cards
 
 
 # C0 and C1 control characters (but tab and newline), DEL, and the bidirectional embedding,
@@ -162,8 +173,12 @@ def fmt_span(td: timedelta | None) -> str:
     return f"{hours / 24:.1f} 天"
 
 
-def _buttons(inc: Incident) -> tuple[Button, ...]:
+def _buttons(inc: Incident, leader: bool = False) -> tuple[Button, ...]:
     i = inc.id
+    if leader:  # a leader reads and instructs; claiming and closing are the team's
+        if inc.state is State.CLOSED:
+            return (Button("已阅", Action.READ, i),)
+        return (Button("已阅", Action.READ, i), Button("批示", Action.INSTRUCT, i))
     if inc.state is State.CLOSED:
         return (Button("重新打开", Action.REOPEN, i), Button("备注", Action.NOTE, i))
     if inc.state is State.PENDING_SIGNOFF:  # a leader signs off with /signoff; the team may only note
@@ -179,6 +194,8 @@ def render_card(inc: Incident, ctx: RenderContext) -> Card:
     """The alert card for an incident, as it stands now."""
     header = f"{inc.grade.badge} · #{inc.id} · {inc.category or '未分类'}"
     fields: list[tuple[str, str]] = []
+    if not ctx.facts_only:  # a leader's 批示 first: it is what the team acts on
+        fields += [(f"📌 批示（{who} {fmt_time(at, ctx.tz)}）", text) for who, at, text in ctx.instructions[-2:]]
     src = inc.source_name or inc.source_id or "—"
     if inc.source_count > 1:
         src += f" 等 {inc.source_count} 个来源"
@@ -203,6 +220,8 @@ def render_card(inc: Incident, ctx: RenderContext) -> Card:
         fields.append(("待销号", f"请领导 /signoff {inc.id} 销号，或 /reopen {inc.id} 原因 退回"))
     if inc.judgement and not ctx.facts_only:
         fields.append(("研判", inc.judgement))
+    if ctx.readers and inc.grade in (Grade.I, Grade.II) and not ctx.facts_only:
+        fields.append(("已阅", "、".join(ctx.readers)))
     if ctx.deadline:
         label, when = ctx.deadline
         mark = " ⚠️已超时" if ctx.overdue else ""
@@ -212,7 +231,7 @@ def render_card(inc: Incident, ctx: RenderContext) -> Card:
         title=inert(inc.title),
         url=safe_url(inc.url),
         fields=tuple((label, inert(value)) for label, value in fields),
-        buttons=_buttons(inc),
+        buttons=_buttons(inc, ctx.leader),
     )
 
 
@@ -464,6 +483,9 @@ def render_notice(
         return f"📝 #{i} {who}：{text}"
     if action is Action.JUDGE:
         return f"🧭 #{i} {who} 研判：{text}"
+    if action is Action.INSTRUCT:
+        ask = "" if inc.assignee or inc.state is State.CLOSED else f"\n目前无人认领，请尽快认领落实（/claim {i}）"
+        return f"📌 #{i} {who} 批示：{text}{ask}"
     if action is Action.ESCALATE:
         return f"⏫ #{i} 由 {who} 升级至{level}" + (f"：{text}" if text else "")
     if action is Action.CLOSE:
@@ -521,3 +543,47 @@ def mute_notice(incident_id: int | None, who: str, until: str | None) -> str:
     if until is None:
         return f"🔔 #{incident_id} {who} 取消了静音，恢复提醒"
     return f"🔕 #{incident_id} {who} 静音了提醒，至 {until}"
+
+
+def status_summary(
+    inc: Incident,
+    events: Iterable[Event],
+    names: NameOf,
+    hours: str,
+    deadline: tuple[str, datetime] | None,
+    tz: ZoneInfo,
+) -> str | None:
+    """A subscriber's status summary of `inc` over an interval (`hours`, e.g. "2 小时"): what
+    people did in `events` (the interval's), the latest of it and the next deadline. None when
+    nobody did anything in the interval."""
+    named = _namer(names)
+
+    def name_of(pid: str | None) -> str:
+        return SYSTEM if pid == "system" else named(pid)  # the sweep's auto-escalation
+
+    done = [e for e in events if e.actor and e.action in _SUMMARISED]
+    if not done:
+        return None
+    parts: list[str] = []
+    for e in done:
+        if e.action == "claim":
+            parts.append(f"认领 {name_of(e.actor)}")
+        elif e.action == "assign" and e.detail.get("target"):
+            parts.append(f"指派给 {name_of(e.detail['target'])}")
+        elif e.action == "unclaim":
+            parts.append(f"{name_of(e.actor)} 取消认领")
+    for action, word in (("note", "备注"), ("judge", "研判"), ("escalate", "升级")):
+        n = sum(1 for e in done if e.action == action)
+        if n:
+            parts.append(f"{word} {n} 条" if action != "escalate" else f"升级 {n} 次")
+    last = done[-1]
+    what, detail = describe_event(last, name_of)
+    parts.append(f"最新：{name_of(last.actor)} {what}" + (f"「{detail[:60]}」" if detail else ""))
+    if deadline:
+        parts.append(f"下一时限 {deadline[0]} {fmt_time(deadline[1], tz)}")
+    parts.append(f"现状：{inc.state.label}")
+    return inert(f"📋 #{inc.id} 状态小结（过去 {hours}）：" + "；".join(parts))
+
+
+# what a subscriber's summary reports instead of notifying each (the rest reaches them as it happens)
+_SUMMARISED = frozenset({"claim", "unclaim", "assign", "note", "judge", "escalate"})

@@ -114,6 +114,12 @@ class Host(Protocol):
         the start-up collection): a scripted console session reads what it caused."""
 
 
+class RenderCard(Protocol):
+    """The card of an incident as a chat sees it (`where`: (platform, chat); None: the group's)."""
+
+    def __call__(self, inc: Incident, where: tuple[str, str] | None = None) -> Card: ...
+
+
 @dataclass
 class Deps:
     """What handlers may use; built once by the app."""
@@ -125,7 +131,7 @@ class Deps:
     segmenter: Segmenter
     clock: Clock
     tz: ZoneInfo
-    render_card: Callable[[Incident], Card]
+    render_card: RenderCard
     pipeline: Pipeline  # for tips
     http: Callable[[], httpx.AsyncClient]  # for tips
     resolve: Callable[[str], Awaitable[list[str]]]  # host -> addresses (tests swap it)

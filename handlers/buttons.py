@@ -13,6 +13,7 @@ from core.models import Incident, Role, State
 from handlers.base import UNKNOWN_BUTTON, Deps, Pressed, Request
 from handlers.commands import handle, who_is
 from handlers.permissions import allowed
+from storage import incidents as store
 
 __all__ = ["press"]
 
@@ -52,6 +53,13 @@ async def press(deps: Deps, req: Request, data: str, *, keyboards: bool = False)
         if keyboards:
             return Pressed(f"请回复此卡片并发送：/note 内容（或 /note {iid} 内容）")
         return Pressed(f"请发送「备注 {iid} 内容」添加备注。")
+    if b.action is Action.INSTRUCT:  # 批示 needs its text: like 备注, say what to send
+        person = who_is(deps, req)
+        if not allowed("instruct", Role(person.role) if person else None):
+            return Pressed("只有领导或管理员可以批示。")
+        if keyboards:
+            return Pressed(f"请回复此卡片并发送：/instruct 批示内容（或 /instruct {iid} 批示内容）")
+        return Pressed(f"请发送「批示 {iid} 内容」作出批示。")
     if b.action is Action.CLOSE and not keyboards:
         names = "、".join(d.value for d in DISPOSITIONS)
         return Pressed(f"请发送「关闭 {iid} 处置方式 [说明]」，处置方式：{names}。")
@@ -77,8 +85,12 @@ async def press(deps: Deps, req: Request, data: str, *, keyboards: bool = False)
         before = _state(deps.service.get(iid))
     except LookupError:  # storage.incidents.IncidentNotFound
         return Pressed(f"没有编号为 #{iid} 的事件。")
+    reads = len(store.events_of(deps.db, iid, ("read",))) if action is Action.READ else 0
     replies = tuple(await handle(deps, dataclasses.replace(req, text=text)))
-    changed = _DONE.get(action) if _state(deps.service.get(iid)) != before else None
+    if action is Action.READ:  # a read receipt changes no state: relabel when one was recorded
+        changed = "已阅" if len(store.events_of(deps.db, iid, ("read",))) > reads else None
+    else:
+        changed = _DONE.get(action) if _state(deps.service.get(iid)) != before else None
     if replies:
         return Pressed(replies[0].text, replies=replies, changed=changed)
     return Pressed("✅ 已完成", alert=False, changed=changed)

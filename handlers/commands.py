@@ -125,6 +125,8 @@ def parse_line(text: str, *, private: bool = True) -> Line | None:
     name, rest = _ALIASES[m.group(1)], (m.group(2) or "").strip()
     if not private and rest and not _group_argument(name, rest):
         return None
+    if not private and not rest and name in _NUMBER_IN_GROUP:
+        return None
     return Line(name, rest, None)
 
 
@@ -376,6 +378,10 @@ def _result(call: Call, out: Outcome) -> list[Reply]:
         ]
     if why is Refusal.NOT_SIGNER:
         return [Reply(f"#{i.id} 须由领导或管理员销号。")]
+    if why is Refusal.NOT_LEADER:
+        return [Reply(f"只有领导或管理员可以对 #{i.id} 作出批示。")]
+    if why is Refusal.ALREADY_READ:
+        return [Reply(f"你已阅过 #{i.id}。")]
     if why is Refusal.NEEDS_JUDGEMENT:
         return [
             Reply(
@@ -477,12 +483,15 @@ async def cmd_show(call: Call) -> list[Reply]:
     iid = _id_only(call, "/show 编号，例如 /show 12")
     deps = call.deps
     inc, view = _visible(call, iid)
-    card = deps.render_card(inc)
+    # in a private chat the card is the asker's own (a leader's offers 已阅 and 批示)
+    card = deps.render_card(inc, (call.req.platform, call.req.chat)) if call.req.private else deps.render_card(inc)
     if view is not View.FULL:
         # what a facts-only escalation step receives: the card and the posts, no internal
         # notes, escalation reasons, playbook or timeline
         # the 研判 is the team's internal assessment
-        card = replace(card, fields=tuple(f for f in card.fields if f[0] != "研判"))
+        card = replace(
+            card, fields=tuple(f for f in card.fields if f[0] not in ("研判", "已阅") and not f[0].startswith("📌"))
+        )
         lines = [card_text(card, with_commands=False)]
         posts = store.posts_for(deps.db, iid)
         if posts:
@@ -588,6 +597,36 @@ async def cmd_judge(call: Call) -> list[Reply]:
         raise UsageError(f"研判意见过长（{len(text)} 字，最多 {JUDGE_LIMIT} 字），请精简后重发。用法：{_JUDGE_USAGE}")
     _visible(call, iid, need=View.FULL)
     return _result(call, call.deps.service.act(iid, Action.JUDGE, call.actor, text=text))
+
+
+INSTRUCT_LIMIT = 1000
+_INSTRUCT_USAGE = "/instruct 编号 批示内容，例如 /instruct 12 请网信办会同属地核实，今日内回应"
+
+
+async def cmd_instruct(call: Call) -> list[Reply]:
+    """批示: a leader's instruction, an audited event shown on the card, sent to the assignee
+    (or, unclaimed, to the group with a request to claim) and kept in the documents."""
+    iid = _incident_id(call, _INSTRUCT_USAGE)
+    text = _text_after_number(call)
+    if not text:
+        raise UsageError(f"批示内容不能为空。用法：{_INSTRUCT_USAGE}")
+    if len(text) > INSTRUCT_LIMIT:
+        raise UsageError(f"批示过长（{len(text)} 字，最多 {INSTRUCT_LIMIT} 字），请精简后重发。用法：{_INSTRUCT_USAGE}")
+    _visible(call, iid, need=View.FULL)
+    out = call.deps.service.act(iid, Action.INSTRUCT, call.actor, text=text)
+    if out.ok:
+        return _done(call, out.incident, f"📌 已批示 #{iid}，已通知处置人员。")
+    return _result(call, out)
+
+
+async def cmd_read(call: Call) -> list[Reply]:
+    """已阅: a leader's read receipt, once per person and incident (the 已阅 button)."""
+    iid = _id_only(call, "/read 编号，例如 /read 12")
+    _visible(call, iid, need=View.FULL)
+    out = call.deps.service.act(iid, Action.READ, call.actor)
+    if out.ok:
+        return [Reply(f"✅ 已阅 #{iid}。")]
+    return _result(call, out)
 
 
 async def cmd_escalate(call: Call) -> list[Reply]:
@@ -1019,6 +1058,8 @@ COMMANDS: list[Command] = [
     ),
     Command("unmute", "/unmute 编号", "取消静音；/unmute all 结束全组静音", cmd_unmute, aliases=("取消静音",)),
     Command("export", "/export ledger [周期]", "导出舆情台账（Excel 文件，默认本周）", cmd_export, aliases=("导出",)),
+    Command("instruct", "/instruct 编号 批示内容", "领导批示（领导、管理员）", cmd_instruct, aliases=("批示",)),
+    Command("read", "/read 编号", "已阅：阅知回执（领导、管理员；私聊卡片上的按钮）", cmd_read, aliases=("已阅",)),
 ]
 _BY_NAME = {c.name: c for c in COMMANDS}
 _ALIASES = {a: c.name for c in COMMANDS for a in c.aliases}
@@ -1028,6 +1069,9 @@ _ALIAS = re.compile(
     re.DOTALL,
 )
 _NUMBER = re.compile(r"^[#＃]?[0-9０-９]+(?:\s|$)")
+# aliases that are everyday words in a group ("已阅" acknowledges any message): a command
+# there only with the incident number
+_NUMBER_IN_GROUP = frozenset({"read"})
 # arguments a Chinese word takes in a group (commands with an incident number need the number;
 # the others, not listed, count only as the whole message)
 _GROUP_ARGS = {

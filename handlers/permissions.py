@@ -37,6 +37,8 @@ ALLOWED: dict[str, set[Role] | None] = {
     "mute": _WORK,
     "unmute": _WORK,
     "export": _VIEW,
+    "instruct": {Role.ADMIN, Role.LEADER},  # 批示 (core.lifecycle refuses anyone else too)
+    "read": {Role.ADMIN, Role.LEADER},  # 已阅: a leader's read receipt
 }
 
 

@@ -72,6 +72,7 @@ class Case:
     timeline: list[TimelineEntry]  # when, who, what, detail (core.render.timeline)
     lessons: list[str]
     judgement: str = ""  # the latest /judge (研判); else the last note starting with 研判
+    instructions: tuple[str, ...] = ()  # the leaders' 批示 (/instruct): "王书记（11-26 09:30）：…"
 
     def __post_init__(self) -> None:  # entries given as (when, who, what, detail) tuples
         self.timeline[:] = [e if isinstance(e, TimelineEntry) else TimelineEntry(*e, action="") for e in self.timeline]
@@ -107,16 +108,27 @@ def collect_cases(
     ]
     cases = []
     for inc in progress(incidents):
-        lessons, judgement, legacy = [], "", ""
+        lessons, judgement, legacy, instructions = [], "", "", []
         steps = timeline(store.events_for(db, inc.id), names)
         for e in steps:
+            if e.action == "instruct":
+                instructions.append(f"{e.who}（{e.at.astimezone(tz):%m-%d %H:%M}）：{e.detail}")
             if e.action == "note" and e.detail.lower().startswith(LESSON_PREFIXES):
                 lessons.append(e.detail.split(":", 1)[-1].split("：", 1)[-1].strip())
             if e.action == "judge":
                 judgement = e.detail.strip()
             elif e.action == "note" and (found := judgement_of(e.detail)) is not None:
                 legacy = found
-        cases.append(Case(inc, by_publication(store.posts_for(db, inc.id)), steps, lessons, judgement or legacy))
+        cases.append(
+            Case(
+                inc,
+                by_publication(store.posts_for(db, inc.id)),
+                steps,
+                lessons,
+                judgement or legacy,
+                tuple(instructions),
+            )
+        )
     return cases
 
 
@@ -135,6 +147,7 @@ def _facts(c: Case, tz: ZoneInfo) -> list[str]:
         f"类别：{i.category or '未分类'}；发现时间：{i.created_at.astimezone(tz):%Y-%m-%d %H:%M}",
         f"定级理由：{reason_words(i.reasons) or '—'}",
         *([f"研判：{c.judgement}"] if c.judgement else []),
+        *([f"领导批示：{'；'.join(c.instructions)}"] if c.instructions else []),
         f"处置结果：{i.disposition.value if i.disposition else '尚未办结'}" + (f"（{i.summary}）" if i.summary else ""),
     ]
 

@@ -1,5 +1,6 @@
 """The deadline sweep: reminders before and at each deadline, auto-escalation of unclaimed
-incidents, nudges for claimed ones gone quiet, the end of a mute. Runs every minute; each
+incidents, nudges for claimed ones gone quiet, the end of a mute, and the subscribers' status
+summaries of grade I–II incidents (`core.deadlines.summary_due`). Runs every minute; each
 reminder happens once (its key is written to the audit log with it).
 
 At a year's scale (issue 17.3) the sweep reads only the incidents with something due: each open
@@ -16,12 +17,13 @@ import logging
 import weakref
 from zoneinfo import ZoneInfo
 
-from core.deadlines import deadlines_for, due_intents, next_due
+from core.clock import parse_duration
+from core.deadlines import deadlines_for, due_intents, next_deadline, next_due, next_summary, summary_due
 from core.incidents import Actor, IncidentService
 from core.lifecycle import Action
 from core.models import Role
 from core.render import SYSTEM as SYSTEM_NAME
-from core.render import SYSTEM_ID
+from core.render import SYSTEM_ID, status_summary
 from storage import incidents as store
 from storage import write_tx
 
@@ -92,6 +94,9 @@ class _Sweep:
         self.next: list[tuple] = []  # (incident id, next due, version, last event id)
         self.acted = 0
         self.hold = store.get_mute_all(service.db)  # /mute all: grade III-IV wait until then
+        # subscribers' status summaries of grade I–II incidents: (incident, key, text)
+        self.summaries: list[tuple] = []
+        self.every = parse_duration(service.config.organization.subscriber_summary)
 
     def chunk(self) -> bool:
         """Look at the next CHUNK due incidents; False when there are no more."""
@@ -167,29 +172,38 @@ class _Sweep:
             if changed:
                 rule = service.config.grades[inc.grade]
                 dl = deadlines_for(inc, service.config.grades, tz)
-            self.next.append(
-                (
-                    inc.id,
-                    next_due(
-                        inc,
-                        dl,
-                        rule,
-                        now,
-                        last_activity=last_activity,
-                        muted_until=inc.muted_until,
-                        hold_until=self.hold,
-                    ),
-                    inc.version,
-                    last_event,
-                )
+            self._summary(inc, dl, last_activity, done)
+            when = next_due(
+                inc, dl, rule, now, last_activity=last_activity, muted_until=inc.muted_until, hold_until=self.hold
             )
+            summary_at = next_summary(inc, now, self.every)
+            if summary_at is not None and (when is None or summary_at < when):
+                when = summary_at
+            self.next.append((inc.id, when, inc.version, last_event))
         return len(rows) == CHUNK
+
+    def _summary(self, inc, dl, last_activity, done: set[str]) -> None:
+        """The subscribers' status summary of `inc` when one is due and anyone did anything in
+        its window (read from this incident's events only: the cost follows what is due)."""
+        service, now = self.service, self.now
+        due = summary_due(inc, now, self.every, last_activity=last_activity, done=done)
+        if due is None or not service.subscriber_chats(inc):
+            return
+        key, start, end = due
+        events = [e for e in store.events_for(service.db, inc.id) if start <= e.at < end]
+        minutes = int(self.every.total_seconds() // 60)
+        span = f"{minutes // 60} 小时" if minutes % 60 == 0 else f"{minutes} 分钟"
+        text = status_summary(inc, events, service.name_of, span, next_deadline(inc, dl, now), self.tz)
+        if text:
+            self.acted += 1
+            self.summaries.append((inc, key, text))
 
     def finish(self) -> int:
         """One transaction: every reminder's audit event, one message per chat, the next times."""
         service = self.service
         with write_tx(service.db):
             queued = service.remind_batch(self.reminders)
+            queued += service.summarise(self.summaries)
             for iid, when, version, last_event in self.next:
                 store.set_next_due(service.db, iid, when, version=version, last_event_id=last_event)
         if self.reminders:

@@ -39,6 +39,7 @@ COLUMNS: list[tuple[str, int]] = [
     ("等级", 9),
     ("涉及对象", 18),
     ("研判", 30),
+    ("领导批示", 30),
     ("认领人", 8),
     ("认领用时", 12),
     ("处置方式", 9),
@@ -77,6 +78,7 @@ class LedgerRow:
     closed: datetime | None
     overdue: str
     notes: str
+    instructions: str = ""  # the leaders' 批示 (/instruct), one a line with who and when
 
     def values(self) -> list:
         return [
@@ -90,6 +92,7 @@ class LedgerRow:
             self.grade,
             self.involved,
             self.judgement,
+            self.instructions,
             self.assignee,
             self.claim_time,
             self.disposition,
@@ -140,14 +143,18 @@ def ledger_rows(
 ) -> list[LedgerRow]:
     """Every incident found in [start, end), oldest first."""
     incidents = store.incidents_between(db, start, end)
-    notes = store.events_between(db, start, end, ("note", "judge"))
+    notes = store.events_between(db, start, end, ("note", "judge", "instruct"))
     names = {p.id: p.name for p in config.people}
     rows = []
     for inc in incidents:
-        judgement, legacy, remarks = "", "", []
+        judgement, legacy, remarks, instructions = "", "", [], []
         for ev in notes.get(inc.id, []):
             text = (ev.detail.get("text") or "").strip()
             if not text:
+                continue
+            if ev.action == "instruct":
+                who = names.get(ev.actor, ev.actor) if ev.actor else SYSTEM
+                instructions.append(f"{ev.at.astimezone(tz):%m-%d %H:%M} {who}：{text}")
                 continue
             if ev.action == "judge":
                 judgement = text
@@ -183,6 +190,7 @@ def ledger_rows(
                 closed=_local(inc.closed_at, tz) if inc.state is State.CLOSED else None,
                 overdue=overdue_text(inc, config, tz, now),
                 notes="\n".join(remarks),
+                instructions="\n".join(instructions),
             )
         )
     return rows
@@ -216,8 +224,10 @@ def write_xlsx(rows: list[LedgerRow], path: Path, *, org: str, title: str) -> Pa
         c.font, c.fill, c.border = head_font, head_fill, border
         c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         ws.column_dimensions[get_column_letter(col)].width = width
-    date_cols = {2, 3, 15}
-    link_col, duration_col = 6, 12
+    col_of = {name: n for n, (name, _) in enumerate(COLUMNS, 1)}
+    date_cols = {col_of["发现时间"], col_of["首发时间"], col_of["办结时间"]}
+    link_col, duration_col = col_of["链接"], col_of["认领用时"]
+    wrapped = {col_of[c] for c in ("标题", "涉及对象", "研判", "领导批示", "处置说明", "备注")}
     # Each column's cell style is made once, on a scratch sheet, and copied to its cells:
     # setting fonts and borders cell by cell costs openpyxl a style lookup each time.
     scratch = wb.create_sheet("_styles")
@@ -225,7 +235,7 @@ def write_xlsx(rows: list[LedgerRow], path: Path, *, org: str, title: str) -> Pa
     for col in range(1, len(COLUMNS) + 2):  # the last one: a clickable link
         c = scratch.cell(row=1, column=col)
         c.border = border
-        c.alignment = Alignment(vertical="top", wrap_text=col in (4, 9, 10, 14, 17))
+        c.alignment = Alignment(vertical="top", wrap_text=col in wrapped)
         if col in date_cols:
             c.number_format = DATE_FORMAT
         elif col == duration_col:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -144,6 +144,11 @@ class _Story:
     timeline: list[TimelineEntry]
     judgement: str
     actions: list[TimelineEntry]  # what people did (not discovery, new posts, regrading)
+    instructions: list[TimelineEntry] = field(default_factory=list)  # leaders' 批示 (/instruct)
+
+    def instruction_text(self, tz: ZoneInfo) -> str:
+        """The 领导批示 paragraph: every 批示, who and when."""
+        return "；".join(f"{e.who}（{e.at.astimezone(tz):%m-%d %H:%M}）批示：{e.detail}" for e in self.instructions)
 
 
 def _story(db: Database, inc: Incident, names: dict[str, str]) -> _Story:
@@ -155,7 +160,8 @@ def _story(db: Database, inc: Incident, names: dict[str, str]) -> _Story:
         elif e.action == "note" and (found := judgement_of(e.detail)) is not None:
             legacy = found
     actions = [e for e in steps if e.action not in SYSTEM_EVENTS]
-    return _Story(inc, by_publication(store.posts_for(db, inc.id)), steps, judgement or legacy, actions)
+    instructions = [e for e in steps if e.action == "instruct"]
+    return _Story(inc, by_publication(store.posts_for(db, inc.id)), steps, judgement or legacy, actions, instructions)
 
 
 def _post_at(p: dict) -> datetime:
@@ -491,6 +497,8 @@ def build_period_docx(
         d.labelled("来源与传播：", _spread(s, tz))
         if s.judgement:
             d.labelled("研判：", s.judgement)
+        if s.instructions:
+            d.labelled("领导批示：", s.instruction_text(tz))
         d.labelled("处置经过：", _done(s, tz))
         d.labelled(
             "当前状态：",
@@ -571,6 +579,8 @@ def build_special_docx(
     d.heading("三、研判")
     d.text(s.judgement or "尚未作出研判。")
     d.heading("四、处置情况")
+    if s.instructions:
+        d.labelled("领导批示：", s.instruction_text(tz))
     for when, who, what, detail in s.timeline:
         d.text(f"{when.astimezone(tz):%m-%d %H:%M} {who}{what}" + (f"：{detail}" if detail else ""))
     d.text(

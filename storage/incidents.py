@@ -23,6 +23,7 @@ __all__ = [
     "due_for_sweep",
     "events_between",
     "events_for",
+    "events_of",
     "final_grades",
     "get_incident",
     "get_mute_all",
@@ -282,6 +283,26 @@ def events_for(db: Database, incident_id: int) -> list[Event]:
             json_loads(r["detail"], {}),
         )
         for r in db.query("SELECT * FROM events WHERE incident_id = ? ORDER BY id", [incident_id])
+    ]
+
+
+def events_of(db: Database, incident_id: int, actions: tuple[str, ...]) -> list[Event]:
+    """An incident's events of the given actions, in order (the card's 批示 and 已阅)."""
+    marks = ",".join("?" * len(actions))
+    return [
+        Event(
+            r["id"],
+            r["incident_id"],
+            parse_iso(r["at"]),
+            r["actor"],
+            r["action"],
+            r["from_state"],
+            r["to_state"],
+            json_loads(r["detail"], {}),
+        )
+        for r in db.query(
+            f"SELECT * FROM events WHERE incident_id = ? AND action IN ({marks}) ORDER BY id", [incident_id, *actions]
+        )
     ]
 
 

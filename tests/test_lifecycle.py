@@ -71,6 +71,8 @@ ALLOWED = [
     (State.PENDING_SIGNOFF, "a", 0, Action.NOTE, "b", None, False, State.PENDING_SIGNOFF, "a"),
     (State.PENDING_SIGNOFF, "a", 0, Action.JUDGE, "a", None, False, State.PENDING_SIGNOFF, "a"),
     (State.PENDING_SIGNOFF, "a", 0, Action.REOPEN, "boss", None, False, State.CLAIMED, "a"),
+] + [  # 已阅: in every state, the state stays (once per person: see test_read_once_instruct_by_leaders)
+    (state, "a", 0, Action.READ, "boss", None, False, state, "a") for state in State
 ]
 
 
@@ -112,7 +114,12 @@ FORBIDDEN = (
             Action.CLOSE,
             Action.JUDGE,
             Action.SIGNOFF,
+            Action.INSTRUCT,
         )
+    ]
+    + [  # 批示 is a leader's (or an admin's): `can_sign_off` is not given here
+        (state, "a", 0, Action.INSTRUCT, "a", None, False, Refusal.NOT_LEADER)
+        for state in (State.NEW, State.CLAIMED, State.ESCALATED, State.PENDING_SIGNOFF)
     ]
 )
 
@@ -128,3 +135,12 @@ def test_every_state_action_pair_is_covered():
     covered = {(row[0], row[3]) for row in ALLOWED} | {(row[0], row[3]) for row in FORBIDDEN}
     missing = [(s, a) for s in State for a in Action if (s, a) not in covered]
     assert missing == []
+
+
+def test_read_once_instruct_by_leaders():
+    for state in (State.NEW, State.CLAIMED, State.ESCALATED, State.PENDING_SIGNOFF):
+        d = decide(inc(state, "a"), Action.INSTRUCT, actor="boss", can_sign_off=True)
+        assert d.ok and (d.to_state, d.assignee) == (state, "a")
+    for state in State:
+        d = decide(inc(state, "a"), Action.READ, actor="boss", has_read=True)
+        assert not d.ok and d.refusal is Refusal.ALREADY_READ

@@ -36,7 +36,7 @@ def _commands_hint(card: Card) -> str | None:
     if not card.buttons:
         return None
     iid = card.buttons[0].incident_id
-    extra = {Action.NOTE: " 内容", Action.CLOSE: " 处置方式"}
+    extra = {Action.NOTE: " 内容", Action.CLOSE: " 处置方式", Action.INSTRUCT: " 内容"}
     words = "、".join(f"「{b.label} {iid}{extra.get(b.action, '')}」" for b in card.buttons)
     return f"在「舆情哨兵」应用中发送 {words}"
 
