@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 
 from core.clock import DEFAULT_TZ, Clock, to_iso
 from core.cluster import Candidate, StoryIndex, from_hex, legacy_simhash, to_hex, to_unsigned
-from core.config import Config
+from core.config import DEFAULT_CHAIN, Config
+from core.duty import Shift, shifts_from
 from core.grades import Grade
 from core.grading import SPREAD_WINDOW_HOURS, Reach, grade_story, reasons_from_json
 from core.lifecycle import Action, Decision, Refusal, decide
@@ -22,6 +23,7 @@ from core.models import Disposition, Incident, Post, Role, State
 from core.ports import Storage
 from core.render import (
     TimelineOptions,
+    contact_slip,
     fmt_time,
     level_notice,
     mute_notice,
@@ -122,8 +124,11 @@ class IncidentService:
         text: str | None = None,
         disposition: Disposition | None = None,
         summary: str | None = None,
+        unit: str | None = None,
+        due: datetime | None = None,
     ) -> Outcome:
-        """Apply one lifecycle action atomically.
+        """Apply one lifecycle action atomically. A 转办 (TRANSFER) names the receiving `unit`
+        and when its feedback is `due`; `text` is the note.
 
         :raises core.errors.IncidentNotFound:
         """
@@ -170,6 +175,14 @@ class IncidentService:
                 fields.update(closed_at=None, disposition=None, summary=None)
                 if text:
                     detail["reason"] = text
+            if action is Action.TRANSFER:
+                assert unit and due
+                fields.update(transfer_unit=unit, feedback_due_at=due)
+                detail.update(unit=unit, due=to_iso(due), due_local=fmt_time(due, self.tz), text=text)
+                detail["sent"] = bool(self._partner(unit))
+            if action is Action.FEEDBACK:
+                fields["feedback_due_at"] = None
+                detail.update(unit=inc.transfer_unit, text=text)
             if action is not Action.NOTE:
                 self.store.update_incident(self.db, inc.id, inc.version, now, **fields)
             self.store.add_event(
@@ -202,8 +215,89 @@ class IncidentService:
                 person = self.config.person(target)
                 if person:
                     self._private(person, after, f"👉 你被指派处置 #{after.id}：{after.title}", now)
+            if action is Action.TRANSFER:
+                self._send_slip(after, unit, due, text, now)
         self.on_queued()
         return Outcome(True, after)
+
+    # ------------------------------------------------------------------ 转办
+    def _partner(self, unit: str) -> tuple[list[tuple[str, str]], bool] | None:
+        """A configured partner the unit's name matches: (its chats, facts only), or None for a
+        free-text unit. A partner person (privately), an escalation step with chats (a partner
+        department's group), or a team's group."""
+        key = unit.strip().lstrip("@")
+        for p in self.config.people:
+            if p.role == Role.PARTNER and key in (p.id, p.name):
+                chats = self.router.private_chats(p)
+                return (chats, True) if chats else None
+        for chain in [*self.config.escalation, DEFAULT_CHAIN]:
+            for step in chain.steps:
+                chats = [(pl, str(c)) for pl, c in step.chats.items() if pl in self.router.platforms]
+                if step.name == key and chats:
+                    return chats, step.facts_only
+        for t in self.config.teams:
+            if key in (t.id, t.name):
+                chats = self.router.group_chats(t.id)
+                return (chats, False) if chats else None
+        return None
+
+    def _send_slip(self, inc: Incident, unit, due: datetime, note: str | None, now: datetime) -> None:
+        """The 工作联系单: to the partner's chat when the unit is configured, else to the team's
+        group for the staff to forward."""
+        due_local = fmt_time(due, self.tz)
+        partner = self._partner(unit)
+        if partner:
+            chats, facts_only = partner
+            text = contact_slip(inc, unit, due_local, note, judgement=not facts_only)
+        else:
+            chats = self.router.group_chats(inc.team)
+            text = f"请将以下工作联系单转交 {unit}：\n" + contact_slip(inc, unit, due_local, note)
+        for platform, chat in chats:
+            self.outbox.enqueue(
+                self.db, now, platform=platform, chat=chat, kind=self.outbox.TEXT, payload={"text": text}
+            )
+
+    # ------------------------------------------------------------------ duty rota (值班)
+    def duty_shifts(self, at: datetime | None = None, n: int = 2) -> list[Shift]:
+        """The shift at `at` (default now) and the ones after it; empty without a rota. The
+        config's overrides, then those taken or assigned with /duty (the latest wins)."""
+        duty = self.config.organization.duty
+        if duty is None:
+            return []
+        overrides = {**duty.overrides, **self.storage.people.duty_overrides(self.db)}
+        return shifts_from(duty, overrides, at or self.clock(), self.tz, n)
+
+    def on_duty(self, at: datetime | None = None):
+        """The configured person on duty at `at` (default now), or None without a rota."""
+        shifts = self.duty_shifts(at, 1)
+        return self.config.person(shifts[0].person) if shifts else None
+
+    def set_duty(self, day, person_id: str, actor: Actor) -> None:
+        """Put `person_id` on duty on `day` (an override, audited in the database); every
+        team's group is told."""
+        now = self.clock()
+        with self.storage.write_tx(self.db):
+            self.storage.people.set_duty_override(self.db, day, person_id, actor.person_id, now)
+            who = self.name_of(person_id)
+            text = (
+                f"🗓 {actor.name} 接班：{day:%m-%d} 值班员为 {who}"
+                if person_id == actor.person_id
+                else f"🗓 {actor.name} 调整值班：{day:%m-%d} 值班员为 {who}"
+            )
+            seen: list[tuple[str, str]] = []
+            for team in self.config.teams:
+                for target in self.router.group_chats(team.id):
+                    if target not in seen:
+                        seen.append(target)
+                        self.outbox.enqueue(
+                            self.db,
+                            now,
+                            platform=target[0],
+                            chat=target[1],
+                            kind=self.outbox.TEXT,
+                            payload={"text": text},
+                        )
+        self.on_queued()
 
     def _notice(
         self, inc: Incident, action: Action, actor: Actor, *, target=None, text=None, before: Incident | None = None
@@ -221,7 +315,9 @@ class IncidentService:
             action,
             actor.name,
             text=text,
-            target=self.name_of(target) if action is Action.ASSIGN else None,
+            target=self.name_of(target)
+            if action is Action.ASSIGN
+            else (fmt_time(inc.feedback_due_at, self.tz) if action is Action.TRANSFER else None),
             step=step,
             level=level,
             sent_back=before is not None and before.state is State.PENDING_SIGNOFF,
@@ -448,8 +544,12 @@ class IncidentService:
             return 0
         now = self.clock()
         per_chat: dict[tuple[str, str, str], list[tuple[Incident, str]]] = {}
+        duty = self.on_duty(now) if self.config.organization.duty else None
         with self.storage.write_tx(self.db):
             for inc, key, text, to_assignee, record in items:
+                on_duty = duty if (duty and not inc.assignee and key.startswith(("claim:", "duty:"))) else None
+                if on_duty:  # the claim reminder names the duty officer and reaches them privately
+                    text += f"（值班员 {on_duty.name}）" if not key.startswith("duty:") else f"：{on_duty.name}"
                 if record:
                     self.store.add_event(
                         self.db, inc.id, now, actor=None, action="reminder", detail={"key": key, "text": text}
@@ -464,10 +564,11 @@ class IncidentService:
                 for platform, chat in targets:
                     if (platform, chat) not in outside:
                         per_chat.setdefault((platform, chat, self.outbox.NOTICE), []).append((inc, text))
-                person = self.config.person(inc.assignee) if (to_assignee and inc.assignee) else None
-                if person:
-                    for platform, chat in self.router.private_chats(person):
-                        per_chat.setdefault((platform, chat, self.outbox.TEXT), []).append((inc, text))
+                assignee = self.config.person(inc.assignee) if (to_assignee and inc.assignee) else None
+                for person in (assignee, on_duty):
+                    if person:
+                        for platform, chat in self.router.private_chats(person):
+                            per_chat.setdefault((platform, chat, self.outbox.TEXT), []).append((inc, text))
             for (platform, chat, kind), lines in per_chat.items():
                 rank = min(inc.grade.rank for inc, _ in lines)
                 if len(lines) == 1:

@@ -1,12 +1,13 @@
 """The incident lifecycle as a pure table: which action may move which state where.
 
-new -> claimed -> escalated -> closed, plus reopen, unclaim, assign and notes. The incident
+new -> claimed -> escalated -> closed, plus reopen, unclaim, assign and notes; a 转办 (transfer)
+waits in awaiting_feedback (待反馈, still open) until the unit's feedback. The incident
 service (`core.incidents`) is the only caller that applies these decisions to storage.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from core.grades import Grade
@@ -40,6 +41,8 @@ class Action(str, Enum):
     REOPEN = "reopen"
     JUDGE = "judge"  # 研判: the analyst's assessment; the state stays
     SIGNOFF = "signoff"  # 销号: a leader (or admin) confirms a grade I–II closing
+    TRANSFER = "transfer"  # 转办: referred to a unit; waits for its feedback (待反馈)
+    FEEDBACK = "feedback"  # 反馈: the unit's reply is recorded; handling continues
 
 
 class Refusal(str, Enum):
@@ -56,6 +59,7 @@ class Refusal(str, Enum):
     PENDING = "pending"  # waiting for sign-off: sign off (/signoff) or send back (/reopen)
     NOT_PENDING = "not_pending"  # /signoff of an incident nobody asked to close
     NOT_SIGNER = "not_signer"  # only a leader or an admin signs off
+    NOT_AWAITING = "not_awaiting"  # /feedback on an incident not waiting for one (not 转办)
 
 
 @dataclass(frozen=True)
@@ -105,10 +109,26 @@ def decide(
         if not can_sign_off:
             return Decision.refuse(Refusal.NOT_SIGNER)
         return Decision(True, State.CLOSED, inc.assignee or actor)
+    if action is Action.FEEDBACK:
+        if s is not State.AWAITING_FEEDBACK:
+            return Decision.refuse(Refusal.NOT_AWAITING)
+        return Decision(True, _open_state(inc), inc.assignee)
     if s is State.PENDING_SIGNOFF:
         if action is Action.CLOSE and can_sign_off:  # a leader closes it, with the disposition they give
             return Decision(True, State.CLOSED, inc.assignee or actor)
         return Decision.refuse(Refusal.PENDING)
+    if action is Action.TRANSFER:  # again while waiting: a new unit or due date
+        return Decision(True, State.AWAITING_FEEDBACK, inc.assignee or actor)
+    if s is State.AWAITING_FEEDBACK and action in (Action.CLAIM, Action.UNCLAIM, Action.ASSIGN, Action.ESCALATE):
+        d = decide(
+            replace(inc, state=_open_state(inc)),
+            action,
+            actor=actor,
+            target=target,
+            is_admin=is_admin,
+            max_level=max_level,
+        )
+        return replace(d, to_state=State.AWAITING_FEEDBACK) if d.ok else d  # still waiting for the unit
     if action is Action.CLAIM:
         if inc.assignee == actor:
             return Decision.refuse(Refusal.ALREADY_YOURS)

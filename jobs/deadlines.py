@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import logging
 
+from core.clock import parse_duration
 from core.deadlines import deadlines_for, due_intents, next_due
 from core.incidents import Actor, IncidentService
 from core.lifecycle import Action
@@ -26,7 +27,22 @@ __all__ = ["CHUNK", "SYSTEM", "sweep", "sweep_async"]
 log = logging.getLogger(__name__)
 
 SYSTEM = Actor("system", "系统", Role.ADMIN)
-_HUMAN = frozenset({"claim", "unclaim", "assign", "note", "escalate", "close", "reopen", "judge", "signoff", "unmute"})
+_HUMAN = frozenset(
+    {
+        "claim",
+        "unclaim",
+        "assign",
+        "note",
+        "escalate",
+        "close",
+        "reopen",
+        "judge",
+        "signoff",
+        "unmute",
+        "transfer",
+        "feedback",
+    }
+)
 CHUNK = 100  # incidents read (with their events) at a time; the async sweep yields between chunks
 
 
@@ -49,7 +65,13 @@ async def sweep_async(service: IncidentService, tz) -> int:
 
 def _rules_fingerprint(service: IncidentService, tz) -> str:
     return hashlib.sha256(
-        repr((sorted((g.value, repr(r)) for g, r in service.config.grades.items()), str(tz))).encode()
+        repr(
+            (
+                sorted((g.value, repr(r)) for g, r in service.config.grades.items()),
+                str(tz),
+                repr(service.config.organization.duty),
+            )
+        ).encode()
     ).hexdigest()
 
 
@@ -84,6 +106,8 @@ class _Sweep:
         self.next: list[tuple] = []  # (incident id, next due, version, last event id)
         self.acted = 0
         self.hold = store.get_mute_all(service.db)  # /mute all: grade III-IV wait until then
+        duty = service.config.organization.duty  # with a rota the on-duty person hears first
+        self.duty_grace = parse_duration(duty.escalate_after) if duty else None
 
     def chunk(self) -> bool:
         """Look at the next CHUNK due incidents; False when there are no more."""
@@ -109,6 +133,7 @@ class _Sweep:
                 muted_until=inc.muted_until,
                 tz=tz,
                 hold_until=self.hold,
+                duty_grace=self.duty_grace,
             ):
                 self.acted += 1
                 if intent.kind == "auto_escalate":
@@ -146,6 +171,7 @@ class _Sweep:
                         last_activity=last_activity,
                         muted_until=inc.muted_until,
                         hold_until=self.hold,
+                        duty_grace=self.duty_grace,
                     ),
                     inc.version,
                     last_event,
