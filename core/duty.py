@@ -42,7 +42,7 @@ def day_of(at: datetime, duty, tz: ZoneInfo) -> date:
 
 def _rotation_shift(duty, at: datetime, tz: ZoneInfo) -> Shift:
     length = parse_duration(duty.shift)
-    origin = _at(date.fromisoformat(duty.start), duty, tz)
+    origin = _at(duty.start, duty, tz)
     k = (at - origin) // length  # floor division: shifts before `start` continue the rotation backwards
     start = origin + k * length
     return Shift(duty.rotation[k % len(duty.rotation)], start, start + length)

@@ -35,6 +35,9 @@ ALLOWED: dict[str, set[Role] | None] = {
     "mute": _WORK,
     "unmute": _WORK,
     "export": _VIEW,
+    "duty": _VIEW,  # who is on duty; staff take shifts for themselves, leaders and admins assign any
+    "transfer": _WORK,
+    "feedback": _WORK,
 }
 
 
