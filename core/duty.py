@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from core.clock import parse_duration
 
-__all__ = ["Shift", "day_of", "on_duty", "shifts_from"]
+__all__ = ["Shift", "day_of", "on_duty", "shift_of_day", "shifts_from"]
 
 
 @dataclass(frozen=True)
@@ -79,3 +79,8 @@ def shifts_from(duty, overrides: dict[date, str], at: datetime, tz: ZoneInfo, n:
         out.append(s)
         t = s.end
     return out
+
+
+def shift_of_day(duty, overrides: dict[date, str], day: date, tz: ZoneInfo) -> Shift | None:
+    """The shift that takes over on `day` at the handover: that day's duty officer (日报)."""
+    return on_duty(duty, overrides, _at(day, duty, tz), tz) if duty is not None else None

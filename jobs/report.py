@@ -16,11 +16,13 @@ from sqlite_utils import Database
 
 from core.clock import from_iso
 from core.deadlines import OVERDUE_LABELS, deadlines_for, overdue_kind
+from core.duty import shift_of_day
 from core.grades import Grade
 from core.health import source_health
 from core.models import State
 from core.render import timeline, timeline_line
 from storage import incidents as store
+from storage import people as people_store
 
 __all__ = ["PERIODS", "Report", "build_report", "parse_period", "period_bounds", "render_report", "special_report"]
 
@@ -55,6 +57,7 @@ class Report:
     false_positive_rate: dict[str, tuple[int, int]] = field(default_factory=dict)  # category -> (误报, closed)
     sources: dict[str, int] = field(default_factory=dict)  # health -> count
     overdue_by_kind: dict[str, int] = field(default_factory=dict)  # claim|first|full -> count (most serious missed)
+    duty_officer: str = ""  # a day's report (日报): who was on duty that day (值班员), with a rota
 
 
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
@@ -179,7 +182,18 @@ def build_report(db: Database, config, period: str, now: datetime, tz: ZoneInfo)
         claim_by_person={name: (len(c), _mean(c), _mean(d)) for name, (c, d) in sorted(by_person.items())},
         false_positive_rate=fp,
         sources=_source_health(db, config),
+        duty_officer=_duty_officer(db, config, start, end, tz, people),
     )
+
+
+def _duty_officer(db: Database, config, start: datetime, end: datetime, tz: ZoneInfo, people: dict) -> str:
+    """The day's duty officer (值班员) for a report of one day; '' for longer ones or without a rota."""
+    duty = config.organization.duty
+    if duty is None or end - start > timedelta(days=1):
+        return ""
+    overrides = {**duty.overrides, **people_store.duty_overrides(db)}
+    shift = shift_of_day(duty, overrides, start.astimezone(tz).date(), tz)
+    return people.get(shift.person, shift.person) if shift else ""
 
 
 def _mean(values: list[timedelta]) -> timedelta | None:
@@ -202,7 +216,8 @@ def render_report(r: Report, tz: ZoneInfo, org: str = "") -> str:
     state_label = {s.value: s.label for s in State}
     name = PERIODS.get(r.period, "专项时段")
     title = f"📊 {org}舆情{name}报告（{r.start.astimezone(tz):%m-%d %H:%M} 至 {r.end.astimezone(tz):%m-%d %H:%M}）"
-    lines = [title, f"新增事件：{r.total} 起；期间办结：{r.closed_in_period} 起"]
+    lines = [title] + ([f"值班员：{r.duty_officer}"] if r.duty_officer else [])
+    lines.append(f"新增事件：{r.total} 起；期间办结：{r.closed_in_period} 起")
     lines.append("按等级：" + "，".join(f"{Grade(g).emoji}{g} {n}" for g, n in r.by_grade.items()))
     if r.by_category:
         lines.append("按类别：" + "，".join(f"{k} {v}" for k, v in r.by_category.items()))

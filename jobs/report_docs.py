@@ -440,6 +440,8 @@ def build_period_docx(
     d = _Doc(title)
     d.masthead(org, kind, now.astimezone(tz).year, number, unit, day)
     d.title(f"{span}网络舆情{'监测情况' if kind == '日报' else '综述'}")
+    if r.duty_officer:
+        d.labelled("值班员：", r.duty_officer)
 
     d.heading("一、总体情况")
     grades = "，".join(f"{g} 级 {n} 起" for g, n in r.by_grade.items() if n) or "无分级事件"

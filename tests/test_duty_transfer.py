@@ -111,6 +111,19 @@ async def test_duty_shows_now_and_next(make_app, rota, clock):
     assert "当前值班：李强" in await h.say("zhoulan", "值班")
 
 
+async def test_daily_report_names_the_duty_officer(make_app, rota, clock):
+    from jobs.report import build_report, render_report
+
+    h = make_app(rota)
+    await h.say("wangmin", "/duty 2026-11-25 王敏")
+    r = build_report(h.app.db, h.app.config, "today", clock.now, h.app.tz)
+    assert "值班员：李强" in render_report(r, h.app.tz)
+    clock.advance(days=1)
+    r = build_report(h.app.db, h.app.config, "today", clock.now, h.app.tz)
+    assert r.duty_officer == "王敏"  # the override
+    assert build_report(h.app.db, h.app.config, "week", clock.now, h.app.tz).duty_officer == ""
+
+
 async def test_duty_without_rota(make_app):
     h = make_app()
     assert "尚未配置值班表" in await h.say("liqiang", "/duty")
@@ -208,6 +221,7 @@ async def test_transfer_to_a_free_text_unit_waits_for_feedback(make_app, clock):
     sweep(h.app.service, h.app.tz)
     assert "⏰ #1 已超过反馈时限" in await h.deliver()
     assert OVERDUE_LABELS["feedback"] == "反馈超时"
+
     # the reply: back to handling; the due date is cleared
     assert await h.say("liqiang", "反馈 1 交通局已核实，系正常公务") == ""
     out = await h.deliver()
@@ -217,6 +231,17 @@ async def test_transfer_to_a_free_text_unit_waits_for_feedback(make_app, clock):
     assert next_deadline(inc, deadlines_for(inc, h.app.config.grades, h.app.tz), clock.now)[0] != "反馈时限"
     await h.say("liqiang", "/close 1 已转办 交通局已处理")
     assert h.incident(1).state is State.CLOSED
+    # the ledger: the unit in its own column, the 转办 and its 反馈 in 处置说明
+    from jobs.ledger import ledger_rows
+
+    lo = clock.now - timedelta(days=7)
+    (row,) = ledger_rows(h.app.db, h.app.config, lo, clock.now, h.app.tz, clock.now)
+    assert row.transfer_unit == "市交通运输局" and row.disposition == "已转办"
+    assert row.summary.splitlines() == [
+        "交通局已处理",
+        "转办 市交通运输局，11-27 10:00前反馈：请核实并反馈处置情况",
+        "市交通运输局反馈：交通局已核实，系正常公务",
+    ]
 
 
 async def test_transfer_to_a_partner_sends_the_facts_only_slip(make_app, clock):
