@@ -458,7 +458,9 @@ async def cmd_list(call: Call) -> list[Reply]:
 
 async def cmd_mine(call: Call) -> list[Reply]:
     _no_more(call.args, "/mine")
-    incs = store.list_incidents(call.deps.db, states=(State.CLAIMED, State.ESCALATED), assignee=call.person.id)
+    incs = store.list_incidents(
+        call.deps.db, states=(State.CLAIMED, State.ESCALATED, State.AWAITING_FEEDBACK), assignee=call.person.id
+    )
     if not incs:
         return [Reply("你目前没有负责中的事件。发送 /list 查看待认领事件。")]
     return [Reply(f"你负责的事件 {len(incs)} 起：\n" + "\n".join(short_line(i) for i in incs))]

@@ -131,6 +131,8 @@ def _state_words(inc: Incident) -> str:
         return "已办结" + (
             f"（{inc.disposition.value}" + (f"：{inc.summary}" if inc.summary else "") + "）" if inc.disposition else ""
         )
+    if inc.state is State.AWAITING_FEEDBACK:
+        return f"已转办{inc.transfer_unit or ''}，待反馈"
     return {State.NEW: "待认领", State.CLAIMED: "处置中", State.ESCALATED: "已升级处置中"}.get(
         inc.state, inc.state.label
     )

@@ -299,3 +299,16 @@ def test_feedback_deadline_is_a_deadline(clock):
     )
     # the due date counts only while waiting
     assert deadlines_for(replace(i, state=State.CLAIMED), grades, SH).feedback is None
+
+
+async def test_daily_report_docx_names_the_duty_officer(make_app, rota, clock):
+    from docx import Document
+
+    from handlers.base import Request
+
+    h = make_app(rota)
+    replies = await h.app.handle(
+        Request(platform="console", chat="监测群", user_id="liqiang", text="/report today docx")
+    )
+    texts = [p.text for p in Document(replies[0].document).paragraphs]
+    assert "值班员：李强" in texts
