@@ -126,6 +126,7 @@ class IncidentService:
         summary: str | None = None,
         unit: str | None = None,
         due: datetime | None = None,
+        document: str | None = None,
     ) -> Outcome:
         """Apply one lifecycle action atomically. A 转办 (TRANSFER) names the receiving `unit`
         and when its feedback is `due`; `text` is the note.
@@ -179,7 +180,7 @@ class IncidentService:
                 assert unit and due
                 fields.update(transfer_unit=unit, feedback_due_at=due)
                 detail.update(unit=unit, due=to_iso(due), due_local=fmt_time(due, self.tz), text=text)
-                detail["sent"] = bool(self._partner(unit))
+                detail["sent"] = bool(self.partner_for(unit))
             if action is Action.FEEDBACK:
                 fields["feedback_due_at"] = None
                 detail.update(unit=inc.transfer_unit, text=text)
@@ -216,12 +217,12 @@ class IncidentService:
                 if person:
                     self._private(person, after, f"👉 你被指派处置 #{after.id}：{after.title}", now)
             if action is Action.TRANSFER:
-                self._send_slip(after, unit, due, text, now)
+                self._send_slip(after, unit, due, text, now, document)
         self.on_queued()
         return Outcome(True, after)
 
     # ------------------------------------------------------------------ 转办
-    def _partner(self, unit: str) -> tuple[list[tuple[str, str]], bool] | None:
+    def partner_for(self, unit: str) -> tuple[list[tuple[str, str]], bool] | None:
         """A configured partner the unit's name matches: (its chats, facts only), or None for a
         free-text unit. A partner person (privately), an escalation step with chats (a partner
         department's group), or a team's group."""
@@ -241,11 +242,13 @@ class IncidentService:
                 return (chats, False) if chats else None
         return None
 
-    def _send_slip(self, inc: Incident, unit, due: datetime, note: str | None, now: datetime) -> None:
+    def _send_slip(
+        self, inc: Incident, unit, due: datetime, note: str | None, now: datetime, document: str | None = None
+    ) -> None:
         """The 工作联系单: to the partner's chat when the unit is configured, else to the team's
         group for the staff to forward."""
         due_local = fmt_time(due, self.tz)
-        partner = self._partner(unit)
+        partner = self.partner_for(unit)
         if partner:
             chats, facts_only = partner
             text = contact_slip(inc, unit, due_local, note, judgement=not facts_only)
@@ -254,7 +257,12 @@ class IncidentService:
             text = f"请将以下工作联系单转交 {unit}：\n" + contact_slip(inc, unit, due_local, note)
         for platform, chat in chats:
             self.outbox.enqueue(
-                self.db, now, platform=platform, chat=chat, kind=self.outbox.TEXT, payload={"text": text}
+                self.db,
+                now,
+                platform=platform,
+                chat=chat,
+                kind=self.outbox.TEXT,
+                payload={"text": text, **({"document": document} if document else {})},
             )
 
     # ------------------------------------------------------------------ duty rota (值班)

@@ -1075,8 +1075,43 @@ async def cmd_transfer(call: Call) -> list[Reply]:
     text = _text_after_number(call)
     parts = text.split(None, 2)
     note = (parts[2].strip() if len(parts) > 2 else "")[:1000] or None
-    _visible(call, iid, need=View.FULL)
-    return _result(call, call.deps.service.act(iid, Action.TRANSFER, call.actor, unit=unit, due=due, text=note))
+    inc, _ = _visible(call, iid, need=View.FULL)
+    document = await _contact_document(call, inc, unit, due, note)
+    return _result(
+        call, call.deps.service.act(iid, Action.TRANSFER, call.actor, unit=unit, due=due, text=note, document=document)
+    )
+
+
+async def _contact_document(call: Call, inc, unit: str, due: datetime, note: str | None) -> str | None:
+    """The 工作联系单 as a Word file (built off the loop); None when it cannot be made — the
+    message goes out alone."""
+    import tempfile
+    from pathlib import Path
+
+    from jobs.report_docs import build_contact_docx
+
+    deps = call.deps
+    partner = deps.service.partner_for(unit)
+    now = deps.clock()
+    out_dir = Path(deps.data_dir if deps.data_dir is not None else tempfile.gettempdir())
+    path = out_dir / "reports" / f"工作联系单-{inc.id}-{now.astimezone(deps.tz):%Y%m%d-%H%M%S}.docx"
+    try:
+        done = await offload.cpu(
+            build_contact_docx,
+            deps.config,
+            inc,
+            unit,
+            fmt_time(due, deps.tz),
+            note,
+            now,
+            deps.tz,
+            path,
+            judgement=not (partner and partner[1]),
+        )
+    except Exception:
+        log.exception("the 工作联系单 of #%s could not be made; sending the message only", inc.id)
+        return None
+    return str(done)
 
 
 _FEEDBACK_USAGE = "/feedback 编号 反馈内容，例如 /feedback 12 交通局已核实并在官网发布说明"

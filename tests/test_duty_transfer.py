@@ -257,6 +257,25 @@ async def test_transfer_to_a_partner_sends_the_facts_only_slip(make_app, clock):
     assert "请将以下工作联系单转交" not in out
     ev = h.app.db.execute("SELECT detail FROM events WHERE action = 'transfer'").fetchone()[0]
     assert '"sent":true' in ev
+    # the 工作联系单 as a Word file too, in the same frame as the reports, facts only
+    import json
+
+    from docx import Document
+
+    (payload,) = [
+        json.loads(r[0])
+        for r in h.app.db.execute("SELECT payload FROM outbox WHERE chat = '@xuanchuan' AND payload LIKE '%document%'")
+    ]
+    doc = Document(payload["document"])
+    texts = [p.text for p in doc.paragraphs]
+    sec = doc.sections[0]
+    assert (round(sec.page_width.mm), round(sec.page_height.mm)) == (210, 297)
+    assert "工作联系单" in texts and "致：市委宣传部网评办" in texts
+    assert (
+        "请协助事项：请协助发布权威信息" in texts
+        and "反馈时限：请于 11-30 18:00 前将办理情况反馈云川市委组织部。" in texts
+    )
+    assert not any("内部研判" in t for t in texts)
 
 
 async def test_transfer_and_feedback_bad_input_and_roles_change_nothing(make_app, clock):
