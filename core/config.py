@@ -7,7 +7,7 @@ file and turning validation errors into bilingual messages stays in `bot.config.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Literal
@@ -24,6 +24,7 @@ __all__ = [
     "Collection",
     "Config",
     "ConfigProblems",
+    "Duty",
     "EscalationChain",
     "EscalationStep",
     "GradeRule",
@@ -75,6 +76,49 @@ def _area(v: str | None) -> str | None:
     return v.strip()
 
 
+class Duty(_Model):
+    """The duty rota (值班): `rotation` takes shifts of `shift` in turn from `start`, handing
+    over at `handover` in the organisation's zone; `overrides` name the person of a date
+    (more are taken or assigned with /duty and kept in the database). The on-duty person hears
+    the claim reminders and the first auto-escalation, `escalate_after` before the chain's next role."""
+
+    rotation: list[str]  # person ids
+    start: date
+    shift: str = "1d"
+    handover: str = "08:30"
+    overrides: dict[date, str] = Field(default_factory=dict)
+    escalate_after: str = "15m"
+
+    @field_validator("rotation")
+    @classmethod
+    def _rotation(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("值班轮换名单不能为空 / the rotation must name at least one person")
+        return v
+
+    @field_validator("shift")
+    @classmethod
+    def _shift(cls, v: str) -> str:
+        _duration(v)
+        if parse_duration(v) <= timedelta(0):
+            raise ValueError(f"班次时长须大于 0，而不是 {v!r} / a shift must be longer than 0, not {v!r}")
+        return v
+
+    @field_validator("escalate_after")
+    @classmethod
+    def _escalate_after(cls, v: str) -> str:
+        return _duration(v)
+
+    @field_validator("handover")
+    @classmethod
+    def _handover(cls, v: str) -> str:
+        try:
+            time.fromisoformat(v.strip())
+        except ValueError as exc:
+            raise ValueError(f"交班时间应写成 08:30，而不是 {v!r} / handover must look like 08:30") from exc
+        return v.strip()
+
+
 class Organization(_Model):
     name: str = Field(min_length=1)
     city: str = ""
@@ -96,6 +140,7 @@ class Organization(_Model):
     # a subscribed leader gets, for an open grade I–II incident, one status summary per this
     # interval (when anything happened in it) instead of every claim and note
     subscriber_summary: str = "2h"
+    duty: Duty | None = None  # the duty rota (值班)
 
     @field_validator("quiet_hours")
     @classmethod
@@ -429,6 +474,13 @@ class Config(_Model):
                                 f"no person with id {pid!r}",
                             )
                         )
+        duty = self.organization.duty
+        if duty is not None:
+            for where, pid in [(f"organization.duty.rotation[{i}]", p) for i, p in enumerate(duty.rotation)] + [
+                (f"organization.duty.overrides.{d.isoformat()}", p) for d, p in duty.overrides.items()
+            ]:
+                if pid not in ids:
+                    problems.append((where, f"没有 id 为 {pid!r} 的成员", f"no person with id {pid!r}"))
         cats = set(self.watchlist.categories)
         for i, pb in enumerate(self.playbooks):
             if pb.category not in cats:

@@ -36,6 +36,7 @@ class Deadlines:
     claim: datetime
     first_response: datetime | None
     full_response: datetime | None
+    feedback: datetime | None = None  # 转办: the receiving unit's reply, while 待反馈
 
 
 class Dated(Protocol):
@@ -45,6 +46,10 @@ class Dated(Protocol):
     def grade(self) -> Grade: ...
     @property
     def created_at(self) -> datetime: ...
+    @property
+    def state(self) -> State: ...
+    @property
+    def feedback_due_at(self) -> datetime | None: ...
 
 
 def deadlines_for(inc: Dated, rules: Mapping[Grade, GradeRule], tz: ZoneInfo) -> Deadlines:
@@ -54,21 +59,23 @@ def deadlines_for(inc: Dated, rules: Mapping[Grade, GradeRule], tz: ZoneInfo) ->
     claim = next_workday_morning(start, tz) if rule.claim == "next_workday" else start + parse_duration(rule.claim)
     first = start + parse_duration(rule.first_response) if rule.first_response else None
     full = start + parse_duration(rule.full_response) if rule.full_response else None
-    return Deadlines(claim, first, full)
+    feedback = inc.feedback_due_at if inc.state is State.AWAITING_FEEDBACK else None
+    return Deadlines(claim, first, full, feedback)
 
 
 # A closing that waits for a leader's 销号 has given its response: no reminders run on it
 # (it still counts as overdue until it is closed: 办结 is the sign-off).
 _DONE = (State.CLOSED, State.PENDING_SIGNOFF)
 
-# what an incident owes, in the order it falls due: claim, first authoritative response, full response
-_LABELS = {"claim": "认领时限", "first": "首次权威发布时限", "full": "完整回应时限"}
-OVERDUE_LABELS = {"claim": "认领超时", "first": "首次回应超时", "full": "办结超时"}
+# what an incident owes, least serious first: claim, a 转办's feedback, first authoritative
+# response, full response
+_LABELS = {"claim": "认领时限", "feedback": "反馈时限", "first": "首次权威发布时限", "full": "完整回应时限"}
+OVERDUE_LABELS = {"claim": "认领超时", "feedback": "反馈超时", "first": "首次回应超时", "full": "办结超时"}
 
 
 def missed_deadlines(inc: Incident, dl: Deadlines, now: datetime) -> list[tuple[str, datetime]]:
     """Every deadline of the incident's grade that has passed and that it has not met, in order
-    (`claim`, `first`, `full`). The one definition of "overdue" for cards, listings and reports.
+    (`claim`, `feedback`, `first`, `full`). The one definition of "overdue" for cards, listings and reports.
 
     Claim is met once someone holds the incident (claimed or assigned) — an unclaimed incident
     stays overdue on claim after it has been (auto-)escalated. First and full response are met
@@ -79,6 +86,8 @@ def missed_deadlines(inc: Incident, dl: Deadlines, now: datetime) -> list[tuple[
     out: list[tuple[str, datetime]] = []
     if not inc.assignee and now > dl.claim:
         out.append(("claim", dl.claim))
+    if dl.feedback and now > dl.feedback:
+        out.append(("feedback", dl.feedback))
     if dl.first_response and now > dl.first_response:
         out.append(("first", dl.first_response))
     if dl.full_response and now > dl.full_response:
@@ -87,7 +96,7 @@ def missed_deadlines(inc: Incident, dl: Deadlines, now: datetime) -> list[tuple[
 
 
 def overdue_kind(inc: Incident, dl: Deadlines, now: datetime) -> str | None:
-    """The most serious deadline missed (`full` > `first` > `claim`), or None: an overdue
+    """The most serious deadline missed (`full` > `first` > `feedback` > `claim`), or None: an overdue
     incident is counted once, under this."""
     missed = missed_deadlines(inc, dl, now)
     return missed[-1][0] if missed else None
@@ -103,7 +112,9 @@ def next_deadline(inc: Incident, dl: Deadlines, now: datetime) -> tuple[str, dat
         name, when = missed[-1]
         return (_LABELS[name], when)
     pending = [("claim", dl.claim)] if not inc.assignee else []
-    pending += [(n, w) for n, w in (("first", dl.first_response), ("full", dl.full_response)) if w]
+    pending += [
+        (n, w) for n, w in (("feedback", dl.feedback), ("first", dl.first_response), ("full", dl.full_response)) if w
+    ]
     if not pending:
         return None
     name, when = min(pending, key=lambda p: p[1])
@@ -119,7 +130,7 @@ def is_overdue(inc: Incident, dl: Deadlines, now: datetime) -> bool:
 class Intent:
     """Something the deadline sweep should do now. `key` makes it happen once."""
 
-    kind: str  # remind | overdue | auto_escalate | quiet | unmuted
+    kind: str  # remind | overdue | auto_escalate | duty | quiet | unmuted
     key: str
     text: str
 
@@ -135,9 +146,12 @@ def due_intents(
     muted_until: datetime | None,
     tz: ZoneInfo,
     hold_until: datetime | None = None,
+    duty_grace: timedelta | None = None,
 ) -> list[Intent]:
     """Pure: what reminders, overdue notices and escalations are due for one incident now.
-    `done` holds the keys already acted on (from the audit log)."""
+    `done` holds the keys already acted on (from the audit log). With a duty rota
+    (`duty_grace`), an unclaimed incident past its claim deadline goes to the on-duty person
+    first (`duty`) and is auto-escalated to the chain only `duty_grace` later."""
     if inc.state in _DONE:
         return []
     out: list[Intent] = []
@@ -154,6 +168,8 @@ def due_intents(
     deadlines = []
     if not inc.assignee and inc.state is State.NEW:
         deadlines.append(("claim", dl.claim))
+    if dl.feedback:
+        deadlines.append(("feedback", dl.feedback))
     if dl.first_response:
         deadlines.append(("first", dl.first_response))
     if dl.full_response:
@@ -167,7 +183,10 @@ def due_intents(
             if f"{name}:due" not in done and not muted:
                 out.append(Intent("overdue", f"{name}:due", f"⏰ #{i} 已超过{label}（{local}）"))
             if name == "claim" and rule.auto_escalate and "auto_escalate" not in done and not held:
-                out.append(Intent("auto_escalate", "auto_escalate", f"超过认领时限（{local}）无人认领，自动升级"))
+                if duty_grace is not None and "duty:claim" not in done:
+                    out.append(Intent("duty", "duty:claim", f"👮 #{i} 超过认领时限（{local}）无人认领，请值班员处理"))
+                elif duty_grace is None or now >= when + duty_grace:
+                    out.append(Intent("auto_escalate", "auto_escalate", f"超过认领时限（{local}）无人认领，自动升级"))
         elif now >= when - lead and f"{name}:pre" not in done and not muted:
             left = max(1, int((when - now).total_seconds() // 60))
             out.append(Intent("remind", f"{name}:pre", f"⏳ #{i} 距{label}还有 {left} 分钟（{local}）"))
@@ -195,6 +214,7 @@ def next_due(
     last_activity: datetime,
     muted_until: datetime | None,
     hold_until: datetime | None = None,
+    duty_grace: timedelta | None = None,
 ) -> datetime | None:
     """Pure: the earliest time after `now` at which `due_intents` could return something new for
     this incident, if nothing about it changes meanwhile (a change makes the sweep ask again).
@@ -210,6 +230,8 @@ def next_due(
         span = when - inc.created_at
         lead = parse_duration(rule.remind_before) if rule.remind_before else min(timedelta(minutes=30), span / 3)
         times += [when - lead, when]
+    if duty_grace is not None and not inc.assignee:
+        times.append(dl.claim + duty_grace)  # the auto-escalation after the on-duty person's turn
     if muted_until is not None:
         times.append(muted_until)
     if hold_until is not None and inc.grade.rank > 2:

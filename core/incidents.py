@@ -16,7 +16,8 @@ from typing import Protocol
 
 from core.clock import DEFAULT_TZ, Clock, parse_duration, to_iso
 from core.cluster import Candidate, Event, StoryIndex, event_of, from_hex, legacy_simhash, to_hex, to_unsigned
-from core.config import Config, GradeRule, Playbook, Source
+from core.config import DEFAULT_CHAIN, Config, GradeRule, Playbook, Source
+from core.duty import Shift, shifts_from
 from core.grades import Grade
 from core.grading import SPREAD_WINDOW_HOURS, Reach, Reason, grade_story, reasons_from_json
 from core.lifecycle import Action, Decision, Refusal, decide
@@ -24,6 +25,7 @@ from core.models import Disposition, Finding, Incident, Post, Role, State
 from core.ports import Storage
 from core.render import (
     TimelineOptions,
+    contact_slip,
     fmt_span,
     fmt_time,
     level_notice,
@@ -168,11 +170,15 @@ class IncidentService:
         disposition: Disposition | None = None,
         summary: str | None = None,
         announce: bool = True,
+        unit: str | None = None,
+        due: datetime | None = None,
+        document: str | None = None,
     ) -> Outcome:
         """Apply one lifecycle action atomically: the new state, an audit event and the
         outbox rows (card edits, notices) in one transaction; a refusal changes nothing.
         `announce` False: the caller says it in the group itself (the deadline sweep's
-        auto-escalation line); cards are still updated.
+        auto-escalation line); cards are still updated. A 转办 (TRANSFER) names the receiving
+        `unit` and when its feedback is `due`; `text` is the note.
 
             out = service.act(12, Action.CLAIM, Actor("wangmin", "王敏", Role.STAFF, "telegram", "-100123"))
             if not out.ok: ...  # out.refusal says why (`core.lifecycle.Refusal`), out.holder who has it
@@ -236,6 +242,14 @@ class IncidentService:
                 fields.update(closed_at=None, disposition=None, summary=None)
                 if text:
                     detail["reason"] = text
+            if action is Action.TRANSFER:
+                assert unit and due
+                fields.update(transfer_unit=unit, feedback_due_at=due)
+                detail.update(unit=unit, due=to_iso(due), due_local=fmt_time(due, self.tz), text=text)
+                detail["sent"] = bool(self.partner_for(unit))
+            if action is Action.FEEDBACK:
+                fields["feedback_due_at"] = None
+                detail.update(unit=inc.transfer_unit, text=text)
             if action not in (Action.NOTE, Action.INSTRUCT, Action.READ):  # these change no field
                 self.store.update_incident(self.db, inc.id, inc.version, now, **fields)
             self.store.add_event(
@@ -276,8 +290,97 @@ class IncidentService:
                 person = self.config.person(after.assignee)
                 if person:  # the assignee gets it privately too; unclaimed, the group is asked to claim
                     self._private(person, after, f"📌 {actor.name} 对 #{after.id} 批示：{text}\n请抓好落实。", now)
+            if action is Action.TRANSFER:
+                assert unit and due  # checked when the fields were set
+                self._send_slip(after, unit, due, text, now, document)
         self.on_queued()
         return Outcome(True, after)
+
+    # ------------------------------------------------------------------ 转办
+    def partner_for(self, unit: str) -> tuple[list[tuple[str, str]], bool] | None:
+        """A configured partner the unit's name matches: (its chats, facts only), or None for a
+        free-text unit. A partner person (privately), an escalation step with chats (a partner
+        department's group), or a team's group."""
+        key = unit.strip().lstrip("@")
+        for p in self.config.people:
+            if p.role == Role.PARTNER and key in (p.id, p.name):
+                chats = self.router.private_chats(p)
+                return (chats, True) if chats else None
+        for chain in [*self.config.escalation, DEFAULT_CHAIN]:
+            for step in chain.steps:
+                chats = [(pl, str(c)) for pl, c in step.chats.items() if pl in self.router.platforms]
+                if step.name == key and chats:
+                    return chats, step.facts_only
+        for t in self.config.teams:
+            if key in (t.id, t.name):
+                chats = self.router.group_chats(t.id)
+                return (chats, False) if chats else None
+        return None
+
+    def _send_slip(
+        self, inc: Incident, unit, due: datetime, note: str | None, now: datetime, document: str | None = None
+    ) -> None:
+        """The 工作联系单: to the partner's chat when the unit is configured, else to the team's
+        group for the staff to forward."""
+        due_local = fmt_time(due, self.tz)
+        partner = self.partner_for(unit)
+        if partner:
+            chats, facts_only = partner
+            text = contact_slip(inc, unit, due_local, note, judgement=not facts_only)
+        else:
+            chats = self.router.group_chats(inc.team)
+            text = f"请将以下工作联系单转交 {unit}：\n" + contact_slip(inc, unit, due_local, note)
+        for platform, chat in chats:
+            self.outbox.enqueue(
+                self.db,
+                now,
+                platform=platform,
+                chat=chat,
+                kind=self.outbox.TEXT,
+                payload={"text": text, **({"document": document} if document else {})},
+            )
+
+    # ------------------------------------------------------------------ duty rota (值班)
+    def duty_shifts(self, at: datetime | None = None, n: int = 2) -> list[Shift]:
+        """The shift at `at` (default now) and the ones after it; empty without a rota. The
+        config's overrides, then those taken or assigned with /duty (the latest wins)."""
+        duty = self.config.organization.duty
+        if duty is None:
+            return []
+        overrides = {**duty.overrides, **self.storage.people.duty_overrides(self.db)}
+        return shifts_from(duty, overrides, at or self.clock(), self.tz, n)
+
+    def on_duty(self, at: datetime | None = None):
+        """The configured person on duty at `at` (default now), or None without a rota."""
+        shifts = self.duty_shifts(at, 1)
+        return self.config.person(shifts[0].person) if shifts else None
+
+    def set_duty(self, day, person_id: str, actor: Actor) -> None:
+        """Put `person_id` on duty on `day` (an override, audited in the database); every
+        team's group is told."""
+        now = self.clock()
+        with self.storage.write_tx(self.db):
+            self.storage.people.set_duty_override(self.db, day, person_id, actor.person_id, now)
+            who = self.name_of(person_id)
+            text = (
+                f"🗓 {actor.name} 接班：{day:%m-%d} 值班员为 {who}"
+                if person_id == actor.person_id
+                else f"🗓 {actor.name} 调整值班：{day:%m-%d} 值班员为 {who}"
+            )
+            seen: list[tuple[str, str]] = []
+            for team in self.config.teams:
+                for target in self.router.group_chats(team.id):
+                    if target not in seen:
+                        seen.append(target)
+                        self.outbox.enqueue(
+                            self.db,
+                            now,
+                            platform=target[0],
+                            chat=target[1],
+                            kind=self.outbox.TEXT,
+                            payload={"text": text},
+                        )
+        self.on_queued()
 
     def _notice(
         self, inc: Incident, action: Action, actor: Actor, *, target=None, text=None, before: Incident | None = None
@@ -295,7 +398,9 @@ class IncidentService:
             action,
             actor.name,
             text=text,
-            target=self.name_of(target) if action is Action.ASSIGN else None,
+            target=self.name_of(target)
+            if action is Action.ASSIGN
+            else (fmt_time(inc.feedback_due_at, self.tz) if action is Action.TRANSFER else None),
             step=step,
             level=level,
             sent_back=before is not None and before.state is State.PENDING_SIGNOFF,
@@ -578,8 +683,12 @@ class IncidentService:
             return 0
         now = self.clock()
         per_chat: dict[tuple[str, str, str], list[tuple[Incident, str]]] = {}
+        duty = self.on_duty(now) if self.config.organization.duty else None
         with self.storage.write_tx(self.db):
             for inc, key, text, to_assignee, record in items:
+                on_duty = duty if (duty and not inc.assignee and key.startswith(("claim:", "duty:"))) else None
+                if on_duty:  # the claim reminder names the duty officer and reaches them privately
+                    text += f"（值班员 {on_duty.name}）" if not key.startswith("duty:") else f"：{on_duty.name}"
                 if record:
                     self.store.add_event(
                         self.db, inc.id, now, actor=None, action="reminder", detail={"key": key, "text": text}
@@ -595,10 +704,11 @@ class IncidentService:
                 for platform, chat in targets:
                     if (platform, chat) not in outside:
                         per_chat.setdefault((platform, chat, self.outbox.NOTICE), []).append((inc, text))
-                person = self.config.person(inc.assignee) if (to_assignee and inc.assignee) else None
-                if person:
-                    for platform, chat in self.router.private_chats(person):
-                        per_chat.setdefault((platform, chat, self.outbox.TEXT), []).append((inc, text))
+                assignee = self.config.person(inc.assignee) if (to_assignee and inc.assignee) else None
+                for person in (assignee, on_duty):
+                    if person:
+                        for platform, chat in self.router.private_chats(person):
+                            per_chat.setdefault((platform, chat, self.outbox.TEXT), []).append((inc, text))
             for (platform, chat, kind), lines in per_chat.items():
                 rank = min(inc.grade.rank for inc, _ in lines)
                 if len(lines) == 1:

@@ -1,12 +1,13 @@
 """The incident lifecycle as a pure table: which action may move which state where.
 
-new -> claimed -> escalated -> closed, plus reopen, unclaim, assign and notes. The incident
+new -> claimed -> escalated -> closed, plus reopen, unclaim, assign and notes; a 转办 (transfer)
+waits in awaiting_feedback (待反馈, still open) until the unit's feedback. The incident
 service (`core.incidents`) is the only caller that applies these decisions to storage.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from core.grades import Grade
@@ -42,6 +43,8 @@ class Action(str, Enum):
     SIGNOFF = "signoff"  # 销号: a leader (or admin) confirms a grade I–II closing
     INSTRUCT = "instruct"  # 批示: a leader's (or admin's) instruction; the state stays
     READ = "read"  # 已阅: a read receipt, once per person; the state stays
+    TRANSFER = "transfer"  # 转办: referred to a unit; waits for its feedback (待反馈)
+    FEEDBACK = "feedback"  # 反馈: the unit's reply is recorded; handling continues
 
 
 class Refusal(str, Enum):
@@ -60,6 +63,7 @@ class Refusal(str, Enum):
     NOT_SIGNER = "not_signer"  # only a leader or an admin signs off
     NOT_LEADER = "not_leader"  # only a leader or an admin gives a 批示
     ALREADY_READ = "already_read"  # 已阅 a second time by the same person
+    NOT_AWAITING = "not_awaiting"  # /feedback on an incident not waiting for one (not 转办)
 
 
 @dataclass(frozen=True)
@@ -116,10 +120,26 @@ def decide(
         if not can_sign_off:
             return Decision.refuse(Refusal.NOT_SIGNER)
         return Decision(True, State.CLOSED, inc.assignee or actor)
+    if action is Action.FEEDBACK:
+        if s is not State.AWAITING_FEEDBACK:
+            return Decision.refuse(Refusal.NOT_AWAITING)
+        return Decision(True, _open_state(inc), inc.assignee)
     if s is State.PENDING_SIGNOFF:
         if action is Action.CLOSE and can_sign_off:  # a leader closes it, with the disposition they give
             return Decision(True, State.CLOSED, inc.assignee or actor)
         return Decision.refuse(Refusal.PENDING)
+    if action is Action.TRANSFER:  # again while waiting: a new unit or due date
+        return Decision(True, State.AWAITING_FEEDBACK, inc.assignee or actor)
+    if s is State.AWAITING_FEEDBACK and action in (Action.CLAIM, Action.UNCLAIM, Action.ASSIGN, Action.ESCALATE):
+        d = decide(
+            replace(inc, state=_open_state(inc)),
+            action,
+            actor=actor,
+            target=target,
+            is_admin=is_admin,
+            max_level=max_level,
+        )
+        return replace(d, to_state=State.AWAITING_FEEDBACK) if d.ok else d  # still waiting for the unit
     if action is Action.CLAIM:
         if inc.assignee == actor:
             return Decision.refuse(Refusal.ALREADY_YOURS)

@@ -17,6 +17,7 @@ class State(str, Enum):
     CLAIMED = "claimed"
     ESCALATED = "escalated"
     PENDING_SIGNOFF = "pending_signoff"  # grade I–II closed by staff: waits for a leader's 销号
+    AWAITING_FEEDBACK = "awaiting_feedback"  # 转办: open, waiting for the receiving unit's reply
     CLOSED = "closed"
 
     @property
@@ -26,6 +27,7 @@ class State(str, Enum):
             "claimed": "处置中",
             "escalated": "已升级",
             "pending_signoff": "待销号",
+            "awaiting_feedback": "待反馈",
             "closed": "已关闭",
         }[self.value]
 
@@ -121,6 +123,8 @@ class Incident:
     published_at: datetime | None = None
     muted_until: datetime | None = None
     judgement: str | None = None  # the latest 研判 (/judge), kept with its audit event
+    transfer_unit: str | None = None  # 转办: the receiving unit (/transfer)
+    feedback_due_at: datetime | None = None  # 转办: when its feedback is due
 
 
 @dataclass(frozen=True)

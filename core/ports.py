@@ -16,7 +16,7 @@ The handle (`db`) is opaque here: core passes it back to the store and never loo
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from core.grades import Grade
@@ -118,6 +118,10 @@ class PeopleStore(Protocol):
     def identities_of(self, db: Any, person_id: str) -> dict[str, str]: ...
 
     def subscriptions(self, db: Any) -> dict[str, str]: ...
+
+    def duty_overrides(self, db: Any) -> dict[date, str]: ...
+
+    def set_duty_override(self, db: Any, day: date, person_id: str, by: str | None, now: datetime) -> None: ...
 
 
 class PostStore(Protocol):

@@ -30,6 +30,7 @@ __all__ = [
     "TimelineOptions",
     "by_publication",
     "card_text",
+    "contact_slip",
     "describe_event",
     "fmt_span",
     "fmt_time",
@@ -72,6 +73,8 @@ ACTION_NAMES = {
     "reminder": "提醒",
     "instruct": "领导批示",
     "read": "已阅",
+    "transfer": "转办",
+    "feedback": "反馈",
 }
 
 
@@ -211,6 +214,8 @@ def render_card(inc: Incident, ctx: RenderContext) -> Card:
         state += f" · {ctx.names.get(inc.assignee, inc.assignee)}"
     if inc.escalation_level:
         state += f" · 升级第 {inc.escalation_level} 级"
+    if inc.state is State.AWAITING_FEEDBACK and inc.transfer_unit:
+        state += f" · 转办 {inc.transfer_unit}"
     if inc.state in (State.CLOSED, State.PENDING_SIGNOFF) and inc.disposition:
         state += f" · {inc.disposition.value}"
         if inc.summary:
@@ -407,6 +412,11 @@ def describe_event(ev: Event, names: NameOf) -> tuple[str, str]:
         detail = (d.get("disposition") or "") + (f"（{d['summary']}）" if d.get("summary") else "")
         if ev.to_state == State.PENDING_SIGNOFF.value:
             what = "申请关闭（待销号）"
+    elif ev.action == "transfer" and d.get("unit"):
+        what = f"转办至 {d['unit']}"
+        detail = "，".join(
+            x for x in (f"{d['due_local']}前反馈" if d.get("due_local") else "", d.get("text") or "") if x
+        )
     return what, detail
 
 
@@ -501,7 +511,34 @@ def render_notice(
         return f"✅ #{i} 由 {who} 销号关闭，处置：{inc.disposition.value if inc.disposition else '—'}{extra}"
     if action is Action.REOPEN:
         return f"🔁 #{i} 由 {who} {'退回（未予销号）' if sent_back else '重新打开'}" + (f"：{text}" if text else "")
+    if action is Action.TRANSFER:
+        return f"📨 #{i} 由 {who} 转办至 {inc.transfer_unit}，{target}前反馈" + (f"：{text}" if text else "")
+    if action is Action.FEEDBACK:
+        return f"📬 #{i} {who} 记录{inc.transfer_unit or '承办单位'}反馈：{text}"
     raise AssertionError(action)
+
+
+def contact_slip(inc: Incident, unit: str, due: str, note: str | None, *, judgement: bool = True) -> str:
+    """The 工作联系单 of a 转办: the facts for the receiving unit, what is asked, by when.
+    `due` in local time; `judgement` False for a facts-only partner (no internal 研判)."""
+    lines = [
+        "📨 工作联系单",
+        f"致：{unit}",
+        f"事由：{inc.grade.badge}舆情 #{inc.id}「{inert(inc.title)}」",
+    ]
+    if safe_url(inc.url):
+        lines.append(f"链接：{safe_url(inc.url)}")
+    src = inc.source_name or inc.source_id
+    if src:
+        lines.append(f"来源：{src}")
+    if inc.category:
+        lines.append(f"类别：{inc.category}")
+    if judgement and inc.judgement:
+        lines.append(f"研判：{inert(inc.judgement)}")
+    if note:
+        lines.append(f"请协助：{inert(note)}")
+    lines.append(f"请于 {due} 前反馈办理情况。")
+    return "\n".join(lines)
 
 
 def regrade_notice(incident_id: int, before: Grade, after: Grade, n_sources: int) -> str:

@@ -13,12 +13,13 @@ import re
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import httpx
 
 from core.clock import from_iso, parse_duration
 from core.config import Config, Person
+from core.duty import day_of
 from core.errors import YuqingError
 from core.grades import Grade
 from core.health import SourceHealth, source_health
@@ -382,6 +383,8 @@ def _result(call: Call, out: Outcome) -> list[Reply]:
         return [Reply(f"只有领导或管理员可以对 #{i.id} 作出批示。")]
     if why is Refusal.ALREADY_READ:
         return [Reply(f"你已阅过 #{i.id}。")]
+    if why is Refusal.NOT_AWAITING:
+        return [Reply(f"#{i.id} 目前{i.state.label}，没有待反馈的转办。先 /transfer {i.id} 单位 期限 转办。")]
     if why is Refusal.NEEDS_JUDGEMENT:
         return [
             Reply(
@@ -418,7 +421,7 @@ async def cmd_start(call: Call) -> list[Reply]:
 
 LIST_PAGE = 20
 _LIST_USAGE = "/list [等级] [状态] [页码]，例如 /list 2、/list III、/list 待认领、/list II 待认领 2"
-_OPEN = (State.NEW, State.CLAIMED, State.ESCALATED, State.PENDING_SIGNOFF)
+_OPEN = (State.NEW, State.CLAIMED, State.ESCALATED, State.AWAITING_FEEDBACK, State.PENDING_SIGNOFF)
 _STATE_WORDS = {s.label: s for s in _OPEN}
 
 
@@ -472,7 +475,9 @@ async def cmd_list(call: Call) -> list[Reply]:
 
 async def cmd_mine(call: Call) -> list[Reply]:
     _no_more(call.args, "/mine")
-    incs = store.list_incidents(call.deps.db, states=(State.CLAIMED, State.ESCALATED), assignee=call.me.id)
+    incs = store.list_incidents(
+        call.deps.db, states=(State.CLAIMED, State.ESCALATED, State.AWAITING_FEEDBACK), assignee=call.me.id
+    )
     if not incs:
         return [Reply("你目前没有负责中的事件。发送 /list 查看待认领事件。")]
     names = {p.id: p.name for p in call.deps.config.people}
@@ -1014,6 +1019,169 @@ async def cmd_export(call: Call) -> list[Reply]:
     ]
 
 
+# ---------------------------------------------------------------------------- duty rota, 转办
+
+_DUTY_USAGE = "/duty 查看值班；/duty 2026-11-27 接班；/duty 2026-11-27 @姓名 安排（领导、管理员）"
+_SWAP_WORDS = ("swap", "换班", "接班")
+_DATE = re.compile(r"^(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})日?$")
+
+
+def _day(word: str, today: date) -> date | None:
+    """'2026-11-27', '11-27', '11月27日', 今天, 明天 -> a date; None when it is not one. A
+    month-day without a year is the next such day from today."""
+    if word in ("今天", "today"):
+        return today
+    if word in ("明天", "tomorrow"):
+        return today + timedelta(days=1)
+    m = _DATE.match(word)
+    if not m:
+        return None
+    year = int(m.group(1)) if m.group(1) else None
+    month, day = int(m.group(2)), int(m.group(3))
+    try:
+        d = date(year or today.year, month, day)
+        if year is None and d < today:
+            d = date(today.year + 1, month, day)
+    except ValueError:
+        return None
+    return d
+
+
+def _shift_line(deps: Deps, shift) -> str:
+    name = deps.service.name_of(shift.person)
+    span = f"{fmt_time(shift.start, deps.tz)} 至 {fmt_time(shift.end, deps.tz)}"
+    return f"{name}（{span}{'，调班' if shift.override else ''}）"
+
+
+async def cmd_duty(call: Call) -> list[Reply]:
+    """值班: who is on duty now and next; take a shift, or (leaders, admins) assign one."""
+    deps = call.deps
+    duty = deps.config.organization.duty
+    if duty is None:
+        return [Reply("尚未配置值班表（配置文件 organization.duty）。")]
+    args = list(call.args)
+    if args and args[0].lower() in _SWAP_WORDS:
+        args = args[1:]
+    if not args:
+        now_shift, *later = deps.service.duty_shifts(deps.clock(), 2)
+        lines = [f"当前值班：{_shift_line(deps, now_shift)}"]
+        if later:
+            lines.append(f"下一班：{_shift_line(deps, later[0])}")
+        return [Reply("\n".join(lines))]
+    today = day_of(deps.clock(), duty, deps.tz)
+    day = _day(args[0], today)
+    if day is None:
+        raise UsageError(f"“{shorten(args[0])}”不是有效的日期。用法：{_DUTY_USAGE}")
+    if day < today:
+        raise UsageError(f"{day:%Y-%m-%d} 已经过去，不能再调班。用法：{_DUTY_USAGE}")
+    if day > today + timedelta(days=366):
+        raise UsageError(f"最多安排一年内的值班。用法：{_DUTY_USAGE}")
+    _no_more(args[2:], _DUTY_USAGE)
+    person = call.me
+    if len(args) > 1:
+        named = deps.config.person(args[1])
+        if named is None:
+            raise UsageError(f"配置中没有成员“{shorten(args[1])}”。用法：{_DUTY_USAGE}")
+        person = named
+    if person.role not in (Role.ADMIN, Role.STAFF, Role.LEADER):
+        raise UsageError(f"{person.name}（{Role(person.role).label}）不能值班。")
+    if person.id != call.me.id and call.role not in (Role.ADMIN, Role.LEADER):
+        return [Reply(f"{call.me.name}，监测人员只能为自己接班；安排他人值班须由领导或管理员操作。")]
+    deps.service.set_duty(day, person.id, call.actor)
+    log.info("/duty %s -> %s by %s", day, person.id, call.me.id)
+    if (call.req.platform, call.req.chat) in [c for t in deps.config.teams for c in deps.router.group_chats(t.id)]:
+        return []
+    return [Reply(f"已安排：{day:%m-%d} 值班员为 {person.name}。")]
+
+
+_TRANSFER_USAGE = "/transfer 编号 单位 期限 [说明]，例如 /transfer 12 市交通运输局 3d 请核实并反馈处置情况"
+FEEDBACK_DUE_HOUR = 18  # a due date without a time means that day's end of work
+
+
+def _due(word: str, now: datetime, tz) -> datetime | None:
+    """'3d', '48h' (from now) or a date ('2026-11-30', '11-30': that day at 18:00 local)."""
+    try:
+        span = parse_duration(word) if len(word) <= 20 else None
+    except (ValueError, OverflowError):
+        span = None
+    if span is not None:
+        return now + span if timedelta(0) < span <= timedelta(days=180) else None
+    day = _day(word, now.astimezone(tz).date())
+    if day is None:
+        return None
+    when = datetime.combine(day, time(FEEDBACK_DUE_HOUR), tzinfo=tz)
+    return when if now < when <= now + timedelta(days=180) else None
+
+
+async def cmd_transfer(call: Call) -> list[Reply]:
+    """转办: refer the incident to a unit with a due date; it waits for the feedback (待反馈)."""
+    iid = _incident_id(call, _TRANSFER_USAGE)
+    rest = _after_id(call)
+    if len(rest) < 2:
+        raise UsageError(f"请写明承办单位和反馈期限。用法：{_TRANSFER_USAGE}")
+    unit, raw = rest[0], rest[1]
+    if len(unit) > 60:
+        raise UsageError(f"单位名称过长。用法：{_TRANSFER_USAGE}")
+    due = _due(raw, call.deps.clock(), call.deps.tz)
+    if due is None:
+        raise UsageError(
+            f"“{shorten(raw)}”不是有效的反馈期限（如 3d、48h 或 2026-11-30，180 天以内）。用法：{_TRANSFER_USAGE}"
+        )
+    text = _text_after_number(call)
+    parts = text.split(None, 2)
+    note = (parts[2].strip() if len(parts) > 2 else "")[:1000] or None
+    inc, _ = _visible(call, iid, need=View.FULL)
+    document = await _contact_document(call, inc, unit, due, note)
+    return _result(
+        call, call.deps.service.act(iid, Action.TRANSFER, call.actor, unit=unit, due=due, text=note, document=document)
+    )
+
+
+async def _contact_document(call: Call, inc, unit: str, due: datetime, note: str | None) -> str | None:
+    """The 工作联系单 as a Word file (built off the loop); None when it cannot be made — the
+    message goes out alone."""
+    import tempfile
+    from pathlib import Path
+
+    from jobs.report_docs import build_contact_docx
+
+    deps = call.deps
+    partner = deps.service.partner_for(unit)
+    now = deps.clock()
+    out_dir = Path(deps.data_dir if deps.data_dir is not None else tempfile.gettempdir())
+    path = out_dir / "reports" / f"工作联系单-{inc.id}-{now.astimezone(deps.tz):%Y%m%d-%H%M%S}.docx"
+    try:
+        done = await offload.cpu(
+            build_contact_docx,
+            deps.config,
+            inc,
+            unit,
+            fmt_time(due, deps.tz),
+            note,
+            now,
+            deps.tz,
+            path,
+            judgement=not (partner and partner[1]),
+        )
+    except Exception:
+        log.exception("the 工作联系单 of #%s could not be made; sending the message only", inc.id)
+        return None
+    return str(done)
+
+
+_FEEDBACK_USAGE = "/feedback 编号 反馈内容，例如 /feedback 12 交通局已核实并在官网发布说明"
+
+
+async def cmd_feedback(call: Call) -> list[Reply]:
+    """反馈: the receiving unit's reply to a 转办; handling continues (or /close 已转办)."""
+    iid = _incident_id(call, _FEEDBACK_USAGE)
+    text = _text_after_number(call)
+    if not text:
+        raise UsageError(f"反馈内容不能为空。用法：{_FEEDBACK_USAGE}")
+    _visible(call, iid, need=View.FULL)
+    return _result(call, call.deps.service.act(iid, Action.FEEDBACK, call.actor, text=text[:2000]))
+
+
 COMMANDS: list[Command] = [
     Command("help", "/help", "查看帮助", cmd_help, aliases=("帮助",)),
     Command("start", "/start", "登记（私聊）", cmd_start),
@@ -1060,6 +1228,21 @@ COMMANDS: list[Command] = [
     Command("export", "/export ledger [周期]", "导出舆情台账（Excel 文件，默认本周）", cmd_export, aliases=("导出",)),
     Command("instruct", "/instruct 编号 批示内容", "领导批示（领导、管理员）", cmd_instruct, aliases=("批示",)),
     Command("read", "/read 编号", "已阅：阅知回执（领导、管理员；私聊卡片上的按钮）", cmd_read, aliases=("已阅",)),
+    Command(
+        "duty",
+        "/duty [日期 [@姓名]]",
+        "值班：现在和下一班的值班员；/duty 2026-11-27 接班，领导、管理员可 /duty 2026-11-27 @姓名 安排",
+        cmd_duty,
+        aliases=("值班",),
+    ),
+    Command(
+        "transfer",
+        "/transfer 编号 单位 期限 [说明]",
+        "转办：发工作联系单，事件待反馈至期限（期限如 3d、48h 或 2026-11-30）",
+        cmd_transfer,
+        aliases=("转办",),
+    ),
+    Command("feedback", "/feedback 编号 反馈内容", "记录承办单位的反馈（转办后）", cmd_feedback, aliases=("反馈",)),
 ]
 _BY_NAME = {c.name: c for c in COMMANDS}
 _ALIASES = {a: c.name for c in COMMANDS for a in c.aliases}
@@ -1075,7 +1258,8 @@ _NUMBER_IN_GROUP = frozenset({"read"})
 # arguments a Chinese word takes in a group (commands with an incident number need the number;
 # the others, not listed, count only as the whole message)
 _GROUP_ARGS = {
-    "list": re.compile(r"^(?:[0-9０-９]+|I{1,3}|IV|待认领|处置中|已升级|待销号)(?:\s|$)", re.I),
+    "list": re.compile(r"^(?:[0-9０-９]+|I{1,3}|IV|待认领|处置中|已升级|待反馈|待销号)(?:\s|$)", re.I),
+    "duty": re.compile(r"^(?:swap|换班|接班|今天|明天|\d{1,4}[-/.年])", re.I),
     "report": re.compile(r"^(?:today|yesterday|week|lastweek|month|\d)", re.I),
     "subscribe": re.compile(r"^(?:I|II|III|IV)$", re.I),
     "tip": re.compile(r"^https?://", re.I),

@@ -39,6 +39,9 @@ ALLOWED: dict[str, set[Role] | None] = {
     "export": _VIEW,
     "instruct": {Role.ADMIN, Role.LEADER},  # 批示 (core.lifecycle refuses anyone else too)
     "read": {Role.ADMIN, Role.LEADER},  # 已阅: a leader's read receipt
+    "duty": _VIEW,  # who is on duty; staff take shifts for themselves, leaders and admins assign any
+    "transfer": _WORK,
+    "feedback": _WORK,
 }
 
 

@@ -32,7 +32,22 @@ __all__ = ["CHUNK", "SYSTEM", "sweep", "sweep_async"]
 log = logging.getLogger(__name__)
 
 SYSTEM = Actor(SYSTEM_ID, SYSTEM_NAME, Role.ADMIN)
-_HUMAN = frozenset({"claim", "unclaim", "assign", "note", "escalate", "close", "reopen", "judge", "signoff", "unmute"})
+_HUMAN = frozenset(
+    {
+        "claim",
+        "unclaim",
+        "assign",
+        "note",
+        "escalate",
+        "close",
+        "reopen",
+        "judge",
+        "signoff",
+        "unmute",
+        "transfer",
+        "feedback",
+    }
+)
 CHUNK = 100  # incidents read (with their events) at a time; the async sweep yields between chunks
 
 
@@ -55,7 +70,13 @@ async def sweep_async(service: IncidentService, tz: ZoneInfo) -> int:
 
 def _rules_fingerprint(service: IncidentService, tz) -> str:
     return hashlib.sha256(
-        repr((sorted((g.value, repr(r)) for g, r in service.config.grades.items()), str(tz))).encode()
+        repr(
+            (
+                sorted((g.value, repr(r)) for g, r in service.config.grades.items()),
+                str(tz),
+                repr(service.config.organization.duty),
+            )
+        ).encode()
     ).hexdigest()
 
 
@@ -97,6 +118,8 @@ class _Sweep:
         # subscribers' status summaries of grade I–II incidents: (incident, key, text)
         self.summaries: list[tuple] = []
         self.every = parse_duration(service.config.organization.subscriber_summary)
+        duty = service.config.organization.duty  # with a rota the on-duty person hears first
+        self.duty_grace = parse_duration(duty.escalate_after) if duty else None
 
     def chunk(self) -> bool:
         """Look at the next CHUNK due incidents; False when there are no more."""
@@ -122,6 +145,7 @@ class _Sweep:
                 muted_until=inc.muted_until,
                 tz=tz,
                 hold_until=self.hold,
+                duty_grace=self.duty_grace,
             )
             # an auto-escalation says it all in one group line (the escalation notice): the
             # claim-overdue reminder is recorded with it, and posted only if escalating fails
@@ -174,7 +198,14 @@ class _Sweep:
                 dl = deadlines_for(inc, service.config.grades, tz)
             self._summary(inc, dl, last_activity, done)
             when = next_due(
-                inc, dl, rule, now, last_activity=last_activity, muted_until=inc.muted_until, hold_until=self.hold
+                inc,
+                dl,
+                rule,
+                now,
+                last_activity=last_activity,
+                muted_until=inc.muted_until,
+                hold_until=self.hold,
+                duty_grace=self.duty_grace,
             )
             summary_at = next_summary(inc, now, self.every)
             if summary_at is not None and (when is None or summary_at < when):

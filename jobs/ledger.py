@@ -1,7 +1,7 @@
 """The 台账 (ledger): one row per incident of a period, as an Excel workbook (openpyxl).
 
 Columns (in this order): 编号, 发现时间, 首发时间, 标题, 来源, 链接, 类别, 等级, 涉及对象, 研判,
-认领人, 认领用时, 处置方式, 处置说明, 办结时间, 是否超时, 备注. The header row is frozen and
+认领人, 认领用时, 处置方式, 处置说明, 办结时间, 是否超时, 备注, 转办单位. The header row is frozen and
 filtered; times are real Excel dates in the configured zone (Asia/Shanghai by default); the
 link is clickable; 认领用时 is an Excel duration. `ledger_rows` reads (from storage),
 `write_xlsx` writes (pure: no database, so it can run off the event loop).
@@ -47,6 +47,7 @@ COLUMNS: list[tuple[str, int]] = [
     ("办结时间", 17),
     ("是否超时", 14),
     ("备注", 40),
+    ("转办单位", 16),  # 转办 (/transfer): the receiving unit; the 转办 and its 反馈 are in 处置说明
 ]
 # The 研判 column is the latest `/judge` event. A note that starts with one of these (how an
 # assessment was written before /judge existed) counts only when there is no /judge event.
@@ -79,6 +80,7 @@ class LedgerRow:
     overdue: str
     notes: str
     instructions: str = ""  # the leaders' 批示 (/instruct), one a line with who and when
+    transfer_unit: str = ""
 
     def values(self) -> list:
         return [
@@ -100,6 +102,7 @@ class LedgerRow:
             self.closed,
             self.overdue,
             self.notes,
+            self.transfer_unit,
         ]
 
 
@@ -143,13 +146,20 @@ def ledger_rows(
 ) -> list[LedgerRow]:
     """Every incident found in [start, end), oldest first."""
     incidents = store.incidents_between(db, start, end)
-    notes = store.events_between(db, start, end, ("note", "judge", "instruct"))
+    notes = store.events_between(db, start, end, ("note", "judge", "instruct", "transfer", "feedback"))
     names = {p.id: p.name for p in config.people}
     rows = []
     for inc in incidents:
-        judgement, legacy, remarks, instructions = "", "", [], []
+        judgement, legacy, remarks, instructions, referral = "", "", [], [], []
         for ev in notes.get(inc.id, []):
             text = (ev.detail.get("text") or "").strip()
+            if ev.action == "transfer":
+                due = f"，{ev.detail['due_local']}前反馈" if ev.detail.get("due_local") else ""
+                referral.append(f"转办 {ev.detail.get('unit', '')}{due}" + (f"：{text}" if text else ""))
+                continue
+            if ev.action == "feedback":
+                referral.append(f"{ev.detail.get('unit') or '承办单位'}反馈：{text}")
+                continue
             if not text:
                 continue
             if ev.action == "instruct":
@@ -186,11 +196,14 @@ def ledger_rows(
                 assignee=names.get(inc.assignee, inc.assignee) if inc.assignee else "",
                 claim_time=(inc.claimed_at - inc.created_at) if inc.claimed_at else None,
                 disposition=inc.disposition.value if inc.disposition and inc.state is State.CLOSED else "",
-                summary=(inc.summary or "") if inc.state is State.CLOSED else "",
+                summary="\n".join(
+                    x for x in [(inc.summary or "") if inc.state is State.CLOSED else "", *referral] if x
+                ),
                 closed=_local(inc.closed_at, tz) if inc.state is State.CLOSED else None,
                 overdue=overdue_text(inc, config, tz, now),
                 notes="\n".join(remarks),
                 instructions="\n".join(instructions),
+                transfer_unit=inc.transfer_unit or "",
             )
         )
     return rows

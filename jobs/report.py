@@ -18,12 +18,14 @@ from sqlite_utils import Database
 from core.clock import from_iso, parse_duration, parse_iso
 from core.config import Config
 from core.deadlines import OVERDUE_LABELS, deadlines_for
+from core.duty import shift_of_day
 from core.grades import Grade
 from core.health import source_health
 from core.incidents import IncidentService
 from core.models import Incident, State
 from core.render import Card, fmt_span, timeline, timeline_line
 from storage import incidents as store
+from storage import people as people_store
 from storage import reports as reports_store
 
 __all__ = ["PERIODS", "Report", "build_report", "parse_period", "period_bounds", "render_report", "special_report"]
@@ -61,6 +63,7 @@ class Report:
     overdue_by_kind: dict[str, int] = field(default_factory=dict)  # claim|first|full -> count (most serious missed)
     # the trend of a period longer than a day: local date (ISO) -> (new, closed) that day
     by_day: dict[str, tuple[int, int]] = field(default_factory=dict)
+    duty_officer: str = ""  # a day's report (日报): who was on duty that day (值班员), with a rota
 
 
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
@@ -136,8 +139,12 @@ def _ranked(groups: list[tuple], key, where=None) -> dict:
 
 @dataclass(frozen=True)
 class _Dated:
+    """What the claim deadline is worked out from (an open incident's grade and opening)."""
+
     grade: Grade
     created_at: datetime
+    state: State = State.NEW  # only the claim deadline is asked of it: no 转办 feedback
+    feedback_due_at: datetime | None = None
 
 
 def _overdue(db: Database, config, now: datetime, tz: ZoneInfo) -> tuple[int, list[int], dict[str, int]]:
@@ -155,7 +162,7 @@ def _overdue(db: Database, config, now: datetime, tz: ZoneInfo) -> tuple[int, li
         else:
             claim = now - parse_duration(rule.claim)
         limits[g.value] = (full, first, claim)
-    n_open, rows = reports_store.open_overdue(db, limits, tuple(ask))
+    n_open, rows = reports_store.open_overdue(db, limits, tuple(ask), now)
     overdue: list[int] = []
     kinds: Counter[str] = Counter()
     for iid, kind, grade, created in rows:
@@ -227,7 +234,18 @@ def build_report(db: Database, config: Config, period: str, now: datetime, tz: Z
         false_positive_rate=fp,
         sources=_source_health(db, config),
         by_day=_by_day(start, min(end, now), tz, [parse_iso(t) for t in opened], [parse_iso(t) for t in closed]),
+        duty_officer=_duty_officer(db, config, start, end, tz, people),
     )
+
+
+def _duty_officer(db: Database, config, start: datetime, end: datetime, tz: ZoneInfo, people: dict) -> str:
+    """The day's duty officer (值班员) for a report of one day; '' for longer ones or without a rota."""
+    duty = config.organization.duty
+    if duty is None or end - start > timedelta(days=1):
+        return ""
+    overrides = {**duty.overrides, **people_store.duty_overrides(db)}
+    shift = shift_of_day(duty, overrides, start.astimezone(tz).date(), tz)
+    return people.get(shift.person, shift.person) if shift else ""
 
 
 def _mean_s(seconds: list[int]) -> timedelta | None:
@@ -259,7 +277,8 @@ def render_report(r: Report, tz: ZoneInfo, org: str = "") -> str:
     state_label = {s.value: s.label for s in State}
     name = PERIODS.get(r.period, "专项时段")
     title = f"📊 {org}舆情{name}报告（{r.start.astimezone(tz):%m-%d %H:%M} 至 {r.end.astimezone(tz):%m-%d %H:%M}）"
-    lines = [title, f"新增事件：{r.total} 起；期间办结：{r.closed_in_period} 起"]
+    lines = [title] + ([f"值班员：{r.duty_officer}"] if r.duty_officer else [])
+    lines.append(f"新增事件：{r.total} 起；期间办结：{r.closed_in_period} 起")
     lines.append("按等级：" + "，".join(f"{Grade(g).emoji}{g} {n}" for g, n in r.by_grade.items()))
     if r.by_category:
         lines.append("按类别：" + "，".join(f"{k} {v}" for k, v in r.by_category.items()))

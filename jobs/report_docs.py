@@ -47,6 +47,7 @@ __all__ = [
     "KINDS",
     "TITLE_FONT",
     "DocResult",
+    "build_contact_docx",
     "build_period_docx",
     "build_special_docx",
     "make_report_docx",
@@ -132,6 +133,8 @@ def _state_words(inc: Incident) -> str:
         return "已办结" + (
             f"（{inc.disposition.value}" + (f"：{inc.summary}" if inc.summary else "") + "）" if inc.disposition else ""
         )
+    if inc.state is State.AWAITING_FEEDBACK:
+        return f"已转办{inc.transfer_unit or ''}，待反馈"
     return {State.NEW: "待认领", State.CLAIMED: "处置中", State.ESCALATED: "已升级处置中"}.get(
         inc.state, inc.state.label
     )
@@ -455,6 +458,8 @@ def build_period_docx(
     d = _Doc(title)
     d.masthead(org, kind, now.astimezone(tz).year, number, unit, day)
     d.title(f"{span}网络舆情{'监测情况' if kind == '日报' else '综述'}")
+    if r.duty_officer:
+        d.labelled("值班员：", r.duty_officer)
 
     d.heading("一、总体情况")
     grades = "，".join(f"{g} 级 {n} 起" for g, n in r.by_grade.items() if n) or "无分级事件"
@@ -612,6 +617,47 @@ def build_special_docx(
         str(path),
         f"📎 {org}网络舆情专报（{year}年第{number}期）：#{inc.id} {inc.title[:30]}，已生成 Word 文件 {path.name}",
     )
+
+
+# ---------------------------------------------------------------------------- 工作联系单 (转办)
+
+
+def build_contact_docx(
+    config,
+    inc: Incident,
+    unit: str,
+    due: str,
+    note: str | None,
+    now: datetime,
+    tz: ZoneInfo,
+    path: Path,
+    *,
+    judgement: bool = True,
+) -> Path:
+    """The 工作联系单 of a 转办 as a document in the same frame: to whom, the facts, what is
+    asked, by when (`due`, local), the sender. Pure (no database): run it off the loop.
+    `judgement` False for a facts-only partner (no internal 研判)."""
+    org, sender = config.organization.name, _unit(config)
+    day = _local_day(now, tz)
+    d = _Doc(f"{org}工作联系单 #{inc.id}")
+    d.title("工作联系单")
+    d.labelled("致：", unit)
+    d.labelled("事由：", f"关于“{inc.title}”网络舆情（{inc.grade.caption}，编号 #{inc.id}）")
+    src = inc.source_name or inc.source_id
+    facts = f"{_local_day(inc.published_at or inc.created_at, tz)}，{src or '网络'}出现上述舆情"
+    if inc.category:
+        facts += f"，类别为{inc.category}"
+    d.labelled("基本情况：", facts + "。")
+    if inc.url:
+        para = d.para()
+        d.run(para, "链接：", bold=True)
+        d.b.link(para, inc.url, inc.url)
+    if judgement and inc.judgement:
+        d.labelled("研判意见：", inc.judgement)
+    d.labelled("请协助事项：", note or "请核实有关情况并妥善处置。")
+    d.labelled("反馈时限：", f"请于 {due} 前将办理情况反馈{sender}。")
+    d.foot([unit], [], sender, day)
+    return d.save(path)
 
 
 # ---------------------------------------------------------------------------- numbering + building

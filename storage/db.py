@@ -450,3 +450,24 @@ def m017_report_indexes(db: Database) -> None:
         "CREATE INDEX IF NOT EXISTS incidents_open_report ON incidents(grade, created_at, assignee) "
         "WHERE state != 'closed'"
     )
+
+
+@SCHEMA_MIGRATIONS()
+def m019_duty_overrides(db: Database) -> None:
+    """Issue 14.6: duty shifts taken or assigned with /duty. Append-only (the audit of who
+    changed the rota when); the latest row of a day is that day's override."""
+    db.execute("""CREATE TABLE duty_overrides (
+                      id INTEGER PRIMARY KEY,
+                      day TEXT NOT NULL,
+                      person_id TEXT NOT NULL,
+                      by TEXT,
+                      at TEXT NOT NULL)""")
+    db.execute("CREATE INDEX duty_overrides_day ON duty_overrides(day, id)")
+
+
+@SCHEMA_MIGRATIONS()
+def m020_incident_transfer(db: Database) -> None:
+    """Issue 14.7: a 转办 names the receiving unit and when its feedback is due (the incident
+    waits in 待反馈 until /feedback records the reply)."""
+    db.execute("ALTER TABLE incidents ADD COLUMN transfer_unit TEXT")
+    db.execute("ALTER TABLE incidents ADD COLUMN feedback_due_at TEXT")

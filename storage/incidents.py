@@ -78,6 +78,8 @@ def _row_to_incident(r: dict) -> Incident:
         published_at=from_iso(r.get("published_at")),
         muted_until=from_iso(r.get("muted_until")),
         judgement=r.get("judgement"),
+        transfer_unit=r.get("transfer_unit"),
+        feedback_due_at=from_iso(r.get("feedback_due_at")),
     )
 
 
@@ -181,6 +183,8 @@ UPDATABLE = frozenset(
         "escalated_at",
         "closed_at",
         "muted_until",
+        "transfer_unit",
+        "feedback_due_at",
     }
 )
 

@@ -1,14 +1,23 @@
-"""Registered chat identities and leaders' subscriptions."""
+"""Registered chat identities, leaders' subscriptions and the duty rota's overrides."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlite_utils import Database
 
 from core.clock import to_iso
 
-__all__ = ["identities_of", "person_for_identity", "register_identity", "subscribe", "subscriptions", "unsubscribe"]
+__all__ = [
+    "duty_overrides",
+    "identities_of",
+    "person_for_identity",
+    "register_identity",
+    "set_duty_override",
+    "subscribe",
+    "subscriptions",
+    "unsubscribe",
+]
 
 
 def register_identity(db: Database, platform: str, user_id: str, person_id: str, now: datetime) -> None:
@@ -50,3 +59,19 @@ def unsubscribe(db: Database, person_id: str) -> bool:
 def subscriptions(db: Database) -> dict[str, str]:
     """Every subscription: person id -> minimum grade value."""
     return {r[0]: r[1] for r in db.execute("SELECT person_id, min_grade FROM subscriptions")}
+
+
+def set_duty_override(db: Database, day: date, person_id: str, by: str | None, now: datetime) -> None:
+    """Record who is on duty on `day` (/duty): a new row, the old ones stay as the audit."""
+    db.execute(
+        "INSERT INTO duty_overrides (day, person_id, by, at) VALUES (?,?,?,?)",
+        [day.isoformat(), person_id, by, to_iso(now)],
+    )
+
+
+def duty_overrides(db: Database) -> dict[date, str]:
+    """Day -> person id: the latest override of each day."""
+    rows = db.execute(
+        "SELECT day, person_id FROM duty_overrides WHERE id IN (SELECT MAX(id) FROM duty_overrides GROUP BY day)"
+    )
+    return {date.fromisoformat(r[0]): r[1] for r in rows}

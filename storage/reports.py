@@ -73,23 +73,32 @@ def period_times(db: Database, start: datetime, end: datetime) -> tuple[list[str
 
 
 def open_overdue(
-    db: Database, limits: dict[str, tuple[datetime | None, datetime | None, datetime | None]], ask: tuple[str, ...]
+    db: Database,
+    limits: dict[str, tuple[datetime | None, datetime | None, datetime | None]],
+    ask: tuple[str, ...],
+    now: datetime,
 ) -> tuple[int, list[tuple[int, str | None, str, str]]]:
     """Open incidents (not closed): how many, and those that may be overdue.
 
     `limits` maps a grade to the creation times before which an open incident of that grade has
     missed its full response, its first response, its claim (when unclaimed); None: no such
-    deadline, or (claim) one that is not a fixed time after creation — those of the grades in
+    deadline. An incident waiting for a 转办's feedback past its `feedback_due_at` (before `now`)
+    has missed 'feedback', which ranks between first response and claim. or (claim) one that is not a fixed time after creation — those of the grades in
     `ask` that are unclaimed and have missed nothing more serious are returned with kind None,
     for the caller to decide. Rows: (id, 'full' | 'first' | 'claim' | None, grade, created_at),
     by id."""
-    cases, params = [], []
+    cases: list[str] = []
+    params: list = []
+    feedback = "WHEN grade = ? AND state = 'awaiting_feedback' AND feedback_due_at < ? THEN 'feedback'"
     for grade, (full, first, claim) in limits.items():
         for kind, before, extra in (
             ("full", full, ""),
             ("first", first, ""),
             ("claim", claim, " AND (assignee IS NULL OR assignee = '')"),
         ):
+            if kind == "claim":  # the order of the CASE is the order of seriousness
+                cases.append(feedback)
+                params += [grade, to_iso(now)]
             if before is not None:
                 cases.append(f"WHEN grade = ? AND created_at < ?{extra} THEN '{kind}'")
                 params += [grade, to_iso(before)]

@@ -54,6 +54,8 @@ def rebuild(events: list[dict]) -> dict:
         "summary": None,
         "judgement": None,
         "muted_until": None,
+        "transfer_unit": None,
+        "feedback_due_at": None,
         "updated_at": None,
         "version": 1,
     }
@@ -85,6 +87,12 @@ def rebuild(events: list[dict]) -> dict:
                 s["assignee"] = ev["actor"]
         elif a == "reopen":
             s["closed_at"] = s["disposition"] = s["summary"] = None
+        elif a == "transfer":  # 转办: the unit and the feedback due date; the sender holds it if nobody did
+            s["transfer_unit"], s["feedback_due_at"] = d["unit"], d["due"]
+            if s["assignee"] is None:
+                s["assignee"] = ev["actor"]
+        elif a == "feedback":
+            s["feedback_due_at"] = None
         elif a == "mute":
             s["muted_until"] = d["until"]
         elif a == "unmute":
@@ -110,6 +118,8 @@ def stored(h, iid: int) -> dict:
         "summary": inc.summary,
         "judgement": inc.judgement,
         "muted_until": inc.muted_until,
+        "transfer_unit": inc.transfer_unit,
+        "feedback_due_at": inc.feedback_due_at,
         "updated_at": inc.updated_at,
         "version": inc.version,
     }
@@ -127,8 +137,11 @@ def apply(h, iid: int, step, n: int) -> None:
         kw: dict = {}
         if what is Action.ASSIGN:
             kw["target"] = data.draw(st.sampled_from(["liqiang", "zhoulan"]))
-        if what in (Action.NOTE, Action.JUDGE, Action.ESCALATE, Action.REOPEN):
+        if what in (Action.NOTE, Action.JUDGE, Action.ESCALATE, Action.REOPEN, Action.TRANSFER, Action.FEEDBACK):
             kw["text"] = f"第{n}步"
+        if what is Action.TRANSFER:
+            kw["unit"] = data.draw(st.sampled_from(["市交通运输局", "市委宣传部网评办"]))
+            kw["due"] = h.app.clock() + timedelta(hours=data.draw(st.integers(1, 72)))
         if what is Action.CLOSE:
             kw["disposition"] = data.draw(st.sampled_from(list(Disposition)))
             kw["summary"] = data.draw(st.sampled_from([None, f"小结{n}"]))

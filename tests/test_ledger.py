@@ -31,6 +31,7 @@ HEADER = [
     "办结时间",
     "是否超时",
     "备注",
+    "转办单位",
 ]
 
 
@@ -87,7 +88,7 @@ async def test_cli_ledger_workbook(make_app, clock, tmp_path):
     header, rows = _rows(ws)
     assert header == HEADER == [c for c, _ in COLUMNS]
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == f"A1:R{n_incidents + 1}"
+    assert ws.auto_filter.ref == f"A1:S{n_incidents + 1}"
     assert ws.column_dimensions["D"].width >= 30
     assert sorted(r["编号"] for r in rows) == list(range(1, n_incidents + 1))  # every incident of the period
     first = next(r for r in rows if r["编号"] == 1)

@@ -71,6 +71,20 @@ ALLOWED = [
     (State.PENDING_SIGNOFF, "a", 0, Action.NOTE, "b", None, False, State.PENDING_SIGNOFF, "a"),
     (State.PENDING_SIGNOFF, "a", 0, Action.JUDGE, "a", None, False, State.PENDING_SIGNOFF, "a"),
     (State.PENDING_SIGNOFF, "a", 0, Action.REOPEN, "boss", None, False, State.CLAIMED, "a"),
+    # 转办 (transfer): waits in 待反馈 until the unit's feedback; handling goes on meanwhile
+    (State.NEW, None, 0, Action.TRANSFER, "a", None, False, State.AWAITING_FEEDBACK, "a"),
+    (State.CLAIMED, "b", 0, Action.TRANSFER, "a", None, False, State.AWAITING_FEEDBACK, "b"),
+    (State.ESCALATED, "a", 1, Action.TRANSFER, "a", None, False, State.AWAITING_FEEDBACK, "a"),
+    (State.AWAITING_FEEDBACK, "a", 0, Action.TRANSFER, "a", None, False, State.AWAITING_FEEDBACK, "a"),
+    (State.AWAITING_FEEDBACK, "a", 0, Action.FEEDBACK, "b", None, False, State.CLAIMED, "a"),
+    (State.AWAITING_FEEDBACK, "a", 1, Action.FEEDBACK, "a", None, False, State.ESCALATED, "a"),
+    (State.AWAITING_FEEDBACK, "a", 0, Action.NOTE, "b", None, False, State.AWAITING_FEEDBACK, "a"),
+    (State.AWAITING_FEEDBACK, "a", 0, Action.JUDGE, "b", None, False, State.AWAITING_FEEDBACK, "a"),
+    (State.AWAITING_FEEDBACK, "a", 0, Action.CLOSE, "a", None, False, State.CLOSED, "a"),
+    (State.AWAITING_FEEDBACK, "a", 0, Action.ASSIGN, "boss", "b", True, State.AWAITING_FEEDBACK, "b"),
+    (State.AWAITING_FEEDBACK, "a", 0, Action.UNCLAIM, "a", None, False, State.AWAITING_FEEDBACK, None),
+    (State.AWAITING_FEEDBACK, None, 0, Action.CLAIM, "a", None, False, State.AWAITING_FEEDBACK, "a"),
+    (State.AWAITING_FEEDBACK, "a", 0, Action.ESCALATE, "a", None, False, State.AWAITING_FEEDBACK, "a"),
 ] + [  # 已阅: in every state, the state stays (once per person: see test_read_once_instruct_by_leaders)
     (state, "a", 0, Action.READ, "boss", None, False, state, "a") for state in State
 ]
@@ -99,10 +113,24 @@ FORBIDDEN = (
         (State.CLAIMED, "a", 0, Action.SIGNOFF, "boss", None, True, Refusal.NOT_PENDING),
         (State.ESCALATED, "a", 1, Action.SIGNOFF, "boss", None, True, Refusal.NOT_PENDING),
         (State.PENDING_SIGNOFF, "a", 0, Action.SIGNOFF, "a", None, False, Refusal.NOT_SIGNER),
+        (State.AWAITING_FEEDBACK, "a", 0, Action.REOPEN, "a", None, False, Refusal.NOT_CLOSED),
+        (State.AWAITING_FEEDBACK, "a", 0, Action.SIGNOFF, "boss", None, True, Refusal.NOT_PENDING),
+        (State.AWAITING_FEEDBACK, "a", 0, Action.CLAIM, "a", None, False, Refusal.ALREADY_YOURS),
+    ]
+    + [
+        (state, "a", 0, Action.FEEDBACK, "a", None, False, Refusal.NOT_AWAITING)
+        for state in (State.NEW, State.CLAIMED, State.ESCALATED, State.PENDING_SIGNOFF)
     ]
     + [
         (State.PENDING_SIGNOFF, "a", 0, action, "a", "b", True, Refusal.PENDING)
-        for action in (Action.CLAIM, Action.UNCLAIM, Action.ASSIGN, Action.ESCALATE, Action.CLOSE)
+        for action in (
+            Action.CLAIM,
+            Action.UNCLAIM,
+            Action.ASSIGN,
+            Action.ESCALATE,
+            Action.CLOSE,
+            Action.TRANSFER,
+        )
     ]
     + [
         (State.CLOSED, "a", 0, action, "a", "b", True, Refusal.CLOSED)
@@ -115,11 +143,13 @@ FORBIDDEN = (
             Action.JUDGE,
             Action.SIGNOFF,
             Action.INSTRUCT,
+            Action.TRANSFER,
+            Action.FEEDBACK,
         )
     ]
     + [  # 批示 is a leader's (or an admin's): `can_sign_off` is not given here
         (state, "a", 0, Action.INSTRUCT, "a", None, False, Refusal.NOT_LEADER)
-        for state in (State.NEW, State.CLAIMED, State.ESCALATED, State.PENDING_SIGNOFF)
+        for state in (State.NEW, State.CLAIMED, State.ESCALATED, State.PENDING_SIGNOFF, State.AWAITING_FEEDBACK)
     ]
 )
 
@@ -138,7 +168,7 @@ def test_every_state_action_pair_is_covered():
 
 
 def test_read_once_instruct_by_leaders():
-    for state in (State.NEW, State.CLAIMED, State.ESCALATED, State.PENDING_SIGNOFF):
+    for state in (State.NEW, State.CLAIMED, State.ESCALATED, State.PENDING_SIGNOFF, State.AWAITING_FEEDBACK):
         d = decide(inc(state, "a"), Action.INSTRUCT, actor="boss", can_sign_off=True)
         assert d.ok and (d.to_state, d.assignee) == (state, "a")
     for state in State:

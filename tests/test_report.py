@@ -27,7 +27,14 @@ async def test_report_counts_and_mean_times(make_app, clock):
     clock.advance(minutes=20)
     r = build_report(h.app.db, h.app.config, "today", clock(), h.app.tz)
     assert r.total == 3
-    assert r.by_state == {"new": 1, "claimed": 1, "escalated": 0, "pending_signoff": 0, "closed": 1}
+    assert r.by_state == {
+        "new": 1,
+        "claimed": 1,
+        "escalated": 0,
+        "pending_signoff": 0,
+        "awaiting_feedback": 0,
+        "closed": 1,
+    }
     assert r.mean_claim == timedelta(minutes=20) and r.claimed == 2
     assert r.mean_close == timedelta(minutes=90) and r.closed == 1
     assert r.by_disposition == {"误报": 1}

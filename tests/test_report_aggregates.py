@@ -121,13 +121,17 @@ def seed_random(db, config, n: int, now: datetime, days: int = 60, seed: int = 3
         created = now - timedelta(seconds=rnd.randrange(days * 86400))
         if rnd.random() < 0.03:  # exactly on a deadline: not overdue yet
             created = now - timedelta(minutes=rnd.choice([15, 30, 120, 300, 1440, 2880]))
-        state = rnd.choice(["new", "claimed", "escalated", "pending_signoff", "closed", "closed"])
+        state = rnd.choice(["new", "claimed", "escalated", "pending_signoff", "awaiting_feedback", "closed", "closed"])
         who = rnd.choice(people) if state != "new" or rnd.random() < 0.1 else None
         claimed = created + timedelta(seconds=rnd.randrange(1, 20000)) if who and rnd.random() < 0.9 else None
         closed = (
             created + timedelta(seconds=rnd.randrange(60, 400000)) if state == "closed" or rnd.random() < 0.05 else None
         )
         disp = rnd.choice(dispositions) if closed and rnd.random() < 0.95 else None
+        # a 转办 waits for feedback due within a few days of the incident (passed or not yet)
+        feedback_due = (
+            created + timedelta(seconds=rnd.randrange(3600, 5 * 86400)) if state == "awaiting_feedback" else None
+        )
         rows.append(
             (
                 f"s{i}",
@@ -143,12 +147,14 @@ def seed_random(db, config, n: int, now: datetime, days: int = 60, seed: int = 3
                 to_iso(created),
                 to_iso(claimed),
                 to_iso(closed),
+                to_iso(feedback_due),
             )
         )
     with db.conn:
         db.conn.executemany(
             """INSERT INTO incidents (story_key, title, source_id, team, category, grade, state, assignee,
-                   disposition, created_at, updated_at, claimed_at, closed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                   disposition, created_at, updated_at, claimed_at, closed_at, feedback_due_at)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
             rows,
         )
         db.conn.execute("INSERT INTO sources (id, name, kind, url, deactivated) VALUES ('forum', 'x', 'rss', 'u', 1)")

@@ -1,0 +1,86 @@
+"""The duty rota (值班): who is on duty at a moment, from the configured rotation and the
+overrides taken or assigned by date. Pure: the overrides come from storage, the zone from
+the settings. Anchor: Grafana OnCall / PagerDuty schedules — a rotation, overrides, a handover.
+
+A shift begins at the handover time (in the organisation's zone) of `start` and lasts
+`shift`; the rotation's people take them in turn. An override names the person for one
+calendar day: from that day's handover to the next day's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from core.clock import parse_duration
+
+__all__ = ["Shift", "day_of", "on_duty", "shift_of_day", "shifts_from"]
+
+
+@dataclass(frozen=True)
+class Shift:
+    person: str  # person id
+    start: datetime
+    end: datetime
+    override: bool = False  # taken or assigned (/duty), not the rotation's turn
+
+
+def _handover(duty) -> time:
+    return time.fromisoformat(duty.handover)
+
+
+def _at(day: date, duty, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, _handover(duty), tzinfo=tz)
+
+
+def day_of(at: datetime, duty, tz: ZoneInfo) -> date:
+    """The duty day `at` falls in: before the handover it is still the previous day's shift."""
+    local = at.astimezone(tz)
+    return local.date() if local.time() >= _handover(duty) else local.date() - timedelta(days=1)
+
+
+def _rotation_shift(duty, at: datetime, tz: ZoneInfo) -> Shift:
+    length = parse_duration(duty.shift)
+    origin = _at(duty.start, duty, tz)
+    k = (at - origin) // length  # floor division: shifts before `start` continue the rotation backwards
+    start = origin + k * length
+    return Shift(duty.rotation[k % len(duty.rotation)], start, start + length)
+
+
+def on_duty(duty, overrides: dict[date, str], at: datetime, tz: ZoneInfo) -> Shift | None:
+    """Who is on duty at `at`. None without a rota. An override covers its day's handover to
+    the next day's; a rotation shift that overlaps an override is cut at its edges."""
+    if duty is None:
+        return None
+    day = day_of(at, duty, tz)
+    if day in overrides:
+        return Shift(overrides[day], _at(day, duty, tz), _at(day + timedelta(days=1), duty, tz), True)
+    s = _rotation_shift(duty, at, tz)
+    start, end = s.start, s.end
+    for d in (day_of(s.start, duty, tz), day, day_of(s.end - timedelta(seconds=1), duty, tz)):
+        if d in overrides:
+            o_start, o_end = _at(d, duty, tz), _at(d + timedelta(days=1), duty, tz)
+            if o_end <= at:
+                start = max(start, o_end)
+            elif o_start > at:
+                end = min(end, o_start)
+    return Shift(s.person, start, end)
+
+
+def shifts_from(duty, overrides: dict[date, str], at: datetime, tz: ZoneInfo, n: int = 2) -> list[Shift]:
+    """The shift at `at` and the `n - 1` after it (each starting when the one before ends)."""
+    out: list[Shift] = []
+    t = at
+    while len(out) < n:
+        s = on_duty(duty, overrides, t, tz)
+        if s is None:
+            break
+        out.append(s)
+        t = s.end
+    return out
+
+
+def shift_of_day(duty, overrides: dict[date, str], day: date, tz: ZoneInfo) -> Shift | None:
+    """The shift that takes over on `day` at the handover: that day's duty officer (日报)."""
+    return on_duty(duty, overrides, _at(day, duty, tz), tz) if duty is not None else None
