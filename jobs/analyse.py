@@ -21,6 +21,7 @@ import jieba
 
 from core.cluster import simhash, story_key
 from core.config import Config, Source
+from core.excerpt import excerpt
 from core.gazetteer import AreaMatcher, PlaceHits, gazetteer
 from core.grading import Content, Reach, Reason, assess_content, grade_story, sensitivity_of
 from core.models import Finding, Post
@@ -281,6 +282,7 @@ class Analyzer:
         )
         if sig.officials:
             matched["officials"] = [o.label for o in sig.officials][:6]
+            matched["official_ranks"] = [o.rank or "" for o in sig.officials][:6]
         if places.elsewhere:
             matched["elsewhere"] = places.elsewhere[:6]
         key = story_key(post.title)
@@ -289,6 +291,7 @@ class Analyzer:
         if not tokens and text:  # the whole text's tokens, for the story's fingerprint
             tokens = tuple(self.segmenter.tokens(text))
         cadres = matched.get(CADRE, [])
+        self._excerpt(post, matched, sig)
         title = fold(post.title)  # `text` is the folded title + body
         body = text[len(title) :].lstrip("\n") if text.startswith(title) else text or fold(post.text)
         tone = self.tone.score(title, body, matched.get(NEGATIVE, ()))
@@ -319,6 +322,17 @@ class Analyzer:
             fingerprint=simhash(tokens),
         )
         return Analysis(finding, s, reasons)
+
+    @staticmethod
+    def _excerpt(post: Post, matched: dict[str, list[str]], sig: Signals) -> None:
+        """The card's excerpt: the post's sentence(s) around the matched words (kept with the
+        finding, so a card re-rendered later still has it), and where the words are in it."""
+        terms = [_fold_term(x) for k in (CADRE, UNIT, PLACE, TOPIC, SENSITIVE, NEGATIVE) for x in matched.get(k, ())]
+        terms += [o.name for o in sig.officials if len(o.name) >= 2] + [o.title for o in sig.officials]
+        text, marks = excerpt(post.text if (post.text or "").strip() else post.title, terms)
+        if text:
+            matched["excerpt"] = [text]
+            matched["excerpt_marks"] = [f"{a}-{b}" for a, b in marks]
 
     def _content(self, sig: Signals, matched, cadres, category) -> Content:
         """The rubric's grade of the title and lead: who is identified, who is involved."""
