@@ -3,9 +3,10 @@ boundaries (。！？；), at most `LIMIT` characters, with "…" where text was
 the matched words sit in it (for platforms that can set them in bold).
 
 Pure: text in, text and offsets out. The excerpt is taken from the post as written (the card
-shows what the source said); terms are looked for in the folded sentence (`core.text.fold`),
-so a term written with a stray space or in traditional characters is still found, and marked
-where folding kept the sentence's length (the usual case) or the term appears as written."""
+shows what the source said); terms are looked for in the sentences as written and, when none
+is found so, in the folded sentences (`core.text.fold`), so a term written with a stray space
+or in traditional characters is still found; it is marked where folding kept the sentence's
+length (the usual case) or the term appears as written."""
 
 from __future__ import annotations
 
@@ -55,8 +56,9 @@ def excerpt(text: str, terms: Iterable[str], limit: int = LIMIT) -> tuple[str, l
     sents = _sentences(text or "")
     if not sents:
         return "", []
-    folded = [fold(s) for s in sents]
-    counts = [sum(1 for t in terms if t in f) for f in folded]
+    counts = [sum(1 for t in terms if t in s) for s in sents]
+    if terms and not any(counts):  # written in traditional characters or spaced out: fold (slower)
+        counts = [sum(1 for t in terms if t in f) for f in map(fold, sents)]
     best = max(range(len(sents)), key=lambda i: (counts[i], -i)) if terms else 0
     lo = hi = best
     size = len(sents[best])
