@@ -178,7 +178,7 @@ class Analyzer:
         # a space the writer put between CJK still separates; jieba is run only on the stretches
         # of text a hit falls in (the same cut as segmenting the whole text: jieba cuts each
         # stretch between punctuation on its own)
-        boundaries = LazyBoundaries(text, gaps)
+        boundaries = LazyBoundaries(text, gaps, self.segmenter.tokens)
         matched: dict[str, list[str]] = {}
         positions: dict[str, list[int]] = {}  # surface -> start offsets of boundary hits
         kinds_at: dict[str, list[int]] = {}  # kind -> start offsets (for $cadres etc.)
@@ -362,17 +362,19 @@ _JIEBA_BLOCK = re.compile(jieba.re_han_default.pattern)
 
 
 class LazyBoundaries:
-    """The token boundaries of `text` (`_boundaries(text, Segmenter.tokens(text)) | gaps`),
-    worked out only where asked: a position inside one of jieba's blocks segments that block
-    alone (once), which gives the same cut as segmenting the whole text. A post with a few
-    hits is segmented in a few short stretches instead of whole."""
+    """The token boundaries of `text` (`_boundaries(text, tokens(text)) | gaps`, `tokens` being
+    the analyser's `Segmenter.tokens`), worked out only where asked: a position inside one of
+    jieba's blocks segments that block alone (once), which gives the same cut as segmenting the
+    whole text. A post with a few hits is segmented in a few short stretches instead of whole."""
 
-    def __init__(self, text: str, gaps: frozenset[int] = frozenset()):
+    def __init__(self, text: str, gaps: frozenset[int] = frozenset(), tokens=None):
         self.text = text
         self.gaps = gaps
+        self._tokens = tokens or Segmenter().tokens
         self._spans = [m.span() for m in _JIEBA_BLOCK.finditer(text)]
         self._starts = [a for a, _ in self._spans]
         self._cut: dict[int, set[int]] = {}
+        self._whole: set[int] | None = None  # the whole text's boundaries, if a block would not do
 
     def __contains__(self, pos: int) -> bool:
         text = self.text
@@ -380,6 +382,8 @@ class LazyBoundaries:
             return True
         if not 0 < pos < len(text):
             return False
+        if self._whole is not None:
+            return pos in self._whole
         k = bisect.bisect_right(self._starts, pos) - 1
         if k >= 0:
             a, b = self._spans[k]
@@ -388,18 +392,25 @@ class LazyBoundaries:
             if a < pos < b:
                 cut = self._cut.get(k)
                 if cut is None:
-                    cut = self._cut[k] = _block_cuts(text[a:b], a)
+                    cut = self._block_cuts(a, b)
+                    if cut is None:  # folding changed the block: segment the whole text as before
+                        self._whole = _boundaries(text, self._tokens(text))
+                        return pos in self._whole
+                    self._cut[k] = cut
                 return pos in cut
         # between blocks every character but whitespace is a token of its own
         return not text[pos - 1].isspace() or not text[pos].isspace()
 
-
-def _block_cuts(block: str, offset: int) -> set[int]:
-    out, pos = set(), offset
-    for tok in jieba.lcut(block):
-        pos += len(tok)
-        out.add(pos)
-    return out
+    def _block_cuts(self, a: int, b: int) -> set[int] | None:
+        block = self.text[a:b]
+        toks = self._tokens(block)
+        if "".join(toks) != block:
+            return None
+        out, pos = set(), a
+        for tok in toks:
+            pos += len(tok)
+            out.add(pos)
+        return out
 
 
 # What OfficialFinder.find reads: titles, cadre cues and government bodies (one automaton), and

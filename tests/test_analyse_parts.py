@@ -43,3 +43,11 @@ def test_the_part_leaves_out_stretches_without_official_words():
     part = _officials_part("今天天气很好，阳光明媚，副市长黄太文强调，大家要注意安全。")
     assert "阳光明媚" not in part and "副市长黄太文强调" in part
     assert part.count("，") == 3  # punctuation kept: the tagger sees the same neighbours
+
+
+def test_lazy_boundaries_use_the_analysers_own_segmenter():
+    text = "副市长黄太文强调，要做好防汛工作。"
+    singles = LazyBoundaries(text, tokens=lambda t: list(t))  # a segmenter cutting every character
+    assert all(p in singles for p in range(len(text) + 1))
+    folded_differently = LazyBoundaries(text, tokens=lambda t: [t.replace("黄", "黃")])
+    assert 2 not in folded_differently  # the whole text as one token: no boundary inside
