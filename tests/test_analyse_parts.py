@@ -47,7 +47,7 @@ def test_the_part_leaves_out_stretches_without_official_words():
 
 def test_lazy_boundaries_use_the_analysers_own_segmenter():
     text = "副市长黄太文强调，要做好防汛工作。"
-    singles = LazyBoundaries(text, tokens=lambda t: list(t))  # a segmenter cutting every character
+    singles = LazyBoundaries(text, tokens=list)  # a segmenter cutting every character
     assert all(p in singles for p in range(len(text) + 1))
     folded_differently = LazyBoundaries(text, tokens=lambda t: [t.replace("黄", "黃")])
     assert 2 not in folded_differently  # the whole text as one token: no boundary inside
