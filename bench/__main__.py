@@ -12,10 +12,12 @@ import argparse
 import sys
 
 from bench import (
+    bench_backtest,
     bench_casebook,
     bench_cluster,
     bench_collect,
     bench_delivery,
+    bench_labels,
     bench_loop,
     bench_pipeline,
     bench_report,
@@ -48,6 +50,8 @@ def main(argv=None) -> int:
             "sweep",
             "year",
             "startup",
+            "labels",
+            "backtest",
         ],
         default=None,
     )
@@ -59,6 +63,10 @@ def main(argv=None) -> int:
         rows += bench_search.run(args.posts)
     if args.only in (None, "cluster"):
         rows += bench_cluster.run()
+    if args.only in (None, "labels"):
+        rows += bench_labels.run()
+    if args.only in (None, "backtest"):
+        rows += bench_backtest.run()
     if args.only in (None, "tone"):
         rows += bench_tone.run()
     if args.only in (None, "collect"):

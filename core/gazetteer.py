@@ -32,7 +32,7 @@ import os
 import re
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -560,7 +560,7 @@ class AreaMatcher:
         """Any surface at all (cheap: one automaton pass)."""
         return next(self._auto.iter(text), None) is not None
 
-    def find(self, text: str, boundaries: set[int]) -> PlaceHits:
+    def find(self, text: str, boundaries: Container[int]) -> PlaceHits:
         out = PlaceHits()
         taken: list[tuple[int, int]] = []
         found = sorted(

@@ -13,8 +13,9 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from core.clock import from_iso
+from core.excerpt import segments
 from core.grades import Grade
-from core.grading import reason_words
+from core.grading import Reason
 from core.lifecycle import Action
 from core.models import Event, Incident, State
 
@@ -37,6 +38,7 @@ __all__ = [
     "inert",
     "level_notice",
     "mute_notice",
+    "plain_reasons",
     "regrade_notice",
     "render_card",
     "render_digest",
@@ -100,7 +102,11 @@ class Button:
 
 @dataclass(frozen=True)
 class Card:
-    """A neutral card: header line, linked title, labelled fields, buttons."""
+    """A neutral card: header line, linked title, the excerpt, labelled fields, buttons.
+
+    `excerpt` is the post's sentence(s) around the matched terms as (piece, marked) pairs:
+    platforms with bold set the marked pieces (the matched words) in bold; every piece is
+    scraped text, escaped like any other."""
 
     header: str
     title: str
@@ -108,6 +114,11 @@ class Card:
     fields: tuple[tuple[str, str], ...]
     buttons: tuple[Button, ...] = ()
     footer: str | None = None
+    excerpt: tuple[tuple[str, bool], ...] = ()
+
+    @property
+    def excerpt_text(self) -> str:
+        return "".join(piece for piece, _ in self.excerpt)
 
 
 @dataclass(frozen=True)
@@ -208,7 +219,16 @@ def render_card(inc: Incident, ctx: RenderContext) -> Card:
         who += inc.matched.get(kind, [])
     if who:
         fields.append(("涉及", "、".join(who)))
-    fields.append(("定级理由", reason_words(inc.reasons)))
+    officials = _officials(inc.matched)
+    if officials:
+        fields.append(("干部", officials))
+    places = inc.matched.get("places", [])
+    if places:
+        fields.append(("地点", "、".join(places)))
+    words, score = plain_reasons(inc.reasons)
+    fields.append(("定级理由", words))
+    if score:
+        fields.append(("评分", score))
     state = inc.state.label
     if inc.assignee:
         state += f" · {ctx.names.get(inc.assignee, inc.assignee)}"
@@ -237,7 +257,55 @@ def render_card(inc: Incident, ctx: RenderContext) -> Card:
         url=safe_url(inc.url),
         fields=tuple((label, inert(value)) for label, value in fields),
         buttons=_buttons(inc, ctx.leader),
+        excerpt=_excerpt(inc.matched),
     )
+
+
+def _officials(matched: Mapping) -> str:
+    """Identified officials with their rank: 曲靖市副市长黄太文（厅局级）."""
+    labels = matched.get("officials", [])
+    ranks = matched.get("official_ranks", [])
+    out = []
+    for i, label in enumerate(labels):
+        rank = ranks[i] if i < len(ranks) and isinstance(ranks[i], str) else ""
+        out.append(f"{label}（{rank}级）" if rank else label)
+    return "、".join(out)
+
+
+def _excerpt(matched: Mapping) -> tuple[tuple[str, bool], ...]:
+    """The stored excerpt (`matched["excerpt"]`, with `excerpt_marks` "start-end") as pieces."""
+    text = (matched.get("excerpt") or [""])[0]
+    if not isinstance(text, str) or not text:
+        return ()
+    marks = []
+    for m in matched.get("excerpt_marks", []):
+        try:
+            a, b = (int(x) for x in str(m).split("-"))
+        except ValueError:
+            continue
+        marks.append((a, b))
+    return tuple((inert(piece), marked) for piece, marked in segments(text, marks) if inert(piece))
+
+
+_POINTS = re.compile(r"\s*(?:[+×]\d+(?:\.\d+)?)$")
+
+
+def plain_reasons(reasons: Iterable[Reason | str]) -> tuple[str, str]:
+    """A grade's reasons in plain words (no points, weights or thresholds: 内容定级 II（重大）：
+    可识别的干部…；来源级别：省级媒体) and, apart, the score line for those who want it
+    (综合评分 45.6（I 级阈值 24）). Reasons stored as words alone are shown as they are."""
+    words, score = [], ""
+    for r in reasons:
+        r = Reason.from_json(r) if not isinstance(r, Reason) else r
+        if r.factor == "score":
+            score = r.words
+        elif r.factor == "signals":
+            continue  # the sum of the signals' points: a number, not a reason
+        elif r.factor == "content":
+            words.append(r.words.split("；")[0])
+        else:
+            words.append(_POINTS.sub("", r.words))
+    return "；".join(w for w in words if w), score
 
 
 def card_text(card: Card, *, with_commands: bool = True) -> str:
@@ -245,6 +313,8 @@ def card_text(card: Card, *, with_commands: bool = True) -> str:
     lines = [card.header, card.title]
     if card.url:
         lines.append(card.url)
+    if card.excerpt:
+        lines.append(f"摘要：{card.excerpt_text}")
     lines += [f"{label}：{value}" for label, value in card.fields]
     if card.footer:
         lines.append(card.footer)
@@ -302,17 +372,32 @@ def shrink_card(card: Card, fits: Callable[[Card], bool]) -> Card:
     for _ in range(64):
         if fits(card):
             return card
-        sizes = [("title", -1, len(card.title))] + [("field", i, len(v)) for i, (_, v) in enumerate(card.fields)]
+        sizes = [("title", -1, len(card.title)), ("excerpt", -1, len(card.excerpt_text))]
+        sizes += [("field", i, len(v)) for i, (_, v) in enumerate(card.fields)]
         kind, idx, size = max(sizes, key=lambda x: x[2])
         keep = max(10, size * 2 // 3)
         if kind == "title":
             card = replace(card, title=card.title[:keep] + "…")
+        elif kind == "excerpt":
+            card = replace(card, excerpt=_cut_pieces(card.excerpt, keep))
         else:
             fields = list(card.fields)
             label, value = fields[idx]
             fields[idx] = (label, value[:keep] + "…")
             card = replace(card, fields=tuple(fields))
     return card
+
+
+def _cut_pieces(pieces: tuple[tuple[str, bool], ...], keep: int) -> tuple[tuple[str, bool], ...]:
+    out, n = [], 0
+    for piece, marked in pieces:
+        if n + len(piece) >= keep:
+            if keep > n:
+                out.append((piece[: keep - n], marked))
+            break
+        out.append((piece, marked))
+        n += len(piece)
+    return (*out, ("…", False))
 
 
 def render_digest(incidents: list[Incident], limit: int, *, total: int | None = None) -> list[tuple[str, list[int]]]:

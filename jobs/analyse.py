@@ -11,17 +11,21 @@ found inside 张建国际. Both stages, and the terms themselves, see the text f
 
 from __future__ import annotations
 
+import bisect
 import functools
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 import ahocorasick
+import jieba
 
 from core.cluster import simhash, story_key
 from core.config import Config, Source
+from core.excerpt import excerpt
 from core.gazetteer import AreaMatcher, PlaceHits, gazetteer
 from core.grading import Content, Reach, Reason, assess_content, grade_story, sensitivity_of
 from core.models import Finding, Post
-from core.officials import LEADING_RANKS, Official, OfficialFinder, is_body
+from core.officials import BODIES, CUES, LEADING_RANKS, TITLES, Official, OfficialFinder, is_body
 from core.text import Segmenter, fold, fold_with_gaps
 from jobs.tone import ToneDetector
 
@@ -35,10 +39,17 @@ class Analysis:
     finding: Finding
     sensitivity: float
     sensitivity_reasons: tuple[Reason, ...]  # content, signals: what makes up the sensitivity
+    segmented: bool = False  # the post had watch-list hits and was segmented (in part, if not relevant)
 
     @property
     def factors(self) -> tuple[Reason, ...]:
         return self.sensitivity_reasons
+
+    @property
+    def seg(self) -> str | None:
+        """For `insert_post`: None queues the post for the background search indexer; a post
+        that was segmented here (it had watch-list hits) is indexed at once."""
+        return " ".join(self.finding.tokens) if self.segmented else None
 
 
 @dataclass
@@ -164,8 +175,10 @@ class Analyzer:
         matcher = self._matcher(source)
         if not self._could_be_relevant(hits, text, head, matcher):
             return Analysis(Finding(relevant=False, story_key=story_key(post.title)), 0.0, ())
-        tokens = self.segmenter.tokens(text)
-        boundaries = _boundaries(text, tokens) | gaps  # a space the writer put between CJK still separates
+        # a space the writer put between CJK still separates; jieba is run only on the stretches
+        # of text a hit falls in (the same cut as segmenting the whole text: jieba cuts each
+        # stretch between punctuation on its own)
+        boundaries = LazyBoundaries(text, gaps, self.segmenter.tokens)
         matched: dict[str, list[str]] = {}
         positions: dict[str, list[int]] = {}  # surface -> start offsets of boundary hits
         kinds_at: dict[str, list[int]] = {}  # kind -> start offsets (for $cadres etc.)
@@ -181,13 +194,14 @@ class Analyzer:
         sig = Signals(places=matcher.find(text, boundaries) if matcher else PlaceHits())
         sig.lead = self.officials.lead(head, body)
         sig.cut, sig.head_len = len(head) + 1 + LEAD_CHARS, len(head)
-        sig.officials, sig.cues = self.officials.find(sig.lead)
+        sig.officials, sig.cues = self.officials.find(_officials_part(sig.lead))
         # an official is the headline subject: named there (章建华参加…), or title and unit there
         sig.headline = any(
             (len(o.name) >= 2 and o.name in head) or (o.title in head and (o.name or o.unit) in head)
             for o in sig.officials
         )
-        return self._judge(post, source, matched, tuple(tokens), positions, kinds_at, sig, text)
+        analysis = self._judge(post, source, matched, (), positions, kinds_at, sig, text)
+        return replace(analysis, segmented=True)
 
     def _offsets(self, term: str, positions, kinds_at) -> list[int]:
         if term in _EXPAND:
@@ -268,12 +282,16 @@ class Analyzer:
         )
         if sig.officials:
             matched["officials"] = [o.label for o in sig.officials][:6]
+            matched["official_ranks"] = [o.rank or "" for o in sig.officials][:6]
         if places.elsewhere:
             matched["elsewhere"] = places.elsewhere[:6]
         key = story_key(post.title)
         if not relevant:
             return Analysis(Finding(relevant=False, matched=matched, tokens=tokens, story_key=key), 0.0, ())
+        if not tokens and text:  # the whole text's tokens, for the story's fingerprint
+            tokens = tuple(self.segmenter.tokens(text))
         cadres = matched.get(CADRE, [])
+        self._excerpt(post, matched, sig)
         title = fold(post.title)  # `text` is the folded title + body
         body = text[len(title) :].lstrip("\n") if text.startswith(title) else text or fold(post.text)
         tone = self.tone.score(title, body, matched.get(NEGATIVE, ()))
@@ -305,6 +323,17 @@ class Analyzer:
         )
         return Analysis(finding, s, reasons)
 
+    @staticmethod
+    def _excerpt(post: Post, matched: dict[str, list[str]], sig: Signals) -> None:
+        """The card's excerpt: the post's sentence(s) around the matched words (kept with the
+        finding, so a card re-rendered later still has it), and where the words are in it."""
+        terms = [_fold_term(x) for k in (CADRE, UNIT, PLACE, TOPIC, SENSITIVE, NEGATIVE) for x in matched.get(k, ())]
+        terms += [o.name for o in sig.officials if len(o.name) >= 2] + [o.title for o in sig.officials]
+        text, marks = excerpt(post.text if (post.text or "").strip() else post.title, terms)
+        if text:
+            matched["excerpt"] = [text]
+            matched["excerpt_marks"] = [f"{a}-{b}" for a, b in marks]
+
     def _content(self, sig: Signals, matched, cadres, category) -> Content:
         """The rubric's grade of the title and lead: who is identified, who is involved."""
         identified = [*cadres, *(o.label for o in sig.officials)]
@@ -325,3 +354,95 @@ def _boundaries(text: str, tokens: list[str]) -> set[int]:
         pos = i + len(tok)
         out.add(pos)
     return out
+
+
+# jieba cuts a text stretch by stretch: runs of these characters, each segmented on its own
+# (jieba.re_han_default); every other character is a token of its own, whitespace is skipped.
+_JIEBA_BLOCK = re.compile(jieba.re_han_default.pattern)
+
+
+class LazyBoundaries:
+    """The token boundaries of `text` (`_boundaries(text, tokens(text)) | gaps`, `tokens` being
+    the analyser's `Segmenter.tokens`), worked out only where asked: a position inside one of
+    jieba's blocks segments that block alone (once), which gives the same cut as segmenting the
+    whole text. A post with a few hits is segmented in a few short stretches instead of whole."""
+
+    def __init__(self, text: str, gaps: frozenset[int] = frozenset(), tokens=None):
+        self.text = text
+        self.gaps = gaps
+        self._tokens = tokens or Segmenter().tokens
+        self._spans = [m.span() for m in _JIEBA_BLOCK.finditer(text)]
+        self._starts = [a for a, _ in self._spans]
+        self._cut: dict[int, set[int]] = {}
+        self._whole: set[int] | None = None  # the whole text's boundaries, if a block would not do
+
+    def __contains__(self, pos: int) -> bool:
+        text = self.text
+        if pos == 0 or pos == len(text) or pos in self.gaps:
+            return True
+        if not 0 < pos < len(text):
+            return False
+        if self._whole is not None:
+            return pos in self._whole
+        k = bisect.bisect_right(self._starts, pos) - 1
+        if k >= 0:
+            a, b = self._spans[k]
+            if a == pos or b == pos:
+                return True
+            if a < pos < b:
+                cut = self._cut.get(k)
+                if cut is None:
+                    cut = self._block_cuts(a, b)
+                    if cut is None:  # folding changed the block: segment the whole text as before
+                        self._whole = _boundaries(text, self._tokens(text))
+                        return pos in self._whole
+                    self._cut[k] = cut
+                return pos in cut
+        # between blocks every character but whitespace is a token of its own
+        return not text[pos - 1].isspace() or not text[pos].isspace()
+
+    def _block_cuts(self, a: int, b: int) -> set[int] | None:
+        block = self.text[a:b]
+        toks = self._tokens(block)
+        if "".join(toks) != block:
+            return None
+        out, pos = set(), a
+        for tok in toks:
+            pos += len(tok)
+            out.add(pos)
+        return out
+
+
+# What OfficialFinder.find reads: titles, cadre cues and government bodies (one automaton), and
+# words ending in 局/委/厅 (a body by its tag). It reads a few tokens either side of a title,
+# never across punctuation except a 、 chain of titles, each of which is such a word.
+_OFFICIAL_WORDS = ahocorasick.Automaton()
+for _w in (*TITLES, *CUES, *BODIES, "局", "委", "厅"):
+    _OFFICIAL_WORDS.add_word(_w, _w)
+_OFFICIAL_WORDS.make_automaton()
+_TAG_BLOCK = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&\._]+")  # jieba.posseg's re_han_internal
+
+
+def _officials_part(lead: str) -> str:
+    """The lead with the stretches that hold none of the words `OfficialFinder.find` reads
+    left out (their punctuation kept): jieba's tagger tags each stretch on its own, so the
+    officials and cues found are the same, for a fraction of the tagging."""
+    keep: set[int] = set()
+    spans = [m.span() for m in _TAG_BLOCK.finditer(lead)]
+    if not spans:
+        return lead
+    starts = [a for a, _ in spans]
+    for end, _w in _OFFICIAL_WORDS.iter(lead):
+        k = bisect.bisect_right(starts, end) - 1
+        if k >= 0 and spans[k][0] <= end < spans[k][1]:
+            keep.add(k)
+    if len(keep) == len(spans):
+        return lead
+    parts, last = [], 0
+    for k, (a, b) in enumerate(spans):
+        parts.append(lead[last:a])
+        if k in keep:
+            parts.append(lead[a:b])
+        last = b
+    parts.append(lead[last:])
+    return "".join(parts)

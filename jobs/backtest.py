@@ -51,6 +51,7 @@ __all__ = [
 
 INEWS_PREFIX = "inews-train-"
 SPLITS = ("tune", "held-out")
+CHUNK = 200  # posts written in one transaction: one commit per chunk, not per post
 
 
 def parse_line(line: str, tz: ZoneInfo = DEFAULT_TZ) -> dict:
@@ -88,6 +89,11 @@ class Backtest:
     """The live store-grade-cluster step (`core.incidents.IncidentService`) over a database of
     its own, with the live analyser and no chat: nobody is routed to, nothing is queued.
 
+    Posts are written `CHUNK` at a time in one transaction (each post's own transaction
+    becomes a savepoint inside it), so a run does not pay a commit per post; the connection
+    reads its own uncommitted rows, so clustering sees every earlier post as live does.
+    `flush()` commits what is pending (`final_grades`, `summary` and `close` do it first).
+
     `settings` needs `data_dir` (jieba's cache) and `tz`; `db_path` is the run's database."""
 
     def __init__(self, settings, config, db_path: Path):
@@ -100,6 +106,13 @@ class Backtest:
         self.service = IncidentService(self.db, config, router, lambda: self._now, self.tz, store=SQLITE)
         self.analyzer = Analyzer(config)
         self.relevant = 0
+        self._pending = 0  # posts written in the open transaction
+
+    def flush(self) -> None:
+        """Commit the posts written since the last commit."""
+        if self.db.conn.in_transaction:
+            self.db.conn.execute("COMMIT")
+        self._pending = 0
 
     def _source(self, name: str | None) -> Source:
         configured = self.config.source(name) if name else None
@@ -131,8 +144,12 @@ class Backtest:
         # One analysis per post, handed to the same store-grade-cluster step the pipeline uses
         # (Pipeline.ingest would analyse the post a second time to get at the finding).
         analysis = self.analyzer.analyse(post, src)
-        seg = " ".join(analysis.finding.tokens) if analysis.finding.tokens else None
-        out = self.service.ingest(post, analysis, src, seg)
+        if not self.db.conn.in_transaction:
+            self.db.conn.execute("BEGIN IMMEDIATE")
+        out = self.service.ingest(post, analysis, src, analysis.seg)
+        self._pending += 1
+        if self._pending >= CHUNK:
+            self.flush()
         f = analysis.finding
         iid = out.incident_id
         if out.post_id is None:  # the same URL was already in the file: report its incident
@@ -150,6 +167,7 @@ class Backtest:
         }
 
     def summary(self, n: int, bad: int, seconds: float) -> str:
+        self.flush()
         grades = Counter(incident_store.final_grades(self.db).values())
         incidents = sum(grades.values())
         per_grade = "，".join(f"{g} {grades.get(g, 0)}" for g in ("I", "II", "III", "IV"))
@@ -160,10 +178,14 @@ class Backtest:
 
     def final_grades(self) -> dict[int, str]:
         """Each incident's grade at the end of the run (a story's grade can rise as it spreads)."""
+        self.flush()
         return incident_store.final_grades(self.db)
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            self.flush()
+        finally:
+            self.db.close()
 
 
 # ---------------------------------------------------------------- labels and scoring

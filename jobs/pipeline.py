@@ -203,8 +203,7 @@ class Pipeline:
     def _store(self, post, source, analysis, run: SourceRun | None):
         # Posts that were segmented for analysis are indexed at once; the rest (no watch-list
         # hit) wait for the background indexer, so segmentation stays off the alert path.
-        seg = " ".join(analysis.finding.tokens) if analysis.finding.tokens else None
-        out = self.service.ingest(post, analysis, source, seg)
+        out = self.service.ingest(post, analysis, source, analysis.seg)
         if run is not None and out.post_id is not None:
             run.new_posts += 1
             run.relevant += int(analysis.finding.relevant)

@@ -62,6 +62,8 @@ def _html(card: Card) -> str:
         else f"<b>{_esc(card.title)}</b>"
     )
     lines = [f"<b>{_esc(card.header)}</b>", title]
+    if card.excerpt:  # the matched words in bold; every piece escaped
+        lines.append("<b>摘要</b>：" + "".join(f"<b>{_esc(t)}</b>" if m else _esc(t) for t, m in card.excerpt))
     lines += [f"<b>{_esc(label)}</b>：{_esc(value)}" for label, value in card.fields]
     if card.footer:
         lines.append(f"<i>{_esc(card.footer)}</i>")

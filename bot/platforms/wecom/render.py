@@ -45,6 +45,9 @@ def _markdown(card: Card) -> str:
     colour = "warning" if card.header.startswith(("🔴", "🟠")) else "info"
     title = f"[{_md(card.title)}]({_url(card.url)})" if card.url else f"**{_md(card.title)}**"
     lines = [f'### <font color="{colour}">{_md(card.header)}</font>', title]
+    if card.excerpt:  # the matched words in bold; every piece made inert first
+        pieces = "".join(f"**{_md(t)}**" if m and t.strip() else _md(t) for t, m in card.excerpt)
+        lines.append(f"> **摘要**：{pieces}")
     lines += [f"> **{_md(label)}**：{_md(value)}" for label, value in card.fields]
     if card.footer:
         lines.append(f'<font color="comment">{_md(card.footer)}</font>')
