@@ -32,9 +32,10 @@ import os
 import re
 import tempfile
 from collections import defaultdict
-from collections.abc import Container, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import ahocorasick
 
@@ -496,6 +497,12 @@ class PlaceHits:
 OURS, WEAK, ELSEWHERE = 0, 1, 2
 
 
+class Boundaries(Protocol):
+    """Where words begin and end in a text (a set of offsets, or one computed on demand)."""
+
+    def __contains__(self, pos: int, /) -> bool: ...
+
+
 class AreaMatcher:
     """Finds the area's places and the places elsewhere in folded text."""
 
@@ -560,7 +567,7 @@ class AreaMatcher:
         """Any surface at all (cheap: one automaton pass)."""
         return next(self._auto.iter(text), None) is not None
 
-    def find(self, text: str, boundaries: Container[int]) -> PlaceHits:
+    def find(self, text: str, boundaries: Boundaries) -> PlaceHits:
         out = PlaceHits()
         taken: list[tuple[int, int]] = []
         found = sorted(
