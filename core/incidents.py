@@ -468,16 +468,20 @@ class IncidentService:
                 priority=inc.grade.rank,
             )
             if notice:
-                self.outbox.enqueue(
-                    self.db,
-                    now,
-                    platform=platform,
-                    chat=chat,
-                    kind=self.outbox.NOTICE,
-                    incident_id=inc.id,
-                    payload={"text": notice},
-                    priority=inc.grade.rank,
-                )
+                self._queue_notice(inc, platform, chat, notice, now)
+
+    def _queue_notice(self, inc: Incident, platform: str, chat: str, text: str, now: datetime) -> None:
+        """A notice about `inc` in one chat, at the incident's grade's priority."""
+        self.outbox.enqueue(
+            self.db,
+            now,
+            platform=platform,
+            chat=chat,
+            kind=self.outbox.NOTICE,
+            incident_id=inc.id,
+            payload={"text": text},
+            priority=inc.grade.rank,
+        )
 
     def subscriber_chats(self, inc: Incident) -> set[tuple[str, str]]:
         """The private chats of the subscribers whose subscription covers `inc` (its assignee's
@@ -497,16 +501,7 @@ class IncidentService:
         for inc, key, text in items:
             self.store.add_event(self.db, inc.id, now, actor=None, action="reminder", detail={"key": key, "text": text})
             for platform, chat in sorted(self.subscriber_chats(inc)):
-                self.outbox.enqueue(
-                    self.db,
-                    now,
-                    platform=platform,
-                    chat=chat,
-                    kind=self.outbox.NOTICE,
-                    incident_id=inc.id,
-                    payload={"text": text},
-                    priority=inc.grade.rank,
-                )
+                self._queue_notice(inc, platform, chat, text, now)
                 sent += 1
         return sent
 
@@ -553,16 +548,7 @@ class IncidentService:
                 incident_id=inc.id,
                 priority=inc.grade.rank,
             )
-            self.outbox.enqueue(
-                self.db,
-                now,
-                platform=platform,
-                chat=chat,
-                kind=self.outbox.NOTICE,
-                incident_id=inc.id,
-                payload={"text": text},
-                priority=inc.grade.rank,
-            )
+            self._queue_notice(inc, platform, chat, text, now)
 
     def _timeline(self, incident_id: int, last: int = 6) -> str:
         """The latest actions, for whoever an incident is escalated to."""

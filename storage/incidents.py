@@ -273,41 +273,29 @@ def add_event(
     return inserted_id(cur)
 
 
+def _event(r: dict) -> Event:
+    return Event(
+        r["id"],
+        r["incident_id"],
+        parse_iso(r["at"]),
+        r["actor"],
+        r["action"],
+        r["from_state"],
+        r["to_state"],
+        json_loads(r["detail"], {}),
+    )
+
+
 def events_for(db: Database, incident_id: int) -> list[Event]:
     """An incident's events, oldest first."""
-    return [
-        Event(
-            r["id"],
-            r["incident_id"],
-            parse_iso(r["at"]),
-            r["actor"],
-            r["action"],
-            r["from_state"],
-            r["to_state"],
-            json_loads(r["detail"], {}),
-        )
-        for r in db.query("SELECT * FROM events WHERE incident_id = ? ORDER BY id", [incident_id])
-    ]
+    return [_event(r) for r in db.query("SELECT * FROM events WHERE incident_id = ? ORDER BY id", [incident_id])]
 
 
 def events_of(db: Database, incident_id: int, actions: tuple[str, ...]) -> list[Event]:
     """An incident's events of the given actions, in order (the card's 批示 and 已阅)."""
     marks = ",".join("?" * len(actions))
-    return [
-        Event(
-            r["id"],
-            r["incident_id"],
-            parse_iso(r["at"]),
-            r["actor"],
-            r["action"],
-            r["from_state"],
-            r["to_state"],
-            json_loads(r["detail"], {}),
-        )
-        for r in db.query(
-            f"SELECT * FROM events WHERE incident_id = ? AND action IN ({marks}) ORDER BY id", [incident_id, *actions]
-        )
-    ]
+    sql = f"SELECT * FROM events WHERE incident_id = ? AND action IN ({marks}) ORDER BY id"
+    return [_event(r) for r in db.query(sql, [incident_id, *actions])]
 
 
 def posts_for(db: Database, incident_id: int) -> list[dict]:
@@ -465,18 +453,7 @@ def events_between(db: Database, start: datetime, end: datetime, actions: tuple[
         [to_iso(start), to_iso(end), *actions],
     )
     for r in rows:
-        out.setdefault(r["incident_id"], []).append(
-            Event(
-                r["id"],
-                r["incident_id"],
-                parse_iso(r["at"]),
-                r["actor"],
-                r["action"],
-                r["from_state"],
-                r["to_state"],
-                json_loads(r["detail"], {}),
-            )
-        )
+        out.setdefault(r["incident_id"], []).append(_event(r))
     return out
 
 
