@@ -40,7 +40,7 @@ from handlers.parsing import (
     split_args,
     split_command,
 )
-from handlers.permissions import View, allowed, roles_for, view_of
+from handlers.permissions import TEAM_ROLES, View, allowed, roles_for, view_of
 from jobs import offload
 from jobs.collect import item_key
 from jobs.pipeline import index_off_loop
@@ -447,18 +447,28 @@ async def cmd_list(call: Call) -> list[Reply]:
         raise UsageError(f"无法识别的参数“{shorten(arg)}”。用法：{_LIST_USAGE}")
     page = page or 1
     deps = call.deps
-    incs = store.list_incidents(deps.db, states=(state,) if state else _OPEN, limit=1_000_000)
-    incs = [i for i in incs if (grade is None or i.grade is grade) and _view(call, i) is not View.NONE]
+    states = (state,) if state else _OPEN
+    if call.role in TEAM_ROLES:  # the team sees every incident: count and page in SQL
+        total = store.count_incidents(deps.db, states=states, grade=grade)
+        shown = store.list_incidents(
+            deps.db, states=states, grade=grade, limit=LIST_PAGE, offset=(page - 1) * LIST_PAGE
+        )
+    else:  # a partner: only what was escalated to them, decided per incident
+        seen = [
+            i
+            for i in store.list_incidents(deps.db, states=states, grade=grade, limit=1_000_000)
+            if _view(call, i) is not View.NONE
+        ]
+        total, shown = len(seen), seen[(page - 1) * LIST_PAGE : page * LIST_PAGE]
     what = "、".join(x for x in (grade.badge if grade else "", state.label if state else "") if x)
-    if not incs:
+    if not total:
         hold = _hold_line(deps)
         return [Reply((hold + "\n" if hold else "") + f"目前没有{what + '的' if what else '待处置的'}事件。")]
-    pages = (len(incs) + LIST_PAGE - 1) // LIST_PAGE
+    pages = (total + LIST_PAGE - 1) // LIST_PAGE
     if page > pages:
-        raise UsageError(f"只有 {pages} 页（共 {len(incs)} 起）。用法：{_LIST_USAGE}")
-    shown = incs[(page - 1) * LIST_PAGE : page * LIST_PAGE]
+        raise UsageError(f"只有 {pages} 页（共 {total} 起）。用法：{_LIST_USAGE}")
     names = {p.id: p.name for p in deps.config.people}
-    head = f"{what + '的' if what else '待处置'}事件 {len(incs)} 起（按等级排序）"
+    head = f"{what + '的' if what else '待处置'}事件 {total} 起（按等级排序）"
     hold = _hold_line(deps)
     if hold:
         head = hold + "\n" + head
@@ -468,7 +478,7 @@ async def cmd_list(call: Call) -> list[Reply]:
     if page < pages:
         filters = " ".join(x for x in (grade.value if grade else "", state.label if state else "") if x)
         lines.append(
-            f"……还有 {len(incs) - page * LIST_PAGE} 起，发送 /list {filters + ' ' if filters else ''}{page + 1} 查看下一页。"
+            f"……还有 {total - page * LIST_PAGE} 起，发送 /list {filters + ' ' if filters else ''}{page + 1} 查看下一页。"
         )
     return [Reply("\n".join(lines))]
 

@@ -8,9 +8,10 @@ from core.config import Config, Person
 from core.models import Incident, Role
 from core.routing import Router
 
-__all__ = ["ALLOWED", "View", "allowed", "roles_for", "view_of"]
+__all__ = ["ALLOWED", "TEAM_ROLES", "View", "allowed", "roles_for", "view_of"]
 
 _VIEW = {Role.ADMIN, Role.STAFF, Role.LEADER}
+TEAM_ROLES = frozenset(_VIEW)  # who sees every incident in full (`view_of`)
 _WORK = {Role.ADMIN, Role.STAFF}
 
 ALLOWED: dict[str, set[Role] | None] = {

@@ -19,6 +19,7 @@ __all__ = [
     "IncidentNotFound",
     "StaleIncident",
     "add_event",
+    "count_incidents",
     "create_incident",
     "due_for_sweep",
     "events_between",
@@ -311,25 +312,49 @@ def posts_for(db: Database, incident_id: int) -> list[dict]:
     ]
 
 
-def list_incidents(
-    db: Database, *, states: tuple[State, ...] | None = None, assignee: str | None = None, limit: int = 20
-) -> list[Incident]:
-    """Incidents for `/list` and `/mine`: most severe first, then newest.
-
-    :param states: only these states (all when None or empty).
-    :param assignee: only those held by this person id.
-    :param limit: at most this many.
-    """
-    where, params = [], []
+def _list_where(states: tuple[State, ...] | None, assignee: str | None, grade: Grade | None) -> tuple[str, list]:
+    where: list[str] = []
+    params: list = []
     if states:
         where.append(f"i.state IN ({','.join('?' * len(states))})")
         params += [s.value for s in states]
     if assignee:
         where.append("i.assignee = ?")
         params.append(assignee)
-    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
-    sql += " ORDER BY CASE i.grade WHEN 'I' THEN 1 WHEN 'II' THEN 2 WHEN 'III' THEN 3 ELSE 4 END, i.id DESC LIMIT ?"
-    return [_row_to_incident(dict(r)) for r in db.query(sql, [*params, limit])]
+    if grade is not None:
+        where.append("i.grade = ?")
+        params.append(grade.value)
+    return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+def list_incidents(
+    db: Database,
+    *,
+    states: tuple[State, ...] | None = None,
+    assignee: str | None = None,
+    grade: Grade | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> list[Incident]:
+    """Incidents for `/list` and `/mine`: most severe first, then newest.
+
+    :param states: only these states (all when None or empty).
+    :param assignee: only those held by this person id.
+    :param grade: only this grade.
+    :param limit: at most this many, after skipping `offset` (a page of /list).
+    """
+    where, params = _list_where(states, assignee, grade)
+    sql = _SELECT + where
+    sql += " ORDER BY CASE i.grade WHEN 'I' THEN 1 WHEN 'II' THEN 2 WHEN 'III' THEN 3 ELSE 4 END, i.id DESC"
+    return [_row_to_incident(dict(r)) for r in db.query(sql + " LIMIT ? OFFSET ?", [*params, limit, offset])]
+
+
+def count_incidents(
+    db: Database, *, states: tuple[State, ...] | None = None, assignee: str | None = None, grade: Grade | None = None
+) -> int:
+    """How many incidents `list_incidents` would list without a limit."""
+    where, params = _list_where(states, assignee, grade)
+    return db.execute("SELECT COUNT(*) FROM incidents i" + where, params).fetchone()[0]
 
 
 def incidents_between(db: Database, start: datetime, end: datetime) -> list[Incident]:

@@ -112,3 +112,42 @@ def test_update_columns_come_from_a_fixed_list(tmp_path):
     assert get_incident(db, iid).summary == "ok"
     with pytest.raises(ValueError, match="no flag column"):
         set_source_flags(db, "s", **{"name": "x"})
+
+
+def test_list_pages_and_count_agree_with_the_whole_list(tmp_path):
+    """/list pages in SQL for the team (count + LIMIT/OFFSET by grade and state) and must show
+    exactly the slices of the whole ordered list it used to cut in Python."""
+    import random
+
+    from core.models import State
+    from storage.incidents import count_incidents, list_incidents, update_incident
+
+    db = open_db(tmp_path / "list.db")
+    rnd = random.Random(7)
+    with write_tx(db):
+        for n in range(137):
+            iid = create_incident(
+                db,
+                story_key=f"k{n}",
+                title=f"t{n}",
+                url=None,
+                source_id="s",
+                team=None,
+                category=None,
+                grade=rnd.choice(list(Grade)),
+                score=1,
+                sensitivity=0,
+                best_tier=4,
+                reasons=[],
+                matched={},
+                now=NOW,
+            )
+            if rnd.random() < 0.4:
+                update_incident(db, iid, 1, NOW, state=rnd.choice([State.CLAIMED, State.CLOSED]).value)
+    for states in [(State.NEW, State.CLAIMED), (State.CLOSED,), None]:
+        for grade in [None, *Grade]:
+            whole = list_incidents(db, states=states, grade=None, limit=10_000)
+            whole = [i for i in whole if grade is None or i.grade is grade]
+            assert count_incidents(db, states=states, grade=grade) == len(whole)
+            pages = [list_incidents(db, states=states, grade=grade, limit=20, offset=o) for o in range(0, 160, 20)]
+            assert [i.id for p in pages for i in p] == [i.id for i in whole]
