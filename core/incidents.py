@@ -434,15 +434,7 @@ class IncidentService:
             outside = outside | self.subscriber_chats(inc)
         for platform, chat in targets:
             if edit_card:
-                self.outbox.enqueue(
-                    self.db,
-                    now,
-                    platform=platform,
-                    chat=chat,
-                    kind=self.outbox.CARD,
-                    incident_id=inc.id,
-                    priority=inc.grade.rank,
-                )
+                self._queue_card(inc, platform, chat, now)
             if notice and (platform, chat) not in outside:
                 self.outbox.enqueue(
                     self.db,
@@ -458,17 +450,21 @@ class IncidentService:
     def _private(self, person, inc: Incident, notice: str | None, now: datetime) -> None:
         """Send a person the card privately (tracked, so later changes edit it) with a notice."""
         for platform, chat in self.router.private_chats(person):
-            self.outbox.enqueue(
-                self.db,
-                now,
-                platform=platform,
-                chat=chat,
-                kind=self.outbox.CARD,
-                incident_id=inc.id,
-                priority=inc.grade.rank,
-            )
+            self._queue_card(inc, platform, chat, now)
             if notice:
                 self._queue_notice(inc, platform, chat, notice, now)
+
+    def _queue_card(self, inc: Incident, platform: str, chat: str, now: datetime) -> None:
+        """The card of `inc` in one chat (tracked: later changes edit it), at its grade's priority."""
+        self.outbox.enqueue(
+            self.db,
+            now,
+            platform=platform,
+            chat=chat,
+            kind=self.outbox.CARD,
+            incident_id=inc.id,
+            priority=inc.grade.rank,
+        )
 
     def _queue_notice(self, inc: Incident, platform: str, chat: str, text: str, now: datetime) -> None:
         """A notice about `inc` in one chat, at the incident's grade's priority."""
@@ -539,15 +535,7 @@ class IncidentService:
                     priority=inc.grade.rank,
                 )
         for platform, chat in chats:
-            self.outbox.enqueue(
-                self.db,
-                now,
-                platform=platform,
-                chat=chat,
-                kind=self.outbox.CARD,
-                incident_id=inc.id,
-                priority=inc.grade.rank,
-            )
+            self._queue_card(inc, platform, chat, now)
             self._queue_notice(inc, platform, chat, text, now)
 
     def _timeline(self, incident_id: int, last: int = 6) -> str:
