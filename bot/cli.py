@@ -506,22 +506,31 @@ def _date_range(date_from, date_to, default_days: int, tz) -> tuple:
     return start, end
 
 
+def _date_range_options(default_span: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """`--from` / `--to` of an export: days, `--to` today by default, `--from` `default_span` before it."""
+
+    def wrap(fn: Callable[..., T]) -> Callable[..., T]:
+        fn = click.option(
+            "--to",
+            "date_to",
+            default=None,
+            type=click.DateTime(formats=["%Y-%m-%d"]),
+            help="Last day (YYYY-MM-DD). Default: today.",
+        )(fn)
+        return click.option(
+            "--from",
+            "date_from",
+            default=None,
+            type=click.DateTime(formats=["%Y-%m-%d"]),
+            help=f"First day (YYYY-MM-DD). Default: {default_span} before --to.",
+        )(fn)
+
+    return wrap
+
+
 @export.command("ledger")
 @common_options
-@click.option(
-    "--from",
-    "date_from",
-    default=None,
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="First day (YYYY-MM-DD). Default: 30 days before --to.",
-)
-@click.option(
-    "--to",
-    "date_to",
-    default=None,
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Last day (YYYY-MM-DD). Default: today.",
-)
+@_date_range_options("30 days")
 @click.option(
     "-o",
     "--output",
@@ -563,20 +572,7 @@ def ledger(
 
 @export.command("casebook")
 @common_options
-@click.option(
-    "--from",
-    "date_from",
-    default=None,
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="First day (YYYY-MM-DD). Default: a year before --to.",
-)
-@click.option(
-    "--to",
-    "date_to",
-    default=None,
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Last day (YYYY-MM-DD). Default: today.",
-)
+@_date_range_options("a year")
 @click.option("--format", "fmt", type=click.Choice(["docx", "md"]), default="docx", show_default=True)
 @click.option("--grade", default=None, help="Only incidents of this grade or above (I, II, III, IV).")
 @click.option("--include-false-positives", is_flag=True, help="Also incidents closed as 误报 (left out by default).")
