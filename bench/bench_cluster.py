@@ -128,6 +128,32 @@ def run_old(story_tokens, synth_tokens) -> tuple[int, float]:
 
 
 # ------------------------------------------------------------------------------ the service
+def open_story(db, f, title: str, event, now: datetime) -> int:
+    """A new incident for a story the service found no incident for, as the pipeline opens one
+    (its finding's story key, entities, event terms and fingerprint). Call inside `write_tx`."""
+    from core.cluster import to_hex
+    from core.grades import Grade
+    from storage import incidents as store
+
+    return store.create_incident(
+        db,
+        story_key=f.story_key,
+        title=title,
+        url=None,
+        source_id="ycnews",
+        team=None,
+        category="其他",
+        grade=Grade.IV,
+        score=1,
+        sensitivity=1,
+        best_tier=3,
+        reasons=(),
+        matched={**f.matched, "event": event.to_json() if event is not None else None},
+        now=now,
+        simhash128=to_hex(f.fingerprint),
+    )
+
+
 def fill_incidents(db, fingerprints: list[int], now: datetime, events=None) -> None:
     """N open incidents of the last week, straight into the table (as a year's database has them),
     with their events' terms when `events` (one per fingerprint) is given."""
@@ -166,11 +192,10 @@ def run_service(story_tokens, story_titles, synth_fps, tmp: Path, synth_events=N
     from bot.app import App
     from bot.config import load_config
     from bot.settings import Settings
-    from core.cluster import event_of, simhash, to_hex
+    from core.cluster import event_of, simhash
     from core.grades import Grade
     from core.models import Finding
     from jobs.analyse import story_key
-    from storage import incidents as store
     from storage import write_tx
 
     root = Path(__file__).resolve().parent.parent
@@ -202,23 +227,7 @@ def run_service(story_tokens, story_titles, synth_fps, tmp: Path, synth_events=N
             if hit is None:
                 new += 1
                 with write_tx(app.db):
-                    store.create_incident(
-                        app.db,
-                        story_key=f.story_key,
-                        title=title,
-                        url=None,
-                        source_id="ycnews",
-                        team=None,
-                        category="其他",
-                        grade=Grade.IV,
-                        score=1,
-                        sensitivity=1,
-                        best_tier=3,
-                        reasons=(),
-                        matched={**f.matched, "event": event.to_json()},
-                        now=now,
-                        simhash128=to_hex(f.fingerprint),
-                    )
+                    open_story(app.db, f, title, event, now)
         return new, spent / len(story_tokens) * 1000, load_ms
     finally:
         app.close()

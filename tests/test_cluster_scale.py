@@ -14,7 +14,15 @@ from pathlib import Path
 import jieba
 import pytest
 
-from bench.bench_cluster import PLACE, fill_incidents, inews_texts, split_stories, synthetic_tokens, tokenize
+from bench.bench_cluster import (
+    PLACE,
+    fill_incidents,
+    inews_texts,
+    open_story,
+    split_stories,
+    synthetic_tokens,
+    tokenize,
+)
 from core import cluster
 from core.cluster import Candidate, Event, choose, event_of, simhash
 
@@ -140,7 +148,6 @@ def test_the_service_keeps_them_apart_too(stories, make_app, tmp_path):
     from core.cluster import story_key
     from core.grades import Grade
     from core.models import Finding
-    from storage import incidents as store
     from storage import write_tx
 
     titles, story_tokens, stories_fp = stories
@@ -165,23 +172,7 @@ def test_the_service_keeps_them_apart_too(stories, make_app, tmp_path):
             merged.append(title)
             continue
         with write_tx(h.app.db):
-            opened[j] = store.create_incident(
-                h.app.db,
-                story_key=f.story_key,
-                title=title,
-                url=None,
-                source_id="ycnews",
-                team=None,
-                category="其他",
-                grade=Grade.IV,
-                score=1,
-                sensitivity=1,
-                best_tier=3,
-                reasons=(),
-                matched={**f.matched, "event": ev.to_json() if ev is not None else None},
-                now=now,
-                simhash128=cluster.to_hex(fp),
-            )
+            opened[j] = open_story(h.app.db, f, title, ev, now)
     assert len(merged) <= 2, merged
     # and a lightly edited copy of each of the first stories still finds its incident
     for j, toks in enumerate(story_tokens[:50]):
