@@ -14,7 +14,7 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-__all__ = ["SCHEMA_MIGRATIONS", "json_dumps", "json_loads", "migration_lock", "open_db", "write_tx"]
+__all__ = ["SCHEMA_MIGRATIONS", "dialect", "json_dumps", "json_loads", "migration_lock", "open_db", "write_tx"]
 
 import json
 
@@ -32,6 +32,11 @@ def inserted_id(cur: sqlite3.Cursor) -> int:
     if cur.lastrowid is None:
         raise RuntimeError("the statement inserted no row")
     return cur.lastrowid
+
+
+def dialect(db: Any) -> str:
+    """'sqlite' or 'postgresql': the few statements that differ between the engines ask this."""
+    return getattr(db, "dialect", "sqlite")
 
 
 def json_dumps(value: object) -> str:
