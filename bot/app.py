@@ -131,6 +131,7 @@ class App:
         platforms: dict[str, ChatPlatform],
         clock: Clock = system_clock,
         db=None,
+        collect: bool = True,
     ):
         self.settings = settings
         self.config = config
@@ -138,6 +139,8 @@ class App:
         self.tz = settings.tz
         self.db = db if db is not None else open_db(settings.db)
         self.platforms = platforms
+        # False for `yuqing run --role bot`: collectors (`yuqing collect`) read the sources
+        self.collects = collect
         # Who hears about an incident follows from the settings and the config, never from the
         # adapters this process opened: `scrape --once` (no adapter) queues the same alerts as
         # `run`, and the process running each platform delivers them.
@@ -298,7 +301,7 @@ class App:
         s = self.settings
         self.attach_http(self.new_http_client())
         self.scheduler = AsyncIOScheduler(timezone=self.tz)
-        for src in self.config.sources:
+        for src in self.config.sources if self.collects else ():
             if not src.enabled:
                 continue
             interval = src.interval_td
@@ -355,7 +358,7 @@ class App:
         self.scheduler.start()
         self.service.on_queued = self.deliverer.kick
         self._deliver_task = asyncio.create_task(self.deliverer.serve(s.deliver_interval), name="deliver")
-        if s.collect_on_start:
+        if s.collect_on_start and self.collects:
             self.deliverer.hold_digests_after = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
             self._first_collect = asyncio.create_task(self._first_collection(), name="collect:first")
         self.deliverer.kick()  # the backlog goes out now, not at the first sweep
