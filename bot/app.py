@@ -42,7 +42,7 @@ from jobs.pipeline import Pipeline, SourceRun, index_off_loop
 from jobs.report import report_with_chart, send_scheduled_report
 from jobs.report_docs import with_document
 from jobs.tips import system_resolver
-from storage import SQLITE, open_db
+from storage import SQLITE, coord, open_db
 
 __all__ = ["App", "build_platform", "routed_platforms"]
 
@@ -300,6 +300,12 @@ class App:
         served and the outbox delivered while sources are still being read."""
         s = self.settings
         self.attach_http(self.new_http_client())
+        if self.collects and (others := coord.live_collectors(self.db, self.clock())):
+            log.warning(
+                "collectors (%s) are reading the sources of this database; this bot reads them too, on its own "
+                "schedule. Start it with --role bot to leave collection to them",
+                ", ".join(others[:5]),
+            )
         self.scheduler = AsyncIOScheduler(timezone=self.tz)
         for src in self.config.sources if self.collects else ():
             if not src.enabled:

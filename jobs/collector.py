@@ -81,13 +81,16 @@ class Collector:
         self._host_busy: dict[str, int] = {}
         self._done = asyncio.Event()
         self._stopping = asyncio.Event()
-        self.runs: list[SourceRun] = []
+        self.runs: list[SourceRun] = []  # kept for `run(once=True)` only
+        self.runs_made = 0
+        self._keep_runs = False
         self.on_run: Callable[[SourceRun], None] | None = None
 
     # ---------------------------------------------------------------- the loop
     async def run(self, *, once: bool = False) -> list[SourceRun]:
         """Claim and read sources until `stop()` (or, `once`, until nothing is due and nothing
-        is running). Returns the runs made."""
+        is running). Returns the runs made when `once` (a long-running collector keeps none)."""
+        self._keep_runs = once
         hosts = {s.id: host_key(s) for s in self.config.sources if s.enabled}
         with write_tx(self.db):
             coord.set_source_hosts(self.db, hosts)
@@ -98,8 +101,8 @@ class Collector:
         try:
             while not self._stopping.is_set():
                 started = self.claim_and_start()
-                if once and not started and not self._running:
-                    break
+                if once and not started and not self._running and not coord.anything_due(self.db, self.clock()):
+                    break  # sources waiting only for a host's interval are still read
                 if started and len(self._running) < self.concurrency:
                     continue  # more may be due right now
                 self._done.clear()
@@ -115,7 +118,7 @@ class Collector:
             await asyncio.gather(*tasks, return_exceptions=True)
             beat.cancel()
             await asyncio.gather(beat, return_exceptions=True)
-            log.info("collector %s stopped after %d runs", self.owner, len(self.runs))
+            log.info("collector %s stopped after %d runs", self.owner, self.runs_made)
         return self.runs
 
     def stop(self) -> None:
@@ -128,10 +131,13 @@ class Collector:
         if free <= 0:
             return 0
         now = self.clock()
-        if not self._anything_due(now):
+        if not coord.anything_due(self.db, now):
             return 0
+        full = [h for h, n in self._host_busy.items() if n >= self.per_host]  # its lane is full here
         with write_tx(self.db):
-            claims = coord.claim_sources(self.db, self.owner, now, ttl=self.ttl, limit=free, per_host=self.per_host)
+            claims = coord.claim_sources(
+                self.db, self.owner, now, ttl=self.ttl, limit=free, per_host=self.per_host, skip_hosts=full
+            )
         for claim in claims:
             if claim.taken_from:
                 log.info(
@@ -144,18 +150,6 @@ class Collector:
             task = asyncio.create_task(self._run_one(claim, now), name=f"collect:{claim.source_id}")
             self._running[claim.source_id] = task
         return len(claims)
-
-    def _anything_due(self, now: datetime) -> bool:
-        """A read before the write transaction: an idle collector does not take the write lock."""
-        n = coord.stamp(now)
-        return (
-            self.db.execute(
-                """SELECT 1 FROM sources WHERE enabled = 1 AND host != '' AND next_due_at <= ?
-                   AND (lease_until = '' OR lease_until <= ?) LIMIT 1""",
-                [n, n],
-            ).fetchone()
-            is not None
-        )
 
     async def _run_one(self, claim: coord.Claim, started: datetime) -> None:
         source = self.config.source(claim.source_id)
@@ -171,7 +165,9 @@ class Collector:
             except Exception as e:
                 log.exception("source %s: run failed", claim.source_id)
                 run = self.pipeline.record_crash(claim.source_id, e)
-            self.runs.append(run)
+            self.runs_made += 1
+            if self._keep_runs:
+                self.runs.append(run)
             if self.on_run is not None:
                 self.on_run(run)
         except asyncio.CancelledError:

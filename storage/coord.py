@@ -23,6 +23,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -35,11 +36,13 @@ __all__ = [
     "LeaderLease",
     "LeaseLost",
     "acquire_lease",
+    "anything_due",
     "claim_sources",
     "expire",
     "holds_lease",
     "lease_outbox_rows",
     "lease_state",
+    "live_collectors",
     "release_expired_sending",
     "release_host",
     "release_lease",
@@ -86,11 +89,21 @@ def set_source_hosts(db, hosts: dict[str, str]) -> None:
         db.execute("UPDATE sources SET host = ? WHERE id = ? AND host != ?", [host, source_id, host])
 
 
-def claim_sources(db, owner: str, now: datetime, *, ttl: timedelta, limit: int, per_host: int = 4) -> list[Claim]:
+def claim_sources(
+    db,
+    owner: str,
+    now: datetime,
+    *,
+    ttl: timedelta,
+    limit: int,
+    per_host: int = 4,
+    skip_hosts: Iterable[str] = (),
+) -> list[Claim]:
     """Lease up to `limit` due sources (enabled, `next_due_at` passed, lease free or run out)
     whose host is free for `owner` (nobody else's live lease, its `next_fetch_at` passed; a
-    host `owner` already holds stays its own), at most `per_host` of one host; the hosts are
-    leased with them. Oldest due first. One transaction (the caller's `write_tx`).
+    host `owner` already holds stays its own), at most `per_host` of one host and none of
+    `skip_hosts` (those the caller has enough of in flight); the hosts are leased with them.
+    Oldest due first. One transaction (the caller's `write_tx`).
 
     On PostgreSQL the candidate source rows are locked `FOR UPDATE OF s SKIP LOCKED`, so
     concurrent claimers pass over each other's candidates instead of queueing; the host is
@@ -98,17 +111,19 @@ def claim_sources(db, owner: str, now: datetime, *, ttl: timedelta, limit: int, 
     if limit <= 0:
         return []
     n, until = stamp(now), stamp(now + ttl)
-    sql = """
+    skip = list(skip_hosts)
+    sql = f"""
         SELECT s.id, s.host, s.lease_owner FROM sources s LEFT JOIN hosts h ON h.host = s.host
         WHERE s.enabled = 1 AND s.host != '' AND s.next_due_at <= ?
           AND (s.lease_until = '' OR s.lease_until <= ?)
           AND (h.host IS NULL OR h.owner = ?
                OR ((h.owner IS NULL OR h.lease_until <= ?) AND h.next_fetch_at <= ?))
+          {f"AND s.host NOT IN ({_marks(len(skip))})" if skip else ""}
         ORDER BY s.next_due_at, s.id
         LIMIT ?"""
     if dialect(db) == "postgresql":
         sql += " FOR UPDATE OF s SKIP LOCKED"
-    rows = db.execute(sql, [n, n, owner, n, n, limit * per_host]).fetchall()
+    rows = db.execute(sql, [n, n, owner, n, n, *skip, limit * per_host]).fetchall()
     per: dict[str, list[tuple[str, str | None]]] = {}
     for source_id, host, prev in rows:
         lane = per.setdefault(host, [])
@@ -135,6 +150,31 @@ def claim_sources(db, owner: str, now: datetime, *, ttl: timedelta, limit: int, 
         )
         out += [Claim(sid, host, prev if prev and prev != owner else None) for sid, prev in lane]
     return out
+
+
+def anything_due(db, now: datetime) -> bool:
+    """Is some source due with its lease free? A read before the write transaction of a
+    claim, so an idle collector does not take the write lock."""
+    n = stamp(now)
+    return (
+        db.execute(
+            """SELECT 1 FROM sources WHERE enabled = 1 AND host != '' AND next_due_at <= ?
+               AND (lease_until = '' OR lease_until <= ?) LIMIT 1""",
+            [n, n],
+        ).fetchone()
+        is not None
+    )
+
+
+def live_collectors(db, now: datetime) -> list[str]:
+    """The workers holding an unexpired source or host lease now."""
+    n = stamp(now)
+    rows = db.execute(
+        """SELECT lease_owner FROM sources WHERE lease_owner IS NOT NULL AND lease_until > ?
+           UNION SELECT owner FROM hosts WHERE owner IS NOT NULL AND lease_until > ?""",
+        [n, n],
+    ).fetchall()
+    return sorted(r[0] for r in rows)
 
 
 def renew(db, owner: str, now: datetime, ttl: timedelta) -> tuple[int, int]:

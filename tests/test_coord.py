@@ -189,7 +189,12 @@ def _feed_config(config_dir, urls: list[str], *, min_interval: float):
 
 
 @pytest.mark.timeout(120)
-async def test_host_politeness_holds_across_two_collectors(config_dir, tmp_path):
+@pytest.mark.parametrize(("workers", "concurrency"), [(1, 1), (2, 4)])
+async def test_host_politeness_holds_across_collectors_and_once_reads_everything_due(
+    config_dir, tmp_path, workers, concurrency
+):
+    """Each feed once, each host never twice at once nor before its minimum interval; a
+    collector run `once` also reads the sources that had to wait for their host's interval."""
     handler = type("H", (_Log,), {"log": []})
     servers = []
     for host in ("127.0.0.2", "127.0.0.3", "127.0.0.4"):
@@ -200,12 +205,16 @@ async def test_host_politeness_holds_across_two_collectors(config_dir, tmp_path)
     urls = [f"http://{s.server_address[0]}:{s.server_address[1]}/feed{i}" for s in servers for i in range(4)]
     min_interval = 0.3
     cfg = _feed_config(config_dir, urls, min_interval=min_interval)
-    apps = [App(make_settings(tmp_path), cfg, platforms={}, db=open_db(tmp_path / "data" / "t.db")) for _ in range(2)]
+    apps = [
+        App(make_settings(tmp_path), cfg, platforms={}, db=open_db(tmp_path / "data" / "t.db")) for _ in range(workers)
+    ]
     try:
         await asyncio.gather(*(a.analyser_loaded() for a in apps))
         for a in apps:
             a.attach_http(a.new_http_client())
-        collectors = [Collector(a.pipeline, owner=f"w{i}", concurrency=4) for i, a in enumerate(apps)]
+        collectors = [
+            Collector(a.pipeline, owner=f"w{i}", concurrency=concurrency, poll=0.1) for i, a in enumerate(apps)
+        ]
         runs = await asyncio.gather(*(c.run(once=True) for c in collectors))
     finally:
         for a in apps:
