@@ -237,6 +237,11 @@ async def _elected_terms(settings, cfg, elector, database, *, collect: bool) -> 
             if elector.is_leader():  # stopped on purpose, not deposed
                 return
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError):
+                pass
         elector.on_deposed = lambda why: None
         campaign.cancel()
         await asyncio.gather(campaign, return_exceptions=True)

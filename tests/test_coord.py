@@ -373,3 +373,98 @@ async def test_a_row_left_sending_by_a_dead_leader_is_sent_again_after_its_lease
 def test_only_a_shared_database_elects():
     assert uses_election("postgresql://yuqing@db/yuqing")
     assert not uses_election("data/yuqing.db")
+
+
+# ----------------------------------------------------------------------------- `run` as leader or standby
+
+
+class Adapter:
+    """A platform that records whether it was opened (polling) and stops when told."""
+
+    name = "console"
+    max_length = 4000
+    team_chats: ClassVar[dict] = {}
+
+    def __init__(self):
+        self.opened = self.closed = 0
+        self.serving = asyncio.Event()
+        self._stop = asyncio.Event()
+        self.sent: list[str] = []
+
+    async def open(self, host):
+        self.opened += 1
+        self._stop = asyncio.Event()
+
+    async def serve(self, host):
+        self.serving.set()
+        await self._stop.wait()
+        self.serving.clear()
+
+    def stop(self):
+        self._stop.set()
+
+    async def close(self):
+        self.closed += 1
+
+    async def send(self, chat, message):
+        self.sent.append(message.text or "")
+        return f"m{len(self.sent)}"
+
+    async def edit(self, chat, message_id, message):
+        pass
+
+
+@pytest.mark.timeout(120)
+async def test_run_waits_as_standby_polls_nothing_and_takes_over_when_the_leader_goes(
+    tmp_path, clock, monkeypatch, caplog
+):
+    """`yuqing run` on a shared database (the PostgreSQL path, driven here on one SQLite file):
+    the second bot opens no platform while the first leads; when the first stops renewing it
+    stops polling, and the standby opens its platform and serves."""
+    import bot.app
+    from bot.cli import _elected_terms
+
+    adapters = {"a": Adapter(), "b": Adapter()}
+    current: list[str] = []
+    monkeypatch.setattr(bot.app, "build_platform", lambda name, cfg, **kw: adapters[current[-1]])
+    settings = make_settings(tmp_path, platform=["console"], collect_on_start=False)
+    cfg = load_config(settings.config)
+    path = settings.db
+    fast = timedelta(milliseconds=20)
+    electors = {n: Elector(open_db(path), n, clock=clock, renew_every=fast) for n in ("a", "b")}
+
+    def build_for(n):
+        orig = electors[n].on_elected
+
+        def elected(epoch):
+            current.append(n)
+            orig(epoch)
+
+        electors[n].on_elected = elected
+
+    build_for("a")
+    build_for("b")
+    ta = asyncio.create_task(_elected_terms(settings, cfg, electors["a"], electors["a"].db, collect=False))
+    await asyncio.wait_for(adapters["a"].serving.wait(), 60)
+    tb = asyncio.create_task(_elected_terms(settings, cfg, electors["b"], electors["b"].db, collect=False))
+    for _ in range(10):  # the standby campaigns round after round, and opens nothing
+        await asyncio.sleep(0.03)
+        assert not electors["b"].step()
+    assert adapters["b"].opened == 0
+    assert "standby: another bot leads on this database (a)" in caplog.text
+    # the leader's renewals fail (its database unreachable): after a TTL it stops on its own
+    a = electors["a"]
+    a.step = a.is_leader  # a round that cannot reach the database changes nothing
+    clock.advance(seconds=16)
+    await asyncio.wait_for(adapters["b"].serving.wait(), 60)
+    deadline = asyncio.get_running_loop().time() + 60
+    while adapters["a"].closed == 0:  # a stopped polling, jobs and delivery
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.02)
+    assert not a.is_leader() and electors["b"].is_leader()
+    assert adapters["a"].opened == 1 and not adapters["a"].serving.is_set()
+    adapters["b"].stop()  # a clean stop of the new leader: it gives the lease up
+    await asyncio.wait_for(tb, 60)
+    assert coord.lease_state(electors["b"].db, coord.LEADER)[0] is None
+    ta.cancel()
+    await asyncio.gather(ta, return_exceptions=True)
