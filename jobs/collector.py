@@ -94,6 +94,11 @@ class Collector:
         hosts = {s.id: host_key(s) for s in self.config.sources if s.enabled}
         with write_tx(self.db):
             coord.set_source_hosts(self.db, hosts)
+            stale = coord.release_all(self.db, self.owner)
+        if stale:
+            log.warning(
+                "collector %s: %d source lease(s) left under this name by its previous run freed", self.owner, stale
+            )
         log.info(
             "collector %s started (%d sources configured, concurrency %d)", self.owner, len(hosts), self.concurrency
         )
@@ -201,6 +206,13 @@ class Collector:
             await asyncio.sleep(every)
             try:
                 with write_tx(self.db):
-                    coord.renew(self.db, self.owner, self.clock(), self.ttl)
+                    coord.renew(
+                        self.db,
+                        self.owner,
+                        self.clock(),
+                        self.ttl,
+                        sources=list(self._running),
+                        hosts=list(self._host_busy),
+                    )
             except Exception:
                 log.exception("collector %s: heartbeat failed", self.owner)

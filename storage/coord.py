@@ -43,6 +43,7 @@ __all__ = [
     "lease_outbox_rows",
     "lease_state",
     "live_collectors",
+    "release_all",
     "release_expired_sending",
     "release_host",
     "release_lease",
@@ -177,13 +178,32 @@ def live_collectors(db, now: datetime) -> list[str]:
     return sorted(r[0] for r in rows)
 
 
-def renew(db, owner: str, now: datetime, ttl: timedelta) -> tuple[int, int]:
-    """Extend every source and host lease `owner` holds (its heartbeat); returns how many
-    of each are still its own."""
+def renew(db, owner: str, now: datetime, ttl: timedelta, *, sources: list[str], hosts: list[str]) -> tuple[int, int]:
+    """Extend the leases of the sources and hosts `owner` is working on (its heartbeat);
+    returns how many of each are still its own. Only those named: a lease left under the
+    same name by an earlier life of the worker is not kept alive by this one."""
     until = stamp(now + ttl)
-    s = db.execute("UPDATE sources SET lease_until = ? WHERE lease_owner = ?", [until, owner]).rowcount
-    h = db.execute("UPDATE hosts SET lease_until = ? WHERE owner = ?", [until, owner]).rowcount
+    s = h = 0
+    if sources:
+        s = db.execute(
+            f"UPDATE sources SET lease_until = ? WHERE lease_owner = ? AND id IN ({_marks(len(sources))})",
+            [until, owner, *sources],
+        ).rowcount
+    if hosts:
+        h = db.execute(
+            f"UPDATE hosts SET lease_until = ? WHERE owner = ? AND host IN ({_marks(len(hosts))})",
+            [until, owner, *hosts],
+        ).rowcount
     return s, h
+
+
+def release_all(db, owner: str) -> int:
+    """Free every lease held under `owner` (a collector starting: a name is unique among live
+    collectors, so such leases are left from its previous life). Returns the sources freed;
+    they keep their due time, so they are read at once."""
+    n = db.execute("UPDATE sources SET lease_owner = NULL, lease_until = '' WHERE lease_owner = ?", [owner]).rowcount
+    db.execute("UPDATE hosts SET owner = NULL, lease_until = '' WHERE owner = ?", [owner])
+    return n
 
 
 def release_source(db, source_id: str, owner: str, *, next_due: datetime) -> bool:

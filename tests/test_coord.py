@@ -125,9 +125,23 @@ def test_a_heartbeat_keeps_the_lease(tmp_path, clock):
     for _ in range(4):
         clock.advance(seconds=20)
         with write_tx(db):
-            assert coord.renew(db, "a", clock(), TTL) == (2, 1)
+            assert coord.renew(db, "a", clock(), TTL, sources=["s00", "s01"], hosts=["http://h0"]) == (2, 1)
         with write_tx(db):
             assert coord.claim_sources(db, "b", clock(), ttl=TTL, limit=5) == []
+
+
+def test_a_restarted_collector_frees_what_its_previous_life_held(tmp_path, clock):
+    """A collector killed and started again under the same --worker-id: its heartbeat does not
+    keep the old leases alive (only what it is working on), and starting frees them at once."""
+    db = open_db(tmp_path / "c.db")
+    _sources(db, 2, hosts=2)
+    with write_tx(db):
+        assert len(coord.claim_sources(db, "a", clock(), ttl=TTL, limit=5)) == 2
+    with write_tx(db):  # the new life works on nothing yet: its heartbeat renews nothing
+        assert coord.renew(db, "a", clock(), TTL, sources=[], hosts=[]) == (0, 0)
+        assert coord.release_all(db, "a") == 2
+    with write_tx(db):
+        assert len(coord.claim_sources(db, "b", clock(), ttl=TTL, limit=5)) == 2
 
 
 def test_a_released_host_waits_for_its_minimum_interval(tmp_path, clock):
