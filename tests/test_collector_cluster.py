@@ -153,9 +153,42 @@ class Cluster:
             )
 
     def start_bots(self, n: int) -> None:
-        """TODO (lead, PostgreSQL): `yuqing run --role bot --platform console` × n; on SQLite the
-        second is refused by the bot lock, so this scenario needs the shared database."""
-        raise NotImplementedError("bots share a database only on PostgreSQL")
+        """`yuqing run --role bot --platform console` × n (stdin kept open: the console serves
+        until it closes). Only on a shared database (PostgreSQL): on SQLite the second is
+        refused by the bot lock. Untested until the PostgreSQL merge (TODO lead)."""
+        if not self.db.startswith("postgres"):
+            raise NotImplementedError("bots share a database only on PostgreSQL")
+        for i in range(n):
+            name = f"b{i}"
+            cmd = [sys.executable, "-m", "bot.cli", "run", "--role", "bot", "--platform", "console"]
+            cmd += ["--no-collect", "--db", self.db, "--config", str(self.config)]
+            self.procs[name] = subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                env=self._env(name),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+
+    def leader(self, database) -> str | None:
+        """The name of the bot process holding the leader lease (its owner is host:pid)."""
+        state = coord.lease_state(database, coord.LEADER)
+        if not state or not state[0]:
+            return None
+        pid = int(state[0].rsplit(":", 1)[-1])
+        return next((name for name, p in self.procs.items() if p.pid == pid), None)
+
+    def kill_leader(self, database) -> str:
+        """SIGKILL the leading bot; returns its name. The TODO scenario then waits until
+        `leader()` names another bot ("elected leader" in its log) and asserts what it sent."""
+        _wait(lambda: self.leader(database) is not None, "a bot leads")
+        name = self.leader(database)
+        assert name is not None
+        self.procs[name].send_signal(signal.SIGKILL)
+        self.procs[name].wait(timeout=30)
+        return name
 
     def log_of(self, name: str) -> str:
         path = self.workdir / name / "yuqing.log"
@@ -208,6 +241,11 @@ def run_scenario(db: str, tmp_path: Path, config_dir: Path, *, collectors: int =
 
         _wait(all_read, "every feed read and given back")
         posts = database.execute("SELECT COUNT(*), COUNT(DISTINCT item_key) FROM posts").fetchone()
+        takeover = None
+        if bots:  # TODO (lead, PostgreSQL): assert on `takeover` and on what the new leader sent
+            killed_bot = cluster.kill_leader(database)
+            _wait(lambda: cluster.leader(database) not in (None, killed_bot), "the standby took over", 60)
+            takeover = (killed_bot, cluster.leader(database))
         database.close()
     finally:
         cluster.stop()
@@ -216,6 +254,7 @@ def run_scenario(db: str, tmp_path: Path, config_dir: Path, *, collectors: int =
         "urls": urls,
         "log": list(server.log),
         "killed": holder,
+        "takeover": takeover,
         "posts": posts,
         "logs": {name: cluster.log_of(name) for name in cluster.procs},
         "stderr": {name: p.stderr.read() if p.stderr else "" for name, p in cluster.procs.items()},
