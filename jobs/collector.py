@@ -123,6 +123,11 @@ class Collector:
             await asyncio.gather(*tasks, return_exceptions=True)
             beat.cancel()
             await asyncio.gather(beat, return_exceptions=True)
+            try:  # a clean stop: whatever is still leased here goes to the others at once
+                with write_tx(self.db):
+                    coord.release_all(self.db, self.owner)
+            except Exception:
+                log.exception("collector %s: could not give its leases back; they run out by themselves", self.owner)
             log.info("collector %s stopped after %d runs", self.owner, self.runs_made)
         return self.runs
 

@@ -250,6 +250,29 @@ async def test_host_politeness_holds_across_collectors_and_once_reads_everything
             assert start - end >= min_interval * 0.95, (host, visits)
 
 
+async def test_a_collector_stopped_mid_run_gives_its_sources_back_due(make_app, clock):
+    h = make_app()
+    hold = asyncio.Event()
+    started = asyncio.Event()
+
+    async def slow_run(source_id, **kw):
+        started.set()
+        await hold.wait()
+
+    h.app.pipeline.run_source = slow_run
+    collector = Collector(h.app.pipeline, owner="a", concurrency=8, clock=clock)
+    task = asyncio.create_task(collector.run())
+    await asyncio.wait_for(started.wait(), 30)
+    assert {o for o, _, _ in coord.source_leases(h.app.db).values()} == {"a", None}
+    collector.stop()
+    await asyncio.wait_for(task, 30)
+    assert {o for o, _, _ in coord.source_leases(h.app.db).values()} == {None}
+    clock.advance(seconds=5)  # past the hosts' minimum interval
+    with write_tx(h.app.db):  # due at once, for whoever claims next
+        claims = coord.claim_sources(h.app.db, "b", clock(), ttl=TTL, limit=10)
+    assert sorted(c.source_id for c in claims) == sorted(s.id for s in h.app.config.sources if s.enabled)
+
+
 # ----------------------------------------------------------------------------- the leader
 
 
