@@ -105,10 +105,14 @@ class Collector:
         beat = asyncio.create_task(self._heartbeat(), name=f"heartbeat:{self.owner}")
         try:
             while not self._stopping.is_set():
-                started = self.claim_and_start()
-                if once and not started and not self._running and not coord.anything_due(self.db, self.clock()):
+                try:
+                    started = self.claim_and_start()
+                except Exception:  # the database busy or away, a deadlock victim: try again later
+                    log.exception("collector %s: claiming failed", self.owner)
+                    started = -1
+                if once and started == 0 and not self._running and not coord.anything_due(self.db, self.clock()):
                     break  # sources waiting only for a host's interval are still read
-                if started and len(self._running) < self.concurrency:
+                if started > 0 and len(self._running) < self.concurrency:
                     continue  # more may be due right now
                 self._done.clear()
                 waits = [asyncio.ensure_future(self._done.wait()), asyncio.ensure_future(self._stopping.wait())]

@@ -131,7 +131,7 @@ def claim_sources(
         if len(lane) < per_host and sum(map(len, per.values())) < limit:
             lane.append((source_id, prev))
     out: list[Claim] = []
-    for host, lane in per.items():
+    for host, lane in sorted(per.items()):  # hosts locked in one order by every claimer: no deadlock
         if not lane:
             continue
         got = db.execute(
