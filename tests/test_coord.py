@@ -273,6 +273,22 @@ async def test_a_collector_stopped_mid_run_gives_its_sources_back_due(make_app, 
     assert sorted(c.source_id for c in claims) == sorted(s.id for s in h.app.config.sources if s.enabled)
 
 
+async def test_run_role_bot_reads_no_source(tmp_path, clock):
+    """`yuqing run --role bot`: the jobs and delivery, no collection job, no start-up cycle."""
+    from bot.platforms.console import ConsolePlatform
+
+    cfg = load_config(make_settings(tmp_path).config)
+    app = App(make_settings(tmp_path), cfg, platforms={"console": ConsolePlatform(cfg)}, clock=clock, collect=False)
+    try:
+        await app.start()
+        assert {j.id for j in app.scheduler.get_jobs()} == {"index", "deadlines", "report:daily", "report:weekly"}
+        await app.first_collection()
+        assert app.db.execute("SELECT COUNT(*) FROM posts").fetchone()[0] == 0
+    finally:
+        await app.stop()
+        app.close()
+
+
 # ----------------------------------------------------------------------------- the leader
 
 
