@@ -16,6 +16,7 @@ from bench import (
     bench_casebook,
     bench_cluster,
     bench_collect,
+    bench_collectors,
     bench_delivery,
     bench_labels,
     bench_loop,
@@ -41,6 +42,7 @@ def main(argv=None) -> int:
             "search",
             "tone",
             "collect",
+            "collectors",
             "report",
             "casebook",
             "delivery",
@@ -71,6 +73,8 @@ def main(argv=None) -> int:
         rows += bench_tone.run()
     if args.only in (None, "collect"):
         rows += bench_collect.run()
+    if args.only in (None, "collectors"):
+        rows += bench_collectors.run()
     if args.only in (None, "report"):
         rows += bench_report.run()
     if args.only in (None, "year", "report"):

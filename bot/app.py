@@ -42,7 +42,7 @@ from jobs.pipeline import Pipeline, SourceRun, index_off_loop
 from jobs.report import report_with_chart, send_scheduled_report
 from jobs.report_docs import with_document
 from jobs.tips import system_resolver
-from storage import SQLITE, open_db
+from storage import SQLITE, coord, open_db
 
 __all__ = ["App", "build_platform", "routed_platforms"]
 
@@ -131,6 +131,7 @@ class App:
         platforms: dict[str, ChatPlatform],
         clock: Clock = system_clock,
         db=None,
+        collect: bool = True,
     ):
         self.settings = settings
         self.config = config
@@ -138,6 +139,8 @@ class App:
         self.tz = settings.tz
         self.db = db if db is not None else open_db(settings.db)
         self.platforms = platforms
+        # False for `yuqing run --role bot`: collectors (`yuqing collect`) read the sources
+        self.collects = collect
         # Who hears about an incident follows from the settings and the config, never from the
         # adapters this process opened: `scrape --once` (no adapter) queues the same alerts as
         # `run`, and the process running each platform delivers them.
@@ -297,8 +300,14 @@ class App:
         served and the outbox delivered while sources are still being read."""
         s = self.settings
         self.attach_http(self.new_http_client())
+        if self.collects and (others := coord.live_collectors(self.db, self.clock())):
+            log.warning(
+                "collectors (%s) are reading the sources of this database; this bot reads them too, on its own "
+                "schedule. Start it with --role bot to leave collection to them",
+                ", ".join(others[:5]),
+            )
         self.scheduler = AsyncIOScheduler(timezone=self.tz)
-        for src in self.config.sources:
+        for src in self.config.sources if self.collects else ():
             if not src.enabled:
                 continue
             interval = src.interval_td
@@ -355,7 +364,7 @@ class App:
         self.scheduler.start()
         self.service.on_queued = self.deliverer.kick
         self._deliver_task = asyncio.create_task(self.deliverer.serve(s.deliver_interval), name="deliver")
-        if s.collect_on_start:
+        if s.collect_on_start and self.collects:
             self.deliverer.hold_digests_after = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
             self._first_collect = asyncio.create_task(self._first_collection(), name="collect:first")
         self.deliverer.kick()  # the backlog goes out now, not at the first sweep

@@ -101,18 +101,30 @@ def cli() -> None:
     "Default: $YUQING_PLATFORM, else telegram when TELEGRAM_BOT_TOKEN is set, else console.",
 )
 @click.option("--no-collect", is_flag=True, help="Do not run a collection cycle at start-up.")
-def run(db: Path | None, config: Path | None, platform: str | None, no_collect: bool) -> None:
+@click.option(
+    "--role",
+    type=click.Choice(["all", "bot"]),
+    default="all",
+    show_default=True,
+    help="all: collect, deliver and answer in one process; bot: deliver and answer only, "
+    "the sources are read by `yuqing collect` processes.",
+)
+def run(db: Path | None, config: Path | None, platform: str | None, no_collect: bool, role: str) -> None:
     """Start the bot: collect on schedule, deliver alerts, answer commands."""
     settings, cfg = _load(db, config, platform=platform, collect_on_start=False if no_collect else None)
     from bot.instance import acquire_bot_lock
+    from bot.leader import uses_election
 
     setup_logging(settings)
+    if uses_election(settings.db):  # a shared database: lead, or wait as the standby
+        _run_elected(settings, cfg, collect=role == "all")
+        return
     # one bot per database: a second `run` is refused at once (InstanceLocked: message, exit 2)
     with acquire_bot_lock(settings.db):
         from bot.app import App, build_platform
 
         adapters = {name: build_platform(name, cfg, settings=settings) for name in settings.chosen_platforms}
-        app = App(settings, cfg, platforms=adapters)
+        app = App(settings, cfg, platforms=adapters, collect=role == "all")
         try:
             asyncio.run(_run(app))
         except KeyboardInterrupt:
@@ -172,6 +184,118 @@ async def _run(app) -> None:
                 loop.remove_signal_handler(sig)
             except (NotImplementedError, RuntimeError):
                 pass
+
+
+def _run_elected(settings, cfg, *, collect: bool) -> None:
+    """`run` on a database several bots share (PostgreSQL): wait as the standby until this
+    process holds the leader lease (bot.leader), then serve as `run` does; deposed, stop
+    polling, jobs and delivery and wait again. Ctrl-C / SIGTERM stop it in either state."""
+    from bot.leader import Elector
+    from jobs.collector import default_worker_id
+    from storage import open_db
+
+    database = open_db(settings.db)
+    elector = Elector(database, default_worker_id())
+    try:
+        asyncio.run(_elected_terms(settings, cfg, elector, database, collect=collect))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        database.close()
+
+
+async def _elected_terms(settings, cfg, elector, database, *, collect: bool) -> None:
+    from bot.app import App, build_platform
+
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    campaign = asyncio.create_task(elector.run(), name="leader-election")
+    try:
+        while True:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.add_signal_handler(sig, stopping.set)
+                except (NotImplementedError, RuntimeError):
+                    pass
+            waits = [asyncio.ensure_future(elector.elected.wait()), asyncio.ensure_future(stopping.wait())]
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for w in waits:
+                w.cancel()
+            if stopping.is_set():
+                return
+            adapters = {name: build_platform(name, cfg, settings=settings) for name in settings.chosen_platforms}
+            app = App(settings, cfg, platforms=adapters, db=database, collect=collect)
+            app.deliverer.leader = elector
+
+            def deposed(why: str, adapters=adapters) -> None:
+                for a in adapters.values():
+                    if hasattr(a, "stop"):
+                        a.stop()  # `_run` then stops the jobs and delivery
+
+            elector.on_deposed = deposed
+            await _run(app)  # until a platform stops: a signal, the console's end, or deposition
+            if elector.is_leader():  # stopped on purpose, not deposed
+                return
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError):
+                pass
+        elector.on_deposed = lambda why: None
+        campaign.cancel()
+        await asyncio.gather(campaign, return_exceptions=True)
+        elector.resign()
+
+
+@cli.command()
+@common_options
+@click.option("--worker-id", default=None, help="This collector's name in the leases. Default: host:pid.")
+@click.option("--once", is_flag=True, help="Read what is due now (shared with other collectors), then exit.")
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 256), help="Sources read at once.")
+@click.option(
+    "--lease-ttl",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(1.0, 3600.0),
+    help="Seconds after which a silent collector's sources go to the others.",
+)
+def collect(
+    db: Path | None, config: Path | None, worker_id: str | None, once: bool, concurrency: int, lease_ttl: float
+) -> None:
+    """Run a collector: claim due sources from the database, read, analyse and store them.
+    Start several (on one or more machines) beside `yuqing run --role bot`."""
+    settings, cfg = _load(db, config)
+    setup_logging(settings, stderr_level=logging.WARNING)
+    from datetime import timedelta
+
+    from bot.app import App
+
+    app = App(settings, cfg, platforms={})
+    try:
+        asyncio.run(_collect(app, worker_id, once, concurrency, timedelta(seconds=lease_ttl)))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        app.close()
+
+
+async def _collect(app, worker_id, once, concurrency, ttl) -> None:
+    from jobs.collector import Collector
+
+    app.attach_http(app.new_http_client())
+    collector = Collector(app.pipeline, owner=worker_id, concurrency=concurrency, ttl=ttl, clock=app.clock)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, collector.stop)
+        except (NotImplementedError, RuntimeError):
+            pass
+    try:
+        await app.analyser_loaded()
+        await collector.run(once=once)
+    finally:
+        await app.client.aclose()
 
 
 _PLATFORM_NAMES = {"telegram": "Telegram", "wecom": "企业微信", "wxpy": "微信"}

@@ -24,14 +24,15 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlite_utils import Database
 
 from core.clock import Clock
 from core.platform import ChatPlatform, DeliveryError, MessageGone, Outgoing, text_parts
 from core.render import Card, render_digest
+from storage import coord, outbox, write_tx
 from storage import incidents as store
-from storage import outbox, write_tx
 
 __all__ = ["MAX_ATTEMPTS", "Deliverer"]
 
@@ -42,6 +43,19 @@ MAX_BACKOFF = timedelta(minutes=10)
 DIGEST_PERIOD = timedelta(minutes=1)
 DIGEST_RETRY = timedelta(seconds=30)
 HIGH_BATCH = 5
+# how long a row marked 'sending' stays ours when another leader could take over: longer than
+# any adapter waits for a send (Telegram: 30 s), so a slow send is never sent twice
+ROW_LEASE = timedelta(seconds=45)
+
+
+class Leadership(Protocol):
+    """What delivery asks of the leader election (bot.leader.Elector)."""
+
+    owner: str
+
+    def is_leader(self) -> bool: ...
+    def holds(self) -> bool: ...
+    def fence(self) -> tuple[str, int]: ...
 
 
 def _incident_id(row: outbox.OutboxRow) -> int:
@@ -81,6 +95,9 @@ class Deliverer:
         self.hold_digests_after: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop `serve` runs on (for `kick`)
         self._released = False
+        # With several bots on one database (PostgreSQL): delivery only while this process
+        # leads, checked before each batch; rows being sent are leased under the leader's epoch.
+        self.leader: Leadership | None = None
 
     def release_uncertain(self) -> list[int]:
         """Rows a previous process left half-sent go back to the queue (once, at start)."""
@@ -100,17 +117,57 @@ class Deliverer:
         """Deliver what is due now; returns how many rows were completed. Grades I–II go
         first, then any digest of a low-grade burst, then everything else."""
         async with self._lock:
+            if self.leader is not None:
+                if not self.leader.holds():
+                    return 0
+                try:
+                    return await self._round(limit)
+                except coord.LeaseLost as e:
+                    log.warning("delivery stopped: %s", e)
+                    return 0
             if not self._released:
                 self.release_uncertain()
-            platforms = list(self.platforms)
-            self._hold_for_quiet_hours(platforms)
-            # a bounded batch, so a burst of grade I–II cards on a rate-limited chat cannot
-            # hold back the digest of everything else for minutes
-            high = [r for r in outbox.due(self.db, platforms, self.clock(), limit) if r.priority <= 2][:HIGH_BATCH]
-            done = await self._send_rows(high, yield_to_cards=True)
-            done += await self._digests()
-            rest = [r for r in outbox.due(self.db, platforms, self.clock(), limit) if not self._digest_candidate(r)]
-            return done + await self._send_rows(rest, yield_to_cards=True)
+            return await self._round(limit)
+
+    async def _round(self, limit: int) -> int:
+        if self.leader is not None:
+            self._release_expired()
+        platforms = list(self.platforms)
+        self._hold_for_quiet_hours(platforms)
+        # a bounded batch, so a burst of grade I–II cards on a rate-limited chat cannot
+        # hold back the digest of everything else for minutes
+        high = [r for r in outbox.due(self.db, platforms, self.clock(), limit) if r.priority <= 2][:HIGH_BATCH]
+        done = await self._send_rows(high, yield_to_cards=True)
+        done += await self._digests()
+        rest = [r for r in outbox.due(self.db, platforms, self.clock(), limit) if not self._digest_candidate(r)]
+        return done + await self._send_rows(rest, yield_to_cards=True)
+
+    def _release_expired(self) -> None:
+        """Rows another bot left in 'sending' whose lease ran out (it died or was deposed
+        mid-send) go back to the queue, uncertain, in their place (per-chat order holds:
+        they keep their ids)."""
+        with write_tx(self.db):
+            ids = coord.release_expired_sending(self.db, list(self.platforms), self.clock())
+        if ids:
+            log.warning(
+                "%d outbox row(s) were being sent by a bot that stopped leading (%s); they may already be "
+                "in the chat and are sent again (at-least-once)",
+                len(ids),
+                ids[:20],
+            )
+
+    def _begin(self, row_ids: list[int]) -> None:
+        """Mark rows as being sent (committed before the platform is called); under a leader,
+        leased to this process under its epoch.
+
+        :raises LeaseLost: we no longer lead (nothing was marked).
+        """
+        with write_tx(self.db):
+            now = self.clock()
+            outbox.begin(self.db, row_ids, now)
+            if self.leader is not None:
+                fence = self.leader.fence()
+                coord.lease_outbox_rows(self.db, row_ids, self.leader.owner, now + ROW_LEASE, fence=fence, now=now)
 
     def quiet_until(self, now: datetime) -> datetime | None:
         """The end of the current quiet hours, or None outside them."""
@@ -156,7 +213,7 @@ class Deliverer:
         blocked: set[tuple] = set()
         newest = max((r.id for r in rows), default=0)
         for row in rows:
-            if self._stopping:
+            if self._stopping or (self.leader is not None and not self.leader.is_leader()):
                 break
             if (
                 yield_to_cards
@@ -216,8 +273,7 @@ class Deliverer:
                 sent_ids: set[int] = set()
                 for text, ids in messages[:per_minute]:
                     part = [by_incident[i].id for i in ids]
-                    with write_tx(self.db):  # recorded before the call: a kill now is an uncertain send
-                        outbox.begin(self.db, part, self.clock())
+                    self._begin(part)  # recorded before the call: a kill now is an uncertain send
                     try:
                         message_id = await adapter.send(chat, Outgoing(text=text))
                     except DeliveryError as e:
@@ -346,6 +402,8 @@ class Deliverer:
             with write_tx(self.db):
                 outbox.unbegin(self.db, [row.id], uncertain=True)
             raise
+        except coord.LeaseLost:
+            raise  # nothing was sent; the new leader sends it
         except Exception as e:  # an adapter bug must not stop delivery of everything else
             log.exception("outbox row %s: unexpected error from %s", row.id, row.platform)
             self._failed(row, e, permanent=False)
@@ -364,8 +422,7 @@ class Deliverer:
                 return
             except MessageGone:
                 log.info("card for #%s in %s/%s was deleted; sending a new one", inc.id, row.platform, row.chat)
-        with write_tx(self.db):
-            outbox.begin(self.db, [row.id], self.clock())
+        self._begin([row.id])
         message_id = await adapter.send(row.chat, msg)
         with write_tx(self.db):  # the id, in the same breath
             outbox.remember_message(self.db, inc.id, row.platform, row.chat, message_id, self.clock())
@@ -381,8 +438,7 @@ class Deliverer:
         document = row.payload.get("document")
         for i in range(done, len(parts)):
             last = i == len(parts) - 1
-            with write_tx(self.db):
-                outbox.begin(self.db, [row.id], self.clock())
+            self._begin([row.id])
             message_id = await adapter.send(
                 row.chat,
                 Outgoing(

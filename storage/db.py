@@ -476,3 +476,39 @@ def m020_incident_transfer(db: Database) -> None:
     waits in 待反馈 until /feedback records the reply)."""
     db.execute("ALTER TABLE incidents ADD COLUMN transfer_unit TEXT")
     db.execute("ALTER TABLE incidents ADD COLUMN feedback_due_at TEXT")
+
+
+@SCHEMA_MIGRATIONS()
+def m021_leases(db: Database) -> None:
+    """Issue 16.2/16.3: several collectors, one leading bot, delivery across a take-over
+    (storage.coord).
+
+    * sources: when each is next due (`next_due_at`, '' = now) and who is reading it until when
+      (`lease_owner`, `lease_until`; '' = free); `host` is its politeness lane
+      (jobs.collect.host_key), written by the collectors.
+    * hosts: one worker at a time reads a host (`owner`, `lease_until`), and nobody before
+      `next_fetch_at` (the minimum interval kept across workers).
+    * leases: named leases (the leader's: 'bot'), with an `epoch` raised at every change of
+      holder: the fencing token a deposed leader's writes are checked against.
+    * outbox: a row being sent is leased (`lease_owner`, `lease_until`): a new leader sends it
+      again (uncertain) only once the lease of the process that was sending it has run out.
+
+    Times are ISO-8601 UTC text as everywhere; the same DDL runs on PostgreSQL."""
+    db.execute("ALTER TABLE sources ADD COLUMN host TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE sources ADD COLUMN next_due_at TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE sources ADD COLUMN lease_owner TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN lease_until TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX sources_due ON sources(next_due_at) WHERE enabled = 1")
+    db.execute("""CREATE TABLE hosts (
+                      host TEXT PRIMARY KEY,
+                      owner TEXT,
+                      lease_until TEXT NOT NULL DEFAULT '',
+                      next_fetch_at TEXT NOT NULL DEFAULT '')""")
+    db.execute("""CREATE TABLE leases (
+                      name TEXT PRIMARY KEY,
+                      owner TEXT,
+                      until TEXT NOT NULL DEFAULT '',
+                      epoch INTEGER NOT NULL DEFAULT 0,
+                      since TEXT)""")
+    db.execute("ALTER TABLE outbox ADD COLUMN lease_owner TEXT")
+    db.execute("ALTER TABLE outbox ADD COLUMN lease_until TEXT NOT NULL DEFAULT ''")
