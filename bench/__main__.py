@@ -21,6 +21,7 @@ from bench import (
     bench_loop,
     bench_pipeline,
     bench_report,
+    bench_retention,
     bench_search,
     bench_startup,
     bench_sweep,
@@ -52,6 +53,7 @@ def main(argv=None) -> int:
             "startup",
             "labels",
             "backtest",
+            "retention",
         ],
         default=None,
     )
@@ -77,6 +79,8 @@ def main(argv=None) -> int:
         rows += bench_year.run()
     if args.only in (None, "year", "startup"):
         rows += bench_startup.run()
+    if args.only in (None, "retention"):
+        rows += bench_retention.run()
     if args.only in (None, "casebook"):
         rows += bench_casebook.run()
     if args.only in (None, "delivery"):

@@ -31,7 +31,9 @@ from storage.posts import index_now
 
 __all__ = ["BATCH", "PruneReport", "archive_path", "cutoffs", "prune"]
 
-BATCH = 200  # posts per transaction: index_text of 200 posts is a fraction of a second on the CPU worker
+# Posts per transaction, as the background indexer's batch: the FTS5 deletes and the posts'
+# index entries of 50 posts hold the writer (and the loop) for ~10 ms on the year database.
+BATCH = 50
 
 
 @dataclass

@@ -82,15 +82,16 @@ def was_pruned(db: Database, item_key: str) -> bool:
 
 def prunable(db: Database, cutoff: datetime, limit: int, after: tuple[str, int] | None = None) -> list[dict]:
     """Up to `limit` prunable posts fetched before `cutoff`, oldest first, after the position
-    `after` = (fetched_at, id) of the previous batch (a range read of `posts_fetched`: the kept
-    incident posts at the old end are passed over once per run, not once per batch)."""
+    `after` = (fetched_at, id) of the previous batch: a range read of `posts_fetched` in its own
+    order (no OR and no sort: a batch reads its rows, not every old post), so the kept incident
+    posts at the old end are passed over once per run, not once per batch."""
     cols = ", ".join(f"p.{c}" for c in POST_COLUMNS)
     at, pid = after if after is not None else ("", 0)
     return [
         dict(r)
         for r in db.query(
             f"""SELECT {cols} FROM posts p
-                WHERE p.fetched_at < ? AND (p.fetched_at > ? OR (p.fetched_at = ? AND p.id > ?))
+                WHERE p.fetched_at < ? AND p.fetched_at >= ? AND NOT (p.fetched_at = ? AND p.id <= ?)
                   AND p.indexed = 1 AND {_UNLINKED}
                 ORDER BY p.fetched_at, p.id LIMIT ?""",
             [to_iso(cutoff), at, at, pid, limit],

@@ -240,7 +240,7 @@ async def test_the_job_runs_in_bounded_batches_and_yields_between_them(make_app,
     assert stopped.batches == []
 
 
-async def test_the_bot_schedules_the_job_only_when_retention_is_on(make_app, config_dir):
+async def test_the_bot_schedules_the_job_only_when_retention_is_on(make_app, config_dir, clock, tmp_path):
     h = make_app(settings_kw={"collect_on_start": False})
     await h.app.start()
     try:
@@ -248,13 +248,23 @@ async def test_the_bot_schedules_the_job_only_when_retention_is_on(make_app, con
     finally:
         await h.app.stop()
     p = config_dir / "example.toml"
-    p.write_text(p.read_text(encoding="utf-8") + "\n[retention]\nposts_days = 30\n", encoding="utf-8")
+    p.write_text(
+        p.read_text(encoding="utf-8") + '\n[retention]\nposts_days = 30\narchive_dir = "old"\n', encoding="utf-8"
+    )
     h = make_app(load_config(p), settings_kw={"collect_on_start": False})
     await h.app.start()
     try:
         assert h.app.scheduler.get_job("retention") is not None
     finally:
         await h.app.stop()
+    await h.app.collect_once()
+    await index_off_loop(h.app.db)
+    n = h.count("posts") - len(linked_posts(h.app.db))
+    month = f"{clock():%Y-%m}"
+    clock.advance(days=31)
+    await h.app._retention_job()  # what the scheduler runs at 03:30
+    assert h.count("posts") == len(linked_posts(h.app.db)) and h.count("pruned_keys") == n
+    assert [f.name for f in (tmp_path / "data" / "old").iterdir()] == [f"posts-{month}.jsonl.gz"]
 
 
 def test_the_command_prints_what_it_would_and_did_prune(make_app, clock, tmp_path, config_dir):
