@@ -66,8 +66,8 @@ def measure(src: Path, now: datetime | None = None, batches: int | None = PRUNE_
         rest = sum(used.values()) - search - own
         rows.append(
             (
-                f"retention: SQLite bytes per post after VACUUM ({posts:,} posts, {linked:,} in incidents; "
-                "posts table + indexes / search index / the rest shared out)",
+                f"retention: SQLite B/post after VACUUM ({posts:,} posts, {linked:,} in incidents): "
+                "all (posts + indexes / search / the rest)",
                 f"{size / posts:,.0f} B ({own / posts:,.0f} / {search / posts:,.0f} / {rest / posts:,.0f}); "
                 f"VACUUM INTO {took:.0f} s",
             )
@@ -114,9 +114,8 @@ def measure(src: Path, now: datetime | None = None, batches: int | None = PRUNE_
         scope = "all" if batches is None or n == old else f"{n:,} of {old:,}"
         rows.append(
             (
-                f"retention: prune posts older than {DAYS} days and in no incident ({scope}; batches of "
-                f"{retention.BATCH}): posts/s / a batch's write transaction, median and longest / its read, "
-                "median and longest / loop stall (heartbeat every 5 ms), p99 and worst / bytes per pruned key",
+                f"retention: prune > {DAYS} days, no incident ({scope}, batches of {retention.BATCH}): "
+                "posts/s / write tx p50, max / read p50, max / loop stall p99, max / B per pruned key",
                 f"{n / took:,.0f} posts/s / {_ms(held, 0.5)}, {_ms(held, 1)} ms / {_ms(reads, 0.5)}, "
                 f"{_ms(reads, 1)} ms / {_ms(late, 0.99)}, {_ms(late, 1)} ms / {keys / max(1, n_keys):,.0f} B",
             )
