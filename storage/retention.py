@@ -138,7 +138,9 @@ def delete_batch(db: Database, posts: Sequence[Doomed]) -> list[int]:
         db.execute(f"DELETE FROM posts_search WHERE post_id IN ({','.join('?' * len(ids))})", ids)
     else:
         # A contentless FTS5 table forgets a row only by the 'delete' command given the very
-        # values that were indexed (recomputed by the caller with core.search.index_text).
+        # values that were indexed (recomputed by the caller with core.search.index_text). So a
+        # change to core.search's folding or tokens needs posts_search rebuilt (a migration, as
+        # m013) in the same release: other values here would leave the index inconsistent.
         db.conn.executemany(
             "INSERT INTO posts_search (posts_search, rowid, title, body) VALUES ('delete', ?, ?, ?)",
             [(p.id, p.title, p.body) for p in batch],
