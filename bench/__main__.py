@@ -22,6 +22,7 @@ from bench import (
     bench_loop,
     bench_pipeline,
     bench_report,
+    bench_retention,
     bench_search,
     bench_startup,
     bench_sweep,
@@ -54,6 +55,7 @@ def main(argv=None) -> int:
             "startup",
             "labels",
             "backtest",
+            "retention",
         ],
         default=None,
     )
@@ -81,6 +83,8 @@ def main(argv=None) -> int:
         rows += bench_year.run()
     if args.only in (None, "year", "startup"):
         rows += bench_startup.run()
+    if args.only in (None, "retention"):
+        rows += bench_retention.run()
     if args.only in (None, "casebook"):
         rows += bench_casebook.run()
     if args.only in (None, "delivery"):

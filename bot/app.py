@@ -41,6 +41,7 @@ from jobs.fetch import Fetcher, Politeness
 from jobs.pipeline import Pipeline, SourceRun, index_off_loop
 from jobs.report import report_with_chart, send_scheduled_report
 from jobs.report_docs import with_document
+from jobs.retention import archive_path, prune
 from jobs.tips import system_resolver
 from storage import SQLITE, coord, open_db
 
@@ -361,6 +362,15 @@ class App:
             coalesce=True,
             misfire_grace_time=3600,
         )
+        if self.config.retention.posts_days:  # [retention]: prune old raw posts at night, in small batches
+            self.scheduler.add_job(
+                self._retention_job,
+                CronTrigger(hour=3, minute=30, timezone=self.tz),
+                id="retention",
+                replace_existing=True,
+                coalesce=True,
+                misfire_grace_time=3600,
+            )
         self.scheduler.start()
         self.service.on_queued = self.deliverer.kick
         self._deliver_task = asyncio.create_task(self.deliverer.serve(s.deliver_interval), name="deliver")
@@ -447,6 +457,14 @@ class App:
         """Segment a few batches of newly collected posts for search; yields between batches."""
         async with self._job("search indexing"):
             await index_off_loop(self.db, limit=1000, batch=50)
+
+    async def _retention_job(self) -> None:
+        async with self._job("retention"):
+            r = self.config.retention
+            report = await prune(
+                self.db, self.clock(), r.posts_days, archive_dir=archive_path(r.archive_dir, self.settings.data_dir)
+            )
+            log.info("retention: %s", "; ".join(report.lines()))
 
     async def _collect_job(self, source_id: str) -> None:
         if self._first_collect is not None and not self._first_collect.done():

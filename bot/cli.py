@@ -612,6 +612,51 @@ def _run_backtest(settings, cfg, path, numbered, label_map, group_list, pair_lis
         bt.close()
 
 
+@cli.command()
+@common_options
+@click.option("--dry-run", is_flag=True, help="Only count what would be pruned; change nothing.")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Prune posts fetched more than this many days ago. Default: [retention] posts_days of the config.",
+)
+def prune(db: Path | None, config: Path | None, dry_run: bool, days: int | None) -> None:
+    """Prune old raw posts that belong to no incident (archived first when [retention]
+    archive_dir is set); incidents, their posts and the audit are kept."""
+    from core.clock import system_clock
+    from core.config import MIN_RETENTION_DAYS
+    from jobs.retention import archive_path
+    from jobs.retention import prune as run_prune
+    from storage import open_db
+
+    settings, cfg = _load(db, config)
+    days = days if days is not None else cfg.retention.posts_days
+    if not days:
+        click.echo("未配置保留期（[retention] posts_days = 0：永久保留），没有可删除的帖文 / nothing to prune")
+        return
+    if days < MIN_RETENTION_DAYS:
+        raise click.BadParameter(
+            f"至少 {MIN_RETENTION_DAYS} 天（来源健康检查要用最近 15 天的帖文）/ at least {MIN_RETENTION_DAYS} days",
+            param_hint="--days",
+        )
+    database = open_db(settings.db)
+    try:
+        report = asyncio.run(
+            run_prune(
+                database,
+                system_clock(),
+                days,
+                archive_dir=archive_path(cfg.retention.archive_dir, settings.data_dir),
+                dry_run=dry_run,
+            )
+        )
+    finally:
+        database.close()
+    for line in report.lines():
+        click.echo(line)
+
+
 @cli.group()
 def export() -> None:
     """Export documents."""

@@ -20,6 +20,7 @@ from core.models import Role
 
 __all__ = [
     "DEFAULT_CHAIN",
+    "MIN_RETENTION_DAYS",
     "Cadre",
     "Collection",
     "Config",
@@ -33,6 +34,7 @@ __all__ = [
     "Organization",
     "Person",
     "Playbook",
+    "Retention",
     "Selectors",
     "Source",
     "Team",
@@ -288,6 +290,37 @@ class Collection(_Model):
     deactivate_after: int = Field(default=10, ge=2)  # failures before the source is switched off
 
 
+# Source health (storage.posts.source_volume) compares a source's last day with the 14 days
+# before it: a shorter window would prune posts it counts.
+MIN_RETENTION_DAYS = 15
+
+
+class Retention(_Model):
+    """`[retention]`: raw posts older than `posts_days` (by fetch time) that belong to no
+    incident are pruned daily (jobs.retention); 0 keeps them for ever (a city's default; a
+    province suggestion: 90). Before a post goes, it is appended to `archive_dir` (when set;
+    relative to the data folder) as a JSON line of `posts-YYYY-MM.jsonl.gz`, its month of fetch."""
+
+    posts_days: int = Field(default=0, ge=0)
+    archive_dir: str | None = None
+
+    @field_validator("posts_days")
+    @classmethod
+    def _days(cls, v: int) -> int:
+        if 0 < v < MIN_RETENTION_DAYS:
+            raise ValueError(
+                f"posts_days 须为 0（永久保留）或至少 {MIN_RETENTION_DAYS} 天（来源健康检查要用最近 15 天的帖文），"
+                f"而不是 {v} / posts_days must be 0 (keep for ever) or at least {MIN_RETENTION_DAYS} "
+                f"(source health counts the last 15 days of posts), not {v}"
+            )
+        return v
+
+    @field_validator("archive_dir")
+    @classmethod
+    def _dir(cls, v: str | None) -> str | None:
+        return v.strip() or None if v is not None else None
+
+
 class Cadre(_Model):
     name: str = Field(min_length=1)
     post: str = ""
@@ -419,6 +452,7 @@ class Config(_Model):
     playbooks: list[Playbook] = Field(default_factory=list)
     collection: Collection = Field(default_factory=Collection)
     escalation: list[EscalationChain] = Field(default_factory=list)
+    retention: Retention = Field(default_factory=Retention)
     # Set by load_config: the folder relative paths are resolved against.
     base_dir: Path = Field(default=Path("."), exclude=True)
 

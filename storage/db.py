@@ -512,3 +512,27 @@ def m021_leases(db: Database) -> None:
                       since TEXT)""")
     db.execute("ALTER TABLE outbox ADD COLUMN lease_owner TEXT")
     db.execute("ALTER TABLE outbox ADD COLUMN lease_until TEXT NOT NULL DEFAULT ''")
+
+
+@SCHEMA_MIGRATIONS()
+def m022_retention(db: Database) -> None:
+    """Issue 16.4: retention. Raw posts older than `[retention] posts_days` that belong to no
+    incident are pruned (storage.retention); their item keys stay here, so a feed that still
+    lists a pruned item neither stores nor alerts it again (`posts.item_key` UNIQUE did that
+    while the post existed; storage.posts.post_exists / insert_post consult this table too).
+    A key is kept for `storage.retention.KEY_FACTOR` times the posts' window, by its post's
+    `fetched_at` (the index), then dropped in its turn.
+
+    `sources.first_post_at` keeps the fetch time of a source's oldest pruned post: source health
+    (storage.posts.source_volume) counts a source's days of history from its first post, and
+    pruning must not make an old source look new.
+
+    SQLite: WITHOUT ROWID, the key is stored once (in the primary key's b-tree).
+    PostgreSQL (the lead wires it into the PG migration list):
+        CREATE TABLE pruned_keys (item_key TEXT PRIMARY KEY, fetched_at TEXT NOT NULL);
+        CREATE INDEX pruned_keys_fetched ON pruned_keys(fetched_at);
+        ALTER TABLE sources ADD COLUMN first_post_at TEXT;"""
+    rowid = "" if dialect(db) == "postgresql" else " WITHOUT ROWID"
+    db.execute(f"CREATE TABLE pruned_keys (item_key TEXT PRIMARY KEY, fetched_at TEXT NOT NULL){rowid}")
+    db.execute("CREATE INDEX pruned_keys_fetched ON pruned_keys(fetched_at)")
+    db.execute("ALTER TABLE sources ADD COLUMN first_post_at TEXT")

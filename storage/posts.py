@@ -13,6 +13,7 @@ from core.config import Source
 from core.models import Finding, Post
 from core.search import SearchQuery, index_text
 from storage.db import inserted_id, json_dumps
+from storage.retention import was_pruned
 
 __all__ = [
     "incident_of_item",
@@ -32,8 +33,11 @@ __all__ = [
 
 
 def post_exists(db: Database, item_key: str) -> bool:
-    """Is a post with this `item_key` stored already?"""
-    return db.execute("SELECT 1 FROM posts WHERE item_key = ?", [item_key]).fetchone() is not None
+    """Is a post with this `item_key` stored already, or pruned (storage.retention)? Posts first:
+    a prune committing between the two reads has its key in `pruned_keys` by the second."""
+    if db.execute("SELECT 1 FROM posts WHERE item_key = ?", [item_key]).fetchone() is not None:
+        return True
+    return was_pruned(db, item_key)
 
 
 def insert_post(db: Database, post: Post, finding: Finding, seg: str | None, now: datetime) -> int | None:
@@ -67,6 +71,9 @@ def insert_post(db: Database, post: Post, finding: Finding, seg: str | None, now
     except sqlite3.IntegrityError:
         return None
     post_id = inserted_id(cur)
+    if was_pruned(db, post.item_key):  # pruned (storage.retention); checked after the insert: a prune
+        db.execute("DELETE FROM posts WHERE id = ?", [post_id])  # committed meanwhile shows here
+        return None
     if seg is not None:
         set_indexed(db, [index_now(post_id, post.title, post.text)], mark=False)
     return post_id
@@ -191,7 +198,11 @@ def source_volume(db: Database, source_id: str, now: datetime, days: int = 14) -
         "SELECT COUNT(*), MIN(fetched_at) FROM posts WHERE source_id=? AND fetched_at >= ? AND fetched_at < ?",
         [source_id, to_iso(start), to_iso(day)],
     ).fetchone()
-    first = db.execute("SELECT MIN(fetched_at) FROM posts WHERE source_id=?", [source_id]).fetchone()[0]
+    first = db.execute(  # the oldest post, or the oldest pruned one (storage.retention)
+        """SELECT MIN(t.at) FROM (SELECT MIN(fetched_at) AS at FROM posts WHERE source_id=?
+                                 UNION ALL SELECT first_post_at FROM sources WHERE id=?) t""",
+        [source_id, source_id],
+    ).fetchone()[0]
     history = (day - datetime.fromisoformat(first)).days if first and first < to_iso(day) else 0
     span = max(1, min(days, history))
     return last, before[0] / span, history
