@@ -113,7 +113,7 @@ class Settings(BaseSettings):
                 f"数据库应为文件路径、sqlite:///路径 或 postgresql://…… / expected a path, sqlite:///path or "
                 f"postgresql://user@host/db, got {v.split('://')[0]}://…"
             )
-        return Path(sqlite_path(v) if isinstance(v, str) else v)
+        return Path(str(sqlite_path(v))) if isinstance(v, str) else v
 
     @field_validator("wecom_robot_keys", mode="before")
     @classmethod
