@@ -100,12 +100,23 @@ def translate_ddl(sql: str) -> str:
 
 
 def _fix(params: Sequence[Any] | dict | None) -> Sequence[Any] | None:
-    """SQLite stores bools as 0/1 in INTEGER columns; PostgreSQL refuses a boolean there."""
+    """Parameters as SQLite would take them: bools as 0/1 (PostgreSQL refuses a boolean in an
+    INTEGER column), and text without NUL characters (PostgreSQL text cannot hold them; a
+    hostile feed title may carry one — dropped, as rendering drops control characters)."""
     if not params:
         return None
     if isinstance(params, dict):
         raise TypeError("named parameters are not used by the storage modules")
-    return [int(p) if p.__class__ is bool else p for p in params]
+    return [_param(p) for p in params]
+
+
+def _param(p: Any) -> Any:
+    cls = p.__class__
+    if cls is bool:
+        return int(p)
+    if cls is str and "\x00" in p:
+        return p.replace("\x00", "")
+    return p
 
 
 class _Conn:

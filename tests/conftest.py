@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import shutil
 import threading
 from datetime import UTC, datetime, timedelta
@@ -253,8 +254,9 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture
 def engine(request) -> str:
-    """'sqlite' (the default) or 'postgresql' (in modules marked both_engines)."""
-    return getattr(request, "param", "sqlite")
+    """'sqlite' (the default; YUQING_TEST_ENGINE=postgresql runs every app-level test on
+    PostgreSQL) or, in modules marked both_engines, each in turn."""
+    return getattr(request, "param", os.environ.get("YUQING_TEST_ENGINE", "sqlite"))
 
 
 @pytest.fixture(scope="session")
