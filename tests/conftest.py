@@ -280,8 +280,10 @@ def pg_cluster():
 
 @pytest.fixture
 def pg_url(pg_cluster) -> str:
-    """A fresh, migrated PostgreSQL database of this test's own (its URL)."""
-    return pg_cluster.new_database()
+    """A fresh, migrated PostgreSQL database of this test's own (its URL); dropped afterwards."""
+    url = pg_cluster.new_database()
+    yield url
+    pg_cluster.drop_database(url)
 
 
 @pytest.fixture

@@ -45,9 +45,40 @@ def _run_as_user() -> str | None:
     return None
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_orphans(parent: Path) -> None:
+    """Clusters left by a test process that was killed (its `owner` pid is gone): stopped, removed."""
+    for d in parent.glob("yuqing-pg-*"):
+        try:
+            owner = int((d / "owner").read_text())
+        except (OSError, ValueError):
+            continue
+        if _alive(owner):
+            continue
+        pid_file = d / "data" / "postmaster.pid"
+        try:
+            os.kill(int(pid_file.read_text().split()[0]), 9)
+        except (OSError, ValueError, IndexError):
+            pass
+        shutil.rmtree(d, ignore_errors=True)
+
+
 class Cluster:
     def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="yuqing-pg-"))
+        shm = Path("/dev/shm")  # memory-backed where there is one: copying and removing databases is cheap
+        where = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+        _remove_orphans(Path(where or tempfile.gettempdir()))
+        self.dir = Path(tempfile.mkdtemp(prefix="yuqing-pg-", dir=where))
+        (self.dir / "owner").write_text(str(os.getpid()))
         self.data = self.dir / "data"
         self.user = _run_as_user() if os.geteuid() == 0 else None
         if self.user:
@@ -92,6 +123,15 @@ class Cluster:
         assert self._admin is not None
         self._admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
         return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        """Remove a test's database (its connections are cut: the test is over)."""
+        assert self._admin is not None
+        name = url.rsplit("/", 1)[1].split("?", 1)[0]
+        try:
+            self._admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        except Exception:  # a leftover database goes with the cluster
+            pass
 
     def stop(self) -> None:
         if self._admin is not None:
