@@ -133,6 +133,25 @@ def test_sweep_facts_and_report_spans(db):
     assert n_open == 0 and list(rows) == []
 
 
+def test_queued_posts_are_found_once_the_background_indexer_ran(db):
+    from core.models import Finding, Post
+    from core.search import parse_query
+    from jobs.pipeline import index_pending
+    from storage.posts import insert_post, search_posts, unindexed_count
+
+    insert_post(db, Post("forum", "k1", "青石镇停水", "居民反映"), Finding(relevant=False), None, NOW)  # queued
+    insert_post(db, Post("forum", "k2", "關於停水的說明", "停水两天"), Finding(relevant=True), "x", NOW)  # at once
+    assert unindexed_count(db) == 1
+    assert [r["title"] for r in search_posts(db, parse_query("停水"))] == ["關於停水的說明"]
+    assert index_pending(db, batch=10) == 1 and unindexed_count(db) == 0
+    assert [r["title"] for r in search_posts(db, parse_query("停水"))] == [
+        "關於停水的說明",
+        "青石镇停水",
+    ]  # title+body first
+    assert [r["title"] for r in search_posts(db, parse_query("关于 停"))] == ["關於停水的說明"]  # AND, prefix
+    assert search_posts(db, parse_query("停电")) == []
+
+
 def test_database_location(db, db_url):
     where = database_file(db)
     assert where == (db_url if dialect(db) == "postgresql" else str(Path(db_url).resolve()))
@@ -223,3 +242,13 @@ def test_pg_migrations_run_once_when_two_processes_start_together(pg_cluster):
     with pytest.raises(Exception, match="append-only"):
         db.execute("TRUNCATE events")
     db.close()
+
+
+def test_a_pg_url_gets_a_lock_file_of_its_own_not_a_directory_named_after_it():
+    import tempfile
+
+    from bot.instance import lock_path
+
+    p = lock_path("postgresql://bot@db.internal/yuqing")
+    assert p.parent == Path(tempfile.gettempdir()) and p.name.endswith(".lock")
+    assert lock_path(Path("data/y.db")) == Path("data/y.db.lock")
