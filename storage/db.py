@@ -240,6 +240,8 @@ class PgMigrations:
 
     table = "yuqing_migrations"
 
+    BASELINE = "pg000_baseline"
+
     def __init__(self) -> None:
         self.steps: list[tuple[str, Any]] = []
 
@@ -249,6 +251,8 @@ class PgMigrations:
             if any(n == step for n, _ in self.steps):
                 raise ValueError(f"PostgreSQL migration {step} is registered twice")
             self.steps.append((step, fn))
+            # the baseline runs first wherever a merge put it in this file; the rest in order
+            self.steps.sort(key=lambda s: s[0] != self.BASELINE)
             return fn
 
         return inner

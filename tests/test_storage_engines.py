@@ -152,6 +152,45 @@ def test_queued_posts_are_found_once_the_background_indexer_ran(db):
     assert search_posts(db, parse_query("停电")) == []
 
 
+async def test_heavy_reads_run_in_the_reader_process_on_its_own_connection(db):
+    """jobs.offload.read_only: the reader opens the SQLite file read-only, or PostgreSQL by URL."""
+    from jobs import offload
+    from storage.reports import closed_between
+
+    iid = incident(db)
+    update_incident(db, iid, 1, NOW, state="closed", closed_at=NOW)
+    assert await offload.read_only(db, closed_between, NOW - timedelta(hours=1), NOW + timedelta(hours=1)) == 1
+
+
+def test_one_migration_function_runs_on_both_engines(db):
+    """How m021 and later are written: once, SQLite DDL, registered with both sets."""
+    from sqlite_utils.migrations import Migrations
+
+    from storage.db import PgMigrations
+
+    pg, lite = PgMigrations(), Migrations("test")
+
+    @pg()
+    @lite()
+    def m999_leases(db) -> None:
+        db.execute("CREATE TABLE leases (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, until TEXT, weight REAL)")
+        db.execute("CREATE INDEX leases_until ON leases(until) WHERE until IS NOT NULL")
+        db.execute("ALTER TABLE sources ADD COLUMN lease_owner TEXT")
+
+    (pg if dialect(db) == "postgresql" else lite).apply(db)
+    (pg if dialect(db) == "postgresql" else lite).apply(db)  # again: nothing pending
+    ids = [
+        db.execute(
+            "INSERT INTO leases (name, until, weight) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
+            "SET until = excluded.until RETURNING id",
+            [n, "2026-11-24T02:00:00+00:00", 0.5],
+        ).fetchall()[0][0]
+        for n in ("a", "b", "a")
+    ]
+    assert ids == [ids[0], ids[0] + 1, ids[0]]
+    assert db.execute("SELECT COUNT(*) FROM sources WHERE lease_owner IS NULL").fetchone()[0] == 0
+
+
 def test_database_location(db, db_url):
     where = database_file(db)
     assert where == (db_url if dialect(db) == "postgresql" else str(Path(db_url).resolve()))
