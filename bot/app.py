@@ -44,6 +44,7 @@ from jobs.report_docs import with_document
 from jobs.retention import archive_path, prune
 from jobs.tips import system_resolver
 from storage import SQLITE, coord, open_db
+from storage import outbox as outbox_store
 
 __all__ = ["App", "build_platform", "routed_platforms"]
 
@@ -375,7 +376,7 @@ class App:
         self.service.on_queued = self.deliverer.kick
         self._deliver_task = asyncio.create_task(self.deliverer.serve(s.deliver_interval), name="deliver")
         if s.collect_on_start and self.collects:
-            self.deliverer.hold_digests_after = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
+            self.deliverer.hold_digests_after = outbox_store.max_id(self.db)
             self._first_collect = asyncio.create_task(self._first_collection(), name="collect:first")
         self.deliverer.kick()  # the backlog goes out now, not at the first sweep
         self.start_analyser()  # after the rest of start-up, which it would slow down

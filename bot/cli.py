@@ -39,9 +39,9 @@ def common_options(fn: Callable[..., T]) -> Callable[..., T]:
     @click.option(
         "--db",
         "db",
-        type=click.Path(path_type=Path),
+        type=str,
         default=None,
-        help="SQLite database file. Default: $YUQING_DB or data/yuqing.db.",
+        help="SQLite database file (or sqlite:///path), or postgresql://user@host/db. Default: $YUQING_DB or data/yuqing.db.",
     )
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):

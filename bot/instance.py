@@ -30,6 +30,13 @@ class InstanceLocked(StartupError):
 
 
 def lock_path(db: Path | str) -> Path:
+    """`<db file>.lock`; for a PostgreSQL URL a file in the temp directory named after the URL
+    (one bot per database on this host; across hosts see "Scaling out" in the README)."""
+    if isinstance(db, str) and "://" in db:
+        import hashlib
+        import tempfile
+
+        return Path(tempfile.gettempdir()) / f"yuqing-{hashlib.sha256(db.encode()).hexdigest()[:16]}.lock"
     return Path(f"{db}.lock")
 
 

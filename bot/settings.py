@@ -41,7 +41,10 @@ class Settings(BaseSettings):
         "when a token is set, else console.",
     )
     config: Path = Field(default=Path("config/example.toml"), description="The TOML configuration file.")
-    db: Path = Field(default=Path("data/yuqing.db"), description="The SQLite database file.")
+    db: Path | str = Field(
+        default=Path("data/yuqing.db"),
+        description="The database: a SQLite file (path or sqlite:///path) or postgresql://user@host/db.",
+    )
     data_dir: Path = Field(default=Path("data"), description="Folder for the database, logs and caches.")
     timezone: str = Field(default=DEFAULT_TIMEZONE, description="Zone for displayed times and schedules.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -95,6 +98,22 @@ class Settings(BaseSettings):
                 f"unknown platform {', '.join(unknown)}; choose from {', '.join(PLATFORMS)}"
             )
         return tuple(dict.fromkeys(items))
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _db_target(cls, v):
+        """A PostgreSQL URL stays a string; a SQLite URL or path becomes the file's Path."""
+        from storage.db import sqlite_path
+        from storage.pg import is_pg_url
+
+        if v is None or is_pg_url(v):
+            return v
+        if isinstance(v, str) and "://" in v and not v.startswith("sqlite:"):
+            raise ValueError(
+                f"数据库应为文件路径、sqlite:///路径 或 postgresql://…… / expected a path, sqlite:///path or "
+                f"postgresql://user@host/db, got {v.split('://')[0]}://…"
+            )
+        return Path(str(sqlite_path(v))) if isinstance(v, str) else v
 
     @field_validator("wecom_robot_keys", mode="before")
     @classmethod

@@ -34,6 +34,7 @@ from jobs.analyse import Analyzer
 from storage import SQLITE, open_db
 from storage import incidents as incident_store
 from storage import posts as post_store
+from storage.db import begin_write, commit
 
 __all__ = [
     "Backtest",
@@ -110,8 +111,7 @@ class Backtest:
 
     def flush(self) -> None:
         """Commit the posts written since the last commit."""
-        if self.db.conn.in_transaction:
-            self.db.conn.execute("COMMIT")
+        commit(self.db)
         self._pending = 0
 
     def _source(self, name: str | None) -> Source:
@@ -144,8 +144,7 @@ class Backtest:
         # One analysis per post, handed to the same store-grade-cluster step the pipeline uses
         # (Pipeline.ingest would analyse the post a second time to get at the finding).
         analysis = self.analyzer.analyse(post, src)
-        if not self.db.conn.in_transaction:
-            self.db.conn.execute("BEGIN IMMEDIATE")
+        begin_write(self.db)
         out = self.service.ingest(post, analysis, src, analysis.seg)
         self._pending += 1
         if self._pending >= CHUNK:

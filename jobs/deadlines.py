@@ -92,15 +92,11 @@ def _check_rules(service: IncidentService, tz) -> None:
         return
     db = service.db
     with write_tx(db):
-        row = db.execute("SELECT value FROM sweep_state WHERE key = 'rules'").fetchone()
-        if row is None or row[0] != fp:
+        seen = store.rules_fingerprint(db)
+        if seen != fp:
             n = store.mark_all_due(db)
-            db.execute(
-                "INSERT INTO sweep_state (key, value) VALUES ('rules', ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [fp],
-            )
-            if row is not None:
+            store.set_rules_fingerprint(db, fp)
+            if seen is not None:
                 log.info("grade rules changed: the deadline sweep looks at all %d open incidents again", n)
     _RULES_SEEN[service] = fp
 
@@ -188,9 +184,7 @@ class _Sweep:
                         self.reminders += [(inc, f.key, f.text, False, False) for f in folded]
                         self.reminders.append((inc, intent.key, text, False, False))
                     inc, changed = service.get(inc.id), True
-                    last_event = service.db.execute(
-                        "SELECT COALESCE(MAX(id), 0) FROM events WHERE incident_id = ?", [inc.id]
-                    ).fetchone()[0]
+                    last_event = store.last_event_id(service.db, inc.id)
                 else:
                     self.reminders.append((inc, intent.key, intent.text, intent.kind != "unmuted", True))
             if changed:

@@ -54,14 +54,23 @@ async def cpu(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
 
 
 def db_file(db: Database) -> str | None:
-    """The file behind `db`'s main schema, or None for an in-memory database."""
-    for row in db.execute("PRAGMA database_list").fetchall():
-        if row[1] == "main":
-            return row[2] or None
-    return None
+    """The file behind `db`'s main schema (a PostgreSQL database: its URL), or None in memory."""
+    from storage.db import database_file
+
+    return database_file(db)
 
 
 def _with_snapshot(path: str, fn, args, kwargs):
+    from storage.pg import is_pg_url
+
+    if is_pg_url(path):  # PostgreSQL: a connection of the reader's own, by URL
+        from storage.db import open_db
+
+        pg = open_db(path, migrate=False)
+        try:
+            return fn(pg, *args, **kwargs)
+        finally:
+            pg.close()
     conn = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")

@@ -252,7 +252,7 @@ async def index_off_loop(db: Database, limit: int | None = None, batch: int = 20
         with write_tx(db):
             post_store.set_indexed(db, prepared)
         done += len(rows)
-    return db.execute("SELECT COUNT(*) FROM posts WHERE indexed = 0").fetchone()[0]
+    return post_store.unindexed_count(db)
 
 
 def index_pending(db: Database, batch: int = 500, max_batches: int | None = None) -> int:

@@ -8,13 +8,27 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-__all__ = ["SCHEMA_MIGRATIONS", "dialect", "json_dumps", "json_loads", "migration_lock", "open_db", "write_tx"]
+__all__ = [
+    "PG_MIGRATIONS",
+    "SCHEMA_MIGRATIONS",
+    "begin_write",
+    "commit",
+    "database_file",
+    "dialect",
+    "insert_id",
+    "json_dumps",
+    "json_loads",
+    "migration_lock",
+    "open_db",
+    "write_tx",
+]
 
 import json
 
@@ -34,6 +48,17 @@ def inserted_id(cur: sqlite3.Cursor) -> int:
     return cur.lastrowid
 
 
+def insert_id(db: Any, sql: str, params: list) -> int:
+    """Run an INSERT and return the id of the row it made (`RETURNING id`: both engines).
+
+    :raises RuntimeError: when the statement inserted no row.
+    """
+    rows = db.execute(sql + " RETURNING id", params).fetchall()  # read to the end: the statement is finished
+    if not rows:
+        raise RuntimeError("the statement inserted no row")
+    return rows[0][0]
+
+
 def dialect(db: Any) -> str:
     """'sqlite' or 'postgresql': the few statements that differ between the engines ask this."""
     return getattr(db, "dialect", "sqlite")
@@ -51,8 +76,23 @@ def json_loads(text: str | None, default: Any = None) -> Any:
     return json.loads(text)
 
 
-def open_db(path: Path | str | None = None, *, memory: bool = False, migrate: bool = True) -> Database:
-    """Open (creating if needed) the database, in WAL mode with a busy timeout, migrated.
+def sqlite_path(target: Path | str | None) -> Path | str | None:
+    """A plain path, or the file of a `sqlite:///relative/path` / `sqlite:////absolute/path` URL
+    (`sqlite://` and `sqlite:///:memory:`: in memory)."""
+    if isinstance(target, str) and target.startswith("sqlite:"):
+        rest = target[len("sqlite:") :]
+        if rest in ("", "//", "///", "///:memory:"):
+            return ":memory:"
+        if not rest.startswith("///"):
+            raise ValueError(f"a SQLite URL is sqlite:///path/to.db, not {target!r}")
+        return rest[3:]
+    return target
+
+
+def open_db(path: Path | str | None = None, *, memory: bool = False, migrate: bool = True) -> Any:
+    """Open (creating if needed) the database, migrated: a SQLite file (a path or
+    `sqlite:///path`; WAL mode, busy timeout) or PostgreSQL (`postgresql://user@host/db`,
+    `postgresql:///db?host=/socket/dir`; see storage.pg).
 
     Example::
 
@@ -60,6 +100,11 @@ def open_db(path: Path | str | None = None, *, memory: bool = False, migrate: bo
         with write_tx(db):
             ...
     """
+    from storage.pg import is_pg_url
+
+    if is_pg_url(path):
+        return open_pg(str(path), migrate=migrate)
+    path = sqlite_path(path)
     if memory or path in (None, ":memory:"):
         conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=True)
     else:
@@ -85,8 +130,21 @@ def open_db(path: Path | str | None = None, *, memory: bool = False, migrate: bo
     return db
 
 
-def database_file(db: Database) -> str | None:
-    """The file behind `db` (for a second, read-only connection off the event loop); None in memory."""
+def open_pg(url: str, *, migrate: bool = True) -> Any:
+    """A PostgreSQL database by URL, migrated (PG_MIGRATIONS, under an advisory lock)."""
+    from storage.pg import connect
+
+    db = connect(url)
+    if migrate:
+        PG_MIGRATIONS.apply(db)
+    return db
+
+
+def database_file(db: Any) -> str | None:
+    """Where a second connection to `db` opens (a read-only one off the event loop): the SQLite
+    file, or the PostgreSQL URL; None in memory."""
+    if dialect(db) == "postgresql":
+        return db.url
     row = next((r for r in db.execute("PRAGMA database_list").fetchall() if r[1] == "main"), None)
     return row[2] or None if row else None
 
@@ -120,9 +178,14 @@ def migration_lock(path: Path, timeout: float = MIGRATE_LOCK_TIMEOUT_S) -> Itera
 
 
 @contextmanager
-def write_tx(db: Database) -> Iterator[Database]:
+def write_tx(db: Any) -> Iterator[Any]:
     """One write transaction, taken with BEGIN IMMEDIATE so concurrent writers queue
-    (busy timeout) instead of failing half-way. Nested calls become savepoints."""
+    (busy timeout) instead of failing half-way. Nested calls become savepoints.
+    On PostgreSQL a psycopg transaction (BEGIN; nested: savepoints)."""
+    if dialect(db) == "postgresql":
+        with db.conn.transaction():
+            yield db
+        return
     if db.conn.in_transaction:
         with db.atomic():
             yield db
@@ -138,8 +201,92 @@ def write_tx(db: Database) -> Iterator[Database]:
         db.conn.execute("COMMIT")
 
 
+def begin_write(db: Any) -> None:
+    """Open a write transaction that `commit(db)` ends (a batch spanning many calls, as the
+    backtest's); nothing happens when one is open already."""
+    if not db.conn.in_transaction:
+        db.conn.execute("BEGIN" if dialect(db) == "postgresql" else "BEGIN IMMEDIATE")
+
+
+def commit(db: Any) -> None:
+    """Commit the transaction `begin_write` opened, if one is open."""
+    if db.conn.in_transaction:
+        db.conn.execute("COMMIT")
+
+
 # --------------------------------------------------------------------------- migrations
 # Append new steps at the end; never edit one that has shipped.
+#
+# One migration, both engines: write the function once against the portable rules (DDL both
+# accept: TEXT, INTEGER, REAL, CREATE INDEX, ALTER TABLE ... ADD COLUMN; on PostgreSQL the
+# wrapper turns `INTEGER PRIMARY KEY` into an identity column, INTEGER into BIGINT, REAL into
+# DOUBLE PRECISION), branch on `dialect(db)` where the engines truly differ, and register it
+# with both sets:
+#
+#     @PG_MIGRATIONS()
+#     @SCHEMA_MIGRATIONS()
+#     def m021_leases(db) -> None: ...
+#
+# PostgreSQL starts from `pg000_baseline` (the SQLite schema after m020); the SQLite-only
+# steps before it (FTS5, sqlite-utils table rebuilds) are not registered there.
+
+PG_LOCK_KEY = 7_955_386_301  # pg_advisory_lock key of the migration runner ("yuqing" in spirit)
+
+
+class PgMigrations:
+    """Migrations on PostgreSQL: a table of applied names, every pending step in its own
+    transaction, all under `pg_advisory_lock` (two processes starting together migrate once;
+    the second waits, then finds nothing pending)."""
+
+    table = "yuqing_migrations"
+
+    BASELINE = "pg000_baseline"
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, Any]] = []
+
+    def __call__(self, *, name: str | None = None) -> Any:
+        def inner(fn: Any) -> Any:
+            step = name or fn.__name__
+            if any(n == step for n, _ in self.steps):
+                raise ValueError(f"PostgreSQL migration {step} is registered twice")
+            self.steps.append((step, fn))
+            # the baseline runs first wherever a merge put it in this file; the rest in order
+            self.steps.sort(key=lambda s: s[0] != self.BASELINE)
+            return fn
+
+        return inner
+
+    def applied(self, db: Any) -> list[str]:
+        if not db.execute("SELECT to_regclass(?)", [self.table]).fetchone()[0]:
+            return []
+        return [r[0] for r in db.execute(f"SELECT name FROM {self.table} ORDER BY applied_at, name")]
+
+    def pending(self, db: Any) -> list[str]:
+        done = set(self.applied(db))
+        return [n for n, _ in self.steps if n not in done]
+
+    def apply(self, db: Any) -> None:
+        if not self.pending(db):  # the common start: nothing to do, no lock taken
+            return
+        db.execute(f"SELECT pg_advisory_lock({PG_LOCK_KEY})")
+        try:
+            db.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            done = set(self.applied(db))
+            for step, fn in self.steps:
+                if step in done:
+                    continue
+                with write_tx(db):
+                    fn(db)
+                    db.execute(
+                        f"INSERT INTO {self.table} (name, applied_at) VALUES (?, ?)",
+                        [step, datetime.now(UTC).isoformat(timespec="microseconds")],
+                    )
+        finally:
+            db.execute(f"SELECT pg_advisory_unlock({PG_LOCK_KEY})")
+
+
+PG_MIGRATIONS = PgMigrations()
 
 
 @SCHEMA_MIGRATIONS()
@@ -478,6 +625,102 @@ def m020_incident_transfer(db: Database) -> None:
     db.execute("ALTER TABLE incidents ADD COLUMN feedback_due_at TEXT")
 
 
+@PG_MIGRATIONS(name="pg000_baseline")
+def pg000_baseline(db: Any) -> None:
+    """PostgreSQL: the schema SQLite has after m001–m020, in one step (the wrapper's DDL
+    translation gives identity ids, BIGINT, DOUBLE PRECISION and byte-order text), plus what
+    differs: the append-only audit as plpgsql triggers, and the search index as a `tsvector`
+    of the same folded CJK-bigram text (core.search.index_text) with a GIN index.
+    New migrations (m021 …) follow below it, registered with both sets."""
+    db.executescript(
+        """
+        CREATE TABLE sources (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, url TEXT NOT NULL,
+            tier INTEGER NOT NULL DEFAULT 3, team TEXT, enabled INTEGER NOT NULL DEFAULT 1,
+            last_run_at TEXT, last_ok_at TEXT, last_error TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0, etag TEXT, last_modified TEXT,
+            items_total INTEGER NOT NULL DEFAULT 0, last_new_at TEXT,
+            silent_reported INTEGER NOT NULL DEFAULT 0, deactivated INTEGER NOT NULL DEFAULT 0, fetch_after TEXT);
+        CREATE TABLE posts (
+            id INTEGER PRIMARY KEY, source_id TEXT NOT NULL, item_key TEXT NOT NULL UNIQUE, url TEXT,
+            title TEXT NOT NULL DEFAULT '', text TEXT NOT NULL DEFAULT '', published_at TEXT,
+            fetched_at TEXT NOT NULL, replies INTEGER, views INTEGER, reposts INTEGER,
+            relevant INTEGER NOT NULL DEFAULT 0, category TEXT, matched TEXT, tip_by TEXT,
+            indexed INTEGER NOT NULL DEFAULT 1);
+        CREATE INDEX posts_fetched ON posts(fetched_at);
+        CREATE INDEX posts_unindexed ON posts(indexed) WHERE indexed = 0;
+        CREATE INDEX posts_source_fetched ON posts(source_id, fetched_at);
+        CREATE TABLE incidents (
+            id INTEGER PRIMARY KEY, story_key TEXT NOT NULL, title TEXT NOT NULL, url TEXT, source_id TEXT,
+            team TEXT, category TEXT, grade TEXT NOT NULL, score REAL NOT NULL DEFAULT 0,
+            sensitivity REAL NOT NULL DEFAULT 0, best_tier INTEGER NOT NULL DEFAULT 4,
+            reasons TEXT NOT NULL DEFAULT '[]', matched TEXT NOT NULL DEFAULT '{}',
+            state TEXT NOT NULL DEFAULT 'new', assignee TEXT, escalation_level INTEGER NOT NULL DEFAULT 0,
+            disposition TEXT, summary TEXT, post_count INTEGER NOT NULL DEFAULT 1,
+            source_count INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+            claimed_at TEXT, escalated_at TEXT, closed_at TEXT, version INTEGER NOT NULL DEFAULT 1,
+            fingerprint INTEGER, muted_until TEXT, simhash128 TEXT, judgement TEXT,
+            next_due_at TEXT NOT NULL DEFAULT '', transfer_unit TEXT, feedback_due_at TEXT);
+        CREATE INDEX incidents_story ON incidents(story_key);
+        CREATE INDEX incidents_created ON incidents(created_at);
+        CREATE INDEX incidents_state ON incidents(state);
+        CREATE INDEX incidents_open_next_due ON incidents(next_due_at) WHERE state != 'closed';
+        CREATE INDEX incidents_report ON incidents(created_at, grade, category, state, source_id, disposition,
+            team, assignee, claimed_at, closed_at);
+        CREATE INDEX incidents_open_report ON incidents(grade, created_at, assignee) WHERE state != 'closed';
+        CREATE TABLE incident_posts (
+            incident_id INTEGER NOT NULL REFERENCES incidents(id), post_id INTEGER NOT NULL REFERENCES posts(id),
+            added_at TEXT NOT NULL, PRIMARY KEY (incident_id, post_id));
+        CREATE INDEX incident_posts_post ON incident_posts(post_id);
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL REFERENCES incidents(id), at TEXT NOT NULL,
+            actor TEXT, action TEXT NOT NULL, from_state TEXT, to_state TEXT, detail TEXT NOT NULL DEFAULT '{}',
+            platform TEXT, chat TEXT);
+        CREATE INDEX events_incident ON events(incident_id, id);
+        CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'events are append-only'; END $$;
+        CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+            FOR EACH ROW EXECUTE FUNCTION events_append_only();
+        CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+            FOR EACH ROW EXECUTE FUNCTION events_append_only();
+        CREATE TRIGGER events_append_only_truncate BEFORE TRUNCATE ON events
+            FOR EACH STATEMENT EXECUTE FUNCTION events_append_only();
+        CREATE TABLE identities (
+            platform TEXT NOT NULL, user_id TEXT NOT NULL, person_id TEXT NOT NULL, registered_at TEXT NOT NULL,
+            PRIMARY KEY (platform, user_id));
+        CREATE TABLE subscriptions (person_id TEXT PRIMARY KEY, min_grade TEXT NOT NULL, created_at TEXT NOT NULL);
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY, created_at TEXT NOT NULL, platform TEXT NOT NULL, chat TEXT NOT NULL,
+            kind TEXT NOT NULL, incident_id INTEGER, payload TEXT NOT NULL DEFAULT '{}',
+            priority INTEGER NOT NULL DEFAULT 5, state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0, not_before TEXT, last_error TEXT, sent_at TEXT, message_id TEXT);
+        CREATE INDEX outbox_pending ON outbox(state, platform, priority, id);
+        CREATE INDEX outbox_pending_incident ON outbox(incident_id, platform, chat, id) WHERE state = 'pending';
+        CREATE TABLE messages (
+            incident_id INTEGER NOT NULL, platform TEXT NOT NULL, chat TEXT NOT NULL, message_id TEXT NOT NULL,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (incident_id, platform, chat));
+        CREATE TABLE callback_seen (
+            scope TEXT NOT NULL, key TEXT NOT NULL, seen_at REAL NOT NULL, expires_at REAL NOT NULL,
+            PRIMARY KEY (scope, key));
+        CREATE INDEX callback_seen_expiry ON callback_seen(expires_at);
+        CREATE TABLE mute_all (id INTEGER PRIMARY KEY CHECK (id = 1), until TEXT NOT NULL, by TEXT, at TEXT NOT NULL);
+        CREATE TABLE report_issues (
+            kind TEXT NOT NULL, year INTEGER NOT NULL, number INTEGER NOT NULL, period TEXT NOT NULL,
+            created_at TEXT NOT NULL, PRIMARY KEY (kind, year, number));
+        CREATE TABLE sweep_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE duty_overrides (
+            id INTEGER PRIMARY KEY, day TEXT NOT NULL, person_id TEXT NOT NULL, by TEXT, at TEXT NOT NULL);
+        CREATE INDEX duty_overrides_day ON duty_overrides(day, id);
+        CREATE TABLE posts_search (id BIGINT PRIMARY KEY, tsv tsvector NOT NULL);
+        CREATE INDEX posts_search_tsv ON posts_search USING GIN (tsv);
+        """
+    )
+
+
+# m021 and later: below this line, each registered with both sets (see PgMigrations above).
+
+
+@PG_MIGRATIONS()
 @SCHEMA_MIGRATIONS()
 def m021_leases(db: Database) -> None:
     """Issue 16.2/16.3: several collectors, one leading bot, delivery across a take-over
@@ -514,6 +757,7 @@ def m021_leases(db: Database) -> None:
     db.execute("ALTER TABLE outbox ADD COLUMN lease_until TEXT NOT NULL DEFAULT ''")
 
 
+@PG_MIGRATIONS()
 @SCHEMA_MIGRATIONS()
 def m022_retention(db: Database) -> None:
     """Issue 16.4: retention. Raw posts older than `[retention] posts_days` that belong to no

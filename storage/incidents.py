@@ -13,7 +13,7 @@ from core.errors import IncidentNotFound, StaleIncident
 from core.grades import Grade
 from core.grading import Reason, reasons_from_json, reasons_to_json
 from core.models import Disposition, Event, Incident, State
-from storage.db import inserted_id, json_dumps, json_loads
+from storage.db import dialect, insert_id, json_dumps, json_loads
 
 __all__ = [
     "IncidentNotFound",
@@ -30,12 +30,15 @@ __all__ = [
     "get_mute_all",
     "get_story_row",
     "incidents_between",
+    "last_event_id",
     "link_post",
     "list_incidents",
     "mark_all_due",
     "posts_for",
+    "rules_fingerprint",
     "set_mute_all",
     "set_next_due",
+    "set_rules_fingerprint",
     "story_candidates",
     "story_reach",
     "story_sources",
@@ -85,8 +88,13 @@ def _row_to_incident(r: dict) -> Incident:
 
 
 def get_incident(db: Database, incident_id: int) -> Incident:
-    """:raises IncidentNotFound:"""
-    rows = list(db.query(_SELECT + " WHERE i.id = ?", [incident_id]))
+    """:raises IncidentNotFound:
+
+    Inside a write transaction on PostgreSQL the row is locked (FOR UPDATE) until it ends: a
+    second writer reads the incident only after the first committed, as BEGIN IMMEDIATE
+    serialises writers on SQLite, so a racing claim is refused (TAKEN), not lost (stale)."""
+    lock = " FOR UPDATE OF i" if dialect(db) == "postgresql" and db.conn.in_transaction else ""
+    rows = list(db.query(_SELECT + " WHERE i.id = ?" + lock, [incident_id]))
     if not rows:
         raise IncidentNotFound(incident_id)
     return _row_to_incident(rows[0])
@@ -132,7 +140,8 @@ def create_incident(
     fingerprint: int | None = None,
     simhash128: str | None = None,
 ) -> int:
-    cur = db.execute(
+    return insert_id(
+        db,
         """INSERT INTO incidents (story_key, title, url, source_id, team, category, grade, score, sensitivity,
                best_tier, reasons, matched, state, created_at, updated_at, fingerprint, simhash128)
            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'new',?,?,?,?)""",
@@ -155,7 +164,6 @@ def create_incident(
             simhash128,
         ],
     )
-    return inserted_id(cur)
 
 
 # The columns `update_incident` may set; the keys of its `**fields` become SQL, so they come
@@ -222,7 +230,7 @@ def update_incident(db: Database, incident_id: int, expected_version: int, now: 
 def link_post(db: Database, incident_id: int, post_id: int, now: datetime) -> None:
     """Attach a post to an incident's story; attaching it twice is a no-op."""
     db.execute(
-        "INSERT OR IGNORE INTO incident_posts (incident_id, post_id, added_at) VALUES (?,?,?)",
+        "INSERT INTO incident_posts (incident_id, post_id, added_at) VALUES (?,?,?) ON CONFLICT DO NOTHING",
         [incident_id, post_id, to_iso(now)],
     )
 
@@ -264,14 +272,20 @@ def add_event(
     :param detail: JSON-serialisable facts of the event (note text, disposition, target ...).
     :param platform: where it was done from, with `chat`.
     """
-    cur = db.execute(
+    event_id = insert_id(
+        db,
         """INSERT INTO events (incident_id, at, actor, action, from_state, to_state, detail, platform, chat)
            VALUES (?,?,?,?,?,?,?,?,?)""",
         [incident_id, to_iso(now), actor, action, from_state, to_state, json_dumps(detail or {}), platform, chat],
     )
     if action != "reminder":  # human activity resets quiet nudges: the sweep looks at it again
         db.execute("UPDATE incidents SET next_due_at = '' WHERE id = ? AND next_due_at != ''", [incident_id])
-    return inserted_id(cur)
+    return event_id
+
+
+def last_event_id(db: Database, incident_id: int) -> int:
+    """The id of an incident's latest event (0: none)."""
+    return db.execute("SELECT COALESCE(MAX(id), 0) FROM events WHERE incident_id = ?", [incident_id]).fetchone()[0]
 
 
 def _event(r: dict) -> Event:
@@ -378,10 +392,11 @@ def due_for_sweep(
     """Open incidents whose `next_due_at` has come ('' = not worked out yet), in (next_due_at, id)
     order after the cursor `after`: a range read of the partial index `incidents_open_next_due`,
     so the cost follows the number due, not the number open."""
+    hint = "" if dialect(db) == "postgresql" else " INDEXED BY incidents_open_next_due"  # SQLite's planner hint
     ids = [
         r[0]
         for r in db.execute(
-            "SELECT id FROM incidents INDEXED BY incidents_open_next_due WHERE state != 'closed' AND next_due_at <= ? "
+            f"SELECT id FROM incidents{hint} WHERE state != 'closed' AND next_due_at <= ? "
             "AND (next_due_at, id) > (?, ?) ORDER BY next_due_at, id LIMIT ?",
             [to_iso(now), after[0], after[1], limit],
         ).fetchall()
@@ -438,9 +453,10 @@ def sweep_facts(
     last_human: dict[int, str] = {}
     last_id: dict[int, int] = {}
     marks = ",".join("?" * len(incident_ids))
+    key_of = "CAST(detail AS jsonb) ->> 'key'" if dialect(db) == "postgresql" else "json_extract(detail, '$.key')"
     for iid, eid, action, at, key in db.execute(
         f"""SELECT incident_id, id, action, at,
-                       CASE WHEN action = 'reminder' THEN json_extract(detail, '$.key') END
+                       CASE WHEN action = 'reminder' THEN {key_of} END
                 FROM events WHERE incident_id IN ({marks}) ORDER BY incident_id, id""",
         list(incident_ids),
     ):
@@ -495,9 +511,24 @@ def set_mute_all(db: Database, until: datetime | None, by: str | None, now: date
         db.execute("DELETE FROM mute_all WHERE id = 1")
     else:
         db.execute(
-            "INSERT OR REPLACE INTO mute_all (id, until, by, at) VALUES (1, ?, ?, ?)", [to_iso(until), by, to_iso(now)]
+            "INSERT INTO mute_all (id, until, by, at) VALUES (1, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET until = excluded.until, by = excluded.by, at = excluded.at",
+            [to_iso(until), by, to_iso(now)],
         )
     mark_all_due(db)
+
+
+def rules_fingerprint(db: Database) -> str | None:
+    """The fingerprint of the grade rules the stored `next_due_at` times were worked out with."""
+    row = db.execute("SELECT value FROM sweep_state WHERE key = 'rules'").fetchone()
+    return row[0] if row else None
+
+
+def set_rules_fingerprint(db: Database, fingerprint: str) -> None:
+    db.execute(
+        "INSERT INTO sweep_state (key, value) VALUES ('rules', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [fingerprint],
+    )
 
 
 def final_grades(db: Database) -> dict[int, str]:

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from core.clock import to_iso
-from storage.db import inserted_id, json_dumps, json_loads
+from storage.db import dialect, insert_id, json_dumps, json_loads
 
 __all__ = [
     "CARD",
@@ -32,6 +32,7 @@ __all__ = [
     "mark_retry",
     "mark_sent",
     "mark_superseded",
+    "max_id",
     "message_id_for",
     "new_low_grade_cards",
     "newer_card_pending",
@@ -79,12 +80,17 @@ def enqueue(
     :param payload: JSON-serialisable extras (a notice's text, `first`, a report's image ...).
     :param priority: lower goes first (a grade's rank).
     """
-    cur = db.execute(
+    return insert_id(
+        db,
         """INSERT INTO outbox (created_at, platform, chat, kind, incident_id, payload, priority)
            VALUES (?,?,?,?,?,?,?)""",
         [to_iso(now), platform, str(chat), kind, incident_id, json_dumps(payload or {}), priority],
     )
-    return inserted_id(cur)
+
+
+def max_id(db: Database) -> int:
+    """The newest row's id (0: empty)."""
+    return db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
 
 
 def due(db: Database, platforms: list[str], now: datetime, limit: int = 50) -> list[OutboxRow]:
@@ -229,10 +235,9 @@ def new_low_grade_cards(db: Database, platform: str, now: datetime, min_rank: in
     """Pending first alerts (the card of a new incident, no message sent yet for it in that
     chat) of grade III–IV, by chat: the candidates for a digest. Cards caused by later
     changes are never digested."""
-    rows = db.query(
+    rows = db.query(  # `first` is read from the payload below (JSON in SQL differs between engines)
         """SELECT o.* FROM outbox o
            WHERE o.state='pending' AND o.platform=? AND o.kind='card' AND o.priority >= ?
-             AND json_extract(o.payload, '$.first') = 1
              AND (o.not_before IS NULL OR o.not_before <= ?)
              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.incident_id=o.incident_id AND m.platform=o.platform
                              AND m.chat=o.chat)
@@ -241,6 +246,9 @@ def new_low_grade_cards(db: Database, platform: str, now: datetime, min_rank: in
     )
     out: dict[str, list[OutboxRow]] = {}
     for r in rows:
+        payload = json_loads(r["payload"], {})
+        if payload.get("first") not in (1, True):  # as json_extract(payload, '$.first') = 1
+            continue
         out.setdefault(r["chat"], []).append(
             OutboxRow(
                 r["id"],
@@ -248,7 +256,7 @@ def new_low_grade_cards(db: Database, platform: str, now: datetime, min_rank: in
                 r["chat"],
                 r["kind"],
                 r["incident_id"],
-                json_loads(r["payload"], {}),
+                payload,
                 r["priority"],
                 r["attempts"],
             )
@@ -292,31 +300,37 @@ def release_uncertain(db: Database, platforms: list[str]) -> list[int]:
     ]
     if ids:
         idm = ",".join("?" * len(ids))
-        db.execute(
-            f"""UPDATE outbox SET state='pending', sent_at=NULL,
-                       payload=json_set(payload, '$.uncertain', COALESCE(json_extract(payload, '$.uncertain'), 0) + 1)
-                       WHERE id IN ({idm})""",
-            ids,
-        )
+        db.execute(f"UPDATE outbox SET state='pending', sent_at=NULL, {_count_uncertain(db)} WHERE id IN ({idm})", ids)
     return ids
+
+
+def _count_uncertain(db: Database) -> str:
+    """SET clause: payload.uncertain += 1 (JSON functions differ between the engines)."""
+    if dialect(db) == "postgresql":
+        return (
+            "payload=jsonb_set(CAST(payload AS jsonb), '{uncertain}', "
+            "to_jsonb(COALESCE(CAST(CAST(payload AS jsonb) ->> 'uncertain' AS integer), 0) + 1))::text"
+        )
+    return "payload=json_set(payload, '$.uncertain', COALESCE(json_extract(payload, '$.uncertain'), 0) + 1)"
 
 
 def save_progress(db: Database, row_id: int, parts_done: int, first_id: str | None) -> None:
     """A text sent as several messages: how many parts went out, and the first one's id."""
-    db.execute(
-        "UPDATE outbox SET payload=json_set(payload, '$.parts_done', ?, '$.first_id', ?) WHERE id=?",
-        [parts_done, first_id, row_id],
-    )
+    if dialect(db) == "postgresql":
+        sql = (
+            "UPDATE outbox SET payload=jsonb_set(jsonb_set(CAST(payload AS jsonb), '{parts_done}', "
+            "to_jsonb(CAST(? AS integer))), '{first_id}', COALESCE(to_jsonb(CAST(? AS text)), 'null'::jsonb))::text "
+            "WHERE id=?"
+        )
+    else:
+        sql = "UPDATE outbox SET payload=json_set(payload, '$.parts_done', ?, '$.first_id', ?) WHERE id=?"
+    db.execute(sql, [parts_done, first_id, row_id])
 
 
 def unbegin(db: Database, row_ids: list[int], *, uncertain: bool = False) -> None:
     """Back to 'pending' after a send that failed (or, `uncertain`, was cut off)."""
     marks = ",".join("?" * len(row_ids))
-    extra = (
-        ", payload=json_set(payload, '$.uncertain', COALESCE(json_extract(payload, '$.uncertain'), 0) + 1)"
-        if uncertain
-        else ""
-    )
+    extra = f", {_count_uncertain(db)}" if uncertain else ""
     db.execute(
         f"UPDATE outbox SET state='pending', sent_at=NULL{extra} WHERE state='sending' AND id IN ({marks})", row_ids
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
+import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -12,7 +12,7 @@ from core.clock import to_iso
 from core.config import Source
 from core.models import Finding, Post
 from core.search import SearchQuery, index_text
-from storage.db import inserted_id, json_dumps
+from storage.db import dialect, json_dumps
 from storage.retention import was_pruned
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "source_volume",
     "sync_sources",
     "unindexed",
+    "unindexed_count",
 ]
 
 
@@ -45,32 +46,31 @@ def insert_post(db: Database, post: Post, finding: Finding, seg: str | None, now
     `seg` None queues the post for the background search indexer (see `unindexed`); otherwise
     (a post with watch-list hits) it is added to the search index here, in the same transaction.
     The value of `seg` itself is no longer stored (the index is built from the folded text)."""
-    try:
-        cur = db.execute(
-            """INSERT INTO posts (source_id, item_key, url, title, text, published_at, fetched_at,
-                   replies, views, reposts, relevant, category, matched, tip_by, indexed)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-            [
-                post.source_id,
-                post.item_key,
-                post.url,
-                post.title,
-                post.text,
-                to_iso(post.published_at),
-                to_iso(now),
-                post.replies,
-                post.views,
-                post.reposts,
-                int(finding.relevant),
-                finding.category,
-                json_dumps(finding.matched),
-                post.tip_by,
-                int(seg is not None),
-            ],
-        )
-    except sqlite3.IntegrityError:
+    rows = db.execute(  # a duplicate key inserts nothing (no error: it would abort a PostgreSQL transaction)
+        """INSERT INTO posts (source_id, item_key, url, title, text, published_at, fetched_at,
+               replies, views, reposts, relevant, category, matched, tip_by, indexed)
+           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (item_key) DO NOTHING RETURNING id""",
+        [
+            post.source_id,
+            post.item_key,
+            post.url,
+            post.title,
+            post.text,
+            to_iso(post.published_at),
+            to_iso(now),
+            post.replies,
+            post.views,
+            post.reposts,
+            int(finding.relevant),
+            finding.category,
+            json_dumps(finding.matched),
+            post.tip_by,
+            int(seg is not None),
+        ],
+    ).fetchall()
+    if not rows:
         return None
-    post_id = inserted_id(cur)
+    post_id = rows[0][0]
     if was_pruned(db, post.item_key):  # pruned (storage.retention); checked after the insert: a prune
         db.execute("DELETE FROM posts WHERE id = ?", [post_id])  # committed meanwhile shows here
         return None
@@ -153,6 +153,8 @@ def search_posts(db: Database, query: SearchQuery | str, limit: int = 10) -> lis
     match = query.match if isinstance(query, SearchQuery) else query
     if not match:
         return []
+    if dialect(db) == "postgresql":
+        return [dict(r) for r in db.query(_PG_SEARCH, [to_tsquery(match), limit])]
     sql = """
         SELECT p.id, p.title, p.url, p.source_id, p.published_at, p.fetched_at, p.relevant,
                substr(p.text, 1, 2000) AS text,
@@ -163,6 +165,46 @@ def search_posts(db: Database, query: SearchQuery | str, limit: int = 10) -> lis
         ORDER BY round(f.score, 6), COALESCE(p.published_at, p.fetched_at) DESC, p.id DESC
         LIMIT ?"""
     return [dict(r) for r in db.query(sql, [match, limit])]
+
+
+# PostgreSQL: the same index text in a tsvector (title weight A, body B), a typed word a phrase
+# (<->) of its bigrams; ts_rank with a title hit weighing 3x a body hit, normalised by length
+# (as BM25 favours the shorter of two posts with the same hits); newest first among equals.
+_PG_SEARCH = """
+    SELECT p.id, p.title, p.url, p.source_id, p.published_at, p.fetched_at, p.relevant,
+           substr(p.text, 1, 2000) AS text,
+           (SELECT ip.incident_id FROM incident_posts ip WHERE ip.post_id = p.id LIMIT 1) AS incident_id
+    FROM (SELECT s.id, ts_rank('{0.1, 0.2, 0.3333333, 1.0}', s.tsv, q, 1) AS score
+          FROM posts_search s, to_tsquery('simple', ?) q WHERE s.tsv @@ q) f
+    JOIN posts p ON p.id = f.id
+    ORDER BY round(CAST(f.score AS numeric), 6) DESC, COALESCE(p.published_at, p.fetched_at) DESC, p.id DESC
+    LIMIT ?"""
+
+_PG_INDEX = (
+    "INSERT INTO posts_search (id, tsv) VALUES "
+    "(?, setweight(to_tsvector('simple', ?), 'A') || setweight(to_tsvector('simple', ?), 'B'))"
+)
+
+_FTS_PHRASE = re.compile(r'"((?:[^"]|"")*)"(\*?)')
+
+
+def to_tsquery(match: str) -> str:
+    """The FTS5 expression core.search.parse_query makes (quoted phrases joined by AND, a
+    trailing `*` for a prefix) as PostgreSQL tsquery text: `'a' <-> 'b' & 'c':*`."""
+    terms = []
+    for body, star in _FTS_PHRASE.findall(match):
+        toks = ["'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in body.replace('""', '"').split()]
+        if not toks:
+            continue
+        if star:
+            toks[-1] += ":*"
+        terms.append("(" + " <-> ".join(toks) + ")")
+    return " & ".join(terms)
+
+
+def unindexed_count(db: Database) -> int:
+    """How many posts wait for the search index."""
+    return db.execute("SELECT COUNT(*) FROM posts WHERE indexed = 0").fetchone()[0]
 
 
 def unindexed(db: Database, limit: int = 200) -> list[tuple[int, str, str]]:
@@ -182,7 +224,10 @@ def index_now(pid: int, title: str, text: str) -> tuple[int, str, str]:
 
 def set_indexed(db: Database, rows: list[tuple[int, str, str]], *, mark: bool = True) -> None:
     """Add rows from `index_now` to the search index (one executemany), marking the posts done."""
-    db.conn.executemany("INSERT INTO posts_search (rowid, title, body) VALUES (?, ?, ?)", rows)
+    if dialect(db) == "postgresql":
+        db.conn.executemany(_PG_INDEX, rows)
+    else:
+        db.conn.executemany("INSERT INTO posts_search (rowid, title, body) VALUES (?, ?, ?)", rows)
     if mark:
         db.conn.executemany("UPDATE posts SET indexed = 1 WHERE id = ?", [(r[0],) for r in rows])
 

@@ -17,7 +17,7 @@ def first_time(db: Database, scope: str, key: str, *, now: float, expires_at: fl
     with write_tx(db):
         db.execute("DELETE FROM callback_seen WHERE expires_at <= ?", [now])
         cur = db.execute(
-            "INSERT OR IGNORE INTO callback_seen (scope, key, seen_at, expires_at) VALUES (?,?,?,?)",
+            "INSERT INTO callback_seen (scope, key, seen_at, expires_at) VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
             [scope, key, now, expires_at],
         )
         return cur.rowcount == 1

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlite_utils import Database
 
 from core.clock import to_iso
+from storage.db import dialect
 
 __all__ = [
     "closed_between",
@@ -37,16 +38,24 @@ def period_groups(db: Database, start: datetime, end: datetime) -> list[tuple]:
 def period_spans(db: Database, start: datetime, end: datetime) -> list[tuple[str, str | None, int | None, int | None]]:
     """For incidents created in [start, end) that were claimed, held or closed: (grade,
     assignee, seconds to claim or None, seconds to close or None — only for closed ones)."""
+    claimed, closed, created = (_epoch(db, c) for c in ("claimed_at", "closed_at", "created_at"))
     return db.execute(
-        """SELECT grade, assignee,
-                  CASE WHEN claimed_at IS NOT NULL THEN unixepoch(claimed_at) - unixepoch(created_at) END,
+        f"""SELECT grade, assignee,
+                  CASE WHEN claimed_at IS NOT NULL THEN {claimed} - {created} END,
                   CASE WHEN closed_at IS NOT NULL AND state = 'closed'
-                       THEN unixepoch(closed_at) - unixepoch(created_at) END
+                       THEN {closed} - {created} END
            FROM incidents
            WHERE created_at >= ? AND created_at < ?
              AND (assignee IS NOT NULL OR claimed_at IS NOT NULL OR (closed_at IS NOT NULL AND state = 'closed'))""",
         [to_iso(start), to_iso(end)],
     ).fetchall()
+
+
+def _epoch(db: Database, column: str) -> str:
+    """Whole Unix seconds of an ISO time column (SQLite's unixepoch; PostgreSQL has none)."""
+    if dialect(db) == "postgresql":
+        return f"CAST(FLOOR(EXTRACT(EPOCH FROM CAST({column} AS timestamptz))) AS BIGINT)"
+    return f"unixepoch({column})"
 
 
 def closed_between(db: Database, start: datetime, end: datetime) -> int:
@@ -106,7 +115,7 @@ def open_overdue(
     marks = ",".join("?" * len(ask))
     rows = db.execute(
         f"""SELECT id, kind, grade, created_at FROM (
-                SELECT id, {kind} AS kind, grade, created_at, assignee FROM incidents WHERE state != 'closed')
+                SELECT id, {kind} AS kind, grade, created_at, assignee FROM incidents WHERE state != 'closed') AS o
             WHERE kind IS NOT NULL OR ((assignee IS NULL OR assignee = '') AND grade IN ({marks or "NULL"}))
             ORDER BY id""",
         [*params, *ask],

@@ -132,10 +132,8 @@ def delete_batch(db: Database, posts: Sequence[Doomed]) -> list[int]:
         return []
     ids = [p.id for p in batch]
     if dialect(db) == "postgresql":
-        # LEAD (PostgreSQL): remove the posts' search rows here. If the search text is a
-        # tsvector column of `posts`, deleting the post below removes it and this statement
-        # goes; if it is a table of its own keyed by post id, this plain DELETE is all it takes.
-        db.execute(f"DELETE FROM posts_search WHERE post_id IN ({','.join('?' * len(ids))})", ids)
+        # the search index is a table of tsvectors keyed by post id (storage.db.pg000_baseline)
+        db.execute(f"DELETE FROM posts_search WHERE id IN ({','.join('?' * len(ids))})", ids)
     else:
         # A contentless FTS5 table forgets a row only by the 'delete' command given the very
         # values that were indexed (recomputed by the caller with core.search.index_text). So a

@@ -1,10 +1,17 @@
 """Shared fixtures: a controllable clock, the example config, an app on the console platform
-writing into a buffer, and a tiny HTTP server on 127.0.0.1."""
+writing into a buffer, a tiny HTTP server on 127.0.0.1, and the database engines.
+
+Engines: a test module marked `pytestmark = pytest.mark.both_engines` runs each of its tests
+that use the `engine` fixture (directly, or through `make_app`, `db_url`, `db`) once on SQLite
+and once on PostgreSQL (a throw-away PG 15 cluster per test worker, tests/pg_cluster.py; a
+fresh database per test). `pg_url` gives a test its own PostgreSQL database directly. When
+PostgreSQL cannot run here, those tests are skipped and the summary says so in red."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+import os
 import shutil
 import threading
 from datetime import UTC, datetime, timedelta
@@ -60,7 +67,7 @@ def make_settings(tmp_path: Path, **kw) -> Settings:
     return Settings(
         _env_file=None,
         data_dir=tmp_path / "data",
-        db=tmp_path / "data" / "t.db",
+        db=kw.pop("db", tmp_path / "data" / "t.db"),
         config=kw.pop("config", EXAMPLE),
         **kw,
     )
@@ -96,12 +103,14 @@ class Harness:
 
 
 @pytest.fixture
-def make_app(tmp_path, clock):
+def make_app(tmp_path, clock, engine, request):
     apps = []
 
-    def factory(config=None, *, db_path: Path | None = None, settings_kw=None) -> Harness:
+    def factory(config=None, *, db_path: Path | str | None = None, settings_kw=None) -> Harness:
         cfg = config or load_config(EXAMPLE)
         settings = make_settings(tmp_path, **(settings_kw or {}))
+        if db_path is None and engine == "postgresql":
+            db_path = request.getfixturevalue("pg_url")  # one database per test: every app of it shares it
         if db_path is not None:
             settings = settings.model_copy(update={"db": db_path})
         buf = io.StringIO()
@@ -230,3 +239,81 @@ def config_with_handles(config_dir: Path, platform: str, handles: dict[str, str]
         text = text.replace(f'id = "{pid}"\n', f'id = "{pid}"\nhandles = {{ {platform} = "{handle}" }}\n')
     p.write_text(text, encoding="utf-8")
     return load_config(p)
+
+
+# ----------------------------------------------------------------------------- engines
+
+PG_SKIP = "PostgreSQL unavailable:"
+ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def pytest_generate_tests(metafunc):
+    if "engine" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_engines"):
+        metafunc.parametrize("engine", ENGINES, indirect=True)
+
+
+@pytest.fixture
+def engine(request) -> str:
+    """'sqlite' (the default; YUQING_TEST_ENGINE=postgresql runs every app-level test on
+    PostgreSQL) or, in modules marked both_engines, each in turn."""
+    return getattr(request, "param", os.environ.get("YUQING_TEST_ENGINE", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A PostgreSQL 15 cluster for this test process (started on first use, stopped at the end)."""
+    from tests.pg_cluster import Cluster, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(f"{PG_SKIP} {reason}")
+    cluster = Cluster()
+    try:
+        cluster.start()
+    except Exception as exc:  # initdb/pg_ctl failed: say why, once per test
+        cluster.stop()
+        detail = getattr(exc, "stderr", b"") or b""
+        pytest.skip(f"{PG_SKIP} the test cluster did not start: {exc} {detail.decode(errors='replace')[-300:]}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:
+    """A fresh, migrated PostgreSQL database of this test's own (its URL); dropped afterwards."""
+    url = pg_cluster.new_database()
+    yield url
+    pg_cluster.drop_database(url)
+
+
+@pytest.fixture
+def db_url(engine, tmp_path, request) -> str:
+    """Where this test's database is: a SQLite file, or a fresh PostgreSQL database."""
+    if engine == "postgresql":
+        return request.getfixturevalue("pg_url")
+    return str(tmp_path / "t.db")
+
+
+@pytest.fixture
+def db(db_url):
+    """This test's database, open and migrated, on the test's engine."""
+    from storage import open_db
+
+    d = open_db(db_url)
+    yield d
+    d.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Never silent: PostgreSQL tests that could not run are listed in red."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if PG_SKIP in str(getattr(r, "longrepr", "") or "")]
+    if skipped:
+        reason = str(skipped[0].longrepr[2] if isinstance(skipped[0].longrepr, tuple) else skipped[0].longrepr)
+        terminalreporter.write_sep("!", "POSTGRESQL TESTS SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(
+            f"{len(skipped)} PostgreSQL test(s) did not run: {reason}\n"
+            "Only SQLite was tested. Install the server (apt-get install postgresql-15) and psycopg "
+            "(pip install 'yuqing-bot[pg]') to test both engines.",
+            red=True,
+            bold=True,
+        )

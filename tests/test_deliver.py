@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.app import App
 from bot.config import load_config
 from core.platform import DeliveryError, MessageGone
 from tests.conftest import EXAMPLE, HIGH, LOW, make_settings, seed
+
+pytestmark = pytest.mark.both_engines
 
 
 class FlakyPlatform:
@@ -41,10 +45,10 @@ class FlakyPlatform:
         self.sent.append(("edit", chat, message.card.header))
 
 
-def make(tmp_path, clock):
+def make(tmp_path, clock, db_url):
     cfg = load_config(EXAMPLE)
     p = FlakyPlatform()
-    app = App(make_settings(tmp_path), cfg, platforms={"console": p}, clock=clock)
+    app = App(make_settings(tmp_path, db=db_url), cfg, platforms={"console": p}, clock=clock)
 
     class H:  # the seeding helper expects .app
         pass
@@ -54,8 +58,8 @@ def make(tmp_path, clock):
     return app, p, h
 
 
-async def test_outage_then_recovery_delivers_everything_once_in_order(tmp_path, clock):
-    app, p, h = make(tmp_path, clock)
+async def test_outage_then_recovery_delivers_everything_once_in_order(tmp_path, clock, db_url):
+    app, p, h = make(tmp_path, clock, db_url)
     p.down = True
     seed(h, *HIGH)
     seed(h, *LOW, source="ycnews")
@@ -92,8 +96,8 @@ async def test_outage_then_recovery_delivers_everything_once_in_order(tmp_path, 
     app.close()
 
 
-async def test_retry_after_is_honoured(tmp_path, clock):
-    app, p, h = make(tmp_path, clock)
+async def test_retry_after_is_honoured(tmp_path, clock, db_url):
+    app, p, h = make(tmp_path, clock, db_url)
     p.fail_next = [DeliveryError("429 Too Many Requests", retry_after=30)]
     seed(h, *HIGH)
     await app.deliverer.drain()
@@ -107,8 +111,8 @@ async def test_retry_after_is_honoured(tmp_path, clock):
     app.close()
 
 
-async def test_permanent_failure_is_dead_and_does_not_block_others(tmp_path, clock):
-    app, p, h = make(tmp_path, clock)
+async def test_permanent_failure_is_dead_and_does_not_block_others(tmp_path, clock, db_url):
+    app, p, h = make(tmp_path, clock, db_url)
     p.fail_next = [DeliveryError("chat not found", permanent=True)]
     seed(h, *HIGH)
     seed(h, *LOW, source="ycnews")
@@ -118,8 +122,8 @@ async def test_permanent_failure_is_dead_and_does_not_block_others(tmp_path, clo
     app.close()
 
 
-async def test_deleted_card_is_sent_again_not_lost(tmp_path, clock):
-    app, p, h = make(tmp_path, clock)
+async def test_deleted_card_is_sent_again_not_lost(tmp_path, clock, db_url):
+    app, p, h = make(tmp_path, clock, db_url)
     seed(h, *HIGH)
     await app.deliverer.drain()
     p.gone.add("m1")
@@ -134,8 +138,8 @@ async def test_deleted_card_is_sent_again_not_lost(tmp_path, clock):
     app.close()
 
 
-async def test_restart_in_the_middle_of_a_backlog(tmp_path, clock):
-    app, p, h = make(tmp_path, clock)
+async def test_restart_in_the_middle_of_a_backlog(tmp_path, clock, db_url):
+    app, p, h = make(tmp_path, clock, db_url)
     # two cards of one lane (HIGH is grade II by the rubric and goes in the I–II lane, which a
     # one-row batch does not hold back)
     seed(h, "市委组织部召开全市干部工作会议", "会议部署下一阶段干部工作。")
@@ -143,13 +147,13 @@ async def test_restart_in_the_middle_of_a_backlog(tmp_path, clock):
     await app.deliverer.run_once(limit=1)
     assert len(p.sent) == 1
     app.close()
-    app2 = App(make_settings(tmp_path), load_config(EXAMPLE), platforms={"console": p}, clock=clock)
+    app2 = App(make_settings(tmp_path, db=db_url), load_config(EXAMPLE), platforms={"console": p}, clock=clock)
     await app2.deliverer.drain()
     assert [k for k, _, _ in p.sent] == ["card", "card"]
     app2.close()
 
 
-async def test_quiet_hours_hold_low_grades_until_morning_never_high(config_dir, tmp_path, clock):
+async def test_quiet_hours_hold_low_grades_until_morning_never_high(config_dir, tmp_path, clock, db_url):
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
@@ -160,7 +164,7 @@ async def test_quiet_hours_hold_low_grades_until_morning_never_high(config_dir, 
     )
     cfg = load_config(p)
     flaky = FlakyPlatform()
-    app = App(make_settings(tmp_path), cfg, platforms={"console": flaky}, clock=clock)
+    app = App(make_settings(tmp_path, db=db_url), cfg, platforms={"console": flaky}, clock=clock)
 
     class H:
         pass

@@ -15,6 +15,8 @@ from storage import SQLITE, open_db
 from storage import outbox as outbox_store
 from tests.conftest import EXAMPLE, HIGH, LOW, seed
 
+pytestmark = pytest.mark.both_engines
+
 
 async def test_change_writes_state_event_and_outbox_together(two):
     before_events, before_outbox = two.count("events"), two.count("outbox")

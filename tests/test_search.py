@@ -13,6 +13,8 @@ from tests.conftest import seed
 
 STAFF = "liqiang"
 
+pytestmark = pytest.mark.both_engines
+
 
 def plain(reply: str) -> str:
     return reply.replace("【", "").replace("】", "")

@@ -1,4 +1,5 @@
-"""Storage: WAL, busy timeout, migrations on an existing database, append-only events, FTS."""
+"""Storage: WAL, busy timeout, migrations on an existing database, append-only events, FTS
+(those taking `db`: on both engines)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from storage.incidents import add_event, create_incident
 from storage.posts import insert_post, search_posts
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
+
+pytestmark = pytest.mark.both_engines  # the tests using the `db` fixture run on SQLite and PostgreSQL
 
 
 def test_wal_and_busy_timeout(tmp_path):
@@ -43,8 +46,7 @@ def test_migrations_upgrade_an_existing_database_and_keep_its_data(tmp_path):
     assert len(SCHEMA_MIGRATIONS.applied(open_db(path))) == n
 
 
-def test_events_are_append_only(tmp_path):
-    db = open_db(tmp_path / "e.db")
+def test_events_are_append_only(db):
     with write_tx(db):
         iid = create_incident(
             db,
@@ -69,26 +71,23 @@ def test_events_are_append_only(tmp_path):
         db.execute("DELETE FROM events")
 
 
-def test_write_tx_rolls_back_everything_on_error(tmp_path):
-    db = open_db(tmp_path / "r.db")
+def test_write_tx_rolls_back_everything_on_error(db):
     with pytest.raises(RuntimeError), write_tx(db):
         insert_post(db, Post("forum", "k1", "t"), Finding(relevant=False), "t", NOW)
         raise RuntimeError("boom")
     assert db.execute("SELECT COUNT(*) FROM posts").fetchone()[0] == 0
 
 
-def test_same_item_key_is_stored_once(tmp_path):
-    db = open_db(tmp_path / "d.db")
+def test_same_item_key_is_stored_once(db):
     assert insert_post(db, Post("a", "url:https://x/1", "t"), Finding(relevant=False), "t", NOW) is not None
     assert insert_post(db, Post("b", "url:https://x/1", "t"), Finding(relevant=False), "t", NOW) is None
 
 
-def test_update_columns_come_from_a_fixed_list(tmp_path):
+def test_update_columns_come_from_a_fixed_list(db):
     """Keyword names become SQL column names, so an unknown one is refused before any SQL."""
     from storage.incidents import get_incident, update_incident
     from storage.posts import set_source_flags
 
-    db = open_db(tmp_path / "cols.db")
     iid = create_incident(
         db,
         story_key="k",
@@ -114,7 +113,7 @@ def test_update_columns_come_from_a_fixed_list(tmp_path):
         set_source_flags(db, "s", **{"name": "x"})
 
 
-def test_list_pages_and_count_agree_with_the_whole_list(tmp_path):
+def test_list_pages_and_count_agree_with_the_whole_list(db):
     """/list pages in SQL for the team (count + LIMIT/OFFSET by grade and state) and must show
     exactly the slices of the whole ordered list it used to cut in Python."""
     import random
@@ -122,7 +121,6 @@ def test_list_pages_and_count_agree_with_the_whole_list(tmp_path):
     from core.models import State
     from storage.incidents import count_incidents, list_incidents, update_incident
 
-    db = open_db(tmp_path / "list.db")
     rnd = random.Random(7)
     with write_tx(db):
         for n in range(137):
