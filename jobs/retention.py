@@ -145,9 +145,9 @@ async def prune(
     cutoff, keys_cutoff = cutoffs(now, days)
     report = PruneReport(days, cutoff, keys_cutoff, dry_run)
     if dry_run:
-        months = store.prunable_by_month(db, cutoff)
-        report.by_month = {m: ready for m, (ready, _) in months.items() if ready}
-        report.waiting = sum(w for _, w in months.values())
+        planned = store.prunable_by_month(db, cutoff)
+        report.by_month = {m: ready for m, (ready, _) in planned.items() if ready}
+        report.waiting = sum(w for _, w in planned.values())
         report.keys_expired = store.expired_keys(db, keys_cutoff)
         return report
     months: Counter[str] = Counter()
