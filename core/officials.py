@@ -426,6 +426,8 @@ class OfficialFinder:
         unit = ""
         if i >= 2 and pairs[i - 1][0] == "一" and pairs[i - 2][1] == "ns":
             return pairs[i - 2][0]  # 湖南一厅长: anonymised, but the post identifies them
+        if i >= 2 and pairs[i - 1][0] in ("原", "前"):
+            i -= 1  # 嘉祥县政府原副县长: a former official of that unit
         for k in range(i - 1, max(-1, i - 4), -1):
             w, f = pairs[k]
             if not re.fullmatch(r"[\u4e00-\u9fff]+", w) or len(unit) + len(w) > 14:

@@ -191,3 +191,23 @@ def test_foreign_subject_needs_no_place_in_china():
     assert not foreign_subject("韩国前总统受审", text, china, len(text), set(range(len(text) + 1)))
     # 执法国家: 法国 inside two words is no country
     assert not foreign_subject("执法国家机关", "执法国家机关", PlaceHits(), 6, {0, 2, 4, 6})
+
+
+# ---------------------------------------------------------------- a grave allegation in the lead
+
+
+def test_a_former_official_of_a_unit_is_identified():
+    """原 / 前 between the unit and the title: 嘉祥县政府原副县长 is that county's."""
+    officials, _ = OfficialFinder().find(fold("法院对嘉祥县政府原副县长秦朝滨贪污受贿案进行了公开宣判"))
+    assert officials and officials[0].unit == "嘉祥县政府" and officials[0].title == "副县长"
+
+
+def test_a_spun_headline_over_an_identified_officials_bribery_case(province):
+    """The headline names nobody, the lead an identifiable official's corruption (rubric II):
+    that official is the story."""
+    f = run(
+        province,
+        "打着雅好幌子，狂收邮票钱拓印钱",
+        "近日，法院对嘉祥县政府原副县长秦朝滨贪污受贿案进行了公开宣判，认定其受贿393万元。",
+    )
+    assert f.relevant and f.category == "违纪违法" and f.grade in ("I", "II")
