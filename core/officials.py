@@ -299,7 +299,10 @@ class OfficialFinder:
 
     def has_cadre_word(self, text: str) -> bool:
         """A title, cadre cue or government body in `text`, ordinary enforcers (民警) left out."""
-        return any(w not in ENFORCERS for _, w in self._auto.iter(text))
+        return any(
+            w not in ENFORCERS and not (w in TITLES and text.startswith(_NOT_AFTER_TITLE, end + 1))
+            for end, w in self._auto.iter(text)
+        )
 
     def named_in(self, head: str, lead: str) -> bool:
         """Whether a name written next to an official's title in `lead` (党组副书记章建华, 侯文书记)

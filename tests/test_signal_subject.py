@@ -169,6 +169,18 @@ def test_a_title_inside_a_bodys_name_is_not_an_official():
     assert not finder.has_official_title(fold("全国人大常委会2018年立法工作计划"))
     assert finder.has_official_title(fold("县委常委王五到村调研"))
     assert not finder.has_official_title(fold("民警提醒市民谨防诈骗"))
+    assert not finder.has_cadre_word(fold("全国人大常委会2018年立法工作计划"))
+    assert finder.has_cadre_word(fold("镇政府不作为"))
+
+
+def test_a_legislatures_work_plan_is_not_party_building(province):
+    f = run(province, "全国人大常委会2018年立法工作计划", "2018年是贯彻党的十九大精神的开局之年。")
+    assert not f.relevant
+
+
+def test_party_members_in_the_headline_are_party_building(province):
+    f = run(province, "塔城市：党员动起来，文化室美起来", "村里的党员利用学习日一起劳动。")
+    assert f.relevant and f.category == "基层党建"
 
 
 def test_foreign_countries_are_out_of_scope(province):
