@@ -290,10 +290,11 @@ class OfficialFinder:
         return next(self._auto.iter(text), None) is not None
 
     def has_official_title(self, text: str) -> bool:
-        """An official's title in `text` (镇党委书记, 局长), ordinary enforcers (民警) and a title
-        inside a body's name (全国人大常委会, 主任会议) left out."""
+        """An official in `text`, by title or as a cadre cue (镇党委书记, 局长, 地税局干部, 官员):
+        a person, not a body; ordinary enforcers (民警) and a title inside a body's name
+        (全国人大常委会, 主任会议) left out."""
         return any(
-            w in TITLES and w not in ENFORCERS and not text.startswith(_NOT_AFTER_TITLE, end + 1)
+            (w in CUES or (w in TITLES and w not in ENFORCERS)) and not text.startswith(_NOT_AFTER_TITLE, end + 1)
             for end, w in self._auto.iter(text)
         )
 

@@ -67,6 +67,17 @@ def test_a_body_in_the_headline_with_the_topic_in_the_first_sentence(province):
     assert f.relevant and f.category == "干部作风"
 
 
+def test_a_cadre_in_the_headline_is_the_subject_with_the_topic_deeper(province):
+    """A person (地税局干部) in the headline is the subject, unlike a body alone: the topic may
+    come after the lead's first sentence."""
+    f = run(
+        province,
+        "县交通局干部下乡途中遇车祸身亡",
+        "记者昨天了解到这一消息。该干部生前是优秀共产党员，多次获评先进。",
+    )
+    assert f.relevant
+
+
 def test_a_party_study_session_of_a_body_is_party_building(province):
     f = run(province, "桃源县农机局举办十九大精神学习培训班", "")
     assert f.relevant and f.category == "基层党建"
