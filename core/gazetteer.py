@@ -488,6 +488,7 @@ class PlaceHits:
     elsewhere: list[str] = field(default_factory=list)  # places outside it
     levels: dict[str, int] = field(default_factory=dict)  # canonical name -> level
     at: dict[int, int] = field(default_factory=dict)  # end offset of a hit -> its level
+    starts: list[tuple[int, int]] = field(default_factory=list)  # (start offset, OURS / WEAK / ELSEWHERE)
 
     @property
     def in_area(self) -> bool:
@@ -596,6 +597,7 @@ class AreaMatcher:
                 bucket.append(canonical)
             out.levels[canonical] = level
             out.at[end] = level
+            out.starts.append((start, kind))
         return out
 
 

@@ -298,6 +298,15 @@ class OfficialFinder:
             for end, w in self._auto.iter(text)
         )
 
+    def word_offsets(self, text: str) -> list[int]:
+        """Where an official's title, a cadre cue or a government body starts in `text` (for a
+        rule's ``$officials``): 民警 and a title inside a body's name (人大常委会) left out."""
+        return [
+            end - len(w) + 1
+            for end, w in self._auto.iter(text)
+            if w not in ENFORCERS and not (w in TITLES and text.startswith(_NOT_AFTER_TITLE, end + 1))
+        ]
+
     def has_cadre_word(self, text: str) -> bool:
         """A title, cadre cue or government body in `text`, ordinary enforcers (民警) left out."""
         return any(

@@ -22,7 +22,7 @@ import jieba
 from core.cluster import simhash, story_key
 from core.config import Config, Source
 from core.excerpt import excerpt
-from core.gazetteer import AreaMatcher, PlaceHits, foreign_subject, gazetteer
+from core.gazetteer import ELSEWHERE, AreaMatcher, PlaceHits, foreign_subject, gazetteer
 from core.grades import Grade
 from core.grading import Content, Reach, Reason, assess_content, grade_story, sensitivity_of
 from core.models import Finding, Post
@@ -116,7 +116,9 @@ def _area_matcher(area: str | None, extra: tuple[str, ...]) -> AreaMatcher | Non
 # kinds of watch-list terms
 CADRE, UNIT, PLACE, TOPIC, SENSITIVE, NEGATIVE = "cadres", "units", "places", "topics", "sensitive", "negative"
 RULE = "rule"  # terms only used inside rules (all / none / near); never shown, never enough alone
-_EXPAND = {"$cadres": CADRE, "$units": UNIT, "$places": PLACE}
+TRIGGER = "trigger"  # the terms of a near-only rule: like a topic's `any` for the prefilter; never shown
+OFFICIALS = "officials"  # titles, cadre cues and government bodies (not a watch-list kind)
+_EXPAND = {"$cadres": CADRE, "$units": UNIT, "$places": PLACE, "$officials": OFFICIALS}
 
 
 class Analyzer:
@@ -139,11 +141,15 @@ class Analyzer:
                 self._add(s, TOPIC, s)
             for s in (*t.all, *t.none, *(x for n in t.near for x in (*n.a, *n.b) if not x.startswith("$"))):
                 self._add(s, RULE, s)
+            if not t.any:  # a rule of near clauses only: their terms are what triggers it
+                for s in (x for n in t.near for x in (*n.a, *n.b) if not x.startswith("$")):
+                    self._add(s, TRIGGER, s)
         for s in wl.sensitive:
             self._add(s, SENSITIVE, s)
         for s in wl.negative:
             self._add(s, NEGATIVE, s)
         self._cadres = {c.name: c for c in wl.cadres}
+        self._uses_officials = any("$officials" in (*n.a, *n.b) for t in wl.topics for n in t.near)
         self.officials = OfficialFinder()
         extra = tuple(fold(p) for p in wl.places)
         self._hand_listed = frozenset(extra)
@@ -187,7 +193,7 @@ class Analyzer:
         # topics count only in the title and lead (the subject test)
         cut = len(head) + 1 + LEAD_CHARS
         lead = text[:cut]
-        topic_at = [start for start, _, surface in hits for kind, _ in self._terms[surface] if kind == TOPIC]
+        topic_at = [start for start, _, surface in hits for kind, _ in self._terms[surface] if kind in (TOPIC, TRIGGER)]
         if not any(start < cut for start in topic_at):
             return False
         return (
@@ -226,6 +232,13 @@ class Analyzer:
                 if canonical not in bucket:
                     bucket.append(canonical)
         sig = Signals(places=matcher.find(text, boundaries) if matcher else PlaceHits())
+        if self._uses_officials:  # a rule's `$officials`: an official or a body, in title and lead
+            kinds_at[OFFICIALS] = self.officials.word_offsets(text[: len(head) + 1 + LEAD_CHARS])
+        # `$places`: the hand-listed places and the area's places from the gazetteer (and places
+        # elsewhere for a team that keeps posts about elsewhere)
+        for start, kind in sig.places.starts:
+            if kind != ELSEWHERE or self._keep_elsewhere:
+                kinds_at.setdefault(PLACE, []).append(start)
         if not head.strip():  # no title: the first sentence is the headline
             first = _SENTENCE_END.search(body)
             head_len = 1 + (first.start() if first else len(body))
@@ -292,6 +305,7 @@ class Analyzer:
         positions, kinds_at = positions or {}, kinds_at or {}
         sig = sig or Signals()
         matched.pop(RULE, None)
+        matched.pop(TRIGGER, None)
         best_cat, best_w, best_score = None, 0, 0
         team = source.team if source else None
         if sig.cut:  # the subject test: topics count in the title and lead, not deep in a page
@@ -344,7 +358,11 @@ class Analyzer:
         # cadre words under an unrelated title) is not the team's story
         subject = head_topic or sig.headline or sig.head_official or sig.head_complaint
         first_end = sig.first_end or sig.cut
-        if not subject and best_cat is not None and any(i < first_end for i in kinds_at.get(TOPIC, ())):
+        if (
+            not subject
+            and best_cat is not None
+            and any(i < first_end for k in (TOPIC, TRIGGER) for i in kinds_at.get(k, ()))
+        ):
             # a body or a cadre cue alone in the headline (交警大队…宣传进校园) makes the topic the
             # subject only when the lead's first sentence has it, not a page's later paragraphs;
             # a headline without one, when that first sentence names a body or an official too

@@ -234,3 +234,33 @@ def test_a_spun_headline_over_an_identified_officials_bribery_case(province):
         "近日，法院对嘉祥县政府原副县长秦朝滨贪污受贿案进行了公开宣判，认定其受贿393万元。",
     )
     assert f.relevant and f.category == "违纪违法" and f.grade in ("I", "II")
+
+
+# ---------------------------------------------------------------- a response by whom
+
+
+def test_a_rebuttal_needs_a_government_actor(province):
+    """The province's 政府回应 rule for 回应/辟谣/情况通报 is near-only: `$officials` (a title,
+    a cadre cue, a body) or `$places` (the gazetteer's places too) within 30 characters."""
+    assert not run(province, "可可树将会灭绝？外媒早就辟谣了", "网传40年内可可树将会灭绝，外媒早就辟谣了。").relevant
+    f = run(province, "县政府回应村民质疑", "针对村民质疑，县政府作出回应。")
+    assert f.relevant and f.category == "政府回应"
+    f = run(province, "陕西通报环保督察反馈意见整改情况", "汉中14个问题完成整改。")
+    assert f.relevant and f.category == "政府回应"
+
+
+def test_a_near_only_rule_passes_the_prefilter():
+    """A rule made only of near clauses triggers on its own terms (they were once only rule
+    words, so the prefilter dropped every post they alone would match); `$places` holds the
+    gazetteer's places of the area (临川区 of the example's 抚州市), not only hand-listed ones."""
+    from core.config import Near, Topic
+    from tests.conftest import EXAMPLE
+
+    cfg = load_config(EXAMPLE)
+    rule = Topic(category="政府回应", near=[Near(a=["回应"], b=["$places"], within=10)])
+    cfg = cfg.model_copy(update={"watchlist": cfg.watchlist.model_copy(update={"topics": [rule], "places": []})})
+    a = private_analyzer(cfg)
+    f = a.analyse(Post("forum", "k", "临川区回应群众关切", ""), None).finding
+    assert f.relevant and f.category == "政府回应"
+    assert "trigger" not in f.matched and "rule" not in f.matched
+    assert not a.analyse(Post("forum", "k", "网友回应群众关切", ""), None).finding.relevant
