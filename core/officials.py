@@ -243,6 +243,15 @@ _NAME_TAGS = ("nr", "nrfg", "nrt")
 _NOT_NAME = frozenset("某该其原前现此这那各本新老")
 _SENTENCE = re.compile(r"[。！？!?\n]")
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def _dictionary() -> dict[str, int]:
+    """jieba's word frequencies, once it has loaded its dictionary (else nothing is excluded)."""
+    import jieba
+
+    return jieba.dt.FREQ if jieba.dt.initialized else {}
+
+
 _NOT_AFTER_TITLE = ("会", "会议", "办公室")  # 常委会, 主任会议: a body or a meeting, not a person
 _lock = threading.Lock()
 
@@ -320,6 +329,7 @@ class OfficialFinder:
         lets a post on to `find`, which decides."""
         if len(head) < 2:
             return False
+        words = _dictionary()
         for end, w in self._auto.iter(lead):
             if w not in TITLES:
                 continue
@@ -330,7 +340,13 @@ class OfficialFinder:
                 lead[max(0, start - 3) : start],
                 lead[max(0, start - 2) : start],
             ):
-                if len(cand) >= 2 and cand[0] in SURNAMES and _CJK.fullmatch(cand) and cand in head:
+                if (
+                    len(cand) >= 2
+                    and cand[0] in SURNAMES
+                    and not words.get(cand)  # 高度, 安全: a word, not a name
+                    and _CJK.fullmatch(cand)
+                    and cand in head
+                ):
                     return True
         return False
 
@@ -346,10 +362,12 @@ class OfficialFinder:
                 break
         return f"{title}\n{'。'.join(out)}"[: self.lead_chars + len(title) + 1]
 
-    def find(self, text: str) -> tuple[list[Official], list[str]]:
-        """Identified officials and bare cadre cues in `text` (already folded)."""
-        if not self.has_title(text) and not any(c in text for c in "局委厅"):
-            return [], []  # no title, cue or body word, and no 局/委/厅 (药监局 is a body by its tag)
+    def find(self, text: str, bodies_by_tag: bool = False) -> tuple[list[Official], list[str]]:
+        """Identified officials and bare cadre cues in `text` (already folded). A text with no
+        title, cue or body word is not tagged, unless `bodies_by_tag` asks for the bodies only
+        the tagger knows (药监局, 住房和城乡建设局: a word ending in 局/委/厅)."""
+        if not self.has_title(text) and not (bodies_by_tag and any(c in text for c in "局委厅")):
+            return [], []
         from jieba import posseg
 
         with _lock:  # jieba's tagger is not safe to call from several threads at once

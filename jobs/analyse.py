@@ -253,7 +253,9 @@ class Analyzer:
         sig.head_official = self.officials.has_official_title(headline)
         sig.head_body = self.officials.has_cadre_word(headline)
         sig.foreign = foreign_subject(headline, text[: sig.cut], sig.places, sig.cut, boundaries)
-        sig.officials, sig.cues = self.officials.find(_officials_part(sig.lead))
+        # bodies only the tagger knows matter for a complaint or a body in the headline
+        by_tag = any(w in headline for w in COMPLAINT) or any(c in headline for c in "局委厅")
+        sig.officials, sig.cues = self.officials.find(_officials_part(sig.lead), by_tag)
         # a government body the tagger found (商丘市住房和城乡建设局) standing in the headline
         sig.head_body = sig.head_body or any(is_body(c) and c in headline for c in sig.cues)
         sig.head_complaint = any(w in headline for w in COMPLAINT) and bool(
