@@ -181,10 +181,13 @@ class Analyzer:
             return []
         return [(end - len(s) + 1, end + 1, s) for end, (s, _) in self._automaton.iter(text)]
 
-    def _could_be_relevant(self, hits, text: str = "", head: str = "", matcher: AreaMatcher | None = None) -> bool:
-        """Relevance needs a cadre or unit, an official's title in the headline, or a topic
-        with a place, an official or a government body; raw hits are a superset of the
-        token-boundary hits, so a post failing this on raw hits cannot be relevant."""
+    def _could_be_relevant(self, hits, text: str = "", head: str = "", head_len: int | None = None) -> bool:
+        """Relevance needs a watched cadre or unit, an official in the headline, or a topic in
+        the title and lead with a subject (see `_judge`): the topic in the headline, or an
+        official or a body the lead names — a title, cue or body word, or a 局/委/厅 the tagger
+        may take for a body. Raw hits are a superset of the token-boundary hits, so a post
+        failing this on raw hits cannot be relevant. `head_len`: where the headline ends in
+        `text` (the first sentence when there is no title)."""
         kinds = {kind for _, _, surface in hits for kind, _ in self._terms[surface]}
         if kinds & {CADRE, UNIT} or self.officials.has_title(head):
             return True
@@ -196,11 +199,11 @@ class Analyzer:
         topic_at = [start for start, _, surface in hits for kind, _ in self._terms[surface] if kind in (TOPIC, TRIGGER)]
         if not any(start < cut for start in topic_at):
             return False
+        head_len = len(head) if head_len is None else head_len
         return (
-            PLACE in kinds
-            or any(start < len(head) for start in topic_at)
+            any(start < head_len for start in topic_at)
             or self.officials.has_title(lead)
-            or (matcher is not None and matcher.raw(lead))
+            or any(c in lead for c in "局委厅")
         )
 
     def _matcher(self, source: Source | None) -> AreaMatcher | None:
@@ -212,9 +215,14 @@ class Analyzer:
         text, gaps = fold_with_gaps(f"{post.title}\n{post.text}")
         head, _, body = text.partition("\n")
         hits = self._prefilter(text)
-        matcher = self._matcher(source)
-        if not self._could_be_relevant(hits, text, head, matcher):
+        if not head.strip():  # no title: the first sentence is the headline
+            first = _SENTENCE_END.search(body)
+            head_len = 1 + (first.start() if first else len(body))
+        else:
+            head_len = _without_site_suffix(head)
+        if not self._could_be_relevant(hits, text, head, head_len):
             return Analysis(Finding(relevant=False, story_key=story_key(post.title)), 0.0, ())
+        matcher = self._matcher(source)
         # a space the writer put between CJK still separates; jieba is run only on the stretches
         # of text a hit falls in (the same cut as segmenting the whole text: jieba cuts each
         # stretch between punctuation on its own)
@@ -239,11 +247,6 @@ class Analyzer:
         for start, kind in sig.places.starts:
             if kind != ELSEWHERE or self._keep_elsewhere:
                 kinds_at.setdefault(PLACE, []).append(start)
-        if not head.strip():  # no title: the first sentence is the headline
-            first = _SENTENCE_END.search(body)
-            head_len = 1 + (first.start() if first else len(body))
-        else:
-            head_len = _without_site_suffix(head)
         sig.lead = self.officials.lead(head, body)
         sig.cut, sig.head_len = len(head) + 1 + LEAD_CHARS, head_len
         headline = text[:head_len]
