@@ -2,7 +2,11 @@
 precision/recall/F1, category accuracy, grade exact and within one, same-story groups kept in
 one incident, look-alike pairs merged — all labelled posts and the held-out part.
 
-    python -m bench.bench_labels [--config config/province.toml]
+    python -m bench.bench_labels [--config config/province.toml] [--errors tune|held-out|all]
+
+`--errors PART` also lists that part's errors, one line each — missed and false alerts,
+wrong categories and grades (with the reasons), same-story groups split — to tune rules on
+`tune` and look at `held-out` last.
 
 The same figures as `yuqing backtest --inews --labels config/labels/inews_train.jsonl
 --groups config/labels/inews_groups.json -q`, as benchmark rows."""
@@ -49,7 +53,7 @@ def _share(num: int, den: int) -> str:
     return f"{num / den:.3f} ({num}/{den})" if den else "— (0)"
 
 
-def run(config: Path | None = PROVINCE) -> list[tuple[str, str]]:
+def run(config: Path | None = PROVINCE, errors: str | None = None) -> list[tuple[str, str]]:
     from bot.config import load_config
     from bot.settings import load_settings
     from jobs.backtest import Backtest, inews_posts, load_groups, load_labels, score
@@ -72,6 +76,8 @@ def run(config: Path | None = PROVINCE) -> list[tuple[str, str]]:
                         "relevant": out["relevant"],
                         "category": out["category"],
                         "incident": out["incident"],
+                        "title": item["title"],
+                        "reasons": out["reasons"],
                     }
                 )
             seconds = time.perf_counter() - started
@@ -81,6 +87,8 @@ def run(config: Path | None = PROVINCE) -> list[tuple[str, str]]:
     for r in results:
         r["grade"] = final.get(r["incident"]) if r["incident"] else None
     sc = score(results, labels, groups, pairs)
+    if errors:
+        print_errors(results, labels, groups, errors)
     name = settings.config.name
     rows = [(f"labels ({name}): posts / posts per second", f"{len(items)} / {len(items) / seconds:,.0f}")]
     ho = sc.held_out
@@ -114,13 +122,41 @@ def run(config: Path | None = PROVINCE) -> list[tuple[str, str]]:
     return rows
 
 
+def print_errors(results: list[dict], labels, groups, part: str) -> None:
+    """One line per error of `part` ("tune", "held-out" or "all")."""
+
+    def wanted(keys) -> bool:
+        return part == "all" or all(labels[k].held_out == (part == "held-out") for k in keys)
+
+    by_id = {r["id"]: r for r in results}
+    for r in results:
+        lab = labels.get(r["id"])
+        if lab is None or not wanted([r["id"]]):
+            continue
+        head = f"{r['id']}  {r['title'][:50]}"
+        if r["relevant"] != lab.relevant:
+            kind = "missed" if lab.relevant else "false alert"
+            got = f" -> {r['category']} {r['grade']}" if r["relevant"] else ""
+            print(f"{kind:12} {head}{got}  call: {lab.call or '-'}")
+        elif lab.relevant and lab.category and r["category"] != lab.category:
+            print(f"{'category':12} {head}  {lab.category} -> {r['category']}")
+        elif lab.relevant and lab.grade and r["grade"] and r["grade"] != lab.grade:
+            print(f"{'grade':12} {head}  {lab.grade} -> {r['grade']}  {' | '.join(r['reasons'][:2])}")
+    for g in groups:
+        if all(k in by_id and labels[k].relevant for k in g) and wanted(g):
+            incidents = [by_id[k]["incident"] for k in g]
+            if len(set(incidents)) != 1 or None in incidents:
+                print(f"{'group split':12} " + "; ".join(f"{k}→{by_id[k]['incident']}" for k in g))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m bench.bench_labels", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--config", type=Path, default=PROVINCE, help="configuration file (default: config/province.toml)")
+    ap.add_argument("--errors", choices=("tune", "held-out", "all"), help="also list this part's errors")
     args = ap.parse_args(argv)
-    rows = run(args.config)
+    rows = run(args.config, args.errors)
     width = max(len(r[0]) for r in rows)
     for k, v in rows:
         print(f"{k.ljust(width)}  {v}")

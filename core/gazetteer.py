@@ -49,6 +49,7 @@ __all__ = [
     "Gazetteer",
     "PlaceHits",
     "cache_dir",
+    "foreign_subject",
     "gazetteer",
     "short_forms",
 ]
@@ -487,6 +488,7 @@ class PlaceHits:
     elsewhere: list[str] = field(default_factory=list)  # places outside it
     levels: dict[str, int] = field(default_factory=dict)  # canonical name -> level
     at: dict[int, int] = field(default_factory=dict)  # end offset of a hit -> its level
+    starts: list[tuple[int, int]] = field(default_factory=list)  # (start offset, OURS / WEAK / ELSEWHERE)
 
     @property
     def in_area(self) -> bool:
@@ -595,4 +597,98 @@ class AreaMatcher:
                 bucket.append(canonical)
             out.levels[canonical] = level
             out.at[end] = level
+            out.starts.append((start, kind))
         return out
+
+
+# Foreign countries (a post about one is outside any team's area, a national profile's too:
+# 保加利亚反腐, 韩国前总统受审). Only full names that are not inside common words.
+FOREIGN = [
+    "美国",
+    "日本",
+    "韩国",
+    "印度",
+    "法国",
+    "德国",
+    "英国",
+    "意大利",
+    "西班牙",
+    "葡萄牙",
+    "俄罗斯",
+    "乌克兰",
+    "白俄罗斯",
+    "加拿大",
+    "澳大利亚",
+    "新西兰",
+    "巴西",
+    "阿根廷",
+    "墨西哥",
+    "智利",
+    "秘鲁",
+    "哥伦比亚",
+    "委内瑞拉",
+    "古巴",
+    "南非",
+    "埃及",
+    "尼日利亚",
+    "肯尼亚",
+    "埃塞俄比亚",
+    "土耳其",
+    "伊朗",
+    "伊拉克",
+    "以色列",
+    "叙利亚",
+    "沙特",
+    "巴基斯坦",
+    "阿富汗",
+    "孟加拉国",
+    "斯里兰卡",
+    "尼泊尔",
+    "越南",
+    "泰国",
+    "缅甸",
+    "老挝",
+    "柬埔寨",
+    "马来西亚",
+    "新加坡",
+    "印度尼西亚",
+    "印尼",
+    "菲律宾",
+    "蒙古国",
+    "哈萨克斯坦",
+    "乌兹别克斯坦",
+    "吉尔吉斯斯坦",
+    "保加利亚",
+    "罗马尼亚",
+    "波兰",
+    "匈牙利",
+    "捷克",
+    "斯洛伐克",
+    "希腊",
+    "荷兰",
+    "比利时",
+    "瑞士",
+    "瑞典",
+    "挪威",
+    "芬兰",
+    "丹麦",
+    "奥地利",
+    "爱尔兰",
+    "塞尔维亚",
+    "克罗地亚",
+]
+_FOREIGN_RE = re.compile("|".join(sorted(FOREIGN, key=len, reverse=True)))
+# the lead says the story is China's after all (外逃贪官 caught abroad, 中国驻…)
+_CHINA = ("中国", "我国", "中共", "国内", "外逃", "境外追逃")
+
+
+def foreign_subject(headline: str, lead: str, places: PlaceHits, cut: int, boundaries: Boundaries) -> bool:
+    """Whether the post's subject is abroad: its headline names a foreign country on word
+    boundaries, and neither the headline nor the lead (folded text up to offset `cut`; `lead`
+    is that text) names a place in China or China itself."""
+    hit = next((m for m in _FOREIGN_RE.finditer(headline) if m.start() in boundaries and m.end() in boundaries), None)
+    if hit is None:
+        return False
+    if any(end < cut for end in places.at):
+        return False
+    return not any(w in lead for w in _CHINA)

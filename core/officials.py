@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-__all__ = ["BODIES", "CUES", "LEADING_RANKS", "RANKS", "TITLES", "Official", "OfficialFinder", "is_body"]
+__all__ = ["BODIES", "CUES", "ENFORCERS", "LEADING_RANKS", "RANKS", "TITLES", "Official", "OfficialFinder", "is_body"]
 
 RANKS = ("村", "乡镇", "县处", "厅局", "省部")
 LEADING_RANKS = frozenset({"县处", "厅局", "省部"})  # 领导干部: county/division level and above
@@ -71,6 +71,9 @@ for _w in [
     "干警",
 ]:
     TITLES.setdefault(_w, None)
+# Ordinary enforcers: in a headline alone (民警提醒…) they are not the cadre story; named
+# with misconduct they are officials like any other (the finder still finds them).
+ENFORCERS = frozenset({"警察", "民警", "辅警", "城管", "法官", "检察官", "干警", "同志"})
 for _w in ("部长", "副部长"):
     TITLES[_w] = None  # 司法部部长 is 省部, 销售部部长 is nobody: the unit in front decides
 # A unit of a company is not a public office (private-company bribery does not count).
@@ -104,6 +107,8 @@ BODIES = (
     "居委会",
     "街道办",
     "管委会",
+    "监察委",
+    "监察委员会",
     "信访局",
     "信访办",
     "派出所",
@@ -237,6 +242,17 @@ SURNAMES = frozenset(
 _NAME_TAGS = ("nr", "nrfg", "nrt")
 _NOT_NAME = frozenset("某该其原前现此这那各本新老")
 _SENTENCE = re.compile(r"[。！？!?\n]")
+_CJK = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def _dictionary() -> dict[str, int]:
+    """jieba's word frequencies, once it has loaded its dictionary (else nothing is excluded)."""
+    import jieba
+
+    return jieba.dt.FREQ if jieba.dt.initialized else {}
+
+
+_NOT_AFTER_TITLE = ("会", "会议", "办公室")  # 常委会, 主任会议: a body or a meeting, not a person
 _lock = threading.Lock()
 
 
@@ -282,6 +298,58 @@ class OfficialFinder:
     def has_title(self, text: str) -> bool:
         return next(self._auto.iter(text), None) is not None
 
+    def has_official_title(self, text: str) -> bool:
+        """An official in `text`, by title or as a cadre cue (镇党委书记, 局长, 地税局干部, 官员):
+        a person, not a body; ordinary enforcers (民警) and a title inside a body's name
+        (全国人大常委会, 主任会议) left out."""
+        return any(
+            (w in CUES or (w in TITLES and w not in ENFORCERS)) and not text.startswith(_NOT_AFTER_TITLE, end + 1)
+            for end, w in self._auto.iter(text)
+        )
+
+    def word_offsets(self, text: str) -> list[int]:
+        """Where an official's title, a cadre cue or a government body starts in `text` (for a
+        rule's ``$officials``): 民警 and a title inside a body's name (人大常委会) left out."""
+        return [
+            end - len(w) + 1
+            for end, w in self._auto.iter(text)
+            if w not in ENFORCERS and not (w in TITLES and text.startswith(_NOT_AFTER_TITLE, end + 1))
+        ]
+
+    def has_cadre_word(self, text: str) -> bool:
+        """A title, cadre cue or government body in `text`, ordinary enforcers (民警) left out."""
+        return any(
+            w not in ENFORCERS and not (w in TITLES and text.startswith(_NOT_AFTER_TITLE, end + 1))
+            for end, w in self._auto.iter(text)
+        )
+
+    def named_in(self, head: str, lead: str) -> bool:
+        """Whether a name written next to an official's title in `lead` (党组副书记章建华, 侯文书记)
+        is in the headline `head` (章建华参加…调研): plain string tests, no tagging — it only
+        lets a post on to `find`, which decides."""
+        if len(head) < 2:
+            return False
+        words = _dictionary()
+        for end, w in self._auto.iter(lead):
+            if w not in TITLES:
+                continue
+            start = end - len(w) + 1
+            for cand in (
+                lead[end + 1 : end + 4],
+                lead[end + 1 : end + 3],
+                lead[max(0, start - 3) : start],
+                lead[max(0, start - 2) : start],
+            ):
+                if (
+                    len(cand) >= 2
+                    and cand[0] in SURNAMES
+                    and not words.get(cand)  # 高度, 安全: a word, not a name
+                    and _CJK.fullmatch(cand)
+                    and cand in head
+                ):
+                    return True
+        return False
+
     def lead(self, title: str, body: str) -> str:
         parts = _SENTENCE.split(body or "")
         out, n = [], 0
@@ -294,9 +362,11 @@ class OfficialFinder:
                 break
         return f"{title}\n{'。'.join(out)}"[: self.lead_chars + len(title) + 1]
 
-    def find(self, text: str) -> tuple[list[Official], list[str]]:
-        """Identified officials and bare cadre cues in `text` (already folded)."""
-        if not self.has_title(text):
+    def find(self, text: str, bodies_by_tag: bool = False) -> tuple[list[Official], list[str]]:
+        """Identified officials and bare cadre cues in `text` (already folded). A text with no
+        title, cue or body word is not tagged, unless `bodies_by_tag` asks for the bodies only
+        the tagger knows (药监局, 住房和城乡建设局: a word ending in 局/委/厅)."""
+        if not self.has_title(text) and not (bodies_by_tag and any(c in text for c in "局委厅")):
             return [], []
         from jieba import posseg
 
@@ -387,6 +457,8 @@ class OfficialFinder:
         unit = ""
         if i >= 2 and pairs[i - 1][0] == "一" and pairs[i - 2][1] == "ns":
             return pairs[i - 2][0]  # 湖南一厅长: anonymised, but the post identifies them
+        if i >= 2 and pairs[i - 1][0] in ("原", "前"):
+            i -= 1  # 嘉祥县政府原副县长: a former official of that unit
         for k in range(i - 1, max(-1, i - 4), -1):
             w, f = pairs[k]
             if not re.fullmatch(r"[\u4e00-\u9fff]+", w) or len(unit) + len(w) > 14:

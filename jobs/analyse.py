@@ -22,10 +22,11 @@ import jieba
 from core.cluster import simhash, story_key
 from core.config import Config, Source
 from core.excerpt import excerpt
-from core.gazetteer import AreaMatcher, PlaceHits, gazetteer
+from core.gazetteer import ELSEWHERE, AreaMatcher, PlaceHits, foreign_subject, gazetteer
+from core.grades import Grade
 from core.grading import Content, Reach, Reason, assess_content, grade_story, sensitivity_of
 from core.models import Finding, Post
-from core.officials import BODIES, CUES, LEADING_RANKS, TITLES, Official, OfficialFinder, is_body
+from core.officials import BODIES, CUES, ENFORCERS, LEADING_RANKS, TITLES, Official, OfficialFinder, is_body
 from core.text import Segmenter, fold, fold_with_gaps
 from jobs.tone import ToneDetector
 
@@ -60,12 +61,43 @@ class Signals:
     officials: list[Official] = field(default_factory=list)
     cues: list[str] = field(default_factory=list)  # 村干部, 镇政府: involved, not identified
     headline: bool = False  # an identified official in the title
+    head_official: bool = False  # an official's title in the title (民警 and the like left out)
+    head_body: bool = False  # a government body or a cadre cue (or a title) in the title
+    foreign: bool = False  # the title names a foreign country and title and lead no place in China
+    head_complaint: bool = False  # a complaint in the title, a government body or official in the lead
+    first_end: int = 0  # offset in the folded text where the lead's first sentence ends
     lead: str = ""  # title + first sentences (folded)
     cut: int = 0  # offset in the folded text where the lead ends
     head_len: int = 0  # length of the folded title
 
 
 LEAD_CHARS = 300  # how much of the text after the title counts as its lead
+# a sentence ends at its stop or a line break (also a literal "\n" that scraped pages carry)
+_SENTENCE_END = re.compile(r"[。！？!?\n]|\\n")
+_SITE_SEP = re.compile(r"_| - |-|\|")  # where a site's name or section follows a title
+SITE_SUFFIX_CHARS = 12  # a trailing segment at most this long is a site's name or section
+
+
+def _without_site_suffix(title: str) -> int:
+    """The length of `title` without its trailing site names and sections (…乱扣费_投诉举报_
+    投诉直通车_华声在线 -> …乱扣费); a long trailing segment is the title itself (德兴市政府
+    信息公开 - 郭峰接访:关注民生…), and at least 6 characters are kept."""
+    end = len(title)
+    while True:
+        seps = [m for m in _SITE_SEP.finditer(title, 0, end)]
+        if not seps:
+            return end
+        last = seps[-1]
+        if last.start() < 6 or end - last.end() > SITE_SUFFIX_CHARS:
+            return end
+        end = last.start()
+
+
+_SENTENCE_STOP = re.compile(r"[。！？!?]")  # a sentence's own end (line breaks in a form page are not)
+FIRST_SENTENCE_CHARS = 120  # at most this much of the lead counts as its first sentence
+# A citizen's complaint or report in the headline: about a government body's handling when the
+# lead names one (举报过期食品只奖两毛: the 食药监局's reward), not about a company otherwise.
+COMPLAINT = ("投诉", "举报", "求助", "反映", "上访", "信访")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -84,7 +116,9 @@ def _area_matcher(area: str | None, extra: tuple[str, ...]) -> AreaMatcher | Non
 # kinds of watch-list terms
 CADRE, UNIT, PLACE, TOPIC, SENSITIVE, NEGATIVE = "cadres", "units", "places", "topics", "sensitive", "negative"
 RULE = "rule"  # terms only used inside rules (all / none / near); never shown, never enough alone
-_EXPAND = {"$cadres": CADRE, "$units": UNIT, "$places": PLACE}
+TRIGGER = "trigger"  # the terms of a near-only rule: like a topic's `any` for the prefilter; never shown
+OFFICIALS = "officials"  # titles, cadre cues and government bodies (not a watch-list kind)
+_EXPAND = {"$cadres": CADRE, "$units": UNIT, "$places": PLACE, "$officials": OFFICIALS}
 
 
 class Analyzer:
@@ -107,11 +141,15 @@ class Analyzer:
                 self._add(s, TOPIC, s)
             for s in (*t.all, *t.none, *(x for n in t.near for x in (*n.a, *n.b) if not x.startswith("$"))):
                 self._add(s, RULE, s)
+            if not t.any:  # a rule of near clauses only: their terms are what triggers it
+                for s in (x for n in t.near for x in (*n.a, *n.b) if not x.startswith("$")):
+                    self._add(s, TRIGGER, s)
         for s in wl.sensitive:
             self._add(s, SENSITIVE, s)
         for s in wl.negative:
             self._add(s, NEGATIVE, s)
         self._cadres = {c.name: c for c in wl.cadres}
+        self._uses_officials = any("$officials" in (*n.a, *n.b) for t in wl.topics for n in t.near)
         self.officials = OfficialFinder()
         extra = tuple(fold(p) for p in wl.places)
         self._hand_listed = frozenset(extra)
@@ -143,24 +181,29 @@ class Analyzer:
             return []
         return [(end - len(s) + 1, end + 1, s) for end, (s, _) in self._automaton.iter(text)]
 
-    def _could_be_relevant(self, hits, text: str = "", head: str = "", matcher: AreaMatcher | None = None) -> bool:
-        """Relevance needs a cadre or unit, an official's title in the headline, or a topic
-        with a place, an official or a government body; raw hits are a superset of the
-        token-boundary hits, so a post failing this on raw hits cannot be relevant."""
+    def _could_be_relevant(self, hits, text: str = "", head: str = "", head_len: int | None = None) -> bool:
+        """Relevance needs a watched cadre or unit, an official in the headline, or a topic in
+        the title and lead with a subject (see `_judge`): the topic in the headline, or an
+        official or a body the lead names — a title, cue or body word, or a 局/委/厅 the tagger
+        may take for a body. Raw hits are a superset of the token-boundary hits, so a post
+        failing this on raw hits cannot be relevant. `head_len`: where the headline ends in
+        `text` (the first sentence when there is no title)."""
         kinds = {kind for _, _, surface in hits for kind, _ in self._terms[surface]}
         if kinds & {CADRE, UNIT} or self.officials.has_title(head):
             return True
+        if self.officials.named_in(head, text[len(head) : len(head) + 1 + LEAD_CHARS]):
+            return True  # 章建华参加…调研: the lead gives the title (党组副书记章建华)
         # topics count only in the title and lead (the subject test)
         cut = len(head) + 1 + LEAD_CHARS
         lead = text[:cut]
-        topic_at = [start for start, _, surface in hits for kind, _ in self._terms[surface] if kind == TOPIC]
+        topic_at = [start for start, _, surface in hits for kind, _ in self._terms[surface] if kind in (TOPIC, TRIGGER)]
         if not any(start < cut for start in topic_at):
             return False
+        head_len = len(head) if head_len is None else head_len
         return (
-            PLACE in kinds
-            or any(start < len(head) for start in topic_at)
+            any(start < head_len for start in topic_at)
             or self.officials.has_title(lead)
-            or (matcher is not None and matcher.raw(lead))
+            or any(c in lead for c in "局委厅")
         )
 
     def _matcher(self, source: Source | None) -> AreaMatcher | None:
@@ -172,9 +215,14 @@ class Analyzer:
         text, gaps = fold_with_gaps(f"{post.title}\n{post.text}")
         head, _, body = text.partition("\n")
         hits = self._prefilter(text)
-        matcher = self._matcher(source)
-        if not self._could_be_relevant(hits, text, head, matcher):
+        if not head.strip():  # no title: the first sentence is the headline
+            first = _SENTENCE_END.search(body)
+            head_len = 1 + (first.start() if first else len(body))
+        else:
+            head_len = _without_site_suffix(head)
+        if not self._could_be_relevant(hits, text, head, head_len):
             return Analysis(Finding(relevant=False, story_key=story_key(post.title)), 0.0, ())
+        matcher = self._matcher(source)
         # a space the writer put between CJK still separates; jieba is run only on the stretches
         # of text a hit falls in (the same cut as segmenting the whole text: jieba cuts each
         # stretch between punctuation on its own)
@@ -192,13 +240,36 @@ class Analyzer:
                 if canonical not in bucket:
                     bucket.append(canonical)
         sig = Signals(places=matcher.find(text, boundaries) if matcher else PlaceHits())
+        if self._uses_officials:  # a rule's `$officials`: an official or a body, in title and lead
+            kinds_at[OFFICIALS] = self.officials.word_offsets(text[: len(head) + 1 + LEAD_CHARS])
+        # `$places`: the hand-listed places and the area's places from the gazetteer (and places
+        # elsewhere for a team that keeps posts about elsewhere)
+        for start, kind in sig.places.starts:
+            if kind != ELSEWHERE or self._keep_elsewhere:
+                kinds_at.setdefault(PLACE, []).append(start)
         sig.lead = self.officials.lead(head, body)
-        sig.cut, sig.head_len = len(head) + 1 + LEAD_CHARS, len(head)
-        sig.officials, sig.cues = self.officials.find(_officials_part(sig.lead))
+        sig.cut, sig.head_len = len(head) + 1 + LEAD_CHARS, head_len
+        headline = text[:head_len]
+        lead_at = max(len(head), head_len) + 1  # the lead's first sentence (a break right at its start skipped)
+        first = _SENTENCE_STOP.search(text, lead_at + 1)
+        sig.first_end = min(first.end() if first else len(text), lead_at + FIRST_SENTENCE_CHARS)
+        sig.head_official = self.officials.has_official_title(headline)
+        sig.head_body = self.officials.has_cadre_word(headline)
+        sig.foreign = foreign_subject(headline, text[: sig.cut], sig.places, sig.cut, boundaries)
+        # bodies only the tagger knows matter for a complaint or a body in the headline
+        by_tag = any(w in headline for w in COMPLAINT) or any(c in headline for c in "局委厅")
+        sig.officials, sig.cues = self.officials.find(_officials_part(sig.lead), by_tag)
+        # a government body the tagger found (商丘市住房和城乡建设局) standing in the headline
+        sig.head_body = sig.head_body or any(is_body(c) and c in headline for c in sig.cues)
+        sig.head_complaint = any(w in headline for w in COMPLAINT) and bool(
+            sig.officials or any(is_body(c) for c in sig.cues)
+        )
         # an official is the headline subject: named there (章建华参加…), or title and unit there
         sig.headline = any(
-            (len(o.name) >= 2 and o.name in head) or (o.title in head and (o.name or o.unit) in head)
+            (len(o.name) >= 2 and o.name in headline) or (o.title in headline and (o.name or o.unit) in headline)
             for o in sig.officials
+            # 宜昌民警卧底捣毁赌场: police at work are not the cadre story; named, they can be
+            if o.title not in ENFORCERS or len(o.name) >= 2
         )
         analysis = self._judge(post, source, matched, (), positions, kinds_at, sig, text)
         return replace(analysis, segmented=True)
@@ -208,10 +279,11 @@ class Analyzer:
             return kinds_at.get(_EXPAND[term], [])
         return positions.get(_fold_term(term), [])
 
-    def _topic_strength(self, t, positions, kinds_at) -> int:
-        """0 when the rule does not match; else distinct `any` hits + satisfied `near` clauses."""
+    def _topic_strength(self, t, positions, kinds_at, veto: bool = True) -> int:
+        """0 when the rule does not match; else distinct `any` hits + satisfied `near` clauses.
+        `veto=False` leaves out the rule's `none` terms (the caller has judged them)."""
         present = lambda term: bool(self._offsets(term, positions, kinds_at))  # noqa: E731
-        if any(present(x) for x in t.none) or not all(present(x) for x in t.all):
+        if (veto and any(present(x) for x in t.none)) or not all(present(x) for x in t.all):
             return 0
         n = sum(1 for x in t.any if present(x))
         for clause in t.near:
@@ -238,18 +310,35 @@ class Analyzer:
         positions, kinds_at = positions or {}, kinds_at or {}
         sig = sig or Signals()
         matched.pop(RULE, None)
+        matched.pop(TRIGGER, None)
         best_cat, best_w, best_score = None, 0, 0
         team = source.team if source else None
         if sig.cut:  # the subject test: topics count in the title and lead, not deep in a page
             cut = sig.cut
             positions = {k: [i for i in v if i < cut] for k, v in positions.items()}
             kinds_at = {k: [i for i in v if i < cut] for k, v in kinds_at.items()}
+        # The headline decides first: a rule its title matches counts (`none` words deeper than
+        # the lead's first sentence — a page's navigation, 备考资料 beside 公务员招录 figures — do
+        # not undo it), a rule the title or first sentence vetoes (公务员考试法律常识题, …以非国家
+        # 工作人员受贿罪被判刑) is out; a rule the title does not touch is judged on title and lead. A rule the headline matches is the post's subject, so it wins the
+        # category over rules matched deeper in the lead.
+        head_len, first_end = sig.head_len, sig.first_end or sig.head_len
+        head_pos = {k: [i for i in v if i < head_len] for k, v in positions.items()}
+        head_kinds = {k: [i for i in v if i < head_len] for k, v in kinds_at.items()}
+        first_pos = {k: [i for i in v if i < first_end] for k, v in positions.items()}
+        first_kinds = {k: [i for i in v if i < first_end] for k, v in kinds_at.items()}
+        head_topic = False
         for t in wl.topics:
             if t.team is not None and t.team != team:
                 continue  # another team's rule
-            n = self._topic_strength(t, positions, kinds_at)
-            if n and t.weight * n > best_score:
-                best_cat, best_w, best_score = t.category, t.weight, t.weight * n
+            if any(self._offsets(x, first_pos, first_kinds) for x in t.none):
+                continue  # the headline or the lead's first sentence says what the rule excludes
+            in_head = self._topic_strength(t, head_pos, head_kinds) > 0
+            n = self._topic_strength(t, positions, kinds_at, veto=not in_head)
+            head_topic = head_topic or in_head
+            rank = t.weight * n + (1000 if in_head else 0)
+            if n and rank > best_score:
+                best_cat, best_w, best_score = t.category, t.weight, rank
         places = sig.places
         for p in (*places.ours, *places.ours_weak):
             if p in self._hand_listed:
@@ -264,18 +353,47 @@ class Analyzer:
         # a team that keeps posts about elsewhere counts a place there when the headline is the
         # topic (河北省公务员考试…) or a cadre cue is next to it (内蒙古巨贪)
         place_any = place_named or (self._keep_elsewhere and bool(places.elsewhere))
-        head_topic = any(i < sig.head_len for i in kinds_at.get(TOPIC, ()))
         # a topic needs a place of ours, an identified official or a government body; a bare
         # "干部" names nobody and nowhere
         bodies = any(is_body(c) for c in sig.cues)
         people = any(not is_body(c) for c in sig.cues)
+        # the subject test: the headline carries the cadre story — a topic the title matches, an
+        # official named there, or an official's title, a cadre cue or a government body in it;
+        # sector news with officials only in its lead (a campaign, a project, a spam page with
+        # cadre words under an unrelated title) is not the team's story
+        subject = head_topic or sig.headline or sig.head_official or sig.head_complaint
+        first_end = sig.first_end or sig.cut
+        if (
+            not subject
+            and best_cat is not None
+            and any(i < first_end for k in (TOPIC, TRIGGER) for i in kinds_at.get(k, ()))
+        ):
+            # a body or a cadre cue alone in the headline (交警大队…宣传进校园) makes the topic the
+            # subject only when the lead's first sentence has it, not a page's later paragraphs;
+            # a headline without one, when that first sentence names a body or an official too
+            # (来信主题…受文单位 博罗县政府办公室: a letter to a government office)
+            first = text[sig.head_len : first_end]
+            subject = (
+                sig.head_body
+                or any(
+                    (is_body(c) and c in first) or (not is_body(c) and c in first and c not in ENFORCERS)
+                    for c in sig.cues
+                )
+                or any(o.label in first or (len(o.name) >= 2 and o.name in first) for o in sig.officials)
+            )
+        if not subject and sig.officials and best_cat is not None:
+            # …or the lead makes a grave allegation against an identifiable official (a spun
+            # headline over a副县长's bribery case): that official is the story
+            subject = self._content(sig, matched, matched.get(CADRE, []), best_cat).grade in (Grade.I, Grade.II)
         relevant = bool(matched.get(CADRE)) or (
             in_area
+            and not sig.foreign
             and (
                 bool(matched.get(UNIT))
                 or sig.headline
                 or (
                     best_cat is not None
+                    and subject
                     and (place_named or bool(sig.officials) or bodies or head_topic or (people and place_any))
                 )
             )

@@ -387,3 +387,59 @@ def test_duplicate_finder_proposes_copies_and_templates_not_strangers():
     assert group == [0, 1, 3] and 0.3 <= share <= 1.0  # the template look-alike is proposed too: a person judges
     strict = candidates(posts, share=0.8)  # the repost shares far more than the look-alike
     assert [g for _, g in strict] == [[0, 1]] and strict[0][0] > 0.8
+
+
+def test_bench_lists_a_parts_errors(capsys):
+    """`python -m bench.bench_labels --errors tune`: one line per error of that part."""
+    from bench.bench_labels import print_errors
+
+    labels = {
+        "a": Label("a", True, "违纪违法", "II", "tune"),
+        "b": Label("b", False, None, None, "tune", "sector news"),
+        "c": Label("c", True, "政府回应", "IV", "held-out"),
+        "d": Label("d", True, "违纪违法", "II", "tune"),
+    }
+    results = [
+        {
+            "id": "a",
+            "title": "某县副县长受贿",
+            "relevant": True,
+            "category": "干部作风",
+            "grade": "II",
+            "incident": 1,
+            "reasons": [],
+        },
+        {
+            "id": "b",
+            "title": "交警宣传进校园",
+            "relevant": True,
+            "category": "其他",
+            "grade": "IV",
+            "incident": 2,
+            "reasons": [],
+        },
+        {
+            "id": "c",
+            "title": "县政府回应",
+            "relevant": False,
+            "category": None,
+            "grade": None,
+            "incident": None,
+            "reasons": [],
+        },
+        {
+            "id": "d",
+            "title": "副县长受贿续",
+            "relevant": True,
+            "category": "违纪违法",
+            "grade": "III",
+            "incident": 3,
+            "reasons": ["内容定级 III"],
+        },
+    ]
+    print_errors(results, labels, [["a", "d"]], "tune")
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in out] == ["category", "false", "grade", "group"]
+    assert "sector news" in out[1] and "II -> III" in out[2] and "a→1; d→3" in out[3]
+    print_errors(results, labels, [], "held-out")
+    assert capsys.readouterr().out.startswith("missed")

@@ -1,0 +1,266 @@
+"""The rubric's subject test and scope rules with the province profile (config/province.toml):
+the headline carries the cadre story, a topic rule is judged on the headline first, a named
+official without a title in the headline, site suffixes, foreign countries, police at work,
+complaints about a government body's handling. Synthetic posts, one rule class each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_config
+from core.gazetteer import foreign_subject
+from core.models import Post
+from core.officials import OfficialFinder
+from core.text import fold
+from jobs.analyse import _without_site_suffix
+from tests.private_jieba import private_analyzer
+
+PROVINCE = Path(__file__).resolve().parent.parent / "config" / "province.toml"
+
+
+@pytest.fixture(scope="module")
+def province():
+    return private_analyzer(load_config(PROVINCE))
+
+
+def run(a, title, text=""):
+    return a.analyse(Post("forum", "k", title, text), a.config.source("forum")).finding
+
+
+# ---------------------------------------------------------------- subject: the headline
+
+
+def test_a_named_official_in_the_headline_without_a_title(province):
+    """章建华参加…调研: the headline names him, the lead gives his title."""
+    f = run(
+        province,
+        "王建华参加全省脱贫攻坚推进会并赴企业调研",
+        "集团公司总经理、党组副书记王建华于5月20日参加推进会。他强调，要履行社会责任。",
+    )
+    assert f.relevant
+    assert any("王建华" in o for o in f.matched["officials"])
+
+
+def test_a_name_in_the_lead_that_is_not_in_the_headline_is_not_the_subject(province):
+    f = run(
+        province,
+        "春季植树活动在城区启动",
+        "市委书记张德江出席活动。现场党员干部积极参与，开展主题党日活动，村两委成员到场。",
+    )
+    assert not f.relevant
+
+
+def test_sector_news_with_cadre_words_deep_in_the_lead_is_not_relevant(province):
+    """A body in the headline (交警大队) and topics only after the lead's first sentence."""
+    f = run(
+        province,
+        "交警大队拉开交通安全宣传进校园序幕",
+        "近日，交警大队民警走进校园开展交通安全宣传。相关链接：信访 12345 作风建设 问责 不作为。",
+    )
+    assert not f.relevant
+
+
+def test_a_body_in_the_headline_with_the_topic_in_the_first_sentence(province):
+    f = run(province, "县农机局召开专题会议", "县农机局召开专题会议，开展形式主义官僚主义问题自查。")
+    assert f.relevant and f.category == "干部作风"
+
+
+def test_a_cadre_in_the_headline_is_the_subject_with_the_topic_deeper(province):
+    """A person (地税局干部) in the headline is the subject, unlike a body alone: the topic may
+    come after the lead's first sentence."""
+    f = run(
+        province,
+        "县交通局干部下乡途中遇车祸身亡",
+        "记者昨天了解到这一消息。该干部生前是优秀共产党员，多次获评先进。",
+    )
+    assert f.relevant
+
+
+def test_a_party_study_session_of_a_body_is_party_building(province):
+    f = run(province, "桃源县农机局举办十九大精神学习培训班", "")
+    assert f.relevant and f.category == "基层党建"
+
+
+def test_the_headline_rule_wins_the_category(province):
+    """The headline's rule is the post's subject, not a heavier rule deeper in the lead."""
+    f = run(province, "县委召开党建工作推进会", "会上通报了巡察发现的问题，强调严肃问责。")
+    assert f.relevant and f.category == "基层党建"
+
+
+def test_no_title_the_first_sentence_is_the_headline(province):
+    f = run(province, "", "县委书记李四深入棚户区调研。他强调，要加快改造进度。")
+    assert f.relevant
+
+
+# ---------------------------------------------------------------- topic rules: title first
+
+
+def test_a_none_word_in_the_title_vetoes_the_rule(province):
+    """公务员考试法律常识题: exam prep in the headline; a conduct word in the lead does not
+    make it a cadre story either."""
+    f = run(province, "2018年公务员考试法律常识题精选", "下列哪项属于行政机关不作为？")
+    assert not f.relevant
+
+
+def test_the_title_rule_is_not_undone_by_navigation_deeper_in_the_page(province):
+    f = run(
+        province,
+        "2019江西公务员招录报名人数统计",
+        "截至3月25日，江西公务员招录报名人数已过十万。相关链接：备考资料|面试技巧|真题下载",
+    )
+    assert f.relevant and f.category == "招录考试"
+
+
+def test_a_none_word_in_the_first_sentence_still_vetoes(province):
+    f = run(
+        province,
+        "汽车公司一部长受贿110万",
+        "裁判文书网显示，汽车公司销售部部长吴岩以非国家工作人员受贿罪被判刑5年。",
+    )
+    assert not f.relevant
+
+
+def test_a_company_hiring_is_not_public_recruitment(province):
+    assert not run(province, "中国移动江西有限公司上饶分公司社会招聘公告", "").relevant
+    assert run(province, "2019年江西省事业单位公开招聘工作人员公告", "").relevant
+
+
+def test_democratic_parties_are_not_party_building(province):
+    f = run(province, "民盟九江市委会学习十九大精神", "民盟九江市委会召开会议，学习十九大精神。")
+    assert not f.relevant
+
+
+# ---------------------------------------------------------------- site suffixes
+
+
+@pytest.mark.parametrize(
+    ("title", "kept"),
+    [
+        ("苹果商店软件乱扣费_投诉举报_ 投诉直通车_华声在线", "苹果商店软件乱扣费"),
+        ("打着幌子，150次收受21人钱财_赤峰新闻网", "打着幌子，150次收受21人钱财"),
+        ("德兴市政府信息公开 - 郭峰接访:关注民生 依法依规解决群众诉求", None),
+        ("2018-2019学年", None),
+    ],
+)
+def test_site_suffixes_are_not_the_headline(title, kept):
+    assert title[: _without_site_suffix(title)] == (kept or title)
+
+
+def test_a_complaint_sites_section_name_is_not_a_complaint(province):
+    f = run(province, "苹果商店软件乱扣费_投诉举报_ 投诉直通车_华声在线", "本人在苹果商店购买软件被重复扣费。")
+    assert not f.relevant
+
+
+# ---------------------------------------------------------------- complaints about a body
+
+
+def test_a_dispute_over_an_agencys_handling_of_a_report(province):
+    f = run(
+        province,
+        "举报过期食品只奖两毛钱 更像逗你玩",
+        "消费者贾某某向济南某区食药监局举报超市销售过期食品，食药监局向其支付两毛钱作为奖励。",
+    )
+    assert f.relevant and f.category == "政府回应"
+
+
+# ---------------------------------------------------------------- who and where
+
+
+def test_police_at_work_are_not_the_cadre_story(province):
+    assert not run(province, "宜昌民警卧底捣毁网络赌场", "宜昌民警卧底三个月，捣毁一个网络赌场。").relevant
+    assert not run(
+        province, "民警提醒：免费清理僵尸粉实为盗号诈骗", "民警提醒市民谨防诈骗，发现可疑情况及时举报。"
+    ).relevant
+
+
+def test_a_title_inside_a_bodys_name_is_not_an_official():
+    finder = OfficialFinder()
+    assert not finder.has_official_title(fold("全国人大常委会2018年立法工作计划"))
+    assert finder.has_official_title(fold("县委常委王五到村调研"))
+    assert not finder.has_official_title(fold("民警提醒市民谨防诈骗"))
+    assert not finder.has_cadre_word(fold("全国人大常委会2018年立法工作计划"))
+    assert finder.has_cadre_word(fold("镇政府不作为"))
+
+
+def test_a_legislatures_work_plan_is_not_party_building(province):
+    f = run(province, "全国人大常委会2018年立法工作计划", "2018年是贯彻党的十九大精神的开局之年。")
+    assert not f.relevant
+
+
+def test_party_members_in_the_headline_are_party_building(province):
+    f = run(province, "塔城市：党员动起来，文化室美起来", "村里的党员利用学习日一起劳动。")
+    assert f.relevant and f.category == "基层党建"
+
+
+def test_foreign_countries_are_out_of_scope(province):
+    f = run(province, "保加利亚反腐缴获价值逾亿美元比特币", "保加利亚检察机关表示，此次反腐行动缴获大量比特币。")
+    assert not f.relevant
+
+
+def test_a_fugitive_official_caught_abroad_is_ours(province):
+    f = run(province, "外逃美国的贪官被遣返回国", "江西省某县原县长王某外逃美国多年，涉嫌受贿。")
+    assert f.relevant and f.category == "违纪违法"
+
+
+def test_foreign_subject_needs_no_place_in_china():
+    from core.gazetteer import PlaceHits
+
+    text = "韩国前总统受审\n首尔中央地方法院开庭审理。"
+    assert foreign_subject("韩国前总统受审", text, PlaceHits(), len(text), set(range(len(text) + 1)))
+    assert not foreign_subject("中美经贸磋商", text, PlaceHits(), len(text), set(range(len(text) + 1)))
+    china = PlaceHits(at={12: 2})
+    assert not foreign_subject("韩国前总统受审", text, china, len(text), set(range(len(text) + 1)))
+    # 执法国家: 法国 inside two words is no country
+    assert not foreign_subject("执法国家机关", "执法国家机关", PlaceHits(), 6, {0, 2, 4, 6})
+
+
+# ---------------------------------------------------------------- a grave allegation in the lead
+
+
+def test_a_former_official_of_a_unit_is_identified():
+    """原 / 前 between the unit and the title: 嘉祥县政府原副县长 is that county's."""
+    officials, _ = OfficialFinder().find(fold("法院对嘉祥县政府原副县长秦朝滨贪污受贿案进行了公开宣判"))
+    assert officials and officials[0].unit == "嘉祥县政府" and officials[0].title == "副县长"
+
+
+def test_a_spun_headline_over_an_identified_officials_bribery_case(province):
+    """The headline names nobody, the lead an identifiable official's corruption (rubric II):
+    that official is the story."""
+    f = run(
+        province,
+        "打着雅好幌子，狂收邮票钱拓印钱",
+        "近日，法院对嘉祥县政府原副县长秦朝滨贪污受贿案进行了公开宣判，认定其受贿393万元。",
+    )
+    assert f.relevant and f.category == "违纪违法" and f.grade in ("I", "II")
+
+
+# ---------------------------------------------------------------- a response by whom
+
+
+def test_a_rebuttal_needs_a_government_actor(province):
+    """The province's 政府回应 rule for 回应/辟谣/情况通报 is near-only: `$officials` (a title,
+    a cadre cue, a body) or `$places` (the gazetteer's places too) within 30 characters."""
+    assert not run(province, "可可树将会灭绝？外媒早就辟谣了", "网传40年内可可树将会灭绝，外媒早就辟谣了。").relevant
+    f = run(province, "县政府回应村民质疑", "针对村民质疑，县政府作出回应。")
+    assert f.relevant and f.category == "政府回应"
+    f = run(province, "陕西通报环保督察反馈意见整改情况", "汉中14个问题完成整改。")
+    assert f.relevant and f.category == "政府回应"
+
+
+def test_a_near_only_rule_passes_the_prefilter():
+    """A rule made only of near clauses triggers on its own terms (they were once only rule
+    words, so the prefilter dropped every post they alone would match); `$places` holds the
+    gazetteer's places of the area (临川区 of the example's 抚州市), not only hand-listed ones."""
+    from core.config import Near, Topic
+    from tests.conftest import EXAMPLE
+
+    cfg = load_config(EXAMPLE)
+    rule = Topic(category="政府回应", near=[Near(a=["回应"], b=["$places"], within=10)])
+    cfg = cfg.model_copy(update={"watchlist": cfg.watchlist.model_copy(update={"topics": [rule], "places": []})})
+    a = private_analyzer(cfg)
+    f = a.analyse(Post("forum", "k", "临川区回应群众关切", ""), None).finding
+    assert f.relevant and f.category == "政府回应"
+    assert "trigger" not in f.matched and "rule" not in f.matched
+    assert not a.analyse(Post("forum", "k", "网友回应群众关切", ""), None).finding.relevant
