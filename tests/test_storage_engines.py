@@ -163,7 +163,8 @@ async def test_heavy_reads_run_in_the_reader_process_on_its_own_connection(db):
 
 
 def test_one_migration_function_runs_on_both_engines(db):
-    """How m021 and later are written: once, SQLite DDL, registered with both sets."""
+    """How m021 and later are written: once, SQLite DDL, registered with both sets (a made-up
+    step: its names must not clash with a real migration's)."""
     from sqlite_utils.migrations import Migrations
 
     from storage.db import PgMigrations
@@ -172,23 +173,23 @@ def test_one_migration_function_runs_on_both_engines(db):
 
     @pg()
     @lite()
-    def m999_leases(db) -> None:
-        db.execute("CREATE TABLE leases (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, until TEXT, weight REAL)")
-        db.execute("CREATE INDEX leases_until ON leases(until) WHERE until IS NOT NULL")
-        db.execute("ALTER TABLE sources ADD COLUMN lease_owner TEXT")
+    def m999_widgets(db) -> None:
+        db.execute("CREATE TABLE widgets (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, until TEXT, weight REAL)")
+        db.execute("CREATE INDEX widgets_until ON widgets(until) WHERE until IS NOT NULL")
+        db.execute("ALTER TABLE sources ADD COLUMN widget_owner TEXT")
 
     (pg if dialect(db) == "postgresql" else lite).apply(db)
     (pg if dialect(db) == "postgresql" else lite).apply(db)  # again: nothing pending
     ids = [
         db.execute(
-            "INSERT INTO leases (name, until, weight) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
+            "INSERT INTO widgets (name, until, weight) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
             "SET until = excluded.until RETURNING id",
             [n, "2026-11-24T02:00:00+00:00", 0.5],
         ).fetchall()[0][0]
         for n in ("a", "b", "a")
     ]
     assert ids == [ids[0], ids[0] + 1, ids[0]]
-    assert db.execute("SELECT COUNT(*) FROM sources WHERE lease_owner IS NULL").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM sources WHERE widget_owner IS NULL").fetchone()[0] == 0
 
 
 def test_database_location(db, db_url):
