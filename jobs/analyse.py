@@ -244,8 +244,8 @@ class Analyzer:
             kinds_at[OFFICIALS] = self.officials.word_offsets(text[: len(head) + 1 + LEAD_CHARS])
         # `$places`: the hand-listed places and the area's places from the gazetteer (and places
         # elsewhere for a team that keeps posts about elsewhere)
-        for start, kind in sig.places.starts:
-            if kind != ELSEWHERE or self._keep_elsewhere:
+        for start, where in sig.places.starts:
+            if where != ELSEWHERE or self._keep_elsewhere:
                 kinds_at.setdefault(PLACE, []).append(start)
         sig.lead = self.officials.lead(head, body)
         sig.cut, sig.head_len = len(head) + 1 + LEAD_CHARS, head_len
