@@ -149,6 +149,97 @@ def test_a_restarted_collector_frees_what_its_previous_life_held(db_url, clock):
         assert len(coord.claim_sources(db, "b", clock(), ttl=TTL, limit=5)) == 2
 
 
+class _PauseAfter:
+    """A database whose `execute` stops after the statement for which `when(sql, params)` holds,
+    until `go` is set (a claim held between taking its first host and its second)."""
+
+    def __init__(self, db, when, reached: threading.Event, go: threading.Event):
+        self._db, self._when, self.reached, self.go = db, when, reached, go
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+    def execute(self, sql, params=None):
+        cur = self._db.execute(sql, params)
+        if self._when(sql, params or []) and not self.reached.is_set():
+            self.reached.set()
+            assert self.go.wait(30)
+        return cur
+
+
+@pytest.mark.postgres
+def test_a_heartbeat_and_a_claim_lock_hosts_in_one_order(pg_url, clock):
+    """A collector whose host leases ran out renews them (it was only slow) while another
+    claims both hosts. The claim locks hosts in name order; the heartbeat must too, whatever
+    plan PostgreSQL picks for its UPDATE (here a sequential scan, which meets h2 first): else
+    each waits for the other's row and PostgreSQL kills one as a deadlock."""
+    db = open_db(pg_url)
+    past, now = coord.stamp(clock() - timedelta(seconds=1)), clock()
+    with write_tx(db):
+        for host in ("http://h2", "http://h1"):  # stored in this order: a sequential scan meets h2 first
+            db.execute(
+                "INSERT INTO hosts (host, owner, lease_until, next_fetch_at) VALUES (?, 'a', ?, '')", [host, past]
+            )
+        for sid, host, owner, due in [
+            ("a1", "http://h1", "a", "9"),  # a is reading these (not due: claims pass them over)
+            ("a2", "http://h2", "a", "9"),
+            ("b1", "http://h1", None, ""),  # due, free
+            ("b2", "http://h2", None, ""),
+        ]:
+            db.execute(
+                "INSERT INTO sources (id, name, kind, url, host, lease_owner, lease_until, next_due_at) "
+                "VALUES (?, ?, 'rss', 'x', ?, ?, ?, ?)",
+                [sid, sid, host, owner, past if owner else "", due],
+            )
+    claimer, heart, watcher = open_db(pg_url), open_db(pg_url), open_db(pg_url)
+    heart.execute("SET enable_indexscan = off")
+    heart.execute("SET enable_bitmapscan = off")
+    heart_pid = heart.execute("SELECT pg_backend_pid()").fetchone()[0]
+    reached, go = threading.Event(), threading.Event()
+    paused = _PauseAfter(claimer, lambda sql, p: "INSERT INTO hosts" in sql and p[:1] == ["http://h1"], reached, go)
+    errors: list[BaseException] = []
+    got: dict[str, object] = {}
+
+    def claim():
+        try:
+            with write_tx(paused):
+                got["claims"] = coord.claim_sources(paused, "b", now, ttl=TTL, limit=2, per_host=1)
+        except BaseException as e:
+            errors.append(e)
+            reached.set()
+
+    def beat():
+        try:
+            with write_tx(heart):
+                got["renewed"] = coord.renew(
+                    heart, "a", now, TTL, sources=["a1", "a2"], hosts=["http://h1", "http://h2"]
+                )
+        except BaseException as e:
+            errors.append(e)
+
+    tc = threading.Thread(target=claim)
+    tc.start()
+    assert reached.wait(30)  # the claim holds h1 and is about to take h2
+    tb = threading.Thread(target=beat)
+    tb.start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the heartbeat waits for a row lock
+        row = watcher.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = ?", [heart_pid]).fetchone()
+        if row and row[0] == "Lock":
+            break
+        time.sleep(0.02)
+    else:
+        raise AssertionError("the heartbeat never waited for the claim")
+    go.set()
+    tc.join(30)
+    tb.join(30)
+    assert errors == [], errors
+    assert sorted(c.source_id for c in got["claims"]) == ["b1", "b2"]
+    assert got["renewed"] == (2, 0)  # a's own sources; the hosts had run out and are b's now
+    for d in (db, claimer, heart, watcher):
+        d.close()
+
+
 def test_a_released_host_waits_for_its_minimum_interval(db_url, clock):
     db = open_db(db_url)
     _sources(db, 2, hosts=1)
