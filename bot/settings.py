@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     console_user: str | None = Field(default=None, description="Who types in the console; default the first admin.")
     collect_on_start: bool = Field(default=True, description="Run one collection cycle at start-up.")
     deliver_interval: float = Field(default=1.0, gt=0, description="Seconds between outbox sweeps.")
+    leader_ttl: float = Field(
+        default=15.0,
+        ge=1,
+        le=600,
+        description="On a shared (PostgreSQL) database: seconds the leading bot's lease lasts unrenewed "
+        "(renewed every third of it); a standby takes over at most TTL + TTL/3 after the leader's last renewal.",
+    )
     http_timeout: float = Field(default=20.0, gt=0, description="Seconds before a source fetch gives up.")
     http_proxy: str | None = Field(default=None, description="Proxy URL for fetching sources.")
     user_agent: str = Field(

@@ -3,8 +3,13 @@ the leader's lease, leased outbox rows.
 
 Everything here is a short statement in the portable subset (storage/README rules of issue 16):
 the same SQL on SQLite and PostgreSQL, except the row locks of `claim_sources`, which on
-PostgreSQL add `FOR UPDATE OF s SKIP LOCKED` (on SQLite the write transaction is already
-exclusive: BEGIN IMMEDIATE serialises writers). Call each write function inside
+PostgreSQL add `FOR UPDATE OF s SKIP LOCKED`, and the host rows an update of several locks
+first in host order (on SQLite the write transaction is already exclusive: BEGIN IMMEDIATE
+serialises writers).
+
+Lock order on PostgreSQL: source rows are only ever waited for by a transaction that holds no
+host row yet (claims skip locked sources; releases and heartbeats change their sources first),
+and host rows are taken in host order by everyone, so no two transactions wait for each other. Call each write function inside
 `storage.db.write_tx`.
 
 Times are stored as ISO-8601 UTC text with microseconds (`stamp`), in these columns only
@@ -190,6 +195,7 @@ def renew(db, owner: str, now: datetime, ttl: timedelta, *, sources: list[str], 
             [until, owner, *sources],
         ).rowcount
     if hosts:
+        _lock_hosts(db, f"owner = ? AND host IN ({_marks(len(hosts))})", [owner, *hosts])
         h = db.execute(
             f"UPDATE hosts SET lease_until = ? WHERE owner = ? AND host IN ({_marks(len(hosts))})",
             [until, owner, *hosts],
@@ -197,11 +203,21 @@ def renew(db, owner: str, now: datetime, ttl: timedelta, *, sources: list[str], 
     return s, h
 
 
+def _lock_hosts(db, where: str, params: list) -> None:
+    """On PostgreSQL, lock the host rows an UPDATE of several is about to change in host order,
+    the order `claim_sources` takes them in: an UPDATE locks rows in whatever order its plan
+    meets them (a sequential scan: storage order), and two transactions taking two hosts in
+    opposite orders deadlock. On SQLite the write transaction is exclusive already."""
+    if dialect(db) == "postgresql":
+        db.execute(f"SELECT host FROM hosts WHERE {where} ORDER BY host FOR UPDATE", params).fetchall()
+
+
 def release_all(db, owner: str) -> int:
     """Free every lease held under `owner` (a collector starting: a name is unique among live
     collectors, so such leases are left from its previous life). Returns the sources freed;
     they keep their due time, so they are read at once."""
     n = db.execute("UPDATE sources SET lease_owner = NULL, lease_until = '' WHERE lease_owner = ?", [owner]).rowcount
+    _lock_hosts(db, "owner = ?", [owner])
     db.execute("UPDATE hosts SET owner = NULL, lease_until = '' WHERE owner = ?", [owner])
     return n
 
@@ -234,6 +250,7 @@ def expire(db, now: datetime) -> int:
     freed = db.execute(
         "UPDATE sources SET lease_owner = NULL, lease_until = '' WHERE lease_until != '' AND lease_until <= ?", [n]
     ).rowcount
+    _lock_hosts(db, "lease_until != '' AND lease_until <= ?", [n])
     db.execute("UPDATE hosts SET owner = NULL, lease_until = '' WHERE lease_until != '' AND lease_until <= ?", [n])
     return freed
 
