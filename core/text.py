@@ -201,10 +201,32 @@ class Segmenter:
         """Tokens of the folded text (see `fold`), as the matcher reads them."""
         import jieba
 
-        return [t for t in lcut(jieba.dt, fold(text)) if t.strip()]
+        return [t for t in lcut(jieba.dt, fold(text), _BLOCKS) if t.strip()]
 
 
-def lcut(tk, text: str) -> list[str]:
+class BlockCache(dict):
+    """The tokens of recently segmented blocks (jieba's stretches between punctuation) of one
+    tokenizer: the analyser cuts a relevant post's hit blocks and then its whole text, and
+    reposts share most blocks. Emptied when the dictionary changes (its total frequency or
+    size: every `add_word` raises one) and when `MAX` blocks are held (a few MB)."""
+
+    MAX = 10_000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.key: tuple = ()
+
+    def check(self, tk) -> None:
+        key = (id(tk), tk.total, len(tk.FREQ))
+        if key != self.key or len(self) >= self.MAX:
+            self.clear()
+            self.key = key
+
+
+_BLOCKS = BlockCache()
+
+
+def lcut(tk, text: str, cache: BlockCache | None = None) -> list[str]:
     """`tk.lcut(text)` (jieba's accurate mode with HMM) for a `jieba.Tokenizer`, the same
     tokens computed faster: jieba's own algorithm — the DAG of dictionary words, the most
     probable route by the same floating-point sums, ties to the longer word, runs of single
@@ -214,6 +236,8 @@ def lcut(tk, text: str) -> list[str]:
     from jieba import finalseg
 
     tk.check_initialized()
+    if cache is not None:
+        cache.check(tk)
     freq = tk.FREQ
     logtotal = math.log(tk.total)
     log = math.log
@@ -230,6 +254,12 @@ def lcut(tk, text: str) -> list[str]:
                 else:
                     out.extend(x)
             continue
+        if cache is not None:
+            hit = cache.get(blk)
+            if hit is not None:
+                out.extend(hit)
+                continue
+            start = len(out)
         n = len(blk)
         score = [0.0] * (n + 1)
         end = [0] * (n + 1)
@@ -266,6 +296,8 @@ def lcut(tk, text: str) -> list[str]:
             x = y
         if buf:
             _flush(buf, freq, finalseg, out)
+        if cache is not None:
+            cache[blk] = tuple(out[start:])
     return out
 
 

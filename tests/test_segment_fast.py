@@ -49,3 +49,17 @@ def test_same_tokens_with_added_words():
 @pytest.mark.parametrize("text", ["网友实名举报张建国公车私用", "张 建 国 际 贸 易"])
 def test_segmenter_tokens_are_jiebas(text):
     assert Segmenter().tokens(text) == [t for t in jieba.lcut(fold(text)) if t.strip()]
+
+
+def test_block_cache_gives_the_same_tokens_and_follows_the_dictionary():
+    from core.text import BlockCache
+
+    tk = jieba.Tokenizer()
+    cache = BlockCache()
+    texts = [*EDGES, *_texts(40)]
+    for t in texts + texts:  # the second pass from the cache
+        assert lcut(tk, t, cache) == tk.lcut(t)
+    assert len(cache) > 0
+    before = lcut(tk, "张建国际贸易", cache)
+    tk.add_word("张建国", 10**7)  # the dictionary changes: cached blocks are not used
+    assert lcut(tk, "张建国际贸易", cache) == tk.lcut("张建国际贸易") != before
