@@ -208,9 +208,9 @@ class BlockCache(dict):
     """The tokens of recently segmented blocks (jieba's stretches between punctuation) of one
     tokenizer: the analyser cuts a relevant post's hit blocks and then its whole text, and
     reposts share most blocks. Emptied when the dictionary changes (its total frequency or
-    size: every `add_word` raises one) and when `MAX` blocks are held (a few MB)."""
+    size: every `add_word` raises one) and when `MAX` blocks are held (~3 MB)."""
 
-    MAX = 10_000
+    MAX = 5_000
 
     def __init__(self) -> None:
         super().__init__()
