@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -173,8 +174,19 @@ def probe(mode: str, db_path: str, config_path: str, now_iso: str) -> dict:
 
 
 def _run_probe(mode: str, y) -> dict:
+    if mode.startswith("chat"):  # a running App writes (sweep, outbox): on a copy, the cache stays as built
+        from bench.yeardb import CACHE, working_copy
+
+        with tempfile.TemporaryDirectory(prefix="yuqing-year-", dir=CACHE) as tmp:
+            db = Path(tmp) / "year.db"
+            working_copy(y, db)
+            return _probe_process(mode, db, y)
+    return _probe_process(mode, y.db, y)
+
+
+def _probe_process(mode: str, db: Path, y) -> dict:
     out = subprocess.run(
-        [sys.executable, "-m", "bench.bench_year", "probe", mode, str(y.db), str(y.config), y.now.isoformat()],
+        [sys.executable, "-m", "bench.bench_year", "probe", mode, str(db), str(y.config), y.now.isoformat()],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,10 +1,13 @@
 """A year-scale database for the benchmarks (issue 17): what a city's bot holds after about a
 year — 1,000,000 posts, 50,000 incidents, 2,000 sources on 100 loopback hosts.
 
-Built once and cached outside git in `~/.cache/yuqing-bench/` (rebuilt when the schema's
-migrations change or a new month begins, so that "this month" always holds about a month of
-it): `year-<schema>-<YYYYMM>[-s<scale>].db` with its configuration beside it. The database
-is created and migrated by `storage.open_db`, the sources mirrored by
+Built once and cached outside git in `~/.cache/yuqing-bench/yeardb-<generator>-<YYYYMM>[-s<scale>]/`
+(`year.db` with its configuration beside it). The key is the generator's own version and
+parameters (`GENERATOR`) and the month (so that "this month" always holds about a month of it),
+not the schema: a cached database is brought forward by the normal migrations when it is opened
+here (`storage.open_db` migrates), so a new migration costs its own run once, not a rebuild.
+Benchmarks that change the database (a running App) work on a copy (`working_copy`). The
+database is created and migrated by `storage.open_db`, the sources mirrored by
 `storage.posts.sync_sources`, the search index filled by `storage.posts.index_now` /
 `set_indexed` (what the pipeline and the background indexer do for each post); rows go in
 with bulk `executemany`. Post texts are inews train titles and the start of their contents
@@ -13,7 +16,7 @@ with bulk `executemany`. Post texts are inews train titles and the start of thei
 `YUQING_BENCH_SCALE` (default 1) scales posts, incidents and sources for a quick run:
 `YUQING_BENCH_SCALE=0.02 python -m bench --only year`.
 
-python -m bench.yeardb [--rebuild]   builds (or finds) it and prints where and how long it took.
+python -m bench.yeardb [--rebuild]   builds (or finds and migrates) it and prints where and how long it took.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ import os
 import random
 import shutil
 import sys
+import tempfile
 import time
 from bisect import bisect
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
@@ -39,6 +44,9 @@ PORT = 18617  # the loopback port the sources' URLs name (benchmarks that fetch 
 POSTS, INCIDENTS, SOURCES = 1_000_000, 50_000, 2_000
 BODY_CHARS = 200
 DAYS = 365
+# Bump when build() or write_config() make a different database: the cache key (with the
+# parameters above and the scale), independent of the schema's migrations.
+GENERATOR = 1
 
 
 @dataclass(frozen=True)
@@ -64,26 +72,38 @@ def scale() -> float:
         raise SystemExit("YUQING_BENCH_SCALE must be a number (1 = a year's database)") from None
 
 
-def schema_version() -> str:
-    from storage import SCHEMA_MIGRATIONS
+def _params() -> list:
+    return [GENERATOR, POSTS, INCIDENTS, SOURCES, BODY_CHARS, DAYS, HOSTS[0], len(HOSTS), PORT]
 
-    names = "|".join(m.name for m in SCHEMA_MIGRATIONS._migrations)
-    return hashlib.sha1(names.encode()).hexdigest()[:8]
+
+# The generator's parameters when the cache was keyed on migration names (before the key
+# below): such a cache holds the same data and is adopted (renamed) instead of rebuilt.
+LEGACY_PARAMS = [1, 1_000_000, 50_000, 2_000, 200, 365, "127.0.0.2", 100, 18617]
+
+
+def generator_key() -> str:
+    """The cache key of what build() makes: its version and parameters (not the schema)."""
+    return f"v{GENERATOR}-{hashlib.sha1(json.dumps(_params()).encode()).hexdigest()[:6]}"
 
 
 def year_db(rebuild: bool = False, *, quiet: bool = False) -> YearDB:
-    """The cached year database (building it first when missing or stale). One process builds
-    at a time (a lock file); another waits for it and uses what it built."""
+    """The cached year database (building it first when missing or made by another generator;
+    migrating it to the current schema when found). One process builds or migrates at a time
+    (a lock file); another waits for it and uses what it made."""
     s = scale()
     now = datetime.now(UTC).replace(microsecond=0)
-    tag = f"year-{schema_version()}-{now:%Y%m}" + ("" if s == 1 else f"-s{s:g}")
+    suffix = "" if s == 1 else f"-s{s:g}"
+    tag = f"yeardb-{generator_key()}-{now:%Y%m}{suffix}"
     base = CACHE / tag
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / f"{tag}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        if not rebuild and not (base / "meta.json").exists():
+            _adopt_legacy(base, f"{now:%Y%m}", suffix, quiet)
         meta = base / "meta.json"
         if meta.exists() and not rebuild:
             m = json.loads(meta.read_text())
+            _bring_forward(base, m, quiet)
             return YearDB(
                 base / "year.db",
                 base / "config" / "example.toml",
@@ -97,13 +117,92 @@ def year_db(rebuild: bool = False, *, quiet: bool = False) -> YearDB:
         return _build_cached(base, tag, s, now, quiet)
 
 
+def _adopt_legacy(base: Path, month: str, suffix: str, quiet: bool) -> None:
+    """A cache of the same month and scale from before the generator key (`year-<migrations
+    hash>-<YYYYMM>[-s<scale>]`), built by the same generator: renamed to `base`, a symlink left
+    at the old name so that code still on the old key finds it too."""
+    if _params() != LEGACY_PARAMS:
+        return
+    for old in sorted(CACHE.glob(f"year-*-{month}{suffix}"), key=lambda p: p.stat().st_mtime, reverse=True):
+        name = old.name
+        if old.is_symlink() or not old.is_dir() or not (old / "meta.json").exists():
+            continue
+        old.rename(base)
+        old.symlink_to(base.name)
+        if not quiet:
+            _say(f"adopted the cached year database {name} as {base.name}")
+        return
+
+
+def _bring_forward(base: Path, meta: dict, quiet: bool) -> None:
+    """Apply the migrations the cached database lacks (once: the file is migrated in place)
+    and refresh its configuration from the current config/ (the sources are the same: the
+    generator's). The time a migration took is kept in meta.json and printed."""
+    from storage import SCHEMA_MIGRATIONS, open_db
+
+    db_path = base / "year.db"
+    t0 = time.perf_counter()
+    with _ro(db_path) as c:
+        done = {r[0] for r in c.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = 'yuqing'")}
+    pending = [m.name for m in SCHEMA_MIGRATIONS._migrations if m.name not in done]
+    if pending:
+        if not quiet:
+            _say(f"bringing the cached year database forward: {', '.join(pending)} …")
+        open_db(db_path).close()
+        took = time.perf_counter() - t0
+        meta.setdefault("migrated", []).append({"names": pending, "seconds": round(took, 1)})
+        (base / "meta.json").write_text(json.dumps(meta))
+        if not quiet:
+            _say(f"  migrated in {took:.1f} s")
+    _refresh_config(base, meta["sources"])
+
+
+@contextmanager
+def _ro(path: Path):
+    import sqlite3
+
+    c = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def _refresh_config(base: Path, n_sources: int) -> None:
+    """The cached configuration regenerated from the current config/ (deterministic: same
+    sources), rewritten only where it differs, so a changed example config reaches the bench."""
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        write_config(Path(tmp), n_sources)
+        fresh = Path(tmp) / "config"
+        for f in fresh.rglob("*"):
+            if f.is_file():
+                dest = base / "config" / f.relative_to(fresh)
+                if not dest.exists() or dest.read_bytes() != f.read_bytes():
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(f, dest)
+
+
+def working_copy(y: YearDB, dest: Path) -> float:
+    """Copy the cached database to `dest` for a benchmark that changes it (a running App writes
+    its sweep, outbox and posts); the cache stays as built. Returns the seconds the copy took."""
+    t0 = time.perf_counter()
+    shutil.copyfile(y.db, dest)
+    return time.perf_counter() - t0
+
+
 def _build_cached(base: Path, tag: str, s: float, now: datetime, quiet: bool) -> YearDB:
     if base.exists():
         shutil.rmtree(base)
     suffix = "" if s == 1 else f"-s{s:g}"
-    for old in CACHE.glob("year-*"):  # the same scale for an older schema or month: not needed any more
+    # The same scale for an older generator or month: not needed any more (old-style
+    # `year-<migrations>-…` caches too, and their symlinks).
+    for old in [*CACHE.glob("yeardb-*"), *CACHE.glob("year-*")]:
+        if old.name.endswith(".lock") or old.name == tag or old.name.endswith(".building"):
+            continue
         mine = old.name.endswith(suffix) if suffix else "-s" not in old.name
-        if old.is_dir() and old.name != tag and mine and not old.name.endswith(".building"):
+        if mine and old.is_symlink():
+            old.unlink()
+        elif mine and old.is_dir():
             shutil.rmtree(old, ignore_errors=True)
     work = CACHE / (tag + ".building")
     shutil.rmtree(work, ignore_errors=True)

@@ -88,8 +88,8 @@ def _h(s: str) -> int:
 
 
 def _features(tokens: Sequence[str]) -> Iterable[str]:
-    words = [t for t in tokens if len(t) > 1 or t.isalnum()]
-    words = [w for w in words if any(ch.isalnum() for ch in w)]
+    # a token that is all letters/digits has one (the cheap test first; the same words)
+    words = [t for t in tokens if t.isalnum() or (len(t) > 1 and any(ch.isalnum() for ch in t))]
     if len(words) < 2:
         return words
     return (f"{a}\u0001{b}" for a, b in pairwise(words))
@@ -113,7 +113,9 @@ def _mix(x: np.ndarray) -> np.ndarray:
 def simhash(tokens: Sequence[str]) -> int:
     """128-bit SimHash over the distinct token bigrams (unsigned): the low 64 bits from one hash
     of each bigram, the high 64 from a second."""
-    distinct = {_h(f) for f in _features(tokens)}
+    blake2b, from_bytes = hashlib.blake2b, int.from_bytes
+    # each distinct bigram hashed once (the set of their hashes is the same)
+    distinct = {from_bytes(blake2b(f.encode("utf-8"), digest_size=8).digest(), "big") for f in set(_features(tokens))}
     if not distinct:
         return 0
     h = np.fromiter(distinct, dtype=np.uint64, count=len(distinct))

@@ -78,7 +78,7 @@ def render_report_chart(report: Report, path: Path, title: str) -> Path:
     try:
         with plt.rc_context({"font.family": cjk_font(), "axes.unicode_minus": False}):
             path.parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(path)
+            fig.savefig(path, pil_kwargs={"compress_level": 1})
     finally:
         plt.close(fig)
     return path
@@ -132,4 +132,7 @@ def chart_figure(report: Report, title: str) -> Any:
             ax.spines[["top", "right"]].set_visible(False)
         fig.suptitle(title)
         fig.tight_layout()
+        # laid out once: without an engine left on the figure, savefig does not lay it out
+        # (a whole draw without rendering) again before drawing it
+        fig.set_layout_engine(None)
     return fig

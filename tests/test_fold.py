@@ -216,3 +216,17 @@ def test_making_segmenters_again_does_not_change_how_text_is_split():
     for _ in range(300):
         seg = Segmenter(["李卫东"])
     assert seg.tokens("李卫东方红小学开学") == first
+
+
+def test_fast_nfkc_is_nfkc_for_every_bmp_character_in_context():
+    """core.text._nfkc (a translate table before the quick check) gives exactly NFKC."""
+    import unicodedata
+
+    from core.text import _nfkc
+
+    chars = [chr(c) for c in range(0x10000) if not 0xD800 <= c < 0xE000]
+    for ch in chars:
+        for s in (ch, f"中{ch}\u0301", f"a{ch}\u0308ｂ"):
+            assert _nfkc(s) == unicodedata.normalize("NFKC", s), hex(ord(ch))
+    whole = "".join(chars)
+    assert _nfkc(whole) == unicodedata.normalize("NFKC", whole)
