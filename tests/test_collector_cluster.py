@@ -161,14 +161,34 @@ class Cluster:
         env["PYTHONPATH"] = str(ROOT)
         return {**env, **self.extra_env}
 
+    def _stderr(self, name: str):
+        """A file, not a pipe: nobody reads a pipe while the process runs, and a process that
+        warns more than a pipe holds (64 KiB, e.g. on a loaded machine) would block in write."""
+        (self.workdir / name).mkdir(parents=True, exist_ok=True)
+        return (self.workdir / name / "stderr.txt").open("w", encoding="utf-8")
+
+    def stderr_of(self, name: str) -> str:
+        path = self.workdir / name / "stderr.txt"
+        return path.read_text(encoding="utf-8") if path.exists() else ""
+
+    def describe(self) -> str:
+        """Each process's exit code and the end of its stderr and log (for a failed wait)."""
+        parts = []
+        for name, p in self.procs.items():
+            parts.append(f"--- {name}: pid {p.pid}, exit {p.poll()}")
+            parts.append("stderr: " + self.stderr_of(name)[-1500:])
+            parts.append("log: " + self.log_of(name)[-1500:])
+        return "\n".join(parts)
+
     def start_collectors(self, n: int, *extra: str) -> None:
         for i in range(n):
             name = f"c{i}"
             cmd = [sys.executable, "-m", "bot.cli", "collect", "--db", self.db, "--config", str(self.config)]
             cmd += ["--worker-id", name, *extra]
-            self.procs[name] = subprocess.Popen(
-                cmd, cwd=ROOT, env=self._env(name), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-            )
+            with self._stderr(name) as err:  # the child keeps its own copy
+                self.procs[name] = subprocess.Popen(
+                    cmd, cwd=ROOT, env=self._env(name), stdout=subprocess.DEVNULL, stderr=err
+                )
 
     def start_bots(self, n: int, platform: str = "telegram") -> None:
         """`yuqing run --role bot --platform telegram` x n on this host. Only on a shared
@@ -179,15 +199,15 @@ class Cluster:
             name = f"b{i}"
             cmd = [sys.executable, "-m", "bot.cli", "run", "--role", "bot", "--platform", platform]
             cmd += ["--no-collect", "--db", self.db, "--config", str(self.config)]
-            self.procs[name] = subprocess.Popen(
-                cmd,
-                cwd=ROOT,
-                env=self._env(name),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+            with self._stderr(name) as err:  # the child keeps its own copy
+                self.procs[name] = subprocess.Popen(
+                    cmd,
+                    cwd=ROOT,
+                    env=self._env(name),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                )
 
     def leader(self, database) -> str | None:
         """The name of the bot process holding the leader lease (its owner is host:pid)."""
@@ -217,13 +237,13 @@ class Cluster:
                 p.wait()
 
 
-def _wait(cond, what: str, timeout: float = 90.0) -> None:
+def _wait(cond, what: str, timeout: float = 90.0, cluster: Cluster | None = None) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if cond():
             return
         time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout:.0f} s")
+    raise AssertionError(f"{what}: not within {timeout:.0f} s" + (f"\n{cluster.describe()}" if cluster else ""))
 
 
 def stories(feeds: dict[str, str], n: int) -> dict[str, list[tuple[str, str, str]]]:
@@ -301,17 +321,17 @@ def run_scenario(
         out["killed"] = holder
 
         if bots:  # the leading bot, mid-delivery: some cards out, more to come
-            _wait(lambda: cluster.leader(database) is not None, "a bot leads")
-            _wait(lambda: len(api.sent) >= 2, "the leader delivers")
+            _wait(lambda: cluster.leader(database) is not None, "a bot leads", cluster=cluster)
+            _wait(lambda: len(api.sent) >= 2, "the leader delivers", cluster=cluster)
             leader = cluster.leader(database)
             standby = next(n for n in cluster.procs if n.startswith("b") and n != leader)
             out["standby_alive"] = cluster.procs[standby].poll() is None
             out["standby_log_before"] = cluster.log_of(standby)
-            _wait(sends.idle, "a moment between two sends", 30)
+            _wait(sends.idle, "a moment between two sends", 30, cluster=cluster)
             cluster.kill(leader)
             killed_at = time.monotonic()
             out["sent_before_kill"] = len(api.sent)
-            _wait(lambda: cluster.leader(database) == standby, "the standby took over", 60)
+            _wait(lambda: cluster.leader(database) == standby, "the standby took over", 60, cluster=cluster)
             out["takeover_s"] = time.monotonic() - killed_at
             out["bots"] = (leader, standby)
 
@@ -319,7 +339,7 @@ def run_scenario(
             leases = coord.source_leases(database)
             return all(leases[sid][0] is None and leases[sid][2] > "2" for sid in urls)
 
-        _wait(all_read, "every feed read and given back")
+        _wait(all_read, "every feed read and given back", cluster=cluster)
         out["posts"] = database.execute("SELECT COUNT(*), COUNT(DISTINCT item_key) FROM posts").fetchone()
 
         if bots:
@@ -332,7 +352,7 @@ def run_scenario(
                 text = "\n".join(m["text"] for m in api.chat_log(GROUP))
                 return bool(ids) and left == 0 and all(f"#{i} " in text for i in ids)
 
-            _wait(alerted, "every incident named in the group", 90)
+            _wait(alerted, "every incident named in the group", 90, cluster=cluster)
             out["incidents"] = [r[0] for r in database.execute("SELECT id FROM incidents ORDER BY id").fetchall()]
             out["dead"] = database.execute("SELECT COUNT(*) FROM outbox WHERE state = 'dead'").fetchone()[0]
             out["chat"] = api.chat_log(GROUP)
@@ -346,7 +366,7 @@ def run_scenario(
             api.close()
     out["log"] = list(server.log)
     out["logs"] = {name: cluster.log_of(name) for name in cluster.procs}
-    out["stderr"] = {name: p.stderr.read() if p.stderr else "" for name, p in cluster.procs.items()}
+    out["stderr"] = {name: cluster.stderr_of(name) for name in cluster.procs}
     return out
 
 
