@@ -300,7 +300,20 @@ def _shared_enough(ev: Event, other: Event, window_counts: Callable[[str], int])
     """How much the two share (see `_weight`; 0 when they conflict or share too little)."""
     shared = [t for t in ev.terms & other.terms if window_counts(t) <= EVENT_COMMON_IN_WINDOW]
     n = _weight(ev, shared)
-    return n if _enough(ev, shared, n) and ev.conflict(other) is None else 0
+    return n if _enough(ev, shared, n) and _compatible(ev, other, shared, n) else 0
+
+
+EVENT_SHARED_PLACED = 5  # shared terms, a place among them, that outweigh names that differ
+
+
+def _compatible(ev: Event, other: Event, shared: Sequence[str], weight: int) -> bool:
+    """No conflict (see `Event.conflict`), or only one of names when the two share
+    EVENT_SHARED_PLACED terms with a place among them and agree on the regions: a rewrite of
+    one local story whose other names are a byline (卢金增) or a garbled token (武氏祠)."""
+    why = ev.conflict(other)
+    if why != "people" or weight < EVENT_SHARED_PLACED or not any(t in ev.places for t in shared):
+        return why is None
+    return Event(ev.terms, frozenset(), ev.places, ev.regions).conflict(other) is None  # the places still agree
 
 
 def _weight(ev: Event, shared: Sequence[str]) -> int:
@@ -554,7 +567,7 @@ class StoryIndex:
             if (best is not None and (n, iid) < best) or not _enough(event, terms, n):
                 continue
             held_event = self._cands[iid].event  # indexed by term: it has an event
-            if held_event is not None and held_event.conflict(event) is None:
+            if held_event is not None and _compatible(event, held_event, terms, n):
                 best = (n, iid)
         return best[1] if best else None
 

@@ -95,6 +95,9 @@ def _without_site_suffix(title: str) -> int:
 
 _SENTENCE_STOP = re.compile(r"[。！？!?]")  # a sentence's own end (line breaks in a form page are not)
 FIRST_SENTENCE_CHARS = 120  # at most this much of the lead counts as its first sentence
+# A forum page whose text opens with a quoted reply (引用@某某发表的: …): the reply is a reader's
+# aside, not the story's lead, so its words (…群像式的小说) do not veto what the headline says.
+_FORUM_QUOTE = re.compile(r"\s*(?:引用@|引用\s|以下是引用|原帖由|回复@)")
 # A citizen's complaint or report in the headline: about a government body's handling when the
 # lead names one (举报过期食品只奖两毛: the 食药监局's reward), not about a company otherwise.
 COMPLAINT = ("投诉", "举报", "求助", "反映", "上访", "信访")
@@ -253,6 +256,8 @@ class Analyzer:
         lead_at = max(len(head), head_len) + 1  # the lead's first sentence (a break right at its start skipped)
         first = _SENTENCE_STOP.search(text, lead_at + 1)
         sig.first_end = min(first.end() if first else len(text), lead_at + FIRST_SENTENCE_CHARS)
+        if _FORUM_QUOTE.match(text, lead_at):  # a forum page opening with a reply: the headline is the story
+            sig.first_end = head_len
         sig.head_official = self.officials.has_official_title(headline)
         sig.head_body = self.officials.has_cadre_word(headline)
         sig.foreign = foreign_subject(headline, text[: sig.cut], sig.places, sig.cut, boundaries)

@@ -28,6 +28,7 @@ REWRITES = [
     (3946, 4008),  # 法制日报揭“隐蔽性腐败” (two headlines)
     (1213, 3024),  # 北海市海城区法院李嘉法官 渎职枉法 / 滥用职权
     (718, 5193),  # 经侦支队长除了盐什么都要人送 / 落马公安模范受贿861万
+    (494, 928),  # a spun copy (…150次收受21人钱财_赤峰新闻网: 武氏祠 in its body) / a byline (卢金增)
 ]
 
 
@@ -95,6 +96,24 @@ def test_who_and_where_must_agree():
     c = [Candidate(1, "a", None, frozenset(), event=base)]
     assert choose("b", None, [], c, event=ev("受贿案", "副县长", "150次", people=["王某"])) == 1
     assert choose("b", None, [], c, event=ev("受贿案", "副县长", "150次", people=["李某"])) is None
+
+
+def test_names_that_differ_give_way_to_five_shared_terms_with_a_place():
+    """A rewrite of one local story whose only other "names" are a byline or a garbled token:
+    five shared terms, a place among them, and the same regions join it; four do not, nor
+    five in another city."""
+    story = ("雅好", "集邮", "邮票", "拓片")
+    where = dict(places=["嘉祥县"], regions=["37", "3708"])
+    c = [Candidate(1, "a", None, frozenset(), event=ev(*story, people=["许某"], **where))]
+    assert choose("b", None, [], c, event=ev(*story, people=["卢金"], **where)) == 1
+    assert choose("b", None, [], c, event=ev(*story[:3], people=["卢金"], **where)) is None
+    assert choose("b", None, [], c, event=ev(*story, people=["卢金"])) is None  # no place shared
+    other = dict(places=["嘉祥县"], regions=["37", "3701"])
+    assert choose("b", None, [], c, event=ev(*story, people=["卢金"], **other)) is None
+    index = StoryIndex()
+    index.add(c[0], "2026-11-24T00:00:00+00:00")
+    assert index.choose("b", None, [], event=ev(*story, people=["卢金"], **where)) == 1
+    assert index.choose("b", None, [], event=ev(*story[:3], people=["卢金"], **where)) is None
 
 
 def test_four_terms_need_a_name_place_or_number_and_eight_need_none():

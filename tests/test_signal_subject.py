@@ -264,3 +264,52 @@ def test_a_near_only_rule_passes_the_prefilter():
     assert f.relevant and f.category == "政府回应"
     assert "trigger" not in f.matched and "rule" not in f.matched
     assert not a.analyse(Post("forum", "k", "网友回应群众关切", ""), None).finding.relevant
+
+
+# ---------------------------------------------------------------- the province profile's vocabulary
+
+
+def test_inaction_vocabulary_makes_a_complaint_about_a_body_relevant(province):
+    """不履行职责: a government body's inaction is 干部作风 without a complaint word."""
+    f = run(province, "某县国土资源局不履行职责 村民耕地被占三年无人管", "村民多次反映，县国土资源局至今未处理。")
+    assert f.relevant and f.category == "干部作风"
+
+
+def test_over_enforcement_of_public_power_is_relevant(province):
+    f = run(province, "某县“过度执法”拘留烧散煤村民 官方称系工作失误", "县环保局发布通告称，对二次违规者给予拘留。")
+    assert f.relevant and f.category == "干部作风"
+
+
+def test_fees_charged_by_a_body_are_relevant_and_by_a_company_not(province):
+    f = run(province, "镇政府乱收费 村民每户交五十元", "村民反映，镇政府要求每户缴纳五十元。")
+    assert f.relevant and f.category == "干部作风"
+    g = run(province, "某医院乱收费 患者多花三千元", "患者反映，该医院检查项目重复收费。")
+    assert not g.relevant
+
+
+def test_a_rebuttal_of_a_false_story_by_a_government_body(province):
+    """澄清, 纯属谣言: an official rebuttal is 政府回应 when a body or a place is next to it."""
+    f = run(province, "县政府澄清：网传撤县设区消息系谣言", "近日网传我县将撤县设区，经核实，该消息不实。")
+    assert f.relevant and f.category == "政府回应"
+    g = run(province, "外媒澄清：可可树会开花是假新闻", "有报道称可可树开花，专家澄清。")
+    assert not g.relevant
+
+
+def test_a_teleconference_is_a_bodys_own_meeting(province):
+    f = run(province, "全省安全生产电视电话会议召开", "省政府召开全省安全生产电视电话会议，副省长出席并讲话。")
+    assert f.relevant and f.category == "其他"
+
+
+def test_party_building_in_a_community(province):
+    f = run(province, "【共驻共建】县供热公司到河滨社区践诺", "县供热公司到社区开展共驻共建活动，捐赠学习用品。")
+    assert f.relevant and f.category == "基层党建"
+
+
+def test_a_forum_reply_under_the_headline_does_not_veto_it(province):
+    """A forum page opening with a quoted reply (…群像式的小说): the headline decides."""
+    f = run(
+        province,
+        "头顶光环的公安局长落马:家里除了盐什么都要人送 - 第6页",
+        "引用@某网友发表的:\\n有本书叫官场现形记，写的非常有意思，群像式的小说.读完大家会发现",
+    )
+    assert f.relevant and f.category == "违纪违法"
