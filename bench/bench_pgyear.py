@@ -99,7 +99,7 @@ def load(sqlite_path: Path, url: str) -> dict:
     lite_tables = {r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     counts: dict[str, int] = {}
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1), autocommit=True) as pg:
-        pg.execute("SET maintenance_work_mem = '256MB'")
+        pg.execute("SET maintenance_work_mem = '1GB'")
         # the rows are SQLite's, whose foreign keys held: no per-row checks (nor any order of tables)
         pg.execute("SET session_replication_role = replica")
         tables = [
