@@ -20,6 +20,7 @@ from bench import (
     bench_delivery,
     bench_labels,
     bench_loop,
+    bench_pgyear,
     bench_pipeline,
     bench_report,
     bench_retention,
@@ -56,6 +57,7 @@ def main(argv=None) -> int:
             "labels",
             "backtest",
             "retention",
+            "pgyear",
         ],
         default=None,
     )
@@ -83,6 +85,8 @@ def main(argv=None) -> int:
         rows += bench_year.run()
     if args.only in (None, "year", "startup"):
         rows += bench_startup.run()
+    if args.only in (None, "pgyear"):
+        rows += bench_pgyear.run()
     if args.only in (None, "retention"):
         rows += bench_retention.run()
     if args.only in (None, "casebook"):
