@@ -6,7 +6,7 @@ import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +62,17 @@ def insert_id(db: Any, sql: str, params: list) -> int:
 def dialect(db: Any) -> str:
     """'sqlite' or 'postgresql': the few statements that differ between the engines ask this."""
     return getattr(db, "dialect", "sqlite")
+
+
+def rows(db: Any, sql: str, params: Sequence[Any] = ()) -> list[dict]:
+    """The rows of a read as dicts, like `db.query`, without sqlite-utils' savepoint around
+    it: inside a write transaction that has added to the FTS5 index, every savepoint makes
+    SQLite flush the index's pending terms (~1.5 ms a read on the ingest path, issue 17.6)."""
+    if dialect(db) == "postgresql":
+        return list(db.query(sql, list(params)))
+    cur = db.conn.execute(sql, params)
+    keys = [d[0] for d in cur.description]
+    return [dict(zip(keys, r)) for r in cur]
 
 
 def json_dumps(value: object) -> str:

@@ -14,6 +14,7 @@ from core.grades import Grade
 from core.grading import Reason, reasons_from_json, reasons_to_json
 from core.models import Disposition, Event, Incident, State
 from storage.db import dialect, insert_id, json_dumps, json_loads
+from storage.db import rows as _rows
 
 __all__ = [
     "IncidentNotFound",
@@ -94,7 +95,7 @@ def get_incident(db: Database, incident_id: int) -> Incident:
     second writer reads the incident only after the first committed, as BEGIN IMMEDIATE
     serialises writers on SQLite, so a racing claim is refused (TAKEN), not lost (stale)."""
     lock = " FOR UPDATE OF i" if dialect(db) == "postgresql" and db.conn.in_transaction else ""
-    rows = list(db.query(_SELECT + " WHERE i.id = ?" + lock, [incident_id]))
+    rows = _rows(db, _SELECT + " WHERE i.id = ?" + lock, [incident_id])
     if not rows:
         raise IncidentNotFound(incident_id)
     return _row_to_incident(rows[0])
@@ -105,20 +106,18 @@ def get_story_row(db: Database, incident_id: int) -> dict:
 
     :raises StopIteration: when there is no such incident.
     """
-    return dict(next(db.query("SELECT * FROM incidents WHERE id = ?", [incident_id])))
+    return next(iter(_rows(db, "SELECT * FROM incidents WHERE id = ?", [incident_id])))
 
 
 def story_candidates(db: Database, since: datetime, *, after_id: int = 0) -> list[dict]:
     """Incidents opened since `since` (and numbered above `after_id`), oldest first: what a new
     post may join."""
-    return [
-        dict(r)
-        for r in db.query(
-            "SELECT id, created_at, story_key, fingerprint, simhash128, matched FROM incidents WHERE created_at >= ? AND id > ? "
-            "ORDER BY id",
-            [to_iso(since), after_id],
-        )
-    ]
+    return _rows(
+        db,
+        "SELECT id, created_at, story_key, fingerprint, simhash128, matched FROM incidents WHERE created_at >= ? AND id > ? "
+        "ORDER BY id",
+        [to_iso(since), after_id],
+    )
 
 
 def create_incident(
