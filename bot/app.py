@@ -9,6 +9,7 @@ import importlib
 import logging
 import random
 import threading
+import urllib.request
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import timedelta
@@ -37,7 +38,7 @@ from jobs import offload
 from jobs.analyse import Analyzer
 from jobs.deadlines import sweep_async as deadline_sweep
 from jobs.deliver import Deliverer
-from jobs.fetch import Fetcher, Politeness
+from jobs.fetch import Fetcher, PerHostTransport, Politeness
 from jobs.pipeline import Pipeline, SourceRun, index_off_loop
 from jobs.report import report_with_chart, send_scheduled_report
 from jobs.report_docs import with_document
@@ -405,6 +406,9 @@ class App:
     def new_http_client(self) -> httpx.AsyncClient:
         """The client collection and tips use: settings' timeout, proxy and User-Agent."""
         s = self.settings
+        # without a proxy, one small pool per host (jobs.fetch.PerHostTransport); through a proxy
+        # (the settings' or the environment's) every request goes to the proxy: one pool, as before
+        direct = not s.http_proxy and not urllib.request.getproxies()
         return httpx.AsyncClient(
             timeout=httpx.Timeout(s.http_timeout),
             follow_redirects=True,
@@ -412,6 +416,9 @@ class App:
             proxy=s.http_proxy,
             headers={"User-Agent": s.user_agent},
             limits=httpx.Limits(max_connections=50),
+            transport=PerHostTransport(max_connections=50, per_host=self.config.collection.per_host + 1)
+            if direct
+            else None,
         )
 
     def _http_client(self) -> httpx.AsyncClient:

@@ -31,6 +31,12 @@ __all__ = ["Pipeline", "SourceRun", "index_off_loop", "index_pending"]
 
 log = logging.getLogger(__name__)
 
+_STORE_CHUNK = 50  # posts per write transaction of a source run (a short hold of the loop)
+
+
+def _analyse_all(analyzer: Analyzer, posts: list[Post], source: Source) -> list:
+    return [analyzer.analyse(p, source) for p in posts]
+
 
 @dataclass
 class SourceRun:
@@ -96,31 +102,43 @@ class Pipeline:
         run.fetched = len(read.posts)
         # oldest first, so incidents are numbered in the order stories appeared
         posts = sorted(read.posts, key=lambda p: (p.published_at is None, p.published_at or 0))
+        known = post_store.stored_keys(self.db, [p.item_key for p in posts])
         fresh = []
         for post in posts:
-            if post_store.post_exists(self.db, post.item_key):
+            if post.item_key in known:
                 continue
             if source.kind == "html" and self.fetcher is not None:
                 post = await fetch_body(self.fetcher, source, post, self.config.collection.host_aliases)
             fresh.append(post)
         async with self._ingesting:  # one source's posts together, in order (the fetching above is not held)
-            for post in fresh:
-                await self.ingest_off_loop(post, source, run)
-        with write_tx(self.db):
-            before, _ = post_store.record_source_run(
-                self.db,
-                source_id,
-                self.service.clock(),
-                error=None,
-                new_items=run.new_posts,
-                etag=read.etag,
-                last_modified=read.last_modified,
-            )
-        if read.ttl_minutes and timedelta(minutes=read.ttl_minutes) > source.interval_td:
-            with write_tx(self.db):  # the feed asks for fewer visits than our interval would make
-                post_store.set_source_flags(
-                    self.db, source_id, fetch_after=to_iso(now + timedelta(minutes=min(read.ttl_minutes, 1440)))
-                )
+            # analysed in one go on the CPU worker; stored a chunk per transaction on the loop, the
+            # source's health in the last one (each chunk as it was per post: posts, incidents, outbox)
+            analyses = await offload.cpu(_analyse_all, self.analyzer, fresh, source) if fresh else []
+            for start in range(0, max(1, len(fresh)), _STORE_CHUNK):
+                last = start + _STORE_CHUNK >= len(fresh)
+                with write_tx(self.db):
+                    for post, analysis in zip(
+                        fresh[start : start + _STORE_CHUNK], analyses[start : start + _STORE_CHUNK], strict=True
+                    ):
+                        self._store(post, source, analysis, run)
+                    if last:
+                        before, _ = post_store.record_source_run(
+                            self.db,
+                            source_id,
+                            self.service.clock(),
+                            error=None,
+                            new_items=run.new_posts,
+                            etag=read.etag,
+                            last_modified=read.last_modified,
+                        )
+                        if read.ttl_minutes and timedelta(minutes=read.ttl_minutes) > source.interval_td:
+                            # the feed asks for fewer visits than our interval would make
+                            post_store.set_source_flags(
+                                self.db,
+                                source_id,
+                                fetch_after=to_iso(now + timedelta(minutes=min(read.ttl_minutes, 1440))),
+                            )
+                await asyncio.sleep(0)
         if before >= self.config.collection.break_after:
             self.service.notify_admins(source.team, f"✅ 来源「{source.name}」已恢复（此前连续失败 {before} 次）")
         self._check_silence(source, now)

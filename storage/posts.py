@@ -41,6 +41,22 @@ def post_exists(db: Database, item_key: str) -> bool:
     return was_pruned(db, item_key)
 
 
+def stored_keys(db: Database, item_keys: list[str]) -> set[str]:
+    """Of `item_keys`, those stored already or pruned: `post_exists` for a whole feed in one read
+    of posts and one of pruned_keys per 500 keys (posts first, as there)."""
+    out: set[str] = set()
+    keys = list(dict.fromkeys(item_keys))
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        out.update(r[0] for r in db.execute(f"SELECT item_key FROM posts WHERE item_key IN ({marks})", chunk))
+        rest = [k for k in chunk if k not in out]
+        if rest:
+            marks = ",".join("?" * len(rest))
+            out.update(r[0] for r in db.execute(f"SELECT item_key FROM pruned_keys WHERE item_key IN ({marks})", rest))
+    return out
+
+
 def insert_post(db: Database, post: Post, finding: Finding, seg: str | None, now: datetime) -> int | None:
     """Store a post; returns its id, or None when a post with the same key is already stored.
     `seg` None queues the post for the background search indexer (see `unindexed`); otherwise
