@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy   # packages and settings in pyproject.toml [tool.mypy]
-	$(BIN)/python -m pytest -q -n 2   # two workers: the suite takes ~3.5 min on 2 cores (~6 min in one)
+	$(BIN)/python -m pytest -q -n 2   # two workers: the suite takes ~4 min on 2 cores
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
