@@ -436,16 +436,7 @@ class IncidentService:
             if edit_card:
                 self._queue_card(inc, platform, chat, now)
             if notice and (platform, chat) not in outside:
-                self.outbox.enqueue(
-                    self.db,
-                    now,
-                    platform=platform,
-                    chat=chat,
-                    kind=self.outbox.NOTICE,
-                    incident_id=inc.id,
-                    payload={"text": notice, **({"reminder": True} if reminder else {})},
-                    priority=inc.grade.rank,
-                )
+                self._queue_notice(inc, platform, chat, notice, now, reminder=reminder)
 
     def _private(self, person, inc: Incident, notice: str | None, now: datetime) -> None:
         """Send a person the card privately (tracked, so later changes edit it) with a notice."""
@@ -466,8 +457,11 @@ class IncidentService:
             priority=inc.grade.rank,
         )
 
-    def _queue_notice(self, inc: Incident, platform: str, chat: str, text: str, now: datetime) -> None:
-        """A notice about `inc` in one chat, at the incident's grade's priority."""
+    def _queue_notice(
+        self, inc: Incident, platform: str, chat: str, text: str, now: datetime, *, reminder: bool = False
+    ) -> None:
+        """A notice about `inc` in one chat, at the incident's grade's priority (`reminder`:
+        marked as one, for the reminder holds)."""
         self.outbox.enqueue(
             self.db,
             now,
@@ -475,7 +469,7 @@ class IncidentService:
             chat=chat,
             kind=self.outbox.NOTICE,
             incident_id=inc.id,
-            payload={"text": text},
+            payload={"text": text, **({"reminder": True} if reminder else {})},
             priority=inc.grade.rank,
         )
 

@@ -155,24 +155,16 @@ class _Sweep:
                 if intent.kind == "auto_escalate":
                     text = f"⏫ #{inc.id} {intent.text}"
                     with write_tx(service.db):  # recorded before acting: never escalated twice
-                        for f in folded:
-                            self.acted += 1
+                        self.acted += len(folded)
+                        for key, said in [*((f.key, f.text) for f in folded), (intent.key, text)]:
                             store.add_event(
                                 service.db,
                                 inc.id,
                                 now,
                                 actor=None,
                                 action="reminder",
-                                detail={"key": f.key, "text": f.text},
+                                detail={"key": key, "text": said},
                             )
-                        store.add_event(
-                            service.db,
-                            inc.id,
-                            now,
-                            actor=None,
-                            action="reminder",
-                            detail={"key": intent.key, "text": text},
-                        )
                     # the group hears of it in this sweep's reminder message, one line for it
                     out = service.act(inc.id, Action.ESCALATE, SYSTEM, text=intent.text, announce=False)
                     if out.ok and out.incident is not None:
