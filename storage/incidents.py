@@ -302,21 +302,22 @@ def _event(r: dict) -> Event:
 
 def events_for(db: Database, incident_id: int) -> list[Event]:
     """An incident's events, oldest first."""
-    return [_event(r) for r in db.query("SELECT * FROM events WHERE incident_id = ? ORDER BY id", [incident_id])]
+    return [_event(r) for r in _rows(db, "SELECT * FROM events WHERE incident_id = ? ORDER BY id", [incident_id])]
 
 
 def events_of(db: Database, incident_id: int, actions: tuple[str, ...]) -> list[Event]:
     """An incident's events of the given actions, in order (the card's 批示 and 已阅)."""
     marks = ",".join("?" * len(actions))
     sql = f"SELECT * FROM events WHERE incident_id = ? AND action IN ({marks}) ORDER BY id"
-    return [_event(r) for r in db.query(sql, [incident_id, *actions])]
+    return [_event(r) for r in _rows(db, sql, [incident_id, *actions])]
 
 
 def posts_for(db: Database, incident_id: int) -> list[dict]:
     """An incident's posts (id, title, url, source id and name, published and fetched times), oldest first."""
     return [
         dict(r)
-        for r in db.query(
+        for r in _rows(
+            db,
             """SELECT p.id, p.title, p.url, p.source_id, s.name AS source_name, p.published_at, p.fetched_at
            FROM incident_posts ip JOIN posts p ON p.id = ip.post_id LEFT JOIN sources s ON s.id = p.source_id
            WHERE ip.incident_id = ? ORDER BY p.id""",
@@ -359,7 +360,7 @@ def list_incidents(
     where, params = _list_where(states, assignee, grade)
     sql = _SELECT + where
     sql += " ORDER BY CASE i.grade WHEN 'I' THEN 1 WHEN 'II' THEN 2 WHEN 'III' THEN 3 ELSE 4 END, i.id DESC"
-    return [_row_to_incident(dict(r)) for r in db.query(sql + " LIMIT ? OFFSET ?", [*params, limit, offset])]
+    return [_row_to_incident(dict(r)) for r in _rows(db, sql + " LIMIT ? OFFSET ?", [*params, limit, offset])]
 
 
 def count_incidents(
@@ -374,15 +375,15 @@ def incidents_between(db: Database, start: datetime, end: datetime) -> list[Inci
     """Incidents created in [start, end)."""
     return [
         _row_to_incident(dict(r))
-        for r in db.query(
-            _SELECT + " WHERE i.created_at >= ? AND i.created_at < ? ORDER BY i.id", [to_iso(start), to_iso(end)]
+        for r in _rows(
+            db, _SELECT + " WHERE i.created_at >= ? AND i.created_at < ? ORDER BY i.id", [to_iso(start), to_iso(end)]
         )
     ]
 
 
 def open_incidents(db: Database) -> list[Incident]:
     """Every incident not closed, by number."""
-    return [_row_to_incident(dict(r)) for r in db.query(_SELECT + " WHERE i.state != 'closed' ORDER BY i.id")]
+    return [_row_to_incident(dict(r)) for r in _rows(db, _SELECT + " WHERE i.state != 'closed' ORDER BY i.id")]
 
 
 def due_for_sweep(
@@ -405,8 +406,8 @@ def due_for_sweep(
     marks = ",".join("?" * len(ids))
     rows = {
         r["id"]: dict(r)
-        for r in db.query(
-            _SELECT.replace("SELECT i.*", "SELECT i.*, i.next_due_at AS _nd", 1) + f" WHERE i.id IN ({marks})", ids
+        for r in _rows(
+            db, _SELECT.replace("SELECT i.*", "SELECT i.*, i.next_due_at AS _nd", 1) + f" WHERE i.id IN ({marks})", ids
         )
     }
     out = []
@@ -486,7 +487,8 @@ def events_between(db: Database, start: datetime, end: datetime, actions: tuple[
     out: dict[int, list[Event]] = {}
     if not actions:
         return out
-    rows = db.query(
+    rows = _rows(
+        db,
         f"""SELECT e.* FROM events e JOIN incidents i ON i.id = e.incident_id
             WHERE i.created_at >= ? AND i.created_at < ? AND e.action IN ({','.join('?' * len(actions))})
             ORDER BY e.incident_id, e.id""",

@@ -13,6 +13,7 @@ from sqlite_utils import Database
 
 from core.clock import to_iso
 from storage.db import dialect, insert_id, json_dumps, json_loads
+from storage.db import rows as _rows
 
 __all__ = [
     "CARD",
@@ -122,7 +123,7 @@ def due(db: Database, platforms: list[str], now: datetime, limit: int = 50) -> l
             r["priority"],
             r["attempts"],
         )
-        for r in db.query(sql, [*platforms, to_iso(now), URGENT_CARD_RANK, limit])
+        for r in _rows(db, sql, [*platforms, to_iso(now), URGENT_CARD_RANK, limit])
     ]
 
 
@@ -235,7 +236,8 @@ def new_low_grade_cards(db: Database, platform: str, now: datetime, min_rank: in
     """Pending first alerts (the card of a new incident, no message sent yet for it in that
     chat) of grade III–IV, by chat: the candidates for a digest. Cards caused by later
     changes are never digested."""
-    rows = db.query(  # `first` is read from the payload below (JSON in SQL differs between engines)
+    rows = _rows(
+        db,  # `first` is read from the payload below (JSON in SQL differs between engines)
         """SELECT o.* FROM outbox o
            WHERE o.state='pending' AND o.platform=? AND o.kind='card' AND o.priority >= ?
              AND (o.not_before IS NULL OR o.not_before <= ?)

@@ -13,6 +13,7 @@ from core.config import Source
 from core.models import Finding, Post
 from core.search import SearchQuery, index_text
 from storage.db import dialect, json_dumps
+from storage.db import rows as _rows
 from storage.retention import was_pruned
 
 __all__ = [
@@ -111,7 +112,7 @@ def source_state(db: Database, source_id: str) -> dict:
 
     :raises StopIteration: when the source is not in the table (see `sync_sources`).
     """
-    return dict(next(db.query("SELECT * FROM sources WHERE id = ?", [source_id])))
+    return next(iter(_rows(db, "SELECT * FROM sources WHERE id = ?", [source_id])))
 
 
 def record_source_run(
@@ -159,7 +160,7 @@ def set_source_flags(db: Database, source_id: str, **flags: object) -> None:
 
 def source_rows(db: Database) -> list[dict]:
     """The run state of every source, by id."""
-    return [dict(r) for r in db.query("SELECT * FROM sources ORDER BY id")]
+    return _rows(db, "SELECT * FROM sources ORDER BY id")
 
 
 def search_posts(db: Database, query: SearchQuery | str, limit: int = 10) -> list[dict]:
@@ -170,7 +171,7 @@ def search_posts(db: Database, query: SearchQuery | str, limit: int = 10) -> lis
     if not match:
         return []
     if dialect(db) == "postgresql":
-        return [dict(r) for r in db.query(_PG_SEARCH, [to_tsquery(match), limit])]
+        return _rows(db, _PG_SEARCH, [to_tsquery(match), limit])
     sql = """
         SELECT p.id, p.title, p.url, p.source_id, p.published_at, p.fetched_at, p.relevant,
                substr(p.text, 1, 2000) AS text,
@@ -180,7 +181,7 @@ def search_posts(db: Database, query: SearchQuery | str, limit: int = 10) -> lis
         JOIN posts p ON p.id = f.id
         ORDER BY round(f.score, 6), COALESCE(p.published_at, p.fetched_at) DESC, p.id DESC
         LIMIT ?"""
-    return [dict(r) for r in db.query(sql, [match, limit])]
+    return _rows(db, sql, [match, limit])
 
 
 # PostgreSQL: the same index text in a tsvector (title weight A, body B), a typed word a phrase

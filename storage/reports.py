@@ -10,6 +10,7 @@ from sqlite_utils import Database
 
 from core.clock import to_iso
 from storage.db import dialect
+from storage.db import rows as _rows
 
 __all__ = [
     "closed_between",
@@ -127,7 +128,7 @@ def open_overdue(
 def source_health_rows(db: Database) -> dict[str, dict]:
     """source id -> the columns its health is judged by (`core.health.source_health`)."""
     cols = "deactivated, consecutive_failures, silent_reported, last_run_at"
-    return {r["id"]: r for r in db.query(f"SELECT id, {cols} FROM sources")}
+    return {r["id"]: r for r in _rows(db, f"SELECT id, {cols} FROM sources")}
 
 
 def reserve_issue(db: Database, kind: str, year: int, period: str, now: datetime) -> int:

@@ -24,6 +24,7 @@ from sqlite_utils import Database
 
 from core.clock import to_iso
 from storage.db import dialect
+from storage.db import rows as _rows
 
 __all__ = [
     "KEY_FACTOR",
@@ -89,7 +90,8 @@ def prunable(db: Database, cutoff: datetime, limit: int, after: tuple[str, int] 
     at, pid = after if after is not None else ("", 0)
     return [
         dict(r)
-        for r in db.query(
+        for r in _rows(
+            db,
             f"""SELECT {cols} FROM posts p
                 WHERE p.fetched_at < ? AND p.fetched_at >= ? AND NOT (p.fetched_at = ? AND p.id <= ?)
                   AND p.indexed = 1 AND {_UNLINKED}
