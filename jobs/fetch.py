@@ -3,8 +3,12 @@
 One `Fetcher` per process wraps the shared `httpx.AsyncClient`:
 
 * conditional GET (ETag / Last-Modified): a 304 costs no parsing;
-* per-host politeness: one request at a time per host, a minimum interval with jitter;
-* robots.txt respected (cached per host; a missing robots.txt allows everything);
+* per-host politeness: one request at a time per host, a minimum interval with jitter between the
+  starts of two requests (and a host that answered slowly rests as long as its answer took, up to
+  the interval); the jitter follows a low-discrepancy sequence with a random phase per host, so
+  each wait is spread over [0, jitter] but a run of waits totals close to its mean;
+* robots.txt respected (cached per host; a missing robots.txt allows everything), and its
+  Crawl-delay raises the host's minimum interval (capped at `MAX_CRAWL_DELAY`);
 * a maximum body size (the body is streamed and cut off, the fetch fails clearly);
 * retries with backoff on 5xx and network errors; timeouts from the client;
 * decoding from evidence (`decode_body`): BOM, UTF-16/32 NUL patterns, valid UTF-8, the HTTP
@@ -67,8 +71,8 @@ class FetchError(YuqingError):
 
 @dataclass(frozen=True)
 class Politeness:
-    min_interval: float = 2.0  # seconds between requests to one host
-    jitter: float = 1.0  # up to this many extra seconds, at random
+    min_interval: float = 2.0  # seconds between the starts of two requests to one host
+    jitter: float = 1.0  # up to this many extra seconds, spread evenly (see `_Host.next_jitter`)
     per_host: int = 1  # concurrent requests per host
     max_bytes: int = 5 * 1024 * 1024
     retries: int = 2  # extra attempts on 5xx / network errors
@@ -372,10 +376,27 @@ class PerHostTransport(httpx.AsyncBaseTransport):
 class _Host:
     sem: asyncio.Semaphore
     key: str = ""
-    last: float = 0.0
+    started: float = 0.0  # monotonic start of the latest request (0: none yet)
+    last: float = 0.0  # monotonic end of the latest request
+    took: float = 0.0  # how long the latest request took
     robots: urllib.robotparser.RobotFileParser | None = None
     robots_checked: bool = False
+    crawl_delay: float = 0.0  # robots.txt's Crawl-delay for our user agent, capped
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    phase: float = field(default_factory=random.random)
+
+    def next_jitter(self) -> float:
+        """The next jitter share in [0, 1): the golden-ratio (Kronecker) sequence from this
+        host's random phase. Each value is spread evenly over [0, 1) like a uniform draw, but any
+        run of n consecutive values sums to n/2 within about ±1, where independent draws drift by
+        about ±0.29·√n: a host's n waits take n·(min_interval + jitter/2) give or take one jitter,
+        so a cycle is not held up by whichever host drew long waits (measured in bench_collect)."""
+        self.phase = (self.phase + _GOLDEN) % 1.0
+        return self.phase
+
+
+_GOLDEN = (5**0.5 - 1) / 2
+MAX_CRAWL_DELAY = 60.0  # seconds: a robots.txt asking for more gets this (and a log line)
 
 
 class Fetcher:
@@ -413,16 +434,21 @@ class Fetcher:
                             decode_body(resp.content[: 512 * 1024], resp.headers.get("content-type"))[0].splitlines()
                         )
                         host.robots = rp
+                        host.crawl_delay = _crawl_delay(rp, self.user_agent, robots_url)
                 except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as e:
                     log.info("robots.txt for %s not readable (%s); treating as allowed", robots_url, e)
         return host.robots is None or host.robots.can_fetch(self.user_agent, url)
 
     async def _polite_wait(self, host: _Host) -> None:
-        gap = self.p.min_interval + random.uniform(0, self.p.jitter)
-        if self.gaps is not None and host.last:
+        """Wait until the host may be asked again: `gap` after the start of its latest request,
+        and a rest after its latest answer as long as that answer took (up to `gap`)."""
+        gap = max(self.p.min_interval, host.crawl_delay) + host.next_jitter() * self.p.jitter
+        if not host.started:
+            return
+        if self.gaps is not None:
             self.gaps.setdefault(host.key, []).append(gap)
-        wait = host.last + gap - time.monotonic()
-        if host.last and wait > 0:
+        wait = _ready_at(host, gap) - time.monotonic()
+        if wait > 0:
             await asyncio.sleep(wait)
 
     async def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
@@ -440,6 +466,7 @@ class Fetcher:
         while True:
             async with host.sem:
                 await self._polite_wait(host)
+                host.started = started = time.monotonic()
                 try:
                     result = await self._once(url, headers)
                 except _Retryable as e:
@@ -448,6 +475,7 @@ class Fetcher:
                     break
                 finally:
                     host.last = time.monotonic()
+                    host.took = host.last - started
             attempt += 1
             if attempt > self.p.retries:
                 raise FetchError(str(err), status=err.status) from err
@@ -502,6 +530,23 @@ class Fetcher:
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as e:
             # anything else httpx can raise for one URL is that URL's failure, never the cycle's
             raise FetchError(f"请求失败 / request failed: {type(e).__name__}: {e}") from e
+
+
+def _ready_at(host: _Host, gap: float) -> float:
+    """When `host` may be asked again (monotonic): `gap` after its latest request started, and
+    never sooner after its latest answer than that answer took (a slow server rests too)."""
+    return max(host.started + gap, host.last + min(gap, host.took))
+
+
+def _crawl_delay(rp: urllib.robotparser.RobotFileParser, agent: str, robots_url: str) -> float:
+    try:
+        delay = float(rp.crawl_delay(agent) or 0)
+    except (TypeError, ValueError):
+        return 0.0
+    if delay > MAX_CRAWL_DELAY:
+        log.warning("%s asks for a Crawl-delay of %gs; using %gs", robots_url, delay, MAX_CRAWL_DELAY)
+        return MAX_CRAWL_DELAY
+    return max(delay, 0.0)
 
 
 class _Retryable(Exception):
