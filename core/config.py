@@ -354,6 +354,9 @@ class Topic(_Model):
     none: list[str] = Field(default_factory=list)
     near: list[Near] = Field(default_factory=list)
     team: str | None = None  # only for posts from this team's sources; empty = every team
+    # the content grade a post this rule decides has at least (a class the rubric grades III,
+    # like a village's levy on households, whatever words its lead has); impact adds as usual
+    at_least: Grade | None = None
 
     @model_validator(mode="after")
     def _has_a_trigger(self) -> Topic:

@@ -179,6 +179,8 @@ ADMIN_NEXT = (
     "公安",
     "警方",
     "法院",
+    "中院",
+    "高院",
     "检察",
     "官方",
     "人大",
@@ -505,6 +507,29 @@ class Boundaries(Protocol):
     def __contains__(self, pos: int, /) -> bool: ...
 
 
+# A state body named after its place's short form is often one jieba word (武汉中院, 北京警方,
+# 湖北高院): the short form in front of it is still that place.
+IN_WORD_BODIES = (
+    "中院",
+    "高院",
+    "法院",
+    "中级法院",
+    "检察院",
+    "公安局",
+    "警方",
+    "市委",
+    "县委",
+    "区委",
+    "纪委",
+    "政府",
+)
+
+
+def _body_follows(text: str, end: int, boundaries: Boundaries) -> bool:
+    """A state body's word from `end` to the end of the jieba word (武汉|中院)."""
+    return any(text.startswith(b, end) and end + len(b) in boundaries for b in IN_WORD_BODIES)
+
+
 class AreaMatcher:
     """Finds the area's places and the places elsewhere in folded text."""
 
@@ -583,7 +608,7 @@ class AreaMatcher:
                 continue  # inside a longer place already taken (抚州市 over 抚州)
             full = s == canonical
             if not full:
-                if end not in boundaries:
+                if end not in boundaries and not _body_follows(text, end, boundaries):
                     continue
                 if needs_context and not (
                     text.startswith(ADMIN_NEXT, end) or any(text.endswith(p, 0, start) for p in parents)

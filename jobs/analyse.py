@@ -145,7 +145,7 @@ class Analyzer:
             for s in (*t.all, *t.none, *(x for n in t.near for x in (*n.a, *n.b) if not x.startswith("$"))):
                 self._add(s, RULE, s)
             if not t.any:  # a rule of near clauses only: their terms are what triggers it
-                for s in (x for n in t.near for x in (*n.a, *n.b) if not x.startswith("$")):
+                for s in (x for n in t.near for x in _trigger_side(n) if not x.startswith("$")):
                     self._add(s, TRIGGER, s)
         for s in wl.sensitive:
             self._add(s, SENSITIVE, s)
@@ -316,7 +316,7 @@ class Analyzer:
         sig = sig or Signals()
         matched.pop(RULE, None)
         matched.pop(TRIGGER, None)
-        best_cat, best_w, best_score = None, 0, 0
+        best_cat, best_w, best_score, best_rule = None, 0, 0, None
         team = source.team if source else None
         if sig.cut:  # the subject test: topics count in the title and lead, not deep in a page
             cut = sig.cut
@@ -333,17 +333,20 @@ class Analyzer:
         first_pos = {k: [i for i in v if i < first_end] for k, v in positions.items()}
         first_kinds = {k: [i for i in v if i < first_end] for k, v in kinds_at.items()}
         head_topic = False
+        first_near = False  # a rule of near clauses only holds in the headline and first sentence
         for t in wl.topics:
             if t.team is not None and t.team != team:
                 continue  # another team's rule
             if any(self._offsets(x, first_pos, first_kinds) for x in t.none):
                 continue  # the headline or the lead's first sentence says what the rule excludes
             in_head = self._topic_strength(t, head_pos, head_kinds) > 0
+            if not t.any and not first_near:
+                first_near = in_head or self._topic_strength(t, first_pos, first_kinds) > 0
             n = self._topic_strength(t, positions, kinds_at, veto=not in_head)
             head_topic = head_topic or in_head
             rank = t.weight * n + (1000 if in_head else 0)
             if n and rank > best_score:
-                best_cat, best_w, best_score = t.category, t.weight, rank
+                best_cat, best_w, best_score, best_rule = t.category, t.weight, rank, t
         places = sig.places
         for p in (*places.ours, *places.ours_weak):
             if p in self._hand_listed:
@@ -368,13 +371,10 @@ class Analyzer:
         # cadre words under an unrelated title) is not the team's story
         subject = head_topic or sig.headline or sig.head_official or sig.head_complaint
         first_end = sig.first_end or sig.cut
-        if (
-            not subject
-            and best_cat is not None
-            and any(i < first_end for k in (TOPIC, TRIGGER) for i in kinds_at.get(k, ()))
-        ):
+        if not subject and best_cat is not None and (first_near or any(i < first_end for i in kinds_at.get(TOPIC, ()))):
             # a body or a cadre cue alone in the headline (交警大队…宣传进校园) makes the topic the
-            # subject only when the lead's first sentence has it, not a page's later paragraphs;
+            # subject only when the lead's first sentence has it (an `any` term, or a near-only
+            # rule holding there: not one side's 执法 alone), not a page's later paragraphs;
             # a headline without one, when that first sentence names a body or an official too
             # (来信主题…受文单位 博罗县政府办公室: a letter to a government office)
             first = text[sig.head_len : first_end]
@@ -419,6 +419,8 @@ class Analyzer:
         body = text[len(title) :].lstrip("\n") if text.startswith(title) else text or fold(post.text)
         tone = self.tone.score(title, body, matched.get(NEGATIVE, ()))
         content = self._content(sig, matched, cadres, best_cat)
+        if best_rule is not None and best_rule.at_least is not None:
+            content = _at_least(content, best_rule, positions)
         s, reasons = sensitivity_of(
             content,
             self._thresholds,
@@ -463,6 +465,26 @@ class Analyzer:
         leading = any(self._cadres[c].leading for c in cadres) or any(o.rank in LEADING_RANKS for o in sig.officials)
         involved = [*sig.cues, *matched.get(UNIT, [])]
         return assess_content(sig.lead, identified=identified, involved=involved, leading=leading, category=category)
+
+
+def _trigger_side(clause) -> tuple[str, ...]:
+    """The terms of a `near` clause one of which a post needs for the clause to hold: its `a`
+    side (每户 of 每户…收), or `b` when `a` has a `$` expansion, or both when each has one. Only
+    they trigger a rule of near clauses: 收 or 执法 alone, on the other side, is not a topic."""
+    for side in (clause.a, clause.b):
+        if not any(x.startswith("$") for x in side):
+            return tuple(side)
+    return (*clause.a, *clause.b)
+
+
+def _at_least(content: Content, rule, positions) -> Content:
+    """The content grade the deciding rule sets at least (its `at_least`), with the rule's
+    terms found in the title and lead as the reason."""
+    floor = rule.at_least
+    if content.grade.rank <= floor.rank:
+        return content
+    terms = [x for x in (*rule.any, *(y for c in rule.near for y in (*c.a, *c.b))) if positions.get(_fold_term(x))]
+    return Content(floor, f"{rule.category}规则定级（{'、'.join(terms[:3])}）", tuple(terms[:3]), content.leading)
 
 
 def _boundaries(text: str, tokens: list[str]) -> set[int]:
