@@ -73,7 +73,8 @@ def run(config: Path | None = PROVINCE, errors: str | None = None) -> list[tuple
                 results.append(
                     {
                         "id": out["id"],
-                        "relevant": out["relevant"],
+                        # a post joined to an incident as a follow-up is an alert too
+                        "relevant": out["relevant"] or out["incident"] is not None,
                         "category": out["category"],
                         "incident": out["incident"],
                         "title": item["title"],
