@@ -171,13 +171,19 @@ def open_story(db, f, title: str, event, now: datetime) -> int:
 def fill_incidents(db, fingerprints: list[int], now: datetime, events=None, titles=None) -> None:
     """N open incidents of the last week, straight into the table (as a year's database has them),
     with their events' terms when `events` (one per fingerprint) is given, and their `titles`."""
-    from core.cluster import to_hex
+    from core.cluster import headline, to_hex
     from storage import write_tx
     from storage.db import json_dumps
 
     def matched(i: int) -> str:
         ev = events[i] if events is not None else None
-        return json_dumps({"places": [PLACE], **({"event": ev.to_json()} if ev and ev.terms else {})})
+        return json_dumps(
+            {
+                "places": [PLACE],
+                **({"event": ev.to_json()} if ev and ev.terms else {}),
+                **({"headline": headline(titles[i])} if titles is not None else {}),  # as the service keeps it
+            }
+        )
 
     rows = [
         (

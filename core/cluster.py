@@ -26,6 +26,7 @@ import functools
 import hashlib
 import heapq
 import re
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -574,13 +575,15 @@ class _Shingles:
         self.recent: dict[int, list[int]] = {}
         self.pending = 0
 
-    def add(self, iid: int, hashes: Iterable[int]) -> None:
-        for h in hashes:
+    def add(self, keys: Sequence[int], ids: Sequence[int]) -> None:
+        """Index pieces `keys[k]` of incidents `ids[k]`: many at once straight into the columns
+        (start-up), a few into the dict, merged once there are MERGE of them."""
+        if len(keys) >= self.MERGE:
+            self._insert(np.asarray(keys, dtype=np.int64), np.asarray(ids, dtype=np.int64))
+            return
+        for h, iid in zip(keys, ids):
             self.recent.setdefault(h, []).append(iid)
-            self.pending += 1
-
-    def settle(self) -> None:
-        """Merge the latest additions once there are MERGE of them."""
+        self.pending += len(keys)
         if self.pending >= self.MERGE:
             self.merge()
 
@@ -589,12 +592,15 @@ class _Shingles:
             return
         keys = np.fromiter((h for h, ids in self.recent.items() for _ in ids), dtype=np.int64, count=self.pending)
         ids = np.fromiter((i for held in self.recent.values() for i in held), dtype=np.int64, count=self.pending)
+        self.recent, self.pending = {}, 0
+        self._insert(keys, ids)
+
+    def _insert(self, keys: np.ndarray, ids: np.ndarray) -> None:
         order = np.argsort(keys, kind="stable")
         keys, ids = keys[order], ids[order]
         at = np.searchsorted(self.keys, keys, side="right")
         self.keys = np.insert(self.keys, at, keys)
         self.ids = np.insert(self.ids, at, ids)
-        self.recent, self.pending = {}, 0
 
     def compact(self, live: Iterable[int]) -> None:
         """Drop the ids not in `live`."""
@@ -674,6 +680,7 @@ class StoryIndex:
     def extend(self, items: Sequence[tuple[Candidate, str]]) -> None:
         """Add (candidate, created_at) pairs, ids ascending (the fingerprints in one copy)."""
         fps: list[tuple[int, int]] = []
+        piece_keys, piece_ids = array("q"), array("q")  # headline pieces (hashes) and their incidents
         last = self.last_id
         for c, created_at in items:
             if c.id <= last:
@@ -686,13 +693,16 @@ class StoryIndex:
                 for t in c.event.terms:
                     self._by_term.setdefault(t, set()).add(c.id)
             if c.headline:
-                self._phrases.add(c.id, phrase_shingles(c.headline))
+                pieces = phrase_shingles(c.headline)
+                piece_keys.extend(pieces)
+                piece_ids.extend([c.id] * len(pieces))
             if c.fingerprint is not None:
                 self._slot[c.id] = self._n + len(fps)
                 fps.append((c.id, c.fingerprint))
             elif c.legacy is not None:
                 self._legacy[c.id] = c
-        self._phrases.settle()
+        if piece_keys:
+            self._phrases.add(piece_keys, piece_ids)
         if not fps:
             return
         while self._n + len(fps) > len(self._ids):

@@ -770,7 +770,8 @@ class IncidentService:
                 out = self._join(iid, post_id, post, analysis, source, thresholds, now, follow_up=why)
                 return replace(out, follow_up=why)
             event = event_of(f.tokens) if f.tokens else None
-            existing = self._story_of(f, now, event, headline(post.title))
+            head = headline(post.title)
+            existing = self._story_of(f, now, event, head)
             tier = source.tier if source else 4
             if existing is None:
                 iid = self.store.create_incident(
@@ -786,8 +787,13 @@ class IncidentService:
                     sensitivity=analysis.sensitivity,
                     best_tier=tier,
                     reasons=f.reasons,
-                    # the event's terms ride along with the matches, for the posts that follow
-                    matched={**f.matched, "event": event.to_json()} if event and event.terms else f.matched,
+                    # the event's terms and the headline ride along with the matches, for the
+                    # posts that follow (read back at start-up without folding every title again)
+                    matched={
+                        **f.matched,
+                        **({"event": event.to_json()} if event and event.terms else {}),
+                        **({"headline": head} if head else {}),
+                    },
                     now=now,
                     simhash128=to_hex(f.fingerprint) if f.fingerprint is not None else None,
                 )
@@ -891,16 +897,18 @@ class IncidentService:
     ) -> None:
         for r in self.store.story_candidates(self.db, since, after_id=self._stories.last_id):
             ents = entities.get(r["matched"])
-            event = None
+            event, head = None, None
             if ents is None:
                 m = json.loads(r["matched"]) if r["matched"] else {}
                 ents = frozenset(x for k in ("cadres", "units", "places") for x in m.get(k, []))
                 event = Event.from_json(m.get("event"))
-                if event is None:  # no event terms: the parse can be shared with its twins
+                head = m.get("headline")
+                if event is None and head is None:  # no event terms: the parse can be shared with its twins
                     entities[r["matched"]] = ents
             fp = from_hex(r["simhash128"]) if r["simhash128"] else None
             legacy = to_unsigned(r["fingerprint"]) if r["fingerprint"] is not None and fp is None else None
-            head = headline(r["title"]) if r.get("title") else None
+            if head is None and r.get("title"):  # stored before the headline was kept
+                head = headline(r["title"])
             new.append((Candidate(r["id"], r["story_key"], fp, ents, legacy, event, head), r["created_at"]))
 
     def _join(
