@@ -54,6 +54,7 @@ __all__ = [
     "from_hex",
     "hamming",
     "headline",
+    "headline_conflict",
     "headline_phrase",
     "legacy_simhash",
     "simhash",

@@ -301,3 +301,38 @@ def test_a_post_merely_on_the_same_topic_does_not_follow_up(make_app, inews):
     _open(svc, inews, 1830)
     assert _later(svc, inews, 3269, segmented=False).incident_id is None  # not analysed: never a follow-up
     assert _later(svc, inews, 277).incident_id is None  # another story altogether
+
+
+@pytest.mark.timeout(300)  # the 10,000 synthetic incidents of test_cluster_scale (cached between runs)
+def test_half_a_story_headline_in_ten_thousand_other_incidents_joins_nothing():
+    """At a large N the phrase rule meets its worst case: 10,000 open incidents (other real
+    texts and their mixtures) whose headlines are half of one of 300 distinct stories' headline
+    and half of another post's. No story joins one of them by its headline (what the event
+    alone joins is test_cluster_scale's), and a copy of a story (its headline phrase and its
+    event) still finds its incident among them."""
+    from tests.test_cluster_scale import N, _texts, synth_events
+
+    titles, story_tokens, _, pool_titles = _texts()
+    rnd = random.Random(5)
+    items = []
+    for i, event in enumerate(synth_events(N)):
+        s, p = titles[rnd.randrange(len(titles))], rnd.choice(pool_titles)
+        title = s[: len(s) // 2] + p[len(p) // 2 :] if rnd.random() < 0.5 else p[: len(p) // 2] + s[len(s) // 2 :]
+        items.append((Candidate(i + 1, f"x{i}", None, frozenset(), event=event, headline=headline(title)), WHEN))
+    index = StoryIndex()
+    index.extend(items)
+    by_phrase, opened = [], {}
+    for j, (title, toks) in enumerate(zip(titles, story_tokens)):
+        event, head = event_of(toks), headline(title)
+        hit = index.choose(f"s{j}", None, [], event=event, headline=head)
+        if hit is not None and index.choose(f"s{j}", None, [], event=event) is None:
+            by_phrase.append((title, items[hit - 1][0].headline if hit <= N else hit))
+        if hit is None:
+            opened[j] = N + j + 1
+            index.add(Candidate(N + j + 1, f"s{j}", None, frozenset(), event=event, headline=head), WHEN)
+    assert by_phrase == []
+    found = 0
+    for j, n in list(opened.items())[:60]:
+        copy = f"转：{titles[j]}_论坛 - 第2页"  # a forum's copy: the headline, the story's event
+        found += index.choose("copy", None, [], event=event_of(story_tokens[j]), headline=headline(copy)) == n
+    assert found >= 50, found
