@@ -8,7 +8,7 @@ issue 17.5 (64-bit SimHash, ≤ 10 bits, or ≤ 16 bits with a shared entity, ev
 read) measured in the same run.
 
 The open incidents are other inews posts, and beyond those, mixtures of two of them (a span
-of each), so that 50,000 distinct texts exist. Two texts are the same story when they share a
+of each, titled by half of each one's title), so that 50,000 distinct texts exist. Two texts are the same story when they share a
 20-character span (whitespace removed); such pairs are kept out, so every merge counted is a
 false one. Tokens are cached outside git (~/.cache/yuqing-bench).
 """
@@ -79,15 +79,29 @@ def tokenize(texts: list[tuple[str, str]], cache: str | None = None) -> list[lis
 
 def synthetic_tokens(pool_tokens: list[list[str]], n: int, seed: int = 17):
     """n token lists: the pool posts themselves, then mixtures of spans of two of them."""
+    for tokens, _ in synthetic_posts(pool_tokens, None, n, seed):
+        yield tokens
+
+
+def synthetic_posts(pool_tokens: list[list[str]], pool_titles: list[str] | None, n: int, seed: int = 17):
+    """n (tokens, title) pairs: the pool posts themselves, then mixtures of spans of two of them,
+    titled by the first half of one's title and the second half of the other's (real headline
+    wording, so that the headline-phrase rule meets its look-alikes too). Without titles, the
+    title is ''."""
     rnd = random.Random(seed)
     for k in range(n):
         if k < len(pool_tokens):
-            yield pool_tokens[k]
+            yield pool_tokens[k], pool_titles[k] if pool_titles else ""
             continue
-        a, b = rnd.sample(pool_tokens, 2)
+        i, j = rnd.sample(range(len(pool_tokens)), 2)  # the same draws as sampling the lists
+        a, b = pool_tokens[i], pool_tokens[j]
         la, lb = max(1, int(len(a) * rnd.uniform(0.3, 0.7))), max(1, int(len(b) * rnd.uniform(0.3, 0.7)))
         ia, ib = rnd.randrange(len(a) - la + 1), rnd.randrange(len(b) - lb + 1)
-        yield a[ia : ia + la] + b[ib : ib + lb]
+        title = ""
+        if pool_titles:
+            ta, tb = pool_titles[i], pool_titles[j]
+            title = ta[: len(ta) // 2] + tb[len(tb) // 2 :]
+        yield a[ia : ia + la] + b[ib : ib + lb], title
 
 
 # ------------------------------------------------------------------------------ the old rule
@@ -154,21 +168,27 @@ def open_story(db, f, title: str, event, now: datetime) -> int:
     )
 
 
-def fill_incidents(db, fingerprints: list[int], now: datetime, events=None) -> None:
+def fill_incidents(db, fingerprints: list[int], now: datetime, events=None, titles=None) -> None:
     """N open incidents of the last week, straight into the table (as a year's database has them),
-    with their events' terms when `events` (one per fingerprint) is given."""
-    from core.cluster import to_hex
+    with their events' terms when `events` (one per fingerprint) is given, and their `titles`."""
+    from core.cluster import headline, to_hex
     from storage import write_tx
     from storage.db import json_dumps
 
     def matched(i: int) -> str:
         ev = events[i] if events is not None else None
-        return json_dumps({"places": [PLACE], **({"event": ev.to_json()} if ev and ev.terms else {})})
+        return json_dumps(
+            {
+                "places": [PLACE],
+                **({"event": ev.to_json()} if ev and ev.terms else {}),
+                **({"headline": headline(titles[i])} if titles is not None else {}),  # as the service keeps it
+            }
+        )
 
     rows = [
         (
             f"syn{i}",
-            f"合成事件{i}",
+            titles[i] if titles is not None else f"合成事件{i}",
             "ycnews",
             "IV",
             matched(i),
@@ -186,13 +206,15 @@ def fill_incidents(db, fingerprints: list[int], now: datetime, events=None) -> N
         )
 
 
-def run_service(story_tokens, story_titles, synth_fps, tmp: Path, synth_events=None) -> tuple[int, float, float]:
+def run_service(
+    story_tokens, story_titles, synth_fps, tmp: Path, synth_events=None, synth_titles=None
+) -> tuple[int, float, float]:
     """(new incidents, clustering ms/post, ms to load the window at start) through
     IncidentService on a real SQLite file."""
     from bot.app import App
     from bot.config import load_config
     from bot.settings import Settings
-    from core.cluster import event_of, simhash
+    from core.cluster import event_of, headline, simhash
     from core.grades import Grade
     from core.models import Finding
     from jobs.analyse import story_key
@@ -203,7 +225,7 @@ def run_service(story_tokens, story_titles, synth_fps, tmp: Path, synth_events=N
     settings = Settings(_env_file=None, data_dir=tmp, db=tmp / "c.db")
     app = App(settings, load_config(root / "config" / "example.toml"), platforms={}, clock=lambda: now)
     try:
-        fill_incidents(app.db, synth_fps, now, synth_events)
+        fill_incidents(app.db, synth_fps, now, synth_events, synth_titles)
         svc = app.service
         event_of([])  # the common terms, the gazetteer's names and jieba's dictionary, read once per process
         t0 = time.perf_counter()
@@ -222,7 +244,7 @@ def run_service(story_tokens, story_titles, synth_fps, tmp: Path, synth_events=N
             )
             t0 = time.perf_counter()
             event = event_of(toks)
-            hit = svc._story_of(f, now, event)
+            hit = svc._story_of(f, now, event, headline(title))
             spent += time.perf_counter() - t0
             if hit is None:
                 new += 1
@@ -242,13 +264,15 @@ def run(ns=(0, 10_000, 50_000), n_stories: int = 300) -> list[tuple[str, str]]:
     story_tokens = [tokens[i] for i in stories]
     story_titles = [texts[i][0] for i in stories]
     pool_tokens = [tokens[i] for i in pool]
-    synth = list(synthetic_tokens(pool_tokens, max(ns)))
+    posts = list(synthetic_posts(pool_tokens, [texts[i][0] for i in pool], max(ns)))
+    synth = [t for t, _ in posts]
+    titles = [title for _, title in posts]
     fps = [simhash(t) for t in synth]
     events = [event_of(t) for t in synth]
     rows = []
     for n in ns:
         with tempfile.TemporaryDirectory() as tmp:
-            new, ms, load_ms = run_service(story_tokens, story_titles, fps[:n], Path(tmp), events[:n])
+            new, ms, load_ms = run_service(story_tokens, story_titles, fps[:n], Path(tmp), events[:n], titles[:n])
         old_new, old_ms = run_old(story_tokens, synth[:n])
         rows += [
             (

@@ -70,11 +70,14 @@ def run(config: Path | None = PROVINCE, errors: str | None = None) -> list[tuple
             results = []
             for item in items:
                 out = bt.run(item)
+                follow_up = not out["relevant"] and out["incident"] is not None
                 results.append(
                     {
                         "id": out["id"],
-                        "relevant": out["relevant"],
-                        "category": out["category"],
+                        # a post joined to an incident as a follow-up (core.incidents) is an
+                        # alert too, filed under its incident's category
+                        "relevant": out["relevant"] or follow_up,
+                        "category": bt.service.get(out["incident"]).category if follow_up else out["category"],
                         "incident": out["incident"],
                         "title": item["title"],
                         "reasons": out["reasons"],

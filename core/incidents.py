@@ -10,12 +10,26 @@ from __future__ import annotations
 import gc
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from core.clock import DEFAULT_TZ, Clock, parse_duration, to_iso
-from core.cluster import Candidate, Event, StoryIndex, event_of, from_hex, legacy_simhash, to_hex, to_unsigned
+from core.cluster import (
+    EVENT_CHARS,
+    FOLLOW_UP_COPY,
+    FOLLOW_UP_PHRASE,
+    Candidate,
+    Event,
+    StoryIndex,
+    event_of,
+    from_hex,
+    headline,
+    legacy_simhash,
+    simhash,
+    to_hex,
+    to_unsigned,
+)
 from core.config import DEFAULT_CHAIN, Config, GradeRule, Playbook, Source
 from core.duty import Shift, shifts_from
 from core.grades import Grade
@@ -37,6 +51,7 @@ from core.render import (
     timeline_text,
 )
 from core.routing import Router
+from core.text import Segmenter
 
 __all__ = ["STORY_WINDOW", "Actor", "Analysed", "IncidentService", "IngestOutcome", "Outcome"]
 
@@ -57,6 +72,8 @@ class Analysed(Protocol):
     def sensitivity(self) -> float: ...
     @property
     def sensitivity_reasons(self) -> tuple[Reason, ...]: ...
+    @property
+    def segmented(self) -> bool: ...  # it passed the prefilter and was analysed in full
 
 
 @dataclass(frozen=True)
@@ -84,6 +101,7 @@ class IngestOutcome:
     incident_id: int | None = None
     created: bool = False
     grade_rose: bool = False
+    follow_up: str | None = None  # a post judged not relevant joined as a follow-up: why (core.cluster.FOLLOW_UP_*)
 
 
 _STEP = re.compile(r"^\s*(?:完成|已完成|✓|✅)\s*(?:第\s*)?(\d+)\s*步?")
@@ -145,6 +163,10 @@ class IncidentService:
         # entities never change
         self._stories = StoryIndex()
         self._stories_since = ""
+        # a post the rules judged not relevant that is clearly the same story as an incident in
+        # the window joins it (`_follow_up`); the analyst counts follow-ups of a tracked story
+        self.follow_ups = True
+        self._segmenter = Segmenter()
 
     # ------------------------------------------------------------------ reads
     def get(self, incident_id: int) -> Incident:
@@ -738,10 +760,18 @@ class IncidentService:
         thresholds = {g: r.threshold for g, r in self.config.grades.items()}
         with self.storage.write_tx(self.db):
             post_id = self.storage.posts.insert_post(self.db, post, f, seg, now)
-            if post_id is None or not f.relevant:
+            if post_id is None:
                 return IngestOutcome(post_id)
+            if not f.relevant:
+                follow = self._follow_up(post, analysis, now) if self.follow_ups else None
+                if follow is None:
+                    return IngestOutcome(post_id)
+                iid, why = follow
+                out = self._join(iid, post_id, post, analysis, source, thresholds, now, follow_up=why)
+                return replace(out, follow_up=why)
             event = event_of(f.tokens) if f.tokens else None
-            existing = self._story_of(f, now, event)
+            head = headline(post.title)
+            existing = self._story_of(f, now, event, head)
             tier = source.tier if source else 4
             if existing is None:
                 iid = self.store.create_incident(
@@ -757,8 +787,13 @@ class IncidentService:
                     sensitivity=analysis.sensitivity,
                     best_tier=tier,
                     reasons=f.reasons,
-                    # the event's terms ride along with the matches, for the posts that follow
-                    matched={**f.matched, "event": event.to_json()} if event and event.terms else f.matched,
+                    # the event's terms and the headline ride along with the matches, for the
+                    # posts that follow (read back at start-up without folding every title again)
+                    matched={
+                        **f.matched,
+                        **({"event": event.to_json()} if event and event.terms else {}),
+                        **({"headline": head} if head else {}),
+                    },
                     now=now,
                     simhash128=to_hex(f.fingerprint) if f.fingerprint is not None else None,
                 )
@@ -793,13 +828,46 @@ class IncidentService:
                 return IngestOutcome(post_id, iid, created=True)
             return self._join(existing, post_id, post, analysis, source, thresholds, now)
 
-    def _story_of(self, f, now, event: Event | None = None) -> int | None:
-        """The recent incident this finding's story already has, if any (core.cluster decides)."""
+    def _story_of(self, f, now, event: Event | None = None, head: str | None = None) -> int | None:
+        """The recent incident this finding's story already has, if any (core.cluster decides).
+        `head`: the post's `core.cluster.headline`, for the phrase rule."""
         stories = self._recent_stories(now - STORY_WINDOW)
         ents = [x for k in ("cadres", "units", "places") for x in f.matched.get(k, [])]
         # incidents stored before the 128-bit fingerprint are compared on the old one
         legacy = legacy_simhash(f.tokens) if stories.has_legacy and f.fingerprint is not None else None
-        return stories.choose(f.story_key, f.fingerprint, ents, legacy=legacy, event=event)
+        return stories.choose(f.story_key, f.fingerprint, ents, legacy=legacy, event=event, headline=head)
+
+    def _follow_up(self, post: Post, analysis, now) -> tuple[int, str] | None:
+        """The incident in the window a post judged not relevant continues, and why: its headline
+        shares a phrase and its lead a place or person with the incident's (FOLLOW_UP_PHRASE), or
+        its text is a copy of the incident's (FOLLOW_UP_COPY). Only for posts that passed the
+        prefilter and were analysed; the lead is segmented for its event, the whole text only when
+        the title or the lead points at an incident."""
+        if not getattr(analysis, "segmented", False):
+            return None
+        stories = self._recent_stories(now - STORY_WINDOW)
+        if not len(stories):
+            return None
+        f = analysis.finding
+        # cheap gates first (no jieba): a piece of the headline, the title, or distinctive terms of
+        # an incident in the lead
+        head = headline(post.title)
+        by_phrase = stories.has_phrase(head)
+        if not (
+            by_phrase
+            or f.story_key in stories.keys
+            or stories.mentions(f"{post.title}\n{(post.text or '')[:EVENT_CHARS]}")
+        ):
+            return None
+        event = event_of(self._segmenter.tokens(f"{post.title}\n{(post.text or '')[: 2 * EVENT_CHARS]}"))
+        iid = stories.follow_up(head, event) if by_phrase else None
+        if iid is not None:
+            return iid, FOLLOW_UP_PHRASE
+        if not stories.worth_a_fingerprint(f.story_key, event):
+            return None
+        tokens = f.tokens or self._segmenter.tokens(f"{post.title}\n{post.text or ''}")
+        iid = stories.copy_of(simhash(tokens), event)
+        return (iid, FOLLOW_UP_COPY) if iid is not None else None
 
     def _recent_stories(self, since: datetime) -> StoryIndex:
         """Incidents opened since `since`, indexed. Kept between posts: only incidents
@@ -829,18 +897,23 @@ class IncidentService:
     ) -> None:
         for r in self.store.story_candidates(self.db, since, after_id=self._stories.last_id):
             ents = entities.get(r["matched"])
-            event = None
+            event, head = None, None
             if ents is None:
                 m = json.loads(r["matched"]) if r["matched"] else {}
                 ents = frozenset(x for k in ("cadres", "units", "places") for x in m.get(k, []))
                 event = Event.from_json(m.get("event"))
-                if event is None:  # no event terms: the parse can be shared with its twins
+                head = m.get("headline")
+                if event is None and head is None:  # no event terms: the parse can be shared with its twins
                     entities[r["matched"]] = ents
             fp = from_hex(r["simhash128"]) if r["simhash128"] else None
             legacy = to_unsigned(r["fingerprint"]) if r["fingerprint"] is not None and fp is None else None
-            new.append((Candidate(r["id"], r["story_key"], fp, ents, legacy, event), r["created_at"]))
+            if head is None and r.get("title"):  # stored before the headline was kept
+                head = headline(r["title"])
+            new.append((Candidate(r["id"], r["story_key"], fp, ents, legacy, event, head), r["created_at"]))
 
-    def _join(self, iid: int, post_id: int, post: Post, analysis, source, thresholds, now) -> IngestOutcome:
+    def _join(
+        self, iid: int, post_id: int, post: Post, analysis, source, thresholds, now, follow_up: str | None = None
+    ) -> IngestOutcome:
         tier = source.tier if source else 4
         row = self.store.get_story_row(self.db, iid)
         before = self.store.get_incident(self.db, iid)
@@ -886,7 +959,12 @@ class IncidentService:
             now,
             actor=None,
             action="post_added",
-            detail={"post_id": post_id, "source": post.source_id, "sources": n_sources},
+            detail={
+                "post_id": post_id,
+                "source": post.source_id,
+                "sources": n_sources,
+                **({"follow_up": follow_up} if follow_up else {}),
+            },
         )
         after = self.store.get_incident(self.db, iid)
         rose = after.grade.rank < before.grade.rank

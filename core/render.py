@@ -21,6 +21,7 @@ from core.models import Event, Incident, State
 
 __all__ = [
     "ACTION_NAMES",
+    "FOLLOW_UP_WORDS",
     "SYSTEM",
     "SYSTEM_EVENTS",
     "SYSTEM_ID",
@@ -431,6 +432,8 @@ def render_digest(incidents: list[Incident], limit: int, *, total: int | None = 
 SYSTEM = "系统"  # who did what nobody did (discovery, new posts, regrading, reminders)
 SYSTEM_ID = "system"  # the actor id of what the bot does by itself (auto-escalation): shown as SYSTEM
 SYSTEM_EVENTS = frozenset({"opened", "post_added", "regraded", "reminder"})
+# why a post the rules judged not relevant joined an incident (core.cluster.FOLLOW_UP_*)
+FOLLOW_UP_WORDS = {"copy": "同一事件后续报道：转载", "phrase": "同一事件后续报道：标题语句相同"}
 
 
 @dataclass(frozen=True)
@@ -489,6 +492,8 @@ def describe_event(ev: Event, names: NameOf) -> tuple[str, str]:
         detail = f"{d['from']} → {d['to']}"
     elif ev.action == "post_added" and d.get("source"):
         detail = f"来源 {d['source']}"
+        if d.get("follow_up") in FOLLOW_UP_WORDS:  # a post the rules judged not relevant, joined as a follow-up
+            detail += f"（{FOLLOW_UP_WORDS[d['follow_up']]}）"
     elif ev.action == "note" and d.get("step"):
         n, words = d["step"]
         what = f"完成预案第 {n} 步「{words}」"

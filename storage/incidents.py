@@ -114,7 +114,8 @@ def story_candidates(db: Database, since: datetime, *, after_id: int = 0) -> lis
     post may join."""
     return _rows(
         db,
-        "SELECT id, created_at, story_key, fingerprint, simhash128, matched FROM incidents WHERE created_at >= ? AND id > ? "
+        "SELECT id, created_at, story_key, title, fingerprint, simhash128, matched FROM incidents "
+        "WHERE created_at >= ? AND id > ? "
         "ORDER BY id",
         [to_iso(since), after_id],
     )

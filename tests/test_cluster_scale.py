@@ -20,11 +20,11 @@ from bench.bench_cluster import (
     inews_texts,
     open_story,
     split_stories,
-    synthetic_tokens,
+    synthetic_posts,
     tokenize,
 )
 from core import cluster
-from core.cluster import Candidate, Event, choose, event_of, simhash
+from core.cluster import Candidate, Event, choose, event_of, headline, simhash
 
 # 10,000 fingerprints and events built once for the module: minutes on a shared, busy machine
 pytestmark = pytest.mark.timeout(300)
@@ -67,30 +67,32 @@ def _texts():
     texts = inews_texts(chars=600)
     stories, pool = split_stories(texts, 300, n_pool=200)
     tokens = _cached("tokens", lambda: tokenize([texts[i] for i in stories + pool]))
-    return [texts[i][0] for i in stories], tokens[:300], tokens[300:]
+    return [texts[i][0] for i in stories], tokens[:300], tokens[300:], [texts[i][0] for i in pool]
 
 
 _synth: list[int] = []
 _synth_events: list[Event | None] = []
+_synth_titles: list[str] = []
 
 
 def _compute_synth(n: int) -> list[list]:
-    """[fingerprint, event as JSON] of n synthetic incidents (JSON: pytest's cache keeps it)."""
-    _, _, pool_tokens = _texts()
+    """[fingerprint, event as JSON, title] of n synthetic incidents (JSON: pytest's cache keeps it)."""
+    _, _, pool_tokens, pool_titles = _texts()
     with pytest.MonkeyPatch.context() as mp:  # the same hashes, computed once per distinct bigram
         mp.setattr(cluster, "_h", functools.lru_cache(maxsize=None)(cluster._h))
         out = []
-        for t in synthetic_tokens(pool_tokens, n):
+        for t, title in synthetic_posts(pool_tokens, pool_titles, n):
             ev = event_of(t)
-            out.append([simhash(t), ev.to_json() if ev is not None else None])
+            out.append([simhash(t), ev.to_json() if ev is not None else None, title])
         return out
 
 
 def _fill_synth(n: int) -> None:
     if len(_synth) < n:
         rows = _cached(f"synth-events{N}", lambda: _compute_synth(N))
-        _synth[:] = [fp for fp, _ in rows]
-        _synth_events[:] = [Event.from_json(ev) for _, ev in rows]
+        _synth[:] = [fp for fp, _, _ in rows]
+        _synth_events[:] = [Event.from_json(ev) for _, ev, _ in rows]
+        _synth_titles[:] = [title for _, _, title in rows]
 
 
 def synth_fingerprints(n: int) -> list[int]:
@@ -106,10 +108,16 @@ def synth_events(n: int) -> list[Event | None]:
     return _synth_events[:n]
 
 
+def synth_headlines(n: int) -> list[str]:
+    """The titles of the same first n synthetic incidents (halves of two real titles)."""
+    _fill_synth(n)
+    return _synth_titles[:n]
+
+
 @pytest.fixture(scope="module")
 def stories():
     """(titles, token lists, fingerprints) of 300 pairwise different real stories."""
-    titles, story_tokens, _ = _texts()
+    titles, story_tokens, _, _ = _texts()
     return titles, story_tokens, [simhash(t) for t in story_tokens]
 
 
@@ -118,24 +126,29 @@ def test_distinct_stories_stay_apart_among_ten_thousand_open_incidents(stories):
     """Also by event: the open incidents carry their events' terms, and so do the stories. Two
     of the 300 may be one event told twice (the stories differ by text, not by event). Through
     the index, which gives the rule's answers (test_index_gives_the_same_answers_as_the_rule,
-    tests/test_cluster_events.py) in a fraction of the time."""
-    _, story_tokens, stories_fp = stories
-    synth, events = synth_fingerprints(N), synth_events(N)
+    tests/test_cluster_events.py) in a fraction of the time. The open incidents are titled with
+    halves of real headlines, so the headline-phrase rule meets their wording too."""
+    titles, story_tokens, stories_fp = stories
+    synth, events, heads = synth_fingerprints(N), synth_events(N), synth_headlines(N)
     index = cluster.StoryIndex()
     index.extend(
         [
-            (Candidate(i + 1, f"x{i}", fp, frozenset({PLACE}), event=ev), "2026-11-20T00:00:00+00:00")
-            for i, (fp, ev) in enumerate(zip(synth, events))
+            (
+                Candidate(i + 1, f"x{i}", fp, frozenset({PLACE}), event=ev, headline=headline(title)),
+                "2026-11-20T00:00:00+00:00",
+            )
+            for i, (fp, ev, title) in enumerate(zip(synth, events, heads))
         ]
     )
     merged = []
     for j, (fp, toks) in enumerate(zip(stories_fp, story_tokens)):
-        ev = event_of(toks)
-        hit = index.choose(f"s{j}", fp, {PLACE}, event=ev)
+        ev, head = event_of(toks), headline(titles[j])
+        hit = index.choose(f"s{j}", fp, {PLACE}, event=ev, headline=head)
         if hit is not None:
             merged.append((j, hit))
         else:  # a new incident, which later stories may join
-            index.add(Candidate(N + j + 1, f"s{j}", fp, frozenset({PLACE}), event=ev), "2026-11-21T00:00:00+00:00")
+            c = Candidate(N + j + 1, f"s{j}", fp, frozenset({PLACE}), event=ev, headline=head)
+            index.add(c, "2026-11-21T00:00:00+00:00")
     assert len(merged) <= 2, merged
     assert not [j for j, _ in merged if index.choose(f"s{j}", stories_fp[j], {PLACE}) is not None]  # never by text
 
@@ -154,7 +167,7 @@ def test_the_service_keeps_them_apart_too(stories, make_app, tmp_path):
     synth = synth_fingerprints(N_SERVICE)
     h = make_app()
     now = h.app.service.clock()
-    fill_incidents(h.app.db, synth, now, synth_events(N_SERVICE))
+    fill_incidents(h.app.db, synth, now, synth_events(N_SERVICE), synth_headlines(N_SERVICE))
     svc = h.app.service
     merged, opened = [], {}
     for j, (title, toks, fp) in enumerate(zip(titles, story_tokens, stories_fp)):
@@ -168,7 +181,7 @@ def test_the_service_keeps_them_apart_too(stories, make_app, tmp_path):
             fingerprint=fp,
         )
         ev = event_of(toks)
-        if svc._story_of(f, now, ev) is not None:
+        if svc._story_of(f, now, ev, headline(title)) is not None:
             merged.append(title)
             continue
         with write_tx(h.app.db):
