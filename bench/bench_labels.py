@@ -45,10 +45,17 @@ def _rate(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
-def _goal(value: float | None, goal: float, *, at_most: bool = False) -> bool:
+def _goal(value: float | None, goal: float, *, at_most: bool = False) -> bool | None:
+    """Whether `value` meets `goal`; None when there is nothing to measure (no groups, …)."""
     if value is None:
-        return False
+        return None
     return value <= goal if at_most else value >= goal
+
+
+def _both(a: bool | None, b: bool | None) -> bool | None:
+    if a is False or b is False:
+        return False
+    return None if a is None or b is None else True
 
 
 def _share(num: int, den: int) -> str:
@@ -105,7 +112,7 @@ def score_rows(sc, name: str) -> list[tuple[str, str]]:
         (
             "relevance precision / recall / F1",
             lambda p: f"{_fmt(p.precision)} / {_fmt(p.recall)} / {_fmt(p.f1)}",
-            lambda p: _goal(p.precision, 0.90) and _goal(p.recall, 0.85),
+            lambda p: _both(_goal(p.precision, 0.90), _goal(p.recall, 0.85)),
         ),
         ("category accuracy", lambda p: _share(p.cat_ok, p.cat_n), None),
         (
@@ -134,7 +141,8 @@ def score_rows(sc, name: str) -> list[tuple[str, str]]:
         values = " | ".join(fn(p) for p in [sc.all] + [p for _, p in parts])
         verdict = ""
         if goal is not None:
-            verdict = " —" + ";".join(f" {k} {'met' if goal(p) else 'NOT met'}" for k, p in parts)
+            words = {True: "met", False: "NOT met", None: "nothing to measure"}
+            verdict = " —" + ";".join(f" {k} {words[goal(p)]}" for k, p in parts)
         rows.append((label, values + verdict))
     return rows
 

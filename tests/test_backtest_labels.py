@@ -165,6 +165,8 @@ def test_bench_rows_give_fresh_its_own_column_and_verdict():
     without = dict(score_rows(score(results[:1], {"h1": labels["h1"]}), "province.toml"))
     key = next(k for k in without if "relevance precision" in k)
     assert "(all | held-out)" in key and without[key].endswith("— held-out met")
+    groups = next(k for k in rows if "same-story" in k)
+    assert rows[groups] == "— (0) | — (0) | — (0) — held-out nothing to measure; fresh nothing to measure"
 
 
 # ------------------------------------------------------------------ the labels format
