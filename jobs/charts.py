@@ -106,11 +106,15 @@ def chart_figure(report: Report, title: str) -> Any:
             c = None
         grades = [Grade(g) for g in report.by_grade]  # the palette of core.grades
         a.bar([g.caption for g in grades], [report.by_grade[g.value] for g in grades], color=[g.hex for g in grades])
-        a.set_title("按等级")
+        # titles at y = 1 given, not left to matplotlib: placed automatically, each draw (the layout's
+        # and the PNG's) measures the axes' top decorations to lift a title above them, and with
+        # nothing above the axes (no top ticks, spine hidden) it puts it at 1 all the same —
+        # the same pixels, about an eighth less time for the whole chart
+        a.set_title("按等级", y=1.0)
         a.set_ylabel("事件数")
         cats = list(report.by_category.items())[:8] or [("无", 0)]
         b.barh([name for name, _ in cats][::-1], [n for _, n in cats][::-1], color="#4c72b0")
-        b.set_title("按类别")
+        b.set_title("按类别", y=1.0)
         b.set_xlabel("事件数")
         a.yaxis.set_major_locator(MaxNLocator(integer=True))
         b.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -122,7 +126,7 @@ def chart_figure(report: Report, title: str) -> Any:
             c.plot(xs, [n for _, n in days.values()], marker="s", color="#2ca02c", label="办结", gid="trend-closed")
             step = max(1, len(labels) // 12)
             c.set_xticks(list(xs)[::step], labels[::step])
-            c.set_title("每日新增与办结")
+            c.set_title("每日新增与办结", y=1.0)
             c.set_ylabel("事件数")
             c.yaxis.set_major_locator(MaxNLocator(integer=True))
             c.set_ylim(bottom=0)
