@@ -84,13 +84,21 @@ def render_report_chart(report: Report, path: Path, title: str) -> Path:
     return path
 
 
+def _counts() -> Any:
+    """Ticks of a count axis: whole numbers, four to six, in round steps (0, 10, 20 … or 0, 500, 1000 …).
+    Each tick is several artists to lay out and draw: matplotlib's default of up to ten a panel
+    cost about an eighth of the chart's time (issue 17.8)."""
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(nbins=6, integer=True, steps=[1, 2, 5, 10])
+
+
 def chart_figure(report: Report, title: str) -> Any:
     """The chart as a matplotlib figure (the caller closes it); see `render_report_chart`."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
 
     family = cjk_font()
     # the font has CJK and Latin, not emoji: keep the title to what it can draw
@@ -116,8 +124,8 @@ def chart_figure(report: Report, title: str) -> Any:
         b.barh([name for name, _ in cats][::-1], [n for _, n in cats][::-1], color="#4c72b0")
         b.set_title("按类别", y=1.0)
         b.set_xlabel("事件数")
-        a.yaxis.set_major_locator(MaxNLocator(integer=True))
-        b.xaxis.set_major_locator(MaxNLocator(integer=True))
+        a.yaxis.set_major_locator(_counts())
+        b.xaxis.set_major_locator(_counts())
         axes = [a, b]
         if c is not None:
             labels = [f"{date.fromisoformat(d):%m-%d}" for d in days]
@@ -128,7 +136,7 @@ def chart_figure(report: Report, title: str) -> Any:
             c.set_xticks(list(xs)[::step], labels[::step])
             c.set_title("每日新增与办结", y=1.0)
             c.set_ylabel("事件数")
-            c.yaxis.set_major_locator(MaxNLocator(integer=True))
+            c.yaxis.set_major_locator(_counts())
             c.set_ylim(bottom=0)
             c.legend(frameon=False)
             axes.append(c)
