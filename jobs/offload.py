@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import logging
 import multiprocessing
-import pickle
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -35,7 +33,6 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
-from core.config import Config
 from storage.db import BUSY_TIMEOUT_S
 
 __all__ = ["cpu", "db_file", "read_only"]
@@ -82,44 +79,6 @@ def _with_snapshot(path: str, fn, args, kwargs):
         conn.close()
 
 
-class _Once:
-    """The configuration as a reader's argument: pickled once here (per Config object; frozen),
-    and rebuilt in the reader process only when its bytes are new to it. Rebuilding the pydantic
-    models of 2,000 sources took ~40 ms of every `/report`; the bytes still travel each time."""
-
-    __slots__ = ("data", "key")
-
-    def __init__(self, obj: Config):
-        self.data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-        self.key = hashlib.blake2b(self.data, digest_size=16).digest()
-
-    def __reduce__(self):
-        return _revive, (self.key, self.data)
-
-
-_sent: tuple[Config, _Once] | None = None  # here: the last configuration sent, pickled
-_revived: dict[bytes, Config] = {}  # in the reader process: configurations by their bytes' digest
-
-
-def _revive(key: bytes, data: bytes) -> Config:
-    cfg = _revived.get(key)
-    if cfg is None:
-        cfg = pickle.loads(data)
-        if len(_revived) >= 4:  # a reloaded configuration replaces the old ones
-            _revived.clear()
-        _revived[key] = cfg
-    return cfg
-
-
-def _once(arg):
-    global _sent
-    if not isinstance(arg, Config):
-        return arg
-    if _sent is None or _sent[0] is not arg:
-        _sent = (arg, _Once(arg))
-    return _sent[1]
-
-
 def _pool() -> ProcessPoolExecutor:
     global _reader
     with _reader_lock:
@@ -138,7 +97,6 @@ async def read_only(db: Database, fn: Callable[Concatenate[Database, P], T], /, 
     if path is None:
         return fn(db, *args, **kwargs)
     loop = asyncio.get_running_loop()
-    args = tuple(_once(a) for a in args)  # type: ignore[assignment]
     try:
         return await loop.run_in_executor(_pool(), _with_snapshot, path, fn, args, kwargs)
     except BrokenProcessPool:
