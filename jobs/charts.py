@@ -132,9 +132,8 @@ def chart_figure(report: Report, title: str) -> Any:
             xs = range(len(labels))
             c.plot(xs, [n for n, _ in days.values()], marker="o", color="#d62728", label="新增", gid="trend-new")
             c.plot(xs, [n for _, n in days.values()], marker="s", color="#2ca02c", label="办结", gid="trend-closed")
-            step = -(
-                -len(labels) // 8
-            )  # at most eight dates under the trend: a week's every day, a month's every fourth
+            # at most eight dates under the trend: a week's every day, a month's every fourth
+            step = -(-len(labels) // 8)
             c.set_xticks(list(xs)[::step], labels[::step])
             c.set_title("每日新增与办结", y=1.0)
             c.set_ylabel("事件数")
