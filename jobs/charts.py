@@ -130,8 +130,13 @@ def _kept_figure(days: bool) -> tuple[Any, list]:
         ax.relim()
         ax.set_autoscale_on(True)
     rc = matplotlib.rcParams
-    fig.subplots_adjust(
-        **{k: rc[f"figure.subplot.{k}"] for k in ("left", "right", "bottom", "top", "wspace", "hspace")}
+    fig.subplots_adjust(  # where a new figure's layout starts from
+        left=rc["figure.subplot.left"],
+        right=rc["figure.subplot.right"],
+        bottom=rc["figure.subplot.bottom"],
+        top=rc["figure.subplot.top"],
+        wspace=rc["figure.subplot.wspace"],
+        hspace=rc["figure.subplot.hspace"],
     )
     return fig, axes
 

@@ -197,7 +197,7 @@ def test_a_chart_on_the_kept_figure_is_the_chart_on_a_new_one(make_app, tmp_path
     month = replace(
         base, by_grade={"I": 0, "II": 0, "III": 0, "IV": 2}, by_category={"基层党建": 2}, by_day=days(30, 97)
     )
-    empty_day = replace(base, by_grade=dict.fromkeys("I II III IV".split(), 0), by_category={}, by_day={})
+    empty_day = replace(base, by_grade=dict.fromkeys(["I", "II", "III", "IV"], 0), by_category={}, by_day={})
     big_day = replace(
         base, by_grade={"I": 900, "II": 0, "III": 0, "IV": 40000}, by_category={"政府回应": 40900}, by_day={}
     )
