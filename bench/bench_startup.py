@@ -226,7 +226,8 @@ def story_fates(
     opened an incident whose card had not been printed yet), `joined` (it joined an incident —
     `into` says whose: the year database's, one opened in this run by a start-up feed story or
     by another injected story — whose card was updated), `not relevant`, `not fetched` (its
-    source not read again in the watch) or `lost` (its source read, the story not stored).
+    source not read again in the watch) or `lost` (its source's last run ended after the story
+    appeared and the story is not stored — unless that run had fetched the feed just before).
     Times in seconds after the injection: `fetched_s`, `card_sent_s` (the first card row of its
     incident sent after it was stored: the new card or the update), `source_last_run_s`."""
     import json as _json
@@ -251,7 +252,8 @@ def story_fates(
         if marker in marked:
             f["latency"] = marked[marker] - t
         if post is None:  # its source not read again in the watch, or read and the story lost
-            f["fate"] = "not fetched" if (f["source_last_run_s"] or -1) < 0 else "lost"
+            ran = f["source_last_run_s"]
+            f["fate"] = "not fetched" if ran is None or ran < 0 else "lost"
             fates.append(f)
             continue
         post_id, fetched_at, relevant = post
