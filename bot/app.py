@@ -44,8 +44,9 @@ from jobs.report import report_with_chart, send_scheduled_report
 from jobs.report_docs import with_document
 from jobs.retention import archive_path, prune
 from jobs.tips import system_resolver
-from storage import SQLITE, coord, open_db
+from storage import SQLITE, coord, open_db, write_tx
 from storage import outbox as outbox_store
+from storage import posts as post_store
 
 __all__ = ["App", "build_platform", "routed_platforms"]
 
@@ -291,6 +292,14 @@ class App:
         everyone = admins or self.config.people
         return everyone[0] if everyone else None
 
+    def resume_sources(self) -> None:
+        """At start-up: the sources switched off after repeated failures are read again (their
+        notice says a restart resumes them); each is switched off again after as many failures."""
+        with write_tx(self.db):
+            resumed = post_store.resume_sources(self.db)
+        if resumed:
+            log.info("resuming %d source(s) switched off after repeated failures: %s", len(resumed), ", ".join(resumed))
+
     async def collect_once(self) -> list[SourceRun]:
         """Read every enabled source once (when the analyser is ready)."""
         await self.analyser_loaded()
@@ -309,6 +318,8 @@ class App:
                 "schedule. Start it with --role bot to leave collection to them",
                 ", ".join(others[:5]),
             )
+        if self.collects:
+            self.resume_sources()
         self.scheduler = AsyncIOScheduler(timezone=self.tz)
         for src in self.config.sources if self.collects else ():
             if not src.enabled:

@@ -295,6 +295,7 @@ async def _collect(app, worker_id, once, concurrency, ttl) -> None:
         except (NotImplementedError, RuntimeError):
             pass
     try:
+        app.resume_sources()
         await app.analyser_loaded()
         await collector.run(once=once)
     finally:

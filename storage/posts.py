@@ -22,6 +22,7 @@ __all__ = [
     "insert_post",
     "post_exists",
     "record_source_run",
+    "resume_sources",
     "search_posts",
     "set_indexed",
     "set_source_flags",
@@ -156,6 +157,16 @@ def set_source_flags(db: Database, source_id: str, **flags: object) -> None:
         raise ValueError(f"sources has no flag column {', '.join(unknown)}")
     sets = ", ".join(f"{k} = ?" for k in flags)
     db.execute(f"UPDATE sources SET {sets} WHERE id = ?", [*flags.values(), source_id])
+
+
+def resume_sources(db: Database) -> list[str]:
+    """Switch back on the sources that were switched off after repeated failures, their failure
+    count started anew (the notice that switched one off says a restart resumes it). Call inside
+    `write_tx`. Returns their ids."""
+    ids = [r["id"] for r in _rows(db, "SELECT id FROM sources WHERE deactivated = 1 ORDER BY id")]
+    if ids:
+        db.execute("UPDATE sources SET deactivated = 0, consecutive_failures = 0 WHERE deactivated = 1")
+    return ids
 
 
 def source_rows(db: Database) -> list[dict]:

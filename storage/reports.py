@@ -73,10 +73,12 @@ def period_times(db: Database, start: datetime, end: datetime) -> tuple[list[str
     opened = [
         r[0] for r in db.execute("SELECT created_at FROM incidents WHERE created_at >= ? AND created_at < ?", span)
     ]
+    # `state || ''`: not by the index on state (a lookup of each of the year's closed incidents,
+    # ~30 ms on the year database) but a scan of the report's covering index (~12 ms)
     closed = [
         r[0]
         for r in db.execute(
-            "SELECT closed_at FROM incidents WHERE state='closed' AND closed_at >= ? AND closed_at < ?", span
+            "SELECT closed_at FROM incidents WHERE state || '' = 'closed' AND closed_at >= ? AND closed_at < ?", span
         )
     ]
     return opened, closed

@@ -169,3 +169,44 @@ async def test_report_chart_png_with_chinese_labels_and_no_missing_glyphs(make_a
     path = font_manager.findfont(cjk_font())
     cmap = TTFont(path, fontNumber=0).getBestCmap()
     assert all(ord(ch) in cmap for ch in "按等级类别事件数特别重大较大一般舆情报告")
+
+
+def test_a_chart_on_the_kept_figure_is_the_chart_on_a_new_one(make_app, tmp_path):
+    """render_report_chart draws on a figure it keeps for the next chart of its shape: whatever
+    was drawn on it before (other categories, more days, bigger counts, no trend), the PNG is
+    the one a new figure gives."""
+    from dataclasses import replace
+
+    import matplotlib.pyplot as plt
+
+    from jobs.charts import chart_figure, cjk_font, render_report_chart
+    from jobs.report import build_report
+
+    h = make_app()
+    base = build_report(h.app.db, h.app.config, "month", h.app.clock(), h.app.tz)
+
+    def days(n: int, scale: int) -> dict[str, tuple[int, int]]:
+        return {f"2026-11-{d:02d}": (d * scale % 37, d * scale % 11) for d in range(1, n + 1)}
+
+    week = replace(
+        base,
+        by_grade={"I": 3, "II": 0, "III": 12, "IV": 40},
+        by_category={"干部作风": 30, "违纪违法": 20, "招录考试": 5},
+        by_day=days(7, 3),
+    )
+    month = replace(
+        base, by_grade={"I": 0, "II": 0, "III": 0, "IV": 2}, by_category={"基层党建": 2}, by_day=days(30, 97)
+    )
+    empty_day = replace(base, by_grade=dict.fromkeys(["I", "II", "III", "IV"], 0), by_category={}, by_day={})
+    big_day = replace(
+        base, by_grade={"I": 900, "II": 0, "III": 0, "IV": 40000}, by_category={"政府回应": 40900}, by_day={}
+    )
+    for n, report in enumerate([week, month, empty_day, week, big_day, month, empty_day]):
+        kept = render_report_chart(report, tmp_path / f"kept-{n}.png", "本月舆情报告").read_bytes()
+        fig = chart_figure(report, "本月舆情报告")
+        try:  # saved as render_report_chart saves (tick labels are formatted when drawn)
+            with plt.rc_context({"font.family": cjk_font(), "axes.unicode_minus": False}):
+                fig.savefig(tmp_path / f"new-{n}.png", pil_kwargs={"compress_level": 1})
+        finally:
+            plt.close(fig)
+        assert kept == (tmp_path / f"new-{n}.png").read_bytes(), n

@@ -98,3 +98,26 @@ async def test_a_sharp_drop_in_volume_is_reported(make_app, clock):
     assert "📉 来源「云川论坛（样例）」近 24 小时只有 0 条" in out and "请检查页面是否改版或被屏蔽" in out
     await h.app.pipeline.run_source("forum", force=True)
     assert "📉" not in await h.deliver()  # once
+
+
+async def test_a_restart_resumes_a_switched_off_source(make_app, config_dir):
+    """The notice that switches a source off says a restart resumes it: the restarted bot reads
+    it again on schedule (not skipped, not backing off), and its failures are counted anew."""
+    cfg = _broken_source(config_dir)
+    first = make_app(cfg, settings_kw={"collect_on_start": False})
+    for _ in range(cfg.collection.deactivate_after):
+        await first.app.pipeline.run_source("provnews", force=True)
+    assert "已停用" in (await first.app.pipeline.run_source("provnews")).skipped
+    first.app.close()
+    (config_dir / "samples" / "broken.xml").write_bytes((config_dir / "samples" / "provnews.xml").read_bytes())
+    second = make_app(cfg, settings_kw={"collect_on_start": False})  # same database file
+    await second.app.start()
+    try:
+        run = await second.app.pipeline.run_source("provnews")  # as the scheduler runs it: not forced
+    finally:
+        await second.app.stop()
+    assert run.skipped is None and run.error is None and run.new_posts > 0
+    state = second.app.db.execute(
+        "SELECT deactivated, consecutive_failures FROM sources WHERE id = 'provnews'"
+    ).fetchone()
+    assert tuple(state) == (0, 0)

@@ -26,7 +26,7 @@ from storage.incidents import (
 )
 from storage.pg import to_pg_sql, translate_ddl
 from storage.replay import first_time
-from storage.reports import open_overdue, period_spans
+from storage.reports import open_overdue, period_spans, period_times
 
 pytestmark = pytest.mark.both_engines
 
@@ -131,6 +131,13 @@ def test_sweep_facts_and_report_spans(db):
     ]
     n_open, rows = open_overdue(db, {"III": (NOW, None, None)}, (), NOW)
     assert n_open == 0 and list(rows) == []
+    opened, closed = period_times(db, NOW - timedelta(days=1), NOW + timedelta(days=1))
+    assert len(opened) == 1 and closed == [_closed_at(db, iid)]
+    assert period_times(db, NOW + timedelta(hours=2), NOW + timedelta(days=1)) == ([], [])
+
+
+def _closed_at(db, iid: int) -> str:
+    return db.execute("SELECT closed_at FROM incidents WHERE id = ?", [iid]).fetchone()[0]
 
 
 def test_queued_posts_are_found_once_the_background_indexer_ran(db):
