@@ -413,7 +413,7 @@ class Analyzer:
         if not relevant:
             return Analysis(Finding(relevant=False, matched=matched, tokens=tokens, story_key=key), 0.0, ())
         if not tokens and text:  # the whole text's tokens, for the story's fingerprint
-            tokens = tuple(self.segmenter.tokens(text))
+            tokens = tuple(self.segmenter.folded_tokens(text))
         cadres = matched.get(CADRE, [])
         self._excerpt(post, matched, sig)
         title = fold(post.title)  # `text` is the folded title + body
