@@ -244,7 +244,6 @@ def lcut(tk, text: str, cache: BlockCache | None = None) -> list[str]:
         cache.check(tk)
     freq = tk.FREQ
     logtotal = math.log(tk.total)
-    log = math.log
     get = freq.get
     out: list[str] = []
     add = out.append
@@ -265,27 +264,7 @@ def lcut(tk, text: str, cache: BlockCache | None = None) -> list[str]:
                 continue
             start = len(out)
         n = len(blk)
-        score = [0.0] * (n + 1)
-        end = [0] * (n + 1)
-        for k in range(n - 1, -1, -1):
-            best = 0.0
-            bx = -1
-            i = k
-            frag = blk[k]
-            while i < n:
-                f = get(frag)
-                if f is None:
-                    break
-                if f:
-                    sc = log(f) - logtotal + score[i + 1]
-                    if bx < 0 or sc >= best:  # max((score, x)): a tie goes to the larger x
-                        best, bx = sc, i
-                i += 1
-                frag = blk[k : i + 1]
-            if bx < 0:
-                best, bx = log(freq.get(blk[k]) or 1) - logtotal + score[k + 1], k
-            score[k] = best
-            end[k] = bx
+        end = route(blk, get, logtotal)
         x = 0
         buf = ""
         while x < n:
@@ -303,6 +282,37 @@ def lcut(tk, text: str, cache: BlockCache | None = None) -> list[str]:
         if cache is not None:
             cache[blk] = tuple(out[start:])
     return out
+
+
+def route(blk: str, get, logtotal: float) -> list[int]:
+    """jieba's most probable route through a block (`Tokenizer.get_DAG` + `calc`): for each
+    offset the last offset of the word that starts there. `get`: the dictionary's `FREQ.get`;
+    `logtotal`: the log of its total frequency. The same floating-point sums as jieba's, and
+    its tie-break (the longer word)."""
+    log = math.log
+    n = len(blk)
+    score = [0.0] * (n + 1)
+    end = [0] * (n + 1)
+    for k in range(n - 1, -1, -1):
+        best = 0.0
+        bx = -1
+        i = k
+        frag = blk[k]
+        while i < n:
+            f = get(frag)
+            if f is None:
+                break
+            if f:
+                sc = log(f) - logtotal + score[i + 1]
+                if bx < 0 or sc >= best:  # max((score, x)): a tie goes to the larger x
+                    best, bx = sc, i
+            i += 1
+            frag = blk[k : i + 1]
+        if bx < 0:
+            best, bx = log(get(blk[k]) or 1) - logtotal + score[k + 1], k
+        score[k] = best
+        end[k] = bx
+    return end
 
 
 def _flush(buf: str, freq, finalseg, out: list[str]) -> None:

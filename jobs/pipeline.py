@@ -35,7 +35,7 @@ __all__ = ["Pipeline", "SourceRun", "index_off_loop", "index_pending"]
 log = logging.getLogger(__name__)
 
 _STORE_CHUNK = 50  # posts per write transaction of a source run (a short hold of the loop)
-_INDEX_CHUNK = 100  # posts per write transaction adding a run's posts to the search index
+_INDEX_CHUNK = 50  # posts per write transaction adding a run's posts to the search index (as the background indexer)
 
 
 def _analyse_all(analyzer: Analyzer, posts: list[Post], source: Source) -> list[Analysis]:
