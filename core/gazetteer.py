@@ -596,7 +596,9 @@ class AreaMatcher:
 
     def find(self, text: str, boundaries: Boundaries) -> PlaceHits:
         out = PlaceHits()
-        taken: list[tuple[int, int]] = []
+        # the places taken so far start at or before each new hit (the hits come by start): a hit
+        # is inside one of them when it starts before the furthest end taken
+        taken_end = -1
         found = sorted(
             ((end - len(s) + 1, end + 1, s, v) for end, (s, v) in self._auto.iter(text)),
             key=lambda x: (x[0], -(x[1] - x[0])),
@@ -604,7 +606,7 @@ class AreaMatcher:
         for start, end, s, (kind, canonical, level, needs_context, parents) in found:
             if start not in boundaries:
                 continue
-            if any(a <= start < b for a, b in taken):
+            if start < taken_end:
                 continue  # inside a longer place already taken (抚州市 over 抚州)
             full = s == canonical
             if not full:
@@ -616,7 +618,7 @@ class AreaMatcher:
                     continue
                 if needs_context and start >= 1 and text[start - 1] in _SURNAMES:
                     continue  # 沙瑞金书记: a surname and a given name, not 瑞金
-            taken.append((start, end))
+            taken_end = max(taken_end, end)
             bucket = out.ours if kind == OURS else out.ours_weak if kind == WEAK else out.elsewhere
             if canonical not in bucket:
                 bucket.append(canonical)

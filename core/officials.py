@@ -12,13 +12,25 @@ for titles that exist at every level (书记, 局长, 主任), from the place or
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from dataclasses import dataclass
 
 import ahocorasick
 
-__all__ = ["BODIES", "CUES", "ENFORCERS", "LEADING_RANKS", "RANKS", "TITLES", "Official", "OfficialFinder", "is_body"]
+__all__ = [
+    "BODIES",
+    "CUES",
+    "ENFORCERS",
+    "LEADING_RANKS",
+    "RANKS",
+    "TITLES",
+    "Official",
+    "OfficialFinder",
+    "is_body",
+    "tag",
+]
 
 RANKS = ("村", "乡镇", "县处", "厅局", "省部")
 LEADING_RANKS = frozenset({"县处", "厅局", "省部"})  # 领导干部: county/division level and above
@@ -368,10 +380,8 @@ class OfficialFinder:
         the tagger knows (药监局, 住房和城乡建设局: a word ending in 局/委/厅)."""
         if not self.has_title(text) and not (bodies_by_tag and any(c in text for c in "局委厅")):
             return [], []
-        from jieba import posseg
-
         with _lock:  # jieba's tagger is not safe to call from several threads at once
-            pairs = [(p.word, p.flag) for p in posseg.cut(text)]
+            pairs = tag(text)
         officials: list[Official] = []
         cues: list[str] = []
         i = 0
@@ -501,3 +511,132 @@ class OfficialFinder:
             return rule
         base = title[1:] if title.startswith("副") and title[1:] in rule else title
         return rule.get(base, rule["_"])
+
+
+def tag(text: str) -> list[tuple[str, str]]:
+    """`[(p.word, p.flag) for p in jieba.posseg.cut(text)]` (jieba's default tagger, with its
+    HMM), the same pairs computed faster: jieba's algorithm step by step — the dictionary
+    route by `core.text.route` (the same sums as jieba's DAG), runs of characters the
+    dictionary does not know to the tagger's HMM by `_pos_viterbi` (the same sums and
+    tie-breaks as jieba.posseg.viterbi, without its tuples and generators).
+    tests/test_officials_tag.py checks it against jieba."""
+    from jieba import posseg
+
+    from core.text import route
+
+    dt = posseg.dt
+    dt.makesure_userdict_loaded()
+    tk = dt.tokenizer
+    tk.check_initialized()
+    tags = dt.word_tag_tab
+    get = tk.FREQ.get
+    logtotal = math.log(tk.total)
+    out: list[tuple[str, str]] = []
+    add = out.append
+
+    def unknown(buf: str) -> None:  # POSTokenizer.__cut_DAG's handling of a run of single characters
+        if len(buf) == 1:
+            add((buf, tags.get(buf, "x")))
+        elif not get(buf):
+            _pos_detail(buf, posseg, out)
+        else:
+            out.extend((c, tags.get(c, "x")) for c in buf)
+
+    for blk in posseg.re_han_internal.split(text):
+        if posseg.re_han_internal.match(blk):
+            end = route(blk, get, logtotal)
+            x, n, buf = 0, len(blk), ""
+            while x < n:
+                y = end[x] + 1
+                if y - x == 1:
+                    buf += blk[x]
+                else:
+                    if buf:
+                        unknown(buf)
+                        buf = ""
+                    word = blk[x:y]
+                    add((word, tags.get(word, "x")))
+                x = y
+            if buf:
+                unknown(buf)
+        else:
+            for x in posseg.re_skip_internal.split(blk):
+                if posseg.re_skip_internal.match(x):
+                    add((x, "x"))
+                else:
+                    for xx in x:  # jieba tests the whole stretch for letters (re_eng.match(x)), as here
+                        add(
+                            (xx, "m")
+                            if posseg.re_num.match(xx)
+                            else (xx, "eng")
+                            if posseg.re_eng.match(x)
+                            else (xx, "x")
+                        )
+    return out
+
+
+def _pos_detail(sentence: str, posseg, out: list[tuple[str, str]]) -> None:
+    """POSTokenizer.__cut_detail: CJK runs to the HMM, digits and letters tagged m / eng."""
+    for blk in posseg.re_han_detail.split(sentence):
+        if posseg.re_han_detail.match(blk):
+            pos = _pos_viterbi(blk, posseg)
+            begin = nexti = 0
+            for i, (state, flag) in enumerate(pos):
+                if state == "B":
+                    begin = i
+                elif state == "E":
+                    out.append((blk[begin : i + 1], flag))
+                    nexti = i + 1
+                elif state == "S":
+                    out.append((blk[i], flag))
+                    nexti = i + 1
+            if nexti < len(blk):
+                out.append((blk[nexti:], pos[nexti][1]))
+        else:
+            for x in posseg.re_skip_detail.split(blk):
+                if x:
+                    out.append(
+                        (x, "m") if posseg.re_num.match(x) else (x, "eng") if posseg.re_eng.match(x) else (x, "x")
+                    )
+
+
+def _pos_viterbi(obs: str, posseg) -> list:
+    """The state path of `jieba.posseg.viterbi.viterbi(obs, char_state_tab_P, start_P, trans_P,
+    emit_P)`: the same states considered at each step, the same sums in the same order, and
+    the same choice among equal sums (`max` over (probability, state) pairs: the larger state)."""
+    from jieba.posseg.viterbi import MIN_FLOAT, MIN_INF
+
+    states, start_p, trans_p, emit_p = posseg.char_state_tab_P, posseg.start_P, posseg.trans_P, posseg.emit_P
+    low, inf = MIN_FLOAT, MIN_INF
+    all_states = trans_p.keys()
+    c = obs[0]
+    v = {y: start_p[y] + emit_p[y].get(c, low) for y in states.get(c, all_states)}
+    back: list[dict] = [dict.fromkeys(v, "")]
+    for c in obs[1:]:
+        prev = [(x, v[x], trans_p[x]) for x in v if len(trans_p[x]) > 0]
+        expect = {y for x, _, tr in prev for y in tr}
+        here = set(states.get(c, all_states)) & expect
+        if not here:
+            here = expect if expect else set(all_states)
+        if not prev:
+            max(())  # jieba's max() over no previous state: the same ValueError
+        nv: dict = {}
+        nb: dict = {}
+        for y in here:
+            e = emit_p[y].get(c, low)
+            bp, by = None, None
+            for y0, v0, tr in prev:
+                p = v0 + tr.get(y, inf) + e
+                if by is None or p > bp or (p == bp and y0 > by):
+                    bp, by = p, y0
+            nv[y] = bp
+            nb[y] = by
+        v = nv
+        back.append(nb)
+    _, state = max((p, y) for y, p in v.items())
+    path = [state]
+    for i in range(len(obs) - 1, 0, -1):
+        state = back[i][state]
+        path.append(state)
+    path.reverse()
+    return path

@@ -14,38 +14,73 @@ syntax typed by a user ('"', '*', NEAR, '-', '^') is never interpreted.
 
 from __future__ import annotations
 
+import operator
 import re
 from functools import lru_cache
 from itertools import pairwise
 
 from core.text import fold, fold_with_gaps
 
-__all__ = ["MAX_QUERY_CHARS", "MAX_TERMS", "SearchQuery", "highlight", "index_text", "parse_query", "snippet"]
+__all__ = [
+    "MAX_QUERY_CHARS",
+    "MAX_TERMS",
+    "SearchQuery",
+    "highlight",
+    "index_folded",
+    "index_post",
+    "index_text",
+    "parse_query",
+    "snippet",
+]
 
 MAX_QUERY_CHARS = 60
 MAX_TERMS = 8
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f\u3040-\u30ff\uac00-\ud7af"
-# a CJK run, or a run of other letters/digits (Latin, Cyrillic ...)
-_RUN = re.compile(f"([{_CJK}]+)|((?:(?![{_CJK}])[^\\W_])+)")
+# a CJK run, or a run of other letters/digits (Latin, Cyrillic ...): a word character that is
+# neither "_" nor CJK
+_RUN = re.compile(f"([{_CJK}]+)|([^\\W_{_CJK}]+)")
 
 
 def _runs(folded: str) -> list[tuple[bool, str]]:
-    return [(bool(m.group(1)), m.group(0)) for m in _RUN.finditer(folded.lower())]
+    return [(bool(cjk), cjk or other) for cjk, other in _RUN.findall(folded.lower())]
 
 
-def _cjk_tokens(run: str) -> list[str]:
-    if len(run) == 1:
-        return [run]
-    return [run[i : i + 2] for i in range(len(run) - 1)] + [run[-1]]
+def index_folded(folded: str) -> str:
+    """Space-separated index tokens of an already folded text (`index_text` without the fold):
+    each CJK run's bigrams and its last character, each other run whole."""
+    out: list[str] = []
+    add = out.append
+    for cjk, other in _RUN.findall(folded.lower()):
+        if cjk:
+            if len(cjk) > 1:
+                add(" ".join(map(operator.add, cjk, cjk[1:])))  # the neighbouring pairs
+            add(cjk[-1])
+        else:
+            add(other)
+    return " ".join(out)
 
 
 def index_text(text: str) -> str:
     """Space-separated index tokens of `text` (folded here)."""
-    out: list[str] = []
-    for cjk, run in _runs(fold(text)):
-        out.extend(_cjk_tokens(run) if cjk else [run])
-    return " ".join(out)
+    return index_folded(fold(text))
+
+
+def index_post(title: str, text: str, folded: str | None = None) -> tuple[str, str]:
+    """The index tokens of a post's title and body. `folded`: `fold(f"{title}\\n{text}")` when
+    the caller has it already (the analyser folds the post so): the body's folded text is
+    then its tail, and only the short title is folded again. Folding works line by line (no
+    character, conversion or whitespace rule reaches across a line break), so the tail is
+    `fold(text)`; when it does not look so (an empty body), the body is folded on its own."""
+    title, text = title or "", text or ""
+    ft = fold(title)
+    if folded is None:
+        return index_folded(ft), index_text(text)
+    if not ft:  # no title: the whole folded text is the body's
+        return "", index_folded(folded)
+    if folded.startswith(ft) and folded[len(ft) : len(ft) + 1] == "\n":
+        return index_folded(ft), index_folded(folded[len(ft) + 1 :])
+    return index_folded(ft), index_text(text)
 
 
 class SearchQuery:

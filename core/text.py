@@ -199,9 +199,13 @@ class Segmenter:
 
     def tokens(self, text: str) -> list[str]:
         """Tokens of the folded text (see `fold`), as the matcher reads them."""
+        return self.folded_tokens(fold(text))
+
+    def folded_tokens(self, folded: str) -> list[str]:
+        """`tokens` of a whole text `fold` returned (folding it again would change nothing)."""
         import jieba
 
-        return [t for t in lcut(jieba.dt, fold(text), _BLOCKS) if t.strip()]
+        return [t for t in lcut(jieba.dt, folded, _BLOCKS) if t.strip()]
 
 
 class BlockCache(dict):
@@ -240,7 +244,6 @@ def lcut(tk, text: str, cache: BlockCache | None = None) -> list[str]:
         cache.check(tk)
     freq = tk.FREQ
     logtotal = math.log(tk.total)
-    log = math.log
     get = freq.get
     out: list[str] = []
     add = out.append
@@ -261,27 +264,7 @@ def lcut(tk, text: str, cache: BlockCache | None = None) -> list[str]:
                 continue
             start = len(out)
         n = len(blk)
-        score = [0.0] * (n + 1)
-        end = [0] * (n + 1)
-        for k in range(n - 1, -1, -1):
-            best = 0.0
-            bx = -1
-            i = k
-            frag = blk[k]
-            while i < n:
-                f = get(frag)
-                if f is None:
-                    break
-                if f:
-                    sc = log(f) - logtotal + score[i + 1]
-                    if bx < 0 or sc >= best:  # max((score, x)): a tie goes to the larger x
-                        best, bx = sc, i
-                i += 1
-                frag = blk[k : i + 1]
-            if bx < 0:
-                best, bx = log(freq.get(blk[k]) or 1) - logtotal + score[k + 1], k
-            score[k] = best
-            end[k] = bx
+        end = route(blk, get, logtotal)
         x = 0
         buf = ""
         while x < n:
@@ -301,10 +284,112 @@ def lcut(tk, text: str, cache: BlockCache | None = None) -> list[str]:
     return out
 
 
+def route(blk: str, get, logtotal: float) -> list[int]:
+    """jieba's most probable route through a block (`Tokenizer.get_DAG` + `calc`): for each
+    offset the last offset of the word that starts there. `get`: the dictionary's `FREQ.get`;
+    `logtotal`: the log of its total frequency. The same floating-point sums as jieba's, and
+    its tie-break (the longer word)."""
+    log = math.log
+    n = len(blk)
+    score = [0.0] * (n + 1)
+    end = [0] * (n + 1)
+    for k in range(n - 1, -1, -1):
+        best = 0.0
+        bx = -1
+        i = k
+        frag = blk[k]
+        while i < n:
+            f = get(frag)
+            if f is None:
+                break
+            if f:
+                sc = log(f) - logtotal + score[i + 1]
+                if bx < 0 or sc >= best:  # max((score, x)): a tie goes to the larger x
+                    best, bx = sc, i
+            i += 1
+            frag = blk[k : i + 1]
+        if bx < 0:
+            best, bx = log(get(blk[k]) or 1) - logtotal + score[k + 1], k
+        score[k] = best
+        end[k] = bx
+    return end
+
+
 def _flush(buf: str, freq, finalseg, out: list[str]) -> None:
     if len(buf) == 1:
         out.append(buf)
     elif not freq.get(buf):
-        out.extend(finalseg.cut(buf))
+        _hmm_cut(buf, finalseg, out)
     else:
         out.extend(buf)
+
+
+def _hmm_cut(sentence: str, finalseg, out: list[str]) -> None:
+    """`out.extend(finalseg.cut(sentence))`: jieba's HMM for a run of characters its dictionary
+    does not know, the same words computed faster (`_viterbi`)."""
+    force_split = finalseg.Force_Split_Words
+    for blk in finalseg.re_han.split(sentence):
+        if finalseg.re_han.match(blk):
+            pos = _viterbi(blk, finalseg)
+            begin = nexti = 0
+            for i, state in enumerate(pos):
+                if state == "B":
+                    begin = i
+                elif state == "E" or state == "S":
+                    word = blk[begin : i + 1] if state == "E" else blk[i]
+                    if word in force_split:
+                        out.extend(word)
+                    else:
+                        out.append(word)
+                    nexti = i + 1
+            if nexti < len(blk):
+                word = blk[nexti:]
+                if word in force_split:
+                    out.extend(word)
+                else:
+                    out.append(word)
+        else:
+            out.extend(x for x in finalseg.re_skip.split(blk) if x)
+
+
+def _viterbi(obs: str, finalseg) -> list[str]:
+    """The state path (B, M, E, S per character) of `finalseg.viterbi(obs, "BMES", ...)`: the
+    same sums in the same order and the same tie-breaks (`max` over (probability, state)
+    pairs: on a tie the larger state letter), unrolled for its four states with back pointers
+    instead of copied paths."""
+    emit, trans, start = finalseg.emit_P, finalseg.trans_P, finalseg.start_P
+    low = finalseg.MIN_FLOAT
+    eb, em, ee, es = (emit[y] for y in "BMES")
+    t_eb, t_sb = trans["E"].get("B", low), trans["S"].get("B", low)
+    t_mm, t_bm = trans["M"].get("M", low), trans["B"].get("M", low)
+    t_ss, t_es = trans["S"].get("S", low), trans["E"].get("S", low)
+    t_be, t_me = trans["B"].get("E", low), trans["M"].get("E", low)
+    c = obs[0]
+    vb = start["B"] + eb.get(c, low)
+    vm = start["M"] + em.get(c, low)
+    ve = start["E"] + ee.get(c, low)
+    vs = start["S"] + es.get(c, low)
+    back: list[tuple[str, str, str, str]] = []  # for each step: the previous state of B, M, E, S
+    for c in obs[1:]:
+        e = eb.get(c, low)
+        p1, p2 = ve + t_eb + e, vs + t_sb + e
+        nb, fb = (p2, "S") if p2 >= p1 else (p1, "E")
+        e = em.get(c, low)
+        p1, p2 = vm + t_mm + e, vb + t_bm + e
+        nm, fm = (p1, "M") if p1 >= p2 else (p2, "B")
+        e = es.get(c, low)
+        p1, p2 = vs + t_ss + e, ve + t_es + e
+        ns, fs = (p1, "S") if p1 >= p2 else (p2, "E")
+        e = ee.get(c, low)
+        p1, p2 = vb + t_be + e, vm + t_me + e
+        ne, fe = (p2, "M") if p2 >= p1 else (p1, "B")
+        vb, vm, ve, vs = nb, nm, ne, ns
+        back.append((fb, fm, fe, fs))
+    state = "S" if vs >= ve else "E"
+    path = [state]
+    at = {"B": 0, "M": 1, "E": 2, "S": 3}
+    for step in reversed(back):
+        state = step[at[state]]
+        path.append(state)
+    path.reverse()
+    return path

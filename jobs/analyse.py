@@ -41,6 +41,7 @@ class Analysis:
     sensitivity: float
     sensitivity_reasons: tuple[Reason, ...]  # content, signals: what makes up the sensitivity
     segmented: bool = False  # the post had watch-list hits and was segmented (in part, if not relevant)
+    text: str = ""  # the folded title + "\n" + body it was matched on (reused by the search index)
 
     @property
     def factors(self) -> tuple[Reason, ...]:
@@ -224,7 +225,7 @@ class Analyzer:
         else:
             head_len = _without_site_suffix(head)
         if not self._could_be_relevant(hits, text, head, head_len):
-            return Analysis(Finding(relevant=False, story_key=story_key(post.title)), 0.0, ())
+            return Analysis(Finding(relevant=False, story_key=story_key(post.title)), 0.0, (), text=text)
         matcher = self._matcher(source)
         # a space the writer put between CJK still separates; jieba is run only on the stretches
         # of text a hit falls in (the same cut as segmenting the whole text: jieba cuts each
@@ -277,7 +278,7 @@ class Analyzer:
             if o.title not in ENFORCERS or len(o.name) >= 2
         )
         analysis = self._judge(post, source, matched, (), positions, kinds_at, sig, text)
-        return replace(analysis, segmented=True)
+        return replace(analysis, segmented=True, text=text)
 
     def _offsets(self, term: str, positions, kinds_at) -> list[int]:
         if term in _EXPAND:
@@ -412,7 +413,7 @@ class Analyzer:
         if not relevant:
             return Analysis(Finding(relevant=False, matched=matched, tokens=tokens, story_key=key), 0.0, ())
         if not tokens and text:  # the whole text's tokens, for the story's fingerprint
-            tokens = tuple(self.segmenter.tokens(text))
+            tokens = tuple(self.segmenter.folded_tokens(text))
         cadres = matched.get(CADRE, [])
         self._excerpt(post, matched, sig)
         title = fold(post.title)  # `text` is the folded title + body

@@ -1,8 +1,11 @@
 """The pipeline: read a source -> analyse each new post -> store and open or join incidents.
 
 fetch (jobs.collect) -> analyse (jobs.analyse) -> grade + cluster + store + outbox
-(core.incidents.IncidentService.ingest, one transaction per post). One failing source
-records its error and the others carry on.
+(core.incidents.IncidentService.ingest) -> search index. A source run's new posts are analysed
+in one call on the CPU worker, stored `_STORE_CHUNK` per write transaction (each post as
+`IncidentService.ingest` stores it), and then added to the search index from the text the
+analysis folded, after every alert of the run is committed (`Pipeline.ingest_many` is the same
+path without the loop). One failing source records its error and the others carry on.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from core.config import Source
 from core.incidents import IncidentService, IngestOutcome
 from core.models import Post
 from jobs import offload
-from jobs.analyse import Analyzer
+from jobs.analyse import Analysis, Analyzer
 from jobs.collect import CollectError, fetch_body, host_key, host_lanes, read_source
 from jobs.fetch import Fetcher
 from jobs.tips import TIP_SOURCE
@@ -32,10 +35,16 @@ __all__ = ["Pipeline", "SourceRun", "index_off_loop", "index_pending"]
 log = logging.getLogger(__name__)
 
 _STORE_CHUNK = 50  # posts per write transaction of a source run (a short hold of the loop)
+_INDEX_CHUNK = 50  # posts per write transaction adding a run's posts to the search index (as the background indexer)
 
 
-def _analyse_all(analyzer: Analyzer, posts: list[Post], source: Source) -> list:
+def _analyse_all(analyzer: Analyzer, posts: list[Post], source: Source) -> list[Analysis]:
     return [analyzer.analyse(p, source) for p in posts]
+
+
+def _run_index_rows(stored: list[tuple[int, Post, str]]) -> list[tuple[int, str, str]]:
+    """The search index rows of a run's stored posts, from the text their analysis folded."""
+    return [post_store.index_now(pid, post.title, post.text, folded or None) for pid, post, folded in stored]
 
 
 @dataclass
@@ -114,13 +123,13 @@ class Pipeline:
             # analysed in one go on the CPU worker; stored a chunk per transaction on the loop, the
             # source's health in the last one (each chunk as it was per post: posts, incidents, outbox)
             analyses = await offload.cpu(_analyse_all, self.analyzer, fresh, source) if fresh else []
+            stored: list[tuple[int, Post, str]] = []
             for start in range(0, max(1, len(fresh)), _STORE_CHUNK):
                 last = start + _STORE_CHUNK >= len(fresh)
                 with write_tx(self.db):
-                    for post, analysis in zip(
-                        fresh[start : start + _STORE_CHUNK], analyses[start : start + _STORE_CHUNK], strict=True
-                    ):
-                        self._store(post, source, analysis, run)
+                    self._store_chunk(
+                        fresh[start : start + _STORE_CHUNK], analyses[start : start + _STORE_CHUNK], source, run, stored
+                    )
                     if last:
                         before, _ = post_store.record_source_run(
                             self.db,
@@ -139,6 +148,13 @@ class Pipeline:
                                 fetch_after=to_iso(now + timedelta(minutes=min(read.ttl_minutes, 1440))),
                             )
                 await asyncio.sleep(0)
+            # every alert of the run is committed: now the search index, from the folded texts
+            if stored:
+                rows = await offload.cpu(_run_index_rows, stored)
+                for start in range(0, len(rows), _INDEX_CHUNK):
+                    with write_tx(self.db):
+                        post_store.set_indexed(self.db, rows[start : start + _INDEX_CHUNK])
+                    await asyncio.sleep(0)
         if before >= self.config.collection.break_after:
             self.service.notify_admins(source.team, f"✅ 来源「{source.name}」已恢复（此前连续失败 {before} 次）")
         self._check_silence(source, now)
@@ -218,10 +234,48 @@ class Pipeline:
         """Analyse and store one post (`IncidentService.ingest`), counted in `run` when given."""
         return self._store(post, source, self.analyzer.analyse(post, source), run)
 
-    def _store(self, post, source, analysis, run: SourceRun | None):
-        # Posts that were segmented for analysis are indexed at once; the rest (no watch-list
-        # hit) wait for the background indexer, so segmentation stays off the alert path.
-        out = self.service.ingest(post, analysis, source, analysis.seg)
+    def ingest_many(self, posts: list[Post], source: Source, run: SourceRun | None = None) -> list[IngestOutcome]:
+        """What `run_source` does with a run's new posts, in order, without the loop: analyse
+        them all, store `_STORE_CHUNK` per write transaction, then add them to the search index
+        (`_INDEX_CHUNK` per transaction) from the text the analysis folded."""
+        analyses = _analyse_all(self.analyzer, posts, source)
+        outs: list[IngestOutcome] = []
+        stored: list[tuple[int, Post, str]] = []
+        for start in range(0, len(posts), _STORE_CHUNK):
+            with write_tx(self.db):
+                outs += self._store_chunk(
+                    posts[start : start + _STORE_CHUNK], analyses[start : start + _STORE_CHUNK], source, run, stored
+                )
+        rows = _run_index_rows(stored)
+        for start in range(0, len(rows), _INDEX_CHUNK):
+            with write_tx(self.db):
+                post_store.set_indexed(self.db, rows[start : start + _INDEX_CHUNK])
+        return outs
+
+    def _store_chunk(
+        self,
+        posts: list[Post],
+        analyses: list[Analysis],
+        source: Source,
+        run: SourceRun | None,
+        stored: list[tuple[int, Post, str]],
+    ) -> list[IngestOutcome]:
+        """Store posts with their analyses (inside the caller's transaction), none of them
+        indexed yet: each stored one is added to `stored` (post id, post, folded text) for the
+        search index after the run."""
+        outs = []
+        for post, analysis in zip(posts, analyses, strict=True):
+            out = self._store(post, source, analysis, run, index=False)
+            if out.post_id is not None:
+                stored.append((out.post_id, post, analysis.text))
+            outs.append(out)
+        return outs
+
+    def _store(self, post, source, analysis, run: SourceRun | None, *, index: bool = True):
+        # Posts that were segmented for analysis are indexed at once (`index`; a source run
+        # indexes all its posts after storing them); the rest (no watch-list hit) wait for the
+        # background indexer, so segmentation stays off the alert path.
+        out = self.service.ingest(post, analysis, source, analysis.seg if index else None)
         if run is not None and out.post_id is not None:
             run.new_posts += 1
             run.relevant += int(analysis.finding.relevant)

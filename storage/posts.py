@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from core.clock import to_iso
 from core.config import Source
 from core.models import Finding, Post
-from core.search import SearchQuery, index_text
+from core.search import SearchQuery, index_post
 from storage.db import dialect, json_dumps
 from storage.db import rows as _rows
 from storage.retention import was_pruned
@@ -245,19 +245,37 @@ def unindexed(db: Database, limit: int = 200) -> list[tuple[int, str, str]]:
     ]
 
 
-def index_now(pid: int, title: str, text: str) -> tuple[int, str, str]:
-    """The index row of one post (CPU only, no database: may run off the event loop)."""
-    return pid, index_text(title or ""), index_text(text or "")
+def index_now(pid: int, title: str, text: str, folded: str | None = None) -> tuple[int, str, str]:
+    """The index row of one post (CPU only, no database: may run off the event loop); `folded`:
+    the post's `fold(f"{title}\\n{text}")` when the analysis has it (core.search.index_post)."""
+    return pid, *index_post(title, text, folded)
 
 
-def set_indexed(db: Database, rows: list[tuple[int, str, str]], *, mark: bool = True) -> None:
-    """Add rows from `index_now` to the search index (one executemany), marking the posts done."""
+def set_indexed(db: Database, rows: list[tuple[int, str, str]], *, mark: bool = True) -> int:
+    """Add rows from `index_now` to the search index (one executemany), marking the posts done.
+    With `mark`, only posts still waiting are added (marked in the same statement, so two
+    indexers that prepared the same posts — the run's own and the background one — or a post
+    pruned meanwhile never put a second or a stray row in the index). Returns how many."""
+    if mark:
+        done: set[int] = set()
+        ids = [r[0] for r in rows]
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            done.update(
+                r[0]
+                for r in db.execute(
+                    f"UPDATE posts SET indexed = 1 WHERE indexed = 0 AND id IN ({marks}) RETURNING id", chunk
+                ).fetchall()
+            )
+        rows = [r for r in rows if r[0] in done]
+    if not rows:
+        return 0
     if dialect(db) == "postgresql":
         db.conn.executemany(_PG_INDEX, rows)
     else:
         db.conn.executemany("INSERT INTO posts_search (rowid, title, body) VALUES (?, ?, ?)", rows)
-    if mark:
-        db.conn.executemany("UPDATE posts SET indexed = 1 WHERE id = ?", [(r[0],) for r in rows])
+    return len(rows)
 
 
 def source_volume(db: Database, source_id: str, now: datetime, days: int = 14) -> tuple[int, float, int]:

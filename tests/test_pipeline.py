@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import load_config
+from core.models import Post
 from jobs.collect import canonical_url, parse_feed
 
 
@@ -116,12 +117,18 @@ def test_entities_and_tags_are_cleaned_but_punctuation_kept():
     assert posts[0].text == "第一段， 重点"
 
 
-async def test_posts_without_hits_are_searchable_after_background_indexing(make_app):
+async def test_a_runs_posts_are_searchable_and_queued_posts_after_background_indexing(make_app):
     h = make_app()
     await h.app.collect_once()
-    pending = h.count("posts", "indexed = 0")
-    assert pending > 0  # irrelevant posts wait for the indexer, off the alert path
-    # /search indexes whatever is pending first, so nothing collected is missing from results
+    # a source run indexes all its posts itself, once its alerts are stored (issue 17.6)
+    assert h.count("posts", "indexed = 0") == 0
     reply = (await h.say("liqiang", "/search 羊肉汤")).replace("【", "").replace("】", "")  # highlights
     assert "云川哪家羊肉汤最好喝" in reply
+    # a post stored on its own without a watch-list hit waits for the background indexer, off
+    # the alert path; /search indexes whatever is pending first, so nothing is missing
+    source = h.app.config.sources[0]
+    h.app.pipeline.ingest(Post(source.id, "solo", "老街牛肉面馆开张", "汤底浓郁", url="https://a.example/solo"), source)
+    assert h.count("posts", "indexed = 0") == 1
+    reply = (await h.say("liqiang", "/search 牛肉面")).replace("【", "").replace("】", "")
+    assert "老街牛肉面馆开张" in reply
     assert h.count("posts", "indexed = 0") == 0

