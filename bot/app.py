@@ -23,6 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.platforms import AVAILABLE
 from bot.settings import Settings
 from core.clock import Clock, system_clock
+from core.cluster import warm as warm_clustering
 from core.config import Config, Person, quiet_window
 from core.deadlines import deadlines_for, is_overdue, next_deadline
 from core.errors import FieldProblem, SettingsError
@@ -206,6 +207,7 @@ class App:
         try:
             configure_jieba(self.settings.data_dir)
             self._analyzer = Analyzer(self.config)
+            warm_clustering()
         except BaseException as e:  # handed to whoever waits for the analyser
             self._analyzer_error = e
             log.exception("the analyser could not be built")

@@ -6,7 +6,7 @@ code (all of it on the loop) exceeded many times over."""
 
 from __future__ import annotations
 
-from bench.bench_loop import feed_stall, report_stall, search_stall
+from bench.bench_loop import config_with_feed, feed_stall, make_app, report_stall, search_stall
 
 # Goal is 100 ms (see the bench); the bound leaves room for a busy test machine.
 BOUND = 0.3
@@ -36,3 +36,17 @@ async def test_report_month_with_chart_does_not_stall_the_loop(tmp_path):
     worst, reply = await report_stall(tmp_path, incidents=5000, posts=20000)
     assert "月报" in reply or "本月" in reply, reply[:200]
     assert worst < BOUND, f"the loop stalled {worst * 1000:.0f} ms"
+
+
+async def test_the_clustering_lookups_are_built_with_the_analyser_off_the_loop(tmp_path):
+    """The place-name regions `event_of` needs take ~0.2 s to build: built with the analyser (in
+    its thread), not by the first relevant post inside a write transaction on the loop."""
+    from core import cluster
+
+    cluster._regions_of_names.cache_clear()
+    app = make_app(tmp_path, config_with_feed(tmp_path, None))
+    try:
+        await app.analyser_loaded()
+        assert cluster._regions_of_names.cache_info().currsize == 1
+    finally:
+        app.close()
