@@ -23,6 +23,7 @@ import hashlib
 import itertools
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import sys
@@ -109,10 +110,26 @@ def _init_worker(data_dir: Path, config, analyzer: Analyzer | None) -> None:
     """A worker's one-time set-up: the analyser the parent built (fork), or a new one (spawn)."""
     global _worker_analyzer
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # a parent killed outright leaves no worker behind waiting for work
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), name="parent-watch", daemon=True).start()
     if analyzer is None:
         configure_jieba(data_dir)
         analyzer = Analyzer(config)
+        _load_tagger()
     _worker_analyzer = analyzer
+
+
+def _exit_with(parent_sentinel: int) -> None:
+    multiprocessing.connection.wait([parent_sentinel])
+    os._exit(1)
+
+
+def _load_tagger() -> None:
+    """jieba's part-of-speech tagger (the officials finder's) loads its dictionary on first use,
+    about a second: loaded before forking it is loaded once, and a spawned worker loads it while
+    it starts rather than on its first post."""
+    import jieba.posseg  # noqa: F401
 
 
 def _ready() -> int:
@@ -208,6 +225,8 @@ class Backtest:
             return
         if self._pool is None:
             forked = self.method == "fork"
+            if forked:
+                _load_tagger()
             self._pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=multiprocessing.get_context(self.method),
@@ -248,7 +267,7 @@ class Backtest:
 
     def _analysed(self, items: Iterator[dict]) -> Iterator[tuple[dict, Post, Source, object]]:
         head = list(itertools.islice(items, PARALLEL_MIN)) if self.workers > 1 else []
-        if self.workers == 1 or (len(head) < PARALLEL_MIN and self._pool is None):
+        if self.workers == 1 or len(head) < PARALLEL_MIN:
             for item in itertools.chain(head, items):
                 post, src = self._post(item)
                 yield item, post, src, self.analyzer.analyse(post, src)

@@ -166,11 +166,60 @@ def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path, monkeypatch):
 
     monkeypatch.setenv("YUQING_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setattr(Analyzer, "analyse", analyse)
+    monkeypatch.setattr(backtest, "PARALLEL_MIN", 1)  # never in this process: it would end the tests
     settings = load_settings()
     bt = Backtest(settings, load_config(settings.config), tmp_path / "bt.db", workers=2, method="fork")
     try:
+        assert bt._pool is not None
         with pytest.raises(BacktestError, match="分析进程意外退出 / a worker process exited unexpectedly"):
             for _ in bt.run_many(parse_line(x) for x in _many()):
                 pass
     finally:
         bt.close()
+
+
+_ORPHAN = """
+import os, signal, sys
+from bot.config import load_config
+from bot.settings import load_settings
+from jobs.backtest import Backtest
+
+settings = load_settings()
+bt = Backtest(settings, load_config(settings.config), sys.argv[1], workers=2, method=sys.argv[2])
+bt.start_workers()
+print(" ".join(str(p) for p in bt._pool._processes), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")  # a zombie has exited
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+@pytest.mark.timeout(120)
+def test_workers_exit_when_the_backtest_is_killed(tmp_path):
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "YUQING_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _ORPHAN, str(tmp_path / "bt.db"), "fork"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    with proc.stdout:  # the workers hold copies of the pipe: read the line, not to the end
+        pids = [int(x) for x in proc.stdout.readline().split()]
+    assert proc.wait(timeout=100) == -9
+    assert len(pids) == 2
+    deadline = time.monotonic() + 60
+    while not all(_gone(p) for p in pids):  # a condition, not a fixed sleep
+        assert time.monotonic() < deadline, f"workers {pids} outlived their parent"
+        time.sleep(0.05)
