@@ -10,6 +10,11 @@ the load average is printed with the figures, and the ratios are the figures to 
 runs. Plain jieba uses one core: the 2-worker ratio is the speed of a 2-core backtest against
 single-core jieba, the 1-process ratio compares like with like.
 
+The workers only help when cores are idle: with the kernel's autogroup scheduling (the default on
+desktop and many server kernels) each session gets a fair share of a busy machine, so the main
+process and two workers together get no more CPU than one process would. So the CPU time of each
+part is printed too, and from it what 2 idle cores would allow (an estimate, not a measurement).
+
     python -m bench.bench_backtest [--posts N] [--config config/province.toml] [--workers 2]
 """
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -30,6 +36,12 @@ TURNS = 3  # blocks of posts measured in turns (a block: the 2-worker run, the 1
 
 def _load() -> str:
     return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's children that have ended (the workers, once shut down)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def run(posts: int | None = None, config: Path = PROVINCE, workers: int = 2) -> list[tuple[str, str]]:
@@ -48,6 +60,8 @@ def run(posts: int | None = None, config: Path = PROVINCE, workers: int = 2) -> 
     settings = load_settings(config=config)
     cfg = load_config(settings.config)
     load_before = _load()
+    children_before = _children_cpu()
+    c_par = c_one = c_workers = 0.0
     with tempfile.TemporaryDirectory(prefix="yuqing-bench-backtest-") as tmp:
         # the pool first: forked workers must not inherit the other run's open database
         par = Backtest(settings, cfg, Path(tmp) / "par.db", workers=workers)
@@ -62,16 +76,18 @@ def run(posts: int | None = None, config: Path = PROVINCE, workers: int = 2) -> 
             block = -(-n // TURNS)
             for k in range(0, n, block):
                 chunk = items[k : k + block]
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 for _ in par.run_many(chunk):
                     pass
                 par.flush()
                 t_par += time.perf_counter() - t
-                t = time.perf_counter()
+                c_par += time.process_time() - c
+                t, c = time.perf_counter(), time.process_time()
                 for _ in one.run_many(chunk):
                     pass
                 one.flush()
                 t_one += time.perf_counter() - t
+                c_one += time.process_time() - c
                 t = time.perf_counter()
                 for item in chunk:
                     jieba.lcut(f"{item['title']}\n{item['text']}")
@@ -80,10 +96,14 @@ def run(posts: int | None = None, config: Path = PROVINCE, workers: int = 2) -> 
             same = par.relevant == relevant
             method = par.method
         finally:
-            par.close()
+            par.close()  # joins the workers: their CPU time is the children's now
+            c_workers = _children_cpu() - children_before
             if one is not None:
                 one.close()
     par_rate, one_rate, jb_rate = n / t_par, n / t_one, n / t_jb
+    ms = 1000 / n
+    # on `workers` idle cores: the main process, the workers together, and all of it shared out
+    bound = min(n / c_par, workers * n / c_workers, workers * n / (c_par + c_workers)) if c_workers else 0.0
     load = f"load average {load_before} before, {_load()} after (1/5/15 min) on {os.cpu_count()} CPUs"
     return [
         (
@@ -98,6 +118,11 @@ def run(posts: int | None = None, config: Path = PROVINCE, workers: int = 2) -> 
             f"{par_rate / jb_rate:.2f}× / {one_rate / jb_rate:.2f}× ({relevant:,} relevant"
             f"{'' if same else '; the runs DIFFER in relevant posts'}); {workers} workers ÷ one process "
             f"{par_rate / one_rate:.2f}×",
+        ),
+        (
+            f"backtest: CPU per post — {workers} workers' run: this process / the workers; one process",
+            f"{c_par * ms:.2f} / {c_workers * ms:.2f} ms; {c_one * ms:.2f} ms → on {workers} idle cores at most "
+            f"~{bound:,.0f} posts/s (an estimate from CPU time; {method}ed workers' start-up included)",
         ),
     ]
 
