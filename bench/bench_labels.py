@@ -78,15 +78,12 @@ def run(config: Path | None = PROVINCE, errors: str | None = None) -> list[tuple
             started = time.perf_counter()
             results = []
             for item in items:
-                out = bt.run(item)
-                follow_up = not out["relevant"] and out["incident"] is not None
+                out = bt.run(item)  # a follow-up of a tracked story counts as an alert (jobs.backtest)
                 results.append(
                     {
                         "id": out["id"],
-                        # a post joined to an incident as a follow-up (core.incidents) is an
-                        # alert too, filed under its incident's category
-                        "relevant": out["relevant"] or follow_up,
-                        "category": bt.service.get(out["incident"]).category if follow_up else out["category"],
+                        "relevant": out["relevant"],
+                        "category": out["category"],
                         "incident": out["incident"],
                         "title": item["title"],
                         "reasons": out["reasons"],

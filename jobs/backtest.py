@@ -331,15 +331,19 @@ class Backtest:
         if out.post_id is None:  # the same URL was already in the file: report its incident
             iid = post_store.incident_of_item(self.db, post.item_key)
         inc = self.service.get(iid) if iid else None
-        self.relevant += int(f.relevant)
+        # a post joined to an incident as a follow-up of a tracked story (core.incidents) is an
+        # alert too, filed under its incident's category
+        follow_up = not f.relevant and inc is not None
+        self.relevant += int(f.relevant or follow_up)
         return {
             "id": item["id"],
-            "relevant": f.relevant,
-            "category": f.category if f.relevant else None,
+            "relevant": f.relevant or follow_up,
+            "category": inc.category if follow_up and inc else (f.category if f.relevant else None),
             "grade": inc.grade.value if inc else None,
             "incident": iid,
             "reasons": [str(r) for r in inc.reasons] if inc else [],
             "matched": f.matched if f.relevant else {},
+            "follow_up": follow_up,
         }
 
     def summary(self, n: int, bad: int, seconds: float) -> str:

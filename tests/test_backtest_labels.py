@@ -593,3 +593,36 @@ def test_bench_lists_a_parts_errors(capsys):
     assert capsys.readouterr().out.split()[:2] == ["missed", "c"]
     print_errors(results, fresh, [], "held-out")
     assert capsys.readouterr().out == ""
+
+
+def test_a_follow_up_joined_to_an_incident_counts_as_an_alert_under_its_category(tmp_path, monkeypatch):
+    """A post the rules judge not relevant that joins a tracked story's incident (a copy: the
+    follow-up path of core.incidents) is an alert in the backtest, filed under the incident's
+    category, as the analyst labels follow-ups."""
+    from dataclasses import replace
+
+    from bot.config import load_config
+    from bot.settings import load_settings
+    from jobs.backtest import Backtest, parse_line
+
+    monkeypatch.setenv("YUQING_DATA_DIR", str(tmp_path / "data"))
+    settings = load_settings()
+    bt = Backtest(settings, load_config(settings.config), tmp_path / "bt.db")
+    first = dict(POSTS[0])
+    copy = {**first, "id": "copy-1", "url": "https://forum.example/t/copy-1"}
+    try:
+        out1 = bt.run(parse_line(json.dumps(first, ensure_ascii=False)))
+        assert out1["relevant"] and out1["incident"]
+        real = bt.analyzer.analyse
+
+        def judged_not_relevant(post, source):
+            a = real(post, source)
+            return replace(a, finding=replace(a.finding, relevant=False))
+
+        monkeypatch.setattr(bt.analyzer, "analyse", judged_not_relevant)
+        out2 = bt.run(parse_line(json.dumps(copy, ensure_ascii=False)))
+    finally:
+        bt.close()
+    assert out2["incident"] == out1["incident"]
+    assert out2["relevant"] and out2["follow_up"] and out2["category"] == out1["category"]
+    assert bt.relevant == 2
