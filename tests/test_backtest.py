@@ -53,7 +53,7 @@ def test_backtest_outputs_one_line_per_post(tmp_path):
     rows = [json.loads(line) for line in res.stdout.splitlines()]
     assert [r["id"] for r in rows] == ["a1", "a2", "a3", "a4", "a5"]
     by = {r["id"]: r for r in rows}
-    assert set(by["a1"]) == {"id", "relevant", "category", "grade", "incident", "reasons", "matched"}
+    assert set(by["a1"]) == {"id", "relevant", "category", "grade", "incident", "reasons", "matched", "follow_up"}
     assert (
         by["a1"]["relevant"] and by["a1"]["category"] == "干部作风" and by["a1"]["grade"] == "II"
     )  # a named official, a specific allegation
@@ -68,6 +68,7 @@ def test_backtest_outputs_one_line_per_post(tmp_path):
         "incident": None,
         "reasons": [],
         "matched": {},
+        "follow_up": False,
     }
     assert by["a4"]["grade"] == "IV" and by["a4"]["incident"] != by["a1"]["incident"]
     assert by["a5"]["incident"] == by["a1"]["incident"]  # the same URL is the same post
