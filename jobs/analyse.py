@@ -378,18 +378,27 @@ class Analyzer:
             # a headline without one, when that first sentence names a body or an official too
             # (来信主题…受文单位 博罗县政府办公室: a letter to a government office)
             first = text[sig.head_len : first_end]
+            # a traffic brigade stopping a drunk driver is an arrest: police bodies do not make
+            # a drink-driving topic the subject (an official's own drink-driving still can)
+            arrest = set(matched.get(TOPIC, ())) <= ENFORCED_OFFENCES
             subject = (
                 sig.head_body
                 or any(
-                    (is_body(c) and c in first) or (not is_body(c) and c in first and c not in ENFORCERS)
+                    (is_body(c) and c in first and not (arrest and _police(c)))
+                    or (not is_body(c) and c in first and c not in ENFORCERS)
                     for c in sig.cues
                 )
-                or any(o.label in first or (len(o.name) >= 2 and o.name in first) for o in sig.officials)
+                or any(o.label in first or (len(o.name) >= 2 and o.name in first) for o in _accountable(sig.officials))
             )
         if not subject and sig.officials and best_cat is not None:
             # …or the lead makes a grave allegation against an identifiable official (a spun
-            # headline over a副县长's bribery case): that official is the story
-            subject = self._content(sig, matched, matched.get(CADRE, []), best_cat).grade in (Grade.I, Grade.II)
+            # headline over a副县长's bribery case): that official is the story; unnamed police
+            # and a drunk or drugged driver (涿州大队民警 stop a 毒驾 driver) are an arrest, not
+            # an allegation against them (their own extortion or violence still is)
+            content = self._content(sig, matched, matched.get(CADRE, []), best_cat)
+            subject = content.grade in (Grade.I, Grade.II) and (
+                bool(_accountable(sig.officials)) or not set(content.terms) <= ENFORCED_OFFENCES
+            )
         relevant = bool(matched.get(CADRE)) or (
             in_area
             and not sig.foreign
@@ -465,6 +474,21 @@ class Analyzer:
         leading = any(self._cadres[c].leading for c in cadres) or any(o.rank in LEADING_RANKS for o in sig.officials)
         involved = [*sig.cues, *matched.get(UNIT, [])]
         return assess_content(sig.lead, identified=identified, involved=involved, leading=leading, category=category)
+
+
+# offences the police enforce on citizens: next to unnamed police they are an arrest
+ENFORCED_OFFENCES = frozenset({"酒驾", "醉驾", "毒驾"})
+
+
+def _police(body: str) -> bool:
+    """A police body (交警大队, 某派出所, 县公安局)."""
+    return any(w in body for w in ("警", "公安", "派出所"))
+
+
+def _accountable(officials) -> list[Official]:
+    """The officials a lead can accuse: not police, city-management officers or judges at work
+    unnamed (中队民警, 涿州大队民警): named, they can be the story."""
+    return [o for o in officials if o.title not in ENFORCERS or len(o.name) >= 2]
 
 
 def _trigger_side(clause) -> tuple[str, ...]:

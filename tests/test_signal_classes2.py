@@ -1,0 +1,141 @@
+"""Rule classes found with the second tuning batch (config/labels/README.md, "Second tuning
+batch"): police stopping a drunk driver, spun spam headlines of an official's abuse, officials
+shielding gangs, complaints settled or left unanswered, offences by their legal names, the
+"four winds" campaign, united-front work — each a synthetic post the profile should find and a
+look-alike it should not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_config
+from core.models import Post
+from tests.private_jieba import private_analyzer
+
+PROVINCE = Path(__file__).resolve().parent.parent / "config" / "province.toml"
+
+
+@pytest.fixture(scope="module")
+def province():
+    return private_analyzer(load_config(PROVINCE))
+
+
+def run(a, title, text=""):
+    return a.analyse(Post("forum", "k", title, text), a.config.source("forum")).finding
+
+
+# ---------------------------------------------------------------- police stopping a drunk driver
+
+
+def test_police_stopping_a_drunk_or_drugged_driver_is_an_arrest_not_an_allegation(province):
+    """Unnamed police (涿州大队民警) or a traffic brigade in the lead next to 酒驾/醉驾/毒驾 are
+    the enforcers: ordinary enforcement, not the team's story (the rubric's police rule)."""
+    lead = "近日，保定公安交警涿州大队民警在路口开展酒驾、醉驾查处工作时，发现一辆汽车存在异常，驾驶人马某涉嫌毒驾。"
+    assert not run(province, "保定涿州抓获一毒驾路虎男", lead).relevant
+    lead = "12月9日晚，县交警大队民警在城区设卡严查酒驾、醉驾，一辆小轿车猛踩油门倒车逃避检查。"
+    assert not run(province, "震惊！一男子极速倒车撞2车伤3人弃车逃跑", lead).relevant
+
+
+def test_police_officers_own_drunk_driving_is_still_their_misconduct(province):
+    f = run(province, "某派出所民警酒驾撞人", "12月9日，某派出所民警酒驾撞伤行人后驾车离开。")
+    assert f.relevant and f.category == "干部作风"
+    f = run(province, "县交警大队副大队长醉驾被查", "12月9日晚，县交警大队副大队长李某醉酒驾车被查获。")
+    assert f.relevant
+
+
+# ---------------------------------------------------------------- spun spam headlines
+
+
+def test_a_spam_page_titled_with_an_officials_power_for_sex_trade_is_relevant(province):
+    """立即博：女接待办主任搞权色钱色交易: a real cadre story as the title of a casino page."""
+    f = run(
+        province,
+        "立即博：女接待办主任搞权色钱色交易 被指放纵糜烂",
+        "2018年10月12日 司2017年9月在海口市投资设立了子公司。",
+    )
+    assert f.relevant and f.category == "违纪违法"
+    f = run(province, "新潮娱乐:71岁退休官员返聘大搞权色钱色交易 被批道德沦丧", "")
+    assert f.relevant and f.category == "违纪违法"
+
+
+def test_power_for_sex_trade_in_a_tv_drama_is_not(province):
+    assert not run(province, "这部电视剧讲透了权色钱色交易", "剧中主角步步沉沦。").relevant
+
+
+# ---------------------------------------------------------------- officials shielding gangs
+
+
+def test_an_official_shielding_a_gang_is_corruption(province):
+    f = run(province, "涉黑团伙开赌场强揽工程 村支书与其勾结包庇成员", "")
+    assert f.relevant and f.category == "违纪违法"
+    f = run(province, "某镇派出所所长充当黑恶势力保护伞被查", "")
+    assert f.relevant and f.category == "违纪违法"
+
+
+def test_umbrellas_named_by_nobody_or_a_family_covering_up_are_not(province):
+    assert not run(province, "曝光宿迁毒瘤犯罪不倒翁，丧尽天良，还有那些万恶的保护伞！", "他欺行霸市多年。").relevant
+    assert not run(province, "母亲包庇吸毒儿子被判刑", "法院认为其行为构成包庇罪。").relevant
+
+
+# ---------------------------------------------------------------- complaints settled or unanswered
+
+
+def test_a_complaint_the_authorities_settled_is_complaint_handling(province):
+    f = run(province, "饲料厂臭气熏天 网友无法忍受发帖投诉获解决", "近期，一位网友留言说，饲料厂排放的气体臭不可闻。")
+    assert f.relevant and f.category == "政府回应"
+
+
+def test_a_shop_settling_a_customers_complaint_is_not(province):
+    assert not run(province, "网购手机屏幕碎裂 投诉商家获解决", "经协调，商家同意退款。").relevant
+
+
+def test_complaints_left_unanswered_are_inaction(province):
+    f = run(province, "小区污水横流 居民投诉半年没人管", "居民多次拨打热线反映，至今没人管。")
+    assert f.relevant and f.category == "干部作风" and f.grade.value in ("III", "II")
+    f = run(province, "举报村里违建石沉大海", "村民多次向镇里举报，至今无人过问。")
+    assert f.relevant
+
+
+def test_a_courier_complaint_left_unanswered_is_a_consumer_complaint(province):
+    assert not run(province, "快递丢件 投诉客服半个月没人管", "我多次打电话给快递公司客服。").relevant
+
+
+# ---------------------------------------------------------------- offences by their legal names
+
+
+def test_offences_by_their_legal_names_and_corruption_as_such(province):
+    f = run(
+        province,
+        "行贿罪与单位行贿罪实践认定中的几个问题-理论研究-江门廉政网",
+        "案例一：甲某送予副区长李某好处费30万元。",
+    )
+    assert f.relevant and f.category == "违纪违法"
+    f = run(province, "“一方净土”何以沦为贪腐“重灾区”", "——某学院腐败窝案剖析，来源：中国纪检监察报。")
+    assert f.relevant and f.category == "违纪违法"
+
+
+def test_a_company_managers_non_state_bribery_is_not(province):
+    assert not run(
+        province, "某公司经理犯非国家工作人员受贿罪获刑", "法院以非国家工作人员受贿罪判处其有期徒刑三年。"
+    ).relevant
+
+
+# ---------------------------------------------------------------- "four winds", united front
+
+
+def test_the_four_winds_campaign_is_work_style(province):
+    f = run(province, '如何严防"四风"反弹?', "党的十八大以来，以中央八项规定为起点……")
+    assert f.relevant and f.category == "干部作风"
+
+
+def test_united_front_work_of_a_party_committee_is_party_building(province):
+    f = run(
+        province, "山东莘县：凝心聚力书写统战精彩篇章", "王庄集镇认真贯彻落实统战工作要求，把统战工作纳入党委议事日程。"
+    )
+    assert f.relevant and f.category == "基层党建"
+
+
+def test_a_democratic_partys_own_activity_is_not(province):
+    assert not run(province, "民盟市委会开展统战理论学习", "民盟市委会组织盟员集中学习。").relevant
