@@ -139,3 +139,34 @@ def test_united_front_work_of_a_party_committee_is_party_building(province):
 
 def test_a_democratic_partys_own_activity_is_not(province):
     assert not run(province, "民盟市委会开展统战理论学习", "民盟市委会组织盟员集中学习。").relevant
+
+
+# ---------------------------------------------------------------- who investigates
+
+
+def test_an_investigation_by_the_discipline_bodies_is_a_cadre_case(province):
+    f = run(province, "男子实名举报姑父是“第二房叔” 纪委已介入调查", "近日，网友实名举报其姑父拥有多套房产。")
+    assert f.relevant and f.category == "违纪违法"
+
+
+def test_an_education_bureau_or_the_police_looking_into_others_wrongdoing_is_not(province):
+    lead = "网传视频显示，一名教师将幼儿拖至监控盲区殴打。当地教育局已介入调查，涉事教师已被开除。"
+    assert not run(province, "幼儿被拖至监控盲区殴打 涉事班教师全开除", lead).relevant
+    assert not run(province, "一男子盗窃电动车 警方已立案调查", "近日，某小区多辆电动车被盗。").relevant
+
+
+# ---------------------------------------------------------------- exam prep, page chrome
+
+
+def test_civil_service_exam_hot_topic_commentaries_are_exam_prep(province):
+    lead = "2018年各省公务员考试即将笔试，考生可结合自身情况有针对性地复习。短视频应用迅速征服了大量年轻人。"
+    assert not run(province, "别在流行中失去自我-2018年公务员考试热点时评", lead).relevant
+    f = run(province, "2018年浙江省公务员考试招录公告发布", "浙江省2018年度考试录用公务员公告发布，计划招录5000人。")
+    assert f.relevant and f.category == "招录考试"
+
+
+def test_a_pages_report_button_is_not_a_complaint(province):
+    lead = "举报举报原因:广告营销地域攻击色情低俗人身攻击诈骗骚扰谣言反动其他取消提交 2月22日，由和龙市委、市政府指导的论坛在和龙市举行。"
+    assert not run(province, "有机农业国际论坛成功举办 专家学者共话互联网+农业", lead).relevant
+    f = run(province, "实名举报县住建局局长以权谋私", "我叫张某，实名举报丹凤县原住建局局长李某在拓宽工程中以权谋私。")
+    assert f.relevant
