@@ -268,6 +268,9 @@ INACTION = _terms("""不作为 乱作为 慢作为 推诿 扯皮 敷衍 塞责 �
 醉驾 大吃大喝 违规吃喝 问责 追责 免职 诫勉 通报批评 质疑 猫腻 不公 黑幕 讨说法""")
 DOUBT = _terms("质疑 猫腻 ？ ? 是否 疑似 疑问 不公 网传")
 BULLETIN = _terms("典型案例 典型问题 曝光台 通报曝光 起典型 件典型")
+# A complaint the authorities answered or settled (a letter page's 已回复 / 处理结果, 投诉获解决):
+# complaint handling that worked, a minor item (IV) unless the content says more.
+RESOLVED = _terms("已回复 已答复 答复意见 回复如下 处理结果 办理结果 已办结 获解决 得到解决 已解决 得到了解决")
 _STATS = re.compile(r"\d+\s*(件|起|人次)|[二三四五六七八九十]+起|\d+\s*[名人](被|受|涉)")
 _NOT_CORRUPTION = re.compile(r"(反腐败|惩治腐败|廉政建设|党风廉政)")
 
@@ -352,6 +355,9 @@ def assess_content(
     if identified and death:
         return Content(Grade.III, f"干部非正常死亡或涉及死亡事件（{who}：{'、'.join(death[:2])}）", tuple(death[:2]))
     inaction = _found(text, INACTION)
+    resolved = _found(text, RESOLVED)
+    if resolved and category == "政府回应":
+        return Content(Grade.IV, f"投诉已获答复或解决（{'、'.join(resolved[:2])}）", tuple(resolved[:2]))
     if inaction and official:
         return Content(Grade.III, f"作风、不作为或办事投诉（{'、'.join(inaction[:3])}）", tuple(inaction[:3]))
     return Content(Grade.IV, "一般信息（会议、活动、任免、工作报道等）")

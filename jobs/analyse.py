@@ -69,6 +69,7 @@ class Signals:
     lead: str = ""  # title + first sentences (folded)
     cut: int = 0  # offset in the folded text where the lead ends
     head_len: int = 0  # length of the folded title
+    accused: list[str] = field(default_factory=list)  # names right before an official's offence in the title
 
 
 LEAD_CHARS = 300  # how much of the text after the title counts as its lead
@@ -259,6 +260,7 @@ class Analyzer:
         if _FORUM_QUOTE.match(text, lead_at):  # a forum page opening with a reply: the headline is the story
             sig.first_end = head_len
         sig.head_official = self.officials.has_official_title(headline)
+        sig.accused = self.officials.accused_in(headline)
         sig.head_body = self.officials.has_cadre_word(headline)
         sig.foreign = foreign_subject(headline, text[: sig.cut], sig.places, sig.cut, boundaries)
         # bodies only the tagger knows matter for a complaint or a body in the headline
@@ -470,7 +472,7 @@ class Analyzer:
 
     def _content(self, sig: Signals, matched, cadres, category) -> Content:
         """The rubric's grade of the title and lead: who is identified, who is involved."""
-        identified = [*cadres, *(o.label for o in sig.officials)]
+        identified = [*cadres, *(o.label for o in sig.officials), *sig.accused]
         leading = any(self._cadres[c].leading for c in cadres) or any(o.rank in LEADING_RANKS for o in sig.officials)
         involved = [*sig.cues, *matched.get(UNIT, [])]
         return assess_content(sig.lead, identified=identified, involved=involved, leading=leading, category=category)

@@ -170,3 +170,38 @@ def test_a_pages_report_button_is_not_a_complaint(province):
     assert not run(province, "有机农业国际论坛成功举办 专家学者共话互联网+农业", lead).relevant
     f = run(province, "实名举报县住建局局长以权谋私", "我叫张某，实名举报丹凤县原住建局局长李某在拓宽工程中以权谋私。")
     assert f.relevant
+
+
+# ---------------------------------------------------------------- grades
+
+
+def test_a_complaint_the_authorities_answered_is_a_minor_item(province):
+    """A letter page marked answered (已回复 … 处理结果) or a complaint settled: IV, although the
+    letter itself says the complaints had no effect."""
+    lead = (
+        "来信人 谭*** 来信主题 工厂废气严重影响周边居民生活 受文单位 博罗县政府办公室 办理状态 已回复 "
+        "来信内容 经过相关环保投诉都没有效果，请相关领导重视。 处理结果 尊敬的网友：您好！"
+    )
+    f = run(province, "惠州园洲一工厂废气严重影响周边居民生活", lead)
+    assert f.relevant and f.category == "政府回应" and f.grade.value == "IV"
+
+
+def test_a_complaint_still_unanswered_stays_a_contained_complaint(province):
+    lead = "来信人 谭*** 来信主题 工厂废气严重影响周边居民生活 受文单位 博罗县政府办公室 来信内容 多次投诉都没有效果，部门推诿扯皮。"
+    f = run(province, "惠州园洲一工厂废气严重影响周边居民生活", lead)
+    assert f.relevant and f.grade.value == "III"
+
+
+def test_a_person_named_before_an_officials_offence_is_an_identified_official(province):
+    """杨成林贪污受贿6亿: no title, but only an official commits 贪污受贿 — a named official's
+    case (II); an anonymised or a generic subject (王某, 官员) stays a contained item."""
+    f = run(province, "内蒙古“巨贪”杨成林贪污受贿6亿", "")
+    assert f.relevant and f.category == "违纪违法" and f.grade.value == "II"
+    f = run(province, "房烽辉贪污受贿多少钱_百度知道", "做为国家的上将贪这么多应该枪毙。")
+    assert f.relevant and f.grade.value == "II"
+
+
+def test_an_anonymised_or_generic_subject_of_an_offence_is_not_identified(province):
+    for title in ("某地官员贪污受贿6亿", "王某贪污受贿6亿"):
+        f = run(province, title, "")
+        assert f.relevant and f.grade.value == "III", title
