@@ -24,7 +24,7 @@ from core.config import Config, Source
 from core.excerpt import excerpt
 from core.gazetteer import ELSEWHERE, AreaMatcher, PlaceHits, foreign_subject, gazetteer
 from core.grades import Grade
-from core.grading import Content, Reach, Reason, assess_content, grade_story, sensitivity_of
+from core.grading import INVESTIGATION, Content, Reach, Reason, assess_content, grade_story, sensitivity_of
 from core.models import Finding, Post
 from core.officials import BODIES, CUES, ENFORCERS, LEADING_RANKS, TITLES, Official, OfficialFinder, is_body
 from core.text import Segmenter, fold, fold_with_gaps
@@ -153,6 +153,7 @@ class Analyzer:
         for s in wl.negative:
             self._add(s, NEGATIVE, s)
         self._cadres = {c.name: c for c in wl.cadres}
+        self._categories = frozenset(t.category for t in wl.topics)
         self._uses_officials = any("$officials" in (*n.a, *n.b) for t in wl.topics for n in t.near)
         self.officials = OfficialFinder()
         extra = tuple(fold(p) for p in wl.places)
@@ -430,6 +431,15 @@ class Analyzer:
         body = text[len(title) :].lstrip("\n") if text.startswith(title) else text or fold(post.text)
         tone = self.tone.score(title, body, matched.get(NEGATIVE, ()))
         content = self._content(sig, matched, cadres, best_cat)
+        if (
+            best_cat in GENERIC_CATEGORIES
+            and content.grade in (Grade.I, Grade.II)
+            and any(w in INVESTIGATION for w in content.terms)
+            and DISCIPLINE in self._categories
+        ):
+            # an identified official's investigation or corruption (村书记…被调查, 管委会党组成员
+            # 黄某某骗取补偿款) is a discipline case, whatever party words the page has around it
+            best_cat = DISCIPLINE
         if best_rule is not None and best_rule.at_least is not None:
             content = _at_least(content, best_rule, positions)
         s, reasons = sensitivity_of(
@@ -477,6 +487,11 @@ class Analyzer:
         involved = [*sig.cues, *matched.get(UNIT, [])]
         return assess_content(sig.lead, identified=identified, involved=involved, leading=leading, category=category)
 
+
+# categories a page's generic vocabulary gives (党员, 党建; a meeting) and the one a case of
+# discipline belongs to (the rubric's names)
+GENERIC_CATEGORIES = frozenset({"基层党建", "其他", None})
+DISCIPLINE = "违纪违法"
 
 # offences the police enforce on citizens: next to unnamed police they are an arrest
 ENFORCED_OFFENCES = frozenset({"酒驾", "醉驾", "毒驾"})

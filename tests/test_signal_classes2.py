@@ -205,3 +205,20 @@ def test_an_anonymised_or_generic_subject_of_an_offence_is_not_identified(provin
     for title in ("某地官员贪污受贿6亿", "王某贪污受贿6亿"):
         f = run(province, title, "")
         assert f.relevant and f.grade.value == "III", title
+
+
+# ---------------------------------------------------------------- category of a discipline case
+
+
+def test_an_identified_officials_investigation_is_a_discipline_case_amid_party_words(province):
+    """瓯海一村书记为女儿党员转正公开分中华烟!被调查: 党员 in the headline, but the story is a
+    village secretary under investigation — 违纪违法, not 基层党建."""
+    lead = "近日，有网友反映瓯海区一村书记刘某燕为庆祝女儿党员转正当众分发香烟。区纪委监委已对其立案调查。"
+    f = run(province, "瓯海一村书记为女儿党员转正公开分中华烟!被调查", lead)
+    assert f.relevant and f.category == "违纪违法" and f.grade.value == "II"
+
+
+def test_an_officials_party_activity_stays_party_building(province):
+    lead = "5月20日，村党支部书记刘某燕带领全体党员开展主题党日活动，重温入党誓词。"
+    f = run(province, "一村书记带领党员开展主题党日活动", lead)
+    assert f.relevant and f.category == "基层党建"
