@@ -222,3 +222,27 @@ def test_an_officials_party_activity_stays_party_building(province):
     lead = "5月20日，村党支部书记刘某燕带领全体党员开展主题党日活动，重温入党誓词。"
     f = run(province, "一村书记带领党员开展主题党日活动", lead)
     assert f.relevant and f.category == "基层党建"
+
+
+# ---------------------------------------------------------------- forced demolition, group petitions
+
+
+def test_a_demolition_office_tearing_homes_down_by_force_is_abuse_of_power(province):
+    lead = "我是江苏省泗阳县被征收户王某，我实名举报征收办在拆迁过程中违规违法。"
+    f = run(province, "【江苏宿迁泗阳县众兴镇暴力拆迁】大白天拆迁办40余人强行闯入", lead)
+    assert f.relevant and f.category == "干部作风" and f.grade.value in ("III", "II")
+
+
+def test_a_law_firms_page_on_forced_demolition_is_not(province):
+    lead = "房子被强拆报警公安局不立案怎么办？本律师事务所专业处理拆迁纠纷，咨询热线。"
+    assert not run(province, "房子被强拆 报警公安局不立案怎么办 你居然不知道要", lead).relevant
+
+
+def test_a_procuratorate_receiving_a_group_petition_is_complaint_handling(province):
+    lead = "11月16日上午，将近三十名上访人员来访，法警大队迅速启动应急预案，协助控申部门做好接访工作。"
+    f = run(province, "吴中区院法警大队成功处置一起群访事件", lead)
+    assert f.relevant and f.category == "政府回应"
+
+
+def test_customers_crowding_a_shop_are_not_a_group_petition(province):
+    assert not run(province, "几十名消费者群访商家要求退款", "预付卡无法使用，消费者到门店要求商家退款。").relevant
