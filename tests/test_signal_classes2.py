@@ -246,3 +246,21 @@ def test_a_procuratorate_receiving_a_group_petition_is_complaint_handling(provin
 
 def test_customers_crowding_a_shop_are_not_a_group_petition(province):
     assert not run(province, "几十名消费者群访商家要求退款", "预付卡无法使用，消费者到门店要求商家退款。").relevant
+
+
+# ---------------------------------------------------------------- a leader's inspection tour
+
+
+def test_a_party_secretarys_inspection_right_after_a_slogan_headline_is_the_story(province):
+    lead = "日前，市委书记张祥安轻车简从，深入定远县调研扶贫工作。他强调，脱贫攻坚是最大政治任务。"
+    f = run(province, "产业发展成为贫困户增收的根本依托，确保实现稳定脱贫不返贫", lead)
+    assert f.relevant and f.category == "其他" and f.grade.value == "IV"
+    lead = "22日，省委书记于伟国率领的省委省政府工作检查组到三明检查工作，省长唐登杰率领的检查组到宁德检查工作。"
+    assert run(province, "22日 省委省政府工作检查组去了三明宁德这些地方", lead).relevant
+
+
+def test_a_foundations_visit_or_a_project_launch_with_a_leader_inside_is_not(province):
+    lead = "日前，市教育基金会理事长王远东带领副理事长等到泉港区调研各级各类教育基金工作开展情况，泉港区委书记吴礼源与王远东理事长一行亲切座谈。"
+    assert not run(province, "市教育基金会调研团赴泉港区调研", lead).relevant
+    lead = "5月22日，某产业园项目开工仪式举行，市委书记张三出席并宣布项目开工。"
+    assert not run(province, "总投资50亿元 某产业园项目开工", lead).relevant
