@@ -432,6 +432,17 @@ class Analyzer:
         tone = self.tone.score(title, body, matched.get(NEGATIVE, ()))
         content = self._content(sig, matched, cadres, best_cat)
         if (
+            best_cat == PARTY_BUILDING
+            and best_score < 1000
+            and content.grade is Grade.IV
+            and any(len(o.name) >= 2 for o in sig.officials)
+            and "其他" in self._categories
+        ):
+            # a named leader's activity whose lead mentions party work in passing (镇党委书记做了
+            # 这些要求 … 各村党支部; a court's weekly digest with one 党建 exchange): a leader's
+            # routine activity (其他), unless the headline itself is the party work
+            best_cat = "其他"
+        if (
             best_cat in GENERIC_CATEGORIES
             and content.grade in (Grade.I, Grade.II)
             and any(w in INVESTIGATION for w in content.terms)
@@ -492,6 +503,7 @@ class Analyzer:
 # discipline belongs to (the rubric's names)
 GENERIC_CATEGORIES = frozenset({"基层党建", "其他", None})
 DISCIPLINE = "违纪违法"
+PARTY_BUILDING = "基层党建"
 
 # offences the police enforce on citizens: next to unnamed police they are an arrest
 ENFORCED_OFFENCES = frozenset({"酒驾", "醉驾", "毒驾"})

@@ -264,3 +264,20 @@ def test_a_foundations_visit_or_a_project_launch_with_a_leader_inside_is_not(pro
     assert not run(province, "市教育基金会调研团赴泉港区调研", lead).relevant
     lead = "5月22日，某产业园项目开工仪式举行，市委书记张三出席并宣布项目开工。"
     assert not run(province, "总投资50亿元 某产业园项目开工", lead).relevant
+
+
+def test_a_named_leaders_activity_with_party_words_in_passing_is_a_routine_activity(province):
+    """A court's weekly digest of named leaders' inspections that mentions one 党建 exchange:
+    a leaders' routine activity (其他), not party building."""
+    lead = (
+        "5.15-福建高院执行局局长许寿辉到福州中院督导执行工作 5.15-福州市直机关工委到福州中院就党建工作开展交流 "
+        "5.18-福建高院党组书记、院长吴偕林到马尾法院考察调研"
+    )
+    f = run(province, "福州中院一周回顾（5.14-5.18）", lead)
+    assert f.relevant and f.category == "其他"
+
+
+def test_party_work_in_the_headline_stays_party_building(province):
+    lead = "5月15日，县水务局机关党支部书记王明带领党员干部开展主题党日活动，重温入党誓词。"
+    f = run(province, "县水务局机关党支部开展主题党日活动", lead)
+    assert f.relevant and f.category == "基层党建"
