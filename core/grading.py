@@ -270,6 +270,10 @@ DOUBT = _terms("质疑 猫腻 ？ ? 是否 疑似 疑问 不公 网传")
 BULLETIN = _terms("典型案例 典型问题 曝光台 通报曝光 起典型 件典型")
 # A complaint the authorities answered or settled (a letter page's 已回复 / 处理结果, 投诉获解决):
 # complaint handling that worked, a minor item (IV) unless the content says more.
+# An explainer of the rules or of anti-corruption work (带你了解《监察法》, 行贿罪…实践认定中的几个
+# 问题-理论研究): the rubric's "anti-corruption work reports and explainers", IV, whatever
+# example cases it cites.
+EXPLAINER = _terms("带你了解 一图读懂 图解 解读 释义 理论研究 实践认定 答疑 知识问答 学习笔记 以案说纪 以案释纪")
 RESOLVED = _terms("已回复 已答复 答复意见 回复如下 处理结果 办理结果 已办结 获解决 得到解决 已解决 得到了解决")
 _STATS = re.compile(r"\d+\s*(件|起|人次)|[二三四五六七八九十]+起|\d+\s*[名人](被|受|涉)")
 _NOT_CORRUPTION = re.compile(r"(反腐败|惩治腐败|廉政建设|党风廉政)")
@@ -321,6 +325,9 @@ def assess_content(
     # a digest is graded by its headline story: a bulletin is one when its headline says so
     bulletin = _found(headline, BULLETIN) or bool(_STATS.search(headline))
     official = bool(identified or involved)
+    explainer = _found(headline, EXPLAINER)
+    if explainer and not (death or mass):
+        return Content(Grade.IV, f"规定或反腐工作解读（{'、'.join(explainer[:2])}）", tuple(explainer[:2]))
     violation = _found(text, VIOLATION)
     tie = invest or abuse or violation or _found(text, MISCONDUCT)
     if official and (death or mass) and tie and not bulletin:

@@ -281,3 +281,25 @@ def test_party_work_in_the_headline_stays_party_building(province):
     lead = "5月15日，县水务局机关党支部书记王明带领党员干部开展主题党日活动，重温入党誓词。"
     f = run(province, "县水务局机关党支部开展主题党日活动", lead)
     assert f.relevant and f.category == "基层党建"
+
+
+def test_an_explainer_of_the_rules_is_a_minor_item_whatever_cases_it_cites(province):
+    """The rubric's "anti-corruption work reports and explainers" are IV, even when the
+    explainer's example names a deputy district head."""
+    f = run(
+        province,
+        "行贿罪与单位行贿罪实践认定中的几个问题-理论研究-江门廉政网",
+        "案例一：甲某送予分管勘验项目的副区长李某好处费30万元。",
+    )
+    assert f.relevant and f.category == "违纪违法" and f.grade.value == "IV"
+    f = run(
+        province,
+        "带你了解《监察法》(第二十八期):职务违法犯罪问题线索移送制度",
+        "监察机关对于推诿、拖延移送线索的，依法追责。",
+    )
+    assert f.relevant and f.grade.value == "IV"
+
+
+def test_a_named_officials_case_stays_grave(province):
+    f = run(province, "副区长李某受贿30万元一审获刑", "法院审理查明，副区长李某利用职务便利收受好处费30万元。")
+    assert f.relevant and f.grade.value == "II"
