@@ -38,23 +38,29 @@ def _mem() -> tuple[float, float]:
 def _children_mem() -> tuple[float, float]:
     """(RSS, peak RSS) in MB summed over this process's children (the report worker process)."""
     rss = peak = 0.0
-    for task in Path("/proc/self/task").iterdir():
+    for pid in _children():
         try:
-            pids = (task / "children").read_text().split()
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
         except OSError:
             continue
-        for pid in pids:
-            try:
-                status = Path(f"/proc/{pid}/status").read_text().splitlines()
-            except OSError:
-                continue
-            for line in status:
-                k, _, v = line.partition(":")
-                if k == "VmRSS":
-                    rss += int(v.split()[0]) / 1024
-                elif k == "VmHWM":
-                    peak += int(v.split()[0]) / 1024
+        for line in status:
+            k, _, v = line.partition(":")
+            if k == "VmRSS":
+                rss += int(v.split()[0]) / 1024
+            elif k == "VmHWM":
+                peak += int(v.split()[0]) / 1024
     return rss, peak
+
+
+def _children() -> list[str]:
+    """The pids of this process's children (over all its threads)."""
+    pids: list[str] = []
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            pids += (task / "children").read_text().split()
+        except OSError:
+            continue
+    return pids
 
 
 def _children_cpu() -> float:
@@ -62,17 +68,12 @@ def _children_cpu() -> float:
     what a report costs there, whatever else the machine is doing."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
-    for task in Path("/proc/self/task").iterdir():
+    for pid in _children():
         try:
-            pids = (task / "children").read_text().split()
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / ticks
+        total += (int(fields[11]) + int(fields[12])) / ticks
     return total
 
 

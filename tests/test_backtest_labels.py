@@ -520,25 +520,8 @@ def test_shipped_labels_point_into_the_inews_train_split():
     rows, _groups = _shipped()
     assert all(0 <= r["idx"] < len(titles) for r in rows)
     # stratified: most posts carry a cadre cue word, some carry none
-    cues = (
-        "书记",
-        "市长",
-        "县长",
-        "局长",
-        "主任",
-        "村支书",
-        "纪委",
-        "干部",
-        "组织部",
-        "公务员",
-        "招聘",
-        "任前公示",
-        "落马",
-        "受贿",
-        "投诉",
-    )
     _, contents, _ = dataset.train
-    with_cue = sum(any(c in (titles[r["idx"]] or "") + (contents[r["idx"]] or "")[:3000] for c in cues) for r in rows)
+    with_cue = sum(any(c in (titles[r["idx"]] or "") + (contents[r["idx"]] or "")[:3000] for c in CUES) for r in rows)
     assert with_cue / len(rows) >= 0.6 and len(rows) - with_cue >= 50
 
 
