@@ -466,16 +466,20 @@ class Fetcher:
         while True:
             async with host.sem:
                 await self._polite_wait(host)
-                host.started = started = time.monotonic()
+                # the interval runs from when the request went out (after any new connection:
+                # a slow connect must not bring the next request closer, as the server sees it)
+                sent = [time.monotonic()]
+                host.started = sent[0]
                 try:
-                    result = await self._once(url, headers)
+                    result = await self._once(url, headers, sent)
                 except _Retryable as e:
                     err = e
                 else:
                     break
                 finally:
                     host.last = time.monotonic()
-                    host.took = host.last - started
+                    host.started = sent[-1]
+                    host.took = host.last - host.started
             attempt += 1
             if attempt > self.p.retries:
                 raise FetchError(str(err), status=err.status) from err
@@ -486,9 +490,13 @@ class Fetcher:
             result.text, result.encoding = await offload.cpu(decode_body, result.content, result.content_type)
         return result
 
-    async def _once(self, url: str, headers: dict) -> FetchResult:
+    async def _once(self, url: str, headers: dict, sent: list[float]) -> FetchResult:
+        async def trace(event: str, info: dict) -> None:  # httpcore's trace: the request line is sent
+            if event.endswith("send_request_headers.started"):
+                sent.append(time.monotonic())
+
         try:
-            async with self.client.stream("GET", url, headers=headers) as resp:
+            async with self.client.stream("GET", url, headers=headers, extensions={"trace": trace}) as resp:
                 if resp.status_code == 304:
                     return FetchResult(
                         str(resp.url),

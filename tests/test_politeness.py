@@ -62,3 +62,29 @@ async def test_a_robots_crawl_delay_raises_the_hosts_interval(http_server):
     (gaps,) = fetcher.gaps.values()
     assert gaps == [1.0]
     assert http_server.hits == ["/robots.txt", "/a", "/a"]
+
+
+async def test_the_interval_runs_from_when_the_request_went_out(http_server, monkeypatch):
+    """A new connection's setup (slow on a busy machine or a far server) is not counted in the
+    interval: the host's start is when the request line was sent (httpcore's trace, through the
+    app's per-host transport), so the server never sees two requests closer than the interval."""
+    from jobs.fetch import PerHostTransport
+
+    http_server.routes["/a"] = (200, {"Content-Type": "text/plain"}, b"a")
+    seen: list[list[float]] = []
+    real = Fetcher._once
+
+    async def spying(self, url, headers, sent):
+        try:
+            return await real(self, url, headers, sent)
+        finally:
+            seen.append(list(sent))
+
+    monkeypatch.setattr(Fetcher, "_once", spying)
+    async with httpx.AsyncClient(transport=PerHostTransport()) as client:
+        fetcher = Fetcher(client, Politeness(min_interval=0.0, jitter=0.0, retries=0, respect_robots=False))
+        await fetcher.get(http_server.url + "/a")
+    ((before, went_out),) = seen
+    assert went_out >= before
+    (host,) = fetcher._hosts.values()
+    assert host.started == went_out
