@@ -23,6 +23,7 @@ __all__ = [
     "BODIES",
     "CUES",
     "ENFORCERS",
+    "EXECUTIVES",
     "LEADING_RANKS",
     "RANKS",
     "TITLES",
@@ -88,6 +89,95 @@ for _w in [
 ENFORCERS = frozenset({"警察", "民警", "辅警", "城管", "法官", "检察官", "干警", "同志"})
 for _w in ("部长", "副部长"):
     TITLES[_w] = None  # 司法部部长 is 省部, 销售部部长 is nobody: the unit in front decides
+# A company's executives: officials when the company is a state one (the rubric: SOE executives
+# count for discipline; a private company's chairman is nobody here), see `state_company`.
+EXECUTIVES = frozenset({"董事长", "副董事长", "总经理", "副总经理", "总裁", "副总裁"})
+for _w in EXECUTIVES:
+    TITLES[_w] = None
+# State companies by name: the central state enterprises (国资委's list, by the names the news
+# uses) and the words that say a company is state-owned (国有公司人员滥用职权罪, 某国企).
+STATE_COMPANIES = (
+    "中国石油",
+    "中石油",
+    "中国石化",
+    "中石化",
+    "中国海油",
+    "中海油",
+    "国家电网",
+    "南方电网",
+    "中国移动",
+    "中国电信",
+    "中国联通",
+    "中国铁塔",
+    "中国建筑",
+    "中建",
+    "中国中铁",
+    "中国铁建",
+    "中国交建",
+    "中国电建",
+    "中国能建",
+    "中国中车",
+    "中国一汽",
+    "东风汽车",
+    "中粮",
+    "中化",
+    "中国化工",
+    "国投",
+    "招商局",
+    "华润",
+    "保利集团",
+    "中国兵器",
+    "航天科技",
+    "航天科工",
+    "中国航发",
+    "航空工业",
+    "中航工业",
+    "中国船舶",
+    "中船",
+    "中国电科",
+    "中核",
+    "中广核",
+    "国家电投",
+    "华能",
+    "大唐集团",
+    "华电集团",
+    "国家能源集团",
+    "三峡集团",
+    "宝武",
+    "鞍钢",
+    "中铝",
+    "中国铝业",
+    "五矿",
+    "中远海运",
+    "中国航油",
+    "中国国航",
+    "东航集团",
+    "南航集团",
+    "通用技术集团",
+    "国药集团",
+    "中国医药",
+    "中国建材",
+    "中国有色",
+    "中国节能",
+    "中国诚通",
+    "中国旅游集团",
+    "中国商飞",
+    "中国铁路",
+    "国铁集团",
+    "中国邮政",
+    "中国中冶",
+    "中国黄金",
+    "中国盐业",
+    "中储粮",
+    "中国电子",
+    "中国化学",
+    "中煤",
+    "东方电气",
+    "中国通号",
+    "中国国新",
+    "华侨城",
+)
+STATE_WORDS = ("国有公司", "国有企业", "国企", "央企", "中央企业", "国有独资", "国有控股", "国资委", "国有资产")
 # A unit of a company is not a public office (private-company bribery does not count).
 _COMPANY = ("公司", "集团", "企业", "销售", "银行", "酒店", "医院科", "研究所", "学校", "工会", "团委")
 # One-character words that are also surnames but, before a title, are mostly grammar.
@@ -282,6 +372,12 @@ def f_is_body(flag: str, word: str) -> bool:
     return len(word) >= 3 and word.endswith(("局", "委", "厅")) and flag in ("nt", "n", "j", "nz")
 
 
+def state_company(unit: str, text: str = "") -> bool:
+    """Whether a company is a state one: its name (`unit`) holds a central state enterprise's
+    name, or `text` (the title and lead) says so (国有公司人员, 国企)."""
+    return any(w in unit for w in STATE_COMPANIES) or any(w in text for w in STATE_WORDS)
+
+
 def is_body(cue: str) -> bool:
     """A cue naming a government body (镇政府) rather than a person (村干部, or a bare title: 书记)."""
     return cue not in CUES and cue not in TITLES
@@ -343,7 +439,8 @@ class OfficialFinder:
         a person, not a body; ordinary enforcers (民警) and a title inside a body's name
         (全国人大常委会, 主任会议) left out."""
         return any(
-            (w in CUES or (w in TITLES and w not in ENFORCERS)) and not text.startswith(_NOT_AFTER_TITLE, end + 1)
+            (w in CUES or (w in TITLES and w not in ENFORCERS and w not in EXECUTIVES))
+            and not text.startswith(_NOT_AFTER_TITLE, end + 1)
             for end, w in self._auto.iter(text)
         )
 
@@ -353,13 +450,17 @@ class OfficialFinder:
         return [
             end - len(w) + 1
             for end, w in self._auto.iter(text)
-            if w not in ENFORCERS and not (w in TITLES and text.startswith(_NOT_AFTER_TITLE, end + 1))
+            if w not in ENFORCERS
+            and w not in EXECUTIVES
+            and not (w in TITLES and text.startswith(_NOT_AFTER_TITLE, end + 1))
         ]
 
     def has_cadre_word(self, text: str) -> bool:
         """A title, cadre cue or government body in `text`, ordinary enforcers (民警) left out."""
         return any(
-            w not in ENFORCERS and not (w in TITLES and text.startswith(_NOT_AFTER_TITLE, end + 1))
+            w not in ENFORCERS
+            and w not in EXECUTIVES
+            and not (w in TITLES and text.startswith(_NOT_AFTER_TITLE, end + 1))
             for end, w in self._auto.iter(text)
         )
 
@@ -427,8 +528,9 @@ class OfficialFinder:
                 j += 1 + self._title_at(pairs, j + 1)[1]  # 副部长、党组成员张力军
             name = self._name_after(pairs, j) or self._name_before(pairs, i)
             unit = self._unit_before(pairs, i)
-            if any(c in unit for c in _COMPANY):
-                i = nxt
+            company = title in EXECUTIVES or any(c in unit for c in _COMPANY)
+            if company and not (name and state_company(unit or pairs_text(pairs, i), text)):
+                i = nxt  # a company's executive or unit: an official only at a named state company's
                 continue
             if title in ("部长", "副部长") and not unit.endswith(("部", "省", "市", "县", "区")):
                 name = "" if not unit else name
@@ -539,6 +641,11 @@ class OfficialFinder:
             return rule
         base = title[1:] if title.startswith("副") and title[1:] in rule else title
         return rule.get(base, rule["_"])
+
+
+def pairs_text(pairs, i: int, back: int = 3) -> str:
+    """The few tokens in front of token `i`, joined (the company a tagger did not take for a unit)."""
+    return "".join(w for w, _ in pairs[max(0, i - back) : i])
 
 
 def tag(text: str) -> list[tuple[str, str]]:
