@@ -341,6 +341,31 @@ SURNAMES = frozenset(
     "辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟"
     "应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
 )
+# Two-character surnames (欧阳敬芝, 司马光): the tagger often takes the surname for a place or a word.
+COMPOUND_SURNAMES = frozenset(
+    [
+        "欧阳",
+        "司马",
+        "上官",
+        "诸葛",
+        "东方",
+        "皇甫",
+        "令狐",
+        "慕容",
+        "尉迟",
+        "公孙",
+        "夏侯",
+        "长孙",
+        "宇文",
+        "司徒",
+        "端木",
+        "独孤",
+        "南宫",
+        "西门",
+        "澹台",
+        "呼延",
+    ]
+)
 _NAME_TAGS = ("nr", "nrfg", "nrt")
 # Offences only a public official commits: a person named right before one at the start of a
 # headline or a clause (杨成林贪污受贿6亿, 房烽辉贪污受贿多少钱) is an official accused, although
@@ -529,7 +554,7 @@ class OfficialFinder:
             name = self._name_after(pairs, j) or self._name_before(pairs, i)
             unit = self._unit_before(pairs, i)
             company = title in EXECUTIVES or any(c in unit for c in _COMPANY)
-            if company and not (name and state_company(unit or pairs_text(pairs, i), text)):
+            if company and not (name and state_company(unit + "|" + pairs_text(pairs, i, 4), text)):
                 i = nxt  # a company's executive or unit: an official only at a named state company's
                 continue
             if title in ("部长", "副部长") and not unit.endswith(("部", "省", "市", "县", "区")):
@@ -558,6 +583,10 @@ class OfficialFinder:
         if j >= len(pairs):
             return ""
         w, f = pairs[j]
+        if w in COMPOUND_SURNAMES and j + 1 < len(pairs):  # 欧阳 / 敬芝: the tagger takes 欧阳 for a place
+            nw = pairs[j + 1][0]
+            if 1 <= len(nw) <= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", nw):
+                return w + nw
         if f in _NAME_TAGS and 2 <= len(w) <= 4 and w[0] not in _NOT_NAME:
             return w
         if len(w) == 1 and w in SURNAMES and w not in _NOT_SURNAME and j + 1 < len(pairs):  # 郑 / 高贵, 王 / 某某

@@ -123,3 +123,21 @@ def test_a_state_company_executive_in_the_headline_is_relevant(province, title, 
 )
 def test_a_private_or_unnamed_executive_in_the_headline_is_not_relevant(province, title, text):
     assert not run(province, title, text).finding.relevant
+
+
+def test_a_central_state_companys_union_officer_with_a_two_character_surname_is_an_official():
+    officials, _ = OfficialFinder().find(fold("通用技术集团工会副主席欧阳敬芝到北京新机场项目调研"))
+    assert [o.name for o in officials] == ["欧阳敬芝"]
+
+
+@pytest.mark.parametrize(
+    "text,name", [("市委副书记欧阳敬芝到县里调研", "欧阳敬芝"), ("副县长司马建国主持会议", "司马建国")]
+)
+def test_a_two_character_surname_after_a_title_is_a_name(text, name):
+    officials, _ = OfficialFinder().find(fold(text))
+    assert [o.name for o in officials] == [name]
+
+
+def test_a_company_union_officer_is_nobody():
+    officials, _ = OfficialFinder().find(fold("宏达科技集团工会副主席欧阳敬芝看望一线职工"))
+    assert officials == []
