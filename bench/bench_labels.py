@@ -5,10 +5,18 @@ part (labelled after the tuning passes, without seeing the bot's output; the hel
 errors were looked at while tuning, so `fresh` is the untouched estimate).
 
     python -m bench.bench_labels [--config config/province.toml] [--errors tune|held-out|fresh|all]
+    python -m bench.bench_labels --stages tune [--config FILE]
 
 `--errors PART` also lists that part's errors, one line each — missed and false alerts,
 wrong categories and grades (with the reasons), same-story groups split — to tune rules on
 `tune` and look at `held-out` and `fresh` last. Tuning on `fresh`'s errors spends it.
+
+`--stages tune` runs the analyser alone over the tune part and says, for each relevant post
+it misses, which stage dropped it (`jobs.analyse.DROP_STAGES`: no watch-list term, the
+prefilter, the area, a rule's `none` words, no topic rule, the subject test, no official or
+body for the rule), with counts per stage for the misses and for the posts rightly dropped.
+It reads the tune part only (no other part's text is even rebuilt): the stage of a held-out
+or fresh miss is a look at its errors.
 
 The same figures as `yuqing backtest --inews --labels config/labels/inews_train.jsonl
 --groups config/labels/inews_groups.json -q`, as benchmark rows."""
@@ -19,6 +27,7 @@ import argparse
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +112,45 @@ def run(config: Path | None = PROVINCE, errors: str | None = None) -> list[tuple
     return rows + score_rows(sc, name)
 
 
+def stages(config: Path | None = PROVINCE, part: str = "tune", *, out=None) -> dict[str, Counter]:
+    """Per stage of `jobs.analyse.DROP_STAGES`, how many of `part`'s relevant posts it drops
+    (`"missed"`) and how many of its not relevant posts (`"dropped"`); prints one line per
+    miss and the counts. Only the tune part: stages are for tuning."""
+    from bot.config import load_config
+    from bot.settings import load_settings
+    from core.config import Source
+    from core.models import Post
+    from jobs.analyse import DROP_STAGES, Analyzer
+    from jobs.backtest import inews_posts, load_labels
+
+    if part != "tune":
+        raise ValueError("--stages reads the tune part only")
+    out = out or sys.stdout
+    labels = {k: v for k, v in load_labels(LABELS).items() if v.part == part}
+    settings = load_settings(config=config) if config else load_settings()
+    cfg = load_config(settings.config)
+    analyzer = Analyzer(cfg)
+    source = cfg.source("inews") or Source(id="inews", name="inews", url="backtest", tier=4)  # as the backtest
+    counts: dict[str, Counter] = {"missed": Counter(), "dropped": Counter()}
+    for item in inews_posts(labels):
+        post = Post(source_id=source.id, item_key=f"backtest:{item['id']}", title=item["title"], text=item["text"])
+        analysis = analyzer.analyse(post, source)
+        if analysis.finding.relevant:
+            continue
+        lab = labels[item["id"]]
+        stage = analysis.dropped or "?"
+        counts["missed" if lab.relevant else "dropped"][stage] += 1
+        if lab.relevant:
+            print(f"{stage:11} {item['id']}  {item['title'][:50]}", file=out)
+    n_rel = sum(1 for v in labels.values() if v.relevant)
+    print(f"stages ({part}: {len(labels)} posts, {n_rel} relevant)   missed / rightly dropped", file=out)
+    for stage in (*DROP_STAGES, "?"):
+        m, d = counts["missed"][stage], counts["dropped"][stage]
+        if m or d or stage != "?":
+            print(f"  {stage:11} {m:4} / {d:4}", file=out)
+    return counts
+
+
 def score_rows(sc, name: str) -> list[tuple[str, str]]:
     """One row per figure: `all | held-out | fresh` (fresh only when the run holds fresh labels),
     then the goal's verdict on held-out (as before) and on fresh."""
@@ -180,7 +228,15 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--config", type=Path, default=PROVINCE, help="configuration file (default: config/province.toml)")
     ap.add_argument("--errors", choices=("tune", "held-out", "fresh", "all"), help="also list this part's errors")
+    ap.add_argument(
+        "--stages",
+        choices=("tune",),
+        help="only say which analysis stage drops each missed post of the tune part, with counts per stage",
+    )
     args = ap.parse_args(argv)
+    if args.stages:
+        stages(args.config, args.stages)
+        return 0
     rows = run(args.config, args.errors)
     width = max(len(r[0]) for r in rows)
     for k, v in rows:

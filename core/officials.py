@@ -23,6 +23,7 @@ __all__ = [
     "BODIES",
     "CUES",
     "ENFORCERS",
+    "EXECUTIVES",
     "LEADING_RANKS",
     "RANKS",
     "TITLES",
@@ -88,6 +89,95 @@ for _w in [
 ENFORCERS = frozenset({"警察", "民警", "辅警", "城管", "法官", "检察官", "干警", "同志"})
 for _w in ("部长", "副部长"):
     TITLES[_w] = None  # 司法部部长 is 省部, 销售部部长 is nobody: the unit in front decides
+# A company's executives: officials when the company is a state one (the rubric: SOE executives
+# count for discipline; a private company's chairman is nobody here), see `state_company`.
+EXECUTIVES = frozenset({"董事长", "副董事长", "总经理", "副总经理", "总裁", "副总裁"})
+for _w in EXECUTIVES:
+    TITLES[_w] = None
+# State companies by name: the central state enterprises (国资委's list, by the names the news
+# uses) and the words that say a company is state-owned (国有公司人员滥用职权罪, 某国企).
+STATE_COMPANIES = (
+    "中国石油",
+    "中石油",
+    "中国石化",
+    "中石化",
+    "中国海油",
+    "中海油",
+    "国家电网",
+    "南方电网",
+    "中国移动",
+    "中国电信",
+    "中国联通",
+    "中国铁塔",
+    "中国建筑",
+    "中建",
+    "中国中铁",
+    "中国铁建",
+    "中国交建",
+    "中国电建",
+    "中国能建",
+    "中国中车",
+    "中国一汽",
+    "东风汽车",
+    "中粮",
+    "中化",
+    "中国化工",
+    "国投",
+    "招商局",
+    "华润",
+    "保利集团",
+    "中国兵器",
+    "航天科技",
+    "航天科工",
+    "中国航发",
+    "航空工业",
+    "中航工业",
+    "中国船舶",
+    "中船",
+    "中国电科",
+    "中核",
+    "中广核",
+    "国家电投",
+    "华能",
+    "大唐集团",
+    "华电集团",
+    "国家能源集团",
+    "三峡集团",
+    "宝武",
+    "鞍钢",
+    "中铝",
+    "中国铝业",
+    "五矿",
+    "中远海运",
+    "中国航油",
+    "中国国航",
+    "东航集团",
+    "南航集团",
+    "通用技术集团",
+    "国药集团",
+    "中国医药",
+    "中国建材",
+    "中国有色",
+    "中国节能",
+    "中国诚通",
+    "中国旅游集团",
+    "中国商飞",
+    "中国铁路",
+    "国铁集团",
+    "中国邮政",
+    "中国中冶",
+    "中国黄金",
+    "中国盐业",
+    "中储粮",
+    "中国电子",
+    "中国化学",
+    "中煤",
+    "东方电气",
+    "中国通号",
+    "中国国新",
+    "华侨城",
+)
+STATE_WORDS = ("国有公司", "国有企业", "国企", "央企", "中央企业", "国有独资", "国有控股", "国资委", "国有资产")
 # A unit of a company is not a public office (private-company bribery does not count).
 _COMPANY = ("公司", "集团", "企业", "销售", "银行", "酒店", "医院科", "研究所", "学校", "工会", "团委")
 # One-character words that are also surnames but, before a title, are mostly grammar.
@@ -251,6 +341,31 @@ SURNAMES = frozenset(
     "辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟"
     "应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
 )
+# Two-character surnames (欧阳敬芝, 司马光): the tagger often takes the surname for a place or a word.
+COMPOUND_SURNAMES = frozenset(
+    [
+        "欧阳",
+        "司马",
+        "上官",
+        "诸葛",
+        "东方",
+        "皇甫",
+        "令狐",
+        "慕容",
+        "尉迟",
+        "公孙",
+        "夏侯",
+        "长孙",
+        "宇文",
+        "司徒",
+        "端木",
+        "独孤",
+        "南宫",
+        "西门",
+        "澹台",
+        "呼延",
+    ]
+)
 _NAME_TAGS = ("nr", "nrfg", "nrt")
 # Offences only a public official commits: a person named right before one at the start of a
 # headline or a clause (杨成林贪污受贿6亿, 房烽辉贪污受贿多少钱) is an official accused, although
@@ -280,6 +395,12 @@ def f_is_body(flag: str, word: str) -> bool:
     if word.endswith(BODIES):
         return len(word) >= 2 and flag in ("nt", "n", "ns", "nz", "j")
     return len(word) >= 3 and word.endswith(("局", "委", "厅")) and flag in ("nt", "n", "j", "nz")
+
+
+def state_company(unit: str, text: str = "") -> bool:
+    """Whether a company is a state one: its name (`unit`) holds a central state enterprise's
+    name, or `text` (the title and lead) says so (国有公司人员, 国企)."""
+    return any(w in unit for w in STATE_COMPANIES) or any(w in text for w in STATE_WORDS)
 
 
 def is_body(cue: str) -> bool:
@@ -343,7 +464,8 @@ class OfficialFinder:
         a person, not a body; ordinary enforcers (民警) and a title inside a body's name
         (全国人大常委会, 主任会议) left out."""
         return any(
-            (w in CUES or (w in TITLES and w not in ENFORCERS)) and not text.startswith(_NOT_AFTER_TITLE, end + 1)
+            (w in CUES or (w in TITLES and w not in ENFORCERS and w not in EXECUTIVES))
+            and not text.startswith(_NOT_AFTER_TITLE, end + 1)
             for end, w in self._auto.iter(text)
         )
 
@@ -353,13 +475,17 @@ class OfficialFinder:
         return [
             end - len(w) + 1
             for end, w in self._auto.iter(text)
-            if w not in ENFORCERS and not (w in TITLES and text.startswith(_NOT_AFTER_TITLE, end + 1))
+            if w not in ENFORCERS
+            and w not in EXECUTIVES
+            and not (w in TITLES and text.startswith(_NOT_AFTER_TITLE, end + 1))
         ]
 
     def has_cadre_word(self, text: str) -> bool:
         """A title, cadre cue or government body in `text`, ordinary enforcers (民警) left out."""
         return any(
-            w not in ENFORCERS and not (w in TITLES and text.startswith(_NOT_AFTER_TITLE, end + 1))
+            w not in ENFORCERS
+            and w not in EXECUTIVES
+            and not (w in TITLES and text.startswith(_NOT_AFTER_TITLE, end + 1))
             for end, w in self._auto.iter(text)
         )
 
@@ -427,8 +553,9 @@ class OfficialFinder:
                 j += 1 + self._title_at(pairs, j + 1)[1]  # 副部长、党组成员张力军
             name = self._name_after(pairs, j) or self._name_before(pairs, i)
             unit = self._unit_before(pairs, i)
-            if any(c in unit for c in _COMPANY):
-                i = nxt
+            company = title in EXECUTIVES or any(c in unit for c in _COMPANY)
+            if company and not (name and state_company(unit + "|" + pairs_text(pairs, i, 4), text)):
+                i = nxt  # a company's executive or unit: an official only at a named state company's
                 continue
             if title in ("部长", "副部长") and not unit.endswith(("部", "省", "市", "县", "区")):
                 name = "" if not unit else name
@@ -456,6 +583,10 @@ class OfficialFinder:
         if j >= len(pairs):
             return ""
         w, f = pairs[j]
+        if w in COMPOUND_SURNAMES and j + 1 < len(pairs):  # 欧阳 / 敬芝: the tagger takes 欧阳 for a place
+            nw = pairs[j + 1][0]
+            if 1 <= len(nw) <= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", nw):
+                return w + nw
         if f in _NAME_TAGS and 2 <= len(w) <= 4 and w[0] not in _NOT_NAME:
             return w
         if len(w) == 1 and w in SURNAMES and w not in _NOT_SURNAME and j + 1 < len(pairs):  # 郑 / 高贵, 王 / 某某
@@ -539,6 +670,11 @@ class OfficialFinder:
             return rule
         base = title[1:] if title.startswith("副") and title[1:] in rule else title
         return rule.get(base, rule["_"])
+
+
+def pairs_text(pairs, i: int, back: int = 3) -> str:
+    """The few tokens in front of token `i`, joined (the company a tagger did not take for a unit)."""
+    return "".join(w for w, _ in pairs[max(0, i - back) : i])
 
 
 def tag(text: str) -> list[tuple[str, str]]:

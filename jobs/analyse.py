@@ -26,7 +26,17 @@ from core.gazetteer import ELSEWHERE, AreaMatcher, PlaceHits, foreign_subject, g
 from core.grades import Grade
 from core.grading import INVESTIGATION, Content, Reach, Reason, assess_content, grade_story, sensitivity_of
 from core.models import Finding, Post
-from core.officials import BODIES, CUES, ENFORCERS, LEADING_RANKS, TITLES, Official, OfficialFinder, is_body
+from core.officials import (
+    BODIES,
+    CUES,
+    ENFORCERS,
+    LEADING_RANKS,
+    STATE_WORDS,
+    TITLES,
+    Official,
+    OfficialFinder,
+    is_body,
+)
 from core.text import Segmenter, fold, fold_with_gaps
 from jobs.tone import ToneDetector
 
@@ -42,6 +52,8 @@ class Analysis:
     sensitivity_reasons: tuple[Reason, ...]  # content, signals: what makes up the sensitivity
     segmented: bool = False  # the post had watch-list hits and was segmented (in part, if not relevant)
     text: str = ""  # the folded title + "\n" + body it was matched on (reused by the search index)
+    # for a post found not relevant, the stage that decided it (see DROP_STAGES); "" when relevant
+    dropped: str = ""
 
     @property
     def factors(self) -> tuple[Reason, ...]:
@@ -123,6 +135,22 @@ CADRE, UNIT, PLACE, TOPIC, SENSITIVE, NEGATIVE = "cadres", "units", "places", "t
 RULE = "rule"  # terms only used inside rules (all / none / near); never shown, never enough alone
 TRIGGER = "trigger"  # the terms of a near-only rule: like a topic's `any` for the prefilter; never shown
 OFFICIALS = "officials"  # titles, cadre cues and government bodies (not a watch-list kind)
+
+# The stage that found a post not relevant (`Analysis.dropped`), in the order they run: no
+# watch-list term at all; the prefilter (no topic in title and lead, or a topic in the lead
+# with no official, cue or body there); the area; a rule its `none` words vetoed and no other;
+# no topic rule; the subject test (headline and first sentence); no identifiable official,
+# body, place or headline topic for the rule.
+NO_TERM, PREFILTER, AREA, VETO, NO_RULE, SUBJECT, OFFICIAL = (
+    "no term",
+    "prefilter",
+    "area",
+    "none words",
+    "no rule",
+    "subject",
+    "officials",
+)
+DROP_STAGES = (NO_TERM, PREFILTER, AREA, VETO, NO_RULE, SUBJECT, OFFICIAL)
 _EXPAND = {"$cadres": CADRE, "$units": UNIT, "$places": PLACE, "$officials": OFFICIALS}
 
 
@@ -227,7 +255,8 @@ class Analyzer:
         else:
             head_len = _without_site_suffix(head)
         if not self._could_be_relevant(hits, text, head, head_len):
-            return Analysis(Finding(relevant=False, story_key=story_key(post.title)), 0.0, (), text=text)
+            stage = PREFILTER if hits else NO_TERM
+            return Analysis(Finding(relevant=False, story_key=story_key(post.title)), 0.0, (), text=text, dropped=stage)
         matcher = self._matcher(source)
         # a space the writer put between CJK still separates; jieba is run only on the stretches
         # of text a hit falls in (the same cut as segmenting the whole text: jieba cuts each
@@ -338,10 +367,12 @@ class Analyzer:
         first_kinds = {k: [i for i in v if i < first_end] for k, v in kinds_at.items()}
         head_topic = False
         first_near = False  # a rule of near clauses only holds in the headline and first sentence
+        vetoed = []  # rules the headline or first sentence vetoed (for `dropped`)
         for t in wl.topics:
             if t.team is not None and t.team != team:
                 continue  # another team's rule
             if any(self._offsets(x, first_pos, first_kinds) for x in t.none):
+                vetoed.append(t)
                 continue  # the headline or the lead's first sentence says what the rule excludes
             in_head = self._topic_strength(t, head_pos, head_kinds) > 0
             if not t.any and not first_near:
@@ -423,7 +454,15 @@ class Analyzer:
             matched["elsewhere"] = places.elsewhere[:6]
         key = story_key(post.title)
         if not relevant:
-            return Analysis(Finding(relevant=False, matched=matched, tokens=tokens, story_key=key), 0.0, ())
+            if not in_area or sig.foreign:
+                stage = AREA
+            elif best_cat is None:
+                veto = any(self._topic_strength(t, positions, kinds_at, veto=False) for t in vetoed)
+                stage = VETO if veto else NO_RULE
+            else:
+                stage = SUBJECT if not subject else OFFICIAL
+            finding = Finding(relevant=False, matched=matched, tokens=tokens, story_key=key)
+            return Analysis(finding, 0.0, (), dropped=stage)
         if not tokens and text:  # the whole text's tokens, for the story's fingerprint
             tokens = tuple(self.segmenter.folded_tokens(text))
         cadres = matched.get(CADRE, [])
@@ -614,9 +653,10 @@ class LazyBoundaries:
 
 # What OfficialFinder.find reads: titles, cadre cues and government bodies (one automaton), and
 # words ending in 局/委/厅 (a body by its tag). It reads a few tokens either side of a title,
-# never across punctuation except a 、 chain of titles, each of which is such a word.
+# never across punctuation except a 、 chain of titles, each of which is such a word; a stretch
+# saying a company is state-owned (国有公司人员) is kept for a company executive's sake.
 _OFFICIAL_WORDS = ahocorasick.Automaton()
-for _w in (*TITLES, *CUES, *BODIES, "局", "委", "厅"):
+for _w in (*TITLES, *CUES, *BODIES, *STATE_WORDS, "局", "委", "厅"):
     _OFFICIAL_WORDS.add_word(_w, _w)
 _OFFICIAL_WORDS.make_automaton()
 _TAG_BLOCK = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&\._]+")  # jieba.posseg's re_han_internal
