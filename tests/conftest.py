@@ -29,6 +29,22 @@ from handlers import Request
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config" / "example.toml"
+PROVINCE = ROOT / "config" / "province.toml"
+
+
+@pytest.fixture(scope="module")
+def province():
+    """An analyser of config/province.toml with a private jieba (its words added there only)."""
+    from tests.private_jieba import private_analyzer
+
+    return private_analyzer(load_config(PROVINCE))
+
+
+def finding_of(a, title: str, text: str = ""):
+    """What analyser `a` finds in a forum post with this title and text."""
+    from core.models import Post
+
+    return a.analyse(Post("forum", "k", title, text), a.config.source("forum")).finding
 
 
 class FakeClock:

@@ -3,8 +3,6 @@ their rank; and relevance with the province profile."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.config import load_config
@@ -12,19 +10,12 @@ from core.models import Post
 from core.officials import OfficialFinder
 from core.text import fold
 from jobs.analyse import Analyzer
-from tests.private_jieba import private_analyzer
-
-PROVINCE = Path(__file__).resolve().parent.parent / "config" / "province.toml"
+from tests.conftest import finding_of as run
 
 
 @pytest.fixture(scope="module")
 def finder():
     return OfficialFinder()
-
-
-@pytest.fixture(scope="module")
-def province():
-    return private_analyzer(load_config(PROVINCE))
 
 
 def one(finder, text):
@@ -80,10 +71,6 @@ def test_a_post_without_a_title_word_is_not_tagged(finder, monkeypatch):
 
     monkeypatch.setattr(jieba.posseg, "cut", lambda *a, **k: pytest.fail("tagged"))
     assert finder.find(fold("今天天气不错，适合出游")) == ([], [])
-
-
-def run(a, title, text=""):
-    return a.analyse(Post("forum", "k", title, text), a.config.source("forum")).finding
 
 
 @pytest.mark.parametrize(

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bot.config import load_config
 from core.config import Source
 from core.grades import Grade
 from core.grading import Reason, assess_content, grade_story, is_impact_reason
 from core.models import Post
-from tests.private_jieba import private_analyzer
 
-PROVINCE = Path(__file__).resolve().parent.parent / "config" / "province.toml"
 TH = {Grade.I: 24, Grade.II: 14, Grade.III: 7, Grade.IV: 0}
-
-
-@pytest.fixture(scope="module")
-def province():
-    return private_analyzer(load_config(PROVINCE))
 
 
 def analyse(a, title, text="", tier=4):

@@ -6,8 +6,6 @@ Synthetic posts; the rule language's `at_least` and near-only triggers are teste
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from pydantic import ValidationError
 
@@ -19,19 +17,8 @@ from core.models import Post
 from core.text import Segmenter, fold
 from jobs.analyse import _boundaries
 from tests.conftest import EXAMPLE
+from tests.conftest import finding_of as run
 from tests.private_jieba import private_analyzer
-
-PROVINCE = Path(__file__).resolve().parent.parent / "config" / "province.toml"
-
-
-@pytest.fixture(scope="module")
-def province():
-    return private_analyzer(load_config(PROVINCE))
-
-
-def run(a, title, text=""):
-    return a.analyse(Post("forum", "k", title, text), a.config.source("forum")).finding
-
 
 # ---------------------------------------------------------------- a village's levy
 

@@ -6,25 +6,7 @@ look-alike it should not."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from bot.config import load_config
-from core.models import Post
-from tests.private_jieba import private_analyzer
-
-PROVINCE = Path(__file__).resolve().parent.parent / "config" / "province.toml"
-
-
-@pytest.fixture(scope="module")
-def province():
-    return private_analyzer(load_config(PROVINCE))
-
-
-def run(a, title, text=""):
-    return a.analyse(Post("forum", "k", title, text), a.config.source("forum")).finding
-
+from tests.conftest import finding_of as run
 
 # ---------------------------------------------------------------- police stopping a drunk driver
 

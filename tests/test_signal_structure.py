@@ -4,23 +4,12 @@ as officials (the rubric: SOE executives count, private-company bribery does not
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bot.config import load_config
 from core.models import Post
 from core.officials import OfficialFinder
 from core.text import fold
 from jobs.analyse import DROP_STAGES
-from tests.private_jieba import private_analyzer
-
-PROVINCE = Path(__file__).resolve().parent.parent / "config" / "province.toml"
-
-
-@pytest.fixture(scope="module")
-def province():
-    return private_analyzer(load_config(PROVINCE))
 
 
 def run(a, title, text=""):

@@ -5,8 +5,6 @@ complaints about a government body's handling. Synthetic posts, one rule class e
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.config import load_config
@@ -15,19 +13,8 @@ from core.models import Post
 from core.officials import OfficialFinder
 from core.text import fold
 from jobs.analyse import _without_site_suffix
+from tests.conftest import finding_of as run
 from tests.private_jieba import private_analyzer
-
-PROVINCE = Path(__file__).resolve().parent.parent / "config" / "province.toml"
-
-
-@pytest.fixture(scope="module")
-def province():
-    return private_analyzer(load_config(PROVINCE))
-
-
-def run(a, title, text=""):
-    return a.analyse(Post("forum", "k", title, text), a.config.source("forum")).finding
-
 
 # ---------------------------------------------------------------- subject: the headline
 
