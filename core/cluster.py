@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.text import fold, normalize
+from core.text import fold, normalize, without_site_suffix
 
 __all__ = [
     "BITS",
@@ -370,8 +370,6 @@ PHRASE_SHINGLE = 8  # characters of an indexed piece of a headline (a shared phr
 PHRASE_COMMON_IN_WINDOW = 8
 MENTION_CHARS = 5  # the longest term `StoryIndex.mentions` looks for
 
-_SITE_SEP = re.compile(r"_| - |-|\|")  # where a site's name or section follows a title
-SITE_SUFFIX_CHARS = 12  # a trailing segment at most this long is a site's name or section
 _NUMBER_IN = re.compile(r"\d+(?:\.\d+)?")
 # the numbers a headline states, for `headline_conflict`: digits, or Chinese numerals counting
 # something (三起, 两名, 十二人)
@@ -390,16 +388,7 @@ def headline(title: str) -> str:
         if stripped == t:
             break
         t = stripped
-    end = len(t)
-    while True:
-        seps = list(_SITE_SEP.finditer(t, 0, end))
-        if not seps:
-            break
-        last = seps[-1]
-        if last.start() < 6 or end - last.end() > SITE_SUFFIX_CHARS:
-            break
-        end = last.start()
-    return t[:end].strip()
+    return t[: without_site_suffix(t)].strip()
 
 
 def _runs(head: str) -> list[str]:

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["Segmenter", "clean", "configure_jieba", "fold", "fold_with_gaps", "normalize"]
+__all__ = ["Segmenter", "clean", "configure_jieba", "fold", "fold_with_gaps", "normalize", "without_site_suffix"]
 
 _WS = re.compile(r"\s+")
 _lock = threading.Lock()
@@ -100,6 +100,26 @@ def _nfkc(text: str) -> str:
     the full normalisation runs only when the quick check still finds something."""
     t = text.translate(_compat_table())
     return t if unicodedata.is_normalized("NFKC", t) else unicodedata.normalize("NFKC", t)
+
+
+_SITE_SEP = re.compile(r"_| - |-|\|")  # where a site's name or section follows a title
+SITE_SUFFIX_CHARS = 12  # a trailing segment at most this long is a site's name or section
+
+
+def without_site_suffix(title: str) -> int:
+    """The length of `title` without its trailing site names and sections (…乱扣费_投诉举报_
+    投诉直通车_华声在线 -> …乱扣费); a long trailing segment is the title itself (德兴市政府
+    信息公开 - 郭峰接访:关注民生…), and at least 6 characters are kept. The analyser's headline
+    (jobs.analyse) and the clustering's (core.cluster.headline) both end here."""
+    end = len(title)
+    while True:
+        seps = list(_SITE_SEP.finditer(title, 0, end))
+        if not seps:
+            return end
+        last = seps[-1]
+        if last.start() < 6 or end - last.end() > SITE_SUFFIX_CHARS:
+            return end
+        end = last.start()
 
 
 def normalize(text: str) -> str:

@@ -37,7 +37,7 @@ from core.officials import (
     OfficialFinder,
     is_body,
 )
-from core.text import Segmenter, fold, fold_with_gaps
+from core.text import Segmenter, fold, fold_with_gaps, without_site_suffix
 from jobs.tone import ToneDetector
 
 __all__ = ["Analysis", "Analyzer"]
@@ -88,25 +88,6 @@ class Signals:
 LEAD_CHARS = 300  # how much of the text after the title counts as its lead
 # a sentence ends at its stop or a line break (also a literal "\n" that scraped pages carry)
 _SENTENCE_END = re.compile(r"[。！？!?\n]|\\n")
-_SITE_SEP = re.compile(r"_| - |-|\|")  # where a site's name or section follows a title
-SITE_SUFFIX_CHARS = 12  # a trailing segment at most this long is a site's name or section
-
-
-def _without_site_suffix(title: str) -> int:
-    """The length of `title` without its trailing site names and sections (…乱扣费_投诉举报_
-    投诉直通车_华声在线 -> …乱扣费); a long trailing segment is the title itself (德兴市政府
-    信息公开 - 郭峰接访:关注民生…), and at least 6 characters are kept."""
-    end = len(title)
-    while True:
-        seps = [m for m in _SITE_SEP.finditer(title, 0, end)]
-        if not seps:
-            return end
-        last = seps[-1]
-        if last.start() < 6 or end - last.end() > SITE_SUFFIX_CHARS:
-            return end
-        end = last.start()
-
-
 _SENTENCE_STOP = re.compile(r"[。！？!?]")  # a sentence's own end (line breaks in a form page are not)
 FIRST_SENTENCE_CHARS = 120  # at most this much of the lead counts as its first sentence
 # A forum page whose text opens with a quoted reply (引用@某某发表的: …): the reply is a reader's
@@ -253,7 +234,7 @@ class Analyzer:
             first = _SENTENCE_END.search(body)
             head_len = 1 + (first.start() if first else len(body))
         else:
-            head_len = _without_site_suffix(head)
+            head_len = without_site_suffix(head)
         if not self._could_be_relevant(hits, text, head, head_len):
             stage = PREFILTER if hits else NO_TERM
             return Analysis(Finding(relevant=False, story_key=story_key(post.title)), 0.0, (), text=text, dropped=stage)

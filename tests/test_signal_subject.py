@@ -12,7 +12,7 @@ from core.gazetteer import foreign_subject
 from core.models import Post
 from core.officials import OfficialFinder
 from core.text import fold
-from jobs.analyse import _without_site_suffix
+from core.text import without_site_suffix as _without_site_suffix
 from tests.conftest import finding_of as run
 from tests.private_jieba import private_analyzer
 
