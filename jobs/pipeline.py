@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -124,36 +125,31 @@ class Pipeline:
             # source's health in the last one (each chunk as it was per post: posts, incidents, outbox)
             analyses = await offload.cpu(_analyse_all, self.analyzer, fresh, source) if fresh else []
             stored: list[tuple[int, Post, str]] = []
-            for start in range(0, max(1, len(fresh)), _STORE_CHUNK):
-                last = start + _STORE_CHUNK >= len(fresh)
-                with write_tx(self.db):
-                    self._store_chunk(
-                        fresh[start : start + _STORE_CHUNK], analyses[start : start + _STORE_CHUNK], source, run, stored
+            before = 0
+
+            def record_health() -> None:  # in the run's last transaction
+                nonlocal before
+                before, _ = post_store.record_source_run(
+                    self.db,
+                    source_id,
+                    self.service.clock(),
+                    error=None,
+                    new_items=run.new_posts,
+                    etag=read.etag,
+                    last_modified=read.last_modified,
+                )
+                if read.ttl_minutes and timedelta(minutes=read.ttl_minutes) > source.interval_td:
+                    # the feed asks for fewer visits than our interval would make
+                    post_store.set_source_flags(
+                        self.db, source_id, fetch_after=to_iso(now + timedelta(minutes=min(read.ttl_minutes, 1440)))
                     )
-                    if last:
-                        before, _ = post_store.record_source_run(
-                            self.db,
-                            source_id,
-                            self.service.clock(),
-                            error=None,
-                            new_items=run.new_posts,
-                            etag=read.etag,
-                            last_modified=read.last_modified,
-                        )
-                        if read.ttl_minutes and timedelta(minutes=read.ttl_minutes) > source.interval_td:
-                            # the feed asks for fewer visits than our interval would make
-                            post_store.set_source_flags(
-                                self.db,
-                                source_id,
-                                fetch_after=to_iso(now + timedelta(minutes=min(read.ttl_minutes, 1440))),
-                            )
+
+            for _ in self._store_chunks(fresh, analyses, source, run, stored, last=record_health):
                 await asyncio.sleep(0)
             # every alert of the run is committed: now the search index, from the folded texts
             if stored:
                 rows = await offload.cpu(_run_index_rows, stored)
-                for start in range(0, len(rows), _INDEX_CHUNK):
-                    with write_tx(self.db):
-                        post_store.set_indexed(self.db, rows[start : start + _INDEX_CHUNK])
+                for _ in self._index_chunks(rows):
                     await asyncio.sleep(0)
         if before >= self.config.collection.break_after:
             self.service.notify_admins(source.team, f"✅ 来源「{source.name}」已恢复（此前连续失败 {before} 次）")
@@ -239,18 +235,40 @@ class Pipeline:
         them all, store `_STORE_CHUNK` per write transaction, then add them to the search index
         (`_INDEX_CHUNK` per transaction) from the text the analysis folded."""
         analyses = _analyse_all(self.analyzer, posts, source)
-        outs: list[IngestOutcome] = []
         stored: list[tuple[int, Post, str]] = []
-        for start in range(0, len(posts), _STORE_CHUNK):
+        outs = [out for chunk in self._store_chunks(posts, analyses, source, run, stored) for out in chunk]
+        for _ in self._index_chunks(_run_index_rows(stored)):
+            pass
+        return outs
+
+    def _store_chunks(
+        self,
+        posts: list[Post],
+        analyses: list[Analysis],
+        source: Source,
+        run: SourceRun | None,
+        stored: list[tuple[int, Post, str]],
+        *,
+        last: Callable[[], None] | None = None,
+    ) -> Iterator[list[IngestOutcome]]:
+        """Store a run's posts `_STORE_CHUNK` per write transaction (`_store_chunk`), yielding each
+        chunk's outcomes once it is committed (a turn for everything else); `last` runs inside the
+        last chunk's transaction (a run without new posts has one, empty)."""
+        for start in range(0, max(1, len(posts)), _STORE_CHUNK):
             with write_tx(self.db):
-                outs += self._store_chunk(
+                outs = self._store_chunk(
                     posts[start : start + _STORE_CHUNK], analyses[start : start + _STORE_CHUNK], source, run, stored
                 )
-        rows = _run_index_rows(stored)
+                if last is not None and start + _STORE_CHUNK >= len(posts):
+                    last()
+            yield outs
+
+    def _index_chunks(self, rows: list[tuple[int, str, str]]) -> Iterator[None]:
+        """Add a run's index rows `_INDEX_CHUNK` per write transaction, yielding after each."""
         for start in range(0, len(rows), _INDEX_CHUNK):
             with write_tx(self.db):
                 post_store.set_indexed(self.db, rows[start : start + _INDEX_CHUNK])
-        return outs
+            yield
 
     def _store_chunk(
         self,
