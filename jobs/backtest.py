@@ -331,9 +331,9 @@ class Backtest:
         if out.post_id is None:  # the same URL was already in the file: report its incident
             iid = post_store.incident_of_item(self.db, post.item_key)
         inc = self.service.get(iid) if iid else None
-        # a post joined to an incident as a follow-up of a tracked story (core.incidents) is an
-        # alert too, filed under its incident's category
-        follow_up = not f.relevant and inc is not None
+        # a post joined to an incident as a follow-up of a tracked story (the service says so:
+        # IngestOutcome.follow_up) is an alert too, filed under its incident's category
+        follow_up = out.follow_up is not None
         self.relevant += int(f.relevant or follow_up)
         return {
             "id": item["id"],
