@@ -412,6 +412,9 @@ CUES = [
 ]
 
 
+LATER_BATCHES = ("second_tune_batch", "third_tune_batch", "fourth_tune_batch")
+
+
 def _batch(name: str) -> list[int]:
     """A later tuning batch's indices (config/labels/inews_batches.json), in draw order."""
     batch = json.loads((LABELS.parent / "inews_batches.json").read_text(encoding="utf-8"))[name]
@@ -420,7 +423,7 @@ def _batch(name: str) -> list[int]:
 
 def _later_batches() -> set[int]:
     """Every post of the tuning batches labelled after the fresh part."""
-    return {i for name in ("second_tune_batch", "third_tune_batch") for i in _batch(name)}
+    return {i for name in LATER_BATCHES for i in _batch(name)}
 
 
 @pytest.mark.parametrize(
@@ -428,6 +431,7 @@ def _later_batches() -> set[int]:
     [
         ("second_tune_batch", 1126, 170, 30, ()),
         ("third_tune_batch", 1127, 260, 40, ("second_tune_batch",)),
+        ("fourth_tune_batch", 1128, 332, 68, ("second_tune_batch", "third_tune_batch")),
     ],
 )
 def test_shipped_later_tuning_batches_are_seeded_stratified_samples_of_new_posts(name, seed, cue, no_cue, before):
@@ -445,7 +449,7 @@ def test_shipped_later_tuning_batches_are_seeded_stratified_samples_of_new_posts
     batch = _batch(name)
     split = {r["idx"]: r["split"] for r in rows}
     assert len(set(batch)) == cue + no_cue and all(split.get(i) == "tune" for i in batch)
-    later = {i for other in ("second_tune_batch", "third_tune_batch") if other not in before for i in _batch(other)}
+    later = {i for other in LATER_BATCHES if other not in before for i in _batch(other)}
     earlier = set(split) - later  # the first set, the fresh part and the batches before this one
 
     def has_cue(i):
