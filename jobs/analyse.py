@@ -136,8 +136,8 @@ NO_TERM, PREFILTER, AREA, VETO, NO_RULE, SUBJECT, OFFICIAL = (
 DROP_STAGES = (NO_TERM, PREFILTER, AREA, VETO, NO_RULE, SUBJECT, OFFICIAL)
 # the stages after which the relevance model (jobs.relevance) may still find a post relevant:
 # it passed the prefilter and is in the area, but no rule, the subject test or the lack of an
-# identified official or body turned it down
-MODEL_STAGES = (VETO, NO_RULE, SUBJECT, OFFICIAL)
+# identified official or body turned it down (not a rule's `none` words: the team's own word)
+MODEL_STAGES = (NO_RULE, SUBJECT, OFFICIAL)
 _EXPAND = {"$cadres": CADRE, "$units": UNIT, "$places": PLACE, "$officials": OFFICIALS}
 
 
@@ -459,7 +459,8 @@ class Analyzer:
                 title = fold(post.title)
                 body = text[len(title) :].lstrip("\n") if text.startswith(title) else text
                 verdict = self.relevance.judge(title, body, self._categories)
-                if verdict.probability >= self.relevance.threshold:
+                threshold = self.relevance.threshold_at(stage)
+                if threshold is not None and verdict.probability >= threshold:
                     by_model, relevant = verdict, True
                     best_cat = best_cat or verdict.category
                     matched["model"] = [f"{verdict.probability:.2f}"]
