@@ -535,7 +535,7 @@ class OfficialFinder:
         if not self.has_title(text) and not (bodies_by_tag and any(c in text for c in "局委厅")):
             return [], []
         with _lock:  # jieba's tagger is not safe to call from several threads at once
-            pairs = tag(text)
+            pairs = _head_titles(tag(text))
         officials: list[Official] = []
         cues: list[str] = []
         i = 0
@@ -670,6 +670,36 @@ class OfficialFinder:
             return rule
         base = title[1:] if title.startswith("副") and title[1:] in rule else title
         return rule.get(base, rule["_"])
+
+
+_HEAD_LEVELS = ("县", "市", "区", "镇", "乡", "州", "旗")
+
+
+def _head_titles(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The tagger takes a place's level character into the place (祁东县 / 长 / 胡果雄, 新宁县 /
+    长王): give it back to the title (祁东 / 县长), so the head of a county, district or town is
+    found like 抚州 / 市长. A 长 starting another word (该区 / 长期) is left alone."""
+    out: list[tuple[str, str]] | None = None
+    level = ""  # the level character taken back from the place before
+    for k, (w, f) in enumerate(pairs):
+        if level:
+            out.append((level + "长", "n"))  # type: ignore[union-attr]
+            if len(w) > 1:
+                out.append((w[1:], "nr"))  # type: ignore[union-attr]
+            level = ""
+        elif (
+            k + 1 < len(pairs)
+            and f == "ns"
+            and len(w) >= 3
+            and w.endswith(_HEAD_LEVELS)
+            and (pairs[k + 1][0] == "长" or (pairs[k + 1][0][:1] == "长" and pairs[k + 1][1].startswith("nr")))
+        ):
+            out = list(pairs[:k]) if out is None else out
+            out.append((w[:-1], "ns"))
+            level = w[-1]
+        elif out is not None:
+            out.append((w, f))
+    return pairs if out is None else out
 
 
 def pairs_text(pairs, i: int, back: int = 3) -> str:

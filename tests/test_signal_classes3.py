@@ -1,0 +1,131 @@
+"""Rule classes found with the third tuning batch (config/labels/README.md, "Third tuning
+batch"): a county head the tagger splits (祁东县 / 长), a leader's tour told in the lead under a
+slogan headline, a state body's political study, exemplar profiles, warning education on clean
+government, veteran-cadre work, appointments announced at a meeting, exam chatter — each a
+synthetic post the profile should find and a look-alike it should not."""
+
+from __future__ import annotations
+
+from core.officials import OfficialFinder
+from tests.conftest import finding_of as run
+
+# ---------------------------------------------------------------- place + 长 split by the tagger
+
+
+def test_a_county_head_the_tagger_splits_is_still_an_official():
+    """jieba takes the level into the place (祁东县 / 长): the title is given back (祁东 / 县长)."""
+    found, _ = OfficialFinder().find("宁都县长刘建华：全力做好防汛准备")
+    assert [(o.title, o.unit) for o in found] == [("县长", "宁都")]
+    found, _ = OfficialFinder().find("临川区长李明强调抓好安全生产")
+    assert [(o.title, o.name) for o in found] == [("区长", "李明")]
+
+
+def test_a_place_followed_by_a_word_starting_with_chang_is_not_a_head():
+    assert OfficialFinder().find("该区长期以来重视绿化工作")[0] == []
+
+
+def test_a_county_head_named_in_the_headline_is_the_story(province):
+    lead = "4月12日上午，县委在县政府会议室召开全县安全生产工作会议，县委副书记、县长出席会议并讲话。"
+    f = run(province, "宁都县长刘建华：全力守牢安全生产底线", lead)
+    assert f.relevant
+    assert not run(province, "宁都县：全力守牢安全生产底线", "4月12日，全县开展安全生产大检查。").relevant
+
+
+# ---------------------------------------------------------------- a leader's tour under a slogan
+
+
+def test_a_leaders_tour_in_the_first_sentence_under_a_slogan_headline_is_relevant(province):
+    lead = "5月10日至11日，县委副书记、县长王建国深入东坑、西岭、南港、北塘等乡镇调研乡村振兴工作。他强调要抓好产业。"
+    f = run(province, "“老屋新生”留住乡愁？他们做到了", lead)
+    assert f.relevant and f.category == "其他"
+
+
+def test_a_sector_story_with_a_tour_by_nobody_named_is_not(province):
+    lead = "5月10日至11日，省农科院专家深入东坑、西岭、南港、北塘等乡镇调研乡村振兴工作。他们建议发展产业。"
+    assert not run(province, "“老屋新生”留住乡愁？他们做到了", lead).relevant
+
+
+# ---------------------------------------------------------------- a state body's political study
+
+
+def test_a_state_bodys_political_study_in_the_headline_is_party_building(province):
+    lead = "6月3日，县人民法院组织全体干警集中收看大会直播，认真聆听重要讲话。"
+    f = run(province, "瑞金市人民法院收看全国大会直播", lead)
+    assert f.relevant and f.category == "基层党建"
+    f = run(
+        province, "南丰县人民检察院及时传达学习全市检察工作会议精神", "6月3日下午，该院组织全体干警传达学习会议精神。"
+    )
+    assert f.relevant
+
+
+def test_residents_watching_a_show_are_not(province):
+    lead = "6月3日晚，小区居民在广场集中观看露天电影，现场气氛热烈。"
+    assert not run(province, "社区居民观看露天电影", lead).relevant
+
+
+# ---------------------------------------------------------------- exemplar profiles
+
+
+def test_an_exemplar_profile_of_an_official_is_work_style(province):
+    lead = "他扎根基层二十年，办结案件三千余件，被评为全省优秀法官。"
+    f = run(province, "全省法院办案标兵某中院优秀法官张明办案记", lead)
+    assert f.relevant and f.category == "干部作风"
+    lead = "李强，男，45岁，中共党员，县公安局某派出所驻村辅警。他扎根村里十年。"
+    f = run(province, "【十佳评选】李强：扎根乡村的驻村辅警", lead)
+    assert f.relevant and f.category == "干部作风"
+
+
+def test_a_companys_model_worker_is_not(province):
+    lead = "近日，某集团公司召开表彰大会，集团公司团总支书记王某获评十佳青年标兵。"
+    assert not run(province, "【表彰】集团公司青年荣获十佳青年标兵", lead).relevant
+
+
+# ---------------------------------------------------------------- warning education
+
+
+def test_warning_education_on_clean_government_is_anti_corruption_work(province):
+    lead = "为筑牢反腐倡廉思想防线，5月20日，某银行组织干部员工到廉政教育基地开展警示教育活动。"
+    f = run(province, "某农商银行开展“不忘初心·牢记使命”主题警示教育活动", lead)
+    assert f.relevant and f.category == "违纪违法"
+
+
+def test_traffic_safety_warning_education_is_not(province):
+    lead = "5月20日，县交警大队走进某中学开展交通安全警示教育活动，民警讲解了交通法规。"
+    assert not run(province, "某中学开展交通安全警示教育活动", lead).relevant
+
+
+def test_a_sanction_in_the_headline_is_discipline(province):
+    lead = "某部委局级党员领导干部董某，创建微信群，组织线下联谊活动，党员干部应当如何使用微信？"
+    f = run(province, "【提醒】公职人员使用微信，这些红线不能碰！（已有局级官员因此被处分）", lead)
+    assert f.relevant and f.category == "违纪违法"
+
+
+# ---------------------------------------------------------------- veteran-cadre work, appointments
+
+
+def test_veteran_cadre_work_of_a_body_is_relevant(province):
+    lead = "春节来临之际，受县人民法院党组委托，执行局副局长张平等前往退休老干部家中慰问。"
+    assert run(province, "节前慰问老干部 关爱暖人心", lead).relevant
+
+
+def test_a_show_for_old_people_is_not(province):
+    lead = "春节来临之际，社区志愿者来到敬老院为老人们表演节目。"
+    assert not run(province, "节前慰问老人 关爱暖人心", lead).relevant
+
+
+def test_a_leadership_change_announced_at_a_bodys_meeting_is_an_appointment(province):
+    lead = "6月14日上午，某市自然资源局召开干部大会，宣布主要领导调整决定。副市长李某出席会议并讲话。"
+    f = run(province, "某市自然资源局召开干部职工大会宣布主要领导调整决定", lead)
+    assert f.relevant and f.category == "干部任用"
+    lead = "6月14日上午，某市自然资源局召开会议，宣布国土空间规划调整决定。"
+    assert not run(province, "某市宣布国土空间规划调整决定", lead).relevant
+
+
+# ---------------------------------------------------------------- exam chatter
+
+
+def test_exam_chatter_is_not_recruitment(province):
+    assert not run(province, "2019国家公务员考试时事新闻：读懂一封家书背后的情怀", "家书里写道……").relevant
+    assert not run(province, "公务员考试，税务局、财政局怎么选择？", "各位前辈，想听听意见。").relevant
+    f = run(province, "2019年江西省公务员考试招录公告发布", "江西省公务员局发布2019年度考试录用公务员公告。")
+    assert f.relevant and f.category == "招录考试"
