@@ -129,3 +129,20 @@ def test_exam_chatter_is_not_recruitment(province):
     assert not run(province, "公务员考试，税务局、财政局怎么选择？", "各位前辈，想听听意见。").relevant
     f = run(province, "2019年江西省公务员考试招录公告发布", "江西省公务员局发布2019年度考试录用公务员公告。")
     assert f.relevant and f.category == "招录考试"
+
+
+# ---------------------------------------------------------------- village tyrants, bending the law
+
+
+def test_a_village_tyrant_holding_the_branch_is_a_discipline_case(province):
+    lead = "某村党支部书记王某把持村支书位置十余年，纠集亲属欺压村民，群众敢怒不敢言。"
+    f = run(province, "村霸把持支书位置十余年 村子成了独立王国", lead)
+    assert f.relevant and f.category == "违纪违法"
+    f = run(province, "某县法院法官徇私枉法 当事人实名举报", "当事人称，某县法院法官李某收受对方好处后枉法裁判。")
+    assert f.relevant and f.category == "违纪违法"
+
+
+def test_a_village_cadres_rude_manner_stays_work_style(province):
+    lead = "某村村干部对前来办事的村民态度恶劣，言语恐吓，一手遮天。"
+    f = run(province, "村干部欺压百姓 言语恐吓 一手遮天", lead)
+    assert f.relevant and f.category == "干部作风"
