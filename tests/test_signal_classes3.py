@@ -146,3 +146,18 @@ def test_a_village_cadres_rude_manner_stays_work_style(province):
     lead = "某村村干部对前来办事的村民态度恶劣，言语恐吓，一手遮天。"
     f = run(province, "村干部欺压百姓 言语恐吓 一手遮天", lead)
     assert f.relevant and f.category == "干部作风"
+
+
+# ---------------------------------------------------------------- a plea to an official
+
+
+def test_a_citizens_plea_to_a_named_official_is_complaint_handling(province):
+    lead = "我是某区企业退休工人，退休金比同工龄的人少两百元，到区社保中心找李科长询问，至今没有结果。"
+    f = run(province, "向某市社会保险管理中心主任王建国求助", lead)
+    assert f.relevant and f.category == "政府回应"
+
+
+def test_a_named_officials_report_in_the_headline_keeps_its_rule(province):
+    lead = "村民李某向县纪委实名举报，称村支书王某收受工程款好处费。"
+    f = run(province, "村民实名举报村支书王某收受好处费", lead)
+    assert f.relevant and f.category == "违纪违法"
