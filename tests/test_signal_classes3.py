@@ -161,3 +161,17 @@ def test_a_named_officials_report_in_the_headline_keeps_its_rule(province):
     lead = "村民李某向县纪委实名举报，称村支书王某收受工程款好处费。"
     f = run(province, "村民实名举报村支书王某收受好处费", lead)
     assert f.relevant and f.category == "违纪违法"
+
+
+# ---------------------------------------------------------------- an official's own crime
+
+
+def test_an_official_detained_for_a_crime_is_relevant(province):
+    lead = "12月3日晚，一名街道办干部酒后闯入检查站称要检查工作，并殴打劝阻的民警。"
+    f = run(province, "官员酒后大闹公安检查站 辱骂威胁民警被刑拘", lead)
+    assert f.relevant and f.category == "违纪违法"
+
+
+def test_a_citizen_detained_by_the_police_is_not(province):
+    lead = "12月3日晚，一名男子酒后闯入检查站，民警依法将其控制。"
+    assert not run(province, "男子酒后大闹公安检查站 辱骂威胁民警被刑拘", lead).relevant
