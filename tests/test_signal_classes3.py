@@ -175,3 +175,20 @@ def test_an_official_detained_for_a_crime_is_relevant(province):
 def test_a_citizen_detained_by_the_police_is_not(province):
     lead = "12月3日晚，一名男子酒后闯入检查站，民警依法将其控制。"
     assert not run(province, "男子酒后大闹公安检查站 辱骂威胁民警被刑拘", lead).relevant
+
+
+# ---------------------------------------------------------------- party flag, lessons, centres
+
+
+def test_a_party_branch_activity_under_the_flag_or_a_service_centre_is_party_building(province):
+    lead = "5月22日，中共某市委网信办党支部到革命旧址开展主题实践活动，党员重温入党誓词。"
+    f = run(province, "中共某市委网信办组织开展“牢记初心使命，我为党旗添彩”主题活动", lead)
+    assert f.relevant and f.category == "基层党建"
+    lead = "近日，某街道党工委建设的园区党群服务中心正式投入使用，为党员职工提供学习场所。"
+    f = run(province, "某工业园区党群服务中心投入使用", lead)
+    assert f.relevant and f.category == "基层党建"
+
+
+def test_a_companys_service_centre_is_not(province):
+    lead = "近日，某工业园区客户服务中心正式投入使用，为企业提供一站式服务。"
+    assert not run(province, "某工业园区客户服务中心投入使用", lead).relevant
