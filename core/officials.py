@@ -82,11 +82,15 @@ for _w in [
     "法官",
     "检察官",
     "干警",
+    "审判长",
+    "庭长",
+    "副庭长",
 ]:
     TITLES.setdefault(_w, None)
 # Ordinary enforcers: in a headline alone (民警提醒…) they are not the cadre story; named
 # with misconduct they are officials like any other (the finder still finds them).
-ENFORCERS = frozenset({"警察", "民警", "辅警", "城管", "法官", "检察官", "干警", "同志"})
+# A presiding judge or a court division's head (审判长, 庭长) is a judge too.
+ENFORCERS = frozenset({"警察", "民警", "辅警", "城管", "法官", "检察官", "干警", "同志", "审判长", "庭长", "副庭长"})
 for _w in ("部长", "副部长"):
     TITLES[_w] = None  # 司法部部长 is 省部, 销售部部长 is nobody: the unit in front decides
 # A company's executives: officials when the company is a state one (the rubric: SOE executives

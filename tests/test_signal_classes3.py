@@ -192,3 +192,17 @@ def test_a_party_branch_activity_under_the_flag_or_a_service_centre_is_party_bui
 def test_a_companys_service_centre_is_not(province):
     lead = "近日，某工业园区客户服务中心正式投入使用，为企业提供一站式服务。"
     assert not run(province, "某工业园区客户服务中心投入使用", lead).relevant
+
+
+# ---------------------------------------------------------------- presiding judges
+
+
+def test_a_presiding_judges_bribery_conviction_is_a_discipline_case(province):
+    lead = "某高院原民事审判庭审判长王某，因犯受贿罪被判处有期徒刑六年，其与律师合伙作案三起。"
+    f = run(province, "某高院审判长与律师合伙敛财被重判", lead)
+    assert f.relevant and f.category == "违纪违法"
+
+
+def test_a_presiding_judge_at_work_is_not_the_story(province):
+    lead = "昨日，某区法院公开开庭审理一起盗窃案，审判长当庭宣判，被告人被判处有期徒刑一年。"
+    assert not run(province, "审判长当庭宣判 盗窃团伙被重判", lead).relevant
