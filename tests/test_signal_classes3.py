@@ -206,3 +206,18 @@ def test_a_presiding_judges_bribery_conviction_is_a_discipline_case(province):
 def test_a_presiding_judge_at_work_is_not_the_story(province):
     lead = "昨日，某区法院公开开庭审理一起盗窃案，审判长当庭宣判，被告人被判处有期徒刑一年。"
     assert not run(province, "审判长当庭宣判 盗窃团伙被重判", lead).relevant
+
+
+# ---------------------------------------------------------------- tip-offs to the police
+
+
+def test_a_tip_off_about_gambling_or_a_reward_scheme_for_tip_offs_is_not_complaint_handling(province):
+    lead = "4月25日，有群众举报称，某镇某村有人聚众赌博，派出所即派出警力前往查处。"
+    assert not run(province, "某县男子跑去邻县赌博被抓了", lead).relevant
+    lead = "为鼓励社会公众积极举报食品药品违法行为，某县制定本办法。"
+    assert not run(province, "某县食品药品安全举报奖励办法（试行）", lead).relevant
+
+
+def test_a_citizens_report_about_a_bodys_handling_still_is(province):
+    lead = "村民李某多次向镇政府举报村里违规占地，镇政府至今没有答复。"
+    assert run(province, "村民举报违规占地 镇政府至今未答复", lead).relevant
