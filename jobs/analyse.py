@@ -287,8 +287,11 @@ class Analyzer:
         sig.headline = any(
             (len(o.name) >= 2 and o.name in headline) or (o.title in headline and (o.name or o.unit) in headline)
             for o in sig.officials
-            # 宜昌民警卧底捣毁赌场: police at work are not the cadre story; named, they can be
-            if o.title not in ENFORCERS or len(o.name) >= 2
+            # 宜昌民警卧底捣毁赌场: police at work are not the cadre story; named, they can be;
+            # 同志 in the lead is how anyone is honoured (看望好人叶海涛: 叶海涛同志 is a teacher);
+            # a headline calling them so (段国华同志出席…) is a leader's news
+            if (o.title not in ENFORCERS or len(o.name) >= 2)
+            and (o.title != "同志" or bool(o.unit) or f"{o.name}同志" in headline)
         )
         analysis = self._judge(post, source, matched, (), positions, kinds_at, sig, text)
         return replace(analysis, segmented=True, text=text)

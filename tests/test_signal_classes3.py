@@ -221,3 +221,16 @@ def test_a_tip_off_about_gambling_or_a_reward_scheme_for_tip_offs_is_not_complai
 def test_a_citizens_report_about_a_bodys_handling_still_is(province):
     lead = "村民李某多次向镇政府举报村里违规占地，镇政府至今没有答复。"
     assert run(province, "村民举报违规占地 镇政府至今未答复", lead).relevant
+
+
+# ---------------------------------------------------------------- 同志 as an honorific
+
+
+def test_someone_honoured_as_comrade_in_the_lead_is_not_an_official(province):
+    lead = "5月23日上午，县爱心协会的志愿者来到某镇叶海涛老师家。叶海涛同志二十年来坚持义务辅导留守儿童。"
+    assert not run(province, "看望好人叶海涛，吃上一顿团圆饺！", lead).relevant
+
+
+def test_a_headline_calling_a_leader_comrade_is_a_leaders_news(province):
+    lead = "12月14日，全省公安督察部门比武竞赛闭幕，第一副督察长段国华出席闭幕式并颁奖。"
+    assert run(province, "段国华同志出席全省比武竞赛闭幕式", lead).relevant
