@@ -82,11 +82,15 @@ for _w in [
     "法官",
     "检察官",
     "干警",
+    "审判长",
+    "庭长",
+    "副庭长",
 ]:
     TITLES.setdefault(_w, None)
 # Ordinary enforcers: in a headline alone (民警提醒…) they are not the cadre story; named
 # with misconduct they are officials like any other (the finder still finds them).
-ENFORCERS = frozenset({"警察", "民警", "辅警", "城管", "法官", "检察官", "干警", "同志"})
+# A presiding judge or a court division's head (审判长, 庭长) is a judge too.
+ENFORCERS = frozenset({"警察", "民警", "辅警", "城管", "法官", "检察官", "干警", "同志", "审判长", "庭长", "副庭长"})
 for _w in ("部长", "副部长"):
     TITLES[_w] = None  # 司法部部长 is 省部, 销售部部长 is nobody: the unit in front decides
 # A company's executives: officials when the company is a state one (the rubric: SOE executives
@@ -535,7 +539,7 @@ class OfficialFinder:
         if not self.has_title(text) and not (bodies_by_tag and any(c in text for c in "局委厅")):
             return [], []
         with _lock:  # jieba's tagger is not safe to call from several threads at once
-            pairs = tag(text)
+            pairs = _head_titles(tag(text))
         officials: list[Official] = []
         cues: list[str] = []
         i = 0
@@ -670,6 +674,36 @@ class OfficialFinder:
             return rule
         base = title[1:] if title.startswith("副") and title[1:] in rule else title
         return rule.get(base, rule["_"])
+
+
+_HEAD_LEVELS = ("县", "市", "区", "镇", "乡", "州", "旗")
+
+
+def _head_titles(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The tagger takes a place's level character into the place (祁东县 / 长 / 胡果雄, 新宁县 /
+    长王): give it back to the title (祁东 / 县长), so the head of a county, district or town is
+    found like 抚州 / 市长. A 长 starting another word (该区 / 长期) is left alone."""
+    out: list[tuple[str, str]] | None = None
+    level = ""  # the level character taken back from the place before
+    for k, (w, f) in enumerate(pairs):
+        if level:
+            out.append((level + "长", "n"))  # type: ignore[union-attr]
+            if len(w) > 1:
+                out.append((w[1:], "nr"))  # type: ignore[union-attr]
+            level = ""
+        elif (
+            k + 1 < len(pairs)
+            and f == "ns"
+            and len(w) >= 3
+            and w.endswith(_HEAD_LEVELS)
+            and (pairs[k + 1][0] == "长" or (pairs[k + 1][0][:1] == "长" and pairs[k + 1][1].startswith("nr")))
+        ):
+            out = list(pairs[:k]) if out is None else out
+            out.append((w[:-1], "ns"))
+            level = w[-1]
+        elif out is not None:
+            out.append((w, f))
+    return pairs if out is None else out
 
 
 def pairs_text(pairs, i: int, back: int = 3) -> str:

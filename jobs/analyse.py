@@ -297,8 +297,11 @@ class Analyzer:
         sig.headline = any(
             (len(o.name) >= 2 and o.name in headline) or (o.title in headline and (o.name or o.unit) in headline)
             for o in sig.officials
-            # 宜昌民警卧底捣毁赌场: police at work are not the cadre story; named, they can be
-            if o.title not in ENFORCERS or len(o.name) >= 2
+            # 宜昌民警卧底捣毁赌场: police at work are not the cadre story; named, they can be;
+            # 同志 in the lead is how anyone is honoured (看望好人叶海涛: 叶海涛同志 is a teacher);
+            # a headline calling them so (段国华同志出席…) is a leader's news
+            if (o.title not in ENFORCERS or len(o.name) >= 2)
+            and (o.title != "同志" or bool(o.unit) or f"{o.name}同志" in headline)
         )
         analysis = self._judge(post, source, matched, (), positions, kinds_at, sig, text)
         return replace(analysis, segmented=True, text=text)
@@ -495,6 +498,11 @@ class Analyzer:
             # an identified official's investigation or corruption (村书记…被调查, 管委会党组成员
             # 黄某某骗取补偿款) is a discipline case, whatever party words the page has around it
             best_cat = DISCIPLINE
+        if best_score < 1000 and sig.head_complaint and best_cat in GENERIC_CATEGORIES and RESPONSE in self._categories:
+            # a citizen's complaint or plea to an official or a body in the headline (向…中心主任
+            # 钱国荣求助) is complaint handling, whatever routine words its lead has; a rule the
+            # headline itself matches still decides
+            best_cat = RESPONSE
         if best_rule is not None and best_rule.at_least is not None:
             content = _at_least(content, best_rule, positions)
         s, reasons = sensitivity_of(
@@ -549,6 +557,7 @@ class Analyzer:
 # discipline belongs to (the rubric's names)
 GENERIC_CATEGORIES = frozenset({"基层党建", "其他", None})
 DISCIPLINE = "违纪违法"
+RESPONSE = "政府回应"
 PARTY_BUILDING = "基层党建"
 
 # offences the police enforce on citizens: next to unnamed police they are an arrest
