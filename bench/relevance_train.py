@@ -52,16 +52,18 @@ def tune_posts(labels_path: Path = LABELS) -> list[tuple[str, str, str, Any]]:
     return [(it["id"], it["title"], it["text"], labels[it["id"]]) for it in inews_posts(labels)]
 
 
-def rule_verdicts(posts, config: Path) -> tuple[np.ndarray, np.ndarray]:
-    """What the rules alone say of each post: relevant, and the stage that turned it down."""
+def rule_verdicts(posts, config: Path, analyzer=None) -> tuple[np.ndarray, np.ndarray]:
+    """What the rules alone say of each post: relevant, and the stage that turned it down
+    (`analyzer`: one built already, its relevance model off; else one of `config`)."""
     from bot.config import load_config
     from bot.settings import load_settings
     from core.config import Source
     from core.models import Post
     from jobs.analyse import Analyzer
 
-    cfg = load_config(load_settings(config=config).config)
-    analyzer = Analyzer(cfg, relevance=False)
+    if analyzer is None:
+        analyzer = Analyzer(load_config(load_settings(config=config).config), relevance=False)
+    cfg = analyzer.config
     source = cfg.source("inews") or Source(id="inews", name="inews", url="backtest", tier=4)
     rule, stage = [], []
     for key, title, text, _ in posts:
@@ -113,7 +115,11 @@ def one_vs_rest(x: Any, cats: np.ndarray, classes: tuple[str, ...]) -> tuple[np.
 
 
 def train(
-    labels_path: Path = LABELS, config: Path = PROVINCE, out: Path = MODEL_PATH, log: Callable[[str], object] = print
+    labels_path: Path = LABELS,
+    config: Path = PROVINCE,
+    out: Path = MODEL_PATH,
+    log: Callable[[str], object] = print,
+    analyzer=None,
 ) -> dict:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
@@ -125,7 +131,7 @@ def train(
     titles = [fold(t) for _, t, _, _ in posts]
     bodies = [fold(x[:3000]) for _, _, x, _ in posts]
     y = np.array([lab.relevant for *_, lab in posts])
-    rule, stage = rule_verdicts(posts, config)
+    rule, stage = rule_verdicts(posts, config, analyzer)
     may_add = np.isin(stage, MODEL_STAGES)
     full = matrix(titles, bodies, bits=BITS, body_chars=BODY_CHARS, title_weight=TITLE_WEIGHT)
     used = np.flatnonzero(full.getnnz(axis=0))  # fit on the buckets some post uses (the same

@@ -8,20 +8,20 @@ regression over the same hashed character 1–3-grams as the tone model (`jobs.t
 the folded title and the first `body_chars` characters of the body, no jieba), trained on the
 `tune` part of `config/labels/inews_train.jsonl` by `python -m bench.relevance_train`, which
 chooses the regularisation and a threshold per stage (below) by cross-validation on that part
-only and prints its figures. A multinomial model over the same features proposes the category.
+only and prints its figures. A one-vs-rest model over the same features proposes the category.
 
 It only ever adds a post, and only one the rules came close to: a post in the team's area,
 not about a foreign country, with a watch-list hit that passed the prefilter, which the lack
 of a topic rule, the subject test or the lack of an identified official turned down
 (`jobs.analyse.MODEL_STAGES`; never a post a rule's `none` words excluded: that is the team's
 own word). Each of those stages has its own threshold, because the model is not equally right
-after each: on the tune part (out of fold) 19 of the 23 posts it would add after the subject
-test at 0.5 were labelled relevant, but only 9 of 23 after "no topic rule". Such a post is
+after each: on the tune part (out of fold, at 0.5) 16 of the 23 posts it would add after the
+subject test were labelled relevant, but only 4 of 14 after "no topic rule". Such a post is
 relevant when the model's probability reaches its stage's threshold; its card says so in words
 (`Verdict.reason`), its grade comes from its content as any post's does. A team switches it
 off with `[watchlist] relevance_model = false`.
 
-Weights: `jobs/relevance_model.npz` (float16, about 0.3 MB).
+Weights: `jobs/relevance_model.npz` (float16, about 0.9 MB).
 """
 
 from __future__ import annotations

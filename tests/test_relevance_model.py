@@ -143,7 +143,7 @@ def test_the_shipped_model_loads_small_and_round_trips(tmp_path):
     assert again.judge(t, b, set(m.categories)) == m.judge(t, b, set(m.categories))
 
 
-def test_training_reads_only_the_tune_part_and_writes_a_model(tmp_path, monkeypatch):
+def test_training_reads_only_the_tune_part_and_writes_a_model(tmp_path, monkeypatch, province):
     """`python -m bench.relevance_train` on a small labels file: held-out and fresh labels are
     never read, and the model it writes loads and judges."""
     pytest.importorskip("sklearn")
@@ -170,7 +170,8 @@ def test_training_reads_only_the_tune_part_and_writes_a_model(tmp_path, monkeypa
     monkeypatch.setattr(bt, "inews_posts", spy)
     monkeypatch.setattr(rt, "C_GRID", (10.0,))
     lines: list[str] = []
-    figures = rt.train(path, rt.PROVINCE, tmp_path / "m.npz", log=lines.append)
+    monkeypatch.setattr(province, "relevance", None)  # the rules alone; a private jieba (conftest)
+    figures = rt.train(path, rt.PROVINCE, tmp_path / "m.npz", log=lines.append, analyzer=province)
     labels = load_labels(path)
     assert seen and all(labels[k].part == "tune" for k in seen)
     assert len(seen) == 120
