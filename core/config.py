@@ -372,6 +372,9 @@ class Watchlist(_Model):
     sensitive: list[str] = Field(default_factory=list)
     negative: list[str] = Field(default_factory=list)
     topics: list[Topic] = Field(default_factory=list)
+    # the relevance model (jobs/relevance.py, trained on the shipped labels) may find relevant a
+    # post in the area that the topic rules or the subject test turned down; its card says so
+    relevance_model: bool = True
 
     @property
     def categories(self) -> list[str]:

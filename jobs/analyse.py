@@ -38,6 +38,8 @@ from core.officials import (
     is_body,
 )
 from core.text import Segmenter, fold, fold_with_gaps, without_site_suffix
+from jobs.relevance import Verdict
+from jobs.relevance import default_model as default_relevance_model
 from jobs.tone import ToneDetector
 
 __all__ = ["Analysis", "Analyzer"]
@@ -132,13 +134,19 @@ NO_TERM, PREFILTER, AREA, VETO, NO_RULE, SUBJECT, OFFICIAL = (
     "officials",
 )
 DROP_STAGES = (NO_TERM, PREFILTER, AREA, VETO, NO_RULE, SUBJECT, OFFICIAL)
+# the stages after which the relevance model (jobs.relevance) may still find a post relevant:
+# it passed the prefilter and is in the area, but no rule, the subject test or the lack of an
+# identified official or body turned it down (not a rule's `none` words: the team's own word)
+MODEL_STAGES = (NO_RULE, SUBJECT, OFFICIAL)
 _EXPAND = {"$cadres": CADRE, "$units": UNIT, "$places": PLACE, "$officials": OFFICIALS}
 
 
 class Analyzer:
     """Built once from the config; `analyse(post, source)` is then pure and fast."""
 
-    def __init__(self, config: Config, segmenter: Segmenter | None = None):
+    def __init__(self, config: Config, segmenter: Segmenter | None = None, *, relevance: bool | None = None):
+        """`relevance`: whether the relevance model may add posts (default: the config's
+        `[watchlist] relevance_model`)."""
         self.config = config
         wl = config.watchlist
         self._terms: dict[str, list[tuple[str, str]]] = {}  # surface -> [(kind, canonical)]
@@ -181,6 +189,8 @@ class Analyzer:
             self._automaton.make_automaton()
         self.segmenter = segmenter or Segmenter(self._terms.keys())
         self.tone = ToneDetector()  # the trained model; the team's `negative` terms are matched above
+        use_model = wl.relevance_model if relevance is None else relevance
+        self.relevance = default_relevance_model() if use_model else None
 
     def _add(self, surface: str, kind: str, canonical: str) -> None:
         surface = fold(surface)  # a term written in traditional or with stray spaces still matches
@@ -437,6 +447,7 @@ class Analyzer:
         if places.elsewhere:
             matched["elsewhere"] = places.elsewhere[:6]
         key = story_key(post.title)
+        by_model: Verdict | None = None
         if not relevant:
             if not in_area or sig.foreign:
                 stage = AREA
@@ -445,8 +456,20 @@ class Analyzer:
                 stage = VETO if veto else NO_RULE
             else:
                 stage = SUBJECT if not subject else OFFICIAL
-            finding = Finding(relevant=False, matched=matched, tokens=tokens, story_key=key)
-            return Analysis(finding, 0.0, (), dropped=stage)
+            if stage in MODEL_STAGES and self.relevance is not None:
+                # a post the rules came close to: the relevance model may still find it a cadre
+                # story (jobs.relevance); its card says so
+                title = fold(post.title)
+                body = text[len(title) :].lstrip("\n") if text.startswith(title) else text
+                verdict = self.relevance.judge(title, body, self._categories)
+                threshold = self.relevance.threshold_at(stage)
+                if threshold is not None and verdict.probability >= threshold:
+                    by_model, relevant = verdict, True
+                    best_cat = best_cat or verdict.category
+                    matched["model"] = [f"{verdict.probability:.2f}"]
+            if not relevant:
+                finding = Finding(relevant=False, matched=matched, tokens=tokens, story_key=key)
+                return Analysis(finding, 0.0, (), dropped=stage)
         if not tokens and text:  # the whole text's tokens, for the story's fingerprint
             tokens = tuple(self.segmenter.folded_tokens(text))
         cadres = matched.get(CADRE, [])
@@ -493,6 +516,8 @@ class Analyzer:
             sensitive=matched.get(SENSITIVE, []),
             tone=(tone.points, tone.reason) if tone.negative else None,
         )
+        if by_model is not None:  # what made it relevant, in words, after the content's grade
+            reasons = (reasons[0], Reason("signal", 0.0, by_model.reason, {"points": 0}), *reasons[1:])
         tier = source.tier if source else 4
         reach = Reach(replies=post.replies or 0, views=post.views or 0, reposts=post.reposts or 0)
         graded = grade_story(s, reasons, tier, 1, self._thresholds, reach, ceiling=content.ceiling)
