@@ -23,12 +23,11 @@ from core.cluster import (
     Event,
     StoryIndex,
     event_of,
+    event_text,
+    fingerprint,
     from_hex,
     headline,
-    legacy_simhash,
-    simhash,
     to_hex,
-    to_unsigned,
 )
 from core.config import DEFAULT_CHAIN, Config, GradeRule, Playbook, Source
 from core.duty import Shift, shifts_from
@@ -51,7 +50,7 @@ from core.render import (
     timeline_text,
 )
 from core.routing import Router
-from core.text import Segmenter
+from core.text import Segmenter, fold
 
 __all__ = ["STORY_WINDOW", "Actor", "Analysed", "IncidentService", "IngestOutcome", "Outcome"]
 
@@ -833,9 +832,7 @@ class IncidentService:
         `head`: the post's `core.cluster.headline`, for the phrase rule."""
         stories = self._recent_stories(now - STORY_WINDOW)
         ents = [x for k in ("cadres", "units", "places") for x in f.matched.get(k, [])]
-        # incidents stored before the 128-bit fingerprint are compared on the old one
-        legacy = legacy_simhash(f.tokens) if stories.has_legacy and f.fingerprint is not None else None
-        return stories.choose(f.story_key, f.fingerprint, ents, legacy=legacy, event=event, headline=head)
+        return stories.choose(f.story_key, f.fingerprint, ents, event=event, headline=head)
 
     def _follow_up(self, post: Post, analysis, now) -> tuple[int, str] | None:
         """The incident in the window a post judged not relevant continues, and why: its headline
@@ -859,14 +856,14 @@ class IncidentService:
             or stories.mentions(f"{post.title}\n{(post.text or '')[:EVENT_CHARS]}")
         ):
             return None
-        event = event_of(self._segmenter.tokens(f"{post.title}\n{(post.text or '')[: 2 * EVENT_CHARS]}"))
+        text = getattr(analysis, "text", "") or fold(f"{post.title}\n{post.text or ''}")  # as the analyser folded it
+        event = event_of(self._segmenter.folded_tokens(event_text(text)))
         iid = stories.follow_up(head, event) if by_phrase else None
         if iid is not None:
             return iid, FOLLOW_UP_PHRASE
         if not stories.worth_a_fingerprint(f.story_key, event):
             return None
-        tokens = f.tokens or self._segmenter.tokens(f"{post.title}\n{post.text or ''}")
-        iid = stories.copy_of(simhash(tokens), event)
+        iid = stories.copy_of(fingerprint(text), event)
         return (iid, FOLLOW_UP_COPY) if iid is not None else None
 
     def _recent_stories(self, since: datetime) -> StoryIndex:
@@ -905,11 +902,10 @@ class IncidentService:
                 head = m.get("headline")
                 if event is None and head is None:  # no event terms: the parse can be shared with its twins
                     entities[r["matched"]] = ents
-            fp = from_hex(r["simhash128"]) if r["simhash128"] else None
-            legacy = to_unsigned(r["fingerprint"]) if r["fingerprint"] is not None and fp is None else None
+            fp = from_hex(r["simhash128"]) if r["simhash128"] else None  # `fingerprint` (m023)
             if head is None and r.get("title"):  # stored before the headline was kept
                 head = headline(r["title"])
-            new.append((Candidate(r["id"], r["story_key"], fp, ents, legacy, event, head), r["created_at"]))
+            new.append((Candidate(r["id"], r["story_key"], fp, ents, event, head), r["created_at"]))
 
     def _join(
         self, iid: int, post_id: int, post: Post, analysis, source, thresholds, now, follow_up: str | None = None

@@ -14,7 +14,7 @@ import jieba
 import pytest
 
 from core import cluster
-from core.cluster import EVENT_COMMON_IN_WINDOW, Candidate, Event, StoryIndex, choose, event_of, simhash
+from core.cluster import EVENT_COMMON_IN_WINDOW, Candidate, Event, StoryIndex, choose, event_of, fingerprint
 from core.text import fold
 
 GROUPS = Path(__file__).resolve().parent.parent / "config" / "labels" / "inews_groups.json"
@@ -43,6 +43,12 @@ def inews():
 def tokens(inews, i: int) -> list[str]:
     titles, contents = inews
     return [t for t in jieba.lcut(fold(f"{titles[i]}\n{contents[i]}")) if t.strip()]
+
+
+def simhash(toks: list[str]) -> int:
+    """The story fingerprint of the text the tokens were cut from (without its spaces, which the
+    fingerprint skips anyway)."""
+    return fingerprint("".join(toks))
 
 
 def candidate(inews, i: int) -> Candidate:

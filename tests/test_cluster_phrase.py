@@ -21,10 +21,12 @@ from core.cluster import (
     headline,
     headline_conflict,
     headline_phrase,
-    simhash,
     story_key,
 )
-from tests.test_cluster_events import inews  # noqa: F401 - the module fixture
+from tests.test_cluster_events import (
+    inews,  # noqa: F401 - the module fixture
+    simhash,
+)
 from tests.test_cluster_events import tokens as _tokens
 
 GROUPS = Path(__file__).resolve().parent.parent / "config" / "labels" / "inews_groups.json"
