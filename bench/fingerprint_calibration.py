@@ -26,7 +26,7 @@ from core.text import fold
 
 MIN_BODY = 300
 LOOK = 40  # different-story pairs are looked at within this many bits
-THRESHOLDS = (16, 20, 24, 28, 32)
+THRESHOLDS = (16, 20, 24, 28, 32, 36)
 _WORD = re.compile(r"[^\u4e00-\u9fff0-9a-zA-Z]+")
 
 
