@@ -874,9 +874,9 @@ class StoryIndex:
         return False
 
     def worth_a_fingerprint(self, story_key: str, event: Event | None) -> bool:
-        """Whether a post may be a copy of an incident, so its whole text is worth segmenting for
-        the fingerprint (`copy_of`): the same title, or EVENT_SHARED distinctive terms of its
-        lead held by one incident."""
+        """Whether a post may be a copy of an incident, so its fingerprint is worth comparing
+        (`copy_of`): the same title, or EVENT_SHARED distinctive terms of its lead held by one
+        incident."""
         if story_key in self._by_key:
             return True
         if event is None:

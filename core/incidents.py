@@ -744,8 +744,8 @@ class IncidentService:
 
         :param analysis: what `jobs.analyse.Analyzer.analyse` found in the post.
         :param source: the configured source (None for one no longer configured).
-        :param seg: the segmented text for the search index now; None queues the post for the
-            background indexer.
+        :param seg: not None indexes the post for search now (from its folded text); None queues
+            it for the background indexer.
         :returns: the post id (None when it was stored before) and the incident it opened or joined.
         """
         out = self._ingest(post, analysis, source, seg)
@@ -838,8 +838,9 @@ class IncidentService:
         """The incident in the window a post judged not relevant continues, and why: its headline
         shares a phrase and its lead a place or person with the incident's (FOLLOW_UP_PHRASE), or
         its text is a copy of the incident's (FOLLOW_UP_COPY). Only for posts that passed the
-        prefilter and were analysed; the lead is segmented for its event, the whole text only when
-        the title or the lead points at an incident."""
+        prefilter and were analysed; the title and lead are segmented for its event only when the
+        title or the lead points at an incident, and the fingerprint (no jieba) compared only when
+        the event does too."""
         if not getattr(analysis, "segmented", False):
             return None
         stories = self._recent_stories(now - STORY_WINDOW)

@@ -814,8 +814,10 @@ def m023_story_fingerprint(db: Database) -> None:
     An incident without a post keeps none (it is still found by story key, event and headline).
 
     Rows are read M023_BATCH at a time (by id), so memory stays bounded; the work is a fold and a
-    fingerprint per incident (about 0.5 ms for an average post: some 25 s for 50,000 incidents
-    in the window, a second or two for a year's database with a week of about a thousand).
+    fingerprint per incident: measured 42 s for 50,000 incidents all in the window (posts of
+    1,200 characters on average, 0.8 ms each on a loaded 2-core machine), about a second for a
+    year's database with a week of about a thousand. Recomputing, rather than a kind marker
+    beside the old value, leaves one kind of fingerprint and no legacy path in the clustering.
     The same statements run on PostgreSQL."""
     from datetime import timedelta
 

@@ -45,7 +45,7 @@ def tokens(inews, i: int) -> list[str]:
     return [t for t in jieba.lcut(fold(f"{titles[i]}\n{contents[i]}")) if t.strip()]
 
 
-def simhash(toks: list[str]) -> int:
+def text_fp(toks: list[str]) -> int:
     """The story fingerprint of the text the tokens were cut from (without its spaces, which the
     fingerprint skips anyway)."""
     return fingerprint("".join(toks))
@@ -53,12 +53,12 @@ def simhash(toks: list[str]) -> int:
 
 def candidate(inews, i: int) -> Candidate:
     toks = tokens(inews, i)
-    return Candidate(i, f"k{i}", simhash(toks), frozenset(), event=event_of(toks))
+    return Candidate(i, f"k{i}", text_fp(toks), frozenset(), event=event_of(toks))
 
 
 def join(inews, a: int, b: int) -> int | None:
     toks = tokens(inews, b)
-    return choose(f"k{b}", simhash(toks), [], [candidate(inews, a)], event=event_of(toks))
+    return choose(f"k{b}", text_fp(toks), [], [candidate(inews, a)], event=event_of(toks))
 
 
 @pytest.mark.parametrize(("a", "b"), REWRITES)
@@ -203,7 +203,7 @@ async def test_the_event_survives_a_restart(make_app, inews):
         grade=Grade.II,
         tokens=tuple(first),
         story_key="a",
-        fingerprint=simhash(first),
+        fingerprint=text_fp(first),
     )
     post = Post(source_id="ycnews", item_key="a", title=inews[0][277], text="")
     out = svc.ingest(post, Analysis(f, 3.0, ()), None, "")
@@ -212,5 +212,5 @@ async def test_the_event_survives_a_restart(make_app, inews):
     svc._stories.clear()  # what a restart does: the window is read again from the database
     svc._stories_since = ""
     rewrite = tokens(inews, 2003)
-    g = Finding(relevant=True, tokens=tuple(rewrite), story_key="b", fingerprint=simhash(rewrite))
+    g = Finding(relevant=True, tokens=tuple(rewrite), story_key="b", fingerprint=text_fp(rewrite))
     assert svc._story_of(g, now, event_of(rewrite)) == out.incident_id
