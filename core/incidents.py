@@ -23,12 +23,11 @@ from core.cluster import (
     Event,
     StoryIndex,
     event_of,
+    event_text,
+    fingerprint,
     from_hex,
     headline,
-    legacy_simhash,
-    simhash,
     to_hex,
-    to_unsigned,
 )
 from core.config import DEFAULT_CHAIN, Config, GradeRule, Playbook, Source
 from core.duty import Shift, shifts_from
@@ -51,7 +50,7 @@ from core.render import (
     timeline_text,
 )
 from core.routing import Router
-from core.text import Segmenter
+from core.text import Segmenter, fold
 
 __all__ = ["STORY_WINDOW", "Actor", "Analysed", "IncidentService", "IngestOutcome", "Outcome"]
 
@@ -745,8 +744,8 @@ class IncidentService:
 
         :param analysis: what `jobs.analyse.Analyzer.analyse` found in the post.
         :param source: the configured source (None for one no longer configured).
-        :param seg: the segmented text for the search index now; None queues the post for the
-            background indexer.
+        :param seg: not None indexes the post for search now (from its folded text); None queues
+            it for the background indexer.
         :returns: the post id (None when it was stored before) and the incident it opened or joined.
         """
         out = self._ingest(post, analysis, source, seg)
@@ -833,16 +832,15 @@ class IncidentService:
         `head`: the post's `core.cluster.headline`, for the phrase rule."""
         stories = self._recent_stories(now - STORY_WINDOW)
         ents = [x for k in ("cadres", "units", "places") for x in f.matched.get(k, [])]
-        # incidents stored before the 128-bit fingerprint are compared on the old one
-        legacy = legacy_simhash(f.tokens) if stories.has_legacy and f.fingerprint is not None else None
-        return stories.choose(f.story_key, f.fingerprint, ents, legacy=legacy, event=event, headline=head)
+        return stories.choose(f.story_key, f.fingerprint, ents, event=event, headline=head)
 
     def _follow_up(self, post: Post, analysis, now) -> tuple[int, str] | None:
         """The incident in the window a post judged not relevant continues, and why: its headline
         shares a phrase and its lead a place or person with the incident's (FOLLOW_UP_PHRASE), or
         its text is a copy of the incident's (FOLLOW_UP_COPY). Only for posts that passed the
-        prefilter and were analysed; the lead is segmented for its event, the whole text only when
-        the title or the lead points at an incident."""
+        prefilter and were analysed; the title and lead are segmented for its event only when the
+        title or the lead points at an incident, and the fingerprint (no jieba) compared only when
+        the event does too."""
         if not getattr(analysis, "segmented", False):
             return None
         stories = self._recent_stories(now - STORY_WINDOW)
@@ -859,14 +857,14 @@ class IncidentService:
             or stories.mentions(f"{post.title}\n{(post.text or '')[:EVENT_CHARS]}")
         ):
             return None
-        event = event_of(self._segmenter.tokens(f"{post.title}\n{(post.text or '')[: 2 * EVENT_CHARS]}"))
+        text = getattr(analysis, "text", "") or fold(f"{post.title}\n{post.text or ''}")  # as the analyser folded it
+        event = event_of(self._segmenter.folded_tokens(event_text(text)))
         iid = stories.follow_up(head, event) if by_phrase else None
         if iid is not None:
             return iid, FOLLOW_UP_PHRASE
         if not stories.worth_a_fingerprint(f.story_key, event):
             return None
-        tokens = f.tokens or self._segmenter.tokens(f"{post.title}\n{post.text or ''}")
-        iid = stories.copy_of(simhash(tokens), event)
+        iid = stories.copy_of(fingerprint(text), event)
         return (iid, FOLLOW_UP_COPY) if iid is not None else None
 
     def _recent_stories(self, since: datetime) -> StoryIndex:
@@ -905,11 +903,10 @@ class IncidentService:
                 head = m.get("headline")
                 if event is None and head is None:  # no event terms: the parse can be shared with its twins
                     entities[r["matched"]] = ents
-            fp = from_hex(r["simhash128"]) if r["simhash128"] else None
-            legacy = to_unsigned(r["fingerprint"]) if r["fingerprint"] is not None and fp is None else None
+            fp = from_hex(r["simhash128"]) if r["simhash128"] else None  # `fingerprint` (m023)
             if head is None and r.get("title"):  # stored before the headline was kept
                 head = headline(r["title"])
-            new.append((Candidate(r["id"], r["story_key"], fp, ents, legacy, event, head), r["created_at"]))
+            new.append((Candidate(r["id"], r["story_key"], fp, ents, event, head), r["created_at"]))
 
     def _join(
         self, iid: int, post_id: int, post: Post, analysis, source, thresholds, now, follow_up: str | None = None

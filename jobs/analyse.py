@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 import ahocorasick
 import jieba
 
-from core.cluster import simhash, story_key
+from core.cluster import event_text, fingerprint, story_key
 from core.config import Config, Source
 from core.excerpt import excerpt
 from core.gazetteer import ELSEWHERE, AreaMatcher, PlaceHits, foreign_subject, gazetteer
@@ -64,8 +64,9 @@ class Analysis:
     @property
     def seg(self) -> str | None:
         """For `insert_post`: None queues the post for the background search indexer; a post
-        that was segmented here (it had watch-list hits) is indexed at once."""
-        return " ".join(self.finding.tokens) if self.segmented else None
+        that was analysed here in full (it had watch-list hits) is indexed at once. Only whether
+        it is None counts: the index is built from the folded text (m013), not from tokens."""
+        return "" if self.segmented else None
 
 
 @dataclass
@@ -470,8 +471,8 @@ class Analyzer:
             if not relevant:
                 finding = Finding(relevant=False, matched=matched, tokens=tokens, story_key=key)
                 return Analysis(finding, 0.0, (), dropped=stage)
-        if not tokens and text:  # the whole text's tokens, for the story's fingerprint
-            tokens = tuple(self.segmenter.folded_tokens(text))
+        if not tokens and text:  # the title and lead's tokens, for the story's event (core.cluster.event_of)
+            tokens = tuple(self.segmenter.folded_tokens(event_text(text)))
         cadres = matched.get(CADRE, [])
         self._excerpt(post, matched, sig)
         title = fold(post.title)  # `text` is the folded title + body
@@ -530,7 +531,7 @@ class Analyzer:
             matched=matched,
             tokens=tokens,
             story_key=key,
-            fingerprint=simhash(tokens),
+            fingerprint=fingerprint(text),  # no jieba: character shingles of the folded text
         )
         return Analysis(finding, s, reasons)
 

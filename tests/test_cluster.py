@@ -6,10 +6,10 @@ from __future__ import annotations
 import functools
 import re
 
-import jieba
 import pytest
 
-from core.cluster import RELATED, Candidate, choose, hamming, simhash
+from core.cluster import RELATED, Candidate, choose, fingerprint, hamming
+from core.text import fold
 from tests.conftest import seed
 
 
@@ -33,7 +33,7 @@ def republish(title: str, text: str) -> tuple[str, str]:
 
 @functools.cache  # the same texts are fingerprinted by several tests (and by test_cluster_scale)
 def fp(title, text):
-    return simhash(jieba.lcut(title + "\n" + text))
+    return fingerprint(fold(title + "\n" + text))
 
 
 def test_republished_stories_join(texts):

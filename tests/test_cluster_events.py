@@ -14,7 +14,7 @@ import jieba
 import pytest
 
 from core import cluster
-from core.cluster import EVENT_COMMON_IN_WINDOW, Candidate, Event, StoryIndex, choose, event_of, simhash
+from core.cluster import EVENT_COMMON_IN_WINDOW, Candidate, Event, StoryIndex, choose, event_of, fingerprint
 from core.text import fold
 
 GROUPS = Path(__file__).resolve().parent.parent / "config" / "labels" / "inews_groups.json"
@@ -45,19 +45,26 @@ def tokens(inews, i: int) -> list[str]:
     return [t for t in jieba.lcut(fold(f"{titles[i]}\n{contents[i]}")) if t.strip()]
 
 
+def text_fp(toks: list[str]) -> int:
+    """The story fingerprint of the text the tokens were cut from (without its spaces, which the
+    fingerprint skips anyway)."""
+    return fingerprint("".join(toks))
+
+
 def candidate(inews, i: int) -> Candidate:
     toks = tokens(inews, i)
-    return Candidate(i, f"k{i}", simhash(toks), frozenset(), event=event_of(toks))
+    return Candidate(i, f"k{i}", text_fp(toks), frozenset(), event=event_of(toks))
 
 
 def join(inews, a: int, b: int) -> int | None:
     toks = tokens(inews, b)
-    return choose(f"k{b}", simhash(toks), [], [candidate(inews, a)], event=event_of(toks))
+    return choose(f"k{b}", text_fp(toks), [], [candidate(inews, a)], event=event_of(toks))
 
 
 @pytest.mark.parametrize(("a", "b"), REWRITES)
 def test_rewrites_of_one_event_join(inews, a, b):
-    assert cluster.hamming(candidate(inews, a).fingerprint, candidate(inews, b).fingerprint) > cluster.RELATED
+    # not near duplicates (and no entities, so not "related" either): the event joins them
+    assert cluster.hamming(candidate(inews, a).fingerprint, candidate(inews, b).fingerprint) > cluster.NEAR_DUPLICATE
     assert join(inews, a, b) == a
 
 
@@ -196,7 +203,7 @@ async def test_the_event_survives_a_restart(make_app, inews):
         grade=Grade.II,
         tokens=tuple(first),
         story_key="a",
-        fingerprint=simhash(first),
+        fingerprint=text_fp(first),
     )
     post = Post(source_id="ycnews", item_key="a", title=inews[0][277], text="")
     out = svc.ingest(post, Analysis(f, 3.0, ()), None, "")
@@ -205,5 +212,5 @@ async def test_the_event_survives_a_restart(make_app, inews):
     svc._stories.clear()  # what a restart does: the window is read again from the database
     svc._stories_since = ""
     rewrite = tokens(inews, 2003)
-    g = Finding(relevant=True, tokens=tuple(rewrite), story_key="b", fingerprint=simhash(rewrite))
+    g = Finding(relevant=True, tokens=tuple(rewrite), story_key="b", fingerprint=text_fp(rewrite))
     assert svc._story_of(g, now, event_of(rewrite)) == out.incident_id

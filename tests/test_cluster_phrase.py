@@ -21,10 +21,12 @@ from core.cluster import (
     headline,
     headline_conflict,
     headline_phrase,
-    simhash,
     story_key,
 )
-from tests.test_cluster_events import inews  # noqa: F401 - the module fixture
+from tests.test_cluster_events import (
+    inews,  # noqa: F401 - the module fixture
+    text_fp,
+)
 from tests.test_cluster_events import tokens as _tokens
 
 GROUPS = Path(__file__).resolve().parent.parent / "config" / "labels" / "inews_groups.json"
@@ -179,13 +181,13 @@ def test_index_gives_the_same_phrase_answers_as_the_rule():
 
 def _candidate(inews, i: int) -> Candidate:
     toks = _tokens(inews, i)
-    return Candidate(i, f"k{i}", simhash(toks), frozenset(), event=event_of(toks), headline=headline(inews[0][i]))
+    return Candidate(i, f"k{i}", text_fp(toks), frozenset(), event=event_of(toks), headline=headline(inews[0][i]))
 
 
 def _join(inews, a: int, b: int) -> int | None:
     toks = _tokens(inews, b)
     return choose(
-        f"k{b}", simhash(toks), [], [_candidate(inews, a)], event=event_of(toks), headline=headline(inews[0][b])
+        f"k{b}", text_fp(toks), [], [_candidate(inews, a)], event=event_of(toks), headline=headline(inews[0][b])
     )
 
 
@@ -194,7 +196,7 @@ def test_the_forum_copy_joins_its_story(inews):
     除了盐什么都要人送 上世纪就索贿房): neither text nor lead terms join them; the headline does."""
     assert (
         choose(
-            "k4404", simhash(_tokens(inews, 4404)), [], [_candidate(inews, 718)], event=event_of(_tokens(inews, 4404))
+            "k4404", text_fp(_tokens(inews, 4404)), [], [_candidate(inews, 718)], event=event_of(_tokens(inews, 4404))
         )
         is None
     )
@@ -238,7 +240,7 @@ def _open(svc, inews, i: int):
         grade=Grade.III,
         tokens=tuple(toks),
         story_key=story_key(inews[0][i]),
-        fingerprint=simhash(toks),
+        fingerprint=text_fp(toks),
     )
     post = Post(source_id="ycnews", item_key=f"inews-{i}", title=inews[0][i], text=inews[1][i])
     out = svc.ingest(post, Analysis(f, 3.0, ()), None, "")

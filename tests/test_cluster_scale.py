@@ -17,6 +17,7 @@ import pytest
 from bench.bench_cluster import (
     PLACE,
     fill_incidents,
+    fingerprint_of,
     inews_texts,
     open_story,
     split_stories,
@@ -24,7 +25,7 @@ from bench.bench_cluster import (
     tokenize,
 )
 from core import cluster
-from core.cluster import Candidate, Event, choose, event_of, headline, simhash
+from core.cluster import Candidate, Event, choose, event_of, headline
 
 # 10,000 fingerprints and events built once for the module: minutes on a shared, busy machine
 pytestmark = pytest.mark.timeout(300)
@@ -78,13 +79,11 @@ _synth_titles: list[str] = []
 def _compute_synth(n: int) -> list[list]:
     """[fingerprint, event as JSON, title] of n synthetic incidents (JSON: pytest's cache keeps it)."""
     _, _, pool_tokens, pool_titles = _texts()
-    with pytest.MonkeyPatch.context() as mp:  # the same hashes, computed once per distinct bigram
-        mp.setattr(cluster, "_h", functools.lru_cache(maxsize=None)(cluster._h))
-        out = []
-        for t, title in synthetic_posts(pool_tokens, pool_titles, n):
-            ev = event_of(t)
-            out.append([simhash(t), ev.to_json() if ev is not None else None, title])
-        return out
+    out = []
+    for t, title in synthetic_posts(pool_tokens, pool_titles, n):
+        ev = event_of(t)
+        out.append([fingerprint_of(t), ev.to_json() if ev is not None else None, title])
+    return out
 
 
 def _fill_synth(n: int) -> None:
@@ -118,7 +117,7 @@ def synth_headlines(n: int) -> list[str]:
 def stories():
     """(titles, token lists, fingerprints) of 300 pairwise different real stories."""
     titles, story_tokens, _, _ = _texts()
-    return titles, story_tokens, [simhash(t) for t in story_tokens]
+    return titles, story_tokens, [fingerprint_of(t) for t in story_tokens]
 
 
 @pytest.mark.timeout(300)  # 3 million comparisons by design; slow under coverage tracing or a cold cache
@@ -197,7 +196,7 @@ def test_the_service_keeps_them_apart_too(stories, make_app, tmp_path):
             matched={"places": [PLACE]},
             tokens=tuple(copy),
             story_key=f"other{j}",
-            fingerprint=simhash(copy),
+            fingerprint=fingerprint_of(copy),
         )
         assert svc._story_of(f, now) == opened[j]
     assert len(svc._stories) == N_SERVICE + 300 - len(merged)
@@ -220,9 +219,8 @@ def test_index_gives_the_same_answers_as_the_rule():
     created = {}
     for i in range(1, 3000):
         kind = rnd.random()
-        legacy = rnd.getrandbits(64) if kind < 0.05 else None
-        fp = None if legacy is not None or kind < 0.08 else _random_fp(rnd, rnd.choice(base + [None]))
-        c = Candidate(i, f"k{rnd.randrange(2500)}", fp, frozenset(rnd.sample(places, rnd.randint(0, 2))), legacy)
+        fp = None if kind < 0.08 else _random_fp(rnd, rnd.choice(base + [None]))
+        c = Candidate(i, f"k{rnd.randrange(2500)}", fp, frozenset(rnd.sample(places, rnd.randint(0, 2))))
         created[i] = (t0 + timedelta(minutes=i + rnd.randint(-30, 30))).isoformat()
         index.add(c, created[i])
         pool.append(c)
@@ -234,10 +232,7 @@ def test_index_gives_the_same_answers_as_the_rule():
             q = _random_fp(rnd, rnd.choice(base))
             ents = set(rnd.sample(places, rnd.randint(0, 2)))
             key = f"k{rnd.randrange(5000)}"
-            lg = rnd.getrandbits(64) if rnd.random() < 0.5 else None
-            if lg is not None and index.has_legacy and rnd.random() < 0.5:
-                lg = next(iter(index._legacy.values())).legacy ^ (1 << rnd.randrange(64))
-            assert index.choose(key, q, ents, legacy=lg) == choose(key, q, ents, pool[::-1], legacy=lg), i
+            assert index.choose(key, q, ents) == choose(key, q, ents, pool[::-1]), i
     assert sorted(c.id for c in index.candidates()) == sorted(p.id for p in pool)
 
 
@@ -255,43 +250,3 @@ def test_republished_copies_decide_as_before():
         joined += index.choose("other", fp(*republish(t, c)), {"青石镇"}) == i + 1
     assert joined >= 36, joined
     assert index.choose("k3", 0, []) == 4  # the same title key wins
-
-
-def test_incidents_stored_before_the_upgrade_still_gather_their_copies(stories, make_app):
-    """An incident with only the old 64-bit fingerprint (stored before m012) is joined by a
-    near-duplicate copy for as long as it stays in the window."""
-    from core.grades import Grade
-    from core.models import Finding
-    from storage import incidents as store
-    from storage import write_tx
-
-    titles, story_tokens, _ = stories
-    h = make_app()
-    now = h.app.service.clock()
-    toks = story_tokens[0]
-    with write_tx(h.app.db):
-        iid = store.create_incident(
-            h.app.db,
-            story_key="old",
-            title=titles[0],
-            url=None,
-            source_id="ycnews",
-            team=None,
-            category="其他",
-            grade=Grade.IV,
-            score=1,
-            sensitivity=1,
-            best_tier=3,
-            reasons=(),
-            matched={"places": [PLACE]},
-            now=now,
-            fingerprint=cluster.to_signed(cluster.legacy_simhash(toks)),
-        )
-    copy = ["转载", "："] + list(toks)
-    f = Finding(relevant=True, matched={}, tokens=tuple(copy), story_key="new", fingerprint=simhash(copy))
-    assert h.app.service._story_of(f, now) == iid
-    other = story_tokens[1]
-    f = Finding(
-        relevant=True, matched={"places": [PLACE]}, tokens=tuple(other), story_key="x", fingerprint=simhash(other)
-    )
-    assert h.app.service._story_of(f, now) is None
