@@ -176,7 +176,7 @@ def test_a_space_the_writer_put_between_words_still_counts_as_a_boundary(analyze
     assert found(analyzer, "关于赵明远 远赴外地的说明") == ["赵明远"]
     # the mechanism, whatever jieba makes of the joined text: with a segmenter that cuts
     # nothing, only the text's ends and the writer's spaces are boundaries
-    monkeypatch.setattr(analyzer.segmenter, "tokens", lambda t: [t])
+    monkeypatch.setattr(analyzer.segmenter, "folded_tokens", lambda t: [t])
     assert found(analyzer, "刘海燕 燕子飞回来了") == ["刘海燕"]
     assert found(analyzer, "张\u3000建\u3000国际贸易公司开业") == []  # the name's end is no break
     assert found(analyzer, "说 张建国") == ["张建国"]
