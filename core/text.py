@@ -103,12 +103,23 @@ def _compat_table() -> dict[int, str]:
     return table
 
 
+@functools.cache
+def _compat_chars() -> tuple[re.Pattern[str], dict[str, str]]:
+    """A pattern matching any character of `_compat_table`, and the table by character."""
+    table = {chr(c): d for c, d in _compat_table().items()}
+    return re.compile("[" + "".join(re.escape(c) for c in table) + "]"), table
+
+
 def _nfkc(text: str) -> str:
     """`unicodedata.normalize("NFKC", text)`, faster for Chinese text: most of it is already
-    NFKC but for full-width punctuation (，：（）) and the like, which a translate table folds;
-    the full normalisation runs only when the quick check still finds something."""
-    t = text.translate(_compat_table())
-    return t if unicodedata.is_normalized("NFKC", t) else unicodedata.normalize("NFKC", t)
+    NFKC but for full-width punctuation (，：（）) and the like, which `_compat_table` folds
+    (each distinct one replaced at once: what replaces a character is fully decomposed, so it
+    holds none of the table's characters, and the order does not matter); the full
+    normalisation runs only when the quick check still finds something."""
+    pattern, table = _compat_chars()
+    for c in set(pattern.findall(text)):
+        text = text.replace(c, table[c])
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 
 _SITE_SEP = re.compile(r"_| - |-|\|")  # where a site's name or section follows a title

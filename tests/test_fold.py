@@ -219,7 +219,8 @@ def test_making_segmenters_again_does_not_change_how_text_is_split():
 
 
 def test_fast_nfkc_is_nfkc_for_every_bmp_character_in_context():
-    """core.text._nfkc (a translate table before the quick check) gives exactly NFKC."""
+    """core.text._nfkc (the compatibility characters replaced before the quick check) gives
+    exactly NFKC."""
     import unicodedata
 
     from core.text import _nfkc
@@ -230,3 +231,14 @@ def test_fast_nfkc_is_nfkc_for_every_bmp_character_in_context():
             assert _nfkc(s) == unicodedata.normalize("NFKC", s), hex(ord(ch))
     whole = "".join(chars)
     assert _nfkc(whole) == unicodedata.normalize("NFKC", whole)
+
+
+def test_fast_nfkc_is_nfkc_on_real_posts():
+    import unicodedata
+
+    from core.text import _nfkc
+    from tests.conftest import inews_posts
+
+    for title, text in inews_posts(2000):
+        s = f"{title}\n{text}"
+        assert _nfkc(s) == unicodedata.normalize("NFKC", s)
