@@ -37,9 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import ahocorasick
-
 from core.errors import YuqingError
+from core.text import WideAutomaton
 
 __all__ = [
     "LEVEL_NAME",
@@ -580,10 +579,7 @@ class AreaMatcher:
         for e in self.extra:
             entries[e] = (OURS, e, 4, False, ())
         self._entries = entries
-        self._auto = ahocorasick.Automaton()
-        for s, v in entries.items():
-            self._auto.add_word(s, (s, v))
-        self._auto.make_automaton()
+        self._auto = WideAutomaton((s, (s, v)) for s, v in entries.items())
 
     @property
     def words(self) -> list[str]:
@@ -594,7 +590,12 @@ class AreaMatcher:
         """Any surface at all (cheap: one automaton pass)."""
         return next(self._auto.iter(text), None) is not None
 
-    def find(self, text: str, boundaries: Boundaries) -> PlaceHits:
+    def find(self, text: str, boundaries: Boundaries, lead_end: int | None = None) -> PlaceHits:
+        """The places named in `text` on word `boundaries`. From `lead_end` on (the analyser's
+        lead cut), a hit counts only for the lists `ours`, `ours_weak`, `elsewhere` (and
+        `levels`): one whose place is there already (at its level) is not looked at unless a
+        later hit starts inside it (it would hide that one when taken), so `at` and `starts` hold
+        only the hits before `lead_end` and those; everything else is as without `lead_end`."""
         out = PlaceHits()
         # the places taken so far start at or before each new hit (the hits come by start): a hit
         # is inside one of them when it starts before the furthest end taken
@@ -603,29 +604,53 @@ class AreaMatcher:
             ((end - len(s) + 1, end + 1, s, v) for end, (s, v) in self._auto.iter(text)),
             key=lambda x: (x[0], -(x[1] - x[0])),
         )
-        for start, end, s, (kind, canonical, level, needs_context, parents) in found:
-            if start not in boundaries:
-                continue
+        deep = len(text) + 1 if lead_end is None else lead_end
+        pending = None  # a deep hit not looked at: nothing but its own extent depends on it
+        for hit in found:
+            start, end, _, (kind, canonical, level, _, _) = hit
+            if pending is not None:
+                if start < pending[1] and self._takes(text, boundaries, pending):
+                    taken_end = max(taken_end, pending[1])
+                    self._record(out, pending)
+                pending = None
             if start < taken_end:
                 continue  # inside a longer place already taken (抚州市 over 抚州)
-            full = s == canonical
-            if not full:
-                if end not in boundaries and not _body_follows(text, end, boundaries):
-                    continue
-                if needs_context and not (
-                    text.startswith(ADMIN_NEXT, end) or any(text.endswith(p, 0, start) for p in parents)
-                ):
-                    continue
-                if needs_context and start >= 1 and text[start - 1] in _SURNAMES:
-                    continue  # 沙瑞金书记: a surname and a given name, not 瑞金
-            taken_end = max(taken_end, end)
             bucket = out.ours if kind == OURS else out.ours_weak if kind == WEAK else out.elsewhere
-            if canonical not in bucket:
-                bucket.append(canonical)
-            out.levels[canonical] = level
-            out.at[end] = level
-            out.starts.append((start, kind))
+            if start >= deep and canonical in bucket and out.levels.get(canonical) == level:
+                pending = hit
+                continue
+            if not self._takes(text, boundaries, hit):
+                continue
+            taken_end = max(taken_end, end)
+            self._record(out, hit)
         return out
+
+    @staticmethod
+    def _takes(text: str, boundaries: Boundaries, hit) -> bool:
+        """Whether a hit is a place: on word boundaries, a short form in its context (the
+        string tests first: they need no segmentation)."""
+        start, end, s, (_, canonical, _, needs_context, parents) = hit
+        if s != canonical:  # a short form
+            if needs_context and not (
+                text.startswith(ADMIN_NEXT, end) or any(text.endswith(p, 0, start) for p in parents)
+            ):
+                return False
+            if needs_context and start >= 1 and text[start - 1] in _SURNAMES:
+                return False  # 沙瑞金书记: a surname and a given name, not 瑞金
+            if start not in boundaries:
+                return False
+            return end in boundaries or _body_follows(text, end, boundaries)
+        return start in boundaries
+
+    @staticmethod
+    def _record(out: PlaceHits, hit) -> None:
+        start, end, _, (kind, canonical, level, _, _) = hit
+        bucket = out.ours if kind == OURS else out.ours_weak if kind == WEAK else out.elsewhere
+        if canonical not in bucket:
+            bucket.append(canonical)
+        out.levels[canonical] = level
+        out.at[end] = level
+        out.starts.append((start, kind))
 
 
 # Foreign countries (a post about one is outside any team's area, a national profile's too:

@@ -11,7 +11,16 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["Segmenter", "clean", "configure_jieba", "fold", "fold_with_gaps", "normalize", "without_site_suffix"]
+__all__ = [
+    "Segmenter",
+    "WideAutomaton",
+    "clean",
+    "configure_jieba",
+    "fold",
+    "fold_with_gaps",
+    "normalize",
+    "without_site_suffix",
+]
 
 _WS = re.compile(r"\s+")
 _lock = threading.Lock()
@@ -94,12 +103,23 @@ def _compat_table() -> dict[int, str]:
     return table
 
 
+@functools.cache
+def _compat_chars() -> tuple[re.Pattern[str], dict[str, str]]:
+    """A pattern matching any character of `_compat_table`, and the table by character."""
+    table = {chr(c): d for c, d in _compat_table().items()}
+    return re.compile("[" + "".join(re.escape(c) for c in table) + "]"), table
+
+
 def _nfkc(text: str) -> str:
     """`unicodedata.normalize("NFKC", text)`, faster for Chinese text: most of it is already
-    NFKC but for full-width punctuation (，：（）) and the like, which a translate table folds;
-    the full normalisation runs only when the quick check still finds something."""
-    t = text.translate(_compat_table())
-    return t if unicodedata.is_normalized("NFKC", t) else unicodedata.normalize("NFKC", t)
+    NFKC but for full-width punctuation (，：（）) and the like, which `_compat_table` folds
+    (each distinct one replaced at once: what replaces a character is fully decomposed, so it
+    holds none of the table's characters, and the order does not matter); the full
+    normalisation runs only when the quick check still finds something."""
+    pattern, table = _compat_chars()
+    for c in set(pattern.findall(text)):
+        text = text.replace(c, table[c])
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 
 _SITE_SEP = re.compile(r"_| - |-|\|")  # where a site's name or section follows a title
@@ -176,6 +196,47 @@ def fold_with_gaps(text: str) -> tuple[str, frozenset[int]]:
 
     # "张 建 国 际 贸 易" is spaced letter by letter: those spaces say nothing about words
     return out, frozenset(g for g in gaps if not (single(g - 1) and single(g)))
+
+
+class WideAutomaton:
+    """An Aho-Corasick automaton over many words (thousands of place names), searched as UTF-16
+    code units: `iter(text)` yields what `ahocorasick.Automaton.iter(text)` does — (end offset,
+    value) for every occurrence, in the same order — about three times faster. pyahocorasick
+    finds a node's child by a linear scan, and the root of a large CJK vocabulary has a child
+    for every one of ~1,300 first characters; spelt two units a character, each node has a
+    few dozen. A match ending at an even unit starts inside a character and is dropped. A text
+    with a character outside the BMP (two units) is searched by the plain automaton, which
+    alone holds the words that have one (they cannot occur in a text without)."""
+
+    def __init__(self, words: Iterable[tuple[str, object]]):
+        import ahocorasick
+
+        self._plain = ahocorasick.Automaton()
+        self._wide = ahocorasick.Automaton()
+        for word, value in words:
+            self._plain.add_word(word, value)
+            wide = _units(word)
+            if len(wide) == 2 * len(word):
+                self._wide.add_word(wide, value)
+        for a in (self._plain, self._wide):
+            if len(a):
+                a.make_automaton()
+
+    def iter(self, text: str):
+        if not len(self._plain):
+            return
+        wide = _units(text)
+        if len(wide) != 2 * len(text) or not len(self._wide):
+            yield from self._plain.iter(text)
+            return
+        for end, value in self._wide.iter(wide):
+            if end & 1:
+                yield end >> 1, value
+
+
+def _units(text: str) -> str:
+    """`text` as its UTF-16 code units, each unit's two bytes a character of its own."""
+    return text.encode("utf-16-be", "surrogatepass").decode("latin-1")
 
 
 def clean(text: str) -> str:

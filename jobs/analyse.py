@@ -253,29 +253,20 @@ class Analyzer:
         # a space the writer put between CJK still separates; jieba is run only on the stretches
         # of text a hit falls in (the same cut as segmenting the whole text: jieba cuts each
         # stretch between punctuation on its own)
-        boundaries = LazyBoundaries(text, gaps, self.segmenter.tokens)
-        matched: dict[str, list[str]] = {}
-        positions: dict[str, list[int]] = {}  # surface -> start offsets of boundary hits
-        kinds_at: dict[str, list[int]] = {}  # kind -> start offsets (for $cadres etc.)
-        for start, end, surface in hits:
-            if start not in boundaries or end not in boundaries:
-                continue
-            positions.setdefault(surface, []).append(start)
-            for kind, canonical in self._terms[surface]:
-                kinds_at.setdefault(kind, []).append(start)
-                bucket = matched.setdefault(kind, [])
-                if canonical not in bucket:
-                    bucket.append(canonical)
-        sig = Signals(places=matcher.find(text, boundaries) if matcher else PlaceHits())
+        boundaries = LazyBoundaries(text, gaps, self.segmenter.folded_tokens)
+        lead_end = len(head) + 1 + LEAD_CHARS
+        matched, positions, kinds_at = self._word_hits(hits, boundaries, lead_end)
+        # places deep in the page count only by name (the lead's hits by offset: `$places`, foreign)
+        sig = Signals(places=matcher.find(text, boundaries, lead_end) if matcher else PlaceHits())
         if self._uses_officials:  # a rule's `$officials`: an official or a body, in title and lead
-            kinds_at[OFFICIALS] = self.officials.word_offsets(text[: len(head) + 1 + LEAD_CHARS])
+            kinds_at[OFFICIALS] = self.officials.word_offsets(text[:lead_end])
         # `$places`: the hand-listed places and the area's places from the gazetteer (and places
         # elsewhere for a team that keeps posts about elsewhere)
         for start, where in sig.places.starts:
             if where != ELSEWHERE or self._keep_elsewhere:
                 kinds_at.setdefault(PLACE, []).append(start)
         sig.lead = self.officials.lead(head, body)
-        sig.cut, sig.head_len = len(head) + 1 + LEAD_CHARS, head_len
+        sig.cut, sig.head_len = lead_end, head_len
         headline = text[:head_len]
         lead_at = max(len(head), head_len) + 1  # the lead's first sentence (a break right at its start skipped)
         first = _SENTENCE_STOP.search(text, lead_at + 1)
@@ -306,6 +297,31 @@ class Analyzer:
         )
         analysis = self._judge(post, source, matched, (), positions, kinds_at, sig, text)
         return replace(analysis, segmented=True, text=text)
+
+    def _word_hits(
+        self, hits, boundaries, lead_end: int | None = None
+    ) -> tuple[dict[str, list[str]], dict[str, list[int]], dict[str, list[int]]]:
+        """The prefilter's hits on token boundaries: the words matched by kind (kind ->
+        canonical names, in order of the hits), and the start offsets of each surface and each
+        kind. From `lead_end` on (past the cut `_judge` reads offsets to) a hit counts only by
+        its words, so one whose words are all there already is not looked at (no segmenting):
+        the words are the same as without `lead_end`, the offsets the same before it."""
+        matched: dict[str, list[str]] = {}
+        positions: dict[str, list[int]] = {}  # surface -> start offsets of boundary hits
+        kinds_at: dict[str, list[int]] = {}  # kind -> start offsets (for $cadres etc.)
+        deep = float("inf") if lead_end is None else lead_end
+        for start, end, surface in hits:
+            if start >= deep and all(c in matched.get(k, ()) for k, c in self._terms[surface]):
+                continue
+            if start not in boundaries or end not in boundaries:
+                continue
+            positions.setdefault(surface, []).append(start)
+            for kind, canonical in self._terms[surface]:
+                kinds_at.setdefault(kind, []).append(start)
+                bucket = matched.setdefault(kind, [])
+                if canonical not in bucket:
+                    bucket.append(canonical)
+        return matched, positions, kinds_at
 
     def _offsets(self, term: str, positions, kinds_at) -> list[int]:
         if term in _EXPAND:
@@ -617,14 +633,15 @@ _JIEBA_BLOCK = re.compile(jieba.re_han_default.pattern)
 
 class LazyBoundaries:
     """The token boundaries of `text` (`_boundaries(text, tokens(text)) | gaps`, `tokens` being
-    the analyser's `Segmenter.tokens`), worked out only where asked: a position inside one of
-    jieba's blocks segments that block alone (once), which gives the same cut as segmenting the
-    whole text. A post with a few hits is segmented in a few short stretches instead of whole."""
+    the analyser's `Segmenter.folded_tokens`: `text` is folded already, and so is each stretch of
+    it), worked out only where asked: a position inside one of jieba's blocks segments that
+    block alone (once), which gives the same cut as segmenting the whole text. A post with a
+    few hits is segmented in a few short stretches instead of whole."""
 
     def __init__(self, text: str, gaps: frozenset[int] = frozenset(), tokens=None):
         self.text = text
         self.gaps = gaps
-        self._tokens = tokens or Segmenter().tokens
+        self._tokens = tokens or Segmenter().folded_tokens
         self._spans = [m.span() for m in _JIEBA_BLOCK.finditer(text)]
         self._starts = [a for a, _ in self._spans]
         self._cut: dict[int, set[int]] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import jieba
 
-from core.text import Segmenter, fold
+from core.text import Segmenter
 
 
 class PrivateSegmenter(Segmenter):
@@ -23,8 +23,8 @@ class PrivateSegmenter(Segmenter):
         for w in words:
             self._tk.add_word(w)
 
-    def tokens(self, text: str) -> list[str]:
-        return [t for t in self._tk.lcut(fold(text)) if t.strip()]
+    def folded_tokens(self, folded: str) -> list[str]:  # `tokens` (inherited) folds, then calls this
+        return [t for t in self._tk.lcut(folded) if t.strip()]
 
 
 def private_analyzer(config):

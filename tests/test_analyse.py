@@ -44,6 +44,7 @@ def test_topic_needs_a_place_unless_a_subject_is_named(analyzer):
 def test_no_watchlist_term_costs_no_segmentation(analyzer, monkeypatch):
     called = []
     monkeypatch.setattr(analyzer.segmenter, "tokens", lambda t: called.append(t) or [])
+    monkeypatch.setattr(analyzer.segmenter, "folded_tokens", lambda t: called.append(t) or [])
     assert not run(analyzer, "今天天气不错，适合出游").finding.relevant
     assert called == []
 

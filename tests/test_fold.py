@@ -176,7 +176,7 @@ def test_a_space_the_writer_put_between_words_still_counts_as_a_boundary(analyze
     assert found(analyzer, "关于赵明远 远赴外地的说明") == ["赵明远"]
     # the mechanism, whatever jieba makes of the joined text: with a segmenter that cuts
     # nothing, only the text's ends and the writer's spaces are boundaries
-    monkeypatch.setattr(analyzer.segmenter, "tokens", lambda t: [t])
+    monkeypatch.setattr(analyzer.segmenter, "folded_tokens", lambda t: [t])
     assert found(analyzer, "刘海燕 燕子飞回来了") == ["刘海燕"]
     assert found(analyzer, "张\u3000建\u3000国际贸易公司开业") == []  # the name's end is no break
     assert found(analyzer, "说 张建国") == ["张建国"]
@@ -219,7 +219,8 @@ def test_making_segmenters_again_does_not_change_how_text_is_split():
 
 
 def test_fast_nfkc_is_nfkc_for_every_bmp_character_in_context():
-    """core.text._nfkc (a translate table before the quick check) gives exactly NFKC."""
+    """core.text._nfkc (the compatibility characters replaced before the quick check) gives
+    exactly NFKC."""
     import unicodedata
 
     from core.text import _nfkc
@@ -230,3 +231,14 @@ def test_fast_nfkc_is_nfkc_for_every_bmp_character_in_context():
             assert _nfkc(s) == unicodedata.normalize("NFKC", s), hex(ord(ch))
     whole = "".join(chars)
     assert _nfkc(whole) == unicodedata.normalize("NFKC", whole)
+
+
+def test_fast_nfkc_is_nfkc_on_real_posts():
+    import unicodedata
+
+    from core.text import _nfkc
+    from tests.conftest import inews_posts
+
+    for title, text in inews_posts(2000):
+        s = f"{title}\n{text}"
+        assert _nfkc(s) == unicodedata.normalize("NFKC", s)

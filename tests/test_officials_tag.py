@@ -7,6 +7,7 @@ import random
 import re
 
 import jieba
+import pytest
 from jieba import posseg
 
 from core.officials import OfficialFinder, _pos_viterbi, tag
@@ -62,3 +63,31 @@ def test_same_hmm_path_on_unknown_runs():
     for r in runs:
         want = viterbi(r, posseg.char_state_tab_P, posseg.start_P, posseg.trans_P, posseg.emit_P)[1]
         assert _pos_viterbi(r, posseg) == want, r
+
+
+def test_same_hmm_path_on_small_models_with_missing_transitions():
+    """`_pos_viterbi` sums only the transitions a model has: on random small models (missing
+    transitions, states that start at minus infinity, ties) it still picks jieba's path."""
+    from types import SimpleNamespace
+
+    from jieba.posseg.viterbi import MIN_FLOAT, viterbi
+
+    rng = random.Random(17)
+    letters = "甲乙丙丁"
+    for _ in range(300):
+        all_states = [(s, t) for s in "BMES" for t in ("n", "v", "nr")]
+        trans = {y0: {y: rng.choice([-1.0, -2.0, -0.5]) for y in all_states if rng.random() < 0.3} for y0 in all_states}
+        model = SimpleNamespace(
+            char_state_tab_P={c: rng.sample(all_states, rng.randint(1, 8)) for c in letters},
+            start_P={y: rng.choice([-1.0, -2.0, float("-inf"), MIN_FLOAT]) for y in all_states},
+            trans_P=trans,
+            emit_P={y: {c: rng.choice([-1.0, -3.0]) for c in letters if rng.random() < 0.7} for y in all_states},
+        )
+        obs = "".join(rng.choice(letters) for _ in range(rng.randint(1, 6)))
+        try:
+            want = viterbi(obs, model.char_state_tab_P, model.start_P, model.trans_P, model.emit_P)[1]
+        except ValueError:
+            with pytest.raises(ValueError):
+                _pos_viterbi(obs, model)
+            continue
+        assert _pos_viterbi(obs, model) == want, obs
