@@ -27,13 +27,12 @@ Weights: `jobs/relevance_model.npz` (float16, about 0.9 MB).
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from jobs.tone import features
+from jobs.tone import features, logistic
 
 __all__ = ["MODEL_PATH", "RelevanceModel", "Verdict", "default_model", "load_model"]
 
@@ -73,15 +72,13 @@ class RelevanceModel:
     def probability(self, title: str, body: str = "") -> float:
         """Of "relevant", for the folded title and body (`core.text.fold`)."""
         idx, vals = self._features(title, body)
-        z = float(self.weights[idx] @ vals) + self.bias
-        return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
+        return logistic(float(self.weights[idx] @ vals) + self.bias)
 
     def judge(self, title: str, body: str, allowed: frozenset[str] | set[str]) -> Verdict:
         """The probability and, among `allowed` (the team's categories), the likeliest category
         (None when the model knows none of them)."""
         idx, vals = self._features(title, body)
-        z = float(self.weights[idx] @ vals) + self.bias
-        p = 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
+        p = logistic(float(self.weights[idx] @ vals) + self.bias)
         scores = self.category_weights[:, idx] @ vals + self.category_bias
         best = None
         for k in np.argsort(-scores):

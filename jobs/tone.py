@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MODEL_PATH", "Tone", "ToneDetector", "ToneModel", "features", "load_model"]
+__all__ = ["MODEL_PATH", "Tone", "ToneDetector", "ToneModel", "features", "load_model", "logistic"]
 
 MODEL_PATH = Path(__file__).with_name("tone_model.npz")  # not under data/, which .gitignore drops
 MAX_N = 3
@@ -83,6 +83,11 @@ def features(
     return np.concatenate((ti, bi)), np.concatenate((tv, bv))
 
 
+def logistic(z: float) -> float:
+    """The probability a linear model's score `z` stands for (0 far below, no overflow)."""
+    return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
+
+
 @dataclass(frozen=True)
 class ToneModel:
     weights: np.ndarray  # float32, 2**bits
@@ -94,8 +99,7 @@ class ToneModel:
 
     def probability(self, title: str, body: str = "") -> float:
         idx, vals = features(title, body, bits=self.bits, body_chars=self.body_chars, title_weight=self.title_weight)
-        z = float(self.weights[idx] @ vals) + self.bias
-        return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
+        return logistic(float(self.weights[idx] @ vals) + self.bias)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from jobs.analyse import MODEL_STAGES, NO_RULE, NO_TERM, PREFILTER, SUBJECT, VET
 from jobs.relevance import MODEL_PATH, RelevanceModel, load_model
 from jobs.tone import features
 from tests.conftest import ROOT, finding_of
+from tests.test_backtest_labels import RUBRIC_CATEGORIES
 
 CATS = ("其他", "干部作风", "违纪违法")
 
@@ -127,15 +128,7 @@ def test_the_shipped_model_loads_small_and_round_trips(tmp_path):
     cfg = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert "relevance_model.npz" in cfg["tool"]["setuptools"]["package-data"]["jobs"]  # installed with the code
     assert m.thresholds and set(m.thresholds) <= set(MODEL_STAGES)
-    assert all(0 < t < 1 for t in m.thresholds.values()) and set(m.categories) <= {
-        "干部任用",
-        "干部作风",
-        "违纪违法",
-        "招录考试",
-        "基层党建",
-        "政府回应",
-        "其他",
-    }
+    assert all(0 < t < 1 for t in m.thresholds.values()) and set(m.categories) <= RUBRIC_CATEGORIES
     m.save(tmp_path / "m.npz")
     again = load_model(tmp_path / "m.npz")
     t, b = fold(TITLE), fold(LEAD)
