@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import load_config
 from core.text import WideAutomaton, fold, fold_with_gaps
-from jobs.analyse import LEAD_CHARS, Analyzer, LazyBoundaries
+from jobs.analyse import LEAD_CHARS, LazyBoundaries
 from tests.conftest import EXAMPLE, PROVINCE, inews_posts
 
 
@@ -21,7 +21,11 @@ def posts():
 
 @pytest.fixture(scope="module", params=[EXAMPLE, PROVINCE], ids=["example", "province"])
 def analyzer(request):
-    return Analyzer(load_config(request.param))
+    """A private jieba: the province's words added to the process-wide dictionary would change
+    how later tests in this worker segment (test_telegram's sample posts)."""
+    from tests.private_jieba import private_analyzer
+
+    return private_analyzer(load_config(request.param))
 
 
 def _plain(words):
