@@ -328,13 +328,33 @@ def _is_person(t: str, freq: dict[str, int]) -> bool:
     return 2 <= len(t) <= 3 and t[0] in _SURNAMES and bool(_ALL_CJK.fullmatch(t)) and freq.get(t, 0) < 5
 
 
+# a stretch jieba segments on its own (jieba.re_han_default's class)
+_JIEBA_BLOCK = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]*")
+_SPACES = re.compile(r"\s*")
+
+
 def event_text(folded: str) -> str:
     """What a post's event is read from (`event_of` of its tokens): the folded title + "\\n" +
-    text cut EVENT_LEAD characters into the text, so that only the title and lead are segmented
-    (the terms come from the first EVENT_CHARS characters; the rest keeps jieba's cut of a
-    stretch running past them the same)."""
+    the text up to where `_raw_terms` stops — its first EVENT_CHARS characters that are not
+    white space (the tokens it counts), then on to the end of the stretch jieba segments on its
+    own and the stretch after it, so that the tokens read are cut exactly as in the whole text —
+    and never more than EVENT_LEAD characters into the text."""
     title_end = folded.find("\n")
-    return folded if title_end < 0 else folded[: title_end + 1 + EVENT_LEAD]
+    if title_end < 0:
+        return folded
+    limit = title_end + 1 + EVENT_LEAD
+    counted = 0
+    for i, ch in enumerate(folded[:limit]):
+        if not ch.isspace():
+            counted += 1
+            if counted == EVENT_CHARS:
+                end = _JIEBA_BLOCK.match(folded, i + 1).end()  # type: ignore[union-attr]
+                # and the token after it, past white space: `_raw_terms` looks one token ahead
+                # for a number's unit (48.52 万亿元)
+                nxt = _SPACES.match(folded, end).end()  # type: ignore[union-attr]
+                end = max(_JIEBA_BLOCK.match(folded, nxt).end(), min(nxt + 1, len(folded)))  # type: ignore[union-attr]
+                return folded[: min(end, limit)]
+    return folded[:limit]
 
 
 def event_of(tokens: Sequence[str]) -> Event:

@@ -118,6 +118,29 @@ def _old_simhash128(text: str) -> int:
     return majority(h) | (majority(_mix(h)) << 64)
 
 
+def test_the_event_is_read_from_no_more_text_than_it_needs(province):
+    """`event_text` stops where `_raw_terms` stops (EVENT_CHARS counted characters, then the
+    stretch jieba cuts on its own and the one after it, for a number's unit past a space): the
+    events are those of the title and the first EVENT_LEAD characters, from less text."""
+    from core.cluster import EVENT_LEAD, event_of
+    from tests.conftest import inews_posts
+
+    seg = province.segmenter
+    shorter = 0
+    texts = [fold(f"{t}\n{c}") for t, c in inews_posts(1500)]
+    texts += [
+        fold("题\n" + "据统计，" * 55 + "到本世纪中叶的2050年将达 48.52 万亿元，较2015年增长。")
+    ]  # a unit past a space at the cut
+    for text in texts:
+        title_end = text.find("\n")
+        lead = text[: title_end + 1 + EVENT_LEAD]
+        cut = event_text(text)
+        assert lead.startswith(cut)
+        shorter += len(cut) < len(lead)
+        assert event_of(seg.folded_tokens(cut)) == event_of(seg.folded_tokens(lead)), text[:60]
+    assert shorter > len(texts) // 2
+
+
 def test_m023_gives_stored_incidents_the_new_fingerprint(make_app, inews):
     """An incident stored with the old kind of fingerprint is joined by a copy after m023 (its
     first post's text fingerprinted again); an incident without a post keeps none."""
