@@ -142,6 +142,13 @@ MODEL_STAGES = (NO_RULE, SUBJECT, OFFICIAL)
 _EXPAND = {"$cadres": CADRE, "$units": UNIT, "$places": PLACE, "$officials": OFFICIALS}
 
 
+def _title_and_body(post: Post, text: str) -> tuple[str, str]:
+    """The folded title and body the models read; `text` is the folded title + "\\n" + body."""
+    title = fold(post.title)
+    body = text[len(title) :].lstrip("\n") if text.startswith(title) else text or fold(post.text)
+    return title, body
+
+
 class Analyzer:
     """Built once from the config; `analyse(post, source)` is then pure and fast."""
 
@@ -465,6 +472,7 @@ class Analyzer:
             matched["elsewhere"] = places.elsewhere[:6]
         key = story_key(post.title)
         by_model: Verdict | None = None
+        parts: tuple[str, str] | None = None  # the folded title and body, once asked for
         if not relevant:
             if not in_area or sig.foreign:
                 stage = AREA
@@ -476,14 +484,14 @@ class Analyzer:
             if stage in MODEL_STAGES and self.relevance is not None:
                 # a post the rules came close to: the relevance model may still find it a cadre
                 # story (jobs.relevance); its card says so
-                title = fold(post.title)
-                body = text[len(title) :].lstrip("\n") if text.startswith(title) else text
-                verdict = self.relevance.judge(title, body, self._categories)
+                parts = _title_and_body(post, text)
+                prob = self.relevance.probability(*parts)
                 threshold = self.relevance.threshold_at(stage)
-                if threshold is not None and verdict.probability >= threshold:
-                    by_model, relevant = verdict, True
-                    best_cat = best_cat or verdict.category
-                    matched["model"] = [f"{verdict.probability:.2f}"]
+                if threshold is not None and prob >= threshold:
+                    by_model = Verdict(prob, self.relevance.category(*parts, self._categories))
+                    relevant = True
+                    best_cat = best_cat or by_model.category
+                    matched["model"] = [f"{prob:.2f}"]
             if not relevant:
                 finding = Finding(relevant=False, matched=matched, tokens=tokens, story_key=key)
                 return Analysis(finding, 0.0, (), dropped=stage)
@@ -491,8 +499,7 @@ class Analyzer:
             tokens = tuple(self.segmenter.folded_tokens(event_text(text)))
         cadres = matched.get(CADRE, [])
         self._excerpt(post, matched, sig)
-        title = fold(post.title)  # `text` is the folded title + body
-        body = text[len(title) :].lstrip("\n") if text.startswith(title) else text or fold(post.text)
+        title, body = parts or _title_and_body(post, text)
         tone = self.tone.score(title, body, matched.get(NEGATIVE, ()))
         content = self._content(sig, matched, cadres, best_cat)
         if (

@@ -74,18 +74,15 @@ class RelevanceModel:
         idx, vals = self._features(title, body)
         return logistic(float(self.weights[idx] @ vals) + self.bias)
 
-    def judge(self, title: str, body: str, allowed: frozenset[str] | set[str]) -> Verdict:
-        """The probability and, among `allowed` (the team's categories), the likeliest category
-        (None when the model knows none of them)."""
+    def category(self, title: str, body: str, allowed: frozenset[str] | set[str]) -> str | None:
+        """Among `allowed` (the team's categories) the likeliest for the folded title and body
+        (None when the model knows none of them); asked only for a post the model adds."""
         idx, vals = self._features(title, body)
-        p = logistic(float(self.weights[idx] @ vals) + self.bias)
         scores = self.category_weights[:, idx] @ vals + self.category_bias
-        best = None
         for k in np.argsort(-scores):
             if self.categories[k] in allowed:
-                best = self.categories[k]
-                break
-        return Verdict(p, best)
+                return self.categories[k]
+        return None
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -115,9 +115,9 @@ def test_switched_off_by_the_config(province):
 
 def test_the_model_proposes_only_the_teams_categories():
     m = _model("离任时的告白", category="违纪违法")
-    assert m.judge(fold(TITLE), fold(LEAD), {"违纪违法", "其他"}).category == "违纪违法"
-    assert m.judge(fold(TITLE), fold(LEAD), {"其他"}).category == "其他"
-    assert m.judge(fold(TITLE), fold(LEAD), {"干部任用"}).category is None
+    assert m.category(fold(TITLE), fold(LEAD), {"违纪违法", "其他"}) == "违纪违法"
+    assert m.category(fold(TITLE), fold(LEAD), {"其他"}) == "其他"
+    assert m.category(fold(TITLE), fold(LEAD), {"干部任用"}) is None
 
 
 def test_the_shipped_model_loads_small_and_round_trips(tmp_path):
@@ -133,7 +133,7 @@ def test_the_shipped_model_loads_small_and_round_trips(tmp_path):
     again = load_model(tmp_path / "m.npz")
     t, b = fold(TITLE), fold(LEAD)
     assert again.probability(t, b) == pytest.approx(m.probability(t, b), abs=1e-6)
-    assert again.judge(t, b, set(m.categories)) == m.judge(t, b, set(m.categories))
+    assert again.category(t, b, set(m.categories)) == m.category(t, b, set(m.categories))
 
 
 def test_training_reads_only_the_tune_part_and_writes_a_model(tmp_path, monkeypatch, province):
