@@ -452,6 +452,10 @@ class Analyzer:
             subject = content.grade in (Grade.I, Grade.II) and (
                 bool(_accountable(sig.officials)) or not set(content.terms) <= ENFORCED_OFFENCES
             )
+        # acts anyone may commit (a drunk driver, a man searched at the border, a tip-off about a
+        # hospital) are a cadre story only with an official, a cadre or a body other than the
+        # police who enforce them
+        citizen = bool(matched.get(TOPIC)) and set(matched[TOPIC]) <= CITIZEN_OFFENCES
         relevant = bool(matched.get(CADRE)) or (
             in_area
             and not sig.foreign
@@ -465,6 +469,8 @@ class Analyzer:
                 )
             )
         )
+        if relevant and citizen and not matched.get(CADRE) and not matched.get(UNIT):
+            relevant = _offender_named(sig, text[: sig.head_len])
         if sig.officials:
             matched["officials"] = [o.label for o in sig.officials][:6]
             matched["official_ranks"] = [o.rank or "" for o in sig.officials][:6]
@@ -586,6 +592,27 @@ PARTY_BUILDING = "基层党建"
 
 # offences the police enforce on citizens: next to unnamed police they are an arrest
 ENFORCED_OFFENCES = frozenset({"酒驾", "醉驾", "毒驾"})
+
+
+# Topic terms for acts anyone may commit: by themselves (男子醉驾被查, 网友举报…医院, 我叔叔挪用了
+# 公司的公款) they are police, court or consumer news; see `_offender_named`.
+CITIZEN_OFFENCES = frozenset({"酒驾", "醉驾", "毒驾", "被查", "举报", "村霸", "挪用公款"})
+# a police officer, a city-management officer or a judge as the offender in the title (民警醉驾)
+_ENFORCER_OFFENDS = re.compile(
+    "(?:" + "|".join(sorted(ENFORCERS | {"交警", "特警", "协警"}, key=len, reverse=True)) + ")"
+    r"[^，。！？!?\s]{0,4}(?:" + "|".join(sorted(CITIZEN_OFFENCES, key=len, reverse=True)) + ")"
+)
+
+
+def _offender_named(sig: Signals, title: str) -> bool:
+    """Whether title and lead name someone a citizen offence makes a cadre story: an official
+    other than the police, courts and city management at their work, a cadre cue (干部, 官员), a
+    government body other than the police, or an enforcer as the offender in the title."""
+    return (
+        any(o.title not in ENFORCERS for o in sig.officials)
+        or any((not _police(c)) if is_body(c) else c not in ENFORCERS for c in sig.cues)
+        or bool(_ENFORCER_OFFENDS.search(title))
+    )
 
 
 def _police(body: str) -> bool:

@@ -1,0 +1,65 @@
+"""Rule classes found with the fifth tuning batch (config/labels/README.md, "Fifth tuning
+batch": posts without a cadre cue word that the rules found relevant): acts anyone may commit —
+drunk driving, being searched, a tip-off, a village bully, misappropriated company money — are
+police, court or consumer news unless an official, a cadre or a government body other than the
+police is the one involved. Each a synthetic post the profile should not find and a look-alike
+it should."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs.analyse import CITIZEN_OFFENCES, OFFICIAL
+from tests.conftest import finding_of as run
+
+
+@pytest.mark.parametrize(
+    "title, lead",
+    [
+        (
+            "东莞男子酒驾被查：没想到交警周末还查车",
+            "3月2日晚，东莞交警大队民警在辖区路口查获一名酒驾男子，其血液酒精含量超标。",
+        ),
+        ("男子醉驾还阻碍民警执法", "4月5日凌晨，城西中队民警王强在路口设卡检查时，一名醉驾男子拒不配合，被依法处理。"),
+        ("两人死亡！一司机酒驾酿惨剧", "昨日，西宁市城北区一名司机酒后驾车撞上路边行人，造成两人死亡。"),
+        ("男子腰腹绑21台手机入境深圳被查", "近日，一名男子从皇岗口岸入境时被海关关员查获，其腰腹绑有21台手机。"),
+        ("网友举报：临沂某医院是黑心医院", "有网友在论坛发帖，称其在临沂某医院看病时被多收费用，希望大家注意。"),
+        ("我叔叔挪用了公司的公款，能取保吗", "网友提问：我叔叔在一家私营公司做出纳，私自挪用了公司的公款二十万元。"),
+    ],
+)
+def test_a_citizens_offence_without_an_official_is_not_a_cadre_story(province, title, lead):
+    f = run(province, title, lead)
+    assert not f.relevant
+
+
+def test_the_stage_that_turns_it_down_is_the_lack_of_an_official(province):
+    """Dropped as "no official" (a stage the relevance model may still read)."""
+    from core.models import Post
+
+    post = Post(
+        "forum", "k", "东莞男子酒驾被查：没想到交警周末还查车", "3月2日晚，东莞交警大队民警在路口查获一名酒驾男子。"
+    )
+    a = province.analyse(post, province.config.source("forum"))
+    assert not a.finding.relevant and a.dropped == OFFICIAL
+
+
+@pytest.mark.parametrize(
+    "title, lead",
+    [
+        (
+            "县工商局干部醉驾撞死环卫工却免于刑罚？",
+            "据报道，某县工商局一名干部醉驾撞死一名环卫工人，法院判决免予刑事处罚。",
+        ),
+        ("副镇长酒驾被查 已被免职", "3月2日晚，青石镇副镇长李明酒后驾车被交警查获，镇党委已免去其职务。"),
+        ("民警醉驾撞人 被停职调查", "4月5日，城西派出所一名民警醉酒驾车撞伤行人，已被停职接受调查。"),
+        ("村民举报镇政府截留补偿款", "青石镇多名村民实名举报镇政府截留征地补偿款，至今未获答复。"),
+        ("官员酒驾肇事逃逸引发关注", "近日，一名官员酒后驾车撞人后逃逸，当地纪委已介入调查。"),
+    ],
+)
+def test_the_same_offence_by_an_official_or_against_a_body_still_is(province, title, lead):
+    assert run(province, title, lead).relevant
+
+
+def test_citizen_offences_are_single_acts_not_corruption_words():
+    """Only acts anyone may commit: a cadre's own offences (受贿, 滥用职权) never need more."""
+    assert {"受贿", "贪污", "滥用职权", "双开", "落马"}.isdisjoint(CITIZEN_OFFENCES)
