@@ -86,13 +86,19 @@ _TITLE_PREFIX = re.compile(r"^(转[:：]|转发[:：]|【[^】]{0,8}】|\[[^\]]{
 
 
 def story_key(title: str) -> str:
-    """Identical stories share a key: the title without punctuation, spacing or repost prefixes."""
+    """Identical stories share a key: the title without punctuation, spacing or repost prefixes,
+    and without trailing site names and sections (…的举报-中商财经, …老板 - 业界 -江门乐居网) when what
+    is left has PHRASE_CJK or more CJK characters — a headline that long names one story, while
+    a short one (协查通告，奖励3000元！_交警二大队) may be any site's notice and keeps its suffix."""
     t = normalize(title).lower()
     while True:
         stripped = _TITLE_PREFIX.sub("", t)
         if stripped == t:
             break
         t = stripped
+    end = without_site_suffix(t)
+    if end < len(t) and _cjk(t[:end]) >= PHRASE_CJK:
+        t = t[:end]
     t = _NOT_WORD.sub("", t)
     return hashlib.sha1(t.encode("utf-8")).hexdigest()[:16]
 
@@ -357,11 +363,36 @@ def event_text(folded: str) -> str:
     return folded[:limit]
 
 
+# surnames that are also a preposition, a number or a common word on their own (向警方, 万现金,
+# 于一体, 曾擅自, 江污水, 高效): never joined to the next token as a name
+_SURNAMES_AMBIGUOUS = frozenset("向万于曾江高石钱龙方金白马田史黎")
+_GIVEN = re.compile(r"^[\u4e00-\u9fff]{1,2}$")
+
+
+def _join_names(tokens: Sequence[str], freq: dict[str, int]) -> list[str]:
+    """jieba's tokens with a name it split put back (徐 / 卫东 -> 徐卫东, 孙 / 某波 -> 孙某波): a lone
+    surname token and a following one or two CJK characters that together are no word of its
+    dictionary, the second either the press's 某 or not a common word by itself."""
+    out: list[str] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        t = tokens[i]
+        if len(t) == 1 and t in _SURNAMES and t not in _SURNAMES_AMBIGUOUS and i + 1 < n:
+            given = tokens[i + 1]
+            if _GIVEN.match(given) and freq.get(t + given, 0) < 5 and (given[0] == "某" or freq.get(given, 0) < 2000):
+                out.append(t + given)
+                i += 2
+                continue
+        out.append(t)
+        i += 1
+    return out
+
+
 def event_of(tokens: Sequence[str]) -> Event:
     """The event of a post from its tokens (jieba's, of `event_text`: the folded title and lead;
     the tokens of a longer text give the same event)."""
     common, places, freq = common_terms(), _regions_of_names(), _word_freq()
-    raw = _raw_terms(tokens)
+    raw = _raw_terms(_join_names(tokens, freq))
     terms = [t for t in raw if t not in common][:EVENT_TERMS]
     people = frozenset(t for t in terms if _is_person(t, freq) and t not in places)
     regions = frozenset(r for t in raw for r in places.get(t, ()))
@@ -524,8 +555,16 @@ class Candidate:
     headline: str | None = None  # its first post's headline (`headline`), for the phrase rule
 
 
-def _accept(d: int, ents: frozenset[str], c: Candidate) -> bool:
-    return d <= NEAR_DUPLICATE or (d <= RELATED and bool(ents & c.entities))
+def _accept(d: int, ents: frozenset[str], c: Candidate, event: Event | None = None) -> bool:
+    """Near enough, and not two people's or two places' stories on one template: texts this close
+    whose events name different people or regions (常熟…市场经理徐卫新 / 副经理徐卫东 涉嫌挪用公款, two
+    cities' bulletins) are look-alikes, whatever the fingerprint says."""
+    near = d <= NEAR_DUPLICATE or (d <= RELATED and bool(ents & c.entities))
+    return near and not _conflicting(event, c.event)
+
+
+def _conflicting(a: Event | None, b: Event | None) -> bool:
+    return a is not None and b is not None and a.conflict(b) is not None
 
 
 def choose(
@@ -549,7 +588,7 @@ def choose(
     for c in candidates:
         if c.story_key == story_key:
             return c.id
-        d = _distance(fingerprint, ents, c)
+        d = _distance(fingerprint, ents, c, event)
         if d is not None and (best is None or d < best[0]):
             best = (d, c.id)
     if best:
@@ -601,12 +640,12 @@ def _plain_same_headline(
     return best[1] if best else None
 
 
-def _distance(fingerprint, ents, c: Candidate) -> int | None:
+def _distance(fingerprint, ents, c: Candidate, event: Event | None = None) -> int | None:
     """The fingerprints' distance when the candidate is a match, else None."""
     if c.fingerprint is None or fingerprint is None:
         return None
     d = hamming(fingerprint, c.fingerprint)
-    return d if _accept(d, ents, c) else None
+    return d if _accept(d, ents, c, event) else None
 
 
 class _Shingles:
@@ -824,7 +863,7 @@ class StoryIndex:
                 if iid < 0:
                     continue
                 dist = int(d[slot])
-                if _accept(dist, ents, self._cands[iid]) and (best is None or (dist, -iid) < best):
+                if _accept(dist, ents, self._cands[iid], event) and (best is None or (dist, -iid) < best):
                     best = (dist, -iid)
         if best:
             return -best[1]
@@ -931,6 +970,8 @@ class StoryIndex:
             if iid < 0 or (best is not None and (dist, -iid) >= best):
                 continue
             held = self._cands[iid].event
+            if _conflicting(event, held):
+                continue  # one template, another person's or place's story (see `_accept`)
             if dist <= NEAR_DUPLICATE or (event is not None and held is not None and self._related(event, held)):
                 best = (dist, -iid)
         return -best[1] if best else None

@@ -845,3 +845,31 @@ def m023_story_fingerprint(db: Database) -> None:
             [(to_hex(fingerprint(fold(f"{title or ''}\n{text or ''}"))), iid) for iid, title, text in rows],
         )
         last = rows[-1][0]
+
+
+M025_BATCH = 2000
+
+
+@PG_MIGRATIONS()
+@SCHEMA_MIGRATIONS()
+def m025_story_key_headline(db: Database) -> None:
+    """Issue 13: a story key without the title's trailing site names (`core.cluster.story_key`:
+    …的举报 and …的举报-中商财经 are one story when the headline left has 8 or more CJK characters).
+
+    Every incident's `story_key` is computed again from its stored title, M025_BATCH rows at a
+    time by id (a normalise, a regex and a SHA-1 each: about a second for 50,000 incidents), so a
+    suffixed copy of a stored story finds it by key as a new one does. A title without a suffix
+    keeps its key. The same statements run on PostgreSQL."""
+    from core.cluster import story_key
+
+    last = 0
+    while True:
+        rows = db.execute(
+            "SELECT id, title, story_key FROM incidents WHERE id > ? ORDER BY id LIMIT ?", [last, M025_BATCH]
+        ).fetchall()
+        if not rows:
+            break
+        changed = [(key, iid) for iid, title, was in rows if (key := story_key(title or "")) != was]
+        if changed:
+            db.conn.executemany("UPDATE incidents SET story_key = ? WHERE id = ?", changed)
+        last = rows[-1][0]
