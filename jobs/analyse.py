@@ -351,6 +351,13 @@ class Analyzer:
                 return 0
         return n if (n or not t.any) else 0
 
+    def _by_clause(self, t, positions, kinds_at) -> bool:
+        """Whether rule `t` holds by a `near` clause (举报…石沉大海), not by its `any` words alone."""
+        if t is None or not t.near:
+            return False
+        n = self._topic_strength(t, positions, kinds_at, veto=False)
+        return n > sum(1 for x in t.any if self._offsets(x, positions, kinds_at))
+
     def _judge(
         self,
         post: Post,
@@ -454,8 +461,13 @@ class Analyzer:
             )
         # acts anyone may commit (a drunk driver, a man searched at the border, a tip-off about a
         # hospital) are a cadre story only with an official, a cadre or a body other than the
-        # police who enforce them
-        citizen = bool(matched.get(TOPIC)) and set(matched[TOPIC]) <= CITIZEN_OFFENCES
+        # police who enforce them; the chosen rule's clause holding (举报…石沉大海: a complaint left
+        # unanswered) says more than the act
+        citizen = (
+            bool(matched.get(TOPIC))
+            and set(matched[TOPIC]) <= CITIZEN_OFFENCES
+            and not self._by_clause(best_rule, positions, kinds_at)
+        )
         relevant = bool(matched.get(CADRE)) or (
             in_area
             and not sig.foreign
@@ -597,10 +609,14 @@ ENFORCED_OFFENCES = frozenset({"酒驾", "醉驾", "毒驾"})
 # Topic terms for acts anyone may commit: by themselves (男子醉驾被查, 网友举报…医院, 我叔叔挪用了
 # 公司的公款) they are police, court or consumer news; see `_offender_named`.
 CITIZEN_OFFENCES = frozenset({"酒驾", "醉驾", "毒驾", "被查", "举报", "村霸", "挪用公款"})
-# a police officer, a city-management officer or a judge as the offender in the title (民警醉驾)
+# a police officer, a city-management officer or a judge as the offender in the title: the
+# enforcer right before the act (民警醉驾), or their post, ending in 长/员/警/官, after their body
+# (县交警大队副大队长醉驾) — not the police stopping someone (交警查获一名醉驾男子)
 _ENFORCER_OFFENDS = re.compile(
-    "(?:" + "|".join(sorted(ENFORCERS | {"交警", "特警", "协警"}, key=len, reverse=True)) + ")"
-    r"[^，。！？!?\s]{0,4}(?:" + "|".join(sorted(CITIZEN_OFFENCES, key=len, reverse=True)) + ")"
+    "(?:"
+    + "|".join(sorted(ENFORCERS | {"交警", "特警", "协警", "派出所", "公安", "法院", "检察院"}, key=len, reverse=True))
+    + ")"
+    r"(?:[^，。！？!?\s]{0,8}?[警长员官])?(?:" + "|".join(sorted(CITIZEN_OFFENCES, key=len, reverse=True)) + ")"
 )
 
 
