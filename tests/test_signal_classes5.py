@@ -65,3 +65,22 @@ def test_the_same_offence_by_an_official_or_against_a_body_still_is(province, ti
 def test_citizen_offences_are_single_acts_not_corruption_words():
     """Only acts anyone may commit: a cadre's own offences (受贿, 滥用职权) never need more."""
     assert {"受贿", "贪污", "滥用职权", "双开", "落马"}.isdisjoint(CITIZEN_OFFENCES)
+
+
+# ---------------------------------------------------------------- one incident of conduct is III
+
+
+def test_an_incident_of_a_cadres_conduct_is_at_least_iii(province):
+    """Words that tell one incident (一手遮天, 粗暴执法, 吃拿卡要) grade it III even when the lead
+    holds no inaction or abuse word of the grading's own."""
+    f = run(province, "青石村支书父子还想一手遮天", "青石村村民反映，村支书父子长期把持村务，村里的事都是他们说了算。")
+    assert f.relevant and f.category == "干部作风" and f.grade.value == "III"
+    f = run(province, "丰城消防大队粗暴执法 群众不满", "12月24日晚，丰城消防大队一行数人未出示证件就对商户进行检查。")
+    assert f.relevant and f.grade.value == "III"
+
+
+def test_an_exemplar_or_a_campaign_word_sets_no_floor(province):
+    f = run(
+        province, "青石镇表彰一批优秀共产党员", "7月1日，青石镇党委召开大会，表彰一批优秀共产党员和先进基层党组织。"
+    )
+    assert f.relevant and f.grade.value == "IV"
