@@ -301,6 +301,17 @@ def _found(text: str, terms: Sequence[str]) -> list[str]:
     return [t for t in terms if t in text]
 
 
+# A campaign against a kind of conduct (整治形式主义官僚主义, 力戒形式主义, 纠正"四风"): the words after
+# it up to the clause's end name what the campaign targets, not a case of it — a meeting that
+# deploys it is routine work, not a complaint about work style.
+_CAMPAIGN = re.compile(r"(?:专项整治|集中整治|整治|纠治|查纠|反对|破除|力戒|防止|克服|纠正)[^，。；;！!？?\n]{0,16}")
+
+
+def _outside_campaigns(text: str) -> str:
+    """`text` with each campaign phrase blanked (same length: offsets stay)."""
+    return _CAMPAIGN.sub(lambda m: " " * len(m.group()), text)
+
+
 def assess_content(
     text: str,
     *,
@@ -328,7 +339,8 @@ def assess_content(
     explainer = _found(headline, EXPLAINER)
     if explainer and not (death or mass):
         return Content(Grade.IV, f"规定或反腐工作解读（{'、'.join(explainer[:2])}）", tuple(explainer[:2]))
-    violation = _found(text, VIOLATION)
+    conduct = _outside_campaigns(text)  # the conduct words of a case, not of a campaign against it
+    violation = _found(conduct, VIOLATION)
     tie = invest or abuse or violation or _found(text, MISCONDUCT)
     if official and (death or mass) and tie and not bulletin:
         w = (death or mass)[:2] + tie[:2]
@@ -361,7 +373,7 @@ def assess_content(
         return Content(Grade.III, f"{why}（{'、'.join(invest[:3])}）", tuple(invest[:3]))
     if identified and death:
         return Content(Grade.III, f"干部非正常死亡或涉及死亡事件（{who}：{'、'.join(death[:2])}）", tuple(death[:2]))
-    inaction = _found(text, INACTION)
+    inaction = _found(conduct, INACTION)
     resolved = _found(text, RESOLVED)
     if resolved and category == "政府回应":
         return Content(Grade.IV, f"投诉已获答复或解决（{'、'.join(resolved[:2])}）", tuple(resolved[:2]))

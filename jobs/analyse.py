@@ -122,7 +122,7 @@ OFFICIALS = "officials"  # titles, cadre cues and government bodies (not a watch
 
 # The stage that found a post not relevant (`Analysis.dropped`), in the order they run: no
 # watch-list term at all; the prefilter (no topic in title and lead, or a topic in the lead
-# with no official, cue or body there); the area; a rule its `none` words vetoed and no other;
+# with no official, cue or body there); the area; a rule its `none` words vetoed (whatever other rule came close);
 # no topic rule; the subject test (headline and first sentence); no identifiable official,
 # body, place or headline topic for the rule.
 NO_TERM, PREFILTER, AREA, VETO, NO_RULE, SUBJECT, OFFICIAL = (
@@ -492,11 +492,16 @@ class Analyzer:
         by_model: Verdict | None = None
         parts: tuple[str, str] | None = None  # the folded title and body, once asked for
         if not relevant:
+            # a rule the headline's or first sentence's `none` words vetoed would have matched: the
+            # team said what this post is (公务员考试法律常识题: exam prep), whatever other rule came
+            # close, and the relevance model does not overrule it
+            veto = any(self._topic_strength(t, positions, kinds_at, veto=False) for t in vetoed)
             if not in_area or sig.foreign:
                 stage = AREA
+            elif veto:
+                stage = VETO
             elif best_cat is None:
-                veto = any(self._topic_strength(t, positions, kinds_at, veto=False) for t in vetoed)
-                stage = VETO if veto else NO_RULE
+                stage = NO_RULE
             else:
                 stage = SUBJECT if not subject else OFFICIAL
             if stage in MODEL_STAGES and self.relevance is not None:

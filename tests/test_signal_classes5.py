@@ -84,3 +84,25 @@ def test_an_exemplar_or_a_campaign_word_sets_no_floor(province):
         province, "青石镇表彰一批优秀共产党员", "7月1日，青石镇党委召开大会，表彰一批优秀共产党员和先进基层党组织。"
     )
     assert f.relevant and f.grade.value == "IV"
+
+
+# ---------------------------------------------------------------- a campaign is not a case
+
+
+def test_a_campaign_against_formalism_is_routine_not_a_complaint():
+    """整治形式主义官僚主义: the words after a campaign verb name its target, not a case of it."""
+    from core.grading import assess_content
+
+    meeting = "青石镇召开整治形式主义官僚主义工作会议\n12月3日，青石镇党委召开专题会议，部署整治形式主义官僚主义工作。"
+    assert assess_content(meeting, involved=["镇党委"]).grade.value == "IV"
+    leader = "县委书记张三部署专项整治公车私用和违规吃喝问题\n会议要求，各单位要力戒形式主义。"
+    assert assess_content(leader, identified=["县委书记张三"]).grade.value == "IV"
+
+
+def test_a_case_of_the_same_conduct_still_is():
+    from core.grading import assess_content
+
+    complaint = "青石镇办事窗口形式主义严重 群众办事跑断腿\n村民反映，镇便民服务中心推诿扯皮，办一个证跑了五趟。"
+    assert assess_content(complaint, involved=["便民服务中心"]).grade.value == "III"
+    case = "县委书记张三公车私用被通报\n经查，张三多次公车私用，违规吃喝。"
+    assert assess_content(case, identified=["县委书记张三"]).grade.value == "II"
