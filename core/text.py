@@ -160,7 +160,22 @@ def fold(text: str) -> str:
       glued into one word).
 
     Idempotent: fold(fold(x)) == fold(x).
+
+    A short text (a title, a term, a sentence) is folded once and kept (`_fold_short`): a
+    post's title is folded by the analyser, the clustering and the search index in turn.
     """
+    if not text:
+        return ""
+    if len(text) <= FOLD_CACHE_CHARS:
+        return _fold_short(text)
+    return fold_with_gaps(text)[0]
+
+
+FOLD_CACHE_CHARS = 200  # texts up to this long are kept folded (`fold`)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_short(text: str) -> str:
     return fold_with_gaps(text)[0]
 
 
