@@ -44,7 +44,10 @@ _HSPACE_RUN = re.compile(r"[^\S\n]+")
 # Default-ignorable code points that are not format characters (Cf): combining grapheme
 # joiner, Hangul fillers, Khmer inherent vowels, Mongolian variation selectors, variation
 # selectors, tag-range reserved code points.
-_IGNORABLE_EXTRA = "\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0000-\U000e0fff"
+_IGNORABLE_EXTRA_RANGES = (
+    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x3164, 0x3164), (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0), (0xE0000, 0xE0FFF),
+)  # fmt: skip
 
 
 # The ranges `_format_ranges` finds in Unicode 14.0 (Python 3.11), so a process does not walk all
@@ -76,9 +79,45 @@ def _invisible() -> re.Pattern[str]:
     """Every format character (category Cf: ZWSP, ZWJ, ZWNJ, soft hyphen, BOM, bidi marks, word
     joiner ...) and the other default-ignorable code points, from this Python's Unicode
     database so new format characters are covered without a hand-kept list."""
-    ranges = _CF_RANGES.get(unicodedata.unidata_version) or _format_ranges()
+    ranges = _invisible_ranges()
     cls = "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
-    return re.compile(f"[{cls}{_IGNORABLE_EXTRA}]+")
+    return re.compile(f"[{cls}]+")
+
+
+def _invisible_ranges() -> list[tuple[int, int]]:
+    """The code point ranges `_invisible` removes."""
+    return [*(_CF_RANGES.get(unicodedata.unidata_version) or _format_ranges()), *_IGNORABLE_EXTRA_RANGES]
+
+
+_INVISIBLE, _COMPAT, _SPACE = 1, 2, 4
+
+
+@functools.cache
+def _char_flags():
+    """For every code point whether `_invisible` removes it, `_compat_table` maps it, and it is
+    white space (`str.isspace`, all in the BMP): a text's flags are one numpy lookup."""
+    import numpy as np
+
+    table = np.zeros(0x110000, dtype=np.uint8)
+    for a, b in _invisible_ranges():
+        table[a : b + 1] |= _INVISIBLE
+    for c in _compat_table():
+        table[c] |= _COMPAT
+    for c in range(0x10000):
+        if chr(c).isspace():
+            table[c] |= _SPACE
+    return table
+
+
+def _flags(text: str):
+    """The `_char_flags` of each character of `text` (None for a text with a lone surrogate)."""
+    import numpy as np
+
+    try:
+        cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    except UnicodeEncodeError:
+        return None, None
+    return cp, _char_flags()[cp]
 
 
 @functools.cache
@@ -110,15 +149,17 @@ def _compat_chars() -> tuple[re.Pattern[str], dict[str, str]]:
     return re.compile("[" + "".join(re.escape(c) for c in table) + "]"), table
 
 
-def _nfkc(text: str) -> str:
+def _nfkc(text: str, compat: bool = True) -> str:
     """`unicodedata.normalize("NFKC", text)`, faster for Chinese text: most of it is already
     NFKC but for full-width punctuation (，：（）) and the like, which `_compat_table` folds
     (each distinct one replaced at once: what replaces a character is fully decomposed, so it
     holds none of the table's characters, and the order does not matter); the full
-    normalisation runs only when the quick check still finds something."""
-    pattern, table = _compat_chars()
-    for c in set(pattern.findall(text)):
-        text = text.replace(c, table[c])
+    normalisation runs only when the quick check still finds something. `compat` False: the
+    caller knows the text holds none of the table's characters."""
+    if compat:
+        pattern, table = _compat_chars()
+        for c in set(pattern.findall(text)):
+            text = text.replace(c, table[c])
     return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 
@@ -186,8 +227,71 @@ def fold_with_gaps(text: str) -> tuple[str, frozenset[int]]:
     "张建国 国庆期间"."""
     if not text:
         return "", frozenset()
-    t = _nfkc(_invisible().sub("", text))
+    # what the steps would find, from a lookup of the text's characters (`_char_flags`): the
+    # removal of invisible characters is skipped when there are none, and the white space is
+    # worked out run by run (`_fold_spaces`) instead of by three passes of regular expressions
+    _, flags = _flags(text)
+    if flags is None:
+        t = _nfkc(_invisible().sub("", text))
+    else:
+        t = _invisible().sub("", text) if (flags & _INVISIBLE).any() else text
+        t = _nfkc(t, compat=bool((flags & _COMPAT).any()))
     t = _t2s().convert(t)
+    spaced = _fold_spaces(t)
+    if spaced is None:
+        return _fold_spaces_slowly(t)
+    out, gaps = spaced
+    if not gaps:
+        return out, frozenset()
+    return out, _word_gaps(out, gaps)
+
+
+def _fold_spaces(t: str) -> tuple[str, list[int]] | None:
+    """The white space steps of `fold_with_gaps` (`_fold_spaces_slowly`) run by run of white
+    space: one at either end is dropped (strip), one holding a line break becomes "\n", one
+    between two CJK characters goes (its offset in the result is a gap), any other becomes " ".
+    None for a text `_flags` cannot read."""
+    import numpy as np
+
+    _, flags = _flags(t)
+    if flags is None:
+        return None
+    at = np.flatnonzero(flags & _SPACE)
+    if not len(at):
+        return t, []
+    cut = np.flatnonzero(np.diff(at) > 1)
+    starts = at[np.concatenate(([0], cut + 1))].tolist()
+    ends = (at[np.concatenate((cut, [len(at) - 1]))] + 1).tolist()
+    n = len(t)
+    parts: list[str] = []
+    gaps: list[int] = []
+    last = size = 0
+    cjk = _CJK_CHAR.match
+    for a, b in zip(starts, ends, strict=True):
+        piece = t[last:a]
+        parts.append(piece)
+        size += len(piece)
+        last = b
+        if a == 0 or b == n:
+            continue  # stripped
+        if not _LINE_BREAKS.isdisjoint(t[a:b]):
+            parts.append("\n")
+            size += 1
+        elif cjk(t, a - 1) and cjk(t, b):
+            gaps.append(size)
+        else:
+            parts.append(" ")
+            size += 1
+    parts.append(t[last:])
+    return "".join(parts), gaps
+
+
+# what `_LINE_BREAK_RUN` counts as a line break
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def _fold_spaces_slowly(t: str) -> tuple[str, frozenset[int]]:
+    """`_fold_spaces` by regular expressions, with the gaps that are word breaks."""
     t = _LINE_BREAK_RUN.sub("\n", t.strip())
     t = _HSPACE_RUN.sub(" ", t)
     parts: list[str] = []
@@ -201,7 +305,12 @@ def fold_with_gaps(text: str) -> tuple[str, frozenset[int]]:
     if not gaps:
         return t, frozenset()
     parts.append(t[last:])
-    out = "".join(parts)
+    return "".join(parts), _word_gaps("".join(parts), gaps)
+
+
+def _word_gaps(out: str, gaps: list[int]) -> frozenset[int]:
+    """Of the offsets in `out` where white space between CJK characters was dropped, those
+    that look like a word break."""
     at = set(gaps)
 
     def single(i: int) -> bool:  # the character at i stands alone between breaks
@@ -210,7 +319,7 @@ def fold_with_gaps(text: str) -> tuple[str, frozenset[int]]:
         )
 
     # "张 建 国 际 贸 易" is spaced letter by letter: those spaces say nothing about words
-    return out, frozenset(g for g in gaps if not (single(g - 1) and single(g)))
+    return frozenset(g for g in gaps if not (single(g - 1) and single(g)))
 
 
 class WideAutomaton:
