@@ -34,6 +34,8 @@ _CJK = (
     "\u2e80-\u2fdf\u3001-\u303f\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff\u3400-\u4dbf"
     "\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
 )
+# The white space steps of `fold`, as regular expressions (`_fold_spaces` does what they do in
+# one pass; tests/test_fold_fast.py runs them as the reference).
 # horizontal whitespace only: a line break still separates (title / body, lines of a post)
 _HSPACE = "[^\\S\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+"
 _SPACED_CJK = re.compile(f"(?<=[{_CJK}]){_HSPACE}(?=[{_CJK}])")
@@ -89,13 +91,13 @@ def _invisible_ranges() -> list[tuple[int, int]]:
     return [*(_CF_RANGES.get(unicodedata.unidata_version) or _format_ranges()), *_IGNORABLE_EXTRA_RANGES]
 
 
-_INVISIBLE, _COMPAT, _SPACE = 1, 2, 4
+_INVISIBLE, _COMPAT = 1, 2
 
 
 @functools.cache
 def _char_flags():
-    """For every code point whether `_invisible` removes it, `_compat_table` maps it, and it is
-    white space (`str.isspace`, all in the BMP): a text's flags are one numpy lookup."""
+    """For every code point whether `_invisible` removes it and `_compat_table` maps it: what
+    a text holds is then one numpy lookup (`_seen_flags`)."""
     import numpy as np
 
     table = np.zeros(0x110000, dtype=np.uint8)
@@ -103,21 +105,19 @@ def _char_flags():
         table[a : b + 1] |= _INVISIBLE
     for c in _compat_table():
         table[c] |= _COMPAT
-    for c in range(0x10000):
-        if chr(c).isspace():
-            table[c] |= _SPACE
     return table
 
 
-def _flags(text: str):
-    """The `_char_flags` of each character of `text` (None for a text with a lone surrogate)."""
+def _seen_flags(text: str) -> int | None:
+    """The `_char_flags` of the characters of `text`, or-ed together (None for a text with a
+    lone surrogate)."""
     import numpy as np
 
     try:
         cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     except UnicodeEncodeError:
-        return None, None
-    return cp, _char_flags()[cp]
+        return None
+    return int(np.bitwise_or.reduce(_char_flags()[cp]))
 
 
 @functools.cache
@@ -227,54 +227,41 @@ def fold_with_gaps(text: str) -> tuple[str, frozenset[int]]:
     "张建国 国庆期间"."""
     if not text:
         return "", frozenset()
-    # what the steps would find, from a lookup of the text's characters (`_char_flags`): the
-    # removal of invisible characters is skipped when there are none, and the white space is
-    # worked out run by run (`_fold_spaces`) instead of by three passes of regular expressions
-    _, flags = _flags(text)
-    if flags is None:
+    seen = _seen_flags(text) if len(text) >= FLAGS_FROM_CHARS else None
+    if seen is None:
         t = _nfkc(_invisible().sub("", text))
-    else:
-        t = _invisible().sub("", text) if (flags & _INVISIBLE).any() else text
-        t = _nfkc(t, compat=bool((flags & _COMPAT).any()))
+    else:  # a step with nothing to do is skipped
+        t = _invisible().sub("", text) if seen & _INVISIBLE else text
+        t = _nfkc(t, compat=bool(seen & _COMPAT))
     t = _t2s().convert(t)
-    spaced = _fold_spaces(t)
-    if spaced is None:
-        return _fold_spaces_slowly(t)
-    out, gaps = spaced
+    out, gaps = _fold_spaces(t)
     if not gaps:
         return out, frozenset()
     return out, _word_gaps(out, gaps)
 
 
-def _fold_spaces(t: str) -> tuple[str, list[int]] | None:
-    """The white space steps of `fold_with_gaps` (`_fold_spaces_slowly`) run by run of white
-    space: one at either end is dropped (strip), one holding a line break becomes "\n", one
-    between two CJK characters goes (its offset in the result is a gap), any other becomes " ".
-    None for a text `_flags` cannot read."""
-    import numpy as np
+FLAGS_FROM_CHARS = 256  # a text this long is looked up (`_seen_flags`) before it is folded
 
-    _, flags = _flags(t)
-    if flags is None:
-        return None
-    at = np.flatnonzero(flags & _SPACE)
-    if not len(at):
-        return t, []
-    cut = np.flatnonzero(np.diff(at) > 1)
-    starts = at[np.concatenate(([0], cut + 1))].tolist()
-    ends = (at[np.concatenate((cut, [len(at) - 1]))] + 1).tolist()
+
+def _fold_spaces(t: str) -> tuple[str, list[int]]:
+    """The white space steps of `fold_with_gaps` run by run of white space, in one pass: what
+    `_LINE_BREAK_RUN` and `_HSPACE_RUN` (after a strip), then `_SPACED_CJK` make of it. A run at either end is
+    dropped (strip), one holding a line break becomes "\\n", one between two CJK characters
+    goes (its offset in the result is a gap), any other becomes " "."""
     n = len(t)
     parts: list[str] = []
     gaps: list[int] = []
     last = size = 0
     cjk = _CJK_CHAR.match
-    for a, b in zip(starts, ends, strict=True):
+    for m in _WS.finditer(t):
+        a, b = m.span()
         piece = t[last:a]
         parts.append(piece)
         size += len(piece)
         last = b
         if a == 0 or b == n:
             continue  # stripped
-        if not _LINE_BREAKS.isdisjoint(t[a:b]):
+        if not _LINE_BREAKS.isdisjoint(m.group()):
             parts.append("\n")
             size += 1
         elif cjk(t, a - 1) and cjk(t, b):
@@ -282,30 +269,14 @@ def _fold_spaces(t: str) -> tuple[str, list[int]] | None:
         else:
             parts.append(" ")
             size += 1
+    if not last:
+        return t, gaps
     parts.append(t[last:])
     return "".join(parts), gaps
 
 
 # what `_LINE_BREAK_RUN` counts as a line break
 _LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
-
-
-def _fold_spaces_slowly(t: str) -> tuple[str, frozenset[int]]:
-    """`_fold_spaces` by regular expressions, with the gaps that are word breaks."""
-    t = _LINE_BREAK_RUN.sub("\n", t.strip())
-    t = _HSPACE_RUN.sub(" ", t)
-    parts: list[str] = []
-    gaps: list[int] = []
-    last = removed = 0
-    for m in _SPACED_CJK.finditer(t):
-        parts.append(t[last : m.start()])
-        gaps.append(m.start() - removed)
-        removed += m.end() - m.start()
-        last = m.end()
-    if not gaps:
-        return t, frozenset()
-    parts.append(t[last:])
-    return "".join(parts), _word_gaps("".join(parts), gaps)
 
 
 def _word_gaps(out: str, gaps: list[int]) -> frozenset[int]:

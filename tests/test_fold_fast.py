@@ -75,6 +75,11 @@ def test_same_as_every_step_on_random_text():
     rnd = random.Random(17)
     pool = [chr(c) for c in range(0x20000) if not 0xD800 <= c < 0xE000]
     common = list(" \n\t\r\u3000\u00a0\u200b\u2028张建国國際abc１２，。 ﹏ⅷ\ufe0f") + ["\U000e0041"]
-    for _ in range(5000):
-        s = "".join(rnd.choice(common) if rnd.random() < 0.7 else rnd.choice(pool) for _ in range(rnd.randint(0, 10)))
+    for i in range(6000):
+        n = rnd.randint(0, 10) if i % 6 else rnd.randint(ct.FLAGS_FROM_CHARS - 2, ct.FLAGS_FROM_CHARS + 40)
+        s = "".join(rnd.choice(common) if rnd.random() < 0.7 else rnd.choice(pool) for _ in range(n))
+        assert ct.fold_with_gaps(s) == _reference(s), repr(s)
+    plain = list(" \n\t\r张建国國際abc。、")  # no invisible or full-width characters: those steps skipped
+    for _ in range(300):
+        s = "".join(rnd.choice(plain) for _ in range(rnd.randint(ct.FLAGS_FROM_CHARS, ct.FLAGS_FROM_CHARS + 40)))
         assert ct.fold_with_gaps(s) == _reference(s), repr(s)
