@@ -81,7 +81,10 @@ def _classes() -> np.ndarray:
     return table
 
 
-_SPACE = np.uint32(32)
+# 0-d arrays, not numpy scalars: an operation of an array with one is several times cheaper
+_ZERO = np.array(0, dtype=np.uint32)
+_SPACE = np.array(32, dtype=np.uint32)
+_IS_OTHER, _IS_CJK, _IS_WORD = (np.array(c, dtype=np.uint8) for c in (_OTHER, _CJK_CLASS, _WORD))
 
 
 def _index_bmp(cp: np.ndarray) -> str:
@@ -92,15 +95,17 @@ def _index_bmp(cp: np.ndarray) -> str:
     nxt = np.empty_like(cls)
     nxt[:-1] = cls[1:]
     nxt[-1] = _OTHER
-    cjk = cls == _CJK_CLASS
-    pair = cjk & (nxt == _CJK_CLASS)
-    end = (cjk & ~pair) | ((cls == _WORD) & (nxt != _WORD))
+    cjk = cls == _IS_CJK
+    pair = cjk & (nxt == _IS_CJK)
+    end = (cjk ^ pair) | ((cls == _IS_WORD) & (nxt != _IS_WORD))
     units = np.zeros((len(cp), 3), dtype=np.uint32)
-    units[:, 0] = np.where(cls != _OTHER, cp, 0)
-    units[:-1, 1] = np.where(pair[:-1], cp[1:], 0)
+    units[:, 0] = cp
+    units[:, 0][cls == _IS_OTHER] = _ZERO
+    units[:-1, 1] = cp[1:]
+    units[:, 1][~pair] = _ZERO
     units[:, 1][end] = _SPACE
     units[:, 2][pair] = _SPACE
-    out = units[units != 0]
+    out = units[units != _ZERO]
     # every token ends with its space: the last one's is dropped
     return out[:-1].tobytes().decode("utf-32-le") if len(out) else ""
 
