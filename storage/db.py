@@ -198,7 +198,7 @@ def write_tx(db: Any) -> Iterator[Any]:
             yield db
         return
     if db.conn.in_transaction:
-        with db.atomic():
+        with _savepoint(db.conn):
             yield db
         return
     db.conn.execute("BEGIN IMMEDIATE")
@@ -210,6 +210,23 @@ def write_tx(db: Any) -> Iterator[Any]:
         raise
     else:
         db.conn.execute("COMMIT")
+
+
+@contextmanager
+def _savepoint(conn: sqlite3.Connection) -> Iterator[None]:
+    """A nested `write_tx` (sqlite-utils' `atomic`, under one name: SQLite releases and rolls
+    back to the innermost savepoint of a name, and the statements are prepared once, not for
+    each new random name, as a source run's every post opens one)."""
+    conn.execute("SAVEPOINT yuqing_nested")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:  # an error may have ended the whole transaction already
+            conn.execute("ROLLBACK TO SAVEPOINT yuqing_nested")
+            conn.execute("RELEASE SAVEPOINT yuqing_nested")
+        raise
+    else:
+        conn.execute("RELEASE SAVEPOINT yuqing_nested")
 
 
 def begin_write(db: Any) -> None:
