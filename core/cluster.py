@@ -111,17 +111,30 @@ SAMPLE = 4096  # at most this many shingles vote (the smallest hashes): bounds t
 _MASK = (1 << 64) - 1
 
 
-_P = np.uint64(0x100000001B3)  # FNV-1a's 64-bit prime: the multiplier of the shingle hash
+def _u64(x: int) -> np.ndarray:
+    """A constant as a 0-d array: an operation of an array with one costs a fraction of one
+    with a numpy scalar (the same values: unsigned integer arithmetic wraps alike)."""
+    return np.array(x, dtype=np.uint64)
+
+
+def _u32(x: int) -> np.ndarray:
+    return np.array(x, dtype=np.uint32)
+
+
+_P = _u64(0x100000001B3)  # FNV-1a's 64-bit prime: the multiplier of the shingle hash
+_GOLDEN, _M1, _M2 = _u64(0x9E3779B97F4A7C15), _u64(0xBF58476D1CE4E5B9), _u64(0x94D049BB133111EB)
+_S30, _S27, _S31 = _u64(30), _u64(27), _u64(31)
+_CASE, _ZERO, _NINE, _LOWER_A, _Z_SPAN, _ASCII = _u32(32), _u32(48), _u32(9), _u32(97), _u32(25), _u32(128)
+_CJK_A, _CJK_Z, _EXT_A, _EXT_Z = _u32(0x4E00), _u32(0x9FFF), _u32(0x3400), _u32(0x4DBF)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser: a well-spread 64-bit hash of each value (and, applied again, a
-    second, independent-looking one)."""
-    with np.errstate(over="ignore"):
-        z = x + np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
+    second, independent-looking one). Array arithmetic wraps silently."""
+    z = x + _GOLDEN
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
 
 
 def shingle_hashes(text: str, k: int = SHINGLE) -> np.ndarray:
@@ -129,24 +142,23 @@ def shingle_hashes(text: str, k: int = SHINGLE) -> np.ndarray:
     text: CJK ideographs, ASCII letters (case folded) and digits; everything else (punctuation,
     spaces, line breaks, symbols) is skipped, so a text's shingles do not depend on its layout."""
     cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    lower = cp | np.uint32(32)  # ASCII upper -> lower case
+    lower = cp | _CASE  # ASCII upper -> lower case
     word = (
-        ((cp >= 0x4E00) & (cp <= 0x9FFF))
-        | ((cp >= 0x3400) & (cp <= 0x4DBF))
-        | ((cp - np.uint32(48)) <= 9)  # 0-9 (below 48 wraps round to a large number)
-        | ((lower - np.uint32(97)) <= 25)  # a-z, A-Z
+        ((cp >= _CJK_A) & (cp <= _CJK_Z))
+        | ((cp >= _EXT_A) & (cp <= _EXT_Z))
+        | ((cp - _ZERO) <= _NINE)  # 0-9 (below 48 wraps round to a large number)
+        | ((lower - _LOWER_A) <= _Z_SPAN)  # a-z, A-Z
     )
-    w = np.where(cp < 128, lower, cp)[word].astype(np.uint64)
+    w = np.where(cp < _ASCII, lower, cp)[word].astype(np.uint64)
     n = len(w) - k + 1
     if n < 1:  # fewer than k word characters: the whole of them is the one shingle
         if not len(w):
             return np.zeros(0, dtype=np.uint64)
         n, k = 1, len(w)
-    with np.errstate(over="ignore"):
-        h = w[:n].copy()
-        for j in range(1, k):
-            h = h * _P + w[j : j + n]
-        h = _mix(h)
+    h = w[:n].copy()
+    for j in range(1, k):
+        h = h * _P + w[j : j + n]
+    h = _mix(h)
     h.sort()
     return h[np.concatenate(([True], h[1:] != h[:-1]))]
 

@@ -19,6 +19,8 @@ import re
 from functools import lru_cache
 from itertools import pairwise
 
+import numpy as np
+
 from core.text import fold, fold_with_gaps
 
 __all__ = [
@@ -48,10 +50,71 @@ def _runs(folded: str) -> list[tuple[bool, str]]:
 
 def index_folded(folded: str) -> str:
     """Space-separated index tokens of an already folded text (`index_text` without the fold):
-    each CJK run's bigrams and its last character, each other run whole."""
+    each CJK run's bigrams and its last character, each other run whole. Worked out a
+    character at a time with numpy (`_index_bmp`) for a text within the BMP, by the runs
+    (`_index_runs`, the same string) otherwise."""
+    low = folded.lower()
+    try:
+        cp = np.frombuffer(low.encode("utf-32-le"), dtype=np.uint32)
+    except UnicodeEncodeError:  # a lone surrogate
+        return _index_runs(low)
+    if not len(cp) or int(cp.max()) > 0xFFFF:
+        return _index_runs(low)
+    return _index_bmp(cp)
+
+
+_OTHER, _CJK_CLASS, _WORD = 0, 1, 2
+
+
+@lru_cache(maxsize=1)
+def _classes() -> np.ndarray:
+    """For each BMP code point its class in `_RUN`: CJK, another word character, or neither."""
+    table = np.zeros(0x10000, dtype=np.uint8)
+    cjk = re.compile(f"[{_CJK}]")
+    word = re.compile(f"[^\\W_{_CJK}]")
+    for c in range(0x10000):
+        ch = chr(c)
+        if cjk.match(ch):
+            table[c] = _CJK_CLASS
+        elif word.match(ch):
+            table[c] = _WORD
+    return table
+
+
+# 0-d arrays, not numpy scalars: an operation of an array with one is several times cheaper
+_ZERO = np.array(0, dtype=np.uint32)
+_SPACE = np.array(32, dtype=np.uint32)
+_IS_OTHER, _IS_CJK, _IS_WORD = (np.array(c, dtype=np.uint8) for c in (_OTHER, _CJK_CLASS, _WORD))
+
+
+def _index_bmp(cp: np.ndarray) -> str:
+    """`_index_runs` of a lower-cased text given as its code points (all in the BMP): each
+    character emits up to three code units — itself; the next one and a space when both are
+    CJK (a bigram), a space when it ends a run — and the units left empty (0) are dropped."""
+    cls = _classes()[cp]
+    nxt = np.empty_like(cls)
+    nxt[:-1] = cls[1:]
+    nxt[-1] = _OTHER
+    cjk = cls == _IS_CJK
+    pair = cjk & (nxt == _IS_CJK)
+    end = (cjk ^ pair) | ((cls == _IS_WORD) & (nxt != _IS_WORD))
+    units = np.zeros((len(cp), 3), dtype=np.uint32)
+    units[:, 0] = cp
+    units[:, 0][cls == _IS_OTHER] = _ZERO
+    units[:-1, 1] = cp[1:]
+    units[:, 1][~pair] = _ZERO
+    units[:, 1][end] = _SPACE
+    units[:, 2][pair] = _SPACE
+    out = units[units != _ZERO]
+    # every token ends with its space: the last one's is dropped
+    return out[:-1].tobytes().decode("utf-32-le") if len(out) else ""
+
+
+def _index_runs(low: str) -> str:
+    """`index_folded` of a lower-cased text, run by run."""
     out: list[str] = []
     add = out.append
-    for cjk, other in _RUN.findall(folded.lower()):
+    for cjk, other in _RUN.findall(low):
         if cjk:
             if len(cjk) > 1:
                 add(" ".join(map(operator.add, cjk, cjk[1:])))  # the neighbouring pairs

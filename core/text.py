@@ -34,6 +34,8 @@ _CJK = (
     "\u2e80-\u2fdf\u3001-\u303f\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff\u3400-\u4dbf"
     "\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
 )
+# The white space steps of `fold`, as regular expressions (`_fold_spaces` does what they do in
+# one pass; tests/test_fold_fast.py runs them as the reference).
 # horizontal whitespace only: a line break still separates (title / body, lines of a post)
 _HSPACE = "[^\\S\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+"
 _SPACED_CJK = re.compile(f"(?<=[{_CJK}]){_HSPACE}(?=[{_CJK}])")
@@ -44,7 +46,10 @@ _HSPACE_RUN = re.compile(r"[^\S\n]+")
 # Default-ignorable code points that are not format characters (Cf): combining grapheme
 # joiner, Hangul fillers, Khmer inherent vowels, Mongolian variation selectors, variation
 # selectors, tag-range reserved code points.
-_IGNORABLE_EXTRA = "\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0000-\U000e0fff"
+_IGNORABLE_EXTRA_RANGES = (
+    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x3164, 0x3164), (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0), (0xE0000, 0xE0FFF),
+)  # fmt: skip
 
 
 # The ranges `_format_ranges` finds in Unicode 14.0 (Python 3.11), so a process does not walk all
@@ -76,9 +81,43 @@ def _invisible() -> re.Pattern[str]:
     """Every format character (category Cf: ZWSP, ZWJ, ZWNJ, soft hyphen, BOM, bidi marks, word
     joiner ...) and the other default-ignorable code points, from this Python's Unicode
     database so new format characters are covered without a hand-kept list."""
-    ranges = _CF_RANGES.get(unicodedata.unidata_version) or _format_ranges()
+    ranges = _invisible_ranges()
     cls = "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
-    return re.compile(f"[{cls}{_IGNORABLE_EXTRA}]+")
+    return re.compile(f"[{cls}]+")
+
+
+def _invisible_ranges() -> list[tuple[int, int]]:
+    """The code point ranges `_invisible` removes."""
+    return [*(_CF_RANGES.get(unicodedata.unidata_version) or _format_ranges()), *_IGNORABLE_EXTRA_RANGES]
+
+
+_INVISIBLE, _COMPAT = 1, 2
+
+
+@functools.cache
+def _char_flags():
+    """For every code point whether `_invisible` removes it and `_compat_table` maps it: what
+    a text holds is then one numpy lookup (`_seen_flags`)."""
+    import numpy as np
+
+    table = np.zeros(0x110000, dtype=np.uint8)
+    for a, b in _invisible_ranges():
+        table[a : b + 1] |= _INVISIBLE
+    for c in _compat_table():
+        table[c] |= _COMPAT
+    return table
+
+
+def _seen_flags(text: str) -> int | None:
+    """The `_char_flags` of the characters of `text`, or-ed together (None for a text with a
+    lone surrogate)."""
+    import numpy as np
+
+    try:
+        cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    except UnicodeEncodeError:
+        return None
+    return int(np.bitwise_or.reduce(_char_flags()[cp]))
 
 
 @functools.cache
@@ -110,15 +149,17 @@ def _compat_chars() -> tuple[re.Pattern[str], dict[str, str]]:
     return re.compile("[" + "".join(re.escape(c) for c in table) + "]"), table
 
 
-def _nfkc(text: str) -> str:
+def _nfkc(text: str, compat: bool = True) -> str:
     """`unicodedata.normalize("NFKC", text)`, faster for Chinese text: most of it is already
     NFKC but for full-width punctuation (，：（）) and the like, which `_compat_table` folds
     (each distinct one replaced at once: what replaces a character is fully decomposed, so it
     holds none of the table's characters, and the order does not matter); the full
-    normalisation runs only when the quick check still finds something."""
-    pattern, table = _compat_chars()
-    for c in set(pattern.findall(text)):
-        text = text.replace(c, table[c])
+    normalisation runs only when the quick check still finds something. `compat` False: the
+    caller knows the text holds none of the table's characters."""
+    if compat:
+        pattern, table = _compat_chars()
+        for c in set(pattern.findall(text)):
+            text = text.replace(c, table[c])
     return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 
@@ -160,7 +201,22 @@ def fold(text: str) -> str:
       glued into one word).
 
     Idempotent: fold(fold(x)) == fold(x).
+
+    A short text (a title, a term, a sentence) is folded once and kept (`_fold_short`): a
+    post's title is folded by the analyser, the clustering and the search index in turn.
     """
+    if not text:
+        return ""
+    if len(text) <= FOLD_CACHE_CHARS:
+        return _fold_short(text)
+    return fold_with_gaps(text)[0]
+
+
+FOLD_CACHE_CHARS = 200  # texts up to this long are kept folded (`fold`)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_short(text: str) -> str:
     return fold_with_gaps(text)[0]
 
 
@@ -171,22 +227,61 @@ def fold_with_gaps(text: str) -> tuple[str, frozenset[int]]:
     "张建国 国庆期间"."""
     if not text:
         return "", frozenset()
-    t = _nfkc(_invisible().sub("", text))
+    seen = _seen_flags(text) if len(text) >= FLAGS_FROM_CHARS else None
+    if seen is None:
+        t = _nfkc(_invisible().sub("", text))
+    else:  # a step with nothing to do is skipped
+        t = _invisible().sub("", text) if seen & _INVISIBLE else text
+        t = _nfkc(t, compat=bool(seen & _COMPAT))
     t = _t2s().convert(t)
-    t = _LINE_BREAK_RUN.sub("\n", t.strip())
-    t = _HSPACE_RUN.sub(" ", t)
+    out, gaps = _fold_spaces(t)
+    if not gaps:
+        return out, frozenset()
+    return out, _word_gaps(out, gaps)
+
+
+FLAGS_FROM_CHARS = 256  # a text this long is looked up (`_seen_flags`) before it is folded
+
+
+def _fold_spaces(t: str) -> tuple[str, list[int]]:
+    """The white space steps of `fold_with_gaps` run by run of white space, in one pass: what
+    `_LINE_BREAK_RUN` and `_HSPACE_RUN` (after a strip), then `_SPACED_CJK` make of it. A run at either end is
+    dropped (strip), one holding a line break becomes "\\n", one between two CJK characters
+    goes (its offset in the result is a gap), any other becomes " "."""
+    n = len(t)
     parts: list[str] = []
     gaps: list[int] = []
-    last = removed = 0
-    for m in _SPACED_CJK.finditer(t):
-        parts.append(t[last : m.start()])
-        gaps.append(m.start() - removed)
-        removed += m.end() - m.start()
-        last = m.end()
-    if not gaps:
-        return t, frozenset()
+    last = size = 0
+    cjk = _CJK_CHAR.match
+    for m in _WS.finditer(t):
+        a, b = m.span()
+        piece = t[last:a]
+        parts.append(piece)
+        size += len(piece)
+        last = b
+        if a == 0 or b == n:
+            continue  # stripped
+        if not _LINE_BREAKS.isdisjoint(m.group()):
+            parts.append("\n")
+            size += 1
+        elif cjk(t, a - 1) and cjk(t, b):
+            gaps.append(size)
+        else:
+            parts.append(" ")
+            size += 1
+    if not last:
+        return t, gaps
     parts.append(t[last:])
-    out = "".join(parts)
+    return "".join(parts), gaps
+
+
+# what `_LINE_BREAK_RUN` counts as a line break
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def _word_gaps(out: str, gaps: list[int]) -> frozenset[int]:
+    """Of the offsets in `out` where white space between CJK characters was dropped, those
+    that look like a word break."""
     at = set(gaps)
 
     def single(i: int) -> bool:  # the character at i stands alone between breaks
@@ -195,7 +290,7 @@ def fold_with_gaps(text: str) -> tuple[str, frozenset[int]]:
         )
 
     # "张 建 国 际 贸 易" is spaced letter by letter: those spaces say nothing about words
-    return out, frozenset(g for g in gaps if not (single(g - 1) and single(g)))
+    return frozenset(g for g in gaps if not (single(g - 1) and single(g)))
 
 
 class WideAutomaton:

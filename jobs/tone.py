@@ -31,10 +31,12 @@ MODEL_PATH = Path(__file__).with_name("tone_model.npz")  # not under data/, whic
 MAX_N = 3
 TITLE_SALT, BODY_SALT = 1, 2
 
-_K = np.uint64(0x100000001B3)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_S31, _S27, _S33 = np.uint64(31), np.uint64(27), np.uint64(33)
+# 0-d arrays, not numpy scalars: an operation of an array with one costs a fraction (the
+# same values: unsigned integer arithmetic wraps alike)
+_K = np.array(0x100000001B3, dtype=np.uint64)
+_M1 = np.array(0xBF58476D1CE4E5B9, dtype=np.uint64)
+_M2 = np.array(0x94D049BB133111EB, dtype=np.uint64)
+_S31, _S27, _S33 = (np.array(n, dtype=np.uint64) for n in (31, 27, 33))
 
 
 def _buckets(text: str, salt: int, bits: int) -> np.ndarray:
@@ -47,7 +49,7 @@ def _buckets(text: str, salt: int, bits: int) -> np.ndarray:
     for n in range(1, min(MAX_N, len(cp)) + 1):
         if n > 1:
             h = h[:-1] * _K + cp[n - 1 :]  # wraps modulo 2**64, as intended
-        grams.append(h + np.uint64(salt * 1000003 + n * 7919))
+        grams.append(h + np.array(salt * 1000003 + n * 7919, dtype=np.uint64))
     x = np.concatenate(grams)
     # one 64-bit finaliser pass over all n-grams (splitmix64's constants)
     x ^= x >> _S31
@@ -55,7 +57,7 @@ def _buckets(text: str, salt: int, bits: int) -> np.ndarray:
     x ^= x >> _S27
     x *= _M2
     x ^= x >> _S33
-    x >>= np.uint64(64 - bits)
+    x >>= np.array(64 - bits, dtype=np.uint64)
     return x.astype(np.int64)
 
 
