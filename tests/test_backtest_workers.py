@@ -22,7 +22,7 @@ GROUPS = ROOT / "config" / "labels" / "inews_groups.json"
 PROVINCE = ROOT / "config" / "province.toml"
 
 SPAWNED = 250  # a post's output depends only on the posts before it: a prefix run gives a prefix
-FORKED = 1200  # of the labelled set (2,116 posts): enough for many chunks per worker, in half the time
+FORKED = 600  # of the labelled set (2,116 posts): 12 chunks, several per worker, in a fraction of the time
 
 needs_fork = pytest.mark.skipif(sys.platform != "linux", reason="the worker is forked to inherit a patched analyser")
 

@@ -37,7 +37,7 @@ def test_same_pairs_as_jieba_on_edges_and_news_leads():
     jieba.initialize()
     finder = OfficialFinder()
     texts = list(EDGES)
-    for title, content in _inews(400):
+    for title, content in _inews(250):
         head, _, body = fold(f"{title}\n{content}").partition("\n")
         texts.append(finder.lead(head, body))  # what the finder tags
     texts += [f"{t}\n{c}" for t, c in _inews(40)]  # whole raw texts too
@@ -54,7 +54,7 @@ def test_same_pairs_with_the_watch_list_in_the_dictionary():
 def test_same_hmm_path_on_unknown_runs():
     from jieba.posseg.viterbi import viterbi
 
-    runs = [r for _, c in _inews(300) for r in re.findall("[\u4e00-\u9fd5]+", c) if 2 <= len(r) <= 8][:3000]
+    runs = [r for _, c in _inews(300) for r in re.findall("[\u4e00-\u9fd5]+", c) if 2 <= len(r) <= 8][:2000]
     rng = random.Random(6)
     runs += [
         "".join(rng.choice("张建国市局长黄太文郑高贵的了么呢吗嗯") for _ in range(rng.randint(1, 9)))
