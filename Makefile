@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy   # packages and settings in pyproject.toml [tool.mypy]
-	$(BIN)/python -m pytest -q -n 2   # two workers: the suite takes ~4 min on 2 cores
+	$(BIN)/python -m pytest -q -n 3   # three workers on 2 cores: many tests wait on subprocesses and sockets (4.5 min; 5.3 with two)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
