@@ -85,17 +85,21 @@ _NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _TITLE_PREFIX = re.compile(r"^(转[:：]|转发[:：]|【[^】]{0,8}】|\[[^\]]{0,8}\])\s*")
 
 
+def _without_prefixes(t: str) -> str:
+    """A title without its repost prefixes (转:, 【快讯】), however many are stacked."""
+    while True:
+        stripped = _TITLE_PREFIX.sub("", t)
+        if stripped == t:
+            return t
+        t = stripped
+
+
 def story_key(title: str) -> str:
     """Identical stories share a key: the title without punctuation, spacing or repost prefixes,
     and without trailing site names and sections (…的举报-中商财经, …老板 - 业界 -江门乐居网) when what
     is left has PHRASE_CJK or more CJK characters — a headline that long names one story, while
     a short one (协查通告，奖励3000元！_交警二大队) may be any site's notice and keeps its suffix."""
-    t = normalize(title).lower()
-    while True:
-        stripped = _TITLE_PREFIX.sub("", t)
-        if stripped == t:
-            break
-        t = stripped
+    t = _without_prefixes(normalize(title).lower())
     end = without_site_suffix(t)
     if end < len(t) and _cjk(t[:end]) >= PHRASE_CJK:
         t = t[:end]
@@ -480,12 +484,7 @@ def headline(title: str) -> str:
     """A title as the phrase rule reads it: folded, lower case, without repost prefixes (转:,
     【…】) and trailing site names and sections (…_国内频道_东方网, - 第6页 ...), at least 6
     characters kept (as `jobs.analyse` cuts a headline)."""
-    t = fold(title or "").lower().strip()
-    while True:
-        stripped = _TITLE_PREFIX.sub("", t)
-        if stripped == t:
-            break
-        t = stripped
+    t = _without_prefixes(fold(title or "").lower().strip())
     return t[: without_site_suffix(t)].strip()
 
 
@@ -963,8 +962,10 @@ class StoryIndex:
         return False
 
     def _related(self, event: Event, held: Event) -> bool:
+        """A place or person in common, or EVENT_SHARED distinctive terms (`copy_of` has already
+        skipped events that conflict)."""
         shared = [t for t in event.terms & held.terms if len(self._by_term.get(t, ())) <= EVENT_COMMON_IN_WINDOW]
-        return _anchored(event, held) or (len(shared) >= EVENT_SHARED and event.conflict(held) is None)
+        return _anchored(event, held) or len(shared) >= EVENT_SHARED
 
     def copy_of(self, fingerprint: int | None, event: Event | None = None) -> int | None:
         """The incident this text is a copy of: the nearest fingerprint within NEAR_DUPLICATE
