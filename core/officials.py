@@ -830,13 +830,15 @@ def _pos_viterbi(obs: str, posseg) -> list:
     back: list[dict] = [dict.fromkeys(v, "")]
     for c in obs[1:]:
         prev = [x for x in v if len(trans_p[x]) > 0]
-        expect = set().union(*map(trans_p.__getitem__, prev))
-        here = expect.intersection(states.get(c, all_states))
-        if not here:
-            here = expect if expect else set(all_states)
         if not prev:
             max(())  # jieba's max() over no previous state: the same ValueError
         live = set(prev)
+        # the character's states some previous state has a transition to (jieba: the union of
+        # the previous states' transitions, intersected with the character's states)
+        here = [y for y in states.get(c, all_states) if not live.isdisjoint(preds.get(y, none))]
+        if not here:
+            expect = set().union(*map(trans_p.__getitem__, prev))
+            here = expect if expect else set(all_states)
         top = max(prev)
         nv: dict = {}
         nb: dict = {}
