@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import ahocorasick
@@ -835,7 +836,7 @@ def _pos_viterbi(obs: str, posseg) -> list:
         live = set(prev)
         # the character's states some previous state has a transition to (jieba: the union of
         # the previous states' transitions, intersected with the character's states)
-        here = [y for y in states.get(c, all_states) if not live.isdisjoint(preds.get(y, none))]
+        here: Iterable = [y for y in states.get(c, all_states) if not live.isdisjoint(preds.get(y, none))]
         if not here:
             expect = set().union(*map(trans_p.__getitem__, prev))
             here = expect if expect else set(all_states)
