@@ -721,12 +721,13 @@ def tag(text: str) -> list[tuple[str, str]]:
     tests/test_officials_tag.py checks it against jieba."""
     from jieba import posseg
 
-    from core.text import route
+    from core.text import known_routes, route
 
     dt = posseg.dt
     dt.makesure_userdict_loaded()
     tk = dt.tokenizer
     tk.check_initialized()
+    routes = known_routes(tk)  # the segmenter's routes through the same blocks (the same dictionary)
     tags = dt.word_tag_tab
     get = tk.FREQ.get
     logtotal = math.log(tk.total)
@@ -743,7 +744,7 @@ def tag(text: str) -> list[tuple[str, str]]:
 
     for blk in posseg.re_han_internal.split(text):
         if posseg.re_han_internal.match(blk):
-            end = route(blk, get, logtotal)
+            end = routes.get(blk) or route(blk, get, logtotal)
             x, n, buf = 0, len(blk), ""
             while x < n:
                 y = end[x] + 1

@@ -388,22 +388,32 @@ class BlockCache(dict):
     """The tokens of recently segmented blocks (jieba's stretches between punctuation) of one
     tokenizer: the analyser cuts a relevant post's hit blocks and then its whole text, and
     reposts share most blocks. Emptied when the dictionary changes (its total frequency or
-    size: every `add_word` raises one) and when `MAX` blocks are held (~3 MB)."""
+    size: every `add_word` raises one) and when `MAX` blocks are held (~3 MB). `routes` keeps
+    each block's `route` too: the officials tagger (`core.officials.tag`) walks the same route
+    through the lead's blocks before tagging them."""
 
     MAX = 5_000
 
     def __init__(self) -> None:
         super().__init__()
         self.key: tuple = ()
+        self.routes: dict[str, list[int]] = {}
 
     def check(self, tk) -> None:
         key = (id(tk), tk.total, len(tk.FREQ))
         if key != self.key or len(self) >= self.MAX:
             self.clear()
+            self.routes.clear()
             self.key = key
 
 
 _BLOCKS = BlockCache()
+
+
+def known_routes(tk) -> dict[str, list[int]]:
+    """The `route` of each block the segmenter cut lately, by block, while `tk`'s dictionary is
+    the one they were walked through (empty otherwise): what `route(block, ...)` returns."""
+    return _BLOCKS.routes if _BLOCKS.key == (id(tk), tk.total, len(tk.FREQ)) else {}
 
 
 def lcut(tk, text: str, cache: BlockCache | None = None) -> list[str]:
@@ -441,6 +451,8 @@ def lcut(tk, text: str, cache: BlockCache | None = None) -> list[str]:
             start = len(out)
         n = len(blk)
         end = route(blk, get, logtotal)
+        if cache is not None:
+            cache.routes[blk] = end
         x = 0
         buf = ""
         while x < n:
