@@ -319,12 +319,16 @@ def assess_content(
     involved: Sequence[str] = (),
     leading: bool = False,
     category: str | None = None,
+    described: Sequence[str] = (),
 ) -> Content:
     """The rubric's grade of `text` (title and lead, folded).
 
     `identified`: identifiable officials (named, surname + title, unit + title, watched cadres);
     `involved`: cadre cues and government bodies (村干部, 镇政府) — an official is involved but
-    not identified.
+    not identified;
+    `described`: one official the headline describes without a name (女干部, 村干部, 退休官员): with
+    an investigation or corruption word in the headline itself, a specific allegation against
+    one official (村干部…骗取补助资金, 女干部索贿), as grave as a named one's.
     """
     who = "、".join(identified[:3])
     invest = _found(text, INVESTIGATION)
@@ -351,6 +355,10 @@ def assess_content(
         w = (invest + abuse + violation)[:3]
         kind = "违纪违法/被查" if invest else "滥用职权、侵害群众" if abuse else "违反纪律规定"
         return Content(Grade.II, f"可识别的干部（{who}）{kind}（{'、'.join(w)}）", tuple(w), leading)
+    head_invest = _found(headline, INVESTIGATION)
+    if described and head_invest and not identified and not bulletin and not _NOT_CORRUPTION.search(headline):
+        w = head_invest[:3]
+        return Content(Grade.II, f"具体的干部（{'、'.join(described[:2])}）违纪违法/被查（{'、'.join(w)}）", tuple(w))
     fraud = _found(text, FRAUD)
     if fraud and (category in ("招录考试", "干部任用") or _found(text, EXAM_OR_POST)):
         if identified and not _found(text, DOUBT):

@@ -299,7 +299,7 @@ class Analyzer:
             # 宜昌民警卧底捣毁赌场: police at work are not the cadre story; named, they can be;
             # 同志 in the lead is how anyone is honoured (看望好人叶海涛: 叶海涛同志 is a teacher);
             # a headline calling them so (段国华同志出席…) is a leader's news
-            if (o.title not in ENFORCERS or len(o.name) >= 2)
+            if (not o.enforcer or len(o.name) >= 2)
             and (o.title != "同志" or bool(o.unit) or f"{o.name}同志" in headline)
         )
         analysis = self._judge(post, source, matched, (), positions, kinds_at, sig, text)
@@ -597,7 +597,10 @@ class Analyzer:
         identified = [*cadres, *(o.label for o in sig.officials), *sig.accused]
         leading = any(self._cadres[c].leading for c in cadres) or any(o.rank in LEADING_RANKS for o in sig.officials)
         involved = [*sig.cues, *matched.get(UNIT, [])]
-        return assess_content(sig.lead, identified=identified, involved=involved, leading=leading, category=category)
+        described = self.officials.described_in(sig.lead.partition("\n")[0])
+        return assess_content(
+            sig.lead, identified=identified, involved=involved, leading=leading, category=category, described=described
+        )
 
 
 # categories a page's generic vocabulary gives (党员, 党建; a meeting) and the one a case of

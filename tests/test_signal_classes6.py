@@ -1,0 +1,123 @@
+"""Grade classes from the tune part's grade errors (config/labels/README.md): officials the
+content names by their post rather than by a watch-list entry or a name next to a title.
+
+- A unit's head written as one dictionary word (公安局长, 医院院长, 派出所长, 党委书记) or a surname
+  joined to the title (陈书记): jieba keeps them whole, so the title was never seen.
+- A name after its post (报账员徐卫东涉嫌挪用公款) or after a report's 对 (关于对宋兆儒滥用职权…的举报)
+  before a crime only a state functionary commits.
+- One official the headline describes without a name (村干部…骗取补助资金, 女干部索贿, 退休官员…
+  权色交易): the rubric's "specific allegation against an identifiable official", II, like a
+  named one; several (10名官员), anonymised (某地干部) or a class of people (领导干部, 贪官) stay
+  a contained III.
+
+Each a synthetic post with other names and places than the labelled ones."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.officials import OfficialFinder
+from tests.conftest import finding_of as run
+
+
+@pytest.fixture(scope="module")
+def finder():
+    import jieba
+
+    jieba.dt.initialize()
+    return OfficialFinder()
+
+
+@pytest.mark.parametrize(
+    "text, label",
+    [
+        ("县公安局长张三被查", "县公安局局长张三"),
+        ("区教育局长王建国涉嫌受贿", "区教育局局长王建国"),
+        ("市财政局党委书记刘某收受礼金", "市财政局党委书记刘某"),
+        ("李书记到村里走访困难户", "李书记"),
+        ("安平县人民医院院长被指滥用职权", "安平县人民医院院长"),
+        ("城关派出所长殴打群众", "城关派出所所长"),
+    ],
+)
+def test_a_units_head_written_as_one_word_is_an_official(finder, text, label):
+    officials, _ = finder.find(text)
+    assert label in [o.label for o in officials]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "人民医院内科主任王五坐诊",  # a hospital department's head is a doctor
+        "他们各有所长，配合默契",  # 所长 inside an idiom
+        "重温毛主席语录",  # a national leader's epithet
+        "中国站长网发布报告",  # a webmaster
+    ],
+)
+def test_words_that_end_in_a_title_but_name_no_official(finder, text):
+    officials, _ = finder.find(text)
+    assert officials == []
+
+
+def test_the_heads_of_a_court_or_police_station_at_work_are_enforcers(finder, province):
+    officials, _ = finder.find("平江法院院长公开审理一起涉黑案件")
+    assert officials and all(o.enforcer for o in officials)
+    f = run(
+        province,
+        "平江法院院长公开审理一起涉黑案件",
+        "12月3日，平江县人民法院院长担任审判长，公开审理一起涉黑犯罪案件，旁听群众百余人。",
+    )
+    assert not f.relevant
+
+
+@pytest.mark.parametrize(
+    "headline, name",
+    [
+        ("长安区粮站会计、报账员周建华涉嫌挪用公款罪被立案侦查", "周建华"),
+        ("关于对李德明滥用职权侵占集体土地问题的举报", "李德明"),
+        ("城西供销社经理孙国平涉嫌贪污被逮捕", "孙国平"),
+    ],
+)
+def test_a_name_after_its_post_before_a_state_functionarys_crime_is_accused(finder, headline, name):
+    assert finder.accused_in(headline) == [name]
+
+
+def test_a_private_employees_bribery_after_a_post_accuses_no_official(finder):
+    """受贿 is also a private employee's crime (非国家工作人员受贿): only the state functionary's
+    crimes (挪用公款, 贪污, 滥用职权, 玩忽职守) make a name after a post an official."""
+    assert finder.accused_in("某科技公司销售经理王小明受贿被抓") == []
+
+
+@pytest.mark.parametrize(
+    "title, lead",
+    [
+        (
+            "长安区粮站报账员周建华涉嫌挪用公款罪被立案侦查",
+            "日前，长安区人民检察院决定，依法对长安区粮站报账员周建华以涉嫌挪用公款罪立案侦查。",
+        ),
+        (
+            "镇干部虚报冒领 骗取扶贫补助资金",
+            "青石镇纪委在专项督查中发现，该镇一名干部虚报贫困户名单，骗取扶贫补助资金十余万元。",
+        ),
+        ("网曝：企业主举报女干部索贿两套房产", "近日，一名企业主在网上发帖，实名举报某区一名女干部向其索贿两套房产。"),
+        (
+            "68岁退休官员返聘后搞权钱交易",
+            "据报道，某市一名68岁退休官员被返聘后利用影响力搞权钱交易，收受财物数百万元。",
+        ),
+    ],
+)
+def test_one_official_accused_by_post_or_description_is_grade_ii(province, title, lead):
+    f = run(province, title, lead)
+    assert f.relevant and f.grade.value == "II", f.reasons
+
+
+@pytest.mark.parametrize(
+    "title, lead",
+    [
+        ("一个部门集中落马了8名处级官员", "据报道，某市一个部门在两年内先后有8名处级官员落马，涉嫌受贿。"),
+        ("领导干部受贿的五种新形式", "纪检监察干部总结了当前领导干部受贿的五种新形式，提醒大家警惕。"),
+        ("某地干部索贿百万", "据网传消息，某地一干部向企业索贿百万元，具体情况不详。"),
+    ],
+)
+def test_several_anonymised_or_a_class_of_officials_are_not_one_named_case(province, title, lead):
+    f = run(province, title, lead)
+    assert not (f.relevant and f.grade.value in ("I", "II")), f.reasons
