@@ -121,3 +121,30 @@ def test_one_official_accused_by_post_or_description_is_grade_ii(province, title
 def test_several_anonymised_or_a_class_of_officials_are_not_one_named_case(province, title, lead):
     f = run(province, title, lead)
     assert not (f.relevant and f.grade.value in ("I", "II")), f.reasons
+
+
+# ---------------------------------------------------------------- words of the content grade
+
+
+def test_a_difficulty_met_is_no_death():
+    """遇难题 (met a difficulty) holds 遇难 (died in a disaster)."""
+    from core.grading import Grade, assess_content
+
+    c = assess_content("群众办理户口遇难题 户籍民警热心来解决\n", identified=["户籍民警钱某"])
+    assert c.grade is Grade.IV
+    c = assess_content("群众办理户口途中遇难 民警失职被查\n", identified=["户籍民警钱某"])
+    assert c.grade is Grade.I
+
+
+def test_abuse_of_power_in_other_words_and_a_suspension_are_graded():
+    from core.grading import Grade, assess_content
+
+    assert assess_content("青石镇副镇长滥用权力强占村民土地\n", identified=["副镇长王某"]).grade is Grade.II
+    assert assess_content("青石镇一干部被停职\n", involved=["干部"]).grade is Grade.III
+
+
+def test_a_legal_definition_is_an_explainer():
+    """…罪“特别重大损失”的认定: how the law is applied, the rubric's explainer (IV)."""
+    from core.grading import Grade, assess_content
+
+    assert assess_content("玩忽职守罪中“重大损失”的认定\n", involved=["国家机关工作人员"]).grade is Grade.IV
