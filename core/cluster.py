@@ -407,7 +407,25 @@ def _join_names(tokens: Sequence[str], freq: dict[str, int]) -> list[str]:
 # A byline (记者 王五, 文/张三, 作者：李四, 特约评论员 孙七): the name after it is the writer's, not
 # someone the event is about — two commentaries on one event by different authors are one story.
 _BYLINE = frozenset(
-    "记者 本报记者 特约记者 见习记者 实习生 通讯员 作者 文 撰文 评论员 特约评论员 编辑 责编 责任编辑 摄影 摄 图".split()
+    [
+        "记者",
+        "本报记者",
+        "特约记者",
+        "见习记者",
+        "实习生",
+        "通讯员",
+        "作者",
+        "文",
+        "撰文",
+        "评论员",
+        "特约评论员",
+        "编辑",
+        "责编",
+        "责任编辑",
+        "摄影",
+        "摄",
+        "图",
+    ]
 )
 _BYLINE_GAP = frozenset(" 　:：/|丨｜、")
 
