@@ -504,6 +504,8 @@ class OfficialFinder:
                 or "某" in headline[max(0, start - 2) : start]
             ):
                 continue  # several, or anonymised (某地官员, 某干部)
+            if w in ("主任", "副主任") and headline[:start].endswith(("科", "科室")):
+                continue  # a hospital department's head (附院一科室主任收受…) is a doctor
             if w not in out:
                 out.append(w)
         return out

@@ -8,7 +8,7 @@ content names by their post rather than by a watch-list entry or a name next to 
 - One official the headline describes without a name (村干部…骗取补助资金, 女干部索贿, 退休官员…
   权色交易): the rubric's "specific allegation against an identifiable official", II, like a
   named one; several (10名官员), anonymised (某地干部) or a class of people (领导干部, 贪官) stay
-  a contained III.
+  a contained III, and a hospital department's head (科室主任) is a doctor.
 
 Each a synthetic post with other names and places than the labelled ones."""
 
@@ -116,6 +116,7 @@ def test_one_official_accused_by_post_or_description_is_grade_ii(province, title
         ("一个部门集中落马了8名处级官员", "据报道，某市一个部门在两年内先后有8名处级官员落马，涉嫌受贿。"),
         ("领导干部受贿的五种新形式", "纪检监察干部总结了当前领导干部受贿的五种新形式，提醒大家警惕。"),
         ("某地干部索贿百万", "据网传消息，某地一干部向企业索贿百万元，具体情况不详。"),
+        ("借职务之便 市二院一科室主任收受回扣", "据报道，市第二人民医院一名科室主任借开处方之便收受医药代表回扣。"),
     ],
 )
 def test_several_anonymised_or_a_class_of_officials_are_not_one_named_case(province, title, lead):
