@@ -149,3 +149,30 @@ def test_a_legal_definition_is_an_explainer():
     from core.grading import Grade, assess_content
 
     assert assess_content("玩忽职守罪中“重大损失”的认定\n", involved=["国家机关工作人员"]).grade is Grade.IV
+
+
+# ---------------------------------------------------------------- enforcers using force
+
+
+@pytest.mark.parametrize(
+    "title, lead",
+    [
+        ("城北交警打人视频引热议", "近日，一段城北交警在执勤时殴打货车司机的视频在网上传播，引发网友热议。"),
+        ("城管殴打商贩 当地回应", "有网友发帖称，青石镇城管在清理占道经营时殴打一名卖菜老人，镇政府表示已介入调查。"),
+    ],
+)
+def test_enforcers_using_force_on_a_citizen_are_a_conduct_case(province, title, lead):
+    f = run(province, title, lead)
+    assert f.relevant and f.category in ("干部作风", "政府回应") and f.grade.value in ("III", "II"), f.reasons
+
+
+@pytest.mark.parametrize(
+    "title, lead",
+    [
+        ("男子醉酒殴打交警被刑拘", "12月3日晚，一名男子醉酒后在路口殴打正在执勤的交警，已被依法刑事拘留。"),
+        ("保安诬陷警察打人 背后另有指使", "经查，该保安为逃避处罚诬陷警察打人，其行为系受人指使。"),
+        ("冒充警察打人敲诈 男子落网", "一男子冒充警察打人并敲诈路人钱财，近日被警方抓获。"),
+    ],
+)
+def test_enforcers_as_victims_or_impostors_are_police_news(province, title, lead):
+    assert not run(province, title, lead).relevant
