@@ -202,6 +202,15 @@ CUES = (
     "贪官",
     "巨贪",
     "镇干部",
+    # a level's leaders (县领导调研, 村镇领导你们辛苦了): officials, none identified
+    "省领导",
+    "市领导",
+    "县领导",
+    "区领导",
+    "镇领导",
+    "乡领导",
+    "村领导",
+    "局领导",
     "乡干部",
 )
 # A government body acting (or not) on its own: 镇政府不作为, 县纪委通报.
@@ -797,6 +806,8 @@ def _compound_titles(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] | None = None
     for k, (w, f) in enumerate(pairs):
         split = _split_compound(w, words) if len(w) >= 3 and w not in TITLES else None
+        if w == "领导" and k and pairs[k - 1][0][-1:] + w in CUES:  # 县 / 领导, 村镇 / 领导: a level's leaders
+            split = [(pairs[k - 1][0][-1:] + w, "n")]
         if split is not None and out is None:
             out = list(pairs[:k])
         if out is not None:

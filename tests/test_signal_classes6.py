@@ -176,3 +176,12 @@ def test_enforcers_using_force_on_a_citizen_are_a_conduct_case(province, title, 
 )
 def test_enforcers_as_victims_or_impostors_are_police_news(province, title, lead):
     assert not run(province, title, lead).relevant
+
+
+@pytest.mark.parametrize(
+    "text, cue", [("县领导到青石镇检查防汛工作", "县领导"), ("迟来的社保卡，村镇领导你们辛苦了", "镇领导")]
+)
+def test_a_levels_leaders_are_a_cadre_cue(finder, text, cue):
+    _, cues = finder.find(text)
+    assert cue in cues
+    assert finder.has_official_title(text)
