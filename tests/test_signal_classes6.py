@@ -185,3 +185,8 @@ def test_a_levels_leaders_are_a_cadre_cue(finder, text, cue):
     _, cues = finder.find(text)
     assert cue in cues
     assert finder.has_official_title(text)
+
+
+def test_a_cadres_rank_is_a_cadre_cue_and_a_regions_leader_is_not(finder):
+    assert finder.has_official_title("礼泉县春季科级主体班圆满结班")
+    assert not finder.has_official_title("台湾地区领导人元旦讲话")
