@@ -190,3 +190,14 @@ def test_a_levels_leaders_are_a_cadre_cue(finder, text, cue):
 def test_a_cadres_rank_is_a_cadre_cue_and_a_regions_leader_is_not(finder):
     assert finder.has_official_title("礼泉县春季科级主体班圆满结班")
     assert not finder.has_official_title("台湾地区领导人元旦讲话")
+
+
+@pytest.mark.parametrize(
+    "title, lead",
+    [
+        ("2019年省考面试五大注意事项", "面试是公务员考试的重要环节，考生在面试中要注意以下五点。"),
+        ("民国时期的县长是怎样考选的？", "民国时期，公务员考试制度初步建立，县长须经考试选拔。"),
+    ],
+)
+def test_exam_prep_and_the_history_of_exams_are_not_recruitment(province, title, lead):
+    assert not run(province, title, lead).relevant
