@@ -619,9 +619,12 @@ ENFORCED_OFFENCES = frozenset({"酒驾", "醉驾", "毒驾"})
 CITIZEN_OFFENCES = frozenset({"酒驾", "醉驾", "毒驾", "被查", "举报", "村霸", "挪用公款"})
 # a police officer, a city-management officer or a judge as the offender in the title: the
 # enforcer right before the act (民警醉驾), or their post, ending in 长/员/警/官, after their body
-# (县交警大队副大队长醉驾) — not the police stopping someone (交警查获一名醉驾男子)
+# (县交警大队副大队长醉驾) — not the police stopping someone (交警查获一名醉驾男子), nor the police
+# as the object of someone else's act (男子企图贿赂交警被查, 殴打民警被查)
+_ACTS_ON = ("贿赂", "行贿", "殴打", "袭击", "辱骂", "冒充", "威胁", "拖行", "撞伤", "打伤", "阻碍")
 _ENFORCER_OFFENDS = re.compile(
-    "(?:"
+    "".join(f"(?<!{v})" for v in _ACTS_ON)
+    + "(?:"
     + "|".join(sorted(ENFORCERS | {"交警", "特警", "协警", "派出所", "公安", "法院", "检察院"}, key=len, reverse=True))
     + ")"
     r"(?:[^，。！？!?\s]{0,8}?[警长员官])?(?:" + "|".join(sorted(CITIZEN_OFFENCES, key=len, reverse=True)) + ")"

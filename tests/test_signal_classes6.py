@@ -201,3 +201,14 @@ def test_a_cadres_rank_is_a_cadre_cue_and_a_regions_leader_is_not(finder):
 )
 def test_exam_prep_and_the_history_of_exams_are_not_recruitment(province, title, lead):
     assert not run(province, title, lead).relevant
+
+
+@pytest.mark.parametrize(
+    "title, lead",
+    [
+        ("男子酒驾企图贿赂交警被查", "12月5日晚，一名男子酒后驾车被拦下，企图塞钱贿赂执勤交警，被当场查处。"),
+        ("货车司机拖行交警被查", "一货车司机拒不配合检查，驾车拖行执勤交警十余米，已被警方控制。"),
+    ],
+)
+def test_the_police_as_the_object_of_a_citizens_offence_are_police_news(province, title, lead):
+    assert not run(province, title, lead).relevant
