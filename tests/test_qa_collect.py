@@ -1,5 +1,5 @@
 """Outside QA, collection: one item's bad date or count never costs the source its other items
-(QA #1, #9, #18).
+(QA #1, #9, #18), and a source's health reads the same in /sources and /report (QA #6).
 Everything is served over real HTTP on 127.0.0.1 and read at the tests' controllable clock."""
 
 from __future__ import annotations
@@ -230,3 +230,78 @@ async def test_json_counts_that_cannot_be_counts_are_dropped_not_mangled(collect
         "正常计数": (88, 25000, 150_000_000),
         "科学计数": (300, 1200, 0),
     }
+
+
+# ------------------------------------------------------------------ QA #6: source health
+
+
+async def _fail(h, times: int):
+    h.app.attach_http(httpx.AsyncClient(timeout=5.0))
+    try:
+        for _ in range(times):
+            run = await h.app.pipeline.run_source("web", force=True)  # `yuqing scrape --once --source web`
+            assert run.error and "500" in run.error
+    finally:
+        await h.app.client.aclose()
+
+
+async def test_the_switch_off_notice_is_sent_once(make_app, config_dir, http_server):
+    http_server.routes["/feed"] = (500, {}, b"oops")
+    cfg = _config(config_dir, "rss", http_server.url + "/feed")
+    h = make_app(cfg)
+    n = cfg.collection.deactivate_after
+    await _fail(h, n)
+    out = await h.deliver()
+    assert out.count("⛔ 来源「测试站点」") == 1 and f"连续 {n} 次失败，已停用" in out
+    await _fail(h, 2)  # forced runs of a switched-off source fail again: nothing new to tell
+    assert "⛔" not in await h.deliver()
+
+
+def _coverage(report: str) -> dict[str, int]:
+    line = next(x for x in report.splitlines() if x.startswith("来源覆盖："))
+    return {k: int(v) for k, v in (part.split(" ") for part in line.removeprefix("来源覆盖：").split("，"))}
+
+
+async def test_a_resumed_source_that_never_worked_is_not_shown_as_normal(make_app, config_dir, http_server):
+    http_server.routes["/feed"] = (500, {}, b"oops")
+    cfg = _config(config_dir, "rss", http_server.url + "/feed")
+    first = make_app(cfg)
+    await _fail(first, cfg.collection.deactivate_after + 1)
+    first.app.close()
+    second = make_app(cfg, settings_kw={"collect_on_start": False})  # a restart: same database
+    second.app.resume_sources()  # as `App.start` and `yuqing collect` do, before any source is read
+    reply = await second.say("wangmin", "/sources")
+    report = await second.say("wangmin", "/report")
+    line = next(x for x in reply.splitlines() if "测试站点" in x)
+    assert "✅" not in line and "正常" not in line
+    assert line.startswith("⏳ 已恢复，待重新抓取 测试站点") and "最近成功 —" in line
+    assert "最近错误：服务器错误 / server error 500" in reply
+    # the others were never read: /sources says so, and the report counts them as such
+    assert reply.count("⏳ 尚未抓取") == 3
+    assert _coverage(report) == {"未抓取": 3, "待重新抓取": 1}
+    # read again and failing: failed, not normal; the report agrees
+    await _fail(second, 1)
+    reply = await second.say("wangmin", "/sources")
+    assert "🟡 失败 1 次 测试站点" in reply
+    assert _coverage(await second.say("wangmin", "/report")) == {"偶发失败": 1, "未抓取": 3}
+
+
+@pytest.mark.parametrize(
+    ("row", "label", "bucket"),
+    [
+        ({}, "⏳ 尚未抓取", "未抓取"),
+        ({"consecutive_failures": 1, "last_run_at": "x", "last_error": "e"}, "🟡 失败 1 次", "偶发失败"),
+        ({"consecutive_failures": 3, "last_run_at": "x", "last_error": "e"}, "⚠️ 连续失败 3 次", "失败"),
+        ({"consecutive_failures": 0, "last_run_at": "x", "last_error": "e"}, "⏳ 已恢复，待重新抓取", "待重新抓取"),
+        ({"deactivated": 1, "consecutive_failures": 10, "last_run_at": "x"}, "⛔ 已停用", "停用"),
+        ({"silent_reported": 1, "last_run_at": "x"}, "🔇 长时间无更新", "沉寂"),
+        ({"last_run_at": "x", "last_ok_at": "x"}, "✅ 正常", "正常"),
+    ],
+)
+def test_each_sources_state_has_its_own_report_bucket(config, row, label, bucket):
+    from core.health import BUCKETS, source_health
+    from handlers.commands import source_status
+
+    assert source_status(row, config) == label
+    assert source_health(row, config.collection.break_after).bucket == bucket
+    assert bucket in BUCKETS and len(set(BUCKETS)) == len(BUCKETS)
