@@ -846,6 +846,7 @@ def source_status(row: dict, config: Config) -> str:
         SourceHealth.DEACTIVATED: "⛔ 已停用",
         SourceHealth.FAILING: f"⚠️ 连续失败 {failures} 次",
         SourceHealth.FLAKY: f"🟡 失败 {failures} 次",
+        SourceHealth.RESUMED: "⏳ 已恢复，待重新抓取",
         SourceHealth.SILENT: "🔇 长时间无更新",
         SourceHealth.NOT_RUN: "⏳ 尚未抓取",
         SourceHealth.OK: "✅ 正常",

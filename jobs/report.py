@@ -20,7 +20,7 @@ from core.config import Config
 from core.deadlines import OVERDUE_LABELS, deadlines_for
 from core.duty import shift_of_day
 from core.grades import Grade
-from core.health import source_health
+from core.health import BUCKETS, source_health
 from core.incidents import IncidentService
 from core.models import Incident, State
 from core.render import Card, fmt_span, timeline, timeline_line
@@ -116,7 +116,7 @@ def period_bounds(period: str, now: datetime, tz: ZoneInfo) -> tuple[datetime, d
 
 def _source_health(db: Database, config) -> dict[str, int]:
     rows = reports_store.source_health_rows(db)
-    out = {"正常": 0, "失败": 0, "停用": 0, "沉寂": 0}
+    out = dict.fromkeys(BUCKETS, 0)
     for s in config.sources:
         out[source_health(rows.get(s.id, {}), config.collection.break_after).bucket] += 1
     return out
