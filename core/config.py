@@ -14,12 +14,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from core.clock import parse_duration
+from core.clock import MAX_DURATION, DurationTooLong, parse_duration
 from core.grades import Grade
 from core.models import Role
 
 __all__ = [
     "DEFAULT_CHAIN",
+    "MAX_RETENTION_DAYS",
     "MIN_RETENTION_DAYS",
     "Cadre",
     "Collection",
@@ -48,11 +49,18 @@ __all__ = [
 def _duration(v: str) -> str:
     try:
         parse_duration(v)
+    except DurationTooLong as exc:
+        raise ValueError(_too_long(v)) from exc
     except ValueError as exc:
         raise ValueError(
             f"时长格式应为 90s、15m、2h 或 1d，而不是 {v!r} / duration must look like 90s, 15m, 2h or 1d, not {v!r}"
         ) from exc
     return v
+
+
+def _too_long(v: str) -> str:
+    days = MAX_DURATION.days
+    return f"时长过长：{v!r}，最多 {days} 天 / duration too long: {v!r}, at most {days} days"
 
 
 def _positive_duration(v: str) -> str:
@@ -162,6 +170,8 @@ class Organization(_Model):
     def _summary_every(cls, v: str) -> str:
         try:
             every = parse_duration(v)
+        except DurationTooLong as exc:
+            raise ValueError(_too_long(v)) from exc
         except ValueError as exc:
             raise ValueError(
                 f"订阅小结间隔应写成 2h、90m 等，而不是 {v!r} / subscriber_summary must be a duration like 2h"
@@ -293,6 +303,8 @@ class Collection(_Model):
 # Source health (storage.posts.source_volume) compares a source's last day with the 14 days
 # before it: a shorter window would prune posts it counts.
 MIN_RETENTION_DAYS = 15
+# a century: anything longer is a typo, and the cutoffs (KEY_FACTOR windows back) must stay a date
+MAX_RETENTION_DAYS = 36500
 
 
 class Retention(_Model):
@@ -312,6 +324,11 @@ class Retention(_Model):
                 f"posts_days 须为 0（永久保留）或至少 {MIN_RETENTION_DAYS} 天（来源健康检查要用最近 15 天的帖文），"
                 f"而不是 {v} / posts_days must be 0 (keep for ever) or at least {MIN_RETENTION_DAYS} "
                 f"(source health counts the last 15 days of posts), not {v}"
+            )
+        if v > MAX_RETENTION_DAYS:
+            raise ValueError(
+                f"posts_days 最多 {MAX_RETENTION_DAYS} 天（0 表示永久保留），而不是 {v} / "
+                f"posts_days must be at most {MAX_RETENTION_DAYS} (0 keeps for ever), not {v}"
             )
         return v
 

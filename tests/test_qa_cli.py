@@ -1,0 +1,190 @@
+"""Outside-QA defects of the command line, the configuration and the console (qa_report #7,
+#8, #13, #18, #19): a clear bilingual message and exit status 2 instead of a traceback, a
+console card that keeps its links and commands, valid TOML in the documented examples."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.config import load_config
+from core.clock import MAX_DURATION, DurationTooLong, parse_duration
+from core.errors import ConfigError
+from jobs.backtest import parse_line
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _invoke(args: list[str], tmp_path: Path, **env: str):
+    return CliRunner().invoke(cli, args, env={"YUQING_DATA_DIR": str(tmp_path / "data"), **env})
+
+
+def _no_traceback(res) -> None:
+    assert res.exit_code == 2, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    assert "Traceback" not in res.output
+
+
+# --- #7: durations beyond a sane bound ------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["99999999999d", "9" * 400 + "s", "3651d", "87601h", "5256001m"])
+def test_a_duration_beyond_the_bound_is_refused(text):
+    with pytest.raises(DurationTooLong):
+        parse_duration(text)
+
+
+def test_durations_up_to_the_bound_still_parse():
+    assert parse_duration("3650d") == MAX_DURATION
+    assert parse_duration("15m") == timedelta(minutes=15)
+    with pytest.raises(ValueError):
+        parse_duration("soon")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        ('interval = "10m"', 'interval = "99999999999d"', "sources[id=ycnews].interval"),
+        ('claim = "15m"', 'claim = "99999999999d"', "claim"),
+        ('[organization]\n', '[organization]\nsubscriber_summary = "99999999999h"\n', "subscriber_summary"),
+        (
+            '[organization]\n',
+            '[organization]\nduty = { rotation = ["wangmin"], start = 2026-01-05, shift = "99999999999d" }\n',
+            "shift",
+        ),
+    ],
+)
+def test_a_huge_duration_in_the_config_is_a_config_error(config_dir, tmp_path, old, new, where):
+    path = config_dir / "example.toml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "时长过长" in str(err.value) and where in str(err.value)
+    res = _invoke(["check", "--config", str(path), "--db", str(tmp_path / "c.db")], tmp_path)
+    _no_traceback(res)
+    assert "时长过长" in res.output and "duration too long" in res.output
+
+
+def test_posts_days_beyond_a_century_is_a_config_error(config_dir):
+    path = config_dir / "example.toml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n[retention]\nposts_days = 99999999999\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="posts_days 最多"):
+        load_config(path)
+
+
+# --- #7: the configuration file and the proxy -------------------------------------------------
+
+
+def test_config_pointing_at_a_directory_is_a_clear_error(tmp_path):
+    res = _invoke(["check", "--config", str(tmp_path), "--db", str(tmp_path / "c.db")], tmp_path)
+    _no_traceback(res)
+    assert "是一个目录" in res.output and "directory" in res.output
+
+
+@pytest.mark.parametrize("proxy", ["notaurl", "ftp://proxy:21", "http://", "http://[::1", "http://h:99999"])
+@pytest.mark.parametrize("command", [["check"], ["run", "--no-collect"], ["scrape", "--once"], ["collect", "--once"]])
+def test_an_invalid_proxy_is_caught_before_starting(tmp_path, proxy, command):
+    res = _invoke([*command, "--db", str(tmp_path / "c.db")], tmp_path, YUQING_HTTP_PROXY=proxy)
+    _no_traceback(res)
+    assert "YUQING_HTTP_PROXY: 代理地址无效" in res.output
+    assert not (tmp_path / "c.db").exists()  # nothing started
+
+
+def test_the_proxy_message_does_not_repeat_its_password(tmp_path):
+    res = _invoke(["check", "--db", str(tmp_path / "c.db")], tmp_path, YUQING_HTTP_PROXY="gopher://u:s3cret@h:1")
+    _no_traceback(res)
+    assert "s3cret" not in res.output
+
+
+def test_a_valid_proxy_passes_the_check(tmp_path):
+    res = _invoke(["check", "--db", str(tmp_path / "c.db")], tmp_path, YUQING_HTTP_PROXY="http://127.0.0.1:3128")
+    assert res.exit_code == 0, res.output
+
+
+# --- #7: prune and export bounds ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("days", ["99999999999", "36501"])
+def test_prune_with_huge_days_is_refused(tmp_path, days):
+    res = _invoke(["prune", "--dry-run", "--days", days, "--db", str(tmp_path / "c.db")], tmp_path)
+    _no_traceback(res)
+    assert "最多 36500 天" in res.output
+
+
+def test_prune_at_the_bound_works(tmp_path):
+    res = _invoke(["prune", "--dry-run", "--days", "36500", "--db", str(tmp_path / "c.db")], tmp_path)
+    assert res.exit_code == 0, res.output
+
+
+@pytest.mark.parametrize("kind", ["ledger", "casebook"])
+@pytest.mark.parametrize("args", [["--from", "0001-01-01"], ["--to", "9999-12-31"], ["--from", "1899-12-31"]])
+def test_export_with_an_out_of_range_date_is_refused(tmp_path, kind, args):
+    out = tmp_path / ("x.xlsx" if kind == "ledger" else "x.docx")
+    res = _invoke(["export", kind, *args, "-o", str(out), "--db", str(tmp_path / "c.db")], tmp_path)
+    _no_traceback(res)
+    assert "日期须在 1900-01-01 至 2999-12-31 之间" in res.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("kind", ["ledger", "casebook"])
+def test_export_at_the_bounds_works(tmp_path, kind):
+    out = tmp_path / ("x.xlsx" if kind == "ledger" else "x.docx")
+    res = _invoke(
+        ["export", kind, "--from", "1900-01-01", "--to", "2999-12-31", "-o", str(out), "--db", str(tmp_path / "c.db")],
+        tmp_path,
+    )
+    assert res.exit_code == 0, res.output
+    assert out.exists()
+
+
+# --- #7: backtest lines with unusable numbers -------------------------------------------------
+
+_TITLE = "南湖区教育局局长违纪被查"
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ('"views": 1e400', "views 应为整数"),
+        ('"views": -1e400', "views 应为整数"),
+        ('"views": NaN', "views 应为整数"),
+        ('"replies": -5', "replies 应在 0 到"),
+        ('"reposts": 100000000000000000000000000', "reposts 应在 0 到"),
+        ('"published": "0001-01-01T00:00:00"', "published 超出范围"),
+        ('"published": "9999-12-31T23:59:59-14:00"', "published 超出范围"),
+    ],
+)
+def test_parse_line_refuses_unusable_numbers_with_a_reason(fields, said):
+    with pytest.raises(ValueError, match=said):
+        parse_line(f'{{"id": "a", "title": "{_TITLE}", {fields}}}')
+
+
+def test_parse_line_keeps_good_counts():
+    item = parse_line(json.dumps({"id": "a", "title": _TITLE, "views": 12, "replies": "3", "reposts": 0}))
+    assert (item["views"], item["replies"], item["reposts"]) == (12, 3, 0)
+
+
+def test_backtest_reports_and_skips_bad_lines_and_runs_the_rest(tmp_path):
+    lines = [
+        f'{{"id": "a", "title": "{_TITLE}", "views": 1e400}}',
+        f'{{"id": "b", "title": "{_TITLE}", "views": NaN}}',
+        f'{{"id": "c", "title": "{_TITLE}", "replies": -5}}',
+        json.dumps({"id": "d", "title": _TITLE, "views": 12}, ensure_ascii=False),
+    ]
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res = _invoke(["backtest", str(posts), "--db", str(tmp_path / "bt.db")], tmp_path)
+    assert res.exit_code == 0, res.output
+    assert res.exception is None, repr(res.exception)
+    for n in (1, 2, 3):
+        assert f"第 {n} 行无法解析，已跳过" in res.output
+    assert re.search(r"帖文 posts 1（跳过 skipped 3）", res.output), res.output
+    assert '"id": "d"' in res.output
