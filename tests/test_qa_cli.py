@@ -188,3 +188,50 @@ def test_backtest_reports_and_skips_bad_lines_and_runs_the_rest(tmp_path):
         assert f"第 {n} 行无法解析，已跳过" in res.output
     assert re.search(r"帖文 posts 1（跳过 skipped 3）", res.output), res.output
     assert '"id": "d"' in res.output
+
+
+# --- #8: a console card with a huge title -----------------------------------------------------
+
+
+@pytest.mark.parametrize("huge", ["title", "reasons", "excerpt"])
+async def test_a_console_card_with_a_huge_text_keeps_everything_after_it(huge):
+    import io
+
+    from bot.platforms.console import ConsolePlatform
+    from core.lifecycle import Action
+    from core.platform import Outgoing
+    from core.render import Button, Card
+
+    title = "南湖区教育局局长违纪被查" + ("超长标题" * 5000 if huge == "title" else "")
+    reasons = "可识别的干部违纪被查" + ("理" * 9000 if huge == "reasons" else "")
+    card = Card(
+        header="🔴 I 特别重大 · #4 · 违纪违法",
+        title=title,
+        url="http://news.example/a.html",
+        fields=(
+            ("来源", "云川新闻网 · 11-23 08:12"),
+            ("定级理由", reasons),
+            ("状态", "待认领"),
+            ("时限", "认领 11-23 08:27"),
+        ),
+        buttons=(Button("认领", Action.CLAIM, 4), Button("误报", Action.CLOSE, 4, "误报")),
+        excerpt=(("局长违纪" * (3000 if huge == "excerpt" else 1), True),),
+    )
+    out = io.StringIO()
+    console = ConsolePlatform(load_config(ROOT / "config" / "example.toml"), out=out)
+    await console.send("team", Outgoing(card=card))
+    text = out.getvalue()
+    body = text.split("\n", 2)[2]
+    assert len(body) <= ConsolePlatform.max_length + 100  # the card, plus the closing rule
+    for kept in (
+        "南湖区教育局局长",
+        "http://news.example/a.html",
+        "来源：云川新闻网",
+        "定级理由：可识别的干部",
+        "状态：待认领",
+        "时限：认领 11-23 08:27",
+        "[认领] /claim 4",
+        "/close 4 误报",
+    ):
+        assert kept in text, kept
+    assert "…" in text
