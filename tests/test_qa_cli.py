@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from datetime import timedelta
 from pathlib import Path
 
@@ -235,3 +236,58 @@ async def test_a_console_card_with_a_huge_text_keeps_everything_after_it(huge):
     ):
         assert kept in text, kept
     assert "…" in text
+
+
+# --- #13: the documented TOML examples are valid TOML -----------------------------------------
+
+_COMMENTED_TOML = re.compile(r"^#\s?((\[\[?[\w.]+\]\]?)|([\w\"-][\w.\"-]* = .*))$")
+_PROSE = ("score = sensitivity x impact",)  # comment lines that only look like a key
+
+
+def _commented_examples(lines: list[str]) -> list[list[int]]:
+    """Runs of consecutive commented-out lines that read as TOML (keys or table headers)."""
+    runs: list[list[int]] = []
+    current: list[int] = []
+    for i, line in enumerate(lines):
+        if _COMMENTED_TOML.match(line) and not any(p in line for p in _PROSE):
+            current.append(i)
+        elif current:
+            runs.append(current)
+            current = []
+    return runs
+
+
+def test_every_commented_example_of_the_example_config_loads_when_uncommented(config_dir):
+    path = config_dir / "example.toml"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    runs = _commented_examples(lines)
+    assert any(lines[r[0]] == "# [organization.duty]" for r in runs)
+    for run in runs:
+        edited = list(lines)
+        for i in run:
+            edited[i] = _COMMENTED_TOML.match(lines[i]).group(1)  # type: ignore[union-attr]
+        path.write_text("\n".join(edited), encoding="utf-8")
+        cfg = load_config(path)  # a ConfigError (TOML syntax included) fails the test, naming the run
+        if lines[run[0]] == "# [organization.duty]":
+            duty = cfg.organization.duty
+            assert duty is not None and duty.rotation == ["zhoulan", "liqiang"]
+            assert duty.handover == "08:30" and duty.escalate_after == "15m"
+            assert [str(d) for d in duty.overrides] == ["2026-11-28"]
+
+
+def test_every_toml_block_of_the_readme_parses():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", readme, re.S)
+    assert blocks
+    for block in blocks:
+        tomllib.loads(block)
+
+
+def test_the_readme_duty_rota_example_loads_as_a_config(config_dir):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("#### Duty rota (值班)", 1)[1]
+    block = re.search(r"```toml\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+    path = config_dir / "example.toml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n" + block, encoding="utf-8")
+    duty = load_config(path).organization.duty
+    assert duty is not None and duty.rotation == ["zhoulan", "liqiang"] and duty.shift == "1d"
