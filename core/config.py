@@ -6,6 +6,7 @@ file and turning validation errors into bilingual messages stays in `bot.config.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, time, timedelta
 from itertools import pairwise
@@ -241,6 +242,9 @@ class JsonFields(_Model):
     reposts: str | None = None
 
 
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
 class Source(_Model):
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
@@ -261,11 +265,27 @@ class Source(_Model):
     def _period(cls, v: str | None) -> str | None:
         return None if v is None else _duration(v)
 
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, v: str) -> str:
+        """An http(s) URL or a file path: any other scheme (ftp://, file://) is refused by name,
+        not taken for a file that does not exist."""
+        m = _SCHEME.match(v.strip())
+        if m and m.group(1).lower() not in ("http", "https"):
+            scheme = m.group(1)
+            raise ValueError(
+                f"不支持 {scheme}:// 地址，请写 http(s):// 网址或本地文件路径 / "
+                f"the {scheme}:// scheme is not supported; use an http(s):// URL or a file path"
+            )
+        return v
+
     @model_validator(mode="after")
     def _kind_needs(self) -> Source:
         page = self.format if self.kind == "search" else self.kind
         if page == "html" and self.selectors is None:
-            raise ValueError("html 来源需要 selectors（至少 item）/ an html source needs `selectors` (at least `item`)")
+            raise ValueError(
+                "html 来源需要 selectors（至少 item） / an html source needs `selectors` (at least `item`)"
+            )
         if page == "json" and self.fields is None:
             raise ValueError("json 来源需要 fields / a json source needs `fields`")
         if self.kind == "search" and "{query}" not in self.url:
@@ -283,7 +303,7 @@ class Source(_Model):
 
     @property
     def is_http(self) -> bool:
-        return self.url.startswith(("http://", "https://"))
+        return self.url.lower().startswith(("http://", "https://"))
 
 
 class Collection(_Model):

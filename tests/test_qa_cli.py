@@ -291,3 +291,52 @@ def test_the_readme_duty_rota_example_loads_as_a_config(config_dir):
     path.write_text(path.read_text(encoding="utf-8") + "\n" + block, encoding="utf-8")
     duty = load_config(path).organization.duty
     assert duty is not None and duty.rotation == ["zhoulan", "liqiang"] and duty.shift == "1d"
+
+
+# --- #19: config messages -----------------------------------------------------------------------
+
+
+def _edited(config_dir: Path, old: str, new: str) -> Path:
+    path = config_dir / "example.toml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "zh", "en"),
+    [
+        ('area = "361000"', 'area = "火星市"', "找不到行政区划 '火星市'", "no division named '火星市'"),
+        ('area = "361000"', 'area = "999999"', "没有代码为 999999 的行政区划", "no division with code 999999"),
+        (
+            'kind = "rss"\nurl = "samples/forum.atom"',
+            'kind = "html"\nurl = "http://forum.example/"',
+            "html 来源需要 selectors",
+            "an html source needs",
+        ),
+    ],
+)
+def test_a_bilingual_config_error_is_said_once_in_each_language(config_dir, old, new, zh, en):
+    with pytest.raises(ConfigError) as err:
+        load_config(_edited(config_dir, old, new))
+    text = str(err.value)
+    assert text.count(zh) == 1 and text.count(en) == 1, text
+    problem = next(p for p in err.value.problems if zh in p.zh)
+    assert en not in problem.zh and zh not in problem.en
+
+
+@pytest.mark.parametrize("url", ["ftp://x/y.xml", "file:///tmp/feed.xml", "FTP://x/y.xml", "gopher://h/1"])
+def test_an_unsupported_url_scheme_is_named_not_called_a_missing_file(config_dir, url):
+    with pytest.raises(ConfigError) as err:
+        load_config(_edited(config_dir, 'url = "samples/forum.atom"', f'url = "{url}"'))
+    text = str(err.value)
+    assert "sources[id=forum].url" in text and "不支持" in text and "not supported" in text
+    assert "文件不存在" not in text
+
+
+def test_http_urls_in_any_case_and_file_paths_still_load(config_dir):
+    cfg = load_config(_edited(config_dir, 'url = "samples/forum.atom"', 'url = "HTTPS://forum.example/feed"'))
+    forum = next(s for s in cfg.sources if s.id == "forum")
+    assert forum.is_http
+    assert not next(s for s in cfg.sources if s.id == "ycnews").is_http
