@@ -340,3 +340,42 @@ def test_http_urls_in_any_case_and_file_paths_still_load(config_dir):
     forum = next(s for s in cfg.sources if s.id == "forum")
     assert forum.is_http
     assert not next(s for s in cfg.sources if s.id == "ycnews").is_http
+
+
+# --- #18: the ledger workbook drops bidi and format controls ----------------------------------
+
+
+def test_the_ledger_xlsx_strips_bidi_controls_from_scraped_text(tmp_path):
+    from datetime import datetime
+
+    from openpyxl import load_workbook
+
+    from jobs.ledger import LedgerRow, write_xlsx
+
+    marks = "\u202e\u202a\u202b\u202c\u202d\u2066\u2067\u2068\u2069\u200e\u200f\u061c\x1b\r"
+    row = LedgerRow(
+        id=1,
+        found=datetime(2026, 11, 23, 8, 12),
+        first_published=None,
+        title=f"张建国{marks}公车私用",
+        source="云川论坛\u202e",
+        url="http://news.example/a.html",
+        category="干部作风",
+        grade="II",
+        involved="\u202e张建国",
+        judgement="属实\u2067待核",
+        assignee="李强",
+        claim_time=None,
+        disposition="",
+        summary="已回应\u202d",
+        closed=None,
+        overdue="",
+        notes="第一行\u202e\n第二行",
+        instructions="王敏：\u200f核实",
+    )
+    out = write_xlsx([row], tmp_path / "l.xlsx", org="云川市委组织部", title="台账")
+    ws = load_workbook(out).active
+    cells = [c.value for c in ws[2] if isinstance(c.value, str)]
+    assert "张建国公车私用" in cells and "第一行\n第二行" in cells and "云川论坛" in cells
+    for value in cells:
+        assert not set(value) & set(marks), repr(value)
