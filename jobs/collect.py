@@ -60,6 +60,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _TAGS = re.compile(r"<[^>]+>")
+# a script or style element's content is code, not text: dropped with its tags, never kept
+_CODE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TRACKING = re.compile(r"^(utm_\w+|spm|from|share_token|fbclid|gclid)$", re.IGNORECASE)
 _NUM = re.compile(r"(\d+(?:\.\d+)?)\s*(万|w|k|千)?", re.IGNORECASE)
 _TIME = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
@@ -113,7 +115,7 @@ def item_key(
 
 
 def _text(html: str) -> str:
-    return clean(html_unescape(_TAGS.sub(" ", html or "")))
+    return clean(html_unescape(_TAGS.sub(" ", _CODE.sub(" ", html or ""))))
 
 
 def _count(text: str | None) -> int | None:
@@ -262,6 +264,7 @@ def parse_html(source: Source, html: str, base_url: str, aliases: dict[str, str]
     if sel is None:  # the config requires them of an html source
         raise CollectError(f"来源 {source.id} 没有 selectors / source {source.id} has no selectors")
     tree = LexborHTMLParser(html)
+    tree.strip_tags(["script", "style"])  # their content is code, not a title or text
     posts = []
     for node in tree.css(sel.item):
         title = _node_text(node, sel.title) or ""

@@ -379,3 +379,45 @@ def test_the_ledger_xlsx_strips_bidi_controls_from_scraped_text(tmp_path):
     assert "张建国公车私用" in cells and "第一行\n第二行" in cells and "云川论坛" in cells
     for value in cells:
         assert not set(value) & set(marks), repr(value)
+
+
+# --- #19: script and style text is dropped from scraped titles --------------------------------
+
+_FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>t</title>
+<item><title>&lt;script&gt;alert(1)&lt;/script&gt;张建国 公车私用</title><link>http://x.example/1</link>
+<description>&lt;p&gt;正文&lt;script type="text/javascript"&gt;steal()&lt;/script&gt;青石镇&lt;/p&gt;</description></item>
+<item><title><![CDATA[<script>alert(2)</script>张建国<style>p{color:red}</style> 公车私用]]></title>
+<link>http://x.example/2</link></item>
+<item><title>&lt;SCRIPT type="a"&gt;alert(3)&lt;/SCRIPT &gt;张建国&lt;b&gt;违纪&lt;/b&gt;</title><link>http://x.example/3</link></item>
+</channel></rss>"""
+
+
+def test_feed_titles_and_text_drop_script_and_style_content():
+    from jobs.collect import parse_feed
+
+    posts = parse_feed("s", _FEED.encode(), {})
+    titles = [p.title for p in posts]
+    assert titles == ["张建国 公车私用", "张建国 公车私用", "张建国 违纪"], titles
+    assert "steal" not in posts[0].text and "正文" in posts[0].text and "青石镇" in posts[0].text
+    for p in posts:
+        assert "alert" not in p.title and "color" not in p.title
+
+
+def test_html_titles_drop_script_and_style_content():
+    from core.config import Selectors, Source
+    from jobs.collect import parse_html
+
+    source = Source(
+        id="h",
+        name="H",
+        kind="html",
+        url="http://x.example/",
+        selectors=Selectors(item="li", title="a", link="a", text="p"),
+    )
+    page = (
+        '<ul><li><a href="/1">张建国<script>alert(1)</script>公车私用<style>a{}</style></a>'
+        "<p>正文<script>steal()</script>青石镇</p></li></ul>"
+    )
+    (post,) = parse_html(source, page, "http://x.example/")
+    assert post.title == "张建国 公车私用" and "steal" not in post.text and "青石镇" in post.text
