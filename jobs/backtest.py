@@ -159,6 +159,8 @@ def parse_line(line: str, tz: ZoneInfo = DEFAULT_TZ) -> dict:
         raise ValueError(f"不是 JSON / not JSON ({e.msg})") from e
     except ValueError as e:  # an integer of thousands of digits
         raise ValueError(f"不是可用的 JSON / not usable JSON ({e})") from e
+    except RecursionError as e:
+        raise ValueError("JSON 嵌套过深 / JSON nested too deeply") from e
     if not isinstance(item, dict):
         raise ValueError("应为 JSON 对象 / expected an object")
     if item.get("id") in (None, ""):

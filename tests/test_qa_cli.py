@@ -168,6 +168,15 @@ def test_parse_line_refuses_unusable_numbers_with_a_reason(fields, said):
         parse_line(f'{{"id": "a", "title": "{_TITLE}", {fields}}}')
 
 
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [("[" * 100_000 + "]" * 100_000, "嵌套过深"), ('{"id": 1, "views": ' + "9" * 5000 + "}", "不是可用的 JSON")],
+)
+def test_parse_line_refuses_unusable_json_with_a_reason(line, said):
+    with pytest.raises(ValueError, match=said):
+        parse_line(line)
+
+
 def test_parse_line_keeps_good_counts():
     item = parse_line(json.dumps({"id": "a", "title": _TITLE, "views": 12, "replies": "3", "reposts": 0}))
     assert (item["views"], item["replies"], item["reposts"]) == (12, 3, 0)
