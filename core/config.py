@@ -309,8 +309,10 @@ class Source(_Model):
 class Collection(_Model):
     """Politeness and health settings for collection."""
 
-    min_interval: float = Field(default=2.0, ge=0)  # seconds between requests to one host
-    jitter: float = Field(default=1.0, ge=0)
+    # seconds between requests to one host, and up to this many more; at most an hour (a larger
+    # or infinite value is a typo, and would overflow the collector's date arithmetic)
+    min_interval: float = Field(default=2.0, ge=0, le=3600)
+    jitter: float = Field(default=1.0, ge=0, le=3600)
     per_host: int = Field(default=1, ge=1, le=8)
     max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     retries: int = Field(default=2, ge=0, le=5)

@@ -430,3 +430,14 @@ def test_html_titles_drop_script_and_style_content():
     )
     (post,) = parse_html(source, page, "http://x.example/")
     assert post.title == "张建国 公车私用" and "steal" not in post.text and "青石镇" in post.text
+
+
+@pytest.mark.parametrize("value", ["1e400", "inf", "99999999999"])
+@pytest.mark.parametrize("key", ["min_interval", "jitter"])
+def test_a_huge_politeness_interval_is_a_config_error(config_dir, key, value):
+    path = config_dir / "example.toml"
+    text = path.read_text(encoding="utf-8")
+    assert "\n[collection]" not in text
+    path.write_text(text + f"\n[collection]\n{key} = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"collection.{key}: 数值太大"):
+        load_config(path)
