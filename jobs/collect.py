@@ -77,6 +77,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _TAGS = re.compile(r"<[^>]+>")
+# a script or style element's content is code, not text: dropped with its tags, never kept
+_CODE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TRACKING = re.compile(r"^(utm_\w+|spm|from|share_token|fbclid|gclid)$", re.IGNORECASE)
 _NUM = re.compile(r"(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*(万|w|k|千|亿)?", re.IGNORECASE)
 _UNIT = {"万": 10_000, "w": 10_000, "k": 1000, "千": 1000, "亿": 100_000_000}
@@ -137,7 +139,7 @@ def item_key(
 
 
 def _text(html: str) -> str:
-    return clean(html_unescape(_TAGS.sub(" ", html or "")))
+    return clean(html_unescape(_TAGS.sub(" ", _CODE.sub(" ", html or ""))))
 
 
 def _count(value: object) -> int | None:
@@ -399,6 +401,7 @@ def parse_html(
     if sel is None:  # the config requires them of an html source
         raise CollectError(f"来源 {source.id} 没有 selectors / source {source.id} has no selectors")
     tree = LexborHTMLParser(html)
+    tree.strip_tags(["script", "style"])  # their content is code, not a title or text
     posts = []
     times = _Times(source.id, now)
     for node in tree.css(sel.item):
