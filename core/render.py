@@ -18,6 +18,7 @@ from core.grades import Grade
 from core.grading import Reason
 from core.lifecycle import Action
 from core.models import Event, Incident, State
+from core.steps import split_step
 
 __all__ = [
     "ACTION_NAMES",
@@ -497,7 +498,9 @@ def describe_event(ev: Event, names: NameOf) -> tuple[str, str]:
     elif ev.action == "note" and d.get("step"):
         n, words = d["step"]
         what = f"完成预案第 {n} 步「{words}」"
-        detail = re.sub(rf"^\s*(?:完成|已完成|✓|✅)\s*(?:第\s*)?{n}\s*步?\s*[，,：:;；]?\s*", "", detail)
+        marked = split_step(detail)
+        if marked and marked[0] == n:  # the marker is said by `what`: the remark, as typed
+            detail = marked[1]
     elif ev.action == "close":
         detail = (d.get("disposition") or "") + (f"（{d['summary']}）" if d.get("summary") else "")
         if ev.to_state == State.PENDING_SIGNOFF.value:
@@ -577,8 +580,9 @@ def render_notice(
     if action is Action.NOTE:
         if step:
             n, words = step
+            marked = split_step(text)
             return f"☑️ #{i} {who} 完成预案第 {n} 步「{words}」" + (
-                f"：{text}" if (text or "").strip() != f"完成 {n}" else ""
+                "" if marked and marked[0] == n and not marked[1] else f"：{text}"
             )
         return f"📝 #{i} {who}：{text}"
     if action is Action.JUDGE:

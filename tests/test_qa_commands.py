@@ -1,0 +1,88 @@
+"""Outside-QA defects in the commands: notes that are not step markers (2), generated file
+names (17), over-long text (3), what a partner a 工作联系单 went to may see (15), invisible
+characters (16), small inconsistencies (18, 19)."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.steps import split_step
+from storage import incidents as store
+from tests.test_commands import snapshot
+from tests.test_commands_trust import note_texts
+
+
+def step_events(h, iid: int) -> list:
+    return [ev.detail.get("step") for ev in store.events_for(h.app.db, iid) if ev.action == "note"]
+
+
+# ---------------------------------------------------------------------------- 2: step markers
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("完成 2", (2, "")),
+        ("完成２", (2, "")),
+        ("完成 ２", (2, "")),
+        ("已完成第2步 交通局已说明情况", (2, "交通局已说明情况")),
+        ("完成第 3 步：已发布通报", (3, "已发布通报")),
+        ("第3步完成", (3, "")),
+        ("第 ３ 步已完成，口径已报批", (3, "口径已报批")),
+        ("完成 2：已电话联系", (2, "已电话联系")),
+        ("完成 1。", (1, "")),
+        ("✅ 4", (4, "")),
+        ("完成 2\n已电话联系", (2, "已电话联系")),
+        # ordinary notes that merely start with 完成 and a number
+        ("已完成 3 家单位走访", None),
+        ("完成 2 人笔录", None),
+        ("完成2026年度考核材料报送", None),
+        ("完成 1.5 万字材料", None),
+        ("完成 1，2", None),
+        ("完成第2步骤的准备", None),
+        ("第2步完成了一半", None),
+        ("核实完成 2", None),
+    ],
+)
+def test_only_a_step_marker_ticks_a_step(text, expected):
+    assert split_step(text) == expected
+
+
+async def test_ordinary_notes_with_numbers_tick_nothing_and_stay_as_typed(two):
+    await two.say("liqiang", "/claim 1")
+    await two.deliver()
+    notes = ["已完成 3 家单位走访", "完成 2 人笔录", "完成2026年度考核材料报送"]
+    for note in notes:
+        assert await two.say("liqiang", f"/note 1 {note}") == ""  # none refused ("没有第 2026 步")
+    out = await two.deliver()
+    for note in notes:
+        assert f"📝 #1 李强：{note}" in out
+    assert "完成预案" not in out and "☑️" not in out
+    assert note_texts(two, 1) == notes and step_events(two, 1) == [None, None, None]
+    show = await two.say("liqiang", "/show 1")
+    assert "✅" not in show.split("📘")[1].split("🕒")[0]  # no step ticked in the checklist
+    for note in notes:
+        assert note in show  # the timeline: as typed
+
+
+async def test_step_markers_tick_and_the_remark_is_kept_as_typed(two):
+    await two.say("liqiang", "/claim 1")
+    await two.deliver()
+    await two.say("liqiang", "/note 1 完成 ２")
+    await two.say("liqiang", "/note 1 第3步完成：已发布通报，（待复核）")
+    out = await two.deliver()
+    assert "☑️ #1 李强 完成预案第 2 步「联系涉及单位说明情况」\n" in out + "\n"  # no "：完成 ２" after it
+    assert "完成预案第 2 步「联系涉及单位说明情况」：" not in out
+    assert "第3步完成：已发布通报，（待复核）" in out
+    assert [s[0] for s in step_events(two, 1)] == [2, 3]
+    show = await two.say("liqiang", "/show 1")
+    assert "✅ 2." in show and "✅ 3." in show and "⬜ 1." in show
+    assert "已发布通报，（待复核）" in show
+
+
+async def test_a_step_marker_beyond_the_playbook_is_refused_but_other_numbers_are_notes(two):
+    before = snapshot(two)
+    assert "没有第 9 步" in await two.say("liqiang", "/note 1 第9步完成")
+    assert snapshot(two) == before
+    assert await two.say("liqiang", "/note 1 完成 9 份材料的整理") == ""
+    assert note_texts(two, 1) == ["完成 9 份材料的整理"]
