@@ -495,12 +495,11 @@ def describe_event(ev: Event, names: NameOf) -> tuple[str, str]:
         detail = f"来源 {d['source']}"
         if d.get("follow_up") in FOLLOW_UP_WORDS:  # a post the rules judged not relevant, joined as a follow-up
             detail += f"（{FOLLOW_UP_WORDS[d['follow_up']]}）"
-    elif ev.action == "note" and d.get("step"):
+    elif ev.action == "note" and d.get("step") and (marked := split_step(detail)) and marked[0] == d["step"][0]:
+        # (a step recorded by an older, looser reading of a note that is no marker stays a note)
         n, words = d["step"]
         what = f"完成预案第 {n} 步「{words}」"
-        marked = split_step(detail)
-        if marked and marked[0] == n:  # the marker is said by `what`: the remark, as typed
-            detail = marked[1]
+        detail = marked[1]  # the marker is said by `what`: the remark, as typed
     elif ev.action == "close":
         detail = (d.get("disposition") or "") + (f"（{d['summary']}）" if d.get("summary") else "")
         if ev.to_state == State.PENDING_SIGNOFF.value:
