@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
 import logging
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 import httpx
 
@@ -239,6 +241,24 @@ async def _handle(deps: Deps, req: Request) -> list[Reply]:
     except store.StaleIncident:
         log.info("/%s by %s: the incident changed meanwhile", name, req.user_id)
         return [Reply("事件刚被他人更新，请重试。")]
+
+
+def fresh_path(directory: Path, stem: str, suffix: str) -> Path:
+    """`directory/stem.suffix`, or `stem-2.suffix`, `stem-3.suffix` … when that is taken: a
+    generated document's own name, created (empty) at once so that two commands in the same
+    second never share one — an outbox row keeps the path and sends that file later.
+
+    :raises OSError: when the folder cannot be made or written.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    for n in itertools.count(1):
+        path = directory / f"{stem}{'' if n == 1 else f'-{n}'}{suffix}"
+        try:
+            with open(path, "x"):
+                return path
+        except FileExistsError:
+            continue
+    raise AssertionError("unreachable")
 
 
 def _not_found(incident_id) -> str:
@@ -980,7 +1000,6 @@ async def cmd_export(call: Call) -> list[Reply]:
     """/export ledger week: the 台账 of a period as an .xlsx file sent back to the caller."""
     import asyncio
     import tempfile
-    from pathlib import Path
 
     from jobs.ledger import ledger_rows, write_xlsx
     from jobs.report import period_bounds
@@ -1002,7 +1021,8 @@ async def cmd_export(call: Call) -> list[Reply]:
     first, last = lo.astimezone(deps.tz).date(), (hi - timedelta(seconds=1)).astimezone(deps.tz).date()
     org = deps.config.organization.name
     out_dir = Path(deps.data_dir if deps.data_dir is not None else tempfile.gettempdir()) / "exports"
-    name = f"舆情台账-{first:%Y%m%d}-{last:%Y%m%d}-{now.astimezone(deps.tz):%H%M%S}.xlsx"
+    # a name of its own, even for two exports in the same second (the reply sends the file later)
+    file = fresh_path(out_dir, f"舆情台账-{first:%Y%m%d}-{last:%Y%m%d}-{now.astimezone(deps.tz):%H%M%S}", ".xlsx")
     title = f"{org}网络舆情台账（{first} 至 {last}）"
     db_file = database_file(deps.db)
 
@@ -1014,12 +1034,16 @@ async def cmd_export(call: Call) -> list[Reply]:
                 rows = ledger_rows(own, deps.config, lo, hi, deps.tz, now)
             finally:
                 own.close()
-        return len(rows), write_xlsx(rows, out_dir / name, org=org, title=title)
+        return len(rows), write_xlsx(rows, file, org=org, title=title)
 
-    if db_file:
-        count, path = await asyncio.to_thread(work)
-    else:  # an in-memory database has no second connection: read here, write off the loop
-        count, path = await asyncio.to_thread(work, ledger_rows(deps.db, deps.config, lo, hi, deps.tz, now))
+    try:
+        if db_file:
+            count, path = await asyncio.to_thread(work)
+        else:  # an in-memory database has no second connection: read here, write off the loop
+            count, path = await asyncio.to_thread(work, ledger_rows(deps.db, deps.config, lo, hi, deps.tz, now))
+    except BaseException:
+        file.unlink(missing_ok=True)  # the name reserved for it
+        raise
     log.info("/export ledger %s by %s: %d rows -> %s", period, call.me.id, count, path)
     return [
         Reply(
@@ -1151,7 +1175,6 @@ async def _contact_document(call: Call, inc, unit: str, due: datetime, note: str
     """The 工作联系单 as a Word file (built off the loop); None when it cannot be made — the
     message goes out alone."""
     import tempfile
-    from pathlib import Path
 
     from jobs.report_docs import build_contact_docx
 
@@ -1159,7 +1182,11 @@ async def _contact_document(call: Call, inc, unit: str, due: datetime, note: str
     partner = deps.service.partner_for(unit)
     now = deps.clock()
     out_dir = Path(deps.data_dir if deps.data_dir is not None else tempfile.gettempdir())
-    path = out_dir / "reports" / f"工作联系单-{inc.id}-{now.astimezone(deps.tz):%Y%m%d-%H%M%S}.docx"
+    try:
+        path = fresh_path(out_dir / "reports", f"工作联系单-{inc.id}-{now.astimezone(deps.tz):%Y%m%d-%H%M%S}", ".docx")
+    except OSError:
+        log.exception("no file for the 工作联系单 of #%s; sending the message only", inc.id)
+        return None
     try:
         done = await offload.cpu(
             build_contact_docx,
@@ -1175,6 +1202,7 @@ async def _contact_document(call: Call, inc, unit: str, due: datetime, note: str
         )
     except Exception:
         log.exception("the 工作联系单 of #%s could not be made; sending the message only", inc.id)
+        path.unlink(missing_ok=True)
         return None
     return str(done)
 

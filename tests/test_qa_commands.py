@@ -8,6 +8,7 @@ import pytest
 
 from core.steps import split_step
 from storage import incidents as store
+from tests.conftest import LOW, seed
 from tests.test_commands import snapshot
 from tests.test_commands_trust import note_texts
 
@@ -86,3 +87,37 @@ async def test_a_step_marker_beyond_the_playbook_is_refused_but_other_numbers_ar
     assert snapshot(two) == before
     assert await two.say("liqiang", "/note 1 完成 9 份材料的整理") == ""
     assert note_texts(two, 1) == ["完成 9 份材料的整理"]
+
+
+# ---------------------------------------------------------------------------- 17: file names
+
+
+async def test_documents_made_in_the_same_second_have_their_own_names(make_app, clock):
+    import json
+
+    from docx import Document
+
+    h = make_app()
+    seed(h, *LOW, source="ycnews")
+    await h.say("liqiang", "/claim 1")
+    units = ["市委宣传部网评办", "市交通运输局", "市公安局"]
+    for unit in units:  # the clock stands still: all in one second
+        await h.say("liqiang", f"/transfer 1 {unit} 3d 请协助")
+    payloads = [json.loads(r[0]) for r in h.app.db.execute("SELECT payload FROM outbox ORDER BY id")]
+    docs = [p["document"] for p in payloads if p.get("document")]
+    assert len(docs) == len(set(docs)) == 3
+    addressed = [next(p.text for p in Document(d).paragraphs if p.text.startswith("致：")) for d in docs]
+    assert addressed == [f"致：{u}" for u in units]  # each row sends its own slip
+
+    first = await h.say("liqiang", "/export ledger week")
+    second = await h.say("liqiang", "/export ledger week")
+    paths = [r.document for r in await h.app.handle(_req("liqiang", "/export ledger week"))]
+    assert "舆情台账" in first and "舆情台账" in second
+    named = {line.split("服务器路径：")[1].rstrip("）。") for line in (first, second)} | set(paths)
+    assert len(named) == 3
+
+
+def _req(who: str, text: str):
+    from handlers import Request
+
+    return Request(platform="console", chat="监测群", user_id=who, text=text)
