@@ -60,6 +60,9 @@ log = logging.getLogger(__name__)
 DISPOSITIONS = "、".join(d.value for d in Disposition)
 # /search segments at most this many waiting posts itself (a second or two of jieba, off the loop)
 SEARCH_INDEX_LIMIT = 1000
+# the longest free text a command takes (longer is refused with its length, never cut)
+NOTE_LIMIT = 2000  # a note, a 研判, a unit's 反馈
+REASON_LIMIT = 1000  # an escalation or reopening reason, a close summary, a 批示, a 转办 note
 
 
 @dataclass(frozen=True)
@@ -312,6 +315,13 @@ def _no_more(extra: list[str], usage: str) -> None:
     """Refuse arguments a command does not take, rather than guess what they meant."""
     if extra:
         raise UsageError(f"多余的参数“{shorten(' '.join(extra))}”。用法：{usage}")
+
+
+def _within(text: str, limit: int, what: str, usage: str) -> str:
+    """Free text of at most `limit` characters; longer is refused with its length, never cut."""
+    if len(text) > limit:
+        raise UsageError(f"{what}过长（{len(text)} 字，最多 {limit} 字），请精简后重发。用法：{usage}")
+    return text
 
 
 def _id_only(call: Call, usage: str) -> int:
@@ -575,8 +585,7 @@ async def cmd_reopen(call: Call) -> list[Reply]:
         return [Reply(f"#{inc.id} 尚未关闭（{inc.state.label}），无需重新打开。")]
     if not reason:
         raise UsageError(f"请说明重新打开的原因。用法：{_REOPEN_USAGE}")
-    if len(reason) > 1000:
-        raise UsageError(f"原因过长（{len(reason)} 字，最多 1000 字）。用法：{_REOPEN_USAGE}")
+    _within(reason, REASON_LIMIT, "原因", _REOPEN_USAGE)
     return _result(call, call.deps.service.act(iid, Action.REOPEN, call.actor, text=reason))
 
 
@@ -603,6 +612,7 @@ async def cmd_note(call: Call) -> list[Reply]:
     text = _text_after_id(call)
     if not text:
         raise UsageError(f"备注内容不能为空。用法：{usage}")
+    _within(text, NOTE_LIMIT, "备注", usage)
     try:
         step = playbook_step(text)
     except ValueError as exc:  # digits beyond what int() reads
@@ -615,10 +625,10 @@ async def cmd_note(call: Call) -> list[Reply]:
                 f"#{iid} 的处置预案共 {len(pb.steps)} 步，没有第 {shorten(str(step), 12)} 步。"
                 f"用法：/note {iid} 完成 步骤号（1–{len(pb.steps)}）"
             )
-    return _result(call, call.deps.service.act(iid, Action.NOTE, call.actor, text=text[:2000]))
+    return _result(call, call.deps.service.act(iid, Action.NOTE, call.actor, text=text))
 
 
-JUDGE_LIMIT = 2000
+JUDGE_LIMIT = NOTE_LIMIT
 _JUDGE_USAGE = "/judge 编号 研判意见，例如 /judge 12 系个人情绪化表达，传播有限，暂不升级"
 
 
@@ -628,13 +638,12 @@ async def cmd_judge(call: Call) -> list[Reply]:
     text = _text_after_number(call)
     if not text:
         raise UsageError(f"研判意见不能为空。用法：{_JUDGE_USAGE}")
-    if len(text) > JUDGE_LIMIT:
-        raise UsageError(f"研判意见过长（{len(text)} 字，最多 {JUDGE_LIMIT} 字），请精简后重发。用法：{_JUDGE_USAGE}")
+    _within(text, JUDGE_LIMIT, "研判意见", _JUDGE_USAGE)
     _visible(call, iid, need=View.FULL)
     return _result(call, call.deps.service.act(iid, Action.JUDGE, call.actor, text=text))
 
 
-INSTRUCT_LIMIT = 1000
+INSTRUCT_LIMIT = REASON_LIMIT
 _INSTRUCT_USAGE = "/instruct 编号 批示内容，例如 /instruct 12 请网信办会同属地核实，今日内回应"
 
 
@@ -645,8 +654,7 @@ async def cmd_instruct(call: Call) -> list[Reply]:
     text = _text_after_number(call)
     if not text:
         raise UsageError(f"批示内容不能为空。用法：{_INSTRUCT_USAGE}")
-    if len(text) > INSTRUCT_LIMIT:
-        raise UsageError(f"批示过长（{len(text)} 字，最多 {INSTRUCT_LIMIT} 字），请精简后重发。用法：{_INSTRUCT_USAGE}")
+    _within(text, INSTRUCT_LIMIT, "批示", _INSTRUCT_USAGE)
     _visible(call, iid, need=View.FULL)
     out = call.deps.service.act(iid, Action.INSTRUCT, call.actor, text=text)
     if out.ok:
@@ -665,8 +673,9 @@ async def cmd_read(call: Call) -> list[Reply]:
 
 
 async def cmd_escalate(call: Call) -> list[Reply]:
-    iid = _incident_id(call, "/escalate 编号 [原因]，例如 /escalate 12 转载量快速上升")
-    reason = _text_after_id(call)[:1000] or None
+    usage = "/escalate 编号 [原因]，例如 /escalate 12 转载量快速上升"
+    iid = _incident_id(call, usage)
+    reason = _within(_text_after_id(call), REASON_LIMIT, "升级原因", usage) or None
     return _result(call, call.deps.service.act(iid, Action.ESCALATE, call.actor, text=reason))
 
 
@@ -701,12 +710,9 @@ async def cmd_close(call: Call) -> list[Reply]:
         word = text.split()[0]
         raise UsageError(f"未知的处置方式“{shorten(word)}”。可选：{DISPOSITIONS}。用法：{_CLOSE_USAGE}")
     disposition, summary = found
-    return _result(
-        call,
-        call.deps.service.act(
-            iid, Action.CLOSE, call.actor, disposition=disposition, summary=summary[:1000] if summary else None
-        ),
-    )
+    if summary:
+        _within(summary, REASON_LIMIT, "处置说明", _CLOSE_USAGE)
+    return _result(call, call.deps.service.act(iid, Action.CLOSE, call.actor, disposition=disposition, summary=summary))
 
 
 async def cmd_search(call: Call) -> list[Reply]:
@@ -1163,7 +1169,7 @@ async def cmd_transfer(call: Call) -> list[Reply]:
         )
     text = _text_after_number(call)
     parts = text.split(None, 2)
-    note = (parts[2].strip() if len(parts) > 2 else "")[:1000] or None
+    note = _within(parts[2].strip() if len(parts) > 2 else "", REASON_LIMIT, "转办说明", _TRANSFER_USAGE) or None
     inc, _ = _visible(call, iid, need=View.FULL)
     document = await _contact_document(call, inc, unit, due, note)
     return _result(
@@ -1216,8 +1222,9 @@ async def cmd_feedback(call: Call) -> list[Reply]:
     text = _text_after_number(call)
     if not text:
         raise UsageError(f"反馈内容不能为空。用法：{_FEEDBACK_USAGE}")
+    _within(text, NOTE_LIMIT, "反馈内容", _FEEDBACK_USAGE)
     _visible(call, iid, need=View.FULL)
-    return _result(call, call.deps.service.act(iid, Action.FEEDBACK, call.actor, text=text[:2000]))
+    return _result(call, call.deps.service.act(iid, Action.FEEDBACK, call.actor, text=text))
 
 
 COMMANDS: list[Command] = [

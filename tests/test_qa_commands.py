@@ -121,3 +121,41 @@ def _req(who: str, text: str):
     from handlers import Request
 
     return Request(platform="console", chat="监测群", user_id=who, text=text)
+
+
+# ---------------------------------------------------------------------------- 3: long text
+
+
+@pytest.mark.parametrize(
+    "who, text, limit",
+    [
+        ("liqiang", "/note 2 " + "长" * 2100, 2000),
+        ("chenbuzhang", "/note 2 " + "长" * 2001, 2000),
+        ("liqiang", "/escalate 2 " + "长" * 2100, 1000),
+        ("liqiang", "/close 2 已回应 " + "长" * 2100, 1000),
+        ("liqiang", "/close 2 已回应，" + "长" * 1001, 1000),
+        ("liqiang", "/feedback 2 " + "长" * 2001, 2000),
+        ("liqiang", "/transfer 2 市交通运输局 3d " + "长" * 1001, 1000),
+        ("liqiang", "/reopen 2 " + "长" * 1001, 1000),
+    ],
+)
+async def test_over_long_text_is_refused_not_cut(two, who, text, limit):
+    await two.say("liqiang", "/transfer 2 市交通运输局 3d 请核实")  # /feedback needs a 转办
+    if text.startswith("/reopen"):
+        await two.say("liqiang", "/close 2 已回应")
+    await two.deliver()
+    before = snapshot(two)
+    reply = await two.say(who, text)
+    n = len(text.split(" ", 2)[-1].split(" ")[-1].removeprefix("已回应，"))
+    assert f"过长（{n} 字，最多 {limit} 字）" in reply and "用法：" in reply
+    assert snapshot(two) == before and await two.deliver() == ""
+
+
+async def test_text_at_the_limit_is_kept_whole(two):
+    note, reason, summary = "注" * 2000, "因" * 1000, "结" * 1000
+    assert await two.say("liqiang", f"/note 2 {note}") == ""
+    assert await two.say("liqiang", f"/escalate 2 {reason}") == ""
+    assert await two.say("liqiang", f"/close 2 已回应 {summary}") == ""
+    assert note_texts(two, 2) == [note]
+    esc = [ev for ev in store.events_for(two.app.db, 2) if ev.action == "escalate"]
+    assert esc[0].detail["reason"] == reason and two.incident(2).summary == summary
