@@ -612,7 +612,6 @@ async def cmd_note(call: Call) -> list[Reply]:
     text = _text_after_id(call)
     if not text:
         raise UsageError(f"备注内容不能为空。用法：{usage}")
-    _within(text, NOTE_LIMIT, "备注", usage)
     try:
         step = playbook_step(text)
     except ValueError as exc:  # digits beyond what int() reads
@@ -625,6 +624,7 @@ async def cmd_note(call: Call) -> list[Reply]:
                 f"#{iid} 的处置预案共 {len(pb.steps)} 步，没有第 {shorten(str(step), 12)} 步。"
                 f"用法：/note {iid} 完成 步骤号（1–{len(pb.steps)}）"
             )
+    _within(text, NOTE_LIMIT, "备注", usage)
     return _result(call, call.deps.service.act(iid, Action.NOTE, call.actor, text=text))
 
 
