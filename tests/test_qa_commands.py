@@ -159,3 +159,51 @@ async def test_text_at_the_limit_is_kept_whole(two):
     assert note_texts(two, 2) == [note]
     esc = [ev for ev in store.events_for(two.app.db, 2) if ev.action == "escalate"]
     assert esc[0].detail["reason"] == reason and two.incident(2).summary == summary
+
+
+# ---------------------------------------------------------------------------- 15: partner and 转办
+
+PARTNER_SECRETS = ("内部研判", "内部备注", "处置记录", "处置预案")
+
+
+async def test_a_partner_sees_the_facts_of_an_incident_transferred_to_them(two):
+    h = two  # #2 was never escalated: only the transfer reaches the partner
+    await h.say("liqiang", "/claim 2")
+    await h.say("liqiang", "/judge 2 内部研判：属实")
+    await h.say("liqiang", "/note 2 内部备注：先不对外")
+    assert "没有编号为 #2 的事件" in await h.say("xuanchuan", "/show 2")
+    await h.say("liqiang", "/transfer 2 市委宣传部网评办 2d 请协助")
+    assert "📨 工作联系单" in await h.deliver()
+    shown = await h.say("xuanchuan", "/show 2")
+    assert "#2" in shown and h.incident(2).title[:10] in shown
+    assert not any(s in shown for s in PARTNER_SECRETS) and "/claim" not in shown
+    assert "#2 " in await h.say("xuanchuan", "/list")
+    # still theirs to look up after the unit's 反馈
+    await h.say("liqiang", "/feedback 2 已发布说明")
+    assert h.incident(2).title[:10] in await h.say("xuanchuan", "/show 2")
+    # an incident transferred to someone else stays unknown to them
+    await h.say("liqiang", "/claim 1")
+    await h.say("liqiang", "/transfer 1 市交通运输局 2d 请核实")
+    assert "没有编号为 #1 的事件" in await h.say("xuanchuan", "/show 1")
+
+
+async def test_a_partner_department_chat_sees_what_was_transferred_to_it(config_dir, make_app):
+    from bot.config import load_config
+    from handlers import Request
+
+    p = config_dir / "example.toml"
+    p.write_text(
+        p.read_text(encoding="utf-8")
+        + '\n[[escalation]]\nsteps = [{ name = "网评办", chats = { console = "网评办群" }, facts_only = true }]\n',
+        encoding="utf-8",
+    )
+    h = make_app(load_config(p))
+    seed(h, *LOW, source="ycnews")
+    ask = Request(platform="console", chat="网评办群", user_id="xuanchuan", text="/show 1")
+    assert "没有编号为 #1 的事件" in (await h.app.handle(ask))[0].text
+    await h.say("liqiang", "/transfer 1 网评办 2d 请协助")
+    assert "📨 工作联系单" in await h.deliver()
+    shown = (await h.app.handle(ask))[0].text
+    assert "没有编号" not in shown and h.incident(1).title[:10] in shown
+    elsewhere = Request(platform="console", chat="别的群", user_id="xuanchuan", text="/show 1")
+    assert "没有编号为 #1 的事件" in (await h.app.handle(elsewhere))[0].text
