@@ -41,6 +41,7 @@ from handlers.parsing import (
     shorten,
     split_args,
     split_command,
+    strip_format,
 )
 from handlers.permissions import TEAM_ROLES, View, allowed, roles_for, view_of
 from jobs import offload
@@ -173,6 +174,16 @@ async def handle(deps: Deps, req: Request) -> list[Reply]:
         # undecodable bytes (a console on a non-UTF-8 terminal) or a '\\ud800' escape: not
         # characters, and nothing can store them; shown as U+FFFD, like any other bad byte
         req = dataclasses.replace(req, text=_LONE_SURROGATE.sub("\ufffd", req.text))
+    if req.text and (clean := strip_format(req.text)) != req.text:
+        # invisible format characters (U+200B, BOM, bidi controls …) next to the command word or
+        # in a number would make it unreadable, and in a note they hide or reverse text
+        log.info(
+            "dropped %d invisible format characters from a line of %s/%s",
+            len(req.text) - len(clean),
+            req.platform,
+            req.user_id,
+        )
+        req = dataclasses.replace(req, text=clean)
     try:
         return await _handle(deps, req)
     except Exception:

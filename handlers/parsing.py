@@ -6,6 +6,11 @@ summaries are stored with their Chinese punctuation (，：（）) intact.
 
 Numbers: ASCII digits and full-width digits (１２, as a Chinese input method types them)
 are accepted; other characters that merely look like digits (², ①, ٣) are not numbers.
+
+Invisible format characters (zero-width space, BOM, bidi controls, word joiner …: Unicode
+category Cf) are dropped from the line first (`strip_format`), so '/claim\u200b 4' is /claim 4;
+only those that hold an emoji together (a zero-width joiner between two emoji, a flag's tags)
+stay.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ __all__ = [
     "shorten",
     "split_args",
     "split_command",
+    "strip_format",
 ]
 
 # At most this many digits in an incident number (or a page number): more is not a number
@@ -103,3 +109,39 @@ def looks_numeric(token: str) -> bool:
 def shorten(text: str, n: int = 20) -> str:
     """A piece of someone's input, cut for quoting back in a reply."""
     return text if len(text) <= n else text[:n] + "…"
+
+
+def _emoji(ch: str) -> bool:
+    return unicodedata.category(ch) in ("So", "Sk") or ch in "\ufe0f\u20e3"
+
+
+# invisible but not Cf: combining grapheme joiner, Hangul and Mongolian fillers, Khmer inherent vowels
+_BLANK_LETTERS = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u180f\u3164\uffa0")
+
+
+def _invisible(ch: str) -> bool:
+    return ch in _BLANK_LETTERS or "\ufe00" <= ch <= "\ufe0f" or unicodedata.category(ch) == "Cf"
+
+
+def strip_format(text: str) -> str:
+    """`text` without its invisible characters (format characters, category Cf: U+200B,
+    U+FEFF, U+202E, U+2060 …; fillers such as U+3164), except what holds an emoji or a
+    character's variant together: a zero-width joiner between two emoji (👨‍👩‍👧), the tags after
+    a flag, a variation selector after a character that is not ASCII (❤️)."""
+    if text.isascii() or not any(_invisible(c) for c in text):
+        return text
+    out: list[str] = []
+    for i, ch in enumerate(text):
+        if _invisible(ch):
+            before = out[-1] if out else ""
+            after = text[i + 1] if i + 1 < len(text) else ""
+            if ch == "\u200d" and before and after and _emoji(before) and _emoji(after):
+                pass  # an emoji ZWJ sequence
+            elif "\U000e0020" <= ch <= "\U000e007f" and before and (_emoji(before) or before >= "\U000e0020"):
+                pass  # a flag's tag sequence
+            elif "\ufe00" <= ch <= "\ufe0f" and before and not before.isascii() and not before.isdigit():
+                pass  # ❤️, a CJK variant
+            else:
+                continue
+        out.append(ch)
+    return "".join(out)

@@ -207,3 +207,24 @@ async def test_a_partner_department_chat_sees_what_was_transferred_to_it(config_
     assert "没有编号" not in shown and h.incident(1).title[:10] in shown
     elsewhere = Request(platform="console", chat="别的群", user_id="xuanchuan", text="/show 1")
     assert "没有编号为 #1 的事件" in (await h.app.handle(elsewhere))[0].text
+
+
+# ---------------------------------------------------------------------------- 16: invisible characters
+
+INVISIBLE = ["\u200b", "\ufeff", "\u202e", "\u2060", "\u200e", "\u00ad", "\u2066", "\u3164"]
+
+
+@pytest.mark.parametrize("mark", INVISIBLE)
+@pytest.mark.parametrize(
+    "line", ["/claim 2{m}", "/claim {m}2", "/claim{m} 2", "{m}/claim 2", "/claim ＃{m}２", "认领{m} 2"]
+)
+async def test_invisible_characters_next_to_the_command_or_number_are_ignored(two, mark, line):
+    assert await two.say("liqiang", line.format(m=mark)) == ""  # announced in the group
+    assert two.incident(2).assignee == "liqiang"
+
+
+async def test_invisible_characters_leave_notes_readable_and_emoji_whole(two):
+    await two.say("liqiang", "/note\u200b 1\u2060 已核实\u202e情况属实\ufeff")
+    await two.say("liqiang", "/note 1 收到👨\u200d👩\u200d👧，❤\ufe0f")
+    assert note_texts(two, 1) == ["已核实情况属实", "收到👨\u200d👩\u200d👧，❤\ufe0f"]
+    assert "无法识别" not in await two.say("liqiang", "/list\u200b")
