@@ -325,7 +325,8 @@ def _text_after_number(call: Call) -> str:
 def _no_more(extra: list[str], usage: str) -> None:
     """Refuse arguments a command does not take, rather than guess what they meant."""
     if extra:
-        raise UsageError(f"多余的参数“{shorten(' '.join(extra))}”。用法：{usage}")
+        said = usage if usage.startswith("用法：") else f"用法：{usage}"  # /report, /export say it themselves
+        raise UsageError(f"多余的参数“{shorten(' '.join(extra))}”。{said}")
 
 
 def _within(text: str, limit: int, what: str, usage: str) -> str:
@@ -985,6 +986,11 @@ async def cmd_mute(call: Call) -> list[Reply]:
         ]:
             return []
         return [Reply(f"已开启全组静音，至 {fmt_time(until, call.deps.tz)}（I、II 级事件照常提醒）。")]
+    if (closed := call.deps.service.get(iid)).state is State.CLOSED:
+        log.info("/mute %s by %s refused: closed", iid, call.me.id)
+        return [
+            Reply(f"#{iid} 已关闭（{closed.disposition.value if closed.disposition else '—'}），不再提醒，无需静音。")
+        ]
     inc = call.deps.service.mute(iid, call.actor, call.deps.clock() + span)
     return _done(call, inc, f"已静音 #{iid} 的提醒，至 {fmt_time(inc.muted_until, call.deps.tz)}。")
 
@@ -1130,7 +1136,7 @@ async def cmd_duty(call: Call) -> list[Reply]:
     _no_more(args[2:], _DUTY_USAGE)
     person = call.me
     if len(args) > 1:
-        named = deps.config.person(args[1])
+        named = deps.config.person(args[1].lstrip("@＠"))  # ＠ as a Chinese input method types it, like /assign
         if named is None:
             raise UsageError(f"配置中没有成员“{shorten(args[1])}”。用法：{_DUTY_USAGE}")
         person = named

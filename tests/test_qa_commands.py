@@ -228,3 +228,39 @@ async def test_invisible_characters_leave_notes_readable_and_emoji_whole(two):
     await two.say("liqiang", "/note 1 收到👨\u200d👩\u200d👧，❤\ufe0f")
     assert note_texts(two, 1) == ["已核实情况属实", "收到👨\u200d👩\u200d👧，❤\ufe0f"]
     assert "无法识别" not in await two.say("liqiang", "/list\u200b")
+
+
+# ---------------------------------------------------------------------------- 18, 19: small things
+
+
+async def test_duty_takes_a_full_width_at_like_assign(make_app, clock, config_dir):
+    from bot.config import load_config
+    from tests.test_duty_transfer import _with_rota
+
+    h = make_app(load_config(_with_rota(config_dir)))
+    assert "已安排：11-27 值班员为 王敏" in await h.say("chenbuzhang", "/duty 2026-11-27 ＠王敏", chat="@chenbuzhang")
+    assert "已安排：11-28 值班员为 王敏" in await h.say("chenbuzhang", "/duty 2026-11-28 @王敏", chat="@chenbuzhang")
+
+
+async def test_mute_on_a_closed_incident_is_refused(two):
+    await two.say("liqiang", "/close 2 已回应")
+    await two.deliver()
+    before = snapshot(two)
+    reply = await two.say("liqiang", "/mute 2 1h")
+    assert "#2 已关闭（已回应），不再提醒，无需静音。" in reply
+    assert snapshot(two) == before and await two.deliver() == "" and two.incident(2).muted_until is None
+    await two.say("liqiang", "/reopen 2 热度回升")
+    assert await two.say("liqiang", "/mute 2 1h") == ""  # open again: muted as before
+    assert two.incident(2).muted_until is not None
+
+
+@pytest.mark.parametrize("line", ["/report week docx x", "/report 1 docx 多余", "/export ledger week 多余"])
+async def test_extra_arguments_of_report_and_export_say_the_usage_once(two, line):
+    reply = await two.say("liqiang", line)
+    assert "多余的参数" in reply and reply.count("用法：") == 1
+
+
+async def test_a_full_width_step_number_is_not_repeated_in_the_notice(two):
+    await two.say("liqiang", "/note 1 完成 ２")
+    out = await two.deliver()
+    assert "完成预案第 2 步" in out and "：完成 ２" not in out
