@@ -41,7 +41,9 @@ from handlers.parsing import (
     shorten,
     split_args,
     split_command,
+    strip_ends,
     strip_format,
+    strip_format_map,
 )
 from handlers.permissions import TEAM_ROLES, View, allowed, roles_for, view_of
 from jobs import offload
@@ -122,7 +124,9 @@ def parse(text: str, *, private: bool = True) -> tuple[str, str] | None:
 
 def parse_line(text: str, *, private: bool = True) -> Line | None:
     """Like `parse`, with whom the command is addressed to ('/list@some_bot')."""
-    text = (text or "").strip()
+    text = strip_ends(text or "")
+    if head := _HEAD.match(text):  # the command word (or alias) is read without invisible characters
+        text = strip_format(head.group()) + text[head.end() :]
     line = split_command(text)
     if line:
         return line
@@ -160,6 +164,7 @@ def who_is(deps: Deps, req: Request) -> Person | None:
     )
 
 
+_HEAD = re.compile(r"\S+")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -174,16 +179,6 @@ async def handle(deps: Deps, req: Request) -> list[Reply]:
         # undecodable bytes (a console on a non-UTF-8 terminal) or a '\\ud800' escape: not
         # characters, and nothing can store them; shown as U+FFFD, like any other bad byte
         req = dataclasses.replace(req, text=_LONE_SURROGATE.sub("\ufffd", req.text))
-    if req.text and (clean := strip_format(req.text)) != req.text:
-        # invisible format characters (U+200B, BOM, bidi controls …) next to the command word or
-        # in a number would make it unreadable, and in a note they hide or reverse text
-        log.info(
-            "dropped %d invisible format characters from a line of %s/%s",
-            len(req.text) - len(clean),
-            req.platform,
-            req.user_id,
-        )
-        req = dataclasses.replace(req, text=clean)
     try:
         return await _handle(deps, req)
     except Exception:
@@ -312,8 +307,12 @@ _LEADING_ID = re.compile(rf"^[#＃]?[0-9０-９]+(?:[{re.escape(ARG_PUNCT)}]+{NE
 def _text_after_id(call: Call) -> str:
     """The free text after the incident number, exactly as typed."""
     rest = call.rest
-    m = _LEADING_ID.match(rest)
-    return (rest[m.end() :] if m else rest).strip()
+    # the number is read without invisible characters (U+200B …); the text after it is as typed
+    clean, where = strip_format_map(rest)
+    m = _LEADING_ID.match(clean)
+    if not m:
+        return strip_ends(rest)
+    return strip_ends(rest[where[m.end()] :]) if m.end() < len(clean) else ""
 
 
 def _text_after_number(call: Call) -> str:
@@ -702,9 +701,11 @@ def _split_disposition(text: str) -> tuple[Disposition, str | None] | None:
             if text[: len(word)].lower() != word:
                 continue
             tail = text[len(word) :]
+            while tail and not strip_format(tail[0]):  # '已回应\u200b，…': invisible characters are not read
+                tail = tail[1:]
             if tail and not (tail[0].isspace() or unicodedata.category(tail[0]).startswith("P")):
                 continue
-            summary = tail.lstrip().lstrip(_SEPARATORS).strip()
+            summary = strip_ends(tail.lstrip().lstrip(_SEPARATORS))
             return d, summary or None
     return None
 

@@ -7,10 +7,10 @@ summaries are stored with their Chinese punctuation (，：（）) intact.
 Numbers: ASCII digits and full-width digits (１２, as a Chinese input method types them)
 are accepted; other characters that merely look like digits (², ①, ٣) are not numbers.
 
-Invisible format characters (zero-width space, BOM, bidi controls, word joiner …: Unicode
-category Cf) are dropped from the line first (`strip_format`), so '/claim\u200b 4' is /claim 4;
-only those that hold an emoji together (a zero-width joiner between two emoji, a flag's tags)
-stay.
+Invisible characters (zero-width space, BOM, bidi controls, word joiner …: Unicode category
+Cf; blank fillers such as U+3164) are not read: they are dropped from the command word, the
+arguments and the ends of the free text (`strip_format`), so '/claim\u200b 4' is /claim 4.
+Inside free text (a note) they stay as typed; what shows them is made inert (`core.platform`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ __all__ = [
     "shorten",
     "split_args",
     "split_command",
+    "strip_ends",
     "strip_format",
+    "strip_format_map",
 ]
 
 # At most this many digits in an incident number (or a page number): more is not a number
@@ -65,21 +67,22 @@ class Line:
 def split_command(text: str) -> Line | None:
     """'/claim@yuqing_bot 12' -> Line('claim', '12', 'yuqing_bot'); None when the line does
     not start with a Latin command word (Chinese words are matched by the caller)."""
+    text = strip_ends(text)
     m = _CMD.match(text)
     if not m:
         return None
-    word = unicodedata.normalize("NFKC", m.group(1)).lower()
+    word = strip_format(unicodedata.normalize("NFKC", m.group(1))).lower()
     if not _WORD.fullmatch(word):
         return None
-    addressee = unicodedata.normalize("NFKC", m.group(2)) if m.group(2) else None
-    return Line(word, (m.group(3) or "").strip(), addressee)
+    addressee = strip_format(unicodedata.normalize("NFKC", m.group(2))) if m.group(2) else None
+    return Line(word, strip_ends(m.group(3) or ""), addressee)
 
 
 def split_args(rest: str) -> list[str]:
     """Whitespace-separated arguments; a number followed directly by sentence punctuation is
     its own argument ('4，已核实' -> ['4', '已核实'], '4。' -> ['4'])."""
     out: list[str] = []
-    for token in rest.split():
+    for token in strip_format(rest).split():
         m = _NUMBER_PUNCT.match(token)
         if m and not out:  # only the first argument is an incident number
             out.append(m.group(1))
@@ -128,9 +131,27 @@ def strip_format(text: str) -> str:
     U+FEFF, U+202E, U+2060 …; fillers such as U+3164), except what holds an emoji or a
     character's variant together: a zero-width joiner between two emoji (👨‍👩‍👧), the tags after
     a flag, a variation selector after a character that is not ASCII (❤️)."""
+    return strip_format_map(text)[0]
+
+
+def strip_ends(text: str) -> str:
+    """`text` without whitespace and invisible characters at either end; inside, as typed."""
+    kept = set(strip_format_map(text)[1])  # (❤️ keeps its variation selector)
+    i, j = 0, len(text)
+    while i < j and (text[i].isspace() or i not in kept):
+        i += 1
+    while j > i and (text[j - 1].isspace() or j - 1 not in kept):
+        j -= 1
+    return text[i:j]
+
+
+def strip_format_map(text: str) -> tuple[str, list[int]]:
+    """`strip_format(text)`, and for each character kept its index in `text` (to find where
+    something read in the clean text starts in the text as typed)."""
     if text.isascii() or not any(_invisible(c) for c in text):
-        return text
+        return text, list(range(len(text)))
     out: list[str] = []
+    where: list[int] = []
     for i, ch in enumerate(text):
         if _invisible(ch):
             before = out[-1] if out else ""
@@ -144,4 +165,5 @@ def strip_format(text: str) -> str:
             else:
                 continue
         out.append(ch)
-    return "".join(out)
+        where.append(i)
+    return "".join(out), where

@@ -223,10 +223,13 @@ async def test_invisible_characters_next_to_the_command_or_number_are_ignored(tw
     assert two.incident(2).assignee == "liqiang"
 
 
-async def test_invisible_characters_leave_notes_readable_and_emoji_whole(two):
-    await two.say("liqiang", "/note\u200b 1\u2060 已核实\u202e情况属实\ufeff")
+async def test_invisible_characters_are_not_read_but_notes_stay_as_typed(two):
+    # around the command word and the number: not read; inside the note: as typed (shown inert)
+    await two.say("liqiang", "/note\u200b 1\u2060 \u200b已核实\u202e情况属实\ufeff")
     await two.say("liqiang", "/note 1 收到👨\u200d👩\u200d👧，❤\ufe0f")
-    assert note_texts(two, 1) == ["已核实情况属实", "收到👨\u200d👩\u200d👧，❤\ufe0f"]
+    await two.say("liqiang", "/close 2 已回应\u200b，说明\u200b")
+    assert note_texts(two, 1) == ["已核实\u202e情况属实", "收到👨\u200d👩\u200d👧，❤\ufe0f"]
+    assert two.incident(2).summary == "说明"
     assert "无法识别" not in await two.say("liqiang", "/list\u200b")
 
 
