@@ -18,6 +18,7 @@ from core.grades import Grade
 from core.grading import Reason
 from core.lifecycle import Action
 from core.models import Event, Incident, State
+from core.steps import split_step
 
 __all__ = [
     "ACTION_NAMES",
@@ -494,10 +495,11 @@ def describe_event(ev: Event, names: NameOf) -> tuple[str, str]:
         detail = f"来源 {d['source']}"
         if d.get("follow_up") in FOLLOW_UP_WORDS:  # a post the rules judged not relevant, joined as a follow-up
             detail += f"（{FOLLOW_UP_WORDS[d['follow_up']]}）"
-    elif ev.action == "note" and d.get("step"):
+    elif ev.action == "note" and d.get("step") and (marked := split_step(detail)) and marked[0] == d["step"][0]:
+        # (a step recorded by an older, looser reading of a note that is no marker stays a note)
         n, words = d["step"]
         what = f"完成预案第 {n} 步「{words}」"
-        detail = re.sub(rf"^\s*(?:完成|已完成|✓|✅)\s*(?:第\s*)?{n}\s*步?\s*[，,：:;；]?\s*", "", detail)
+        detail = marked[1]  # the marker is said by `what`: the remark, as typed
     elif ev.action == "close":
         detail = (d.get("disposition") or "") + (f"（{d['summary']}）" if d.get("summary") else "")
         if ev.to_state == State.PENDING_SIGNOFF.value:
@@ -577,8 +579,9 @@ def render_notice(
     if action is Action.NOTE:
         if step:
             n, words = step
+            marked = split_step(text)
             return f"☑️ #{i} {who} 完成预案第 {n} 步「{words}」" + (
-                f"：{text}" if (text or "").strip() != f"完成 {n}" else ""
+                "" if marked and marked[0] == n and not marked[1] else f"：{text}"
             )
         return f"📝 #{i} {who}：{text}"
     if action is Action.JUDGE:
