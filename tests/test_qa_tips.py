@@ -1,0 +1,125 @@
+"""QA defects around tips and the names users see: a tip's note is never lost (#4), a link to a
+file is refused (#5), a tip's sender is shown (#12), source names instead of ids (#11), the chat
+专报 lists publication times (#10), and `yuqing report --period N` prints the 专报 (#14)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.both_engines
+
+HOSTS = {"news.pub.test": ["93.184.216.34"], "files.pub.test": ["93.184.216.36"]}
+
+RELEVANT = """<html><head><meta charset="utf-8"><title>网友实名举报张建国公车私用</title></head>
+<body><article><p>有网友反映，市交通运输局局长张建国周末开公车去青石镇钓鱼。</p><p>网友愤怒质疑。</p></article></body></html>"""
+IRRELEVANT = """<html><head><meta charset="utf-8"><title>今日天气晴</title></head>
+<body><article><p>今天白天晴，最高气温十八度，适宜出行。</p></article></body></html>"""
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + bytes(range(256))
+ZIP = b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)) * 2
+
+
+def _html(body: str) -> httpx.Response:
+    return httpx.Response(200, headers={"Content-Type": "text/html; charset=utf-8"}, content=body.encode())
+
+
+FILES = {
+    "/img.png": ("image/png", PNG),
+    "/doc.pdf": ("application/pdf", PDF),
+    "/pack.zip": ("application/zip", ZIP),
+    "/blob": ("application/octet-stream", b"\x00\x01\x02binary\x00\xff" * 50),
+    # a file served as a page (or with no type at all): what the body is decides
+    "/liar.html": ("text/html", PNG),
+    "/untyped": (None, PDF),
+}
+
+
+@pytest.fixture
+def tipbot(two):
+    async def resolve(host):
+        if host in HOSTS:
+            return HOSTS[host]
+        raise OSError("no such host")
+
+    def world(request: httpx.Request) -> httpx.Response:
+        host = request.headers.get("host", request.url.host)
+        path = request.url.path
+        if host == "news.pub.test" and path == "/tip/rel.html":
+            return _html(RELEVANT)
+        if host == "news.pub.test" and path.startswith("/tip/irrelevant"):
+            return _html(IRRELEVANT.replace("今日天气晴", f"今日天气晴{path[-6:]}"))
+        if host == "files.pub.test" and path in FILES:
+            kind, body = FILES[path]
+            return httpx.Response(200, headers={"Content-Type": kind} if kind else {}, content=body)
+        return httpx.Response(404)
+
+    two.app.deps.resolve = resolve
+    client = httpx.AsyncClient(transport=httpx.MockTransport(world))
+    two.app.deps.http = lambda: client
+    return two
+
+
+def _notes(h, iid: int) -> list[tuple[str, str]]:
+    return [
+        (r["actor"], json.loads(r["detail"]).get("text"))
+        for r in h.app.db.query("SELECT actor, detail FROM events WHERE action='note' AND incident_id=?", [iid])
+    ]
+
+
+def _post_notes(h, url: str) -> list[dict]:
+    row = next(h.app.db.query("SELECT matched FROM posts WHERE url = ?", [url]))
+    return json.loads(row["matched"]).get("tip_notes", [])
+
+
+# ----------------------------------------------------------------------------- #4 notes kept
+
+
+async def test_a_second_tip_of_a_collected_link_adds_its_note_to_the_incident(tipbot):
+    first = await tipbot.say("hexiaoyu", "/tip http://news.pub.test/tip/rel.html 青石镇村民反映")
+    iid = int(first.split("#")[1].split("（")[0])
+    reply = await tipbot.say("liqiang", "/tip http://news.pub.test/tip/rel.html 第二人补充：有票据照片")
+    assert "已经收录过了" in reply and f"#{iid}" in reply and "备注已记入" in reply
+    assert ("liqiang", "线索备注：第二人补充：有票据照片") in _notes(tipbot, iid)
+    show = await tipbot.say("wangmin", f"/show {iid}")
+    assert "线索备注：第二人补充：有票据照片" in show and "李强" in show
+
+
+async def test_the_note_of_an_irrelevant_or_repeated_tip_is_kept_with_the_post(tipbot):
+    url = "http://news.pub.test/tip/irrelevant-0001"
+    reply = await tipbot.say("hexiaoyu", f"/tip {url} 这是备注A")
+    assert "已收到线索并存档" in reply and "备注已随帖文存档" in reply
+    reply = await tipbot.say("liqiang", f"/tip {url} 这是备注B")
+    assert "已经收录过了" in reply and "备注已随帖文存档" in reply
+    notes = _post_notes(tipbot, url)
+    assert [(n["by"], n["text"]) for n in notes] == [("hexiaoyu", "这是备注A"), ("liqiang", "这是备注B")]
+    assert all(n["at"] for n in notes)
+    assert tipbot.count("events", "action='note'") == 0  # no incident was touched
+
+
+async def test_a_tip_without_a_note_stores_no_note(tipbot):
+    url = "http://news.pub.test/tip/irrelevant-0002"
+    reply = await tipbot.say("hexiaoyu", f"/tip {url}")
+    assert "已收到线索并存档" in reply and "备注" not in reply
+    assert _post_notes(tipbot, url) == []
+
+
+async def test_an_over_long_tip_note_is_refused_before_fetching(tipbot):
+    posts = tipbot.count("posts")
+    reply = await tipbot.say("hexiaoyu", "/tip http://news.pub.test/tip/irrelevant-0003 " + "长" * 2001)
+    assert "备注过长（2001 字，最多 2000 字）" in reply
+    assert tipbot.count("posts") == posts
+
+
+# ----------------------------------------------------------------------------- #5 not a page
+
+
+@pytest.mark.parametrize("path", sorted(FILES))
+async def test_a_link_to_a_file_is_refused_and_nothing_stored(tipbot, path):
+    posts = tipbot.count("posts")
+    reply = await tipbot.say("hexiaoyu", f"/tip http://files.pub.test{path} 图片")
+    assert reply.startswith("无法处理这条线索：链接不是网页"), reply
+    assert tipbot.count("posts") == posts
