@@ -123,3 +123,34 @@ async def test_a_link_to_a_file_is_refused_and_nothing_stored(tipbot, path):
     reply = await tipbot.say("hexiaoyu", f"/tip http://files.pub.test{path} 图片")
     assert reply.startswith("无法处理这条线索：链接不是网页"), reply
     assert tipbot.count("posts") == posts
+
+
+@pytest.mark.parametrize(
+    "content_type,body,kind",
+    [
+        ("image/png", PNG, "图片"),
+        ("application/pdf", PDF, "PDF 文档"),
+        ("application/zip", ZIP, "压缩包"),
+        ("application/octet-stream", b"<html>x</html>", "二进制文件"),
+        ("text/html; charset=utf-8", PNG, "图片"),
+        (None, b"\x00\x01\x02\x03" * 100, "二进制文件"),
+    ],
+)
+def test_what_is_not_a_page_is_named(content_type, body, kind):
+    from jobs.tips import TipRefused, _check_body, _check_type
+
+    with pytest.raises(TipRefused, match=f"链接不是网页（{kind}）"):
+        _check_type(content_type)
+        _check_body(body)
+
+
+@pytest.mark.parametrize(
+    "content_type", [None, "text/html", "TEXT/HTML; charset=GBK", "application/xhtml+xml", "text/plain"]
+)
+def test_pages_stay_accepted(content_type):
+    from jobs.tips import _check_body, _check_type
+
+    _check_type(content_type)
+    _check_body(RELEVANT.encode())
+    _check_body("\ufeff".encode() + RELEVANT.encode())
+    _check_body(RELEVANT.encode("utf-16"))  # a byte-order mark: text, though it has NUL bytes
