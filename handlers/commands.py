@@ -526,7 +526,9 @@ async def cmd_show(call: Call) -> list[Reply]:
         lines.append(f"\n📰 相关帖文 {len(posts)} 篇：")
         lines += [f"  · {p['source_name'] or p['source_id']}：{p['title'][:40]}" for p in posts[:10]]
     lines.append("\n🕒 处置记录：")
-    lines += timeline_text(events, deps.service.name_of, deps.tz, TimelineOptions(skip=frozenset()))
+    lines += timeline_text(
+        events, deps.service.name_of, deps.tz, TimelineOptions(skip=frozenset()), sources=_source_names(deps)
+    )
     return [Reply("\n".join(lines))]
 
 
@@ -689,6 +691,11 @@ async def cmd_close(call: Call) -> list[Reply]:
     )
 
 
+def _source_names(deps: Deps) -> dict[str, str]:
+    """Source id -> the name users know it by (the configured sources, and tips)."""
+    return {TIP_SOURCE.id: TIP_SOURCE.name, **{s.id: s.name for s in deps.config.sources}}
+
+
 async def cmd_search(call: Call) -> list[Reply]:
     if not call.rest:
         raise UsageError("请提供搜索词。用法：/search 关键词，例如 /search 张建国 公车")
@@ -722,10 +729,11 @@ async def cmd_search(call: Call) -> list[Reply]:
     if not rows:
         return [Reply(f"没有找到与“{words}”相关的帖文。{later}")]
     lines = [f"与“{words}”相关的帖文（前 {len(rows)} 条）："]
+    sources = _source_names(deps)
     for r in rows:
         tag = f"#{r['incident_id']} " if r["incident_id"] else ""
         title = highlight(r["title"][:50], query.words)
-        line = f"· {tag}{title}（{r['source_id']}）"
+        line = f"· {tag}{title}（{sources.get(r['source_id'], r['source_id'])}）"
         if "【" not in title or title.count("【") < len(query.words):
             part = snippet(r["text"] or "", query.words)
             if part:

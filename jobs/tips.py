@@ -25,6 +25,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from core.config import Source
 from core.errors import YuqingError
+from core.render import TIP_SOURCE_ID, TIP_SOURCE_NAME
 from core.text import clean
 from jobs.fetch import decode_body
 
@@ -34,7 +35,7 @@ MAX_REDIRECTS = 5
 MAX_BYTES = 2 * 1024 * 1024
 
 # Tips count as a city-level source: someone on the team judged them worth a look.
-TIP_SOURCE = Source(id="tip", name="人工线索", kind="rss", url="tip", tier=3)
+TIP_SOURCE = Source(id=TIP_SOURCE_ID, name=TIP_SOURCE_NAME, kind="rss", url="tip", tier=3)
 
 Resolver = Callable[[str], Awaitable[list[str]]]
 

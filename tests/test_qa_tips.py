@@ -18,6 +18,9 @@ RELEVANT = """<html><head><meta charset="utf-8"><title>网友实名举报张建�
 IRRELEVANT = """<html><head><meta charset="utf-8"><title>今日天气晴</title></head>
 <body><article><p>今天白天晴，最高气温十八度，适宜出行。</p></article></body></html>"""
 
+SAME = """<html><head><meta charset="utf-8"><title>网友实名举报市交通运输局局长张建国公车私用</title></head>
+<body><article><p>有网友曝光张建国周末开公车去青石镇钓鱼，网友愤怒质疑。</p></article></body></html>"""
+
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + bytes(range(256))
 ZIP = b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)) * 2
@@ -50,6 +53,8 @@ def tipbot(two):
         path = request.url.path
         if host == "news.pub.test" and path == "/tip/rel.html":
             return _html(RELEVANT)
+        if host == "news.pub.test" and path == "/tip/same.html":  # the story of #1 (tests.conftest.HIGH)
+            return _html(SAME)
         if host == "news.pub.test" and path.startswith("/tip/irrelevant"):
             return _html(IRRELEVANT.replace("今日天气晴", f"今日天气晴{path[-6:]}"))
         if host == "files.pub.test" and path in FILES:
@@ -154,3 +159,136 @@ def test_pages_stay_accepted(content_type):
     _check_body(RELEVANT.encode())
     _check_body("\ufeff".encode() + RELEVANT.encode())
     _check_body(RELEVANT.encode("utf-16"))  # a byte-order mark: text, though it has NUL bytes
+
+
+# ----------------------------------------------------------------------------- #12 the sender shown
+
+
+@pytest.fixture
+def fresh(make_app):
+    """No incidents yet: a tip opens #1."""
+    h = make_app()
+
+    async def resolve(host):
+        return HOSTS[host]
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: _html(RELEVANT)))
+    h.app.deps.resolve = resolve
+    h.app.deps.http = lambda: client
+    return h
+
+
+async def test_the_tip_sender_is_on_the_card_and_in_the_timeline(fresh):
+    reply = await fresh.say("hexiaoyu", "/tip http://news.pub.test/tip/rel.html")
+    assert "已生成事件 #1" in reply
+    card = await fresh.deliver()
+    assert "来源：人工线索（何晓雨）" in card
+    show = await fresh.say("wangmin", "/show 1")
+    assert "来源：人工线索（何晓雨）" in show
+    assert "系统 发现：来源 人工线索（何晓雨）" in show
+
+    from bot.platforms.telegram import card_html
+    from bot.platforms.wecom.render import card_markdown, template_card
+
+    rendered = fresh.app.render(fresh.incident(1))
+    assert "人工线索（何晓雨）" in card_html(rendered)
+    assert "人工线索（何晓雨）" in card_markdown(rendered)
+    assert "人工线索（何晓雨）" in json.dumps(template_card(rendered, "t1"), ensure_ascii=False)
+
+
+async def test_a_partner_card_does_not_name_the_sender(fresh):
+    from dataclasses import replace
+
+    from core.render import RenderContext, render_card
+
+    await fresh.say("hexiaoyu", "/tip http://news.pub.test/tip/rel.html")
+    inc = fresh.incident(1)
+    assert inc.tip_by == "hexiaoyu"
+    ctx = RenderContext(tz=fresh.app.tz, now=inc.created_at, names={"hexiaoyu": "何晓雨"})
+    assert dict(render_card(inc, ctx).fields)["来源"].startswith("人工线索（何晓雨） · ")
+    partner = replace(ctx, facts_only=True)
+    assert dict(render_card(inc, partner).fields)["来源"].startswith("人工线索 · ")
+
+
+# ----------------------------------------------------------------------------- #11 source names
+
+
+async def test_users_see_source_names_not_ids(tipbot):
+    from tests.conftest import HIGH, seed
+
+    assert "已并入事件 #1" in await tipbot.say("hexiaoyu", "/tip http://news.pub.test/tip/same.html")
+    assert seed(tipbot, *HIGH, source="ycnews").incident_id == 1
+    forum, ycnews = tipbot.app.config.source("forum").name, tipbot.app.config.source("ycnews").name
+    assert forum != "forum" and ycnews != "ycnews"
+    found = await tipbot.say("wangmin", "/search 张建国")
+    assert f"（{forum}）" in found and "（forum）" not in found and "（tip）" not in found
+    assert "（人工线索）" in found
+    show = await tipbot.say("wangmin", "/show 1")
+    assert f"新增帖文：来源 {ycnews}" in show and "新增帖文：来源 人工线索" in show
+    assert "来源 tip" not in show and "来源 ycnews" not in show
+    report = await tipbot.say("wangmin", "/report 1")
+    assert f"新增帖文：来源 {ycnews}" in report and "新增帖文：来源 人工线索" in report
+    assert "来源 tip" not in report and "来源 ycnews" not in report
+
+    from datetime import timedelta
+
+    from jobs.casebook import collect_cases
+
+    now = tipbot.app.clock()
+    day = now.astimezone(tipbot.app.tz).date()
+    cases = collect_cases(
+        tipbot.app.db,
+        tipbot.app.config,
+        day - timedelta(days=1),
+        day + timedelta(days=1),
+        tipbot.app.tz,
+        include_open=True,
+    )
+    details = [e.detail for c in cases for e in c.timeline]
+    assert "来源 人工线索" in details and f"来源 {ycnews}" in details
+    assert "来源 tip" not in details and "来源 ycnews" not in details
+
+
+def test_source_label():
+    from core.render import source_label
+
+    assert source_label("forum", {"forum": "青石论坛"}) == "青石论坛"
+    assert source_label("tip") == "人工线索"
+    assert source_label("gone", {"forum": "青石论坛"}) == "gone"
+    assert source_label(None) == "—"
+
+
+# ----------------------------------------------------------------------------- #10 publication times
+
+
+def _late_copy(h, days: int = 3):
+    """A post of #1's story published `days` ago but collected only now."""
+    from datetime import timedelta
+
+    from core.models import Post
+    from tests.conftest import HIGH
+
+    post = Post(
+        source_id="ycnews",
+        item_key="test:late:1",
+        title=HIGH[0],
+        text=HIGH[1],
+        url="https://yc.example/late-1.html",
+        published_at=h.app.clock() - timedelta(days=days),
+    )
+    assert h.app.pipeline.ingest(post, h.app.config.source("ycnews")).incident_id == 1
+    return post
+
+
+async def test_the_chat_special_report_lists_publication_times(two):
+    from core.render import fmt_time
+
+    post = _late_copy(two)
+    report = await two.say("wangmin", "/report 1")
+    spread = report.split("一、传播情况")[1].split("二、处置过程")[0]
+    published = fmt_time(post.published_at, two.app.tz)
+    collected = fmt_time(two.app.clock(), two.app.tz)
+    lines = [line for line in spread.splitlines() if line.startswith("  · ")]
+    assert len(lines) == 2
+    assert lines[0].startswith(f"  · {published} ")  # the first published first, at its publication time
+    assert collected not in lines[0]
