@@ -292,3 +292,26 @@ async def test_the_chat_special_report_lists_publication_times(two):
     assert len(lines) == 2
     assert lines[0].startswith(f"  · {published} ")  # the first published first, at its publication time
     assert collected not in lines[0]
+
+
+# ----------------------------------------------------------------------------- #14 yuqing report --period N
+
+
+async def test_cli_prints_the_text_special_report(two):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    _late_copy(two)
+    chat = await two.say("wangmin", "/report 1")
+    db = two.app.settings.db
+    two.app.close()
+    for period in ("1", "#1"):
+        res = CliRunner().invoke(cli, ["report", "--db", str(db), "--period", period])
+        assert res.exit_code == 0, res.output
+        assert "📄 舆情专报 · #1" in res.output and "一、传播情况：2 篇帖文" in res.output
+        assert res.output.split("一、传播情况")[1] == chat.split("一、传播情况")[1] + "\n"
+    res = CliRunner().invoke(cli, ["report", "--db", str(db), "--period", "99"])
+    assert res.exit_code == 2 and "没有编号为 #99 的事件" in res.output
+    res = CliRunner().invoke(cli, ["report", "--db", str(db), "--period", "1234567890123"])
+    assert res.exit_code == 2 and "不是有效的事件编号" in res.output
