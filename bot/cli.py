@@ -419,7 +419,7 @@ def check(db: Path | None, config: Path | None) -> None:
     default="today",
     show_default=True,
     help="today, week, month, yesterday, lastweek, a date range like 2026-11-01..2026-11-30, "
-    "or an incident number (its 专报, with --format docx).",
+    "or an incident number (its 专报: printed, or written with --format docx).",
 )
 @click.option(
     "--format",
@@ -437,14 +437,20 @@ def check(db: Path | None, config: Path | None) -> None:
     help="The .docx file to write (default: a numbered name in the current folder).",
 )
 def report(db: Path | None, config: Path | None, period: str, fmt: str, output: Path | None) -> None:
-    """Print the report for today, this week, this month or a date range; or write it as a
-    Word document (日报/周报/月报, or the 专报 of one incident) with --format docx."""
+    """Print the report for today, this week, this month or a date range, or the 专报 of one
+    incident (as /report 12 does); or write it as a Word document (日报/周报/月报, or the 专报)
+    with --format docx."""
+    from handlers.parsing import MAX_ID, looks_numeric, parse_number
     from jobs.report import parse_period
 
     fmt = fmt.lower()
     target: int | str | None = None  # an incident's number (专报) or a period
-    if fmt == "docx" and period.lstrip("#").isdigit():
-        target = int(period.lstrip("#"))
+    if looks_numeric(period):
+        target = parse_number(period)
+        if target is None:
+            raise click.BadParameter(
+                f"{period!r} 不是有效的事件编号（1 到 {MAX_ID}）/ not an incident number", param_hint="--period"
+            )
     else:
         try:
             period = target = parse_period(period)
@@ -470,11 +476,26 @@ def report(db: Path | None, config: Path | None, period: str, fmt: str, output: 
                     f"没有编号为 #{target} 的事件 / no such incident", param_hint="--period"
                 ) from exc
             click.echo(f"已生成{res.kind}（{res.year}年第{res.number}期）：{res.path}")
+        elif isinstance(target, int):
+            click.echo(_special_report_text(settings, cfg, database, target))
         else:
             r = build_report(database, cfg, period, system_clock(), settings.tz)
             click.echo(render_report(r, settings.tz, cfg.organization.name))
     finally:
         database.close()
+
+
+def _special_report_text(settings, cfg, database, incident_id: int) -> str:
+    """The text 专报 of one incident, with the card as the chats show it (`/report 12`)."""
+    from bot.app import App
+    from jobs.report import special_report
+    from storage.incidents import IncidentNotFound
+
+    app = App(settings, cfg, platforms={}, db=database, collect=False)
+    try:
+        return special_report(database, cfg, incident_id, settings.tz, app.render)
+    except IncidentNotFound as exc:
+        raise click.BadParameter(f"没有编号为 #{incident_id} 的事件 / no such incident", param_hint="--period") from exc
 
 
 @cli.command()

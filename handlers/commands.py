@@ -567,7 +567,9 @@ async def cmd_show(call: Call) -> list[Reply]:
         lines.append(f"\n📰 相关帖文 {len(posts)} 篇：")
         lines += [f"  · {p['source_name'] or p['source_id']}：{p['title'][:40]}" for p in posts[:10]]
     lines.append("\n🕒 处置记录：")
-    lines += timeline_text(events, deps.service.name_of, deps.tz, TimelineOptions(skip=frozenset()))
+    lines += timeline_text(
+        events, deps.service.name_of, deps.tz, TimelineOptions(skip=frozenset()), sources=_source_names(deps)
+    )
     return [Reply("\n".join(lines))]
 
 
@@ -728,6 +730,11 @@ async def cmd_close(call: Call) -> list[Reply]:
     return _result(call, call.deps.service.act(iid, Action.CLOSE, call.actor, disposition=disposition, summary=summary))
 
 
+def _source_names(deps: Deps) -> dict[str, str]:
+    """Source id -> the name users know it by (the configured sources, and tips)."""
+    return {TIP_SOURCE.id: TIP_SOURCE.name, **{s.id: s.name for s in deps.config.sources}}
+
+
 async def cmd_search(call: Call) -> list[Reply]:
     if not call.rest:
         raise UsageError("请提供搜索词。用法：/search 关键词，例如 /search 张建国 公车")
@@ -761,10 +768,11 @@ async def cmd_search(call: Call) -> list[Reply]:
     if not rows:
         return [Reply(f"没有找到与“{words}”相关的帖文。{later}")]
     lines = [f"与“{words}”相关的帖文（前 {len(rows)} 条）："]
+    sources = _source_names(deps)
     for r in rows:
         tag = f"#{r['incident_id']} " if r["incident_id"] else ""
         title = highlight(r["title"][:50], query.words)
-        line = f"· {tag}{title}（{r['source_id']}）"
+        line = f"· {tag}{title}（{sources.get(r['source_id'], r['source_id'])}）"
         if "【" not in title or title.count("【") < len(query.words):
             part = snippet(r["text"] or "", query.words)
             if part:
@@ -912,11 +920,16 @@ async def cmd_sources(call: Call) -> list[Reply]:
     return [Reply("\n".join(lines))]
 
 
+TIP_NOTE_LIMIT = 2000
+
+
 async def cmd_tip(call: Call) -> list[Reply]:
     usage = "/tip 链接 [备注]，例如 /tip https://bbs.example.com/thread-1.html 村民反映办事难"
     if not call.args:
         raise UsageError(f"请附上链接。用法：{usage}")
     url, note = call.args[0], call.rest[len(call.args[0]) :].strip()
+    if len(note) > TIP_NOTE_LIMIT:
+        raise UsageError(f"备注过长（{len(note)} 字，最多 {TIP_NOTE_LIMIT} 字），请精简后重发。用法：{usage}")
     deps = call.deps
     try:
         page = await fetch_tip(url, deps.http(), deps.resolve)
@@ -936,15 +949,36 @@ async def cmd_tip(call: Call) -> list[Reply]:
         tip_by=call.me.id,
     )
     out = deps.pipeline.ingest(post, TIP_SOURCE)
-    if out.incident_id is None:
+    iid, verb = out.incident_id, ("已生成事件" if out.created else "已并入事件")
+    if iid is None and out.post_id is None:  # stored before: its incident, if it has one, gets the note
+        iid = post_store.incident_of_item(deps.db, post.item_key)
+        verb = "这条线索已经收录过了，属于事件"
+    if iid is not None:
+        if note:
+            deps.service.act(iid, Action.NOTE, call.actor, text=f"线索备注：{note}")
+            log.info("tip %s by %s: note added to #%s", post.item_key, call.me.id, iid)
+        inc = deps.service.get(iid)
+        kept = f"\n你的备注已记入事件 #{inc.id} 的处置记录。" if note else ""
         if out.post_id is None:
-            return [Reply(f"这条线索已经收录过了：{page.title}")]
-        return [Reply(f"已收到线索并存档：{page.title}\n未命中关注清单，暂不生成事件；可用 /search 查找。")]
-    if note:
-        deps.service.act(out.incident_id, Action.NOTE, call.actor, text=f"线索备注：{note}")
-    inc = deps.service.get(out.incident_id)
-    verb = "已生成事件" if out.created else "已并入事件"
-    return [Reply(f"已收到线索，{verb} #{inc.id}（{inc.grade.badge}）：{inc.title}，谢谢！")]
+            return [Reply(f"{verb} #{inc.id}（{inc.grade.badge}）：{page.title}{kept}")]
+        return [Reply(f"已收到线索，{verb} #{inc.id}（{inc.grade.badge}）：{inc.title}，谢谢！{kept}")]
+    kept = _keep_tip_note(call, post, note) if note else ""
+    if out.post_id is None:
+        return [Reply(f"这条线索已经收录过了：{page.title}\n未生成事件，可用 /search 查找。{kept}")]
+    return [Reply(f"已收到线索并存档：{page.title}\n未命中关注清单，暂不生成事件；可用 /search 查找。{kept}")]
+
+
+def _keep_tip_note(call: Call, post: Post, note: str) -> str:
+    """A tip's note for a post that belongs to no incident: kept with the stored post (who,
+    when, text); what the sender is told about it."""
+    deps = call.deps
+    with write_tx(deps.db):
+        post_id = post_store.add_post_note(deps.db, post.item_key, by=call.me.id, text=note, now=deps.clock())
+    if post_id is None:  # the post was pruned (retention) since: there is nothing to keep it with
+        log.warning("tip %s by %s: post no longer stored, note not kept: %r", post.item_key, call.me.id, note)
+        return "\n这条帖文已按保留期限清理，备注未能保存，请改用 /note 记入相关事件。"
+    log.info("tip %s by %s: note kept with post %s", post.item_key, call.me.id, post_id)
+    return "\n你的备注已随帖文存档。"
 
 
 _ALL = ("all", "全部", "全组")
