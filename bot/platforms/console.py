@@ -196,7 +196,8 @@ async def serve_console(
             found = console.config.person(name) if name else None
             if found is None:
                 names = "、".join(p.name for p in console.config.people)
-                print(inert(f"找不到成员“{name}”。用法：/as 姓名；可选：{names}"), file=out, flush=True)
+                head = f"找不到成员“{name}”。" if name else ""
+                print(inert(f"{head}用法：/as 姓名；可选：{names}"), file=out, flush=True)
             else:
                 person = found
                 print(f"你现在是 {person.name}（{Role(found.role).label}）。", file=out, flush=True)
