@@ -409,8 +409,7 @@ _ACCUSED = re.compile(
 _NOT_NAME = frozenset("某该其原前现此这那各本新老")
 # cues naming a class of people, not one of them
 _GENERIC_CUES = frozenset({"领导干部", "党员干部", "基层干部", "公职人员", "贪官"})
-# a count in front of a cue: 3名干部, 多名官员, 一批干部, 两位局长
-# (10名省厅级官员, 两位副局长)
+# a count in front of a cue, with a few words between: 3名干部, 多名官员, 一批干部, 10名省厅级官员
 _PLURAL_BEFORE = re.compile(
     r"(?:(?:\d+|[多几两三四五六七八九十百千万数余])[名位个批]|一批|一些|各级|部分|众多)[\u4e00-\u9fff]{0,4}$"
 )
@@ -525,8 +524,8 @@ class OfficialFinder:
                 or "某" in headline[max(0, start - 2) : start]
             ):
                 continue  # several, or anonymised (某地官员, 某干部)
-            if w in ("主任", "副主任") and headline[:start].endswith(("科", "科室")):
-                continue  # a hospital department's head (附院一科室主任收受…) is a doctor
+            if _department_head(w, headline[:start]):
+                continue
             if w not in out:
                 out.append(w)
         return out
@@ -784,6 +783,11 @@ _UNIT_OF_TITLE = tuple("局院所厅部")
 _JOINED_UNITS = ("人大", "政协")
 
 
+def _department_head(title: str, before: str) -> bool:
+    """A hospital department's head (内科主任, 附院一科室主任): a doctor, not a unit's head."""
+    return title in ("主任", "副主任") and before.endswith(("科", "科室"))
+
+
 def _split_compound(w: str, words: dict[str, int]) -> list[tuple[str, str]] | None:
     """`w` as (unit, title) or (surname, title) pairs when it is one of those joined, else None."""
     best = None
@@ -800,7 +804,7 @@ def _split_compound(w: str, words: dict[str, int]) -> list[tuple[str, str]] | No
         if p in SURNAMES and p not in _NOT_SURNAME and best not in ("主席", "副主席"):
             return [(p, "nr"), (best, "n")]
         return None
-    if best in ("主任", "副主任") and p.endswith("科"):
+    if _department_head(best, p):
         return None
     if p.endswith(_UNIT_END) or p.endswith(_JOINED_UNITS):
         return [(p, "nt"), (best, "n")]

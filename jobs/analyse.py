@@ -597,7 +597,8 @@ class Analyzer:
         identified = [*cadres, *(o.label for o in sig.officials), *sig.accused]
         leading = any(self._cadres[c].leading for c in cadres) or any(o.rank in LEADING_RANKS for o in sig.officials)
         involved = [*sig.cues, *matched.get(UNIT, [])]
-        described = self.officials.described_in(sig.lead.partition("\n")[0])
+        # only asked when nobody is identified: the content grade reads it only then
+        described = [] if identified else self.officials.described_in(sig.lead.partition("\n")[0])
         return assess_content(
             sig.lead, identified=identified, involved=involved, leading=leading, category=category, described=described
         )
