@@ -920,16 +920,12 @@ async def cmd_sources(call: Call) -> list[Reply]:
     return [Reply("\n".join(lines))]
 
 
-TIP_NOTE_LIMIT = 2000
-
-
 async def cmd_tip(call: Call) -> list[Reply]:
     usage = "/tip 链接 [备注]，例如 /tip https://bbs.example.com/thread-1.html 村民反映办事难"
     if not call.args:
         raise UsageError(f"请附上链接。用法：{usage}")
-    url, note = call.args[0], call.rest[len(call.args[0]) :].strip()
-    if len(note) > TIP_NOTE_LIMIT:
-        raise UsageError(f"备注过长（{len(note)} 字，最多 {TIP_NOTE_LIMIT} 字），请精简后重发。用法：{usage}")
+    url = call.args[0]
+    note = _within(call.rest[len(url) :].strip(), NOTE_LIMIT, "备注", usage)  # refused before the page is fetched
     deps = call.deps
     try:
         page = await fetch_tip(url, deps.http(), deps.resolve)
