@@ -457,6 +457,7 @@ class App:
                 respect_robots=c.respect_robots,
             ),
             user_agent=self.settings.user_agent,
+            clock=self.clock,
         )
 
     async def _report_job(self, period: str) -> None:

@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -54,9 +54,60 @@ def common_options(fn: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-def _load(db: Path | None, config: Path | None, **extra) -> tuple[Settings, Config]:
+def _load(db: Path | None, config: Path | None, *, fetches: bool = False, **extra) -> tuple[Settings, Config]:
+    """Settings and configuration; `fetches`: the command reads sources, so the proxy is checked too."""
     settings = load_settings(db=db, config=config, **extra)
+    if fetches:
+        _check_proxy(settings.http_proxy)
     return settings, load_config(settings.config)
+
+
+_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+
+
+def _check_proxy(url: str | None) -> None:
+    """`YUQING_HTTP_PROXY` must be a proxy URL httpx can use (checked before anything starts,
+    so `yuqing check` tells what `yuqing run` would die of).
+
+    :raises SettingsError: naming the setting; the URL itself is not repeated (it may hold a password).
+    """
+    import httpx
+
+    from core.errors import FieldProblem, SettingsError
+
+    if not url:
+        return
+    try:
+        parsed = httpx.URL(url.strip())
+        ok = parsed.scheme in _PROXY_SCHEMES and bool(parsed.host) and (parsed.port or 1) < 65536
+    except Exception:  # httpx.InvalidURL and friends: a bad port, a broken IPv6 host ...
+        ok = False
+    if ok and parsed.scheme.startswith("socks"):
+        import importlib.util
+
+        if importlib.util.find_spec("socksio") is None:
+            raise SettingsError(
+                "environment / .env",
+                [
+                    FieldProblem(
+                        "YUQING_HTTP_PROXY",
+                        "SOCKS 代理需要先安装 httpx[socks]（socksio）",
+                        "a SOCKS proxy needs httpx[socks] (socksio) installed",
+                    )
+                ],
+            )
+    if not ok:
+        schemes = "、".join(_PROXY_SCHEMES)
+        raise SettingsError(
+            "environment / .env",
+            [
+                FieldProblem(
+                    "YUQING_HTTP_PROXY",
+                    f"代理地址无效，应写成 http://主机:端口（可用协议：{schemes}）",
+                    f"not a usable proxy URL; expected http://host:port (schemes: {', '.join(_PROXY_SCHEMES)})",
+                )
+            ],
+        )
 
 
 def setup_logging(settings: Settings, *, stderr_level: int = logging.WARNING) -> None:
@@ -111,7 +162,7 @@ def cli() -> None:
 )
 def run(db: Path | None, config: Path | None, platform: str | None, no_collect: bool, role: str) -> None:
     """Start the bot: collect on schedule, deliver alerts, answer commands."""
-    settings, cfg = _load(db, config, platform=platform, collect_on_start=False if no_collect else None)
+    settings, cfg = _load(db, config, fetches=True, platform=platform, collect_on_start=False if no_collect else None)
     from bot.instance import acquire_bot_lock
     from bot.leader import uses_election
 
@@ -268,7 +319,7 @@ def collect(
 ) -> None:
     """Run a collector: claim due sources from the database, read, analyse and store them.
     Start several (on one or more machines) beside `yuqing run --role bot`."""
-    settings, cfg = _load(db, config)
+    settings, cfg = _load(db, config, fetches=True)
     setup_logging(settings, stderr_level=logging.WARNING)
     from datetime import timedelta
 
@@ -338,7 +389,7 @@ def _unreachable(settings, cfg) -> list:
 @common_options
 def check(db: Path | None, config: Path | None) -> None:
     """Validate settings and the configuration file; say exactly what is wrong."""
-    settings, cfg = _load(db, config)
+    settings, cfg = _load(db, config, fetches=True)
     from bot.app import build_platform
     from storage import open_db
 
@@ -368,7 +419,7 @@ def check(db: Path | None, config: Path | None) -> None:
     default="today",
     show_default=True,
     help="today, week, month, yesterday, lastweek, a date range like 2026-11-01..2026-11-30, "
-    "or an incident number (its 专报, with --format docx).",
+    "or an incident number (its 专报: printed, or written with --format docx).",
 )
 @click.option(
     "--format",
@@ -386,14 +437,20 @@ def check(db: Path | None, config: Path | None) -> None:
     help="The .docx file to write (default: a numbered name in the current folder).",
 )
 def report(db: Path | None, config: Path | None, period: str, fmt: str, output: Path | None) -> None:
-    """Print the report for today, this week, this month or a date range; or write it as a
-    Word document (日报/周报/月报, or the 专报 of one incident) with --format docx."""
+    """Print the report for today, this week, this month or a date range, or the 专报 of one
+    incident (as /report 12 does); or write it as a Word document (日报/周报/月报, or the 专报)
+    with --format docx."""
+    from handlers.parsing import MAX_ID, looks_numeric, parse_number
     from jobs.report import parse_period
 
     fmt = fmt.lower()
     target: int | str | None = None  # an incident's number (专报) or a period
-    if fmt == "docx" and period.lstrip("#").isdigit():
-        target = int(period.lstrip("#"))
+    if looks_numeric(period):
+        target = parse_number(period)
+        if target is None:
+            raise click.BadParameter(
+                f"{period!r} 不是有效的事件编号（1 到 {MAX_ID}）/ not an incident number", param_hint="--period"
+            )
     else:
         try:
             period = target = parse_period(period)
@@ -419,11 +476,26 @@ def report(db: Path | None, config: Path | None, period: str, fmt: str, output: 
                     f"没有编号为 #{target} 的事件 / no such incident", param_hint="--period"
                 ) from exc
             click.echo(f"已生成{res.kind}（{res.year}年第{res.number}期）：{res.path}")
+        elif isinstance(target, int):
+            click.echo(_special_report_text(settings, cfg, database, target))
         else:
             r = build_report(database, cfg, period, system_clock(), settings.tz)
             click.echo(render_report(r, settings.tz, cfg.organization.name))
     finally:
         database.close()
+
+
+def _special_report_text(settings, cfg, database, incident_id: int) -> str:
+    """The text 专报 of one incident, with the card as the chats show it (`/report 12`)."""
+    from bot.app import App
+    from jobs.report import special_report
+    from storage.incidents import IncidentNotFound
+
+    app = App(settings, cfg, platforms={}, db=database, collect=False)
+    try:
+        return special_report(database, cfg, incident_id, settings.tz, app.render)
+    except IncidentNotFound as exc:
+        raise click.BadParameter(f"没有编号为 #{incident_id} 的事件 / no such incident", param_hint="--period") from exc
 
 
 @cli.command()
@@ -432,7 +504,7 @@ def report(db: Path | None, config: Path | None, period: str, fmt: str, output: 
 @click.option("--source", "source_id", default=None, help="Only this source id.")
 def scrape(db: Path | None, config: Path | None, once: bool, source_id: str | None) -> None:
     """Collect once from every source (or one) and print a summary table."""
-    settings, cfg = _load(db, config)
+    settings, cfg = _load(db, config, fetches=True)
     setup_logging(settings, stderr_level=logging.ERROR)
     ids = [s.id for s in cfg.sources if s.enabled]
     if source_id is not None:
@@ -648,7 +720,7 @@ def prune(db: Path | None, config: Path | None, dry_run: bool, days: int | None)
     """Prune old raw posts that belong to no incident (archived first when [retention]
     archive_dir is set); incidents, their posts and the audit are kept."""
     from core.clock import system_clock
-    from core.config import MIN_RETENTION_DAYS
+    from core.config import MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
     from jobs.retention import archive_path
     from jobs.retention import prune as run_prune
     from storage import open_db
@@ -661,6 +733,11 @@ def prune(db: Path | None, config: Path | None, dry_run: bool, days: int | None)
     if days < MIN_RETENTION_DAYS:
         raise click.BadParameter(
             f"至少 {MIN_RETENTION_DAYS} 天（来源健康检查要用最近 15 天的帖文）/ at least {MIN_RETENTION_DAYS} days",
+            param_hint="--days",
+        )
+    if days > MAX_RETENTION_DAYS:
+        raise click.BadParameter(
+            f"最多 {MAX_RETENTION_DAYS} 天（要永久保留就不必清理）/ at most {MAX_RETENTION_DAYS} days",
             param_hint="--days",
         )
     database = open_db(settings.db)
@@ -685,12 +762,25 @@ def export() -> None:
     """Export documents."""
 
 
+# what an export's --from/--to may name: any day the records could hold, with room for the
+# zone shift and the day after (year 1 or 9999 would overflow turning into UTC)
+_EXPORT_FIRST = date(1900, 1, 1)
+_EXPORT_LAST = date(2999, 12, 31)
+
+
 def _date_range(date_from, date_to, default_days: int, tz) -> tuple:
     """--from/--to as dates; missing ends default to the `default_days` up to today (local)."""
     from datetime import datetime as _dt
     from datetime import timedelta
 
     today = _dt.now(tz).date()
+    for value, hint in ((date_from, "--from"), (date_to, "--to")):
+        if value is not None and not _EXPORT_FIRST <= value.date() <= _EXPORT_LAST:
+            raise click.BadParameter(
+                f"日期须在 {_EXPORT_FIRST} 至 {_EXPORT_LAST} 之间，而不是 {value.date().isoformat()} / "
+                f"the date must be between {_EXPORT_FIRST} and {_EXPORT_LAST}",
+                param_hint=hint,
+            )
     end = date_to.date() if date_to else today
     start = date_from.date() if date_from else end - timedelta(days=default_days - 1)
     if end < start:

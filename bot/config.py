@@ -48,6 +48,15 @@ def load_config(path: Path | str) -> Config:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(str(path), [FieldProblem("(file)", "找不到配置文件", "file not found")]) from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(
+            str(path), [FieldProblem("(file)", "这是一个目录，不是配置文件", "is a directory, not a file")]
+        ) from exc
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            str(path), [FieldProblem("(file)", f"无法读取配置文件：{why}", f"cannot read the file: {why}")]
+        ) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(str(path), [FieldProblem("(file)", "文件须为 UTF-8 编码", "file must be UTF-8")]) from exc
     except tomllib.TOMLDecodeError as e:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import ValidationError
 
 from core.errors import FieldProblem
@@ -30,6 +32,17 @@ _ZH = {
 }
 
 
+# "中文 / English": the slash before the English half, with or without a space before it
+# ("…（至少 item）/ an html source…"), never one inside a URL (`sqlite:///路径`)
+_HALVES = re.compile(r"\s*/\s+(?=[A-Za-z`'\"(])")
+
+
+def bilingual(text: str) -> tuple[str, str]:
+    """Our validators' "中文 / English" as (zh, en); text without an English half is both."""
+    parts = _HALVES.split(text, maxsplit=1)
+    return (parts[0], parts[1]) if len(parts) == 2 else (text, text)
+
+
 def _where(loc: tuple) -> str:
     out = ""
     for part in loc:
@@ -50,9 +63,8 @@ def problems_from(err: ValidationError, prefix: str = "") -> list[FieldProblem]:
         msg = e.get("msg", "")
         if e["type"] == "value_error":
             # Our own validators write "中文 / English".
-            text = str(e.get("ctx", {}).get("error", msg))
-            zh, _, en = text.partition(" / ")
-            problems.append(FieldProblem(where, zh, en or zh))
+            zh, en = bilingual(str(e.get("ctx", {}).get("error", msg)))
+            problems.append(FieldProblem(where, zh, en))
             continue
         zh = _ZH.get(e["type"], "取值无效")
         if e["type"] in ("literal_error", "enum") and "expected" in e.get("ctx", {}):

@@ -12,7 +12,9 @@ __all__ = [
     "DEFAULT_TIMEZONE",
     "DEFAULT_TZ",
     "DURATION_RE",
+    "MAX_DURATION",
     "Clock",
+    "DurationTooLong",
     "from_iso",
     "local_if_naive",
     "parse_duration",
@@ -36,16 +38,30 @@ def system_clock() -> datetime:
 DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|秒|分钟|分|小时|天)\s*$", re.IGNORECASE)
 _UNITS = {"s": 1, "秒": 1, "m": 60, "分": 60, "分钟": 60, "h": 3600, "小时": 3600, "d": 86400, "天": 86400}
 
+# No interval, deadline, shift or mute the bot deals in is longer than this; a longer one is a
+# typo (and a few digits more would overflow the date arithmetic it feeds).
+MAX_DURATION = timedelta(days=3650)
+
+
+class DurationTooLong(OverflowError):
+    """A well-formed duration beyond `MAX_DURATION`: an OverflowError, as the date arithmetic
+    it stands in for would raise, so callers that treat "too big" apart from "not a duration"
+    keep doing so."""
+
 
 def parse_duration(text: str) -> timedelta:
     """Parse "90s", "15m", "2h", "1d" (or 分钟/小时/天) into a timedelta.
 
     :raises ValueError: when the text is not a duration.
+    :raises DurationTooLong: (an OverflowError) when it is longer than `MAX_DURATION` (3650 days).
     """
     m = DURATION_RE.match(str(text))
     if not m:
         raise ValueError(f"not a duration: {text!r} (use 90s, 15m, 2h, 1d)")
-    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2).lower()])
+    seconds = float(m.group(1)) * _UNITS[m.group(2).lower()]
+    if not seconds <= MAX_DURATION.total_seconds():  # also catches inf from a long digit string
+        raise DurationTooLong(f"duration too long: {text!r} (at most {MAX_DURATION.days}d)")
+    return timedelta(seconds=seconds)
 
 
 @overload

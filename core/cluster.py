@@ -404,15 +404,81 @@ def _join_names(tokens: Sequence[str], freq: dict[str, int]) -> list[str]:
     return out
 
 
+# A byline (记者 王五, 文/张三, 作者：李四, 特约评论员 孙七): the name after it is the writer's, not
+# someone the event is about — two commentaries on one event by different authors are one story.
+_BYLINE = frozenset(
+    [
+        "记者",
+        "本报记者",
+        "特约记者",
+        "见习记者",
+        "实习生",
+        "通讯员",
+        "作者",
+        "文",
+        "撰文",
+        "评论员",
+        "特约评论员",
+        "编辑",
+        "责编",
+        "责任编辑",
+        "摄影",
+        "摄",
+        "图",
+    ]
+)
+_BYLINE_GAP = frozenset(" 　:：/|丨｜、")
+
+
+def _bylined(tokens: Sequence[str], freq: dict[str, int]) -> set[str]:
+    """The names written right after a byline word (several, separated by white space or 、)."""
+    out: set[str] = set()
+    i, n = 0, len(tokens)
+    while i < n:
+        if tokens[i] not in _BYLINE:
+            i += 1
+            continue
+        i += 1
+        while i < n:
+            t = tokens[i]
+            if t.strip() == "" or t in _BYLINE_GAP:
+                i += 1
+            elif _is_person(t, freq):
+                out.add(t)
+                i += 1
+            else:
+                break
+    return out
+
+
 def event_of(tokens: Sequence[str]) -> Event:
     """The event of a post from its tokens (jieba's, of `event_text`: the folded title and lead;
-    the tokens of a longer text give the same event)."""
+    the tokens of a longer text give the same event). A byline's names are no people of it."""
     common, places, freq = common_terms(), _regions_of_names(), _word_freq()
-    raw = _raw_terms(_join_names(tokens, freq))
+    joined = _join_names(tokens, freq)
+    raw = _raw_terms(joined)
     terms = [t for t in raw if t not in common][:EVENT_TERMS]
-    people = frozenset(t for t in terms if _is_person(t, freq) and t not in places)
-    regions = frozenset(r for t in raw for r in places.get(t, ()))
-    return Event(frozenset(terms), people, frozenset(t for t in terms if t in places), regions)
+    writers = _bylined(joined, freq)
+    people = frozenset(t for t in terms if _is_person(t, freq) and t not in places and t not in writers)
+    where = {t: places[t] for t in raw if t in places}
+    for t in raw:
+        if t not in where and (codes := _place_of_body(t, places)):
+            where[t] = codes
+    regions = frozenset(r for codes in where.values() for r in codes)
+    return Event(frozenset(terms), people, frozenset(t for t in terms if t in where), regions)
+
+
+# a body of a place written as one word (武汉中院, 长沙警方, 南京市委, 郑州交警, 常熟市纪委)
+_PLACE_BODY = re.compile(r"(?:中院|高院|法院|检察院|公安|警方|交警|市委|县委|区委|纪委|政府|局|委|办|厅)$")
+
+
+def _place_of_body(term: str, places: dict[str, frozenset[str]]) -> frozenset[str] | None:
+    """The regions of the place a body word starts with (武汉中院 -> 武汉's), else None."""
+    for k in (3, 2):
+        rest = term[k:]
+        if 1 <= len(rest) <= 4 and term[:k] in places and _PLACE_BODY.search(rest):
+            return places[term[:k]]
+    return None
 
 
 def _shared_enough(ev: Event, other: Event, window_counts: Callable[[str], int]) -> int:

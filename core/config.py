@@ -6,6 +6,7 @@ file and turning validation errors into bilingual messages stays in `bot.config.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, time, timedelta
 from itertools import pairwise
@@ -14,12 +15,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from core.clock import parse_duration
+from core.clock import MAX_DURATION, DurationTooLong, parse_duration
 from core.grades import Grade
 from core.models import Role
 
 __all__ = [
     "DEFAULT_CHAIN",
+    "MAX_RETENTION_DAYS",
     "MIN_RETENTION_DAYS",
     "Cadre",
     "Collection",
@@ -48,11 +50,18 @@ __all__ = [
 def _duration(v: str) -> str:
     try:
         parse_duration(v)
+    except DurationTooLong as exc:
+        raise ValueError(_too_long(v)) from exc
     except ValueError as exc:
         raise ValueError(
             f"时长格式应为 90s、15m、2h 或 1d，而不是 {v!r} / duration must look like 90s, 15m, 2h or 1d, not {v!r}"
         ) from exc
     return v
+
+
+def _too_long(v: str) -> str:
+    days = MAX_DURATION.days
+    return f"时长过长：{v!r}，最多 {days} 天 / duration too long: {v!r}, at most {days} days"
 
 
 def _positive_duration(v: str) -> str:
@@ -162,6 +171,8 @@ class Organization(_Model):
     def _summary_every(cls, v: str) -> str:
         try:
             every = parse_duration(v)
+        except DurationTooLong as exc:
+            raise ValueError(_too_long(v)) from exc
         except ValueError as exc:
             raise ValueError(
                 f"订阅小结间隔应写成 2h、90m 等，而不是 {v!r} / subscriber_summary must be a duration like 2h"
@@ -231,6 +242,9 @@ class JsonFields(_Model):
     reposts: str | None = None
 
 
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
 class Source(_Model):
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
@@ -251,11 +265,27 @@ class Source(_Model):
     def _period(cls, v: str | None) -> str | None:
         return None if v is None else _duration(v)
 
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, v: str) -> str:
+        """An http(s) URL or a file path: any other scheme (ftp://, file://) is refused by name,
+        not taken for a file that does not exist."""
+        m = _SCHEME.match(v.strip())
+        if m and m.group(1).lower() not in ("http", "https"):
+            scheme = m.group(1)
+            raise ValueError(
+                f"不支持 {scheme}:// 地址，请写 http(s):// 网址或本地文件路径 / "
+                f"the {scheme}:// scheme is not supported; use an http(s):// URL or a file path"
+            )
+        return v
+
     @model_validator(mode="after")
     def _kind_needs(self) -> Source:
         page = self.format if self.kind == "search" else self.kind
         if page == "html" and self.selectors is None:
-            raise ValueError("html 来源需要 selectors（至少 item）/ an html source needs `selectors` (at least `item`)")
+            raise ValueError(
+                "html 来源需要 selectors（至少 item） / an html source needs `selectors` (at least `item`)"
+            )
         if page == "json" and self.fields is None:
             raise ValueError("json 来源需要 fields / a json source needs `fields`")
         if self.kind == "search" and "{query}" not in self.url:
@@ -273,14 +303,16 @@ class Source(_Model):
 
     @property
     def is_http(self) -> bool:
-        return self.url.startswith(("http://", "https://"))
+        return self.url.lower().startswith(("http://", "https://"))
 
 
 class Collection(_Model):
     """Politeness and health settings for collection."""
 
-    min_interval: float = Field(default=2.0, ge=0)  # seconds between requests to one host
-    jitter: float = Field(default=1.0, ge=0)
+    # seconds between requests to one host, and up to this many more; at most an hour (a larger
+    # or infinite value is a typo, and would overflow the collector's date arithmetic)
+    min_interval: float = Field(default=2.0, ge=0, le=3600)
+    jitter: float = Field(default=1.0, ge=0, le=3600)
     per_host: int = Field(default=1, ge=1, le=8)
     max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     retries: int = Field(default=2, ge=0, le=5)
@@ -293,6 +325,8 @@ class Collection(_Model):
 # Source health (storage.posts.source_volume) compares a source's last day with the 14 days
 # before it: a shorter window would prune posts it counts.
 MIN_RETENTION_DAYS = 15
+# a century: anything longer is a typo, and the cutoffs (KEY_FACTOR windows back) must stay a date
+MAX_RETENTION_DAYS = 36500
 
 
 class Retention(_Model):
@@ -312,6 +346,11 @@ class Retention(_Model):
                 f"posts_days 须为 0（永久保留）或至少 {MIN_RETENTION_DAYS} 天（来源健康检查要用最近 15 天的帖文），"
                 f"而不是 {v} / posts_days must be 0 (keep for ever) or at least {MIN_RETENTION_DAYS} "
                 f"(source health counts the last 15 days of posts), not {v}"
+            )
+        if v > MAX_RETENTION_DAYS:
+            raise ValueError(
+                f"posts_days 最多 {MAX_RETENTION_DAYS} 天（0 表示永久保留），而不是 {v} / "
+                f"posts_days must be at most {MAX_RETENTION_DAYS} (0 keeps for ever), not {v}"
             )
         return v
 

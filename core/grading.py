@@ -248,7 +248,7 @@ def _terms(s: str) -> tuple[str, ...]:
 INVESTIGATION = _terms("""落马 被查 双开 开除党籍 开除公职 留置 接受审查 审查调查 纪律审查 监察调查 立案审查 被立案 严重违纪
 违纪违法 涉嫌违纪 涉嫌违法 被调查 被逮捕 被起诉 提起公诉 受审 一审 二审 宣判 获刑 判处 有期徒刑 受贿 贪污 行贿 索贿
 挪用公款 侵吞 贪腐 滥用职权 玩忽职守 以权谋私 权钱交易 权色交易 钱色交易 利益输送 违规收受 收受 违规经商 套取 骗取 私分""")
-ABUSE = _terms("""打人 殴打 暴力执法 威胁 恐吓 强拆 非法拘禁 打击报复 报复 性侵 猥亵 强奸 霸占 侵占 把持 欺压 鱼肉 一手遮天
+ABUSE = _terms("""打人 殴打 暴力执法 滥用权力 威胁 恐吓 强拆 非法拘禁 打击报复 报复 性侵 猥亵 强奸 霸占 侵占 把持 欺压 鱼肉 一手遮天
 横行乡里 逼死 刑讯 敲诈 勒索 强占 私吞 截留 克扣 违法占地 村霸 黑恶 包庇 保护伞 徇私枉法""")
 # Discipline violations: named, they are a specific allegation against an identifiable official.
 VIOLATION = _terms("""公车私用 私车公养 违规吃喝 大吃大喝 公款吃喝 公款旅游 酒驾 醉驾 违规发放 违规收受 违规操办 大操大办
@@ -261,11 +261,13 @@ EXAM_OR_POST = _terms(
     "考试 招聘 招录 录用 公务员 事业单位 选调 遴选 面试 笔试 提拔 任用 任职 选拔 晋升 干部任免 任前公示"
 )
 DEATH = _terms("死亡 身亡 致死 死者 遇难 丧生 自杀 自尽 坠楼 跳楼 猝死 逼死 命案 致人死亡 不治 撞死 打死 害死 殒命")
+# words holding a death term that tell no death (户籍民警帮群众解决遇难题, 不治之症)
+_NOT_DEATH = re.compile(r"遇难题|遇难事|遇难处|不治之症")
 MASS = _terms("群体性事件 群体事件 围堵政府 堵路 打砸 围攻 集体上访 械斗 罢工")
 MISCONDUCT = _terms("""失职 渎职 监管不力 违规 隐瞒 瞒报 不作为 乱作为 推诿 敷衍 暴力执法 问责 追责 责任人""")
 INACTION = _terms("""不作为 乱作为 慢作为 推诿 扯皮 敷衍 塞责 形式主义 官僚主义 态度恶劣 态度蛮横 吃拿卡要 门难进 脸难看
 懒政 庸政 怠政 拖欠 欠薪 讨薪 投诉 举报 曝光 维权 无人管 没人管 不管不问 石沉大海 踢皮球 刁难 不予理睬 公车私用 酒驾
-醉驾 大吃大喝 违规吃喝 问责 追责 免职 诫勉 通报批评 质疑 猫腻 不公 黑幕 讨说法""")
+醉驾 大吃大喝 违规吃喝 问责 追责 免职 撤职 停职 诫勉 通报批评 质疑 猫腻 不公 黑幕 讨说法""")
 DOUBT = _terms("质疑 猫腻 ？ ? 是否 疑似 疑问 不公 网传")
 BULLETIN = _terms("典型案例 典型问题 曝光台 通报曝光 起典型 件典型")
 # A complaint the authorities answered or settled (a letter page's 已回复 / 处理结果, 投诉获解决):
@@ -273,7 +275,7 @@ BULLETIN = _terms("典型案例 典型问题 曝光台 通报曝光 起典型 �
 # An explainer of the rules or of anti-corruption work (带你了解《监察法》, 行贿罪…实践认定中的几个
 # 问题-理论研究): the rubric's "anti-corruption work reports and explainers", IV, whatever
 # example cases it cites.
-EXPLAINER = _terms("带你了解 一图读懂 图解 解读 释义 理论研究 实践认定 答疑 知识问答 学习笔记 以案说纪 以案释纪")
+EXPLAINER = _terms("带你了解 一图读懂 图解 解读 释义 理论研究 实践认定 的认定 答疑 知识问答 学习笔记 以案说纪 以案释纪")
 RESOLVED = _terms("已回复 已答复 答复意见 回复如下 处理结果 办理结果 已办结 获解决 得到解决 已解决 得到了解决")
 _STATS = re.compile(r"\d+\s*(件|起|人次)|[二三四五六七八九十]+起|\d+\s*[名人](被|受|涉)")
 _NOT_CORRUPTION = re.compile(r"(反腐败|惩治腐败|廉政建设|党风廉政)")
@@ -319,19 +321,23 @@ def assess_content(
     involved: Sequence[str] = (),
     leading: bool = False,
     category: str | None = None,
+    described: Sequence[str] = (),
 ) -> Content:
     """The rubric's grade of `text` (title and lead, folded).
 
     `identified`: identifiable officials (named, surname + title, unit + title, watched cadres);
     `involved`: cadre cues and government bodies (村干部, 镇政府) — an official is involved but
-    not identified.
+    not identified;
+    `described`: one official the headline describes without a name (女干部, 村干部, 退休官员): with
+    an investigation or corruption word in the headline itself, a specific allegation against
+    one official (村干部…骗取补助资金, 女干部索贿), as grave as a named one's.
     """
     who = "、".join(identified[:3])
     invest = _found(text, INVESTIGATION)
     if identified and _found(text, ALLEGATION):
         invest += [w for w in ("违纪", "违法") if w in text and w not in invest]
     abuse = _found(text, ABUSE)
-    death, mass = _found(text, DEATH), _found(text, MASS)
+    death, mass = _found(_NOT_DEATH.sub(" ", text), DEATH), _found(text, MASS)
     headline = text.partition("\n")[0]
     # a digest is graded by its headline story: a bulletin is one when its headline says so
     bulletin = _found(headline, BULLETIN) or bool(_STATS.search(headline))
@@ -351,6 +357,10 @@ def assess_content(
         w = (invest + abuse + violation)[:3]
         kind = "违纪违法/被查" if invest else "滥用职权、侵害群众" if abuse else "违反纪律规定"
         return Content(Grade.II, f"可识别的干部（{who}）{kind}（{'、'.join(w)}）", tuple(w), leading)
+    head_invest = _found(headline, INVESTIGATION)
+    if described and head_invest and not identified and not bulletin and not _NOT_CORRUPTION.search(headline):
+        w = head_invest[:3]
+        return Content(Grade.II, f"具体的干部（{'、'.join(described[:2])}）违纪违法/被查（{'、'.join(w)}）", tuple(w))
     fraud = _found(text, FRAUD)
     if fraud and (category in ("招录考试", "干部任用") or _found(text, EXAM_OR_POST)):
         if identified and not _found(text, DOUBT):

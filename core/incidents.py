@@ -50,6 +50,7 @@ from core.render import (
     timeline_text,
 )
 from core.routing import Router
+from core.steps import split_step
 from core.text import Segmenter, fold
 
 __all__ = ["STORY_WINDOW", "Actor", "Analysed", "IncidentService", "IngestOutcome", "Outcome"]
@@ -103,13 +104,11 @@ class IngestOutcome:
     follow_up: str | None = None  # a post judged not relevant joined as a follow-up: why (core.cluster.FOLLOW_UP_*)
 
 
-_STEP = re.compile(r"^\s*(?:完成|已完成|✓|✅)\s*(?:第\s*)?(\d+)\s*步?")
-
-
 def playbook_step(text: str | None) -> int | None:
-    """'完成 2' / '已完成第2步' -> 2: the convention for ticking off a playbook step in a note."""
-    m = _STEP.match(text or "")
-    return int(m.group(1)) if m else None
+    """'完成 2' / '已完成第2步：…' / '第2步完成' -> 2: a note that ticks off a playbook step
+    (`core.steps.split_step`); None for an ordinary note ('已完成 3 家单位走访')."""
+    step = split_step(text)
+    return step[0] if step else None
 
 
 _DEADLINE_SLOTS = {"{首次回应}": "first_response", "{完整回应}": "full_response"}

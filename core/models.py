@@ -125,6 +125,7 @@ class Incident:
     judgement: str | None = None  # the latest 研判 (/judge), kept with its audit event
     transfer_unit: str | None = None  # 转办: the receiving unit (/transfer)
     feedback_due_at: datetime | None = None  # 转办: when its feedback is due
+    tip_by: str | None = None  # who handed in the tip (/tip) the incident was opened from
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,8 @@ for _w in [
 # with misconduct they are officials like any other (the finder still finds them).
 # A presiding judge or a court division's head (审判长, 庭长) is a judge too.
 ENFORCERS = frozenset({"警察", "民警", "辅警", "城管", "法官", "检察官", "干警", "同志", "审判长", "庭长", "副庭长"})
+# the bodies whose heads enforce like them (茶陵法院院长公开审理…)
+ENFORCER_UNITS = ("法院", "检察院", "派出所", "公安局", "公安分局", "交警大队", "交警支队", "城管局", "城管执法局")
 for _w in ("部长", "副部长"):
     TITLES[_w] = None  # 司法部部长 is 省部, 销售部部长 is nobody: the unit in front decides
 # A company's executives: officials when the company is a state one (the rubric: SOE executives
@@ -201,6 +203,27 @@ CUES = (
     "贪官",
     "巨贪",
     "镇干部",
+    # a cadre's rank (科级主体班, 副处级待遇): officials, none identified
+    "科级",
+    "副科级",
+    "正科级",
+    "处级",
+    "副处级",
+    "正处级",
+    "县处级",
+    "厅级",
+    "副厅级",
+    "正厅级",
+    "厅局级",
+    "省部级",
+    # a level's leaders (县领导调研, 村镇领导你们辛苦了): officials, none identified (not 区领导: 地区领导人)
+    "省领导",
+    "市领导",
+    "县领导",
+    "镇领导",
+    "乡领导",
+    "村领导",
+    "局领导",
     "乡干部",
 )
 # A government body acting (or not) on its own: 镇政府不作为, 县纪委通报.
@@ -376,8 +399,21 @@ _NAME_TAGS = ("nr", "nrfg", "nrt")
 # headline or a clause (杨成林贪污受贿6亿, 房烽辉贪污受贿多少钱) is an official accused, although
 # no title says so (a company employee's bribery is 非国家工作人员受贿, vetoed by the rules).
 _OFFICIAL_OFFENCES = ("贪污受贿", "贪污", "受贿", "索贿", "落马", "被双开", "被查", "挪用公款")
-_ACCUSED = re.compile(r"(?<![\u4e00-\u9fff])([\u4e00-\u9fff]{2,3}?)(?=" + "|".join(_OFFICIAL_OFFENCES) + ")")
+# Crimes only a state functionary commits (a private company's staff commit 职务侵占, 挪用资金):
+# before them a name may follow its post (报账员徐卫东涉嫌挪用公款) or a report's 对 (关于对宋兆儒
+# 滥用职权…的举报), with 涉嫌 between.
+_STATE_CRIMES = ("挪用公款", "贪污", "滥用职权", "玩忽职守")
+_ACCUSED = re.compile(
+    r"(?:(?<![\u4e00-\u9fff])([\u4e00-\u9fff]{2,3}?)(?=" + "|".join(_OFFICIAL_OFFENCES) + ")"
+    r"|(?<=[对员理])([\u4e00-\u9fff]{2,3}?)(?=(?:涉嫌|因涉嫌)?(?:" + "|".join(_STATE_CRIMES) + ")))"
+)
 _NOT_NAME = frozenset("某该其原前现此这那各本新老")
+# cues naming a class of people, not one of them
+_GENERIC_CUES = frozenset({"领导干部", "党员干部", "基层干部", "公职人员", "贪官"})
+# a count in front of a cue, with a few words between: 3名干部, 多名官员, 一批干部, 10名省厅级官员
+_PLURAL_BEFORE = re.compile(
+    r"(?:(?:\d+|[多几两三四五六七八九十百千万数余])[名位个批]|一批|一些|各级|部分|众多)[\u4e00-\u9fff]{0,4}$"
+)
 _SENTENCE = re.compile(r"[。！？!?\n]")
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 
@@ -421,6 +457,13 @@ class Official:
     rank: str | None = None
 
     @property
+    def enforcer(self) -> bool:
+        """Police, courts or city management (民警, 法官, the head of a court or police station: 法院院长,
+        派出所所长): unnamed in a headline about their work they are not its cadre subject (茶陵法院院长
+        公开审理…), see ENFORCERS; their misconduct (派出所所长充当保护伞被查) still makes a story."""
+        return self.title in ENFORCERS or self.unit.endswith(ENFORCER_UNITS)
+
+    @property
     def label(self) -> str:
         return (
             f"{self.unit}{self.title}{self.name}"
@@ -448,7 +491,7 @@ class OfficialFinder:
         tags = posseg.dt.word_tag_tab
         found = []
         for m in _ACCUSED.finditer(headline):
-            name = m.group(1)
+            name = m.group(1) or m.group(2)
             tag = tags.get(name)
             if (
                 name[0] in SURNAMES
@@ -460,6 +503,33 @@ class OfficialFinder:
             ):
                 found.append(name)
         return found
+
+    def described_in(self, headline: str) -> list[str]:
+        """One official the headline describes without naming (村干部…骗取补助资金, 女干部索贿,
+        71岁退休官员…, 女接待办主任…): a cadre cue or a title (not of police, courts or a company)
+        that is not a class of people (领导干部, 党员干部, 贪官), counted as several (3名干部, 多名官员,
+        10名省厅级官员, 干部们) or anonymised (某地官员)."""
+        longest: dict[int, str] = {}
+        for end, w in self._auto.iter(headline):
+            if len(w) > len(longest.get(end, "")):
+                longest[end] = w
+        out = []
+        for end, w in sorted(longest.items()):
+            if w in _GENERIC_CUES or is_body(w) or w in ENFORCERS or w in EXECUTIVES:
+                continue
+            if headline.startswith(("们", "群众", "会", "会议", "办公室"), end + 1):
+                continue
+            start = end + 1 - len(w)
+            if (
+                _PLURAL_BEFORE.search(headline[max(0, start - 8) : start])
+                or "某" in headline[max(0, start - 2) : start]
+            ):
+                continue  # several, or anonymised (某地官员, 某干部)
+            if _department_head(w, headline[:start]):
+                continue
+            if w not in out:
+                out.append(w)
+        return out
 
     def has_title(self, text: str) -> bool:
         return next(self._auto.iter(text), None) is not None
@@ -540,7 +610,7 @@ class OfficialFinder:
         if not self.has_title(text) and not (bodies_by_tag and any(c in text for c in "局委厅")):
             return [], []
         with _lock:  # jieba's tagger is not safe to call from several threads at once
-            pairs = _head_titles(tag(text))
+            pairs = _compound_titles(_head_titles(tag(text)))
         officials: list[Official] = []
         cues: list[str] = []
         i = 0
@@ -637,7 +707,7 @@ class OfficialFinder:
             w, f = pairs[k]
             if not re.fullmatch(r"[\u4e00-\u9fff]+", w) or len(unit) + len(w) > 14:
                 break
-            if not (f in ("ns", "nt") or w.endswith(_UNIT_END)):
+            if not (f in ("ns", "nt") or w.endswith(_UNIT_END) or (unit and w == "人民")):  # 人民 / 医院
                 if unit:
                     break
                 if w in ("某县", "某市", "某镇", "某乡", "某村", "某区") or (
@@ -704,6 +774,61 @@ def _head_titles(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
             level = w[-1]
         elif out is not None:
             out.append((w, f))
+    return pairs if out is None else out
+
+
+# A unit's head written as one dictionary word (公安局长, 医院院长, 派出所长, 党委书记, 教育厅长): the
+# unit is the word's start, with the title's first character when the title repeats it (公安 + 局长
+# -> 公安局). Hospital departments (内科主任) are doctors, not a unit's head.
+_UNIT_OF_TITLE = tuple("局院所厅部")
+_JOINED_UNITS = ("人大", "政协")
+
+
+def _department_head(title: str, before: str) -> bool:
+    """A hospital department's head (内科主任, 附院一科室主任): a doctor, not a unit's head."""
+    return title in ("主任", "副主任") and before.endswith(("科", "科室"))
+
+
+def _split_compound(w: str, words: dict[str, int]) -> list[tuple[str, str]] | None:
+    """`w` as (unit, title) or (surname, title) pairs when it is one of those joined, else None."""
+    best = None
+    for n in range(min(len(w) - 1, 5), 1, -1):  # the longest title first
+        if w[-n:] in TITLES:
+            best = w[-n:]
+            break
+    if best is None:
+        return None
+    p = w[: -len(best)]
+    if len(p) == 1:
+        # 陈书记, 徐院长: a surname and a title; a chairman so named is a national leader's
+        # epithet (毛主席, 江主席), not a local official
+        if p in SURNAMES and p not in _NOT_SURNAME and best not in ("主席", "副主席"):
+            return [(p, "nr"), (best, "n")]
+        return None
+    if _department_head(best, p):
+        return None
+    if p.endswith(_UNIT_END) or p.endswith(_JOINED_UNITS):
+        return [(p, "nt"), (best, "n")]
+    head = best.removeprefix("副")[:1]
+    if head in _UNIT_OF_TITLE and words.get(p + head):
+        return [(p + head, "nt"), (best, "n")]
+    return None
+
+
+def _compound_titles(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The tagger's pairs with a title joined into one word split off (县 / 公安局长 / 张三 ->
+    县 / 公安局 / 局长 / 张三; 陈书记 -> 陈 / 书记), so that the unit or surname is found in front
+    of it like any other."""
+    words = _dictionary()
+    out: list[tuple[str, str]] | None = None
+    for k, (w, f) in enumerate(pairs):
+        split = _split_compound(w, words) if len(w) >= 3 and w not in TITLES else None
+        if w == "领导" and k and pairs[k - 1][0][-1:] + w in CUES:  # 县 / 领导, 村镇 / 领导: a level's leaders
+            split = [(pairs[k - 1][0][-1:] + w, "n")]
+        if split is not None and out is None:
+            out = list(pairs[:k])
+        if out is not None:
+            out.extend(split or [(w, f)])
     return pairs if out is None else out
 
 

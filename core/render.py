@@ -18,6 +18,7 @@ from core.grades import Grade
 from core.grading import Reason
 from core.lifecycle import Action
 from core.models import Event, Incident, State
+from core.steps import split_step
 
 __all__ = [
     "ACTION_NAMES",
@@ -25,6 +26,8 @@ __all__ = [
     "SYSTEM",
     "SYSTEM_EVENTS",
     "SYSTEM_ID",
+    "TIP_SOURCE_ID",
+    "TIP_SOURCE_NAME",
     "Button",
     "Card",
     "RenderContext",
@@ -48,6 +51,7 @@ __all__ = [
     "short_line",
     "shrink_card",
     "signoff_request",
+    "source_label",
     "source_notice",
     "split_text",
     "status_summary",
@@ -205,13 +209,29 @@ def _buttons(inc: Incident, leader: bool = False) -> tuple[Button, ...]:
     return tuple(out)
 
 
+TIP_SOURCE_ID = "tip"  # the source of what people hand in with /tip (jobs.tips.TIP_SOURCE)
+TIP_SOURCE_NAME = "人工线索"
+
+
+def source_label(source_id: str | None, sources: Mapping[str, str] | None = None) -> str:
+    """A source as users know it: its configured name (`sources`: id -> name), 人工线索 for
+    tips, else the id (a source no longer configured); '—' for none."""
+    if not source_id:
+        return "—"
+    if sources and sources.get(source_id):
+        return sources[source_id]
+    return TIP_SOURCE_NAME if source_id == TIP_SOURCE_ID else source_id
+
+
 def render_card(inc: Incident, ctx: RenderContext) -> Card:
     """The alert card for an incident, as it stands now."""
     header = f"{inc.grade.badge} · #{inc.id} · {inc.category or '未分类'}"
     fields: list[tuple[str, str]] = []
     if not ctx.facts_only:  # a leader's 批示 first: it is what the team acts on
         fields += [(f"📌 批示（{who} {fmt_time(at, ctx.tz)}）", text) for who, at, text in ctx.instructions[-2:]]
-    src = inc.source_name or inc.source_id or "—"
+    src = inc.source_name or source_label(inc.source_id)
+    if inc.tip_by and not ctx.facts_only:  # who handed the tip in (not for a partner department)
+        src += f"（{ctx.names.get(inc.tip_by, inc.tip_by)}）"
     if inc.source_count > 1:
         src += f" 等 {inc.source_count} 个来源"
     fields.append(("来源", f"{src} · {fmt_time(inc.published_at or inc.created_at, ctx.tz)}"))
@@ -477,27 +497,30 @@ def _namer(names: NameOf) -> Callable[[str | None], str]:
     return lambda pid: SYSTEM if pid == SYSTEM_ID else named(pid)
 
 
-def describe_event(ev: Event, names: NameOf) -> tuple[str, str]:
+def describe_event(ev: Event, names: NameOf, sources: Mapping[str, str] | None = None) -> tuple[str, str]:
     """(what, detail) for one audit event, saying to whom, to which level and to what where it
-    matters."""
+    matters. `sources`: source id -> configured name (`source_label`)."""
     name_of = _namer(names)
     d = ev.detail
     what = ACTION_NAMES.get(ev.action, ev.action)
     detail = d.get("text") or d.get("reason") or ""
-    if ev.action == "assign" and d.get("target"):
+    if ev.action == "opened" and d.get("tip_by"):  # opened from a tip: who handed it in
+        detail = f"来源 {source_label(d.get('source') or TIP_SOURCE_ID, sources)}（{name_of(d['tip_by'])}）"
+    elif ev.action == "assign" and d.get("target"):
         what = f"指派给 {name_of(d['target'])}"
     elif ev.action == "escalate" and d.get("level"):
         what = f"升级（第 {d['level']} 级）"
     elif ev.action == "regraded" and d.get("from") and d.get("to"):
         detail = f"{d['from']} → {d['to']}"
     elif ev.action == "post_added" and d.get("source"):
-        detail = f"来源 {d['source']}"
+        detail = f"来源 {source_label(d['source'], sources)}"
         if d.get("follow_up") in FOLLOW_UP_WORDS:  # a post the rules judged not relevant, joined as a follow-up
             detail += f"（{FOLLOW_UP_WORDS[d['follow_up']]}）"
-    elif ev.action == "note" and d.get("step"):
+    elif ev.action == "note" and d.get("step") and (marked := split_step(detail)) and marked[0] == d["step"][0]:
+        # (a step recorded by an older, looser reading of a note that is no marker stays a note)
         n, words = d["step"]
         what = f"完成预案第 {n} 步「{words}」"
-        detail = re.sub(rf"^\s*(?:完成|已完成|✓|✅)\s*(?:第\s*)?{n}\s*步?\s*[，,：:;；]?\s*", "", detail)
+        detail = marked[1]  # the marker is said by `what`: the remark, as typed
     elif ev.action == "close":
         detail = (d.get("disposition") or "") + (f"（{d['summary']}）" if d.get("summary") else "")
         if ev.to_state == State.PENDING_SIGNOFF.value:
@@ -511,16 +534,19 @@ def describe_event(ev: Event, names: NameOf) -> tuple[str, str]:
 
 
 def timeline(
-    events: Iterable[Event], names: NameOf, options: TimelineOptions = TimelineOptions()
+    events: Iterable[Event],
+    names: NameOf,
+    options: TimelineOptions = TimelineOptions(),
+    sources: Mapping[str, str] | None = None,
 ) -> list[TimelineEntry]:
     """An incident's audit events as timeline entries, in order, less what `options` leave out.
-    `names`: person id -> name (a mapping or a function)."""
+    `names`: person id -> name (a mapping or a function); `sources`: source id -> name."""
     name_of = _namer(names)
     out = []
     for ev in events:
         if ev.action in options.skip or (options.people_only and ev.action in SYSTEM_EVENTS):
             continue
-        what, detail = describe_event(ev, name_of)
+        what, detail = describe_event(ev, name_of, sources)
         out.append(TimelineEntry(ev.at, name_of(ev.actor) if ev.actor else SYSTEM, what, detail, ev.action))
     return out[-options.last :] if options.last else out
 
@@ -536,9 +562,10 @@ def timeline_text(
     tz: ZoneInfo,
     options: TimelineOptions = TimelineOptions(),
     indent: str = "  ",
+    sources: Mapping[str, str] | None = None,
 ) -> list[str]:
     """The timeline as indented plain-text lines (notices, /show, the 专报)."""
-    return [indent + timeline_line(e, tz) for e in timeline(events, names, options)]
+    return [indent + timeline_line(e, tz) for e in timeline(events, names, options, sources)]
 
 
 def by_publication(posts: list[dict]) -> list[dict]:
@@ -577,8 +604,9 @@ def render_notice(
     if action is Action.NOTE:
         if step:
             n, words = step
+            marked = split_step(text)
             return f"☑️ #{i} {who} 完成预案第 {n} 步「{words}」" + (
-                f"：{text}" if (text or "").strip() != f"完成 {n}" else ""
+                "" if marked and marked[0] == n and not marked[1] else f"：{text}"
             )
         return f"📝 #{i} {who}：{text}"
     if action is Action.JUDGE:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
 import logging
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 import httpx
 
@@ -39,6 +41,9 @@ from handlers.parsing import (
     shorten,
     split_args,
     split_command,
+    strip_ends,
+    strip_format,
+    strip_format_map,
 )
 from handlers.permissions import TEAM_ROLES, View, allowed, roles_for, view_of
 from jobs import offload
@@ -58,6 +63,9 @@ log = logging.getLogger(__name__)
 DISPOSITIONS = "、".join(d.value for d in Disposition)
 # /search segments at most this many waiting posts itself (a second or two of jieba, off the loop)
 SEARCH_INDEX_LIMIT = 1000
+# the longest free text a command takes (longer is refused with its length, never cut)
+NOTE_LIMIT = 2000  # a note, a 研判, a unit's 反馈
+REASON_LIMIT = 1000  # an escalation or reopening reason, a close summary, a 批示, a 转办 note
 
 
 @dataclass(frozen=True)
@@ -116,7 +124,9 @@ def parse(text: str, *, private: bool = True) -> tuple[str, str] | None:
 
 def parse_line(text: str, *, private: bool = True) -> Line | None:
     """Like `parse`, with whom the command is addressed to ('/list@some_bot')."""
-    text = (text or "").strip()
+    text = strip_ends(text or "")
+    if head := _HEAD.match(text):  # the command word (or alias) is read without invisible characters
+        text = strip_format(head.group()) + text[head.end() :]
     line = split_command(text)
     if line:
         return line
@@ -154,6 +164,7 @@ def who_is(deps: Deps, req: Request) -> Person | None:
     )
 
 
+_HEAD = re.compile(r"\S+")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -241,6 +252,24 @@ async def _handle(deps: Deps, req: Request) -> list[Reply]:
         return [Reply("事件刚被他人更新，请重试。")]
 
 
+def fresh_path(directory: Path, stem: str, suffix: str) -> Path:
+    """`directory/stem.suffix`, or `stem-2.suffix`, `stem-3.suffix` … when that is taken: a
+    generated document's own name, created (empty) at once so that two commands in the same
+    second never share one — an outbox row keeps the path and sends that file later.
+
+    :raises OSError: when the folder cannot be made or written.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    for n in itertools.count(1):
+        path = directory / f"{stem}{'' if n == 1 else f'-{n}'}{suffix}"
+        try:
+            with open(path, "x"):
+                return path
+        except FileExistsError:
+            continue
+    raise AssertionError("unreachable")
+
+
 def _not_found(incident_id) -> str:
     return f"没有编号为 #{shorten(str(incident_id), 12)} 的事件。发送 /list 查看待处置事件。"
 
@@ -278,8 +307,12 @@ _LEADING_ID = re.compile(rf"^[#＃]?[0-9０-９]+(?:[{re.escape(ARG_PUNCT)}]+{NE
 def _text_after_id(call: Call) -> str:
     """The free text after the incident number, exactly as typed."""
     rest = call.rest
-    m = _LEADING_ID.match(rest)
-    return (rest[m.end() :] if m else rest).strip()
+    # the number is read without invisible characters (U+200B …); the text after it is as typed
+    clean, where = strip_format_map(rest)
+    m = _LEADING_ID.match(clean)
+    if not m:
+        return strip_ends(rest)
+    return strip_ends(rest[where[m.end()] :]) if m.end() < len(clean) else ""
 
 
 def _text_after_number(call: Call) -> str:
@@ -291,7 +324,15 @@ def _text_after_number(call: Call) -> str:
 def _no_more(extra: list[str], usage: str) -> None:
     """Refuse arguments a command does not take, rather than guess what they meant."""
     if extra:
-        raise UsageError(f"多余的参数“{shorten(' '.join(extra))}”。用法：{usage}")
+        said = usage if usage.startswith("用法：") else f"用法：{usage}"  # /report, /export say it themselves
+        raise UsageError(f"多余的参数“{shorten(' '.join(extra))}”。{said}")
+
+
+def _within(text: str, limit: int, what: str, usage: str) -> str:
+    """Free text of at most `limit` characters; longer is refused with its length, never cut."""
+    if len(text) > limit:
+        raise UsageError(f"{what}过长（{len(text)} 字，最多 {limit} 字），请精简后重发。用法：{usage}")
+    return text
 
 
 def _id_only(call: Call, usage: str) -> int:
@@ -526,7 +567,9 @@ async def cmd_show(call: Call) -> list[Reply]:
         lines.append(f"\n📰 相关帖文 {len(posts)} 篇：")
         lines += [f"  · {p['source_name'] or p['source_id']}：{p['title'][:40]}" for p in posts[:10]]
     lines.append("\n🕒 处置记录：")
-    lines += timeline_text(events, deps.service.name_of, deps.tz, TimelineOptions(skip=frozenset()))
+    lines += timeline_text(
+        events, deps.service.name_of, deps.tz, TimelineOptions(skip=frozenset()), sources=_source_names(deps)
+    )
     return [Reply("\n".join(lines))]
 
 
@@ -555,8 +598,7 @@ async def cmd_reopen(call: Call) -> list[Reply]:
         return [Reply(f"#{inc.id} 尚未关闭（{inc.state.label}），无需重新打开。")]
     if not reason:
         raise UsageError(f"请说明重新打开的原因。用法：{_REOPEN_USAGE}")
-    if len(reason) > 1000:
-        raise UsageError(f"原因过长（{len(reason)} 字，最多 1000 字）。用法：{_REOPEN_USAGE}")
+    _within(reason, REASON_LIMIT, "原因", _REOPEN_USAGE)
     return _result(call, call.deps.service.act(iid, Action.REOPEN, call.actor, text=reason))
 
 
@@ -595,10 +637,11 @@ async def cmd_note(call: Call) -> list[Reply]:
                 f"#{iid} 的处置预案共 {len(pb.steps)} 步，没有第 {shorten(str(step), 12)} 步。"
                 f"用法：/note {iid} 完成 步骤号（1–{len(pb.steps)}）"
             )
-    return _result(call, call.deps.service.act(iid, Action.NOTE, call.actor, text=text[:2000]))
+    _within(text, NOTE_LIMIT, "备注", usage)
+    return _result(call, call.deps.service.act(iid, Action.NOTE, call.actor, text=text))
 
 
-JUDGE_LIMIT = 2000
+JUDGE_LIMIT = NOTE_LIMIT
 _JUDGE_USAGE = "/judge 编号 研判意见，例如 /judge 12 系个人情绪化表达，传播有限，暂不升级"
 
 
@@ -608,13 +651,12 @@ async def cmd_judge(call: Call) -> list[Reply]:
     text = _text_after_number(call)
     if not text:
         raise UsageError(f"研判意见不能为空。用法：{_JUDGE_USAGE}")
-    if len(text) > JUDGE_LIMIT:
-        raise UsageError(f"研判意见过长（{len(text)} 字，最多 {JUDGE_LIMIT} 字），请精简后重发。用法：{_JUDGE_USAGE}")
+    _within(text, JUDGE_LIMIT, "研判意见", _JUDGE_USAGE)
     _visible(call, iid, need=View.FULL)
     return _result(call, call.deps.service.act(iid, Action.JUDGE, call.actor, text=text))
 
 
-INSTRUCT_LIMIT = 1000
+INSTRUCT_LIMIT = REASON_LIMIT
 _INSTRUCT_USAGE = "/instruct 编号 批示内容，例如 /instruct 12 请网信办会同属地核实，今日内回应"
 
 
@@ -625,8 +667,7 @@ async def cmd_instruct(call: Call) -> list[Reply]:
     text = _text_after_number(call)
     if not text:
         raise UsageError(f"批示内容不能为空。用法：{_INSTRUCT_USAGE}")
-    if len(text) > INSTRUCT_LIMIT:
-        raise UsageError(f"批示过长（{len(text)} 字，最多 {INSTRUCT_LIMIT} 字），请精简后重发。用法：{_INSTRUCT_USAGE}")
+    _within(text, INSTRUCT_LIMIT, "批示", _INSTRUCT_USAGE)
     _visible(call, iid, need=View.FULL)
     out = call.deps.service.act(iid, Action.INSTRUCT, call.actor, text=text)
     if out.ok:
@@ -645,8 +686,9 @@ async def cmd_read(call: Call) -> list[Reply]:
 
 
 async def cmd_escalate(call: Call) -> list[Reply]:
-    iid = _incident_id(call, "/escalate 编号 [原因]，例如 /escalate 12 转载量快速上升")
-    reason = _text_after_id(call)[:1000] or None
+    usage = "/escalate 编号 [原因]，例如 /escalate 12 转载量快速上升"
+    iid = _incident_id(call, usage)
+    reason = _within(_text_after_id(call), REASON_LIMIT, "升级原因", usage) or None
     return _result(call, call.deps.service.act(iid, Action.ESCALATE, call.actor, text=reason))
 
 
@@ -661,9 +703,11 @@ def _split_disposition(text: str) -> tuple[Disposition, str | None] | None:
             if text[: len(word)].lower() != word:
                 continue
             tail = text[len(word) :]
+            while tail and not strip_format(tail[0]):  # '已回应\u200b，…': invisible characters are not read
+                tail = tail[1:]
             if tail and not (tail[0].isspace() or unicodedata.category(tail[0]).startswith("P")):
                 continue
-            summary = tail.lstrip().lstrip(_SEPARATORS).strip()
+            summary = strip_ends(tail.lstrip().lstrip(_SEPARATORS))
             return d, summary or None
     return None
 
@@ -681,12 +725,14 @@ async def cmd_close(call: Call) -> list[Reply]:
         word = text.split()[0]
         raise UsageError(f"未知的处置方式“{shorten(word)}”。可选：{DISPOSITIONS}。用法：{_CLOSE_USAGE}")
     disposition, summary = found
-    return _result(
-        call,
-        call.deps.service.act(
-            iid, Action.CLOSE, call.actor, disposition=disposition, summary=summary[:1000] if summary else None
-        ),
-    )
+    if summary:
+        _within(summary, REASON_LIMIT, "处置说明", _CLOSE_USAGE)
+    return _result(call, call.deps.service.act(iid, Action.CLOSE, call.actor, disposition=disposition, summary=summary))
+
+
+def _source_names(deps: Deps) -> dict[str, str]:
+    """Source id -> the name users know it by (the configured sources, and tips)."""
+    return {TIP_SOURCE.id: TIP_SOURCE.name, **{s.id: s.name for s in deps.config.sources}}
 
 
 async def cmd_search(call: Call) -> list[Reply]:
@@ -722,10 +768,11 @@ async def cmd_search(call: Call) -> list[Reply]:
     if not rows:
         return [Reply(f"没有找到与“{words}”相关的帖文。{later}")]
     lines = [f"与“{words}”相关的帖文（前 {len(rows)} 条）："]
+    sources = _source_names(deps)
     for r in rows:
         tag = f"#{r['incident_id']} " if r["incident_id"] else ""
         title = highlight(r["title"][:50], query.words)
-        line = f"· {tag}{title}（{r['source_id']}）"
+        line = f"· {tag}{title}（{sources.get(r['source_id'], r['source_id'])}）"
         if "【" not in title or title.count("【") < len(query.words):
             part = snippet(r["text"] or "", query.words)
             if part:
@@ -846,6 +893,7 @@ def source_status(row: dict, config: Config) -> str:
         SourceHealth.DEACTIVATED: "⛔ 已停用",
         SourceHealth.FAILING: f"⚠️ 连续失败 {failures} 次",
         SourceHealth.FLAKY: f"🟡 失败 {failures} 次",
+        SourceHealth.RESUMED: "⏳ 已恢复，待重新抓取",
         SourceHealth.SILENT: "🔇 长时间无更新",
         SourceHealth.NOT_RUN: "⏳ 尚未抓取",
         SourceHealth.OK: "✅ 正常",
@@ -876,7 +924,8 @@ async def cmd_tip(call: Call) -> list[Reply]:
     usage = "/tip 链接 [备注]，例如 /tip https://bbs.example.com/thread-1.html 村民反映办事难"
     if not call.args:
         raise UsageError(f"请附上链接。用法：{usage}")
-    url, note = call.args[0], call.rest[len(call.args[0]) :].strip()
+    url = call.args[0]
+    note = _within(call.rest[len(url) :].strip(), NOTE_LIMIT, "备注", usage)  # refused before the page is fetched
     deps = call.deps
     try:
         page = await fetch_tip(url, deps.http(), deps.resolve)
@@ -896,15 +945,36 @@ async def cmd_tip(call: Call) -> list[Reply]:
         tip_by=call.me.id,
     )
     out = deps.pipeline.ingest(post, TIP_SOURCE)
-    if out.incident_id is None:
+    iid, verb = out.incident_id, ("已生成事件" if out.created else "已并入事件")
+    if iid is None and out.post_id is None:  # stored before: its incident, if it has one, gets the note
+        iid = post_store.incident_of_item(deps.db, post.item_key)
+        verb = "这条线索已经收录过了，属于事件"
+    if iid is not None:
+        if note:
+            deps.service.act(iid, Action.NOTE, call.actor, text=f"线索备注：{note}")
+            log.info("tip %s by %s: note added to #%s", post.item_key, call.me.id, iid)
+        inc = deps.service.get(iid)
+        kept = f"\n你的备注已记入事件 #{inc.id} 的处置记录。" if note else ""
         if out.post_id is None:
-            return [Reply(f"这条线索已经收录过了：{page.title}")]
-        return [Reply(f"已收到线索并存档：{page.title}\n未命中关注清单，暂不生成事件；可用 /search 查找。")]
-    if note:
-        deps.service.act(out.incident_id, Action.NOTE, call.actor, text=f"线索备注：{note}")
-    inc = deps.service.get(out.incident_id)
-    verb = "已生成事件" if out.created else "已并入事件"
-    return [Reply(f"已收到线索，{verb} #{inc.id}（{inc.grade.badge}）：{inc.title}，谢谢！")]
+            return [Reply(f"{verb} #{inc.id}（{inc.grade.badge}）：{page.title}{kept}")]
+        return [Reply(f"已收到线索，{verb} #{inc.id}（{inc.grade.badge}）：{inc.title}，谢谢！{kept}")]
+    kept = _keep_tip_note(call, post, note) if note else ""
+    if out.post_id is None:
+        return [Reply(f"这条线索已经收录过了：{page.title}\n未生成事件，可用 /search 查找。{kept}")]
+    return [Reply(f"已收到线索并存档：{page.title}\n未命中关注清单，暂不生成事件；可用 /search 查找。{kept}")]
+
+
+def _keep_tip_note(call: Call, post: Post, note: str) -> str:
+    """A tip's note for a post that belongs to no incident: kept with the stored post (who,
+    when, text); what the sender is told about it."""
+    deps = call.deps
+    with write_tx(deps.db):
+        post_id = post_store.add_post_note(deps.db, post.item_key, by=call.me.id, text=note, now=deps.clock())
+    if post_id is None:  # the post was pruned (retention) since: there is nothing to keep it with
+        log.warning("tip %s by %s: post no longer stored, note not kept: %r", post.item_key, call.me.id, note)
+        return "\n这条帖文已按保留期限清理，备注未能保存，请改用 /note 记入相关事件。"
+    log.info("tip %s by %s: note kept with post %s", post.item_key, call.me.id, post_id)
+    return "\n你的备注已随帖文存档。"
 
 
 _ALL = ("all", "全部", "全组")
@@ -948,6 +1018,11 @@ async def cmd_mute(call: Call) -> list[Reply]:
         ]:
             return []
         return [Reply(f"已开启全组静音，至 {fmt_time(until, call.deps.tz)}（I、II 级事件照常提醒）。")]
+    if (closed := call.deps.service.get(iid)).state is State.CLOSED:
+        log.info("/mute %s by %s refused: closed", iid, call.me.id)
+        return [
+            Reply(f"#{iid} 已关闭（{closed.disposition.value if closed.disposition else '—'}），不再提醒，无需静音。")
+        ]
     inc = call.deps.service.mute(iid, call.actor, call.deps.clock() + span)
     return _done(call, inc, f"已静音 #{iid} 的提醒，至 {fmt_time(inc.muted_until, call.deps.tz)}。")
 
@@ -980,7 +1055,6 @@ async def cmd_export(call: Call) -> list[Reply]:
     """/export ledger week: the 台账 of a period as an .xlsx file sent back to the caller."""
     import asyncio
     import tempfile
-    from pathlib import Path
 
     from jobs.ledger import ledger_rows, write_xlsx
     from jobs.report import period_bounds
@@ -1002,7 +1076,8 @@ async def cmd_export(call: Call) -> list[Reply]:
     first, last = lo.astimezone(deps.tz).date(), (hi - timedelta(seconds=1)).astimezone(deps.tz).date()
     org = deps.config.organization.name
     out_dir = Path(deps.data_dir if deps.data_dir is not None else tempfile.gettempdir()) / "exports"
-    name = f"舆情台账-{first:%Y%m%d}-{last:%Y%m%d}-{now.astimezone(deps.tz):%H%M%S}.xlsx"
+    # a name of its own, even for two exports in the same second (the reply sends the file later)
+    file = fresh_path(out_dir, f"舆情台账-{first:%Y%m%d}-{last:%Y%m%d}-{now.astimezone(deps.tz):%H%M%S}", ".xlsx")
     title = f"{org}网络舆情台账（{first} 至 {last}）"
     db_file = database_file(deps.db)
 
@@ -1014,12 +1089,16 @@ async def cmd_export(call: Call) -> list[Reply]:
                 rows = ledger_rows(own, deps.config, lo, hi, deps.tz, now)
             finally:
                 own.close()
-        return len(rows), write_xlsx(rows, out_dir / name, org=org, title=title)
+        return len(rows), write_xlsx(rows, file, org=org, title=title)
 
-    if db_file:
-        count, path = await asyncio.to_thread(work)
-    else:  # an in-memory database has no second connection: read here, write off the loop
-        count, path = await asyncio.to_thread(work, ledger_rows(deps.db, deps.config, lo, hi, deps.tz, now))
+    try:
+        if db_file:
+            count, path = await asyncio.to_thread(work)
+        else:  # an in-memory database has no second connection: read here, write off the loop
+            count, path = await asyncio.to_thread(work, ledger_rows(deps.db, deps.config, lo, hi, deps.tz, now))
+    except BaseException:
+        file.unlink(missing_ok=True)  # the name reserved for it
+        raise
     log.info("/export ledger %s by %s: %d rows -> %s", period, call.me.id, count, path)
     return [
         Reply(
@@ -1089,7 +1168,7 @@ async def cmd_duty(call: Call) -> list[Reply]:
     _no_more(args[2:], _DUTY_USAGE)
     person = call.me
     if len(args) > 1:
-        named = deps.config.person(args[1])
+        named = deps.config.person(args[1].lstrip("@＠"))  # ＠ as a Chinese input method types it, like /assign
         if named is None:
             raise UsageError(f"配置中没有成员“{shorten(args[1])}”。用法：{_DUTY_USAGE}")
         person = named
@@ -1139,7 +1218,7 @@ async def cmd_transfer(call: Call) -> list[Reply]:
         )
     text = _text_after_number(call)
     parts = text.split(None, 2)
-    note = (parts[2].strip() if len(parts) > 2 else "")[:1000] or None
+    note = _within(parts[2].strip() if len(parts) > 2 else "", REASON_LIMIT, "转办说明", _TRANSFER_USAGE) or None
     inc, _ = _visible(call, iid, need=View.FULL)
     document = await _contact_document(call, inc, unit, due, note)
     return _result(
@@ -1151,7 +1230,6 @@ async def _contact_document(call: Call, inc, unit: str, due: datetime, note: str
     """The 工作联系单 as a Word file (built off the loop); None when it cannot be made — the
     message goes out alone."""
     import tempfile
-    from pathlib import Path
 
     from jobs.report_docs import build_contact_docx
 
@@ -1159,7 +1237,11 @@ async def _contact_document(call: Call, inc, unit: str, due: datetime, note: str
     partner = deps.service.partner_for(unit)
     now = deps.clock()
     out_dir = Path(deps.data_dir if deps.data_dir is not None else tempfile.gettempdir())
-    path = out_dir / "reports" / f"工作联系单-{inc.id}-{now.astimezone(deps.tz):%Y%m%d-%H%M%S}.docx"
+    try:
+        path = fresh_path(out_dir / "reports", f"工作联系单-{inc.id}-{now.astimezone(deps.tz):%Y%m%d-%H%M%S}", ".docx")
+    except OSError:
+        log.exception("no file for the 工作联系单 of #%s; sending the message only", inc.id)
+        return None
     try:
         done = await offload.cpu(
             build_contact_docx,
@@ -1175,6 +1257,7 @@ async def _contact_document(call: Call, inc, unit: str, due: datetime, note: str
         )
     except Exception:
         log.exception("the 工作联系单 of #%s could not be made; sending the message only", inc.id)
+        path.unlink(missing_ok=True)
         return None
     return str(done)
 
@@ -1188,8 +1271,9 @@ async def cmd_feedback(call: Call) -> list[Reply]:
     text = _text_after_number(call)
     if not text:
         raise UsageError(f"反馈内容不能为空。用法：{_FEEDBACK_USAGE}")
+    _within(text, NOTE_LIMIT, "反馈内容", _FEEDBACK_USAGE)
     _visible(call, iid, need=View.FULL)
-    return _result(call, call.deps.service.act(iid, Action.FEEDBACK, call.actor, text=text[:2000]))
+    return _result(call, call.deps.service.act(iid, Action.FEEDBACK, call.actor, text=text))
 
 
 COMMANDS: list[Command] = [

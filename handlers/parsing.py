@@ -6,6 +6,11 @@ summaries are stored with their Chinese punctuation (，：（）) intact.
 
 Numbers: ASCII digits and full-width digits (１２, as a Chinese input method types them)
 are accepted; other characters that merely look like digits (², ①, ٣) are not numbers.
+
+Invisible characters (zero-width space, BOM, bidi controls, word joiner …: Unicode category
+Cf; blank fillers such as U+3164) are not read: they are dropped from the command word, the
+arguments and the ends of the free text (`strip_format`), so '/claim\u200b 4' is /claim 4.
+Inside free text (a note) they stay as typed; what shows them is made inert (`core.platform`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ __all__ = [
     "shorten",
     "split_args",
     "split_command",
+    "strip_ends",
+    "strip_format",
+    "strip_format_map",
 ]
 
 # At most this many digits in an incident number (or a page number): more is not a number
@@ -59,21 +67,22 @@ class Line:
 def split_command(text: str) -> Line | None:
     """'/claim@yuqing_bot 12' -> Line('claim', '12', 'yuqing_bot'); None when the line does
     not start with a Latin command word (Chinese words are matched by the caller)."""
+    text = strip_ends(text)
     m = _CMD.match(text)
     if not m:
         return None
-    word = unicodedata.normalize("NFKC", m.group(1)).lower()
+    word = strip_format(unicodedata.normalize("NFKC", m.group(1))).lower()
     if not _WORD.fullmatch(word):
         return None
-    addressee = unicodedata.normalize("NFKC", m.group(2)) if m.group(2) else None
-    return Line(word, (m.group(3) or "").strip(), addressee)
+    addressee = strip_format(unicodedata.normalize("NFKC", m.group(2))) if m.group(2) else None
+    return Line(word, strip_ends(m.group(3) or ""), addressee)
 
 
 def split_args(rest: str) -> list[str]:
     """Whitespace-separated arguments; a number followed directly by sentence punctuation is
     its own argument ('4，已核实' -> ['4', '已核实'], '4。' -> ['4'])."""
     out: list[str] = []
-    for token in rest.split():
+    for token in strip_format(rest).split():
         m = _NUMBER_PUNCT.match(token)
         if m and not out:  # only the first argument is an incident number
             out.append(m.group(1))
@@ -103,3 +112,58 @@ def looks_numeric(token: str) -> bool:
 def shorten(text: str, n: int = 20) -> str:
     """A piece of someone's input, cut for quoting back in a reply."""
     return text if len(text) <= n else text[:n] + "…"
+
+
+def _emoji(ch: str) -> bool:
+    return unicodedata.category(ch) in ("So", "Sk") or ch in "\ufe0f\u20e3"
+
+
+# invisible but not Cf: combining grapheme joiner, Hangul and Mongolian fillers, Khmer inherent vowels
+_BLANK_LETTERS = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u180f\u3164\uffa0")
+
+
+def _invisible(ch: str) -> bool:
+    return ch in _BLANK_LETTERS or "\ufe00" <= ch <= "\ufe0f" or unicodedata.category(ch) == "Cf"
+
+
+def strip_format(text: str) -> str:
+    """`text` without its invisible characters (format characters, category Cf: U+200B,
+    U+FEFF, U+202E, U+2060 …; fillers such as U+3164), except what holds an emoji or a
+    character's variant together: a zero-width joiner between two emoji (👨‍👩‍👧), the tags after
+    a flag, a variation selector after a character that is not ASCII (❤️)."""
+    return strip_format_map(text)[0]
+
+
+def strip_ends(text: str) -> str:
+    """`text` without whitespace and invisible characters at either end; inside, as typed."""
+    kept = set(strip_format_map(text)[1])  # (❤️ keeps its variation selector)
+    i, j = 0, len(text)
+    while i < j and (text[i].isspace() or i not in kept):
+        i += 1
+    while j > i and (text[j - 1].isspace() or j - 1 not in kept):
+        j -= 1
+    return text[i:j]
+
+
+def strip_format_map(text: str) -> tuple[str, list[int]]:
+    """`strip_format(text)`, and for each character kept its index in `text` (to find where
+    something read in the clean text starts in the text as typed)."""
+    if text.isascii() or not any(_invisible(c) for c in text):
+        return text, list(range(len(text)))
+    out: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text):
+        if _invisible(ch):
+            before = out[-1] if out else ""
+            after = text[i + 1] if i + 1 < len(text) else ""
+            if ch == "\u200d" and before and after and _emoji(before) and _emoji(after):
+                pass  # an emoji ZWJ sequence
+            elif "\U000e0020" <= ch <= "\U000e007f" and before and (_emoji(before) or before >= "\U000e0020"):
+                pass  # a flag's tag sequence
+            elif "\ufe00" <= ch <= "\ufe0f" and before and not before.isascii() and not before.isdigit():
+                pass  # ❤️, a CJK variant
+            else:
+                continue
+        out.append(ch)
+        where.append(i)
+    return "".join(out), where

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from core.config import Config, Person
+from core.config import DEFAULT_CHAIN, Config, Person
 from core.models import Incident, Role
 from core.routing import Router
 
@@ -78,15 +78,32 @@ def view_of(
     """The team (admin, staff, leader) sees everything. A partner sees an incident only once
     it has been escalated to a chain step that reaches them (by person, role or the chat they
     write from — the same targets `Router.step_targets` notifies), and only the facts when
-    that step is facts-only. Everyone else sees nothing."""
+    that step is facts-only; and the facts of an incident transferred to them (/transfer: the
+    工作联系单 went to them). Everyone else sees nothing."""
     if role in _VIEW:
         return View.FULL
     if role is not Role.PARTNER or person is None:
         return View.NONE
-    best = View.NONE
+    best = View.FACTS if _transferred_to(config, person, inc, platform, chat) else View.NONE
     steps = config.chain(inc.grade, inc.category).steps
     for step in steps[: max(0, inc.escalation_level)]:
         people, chats = router.step_targets(step, inc.team)
         if any(p.id == person.id for p in people) or (platform, chat) in chats:
             best = max(best, View.FACTS if step.facts_only else View.FULL, key=lambda v: v.value)
     return best
+
+
+def _transferred_to(config: Config, person: Person, inc: Incident, platform: str | None, chat: str | None) -> bool:
+    """Was the incident transferred (转办) to this partner: the unit is the partner by id or
+    name, or an escalation step by name whose chats include the one they write from — where
+    `IncidentService.partner_for` sends the 工作联系单."""
+    if not inc.transfer_unit:
+        return False
+    key = inc.transfer_unit.strip().lstrip("@")
+    if key in (person.id, person.name):
+        return True
+    return any(
+        step.name == key and any((pl, str(c)) == (platform, chat) for pl, c in step.chats.items())
+        for chain in [*config.escalation, DEFAULT_CHAIN]
+        for step in chain.steps
+    )

@@ -299,7 +299,7 @@ class Analyzer:
             # 宜昌民警卧底捣毁赌场: police at work are not the cadre story; named, they can be;
             # 同志 in the lead is how anyone is honoured (看望好人叶海涛: 叶海涛同志 is a teacher);
             # a headline calling them so (段国华同志出席…) is a leader's news
-            if (o.title not in ENFORCERS or len(o.name) >= 2)
+            if (not o.enforcer or len(o.name) >= 2)
             and (o.title != "同志" or bool(o.unit) or f"{o.name}同志" in headline)
         )
         analysis = self._judge(post, source, matched, (), positions, kinds_at, sig, text)
@@ -597,7 +597,11 @@ class Analyzer:
         identified = [*cadres, *(o.label for o in sig.officials), *sig.accused]
         leading = any(self._cadres[c].leading for c in cadres) or any(o.rank in LEADING_RANKS for o in sig.officials)
         involved = [*sig.cues, *matched.get(UNIT, [])]
-        return assess_content(sig.lead, identified=identified, involved=involved, leading=leading, category=category)
+        # only asked when nobody is identified: the content grade reads it only then
+        described = [] if identified else self.officials.described_in(sig.lead.partition("\n")[0])
+        return assess_content(
+            sig.lead, identified=identified, involved=involved, leading=leading, category=category, described=described
+        )
 
 
 # categories a page's generic vocabulary gives (党员, 党建; a meeting) and the one a case of
@@ -616,9 +620,12 @@ ENFORCED_OFFENCES = frozenset({"酒驾", "醉驾", "毒驾"})
 CITIZEN_OFFENCES = frozenset({"酒驾", "醉驾", "毒驾", "被查", "举报", "村霸", "挪用公款"})
 # a police officer, a city-management officer or a judge as the offender in the title: the
 # enforcer right before the act (民警醉驾), or their post, ending in 长/员/警/官, after their body
-# (县交警大队副大队长醉驾) — not the police stopping someone (交警查获一名醉驾男子)
+# (县交警大队副大队长醉驾) — not the police stopping someone (交警查获一名醉驾男子), nor the police
+# as the object of someone else's act (男子企图贿赂交警被查, 殴打民警被查)
+_ACTS_ON = ("贿赂", "行贿", "殴打", "袭击", "辱骂", "冒充", "威胁", "拖行", "撞伤", "打伤", "阻碍")
 _ENFORCER_OFFENDS = re.compile(
-    "(?:"
+    "".join(f"(?<!{v})" for v in _ACTS_ON)
+    + "(?:"
     + "|".join(sorted(ENFORCERS | {"交警", "特警", "协警", "派出所", "公安", "法院", "检察院"}, key=len, reverse=True))
     + ")"
     r"(?:[^，。！？!?\s]{0,8}?[警长员官])?(?:" + "|".join(sorted(CITIZEN_OFFENCES, key=len, reverse=True)) + ")"

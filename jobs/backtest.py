@@ -157,6 +157,10 @@ def parse_line(line: str, tz: ZoneInfo = DEFAULT_TZ) -> dict:
         item = json.loads(line)
     except json.JSONDecodeError as e:
         raise ValueError(f"不是 JSON / not JSON ({e.msg})") from e
+    except ValueError as e:  # an integer of thousands of digits
+        raise ValueError(f"不是可用的 JSON / not usable JSON ({e})") from e
+    except RecursionError as e:
+        raise ValueError("JSON 嵌套过深 / JSON nested too deeply") from e
     if not isinstance(item, dict):
         raise ValueError("应为 JSON 对象 / expected an object")
     if item.get("id") in (None, ""):
@@ -166,17 +170,34 @@ def parse_line(line: str, tz: ZoneInfo = DEFAULT_TZ) -> dict:
     published = item.get("published")
     if published:
         try:
-            dt = datetime.fromisoformat(str(published).replace("Z", "+00:00"))
+            dt = local_if_naive(datetime.fromisoformat(str(published).replace("Z", "+00:00")), tz)
+            dt.astimezone(UTC)  # stored as UTC: year 1 or 9999 near a zone boundary cannot be
         except ValueError as exc:
             raise ValueError(f"published 不是 ISO 时间 / published is not an ISO time: {published!r}") from exc
-        item["published"] = local_if_naive(dt, tz)
+        except OverflowError as exc:
+            raise ValueError(f"published 超出范围 / published is out of range: {published!r}") from exc
+        item["published"] = dt
     for k in ("replies", "views", "reposts"):
         if item.get(k) is not None:
-            try:
-                item[k] = int(item[k])
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"{k} 应为整数 / {k} must be an integer") from exc
+            item[k] = _count(item[k], k)
     return item
+
+
+# an engagement count beyond this is a broken export, not a post (and would not fit a column)
+MAX_COUNT = 10**15
+
+
+def _count(value, key: str) -> int:
+    """A replies/views/reposts value as a whole number from 0 to `MAX_COUNT`.
+
+    :raises ValueError: naming the field, for anything else (text, NaN, infinity, a negative)."""
+    try:
+        n = int(value)
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: 1e400 (infinity)
+        raise ValueError(f"{key} 应为整数 / {key} must be an integer") from exc
+    if not 0 <= n <= MAX_COUNT:
+        raise ValueError(f"{key} 应在 0 到 {MAX_COUNT} 之间 / {key} must be between 0 and {MAX_COUNT}: {value!r}")
+    return n
 
 
 class Backtest:

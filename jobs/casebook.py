@@ -101,6 +101,7 @@ def collect_cases(
     lo = datetime(start.year, start.month, start.day, tzinfo=tz)
     hi = datetime(end.year, end.month, end.day, tzinfo=tz) + timedelta(days=1)
     names = {p.id: p.name for p in config.people}
+    sources = {s.id: s.name for s in config.sources}
     incidents = [
         i
         for i in store.incidents_between(db, lo, hi)
@@ -109,7 +110,7 @@ def collect_cases(
     cases = []
     for inc in progress(incidents):
         lessons, judgement, legacy, instructions = [], "", "", []
-        steps = timeline(store.events_for(db, inc.id), names)
+        steps = timeline(store.events_for(db, inc.id), names, sources=sources)
         for e in steps:
             if e.action == "instruct":
                 instructions.append(f"{e.who}（{e.at.astimezone(tz):%m-%d %H:%M}）：{e.detail}")

@@ -17,6 +17,14 @@ encoding rewritten to UTF-8, and feedparser gets those UTF-8 bytes with
 relative links). A body that is not RSS/Atom (an HTML error page served with 200, a bare URL or
 path, broken XML) is that source's `CollectError`. Entries with neither a title nor any text
 (a body that is only an `<img>`) are skipped, never stored empty.
+
+Publication times. A JSON number (or string of digits) is an epoch in seconds, milliseconds,
+microseconds or nanoseconds, told apart by its size. A time is trusted only from 1990 up to a
+day after the fetch (`plausible_time`); an impossible one (year 10000, an epoch beyond any
+calendar) or an implausible one (year 1, 2100) is dropped for that item alone, which then
+counts from its fetch time like an item without a date, and the source's run logs how many
+were dropped. Engagement counts that are negative, not finite or beyond `MAX_COUNT` are
+dropped too, never read as some other number.
 """
 
 from __future__ import annotations
@@ -26,18 +34,22 @@ import hashlib
 import io
 import json
 import logging
+import math
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from html import unescape as html_unescape
+from typing import TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
-from core.clock import DEFAULT_TZ, local_if_naive
+from core.clock import DEFAULT_TZ, local_if_naive, system_clock
 from core.config import Config, Source
 from core.errors import YuqingError
 from core.models import Post
@@ -46,6 +58,9 @@ from jobs import offload
 from jobs.fetch import Fetcher, FetchError, decode_body
 
 __all__ = [
+    "EARLIEST_PUBLISHED",
+    "FUTURE_SLACK",
+    "MAX_COUNT",
     "CollectError",
     "SourceRead",
     "canonical_url",
@@ -54,14 +69,25 @@ __all__ = [
     "parse_html",
     "parse_json",
     "parse_time",
+    "plausible_time",
     "read_source",
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _TAGS = re.compile(r"<[^>]+>")
+# a script or style element's content is code, not text: dropped with its tags, never kept
+_CODE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TRACKING = re.compile(r"^(utm_\w+|spm|from|share_token|fbclid|gclid)$", re.IGNORECASE)
-_NUM = re.compile(r"(\d+(?:\.\d+)?)\s*(万|w|k|千)?", re.IGNORECASE)
+_NUM = re.compile(r"(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*(万|w|k|千|亿)?", re.IGNORECASE)
+_UNIT = {"万": 10_000, "w": 10_000, "k": 1000, "千": 1000, "亿": 100_000_000}
+# An engagement count above this is not a count (a corrupt field, 1e308): dropped.
+MAX_COUNT = 10**12
+# A publication time is trusted from here on, up to a day after the fetch (a wrong zone is
+# hours off, not days): before, or further ahead, it is not a publication time.
+EARLIEST_PUBLISHED = datetime(1990, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
 _TIME = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 # feedparser's complaints that do not mean the document is broken
 _BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
@@ -113,17 +139,25 @@ def item_key(
 
 
 def _text(html: str) -> str:
-    return clean(html_unescape(_TAGS.sub(" ", html or "")))
+    return clean(html_unescape(_TAGS.sub(" ", _CODE.sub(" ", html or ""))))
 
 
-def _count(text: str | None) -> int | None:
-    """'1.2万' -> 12000; '356 回复' -> 356."""
-    if text is None:
+def _count(value: object) -> int | None:
+    """'1.2万' -> 12000; '356 回复' -> 356; a JSON number as it is. None for no count, and for
+    one that cannot be a count (negative, not finite, above `MAX_COUNT`, a boolean): dropped,
+    never read as another number (-5 is not 5, 1e308 is not 1)."""
+    if value is None or isinstance(value, bool):
         return None
-    m = _NUM.search(str(text).replace(",", ""))
-    if not m:
+    if isinstance(value, (int, float)):
+        n = float(value) if isinstance(value, float) else value
+    else:
+        m = _NUM.search(str(value).replace(",", ""))
+        if not m:
+            return None
+        n = float(m.group(1)) * _UNIT.get((m.group(2) or "").lower(), 1)
+    if (isinstance(n, float) and not math.isfinite(n)) or n < 0 or n > MAX_COUNT:
+        log.debug("engagement count %r is not a count; dropped", str(value)[:40])
         return None
-    n = float(m.group(1)) * {"万": 10000, "w": 10000, "k": 1000, "千": 1000}.get((m.group(2) or "").lower(), 1)
     return int(n)
 
 
@@ -150,12 +184,109 @@ def parse_time(text: str | None, tz: ZoneInfo = DEFAULT_TZ) -> datetime | None:
         return None
 
 
-def _entry_time(entry) -> datetime | None:
-    for key in ("published_parsed", "updated_parsed"):
-        t = entry.get(key)
-        if t:
-            return datetime.fromtimestamp(calendar.timegm(t), tz=UTC)
+def plausible_time(dt: datetime | None, now: datetime) -> bool:
+    """Whether `dt` can be the publication time of something fetched at `now`: it has a UTC
+    reading (9999-12-31T23:59:59-14:00 has none), from `EARLIEST_PUBLISHED` up to
+    `FUTURE_SLACK` after `now`. A naive time is local (`core.clock.local_if_naive`)."""
+    if dt is None:
+        return False
+    try:
+        utc = local_if_naive(dt).astimezone(UTC)
+    except (OverflowError, ValueError):
+        return False
+    return EARLIEST_PUBLISHED <= utc <= now + FUTURE_SLACK
+
+
+class _Times:
+    """The publication times of one parse: each item's time if plausible, else None (the item
+    counts from its fetch time), and one log line for the source naming what was dropped."""
+
+    def __init__(self, source_id: str, now: datetime | None):
+        self.source_id = source_id
+        self.now = now or system_clock()
+        self.dropped: list[str] = []
+
+    def read(self, reader: Callable[[T], datetime | None], value: T, raw: object = None) -> datetime | None:
+        """The time `reader` makes of `value` (`raw`: how it was written, for the log); a
+        reading that fails (out of range) or is not plausible is dropped and noted."""
+        try:
+            dt = reader(value)
+        except (ValueError, OverflowError, OSError):
+            dt = None
+        else:
+            if dt is None:
+                return None  # no time given (or text that is not a time): nothing to note
+            if plausible_time(dt, self.now):
+                return dt
+        self.dropped.append(str(value if raw is None else raw)[:60])
+        return None
+
+    def log(self) -> None:
+        if self.dropped:
+            log.warning(
+                "source %s: %d item(s) with an impossible or implausible publication time (%s); "
+                "trusted only from %s up to a day after the fetch at %s: the fetch time is used",
+                self.source_id,
+                len(self.dropped),
+                ", ".join(repr(d) for d in self.dropped[:3]) + (" …" if len(self.dropped) > 3 else ""),
+                EARLIEST_PUBLISHED.date(),
+                self.now.isoformat(timespec="seconds"),
+            )
+
+
+def _struct_utc(t: time.struct_time) -> datetime:
+    """feedparser's UTC struct_time as a datetime.
+
+    :raises ValueError: a year datetime cannot hold (10000)."""
+    return datetime.fromtimestamp(calendar.timegm(t), tz=UTC)
+
+
+def _entry_time(entry, times: _Times) -> datetime | None:
+    """The entry's publication (else update) time: the first of them that is plausible. Read
+    from the entry's own keys (`dict.get`: feedparser's mapping of one to the other would
+    only check the same value twice)."""
+    seen = None
+    for key in ("published", "updated"):
+        t = dict.get(entry, key + "_parsed")
+        if t and t != seen:
+            seen = t
+            dt = times.read(_struct_utc, t, dict.get(entry, key) or t)
+            if dt is not None:
+                return dt
     return None
+
+
+# an epoch's unit told by its size: below 1e11 seconds (up to the year 5138), then
+# milliseconds, microseconds and nanoseconds over the same span
+_EPOCH_SCALES = (1, 1_000, 1_000_000, 1_000_000_000)
+_EPOCH_TEXT = re.compile(r"\d{9,21}(?:\.\d+)?")
+
+
+def _epoch(n: float) -> datetime | None:
+    """An epoch in seconds, ms, us or ns (by size) as UTC; None for none given (0, negative,
+    before 1973: APIs use those for "unknown").
+
+    :raises ValueError: a number beyond any epoch unit (nothing could be published then)."""
+    if not math.isfinite(n):
+        raise ValueError(f"epoch {n} is not finite")
+    if n <= 1e8:
+        return None
+    for scale in _EPOCH_SCALES:
+        if n < 1e11 * scale:
+            return datetime.fromtimestamp(n / scale, tz=UTC)
+    raise ValueError(f"epoch {n} is out of range")
+
+
+def _json_time(value: object) -> datetime | None:
+    """A JSON item's time: a number or a string of digits is an epoch (`_epoch`), other text
+    is read by `parse_time`."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and _EPOCH_TEXT.fullmatch(value.strip()):
+        return _epoch(float(value))
+    if isinstance(value, (int, float)):
+        return _epoch(float(value))
+    return parse_time(value if isinstance(value, str) else None)
 
 
 _XML_DECL = re.compile(r"""^\s*<\?xml\b[^>]*?\?>""")
@@ -194,10 +325,12 @@ def parse_feed(
     *,
     content_type: str | None = None,
     url: str | None = None,
+    now: datetime | None = None,
 ) -> list[Post]:
     """Parse RSS/Atom from the response's bytes (and its Content-Type); a document feedparser
     cannot make sense of, or one that is not a feed, raises CollectError. Nothing in `data` is
-    ever opened or fetched."""
+    ever opened or fetched. `now` is the fetch time that publication times are judged by
+    (`plausible_time`; default: the system clock)."""
     headers = {"content-type": "application/xml; charset=utf-8"}
     if url:
         headers["content-location"] = url
@@ -221,6 +354,7 @@ def parse_feed(
         )
     posts = []
     skipped = 0
+    times = _Times(source_id, now)
     for e in parsed.entries:
         title = _text(e.get("title", ""))
         link = e.get("link")
@@ -238,10 +372,11 @@ def parse_feed(
                 title=title or text[:60],
                 text=text,
                 url=link,
-                published_at=_entry_time(e),
+                published_at=_entry_time(e, times),
                 replies=_count(e.get("slash_comments")),
             )
         )
+    times.log()
     if skipped:
         log.info("feed %s: skipped %d entries with neither title nor text", source_id, skipped)
     exc = parsed.get("bozo_exception")
@@ -257,12 +392,18 @@ def _node_text(node, selector: str | None) -> str | None:
     return clean(found.text(separator=" ")) if found is not None else None
 
 
-def parse_html(source: Source, html: str, base_url: str, aliases: dict[str, str] | None = None) -> list[Post]:
+def parse_html(
+    source: Source, html: str, base_url: str, aliases: dict[str, str] | None = None, *, now: datetime | None = None
+) -> list[Post]:
+    """The posts of a list page read with the source's selectors (times judged by `now`, as
+    in `parse_feed`)."""
     sel = source.selectors
     if sel is None:  # the config requires them of an html source
         raise CollectError(f"来源 {source.id} 没有 selectors / source {source.id} has no selectors")
     tree = LexborHTMLParser(html)
+    tree.strip_tags(["script", "style"])  # their content is code, not a title or text
     posts = []
+    times = _Times(source.id, now)
     for node in tree.css(sel.item):
         title = _node_text(node, sel.title) or ""
         link_node = node.css_first(sel.link) if sel.link else None
@@ -270,6 +411,7 @@ def parse_html(source: Source, html: str, base_url: str, aliases: dict[str, str]
         link = urljoin(base_url, href) if href else None
         if not title:
             continue
+        when = _node_text(node, sel.time)
         posts.append(
             Post(
                 source_id=source.id,
@@ -277,11 +419,12 @@ def parse_html(source: Source, html: str, base_url: str, aliases: dict[str, str]
                 title=title,
                 text=_node_text(node, sel.text) or "",
                 url=link,
-                published_at=parse_time(_node_text(node, sel.time)),
+                published_at=times.read(parse_time, when),
                 replies=_count(_node_text(node, sel.replies)),
                 views=_count(_node_text(node, sel.views)),
             )
         )
+    times.log()
     return posts
 
 
@@ -313,7 +456,11 @@ def _whole_chars(obj):
     return obj
 
 
-def parse_json(source: Source, text: str, base_url: str, aliases: dict[str, str] | None = None) -> list[Post]:
+def parse_json(
+    source: Source, text: str, base_url: str, aliases: dict[str, str] | None = None, *, now: datetime | None = None
+) -> list[Post]:
+    """The posts of an API answer read with the source's dotted paths (times judged by `now`,
+    as in `parse_feed`)."""
     f = source.fields
     if f is None:  # the config requires them of a json source
         raise CollectError(f"来源 {source.id} 没有 fields / source {source.id} has no fields")
@@ -325,6 +472,7 @@ def parse_json(source: Source, text: str, base_url: str, aliases: dict[str, str]
     if not isinstance(items, list):
         raise CollectError(f"JSON 中找不到列表 {f.items!r} / no list at {f.items!r}")
     posts = []
+    times = _Times(source.id, now)
     for it in items:
         if not isinstance(it, dict):
             continue
@@ -335,11 +483,7 @@ def parse_json(source: Source, text: str, base_url: str, aliases: dict[str, str]
             continue
         text = _path(it, f.text) if f.text else ""
         ts = _path(it, f.time) if f.time else None
-        published = (
-            datetime.fromtimestamp(ts, tz=UTC)
-            if isinstance(ts, (int, float)) and ts > 1e8
-            else parse_time(ts if isinstance(ts, str) else None)
-        )
+        published = times.read(_json_time, ts)
         posts.append(
             Post(
                 source_id=source.id,
@@ -353,17 +497,18 @@ def parse_json(source: Source, text: str, base_url: str, aliases: dict[str, str]
                 reposts=_count(_path(it, f.reposts)) if f.reposts else None,
             )
         )
+    times.log()
     return posts
 
 
-def _parse(source, kind: str, res, aliases) -> list[Post]:
+def _parse(source, kind: str, res, aliases, now: datetime) -> list[Post]:
     text, url = res.text, res.url
     if kind == "rss":
         # already decoded from evidence by the fetcher; still only ever parsed, never opened
-        return parse_feed(source.id, text, aliases, url=url)
+        return parse_feed(source.id, text, aliases, url=url, now=now)
     if kind == "html":
-        return parse_html(source, text, url, aliases)
-    return parse_json(source, text, url, aliases)
+        return parse_html(source, text, url, aliases, now=now)
+    return parse_json(source, text, url, aliases, now=now)
 
 
 def search_queries(source: Source, config: Config) -> list[str]:
@@ -399,18 +544,20 @@ async def read_source(
     etag: str | None = None,
     last_modified: str | None = None,
 ) -> SourceRead:
-    """Read one configured source.
+    """Read one configured source. Publication times are judged by the fetch time, the
+    fetcher's clock (`plausible_time`).
 
     :raises CollectError: the file or URL could not be read or parsed.
     """
     aliases = config.collection.host_aliases
+    now = fetcher.clock() if fetcher is not None else system_clock()
     if not source.is_http:
         path = config.resolve_path(source.url)
         try:
             data = path.read_bytes()
         except OSError as e:
             raise CollectError(f"无法读取文件 / cannot read {path}: {e.strerror}") from e
-        return SourceRead(await offload.cpu(parse_feed, source.id, data, aliases))
+        return SourceRead(await offload.cpu(parse_feed, source.id, data, aliases, now=now))
     if fetcher is None:
         raise CollectError("no HTTP client")
     if source.kind == "search":
@@ -421,7 +568,7 @@ async def read_source(
                 res = await fetcher.get(url)
             except FetchError as e:
                 raise CollectError(f"搜索“{q}”失败 / search for {q!r} failed: {e}") from e
-            out.posts += await offload.cpu(_parse, source, source.format, res, aliases)  # off the loop
+            out.posts += await offload.cpu(_parse, source, source.format, res, aliases, now)  # off the loop
         return out
     try:
         res = await fetcher.get(source.url, etag=etag, last_modified=last_modified)
@@ -429,7 +576,7 @@ async def read_source(
         raise CollectError(str(e)) from e
     if res.not_modified:
         return SourceRead(not_modified=True, etag=res.etag or etag, last_modified=res.last_modified or last_modified)
-    posts = await offload.cpu(_parse, source, source.kind, res, aliases)  # off the loop
+    posts = await offload.cpu(_parse, source, source.kind, res, aliases, now)  # off the loop
     ttl = _feed_ttl(res.content) if source.kind == "rss" else None
     return SourceRead(posts, etag=res.etag, last_modified=res.last_modified, ttl_minutes=ttl)
 

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import charset_normalizer
 import httpx
 
+from core.clock import Clock, system_clock
 from core.errors import YuqingError
 from jobs import offload
 
@@ -401,9 +402,15 @@ MAX_CRAWL_DELAY = 60.0  # seconds: a robots.txt asking for more gets this (and a
 
 class Fetcher:
     def __init__(
-        self, client: httpx.AsyncClient, politeness: Politeness | None = None, *, user_agent: str = "yuqing-bot"
+        self,
+        client: httpx.AsyncClient,
+        politeness: Politeness | None = None,
+        *,
+        user_agent: str = "yuqing-bot",
+        clock: Clock = system_clock,
     ):
         self.client = client
+        self.clock = clock  # the fetch time (what a page's publication times are judged by), not politeness
         self.p = politeness or Politeness()
         self.user_agent = user_agent
         self._hosts: dict[str, _Host] = {}

@@ -22,7 +22,7 @@ from sqlite_utils import Database
 from core.config import Config
 from core.deadlines import OVERDUE_LABELS, deadlines_for, missed_deadlines
 from core.models import Incident, State
-from core.render import SYSTEM, SYSTEM_ID, describe_event
+from core.render import SYSTEM, SYSTEM_ID, describe_event, inert
 from storage import incidents as store
 
 __all__ = ["COLUMNS", "JUDGE_PREFIXES", "LedgerRow", "judgement_of", "ledger_rows", "overdue_text", "write_xlsx"]
@@ -58,6 +58,8 @@ DURATION_FORMAT = '[h]"小时"mm"分"'
 EXCEL_TEXT_MAX = 32_000  # Excel holds at most 32,767 characters in a cell
 EXCEL_LINK_MAX = 2_000  # and follows links of at most ~2,080 characters
 _SAFE_LINK = re.compile(r"^https?://[^\s\"<>]+$", re.I)
+# the bidi marks `inert` leaves (ALM, LRM, RLM): in a cell they still reorder the text around them
+_BIDI_MARKS = re.compile("[\u061c\u200e\u200f]")
 
 
 @dataclass(frozen=True)
@@ -210,11 +212,12 @@ def ledger_rows(
 
 
 def _text(value: str) -> str:
-    """What a scraped string may be in a cell: no control characters openpyxl refuses, within
-    Excel's length limit."""
+    """What a scraped string may be in a cell: no control characters openpyxl refuses, no bidi
+    overrides, isolates or marks (a U+202E would show the title reversed in Excel; chat and the
+    documents drop them too: `core.render.inert`), within Excel's length limit."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    value = _BIDI_MARKS.sub("", inert(ILLEGAL_CHARACTERS_RE.sub("", value)))
     return value if len(value) <= EXCEL_TEXT_MAX else value[: EXCEL_TEXT_MAX - 1] + "…"
 
 

@@ -184,6 +184,8 @@ class Pipeline:
             self.service.notify_admins(source.team, f"⚠️ 来源「{source.name}」连续 {failures} 次抓取失败：{error}")
         if failures >= c.deactivate_after:
             with write_tx(self.db):
+                if post_store.source_state(self.db, source.id)["deactivated"]:
+                    return  # already switched off (a forced run failed again): told once
                 post_store.set_source_flags(self.db, source.id, deactivated=1)
             self.service.notify_admins(
                 source.team,

@@ -20,7 +20,7 @@ from core.config import Config
 from core.deadlines import OVERDUE_LABELS, deadlines_for
 from core.duty import shift_of_day
 from core.grades import Grade
-from core.health import source_health
+from core.health import BUCKETS, source_health
 from core.incidents import IncidentService
 from core.models import Incident, State
 from core.render import Card, fmt_span, timeline, timeline_line
@@ -116,7 +116,7 @@ def period_bounds(period: str, now: datetime, tz: ZoneInfo) -> tuple[datetime, d
 
 def _source_health(db: Database, config) -> dict[str, int]:
     rows = reports_store.source_health_rows(db)
-    out = {"正常": 0, "失败": 0, "停用": 0, "沉寂": 0}
+    out = dict.fromkeys(BUCKETS, 0)
     for s in config.sources:
         out[source_health(rows.get(s.id, {}), config.collection.break_after).bucket] += 1
     return out
@@ -328,7 +328,7 @@ def special_report(
     """
     from dataclasses import replace
 
-    from core.render import card_text, fmt_time
+    from core.render import by_publication, card_text, fmt_time, source_label
 
     inc = store.get_incident(db, incident_id)
     card = render_card(inc)
@@ -344,16 +344,17 @@ def special_report(
         )
     else:
         lines.append(f"研判意见：尚未研判（/judge {inc.id} 研判意见）")
-    posts = store.posts_for(db, incident_id)
-    sources = sorted({p["source_name"] or p["source_id"] for p in posts})
+    posts = by_publication(store.posts_for(db, incident_id))  # as it spread, like the docx 专报
+    sources = sorted({p["source_name"] or source_label(p["source_id"]) for p in posts})
     lines.append(f"\n一、传播情况：{len(posts)} 篇帖文，{len(sources)} 个来源（{'、'.join(sources)}）")
     lines += [
-        f"  · {fmt_time(from_iso(p['fetched_at']), tz)} {p['source_name'] or p['source_id']}：{p['title'][:50]}"
+        f"  · {fmt_time(from_iso(p['published_at'] or p['fetched_at']), tz)} "
+        f"{p['source_name'] or source_label(p['source_id'])}：{p['title'][:50]}"
         for p in posts[:20]
     ]
     lines.append("二、处置过程：")
     lessons = []
-    for entry in timeline(store.events_for(db, incident_id), names):
+    for entry in timeline(store.events_for(db, incident_id), names, sources={s.id: s.name for s in config.sources}):
         if entry.action == "note" and entry.detail.startswith(("教训", "经验")):
             lessons.append(entry.detail)
         lines.append("  " + timeline_line(entry, tz))

@@ -154,9 +154,9 @@ class _Story:
         return "；".join(f"{e.who}（{e.at.astimezone(tz):%m-%d %H:%M}）批示：{e.detail}" for e in self.instructions)
 
 
-def _story(db: Database, inc: Incident, names: dict[str, str]) -> _Story:
+def _story(db: Database, inc: Incident, names: dict[str, str], sources: dict[str, str] | None = None) -> _Story:
     judgement, legacy = "", ""
-    steps = timeline(store.events_for(db, inc.id), names)
+    steps = timeline(store.events_for(db, inc.id), names, sources=sources)
     for e in steps:
         if e.action == "judge":  # /judge; before it existed, a note starting with 研判
             judgement = e.detail.strip()
@@ -496,7 +496,7 @@ def build_period_docx(
     if not serious:
         d.text("本期未发现 III 级及以上舆情。")
     for n, inc in enumerate(serious, 1):
-        s = _story(db, inc, names)
+        s = _story(db, inc, names, {x.id: x.name for x in config.sources})
         d.heading(f"（{_cn(n)}）#{inc.id} {inc.title}【{inc.grade.value} 级 {inc.grade.label}】", 2)
         d.labelled("基本情况：", _what_happened(s, tz))
         d.labelled("来源与传播：", _spread(s, tz))
@@ -565,7 +565,7 @@ def build_special_docx(
     """The 专报 of one incident, issue `number`. :raises storage.incidents.IncidentNotFound:"""
     inc = store.get_incident(db, incident_id)
     names = {p.id: p.name for p in config.people}
-    s = _story(db, inc, names)
+    s = _story(db, inc, names, {x.id: x.name for x in config.sources})
     org, unit = config.organization.name, _unit(config)
     day = _local_day(now, tz)
     d = _Doc(f"{org}网络舆情专报 #{inc.id}")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from core.config import MAX_RETENTION_DAYS
 from jobs import offload
 from storage import retention as store
 from storage.db import write_tx
@@ -138,10 +139,13 @@ async def prune(
     of at most `batch` posts is one transaction, and the loop gets a turn between batches;
     `max_batches` stops early (the rest is left to the next run).
 
-    :raises ValueError: for `days` < 1 (0 means "keep for ever": there is nothing to prune).
+    :raises ValueError: for `days` < 1 (0 means "keep for ever": there is nothing to prune)
+        or beyond `MAX_RETENTION_DAYS` (the cutoffs would fall before year 1).
     """
     if days < 1:
         raise ValueError(f"days must be at least 1, not {days}")
+    if days > MAX_RETENTION_DAYS:
+        raise ValueError(f"days must be at most {MAX_RETENTION_DAYS}, not {days}")
     cutoff, keys_cutoff = cutoffs(now, days)
     report = PruneReport(days, cutoff, keys_cutoff, dry_run)
     if dry_run:

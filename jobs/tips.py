@@ -6,7 +6,10 @@ host is resolved once per hop and every address checked (IPv6 forms that carry a
 is sent to the checked IP itself (Host header and TLS server name stay the original host), so
 a second DNS answer cannot point it elsewhere (DNS rebinding). Redirects are followed by hand
 and checked again at every hop; only http(s) is accepted; a malformed link or redirect is a
-refusal with a Chinese reason, never an exception.
+refusal with a Chinese reason, never an exception. Only web pages are taken: a response
+whose content type names anything else (an image, a PDF, an archive, octet-stream) is refused
+before its body is read, and a body that is binary whatever its label (a file's signature, NUL
+or control bytes) is refused too: nothing is stored.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from core.config import Source
 from core.errors import YuqingError
+from core.render import TIP_SOURCE_ID, TIP_SOURCE_NAME
 from core.text import clean
 from jobs.fetch import decode_body
 
@@ -31,7 +35,7 @@ MAX_REDIRECTS = 5
 MAX_BYTES = 2 * 1024 * 1024
 
 # Tips count as a city-level source: someone on the team judged them worth a look.
-TIP_SOURCE = Source(id="tip", name="人工线索", kind="rss", url="tip", tier=3)
+TIP_SOURCE = Source(id=TIP_SOURCE_ID, name=TIP_SOURCE_NAME, kind="rss", url="tip", tier=3)
 
 Resolver = Callable[[str], Awaitable[list[str]]]
 
@@ -123,6 +127,74 @@ def _is_ip(host: str) -> bool:
         return False
 
 
+# Content types read as a page; anything else named in the header is refused unread.
+PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
+_KINDS = (
+    ("image/", "图片"),
+    ("audio/", "音频"),
+    ("video/", "视频"),
+    ("font/", "字体文件"),
+    ("application/pdf", "PDF 文档"),
+    ("application/zip", "压缩包"),
+    ("application/x-zip", "压缩包"),
+    ("application/gzip", "压缩包"),
+    ("application/x-gzip", "压缩包"),
+    ("application/x-rar", "压缩包"),
+    ("application/vnd.rar", "压缩包"),
+    ("application/x-7z", "压缩包"),
+    ("application/x-tar", "压缩包"),
+    ("application/msword", "Office 文档"),
+    ("application/vnd.ms-", "Office 文档"),
+    ("application/vnd.openxmlformats", "Office 文档"),
+    ("application/octet-stream", "二进制文件"),
+    ("application/json", "数据文件"),
+    ("application/javascript", "脚本文件"),
+    ("text/javascript", "脚本文件"),
+    ("text/css", "样式表"),
+)
+# File signatures of what is most often linked instead of a page.
+_MAGIC = (
+    (b"\x89PNG", "图片"),
+    (b"GIF8", "图片"),
+    (b"\xff\xd8\xff", "图片"),
+    (b"RIFF", "音视频或图片"),
+    (b"%PDF", "PDF 文档"),
+    (b"PK\x03\x04", "压缩包或 Office 文档"),
+    (b"\x1f\x8b", "压缩包"),
+    (b"Rar!", "压缩包"),
+    (b"7z\xbc\xaf", "压缩包"),
+    (b"\xd0\xcf\x11\xe0", "Office 文档"),
+)
+_CONTROL = frozenset(range(32)) - {9, 10, 12, 13}
+
+
+def _not_a_page(kind: str) -> TipRefused:
+    return TipRefused(f"链接不是网页（{kind}），无法作为线索收录；请发送新闻或帖子网页的链接。")
+
+
+def _check_type(content_type: str | None) -> None:
+    """:raises TipRefused: the header names something other than a page."""
+    mime = (content_type or "").split(";")[0].strip().lower()
+    if not mime or mime in PAGE_TYPES:
+        return
+    kind = next((k for prefix, k in _KINDS if mime.startswith(prefix)), None)
+    if kind is None and (mime.startswith("text/") or mime.endswith(("+xml", "/xml"))):
+        return  # some text: the body decides
+    raise _not_a_page(kind or mime[:60])
+
+
+def _check_body(body: bytes) -> None:
+    """:raises TipRefused: the body is a file, not text, whatever its label said."""
+    head = body[:1024]
+    if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):  # a text's byte-order mark
+        return
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            raise _not_a_page(kind)
+    if b"\x00" in head or sum(b in _CONTROL for b in head) > len(head) // 20:
+        raise _not_a_page("二进制文件")
+
+
 def _extract(html: str) -> tuple[str, str]:
     tree = LexborHTMLParser(html)
     title = ""
@@ -179,13 +251,16 @@ async def fetch_tip(
                     continue
                 if resp.status_code >= 400:
                     raise TipRefused(f"网页打不开（HTTP {resp.status_code}）。")
+                _check_type(resp.headers.get("content-type"))
                 chunks, size = [], 0
                 async for chunk in resp.aiter_bytes():
                     size += len(chunk)
                     if size > MAX_BYTES:
                         raise TipRefused("网页太大，无法抓取。")
                     chunks.append(chunk)
-                text, _ = decode_body(b"".join(chunks), resp.headers.get("content-type"))
+                raw = b"".join(chunks)
+                _check_body(raw)
+                text, _ = decode_body(raw, resp.headers.get("content-type"))
         except httpx.InvalidURL as exc:  # httpx reads a redirect's Location even when not following it
             raise TipRefused("网页跳转到的地址格式不正确，已停止抓取。") from exc
         except (httpx.HTTPError, httpx.StreamError) as e:

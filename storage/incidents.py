@@ -50,7 +50,9 @@ __all__ = [
 
 _SELECT = """SELECT i.*, s.name AS source_name,
     (SELECT MIN(p.published_at) FROM incident_posts ip JOIN posts p ON p.id = ip.post_id
-      WHERE ip.incident_id = i.id) AS published_at
+      WHERE ip.incident_id = i.id) AS published_at,
+    CASE WHEN i.source_id = 'tip' THEN (SELECT p.tip_by FROM posts p WHERE p.id =
+      (SELECT MIN(ip.post_id) FROM incident_posts ip WHERE ip.incident_id = i.id)) END AS tip_by
     FROM incidents i LEFT JOIN sources s ON s.id = i.source_id"""
 
 
@@ -85,6 +87,7 @@ def _row_to_incident(r: dict) -> Incident:
         judgement=r.get("judgement"),
         transfer_unit=r.get("transfer_unit"),
         feedback_due_at=from_iso(r.get("feedback_due_at")),
+        tip_by=r.get("tip_by"),
     )
 
 

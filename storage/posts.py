@@ -12,11 +12,12 @@ from core.clock import to_iso
 from core.config import Source
 from core.models import Finding, Post
 from core.search import SearchQuery, index_post
-from storage.db import dialect, json_dumps
+from storage.db import dialect, json_dumps, json_loads
 from storage.db import rows as _rows
 from storage.retention import was_pruned
 
 __all__ = [
+    "add_post_note",
     "incident_of_item",
     "index_now",
     "insert_post",
@@ -306,3 +307,19 @@ def incident_of_item(db: Database, item_key: str) -> int | None:
         [item_key],
     ).fetchone()
     return row[0] if row else None
+
+
+def add_post_note(db: Database, item_key: str, *, by: str, text: str, now: datetime) -> int | None:
+    """Keep a note (a tip's remark: who, when, text) with the stored post of this key, in its
+    `matched` under "tip_notes" (archived with the post); call inside a write transaction.
+    Returns the post's id, or None when no post has this key (never stored, or pruned)."""
+    lock = " FOR UPDATE" if dialect(db) == "postgresql" and db.conn.in_transaction else ""
+    row = db.execute("SELECT id, matched FROM posts WHERE item_key = ?" + lock, [item_key]).fetchone()
+    if row is None:
+        return None
+    matched = json_loads(row[1], {}) or {}
+    if not isinstance(matched, dict):
+        matched = {"matched": matched}
+    matched.setdefault("tip_notes", []).append({"by": by, "at": to_iso(now), "text": text})
+    db.execute("UPDATE posts SET matched = ? WHERE id = ?", [json_dumps(matched), row[0]])
+    return row[0]

@@ -129,7 +129,7 @@ def open_overdue(
 
 def source_health_rows(db: Database) -> dict[str, dict]:
     """source id -> the columns its health is judged by (`core.health.source_health`)."""
-    cols = "deactivated, consecutive_failures, silent_reported, last_run_at"
+    cols = "deactivated, consecutive_failures, silent_reported, last_run_at, last_error"
     return {r["id"]: r for r in _rows(db, f"SELECT id, {cols} FROM sources")}
 
 

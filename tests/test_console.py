@@ -69,11 +69,12 @@ def test_scripted_session_then_restart_without_realert(tmp_path):
 
 def test_as_switches_identity_and_bad_lines_are_explained(tmp_path):
     res = run_console(
-        tmp_path, "/as 何晓雨\n/claim 1\n/as 不存在\n/as 李强\n/claim 1\n/assign 1 @周岚\n", "--no-collect"
+        tmp_path, "/as 何晓雨\n/claim 1\n/as 不存在\n/as\n/as 李强\n/claim 1\n/assign 1 @周岚\n", "--no-collect"
     )
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert "你现在是 何晓雨（信息员）" in out
     assert "无权使用 /claim" in out
     assert "找不到成员“不存在”" in out
+    assert "找不到成员“”" not in out and "\n用法：/as 姓名" in out  # /as alone: the usage
     assert "没有编号为 #1 的事件" in out  # nothing collected with --no-collect

@@ -59,7 +59,8 @@ async def test_one_timeline_across_show_report_casebook_and_notice(make_app):
     # where the copies disagreed, every one now says to whom, to which level, and how it closed
     assert "王敏 指派给 周岚" in text and "周岚 升级（第 1 级）：网民情绪激烈" in text
     assert "周岚 申请关闭（待销号）：已回应（交通局已发布情况说明）" in text
-    assert f"{SYSTEM} 新增帖文：来源 ycnews" in text and f"{SYSTEM} 发现" in text
+    ycnews = h.app.config.source("ycnews").name  # the name users know, not the id
+    assert f"{SYSTEM} 新增帖文：来源 {ycnews}" in text and f"{SYSTEM} 发现" in text and "ycnews" not in text
     assert "申请关闭（待销号）" in "\n".join(notice)
 
 

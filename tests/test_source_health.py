@@ -136,9 +136,10 @@ def test_every_query_reads_an_index_range(db):
     [
         ({"deactivated": 1, "consecutive_failures": 12}, "deactivated", "停用"),
         ({"consecutive_failures": 3, "last_run_at": "x"}, "failing", "失败"),
-        ({"consecutive_failures": 1, "last_run_at": "x", "silent_reported": 1}, "flaky", "正常"),
+        ({"consecutive_failures": 1, "last_run_at": "x", "silent_reported": 1}, "flaky", "偶发失败"),
         ({"silent_reported": 1, "last_run_at": "x"}, "silent", "沉寂"),
-        ({}, "not_run", "正常"),
+        ({}, "not_run", "未抓取"),
+        ({"consecutive_failures": 0, "last_run_at": "x", "last_error": "e"}, "resumed", "待重新抓取"),
         ({"last_run_at": "x", "consecutive_failures": 0}, "ok", "正常"),
     ],
 )

@@ -147,9 +147,12 @@ def test_ledger_remarks_name_the_ticked_step(tmp_path):
         action="note",
         from_state=None,
         to_state=None,
-        detail={"text": "完成 2 已电话联系", "step": [2, "联系涉及单位说明情况"]},
+        detail={"text": "完成 2：已电话联系", "step": [2, "联系涉及单位说明情况"]},
     )
     assert describe_event(ev, {"liqiang": "李强"}) == ("完成预案第 2 步「联系涉及单位说明情况」", "已电话联系")
+    # a step recorded by an older, looser reading: a note, as typed (QA 2)
+    ev = Event(**{**ev.__dict__, "detail": {"text": "已完成 3 家单位走访", "step": [3, "发布权威信息"]}})
+    assert describe_event(ev, {"liqiang": "李强"}) == ("备注", "已完成 3 家单位走访")
 
 
 async def test_private_cards_offer_only_what_the_reader_may_do(make_app, clock):

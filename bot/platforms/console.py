@@ -18,7 +18,7 @@ from typing import TextIO
 
 from core.models import Role
 from core.platform import DeliveryError, Outgoing, text_parts
-from core.render import card_text, inert
+from core.render import card_text, inert, shrink_card
 from handlers.base import Host, Request
 
 __all__ = ["PROMPT", "AboveThePrompt", "ConsolePlatform", "PromptLine", "serve_console"]
@@ -109,7 +109,10 @@ class ConsolePlatform:
     async def send(self, chat: str, message: Outgoing) -> str:
         label = self._chat_label(chat)
         if message.card is not None:
-            self._print(f"{label}\n{RULE}\n{card_text(message.card)[: self.max_length]}\n{RULE}")
+            # a huge title or field is cut with "…" (as on Telegram/WeCom), never the link,
+            # source, reasons, state, deadline and commands after it
+            card = shrink_card(message.card, lambda c: len(card_text(c)) <= self.max_length)
+            self._print(f"{label}\n{RULE}\n{card_text(card)[: self.max_length]}\n{RULE}")
         else:
             prefix = "  ↳ " if message.reply_to else ""
             for part in text_parts(self, message.text or ""):  # nothing cut off
@@ -193,7 +196,8 @@ async def serve_console(
             found = console.config.person(name) if name else None
             if found is None:
                 names = "、".join(p.name for p in console.config.people)
-                print(inert(f"找不到成员“{name}”。用法：/as 姓名；可选：{names}"), file=out, flush=True)
+                head = f"找不到成员“{name}”。" if name else ""
+                print(inert(f"{head}用法：/as 姓名；可选：{names}"), file=out, flush=True)
             else:
                 person = found
                 print(f"你现在是 {person.name}（{Role(found.role).label}）。", file=out, flush=True)
