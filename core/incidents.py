@@ -810,8 +810,9 @@ class IncidentService:
                         "tip_by": post.tip_by,
                     },
                 )
-                inc = self.store.get_incident(self.db, iid)
-                for platform, chat in self.router.group_chats(inc.team):
+                # the new incident's team and grade are the ones just stored: it is read back
+                # only for the subscribers' private cards (`_alert_subscribers`), when there are any
+                for platform, chat in self.router.group_chats(source.team if source else None):
                     self.outbox.enqueue(
                         self.db,
                         now,
@@ -820,9 +821,13 @@ class IncidentService:
                         kind=self.outbox.CARD,
                         incident_id=iid,
                         payload={"first": True},
-                        priority=inc.grade.rank,
+                        priority=f.grade.rank,
                     )
-                self._alert_subscribers(inc, now)
+                subscribers = self.router.subscribers(f.grade)
+                if subscribers:
+                    inc = self.store.get_incident(self.db, iid)
+                    for person in subscribers:
+                        self._private(person, inc, None, now)
                 return IngestOutcome(post_id, iid, created=True)
             return self._join(existing, post_id, post, analysis, source, thresholds, now)
 

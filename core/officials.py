@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import ahocorasick
@@ -845,12 +846,13 @@ def tag(text: str) -> list[tuple[str, str]]:
     tests/test_officials_tag.py checks it against jieba."""
     from jieba import posseg
 
-    from core.text import route
+    from core.text import known_routes, route
 
     dt = posseg.dt
     dt.makesure_userdict_loaded()
     tk = dt.tokenizer
     tk.check_initialized()
+    routes = known_routes(tk)  # the segmenter's routes through the same blocks (the same dictionary)
     tags = dt.word_tag_tab
     get = tk.FREQ.get
     logtotal = math.log(tk.total)
@@ -867,7 +869,7 @@ def tag(text: str) -> list[tuple[str, str]]:
 
     for blk in posseg.re_han_internal.split(text):
         if posseg.re_han_internal.match(blk):
-            end = route(blk, get, logtotal)
+            end = routes.get(blk) or route(blk, get, logtotal)
             x, n, buf = 0, len(blk), ""
             while x < n:
                 y = end[x] + 1
@@ -955,13 +957,15 @@ def _pos_viterbi(obs: str, posseg) -> list:
     back: list[dict] = [dict.fromkeys(v, "")]
     for c in obs[1:]:
         prev = [x for x in v if len(trans_p[x]) > 0]
-        expect = set().union(*map(trans_p.__getitem__, prev))
-        here = expect.intersection(states.get(c, all_states))
-        if not here:
-            here = expect if expect else set(all_states)
         if not prev:
             max(())  # jieba's max() over no previous state: the same ValueError
         live = set(prev)
+        # the character's states some previous state has a transition to (jieba: the union of
+        # the previous states' transitions, intersected with the character's states)
+        here: Iterable = [y for y in states.get(c, all_states) if not live.isdisjoint(preds.get(y, none))]
+        if not here:
+            expect = set().union(*map(trans_p.__getitem__, prev))
+            here = expect if expect else set(all_states)
         top = max(prev)
         nv: dict = {}
         nb: dict = {}

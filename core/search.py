@@ -51,9 +51,15 @@ def _runs(folded: str) -> list[tuple[bool, str]]:
 def index_folded(folded: str) -> str:
     """Space-separated index tokens of an already folded text (`index_text` without the fold):
     each CJK run's bigrams and its last character, each other run whole. Worked out a
-    character at a time with numpy (`_index_bmp`) for a text within the BMP, by the runs
-    (`_index_runs`, the same string) otherwise."""
+    character at a time with numpy (`_index_bmp`) for a longer text within the BMP, by the runs
+    (`_index_runs`, the same string) otherwise: numpy's fixed cost outweighs the per-character
+    work up to about `_RUNS_UP_TO` characters (a title)."""
     low = folded.lower()
+    return _index_runs(low) if len(low) <= _RUNS_UP_TO else _index_array(low)
+
+
+def _index_array(low: str) -> str:
+    """`index_folded` of a lower-cased text by `_index_bmp` (by the runs outside the BMP)."""
     try:
         cp = np.frombuffer(low.encode("utf-32-le"), dtype=np.uint32)
     except UnicodeEncodeError:  # a lone surrogate
@@ -63,6 +69,7 @@ def index_folded(folded: str) -> str:
     return _index_bmp(cp)
 
 
+_RUNS_UP_TO = 100
 _OTHER, _CJK_CLASS, _WORD = 0, 1, 2
 
 

@@ -244,39 +244,39 @@ FLAGS_FROM_CHARS = 256  # a text this long is looked up (`_seen_flags`) before i
 
 
 def _fold_spaces(t: str) -> tuple[str, list[int]]:
-    """The white space steps of `fold_with_gaps` run by run of white space, in one pass: what
-    `_LINE_BREAK_RUN` and `_HSPACE_RUN` (after a strip), then `_SPACED_CJK` make of it. A run at either end is
-    dropped (strip), one holding a line break becomes "\\n", one between two CJK characters
-    goes (its offset in the result is a gap), any other becomes " "."""
-    n = len(t)
+    """The white space steps of `fold_with_gaps` in one pass: what `_LINE_BREAK_RUN` and
+    `_HSPACE_RUN` (after a strip), then `_SPACED_CJK` make of it. A run at either end is dropped
+    (strip), one holding a line break becomes "\\n", one between two CJK characters goes (its
+    offset in the result is a gap), any other becomes " ". Worked out by `str.splitlines` (it
+    breaks at the characters `_LINE_BREAK_RUN` counts as line breaks) and `str.split` (white
+    space as `\\s` has it), C loops, rather than a regular expression stepping through every
+    character (a third of the time): a line of white space only is part of the line break run
+    around it, and the words of a line are joined as the runs between them say."""
     parts: list[str] = []
     gaps: list[int] = []
-    last = size = 0
+    add = parts.append
     cjk = _CJK_CHAR.match
-    for m in _WS.finditer(t):
-        a, b = m.span()
-        piece = t[last:a]
-        parts.append(piece)
-        size += len(piece)
-        last = b
-        if a == 0 or b == n:
-            continue  # stripped
-        if not _LINE_BREAKS.isdisjoint(m.group()):
-            parts.append("\n")
+    size = 0
+    for line in t.splitlines():
+        words = line.split()
+        if not words:
+            continue  # white space only: part of the line break run around it
+        if size:
+            add("\n")
             size += 1
-        elif cjk(t, a - 1) and cjk(t, b):
-            gaps.append(size)
-        else:
-            parts.append(" ")
-            size += 1
-    if not last:
-        return t, gaps
-    parts.append(t[last:])
+        prev = words[0]
+        add(prev)
+        size += len(prev)
+        for word in words[1:]:
+            if cjk(prev, len(prev) - 1) and cjk(word):
+                gaps.append(size)
+            else:
+                add(" ")
+                size += 1
+            add(word)
+            size += len(word)
+            prev = word
     return "".join(parts), gaps
-
-
-# what `_LINE_BREAK_RUN` counts as a line break
-_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 def _word_gaps(out: str, gaps: list[int]) -> frozenset[int]:
@@ -388,22 +388,32 @@ class BlockCache(dict):
     """The tokens of recently segmented blocks (jieba's stretches between punctuation) of one
     tokenizer: the analyser cuts a relevant post's hit blocks and then its whole text, and
     reposts share most blocks. Emptied when the dictionary changes (its total frequency or
-    size: every `add_word` raises one) and when `MAX` blocks are held (~3 MB)."""
+    size: every `add_word` raises one) and when `MAX` blocks are held (~3 MB). `routes` keeps
+    each block's `route` too: the officials tagger (`core.officials.tag`) walks the same route
+    through the lead's blocks before tagging them."""
 
     MAX = 5_000
 
     def __init__(self) -> None:
         super().__init__()
         self.key: tuple = ()
+        self.routes: dict[str, list[int]] = {}
 
     def check(self, tk) -> None:
         key = (id(tk), tk.total, len(tk.FREQ))
         if key != self.key or len(self) >= self.MAX:
             self.clear()
+            self.routes.clear()
             self.key = key
 
 
 _BLOCKS = BlockCache()
+
+
+def known_routes(tk) -> dict[str, list[int]]:
+    """The `route` of each block the segmenter cut lately, by block, while `tk`'s dictionary is
+    the one they were walked through (empty otherwise): what `route(block, ...)` returns."""
+    return _BLOCKS.routes if _BLOCKS.key == (id(tk), tk.total, len(tk.FREQ)) else {}
 
 
 def lcut(tk, text: str, cache: BlockCache | None = None) -> list[str]:
@@ -441,6 +451,8 @@ def lcut(tk, text: str, cache: BlockCache | None = None) -> list[str]:
             start = len(out)
         n = len(blk)
         end = route(blk, get, logtotal)
+        if cache is not None:
+            cache.routes[blk] = end
         x = 0
         buf = ""
         while x < n:

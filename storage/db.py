@@ -33,6 +33,12 @@ __all__ = [
 import json
 
 BUSY_TIMEOUT_S = 10.0
+# WAL pages written before a commit copies them back into the database file (SQLite's default:
+# 1,000, about 4 MB). Each of those checkpoints waits for two fsyncs on the writer's thread, and
+# the search index rewrites the same pages as it merges its segments: at 4,000 pages (~16 MB) a
+# source run stalls on a checkpoint a quarter as often, each writing every page once however
+# often it changed (issue 17.6: 0.35 s less of 11 s for 2,000 inews posts at half relevant).
+WAL_AUTOCHECKPOINT_PAGES = 4000
 MIGRATE_LOCK_TIMEOUT_S = 120.0
 
 SCHEMA_MIGRATIONS = Migrations("yuqing")
@@ -138,6 +144,7 @@ def open_db(path: Path | str | None = None, *, memory: bool = False, migrate: bo
             if migrate:
                 SCHEMA_MIGRATIONS.apply(db)
     conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
     return db
 
 

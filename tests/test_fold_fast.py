@@ -83,3 +83,15 @@ def test_same_as_every_step_on_random_text():
     for _ in range(300):
         s = "".join(rnd.choice(plain) for _ in range(rnd.randint(ct.FLAGS_FROM_CHARS, ct.FLAGS_FROM_CHARS + 40)))
         assert ct.fold_with_gaps(s) == _reference(s), repr(s)
+
+
+def test_white_space_by_str_methods_is_the_regular_expressions():
+    """`_fold_spaces` splits by `str.splitlines` and `str.split`: they must break at exactly the
+    characters the regular expressions of `fold` count as line breaks and as white space."""
+    import re
+
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    breaks = re.compile(r"[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+    assert {c for c in chars if len(f"a{c}b".splitlines()) == 2} == {c for c in chars if breaks.fullmatch(c)}
+    assert {c for c in chars if len(f"a{c}b".split()) == 2} == {c for c in chars if ct._WS.fullmatch(c)}
+    assert ct._LINE_BREAK_RUN.fullmatch("\r\n") and "a\r\nb".splitlines() == ["a", "b"]

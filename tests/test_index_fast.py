@@ -1,11 +1,12 @@
-"""core.search.index_folded (numpy, a character at a time) gives exactly the string the run by
-run construction gives: the index rows, and the values retention deletes them by, do not change."""
+"""core.search.index_folded (numpy, a character at a time, for all but short texts) gives exactly
+the string the run by run construction gives: the index rows, and the values retention deletes
+them by, do not change."""
 
 from __future__ import annotations
 
 import random
 
-from core.search import _index_runs, index_folded
+from core.search import _index_array, _index_runs, index_folded
 from core.text import fold
 
 EDGES = [
@@ -30,7 +31,7 @@ def test_same_string_as_the_runs_on_edges_and_news():
     titles, contents, _ = dataset.train
     texts = [*EDGES, *(fold(f"{t}\n{c}") for t, c in zip(titles[:300], contents[:300]))]
     for t in texts:
-        assert index_folded(t) == _index_runs(t.lower()), t[:40]
+        assert index_folded(t) == _index_array(t.lower()) == _index_runs(t.lower()), t[:40]
 
 
 def test_same_string_as_the_runs_on_random_text():
@@ -39,4 +40,4 @@ def test_same_string_as_the_runs_on_random_text():
     common = list("_ \u3000\n\t张建国abcAB1２ⅷ²・ー\u0301\u200b中文-.")
     for _ in range(5000):
         s = "".join(rnd.choice(common) if rnd.random() < 0.6 else rnd.choice(pool) for _ in range(rnd.randint(0, 12)))
-        assert index_folded(s) == _index_runs(s.lower()), repr(s)
+        assert index_folded(s) == _index_array(s.lower()) == _index_runs(s.lower()), repr(s)

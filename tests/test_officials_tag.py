@@ -51,6 +51,26 @@ def test_same_pairs_with_the_watch_list_in_the_dictionary():
         assert tag(t) == _pairs(t), t
 
 
+def test_same_pairs_on_blocks_the_segmenter_walked_first():
+    """The tagger takes the route of a block the segmenter cut already (`known_routes`): the
+    same pairs; another dictionary (or this one changed) takes none of them."""
+    jieba.initialize()
+    finder = OfficialFinder()
+    seg = Segmenter()
+    leads = []
+    for title, content in _inews(120):
+        head, _, body = fold(f"{title}\n{content}").partition("\n")
+        leads.append(finder.lead(head, body))
+    for t in leads:
+        seg.folded_tokens(t)  # the analyser segments the title and lead before the tagger reads it
+        assert tag(t) == _pairs(t), t[:40]
+    from core.text import known_routes
+
+    tk = posseg.dt.tokenizer
+    assert known_routes(tk)  # the routes were there to take
+    assert not known_routes(jieba.Tokenizer())  # not another dictionary's
+
+
 def test_same_hmm_path_on_unknown_runs():
     from jieba.posseg.viterbi import viterbi
 
