@@ -87,9 +87,9 @@ def _blocks(texts, pattern):
 def private_compiled():
     """A tokenizer of its own (jieba's default one is shared by the whole test process) and a
     compiled cutter holding its dictionary."""
-    from core.text import CompiledDictionary
-
     import rjieba
+
+    from core.text import CompiledDictionary
 
     tk = jieba.Tokenizer()
     tk.initialize()
