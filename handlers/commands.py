@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import itertools
 import logging
 import re
 import unicodedata
@@ -48,6 +47,7 @@ from handlers.parsing import (
 from handlers.permissions import TEAM_ROLES, View, allowed, roles_for, view_of
 from jobs import offload
 from jobs.collect import item_key
+from jobs.outfiles import fresh_path
 from jobs.pipeline import index_off_loop
 from jobs.report import build_report, parse_period, render_report, report_with_chart, special_report
 from jobs.tips import TIP_SOURCE, TipRefused, fetch_tip
@@ -250,24 +250,6 @@ async def _handle(deps: Deps, req: Request) -> list[Reply]:
     except store.StaleIncident:
         log.info("/%s by %s: the incident changed meanwhile", name, req.user_id)
         return [Reply("事件刚被他人更新，请重试。")]
-
-
-def fresh_path(directory: Path, stem: str, suffix: str) -> Path:
-    """`directory/stem.suffix`, or `stem-2.suffix`, `stem-3.suffix` … when that is taken: a
-    generated document's own name, created (empty) at once so that two commands in the same
-    second never share one — an outbox row keeps the path and sends that file later.
-
-    :raises OSError: when the folder cannot be made or written.
-    """
-    directory.mkdir(parents=True, exist_ok=True)
-    for n in itertools.count(1):
-        path = directory / f"{stem}{'' if n == 1 else f'-{n}'}{suffix}"
-        try:
-            with open(path, "x"):
-                return path
-        except FileExistsError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def _not_found(incident_id) -> str:

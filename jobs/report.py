@@ -377,9 +377,12 @@ def report_with_chart(
     text = render_report(r, tz, config.organization.name)
     try:
         from jobs.charts import render_report_chart
+        from jobs.outfiles import fresh_path
 
-        name = f"report-{re.sub(r'[^0-9A-Za-z]+', '-', period)}-{now.astimezone(tz):%Y%m%d-%H%M%S}.png"
-        return text, str(render_report_chart(r, Path(out_dir) / "reports" / name, text.splitlines()[0]))
+        # its own name: two reports drawn in the same second each send their own chart
+        stem = f"report-{re.sub(r'[^0-9A-Za-z]+', '-', period)}-{now.astimezone(tz):%Y%m%d-%H%M%S}"
+        path = fresh_path(Path(out_dir) / "reports", stem, ".png")
+        return text, str(render_report_chart(r, path, text.splitlines()[0]))
     except Exception:  # a chart is a bonus: the figures still go out without it
         log.exception("report chart could not be drawn")
         return text, None

@@ -267,3 +267,19 @@ async def test_a_full_width_step_number_is_not_repeated_in_the_notice(two):
     await two.say("liqiang", "/note 1 完成 ２")
     out = await two.deliver()
     assert "完成预案第 2 步" in out and "：完成 ２" not in out
+
+
+def test_charts_drawn_in_the_same_second_have_their_own_files(make_app, clock, tmp_path):
+    """Two reports in one second (two chats asking /report day, a scheduled 日报 beside one):
+    each chart is its own file, so each outbox row sends the chart it was drawn for."""
+    from jobs.report import report_with_chart
+
+    h = make_app()
+    seed(h, *LOW, source="ycnews")
+    now = clock.now
+    first = report_with_chart(h.app.db, h.app.config, "today", now, h.app.tz, tmp_path)[1]
+    second = report_with_chart(h.app.db, h.app.config, "week", now, h.app.tz, tmp_path)[1]
+    third = report_with_chart(h.app.db, h.app.config, "today", now, h.app.tz, tmp_path)[1]
+    assert first and second and third
+    assert len({first, second, third}) == 3
+    assert all(open(p, "rb").read(8) == b"\x89PNG\r\n\x1a\n" for p in (first, third))
