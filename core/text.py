@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import logging
 import math
@@ -89,6 +90,26 @@ def _invisible() -> re.Pattern[str]:
 def _invisible_ranges() -> list[tuple[int, int]]:
     """The code point ranges `_invisible` removes."""
     return [*(_CF_RANGES.get(unicodedata.unidata_version) or _format_ranges()), *_IGNORABLE_EXTRA_RANGES]
+
+
+@functools.cache
+def _invisible_starts() -> tuple[list[int], list[int]]:
+    merged: list[list[int]] = []  # the ranges overlap (the tags' Cf ranges lie inside U+E0000-E0FFF)
+    for a, b in sorted(_invisible_ranges()):
+        if merged and a <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [a for a, _ in merged], [b for _, b in merged]
+
+
+def is_invisible(ch: str) -> bool:
+    """Whether `fold` removes the character `ch` (a format character or another default-ignorable
+    code point): the one definition command parsing (handlers.parsing) shares with matching."""
+    starts, ends = _invisible_starts()
+    c = ord(ch)
+    k = bisect.bisect_right(starts, c) - 1
+    return k >= 0 and c <= ends[k]
 
 
 _INVISIBLE, _COMPAT = 1, 2

@@ -126,7 +126,7 @@ def parse_line(text: str, *, private: bool = True) -> Line | None:
     """Like `parse`, with whom the command is addressed to ('/list@some_bot')."""
     text = strip_ends(text or "")
     if head := _HEAD.match(text):  # the command word (or alias) is read without invisible characters
-        text = strip_format(head.group()) + text[head.end() :]
+        text = strip_format(head.group(), variants=False) + text[head.end() :]
     line = split_command(text)
     if line:
         return line
@@ -290,7 +290,7 @@ def _text_after_id(call: Call) -> str:
     """The free text after the incident number, exactly as typed."""
     rest = call.rest
     # the number is read without invisible characters (U+200B …); the text after it is as typed
-    clean, where = strip_format_map(rest)
+    clean, where = strip_format_map(rest, variants=False)
     m = _LEADING_ID.match(clean)
     if not m:
         return strip_ends(rest)

@@ -19,6 +19,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from core.text import is_invisible
+
 __all__ = [
     "ARG_PUNCT",
     "MAX_ID",
@@ -71,10 +73,10 @@ def split_command(text: str) -> Line | None:
     m = _CMD.match(text)
     if not m:
         return None
-    word = strip_format(unicodedata.normalize("NFKC", m.group(1))).lower()
+    word = strip_format(unicodedata.normalize("NFKC", m.group(1)), variants=False).lower()
     if not _WORD.fullmatch(word):
         return None
-    addressee = strip_format(unicodedata.normalize("NFKC", m.group(2))) if m.group(2) else None
+    addressee = strip_format(unicodedata.normalize("NFKC", m.group(2)), variants=False) if m.group(2) else None
     return Line(word, strip_ends(m.group(3) or ""), addressee)
 
 
@@ -82,7 +84,7 @@ def split_args(rest: str) -> list[str]:
     """Whitespace-separated arguments; a number followed directly by sentence punctuation is
     its own argument ('4，已核实' -> ['4', '已核实'], '4。' -> ['4'])."""
     out: list[str] = []
-    for token in strip_format(rest).split():
+    for token in strip_format(rest, variants=False).split():  # (a selector after ＃ or 葛 is no part of an argument)
         m = _NUMBER_PUNCT.match(token)
         if m and not out:  # only the first argument is an incident number
             out.append(m.group(1))
@@ -118,20 +120,22 @@ def _emoji(ch: str) -> bool:
     return unicodedata.category(ch) in ("So", "Sk") or ch in "\ufe0f\u20e3"
 
 
-# invisible but not Cf: combining grapheme joiner, Hangul and Mongolian fillers, Khmer inherent vowels
-_BLANK_LETTERS = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u180f\u3164\uffa0")
+# what the analyser's fold removes: format characters (Cf), fillers (U+3164), variation
+# selectors (U+FE00-FE0F, U+E0100-E01EF), tags — one definition (core.text)
+_invisible = is_invisible
 
 
-def _invisible(ch: str) -> bool:
-    return ch in _BLANK_LETTERS or "\ufe00" <= ch <= "\ufe0f" or unicodedata.category(ch) == "Cf"
+def _selector(ch: str) -> bool:
+    return "\ufe00" <= ch <= "\ufe0f" or "\U000e0100" <= ch <= "\U000e01ef"
 
 
-def strip_format(text: str) -> str:
+def strip_format(text: str, *, variants: bool = True) -> str:
     """`text` without its invisible characters (format characters, category Cf: U+200B,
     U+FEFF, U+202E, U+2060 …; fillers such as U+3164), except what holds an emoji or a
     character's variant together: a zero-width joiner between two emoji (👨‍👩‍👧), the tags after
-    a flag, a variation selector after a character that is not ASCII (❤️)."""
-    return strip_format_map(text)[0]
+    a flag, a variation selector after a character that is not ASCII (❤️) — unless `variants`
+    is False: a command word, an incident number and arguments are read without any."""
+    return strip_format_map(text, variants=variants)[0]
 
 
 def strip_ends(text: str) -> str:
@@ -145,7 +149,7 @@ def strip_ends(text: str) -> str:
     return text[i:j]
 
 
-def strip_format_map(text: str) -> tuple[str, list[int]]:
+def strip_format_map(text: str, *, variants: bool = True) -> tuple[str, list[int]]:
     """`strip_format(text)`, and for each character kept its index in `text` (to find where
     something read in the clean text starts in the text as typed)."""
     if text.isascii() or not any(_invisible(c) for c in text):
@@ -160,8 +164,8 @@ def strip_format_map(text: str) -> tuple[str, list[int]]:
                 pass  # an emoji ZWJ sequence
             elif "\U000e0020" <= ch <= "\U000e007f" and before and (_emoji(before) or before >= "\U000e0020"):
                 pass  # a flag's tag sequence
-            elif "\ufe00" <= ch <= "\ufe0f" and before and not before.isascii() and not before.isdigit():
-                pass  # ❤️, a CJK variant
+            elif variants and _selector(ch) and before and not before.isascii() and not before.isdigit():
+                pass  # ❤️, a CJK variant (葛 + U+E0100)
             else:
                 continue
         out.append(ch)

@@ -242,3 +242,16 @@ def test_fast_nfkc_is_nfkc_on_real_posts():
     for title, text in inews_posts(2000):
         s = f"{title}\n{text}"
         assert _nfkc(s) == unicodedata.normalize("NFKC", s)
+
+
+def test_is_invisible_is_what_fold_removes():
+    """handlers.parsing reads commands with the same definition of an invisible character as
+    the analyser's fold (every code point checked, one at a time between two letters)."""
+    from core.text import _invisible, is_invisible
+
+    removes = _invisible()
+    for c in range(0x110000):
+        if 0xD800 <= c < 0xE000:
+            continue
+        ch = chr(c)
+        assert is_invisible(ch) == bool(removes.fullmatch(ch)), hex(c)
