@@ -956,9 +956,16 @@ class StoryIndex:
         in `_same_headline`): only the index entries of the headline's own pieces are read, and a
         piece held by more than PHRASE_COMMON_IN_WINDOW incidents is skipped."""
         seen: set[int] = set()
+        cands = self._cands
         for held in self._phrases.holders(phrase_shingles(head)).values():
-            live = {i for i in held if i in self._cands}
-            if len(live) <= PHRASE_COMMON_IN_WINDOW:
+            # the live holders, read only until there are too many (a template's piece)
+            live: set[int] = set()
+            for i in held:
+                if i in cands:
+                    live.add(i)
+                    if len(live) > PHRASE_COMMON_IN_WINDOW:
+                        break
+            else:
                 seen |= live
         best: tuple[int, int] | None = None  # (phrase length, id): longest, then newest
         count = lambda t: len(self._by_term.get(t, ()))  # noqa: E731
