@@ -103,22 +103,27 @@ def all_the_work(posts: list[tuple[str, str]], share: float) -> dict:
         )
         index_pending(app.db)
         t_jieba = t_pipe = t_index = 0.0
+        cpu_jieba = cpu_work = 0.0  # CPU time of the whole process (every thread)
         relevant = 0
         for k in range(0, len(mixed), CHUNK):
             chunk = mixed[k : k + CHUNK]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for title, content in chunk:
                 jieba.lcut(f"{title}\n{content}")
             t_jieba += time.perf_counter() - t0
-            t0 = time.perf_counter()
+            cpu_jieba += time.process_time() - c0
+            t0, c0 = time.perf_counter(), time.process_time()
             outs = app.pipeline.ingest_many(_run_posts(source, chunk, k, now), source)
             relevant += sum(out.incident_id is not None for out in outs)
             t_pipe += time.perf_counter() - t0
             t0 = time.perf_counter()
             index_pending(app.db)  # anything the run left queued (nothing, normally)
             t_index += time.perf_counter() - t0
+            cpu_work += time.process_time() - c0
         incidents = app.db.execute("SELECT COUNT(*) FROM incidents").fetchone()[0] - 1
-        app.close()
+        c0 = time.process_time()
+        app.close()  # the last background checkpoint (storage.db.Checkpointer) is part of the work
+        cpu_work += time.process_time() - c0
     n = len(mixed)
     return {
         "n": n,
@@ -129,6 +134,7 @@ def all_the_work(posts: list[tuple[str, str]], share: float) -> dict:
         "all": n / (t_pipe + t_index),
         "ratio": t_jieba / (t_pipe + t_index),
         "pipe_ratio": t_jieba / t_pipe,
+        "cpu_ratio": cpu_jieba / cpu_work,
     }
 
 
@@ -141,7 +147,7 @@ def mixes(n: int) -> list[tuple[str, str]]:
             (
                 f"all the work (pipeline + search index), {share:.0%} relevant, ÷ plain jieba (goal ≥ {GOAL_RATIO:g}×)",
                 f"{r['ratio']:.2f}× ({'ok' if r['ratio'] >= GOAL_RATIO else 'UNDER'}; {r['all']:,.0f} vs "
-                f"{r['jieba']:,.0f} posts/s; the pipeline alone {r['pipe_ratio']:.2f}×; "
+                f"{r['jieba']:,.0f} posts/s; by the CPU time of all threads {r['cpu_ratio']:.2f}×; the pipeline alone {r['pipe_ratio']:.2f}×; "
                 f"{r['relevant']:,} of {r['n']:,} relevant, {r['incidents']:,} incidents)",
             )
         )

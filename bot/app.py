@@ -45,7 +45,7 @@ from jobs.report import report_with_chart, send_scheduled_report
 from jobs.report_docs import with_document
 from jobs.retention import archive_path, prune
 from jobs.tips import system_resolver
-from storage import SQLITE, coord, open_db, write_tx
+from storage import SQLITE, Checkpointer, coord, open_db, write_tx
 from storage import outbox as outbox_store
 from storage import posts as post_store
 
@@ -143,6 +143,8 @@ class App:
         self.clock = clock
         self.tz = settings.tz
         self.db = db if db is not None else open_db(settings.db)
+        # the write-ahead log copied into the file off the collecting thread (storage.db)
+        self.checkpointer = Checkpointer(self.db)
         self.platforms = platforms
         # False for `yuqing run --role bot`: collectors (`yuqing collect`) read the sources
         self.collects = collect
@@ -538,4 +540,5 @@ class App:
         await asyncio.sleep(0)
 
     def close(self) -> None:
+        self.checkpointer.close()
         self.db.close()

@@ -729,14 +729,40 @@ FOREIGN = [
     "塞尔维亚",
     "克罗地亚",
 ]
-_FOREIGN_RE = re.compile("|".join(sorted(FOREIGN, key=len, reverse=True)))
+# Foreign heads of state and government a Chinese headline names without their country
+# (普京说…, 英拉…案): the subject is abroad as when the country is named.
+FOREIGN_LEADERS = (
+    "普京",
+    "梅德韦杰夫",
+    "特朗普",
+    "奥巴马",
+    "拜登",
+    "希拉里",
+    "安倍晋三",
+    "安倍",
+    "岸田文雄",
+    "文在寅",
+    "朴槿惠",
+    "尹锡悦",
+    "默克尔",
+    "马克龙",
+    "英拉",
+    "他信",
+    "巴育",
+    "杜特尔特",
+    "莫迪",
+    "埃尔多安",
+    "内塔尼亚胡",
+    "泽连斯基",
+)
+_FOREIGN_RE = re.compile("|".join(sorted((*FOREIGN, *FOREIGN_LEADERS), key=len, reverse=True)))
 # the lead says the story is China's after all (外逃贪官 caught abroad, 中国驻…)
 _CHINA = ("中国", "我国", "中共", "国内", "外逃", "境外追逃")
 
 
 def foreign_subject(headline: str, lead: str, places: PlaceHits, cut: int, boundaries: Boundaries) -> bool:
-    """Whether the post's subject is abroad: its headline names a foreign country on word
-    boundaries, and neither the headline nor the lead (folded text up to offset `cut`; `lead`
+    """Whether the post's subject is abroad: its headline names a foreign country or one of
+    its leaders on word boundaries, and neither the headline nor the lead (folded text up to offset `cut`; `lead`
     is that text) names a place in China or China itself."""
     hit = next((m for m in _FOREIGN_RE.finditer(headline) if m.start() in boundaries and m.end() in boundaries), None)
     if hit is None:

@@ -368,10 +368,15 @@ class Segmenter:
                     # jieba's add_word raises a known word's frequency by one on every call:
                     # repeated (an App per test, per backtest), the name outweighs every other split.
                     continue
+                jieba.dt.check_initialized()
+                in_sync = _compiled_now(jieba.dt) is not None
+                old = jieba.dt.FREQ.get(w, 0)
                 # jieba's suggested frequency: the term can be cut out as one token, but a
                 # more likely split still wins ("张建国际贸易" -> 张建 / 国际贸易).
                 jieba.add_word(w)
                 _ADDED.add(w)
+                if in_sync:
+                    _COMPILED.added(w, old)  # type: ignore[union-attr]
 
     def tokens(self, text: str) -> list[str]:
         """Tokens of the folded text (see `fold`), as the matcher reads them."""
@@ -382,6 +387,25 @@ class Segmenter:
         import jieba
 
         return [t for t in lcut(jieba.dt, folded, _BLOCKS) if t.strip()]
+
+
+def _compiled_now(tk) -> CompiledDictionary | None:
+    """`compiled_for(tk)` for `Segmenter` (which holds `_lock`): made now if it can be, before
+    the first word is added."""
+    global _COMPILED, _COMPILED_TRIED
+    if _COMPILED is None and not _COMPILED_TRIED and not _ADDED and tk.dictionary is None:
+        _COMPILED_TRIED = True
+        log = logging.getLogger(__name__)
+        try:
+            c = CompiledDictionary(tk)
+        except ImportError:  # pragma: no cover - rjieba is a dependency
+            log.warning("jieba-rs (rjieba) is not installed: segmenting in Python")
+            return None
+        if c.agrees():
+            _COMPILED = c
+        else:  # pragma: no cover - a jieba-rs whose dictionary is not jieba's
+            log.warning("jieba-rs cuts differently from jieba: segmenting in Python")
+    return _COMPILED if _COMPILED is not None and _COMPILED.current() else None
 
 
 class BlockCache(dict):
@@ -416,7 +440,107 @@ def known_routes(tk) -> dict[str, list[int]]:
     return _BLOCKS.routes if _BLOCKS.key == (id(tk), tk.total, len(tk.FREQ)) else {}
 
 
-def lcut(tk, text: str, cache: BlockCache | None = None) -> list[str]:
+# The blocks jieba-rs cuts exactly as jieba does: CJK ideographs, ASCII letters and digits. It
+# keeps a run like 2018-12-01 or vip.sina.com as one token where jieba splits it at the
+# punctuation, so a block with +#&._%- goes to the Python route.
+_COMPILED_BLOCK = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9]+")
+_HAN_BLOCK = re.compile(r"[\u4E00-\u9FD5]+")
+
+
+class CompiledDictionary:
+    """jieba-rs (the `rjieba` package: jieba's algorithm, dictionary and HMM compiled in Rust,
+    about ten times faster) holding exactly `jieba.dt`'s dictionary, so that it cuts a block
+    of `_COMPILED_BLOCK` into the same tokens as jieba (tests/test_segment_fast.py checks both
+    on real posts). jieba-rs starts from the dictionary file jieba's own is read from; it is
+    made while jieba's is still that file's (before the `Segmenter` adds a word), and each word
+    the `Segmenter` adds later is passed on with jieba's frequency. A word no block can contain
+    carries the difference between jieba's total frequency and jieba-rs's, the sum of its
+    words' (jieba counts a word the file lists twice twice, and its `add_word` adds a known
+    word's new frequency without taking off the old one): a route's sums are jieba's. A change
+    to jieba's dictionary made another way (its size or total is not the last one seen) turns
+    it off: the Python route again."""
+
+    PAD = "\ue000\ue000"  # a private-use pair: no `_COMPILED_BLOCK` contains it
+    # a few lines to check at the start that jieba-rs reads the same dictionary as jieba
+    PROBE = ("市交通运输局局长回应网友质疑", "南京市长江大桥", "张建国际贸易公司2018年营收", "乒乓球拍卖完了")
+
+    def __init__(self, tk, cutter=None) -> None:
+        """`tk`: a jieba tokenizer with its default dictionary, no word added yet; `cutter`: a
+        new `rjieba.Jieba()`, or by default the one `import rjieba` made for its module-level
+        functions (each holds a dictionary of ~26 MB; nothing else here uses that one)."""
+        import rjieba
+
+        self.tk = tk
+        # jieba-rs cuts without holding the GIL, and a word added meanwhile would fail
+        # ("Already borrowed"): one cut or change at a time
+        self.lock = threading.Lock()
+        self.cutter = cutter if cutter is not None else getattr(rjieba.cut, "__self__")  # noqa: B009
+        self.sum = sum(tk.FREQ.values())  # jieba's prefixes of words are there with frequency 0
+        self._pad()
+
+    def agrees(self) -> bool:
+        return all(self.cut(t) == lcut(self.tk, t, compiled=False) for t in self.PROBE)
+
+    def _pad(self) -> None:
+        self.cutter.add_word(self.PAD, max(self.tk.total - self.sum, 0), None)
+        self.key = _dictionary_key(self.tk)
+
+    def current(self) -> bool:
+        return self.key == _dictionary_key(self.tk)
+
+    def added(self, word: str, old: int) -> None:
+        """jieba's `add_word(word)` has just replaced the word's frequency `old` (0: new)."""
+        new = self.tk.FREQ[word]
+        with self.lock:
+            self.cutter.add_word(word, new, None)
+            self.sum += new - old
+            self._pad()
+
+    def cut(self, block: str) -> list[str]:
+        with self.lock:
+            return self.cutter.cut(block, True)
+
+    def route(self, block: str) -> list[int]:
+        """`route(block, ...)` of a block of CJK ideographs alone (where jieba's cut without
+        its HMM is the route's words) along the route: from offset 0, the last offset of each
+        word (an offset inside a word gets its word's end, where `route` has the best word
+        starting there, which no reader walking the route looks at)."""
+        end: list[int] = []
+        x = 0
+        with self.lock:
+            words = self.cutter.cut(block, False)
+        for word in words:
+            x += len(word)
+            end.extend([x - 1] * len(word))
+        return end
+
+
+_COMPILED: CompiledDictionary | None = None
+_COMPILED_TRIED = False
+
+
+def _dictionary_key(tk) -> tuple:
+    return (id(tk), tk.total, len(tk.FREQ))
+
+
+def compiled_for(tk) -> CompiledDictionary | None:
+    """The compiled cutter holding `tk`'s dictionary: only jieba's default tokenizer has one,
+    made on first use while its dictionary is still the file's (`Segmenter` makes sure of it
+    before adding a word). None for another tokenizer, for one whose dictionary changed other
+    than through the `Segmenter`, or without jieba-rs: the Python route then."""
+    import jieba
+
+    if tk is not jieba.dt:
+        return None
+    c = _COMPILED
+    if c is not None or _COMPILED_TRIED:
+        return c if c is not None and c.current() else None
+    with _lock:
+        tk.check_initialized()
+        return _compiled_now(tk)
+
+
+def lcut(tk, text: str, cache: BlockCache | None = None, *, compiled: bool = True) -> list[str]:
     """`tk.lcut(text)` (jieba's accurate mode with HMM) for a `jieba.Tokenizer`, the same
     tokens computed faster: jieba's own algorithm — the DAG of dictionary words, the most
     probable route by the same floating-point sums, ties to the longer word, runs of single
@@ -428,6 +552,10 @@ def lcut(tk, text: str, cache: BlockCache | None = None) -> list[str]:
     tk.check_initialized()
     if cache is not None:
         cache.check(tk)
+    cutter = compiled_for(tk) if compiled else None
+    fast = cutter.cut if cutter is not None else None
+    force_split = finalseg.Force_Split_Words
+    whole = _COMPILED_BLOCK.fullmatch
     freq = tk.FREQ
     logtotal = math.log(tk.total)
     get = freq.get
@@ -449,6 +577,15 @@ def lcut(tk, text: str, cache: BlockCache | None = None) -> list[str]:
                 out.extend(hit)
                 continue
             start = len(out)
+        if fast is not None and whole(blk):
+            toks = fast(blk)
+            # jieba splits a word its HMM found that `del_word` forbade (finalseg's
+            # Force_Split_Words); jieba-rs does not know them: such a block takes the route below
+            if not force_split or force_split.isdisjoint(toks):
+                out.extend(toks)
+                if cache is not None:
+                    cache[blk] = tuple(toks)
+                continue
         n = len(blk)
         end = route(blk, get, logtotal)
         if cache is not None:

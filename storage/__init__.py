@@ -12,9 +12,9 @@ from typing import Any
 
 from core.ports import IncidentStore, OutboxStore, PeopleStore, PostStore, Storage
 from storage import incidents, outbox, people, posts
-from storage.db import SCHEMA_MIGRATIONS, open_db, write_tx
+from storage.db import SCHEMA_MIGRATIONS, Checkpointer, open_db, write_tx
 
-__all__ = ["SCHEMA_MIGRATIONS", "SQLITE", "SQLiteStorage", "open_db", "write_tx"]
+__all__ = ["SCHEMA_MIGRATIONS", "SQLITE", "Checkpointer", "SQLiteStorage", "open_db", "write_tx"]
 
 
 class SQLiteStorage:

@@ -8,34 +8,47 @@ from __future__ import annotations
 
 from bench.bench_loop import config_with_feed, feed_stall, make_app, report_stall, search_stall
 
-# Goal is 100 ms (see the bench); the bound leaves room for a busy test machine.
+# Goal is 100 ms (see the bench). What a test can tell on a shared machine is whether the loop
+# does the work itself: the CPU time its own thread spends between two beats stays under
+# BOUND (the old code spent seconds there). How late a beat wakes also counts a busy machine
+# (three test workers on two cores) and worker threads holding the GIL; that has the looser
+# WALL, the bench measures it on a quiet machine.
 BOUND = 0.3
+WALL = 2.0
+
+
+def held(stall) -> str | None:
+    if stall.cpu >= BOUND:
+        return f"the loop's own thread worked {stall.cpu * 1000:.0f} ms between two beats"
+    if stall.wall >= WALL:
+        return f"the loop stalled {stall.wall * 1000:.0f} ms"
+    return None
 
 
 async def test_a_feed_of_many_new_posts_does_not_stall_the_loop(tmp_path):
-    worst, stored = await feed_stall(tmp_path, posts=150)
+    stall, stored = await feed_stall(tmp_path, posts=150)
     assert stored == 150
-    assert worst < BOUND, f"the loop stalled {worst * 1000:.0f} ms"
+    assert held(stall) is None, held(stall)
 
 
 async def test_search_with_an_indexing_backlog_does_not_stall_the_loop(tmp_path):
-    worst, reply = await search_stall(tmp_path, backlog=800)
+    stall, reply = await search_stall(tmp_path, backlog=800)
     assert "公车私用" in reply and "相关的帖文（前" in reply
-    assert worst < BOUND, f"the loop stalled {worst * 1000:.0f} ms"
+    assert held(stall) is None, held(stall)
 
 
 async def test_search_indexes_a_bounded_part_and_says_the_rest_is_coming(tmp_path, monkeypatch):
     from handlers import commands
 
     monkeypatch.setattr(commands, "SEARCH_INDEX_LIMIT", 100)
-    _worst, reply = await search_stall(tmp_path, backlog=300)
+    _stall, reply = await search_stall(tmp_path, backlog=300)
     assert "另有 200 条新帖尚在建立索引" in reply
 
 
 async def test_report_month_with_chart_does_not_stall_the_loop(tmp_path):
-    worst, reply = await report_stall(tmp_path, incidents=5000, posts=20000)
+    stall, reply = await report_stall(tmp_path, incidents=5000, posts=20000)
     assert "月报" in reply or "本月" in reply, reply[:200]
-    assert worst < BOUND, f"the loop stalled {worst * 1000:.0f} ms"
+    assert held(stall) is None, held(stall)
 
 
 async def test_the_clustering_lookups_are_built_with_the_analyser_off_the_loop(tmp_path):
@@ -50,3 +63,23 @@ async def test_the_clustering_lookups_are_built_with_the_analyser_off_the_loop(t
         assert cluster._regions_of_names.cache_info().currsize == 1
     finally:
         app.close()
+
+
+async def test_the_heartbeat_counts_work_done_on_the_loop():
+    """The measure itself: work on the loop's thread shows in `cpu`, a wait elsewhere not."""
+    import asyncio
+    import time
+
+    from bench.bench_loop import Heartbeat
+
+    def spin(seconds: float) -> None:
+        end = time.thread_time() + seconds
+        while time.thread_time() < end:
+            pass
+
+    async with Heartbeat() as hb:
+        spin(0.4)  # on the loop
+    assert hb.stall.cpu >= 0.35 and hb.stall.wall >= 0.35
+    async with Heartbeat() as hb:
+        await asyncio.to_thread(time.sleep, 0.4)  # off the loop
+    assert hb.stall.cpu < 0.1

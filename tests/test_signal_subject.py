@@ -314,3 +314,27 @@ def test_a_forum_reply_under_the_headline_does_not_veto_it(province):
         "引用@某网友发表的:\\n有本书叫官场现形记，写的非常有意思，群像式的小说.读完大家会发现",
     )
     assert f.relevant and f.category == "违纪违法"
+
+
+@pytest.mark.parametrize(
+    "title, lead",
+    [
+        (
+            "普京称玩忽职守是造成商场大火的主要原因",
+            "俄罗斯总统普京表示，大意和玩忽职守是导致大火并造成数十人死亡的主要原因。",
+        ),
+        (
+            "特朗普说失职和滥用职权造成了桥梁垮塌",
+            "美国总统特朗普表示，官员失职和滥用职权是导致桥梁垮塌并造成多人死亡的原因。",
+        ),
+    ],
+)
+def test_a_headline_naming_a_foreign_leader_is_about_abroad(province, title, lead):
+    """A foreign head of state or government named without the country (普京说…玩忽职守…)
+    is a foreign story like one naming the country."""
+    assert not run(province, title, lead).relevant
+
+
+def test_a_foreign_leader_beside_a_place_in_china_stays_ours(province):
+    f = run(province, "拜登政府制裁名单涉及的某市副市长受贿案", "江西省新余市原副市长李某涉嫌受贿，已被立案审查。")
+    assert f.relevant
