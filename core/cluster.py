@@ -286,7 +286,7 @@ def _raw_terms(tokens: Sequence[str]) -> list[str]:
         if used >= EVENT_CHARS:
             break
         used += len(t)
-        if _NUMBER.match(t):
+        if t[:1].isdigit() and _NUMBER.match(t):  # (what \d matches is a digit to isdigit too)
             nxt = toks[i + 1][:1] if i + 1 < len(toks) else ""
             if nxt in _UNITS and (len(t) >= 2 or nxt in "万亿"):
                 out.append(t + nxt)
@@ -472,8 +472,14 @@ def event_of(tokens: Sequence[str]) -> Event:
 _PLACE_BODY = re.compile(r"(?:中院|高院|法院|检察院|公安|警方|交警|市委|县委|区委|纪委|政府|局|委|办|厅)$")
 
 
+# the last characters `_PLACE_BODY` may end on
+_PLACE_BODY_ENDS = frozenset("院安方警委府局办厅")
+
+
 def _place_of_body(term: str, places: dict[str, frozenset[str]]) -> frozenset[str] | None:
     """The regions of the place a body word starts with (武汉中院 -> 武汉's), else None."""
+    if term.rstrip("\n")[-1:] not in _PLACE_BODY_ENDS:  # no body word (most terms: no pattern read)
+        return None
     for k in (3, 2):
         rest = term[k:]
         if 1 <= len(rest) <= 4 and term[:k] in places and _PLACE_BODY.search(rest):
@@ -956,9 +962,16 @@ class StoryIndex:
         in `_same_headline`): only the index entries of the headline's own pieces are read, and a
         piece held by more than PHRASE_COMMON_IN_WINDOW incidents is skipped."""
         seen: set[int] = set()
+        cands = self._cands
         for held in self._phrases.holders(phrase_shingles(head)).values():
-            live = {i for i in held if i in self._cands}
-            if len(live) <= PHRASE_COMMON_IN_WINDOW:
+            # the live holders, read only until there are too many (a template's piece)
+            live: set[int] = set()
+            for i in held:
+                if i in cands:
+                    live.add(i)
+                    if len(live) > PHRASE_COMMON_IN_WINDOW:
+                        break
+            else:
                 seen |= live
         best: tuple[int, int] | None = None  # (phrase length, id): longest, then newest
         count = lambda t: len(self._by_term.get(t, ()))  # noqa: E731

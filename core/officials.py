@@ -869,7 +869,7 @@ def tag(text: str) -> list[tuple[str, str]]:
         if len(buf) == 1:
             add((buf, tags.get(buf, "x")))
         elif not get(buf):
-            _pos_detail(buf, posseg, out)
+            out.extend(_pos_detail_kept(buf, posseg))
         else:
             out.extend((c, tags.get(c, "x")) for c in buf)
 
@@ -906,6 +906,25 @@ def tag(text: str) -> list[tuple[str, str]]:
                             else (xx, "x")
                         )
     return out
+
+
+_DETAIL_KEPT: dict[str, tuple[tuple[str, str], ...]] = {}  # run -> its pairs (`_pos_detail_kept`)
+DETAIL_KEPT_MAX = 4096
+
+
+def _pos_detail_kept(sentence: str, posseg) -> tuple[tuple[str, str], ...]:
+    """`_pos_detail`'s pairs of a run of characters jieba's tagger does not know, kept: a copy
+    of a story (and a site's boilerplate) brings the same runs again, and the tagger's HMM is
+    most of the tagging. Only for jieba's own tagger (`tag`): the HMM's tables never change."""
+    kept = _DETAIL_KEPT.get(sentence)
+    if kept is None:
+        out: list[tuple[str, str]] = []
+        _pos_detail(sentence, posseg, out)
+        kept = tuple(out)
+        if len(_DETAIL_KEPT) >= DETAIL_KEPT_MAX:  # (each step one dict operation: safe across threads)
+            _DETAIL_KEPT.clear()
+        _DETAIL_KEPT[sentence] = kept
+    return kept
 
 
 def _pos_detail(sentence: str, posseg, out: list[tuple[str, str]]) -> None:

@@ -142,6 +142,28 @@ MODEL_STAGES = (NO_RULE, SUBJECT, OFFICIAL)
 _EXPAND = {"$cadres": CADRE, "$units": UNIT, "$places": PLACE, "$officials": OFFICIALS}
 
 
+def _term_key(term: str) -> tuple[bool, str]:
+    """Where `Analyzer._offsets` looks a rule's term up: (True, kind) in the offsets by kind for
+    a `$` expansion, (False, folded term) in the offsets by surface otherwise."""
+    return (True, _EXPAND[term]) if term in _EXPAND else (False, _fold_term(term))
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """A topic rule's terms as `_term_key`s (in order, repeats kept), for `_topic_strength`."""
+
+    topic: object
+    none: tuple[tuple[bool, str], ...]
+    all: tuple[tuple[bool, str], ...]
+    any: tuple[tuple[bool, str], ...]
+    near: tuple[tuple[tuple[tuple[bool, str], ...], tuple[tuple[bool, str], ...], int], ...]
+
+    @classmethod
+    def of(cls, t) -> _Rule:
+        keys = lambda terms: tuple(map(_term_key, terms))  # noqa: E731
+        return cls(t, keys(t.none), keys(t.all), keys(t.any), tuple((keys(c.a), keys(c.b), c.within) for c in t.near))
+
+
 def _title_and_body(post: Post, text: str) -> tuple[str, str]:
     """The folded title and body the models read; `text` is the folded title + "\\n" + body."""
     title = fold(post.title)
@@ -179,6 +201,7 @@ class Analyzer:
         for s in wl.negative:
             self._add(s, NEGATIVE, s)
         self._cadres = {c.name: c for c in wl.cadres}
+        self._rules: dict[int, _Rule] = {}  # id of a topic rule -> its terms' keys (`_rule`)
         self._categories = frozenset(t.category for t in wl.topics)
         self._uses_officials = any("$officials" in (*n.a, *n.b) for t in wl.topics for n in t.near)
         self.officials = OfficialFinder()
@@ -335,28 +358,50 @@ class Analyzer:
             return kinds_at.get(_EXPAND[term], [])
         return positions.get(_fold_term(term), [])
 
+    def _rule(self, t) -> _Rule:
+        """Topic rule `t` with each term as the key `_offsets` reads (`_Rule`), worked out once."""
+        r = self._rules.get(id(t))
+        if r is None or r.topic is not t:  # (it holds the rule: an id is never another's while kept)
+            r = self._rules[id(t)] = _Rule.of(t)
+        return r
+
     def _topic_strength(self, t, positions, kinds_at, veto: bool = True) -> int:
         """0 when the rule does not match; else distinct `any` hits + satisfied `near` clauses.
-        `veto=False` leaves out the rule's `none` terms (the caller has judged them)."""
-        present = lambda term: bool(self._offsets(term, positions, kinds_at))  # noqa: E731
-        if (veto and any(present(x) for x in t.none)) or not all(present(x) for x in t.all):
-            return 0
-        n = sum(1 for x in t.any if present(x))
-        for clause in t.near:
-            a = [i for x in clause.a for i in self._offsets(x, positions, kinds_at)]
-            b = [i for x in clause.b for i in self._offsets(x, positions, kinds_at)]
-            if any(abs(i - j) <= clause.within for i in a for j in b):
-                n += 1
-            elif not t.any:
+        `veto=False` leaves out the rule's `none` terms (the caller has judged them). Each term's
+        key is worked out once per rule (`_rule`; tests/test_topic_rules_fast.py checks this
+        against the rule read term by term through `_offsets`)."""
+        r = self._rule(t)
+        pos, kin = positions, kinds_at
+        if veto:
+            for expand, key in r.none:
+                if (kin if expand else pos).get(key):
+                    return 0
+        for expand, key in r.all:
+            if not (kin if expand else pos).get(key):
                 return 0
-        return n if (n or not t.any) else 0
+        n = 0
+        for expand, key in r.any:
+            if (kin if expand else pos).get(key):
+                n += 1
+        for a_keys, b_keys, within in r.near:
+            a = [i for expand, key in a_keys for i in (kin if expand else pos).get(key, ())]
+            b = [i for expand, key in b_keys for i in (kin if expand else pos).get(key, ())]
+            if any(abs(i - j) <= within for i in a for j in b):
+                n += 1
+            elif not r.any:
+                return 0
+        return n if (n or not r.any) else 0
+
+    def _vetoed(self, t, positions, kinds_at) -> bool:
+        """Whether a `none` term of rule `t` is among the hits."""
+        return any((kinds_at if expand else positions).get(key) for expand, key in self._rule(t).none)
 
     def _by_clause(self, t, positions, kinds_at) -> bool:
         """Whether rule `t` holds by a `near` clause (举报…石沉大海), not by its `any` words alone."""
         if t is None or not t.near:
             return False
         n = self._topic_strength(t, positions, kinds_at, veto=False)
-        return n > sum(1 for x in t.any if self._offsets(x, positions, kinds_at))
+        return n > sum(1 for expand, key in self._rule(t).any if (kinds_at if expand else positions).get(key))
 
     def _judge(
         self,
@@ -396,7 +441,7 @@ class Analyzer:
         for t in wl.topics:
             if t.team is not None and t.team != team:
                 continue  # another team's rule
-            if any(self._offsets(x, first_pos, first_kinds) for x in t.none):
+            if self._vetoed(t, first_pos, first_kinds):
                 vetoed.append(t)
                 continue  # the headline or the lead's first sentence says what the rule excludes
             in_head = self._topic_strength(t, head_pos, head_kinds) > 0

@@ -40,25 +40,42 @@ _S31, _S27, _S33 = (np.array(n, dtype=np.uint64) for n in (31, 27, 33))
 
 
 def _buckets(text: str, salt: int, bits: int) -> np.ndarray:
-    """Bucket of every character 1..MAX_N-gram of `text` (one entry per occurrence)."""
+    """Bucket of every character 1..MAX_N-gram of `text` (one entry per occurrence; the
+    1-grams first, then the 2-grams, then the 3-grams). Written into one preallocated array
+    with the constants kept as 0-d arrays (`_salt`, `_shift`): a title's few dozen n-grams cost
+    numpy's fixed overhead per operation, not the arithmetic."""
     if not text:
         return np.empty(0, np.int64)
     cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    grams = []
+    n = len(cp)
+    top = min(MAX_N, n)
+    x = np.empty(top * n - top * (top - 1) // 2, dtype=np.uint64)
     h = cp
-    for n in range(1, min(MAX_N, len(cp)) + 1):
-        if n > 1:
-            h = h[:-1] * _K + cp[n - 1 :]  # wraps modulo 2**64, as intended
-        grams.append(h + np.array(salt * 1000003 + n * 7919, dtype=np.uint64))
-    x = np.concatenate(grams)
+    at = 0
+    for k in range(1, top + 1):
+        if k > 1:
+            h = h[:-1] * _K + cp[k - 1 :]  # wraps modulo 2**64, as intended
+        np.add(h, _salt(salt, k), out=x[at : at + len(h)])
+        at += len(h)
     # one 64-bit finaliser pass over all n-grams (splitmix64's constants)
     x ^= x >> _S31
     x *= _M1
     x ^= x >> _S27
     x *= _M2
     x ^= x >> _S33
-    x >>= np.array(64 - bits, dtype=np.uint64)
-    return x.astype(np.int64)
+    x >>= _shift(bits)
+    return x.view(np.int64)  # below 2**bits: the same values as a conversion
+
+
+@functools.cache
+def _salt(salt: int, n: int) -> np.ndarray:
+    """What an n-gram's hash of one salt adds (a 0-d array)."""
+    return np.array(salt * 1000003 + n * 7919, dtype=np.uint64)
+
+
+@functools.cache
+def _shift(bits: int) -> np.ndarray:
+    return np.array(64 - bits, dtype=np.uint64)
 
 
 def _part(text: str, salt: int, bits: int, weight: float) -> tuple[np.ndarray, np.ndarray]:
@@ -69,8 +86,10 @@ def _part(text: str, salt: int, bits: int, weight: float) -> tuple[np.ndarray, n
     first = np.empty(len(b), bool)
     first[0] = True
     np.not_equal(b[1:], b[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    counts = np.diff(starts, append=len(b))
+    starts = first.nonzero()[0]
+    counts = np.empty(len(starts), dtype=starts.dtype)  # np.diff(starts, append=len(b)), without its overhead
+    np.subtract(starts[1:], starts[:-1], out=counts[:-1])
+    counts[-1] = len(b) - starts[-1]
     vals = 1.0 + np.log(counts)
     return b[starts], vals * (weight / math.sqrt(float(vals @ vals)))
 

@@ -325,3 +325,34 @@ def test_half_a_story_headline_in_ten_thousand_other_incidents_joins_nothing():
         copy = f"转：{titles[j]}_论坛 - 第2页"  # a forum's copy: the headline, the story's event
         found += index.choose("copy", None, [], event=event_of(story_tokens[j]), headline=headline(copy)) == n
     assert found >= 50, found
+
+
+def test_index_gives_the_same_phrase_answers_with_incidents_leaving_the_window():
+    """Pieces held by incidents that left the window (still in the index until it is compacted)
+    and by more than PHRASE_COMMON_IN_WINDOW live ones: the index reads the live holders only
+    as far as it must, with the rule's answers."""
+    rnd = random.Random(18)
+    pieces = ["除了盐什么都要人送", "举报过期食品奖两毛", "开展交通安全宣传", "上世纪就索贿房"]
+    fill = "甲乙丙丁戊己庚辛壬癸子丑寅卯"
+
+    def random_title() -> str:
+        return "".join(rnd.choice(fill) for _ in range(rnd.randint(0, 6))) + rnd.choice(pieces)
+
+    def random_event() -> Event:
+        return ev(*rnd.sample(["光环", "索贿", "两毛", "宣传", "村霸", "某地"], 2))
+
+    index, pool = StoryIndex(), []
+    for i in range(1, 300):
+        at = f"2026-01-01T{i // 60:02d}:{i % 60:02d}:00+00:00"
+        c = Candidate(i, f"k{i}", None, frozenset(), event=random_event(), headline=headline(random_title()))
+        index.add(c, at)
+        pool.append((c, at))
+        if i % 25 == 0:  # the oldest leave the window, a random share of the pool's age
+            since = pool[rnd.randrange(len(pool))][1]
+            index.expire(since)
+            pool = [(c, a) for c, a in pool if a >= since]
+        head, q = headline(random_title()), random_event()
+        live = [c for c, _ in pool][::-1]
+        assert index.choose("x", None, [], event=q, headline=head) == choose(
+            "x", None, [], live, event=q, headline=head
+        ), i

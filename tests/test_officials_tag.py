@@ -111,3 +111,22 @@ def test_same_hmm_path_on_small_models_with_missing_transitions():
                 _pos_viterbi(obs, model)
             continue
         assert _pos_viterbi(obs, model) == want, obs
+
+
+def test_kept_runs_give_the_same_pairs_as_tagging_afresh():
+    """The tagger keeps the pairs of the unknown runs it tagged (`_pos_detail_kept`): tagging
+    texts again, and texts sharing runs, gives jieba's pairs, also once the store was emptied."""
+    from core import officials
+
+    jieba.initialize()
+    rng = random.Random(9)
+    runs = ["迪丽热巴古力娜扎", "被曝", "原副", "阿不都沙拉木"]
+    texts = [f"{rng.choice(runs)}在{rng.choice(runs)}局长{rng.choice(runs)}" for _ in range(40)] + EDGES
+    old_max = officials.DETAIL_KEPT_MAX
+    officials.DETAIL_KEPT_MAX = 3  # emptied many times over
+    try:
+        for t in texts + texts:
+            assert tag(t) == _pairs(t), t
+    finally:
+        officials.DETAIL_KEPT_MAX = old_max
+    assert officials._DETAIL_KEPT

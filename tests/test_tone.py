@@ -164,3 +164,64 @@ def test_a_bundled_exam_complaint_keeps_its_grade():
     body = "大家都在质疑有内定，有没有黑幕请给个说法。市人社局考试中心主任赵明远说评分全程录像。"
     a = analyzer.analyse(Post("forum", "k", title, body), cfg.source("forum"))
     assert "负面词（质疑、黑幕）+2" in [r.words for r in a.finding.reasons]
+
+
+def _reference_features(title: str, body: str, *, bits: int, body_chars: int, title_weight: float):
+    """`features` as first written (n-grams concatenated, np.diff for the counts): the
+    reference the faster one is checked against."""
+    import math
+
+    from jobs import tone
+
+    def buckets(text: str, salt: int) -> np.ndarray:
+        if not text:
+            return np.empty(0, np.int64)
+        cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        grams, h = [], cp
+        for n in range(1, min(tone.MAX_N, len(cp)) + 1):
+            if n > 1:
+                h = h[:-1] * tone._K + cp[n - 1 :]
+            grams.append(h + np.array(salt * 1000003 + n * 7919, dtype=np.uint64))
+        x = np.concatenate(grams)
+        x ^= x >> tone._S31
+        x *= tone._M1
+        x ^= x >> tone._S27
+        x *= tone._M2
+        x ^= x >> tone._S33
+        x >>= np.array(64 - bits, dtype=np.uint64)
+        return x.astype(np.int64)
+
+    def part(text: str, salt: int, weight: float):
+        b = buckets(text, salt)
+        if not len(b):
+            return b, np.empty(0)
+        b.sort()
+        first = np.empty(len(b), bool)
+        first[0] = True
+        np.not_equal(b[1:], b[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        vals = 1.0 + np.log(np.diff(starts, append=len(b)))
+        return b[starts], vals * (weight / math.sqrt(float(vals @ vals)))
+
+    ti, tv = part(title, tone.TITLE_SALT, title_weight)
+    bi, bv = part(body[:body_chars], tone.BODY_SALT, 1.0)
+    return np.concatenate((ti, bi)), np.concatenate((tv, bv))
+
+
+def test_features_match_the_reference_on_varied_text():
+    import random
+
+    rng = random.Random(17)
+    alphabet = "县长局委书记违纪举报 ab1\n，。𠀀张建国"  # CJK, Latin, digits, spaces, punctuation, outside the BMP
+    texts = ["", "a", "县长", "县长被查", "𠀀", "a\n"] + [
+        "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 1200))) for _ in range(60)
+    ]
+    model = load_model()
+    kw = {"bits": model.bits, "body_chars": model.body_chars, "title_weight": model.title_weight}
+    for i, body in enumerate(texts):
+        title = texts[(i * 7) % len(texts)][:60]
+        idx, vals = features(title, body, **kw)
+        ref_idx, ref_vals = _reference_features(title, body, **kw)
+        assert idx.tolist() == ref_idx.tolist()
+        assert vals.tolist() == ref_vals.tolist()
+        assert idx.dtype == ref_idx.dtype and vals.dtype == ref_vals.dtype
