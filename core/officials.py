@@ -837,10 +837,6 @@ def pairs_text(pairs, i: int, back: int = 3) -> str:
     return "".join(w for w, _ in pairs[max(0, i - back) : i])
 
 
-# the tagger's blocks of CJK ideographs alone, whose route the compiled cutter walks
-_HAN_BLOCK = re.compile(r"[\u4E00-\u9FD5]+")
-
-
 def tag(text: str) -> list[tuple[str, str]]:
     """`[(p.word, p.flag) for p in jieba.posseg.cut(text)]` (jieba's default tagger, with its
     HMM), the same pairs computed faster: jieba's algorithm step by step — the dictionary
@@ -858,7 +854,6 @@ def tag(text: str) -> list[tuple[str, str]]:
     tk.check_initialized()
     routes = known_routes(tk)  # the segmenter's routes through the same blocks (the same dictionary)
     compiled = compiled_for(tk)
-    han = _HAN_BLOCK.fullmatch
     tags = dt.word_tag_tab
     get = tk.FREQ.get
     logtotal = math.log(tk.total)
@@ -876,8 +871,10 @@ def tag(text: str) -> list[tuple[str, str]]:
     for blk in posseg.re_han_internal.split(text):
         if posseg.re_han_internal.match(blk):
             end = routes.get(blk)
+            if end is None and compiled is not None:
+                end = compiled.route(blk)  # None unless the block is ideographs alone
             if end is None:
-                end = compiled.route(blk) if compiled is not None and han(blk) else route(blk, get, logtotal)
+                end = route(blk, get, logtotal)
             x, n, buf = 0, len(blk), ""
             while x < n:
                 y = end[x] + 1

@@ -384,20 +384,20 @@ class Segmenter:
 
         self._words = sorted({w for w in words if w})
         with _lock:
-            for w in self._words:
-                if w in _ADDED:
-                    # jieba's add_word raises a known word's frequency by one on every call:
-                    # repeated (an App per test, per backtest), the name outweighs every other split.
-                    continue
+            # jieba's add_word raises a known word's frequency by one on every call: repeated
+            # (an App per test, per backtest), the name outweighs every other split.
+            new = [w for w in self._words if w not in _ADDED]
+            if new:
                 jieba.dt.check_initialized()
-                in_sync = _compiled_now(jieba.dt) is not None
+                compiled = _compiled_now(jieba.dt)  # made before the first word is added
+            for w in new:
                 old = jieba.dt.FREQ.get(w, 0)
                 # jieba's suggested frequency: the term can be cut out as one token, but a
                 # more likely split still wins ("张建国际贸易" -> 张建 / 国际贸易).
                 jieba.add_word(w)
                 _ADDED.add(w)
-                if in_sync:
-                    _COMPILED.added(w, old)  # type: ignore[union-attr]
+                if compiled is not None:
+                    compiled.added(w, old)
 
     def tokens(self, text: str) -> list[str]:
         """Tokens of the folded text (see `fold`), as the matcher reads them."""
@@ -445,7 +445,7 @@ class BlockCache(dict):
         self.routes: dict[str, list[int]] = {}
 
     def check(self, tk) -> None:
-        key = (id(tk), tk.total, len(tk.FREQ))
+        key = _dictionary_key(tk)
         if key != self.key or len(self) >= self.MAX:
             self.clear()
             self.routes.clear()
@@ -458,7 +458,7 @@ _BLOCKS = BlockCache()
 def known_routes(tk) -> dict[str, list[int]]:
     """The `route` of each block the segmenter cut lately, by block, while `tk`'s dictionary is
     the one they were walked through (empty otherwise): what `route(block, ...)` returns."""
-    return _BLOCKS.routes if _BLOCKS.key == (id(tk), tk.total, len(tk.FREQ)) else {}
+    return _BLOCKS.routes if _BLOCKS.key == _dictionary_key(tk) else {}
 
 
 # The blocks jieba-rs cuts exactly as jieba does: CJK ideographs, ASCII letters and digits. It
@@ -521,11 +521,13 @@ class CompiledDictionary:
         with self.lock:
             return self.cutter.cut(block, True)
 
-    def route(self, block: str) -> list[int]:
+    def route(self, block: str) -> list[int] | None:
         """`route(block, ...)` of a block of CJK ideographs alone (where jieba's cut without
         its HMM is the route's words) along the route: from offset 0, the last offset of each
         word (an offset inside a word gets its word's end, where `route` has the best word
-        starting there, which no reader walking the route looks at)."""
+        starting there, which no reader walking the route looks at). None for any other block."""
+        if not _HAN_BLOCK.fullmatch(block):
+            return None
         end: list[int] = []
         x = 0
         with self.lock:

@@ -120,11 +120,6 @@ def _emoji(ch: str) -> bool:
     return unicodedata.category(ch) in ("So", "Sk") or ch in "\ufe0f\u20e3"
 
 
-# what the analyser's fold removes: format characters (Cf), fillers (U+3164), variation
-# selectors (U+FE00-FE0F, U+E0100-E01EF), tags — one definition (core.text)
-_invisible = is_invisible
-
-
 def _selector(ch: str) -> bool:
     return "\ufe00" <= ch <= "\ufe0f" or "\U000e0100" <= ch <= "\U000e01ef"
 
@@ -152,12 +147,12 @@ def strip_ends(text: str) -> str:
 def strip_format_map(text: str, *, variants: bool = True) -> tuple[str, list[int]]:
     """`strip_format(text)`, and for each character kept its index in `text` (to find where
     something read in the clean text starts in the text as typed)."""
-    if text.isascii() or not any(_invisible(c) for c in text):
+    if text.isascii() or not any(is_invisible(c) for c in text):
         return text, list(range(len(text)))
     out: list[str] = []
     where: list[int] = []
     for i, ch in enumerate(text):
-        if _invisible(ch):
+        if is_invisible(ch):  # what the analyser's fold removes (core.text)
             before = out[-1] if out else ""
             after = text[i + 1] if i + 1 < len(text) else ""
             if ch == "\u200d" and before and after and _emoji(before) and _emoji(after):

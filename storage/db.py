@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
+import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -162,9 +165,6 @@ class Checkpointer:
     stops at `close()`, or by itself once the database it serves is closed or gone."""
 
     def __init__(self, db: Any, period: float = CHECKPOINT_PERIOD_S) -> None:
-        import threading
-        import weakref
-
         self.period = period
         self.checkpoints = 0
         self._stop = threading.Event()
@@ -187,8 +187,6 @@ class Checkpointer:
             return False
 
     def _run(self, path: str) -> None:
-        import logging
-
         log = logging.getLogger(__name__)
         try:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
