@@ -334,8 +334,17 @@ def _id_and_arg(call: Call, usage: str, missing: str) -> tuple[int, str]:
     return iid, rest[0]
 
 
-def _view(call: Call, inc) -> View:
-    return view_of(call.deps.config, call.deps.router, call.person, call.role, inc, call.req.platform, call.req.chat)
+def _view(call: Call, inc, transfers: dict[int, list[str]] | None = None) -> View:
+    """How much of `inc` the caller may see. A partner's view reads the units the incident was
+    ever transferred to from the audit (`transfers`: looked up here unless given for many)."""
+    units: list[str] = []
+    if call.role is Role.PARTNER:
+        if transfers is None:
+            transfers = store.transfer_units(call.deps.db, [inc.id])
+        units = transfers.get(inc.id, [])
+    return view_of(
+        call.deps.config, call.deps.router, call.person, call.role, inc, call.req.platform, call.req.chat, units
+    )
 
 
 def _visible(call: Call, iid: int, need: View = View.FACTS):
@@ -476,11 +485,12 @@ async def cmd_list(call: Call) -> list[Reply]:
         shown = store.list_incidents(
             deps.db, states=states, grade=grade, limit=LIST_PAGE, offset=(page - 1) * LIST_PAGE
         )
-    else:  # a partner: only what was escalated to them, decided per incident
+    else:  # a partner: only what was escalated or transferred to them, decided per incident
+        transfers = store.transfer_units(deps.db) if call.role is Role.PARTNER else {}
         seen = [
             i
             for i in store.list_incidents(deps.db, states=states, grade=grade, limit=1_000_000)
-            if _view(call, i) is not View.NONE
+            if _view(call, i, transfers) is not View.NONE
         ]
         total, shown = len(seen), seen[(page - 1) * LIST_PAGE : page * LIST_PAGE]
     what = "、".join(x for x in (grade.badge if grade else "", state.label if state else "") if x)

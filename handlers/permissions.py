@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 
 from core.config import DEFAULT_CHAIN, Config, Person
@@ -74,17 +75,21 @@ def view_of(
     inc: Incident,
     platform: str | None = None,
     chat: str | None = None,
+    transfers: Sequence[str] = (),
 ) -> View:
     """The team (admin, staff, leader) sees everything. A partner sees an incident only once
     it has been escalated to a chain step that reaches them (by person, role or the chat they
     write from — the same targets `Router.step_targets` notifies), and only the facts when
     that step is facts-only; and the facts of an incident transferred to them (/transfer: the
-    工作联系单 went to them). Everyone else sees nothing."""
+    工作联系单 went to them) — now or by an earlier /transfer (`transfers`: every unit it was
+    ever transferred to, from the audit; a later transfer does not take back the facts
+    already sent). Everyone else sees nothing."""
     if role in _VIEW:
         return View.FULL
     if role is not Role.PARTNER or person is None:
         return View.NONE
-    best = View.FACTS if _transferred_to(config, person, inc, platform, chat) else View.NONE
+    units = [u for u in (inc.transfer_unit, *transfers) if u]
+    best = View.FACTS if any(_transferred_to(config, person, u, platform, chat) for u in units) else View.NONE
     steps = config.chain(inc.grade, inc.category).steps
     for step in steps[: max(0, inc.escalation_level)]:
         people, chats = router.step_targets(step, inc.team)
@@ -93,13 +98,11 @@ def view_of(
     return best
 
 
-def _transferred_to(config: Config, person: Person, inc: Incident, platform: str | None, chat: str | None) -> bool:
-    """Was the incident transferred (转办) to this partner: the unit is the partner by id or
-    name, or an escalation step by name whose chats include the one they write from — where
+def _transferred_to(config: Config, person: Person, unit: str, platform: str | None, chat: str | None) -> bool:
+    """Is this transfer (转办) unit this partner: the partner by id or name, or an escalation
+    step by name whose chats include the one they write from — where
     `IncidentService.partner_for` sends the 工作联系单."""
-    if not inc.transfer_unit:
-        return False
-    key = inc.transfer_unit.strip().lstrip("@")
+    key = unit.strip().lstrip("@")
     if key in (person.id, person.name):
         return True
     return any(

@@ -316,6 +316,25 @@ def events_of(db: Database, incident_id: int, actions: tuple[str, ...]) -> list[
     return [_event(r) for r in _rows(db, sql, [incident_id, *actions])]
 
 
+def transfer_units(db: Database, incident_ids: list[int] | None = None) -> dict[int, list[str]]:
+    """Every unit each incident was ever transferred (转办) to, in order, from the audit: a later
+    /transfer replaces `incidents.transfer_unit` but not the earlier units' right to see the
+    facts they were sent. All incidents when `incident_ids` is None."""
+    sql = "SELECT incident_id, detail FROM events WHERE action = 'transfer'"
+    args: list = []
+    if incident_ids is not None:
+        if not incident_ids:
+            return {}
+        sql += f" AND incident_id IN ({','.join('?' * len(incident_ids))})"
+        args = list(incident_ids)
+    out: dict[int, list[str]] = {}
+    for r in _rows(db, sql + " ORDER BY id", args):
+        unit = json_loads(r["detail"], {}).get("unit")
+        if isinstance(unit, str) and unit and unit not in out.setdefault(r["incident_id"], []):
+            out[r["incident_id"]].append(unit)
+    return out
+
+
 def posts_for(db: Database, incident_id: int) -> list[dict]:
     """An incident's posts (id, title, url, source id and name, published and fetched times), oldest first."""
     return [

@@ -187,6 +187,21 @@ async def test_a_partner_sees_the_facts_of_an_incident_transferred_to_them(two):
     assert "没有编号为 #1 的事件" in await h.say("xuanchuan", "/show 1")
 
 
+async def test_a_later_transfer_does_not_hide_the_incident_from_the_first_unit(two):
+    h = two
+    await h.say("liqiang", "/claim 2")
+    await h.say("liqiang", "/judge 2 内部研判：属实")
+    await h.say("liqiang", "/transfer 2 市委宣传部网评办 2d 请协助")
+    await h.say("liqiang", "/feedback 2 已发布说明")
+    await h.say("liqiang", "/transfer 2 市交通运输局 3d 请核实")  # the second unit replaces the first …
+    await h.deliver()
+    assert h.incident(2).transfer_unit == "市交通运输局"
+    shown = await h.say("xuanchuan", "/show 2")  # … but the facts sent to the first stay theirs
+    assert h.incident(2).title[:10] in shown and not any(s in shown for s in PARTNER_SECRETS)
+    assert "#2 " in await h.say("xuanchuan", "/list")
+    assert "没有编号为 #1 的事件" in await h.say("xuanchuan", "/show 1")  # never sent to them
+
+
 async def test_a_partner_department_chat_sees_what_was_transferred_to_it(config_dir, make_app):
     from bot.config import load_config
     from handlers import Request
