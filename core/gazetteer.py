@@ -344,9 +344,9 @@ class Gazetteer:
         """jieba's part-of-speech tag of every province and prefecture short form (reads
         jieba's tag table: ~2 s, hence kept in the cache file)."""
         if self.tags is None:
-            from jieba import posseg
+            from core.officials import pos_tables
 
-            table = posseg.dt.word_tag_tab
+            table = pos_tables().word_tag_tab
             self.tags = {
                 s: table.get(s) for code, (level, _, _) in self._rows.items() if level <= 2 for s in self.shorts[code]
             }

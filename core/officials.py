@@ -486,9 +486,7 @@ class OfficialFinder:
         """Names standing alone right before an official's offence in `headline` (杨成林贪污受贿):
         a surname and one or two more characters, not a word of another kind (官员受贿, 村官落马)
         nor an anonymised one (王某)."""
-        from jieba import posseg
-
-        tags = posseg.dt.word_tag_tab
+        tags = pos_tables().word_tag_tab
         found = []
         for m in _ACCUSED.finditer(headline):
             name = m.group(1) or m.group(2)
@@ -837,6 +835,100 @@ def pairs_text(pairs, i: int, back: int = 3) -> str:
     return "".join(w for w, _ in pairs[max(0, i - back) : i])
 
 
+MIN_FLOAT = -3.14e100  # jieba.posseg.viterbi's: a character a state never emits
+MIN_INF = float("-inf")
+
+
+class PosTables:
+    """What jieba's default tagger (`jieba.posseg.dt` over `jieba.dt`) reads, without importing
+    `jieba.posseg`: that module builds at import a second table of every dictionary word with
+    its tag, a new string for each word and each tag (~33 MB, a tenth of the bot). Here the
+    word → tag table shares its key strings with the tokenizer's own dictionary (`FREQ`) and
+    its ~55 tags are shared strings (~10 MB); the HMM's tables are the package's own modules
+    (`prob_start` …), read without the package. The regular expressions are jieba.posseg's
+    (tests/test_officials_tag.py checks every table and pattern against jieba.posseg's)."""
+
+    re_han_detail = re.compile("([\u4e00-\u9fd5]+)")
+    re_skip_detail = re.compile("([\\.0-9]+|[a-zA-Z0-9]+)")
+    re_han_internal = re.compile("([\u4e00-\u9fd5a-zA-Z0-9+#&\\._]+)")
+    re_skip_internal = re.compile("(\r\n|\\s)")
+    re_eng = re.compile("[a-zA-Z0-9]+")
+    re_num = re.compile("[\\.0-9]+")
+
+    def __init__(self, tk) -> None:
+        import importlib.util
+        from pathlib import Path
+
+        import jieba
+
+        tk.check_initialized()
+        self.tokenizer = tk
+        self.dictionary = tk.dictionary
+        model = []
+        for name in ("char_state_tab", "prob_start", "prob_trans", "prob_emit"):
+            path = Path(jieba.__file__).parent / "posseg" / f"{name}.py"
+            spec = importlib.util.spec_from_file_location(f"_yuqing_posseg_{name}", path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            model.append(module.P)
+        self.char_state_tab_P, self.start_P, self.trans_P, self.emit_P = model
+        self.word_tag_tab = self._word_tags(tk)
+
+    @staticmethod
+    def _word_tags(tk) -> dict[str, str]:
+        """`POSTokenizer.load_word_tag` of the tokenizer's dictionary file, its keys then swapped
+        for the dictionary's own key strings one by one (no second copy of the table at once)."""
+        read: dict[str, str] = {}
+        flags: dict[str, str] = {}
+        f = tk.get_dict_file()
+        try:
+            for lineno, raw in enumerate(f, 1):
+                line = raw.strip().decode("utf-8")
+                if not line:
+                    continue
+                try:
+                    word, _, flag = line.split(" ")
+                except ValueError:
+                    raise ValueError(f"invalid POS dictionary entry at Line {lineno}: {line}") from None
+                read[word] = flags.setdefault(flag, flag)
+        finally:
+            f.close()
+        shared: dict[str, str] = {}
+        for word in tk.FREQ:
+            flag = read.pop(word, None)
+            if flag is not None:
+                shared[word] = flag
+        shared.update(read)  # (none: every dictionary word is in FREQ)
+        return shared
+
+    def makesure_userdict_loaded(self) -> None:
+        """The tags of words added with one (`jieba.add_word(w, tag=...)`), as POSTokenizer
+        merges them — without emptying the tokenizer's list, which jieba.posseg reads too."""
+        if self.tokenizer.user_word_tag_tab:
+            self.word_tag_tab.update(self.tokenizer.user_word_tag_tab)
+
+
+_POS: list[PosTables] = []
+_POS_LOCK = threading.Lock()
+
+
+def pos_tables() -> PosTables:
+    """The tagger's tables for jieba's default tokenizer (`jieba.dt`), built once; again after
+    `jieba.initialize`/`set_dictionary` gives it another dictionary."""
+    import jieba
+
+    tk = jieba.dt
+    tk.check_initialized()
+    have = _POS[0] if _POS else None
+    if have is None or have.tokenizer is not tk or have.dictionary != tk.dictionary:
+        with _POS_LOCK:
+            have = _POS[0] if _POS else None
+            if have is None or have.tokenizer is not tk or have.dictionary != tk.dictionary:
+                _POS[:] = [PosTables(tk)]
+    return _POS[0]
+
+
 def tag(text: str) -> list[tuple[str, str]]:
     """`[(p.word, p.flag) for p in jieba.posseg.cut(text)]` (jieba's default tagger, with its
     HMM), the same pairs computed faster: jieba's algorithm step by step — the dictionary
@@ -844,11 +936,9 @@ def tag(text: str) -> list[tuple[str, str]]:
     dictionary does not know to the tagger's HMM by `_pos_viterbi` (the same sums and
     tie-breaks as jieba.posseg.viterbi, without its tuples and generators).
     tests/test_officials_tag.py checks it against jieba."""
-    from jieba import posseg
-
     from core.text import compiled_for, known_routes, route
 
-    dt = posseg.dt
+    dt = posseg = pos_tables()
     dt.makesure_userdict_loaded()
     tk = dt.tokenizer
     tk.check_initialized()
@@ -890,17 +980,17 @@ def tag(text: str) -> list[tuple[str, str]]:
             if buf:
                 unknown(buf)
         else:
-            for x in posseg.re_skip_internal.split(blk):
-                if posseg.re_skip_internal.match(x):
-                    add((x, "x"))
+            for part in posseg.re_skip_internal.split(blk):
+                if posseg.re_skip_internal.match(part):
+                    add((part, "x"))
                 else:
-                    for xx in x:  # jieba tests the whole stretch for letters (re_eng.match(x)), as here
+                    for ch in part:  # jieba tests the whole stretch for letters (re_eng.match(x)), as here
                         add(
-                            (xx, "m")
-                            if posseg.re_num.match(xx)
-                            else (xx, "eng")
-                            if posseg.re_eng.match(x)
-                            else (xx, "x")
+                            (ch, "m")
+                            if posseg.re_num.match(ch)
+                            else (ch, "eng")
+                            if posseg.re_eng.match(part)
+                            else (ch, "x")
                         )
     return out
 
@@ -969,8 +1059,6 @@ def _pos_viterbi(obs: str, posseg) -> list:
     For each state only the previous states with a transition to it are summed (a fifth of
     them, on news text): any other gives minus infinity, so it wins only when every one does,
     and then the largest previous state wins, as in `max`."""
-    from jieba.posseg.viterbi import MIN_FLOAT, MIN_INF
-
     states, start_p, trans_p, emit_p = posseg.char_state_tab_P, posseg.start_P, posseg.trans_P, posseg.emit_P
     low, inf = MIN_FLOAT, MIN_INF
     preds = _predecessors(trans_p)

@@ -129,7 +129,9 @@ def _load_tagger() -> None:
     """jieba's part-of-speech tagger (the officials finder's) loads its dictionary on first use,
     about a second: loaded before forking it is loaded once, and a spawned worker loads it while
     it starts rather than on its first post."""
-    import jieba.posseg  # noqa: F401
+    from core.officials import pos_tables
+
+    pos_tables()
 
 
 def _ready() -> int:

@@ -130,3 +130,43 @@ def test_kept_runs_give_the_same_pairs_as_tagging_afresh():
     finally:
         officials.DETAIL_KEPT_MAX = old_max
     assert officials._DETAIL_KEPT
+
+
+def test_the_tagger_reads_jieba_posseg_tables_without_importing_it():
+    """`pos_tables` holds what jieba.posseg.dt reads — the same word tags (keys shared with the
+    dictionary's own strings, one string per tag), the same HMM tables and patterns — and a
+    tagged word's tag reaches the tagger as it reaches jieba's (`add_word(w, tag=...)`)."""
+    import subprocess
+    import sys
+
+    from core.officials import pos_tables
+
+    jieba.initialize()
+    t = pos_tables()
+    assert t.word_tag_tab == posseg.dt.word_tag_tab
+    for name in ("char_state_tab_P", "start_P", "trans_P", "emit_P"):
+        assert getattr(t, name) == getattr(posseg, name), name
+    for name in ("re_han_detail", "re_skip_detail", "re_han_internal", "re_skip_internal", "re_eng", "re_num"):
+        assert getattr(t, name).pattern == getattr(posseg, name).pattern, name
+    keys = {id(k) for k in jieba.dt.FREQ}
+    assert all(id(k) in keys for k in list(t.word_tag_tab)[:5000])  # no second copy of the words
+    assert len({id(v) for v in t.word_tag_tab.values()}) == len(set(t.word_tag_tab.values()))
+    assert pos_tables() is t  # built once
+    # the bot's own code never imports jieba.posseg (its import alone builds the big table)
+    probe = "import sys, jieba; from core.officials import tag; tag('市长李明'); print('jieba.posseg' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr[-500:]
+
+
+def test_a_word_added_with_a_tag_is_tagged_alike():
+    tk = jieba.Tokenizer()  # a tokenizer of its own: the module's default is shared by every test
+    tk.initialize()
+    from core.officials import PosTables
+
+    t = PosTables(tk)
+    ref = posseg.POSTokenizer(tk)
+    tk.add_word("青石镇党委", 10, "nt")
+    t.makesure_userdict_loaded()
+    assert t.word_tag_tab["青石镇党委"] == "nt"
+    ref.makesure_userdict_loaded()  # jieba.posseg still sees it: the tagger left the list alone
+    assert ref.word_tag_tab["青石镇党委"] == "nt"
