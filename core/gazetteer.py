@@ -235,7 +235,7 @@ class AreaError(YuqingError, ValueError):
     """An area that names no division, or several."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Division:
     code: str
     name: str
