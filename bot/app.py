@@ -215,6 +215,12 @@ class App:
             log.exception("the analyser could not be built")
         finally:
             self.analyzer_ready.set()
+        if self._analyzer is not None:
+            # the officials tagger's tables (~0.7 s, a transient of ~30 MB while built): now,
+            # as collection begins, rather than on the first post that needs them, at its peak
+            from core.officials import pos_tables
+
+            pos_tables()
 
     @property
     def analyzer(self) -> Analyzer:
