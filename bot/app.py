@@ -29,6 +29,7 @@ from core.deadlines import deadlines_for, is_overdue, next_deadline
 from core.errors import FieldProblem, SettingsError
 from core.incidents import IncidentService
 from core.models import Incident, Role
+from core.officials import pos_tables
 from core.platform import ChatPlatform
 from core.render import Card, RenderContext, render_card
 from core.routing import Router
@@ -208,6 +209,9 @@ class App:
     def _build_analyzer(self) -> None:
         try:
             configure_jieba(self.settings.data_dir)
+            # the officials tagger's tables first (~0.7 s; ~30 MB while built, 10 MB kept): while
+            # the bot is small, not on the first post that needs them, in collection's peak
+            pos_tables()
             self._analyzer = Analyzer(self.config)
             warm_clustering()
         except BaseException as e:  # handed to whoever waits for the analyser
@@ -215,12 +219,6 @@ class App:
             log.exception("the analyser could not be built")
         finally:
             self.analyzer_ready.set()
-        if self._analyzer is not None:
-            # the officials tagger's tables (~0.7 s, a transient of ~30 MB while built): now,
-            # as collection begins, rather than on the first post that needs them, at its peak
-            from core.officials import pos_tables
-
-            pos_tables()
 
     @property
     def analyzer(self) -> Analyzer:
