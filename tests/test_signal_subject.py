@@ -338,3 +338,32 @@ def test_a_headline_naming_a_foreign_leader_is_about_abroad(province, title, lea
 def test_a_foreign_leader_beside_a_place_in_china_stays_ours(province):
     f = run(province, "拜登政府制裁名单涉及的某市副市长受贿案", "江西省新余市原副市长李某涉嫌受贿，已被立案审查。")
     assert f.relevant
+
+
+# ---------------------------------------------------------------- a response and who gives it
+
+
+@pytest.mark.parametrize(
+    "title, lead, relevant",
+    [
+        # the place is the responder: a government's response, a rebuttal, a bulletin
+        ("汉中回应女童被热汤烫伤：将彻查到底", "此事引发网友广泛关注。", True),
+        ("西安市情况通报：一幼儿园发生食品安全事件", "此事引发网友广泛关注。", True),
+        # the place opens the headline, the responder is someone else: not a government's response
+        (
+            "汉中3岁女童在幼儿园被热汤烫伤，涉事幼儿园作出回应",
+            "事发后，涉事幼儿园负责人表示将承担全部医疗费用。",
+            False,
+        ),
+        ("株洲一小区电梯故障困人半小时，物业公司回应称已检修", "小区业主对物业的处理表示不满。", False),
+    ],
+)
+def test_a_place_makes_a_response_governments_only_as_its_speaker(province, title, lead, relevant):
+    model, province.relevance = province.relevance, None  # the rules alone
+    try:
+        f = run(province, title, lead)
+    finally:
+        province.relevance = model
+    assert f.relevant is relevant, f.reasons
+    if relevant:
+        assert f.category == "政府回应"
