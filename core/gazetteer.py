@@ -341,8 +341,9 @@ class Gazetteer:
         return forms if forms is not None else tuple(short_forms(d.name, d.level))
 
     def tag_short_forms(self) -> dict[str, str | None]:
-        """jieba's part-of-speech tag of every province and prefecture short form (reads
-        jieba's tag table: ~2 s, hence kept in the cache file)."""
+        """jieba's part-of-speech tag of every province and prefecture short form (reads the
+        tagger's tables, `core.officials.pos_tables`, built if not yet: about a second, hence
+        kept in the cache file)."""
         if self.tags is None:
             from core.officials import pos_tables
 

@@ -878,7 +878,8 @@ class PosTables:
     @staticmethod
     def _word_tags(tk) -> dict[str, str]:
         """`POSTokenizer.load_word_tag` of the tokenizer's dictionary file, its keys then swapped
-        for the dictionary's own key strings one by one (no second copy of the table at once)."""
+        for the dictionary's own key strings one by one (each word read is freed as its entry
+        moves; only the two tables themselves stand side by side while it is built)."""
         read: dict[str, str] = {}
         flags: dict[str, str] = {}
         f = tk.get_dict_file()
@@ -938,13 +939,12 @@ def tag(text: str) -> list[tuple[str, str]]:
     tests/test_officials_tag.py checks it against jieba."""
     from core.text import compiled_for, known_routes, route
 
-    dt = posseg = pos_tables()
-    dt.makesure_userdict_loaded()
-    tk = dt.tokenizer
-    tk.check_initialized()
+    pos = pos_tables()  # (the tokenizer initialised)
+    pos.makesure_userdict_loaded()
+    tk = pos.tokenizer
     routes = known_routes(tk)  # the segmenter's routes through the same blocks (the same dictionary)
     compiled = compiled_for(tk)
-    tags = dt.word_tag_tab
+    tags = pos.word_tag_tab
     get = tk.FREQ.get
     logtotal = math.log(tk.total)
     out: list[tuple[str, str]] = []
@@ -954,12 +954,12 @@ def tag(text: str) -> list[tuple[str, str]]:
         if len(buf) == 1:
             add((buf, tags.get(buf, "x")))
         elif not get(buf):
-            out.extend(_pos_detail_kept(buf, posseg))
+            out.extend(_pos_detail_kept(buf, pos))
         else:
             out.extend((c, tags.get(c, "x")) for c in buf)
 
-    for blk in posseg.re_han_internal.split(text):
-        if posseg.re_han_internal.match(blk):
+    for blk in pos.re_han_internal.split(text):
+        if pos.re_han_internal.match(blk):
             end = routes.get(blk)
             if end is None and compiled is not None:
                 end = compiled.route(blk)  # None unless the block is ideographs alone
@@ -980,18 +980,12 @@ def tag(text: str) -> list[tuple[str, str]]:
             if buf:
                 unknown(buf)
         else:
-            for part in posseg.re_skip_internal.split(blk):
-                if posseg.re_skip_internal.match(part):
+            for part in pos.re_skip_internal.split(blk):
+                if pos.re_skip_internal.match(part):
                     add((part, "x"))
                 else:
                     for ch in part:  # jieba tests the whole stretch for letters (re_eng.match(x)), as here
-                        add(
-                            (ch, "m")
-                            if posseg.re_num.match(ch)
-                            else (ch, "eng")
-                            if posseg.re_eng.match(part)
-                            else (ch, "x")
-                        )
+                        add((ch, "m") if pos.re_num.match(ch) else (ch, "eng") if pos.re_eng.match(part) else (ch, "x"))
     return out
 
 

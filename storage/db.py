@@ -171,7 +171,7 @@ class Checkpointer:
         self._thread: Any = None
         if dialect(db) != "sqlite":
             return
-        path = next((r[2] for r in db.conn.execute("PRAGMA database_list") if r[1] == "main"), "")
+        path = database_file(db)
         if not path:  # in memory
             return
         db.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_BACKSTOP_PAGES}")
