@@ -367,3 +367,30 @@ def test_a_place_makes_a_response_governments_only_as_its_speaker(province, titl
     assert f.relevant is relevant, f.reasons
     if relevant:
         assert f.category == "政府回应"
+
+
+# ---------------------------------------------------------------- a leader's activity in the lead
+
+
+@pytest.mark.parametrize(
+    "title, lead, relevant",
+    [
+        # a leader leads a delegation, calls on a firm, visits a site, holds talks or gives a
+        # donation, told right after a slogan headline: the leader's activity is the story
+        ("全力推进“双招双引”工作", "6月3日，开平区委书记刘志强带队赴天津拜访重点企业，洽谈项目合作事宜。", True),
+        ("家门口的服务更贴心", "5月12日上午，滨湖区区长孙海涛莅临社区服务站，详细了解服务站运行情况。", True),
+        ("携手共建美丽乡村", "日前，临沂市副市长周全率队到沂南县走访贫困户，了解群众生产生活情况。", True),
+        ("两地合作再深化", "5月22日下午，庆阳市委书记王建设与省旅游发展委员会座谈，对接旅游工作。", True),
+        # a meeting a vice-governor attends and speaks at is the meeting's sector news
+        ("到2020年创建3000个美丽宜居示范村", "昨日，全省改善农村人居环境工作会议在西安召开，副省长刘安出席并讲话。", False),
+    ],
+)
+def test_a_leaders_visit_or_delegation_under_a_slogan_headline(province, title, lead, relevant):
+    model, province.relevance = province.relevance, None  # the rules alone
+    try:
+        f = run(province, title, lead)
+    finally:
+        province.relevance = model
+    assert f.relevant is relevant, f.reasons
+    if relevant:
+        assert f.category == "其他"
