@@ -96,6 +96,9 @@ FIRST_SENTENCE_CHARS = 120  # at most this much of the lead counts as its first 
 # A forum page whose text opens with a quoted reply (引用@某某发表的: …): the reply is a reader's
 # aside, not the story's lead, so its words (…群像式的小说) do not veto what the headline says.
 _FORUM_QUOTE = re.compile(r"\s*(?:引用@|引用\s|以下是引用|原帖由|回复@)")
+# A repost opening with the original headline (原标题：…): the lead's first sentence is the one
+# after it, not the headline again.
+_ORIGINAL_TITLE = re.compile(r"[\s\u3000]*原标题[:：]\s*")
 # A citizen's complaint or report in the headline: about a government body's handling when the
 # lead names one (举报过期食品只奖两毛: the 食药监局's reward), not about a company otherwise.
 COMPLAINT = ("投诉", "举报", "求助", "反映", "上访", "信访")
@@ -299,6 +302,7 @@ class Analyzer:
         sig.cut, sig.head_len = lead_end, head_len
         headline = text[:head_len]
         lead_at = max(len(head), head_len) + 1  # the lead's first sentence (a break right at its start skipped)
+        lead_at = _after_original_title(text, lead_at, headline)
         first = _SENTENCE_STOP.search(text, lead_at + 1)
         sig.first_end = min(first.end() if first else len(text), lead_at + FIRST_SENTENCE_CHARS)
         if _FORUM_QUOTE.match(text, lead_at):  # a forum page opening with a reply: the headline is the story
@@ -675,6 +679,24 @@ _ENFORCER_OFFENDS = re.compile(
     + ")"
     r"(?:[^，。！？!?\s]{0,8}?[警长员官])?(?:" + "|".join(sorted(CITIZEN_OFFENCES, key=len, reverse=True)) + ")"
 )
+
+
+def _after_original_title(text: str, at: int, headline: str) -> int:
+    """Where the lead's first sentence starts when the text at `at` restates the headline as
+    原标题：… (a repost's original title): after that title — the headline again, up to the end
+    of its line otherwise — else `at`."""
+    m = _ORIGINAL_TITLE.match(text, at)
+    if m is None:
+        return at
+    start = m.end()
+    title = headline.strip()
+    if title and text.startswith(title, start):
+        end = start + len(title)
+        while end < len(text) and (text[end].isspace() or text[end] in "|｜_-—·"):
+            end += 1
+        return end
+    line_end = text.find("\n", start)
+    return start if line_end < 0 else line_end + 1
 
 
 def _offender_named(sig: Signals, title: str) -> bool:

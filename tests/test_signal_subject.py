@@ -394,3 +394,49 @@ def test_a_leaders_visit_or_delegation_under_a_slogan_headline(province, title, 
     assert f.relevant is relevant, f.reasons
     if relevant:
         assert f.category == "其他"
+
+
+# ---------------------------------------------------------------- a tip-off the authorities act on
+
+
+def test_enforcement_started_by_a_tip_off_is_not_complaint_handling(province):
+    """A township or a regulator acting on a tip (接到群众举报后…查处) is its ordinary work: the
+    政府回应 rule's 举报 is a complaint about a body, not the start of an inspection."""
+    f = run(
+        province,
+        "泸州一养殖户违规使用泔水喂猪 28头生猪已无害化处理",
+        "11月20日上午，纳溪区护国镇政府接到群众举报，立即会同区农业农村局赶赴现场核实。经查，该养殖户使用餐厨废弃物喂猪。",
+    )
+    assert not f.relevant, f.reasons
+    # a report the authorities left unanswered is still a complaint about them
+    g = run(province, "泸州一村民举报养殖场污染半年无人管", "纳溪区护国镇村民反映，养殖场污水直排河沟，举报半年无人管。")
+    assert g.relevant and g.category == "干部作风", g.reasons
+
+
+# ---------------------------------------------------------------- a repost's original title
+
+
+def test_the_lead_after_a_restated_original_title_is_the_first_sentence(province):
+    """A repost opening with 原标题：<the headline> is read from the sentence after it: what
+    that sentence says the post is (有奖举报: a reward scheme for tip-offs) counts as it would
+    without the restated title."""
+    lead = "为鼓励社会公众参与监督，省市场监管局日前印发《食品安全违法行为有奖举报办法》，最高奖励50万元。"
+    title = "注意了！举报食品安全问题最高可奖50万元"
+    plain = run(province, title, lead)
+    reposted = run(province, title, f"原标题：{title}\n{lead}")
+    assert not plain.relevant and not reposted.relevant, reposted.reasons
+
+
+@pytest.mark.parametrize(
+    "text, headline, expected",
+    [
+        ("T\n原标题：注意了！举报骗局\n为了…", "注意了！举报骗局", "为了…"),
+        ("T\n原标题:注意了！举报骗局| 微分享为了…", "注意了！举报骗局", "微分享为了…"),
+        ("T\n　原标题：另一个标题！\n为了…", "注意了！举报骗局", "为了…"),  # not the headline: its line
+        ("T\n为了…", "注意了！举报骗局", "为了…"),  # no original title: the lead as it is
+    ],
+)
+def test_after_original_title(text, headline, expected):
+    from jobs.analyse import _after_original_title
+
+    assert text[_after_original_title(text, 2, headline) :] == expected
