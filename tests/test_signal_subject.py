@@ -440,3 +440,28 @@ def test_after_original_title(text, headline, expected):
     from jobs.analyse import _after_original_title
 
     assert text[_after_original_title(text, 2, headline) :] == expected
+
+
+# ---------------------------------------------------------------- the campaign's slogans
+
+
+@pytest.mark.parametrize(
+    "title, lead, relevant",
+    [
+        # a school's, the army's pupils' or soldiers' event under the congress's or campaign's slogan
+        ("城关镇中心小学让十九大精神走进课堂", "近日，城关镇中心小学各班级开展主题班会，学生们畅谈家乡变化。", False),
+        ("第71集团军某旅多种形式开展主题教育", "连日来，该旅官兵走进军史馆，重温部队光荣历史。", False),
+        # a party organisation's or a state body's own campaign study stays party building
+        ("县财政局开展“不忘初心、牢记使命”主题教育", "按照县委统一部署，县财政局党组召开动员会。", True),
+        ("城关镇中心小学党支部开展主题党日活动", "近日，城关镇中心小学党支部组织全体党员重温入党誓词。", True),
+    ],
+)
+def test_campaign_slogans_make_party_building_only_for_party_or_state_bodies(province, title, lead, relevant):
+    model, province.relevance = province.relevance, None  # the rules alone
+    try:
+        f = run(province, title, lead)
+    finally:
+        province.relevance = model
+    assert f.relevant is relevant, f.reasons
+    if relevant:
+        assert f.category == "基层党建"
