@@ -80,6 +80,7 @@ class Signals:
     head_official: bool = False  # an official's title in the title (民警 and the like left out)
     head_body: bool = False  # a government body or a cadre cue (or a title) in the title
     foreign: bool = False  # the title names a foreign country and title and lead no place in China
+    history: bool = False  # the title names a leader of the revolution or the early People's Republic
     head_complaint: bool = False  # a complaint in the title, a government body or official in the lead
     first_end: int = 0  # offset in the folded text where the lead's first sentence ends
     lead: str = ""  # title + first sentences (folded)
@@ -99,6 +100,16 @@ _FORUM_QUOTE = re.compile(r"\s*(?:引用@|引用\s|以下是引用|原帖由|回
 # A repost opening with the original headline (原标题：…): the lead's first sentence is the one
 # after it, not the headline again.
 _ORIGINAL_TITLE = re.compile(r"[\s\u3000]*原标题[:：]\s*")
+# Leaders of the revolution and the early People's Republic (and the Republic before it): a
+# headline naming one (毛主席, 上海市第一任市长陈毅, 刘少奇前妻…) is history, not today's cadre
+# work, unless a topic rule holds in the headline itself (纪念周恩来诞辰…主题党日活动 is a party
+# branch's day). 陈云, a name many living people bear, is left out.
+_HISTORICAL = (
+    "毛泽东 毛主席 周恩来 周总理 刘少奇 朱德 朱总司令 邓小平 陈毅 彭德怀 贺龙 叶剑英 任弼时 董必武 林彪 刘伯承 "
+    "聂荣臻 徐向前 罗荣桓 胡耀邦 华国锋 瞿秋白 李大钊 陈独秀 孙中山 蒋介石 宋庆龄"
+)
+HISTORICAL_LEADERS = tuple(_HISTORICAL.split())
+_HISTORY_RE = re.compile("|".join(HISTORICAL_LEADERS))
 # A citizen's complaint or report in the headline: about a government body's handling when the
 # lead names one (举报过期食品只奖两毛: the 食药监局's reward), not about a company otherwise.
 COMPLAINT = ("投诉", "举报", "求助", "反映", "上访", "信访")
@@ -125,7 +136,8 @@ OFFICIALS = "officials"  # titles, cadre cues and government bodies (not a watch
 
 # The stage that found a post not relevant (`Analysis.dropped`), in the order they run: no
 # watch-list term at all; the prefilter (no topic in title and lead, or a topic in the lead
-# with no official, cue or body there); the area; a rule its `none` words vetoed (whatever other rule came close);
+# with no official, cue or body there); the area (out of it, abroad, or history: a leader of
+# the revolution in the headline); a rule its `none` words vetoed (whatever other rule came close);
 # no topic rule; the subject test (headline and first sentence); no identifiable official,
 # body, place or headline topic for the rule.
 NO_TERM, PREFILTER, AREA, VETO, NO_RULE, SUBJECT, OFFICIAL = (
@@ -311,6 +323,7 @@ class Analyzer:
         sig.accused = self.officials.accused_in(headline)
         sig.head_body = self.officials.has_cadre_word(headline)
         sig.foreign = foreign_subject(headline, text[: sig.cut], sig.places, sig.cut, boundaries)
+        sig.history = _HISTORY_RE.search(headline) is not None
         # bodies only the tagger knows matter for a complaint or a body in the headline
         by_tag = any(w in headline for w in COMPLAINT) or any(c in headline for c in "局委厅")
         sig.officials, sig.cues = self.officials.find(_officials_part(sig.lead), by_tag)
@@ -517,9 +530,11 @@ class Analyzer:
             and set(matched[TOPIC]) <= CITIZEN_OFFENCES
             and not self._by_clause(best_rule, positions, kinds_at)
         )
+        past = sig.history and not head_topic  # history: no more ours than abroad
         relevant = bool(matched.get(CADRE)) or (
             in_area
             and not sig.foreign
+            and not past
             and (
                 bool(matched.get(UNIT))
                 or sig.headline
@@ -545,7 +560,7 @@ class Analyzer:
             # team said what this post is (公务员考试法律常识题: exam prep), whatever other rule came
             # close, and the relevance model does not overrule it
             veto = any(self._topic_strength(t, positions, kinds_at, veto=False) for t in vetoed)
-            if not in_area or sig.foreign:
+            if not in_area or sig.foreign or past:
                 stage = AREA
             elif veto:
                 stage = VETO

@@ -465,3 +465,26 @@ def test_campaign_slogans_make_party_building_only_for_party_or_state_bodies(pro
     assert f.relevant is relevant, f.reasons
     if relevant:
         assert f.category == "基层党建"
+
+
+# ---------------------------------------------------------------- history
+
+
+@pytest.mark.parametrize(
+    "title, lead",
+    [
+        ("再话新中国首任南京市长刘伯承", "1949年4月，刘伯承任南京市军管会主任兼市长，他带头艰苦朴素，严惩贪污腐败。"),
+        ("湖南一老人珍藏毛主席像章50年", "老人曾任村党支部书记，他说县纪委书记也来看过。"),
+    ],
+)
+def test_a_leader_of_the_revolution_in_the_headline_is_history(province, title, lead):
+    """A headline about a leader of the revolution or the early People's Republic is history,
+    not today's cadre work, whatever titles and discipline words its lead has; the relevance
+    model does not take it back (it is out of scope like a foreign story)."""
+    f = run(province, title, lead)
+    assert not f.relevant, f.reasons
+
+
+def test_a_party_branch_commemorating_a_leader_of_the_revolution_stays_party_building(province):
+    f = run(province, "县财政局党支部开展纪念毛泽东同志诞辰130周年主题党日活动", "12月26日，县财政局党支部组织党员重温入党誓词。")
+    assert f.relevant and f.category == "基层党建", f.reasons
