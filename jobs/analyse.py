@@ -327,6 +327,9 @@ class Analyzer:
         # bodies only the tagger knows matter for a complaint or a body in the headline
         by_tag = any(w in headline for w in COMPLAINT) or any(c in headline for c in "局委厅")
         sig.officials, sig.cues = self.officials.find(_officials_part(sig.lead), by_tag)
+        # a "name" the gazetteer read as a place there (铜川王益民警: 王益区 after its city) is
+        # that place, not a person
+        sig.officials = [o for o in sig.officials if not _named_as_place(o.name, text, sig.places)]
         # a government body the tagger found (商丘市住房和城乡建设局) standing in the headline
         sig.head_body = sig.head_body or any(is_body(c) and c in headline for c in sig.cues)
         sig.head_complaint = any(w in headline for w in COMPLAINT) and bool(
@@ -694,6 +697,11 @@ _ENFORCER_OFFENDS = re.compile(
     + ")"
     r"(?:[^，。！？!?\s]{0,8}?[警长员官])?(?:" + "|".join(sorted(CITIZEN_OFFENCES, key=len, reverse=True)) + ")"
 )
+
+
+def _named_as_place(name: str, text: str, places: PlaceHits) -> bool:
+    """Whether `name` (an official's name, or "") starts where a place was found in `text`."""
+    return bool(name) and any(text.startswith(name, start) for start, _ in places.starts)
 
 
 def _after_original_title(text: str, at: int, headline: str) -> int:

@@ -488,3 +488,25 @@ def test_a_leader_of_the_revolution_in_the_headline_is_history(province, title, 
 def test_a_party_branch_commemorating_a_leader_of_the_revolution_stays_party_building(province):
     f = run(province, "县财政局党支部开展纪念毛泽东同志诞辰130周年主题党日活动", "12月26日，县财政局党支部组织党员重温入党誓词。")
     assert f.relevant and f.category == "基层党建", f.reasons
+
+
+# ---------------------------------------------------------------- a district after its city is no name
+
+
+@pytest.mark.parametrize("title", ["青岛李沧民警救助走失老人", "西安雁塔民警抓获一名网上逃犯"])
+def test_a_district_after_its_city_before_a_title_is_a_place_not_a_name(province, title):
+    """城市 + 区 short form + 民警 (青岛李沧民警): the tagger may read the district as a person's
+    name; the gazetteer found a place there, so no official is named and police at work stay
+    police at work."""
+    model, province.relevance = province.relevance, None  # the rules alone
+    try:
+        f = run(province, title, "11月14日，该分局民警在巡逻中发现情况并依法处置。")
+    finally:
+        province.relevance = model
+    assert not f.relevant, f.reasons
+    assert not any(o.endswith(("李沧", "雁塔")) for o in f.matched.get("officials", [])), f.matched
+
+
+def test_an_officers_own_name_is_still_a_name(province):
+    f = run(province, "民警王益抓获一名网上逃犯", "11月14日，铜川分局民警王益在摸排中抓获一名在逃人员。")
+    assert "民警王益" in f.matched.get("officials", []), f.matched
