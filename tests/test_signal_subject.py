@@ -382,7 +382,11 @@ def test_a_place_makes_a_response_governments_only_as_its_speaker(province, titl
         ("携手共建美丽乡村", "日前，临沂市副市长周全率队到沂南县走访贫困户，了解群众生产生活情况。", True),
         ("两地合作再深化", "5月22日下午，庆阳市委书记王建设与省旅游发展委员会座谈，对接旅游工作。", True),
         # a meeting a vice-governor attends and speaks at is the meeting's sector news
-        ("到2020年创建3000个美丽宜居示范村", "昨日，全省改善农村人居环境工作会议在西安召开，副省长刘安出席并讲话。", False),
+        (
+            "到2020年创建3000个美丽宜居示范村",
+            "昨日，全省改善农村人居环境工作会议在西安召开，副省长刘安出席并讲话。",
+            False,
+        ),
     ],
 )
 def test_a_leaders_visit_or_delegation_under_a_slogan_headline(province, title, lead, relevant):
@@ -409,7 +413,9 @@ def test_enforcement_started_by_a_tip_off_is_not_complaint_handling(province):
     )
     assert not f.relevant, f.reasons
     # a report the authorities left unanswered is still a complaint about them
-    g = run(province, "泸州一村民举报养殖场污染半年无人管", "纳溪区护国镇村民反映，养殖场污水直排河沟，举报半年无人管。")
+    g = run(
+        province, "泸州一村民举报养殖场污染半年无人管", "纳溪区护国镇村民反映，养殖场污水直排河沟，举报半年无人管。"
+    )
     assert g.relevant and g.category == "干部作风", g.reasons
 
 
@@ -486,7 +492,11 @@ def test_a_leader_of_the_revolution_in_the_headline_is_history(province, title, 
 
 
 def test_a_party_branch_commemorating_a_leader_of_the_revolution_stays_party_building(province):
-    f = run(province, "县财政局党支部开展纪念毛泽东同志诞辰130周年主题党日活动", "12月26日，县财政局党支部组织党员重温入党誓词。")
+    f = run(
+        province,
+        "县财政局党支部开展纪念毛泽东同志诞辰130周年主题党日活动",
+        "12月26日，县财政局党支部组织党员重温入党誓词。",
+    )
     assert f.relevant and f.category == "基层党建", f.reasons
 
 
