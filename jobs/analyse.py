@@ -110,6 +110,10 @@ _HISTORICAL = (
 )
 HISTORICAL_LEADERS = tuple(_HISTORICAL.split())
 _HISTORY_RE = re.compile("|".join(HISTORICAL_LEADERS))
+# Complaint words (as topics), and what in a headline names a company or the like rather than
+# a government body: a complaint about one is a consumer's (see `_judge`).
+COMPLAINT_TOPICS = frozenset({"举报", "实名举报", "投诉", "信访", "上访", "曝光", "维权"})
+_COMPANY = re.compile(r"公司|企业|集团|工厂|厂家|医院|诊所|幼儿园|物业|酒店|宾馆|超市|商场|驾校|楼盘|开发商|培训机构")
 # A citizen's complaint or report in the headline: about a government body's handling when the
 # lead names one (举报过期食品只奖两毛: the 食药监局's reward), not about a company otherwise.
 COMPLAINT = ("投诉", "举报", "求助", "反映", "上访", "信访")
@@ -533,6 +537,19 @@ class Analyzer:
             and set(matched[TOPIC]) <= CITIZEN_OFFENCES
             and not self._by_clause(best_rule, positions, kinds_at)
         )
+        # a complaint about a company (网友举报:某医院…, 曝光!这家企业…直排): the headline names a
+        # company, hospital or the like and no official, body or cadre, and the only topics are
+        # complaint words — the body in the lead is the regulator, not the one complained of. A
+        # government channel (留言板, 受文单位, 12345) or a rule's clause (投诉…获解决) keeps it.
+        if (
+            subject
+            and bool(matched.get(TOPIC))
+            and set(matched[TOPIC]) <= COMPLAINT_TOPICS
+            and _COMPANY.search(text, 0, sig.head_len) is not None
+            and not (sig.headline or sig.head_official or sig.head_body or sig.accused)
+            and not self._by_clause(best_rule, positions, kinds_at)
+        ):
+            subject = False
         past = sig.history and not head_topic  # history: no more ours than abroad
         relevant = bool(matched.get(CADRE)) or (
             in_area

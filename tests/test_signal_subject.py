@@ -520,3 +520,30 @@ def test_a_district_after_its_city_before_a_title_is_a_place_not_a_name(province
 def test_an_officers_own_name_is_still_a_name(province):
     f = run(province, "民警王益抓获一名网上逃犯", "11月14日，铜川分局民警王益在摸排中抓获一名在逃人员。")
     assert "民警王益" in f.matched.get("officials", []), f.matched
+
+
+# ---------------------------------------------------------------- a complaint about a company
+
+
+@pytest.mark.parametrize(
+    "title, lead, relevant",
+    [
+        # a company, a hospital, a driving school complained of: the body in the lead regulates it
+        (
+            "网友举报:咸阳一家黑心医院骗走患者八千元",
+            "2018年我被咸阳这家医院骗了8千多块，向区政府反映后毫无结果。",
+            False,
+        ),
+        ("曝光！这家化工企业废水直排河道", "根据群众信访举报，县生态环境局执法人员对该企业进行了检查。", False),
+        # …through a government channel, or with a body named in the headline, it is complaint handling
+        ("开发商逾期三年不交房 业主在市长留言板投诉", "回复内容：市住建局已约谈该公司，责令限期整改。", True),
+        ("举报县住建局对开发商违建不作为", "业主多次向县住建局举报，违建至今未拆除。", True),
+    ],
+)
+def test_a_complaint_about_a_company_is_a_consumers(province, title, lead, relevant):
+    model, province.relevance = province.relevance, None  # the rules alone
+    try:
+        f = run(province, title, lead)
+    finally:
+        province.relevance = model
+    assert f.relevant is relevant, f.reasons
