@@ -356,6 +356,12 @@ def test_a_foreign_leader_beside_a_place_in_china_stays_ours(province):
             False,
         ),
         ("株洲一小区电梯故障困人半小时，物业公司回应称已检修", "小区业主对物业的处理表示不满。", False),
+        # the place is only in the responder's name
+        (
+            "“幼儿被老师罚站一小时”，宝鸡幼儿园：涉事教师已被辞退",
+            "针对网传视频，12月4日，陕西省宝鸡市宝鸡金桥双语幼儿园回应记者称，涉事教师已被辞退，当地教育局已介入调查。",
+            False,
+        ),
     ],
 )
 def test_a_place_makes_a_response_governments_only_as_its_speaker(province, title, lead, relevant):
