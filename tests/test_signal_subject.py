@@ -466,6 +466,17 @@ def test_after_original_title(text, headline, expected):
         # a party organisation's or a state body's own campaign study stays party building
         ("县财政局开展“不忘初心、牢记使命”主题教育", "按照县委统一部署，县财政局党组召开动员会。", True),
         ("城关镇中心小学党支部开展主题党日活动", "近日，城关镇中心小学党支部组织全体党员重温入党誓词。", True),
+        # the slogan as a document's preamble (为深入贯彻…精神，…) is no party building
+        (
+            "陕西省税务局公告2019年第7号",
+            "为深入贯彻党的十九大精神，优化办税服务，现就办税服务厅延时服务有关事项公告如下。",
+            False,
+        ),
+        (
+            "县交通运输局党支部开展主题党日活动",
+            "为深入贯彻党的十九大精神，县交通运输局党支部组织党员重温入党誓词。",
+            True,
+        ),
     ],
 )
 def test_campaign_slogans_make_party_building_only_for_party_or_state_bodies(province, title, lead, relevant):
