@@ -212,3 +212,26 @@ def test_exam_prep_and_the_history_of_exams_are_not_recruitment(province, title,
 )
 def test_the_police_as_the_object_of_a_citizens_offence_are_police_news(province, title, lead):
     assert not run(province, title, lead).relevant
+
+
+# ---------------------------------------------------------------- a negative story no grade word names
+
+
+def test_a_plainly_negative_cadre_story_without_grade_words_is_contained_not_routine(province):
+    """A cadre story whose title and lead carry no investigation, abuse, inaction or bulletin
+    word is routine (IV) by content — unless its tone is plainly negative (the tone model at
+    NEGATIVE_STORY or more): then it is the rubric's "negative but contained" III, and the card
+    says why in words."""
+    from core.models import Grade
+    from jobs.analyse import NEGATIVE_STORY
+
+    sad = run(
+        province,
+        "咸阳一村民土地被占三年 镇政府说好的补偿款至今不见踪影",
+        "村民反映，镇政府征用其土地修路，说好的补偿款至今没给，家里生活难以为继，让人心寒。",
+    )
+    assert sad.relevant and sad.grade is Grade.III, sad.reasons
+    assert "负面的干部相关事件" in str(sad.reasons[0])
+    calm = run(province, "咸阳市副市长王建国到礼泉县调研土地征收补偿工作", "王建国一行实地察看了征地补偿款发放情况。")
+    assert calm.relevant and calm.grade is Grade.IV, calm.reasons
+    assert province.tone.model.probability("咸阳市副市长王建国到礼泉县调研土地征收补偿工作", "") < NEGATIVE_STORY
