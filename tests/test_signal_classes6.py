@@ -235,3 +235,17 @@ def test_a_plainly_negative_cadre_story_without_grade_words_is_contained_not_rou
     calm = run(province, "咸阳市副市长王建国到礼泉县调研土地征收补偿工作", "王建国一行实地察看了征地补偿款发放情况。")
     assert calm.relevant and calm.grade is Grade.IV, calm.reasons
     assert province.tone.model.probability("咸阳市副市长王建国到礼泉县调研土地征收补偿工作", "") < NEGATIVE_STORY
+
+
+@pytest.mark.parametrize(
+    "title, lead",
+    [
+        ("【身边的榜样】派出所民警李建华的为民情怀", "李建华扎根基层派出所二十年，帮助群众解决难题上千件。"),
+        ("扶贫一线村官风采：带着乡亲们走上致富路", "驻村第一书记王海涛到村三年，带领村民发展特色种植。"),
+    ],
+)
+def test_an_exemplar_profile_is_work_style(province, title, lead):
+    """A profile praising an official (榜样, 风采, 为民情怀, 群英谱, 先锋 next to the official) is
+    the rubric's positive exemplar: 干部作风."""
+    f = run(province, title, lead)
+    assert f.relevant and f.category == "干部作风", (f.category, f.reasons)
