@@ -16,6 +16,16 @@ from core.text import without_site_suffix as _without_site_suffix
 from tests.conftest import finding_of as run
 from tests.private_jieba import private_analyzer
 
+
+def rules_only(province, title: str, lead: str):
+    """The finding of the rules alone (the relevance model set aside for the call)."""
+    model, province.relevance = province.relevance, None
+    try:
+        return run(province, title, lead)
+    finally:
+        province.relevance = model
+
+
 # ---------------------------------------------------------------- subject: the headline
 
 
@@ -365,11 +375,7 @@ def test_a_foreign_leader_beside_a_place_in_china_stays_ours(province):
     ],
 )
 def test_a_place_makes_a_response_governments_only_as_its_speaker(province, title, lead, relevant):
-    model, province.relevance = province.relevance, None  # the rules alone
-    try:
-        f = run(province, title, lead)
-    finally:
-        province.relevance = model
+    f = rules_only(province, title, lead)
     assert f.relevant is relevant, f.reasons
     if relevant:
         assert f.category == "政府回应"
@@ -396,11 +402,7 @@ def test_a_place_makes_a_response_governments_only_as_its_speaker(province, titl
     ],
 )
 def test_a_leaders_visit_or_delegation_under_a_slogan_headline(province, title, lead, relevant):
-    model, province.relevance = province.relevance, None  # the rules alone
-    try:
-        f = run(province, title, lead)
-    finally:
-        province.relevance = model
+    f = rules_only(province, title, lead)
     assert f.relevant is relevant, f.reasons
     if relevant:
         assert f.category == "其他"
@@ -480,11 +482,7 @@ def test_after_original_title(text, headline, expected):
     ],
 )
 def test_campaign_slogans_make_party_building_only_for_party_or_state_bodies(province, title, lead, relevant):
-    model, province.relevance = province.relevance, None  # the rules alone
-    try:
-        f = run(province, title, lead)
-    finally:
-        province.relevance = model
+    f = rules_only(province, title, lead)
     assert f.relevant is relevant, f.reasons
     if relevant:
         assert f.category == "基层党建"
@@ -525,11 +523,7 @@ def test_a_district_after_its_city_before_a_title_is_a_place_not_a_name(province
     """城市 + 区 short form + 民警 (青岛李沧民警): the tagger may read the district as a person's
     name; the gazetteer found a place there, so no official is named and police at work stay
     police at work."""
-    model, province.relevance = province.relevance, None  # the rules alone
-    try:
-        f = run(province, title, "11月14日，该分局民警在巡逻中发现情况并依法处置。")
-    finally:
-        province.relevance = model
+    f = rules_only(province, title, "11月14日，该分局民警在巡逻中发现情况并依法处置。")
     assert not f.relevant, f.reasons
     assert not any(o.endswith(("李沧", "雁塔")) for o in f.matched.get("officials", [])), f.matched
 
@@ -558,9 +552,5 @@ def test_an_officers_own_name_is_still_a_name(province):
     ],
 )
 def test_a_complaint_about_a_company_is_a_consumers(province, title, lead, relevant):
-    model, province.relevance = province.relevance, None  # the rules alone
-    try:
-        f = run(province, title, lead)
-    finally:
-        province.relevance = model
+    f = rules_only(province, title, lead)
     assert f.relevant is relevant, f.reasons
