@@ -26,6 +26,14 @@ def rules_only(province, title: str, lead: str):
         province.relevance = model
 
 
+def assert_rules_say(province, title: str, lead: str, relevant: bool, category: str) -> None:
+    """The rules alone find the post relevant or not as said, and file a relevant one under `category`."""
+    f = rules_only(province, title, lead)
+    assert f.relevant is relevant, f.reasons
+    if relevant:
+        assert f.category == category, (f.category, f.reasons)
+
+
 # ---------------------------------------------------------------- subject: the headline
 
 
@@ -375,10 +383,7 @@ def test_a_foreign_leader_beside_a_place_in_china_stays_ours(province):
     ],
 )
 def test_a_place_makes_a_response_governments_only_as_its_speaker(province, title, lead, relevant):
-    f = rules_only(province, title, lead)
-    assert f.relevant is relevant, f.reasons
-    if relevant:
-        assert f.category == "政府回应"
+    assert_rules_say(province, title, lead, relevant, "政府回应")
 
 
 # ---------------------------------------------------------------- a leader's activity in the lead
@@ -402,10 +407,7 @@ def test_a_place_makes_a_response_governments_only_as_its_speaker(province, titl
     ],
 )
 def test_a_leaders_visit_or_delegation_under_a_slogan_headline(province, title, lead, relevant):
-    f = rules_only(province, title, lead)
-    assert f.relevant is relevant, f.reasons
-    if relevant:
-        assert f.category == "其他"
+    assert_rules_say(province, title, lead, relevant, "其他")
 
 
 # ---------------------------------------------------------------- a tip-off the authorities act on
@@ -482,10 +484,7 @@ def test_after_original_title(text, headline, expected):
     ],
 )
 def test_campaign_slogans_make_party_building_only_for_party_or_state_bodies(province, title, lead, relevant):
-    f = rules_only(province, title, lead)
-    assert f.relevant is relevant, f.reasons
-    if relevant:
-        assert f.category == "基层党建"
+    assert_rules_say(province, title, lead, relevant, "基层党建")
 
 
 # ---------------------------------------------------------------- history
