@@ -270,6 +270,7 @@ INACTION = _terms("""不作为 乱作为 慢作为 推诿 扯皮 敷衍 塞责 �
 醉驾 大吃大喝 违规吃喝 问责 追责 免职 撤职 停职 诫勉 通报批评 质疑 猫腻 不公 黑幕 讨说法""")
 DOUBT = _terms("质疑 猫腻 ？ ? 是否 疑似 疑问 不公 网传")
 BULLETIN = _terms("典型案例 典型问题 曝光台 通报曝光 起典型 件典型")
+HELD_TO_ACCOUNT = _terms("问责 追责 被追责 责任追究 移送司法机关 移送检察机关 移交司法机关")
 # A complaint the authorities answered or settled (a letter page's 已回复 / 处理结果, 投诉获解决):
 # complaint handling that worked, a minor item (IV) unless the content says more.
 # An explainer of the rules or of anti-corruption work (带你了解《监察法》, 行贿罪…实践认定中的几个
@@ -353,6 +354,13 @@ def assess_content(
         return Content(
             Grade.I, f"{'死亡' if death else '群体性事件'}与干部失职或不当行为相关（{'、'.join(w)}）", tuple(w), True
         )
+    accountable = _found(text, HELD_TO_ACCOUNT)
+    if death and accountable and not _found(headline, BULLETIN) and _STATS.search(headline):
+        # one deadly incident and the people held to account for it, counted in the headline
+        # (实验室爆炸致3学生死亡 校长等12人被问责, 事故调查结果公布 15人被移送司法机关): the rubric's
+        # "official misconduct causing serious harm", II — not a bulletin of typical cases
+        w = death[:1] + accountable[:2]
+        return Content(Grade.II, f"致人死亡事件的责任追究（{'、'.join(w)}）", tuple(w))
     if identified and (invest or abuse or violation) and not bulletin:
         w = (invest + abuse + violation)[:3]
         kind = "违纪违法/被查" if invest else "滥用职权、侵害群众" if abuse else "违反纪律规定"

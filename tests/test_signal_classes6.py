@@ -249,3 +249,25 @@ def test_an_exemplar_profile_is_work_style(province, title, lead):
     the rubric's positive exemplar: 干部作风."""
     f = run(province, title, lead)
     assert f.relevant and f.category == "干部作风", (f.category, f.reasons)
+
+
+@pytest.mark.parametrize(
+    "title, lead, grade",
+    [
+        # one deadly incident and the people held to account for it: serious harm, II
+        ("咸阳一化工厂爆炸致5人死亡 调查报告公布9人被问责", "经调查，事故企业违规生产，9人被问责。", "II"),
+        ("汉中隧道坍塌事故调查结果公布 6人被移送司法机关", "事故造成3人遇难，6名责任人被移送司法机关。", "II"),
+        # a bulletin of typical cases stays a bulletin
+        (
+            "省纪委通报5起典型案例 3人被问责",
+            "其中一起因监管不力致1人死亡，相关责任人被问责。",
+            "III",
+        ),
+    ],
+)
+def test_a_deadly_incident_with_its_people_held_to_account_is_grade_ii(title, lead, grade):
+    from core.grading import assess_content
+    from core.text import fold
+
+    c = assess_content(fold(f"{title}\n{lead}"))
+    assert c.grade.name == grade, c.why
