@@ -109,7 +109,9 @@ _HISTORICAL = (
     "聂荣臻 徐向前 罗荣桓 胡耀邦 华国锋 瞿秋白 李大钊 陈独秀 孙中山 蒋介石 宋庆龄"
 )
 HISTORICAL_LEADERS = tuple(_HISTORICAL.split())
-_HISTORY_RE = re.compile("|".join(HISTORICAL_LEADERS))
+# …but a place named after one (贺龙体育场, 刘少奇故居, 中山路 aside) is where today's news happens
+_NAMED_AFTER = "体育|纪念|故居|旧居|广场|路|大道|大街|街|中学|小学|大学|学院|公园|图书馆|铜像|雕像|陵园|墓|号"
+_HISTORY_RE = re.compile(f"(?:{'|'.join(HISTORICAL_LEADERS)})(?!{_NAMED_AFTER})")
 # Complaint words (as topics), and what in a headline names a company or the like rather than
 # a government body: a complaint about one is a consumer's (see `_judge`).
 COMPLAINT_TOPICS = frozenset({"举报", "实名举报", "投诉", "信访", "上访", "曝光", "维权"})

@@ -553,3 +553,13 @@ def test_an_officers_own_name_is_still_a_name(province):
 def test_a_complaint_about_a_company_is_a_consumers(province, title, lead, relevant):
     f = rules_only(province, title, lead)
     assert f.relevant is relevant, f.reasons
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["长沙市委书记胡衡华在贺龙体育场出席全民健身运动会开幕式", "宁乡市委书记到刘少奇故居调研红色旅游工作"],
+)
+def test_a_place_named_after_a_leader_of_the_revolution_is_todays_news(province, title):
+    """贺龙体育场, 刘少奇故居: where today's leaders act, not history."""
+    f = rules_only(province, title, "市委书记一行察看了现场。")
+    assert f.relevant, f.reasons
