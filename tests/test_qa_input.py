@@ -1,0 +1,46 @@
+"""Outside-QA with hostile input: JSON API answers whose fields have unexpected types."""
+
+from __future__ import annotations
+
+import json
+
+from tests.test_collect import collect, source_config  # noqa: F401  (the fixture)
+
+FIELDS = (
+    'fields = { items = "data.list", title = "title", link = "link", text = "summary", time = "ts", '
+    'replies = "stats.comments", views = "stats.reads", reposts = "stats.shares" }'
+)
+
+
+async def test_json_fields_of_unexpected_types_are_missing_not_their_repr(collect, http_server):
+    items = [
+        # an object or a list where text is expected: no title, so no post
+        {"id": 1, "title": {"zh": "标题"}, "link": "/a/1"},
+        {"id": 2, "title": ["公车", "私用"], "link": "/a/2"},
+        {"id": 3, "title": True, "link": "/a/3"},
+        # a good title with odd other fields: kept, the odd fields read as missing
+        {
+            "id": {"x": 1},
+            "title": "青石镇干部吃拿卡要被投诉",
+            "link": {"href": "/a/4"},
+            "summary": ["村民", "投诉"],
+            "stats": {"comments": [88], "reads": {"n": 5}, "shares": True},
+        },
+        # a search API's highlighting and entities in the title
+        {"id": 5, "title": "云川<em>羊肉汤</em>节&quot;开幕&quot;", "link": "/a/5", "summary": 3.5},
+    ]
+    http_server.routes["/api"] = (
+        200,
+        {"Content-Type": "application/json"},
+        json.dumps({"data": {"list": items}}, ensure_ascii=False).encode(),
+    )
+    run, h = await collect("json", "/api", FIELDS)
+    assert run.error is None
+    rows = list(h.app.db.query("SELECT * FROM posts WHERE source_id='web' ORDER BY id"))
+    assert [r["title"] for r in rows] == ["青石镇干部吃拿卡要被投诉", '云川羊肉汤节"开幕"']
+    first = rows[0]
+    assert first["url"] is None and first["text"] == ""
+    assert (first["replies"], first["views"], first["reposts"]) == (None, None, None)
+    assert rows[1]["url"] == http_server.url + "/a/5" and rows[1]["text"] == "3.5"
+    for r in rows:
+        assert "{" not in (r["title"] + r["text"] + (r["url"] or "")) and "[" not in r["text"]
