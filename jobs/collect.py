@@ -131,7 +131,7 @@ def item_key(
 ) -> str:
     """Stable key: the canonical link (shared across sources that republish the same URL,
     and across a feed that re-issues old items with new GUIDs), else the guid, else the title."""
-    if link and link.startswith(("http://", "https://")):
+    if link and link[:8].lower().startswith(("http://", "https://")):  # HTTPS://Host/… too
         return "url:" + canonical_url(link, aliases)
     if guid:
         return f"guid:{source_id}:{guid}"

@@ -44,3 +44,17 @@ async def test_json_fields_of_unexpected_types_are_missing_not_their_repr(collec
     assert rows[1]["url"] == http_server.url + "/a/5" and rows[1]["text"] == "3.5"
     for r in rows:
         assert "{" not in (r["title"] + r["text"] + (r["url"] or "")) and "[" not in r["text"]
+
+
+def test_a_link_with_an_upper_case_scheme_is_the_same_url():
+    from jobs.collect import parse_feed
+
+    feed = (
+        b'<rss version="2.0"><channel>'
+        b"<item><title>A</title><link>HTTPS://Bbs.Example/thread-1.html</link><guid>a</guid></item>"
+        b"</channel></rss>"
+    )
+    other = b'<rss version="2.0"><channel><item><title>B</title><link>https://bbs.example/thread-1.html</link></item></channel></rss>'
+    (a,) = parse_feed("one", feed)
+    (b,) = parse_feed("two", other)
+    assert a.item_key == b.item_key == "url:https://bbs.example/thread-1.html"  # stored once, across sources
