@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.test_collect import collect, source_config  # noqa: F401  (the fixture)
+from tests.test_telegram import GROUP, tg, top  # noqa: F401  (the fixture)
 
 FIELDS = (
     'fields = { items = "data.list", title = "title", link = "link", text = "summary", time = "ts", '
@@ -58,3 +61,23 @@ def test_a_link_with_an_upper_case_scheme_is_the_same_url():
     (a,) = parse_feed("one", feed)
     (b,) = parse_feed("two", other)
     assert a.item_key == b.item_key == "url:https://bbs.example/thread-1.html"  # stored once, across sources
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "c:99999999999999999999999",
+        "r:99999999999999999999",
+        "b:99999999999999999999",
+        "d:99999999999999999999:1",
+        "c:" + "9" * 5000,
+    ],
+)
+async def test_a_forged_button_with_a_huge_number_is_answered(tg, data):
+    """Callback data is chosen by the client: a number no incident can have is answered, not
+    left spinning with an OverflowError (or int()'s digit limit) in the log."""
+    card_id = tg.card_id(top(tg))
+    before = len(tg.api.answers)
+    tg.api.press(GROUP, tg.users["liqiang"], card_id, data)
+    await tg.until(lambda: len(tg.api.answers) > before)
+    assert tg.api.answers[before].get("text") == "无法识别的按钮。"
