@@ -9,6 +9,7 @@ data with these functions; what a press turns into is decided in `handlers.butto
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from core.lifecycle import Action
@@ -33,6 +34,9 @@ BACK = "b"  # back from the close choices to the card's buttons: b:<incident>
 DISPOSITIONS: tuple[Disposition, ...] = tuple(Disposition)  # the order the choices' indexes refer to
 
 
+_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
 @dataclass(frozen=True)
 class Press:
     """A decoded button: its code, the incident, and the choice's index (close choices only)."""
@@ -50,11 +54,13 @@ class Press:
     def decode(cls, data: str | None) -> Press | None:
         """'d:12:3' -> Press('d', 12, 3); None for anything malformed or unknown."""
         parts = (data or "").split(":")
-        if len(parts) not in (2, 3) or not parts[1].isdecimal():
+        # the numbers are ours: ASCII digits, at most 9 (as incident numbers in commands); a
+        # forged 10**30 would overflow the database's integers, 5,000 digits int() itself
+        if len(parts) not in (2, 3) or not _NUMBER.fullmatch(parts[1]):
             return None
         if parts[0] not in CODES and parts[0] not in (CHOOSE, BACK):
             return None
-        arg = int(parts[2]) if len(parts) == 3 and parts[2].isdecimal() else None
+        arg = int(parts[2]) if len(parts) == 3 and _NUMBER.fullmatch(parts[2]) else None
         return cls(parts[0], int(parts[1]), arg)
 
 

@@ -131,11 +131,15 @@ def item_key(
 ) -> str:
     """Stable key: the canonical link (shared across sources that republish the same URL,
     and across a feed that re-issues old items with new GUIDs), else the guid, else the title."""
-    if link and link.startswith(("http://", "https://")):
+    if link and link[:8].lower().startswith(("http://", "https://")):  # HTTPS://Host/… too
         return "url:" + canonical_url(link, aliases)
     if guid:
         return f"guid:{source_id}:{guid}"
     return f"title:{source_id}:" + hashlib.sha1(normalize(title).encode()).hexdigest()[:16]
+
+
+# tags inside a word (a search API's 青石镇<em>干部</em>): dropped without leaving a space
+_INLINE = re.compile(r"</?(?:em|b|strong|i|u|mark|span|font)\b[^>]*>", re.IGNORECASE)
 
 
 def _text(html: str) -> str:
@@ -146,8 +150,8 @@ def _count(value: object) -> int | None:
     """'1.2万' -> 12000; '356 回复' -> 356; a JSON number as it is. None for no count, and for
     one that cannot be a count (negative, not finite, above `MAX_COUNT`, a boolean): dropped,
     never read as another number (-5 is not 5, 1e308 is not 1)."""
-    if value is None or isinstance(value, bool):
-        return None
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None  # a list or an object is no count ([5] is not 5)
     if isinstance(value, (int, float)):
         n = float(value) if isinstance(value, float) else value
     else:
@@ -456,6 +460,16 @@ def _whole_chars(obj):
     return obj
 
 
+def _scalar(value: object) -> str:
+    """A JSON field read as text: a string, or a number written out; "" for anything else
+    (null, true/false, an object, a list)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
 def parse_json(
     source: Source, text: str, base_url: str, aliases: dict[str, str] | None = None, *, now: datetime | None = None
 ) -> list[Post]:
@@ -476,20 +490,23 @@ def parse_json(
     for it in items:
         if not isinstance(it, dict):
             continue
-        title = clean(str(_path(it, f.title) or ""))
+        # a field of an unexpected type (an object, a list, true) is missing, never its Python
+        # repr ("{'zh': …}", "True"); markup and entities in a title (a search API's
+        # <em>highlight</em>, &quot;) are read as in a feed's title
+        title = _text(_INLINE.sub("", _scalar(_path(it, f.title))))
         link = _path(it, f.link)
-        link = urljoin(base_url, str(link)) if link else None
+        link = urljoin(base_url, link.strip()) if isinstance(link, str) and link.strip() else None
         if not title:
             continue
-        text = _path(it, f.text) if f.text else ""
+        text = _scalar(_path(it, f.text)) if f.text else ""
         ts = _path(it, f.time) if f.time else None
         published = times.read(_json_time, ts)
         posts.append(
             Post(
                 source_id=source.id,
-                item_key=item_key(source.id, link, str(it.get("id") or "") or None, title, aliases),
+                item_key=item_key(source.id, link, _scalar(it.get("id")) or None, title, aliases),
                 title=title,
-                text=_text(str(text or "")),
+                text=_text(text),
                 url=link,
                 published_at=published,
                 replies=_count(_path(it, f.replies)) if f.replies else None,
