@@ -10,7 +10,10 @@ One `Fetcher` per process wraps the shared `httpx.AsyncClient`:
 * robots.txt respected (cached per host; a missing robots.txt allows everything), and its
   Crawl-delay raises the host's minimum interval (capped at `MAX_CRAWL_DELAY`);
 * a maximum body size (the body is streamed and cut off, the fetch fails clearly);
-* retries with backoff on 5xx and network errors; timeouts from the client;
+* retries with backoff on 5xx and network errors; timeouts from the client; a 429 or 503's
+  Retry-After (seconds or an HTTP date, capped at `MAX_RETRY_AFTER`) is honoured: a short one
+  is waited out before the retry, a long one fails the fetch and the host is not asked again
+  until it has passed (`FetchError` without a request);
 * decoding from evidence (`decode_body`): BOM, UTF-16/32 NUL patterns, valid UTF-8, the HTTP
   charset and <meta charset> / XML declaration as claims weighed against GB18030, Big5 and
   charset-normalizer's guess by how plausible the decoded text is; GB2312/GBK are decoded as
@@ -22,12 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import email.utils
 import logging
 import random
 import re
 import time
 import urllib.robotparser
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import charset_normalizer
@@ -383,6 +388,8 @@ class _Host:
     robots: urllib.robotparser.RobotFileParser | None = None
     robots_checked: bool = False
     crawl_delay: float = 0.0  # robots.txt's Crawl-delay for our user agent, capped
+    not_before: float = 0.0  # monotonic: a Retry-After asked us not to come back before this
+    not_before_status: int | None = None  # the status that asked it (429, 503)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     phase: float = field(default_factory=random.random)
 
@@ -398,6 +405,10 @@ class _Host:
 
 _GOLDEN = (5**0.5 - 1) / 2
 MAX_CRAWL_DELAY = 60.0  # seconds: a robots.txt asking for more gets this (and a log line)
+MAX_RETRY_AFTER = 6 * 3600.0  # seconds: a Retry-After asking for more gets this
+# a Retry-After up to this long is waited out before the retry; a longer one fails the fetch
+# (the host's slot is not held that long) and the host rests until it has passed
+MAX_INLINE_RETRY_AFTER = 10.0
 
 
 class Fetcher:
@@ -462,6 +473,13 @@ class Fetcher:
         """:raises FetchError: robots.txt disallows it, too big, HTTP error, network error,
         undecodable compression, a bad URL — any failure of this one request."""
         host = self._host(url)
+        resting = host.not_before - time.monotonic()
+        if resting > 0:
+            raise FetchError(
+                f"服务器要求稍后再试，还需等待 {resting:.0f} 秒 / the host asked us to wait (Retry-After): "
+                f"{resting:.0f}s left",
+                status=host.not_before_status,
+            )
         if not await self._allowed(url, host):
             raise FetchError(f"robots.txt 不允许抓取 / disallowed by robots.txt: {url}")
         headers = {"User-Agent": self.user_agent}
@@ -488,9 +506,18 @@ class Fetcher:
                     host.started = sent[-1]
                     host.took = host.last - host.started
             attempt += 1
+            wait = self.p.backoff * 2 ** (attempt - 1) if err.retry_after is None else err.retry_after
+            if err.retry_after is not None and (attempt > self.p.retries or wait > MAX_INLINE_RETRY_AFTER):
+                # the server said when to come back: not before then, this fetch or any other
+                host.not_before = time.monotonic() + err.retry_after
+                host.not_before_status = err.status
+                log.info("%s asked to retry after %gs (HTTP %s)", host.key, err.retry_after, err.status)
+                raise FetchError(
+                    f"{err}，服务器要求 {wait:g} 秒后再试 / retry after {wait:g}s", status=err.status
+                ) from err
             if attempt > self.p.retries:
                 raise FetchError(str(err), status=err.status) from err
-            await asyncio.sleep(self.p.backoff * 2 ** (attempt - 1))
+            await asyncio.sleep(wait)
         if result.status != 304:
             # decoded after the host's slot is given back: the cpu worker may be busy analysing
             # other posts, and the host's next request need not wait for that
@@ -511,8 +538,12 @@ class Fetcher:
                         etag=resp.headers.get("etag"),
                         last_modified=resp.headers.get("last-modified"),
                     )
-                if resp.status_code >= 500:
-                    raise _Retryable(f"服务器错误 / server error {resp.status_code}", resp.status_code)
+                if resp.status_code >= 500 or resp.status_code == 429:
+                    kind = "请求过多 / too many requests" if resp.status_code == 429 else "服务器错误 / server error"
+                    after = _retry_after(resp.headers.get("retry-after"), self.clock())
+                    if resp.status_code == 429 and after is None:
+                        after = self.p.backoff  # a 429 is retried no sooner than the backoff, even unasked
+                    raise _Retryable(f"{kind} {resp.status_code}", resp.status_code, after)
                 if resp.status_code >= 400:
                     raise FetchError(f"HTTP {resp.status_code}", status=resp.status_code)
                 declared = resp.headers.get("content-length")
@@ -564,7 +595,27 @@ def _crawl_delay(rp: urllib.robotparser.RobotFileParser, agent: str, robots_url:
     return max(delay, 0.0)
 
 
+def _retry_after(value: str | None, now: datetime) -> float | None:
+    """A Retry-After header in seconds from `now` (delay-seconds or an HTTP date), capped at
+    `MAX_RETRY_AFTER`; None when absent or unreadable."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now if now.tzinfo else now.replace(tzinfo=UTC))).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
 class _Retryable(Exception):
-    def __init__(self, message: str, status: int | None):
+    def __init__(self, message: str, status: int | None, retry_after: float | None = None):
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after  # seconds the server asked us to wait (Retry-After)

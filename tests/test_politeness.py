@@ -9,6 +9,7 @@ import logging
 import urllib.robotparser
 
 import httpx
+import pytest
 
 from jobs.fetch import MAX_CRAWL_DELAY, Fetcher, Politeness, _crawl_delay, _Host, _ready_at
 
@@ -88,3 +89,50 @@ async def test_the_interval_runs_from_when_the_request_went_out(http_server, mon
     assert went_out >= before
     (host,) = fetcher._hosts.values()
     assert host.started == went_out
+
+
+def test_retry_after_is_read_as_seconds_or_a_date_and_capped():
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    from jobs.fetch import MAX_RETRY_AFTER, _retry_after
+
+    now = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    assert _retry_after("120", now) == 120.0
+    assert _retry_after(format_datetime(now + timedelta(seconds=90), usegmt=True), now) == 90.0
+    assert _retry_after(format_datetime(now - timedelta(hours=1), usegmt=True), now) == 0.0  # past: now
+    assert _retry_after("99999999", now) == MAX_RETRY_AFTER
+    assert _retry_after(None, now) is None and _retry_after("soon", now) is None and _retry_after("-5", now) is None
+
+
+async def test_a_short_retry_after_is_waited_out_before_the_retry(http_server):
+    answers = iter([(503, {"Retry-After": "0"}, b"busy"), (200, {"Content-Type": "text/plain"}, b"ok")])
+    http_server.routes["/a"] = lambda handler: next(answers)
+    async with httpx.AsyncClient() as client:
+        # a backoff of an hour: only the server's Retry-After: 0 lets the retry come at once
+        fetcher = Fetcher(
+            client, Politeness(min_interval=0.0, jitter=0.0, retries=1, backoff=3600.0, respect_robots=False)
+        )
+        result = await asyncio.wait_for(fetcher.get(http_server.url + "/a"), timeout=30)
+    assert result.status == 200 and http_server.hits == ["/a", "/a"]
+
+
+async def test_a_long_retry_after_fails_the_fetch_and_rests_the_host(http_server):
+    """A 429 asking for two minutes is not retried at once (however many retries are allowed),
+    and nothing else is asked of that host before the two minutes have passed."""
+    from jobs.fetch import FetchError
+
+    http_server.routes["/a"] = (429, {"Retry-After": "120"}, b"slow down")
+    http_server.routes["/b"] = (200, {"Content-Type": "text/plain"}, b"b")
+    async with httpx.AsyncClient() as client:
+        fetcher = Fetcher(client, Politeness(min_interval=0.0, jitter=0.0, retries=2, respect_robots=False))
+        with pytest.raises(FetchError) as first:
+            await fetcher.get(http_server.url + "/a")
+        assert first.value.status == 429 and "120" in str(first.value)
+        with pytest.raises(FetchError) as second:
+            await fetcher.get(http_server.url + "/b")
+        assert second.value.status == 429 and "稍后再试" in str(second.value)
+        assert http_server.hits == ["/a"]  # the host was not asked again
+        (host,) = fetcher._hosts.values()
+        host.not_before = 0.0  # the two minutes have passed
+        assert (await fetcher.get(http_server.url + "/b")).status == 200
