@@ -707,10 +707,12 @@ def status_summary(
     hours: str,
     deadline: tuple[str, datetime] | None,
     tz: ZoneInfo,
+    now: datetime | None = None,
 ) -> str | None:
     """A subscriber's status summary of `inc` over an interval (`hours`, e.g. "2 小时"): what
-    people did in `events` (the interval's), the latest of it and the next deadline. None when
-    nobody did anything in the interval."""
+    people did in `events` (the interval's), the latest of it and the next deadline (one already
+    past at `now` is named as missed, not as the next). None when nobody did anything in the
+    interval."""
     named = _namer(names)
 
     def name_of(pid: str | None) -> str:
@@ -735,7 +737,8 @@ def status_summary(
     what, detail = describe_event(last, name_of)
     parts.append(f"最新：{name_of(last.actor)} {what}" + (f"「{detail[:60]}」" if detail else ""))
     if deadline:
-        parts.append(f"下一时限 {deadline[0]} {fmt_time(deadline[1], tz)}")
+        missed = now is not None and deadline[1] < now
+        parts.append(f"{'已超过' if missed else '下一时限 '}{deadline[0]} {fmt_time(deadline[1], tz)}")
     parts.append(f"现状：{inc.state.label}")
     return inert(f"📋 #{inc.id} 状态小结（过去 {hours}）：" + "；".join(parts))
 

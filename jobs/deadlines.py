@@ -210,7 +210,7 @@ class _Sweep:
         events = [e for e in store.events_for(service.db, inc.id) if start <= e.at < end]
         minutes = int(self.every.total_seconds() // 60)
         span = f"{minutes // 60} 小时" if minutes % 60 == 0 else f"{minutes} 分钟"
-        text = status_summary(inc, events, service.name_of, span, next_deadline(inc, dl, now), self.tz)
+        text = status_summary(inc, events, service.name_of, span, next_deadline(inc, dl, now), self.tz, now)
         if text:
             self.acted += 1
             self.summaries.append((inc, key, text))

@@ -49,10 +49,11 @@ def reference_report(db, config, period: str, now: datetime, tz: ZoneInfo) -> Re
     overdue = [iid for iid, k in kinds.items() if k]
     names = {s.id: s.name for s in config.sources}
     people = {p.id: p.name for p in config.people}
-    by_person: dict[str, tuple[list, list]] = {}
+    by_person: dict[str, tuple[list, list, list]] = {}
     for i in incs:
         if i.assignee:
-            claims, closes = by_person.setdefault(people.get(i.assignee, i.assignee), ([], []))
+            held, claims, closes = by_person.setdefault(people.get(i.assignee, i.assignee), ([], [], []))
+            held.append(i.id)
             if i.claimed_at:
                 claims.append(i.claimed_at - i.created_at)
             if i.closed_at and i.state is State.CLOSED:
@@ -101,7 +102,7 @@ def reference_report(db, config, period: str, now: datetime, tz: ZoneInfo) -> Re
             for g in Grade
             if (v := [i.claimed_at - i.created_at for i in incs if i.grade is g and i.claimed_at])
         },
-        claim_by_person={name: (len(c), _mean(c), _mean(d)) for name, (c, d) in sorted(by_person.items())},
+        claim_by_person={name: (len(h), _mean(c), _mean(d)) for name, (h, c, d) in sorted(by_person.items())},
         false_positive_rate=fp,
         sources=_source_health(db, config),
         by_day={d.isoformat(): (new_by_day[d], done_by_day[d]) for d in days},

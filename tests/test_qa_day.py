@@ -1,0 +1,30 @@
+"""Outside-QA defects found driving a day of the team's work (staff, leader, partner)."""
+
+from __future__ import annotations
+
+from jobs.report import build_report, render_report
+
+
+async def test_report_counts_an_incident_closed_without_a_claim_for_its_holder(two, clock):
+    # 李强 transfers #2 without claiming it, then closes it as 已转办: he holds it, it is his
+    assert await two.say("liqiang", "/transfer 2 市委宣传部网评办 48h 请核实") == ""
+    clock.advance(hours=3)
+    assert await two.say("liqiang", "/close 2 已转办 网评办已处理") == ""
+    await two.deliver()
+    r = build_report(two.app.db, two.app.config, "week", clock(), two.app.tz)
+    assert r.claim_by_person["李强"][0] == 1  # not "李强 0 起" next to his 办结 time
+    assert "李强 1 起 — " in render_report(r, two.app.tz)
+
+
+async def test_a_summary_names_a_missed_deadline_as_missed_not_as_the_next(two, clock):
+    # #1 (grade II) stays unclaimed past its claim deadline (10:30) and is auto-escalated; at
+    # 12:00 the leader's summary must not call the 10:30 deadline "下一时限"
+    assert "已订阅" in await two.say("chenbuzhang", "/subscribe II")
+    summaries = []
+    for _ in range(3):
+        clock.advance(minutes=40)
+        await two.app._deadline_job()
+        summaries += [line for line in (await two.deliver()).splitlines() if "状态小结" in line]
+    assert len(summaries) == 1, summaries
+    assert "下一时限 认领时限" not in summaries[0]
+    assert "已超过认领时限 11-24 10:30" in summaries[0]
