@@ -334,3 +334,23 @@ async def test_a_flood_from_an_unconfigured_chat_is_logged_at_a_bounded_rate(tg,
     assert 1 <= len(lines) <= 5
     tg.platform.ignored.flush()
     assert any("35 more refused" in r.getMessage() for r in caplog.records)
+
+
+async def test_close_on_a_stale_card_of_a_closed_incident_says_it_is_closed(tg):
+    """关闭 pressed on an older card of an incident closed since: the presser is told at once,
+    the card's buttons are not swapped for dispositions that can only be refused."""
+    iid = next(r["id"] for r in tg.app.db.query("SELECT id FROM incidents WHERE grade IN ('III','IV') ORDER BY id"))
+    card_id = tg.card_id(iid)
+    stale = tg.api.buttons(GROUP, card_id)
+    tg.say("liqiang", f"/close {iid} 已澄清")
+    await tg.until(lambda: f"✅ #{iid} 由 李强 关闭，处置：已澄清" in tg.texts())
+    await settled(tg.app)
+    tg.api.messages[(GROUP, card_id)]["markup"] = {
+        "inline_keyboard": [[{"text": t, "callback_data": d} for t, d in stale]]
+    }  # as the card still looked on a phone that had not refreshed
+    before = len(tg.api.answers)
+    tg.api.press(GROUP, tg.users["zhoulan"], card_id, f"x:{iid}")
+    await tg.until(lambda: len(tg.api.answers) > before)
+    answer = tg.api.answers[before]
+    assert f"#{iid} 已关闭（已澄清）" in answer.get("text", "") and answer.get("show_alert") is True
+    assert not any(d.startswith("d:") for _, d in tg.api.buttons(GROUP, card_id))
