@@ -354,3 +354,32 @@ async def test_close_on_a_stale_card_of_a_closed_incident_says_it_is_closed(tg):
     answer = tg.api.answers[before]
     assert f"#{iid} 已关闭（已澄清）" in answer.get("text", "") and answer.get("show_alert") is True
     assert not any(d.startswith("d:") for _, d in tg.api.buttons(GROUP, card_id))
+
+
+@pytest.mark.parametrize("fault", ["429", "500"])
+async def test_close_choices_that_cannot_be_shown_are_explained(tg, fault):
+    """关闭 swaps the card's buttons for the dispositions; when Telegram refuses that edit
+    (flood control, an error), the press is answered with what to do, not silently."""
+    iid = top(tg)
+    card_id = tg.card_id(iid)
+    tg.api.fail("editMessageReplyMarkup", fault, 5)
+    before = len(tg.api.answers)
+    tg.api.press(GROUP, tg.users["liqiang"], card_id, f"x:{iid}")
+    await tg.until(lambda: len(tg.api.answers) > before)
+    answer = tg.api.answers[before]
+    assert "按钮暂时无法更新" in answer.get("text", "") and "/close" in answer["text"]
+    assert answer.get("show_alert") is True
+    assert tg.app.service.get(iid).state.value == "new"
+
+
+async def test_a_press_that_fails_inside_is_still_answered(tg, monkeypatch):
+    iid = top(tg)
+
+    async def broken(*a, **k):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(tg.platform.host, "press", broken)
+    before = len(tg.api.answers)
+    tg.api.press(GROUP, tg.users["liqiang"], tg.card_id(iid), f"c:{iid}")
+    await tg.until(lambda: len(tg.api.answers) > before)
+    assert "操作未能完成" in tg.api.answers[before].get("text", "")
