@@ -383,3 +383,19 @@ async def test_a_press_that_fails_inside_is_still_answered(tg, monkeypatch):
     tg.api.press(GROUP, tg.users["liqiang"], tg.card_id(iid), f"c:{iid}")
     await tg.until(lambda: len(tg.api.answers) > before)
     assert "操作未能完成" in tg.api.answers[before].get("text", "")
+
+
+async def test_mute_all_and_unmute_all_are_announced_once_in_the_group(tg):
+    tg.say("liqiang", "/mute all 2h")
+    await tg.until(lambda: any(t.startswith("🔕 李强 开启全组静音") for t in tg.texts()))
+    tg.say("liqiang", "/unmute all")
+    await tg.until(lambda: "🔔 李强 取消了全组静音，恢复全部提醒" in tg.texts())
+    tg.say("liqiang", "/unmute all")  # answered directly: handled after the first /unmute all
+    await tg.until(lambda: "目前没有全组静音。" in tg.texts())
+    await settled(tg.app)
+    texts = [t for t in tg.texts() if "全组静音" in t]
+    assert texts[0].startswith("🔕 李强 开启全组静音") and len(texts) == 3
+    assert texts[1:] == ["🔔 李强 取消了全组静音，恢复全部提醒", "目前没有全组静音。"] or texts[1:] == [
+        "目前没有全组静音。",
+        "🔔 李强 取消了全组静音，恢复全部提醒",
+    ]
