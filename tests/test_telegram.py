@@ -399,3 +399,16 @@ async def test_mute_all_and_unmute_all_are_announced_once_in_the_group(tg):
         "目前没有全组静音。",
         "🔔 李强 取消了全组静音，恢复全部提醒",
     ]
+
+
+async def test_close_on_a_card_waiting_for_signoff_says_so_at_once(tg):
+    iid = top(tg)  # grade I: a close by staff waits for a leader's 销号
+    card_id = tg.card_id(iid)
+    tg.say("liqiang", f"/judge {iid} 系公务用车")
+    tg.say("liqiang", f"/close {iid} 已澄清")
+    await tg.until(lambda: any(f"📮 #{iid} 李强 申请关闭" in t for t in tg.texts()))
+    before = len(tg.api.answers)
+    tg.api.press(GROUP, tg.users["zhoulan"], card_id, f"x:{iid}")
+    await tg.until(lambda: len(tg.api.answers) > before)
+    assert f"#{iid} 已申请关闭（已澄清），正待领导销号" in tg.api.answers[before].get("text", "")
+    assert not any(d.startswith("d:") for _, d in tg.api.buttons(GROUP, card_id))
