@@ -72,6 +72,19 @@ async def press(deps: Deps, req: Request, data: str, *, keyboards: bool = False)
                 return Pressed(alert=False, card=deps.render_card(deps.service.get(iid)))
             except LookupError:  # forged or stale callback data: no such incident
                 return Pressed(f"没有编号为 #{iid} 的事件。")
+        try:  # a stale card's 关闭: say so now, not after a disposition was chosen
+            inc = deps.service.get(iid)
+        except LookupError:
+            return Pressed(f"没有编号为 #{iid} 的事件。")
+        if inc.state is State.CLOSED:
+            disposition = inc.disposition.value if inc.disposition else "—"
+            return Pressed(f"#{iid} 已关闭（{disposition}），不能再执行此操作。如需继续处置，请先 /reopen {iid}。")
+        if inc.state is State.PENDING_SIGNOFF:  # closed by staff, waiting for 销号
+            disposition = inc.disposition.value if inc.disposition else "—"
+            return Pressed(
+                f"#{iid} 已申请关闭（{disposition}），正待领导销号。"
+                f"领导或管理员可 /signoff {iid} 销号，或 /reopen {iid} 原因 退回继续处置。"
+            )
         return Pressed(alert=False, choices=_close_choices(iid))
     if b.code == CHOOSE:
         if b.arg is None or not 0 <= b.arg < len(DISPOSITIONS):

@@ -1005,9 +1005,7 @@ async def cmd_mute(call: Call) -> list[Reply]:
         until = call.deps.clock() + span
         call.deps.service.mute_all(call.actor, until)
         log.info("/mute all by %s until %s", call.me.id, until)
-        if (call.req.platform, call.req.chat) in [
-            c for t in call.deps.config.teams for c in call.deps.router.group_chats(t.id)
-        ]:
+        if _in_a_group(call):  # the group is told through the outbox
             return []
         return [Reply(f"已开启全组静音，至 {fmt_time(until, call.deps.tz)}（I、II 级事件照常提醒）。")]
     if (closed := call.deps.service.get(iid)).state is State.CLOSED:
@@ -1019,6 +1017,13 @@ async def cmd_mute(call: Call) -> list[Reply]:
     return _done(call, inc, f"已静音 #{iid} 的提醒，至 {fmt_time(inc.muted_until, call.deps.tz)}。")
 
 
+def _in_a_group(call: Call) -> bool:
+    """The command came from a monitoring group, where the group-wide hold is announced."""
+    return (call.req.platform, call.req.chat) in [
+        c for t in call.deps.config.teams for c in call.deps.router.group_chats(t.id)
+    ]
+
+
 async def cmd_unmute(call: Call) -> list[Reply]:
     usage = "/unmute 编号，例如 /unmute 12；/unmute all 结束全组静音"
     deps = call.deps
@@ -1028,6 +1033,8 @@ async def cmd_unmute(call: Call) -> list[Reply]:
             return [Reply("目前没有全组静音。")]
         deps.service.mute_all(call.actor, None)
         log.info("/unmute all by %s", call.me.id)
+        if _in_a_group(call):  # the group is told through the outbox (🔔 … 取消了全组静音)
+            return []
         return [Reply("已结束全组静音，恢复全部提醒。")]
     iid = _id_only(call, usage)
     inc, was = deps.service.unmute(iid, call.actor)

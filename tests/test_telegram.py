@@ -334,3 +334,81 @@ async def test_a_flood_from_an_unconfigured_chat_is_logged_at_a_bounded_rate(tg,
     assert 1 <= len(lines) <= 5
     tg.platform.ignored.flush()
     assert any("35 more refused" in r.getMessage() for r in caplog.records)
+
+
+async def test_close_on_a_stale_card_of_a_closed_incident_says_it_is_closed(tg):
+    """关闭 pressed on an older card of an incident closed since: the presser is told at once,
+    the card's buttons are not swapped for dispositions that can only be refused."""
+    iid = next(r["id"] for r in tg.app.db.query("SELECT id FROM incidents WHERE grade IN ('III','IV') ORDER BY id"))
+    card_id = tg.card_id(iid)
+    stale = tg.api.buttons(GROUP, card_id)
+    tg.say("liqiang", f"/close {iid} 已澄清")
+    await tg.until(lambda: f"✅ #{iid} 由 李强 关闭，处置：已澄清" in tg.texts())
+    await settled(tg.app)
+    tg.api.messages[(GROUP, card_id)]["markup"] = {
+        "inline_keyboard": [[{"text": t, "callback_data": d} for t, d in stale]]
+    }  # as the card still looked on a phone that had not refreshed
+    before = len(tg.api.answers)
+    tg.api.press(GROUP, tg.users["zhoulan"], card_id, f"x:{iid}")
+    await tg.until(lambda: len(tg.api.answers) > before)
+    answer = tg.api.answers[before]
+    assert f"#{iid} 已关闭（已澄清）" in answer.get("text", "") and answer.get("show_alert") is True
+    assert not any(d.startswith("d:") for _, d in tg.api.buttons(GROUP, card_id))
+
+
+@pytest.mark.parametrize("fault", ["429", "500"])
+async def test_close_choices_that_cannot_be_shown_are_explained(tg, fault):
+    """关闭 swaps the card's buttons for the dispositions; when Telegram refuses that edit
+    (flood control, an error), the press is answered with what to do, not silently."""
+    iid = top(tg)
+    card_id = tg.card_id(iid)
+    tg.api.fail("editMessageReplyMarkup", fault, 5)
+    before = len(tg.api.answers)
+    tg.api.press(GROUP, tg.users["liqiang"], card_id, f"x:{iid}")
+    await tg.until(lambda: len(tg.api.answers) > before)
+    answer = tg.api.answers[before]
+    assert "按钮暂时无法更新" in answer.get("text", "") and "/close" in answer["text"]
+    assert answer.get("show_alert") is True
+    assert tg.app.service.get(iid).state.value == "new"
+
+
+async def test_a_press_that_fails_inside_is_still_answered(tg, monkeypatch):
+    iid = top(tg)
+
+    async def broken(*a, **k):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(tg.platform.host, "press", broken)
+    before = len(tg.api.answers)
+    tg.api.press(GROUP, tg.users["liqiang"], tg.card_id(iid), f"c:{iid}")
+    await tg.until(lambda: len(tg.api.answers) > before)
+    assert "操作未能完成" in tg.api.answers[before].get("text", "")
+
+
+async def test_mute_all_and_unmute_all_are_announced_once_in_the_group(tg):
+    tg.say("liqiang", "/mute all 2h")
+    await tg.until(lambda: any(t.startswith("🔕 李强 开启全组静音") for t in tg.texts()))
+    tg.say("liqiang", "/unmute all")
+    await tg.until(lambda: "🔔 李强 取消了全组静音，恢复全部提醒" in tg.texts())
+    tg.say("liqiang", "/unmute all")  # answered directly: handled after the first /unmute all
+    await tg.until(lambda: "目前没有全组静音。" in tg.texts())
+    await settled(tg.app)
+    texts = [t for t in tg.texts() if "全组静音" in t]
+    assert texts[0].startswith("🔕 李强 开启全组静音") and len(texts) == 3
+    assert texts[1:] == ["🔔 李强 取消了全组静音，恢复全部提醒", "目前没有全组静音。"] or texts[1:] == [
+        "目前没有全组静音。",
+        "🔔 李强 取消了全组静音，恢复全部提醒",
+    ]
+
+
+async def test_close_on_a_card_waiting_for_signoff_says_so_at_once(tg):
+    iid = top(tg)  # grade I: a close by staff waits for a leader's 销号
+    card_id = tg.card_id(iid)
+    tg.say("liqiang", f"/judge {iid} 系公务用车")
+    tg.say("liqiang", f"/close {iid} 已澄清")
+    await tg.until(lambda: any(f"📮 #{iid} 李强 申请关闭" in t for t in tg.texts()))
+    before = len(tg.api.answers)
+    tg.api.press(GROUP, tg.users["zhoulan"], card_id, f"x:{iid}")
+    await tg.until(lambda: len(tg.api.answers) > before)
+    assert f"#{iid} 已申请关闭（已澄清），正待领导销号" in tg.api.answers[before].get("text", "")
+    assert not any(d.startswith("d:") for _, d in tg.api.buttons(GROUP, card_id))

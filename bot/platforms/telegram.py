@@ -323,9 +323,13 @@ class TelegramPlatform:
         if query is None:
             return
         req = self._request(update, "")
-        pressed: Pressed = (
-            UNKNOWN_BUTTON if req is None else await self._the_host().press(req, query.data or "", keyboards=True)
-        )
+        try:
+            pressed: Pressed = (
+                UNKNOWN_BUTTON if req is None else await self._the_host().press(req, query.data or "", keyboards=True)
+            )
+        except Exception:  # answered all the same: a press is never left spinning
+            log.exception("error while handling a button press (%r)", query.data)
+            pressed = Pressed("操作未能完成，请稍后查看卡片状态再试。")
         markup: InlineKeyboardMarkup | None
         if pressed.choices is not None:
             markup = choices_keyboard(pressed.choices)
@@ -333,17 +337,21 @@ class TelegramPlatform:
             markup = card_keyboard(pressed.card)
         else:
             markup = None
-        if pressed.notice:
-            # a callback answer holds 200 characters
-            await query.answer(pressed.notice[:190], show_alert=pressed.alert)
-        else:
-            await query.answer()
-        if markup is not None:
+        notice, alert = pressed.notice, pressed.alert
+        if markup is not None:  # swap the buttons first: when that fails, the answer says so
             try:
                 await query.edit_message_reply_markup(reply_markup=markup)
-            except BadRequest as e:
-                if "not modified" not in e.message.lower():
-                    raise
+            except TelegramError as e:
+                if not (isinstance(e, BadRequest) and "not modified" in e.message.lower()):
+                    log.warning("could not change a card's buttons: %s", e)
+                    notice, alert = "按钮暂时无法更新，请稍后再按一次。", True
+                    if pressed.choices is not None:
+                        notice += "也可回复此卡片发送：/close 处置方式 [说明]"
+        if notice:
+            # a callback answer holds 200 characters
+            await query.answer(notice[:190], show_alert=alert)
+        else:
+            await query.answer()
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling a Telegram update", exc_info=context.error)
