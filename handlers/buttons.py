@@ -11,7 +11,7 @@ from core.actions import BACK, CHOOSE, DISPOSITIONS, Press, back_data, choice_da
 from core.lifecycle import Action
 from core.models import Incident, Role, State
 from handlers.base import UNKNOWN_BUTTON, Deps, Pressed, Request
-from handlers.commands import handle, who_is
+from handlers.commands import closed_text, handle, pending_text, who_is
 from handlers.permissions import allowed
 from storage import incidents as store
 
@@ -77,14 +77,9 @@ async def press(deps: Deps, req: Request, data: str, *, keyboards: bool = False)
         except LookupError:
             return Pressed(f"没有编号为 #{iid} 的事件。")
         if inc.state is State.CLOSED:
-            disposition = inc.disposition.value if inc.disposition else "—"
-            return Pressed(f"#{iid} 已关闭（{disposition}），不能再执行此操作。如需继续处置，请先 /reopen {iid}。")
+            return Pressed(closed_text(inc))
         if inc.state is State.PENDING_SIGNOFF:  # closed by staff, waiting for 销号
-            disposition = inc.disposition.value if inc.disposition else "—"
-            return Pressed(
-                f"#{iid} 已申请关闭（{disposition}），正待领导销号。"
-                f"领导或管理员可 /signoff {iid} 销号，或 /reopen {iid} 原因 退回继续处置。"
-            )
+            return Pressed(pending_text(inc))
         return Pressed(alert=False, choices=_close_choices(iid))
     if b.code == CHOOSE:
         if b.arg is None or not 0 <= b.arg < len(DISPOSITIONS):

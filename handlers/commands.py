@@ -26,7 +26,7 @@ from core.grades import Grade
 from core.health import SourceHealth, source_health
 from core.incidents import Actor, Outcome, playbook_step, playbook_text
 from core.lifecycle import Action, Refusal
-from core.models import Disposition, Post, Role, State
+from core.models import Disposition, Incident, Post, Role, State
 from core.render import TimelineOptions, card_text, fmt_time, short_line, timeline_text
 from core.search import MAX_QUERY_CHARS, highlight, parse_query, snippet
 from handlers.base import Deps, Reply, Request
@@ -366,6 +366,19 @@ def _done(call: Call, inc, text: str) -> list[Reply]:
     return [Reply(text)]
 
 
+def closed_text(i: Incident) -> str:
+    """Why nothing can be done to a closed incident, and how to go on (commands and buttons)."""
+    return f"#{i.id} 已关闭（{i.disposition.value if i.disposition else '—'}），不能再执行此操作。如需继续处置，请先 /reopen {i.id}。"
+
+
+def pending_text(i: Incident) -> str:
+    """Why an incident waiting for 销号 cannot be closed again, and who goes on (commands and buttons)."""
+    return (
+        f"#{i.id} 已申请关闭（{i.disposition.value if i.disposition else '—'}），正待领导销号。"
+        f"领导或管理员可 /signoff {i.id} 销号，或 /reopen {i.id} 原因 退回继续处置。"
+    )
+
+
 def _result(call: Call, out: Outcome) -> list[Reply]:
     deps = call.deps
     if out.ok:
@@ -373,11 +386,7 @@ def _result(call: Call, out: Outcome) -> list[Reply]:
     i = out.incident
     why = out.refusal
     if why is Refusal.CLOSED:
-        return [
-            Reply(
-                f"#{i.id} 已关闭（{i.disposition.value if i.disposition else '—'}），不能再执行此操作。如需继续处置，请先 /reopen {i.id}。"
-            )
-        ]
+        return [Reply(closed_text(i))]
     if why is Refusal.NOT_CLOSED:
         return [Reply(f"#{i.id} 尚未关闭（{i.state.label}），无需重新打开。")]
     if why is Refusal.TAKEN:
@@ -399,12 +408,7 @@ def _result(call: Call, out: Outcome) -> list[Reply]:
     if why is Refusal.TOP_LEVEL:
         return [Reply(f"#{i.id} 已升级到最高一级，不能继续升级。")]
     if why is Refusal.PENDING:
-        return [
-            Reply(
-                f"#{i.id} 已申请关闭（{i.disposition.value if i.disposition else '—'}），正待领导销号。"
-                f"领导或管理员可 /signoff {i.id} 销号，或 /reopen {i.id} 原因 退回继续处置。"
-            )
-        ]
+        return [Reply(pending_text(i))]
     if why is Refusal.NOT_PENDING:
         return [
             Reply(f"#{i.id} 目前{i.state.label}，没有待销号的关闭申请。须先由处置人 /close {i.id} 处置方式 申请关闭。")
