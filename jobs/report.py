@@ -188,12 +188,14 @@ def build_report(db: Database, config: Config, period: str, now: datetime, tz: Z
     n_open, overdue, overdue_by_kind = _overdue(db, config, now, tz)
     names = {s.id: s.name for s in config.sources}
     people = {p.id: p.name for p in config.people}
-    by_person: dict[str, tuple[list, list, list]] = {}
+    by_person: dict[str, tuple[list, list]] = {}
+    held: Counter[str] = Counter()  # 件数: every incident a person holds, also one closed or transferred unclaimed
     by_grade_claims: dict[str, list] = {}
     for grade, assignee, c, d in spans:
-        if assignee:  # 件数: every incident the person holds, also one closed or transferred unclaimed
-            held, claims, closes = by_person.setdefault(people.get(assignee, assignee), ([], [], []))
-            held.append(assignee)
+        if assignee:
+            name = people.get(assignee, assignee)
+            held[name] += 1
+            claims, closes = by_person.setdefault(name, ([], []))
             if c is not None:
                 claims.append(c)
             if d is not None:
@@ -231,7 +233,7 @@ def build_report(db: Database, config: Config, period: str, now: datetime, tz: Z
         p90_claim=_p90_s(claim_times),
         p90_close=_p90_s(close_times),
         claim_by_grade={g.value: (_mean_s(v), _p90_s(v)) for g in Grade if (v := by_grade_claims.get(g.value))},
-        claim_by_person={name: (len(h), _mean_s(c), _mean_s(d)) for name, (h, c, d) in sorted(by_person.items())},
+        claim_by_person={name: (held[name], _mean_s(c), _mean_s(d)) for name, (c, d) in sorted(by_person.items())},
         false_positive_rate=fp,
         sources=_source_health(db, config),
         by_day=_by_day(start, min(end, now), tz, [parse_iso(t) for t in opened], [parse_iso(t) for t in closed]),
