@@ -10,9 +10,11 @@ PostgreSQL cannot run here, those tests are skipped and the summary says so in r
 from __future__ import annotations
 
 import asyncio
+import atexit
 import io
 import os
 import shutil
+import tempfile
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,9 +34,11 @@ EXAMPLE = ROOT / "config" / "example.toml"
 PROVINCE = ROOT / "config" / "province.toml"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def province():
-    """An analyser of config/province.toml with a private jieba (its words added there only)."""
+    """An analyser of config/province.toml with a private jieba (its words added there only).
+    One per test worker: building it costs about 4 s, and tests that swap a part of it (the
+    relevance model) put it back."""
     from tests.private_jieba import private_analyzer
 
     return private_analyzer(load_config(PROVINCE))
@@ -128,6 +132,28 @@ class Harness:
         return self.app.db.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", list(params)).fetchone()[0]
 
 
+_TEMPLATE: list[Path] = []
+
+
+def _migrated_copy(target: Path) -> None:
+    """A new SQLite database at `target`: a copy of one this test process migrated once (the
+    migrations take about 0.1 s; an app's database is made that way in hundreds of tests).
+    The app still opens it through `open_db`, which finds nothing left to migrate; the
+    migrations themselves are tested on their own (test_storage, test_single_instance)."""
+    if not _TEMPLATE:
+        from storage import open_db
+
+        folder = tempfile.mkdtemp(prefix="yuqing-template-")
+        atexit.register(shutil.rmtree, folder, True)
+        path = Path(folder) / "template.db"
+        db = open_db(path)
+        db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.conn.close()
+        _TEMPLATE.append(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_TEMPLATE[0], target)
+
+
 @pytest.fixture
 def make_app(tmp_path, clock, engine, request):
     apps = []
@@ -139,6 +165,8 @@ def make_app(tmp_path, clock, engine, request):
             db_path = request.getfixturevalue("pg_url")  # one database per test: every app of it shares it
         if db_path is not None:
             settings = settings.model_copy(update={"db": db_path})
+        elif not Path(settings.db).exists():
+            _migrated_copy(Path(settings.db))
         buf = io.StringIO()
         app = App(settings, cfg, platforms={"console": ConsolePlatform(cfg, out=buf)}, clock=clock)
         apps.append(app)
