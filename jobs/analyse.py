@@ -539,16 +539,24 @@ class Analyzer:
             and set(matched[TOPIC]) <= CITIZEN_OFFENCES
             and not self._by_clause(best_rule, positions, kinds_at)
         )
-        # a complaint about a company (网友举报:某医院…, 曝光!这家企业…直排): the headline names a
-        # company, hospital or the like and no official, body or cadre, and the only topics are
-        # complaint words — the body in the lead is the regulator, not the one complained of. A
-        # government channel (留言板, 受文单位, 12345) or a rule's clause (投诉…获解决) keeps it.
+        # a company's story (网友举报:某医院…, 曝光!这家企业…直排, 某小区物业暴力执法): the headline
+        # names a company, hospital or the like and no official, body, cadre or enforcer — the
+        # body in the lead is the regulator, not the one complained of, and a firm's own conduct
+        # is not a cadre's. A government channel (留言板, 受文单位, 12345) or a rule's clause
+        # (投诉…获解决) keeps it.
+        firm = _COMPANY.search(text, 0, sig.head_len)
         if (
             subject
+            and firm is not None
             and bool(matched.get(TOPIC))
-            and set(matched[TOPIC]) <= COMPLAINT_TOPICS
-            and _COMPANY.search(text, 0, sig.head_len) is not None
+            and (
+                set(matched[TOPIC]) <= COMPLAINT_TOPICS
+                # the company is the headline topic's actor (某小区物业暴力执法): a firm's conduct
+                or any(firm.end() <= i < sig.head_len for t in matched[TOPIC] for i in positions.get(t, ()))
+            )
+            and "党" not in text[: sig.head_len]  # its party organisation (主题党日, 党建) is in scope
             and not (sig.headline or sig.head_official or sig.head_body or sig.accused)
+            and _ENFORCER_WORD.search(text, 0, sig.head_len) is None
             and not self._by_clause(best_rule, positions, kinds_at)
         ):
             subject = False
@@ -718,6 +726,7 @@ CITIZEN_OFFENCES = frozenset({"酒驾", "醉驾", "毒驾", "被查", "举报", 
 # (县交警大队副大队长醉驾) — not the police stopping someone (交警查获一名醉驾男子), nor the police
 # as the object of someone else's act (男子企图贿赂交警被查, 殴打民警被查)
 _ACTS_ON = ("贿赂", "行贿", "殴打", "袭击", "辱骂", "冒充", "威胁", "拖行", "撞伤", "打伤", "阻碍")
+_ENFORCER_WORD = re.compile("|".join(sorted(ENFORCERS | {"交警", "特警", "协警", "执法局"}, key=len, reverse=True)))
 _ENFORCER_OFFENDS = re.compile(
     "".join(f"(?<!{v})" for v in _ACTS_ON)
     + "(?:"

@@ -548,9 +548,17 @@ def test_an_officers_own_name_is_still_a_name(province):
         # …through a government channel, or with a body named in the headline, it is complaint handling
         ("开发商逾期三年不交房 业主在市长留言板投诉", "回复内容：市住建局已约谈该公司，责令限期整改。", True),
         ("举报县住建局对开发商违建不作为", "业主多次向县住建局举报，违建至今未拆除。", True),
+        # a company's own misconduct in the headline (the "enforcement" of a property firm's or a
+        # hotel's guards) is not cadre work whatever the words: no official, body or
+        # cadre is its subject
+        ("锦华小区物业无证暴力执法 商户敢怒不敢言", "商户反映，物业人员扬言不交管理费就让店铺开不成。", False),
+        ("郑州宏达酒店保安暴力执法 驱赶门前摊贩", "摊贩反映，酒店保安多次动手，还扬言叫人来收拾他们。", False),
+        # …while a body or an official named beside the company still is the story
+        ("宏达公司老板实名举报副县长受贿", "举报信称，该副县长多次收受其财物。", True),
+        ("城管与物业联合暴力执法 商户被打伤", "商户称，区城管局执法人员与物业人员一同动手。", True),
     ],
 )
-def test_a_complaint_about_a_company_is_a_consumers(province, title, lead, relevant):
+def test_a_companys_story_is_not_cadre_work(province, title, lead, relevant):
     f = rules_only(province, title, lead)
     assert f.relevant is relevant, f.reasons
 
