@@ -115,6 +115,7 @@ _HISTORY_RE = re.compile(f"(?:{'|'.join(HISTORICAL_LEADERS)})(?!{_NAMED_AFTER})"
 # Complaint words (as topics), and what in a headline names a company or the like rather than
 # a government body: a complaint about one is a consumer's (see `_judge`).
 COMPLAINT_TOPICS = frozenset({"举报", "实名举报", "投诉", "信访", "上访", "曝光", "维权"})
+_QA_SITE = re.compile(r"(百度知道|知乎|律师365|华律网|找法网|法律快车|法律咨询)\s*$")
 _COMPANY = re.compile(r"公司|企业|集团|工厂|厂家|医院|诊所|幼儿园|物业|酒店|宾馆|超市|商场|驾校|楼盘|开发商|培训机构")
 # A citizen's complaint or report in the headline: about a government body's handling when the
 # lead names one (举报过期食品只奖两毛: the 食药监局's reward), not about a company otherwise.
@@ -577,6 +578,11 @@ class Analyzer:
         )
         if relevant and citizen and not matched.get(CADRE) and not matched.get(UNIT):
             relevant = _offender_named(sig, text[: sig.head_len])
+        # a question on a Q&A or legal-advice site (…_百度知道, - 知乎, --在线法律咨询_律师365) is
+        # someone's question, not an event: a cadre story only when it names the official (房烽辉
+        # 贪污受贿多少钱_百度知道)
+        if relevant and _QA_SITE.search(post.title) and not (matched.get(CADRE) or sig.headline or sig.accused):
+            relevant = False
         if sig.officials:
             matched["officials"] = [o.label for o in sig.officials][:6]
             matched["official_ranks"] = [o.rank or "" for o in sig.officials][:6]

@@ -571,3 +571,24 @@ def test_a_place_named_after_a_leader_of_the_revolution_is_todays_news(province,
     """贺龙体育场, 刘少奇故居: where today's leaders act, not history."""
     f = rules_only(province, title, "市委书记一行察看了现场。")
     assert f.relevant, f.reasons
+
+
+# ---------------------------------------------------------------- a question on a Q&A site
+
+
+@pytest.mark.parametrize(
+    "title, relevant",
+    [
+        # someone asks where or how to report: a question, not an event
+        ("东莞纪委在哪里? 我要检举贪污 违法乱纪 电话打不通_百度知道", False),
+        ("村干部贪污低保款怎么举报?东莞哪个部门管 - 知乎", False),
+        ("村主任挪用公款怎么处理?--在线法律咨询_律师365", False),
+        # …a question about a named official's case is about that official
+        ("张家港副市长李明贪污受贿多少钱_百度知道", True),
+        # the same words as news are news
+        ("东莞纪委通报3起村干部贪污案", True),
+    ],
+)
+def test_a_question_on_a_qa_site_is_not_an_event(province, title, relevant):
+    f = rules_only(province, title, "")
+    assert f.relevant is relevant, f.reasons
