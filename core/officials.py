@@ -472,6 +472,31 @@ class Official:
         )
 
 
+# the verb the tagger takes into a name right after a title (副主席胡捷率政协…: leads)
+_VERB_AFTER_NAME = frozenset("率")
+
+
+def one_per_person(officials: Iterable[Official]) -> list[Official]:
+    """Each person once, in the order first found: the same name (two characters or more) under
+    several titles (陕西省副省长冯新柱, 陕西省人民政府党组成员冯新柱, 副省长冯新柱) is one official,
+    shown by the highest-ranking of their titles (the longest label among equals); the same
+    label found twice (管理处处长 without a name) is one too."""
+    order: list[str] = []
+    best: dict[str, Official] = {}
+
+    def weight(o: Official) -> tuple[int, int]:
+        return (RANKS.index(o.rank) + 1 if o.rank in RANKS else 0, len(o.label))
+
+    for o in officials:
+        key = o.name if len(o.name) >= 2 else o.label
+        if key not in best:
+            order.append(key)
+            best[key] = o
+        elif weight(o) > weight(best[key]):
+            best[key] = o
+    return [best[k] for k in order]
+
+
 class OfficialFinder:
     def __init__(self, lead_sentences: int = 4, lead_chars: int = 300):
         self.lead_sentences = lead_sentences
@@ -661,7 +686,8 @@ class OfficialFinder:
             if 1 <= len(nw) <= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", nw):
                 return w + nw
         if f in _NAME_TAGS and 2 <= len(w) <= 4 and w[0] not in _NOT_NAME:
-            return w
+            # 副主席胡捷率政协…: the tagger takes the verb 率 (leads) into the name
+            return w[:2] if len(w) == 3 and w[2] in _VERB_AFTER_NAME else w
         if len(w) == 1 and w in SURNAMES and w not in _NOT_SURNAME and j + 1 < len(pairs):  # 郑 / 高贵, 王 / 某某
             nw = pairs[j + 1][0]
             if 1 <= len(nw) <= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", nw):
@@ -675,6 +701,12 @@ class OfficialFinder:
         if i == 0:
             return ""
         w, f = pairs[i - 1]
+        # 张三任市委书记, 福田同志任市委书记: 任 (takes the post) is the verb, not a name or surname 任
+        if w == "任" and i >= 2 and (pairs[i - 2][1] in _NAME_TAGS or pairs[i - 2][0] == "同志"):
+            named = pairs[i - 2][0]
+            return named if pairs[i - 2][1] in _NAME_TAGS and 2 <= len(named) <= 3 else ""
+        if len(w) == 3 and f in _NAME_TAGS and w[2] == "任":
+            return w[:2]
         if i >= 2 and 1 <= len(w) <= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", w) and f not in _NAME_TAGS:
             s, _ = pairs[i - 2]  # 段 / 国华 / 同志: a surname and a given name the tagger split
             before = pairs[i - 3][0] if i >= 3 else ""

@@ -36,6 +36,7 @@ from core.officials import (
     Official,
     OfficialFinder,
     is_body,
+    one_per_person,
 )
 from core.text import Segmenter, fold, fold_with_gaps, without_site_suffix
 from jobs.relevance import Verdict
@@ -584,8 +585,9 @@ class Analyzer:
         if relevant and _QA_SITE.search(post.title) and not (matched.get(CADRE) or sig.headline or sig.accused):
             relevant = False
         if sig.officials:
-            matched["officials"] = [o.label for o in sig.officials][:6]
-            matched["official_ranks"] = [o.rank or "" for o in sig.officials][:6]
+            shown = one_per_person(sig.officials)[:6]
+            matched["officials"] = [o.label for o in shown]
+            matched["official_ranks"] = [o.rank or "" for o in shown]
         if places.elsewhere:
             matched["elsewhere"] = places.elsewhere[:6]
         key = story_key(post.title)
@@ -698,7 +700,8 @@ class Analyzer:
 
     def _content(self, sig: Signals, matched, cadres, category) -> Content:
         """The rubric's grade of the title and lead: who is identified, who is involved."""
-        identified = [*cadres, *(o.label for o in sig.officials), *sig.accused]
+        labels = [o.label for o in one_per_person(sig.officials)]
+        identified = [*cadres, *labels, *(a for a in sig.accused if not any(a in x for x in labels))]
         leading = any(self._cadres[c].leading for c in cadres) or any(o.rank in LEADING_RANKS for o in sig.officials)
         involved = [*sig.cues, *matched.get(UNIT, [])]
         # only asked when nobody is identified: the content grade reads it only then

@@ -193,3 +193,35 @@ def test_a_name_the_tagger_split_before_a_title(finder):
 
 def test_a_split_name_heading_an_official_item_is_relevant(province):
     assert run(province, "段国华同志出席省公安警务督察部门集中演练比武竞赛闭幕式").relevant
+
+
+@pytest.mark.parametrize(
+    "text, label",
+    [
+        # 任 (takes the post) between a name and the title is the verb, not the surname 任
+        ("李明任县委书记", "县委书记李明"),
+        ("王建国任市长", "市长王建国"),
+        ("刘洋任县长，免去其副县长职务", "县长刘洋"),
+        # …while Secretary Ren is still Ren
+        ("任书记指出，要抓好落实", "任书记"),
+        ("县委书记任建华主持会议", "县委书记任建华"),
+        # 率 (leads) after a name is the verb
+        ("益阳市政协副主席胡捷率政协经科委负责人来娄底调研", "副主席胡捷"),
+    ],
+)
+def test_a_verb_next_to_a_name_is_not_part_of_it(finder, text, label):
+    officials, _ = finder.find(fold(text))
+    assert [o.label for o in officials] == [label]
+
+
+def test_one_person_under_several_titles_is_shown_once(province):
+    f = run(
+        province,
+        "一县委书记涉两罪被审查起诉",
+        "滁州市来安县县委书记刘荣祥涉嫌受贿被审查起诉。县委书记刘荣祥此前已被开除党籍，副县长王强、副县长王强的秘书均被调查。",
+    )
+    shown = f.matched["officials"]
+    assert shown.count("滁州市来安县县委书记刘荣祥") == 1 and not any(x == "县委书记刘荣祥" for x in shown), shown
+    assert sum(x.endswith("副县长王强") for x in shown) == 1, shown
+    content = next(r.words for r in f.reasons if r.factor == "content")
+    assert content.count("刘荣祥") == 1, content
