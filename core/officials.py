@@ -449,6 +449,10 @@ def is_body(cue: str) -> bool:
     return cue not in CUES and cue not in TITLES
 
 
+# a form of address written after the name (蓝绍敏同志), not a post in front of it
+_AFTER_NAME = frozenset({"同志"})
+
+
 @dataclass(frozen=True)
 class Official:
     title: str
@@ -467,7 +471,7 @@ class Official:
     def label(self) -> str:
         return (
             f"{self.unit}{self.title}{self.name}"
-            if self.name and len(self.name) > 1
+            if self.name and len(self.name) > 1 and self.title not in _AFTER_NAME
             else f"{self.unit}{self.name}{self.title}"
         )
 

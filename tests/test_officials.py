@@ -207,6 +207,8 @@ def test_a_split_name_heading_an_official_item_is_relevant(province):
         ("县委书记任建华主持会议", "县委书记任建华"),
         # 率 (leads) after a name is the verb
         ("益阳市政协副主席胡捷率政协经科委负责人来娄底调研", "副主席胡捷"),
+        # a form of address stays after the name
+        ("蓝绍敏同志在会上讲话", "蓝绍敏同志"),
     ],
 )
 def test_a_verb_next_to_a_name_is_not_part_of_it(finder, text, label):
