@@ -484,7 +484,8 @@ def one_per_person(officials: Iterable[Official]) -> list[Official]:
     """Each person once, in the order first found: the same name (two characters or more) under
     several titles (陕西省副省长冯新柱, 陕西省人民政府党组成员冯新柱, 副省长冯新柱) is one official,
     shown by the highest-ranking of their titles (the longest label among equals); the same
-    label found twice (管理处处长 without a name) is one too."""
+    label found twice is one too, and an unnamed post that a named official's label holds
+    (管理处处长 beside 管理处处长姜继红) is that official."""
     order: list[str] = []
     best: dict[str, Official] = {}
 
@@ -498,7 +499,10 @@ def one_per_person(officials: Iterable[Official]) -> list[Official]:
             best[key] = o
         elif weight(o) > weight(best[key]):
             best[key] = o
-    return [best[k] for k in order]
+    people = [best[k] for k in order]
+    named = [o.label for o in people if len(o.name) >= 2]
+    # an unnamed post inside a named one's label (管理处处长 beside 管理处处长姜继红) is that person
+    return [o for o in people if len(o.name) >= 2 or not any(o.label in n for n in named)]
 
 
 class OfficialFinder:
@@ -753,7 +757,8 @@ class OfficialFinder:
         if (
             unit in _UNIT_END
             or len(unit) < 2
-            or unit in ("中心", "委员会", "工作组", "小组", "党支部", "支部", "党总支", "党委", "党组")
+            or unit
+            in ("中心", "委员会", "工作组", "小组", "党支部", "支部", "党总支", "党委", "党组", "党组织", "基层党组织")
             or unit[0] in "该其本此这那各"
         ):
             return ""  # a bare suffix (中心主任, 该局局长) identifies nobody

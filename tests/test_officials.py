@@ -227,3 +227,15 @@ def test_one_person_under_several_titles_is_shown_once(province):
     assert sum(x.endswith("副县长王强") for x in shown) == 1, shown
     content = next(r.words for r in f.reasons if r.factor == "content")
     assert content.count("刘荣祥") == 1, content
+
+
+def test_an_unnamed_post_beside_its_named_holder_is_that_holder(finder):
+    from core.officials import one_per_person
+
+    officials, _ = finder.find(fold("被告人姜继红在担任建设管理处处长期间，管理处处长姜继红利用职务便利收受财物"))
+    assert [o.label for o in one_per_person(officials)] == ["管理处处长姜继红"]
+
+
+def test_a_party_organisations_secretary_in_general_is_nobody(finder):
+    officials, _ = finder.find(fold("重点摸清党组织总数、党组织书记的配备情况"))
+    assert officials == []
