@@ -9,13 +9,18 @@ calendar day: from that day's handover to the next day's.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from core.clock import parse_duration
 
-__all__ = ["Shift", "day_of", "on_duty", "shift_of_day", "shifts_from"]
+__all__ = ["Shift", "day_of", "on_duty", "overrides_in_force", "shift_of_day", "shifts_from"]
+
+log = logging.getLogger(__name__)
+_told: set[tuple[date, str]] = set()  # stored overrides left out, logged once each
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,22 @@ def _rotation_shift(duty, at: datetime, tz: ZoneInfo) -> Shift:
     k = (at - origin) // length  # floor division: shifts before `start` continue the rotation backwards
     start = origin + k * length
     return Shift(duty.rotation[k % len(duty.rotation)], start, start + length)
+
+
+def overrides_in_force(duty, stored: Mapping[date, str], may_serve: Callable[[str], object]) -> dict[date, str]:
+    """The overrides that count: the config's, then those taken or assigned with /duty (the
+    latest of each day, `stored`) over them. A stored one whose person may no longer be on duty
+    (`may_serve` false: gone from the config, or no longer admin, staff or leader) is left out,
+    so that day falls back to the config's override or the rotation's turn, never to nobody
+    or to someone outside the team."""
+    out = dict(duty.overrides)
+    for day, pid in stored.items():
+        if may_serve(pid):
+            out[day] = pid
+        elif (day, pid) not in _told:
+            _told.add((day, pid))
+            log.warning("duty override of %s for %r ignored: not a configured admin, staff or leader", day, pid)
+    return out
 
 
 def on_duty(duty, overrides: dict[date, str], at: datetime, tz: ZoneInfo) -> Shift | None:

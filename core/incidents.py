@@ -30,7 +30,7 @@ from core.cluster import (
     to_hex,
 )
 from core.config import DEFAULT_CHAIN, Config, GradeRule, Playbook, Source
-from core.duty import Shift, shifts_from
+from core.duty import Shift, overrides_in_force, shifts_from
 from core.grades import Grade
 from core.grading import SPREAD_WINDOW_HOURS, Reach, Reason, grade_story, reasons_from_json
 from core.lifecycle import Action, Decision, Refusal, decide
@@ -367,7 +367,7 @@ class IncidentService:
         duty = self.config.organization.duty
         if duty is None:
             return []
-        overrides = {**duty.overrides, **self.storage.people.duty_overrides(self.db)}
+        overrides = overrides_in_force(duty, self.storage.people.duty_overrides(self.db), self.config.duty_person)
         return shifts_from(duty, overrides, at or self.clock(), self.tz, n)
 
     def on_duty(self, at: datetime | None = None):

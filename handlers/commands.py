@@ -1175,7 +1175,7 @@ async def cmd_duty(call: Call) -> list[Reply]:
         if named is None:
             raise UsageError(f"配置中没有成员“{shorten(args[1])}”。用法：{_DUTY_USAGE}")
         person = named
-    if person.role not in (Role.ADMIN, Role.STAFF, Role.LEADER):
+    if deps.config.duty_person(person.id) is None:
         raise UsageError(f"{person.name}（{Role(person.role).label}）不能值班。")
     if person.id != call.me.id and call.role not in (Role.ADMIN, Role.LEADER):
         return [Reply(f"{call.me.name}，监测人员只能为自己接班；安排他人值班须由领导或管理员操作。")]

@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from core.clock import from_iso, parse_duration, parse_iso
 from core.config import Config
 from core.deadlines import OVERDUE_LABELS, deadlines_for
-from core.duty import shift_of_day
+from core.duty import overrides_in_force, shift_of_day
 from core.grades import Grade
 from core.health import BUCKETS, source_health
 from core.incidents import IncidentService
@@ -246,7 +246,7 @@ def _duty_officer(db: Database, config, start: datetime, end: datetime, tz: Zone
     duty = config.organization.duty
     if duty is None or end - start > timedelta(days=1):
         return ""
-    overrides = {**duty.overrides, **people_store.duty_overrides(db)}
+    overrides = overrides_in_force(duty, people_store.duty_overrides(db), config.duty_person)
     shift = shift_of_day(duty, overrides, start.astimezone(tz).date(), tz)
     return people.get(shift.person, shift.person) if shift else ""
 

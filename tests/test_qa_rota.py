@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.config import load_config
 from core.config import Duty
+from core.deadlines import deadlines_for
 from core.duty import on_duty, shifts_from
+from core.errors import ConfigError
+from jobs.deadlines import sweep
+from jobs.report import build_report
+from tests.conftest import HIGH, seed
+from tests.test_duty_transfer import _with_rota
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -30,3 +37,54 @@ def test_a_long_shift_ends_and_resumes_at_an_override_inside_it(shift):
     assert (after.person, after.start) == ("a", local(2026, 11, 26, 8, 30))
     later = on_duty(duty, overrides, local(2026, 11, 26, 12), SH)
     assert (later.person, later.start) == ("a", local(2026, 11, 26, 8, 30))
+
+
+# ---------------------------------------------------------------------------- who may be on duty
+
+
+@pytest.mark.parametrize(
+    "line,where",
+    [
+        ('duty = { rotation = ["zhoulan", "xuanchuan"], start = "2026-11-23" }', "organization.duty.rotation[1]"),
+        ('duty = { rotation = ["hexiaoyu"], start = "2026-11-23" }', "organization.duty.rotation[0]"),
+        (
+            'duty = { rotation = ["zhoulan"], start = "2026-11-23", overrides = { 2026-11-27 = "xuanchuan" } }',
+            "organization.duty.overrides.2026-11-27",
+        ),
+    ],
+)
+def test_a_partner_or_officer_in_the_rota_stops_start_up(config_dir, line, where):
+    # /duty refuses them (不能值班); the config put a partner department on duty, who then got
+    # every claim reminder of the team privately
+    with pytest.raises(ConfigError) as e:
+        load_config(_with_rota(config_dir, line))
+    assert where in str(e.value) and "不能值班" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ('id = "wangmin"\nname = "王敏"\nrole = "admin"', 'id = "wangmin"\nname = "王敏"\nrole = "officer"'),
+        ('id = "wangmin"\nname = "王敏"', 'id = "wangmin2"\nname = "王敏2"'),  # gone from the config
+    ],
+    ids=["no longer staff", "left"],
+)
+async def test_a_stored_shift_of_someone_who_may_no_longer_serve_falls_back_to_the_rota(
+    make_app, config_dir, clock, change
+):
+    path = _with_rota(config_dir)
+    h = make_app(load_config(path))
+    assert await h.say("chenbuzhang", "/duty 今天 @王敏", chat="chenbuzhang") == "已安排：11-24 值班员为 王敏。"
+    assert "当前值班：王敏" in await h.say("chenbuzhang", "/duty")
+    h.app.close()
+    path.write_text(path.read_text(encoding="utf-8").replace(*change), encoding="utf-8")
+    h = make_app(load_config(path))  # the same database, the changed people
+    assert "当前值班：李强（11-24 08:30 至 11-25 08:30）" in await h.say("chenbuzhang", "/duty")
+    seed(h, *HIGH)  # grade II at 11-24 10:00: claim by 10:30, in 11-24's shift (the stored 王敏's)
+    await h.deliver()
+    clock.now = deadlines_for(h.incident(1), h.app.config.grades, h.app.tz).claim - timedelta(minutes=5)
+    sweep(h.app.service, h.app.tz)
+    out = await h.deliver()
+    assert "（值班员 李强）" in out and "【私聊 → 李强】" in out and "王敏" not in out
+    r = build_report(h.app.db, h.app.config, "today", clock(), h.app.tz)
+    assert r.duty_officer == "李强"
