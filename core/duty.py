@@ -79,11 +79,11 @@ def on_duty(duty, overrides: dict[date, str], at: datetime, tz: ZoneInfo) -> Shi
         return Shift(overrides[day], _at(day, duty, tz), _at(day + timedelta(days=1), duty, tz), True)
     s = _rotation_shift(duty, at, tz)
     start, end = s.start, s.end
-    # every duty day the rotation shift touches: a weekly shift may hold an override on any of
-    # its days, which ends the shift at its handover (or resumes it after)
+    # an override on any duty day the rotation shift touches (a weekly shift: any of its seven)
+    # ends the shift at its handover or resumes it after; read per override, not per day
     first, last = day_of(s.start, duty, tz), day_of(s.end - timedelta(seconds=1), duty, tz)
-    for d in (first + timedelta(days=k) for k in range((last - first).days + 1)):
-        if d in overrides:
+    for d in overrides:
+        if first <= d <= last:
             o_start, o_end = _at(d, duty, tz), _at(d + timedelta(days=1), duty, tz)
             if o_end <= at:
                 start = max(start, o_end)
