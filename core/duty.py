@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from core.clock import parse_duration
 
-__all__ = ["Shift", "day_of", "on_duty", "overrides_in_force", "shift_of_day", "shifts_from"]
+__all__ = ["Shift", "day_label", "day_of", "on_duty", "overrides_in_force", "shift_of_day", "shifts_from"]
 
 log = logging.getLogger(__name__)
 _told: set[tuple[date, str]] = set()  # stored overrides left out, logged once each
@@ -43,6 +43,11 @@ def day_of(at: datetime, duty, tz: ZoneInfo) -> date:
     """The duty day `at` falls in: before the handover it is still the previous day's shift."""
     local = at.astimezone(tz)
     return local.date() if local.time() >= _handover(duty) else local.date() - timedelta(days=1)
+
+
+def day_label(day: date, today: date) -> str:
+    """A duty day as told to people: `11-27` this year, `2027-01-02` in another."""
+    return f"{day:%m-%d}" if day.year == today.year else f"{day:%Y-%m-%d}"
 
 
 def _rotation_shift(duty, at: datetime, tz: ZoneInfo) -> Shift:

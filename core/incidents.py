@@ -30,7 +30,7 @@ from core.cluster import (
     to_hex,
 )
 from core.config import DEFAULT_CHAIN, Config, GradeRule, Playbook, Source
-from core.duty import Shift, overrides_in_force, shifts_from
+from core.duty import Shift, day_label, overrides_in_force, shifts_from
 from core.grades import Grade
 from core.grading import SPREAD_WINDOW_HOURS, Reach, Reason, grade_story, reasons_from_json
 from core.lifecycle import Action, Decision, Refusal, decide
@@ -381,11 +381,11 @@ class IncidentService:
         now = self.clock()
         with self.storage.write_tx(self.db):
             self.storage.people.set_duty_override(self.db, day, person_id, actor.person_id, now)
-            who = self.name_of(person_id)
+            who, label = self.name_of(person_id), day_label(day, now.astimezone(self.tz).date())
             text = (
-                f"🗓 {actor.name} 接班：{day:%m-%d} 值班员为 {who}"
+                f"🗓 {actor.name} 接班：{label} 值班员为 {who}"
                 if person_id == actor.person_id
-                else f"🗓 {actor.name} 调整值班：{day:%m-%d} 值班员为 {who}"
+                else f"🗓 {actor.name} 调整值班：{label} 值班员为 {who}"
             )
             seen: list[tuple[str, str]] = []
             for team in self.config.teams:

@@ -20,7 +20,7 @@ import httpx
 
 from core.clock import from_iso, parse_duration
 from core.config import Config, Person
-from core.duty import day_of
+from core.duty import day_label, day_of
 from core.errors import YuqingError
 from core.grades import Grade
 from core.health import SourceHealth, source_health
@@ -1120,7 +1120,7 @@ _DATE = re.compile(r"^(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})日?$")
 
 def _day(word: str, today: date) -> date | None:
     """'2026-11-27', '11-27', '11月27日', 今天, 明天 -> a date; None when it is not one. A
-    month-day without a year is the next such day from today."""
+    month-day without a year is the nearest such date to today (last, this or next year)."""
     if word in ("今天", "today"):
         return today
     if word in ("明天", "tomorrow"):
@@ -1128,15 +1128,17 @@ def _day(word: str, today: date) -> date | None:
     m = _DATE.match(word)
     if not m:
         return None
-    year = int(m.group(1)) if m.group(1) else None
     month, day = int(m.group(2)), int(m.group(3))
-    try:
-        d = date(year or today.year, month, day)
-        if year is None and d < today:
-            d = date(today.year + 1, month, day)
-    except ValueError:
-        return None
-    return d
+    years = [int(m.group(1))] if m.group(1) else [today.year - 1, today.year, today.year + 1]
+    days = []
+    for year in years:
+        try:
+            days.append(date(year, month, day))
+        except ValueError:  # 02-29 of a common year, 11-31
+            continue
+    # without a year, the nearest such day: 11-23 typed on 11-24 is yesterday (refused as past),
+    # not a shift a year ahead; 01-02 typed on 12-28 is next year's
+    return min(days, key=lambda d: abs(d - today)) if days else None
 
 
 def _shift_line(deps: Deps, shift) -> str:
@@ -1183,7 +1185,7 @@ async def cmd_duty(call: Call) -> list[Reply]:
     log.info("/duty %s -> %s by %s", day, person.id, call.me.id)
     if (call.req.platform, call.req.chat) in [c for t in deps.config.teams for c in deps.router.group_chats(t.id)]:
         return []
-    return [Reply(f"已安排：{day:%m-%d} 值班员为 {person.name}。")]
+    return [Reply(f"已安排：{day_label(day, today)} 值班员为 {person.name}。")]
 
 
 _TRANSFER_USAGE = "/transfer 编号 单位 期限 [说明]，例如 /transfer 12 市交通运输局 3d 请核实并反馈处置情况"

@@ -88,3 +88,23 @@ async def test_a_stored_shift_of_someone_who_may_no_longer_serve_falls_back_to_t
     assert "（值班员 李强）" in out and "【私聊 → 李强】" in out and "王敏" not in out
     r = build_report(h.app.db, h.app.config, "today", clock(), h.app.tz)
     assert r.duty_officer == "李强"
+
+
+# ---------------------------------------------------------------------------- dates as typed
+
+
+async def test_a_month_day_just_past_is_refused_not_booked_for_next_year(make_app, config_dir, clock):
+    # 11-24: "/duty 11-23" (yesterday, a slip) was booked for 2027-11-23 and announced as "11-23"
+    h = make_app(load_config(_with_rota(config_dir)))
+    out = await h.say("liqiang", "/duty 11-23")
+    assert "已经过去" in out and h.count("duty_overrides") == 0
+    assert "已经过去" in await h.say("liqiang", "/duty １１月２３日") and h.count("duty_overrides") == 0
+
+
+async def test_a_month_day_across_new_year_is_next_year_and_says_so(make_app, config_dir, clock):
+    clock.now = datetime(2026, 12, 28, 2, 0, tzinfo=SH) + timedelta(hours=8)  # 12-28 10:00 local
+    h = make_app(load_config(_with_rota(config_dir)))
+    assert await h.say("chenbuzhang", "/duty 1-2 @周岚", chat="chenbuzhang") == "已安排：2027-01-02 值班员为 周岚。"
+    assert "2027-01-02 值班员为 周岚" in await h.deliver()
+    assert h.app.db.execute("SELECT day FROM duty_overrides").fetchone()[0] == "2027-01-02"
+    assert await h.say("chenbuzhang", "/duty 12-30 @周岚", chat="chenbuzhang") == "已安排：12-30 值班员为 周岚。"
