@@ -1,0 +1,56 @@
+"""Outside-QA defects found checking every figure of /report (text, chart, documents) against
+what can be counted from the database and the audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from docx import Document
+
+from core.models import State
+from handlers import Request
+from tests.conftest import HIGH, LOW, seed
+
+
+async def _ask(h, text, who="liqiang"):
+    return await h.app.handle(Request(platform="console", chat="监测群", user_id=who, text=text))
+
+
+def _paragraphs(path) -> list[str]:
+    return [p.text for p in Document(path).paragraphs]
+
+
+async def test_unclaimed_counts_an_auto_escalated_incident_nobody_claimed(make_app, clock):
+    # #1 (grade II) is auto-escalated unclaimed; #2 (grade IV) waits to be claimed: both are
+    # unclaimed, but 四、下步建议 counted only the state 待认领
+    h = make_app()
+    seed(h, *HIGH)
+    seed(h, *LOW, source="ycnews")
+    clock.advance(minutes=40)
+    await h.app._deadline_job()
+    await h.deliver()
+    assert h.incident(1).state is State.ESCALATED and h.incident(1).assignee is None
+    unclaimed = h.count("incidents", "state != 'closed' AND assignee IS NULL")
+    assert unclaimed == 2
+    texts = _paragraphs((await _ask(h, "/report today docx"))[0].document)
+    advice = texts[texts.index("四、下步建议") + 1 :]
+    assert any(f"尚有 {unclaimed} 起事件无人认领" in t for t in advice), advice
+    # the 专报 of #1: nobody handles it, so not "已升级处置中", and the advice to name someone
+    texts = _paragraphs((await _ask(h, "/report 1 docx"))[0].document)
+    assert not any("已升级处置中" in t for t in texts)
+    assert any("尽快明确责任人" in t for t in texts[texts.index("五、下步建议") :])
+
+
+async def test_todays_report_is_compared_with_yesterday_to_the_same_moment(make_app, clock):
+    # 11-23 20:00 one incident, 11-24 09:00 another; at 10:00 the 日报 of today (00:00–10:00) was
+    # compared with the ten hours before midnight (13:59–24:00), which hold yesterday's evening
+    # incident: "持平"; yesterday to 10:00 had none
+    clock.now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    h = make_app()
+    seed(h, *LOW, source="ycnews")
+    clock.now = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+    seed(h, *HIGH)
+    clock.advance(hours=1)
+    texts = _paragraphs((await _ask(h, "/report today docx"))[0].document)
+    overall = texts[texts.index("一、总体情况") + 1]
+    assert "共监测发现网络舆情事件 1 起，较上期（0 起）增加 1 起" in overall, overall
