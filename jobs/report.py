@@ -183,21 +183,21 @@ def build_report(db: Database, config: Config, period: str, now: datetime, tz: Z
     groups = reports_store.period_groups(db, start, end)
     spans = reports_store.period_spans(db, start, end)
     opened, closed = reports_store.period_times(db, start, end)
-    claim_times = [c for _, _, c, _ in spans if c is not None]
-    close_times = [d for _, _, _, d in spans if d is not None]
+    claim_times = [c for _, _, c, _, _ in spans if c is not None]
+    close_times = [d for _, _, _, d, _ in spans if d is not None]
     n_open, overdue, overdue_by_kind = _overdue(db, config, now, tz)
     names = {s.id: s.name for s in config.sources}
     people = {p.id: p.name for p in config.people}
     by_person: dict[str, tuple[list, list]] = {}
     held: Counter[str] = Counter()  # 件数: every incident a person holds, also one closed or transferred unclaimed
     by_grade_claims: dict[str, list] = {}
-    for grade, assignee, c, d in spans:
-        if assignee:
+    for grade, assignee, c, d, taken in spans:
+        if assignee:  # a person's claim time is their own taking of it (period_spans), not the first claim
             name = people.get(assignee, assignee)
             held[name] += 1
             claims, closes = by_person.setdefault(name, ([], []))
-            if c is not None:
-                claims.append(c)
+            if taken is not None:
+                claims.append(taken)
             if d is not None:
                 closes.append(d)
         if c is not None:

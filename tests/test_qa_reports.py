@@ -3,12 +3,13 @@ what can be counted from the database and the audit log."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from docx import Document
 
 from core.models import State
 from handlers import Request
+from jobs.report import build_report, render_report
 from tests.conftest import HIGH, LOW, seed
 
 
@@ -54,3 +55,25 @@ async def test_todays_report_is_compared_with_yesterday_to_the_same_moment(make_
     texts = _paragraphs((await _ask(h, "/report today docx"))[0].document)
     overall = texts[texts.index("一、总体情况") + 1]
     assert "共监测发现网络舆情事件 1 起，较上期（0 起）增加 1 起" in overall, overall
+
+
+async def test_a_persons_claim_time_is_their_own_not_the_first_claim_by_someone_else(make_app, clock):
+    # 李强 claims #1 after 5 minutes and gives it back; 周岚 takes it 3 hours later. 周岚's
+    # 平均认领 was "5 分钟" — 李强's claim; the incident's own first claim stays 5 minutes
+    h = make_app()
+    seed(h, *HIGH)
+    seed(h, *LOW, source="ycnews")
+    clock.advance(minutes=5)
+    await h.say("liqiang", "/claim 1")
+    await h.say("liqiang", "/unclaim 1")
+    clock.advance(hours=3)
+    await h.say("zhoulan", "/claim 1")
+    await h.say("wangmin", "/assign 2 @李强")  # assigned: from the opening to being given it
+    r = build_report(h.app.db, h.app.config, "today", clock(), h.app.tz)
+    assert r.claim_by_person["周岚"][1] == timedelta(hours=3, minutes=5)
+    assert r.claim_by_person["李强"][1] == timedelta(hours=3, minutes=5)
+    assert r.claim_by_grade["II"][0] == timedelta(minutes=5)  # the incident: first claimed at 5 minutes
+    text = render_report(r, h.app.tz)
+    assert "周岚 1 起 3 小时 5 分钟 —" in text
+    texts = _paragraphs((await _ask(h, "/report today docx"))[0].document)
+    assert any("周岚处置 1 起，平均认领 3 小时 5 分钟" in t for t in texts)
