@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from core.clock import parse_duration
 
-__all__ = ["Shift", "day_label", "day_of", "on_duty", "overrides_in_force", "shift_of_day", "shifts_from"]
+__all__ = ["Shift", "day_label", "day_of", "on_duty", "overrides_in_force", "shifts_from", "shifts_of_day"]
 
 log = logging.getLogger(__name__)
 _told: set[tuple[date, str]] = set()  # stored overrides left out, logged once each
@@ -110,6 +110,14 @@ def shifts_from(duty, overrides: dict[date, str], at: datetime, tz: ZoneInfo, n:
     return out
 
 
-def shift_of_day(duty, overrides: dict[date, str], day: date, tz: ZoneInfo) -> Shift | None:
-    """The shift that takes over on `day` at the handover: that day's duty officer (日报)."""
-    return on_duty(duty, overrides, _at(day, duty, tz), tz) if duty is not None else None
+def shifts_of_day(duty, overrides: dict[date, str], day: date, tz: ZoneInfo) -> list[Shift]:
+    """Every shift of the duty day `day` (its handover to the next): that day's duty officers
+    (日报) — one with daily shifts, both of `shift = "12h"`, each part of a day an override cut."""
+    if duty is None:
+        return []
+    out: list[Shift] = []
+    t, end = _at(day, duty, tz), _at(day + timedelta(days=1), duty, tz)
+    while t < end and (s := on_duty(duty, overrides, t, tz)) is not None:
+        out.append(s)
+        t = s.end
+    return out

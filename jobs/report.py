@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from core.clock import from_iso, parse_duration, parse_iso
 from core.config import Config
 from core.deadlines import OVERDUE_LABELS, deadlines_for
-from core.duty import overrides_in_force, shift_of_day
+from core.duty import overrides_in_force, shifts_of_day
 from core.grades import Grade
 from core.health import BUCKETS, source_health
 from core.incidents import IncidentService
@@ -242,13 +242,14 @@ def build_report(db: Database, config: Config, period: str, now: datetime, tz: Z
 
 
 def _duty_officer(db: Database, config, start: datetime, end: datetime, tz: ZoneInfo, people: dict) -> str:
-    """The day's duty officer (值班员) for a report of one day; '' for longer ones or without a rota."""
+    """The day's duty officers (值班员: everyone with a shift of that duty day, in turn) for a
+    report of one day; '' for longer ones or without a rota."""
     duty = config.organization.duty
     if duty is None or end - start > timedelta(days=1):
         return ""
     overrides = overrides_in_force(duty, people_store.duty_overrides(db), config.duty_person)
-    shift = shift_of_day(duty, overrides, start.astimezone(tz).date(), tz)
-    return people.get(shift.person, shift.person) if shift else ""
+    shifts = shifts_of_day(duty, overrides, start.astimezone(tz).date(), tz)
+    return "、".join(dict.fromkeys(people.get(s.person, s.person) for s in shifts))
 
 
 def _mean_s(seconds: list[int]) -> timedelta | None:

@@ -108,3 +108,18 @@ async def test_a_month_day_across_new_year_is_next_year_and_says_so(make_app, co
     assert "2027-01-02 值班员为 周岚" in await h.deliver()
     assert h.app.db.execute("SELECT day FROM duty_overrides").fetchone()[0] == "2027-01-02"
     assert await h.say("chenbuzhang", "/duty 12-30 @周岚", chat="chenbuzhang") == "已安排：12-30 值班员为 周岚。"
+
+
+# ---------------------------------------------------------------------------- the 日报's 值班员
+
+
+async def test_the_daily_report_names_everyone_on_duty_that_day_with_shorter_shifts(make_app, config_dir, clock):
+    # 12-hour shifts: 周岚 08:30–20:30, 李强 20:30–08:30. The 日报 named only the shift at the
+    # handover (周岚) though 李强 held the night
+    line = 'duty = { rotation = ["zhoulan", "liqiang"], start = "2026-11-23", shift = "12h", handover = "08:30" }'
+    h = make_app(load_config(_with_rota(config_dir, line)))
+    r = build_report(h.app.db, h.app.config, "yesterday", clock(), h.app.tz)
+    assert r.duty_officer == "周岚、李强"
+    # a day taken whole by an override is one name
+    assert "已安排" in await h.say("chenbuzhang", "/duty 今天 @王敏", chat="chenbuzhang")
+    assert build_report(h.app.db, h.app.config, "today", clock(), h.app.tz).duty_officer == "王敏"
