@@ -4,13 +4,15 @@ what can be counted from the database and the audit log."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from docx import Document
 
+from bot.config import load_config
 from core.models import State
 from handlers import Request
 from jobs.report import build_report, render_report
-from tests.conftest import HIGH, LOW, seed
+from tests.conftest import EXAMPLE, HIGH, LOW, seed
 
 
 async def _ask(h, text, who="liqiang"):
@@ -77,3 +79,25 @@ async def test_a_persons_claim_time_is_their_own_not_the_first_claim_by_someone_
     assert "周岚 1 起 3 小时 5 分钟 —" in text
     texts = _paragraphs((await _ask(h, "/report today docx"))[0].document)
     assert any("周岚处置 1 起，平均认领 3 小时 5 分钟" in t for t in texts)
+
+
+def test_the_chart_counts_every_category_the_text_counts(tmp_path):
+    # ten categories: the chart drew the first eight and dropped the rest, so its bars added up
+    # to fewer incidents than the report's 新增事件
+    from dataclasses import replace
+
+    from jobs.charts import chart_figure
+    from storage import open_db
+
+    cfg = load_config(EXAMPLE)
+    r = build_report(
+        open_db(memory=True), cfg, "today", datetime(2026, 11, 24, 2, tzinfo=UTC), ZoneInfo("Asia/Shanghai")
+    )
+    cats = {f"类别{n}": 12 - n for n in range(10)}
+    r = replace(r, by_category=cats, total=sum(cats.values()))
+    fig = chart_figure(r, "t")
+    panel = fig.axes[1]
+    widths = [p.get_width() for p in panel.patches]
+    labels = [t.get_text() for t in panel.get_yticklabels()]
+    assert sum(widths) == r.total
+    assert len(widths) <= 8 and labels[0] == "其他" and widths[0] == 3 + 4 + 5  # the last three, folded
