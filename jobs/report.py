@@ -333,6 +333,7 @@ def special_report(
     from dataclasses import replace
 
     from core.render import by_publication, card_text, fmt_time, source_label
+    from jobs.casebook import lesson_of
 
     inc = store.get_incident(db, incident_id)
     card = render_card(inc)
@@ -359,7 +360,7 @@ def special_report(
     lines.append("二、处置过程：")
     lessons = []
     for entry in timeline(store.events_for(db, incident_id), names, sources={s.id: s.name for s in config.sources}):
-        if entry.action == "note" and entry.detail.startswith(("教训", "经验")):
+        if entry.action == "note" and lesson_of(entry.detail) is not None:  # as the casebook reads them
             lessons.append(entry.detail)
         lines.append("  " + timeline_line(entry, tz))
     lines.append(

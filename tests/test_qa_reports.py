@@ -101,3 +101,24 @@ def test_the_chart_counts_every_category_the_text_counts(tmp_path):
     labels = [t.get_text() for t in panel.get_yticklabels()]
     assert sum(widths) == r.total
     assert len(widths) <= 8 and labels[0] == "其他" and widths[0] == 3 + 4 + 5  # the last three, folded
+
+
+async def test_a_lesson_with_a_time_or_a_colon_in_it_is_kept_whole_in_the_casebook(make_app, clock):
+    # "教训：10:30 前…" came out as "30 前…", and "lesson: 先核实：再回应" as "再回应": the text
+    # was cut at a colon inside it instead of after the marker
+    from jobs.casebook import collect_cases
+
+    h = make_app()
+    seed(h, *LOW, source="ycnews")
+    await h.say("liqiang", "/close 1 已回应 已说明")
+    lessons = ["10:30 前须发布首条权威信息", "时间节点 10:30 前发布", "回应要快：5 小时内发布", "先核实：再回应"]
+    for text in (
+        "教训: 10:30 前须发布首条权威信息",
+        "教训：时间节点 10:30 前发布",
+        "经验：回应要快：5 小时内发布",
+        "Lesson:先核实：再回应",
+    ):
+        assert await h.say("liqiang", f"/note 1 {text}") == ""
+    day = clock().date()
+    (case,) = collect_cases(h.app.db, h.app.config, day, day, h.app.tz)
+    assert case.lessons == lessons
