@@ -1116,6 +1116,7 @@ async def cmd_export(call: Call) -> list[Reply]:
 _DUTY_USAGE = "/duty 查看值班；/duty 2026-11-27 接班；/duty 2026-11-27 @姓名 安排（领导、管理员）"
 _SWAP_WORDS = ("swap", "换班", "接班")
 _DATE = re.compile(r"^(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})日?$")
+_CLOCK = re.compile(r"^\d{1,2}\s*(?:[:：]\d|[点时])")  # a time of day typed after the date
 
 
 def _day(word: str, today: date) -> date | None:
@@ -1174,6 +1175,8 @@ async def cmd_duty(call: Call) -> list[Reply]:
     person = call.me
     if len(args) > 1:
         named = deps.config.person(args[1].lstrip("@＠"))  # ＠ as a Chinese input method types it, like /assign
+        if named is None and _CLOCK.match(args[1]):  # "/duty 11-27 20:00-08:00": no shift by the hour
+            raise UsageError(f"值班按天安排，每天 {duty.handover} 交班，不能指定时刻或时段。用法：{_DUTY_USAGE}")
         if named is None:
             raise UsageError(f"配置中没有成员“{shorten(args[1])}”。用法：{_DUTY_USAGE}")
         person = named

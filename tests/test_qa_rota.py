@@ -123,3 +123,12 @@ async def test_the_daily_report_names_everyone_on_duty_that_day_with_shorter_shi
     # a day taken whole by an override is one name
     assert "已安排" in await h.say("chenbuzhang", "/duty 今天 @王敏", chat="chenbuzhang")
     assert build_report(h.app.db, h.app.config, "today", clock(), h.app.tz).duty_officer == "王敏"
+
+
+@pytest.mark.parametrize("when", ["25:00", "20:00-08:00", "２０：００", "8点", "20:00~24:00"])
+async def test_a_time_of_day_after_the_date_is_explained_not_taken_for_a_name(make_app, config_dir, clock, when):
+    # "/duty 11-27 25:00" answered 配置中没有成员“25:00”: the rota is by day, say so
+    h = make_app(load_config(_with_rota(config_dir)))
+    out = await h.say("chenbuzhang", f"/duty 11-27 {when}", chat="chenbuzhang")
+    assert "按天安排" in out and "08:30" in out and "成员" not in out, out
+    assert h.count("duty_overrides") == 0
