@@ -60,13 +60,15 @@ def _rotation_shift(duty, at: datetime, tz: ZoneInfo) -> Shift:
 
 def overrides_in_force(duty, stored: Mapping[date, str], may_serve: Callable[[str], object]) -> dict[date, str]:
     """The overrides that count: the config's, then those taken or assigned with /duty (the
-    latest of each day, `stored`) over them. A stored one whose person may no longer be on duty
+    latest of each day, `stored`) over them; a stored '' (cleared) gives the day back to the rotation. A stored one whose person may no longer be on duty
     (`may_serve` false: gone from the config, or no longer admin, staff or leader) is left out,
     so that day falls back to the config's override or the rotation's turn, never to nobody
     or to someone outside the team."""
     out = dict(duty.overrides)
     for day, pid in stored.items():
-        if may_serve(pid):
+        if not pid:  # cleared (/duty DAY 轮值): the rotation's turn, also over the config's override
+            out.pop(day, None)
+        elif may_serve(pid):
             out[day] = pid
         elif (day, pid) not in _told:
             _told.add((day, pid))

@@ -30,7 +30,7 @@ from core.cluster import (
     to_hex,
 )
 from core.config import DEFAULT_CHAIN, Config, GradeRule, Playbook, Source
-from core.duty import Shift, day_label, overrides_in_force, shifts_from
+from core.duty import Shift, day_label, overrides_in_force, shifts_from, shifts_of_day
 from core.grades import Grade
 from core.grading import SPREAD_WINDOW_HOURS, Reach, Reason, grade_story, reasons_from_json
 from core.lifecycle import Action, Decision, Refusal, decide
@@ -375,18 +375,39 @@ class IncidentService:
         shifts = self.duty_shifts(at, 1)
         return self.config.person(shifts[0].person) if shifts else None
 
+    def duty_change(self, day) -> tuple[str | None, bool]:
+        """`day`'s override in force (a person id, or None: the rotation's turn) and whether it
+        was taken or assigned with /duty (else it is the config's)."""
+        duty = self.config.organization.duty
+        if duty is None:
+            return None, False
+        stored = self.storage.people.duty_overrides(self.db)
+        person = overrides_in_force(duty, stored, self.config.duty_person).get(day)
+        return person, person is not None and stored.get(day) == person
+
+    def duty_of_day(self, day) -> str | None:
+        """The person id on duty when `day`'s shift begins (its handover)."""
+        duty = self.config.organization.duty
+        if duty is None:
+            return None
+        overrides = overrides_in_force(duty, self.storage.people.duty_overrides(self.db), self.config.duty_person)
+        shifts = shifts_of_day(duty, overrides, day, self.tz)
+        return shifts[0].person if shifts else None
+
     def set_duty(self, day, person_id: str, actor: Actor) -> None:
-        """Put `person_id` on duty on `day` (an override, audited in the database); every
-        team's group is told."""
+        """Put `person_id` on duty on `day` (an override, audited in the database), or with ''
+        give the day back to the rotation (取消调班); every team's group is told."""
         now = self.clock()
         with self.storage.write_tx(self.db):
             self.storage.people.set_duty_override(self.db, day, person_id, actor.person_id, now)
-            who, label = self.name_of(person_id), day_label(day, now.astimezone(self.tz).date())
-            text = (
-                f"🗓 {actor.name} 接班：{label} 值班员为 {who}"
-                if person_id == actor.person_id
-                else f"🗓 {actor.name} 调整值班：{label} 值班员为 {who}"
-            )
+            label = day_label(day, now.astimezone(self.tz).date())
+            if not person_id:
+                turn = self.duty_of_day(day)
+                text = f"🗓 {actor.name} 取消调班：{label} 恢复轮值，值班员为 {self.name_of(turn) if turn else '—'}"
+            elif person_id == actor.person_id:
+                text = f"🗓 {actor.name} 接班：{label} 值班员为 {self.name_of(person_id)}"
+            else:
+                text = f"🗓 {actor.name} 调整值班：{label} 值班员为 {self.name_of(person_id)}"
             seen: list[tuple[str, str]] = []
             for team in self.config.teams:
                 for target in self.router.group_chats(team.id):

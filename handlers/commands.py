@@ -1113,8 +1113,11 @@ async def cmd_export(call: Call) -> list[Reply]:
 
 # ---------------------------------------------------------------------------- duty rota, 转办
 
-_DUTY_USAGE = "/duty 查看值班；/duty 2026-11-27 接班；/duty 2026-11-27 @姓名 安排（领导、管理员）"
+_DUTY_USAGE = (
+    "/duty 查看值班；/duty 2026-11-27 接班；/duty 2026-11-27 @姓名 安排（领导、管理员）；/duty 2026-11-27 轮值 取消调班"
+)
 _SWAP_WORDS = ("swap", "换班", "接班")
+_CLEAR_WORDS = ("轮值", "取消", "恢复", "clear", "reset")
 _DATE = re.compile(r"^(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})日?$")
 _CLOCK = re.compile(r"^\d{1,2}\s*(?:[:：]\d|[点时])")  # a time of day typed after the date
 
@@ -1172,6 +1175,8 @@ async def cmd_duty(call: Call) -> list[Reply]:
     if day > today + timedelta(days=366):
         raise UsageError(f"最多安排一年内的值班。用法：{_DUTY_USAGE}")
     _no_more(args[2:], _DUTY_USAGE)
+    if len(args) > 1 and args[1].lower() in _CLEAR_WORDS:
+        return _clear_duty(call, day, today)
     person = call.me
     if len(args) > 1:
         named = deps.config.person(args[1].lstrip("@＠"))  # ＠ as a Chinese input method types it, like /assign
@@ -1189,6 +1194,25 @@ async def cmd_duty(call: Call) -> list[Reply]:
     if (call.req.platform, call.req.chat) in [c for t in deps.config.teams for c in deps.router.group_chats(t.id)]:
         return []
     return [Reply(f"已安排：{day_label(day, today)} 值班员为 {person.name}。")]
+
+
+def _clear_duty(call: Call, day: date, today: date) -> list[Reply]:
+    """/duty DAY 轮值: give the day back to the rotation — leaders and admins any day, staff a
+    shift that is theirs."""
+    deps = call.deps
+    person, by_command = deps.service.duty_change(day)
+    label = day_label(day, today)
+    if person is None:
+        turn = deps.service.duty_of_day(day)
+        return [Reply(f"{label} 没有调班，值班员为 {deps.service.name_of(turn) if turn else '—'}（轮值）。")]
+    if call.role not in (Role.ADMIN, Role.LEADER) and not (by_command and person == call.me.id):
+        return [Reply(f"{call.me.name}，监测人员只能取消自己接的班；其他调班须由领导或管理员取消。")]
+    deps.service.set_duty(day, "", call.actor)
+    log.info("/duty %s cleared by %s", day, call.me.id)
+    if (call.req.platform, call.req.chat) in [c for t in deps.config.teams for c in deps.router.group_chats(t.id)]:
+        return []
+    turn = deps.service.duty_of_day(day)
+    return [Reply(f"已恢复轮值：{label} 值班员为 {deps.service.name_of(turn) if turn else '—'}。")]
 
 
 _TRANSFER_USAGE = "/transfer 编号 单位 期限 [说明]，例如 /transfer 12 市交通运输局 3d 请核实并反馈处置情况"
@@ -1333,7 +1357,8 @@ COMMANDS: list[Command] = [
     Command(
         "duty",
         "/duty [日期 [@姓名]]",
-        "值班：现在和下一班的值班员；/duty 2026-11-27 接班，领导、管理员可 /duty 2026-11-27 @姓名 安排",
+        "值班：现在和下一班的值班员；/duty 2026-11-27 接班，领导、管理员可 /duty 2026-11-27 @姓名 安排，"
+        "/duty 2026-11-27 轮值 取消调班",
         cmd_duty,
         aliases=("值班",),
     ),

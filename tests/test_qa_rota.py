@@ -132,3 +132,30 @@ async def test_a_time_of_day_after_the_date_is_explained_not_taken_for_a_name(ma
     out = await h.say("chenbuzhang", f"/duty 11-27 {when}", chat="chenbuzhang")
     assert "按天安排" in out and "08:30" in out and "成员" not in out, out
     assert h.count("duty_overrides") == 0
+
+
+# ---------------------------------------------------------------------------- clearing a change
+
+
+async def test_a_shift_change_can_be_undone_back_to_the_rota(make_app, config_dir, clock):
+    # an assignment could only be replaced by another person, never cleared: the day stayed
+    # 调班 for good. `/duty DAY 轮值` (取消, clear) gives it back to the rotation, audited
+    h = make_app(load_config(_with_rota(config_dir)))  # 11-25 is 周岚's turn
+    assert "已安排" in await h.say("chenbuzhang", "/duty 11-25 @王敏", chat="chenbuzhang")
+    assert "下一班：王敏" in await h.say("chenbuzhang", "/duty")
+    # staff may give back only a shift that is theirs
+    out = await h.say("liqiang", "/duty 11-25 轮值")
+    assert "只能" in out and "下一班：王敏" in await h.say("chenbuzhang", "/duty")
+    assert await h.say("chenbuzhang", "/duty 11-25 取消", chat="chenbuzhang") == "已恢复轮值：11-25 值班员为 周岚。"
+    assert "下一班：周岚（11-25 08:30 至 11-26 08:30）" in await h.say("chenbuzhang", "/duty")
+    assert "🗓 陈副部长 取消调班：11-25 恢复轮值，值班员为 周岚" in await h.deliver()
+    assert h.count("duty_overrides") == 2  # the change and its undoing: both kept
+    assert (
+        await h.say("chenbuzhang", "/duty 11-25 取消", chat="chenbuzhang") == "11-25 没有调班，值班员为 周岚（轮值）。"
+    )
+    # a staff member gives back the shift they took
+    assert await h.say("liqiang", "/duty 11-27") == ""
+    assert await h.say("liqiang", "/duty 11-27 clear") == ""
+    assert "李强 取消调班：11-27 恢复轮值，值班员为 周岚" in await h.deliver()
+    out = await h.say("chenbuzhang", "/duty 11-28 轮值", chat="chenbuzhang")
+    assert out == "11-28 没有调班，值班员为 李强（轮值）。" and h.count("duty_overrides") == 4
