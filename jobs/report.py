@@ -28,7 +28,16 @@ from storage import incidents as store
 from storage import people as people_store
 from storage import reports as reports_store
 
-__all__ = ["PERIODS", "Report", "build_report", "parse_period", "period_bounds", "render_report", "special_report"]
+__all__ = [
+    "PERIODS",
+    "Report",
+    "build_report",
+    "folded",
+    "parse_period",
+    "period_bounds",
+    "render_report",
+    "special_report",
+]
 
 log = logging.getLogger(__name__)
 
@@ -250,6 +259,15 @@ def _duty_officer(db: Database, config, start: datetime, end: datetime, tz: Zone
     overrides = overrides_in_force(duty, people_store.duty_overrides(db), config.duty_person)
     shifts = shifts_of_day(duty, overrides, start.astimezone(tz).date(), tz)
     return "、".join(dict.fromkeys(people.get(s.person, s.person) for s in shifts))
+
+
+def folded(counts: dict[str, int], most: int, rest: str = "其他") -> list[tuple[str, int]]:
+    """At most `most` (name, count) pairs that still add up to every count: past `most`, the
+    first `most - 1` and the rest as one (其他) — for a chart's bars or a sentence."""
+    items = list(counts.items())
+    if len(items) <= most:
+        return items
+    return items[: most - 1] + [(rest, sum(n for _, n in items[most - 1 :]))]
 
 
 def _mean_s(seconds: list[int]) -> timedelta | None:

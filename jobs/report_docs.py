@@ -40,7 +40,7 @@ from core.models import Incident, State
 from core.render import SYSTEM_EVENTS, TimelineEntry, by_publication, timeline
 from jobs.casebook import _FONT_TABLE, _Body, apply_document_style
 from jobs.ledger import judgement_of
-from jobs.report import PERIODS, Report, build_report, fmt_span
+from jobs.report import PERIODS, Report, build_report, fmt_span, folded
 from storage import incidents as store
 
 __all__ = [
@@ -477,7 +477,7 @@ def build_period_docx(
     if r.by_category:
         d.text(
             "从类别看，"
-            + "，".join(f"{c} {n} 起" for c, n in list(r.by_category.items())[:6])
+            + "，".join(f"{c} {n} 起" for c, n in folded(r.by_category, 7))  # six named, the rest as 其他
             + "。"
             + ("从来源看，主要来自" + "、".join(list(r.by_source)[:5]) + "。" if r.by_source else "")
         )

@@ -122,3 +122,22 @@ async def test_a_lesson_with_a_time_or_a_colon_in_it_is_kept_whole_in_the_casebo
     day = clock().date()
     (case,) = collect_cases(h.app.db, h.app.config, day, day, h.app.tz)
     assert case.lessons == lessons
+
+
+async def test_the_documents_category_sentence_accounts_for_every_incident(make_app, clock):
+    # eight categories: 从类别看 named the first six and dropped the rest without a word
+    from core.clock import to_iso
+
+    h = make_app()
+    now = to_iso(clock())
+    with h.app.db.conn:
+        for n in range(8):
+            for k in range(8 - n):
+                h.app.db.conn.execute(
+                    "INSERT INTO incidents (story_key, title, category, grade, state, created_at, updated_at)"
+                    " VALUES (?,?,?,?,?,?,?)",
+                    [f"s{n}-{k}", f"事件{n}-{k}", f"类别{n}", "IV", "new", now, now],
+                )
+    texts = _paragraphs((await _ask(h, "/report today docx"))[0].document)
+    line = next(t for t in texts if t.startswith("从类别看"))
+    assert "类别0 8 起" in line and "其他 3 起" in line, line  # 类别6 (2) and 类别7 (1)
