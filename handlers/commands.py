@@ -778,8 +778,8 @@ async def cmd_search(call: Call) -> list[Reply]:
 
 
 _REPORT_USAGE = (
-    "用法：/report [today|week|month|起始日..结束日|编号] [docx]，例如 /report week、"
-    "/report 2026-11-01..2026-11-30、/report 12（专报）；加 docx 得到 Word 文档，"
+    "用法：/report [today|yesterday|week|lastweek|month|起始日..结束日|编号] [docx]，例如 /report week、"
+    "/report 昨天、/report 2026-11-01..2026-11-30（或 2026-11-01至2026-11-30）、/report 12（专报）；加 docx 得到 Word 文档，"
     "如 /report week docx、/report 12 docx"
 )
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,24 +77,41 @@ class Report:
 
 
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+_DAY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+_TO = re.compile(r"\s*(?:\.\.|~|至|到|—|–)\s*")  # between a range's dates, as typed
+_ALIASES = {
+    "今日": "today",
+    "今天": "today",
+    "本周": "week",
+    "周": "week",
+    "本月": "month",
+    "月": "month",
+    "昨天": "yesterday",
+    "昨日": "yesterday",
+    "上周": "lastweek",
+}
 
 
 def parse_period(text: str) -> str:
-    """today | week | month | YYYY-MM-DD..YYYY-MM-DD (Chinese aliases too).
+    """today | week | month | yesterday | lastweek | YYYY-MM-DD..YYYY-MM-DD (Chinese words too;
+    a range as an input method types it: full-width digits, 至 or ～ between; one date alone is
+    that day). Returns the canonical name or `YYYY-MM-DD..YYYY-MM-DD`.
 
     :raises ValueError: for anything else, or a range that ends before it starts.
     """
-    t = {"今日": "today", "今天": "today", "本周": "week", "周": "week", "本月": "month", "月": "month"}.get(text, text)
-    t = t.lower()
+    t = unicodedata.normalize("NFKC", text).strip()
+    t = _ALIASES.get(t, t).lower()
     if t in PERIODS:
         return t
-    m = _RANGE.match(t)
-    if not m:
+    parts = _TO.split(t)
+    if len(parts) == 1:
+        parts = [t, t]
+    if len(parts) != 2 or not all(_DAY.match(p) for p in parts):
         raise ValueError(text)
-    a, b = date.fromisoformat(m.group(1)), date.fromisoformat(m.group(2))
+    a, b = (date(*map(int, p.split("-"))) for p in parts)
     if b < a:
         raise ValueError(text)
-    return t
+    return f"{a.isoformat()}..{b.isoformat()}"
 
 
 def period_bounds(period: str, now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -298,7 +316,13 @@ def _by_day(
 def render_report(r: Report, tz: ZoneInfo, org: str = "") -> str:
     state_label = {s.value: s.label for s in State}
     name = PERIODS.get(r.period, "专项时段")
-    title = f"📊 {org}舆情{name}报告（{r.start.astimezone(tz):%m-%d %H:%M} 至 {r.end.astimezone(tz):%m-%d %H:%M}）"
+    m = _RANGE.match(r.period)
+    span = (  # a range of whole days by its dates, with their years
+        f"{m.group(1)} 至 {m.group(2)}"
+        if m
+        else f"{r.start.astimezone(tz):%m-%d %H:%M} 至 {r.end.astimezone(tz):%m-%d %H:%M}"
+    )
+    title = f"📊 {org}舆情{name}报告（{span}）"
     lines = [title] + ([f"值班员：{r.duty_officer}"] if r.duty_officer else [])
     lines.append(f"新增事件：{r.total} 起；期间办结：{r.closed_in_period} 起")
     lines.append("按等级：" + "，".join(f"{Grade(g).emoji}{g} {n}" for g, n in r.by_grade.items()))

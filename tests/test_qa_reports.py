@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from docx import Document
 
 from bot.config import load_config
@@ -141,3 +142,41 @@ async def test_the_documents_category_sentence_accounts_for_every_incident(make_
     texts = _paragraphs((await _ask(h, "/report today docx"))[0].document)
     line = next(t for t in texts if t.startswith("从类别看"))
     assert "类别0 8 起" in line and "其他 3 起" in line, line  # 类别6 (2) and 类别7 (1)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "２０２６-１１-０１..２０２６-１１-３０",
+        "2026-11-01至2026-11-30",
+        "2026-11-01~2026-11-30",
+        "2026-11-01～2026-11-30",
+        "2026－11－01..2026－11－30",
+        "2026-11-01..2026-11-30",
+    ],
+)
+async def test_a_date_range_typed_the_chinese_way_is_read_and_titled_with_its_dates(make_app, typed):
+    # full-width digits (an input method's), 至 or ～ were refused as 无法识别的报告周期; and a
+    # range's title said "11-01 00:00 至 12-01 00:00": no year, and a day past its end
+    h = make_app()
+    out = await h.say("liqiang", f"/report {typed}")
+    assert out.splitlines()[0] == "📊 云川市委组织部舆情专项时段报告（2026-11-01 至 2026-11-30）", out
+
+
+@pytest.mark.parametrize(
+    ("typed", "title"),
+    [
+        ("昨天", "日报·昨日报告（11-23 00:00 至 11-24 00:00）"),
+        ("上周", "周报·上周报告（11-16 00:00 至 11-23 00:00）"),
+        ("2026-11-20", "专项时段报告（2026-11-20 至 2026-11-20）"),
+    ],
+)
+async def test_yesterday_last_week_and_one_day_in_words(make_app, typed, title):
+    h = make_app()
+    assert (await h.say("liqiang", f"/report {typed}")).splitlines()[0].endswith(title)
+
+
+async def test_a_range_over_years_names_the_years(make_app):
+    h = make_app()
+    out = await h.say("liqiang", "/report 2025-12-01..2026-01-31")
+    assert "（2025-12-01 至 2026-01-31）" in out.splitlines()[0]
