@@ -1166,8 +1166,9 @@ async def cmd_duty(call: Call) -> list[Reply]:
         if later:
             lines.append(f"下一班：{_shift_line(deps, later[0])}")
         return [Reply("\n".join(lines))]
-    today = day_of(deps.clock(), duty, deps.tz)
-    day = _day(args[0], today)
+    now = deps.clock()
+    today = day_of(now, duty, deps.tz)  # the duty day on now: before the handover, yesterday's
+    day = _day(args[0], now.astimezone(deps.tz).date())  # 今天 and 明天 as the calendar says
     if day is None:
         raise UsageError(f"“{shorten(args[0])}”不是有效的日期。用法：{_DUTY_USAGE}")
     if day < today:

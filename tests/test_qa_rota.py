@@ -159,3 +159,15 @@ async def test_a_shift_change_can_be_undone_back_to_the_rota(make_app, config_di
     assert "李强 取消调班：11-27 恢复轮值，值班员为 周岚" in await h.deliver()
     out = await h.say("chenbuzhang", "/duty 11-28 轮值", chat="chenbuzhang")
     assert out == "11-28 没有调班，值班员为 李强（轮值）。" and h.count("duty_overrides") == 4
+
+
+async def test_today_and_tomorrow_are_calendar_days_before_the_morning_handover(make_app, config_dir, clock):
+    # at 07:00 on 11-25 the night shift (11-24's, until 08:30) is on; "/duty 今天 @王敏" booked
+    # 11-24 — the date the leader sees in the reply is yesterday's — and 明天 booked today
+    clock.now = local(2026, 11, 25, 7, 0)
+    h = make_app(load_config(_with_rota(config_dir)))
+    assert await h.say("chenbuzhang", "/duty 今天 @王敏", chat="chenbuzhang") == "已安排：11-25 值班员为 王敏。"
+    assert await h.say("chenbuzhang", "/duty 明天 @王敏", chat="chenbuzhang") == "已安排：11-26 值班员为 王敏。"
+    # the shift on now (11-24's) can still be changed by its date
+    assert await h.say("chenbuzhang", "/duty 11-24 @王敏", chat="chenbuzhang") == "已安排：11-24 值班员为 王敏。"
+    assert "当前值班：王敏（11-24 08:30 至 11-25 08:30，调班）" in await h.say("chenbuzhang", "/duty")
