@@ -170,9 +170,18 @@ def _scope(n: int, start: date, end: date) -> str:
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()<>])")
 
 
+_MD_BLOCK = re.compile(r"^(\s*)(?:([#>+\-=|~])|(\d+)([.)]))")  # what starts a heading, quote, list…
+
+
 def _md(text: str) -> str:
-    """Scraped text as markdown text: its brackets, stars and angle brackets are not markup."""
-    return _MD_SPECIAL.sub(r"\\\1", text or "")
+    """Scraped or typed text as markdown text: its brackets, stars and angle brackets are not
+    markup, and a text of several lines stays inside its list item (each line after a hard
+    break, indented, a heading's # or a list's - or 1. at its start escaped; blank lines dropped)."""
+    lines = [x for x in _MD_SPECIAL.sub(r"\\\1", text or "").splitlines() if x.strip()]
+    lines[1:] = [
+        _MD_BLOCK.sub(lambda m: m[1] + (f"\\{m[2]}" if m[2] else f"{m[3]}\\{m[4]}"), x.strip()) for x in lines[1:]
+    ]
+    return "\\\n  ".join(lines)
 
 
 def _md_url(url: str | None) -> str | None:

@@ -180,3 +180,24 @@ async def test_a_range_over_years_names_the_years(make_app):
     h = make_app()
     out = await h.say("liqiang", "/report 2025-12-01..2026-01-31")
     assert "（2025-12-01 至 2026-01-31）" in out.splitlines()[0]
+
+
+async def test_a_multi_line_note_stays_inside_its_item_in_the_markdown_casebook(make_app, clock, tmp_path):
+    # a note typed on several lines ("教训：…\n# 伪造标题\n- 列表") came out as a heading and
+    # list items of the casebook itself
+    from jobs.casebook import collect_cases, write_markdown
+
+    h = make_app()
+    seed(h, *LOW, source="ycnews")
+    assert await h.say("liqiang", "/note 1 教训：第一行\n# 伪造标题\n\n- 列表\r\n1. 编号\n> 引用") == ""
+    assert await h.say("liqiang", "/close 1 已回应 第一行\n## 二级标题") == ""
+    day = clock().date()
+    path = tmp_path / "c.md"
+    write_markdown(
+        collect_cases(h.app.db, h.app.config, day, day, h.app.tz), path, org="o", start=day, end=day, tz=h.app.tz
+    )
+    lines = path.read_text(encoding="utf-8").splitlines()
+    ours = {"# o舆情案例汇编（警示教材）", "## 目录", "### 事件经过", "### 处置过程", "### 经验教训"}
+    assert [x for x in lines if x.startswith("#") and x not in ours and not x.startswith("## #1 ")] == []
+    assert not any(x.startswith(("- 列表", "1. 编号", "> ", "  1. ", "  - ", "  > ")) for x in lines), lines
+    assert sum("伪造标题" in x for x in lines) == 2  # the note in the timeline and as the lesson, kept
