@@ -387,19 +387,24 @@ class IncidentService:
 
     def duty_of_day(self, day) -> str | None:
         """The person id on duty when `day`'s shift begins (its handover)."""
+        shifts = self._shifts_of_day(day)
+        return shifts[0].person if shifts else None
+
+    def _shifts_of_day(self, day) -> list[Shift]:
         duty = self.config.organization.duty
         if duty is None:
-            return None
+            return []
         overrides = overrides_in_force(duty, self.storage.people.duty_overrides(self.db), self.config.duty_person)
-        shifts = shifts_of_day(duty, overrides, day, self.tz)
-        return shifts[0].person if shifts else None
+        return shifts_of_day(duty, overrides, day, self.tz)
 
     def set_duty(self, day, person_id: str, actor: Actor) -> None:
         """Put `person_id` on duty on `day` (an override, audited in the database), or with ''
         give the day back to the rotation (取消调班); every team's group is told."""
         now = self.clock()
         with self.storage.write_tx(self.db):
+            before = self.duty_of_day(day)
             self.storage.people.set_duty_override(self.db, day, person_id, actor.person_id, now)
+            after = self.duty_of_day(day)
             label = day_label(day, now.astimezone(self.tz).date())
             if not person_id:
                 turn = self.duty_of_day(day)
@@ -421,6 +426,19 @@ class IncidentService:
                             kind=self.outbox.TEXT,
                             payload={"text": text},
                         )
+            # privately: the one who now has the shift, and the one who no longer has it
+            told: list[tuple[str | None, str]] = []
+            if after and after != before:
+                mine = [sh for sh in self._shifts_of_day(day) if sh.person == after]
+                span = f"{fmt_time(mine[0].start, self.tz)} 至 {fmt_time(mine[-1].end, self.tz)}" if mine else ""
+                told.append((after, f"🗓 {actor.name} 安排你 {label} 值班（{span}）"))
+                told.append((before, f"{text}（原为 {self.name_of(before)}）" if before else text))
+            for pid, message in told:
+                person = self.config.person(pid) if pid and pid != actor.person_id else None
+                for platform, chat in self.router.private_chats(person) if person else []:
+                    self.outbox.enqueue(
+                        self.db, now, platform=platform, chat=chat, kind=self.outbox.TEXT, payload={"text": message}
+                    )
         self.on_queued()
 
     def _notice(

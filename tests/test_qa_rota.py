@@ -171,3 +171,22 @@ async def test_today_and_tomorrow_are_calendar_days_before_the_morning_handover(
     # the shift on now (11-24's) can still be changed by its date
     assert await h.say("chenbuzhang", "/duty 11-24 @王敏", chat="chenbuzhang") == "已安排：11-24 值班员为 王敏。"
     assert "当前值班：王敏（11-24 08:30 至 11-25 08:30，调班）" in await h.say("chenbuzhang", "/duty")
+
+
+async def test_the_people_a_shift_change_concerns_are_told_privately(make_app, config_dir, clock):
+    # a leader puts 王敏 on 11-25 (周岚's turn) from a private chat: only the groups heard of it;
+    # 王敏, who now has the shift, and 周岚, who no longer has it, were not told
+    h = make_app(load_config(_with_rota(config_dir)))
+    await h.say("chenbuzhang", "/duty 11-25 @王敏", chat="chenbuzhang")
+    out = await h.deliver()
+    assert "【私聊 → 王敏】🗓 陈副部长 安排你 11-25 值班（11-25 08:30 至 11-26 08:30）" in out
+    assert "【私聊 → 周岚】🗓 陈副部长 调整值班：11-25 值班员为 王敏（原为 周岚）" in out
+    assert "【私聊 → 陈副部长】" not in out
+    await h.say("chenbuzhang", "/duty 11-25 轮值", chat="chenbuzhang")
+    out = await h.deliver()
+    assert "【私聊 → 王敏】🗓 陈副部长 取消调班：11-25 恢复轮值，值班员为 周岚（原为 王敏）" in out
+    assert "【私聊 → 周岚】🗓 陈副部长 安排你 11-25 值班（11-25 08:30 至 11-26 08:30）" in out
+    # taking one's own shift tells the person whose turn it was, not oneself
+    await h.say("liqiang", "/duty 11-27")
+    out = await h.deliver()
+    assert "【私聊 → 周岚】🗓 李强 接班：11-27 值班员为 李强（原为 周岚）" in out and "私聊 → 李强" not in out
