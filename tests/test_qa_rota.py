@@ -190,3 +190,27 @@ async def test_the_people_a_shift_change_concerns_are_told_privately(make_app, c
     await h.say("liqiang", "/duty 11-27")
     out = await h.deliver()
     assert "【私聊 → 周岚】🗓 李强 接班：11-27 值班员为 李强（原为 周岚）" in out and "私聊 → 李强" not in out
+
+
+# ---------------------------------------------------------------------------- the handover
+
+
+async def test_the_person_taking_over_hears_what_waits_unclaimed(make_app, config_dir, clock):
+    # #1 (grade II) went unclaimed on 李强's day: the duty notice and the auto-escalation went to
+    # him; at the 08:30 handover 周岚 took over and heard nothing of it
+    h = make_app(load_config(_with_rota(config_dir)))
+    seed(h, *HIGH)
+    await h.app._deadline_job()  # 11-24 10:00, 李强's shift: the first look records it
+    for _ in range(3):
+        clock.advance(minutes=20)
+        await h.app._deadline_job()
+    out = await h.deliver()
+    assert "请值班员处理：李强" in out and "交班" not in out
+    clock.now = local(2026, 11, 25, 8, 31)
+    await h.app._deadline_job()
+    out = await h.deliver()
+    assert "【私聊 → 周岚】🗓 交班：你现在值班（11-25 08:30 至 11-26 08:30）。无人认领的事件 1 起：" in out, out
+    assert "#1 [II]" in out and "私聊 → 李强】🗓 交班" not in out
+    clock.advance(minutes=1)
+    await h.app._deadline_job()
+    assert "交班" not in await h.deliver()  # once a shift
