@@ -201,3 +201,33 @@ async def test_a_multi_line_note_stays_inside_its_item_in_the_markdown_casebook(
     assert [x for x in lines if x.startswith("#") and x not in ours and not x.startswith("## #1 ")] == []
     assert not any(x.startswith(("- 列表", "1. 编号", "> ", "  1. ", "  - ", "  > ")) for x in lines), lines
     assert sum("伪造标题" in x for x in lines) == 2  # the note in the timeline and as the lesson, kept
+
+
+@pytest.mark.both_engines
+def test_a_persons_own_claim_and_the_sweeps_values_on_both_engines(db):
+    # period_spans reads an assignment's target out of the event's JSON (json_extract on SQLite,
+    # ->> on PostgreSQL); the handover keeps its shift in sweep_state
+    from storage.incidents import (
+        add_event,
+        list_incidents,
+        set_sweep_value,
+        sweep_value,
+        update_incident,
+    )
+    from storage.reports import period_spans
+    from tests.test_storage_engines import NOW, incident
+
+    a, b, c = incident(db), incident(db, story_key="k2"), incident(db, story_key="k3")
+    add_event(db, a, NOW + timedelta(minutes=1), actor="x", action="claim", detail={})
+    add_event(db, a, NOW + timedelta(minutes=2), actor="x", action="unclaim", detail={})
+    add_event(db, a, NOW + timedelta(minutes=30), actor="y", action="claim", detail={})
+    update_incident(db, a, 1, NOW, assignee="y", claimed_at=NOW + timedelta(minutes=1))
+    add_event(db, b, NOW + timedelta(minutes=7), actor="boss", action="assign", detail={"target": "z"})
+    update_incident(db, b, 1, NOW, assignee="z", claimed_at=NOW + timedelta(minutes=7))
+    spans = {tuple(r)[1]: tuple(r) for r in period_spans(db, NOW - timedelta(days=1), NOW + timedelta(days=1))}
+    assert spans["y"][2:] == (60, None, 1800) and spans["z"][2:] == (420, None, 420)
+    assert [i.id for i in list_incidents(db, unclaimed=True)] == [c]
+    assert sweep_value(db, "duty_shift") is None
+    set_sweep_value(db, "duty_shift", "a")
+    set_sweep_value(db, "duty_shift", "b")
+    assert sweep_value(db, "duty_shift") == "b"
