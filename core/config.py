@@ -21,6 +21,7 @@ from core.models import Role
 
 __all__ = [
     "DEFAULT_CHAIN",
+    "DUTY_ROLES",
     "MAX_RETENTION_DAYS",
     "MIN_RETENTION_DAYS",
     "Cadre",
@@ -85,6 +86,9 @@ def _area(v: str | None) -> str | None:
     except AreaError as e:
         raise ValueError(str(e)) from e
     return v.strip()
+
+
+DUTY_ROLES = frozenset({Role.ADMIN, Role.STAFF, Role.LEADER})  # who may be on duty (值班): the team
 
 
 class Duty(_Model):
@@ -560,6 +564,14 @@ class Config(_Model):
             ]:
                 if pid not in ids:
                     problems.append((where, f"没有 id 为 {pid!r} 的成员", f"no person with id {pid!r}"))
+                elif (p := self.person(pid)) is not None and p.role not in DUTY_ROLES:
+                    problems.append(
+                        (
+                            where,
+                            f"{p.name}（{p.role.label}）不能值班，值班员须为管理员、监测人员或领导",
+                            f"a {p.role.value} cannot be on duty: only admin, staff or leader",
+                        )
+                    )
         cats = set(self.watchlist.categories)
         for i, pb in enumerate(self.playbooks):
             if pb.category not in cats:
@@ -589,6 +601,12 @@ class Config(_Model):
             if key in (p.id, p.name):
                 return p
         return None
+
+    def duty_person(self, person_id: str) -> Person | None:
+        """The configured person of this id if they may be on duty (DUTY_ROLES), else None: one
+        who left the config, or is no longer admin, staff or leader."""
+        p = next((p for p in self.people if p.id == person_id), None)
+        return p if p is not None and p.role in DUTY_ROLES else None
 
     def person_by_handle(self, platform: str, handle: str) -> Person | None:
         """The person whose configured `handles[platform]` is `handle` (a user id or @name)."""

@@ -30,7 +30,7 @@ from core.cluster import (
     to_hex,
 )
 from core.config import DEFAULT_CHAIN, Config, GradeRule, Playbook, Source
-from core.duty import Shift, shifts_from
+from core.duty import Shift, day_label, overrides_in_force, shifts_from, shifts_of_day
 from core.grades import Grade
 from core.grading import SPREAD_WINDOW_HOURS, Reach, Reason, grade_story, reasons_from_json
 from core.lifecycle import Action, Decision, Refusal, decide
@@ -367,7 +367,7 @@ class IncidentService:
         duty = self.config.organization.duty
         if duty is None:
             return []
-        overrides = {**duty.overrides, **self.storage.people.duty_overrides(self.db)}
+        overrides = overrides_in_force(duty, self.storage.people.duty_overrides(self.db), self.config.duty_person)
         return shifts_from(duty, overrides, at or self.clock(), self.tz, n)
 
     def on_duty(self, at: datetime | None = None):
@@ -375,18 +375,44 @@ class IncidentService:
         shifts = self.duty_shifts(at, 1)
         return self.config.person(shifts[0].person) if shifts else None
 
+    def duty_change(self, day) -> tuple[str | None, bool]:
+        """`day`'s override in force (a person id, or None: the rotation's turn) and whether it
+        was taken or assigned with /duty (else it is the config's)."""
+        duty = self.config.organization.duty
+        if duty is None:
+            return None, False
+        stored = self.storage.people.duty_overrides(self.db)
+        person = overrides_in_force(duty, stored, self.config.duty_person).get(day)
+        return person, person is not None and stored.get(day) == person
+
+    def duty_of_day(self, day) -> str | None:
+        """The person id on duty when `day`'s shift begins (its handover)."""
+        shifts = self._shifts_of_day(day)
+        return shifts[0].person if shifts else None
+
+    def _shifts_of_day(self, day) -> list[Shift]:
+        duty = self.config.organization.duty
+        if duty is None:
+            return []
+        overrides = overrides_in_force(duty, self.storage.people.duty_overrides(self.db), self.config.duty_person)
+        return shifts_of_day(duty, overrides, day, self.tz)
+
     def set_duty(self, day, person_id: str, actor: Actor) -> None:
-        """Put `person_id` on duty on `day` (an override, audited in the database); every
-        team's group is told."""
+        """Put `person_id` on duty on `day` (an override, audited in the database), or with ''
+        give the day back to the rotation (取消调班); every team's group is told."""
         now = self.clock()
         with self.storage.write_tx(self.db):
+            before = self.duty_of_day(day)
             self.storage.people.set_duty_override(self.db, day, person_id, actor.person_id, now)
-            who = self.name_of(person_id)
-            text = (
-                f"🗓 {actor.name} 接班：{day:%m-%d} 值班员为 {who}"
-                if person_id == actor.person_id
-                else f"🗓 {actor.name} 调整值班：{day:%m-%d} 值班员为 {who}"
-            )
+            after = self.duty_of_day(day)
+            label = day_label(day, now.astimezone(self.tz).date())
+            if not person_id:
+                turn = self.duty_of_day(day)
+                text = f"🗓 {actor.name} 取消调班：{label} 恢复轮值，值班员为 {self.name_of(turn) if turn else '—'}"
+            elif person_id == actor.person_id:
+                text = f"🗓 {actor.name} 接班：{label} 值班员为 {self.name_of(person_id)}"
+            else:
+                text = f"🗓 {actor.name} 调整值班：{label} 值班员为 {self.name_of(person_id)}"
             seen: list[tuple[str, str]] = []
             for team in self.config.teams:
                 for target in self.router.group_chats(team.id):
@@ -400,6 +426,19 @@ class IncidentService:
                             kind=self.outbox.TEXT,
                             payload={"text": text},
                         )
+            # privately: the one who now has the shift, and the one who no longer has it
+            told: list[tuple[str | None, str]] = []
+            if after and after != before:
+                mine = [sh for sh in self._shifts_of_day(day) if sh.person == after]
+                span = f"{fmt_time(mine[0].start, self.tz)} 至 {fmt_time(mine[-1].end, self.tz)}" if mine else ""
+                told.append((after, f"🗓 {actor.name} 安排你 {label} 值班（{span}）"))
+                told.append((before, f"{text}（原为 {self.name_of(before)}）" if before else text))
+            for pid, message in told:
+                person = self.config.person(pid) if pid and pid != actor.person_id else None
+                for platform, chat in self.router.private_chats(person) if person else []:
+                    self.outbox.enqueue(
+                        self.db, now, platform=platform, chat=chat, kind=self.outbox.TEXT, payload={"text": message}
+                    )
         self.on_queued()
 
     def _notice(

@@ -20,7 +20,7 @@ import httpx
 
 from core.clock import from_iso, parse_duration
 from core.config import Config, Person
-from core.duty import day_of
+from core.duty import day_label, day_of
 from core.errors import YuqingError
 from core.grades import Grade
 from core.health import SourceHealth, source_health
@@ -778,8 +778,8 @@ async def cmd_search(call: Call) -> list[Reply]:
 
 
 _REPORT_USAGE = (
-    "用法：/report [today|week|month|起始日..结束日|编号] [docx]，例如 /report week、"
-    "/report 2026-11-01..2026-11-30、/report 12（专报）；加 docx 得到 Word 文档，"
+    "用法：/report [today|yesterday|week|lastweek|month|起始日..结束日|编号] [docx]，例如 /report week、"
+    "/report 昨天、/report 2026-11-01..2026-11-30（或 2026-11-01至2026-11-30）、/report 12（专报）；加 docx 得到 Word 文档，"
     "如 /report week docx、/report 12 docx"
 )
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
@@ -1113,14 +1113,18 @@ async def cmd_export(call: Call) -> list[Reply]:
 
 # ---------------------------------------------------------------------------- duty rota, 转办
 
-_DUTY_USAGE = "/duty 查看值班；/duty 2026-11-27 接班；/duty 2026-11-27 @姓名 安排（领导、管理员）"
+_DUTY_USAGE = (
+    "/duty 查看值班；/duty 2026-11-27 接班；/duty 2026-11-27 @姓名 安排（领导、管理员）；/duty 2026-11-27 轮值 取消调班"
+)
 _SWAP_WORDS = ("swap", "换班", "接班")
+_CLEAR_WORDS = ("轮值", "取消", "恢复", "clear", "reset")
 _DATE = re.compile(r"^(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})日?$")
+_CLOCK = re.compile(r"^\d{1,2}\s*(?:[:：]\d|[点时])")  # a time of day typed after the date
 
 
 def _day(word: str, today: date) -> date | None:
     """'2026-11-27', '11-27', '11月27日', 今天, 明天 -> a date; None when it is not one. A
-    month-day without a year is the next such day from today."""
+    month-day without a year is the nearest such date to today (last, this or next year)."""
     if word in ("今天", "today"):
         return today
     if word in ("明天", "tomorrow"):
@@ -1128,15 +1132,17 @@ def _day(word: str, today: date) -> date | None:
     m = _DATE.match(word)
     if not m:
         return None
-    year = int(m.group(1)) if m.group(1) else None
     month, day = int(m.group(2)), int(m.group(3))
-    try:
-        d = date(year or today.year, month, day)
-        if year is None and d < today:
-            d = date(today.year + 1, month, day)
-    except ValueError:
-        return None
-    return d
+    years = [int(m.group(1))] if m.group(1) else [today.year - 1, today.year, today.year + 1]
+    days = []
+    for year in years:
+        try:
+            days.append(date(year, month, day))
+        except ValueError:  # 02-29 of a common year, 11-31
+            continue
+    # without a year, the nearest such day: 11-23 typed on 11-24 is yesterday (refused as past),
+    # not a shift a year ahead; 01-02 typed on 12-28 is next year's
+    return min(days, key=lambda d: abs(d - today)) if days else None
 
 
 def _shift_line(deps: Deps, shift) -> str:
@@ -1160,8 +1166,9 @@ async def cmd_duty(call: Call) -> list[Reply]:
         if later:
             lines.append(f"下一班：{_shift_line(deps, later[0])}")
         return [Reply("\n".join(lines))]
-    today = day_of(deps.clock(), duty, deps.tz)
-    day = _day(args[0], today)
+    now = deps.clock()
+    today = day_of(now, duty, deps.tz)  # the duty day on now: before the handover, yesterday's
+    day = _day(args[0], now.astimezone(deps.tz).date())  # 今天 and 明天 as the calendar says
     if day is None:
         raise UsageError(f"“{shorten(args[0])}”不是有效的日期。用法：{_DUTY_USAGE}")
     if day < today:
@@ -1169,13 +1176,17 @@ async def cmd_duty(call: Call) -> list[Reply]:
     if day > today + timedelta(days=366):
         raise UsageError(f"最多安排一年内的值班。用法：{_DUTY_USAGE}")
     _no_more(args[2:], _DUTY_USAGE)
+    if len(args) > 1 and args[1].lower() in _CLEAR_WORDS:
+        return _clear_duty(call, day, today)
     person = call.me
     if len(args) > 1:
         named = deps.config.person(args[1].lstrip("@＠"))  # ＠ as a Chinese input method types it, like /assign
+        if named is None and _CLOCK.match(args[1]):  # "/duty 11-27 20:00-08:00": no shift by the hour
+            raise UsageError(f"值班按天安排，每天 {duty.handover} 交班，不能指定时刻或时段。用法：{_DUTY_USAGE}")
         if named is None:
             raise UsageError(f"配置中没有成员“{shorten(args[1])}”。用法：{_DUTY_USAGE}")
         person = named
-    if person.role not in (Role.ADMIN, Role.STAFF, Role.LEADER):
+    if deps.config.duty_person(person.id) is None:
         raise UsageError(f"{person.name}（{Role(person.role).label}）不能值班。")
     if person.id != call.me.id and call.role not in (Role.ADMIN, Role.LEADER):
         return [Reply(f"{call.me.name}，监测人员只能为自己接班；安排他人值班须由领导或管理员操作。")]
@@ -1183,7 +1194,26 @@ async def cmd_duty(call: Call) -> list[Reply]:
     log.info("/duty %s -> %s by %s", day, person.id, call.me.id)
     if (call.req.platform, call.req.chat) in [c for t in deps.config.teams for c in deps.router.group_chats(t.id)]:
         return []
-    return [Reply(f"已安排：{day:%m-%d} 值班员为 {person.name}。")]
+    return [Reply(f"已安排：{day_label(day, today)} 值班员为 {person.name}。")]
+
+
+def _clear_duty(call: Call, day: date, today: date) -> list[Reply]:
+    """/duty DAY 轮值: give the day back to the rotation — leaders and admins any day, staff a
+    shift that is theirs."""
+    deps = call.deps
+    person, by_command = deps.service.duty_change(day)
+    label = day_label(day, today)
+    if person is None:
+        turn = deps.service.duty_of_day(day)
+        return [Reply(f"{label} 没有调班，值班员为 {deps.service.name_of(turn) if turn else '—'}（轮值）。")]
+    if call.role not in (Role.ADMIN, Role.LEADER) and not (by_command and person == call.me.id):
+        return [Reply(f"{call.me.name}，监测人员只能取消自己接的班；其他调班须由领导或管理员取消。")]
+    deps.service.set_duty(day, "", call.actor)
+    log.info("/duty %s cleared by %s", day, call.me.id)
+    if (call.req.platform, call.req.chat) in [c for t in deps.config.teams for c in deps.router.group_chats(t.id)]:
+        return []
+    turn = deps.service.duty_of_day(day)
+    return [Reply(f"已恢复轮值：{label} 值班员为 {deps.service.name_of(turn) if turn else '—'}。")]
 
 
 _TRANSFER_USAGE = "/transfer 编号 单位 期限 [说明]，例如 /transfer 12 市交通运输局 3d 请核实并反馈处置情况"
@@ -1328,7 +1358,8 @@ COMMANDS: list[Command] = [
     Command(
         "duty",
         "/duty [日期 [@姓名]]",
-        "值班：现在和下一班的值班员；/duty 2026-11-27 接班，领导、管理员可 /duty 2026-11-27 @姓名 安排",
+        "值班：现在和下一班的值班员；/duty 2026-11-27 接班，领导、管理员可 /duty 2026-11-27 @姓名 安排，"
+        "/duty 2026-11-27 轮值 取消调班",
         cmd_duty,
         aliases=("值班",),
     ),

@@ -43,7 +43,7 @@ from storage import incidents as store
 if TYPE_CHECKING:
     from docx.document import Document
 
-__all__ = ["FONTS", "Case", "apply_document_style", "collect_cases", "write_docx", "write_markdown"]
+__all__ = ["FONTS", "Case", "apply_document_style", "collect_cases", "lesson_of", "write_docx", "write_markdown"]
 
 LESSON_PREFIXES = ("教训", "经验", "lesson")
 
@@ -84,6 +84,16 @@ def _included(inc: Incident, include_open: bool, include_false_positives: bool) 
     return not (inc.disposition is Disposition.FALSE_POSITIVE and not include_false_positives)
 
 
+def lesson_of(text: str) -> str | None:
+    """'教训: 10:30 前发布' / '经验：要快：5 小时内' -> the text after the marker and its one
+    separator, colons inside it kept; None for a note that is not a lesson."""
+    text = (text or "").strip()
+    if not text.lower().startswith(LESSON_PREFIXES):
+        return None
+    marker = next(p for p in LESSON_PREFIXES if text.lower().startswith(p))
+    return re.sub(r"^\s*[:：,，]?", "", text[len(marker) :], count=1).strip()
+
+
 def collect_cases(
     db: Database,
     config: Config,
@@ -114,8 +124,8 @@ def collect_cases(
         for e in steps:
             if e.action == "instruct":
                 instructions.append(f"{e.who}（{e.at.astimezone(tz):%m-%d %H:%M}）：{e.detail}")
-            if e.action == "note" and e.detail.lower().startswith(LESSON_PREFIXES):
-                lessons.append(e.detail.split(":", 1)[-1].split("：", 1)[-1].strip())
+            if e.action == "note" and (lesson := lesson_of(e.detail)) is not None:
+                lessons.append(lesson)
             if e.action == "judge":
                 judgement = e.detail.strip()
             elif e.action == "note" and (found := judgement_of(e.detail)) is not None:
@@ -160,9 +170,18 @@ def _scope(n: int, start: date, end: date) -> str:
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()<>])")
 
 
+_MD_BLOCK = re.compile(r"^(\s*)(?:([#>+\-=|~])|(\d+)([.)]))")  # what starts a heading, quote, list…
+
+
 def _md(text: str) -> str:
-    """Scraped text as markdown text: its brackets, stars and angle brackets are not markup."""
-    return _MD_SPECIAL.sub(r"\\\1", text or "")
+    """Scraped or typed text as markdown text: its brackets, stars and angle brackets are not
+    markup, and a text of several lines stays inside its list item (each line after a hard
+    break, indented, a heading's # or a list's - or 1. at its start escaped; blank lines dropped)."""
+    lines = [x for x in _MD_SPECIAL.sub(r"\\\1", text or "").splitlines() if x.strip()]
+    lines[1:] = [
+        _MD_BLOCK.sub(lambda m: m[1] + (f"\\{m[2]}" if m[2] else f"{m[3]}\\{m[4]}"), x.strip()) for x in lines[1:]
+    ]
+    return "\\\n  ".join(lines)
 
 
 def _md_url(url: str | None) -> str | None:

@@ -21,13 +21,13 @@ from core.clock import parse_duration
 from core.deadlines import deadlines_for, due_intents, next_deadline, next_due, next_summary, summary_due
 from core.incidents import Actor, IncidentService
 from core.lifecycle import Action
-from core.models import Role
+from core.models import Role, State
 from core.render import SYSTEM as SYSTEM_NAME
-from core.render import SYSTEM_ID, status_summary
+from core.render import SYSTEM_ID, fmt_time, short_line, status_summary
 from storage import incidents as store
 from storage import write_tx
 
-__all__ = ["CHUNK", "SYSTEM", "sweep", "sweep_async"]
+__all__ = ["CHUNK", "SYSTEM", "handover", "sweep", "sweep_async"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ _HUMAN = frozenset(
         "feedback",
     }
 )
+_WAITING = (State.NEW, State.ESCALATED, State.AWAITING_FEEDBACK)  # open and possibly nobody's
 CHUNK = 100  # incidents read (with their events) at a time; the async sweep yields between chunks
 
 
@@ -56,7 +57,7 @@ def sweep(service: IncidentService, tz: ZoneInfo) -> int:
     run = _Sweep(service, tz)
     while run.chunk():
         pass
-    return run.finish()
+    return run.finish() + handover(service)
 
 
 async def sweep_async(service: IncidentService, tz: ZoneInfo) -> int:
@@ -65,7 +66,47 @@ async def sweep_async(service: IncidentService, tz: ZoneInfo) -> int:
     run = _Sweep(service, tz)
     while run.chunk():
         await asyncio.sleep(0)
-    return run.finish()
+    return run.finish() + handover(service)
+
+
+HANDOVER_LIST = 10  # incidents named in a handover note; the rest counted
+
+
+def handover(service: IncidentService) -> int:
+    """With a rota: when a new shift is on duty (its handover, or a /duty change of the shift on
+    now), the person taking over is told privately what waits unclaimed — the claim reminders
+    and the duty notices of those went to whoever was on duty before. Once a shift (the shift's
+    start and person in `sweep_state`); the very first look only records the shift. Returns 1
+    when a note was queued."""
+    shifts = service.duty_shifts(service.clock(), 1)
+    if not shifts:
+        return 0
+    shift, db = shifts[0], service.db
+    key = f"{shift.start.isoformat()}|{shift.person}"
+    with write_tx(db):
+        seen = store.sweep_value(db, "duty_shift")
+        if seen == key:
+            return 0
+        store.set_sweep_value(db, "duty_shift", key)
+        person = service.config.person(shift.person)
+        if seen is None or person is None:
+            return 0
+        n = store.count_incidents(db, states=_WAITING, unclaimed=True)
+        if not n:
+            return 0
+        waiting = store.list_incidents(db, states=_WAITING, unclaimed=True, limit=HANDOVER_LIST)
+        span = f"{fmt_time(shift.start, service.tz)} 至 {fmt_time(shift.end, service.tz)}"
+        text = "\n".join(
+            [f"🗓 交班：你现在值班（{span}）。无人认领的事件 {n} 起：", *(short_line(i) for i in waiting)]
+            + ([f"……等 {n} 起，发送 /list 查看" if n > len(waiting) else "请及时认领处理（/claim 编号）。"])
+        )
+        for platform, chat in service.router.private_chats(person):
+            service.outbox.enqueue(
+                db, service.clock(), platform=platform, chat=chat, kind=service.outbox.TEXT, payload={"text": text}
+            )
+    log.info("duty handover to %s: %d unclaimed incident(s) named", shift.person, n)
+    service.on_queued()
+    return 1
 
 
 def _rules_fingerprint(service: IncidentService, tz) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from sqlite_utils import Database
 from core.clock import from_iso, parse_duration, parse_iso
 from core.config import Config
 from core.deadlines import OVERDUE_LABELS, deadlines_for
-from core.duty import shift_of_day
+from core.duty import overrides_in_force, shifts_of_day
 from core.grades import Grade
 from core.health import BUCKETS, source_health
 from core.incidents import IncidentService
@@ -28,7 +29,16 @@ from storage import incidents as store
 from storage import people as people_store
 from storage import reports as reports_store
 
-__all__ = ["PERIODS", "Report", "build_report", "parse_period", "period_bounds", "render_report", "special_report"]
+__all__ = [
+    "PERIODS",
+    "Report",
+    "build_report",
+    "folded",
+    "parse_period",
+    "period_bounds",
+    "render_report",
+    "special_report",
+]
 
 log = logging.getLogger(__name__)
 
@@ -67,24 +77,41 @@ class Report:
 
 
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+_DAY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+_TO = re.compile(r"\s*(?:\.\.|~|至|到|—|–)\s*")  # between a range's dates, as typed
+_ALIASES = {
+    "今日": "today",
+    "今天": "today",
+    "本周": "week",
+    "周": "week",
+    "本月": "month",
+    "月": "month",
+    "昨天": "yesterday",
+    "昨日": "yesterday",
+    "上周": "lastweek",
+}
 
 
 def parse_period(text: str) -> str:
-    """today | week | month | YYYY-MM-DD..YYYY-MM-DD (Chinese aliases too).
+    """today | week | month | yesterday | lastweek | YYYY-MM-DD..YYYY-MM-DD (Chinese words too;
+    a range as an input method types it: full-width digits, 至 or ～ between; one date alone is
+    that day). Returns the canonical name or `YYYY-MM-DD..YYYY-MM-DD`.
 
     :raises ValueError: for anything else, or a range that ends before it starts.
     """
-    t = {"今日": "today", "今天": "today", "本周": "week", "周": "week", "本月": "month", "月": "month"}.get(text, text)
-    t = t.lower()
+    t = unicodedata.normalize("NFKC", text).strip()
+    t = _ALIASES.get(t, t).lower()
     if t in PERIODS:
         return t
-    m = _RANGE.match(t)
-    if not m:
+    parts = _TO.split(t)
+    if len(parts) == 1:
+        parts = [t, t]
+    if len(parts) != 2 or not all(_DAY.match(p) for p in parts):
         raise ValueError(text)
-    a, b = date.fromisoformat(m.group(1)), date.fromisoformat(m.group(2))
+    a, b = (date(*map(int, p.split("-"))) for p in parts)
     if b < a:
         raise ValueError(text)
-    return t
+    return f"{a.isoformat()}..{b.isoformat()}"
 
 
 def period_bounds(period: str, now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -183,21 +210,21 @@ def build_report(db: Database, config: Config, period: str, now: datetime, tz: Z
     groups = reports_store.period_groups(db, start, end)
     spans = reports_store.period_spans(db, start, end)
     opened, closed = reports_store.period_times(db, start, end)
-    claim_times = [c for _, _, c, _ in spans if c is not None]
-    close_times = [d for _, _, _, d in spans if d is not None]
+    claim_times = [c for _, _, c, _, _ in spans if c is not None]
+    close_times = [d for _, _, _, d, _ in spans if d is not None]
     n_open, overdue, overdue_by_kind = _overdue(db, config, now, tz)
     names = {s.id: s.name for s in config.sources}
     people = {p.id: p.name for p in config.people}
     by_person: dict[str, tuple[list, list]] = {}
     held: Counter[str] = Counter()  # 件数: every incident a person holds, also one closed or transferred unclaimed
     by_grade_claims: dict[str, list] = {}
-    for grade, assignee, c, d in spans:
-        if assignee:
+    for grade, assignee, c, d, taken in spans:
+        if assignee:  # a person's claim time is their own taking of it (period_spans), not the first claim
             name = people.get(assignee, assignee)
             held[name] += 1
             claims, closes = by_person.setdefault(name, ([], []))
-            if c is not None:
-                claims.append(c)
+            if taken is not None:
+                claims.append(taken)
             if d is not None:
                 closes.append(d)
         if c is not None:
@@ -242,13 +269,23 @@ def build_report(db: Database, config: Config, period: str, now: datetime, tz: Z
 
 
 def _duty_officer(db: Database, config, start: datetime, end: datetime, tz: ZoneInfo, people: dict) -> str:
-    """The day's duty officer (值班员) for a report of one day; '' for longer ones or without a rota."""
+    """The day's duty officers (值班员: everyone with a shift of that duty day, in turn) for a
+    report of one day; '' for longer ones or without a rota."""
     duty = config.organization.duty
     if duty is None or end - start > timedelta(days=1):
         return ""
-    overrides = {**duty.overrides, **people_store.duty_overrides(db)}
-    shift = shift_of_day(duty, overrides, start.astimezone(tz).date(), tz)
-    return people.get(shift.person, shift.person) if shift else ""
+    overrides = overrides_in_force(duty, people_store.duty_overrides(db), config.duty_person)
+    shifts = shifts_of_day(duty, overrides, start.astimezone(tz).date(), tz)
+    return "、".join(dict.fromkeys(people.get(s.person, s.person) for s in shifts))
+
+
+def folded(counts: dict[str, int], most: int, rest: str = "其他") -> list[tuple[str, int]]:
+    """At most `most` (name, count) pairs that still add up to every count: past `most`, the
+    first `most - 1` and the rest as one (其他) — for a chart's bars or a sentence."""
+    items = list(counts.items())
+    if len(items) <= most:
+        return items
+    return items[: most - 1] + [(rest, sum(n for _, n in items[most - 1 :]))]
 
 
 def _mean_s(seconds: list[int]) -> timedelta | None:
@@ -279,7 +316,13 @@ def _by_day(
 def render_report(r: Report, tz: ZoneInfo, org: str = "") -> str:
     state_label = {s.value: s.label for s in State}
     name = PERIODS.get(r.period, "专项时段")
-    title = f"📊 {org}舆情{name}报告（{r.start.astimezone(tz):%m-%d %H:%M} 至 {r.end.astimezone(tz):%m-%d %H:%M}）"
+    m = _RANGE.match(r.period)
+    span = (  # a range of whole days by its dates, with their years
+        f"{m.group(1)} 至 {m.group(2)}"
+        if m
+        else f"{r.start.astimezone(tz):%m-%d %H:%M} 至 {r.end.astimezone(tz):%m-%d %H:%M}"
+    )
+    title = f"📊 {org}舆情{name}报告（{span}）"
     lines = [title] + ([f"值班员：{r.duty_officer}"] if r.duty_officer else [])
     lines.append(f"新增事件：{r.total} 起；期间办结：{r.closed_in_period} 起")
     lines.append("按等级：" + "，".join(f"{Grade(g).emoji}{g} {n}" for g, n in r.by_grade.items()))
@@ -332,6 +375,7 @@ def special_report(
     from dataclasses import replace
 
     from core.render import by_publication, card_text, fmt_time, source_label
+    from jobs.casebook import lesson_of
 
     inc = store.get_incident(db, incident_id)
     card = render_card(inc)
@@ -358,7 +402,7 @@ def special_report(
     lines.append("二、处置过程：")
     lessons = []
     for entry in timeline(store.events_for(db, incident_id), names, sources={s.id: s.name for s in config.sources}):
-        if entry.action == "note" and entry.detail.startswith(("教训", "经验")):
+        if entry.action == "note" and lesson_of(entry.detail) is not None:  # as the casebook reads them
             lessons.append(entry.detail)
         lines.append("  " + timeline_line(entry, tz))
     lines.append(

@@ -40,7 +40,7 @@ from core.models import Incident, State
 from core.render import SYSTEM_EVENTS, TimelineEntry, by_publication, timeline
 from jobs.casebook import _FONT_TABLE, _Body, apply_document_style
 from jobs.ledger import judgement_of
-from jobs.report import PERIODS, Report, build_report, fmt_span
+from jobs.report import PERIODS, Report, build_report, fmt_span, folded
 from storage import incidents as store
 
 __all__ = [
@@ -91,13 +91,16 @@ def period_kind(period: str) -> str:
 
 def previous_bounds(period: str, start: datetime, end: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """The period before, of the same length: this week so far -> last week to the same moment;
-    this month so far -> last month to the same day and hour; a day or range -> the one before."""
+    this month so far -> last month to the same day and hour; today so far -> yesterday to the
+    same moment; a whole day or a range -> the one before."""
     if period == "month":
         local = start.astimezone(tz)
         prev_start = (local - timedelta(days=1)).replace(day=1)
         return prev_start, min(prev_start + (end - start), start)
     if period in ("week", "lastweek"):
         return start - timedelta(days=7), end - timedelta(days=7)
+    if period == "today":  # today so far -> yesterday to the same moment, not the hours before midnight
+        return start - timedelta(days=1), end - timedelta(days=1)
     return start - (end - start), start
 
 
@@ -135,6 +138,8 @@ def _state_words(inc: Incident) -> str:
         )
     if inc.state is State.AWAITING_FEEDBACK:
         return f"已转办{inc.transfer_unit or ''}，待反馈"
+    if inc.state is State.ESCALATED and not inc.assignee:  # escalated (by the sweep) with nobody on it
+        return "已升级，待认领"
     return {State.NEW: "待认领", State.CLAIMED: "处置中", State.ESCALATED: "已升级处置中"}.get(
         inc.state, inc.state.label
     )
@@ -412,7 +417,7 @@ def _suggestions(r: Report, prev_total: int, open_all: list[Incident], overdue: 
         out.append(
             f"对尚未办结的 {len(serious)} 起 I–II 级事件（{ids}），持续跟踪研判，加强与相关部门的会商联动，防止舆情升级。"
         )
-    unclaimed = [i for i in open_all if i.state is State.NEW]
+    unclaimed = [i for i in open_all if not i.assignee]  # also one escalated (by hand or by the sweep) unclaimed
     if unclaimed:
         out.append(f"尚有 {len(unclaimed)} 起事件无人认领，请值班人员及时认领、明确责任人。")
     if prev_total and r.total > prev_total and (r.total - prev_total) / prev_total >= 0.2:
@@ -472,7 +477,7 @@ def build_period_docx(
     if r.by_category:
         d.text(
             "从类别看，"
-            + "，".join(f"{c} {n} 起" for c, n in list(r.by_category.items())[:6])
+            + "，".join(f"{c} {n} 起" for c, n in folded(r.by_category, 7))  # six named, the rest as 其他
             + "。"
             + ("从来源看，主要来自" + "、".join(list(r.by_source)[:5]) + "。" if r.by_source else "")
         )
@@ -598,7 +603,7 @@ def build_special_docx(
     if inc.state is not State.CLOSED:
         if overdue_kind(inc, deadlines_for(inc, config.grades, tz), now):
             tips.append("该事件已超过处置时限，督促责任人立即处置，尽快发布权威信息、回应社会关切。")
-        if inc.state is State.NEW:
+        if not inc.assignee:
             tips.append("尽快明确责任人，认领后组织核实。")
         if not s.judgement:
             tips.append("尽快组织研判，明确事件性质和风险等级。")

@@ -40,10 +40,12 @@ __all__ = [
     "set_mute_all",
     "set_next_due",
     "set_rules_fingerprint",
+    "set_sweep_value",
     "story_candidates",
     "story_reach",
     "story_sources",
     "sweep_facts",
+    "sweep_value",
     "update_incident",
 ]
 
@@ -349,8 +351,10 @@ def posts_for(db: Database, incident_id: int) -> list[dict]:
     ]
 
 
-def _list_where(states: tuple[State, ...] | None, assignee: str | None, grade: Grade | None) -> tuple[str, list]:
-    where: list[str] = []
+def _list_where(
+    states: tuple[State, ...] | None, assignee: str | None, grade: Grade | None, unclaimed: bool = False
+) -> tuple[str, list]:
+    where: list[str] = ["(i.assignee IS NULL OR i.assignee = '')"] if unclaimed else []
     params: list = []
     if states:
         where.append(f"i.state IN ({','.join('?' * len(states))})")
@@ -372,6 +376,7 @@ def list_incidents(
     grade: Grade | None = None,
     limit: int = 20,
     offset: int = 0,
+    unclaimed: bool = False,
 ) -> list[Incident]:
     """Incidents for `/list` and `/mine`: most severe first, then newest.
 
@@ -379,18 +384,24 @@ def list_incidents(
     :param assignee: only those held by this person id.
     :param grade: only this grade.
     :param limit: at most this many, after skipping `offset` (a page of /list).
+    :param unclaimed: only those nobody holds.
     """
-    where, params = _list_where(states, assignee, grade)
+    where, params = _list_where(states, assignee, grade, unclaimed)
     sql = _SELECT + where
     sql += " ORDER BY CASE i.grade WHEN 'I' THEN 1 WHEN 'II' THEN 2 WHEN 'III' THEN 3 ELSE 4 END, i.id DESC"
     return [_row_to_incident(dict(r)) for r in _rows(db, sql + " LIMIT ? OFFSET ?", [*params, limit, offset])]
 
 
 def count_incidents(
-    db: Database, *, states: tuple[State, ...] | None = None, assignee: str | None = None, grade: Grade | None = None
+    db: Database,
+    *,
+    states: tuple[State, ...] | None = None,
+    assignee: str | None = None,
+    grade: Grade | None = None,
+    unclaimed: bool = False,
 ) -> int:
     """How many incidents `list_incidents` would list without a limit."""
-    where, params = _list_where(states, assignee, grade)
+    where, params = _list_where(states, assignee, grade, unclaimed)
     return db.execute("SELECT COUNT(*) FROM incidents i" + where, params).fetchone()[0]
 
 
@@ -540,6 +551,19 @@ def set_mute_all(db: Database, until: datetime | None, by: str | None, now: date
             [to_iso(until), by, to_iso(now)],
         )
     mark_all_due(db)
+
+
+def sweep_value(db: Database, key: str) -> str | None:
+    """A value the deadline sweep keeps between runs (`sweep_state`), or None."""
+    row = db.execute("SELECT value FROM sweep_state WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def set_sweep_value(db: Database, key: str, value: str) -> None:
+    db.execute(
+        "INSERT INTO sweep_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
 
 
 def rules_fingerprint(db: Database) -> str | None:

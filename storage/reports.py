@@ -36,18 +36,37 @@ def period_groups(db: Database, start: datetime, end: datetime) -> list[tuple]:
     ).fetchall()
 
 
-def period_spans(db: Database, start: datetime, end: datetime) -> list[tuple[str, str | None, int | None, int | None]]:
+def period_spans(
+    db: Database, start: datetime, end: datetime
+) -> list[tuple[str, str | None, int | None, int | None, int | None]]:
     """For incidents created in [start, end) that were claimed, held or closed: (grade,
-    assignee, seconds to claim or None, seconds to close or None — only for closed ones)."""
-    claimed, closed, created = (_epoch(db, c) for c in ("claimed_at", "closed_at", "created_at"))
+    assignee, seconds to claim or None, seconds to close or None — only for closed ones,
+    seconds to the assignee's own taking of it or None).
+
+    The claim is the incident's first, by whoever; the assignee's taking is the first audit
+    event in which the present holder claimed it or was assigned it (None when they hold it
+    without either: closed or transferred unclaimed). Someone who took it over after an
+    /unclaim is timed from the opening to their own claim, not credited with the first."""
+    claimed, closed, created, taken = (
+        _epoch(db, c) for c in ("i.claimed_at", "i.closed_at", "i.created_at", "MIN(e.at)")
+    )
+    target = (
+        "CAST(e.detail AS jsonb) ->> 'target'" if dialect(db) == "postgresql" else "json_extract(e.detail, '$.target')"
+    )
     return db.execute(
-        f"""SELECT grade, assignee,
-                  CASE WHEN claimed_at IS NOT NULL THEN {claimed} - {created} END,
-                  CASE WHEN closed_at IS NOT NULL AND state = 'closed'
-                       THEN {closed} - {created} END
-           FROM incidents
-           WHERE created_at >= ? AND created_at < ?
-             AND (assignee IS NOT NULL OR claimed_at IS NOT NULL OR (closed_at IS NOT NULL AND state = 'closed'))""",
+        f"""SELECT i.grade, i.assignee,
+                  CASE WHEN i.claimed_at IS NOT NULL THEN {claimed} - {created} END,
+                  CASE WHEN i.closed_at IS NOT NULL AND i.state = 'closed'
+                       THEN {closed} - {created} END,
+                  CASE WHEN i.assignee IS NOT NULL AND i.assignee != '' THEN
+                       (SELECT {taken} FROM events e WHERE e.incident_id = i.id
+                          AND ((e.action = 'claim' AND e.actor = i.assignee)
+                               OR (e.action = 'assign' AND {target} = i.assignee))) - {created} END
+           FROM incidents i
+           WHERE i.created_at >= ? AND i.created_at < ?
+             AND (i.assignee IS NOT NULL OR i.claimed_at IS NOT NULL
+                  OR (i.closed_at IS NOT NULL AND i.state = 'closed'))
+           ORDER BY i.id""",
         [to_iso(start), to_iso(end)],
     ).fetchall()
 

@@ -5,6 +5,7 @@ and both run on the same randomly seeded database, for several periods and clock
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import random
 from collections import Counter
@@ -54,8 +55,18 @@ def reference_report(db, config, period: str, now: datetime, tz: ZoneInfo) -> Re
         if i.assignee:
             held, claims, closes = by_person.setdefault(people.get(i.assignee, i.assignee), ([], [], []))
             held.append(i.id)
-            if i.claimed_at:
-                claims.append(i.claimed_at - i.created_at)
+            # their own taking of it: the first claim by them or assignment to them (the audit)
+            taken = next(
+                (
+                    e.at
+                    for e in store.events_for(db, i.id)
+                    if (e.action == "claim" and e.actor == i.assignee)
+                    or (e.action == "assign" and e.detail.get("target") == i.assignee)
+                ),
+                None,
+            )
+            if taken:
+                claims.append(taken - i.created_at)
             if i.closed_at and i.state is State.CLOSED:
                 closes.append(i.closed_at - i.created_at)
     fp: dict[str, tuple[int, int]] = {}
@@ -151,6 +162,24 @@ def seed_random(db, config, n: int, now: datetime, days: int = 60, seed: int = 3
                 to_iso(feedback_due),
             )
         )
+    # the audit of each taking: by the holder, by someone else first (then given back), by an
+    # assignment, or none (a holder without a claim event: closed or transferred unclaimed)
+    events = []
+    for n, row in enumerate(rows, 1):
+        who, claimed = row[7], row[11]
+        if not (who and claimed):
+            continue
+        at = datetime.fromisoformat(claimed)
+        pick = rnd.random()
+        if pick < 0.5:
+            events.append((n, claimed, who, "claim", "{}"))
+        elif pick < 0.7:
+            other = rnd.choice([p for p in people if p != who])
+            later = to_iso(at + timedelta(seconds=rnd.randrange(1, 20000)))
+            events += [(n, claimed, other, "claim", "{}"), (n, claimed, other, "unclaim", "{}")]
+            events += [(n, later, who, "claim", "{}"), (n, later, who, "assign", json.dumps({"target": "x"}))]
+        elif pick < 0.9:
+            events.append((n, claimed, "wangmin", "assign", json.dumps({"target": who})))
     with db.conn:
         db.conn.executemany(
             """INSERT INTO incidents (story_key, title, source_id, team, category, grade, state, assignee,
@@ -158,6 +187,7 @@ def seed_random(db, config, n: int, now: datetime, days: int = 60, seed: int = 3
                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
             rows,
         )
+        db.conn.executemany("INSERT INTO events (incident_id, at, actor, action, detail) VALUES (?,?,?,?,?)", events)
         db.conn.execute("INSERT INTO sources (id, name, kind, url, deactivated) VALUES ('forum', 'x', 'rss', 'u', 1)")
         db.conn.execute(
             "INSERT INTO sources (id, name, kind, url, consecutive_failures) VALUES ('ycnews', 'y', 'rss', 'u', 9)"

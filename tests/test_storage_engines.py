@@ -127,7 +127,7 @@ def test_sweep_facts_and_report_spans(db):
     update_incident(db, iid, 1, NOW, assignee="a", claimed_at=NOW + timedelta(seconds=90))
     update_incident(db, iid, 2, NOW, state="closed", closed_at=NOW + timedelta(hours=1, seconds=1))
     assert [tuple(r) for r in period_spans(db, NOW - timedelta(days=1), NOW + timedelta(days=1))] == [
-        ("III", "a", 90, 3601)
+        ("III", "a", 90, 3601, None)  # no claim or assign event of "a": not timed as theirs
     ]
     n_open, rows = open_overdue(db, {"III": (NOW, None, None)}, (), NOW)
     assert n_open == 0 and list(rows) == []
