@@ -93,6 +93,14 @@ class Host(Protocol):
     def serves(self, platform: str, chat: str) -> bool:
         """Is this group chat one the bot serves (a team's chat)? Updates from others are dropped."""
 
+    def chat_moved(self, platform: str, old: str, new: str) -> None:
+        """The platform moved group chat `old` (as configured) to id `new` (a Telegram group that
+        became a supergroup): remembered across restarts, and the team's admins are told once to
+        update the configuration."""
+
+    def moved_chats(self, platform: str) -> dict[str, str]:
+        """The group chats `platform` moved so far: configured id -> the chat's id now."""
+
     def first_time(self, kind: str, key: str, *, now: float, expires_at: float) -> bool:
         """Remember `key` until `expires_at` (Unix seconds); False when it was seen already
         (replayed callbacks, messages delivered twice), across restarts and processes."""

@@ -6,6 +6,7 @@ Built once by the app; adapters receive it in `open`/`serve` and call nothing el
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Awaitable, Callable
 
 from core.config import Person
@@ -16,6 +17,8 @@ from storage import outbox as outbox_store
 from storage import replay
 
 __all__ = ["ChatHost"]
+
+log = logging.getLogger(__name__)
 
 
 class ChatHost:
@@ -64,6 +67,23 @@ class ChatHost:
             for mapping in (t.chats, t.admin_chat)
             if platform in mapping
         )
+
+    def chat_moved(self, platform: str, old: str, new: str) -> None:
+        from core.clock import to_iso
+
+        if not replay.record_chat_move(self._deps.db, platform, old, new, to_iso(self._deps.clock())):
+            return
+        log.warning("%s chat %s moved to %s: alerts now go there; set %s in the configuration", platform, old, new, new)
+        for team in self._deps.config.teams:
+            if str(team.chats.get(platform)) == old or str(team.admin_chat.get(platform)) == old:
+                self._deps.service.notify_admins(
+                    team.id,
+                    f"⚠️ 群聊已迁移：{platform} 群 {old} 已升级为新群（编号 {new}）。提醒和命令已自动改用新群；"
+                    f"请在配置文件 [teams.chats] 中把 {platform} 改为 \"{new}\"。",
+                )
+
+    def moved_chats(self, platform: str) -> dict[str, str]:
+        return replay.chat_moves(self._deps.db, platform)
 
     def first_time(self, kind: str, key: str, *, now: float, expires_at: float) -> bool:
         return replay.first_time(self._deps.db, kind, key, now=now, expires_at=expires_at)

@@ -983,3 +983,19 @@ def m025_story_key_headline(db: Database) -> None:
         if changed:
             db.conn.executemany("UPDATE incidents SET story_key = ? WHERE id = ?", changed)
         last = rows[-1][0]
+
+
+@PG_MIGRATIONS()
+@SCHEMA_MIGRATIONS()
+def m026_chat_moves(db: Database) -> None:
+    """A group chat the platform gave a new id: Telegram moves a group to a new chat id when it
+    becomes a supergroup (more members, admins' settings), and the old id then refuses every
+    message. The configured id -> the new one, learnt from Telegram's answer or the group's own
+    service message, so alerts follow the group and its commands stay the team's across
+    restarts, until the configuration names the new id (storage.replay.chat_moves)."""
+    db.execute("""CREATE TABLE chat_moves (
+                      platform TEXT NOT NULL,
+                      old_chat TEXT NOT NULL,
+                      new_chat TEXT NOT NULL,
+                      at TEXT NOT NULL,
+                      PRIMARY KEY (platform, old_chat))""")

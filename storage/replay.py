@@ -8,7 +8,7 @@ from sqlite_utils import Database
 
 from storage.db import write_tx
 
-__all__ = ["first_time", "prune_seen", "seen_count"]
+__all__ = ["chat_moves", "first_time", "prune_seen", "record_chat_move", "seen_count"]
 
 
 def first_time(db: Database, scope: str, key: str, *, now: float, expires_at: float) -> bool:
@@ -33,3 +33,25 @@ def seen_count(db: Database, scope: str | None = None) -> int:
     if scope is None:
         return db.execute("SELECT COUNT(*) FROM callback_seen").fetchone()[0]
     return db.execute("SELECT COUNT(*) FROM callback_seen WHERE scope = ?", [scope]).fetchone()[0]
+
+
+def chat_moves(db: Database, platform: str) -> dict[str, str]:
+    """The group chats `platform` moved: configured (old) chat id -> the chat's id now."""
+    rows = db.execute("SELECT old_chat, new_chat FROM chat_moves WHERE platform = ?", [platform]).fetchall()
+    return {str(old): str(new) for old, new in rows}
+
+
+def record_chat_move(db: Database, platform: str, old: str, new: str, at: str) -> bool:
+    """Remember that chat `old` of `platform` is now `new`; True when this was not known yet."""
+    with write_tx(db):
+        known = db.execute(
+            "SELECT new_chat FROM chat_moves WHERE platform = ? AND old_chat = ?", [platform, old]
+        ).fetchone()
+        if known is not None and str(known[0]) == new:
+            return False
+        db.execute(
+            """INSERT INTO chat_moves (platform, old_chat, new_chat, at) VALUES (?,?,?,?)
+               ON CONFLICT (platform, old_chat) DO UPDATE SET new_chat = excluded.new_chat, at = excluded.at""",
+            [platform, old, new, at],
+        )
+        return True

@@ -33,6 +33,7 @@ class FakeBotAPI:
         self.photos: list[dict] = []
         self.documents: list[dict] = []  # every sendDocument: {"chat", "bytes"}
         self.faults: list[tuple[str, tuple]] = []  # (method or "*", (kind, arg))
+        self.migrated: dict[str, int] = {}  # group chat id -> its supergroup's id (see `migrate`)
         self._updates: list[dict] = []
         self._cond = threading.Condition()
         self._update_ids = itertools.count(1)
@@ -130,6 +131,14 @@ class FakeBotAPI:
     def dispatch(self, method: str, p: dict):
         if method != "getUpdates":
             self.calls.append((method, p))
+            moved = self.migrated.get(str(p.get("chat_id")))
+            if moved is not None:  # as Telegram answers any call to a group that became a supergroup
+                return 400, {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                    "parameters": {"migrate_to_chat_id": moved},
+                }
             fault = self._fault(method)
             if fault:
                 kind, arg = fault
@@ -254,6 +263,20 @@ class FakeBotAPI:
             update["update_id"] = next(self._update_ids)
             self._updates.append(update)
             self._cond.notify_all()
+
+    def migrate(self, old, new, *, service: bool = False) -> None:
+        """Group `old` becomes supergroup `new`: calls naming `old` are refused with its new id;
+        `service` also sends the group's service message (migrate_to_chat_id) as Telegram does."""
+        self.migrated[str(old)] = int(new)
+        if service:
+            msg = {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": int(old), "type": "group", "title": "监测群"},
+                "from": {"id": 1, "is_bot": False, "first_name": "群主"},
+                "migrate_to_chat_id": int(new),
+            }
+            self._push({"message": msg})
 
     def user(self, uid: int, first_name: str, username: str | None = None) -> dict:
         return {"id": uid, "is_bot": False, "first_name": first_name, **({"username": username} if username else {})}

@@ -412,3 +412,42 @@ async def test_close_on_a_card_waiting_for_signoff_says_so_at_once(tg):
     await tg.until(lambda: len(tg.api.answers) > before)
     assert f"#{iid} 已申请关闭（已澄清），正待领导销号" in tg.api.answers[before].get("text", "")
     assert not any(d.startswith("d:") for _, d in tg.api.buttons(GROUP, card_id))
+
+
+NEW_GROUP = "-1009876543210"
+
+
+async def test_alerts_and_commands_follow_a_group_that_became_a_supergroup(tg):
+    """Telegram gives a group a new id when it becomes a supergroup and refuses the old one.
+    The next alert goes to the new id at once (nothing lost, nothing twice), commands typed in
+    the new group are the team's, the admins are told to update the configuration, and after
+    a restart the bot still knows (kept in the database, read by `open`)."""
+    tg.api.migrate(GROUP, NEW_GROUP)
+    seed(tg, "网友实名举报青石镇镇长李卫东收受红包", "有网友发帖称，青石镇镇长李卫东收受辖区企业红包。")
+    await tg.until(lambda: any("李卫东" in m["text"] for m in tg.api.chat_log(NEW_GROUP)))
+    cards = [m for m in tg.api.chat_log(NEW_GROUP) if "李卫东" in m["text"] and m["parse_mode"] == "HTML"]
+    assert len(cards) == 1
+    await tg.until(lambda: any("已升级为新群" in m["text"] for m in tg.api.chat_log(NEW_GROUP)))
+    notice = next(m["text"] for m in tg.api.chat_log(NEW_GROUP) if "已升级为新群" in m["text"])
+    assert NEW_GROUP in notice and "[teams.chats]" in notice
+    # a command typed in the new group is answered there, as the team's group
+    tg.say("wangmin", "/list", chat=NEW_GROUP)
+    await tg.until(lambda: any(m["text"].startswith("待处置事件") for m in tg.api.chat_log(NEW_GROUP)))
+    assert not tg.texts(GROUP) or all("待处置事件" not in t for t in tg.texts(GROUP))
+    assert tg.app.host.moved_chats("telegram") == {GROUP: NEW_GROUP}  # what `open` reads after a restart
+
+
+async def test_the_groups_service_message_moves_alerts_before_a_send_is_refused(tg):
+    tg.api.migrate(GROUP, NEW_GROUP, service=True)
+    await tg.until(lambda: tg.app.db.execute("SELECT COUNT(*) FROM chat_moves").fetchone()[0] == 1)
+    refused = sum(1 for m, p in tg.api.calls if str(p.get("chat_id")) == GROUP)
+    seed(tg, "网友实名举报青石镇镇长李卫东收受红包", "有网友发帖称，青石镇镇长李卫东收受辖区企业红包。")
+    await tg.until(lambda: any("李卫东" in m["text"] for m in tg.api.chat_log(NEW_GROUP)))
+    assert sum(1 for m, p in tg.api.calls if str(p.get("chat_id")) == GROUP) == refused  # no call to the old id
+
+
+async def test_a_service_message_from_a_group_the_bot_does_not_serve_moves_nothing(tg):
+    tg.api.migrate("-1005550001", "-1005550002", service=True)
+    tg.say("wangmin", "/help")  # a later update: the service message was read before it
+    await tg.until(lambda: any("/claim" in t for t in tg.texts()))
+    assert tg.app.db.execute("SELECT COUNT(*) FROM chat_moves").fetchone()[0] == 0

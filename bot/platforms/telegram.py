@@ -25,7 +25,16 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -179,6 +188,8 @@ class TelegramPlatform:
         self._stop = asyncio.Event()
         self.ignored = BoundedLog(log, "telegram updates from unconfigured chats")
         self.connected = False  # getMe succeeded; until then sends wait (see `open`)
+        self._moves: dict[str, str] = {}  # configured group id -> its id now (storage: chat_moves)
+        self._moved_from: dict[str, str] = {}
         self.retry_max = 60.0  # longest wait between two connection attempts, seconds
 
     # ------------------------------------------------------------------ outbox side
@@ -190,42 +201,64 @@ class TelegramPlatform:
         if not self.connected:  # a wait, not a failed attempt: the row keeps its retries
             raise DeliveryError("Telegram not connected yet", retry_after=2)
 
+    def _target(self, chat: str) -> str:
+        """Where a configured chat is now (a group that became a supergroup has a new id)."""
+        return self._moves.get(str(chat), str(chat))
+
+    def _configured(self, chat: str) -> str:
+        """The configured id of a chat the platform moved (the new id -> the old), else `chat`."""
+        return self._moved_from.get(str(chat), str(chat))
+
+    def _learn_move(self, old: str, new: str) -> None:
+        old = self._configured(old)  # a chain of moves still maps to the configured id
+        if self._moves.get(old) == new:
+            return
+        self._moves[old] = new
+        self._moved_from[new] = old
+        if self.host is not None:
+            self.host.chat_moved("telegram", old, new)
+
     async def send(self, chat: str, message: Outgoing) -> str:
         self._not_connected()
         try:
-            if message.card is not None:
-                sent = await self.bot.send_message(
-                    chat_id=chat,
-                    text=card_html(message.card),
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=card_keyboard(message.card),
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
-            else:
-                # the deliverer sends texts in parts of at most LIMIT; a longer one (a direct
-                # call) still goes out whole: in order, later parts threaded under the first
-                sent = None
-                for text in text_parts(self, message.text or ""):
-                    reply_to = message.reply_to or (sent.message_id if sent else None)
-                    reply = (
-                        ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True)
-                        if reply_to
-                        else None
-                    )
-                    part = await self.bot.send_message(
-                        chat_id=chat, text=text, reply_parameters=reply, disable_notification=message.silent
-                    )
-                    sent = sent or part
-                if message.image:
-                    with open(message.image, "rb") as fh:
-                        await self.bot.send_photo(chat_id=chat, photo=fh)
-                if message.document:
-                    with open(message.document, "rb") as fh:
-                        await self.bot.send_document(
-                            chat_id=chat, document=fh, filename=os.path.basename(message.document)
-                        )
+            return await self._send(self._target(chat), message)
+        except ChatMigrated as e:  # nothing was sent: Telegram refuses the old id at once
+            self._learn_move(chat, str(e.new_chat_id))
+            try:
+                return await self._send(self._target(chat), message)
+            except TelegramError as e2:
+                raise _translate(e2) from e2
         except TelegramError as e:
             raise _translate(e) from e
+
+    async def _send(self, chat: str, message: Outgoing) -> str:
+        if message.card is not None:
+            sent = await self.bot.send_message(
+                chat_id=chat,
+                text=card_html(message.card),
+                parse_mode=ParseMode.HTML,
+                reply_markup=card_keyboard(message.card),
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        else:
+            # the deliverer sends texts in parts of at most LIMIT; a longer one (a direct
+            # call) still goes out whole: in order, later parts threaded under the first
+            sent = None
+            for text in text_parts(self, message.text or ""):
+                reply_to = message.reply_to or (sent.message_id if sent else None)
+                reply = (
+                    ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True) if reply_to else None
+                )
+                part = await self.bot.send_message(
+                    chat_id=chat, text=text, reply_parameters=reply, disable_notification=message.silent
+                )
+                sent = sent or part
+            if message.image:
+                with open(message.image, "rb") as fh:
+                    await self.bot.send_photo(chat_id=chat, photo=fh)
+            if message.document:
+                with open(message.document, "rb") as fh:
+                    await self.bot.send_document(chat_id=chat, document=fh, filename=os.path.basename(message.document))
         if sent is None:  # not reached: text_parts gives at least one part
             raise DeliveryError("nothing was sent", permanent=True)
         return str(sent.message_id)
@@ -235,6 +268,14 @@ class TelegramPlatform:
             return
         self._not_connected()
         try:
+            await self._edit(self._target(chat), message_id, message)
+        except ChatMigrated as e:
+            self._learn_move(chat, str(e.new_chat_id))
+            raise MessageGone("the group became a supergroup: its old messages are not the bot's to edit") from e
+
+    async def _edit(self, chat: str, message_id: str, message: Outgoing) -> None:
+        assert message.card is not None
+        try:
             await self.bot.edit_message_text(
                 chat_id=chat,
                 message_id=int(message_id),
@@ -243,6 +284,8 @@ class TelegramPlatform:
                 reply_markup=card_keyboard(message.card),
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
+        except ChatMigrated:
+            raise  # edit() follows the group
         except BadRequest as e:
             if "message is not modified" in e.message.lower():
                 return
@@ -257,7 +300,8 @@ class TelegramPlatform:
         if chat is None or user is None:
             return None
         private = chat.type == ChatType.PRIVATE
-        if not private and not self._the_host().serves("telegram", str(chat.id)):
+        here = str(chat.id) if private else self._configured(str(chat.id))
+        if not private and not self._the_host().serves("telegram", here):
             # anyone can add the bot to a group: a few lines a minute, then a count (core/logsafe.py)
             self.ignored.log(
                 logging.WARNING,
@@ -271,7 +315,7 @@ class TelegramPlatform:
         replied = msg.reply_to_message if msg is not None else None
         return Request(
             platform="telegram",
-            chat=str(chat.id),
+            chat=here,
             user_id=str(user.id),
             text=text,
             private=private,
@@ -295,6 +339,22 @@ class TelegramPlatform:
             return self.bot.username
         except RuntimeError:  # not initialised yet
             return None
+
+    async def on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Telegram's service message when a group becomes a supergroup (in the old group:
+        migrate_to_chat_id; in the new one: migrate_from_chat_id): alerts follow the group at
+        once, before a send to the old id is refused. Only a group the bot serves is followed."""
+        msg, chat = update.effective_message, update.effective_chat
+        if msg is None or chat is None:
+            return
+        if msg.migrate_to_chat_id:
+            old, new = str(chat.id), str(msg.migrate_to_chat_id)
+        elif msg.migrate_from_chat_id:
+            old, new = str(msg.migrate_from_chat_id), str(chat.id)
+        else:
+            return
+        if self._the_host().serves("telegram", self._configured(old)):
+            self._learn_move(old, new)
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A text message: a command for the handlers."""
@@ -361,8 +421,11 @@ class TelegramPlatform:
         start anyway: `serve` keeps trying with backoff while the other platforms work, and
         delivery to Telegram waits (nothing is lost) until it is back."""
         self.host = host
+        self._moves = dict(host.moved_chats("telegram"))
+        self._moved_from = {new: old for old, new in self._moves.items()}
         a = self.application
         a.add_handler(CallbackQueryHandler(self.on_button))
+        a.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
         a.add_handler(MessageHandler(filters.TEXT, self.on_message))
         a.add_error_handler(self.on_error)
         await self._connect()
