@@ -261,6 +261,7 @@ class FakeBotAPI:
     def _push(self, update: dict):
         with self._cond:
             update["update_id"] = next(self._update_ids)
+            self.last_update = update
             self._updates.append(update)
             self._cond.notify_all()
 
@@ -299,6 +300,20 @@ class FakeBotAPI:
             }
         self._push({"message": msg})
         return mid
+
+    def edit(self, chat_id, user: dict, message_id: int, text: str) -> None:
+        """A user edits their message `message_id` to `text` (Telegram sends an edited_message)."""
+        msg = {
+            "message_id": message_id,
+            "date": int(time.time()) - 60,
+            "edit_date": int(time.time()),
+            "chat": self._chat(chat_id),
+            "from": user,
+            "text": text,
+        }
+        if text.startswith("/"):
+            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        self._push({"edited_message": msg})
 
     def press(self, chat_id, user: dict, message_id: int, data: str) -> None:
         """A user presses an inline button (callback data exactly as the bot sent it)."""

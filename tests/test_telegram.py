@@ -451,3 +451,40 @@ async def test_a_service_message_from_a_group_the_bot_does_not_serve_moves_nothi
     tg.say("wangmin", "/help")  # a later update: the service message was read before it
     await tg.until(lambda: any("/claim" in t for t in tg.texts()))
     assert tg.app.db.execute("SELECT COUNT(*) FROM chat_moves").fetchone()[0] == 0
+
+
+def _notes(tg) -> int:
+    return tg.app.db.execute("SELECT COUNT(*) FROM events WHERE action = 'note'").fetchone()[0]
+
+
+async def test_an_edited_command_is_not_run_again(tg):
+    """Editing a sent command (a typo fixed) must not act twice: the sender is told to send a
+    new command; editing chatter says nothing."""
+    iid = top(tg)
+    mid = tg.say("liqiang", f"/note {iid} 已联系宣传部")
+    await tg.until(lambda: _notes(tg) == 1)
+    tg.api.edit(GROUP, tg.users["liqiang"], mid, f"/note {iid} 已联系网信办")
+    await tg.until(lambda: any("编辑过的命令不会再次执行" in t for t in tg.texts()))
+    tg.say("liqiang", "/help")  # a later update: the edit was handled before it
+    await tg.until(lambda: any("/claim" in t for t in tg.texts()))
+    assert _notes(tg) == 1
+    chatter = tg.say("liqiang", "大家好")
+    tg.api.edit(GROUP, tg.users["liqiang"], chatter, "大家早上好")
+    before = len(tg.texts())
+    tg.say("liqiang", "/help")
+    await tg.until(lambda: len(tg.texts()) > before)
+    assert not any(t.startswith("编辑过的命令") for t in tg.texts()[before:])
+
+
+async def test_an_update_telegram_delivers_again_does_not_run_twice(tg):
+    """Telegram re-sends updates a bot had not confirmed when it stopped; the same update id
+    is acted on once, across restarts (remembered in the database)."""
+    from telegram import Update
+
+    iid = top(tg)
+    tg.say("liqiang", f"/note {iid} 已联系宣传部")
+    await tg.until(lambda: _notes(tg) == 1)
+    again = Update.de_json(dict(tg.api.last_update), tg.platform.bot)
+    await tg.platform.application.process_update(again)
+    await tg.platform.application.process_update(again)
+    assert _notes(tg) == 1

@@ -12,6 +12,7 @@ import asyncio
 import html
 import logging
 import os
+import time
 import warnings
 from collections.abc import Iterable
 
@@ -103,6 +104,11 @@ def choices_keyboard(rows: Iterable[Iterable[tuple[str, str]]]) -> InlineKeyboar
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
     )
+
+
+# how long an update id is remembered: Telegram keeps an unconfirmed update for 24 hours
+UPDATE_MEMORY = 2 * 24 * 3600
+EDITED_COMMAND = "编辑过的命令不会再次执行。如需更正，请重新发送一条命令（如 /note 12 更正：…）。"
 
 
 def _translate(err: TelegramError) -> DeliveryError:
@@ -356,13 +362,27 @@ class TelegramPlatform:
         if self._the_host().serves("telegram", self._configured(old)):
             self._learn_move(old, new)
 
+    def _first_time(self, update: Update) -> bool:
+        """False for an update Telegram delivers again (it re-sends those a bot had not confirmed
+        when it stopped: a command would run twice), across restarts."""
+        now = time.time()
+        return self._the_host().first_time(
+            "telegram:update", str(update.update_id), now=now, expires_at=now + UPDATE_MEMORY
+        )
+
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A text message: a command for the handlers."""
         msg = update.effective_message
         if msg is None or not msg.text:
             return
         req = self._request(update, msg.text)
-        if req is None:
+        if req is None or not self._first_time(update):
+            return
+        if update.edited_message is not None:
+            # an edited message is not a new command: running it again would act twice (a
+            # second note, a second escalation); a command's sender is told so, chatter is not
+            if msg.text.lstrip().startswith(("/", "／")):
+                await msg.reply_text(EDITED_COMMAND, do_quote=not req.private)
             return
         for reply in await self._the_host().handle(req):
             first = None
@@ -382,6 +402,8 @@ class TelegramPlatform:
         query = update.callback_query
         if query is None:
             return
+        if not self._first_time(update):
+            return  # answered the first time
         req = self._request(update, "")
         try:
             pressed: Pressed = (
