@@ -12,7 +12,7 @@ import threading
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import httpx
@@ -119,6 +119,10 @@ def team_chat_defaults(settings: Settings, config: Config, opened: dict) -> dict
     return out
 
 
+# at most one notice an hour about the same chat refusing the bot (App._undeliverable)
+UNDELIVERABLE_QUIET = timedelta(hours=1)
+
+
 class App:
     """The running bot.
 
@@ -173,6 +177,8 @@ class App:
         self.pipeline = Pipeline(config, cast(Analyzer, _WhenReady(self)), self.service, None)
         quiet = quiet_window(config.organization.quiet_hours) if config.organization.quiet_hours else None
         self.deliverer = Deliverer(self.db, platforms, self.render, clock, tz=self.tz, quiet_hours=quiet)
+        self.deliverer.on_dead = self._undeliverable
+        self._undeliverable_told: dict[tuple[str, str], datetime] = {}
         self.deps = Deps(
             db=self.db,
             config=config,
@@ -542,6 +548,49 @@ class App:
             await self.client.aclose()
             self.client = None
         await asyncio.sleep(0)
+
+    def _undeliverable(self, row: Any, reason: str) -> None:
+        """An outbox row was given up (the bot was removed from a group, a person blocked it, a
+        platform kept refusing): the admins hear of it through every other chat they have —
+        their private chats and the teams' admin chats, never the chat that failed — at most
+        once an hour per failing chat, and never about such a notice itself."""
+        if row.payload.get("undeliverable"):
+            return
+        now = self.clock()
+        key = (row.platform, row.chat)
+        last = self._undeliverable_told.get(key)
+        if last is not None and now - last < UNDELIVERABLE_QUIET:
+            return
+        what = (
+            f"事件 #{row.incident_id} 的{'卡片' if row.kind == outbox_store.CARD else '通知'}"
+            if row.incident_id
+            else "一条消息"
+        )
+        text = (
+            f"⚠️ 投递失败：{what}无法送达 {row.platform} 会话 {row.chat}（{reason[:200]}），已停止重试。"
+            "请检查机器人是否仍在该群、对方是否屏蔽了机器人，或会话编号是否有变。"
+            + (f"可用 /show {row.incident_id} 查看该事件。" if row.incident_id else "")
+        )
+        targets: set[tuple[str, str]] = set()
+        for person in self.config.people:
+            if person.role == "admin":
+                targets.update(self.router.private_chats(person))
+        for team in self.config.teams:
+            targets.update(self.router.admin_chats(team.id))
+        targets.discard(key)
+        for platform, chat in sorted(targets):
+            outbox_store.enqueue(
+                self.db,
+                now,
+                platform=platform,
+                chat=chat,
+                kind=outbox_store.TEXT,
+                payload={"text": text, "undeliverable": True},
+                priority=1,
+            )
+        if targets:
+            self._undeliverable_told[key] = now
+            self.deliverer.kick()
 
     def close(self) -> None:
         self.checkpointer.close()

@@ -98,6 +98,9 @@ class Deliverer:
         # With several bots on one database (PostgreSQL): delivery only while this process
         # leads, checked before each batch; rows being sent are leased under the leader's epoch.
         self.leader: Leadership | None = None
+        # Told, in the caller's transaction, of a row given up (`on_dead(row, reason)`): the app
+        # tells the team's admins elsewhere, so an alert that never arrives does not go unseen.
+        self.on_dead: Callable[[outbox.OutboxRow, str], None] | None = None
 
     def release_uncertain(self) -> list[int]:
         """Rows a previous process left half-sent go back to the queue (once, at start)."""
@@ -461,6 +464,11 @@ class Deliverer:
         with write_tx(self.db):
             if permanent or (attempts >= MAX_ATTEMPTS and not retry_after):
                 outbox.mark_dead(self.db, row.id, str(err))
+                if self.on_dead is not None:
+                    try:
+                        self.on_dead(row, str(err))
+                    except Exception:  # the row is given up either way; say why it went unreported
+                        log.exception("could not report undeliverable outbox row %s", row.id)
                 log.error(
                     "outbox row %s to %s/%s given up after %d attempt(s): %s",
                     row.id,

@@ -33,6 +33,7 @@ class FakeBotAPI:
         self.photos: list[dict] = []
         self.documents: list[dict] = []  # every sendDocument: {"chat", "bytes"}
         self.faults: list[tuple[str, tuple]] = []  # (method or "*", (kind, arg))
+        self.kicked: set[str] = set()  # chats that removed the bot: every call to them is refused
         self.migrated: dict[str, int] = {}  # group chat id -> its supergroup's id (see `migrate`)
         self._updates: list[dict] = []
         self._cond = threading.Condition()
@@ -117,7 +118,7 @@ class FakeBotAPI:
 
     # ------------------------------------------------------------------ faults
     def fail(self, method: str, kind: str, arg=None, times: int = 1):
-        """kind: '429' (arg = retry_after), '500', 'slow' (arg = seconds)."""
+        """kind: '429' (arg = retry_after), '403' (arg = the reason), '500', 'slow' (arg = seconds)."""
         self.faults += [(method, (kind, arg))] * times
 
     def _fault(self, method):
@@ -131,6 +132,12 @@ class FakeBotAPI:
     def dispatch(self, method: str, p: dict):
         if method != "getUpdates":
             self.calls.append((method, p))
+            if str(p.get("chat_id")) in self.kicked:
+                return 403, {
+                    "ok": False,
+                    "error_code": 403,
+                    "description": "Forbidden: bot was kicked from the supergroup chat",
+                }
             moved = self.migrated.get(str(p.get("chat_id")))
             if moved is not None:  # as Telegram answers any call to a group that became a supergroup
                 return 400, {
@@ -149,6 +156,8 @@ class FakeBotAPI:
                         "description": f"Too Many Requests: retry after {arg}",
                         "parameters": {"retry_after": arg},
                     }
+                if kind == "403":  # the bot was removed from the group, or a person blocked it
+                    return 403, {"ok": False, "error_code": 403, "description": f"Forbidden: {arg or 'bot was kicked'}"}
                 if kind == "500":
                     return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
                 if kind == "slow":

@@ -488,3 +488,22 @@ async def test_an_update_telegram_delivers_again_does_not_run_twice(tg):
     await tg.platform.application.process_update(again)
     await tg.platform.application.process_update(again)
     assert _notes(tg) == 1
+
+
+async def test_an_alert_the_group_refuses_is_reported_to_the_admins_elsewhere(tg):
+    """The bot was removed from the group: Telegram refuses every card for good. The admin
+    hears of it privately (once an hour per chat, not once per card), never in the group."""
+    tg.api.kicked.add(GROUP)
+    admin = str(IDS["wangmin"])
+    a = seed(tg, "网友实名举报青石镇镇长李卫东收受红包", "有网友发帖称，青石镇镇长李卫东收受辖区企业红包。").incident_id
+    await tg.until(lambda: any("投递失败" in m["text"] for m in tg.api.chat_log(admin)))
+    notice = next(m["text"] for m in tg.api.chat_log(admin) if "投递失败" in m["text"])
+    assert f"#{a}" in notice and GROUP in notice and "kicked" in notice and f"/show {a}" in notice
+    assert seed(
+        tg, "青石镇党委书记王海涛被留置审查", "据市纪委监委消息，青石镇党委书记王海涛涉嫌严重违纪违法被留置。"
+    ).created
+    await tg.until(lambda: tg.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'dead'").fetchone()[0] >= 2)
+    await tg.until(
+        lambda: tg.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state IN ('pending','sending')").fetchone()[0] == 0
+    )
+    assert sum("投递失败" in m["text"] for m in tg.api.chat_log(admin)) == 1
