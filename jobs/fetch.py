@@ -9,7 +9,9 @@ One `Fetcher` per process wraps the shared `httpx.AsyncClient`:
   each wait is spread over [0, jitter] but a run of waits totals close to its mean;
 * robots.txt respected (cached per host; a missing robots.txt allows everything), and its
   Crawl-delay raises the host's minimum interval (capped at `MAX_CRAWL_DELAY`);
-* a maximum body size (the body is streamed and cut off, the fetch fails clearly);
+* a maximum body size (the body is streamed and cut off, the fetch fails clearly), and a
+  maximum time per request from start to last byte (`Politeness.max_seconds`: a body that
+  trickles in forever times out like a silent one);
 * retries with backoff on 5xx and network errors; timeouts from the client; a 429 or 503's
   Retry-After (seconds or an HTTP date, capped at `MAX_RETRY_AFTER`) is honoured: a short one
   is waited out before the retry, a long one fails the fetch and the host is not asked again
@@ -61,6 +63,8 @@ __all__ = ["FetchError", "FetchResult", "Fetcher", "PerHostTransport", "Politene
 
 log = logging.getLogger(__name__)
 
+ROBOTS_MAX_BYTES = 512 * 1024  # robots.txt beyond this is not read (RFC 9309 asks for at least 500 KiB)
+
 _GB = {"gb2312", "gbk", "gb_2312-80", "x-gbk", "gb_2312", "csgb2312", "euc-cn", "cp936", "936", "ms936"}
 _META = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 _XMLDECL = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_\-]+)["']""", re.IGNORECASE)
@@ -81,6 +85,10 @@ class Politeness:
     jitter: float = 1.0  # up to this many extra seconds, spread evenly (see `_Host.next_jitter`)
     per_host: int = 1  # concurrent requests per host
     max_bytes: int = 5 * 1024 * 1024
+    # seconds one request may take from start to the body's last byte: a server that trickles
+    # a byte now and then never trips the client's per-read timeout, and held the host's lane
+    # (and the source's run) for ever; None: no limit beyond the client's own timeouts
+    max_seconds: float | None = 60.0
     retries: int = 2  # extra attempts on 5xx / network errors
     backoff: float = 1.0  # seconds, doubled per retry
     respect_robots: bool = True
@@ -445,17 +453,34 @@ class Fetcher:
                 parts = urlsplit(url)
                 robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
                 try:
-                    resp = await self.client.get(robots_url, headers={"User-Agent": self.user_agent})
-                    if resp.status_code == 200:
+                    found = await self._robots(robots_url)
+                except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, TimeoutError) as e:
+                    log.info("robots.txt for %s not readable (%r); treating as allowed", robots_url, e)
+                else:
+                    if found is not None:
                         rp = urllib.robotparser.RobotFileParser()
-                        rp.parse(
-                            decode_body(resp.content[: 512 * 1024], resp.headers.get("content-type"))[0].splitlines()
-                        )
+                        text = (await offload.cpu(decode_body, found[0], found[1]))[0]  # off the loop
+                        rp.parse(text.splitlines())
                         host.robots = rp
                         host.crawl_delay = _crawl_delay(rp, self.user_agent, robots_url)
-                except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as e:
-                    log.info("robots.txt for %s not readable (%s); treating as allowed", robots_url, e)
         return host.robots is None or host.robots.can_fetch(self.user_agent, url)
+
+    async def _robots(self, robots_url: str) -> tuple[bytes, str | None] | None:
+        """robots.txt's first `ROBOTS_MAX_BYTES` and Content-Type (None: not there), within the
+        request deadline: a robots.txt that never ends (or trickles) holds nobody up.
+
+        :raises TimeoutError: not read within `Politeness.max_seconds`."""
+        async with asyncio.timeout(self.p.max_seconds):
+            async with self.client.stream("GET", robots_url, headers={"User-Agent": self.user_agent}) as resp:
+                if resp.status_code != 200:
+                    return None
+                chunks, size = [], 0
+                async for chunk in resp.aiter_bytes():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size >= ROBOTS_MAX_BYTES:
+                        break  # what a crawler must read of it (RFC 9309: at least 500 KiB)
+                return b"".join(chunks)[:ROBOTS_MAX_BYTES], resp.headers.get("content-type")
 
     async def _polite_wait(self, host: _Host) -> None:
         """Wait until the host may be asked again: `gap` after the start of its latest request,
@@ -529,6 +554,16 @@ class Fetcher:
             if event.endswith("send_request_headers.started"):
                 sent.append(time.monotonic())
 
+        try:
+            async with asyncio.timeout(self.p.max_seconds):
+                return await self._read(url, headers, trace)
+        except TimeoutError as exc:  # the whole request's deadline (the client's own raise httpx's)
+            raise _Retryable(
+                f"超时：{self.p.max_seconds:g} 秒内未传完 / timed out: not complete within {self.p.max_seconds:g}s: {url}",
+                None,
+            ) from exc
+
+    async def _read(self, url: str, headers: dict, trace) -> FetchResult:
         try:
             async with self.client.stream("GET", url, headers=headers, extensions={"trace": trace}) as resp:
                 if resp.status_code == 304:

@@ -6,8 +6,10 @@ tests/data/feedparser/ holds feeds copied from feedparser 6.0.11's test suite
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from core.render import card_text
 from tests.test_collect import collect, titles  # noqa: F401 - fixture
 
 DATA = Path(__file__).parent / "data" / "feedparser"
+_ITEM = "<item><title>云川美食节开幕</title><link>https://news.example/a/1</link><description>正文</description></item>"
 
 
 async def test_unlabelled_shift_jis_feed_is_not_stored_with_replacement_characters(collect, http_server):
@@ -356,3 +359,126 @@ async def test_the_casebook_exports_hostile_titles_and_notes(bot, tmp_path):
     assert not _CONTROLS.search(md) and "javascript:" not in md.replace("\\(javascript:", "")
     assert not re.search(r"\]\((?!https?://|#case-)", md.replace("\\]\\(", ""))  # links: http(s) or the TOC
     assert "<b>" not in md.replace("\\<b\\>", "")
+
+
+# ----------------------------------------------------------------------------- hostile HTTP answers
+
+
+def _trickle(first: bytes, content_type: str = "application/rss+xml"):
+    """A route that sends its headers and `first`, then a byte every 20 ms for as long as anyone
+    reads (a few seconds at most here): no per-read timeout ever trips."""
+
+    def route(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Type", content_type)
+        handler.end_headers()  # no Content-Length: the body would end when the connection closes
+        try:
+            handler.wfile.write(first)
+            for _ in range(250):
+                handler.wfile.write(b" ")
+                handler.wfile.flush()
+                time.sleep(0.02)
+        except OSError:  # the collector hung up
+            pass
+
+    return route
+
+
+def _fast_config(config_dir, url: str):
+    """The `web` source at `url`, no politeness waits and no retries (each retry of a timed-out
+    request would wait its backoff)."""
+    from bot.config import load_config
+    from tests.test_collect import source_config
+
+    source_config(config_dir, "rss", url)
+    p = config_dir / "example.toml"
+    p.write_text(p.read_text(encoding="utf-8").replace("retries = 2", "retries = 0"), encoding="utf-8")
+    return load_config(p)
+
+
+async def test_a_body_that_trickles_in_forever_times_out_and_frees_the_host(make_app, config_dir, http_server):
+    # A server that answers at once and then sends a byte now and then never trips httpx's
+    # per-read timeout: the source's run never ended (still running after 40 s in the check),
+    # holding its host's lane, while `http_timeout` promises "seconds before a source fetch
+    # gives up". Now the whole request has that deadline, and the source says why it failed.
+    import httpx
+
+    http_server.routes["/trickle"] = _trickle(b"<rss>")
+    good = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{_ITEM}</channel></rss>'
+    http_server.routes["/good"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, good.encode())
+    h = make_app(_fast_config(config_dir, http_server.url + "/trickle"), settings_kw={"http_timeout": 0.4})
+    h.app.attach_http(httpx.AsyncClient(timeout=5, follow_redirects=True))
+    try:
+        started = time.monotonic()
+        run = await asyncio.wait_for(h.app.pipeline.run_source("web", force=True), 5)
+        took = time.monotonic() - started
+        assert run.error and "超时" in run.error and "0.4" in run.error, run.error
+        assert took < 2, took
+        row = next(iter(h.app.db.query("SELECT last_error, consecutive_failures FROM sources WHERE id = 'web'")))
+        assert "超时" in row["last_error"] and row["consecutive_failures"] == 1
+        # the host's lane is free again: the same host's next feed is read at once
+        fetched = await asyncio.wait_for(h.app.pipeline.fetcher.get(http_server.url + "/good"), 2)
+        assert b"<item>" in fetched.content
+    finally:
+        await h.app.client.aclose()
+
+
+async def test_a_robots_txt_that_never_ends_does_not_hold_up_the_host(make_app, config_dir, http_server):
+    # robots.txt was read with a plain GET: whole, however large, and with no deadline: one
+    # that trickled held every source of that host (the check above, for robots.txt).
+    import httpx
+
+    http_server.routes["/robots.txt"] = _trickle(b"User-agent: *\n", "text/plain")
+    good = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{_ITEM}</channel></rss>'
+    asked = []
+
+    def feed(handler):
+        asked.append(time.monotonic())
+        return 200, {"Content-Type": "application/rss+xml; charset=utf-8"}, good.encode()
+
+    http_server.routes["/feed"] = feed
+    h = make_app(_fast_config(config_dir, http_server.url + "/feed"), settings_kw={"http_timeout": 0.4})
+    h.app.attach_http(httpx.AsyncClient(timeout=5, follow_redirects=True))
+    started = time.monotonic()
+    try:
+        run = await asyncio.wait_for(h.app.pipeline.run_source("web", force=True), 20)
+    finally:
+        await h.app.client.aclose()
+    assert asked and asked[0] - started < 2, "the feed waited for robots.txt"
+    assert run.error is None and titles(h) == ["云川美食节开幕"]
+
+
+async def test_a_huge_robots_txt_is_read_only_as_far_as_it_counts(make_app, config_dir, http_server):
+    # A robots.txt of any size was read whole into memory (a hostile host's robots.txt of
+    # gigabytes, before any feed); only its first 512 KiB count, and only they are read.
+    import httpx
+
+    sent = [0]
+
+    def robots(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/plain")
+        handler.end_headers()
+        chunk = b"# " + b"x" * 65_533 + b"\n"
+        try:
+            handler.wfile.write(b"User-agent: *\nDisallow: /private/\n")
+            for _ in range(1024):  # 64 MiB, then a rule that is never read
+                handler.wfile.write(chunk)
+                sent[0] += len(chunk)
+            handler.wfile.write(b"Disallow: /feed\n")
+        except OSError:  # the collector hung up
+            pass
+
+    http_server.routes["/robots.txt"] = robots
+    good = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{_ITEM}</channel></rss>'
+    http_server.routes["/feed"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, good.encode())
+    h = make_app(_fast_config(config_dir, http_server.url + "/feed"))
+    h.app.attach_http(httpx.AsyncClient(timeout=5, follow_redirects=True))
+    try:
+        run = await h.app.pipeline.run_source("web", force=True)
+        robots = h.app.pipeline.fetcher._hosts[http_server.url].robots
+    finally:
+        await h.app.client.aclose()
+    assert run.error is None and titles(h) == ["云川美食节开幕"]  # the rule beyond 512 KiB is not read
+    assert robots is not None and not robots.can_fetch("yuqing-bot", http_server.url + "/private/x")
+    assert sent[0] < 16 * 1024 * 1024, f"{sent[0]:,} bytes of robots.txt were read"
