@@ -71,6 +71,7 @@ __all__ = [
     "parse_time",
     "plausible_time",
     "read_source",
+    "web_link",
 ]
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,26 @@ def item_key(
     if guid:
         return f"guid:{source_id}:{guid}"
     return f"title:{source_id}:" + hashlib.sha1(normalize(title).encode()).hexdigest()[:16]
+
+
+def web_link(link: object, base: str | None = None) -> str | None:
+    """A post's link as stored (resolved against `base`, the page's URL, when given): an
+    absolute http(s) URL with a host, else None. A page's link that cannot be read as a URL
+    (`http://[x`) is none either, never the source's failure. A feed's `javascript:`, `data:`,
+    `file:` or `mailto:` link, a relative one that nothing resolved (a local feed file), or one
+    with no host is no link to a web page: the post is kept without one (and keyed by its guid
+    or title), and nothing that shows or exports links has to judge it again."""
+    if not isinstance(link, str):
+        return None
+    link = link.strip()
+    try:
+        if base and link:
+            link = urljoin(base, link)
+        parts = urlsplit(link)
+        host = parts.hostname
+    except ValueError:  # an invalid port or IPv6 literal
+        return None
+    return link if parts.scheme.lower() in ("http", "https") and host else None
 
 
 # tags inside a word (a search API's 青石镇<em>干部</em>): dropped without leaving a space
@@ -361,7 +382,7 @@ def parse_feed(
     times = _Times(source_id, now)
     for e in parsed.entries:
         title = _text(e.get("title", ""))
-        link = e.get("link")
+        link = web_link(e.get("link"))
         body = e.get("summary") or ""
         if e.get("content"):
             body = e["content"][0].get("value", body)
@@ -412,7 +433,7 @@ def parse_html(
         title = _node_text(node, sel.title) or ""
         link_node = node.css_first(sel.link) if sel.link else None
         href = link_node.attributes.get("href") if link_node is not None else None
-        link = urljoin(base_url, href) if href else None
+        link = web_link(href, base_url) if href else None
         if not title:
             continue
         when = _node_text(node, sel.time)
@@ -495,7 +516,7 @@ def parse_json(
         # <em>highlight</em>, &quot;) are read as in a feed's title
         title = _text(_INLINE.sub("", _scalar(_path(it, f.title))))
         link = _path(it, f.link)
-        link = urljoin(base_url, link.strip()) if isinstance(link, str) and link.strip() else None
+        link = web_link(link, base_url)
         if not title:
             continue
         text = _scalar(_path(it, f.text)) if f.text else ""

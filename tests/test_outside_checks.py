@@ -482,3 +482,39 @@ async def test_a_huge_robots_txt_is_read_only_as_far_as_it_counts(make_app, conf
     assert run.error is None and titles(h) == ["云川美食节开幕"]  # the rule beyond 512 KiB is not read
     assert robots is not None and not robots.can_fetch("yuqing-bot", http_server.url + "/private/x")
     assert sent[0] < 16 * 1024 * 1024, f"{sent[0]:,} bytes of robots.txt were read"
+
+
+_NOT_WEB = ["javascript:alert(1)", "data:text/html,x", "file:///etc/passwd", "mailto:a@b.example", " JavaScript:x"]
+
+
+async def test_a_link_that_is_not_a_web_page_is_not_stored(collect, http_server):
+    # Corpus check "links absolute and http(s) only": an item's javascript:, data:, file: or
+    # mailto: link was stored as the post's link (each place that shows or exports links had to
+    # judge it again); an html or json page's link "http://[x" (not a URL) failed the whole
+    # source with a ValueError. Now such a post is kept, without a link.
+    items = "".join(
+        f"<item><title>云川通报{i}</title><link>{html.escape(u)}</link><guid>n{i}</guid></item>"
+        for i, u in enumerate([*_NOT_WEB, "/t/rel", "https://news.example/ok"])
+    )
+    doc = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    http_server.routes["/links"] = (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, doc.encode())
+    run, h = await collect("rss", "/links")
+    assert run.error is None and run.new_posts == len(_NOT_WEB) + 2
+    urls = {r["title"]: r["url"] for r in h.app.db.query("SELECT title, url FROM posts")}
+    assert urls == {
+        **{f"云川通报{i}": None for i in range(len(_NOT_WEB))},
+        f"云川通报{len(_NOT_WEB)}": http_server.url + "/t/rel",  # relative: resolved against the feed's URL
+        f"云川通报{len(_NOT_WEB) + 1}": "https://news.example/ok",
+    }
+
+
+async def test_a_page_link_that_is_not_a_url_or_not_a_web_page_is_not_stored(collect, http_server):
+    # (the same, for a json source: and "http://[x/1" raised ValueError: the whole source failed)
+    records = [{"title": f"云川公告{i}", "url": u} for i, u in enumerate([*_NOT_WEB, "http://[x/1", "/a/2"])]
+    import json
+
+    http_server.routes["/api"] = (200, {"Content-Type": "application/json"}, json.dumps({"list": records}).encode())
+    run, h = await collect("json", "/api", 'fields = { items = "list", title = "title", link = "url" }')
+    assert run.error is None and run.new_posts == len(records)
+    stored = {r["title"]: r["url"] for r in h.app.db.query("SELECT title, url FROM posts")}
+    assert stored == {**{r["title"]: None for r in records[:-1]}, records[-1]["title"]: http_server.url + "/a/2"}
