@@ -518,3 +518,55 @@ async def test_a_page_link_that_is_not_a_url_or_not_a_web_page_is_not_stored(col
     assert run.error is None and run.new_posts == len(records)
     stored = {r["title"]: r["url"] for r in h.app.db.query("SELECT title, url FROM posts")}
     assert stored == {**{r["title"]: None for r in records[:-1]}, records[-1]["title"]: http_server.url + "/a/2"}
+
+
+@pytest.mark.parametrize(
+    "name,codec",
+    [("koi8r", "koi8-r"), ("euckr", "euc-kr"), ("eucjp", "euc-jp"), ("tis620", "tis-620"), ("windows1255", "cp1255")],
+)
+async def test_unlabelled_korean_japanese_russian_thai_hebrew_feeds_are_not_read_as_chinese(
+    collect, http_server, name, codec
+):
+    # feedparser's tests/illformed/chardet/*.xml: no charset anywhere. Each was stored as hanzi:
+    # 'EUC-KR 俊辑 TypeKey 茄臂葱匙烙', '必□丞趕呴卅懇畸', '肓� 信遗稚载 蜗紫窍奈览' — Korean,
+    # Russian or Japanese bytes read as GB18030 or Big5 come out as *common* hanzi, and a
+    # single-byte code page was never a candidate without a label. Now the hanzi must be the
+    # frequent ones a Chinese text is made of, and for bytes that are not Chinese the
+    # detector's single-byte guess is weighed too (Thai and Hebrew letters count as letters).
+    from jobs.collect import _text
+
+    body = (DATA / f"{name}.xml").read_bytes()
+    doc = body.decode(codec)
+    http_server.routes["/x"] = (200, {"Content-Type": "application/xml"}, body)
+    run, h = await collect("rss", "/x")
+    assert run.error is None
+    row = next(iter(h.app.db.query("SELECT title, text FROM posts")))
+    title = re.search(r"<item>.*?<title>(.*?)</title>", doc, re.S)
+    text = _text(html.unescape(re.search(r"<(description|summary)>(.*?)</\1>", doc, re.S).group(2)))
+    assert row["text"] == text and "\ufffd" not in row["text"]
+    assert row["title"] == (title.group(1) if title else text[:60])
+
+
+@pytest.mark.parametrize(
+    "codec,title",
+    [
+        ("cp1251", "Жители района жалуются на плохие дороги"),
+        ("cp1252", "Les habitants se plaignent des routes abîmées à Liège"),
+        ("euc-kr", "연변조선족자치주 정부는 오늘 새로운 정책을 발표했습니다"),
+    ],
+)
+async def test_other_unlabelled_single_and_double_byte_feeds(collect, http_server, codec, title):
+    # the same mechanism with other values: a Windows-1251 or -1252 feed without a label came out
+    # as hanzi with U+FFFD, a Korean one as GB2312 hanzi
+    doc = (
+        '<?xml version="1.0"?>\n<rss version="2.0"><channel><title>t</title>'
+        + "".join(
+            f"<item><title>{title} {i}</title><link>https://news.example/{i}</link>"
+            f"<description>{title}.</description></item>"
+            for i in range(2)
+        )
+        + "</channel></rss>"
+    )
+    http_server.routes["/x"] = (200, {"Content-Type": "application/xml"}, doc.encode(codec))
+    run, h = await collect("rss", "/x")
+    assert run.error is None and sorted(titles(h)) == [f"{title} 0", f"{title} 1"]
