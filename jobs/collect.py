@@ -343,6 +343,25 @@ def feed_bytes(data: bytes | str, content_type: str | None = None) -> bytes:
     return text.encode("utf-8", errors="replace")
 
 
+_HTML_PAGE = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html\b|head\b|body\b)", re.I | re.S
+)
+_PAGE_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.I | re.S)
+
+
+def _html_page(body: bytes) -> str | None:
+    """The failure reason for a web page served where a feed should be (a 200 answer with an
+    error, login or "访问受限" page): says so and names the page's title, for the source's status.
+    None for anything else."""
+    head = body[:65536]
+    if not _HTML_PAGE.match(head):
+        return None
+    m = _PAGE_TITLE.search(head)
+    title = _text(m.group(1).decode("utf-8", errors="replace"))[:60] if m else ""
+    shown = f"（页面标题「{title}」）" if title else ""
+    return f"收到的是网页，不是 RSS/Atom 订阅源{shown} / got a web page, not a feed"
+
+
 def parse_feed(
     source_id: str,
     data: bytes | str,
@@ -359,11 +378,15 @@ def parse_feed(
     headers = {"content-type": "application/xml; charset=utf-8"}
     if url:
         headers["content-location"] = url
+    utf8 = feed_bytes(data, content_type)
     try:
-        parsed = feedparser.parse(io.BytesIO(feed_bytes(data, content_type)), response_headers=headers)
+        parsed = feedparser.parse(io.BytesIO(utf8), response_headers=headers)
     except Exception as err:
         raise CollectError(f"无法解析订阅源 / feed not parseable: {type(err).__name__}: {err}") from err
     if not parsed.entries:
+        page = _html_page(utf8)
+        if page is not None:
+            raise CollectError(page)
         exc = parsed.get("bozo_exception")
         if parsed.bozo and not _benign(exc):
             raise CollectError(f"无法解析订阅源 / feed not parseable: {exc}")

@@ -570,3 +570,29 @@ async def test_other_unlabelled_single_and_double_byte_feeds(collect, http_serve
     http_server.routes["/x"] = (200, {"Content-Type": "application/xml"}, doc.encode(codec))
     run, h = await collect("rss", "/x")
     assert run.error is None and sorted(titles(h)) == [f"{title} 0", f"{title} 1"]
+
+
+@pytest.mark.parametrize(
+    "page,title",
+    [
+        (
+            "<html><head><meta charset=utf-8><title>访问受限</title></head><body>您的IP访问过于频繁<br>请稍后再试</body></html>",
+            "访问受限",
+        ),
+        (
+            "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body><h1>服务暂时不可用</h1></body></html>",
+            "502 Bad Gateway",
+        ),
+        ("<!-- cdn --><HTML><BODY><P>Error<P>Unclosed</BODY></HTML>", None),
+    ],
+)
+async def test_a_web_page_served_as_the_feed_says_so_with_its_title(collect, http_server, page, title):
+    # A 200 answer with an HTML page instead of the feed (an anti-scraping "访问受限" page, a
+    # proxy's error page) was "无法解析订阅源 / feed not parseable: <unknown>:2:26: not well-formed
+    # (invalid token)" when the page was not XHTML: the admin read a broken feed, not a block.
+    http_server.routes["/feed"] = (200, {"Content-Type": "text/html; charset=utf-8"}, page.encode())
+    run, h = await collect("rss", "/feed")
+    assert run.error and run.error.startswith("收到的是网页，不是 RSS/Atom 订阅源"), run.error
+    assert (f"「{title}」" in run.error) if title else "「" not in run.error
+    row = next(iter(h.app.db.query("SELECT last_error FROM sources WHERE id = 'web'")))
+    assert row["last_error"] == run.error
