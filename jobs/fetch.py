@@ -294,7 +294,7 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
     decoding against it; in a decoding that needed them they count twice) — GBK and Big5 decode
     each other's bytes without an error, ISO-8859-1 decodes anything. A guessed single-byte code
     page (KOI8-R, TIS-620, Windows-125x) is a candidate only for bytes that are not Chinese
-    (`_not_chinese`). A declared encoding that decodes cleanly keeps its word unless another decoding
+    (`_not_chinese_or_utf8`). A declared encoding that decodes cleanly keeps its word unless another decoding
     is clearly (`_OVERRULE`) more plausible; ties go to a clean decoding, then to the earlier
     candidate.
     """
@@ -326,7 +326,7 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
         # nothing declared fits: ask the detector for one more candidate (it is slow on big bodies)
         match = charset_normalizer.from_bytes(content[:65536]).best()
         guessed = _norm_encoding(match.encoding) if match else None
-    if guessed and guessed not in declared and _single_byte(guessed) and not _not_chinese(content):
+    if guessed and guessed not in declared and _single_byte(guessed) and not _not_chinese_or_utf8(content):
         # a single-byte code page "decodes" anything: a guessed one is a candidate only for bytes
         # that are not Chinese (a KOI8-R, TIS-620, Windows-1255 or -1252 page without a label)
         guessed = None
@@ -358,12 +358,17 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
     return text, enc
 
 
-def _not_chinese(content: bytes) -> bool:
+def _not_chinese_or_utf8(content: bytes) -> bool:
     """Whether neither GB18030 nor Big5 reads `content` as Chinese: each decoding has errors,
     and its hanzi are not mostly frequent ones (`_frequent_chars`) or, when there are only a few
-    of them, the frequent ones are outnumbered by its replacement characters. A Chinese page with a few broken
-    bytes is still Chinese."""
+    of them, the frequent ones are outnumbered by its replacement characters. A Chinese page
+    with a few broken bytes is still Chinese; so is UTF-8 with a few broken bytes (more of its
+    characters decode than do not)."""
     sample = content[:65536]
+    utf8 = sample.decode("utf-8", errors="replace")
+    bad = utf8.count("\ufffd")
+    if sum(1 for ch in utf8 if ch >= "\x80") - bad > bad:
+        return False
     for enc in ("gb18030", "big5"):
         if _strict(sample, enc) is not None:
             return False

@@ -596,3 +596,21 @@ async def test_a_web_page_served_as_the_feed_says_so_with_its_title(collect, htt
     assert (f"「{title}」" in run.error) if title else "「" not in run.error
     row = next(iter(h.app.db.query("SELECT last_error FROM sources WHERE id = 'web'")))
     assert row["last_error"] == run.error
+
+
+@pytest.mark.parametrize("text", ["’<>”", "L’école “fermée” à Liège", "Zürich – “Öffentlich”"])
+async def test_utf8_with_a_stray_byte_stays_utf8(collect, http_server, text):
+    # feedparser's tests/encoding/bozo_linenoise.xml: UTF-8 punctuation and one stray byte (0x8A).
+    # Once a single-byte guess could be weighed for bytes that are not Chinese, '’<>”\x8a' became
+    # '‚Äô<>‚Äùä' (Mac Icelandic); UTF-8 whose characters mostly decode is UTF-8 with a broken byte.
+    doc = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
+        f"<title><![CDATA[{text}]]>\x8a</title><link>https://news.example/1</link></item></channel></rss>"
+    )
+    http_server.routes["/x"] = (
+        200,
+        {"Content-Type": "application/xml"},
+        doc.encode("utf-8").replace(b"\xc2\x8a", b"\x8a"),
+    )
+    run, h = await collect("rss", "/x")
+    assert run.error is None and titles(h) == [text + "\ufffd"]
