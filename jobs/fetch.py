@@ -33,6 +33,8 @@ import random
 import re
 import time
 import urllib.robotparser
+import zlib
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -549,7 +551,7 @@ class Fetcher:
                 if resp.status_code != 200:
                     return None
                 chunks, size = [], 0
-                async for chunk in resp.aiter_bytes():
+                async for chunk in body_pieces(resp):
                     chunks.append(chunk)
                     size += len(chunk)
                     if size >= ROBOTS_MAX_BYTES:
@@ -659,7 +661,7 @@ class Fetcher:
                 if declared and declared.isdigit() and int(declared) > self.p.max_bytes:
                     raise FetchError(f"内容过大 / body too large: {int(declared):,} bytes > {self.p.max_bytes:,}")
                 chunks, size = [], 0
-                async for chunk in resp.aiter_bytes():
+                async for chunk in body_pieces(resp):
                     size += len(chunk)
                     if size > self.p.max_bytes:
                         raise FetchError(f"内容过大 / body too large: over {self.p.max_bytes:,} bytes")
@@ -685,6 +687,71 @@ class Fetcher:
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as e:
             # anything else httpx can raise for one URL is that URL's failure, never the cycle's
             raise FetchError(f"请求失败 / request failed: {type(e).__name__}: {e}") from e
+
+
+# decompressed output per step: a body of a few KB that inflates to gigabytes (a gzip bomb) is
+# decoded a piece at a time and cut off at the size limit, never inflated whole on the loop
+_PIECE = 64 * 1024
+
+
+class _Inflater:
+    """One gzip or deflate layer of a response body, decoded at most `_PIECE` bytes a step."""
+
+    def __init__(self, coding: str):
+        self.raw_deflate_allowed = coding == "deflate"  # zlib-wrapped, or (servers do) raw deflate
+        self.d = zlib.decompressobj(zlib.MAX_WBITS | 16 if coding != "deflate" else zlib.MAX_WBITS)
+
+    def pieces(self, data: bytes) -> Iterator[bytes]:
+        """:raises httpx.DecodingError: not gzip/deflate data."""
+        while data and not self.d.eof:
+            try:
+                out = self.d.decompress(data, _PIECE)
+            except zlib.error as exc:
+                if self.raw_deflate_allowed:
+                    self.raw_deflate_allowed = False
+                    self.d = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise httpx.DecodingError(str(exc)) from exc
+            self.raw_deflate_allowed = False
+            data = self.d.unconsumed_tail
+            if out:
+                yield out
+
+    def flush(self) -> bytes:
+        try:
+            return self.d.flush(_PIECE)
+        except zlib.error as exc:
+            raise httpx.DecodingError(str(exc)) from exc
+
+
+def _inflate(layers: list[_Inflater], data: bytes) -> Iterator[bytes]:
+    if not layers:
+        yield data
+        return
+    for piece in layers[0].pieces(data):
+        yield from _inflate(layers[1:], piece)
+
+
+async def body_pieces(resp: httpx.Response) -> AsyncIterator[bytes]:
+    """The response body decoded (Content-Encoding gzip, deflate, or several of them) in pieces
+    of at most `_PIECE` bytes, so a reader that stops at a size limit never inflates more than
+    that. An encoding this module does not decode itself is left to httpx.
+
+    :raises httpx.DecodingError: the body is not what its Content-Encoding says."""
+    codings = [c.strip().lower() for c in resp.headers.get("content-encoding", "").split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if any(c not in ("gzip", "x-gzip", "deflate") for c in codings):
+        async for chunk in resp.aiter_bytes():
+            yield chunk
+        return
+    layers = [_Inflater(c) for c in reversed(codings)]  # the last one applied is undone first
+    async for raw in resp.aiter_raw():
+        for piece in _inflate(layers, raw):
+            yield piece
+    for i, layer in enumerate(layers):
+        tail = layer.flush()
+        for piece in _inflate(layers[i + 1 :], tail) if tail else ():
+            yield piece
 
 
 def _ready_at(host: _Host, gap: float) -> float:
