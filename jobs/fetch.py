@@ -62,7 +62,7 @@ def _note_missing_sniffio() -> None:
 
 _note_missing_sniffio()
 
-__all__ = ["FetchError", "FetchResult", "Fetcher", "PerHostTransport", "Politeness", "decode_body"]
+__all__ = ["FetchError", "FetchResult", "Fetcher", "PerHostTransport", "Politeness", "body_pieces", "decode_body"]
 
 log = logging.getLogger(__name__)
 
@@ -740,7 +740,8 @@ async def body_pieces(resp: httpx.Response) -> AsyncIterator[bytes]:
     :raises httpx.DecodingError: the body is not what its Content-Encoding says."""
     codings = [c.strip().lower() for c in resp.headers.get("content-encoding", "").split(",")]
     codings = [c for c in codings if c and c != "identity"]
-    if any(c not in ("gzip", "x-gzip", "deflate") for c in codings):
+    if resp.is_stream_consumed or any(c not in ("gzip", "x-gzip", "deflate") for c in codings):
+        # already read into memory (a mock transport's answer), or an encoding left to httpx
         async for chunk in resp.aiter_bytes():
             yield chunk
         return

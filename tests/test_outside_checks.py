@@ -654,3 +654,30 @@ async def test_a_gzip_bomb_is_cut_off_without_inflating_it(http_server, gzip_bom
         finally:
             tracemalloc.stop()
     assert peak < 8 * 1024 * 1024, f"{peak:,} bytes at once"
+
+
+async def test_a_tipped_page_that_is_a_gzip_bomb_is_refused_without_inflating_it(gzip_bomb):
+    # The same bomb as a /tip link: inflated whole by httpx before "网页太大" was said.
+    import tracemalloc
+
+    import httpx
+
+    from jobs.tips import TipRefused, fetch_tip
+
+    def world(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(  # streamed, as from the network (content= would be read already)
+            200, headers={"Content-Type": "text/html", "Content-Encoding": "gzip"}, stream=httpx.ByteStream(gzip_bomb)
+        )
+
+    async def resolve(host):
+        return ["93.184.216.34"]
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(world)) as client:
+        tracemalloc.start()
+        try:
+            with pytest.raises(TipRefused, match="网页太大"):
+                await fetch_tip("https://news.example.com/a", client, resolve)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024, f"{peak:,} bytes at once"
