@@ -384,7 +384,7 @@ def parse_feed(
     except Exception as err:
         raise CollectError(f"无法解析订阅源 / feed not parseable: {type(err).__name__}: {err}") from err
     if not parsed.entries:
-        page = _html_page(utf8)
+        page = _html_page(utf8) if not parsed.get("version") else None  # an RSS with an XHTML doctype is a feed
         if page is not None:
             raise CollectError(page)
         exc = parsed.get("bozo_exception")

@@ -681,3 +681,15 @@ async def test_a_tipped_page_that_is_a_gzip_bomb_is_refused_without_inflating_it
         finally:
             tracemalloc.stop()
     assert peak < 8 * 1024 * 1024, f"{peak:,} bytes at once"
+
+
+async def test_a_quiet_feed_with_an_xhtml_doctype_is_still_a_feed(collect, http_server):
+    # feedparser's tests/illformed/always_strip_doctype.xml: an RSS document that opens with an
+    # XHTML <!DOCTYPE html …> (some CMSes write one) and has no item yet was taken for a web page.
+    doc = (
+        '<?xml version="1.0" encoding="utf-8"?><!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
+        '"http://site.invalid/">\n<rss version="2.0"><channel><title>found</title></channel></rss>'
+    )
+    http_server.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"}, doc.encode())
+    run, _h = await collect("rss", "/feed")
+    assert run.error is None and run.fetched == 0
