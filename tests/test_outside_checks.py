@@ -1,8 +1,9 @@
 """Checks run from outside the team: feedparser's own test corpus, hostile command lines and
 hostile scraped content. Each test reproduces a defect those checks found.
 
-tests/data/feedparser/ holds feeds copied from feedparser 6.0.11's test suite
-(https://github.com/kurtmckee/feedparser, BSD-2-Clause, see tests/data/feedparser/LICENSE)."""
+tests/data/feedparser/ holds feeds copied from feedparser's test suite (shiftjis.xml from 6.0.11;
+koi8r, euckr, eucjp, tis620, windows1255.xml from tests/illformed/chardet/ at commit a22c5521;
+https://github.com/kurtmckee/feedparser, BSD-2-Clause, see tests/data/feedparser/LICENSE)."""
 
 from __future__ import annotations
 
