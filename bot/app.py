@@ -465,6 +465,7 @@ class App:
                 jitter=c.jitter,
                 per_host=c.per_host,
                 max_bytes=c.max_bytes,
+                max_seconds=self.settings.http_timeout,
                 retries=c.retries,
                 respect_robots=c.respect_robots,
             ),

@@ -71,6 +71,7 @@ __all__ = [
     "parse_time",
     "plausible_time",
     "read_source",
+    "web_link",
 ]
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,26 @@ def item_key(
     if guid:
         return f"guid:{source_id}:{guid}"
     return f"title:{source_id}:" + hashlib.sha1(normalize(title).encode()).hexdigest()[:16]
+
+
+def web_link(link: object, base: str | None = None) -> str | None:
+    """A post's link as stored (resolved against `base`, the page's URL, when given): an
+    absolute http(s) URL with a host, else None. A page's link that cannot be read as a URL
+    (`http://[x`) is none either, never the source's failure. A feed's `javascript:`, `data:`,
+    `file:` or `mailto:` link, a relative one that nothing resolved (a local feed file), or one
+    with no host is no link to a web page: the post is kept without one (and keyed by its guid
+    or title), and nothing that shows or exports links has to judge it again."""
+    if not isinstance(link, str):
+        return None
+    link = link.strip()
+    try:
+        if base and link:
+            link = urljoin(base, link)
+        parts = urlsplit(link)
+        host = parts.hostname
+    except ValueError:  # an invalid port or IPv6 literal
+        return None
+    return link if parts.scheme.lower() in ("http", "https") and host else None
 
 
 # tags inside a word (a search API's 青石镇<em>干部</em>): dropped without leaving a space
@@ -322,6 +343,25 @@ def feed_bytes(data: bytes | str, content_type: str | None = None) -> bytes:
     return text.encode("utf-8", errors="replace")
 
 
+_HTML_PAGE = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html\b|head\b|body\b)", re.I | re.S
+)
+_PAGE_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.I | re.S)
+
+
+def _html_page(body: bytes) -> str | None:
+    """The failure reason for a web page served where a feed should be (a 200 answer with an
+    error, login or "访问受限" page): says so and names the page's title, for the source's status.
+    None for anything else."""
+    head = body[:65536]
+    if not _HTML_PAGE.match(head):
+        return None
+    m = _PAGE_TITLE.search(head)
+    title = _text(m.group(1).decode("utf-8", errors="replace"))[:60] if m else ""
+    shown = f"（页面标题「{title}」）" if title else ""
+    return f"收到的是网页，不是 RSS/Atom 订阅源{shown} / got a web page, not a feed"
+
+
 def parse_feed(
     source_id: str,
     data: bytes | str,
@@ -338,11 +378,15 @@ def parse_feed(
     headers = {"content-type": "application/xml; charset=utf-8"}
     if url:
         headers["content-location"] = url
+    utf8 = feed_bytes(data, content_type)
     try:
-        parsed = feedparser.parse(io.BytesIO(feed_bytes(data, content_type)), response_headers=headers)
+        parsed = feedparser.parse(io.BytesIO(utf8), response_headers=headers)
     except Exception as err:
         raise CollectError(f"无法解析订阅源 / feed not parseable: {type(err).__name__}: {err}") from err
     if not parsed.entries:
+        page = _html_page(utf8) if not parsed.get("version") else None  # an RSS with an XHTML doctype is a feed
+        if page is not None:
+            raise CollectError(page)
         exc = parsed.get("bozo_exception")
         if parsed.bozo and not _benign(exc):
             raise CollectError(f"无法解析订阅源 / feed not parseable: {exc}")
@@ -361,7 +405,7 @@ def parse_feed(
     times = _Times(source_id, now)
     for e in parsed.entries:
         title = _text(e.get("title", ""))
-        link = e.get("link")
+        link = web_link(e.get("link"))
         body = e.get("summary") or ""
         if e.get("content"):
             body = e["content"][0].get("value", body)
@@ -412,7 +456,7 @@ def parse_html(
         title = _node_text(node, sel.title) or ""
         link_node = node.css_first(sel.link) if sel.link else None
         href = link_node.attributes.get("href") if link_node is not None else None
-        link = urljoin(base_url, href) if href else None
+        link = web_link(href, base_url) if href else None
         if not title:
             continue
         when = _node_text(node, sel.time)
@@ -495,7 +539,7 @@ def parse_json(
         # <em>highlight</em>, &quot;) are read as in a feed's title
         title = _text(_INLINE.sub("", _scalar(_path(it, f.title))))
         link = _path(it, f.link)
-        link = urljoin(base_url, link.strip()) if isinstance(link, str) and link.strip() else None
+        link = web_link(link, base_url)
         if not title:
             continue
         text = _scalar(_path(it, f.text)) if f.text else ""

