@@ -28,6 +28,7 @@ from core.config import Config, Person, quiet_window
 from core.deadlines import deadlines_for, is_overdue, next_deadline
 from core.errors import FieldProblem, SettingsError
 from core.incidents import IncidentService
+from core.logsafe import redact, settings_secrets
 from core.models import Incident, Role
 from core.officials import pos_tables
 from core.platform import ChatPlatform
@@ -562,6 +563,8 @@ class App:
         last = self._undeliverable_told.get(key)
         if last is not None and now - last < UNDELIVERABLE_QUIET:
             return
+        # the platform's error may quote a request URL: no token or key goes into a chat
+        reason = redact(reason, settings_secrets(self.settings))
         what = (
             f"事件 #{row.incident_id} 的{'卡片' if row.kind == outbox_store.CARD else '通知'}"
             if row.incident_id

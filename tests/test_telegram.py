@@ -507,3 +507,20 @@ async def test_an_alert_the_group_refuses_is_reported_to_the_admins_elsewhere(tg
         lambda: tg.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state IN ('pending','sending')").fetchone()[0] == 0
     )
     assert sum("投递失败" in m["text"] for m in tg.api.chat_log(admin)) == 1
+
+
+def test_the_undeliverable_notice_quotes_no_token(make_app):
+    """A platform's error may quote the request URL with its token or key: the admins' notice
+    says why without it."""
+    from storage.outbox import CARD, OutboxRow
+
+    h = make_app(settings_kw={"telegram_bot_token": "123456:AAEsecretsecretsecretsecret"})
+    row = OutboxRow(1, "console", "其他群", CARD, 7, {}, 2, 3)
+    h.app._undeliverable(
+        row,
+        "WeCom unreachable: ConnectError: https://qyapi.weixin.qq.com/cgi-bin/message/send?access_token=tok3n-Abc "
+        "via bot123456:AAEsecretsecretsecretsecret",
+    )
+    text = " ".join(r["payload"] for r in h.app.db.query("SELECT payload FROM outbox WHERE kind = 'text'"))
+    assert "投递失败" in text and "#7" in text
+    assert "tok3n-Abc" not in text and "AAEsecretsecretsecretsecret" not in text
