@@ -22,6 +22,7 @@ from sqlite_utils import Database
 from core.clock import from_iso, parse_duration, to_iso
 from core.config import Source
 from core.incidents import IncidentService, IngestOutcome
+from core.logsafe import redact
 from core.models import Post
 from jobs import offload
 from jobs.analyse import Analysis, Analyzer
@@ -104,6 +105,9 @@ class Pipeline:
             else:  # a bug or a library's surprise: keep the traceback, carry on with the others
                 run.error = f"读取失败 / reading failed: {type(e).__name__}: {e}"
                 log.exception("source %s: unexpected error while reading", source_id)
+            # the reason is shown in chats (/sources, the admins' notice): an API source's key in
+            # a URL the reason quotes (…?key=…, access_token=…) is not
+            run.error = redact(run.error)
             with write_tx(self.db):
                 _, failures = post_store.record_source_run(self.db, source_id, now, error=run.error)
             self._health_after_failure(source, failures, run.error)
@@ -168,7 +172,7 @@ class Pipeline:
     def record_crash(self, source_id: str, e: Exception) -> SourceRun:
         """A run that failed outside reading (storing, analysing): recorded in the source's
         health like any other failure, as far as the database still allows."""
-        error = f"处理失败 / run failed: {type(e).__name__}: {e}"
+        error = redact(f"处理失败 / run failed: {type(e).__name__}: {e}")
         run = SourceRun(source_id, error=error)
         try:
             with write_tx(self.db):

@@ -398,3 +398,15 @@ def test_parse_time_reads_rfc_822_without_feedparser_internals():
     assert parse_time("Mon, 23 Nov 2026 08:12:00 GMT") == datetime(2026, 11, 23, 8, 12, tzinfo=UTC)
     assert parse_time("Mon, 23 Nov 2026 08:12:00 +0800") == datetime(2026, 11, 23, 0, 12, tzinfo=UTC)
     assert parse_time("not a time at all") is None
+
+
+async def test_an_api_key_in_a_failing_sources_url_is_not_shown_in_chats(collect, http_server):
+    """A JSON API or search source's URL often carries its key; a failure reason that quotes
+    the URL (too many redirects, robots.txt) is shown in /sources and the admins' notice
+    without it."""
+    http_server.routes["/api?key=S3cretKey42&q=x"] = (302, {"Location": "/api?key=S3cretKey42&q=x"}, b"")
+    run, h = await collect("rss", "/api?key=S3cretKey42&q=x")
+    assert run.error and "too many redirects" in run.error
+    assert "S3cretKey42" not in run.error
+    stored = h.app.db.execute("SELECT last_error FROM sources WHERE id = 'web'").fetchone()[0]
+    assert stored and "S3cretKey42" not in stored
