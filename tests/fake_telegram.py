@@ -118,7 +118,8 @@ class FakeBotAPI:
 
     # ------------------------------------------------------------------ faults
     def fail(self, method: str, kind: str, arg=None, times: int = 1):
-        """kind: '429' (arg = retry_after), '403' (arg = the reason), '500', 'slow' (arg = seconds)."""
+        """kind: '429' (arg = retry_after), '403' (arg = the reason), 'entities' (a formatted text
+        refused), '500', 'slow' (arg = seconds)."""
         self.faults += [(method, (kind, arg))] * times
 
     def _fault(self, method):
@@ -158,6 +159,8 @@ class FakeBotAPI:
                     }
                 if kind == "403":  # the bot was removed from the group, or a person blocked it
                     return 403, {"ok": False, "error_code": 403, "description": f"Forbidden: {arg or 'bot was kicked'}"}
+                if kind == "entities" and p.get("parse_mode"):  # Telegram refusing the formatting
+                    return self._bad("can't parse entities: unsupported URL protocol")
                 if kind == "500":
                     return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
                 if kind == "slow":

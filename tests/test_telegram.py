@@ -524,3 +524,17 @@ def test_the_undeliverable_notice_quotes_no_token(make_app):
     text = " ".join(r["payload"] for r in h.app.db.query("SELECT payload FROM outbox WHERE kind = 'text'"))
     assert "投递失败" in text and "#7" in text
     assert "tok3n-Abc" not in text and "AAEsecretsecretsecretsecret" not in text
+
+
+async def test_a_card_whose_html_telegram_refuses_arrives_as_plain_text(tg):
+    """Telegram refusing a card's HTML would refuse it on every retry: the alert goes out as
+    plain text with its buttons, once, instead of never."""
+    tg.api.fail("sendMessage", "entities")
+    iid = seed(
+        tg, "网友实名举报青石镇镇长李卫东收受红包", "有网友发帖称，青石镇镇长李卫东收受辖区企业红包。"
+    ).incident_id
+    await tg.until(lambda: any("李卫东" in m["text"] for m in tg.api.chat_log(GROUP)))
+    cards = [m for m in tg.api.chat_log(GROUP) if "李卫东" in m["text"] and f"#{iid}" in m["text"]]
+    assert len(cards) == 1 and cards[0]["parse_mode"] is None and cards[0]["markup"]
+    assert "<b>" not in cards[0]["text"] and "定级理由" in cards[0]["text"]
+    assert tg.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'dead'").fetchone()[0] == 0

@@ -49,7 +49,7 @@ from telegram.ext import (
 from core.actions import button_data
 from core.logsafe import BoundedLog
 from core.platform import DeliveryError, MessageGone, Outgoing, text_parts
-from core.render import Card, shrink_card
+from core.render import Card, card_text, shrink_card
 from handlers import COMMANDS
 from handlers.base import UNKNOWN_BUTTON, Host, Pressed, Request
 
@@ -88,6 +88,22 @@ def _units(text: str) -> int:
 def card_html(card: Card, limit: int = LIMIT) -> str:
     """The card as Telegram HTML, every scraped string escaped, cut below `limit` without breaking tags."""
     return _html(shrink_card(card, lambda c: _units(_html(c)) <= limit))
+
+
+def _markup_refused(err: BadRequest) -> bool:
+    """Telegram refuses the card's formatting itself (not the chat or the message): the same
+    HTML would be refused on every retry."""
+    text = err.message.lower()
+    return "can't parse entities" in text or "wrong http url" in text or "unsupported url protocol" in text
+
+
+def plain_card(card: Card, limit: int = LIMIT) -> str:
+    """The card as plain text within Telegram's limit (the buttons stay under it)."""
+
+    def fits(c: Card) -> bool:
+        return _units(card_text(c, with_commands=False)) <= limit
+
+    return card_text(shrink_card(card, fits), with_commands=False)
 
 
 def card_keyboard(card: Card) -> InlineKeyboardMarkup | None:
@@ -239,13 +255,26 @@ class TelegramPlatform:
 
     async def _send(self, chat: str, message: Outgoing) -> str:
         if message.card is not None:
-            sent = await self.bot.send_message(
-                chat_id=chat,
-                text=card_html(message.card),
-                parse_mode=ParseMode.HTML,
-                reply_markup=card_keyboard(message.card),
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
+            try:
+                sent = await self.bot.send_message(
+                    chat_id=chat,
+                    text=card_html(message.card),
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=card_keyboard(message.card),
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+            except BadRequest as e:
+                if not _markup_refused(e):
+                    raise
+                # Telegram would refuse this card's HTML every time (a link it will not accept):
+                # the alert goes out as plain text rather than never
+                log.warning("Telegram refused a card's HTML (%s): sent as plain text", e.message)
+                sent = await self.bot.send_message(
+                    chat_id=chat,
+                    text=plain_card(message.card),
+                    reply_markup=card_keyboard(message.card),
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
         else:
             # the deliverer sends texts in parts of at most LIMIT; a longer one (a direct
             # call) still goes out whole: in order, later parts threaded under the first
@@ -282,14 +311,26 @@ class TelegramPlatform:
     async def _edit(self, chat: str, message_id: str, message: Outgoing) -> None:
         assert message.card is not None
         try:
-            await self.bot.edit_message_text(
-                chat_id=chat,
-                message_id=int(message_id),
-                text=card_html(message.card),
-                parse_mode=ParseMode.HTML,
-                reply_markup=card_keyboard(message.card),
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
+            try:
+                await self.bot.edit_message_text(
+                    chat_id=chat,
+                    message_id=int(message_id),
+                    text=card_html(message.card),
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=card_keyboard(message.card),
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+            except BadRequest as e:
+                if not _markup_refused(e):
+                    raise
+                log.warning("Telegram refused a card's HTML (%s): edited as plain text", e.message)
+                await self.bot.edit_message_text(
+                    chat_id=chat,
+                    message_id=int(message_id),
+                    text=plain_card(message.card),
+                    reply_markup=card_keyboard(message.card),
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
         except ChatMigrated:
             raise  # edit() follows the group
         except BadRequest as e:
