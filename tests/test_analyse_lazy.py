@@ -16,7 +16,7 @@ from tests.conftest import EXAMPLE, PROVINCE, inews_posts
 
 @pytest.fixture(scope="module")
 def posts():
-    return inews_posts(1200)
+    return inews_posts(600)
 
 
 @pytest.fixture(scope="module", params=[EXAMPLE, PROVINCE], ids=["example", "province"])
@@ -25,6 +25,8 @@ def analyzer(request):
     how later tests in this worker segment (test_telegram's sample posts)."""
     from tests.private_jieba import private_analyzer
 
+    if request.param == PROVINCE:
+        return request.getfixturevalue("province")  # the worker's own (conftest), built once
     return private_analyzer(load_config(request.param))
 
 
@@ -78,7 +80,7 @@ def test_places_past_the_lead_are_the_same_by_name(analyzer, posts):
             e: v for e, v in every.at.items() if e <= lead_end
         }
         compared += bool(every.starts)
-    assert compared > 300
+    assert compared > 150  # of the 600 posts
 
 
 def test_watchlist_hits_past_the_lead_are_the_same_words(analyzer, posts):
@@ -94,4 +96,4 @@ def test_watchlist_hits_past_the_lead_are_the_same_words(analyzer, posts):
             lead = lambda d: {k: [i for i in v if i < lead_end] for k, v in d.items()}  # noqa: E731
             assert {k: v for k, v in lead(a).items() if v} == {k: v for k, v in lead(b).items() if v}
         compared += 1
-    assert compared > 300
+    assert compared > 150  # of the 600 posts
