@@ -9,12 +9,14 @@ adapter shows it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
 import os
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from telegram import (
     Bot,
@@ -253,28 +255,25 @@ class TelegramPlatform:
         except TelegramError as e:
             raise _translate(e) from e
 
+    async def _with_card(self, call: Callable[..., Awaitable[Any]], card: Card) -> Any:
+        """`call` (send_message, or edit_message_text of one message) with the card as HTML, or
+        as plain text with its buttons when Telegram refuses the HTML: it would refuse the same
+        HTML on every retry (a link it will not take), and the alert must not be lost for it."""
+        common: dict[str, Any] = {
+            "reply_markup": card_keyboard(card),
+            "link_preview_options": LinkPreviewOptions(is_disabled=True),
+        }
+        try:
+            return await call(text=card_html(card), parse_mode=ParseMode.HTML, **common)
+        except BadRequest as e:
+            if not _markup_refused(e):
+                raise
+            log.warning("Telegram refused a card's HTML (%s): sent as plain text", e.message)
+            return await call(text=plain_card(card), **common)
+
     async def _send(self, chat: str, message: Outgoing) -> str:
         if message.card is not None:
-            try:
-                sent = await self.bot.send_message(
-                    chat_id=chat,
-                    text=card_html(message.card),
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=card_keyboard(message.card),
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
-            except BadRequest as e:
-                if not _markup_refused(e):
-                    raise
-                # Telegram would refuse this card's HTML every time (a link it will not accept):
-                # the alert goes out as plain text rather than never
-                log.warning("Telegram refused a card's HTML (%s): sent as plain text", e.message)
-                sent = await self.bot.send_message(
-                    chat_id=chat,
-                    text=plain_card(message.card),
-                    reply_markup=card_keyboard(message.card),
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
+            sent = await self._with_card(functools.partial(self.bot.send_message, chat_id=chat), message.card)
         else:
             # the deliverer sends texts in parts of at most LIMIT; a longer one (a direct
             # call) still goes out whole: in order, later parts threaded under the first
@@ -311,26 +310,8 @@ class TelegramPlatform:
     async def _edit(self, chat: str, message_id: str, message: Outgoing) -> None:
         assert message.card is not None
         try:
-            try:
-                await self.bot.edit_message_text(
-                    chat_id=chat,
-                    message_id=int(message_id),
-                    text=card_html(message.card),
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=card_keyboard(message.card),
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
-            except BadRequest as e:
-                if not _markup_refused(e):
-                    raise
-                log.warning("Telegram refused a card's HTML (%s): edited as plain text", e.message)
-                await self.bot.edit_message_text(
-                    chat_id=chat,
-                    message_id=int(message_id),
-                    text=plain_card(message.card),
-                    reply_markup=card_keyboard(message.card),
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
+            edit = functools.partial(self.bot.edit_message_text, chat_id=chat, message_id=int(message_id))
+            await self._with_card(edit, message.card)
         except ChatMigrated:
             raise  # edit() follows the group
         except BadRequest as e:
