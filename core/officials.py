@@ -915,6 +915,7 @@ class PosTables:
             model.append(module.P)
         self.char_state_tab_P, self.start_P, self.trans_P, self.emit_P = model
         self.word_tag_tab = self._word_tags(tk)
+        self._tags = {t: t for t in set(self.word_tag_tab.values())}  # one string per tag
 
     @staticmethod
     def _word_tags(tk) -> dict[str, str]:
@@ -947,8 +948,9 @@ class PosTables:
     def makesure_userdict_loaded(self) -> None:
         """The tags of words added with one (`jieba.add_word(w, tag=...)`), as POSTokenizer
         merges them — without emptying the tokenizer's list, which jieba.posseg reads too."""
-        if self.tokenizer.user_word_tag_tab:
-            self.word_tag_tab.update(self.tokenizer.user_word_tag_tab)
+        user = self.tokenizer.user_word_tag_tab
+        if user:  # (a few words: a team's watched cadres) with the table's own tag strings
+            self.word_tag_tab.update((w, self._tags.setdefault(t, t)) for w, t in user.items())
 
 
 _POS: list[PosTables] = []

@@ -9,7 +9,7 @@ import math
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 __all__ = [
@@ -379,13 +379,19 @@ class Segmenter:
     One process-wide jieba dictionary is shared; adding words is idempotent.
     """
 
-    def __init__(self, words: Iterable[str] = ()):
+    def __init__(self, words: Iterable[str] = (), tags: Mapping[str, str] | None = None):
+        """`tags`: a part-of-speech tag for some of the words (a watched cadre's name: "nr", so
+        the officials' tagger sees a person's name next to a title, 江北区副区长刘海燕)."""
         import jieba
 
+        tags = tags or {}
         self._words = sorted({w for w in words if w})
         with _lock:
             # jieba's add_word raises a known word's frequency by one on every call: repeated
             # (an App per test, per backtest), the name outweighs every other split.
+            for w in self._words:
+                if w in tags and w in _ADDED and jieba.dt.user_word_tag_tab.get(w) != tags[w]:
+                    jieba.dt.user_word_tag_tab[w] = tags[w]  # added before without its tag
             new = [w for w in self._words if w not in _ADDED]
             if new:
                 jieba.dt.check_initialized()
@@ -394,7 +400,7 @@ class Segmenter:
                 old = jieba.dt.FREQ.get(w, 0)
                 # jieba's suggested frequency: the term can be cut out as one token, but a
                 # more likely split still wins ("张建国际贸易" -> 张建 / 国际贸易).
-                jieba.add_word(w)
+                jieba.add_word(w, tag=tags.get(w))
                 _ADDED.add(w)
                 if compiled is not None:
                     compiled.added(w, old)

@@ -115,6 +115,7 @@ _NAMED_AFTER = "体育|纪念|故居|旧居|广场|路|大道|大街|街|中学|
 _HISTORY_RE = re.compile(f"(?:{'|'.join(HISTORICAL_LEADERS)})(?!{_NAMED_AFTER})")
 # Complaint words (as topics), and what in a headline names a company or the like rather than
 # a government body: a complaint about one is a consumer's (see `_judge`).
+_CJK_NAME = re.compile(r"[\u4e00-\u9fff]+")
 COMPLAINT_TOPICS = frozenset({"举报", "实名举报", "投诉", "信访", "上访", "曝光", "维权"})
 _QA_SITE = re.compile(r"(百度知道|知乎|律师365|华律网|找法网|法律快车|法律咨询)\s*$")
 _COMPANY = re.compile(r"公司|企业|集团|工厂|厂家|医院|诊所|幼儿园|物业|酒店|宾馆|超市|商场|驾校|楼盘|开发商|培训机构")
@@ -241,7 +242,10 @@ class Analyzer:
             self._automaton.add_word(surface, (surface, kinds))
         if self._terms:
             self._automaton.make_automaton()
-        self.segmenter = segmenter or Segmenter(self._terms.keys())
+        # a watched cadre's name is a person's name to the officials' tagger, as jieba tags
+        # most names it knows (刘海燕 after 副区长 is the official's name, not a word of its own)
+        names = {fold(c.name): "nr" for c in wl.cadres if 2 <= len(c.name) <= 4 and _CJK_NAME.fullmatch(c.name)}
+        self.segmenter = segmenter or Segmenter(self._terms.keys(), tags=names)
         self.tone = ToneDetector()  # the trained model; the team's `negative` terms are matched above
         use_model = wl.relevance_model if relevance is None else relevance
         self.relevance = default_relevance_model() if use_model else None
@@ -701,7 +705,12 @@ class Analyzer:
     def _content(self, sig: Signals, matched, cadres, category) -> Content:
         """The rubric's grade of the title and lead: who is identified, who is involved."""
         labels = [o.label for o in one_per_person(sig.officials)]
-        identified = [*cadres, *labels, *(a for a in sig.accused if not any(a in x for x in labels))]
+        # a watched cadre or an accused name that an official's label already holds is that official
+        identified = [
+            *(c for c in cadres if not any(c in x for x in labels)),
+            *labels,
+            *(a for a in sig.accused if not any(a in x for x in labels)),
+        ]
         leading = any(self._cadres[c].leading for c in cadres) or any(o.rank in LEADING_RANKS for o in sig.officials)
         involved = [*sig.cues, *matched.get(UNIT, [])]
         # only asked when nobody is identified: the content grade reads it only then

@@ -239,3 +239,18 @@ def test_an_unnamed_post_beside_its_named_holder_is_that_holder(finder):
 def test_a_party_organisations_secretary_in_general_is_nobody(finder):
     officials, _ = finder.find(fold("重点摸清党组织总数、党组织书记的配备情况"))
     assert officials == []
+
+
+def test_a_watched_cadres_name_next_to_a_title_names_the_official(make_app):
+    """A watched cadre's name is a person's name to the tagger: 江北区副区长刘海燕 is one
+    official on the card (not an unnamed 江北区副区长 beside the cadre), named once."""
+    from tests.conftest import seed
+
+    h = make_app()
+    out = seed(
+        h, "江北区副区长刘海燕带队到南湖区调研基层党建工作", "11月21日，江北区副区长刘海燕带队赴南湖区学习交流。"
+    )
+    inc = h.incident(out.incident_id)
+    assert inc.matched["officials"] == ["江北区副区长刘海燕"], inc.matched["officials"]
+    content = next(r.words for r in inc.reasons if r.factor == "content")
+    assert content.count("刘海燕") <= 1, content
