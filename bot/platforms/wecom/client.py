@@ -26,8 +26,52 @@ ROBOT_PER_MINUTE = 20  # WeCom: 20 messages a minute per robot
 APP_PER_USER_MINUTE = 30  # WeCom drops app messages beyond 30 a minute to one member
 THROTTLED = {45009, 45033}  # api freq out of limit, too many concurrent calls
 TOKEN_EXPIRED = {40014, 42001, 40001}
-# bad key/user/agent/parameter, API not permitted for this app: retrying cannot help
-PERMANENT = {93000, 93004, 40058, 40003, 40056, 48002, 81013, 301002}
+# WeCom's global error codes (developer.work.weixin.qq.com/document/path/90313) that say this
+# message can never be sent as it is: the group robot or the person is gone or out of the
+# app's reach, the app may not call the API, or the message itself is refused. Retrying
+# cannot help, so the outbox gives the row up at once and the admins are told (the app's
+# `on_dead`). A code not named here is retried a bounded number of times (the outbox's
+# MAX_ATTEMPTS) and then given up the same way: a wrong "transient" costs an hour, a wrong
+# "permanent" an alert. Not here on purpose: -1 (系统繁忙, retry), 40007 (不合法的media_id: a
+# retry uploads the file again), 60020 (访问ip不在白名单之中: fixed in the admin console
+# while the retries run).
+PERMANENT = {
+    40003,  # 无效的UserID
+    40004,  # 不合法的媒体文件类型
+    40005,  # 不合法的type参数
+    40006,  # 不合法的文件大小
+    40008,  # 不合法的msgtype参数
+    40009,  # 上传图片大小不是有效值
+    40031,  # 不合法的UserID列表
+    40033,  # 不合法的请求字符
+    40035,  # 不合法的参数
+    40050,  # chatid不存在
+    40056,  # 不合法的agentid
+    40058,  # 不合法的参数 (robots: content longer than the limit)
+    40063,  # 参数为空
+    44001,  # 多媒体文件为空
+    44004,  # 文本消息content参数为空
+    45001,  # 多媒体文件大小超过限制
+    45002,  # 消息内容大小超过限制
+    46004,  # 指定的用户不存在
+    48002,  # API接口无权限调用
+    48006,  # 接口权限被收回
+    49008,  # 群已经解散
+    50002,  # 成员不在权限范围
+    50003,  # 应用已禁用
+    60011,  # 指定的成员/部门/标签参数无权限
+    60021,  # userid不在应用可见范围内
+    60111,  # UserID不存在
+    81013,  # UserID、部门ID、标签ID全部非法或无权限
+    82001,  # 指定的成员/部门/标签全部为空
+    82004,  # 不合法的消息内容
+    86001,  # 参数 chatid 不合法
+    86003,  # 参数 chatid 不存在
+    93000,  # 机器人webhookurl不合法或者机器人已经被移除出群
+    93004,  # 机器人被停用
+    93008,  # 不在群里 (the robot was removed from its group)
+    301002,  # 无权限操作指定的应用
+}
 
 
 class WeComClient:

@@ -1,0 +1,99 @@
+"""WeCom QA: the real adapter against the fake WeCom server over HTTP, with WeCom's error
+codes injected (how each is translated: retried, waited for, refreshed or given up), the
+access token under concurrency, and hostile or odd callbacks."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import outbox, write_tx
+from tests.conftest import until
+from tests.fake_wecom import FakeWeCom
+from tests.test_wecom import USERS, WC, wecom_config
+
+
+@pytest.fixture
+async def bare(config_dir, tmp_path):
+    """The adapter and the app, nothing collected: an empty outbox to put rows in."""
+    fake = FakeWeCom(users=[*USERS.values(), "Stranger"])
+    w = WC(fake, wecom_config(config_dir), tmp_path)
+    await w.start(collect=False)
+    yield w
+    await w.stop()
+    fake.close()
+
+
+def _enqueue(w: WC, chat: str, text: str) -> int:
+    with write_tx(w.app.db):
+        return outbox.enqueue(
+            w.app.db, w.app.clock(), platform="wecom", chat=chat, kind=outbox.TEXT, payload={"text": text}
+        )
+
+
+def _row(w: WC, row_id: int) -> dict:
+    return dict(next(w.app.db.query("SELECT state, attempts, last_error FROM outbox WHERE id=?", [row_id])))
+
+
+async def _tried(w: WC, row_id: int) -> dict:
+    """Deliver until the row has been tried once (sent, given up, or waiting for a retry)."""
+    w.app.deliverer.kick()
+    await until(lambda: _row(w, row_id)["state"] != "pending" or _row(w, row_id)["last_error"])
+    await w.settled()
+    return _row(w, row_id)
+
+
+# WeCom's global error codes (developer.work.weixin.qq.com/document/path/90313) that say the
+# message can never be sent as it is: the chat or person is gone or out of the app's reach,
+# or the message itself is refused. Retrying cannot help; the row is given up at once and the
+# admins are told (App._undeliverable).
+NEVER_ROBOT = {
+    93000: "机器人webhookurl不合法或者机器人已经被移除出群",
+    93004: "机器人被停用",
+    93008: "不在群里",
+    45002: "消息内容大小超过限制",
+    40058: "不合法的参数",
+}
+NEVER_APP = {
+    40003: "无效的UserID",
+    60011: "指定的成员/部门/标签参数无权限",
+    60111: "UserID不存在",
+    60021: "userid不在应用可见范围内",
+    81013: "UserID、部门ID、标签ID全部非法或无权限",
+    82001: "指定的成员/部门/标签全部为空",
+    45002: "消息内容大小超过限制",
+    44004: "文本消息content参数为空",
+    48002: "API接口无权限调用",
+    50002: "成员不在权限范围",
+}
+
+
+async def test_refusals_that_can_never_succeed_are_given_up_at_once_and_reported(bare):
+    for chat, path, codes in (
+        ("robot:city", "/webhook/send", NEVER_ROBOT),
+        ("LiQiang", "/message/send", NEVER_APP),
+    ):
+        for code, meaning in codes.items():
+            bare.fake.fail(path, str(code))
+            rid = _enqueue(bare, chat, f"发不出去 {code}")
+            row = await _tried(bare, rid)
+            assert row["state"] == "dead" and row["attempts"] == 1, (code, meaning, row)
+            assert str(code) in row["last_error"]
+    notices = [
+        r["payload"] for r in bare.app.db.query("SELECT payload FROM outbox WHERE payload LIKE '%undeliverable%'")
+    ]
+    # the admins heard of both chats through their other chats (at most once an hour per chat)
+    assert any("robot:city" in p for p in notices) and any("LiQiang" in p for p in notices)
+
+
+async def test_system_busy_is_retried_and_sent_once(bare):
+    for chat, path in (("robot:city", "/webhook/send"), ("LiQiang", "/message/send")):
+        bare.fake.fail(path, "-1")
+        rid = _enqueue(bare, chat, f"繁忙后送达 {chat}")
+        row = await _tried(bare, rid)
+        assert row["state"] == "pending" and row["attempts"] == 1, row
+        with write_tx(bare.app.db):
+            bare.app.db.execute("UPDATE outbox SET not_before=NULL WHERE id=?", [rid])
+        bare.app.deliverer.kick()
+        await until(lambda rid=rid: _row(bare, rid)["state"] == "sent")
+    assert bare.fake.texts().count("繁忙后送达 robot:city") == 1
+    assert bare.fake.user_texts("LiQiang").count("繁忙后送达 LiQiang") == 1
