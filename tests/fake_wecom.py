@@ -50,6 +50,7 @@ class FakeWeCom:
         self.upload_types: list[tuple[str, str]] = []  # ("robot" | "app", media type), as uploaded
         self.violations = 0  # robot messages beyond 20 a minute
         self.tokens_issued = 0
+        self.gettoken_calls = 0  # every call, answered or refused
         self.faults: list[tuple[str, str]] = []  # (path suffix, "ok" | "500" | "45009" | "-1"), in order
         self.is_down = False
         self._valid_tokens: set[str] = set()
@@ -144,6 +145,7 @@ class FakeWeCom:
     # ------------------------------------------------------------------ the API
     def dispatch(self, path: str, query: dict, body: dict | None, files: dict) -> tuple[int, dict]:
         with self._lock:
+            self.gettoken_calls += path == "/cgi-bin/gettoken"
             for i, (suffix, kind) in enumerate(self.faults):
                 if path.endswith(suffix):
                     del self.faults[i]

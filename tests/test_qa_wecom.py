@@ -4,8 +4,12 @@ access token under concurrency, and hostile or odd callbacks."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from bot.platforms.wecom.client import TOKEN_RETRY
+from core.platform import DeliveryError
 from storage import outbox, write_tx
 from tests.conftest import until
 from tests.fake_wecom import FakeWeCom
@@ -97,3 +101,37 @@ async def test_system_busy_is_retried_and_sent_once(bare):
         await until(lambda rid=rid: _row(bare, rid)["state"] == "sent")
     assert bare.fake.texts().count("繁忙后送达 robot:city") == 1
     assert bare.fake.user_texts("LiQiang").count("繁忙后送达 LiQiang") == 1
+
+
+async def test_an_expired_token_under_concurrent_sends_is_fetched_once(bare):
+    """Many answers going out when the token expires: one gettoken, not one per answer
+    (WeCom rate-limits gettoken: '不能频繁调用gettoken接口，否则会受到频率拦截')."""
+    client = bare.platform.client
+    await client.access_token()
+    issued = bare.fake.tokens_issued
+    bare.fake.expire_tokens()
+    users = ["LiQiang", "WangMin", "ZhouLan", "ChenBZ", "HeXY"]
+    await asyncio.gather(*(client.send_all(u, [{"msgtype": "text", "text": {"content": "hi"}}], None) for u in users))
+    assert all(bare.fake.user_texts(u) == ["hi"] for u in users)
+    assert bare.fake.tokens_issued == issued + 1
+
+
+async def test_a_failing_gettoken_is_not_asked_again_by_every_answer(bare):
+    """gettoken busy (-1) while many answers wait: it is asked once, the answers fail (and are
+    retried by their callers later), and a few seconds on a new token is fetched."""
+    client = bare.platform.client
+    now = [1000.0]
+    client.clock = lambda: now[0]
+    client._token = None
+    bare.fake.fail("/gettoken", "-1")
+    calls = bare.fake.gettoken_calls
+    body = [{"msgtype": "text", "text": {"content": "hi"}}]
+    results = await asyncio.gather(
+        *(client.send_all(u, body, None) for u in ["LiQiang", "WangMin", "ZhouLan", "ChenBZ"]),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, DeliveryError) and not r.permanent for r in results), results
+    assert bare.fake.gettoken_calls == calls + 1
+    now[0] += TOKEN_RETRY + 1
+    await client.send_all("LiQiang", body, None)
+    assert bare.fake.user_texts("LiQiang") == ["hi"] and bare.fake.gettoken_calls == calls + 2

@@ -26,6 +26,7 @@ ROBOT_PER_MINUTE = 20  # WeCom: 20 messages a minute per robot
 APP_PER_USER_MINUTE = 30  # WeCom drops app messages beyond 30 a minute to one member
 THROTTLED = {45009, 45033}  # api freq out of limit, too many concurrent calls
 TOKEN_EXPIRED = {40014, 42001, 40001}
+TOKEN_RETRY = 10.0  # seconds a failed gettoken is not tried again
 # WeCom's global error codes (developer.work.weixin.qq.com/document/path/90313) that say this
 # message can never be sent as it is: the group robot or the person is gone or out of the
 # app's reach, the app may not call the API, or the message itself is refused. Retrying
@@ -93,7 +94,9 @@ class WeComClient:
         self.robot_keys = robot_keys
         self.pacer = Pacer(clock)
         self.http: httpx.AsyncClient | None = None
-        self._token: tuple[str, float] | None = None
+        self.clock = clock
+        self._token: tuple[str, float] | None = None  # (token, good until, by `clock`)
+        self._token_failed: tuple[DeliveryError, float] | None = None  # (why, not asked again until)
         self._token_lock = asyncio.Lock()
 
     def open(self) -> None:
@@ -132,18 +135,37 @@ class WeComClient:
             raise DeliveryError(msg, retry_after=60)
         raise DeliveryError(msg, permanent=code in PERMANENT)
 
-    async def access_token(self, *, fresh: bool = False) -> str:
-        """The app's access token, cached until shortly before it expires.
+    async def access_token(self, *, stale: str | None = None) -> str:
+        """The app's access token, cached until shortly before it expires. `stale` is a token
+        WeCom has just refused (40014/42001): a new one is fetched unless another caller has
+        already replaced it, so answers failing together fetch one token, not one each.
+        A refused or failed gettoken is remembered for `TOKEN_RETRY` seconds: callers in that
+        time get the same error without asking again (WeCom blocks callers who call gettoken
+        too often: '不能频繁调用gettoken接口，否则会受到频率拦截').
 
         :raises DeliveryError: when WeCom refuses or cannot be reached."""
         async with self._token_lock:
-            if self._token and not fresh and self._token[1] > time.monotonic():
+            now = self.clock()
+            if self._token and self._token[0] != stale and self._token[1] > now:
                 return self._token[0]
-            data = self._check(
-                await self._call("/cgi-bin/gettoken", {"corpid": self.corp_id, "corpsecret": self.secret}), "gettoken"
-            )
-            self._token = (data["access_token"], time.monotonic() + int(data.get("expires_in", 7200)) - 300)
-            return self._token[0]
+            if self._token_failed and self._token_failed[1] > now:
+                e = self._token_failed[0]
+                raise DeliveryError(f"{e} (gettoken not asked again for a few seconds)", retry_after=e.retry_after)
+            try:
+                data = self._check(
+                    await self._call("/cgi-bin/gettoken", {"corpid": self.corp_id, "corpsecret": self.secret}),
+                    "gettoken",
+                )
+                token, expires_in = data.get("access_token"), data.get("expires_in", 7200)
+                if not isinstance(token, str) or not token or not isinstance(expires_in, int):
+                    raise DeliveryError(f"WeCom gettoken answered without a usable token: {str(data)[:200]}")
+            except DeliveryError as e:
+                self._token_failed = (e, self.clock() + TOKEN_RETRY)
+                raise
+            self._token_failed = None
+            # refreshed 5 minutes early (at most half the validity), never cached past it
+            self._token = (token, self.clock() + expires_in - min(300, expires_in // 2))
+            return token
 
     async def app_call(
         self, path: str, payload: dict | None = None, files: dict | None = None, params: dict | None = None
@@ -151,11 +173,13 @@ class WeComClient:
         """Call the app API with the cached access token, refreshed once when WeCom says it expired."""
         if not self.secret:
             raise DeliveryError("the WeCom app is not configured (YUQING_WECOM_SECRET …)", permanent=True)
+        refused: str | None = None
         for attempt in (0, 1):
-            token = await self.access_token(fresh=attempt == 1)
+            token = await self.access_token(stale=refused)
             data = await self._call(path, {"access_token": token, **(params or {})}, payload, files)
             if data.get("errcode") in TOKEN_EXPIRED and attempt == 0:
-                log.info("WeCom access token expired; fetching a new one")
+                log.info("WeCom access token refused (errcode %s); fetching a new one", data.get("errcode"))
+                refused = token
                 continue
             return self._check(data, path.rsplit("/", 1)[-1])
         raise AssertionError("unreachable")
