@@ -135,3 +135,21 @@ async def test_a_failing_gettoken_is_not_asked_again_by_every_answer(bare):
     now[0] += TOKEN_RETRY + 1
     await client.send_all("LiQiang", body, None)
     assert bare.fake.user_texts("LiQiang") == ["hi"] and bare.fake.gettoken_calls == calls + 2
+
+
+# ---------------------------------------------------------------------------- callbacks
+
+
+async def test_a_signed_message_with_repeated_or_attributed_elements_is_answered(bare, caplog):
+    """Each element of a decrypted message is read as one string: the first of repeated ones,
+    the text of one with attributes. Before, a list or a dict reached the dispatcher, which
+    failed with a traceback and left the sender without an answer."""
+    xml = bare.fake.callback_xml("LiQiang", text="列表").replace(
+        "</Content>", "</Content><Content><![CDATA[/mine]]></Content>"
+    )
+    assert (await bare.post(*bare.fake.encrypt(xml))).status_code == 200
+    xml = bare.fake.callback_xml("WangMin", text="/list").replace("<FromUserName>", "<FromUserName lang='zh'>")
+    assert (await bare.post(*bare.fake.encrypt(xml))).status_code == 200
+    await bare.settled()
+    assert bare.fake.user_texts("LiQiang") == bare.fake.user_texts("WangMin") == ["目前没有待处置的事件。"]
+    assert "handling a callback message failed" not in caplog.text

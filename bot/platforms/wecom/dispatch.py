@@ -18,6 +18,16 @@ log = logging.getLogger(__package__)
 MSG_MEMORY = 3600  # seconds a MsgId is remembered (WeCom retries an unanswered callback within ~15 s)
 
 
+def _one(value) -> str:
+    """An element of a decrypted message as one string: the first of repeated elements, the
+    text of one with attributes (xmltodict gives a list and a dict for those), '' for none."""
+    if isinstance(value, list):
+        return _one(value[0]) if value else ""
+    if isinstance(value, dict):
+        return _one(value.get("#text"))
+    return "" if value is None else str(value)
+
+
 class Dispatcher:
     """One decrypted message at a time: remembered (WeCom sends a message again when we were
     slow), then handled as a text command or a template-card button.
@@ -44,6 +54,7 @@ class Dispatcher:
 
     async def on_message(self, msg: dict) -> None:
         """One decrypted callback message: a text command or a template-card button."""
+        msg = {k: _one(v) for k, v in msg.items()}
         msg_id = msg.get("MsgId") or f"{msg.get('FromUserName')}:{msg.get('CreateTime')}:{msg.get('EventKey')}"
         now = self.wall_clock()
         if not self.host.first_time("wecom:msg", str(msg_id), now=now, expires_at=now + MSG_MEMORY):
@@ -57,7 +68,7 @@ class Dispatcher:
             return
         kind, event = msg.get("MsgType"), msg.get("Event")
         if kind == "text":
-            await self._text(user, (msg.get("Content") or "").strip())
+            await self._text(user, msg.get("Content", "").strip())
         elif kind == "event" and event == "template_card_event":
             await self._button(user, msg.get("EventKey") or "", msg.get("ResponseCode"))
         elif kind == "event":
