@@ -140,6 +140,16 @@ async def test_a_failing_gettoken_is_not_asked_again_by_every_answer(bare):
 # ---------------------------------------------------------------------------- callbacks
 
 
+async def test_a_command_after_an_at_mention_is_run(bare):
+    """'@舆情哨兵 认领 12', with the space WeCom puts after a mention (U+2005) or a full-width
+    one: the mention is not part of the command."""
+    for i, text in enumerate(["@舆情哨兵\u2005列表", "＠舆情哨兵\u3000/list", "@舆情哨兵 @舆情哨兵  列表"]):
+        await bare.say("liqiang", text)
+        await until(lambda i=i: len(bare.fake.user_texts("LiQiang")) > i)
+    answers = bare.fake.user_texts("LiQiang")
+    assert answers == ["目前没有待处置的事件。"] * 3
+
+
 async def test_a_signed_message_with_repeated_or_attributed_elements_is_answered(bare, caplog):
     """Each element of a decrypted message is read as one string: the first of repeated ones,
     the text of one with attributes. Before, a list or a dict reached the dispatcher, which

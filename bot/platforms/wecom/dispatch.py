@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 from core.platform import DeliveryError, Outgoing
@@ -16,6 +17,8 @@ __all__ = ["MSG_MEMORY", "Dispatcher"]
 log = logging.getLogger(__package__)
 
 MSG_MEMORY = 3600  # seconds a MsgId is remembered (WeCom retries an unanswered callback within ~15 s)
+# '@舆情哨兵 ' before a command: WeCom puts U+2005 after a mention, people type full-width spaces
+_MENTIONS = re.compile(r"^(?:[@＠][^\s@＠]+\s+)+")
 
 
 def _one(value) -> str:
@@ -68,7 +71,8 @@ class Dispatcher:
             return
         kind, event = msg.get("MsgType"), msg.get("Event")
         if kind == "text":
-            await self._text(user, msg.get("Content", "").strip())
+            text = msg.get("Content", "").strip()
+            await self._text(user, _MENTIONS.sub("", text) or text)
         elif kind == "event" and event == "template_card_event":
             await self._button(user, msg.get("EventKey") or "", msg.get("ResponseCode"))
         elif kind == "event":
