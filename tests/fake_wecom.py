@@ -157,8 +157,18 @@ class FakeWeCom:
             if path == "/cgi-bin/gettoken":
                 if query.get("corpid") != CORP_ID or query.get("corpsecret") != SECRET:
                     return 200, {"errcode": 40001, "errmsg": "invalid credential"}
+                # as WeCom does: while a token is valid, gettoken returns that same token (a
+                # second process or a restart does not invalidate the first one's); a new one
+                # only once it has expired (developer.work.weixin.qq.com/document/path/91039)
+                if self._valid_tokens:
+                    return 200, {
+                        "errcode": 0,
+                        "errmsg": "ok",
+                        "access_token": max(self._valid_tokens),
+                        "expires_in": 7200,
+                    }
                 self.tokens_issued += 1
-                token = f"token-{self.tokens_issued}"
+                token = f"token-{self.tokens_issued:06d}"
                 self._valid_tokens.add(token)
                 return 200, {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200}
             if path == "/cgi-bin/webhook/send":

@@ -8,11 +8,11 @@ import asyncio
 
 import pytest
 
-from bot.platforms.wecom.client import TOKEN_RETRY
+from bot.platforms.wecom.client import TOKEN_RETRY, WeComClient
 from core.platform import DeliveryError
 from storage import outbox, write_tx
 from tests.conftest import until
-from tests.fake_wecom import FakeWeCom
+from tests.fake_wecom import AGENT_ID, CORP_ID, SECRET, FakeWeCom
 from tests.test_wecom import USERS, WC, wecom_config
 
 
@@ -108,12 +108,12 @@ async def test_an_expired_token_under_concurrent_sends_is_fetched_once(bare):
     (WeCom rate-limits gettoken: '不能频繁调用gettoken接口，否则会受到频率拦截')."""
     client = bare.platform.client
     await client.access_token()
-    issued = bare.fake.tokens_issued
+    calls = bare.fake.gettoken_calls
     bare.fake.expire_tokens()
     users = ["LiQiang", "WangMin", "ZhouLan", "ChenBZ", "HeXY"]
     await asyncio.gather(*(client.send_all(u, [{"msgtype": "text", "text": {"content": "hi"}}], None) for u in users))
     assert all(bare.fake.user_texts(u) == ["hi"] for u in users)
-    assert bare.fake.tokens_issued == issued + 1
+    assert bare.fake.gettoken_calls == calls + 1
 
 
 async def test_a_failing_gettoken_is_not_asked_again_by_every_answer(bare):
@@ -163,3 +163,38 @@ async def test_a_signed_message_with_repeated_or_attributed_elements_is_answered
     await bare.settled()
     assert bare.fake.user_texts("LiQiang") == bare.fake.user_texts("WangMin") == ["目前没有待处置的事件。"]
     assert "handling a callback message failed" not in caplog.text
+
+
+# ---------------------------------------------------------------------------- tokens
+
+
+async def test_two_processes_and_a_restart_share_the_token_without_hammering_gettoken(bare):
+    """Each process caches its own token; WeCom hands both the same one, so neither
+    invalidates the other; after expiry each fetches once; a restart fetches once."""
+    fake = bare.fake
+
+    def client() -> WeComClient:
+        c = WeComClient(api_base=fake.base_url, corp_id=CORP_ID, agent_id=AGENT_ID, secret=SECRET, robot_keys={})
+        c.open()
+        return c
+
+    a, b = client(), client()
+    calls = fake.gettoken_calls
+    body = [{"msgtype": "text", "text": {"content": "x"}}]
+    try:
+        for _ in range(3):
+            await asyncio.gather(a.send_all("LiQiang", body, None), b.send_all("WangMin", body, None))
+        assert fake.gettoken_calls == calls + 2
+        fake.expire_tokens()
+        for _ in range(3):
+            await asyncio.gather(a.send_all("LiQiang", body, None), b.send_all("WangMin", body, None))
+        assert fake.gettoken_calls == calls + 4
+        await b.close()
+        b = client()  # b restarts
+        for _ in range(3):
+            await asyncio.gather(a.send_all("LiQiang", body, None), b.send_all("WangMin", body, None))
+        assert fake.gettoken_calls == calls + 5
+        assert len(fake.user_texts("LiQiang")) == len(fake.user_texts("WangMin")) == 9
+    finally:
+        await a.close()
+        await b.close()
