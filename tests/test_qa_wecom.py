@@ -198,3 +198,28 @@ async def test_two_processes_and_a_restart_share_the_token_without_hammering_get
     finally:
         await a.close()
         await b.close()
+
+
+# ---------------------------------------------------------------------------- odd answers
+
+
+async def test_errcodes_sent_as_strings_are_read_as_numbers(bare):
+    """'"errcode": "0"' is success: before, it was taken for an error and the message, which
+    had arrived, was sent again at every retry."""
+    bare.fake.string_errcodes = True
+    rid = _enqueue(bare, "robot:city", "只发一次")
+    row = await _tried(bare, rid)
+    assert row["state"] == "sent", row
+    assert bare.fake.texts() == ["只发一次"]
+    bare.fake.fail("/webhook/send", "93000")  # and a string refusal is still understood
+    rid = _enqueue(bare, "robot:city", "发不出去")
+    assert (await _tried(bare, rid))["state"] == "dead"
+
+
+async def test_an_answer_that_is_not_a_json_object_is_a_transient_failure(bare, caplog):
+    for answer in ('json:[]', 'json:"ok"', 'json:{"errcode": "busy"}', "json:null"):
+        bare.fake.fail("/webhook/send", answer)
+        rid = _enqueue(bare, "robot:city", f"稍后 {answer}")
+        row = await _tried(bare, rid)
+        assert row["state"] == "pending" and row["attempts"] == 1 and "WeCom" in row["last_error"], (answer, row)
+    assert "unexpected error" not in caplog.text

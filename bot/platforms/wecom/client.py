@@ -123,6 +123,14 @@ class WeComClient:
             data = r.json()
         except ValueError:
             raise DeliveryError(f"WeCom answered HTTP {r.status_code} without JSON") from None
+        if not isinstance(data, dict):
+            raise DeliveryError(f"WeCom answered HTTP {r.status_code} with JSON that is no object: {r.text[:100]}")
+        # an errcode is a number; some gateways send it as a string ("0" is success all the same)
+        code = data.get("errcode", 0)
+        try:
+            data["errcode"] = int(code)
+        except (TypeError, ValueError):
+            raise DeliveryError(f"WeCom answered with errcode {str(code)[:40]!r}, which is no number") from None
         return data
 
     @staticmethod
