@@ -53,6 +53,7 @@ class FakeWeCom:
         self.gettoken_calls = 0  # every call, answered or refused
         self.faults: list[tuple[str, str]] = []  # (path suffix, "ok" | "500" | "45009" | "-1"), in order
         self.is_down = False
+        self.slow = 0.0  # seconds every answer is held back after the call took effect
         self.string_errcodes = False  # '"errcode": "0"', as some gateways and emulators answer
         self._valid_tokens: set[str] = set()
         self._robot_times: dict[str, list[float]] = {}
@@ -64,6 +65,8 @@ class FakeWeCom:
             protocol_version = "HTTP/1.1"
 
             def _answer(self, status: int, payload) -> None:
+                if api.slow:  # the work is done (a message recorded); the answer comes late
+                    time.sleep(api.slow)
                 if api.string_errcodes and isinstance(payload, dict) and "errcode" in payload:
                     payload = {**payload, "errcode": str(payload["errcode"])}
                 data = json.dumps(payload, ensure_ascii=False).encode()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from bot.platforms.wecom.client import TOKEN_RETRY, WeComClient
@@ -223,3 +224,21 @@ async def test_an_answer_that_is_not_a_json_object_is_a_transient_failure(bare, 
         row = await _tried(bare, rid)
         assert row["state"] == "pending" and row["attempts"] == 1 and "WeCom" in row["last_error"], (answer, row)
     assert "unexpected error" not in caplog.text
+
+
+async def test_a_send_whose_answer_times_out_is_uncertain(bare):
+    """WeCom took the message but its answer came too late: the failure says the message may
+    have arrived (the outbox sends it again, at-least-once, and logs it as a possible repeat)."""
+    client = bare.platform.client
+    await client.http.aclose()
+    client.http = httpx.AsyncClient(timeout=httpx.Timeout(0.3))
+    bare.fake.slow = 0.8
+    with pytest.raises(DeliveryError) as e:
+        await client.send_all("robot:city", [{"msgtype": "text", "text": {"content": "迟到的回答"}}], None)
+    assert e.value.uncertain and not e.value.permanent
+    assert bare.fake.texts() == ["迟到的回答"]
+    bare.fake.slow = 0.0
+    bare.fake.down()  # nothing listens: certainly not sent
+    with pytest.raises(DeliveryError) as e:
+        await client.send_all("robot:city", [{"msgtype": "text", "text": {"content": "没发出"}}], None)
+    assert not e.value.uncertain

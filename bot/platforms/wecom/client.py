@@ -115,6 +115,8 @@ class WeComClient:
                 r = await self.http.get(self.api_base + path, params=params)
             else:
                 r = await self.http.post(self.api_base + path, params=params, json=payload, files=files)
+        except httpx.ReadTimeout as e:  # the request went out whole: WeCom may have the message
+            raise DeliveryError(f"WeCom did not answer in time: {e}", uncertain=True) from e
         except httpx.HTTPError as e:
             raise DeliveryError(f"WeCom unreachable: {type(e).__name__}: {e}") from e
         if r.status_code >= 500 or r.status_code == 429:
