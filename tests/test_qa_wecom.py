@@ -242,3 +242,15 @@ async def test_a_send_whose_answer_times_out_is_uncertain(bare):
     with pytest.raises(DeliveryError) as e:
         await client.send_all("robot:city", [{"msgtype": "text", "text": {"content": "没发出"}}], None)
     assert not e.value.uncertain
+
+
+async def test_a_gettoken_answer_without_a_usable_token_is_a_failure_that_logs_no_token(bare, caplog):
+    client = bare.platform.client
+    client._token = None
+    for answer in ('json:{"errcode": 0}', 'json:{"errcode": 0, "access_token": "SECRET-TOKEN-1", "expires_in": "x"}'):
+        bare.fake.fail("/gettoken", answer)
+        client._token_failed = None
+        with pytest.raises(DeliveryError) as e:
+            await client.send_all("LiQiang", [{"msgtype": "text", "text": {"content": "x"}}], None)
+        assert "usable token" in str(e.value) and "SECRET-TOKEN-1" not in str(e.value)
+    assert bare.fake.user_texts("LiQiang") == []

@@ -168,7 +168,8 @@ class WeComClient:
                 )
                 token, expires_in = data.get("access_token"), data.get("expires_in", 7200)
                 if not isinstance(token, str) or not token or not isinstance(expires_in, int):
-                    raise DeliveryError(f"WeCom gettoken answered without a usable token: {str(data)[:200]}")
+                    # (what it did answer stays out of the log: it may hold a token)
+                    raise DeliveryError(f"WeCom gettoken answered without a usable token (fields: {sorted(data)})")
             except DeliveryError as e:
                 self._token_failed = (e, self.clock() + TOKEN_RETRY)
                 raise
