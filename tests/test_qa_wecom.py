@@ -254,3 +254,23 @@ async def test_a_gettoken_answer_without_a_usable_token_is_a_failure_that_logs_n
             await client.send_all("LiQiang", [{"msgtype": "text", "text": {"content": "x"}}], None)
         assert "usable token" in str(e.value) and "SECRET-TOKEN-1" not in str(e.value)
     assert bare.fake.user_texts("LiQiang") == []
+
+
+async def test_messages_without_a_msgid_are_told_apart_by_what_they_say(bare):
+    """A message without MsgId (events have none; a gateway may drop it) is remembered by its
+    sender, time, kind and content: two different commands in the same second both run, the
+    same one delivered again runs once."""
+    import re
+
+    def no_id(text: str, ts: int) -> str:
+        xml = bare.fake.callback_xml("LiQiang", text=text)
+        return re.sub(
+            r"<MsgId>\d+</MsgId>", "", re.sub(r"<CreateTime>\d+</CreateTime>", f"<CreateTime>{ts}</CreateTime>", xml)
+        )
+
+    ts = 1_700_000_000
+    for xml in (no_id("/list", ts), no_id("/mine", ts), no_id("/list", ts)):
+        assert (await bare.post(*bare.fake.encrypt(xml))).status_code == 200
+    await bare.settled()
+    answers = bare.fake.user_texts("LiQiang")
+    assert len(answers) == 2 and answers.count("目前没有待处置的事件。") == 1, answers

@@ -5,6 +5,8 @@ come to is the handlers' answer (`handlers.Host`); nothing is decided here."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -58,7 +60,12 @@ class Dispatcher:
     async def on_message(self, msg: dict) -> None:
         """One decrypted callback message: a text command or a template-card button."""
         msg = {k: _one(v) for k, v in msg.items()}
-        msg_id = msg.get("MsgId") or f"{msg.get('FromUserName')}:{msg.get('CreateTime')}:{msg.get('EventKey')}"
+        # WeCom's retry of a message is the same message: its MsgId, or, for what has none
+        # (events), the digest of all it says (sender, time, kind, key, content)
+        msg_id = msg.get("MsgId") or (
+            f"{msg.get('FromUserName')}:{msg.get('CreateTime')}:"
+            + hashlib.sha256(json.dumps(msg, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:24]
+        )
         now = self.wall_clock()
         if not self.host.first_time("wecom:msg", str(msg_id), now=now, expires_at=now + MSG_MEMORY):
             log.info("wecom message %s already handled", msg_id)
