@@ -10,7 +10,9 @@ import httpx
 import pytest
 
 from bot.platforms.wecom.client import TOKEN_RETRY, WeComClient
-from core.platform import DeliveryError
+from core.lifecycle import Action
+from core.platform import DeliveryError, Outgoing
+from core.render import Button, Card
 from storage import outbox, write_tx
 from tests.conftest import until
 from tests.fake_wecom import AGENT_ID, CORP_ID, SECRET, FakeWeCom
@@ -274,3 +276,24 @@ async def test_messages_without_a_msgid_are_told_apart_by_what_they_say(bare):
     await bare.settled()
     answers = bare.fake.user_texts("LiQiang")
     assert len(answers) == 2 and answers.count("目前没有待处置的事件。") == 1, answers
+
+
+async def test_a_template_card_wecom_refuses_goes_out_as_markdown(bare):
+    """A private card WeCom will not take as a template card (a field it refuses: 40058
+    不合法的参数) still reaches the person, as markdown naming the commands; a refusal of the
+    person (81013) is not retried that way."""
+    card = Card(
+        header="🔴 I 特别重大 · #7 · 干部作风",
+        title="某局长公车私用",
+        url="https://a.example/7",
+        fields=(("来源", "论坛"),),
+        buttons=(Button("认领", Action.CLAIM, 7),),
+    )
+    bare.fake.fail("/message/send", "40058")
+    await bare.platform.send("LiQiang", Outgoing(card=card, incident_id=7))
+    sent = bare.fake.to_user("LiQiang")
+    assert [b["msgtype"] for b in sent] == ["markdown"] and "「认领 7」" in sent[0]["markdown"]["content"]
+    bare.fake.fail("/message/send", "81013")
+    with pytest.raises(DeliveryError) as e:
+        await bare.platform.send("WangMin", Outgoing(card=card, incident_id=7))
+    assert e.value.permanent and bare.fake.to_user("WangMin") == []

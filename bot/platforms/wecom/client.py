@@ -17,7 +17,7 @@ import httpx
 from bot.platforms.ratelimit import Pacer
 from core.platform import DeliveryError
 
-__all__ = ["APP_PER_USER_MINUTE", "ROBOT_PER_MINUTE", "ROBOT_PREFIX", "WeComClient"]
+__all__ = ["APP_PER_USER_MINUTE", "ROBOT_PER_MINUTE", "ROBOT_PREFIX", "WeComClient", "WeComError"]
 
 log = logging.getLogger(__package__)
 
@@ -73,6 +73,14 @@ PERMANENT = {
     93008,  # 不在群里 (the robot was removed from its group)
     301002,  # 无权限操作指定的应用
 }
+
+
+class WeComError(DeliveryError):
+    """WeCom answered with an error code (`code`)."""
+
+    def __init__(self, message: str, code: int, **kw):
+        super().__init__(message, **kw)
+        self.code = code
 
 
 class WeComClient:
@@ -142,8 +150,8 @@ class WeComClient:
             return data
         msg = f"WeCom {what}: errcode {code} {data.get('errmsg', '')}".strip()
         if code in THROTTLED:
-            raise DeliveryError(msg, retry_after=60)
-        raise DeliveryError(msg, permanent=code in PERMANENT)
+            raise WeComError(msg, code, retry_after=60)
+        raise WeComError(msg, code, permanent=code in PERMANENT)
 
     async def access_token(self, *, stale: str | None = None) -> str:
         """The app's access token, cached until shortly before it expires. `stale` is a token
