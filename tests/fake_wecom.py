@@ -50,8 +50,11 @@ class FakeWeCom:
         self.upload_types: list[tuple[str, str]] = []  # ("robot" | "app", media type), as uploaded
         self.violations = 0  # robot messages beyond 20 a minute
         self.tokens_issued = 0
+        self.gettoken_calls = 0  # every call, answered or refused
         self.faults: list[tuple[str, str]] = []  # (path suffix, "ok" | "500" | "45009" | "-1"), in order
         self.is_down = False
+        self.slow = 0.0  # seconds every answer is held back after the call took effect
+        self.string_errcodes = False  # '"errcode": "0"', as some gateways and emulators answer
         self._valid_tokens: set[str] = set()
         self._robot_times: dict[str, list[float]] = {}
         self._msgids = itertools.count(1)
@@ -61,7 +64,11 @@ class FakeWeCom:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def _answer(self, status: int, payload: dict) -> None:
+            def _answer(self, status: int, payload) -> None:
+                if api.slow:  # the work is done (a message recorded); the answer comes late
+                    time.sleep(api.slow)
+                if api.string_errcodes and isinstance(payload, dict) and "errcode" in payload:
+                    payload = {**payload, "errcode": str(payload["errcode"])}
                 data = json.dumps(payload, ensure_ascii=False).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -111,8 +118,9 @@ class FakeWeCom:
 
     # ------------------------------------------------------------------ control
     def fail(self, path: str, kind: str, times: int = 1, *, after: int = 0) -> None:
-        """The next `times` calls whose path ends with `path` fail: "500", "-1" (busy) or "45009";
-        with `after`, only once that many such calls have succeeded."""
+        """The next `times` calls whose path ends with `path` fail: "500", "-1" (busy), "45009"
+        or any other errcode, or answer "json:<any JSON>" instead; with `after`, only once that
+        many such calls have succeeded. `string_errcodes`: errcodes are sent as strings."""
         self.faults += [(path, "ok")] * after + [(path, kind)] * times
 
     def down(self) -> None:
@@ -142,8 +150,9 @@ class FakeWeCom:
         return [b["text"]["content"] for b in self.to_user(user, "text")]
 
     # ------------------------------------------------------------------ the API
-    def dispatch(self, path: str, query: dict, body: dict | None, files: dict) -> tuple[int, dict]:
+    def dispatch(self, path: str, query: dict, body: dict | None, files: dict) -> tuple[int, object]:
         with self._lock:
+            self.gettoken_calls += path == "/cgi-bin/gettoken"
             for i, (suffix, kind) in enumerate(self.faults):
                 if path.endswith(suffix):
                     del self.faults[i]
@@ -151,12 +160,24 @@ class FakeWeCom:
                         break
                     if kind == "500":
                         return 500, {"error": "internal"}
+                    if kind.startswith("json:"):  # any JSON answer, as a broken gateway might give
+                        return 200, json.loads(kind[5:])
                     return 200, {"errcode": int(kind), "errmsg": "injected"}
             if path == "/cgi-bin/gettoken":
                 if query.get("corpid") != CORP_ID or query.get("corpsecret") != SECRET:
                     return 200, {"errcode": 40001, "errmsg": "invalid credential"}
+                # as WeCom does: while a token is valid, gettoken returns that same token (a
+                # second process or a restart does not invalidate the first one's); a new one
+                # only once it has expired (developer.work.weixin.qq.com/document/path/91039)
+                if self._valid_tokens:
+                    return 200, {
+                        "errcode": 0,
+                        "errmsg": "ok",
+                        "access_token": max(self._valid_tokens),
+                        "expires_in": 7200,
+                    }
                 self.tokens_issued += 1
-                token = f"token-{self.tokens_issued}"
+                token = f"token-{self.tokens_issued:06d}"
                 self._valid_tokens.add(token)
                 return 200, {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200}
             if path == "/cgi-bin/webhook/send":

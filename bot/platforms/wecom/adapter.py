@@ -14,7 +14,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.platforms.ratelimit import Pacer
 from bot.platforms.wecom.callback import CallbackServer
-from bot.platforms.wecom.client import ROBOT_PREFIX, WeComClient
+from bot.platforms.wecom.client import ROBOT_PREFIX, WeComClient, WeComError
 from bot.platforms.wecom.dispatch import Dispatcher
 from bot.platforms.wecom.render import TEXT_BYTES, card_markdown, template_card, utf8_bytes
 from core.errors import FieldProblem, SettingsError
@@ -25,6 +25,11 @@ from handlers.base import Host
 __all__ = ["WeComPlatform"]
 
 log = logging.getLogger(__package__)
+
+# WeCom codes refusing what a message says, not whom it is for (40008 不合法的msgtype参数, 40035
+# and 40058 不合法的参数, 45002 消息内容大小超过限制, 82004 不合法的消息内容): a template card
+# refused so goes out as markdown
+CARD_REFUSED = {40008, 40035, 40058, 45002, 82004}
 
 
 class WeComPlatform:
@@ -159,7 +164,16 @@ class WeComPlatform:
             if message.document:  # /report week docx, /export ledger: the file itself
                 bodies.append(await self.client.file_body(message.document, chat))
         progress = (chat, message.text, message.image, message.document) if len(bodies) > 1 else None
-        return await self.client.send_all(chat, bodies, progress)
+        try:
+            return await self.client.send_all(chat, bodies, progress)
+        except WeComError as e:
+            if message.card is None or bodies[0]["msgtype"] != "template_card" or e.code not in CARD_REFUSED:
+                raise
+            # WeCom refused the template card itself (a field it will not take): the card still
+            # goes out, as markdown with the commands to send instead of buttons
+            log.warning("wecom: template card to %s refused (%s); sent as markdown instead", chat, e)
+            text = card_markdown(message.card, TEXT_BYTES)
+            return await self.client.send_all(chat, [{"msgtype": "markdown", "markdown": {"content": text}}], None)
 
     async def edit(self, chat: str, message_id: str, message: Outgoing) -> None:
         """WeCom cannot edit a sent message; every change that matters also comes as a notice."""

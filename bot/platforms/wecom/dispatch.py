@@ -5,7 +5,10 @@ come to is the handlers' answer (`handlers.Host`); nothing is decided here."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 from core.platform import DeliveryError, Outgoing
@@ -16,6 +19,18 @@ __all__ = ["MSG_MEMORY", "Dispatcher"]
 log = logging.getLogger(__package__)
 
 MSG_MEMORY = 3600  # seconds a MsgId is remembered (WeCom retries an unanswered callback within ~15 s)
+# '@舆情哨兵 ' before a command: WeCom puts U+2005 after a mention, people type full-width spaces
+_MENTIONS = re.compile(r"^(?:[@＠][^\s@＠]+\s+)+")
+
+
+def _one(value) -> str:
+    """An element of a decrypted message as one string: the first of repeated elements, the
+    text of one with attributes (xmltodict gives a list and a dict for those), '' for none."""
+    if isinstance(value, list):
+        return _one(value[0]) if value else ""
+    if isinstance(value, dict):
+        return _one(value.get("#text"))
+    return "" if value is None else str(value)
 
 
 class Dispatcher:
@@ -44,7 +59,13 @@ class Dispatcher:
 
     async def on_message(self, msg: dict) -> None:
         """One decrypted callback message: a text command or a template-card button."""
-        msg_id = msg.get("MsgId") or f"{msg.get('FromUserName')}:{msg.get('CreateTime')}:{msg.get('EventKey')}"
+        msg = {k: _one(v) for k, v in msg.items()}
+        # WeCom's retry of a message is the same message: its MsgId, or, for what has none
+        # (events), the digest of all it says (sender, time, kind, key, content)
+        msg_id = msg.get("MsgId") or (
+            f"{msg.get('FromUserName')}:{msg.get('CreateTime')}:"
+            + hashlib.sha256(json.dumps(msg, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:24]
+        )
         now = self.wall_clock()
         if not self.host.first_time("wecom:msg", str(msg_id), now=now, expires_at=now + MSG_MEMORY):
             log.info("wecom message %s already handled", msg_id)
@@ -57,7 +78,8 @@ class Dispatcher:
             return
         kind, event = msg.get("MsgType"), msg.get("Event")
         if kind == "text":
-            await self._text(user, (msg.get("Content") or "").strip())
+            text = msg.get("Content", "").strip()
+            await self._text(user, _MENTIONS.sub("", text) or text)
         elif kind == "event" and event == "template_card_event":
             await self._button(user, msg.get("EventKey") or "", msg.get("ResponseCode"))
         elif kind == "event":
