@@ -572,8 +572,8 @@ class App:
         )
         text = (
             f"⚠️ 投递失败：{what}无法送达 {row.platform} 会话 {row.chat}（{reason[:200]}），已停止重试。"
-            "请检查机器人是否仍在该群、对方是否屏蔽了机器人，或会话编号是否有变。"
-            + (f"可用 /show {row.incident_id} 查看该事件。" if row.incident_id else "")
+            "请检查：机器人是否仍在该群（企业微信群机器人是否被移除或停用），对方是否屏蔽了机器人或已不在应用可见范围，"
+            "或会话编号是否有变。" + (f"可用 /show {row.incident_id} 查看该事件。" if row.incident_id else "")
         )
         targets: set[tuple[str, str]] = set()
         for person in self.config.people:
