@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
 import logging
 import random
@@ -40,7 +41,7 @@ from handlers.permissions import allowed
 from jobs import offload
 from jobs.analyse import Analyzer
 from jobs.deadlines import sweep_async as deadline_sweep
-from jobs.deliver import Deliverer
+from jobs.deliver import STUCK_AFTER, Deliverer
 from jobs.fetch import Fetcher, PerHostTransport, Politeness
 from jobs.pipeline import Pipeline, SourceRun, index_off_loop
 from jobs.report import report_with_chart, send_scheduled_report
@@ -179,6 +180,7 @@ class App:
         quiet = quiet_window(config.organization.quiet_hours) if config.organization.quiet_hours else None
         self.deliverer = Deliverer(self.db, platforms, self.render, clock, tz=self.tz, quiet_hours=quiet)
         self.deliverer.on_dead = self._undeliverable
+        self.deliverer.on_stuck = functools.partial(self._undeliverable, given_up=False)
         self._undeliverable_told: dict[tuple[str, str], datetime] = {}
         self.deps = Deps(
             db=self.db,
@@ -551,11 +553,12 @@ class App:
             self.client = None
         await asyncio.sleep(0)
 
-    def _undeliverable(self, row: Any, reason: str) -> None:
+    def _undeliverable(self, row: Any, reason: str, *, given_up: bool = True) -> None:
         """An outbox row was given up (the bot was removed from a group, a person blocked it, a
-        platform kept refusing): the admins hear of it through every other chat they have —
-        their private chats and the teams' admin chats, never the chat that failed — at most
-        once an hour per failing chat, and never about such a notice itself."""
+        platform kept refusing), or (`given_up=False`) the platform has kept it waiting for
+        hours (a rate limit it keeps answering): the admins hear of it through every other chat
+        they have — their private chats and the teams' admin chats, never the chat that
+        failed — at most once an hour per failing chat, and never about such a notice itself."""
         if row.payload.get("undeliverable"):
             return
         now = self.clock()
@@ -570,11 +573,20 @@ class App:
             if row.incident_id
             else "一条消息"
         )
-        text = (
-            f"⚠️ 投递失败：{what}无法送达 {row.platform} 会话 {row.chat}（{reason[:200]}），已停止重试。"
-            "请检查：机器人是否仍在该群（企业微信群机器人是否被移除或停用），对方是否屏蔽了机器人或已不在应用可见范围，"
-            "或会话编号是否有变。" + (f"可用 /show {row.incident_id} 查看该事件。" if row.incident_id else "")
-        )
+        show = f"可用 /show {row.incident_id} 查看该事件。" if row.incident_id else ""
+        if given_up:
+            text = (
+                f"⚠️ 投递失败：{what}无法送达 {row.platform} 会话 {row.chat}（{reason[:200]}），已停止重试。"
+                "请检查：机器人是否仍在该群（企业微信群机器人是否被移除或停用），对方是否屏蔽了机器人或已不在应用"
+                "可见范围，或会话编号是否有变。" + show
+            )
+        else:
+            hours = int(STUCK_AFTER.total_seconds() // 3600)
+            text = (
+                f"⚠️ 投递受阻：{what}发往 {row.platform} 会话 {row.chat} 已等待 {hours} 小时以上仍未送达"
+                f"（平台要求稍后再试：{reason[:200]}），仍会继续重试。请检查是否有其他程序共用同一个机器人或应用。"
+                + show
+            )
         targets: set[tuple[str, str]] = set()
         for person in self.config.people:
             if person.role == "admin":

@@ -28,7 +28,7 @@ from typing import Protocol
 
 from sqlite_utils import Database
 
-from core.clock import Clock
+from core.clock import Clock, from_iso
 from core.platform import ChatPlatform, DeliveryError, MessageGone, Outgoing, text_parts
 from core.render import Card, render_digest
 from storage import coord, outbox, write_tx
@@ -39,6 +39,9 @@ __all__ = ["MAX_ATTEMPTS", "Deliverer"]
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
+# a row the platform keeps asking to wait for (45009, 429: not counted as attempts) is still
+# tried, and the admins are told once it has waited this long (App._undeliverable, hourly)
+STUCK_AFTER = timedelta(hours=3)
 MAX_BACKOFF = timedelta(minutes=10)
 DIGEST_PERIOD = timedelta(minutes=1)
 DIGEST_RETRY = timedelta(seconds=30)
@@ -101,6 +104,8 @@ class Deliverer:
         # Told, in the caller's transaction, of a row given up (`on_dead(row, reason)`): the app
         # tells the team's admins elsewhere, so an alert that never arrives does not go unseen.
         self.on_dead: Callable[[outbox.OutboxRow, str], None] | None = None
+        # …and of a row the platform has asked to wait for longer than STUCK_AFTER (still tried)
+        self.on_stuck: Callable[[outbox.OutboxRow, str], None] | None = None
 
     def release_uncertain(self) -> list[int]:
         """Rows a previous process left half-sent go back to the queue (once, at start)."""
@@ -478,6 +483,13 @@ class Deliverer:
                     err,
                 )
                 return
+            # the platform keeps asking to wait (not counted as attempts): still tried, and told
+            stuck, queued = self.on_stuck, from_iso(row.created_at) if retry_after else None
+            if stuck is not None and queued is not None and self.clock() - queued >= STUCK_AFTER:
+                try:
+                    stuck(row, str(err))
+                except Exception:
+                    log.exception("could not report outbox row %s waiting", row.id)
             delay = timedelta(seconds=retry_after) if retry_after else min(MAX_BACKOFF, timedelta(seconds=2**attempts))
             # waiting because the platform asked us to (rate limits) is not a failed attempt
             outbox.mark_retry(self.db, row.id, self.clock() + delay, str(err), count=not retry_after)

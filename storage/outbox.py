@@ -59,6 +59,7 @@ class OutboxRow:
     payload: dict
     priority: int
     attempts: int
+    created_at: str = ""  # ISO-8601 UTC, when it was queued
 
 
 def enqueue(
@@ -122,6 +123,7 @@ def due(db: Database, platforms: list[str], now: datetime, limit: int = 50) -> l
             json_loads(r["payload"], {}),
             r["priority"],
             r["attempts"],
+            r["created_at"],
         )
         for r in _rows(db, sql, [*platforms, to_iso(now), URGENT_CARD_RANK, limit])
     ]
@@ -261,6 +263,7 @@ def new_low_grade_cards(db: Database, platform: str, now: datetime, min_rank: in
                 payload,
                 r["priority"],
                 r["attempts"],
+                r["created_at"],
             )
         )
     return out

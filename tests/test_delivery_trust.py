@@ -404,3 +404,37 @@ async def test_wxpy_sends_a_long_text_whole_over_several_minutes(wx):
     await until(lambda: len([t for t in bot.group.sent if t.startswith("第")]) == 20)
     assert [t for t in bot.group.sent if t.startswith("第")] == lines  # whole, in order, once
     assert not any("已截断" in t for t in bot.group.sent)
+
+
+async def test_a_message_the_platform_keeps_holding_back_is_reported_after_hours(make_app, clock, monkeypatch):
+    """A platform that keeps asking to wait (a rate limit another program's use keeps up) is
+    obeyed without counting attempts, so the row would wait unseen for ever: after
+    STUCK_AFTER the admins are told (still retrying), once an hour, through their other chats."""
+    from core.platform import DeliveryError
+    from jobs.deliver import STUCK_AFTER
+    from tests.conftest import HIGH, seed
+
+    h = make_app()
+    console = h.app.deliverer.platforms["console"]
+    send = console.send
+
+    async def held_back(chat, message):
+        if chat == "监测群":
+            raise DeliveryError("flood control: retry after 60s", retry_after=60)
+        return await send(chat, message)
+
+    monkeypatch.setattr(console, "send", held_back)
+    iid = seed(h, *HIGH).incident_id
+    await h.app.deliverer.run_once()
+    assert "投递受阻" not in h.buffer.getvalue()
+    clock.advance(seconds=STUCK_AFTER.total_seconds() + 60)
+    await h.app.deliverer.run_once()  # held back again, now for hours: reported
+    await h.app.deliverer.run_once()
+    out = h.buffer.getvalue()
+    told = out.count("投递受阻")  # once in each of the admins' other chats (private, admin chat)
+    assert told >= 1 and f"#{iid}" in out and "仍会继续重试" in out and "【私聊 → 王敏】⚠️ 投递受阻" in out
+    clock.advance(minutes=2)
+    await h.app.deliverer.run_once()
+    await h.app.deliverer.run_once()
+    assert h.buffer.getvalue().count("投递受阻") == told  # once an hour per chat
+    assert h.count("outbox", "state = 'pending' AND chat = '监测群'") >= 1  # still queued, never given up
