@@ -23,6 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.platforms import AVAILABLE
 from bot.settings import Settings
+from core import memory
 from core.clock import Clock, system_clock
 from core.cluster import warm as warm_clustering
 from core.config import Config, Person, quiet_window
@@ -35,7 +36,7 @@ from core.officials import pos_tables
 from core.platform import ChatPlatform
 from core.render import Card, RenderContext, render_card
 from core.routing import Router
-from core.text import Segmenter, configure_jieba
+from core.text import Segmenter, configure_jieba, preload_compiled_segmenter
 from handlers import ChatHost, Deps, Reply, Request, handle
 from handlers.permissions import allowed
 from jobs import offload
@@ -217,12 +218,18 @@ class App:
 
     def _build_analyzer(self) -> None:
         try:
-            configure_jieba(self.settings.data_dir)
-            # the officials tagger's tables first (~0.7 s; ~30 MB while built, 10 MB kept): while
-            # the bot is small, not on the first post that needs them, in collection's peak
-            pos_tables()
-            self._analyzer = Analyzer(self.config)
-            warm_clustering()
+            # Its tables are ~200,000 long-lived objects. Built with the cyclic collector paused
+            # (each full collection their allocation set off walked them all, 100-150 ms with the
+            # GIL held: the loop stalled while the first collection ran), then frozen, so that no
+            # later full collection walks them again (core.memory).
+            with memory.paused():
+                configure_jieba(self.settings.data_dir)
+                # the officials tagger's tables first (~0.7 s; ~30 MB while built, 10 MB kept): while
+                # the bot is small, not on the first post that needs them, in collection's peak
+                pos_tables()
+                self._analyzer = Analyzer(self.config)
+                warm_clustering()
+            memory.freeze()
         except BaseException as e:  # handed to whoever waits for the analyser
             self._analyzer_error = e
             log.exception("the analyser could not be built")
@@ -328,6 +335,9 @@ class App:
         jobs, and return: the first collection cycle runs in the background, so chats are
         served and the outbox delivered while sources are still being read."""
         s = self.settings
+        # jieba-rs builds its dictionary when imported, in one call that holds the GIL (0.15-0.3 s):
+        # here, before chats are served, not in the analyser's thread while they are
+        preload_compiled_segmenter()
         self.attach_http(self.new_http_client())
         if self.collects and (others := coord.live_collectors(self.db, self.clock())):
             log.warning(

@@ -24,7 +24,6 @@ weakly: it counts as ours only when no place elsewhere is named.
 from __future__ import annotations
 
 import functools
-import gc
 import hashlib
 import logging
 import marshal
@@ -37,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from core import memory
 from core.errors import YuqingError
 from core.text import WideAutomaton
 
@@ -440,16 +440,13 @@ def _read_cache(path: Path, key: str) -> Gazetteer | None:
     if hashlib.sha256(payload).digest() != digest:
         log.warning("gazetteer cache %s is damaged; rebuilding it", path)
         return None
-    collecting = gc.isenabled()
-    gc.disable()  # ~200,000 small objects: the collector would walk them again and again
-    try:
-        gz = Gazetteer.from_state(marshal.loads(payload))
-    except Exception:  # not expected after the checksum; rebuilt all the same
-        log.warning("gazetteer cache %s cannot be read; rebuilding it", path)
-        return None
-    finally:
-        if collecting:
-            gc.enable()
+    # ~200,000 small objects: the collector would walk them again and again (core.memory)
+    with memory.paused():
+        try:
+            gz = Gazetteer.from_state(marshal.loads(payload))
+        except Exception:  # not expected after the checksum; rebuilt all the same
+            log.warning("gazetteer cache %s cannot be read; rebuilding it", path)
+            return None
     return gz if gz.tags is not None else None
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "fold",
     "fold_with_gaps",
     "normalize",
+    "preload_compiled_segmenter",
     "without_site_suffix",
 ]
 
@@ -414,6 +415,17 @@ class Segmenter:
         import jieba
 
         return [t for t in lcut(jieba.dt, folded, _BLOCKS) if t.strip()]
+
+
+def preload_compiled_segmenter() -> None:
+    """Import jieba-rs now: the import builds its dictionary (~26 MB) in one native call that
+    holds the GIL for 0.15-0.3 s, stalling every other thread (the asyncio loop too). A
+    process that serves chats calls this before it serves them, so that the analyser, built in
+    a thread of its own meanwhile, does not do it while they are served."""
+    try:
+        import rjieba  # noqa: F401
+    except ImportError:  # pragma: no cover - rjieba is a dependency
+        pass
 
 
 def _compiled_now(tk) -> CompiledDictionary | None:

@@ -38,6 +38,25 @@ log = logging.getLogger(__name__)
 
 _STORE_CHUNK = 50  # posts per write transaction of a source run (a short hold of the loop)
 _INDEX_CHUNK = 50  # posts per write transaction adding a run's posts to the search index (as the background indexer)
+# ... and at most about this many characters of index text (FTS5's work in a transaction grows
+# with the text, not with the posts): ~50 average inews posts (~3,000 characters of bigrams
+# each), ~30 ms of SQLite on the loop; 50 long ones (10,000+ each, one in twenty) took ~100 ms
+_INDEX_CHARS = 150_000
+
+
+def index_slices(rows: list[tuple[int, str, str]], most: int = _INDEX_CHUNK) -> Iterator[list[tuple[int, str, str]]]:
+    """Index rows (`post_store.index_now`) in the slices one write transaction adds: at most
+    `most` posts and `_INDEX_CHARS` characters of index text (a longer post alone)."""
+    start = 0
+    while start < len(rows):
+        end, size = start, 0
+        while end < len(rows) and end - start < most:
+            size += len(rows[end][1]) + len(rows[end][2])
+            if end > start and size > _INDEX_CHARS:
+                break
+            end += 1
+        yield rows[start:end]
+        start = end
 
 
 def _analyse_all(analyzer: Analyzer, posts: list[Post], source: Source) -> list[Analysis]:
@@ -270,10 +289,10 @@ class Pipeline:
             yield outs
 
     def _index_chunks(self, rows: list[tuple[int, str, str]]) -> Iterator[None]:
-        """Add a run's index rows `_INDEX_CHUNK` per write transaction, yielding after each."""
-        for start in range(0, len(rows), _INDEX_CHUNK):
+        """Add a run's index rows a slice (`index_slices`) per write transaction, yielding after each."""
+        for part in index_slices(rows):
             with write_tx(self.db):
-                post_store.set_indexed(self.db, rows[start : start + _INDEX_CHUNK])
+                post_store.set_indexed(self.db, part)
             yield
 
     def _store_chunk(
@@ -337,7 +356,7 @@ def _index_rows(rows: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
 
 async def index_off_loop(db: Database, limit: int | None = None, batch: int = 200) -> int:
     """Add up to `limit` queued posts to the search index (all of them when None): folding and
-    bigrams on the CPU worker, one short write per batch on the loop. Returns how many are still
+    bigrams on the CPU worker, short writes on the loop (`index_slices`). Returns how many are still
     waiting. The index needs no jieba (core.search)."""
     done = 0
     while limit is None or done < limit:
@@ -345,8 +364,11 @@ async def index_off_loop(db: Database, limit: int | None = None, batch: int = 20
         if not rows:
             break
         prepared = await offload.cpu(_index_rows, rows)
-        with write_tx(db):
-            post_store.set_indexed(db, prepared)
+        for i, part in enumerate(index_slices(prepared, len(prepared))):
+            if i:
+                await asyncio.sleep(0)  # a turn for everything else between two writes
+            with write_tx(db):
+                post_store.set_indexed(db, part)
         done += len(rows)
     return post_store.unindexed_count(db)
 
