@@ -24,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import NamedTuple
 
+from bench.feedserve import answer_feed
+
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_MS = 100
 
@@ -128,18 +130,11 @@ class FeedServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 if self.path != "/feed.xml":
-                    self.send_response(404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
+                    answer_feed(self, None)
                     return
                 if delay:
                     time.sleep(delay)
-                body = feed["body"]
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                answer_feed(self, feed["body"])
 
             def log_message(self, *a):
                 pass

@@ -26,6 +26,8 @@ from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from bench.feedserve import answer_feed
+
 T_START = time.perf_counter()  # the probe process's first moment (before the bot's imports)
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_MB = 300
@@ -136,17 +138,7 @@ def serve(n_sources: int):
                 return
             host = self.headers.get("Host", "").split(":")[0]
             key = f"{HOSTS.index(host)}/{self.path.rsplit('/', 1)[-1].split('.')[0]}" if host in HOSTS else ""
-            body = feeds.get(key) if self.path.startswith("/feed/") else None
-            if body is None:
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            answer_feed(self, feeds.get(key) if self.path.startswith("/feed/") else None)
 
         def log_message(self, *a):
             pass

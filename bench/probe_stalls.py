@@ -31,6 +31,8 @@ from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from bench.feedserve import answer_feed
+
 ROOT = Path(__file__).resolve().parent.parent
 N_SOURCES = int(os.environ.get("PROBE_SOURCES", "36"))
 PER_FEED = int(os.environ.get("PROBE_PER_FEED", "20"))
@@ -48,17 +50,7 @@ class Feeds:
         class H(BaseHTTPRequestHandler):
             def do_GET(self):
                 m = re.match(r"/f/(\d+)\.xml", self.path)
-                if not m:
-                    self.send_response(404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                body = feeds.rss(int(m.group(1)))
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                answer_feed(self, feeds.rss(int(m.group(1))) if m else None)
 
             def log_message(self, *a):
                 pass
