@@ -294,11 +294,16 @@ class FakeBotAPI:
     def user(self, uid: int, first_name: str, username: str | None = None) -> dict:
         return {"id": uid, "is_bot": False, "first_name": first_name, **({"username": username} if username else {})}
 
-    def message(self, chat_id, user: dict, text: str, reply_to: int | None = None) -> int:
-        """A user sends `text` in a chat (with a proper bot_command entity), optionally replying."""
+    def message(
+        self, chat_id, user: dict, text: str, reply_to: int | None = None, forwarded_from: dict | None = None
+    ) -> int:
+        """A user sends `text` in a chat (with a proper bot_command entity), optionally replying,
+        or forwards it (`forwarded_from`: the user who first wrote it)."""
         with self._lock:
             mid = next(self._message_ids)
         msg = {"message_id": mid, "date": int(time.time()), "chat": self._chat(chat_id), "from": user, "text": text}
+        if forwarded_from is not None:
+            msg["forward_origin"] = {"type": "user", "date": int(time.time()) - 3600, "sender_user": forwarded_from}
         if text.startswith("/"):
             msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         if reply_to is not None:

@@ -538,3 +538,14 @@ async def test_a_card_whose_html_telegram_refuses_arrives_as_plain_text(tg):
     assert len(cards) == 1 and cards[0]["parse_mode"] is None and cards[0]["markup"]
     assert "<b>" not in cards[0]["text"] and "定级理由" in cards[0]["text"]
     assert tg.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'dead'").fetchone()[0] == 0
+
+
+async def test_a_forwarded_command_is_not_run(tg):
+    """A forwarded message is someone else's words: `/note 12 …` forwarded into the group (from
+    another chat, or a colleague's) does not act as the forwarder's command."""
+    iid = top(tg)
+    tg.api.message(GROUP, tg.users["liqiang"], f"/note {iid} 转发来的备注", forwarded_from=tg.users["wangmin"])
+    await tg.until(lambda: any("转发的消息不会作为命令执行" in t for t in tg.texts()))
+    tg.say("liqiang", "/help")  # a later update: the forward was handled before it
+    await tg.until(lambda: any("/claim" in t for t in tg.texts()))
+    assert _notes(tg) == 0

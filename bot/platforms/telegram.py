@@ -126,6 +126,7 @@ def choices_keyboard(rows: Iterable[Iterable[tuple[str, str]]]) -> InlineKeyboar
 
 # how long an update id is remembered: Telegram keeps an unconfirmed update for 24 hours
 UPDATE_MEMORY = 2 * 24 * 3600
+FORWARDED_COMMAND = "转发的消息不会作为命令执行。如需操作，请直接发送命令（如 /claim 12）。"
 EDITED_COMMAND = "编辑过的命令不会再次执行。如需更正，请重新发送一条命令（如 /note 12 更正：…）。"
 
 
@@ -399,6 +400,12 @@ class TelegramPlatform:
             return
         req = self._request(update, msg.text)
         if req is None or not self._first_time(update):
+            return
+        if msg.forward_origin is not None:
+            # a forwarded message is someone else's words: a command in it (forwarded from another
+            # chat, or a colleague's) is not this sender's command
+            if msg.text.lstrip().startswith(("/", "／")):
+                await msg.reply_text(FORWARDED_COMMAND, do_quote=not req.private)
             return
         if update.edited_message is not None:
             # an edited message is not a new command: running it again would act twice (a
