@@ -93,6 +93,10 @@ class Host(Protocol):
     def serves(self, platform: str, chat: str) -> bool:
         """Is this group chat one the bot serves (a team's chat)? Updates from others are dropped."""
 
+    def is_command(self, text: str, *, private: bool) -> bool:
+        """Would `handle` read `text` as a command (a /word, or a Chinese command word with its
+        argument: 认领 12), in a private chat or a group?"""
+
     def chat_moved(self, platform: str, old: str, new: str) -> None:
         """The platform moved group chat `old` (as configured) to id `new` (a Telegram group that
         became a supergroup): remembered across restarts, and the team's admins are told once to

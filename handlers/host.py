@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from core.config import Person
 from handlers.base import Deps, Pressed, Reply, Request
 from handlers.buttons import press
-from handlers.commands import handle, who_is
+from handlers.commands import handle, parse_line, who_is
 from storage import outbox as outbox_store
 from storage import replay
 
@@ -67,6 +67,9 @@ class ChatHost:
             for mapping in (t.chats, t.admin_chat)
             if platform in mapping
         )
+
+    def is_command(self, text: str, *, private: bool) -> bool:
+        return parse_line(text, private=private) is not None
 
     def chat_moved(self, platform: str, old: str, new: str) -> None:
         from core.clock import to_iso

@@ -549,3 +549,14 @@ async def test_a_forwarded_command_is_not_run(tg):
     tg.say("liqiang", "/help")  # a later update: the forward was handled before it
     await tg.until(lambda: any("/claim" in t for t in tg.texts()))
     assert _notes(tg) == 0
+
+
+async def test_an_edited_chinese_command_word_is_answered_like_a_slash_command(tg):
+    """A command typed as its Chinese word (备注 12 …) is a command as much as /note: edited, it
+    is not run again, and its sender is told why (the handlers decide what a command is)."""
+    iid = top(tg)
+    mid = tg.say("liqiang", f"备注 {iid} 已联系宣传部")
+    await tg.until(lambda: _notes(tg) == 1)
+    tg.api.edit(GROUP, tg.users["liqiang"], mid, f"备注 {iid} 已联系网信办")
+    await tg.until(lambda: any("编辑过的命令不会再次执行" in t for t in tg.texts()))
+    assert _notes(tg) == 1

@@ -401,17 +401,13 @@ class TelegramPlatform:
         req = self._request(update, msg.text)
         if req is None or not self._first_time(update):
             return
-        if msg.forward_origin is not None:
-            # a forwarded message is someone else's words: a command in it (forwarded from another
-            # chat, or a colleague's) is not this sender's command
-            if msg.text.lstrip().startswith(("/", "／")):
-                await msg.reply_text(FORWARDED_COMMAND, do_quote=not req.private)
-            return
-        if update.edited_message is not None:
-            # an edited message is not a new command: running it again would act twice (a
-            # second note, a second escalation); a command's sender is told so, chatter is not
-            if msg.text.lstrip().startswith(("/", "／")):
-                await msg.reply_text(EDITED_COMMAND, do_quote=not req.private)
+        # A forwarded message is someone else's words (a command in it is not this sender's),
+        # and an edited one is not a new command (running it again would act twice: a second
+        # note, a second escalation). Neither runs; a command's sender is told why, chatter is not.
+        forwarded = msg.forward_origin is not None
+        if forwarded or update.edited_message is not None:
+            if self._the_host().is_command(msg.text, private=req.private):
+                await msg.reply_text(FORWARDED_COMMAND if forwarded else EDITED_COMMAND, do_quote=not req.private)
             return
         for reply in await self._the_host().handle(req):
             first = None
