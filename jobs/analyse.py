@@ -76,6 +76,7 @@ class Signals:
 
     places: PlaceHits = field(default_factory=PlaceHits)
     officials: list[Official] = field(default_factory=list)
+    people: list[Official] = field(default_factory=list)  # the officials, each person once (the card's)
     cues: list[str] = field(default_factory=list)  # 村干部, 镇政府: involved, not identified
     headline: bool = False  # an identified official in the title
     head_official: bool = False  # an official's title in the title (民警 and the like left out)
@@ -113,11 +114,13 @@ HISTORICAL_LEADERS = tuple(_HISTORICAL.split())
 # …but a place named after one (贺龙体育场, 刘少奇故居, 中山路 aside) is where today's news happens
 _NAMED_AFTER = "体育|纪念|故居|旧居|广场|路|大道|大街|街|中学|小学|大学|学院|公园|图书馆|铜像|雕像|陵园|墓|号"
 _HISTORY_RE = re.compile(f"(?:{'|'.join(HISTORICAL_LEADERS)})(?!{_NAMED_AFTER})")
+# the site suffix of a Q&A or legal-advice page: someone's question, not an event (see `_judge`)
+_QA_SITE = re.compile(r"(百度知道|知乎|律师365|华律网|找法网|法律快车|法律咨询)\s*$")
+# a watched cadre's name written in ideographs only (tagged as a person's name for the tagger)
+_CJK_NAME = re.compile(r"[\u4e00-\u9fff]+")
 # Complaint words (as topics), and what in a headline names a company or the like rather than
 # a government body: a complaint about one is a consumer's (see `_judge`).
-_CJK_NAME = re.compile(r"[\u4e00-\u9fff]+")
 COMPLAINT_TOPICS = frozenset({"举报", "实名举报", "投诉", "信访", "上访", "曝光", "维权"})
-_QA_SITE = re.compile(r"(百度知道|知乎|律师365|华律网|找法网|法律快车|法律咨询)\s*$")
 _COMPANY = re.compile(r"公司|企业|集团|工厂|厂家|医院|诊所|幼儿园|物业|酒店|宾馆|超市|商场|驾校|楼盘|开发商|培训机构")
 # A citizen's complaint or report in the headline: about a government body's handling when the
 # lead names one (举报过期食品只奖两毛: the 食药监局's reward), not about a company otherwise.
@@ -342,6 +345,7 @@ class Analyzer:
         # a "name" the gazetteer read as a place there (铜川王益民警: 王益区 after its city) is
         # that place, not a person
         sig.officials = [o for o in sig.officials if not _named_as_place(o.name, text, sig.places)]
+        sig.people = one_per_person(sig.officials)
         # a government body the tagger found (商丘市住房和城乡建设局) standing in the headline
         sig.head_body = sig.head_body or any(is_body(c) and c in headline for c in sig.cues)
         sig.head_complaint = any(w in headline for w in COMPLAINT) and bool(
@@ -589,7 +593,7 @@ class Analyzer:
         if relevant and _QA_SITE.search(post.title) and not (matched.get(CADRE) or sig.headline or sig.accused):
             relevant = False
         if sig.officials:
-            shown = one_per_person(sig.officials)[:6]
+            shown = sig.people[:6]
             matched["officials"] = [o.label for o in shown]
             matched["official_ranks"] = [o.rank or "" for o in shown]
         if places.elsewhere:
@@ -704,7 +708,7 @@ class Analyzer:
 
     def _content(self, sig: Signals, matched, cadres, category) -> Content:
         """The rubric's grade of the title and lead: who is identified, who is involved."""
-        labels = [o.label for o in one_per_person(sig.officials)]
+        labels = [o.label for o in sig.people]
         # a watched cadre or an accused name that an official's label already holds is that official
         identified = [
             *(c for c in cadres if not any(c in x for x in labels)),
