@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import email.utils
+import functools
 import logging
 import random
 import re
@@ -168,6 +169,7 @@ _WIDE = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 _EBCDIC_XML = b"\x4c\x6f\xa7\x94"
 
 
+@functools.cache
 def _common_chars() -> frozenset[str]:
     """Characters a Chinese text is mostly made of: GB2312 level 1 (the 3,755 common simplified
     hanzi), Big5 level 1 (the 5,401 common traditional ones) and Chinese punctuation."""
@@ -181,11 +183,10 @@ def _common_chars() -> frozenset[str]:
     return frozenset(out)
 
 
-_COMMON: frozenset[str] | None = None
-_FREQUENT: frozenset[str] | None = None
 _JAPANESE = frozenset({"euc_jp", "shift_jis", "cp932", "iso2022_jp", "euc_jis_2004", "shift_jis_2004"})
 
 
+@functools.cache
 def _frequent_chars() -> frozenset[str]:
     """The hanzi most of any Chinese text is made of (frequent_hanzi.txt: the 1,000 most
     frequent in jieba's dictionary, by the summed frequency of the words holding them, and their
@@ -209,9 +210,7 @@ def _plausibility(text: str, encoding: str | None = None) -> float:
     katakana and box-drawing characters, U+FFFD, and a capital letter right after a small one
     (ЦЬБщНн: Chinese bytes read in a Cyrillic or Latin code page) — the debris of a wrong
     decoding."""
-    global _COMMON, _FREQUENT
-    if _COMMON is None or _FREQUENT is None:
-        _COMMON, _FREQUENT = _common_chars(), _frequent_chars()
+    common_chars, frequent_chars = _common_chars(), _frequent_chars()  # (each built once)
     kana = 1 if encoding in _JAPANESE else 0
     score = 0.0
     n = common = frequent = 0
@@ -222,9 +221,9 @@ def _plausibility(text: str, encoding: str | None = None) -> float:
             continue
         n += 1
         o = ord(ch)
-        if ch in _COMMON:
+        if ch in common_chars:
             common += 1
-            frequent += ch in _FREQUENT
+            frequent += ch in frequent_chars
         elif (
             0x4E00 <= o <= 0x9FFF
             or 0x3400 <= o <= 0x4DBF
@@ -385,11 +384,9 @@ def _not_chinese_or_utf8(content: bytes) -> bool:
 
 def _hanzi_counts(text: str) -> tuple[int, int]:
     """(common hanzi, of which frequent) in `text` (`_common_chars`, `_frequent_chars`)."""
-    global _COMMON, _FREQUENT
-    if _COMMON is None or _FREQUENT is None:
-        _COMMON, _FREQUENT = _common_chars(), _frequent_chars()
-    common = [ch for ch in text if ch in _COMMON]
-    return len(common), sum(ch in _FREQUENT for ch in common)
+    common_chars, frequent_chars = _common_chars(), _frequent_chars()
+    common = [ch for ch in text if ch in common_chars]
+    return len(common), sum(ch in frequent_chars for ch in common)
 
 
 def _single_byte(enc: str) -> bool:
