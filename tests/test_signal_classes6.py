@@ -172,6 +172,12 @@ def test_enforcers_using_force_on_a_citizen_are_a_conduct_case(province, title, 
         ("男子醉酒殴打交警被刑拘", "12月3日晚，一名男子醉酒后在路口殴打正在执勤的交警，已被依法刑事拘留。"),
         ("保安诬陷警察打人 背后另有指使", "经查，该保安为逃避处罚诬陷警察打人，其行为系受人指使。"),
         ("冒充警察打人敲诈 男子落网", "一男子冒充警察打人并敲诈路人钱财，近日被警方抓获。"),
+        # the offender's own shout as the headline
+        (
+            "“警察打人啦！”闯红灯被拦，女子竟对交警动手",
+            "5月6日，一女子驾车闯红灯被执勤交警拦下后拒不配合，一边高喊“警察打人啦”一边对交警拳打脚踢。",
+        ),
+        ("“城管打人了！”摊贩暴力抗法被拘", "一名占道摊贩拒绝城管劝离，高喊“城管打人了”并殴打城管队员，已被警方拘留。"),
     ],
 )
 def test_enforcers_as_victims_or_impostors_are_police_news(province, title, lead):
