@@ -115,6 +115,11 @@ class Host(Protocol):
     def deliver_now(self) -> None:
         """Deliver what waits in the outbox now (a platform came back)."""
 
+    def warn_admins(self, text: str) -> None:
+        """Tell the admins (privately and in the teams' admin chats, on every platform) of a
+        problem with the bot itself that they must act on: a platform refusing every message
+        it sends us because of this server's clock."""
+
     def console_person(self) -> Person | None:
         """Who types at the console when it starts (settings, else the first admin)."""
 
