@@ -36,6 +36,7 @@ from handlers.parsing import (
     NEXT_NOT_NUMBER,
     Line,
     looks_numeric,
+    mentions_only,
     parse_number,
     shorten,
     split_args,
@@ -191,6 +192,8 @@ async def handle(deps: Deps, req: Request) -> list[Reply]:
 async def _handle(deps: Deps, req: Request) -> list[Reply]:
     one_to_one = req.private or req.platform == "console"  # the console is one person typing
     line = parse_line(req.text, private=one_to_one)
+    if line is None and _pinged(req, one_to_one):
+        line = Line("help", "", None)  # someone just @-mentioned the bot: what it can do
     if line is None:
         if one_to_one:
             if (req.text or "").strip()[:1] in ("/", "／"):
@@ -250,6 +253,19 @@ async def _handle(deps: Deps, req: Request) -> list[Reply]:
     except store.StaleIncident:
         log.info("/%s by %s: the incident changed meanwhile", name, req.user_id)
         return [Reply("事件刚被他人更新，请重试。")]
+
+
+def _pinged(req: Request, one_to_one: bool) -> bool:
+    """The message only @-mentions the bot: by its name where the platform gives one
+    (Telegram's getMe), else any mention in a one-to-one chat (WeCom's app, where the
+    only one to mention is the bot)."""
+    names = mentions_only(req.text)
+    if names is None:
+        return False
+    if req.bot_username:
+        me = req.bot_username.lstrip("@").lower()
+        return any(strip_format(n, variants=False).lower() == me for n in names)
+    return one_to_one
 
 
 def _not_found(incident_id) -> str:

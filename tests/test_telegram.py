@@ -560,3 +560,14 @@ async def test_an_edited_chinese_command_word_is_answered_like_a_slash_command(t
     tg.api.edit(GROUP, tg.users["liqiang"], mid, f"备注 {iid} 已联系网信办")
     await tg.until(lambda: any("编辑过的命令不会再次执行" in t for t in tg.texts()))
     assert _notes(tg) == 1
+
+
+async def test_a_bare_mention_of_the_bot_gets_the_help(tg):
+    """'@yuqing_bot' alone in the group is someone pinging the bot: it answers what /help says;
+    a mention of someone else is chatter, left alone."""
+    before = len(tg.texts())
+    tg.say("liqiang", "@zhoulan")
+    tg.say("liqiang", "@yuqing_bot ")
+    await tg.until(lambda: any(t.startswith("舆情哨兵 · 可用命令：") for t in tg.texts()[before:]))
+    await settled(tg.app)
+    assert sum(t.startswith("舆情哨兵 · 可用命令：") for t in tg.texts()[before:]) == 1

@@ -807,3 +807,16 @@ async def test_replays_of_old_callbacks_do_not_look_like_a_wrong_clock(wc_quick)
         assert (await w.post(*old)).status_code == 403
     await w.settled()
     assert not any("全部被拒收" in t for t in w.fake.user_texts("WangMin"))
+
+
+async def test_a_message_that_only_mentions_the_bot_gets_the_help(wc_quick):
+    """'@舆情哨兵' alone (WeCom puts U+2005 after a mention; people type spaces, ＠) is someone
+    pinging the bot: they get what /help says, not a lecture on slashes."""
+    w = wc_quick
+    for text in ("@舆情哨兵", "@舆情哨兵\u2005", "＠舆情哨兵 ", "@舆情哨兵\u2005@李强"):
+        before = len(w.fake.user_texts("LiQiang"))
+        assert (await w.say("liqiang", text)).status_code == 200
+        await w.settled()
+        got = w.fake.user_texts("LiQiang")[before:]
+        assert got and got[0].startswith("舆情哨兵 · 可用命令："), (text, got)
+        assert not any("命令以 / 开头" in t for t in got)
