@@ -41,6 +41,8 @@ class Request:
     # it has one: "/list@other_bot" is then left to the other bot
     reply_to_message: str | None = None  # the platform's id of the message this one replies to;
     # the handlers find the incident whose card (or notice) it was
+    attachment: str | None = None  # what came with the text (a photo's caption): "image", "video",
+    # "audio" or "file"; the bot keeps only the text, and says so
 
 
 @dataclass(frozen=True)

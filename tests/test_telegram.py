@@ -4,6 +4,7 @@ API on 127.0.0.1. What users send in, what the group sees out."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 
 import pytest
@@ -571,3 +572,48 @@ async def test_a_bare_mention_of_the_bot_gets_the_help(tg):
     await tg.until(lambda: any(t.startswith("舆情哨兵 · 可用命令：") for t in tg.texts()[before:]))
     await settled(tg.app)
     assert sum(t.startswith("舆情哨兵 · 可用命令：") for t in tg.texts()[before:]) == 1
+
+
+async def test_a_command_in_a_photo_or_file_caption_runs_like_text(tg):
+    """Staff send a screenshot captioned '/note 12 …' or '备注 12 …': the caption is read as the
+    same text would be (roles, group rules, once per update), and the sender is told the
+    picture itself was not kept. A caption that is chatter gets nothing."""
+    from telegram import Update
+
+    iid = top(tg)
+    tg.api.message(GROUP, tg.users["liqiang"], f"/note {iid} 已联系当事人", attach="photo")
+    await tg.until(lambda: _notes(tg) == 1)
+    await tg.until(lambda: any("所附图片未保存" in t for t in tg.texts()))
+    again = Update.de_json(dict(tg.api.last_update), tg.platform.bot)
+    await tg.platform.application.process_update(again)  # delivered again: not run again
+    tg.api.message(GROUP, tg.users["zhoulan"], f"备注 {iid} 见截图", attach="document")
+    await tg.until(lambda: _notes(tg) == 2)
+    await tg.until(lambda: any("所附文件未保存" in t for t in tg.texts()))
+    tg.api.message(GROUP, tg.users["hexiaoyu"], f"/note {iid} 乡镇补充", attach="photo")  # an officer
+    await tg.until(lambda: any("无权使用 /note" in t for t in tg.texts()))
+    before = len(tg.texts())
+    tg.api.message(GROUP, tg.users["liqiang"], "大家看看这张图", attach="photo")
+    tg.say("liqiang", "/help")  # a later update: the chatter was handled before it
+    await tg.until(lambda: any("/claim" in t for t in tg.texts()[before:]))
+    await settled(tg.app)
+    assert _notes(tg) == 2
+    assert not any("未保存" in t for t in tg.texts()[before:])
+    notes = [
+        str(json.loads(r["detail"]))
+        for r in tg.app.db.query("SELECT detail FROM events WHERE action = 'note' ORDER BY id")
+    ]
+    assert "已联系当事人" in notes[0] and "见截图" in notes[1]
+
+
+async def test_an_edited_or_forwarded_caption_command_is_not_run(tg):
+    iid = top(tg)
+    tg.api.message(
+        GROUP, tg.users["liqiang"], f"/note {iid} 转发的截图", attach="photo", forwarded_from=tg.users["wangmin"]
+    )
+    await tg.until(lambda: any("转发的消息不会作为命令执行" in t for t in tg.texts()))
+    mid = tg.api.message(GROUP, tg.users["liqiang"], "一张图", attach="photo")
+    tg.api.edit(GROUP, tg.users["liqiang"], mid, f"/note {iid} 改成命令", attach="photo")
+    await tg.until(lambda: any("编辑过的命令不会再次执行" in t for t in tg.texts()))
+    tg.say("liqiang", "/help")
+    await tg.until(lambda: any("/claim" in t for t in tg.texts()))
+    assert _notes(tg) == 0
