@@ -91,6 +91,7 @@ class FakeBotAPI:
         # seconds (or a function giving them) between recording a sendMessage and answering it:
         # the window in which a killed client has sent a message without learning its id
         self.latency: float | None = None
+        self.allowed_updates: set[str] | None = None  # the kinds of update getUpdates was asked for
         self._serve(0)
         self.base_url = f"http://127.0.0.1:{self.port}/bot"
 
@@ -182,12 +183,18 @@ class FakeBotAPI:
     def api_getUpdates(self, p):
         offset = int(p.get("offset") or 0)
         deadline = time.monotonic() + min(float(p.get("timeout") or 0), 1.0)
+        if "allowed_updates" in p:  # as Telegram: kept for later calls; [] is every kind
+            self.allowed_updates = set(p["allowed_updates"] or ()) or None
         with self._cond:
             while True:
-                ready = [u for u in self._updates if u["update_id"] >= offset]
+                ready = [u for u in self._updates if u["update_id"] >= offset and self._wanted(u)]
                 if ready or time.monotonic() >= deadline:
                     return self._ok(ready)
                 self._cond.wait(timeout=max(0.0, deadline - time.monotonic()))
+
+    def _wanted(self, update: dict) -> bool:
+        """Telegram never delivers an update of a kind the bot did not ask for (allowed_updates)."""
+        return self.allowed_updates is None or any(k in self.allowed_updates for k in update if k != "update_id")
 
     def _chat(self, chat_id):
         cid = int(chat_id)

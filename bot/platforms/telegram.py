@@ -553,7 +553,8 @@ class TelegramPlatform:
         await updater.start_polling(
             poll_interval=self.poll_interval,
             timeout=self.poll_timeout,
-            allowed_updates=["message", "callback_query"],
+            # edits too: an edited command is answered (EDITED_COMMAND), not silently dropped
+            allowed_updates=["message", "edited_message", "callback_query"],
             drop_pending_updates=False,
         )
         try:
