@@ -33,6 +33,17 @@ READ_TIMEOUT = 10.0
 SKEW_ALARM = 3  # signed callbacks refused in a row for the same clock offset: the clock is wrong
 
 
+async def _answer_and_close(request: web.Request, status: int, text: str) -> web.Response:
+    """Answer, then close the connection: the rest of a body is not read (aiohttp would go on
+    reading what still trickles in for up to 10 s)."""
+    resp = web.Response(status=status, text=text)
+    resp.force_close()
+    await resp.prepare(request)
+    await resp.write_eof()
+    request.protocol.force_close()  # the transport sends what it holds, then closes
+    return resp
+
+
 class CallbackServer:
     """Serves WeCom's callback URL (`path` on `listen`) until `stop` is awaited.
 
@@ -197,7 +208,7 @@ class CallbackServer:
             self._refused(
                 "too large", "wecom callback from %s refused: body larger than %d bytes", peer, MAX_BODY, source=peer
             )
-            return web.Response(status=413, text="body too large")
+            return await _answer_and_close(request, 413, "body too large")
         try:
             async with asyncio.timeout(self.read_timeout):
                 body = await request.read()
@@ -209,7 +220,7 @@ class CallbackServer:
                 self.read_timeout,
                 source=peer,
             )
-            return web.Response(status=408, text="request timeout", headers={"Connection": "close"})
+            return await _answer_and_close(request, 408, "request timeout")
         except web.HTTPRequestEntityTooLarge:
             self._refused(
                 "too large", "wecom callback from %s refused: body larger than %d bytes", peer, MAX_BODY, source=peer
