@@ -617,3 +617,30 @@ async def test_an_edited_or_forwarded_caption_command_is_not_run(tg):
     tg.say("liqiang", "/help")
     await tg.until(lambda: any("/claim" in t for t in tg.texts()))
     assert _notes(tg) == 0
+
+
+async def test_a_tip_sent_as_a_screenshot_caption(tg):
+    """A township officer sends a screenshot captioned '/tip 链接 说明': the tip is taken as if
+    typed, and the officer learns the screenshot itself was not kept."""
+    import httpx
+
+    from tests.test_tips import PAGE
+
+    async def resolve(host):
+        return ["93.184.216.34"]
+
+    def world(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Type": "text/html; charset=utf-8"}, content=PAGE.encode())
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(world))
+    tg.app.deps.resolve = resolve
+    tg.app.deps.http = lambda: client
+    chat = str(IDS["hexiaoyu"])
+    tg.api.message(chat, tg.users["hexiaoyu"], "/tip https://news.example.cn/a/1 村干部称已到现场", attach="photo")
+    await tg.until(lambda: tg.texts(chat))
+    await client.aclose()
+    reply = tg.texts(chat)[0]
+    assert "已收到线索" in reply and "你的备注已记入事件" in reply
+    assert reply.endswith("（所附图片未保存，只读取了说明文字；如需留存，请在备注中用文字描述图片内容。）")
+    row = next(tg.app.db.query("SELECT tip_by FROM posts WHERE source_id = 'tip'"))
+    assert row["tip_by"] == "hexiaoyu"
