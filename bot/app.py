@@ -199,7 +199,11 @@ class App:
         )
         # all that platform adapters see of the bot (`handlers.Host`)
         self.host = ChatHost(
-            self.deps, deliver_now=self.deliverer.kick, settle=self._settle, console_person=self.console_person
+            self.deps,
+            deliver_now=self.deliverer.kick,
+            settle=self._settle,
+            console_person=self.console_person,
+            warn_admins=self.warn_admins,
         )
         self.scheduler: AsyncIOScheduler | None = None
         self._deliver_task: asyncio.Task | None = None
@@ -597,13 +601,22 @@ class App:
                 f"（平台要求稍后再试：{reason[:200]}），仍会继续重试。请检查是否有其他程序共用同一个机器人或应用。"
                 + show
             )
+        if self.warn_admins(text, skip=key):
+            self._undeliverable_told[key] = now
+
+    def warn_admins(self, text: str, *, skip: tuple[str, str] | None = None) -> bool:
+        """Tell the admins of a problem with the bot itself through every chat they have: their
+        private chats and the teams' admin chats (but `skip`, the chat that fails). Such a notice
+        that cannot be delivered raises no notice of its own. False when there is no chat to tell."""
         targets: set[tuple[str, str]] = set()
         for person in self.config.people:
             if person.role == "admin":
                 targets.update(self.router.private_chats(person))
         for team in self.config.teams:
             targets.update(self.router.admin_chats(team.id))
-        targets.discard(key)
+        if skip is not None:
+            targets.discard(skip)
+        now = self.clock()
         for platform, chat in sorted(targets):
             outbox_store.enqueue(
                 self.db,
@@ -615,8 +628,8 @@ class App:
                 priority=1,
             )
         if targets:
-            self._undeliverable_told[key] = now
             self.deliverer.kick()
+        return bool(targets)
 
     def close(self) -> None:
         self.checkpointer.close()

@@ -41,6 +41,8 @@ class Request:
     # it has one: "/list@other_bot" is then left to the other bot
     reply_to_message: str | None = None  # the platform's id of the message this one replies to;
     # the handlers find the incident whose card (or notice) it was
+    attachment: str | None = None  # what came with the text (a photo's caption): "image", "video",
+    # "audio" or "file"; the bot keeps only the text, and says so
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,11 @@ class Host(Protocol):
 
     def deliver_now(self) -> None:
         """Deliver what waits in the outbox now (a platform came back)."""
+
+    def warn_admins(self, text: str) -> None:
+        """Tell the admins (privately and in the teams' admin chats, on every platform) of a
+        problem with the bot itself that they must act on: a platform refusing every message
+        it sends us because of this server's clock."""
 
     def console_person(self) -> Person | None:
         """Who types at the console when it starts (settings, else the first admin)."""

@@ -36,6 +36,7 @@ from handlers.parsing import (
     NEXT_NOT_NUMBER,
     Line,
     looks_numeric,
+    mentions_only,
     parse_number,
     shorten,
     split_args,
@@ -180,17 +181,47 @@ async def handle(deps: Deps, req: Request) -> list[Reply]:
         # characters, and nothing can store them; shown as U+FFFD, like any other bad byte
         req = dataclasses.replace(req, text=_LONE_SURROGATE.sub("\ufffd", req.text))
     try:
-        return await _handle(deps, req)
+        replies = await _handle(deps, req)
     except Exception:
         log.exception(
             "command from %s/%s in %s failed: %r", req.platform, req.user_id, req.chat, shorten(req.text or "", 200)
         )
         return [Reply("出错了，已记录；请稍后重试。")]
+    if req.attachment and (replies or _ours(req)):
+        # a picture captioned with a command: nothing keeps the picture, and the answer (or, in
+        # the group, where the change is announced to all, a word to the sender) says so
+        what = _ATTACHMENTS.get(req.attachment, "附件")
+        log.info("%s/%s: the %s that came with a command was not kept", req.platform, req.user_id, req.attachment)
+        note = f"（所附{what}未保存，只读取了说明文字；如需留存，请在备注中用文字描述{what}内容。）"
+        if not replies:
+            return [Reply(note)]
+        return [replace(replies[0], text=f"{replies[0].text}\n{note}"), *replies[1:]]
+    return replies
+
+
+def _ours(req: Request) -> bool:
+    """Is the request one of this bot's commands (whatever became of it)?"""
+    line = parse_line(req.text, private=req.private or req.platform == "console")
+    return line is not None and line.name in _BY_NAME and not _elsewhere(req, line)
+
+
+def _elsewhere(req: Request, line: Line) -> bool:
+    """'/list@other_bot': addressed to another bot, where the platform tells our name."""
+    return bool(
+        line.addressee is not None
+        and req.bot_username
+        and line.addressee.lstrip("@").lower() != req.bot_username.lstrip("@").lower()
+    )
+
+
+_ATTACHMENTS = {"image": "图片", "video": "视频", "audio": "语音", "file": "文件"}
 
 
 async def _handle(deps: Deps, req: Request) -> list[Reply]:
     one_to_one = req.private or req.platform == "console"  # the console is one person typing
     line = parse_line(req.text, private=one_to_one)
+    if line is None and _pinged(req, one_to_one):
+        line = Line("help", "", None)  # someone just @-mentioned the bot: what it can do
     if line is None:
         if one_to_one:
             if (req.text or "").strip()[:1] in ("/", "／"):
@@ -203,22 +234,18 @@ async def _handle(deps: Deps, req: Request) -> list[Reply]:
             return [Reply("命令以 / 开头，例如 /list。发送 /help 查看全部命令。")]
         return []
     name, rest = line.name, line.rest
-    if (
-        line.addressee is not None
-        and req.bot_username
-        and line.addressee.lstrip("@").lower() != req.bot_username.lstrip("@").lower()
-    ):
+    if _elsewhere(req, line):
         log.info(
             "ignored /%s@%r in %s/%s: addressed to another bot",
             name,
-            shorten(line.addressee, 40),
+            shorten(line.addressee or "", 40),
             req.platform,
             req.chat,
         )
         if one_to_one:
             return [
                 Reply(
-                    f"这条命令是发给 @{shorten(line.addressee, 40)} 的，本机器人不处理。"
+                    f"这条命令是发给 @{shorten(line.addressee or '', 40)} 的，本机器人不处理。"
                     f"请直接发送 /{shorten(name, 20)}。"
                 )
             ]
@@ -250,6 +277,19 @@ async def _handle(deps: Deps, req: Request) -> list[Reply]:
     except store.StaleIncident:
         log.info("/%s by %s: the incident changed meanwhile", name, req.user_id)
         return [Reply("事件刚被他人更新，请重试。")]
+
+
+def _pinged(req: Request, one_to_one: bool) -> bool:
+    """The message only @-mentions the bot: by its name where the platform gives one
+    (Telegram's getMe), else any mention in a one-to-one chat (WeCom's app, where the
+    only one to mention is the bot)."""
+    names = mentions_only(req.text)
+    if names is None:
+        return False
+    if req.bot_username:
+        me = req.bot_username.lstrip("@").lower()
+        return any(strip_format(n, variants=False).lower() == me for n in names)
+    return one_to_one
 
 
 def _not_found(incident_id) -> str:

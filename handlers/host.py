@@ -29,6 +29,7 @@ class ChatHost:
     :param settle: ``settle(after_collection)`` waits for the start-up collection (when asked)
         and for the outbox to be delivered.
     :param console_person: who types at the console when it starts.
+    :param warn_admins: tells the admins of a problem with the bot itself, in every chat they have.
     """
 
     def __init__(
@@ -38,11 +39,13 @@ class ChatHost:
         deliver_now: Callable[[], None],
         settle: Callable[[bool], Awaitable[None]],
         console_person: Callable[[], Person | None],
+        warn_admins: Callable[[str], object] = lambda text: None,
     ):
         self._deps = deps
         self._deliver_now = deliver_now
         self._settle = settle
         self._console_person = console_person
+        self._warn_admins = warn_admins
 
     async def handle(self, request: Request) -> list[Reply]:
         return await handle(self._deps, self._resolved(request))
@@ -96,6 +99,10 @@ class ChatHost:
 
     def deliver_now(self) -> None:
         self._deliver_now()
+
+    def warn_admins(self, text: str) -> None:
+        log.warning("told the admins: %s", text)
+        self._warn_admins(text)
 
     def console_person(self) -> Person | None:
         return self._console_person()

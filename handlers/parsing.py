@@ -27,6 +27,7 @@ __all__ = [
     "MAX_ID_DIGITS",
     "NUMBER_RE",
     "Line",
+    "mentions_only",
     "parse_number",
     "shorten",
     "split_args",
@@ -78,6 +79,17 @@ def split_command(text: str) -> Line | None:
         return None
     addressee = strip_format(unicodedata.normalize("NFKC", m.group(2)), variants=False) if m.group(2) else None
     return Line(word, strip_ends(m.group(3) or ""), addressee)
+
+
+_MENTION = re.compile(r"[@＠]([^\s@＠]+)")
+
+
+def mentions_only(text: str) -> list[str] | None:
+    """'@舆情哨兵' (WeCom puts U+2005 after it), '＠yuqing_bot ', '@a @b' -> the names
+    mentioned; None when the text says anything else, or nothing."""
+    tokens = strip_format(text or "", variants=False).split()
+    names = [m.group(1) for m in map(_MENTION.fullmatch, tokens) if m]
+    return names if tokens and len(names) == len(tokens) else None
 
 
 def split_args(rest: str) -> list[str]:

@@ -91,6 +91,7 @@ class FakeBotAPI:
         # seconds (or a function giving them) between recording a sendMessage and answering it:
         # the window in which a killed client has sent a message without learning its id
         self.latency: float | None = None
+        self.allowed_updates: set[str] | None = None  # the kinds of update getUpdates was asked for
         self._serve(0)
         self.base_url = f"http://127.0.0.1:{self.port}/bot"
 
@@ -182,12 +183,18 @@ class FakeBotAPI:
     def api_getUpdates(self, p):
         offset = int(p.get("offset") or 0)
         deadline = time.monotonic() + min(float(p.get("timeout") or 0), 1.0)
+        if "allowed_updates" in p:  # as Telegram: kept for later calls; [] is every kind
+            self.allowed_updates = set(p["allowed_updates"] or ()) or None
         with self._cond:
             while True:
-                ready = [u for u in self._updates if u["update_id"] >= offset]
+                ready = [u for u in self._updates if u["update_id"] >= offset and self._wanted(u)]
                 if ready or time.monotonic() >= deadline:
                     return self._ok(ready)
                 self._cond.wait(timeout=max(0.0, deadline - time.monotonic()))
+
+    def _wanted(self, update: dict) -> bool:
+        """Telegram never delivers an update of a kind the bot did not ask for (allowed_updates)."""
+        return self.allowed_updates is None or any(k in self.allowed_updates for k in update if k != "update_id")
 
     def _chat(self, chat_id):
         cid = int(chat_id)
@@ -295,17 +302,23 @@ class FakeBotAPI:
         return {"id": uid, "is_bot": False, "first_name": first_name, **({"username": username} if username else {})}
 
     def message(
-        self, chat_id, user: dict, text: str, reply_to: int | None = None, forwarded_from: dict | None = None
+        self,
+        chat_id,
+        user: dict,
+        text: str,
+        reply_to: int | None = None,
+        forwarded_from: dict | None = None,
+        attach: str | None = None,
     ) -> int:
         """A user sends `text` in a chat (with a proper bot_command entity), optionally replying,
-        or forwards it (`forwarded_from`: the user who first wrote it)."""
+        or forwards it (`forwarded_from`: the user who first wrote it); with `attach` ("photo",
+        "document"), `text` is the caption of a photo or a file."""
         with self._lock:
             mid = next(self._message_ids)
-        msg = {"message_id": mid, "date": int(time.time()), "chat": self._chat(chat_id), "from": user, "text": text}
+        msg = {"message_id": mid, "date": int(time.time()), "chat": self._chat(chat_id), "from": user}
         if forwarded_from is not None:
             msg["forward_origin"] = {"type": "user", "date": int(time.time()) - 3600, "sender_user": forwarded_from}
-        if text.startswith("/"):
-            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        self._put_text(msg, text, attach)
         if reply_to is not None:
             orig = self.messages[(str(chat_id), reply_to)]
             msg["reply_to_message"] = {
@@ -318,19 +331,38 @@ class FakeBotAPI:
         self._push({"message": msg})
         return mid
 
-    def edit(self, chat_id, user: dict, message_id: int, text: str) -> None:
-        """A user edits their message `message_id` to `text` (Telegram sends an edited_message)."""
+    def edit(self, chat_id, user: dict, message_id: int, text: str, attach: str | None = None) -> None:
+        """A user edits their message `message_id` (or its caption, `attach`) to `text`
+        (Telegram sends an edited_message)."""
         msg = {
             "message_id": message_id,
             "date": int(time.time()) - 60,
             "edit_date": int(time.time()),
             "chat": self._chat(chat_id),
             "from": user,
-            "text": text,
         }
-        if text.startswith("/"):
-            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        self._put_text(msg, text, attach)
         self._push({"edited_message": msg})
+
+    @staticmethod
+    def _put_text(msg: dict, text: str, attach: str | None) -> None:
+        """`text` as the message's text, or as the caption of a photo or a document."""
+        entities = (
+            [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}] if text.startswith("/") else None
+        )
+        if attach == "photo":
+            msg["photo"] = [
+                {"file_id": f"ph{w}", "file_unique_id": f"u{w}", "width": w, "height": w, "file_size": w * 40}
+                for w in (90, 320, 1280)
+            ]
+        elif attach == "document":
+            msg["document"] = {"file_id": "doc1", "file_unique_id": "udoc1", "file_name": "截图.pdf"}
+        elif attach is not None:
+            raise ValueError(f"no such attachment in the fake: {attach}")
+        key = "caption" if attach else "text"
+        msg[key] = text
+        if entities:
+            msg[f"{key}_entities" if attach else "entities"] = entities
 
     def press(self, chat_id, user: dict, message_id: int, data: str) -> None:
         """A user presses an inline button (callback data exactly as the bot sent it)."""

@@ -4,6 +4,7 @@ API on 127.0.0.1. What users send in, what the group sees out."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 
 import pytest
@@ -560,3 +561,86 @@ async def test_an_edited_chinese_command_word_is_answered_like_a_slash_command(t
     tg.api.edit(GROUP, tg.users["liqiang"], mid, f"备注 {iid} 已联系网信办")
     await tg.until(lambda: any("编辑过的命令不会再次执行" in t for t in tg.texts()))
     assert _notes(tg) == 1
+
+
+async def test_a_bare_mention_of_the_bot_gets_the_help(tg):
+    """'@yuqing_bot' alone in the group is someone pinging the bot: it answers what /help says;
+    a mention of someone else is chatter, left alone."""
+    before = len(tg.texts())
+    tg.say("liqiang", "@zhoulan")
+    tg.say("liqiang", "@yuqing_bot ")
+    await tg.until(lambda: any(t.startswith("舆情哨兵 · 可用命令：") for t in tg.texts()[before:]))
+    await settled(tg.app)
+    assert sum(t.startswith("舆情哨兵 · 可用命令：") for t in tg.texts()[before:]) == 1
+
+
+async def test_a_command_in_a_photo_or_file_caption_runs_like_text(tg):
+    """Staff send a screenshot captioned '/note 12 …' or '备注 12 …': the caption is read as the
+    same text would be (roles, group rules, once per update), and the sender is told the
+    picture itself was not kept. A caption that is chatter gets nothing."""
+    from telegram import Update
+
+    iid = top(tg)
+    tg.api.message(GROUP, tg.users["liqiang"], f"/note {iid} 已联系当事人", attach="photo")
+    await tg.until(lambda: _notes(tg) == 1)
+    await tg.until(lambda: any("所附图片未保存" in t for t in tg.texts()))
+    again = Update.de_json(dict(tg.api.last_update), tg.platform.bot)
+    await tg.platform.application.process_update(again)  # delivered again: not run again
+    tg.api.message(GROUP, tg.users["zhoulan"], f"备注 {iid} 见截图", attach="document")
+    await tg.until(lambda: _notes(tg) == 2)
+    await tg.until(lambda: any("所附文件未保存" in t for t in tg.texts()))
+    tg.api.message(GROUP, tg.users["hexiaoyu"], f"/note {iid} 乡镇补充", attach="photo")  # an officer
+    await tg.until(lambda: any("无权使用 /note" in t for t in tg.texts()))
+    before = len(tg.texts())
+    tg.api.message(GROUP, tg.users["liqiang"], "大家看看这张图", attach="photo")
+    tg.say("liqiang", "/help")  # a later update: the chatter was handled before it
+    await tg.until(lambda: any("/claim" in t for t in tg.texts()[before:]))
+    await settled(tg.app)
+    assert _notes(tg) == 2
+    assert not any("未保存" in t for t in tg.texts()[before:])
+    notes = [
+        str(json.loads(r["detail"]))
+        for r in tg.app.db.query("SELECT detail FROM events WHERE action = 'note' ORDER BY id")
+    ]
+    assert "已联系当事人" in notes[0] and "见截图" in notes[1]
+
+
+async def test_an_edited_or_forwarded_caption_command_is_not_run(tg):
+    iid = top(tg)
+    tg.api.message(
+        GROUP, tg.users["liqiang"], f"/note {iid} 转发的截图", attach="photo", forwarded_from=tg.users["wangmin"]
+    )
+    await tg.until(lambda: any("转发的消息不会作为命令执行" in t for t in tg.texts()))
+    mid = tg.api.message(GROUP, tg.users["liqiang"], "一张图", attach="photo")
+    tg.api.edit(GROUP, tg.users["liqiang"], mid, f"/note {iid} 改成命令", attach="photo")
+    await tg.until(lambda: any("编辑过的命令不会再次执行" in t for t in tg.texts()))
+    tg.say("liqiang", "/help")
+    await tg.until(lambda: any("/claim" in t for t in tg.texts()))
+    assert _notes(tg) == 0
+
+
+async def test_a_tip_sent_as_a_screenshot_caption(tg):
+    """A township officer sends a screenshot captioned '/tip 链接 说明': the tip is taken as if
+    typed, and the officer learns the screenshot itself was not kept."""
+    import httpx
+
+    from tests.test_tips import PAGE
+
+    async def resolve(host):
+        return ["93.184.216.34"]
+
+    def world(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Type": "text/html; charset=utf-8"}, content=PAGE.encode())
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(world))
+    tg.app.deps.resolve = resolve
+    tg.app.deps.http = lambda: client
+    chat = str(IDS["hexiaoyu"])
+    tg.api.message(chat, tg.users["hexiaoyu"], "/tip https://news.example.cn/a/1 村干部称已到现场", attach="photo")
+    await tg.until(lambda: tg.texts(chat))
+    await client.aclose()
+    reply = tg.texts(chat)[0]
+    assert "已收到线索" in reply and "你的备注已记入事件" in reply
+    assert reply.endswith("（所附图片未保存，只读取了说明文字；如需留存，请在备注中用文字描述图片内容。）")
+    row = next(tg.app.db.query("SELECT tip_by FROM posts WHERE source_id = 'tip'"))
+    assert row["tip_by"] == "hexiaoyu"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 
 import httpx
 import pytest
@@ -44,10 +45,12 @@ class WC:
     def __init__(self, fake: FakeWeCom, cfg, tmp_path):
         self.fake, self.cfg, self.tmp_path = fake, cfg, tmp_path
 
-    async def start(self, collect=True, digest_after=100, **settings):
+    async def start(self, collect=True, digest_after=100, read_timeout=None, **settings):
         self.settings = wecom_settings(self.tmp_path, self.fake, collect_on_start=False, **settings)
         self.platform = WeComPlatform(self.cfg, settings=self.settings)
         self.platform.digest_after = digest_after
+        if read_timeout is not None:
+            self.platform.read_timeout = read_timeout
         self.app = App(self.settings, self.cfg, platforms={"wecom": self.platform})
         if collect:  # collected before the start: a backlog, delivered highest grade first
             await self.app.collect_once()
@@ -685,3 +688,139 @@ async def test_a_file_for_the_group_goes_through_the_robot_upload(wc, tmp_path):
     body = next(b for b in wc.fake.robot if b["msgtype"] == "file")
     assert body["key"] == "key-city" and body["file"]["media_id"].startswith("rmedia")
     assert ("robot", "file") in wc.fake.upload_types and doc.read_bytes() in wc.fake.uploads
+
+
+# ---------------------------------------------------------------------------- slow clients, wrong clocks
+
+
+@pytest.fixture
+async def wc_quick(config_dir, tmp_path):
+    """The adapter with nothing collected, and a callback server that gives a client 0.5 s."""
+    fake = FakeWeCom(users=[*USERS.values(), "Stranger"])
+    w = WC(fake, wecom_config(config_dir), tmp_path)
+    await w.start(collect=False, read_timeout=0.5)
+    yield w
+    await w.stop()
+    fake.close()
+
+
+async def _raw(w: WC, head: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", w.platform.port)
+    writer.write(head)
+    await writer.drain()
+    return reader, writer
+
+
+def _head(params: dict, length: int) -> bytes:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return (
+        f"POST /wecom/callback?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\n"
+        f"Content-Length: {length}\r\n\r\n"
+    ).encode()
+
+
+async def test_a_callback_body_that_trickles_in_is_cut_off(wc_quick, caplog):
+    """Slowloris: headers, then a byte now and then. The body has a deadline (408, logged);
+    a callback sent at the same time, and one after, are answered as always."""
+    w = wc_quick
+    caplog.set_level(logging.INFO, logger="bot.platforms.wecom")
+    params, body = w.fake.encrypt(w.fake.callback_xml("LiQiang", text="/help"))
+    reader, writer = await _raw(w, _head(params, len(body.encode())))
+
+    async def trickle() -> int:
+        for n, ch in enumerate(body.encode()[:60]):
+            try:
+                writer.write(bytes([ch]))
+                await writer.drain()
+            except ConnectionError:
+                return n
+            await asyncio.sleep(0.1)
+        return 60
+
+    dripping = asyncio.create_task(trickle())
+    assert (await w.say("zhoulan", "/help")).status_code == 200  # not held up by the slow one
+    status = await asyncio.wait_for(reader.readline(), 3)
+    assert status.startswith(b"HTTP/1.1 408")
+    assert await asyncio.wait_for(dripping, 3) < 60  # cut off: the rest is not waited for
+    writer.close()
+    assert "body not complete within 0.5 s" in caplog.text
+    assert (await w.say("liqiang", "/help")).status_code == 200
+    await w.settled()
+    assert any("/claim" in t for t in w.fake.user_texts("LiQiang"))
+    assert any("/claim" in t for t in w.fake.user_texts("ZhouLan"))
+
+
+async def test_headers_that_trickle_in_are_cut_off(wc_quick):
+    """A client that never finishes its headers is disconnected after the read timeout."""
+    reader, writer = await _raw(wc_quick, b"POST /wecom/callback HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+
+    async def trickle():
+        for i in range(100):
+            writer.write(f"X-{i}: y\r\n".encode())
+            await writer.drain()
+            await asyncio.sleep(0.1)
+
+    dripping = asyncio.create_task(trickle())
+    assert await asyncio.wait_for(reader.read(), 3) == b""  # closed by the server
+    dripping.cancel()
+    writer.close()
+
+
+async def test_a_body_announced_too_large_is_refused_before_it_is_read(wc_quick, caplog):
+    caplog.set_level(logging.WARNING, logger="bot.platforms.wecom")
+    params, _ = wc_quick.fake.encrypt(wc_quick.fake.callback_xml("LiQiang", text="/help"))
+    reader, writer = await _raw(wc_quick, _head(params, 10 * 1024 * 1024))
+    status = await asyncio.wait_for(reader.readline(), 3)
+    writer.close()
+    assert status.startswith(b"HTTP/1.1 413")
+    assert "body larger than" in caplog.text
+
+
+async def test_a_wrong_server_clock_is_told_to_the_admins_once(wc_quick, caplog):
+    """With this server's clock an hour behind, every genuine callback is refused as stale: the
+    admins hear it once (privately and in the group), not at every message; with the clock set
+    right, commands work again."""
+    w = wc_quick
+    caplog.set_level(logging.WARNING, logger="bot.platforms.wecom")
+    right = w.platform.wall_clock
+    w.platform.wall_clock = lambda: right() - 3600
+    for _ in range(5):
+        assert (await w.say("liqiang", "/help")).status_code == 403
+    await w.settled()
+
+    def told(texts):
+        return [t for t in texts if "企业微信消息全部被拒收" in t]
+
+    assert len(told(w.fake.user_texts("WangMin"))) == 1
+    assert "本机时钟比企业微信慢约 60 分钟" in told(w.fake.user_texts("WangMin"))[0]
+    assert len(told(w.texts())) == 1
+    assert re.search(r"server's clock is -3(599|600) s off WeCom's", caplog.text)
+    w.platform.wall_clock = right
+    assert (await w.say("liqiang", "/help")).status_code == 200
+    await w.settled()
+    assert any("/claim" in t for t in w.fake.user_texts("LiQiang"))
+    assert "accepted again" in caplog.text
+
+
+async def test_replays_of_old_callbacks_do_not_look_like_a_wrong_clock(wc_quick):
+    """Old signed callbacks replayed (each off by its own amount) are refused, and do not make
+    the admins set a clock that is right."""
+    w = wc_quick
+    for age in (3600, 7200, 86400, 4000):
+        old = w.fake.encrypt(w.fake.callback_xml("LiQiang", text="/help"), timestamp=int(time.time()) - age)
+        assert (await w.post(*old)).status_code == 403
+    await w.settled()
+    assert not any("全部被拒收" in t for t in w.fake.user_texts("WangMin"))
+
+
+async def test_a_message_that_only_mentions_the_bot_gets_the_help(wc_quick):
+    """'@舆情哨兵' alone (WeCom puts U+2005 after a mention; people type spaces, ＠) is someone
+    pinging the bot: they get what /help says, not a lecture on slashes."""
+    w = wc_quick
+    for text in ("@舆情哨兵", "@舆情哨兵\u2005", "＠舆情哨兵 ", "@舆情哨兵\u2005@李强"):
+        before = len(w.fake.user_texts("LiQiang"))
+        assert (await w.say("liqiang", text)).status_code == 200
+        await w.settled()
+        got = w.fake.user_texts("LiQiang")[before:]
+        assert got and got[0].startswith("舆情哨兵 · 可用命令："), (text, got)
+        assert not any("命令以 / 开头" in t for t in got)

@@ -24,6 +24,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
+    Message,
     ReplyParameters,
     Update,
 )
@@ -152,6 +153,17 @@ def _translate(err: TelegramError) -> DeliveryError:
     if isinstance(err, NetworkError):
         return DeliveryError(f"Telegram unreachable: {err.message}")
     return DeliveryError(f"Telegram error: {err}")
+
+
+def _attachment(msg: Message) -> str | None:
+    """What a captioned message carries, as `Request.attachment` names it."""
+    if msg.photo or msg.sticker:
+        return "image"
+    if msg.video or msg.animation or msg.video_note:
+        return "video"
+    if msg.audio or msg.voice:
+        return "audio"
+    return "file" if msg.document else None
 
 
 class TelegramPlatform:
@@ -343,6 +355,7 @@ class TelegramPlatform:
             return None
         replied = msg.reply_to_message if msg is not None else None
         return Request(
+            attachment=_attachment(msg) if msg is not None and msg.caption else None,
             platform="telegram",
             chat=here,
             user_id=str(user.id),
@@ -394,11 +407,12 @@ class TelegramPlatform:
         )
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A text message: a command for the handlers."""
+        """A text message, or a photo or file with a caption: a command for the handlers."""
         msg = update.effective_message
-        if msg is None or not msg.text:
+        text = (msg.text or msg.caption) if msg is not None else None
+        if msg is None or not text:
             return
-        req = self._request(update, msg.text)
+        req = self._request(update, text)
         if req is None or not self._first_time(update):
             return
         # A forwarded message is someone else's words (a command in it is not this sender's),
@@ -406,7 +420,7 @@ class TelegramPlatform:
         # note, a second escalation). Neither runs; a command's sender is told why, chatter is not.
         forwarded = msg.forward_origin is not None
         if forwarded or update.edited_message is not None:
-            if self._the_host().is_command(msg.text, private=req.private):
+            if self._the_host().is_command(text, private=req.private):
                 await msg.reply_text(FORWARDED_COMMAND if forwarded else EDITED_COMMAND, do_quote=not req.private)
             return
         for reply in await self._the_host().handle(req):
@@ -473,7 +487,8 @@ class TelegramPlatform:
         a = self.application
         a.add_handler(CallbackQueryHandler(self.on_button))
         a.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
-        a.add_handler(MessageHandler(filters.TEXT, self.on_message))
+        # a command typed as a photo's or a file's caption is read like one sent as text
+        a.add_handler(MessageHandler(filters.TEXT | filters.CAPTION, self.on_message))
         a.add_error_handler(self.on_error)
         await self._connect()
 
@@ -538,7 +553,8 @@ class TelegramPlatform:
         await updater.start_polling(
             poll_interval=self.poll_interval,
             timeout=self.poll_timeout,
-            allowed_updates=["message", "callback_query"],
+            # edits too: an edited command is answered (EDITED_COMMAND), not silently dropped
+            allowed_updates=["message", "edited_message", "callback_query"],
             drop_pending_updates=False,
         )
         try:

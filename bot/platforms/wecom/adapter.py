@@ -13,7 +13,7 @@ from collections.abc import Callable
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.platforms.ratelimit import Pacer
-from bot.platforms.wecom.callback import CallbackServer
+from bot.platforms.wecom.callback import MAX_SKEW, READ_TIMEOUT, CallbackServer
 from bot.platforms.wecom.client import ROBOT_PREFIX, WeComClient, WeComError
 from bot.platforms.wecom.dispatch import Dispatcher
 from bot.platforms.wecom.render import TEXT_BYTES, card_markdown, template_card, utf8_bytes
@@ -30,6 +30,18 @@ log = logging.getLogger(__package__)
 # and 40058 不合法的参数, 45002 消息内容大小超过限制, 82004 不合法的消息内容): a template card
 # refused so goes out as markdown
 CARD_REFUSED = {40008, 40035, 40058, 45002, 82004}
+
+
+def skew_notice(offset: float) -> str:
+    """What the admins are told when every callback is refused because this server's clock is
+    `offset` seconds behind WeCom's (negative: ahead)."""
+    minutes = max(1, round(abs(offset) / 60))
+    way = "慢" if offset > 0 else "快"
+    return (
+        f"⚠️ 企业微信消息全部被拒收：本机时钟比企业微信{way}约 {minutes} 分钟（允许相差 {MAX_SKEW // 60} 分钟），"
+        "企业微信里发来的命令和按钮目前都不会被处理（群机器人提醒照常发出）。请校准服务器时间（启用 NTP 时间同步）；"
+        "时钟校准后自动恢复。"
+    )
 
 
 class WeComPlatform:
@@ -127,6 +139,7 @@ class WeComPlatform:
         self.wall_clock = wall_clock  # Unix seconds: callback timestamps and the replay memory's expiry
         # refusals of callback requests (strangers, garbage, floods): a few per kind a minute, then a summary
         self.refusals = BoundedLog(log, "wecom callback", clock=clock)
+        self.read_timeout = READ_TIMEOUT  # seconds for a callback's headers, then its body (tests shorten it)
         self.host: Host | None = None
         self.server: CallbackServer | None = None
         self._stop = asyncio.Event()
@@ -211,6 +224,8 @@ class WeComPlatform:
                 ),
                 wall_clock=self._now,
                 refusals=self.refusals,
+                on_skew=lambda offset: host.warn_admins(skew_notice(offset)),
+                read_timeout=self.read_timeout,
             )
             await self.server.start()
         else:

@@ -1,6 +1,11 @@
 """The WeCom callback server: a small aiohttp app that checks each request's signature,
-decrypts it (wechatpy), refuses stale, replayed, oversized and malformed ones, answers at
-once and hands the decrypted message on (`dispatch`)."""
+decrypts it (wechatpy), refuses stale, replayed, oversized, slow and malformed ones, answers
+at once and hands the decrypted message on (`dispatch`).
+
+wechatpy signs over the timestamp but never compares it with the clock; `_fresh` does, and
+the replay memory is kept only as long as that window. So a server clock more than MAX_SKEW
+off refuses every genuine callback: after SKEW_ALARM such refusals in a row agreeing on the
+offset, the admins are told once (`on_skew`), not only the log."""
 
 from __future__ import annotations
 
@@ -22,6 +27,21 @@ log = logging.getLogger(__package__)
 
 MAX_SKEW = 300  # seconds a callback timestamp may be off (replays older than this are refused)
 MAX_BODY = 256 * 1024  # bytes a callback body may have
+# seconds a client has to send a request's headers, and then its body: WeCom sends a callback
+# (a few KB) at once and gives up on our answer after 5 s; a trickle (slowloris) is cut off
+READ_TIMEOUT = 10.0
+SKEW_ALARM = 3  # signed callbacks refused in a row for the same clock offset: the clock is wrong
+
+
+async def _answer_and_close(request: web.Request, status: int, text: str) -> web.Response:
+    """Answer, then close the connection: the rest of a body is not read (aiohttp would go on
+    reading what still trickles in for up to 10 s)."""
+    resp = web.Response(status=status, text=text)
+    resp.force_close()
+    await resp.prepare(request)
+    await resp.write_eof()
+    request.protocol.force_close()  # the transport sends what it holds, then closes
+    return resp
 
 
 class CallbackServer:
@@ -32,6 +52,9 @@ class CallbackServer:
     :param first_time: ``first_time(key, expires_at)``: False when the request was seen before.
     :param wall_clock: Unix seconds, for the timestamps' skew check.
     :param refusals: where refused requests are logged, at a bounded rate.
+    :param on_skew: ``on_skew(offset)``, once when genuine callbacks keep being refused because
+        this server's clock is `offset` seconds behind WeCom's (negative: ahead).
+    :param read_timeout: seconds for a request's headers, and again for its body.
     """
 
     def __init__(
@@ -44,6 +67,8 @@ class CallbackServer:
         first_time: Callable[[str, float], bool],
         wall_clock: Callable[[], float],
         refusals: BoundedLog,
+        on_skew: Callable[[float], None] = lambda offset: None,
+        read_timeout: float = READ_TIMEOUT,
     ):
         self.crypto = crypto
         self.listen = listen
@@ -52,6 +77,9 @@ class CallbackServer:
         self.first_time = first_time
         self.wall_clock = wall_clock
         self.refusals = refusals
+        self.on_skew = on_skew
+        self.read_timeout = read_timeout
+        self._skews: list[float] = []  # offsets of the signed callbacks refused as stale, in a row
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -61,7 +89,9 @@ class CallbackServer:
         web_app = web.Application(client_max_size=MAX_BODY)
         web_app.router.add_get(self.path, self._verify)
         web_app.router.add_post(self.path, self._receive)
-        self._runner = web.AppRunner(web_app, access_log=None)
+        # a connection that has not sent a whole request's headers by then is closed (aiohttp's
+        # keep-alive timer also runs from the connection's start; its default is an hour)
+        self._runner = web.AppRunner(web_app, access_log=None, keepalive_timeout=self.read_timeout)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.listen[0], self.listen[1])
         try:
@@ -135,10 +165,32 @@ class CallbackServer:
         restart, or to another process on the same database, is refused as well."""
         now = self.wall_clock()
         if not timestamp.isdecimal() or len(timestamp) > 12 or abs(now - int(timestamp)) > MAX_SKEW:
+            if timestamp.isdecimal() and len(timestamp) <= 12:
+                self._skewed(int(timestamp) - now)
             return "stale timestamp"
+        if self._skews:
+            if len(self._skews) >= SKEW_ALARM:
+                log.warning("wecom callbacks are accepted again: the server clock agrees with WeCom's")
+            self._skews.clear()
         if not self.first_time("\x1f".join(key), int(timestamp) + MAX_SKEW + 60):
             return "replayed request"
         return None
+
+    def _skewed(self, offset: float) -> None:
+        """A genuine (signed) callback refused for its timestamp. Replays of old captures are
+        as far off, but each by its own amount; live callbacks from WeCom all are off by what
+        this clock is off: SKEW_ALARM in a row within a minute of each other raise the alarm."""
+        if self._skews and abs(offset - self._skews[-1]) > 60:
+            self._skews.clear()
+        self._skews.append(offset)
+        if len(self._skews) == SKEW_ALARM:
+            log.error(
+                "every WeCom callback is refused: this server's clock is %+.0f s off WeCom's (allowed: %d s); "
+                "set the clock right (NTP)",
+                -offset,
+                MAX_SKEW,
+            )
+            self.on_skew(offset)
 
     def _refused(self, kind: str, msg: str, *args, source: str | None = None, level: int = logging.WARNING) -> None:
         self.refusals.log(level, kind, msg, *args, source=source)
@@ -152,8 +204,23 @@ class CallbackServer:
                 "missing parameters", "wecom callback without signature parameters from %s", peer, source=peer
             )
             return web.Response(status=400, text="missing parameters")
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            self._refused(
+                "too large", "wecom callback from %s refused: body larger than %d bytes", peer, MAX_BODY, source=peer
+            )
+            return await _answer_and_close(request, 413, "body too large")
         try:
-            body = await request.read()
+            async with asyncio.timeout(self.read_timeout):
+                body = await request.read()
+        except TimeoutError:
+            self._refused(
+                "slow upload",
+                "wecom callback from %s refused: body not complete within %g s",
+                peer,
+                self.read_timeout,
+                source=peer,
+            )
+            return await _answer_and_close(request, 408, "request timeout")
         except web.HTTPRequestEntityTooLarge:
             self._refused(
                 "too large", "wecom callback from %s refused: body larger than %d bytes", peer, MAX_BODY, source=peer
