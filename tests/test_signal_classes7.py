@@ -40,3 +40,72 @@ def test_a_lapse_of_work_discipline_by_officials_is_a_conduct_case(province, tit
 )
 def test_the_same_idling_outside_the_public_sector_is_not_a_cadre_story(province, title, lead):
     assert not run(province, title, lead).relevant
+
+
+# ---------------------------------------------------------------- deaths in custody, a body's arrears
+
+
+@pytest.mark.parametrize(
+    "title, lead",
+    [
+        ("男子在派出所内死亡 家属质疑", "南丰县一男子被带至派出所后在派出所内死亡，家属质疑死因，当地已成立调查组。"),
+        ("在押人员看守所内猝死 家属要求公开监控", "南丰县一名在押人员在看守所内猝死，家属要求公开监控视频。"),
+    ],
+)
+def test_a_death_in_custody_is_grave_misconduct_until_the_facts_are_out(province, title, lead):
+    f = run(province, title, lead)
+    assert f.relevant and f.category == "干部作风" and f.grade.value in ("I", "II"), (f.category, f.reasons)
+
+
+@pytest.mark.parametrize(
+    "title, lead",
+    [
+        ("男子杀妻后在派出所自首", "男子张某持刀致妻子死亡后，到派出所投案自首，目前已被刑事拘留。"),
+        (
+            "犯罪嫌疑人已被警方带走 伤者抢救无效死亡",
+            "昨晚南丰县发生一起持刀伤人案，犯罪嫌疑人已被警方带走，伤者经抢救无效死亡。",
+        ),
+    ],
+)
+def test_a_crime_reported_to_the_police_is_not_a_death_in_custody(province, title, lead):
+    assert not run(province, title, lead).relevant
+
+
+def test_a_government_body_that_does_not_pay_is_a_conduct_case(province):
+    f = run(province, "白舍镇政府拖欠工程款3年 包工头讨薪无门", "白舍镇政府拖欠工程款3年未付，包工头多次讨要无果。")
+    assert f.relevant and f.category == "干部作风" and f.grade.value == "III", (f.category, f.reasons)
+
+
+def test_a_companys_arrears_are_labour_news(province):
+    f = run(province, "某公司拖欠农民工工资 劳动监察大队介入", "某建筑公司拖欠40名农民工工资，劳动监察大队已介入调查。")
+    assert not f.relevant
+
+
+# ---------------------------------------------------------------- appointments, exams, a service window
+
+
+def test_an_official_elected_to_a_post_is_an_appointment(province):
+    f = run(province, "张伟当选南丰县县长", "在南丰县第十八届人民代表大会第三次会议上，张伟当选为县人民政府县长。")
+    assert f.relevant and f.category == "干部任用", (f.category, f.reasons)
+
+
+def test_a_singer_elected_best_of_the_year_is_no_appointment(province):
+    assert not run(province, "某歌手当选年度最佳男歌手", "在昨晚的颁奖典礼上，某歌手当选年度最佳男歌手。").relevant
+
+
+def test_cheating_at_an_exam_venue_is_exam_news_and_exam_prep_is_not(province):
+    """考点 is an exam venue as well as a syllabus point: only the exam-prep phrases veto."""
+    f = run(province, "公务员考试考场集体舞弊 监考老师被处理", "南丰县一考点发生集体舞弊，两名监考老师因失职被处理。")
+    assert f.relevant and f.category == "招录考试" and f.grade.value in ("III", "II"), (f.category, f.reasons)
+    assert not run(
+        province, "2026省考行测考点解析", "本文为大家整理2026年江西省考行测高频考点解析，供考生备考参考。"
+    ).relevant
+
+
+def test_a_service_windows_attitude_is_a_conduct_case(province):
+    f = run(
+        province,
+        "临川区政务服务中心窗口“门难进脸难看”",
+        "群众反映，临川区政务服务中心窗口工作人员态度冷漠，门难进、脸难看、事难办。",
+    )
+    assert f.relevant and f.category == "干部作风" and f.grade.value == "III", (f.category, f.reasons)
