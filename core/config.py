@@ -415,6 +415,9 @@ class Watchlist(_Model):
     sensitive: list[str] = Field(default_factory=list)
     negative: list[str] = Field(default_factory=list)
     topics: list[Topic] = Field(default_factory=list)
+    # rule packs read into `sensitive`, `negative` and `topics` when the file is loaded
+    # (bot.config.load_config), kept as written to show where the rules came from
+    rules: list[str] = Field(default_factory=list)
     # the relevance model (jobs/relevance.py, trained on the shipped labels) may find relevant a
     # post in the area that the topic rules or the subject test turned down; its card says so
     relevance_model: bool = True

@@ -226,3 +226,54 @@ def test_check_refuses_a_platform_with_nowhere_to_post(config_dir, tmp_path):
     edit(config_dir, '# telegram = "-1001234567890"', 'telegram = "-1001234567890"')
     ok = CliRunner().invoke(cli, args, env=env)
     assert ok.exit_code == 0, ok.output
+
+
+# ---------------------------------------------------------------- rule packs
+
+
+def test_a_rule_pack_adds_its_terms_and_topics_after_the_configs_own(config_dir):
+    own = load_config(config_dir / "example.toml").watchlist
+    path = edit(config_dir, "[watchlist]\n", '[watchlist]\nrules = ["rules/cadre-work.toml"]\n')
+    wl = load_config(path).watchlist
+    pack = load_config(config_dir / "province.toml").watchlist
+    assert wl.rules == ["rules/cadre-work.toml"]
+    assert wl.topics == [*own.topics, *pack.topics] and len(pack.topics) > 20
+    assert wl.sensitive[: len(own.sensitive)] == own.sensitive
+    assert set(wl.sensitive) == set(own.sensitive) | set(pack.sensitive)
+    assert len(wl.negative) == len(set(wl.negative))  # a term both have is listed once
+
+
+@pytest.mark.parametrize(
+    "pack, where, zh",
+    [
+        (None, "watchlist.rules[0] (rules/mine.toml)", "找不到文件"),
+        (
+            '[[topics]]\ncategory = "违纪违法"\nany = ["受贿"]\n[[topics]]\ncategory = "干部作风"\n',
+            "rules/mine.toml: topics[1]",
+            "any 或 near",
+        ),
+        (
+            '[[topics]]\ncategory = "违纪违法"\nany = ["受贿"]\nweight = 9\n',
+            "rules/mine.toml: topics[0].weight",
+            "数值太大",
+        ),
+        ('places = ["云川"]\n', "rules/mine.toml: places", "只能包含"),
+        ("[[topics]\n", "watchlist.rules[0] (rules/mine.toml)", "TOML 语法错误"),
+    ],
+)
+def test_a_bad_rule_pack_is_named_by_its_file_and_its_own_topic_index(config_dir, pack, where, zh):
+    if pack is not None:
+        (config_dir / "rules" / "mine.toml").write_text(pack, encoding="utf-8")
+    path = edit(config_dir, "[watchlist]\n", '[watchlist]\nrules = ["rules/mine.toml"]\n')
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    text = e.value.render()
+    assert f"{where}:" in text, text
+    assert zh in text, text
+
+
+def test_the_province_profile_reads_the_cadre_work_pack():
+    from tests.conftest import PROVINCE
+
+    wl = load_config(PROVINCE).watchlist
+    assert wl.rules == ["rules/cadre-work.toml"] and len(wl.topics) > 20 and "双开" in wl.sensitive
