@@ -232,11 +232,10 @@ def test_check_refuses_a_platform_with_nowhere_to_post(config_dir, tmp_path):
 
 
 def test_a_rule_pack_adds_its_terms_and_topics_after_the_configs_own(config_dir):
-    own = load_config(config_dir / "example.toml").watchlist
-    path = edit(config_dir, "[watchlist]\n", '[watchlist]\nrules = ["rules/cadre-work.toml"]\n')
-    wl = load_config(path).watchlist
+    wl = load_config(config_dir / "example.toml").watchlist
+    own = load_config(edit(config_dir, 'rules = ["rules/cadre-work.toml"]\n', "")).watchlist
     pack = load_config(config_dir / "province.toml").watchlist
-    assert wl.rules == ["rules/cadre-work.toml"]
+    assert wl.rules == ["rules/cadre-work.toml"] and own.rules == []
     assert wl.topics == [*own.topics, *pack.topics] and len(pack.topics) > 20
     assert wl.sensitive[: len(own.sensitive)] == own.sensitive
     assert set(wl.sensitive) == set(own.sensitive) | set(pack.sensitive)
@@ -264,7 +263,7 @@ def test_a_rule_pack_adds_its_terms_and_topics_after_the_configs_own(config_dir)
 def test_a_bad_rule_pack_is_named_by_its_file_and_its_own_topic_index(config_dir, pack, where, zh):
     if pack is not None:
         (config_dir / "rules" / "mine.toml").write_text(pack, encoding="utf-8")
-    path = edit(config_dir, "[watchlist]\n", '[watchlist]\nrules = ["rules/mine.toml"]\n')
+    path = edit(config_dir, 'rules = ["rules/cadre-work.toml"]', 'rules = ["rules/mine.toml"]')
     with pytest.raises(ConfigError) as e:
         load_config(path)
     text = e.value.render()

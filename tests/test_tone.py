@@ -163,7 +163,8 @@ def test_a_bundled_exam_complaint_keeps_its_grade():
     title = "事业单位招聘面试成绩有猫腻？考生质疑有内定"
     body = "大家都在质疑有内定，有没有黑幕请给个说法。市人社局考试中心主任赵明远说评分全程录像。"
     a = analyzer.analyse(Post("forum", "k", title, body), cfg.source("forum"))
-    assert "负面词（质疑、黑幕）+2" in [r.words for r in a.finding.reasons]
+    tone = next(r.words for r in a.finding.reasons if r.words.startswith("负面词（"))
+    assert "质疑" in tone and "黑幕" in tone and tone.endswith("+2"), tone
 
 
 def _reference_features(title: str, body: str, *, bits: int, body_chars: int, title_weight: float):
