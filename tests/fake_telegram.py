@@ -360,7 +360,8 @@ class FakeBotAPI:
         elif attach is not None:
             raise ValueError(f"no such attachment in the fake: {attach}")
         key = "caption" if attach else "text"
-        msg[key] = text
+        if text or not attach:  # a photo sent without a caption has none
+            msg[key] = text
         if entities:
             msg[f"{key}_entities" if attach else "entities"] = entities
 

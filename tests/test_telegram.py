@@ -644,3 +644,25 @@ async def test_a_tip_sent_as_a_screenshot_caption(tg):
     assert reply.endswith("（所附图片未保存，只读取了说明文字；如需留存，请在备注中用文字描述图片内容。）")
     row = next(tg.app.db.query("SELECT tip_by FROM posts WHERE source_id = 'tip'"))
     assert row["tip_by"] == "hexiaoyu"
+
+
+async def test_a_picture_sent_privately_without_text_is_answered_with_a_hint(tg):
+    """A screenshot or a file sent to the bot privately with no caption is not silently
+    dropped: the sender learns that only text is read and how to hand in a tip or a note. In
+    the group such a message is chatter; a delivered-again update is answered once."""
+    from telegram import Update
+
+    me = str(IDS["hexiaoyu"])
+    tg.api.message(me, tg.users["hexiaoyu"], "", attach="photo")
+    await tg.until(lambda: any("机器人只读取文字" in t for t in tg.texts(me)))
+    again = Update.de_json(dict(tg.api.last_update), tg.platform.bot)
+    await tg.platform.application.process_update(again)
+    tg.api.message(me, tg.users["hexiaoyu"], "", attach="document")
+    await tg.until(lambda: sum("机器人只读取文字" in t for t in tg.texts(me)) == 2)
+    before = len(tg.texts())
+    tg.api.message(GROUP, tg.users["liqiang"], "", attach="photo")
+    tg.say("liqiang", "/help")  # a later update: the picture was handled before it
+    await tg.until(lambda: any("/claim" in t for t in tg.texts()[before:]))
+    await settled(tg.app)
+    assert not any("机器人只读取文字" in t for t in tg.texts())
+    assert sum("机器人只读取文字" in t for t in tg.texts(me)) == 2

@@ -129,6 +129,11 @@ def choices_keyboard(rows: Iterable[Iterable[tuple[str, str]]]) -> InlineKeyboar
 UPDATE_MEMORY = 2 * 24 * 3600
 FORWARDED_COMMAND = "转发的消息不会作为命令执行。如需操作，请直接发送命令（如 /claim 12）。"
 EDITED_COMMAND = "编辑过的命令不会再次执行。如需更正，请重新发送一条命令（如 /note 12 更正：…）。"
+# a picture, file, voice or location sent privately with no text: nothing the bot can keep
+MEDIA_ONLY = (
+    "机器人只读取文字，不保存图片、文件或语音。提交线索请发送 /tip 链接 说明；给事件补充材料请用 "
+    "/note 编号 文字描述（也可以把命令写在图片的说明文字里）。发送 /help 查看全部命令。"
+)
 
 
 def _translate(err: TelegramError) -> DeliveryError:
@@ -406,6 +411,16 @@ class TelegramPlatform:
             "telegram:update", str(update.update_id), now=now, expires_at=now + UPDATE_MEMORY
         )
 
+    async def on_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A picture, file, voice message or location sent privately without a caption: the
+        sender is told that only text is read, and how to hand in a tip or a note (in a group,
+        such a message is chatter)."""
+        msg = update.effective_message
+        if msg is None or update.edited_message is not None or not self._first_time(update):
+            return
+        log.info("telegram: an attachment without text from %s in a private chat, answered with a hint", msg.chat_id)
+        await msg.reply_text(MEDIA_ONLY, do_quote=False)
+
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A text message, or a photo or file with a caption: a command for the handlers."""
         msg = update.effective_message
@@ -489,6 +504,7 @@ class TelegramPlatform:
         a.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
         # a command typed as a photo's or a file's caption is read like one sent as text
         a.add_handler(MessageHandler(filters.TEXT | filters.CAPTION, self.on_message))
+        a.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.ATTACHMENT, self.on_media))
         a.add_error_handler(self.on_error)
         await self._connect()
 
