@@ -217,7 +217,9 @@ def http_server():
     function of the request handler returning that (for 304s, delays, changing answers)."""
     handler = type("H", (_Handler,), {"routes": {}, "hits": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    t = threading.Thread(target=server.serve_forever, daemon=True)
+    # serve_forever looks for shutdown() every poll_interval: 0.5 s by default, paid by every
+    # test's teardown (over a hundred tests use this server)
+    t = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     t.start()
     server.routes = handler.routes
     server.hits = handler.hits

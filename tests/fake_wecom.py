@@ -114,7 +114,8 @@ class FakeWeCom:
         self.port = self.server.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.crypto = WeChatCrypto(TOKEN, AES_KEY, CORP_ID)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # shutdown() waits for serve_forever's next poll: 0.05 s, not the default 0.5 s each teardown
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     # ------------------------------------------------------------------ control
     def fail(self, path: str, kind: str, times: int = 1, *, after: int = 0) -> None:
