@@ -109,3 +109,30 @@ def test_a_service_windows_attitude_is_a_conduct_case(province):
         "群众反映，临川区政务服务中心窗口工作人员态度冷漠，门难进、脸难看、事难办。",
     )
     assert f.relevant and f.category == "干部作风" and f.grade.value == "III", (f.category, f.reasons)
+
+
+# ---------------------------------------------------------------- leadership meetings, teachers' posts
+
+
+@pytest.mark.parametrize(
+    "title, lead",
+    [
+        ("南丰县委常委会召开会议 传达学习全会精神", "南丰县委常委会召开会议，传达学习党的二十届四中全会精神。"),
+        ("县交通运输局召开党组（扩大）会议", "南丰县交通运输局召开党组（扩大）会议，研究部署下一阶段重点工作。"),
+    ],
+)
+def test_a_leadership_teams_own_meeting_is_relevant_and_routine(province, title, lead):
+    f = run(province, title, lead)
+    assert f.relevant and f.grade.value == "IV", (f.category, f.reasons)
+
+
+def test_public_schools_teacher_recruitment_is_recruitment_for_public_posts(province):
+    f = run(
+        province,
+        "南丰县2026年公开招聘中小学教师公告",
+        "南丰县教育体育局2026年公开招聘中小学教师80名，纳入事业编制管理。",
+    )
+    assert f.relevant and f.category == "招录考试" and f.grade.value == "IV", (f.category, f.reasons)
+    assert not run(
+        province, "2026年教师资格证考试报名时间", "2026年下半年中小学教师资格考试笔试报名即将开始。"
+    ).relevant
