@@ -680,24 +680,8 @@ class IncidentService:
 
     def remind(self, inc: Incident, key: str, text: str, *, to_assignee: bool = True) -> None:
         """A deadline reminder: once per key (kept in the audit log), to the incident's chats
-        and privately to its assignee."""
-        now = self.clock()
-        with self.storage.write_tx(self.db):
-            self.store.add_event(self.db, inc.id, now, actor=None, action="reminder", detail={"key": key, "text": text})
-            self._announce(inc, text, edit_card=False, now=now, reminder=True, summarised=True)
-            person = self.config.person(inc.assignee) if (to_assignee and inc.assignee) else None
-            if person:
-                for platform, chat in self.router.private_chats(person):
-                    self.outbox.enqueue(
-                        self.db,
-                        now,
-                        platform=platform,
-                        chat=chat,
-                        kind=self.outbox.TEXT,
-                        payload={"text": text, "reminder": True},
-                        priority=inc.grade.rank,
-                    )
-        self.on_queued()
+        and privately to its assignee (`remind_batch` with one item)."""
+        self.remind_batch([(inc, key, text, to_assignee, True)])
 
     def remind_batch(self, items: list[tuple[Incident, str, str, bool, bool]]) -> int:
         """The reminders of one deadline sweep, `(incident, key, text, to_assignee, record)` each:
@@ -709,7 +693,10 @@ class IncidentService:
         if not items:
             return 0
         now = self.clock()
-        per_chat: dict[tuple[str, str, str], list[tuple[Incident, str]]] = {}
+        # per chat, its reminders: (incident, text, threaded under the incident's card there);
+        # a chat that shows the card and is also someone's private chat (the assignee's, the
+        # person on duty's) gets each reminder once, and all of a sweep's in one message
+        per_chat: dict[tuple[str, str], list[tuple[Incident, str, bool]]] = {}
         duty = self.on_duty(now) if self.config.organization.duty else None
         with self.storage.write_tx(self.db):
             for inc, key, text, to_assignee, record in items:
@@ -728,31 +715,35 @@ class IncidentService:
                 )
                 outside = self.router.facts_only_chats(inc.team, self.config.chain(inc.grade, inc.category))
                 outside = outside | self.subscriber_chats(inc)  # subscribers: the summary, not each reminder
+                told: set[tuple[str, str]] = set()
                 for platform, chat in targets:
                     if (platform, chat) not in outside:
-                        per_chat.setdefault((platform, chat, self.outbox.NOTICE), []).append((inc, text))
+                        per_chat.setdefault((platform, chat), []).append((inc, text, True))
+                        told.add((platform, chat))
                 assignee = self.config.person(inc.assignee) if (to_assignee and inc.assignee) else None
                 for person in (assignee, on_duty):
                     if person:
-                        for platform, chat in self.router.private_chats(person):
-                            per_chat.setdefault((platform, chat, self.outbox.TEXT), []).append((inc, text))
-            for (platform, chat, kind), lines in per_chat.items():
-                rank = min(inc.grade.rank for inc, _ in lines)
+                        for where in self.router.private_chats(person):
+                            if where not in told:
+                                per_chat.setdefault(where, []).append((inc, text, False))
+                                told.add(where)
+            for (platform, chat), lines in per_chat.items():
+                rank = min(inc.grade.rank for inc, _, _ in lines)
                 if len(lines) == 1:
-                    inc, text = lines[0]
+                    inc, text, threaded = lines[0]
                     self.outbox.enqueue(
                         self.db,
                         now,
                         platform=platform,
                         chat=chat,
-                        kind=kind,
-                        incident_id=inc.id if kind == self.outbox.NOTICE else None,
+                        kind=self.outbox.NOTICE if threaded else self.outbox.TEXT,
+                        incident_id=inc.id if threaded else None,
                         payload={"text": text, "reminder": True},
                         priority=rank,
                     )
                     continue
-                ids = sorted({inc.id for inc, _ in lines})
-                body = "\n".join(text for _, text in sorted(lines, key=lambda x: (x[0].grade.rank, x[0].id)))
+                ids = sorted({inc.id for inc, _, _ in lines})
+                body = "\n".join(text for _, text, _ in sorted(lines, key=lambda x: (x[0].grade.rank, x[0].id)))
                 self.outbox.enqueue(
                     self.db,
                     now,

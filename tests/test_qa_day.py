@@ -28,3 +28,31 @@ async def test_a_summary_names_a_missed_deadline_as_missed_not_as_the_next(two, 
     assert len(summaries) == 1, summaries
     assert "下一时限 认领时限" not in summaries[0]
     assert "已超过认领时限 11-24 10:30" in summaries[0]
+
+
+async def test_an_assignee_holding_the_card_privately_gets_each_reminder_once(two, clock):
+    # 周岚 is assigned #1 (she gets its card privately); every nudge and deadline reminder of a
+    # sweep must reach her private chat once — not threaded under her card *and* as a text
+    assert await two.say("liqiang", "/assign 1 @周岚") == ""
+    await two.deliver()
+    for _ in range(3):
+        clock.advance(hours=2)
+        await two.app._deadline_job()
+        out = await two.deliver()
+        hers = [block for block in out.split("【")[1:] if block.startswith("私聊 → 周岚】")]
+        assert len(hers) == 1, out
+
+
+async def test_one_sweep_sends_a_chat_one_reminder_message_also_for_cards_and_assigned_incidents(two, clock):
+    # 周岚 holds #1's card privately (she was assigned it), and is assigned #2 (whose card she
+    # never got): the sweep's reminders of both reach her as one message, not one per kind
+    assert await two.say("liqiang", "/assign 1 @周岚") == ""
+    assert await two.say("liqiang", "/claim 2") == ""
+    await two.deliver()
+    two.app.db.execute("UPDATE incidents SET assignee = 'zhoulan' WHERE id = 2")  # no card of #2 for her
+    two.app.db.conn.commit()
+    clock.advance(days=2, hours=1)
+    await two.app._deadline_job()
+    out = await two.deliver()
+    hers = [block for block in out.split("【")[1:] if block.startswith("私聊 → 周岚】")]
+    assert len(hers) == 1 and "#1" in hers[0] and "#2" in hers[0], out
