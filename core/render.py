@@ -251,7 +251,7 @@ def render_card(inc: Incident, ctx: RenderContext) -> Card:
     if score:
         fields.append(("评分", score))
     state = inc.state.label
-    if inc.assignee:
+    if inc.assignee and not ctx.facts_only:  # who in the team holds it (not for a partner department)
         state += f" · {ctx.names.get(inc.assignee, inc.assignee)}"
     if inc.escalation_level:
         state += f" · 升级第 {inc.escalation_level} 级"
@@ -344,10 +344,11 @@ def card_text(card: Card, *, with_commands: bool = True) -> str:
     return "\n".join(lines)
 
 
-def short_line(inc: Incident, names: dict[str, str] | None = None) -> str:
-    """One line per incident, for /list, /mine and reports."""
+def short_line(inc: Incident, names: dict[str, str] | None = None, *, facts_only: bool = False) -> str:
+    """One line per incident, for /list, /mine and reports (`facts_only`: for a partner
+    department, without who in the team holds it)."""
     names = names or {}
-    who = f" · {names.get(inc.assignee, inc.assignee)}" if inc.assignee else ""
+    who = f" · {names.get(inc.assignee, inc.assignee)}" if inc.assignee and not facts_only else ""
     return inert(f"{inc.grade.emoji} #{inc.id} [{inc.grade.value}] {inc.title[:40]} · {inc.state.label}{who}")
 
 

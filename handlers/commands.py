@@ -12,7 +12,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -484,6 +484,7 @@ async def cmd_list(call: Call) -> list[Reply]:
     page = page or 1
     deps = call.deps
     states = (state,) if state else _OPEN
+    views: dict[int, View] = {}  # a partner's view of each incident listed (the team's: full)
     if call.role in TEAM_ROLES:  # the team sees every incident: count and page in SQL
         total = store.count_incidents(deps.db, states=states, grade=grade)
         shown = store.list_incidents(
@@ -491,11 +492,11 @@ async def cmd_list(call: Call) -> list[Reply]:
         )
     else:  # a partner: only what was escalated or transferred to them, decided per incident
         transfers = store.transfer_units(deps.db) if call.role is Role.PARTNER else {}
-        seen = [
-            i
-            for i in store.list_incidents(deps.db, states=states, grade=grade, limit=1_000_000)
-            if _view(call, i, transfers) is not View.NONE
-        ]
+        seen = []
+        for i in store.list_incidents(deps.db, states=states, grade=grade, limit=1_000_000):
+            if (v := _view(call, i, transfers)) is not View.NONE:
+                seen.append(i)
+                views[i.id] = v
         total, shown = len(seen), seen[(page - 1) * LIST_PAGE : page * LIST_PAGE]
     what = "、".join(x for x in (grade.badge if grade else "", state.label if state else "") if x)
     if not total:
@@ -511,7 +512,7 @@ async def cmd_list(call: Call) -> list[Reply]:
         head = hold + "\n" + head
     if pages > 1:
         head += f"，第 {page}/{pages} 页"
-    lines = [head + "："] + [short_line(i, names) for i in shown]
+    lines = [head + "："] + [short_line(i, names, facts_only=views.get(i.id) is View.FACTS) for i in shown]
     if page < pages:
         filters = " ".join(x for x in (grade.value if grade else "", state.label if state else "") if x)
         lines.append(
@@ -536,21 +537,19 @@ async def cmd_show(call: Call) -> list[Reply]:
     deps = call.deps
     inc, view = _visible(call, iid)
     # in a private chat the card is the asker's own (a leader's offers 已阅 and 批示)
-    card = deps.render_card(inc, (call.req.platform, call.req.chat)) if call.req.private else deps.render_card(inc)
+    where = (call.req.platform, call.req.chat) if call.req.private else None
     if view is not View.FULL:
-        # what a facts-only escalation step receives: the card and the posts, no internal
+        # what a facts-only escalation step receives: the card (rendered for facts only: no
+        # 研判, 批示, 已阅, 销号 line or names of the team's people) and the posts, no internal
         # notes, escalation reasons, playbook or timeline
-        # the 研判 is the team's internal assessment
-        card = replace(
-            card, fields=tuple(f for f in card.fields if f[0] not in ("研判", "已阅") and not f[0].startswith("📌"))
-        )
+        card = deps.render_card(inc, where, facts_only=True)
         lines = [card_text(card, with_commands=False)]
         posts = store.posts_for(deps.db, iid)
         if posts:
             lines.append(f"\n📰 相关帖文 {len(posts)} 篇：")
             lines += [f"  · {p['source_name'] or p['source_id']}：{p['title'][:40]}" for p in posts[:10]]
         return [Reply("\n".join(lines))]
-    lines = [card_text(card)]
+    lines = [card_text(deps.render_card(inc, where))]
     pb = deps.config.playbook(inc.category)
     events = store.events_for(deps.db, iid)
     if pb:

@@ -56,3 +56,38 @@ async def test_one_sweep_sends_a_chat_one_reminder_message_also_for_cards_and_as
     out = await two.deliver()
     hers = [block for block in out.split("【")[1:] if block.startswith("私聊 → 周岚】")]
     assert len(hers) == 1 and "#1" in hers[0] and "#2" in hers[0], out
+
+
+async def _escalated_to_the_partner(two):
+    for reason in ("内部理由一", "内部理由二", "需宣传部协助"):
+        assert await two.say("liqiang", f"/escalate 1 {reason}") == ""
+    assert two.incident(1).escalation_level == 3  # the default chain's facts-only 协作部门
+
+
+async def test_a_partner_is_not_shown_who_in_the_team_handles_it(two):
+    # the facts-only card, /show and /list of a partner department name none of the team's people:
+    # not the holder, not who handed a tip in, and no 销号 line with the team's commands
+    await _escalated_to_the_partner(two)
+    # as if 何晓雨 had handed it in (/tip): the incident's first post is her tip
+    two.app.db.execute("UPDATE incidents SET source_id = 'tip' WHERE id = 1")
+    two.app.db.execute(
+        "UPDATE posts SET tip_by = 'hexiaoyu' WHERE id = (SELECT MIN(post_id) FROM incident_posts WHERE incident_id = 1)"
+    )
+    two.app.db.conn.commit()
+    assert await two.say("liqiang", "/claim 1") == ""
+    assert await two.say("liqiang", "/judge 1 系误读") == ""
+    assert await two.say("liqiang", "/close 1 已澄清 已发布说明") == ""
+    assert two.incident(1).state.value == "pending_signoff"
+    await two.deliver()
+    partner = two.app.config.person("xuanchuan")
+    (where,) = two.app.router.private_chats(partner)
+    card = two.app.render(two.incident(1), where)
+    shown = await two.say("xuanchuan", "/show 1", chat=where[1])
+    listing = await two.say("xuanchuan", "/list", chat=where[1])
+    from core.render import card_text
+
+    for text in (card_text(card), shown, listing):
+        assert "#1" in text
+        for secret in ("李强", "何晓雨", "/signoff", "系误读"):
+            assert secret not in text, (secret, text)
+    assert "李强" in await two.say("liqiang", "/show 1")  # the team still sees who holds it
