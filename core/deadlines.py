@@ -178,7 +178,10 @@ def due_intents(
         label = _LABELS[name]
         span = when - inc.created_at
         lead = parse_duration(rule.remind_before) if rule.remind_before else min(timedelta(minutes=30), span / 3)
-        local = when.astimezone(tz).strftime("%H:%M")
+        # the time of day, with its date when that is not today (a deadline reported missed
+        # after the bot was down, or when a mute ends, may be yesterday's)
+        same_day = when.astimezone(tz).date() == now.astimezone(tz).date()
+        local = when.astimezone(tz).strftime("%H:%M" if same_day else "%m-%d %H:%M")
         if now >= when:
             if f"{name}:due" not in done and not muted:
                 out.append(Intent("overdue", f"{name}:due", f"⏰ #{i} 已超过{label}（{local}）"))

@@ -91,3 +91,16 @@ async def test_a_partner_is_not_shown_who_in_the_team_handles_it(two):
         for secret in ("李强", "何晓雨", "/signoff", "系误读"):
             assert secret not in text, (secret, text)
     assert "李强" in await two.say("liqiang", "/show 1")  # the team still sees who holds it
+
+
+async def test_a_deadline_of_another_day_is_named_with_its_date(two, clock):
+    # the bot was down for 30 hours: at 11-25 16:00 the claim deadline it reports missed was
+    # yesterday's 10:30 — "（10:30）" alone reads as today's; today's 10:00 stays short
+    clock.advance(hours=30)
+    await two.app._deadline_job()
+    out = await two.deliver()
+    assert "#1 超过认领时限（11-24 10:30）无人认领，自动升级至组长" in out
+    assert "⏰ #1 已超过首次权威发布时限（11-24 15:00）" in out
+    assert "⏰ #1 已超过完整回应时限（10:00）" in out
+    timeline = await two.say("liqiang", "/show 1")
+    assert "升级（第 1 级）：超过认领时限（11-24 10:30）无人认领" in timeline
