@@ -32,6 +32,7 @@ from core.search import MAX_QUERY_CHARS, highlight, parse_query, snippet
 from handlers.base import Deps, Reply, Request
 from handlers.parsing import (
     ARG_PUNCT,
+    ID,
     MAX_ID,
     NEXT_NOT_NUMBER,
     Line,
@@ -283,7 +284,7 @@ def _after_id(call: Call) -> list[str]:
     return call.args
 
 
-_LEADING_ID = re.compile(rf"^[#＃]?[0-9０-９]+(?:[{re.escape(ARG_PUNCT)}]+{NEXT_NOT_NUMBER}|(?=\s|$))\s*")
+_LEADING_ID = re.compile(rf"^{ID}(?:[{re.escape(ARG_PUNCT)}]+{NEXT_NOT_NUMBER}|(?=\s|$))\s*")
 
 
 def _text_after_id(call: Call) -> str:
@@ -1378,7 +1379,7 @@ _ALIAS = re.compile(
     "^(" + "|".join(sorted(map(re.escape, _ALIASES), key=len, reverse=True)) + r")(?:$|(?=[\s#＃0-9０-９])\s*(.*))$",
     re.DOTALL,
 )
-_NUMBER = re.compile(r"^[#＃]?[0-9０-９]+(?:\s|$)")
+_NUMBER = re.compile(rf"^{ID}(?:\s|$)")
 # aliases that are everyday words in a group ("已阅" acknowledges any message): a command
 # there only with the incident number
 _NUMBER_IN_GROUP = frozenset({"read"})

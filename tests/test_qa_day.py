@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from jobs.report import build_report, render_report
+from storage import incidents as store
 
 
 async def test_report_counts_an_incident_closed_without_a_claim_for_its_holder(two, clock):
@@ -104,3 +107,25 @@ async def test_a_deadline_of_another_day_is_named_with_its_date(two, clock):
     assert "⏰ #1 已超过完整回应时限（10:00）" in out
     timeline = await two.say("liqiang", "/show 1")
     assert "升级（第 1 级）：超过认领时限（11-24 10:30）无人认领" in timeline
+
+
+@pytest.mark.parametrize(
+    ("line", "reply_in_group"),
+    [("认领 2号", ""), ("/claim 2号", ""), ("/claim ＃２号", ""), ("认领2号", ""), ("/claim 2号。", "")],
+)
+async def test_an_incident_number_may_be_written_with_号(two, line, reply_in_group):
+    assert await two.say("liqiang", line) == reply_in_group
+    assert two.incident(2).assignee == "liqiang"
+
+
+async def test_a_note_after_a_number_with_号_is_kept_as_typed(two):
+    assert await two.say("liqiang", "备注 2号，3号楼已核实") == ""
+    assert await two.say("liqiang", "/note 2号 已到场") == ""
+    notes = [e.detail["text"] for e in store.events_of(two.app.db, 2, ("note",))]
+    assert notes == ["3号楼已核实", "已到场"]
+
+
+@pytest.mark.parametrize("line", ["/claim 2号号", "/claim 号", "/claim 2 号", "/claim 2号3"])
+async def test_号_is_read_only_right_after_the_number(two, line):
+    assert "用法：/claim" in await two.say("liqiang", line)
+    assert two.incident(2).assignee is None
