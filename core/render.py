@@ -6,7 +6,7 @@ Telegram HTML or WeCom markdown; nothing here knows a platform."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -44,6 +44,7 @@ __all__ = [
     "mute_notice",
     "plain_reasons",
     "regrade_notice",
+    "reminders_text",
     "render_card",
     "render_digest",
     "render_notice",
@@ -342,6 +343,15 @@ def card_text(card: Card, *, with_commands: bool = True) -> str:
     if with_commands and card.buttons:
         lines.append("操作：" + " · ".join(f"[{b.label}] {b.command}" for b in card.buttons))
     return "\n".join(lines)
+
+
+def reminders_text(lines: Sequence[tuple[int, str]]) -> str:
+    """A chat's reminders of one sweep, (incident id, line) each: a lone one as it is, more as one
+    message (`⏰ 时限提醒（N 起事件）` and a line each)."""
+    if len(lines) == 1:
+        return lines[0][1]
+    n = len({iid for iid, _ in lines})
+    return f"⏰ 时限提醒（{n} 起事件）\n" + "\n".join(text for _, text in lines)
 
 
 def short_line(inc: Incident, names: dict[str, str] | None = None, *, facts_only: bool = False) -> str:

@@ -129,3 +129,32 @@ async def test_a_note_after_a_number_with_号_is_kept_as_typed(two):
 async def test_号_is_read_only_right_after_the_number(two, line):
     assert "用法：/claim" in await two.say("liqiang", line)
     assert two.incident(2).assignee is None
+
+
+@pytest.mark.parametrize("closed", [True, False])
+async def test_reminders_queued_before_a_restart_are_not_sent_stale(make_app, clock, tmp_path, closed):
+    # the sweep queued #1's claim reminder (before 10:30), then the bot stopped before sending it;
+    # 8 hours later, after the restart, "还有 9 分钟" is false: not sent — nor anything for #1 once
+    # it was closed; what is true then is said by the next sweep
+    from tests.conftest import HIGH, seed
+
+    db = tmp_path / "r.db"
+    a = make_app(db_path=db)
+    assert seed(a, *HIGH).created
+    await a.deliver()
+    clock.advance(minutes=21)
+    await a.app._deadline_job()
+    assert "⏳ #1" in str(a.app.db.execute("SELECT payload FROM outbox WHERE state = 'pending'").fetchall())
+    a.app.close()  # stopped before delivering
+    clock.advance(hours=8)
+    b = make_app(db_path=db)
+    if closed:
+        assert await b.say("wangmin", "/close 1 误报") == ""
+    out = await b.deliver()
+    assert "⏳ #1" not in out, out
+    await b.app._deadline_job()
+    out += await b.deliver()
+    if closed:
+        assert "✅ #1 由 王敏 关闭" in out and "⏰" not in out and "⏫" not in out, out
+    else:
+        assert out.count("#1 超过认领时限（10:30）无人认领，自动升级至组长") == 1, out
