@@ -304,6 +304,15 @@ def _text_after_number(call: Call) -> str:
     return _text_after_id(call) if (call.args and looks_numeric(call.args[0])) else call.rest
 
 
+_EXAMPLE_NUMBER = re.compile(r"(例如 /[a-z]+ )12(?=\s)")
+
+
+def _for_incident(usage: str, iid: int) -> str:
+    """`usage` with its example for this incident (when the number is known — typed, or the card
+    replied to or pressed — the example says what to send for it: /reopen 4 …, not /reopen 12)."""
+    return _EXAMPLE_NUMBER.sub(rf"\g<1>{iid}", usage, count=1)
+
+
 def _no_more(extra: list[str], usage: str) -> None:
     """Refuse arguments a command does not take, rather than guess what they meant."""
     if extra:
@@ -593,7 +602,7 @@ async def cmd_reopen(call: Call) -> list[Reply]:
     if inc.state not in (State.CLOSED, State.PENDING_SIGNOFF):
         return [Reply(f"#{inc.id} 尚未关闭（{inc.state.label}），无需重新打开。")]
     if not reason:
-        raise UsageError(f"请说明重新打开的原因。用法：{_REOPEN_USAGE}")
+        raise UsageError(f"请说明重新打开的原因。用法：{_for_incident(_REOPEN_USAGE, iid)}")
     _within(reason, REASON_LIMIT, "原因", _REOPEN_USAGE)
     return _result(call, call.deps.service.act(iid, Action.REOPEN, call.actor, text=reason))
 
@@ -620,7 +629,7 @@ async def cmd_note(call: Call) -> list[Reply]:
     iid = _incident_id(call, usage)
     text = _text_after_id(call)
     if not text:
-        raise UsageError(f"备注内容不能为空。用法：{usage}")
+        raise UsageError(f"备注内容不能为空。用法：{_for_incident(usage, iid)}")
     try:
         step = playbook_step(text)
     except ValueError as exc:  # digits beyond what int() reads
@@ -646,7 +655,7 @@ async def cmd_judge(call: Call) -> list[Reply]:
     iid = _incident_id(call, _JUDGE_USAGE)
     text = _text_after_number(call)
     if not text:
-        raise UsageError(f"研判意见不能为空。用法：{_JUDGE_USAGE}")
+        raise UsageError(f"研判意见不能为空。用法：{_for_incident(_JUDGE_USAGE, iid)}")
     _within(text, JUDGE_LIMIT, "研判意见", _JUDGE_USAGE)
     _visible(call, iid, need=View.FULL)
     return _result(call, call.deps.service.act(iid, Action.JUDGE, call.actor, text=text))
@@ -662,7 +671,7 @@ async def cmd_instruct(call: Call) -> list[Reply]:
     iid = _incident_id(call, _INSTRUCT_USAGE)
     text = _text_after_number(call)
     if not text:
-        raise UsageError(f"批示内容不能为空。用法：{_INSTRUCT_USAGE}")
+        raise UsageError(f"批示内容不能为空。用法：{_for_incident(_INSTRUCT_USAGE, iid)}")
     _within(text, INSTRUCT_LIMIT, "批示", _INSTRUCT_USAGE)
     _visible(call, iid, need=View.FULL)
     out = call.deps.service.act(iid, Action.INSTRUCT, call.actor, text=text)
@@ -715,7 +724,7 @@ async def cmd_close(call: Call) -> list[Reply]:
     iid = _incident_id(call, _CLOSE_USAGE)
     text = _text_after_number(call)
     if not text:
-        raise UsageError(f"请注明处置方式（{DISPOSITIONS}）。用法：{_CLOSE_USAGE}")
+        raise UsageError(f"请注明处置方式（{DISPOSITIONS}）。用法：{_for_incident(_CLOSE_USAGE, iid)}")
     found = _split_disposition(text)
     if found is None:
         word = text.split()[0]
@@ -1240,7 +1249,7 @@ async def cmd_transfer(call: Call) -> list[Reply]:
     iid = _incident_id(call, _TRANSFER_USAGE)
     rest = _after_id(call)
     if len(rest) < 2:
-        raise UsageError(f"请写明承办单位和反馈期限。用法：{_TRANSFER_USAGE}")
+        raise UsageError(f"请写明承办单位和反馈期限。用法：{_for_incident(_TRANSFER_USAGE, iid)}")
     unit, raw = rest[0], rest[1]
     if len(unit) > 60:
         raise UsageError(f"单位名称过长。用法：{_TRANSFER_USAGE}")
@@ -1303,7 +1312,7 @@ async def cmd_feedback(call: Call) -> list[Reply]:
     iid = _incident_id(call, _FEEDBACK_USAGE)
     text = _text_after_number(call)
     if not text:
-        raise UsageError(f"反馈内容不能为空。用法：{_FEEDBACK_USAGE}")
+        raise UsageError(f"反馈内容不能为空。用法：{_for_incident(_FEEDBACK_USAGE, iid)}")
     _within(text, NOTE_LIMIT, "反馈内容", _FEEDBACK_USAGE)
     _visible(call, iid, need=View.FULL)
     return _result(call, call.deps.service.act(iid, Action.FEEDBACK, call.actor, text=text))

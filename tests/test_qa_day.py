@@ -158,3 +158,34 @@ async def test_reminders_queued_before_a_restart_are_not_sent_stale(make_app, cl
         assert "✅ #1 由 王敏 关闭" in out and "⏰" not in out and "⏫" not in out, out
     else:
         assert out.count("#1 超过认领时限（10:30）无人认领，自动升级至组长") == 1, out
+
+
+@pytest.mark.parametrize("keyboards", [True, False])
+async def test_the_reopen_button_says_what_to_send_for_this_incident(two, keyboards):
+    # 重新打开 on a closed card needs a reason: the answer names this incident, not "/reopen 12"
+    from handlers import Request
+
+    assert await two.say("liqiang", "/close 2 已回应") == ""
+    req = Request(platform="console", chat="监测群", user_id="zhoulan", text="")
+    pressed = await two.app.host.press(req, "r:2", keyboards=keyboards)
+    assert "/reopen 2 " in pressed.notice and "/reopen 12" not in pressed.notice, pressed.notice
+    assert "/reopen 2 " in await two.say("zhoulan", "/reopen 2")
+    assert two.incident(2).state.value == "closed"
+
+
+@pytest.mark.parametrize(
+    ("who", "line", "example"),
+    [
+        ("liqiang", "/note 2", "/note 2 "),
+        ("liqiang", "研判 2", "/judge 2 "),
+        ("chenbuzhang", "/instruct 2", "/instruct 2 "),
+        ("liqiang", "/close 2", "/close 2 "),
+        ("liqiang", "/transfer 2", "/transfer 2 "),
+        ("liqiang", "反馈 2", "/feedback 2 "),
+    ],
+)
+async def test_a_command_missing_its_text_gives_the_example_for_this_incident(two, who, line, example):
+    before = two.count("events")
+    said = await two.say(who, line)
+    assert example in said and "12" not in said, said
+    assert two.count("events") == before
