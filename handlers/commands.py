@@ -50,7 +50,14 @@ from jobs import offload
 from jobs.collect import item_key
 from jobs.outfiles import fresh_path
 from jobs.pipeline import index_off_loop
-from jobs.report import build_report, parse_period, render_report, report_with_chart, special_report
+from jobs.report import (
+    BackwardsPeriod,
+    build_report,
+    parse_period,
+    render_report,
+    report_with_chart,
+    special_report,
+)
 from jobs.tips import TIP_SOURCE, TipRefused, fetch_tip
 from storage import incidents as store
 from storage import people as people_store
@@ -828,6 +835,9 @@ def _period(arg: str, what: str, usage: str) -> str:
     """
     try:
         period = parse_period(arg)
+    except BackwardsPeriod as exc:
+        a, b = exc.start.isoformat(), exc.end.isoformat()
+        raise UsageError(f"起始日 {a} 晚于结束日 {b}，请写作 {b}..{a}。{usage}") from exc
     except (ValueError, OverflowError) as exc:
         raise UsageError(f"无法识别的{what}周期“{shorten(arg)}”。{usage}") from exc
     m = _RANGE.match(period)

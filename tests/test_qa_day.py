@@ -189,3 +189,16 @@ async def test_a_command_missing_its_text_gives_the_example_for_this_incident(tw
     said = await two.say(who, line)
     assert example in said and "12" not in said, said
     assert two.count("events") == before
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "/report 2026-11-30..2026-11-01",
+        "/export ledger 2026-11-30至2026-11-01",
+        "/report ２０２６-１１-３０..２０２６-１１-０１",
+    ],
+)
+async def test_a_backwards_date_range_is_named_as_such(two, line):
+    said = await two.say("chenbuzhang", line)
+    assert "起始日 2026-11-30 晚于结束日 2026-11-01，请写作 2026-11-01..2026-11-30" in said, said
