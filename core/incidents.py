@@ -704,6 +704,15 @@ class IncidentService:
         # `kept`: a line that reports what was done (an auto-escalation) is always sent
         per_chat: dict[tuple[str, str], list[tuple[Incident, str, bool, list]]] = {}
         duty = self.on_duty(now) if self.config.organization.duty else None
+        # the team's people's private chats: a reminder reaches one of them only while the
+        # incident is theirs (its holder, or a person of an escalation step it reached) — not
+        # someone who was sent the card as its holder before it was handed on
+        team_private = {
+            where: person.id
+            for person in self.config.people
+            if Role(person.role) in (Role.ADMIN, Role.STAFF, Role.LEADER)
+            for where in self.router.private_chats(person)
+        }
         with self.storage.write_tx(self.db):
             for inc, key, text, to_assignee, record in items:
                 on_duty = duty if (duty and not inc.assignee and key.startswith(("claim:", "duty:"))) else None
@@ -724,8 +733,15 @@ class IncidentService:
                         + [t for t in self.outbox.chats_with_card(self.db, inc.id) if t[0] in self.router.platforms]
                     )
                 )
-                outside = self.router.facts_only_chats(inc.team, self.config.chain(inc.grade, inc.category))
+                chain = self.config.chain(inc.grade, inc.category)
+                outside = self.router.facts_only_chats(inc.team, chain)
                 outside = outside | self.subscriber_chats(inc)  # subscribers: the summary, not each reminder
+                theirs = {inc.assignee} | {
+                    p.id
+                    for step in chain.steps[: inc.escalation_level]
+                    for p in self.router.step_targets(step, inc.team)[0]
+                }
+                outside = outside | {where for where, pid in team_private.items() if pid not in theirs}
                 told: set[tuple[str, str]] = set()
                 for platform, chat in targets:
                     if (platform, chat) not in outside:

@@ -202,3 +202,20 @@ async def test_a_command_missing_its_text_gives_the_example_for_this_incident(tw
 async def test_a_backwards_date_range_is_named_as_such(two, line):
     said = await two.say("chenbuzhang", line)
     assert "起始日 2026-11-30 晚于结束日 2026-11-01，请写作 2026-11-01..2026-11-30" in said, said
+
+
+async def test_reminders_follow_the_incident_to_its_new_holder_not_the_one_before(two, clock):
+    # 李强 held #1 and got its card privately (a 批示 went to him); it was then assigned to 周岚:
+    # the sweep's nudges reach 周岚 and the group, and 王敏 (the 组长 it was escalated to), not
+    # 李强, who no longer holds it
+    assert await two.say("liqiang", "/claim 1") == ""
+    assert await two.say("chenbuzhang", "/instruct 1 请核实") == ""
+    assert await two.say("liqiang", "/escalate 1 请组长关注") == ""
+    assert await two.say("liqiang", "/assign 1 @周岚") == ""
+    await two.deliver()
+    clock.advance(hours=2, minutes=1)
+    await two.app._deadline_job()
+    out = await two.deliver()
+    chats = [block.split("】")[0] for block in out.split("【")[1:]]
+    assert "私聊 → 周岚" in chats and "监测群" in chats and "私聊 → 王敏" in chats, out
+    assert "私聊 → 李强" not in chats, out
