@@ -257,13 +257,15 @@ class App:
         return self.analyzer
 
     # ------------------------------------------------------------------ rendering
-    def render(self, inc: Incident, where: tuple[str, str] | None = None) -> Card:
+    def render(self, inc: Incident, where: tuple[str, str] | None = None, *, facts_only: bool = False) -> Card:
         """The card of an incident; `where` (platform, chat) it is shown: a facts-only chat of the
-        incident's escalation chain (a partner department) gets no internal assessment."""
+        incident's escalation chain (a partner department) gets no internal assessment and no
+        names of the team's people — nor does anyone when `facts_only` (a partner's /show)."""
         now = self.clock()
         dl = deadlines_for(inc, self.config.grades, self.tz)
-        facts_only = where is not None and where in self.router.facts_only_chats(
-            inc.team, self.config.chain(inc.grade, inc.category)
+        facts_only = facts_only or (
+            where is not None
+            and where in self.router.facts_only_chats(inc.team, self.config.chain(inc.grade, inc.category))
         )
         names = {p.id: p.name for p in self.config.people}
         marks = SQLITE.incidents.events_of(self.db, inc.id, ("instruct", "read"))

@@ -19,6 +19,7 @@ __all__ = [
     "Dated",
     "Deadlines",
     "Intent",
+    "deadline_named",
     "deadlines_for",
     "due_intents",
     "is_overdue",
@@ -67,8 +68,14 @@ def deadlines_for(inc: Dated, rules: Mapping[Grade, GradeRule], tz: ZoneInfo) ->
 # (it still counts as overdue until it is closed: 办结 is the sign-off).
 _DONE = (State.CLOSED, State.PENDING_SIGNOFF)
 
+
 # what an incident owes, least serious first: claim, a 转办's feedback, first authoritative
 # response, full response
+def deadline_named(dl: Deadlines, name: str) -> datetime | None:
+    """The deadline a reminder's key names ("claim" of "claim:pre", "first", "full", "feedback")."""
+    return {"claim": dl.claim, "first": dl.first_response, "full": dl.full_response, "feedback": dl.feedback}.get(name)
+
+
 _LABELS = {"claim": "认领时限", "feedback": "反馈时限", "first": "首次权威发布时限", "full": "完整回应时限"}
 OVERDUE_LABELS = {"claim": "认领超时", "feedback": "反馈超时", "first": "首次回应超时", "full": "办结超时"}
 
@@ -178,7 +185,10 @@ def due_intents(
         label = _LABELS[name]
         span = when - inc.created_at
         lead = parse_duration(rule.remind_before) if rule.remind_before else min(timedelta(minutes=30), span / 3)
-        local = when.astimezone(tz).strftime("%H:%M")
+        # the time of day, with its date when that is not today (a deadline reported missed
+        # after the bot was down, or when a mute ends, may be yesterday's)
+        same_day = when.astimezone(tz).date() == now.astimezone(tz).date()
+        local = when.astimezone(tz).strftime("%H:%M" if same_day else "%m-%d %H:%M")
         if now >= when:
             if f"{name}:due" not in done and not muted:
                 out.append(Intent("overdue", f"{name}:due", f"⏰ #{i} 已超过{label}（{local}）"))

@@ -30,6 +30,7 @@ from core.cluster import (
     to_hex,
 )
 from core.config import DEFAULT_CHAIN, Config, GradeRule, Playbook, Source
+from core.deadlines import deadline_named, deadlines_for
 from core.duty import Shift, day_label, overrides_in_force, shifts_from, shifts_of_day
 from core.grades import Grade
 from core.grading import SPREAD_WINDOW_HOURS, Reach, Reason, grade_story, reasons_from_json
@@ -44,6 +45,7 @@ from core.render import (
     level_notice,
     mute_notice,
     regrade_notice,
+    reminders_text,
     render_notice,
     signoff_request,
     source_notice,
@@ -680,24 +682,8 @@ class IncidentService:
 
     def remind(self, inc: Incident, key: str, text: str, *, to_assignee: bool = True) -> None:
         """A deadline reminder: once per key (kept in the audit log), to the incident's chats
-        and privately to its assignee."""
-        now = self.clock()
-        with self.storage.write_tx(self.db):
-            self.store.add_event(self.db, inc.id, now, actor=None, action="reminder", detail={"key": key, "text": text})
-            self._announce(inc, text, edit_card=False, now=now, reminder=True, summarised=True)
-            person = self.config.person(inc.assignee) if (to_assignee and inc.assignee) else None
-            if person:
-                for platform, chat in self.router.private_chats(person):
-                    self.outbox.enqueue(
-                        self.db,
-                        now,
-                        platform=platform,
-                        chat=chat,
-                        kind=self.outbox.TEXT,
-                        payload={"text": text, "reminder": True},
-                        priority=inc.grade.rank,
-                    )
-        self.on_queued()
+        and privately to its assignee (`remind_batch` with one item)."""
+        self.remind_batch([(inc, key, text, to_assignee, True)])
 
     def remind_batch(self, items: list[tuple[Incident, str, str, bool, bool]]) -> int:
         """The reminders of one deadline sweep, `(incident, key, text, to_assignee, record)` each:
@@ -709,8 +695,24 @@ class IncidentService:
         if not items:
             return 0
         now = self.clock()
-        per_chat: dict[tuple[str, str, str], list[tuple[Incident, str]]] = {}
+        # per chat, its reminders: (incident, text, threaded under the incident's card there, line);
+        # a chat that shows the card and is also someone's private chat (the assignee's, the
+        # person on duty's) gets each reminder once, and all of a sweep's in one message.
+        # `line` goes with the message: [incident, text, until, kept] — the deliverer leaves out
+        # a reminder that is no longer true when it is sent (late: after a restart or an outage):
+        # one of an incident closed (or waiting for 销号) since, or "还有 N 分钟" past `until`;
+        # `kept`: a line that reports what was done (an auto-escalation) is always sent
+        per_chat: dict[tuple[str, str], list[tuple[Incident, str, bool, list]]] = {}
         duty = self.on_duty(now) if self.config.organization.duty else None
+        # the team's people's private chats: a reminder reaches one of them only while the
+        # incident is theirs (its holder, or a person of an escalation step it reached) — not
+        # someone who was sent the card as its holder before it was handed on
+        team_private = {
+            where: person.id
+            for person in self.config.people
+            if Role(person.role) in (Role.ADMIN, Role.STAFF, Role.LEADER)
+            for where in self.router.private_chats(person)
+        }
         with self.storage.write_tx(self.db):
             for inc, key, text, to_assignee, record in items:
                 on_duty = duty if (duty and not inc.assignee and key.startswith(("claim:", "duty:"))) else None
@@ -720,46 +722,54 @@ class IncidentService:
                     self.store.add_event(
                         self.db, inc.id, now, actor=None, action="reminder", detail={"key": key, "text": text}
                     )
+                until = None
+                if key.endswith(":pre"):  # "距…还有 N 分钟": true until that deadline
+                    due = deadline_named(deadlines_for(inc, self.config.grades, self.tz), key.split(":")[0])
+                    until = to_iso(due) if due else None
+                line = [inc.id, text, until, key == "auto_escalate"]
                 targets = list(
                     dict.fromkeys(
                         self.router.group_chats(inc.team)
                         + [t for t in self.outbox.chats_with_card(self.db, inc.id) if t[0] in self.router.platforms]
                     )
                 )
-                outside = self.router.facts_only_chats(inc.team, self.config.chain(inc.grade, inc.category))
+                chain = self.config.chain(inc.grade, inc.category)
+                outside = self.router.facts_only_chats(inc.team, chain)
                 outside = outside | self.subscriber_chats(inc)  # subscribers: the summary, not each reminder
+                theirs = {inc.assignee} | {
+                    p.id
+                    for step in chain.steps[: inc.escalation_level]
+                    for p in self.router.step_targets(step, inc.team)[0]
+                }
+                outside = outside | {where for where, pid in team_private.items() if pid not in theirs}
+                told: set[tuple[str, str]] = set()
                 for platform, chat in targets:
                     if (platform, chat) not in outside:
-                        per_chat.setdefault((platform, chat, self.outbox.NOTICE), []).append((inc, text))
+                        per_chat.setdefault((platform, chat), []).append((inc, text, True, line))
+                        told.add((platform, chat))
                 assignee = self.config.person(inc.assignee) if (to_assignee and inc.assignee) else None
                 for person in (assignee, on_duty):
                     if person:
-                        for platform, chat in self.router.private_chats(person):
-                            per_chat.setdefault((platform, chat, self.outbox.TEXT), []).append((inc, text))
-            for (platform, chat, kind), lines in per_chat.items():
-                rank = min(inc.grade.rank for inc, _ in lines)
-                if len(lines) == 1:
-                    inc, text = lines[0]
-                    self.outbox.enqueue(
-                        self.db,
-                        now,
-                        platform=platform,
-                        chat=chat,
-                        kind=kind,
-                        incident_id=inc.id if kind == self.outbox.NOTICE else None,
-                        payload={"text": text, "reminder": True},
-                        priority=rank,
-                    )
-                    continue
-                ids = sorted({inc.id for inc, _ in lines})
-                body = "\n".join(text for _, text in sorted(lines, key=lambda x: (x[0].grade.rank, x[0].id)))
+                        for where in self.router.private_chats(person):
+                            if where not in told:
+                                per_chat.setdefault(where, []).append((inc, text, False, line))
+                                told.add(where)
+            for (platform, chat), lines in per_chat.items():
+                rank = min(inc.grade.rank for inc, _, _, _ in lines)
+                lines.sort(key=lambda x: (x[0].grade.rank, x[0].id))
+                text = reminders_text([(inc.id, said) for inc, said, _, _ in lines])
+                payload = {"text": text, "reminder": True, "lines": [line for *_, line in lines]}
+                threaded = len(lines) == 1 and lines[0][2]
+                if len(lines) > 1:
+                    payload["incidents"] = sorted({inc.id for inc, _, _, _ in lines})
                 self.outbox.enqueue(
                     self.db,
                     now,
                     platform=platform,
                     chat=chat,
-                    kind=self.outbox.TEXT,
-                    payload={"text": f"⏰ 时限提醒（{len(ids)} 起事件）\n{body}", "reminder": True, "incidents": ids},
+                    kind=self.outbox.NOTICE if threaded else self.outbox.TEXT,
+                    incident_id=lines[0][0].id if threaded else None,
+                    payload=payload,
                     priority=rank,
                 )
         self.on_queued()

@@ -6,7 +6,7 @@ Telegram HTML or WeCom markdown; nothing here knows a platform."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -44,6 +44,7 @@ __all__ = [
     "mute_notice",
     "plain_reasons",
     "regrade_notice",
+    "reminders_text",
     "render_card",
     "render_digest",
     "render_notice",
@@ -251,7 +252,7 @@ def render_card(inc: Incident, ctx: RenderContext) -> Card:
     if score:
         fields.append(("评分", score))
     state = inc.state.label
-    if inc.assignee:
+    if inc.assignee and not ctx.facts_only:  # who in the team holds it (not for a partner department)
         state += f" · {ctx.names.get(inc.assignee, inc.assignee)}"
     if inc.escalation_level:
         state += f" · 升级第 {inc.escalation_level} 级"
@@ -344,10 +345,20 @@ def card_text(card: Card, *, with_commands: bool = True) -> str:
     return "\n".join(lines)
 
 
-def short_line(inc: Incident, names: dict[str, str] | None = None) -> str:
-    """One line per incident, for /list, /mine and reports."""
+def reminders_text(lines: Sequence[tuple[int, str]]) -> str:
+    """A chat's reminders of one sweep, (incident id, line) each: a lone one as it is, more as one
+    message (`⏰ 时限提醒（N 起事件）` and a line each)."""
+    if len(lines) == 1:
+        return lines[0][1]
+    n = len({iid for iid, _ in lines})
+    return f"⏰ 时限提醒（{n} 起事件）\n" + "\n".join(text for _, text in lines)
+
+
+def short_line(inc: Incident, names: dict[str, str] | None = None, *, facts_only: bool = False) -> str:
+    """One line per incident, for /list, /mine and reports (`facts_only`: for a partner
+    department, without who in the team holds it)."""
     names = names or {}
-    who = f" · {names.get(inc.assignee, inc.assignee)}" if inc.assignee else ""
+    who = f" · {names.get(inc.assignee, inc.assignee)}" if inc.assignee and not facts_only else ""
     return inert(f"{inc.grade.emoji} #{inc.id} [{inc.grade.value}] {inc.title[:40]} · {inc.state.label}{who}")
 
 

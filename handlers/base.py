@@ -136,7 +136,7 @@ class Host(Protocol):
 class RenderCard(Protocol):
     """The card of an incident as a chat sees it (`where`: (platform, chat); None: the group's)."""
 
-    def __call__(self, inc: Incident, where: tuple[str, str] | None = None) -> Card: ...
+    def __call__(self, inc: Incident, where: tuple[str, str] | None = None, *, facts_only: bool = False) -> Card: ...
 
 
 @dataclass

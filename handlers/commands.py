@@ -12,7 +12,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from core.search import MAX_QUERY_CHARS, highlight, parse_query, snippet
 from handlers.base import Deps, Reply, Request
 from handlers.parsing import (
     ARG_PUNCT,
+    ID,
     MAX_ID,
     NEXT_NOT_NUMBER,
     Line,
@@ -50,7 +51,14 @@ from jobs import offload
 from jobs.collect import item_key
 from jobs.outfiles import fresh_path
 from jobs.pipeline import index_off_loop
-from jobs.report import build_report, parse_period, render_report, report_with_chart, special_report
+from jobs.report import (
+    BackwardsPeriod,
+    build_report,
+    parse_period,
+    render_report,
+    report_with_chart,
+    special_report,
+)
 from jobs.tips import TIP_SOURCE, TipRefused, fetch_tip
 from storage import incidents as store
 from storage import people as people_store
@@ -323,7 +331,7 @@ def _after_id(call: Call) -> list[str]:
     return call.args
 
 
-_LEADING_ID = re.compile(rf"^[#＃]?[0-9０-９]+(?:[{re.escape(ARG_PUNCT)}]+{NEXT_NOT_NUMBER}|(?=\s|$))\s*")
+_LEADING_ID = re.compile(rf"^{ID}(?:[{re.escape(ARG_PUNCT)}]+{NEXT_NOT_NUMBER}|(?=\s|$))\s*")
 
 
 def _text_after_id(call: Call) -> str:
@@ -341,6 +349,15 @@ def _text_after_number(call: Call) -> str:
     """The free text of a command that may act on the card replied to: after the number when
     one was typed, else all of it (as typed)."""
     return _text_after_id(call) if (call.args and looks_numeric(call.args[0])) else call.rest
+
+
+_EXAMPLE_NUMBER = re.compile(r"(例如 /[a-z]+ )12(?=\s)")
+
+
+def _for_incident(usage: str, iid: int) -> str:
+    """`usage` with its example for this incident (when the number is known — typed, or the card
+    replied to or pressed — the example says what to send for it: /reopen 4 …, not /reopen 12)."""
+    return _EXAMPLE_NUMBER.sub(rf"\g<1>{iid}", usage, count=1)
 
 
 def _no_more(extra: list[str], usage: str) -> None:
@@ -524,6 +541,7 @@ async def cmd_list(call: Call) -> list[Reply]:
     page = page or 1
     deps = call.deps
     states = (state,) if state else _OPEN
+    views: dict[int, View] = {}  # a partner's view of each incident listed (the team's: full)
     if call.role in TEAM_ROLES:  # the team sees every incident: count and page in SQL
         total = store.count_incidents(deps.db, states=states, grade=grade)
         shown = store.list_incidents(
@@ -531,11 +549,11 @@ async def cmd_list(call: Call) -> list[Reply]:
         )
     else:  # a partner: only what was escalated or transferred to them, decided per incident
         transfers = store.transfer_units(deps.db) if call.role is Role.PARTNER else {}
-        seen = [
-            i
-            for i in store.list_incidents(deps.db, states=states, grade=grade, limit=1_000_000)
-            if _view(call, i, transfers) is not View.NONE
-        ]
+        seen = []
+        for i in store.list_incidents(deps.db, states=states, grade=grade, limit=1_000_000):
+            if (v := _view(call, i, transfers)) is not View.NONE:
+                seen.append(i)
+                views[i.id] = v
         total, shown = len(seen), seen[(page - 1) * LIST_PAGE : page * LIST_PAGE]
     what = "、".join(x for x in (grade.badge if grade else "", state.label if state else "") if x)
     if not total:
@@ -551,7 +569,7 @@ async def cmd_list(call: Call) -> list[Reply]:
         head = hold + "\n" + head
     if pages > 1:
         head += f"，第 {page}/{pages} 页"
-    lines = [head + "："] + [short_line(i, names) for i in shown]
+    lines = [head + "："] + [short_line(i, names, facts_only=views.get(i.id) is View.FACTS) for i in shown]
     if page < pages:
         filters = " ".join(x for x in (grade.value if grade else "", state.label if state else "") if x)
         lines.append(
@@ -576,21 +594,19 @@ async def cmd_show(call: Call) -> list[Reply]:
     deps = call.deps
     inc, view = _visible(call, iid)
     # in a private chat the card is the asker's own (a leader's offers 已阅 and 批示)
-    card = deps.render_card(inc, (call.req.platform, call.req.chat)) if call.req.private else deps.render_card(inc)
+    where = (call.req.platform, call.req.chat) if call.req.private else None
     if view is not View.FULL:
-        # what a facts-only escalation step receives: the card and the posts, no internal
+        # what a facts-only escalation step receives: the card (rendered for facts only: no
+        # 研判, 批示, 已阅, 销号 line or names of the team's people) and the posts, no internal
         # notes, escalation reasons, playbook or timeline
-        # the 研判 is the team's internal assessment
-        card = replace(
-            card, fields=tuple(f for f in card.fields if f[0] not in ("研判", "已阅") and not f[0].startswith("📌"))
-        )
+        card = deps.render_card(inc, where, facts_only=True)
         lines = [card_text(card, with_commands=False)]
         posts = store.posts_for(deps.db, iid)
         if posts:
             lines.append(f"\n📰 相关帖文 {len(posts)} 篇：")
             lines += [f"  · {p['source_name'] or p['source_id']}：{p['title'][:40]}" for p in posts[:10]]
         return [Reply("\n".join(lines))]
-    lines = [card_text(card)]
+    lines = [card_text(deps.render_card(inc, where))]
     pb = deps.config.playbook(inc.category)
     events = store.events_for(deps.db, iid)
     if pb:
@@ -633,7 +649,7 @@ async def cmd_reopen(call: Call) -> list[Reply]:
     if inc.state not in (State.CLOSED, State.PENDING_SIGNOFF):
         return [Reply(f"#{inc.id} 尚未关闭（{inc.state.label}），无需重新打开。")]
     if not reason:
-        raise UsageError(f"请说明重新打开的原因。用法：{_REOPEN_USAGE}")
+        raise UsageError(f"请说明重新打开的原因。用法：{_for_incident(_REOPEN_USAGE, iid)}")
     _within(reason, REASON_LIMIT, "原因", _REOPEN_USAGE)
     return _result(call, call.deps.service.act(iid, Action.REOPEN, call.actor, text=reason))
 
@@ -660,7 +676,7 @@ async def cmd_note(call: Call) -> list[Reply]:
     iid = _incident_id(call, usage)
     text = _text_after_id(call)
     if not text:
-        raise UsageError(f"备注内容不能为空。用法：{usage}")
+        raise UsageError(f"备注内容不能为空。用法：{_for_incident(usage, iid)}")
     try:
         step = playbook_step(text)
     except ValueError as exc:  # digits beyond what int() reads
@@ -686,7 +702,7 @@ async def cmd_judge(call: Call) -> list[Reply]:
     iid = _incident_id(call, _JUDGE_USAGE)
     text = _text_after_number(call)
     if not text:
-        raise UsageError(f"研判意见不能为空。用法：{_JUDGE_USAGE}")
+        raise UsageError(f"研判意见不能为空。用法：{_for_incident(_JUDGE_USAGE, iid)}")
     _within(text, JUDGE_LIMIT, "研判意见", _JUDGE_USAGE)
     _visible(call, iid, need=View.FULL)
     return _result(call, call.deps.service.act(iid, Action.JUDGE, call.actor, text=text))
@@ -702,7 +718,7 @@ async def cmd_instruct(call: Call) -> list[Reply]:
     iid = _incident_id(call, _INSTRUCT_USAGE)
     text = _text_after_number(call)
     if not text:
-        raise UsageError(f"批示内容不能为空。用法：{_INSTRUCT_USAGE}")
+        raise UsageError(f"批示内容不能为空。用法：{_for_incident(_INSTRUCT_USAGE, iid)}")
     _within(text, INSTRUCT_LIMIT, "批示", _INSTRUCT_USAGE)
     _visible(call, iid, need=View.FULL)
     out = call.deps.service.act(iid, Action.INSTRUCT, call.actor, text=text)
@@ -755,7 +771,7 @@ async def cmd_close(call: Call) -> list[Reply]:
     iid = _incident_id(call, _CLOSE_USAGE)
     text = _text_after_number(call)
     if not text:
-        raise UsageError(f"请注明处置方式（{DISPOSITIONS}）。用法：{_CLOSE_USAGE}")
+        raise UsageError(f"请注明处置方式（{DISPOSITIONS}）。用法：{_for_incident(_CLOSE_USAGE, iid)}")
     found = _split_disposition(text)
     if found is None:
         word = text.split()[0]
@@ -859,6 +875,9 @@ def _period(arg: str, what: str, usage: str) -> str:
     """
     try:
         period = parse_period(arg)
+    except BackwardsPeriod as exc:
+        a, b = exc.start.isoformat(), exc.end.isoformat()
+        raise UsageError(f"起始日 {a} 晚于结束日 {b}，请写作 {b}..{a}。{usage}") from exc
     except (ValueError, OverflowError) as exc:
         raise UsageError(f"无法识别的{what}周期“{shorten(arg)}”。{usage}") from exc
     m = _RANGE.match(period)
@@ -1280,7 +1299,7 @@ async def cmd_transfer(call: Call) -> list[Reply]:
     iid = _incident_id(call, _TRANSFER_USAGE)
     rest = _after_id(call)
     if len(rest) < 2:
-        raise UsageError(f"请写明承办单位和反馈期限。用法：{_TRANSFER_USAGE}")
+        raise UsageError(f"请写明承办单位和反馈期限。用法：{_for_incident(_TRANSFER_USAGE, iid)}")
     unit, raw = rest[0], rest[1]
     if len(unit) > 60:
         raise UsageError(f"单位名称过长。用法：{_TRANSFER_USAGE}")
@@ -1343,7 +1362,7 @@ async def cmd_feedback(call: Call) -> list[Reply]:
     iid = _incident_id(call, _FEEDBACK_USAGE)
     text = _text_after_number(call)
     if not text:
-        raise UsageError(f"反馈内容不能为空。用法：{_FEEDBACK_USAGE}")
+        raise UsageError(f"反馈内容不能为空。用法：{_for_incident(_FEEDBACK_USAGE, iid)}")
     _within(text, NOTE_LIMIT, "反馈内容", _FEEDBACK_USAGE)
     _visible(call, iid, need=View.FULL)
     return _result(call, call.deps.service.act(iid, Action.FEEDBACK, call.actor, text=text))
@@ -1419,7 +1438,7 @@ _ALIAS = re.compile(
     "^(" + "|".join(sorted(map(re.escape, _ALIASES), key=len, reverse=True)) + r")(?:$|(?=[\s#＃0-9０-９])\s*(.*))$",
     re.DOTALL,
 )
-_NUMBER = re.compile(r"^[#＃]?[0-9０-９]+(?:\s|$)")
+_NUMBER = re.compile(rf"^{ID}(?:\s|$)")
 # aliases that are everyday words in a group ("已阅" acknowledges any message): a command
 # there only with the incident number
 _NUMBER_IN_GROUP = frozenset({"read"})

@@ -23,6 +23,7 @@ from core.text import is_invisible
 
 __all__ = [
     "ARG_PUNCT",
+    "ID",
     "MAX_ID",
     "MAX_ID_DIGITS",
     "NUMBER_RE",
@@ -43,8 +44,10 @@ MAX_ID_DIGITS = 9
 MAX_ID = 10**MAX_ID_DIGITS - 1
 
 _DIGITS = "0-9０-９"
-# an incident number as typed: an optional single # (or ＃), then digits
-NUMBER_RE = re.compile(rf"[#＃]?[{_DIGITS}]+")
+# an incident number as typed: an optional single # (or ＃), then digits, optionally 号 (12号,
+# as Chinese names a numbered thing)
+ID = rf"[#＃]?[{_DIGITS}]+号?"
+NUMBER_RE = re.compile(ID)
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 
 # Sentence punctuation that may directly follow the command word or an incident number as
@@ -55,8 +58,8 @@ _P = re.escape(ARG_PUNCT)
 # "/word", "/word@name", "/word rest" — the slash may be full-width, the word's letters too
 _CMD = re.compile(rf"^[/／]([^\s@＠/／{_P}]+)(?:[@＠]([^\s{_P}]*))?(?:[{_P}]+\s*|\s+|$)(.*)$", re.DOTALL)
 # ... but '4,5' / '4，5' (two numbers?) is not read as #4 followed by '5': that would be a guess
-NEXT_NOT_NUMBER = rf"(?![#＃]?[{_DIGITS}]+(?:[\s{_P}]|$))"
-_NUMBER_PUNCT = re.compile(rf"^([#＃]?[{_DIGITS}]+)[{_P}]+{NEXT_NOT_NUMBER}(.*)$", re.DOTALL)
+NEXT_NOT_NUMBER = rf"(?!{ID}(?:[\s{_P}]|$))"
+_NUMBER_PUNCT = re.compile(rf"^({ID})[{_P}]+{NEXT_NOT_NUMBER}(.*)$", re.DOTALL)
 _WORD = re.compile(r"[a-z_]+")
 
 
@@ -108,11 +111,14 @@ def split_args(rest: str) -> list[str]:
 
 
 def parse_number(token: str, *, hash_allowed: bool = True) -> int | None:
-    """'12', '#12', '＃１２' -> 12; None for anything else (including '##1', '²', '1.5' and
-    numbers longer than MAX_ID_DIGITS)."""
+    """'12', '#12', '＃１２', '12号' -> 12; None for anything else (including '##1', '²', '1.5',
+    '12号号' and numbers longer than MAX_ID_DIGITS). Without `hash_allowed` (a page number)
+    neither # nor 号."""
     t = token.strip()
     if hash_allowed and t[:1] in ("#", "＃"):
         t = t[1:]
+    if hash_allowed and t[-1:] == "号":
+        t = t[:-1]
     if not t or len(t) > MAX_ID_DIGITS or not re.fullmatch(f"[{_DIGITS}]+", t):
         return None
     return int(t.translate(_FULL_WIDTH))

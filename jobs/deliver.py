@@ -23,14 +23,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlite_utils import Database
 
 from core.clock import Clock, from_iso
+from core.models import State
 from core.platform import ChatPlatform, DeliveryError, MessageGone, Outgoing, text_parts
-from core.render import Card, render_digest
+from core.render import Card, reminders_text, render_digest
 from storage import coord, outbox, write_tx
 from storage import incidents as store
 
@@ -387,6 +389,11 @@ class Deliverer:
                     return True
                 await self._card(adapter, row)
             else:
+                if row.payload.get("lines") and not row.payload.get("parts_done"):
+                    current = self._reminders_still_true(row, now)
+                    if current is None:
+                        return True
+                    row = current
                 reply_to = (
                     outbox.message_id_for(self.db, row.incident_id, row.platform, row.chat)
                     if row.kind == outbox.NOTICE
@@ -417,6 +424,36 @@ class Deliverer:
             self._failed(row, e, permanent=False)
             return False
         return True
+
+    def _reminders_still_true(self, row: outbox.OutboxRow, now: datetime) -> outbox.OutboxRow | None:
+        """A reminder message as it is true now (it may be sent late: after a restart, or when
+        the platform was down): without the reminders of incidents closed or waiting for 销号
+        since, and without "还有 N 分钟" to a deadline that has passed (the sweep says what
+        is due now). None, and marked as not to be sent, when nothing of it is left."""
+        lines = row.payload["lines"]
+        states = store.incident_states(self.db, sorted({int(line[0]) for line in lines}))
+        kept = [
+            line
+            for line in lines
+            if line[3]  # what was done (an auto-escalation) is said in any case
+            or (
+                states.get(int(line[0])) not in (None, State.CLOSED, State.PENDING_SIGNOFF)
+                and (not line[2] or now < (from_iso(line[2]) or now))
+            )
+        ]
+        if len(kept) == len(lines):
+            return row
+        dropped = [f"#{line[0]}" for line in lines if line not in kept]
+        if not kept:
+            log.info("reminder to %s/%s no longer true, not sent (%s)", row.platform, row.chat, "、".join(dropped))
+            with write_tx(self.db):
+                outbox.mark_superseded(self.db, row.id, now)
+            return None
+        log.info(
+            "reminder to %s/%s sent without what is no longer true (%s)", row.platform, row.chat, "、".join(dropped)
+        )
+        text = reminders_text([(int(line[0]), line[1]) for line in kept])
+        return replace(row, payload={**row.payload, "text": text, "lines": kept})
 
     async def _card(self, adapter: ChatPlatform, row: outbox.OutboxRow) -> None:
         inc = store.get_incident(self.db, _incident_id(row))

@@ -31,6 +31,7 @@ from storage import reports as reports_store
 
 __all__ = [
     "PERIODS",
+    "BackwardsPeriod",
     "Report",
     "build_report",
     "folded",
@@ -92,6 +93,14 @@ _ALIASES = {
 }
 
 
+class BackwardsPeriod(ValueError):
+    """A date range that ends before it starts (2026-11-30..2026-11-01)."""
+
+    def __init__(self, text: str, start: date, end: date):
+        super().__init__(text)
+        self.start, self.end = start, end
+
+
 def parse_period(text: str) -> str:
     """today | week | month | yesterday | lastweek | YYYY-MM-DD..YYYY-MM-DD (Chinese words too;
     a range as an input method types it: full-width digits, 至 or ～ between; one date alone is
@@ -110,7 +119,7 @@ def parse_period(text: str) -> str:
         raise ValueError(text)
     a, b = (date(*map(int, p.split("-"))) for p in parts)
     if b < a:
-        raise ValueError(text)
+        raise BackwardsPeriod(text, a, b)
     return f"{a.isoformat()}..{b.isoformat()}"
 
 

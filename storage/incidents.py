@@ -30,6 +30,7 @@ __all__ = [
     "get_incident",
     "get_mute_all",
     "get_story_row",
+    "incident_states",
     "incidents_between",
     "last_event_id",
     "link_post",
@@ -104,6 +105,15 @@ def get_incident(db: Database, incident_id: int) -> Incident:
     if not rows:
         raise IncidentNotFound(incident_id)
     return _row_to_incident(rows[0])
+
+
+def incident_states(db: Database, incident_ids: list[int]) -> dict[int, State]:
+    """The state of each of these incidents (those that exist)."""
+    if not incident_ids:
+        return {}
+    marks = ",".join("?" * len(incident_ids))
+    rows = db.execute(f"SELECT id, state FROM incidents WHERE id IN ({marks})", list(incident_ids)).fetchall()
+    return {int(i): State(state) for i, state in rows}
 
 
 def get_story_row(db: Database, incident_id: int) -> dict:

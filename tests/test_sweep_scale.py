@@ -204,7 +204,9 @@ async def test_one_sweep_one_message_per_group_each_incident_audited_once(tmp_pa
             assert keys == ["auto_escalate", "claim:due", "claim:pre"]
             assert h.app.service.get(i).state.value == "escalated"
         await app.deliverer.drain()
-        assert sum(1 for k, t in p.sent if k == "text" and "时限提醒（7 起事件）" in t) == 2
+        # the first message ("还有 N 分钟"), still unsent when the deadline passed, is no longer true
+        sent = [t for k, t in p.sent if k == "text" and "时限提醒（7 起事件）" in t]
+        assert len(sent) == 1 and "⏫" in sent[0] and "⏳" not in sent[0]
     finally:
         app.close()
 
