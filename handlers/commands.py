@@ -203,7 +203,7 @@ async def handle(deps: Deps, req: Request) -> list[Reply]:
         note = f"（所附{what}未保存，只读取了说明文字；如需留存，请在备注中用文字描述{what}内容。）"
         if not replies:
             return [Reply(note)]
-        return [replace(replies[0], text=f"{replies[0].text}\n{note}"), *replies[1:]]
+        return [dataclasses.replace(replies[0], text=f"{replies[0].text}\n{note}"), *replies[1:]]
     return replies
 
 
