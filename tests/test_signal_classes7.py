@@ -136,3 +136,63 @@ def test_public_schools_teacher_recruitment_is_recruitment_for_public_posts(prov
     assert not run(
         province, "2026年教师资格证考试报名时间", "2026年下半年中小学教师资格考试笔试报名即将开始。"
     ).relevant
+
+
+# ---------------------------------------------------------------- the vocabulary of later years
+
+
+@pytest.mark.parametrize(
+    "title, lead, category",
+    [
+        # the congresses and campaigns after the labelled posts' years
+        ("南丰县委宣讲团深入基层宣讲党的二十大精神", "南丰县委宣讲团走进乡镇、村，宣讲党的二十大精神。", "基层党建"),
+        ("白舍镇召开党纪学习教育动员会", "白舍镇召开党纪学习教育动员会，全体党员干部参加。", "基层党建"),
+        (
+            "南丰县开展“我为群众办实事”实践活动",
+            "南丰县各级党组织开展“我为群众办实事”实践活动，解决问题200余件。",
+            "基层党建",
+        ),
+        # complaint handling as it is named since
+        ("南丰县接诉即办：群众诉求件件有回音", "南丰县推行接诉即办机制，今年以来办理群众诉求1.2万件。", "政府回应"),
+        # formalism and idleness as they are named since
+        (
+            "南丰县民政局层层加码 基层疲于应付",
+            "有基层干部反映，南丰县民政局层层加码、过度留痕，让基层疲于应付。",
+            "干部作风",
+        ),
+        # the steps of an appointment
+        ("南丰县干部考察预告", "根据工作需要，拟对以下同志进行考察，现予以预告。", "干部任用"),
+        ("南丰县试用期满考核任职公示", "现将试用期满考核合格拟正式任职的干部予以公示。", "干部任用"),
+        # a village's collective funds
+        ("南丰县一村会计挪用集体资金获刑", "南丰县某村会计挪用村集体资金30万元，被法院判处有期徒刑二年。", "违纪违法"),
+        # an exemplar who died at work
+        (
+            "南丰县扶贫干部积劳成疾倒在工作岗位",
+            "南丰县某乡扶贫干部李某长期扎根基层，积劳成疾，倒在了工作岗位上。",
+            "干部作风",
+        ),
+    ],
+)
+def test_the_vocabulary_of_later_years_is_read(province, title, lead, category):
+    f = run(province, title, lead)
+    assert f.relevant and f.category == category, (f.category, f.reasons)
+
+
+def test_formalism_named_at_a_body_is_a_conduct_complaint(province):
+    f = run(
+        province,
+        "南丰县民政局层层加码 基层疲于应付",
+        "有基层干部反映，南丰县民政局层层加码、过度留痕，让基层疲于应付。",
+    )
+    assert f.grade.value == "III", f.reasons
+
+
+@pytest.mark.parametrize(
+    "title, lead",
+    [
+        ("某小学开展学习二十大精神主题班会", "某小学组织学生开展学习二十大精神主题班会。"),
+        ("为深入贯彻党的二十大精神，现就有关事项公告如下", "为深入贯彻党的二十大精神，现就2026年有关事项公告如下。"),
+    ],
+)
+def test_a_schools_class_or_a_documents_preamble_is_not_party_work(province, title, lead):
+    assert not run(province, title, lead).relevant
