@@ -196,3 +196,22 @@ def test_formalism_named_at_a_body_is_a_conduct_complaint(province):
 )
 def test_a_schools_class_or_a_documents_preamble_is_not_party_work(province, title, lead):
     assert not run(province, title, lead).relevant
+
+
+# ---------------------------------------------------------------- the poor's funds
+
+
+@pytest.mark.parametrize(
+    "title, lead",
+    [
+        ("罗针镇一村干部被举报侵占扶贫款", "临川区罗针镇某村干部被村民实名举报侵占扶贫资金。"),
+        ("村民反映低保评定优亲厚友", "白舍镇村民反映，某村低保评定优亲厚友，村干部亲属吃低保。"),
+    ],
+)
+def test_the_poors_funds_taken_by_those_who_hand_them_out_are_a_discipline_case(province, title, lead):
+    f = run(province, title, lead)
+    assert f.relevant and f.category == "违纪违法" and f.grade.value in ("III", "II"), (f.category, f.reasons)
+
+
+def test_a_citizen_who_cheats_the_allowance_is_a_court_report(province):
+    assert not run(province, "男子骗取低保被判刑", "男子隐瞒收入骗取低保金3万元，被法院判处有期徒刑。").relevant
