@@ -252,7 +252,7 @@ ABUSE = _terms("""打人 殴打 暴力执法 滥用权力 威胁 恐吓 强拆 �
 横行乡里 逼死 刑讯 敲诈 勒索 强占 私吞 截留 克扣 违法占地 村霸 黑恶 包庇 保护伞 徇私枉法""")
 # Discipline violations: named, they are a specific allegation against an identifiable official.
 VIOLATION = _terms("""公车私用 私车公养 违规吃喝 大吃大喝 公款吃喝 公款旅游 酒驾 醉驾 违规发放 违规收受 违规操办 大操大办
-借机敛财 吃空饷 违规兼职 违规持股 吃拿卡要 优亲厚友 关系保 人情保""")
+借机敛财 吃空饷 违规兼职 违规持股 吃拿卡要 优亲厚友 关系保 人情保 大摆宴席 豪车接亲""")
 # A report against someone: with it, a bare 违纪/违法 is a specific allegation.
 ALLEGATION = _terms("实名举报 举报 检举 控告 指控")
 FRAUD = _terms("""内定 舞弊 作弊 顶替 冒名顶替 萝卜招聘 量身定制 暗箱操作 买官 卖官 跑官 带病提拔 违规提拔 突击提拔 火箭提拔

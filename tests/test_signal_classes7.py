@@ -215,3 +215,11 @@ def test_the_poors_funds_taken_by_those_who_hand_them_out_are_a_discipline_case(
 
 def test_a_citizen_who_cheats_the_allowance_is_a_court_report(province):
     assert not run(province, "男子骗取低保被判刑", "男子隐瞒收入骗取低保金3万元，被法院判处有期徒刑。").relevant
+
+
+def test_an_officials_family_occasion_made_a_show_of_office_is_a_conduct_case(province):
+    f = run(
+        province, "网友爆料：南丰县某局长儿子婚礼大摆宴席", "网友爆料称，南丰县某局局长为儿子举办婚礼，大摆宴席近百桌。"
+    )
+    assert f.relevant and f.category == "干部作风" and f.grade.value in ("III", "II"), (f.category, f.reasons)
+    assert not run(province, "某明星婚礼大摆宴席 豪车接亲", "某明星举办婚礼，豪车接亲，大摆宴席三天。").relevant
