@@ -223,3 +223,31 @@ def test_an_officials_family_occasion_made_a_show_of_office_is_a_conduct_case(pr
     )
     assert f.relevant and f.category == "干部作风" and f.grade.value in ("III", "II"), (f.category, f.reasons)
     assert not run(province, "某明星婚礼大摆宴席 豪车接亲", "某明星举办婚礼，豪车接亲，大摆宴席三天。").relevant
+
+
+# ---------------------------------------------------------------- the organisation department's own work
+
+
+@pytest.mark.parametrize(
+    "title, lead, category",
+    [
+        ("南丰县人大常委会任命一批国家机关工作人员", "南丰县人大常委会会议决定任命李某为县财政局局长。", "干部任用"),
+        ("南丰县召开全县组织工作会议", "南丰县召开全县组织工作会议，县委常委、组织部长出席并讲话。", "基层党建"),
+        ("南丰县村（社区）“两委”换届工作启动", "南丰县村（社区）“两委”换届选举工作全面启动。", "基层党建"),
+        ("南丰县人才引进公告", "南丰县2026年引进急需紧缺人才公告，引进硕士研究生以上学历人才30名。", "招录考试"),
+    ],
+)
+def test_the_organisation_departments_own_work_is_read(province, title, lead, category):
+    f = run(province, title, lead)
+    assert f.relevant and f.category == category, (f.category, f.reasons)
+
+
+@pytest.mark.parametrize(
+    "title, lead",
+    [
+        ("某协会换届工作会议召开", "南丰县摄影家协会召开换届工作会议。"),
+        ("白舍镇组织工作人员开展环境卫生整治", "白舍镇组织工作人员开展环境卫生整治活动，清理垃圾10吨。"),
+    ],
+)
+def test_an_associations_election_or_organised_staff_is_not_it(province, title, lead):
+    assert not run(province, title, lead).relevant
