@@ -263,7 +263,8 @@ EXAM_OR_POST = _terms(
 DEATH = _terms("死亡 身亡 致死 死者 遇难 丧生 自杀 自尽 坠楼 跳楼 猝死 逼死 命案 致人死亡 不治 撞死 打死 害死 殒命")
 # words holding a death term that tell no death (户籍民警帮群众解决遇难题, 不治之症)
 _NOT_DEATH = re.compile(r"遇难题|遇难事|遇难处|不治之症")
-MASS = _terms("群体性事件 群体事件 围堵政府 堵路 打砸 围攻 集体上访 械斗 罢工")
+MASS = _terms("""群体性事件 群体事件 围堵政府 围堵镇政府 围堵乡政府 围堵县政府 围堵区政府 围堵市政府 冲击政府 聚集围堵 堵路
+打砸 围攻 集体上访 械斗 罢工""")
 MISCONDUCT = _terms("""失职 渎职 监管不力 违规 隐瞒 瞒报 不作为 乱作为 推诿 敷衍 暴力执法 问责 追责 责任人""")
 INACTION = _terms("""不作为 乱作为 慢作为 推诿 扯皮 敷衍 塞责 形式主义 官僚主义 态度恶劣 态度蛮横 吃拿卡要 门难进 脸难看
 懒政 庸政 怠政 拖欠 欠薪 讨薪 投诉 举报 曝光 维权 无人管 没人管 不管不问 石沉大海 踢皮球 刁难 不予理睬 公车私用 酒驾
@@ -272,6 +273,8 @@ INACTION = _terms("""不作为 乱作为 慢作为 推诿 扯皮 敷衍 塞责 �
 DOUBT = _terms("质疑 猫腻 ？ ? 是否 疑似 疑问 不公 网传")
 BULLETIN = _terms("典型案例 典型问题 曝光台 通报曝光 起典型 件典型")
 HELD_TO_ACCOUNT = _terms("问责 追责 被追责 责任追究 移送司法机关 移送检察机关 移交司法机关")
+# an identified official suspended or removed over an incident (教育局局长被停职)
+REMOVED = _terms("停职 被停职 免职 被免职 撤职 被撤职 停职检查")
 # A complaint the authorities answered or settled (a letter page's 已回复 / 处理结果, 投诉获解决):
 # complaint handling that worked, a minor item (IV) unless the content says more.
 # An explainer of the rules or of anti-corruption work (带你了解《监察法》, 行贿罪…实践认定中的几个
@@ -355,11 +358,12 @@ def assess_content(
         return Content(
             Grade.I, f"{'死亡' if death else '群体性事件'}与干部失职或不当行为相关（{'、'.join(w)}）", tuple(w), True
         )
-    accountable = _found(text, HELD_TO_ACCOUNT)
-    if death and accountable and not _found(headline, BULLETIN) and _STATS.search(headline):
+    accountable = _found(text, HELD_TO_ACCOUNT) or (_found(headline, REMOVED) if identified else [])
+    if death and accountable and not _found(headline, BULLETIN) and (_STATS.search(headline) or identified):
         # one deadly incident and the people held to account for it, counted in the headline
-        # (实验室爆炸致3学生死亡 校长等12人被问责, 事故调查结果公布 15人被移送司法机关): the rubric's
-        # "official misconduct causing serious harm", II — not a bulletin of typical cases
+        # (实验室爆炸致3学生死亡 校长等12人被问责, 事故调查结果公布 15人被移送司法机关), or an
+        # identified official suspended or removed over it (食物中毒致2名学生死亡 教育局长被停职): the
+        # rubric's "official misconduct causing serious harm", II — not a bulletin of typical cases
         w = death[:1] + accountable[:2]
         return Content(Grade.II, f"致人死亡事件的责任追究（{'、'.join(w)}）", tuple(w))
     if identified and (invest or abuse or violation) and not bulletin:

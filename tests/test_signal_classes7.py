@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.grading import content_grade_of
 from tests.conftest import finding_of as run
 
 
@@ -251,3 +252,35 @@ def test_the_organisation_departments_own_work_is_read(province, title, lead, ca
 )
 def test_an_associations_election_or_organised_staff_is_not_it(province, title, lead):
     assert not run(province, title, lead).relevant
+
+
+# ---------------------------------------------------------------- the gravest
+
+
+def test_a_death_in_a_forced_demolition_with_the_head_removed_is_the_gravest_conduct_case(province):
+    f = run(
+        province, "白舍镇强拆致村民死亡 镇长被免职", "白舍镇在强拆过程中致一名村民死亡，镇长已被免职，县里成立调查组。"
+    )
+    # grade I by its content; a forum post alone reaches I when it spreads
+    assert f.relevant and f.category == "干部作风" and content_grade_of(f.reasons).value == "I", (f.category, f.reasons)
+
+
+def test_villagers_besieging_the_township_government_over_cadres_graft_is_a_mass_incident(province):
+    f = run(
+        province, "数百村民围堵镇政府 抗议干部侵占补偿款", "数百名村民聚集围堵白舍镇政府，抗议镇村干部侵占征地补偿款。"
+    )
+    assert f.relevant and content_grade_of(f.reasons).value == "I", f.reasons
+
+
+def test_a_deadly_incident_with_an_identified_official_suspended_is_grave(province):
+    f = run(
+        province,
+        "学校食堂食物中毒致2名学生死亡 教育局长被停职",
+        "南丰县某中学食堂发生食物中毒事件，造成2名学生死亡，县教育局局长被停职检查。",
+    )
+    assert f.relevant and f.grade.value == "II", f.reasons
+
+
+def test_a_law_firms_page_on_a_demolition_reported_to_the_police_is_not_a_case(province):
+    f = run(province, "房子被强拆报警公安局不立案怎么办", "律师解答：房子被强拆，报警后公安局不立案，应当如何维权？")
+    assert not f.relevant
