@@ -492,7 +492,7 @@ class IncidentService:
             self.router.facts_only_chats(inc.team, self.config.chain(inc.grade, inc.category)) if internal else set()
         )
         if summarised:
-            outside = outside | self.subscriber_chats(inc)
+            outside = outside | self.summary_chats(inc)
         for platform, chat in targets:
             if edit_card:
                 self._queue_card(inc, platform, chat, now)
@@ -534,6 +534,18 @@ class IncidentService:
             priority=inc.grade.rank,
         )
 
+    def summary_chats(self, inc: Incident) -> set[tuple[str, str]]:
+        """The private chats that hear of `inc` by its card and status summaries rather than by
+        every claim, note, playbook and reminder: its subscribers' (`subscriber_chats`), and
+        those of the leaders the card was sent to (an escalation step, a 销号 request) — a
+        leader follows the incident, the staff work it. Its assignee's own chats excepted."""
+        out = self.subscriber_chats(inc)
+        holding = set(self.outbox.chats_with_card(self.db, inc.id))
+        for person in self.router.people_with_role(Role.LEADER):
+            if person.id != inc.assignee:
+                out.update(c for c in self.router.private_chats(person) if c in holding)
+        return out - set(self.router.group_chats(inc.team))
+
     def subscriber_chats(self, inc: Incident) -> set[tuple[str, str]]:
         """The private chats of the subscribers whose subscription covers `inc` (its assignee's
         own chats excepted): they get summaries instead of every claim and note."""
@@ -551,7 +563,7 @@ class IncidentService:
         now, sent = self.clock(), 0
         for inc, key, text in items:
             self.store.add_event(self.db, inc.id, now, actor=None, action="reminder", detail={"key": key, "text": text})
-            for platform, chat in sorted(self.subscriber_chats(inc)):
+            for platform, chat in sorted(self.summary_chats(inc)):
                 self._queue_notice(inc, platform, chat, text, now)
                 sent += 1
         return sent
@@ -735,7 +747,7 @@ class IncidentService:
                 )
                 chain = self.config.chain(inc.grade, inc.category)
                 outside = self.router.facts_only_chats(inc.team, chain)
-                outside = outside | self.subscriber_chats(inc)  # subscribers: the summary, not each reminder
+                outside = outside | self.summary_chats(inc)  # subscribers, leaders: the summary, not each reminder
                 theirs = {inc.assignee} | {
                     p.id
                     for step in chain.steps[: inc.escalation_level]

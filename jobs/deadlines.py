@@ -245,7 +245,7 @@ class _Sweep:
         its window (read from this incident's events only: the cost follows what is due)."""
         service, now = self.service, self.now
         due = summary_due(inc, now, self.every, last_activity=last_activity, done=done)
-        if due is None or not service.subscriber_chats(inc):
+        if due is None or not service.summary_chats(inc):
             return
         key, start, end = due
         events = [e for e in store.events_for(service.db, inc.id) if start <= e.at < end]

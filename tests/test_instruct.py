@@ -317,3 +317,25 @@ async def test_telegram_leaders_private_card_has_read_and_instruct_buttons(tg):
     tg.api.press(leader, tg.users["chenbuzhang"], card["message_id"], f"i:{iid}")
     await tg.until(lambda: len(tg.api.answers) > before + 2)
     assert "/instruct 批示内容" in tg.api.answers[before + 2]["text"]
+
+
+async def test_a_leader_reached_by_an_escalation_follows_by_the_card_not_by_each_claim_and_note(make_app, clock):
+    """A leader who was sent the card by an escalation step (not subscribed) sees it edited
+    as the staff work it, and the 批示 request, but not every claim, note, playbook and nudge
+    meant for the staff; a grade I–II incident's status summary reaches them instead."""
+    h, _ = await _major(make_app, subscribe=False)
+    await h.say("wangmin", "/escalate 1 请组长关注")
+    out = await h.deliver()
+    await h.say("wangmin", "/escalate 1 请分管领导关注")
+    out = await h.deliver()
+    assert private_lines(out, "陈副部长"), out  # the card, privately
+    await h.say("zhoulan", "/claim 1")
+    await h.say("zhoulan", "/note 1 已联系交通局")
+    out = await h.deliver()
+    assert "📝 #1 周岚：已联系交通局" in out  # the group hears of it
+    mine = private_lines(out, "陈副部长")
+    assert mine and all("↻ 卡片已更新" in line for line in mine), mine
+    out = await tick(h, hours=2, minutes=1)
+    summaries = [line for line in private_lines(out, "陈副部长") if "状态小结" in line]
+    assert len(summaries) == 1 and "#1" in summaries[0], out
+    assert not [line for line in private_lines(out, "陈副部长") if "⏰" in line or "💤" in line], out
