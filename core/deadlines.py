@@ -173,7 +173,9 @@ def due_intents(
         if key not in done:
             out.append(Intent("unmuted", key, f"🔔 #{i} 静音已结束，恢复提醒"))
     deadlines = []
-    if not inc.assignee and inc.state is State.NEW:
+    # nobody has it yet: also when it was escalated by hand before anyone claimed it (reminded
+    # and reported overdue like a new one; escalated on by itself only from NEW)
+    if not inc.assignee and inc.state in (State.NEW, State.ESCALATED):
         deadlines.append(("claim", dl.claim))
     if dl.feedback:
         deadlines.append(("feedback", dl.feedback))
@@ -192,7 +194,13 @@ def due_intents(
         if now >= when:
             if f"{name}:due" not in done and not muted:
                 out.append(Intent("overdue", f"{name}:due", f"⏰ #{i} 已超过{label}（{local}）"))
-            if name == "claim" and rule.auto_escalate and "auto_escalate" not in done and not held:
+            if (
+                name == "claim"
+                and inc.state is State.NEW
+                and rule.auto_escalate
+                and "auto_escalate" not in done
+                and not held
+            ):
                 if duty_grace is not None and "duty:claim" not in done:
                     out.append(Intent("duty", "duty:claim", f"👮 #{i} 超过认领时限（{local}）无人认领，请值班员处理"))
                 elif duty_grace is None or now >= when + duty_grace:

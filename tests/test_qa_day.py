@@ -219,3 +219,22 @@ async def test_reminders_follow_the_incident_to_its_new_holder_not_the_one_befor
     chats = [block.split("】")[0] for block in out.split("【")[1:]]
     assert "私聊 → 周岚" in chats and "监测群" in chats and "私聊 → 王敏" in chats, out
     assert "私聊 → 李强" not in chats, out
+
+
+async def test_an_incident_escalated_by_hand_before_anyone_claimed_it_is_still_reminded(two, clock):
+    # #1 (grade II, claim deadline 10:30) is escalated by hand at 10:05 and nobody claims it:
+    # the reminder before the deadline and the overdue notice still come, once each; it is not
+    # escalated on by itself (a person already chose where it went)
+    clock.advance(minutes=5)
+    assert await two.say("liqiang", "/escalate 1 请组长关注") == ""
+    await two.deliver()
+    out = []
+    for _ in range(4):
+        clock.advance(minutes=10)
+        await two.app._deadline_job()
+        out += (await two.deliver()).splitlines()
+    text = "\n".join(out)
+    assert text.count("距认领时限还有") >= 1 and "#1 已超过认领时限（10:30）" in text, text
+    assert sum("#1 已超过认领时限" in line for line in out if line.startswith("【监测群】")) == 1, text
+    assert "自动升级" not in text
+    assert two.incident(1).escalation_level == 1
