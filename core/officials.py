@@ -478,6 +478,8 @@ class Official:
 
 # the verb the tagger takes into a name right after a title (副主席胡捷率政协…: leads)
 _VERB_AFTER_NAME = frozenset("率")
+# verbs that name a person for a post: 任命王芳为…镇长
+_APPOINTING = frozenset({"任命", "提名", "选举", "推选", "决定任命", "提请任命", "拟任命"})
 
 
 def one_per_person(officials: Iterable[Official]) -> list[Official]:
@@ -659,6 +661,10 @@ class OfficialFinder:
                 j += 1 + self._title_at(pairs, j + 1)[1]  # 副部长、党组成员张力军
             name = self._name_after(pairs, j) or self._name_before(pairs, i)
             unit = self._unit_before(pairs, i)
+            if name and name == unit:  # one token read as both (免去李明白舍镇镇长: 舍镇 is no person)
+                name = ""
+            if not name:  # 任命王芳为白舍镇镇长: the one named before 为
+                name = self._appointed(pairs, i, unit)
             company = title in EXECUTIVES or any(c in unit for c in _COMPANY)
             if company and not (name and state_company(unit + "|" + pairs_text(pairs, i, 4), text)):
                 i = nxt  # a company's executive or unit: an official only at a named state company's
@@ -732,6 +738,28 @@ class OfficialFinder:
         if f in _NAME_TAGS and 2 <= len(w) <= 3 and w[0] not in _NOT_NAME:
             return w
         return ""
+
+    @staticmethod
+    def _appointed(pairs, i, unit: str) -> str:
+        """The person an appointment names before 为 and the post's unit (任命王芳为白舍镇镇长,
+        提名张伟为县长候选人): the name right after 任命 / 提名 / 选举 …, or ""."""
+        k, acc = i - 1, ""
+        while k >= 0 and len(acc) < len(unit):  # back over the unit's tokens
+            acc = pairs[k][0] + acc
+            k -= 1
+        if acc != unit or k < 1 or not pairs[k][0].endswith("为"):
+            return ""
+        w = pairs[k][0]
+        if w == "为" and k >= 2:  # 任命 / 王芳 / 为
+            name, f = pairs[k - 1]
+            ok = f in _NAME_TAGS and 2 <= len(name) <= 3 and pairs[k - 2][0] in _APPOINTING
+        elif len(w) == 2 and k >= 2 and pairs[k - 1][0] in SURNAMES:  # 任命 / 李 / 华为: the tagger's 华为
+            name, ok = pairs[k - 1][0] + w[0], pairs[k - 2][0] in _APPOINTING
+        elif 3 <= len(w) <= 4 and pairs[k][1] in _NAME_TAGS:  # 任命 / 王芳为
+            name, ok = w[:-1], pairs[k - 1][0] in _APPOINTING
+        else:
+            return ""
+        return name if ok and name[0] not in _NOT_NAME else ""
 
     @staticmethod
     def _unit_before(pairs, i) -> str:

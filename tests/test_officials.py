@@ -217,6 +217,29 @@ def test_a_verb_next_to_a_name_is_not_part_of_it(finder, text, label):
     assert len(officials) == 1 and officials[0].label.endswith(label), [o.label for o in officials]
 
 
+@pytest.mark.parametrize(
+    "text, label",
+    [
+        # an appointment names the person before 为 and the unit (the tagger's 华为 for 李华为)
+        ("任命王芳为白舍镇镇长", "白舍镇镇长王芳"),
+        ("决定任命李华为县财政局局长", "县财政局局长李华"),
+        ("提名张伟为县长候选人", "县长张伟"),
+        ("选举王强为村委会主任", "村委会主任王强"),
+    ],
+)
+def test_an_appointment_names_the_person_before_为(finder, text, label):
+    officials, _ = finder.find(fold(text))
+    assert [o.label for o in officials] == [label]
+
+
+def test_one_token_is_not_both_the_unit_and_the_name(finder):
+    """免去李明白舍镇镇长职务: the tagger cuts 李 / 明白 / 舍镇 and tags 舍镇 a name; the label
+    must not repeat it as the person (舍镇镇长舍镇)."""
+    officials, _ = finder.find(fold("南丰县委决定，免去李明白舍镇镇长职务，县里成立调查组。"))
+    assert all(o.name != o.unit for o in officials), [o.label for o in officials]
+    assert not any(o.label.endswith("舍镇镇长舍镇") for o in officials)
+
+
 def test_one_person_under_several_titles_is_shown_once(province):
     f = run(
         province,
