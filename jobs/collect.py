@@ -903,5 +903,14 @@ async def fetch_body(fetcher: Fetcher, source: Source, post: Post, aliases: dict
     except FetchError as e:
         log.info("detail page %s: %s", post.url, e)
         return post
-    body = await offload.cpu(lambda: _node_text(LexborHTMLParser(res.text), sel.body))
+    body = await offload.cpu(_detail_text, res.text, sel.body, post.url)
     return replace(post, text=body or post.text)
+
+
+def _detail_text(html: str, selector: str, url: str) -> str | None:
+    """The text at `selector` on a detail page; None for a page nested too deep to parse
+    (`MAX_HTML_DEPTH`: the list's text is kept)."""
+    if _html_depth(html) > MAX_HTML_DEPTH:
+        log.warning("detail page %s is nested deeper than %d levels; not parsed", url[:200], MAX_HTML_DEPTH)
+        return None
+    return _node_text(LexborHTMLParser(html), selector)
