@@ -18,12 +18,22 @@ relative links). A body that is not RSS/Atom (an HTML error page served with 200
 path, broken XML) is that source's `CollectError`. Entries with neither a title nor any text
 (a body that is only an `<img>`) are skipped, never stored empty.
 
+HTML, JSON and search pages. A list page whose item selector matches nothing, only links
+back to the list or home page, or nothing with a title is the source's failure naming the
+selector (a search's result page may be empty); an anti-bot, login or 访问受限 page says so;
+a page nested deeper than `MAX_HTML_DEPTH` block levels is refused before parsing (lexbor is
+quadratic in depth). `<base href>` is honoured. A JSON answer may carry a BOM or a JSONP
+callback; a web page, too-deep nesting or an over-long integer is a clear failure, and a list
+whose items have no title at the configured path says so. Each parse keeps one post per item
+key, and a search one per result across its queries, whose text is percent-encoded whole.
+
 Publication times. A JSON number (or string of digits) is an epoch in seconds, milliseconds,
 microseconds or nanoseconds, told apart by its size. A time is trusted only from 1990 up to a
 day after the fetch (`plausible_time`); an impossible one (year 10000, an epoch beyond any
 calendar) or an implausible one (year 1, 2100) is dropped for that item alone, which then
 counts from its fetch time like an item without a date, and the source's run logs how many
-were dropped. Engagement counts that are negative, not finite or beyond `MAX_COUNT` are
+were dropped. Relative times (刚刚, 3分钟前, 昨天 10:30, 11-26 10:30) are read against the
+fetch time in local time. Engagement counts that are negative, not finite or beyond `MAX_COUNT` are
 dropped too, never read as some other number.
 """
 
