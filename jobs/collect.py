@@ -18,12 +18,22 @@ relative links). A body that is not RSS/Atom (an HTML error page served with 200
 path, broken XML) is that source's `CollectError`. Entries with neither a title nor any text
 (a body that is only an `<img>`) are skipped, never stored empty.
 
+HTML, JSON and search pages. A list page whose item selector matches nothing, only links
+back to the list or home page, or nothing with a title is the source's failure naming the
+selector (a search's result page may be empty); an anti-bot, login or 访问受限 page says so;
+a page nested deeper than `MAX_HTML_DEPTH` block levels is refused before parsing (lexbor is
+quadratic in depth). `<base href>` is honoured. A JSON answer may carry a BOM or a JSONP
+callback; a web page, too-deep nesting or an over-long integer is a clear failure, and a list
+whose items have no title at the configured path says so. Each parse keeps one post per item
+key, and a search one per result across its queries, whose text is percent-encoded whole.
+
 Publication times. A JSON number (or string of digits) is an epoch in seconds, milliseconds,
 microseconds or nanoseconds, told apart by its size. A time is trusted only from 1990 up to a
 day after the fetch (`plausible_time`); an impossible one (year 10000, an epoch beyond any
 calendar) or an implausible one (year 1, 2100) is dropped for that item alone, which then
 counts from its fetch time like an item without a date, and the source's run logs how many
-were dropped. Engagement counts that are negative, not finite or beyond `MAX_COUNT` are
+were dropped. Relative times (刚刚, 3分钟前, 昨天 10:30, 11-26 10:30) are read against the
+fetch time in local time. Engagement counts that are negative, not finite or beyond `MAX_COUNT` are
 dropped too, never read as some other number.
 """
 
@@ -186,12 +196,61 @@ def _count(value: object) -> int | None:
     return int(n)
 
 
-def parse_time(text: str | None, tz: ZoneInfo = DEFAULT_TZ) -> datetime | None:
+_AGO = re.compile(r"^(\d{1,4})\s*(秒|分钟|分|小时|个小时|天|日|周|星期)前$")
+_AGO_UNIT = {
+    "秒": timedelta(seconds=1),
+    "分钟": timedelta(minutes=1),
+    "分": timedelta(minutes=1),
+    "小时": timedelta(hours=1),
+    "个小时": timedelta(hours=1),
+    "天": timedelta(days=1),
+    "日": timedelta(days=1),
+    "周": timedelta(weeks=1),
+    "星期": timedelta(weeks=1),
+}
+_DAY_WORD = re.compile(r"^(今天|昨天|前天)\s*(?:(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?$")
+_DAYS_BACK = {"今天": 0, "昨天": 1, "前天": 2}
+# a month and day without a year (11-26 10:30, 11月26日 10:30): the latest such date not after the fetch
+_NO_YEAR = re.compile(r"^(\d{1,2})[-/.月](\d{1,2})日?(?:\s*(\d{1,2})[:：](\d{2})(?::(\d{2}))?)?$")
+
+
+def _relative_time(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """How Chinese sites write recent times, read against the fetch time `now`: 刚刚, 3分钟前,
+    2小时前, 昨天 10:30, 前天 08:05, 今天 00:01, 11-26 10:30 (the latest such date not after
+    `now`, a year back if needed). None for anything else."""
+    text = text.replace("\u3000", " ").strip()
+    if text in ("刚刚", "刚才", "just now"):
+        return now
+    m = _AGO.match(text)
+    if m:
+        return now - int(m.group(1)) * _AGO_UNIT[m.group(2)]
+    local = now.astimezone(tz)
+    m = _DAY_WORD.match(text)
+    if m:
+        day = local.date() - timedelta(days=_DAYS_BACK[m.group(1)])
+        h, mi, s = (int(x) if x else 0 for x in m.groups()[1:])
+        return datetime(day.year, day.month, day.day, h, mi, s, tzinfo=tz)
+    m = _NO_YEAR.match(text)
+    if m:
+        mo, d, h, mi, s = (int(x) if x else 0 for x in m.groups())
+        dt = datetime(local.year, mo, d, h, mi, s, tzinfo=tz)
+        return dt if dt <= now + FUTURE_SLACK else dt.replace(year=local.year - 1)
+    return None
+
+
+def parse_time(text: str | None, tz: ZoneInfo = DEFAULT_TZ, *, now: datetime | None = None) -> datetime | None:
     """ISO times, RFC 822, '2026-11-23 08:12', '2026年11月23日 08:12'; a time naming no zone is
-    local time (`core.clock.local_if_naive`)."""
+    local time (`core.clock.local_if_naive`). Given the fetch time `now`, also the relative
+    times Chinese sites write (刚刚, 3分钟前, 昨天 10:30, 11-26 10:30: `_relative_time`).
+
+    :raises ValueError: a relative time no calendar holds (2月30日, 99:00)."""
     if not text:
         return None
     text = str(text).strip()
+    if now is not None:
+        rel = _relative_time(text, now, tz)
+        if rel is not None:
+            return rel
     try:
         return local_if_naive(datetime.fromisoformat(text.replace("Z", "+00:00")), tz)
     except ValueError:
@@ -302,16 +361,16 @@ def _epoch(n: float) -> datetime | None:
     raise ValueError(f"epoch {n} is out of range")
 
 
-def _json_time(value: object) -> datetime | None:
+def _json_time(value: object, now: datetime | None = None) -> datetime | None:
     """A JSON item's time: a number or a string of digits is an epoch (`_epoch`), other text
-    is read by `parse_time`."""
+    is read by `parse_time` (relative times against the fetch time `now`)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str) and _EPOCH_TEXT.fullmatch(value.strip()):
         return _epoch(float(value))
     if isinstance(value, (int, float)):
         return _epoch(float(value))
-    return parse_time(value if isinstance(value, str) else None)
+    return parse_time(value if isinstance(value, str) else None, now=now)
 
 
 _XML_DECL = re.compile(r"""^\s*<\?xml\b[^>]*?\?>""")
@@ -433,6 +492,81 @@ def parse_feed(
     return posts
 
 
+# Block elements that no sibling closes: each one opened is a level deeper. lexbor checks the
+# open elements at every such tag, so a page of 200,000 unclosed <div>s takes hours of the CPU
+# worker (quadratic); no real page is anywhere near this deep.
+MAX_HTML_DEPTH = 1000
+_BLOCK_TAG = re.compile(
+    rb"<(/?)(?:div|section|article|ul|ol|dl|blockquote|center|nav|main|header|footer|aside|fieldset|"
+    rb"details|figure|form|menu|address|hgroup|dir|summary|figcaption|search)(?=[\s/>])",
+    re.IGNORECASE,
+)
+
+
+def _html_depth(html: str) -> int:
+    """The deepest nesting of the block elements above (a linear scan, before any parsing)."""
+    depth = deepest = 0
+    for m in _BLOCK_TAG.finditer(html.encode("utf-8", errors="replace")):
+        if m.group(1):
+            depth = max(0, depth - 1)
+        else:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
+
+
+# what an anti-bot or rate-limit page says in its text; its title may also say it is a login
+# wall or "forbidden" (a normal page's header says 请登录 too: not read from the text)
+_BLOCKED = (
+    r"验证码|安全验证|人机验证|拖动滑块|完成验证|访问受限|访问被拒|拒绝访问|禁止访问|访问过于频繁|请求过于频繁|"
+    r"访问频率过|异常访问|异常流量|captcha|access denied|just a moment|are you a robot|unusual traffic"
+)
+_BLOCKED_TEXT = re.compile(_BLOCKED, re.IGNORECASE)
+_BLOCKED_TITLE = re.compile(_BLOCKED + r"|登录|forbidden|too many requests", re.IGNORECASE)
+
+
+def _blocked_page(html: str) -> str | None:
+    """The failure reason for a page that is an anti-bot check, a login wall or a "访问受限"
+    notice instead of the expected list: says so and names the page's title. None for others."""
+    head = html[:65536]
+    m = _PAGE_TITLE.search(head.encode("utf-8", errors="replace"))
+    title = _text(m.group(1).decode("utf-8", errors="replace"))[:60] if m else ""
+    visible = _text(head)[:2000]
+    hit = _BLOCKED_TITLE.search(title) or _BLOCKED_TEXT.search(visible)
+    if not hit:
+        return None
+    shown = f"（页面标题「{title}」）" if title else f"（页面中有「{hit.group(0)}」）"
+    return f"收到的是验证码/访问受限页面{shown}，没有读到内容 / got an anti-bot or access-denied page"
+
+
+def _page_title(text: str) -> str:
+    m = _PAGE_TITLE.search(text[:65536].encode("utf-8", errors="replace"))
+    title = _text(m.group(1).decode("utf-8", errors="replace"))[:60] if m else ""
+    return f"（页面标题「{title}」）" if title else ""
+
+
+def _unique(posts: list[Post]) -> list[Post]:
+    """One post per item key, the first: the same article twice on a page (a pinned copy, a
+    tracking variant of its link), an API's duplicate ids, one result found by two queries."""
+    seen: set[str] = set()
+    out = []
+    for p in posts:
+        if p.item_key not in seen:
+            seen.add(p.item_key)
+            out.append(p)
+    return out
+
+
+def _navigation(link: str | None, page_url: str, aliases: dict[str, str] | None) -> bool:
+    """A link back to the list page itself or to its site's home page: navigation (首页, 本版),
+    never an article, whatever the item selector matched."""
+    if not link:
+        return False
+    key = canonical_url(link, aliases)
+    home = urljoin(page_url, "/")
+    return key in (canonical_url(page_url, aliases), canonical_url(home, aliases))
+
+
 def _node_text(node, selector: str | None) -> str | None:
     if not selector:
         return None
@@ -441,23 +575,47 @@ def _node_text(node, selector: str | None) -> str | None:
 
 
 def parse_html(
-    source: Source, html: str, base_url: str, aliases: dict[str, str] | None = None, *, now: datetime | None = None
+    source: Source,
+    html: str,
+    base_url: str,
+    aliases: dict[str, str] | None = None,
+    *,
+    now: datetime | None = None,
+    results: bool = False,
 ) -> list[Post]:
     """The posts of a list page read with the source's selectors (times judged by `now`, as
-    in `parse_feed`)."""
+    in `parse_feed`). Relative links resolve against the page's `<base href>`, else its URL.
+
+    :raises CollectError: the page is nested too deep to parse, is an anti-bot or access-denied
+        page, or its item selector matches nothing (a search's result page, `results`, may
+        have no results) or nothing with a title: the reason names the selector."""
     sel = source.selectors
     if sel is None:  # the config requires them of an html source
         raise CollectError(f"来源 {source.id} 没有 selectors / source {source.id} has no selectors")
+    depth = _html_depth(html)
+    if depth > MAX_HTML_DEPTH:
+        raise CollectError(
+            f"网页嵌套过深（超过 {MAX_HTML_DEPTH} 层），不予解析 / HTML nested {depth} levels deep "
+            f"(limit {MAX_HTML_DEPTH})"
+        )
     tree = LexborHTMLParser(html)
     tree.strip_tags(["script", "style"])  # their content is code, not a title or text
+    base = tree.css_first("base[href]")
+    if base is not None:
+        base_url = web_link(base.attributes.get("href"), base_url) or base_url
     posts = []
     times = _Times(source.id, now)
-    for node in tree.css(sel.item):
+    nodes = tree.css(sel.item)
+    navigation = 0
+    for node in nodes:
         title = _node_text(node, sel.title) or ""
         link_node = node.css_first(sel.link) if sel.link else None
         href = link_node.attributes.get("href") if link_node is not None else None
         link = web_link(href, base_url) if href else None
         if not title:
+            continue
+        if _navigation(link, base_url, aliases):
+            navigation += 1
             continue
         when = _node_text(node, sel.time)
         posts.append(
@@ -467,13 +625,34 @@ def parse_html(
                 title=title,
                 text=_node_text(node, sel.text) or "",
                 url=link,
-                published_at=times.read(parse_time, when),
+                published_at=times.read(lambda v: parse_time(v, now=times.now), when),
                 replies=_count(_node_text(node, sel.replies)),
                 views=_count(_node_text(node, sel.views)),
             )
         )
     times.log()
-    return posts
+    if not posts:
+        blocked = _blocked_page(html)
+        if blocked:
+            raise CollectError(blocked)
+        if not nodes and not results:
+            raise CollectError(
+                f"选择器 item「{sel.item}」在页面上没有匹配到任何条目，网页可能已改版{_page_title(html)} / "
+                f"item selector {sel.item!r} matched nothing"
+            )
+        if nodes and len(nodes) == navigation:
+            raise CollectError(
+                f"选择器 item「{sel.item}」只匹配到导航链接（首页、本页），网页可能已改版 / "
+                f"item selector {sel.item!r} matched only navigation links"
+            )
+        if nodes:
+            raise CollectError(
+                f"选择器 item「{sel.item}」匹配到 {len(nodes)} 条，但标题选择器 title「{sel.title}」都没有取到文字 / "
+                f"title selector {sel.title!r} found no text in {len(nodes)} items"
+            )
+    if navigation:
+        log.info("source %s: skipped %d navigation link(s) (the list page or the home page)", source.id, navigation)
+    return _unique(posts)
 
 
 def _path(obj, path: str | None):
@@ -506,12 +685,42 @@ def _whole_chars(obj):
 
 def _scalar(value: object) -> str:
     """A JSON field read as text: a string, or a number written out; "" for anything else
-    (null, true/false, an object, a list)."""
+    (null, true/false, an object, a list, NaN, Infinity, 1e999: never "nan" or "inf")."""
     if isinstance(value, str):
         return value
+    if isinstance(value, float) and not math.isfinite(value):
+        return ""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     return ""
+
+
+# a JSONP answer: callback({...}); optionally after a /**/ guard
+_JSONP_HEAD = re.compile(r"\s*(?:/\*\*/\s*)?[A-Za-z_$][\w$.]*\s*\(")
+_JSONP = re.compile(r"^\s*(?:/\*\*/\s*)?[A-Za-z_$][\w$.]*\s*\(\s*(.*?)\s*\)\s*;?\s*$", re.DOTALL)
+
+
+def _json_data(text: str):
+    """The JSON value of an API's answer: a BOM is dropped and a JSONP callback unwrapped.
+
+    :raises CollectError: a web page (an error or anti-bot page served with 200), or text that
+        is not JSON, is nested too deep, or holds a number too long to read."""
+    text = text.lstrip("\ufeff")
+    m = _JSONP.match(text) if _JSONP_HEAD.match(text) else None
+    if m:
+        text = m.group(1)
+    try:
+        return _whole_chars(json.loads(text))
+    except json.JSONDecodeError as e:
+        page = _html_page(text.encode("utf-8", errors="replace"))
+        if page is not None:
+            blocked = _blocked_page(text)
+            raise CollectError(blocked or page.replace("RSS/Atom 订阅源", "JSON").replace("a feed", "JSON")) from e
+        raise CollectError(f"JSON 无法解析 / JSON not parseable: {e.msg} (line {e.lineno})") from e
+    except RecursionError as e:
+        raise CollectError("JSON 嵌套过深，无法解析 / JSON nested too deep") from e
+    except ValueError as e:  # an integer of more than 4300 digits
+        raise CollectError(f"JSON 无法解析（数字过长） / JSON not parseable: {e}") from e
 
 
 def parse_json(
@@ -522,10 +731,7 @@ def parse_json(
     f = source.fields
     if f is None:  # the config requires them of a json source
         raise CollectError(f"来源 {source.id} 没有 fields / source {source.id} has no fields")
-    try:
-        data = _whole_chars(json.loads(text))
-    except json.JSONDecodeError as e:
-        raise CollectError(f"JSON 无法解析 / JSON not parseable: {e.msg} (line {e.lineno})") from e
+    data = _json_data(text)
     items = _path(data, f.items)
     if not isinstance(items, list):
         raise CollectError(f"JSON 中找不到列表 {f.items!r} / no list at {f.items!r}")
@@ -544,7 +750,7 @@ def parse_json(
             continue
         text = _scalar(_path(it, f.text)) if f.text else ""
         ts = _path(it, f.time) if f.time else None
-        published = times.read(_json_time, ts)
+        published = times.read(lambda v: _json_time(v, times.now), ts)
         posts.append(
             Post(
                 source_id=source.id,
@@ -559,16 +765,21 @@ def parse_json(
             )
         )
     times.log()
-    return posts
+    if items and not posts:  # a list of something, but nothing with a title where `title` points
+        raise CollectError(
+            f"JSON 列表「{f.items}」有 {len(items)} 项，但都没有取到标题字段「{f.title}」 / "
+            f"none of the {len(items)} items at {f.items!r} has a text title at {f.title!r}"
+        )
+    return _unique(posts)
 
 
-def _parse(source, kind: str, res, aliases, now: datetime) -> list[Post]:
+def _parse(source, kind: str, res, aliases, now: datetime, results: bool = False) -> list[Post]:
     text, url = res.text, res.url
     if kind == "rss":
         # already decoded from evidence by the fetcher; still only ever parsed, never opened
         return parse_feed(source.id, text, aliases, url=url, now=now)
     if kind == "html":
-        return parse_html(source, text, url, aliases, now=now)
+        return parse_html(source, text, url, aliases, now=now, results=results)
     return parse_json(source, text, url, aliases, now=now)
 
 
@@ -624,12 +835,16 @@ async def read_source(
     if source.kind == "search":
         out = SourceRead()
         for q in search_queries(source, config):
-            url = source.url.replace("{query}", quote(q))
+            url = source.url.replace("{query}", quote(q, safe=""))  # '/', '&', '+', '#' are the query's
             try:
                 res = await fetcher.get(url)
             except FetchError as e:
                 raise CollectError(f"搜索“{q}”失败 / search for {q!r} failed: {e}") from e
-            out.posts += await offload.cpu(_parse, source, source.format, res, aliases, now)  # off the loop
+            try:
+                out.posts += await offload.cpu(_parse, source, source.format, res, aliases, now, True)  # off the loop
+            except CollectError as e:
+                raise CollectError(f"搜索“{q}”：{e}") from e
+        out.posts = _unique(out.posts)
         return out
     try:
         res = await fetcher.get(source.url, etag=etag, last_modified=last_modified)
@@ -698,5 +913,14 @@ async def fetch_body(fetcher: Fetcher, source: Source, post: Post, aliases: dict
     except FetchError as e:
         log.info("detail page %s: %s", post.url, e)
         return post
-    body = await offload.cpu(lambda: _node_text(LexborHTMLParser(res.text), sel.body))
+    body = await offload.cpu(_detail_text, res.text, sel.body, post.url)
     return replace(post, text=body or post.text)
+
+
+def _detail_text(html: str, selector: str, url: str) -> str | None:
+    """The text at `selector` on a detail page; None for a page nested too deep to parse
+    (`MAX_HTML_DEPTH`: the list's text is kept)."""
+    if _html_depth(html) > MAX_HTML_DEPTH:
+        log.warning("detail page %s is nested deeper than %d levels; not parsed", url[:200], MAX_HTML_DEPTH)
+        return None
+    return _node_text(LexborHTMLParser(html), selector)
