@@ -37,6 +37,7 @@ from core.platform import ChatPlatform
 from core.render import Card, RenderContext, render_card
 from core.routing import Router
 from core.text import Segmenter, configure_jieba, preload_compiled_segmenter
+from core.tls import tls_context
 from handlers import ChatHost, Deps, Reply, Request, handle
 from handlers.permissions import allowed
 from jobs import offload
@@ -460,6 +461,7 @@ class App:
             proxy=s.http_proxy,
             headers={"User-Agent": s.user_agent},
             limits=httpx.Limits(max_connections=50),
+            verify=tls_context(),  # (the proxies' transports; PerHostTransport uses it too)
             transport=PerHostTransport(max_connections=50, per_host=self.config.collection.per_host + 1)
             if direct
             else None,

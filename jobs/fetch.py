@@ -46,6 +46,7 @@ import httpx
 
 from core.clock import Clock, system_clock
 from core.errors import YuqingError
+from core.tls import tls_context
 from jobs import offload
 
 
@@ -425,12 +426,13 @@ class PerHostTransport(httpx.AsyncBaseTransport):
     made every request cost N such checks. Here a request only sees its host's one or two
     connections, and keep-alive reuse per host is unchanged. `max_connections` caps the requests
     in flight over all hosts (each slot held until its response is closed), as the shared
-    pool's limit did. One TLS context is shared by all the pools."""
+    pool's limit did. One TLS context is shared by all the pools (when verifying: the
+    process's one, `core.tls.tls_context`)."""
 
     def __init__(self, *, max_connections: int = 50, per_host: int = 2, verify: bool = True):
         import ssl
 
-        self._ssl: ssl.SSLContext = httpx.create_ssl_context(verify=verify)
+        self._ssl: ssl.SSLContext = tls_context() if verify else httpx.create_ssl_context(verify=False)
         self._limits = httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host)
         self._pools: dict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = {}
         self._slots = asyncio.Semaphore(max_connections)

@@ -16,6 +16,7 @@ import httpx
 
 from bot.platforms.ratelimit import Pacer
 from core.platform import DeliveryError
+from core.tls import tls_context
 
 __all__ = ["APP_PER_USER_MINUTE", "ROBOT_PER_MINUTE", "ROBOT_PREFIX", "WeComClient", "WeComError"]
 
@@ -108,7 +109,7 @@ class WeComClient:
         self._token_lock = asyncio.Lock()
 
     def open(self) -> None:
-        self.http = httpx.AsyncClient(timeout=httpx.Timeout(15.0))
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(15.0), verify=tls_context())
 
     async def close(self) -> None:
         if self.http is not None:
