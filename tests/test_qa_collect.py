@@ -46,14 +46,16 @@ HTML = """<html><body><ul>
 </ul></body></html>"""
 
 
-def _config(config_dir, kind: str, url: str, extra: str = ""):
+def _config(config_dir, kind: str, url: str, extra: str = "", collection: str = ""):
+    """The example config with one source `web` of `kind` at `url` (and `extra` lines), fetched
+    without waits or retries (and `collection`'s further lines)."""
     p = config_dir / "example.toml"
     text = p.read_text(encoding="utf-8")
     text = text.replace(
         "# ---------------------------------------------------------------- watch-list",
         SOURCE.format(kind=kind, url=url, extra=extra) + "\n# ---- watch-list",
     )
-    text += "\n[collection]\nmin_interval = 0\njitter = 0\nretries = 0\n"
+    text += "\n[collection]\nmin_interval = 0\njitter = 0\nretries = 0\n" + collection
     p.write_text(text, encoding="utf-8")
     return load_config(p)
 

@@ -13,34 +13,15 @@ from urllib.parse import quote, unquote
 import httpx
 import pytest
 
-from bot.config import load_config
 from core.clock import from_iso
-
-SOURCE = """
-[[sources]]
-id = "web"
-name = "测试站点"
-kind = "{kind}"
-url = "{url}"
-tier = 4
-interval = "10m"
-{extra}
-"""
+from tests.test_qa_collect import _config as qa_collect_config
 
 SEL = 'selectors = { item = "li.t", title = "a.title", link = "a.title", time = ".time" }'
 FIELDS = 'fields = { items = "data.list", title = "title", link = "url", text = "summary", time = "ts" }'
 
 
 def _config(config_dir, kind: str, url: str, extra: str = ""):
-    p = config_dir / "example.toml"
-    text = p.read_text(encoding="utf-8")
-    text = text.replace(
-        "# ---------------------------------------------------------------- watch-list",
-        SOURCE.format(kind=kind, url=url, extra=extra) + "\n# ---- watch-list",
-    )
-    text += "\n[collection]\nmin_interval = 0\njitter = 0\nretries = 0\nrespect_robots = false\n"
-    p.write_text(text, encoding="utf-8")
-    return load_config(p)
+    return qa_collect_config(config_dir, kind, url, extra, collection="respect_robots = false\n")
 
 
 @pytest.fixture
