@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -482,17 +483,12 @@ class IncidentService:
         """Edit the card wherever it is shown, and thread a notice under it in each of those
         chats — except internal notices in facts-only chats (partner departments), and
         `summarised` ones (claims, notes …) in subscribers' private chats (see `SUMMARISED`)."""
-        targets = list(
-            dict.fromkeys(
-                self.router.group_chats(inc.team)
-                + [t for t in self.outbox.chats_with_card(self.db, inc.id) if t[0] in self.router.platforms]
-            )
-        )
+        targets = self.card_chats(inc)
         outside = (
             self.router.facts_only_chats(inc.team, self.config.chain(inc.grade, inc.category)) if internal else set()
         )
         if summarised:
-            outside = outside | self.summary_chats(inc)
+            outside = outside | self.summary_chats(inc, targets)
         for platform, chat in targets:
             if edit_card:
                 self._queue_card(inc, platform, chat, now)
@@ -534,13 +530,24 @@ class IncidentService:
             priority=inc.grade.rank,
         )
 
-    def summary_chats(self, inc: Incident) -> set[tuple[str, str]]:
+    def card_chats(self, inc: Incident) -> list[tuple[str, str]]:
+        """Where `inc` is shown: its team's group chats, then every chat its card was sent to
+        (on a platform this bot serves), each once."""
+        return list(
+            dict.fromkeys(
+                self.router.group_chats(inc.team)
+                + [t for t in self.outbox.chats_with_card(self.db, inc.id) if t[0] in self.router.platforms]
+            )
+        )
+
+    def summary_chats(self, inc: Incident, shown: Iterable[tuple[str, str]] | None = None) -> set[tuple[str, str]]:
         """The private chats that hear of `inc` by its card and status summaries rather than by
         every claim, note, playbook and reminder: its subscribers' (`subscriber_chats`), and
         those of the leaders the card was sent to (an escalation step, a 销号 request) — a
-        leader follows the incident, the staff work it. Its assignee's own chats excepted."""
+        leader follows the incident, the staff work it. Its assignee's own chats excepted.
+        `shown`: `card_chats(inc)` when the caller has read it already."""
         out = self.subscriber_chats(inc)
-        holding = set(self.outbox.chats_with_card(self.db, inc.id))
+        holding = set(self.card_chats(inc) if shown is None else shown)
         for person in self.router.people_with_role(Role.LEADER):
             if person.id != inc.assignee:
                 out.update(c for c in self.router.private_chats(person) if c in holding)
@@ -739,15 +746,12 @@ class IncidentService:
                     due = deadline_named(deadlines_for(inc, self.config.grades, self.tz), key.split(":")[0])
                     until = to_iso(due) if due else None
                 line = [inc.id, text, until, key == "auto_escalate"]
-                targets = list(
-                    dict.fromkeys(
-                        self.router.group_chats(inc.team)
-                        + [t for t in self.outbox.chats_with_card(self.db, inc.id) if t[0] in self.router.platforms]
-                    )
-                )
+                targets = self.card_chats(inc)
                 chain = self.config.chain(inc.grade, inc.category)
                 outside = self.router.facts_only_chats(inc.team, chain)
-                outside = outside | self.summary_chats(inc)  # subscribers, leaders: the summary, not each reminder
+                outside = outside | self.summary_chats(
+                    inc, targets
+                )  # subscribers, leaders: the summary, not each reminder
                 theirs = {inc.assignee} | {
                     p.id
                     for step in chain.steps[: inc.escalation_level]
