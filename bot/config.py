@@ -30,12 +30,13 @@ _TOPIC = re.compile(r"^watchlist\.topics\[(\d+)\]")
 PACK_KEYS = frozenset({"sensitive", "negative", "topics"})
 
 
-def _read_toml(path: Path, where: str) -> dict:
-    """A TOML file's tables; `where` names it in a problem."""
+def _read_toml(path: Path, where: str, syntax_where: str, what: str = "文件") -> dict:
+    """A TOML file's tables. A problem reading it is named `where`, one in its syntax
+    `syntax_where`; `what` is the file in the Chinese message (配置文件, 文件)."""
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(str(path), [FieldProblem(where, "找不到文件", "file not found")]) from exc
+        raise ConfigError(str(path), [FieldProblem(where, f"找不到{what}", "file not found")]) from exc
     except IsADirectoryError as exc:
         raise ConfigError(
             str(path), [FieldProblem(where, "这是一个目录，不是配置文件", "is a directory, not a file")]
@@ -43,12 +44,14 @@ def _read_toml(path: Path, where: str) -> dict:
     except OSError as exc:
         why = exc.strerror or type(exc).__name__
         raise ConfigError(
-            str(path), [FieldProblem(where, f"无法读取文件：{why}", f"cannot read the file: {why}")]
+            str(path), [FieldProblem(where, f"无法读取{what}：{why}", f"cannot read the file: {why}")]
         ) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(str(path), [FieldProblem(where, "文件须为 UTF-8 编码", "file must be UTF-8")]) from exc
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(str(path), [FieldProblem(where, f"TOML 语法错误：{e}", f"TOML syntax error: {e}")]) from e
+        raise ConfigError(
+            str(path), [FieldProblem(syntax_where, f"TOML 语法错误：{e}", f"TOML syntax error: {e}")]
+        ) from e
 
 
 def _with_rule_packs(raw: dict, path: Path) -> tuple[dict, list[tuple[int, int, str]]]:
@@ -69,7 +72,7 @@ def _with_rule_packs(raw: dict, path: Path) -> tuple[dict, list[tuple[int, int, 
     for i, name in enumerate(packs):
         where = f"watchlist.rules[{i}]"
         pack_path = Path(name) if Path(name).is_absolute() else path.parent / name
-        pack = _read_toml(pack_path, f"{where} ({name})")
+        pack = _read_toml(pack_path, f"{where} ({name})", f"{where} ({name})")
         unknown = sorted(set(pack) - PACK_KEYS)
         if unknown:
             raise ConfigError(
@@ -136,25 +139,7 @@ def load_config(path: Path | str) -> Config:
     :raises ConfigError: naming each bad field, in Chinese and English.
     """
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(str(path), [FieldProblem("(file)", "找不到配置文件", "file not found")]) from exc
-    except IsADirectoryError as exc:
-        raise ConfigError(
-            str(path), [FieldProblem("(file)", "这是一个目录，不是配置文件", "is a directory, not a file")]
-        ) from exc
-    except OSError as exc:
-        why = exc.strerror or type(exc).__name__
-        raise ConfigError(
-            str(path), [FieldProblem("(file)", f"无法读取配置文件：{why}", f"cannot read the file: {why}")]
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(str(path), [FieldProblem("(file)", "文件须为 UTF-8 编码", "file must be UTF-8")]) from exc
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(
-            str(path), [FieldProblem("(syntax)", f"TOML 语法错误：{e}", f"TOML syntax error: {e}")]
-        ) from e
+    raw = _read_toml(path, "(file)", "(syntax)", "配置文件")
     raw, spans = _with_rule_packs(raw, path)
     try:
         cfg = Config.model_validate({**raw, "base_dir": path.parent})
