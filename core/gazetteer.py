@@ -29,7 +29,6 @@ import logging
 import marshal
 import os
 import re
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Protocol
 
 from core import memory
+from core.cachefile import read_framed, write_framed
 from core.errors import YuqingError
 from core.text import WideAutomaton
 
@@ -429,16 +429,10 @@ def _build() -> Gazetteer:
 def _read_cache(path: Path, key: str) -> Gazetteer | None:
     """The cached index, or None when the file is missing, for other versions, or damaged
     (its checksum is verified before anything in it is used)."""
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        return None
-    head = _MAGIC + key.encode() + b"\n"
-    if not raw.startswith(head) or len(raw) < len(head) + 32:
-        return None
-    digest, payload = raw[len(head) : len(head) + 32], raw[len(head) + 32 :]
-    if hashlib.sha256(payload).digest() != digest:
-        log.warning("gazetteer cache %s is damaged; rebuilding it", path)
+    payload, why = read_framed(path, _MAGIC + key.encode() + b"\n")
+    if payload is None:
+        if why == "damaged":
+            log.warning("gazetteer cache %s is damaged; rebuilding it", path)
         return None
     # ~200,000 small objects: the collector would walk them again and again (core.memory)
     with memory.paused():
@@ -451,13 +445,8 @@ def _read_cache(path: Path, key: str) -> Gazetteer | None:
 
 
 def _write_cache(path: Path, key: str, gz: Gazetteer) -> None:
-    payload = marshal.dumps(gz.state())
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(_MAGIC + key.encode() + b"\n" + hashlib.sha256(payload).digest() + payload)
-        os.replace(tmp, path)  # readers see the old file or the whole new one
+        write_framed(path, _MAGIC + key.encode() + b"\n", marshal.dumps(gz.state()))
     except OSError as e:
         log.warning("cannot write the gazetteer cache %s: %s", path, e)
 

@@ -1020,22 +1020,16 @@ def _cached_word_tags(tk) -> dict[str, str]:
     them, and no word of the file is read at all. The cache covers `FREQ` up to its last word
     of the file (words added later, a watch-list's, do not change it) and is used only when
     those words are the same, in the same order (a checksum of them)."""
-    import hashlib
     import marshal
-    import os
-    import tempfile
 
+    from core.cachefile import read_framed, write_framed
     from core.gazetteer import cache_dir
 
     key = _tags_cache_key(tk)
     path = cache_dir() / f"posseg-tags-{key[:16]}.marshal"
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        raw = b""
     head = _TAGS_MAGIC + key.encode("utf-8") + b"\n"
-    digest, payload = raw[len(head) : len(head) + 32], raw[len(head) + 32 :]
-    if raw.startswith(head) and hashlib.sha256(payload).digest() == digest:
+    payload, why = read_framed(path, head)
+    if payload is not None:
         try:
             n, checksum, flags, index, extra = marshal.loads(payload)
             if len(index) == n <= len(tk.FREQ) and _freq_checksum(tk, n) == checksum:
@@ -1045,7 +1039,7 @@ def _cached_word_tags(tk) -> dict[str, str]:
                 return table
         except Exception:  # a damaged or foreign file: read the dictionary, write it again
             pass
-    if raw:
+    if why != "missing":
         log.info("part-of-speech tag cache %s is for another dictionary or damaged; rebuilding it", path)
     table = PosTables._word_tags(tk)
     flags = sorted(set(table.values()))
@@ -1064,11 +1058,7 @@ def _cached_word_tags(tk) -> dict[str, str]:
         extra = [(w, number[f]) for w, f in table.items() if w not in tk.FREQ]
         payload = marshal.dumps((last, _freq_checksum(tk, last), flags, bytes(index), extra))
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                f.write(head + hashlib.sha256(payload).digest() + payload)
-            os.replace(tmp, path)  # readers see the old file or the whole new one
+            write_framed(path, head, payload)
         except OSError as e:
             log.warning("cannot write the part-of-speech tag cache %s: %s", path, e)
     return table
