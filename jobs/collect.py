@@ -408,17 +408,23 @@ _HTML_PAGE = re.compile(
 _PAGE_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.I | re.S)
 
 
-def _html_page(body: bytes) -> str | None:
+def _title_of(head: bytes) -> str:
+    """The text of a page's <title> (its first 60 characters), read from the page's start; ""
+    when it has none."""
+    m = _PAGE_TITLE.search(head)
+    return _text(m.group(1).decode("utf-8", errors="replace"))[:60] if m else ""
+
+
+def _html_page(body: bytes, expected: tuple[str, str] = ("RSS/Atom 订阅源", "a feed")) -> str | None:
     """The failure reason for a web page served where a feed should be (a 200 answer with an
     error, login or "访问受限" page): says so and names the page's title, for the source's status.
-    None for anything else."""
+    None for anything else. `expected`: what should have come, in Chinese and English."""
     head = body[:65536]
     if not _HTML_PAGE.match(head):
         return None
-    m = _PAGE_TITLE.search(head)
-    title = _text(m.group(1).decode("utf-8", errors="replace"))[:60] if m else ""
+    title = _title_of(head)
     shown = f"（页面标题「{title}」）" if title else ""
-    return f"收到的是网页，不是 RSS/Atom 订阅源{shown} / got a web page, not a feed"
+    return f"收到的是网页，不是 {expected[0]}{shown} / got a web page, not {expected[1]}"
 
 
 def parse_feed(
@@ -529,8 +535,7 @@ def _blocked_page(html: str) -> str | None:
     """The failure reason for a page that is an anti-bot check, a login wall or a "访问受限"
     notice instead of the expected list: says so and names the page's title. None for others."""
     head = html[:65536]
-    m = _PAGE_TITLE.search(head.encode("utf-8", errors="replace"))
-    title = _text(m.group(1).decode("utf-8", errors="replace"))[:60] if m else ""
+    title = _title_of(head.encode("utf-8", errors="replace"))
     visible = _text(head)[:2000]
     hit = _BLOCKED_TITLE.search(title) or _BLOCKED_TEXT.search(visible)
     if not hit:
@@ -540,8 +545,8 @@ def _blocked_page(html: str) -> str | None:
 
 
 def _page_title(text: str) -> str:
-    m = _PAGE_TITLE.search(text[:65536].encode("utf-8", errors="replace"))
-    title = _text(m.group(1).decode("utf-8", errors="replace"))[:60] if m else ""
+    """'（页面标题「…」）' for a failure reason, or "" when the page has no title."""
+    title = _title_of(text[:65536].encode("utf-8", errors="replace"))
     return f"（页面标题「{title}」）" if title else ""
 
 
@@ -712,10 +717,9 @@ def _json_data(text: str):
     try:
         return _whole_chars(json.loads(text))
     except json.JSONDecodeError as e:
-        page = _html_page(text.encode("utf-8", errors="replace"))
+        page = _html_page(text.encode("utf-8", errors="replace"), ("JSON", "JSON"))
         if page is not None:
-            blocked = _blocked_page(text)
-            raise CollectError(blocked or page.replace("RSS/Atom 订阅源", "JSON").replace("a feed", "JSON")) from e
+            raise CollectError(_blocked_page(text) or page) from e
         raise CollectError(f"JSON 无法解析 / JSON not parseable: {e.msg} (line {e.lineno})") from e
     except RecursionError as e:
         raise CollectError("JSON 嵌套过深，无法解析 / JSON nested too deep") from e
