@@ -296,7 +296,7 @@ def _pinged(req: Request, one_to_one: bool) -> bool:
         return False
     if req.bot_username:
         me = req.bot_username.lstrip("@").lower()
-        return any(strip_format(n, variants=False).lower() == me for n in names)
+        return any(n.lower() == me for n in names)  # mentions_only read them from the stripped text
     return one_to_one
 
 
