@@ -195,6 +195,11 @@ class CallbackServer:
     def _refused(self, kind: str, msg: str, *args, source: str | None = None, level: int = logging.WARNING) -> None:
         self.refusals.log(level, kind, msg, *args, source=source)
 
+    def _too_large(self, peer: str | None) -> None:
+        self._refused(
+            "too large", "wecom callback from %s refused: body larger than %d bytes", peer, MAX_BODY, source=peer
+        )
+
     async def _receive(self, request: web.Request) -> web.Response:
         q = request.query
         sig, ts, nonce = q.get("msg_signature"), q.get("timestamp", ""), q.get("nonce")
@@ -205,9 +210,7 @@ class CallbackServer:
             )
             return web.Response(status=400, text="missing parameters")
         if request.content_length is not None and request.content_length > MAX_BODY:
-            self._refused(
-                "too large", "wecom callback from %s refused: body larger than %d bytes", peer, MAX_BODY, source=peer
-            )
+            self._too_large(peer)
             return await _answer_and_close(request, 413, "body too large")
         try:
             async with asyncio.timeout(self.read_timeout):
@@ -221,10 +224,8 @@ class CallbackServer:
                 source=peer,
             )
             return await _answer_and_close(request, 408, "request timeout")
-        except web.HTTPRequestEntityTooLarge:
-            self._refused(
-                "too large", "wecom callback from %s refused: body larger than %d bytes", peer, MAX_BODY, source=peer
-            )
+        except web.HTTPRequestEntityTooLarge:  # a body not announced as too large, found so
+            self._too_large(peer)
             raise
         except (ConnectionError, asyncio.IncompleteReadError, aiohttp.ClientPayloadError) as e:
             # the caller went away mid-body: nothing to answer, nothing went wrong here
