@@ -247,7 +247,8 @@ def _terms(s: str) -> tuple[str, ...]:
 
 INVESTIGATION = _terms("""落马 被查 双开 开除党籍 开除公职 留置 接受审查 审查调查 纪律审查 监察调查 立案审查 被立案 严重违纪
 违纪违法 涉嫌违纪 涉嫌违法 被调查 被逮捕 被起诉 提起公诉 受审 一审 二审 宣判 获刑 判处 有期徒刑 受贿 贪污 行贿 索贿
-挪用公款 侵吞 贪腐 滥用职权 玩忽职守 以权谋私 权钱交易 权色交易 钱色交易 利益输送 违规收受 收受 违规经商 套取 骗取 私分""")
+挪用公款 侵吞 贪腐 滥用职权 玩忽职守 以权谋私 权钱交易 权色交易 钱色交易 利益输送 违规收受 收受 违规经商 套取 骗取 私分
+期权腐败 雅贿""")
 ABUSE = _terms("""打人 殴打 暴力执法 滥用权力 威胁 恐吓 强拆 非法拘禁 打击报复 报复 性侵 猥亵 强奸 霸占 侵占 把持 欺压 鱼肉 一手遮天
 横行乡里 逼死 刑讯 敲诈 勒索 强占 私吞 截留 克扣 违法占地 村霸 黑恶 包庇 保护伞 徇私枉法""")
 # Discipline violations: named, they are a specific allegation against an identifiable official.
@@ -271,6 +272,8 @@ INACTION = _terms("""不作为 乱作为 慢作为 推诿 扯皮 敷衍 塞责 �
 醉驾 大吃大喝 违规吃喝 问责 追责 免职 撤职 停职 诫勉 通报批评 质疑 猫腻 不公 黑幕 讨说法
 层层加码 一刀切 过度留痕 躺平 新官不理旧账 事难办 冷硬横推""")
 DOUBT = _terms("质疑 猫腻 ？ ? 是否 疑似 疑问 不公 网传")
+# a recruitment's or an appointment's fairness doubted in the headline (成绩遭质疑, 评分不公)
+EXAM_DOUBT = _terms("质疑 猫腻 黑幕 不公 不公平 不透明 暗箱 讨说法 被举报 遭举报 实名举报 投诉")
 BULLETIN = _terms("典型案例 典型问题 曝光台 通报曝光 起典型 件典型")
 HELD_TO_ACCOUNT = _terms("问责 追责 被追责 责任追究 移送司法机关 移送检察机关 移交司法机关")
 # an identified official suspended or removed over an incident (教育局局长被停职)
@@ -384,6 +387,11 @@ def assess_content(
                 leading,
             )
         return Content(Grade.III, f"对考试或选人用人程序的质疑（{'、'.join(fraud[:3])}）", tuple(fraud[:3]))
+    doubt = _found(headline, EXAM_DOUBT) if category in ("招录考试", "干部任用") else []
+    if doubt:
+        # candidates or citizens doubting a recruitment or an appointment in the headline (面试成绩
+        # 遭质疑，考生称评分不公) without naming a fraud: the rubric's procedural doubts, III
+        return Content(Grade.III, f"对考试或选人用人程序的质疑（{'、'.join(doubt[:3])}）", tuple(doubt[:3]))
     if official and violation:
         return Content(Grade.III, f"干部作风问题，未具名（{'、'.join(violation[:3])}）", tuple(violation[:3]))
     if official and abuse:

@@ -228,6 +228,23 @@ CUES = (
     "村领导",
     "局领导",
     "乡干部",
+    # jieba's own words for cadres of a level or a kind (吉安一乡镇干部每天要在8个政务APP打卡): each
+    # one token, so the bare 干部 above never sees them (not 班干部, 军队干部, 转业干部)
+    "乡镇干部",
+    "乡村干部",
+    "农村干部",
+    "机关干部",
+    "党政干部",
+    "中层干部",
+    "年轻干部",
+    "青年干部",
+    "退休干部",
+    "离休干部",
+    "政法干部",
+    "专职干部",
+    "行政官员",
+    "高级官员",
+    "高级干部",
 )
 # A government body acting (or not) on its own: 镇政府不作为, 县纪委通报.
 BODIES = (
@@ -413,6 +430,7 @@ _ACCUSED = re.compile(
 _NOT_NAME = frozenset("某该其原前现此这那各本新老")
 # cues naming a class of people, not one of them
 _GENERIC_CUES = frozenset({"领导干部", "党员干部", "基层干部", "公职人员", "贪官"})
+_GENERIC_CUES |= {"机关干部", "党政干部", "中层干部", "年轻干部", "青年干部", "高级干部"}  # jieba's words for a kind
 # a count in front of a cue, with a few words between: 3名干部, 多名官员, 一批干部, 10名省厅级官员
 _PLURAL_BEFORE = re.compile(
     r"(?:(?:\d+|[多几两三四五六七八九十百千万数余])[名位个批]|一批|一些|各级|部分|众多)[\u4e00-\u9fff]{0,4}$"

@@ -220,8 +220,10 @@ class Analyzer:
                 self._add(s, TOPIC, s)
             for s in (*t.all, *t.none, *(x for n in t.near for x in (*n.a, *n.b) if not x.startswith("$"))):
                 self._add(s, RULE, s)
-            if not t.any:  # a rule of near clauses only: their terms are what triggers it
-                for s in (x for n in t.near for x in _trigger_side(n) if not x.startswith("$")):
+            if not t.any:  # a rule of near clauses only: its `all` terms, which it needs every
+                # one of (情况通报 of 就…情况通报), else its clauses' terms are what triggers it
+                triggers = t.all or [x for n in t.near for x in _trigger_side(n)]
+                for s in (x for x in triggers if not x.startswith("$")):
                     self._add(s, TRIGGER, s)
         for s in wl.sensitive:
             self._add(s, SENSITIVE, s)
@@ -298,7 +300,8 @@ class Analyzer:
 
     def analyse(self, post: Post, source: Source | None) -> Analysis:
         # matching runs on the folded text only; the post itself is stored and shown as written
-        text, gaps = fold_with_gaps(f"{post.title}\n{post.text}")
+        written, gaps = fold_with_gaps(f"{post.title}\n{post.text}")
+        text = _without_posing(written)  # matched on; `written` is what the search index reads
         head, _, body = text.partition("\n")
         hits = self._prefilter(text)
         if not head.strip():  # no title: the first sentence is the headline
@@ -308,7 +311,9 @@ class Analyzer:
             head_len = without_site_suffix(head)
         if not self._could_be_relevant(hits, text, head, head_len):
             stage = PREFILTER if hits else NO_TERM
-            return Analysis(Finding(relevant=False, story_key=story_key(post.title)), 0.0, (), text=text, dropped=stage)
+            return Analysis(
+                Finding(relevant=False, story_key=story_key(post.title)), 0.0, (), text=written, dropped=stage
+            )
         matcher = self._matcher(source)
         # a space the writer put between CJK still separates; jieba is run only on the stretches
         # of text a hit falls in (the same cut as segmenting the whole text: jieba cuts each
@@ -362,7 +367,7 @@ class Analyzer:
             and (o.title != "同志" or bool(o.unit) or f"{o.name}同志" in headline)
         )
         analysis = self._judge(post, source, matched, (), positions, kinds_at, sig, text)
-        return replace(analysis, segmented=True, text=text)
+        return replace(analysis, segmented=True, text=written)
 
     def _word_hits(
         self, hits, boundaries, lead_end: int | None = None
@@ -474,6 +479,9 @@ class Analyzer:
         head_topic = False
         first_near = False  # a rule of near clauses only holds in the headline and first sentence
         vetoed = []  # rules the headline or first sentence vetoed (for `dropped`)
+        # a place or a body answering in the headline (余干县回应“村霸强占耕地”投诉): a response
+        # rule holding there by its clause, which makes the government the story's actor
+        speaker = False
         for t in wl.topics:
             if t.team is not None and t.team != team:
                 continue  # another team's rule
@@ -485,6 +493,8 @@ class Analyzer:
                 first_near = in_head or self._topic_strength(t, first_pos, first_kinds) > 0
             n = self._topic_strength(t, positions, kinds_at, veto=not in_head)
             head_topic = head_topic or in_head
+            if in_head and t.category == RESPONSE and not speaker:
+                speaker = self._by_clause(t, head_pos, head_kinds)
             rank = t.weight * n + (1000 if in_head else 0)
             if n and rank > best_score:
                 best_cat, best_w, best_score, best_rule = t.category, t.weight, rank, t
@@ -548,6 +558,7 @@ class Analyzer:
             bool(matched.get(TOPIC))
             and set(matched[TOPIC]) <= CITIZEN_OFFENCES
             and not self._by_clause(best_rule, positions, kinds_at)
+            and not speaker
         )
         # a company's story (网友举报:某医院…, 曝光!这家企业…直排, 某小区物业暴力执法): the headline
         # names a company, hospital or the like and no official, body, cadre or enforcer — the
@@ -717,6 +728,11 @@ class Analyzer:
         ]
         leading = any(self._cadres[c].leading for c in cadres) or any(o.rank in LEADING_RANKS for o in sig.officials)
         involved = [*sig.cues, *matched.get(UNIT, [])]
+        # police or city management in the headline are officials involved in what it says of
+        # them (鄱阳县两名城管敲诈摊贩被停职), though the tagger keeps no bare enforcer as a cue
+        enforcer = _ENFORCER_WORD.search(sig.lead.partition("\n")[0])
+        if enforcer is not None:
+            involved.append(enforcer.group())
         # only asked when nobody is identified: the content grade reads it only then
         described = [] if identified else self.officials.described_in(sig.lead.partition("\n")[0])
         return assess_content(
@@ -756,6 +772,27 @@ _ENFORCER_OFFENDS = re.compile(
     + ")"
     r"(?:[^，。！？!?\s]{0,8}?[警长员官])?(?:" + "|".join(sorted(CITIZEN_OFFENCES, key=len, reverse=True)) + ")"
 )
+
+
+# Someone posing as an official (上饶一男子冒充“纪委干部”诈骗被抓, 自称是县委书记亲戚, 假扮城管):
+# what they posed as is no official, body or topic of the story. The words after the posing
+# verb — a quoted phrase, or up to six ideographs — are blanked before matching.
+_POSING = re.compile(
+    r"(?:冒充|假冒|冒称|冒名|假扮|扮成|装扮成|伪装成|自称是|自称|谎称是|谎称|冒用)"
+    r"(?:[“\"'‘「『]([^”\"'’」』\n]{1,12})[”\"'’」』]|([\u4e00-\u9fff]{1,6}))"
+)
+
+
+def _without_posing(text: str) -> str:
+    """`text` with what anyone posed as blanked (same length: offsets stay)."""
+    if _POSING.search(text) is None:
+        return text
+    out = list(text)
+    for m in _POSING.finditer(text):
+        g = 1 if m.group(1) is not None else 2
+        for k in range(m.start(g), m.end(g)):
+            out[k] = " "
+    return "".join(out)
 
 
 def _named_as_place(name: str, text: str, places: PlaceHits) -> bool:
