@@ -114,6 +114,11 @@ HISTORICAL_LEADERS = tuple(_HISTORICAL.split())
 # …but a place named after one (贺龙体育场, 刘少奇故居, 中山路 aside) is where today's news happens
 _NAMED_AFTER = "体育|纪念|故居|旧居|广场|路|大道|大街|街|中学|小学|大学|学院|公园|图书馆|铜像|雕像|陵园|墓|号"
 _HISTORY_RE = re.compile(f"(?:{'|'.join(HISTORICAL_LEADERS)})(?!{_NAMED_AFTER})")
+# a headline set in a dynasty or the old days (明朝海瑞如何反腐, 古代官员的俸禄): history, whatever
+# its topic
+_DYNASTY_RE = re.compile(
+    r"(?:秦|汉|唐|宋|元|明|清)(?:朝|代)(?!(?:路|街|大道|广场|公园|中学|小学|村|镇|乡))|古代|古人|封建王朝|民国时期|历史上的"
+)
 # the site suffix of a Q&A or legal-advice page: someone's question, not an event (see `_judge`)
 _QA_SITE = re.compile(r"(百度知道|知乎|律师365|华律网|找法网|法律快车|法律咨询)\s*$")
 # a watched cadre's name written in ideographs only (tagged as a person's name for the tagger)
@@ -121,7 +126,7 @@ _CJK_NAME = re.compile(r"[\u4e00-\u9fff]+")
 # Complaint words (as topics), and what in a headline names a company or the like rather than
 # a government body: a complaint about one is a consumer's (see `_judge`).
 COMPLAINT_TOPICS = frozenset({"举报", "实名举报", "投诉", "信访", "上访", "曝光", "维权"})
-_COMPANY = re.compile(r"公司|企业|集团|工厂|厂家|医院|诊所|幼儿园|物业|酒店|宾馆|超市|商场|驾校|楼盘|开发商|培训机构")
+_COMPANY = re.compile(r"公司|企业|集团|工厂|厂家|医院|诊所|幼儿园|物业|酒店|宾馆|超市|商场|驾校|楼盘|开发商|培训机构|银行|营业厅")
 # A citizen's complaint or report in the headline: about a government body's handling when the
 # lead names one (举报过期食品只奖两毛: the 食药监局's reward), not about a company otherwise.
 COMPLAINT = ("投诉", "举报", "求助", "反映", "上访", "信访")
@@ -581,7 +586,10 @@ class Analyzer:
             and not self._by_clause(best_rule, positions, kinds_at)
         ):
             subject = False
-        past = sig.history and not head_topic  # history: no more ours than abroad
+        # history: no more ours than abroad (a dynasty in the headline whatever the topic, unless
+        # an official's title there makes it today's news: 明代古村落保护 九江市长调研)
+        dynasty = _DYNASTY_RE.search(text, 0, sig.head_len) is not None and not sig.head_official
+        past = (sig.history and not head_topic) or dynasty
         relevant = bool(matched.get(CADRE)) or (
             in_area
             and not sig.foreign

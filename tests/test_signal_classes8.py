@@ -166,3 +166,28 @@ def test_a_township_enterprises_arrears_are_labour_news(province):
 def test_a_described_officials_deferred_corruption_is_a_specific_allegation(province):
     f = run(province, "赣州一退休干部“期权腐败”：在任时帮企业拿地，退休后任其顾问领高薪", "")
     assert f.relevant and f.category == "违纪违法" and f.grade.value == "II", (f.category, f.reasons)
+
+
+# ---------------------------------------------------------------- history, utilities, attitude
+
+
+@pytest.mark.parametrize("title", ["明朝海瑞如何反腐？历史学者解读 九江", "清朝官员如何考核？九江学者解读"])
+def test_a_headline_set_in_a_dynasty_is_history(province, title):
+    assert not run(province, title, "").relevant
+
+
+def test_a_dynasty_beside_todays_official_is_todays_news(province):
+    assert run(province, "明代古村落保护 九江市长调研", "").relevant
+
+
+def test_a_citys_metro_answering_is_not_a_government_response(province):
+    assert not run(province, "南昌地铁回应“车厢温度过低”：已调整", "").relevant
+
+
+def test_a_government_windows_attitude_complained_of_is_a_conduct_case(province):
+    f = run(province, "萍乡市某街道办工作人员服务态度差被投诉", "")
+    assert f.relevant and f.category == "干部作风" and f.grade.value == "III", (f.category, f.reasons)
+
+
+def test_a_banks_attitude_is_not(province):
+    assert not run(province, "萍乡一银行工作人员服务态度差被投诉", "").relevant
