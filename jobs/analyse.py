@@ -126,7 +126,9 @@ _CJK_NAME = re.compile(r"[\u4e00-\u9fff]+")
 # Complaint words (as topics), and what in a headline names a company or the like rather than
 # a government body: a complaint about one is a consumer's (see `_judge`).
 COMPLAINT_TOPICS = frozenset({"举报", "实名举报", "投诉", "信访", "上访", "曝光", "维权"})
-_COMPANY = re.compile(r"公司|企业|集团|工厂|厂家|医院|诊所|幼儿园|物业|酒店|宾馆|超市|商场|驾校|楼盘|开发商|培训机构|银行|营业厅")
+_COMPANY = re.compile(
+    r"公司|企业|集团|工厂|厂家|医院|诊所|幼儿园|物业|酒店|宾馆|超市|商场|驾校|楼盘|开发商|培训机构|银行|营业厅"
+)
 # A citizen's complaint or report in the headline: about a government body's handling when the
 # lead names one (举报过期食品只奖两毛: the 食药监局's reward), not about a company otherwise.
 COMPLAINT = ("投诉", "举报", "求助", "反映", "上访", "信访")
