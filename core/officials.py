@@ -245,6 +245,9 @@ CUES = (
     "行政官员",
     "高级官员",
     "高级干部",
+    "提拔干部",
+    "选拔干部",
+    "任用干部",
 )
 # A government body acting (or not) on its own: 镇政府不作为, 县纪委通报.
 BODIES = (

@@ -763,12 +763,12 @@ RESPONSE = "政府回应"
 PARTY_BUILDING = "基层党建"
 
 # offences the police enforce on citizens: next to unnamed police they are an arrest
-ENFORCED_OFFENCES = frozenset({"酒驾", "醉驾", "毒驾"})
+ENFORCED_OFFENCES = frozenset({"酒驾", "醉驾", "毒驾", "酒后驾车", "酒后驾驶", "醉酒驾驶", "醉酒驾车"})
 
 
 # Topic terms for acts anyone may commit: by themselves (男子醉驾被查, 网友举报…医院, 我叔叔挪用了
 # 公司的公款) they are police, court or consumer news; see `_offender_named`.
-CITIZEN_OFFENCES = frozenset({"酒驾", "醉驾", "毒驾", "被查", "举报", "村霸", "挪用公款"})
+CITIZEN_OFFENCES = ENFORCED_OFFENCES | {"被查", "举报", "村霸", "挪用公款"}
 # a police officer, a city-management officer or a judge as the offender in the title: the
 # enforcer right before the act (民警醉驾), or their post, ending in 长/员/警/官, after their body
 # (县交警大队副大队长醉驾) — not the police stopping someone (交警查获一名醉驾男子), nor the police
