@@ -70,7 +70,7 @@ def main(argv=None) -> int:
     if args.only in (None, "cluster"):
         rows += bench_cluster.run()
     if args.only in (None, "labels"):
-        rows += bench_labels.run()
+        rows += bench_labels.run() + bench_labels.battery()
     if args.only in (None, "backtest"):
         rows += bench_backtest.run()
     if args.only in (None, "tone"):

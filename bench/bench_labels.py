@@ -34,6 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 LABELS = ROOT / "config" / "labels" / "inews_train.jsonl"
 GROUPS = ROOT / "config" / "labels" / "inews_groups.json"
 PROVINCE = ROOT / "config" / "province.toml"
+# headlines of today's news an analyst wrote while tuning the rule pack (2026-11-27), with the
+# analyst's labels: a tuned-on check that the pack reads current vocabulary, not a held-out one
+BATTERY = ROOT / "config" / "labels" / "analyst_battery.jsonl"
+BATTERY_LABELS = ROOT / "config" / "labels" / "analyst_battery_labels.jsonl"
 
 
 def _fmt(x) -> str:
@@ -110,6 +114,38 @@ def run(config: Path | None = PROVINCE, errors: str | None = None) -> list[tuple
     name = settings.config.name
     rows = [(f"labels ({name}): posts / posts per second", f"{len(items)} / {len(items) / seconds:,.0f}")]
     return rows + score_rows(sc, name)
+
+
+def battery(config: Path | None = PROVINCE) -> list[tuple[str, str]]:
+    """The analyst's battery of today's headlines (config/labels/analyst_battery.jsonl): the
+    same scoring, all posts (they were written and tuned on together)."""
+    from bot.config import load_config
+    from bot.settings import load_settings
+    from jobs.backtest import Backtest, load_labels, parse_line, score
+
+    labels = load_labels(BATTERY_LABELS)
+    items = [parse_line(line) for line in BATTERY.read_text(encoding="utf-8").splitlines() if line.strip()]
+    settings = load_settings(config=config) if config else load_settings()
+    with tempfile.TemporaryDirectory(prefix="yuqing-bench-battery-") as tmp:
+        bt = Backtest(settings, load_config(settings.config), Path(tmp) / "bt.db")
+        try:
+            results = [{k: out[k] for k in ("id", "relevant", "category", "incident")} for out in map(bt.run, items)]
+            final = bt.final_grades()
+        finally:
+            bt.close()
+    for r in results:
+        r["grade"] = final.get(r["incident"]) if r["incident"] else None
+    p = score(results, labels, [], []).all
+    name = f"battery ({settings.config.name}, {len(items)} headlines of today, tuned on)"
+    return [
+        (f"{name}: relevance precision / recall", f"{_fmt(p.precision)} / {_fmt(p.recall)}"),
+        (
+            f"{name}: category accuracy / grade exact / within one",
+            " / ".join(
+                (_share(p.cat_ok, p.cat_n), _share(p.grade_exact, p.grade_n), _share(p.grade_within1, p.grade_n))
+            ),
+        ),
+    ]
 
 
 def stages(config: Path | None = PROVINCE, part: str = "tune", *, out=None) -> dict[str, Counter]:
@@ -237,7 +273,7 @@ def main(argv=None) -> int:
     if args.stages:
         stages(args.config, args.stages)
         return 0
-    rows = run(args.config, args.errors)
+    rows = run(args.config, args.errors) + battery(args.config)
     width = max(len(r[0]) for r in rows)
     for k, v in rows:
         print(f"{k.ljust(width)}  {v}")

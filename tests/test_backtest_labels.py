@@ -687,3 +687,19 @@ def test_a_follow_up_joined_to_an_incident_counts_as_an_alert_under_its_category
     assert out2["incident"] == out1["incident"]
     assert out2["relevant"] and out2["follow_up"] and out2["category"] == out1["category"]
     assert bt.relevant == 2
+
+
+def test_the_analyst_battery_is_one_post_per_label_in_the_rubrics_terms():
+    from jobs.backtest import parse_line
+
+    posts = [
+        parse_line(line)
+        for line in (ROOT / "config" / "labels" / "analyst_battery.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    labels = load_labels(ROOT / "config" / "labels" / "analyst_battery_labels.jsonl")
+    assert sorted(p["id"] for p in posts) == sorted(labels)  # each post labelled once, nothing else
+    relevant = [lab for lab in labels.values() if lab.relevant]
+    assert {lab.category for lab in relevant} <= RUBRIC_CATEGORIES
+    assert {lab.grade for lab in relevant} <= {"I", "II", "III", "IV"}
+    # mostly relevant stories, with look-alikes that must stay out
+    assert 0.2 < 1 - len(relevant) / len(labels) < 0.5
