@@ -121,6 +121,9 @@ class SourceRead:
     etag: str | None = None
     last_modified: str | None = None
     ttl_minutes: int | None = None  # the feed's own <ttl>: how long it asks readers to wait
+    # a run that worked in part (a search source's query failed, the others were read): what
+    # failed, in the words /sources shows; the posts read are kept
+    warning: str | None = None
 
 
 def canonical_url(url: str, aliases: dict[str, str] | None = None) -> str:
@@ -837,17 +840,26 @@ async def read_source(
     if fetcher is None:
         raise CollectError("no HTTP client")
     if source.kind == "search":
+        # each query on its own: one that fails (the site refuses it, a captcha for that word)
+        # costs only its own results; the run fails only when every query did
         out = SourceRead()
-        for q in search_queries(source, config):
+        queries = search_queries(source, config)
+        failed: list[str] = []
+        for q in queries:
             url = source.url.replace("{query}", quote(q, safe=""))  # '/', '&', '+', '#' are the query's
             try:
                 res = await fetcher.get(url)
-            except FetchError as e:
-                raise CollectError(f"搜索“{q}”失败 / search for {q!r} failed: {e}") from e
-            try:
                 out.posts += await offload.cpu(_parse, source, source.format, res, aliases, now, True)  # off the loop
+            except FetchError as e:
+                failed.append(f"搜索“{q}”失败 / search for {q!r} failed: {e}")
             except CollectError as e:
-                raise CollectError(f"搜索“{q}”：{e}") from e
+                failed.append(f"搜索“{q}”：{e}")
+        if failed and len(failed) == len(queries):
+            more = f"（共 {len(failed)} 个关键词均失败 / all {len(failed)} queries failed）" if len(failed) > 1 else ""
+            raise CollectError(failed[0] + more)
+        if failed:
+            more = f"（另有 {len(failed) - 1} 个）" if len(failed) > 1 else ""
+            out.warning = f"{len(queries)} 个关键词中 {len(failed)} 个失败，其余已抓取：{failed[0]}{more}"
         out.posts = _unique(out.posts)
         return out
     try:

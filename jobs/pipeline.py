@@ -133,6 +133,8 @@ class Pipeline:
             return run
         run.not_modified = read.not_modified
         run.fetched = len(read.posts)
+        if read.warning:
+            log.warning("source %s: read in part: %s", source_id, redact(read.warning))
         # oldest first, so incidents are numbered in the order stories appeared
         posts = sorted(read.posts, key=lambda p: (p.published_at is None, p.published_at or 0))
         known = post_store.stored_keys(self.db, [p.item_key for p in posts])
@@ -160,6 +162,7 @@ class Pipeline:
                     new_items=run.new_posts,
                     etag=read.etag,
                     last_modified=read.last_modified,
+                    warning=redact(read.warning) if read.warning else None,
                 )
                 if read.ttl_minutes and timedelta(minutes=read.ttl_minutes) > source.interval_td:
                     # the feed asks for fewer visits than our interval would make

@@ -1020,3 +1020,12 @@ def m027_search_crisismerge(db: Database) -> None:
     if dialect(db) == "postgresql":
         return
     db.execute(f"INSERT INTO posts_search (posts_search, rank) VALUES ('crisismerge', {M027_CRISISMERGE})")
+
+
+@PG_MIGRATIONS()
+@SCHEMA_MIGRATIONS()
+def m028_source_warning(db: Database) -> None:
+    """A source's run that worked in part: a search source whose other queries were read keeps
+    their posts, and the queries that failed are shown here (/sources) without counting as a
+    failure of the source. Cleared by the next run that works in full."""
+    db.execute("ALTER TABLE sources ADD COLUMN last_warning TEXT")

@@ -126,17 +126,32 @@ def record_source_run(
     new_items: int = 0,
     etag: str | None = None,
     last_modified: str | None = None,
+    warning: str | None = None,
 ) -> tuple[int, int]:
-    """Record one run; returns (consecutive failures before, after)."""
+    """Record one run; returns (consecutive failures before, after). `warning`: a run that
+    worked in part (a search source's query failed, the others were read): a success, with
+    what failed kept to show (`last_warning`); a run that works in full clears it."""
     before = db.execute("SELECT consecutive_failures FROM sources WHERE id=?", [source_id]).fetchone()[0]
     if error is None:
         db.execute(
             """UPDATE sources SET last_run_at=?, last_ok_at=?, last_error=NULL, consecutive_failures=0,
                    items_total = items_total + ?, etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified),
                    last_new_at = CASE WHEN ? > 0 THEN ? ELSE last_new_at END,
-                   silent_reported = CASE WHEN ? > 0 THEN 0 ELSE silent_reported END
+                   silent_reported = CASE WHEN ? > 0 THEN 0 ELSE silent_reported END,
+                   last_warning=?
                WHERE id=?""",
-            [to_iso(now), to_iso(now), new_items, etag, last_modified, new_items, to_iso(now), new_items, source_id],
+            [
+                to_iso(now),
+                to_iso(now),
+                new_items,
+                etag,
+                last_modified,
+                new_items,
+                to_iso(now),
+                new_items,
+                None if warning is None else warning[:500],
+                source_id,
+            ],
         )
         return before, 0
     db.execute(

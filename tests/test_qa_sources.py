@@ -356,6 +356,46 @@ async def test_zero_results_and_the_same_result_for_two_queries(collect, http_se
     assert [r["title"] for r in rows(h)] == ["张建国与市人社局联合通报"]
 
 
+async def test_one_failing_query_costs_only_its_own_results(collect, http_server):
+    # the site refuses one word (500) and asks for a captcha on another; the third is read: its
+    # results are stored, the source is not failing, and /sources names what failed
+    http_server.routes["/s?q=%E5%BC%A0%E5%BB%BA%E5%9B%BD"] = (500, {}, b"oops")
+    http_server.routes["/s?q=%E8%B5%B5%E6%98%8E%E8%BF%9C"] = (
+        200,
+        {"Content-Type": "text/html; charset=utf-8"},
+        "<html><head><title>百度安全验证</title></head><body>请完成下方验证</body></html>".encode(),
+    )
+    good = page(li("市人社局通报招聘问题", "/r/2.html"))
+    http_server.routes["/s?q=%E5%B8%82%E4%BA%BA%E7%A4%BE%E5%B1%80"] = (
+        200,
+        {"Content-Type": "text/html"},
+        good.encode(),
+    )
+    queries = _search_extra(["张建国", "市人社局", "赵明远"])
+    run, h = await collect("search", None, queries, path="/s?q={query}")
+    assert run.error is None, run.error
+    assert [r["title"] for r in rows(h)] == ["市人社局通报招聘问题"]
+    state = next(h.app.db.query("SELECT consecutive_failures, last_error, last_warning FROM sources WHERE id = 'web'"))
+    assert state["consecutive_failures"] == 0 and state["last_error"] is None
+    assert "3 个关键词中 2 个失败" in state["last_warning"] and "张建国" in state["last_warning"]
+    reply = await h.say("wangmin", "/sources")
+    line = next(x for x in reply.splitlines() if "测试站点" in x)
+    assert line.startswith("✅") and "⚠️ 部分失败：3 个关键词中 2 个失败" in reply
+    # the site answers every word again: the warning goes with the next full run
+    http_server.routes["/s?q=%E5%BC%A0%E5%BB%BA%E5%9B%BD"] = (200, {"Content-Type": "text/html"}, good.encode())
+    http_server.routes["/s?q=%E8%B5%B5%E6%98%8E%E8%BF%9C"] = (200, {"Content-Type": "text/html"}, good.encode())
+    run, h = await collect("search", None, queries, path="/s?q={query}", harness=h)
+    assert run.error is None and "部分失败" not in await h.say("wangmin", "/sources")
+
+
+async def test_every_query_failing_is_a_failure_of_the_source(collect, http_server):
+    for q in ("%E5%BC%A0%E5%BB%BA%E5%9B%BD", "%E5%B8%82%E4%BA%BA%E7%A4%BE%E5%B1%80"):
+        http_server.routes["/s?q=" + q] = (503, {}, b"busy")
+    run, h = await collect("search", None, _search_extra(["张建国", "市人社局"]), path="/s?q={query}")
+    assert run.error and "张建国" in run.error and "2 个关键词均失败" in run.error
+    assert health(h)["consecutive_failures"] == 1
+
+
 @pytest.mark.timeout(20)  # unguarded, lexbor takes minutes over this page (quadratic in depth)
 async def test_a_deeply_nested_detail_page_keeps_the_lists_text(collect, http_server):
     extra = 'selectors = { item = "li.t", title = "a.title", link = "a.title", time = ".time", body = "div.post" }'
