@@ -324,6 +324,10 @@ class Collection(_Model):
     host_aliases: dict[str, str] = Field(default_factory=dict)  # mobile/mirror host -> canonical host
     break_after: int = Field(default=3, ge=1)  # failures before the admin chat is told and runs back off
     deactivate_after: int = Field(default=10, ge=2)  # failures before the source is switched off
+    # the most items one run of a source reads (the newest by their time, else the first on the
+    # page): an archive page or a feed listing thousands would hold the host's lane for days
+    # fetching detail pages, and the analysis worker with them
+    max_items: int = Field(default=300, ge=10, le=10000)
 
 
 # Source health (storage.posts.source_volume) compares a source's last day with the 14 days

@@ -971,8 +971,8 @@ async def cmd_sources(call: Call) -> list[Reply]:
         line = f"{source_status(r, deps.config)} {s.name}（{s.kind}，{s.interval}）最近成功 {last_ok}，累计 {r.get('items_total', 0)} 条"
         if r.get("last_error"):
             line += f"\n    最近错误：{r['last_error'][:80]}"
-        elif r.get("last_warning"):  # the last run worked in part (a search source's query failed)
-            line += f"\n    ⚠️ 部分失败：{r['last_warning'][:120]}"
+        elif r.get("last_warning"):  # the last run worked in part (a search query failed, items capped)
+            line += f"\n    ⚠️ {r['last_warning'][:120]}"
         lines.append(line)
     return [Reply("\n".join(lines))]
 

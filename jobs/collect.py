@@ -553,6 +553,24 @@ def _page_title(text: str) -> str:
     return f"（页面标题「{title}」）" if title else ""
 
 
+def _capped(read: SourceRead, cap: int) -> SourceRead:
+    """At most `cap` posts of a run: the newest by publication time (posts without one after
+    those with, in page order: a list is newest first), told in the run's warning."""
+    n = len(read.posts)
+    if n <= cap:
+        return read
+    order = sorted(range(n), key=lambda i: (read.posts[i].published_at is None, -(_ts(read.posts[i]) or 0), i))
+    keep = sorted(order[:cap])  # in page order again
+    read.posts = [read.posts[i] for i in keep]
+    note = f"本次共 {n} 条，只读取最新的 {cap} 条（[collection] max_items）"
+    read.warning = f"{read.warning}；{note}" if read.warning else note
+    return read
+
+
+def _ts(post: Post) -> float | None:
+    return post.published_at.timestamp() if post.published_at is not None else None
+
+
 def _unique(posts: list[Post]) -> list[Post]:
     """One post per item key, the first: the same article twice on a page (a pinned copy, a
     tracking variant of its link), an API's duplicate ids, one result found by two queries."""
@@ -836,7 +854,8 @@ async def read_source(
             data = path.read_bytes()
         except OSError as e:
             raise CollectError(f"无法读取文件 / cannot read {path}: {e.strerror}") from e
-        return SourceRead(await offload.cpu(parse_feed, source.id, data, aliases, now=now))
+        read = SourceRead(await offload.cpu(parse_feed, source.id, data, aliases, now=now))
+        return _capped(read, config.collection.max_items)
     if fetcher is None:
         raise CollectError("no HTTP client")
     if source.kind == "search":
@@ -861,7 +880,7 @@ async def read_source(
             more = f"（另有 {len(failed) - 1} 个）" if len(failed) > 1 else ""
             out.warning = f"{len(queries)} 个关键词中 {len(failed)} 个失败，其余已抓取：{failed[0]}{more}"
         out.posts = _unique(out.posts)
-        return out
+        return _capped(out, config.collection.max_items)
     try:
         res = await fetcher.get(source.url, etag=etag, last_modified=last_modified)
     except FetchError as e:
@@ -870,7 +889,8 @@ async def read_source(
         return SourceRead(not_modified=True, etag=res.etag or etag, last_modified=res.last_modified or last_modified)
     posts = await offload.cpu(_parse, source, source.kind, res, aliases, now)  # off the loop
     ttl = _feed_ttl(res.content) if source.kind == "rss" else None
-    return SourceRead(posts, etag=res.etag, last_modified=res.last_modified, ttl_minutes=ttl)
+    read = SourceRead(posts, etag=res.etag, last_modified=res.last_modified, ttl_minutes=ttl)
+    return _capped(read, config.collection.max_items)
 
 
 _TTL = re.compile(rb"<ttl>\s*(\d{1,5})\s*</ttl>", re.IGNORECASE)
