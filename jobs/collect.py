@@ -583,6 +583,44 @@ def _unique(posts: list[Post]) -> list[Post]:
     return out
 
 
+# the words of a list's own links: its pages and sections, never an article's title
+_NAV_WORDS = frozenset(
+    {
+        "更多",
+        "查看更多",
+        "下一页",
+        "上一页",
+        "首页",
+        "尾页",
+        "末页",
+        "返回",
+        "返回列表",
+        "返回首页",
+        "more",
+        "next",
+        "prev",
+        "»",
+        "«",
+    }
+)
+
+
+_NAV_EDGE = re.compile(r"^[\s\[【<《]+|[\s\]】>》»]+$")  # 【更多】, 更多>>, 更多 »
+
+
+def _section_link(title: str, link: str | None) -> bool:
+    """A pager or section link the item selector also matched: a pager's word (更多, 下一页),
+    or a short name (at most 6 characters: 新闻中心, 通知公告) on a link to a folder (`/news/`,
+    `/list/2/`, `?page=2`) — an article's link names a page, and its title is longer."""
+    words = _NAV_EDGE.sub("", title).lower() or title.strip()
+    if words in _NAV_WORDS:
+        return True
+    if not link or len(words) > 6:
+        return False
+    parts = urlsplit(link)
+    return parts.path.endswith("/") or bool(re.search(r"(?:^|&)(?:page|p|pn|start)=\d+", parts.query))
+
+
 def _navigation(link: str | None, page_url: str, aliases: dict[str, str] | None) -> bool:
     """A link back to the list page itself or to its site's home page: navigation (首页, 本版),
     never an article, whatever the item selector matched."""
@@ -640,7 +678,7 @@ def parse_html(
         link = web_link(href, base_url) if href else None
         if not title:
             continue
-        if _navigation(link, base_url, aliases):
+        if _navigation(link, base_url, aliases) or _section_link(title, link):
             navigation += 1
             continue
         when = _node_text(node, sel.time)

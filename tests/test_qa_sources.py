@@ -138,6 +138,21 @@ async def test_the_same_article_twice_on_a_page_is_one_post_and_navigation_links
     assert [r["title"] for r in rows(h)] == ["青石镇村民反映修路款去向"]
 
 
+async def test_pager_and_section_links_the_selector_matches_are_not_posts(collect):
+    items = (
+        li("新闻中心", "/news/")
+        + li("通知公告", "/list/tzgg/")
+        + li("下一页", "/list?page=2")
+        + li("更多>>", "/more.html")
+        + li("2", "/list.html?page=2")
+        + li("青石镇村民反映修路款去向", "/t/1.html")
+        + li("南湖区通报3起违规吃喝问题", "/news/2026/")  # a long title is an article even on a folder link
+    )
+    run, h = await collect("html", page(items).encode(), SEL)
+    assert run.error is None
+    assert [r["title"] for r in rows(h)] == ["青石镇村民反映修路款去向", "南湖区通报3起违规吃喝问题"]
+
+
 async def test_a_deeply_nested_page_fails_fast_and_clearly(collect):
     body = ("<div>" * 200_000 + page(li("深处的标题", "/1.html"))).encode()
     run, h = await collect("html", body, SEL)
