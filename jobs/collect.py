@@ -554,8 +554,10 @@ def _page_title(text: str) -> str:
 
 
 def _capped(read: SourceRead, cap: int) -> SourceRead:
-    """At most `cap` posts of a run: the newest by publication time (posts without one after
-    those with, in page order: a list is newest first), told in the run's warning."""
+    """One post per item key (`_unique`: a feed listing an entry twice), and at most `cap`
+    posts of a run: the newest by publication time (posts without one after those with, in
+    page order: a list is newest first), told in the run's warning."""
+    read.posts = _unique(read.posts)
     n = len(read.posts)
     if n <= cap:
         return read
@@ -917,7 +919,6 @@ async def read_source(
         if failed:
             more = f"（另有 {len(failed) - 1} 个）" if len(failed) > 1 else ""
             out.warning = f"{len(queries)} 个关键词中 {len(failed)} 个失败，其余已抓取：{failed[0]}{more}"
-        out.posts = _unique(out.posts)
         return _capped(out, config.collection.max_items)
     try:
         res = await fetcher.get(source.url, etag=etag, last_modified=last_modified)

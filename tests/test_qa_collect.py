@@ -307,3 +307,15 @@ def test_each_sources_state_has_its_own_report_bucket(config, row, label, bucket
     assert source_status(row, config) == label
     assert source_health(row, config.collection.break_after).bucket == bucket
     assert bucket in BUCKETS and len(set(BUCKETS)) == len(BUCKETS)
+
+
+async def test_a_feed_listing_an_entry_twice_gives_one_post_analysed_once(collect, http_server):
+    # a feed generator that repeats a pinned item: the same link twice is one item key; it was
+    # analysed twice in one run, as html and json items were not
+    one = RSS_ITEM.format(
+        title="青石镇干部吃拿卡要被通报", base=http_server.url, n=1, date="Mon, 23 Nov 2026 10:00:00 +0800"
+    )
+    other = RSS_ITEM.format(title="云川羊肉汤节开幕", base=http_server.url, n=2, date="Mon, 23 Nov 2026 09:00:00 +0800")
+    run, h = await collect("rss", RSS.format(items=one + other + one).encode())
+    assert run.error is None and run.fetched == 2 and run.new_posts == 2
+    assert sorted(stored(h)) == ["云川羊肉汤节开幕", "青石镇干部吃拿卡要被通报"]
