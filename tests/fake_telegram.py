@@ -71,6 +71,8 @@ class FakeBotAPI:
         # getUpdates hands out each update once whatever the offset (telegram-test-api marks
         # updates read)
         self.ignore_offset = False
+        self.long_poll = True  # False: getUpdates answers at once, whatever `timeout` asks (telegram-test-api)
+        self.polls = 0  # getUpdates calls answered
         self._handed_out: set[int] = set()
         self._updates: list[dict] = []
         self._cond = threading.Condition()
@@ -234,8 +236,9 @@ class FakeBotAPI:
         return self._ok(self.bot_info)
 
     def api_getUpdates(self, p):
+        self.polls += 1
         offset = int(p.get("offset") or 0)
-        deadline = time.monotonic() + min(float(p.get("timeout") or 0), 1.0)
+        deadline = time.monotonic() + (min(float(p.get("timeout") or 0), 1.0) if self.long_poll else 0.0)
         if self.ignore_offset:
             with self._cond:
                 while True:
@@ -339,7 +342,9 @@ class FakeBotAPI:
         if self.answer_style == "null":
             return self._ok(None)
         return self._ok(
-            self._styled({"message_id": key[1], "date": int(time.time()), "chat": self._chat(key[0]), "text": p["text"]})
+            self._styled(
+                {"message_id": key[1], "date": int(time.time()), "chat": self._chat(key[0]), "text": p["text"]}
+            )
         )
 
     def api_editMessageReplyMarkup(self, p):
@@ -351,7 +356,9 @@ class FakeBotAPI:
         if self.answer_style == "null":
             return self._ok(None)
         return self._ok(
-            self._styled({"message_id": key[1], "date": int(time.time()), "chat": self._chat(key[0]), "text": rec["text"]})
+            self._styled(
+                {"message_id": key[1], "date": int(time.time()), "chat": self._chat(key[0]), "text": rec["text"]}
+            )
         )
 
     def api_answerCallbackQuery(self, p):

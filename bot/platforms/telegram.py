@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import html
+import json
 import logging
 import os
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from telegram import (
@@ -48,7 +51,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
+from telegram.request import HTTPXRequest, RequestData
 
 from core.actions import button_data
 from core.logsafe import BoundedLog
@@ -173,6 +176,229 @@ def _attachment(msg: Message) -> str | None:
     return "file" if msg.document else None
 
 
+# ---------------------------------------------------------------------- the wire
+# Methods the bot can do without: an API that lacks one (an emulator, an old self-hosted server)
+# gets a warning, and the bot goes on as if the call had succeeded.
+OPTIONAL_METHODS = frozenset(
+    {
+        "setMyCommands",
+        "getMyCommands",
+        "deleteMyCommands",
+        "setChatMenuButton",
+        "setMyDescription",
+        "setMyShortDescription",
+        "setMyName",
+        "deleteWebhook",  # python-telegram-bot calls it before polling
+    }
+)
+_MISSING_WORDS = ("not found", "not supported", "not implemented", "unknown method", "no such method")
+# methods whose result is the message sent or edited (when not just `true`)
+_MESSAGE_METHODS = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "editMessageCaption",
+    }
+)
+_MESSAGE_KEYS = ("message", "edited_message", "channel_post", "edited_channel_post")
+
+
+def _seconds(value: object, now: int) -> int:
+    """A message date as Telegram gives it (Unix seconds): milliseconds (an emulator's
+    JavaScript `Date.now()`) are scaled, a missing or unreadable one is `now`. 0 stays 0 (an
+    inaccessible message)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return now
+    return int(value // 1000) if value > 10**11 else int(value)
+
+
+def _mend_user(user: object) -> None:
+    """A sender as Telegram always describes one (emulators leave out `is_bot`, `first_name`)."""
+    if isinstance(user, dict):
+        user.setdefault("is_bot", False)
+        user.setdefault("first_name", str(user.get("username") or ""))
+
+
+def _mend_message(msg: object, now: int, chat_id: object = None) -> None:
+    """Fill in, in place, what an emulator leaves out of a message and Telegram always sends:
+    a date in seconds, the chat (from the request, when known) and its type."""
+    if not isinstance(msg, dict):
+        return
+    msg["date"] = _seconds(msg.get("date"), now)
+    _mend_user(msg.get("from"))
+    chat = msg.get("chat")
+    if not isinstance(chat, dict) and isinstance(chat_id, int | str):
+        try:
+            chat = msg["chat"] = {"id": int(chat_id)}
+        except ValueError:  # an @channelname
+            chat = msg["chat"] = {"id": chat_id, "type": "channel"}
+    if isinstance(chat, dict) and "type" not in chat and isinstance(chat.get("id"), int | str):
+        try:
+            chat["type"] = "private" if int(chat["id"]) > 0 else "supergroup"
+        except ValueError:
+            pass
+    replied = msg.get("reply_to_message")
+    if isinstance(replied, dict):
+        _mend_message(replied, now, (msg.get("chat") or {}).get("id") if isinstance(msg.get("chat"), dict) else None)
+
+
+def _readable(cls: Any, data: dict) -> str | None:
+    """None when python-telegram-bot can read `data` as `cls`; else why not."""
+    try:
+        cls.de_json(json.loads(json.dumps(data)), None)  # a copy: de_json changes what it reads
+    except Exception as e:  # whatever the library raises on a shape it does not expect
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+def _mend_update(update: dict, now: int) -> dict:
+    """One update of getUpdates as the bot can read it; an update it still cannot read becomes
+    an empty one with the same id (confirmed and skipped: it must not stop the updates after
+    it, which Telegram would otherwise send again and again), and the log says so."""
+    for key in _MESSAGE_KEYS:
+        _mend_message(update.get(key), now)
+    query = update.get("callback_query")
+    if isinstance(query, dict):
+        query.setdefault("chat_instance", "")
+        _mend_user(query.get("from"))
+        message = query.get("message")
+        _mend_message(message, now)
+        if isinstance(message, dict) and _readable(Message, message) is not None:
+            # a press is still answered (handlers.base.detached_press) without its message
+            log.warning("a button press came with a message the bot cannot read; answered without it")
+            del query["message"]
+    why = _readable(Update, update)
+    if why is None:
+        return update
+    kinds = [k for k in update if k != "update_id"]
+    log.warning("skipped Telegram update %s (%s) of a shape the bot cannot read: %s", update["update_id"], kinds, why)
+    return {"update_id": update["update_id"]}
+
+
+def _error(code: int, description: str) -> tuple[int, bytes]:
+    return code, json.dumps({"ok": False, "error_code": code, "description": description}).encode()
+
+
+def _ok(result: object) -> tuple[int, bytes]:
+    return HTTPStatus.OK, json.dumps({"ok": True, "result": result}, ensure_ascii=False).encode()
+
+
+def mend_answer(method: str, code: int, payload: bytes, params: dict | None = None) -> tuple[int, bytes]:
+    """The Bot API's answer to `method` as Telegram gives it, whoever gave it (Telegram, a
+    self-hosted server, a proxy in front, an emulator), so that python-telegram-bot reads it
+    without failing after the fact (a sent card whose answer cannot be read would be sent again):
+
+    * a body that is not Bot API JSON (a proxy's HTML page for 502/504) becomes an error of the
+      same status, or 502 when it came with 200: retried like any 5xx;
+    * HTTP 200 with `ok: false` becomes the error it names; an error without `description`
+      (`{"message": …}`) gets one;
+    * a method in `OPTIONAL_METHODS` the server does not have (404, "not supported") succeeds,
+      with a warning;
+    * getMe without `is_bot`, messages with dates in milliseconds or without date or chat type,
+      updates the library cannot read (see `_mend_update`), edits answered `null` are mended.
+    """
+    try:
+        data = json.loads(payload.decode("utf-8", "replace"))
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or ("ok" not in data and 200 <= code <= 299):
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "HTTP error"
+        if 200 <= code <= 299:
+            code, phrase = HTTPStatus.BAD_GATEWAY, "Bad Gateway"
+        return _error(code, f"{phrase} ({code}): the Bot API answered without its JSON")
+    if 200 <= code <= 299 and data.get("ok") is False:
+        wanted = data.get("error_code")
+        code = wanted if isinstance(wanted, int) and 400 <= wanted <= 599 else HTTPStatus.INTERNAL_SERVER_ERROR
+    if not 200 <= code <= 299:
+        description = str(data.get("description") or data.get("message") or f"HTTP {code}")
+        if method in OPTIONAL_METHODS and (
+            code == HTTPStatus.NOT_FOUND or any(w in description.lower() for w in _MISSING_WORDS)
+        ):
+            log.warning("the Bot API does not have %s (%s); going on without it", method, description)
+            return _ok(True)
+        if "description" not in data:
+            data = {**data, "ok": False, "description": description}
+            return code, json.dumps(data, ensure_ascii=False).encode()
+        return code, payload
+    if "result" not in data:
+        return _ok(True)
+    result = data["result"]
+    now = int(time.time())
+    if method == "getMe" and isinstance(result, dict):
+        result.setdefault("is_bot", True)
+        result.setdefault("first_name", result.get("username") or "bot")
+    elif method == "getUpdates" and isinstance(result, list):
+        result = [_mend_update(u, now) for u in result if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
+    elif method in _MESSAGE_METHODS:
+        if result is None:  # an edit answered `null`: done, nothing to read
+            return _ok(True)
+        if isinstance(result, dict):
+            _mend_message(result, now, (params or {}).get("chat_id"))
+            if _readable(Message, result) is not None and "message_id" in result:
+                log.warning("the Bot API answered %s with a message the bot cannot fully read; kept its id", method)
+                result = {"message_id": result["message_id"], "date": now, "chat": result.get("chat") or {}}
+                _mend_message(result, now, (params or {}).get("chat_id"))
+    else:
+        return code, payload
+    return _ok(result)
+
+
+# An empty getUpdates answered sooner than this, though a long poll was asked for, is from a
+# server that does not hold the request (an emulator): the next poll waits out the rest, or the
+# bot would poll in a tight loop.
+SHORT_POLL_FLOOR = 1.0
+
+
+def _empty(payload: bytes) -> bool:
+    """A successful answer with an empty list of updates."""
+    if len(payload) > 64:
+        return False
+    try:
+        return json.loads(payload) == {"ok": True, "result": []}
+    except ValueError:
+        return False
+
+
+class BotAPIRequest(HTTPXRequest):
+    """python-telegram-bot's HTTPX request, reading every answer through `mend_answer`, and
+    pacing getUpdates when the server answers at once instead of holding a long poll."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        write_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        connect_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        started = time.monotonic()
+        code, payload = await super().do_request(
+            url,
+            method,
+            request_data,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+        )
+        params = request_data.parameters if request_data is not None else None
+        name = url.rsplit("/", 1)[-1]
+        code, payload = mend_answer(name, code, payload, params)
+        if name == "getUpdates" and (params or {}).get("timeout") and _empty(payload):
+            rest = SHORT_POLL_FLOOR - (time.monotonic() - started)
+            if rest > 0:
+                await asyncio.sleep(rest)
+        return code, payload
+
+
 class TelegramPlatform:
     """Adapter: `send`/`edit` for the outbox, and `serve(app)` to receive updates by polling."""
 
@@ -221,7 +447,7 @@ class TelegramPlatform:
         # context (core.tls) instead of a new one each (~35 ms of CPU each).
         verify = {"verify": tls_context()}
         builder = builder.request(
-            HTTPXRequest(
+            BotAPIRequest(
                 connection_pool_size=256,
                 read_timeout=SEND_TIMEOUT,
                 write_timeout=SEND_TIMEOUT,
@@ -229,7 +455,7 @@ class TelegramPlatform:
                 pool_timeout=SEND_TIMEOUT,
                 httpx_kwargs=verify,
             )
-        ).get_updates_request(HTTPXRequest(connection_pool_size=1, httpx_kwargs=verify))
+        ).get_updates_request(BotAPIRequest(connection_pool_size=1, httpx_kwargs=verify))
         if base_url:
             base = base_url.rstrip("/")
             if not base.endswith("/bot"):
