@@ -802,13 +802,27 @@ class TelegramPlatform:
         if updater is None:  # the builder always makes one (nothing here asks it not to)
             raise RuntimeError("the Telegram application has no updater")
         await a.start()
-        await updater.start_polling(
-            poll_interval=self.poll_interval,
-            timeout=self.poll_timeout,
-            # edits too: an edited command is answered (EDITED_COMMAND), not silently dropped
-            allowed_updates=["message", "edited_message", "callback_query"],
-            drop_pending_updates=False,
-        )
+        delay = 1.0
+        while True:
+            try:
+                await updater.start_polling(
+                    poll_interval=self.poll_interval,
+                    timeout=self.poll_timeout,
+                    # edits too: an edited command is answered (EDITED_COMMAND), not silently dropped
+                    allowed_updates=["message", "edited_message", "callback_query"],
+                    drop_pending_updates=False,
+                )
+                break
+            except InvalidToken:
+                raise
+            except TelegramError as e:  # deleteWebhook, called first, failed (a 5xx, a blip)
+                log.warning("could not start polling Telegram (%s); trying again in %gs", e, delay)
+                try:
+                    await asyncio.wait_for(self._stop.wait(), timeout=delay)
+                    await a.stop()
+                    return
+                except TimeoutError:
+                    delay = min(delay * 2, self.retry_max)
         try:
             await self._stop.wait()
         finally:
