@@ -165,6 +165,14 @@ def _translate(err: TelegramError) -> DeliveryError:
     return DeliveryError(f"Telegram error: {err}")
 
 
+def _update_key(update: Update) -> str:
+    """What makes an update the same one again: its id and its content. Telegram re-sends an
+    update with the same id and content; a Bot API server that starts again (an emulator, a
+    self-hosted one with its state lost) counts ids from 1 again, for new messages."""
+    content = json.dumps(update.to_dict(), sort_keys=True, ensure_ascii=False, default=str)
+    return f"{update.update_id}:{hashlib.sha256(content.encode()).hexdigest()[:16]}"
+
+
 def _attachment(msg: Message) -> str | None:
     """What a captioned message carries, as `Request.attachment` names it."""
     if msg.photo or msg.sticker:
@@ -644,7 +652,7 @@ class TelegramPlatform:
         when it stopped: a command would run twice), across restarts."""
         now = time.time()
         return self._the_host().first_time(
-            "telegram:update", str(update.update_id), now=now, expires_at=now + UPDATE_MEMORY
+            "telegram:update", _update_key(update), now=now, expires_at=now + UPDATE_MEMORY
         )
 
     async def on_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
