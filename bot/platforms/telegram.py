@@ -59,7 +59,7 @@ from core.platform import DeliveryError, MessageGone, Outgoing, text_parts
 from core.render import Card, card_text, shrink_card
 from core.tls import tls_context
 from handlers import COMMANDS
-from handlers.base import UNKNOWN_BUTTON, Host, Pressed, Request
+from handlers.base import UNKNOWN_BUTTON, Host, Pressed, Request, detached_press
 
 __all__ = ["TelegramPlatform", "card_html", "card_keyboard"]
 
@@ -702,11 +702,16 @@ class TelegramPlatform:
             return
         if not self._first_time(update):
             return  # answered the first time
-        req = self._request(update, "")
+        req = self._request(update, "") if query.message is not None else None
         try:
-            pressed: Pressed = (
-                UNKNOWN_BUTTON if req is None else await self._the_host().press(req, query.data or "", keyboards=True)
-            )
+            pressed: Pressed
+            if query.message is None:  # no chat to check the presser's role in: the command to use
+                log.info("a button press without its message (%r): answered with the command", query.data)
+                pressed = detached_press(query.data or "")
+            elif req is None:
+                pressed = UNKNOWN_BUTTON
+            else:
+                pressed = await self._the_host().press(req, query.data or "", keyboards=True)
         except Exception:  # answered all the same: a press is never left spinning
             log.exception("error while handling a button press (%r)", query.data)
             pressed = Pressed("操作未能完成，请稍后查看卡片状态再试。")
@@ -727,11 +732,14 @@ class TelegramPlatform:
                     notice, alert = "按钮暂时无法更新，请稍后再按一次。", True
                     if pressed.choices is not None:
                         notice += "也可回复此卡片发送：/close 处置方式 [说明]"
-        if notice:
-            # a callback answer holds 200 characters
-            await query.answer(notice[:190], show_alert=alert)
-        else:
-            await query.answer()
+        try:
+            if notice:
+                # a callback answer holds 200 characters
+                await query.answer(notice[:190], show_alert=alert)
+            else:
+                await query.answer()
+        except TelegramError as e:  # too late ("query is too old"), or the API failed: done all the same
+            log.warning("could not answer a button press (%r), which was handled: %s", query.data, e)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling a Telegram update", exc_info=context.error)
