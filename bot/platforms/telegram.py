@@ -603,6 +603,13 @@ class TelegramPlatform:
             )
             return None
         replied = msg.reply_to_message if msg is not None else None
+        if (
+            replied is not None
+            and msg is not None
+            and msg.is_topic_message
+            and (replied.forum_topic_created is not None or replied.message_id == msg.message_thread_id)
+        ):
+            replied = None  # in a forum topic every message "replies" to the topic's first one
         return Request(
             attachment=_attachment(msg) if msg is not None and msg.caption else None,
             platform="telegram",
@@ -682,10 +689,18 @@ class TelegramPlatform:
             if self._the_host().is_command(text, private=req.private):
                 await msg.reply_text(FORWARDED_COMMAND if forwarded else EDITED_COMMAND, do_quote=not req.private)
             return
+        # in a forum topic, every part of every answer goes to the topic (the library does so for
+        # a reply to the command, not for one to our own first part when the API's answer to it
+        # does not name the topic)
+        topic = msg.message_thread_id if msg.is_topic_message else None
         for reply in await self._the_host().handle(req):
             first = None
             for chunk in text_parts(self, reply.text):  # in order; later parts under the first
-                part = await (first.reply_text(chunk) if first else msg.reply_text(chunk, do_quote=not req.private))
+                part = await (
+                    first.reply_text(chunk, message_thread_id=topic)
+                    if first
+                    else msg.reply_text(chunk, do_quote=not req.private)
+                )
                 first = first or part
             if reply.image:
                 with open(reply.image, "rb") as fh:
