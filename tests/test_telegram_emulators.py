@@ -306,3 +306,28 @@ async def test_edits_answered_with_null_count_as_done(emu):
     assert len(emu.cards(iid)) == 1
     waiting = "SELECT COUNT(*) FROM outbox WHERE state NOT IN ('sent', 'superseded')"
     assert emu.app.db.execute(waiting).fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "fault"), [("sendPhoto", "502html"), ("sendDocument", "502html"), ("sendPhoto", "missing")]
+)
+async def test_a_report_whose_chart_fails_is_not_sent_again(emu, method, fault):
+    """The report's text went out, its chart or its Word file did not (a 502; or an emulator
+    without sendPhoto): the retry sends what is left, never the text (or the chart) again."""
+    if fault == "missing":
+        emu.api.unsupported = {method}
+        emu.api.missing_style = "500"
+    await emu.start()
+    await emu.alert()
+    if fault != "missing":
+        emu.api.fail(method, fault)
+    await emu.app._report_job("yesterday")
+    await emu.until(lambda: any(m["text"].startswith("📊") for m in emu.replies()), timeout=10)
+    if fault != "missing":
+        await emu.until(lambda: emu.api.photos and emu.api.documents, timeout=10)
+    else:  # an emulator without sendPhoto will not have it on a retry: the chart is given up
+        dead = "SELECT COUNT(*) FROM outbox WHERE state = 'dead'"
+        await emu.until(lambda: emu.app.db.execute(dead).fetchone()[0] == 1, timeout=10)
+    await settled(emu.app)
+    assert len([m for m in emu.replies() if m["text"].startswith("📊")]) == 1
+    assert len(emu.api.photos) == (0 if fault == "missing" else 1)

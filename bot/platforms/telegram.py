@@ -55,7 +55,7 @@ from telegram.request import HTTPXRequest, RequestData
 
 from core.actions import button_data
 from core.logsafe import BoundedLog
-from core.platform import DeliveryError, MessageGone, Outgoing, text_parts
+from core.platform import DeliveryError, MessageGone, Outgoing, PartlySent, text_parts
 from core.render import Card, card_text, shrink_card
 from core.tls import tls_context
 from handlers import COMMANDS
@@ -156,7 +156,10 @@ def _translate(err: TelegramError) -> DeliveryError:
             return MessageGone(err.message)
         return DeliveryError(
             f"Telegram bad request: {err.message}",
-            permanent="chat not found" in text or "can't parse entities" in text or "too long" in text,
+            permanent="chat not found" in text
+            or "can't parse entities" in text
+            or "too long" in text
+            or NO_METHOD.lower() in text,
         )
     if isinstance(err, TimedOut):  # the request was made; Telegram may have the message
         return DeliveryError(f"Telegram timed out: {err.message}", uncertain=True)
@@ -199,7 +202,8 @@ OPTIONAL_METHODS = frozenset(
         "deleteWebhook",  # python-telegram-bot calls it before polling
     }
 )
-_MISSING_WORDS = ("not found", "not supported", "not implemented", "unknown method", "no such method")
+_MISSING_WORDS = ("method not found", "not supported", "not implemented", "unknown method", "no such method")
+NO_METHOD = "the Bot API has no method"  # a missing method that is not optional: refused for good
 # methods whose result is the message sent or edited (when not just `true`)
 _MESSAGE_METHODS = frozenset(
     {
@@ -325,11 +329,12 @@ def mend_answer(method: str, code: int, payload: bytes, params: dict | None = No
         code = wanted if isinstance(wanted, int) and 400 <= wanted <= 599 else HTTPStatus.INTERNAL_SERVER_ERROR
     if not 200 <= code <= 299:
         description = str(data.get("description") or data.get("message") or f"HTTP {code}")
-        if method in OPTIONAL_METHODS and (
-            code == HTTPStatus.NOT_FOUND or any(w in description.lower() for w in _MISSING_WORDS)
-        ):
-            log.warning("the Bot API does not have %s (%s); going on without it", method, description)
-            return _ok(True)
+        if code == HTTPStatus.NOT_FOUND or any(w in description.lower() for w in _MISSING_WORDS):
+            if method in OPTIONAL_METHODS:
+                log.warning("the Bot API does not have %s (%s); going on without it", method, description)
+                return _ok(True)
+            if method not in ("getMe", "getUpdates"):  # those: the token (404) or the server is wrong
+                return _error(HTTPStatus.BAD_REQUEST, f"Bad Request: {NO_METHOD} {method} ({description})")
         if "description" not in data:
             data = {**data, "ok": False, "description": description}
             return code, json.dumps(data, ensure_ascii=False).encode()
@@ -538,9 +543,10 @@ class TelegramPlatform:
             sent = await self._with_card(functools.partial(self.bot.send_message, chat_id=chat), message.card)
         else:
             # the deliverer sends texts in parts of at most LIMIT; a longer one (a direct
-            # call) still goes out whole: in order, later parts threaded under the first
+            # call) still goes out whole: in order, later parts threaded under the first.
+            # Without text (the deliverer sending what was left of a message), attachments only.
             sent = None
-            for text in text_parts(self, message.text or ""):
+            for text in text_parts(self, message.text) if message.text else ():
                 reply_to = message.reply_to or (sent.message_id if sent else None)
                 reply = (
                     ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True) if reply_to else None
@@ -549,13 +555,26 @@ class TelegramPlatform:
                     chat_id=chat, text=text, reply_parameters=reply, disable_notification=message.silent
                 )
                 sent = sent or part
-            if message.image:
-                with open(message.image, "rb") as fh:
-                    await self.bot.send_photo(chat_id=chat, photo=fh)
-            if message.document:
-                with open(message.document, "rb") as fh:
-                    await self.bot.send_document(chat_id=chat, document=fh, filename=os.path.basename(message.document))
-        if sent is None:  # not reached: text_parts gives at least one part
+            attachments_sent = 0
+            try:
+                if message.image:
+                    with open(message.image, "rb") as fh:
+                        part = await self.bot.send_photo(chat_id=chat, photo=fh)
+                    sent, attachments_sent = sent or part, attachments_sent + 1
+                if message.document:
+                    with open(message.document, "rb") as fh:
+                        part = await self.bot.send_document(
+                            chat_id=chat, document=fh, filename=os.path.basename(message.document)
+                        )
+                    sent = sent or part
+            except TelegramError as e:
+                if sent is None:  # nothing went out: the message fails as a whole
+                    raise
+                # the text went: sending the message again would repeat it
+                raise PartlySent(
+                    _translate(e), message_id=str(sent.message_id), attachments_sent=attachments_sent
+                ) from e
+        if sent is None:  # not reached: a message has text or an attachment
             raise DeliveryError("nothing was sent", permanent=True)
         return str(sent.message_id)
 
