@@ -197,6 +197,16 @@ def _notes(t, iid) -> int:
     return t.app.db.execute(sql, [iid]).fetchone()[0]
 
 
+@pytest.mark.parametrize("fault", ["502html", "500", "okfalse"])
+async def test_an_answer_to_a_command_survives_a_gateway_error(emu, fault):
+    """A command's answer is sent at once (not through the outbox): a 5xx is tried again."""
+    await emu.start()
+    emu.api.fail("sendMessage", fault)
+    answer = await help_answered(emu)
+    assert answer["text"].startswith(emu.replies()[0]["text"][:10])
+    assert len(emu.replies()) == 1
+
+
 # ---------------------------------------------------------------- forum topics
 
 

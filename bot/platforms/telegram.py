@@ -412,6 +412,32 @@ class BotAPIRequest(HTTPXRequest):
         return code, payload
 
 
+REPLY_TRIES = 3  # a direct answer to a command: the first try and two more
+
+
+async def _retrying(send: Callable[[], Awaitable[Message]]) -> Message:
+    """An answer to a command (sent at once, not through the outbox): a 5xx, an HTML error page
+    or a dropped connection is tried again twice, shortly, and a short flood wait is waited
+    out, so the person is not left without an answer. A timeout is not tried again: the answer
+    may be in the chat."""
+    for attempt in range(REPLY_TRIES):
+        try:
+            return await send()
+        except TimedOut:
+            raise
+        except RetryAfter as e:
+            wait = _translate(e).retry_after or 0.0
+            if attempt == REPLY_TRIES - 1 or wait > 5:
+                raise
+        except NetworkError as e:
+            if attempt == REPLY_TRIES - 1:
+                raise
+            wait = 0.5 * 2**attempt
+            log.warning("an answer to a command failed (%s); trying again in %gs", e, wait)
+        await asyncio.sleep(wait)
+    raise AssertionError("not reached")
+
+
 class TelegramPlatform:
     """Adapter: `send`/`edit` for the outbox, and `serve(app)` to receive updates by polling."""
 
@@ -689,7 +715,7 @@ class TelegramPlatform:
         if msg is None or update.edited_message is not None or not self._first_time(update):
             return
         log.info("telegram: an attachment without text from %s in a private chat, answered with a hint", msg.chat_id)
-        await msg.reply_text(MEDIA_ONLY, do_quote=False)
+        await _retrying(functools.partial(msg.reply_text, MEDIA_ONLY, do_quote=False))
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A text message, or a photo or file with a caption: a command for the handlers."""
@@ -706,27 +732,37 @@ class TelegramPlatform:
         forwarded = msg.forward_origin is not None
         if forwarded or update.edited_message is not None:
             if self._the_host().is_command(text, private=req.private):
-                await msg.reply_text(FORWARDED_COMMAND if forwarded else EDITED_COMMAND, do_quote=not req.private)
+                why = FORWARDED_COMMAND if forwarded else EDITED_COMMAND
+                await _retrying(functools.partial(msg.reply_text, why, do_quote=not req.private))
             return
         # in a forum topic, every part of every answer goes to the topic (the library does so for
         # a reply to the command, not for one to our own first part when the API's answer to it
         # does not name the topic)
         topic = msg.message_thread_id if msg.is_topic_message else None
+        quote = not req.private
         for reply in await self._the_host().handle(req):
-            first = None
+            first: Message | None = None
             for chunk in text_parts(self, reply.text):  # in order; later parts under the first
-                part = await (
-                    first.reply_text(chunk, message_thread_id=topic)
-                    if first
-                    else msg.reply_text(chunk, do_quote=not req.private)
-                )
-                first = first or part
+                if first is None:
+                    first = await _retrying(functools.partial(msg.reply_text, chunk, do_quote=quote))
+                else:
+                    await _retrying(functools.partial(first.reply_text, chunk, message_thread_id=topic))
             if reply.image:
-                with open(reply.image, "rb") as fh:
-                    await msg.reply_photo(fh, do_quote=not req.private)
+                image = reply.image
+
+                async def photo(path: str = image) -> Message:
+                    with open(path, "rb") as fh:
+                        return await msg.reply_photo(fh, do_quote=quote)
+
+                await _retrying(photo)
             if reply.document:
-                with open(reply.document, "rb") as fh:
-                    await msg.reply_document(fh, filename=os.path.basename(reply.document), do_quote=not req.private)
+                document = reply.document
+
+                async def doc(path: str = document) -> Message:
+                    with open(path, "rb") as fh:
+                        return await msg.reply_document(fh, filename=os.path.basename(path), do_quote=quote)
+
+                await _retrying(doc)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button press: the handlers' answer (`Pressed`) is shown first, then the buttons
