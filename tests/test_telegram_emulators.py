@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import pytest
 
@@ -195,6 +196,29 @@ async def test_an_update_delivered_twice_still_runs_once(emu):
 def _notes(t, iid) -> int:
     sql = "SELECT COUNT(*) FROM events WHERE incident_id = ? AND action = 'note'"
     return t.app.db.execute(sql, [iid]).fetchone()[0]
+
+
+async def test_a_command_sent_as_the_group_is_not_run_and_says_why(emu):
+    """An anonymous group admin's message comes from GroupAnonymousBot on behalf of the group:
+    nobody whose role could be checked."""
+    await emu.start()
+    iid, _ = await emu.alert()
+    emu.api.raw(
+        {
+            "message": _msg(
+                message_id=6000,
+                date=int(time.time()),
+                **{"from": {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}},
+                sender_chat={"id": int(GROUP), "type": "supergroup", "title": "监测群"},
+                text=f"/claim {iid}",
+                entities=[{"type": "bot_command", "offset": 0, "length": 6}],
+            )
+        }
+    )
+    await emu.until(lambda: any("匿名" in m["text"] for m in emu.replies()), timeout=10)
+    await settled(emu.app)
+    assert emu.app.service.get(iid).assignee is None
+    assert not any("你还没有登记" in m["text"] for m in emu.replies())
 
 
 @pytest.mark.parametrize("fault", ["502html", "500", "okfalse"])

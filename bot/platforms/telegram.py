@@ -134,6 +134,10 @@ def choices_keyboard(rows: Iterable[Iterable[tuple[str, str]]]) -> InlineKeyboar
 UPDATE_MEMORY = 2 * 24 * 3600
 FORWARDED_COMMAND = "转发的消息不会作为命令执行。如需操作，请直接发送命令（如 /claim 12）。"
 EDITED_COMMAND = "编辑过的命令不会再次执行。如需更正，请重新发送一条命令（如 /note 12 更正：…）。"
+# sent on behalf of a chat (an anonymous group admin, a linked channel): nobody to check the role of
+ANONYMOUS_COMMAND = (
+    "以群组或频道身份（匿名管理员）发送的命令无法确认是谁，未执行。请在群设置中关闭匿名发言，或由本人账号重新发送。"
+)
 # a picture, file, voice or location sent privately with no text: nothing the bot can keep
 MEDIA_ONLY = (
     "机器人只读取文字，不保存图片、文件或语音。提交线索请发送 /tip 链接 说明；给事件补充材料请用 "
@@ -730,9 +734,10 @@ class TelegramPlatform:
         # and an edited one is not a new command (running it again would act twice: a second
         # note, a second escalation). Neither runs; a command's sender is told why, chatter is not.
         forwarded = msg.forward_origin is not None
-        if forwarded or update.edited_message is not None:
+        anonymous = msg.sender_chat is not None  # the `from` is a placeholder (GroupAnonymousBot, Telegram)
+        if forwarded or anonymous or update.edited_message is not None:
             if self._the_host().is_command(text, private=req.private):
-                why = FORWARDED_COMMAND if forwarded else EDITED_COMMAND
+                why = FORWARDED_COMMAND if forwarded else ANONYMOUS_COMMAND if anonymous else EDITED_COMMAND
                 await _retrying(functools.partial(msg.reply_text, why, do_quote=not req.private))
             return
         # in a forum topic, every part of every answer goes to the topic (the library does so for
