@@ -365,3 +365,25 @@ async def test_a_report_whose_chart_fails_is_not_sent_again(emu, method, fault):
     await settled(emu.app)
     assert len([m for m in emu.replies() if m["text"].startswith("📊")]) == 1
     assert len(emu.api.photos) == (0 if fault == "missing" else 1)
+
+
+async def test_a_reply_to_a_message_naming_several_incidents_acts_on_none_of_them(emu):
+    """A digest names several incidents under one message id (and a mock that answers every
+    send with the same id makes cards share one): a reply to it cannot say which incident is
+    meant, so the bot asks for the number instead of acting on one of them."""
+    await emu.start(digest_after=4)
+    for title in (
+        "白沙乡卫生院工作人员态度恶劣被投诉",
+        "南湖区社区台账形式主义引居民吐槽",
+        "江北区办事窗口推诿扯皮群众跑断腿",
+        "青石镇村两委换届选举计票引质疑",
+    ):
+        seed(emu, title, "有网友发帖反映。")
+    await emu.until(lambda: any(m["text"].startswith("📋 合并推送") for m in emu.api.sent), timeout=10)
+    digest = next(m for m in emu.api.sent if m["text"].startswith("📋 合并推送"))
+    before = len(emu.replies())
+    emu.api.message(GROUP, emu.users["liqiang"], "/claim", reply_to=digest["message_id"])
+    await emu.until(lambda: len(emu.replies()) > before, timeout=10)
+    await settled(emu.app)
+    assert emu.app.db.execute("SELECT COUNT(*) FROM incidents WHERE assignee IS NOT NULL").fetchone()[0] == 0
+    assert "编号" in emu.replies()[before]["text"]
