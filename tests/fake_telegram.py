@@ -71,6 +71,7 @@ class FakeBotAPI:
         # getUpdates hands out each update once whatever the offset (telegram-test-api marks
         # updates read)
         self.ignore_offset = False
+        self.redeliver = False  # getUpdates answers every update every time (a mock that ignores offset)
         self.long_poll = True  # False: getUpdates answers at once, whatever `timeout` asks (telegram-test-api)
         self.polls = 0  # getUpdates calls answered
         self._handed_out: set[int] = set()
@@ -239,6 +240,11 @@ class FakeBotAPI:
         self.polls += 1
         offset = int(p.get("offset") or 0)
         deadline = time.monotonic() + (min(float(p.get("timeout") or 0), 1.0) if self.long_poll else 0.0)
+        if self.redeliver:
+            with self._cond:
+                if not self._updates:
+                    self._cond.wait(timeout=max(0.0, deadline - time.monotonic()))
+                return self._ok(list(self._updates))
         if self.ignore_offset:
             with self._cond:
                 while True:

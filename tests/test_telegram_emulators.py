@@ -193,6 +193,21 @@ async def test_an_update_delivered_twice_still_runs_once(emu):
     assert _notes(emu, iid) == 1
 
 
+async def test_a_mock_sending_every_update_again_and_again_runs_each_once(emu):
+    """A mock that ignores the offset, and leaves out `date` (which the bot then fills in):
+    every poll brings the same updates again, each is acted on once."""
+    emu.api.redeliver = True
+    await emu.start()
+    iid, _ = await emu.alert()
+    emu.api.raw({"message": _msg(message_id=7000, date=None, **{"from": USER}, text=f"/note {iid} 只记一次")})
+    await emu.until(lambda: _notes(emu, iid) == 1, timeout=10)
+    answer = await help_answered(emu)
+    await asyncio.sleep(0.5)  # a few more polls, each with both updates
+    await settled(emu.app)
+    assert _notes(emu, iid) == 1
+    assert len([m for m in emu.replies() if m["text"] == answer["text"]]) == 1
+
+
 def _notes(t, iid) -> int:
     sql = "SELECT COUNT(*) FROM events WHERE incident_id = ? AND action = 'note'"
     return t.app.db.execute(sql, [iid]).fetchone()[0]

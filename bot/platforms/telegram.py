@@ -173,10 +173,18 @@ def _translate(err: TelegramError) -> DeliveryError:
 
 
 def _update_key(update: Update) -> str:
-    """What makes an update the same one again: its id and its content. Telegram re-sends an
-    update with the same id and content; a Bot API server that starts again (an emulator, a
-    self-hosted one with its state lost) counts ids from 1 again, for new messages."""
-    content = json.dumps(update.to_dict(), sort_keys=True, ensure_ascii=False, default=str)
+    """What makes an update the same one again: its id and what it is about (the press, or the
+    chat, message and edit). Telegram re-sends an update with the same id; a Bot API server that
+    starts again (an emulator, a self-hosted one with its state lost) counts ids from 1 again,
+    for new messages (and may count message ids again too: the date and text tell them apart)."""
+    msg, query = update.effective_message, update.callback_query
+    if query is not None:
+        about: object = ["press", query.id]
+    elif msg is not None:
+        about = [msg.chat_id, msg.message_id, str(msg.date), str(msg.edit_date), msg.text or msg.caption or ""]
+    else:
+        about = update.to_dict()
+    content = json.dumps(about, sort_keys=True, ensure_ascii=False, default=str)
     return f"{update.update_id}:{hashlib.sha256(content.encode()).hexdigest()[:16]}"
 
 
@@ -222,12 +230,15 @@ _MESSAGE_METHODS = frozenset(
 _MESSAGE_KEYS = ("message", "edited_message", "channel_post", "edited_channel_post")
 
 
-def _seconds(value: object, now: int) -> int:
+UNKNOWN_DATE = 1  # a message without a date: a fixed one, so that the same update read again is the same
+
+
+def _seconds(value: object) -> int:
     """A message date as Telegram gives it (Unix seconds): milliseconds (an emulator's
-    JavaScript `Date.now()`) are scaled, a missing or unreadable one is `now`. 0 stays 0 (an
-    inaccessible message)."""
+    JavaScript `Date.now()`) are scaled, a missing or unreadable one is UNKNOWN_DATE (not 0:
+    that marks an inaccessible message)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return now
+        return UNKNOWN_DATE
     return int(value // 1000) if value > 10**11 else int(value)
 
 
@@ -238,12 +249,12 @@ def _mend_user(user: object) -> None:
         user.setdefault("first_name", str(user.get("username") or ""))
 
 
-def _mend_message(msg: object, now: int, chat_id: object = None) -> None:
+def _mend_message(msg: object, chat_id: object = None) -> None:
     """Fill in, in place, what an emulator leaves out of a message and Telegram always sends:
     a date in seconds, the chat (from the request, when known) and its type."""
     if not isinstance(msg, dict):
         return
-    msg["date"] = _seconds(msg.get("date"), now)
+    msg["date"] = _seconds(msg.get("date"))
     _mend_user(msg.get("from"))
     chat = msg.get("chat")
     if not isinstance(chat, dict) and isinstance(chat_id, int | str):
@@ -258,7 +269,7 @@ def _mend_message(msg: object, now: int, chat_id: object = None) -> None:
             pass
     replied = msg.get("reply_to_message")
     if isinstance(replied, dict):
-        _mend_message(replied, now, (msg.get("chat") or {}).get("id") if isinstance(msg.get("chat"), dict) else None)
+        _mend_message(replied, (msg.get("chat") or {}).get("id") if isinstance(msg.get("chat"), dict) else None)
 
 
 def _readable(cls: Any, data: dict) -> str | None:
@@ -270,18 +281,18 @@ def _readable(cls: Any, data: dict) -> str | None:
     return None
 
 
-def _mend_update(update: dict, now: int) -> dict:
+def _mend_update(update: dict) -> dict:
     """One update of getUpdates as the bot can read it; an update it still cannot read becomes
     an empty one with the same id (confirmed and skipped: it must not stop the updates after
     it, which Telegram would otherwise send again and again), and the log says so."""
     for key in _MESSAGE_KEYS:
-        _mend_message(update.get(key), now)
+        _mend_message(update.get(key))
     query = update.get("callback_query")
     if isinstance(query, dict):
         query.setdefault("chat_instance", "")
         _mend_user(query.get("from"))
         message = query.get("message")
-        _mend_message(message, now)
+        _mend_message(message)
         if isinstance(message, dict) and _readable(Message, message) is not None:
             # a press is still answered (handlers.base.detached_press) without its message
             log.warning("a button press came with a message the bot cannot read; answered without it")
@@ -351,16 +362,16 @@ def mend_answer(method: str, code: int, payload: bytes, params: dict | None = No
         result.setdefault("is_bot", True)
         result.setdefault("first_name", result.get("username") or "bot")
     elif method == "getUpdates" and isinstance(result, list):
-        result = [_mend_update(u, now) for u in result if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
+        result = [_mend_update(u) for u in result if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
     elif method in _MESSAGE_METHODS:
         if result is None:  # an edit answered `null`: done, nothing to read
             return _ok(True)
         if isinstance(result, dict):
-            _mend_message(result, now, (params or {}).get("chat_id"))
+            _mend_message(result, (params or {}).get("chat_id"))
             if _readable(Message, result) is not None and "message_id" in result:
                 log.warning("the Bot API answered %s with a message the bot cannot fully read; kept its id", method)
                 result = {"message_id": result["message_id"], "date": now, "chat": result.get("chat") or {}}
-                _mend_message(result, now, (params or {}).get("chat_id"))
+                _mend_message(result, (params or {}).get("chat_id"))
     else:
         return code, payload
     return _ok(result)
