@@ -98,7 +98,7 @@ def detached_press(data: str) -> Pressed:
         command = f"/instruct {n} 批示内容"
     else:
         command = f"/show {n}"
-    return Pressed(notice=f"无法读取这张卡片所在的消息，按钮未执行。请在群内发送命令：{command}")
+    return Pressed(notice=f"无法读取这张卡片所在的消息，按钮未执行。请直接发送命令：{command}")
 
 
 class Host(Protocol):
