@@ -71,6 +71,10 @@ class FakeBotAPI:
         # getUpdates hands out each update once whatever the offset (telegram-test-api marks
         # updates read)
         self.ignore_offset = False
+        # sendMessage replying to a message that is not there (a user's message deleted, by them
+        # or a clean-up bot) is refused unless allow_sending_without_reply, as Telegram does
+        self.strict_replies = False
+        self.user_messages: set[tuple[str, int]] = set()  # users' messages still in their chats
         self.redeliver = False  # getUpdates answers every update every time (a mock that ignores offset)
         self.long_poll = True  # False: getUpdates answers at once, whatever `timeout` asks (telegram-test-api)
         self.polls = 0  # getUpdates calls answered
@@ -272,6 +276,15 @@ class FakeBotAPI:
 
     def api_sendMessage(self, p):
         chat = str(p["chat_id"])
+        reply = p.get("reply_parameters") or {}
+        if (
+            self.strict_replies
+            and reply.get("message_id")
+            and (chat, int(reply["message_id"])) not in self.messages
+            and (chat, int(reply["message_id"])) not in self.user_messages
+            and not reply.get("allow_sending_without_reply")
+        ):
+            return self._bad("message to be replied not found")
         with self._lock:
             mid = next(self._message_ids)
             reply_to = (p.get("reply_parameters") or {}).get("message_id")
@@ -414,14 +427,18 @@ class FakeBotAPI:
         forwarded_from: dict | None = None,
         attach: str | None = None,
         thread: int | None = None,
+        deleted: bool = False,
     ) -> int:
         """A user sends `text` in a chat (with a proper bot_command entity), optionally replying,
         or forwards it (`forwarded_from`: the user who first wrote it); with `attach` ("photo",
         "document"), `text` is the caption of a photo or a file; with `thread`, in that forum
         topic (as Telegram sends it: is_topic_message, and a message that replies to nothing
-        replies to the topic's first message, the service message that created it)."""
+        replies to the topic's first message, the service message that created it); `deleted`:
+        gone from the chat by the time the bot answers (a clean-up bot deletes commands)."""
         with self._lock:
             mid = next(self._message_ids)
+            if not deleted:
+                self.user_messages.add((str(chat_id), mid))
         msg = {"message_id": mid, "date": int(time.time()), "chat": self._chat(chat_id), "from": user}
         if thread is not None:
             msg.update(message_thread_id=thread, is_topic_message=True)

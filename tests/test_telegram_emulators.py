@@ -246,6 +246,15 @@ async def test_an_answer_to_a_command_survives_a_gateway_error(emu, fault):
     assert len(emu.replies()) == 1
 
 
+async def test_a_command_deleted_before_the_answer_is_still_answered(emu):
+    """A clean-up bot (or the sender) deletes the command at once: the answer cannot quote it,
+    and goes out without the quote."""
+    emu.api.strict_replies = True
+    await emu.start()
+    emu.api.message(GROUP, emu.users["liqiang"], "/help", deleted=True)
+    await emu.until(lambda: len(emu.replies()) == 1, timeout=10)
+
+
 # ---------------------------------------------------------------- forum topics
 
 

@@ -430,6 +430,12 @@ class BotAPIRequest(HTTPXRequest):
 REPLY_TRIES = 3  # a direct answer to a command: the first try and two more
 
 
+def _quoting(quote: bool) -> dict[str, Any]:
+    """How an answer quotes the command: in a group it does, and still goes out when the command
+    is no longer there (deleted by its sender or a clean-up bot before the answer)."""
+    return {"do_quote": quote, "allow_sending_without_reply": True}
+
+
 async def _retrying(send: Callable[[], Awaitable[Message]]) -> Message:
     """An answer to a command (sent at once, not through the outbox): a 5xx, an HTML error page
     or a dropped connection is tried again twice, shortly, and a short flood wait is waited
@@ -438,7 +444,7 @@ async def _retrying(send: Callable[[], Awaitable[Message]]) -> Message:
     for attempt in range(REPLY_TRIES):
         try:
             return await send()
-        except TimedOut:
+        except (TimedOut, BadRequest):  # the answer may be there; or it is refused as it is
             raise
         except RetryAfter as e:
             wait = _translate(e).retry_after or 0.0
@@ -749,18 +755,18 @@ class TelegramPlatform:
         if forwarded or anonymous or update.edited_message is not None:
             if self._the_host().is_command(text, private=req.private):
                 why = FORWARDED_COMMAND if forwarded else ANONYMOUS_COMMAND if anonymous else EDITED_COMMAND
-                await _retrying(functools.partial(msg.reply_text, why, do_quote=not req.private))
+                await _retrying(functools.partial(msg.reply_text, why, **_quoting(not req.private)))
             return
         # in a forum topic, every part of every answer goes to the topic (the library does so for
         # a reply to the command, not for one to our own first part when the API's answer to it
         # does not name the topic)
         topic = msg.message_thread_id if msg.is_topic_message else None
-        quote = not req.private
+        quote = _quoting(not req.private)
         for reply in await self._the_host().handle(req):
             first: Message | None = None
             for chunk in text_parts(self, reply.text):  # in order; later parts under the first
                 if first is None:
-                    first = await _retrying(functools.partial(msg.reply_text, chunk, do_quote=quote))
+                    first = await _retrying(functools.partial(msg.reply_text, chunk, **quote))
                 else:
                     await _retrying(functools.partial(first.reply_text, chunk, message_thread_id=topic))
             if reply.image:
@@ -768,7 +774,7 @@ class TelegramPlatform:
 
                 async def photo(path: str = image) -> Message:
                     with open(path, "rb") as fh:
-                        return await msg.reply_photo(fh, do_quote=quote)
+                        return await msg.reply_photo(fh, **quote)
 
                 await _retrying(photo)
             if reply.document:
@@ -776,7 +782,7 @@ class TelegramPlatform:
 
                 async def doc(path: str = document) -> Message:
                     with open(path, "rb") as fh:
-                        return await msg.reply_document(fh, filename=os.path.basename(path), do_quote=quote)
+                        return await msg.reply_document(fh, filename=os.path.basename(path), **quote)
 
                 await _retrying(doc)
 
