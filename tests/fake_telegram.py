@@ -66,7 +66,8 @@ class FakeBotAPI:
         self.bot_info: dict = dict(BOT)  # what getMe answers (emulators answer fewer fields)
         # how a sent or edited message is answered: "telegram"; "ms" (telegram-test-api: `date`
         # in milliseconds, no `from`, the chat as a private one); "bare" (only message_id and
-        # chat id); "null" (edits answered with result null, as telegram-test-api does)
+        # chat id); "null" (edits answered with result null, as telegram-test-api does); "noid"
+        # (every send and edit answered `true`)
         self.answer_style = "telegram"
         # getUpdates hands out each update once whatever the offset (telegram-test-api marks
         # updates read)
@@ -313,6 +314,8 @@ class FakeBotAPI:
                 "date": int(time.time() * 1000),
                 "chat": {"id": chat["id"], "first_name": "Bot", "type": "private"},
             }
+        if self.answer_style == "noid":  # a mock answering every send with `true`
+            return True
         if self.answer_style == "bare":
             return {"message_id": answer["message_id"], "chat": {"id": answer["chat"]["id"]}}
         return answer

@@ -339,6 +339,18 @@ async def test_a_gateway_page_instead_of_json_is_retried_and_the_card_sent_once(
     assert len(emu.cards(iid)) == 1
 
 
+async def test_a_send_answered_without_the_message_id_is_not_sent_again(emu):
+    """A mock answering every send with `true`: the card went out; which message it became is
+    not known (a change then sends the card anew, it cannot be edited), but it is not repeated."""
+    emu.api.answer_style = "noid"
+    await emu.start()
+    iid, _ = await emu.alert()
+    await settled(emu.app)
+    assert len(emu.cards(iid)) == 1
+    waiting = "SELECT COUNT(*) FROM outbox WHERE state NOT IN ('sent', 'superseded')"
+    assert emu.app.db.execute(waiting).fetchone()[0] == 0  # done: no retry to send it again
+
+
 @pytest.mark.parametrize("style", ["ms", "bare"])
 async def test_an_odd_answer_to_a_sent_card_does_not_send_it_again(emu, style):
     """telegram-test-api answers a sent message with its date in milliseconds; a minimal mock

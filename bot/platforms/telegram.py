@@ -230,6 +230,7 @@ _MESSAGE_METHODS = frozenset(
 _MESSAGE_KEYS = ("message", "edited_message", "channel_post", "edited_channel_post")
 
 
+UNKNOWN_MESSAGE = 0  # a message sent whose id the API did not say (Telegram's ids start at 1)
 UNKNOWN_DATE = 1  # a message without a date: a fixed one, so that the same update read again is the same
 
 
@@ -364,7 +365,12 @@ def mend_answer(method: str, code: int, payload: bytes, params: dict | None = No
     elif method == "getUpdates" and isinstance(result, list):
         result = [_mend_update(u) for u in result if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
     elif method in _MESSAGE_METHODS:
-        if result is None:  # an edit answered `null`: done, nothing to read
+        if method.startswith("send") and not (isinstance(result, dict) and "message_id" in result):
+            # sent (ok), but which message it became is not said: id 0, never sent again for it
+            log.warning("the Bot API answered %s without the message's id (%r); recorded as message 0", method, result)
+            result = {"message_id": UNKNOWN_MESSAGE, "date": now}
+            _mend_message(result, (params or {}).get("chat_id"))
+        elif result is None:  # an edit answered `null`: done, nothing to read
             return _ok(True)
         if isinstance(result, dict):
             _mend_message(result, (params or {}).get("chat_id"))
