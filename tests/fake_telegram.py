@@ -171,7 +171,7 @@ class FakeBotAPI:
         """kind: '429' (arg = retry_after), '403' (arg = the reason), 'entities' (a formatted text
         refused), '500', 'slow' (arg = seconds), '502html'/'504html' (a proxy's HTML page, nothing
         done), 'too_old' (a
-        callback query answered too late), 'okfalse' (HTTP 200 with ok=false)."""
+        callback query answered too late), 'okfalse' (HTTP 200 with ok=false), 'revoked' (404 Not Found: the token was revoked)."""
         self.faults += [(method, (kind, arg))] * times
 
     def _fault(self, method):
@@ -227,6 +227,8 @@ class FakeBotAPI:
                     return self._bad("query is too old and response timeout expired or query ID is invalid")
                 if kind == "okfalse":
                     return 200, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+                if kind == "revoked":  # how Telegram answers every method once the token is revoked
+                    return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         fn = getattr(self, "api_" + method, None)
         if fn is None:
             return 200, {"ok": True, "result": True}

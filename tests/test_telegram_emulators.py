@@ -423,3 +423,18 @@ async def test_a_reply_to_a_message_naming_several_incidents_acts_on_none_of_the
     await settled(emu.app)
     assert emu.app.db.execute("SELECT COUNT(*) FROM incidents WHERE assignee IS NOT NULL").fetchone()[0] == 0
     assert "编号" in emu.replies()[before]["text"]
+
+
+async def test_a_card_sent_while_the_token_is_revoked_waits_and_goes_out_once(emu):
+    """Telegram answers every method 404 Not Found once the bot's token is revoked, as an
+    emulator answers a method it does not have: for sendMessage that must stay a failure to
+    retry (the alert waits for the token to be restored), never a refusal for good."""
+    await emu.start()
+    emu.api.fail("sendMessage", "revoked")
+    result = seed(emu, *HIGH)
+    iid = result.incident_id
+    await emu.until(lambda: not any(f[0] == "sendMessage" for f in emu.api.faults), timeout=20)
+    await emu.until(lambda: emu.cards(iid), timeout=20)
+    await settled(emu.app)
+    assert len(emu.cards(iid)) == 1
+    assert emu.app.db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'dead'").fetchone()[0] == 0

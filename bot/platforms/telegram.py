@@ -345,12 +345,15 @@ def mend_answer(method: str, code: int, payload: bytes, params: dict | None = No
         code = wanted if isinstance(wanted, int) and 400 <= wanted <= 599 else HTTPStatus.INTERNAL_SERVER_ERROR
     if not 200 <= code <= 299:
         description = str(data.get("description") or data.get("message") or f"HTTP {code}")
-        if code == HTTPStatus.NOT_FOUND or any(w in description.lower() for w in _MISSING_WORDS):
-            if method in OPTIONAL_METHODS:
-                log.warning("the Bot API does not have %s (%s); going on without it", method, description)
-                return _ok(True)
-            if method not in ("getMe", "getUpdates"):  # those: the token (404) or the server is wrong
-                return _error(HTTPStatus.BAD_REQUEST, f"Bad Request: {NO_METHOD} {method} ({description})")
+        missing = any(w in description.lower() for w in _MISSING_WORDS)
+        if method in OPTIONAL_METHODS and (missing or code == HTTPStatus.NOT_FOUND):
+            log.warning("the Bot API does not have %s (%s); going on without it", method, description)
+            return _ok(True)
+        if missing and method not in ("getMe", "getUpdates"):
+            # said in words: a bare 404 "Not Found" is also how Telegram answers every method
+            # once the token is revoked, which must stay a retried failure (the alert waits for
+            # a new token), never a refusal for good
+            return _error(HTTPStatus.BAD_REQUEST, f"Bad Request: {NO_METHOD} {method} ({description})")
         if "description" not in data:
             data = {**data, "ok": False, "description": description}
             return code, json.dumps(data, ensure_ascii=False).encode()
