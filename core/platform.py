@@ -11,7 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 from core.errors import YuqingError
 from core.render import Card, inert, split_text
 
-__all__ = ["ChatPlatform", "DeliveryError", "MessageGone", "Outgoing", "text_parts"]
+__all__ = ["ChatPlatform", "DeliveryError", "MessageGone", "Outgoing", "PartlySent", "text_parts"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,22 @@ class DeliveryError(YuqingError):
         # the request may have reached the platform (a timeout after it was written): the
         # message may be in the chat although no id came back
         self.uncertain = uncertain
+
+
+class PartlySent(DeliveryError):
+    """The text went out (`message_id`) and `attachments_sent` of what came with it (the image,
+    then the document), but not the rest: sending the message again would repeat the text. The
+    deliverer records what went and sends only the rest, as an `Outgoing` without text."""
+
+    def __init__(self, cause: DeliveryError, *, message_id: str | None, attachments_sent: int = 0):
+        super().__init__(
+            f"sent without its attachment: {cause}",
+            retry_after=cause.retry_after,
+            permanent=cause.permanent,
+            uncertain=cause.uncertain,
+        )
+        self.message_id = message_id
+        self.attachments_sent = attachments_sent
 
 
 class MessageGone(DeliveryError):

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from jobs.pipeline import Pipeline
 
-__all__ = ["UNKNOWN_BUTTON", "Deps", "Host", "Pressed", "Reply", "Request"]
+__all__ = ["UNKNOWN_BUTTON", "Deps", "Host", "Pressed", "Reply", "Request", "detached_press"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,31 @@ class Pressed:
 
 
 UNKNOWN_BUTTON = Pressed(notice="无法识别的按钮。")  # forged, stale or from a chat the bot does not serve
+
+
+def detached_press(data: str) -> Pressed:
+    """A press that arrived without the message it was on (the platform did not say in which
+    chat the card is): nothing is done, since who may act depends on the chat; the presser is
+    told the command that does the same."""
+    from core.actions import CHOOSE, DISPOSITIONS, Press
+
+    press = Press.decode(data)
+    if press is None:
+        return UNKNOWN_BUTTON
+    n = press.incident_id
+    if press.code == CHOOSE and press.arg is not None and press.arg < len(DISPOSITIONS):
+        command = f"/close {n} {DISPOSITIONS[press.arg].value}"
+    elif press.action is not None and press.action.value in ("claim", "unclaim", "escalate", "reopen", "read"):
+        command = f"/{press.action.value} {n}"
+    elif press.action is not None and press.action.value == "close":
+        command = f"/close {n} 处置方式"
+    elif press.action is not None and press.action.value == "note":
+        command = f"/note {n} 内容"
+    elif press.action is not None and press.action.value == "instruct":
+        command = f"/instruct {n} 批示内容"
+    else:
+        command = f"/show {n}"
+    return Pressed(notice=f"无法读取这张卡片所在的消息，按钮未执行。请直接发送命令：{command}")
 
 
 class Host(Protocol):

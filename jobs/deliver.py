@@ -31,7 +31,7 @@ from sqlite_utils import Database
 
 from core.clock import Clock, from_iso
 from core.models import State
-from core.platform import ChatPlatform, DeliveryError, MessageGone, Outgoing, text_parts
+from core.platform import ChatPlatform, DeliveryError, MessageGone, Outgoing, PartlySent, text_parts
 from core.render import Card, reminders_text, render_digest
 from storage import coord, outbox, write_tx
 from storage import incidents as store
@@ -477,23 +477,44 @@ class Deliverer:
         """A notice or text, in the platform's parts: in order, each recorded as it goes, later
         parts threaded under the first (a notice's parts all under its card)."""
         parts = text_parts(adapter, row.payload.get("text", ""))
+        # progress counts the text's parts, then its attachments (the image, the document): an
+        # adapter that sent the text but not all of them says so (PartlySent), and only the
+        # rest goes out again
         done = int(row.payload.get("parts_done") or 0)
         first = row.payload.get("first_id")
-        image = row.payload.get("image")
-        document = row.payload.get("document")
+        attachments: list[tuple[str, str]] = [(k, row.payload[k]) for k in ("image", "document") if row.payload.get(k)]
+        if done >= len(parts):  # the text went out before, not all that came with it: the rest
+            left = dict(attachments[done - len(parts) :])
+            self._begin([row.id])
+            try:
+                if left:
+                    rest = Outgoing(reply_to=reply_to or first, incident_id=row.incident_id)
+                    await adapter.send(row.chat, replace(rest, image=left.get("image"), document=left.get("document")))
+            except PartlySent as e:
+                with write_tx(self.db):
+                    outbox.save_progress(self.db, row.id, done + e.attachments_sent, first)
+                raise
+            with write_tx(self.db):
+                outbox.mark_sent(self.db, row.id, self.clock(), first)
+            return
         for i in range(done, len(parts)):
             last = i == len(parts) - 1
             self._begin([row.id])
-            message_id = await adapter.send(
-                row.chat,
-                Outgoing(
-                    text=parts[i],
-                    reply_to=reply_to or (first if i else None),
-                    incident_id=row.incident_id,
-                    image=image if last else None,
-                    document=document if last else None,
-                ),
-            )
+            try:
+                message_id = await adapter.send(
+                    row.chat,
+                    Outgoing(
+                        text=parts[i],
+                        reply_to=reply_to or (first if i else None),
+                        incident_id=row.incident_id,
+                        image=dict(attachments).get("image") if last else None,
+                        document=dict(attachments).get("document") if last else None,
+                    ),
+                )
+            except PartlySent as e:  # this part's text went: recorded, never sent again
+                with write_tx(self.db):
+                    outbox.save_progress(self.db, row.id, i + 1 + e.attachments_sent, first or e.message_id)
+                raise
             first = first or message_id
             with write_tx(self.db):
                 if last:

@@ -220,18 +220,19 @@ def chats_with_card(db: Database, incident_id: int) -> list[tuple[str, str]]:
 
 
 def incident_for_message(db: Database, platform: str, chat: str, message_id: str) -> int | None:
-    """Which incident a card (or a reply to it) in a chat belongs to."""
-    row = db.execute(
-        "SELECT incident_id FROM messages WHERE platform=? AND chat=? AND message_id=?",
-        [platform, str(chat), str(message_id)],
-    ).fetchone()
-    if row:
-        return row[0]
-    row = db.execute(
-        "SELECT incident_id FROM outbox WHERE platform=? AND chat=? AND message_id=? AND incident_id IS NOT NULL",
-        [platform, str(chat), str(message_id)],
-    ).fetchone()
-    return row[0] if row else None
+    """Which incident a card (or a notice under it) in a chat belongs to; None when the message
+    names several (a digest; cards sharing an id, as a Bot API mock may answer every send with
+    the same id): which one a reply to it means is not known."""
+    args = [platform, str(chat), str(message_id)]
+    for sql in (
+        "SELECT DISTINCT incident_id FROM messages WHERE platform=? AND chat=? AND message_id=? LIMIT 2",
+        "SELECT DISTINCT incident_id FROM outbox WHERE platform=? AND chat=? AND message_id=?"
+        " AND incident_id IS NOT NULL LIMIT 2",
+    ):
+        rows = db.execute(sql, args).fetchall()
+        if rows:
+            return rows[0][0] if len(rows) == 1 else None
+    return None
 
 
 def new_low_grade_cards(db: Database, platform: str, now: datetime, min_rank: int = 3) -> dict[str, list[OutboxRow]]:

@@ -24,7 +24,33 @@ BOT = {
 }
 
 
+class Raw:
+    """A response body that is not the Bot API's JSON (a proxy's HTML error page)."""
+
+    def __init__(self, body: str, content_type: str = "text/html"):
+        self.body, self.content_type = body, content_type
+
+
+GATEWAY_PAGE = (
+    "<html>\r\n<head><title>{code} {phrase}</title></head>\r\n<body>\r\n<center><h1>{code} {phrase}"
+    "</h1></center>\r\n<hr><center>nginx/1.24.0</center>\r\n</body>\r\n</html>\r\n"
+)
+# how emulators answer a method they do not implement
+MISSING = {
+    # tg-mock (Go): a Telegram-shaped 404
+    "404": (404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}),
+    # telegram-test-api (Node): HTTP 500 with its own JSON, no `ok` or `description`
+    "500": (500, {"message": "API method is not supported. Are you sure you're using Telegram Bot API correctly?"}),
+    # small hand-written mocks: HTTP 200 with ok=false
+    "200": (200, {"ok": False, "error_code": 400, "description": "Bad Request: method not supported"}),
+}
+
+
 class FakeBotAPI:
+    """Switches that make it answer like other Bot API emulators instead of Telegram:
+    `unsupported` + `missing_style`, `bot_info`, `answer_style`, `ignore_offset`, the fault kinds
+    of `fail`, and the update shapes of `message(thread=...)`, `press(inaccessible=...)`, `raw`."""
+
     def __init__(self):
         self.calls: list[tuple[str, dict]] = []
         self.messages: dict[tuple[str, int], dict] = {}  # (chat, message_id) -> {"text", "markup", "reply_to"}
@@ -35,6 +61,25 @@ class FakeBotAPI:
         self.faults: list[tuple[str, tuple]] = []  # (method or "*", (kind, arg))
         self.kicked: set[str] = set()  # chats that removed the bot: every call to them is refused
         self.migrated: dict[str, int] = {}  # group chat id -> its supergroup's id (see `migrate`)
+        self.unsupported: set[str] = set()  # methods answered as an emulator without them does
+        self.missing_style = "404"  # which emulator's way (MISSING)
+        self.bot_info: dict = dict(BOT)  # what getMe answers (emulators answer fewer fields)
+        # how a sent or edited message is answered: "telegram"; "ms" (telegram-test-api: `date`
+        # in milliseconds, no `from`, the chat as a private one); "bare" (only message_id and
+        # chat id); "null" (edits answered with result null, as telegram-test-api does); "noid"
+        # (every send and edit answered `true`)
+        self.answer_style = "telegram"
+        # getUpdates hands out each update once whatever the offset (telegram-test-api marks
+        # updates read)
+        self.ignore_offset = False
+        # sendMessage replying to a message that is not there (a user's message deleted, by them
+        # or a clean-up bot) is refused unless allow_sending_without_reply, as Telegram does
+        self.strict_replies = False
+        self.user_messages: set[tuple[str, int]] = set()  # users' messages still in their chats
+        self.redeliver = False  # getUpdates answers every update every time (a mock that ignores offset)
+        self.long_poll = True  # False: getUpdates answers at once, whatever `timeout` asks (telegram-test-api)
+        self.polls = 0  # getUpdates calls answered
+        self._handed_out: set[int] = set()
         self._updates: list[dict] = []
         self._cond = threading.Condition()
         self._update_ids = itertools.count(1)
@@ -73,10 +118,13 @@ class FakeBotAPI:
                 status, payload = api.dispatch(method, params)
                 if api.latency and method == "sendMessage":  # recorded, then answered late
                     time.sleep(api.latency() if callable(api.latency) else api.latency)
-                data = json.dumps(payload, ensure_ascii=False).encode()
+                if isinstance(payload, Raw):  # a proxy's or an emulator's own page, not JSON
+                    data, ctype = payload.body.encode(), payload.content_type
+                else:
+                    data, ctype = json.dumps(payload, ensure_ascii=False).encode(), "application/json"
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", ctype)
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)
@@ -121,7 +169,9 @@ class FakeBotAPI:
     # ------------------------------------------------------------------ faults
     def fail(self, method: str, kind: str, arg=None, times: int = 1):
         """kind: '429' (arg = retry_after), '403' (arg = the reason), 'entities' (a formatted text
-        refused), '500', 'slow' (arg = seconds)."""
+        refused), '500', 'slow' (arg = seconds), '502html'/'504html' (a proxy's HTML page, nothing
+        done), 'too_old' (a
+        callback query answered too late), 'okfalse' (HTTP 200 with ok=false), 'revoked' (404 Not Found: the token was revoked)."""
         self.faults += [(method, (kind, arg))] * times
 
     def _fault(self, method):
@@ -149,6 +199,8 @@ class FakeBotAPI:
                     "description": "Bad Request: group chat was upgraded to a supergroup chat",
                     "parameters": {"migrate_to_chat_id": moved},
                 }
+            if method in self.unsupported:
+                return MISSING[self.missing_style]
             fault = self._fault(method)
             if fault:
                 kind, arg = fault
@@ -167,6 +219,16 @@ class FakeBotAPI:
                     return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
                 if kind == "slow":
                     time.sleep(arg)
+                if kind in ("502html", "504html"):
+                    code = int(kind[:3])
+                    phrase = "Bad Gateway" if code == 502 else "Gateway Time-out"
+                    return code, Raw(GATEWAY_PAGE.format(code=code, phrase=phrase))
+                if kind == "too_old":
+                    return self._bad("query is too old and response timeout expired or query ID is invalid")
+                if kind == "okfalse":
+                    return 200, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+                if kind == "revoked":  # how Telegram answers every method once the token is revoked
+                    return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         fn = getattr(self, "api_" + method, None)
         if fn is None:
             return 200, {"ok": True, "result": True}
@@ -179,11 +241,25 @@ class FakeBotAPI:
         return 400, {"ok": False, "error_code": 400, "description": "Bad Request: " + text}
 
     def api_getMe(self, p):
-        return self._ok(BOT)
+        return self._ok(self.bot_info)
 
     def api_getUpdates(self, p):
+        self.polls += 1
         offset = int(p.get("offset") or 0)
-        deadline = time.monotonic() + min(float(p.get("timeout") or 0), 1.0)
+        deadline = time.monotonic() + (min(float(p.get("timeout") or 0), 1.0) if self.long_poll else 0.0)
+        if self.redeliver:
+            with self._cond:
+                if not self._updates:
+                    self._cond.wait(timeout=max(0.0, deadline - time.monotonic()))
+                return self._ok(list(self._updates))
+        if self.ignore_offset:
+            with self._cond:
+                while True:
+                    ready = [u for u in self._updates if id(u) not in self._handed_out]
+                    if ready or time.monotonic() >= deadline:
+                        self._handed_out.update(id(u) for u in ready)
+                        return self._ok(ready)
+                    self._cond.wait(timeout=max(0.0, deadline - time.monotonic()))
         if "allowed_updates" in p:  # as Telegram: kept for later calls; [] is every kind
             self.allowed_updates = set(p["allowed_updates"] or ()) or None
         with self._cond:
@@ -203,6 +279,15 @@ class FakeBotAPI:
 
     def api_sendMessage(self, p):
         chat = str(p["chat_id"])
+        reply = p.get("reply_parameters") or {}
+        if (
+            self.strict_replies
+            and reply.get("message_id")
+            and (chat, int(reply["message_id"])) not in self.messages
+            and (chat, int(reply["message_id"])) not in self.user_messages
+            and not reply.get("allow_sending_without_reply")
+        ):
+            return self._bad("message to be replied not found")
         with self._lock:
             mid = next(self._message_ids)
             reply_to = (p.get("reply_parameters") or {}).get("message_id")
@@ -213,12 +298,29 @@ class FakeBotAPI:
                 "markup": p.get("reply_markup"),
                 "reply_to": reply_to,
                 "parse_mode": p.get("parse_mode"),
+                "thread": p.get("message_thread_id"),
             }
             self.messages[(chat, mid)] = rec
             self.sent.append(rec)
-        return self._ok(
-            {"message_id": mid, "date": int(time.time()), "chat": self._chat(chat), "from": BOT, "text": p["text"]}
-        )
+        answer = {"message_id": mid, "date": int(time.time()), "chat": self._chat(chat), "from": BOT, "text": p["text"]}
+        if p.get("message_thread_id"):  # as Telegram: a message sent into a forum topic says so
+            answer.update(message_thread_id=p["message_thread_id"], is_topic_message=True)
+        return self._ok(self._styled(answer))
+
+    def _styled(self, answer: dict):
+        """A message as the emulator chosen by `answer_style` answers it."""
+        if self.answer_style == "ms":
+            chat = answer["chat"]
+            return {
+                **{k: v for k, v in answer.items() if k != "from"},
+                "date": int(time.time() * 1000),
+                "chat": {"id": chat["id"], "first_name": "Bot", "type": "private"},
+            }
+        if self.answer_style == "noid":  # a mock answering every send with `true`
+            return True
+        if self.answer_style == "bare":
+            return {"message_id": answer["message_id"], "chat": {"id": answer["chat"]["id"]}}
+        return answer
 
     def api_sendPhoto(self, p):
         chat = str(p["chat_id"])
@@ -261,7 +363,13 @@ class FakeBotAPI:
                 "the same as a current content and reply markup of the message"
             )
         rec.update(text=p["text"], markup=p.get("reply_markup"), edits=rec.get("edits", 0) + 1)
-        return self._ok({"message_id": key[1], "date": int(time.time()), "chat": self._chat(key[0]), "text": p["text"]})
+        if self.answer_style == "null":
+            return self._ok(None)
+        return self._ok(
+            self._styled(
+                {"message_id": key[1], "date": int(time.time()), "chat": self._chat(key[0]), "text": p["text"]}
+            )
+        )
 
     def api_editMessageReplyMarkup(self, p):
         key = (str(p["chat_id"]), int(p["message_id"]))
@@ -269,8 +377,12 @@ class FakeBotAPI:
         if rec is None:
             return self._bad("message to edit not found")
         rec["markup"] = p.get("reply_markup")
+        if self.answer_style == "null":
+            return self._ok(None)
         return self._ok(
-            {"message_id": key[1], "date": int(time.time()), "chat": self._chat(key[0]), "text": rec["text"]}
+            self._styled(
+                {"message_id": key[1], "date": int(time.time()), "chat": self._chat(key[0]), "text": rec["text"]}
+            )
         )
 
     def api_answerCallbackQuery(self, p):
@@ -278,6 +390,15 @@ class FakeBotAPI:
         return self._ok(True)
 
     # ------------------------------------------------------------------ injecting updates
+    def raw(self, update: dict) -> int:
+        """Any update as it is (shapes our helpers do not make); its update_id is given here."""
+        self._push(update)
+        return update["update_id"]
+
+    def restart_update_ids(self) -> None:
+        """An emulator restarted: update ids count from 1 again (updates already handed out stay so)."""
+        self._update_ids = itertools.count(1)
+
     def _push(self, update: dict):
         with self._cond:
             update["update_id"] = next(self._update_ids)
@@ -310,13 +431,32 @@ class FakeBotAPI:
         reply_to: int | None = None,
         forwarded_from: dict | None = None,
         attach: str | None = None,
+        thread: int | None = None,
+        deleted: bool = False,
     ) -> int:
         """A user sends `text` in a chat (with a proper bot_command entity), optionally replying,
         or forwards it (`forwarded_from`: the user who first wrote it); with `attach` ("photo",
-        "document"), `text` is the caption of a photo or a file."""
+        "document"), `text` is the caption of a photo or a file; with `thread`, in that forum
+        topic (as Telegram sends it: is_topic_message, and a message that replies to nothing
+        replies to the topic's first message, the service message that created it); `deleted`:
+        gone from the chat by the time the bot answers (a clean-up bot deletes commands)."""
         with self._lock:
             mid = next(self._message_ids)
+            if not deleted:
+                self.user_messages.add((str(chat_id), mid))
         msg = {"message_id": mid, "date": int(time.time()), "chat": self._chat(chat_id), "from": user}
+        if thread is not None:
+            msg.update(message_thread_id=thread, is_topic_message=True)
+            if reply_to is None:
+                msg["reply_to_message"] = {
+                    "message_id": thread,
+                    "date": int(time.time()) - 86400,
+                    "chat": self._chat(chat_id),
+                    "from": user,
+                    "message_thread_id": thread,
+                    "forum_topic_created": {"name": "舆情处置", "icon_color": 7322096},
+                    "is_topic_message": True,
+                }
         if forwarded_from is not None:
             msg["forward_origin"] = {"type": "user", "date": int(time.time()) - 3600, "sender_user": forwarded_from}
         self._put_text(msg, text, attach)
@@ -366,26 +506,25 @@ class FakeBotAPI:
         if entities:
             msg[f"{key}_entities" if attach else "entities"] = entities
 
-    def press(self, chat_id, user: dict, message_id: int, data: str) -> None:
-        """A user presses an inline button (callback data exactly as the bot sent it)."""
+    def press(self, chat_id, user: dict, message_id: int, data: str, message: str = "full") -> None:
+        """A user presses an inline button (callback data exactly as the bot sent it). `message`:
+        "full"; "inaccessible" (Telegram's InaccessibleMessage for an old message: chat,
+        message_id and date 0); "none" (no message at all, as some emulators send it)."""
         rec = self.messages[(str(chat_id), message_id)]
-        self._push(
-            {
-                "callback_query": {
-                    "id": str(next(self._update_ids)) + "cb",
-                    "from": user,
-                    "chat_instance": "ci",
-                    "data": data,
-                    "message": {
-                        "message_id": message_id,
-                        "date": int(time.time()),
-                        "chat": self._chat(chat_id),
-                        "from": BOT,
-                        "text": rec["text"],
-                    },
-                }
+        query: dict = {"id": str(next(self._update_ids)) + "cb", "from": user, "chat_instance": "ci", "data": data}
+        if message == "full":
+            query["message"] = {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": self._chat(chat_id),
+                "from": BOT,
+                "text": rec["text"],
             }
-        )
+        elif message == "inaccessible":
+            query["message"] = {"message_id": message_id, "date": 0, "chat": self._chat(chat_id)}
+        elif message != "none":
+            raise ValueError(f"no such callback message in the fake: {message}")
+        self._push({"callback_query": query})
 
     # ------------------------------------------------------------------ reading the transcript
     def chat_log(self, chat) -> list[dict]:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import html
+import json
 import logging
 import os
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from telegram import (
@@ -48,15 +51,15 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
+from telegram.request import HTTPXRequest, RequestData
 
 from core.actions import button_data
 from core.logsafe import BoundedLog
-from core.platform import DeliveryError, MessageGone, Outgoing, text_parts
+from core.platform import DeliveryError, MessageGone, Outgoing, PartlySent, text_parts
 from core.render import Card, card_text, shrink_card
 from core.tls import tls_context
 from handlers import COMMANDS
-from handlers.base import UNKNOWN_BUTTON, Host, Pressed, Request
+from handlers.base import UNKNOWN_BUTTON, Host, Pressed, Request, detached_press
 
 __all__ = ["TelegramPlatform", "card_html", "card_keyboard"]
 
@@ -131,6 +134,10 @@ def choices_keyboard(rows: Iterable[Iterable[tuple[str, str]]]) -> InlineKeyboar
 UPDATE_MEMORY = 2 * 24 * 3600
 FORWARDED_COMMAND = "转发的消息不会作为命令执行。如需操作，请直接发送命令（如 /claim 12）。"
 EDITED_COMMAND = "编辑过的命令不会再次执行。如需更正，请重新发送一条命令（如 /note 12 更正：…）。"
+# sent on behalf of a chat (an anonymous group admin, a linked channel): nobody to check the role of
+ANONYMOUS_COMMAND = (
+    "以群组或频道身份（匿名管理员）发送的命令无法确认是谁，未执行。请在群设置中关闭匿名发言，或由本人账号重新发送。"
+)
 # a picture, file, voice or location sent privately with no text: nothing the bot can keep
 MEDIA_ONLY = (
     "机器人只读取文字，不保存图片、文件或语音。提交线索请发送 /tip 链接 说明；给事件补充材料请用 "
@@ -153,13 +160,32 @@ def _translate(err: TelegramError) -> DeliveryError:
             return MessageGone(err.message)
         return DeliveryError(
             f"Telegram bad request: {err.message}",
-            permanent="chat not found" in text or "can't parse entities" in text or "too long" in text,
+            permanent="chat not found" in text
+            or "can't parse entities" in text
+            or "too long" in text
+            or NO_METHOD.lower() in text,
         )
     if isinstance(err, TimedOut):  # the request was made; Telegram may have the message
         return DeliveryError(f"Telegram timed out: {err.message}", uncertain=True)
     if isinstance(err, NetworkError):
         return DeliveryError(f"Telegram unreachable: {err.message}")
     return DeliveryError(f"Telegram error: {err}")
+
+
+def _update_key(update: Update) -> str:
+    """What makes an update the same one again: its id and what it is about (the press, or the
+    chat, message and edit). Telegram re-sends an update with the same id; a Bot API server that
+    starts again (an emulator, a self-hosted one with its state lost) counts ids from 1 again,
+    for new messages (and may count message ids again too: the date and text tell them apart)."""
+    msg, query = update.effective_message, update.callback_query
+    if query is not None:
+        about: object = ["press", query.id]
+    elif msg is not None:
+        about = [msg.chat_id, msg.message_id, str(msg.date), str(msg.edit_date), msg.text or msg.caption or ""]
+    else:
+        about = update.to_dict()
+    content = json.dumps(about, sort_keys=True, ensure_ascii=False, default=str)
+    return f"{update.update_id}:{hashlib.sha256(content.encode()).hexdigest()[:16]}"
 
 
 def _attachment(msg: Message) -> str | None:
@@ -171,6 +197,275 @@ def _attachment(msg: Message) -> str | None:
     if msg.audio or msg.voice:
         return "audio"
     return "file" if msg.document else None
+
+
+# ---------------------------------------------------------------------- the wire
+# Methods the bot can do without: an API that lacks one (an emulator, an old self-hosted server)
+# gets a warning, and the bot goes on as if the call had succeeded.
+OPTIONAL_METHODS = frozenset(
+    {
+        "setMyCommands",
+        "getMyCommands",
+        "deleteMyCommands",
+        "setChatMenuButton",
+        "setMyDescription",
+        "setMyShortDescription",
+        "setMyName",
+        "deleteWebhook",  # python-telegram-bot calls it before polling
+    }
+)
+_MISSING_WORDS = ("method not found", "not supported", "not implemented", "unknown method", "no such method")
+NO_METHOD = "the Bot API has no method"  # a missing method that is not optional: refused for good
+# methods whose result is the message sent or edited (when not just `true`)
+_MESSAGE_METHODS = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "editMessageCaption",
+    }
+)
+_MESSAGE_KEYS = ("message", "edited_message", "channel_post", "edited_channel_post")
+
+
+UNKNOWN_MESSAGE = 0  # a message sent whose id the API did not say (Telegram's ids start at 1)
+UNKNOWN_DATE = 1  # a message without a date: a fixed one, so that the same update read again is the same
+
+
+def _seconds(value: object) -> int:
+    """A message date as Telegram gives it (Unix seconds): milliseconds (an emulator's
+    JavaScript `Date.now()`) are scaled, a missing or unreadable one is UNKNOWN_DATE (not 0:
+    that marks an inaccessible message)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return UNKNOWN_DATE
+    return int(value // 1000) if value > 10**11 else int(value)
+
+
+def _mend_user(user: object) -> None:
+    """A sender as Telegram always describes one (emulators leave out `is_bot`, `first_name`)."""
+    if isinstance(user, dict):
+        user.setdefault("is_bot", False)
+        user.setdefault("first_name", str(user.get("username") or ""))
+
+
+def _mend_message(msg: object, chat_id: object = None) -> None:
+    """Fill in, in place, what an emulator leaves out of a message and Telegram always sends:
+    a date in seconds, the chat (from the request, when known) and its type."""
+    if not isinstance(msg, dict):
+        return
+    msg["date"] = _seconds(msg.get("date"))
+    _mend_user(msg.get("from"))
+    chat = msg.get("chat")
+    if not isinstance(chat, dict) and isinstance(chat_id, int | str):
+        try:
+            chat = msg["chat"] = {"id": int(chat_id)}
+        except ValueError:  # an @channelname
+            chat = msg["chat"] = {"id": chat_id, "type": "channel"}
+    if isinstance(chat, dict) and "type" not in chat and isinstance(chat.get("id"), int | str):
+        try:
+            chat["type"] = "private" if int(chat["id"]) > 0 else "supergroup"
+        except ValueError:
+            pass
+    replied = msg.get("reply_to_message")
+    if isinstance(replied, dict):
+        _mend_message(replied, (msg.get("chat") or {}).get("id") if isinstance(msg.get("chat"), dict) else None)
+
+
+def _readable(cls: Any, data: dict) -> str | None:
+    """None when python-telegram-bot can read `data` as `cls`; else why not."""
+    try:
+        cls.de_json(json.loads(json.dumps(data)), None)  # a copy: de_json changes what it reads
+    except Exception as e:  # whatever the library raises on a shape it does not expect
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+def _mend_update(update: dict) -> dict:
+    """One update of getUpdates as the bot can read it; an update it still cannot read becomes
+    an empty one with the same id (confirmed and skipped: it must not stop the updates after
+    it, which Telegram would otherwise send again and again), and the log says so."""
+    for key in _MESSAGE_KEYS:
+        _mend_message(update.get(key))
+    query = update.get("callback_query")
+    if isinstance(query, dict):
+        query.setdefault("chat_instance", "")
+        _mend_user(query.get("from"))
+        message = query.get("message")
+        _mend_message(message)
+        if isinstance(message, dict) and _readable(Message, message) is not None:
+            # a press is still answered (handlers.base.detached_press) without its message
+            log.warning("a button press came with a message the bot cannot read; answered without it")
+            del query["message"]
+    why = _readable(Update, update)
+    if why is None:
+        return update
+    kinds = [k for k in update if k != "update_id"]
+    log.warning("skipped Telegram update %s (%s) of a shape the bot cannot read: %s", update["update_id"], kinds, why)
+    return {"update_id": update["update_id"]}
+
+
+def _error(code: int, description: str) -> tuple[int, bytes]:
+    return code, json.dumps({"ok": False, "error_code": code, "description": description}).encode()
+
+
+def _ok(result: object) -> tuple[int, bytes]:
+    return HTTPStatus.OK, json.dumps({"ok": True, "result": result}, ensure_ascii=False).encode()
+
+
+def mend_answer(method: str, code: int, payload: bytes, params: dict | None = None) -> tuple[int, bytes]:
+    """The Bot API's answer to `method` as Telegram gives it, whoever gave it (Telegram, a
+    self-hosted server, a proxy in front, an emulator), so that python-telegram-bot reads it
+    without failing after the fact (a sent card whose answer cannot be read would be sent again):
+
+    * a body that is not Bot API JSON (a proxy's HTML page for 502/504) becomes an error of the
+      same status, or 502 when it came with 200: retried like any 5xx;
+    * HTTP 200 with `ok: false` becomes the error it names; an error without `description`
+      (`{"message": …}`) gets one;
+    * a method in `OPTIONAL_METHODS` the server does not have (404, "not supported") succeeds,
+      with a warning;
+    * getMe without `is_bot`, messages with dates in milliseconds or without date or chat type,
+      updates the library cannot read (see `_mend_update`), edits answered `null` are mended.
+    """
+    try:
+        data = json.loads(payload.decode("utf-8", "replace"))
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or ("ok" not in data and 200 <= code <= 299):
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "HTTP error"
+        if 200 <= code <= 299:
+            code, phrase = HTTPStatus.BAD_GATEWAY, "Bad Gateway"
+        return _error(code, f"{phrase} ({code}): the Bot API answered without its JSON")
+    if 200 <= code <= 299 and data.get("ok") is False:
+        wanted = data.get("error_code")
+        code = wanted if isinstance(wanted, int) and 400 <= wanted <= 599 else HTTPStatus.INTERNAL_SERVER_ERROR
+    if not 200 <= code <= 299:
+        description = str(data.get("description") or data.get("message") or f"HTTP {code}")
+        missing = any(w in description.lower() for w in _MISSING_WORDS)
+        if method in OPTIONAL_METHODS and (missing or code == HTTPStatus.NOT_FOUND):
+            log.warning("the Bot API does not have %s (%s); going on without it", method, description)
+            return _ok(True)
+        if missing and method not in ("getMe", "getUpdates"):
+            # said in words: a bare 404 "Not Found" is also how Telegram answers every method
+            # once the token is revoked, which must stay a retried failure (the alert waits for
+            # a new token), never a refusal for good
+            return _error(HTTPStatus.BAD_REQUEST, f"Bad Request: {NO_METHOD} {method} ({description})")
+        if "description" not in data:
+            data = {**data, "ok": False, "description": description}
+            return code, json.dumps(data, ensure_ascii=False).encode()
+        return code, payload
+    if "result" not in data:
+        return _ok(True)
+    result = data["result"]
+    now = int(time.time())
+    if method == "getMe" and isinstance(result, dict):
+        result.setdefault("is_bot", True)
+        result.setdefault("first_name", result.get("username") or "bot")
+    elif method == "getUpdates" and isinstance(result, list):
+        result = [_mend_update(u) for u in result if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
+    elif method in _MESSAGE_METHODS:
+        if method.startswith("send") and not (isinstance(result, dict) and "message_id" in result):
+            # sent (ok), but which message it became is not said: id 0, never sent again for it
+            log.warning("the Bot API answered %s without the message's id (%r); recorded as message 0", method, result)
+            result = {"message_id": UNKNOWN_MESSAGE, "date": now}
+            _mend_message(result, (params or {}).get("chat_id"))
+        elif result is None:  # an edit answered `null`: done, nothing to read
+            return _ok(True)
+        if isinstance(result, dict):
+            _mend_message(result, (params or {}).get("chat_id"))
+            if _readable(Message, result) is not None and "message_id" in result:
+                log.warning("the Bot API answered %s with a message the bot cannot fully read; kept its id", method)
+                result = {"message_id": result["message_id"], "date": now, "chat": result.get("chat") or {}}
+                _mend_message(result, (params or {}).get("chat_id"))
+    else:
+        return code, payload
+    return _ok(result)
+
+
+# An empty getUpdates answered sooner than this, though a long poll was asked for, is from a
+# server that does not hold the request (an emulator): the next poll waits out the rest, or the
+# bot would poll in a tight loop.
+SHORT_POLL_FLOOR = 1.0
+
+
+def _empty(payload: bytes) -> bool:
+    """A successful answer with an empty list of updates."""
+    if len(payload) > 64:
+        return False
+    try:
+        return json.loads(payload) == {"ok": True, "result": []}
+    except ValueError:
+        return False
+
+
+class BotAPIRequest(HTTPXRequest):
+    """python-telegram-bot's HTTPX request, reading every answer through `mend_answer`, and
+    pacing getUpdates when the server answers at once instead of holding a long poll."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        write_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        connect_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        started = time.monotonic()
+        code, payload = await super().do_request(
+            url,
+            method,
+            request_data,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+        )
+        params = request_data.parameters if request_data is not None else None
+        name = url.rsplit("/", 1)[-1]
+        code, payload = mend_answer(name, code, payload, params)
+        if name == "getUpdates" and (params or {}).get("timeout") and _empty(payload):
+            rest = SHORT_POLL_FLOOR - (time.monotonic() - started)
+            if rest > 0:
+                await asyncio.sleep(rest)
+        return code, payload
+
+
+REPLY_TRIES = 3  # a direct answer to a command: the first try and two more
+
+
+def _quoting(quote: bool) -> dict[str, Any]:
+    """How an answer quotes the command: in a group it does, and still goes out when the command
+    is no longer there (deleted by its sender or a clean-up bot before the answer)."""
+    return {"do_quote": quote, "allow_sending_without_reply": True}
+
+
+async def _retrying(send: Callable[[], Awaitable[Message]]) -> Message:
+    """An answer to a command (sent at once, not through the outbox): a 5xx, an HTML error page
+    or a dropped connection is tried again twice, shortly, and a short flood wait is waited
+    out, so the person is not left without an answer. A timeout is not tried again: the answer
+    may be in the chat."""
+    for attempt in range(REPLY_TRIES):
+        try:
+            return await send()
+        except (TimedOut, BadRequest):  # the answer may be there; or it is refused as it is
+            raise
+        except RetryAfter as e:
+            wait = _translate(e).retry_after or 0.0
+            if attempt == REPLY_TRIES - 1 or wait > 5:
+                raise
+        except NetworkError as e:
+            if attempt == REPLY_TRIES - 1:
+                raise
+            wait = 0.5 * 2**attempt
+            log.warning("an answer to a command failed (%s); trying again in %gs", e, wait)
+        await asyncio.sleep(wait)
+    raise AssertionError("not reached")
 
 
 class TelegramPlatform:
@@ -221,7 +516,7 @@ class TelegramPlatform:
         # context (core.tls) instead of a new one each (~35 ms of CPU each).
         verify = {"verify": tls_context()}
         builder = builder.request(
-            HTTPXRequest(
+            BotAPIRequest(
                 connection_pool_size=256,
                 read_timeout=SEND_TIMEOUT,
                 write_timeout=SEND_TIMEOUT,
@@ -229,7 +524,7 @@ class TelegramPlatform:
                 pool_timeout=SEND_TIMEOUT,
                 httpx_kwargs=verify,
             )
-        ).get_updates_request(HTTPXRequest(connection_pool_size=1, httpx_kwargs=verify))
+        ).get_updates_request(BotAPIRequest(connection_pool_size=1, httpx_kwargs=verify))
         if base_url:
             base = base_url.rstrip("/")
             if not base.endswith("/bot"):
@@ -304,9 +599,10 @@ class TelegramPlatform:
             sent = await self._with_card(functools.partial(self.bot.send_message, chat_id=chat), message.card)
         else:
             # the deliverer sends texts in parts of at most LIMIT; a longer one (a direct
-            # call) still goes out whole: in order, later parts threaded under the first
+            # call) still goes out whole: in order, later parts threaded under the first.
+            # Without text (the deliverer sending what was left of a message), attachments only.
             sent = None
-            for text in text_parts(self, message.text or ""):
+            for text in text_parts(self, message.text) if message.text else ():
                 reply_to = message.reply_to or (sent.message_id if sent else None)
                 reply = (
                     ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True) if reply_to else None
@@ -315,13 +611,26 @@ class TelegramPlatform:
                     chat_id=chat, text=text, reply_parameters=reply, disable_notification=message.silent
                 )
                 sent = sent or part
-            if message.image:
-                with open(message.image, "rb") as fh:
-                    await self.bot.send_photo(chat_id=chat, photo=fh)
-            if message.document:
-                with open(message.document, "rb") as fh:
-                    await self.bot.send_document(chat_id=chat, document=fh, filename=os.path.basename(message.document))
-        if sent is None:  # not reached: text_parts gives at least one part
+            attachments_sent = 0
+            try:
+                if message.image:
+                    with open(message.image, "rb") as fh:
+                        part = await self.bot.send_photo(chat_id=chat, photo=fh)
+                    sent, attachments_sent = sent or part, attachments_sent + 1
+                if message.document:
+                    with open(message.document, "rb") as fh:
+                        part = await self.bot.send_document(
+                            chat_id=chat, document=fh, filename=os.path.basename(message.document)
+                        )
+                    sent = sent or part
+            except TelegramError as e:
+                if sent is None:  # nothing went out: the message fails as a whole
+                    raise
+                # the text went: sending the message again would repeat it
+                raise PartlySent(
+                    _translate(e), message_id=str(sent.message_id), attachments_sent=attachments_sent
+                ) from e
+        if sent is None:  # not reached: a message has text or an attachment
             raise DeliveryError("nothing was sent", permanent=True)
         return str(sent.message_id)
 
@@ -369,6 +678,13 @@ class TelegramPlatform:
             )
             return None
         replied = msg.reply_to_message if msg is not None else None
+        if (
+            replied is not None
+            and msg is not None
+            and msg.is_topic_message
+            and (replied.forum_topic_created is not None or replied.message_id == msg.message_thread_id)
+        ):
+            replied = None  # in a forum topic every message "replies" to the topic's first one
         return Request(
             attachment=_attachment(msg) if msg is not None and msg.caption else None,
             platform="telegram",
@@ -418,7 +734,7 @@ class TelegramPlatform:
         when it stopped: a command would run twice), across restarts."""
         now = time.time()
         return self._the_host().first_time(
-            "telegram:update", str(update.update_id), now=now, expires_at=now + UPDATE_MEMORY
+            "telegram:update", _update_key(update), now=now, expires_at=now + UPDATE_MEMORY
         )
 
     async def on_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -429,7 +745,7 @@ class TelegramPlatform:
         if msg is None or update.edited_message is not None or not self._first_time(update):
             return
         log.info("telegram: an attachment without text from %s in a private chat, answered with a hint", msg.chat_id)
-        await msg.reply_text(MEDIA_ONLY, do_quote=False)
+        await _retrying(functools.partial(msg.reply_text, MEDIA_ONLY, do_quote=False))
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A text message, or a photo or file with a caption: a command for the handlers."""
@@ -444,21 +760,40 @@ class TelegramPlatform:
         # and an edited one is not a new command (running it again would act twice: a second
         # note, a second escalation). Neither runs; a command's sender is told why, chatter is not.
         forwarded = msg.forward_origin is not None
-        if forwarded or update.edited_message is not None:
+        anonymous = msg.sender_chat is not None  # the `from` is a placeholder (GroupAnonymousBot, Telegram)
+        if forwarded or anonymous or update.edited_message is not None:
             if self._the_host().is_command(text, private=req.private):
-                await msg.reply_text(FORWARDED_COMMAND if forwarded else EDITED_COMMAND, do_quote=not req.private)
+                why = FORWARDED_COMMAND if forwarded else ANONYMOUS_COMMAND if anonymous else EDITED_COMMAND
+                await _retrying(functools.partial(msg.reply_text, why, **_quoting(not req.private)))
             return
+        # in a forum topic, every part of every answer goes to the topic (the library does so for
+        # a reply to the command, not for one to our own first part when the API's answer to it
+        # does not name the topic)
+        topic = msg.message_thread_id if msg.is_topic_message else None
+        quote = _quoting(not req.private)
         for reply in await self._the_host().handle(req):
-            first = None
+            first: Message | None = None
             for chunk in text_parts(self, reply.text):  # in order; later parts under the first
-                part = await (first.reply_text(chunk) if first else msg.reply_text(chunk, do_quote=not req.private))
-                first = first or part
+                if first is None:
+                    first = await _retrying(functools.partial(msg.reply_text, chunk, **quote))
+                else:
+                    await _retrying(functools.partial(first.reply_text, chunk, message_thread_id=topic))
             if reply.image:
-                with open(reply.image, "rb") as fh:
-                    await msg.reply_photo(fh, do_quote=not req.private)
+                image = reply.image
+
+                async def photo(path: str = image) -> Message:
+                    with open(path, "rb") as fh:
+                        return await msg.reply_photo(fh, **quote)
+
+                await _retrying(photo)
             if reply.document:
-                with open(reply.document, "rb") as fh:
-                    await msg.reply_document(fh, filename=os.path.basename(reply.document), do_quote=not req.private)
+                document = reply.document
+
+                async def doc(path: str = document) -> Message:
+                    with open(path, "rb") as fh:
+                        return await msg.reply_document(fh, filename=os.path.basename(path), **quote)
+
+                await _retrying(doc)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button press: the handlers' answer (`Pressed`) is shown first, then the buttons
@@ -468,11 +803,16 @@ class TelegramPlatform:
             return
         if not self._first_time(update):
             return  # answered the first time
-        req = self._request(update, "")
+        req = self._request(update, "") if query.message is not None else None
         try:
-            pressed: Pressed = (
-                UNKNOWN_BUTTON if req is None else await self._the_host().press(req, query.data or "", keyboards=True)
-            )
+            pressed: Pressed
+            if query.message is None:  # no chat to check the presser's role in: the command to use
+                log.info("a button press without its message (%r): answered with the command", query.data)
+                pressed = detached_press(query.data or "")
+            elif req is None:
+                pressed = UNKNOWN_BUTTON
+            else:
+                pressed = await self._the_host().press(req, query.data or "", keyboards=True)
         except Exception:  # answered all the same: a press is never left spinning
             log.exception("error while handling a button press (%r)", query.data)
             pressed = Pressed("操作未能完成，请稍后查看卡片状态再试。")
@@ -493,11 +833,14 @@ class TelegramPlatform:
                     notice, alert = "按钮暂时无法更新，请稍后再按一次。", True
                     if pressed.choices is not None:
                         notice += "也可回复此卡片发送：/close 处置方式 [说明]"
-        if notice:
-            # a callback answer holds 200 characters
-            await query.answer(notice[:190], show_alert=alert)
-        else:
-            await query.answer()
+        try:
+            if notice:
+                # a callback answer holds 200 characters
+                await query.answer(notice[:190], show_alert=alert)
+            else:
+                await query.answer()
+        except TelegramError as e:  # too late ("query is too old"), or the API failed: done all the same
+            log.warning("could not answer a button press (%r), which was handled: %s", query.data, e)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling a Telegram update", exc_info=context.error)
@@ -576,13 +919,27 @@ class TelegramPlatform:
         if updater is None:  # the builder always makes one (nothing here asks it not to)
             raise RuntimeError("the Telegram application has no updater")
         await a.start()
-        await updater.start_polling(
-            poll_interval=self.poll_interval,
-            timeout=self.poll_timeout,
-            # edits too: an edited command is answered (EDITED_COMMAND), not silently dropped
-            allowed_updates=["message", "edited_message", "callback_query"],
-            drop_pending_updates=False,
-        )
+        delay = 1.0
+        while True:
+            try:
+                await updater.start_polling(
+                    poll_interval=self.poll_interval,
+                    timeout=self.poll_timeout,
+                    # edits too: an edited command is answered (EDITED_COMMAND), not silently dropped
+                    allowed_updates=["message", "edited_message", "callback_query"],
+                    drop_pending_updates=False,
+                )
+                break
+            except InvalidToken:
+                raise
+            except TelegramError as e:  # deleteWebhook, called first, failed (a 5xx, a blip)
+                log.warning("could not start polling Telegram (%s); trying again in %gs", e, delay)
+                try:
+                    await asyncio.wait_for(self._stop.wait(), timeout=delay)
+                    await a.stop()
+                    return
+                except TimeoutError:
+                    delay = min(delay * 2, self.retry_max)
         try:
             await self._stop.wait()
         finally:
