@@ -506,7 +506,7 @@ def parse_feed(
     times = _Times(source_id, now)
     for e in parsed.entries:
         title = _field_text(e.get("title", ""), e.get("title_detail"))
-        link = web_link(e.get("link"))
+        link = _entry_link(e)
         body, detail = e.get("summary") or "", e.get("summary_detail")
         if e.get("content"):
             body, detail = e["content"][0].get("value", body), e["content"][0]
@@ -535,6 +535,20 @@ def parse_feed(
     if not posts and parsed.bozo and not _benign(exc):  # broken, and nothing readable in it
         raise CollectError(f"无法解析订阅源 / feed not parseable: {exc}")
     return posts
+
+
+def _entry_link(entry) -> str | None:
+    """The entry's web link: feedparser's `link`, else its first alternate link that is a web
+    page's URL whatever its type (an Atom entry linking only to a PDF or a .doc, which feedparser
+    does not take for the entry's link and replaces with the id, a tag: URN)."""
+    link = web_link(entry.get("link"))
+    if link is None:
+        for alt in entry.get("links") or []:
+            if isinstance(alt, dict) and alt.get("rel", "alternate") == "alternate":
+                link = web_link(alt.get("href"))
+                if link:
+                    break
+    return link
 
 
 def _keyed(
@@ -567,7 +581,7 @@ def _json_feed(
     source_id: str, text: str, aliases: dict[str, str] | None, *, url: str | None, now: datetime | None
 ) -> list[Post]:
     """A JSON Feed (https://jsonfeed.org/version/1 and /1.1) read as a feed: each item's title
-    (else the start of its text), url (else external_url, resolved against the feed's URL),
+    (its HTML entities read; else the start of its text), url (else external_url, resolved against the feed's URL),
     content_text, else content_html without its tags, else summary, and date_published (else
     date_modified). JSON that is not a JSON Feed (an API's answer) is a clear failure naming the
     `json` kind, which reads such answers.
@@ -592,7 +606,9 @@ def _json_feed(
         if not isinstance(it, dict):
             skipped += 1
             continue
-        title = _plain(_scalar(it.get("title")))  # JSON Feed titles are plain text
+        # plain text by the spec, but WordPress writes HTML entities in it (&#8216;): read, and
+        # any tags kept as the text they are
+        title = _plain(html_unescape(_scalar(it.get("title"))))
         content = _plain(_scalar(it.get("content_text"))) or _text(_scalar(it.get("content_html")))
         body = content or _plain(_scalar(it.get("summary")))
         if not title and not body:

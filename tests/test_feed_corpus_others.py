@@ -166,3 +166,42 @@ async def test_json_that_is_not_a_json_feed_at_an_rss_source_says_so_in_chinese(
     assert run.error is not None
     assert "JSON" in run.error and 'kind = "json"' in run.error, run.error
     assert "not well-formed" not in run.error
+
+
+async def test_an_atom_entry_whose_only_link_is_a_document_keeps_it(collect, http_server):
+    # NetNewsWire's pappacoda.atom: an entry whose alternate link is a PDF (type="application/pdf")
+    # was stored without a link (feedparser takes only an HTML alternate as the entry's link, and
+    # falls back to the id, a tag: URN).
+    body = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        "<entry><id>tag:gov.example,2026:1</id><title>关于征求意见的通知</title>"
+        '<link rel="alternate" type="application/pdf" href="/files/notice.pdf"/></entry>'
+        "<entry><id>tag:gov.example,2026:2</id><title>政策解读</title>"
+        '<link rel="enclosure" type="audio/mpeg" href="https://gov.example/a.mp3"/>'
+        '<link rel="alternate" type="application/msword" href="https://gov.example/files/b.doc"/></entry>'
+        "</feed>"
+    ).encode()
+    http_server.routes["/pdf"] = (200, XML, body)
+    run, h = await collect("rss", "/pdf")
+    assert run.error is None
+    assert {p["title"]: p["url"] for p in posts(h)} == {
+        "关于征求意见的通知": http_server.url + "/files/notice.pdf",
+        "政策解读": "https://gov.example/files/b.doc",
+    }
+
+
+async def test_json_feed_titles_with_html_entities_are_read(collect, http_server):
+    # NetNewsWire's pxlnv.json, rose.json: WordPress writes JSON Feed titles with HTML entities
+    # ('&#8216;Jokes&#8217;', 'Hitchhiker&#039;s') although they are plain text; they were stored
+    # as written. A title that names tags ('<i> und <b>') keeps them: it is text.
+    feed = {
+        "version": "https://jsonfeed.org/version/1",
+        "items": [
+            {"id": "1", "title": "市政府&#8216;放管服&#8217;改革 &amp; 成效", "url": "https://news.example/j/1"},
+            {"id": "2", "title": "HTML 里的 <i> 和 <b>", "url": "https://news.example/j/2"},
+        ],
+    }
+    http_server.routes["/j"] = (200, {"Content-Type": "application/json"}, json.dumps(feed).encode())
+    run, h = await collect("rss", "/j")
+    assert run.error is None
+    assert sorted(titles(h)) == sorted(["市政府‘放管服’改革 & 成效", "HTML 里的 <i> 和 <b>"])
