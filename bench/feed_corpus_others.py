@@ -1,6 +1,7 @@
 """Other feed readers' test feeds through our real collection path.
 
-    python -m bench.feed_corpus_others [--gofeed DIR] [--miniflux DIR] [--only SUBSTRING] [--show N]
+    python -m bench.feed_corpus_others [--gofeed DIR] [--miniflux DIR] [--tree DIR:FOLDER …]
+                                       [--only SUBSTRING] [--show N]
 
 DIR is a checkout or a bare git directory of github.com/mmcdole/gofeed (testdata/: RSS, Atom,
 RDF and JSON Feed files, most with the parsed result gofeed expects in a .json beside them) or
@@ -168,6 +169,23 @@ def miniflux_cases(tree: Tree) -> list[Case]:
                         continue
                     (case.titles if what == "Title" else case.links).append(value)
                 cases.append(case)
+    return cases
+
+
+_FEED_FILE = re.compile(r"\.(xml|rss|atom|rdf|json|feed)$", re.IGNORECASE)
+
+
+def tree_cases(tree: Tree, under: str) -> list[Case]:
+    """Every feed-like file (.xml .rss .atom .rdf .json) under `under`, without expected values:
+    NetNewsWire's Modules/RSParser/Tests/RSParserTests/Resources (real sites' feeds), rome's
+    src/test/resources."""
+    label = tree.path.parent.name if tree.path.name == "repo" else tree.path.name
+    cases = []
+    for name in tree.files(under):
+        if _FEED_FILE.search(name):
+            body = tree.read(name)
+            ctype = "application/json" if body.lstrip()[:1] in (b"{", b"[") else "application/xml"
+            cases.append(Case(f"{label}/{name}", body, ctype))
     return cases
 
 
@@ -401,6 +419,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.feed_corpus_others", description=__doc__.split("\n\n")[0])
     ap.add_argument("--gofeed", type=Path, help="mmcdole/gofeed checkout or bare git dir")
     ap.add_argument("--miniflux", type=Path, help="miniflux/v2 checkout or bare git dir")
+    ap.add_argument(
+        "--tree",
+        action="append",
+        default=[],
+        metavar="DIR:FOLDER",
+        help="any other corpus: every .xml/.rss/.atom/.rdf/.json under FOLDER of DIR (repeatable)",
+    )
     ap.add_argument("--only", default="", help="only files whose name contains this")
     ap.add_argument("--show", type=int, default=3, help="examples shown per class")
     args = ap.parse_args(argv)
@@ -409,9 +434,12 @@ def main(argv=None) -> int:
         cases += gofeed_cases(Tree(args.gofeed))
     if args.miniflux:
         cases += miniflux_cases(Tree(args.miniflux))
+    for spec in args.tree:
+        path, _, under = spec.partition(":")
+        cases += tree_cases(Tree(Path(path)), under or ".")
     cases = [c for c in cases if args.only in c.name]
     if not cases:
-        ap.error("no feeds: give --gofeed and/or --miniflux")
+        ap.error("no feeds: give --gofeed, --miniflux or --tree")
     _Handler.routes = {f"/{i}": (c.body, c.content_type) for i, c in enumerate(cases)}
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
