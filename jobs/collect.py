@@ -580,7 +580,8 @@ def _keyed(
 def _json_feed(
     source_id: str, text: str, aliases: dict[str, str] | None, *, url: str | None, now: datetime | None
 ) -> list[Post]:
-    """A JSON Feed (https://jsonfeed.org/version/1 and /1.1) read as a feed: each item's title
+    """A JSON Feed (https://jsonfeed.org/version/1 and /1.1, known by its version URL or by its
+    feed_url/home_page_url beside an items list) read as a feed: each item's title
     (its HTML entities read; else the start of its text), url (else external_url, resolved against the feed's URL),
     content_text, else content_html without its tags, else summary, and date_published (else
     date_modified). JSON that is not a JSON Feed (an API's answer) is a clear failure naming the
@@ -593,7 +594,13 @@ def _json_feed(
         raise CollectError(f"不是 RSS/Atom 订阅源，也不是 JSON Feed（{e}） / neither a feed nor a JSON Feed") from e
     version = doc.get("version") if isinstance(doc, dict) else None
     items = doc.get("items") if isinstance(doc, dict) else None
-    if not (isinstance(version, str) and "jsonfeed.org/version/" in version and isinstance(items, list)):
+    # a JSON Feed by its version URL (its items may be missing: none yet), or by the fields only
+    # a JSON Feed has beside its items (a generator writing "version": "1.1")
+    by_version = isinstance(version, str) and "jsonfeed.org/version/" in version
+    by_fields = isinstance(items, list) and isinstance(doc, dict) and ("feed_url" in doc or "home_page_url" in doc)
+    if by_version and items is None:
+        items = []
+    if not ((by_version or by_fields) and isinstance(items, list)):
         raise CollectError(
             '收到的是 JSON，不是 RSS/Atom 订阅源或 JSON Feed；读取 JSON 接口请把来源设为 kind = "json" 并配置 fields'
             " / got JSON that is not a feed nor a JSON Feed: use kind = \"json\" with fields"

@@ -205,3 +205,27 @@ async def test_json_feed_titles_with_html_entities_are_read(collect, http_server
     run, h = await collect("rss", "/j")
     assert run.error is None
     assert sorted(titles(h)) == sorted(["市政府‘放管服’改革 & 成效", "HTML 里的 <i> 和 <b>"])
+
+
+async def test_a_json_feed_known_by_its_fields_not_its_version_url_is_read(collect, http_server):
+    # gofeed testdata/parser/json/version_json_10.json, version_json_11.json: '"version": "1.1"'
+    # (not the spec's URL) with home_page_url/feed_url was refused as "JSON, not a feed"; and a
+    # JSON Feed without items is an empty feed, not a failure.
+    feed = {
+        "version": "1.1",
+        "title": "云川发布",
+        "feed_url": "https://news.example/feed.json",
+        "items": [{"id": "1", "title": "青石镇通报", "url": "https://news.example/v/1"}],
+    }
+    http_server.routes["/v"] = (200, {"Content-Type": "application/json"}, json.dumps(feed).encode())
+    run, h = await collect("rss", "/v")
+    assert run.error is None, run.error
+    assert titles(h) == ["青石镇通报"]
+    http_server.routes["/v"] = (
+        200,
+        {"Content-Type": "application/feed+json"},
+        b'{"version": "https://jsonfeed.org/version/1", "title": "Example"}',
+    )
+    run, h = await collect("rss", "/v", harness=h)
+    assert run.error is None, run.error
+    assert run.fetched == 0 and titles(h) == ["青石镇通报"]
