@@ -556,22 +556,29 @@ def _keyed(
 ) -> list[Post]:
     """`posts` with their item keys (`item_key`). A link or guid that items of different titles
     share in one document (every item linking to the home page, a CMS writing guid 0 for all)
-    identifies none of them: those items are keyed by what else they have (their guid, else
-    their title), or all but the first would be taken for it, in this run and every later one."""
-    titles_of: dict[str, set[str]] = {}
-    for post, (link, guid) in zip(posts, ids, strict=True):
+    identifies only one of them, its holder: the oldest item (by publication time when they all
+    have one, else the last in the document, feeds listing the newest first), which keyed by it
+    before the others came. The others are keyed by what else they have (their guid, else their
+    title), or they would be taken for the holder, in this run and every later one. An item
+    keeps the key while it is the oldest, and when the holder leaves the feed the next holder's
+    key is the one already stored: nothing is stored twice as the feed rolls on."""
+    sharing: dict[str, list[int]] = {}
+    for i, (link, guid) in enumerate(ids):
         for ident in ("url:" + canonical_url(link, aliases) if link else None, guid and "guid:" + guid):
             if ident:
-                titles_of.setdefault(ident, set()).add(normalize(post.title))
+                sharing.setdefault(ident, []).append(i)
 
-    def shared(ident: str) -> bool:
-        return len(titles_of.get(ident, ())) > 1
+    def keeps(ident: str, i: int) -> bool:
+        group = sharing[ident]
+        dated = all(posts[j].published_at is not None for j in group)
+        holder = min(group, key=lambda j: (posts[j].published_at, -j)) if dated else group[-1]
+        return normalize(posts[i].title) == normalize(posts[holder].title)
 
     keyed = []
-    for post, (link, guid) in zip(posts, ids, strict=True):
-        if link and shared("url:" + canonical_url(link, aliases)):
+    for i, (post, (link, guid)) in enumerate(zip(posts, ids, strict=True)):
+        if link and not keeps("url:" + canonical_url(link, aliases), i):
             link = None
-        if guid and shared("guid:" + guid):
+        if guid and not keeps("guid:" + guid, i):
             guid = None
         keyed.append(replace(post, item_key=item_key(source_id, link, guid, post.title, aliases)))
     return keyed

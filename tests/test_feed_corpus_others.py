@@ -72,16 +72,18 @@ async def test_bare_ampersands_in_links_are_not_read_as_entities(collect, http_s
 async def test_items_sharing_one_guid_and_no_link_are_each_stored(collect, http_server):
     # miniflux TestParseEntriesWithDuplicateGUIDAndNoLink: a CMS that gives every item the same
     # guid (and no link) had its first item stored and every other one, ever after, taken for it.
-    body = rss("".join(f"<item><title>第{i}号通报</title><guid isPermaLink='false'>0</guid></item>" for i in range(3)))
+    body = rss("".join(f"<item><title>第{i}号通报</title><guid isPermaLink='false'>0</guid></item>" for i in (2, 1, 0)))
     http_server.routes["/g"] = (200, XML, body)
     run, h = await collect("rss", "/g")
     assert run.error is None
     assert sorted(titles(h)) == ["第0号通报", "第1号通报", "第2号通报"]
-    # the next run, with a new item under the same guid, stores that one too
+    # the next run, with a new item (newest first) under the same guid, stores that one too
     http_server.routes["/g"] = (
         200,
         XML,
-        rss("".join(f"<item><title>第{i}号通报</title><guid isPermaLink='false'>0</guid></item>" for i in range(4))),
+        rss(
+            "".join(f"<item><title>第{i}号通报</title><guid isPermaLink='false'>0</guid></item>" for i in (3, 2, 1, 0))
+        ),
     )
     run, h = await collect("rss", "/g", harness=h)
     assert run.error is None and run.new_posts == 1
@@ -103,6 +105,25 @@ async def test_items_of_different_titles_sharing_one_link_are_each_stored(collec
     assert run.error is None
     assert sorted(titles(h)) == ["第0号通报", "第1号通报", "第2号通报", "重复"]
     assert {p["url"] for p in posts(h)} == {"https://gov.example/", "https://gov.example/x/1"}
+
+
+def _home_items(numbers) -> bytes:
+    return rss("".join(f"<item><title>第{i}号通报</title><link>https://gov.example/</link></item>" for i in numbers))
+
+
+async def test_a_feed_rolling_on_with_one_shared_link_stores_each_item_once(collect, http_server):
+    # Newest first, every item linking to the home page: the oldest item holds the link's key,
+    # so a new item is stored, and when the oldest leaves the feed the next one (already stored
+    # under its title) is not stored again as the link's new holder. A feed of one such item
+    # at first is the same.
+    http_server.routes["/r"] = (200, XML, _home_items([1]))
+    run, h = await collect("rss", "/r")
+    assert run.new_posts == 1
+    for numbers, new in (([2, 1], 1), ([3, 2, 1], 1), ([4, 3, 2], 1), ([4, 3], 0), ([5, 4], 1)):
+        http_server.routes["/r"] = (200, XML, _home_items(numbers))
+        run, h = await collect("rss", "/r", harness=h)
+        assert run.error is None and run.new_posts == new, (numbers, run)
+    assert sorted(titles(h)) == [f"第{i}号通报" for i in range(1, 6)]
 
 
 async def test_inline_markup_inside_words_leaves_no_space(collect, http_server):
@@ -229,3 +250,23 @@ async def test_a_json_feed_known_by_its_fields_not_its_version_url_is_read(colle
     run, h = await collect("rss", "/v", harness=h)
     assert run.error is None, run.error
     assert run.fetched == 0 and titles(h) == ["青石镇通报"]
+
+
+async def test_a_dated_feed_listing_the_oldest_first_with_one_shared_link_stores_new_items(collect, http_server):
+    # with publication times the oldest item holds the link whatever the order of the document
+    def doc(numbers) -> bytes:
+        return rss(
+            "".join(
+                f"<item><title>第{i}号通报</title><link>https://gov.example/</link>"
+                f"<pubDate>Mon, {10 + i} Nov 2026 08:00:00 +0800</pubDate></item>"
+                for i in numbers
+            )
+        )
+
+    http_server.routes["/o"] = (200, XML, doc([1]))
+    run, h = await collect("rss", "/o")
+    for numbers, new in (([1, 2], 1), ([1, 2, 3], 1), ([2, 3], 0)):
+        http_server.routes["/o"] = (200, XML, doc(numbers))
+        run, h = await collect("rss", "/o", harness=h)
+        assert run.error is None and run.new_posts == new, (numbers, run)
+    assert sorted(titles(h)) == ["第1号通报", "第2号通报", "第3号通报"]
