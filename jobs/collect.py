@@ -602,9 +602,14 @@ def _json_feed(
     version = doc.get("version") if isinstance(doc, dict) else None
     items = doc.get("items") if isinstance(doc, dict) else None
     # a JSON Feed by its version URL (its items may be missing: none yet), or by the fields only
-    # a JSON Feed has beside its items (a generator writing "version": "1.1")
+    # a JSON Feed has (a generator writing "version": "1.1"): feed_url or home_page_url beside
+    # its items, or content_text / content_html in them
     by_version = isinstance(version, str) and "jsonfeed.org/version/" in version
-    by_fields = isinstance(items, list) and isinstance(doc, dict) and ("feed_url" in doc or "home_page_url" in doc)
+    by_fields = isinstance(items, list) and (
+        "feed_url" in doc
+        or "home_page_url" in doc
+        or any(isinstance(it, dict) and ("content_text" in it or "content_html" in it) for it in items)
+    )
     if by_version and items is None:
         items = []
     if not ((by_version or by_fields) and isinstance(items, list)):

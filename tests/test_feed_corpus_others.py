@@ -250,6 +250,15 @@ async def test_a_json_feed_known_by_its_fields_not_its_version_url_is_read(colle
     run, h = await collect("rss", "/v", harness=h)
     assert run.error is None, run.error
     assert run.fetched == 0 and titles(h) == ["青石镇通报"]
+    # gofeed json10_simple.json: "version": "1.0" and items with content_text, nothing else
+    http_server.routes["/v"] = (
+        200,
+        {"Content-Type": "application/json"},
+        json.dumps({"version": "1.0", "items": [{"content_text": "市民反映路灯不亮"}]}).encode(),
+    )
+    run, h = await collect("rss", "/v", harness=h)
+    assert run.error is None, run.error
+    assert titles(h) == ["青石镇通报", "市民反映路灯不亮"]
 
 
 async def test_a_dated_feed_listing_the_oldest_first_with_one_shared_link_stores_new_items(collect, http_server):
