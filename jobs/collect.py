@@ -16,7 +16,12 @@ encoding rewritten to UTF-8, and feedparser gets those UTF-8 bytes with
 `Content-Type: application/xml; charset=utf-8` (and the response URL as Content-Location, for
 relative links). A body that is not RSS/Atom (an HTML error page served with 200, a bare URL or
 path, broken XML) is that source's `CollectError`. Entries with neither a title nor any text
-(a body that is only an `<img>`) are skipped, never stored empty.
+(a body that is only an `<img>`) are skipped, never stored empty. A bare `&` (a link's query
+string written unescaped) is escaped before parsing, so `&lang=zh` is never read as `〈=zh`; a
+plain-text title keeps what stands in angle brackets (`关于印发<…办法>的通知`), an HTML one loses
+its tags, inline tags (`<b>`, `<a>`, `<span>`) without leaving a space. A link or guid that items
+of different titles share in one document keys only the oldest of them (`_keyed`). A JSON Feed
+(jsonfeed.org 1.0/1.1) at an rss source is read as a feed; other JSON says to use `kind = "json"`.
 
 HTML, JSON and search pages. A list page whose item selector matches nothing, only links
 back to the list or home page, or nothing with a title is the source's failure naming the
