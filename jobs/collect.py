@@ -16,7 +16,12 @@ encoding rewritten to UTF-8, and feedparser gets those UTF-8 bytes with
 `Content-Type: application/xml; charset=utf-8` (and the response URL as Content-Location, for
 relative links). A body that is not RSS/Atom (an HTML error page served with 200, a bare URL or
 path, broken XML) is that source's `CollectError`. Entries with neither a title nor any text
-(a body that is only an `<img>`) are skipped, never stored empty.
+(a body that is only an `<img>`) are skipped, never stored empty. A bare `&` (a link's query
+string written unescaped) is escaped before parsing, so `&lang=zh` is never read as `〈=zh`; a
+plain-text title keeps what stands in angle brackets (`关于印发<…办法>的通知`), an HTML one loses
+its tags, inline tags (`<b>`, `<a>`, `<span>`) without leaving a space. A link or guid that items
+of different titles share in one document keys only the oldest of them (`_keyed`). A JSON Feed
+(jsonfeed.org 1.0/1.1) at an rss source is read as a feed; other JSON says to use `kind = "json"`.
 
 HTML, JSON and search pages. A list page whose item selector matches nothing, only links
 back to the list or home page, or nothing with a title is the source's failure naming the
@@ -172,12 +177,29 @@ def web_link(link: object, base: str | None = None) -> str | None:
     return link if parts.scheme.lower() in ("http", "https") and host else None
 
 
-# tags inside a word (a search API's 青石镇<em>干部</em>): dropped without leaving a space
-_INLINE = re.compile(r"</?(?:em|b|strong|i|u|mark|span|font)\b[^>]*>", re.IGNORECASE)
+# tags inside a word (a search API's 青石镇<em>干部</em>, a feed's 会议<b>要求</b>, 详见<a>通知</a>):
+# dropped without leaving a space, as a browser shows them; other tags (<p>, <br>, <li>) part words
+_INLINE = re.compile(
+    r"</?(?:a|abbr|b|big|cite|code|del|em|font|i|ins|mark|q|s|small|span|strong|sub|sup|tt|u)\b[^>]*>",
+    re.IGNORECASE,
+)
 
 
 def _text(html: str) -> str:
-    return clean(html_unescape(_TAGS.sub(" ", _CODE.sub(" ", html or ""))))
+    return clean(html_unescape(_TAGS.sub(" ", _INLINE.sub("", _CODE.sub(" ", html or "")))))
+
+
+def _plain(text: str) -> str:
+    """Text that is already text (a feed's `type="text"` title, whose `<` and `&` feedparser has
+    read): only whitespace collapsed, nothing read as a tag or an entity. (Control characters
+    are kept as scraped, like everything else: rendering makes them inert.)"""
+    return clean(text or "")
+
+
+def _field_text(value: str, detail) -> str:
+    """A feed field as text: plain text as written (`关于印发<…办法>的通知`), HTML without its tags."""
+    kind = detail.get("type") if isinstance(detail, dict) else None
+    return _plain(value) if kind == "text/plain" else _text(value)
 
 
 def _count(value: object) -> int | None:
@@ -393,11 +415,27 @@ def _charref(m: re.Match) -> str:
     return "&#xFFFD;" if cp > 0x10FFFF or 0xD800 <= cp <= 0xDFFF else m.group(0)
 
 
+# an '&' that begins no reference (`&name;`, `&#123;`, `&#x1F;`): a query string's separator
+# written bare, which makes the feed not well-formed; feedparser's lenient reading then takes
+# '&lang=zh' for '〈=zh' and '&currentPage' for '¤tPage' (HTML entities that need no semicolon)
+_BARE_AMP = re.compile(r"&(?![A-Za-z_][\w.-]*;|#[0-9]+;|#[xX][0-9A-Fa-f]+;)")
+_CDATA = re.compile(r"(<!\[CDATA\[.*?\]\]>)", re.DOTALL)
+
+
+def _escape_bare_ampersands(text: str) -> str:
+    """Every bare '&' outside CDATA sections (where '&' is literal) written as '&amp;'."""
+    if "&" not in text:
+        return text
+    parts = _CDATA.split(text)
+    return "".join(p if i % 2 else _BARE_AMP.sub("&amp;", p) for i, p in enumerate(parts))
+
+
 def feed_bytes(data: bytes | str, content_type: str | None = None) -> bytes:
     """The feed as UTF-8 bytes whose XML declaration (if any) says UTF-8: decoded from
     evidence (see the module docstring), so feedparser has nothing left to guess."""
     text = data if isinstance(data, str) else decode_body(data, content_type)[0]
     text = _CHARREF.sub(_charref, text.lstrip("\ufeff"))
+    text = _escape_bare_ampersands(text)
     m = _XML_DECL.match(text)
     if m:
         decl = _DECL_ENCODING.sub('encoding="utf-8"', m.group(0))
@@ -447,6 +485,8 @@ def parse_feed(
     if url:
         headers["content-location"] = url
     utf8 = feed_bytes(data, content_type)
+    if utf8.lstrip()[:1] in (b"{", b"["):  # JSON: a JSON Feed (jsonfeed.org), or an API's answer
+        return _json_feed(source_id, utf8.decode("utf-8"), aliases, url=url, now=now)
     try:
         parsed = feedparser.parse(io.BytesIO(utf8), response_headers=headers)
     except Exception as err:
@@ -469,22 +509,24 @@ def parse_feed(
             len(parsed.entries),
         )
     posts = []
+    ids: list[tuple[str | None, str | None]] = []  # each post's (link, guid)
     skipped = 0
     times = _Times(source_id, now)
     for e in parsed.entries:
-        title = _text(e.get("title", ""))
-        link = web_link(e.get("link"))
-        body = e.get("summary") or ""
+        title = _field_text(e.get("title", ""), e.get("title_detail"))
+        link = _entry_link(e)
+        body, detail = e.get("summary") or "", e.get("summary_detail")
         if e.get("content"):
-            body = e["content"][0].get("value", body)
-        text = _text(body)
+            body, detail = e["content"][0].get("value", body), e["content"][0]
+        text = _field_text(body, detail)
         if not title and not text:  # only markup (an <img>, an empty <p>): nothing to read or match
             skipped += 1
             continue
+        guid = e.get("id")
         posts.append(
             Post(
                 source_id=source_id,
-                item_key=item_key(source_id, link, e.get("id"), title, aliases),
+                item_key="",  # keyed below, once every item of the document is known
                 title=title or text[:60],
                 text=text,
                 url=link,
@@ -492,13 +534,136 @@ def parse_feed(
                 replies=_count(e.get("slash_comments")),
             )
         )
+        ids.append((link, guid if isinstance(guid, str) else None))
     times.log()
     if skipped:
         log.info("feed %s: skipped %d entries with neither title nor text", source_id, skipped)
+    posts = _keyed(source_id, posts, ids, aliases)
     exc = parsed.get("bozo_exception")
     if not posts and parsed.bozo and not _benign(exc):  # broken, and nothing readable in it
         raise CollectError(f"无法解析订阅源 / feed not parseable: {exc}")
     return posts
+
+
+def _entry_link(entry) -> str | None:
+    """The entry's web link: feedparser's `link`, else its first alternate link that is a web
+    page's URL whatever its type (an Atom entry linking only to a PDF or a .doc, which feedparser
+    does not take for the entry's link and replaces with the id, a tag: URN)."""
+    link = web_link(entry.get("link"))
+    if link is None:
+        for alt in entry.get("links") or []:
+            if isinstance(alt, dict) and alt.get("rel", "alternate") == "alternate":
+                link = web_link(alt.get("href"))
+                if link:
+                    break
+    return link
+
+
+def _keyed(
+    source_id: str, posts: list[Post], ids: list[tuple[str | None, str | None]], aliases: dict[str, str] | None
+) -> list[Post]:
+    """`posts` with their item keys (`item_key`). A link or guid that items of different titles
+    share in one document (every item linking to the home page, a CMS writing guid 0 for all)
+    identifies only one of them, its holder: the oldest item (by publication time when they all
+    have one, else the last in the document, feeds listing the newest first), which keyed by it
+    before the others came. The others are keyed by what else they have (their guid, else their
+    title), or they would be taken for the holder, in this run and every later one. An item
+    keeps the key while it is the oldest, and when the holder leaves the feed the next holder's
+    key is the one already stored: nothing is stored twice as the feed rolls on."""
+    sharing: dict[str, list[int]] = {}
+    for i, (link, guid) in enumerate(ids):
+        for ident in ("url:" + canonical_url(link, aliases) if link else None, guid and "guid:" + guid):
+            if ident:
+                sharing.setdefault(ident, []).append(i)
+
+    def keeps(ident: str, i: int) -> bool:
+        group = sharing[ident]
+        dated = all(posts[j].published_at is not None for j in group)
+        holder = min(group, key=lambda j: (posts[j].published_at, -j)) if dated else group[-1]
+        return normalize(posts[i].title) == normalize(posts[holder].title)
+
+    keyed = []
+    for i, (post, (link, guid)) in enumerate(zip(posts, ids, strict=True)):
+        if link and not keeps("url:" + canonical_url(link, aliases), i):
+            link = None
+        if guid and not keeps("guid:" + guid, i):
+            guid = None
+        keyed.append(replace(post, item_key=item_key(source_id, link, guid, post.title, aliases)))
+    return keyed
+
+
+def _json_feed(
+    source_id: str, text: str, aliases: dict[str, str] | None, *, url: str | None, now: datetime | None
+) -> list[Post]:
+    """A JSON Feed (https://jsonfeed.org/version/1 and /1.1, known by its version URL or by its
+    feed_url/home_page_url beside an items list) read as a feed: each item's title
+    (its HTML entities read; else the start of its text), url (else external_url, resolved against the feed's URL),
+    content_text, else content_html without its tags, else summary, and date_published (else
+    date_modified). JSON that is not a JSON Feed (an API's answer) is a clear failure naming the
+    `json` kind, which reads such answers.
+
+    :raises CollectError: not JSON, or JSON that is not a JSON Feed."""
+    try:
+        doc = _json_data(text)
+    except CollectError as e:
+        raise CollectError(f"不是 RSS/Atom 订阅源，也不是 JSON Feed（{e}） / neither a feed nor a JSON Feed") from e
+    version = doc.get("version") if isinstance(doc, dict) else None
+    items = doc.get("items") if isinstance(doc, dict) else None
+    # a JSON Feed by its version URL (its items may be missing: none yet), or by the fields only
+    # a JSON Feed has (a generator writing "version": "1.1"): feed_url or home_page_url beside
+    # its items, or content_text / content_html in them
+    by_version = isinstance(version, str) and "jsonfeed.org/version/" in version
+    by_fields = isinstance(items, list) and (
+        "feed_url" in doc
+        or "home_page_url" in doc
+        or any(isinstance(it, dict) and ("content_text" in it or "content_html" in it) for it in items)
+    )
+    if by_version and items is None:
+        items = []
+    if not ((by_version or by_fields) and isinstance(items, list)):
+        raise CollectError(
+            '收到的是 JSON，不是 RSS/Atom 订阅源或 JSON Feed；读取 JSON 接口请把来源设为 kind = "json" 并配置 fields'
+            " / got JSON that is not a feed nor a JSON Feed: use kind = \"json\" with fields"
+        )
+    posts: list[Post] = []
+    ids: list[tuple[str | None, str | None]] = []
+    times = _Times(source_id, now)
+    skipped = 0
+    for it in items:
+        if not isinstance(it, dict):
+            skipped += 1
+            continue
+        # plain text by the spec, but WordPress writes HTML entities in it (&#8216;): read, and
+        # any tags kept as the text they are
+        title = _plain(html_unescape(_scalar(it.get("title"))))
+        content = _plain(_scalar(it.get("content_text"))) or _text(_scalar(it.get("content_html")))
+        body = content or _plain(_scalar(it.get("summary")))
+        if not title and not body:
+            skipped += 1
+            continue
+        link = web_link(_scalar(it.get("url")), url) or web_link(_scalar(it.get("external_url")), url)
+        published = None
+        for key in ("date_published", "date_modified"):
+            raw = _scalar(it.get(key))
+            published = times.read(parse_time, raw) if raw else None
+            if published is not None:
+                break
+        posts.append(
+            Post(
+                source_id=source_id,
+                item_key="",
+                title=title or body[:60],
+                text=body,
+                url=link,
+                published_at=published,
+            )
+        )
+        guid = _scalar(it.get("id"))
+        ids.append((link, guid or None))
+    times.log()
+    if skipped:
+        log.info("JSON Feed %s: skipped %d items with neither title nor text", source_id, skipped)
+    return _keyed(source_id, posts, ids, aliases)
 
 
 # Block elements that no sibling closes: each one opened is a level deeper. lexbor checks the
@@ -808,7 +973,7 @@ def parse_json(
         # a field of an unexpected type (an object, a list, true) is missing, never its Python
         # repr ("{'zh': …}", "True"); markup and entities in a title (a search API's
         # <em>highlight</em>, &quot;) are read as in a feed's title
-        title = _text(_INLINE.sub("", _scalar(_path(it, f.title))))
+        title = _text(_scalar(_path(it, f.title)))
         link = _path(it, f.link)
         link = web_link(link, base_url)
         if not title:
