@@ -163,8 +163,9 @@ def test_the_tagger_reads_jieba_posseg_tables_without_importing_it():
 
 
 def test_a_word_added_with_a_tag_is_tagged_alike():
-    tk = jieba.Tokenizer()  # a tokenizer of its own: the module's default is shared by every test
-    tk.initialize()
+    from tests.private_jieba import _fresh_tokenizer
+
+    tk = _fresh_tokenizer()  # a tokenizer of its own: the module's default is shared by every test
     from core.officials import PosTables
 
     t = PosTables(tk)
