@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import threading
+import tomllib
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import ClassVar
 
 import pytest
 
+import bot.config
 from bot.app import App
 from bot.config import load_config
 from bot.platforms.console import ConsolePlatform
@@ -32,6 +34,40 @@ from handlers import Request
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config" / "example.toml"
 PROVINCE = ROOT / "config" / "province.toml"
+
+
+def _tree_copy(value):
+    """A copy of parsed TOML: new dicts and lists, the same (immutable) scalars."""
+    if type(value) is dict:
+        return {k: _tree_copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_tree_copy(v) for v in value]
+    return value
+
+
+class _ParsedToml:
+    """`tomllib` for bot.config in the test processes, remembering what each text parses to:
+    over a thousand tests load config/example.toml (and its rule pack), ~5 ms of parsing each
+    time. Keyed by the whole text, so an edited file is parsed afresh; a text that does not
+    parse raises as before and is not kept; each caller gets a copy of its own to change.
+    Everything after parsing (rule packs, validation, the messages) runs as it does in
+    production, and `yuqing` processes the tests start parse as they always do."""
+
+    TOMLDecodeError = tomllib.TOMLDecodeError
+    _parsed: ClassVar[dict[str, dict]] = {}
+
+    @classmethod
+    def loads(cls, text: str) -> dict:
+        parsed = cls._parsed.get(text)
+        if parsed is None:
+            parsed = tomllib.loads(text)
+            if len(cls._parsed) > 256:
+                cls._parsed.clear()
+            cls._parsed[text] = parsed
+        return _tree_copy(parsed)
+
+
+bot.config.tomllib = _ParsedToml  # type: ignore[assignment]
 
 
 @pytest.fixture(scope="session")
