@@ -129,14 +129,21 @@ def config(config_dir):
     return load_config(config_dir / "example.toml")
 
 
-def make_settings(tmp_path: Path, **kw) -> Settings:
-    return Settings(
+def make_settings(tmp_path: Path, *, migrated: bool = True, **kw) -> Settings:
+    """Settings of an app in `tmp_path`. Its database, unless `db` names one, is
+    tmp_path/data/t.db: when that does not exist yet it is made `migrated` (a copy of the
+    template, see `_migrated_copy`), as `make_app` makes its apps' databases."""
+    default = tmp_path / "data" / "t.db"
+    settings = Settings(
         _env_file=None,
         data_dir=tmp_path / "data",
-        db=kw.pop("db", tmp_path / "data" / "t.db"),
+        db=kw.pop("db", default),
         config=kw.pop("config", EXAMPLE),
         **kw,
     )
+    if migrated and settings.db == default and not default.exists():
+        _migrated_copy(default)
+    return settings
 
 
 class Harness:
@@ -196,7 +203,7 @@ def make_app(tmp_path, clock, engine, request):
 
     def factory(config=None, *, db_path: Path | str | None = None, settings_kw=None) -> Harness:
         cfg = config or load_config(EXAMPLE)
-        settings = make_settings(tmp_path, **(settings_kw or {}))
+        settings = make_settings(tmp_path, migrated=False, **(settings_kw or {}))
         if db_path is None and engine == "postgresql":
             db_path = request.getfixturevalue("pg_url")  # one database per test: every app of it shares it
         if db_path is not None:
