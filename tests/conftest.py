@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import threading
+import tomllib
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import ClassVar
 
 import pytest
 
+import bot.config
 from bot.app import App
 from bot.config import load_config
 from bot.platforms.console import ConsolePlatform
@@ -32,6 +34,59 @@ from handlers import Request
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config" / "example.toml"
 PROVINCE = ROOT / "config" / "province.toml"
+
+
+def _tree_copy(value):
+    """A copy of parsed TOML: new dicts and lists, the same (immutable) scalars."""
+    if type(value) is dict:
+        return {k: _tree_copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_tree_copy(v) for v in value]
+    return value
+
+
+class _ParsedToml:
+    """`tomllib` for bot.config in the test processes, remembering what each text parses to:
+    over a thousand tests load config/example.toml (and its rule pack), ~5 ms of parsing each
+    time. Keyed by the whole text, so an edited file is parsed afresh; a text that does not
+    parse raises as before and is not kept; each caller gets a copy of its own to change.
+    Everything after parsing (rule packs, validation, the messages) runs as it does in
+    production, and `yuqing` processes the tests start parse as they always do."""
+
+    TOMLDecodeError = tomllib.TOMLDecodeError
+    _parsed: ClassVar[dict[str, dict]] = {}
+
+    @classmethod
+    def loads(cls, text: str) -> dict:
+        parsed = cls._parsed.get(text)
+        if parsed is None:
+            parsed = tomllib.loads(text)
+            if len(cls._parsed) > 256:
+                cls._parsed.clear()
+            cls._parsed[text] = parsed
+        return _tree_copy(parsed)
+
+
+bot.config.tomllib = _ParsedToml  # type: ignore[assignment]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _jieba_dictionary_read_once():
+    """jieba's shared tokenizer (`jieba.dt`) gets its default dictionary as a copy of the
+    pristine one tests/private_jieba.py keeps for private tokenizers, rather than reading the
+    dictionary a second time in the same test process (~1.2 CPU-s): the same words with the
+    same frequencies, in the same order, and the same total, with nothing added yet (the
+    Segmenter adds the watch-list's words as it does in production, where jieba.dt is always
+    loaded before anything is analysed)."""
+    import jieba
+
+    from tests.private_jieba import _pristine
+
+    if not jieba.dt.initialized:
+        base = _pristine()
+        with jieba.dt.lock:
+            jieba.dt.FREQ, jieba.dt.total = dict(base.FREQ), base.total
+            jieba.dt.initialized = True
 
 
 @pytest.fixture(scope="session")
@@ -93,14 +148,21 @@ def config(config_dir):
     return load_config(config_dir / "example.toml")
 
 
-def make_settings(tmp_path: Path, **kw) -> Settings:
-    return Settings(
+def make_settings(tmp_path: Path, *, migrated: bool = True, **kw) -> Settings:
+    """Settings of an app in `tmp_path`. Its database, unless `db` names one, is
+    tmp_path/data/t.db: when that does not exist yet it is made `migrated` (a copy of the
+    template, see `_migrated_copy`), as `make_app` makes its apps' databases."""
+    default = tmp_path / "data" / "t.db"
+    settings = Settings(
         _env_file=None,
         data_dir=tmp_path / "data",
-        db=kw.pop("db", tmp_path / "data" / "t.db"),
+        db=kw.pop("db", default),
         config=kw.pop("config", EXAMPLE),
         **kw,
     )
+    if migrated and settings.db == default and not default.exists():
+        _migrated_copy(default)
+    return settings
 
 
 class Harness:
@@ -160,7 +222,7 @@ def make_app(tmp_path, clock, engine, request):
 
     def factory(config=None, *, db_path: Path | str | None = None, settings_kw=None) -> Harness:
         cfg = config or load_config(EXAMPLE)
-        settings = make_settings(tmp_path, **(settings_kw or {}))
+        settings = make_settings(tmp_path, migrated=False, **(settings_kw or {}))
         if db_path is None and engine == "postgresql":
             db_path = request.getfixturevalue("pg_url")  # one database per test: every app of it shares it
         if db_path is not None:

@@ -22,7 +22,8 @@ GROUPS = ROOT / "config" / "labels" / "inews_groups.json"
 PROVINCE = ROOT / "config" / "province.toml"
 
 SPAWNED = 250  # a post's output depends only on the posts before it: a prefix run gives a prefix
-FORKED = 600  # of the labelled set (2,116 posts): 12 chunks, several per worker, in a fraction of the time
+FORKED = 300  # of the labelled set (2,116 posts): 6 chunks of WORKER_CHUNK, 4 sent ahead (AHEAD x 2 workers), so
+# each worker analyses several, out of order with the storing; in a fraction of the time
 
 needs_fork = pytest.mark.skipif(sys.platform != "linux", reason="the worker is forked to inherit a patched analyser")
 

@@ -16,7 +16,7 @@ from core.clock import from_iso
 from core.incidents import Actor
 from core.lifecycle import Action
 from core.models import Disposition, Role
-from tests.conftest import HIGH, LOW, seed
+from tests.conftest import HIGH, LOW, _migrated_copy, seed
 
 ACTORS = {
     "liqiang": Actor("liqiang", "李强", Role.STAFF),
@@ -157,7 +157,9 @@ def apply(h, iid: int, step, n: int) -> None:
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(op, min_size=1, max_size=14), start_high=st.booleans())
 def test_the_whole_incident_row_is_rebuilt_from_its_events(make_app, tmp_path, clock, steps, start_high):
-    h = make_app(db_path=tmp_path / f"{uuid.uuid4().hex}.db")
+    path = tmp_path / f"{uuid.uuid4().hex}.db"  # a fresh database per example: a copy of the migrated template
+    _migrated_copy(path)
+    h = make_app(db_path=path)
     first = seed(h, *(HIGH if start_high else LOW))
     iid = first.incident_id
     for n, step in enumerate(steps, 1):

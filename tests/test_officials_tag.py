@@ -163,8 +163,9 @@ def test_the_tagger_reads_jieba_posseg_tables_without_importing_it():
 
 
 def test_a_word_added_with_a_tag_is_tagged_alike():
-    tk = jieba.Tokenizer()  # a tokenizer of its own: the module's default is shared by every test
-    tk.initialize()
+    from tests.private_jieba import _fresh_tokenizer
+
+    tk = _fresh_tokenizer()  # a tokenizer of its own: the module's default is shared by every test
     from core.officials import PosTables
 
     t = PosTables(tk)
@@ -199,7 +200,9 @@ def test_the_tag_table_is_cached_and_a_cache_for_other_words_or_damaged_is_not_u
     keys = {id(k) for k in tk2.FREQ}
     assert all(id(k) in keys for k in t.word_tag_tab)  # the tokenizer's own strings
     assert len({id(v) for v in t.word_tag_tab.values()}) == len(set(want.values()))
-    assert cache.read_bytes() and PosTables._word_tags(tk2) == PosTables(tk2).word_tag_tab
+    # read from the cache again, without the added word's tag: the file's table (`want`: what
+    # `_word_tags` reads from the same file for any tokenizer of it, as a dict)
+    assert cache.read_bytes() and PosTables(tk2).word_tag_tab == want
 
     # the same words in another order: the cached tags would fall on other words
     other = _fresh_tokenizer()

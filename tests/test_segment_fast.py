@@ -7,6 +7,7 @@ import jieba
 import pytest
 
 from core.text import Segmenter, fold, lcut
+from tests.private_jieba import _fresh_tokenizer
 
 EDGES = [
     "",
@@ -38,7 +39,7 @@ def test_same_tokens_as_jieba_on_news_and_edge_cases():
 
 
 def test_same_tokens_with_added_words():
-    tk = jieba.Tokenizer()
+    tk = _fresh_tokenizer()  # jieba's default dictionary, a copy of this test's own
     for w in ("张建国", "吃拿卡要", "青石镇", "建国际"):
         tk.add_word(w)
     tk.del_word("国际贸易")
@@ -54,7 +55,7 @@ def test_segmenter_tokens_are_jiebas(text):
 def test_block_cache_gives_the_same_tokens_and_follows_the_dictionary():
     from core.text import BlockCache
 
-    tk = jieba.Tokenizer()
+    tk = _fresh_tokenizer()
     cache = BlockCache()
     texts = [*EDGES, *_texts(40)]
     for t in texts + texts:  # the second pass from the cache
@@ -91,8 +92,7 @@ def private_compiled():
 
     from core.text import CompiledDictionary
 
-    tk = jieba.Tokenizer()
-    tk.initialize()
+    tk = _fresh_tokenizer()  # the default dictionary (a copy: not read from the file again)
     return tk, CompiledDictionary(tk, rjieba.Jieba())
 
 

@@ -485,6 +485,7 @@ async def test_button_for_an_unknown_incident_and_a_picture_message(wc):
     await until(lambda: any("只能处理文字命令" in t for t in wc.fake.user_texts("LiQiang")))
 
 
+@pytest.mark.timeout(180)  # a real process: importing, building the analyser, collecting on a busy machine
 def test_yuqing_run_serves_wecom_and_stops_cleanly_on_sigterm(config_dir, tmp_path):
     """The real command: `yuqing run --platform wecom` as a process, its callback on a port,
     SIGTERM ends it after delivery stops (exit status 0, nothing in the log but a clean stop)."""
@@ -520,10 +521,13 @@ def test_yuqing_run_serves_wecom_and_stops_cleanly_on_sigterm(config_dir, tmp_pa
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
+        # the process starts, builds its analyser and collects first: ~5 s when quiet, 30 s was
+        # not always enough on a shared machine at load 7 (the waits end as soon as it is there)
+        deadline = time.monotonic() + 120
         digest = lambda: [t for t in fake.texts() if t.startswith("📋 合并推送")]  # noqa: E731
-        while not digest() and time.monotonic() < deadline:
+        while not digest() and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.1)
+        assert digest(), f"no digest within 120 s; exit {proc.poll()}"
         assert len(fake.markdown()) == 1 and "新增 5 起" in digest()[0]  # grade I card, then III–IV digested
         params, body = fake.encrypt(fake.callback_xml("LiQiang", text="认领 1"))
         r = httpx.post(f"http://127.0.0.1:{port}/wecom/callback", params=params, content=body.encode(), timeout=5)
