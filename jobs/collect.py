@@ -196,10 +196,22 @@ def _plain(text: str) -> str:
     return clean(text or "")
 
 
+# an HTML element by its name: a field that holds one is HTML whatever the feed says its type is
+# (an RSS title is "plain text" to feedparser, and often escaped HTML: &lt;b&gt;, &lt;script&gt;)
+_HTML_ELEMENT = re.compile(
+    r"</?(?:a|abbr|b|big|br|cite|code|del|div|em|font|h[1-6]|hr|i|img|ins|li|mark|ol|p|q|s|script|small|span|"
+    r"strong|style|sub|sup|table|td|tr|tt|u|ul|iframe|object|embed|svg|link|meta)\b[^<>]*>",
+    re.IGNORECASE,
+)
+
+
 def _field_text(value: str, detail) -> str:
-    """A feed field as text: plain text as written (`关于印发<…办法>的通知`), HTML without its tags."""
+    """A feed field as text: plain text as written (`关于印发<…办法>的通知`, `</example>`), HTML —
+    or "plain text" holding an HTML element (`<script>…</script>`, `<b>`) — without its tags."""
     kind = detail.get("type") if isinstance(detail, dict) else None
-    return _plain(value) if kind == "text/plain" else _text(value)
+    if kind == "text/plain" and not _HTML_ELEMENT.search(value or ""):
+        return _plain(value)
+    return _text(value)
 
 
 def _count(value: object) -> int | None:
@@ -772,17 +784,41 @@ _NAV_WORDS = frozenset(
 )
 
 
+# how a site's sections are named (新闻中心, 通知公告, 政务公开, 工作动态): a short name ending so,
+# on a folder link, is a section, not an article (张建国情况 on a folder link is one)
+_SECTION_ENDS = (
+    "新闻",
+    "要闻",
+    "动态",
+    "公告",
+    "通知",
+    "中心",
+    "专题",
+    "专栏",
+    "频道",
+    "首页",
+    "列表",
+    "栏目",
+    "资讯",
+    "公开",
+    "服务",
+    "互动",
+    "概况",
+    "导航",
+    "信息",
+)
 _NAV_EDGE = re.compile(r"^[\s\[【<《]+|[\s\]】>》»]+$")  # 【更多】, 更多>>, 更多 »
 
 
 def _section_link(title: str, link: str | None) -> bool:
     """A pager or section link the item selector also matched: a pager's word (更多, 下一页),
-    or a short name (at most 6 characters: 新闻中心, 通知公告) on a link to a folder (`/news/`,
-    `/list/2/`, `?page=2`) — an article's link names a page, and its title is longer."""
+    or a page number or a section's short name (at most 6 characters, ending as sections are
+    named: 新闻中心, 通知公告) on a link to a folder (`/news/`, `/list/2/`, `?page=2`) — an
+    article's link names a page, and its title says more."""
     words = _NAV_EDGE.sub("", title).lower() or title.strip()
     if words in _NAV_WORDS:
         return True
-    if not link or len(words) > 6:
+    if not link or len(words) > 6 or not (words.isdigit() or words.endswith(_SECTION_ENDS)):
         return False
     parts = urlsplit(link)
     return parts.path.endswith("/") or bool(re.search(r"(?:^|&)(?:page|p|pn|start)=\d+", parts.query))
