@@ -336,8 +336,9 @@ def warm() -> None:
 def _word_freq() -> dict[str, int]:
     import jieba
 
-    if not jieba.dt.initialized:
-        jieba.dt.initialize()
+    from core.text import ready
+
+    ready(jieba.dt)
     return jieba.dt.FREQ
 
 

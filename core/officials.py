@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import ahocorasick
 
+from core.text import ready
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -954,7 +956,7 @@ class PosTables:
 
         import jieba
 
-        tk.check_initialized()
+        ready(tk)
         self.tokenizer = tk
         self.dictionary = tk.dictionary
         model = []
@@ -1095,7 +1097,7 @@ def pos_tables() -> PosTables:
     import jieba
 
     tk = jieba.dt
-    tk.check_initialized()
+    ready(tk)
     have = _POS[0] if _POS else None
     if have is None or have.tokenizer is not tk or have.dictionary != tk.dictionary:
         with _POS_LOCK:
