@@ -394,8 +394,8 @@ def _initialize(tk) -> None:
     with tk.lock:
         if tk.initialized:
             return
-        if tk.dictionary is jieba.DEFAULT_DICT and not tk.cache_file:
-            cache = os.path.join(tk.tmp_dir or tempfile.gettempdir(), "jieba.cache")  # jieba's own name
+        if tk.dictionary is jieba.DEFAULT_DICT:  # where jieba keeps that cache (configure_jieba names it)
+            cache = os.path.join(tk.tmp_dir or tempfile.gettempdir(), tk.cache_file or "jieba.cache")
             try:
                 with open(cache, "rb") as f:
                     freq, total = marshal.loads(f.read())

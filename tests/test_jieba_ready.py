@@ -49,3 +49,15 @@ def test_another_dictionary_is_left_to_jieba(tmp_path):
     tk.tmp_dir = str(tmp_path)
     ready(tk)
     assert "青石镇" in tk.FREQ and "不是" not in tk.FREQ
+
+
+def test_the_cache_the_bot_configures_is_read_whole(tmp_path, monkeypatch):
+    # configure_jieba names the cache file (data/…/jieba.cache): the same fast read
+    first = _tokenizer(tmp_path)
+    first.cache_file = "jieba.cache"
+    ready(first)
+    monkeypatch.setattr(marshal, "load", lambda _f: (_ for _ in ()).throw(AssertionError("read in pieces")))
+    second = _tokenizer(tmp_path)
+    second.cache_file = "jieba.cache"
+    ready(second)
+    assert second.FREQ == first.FREQ and second.total == first.total
