@@ -435,3 +435,47 @@ def pytest_terminal_summary(terminalreporter):
             red=True,
             bold=True,
         )
+
+
+# The tests that take longest (wall-clock seconds on 2 busy cores: subprocesses started and
+# killed, clusters, real servers), dearest first. With pytest-xdist's work stealing each worker
+# is first sent a contiguous block of the collection and others steal from the end of a block,
+# so a long test collected late starts late and the run waits for it alone. Each block starts
+# with its share of these instead (`pytest_collection_modifyitems`); a module's tests stay
+# together, so a module-scoped fixture is still made once.
+LONGEST_FIRST = (
+    "tests/test_fault_injection.py",
+    "tests/test_collector_cluster.py",
+    "tests/test_backtest_workers.py",
+    "tests/test_single_instance.py",
+    "tests/test_cluster_phrase.py",
+    "tests/test_console.py",
+    "tests/test_startup.py",
+    "tests/test_officials_tag.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    workers = getattr(config, "workerinput", {}).get("workercount")
+    if not workers or workers < 2 or len(items) < 4 * workers:
+        return
+    modules: dict[str, list] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    long = [modules.pop(m) for m in LONGEST_FIRST if m in modules]
+    rest = [item for group in modules.values() for item in group]
+    # the blocks xdist sends first: len(pending) // nodes_remaining each, in order
+    sizes, left = [], len(items)
+    for k in range(workers):
+        sizes.append(left // (workers - k))
+        left -= sizes[-1]
+    heads: list[list] = [[] for _ in range(workers)]
+    for k, group in enumerate(long):  # dearest first, dealt round the blocks
+        heads[k % workers].extend(group)
+    out = []
+    for size, head in zip(sizes, heads, strict=True):
+        take = max(0, size - len(head))
+        out += head + rest[:take]
+        rest = rest[take:]
+    out += rest
+    items[:] = out
