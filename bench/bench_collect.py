@@ -103,18 +103,20 @@ def _serve(feeds: dict[str, bytes], port: int, delay: float = 0.0):
     return servers
 
 
-def _config(tmp: Path, urls: list[str], min_interval: float, jitter: float) -> Path:
+def _config(tmp: Path, urls: list[str], min_interval: float, jitter: float, extra: str = "", prefix: str = "s") -> Path:
+    """The example config in `tmp`, its sources replaced by one rss source per URL (ids
+    `prefix`0, `prefix`1 …), with these politeness settings and `extra` [collection] lines."""
     shutil.copytree(ROOT / "config", tmp / "config")
     p = tmp / "config" / "example.toml"
     text = p.read_text(encoding="utf-8")
     start = text.index("[[sources]]")
     end = text.index("# ---------------------------------------------------------------- watch-list")
     sources = "".join(
-        f'[[sources]]\nid = "s{i}"\nname = "feed {i}"\nurl = "{u}"\ntier = 4\ninterval = "10m"\n\n'
+        f'[[sources]]\nid = "{prefix}{i}"\nname = "feed {i}"\nkind = "rss"\nurl = "{u}"\ntier = 4\ninterval = "10m"\n\n'
         for i, u in enumerate(urls)
     )
     text = text[:start] + sources + text[end:]
-    text += f"\n[collection]\nmin_interval = {min_interval}\njitter = {jitter}\n"
+    text += f"\n[collection]\nmin_interval = {min_interval}\njitter = {jitter}\n{extra}"
     p.write_text(text, encoding="utf-8")
     return p
 

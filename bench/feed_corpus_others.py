@@ -288,21 +288,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _config(tmp: Path, urls: list[str]) -> Path:
-    import shutil
+    """bench_collect's config: a source `c0`, `c1` … per feed, no waits, retries or robots.txt."""
+    from bench.bench_collect import _config as collect_config
 
-    shutil.copytree(ROOT / "config", tmp / "config")
-    p = tmp / "config" / "example.toml"
-    text = p.read_text(encoding="utf-8")
-    start = text.index("[[sources]]")
-    end = text.index("# ---------------------------------------------------------------- watch-list")
-    sources = "".join(
-        f'[[sources]]\nid = "c{i}"\nname = "corpus {i}"\nkind = "rss"\nurl = "{u}"\ntier = 4\ninterval = "10m"\n\n'
-        for i, u in enumerate(urls)
-    )
-    text = text[:start] + sources + text[end:]
-    text += "\n[collection]\nmin_interval = 0\njitter = 0\nretries = 0\nrespect_robots = false\n"
-    p.write_text(text, encoding="utf-8")
-    return p
+    return collect_config(tmp, urls, 0, 0, "retries = 0\nrespect_robots = false\n", prefix="c")
 
 
 async def collect(cases: list[Case], url: str, tmp: Path) -> list[tuple[object, list[dict], datetime]]:
