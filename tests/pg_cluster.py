@@ -122,7 +122,11 @@ class Cluster:
             self._stop_leftover()
         else:
             self._initdb()
-        opts = f"-c listen_addresses='' -k {self.dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        # no autovacuum or JIT: a test's tables live for seconds, and neither is what a test checks
+        opts = (
+            f"-c listen_addresses='' -k {self.dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            " -c autovacuum=off -c jit=off"
+        )
         subprocess.run(
             self._cmd("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start"),
             check=True, capture_output=True, cwd=self.dir,
