@@ -29,8 +29,9 @@ selector (a search's result page may be empty); an anti-bot, login or 访问受�
 a page nested deeper than `MAX_HTML_DEPTH` block levels is refused before parsing (lexbor is
 quadratic in depth). `<base href>` is honoured. A JSON answer may carry a BOM or a JSONP
 callback; a web page, too-deep nesting or an over-long integer is a clear failure, and a list
-whose items have no title at the configured path says so. Each parse keeps one post per item
-key, and a search one per result across its queries, whose text is percent-encoded whole.
+whose items have no title at the configured path says so. Each run of a source keeps one
+post per item key (`_capped`: across a search's queries too, whose text is percent-encoded
+whole), and at most `[collection] max_items` of them.
 
 Publication times. A JSON number (or string of digits) is an epoch in seconds, milliseconds,
 microseconds or nanoseconds, told apart by its size. A time is trusted only from 1990 up to a
@@ -582,23 +583,28 @@ def _keyed(
     title), or they would be taken for the holder, in this run and every later one. An item
     keeps the key while it is the oldest, and when the holder leaves the feed the next holder's
     key is the one already stored: nothing is stored twice as the feed rolls on."""
+    idents = [
+        ("url:" + canonical_url(link, aliases) if link else None, "guid:" + guid if guid else None)
+        for link, guid in ids
+    ]
     sharing: dict[str, list[int]] = {}
-    for i, (link, guid) in enumerate(ids):
-        for ident in ("url:" + canonical_url(link, aliases) if link else None, guid and "guid:" + guid):
+    for i, pair in enumerate(idents):
+        for ident in pair:
             if ident:
                 sharing.setdefault(ident, []).append(i)
-
-    def keeps(ident: str, i: int) -> bool:
-        group = sharing[ident]
+    # each shared link or guid's holder's title, worked out once per link or guid
+    holder_title: dict[str, str] = {}
+    for ident, group in sharing.items():
         dated = all(posts[j].published_at is not None for j in group)
         holder = min(group, key=lambda j: (posts[j].published_at, -j)) if dated else group[-1]
-        return normalize(posts[i].title) == normalize(posts[holder].title)
+        holder_title[ident] = normalize(posts[holder].title)
 
     keyed = []
-    for i, (post, (link, guid)) in enumerate(zip(posts, ids, strict=True)):
-        if link and not keeps("url:" + canonical_url(link, aliases), i):
+    for post, (link, guid), (by_url, by_guid) in zip(posts, ids, idents, strict=True):
+        title = normalize(post.title)
+        if by_url and holder_title[by_url] != title:
             link = None
-        if guid and not keeps("guid:" + guid, i):
+        if by_guid and holder_title[by_guid] != title:
             guid = None
         keyed.append(replace(post, item_key=item_key(source_id, link, guid, post.title, aliases)))
     return keyed
@@ -919,7 +925,7 @@ def parse_html(
             )
     if navigation:
         log.info("source %s: skipped %d navigation link(s) (the list page or the home page)", source.id, navigation)
-    return _unique(posts)
+    return posts
 
 
 def _path(obj, path: str | None):
@@ -1036,7 +1042,7 @@ def parse_json(
             f"JSON 列表「{f.items}」有 {len(items)} 项，但都没有取到标题字段「{f.title}」 / "
             f"none of the {len(items)} items at {f.items!r} has a text title at {f.title!r}"
         )
-    return _unique(posts)
+    return posts
 
 
 def _parse(source, kind: str, res, aliases, now: datetime, results: bool = False) -> list[Post]:
