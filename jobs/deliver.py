@@ -488,8 +488,13 @@ class Deliverer:
             self._begin([row.id])
             try:
                 if left:
-                    rest = Outgoing(reply_to=reply_to or first, incident_id=row.incident_id)
-                    await adapter.send(row.chat, replace(rest, image=left.get("image"), document=left.get("document")))
+                    rest = Outgoing(
+                        reply_to=reply_to or first,
+                        incident_id=row.incident_id,
+                        image=left.get("image"),
+                        document=left.get("document"),
+                    )
+                    await adapter.send(row.chat, rest)
             except PartlySent as e:
                 with write_tx(self.db):
                     outbox.save_progress(self.db, row.id, done + e.attachments_sent, first)
@@ -507,8 +512,8 @@ class Deliverer:
                         text=parts[i],
                         reply_to=reply_to or (first if i else None),
                         incident_id=row.incident_id,
-                        image=dict(attachments).get("image") if last else None,
-                        document=dict(attachments).get("document") if last else None,
+                        image=row.payload.get("image") if last else None,
+                        document=row.payload.get("document") if last else None,
                     ),
                 )
             except PartlySent as e:  # this part's text went: recorded, never sent again
