@@ -75,18 +75,16 @@ def _share(num: int, den: int) -> str:
     return f"{num / den:.3f} ({num}/{den})" if den else "— (0)"
 
 
-def run(config: Path | None = PROVINCE, errors: str | None = None) -> list[tuple[str, str]]:
+def _backtest(config: Path | None, items: list[dict]) -> tuple[str, list[dict], float]:
+    """`items` run through a backtest of `config` in a temporary database: (the config file's
+    name, one result per item with its incident's final grade, seconds the posts took)."""
     from bot.config import load_config
     from bot.settings import load_settings
-    from jobs.backtest import Backtest, inews_posts, load_groups, load_labels, score
+    from jobs.backtest import Backtest
 
-    labels = load_labels(LABELS)
-    groups, pairs = load_groups(GROUPS)
-    items = list(inews_posts(labels))
     settings = load_settings(config=config) if config else load_settings()
-    cfg = load_config(settings.config)
     with tempfile.TemporaryDirectory(prefix="yuqing-bench-labels-") as tmp:
-        bt = Backtest(settings, cfg, Path(tmp) / "bt.db")
+        bt = Backtest(settings, load_config(settings.config), Path(tmp) / "bt.db")
         try:
             started = time.perf_counter()
             results = []
@@ -108,10 +106,19 @@ def run(config: Path | None = PROVINCE, errors: str | None = None) -> list[tuple
             bt.close()
     for r in results:
         r["grade"] = final.get(r["incident"]) if r["incident"] else None
+    return settings.config.name, results, seconds
+
+
+def run(config: Path | None = PROVINCE, errors: str | None = None) -> list[tuple[str, str]]:
+    from jobs.backtest import inews_posts, load_groups, load_labels, score
+
+    labels = load_labels(LABELS)
+    groups, pairs = load_groups(GROUPS)
+    items = list(inews_posts(labels))
+    name, results, seconds = _backtest(config, items)
     sc = score(results, labels, groups, pairs)
     if errors:
         print_errors(results, labels, groups, errors)
-    name = settings.config.name
     rows = [(f"labels ({name}): posts / posts per second", f"{len(items)} / {len(items) / seconds:,.0f}")]
     return rows + score_rows(sc, name)
 
@@ -119,24 +126,13 @@ def run(config: Path | None = PROVINCE, errors: str | None = None) -> list[tuple
 def battery(config: Path | None = PROVINCE) -> list[tuple[str, str]]:
     """The analyst's battery of today's headlines (config/labels/analyst_battery.jsonl): the
     same scoring, all posts (they were written and tuned on together)."""
-    from bot.config import load_config
-    from bot.settings import load_settings
-    from jobs.backtest import Backtest, load_labels, parse_line, score
+    from jobs.backtest import load_labels, parse_line, score
 
     labels = load_labels(BATTERY_LABELS)
     items = [parse_line(line) for line in BATTERY.read_text(encoding="utf-8").splitlines() if line.strip()]
-    settings = load_settings(config=config) if config else load_settings()
-    with tempfile.TemporaryDirectory(prefix="yuqing-bench-battery-") as tmp:
-        bt = Backtest(settings, load_config(settings.config), Path(tmp) / "bt.db")
-        try:
-            results = [{k: out[k] for k in ("id", "relevant", "category", "incident")} for out in map(bt.run, items)]
-            final = bt.final_grades()
-        finally:
-            bt.close()
-    for r in results:
-        r["grade"] = final.get(r["incident"]) if r["incident"] else None
-    p = score(results, labels, [], []).all
-    name = f"battery ({settings.config.name}, {len(items)} headlines of today, tuned on)"
+    config_name, results, _ = _backtest(config, items)
+    p = score(results, labels).all
+    name = f"battery ({config_name}, {len(items)} headlines of today, tuned on)"
     return [
         (f"{name}: relevance precision / recall", f"{_fmt(p.precision)} / {_fmt(p.recall)}"),
         (
