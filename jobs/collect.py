@@ -180,10 +180,8 @@ def web_link(link: object, base: str | None = None) -> str | None:
 
 # tags inside a word (a search API's 青石镇<em>干部</em>, a feed's 会议<b>要求</b>, 详见<a>通知</a>):
 # dropped without leaving a space, as a browser shows them; other tags (<p>, <br>, <li>) part words
-_INLINE = re.compile(
-    r"</?(?:a|abbr|b|big|cite|code|del|em|font|i|ins|mark|q|s|small|span|strong|sub|sup|tt|u)\b[^>]*>",
-    re.IGNORECASE,
-)
+_INLINE_TAGS = "a|abbr|b|big|cite|code|del|em|font|i|ins|mark|q|s|small|span|strong|sub|sup|tt|u"
+_INLINE = re.compile(rf"</?(?:{_INLINE_TAGS})\b[^>]*>", re.IGNORECASE)
 
 
 def _text(html: str) -> str:
@@ -200,8 +198,8 @@ def _plain(text: str) -> str:
 # an HTML element by its name: a field that holds one is HTML whatever the feed says its type is
 # (an RSS title is "plain text" to feedparser, and often escaped HTML: &lt;b&gt;, &lt;script&gt;)
 _HTML_ELEMENT = re.compile(
-    r"</?(?:a|abbr|b|big|br|cite|code|del|div|em|font|h[1-6]|hr|i|img|ins|li|mark|ol|p|q|s|script|small|span|"
-    r"strong|style|sub|sup|table|td|tr|tt|u|ul|iframe|object|embed|svg|link|meta)\b[^<>]*>",
+    rf"</?(?:{_INLINE_TAGS}|br|div|h[1-6]|hr|img|li|ol|p|script|style|table|td|tr|ul|iframe|object|embed|svg|link|meta)"
+    r"\b[^<>]*>",
     re.IGNORECASE,
 )
 
