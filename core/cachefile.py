@@ -10,7 +10,16 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["read_framed", "write_framed"]
+__all__ = ["cache_dir", "read_framed", "write_framed"]
+
+
+def cache_dir() -> Path:
+    """Where derived data is cached between runs: $YUQING_CACHE_DIR, else $XDG_CACHE_HOME/yuqing-bot
+    (~/.cache/yuqing-bot)."""
+    env = os.environ.get("YUQING_CACHE_DIR")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "yuqing-bot"
 
 
 def read_framed(path: Path, head: bytes) -> tuple[bytes | None, str]:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Protocol
 
 from core import memory
-from core.cachefile import read_framed, write_framed
+from core.cachefile import cache_dir, read_framed, write_framed
 from core.errors import YuqingError
 from core.text import WideAutomaton
 
@@ -392,15 +392,6 @@ class Gazetteer:
             raise AreaError(f"找不到行政区划 {spec!r}（可写全称、上级加名称或 6 位代码）/ no division named {spec!r}")
         shown = "、".join(f"{d.full_name}（{d.code}）" for d in hits[:6])
         raise AreaError(f"{spec!r} 有多个同名行政区划：{shown}；请写上级名称或代码 / ambiguous area {spec!r}")
-
-
-def cache_dir() -> Path:
-    """Where derived data is cached between runs: $YUQING_CACHE_DIR, else $XDG_CACHE_HOME/yuqing-bot
-    (~/.cache/yuqing-bot)."""
-    env = os.environ.get("YUQING_CACHE_DIR")
-    if env:
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "yuqing-bot"
 
 
 _MAGIC = b"yuqing-gazetteer\n"

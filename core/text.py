@@ -24,10 +24,10 @@ __all__ = [
     "without_site_suffix",
 ]
 
+log = logging.getLogger(__name__)
 _WS = re.compile(r"\s+")
 _lock = threading.Lock()
 _ADDED: set[str] = set()  # words this process gave jieba already
-_configured_dir: Path | None = None
 
 # Characters of scripts written without spaces between words: Han (with radicals and
 # compatibility ideographs), CJK punctuation, kana, bopomofo. A space between two of them
@@ -361,17 +361,28 @@ def clean(text: str) -> str:
     return _WS.sub(" ", text or "").strip()
 
 
-def configure_jieba(cache_dir: Path) -> None:
-    """Put jieba's dictionary cache under our data folder (not /tmp) and quiet its logging."""
-    global _configured_dir
+def configure_jieba(fallback: Path) -> Path:
+    """Put jieba's dictionary cache beside the bot's other derived caches
+    (`core.cachefile.cache_dir()`: one file for every data folder and process of the user, so a
+    new data folder or a test's does not rebuild it for 1.3 s), or in `fallback` (the data
+    folder) when that directory cannot be made; and quiet jieba's logging. Returns the
+    directory used."""
     import jieba
 
+    from core.cachefile import cache_dir
+
     with _lock:
-        cache_dir.mkdir(parents=True, exist_ok=True)
         jieba.setLogLevel(logging.WARNING)
-        jieba.dt.tmp_dir = str(cache_dir)
+        for directory in (cache_dir(), fallback):
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                log.warning("cannot make the cache directory %s: %s", directory, e)
+                continue
+            break
+        jieba.dt.tmp_dir = str(directory)
         jieba.dt.cache_file = "jieba.cache"
-        _configured_dir = cache_dir
+        return directory
 
 
 def ready(tk) -> None:

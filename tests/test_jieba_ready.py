@@ -61,3 +61,24 @@ def test_the_cache_the_bot_configures_is_read_whole(tmp_path, monkeypatch):
     second.cache_file = "jieba.cache"
     ready(second)
     assert second.FREQ == first.FREQ and second.total == first.total
+
+
+def test_the_bot_keeps_the_cache_in_the_cache_directory_not_in_each_data_folder(tmp_path, monkeypatch):
+    """One cache file for every data folder of the user ($YUQING_CACHE_DIR or
+    ~/.cache/yuqing-bot, beside the gazetteer's): a new data folder (a test's, a second team's)
+    reads it instead of building it again (1.3 s); the data folder only when that directory
+    cannot be made."""
+    from core.text import configure_jieba
+
+    monkeypatch.setattr(jieba.dt, "tmp_dir", jieba.dt.tmp_dir)  # (restored after the test)
+    monkeypatch.setattr(jieba.dt, "cache_file", jieba.dt.cache_file)
+    monkeypatch.setenv("YUQING_CACHE_DIR", str(tmp_path / "cache"))
+    assert configure_jieba(tmp_path / "data1") == tmp_path / "cache"
+    assert configure_jieba(tmp_path / "data2") == tmp_path / "cache"
+    assert jieba.dt.tmp_dir == str(tmp_path / "cache") and jieba.dt.cache_file == "jieba.cache"
+    assert not (tmp_path / "data1").exists() and not (tmp_path / "data2").exists()
+
+    (tmp_path / "file").write_text("")  # a cache "directory" that cannot be made
+    monkeypatch.setenv("YUQING_CACHE_DIR", str(tmp_path / "file" / "cache"))
+    assert configure_jieba(tmp_path / "data") == tmp_path / "data"
+    assert jieba.dt.tmp_dir == str(tmp_path / "data") and (tmp_path / "data").is_dir()
