@@ -27,7 +27,6 @@ import functools
 import hashlib
 import logging
 import marshal
-import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable
