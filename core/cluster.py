@@ -384,6 +384,17 @@ def event_text(folded: str) -> str:
 # 于一体, 曾擅自, 江污水, 高效): never joined to the next token as a name
 _SURNAMES_AMBIGUOUS = frozenset("向万于曾江高石钱龙方金白马田史黎")
 _GIVEN = re.compile(r"^[\u4e00-\u9fff]{1,2}$")
+# a name as the press writes it (谭某, 李某某) and the function words jieba joins to its end
+# (被告人谭某系某派出所辅警 -> 谭某系)
+_PRESS_NAME = re.compile(r"[\u4e00-\u9fff]某{1,2}")
+_AFTER_NAME = frozenset("系是为在因于与和将被曾已等称说")
+
+
+def _press_name(t: str) -> str:
+    """谭某 for 谭某系 (jieba's 某系 or 谭某系: the press's name and the verb "is" after it), else `t`."""
+    if 3 <= len(t) <= 4 and t[-1] in _AFTER_NAME and t[0] in _SURNAMES and _PRESS_NAME.fullmatch(t[:-1]):
+        return t[:-1]
+    return t
 
 
 def _join_names(tokens: Sequence[str], freq: dict[str, int]) -> list[str]:
@@ -397,10 +408,10 @@ def _join_names(tokens: Sequence[str], freq: dict[str, int]) -> list[str]:
         if len(t) == 1 and t in _SURNAMES and t not in _SURNAMES_AMBIGUOUS and i + 1 < n:
             given = tokens[i + 1]
             if _GIVEN.match(given) and freq.get(t + given, 0) < 5 and (given[0] == "某" or freq.get(given, 0) < 2000):
-                out.append(t + given)
+                out.append(_press_name(t + given))
                 i += 2
                 continue
-        out.append(t)
+        out.append(_press_name(t))
         i += 1
     return out
 

@@ -382,12 +382,20 @@ class Unit(_Model):
 
 
 class Near(_Model):
-    """Proximity: a term of `a` within `within` characters of a term of `b`.
+    """Proximity: a term of `a` within `within` characters of a term of `b` (with `ordered`,
+    the `a` term first: 协管员掀翻… is the officer's act, 男子掀翻城管执法车 is not).
     `$cadres`, `$units` and `$places` stand for every watched name of that kind."""
 
     a: list[str] = Field(min_length=1)
     b: list[str] = Field(min_length=1)
     within: int = Field(default=20, ge=1, le=500)
+    ordered: bool = False
+
+    def holds(self, a: list[int], b: list[int]) -> bool:
+        """Whether start offsets `a` and `b` of the two sides' terms are near enough."""
+        if self.ordered:
+            return any(0 < j - i <= self.within for i in a for j in b)
+        return any(abs(i - j) <= self.within for i in a for j in b)
 
 
 class Topic(_Model):

@@ -250,7 +250,7 @@ INVESTIGATION = _terms("""落马 被查 双开 开除党籍 开除公职 留置 
 挪用公款 侵吞 贪腐 滥用职权 玩忽职守 以权谋私 权钱交易 权色交易 钱色交易 利益输送 违规收受 收受 违规经商 套取 骗取 私分
 期权腐败 雅贿""")
 ABUSE = _terms("""打人 殴打 暴力执法 滥用权力 威胁 恐吓 强拆 非法拘禁 打击报复 报复 性侵 猥亵 强奸 霸占 侵占 把持 欺压 鱼肉 一手遮天
-横行乡里 逼死 刑讯 敲诈 勒索 强占 私吞 截留 克扣 违法占地 村霸 黑恶 包庇 保护伞 徇私枉法""")
+横行乡里 逼死 刑讯 敲诈 勒索 强占 私吞 截留 克扣 违法占地 村霸 黑恶 包庇 保护伞 徇私枉法 执法致""")
 # Discipline violations: named, they are a specific allegation against an identifiable official.
 VIOLATION = _terms("""公车私用 私车公养 违规吃喝 大吃大喝 公款吃喝 公款旅游 酒驾 醉驾 酒后驾车 酒后驾驶 醉酒驾驶 醉酒驾车 违规发放 违规收受 违规操办 大操大办
 借机敛财 吃空饷 违规兼职 违规持股 吃拿卡要 优亲厚友 关系保 人情保 大摆宴席 豪车接亲""")
@@ -275,7 +275,8 @@ INACTION = _terms("""不作为 乱作为 慢作为 推诿 扯皮 敷衍 塞责 �
 DOUBT = _terms("质疑 猫腻 ？ ? 是否 疑似 疑问 不公 网传")
 # a recruitment's or an appointment's fairness doubted in the headline (成绩遭质疑, 评分不公)
 EXAM_DOUBT = _terms("质疑 猫腻 黑幕 不公 不公平 不透明 暗箱 讨说法 被举报 遭举报 实名举报 投诉")
-BULLETIN = _terms("典型案例 典型问题 曝光台 通报曝光 起典型 件典型")
+# (a list of many cases is a digest too: 贪污10亿以上贪官排名和全部贪官名单)
+BULLETIN = _terms("典型案例 典型问题 曝光台 通报曝光 起典型 件典型 贪官排名 贪官名单 官员名单 落马名单 排行榜")
 HELD_TO_ACCOUNT = _terms("问责 追责 被追责 责任追究 移送司法机关 移送检察机关 移交司法机关")
 # an identified official suspended or removed over an incident (教育局局长被停职)
 REMOVED = _terms("停职 被停职 免职 被免职 撤职 被撤职 停职检查")
@@ -285,7 +286,15 @@ REMOVED = _terms("停职 被停职 免职 被免职 撤职 被撤职 停职检�
 # 问题-理论研究): the rubric's "anti-corruption work reports and explainers", IV, whatever
 # example cases it cites.
 EXPLAINER = _terms("带你了解 一图读懂 图解 解读 释义 理论研究 实践认定 的认定 答疑 知识问答 学习笔记 以案说纪 以案释纪")
-RESOLVED = _terms("已回复 已答复 答复意见 回复如下 处理结果 办理结果 已办结 获解决 得到解决 已解决 得到了解决")
+RESOLVED = _terms("""已回复 已答复 答复意见 回复如下 处理结果 办理结果 已办结 获解决 得到解决 已解决 得到了解决
+已筹措 优先支付 已结清 已兑付 已全额支付 已支付""")
+# a crowd by its size gathered at or against a body (几百号村民从前天开始就聚在镇政府门口, 上百名
+# 农民工围堵工地讨薪): a mass incident in a citizen's words
+_CROWD = re.compile(
+    r"(?:上百|数百|几百|近百|上千|数千|几千|近千|百余|百多|数十|几十|众多)[名号位个人]?"
+    r"(?:村民|群众|居民|业主|农民工|工人|家长|职工|商户|考生)[^，。！？!?\n]{0,14}"
+    r"(?:聚集|围堵|围在|聚在|堵在|堵住|静坐|讨要|讨薪|上访|拉横幅|拉起横幅|冲击|围攻)"
+)
 _STATS = re.compile(r"\d+\s*(件|起|人次)|[二三四五六七八九十]+起|\d+\s*[名人](被|受|涉)")
 _NOT_CORRUPTION = re.compile(r"(反腐败|惩治腐败|廉政建设|党风廉政)")
 
@@ -318,7 +327,7 @@ def _found(text: str, terms: Sequence[str]) -> list[str]:
 _CAMPAIGN = re.compile(r"(?:专项整治|集中整治|整治|纠治|查纠|反对|破除|力戒|防止|克服|纠正)[^，。；;！!？?\n]{0,16}")
 
 
-def _outside_campaigns(text: str) -> str:
+def outside_campaigns(text: str) -> str:
     """`text` with each campaign phrase blanked (same length: offsets stay)."""
     return _CAMPAIGN.sub(lambda m: " " * len(m.group()), text)
 
@@ -347,6 +356,9 @@ def assess_content(
         invest += [w for w in ("违纪", "违法") if w in text and w not in invest]
     abuse = _found(text, ABUSE)
     death, mass = _found(_NOT_DEATH.sub(" ", text), DEATH), _found(text, MASS)
+    crowd = _CROWD.search(text)
+    if crowd is not None and not mass:  # 几百号村民…聚在镇政府门口: a mass incident by its size
+        mass = [crowd.group()]
     headline = text.partition("\n")[0]
     # a digest is graded by its headline story: a bulletin is one when its headline says so
     bulletin = _found(headline, BULLETIN) or bool(_STATS.search(headline))
@@ -354,15 +366,22 @@ def assess_content(
     explainer = _found(headline, EXPLAINER)
     if explainer and not (death or mass):
         return Content(Grade.IV, f"规定或反腐工作解读（{'、'.join(explainer[:2])}）", tuple(explainer[:2]))
-    conduct = _outside_campaigns(text)  # the conduct words of a case, not of a campaign against it
+    conduct = outside_campaigns(text)  # the conduct words of a case, not of a campaign against it
     violation = _found(conduct, VIOLATION)
     tie = invest or abuse or violation or _found(text, MISCONDUCT)
-    if official and (death or mass) and tie and not bulletin:
+    # a count of people held to account in the headline (镇党委书记等5人被立案调查) is no bulletin
+    # when officials' own act (强拆, 殴打) is what killed: the rubric's death tied to misconduct
+    if official and (death or mass) and tie and (not bulletin or (abuse and not _found(headline, BULLETIN))):
         w = (death or mass)[:2] + tie[:2]
         return Content(
             Grade.I, f"{'死亡' if death else '群体性事件'}与干部失职或不当行为相关（{'、'.join(w)}）", tuple(w), True
         )
-    accountable = _found(text, HELD_TO_ACCOUNT) or (_found(headline, REMOVED) if identified else [])
+    # (officials put under investigation over it in the headline count too: 等3人被立案调查)
+    accountable = (
+        _found(text, HELD_TO_ACCOUNT)
+        or (_found(headline, REMOVED) if identified else [])
+        or (_found(headline, INVESTIGATION) if official else [])
+    )
     if death and accountable and not _found(headline, BULLETIN) and (_STATS.search(headline) or identified):
         # one deadly incident and the people held to account for it, counted in the headline
         # (实验室爆炸致3学生死亡 校长等12人被问责, 事故调查结果公布 15人被移送司法机关), or an

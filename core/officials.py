@@ -191,7 +191,23 @@ STATE_COMPANIES = (
 )
 STATE_WORDS = ("国有公司", "国有企业", "国企", "央企", "中央企业", "国有独资", "国有控股", "国资委", "国有资产")
 # A unit of a company is not a public office (private-company bribery does not count).
-_COMPANY = ("公司", "集团", "企业", "销售", "银行", "酒店", "医院科", "研究所", "学校", "工会", "团委")
+# A student body's officers (学生会主席, 社团部长) hold no public office either.
+_COMPANY = (
+    "公司",
+    "集团",
+    "企业",
+    "销售",
+    "银行",
+    "酒店",
+    "医院科",
+    "研究所",
+    "学校",
+    "工会",
+    "团委",
+    "学生会",
+    "社团",
+    "班委",
+)
 # One-character words that are also surnames but, before a title, are mostly grammar.
 _NOT_SURNAME = frozenset("和与向于从将对为在把被给让及同跟由经万时文明成安全方高路应师商查能")
 
@@ -882,6 +898,9 @@ def _department_head(title: str, before: str) -> bool:
     return title in ("主任", "副主任") and before.endswith(("科", "科室"))
 
 
+_UNIT_TAIL = "unit-tail"  # a split's first piece that ends the unit before it (see `_split_compound`)
+
+
 def _split_compound(w: str, words: dict[str, int]) -> list[tuple[str, str]] | None:
     """`w` as (unit, title) or (surname, title) pairs when it is one of those joined, else None."""
     best = None
@@ -892,6 +911,10 @@ def _split_compound(w: str, words: dict[str, int]) -> list[tuple[str, str]] | No
     if best is None:
         return None
     p = w[: -len(best)]
+    if p == best.removeprefix("副")[:1] and p in _UNIT_OF_TITLE + ("处", "科"):
+        # jieba's 局局长, 处处长, 科科长: the unit's last character and its head's title (自然资源 / 局局长
+        # 韩某: the 自然资源局's head) — the character goes back to the unit before (`_compound_titles`)
+        return [(p, _UNIT_TAIL), (best, "n")]
     if len(p) == 1:
         # 陈书记, 徐院长: a surname and a title; a chairman so named is a national leader's
         # epithet (毛主席, 江主席), not a local official
@@ -921,6 +944,12 @@ def _compound_titles(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if split is not None and out is None:
             out = list(pairs[:k])
         if out is not None:
+            if split and split[0][1] == _UNIT_TAIL:
+                tail = split.pop(0)[0]
+                if out and "\u4e00" <= out[-1][0][-1:] <= "\u9fff":  # (自然资源 + 局: the unit)
+                    out[-1] = (out[-1][0] + tail, "nt")
+                else:
+                    out.append((tail, "nt"))
             out.extend(split or [(w, f)])
     return pairs if out is None else out
 

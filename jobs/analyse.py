@@ -20,11 +20,21 @@ import ahocorasick
 import jieba
 
 from core.cluster import event_text, fingerprint, story_key
-from core.config import Config, Source
+from core.config import Config, Near, Source
 from core.excerpt import excerpt
 from core.gazetteer import ELSEWHERE, AreaMatcher, PlaceHits, foreign_subject, gazetteer
 from core.grades import Grade
-from core.grading import INVESTIGATION, Content, Reach, Reason, assess_content, grade_story, sensitivity_of
+from core.grading import (
+    INVESTIGATION,
+    RESOLVED,
+    Content,
+    Reach,
+    Reason,
+    assess_content,
+    grade_story,
+    outside_campaigns,
+    sensitivity_of,
+)
 from core.models import Finding, Post
 from core.officials import (
     BODIES,
@@ -121,6 +131,47 @@ _DYNASTY_RE = re.compile(
 )
 # the site suffix of a Q&A or legal-advice page: someone's question, not an event (see `_judge`)
 _QA_SITE = re.compile(r"(百度知道|知乎|律师365|华律网|找法网|法律快车|法律咨询)\s*$")
+# Pages that are no one's story whatever cadre words they hold (see `_not_a_story`):
+# - an advertisement — two or more of a sales page's phrases in title and lead (考公协议班火热报名
+#   中…全额退费，咨询微信; 党建培训、红色研学一站式服务，量大从优) — a public body's notice gives a
+#   landline, not a sales pitch;
+_ADVERT = re.compile(
+    r"火热(?:报名|招生|预约|预定|进行)|报名立减|立减\d|限时(?:优惠|特惠|抢购|折扣)|量大从优|一站式服务|全额退费|"
+    r"(?:不过|未过)(?:全额)?退费?|包过|协议班|名师|小班授课|套餐|优惠价|特价|团购|招商加盟|免费试听|"
+    r"咨询微信|加微信|微信号?[:：]\s*[A-Za-z0-9]|咨询(?:电话|热线)[:：]?\s*1[3-9]\d|点击(?:注册|领取|报名|购买)|"
+    r"扫码(?:报名|咨询|领取|购买)|首充|返利|彩金"
+)
+# - a spam page's title (注册即送彩金 真人在线) over cadre news pasted below it: the rubric's spam
+#   title; a cadre story as the title keeps a page relevant (its headline topic, below);
+_SPAM_TITLE = re.compile(
+    r"彩金|真人(?:在线|视讯|娱乐|荷官)|注册(?:即|就)?送|首充|博彩|娱乐城|百家乐|葡京|威尼斯人|金沙(?:娱乐|城|国际)|"
+    r"太阳城|时时彩|六合彩|老虎机|棋牌游戏|网赚|信用卡套现|套现|代开发票|线上赌场|在线赌场|快乐十分|幸运飞艇|"
+    r"北京赛车|pk10|PK10|彩票(?:网|平台|开户|投注)|网上开户|网上投注|网投|网赌"
+)
+# - a company's job advert (诚聘党建专员｜某集团有限公司招聘启事: 岗位职责…薪资);
+_JOB_AD = re.compile(r"诚聘|急聘|高薪(?:诚聘|招聘)|招聘启事|招聘信息|招聘简章")
+_JOB_TERMS = re.compile(r"岗位职责|任职要求|任职资格|薪资|月薪|年薪|五险一金|薪酬面议|待遇面议|包吃住")
+_FIRM = re.compile(r"有限公司|有限责任公司|股份公司|集团公司|集团有限|科技公司|有限责任")
+# - exam preparation (公考面试热点｜整治“躺平式干部”，你怎么看？ 【题目】…【答题思路】): the rubric's
+#   题库, 备考技巧, 面试热点, whichever rule its topic words would make it — but not news of a
+#   leaked or cheated exam (申论真题泄露);
+_EXAM_PREP = re.compile(
+    r"面试热点|申论热点|时政热点|热点预测|考点|题库|真题|备考|模拟题|每日一练|答题思路|参考答案|面试技巧|"
+    r"结构化面试题|押题|上岸|【题目】|\[题目\]|【试题】"
+)
+_EXAM_NEWS = re.compile(r"泄露|泄题|漏题|作弊|舞弊|替考|回应|通报|调查|被查|处分")
+# - a warning about impostors (警惕！有人冒充“纪委工作人员”要求转账): whoever was posed as is no
+#   party to it (what they posed as is blanked already; what they said to the victims is not).
+# - a student body (学生会部长要求干事每天打卡): its officers hold no public office.
+_STUDENT_BODY = re.compile(r"学生会|学生干部|班干部")
+_POSING_VERB = re.compile(r"冒充|假冒|冒称|冒名|假扮|伪装成|谎称|冒用")
+_FRAUD_WORDS = re.compile(r"诈骗|反诈|骗局|骗子|骗取|被骗|受骗|安全账户|转账|防骗|电诈")
+# a body's statement in its headline (关于网传“…”的情况说明, 关于…问题的回复, …纯属谣言, 辟谣): see
+# `_judge`; and a profile's subtitle (——记…村党支部书记彭春生)
+_STATEMENT = re.compile(
+    r"^关于.{0,60}(?:情况说明|情况通报|的说明|的回复|的答复|的回应)\s*$|辟谣|纯属谣言|系谣言|网传.{0,30}(?:不实|谣言|假的)"
+)
+_PROFILE = re.compile(r"(?:—|-|－){1,2}\s*记\S")
 # a watched cadre's name written in ideographs only (tagged as a person's name for the tagger)
 _CJK_NAME = re.compile(r"[\u4e00-\u9fff]+")
 # Complaint words (as topics), and what in a headline names a company or the like rather than
@@ -158,8 +209,9 @@ OFFICIALS = "officials"  # titles, cadre cues and government bodies (not a watch
 # with no official, cue or body there); the area (out of it, abroad, or history: a leader of
 # the revolution in the headline); a rule its `none` words vetoed (whatever other rule came close);
 # no topic rule; the subject test (headline and first sentence); no identifiable official,
-# body, place or headline topic for the rule.
-NO_TERM, PREFILTER, AREA, VETO, NO_RULE, SUBJECT, OFFICIAL = (
+# body, place or headline topic for the rule; a page that is no one's story (an advert, a
+# spam title, a job advert, exam preparation, an impostor warning: `_not_a_story`).
+NO_TERM, PREFILTER, AREA, VETO, NO_RULE, SUBJECT, OFFICIAL, NOT_A_STORY = (
     "no term",
     "prefilter",
     "area",
@@ -167,8 +219,9 @@ NO_TERM, PREFILTER, AREA, VETO, NO_RULE, SUBJECT, OFFICIAL = (
     "no rule",
     "subject",
     "officials",
+    "not a story",
 )
-DROP_STAGES = (NO_TERM, PREFILTER, AREA, VETO, NO_RULE, SUBJECT, OFFICIAL)
+DROP_STAGES = (NO_TERM, PREFILTER, AREA, VETO, NO_RULE, SUBJECT, OFFICIAL, NOT_A_STORY)
 # the stages after which the relevance model (jobs.relevance) may still find a post relevant:
 # it passed the prefilter and is in the area, but no rule, the subject test or the lack of an
 # identified official or body turned it down (not a rule's `none` words: the team's own word)
@@ -190,12 +243,12 @@ class _Rule:
     none: tuple[tuple[bool, str], ...]
     all: tuple[tuple[bool, str], ...]
     any: tuple[tuple[bool, str], ...]
-    near: tuple[tuple[tuple[tuple[bool, str], ...], tuple[tuple[bool, str], ...], int], ...]
+    near: tuple[tuple[tuple[tuple[bool, str], ...], tuple[tuple[bool, str], ...], Near], ...]
 
     @classmethod
     def of(cls, t) -> _Rule:
         keys = lambda terms: tuple(map(_term_key, terms))  # noqa: E731
-        return cls(t, keys(t.none), keys(t.all), keys(t.any), tuple((keys(c.a), keys(c.b), c.within) for c in t.near))
+        return cls(t, keys(t.none), keys(t.all), keys(t.any), tuple((keys(c.a), keys(c.b), c) for c in t.near))
 
 
 def _title_and_body(post: Post, text: str) -> tuple[str, str]:
@@ -431,10 +484,10 @@ class Analyzer:
         for expand, key in r.any:
             if (kin if expand else pos).get(key):
                 n += 1
-        for a_keys, b_keys, within in r.near:
+        for a_keys, b_keys, clause in r.near:
             a = [i for expand, key in a_keys for i in (kin if expand else pos).get(key, ())]
             b = [i for expand, key in b_keys for i in (kin if expand else pos).get(key, ())]
-            if any(abs(i - j) <= within for i in a for j in b):
+            if clause.holds(a, b):
                 n += 1
             elif not r.any:
                 return 0
@@ -613,6 +666,15 @@ class Analyzer:
         # 贪污受贿多少钱_百度知道)
         if relevant and _QA_SITE.search(post.title) and not (matched.get(CADRE) or sig.headline or sig.accused):
             relevant = False
+        # an advert, a spam title, a job advert, exam preparation or an impostor warning is no
+        # one's story, and the relevance model does not make it one (stage NOT_A_STORY)
+        not_story = (
+            ""
+            if matched.get(CADRE)
+            else _not_a_story(text, sig.head_len, sig.first_end, head_topic or sig.headline or sig.head_official)
+        )
+        if not_story:
+            relevant = False
         if sig.officials:
             shown = sig.people[:6]
             matched["officials"] = [o.label for o in shown]
@@ -627,7 +689,9 @@ class Analyzer:
             # team said what this post is (公务员考试法律常识题: exam prep), whatever other rule came
             # close, and the relevance model does not overrule it
             veto = any(self._topic_strength(t, positions, kinds_at, veto=False) for t in vetoed)
-            if not in_area or sig.foreign or past:
+            if not_story:
+                stage = NOT_A_STORY
+            elif not in_area or sig.foreign or past:
                 stage = AREA
             elif veto:
                 stage = VETO
@@ -670,19 +734,42 @@ class Analyzer:
         if (
             best_cat in GENERIC_CATEGORIES
             and content.grade in (Grade.I, Grade.II)
-            and any(w in INVESTIGATION for w in content.terms)
+            and any(w in INVESTIGATION or w in TAKEN for w in content.terms)
             and DISCIPLINE in self._categories
         ):
             # an identified official's investigation or corruption (村书记…被调查, 管委会党组成员
             # 黄某某骗取补偿款) is a discipline case, whatever party words the page has around it
             best_cat = DISCIPLINE
+        title = text[: sig.head_len]
+        if (
+            _STATEMENT.search(title)
+            and RESPONSE in self._categories
+            and not (content.grade in (Grade.I, Grade.II) and any(w in INVESTIGATION for w in content.terms))
+        ):
+            # a body's statement on a matter (关于网传“某局长违规提拔亲属”的情况说明, 关于…问题的回复,
+            # …纯属谣言): complaint handling and 情况通报 are the rubric's 政府回应, whatever the matter's
+            # own topic — unless it announces an identified official's investigation (a discipline case)
+            if best_cat != RESPONSE:
+                best_cat = RESPONSE
+                content = self._content(sig, matched, cadres, best_cat)  # (a settled matter is IV)
+        elif (
+            best_cat in GENERIC_CATEGORIES
+            and _PROFILE.search(title)
+            and sig.head_official
+            and CONDUCT in self._categories
+        ):
+            # a profile of an official (扎根深山22年的“泥腿子书记”——记…村党支部书记彭春生): the rubric's
+            # exemplar, 干部作风, not the party work its subject's title names
+            best_cat = CONDUCT
         if best_score < 1000 and sig.head_complaint and best_cat in GENERIC_CATEGORIES and RESPONSE in self._categories:
             # a citizen's complaint or plea to an official or a body in the headline (向…中心主任
             # 钱国荣求助) is complaint handling, whatever routine words its lead has; a rule the
             # headline itself matches still decides
             best_cat = RESPONSE
-        if best_rule is not None and best_rule.at_least is not None:
-            content = _at_least(content, best_rule, positions)
+        settled = best_cat == RESPONSE and content.grade is Grade.IV and any(w in RESOLVED for w in content.terms)
+        if best_rule is not None and best_rule.at_least is not None and not settled:
+            # (a body's answer that the matter is settled — 已筹措资金优先支付 — is not the matter)
+            content = _at_least(content, best_rule, positions, text)
         if content.grade is Grade.IV and not content.terms and tone.probability >= NEGATIVE_STORY:
             # a cadre story no grade word (nor the team's rule) describes, told in a plainly
             # negative tone (…国土局偷梁换柱为其背书, 征迁办只付55万): negative but contained, III
@@ -760,7 +847,12 @@ NEGATIVE_STORY = 0.9
 GENERIC_CATEGORIES = frozenset({"基层党建", "其他", None})
 DISCIPLINE = "违纪违法"
 RESPONSE = "政府回应"
+CONDUCT = "干部作风"
 PARTY_BUILDING = "基层党建"
+
+# money or goods taken by those who hold them (村两委把征地补偿款截留了): with a grave content
+# grade, a case of corruption whatever party words its page has
+TAKEN = frozenset({"截留", "侵占", "私吞", "克扣", "侵吞", "贪污", "挪用", "强占", "霸占"})
 
 # offences the police enforce on citizens: next to unnamed police they are an arrest
 ENFORCED_OFFENCES = frozenset({"酒驾", "醉驾", "毒驾", "酒后驾车", "酒后驾驶", "醉酒驾驶", "醉酒驾车"})
@@ -768,7 +860,7 @@ ENFORCED_OFFENCES = frozenset({"酒驾", "醉驾", "毒驾", "酒后驾车", "�
 
 # Topic terms for acts anyone may commit: by themselves (男子醉驾被查, 网友举报…医院, 我叔叔挪用了
 # 公司的公款) they are police, court or consumer news; see `_offender_named`.
-CITIZEN_OFFENCES = ENFORCED_OFFENCES | {"被查", "举报", "村霸", "挪用公款"}
+CITIZEN_OFFENCES = ENFORCED_OFFENCES | {"被查", "被立案调查", "举报", "村霸", "挪用公款"}
 # a police officer, a city-management officer or a judge as the offender in the title: the
 # enforcer right before the act (民警醉驾), or their post, ending in 长/员/警/官, after their body
 # (县交警大队副大队长醉驾) — not the police stopping someone (交警查获一名醉驾男子), nor the police
@@ -781,6 +873,14 @@ _ENFORCER_OFFENDS = re.compile(
     + "|".join(sorted(ENFORCERS | {"交警", "特警", "协警", "派出所", "公安", "法院", "检察院"}, key=len, reverse=True))
     + ")"
     r"(?:[^，。！？!?\s]{0,8}?[警长员官])?(?:" + "|".join(sorted(CITIZEN_OFFENCES, key=len, reverse=True)) + ")"
+)
+
+
+# an enforcer using force in the title (城管执法致摊贩死亡, 协管员殴打老人)
+_ENFORCER_FORCE = re.compile(
+    "(?:"
+    + "|".join(sorted(ENFORCERS | {"交警", "特警", "协警", "执法局", "协管员"}, key=len, reverse=True))
+    + r")[^，。！？!?\s]{0,6}?(?:执法致|殴打|打人|暴力执法|粗暴执法|踢翻|掀翻|打死|致死|致人死亡)"
 )
 
 
@@ -803,6 +903,30 @@ def _without_posing(text: str) -> str:
         for k in range(m.start(g), m.end(g)):
             out[k] = " "
     return "".join(out)
+
+
+def _not_a_story(text: str, head_len: int, first_end: int, head_story: bool) -> str:
+    """Why the page is no one's story whatever cadre words it holds ("" when it may be one):
+    an advertisement, a spam title, a company's job advert, a student body, exam preparation
+    or a warning about impostors (see `_ADVERT` …). `text` is the folded title and text; `head_story`:
+    the headline itself names a topic or an official (a cadre story under a casino site's
+    name stays one)."""
+    title = text[:head_len]
+    lead = text[: head_len + LEAD_CHARS]
+    if len({m.group() for m in _ADVERT.finditer(lead)}) >= 2:
+        return "advert"
+    if not head_story and _SPAM_TITLE.search(text.partition("\n")[0]):  # (with the site's name)
+        return "spam title"
+    if _JOB_AD.search(lead) and _JOB_TERMS.search(lead) and _FIRM.search(lead):
+        return "job advert"
+    if _STUDENT_BODY.search(title):
+        return "student body"
+    first = text[: max(first_end, head_len)]
+    if _EXAM_PREP.search(first) and not _EXAM_NEWS.search(title):
+        return "exam preparation"
+    if _POSING_VERB.search(first) and _FRAUD_WORDS.search(first):
+        return "impostor warning"
+    return ""
 
 
 def _named_as_place(name: str, text: str, places: PlaceHits) -> bool:
@@ -831,11 +955,13 @@ def _after_original_title(text: str, at: int, headline: str) -> int:
 def _offender_named(sig: Signals, title: str) -> bool:
     """Whether title and lead name someone a citizen offence makes a cadre story: an official
     other than the police, courts and city management at their work, a cadre cue (干部, 官员), a
-    government body other than the police, or an enforcer as the offender in the title."""
+    government body other than the police, or an enforcer as the offender in the title — of
+    the offence, or of force before it (城管执法致摊贩死亡 执法大队长等3人被立案调查)."""
     return (
         any(o.title not in ENFORCERS for o in sig.officials)
         or any((not _police(c)) if is_body(c) else c not in ENFORCERS for c in sig.cues)
         or bool(_ENFORCER_OFFENDS.search(title))
+        or bool(_ENFORCER_FORCE.search(title))
     )
 
 
@@ -860,13 +986,22 @@ def _trigger_side(clause) -> tuple[str, ...]:
     return (*clause.a, *clause.b)
 
 
-def _at_least(content: Content, rule, positions) -> Content:
+def _at_least(content: Content, rule, positions, text: str = "") -> Content:
     """The content grade the deciding rule sets at least (its `at_least`), with the rule's
-    terms found in the title and lead as the reason."""
+    terms found in the title and lead as the reason — terms a campaign or an exhortation
+    names (要坚决破除“新官不理旧账”等问题: what a meeting targets) tell no incident and set none."""
     floor = rule.at_least
     if content.grade.rank <= floor.rank:
         return content
-    terms = [x for x in (*rule.any, *(y for c in rule.near for y in (*c.a, *c.b))) if positions.get(_fold_term(x))]
+    outside = outside_campaigns(text) if text else text
+
+    def told(term: str) -> bool:
+        at = positions.get(_fold_term(term), ())
+        return any(not outside or i >= len(outside) or outside[i] != " " or text[i] == " " for i in at)
+
+    terms = [x for x in (*rule.any, *(y for c in rule.near for y in (*c.a, *c.b))) if told(x)]
+    if not terms:
+        return content
     return Content(floor, f"{rule.category}规则定级（{'、'.join(terms[:3])}）", tuple(terms[:3]), content.leading)
 
 

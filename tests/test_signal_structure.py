@@ -38,7 +38,7 @@ def test_a_relevant_post_has_no_stage(province):
 
 
 def test_the_stages_are_named_in_order():
-    assert DROP_STAGES[0] == "no term" and DROP_STAGES[-1] == "officials"
+    assert DROP_STAGES[0] == "no term" and DROP_STAGES[-2:] == ("officials", "not a story")
 
 
 def test_the_stages_tool_reads_the_tune_part_only():

@@ -20,7 +20,7 @@ def _plain_strength(an: Analyzer, t, positions, kinds_at, veto: bool = True) -> 
     for clause in t.near:
         a = [i for x in clause.a for i in an._offsets(x, positions, kinds_at)]
         b = [i for x in clause.b for i in an._offsets(x, positions, kinds_at)]
-        if any(abs(i - j) <= clause.within for i in a for j in b):
+        if any((j > i if clause.ordered else True) and abs(i - j) <= clause.within for i in a for j in b):
             n += 1
         elif not t.any:
             return 0
