@@ -38,6 +38,17 @@ PROVINCE = ROOT / "config" / "province.toml"
 # analyst's labels: a tuned-on check that the pack reads current vocabulary, not a held-out one
 BATTERY = ROOT / "config" / "labels" / "analyst_battery.jsonl"
 BATTERY_LABELS = ROOT / "config" / "labels" / "analyst_battery_labels.jsonl"
+# (name, posts, labels, groups or None): the analysts' batteries of today's wording
+# (config/labels/README.md); both tuned on, so they check today's wording, not an estimate
+BATTERIES = (
+    ("100 headlines of today, tuned on", BATTERY, BATTERY_LABELS, None),
+    (
+        "second analyst, 150 posts written blind, tuned on since",
+        ROOT / "config" / "labels" / "analyst_battery2.jsonl",
+        ROOT / "config" / "labels" / "analyst_battery2_labels.jsonl",
+        ROOT / "config" / "labels" / "analyst_battery2_groups.json",
+    ),
+)
 
 
 def _fmt(x) -> str:
@@ -124,24 +135,35 @@ def run(config: Path | None = PROVINCE, errors: str | None = None) -> list[tuple
 
 
 def battery(config: Path | None = PROVINCE) -> list[tuple[str, str]]:
-    """The analyst's battery of today's headlines (config/labels/analyst_battery.jsonl): the
-    same scoring, all posts (they were written and tuned on together)."""
-    from jobs.backtest import load_labels, parse_line, score
+    """The analysts' batteries of today's wording (`BATTERIES`): the same scoring, all posts
+    (each was tuned on as a whole), with its same-story groups where it has them."""
+    from jobs.backtest import load_groups, load_labels, parse_line, score
 
-    labels = load_labels(BATTERY_LABELS)
-    items = [parse_line(line) for line in BATTERY.read_text(encoding="utf-8").splitlines() if line.strip()]
-    config_name, results, _ = _backtest(config, items)
-    p = score(results, labels).all
-    name = f"battery ({config_name}, {len(items)} headlines of today, tuned on)"
-    return [
-        (f"{name}: relevance precision / recall", f"{_fmt(p.precision)} / {_fmt(p.recall)}"),
-        (
-            f"{name}: category accuracy / grade exact / within one",
-            " / ".join(
-                (_share(p.cat_ok, p.cat_n), _share(p.grade_exact, p.grade_n), _share(p.grade_within1, p.grade_n))
+    rows = []
+    for note, posts, label_file, group_file in BATTERIES:
+        labels = load_labels(label_file)
+        groups, pairs = load_groups(group_file) if group_file else ([], [])
+        items = [parse_line(line) for line in posts.read_text(encoding="utf-8").splitlines() if line.strip()]
+        config_name, results, _ = _backtest(config, items)
+        p = score(results, labels, groups, pairs).all
+        name = f"battery ({config_name}, {note})"
+        rows += [
+            (f"{name}: relevance precision / recall", f"{_fmt(p.precision)} / {_fmt(p.recall)}"),
+            (
+                f"{name}: category accuracy / grade exact / within one",
+                " / ".join(
+                    (_share(p.cat_ok, p.cat_n), _share(p.grade_exact, p.grade_n), _share(p.grade_within1, p.grade_n))
+                ),
             ),
-        ),
-    ]
+        ]
+        if group_file:
+            rows.append(
+                (
+                    f"{name}: same-story groups one incident / look-alike pairs merged",
+                    f"{_share(p.groups_one, p.groups_n)} / {_share(p.pairs_merged, p.pairs_n)}",
+                )
+            )
+    return rows
 
 
 def stages(config: Path | None = PROVINCE, part: str = "tune", *, out=None) -> dict[str, Counter]:
