@@ -133,11 +133,11 @@ _DYNASTY_RE = re.compile(
 _QA_SITE = re.compile(r"(百度知道|知乎|律师365|华律网|找法网|法律快车|法律咨询)\s*$")
 # Pages that are no one's story whatever cadre words they hold (see `_not_a_story`):
 # - an advertisement — two or more of a sales page's phrases in title and lead (考公协议班火热报名
-#   中…全额退费，咨询微信; 党建培训、红色研学一站式服务，量大从优) — a public body's notice gives a
-#   landline, not a sales pitch;
+#   中…全额退费，咨询微信; 党建培训套餐火热预约中…量大从优) — a public body's notice gives a landline,
+#   not a sales pitch, and a government's 一站式服务 or 服务套餐 is no sales phrase;
 _ADVERT = re.compile(
-    r"火热(?:报名|招生|预约|预定|进行)|报名立减|立减\d|限时(?:优惠|特惠|抢购|折扣)|量大从优|一站式服务|全额退费|"
-    r"(?:不过|未过)(?:全额)?退费?|包过|协议班|名师|小班授课|套餐|优惠价|特价|团购|招商加盟|免费试听|"
+    r"火热(?:报名|招生|预约|预定|进行)|报名立减|立减\d|限时(?:优惠|特惠|抢购|折扣)|量大从优|全额退费|"
+    r"(?:不过|未过)(?:全额)?退费?|包过|协议班|名师|小班授课|优惠价|特价|团购|招商加盟|免费试听|"
     r"咨询微信|加微信|微信号?[:：]\s*[A-Za-z0-9]|咨询(?:电话|热线)[:：]?\s*1[3-9]\d|点击(?:注册|领取|报名|购买)|"
     r"扫码(?:报名|咨询|领取|购买)|首充|返利|彩金"
 )

@@ -55,6 +55,8 @@ def test_pages_that_are_no_ones_story_are_not_relevant(province, title, text):
     [
         # a public body's recruitment notice gives a landline and a phone to call: no advert
         ("九江市纪委监委2026年公开遴选公务员公告", "报名时间为12月1日至5日。咨询电话：0792-8123456。", "招录考试"),
+        # a government's 一站式服务 and 服务套餐 are no sales phrases
+        ("余干县政务服务中心推出一站式服务套餐 县长现场调研", "", "其他"),
         # a cadre story as the title of a casino site's page (its name after the title)
         ("新余市渝水区原副区长王某接受审查调查_澳门葡京娱乐城", "", "违纪违法"),
         # news of an exam's venues (考点: an exam school's word too) is no exam preparation
