@@ -289,6 +289,49 @@ async def test_a_long_answer_in_a_topic_stays_in_the_topic(emu):
     assert {p["thread"] for p in parts} == {77}
 
 
+async def test_a_topic_configured_as_the_teams_chat_gets_the_alerts(config_dir, tmp_path):
+    """`telegram = "-1001234567890/55"`: a forum group's topic 55 is the monitoring chat. Cards go
+    into that topic (not the General topic), a press on one acts and the card is edited in
+    place, and commands typed in any topic of the group are served and answered there."""
+    from tests.conftest import config_with_handles
+    from tests.test_telegram import IDS
+
+    cfg = config_with_handles(
+        config_dir,
+        "telegram",
+        {pid: str(uid) for pid, uid in IDS.items()},
+        replace={'# telegram = "-1001234567890"': f'telegram = "{GROUP}/55"'},
+    )
+    api = FakeBotAPI()
+    t = Emu(api, cfg, tmp_path)
+    try:
+        await t.start()
+        iid, card = await t.alert()
+        (sent,) = t.cards(iid)
+        assert sent["chat"] == GROUP and sent["thread"] == 55
+        api.press(GROUP, t.users["liqiang"], card, f"c:{iid}")
+        await t.until(lambda: api.messages[(GROUP, card)].get("edits", 0) >= 1, timeout=10)
+        assert "李强" in api.messages[(GROUP, card)]["text"]
+        await t.until(lambda: any(f"✋ #{iid} 已由 李强 认领" in m["text"] for m in t.replies()), timeout=10)
+        (notice,) = [m for m in t.replies() if f"✋ #{iid} 已由 李强 认领" in m["text"]]
+        assert notice["thread"] == 55  # the team's notices go to its topic too
+        for thread in (77, 55):  # another topic of the group is served too, and answered there
+            api.message(GROUP, t.users["liqiang"], "/help", thread=thread)
+            await t.until(lambda th=thread: any("可用命令" in m["text"] and m["thread"] == th for m in t.replies()))
+    finally:
+        await t.stop()
+        api.close()
+
+
+def test_a_configured_topic_is_read_from_the_chat_value():
+    from bot.platforms.telegram import split_topic
+
+    assert split_topic("-1001234567890/55") == ("-1001234567890", 55)
+    assert split_topic(" -1001234567890/55 ") == ("-1001234567890", 55)
+    assert split_topic("-1001234567890") == ("-1001234567890", None)
+    assert split_topic("@yuqing_group") == ("@yuqing_group", None)
+
+
 # ---------------------------------------------------------------- buttons
 
 

@@ -15,6 +15,7 @@ import html
 import json
 import logging
 import os
+import re
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterable
@@ -468,6 +469,28 @@ async def _retrying(send: Callable[[], Awaitable[Message]]) -> Message:
     raise AssertionError("not reached")
 
 
+_TOPIC_CHAT = re.compile(r"(-?\d+)/(\d+)")
+
+
+def split_topic(chat: str) -> tuple[str, int | None]:
+    """A configured Telegram chat as (group id, forum topic or None): "-1001234567890/42" is
+    topic 42 of that group (the number at the end of the topic's link, t.me/c/1234567890/42)."""
+    m = _TOPIC_CHAT.fullmatch(str(chat).strip())
+    return (m.group(1), int(m.group(2))) if m else (str(chat), None)
+
+
+def _telegram_chats(config) -> list[str]:
+    """Every Telegram chat the configuration names (teams' groups and admin chats, the partner
+    departments' groups of escalation steps)."""
+    steps = [step for chain in getattr(config, "escalation", ()) for step in chain.steps]
+    out = []
+    for holder in (*getattr(config, "teams", ()), *steps):
+        for mapping in (getattr(holder, "chats", {}), getattr(holder, "admin_chat", {})):
+            if mapping.get("telegram"):
+                out.append(str(mapping["telegram"]))
+    return out
+
+
 class TelegramPlatform:
     """Adapter: `send`/`edit` for the outbox, and `serve(app)` to receive updates by polling."""
 
@@ -537,6 +560,13 @@ class TelegramPlatform:
         self.connected = False  # getMe succeeded; until then sends wait (see `open`)
         self._moves: dict[str, str] = {}  # configured group id -> its id now (storage: chat_moves)
         self._moved_from: dict[str, str] = {}
+        # a forum group's topic configured as the chat ("-1001234567890/42": alerts go to topic
+        # 42): the group's id -> the configured values naming one of its topics
+        self._topic_chats: dict[str, list[str]] = {}
+        for value in _telegram_chats(config):
+            group, topic = split_topic(value)
+            if topic is not None and value not in self._topic_chats.setdefault(group, []):
+                self._topic_chats[group].append(value)
         self.retry_max = 60.0  # longest wait between two connection attempts, seconds
 
     # ------------------------------------------------------------------ outbox side
@@ -552,9 +582,15 @@ class TelegramPlatform:
         """Where a configured chat is now (a group that became a supergroup has a new id)."""
         return self._moves.get(str(chat), str(chat))
 
-    def _configured(self, chat: str) -> str:
-        """The configured id of a chat the platform moved (the new id -> the old), else `chat`."""
-        return self._moved_from.get(str(chat), str(chat))
+    def _configured(self, chat: str, topic: int | None = None) -> str:
+        """The configured id of a chat the platform moved (the new id -> the old), else `chat`;
+        for a group configured by one of its topics, that value ("-100…/42": the one of `topic`,
+        the message's topic, when several of its topics are configured, else the first)."""
+        chat = self._moved_from.get(str(chat), str(chat))
+        values = self._topic_chats.get(chat)
+        if not values:
+            return chat
+        return next((v for v in values if split_topic(v)[1] == topic), values[0])
 
     def _learn_move(self, old: str, new: str) -> None:
         old = self._configured(old)  # a chain of moves still maps to the configured id
@@ -567,12 +603,13 @@ class TelegramPlatform:
 
     async def send(self, chat: str, message: Outgoing) -> str:
         self._not_connected()
+        chat, topic = split_topic(chat)
         try:
-            return await self._send(self._target(chat), message)
+            return await self._send(self._target(chat), message, topic)
         except ChatMigrated as e:  # nothing was sent: Telegram refuses the old id at once
             self._learn_move(chat, str(e.new_chat_id))
             try:
-                return await self._send(self._target(chat), message)
+                return await self._send(self._target(chat), message, topic)
             except TelegramError as e2:
                 raise _translate(e2) from e2
         except TelegramError as e:
@@ -594,9 +631,12 @@ class TelegramPlatform:
             log.warning("Telegram refused a card's HTML (%s): sent as plain text", e.message)
             return await call(text=plain_card(card), **common)
 
-    async def _send(self, chat: str, message: Outgoing) -> str:
+    async def _send(self, chat: str, message: Outgoing, topic: int | None = None) -> str:
+        """`message` to `chat`, into forum topic `topic` when one is configured (None: the
+        group itself, or its General topic)."""
+        where: dict[str, Any] = {"chat_id": chat, "message_thread_id": topic}
         if message.card is not None:
-            sent = await self._with_card(functools.partial(self.bot.send_message, chat_id=chat), message.card)
+            sent = await self._with_card(functools.partial(self.bot.send_message, **where), message.card)
         else:
             # the deliverer sends texts in parts of at most LIMIT; a longer one (a direct
             # call) still goes out whole: in order, later parts threaded under the first.
@@ -608,19 +648,19 @@ class TelegramPlatform:
                     ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True) if reply_to else None
                 )
                 part = await self.bot.send_message(
-                    chat_id=chat, text=text, reply_parameters=reply, disable_notification=message.silent
+                    **where, text=text, reply_parameters=reply, disable_notification=message.silent
                 )
                 sent = sent or part
             attachments_sent = 0
             try:
                 if message.image:
                     with open(message.image, "rb") as fh:
-                        part = await self.bot.send_photo(chat_id=chat, photo=fh)
+                        part = await self.bot.send_photo(**where, photo=fh)
                     sent, attachments_sent = sent or part, attachments_sent + 1
                 if message.document:
                     with open(message.document, "rb") as fh:
                         part = await self.bot.send_document(
-                            chat_id=chat, document=fh, filename=os.path.basename(message.document)
+                            **where, document=fh, filename=os.path.basename(message.document)
                         )
                     sent = sent or part
             except TelegramError as e:
@@ -638,6 +678,7 @@ class TelegramPlatform:
         if message.card is None:
             return
         self._not_connected()
+        chat = split_topic(chat)[0]  # a message is edited by its chat and id, whatever its topic
         try:
             await self._edit(self._target(chat), message_id, message)
         except ChatMigrated as e:
@@ -665,7 +706,8 @@ class TelegramPlatform:
         if chat is None or user is None:
             return None
         private = chat.type == ChatType.PRIVATE
-        here = str(chat.id) if private else self._configured(str(chat.id))
+        topic = msg.message_thread_id if msg is not None and msg.is_topic_message else None
+        here = str(chat.id) if private else self._configured(str(chat.id), topic)
         if not private and not self._the_host().serves("telegram", here):
             # anyone can add the bot to a group: a few lines a minute, then a count (core/logsafe.py)
             self.ignored.log(
