@@ -43,6 +43,7 @@ import difflib
 import functools
 import hashlib
 import heapq
+import itertools
 import re
 from array import array
 from collections.abc import Callable, Iterable, Sequence
@@ -268,7 +269,7 @@ class Event:
         """Why two posts cannot be one event (different people or places), else None."""
         if self.people and other.people and not self.people & other.people:
             return "people"
-        for width in (2, 4):  # provinces, then prefectures
+        for width in (2, 4, 6):  # provinces, then prefectures, then counties
             a = {r for r in self.regions if len(r) == width}
             b = {r for r in other.regions if len(r) == width}
             if a and b and not a & b:
@@ -316,7 +317,7 @@ def _regions_of_names() -> dict[str, frozenset[str]]:
     for d in gz.by_code.values():
         if d.level > 3:
             continue
-        codes = {d.code[:2]} | ({d.code[:4]} if d.level >= 2 else set())
+        codes = {d.code[:2]} | ({d.code[:4]} if d.level >= 2 else set()) | ({d.code[:6]} if d.level >= 3 else set())
         forms = [d.name] + (short_forms(d.name, d.level) if d.level <= 2 else [])
         for f in forms:
             out.setdefault(f, set()).update(codes)
@@ -345,10 +346,20 @@ def _word_freq() -> dict[str, int]:
 _TITLED = re.compile(r"^.(?:先生|女士|某某|某)$")  # 周先生, 张女士, 贾某某: a person, named as the press does
 
 
+# what ends a word that is no one's name: a place's level (周溪镇), a time or position (任前)
+_NOT_NAME_END = frozenset("镇乡村县区市省州街路前后中内外上下里间")
+
+
 def _is_person(t: str, freq: dict[str, int]) -> bool:
     if t[0] in _SURNAMES and _TITLED.match(t):
         return True
-    return 2 <= len(t) <= 3 and t[0] in _SURNAMES and bool(_ALL_CJK.fullmatch(t)) and freq.get(t, 0) < 5
+    return (
+        2 <= len(t) <= 3
+        and t[0] in _SURNAMES
+        and t[-1] not in _NOT_NAME_END
+        and bool(_ALL_CJK.fullmatch(t))
+        and freq.get(t, 0) < 5
+    )
 
 
 # a stretch jieba segments on its own (jieba.re_han_default's class)
@@ -475,6 +486,15 @@ def event_of(tokens: Sequence[str]) -> Event:
     where = {t: places[t] for t in raw if t in places}
     for t in raw:
         if t not in where and (codes := _place_of_body(t, places)):
+            where[t] = codes
+    # a county's short form before its level's body (都昌 / 县委, 修水 / 县纪委): that county — read
+    # as far as `_raw_terms` reads (the event of a longer text is the same)
+    used = 0
+    for t, nxt in itertools.pairwise(joined):
+        if used >= EVENT_CHARS:
+            break
+        used += len(t)
+        if t not in where and t in terms and nxt[:1] in "县区市" and (codes := places.get(t + nxt[0])):
             where[t] = codes
     regions = frozenset(r for codes in where.values() for r in codes)
     return Event(frozenset(terms), people, frozenset(t for t in terms if t in where), regions)

@@ -744,6 +744,6 @@ def foreign_subject(headline: str, lead: str, places: PlaceHits, cut: int, bound
     hit = next((m for m in _FOREIGN_RE.finditer(headline) if m.start() in boundaries and m.end() in boundaries), None)
     if hit is None:
         return False
-    if any(end < cut for end in places.at):
+    if any(end < cut and level for end, level in places.at.items()):  # (某地, 外地: level 0, no place)
         return False
     return not any(w in lead for w in _CHINA)

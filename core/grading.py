@@ -250,7 +250,7 @@ INVESTIGATION = _terms("""落马 被查 双开 开除党籍 开除公职 留置 
 挪用公款 侵吞 贪腐 滥用职权 玩忽职守 以权谋私 权钱交易 权色交易 钱色交易 利益输送 违规收受 收受 违规经商 套取 骗取 私分
 期权腐败 雅贿""")
 ABUSE = _terms("""打人 殴打 暴力执法 滥用权力 威胁 恐吓 强拆 非法拘禁 打击报复 报复 性侵 猥亵 强奸 霸占 侵占 把持 欺压 鱼肉 一手遮天
-横行乡里 逼死 刑讯 敲诈 勒索 强占 私吞 截留 克扣 违法占地 村霸 黑恶 包庇 保护伞 徇私枉法 执法致""")
+横行乡里 逼死 刑讯 敲诈 勒索 强占 私吞 截留 克扣 违法占地 村霸 黑恶 包庇 保护伞 徇私枉法 执法致 被扣 扣发""")
 # Discipline violations: named, they are a specific allegation against an identifiable official.
 VIOLATION = _terms("""公车私用 私车公养 违规吃喝 大吃大喝 公款吃喝 公款旅游 酒驾 醉驾 酒后驾车 酒后驾驶 醉酒驾驶 醉酒驾车 违规发放 违规收受 违规操办 大操大办
 借机敛财 吃空饷 违规兼职 违规持股 吃拿卡要 优亲厚友 关系保 人情保 大摆宴席 豪车接亲""")
@@ -271,10 +271,17 @@ INACTION = _terms("""不作为 乱作为 慢作为 推诿 扯皮 敷衍 塞责 �
 懒政 庸政 怠政 拖欠 欠薪 讨薪 投诉 举报 曝光 维权 无人管 没人管 不管不问 石沉大海 踢皮球 刁难 不予理睬 公车私用 酒驾
 醉驾 大吃大喝 违规吃喝 问责 追责 免职 撤职 停职 诫勉 通报批评 质疑 猫腻 不公 黑幕 讨说法
 层层加码 一刀切 过度留痕 躺平 新官不理旧账 事难办 冷硬横推 态度差 态度生硬 态度冷漠
-没有结果 没有答复 无人答复 没有回音 迟迟不到位 找不到人 恶语相向 呵斥""")
+没有结果 没有答复 无人答复 没有回音 迟迟不到位 找不到人 恶语相向 呵斥
+推来推去 踢来踢去 有没有人管 没人来 没人理 无人回应 没有下文 不了了之""")
+# work-style words a headline complains of with no body named (谁来管管这种形式主义)
+COMPLAINED = _terms(
+    "形式主义 官僚主义 不作为 乱作为 推诿 踢皮球 推来推去 没人管 有没有人管 层层加码 过度留痕 填表 留痕"
+)
 DOUBT = _terms("质疑 猫腻 ？ ? 是否 疑似 疑问 不公 网传")
 # a recruitment's or an appointment's fairness doubted in the headline (成绩遭质疑, 评分不公)
-EXAM_DOUBT = _terms("质疑 猫腻 黑幕 不公 不公平 不透明 暗箱 讨说法 被举报 遭举报 实名举报 投诉")
+EXAM_DOUBT = _terms(
+    "质疑 猫腻 黑幕 不公 不公平 不透明 暗箱 讨说法 被举报 遭举报 实名举报 投诉 领导的亲戚 领导亲戚 关系户 内定"
+)
 # (a list of many cases is a digest too: 贪污10亿以上贪官排名和全部贪官名单)
 BULLETIN = _terms("典型案例 典型问题 曝光台 通报曝光 起典型 件典型 贪官排名 贪官名单 官员名单 落马名单 排行榜")
 HELD_TO_ACCOUNT = _terms("问责 追责 被追责 责任追究 移送司法机关 移送检察机关 移交司法机关")
@@ -292,7 +299,7 @@ RESOLVED = _terms("""已回复 已答复 答复意见 回复如下 处理结果 
 # 农民工围堵工地讨薪): a mass incident in a citizen's words
 _CROWD = re.compile(
     r"(?:上百|数百|几百|近百|上千|数千|几千|近千|百余|百多|数十|几十|众多)[名号位个人]?"
-    r"(?:村民|群众|居民|业主|农民工|工人|家长|职工|商户|考生)[^，。！？!?\n]{0,14}"
+    r"(?:村民|群众|居民|业主|农民工|工人|家长|职工|商户|考生|人)[^，。！？!?\n]{0,14}"
     r"(?:聚集|围堵|围在|聚在|堵在|堵住|静坐|讨要|讨薪|上访|拉横幅|拉起横幅|冲击|围攻)"
 )
 _STATS = re.compile(r"\d+\s*(件|起|人次)|[二三四五六七八九十]+起|\d+\s*[名人](被|受|涉)")
@@ -325,6 +332,10 @@ def _found(text: str, terms: Sequence[str]) -> list[str]:
 # it up to the clause's end name what the campaign targets, not a case of it — a meeting that
 # deploys it is routine work, not a complaint about work style.
 _CAMPAIGN = re.compile(r"(?:专项整治|集中整治|整治|纠治|查纠|反对|破除|力戒|防止|克服|纠正)[^，。；;！!？?\n]{0,16}")
+
+
+# a notice's channel for reports (举报电话, 监督信箱, 投诉热线): no complaint of its own
+_BOILERPLATE = re.compile(r"(?:举报|投诉|监督|咨询|联系)(?:电话|邮箱|信箱|网址|热线|方式|地址)")
 
 
 def outside_campaigns(text: str) -> str:
@@ -366,7 +377,9 @@ def assess_content(
     explainer = _found(headline, EXPLAINER)
     if explainer and not (death or mass):
         return Content(Grade.IV, f"规定或反腐工作解读（{'、'.join(explainer[:2])}）", tuple(explainer[:2]))
-    conduct = outside_campaigns(text)  # the conduct words of a case, not of a campaign against it
+    # the conduct words of a case, not of a campaign against it, nor a notice's boilerplate
+    # (任前公示's 举报电话: 0792-12380)
+    conduct = _BOILERPLATE.sub(lambda m: " " * len(m.group()), outside_campaigns(text))
     violation = _found(conduct, VIOLATION)
     tie = invest or abuse or violation or _found(text, MISCONDUCT)
     # a count of people held to account in the headline (镇党委书记等5人被立案调查) is no bulletin
@@ -430,6 +443,11 @@ def assess_content(
         return Content(Grade.IV, f"投诉已获答复或解决（{'、'.join(resolved[:2])}）", tuple(resolved[:2]))
     if inaction and official:
         return Content(Grade.III, f"作风、不作为或办事投诉（{'、'.join(inaction[:3])}）", tuple(inaction[:3]))
+    complained = _found(conduct.partition("\n")[0], COMPLAINED) if category in ("干部作风", "政府回应") else []
+    if complained:
+        # the headline itself complains of cadres' work style, the cadres implied (村里填表填到吐，
+        # 谁来管管这种形式主义): a work-style complaint without a named body
+        return Content(Grade.III, f"作风、不作为或办事投诉（{'、'.join(complained[:3])}）", tuple(complained[:3]))
     return Content(Grade.IV, "一般信息（会议、活动、任免、工作报道等）")
 
 

@@ -41,6 +41,10 @@ __all__ = [
 
 RANKS = ("村", "乡镇", "县处", "厅局", "省部")
 LEADING_RANKS = frozenset({"县处", "厅局", "省部"})  # 领导干部: county/division level and above
+# the rubric's "leading cadres" whose case reaches I when it spreads nationally: provincial and
+# ministerial rank (中管干部) — two analysts' batteries grade a 副县长's or a prefecture's vice
+# chairman's investigation on three sites II, a 省政协副主席's 双开 I
+SENIOR_RANKS = frozenset({"省部"})
 
 # title -> rank, or None when the rank depends on the level in front of it
 TITLES: dict[str, str | None] = {}
@@ -207,6 +211,11 @@ _COMPANY = (
     "学生会",
     "社团",
     "班委",
+    # a private hospital's staff (民营医院药剂科主任) and a homeowners' committee (业委会主任)
+    "民营",
+    "私立",
+    "业委会",
+    "业主委员会",
 )
 # One-character words that are also surnames but, before a title, are mostly grammar.
 _NOT_SURNAME = frozenset("和与向于从将对为在把被给让及同跟由经万时文明成安全方高路应师商查能")
@@ -707,7 +716,7 @@ class OfficialFinder:
                 name = ""
             if not name:  # 任命王芳为白舍镇镇长: the one named before 为
                 name = self._appointed(pairs, i, unit)
-            company = title in EXECUTIVES or any(c in unit for c in _COMPANY)
+            company = title in EXECUTIVES or any(c in unit for c in _COMPANY) or _department_head(title, unit)
             if company and not (name and state_company(unit + "|" + pairs_text(pairs, i, 4), text)):
                 i = nxt  # a company's executive or unit: an official only at a named state company's
                 continue
@@ -815,7 +824,8 @@ class OfficialFinder:
             w, f = pairs[k]
             if not re.fullmatch(r"[\u4e00-\u9fff]+", w) or len(unit) + len(w) > 14:
                 break
-            if not (f in ("ns", "nt") or w.endswith(_UNIT_END) or (unit and w == "人民")):  # 人民 / 医院
+            # (人民 / 医院; 政协 and 人大, tagged as abbreviations: 黑龙江省 / 政协 / 原 / 副主席)
+            if not (f in ("ns", "nt") or w.endswith(_UNIT_END) or (unit and w == "人民") or w in _JOINED_UNITS):
                 if unit:
                     break
                 if w in ("某县", "某市", "某镇", "某乡", "某村", "某区") or (
@@ -852,6 +862,8 @@ class OfficialFinder:
         rule = _BY_LEVEL[level]
         if isinstance(rule, str):
             return rule
+        if level == "省" and title.removeprefix("副") in ("主任", "主席") and any(j in unit for j in _JOINED_UNITS):
+            return "省部"  # a province's people's congress or CPPCC (vice) chair: 省部级
         base = title[1:] if title.startswith("副") and title[1:] in rule else title
         return rule.get(base, rule["_"])
 

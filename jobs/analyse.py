@@ -40,7 +40,7 @@ from core.officials import (
     BODIES,
     CUES,
     ENFORCERS,
-    LEADING_RANKS,
+    SENIOR_RANKS,
     STATE_WORDS,
     TITLES,
     Official,
@@ -139,7 +139,8 @@ _ADVERT = re.compile(
     r"火热(?:报名|招生|预约|预定|进行)|报名立减|立减\d|限时(?:优惠|特惠|抢购|折扣)|量大从优|全额退费|"
     r"(?:不过|未过)(?:全额)?退费?|包过|协议班|名师|小班授课|优惠价|特价|团购|招商加盟|免费试听|"
     r"咨询微信|加微信|微信号?[:：]\s*[A-Za-z0-9]|咨询(?:电话|热线)[:：]?\s*1[3-9]\d|点击(?:注册|领取|报名|购买)|"
-    r"扫码(?:报名|咨询|领取|购买)|首充|返利|彩金"
+    r"扫码(?:报名|咨询|领取|购买)|首充|返利|彩金|报价单|专业承接|承接各(?:类|单位)|设计施工|施工一体化|免费出方案|"
+    r"免费设计|厂家直销|欢迎来电|欢迎咨询"
 )
 # - a spam page's title (注册即送彩金 真人在线) over cadre news pasted below it: the rubric's spam
 #   title; a cadre story as the title keeps a page relevant (its headline topic, below);
@@ -162,6 +163,14 @@ _EXAM_PREP = re.compile(
 _EXAM_NEWS = re.compile(r"泄露|泄题|漏题|作弊|舞弊|替考|回应|通报|调查|被查|处分")
 # - a warning about impostors (警惕！有人冒充“纪委工作人员”要求转账): whoever was posed as is no
 #   party to it (what they posed as is blanked already; what they said to the victims is not).
+# - fiction about officials (电视剧《县委大院》为什么被说“太真实了”？): not an event, unless the
+#   news is of a real official (…原型落马);
+_FICTION = re.compile(r"(?:电视剧|网剧|短剧|电影|小说|剧集|追剧|这部剧|影视剧)")
+_REAL_NEWS = re.compile(r"原型|落马|被查|双开|获刑|受审")
+_STUDY = re.compile(r"观看|观影|收看|学习|组织|党支部|党课|教育")
+# - a digest with no story of its own in the headline (一周要闻（3月10日—3月16日）｜景德镇): the
+#   rubric grades a digest by its headline story, and this one has none;
+_DIGEST = re.compile(r"一周要闻|要闻速览|要闻汇总|今日要闻|一周回顾|新闻早班车|早读|晨读|新闻联播|简讯汇总|新闻汇总")
 # - a student body (学生会部长要求干事每天打卡): its officers hold no public office.
 _STUDENT_BODY = re.compile(r"学生会|学生干部|班干部")
 _POSING_VERB = re.compile(r"冒充|假冒|冒称|冒名|假扮|伪装成|谎称|冒用")
@@ -171,6 +180,8 @@ _FRAUD_WORDS = re.compile(r"诈骗|反诈|骗局|骗子|骗取|被骗|受骗|安
 _STATEMENT = re.compile(
     r"^关于.{0,60}(?:情况说明|情况通报|的说明|的回复|的答复|的回应)\s*$|辟谣|纯属谣言|系谣言|网传.{0,30}(?:不实|谣言|假的)"
 )
+_CONDUCT_LAPSE = re.compile(r"醉驾|酒驾|醉酒驾|酒后驾|饮酒|公车私用")  # (the rubric's 干部作风: 公车私用, 酒驾)
+_CORRUPTION_WORD = re.compile(r"受贿|贪污|索贿|行贿|挪用|侵占|侵吞|权钱|利益输送|以权谋私|滥用职权|收受")
 _PROFILE = re.compile(r"(?:—|-|－){1,2}\s*记\S")
 # a watched cadre's name written in ideographs only (tagged as a person's name for the tagger)
 _CJK_NAME = re.compile(r"[\u4e00-\u9fff]+")
@@ -178,7 +189,8 @@ _CJK_NAME = re.compile(r"[\u4e00-\u9fff]+")
 # a government body: a complaint about one is a consumer's (see `_judge`).
 COMPLAINT_TOPICS = frozenset({"举报", "实名举报", "投诉", "信访", "上访", "曝光", "维权"})
 _COMPANY = re.compile(
-    r"公司|企业|集团|工厂|厂家|医院|诊所|幼儿园|物业|酒店|宾馆|超市|商场|驾校|楼盘|开发商|培训机构|银行|营业厅"
+    r"公司|企业|集团|工厂|厂家|医院|诊所|幼儿园|物业|酒店|宾馆|超市|商场|驾校|楼盘|开发商|培训机构|银行|营业厅|卖场|"
+    r"专卖店|门店|4S店|快递|外卖|网店|业委会|业主委员会"
 )
 # A citizen's complaint or report in the headline: about a government body's handling when the
 # lead names one (举报过期食品只奖两毛: the 食药监局's reward), not about a company otherwise.
@@ -671,7 +683,9 @@ class Analyzer:
         not_story = (
             ""
             if matched.get(CADRE)
-            else _not_a_story(text, sig.head_len, sig.first_end, head_topic or sig.headline or sig.head_official)
+            else _not_a_story(
+                text, sig.head_len, sig.first_end, head_topic or sig.headline or sig.head_official, sig.head_body
+            )
         )
         if not_story:
             relevant = False
@@ -753,6 +767,16 @@ class Analyzer:
                 best_cat = RESPONSE
                 content = self._content(sig, matched, cadres, best_cat)  # (a settled matter is IV)
         elif (
+            best_cat == DISCIPLINE
+            and CONDUCT in self._categories
+            and _CONDUCT_LAPSE.search(title)
+            and not _CORRUPTION_WORD.search(title)
+        ):
+            # a cadre's drinking or public car and its sanction (醉驾撞伤两名学生 副镇长被开除党籍和公职,
+            # 工作日午间饮酒 3名干部被问责): the rubric files 酒驾 and 公车私用 under 干部作风 — the
+            # sanction is how it ended, not a corruption case (公款吃喝 stays a discipline case)
+            best_cat = CONDUCT
+        elif (
             best_cat in GENERIC_CATEGORIES
             and _PROFILE.search(title)
             and sig.head_official
@@ -823,7 +847,7 @@ class Analyzer:
             *labels,
             *(a for a in sig.accused if not any(a in x for x in labels)),
         ]
-        leading = any(self._cadres[c].leading for c in cadres) or any(o.rank in LEADING_RANKS for o in sig.officials)
+        leading = any(self._cadres[c].leading for c in cadres) or any(o.rank in SENIOR_RANKS for o in sig.officials)
         involved = [*sig.cues, *matched.get(UNIT, [])]
         # police or city management in the headline are officials involved in what it says of
         # them (鄱阳县两名城管敲诈摊贩被停职), though the tagger keeps no bare enforcer as a cue
@@ -905,12 +929,12 @@ def _without_posing(text: str) -> str:
     return "".join(out)
 
 
-def _not_a_story(text: str, head_len: int, first_end: int, head_story: bool) -> str:
+def _not_a_story(text: str, head_len: int, first_end: int, head_story: bool, head_body: bool = False) -> str:
     """Why the page is no one's story whatever cadre words it holds ("" when it may be one):
-    an advertisement, a spam title, a company's job advert, a student body, exam preparation
-    or a warning about impostors (see `_ADVERT` …). `text` is the folded title and text; `head_story`:
+    an advertisement, a spam title, a company's job advert, a student body, fiction, a digest
+    with no headline story, exam preparation or a warning about impostors (see `_ADVERT` …). `text` is the folded title and text; `head_story`:
     the headline itself names a topic or an official (a cadre story under a casino site's
-    name stays one)."""
+    name stays one); `head_body`: it names a government body."""
     title = text[:head_len]
     lead = text[: head_len + LEAD_CHARS]
     if len({m.group() for m in _ADVERT.finditer(lead)}) >= 2:
@@ -921,6 +945,13 @@ def _not_a_story(text: str, head_len: int, first_end: int, head_story: bool) -> 
         return "job advert"
     if _STUDENT_BODY.search(title):
         return "student body"
+    # (a body watching a film, 组织观看电影《…》, is its study; an official's title inside the
+    # work's name, 网剧《乡长》, is no official)
+    fiction = "《" in title and _FICTION.search(text, 0, max(first_end, head_len)) is not None
+    if fiction and not _REAL_NEWS.search(title) and not _STUDY.search(title):
+        return "fiction"
+    if not head_story and not head_body and _DIGEST.match(title.lstrip("【[#〔 ")):
+        return "digest"  # (one whose headline starts with its name: 福州中院一周回顾 is the court's own)
     first = text[: max(first_end, head_len)]
     if _EXAM_PREP.search(first) and not _EXAM_NEWS.search(title):
         return "exam preparation"
