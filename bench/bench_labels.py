@@ -48,6 +48,12 @@ BATTERIES = (
         ROOT / "config" / "labels" / "analyst_battery2_labels.jsonl",
         ROOT / "config" / "labels" / "analyst_battery2_groups.json",
     ),
+    (
+        "third analyst, 150 posts written blind, tuned on since",
+        ROOT / "config" / "labels" / "analyst_battery3.jsonl",
+        ROOT / "config" / "labels" / "analyst_battery3_labels.jsonl",
+        ROOT / "config" / "labels" / "analyst_battery3_groups.json",
+    ),
 )
 
 

@@ -705,17 +705,18 @@ def test_the_analyst_battery_is_one_post_per_label_in_the_rubrics_terms():
     assert 0.2 < 1 - len(relevant) / len(labels) < 0.5
 
 
-def test_the_second_battery_is_one_post_per_label_and_its_groups_name_its_posts():
+@pytest.mark.parametrize("n", [2, 3])
+def test_the_later_batteries_are_one_post_per_label_and_their_groups_name_their_posts(n):
     from jobs.backtest import load_groups, parse_line
 
     base = ROOT / "config" / "labels"
-    posts = [parse_line(line) for line in (base / "analyst_battery2.jsonl").read_text(encoding="utf-8").splitlines()]
-    labels = load_labels(base / "analyst_battery2_labels.jsonl")
+    posts = [parse_line(line) for line in (base / f"analyst_battery{n}.jsonl").read_text(encoding="utf-8").splitlines()]
+    labels = load_labels(base / f"analyst_battery{n}_labels.jsonl")
     assert sorted(p["id"] for p in posts) == sorted(labels)
     relevant = [lab for lab in labels.values() if lab.relevant]
     assert {lab.category for lab in relevant} == RUBRIC_CATEGORIES  # every category
     assert {lab.grade for lab in relevant} == {"I", "II", "III", "IV"}
     assert all(lab.part == "tune" for lab in labels.values())  # tuned on since its first figures
-    groups, pairs = load_groups(base / "analyst_battery2_groups.json")
+    groups, pairs = load_groups(base / f"analyst_battery{n}_groups.json")
     named = {k for g in groups for k in g} | {k for p in pairs for k in p}
     assert named <= set(labels) and len(groups) >= 10 and len(pairs) >= 8
