@@ -313,11 +313,11 @@ class Content:
     grade: Grade
     why: str
     terms: tuple[str, ...] = ()
-    leading: bool = False  # a leading cadre (county level and above) is the subject
+    leading: bool = False  # a senior cadre (省部 rank, or a watched cadre marked leading) is the subject
 
     @property
     def ceiling(self) -> Grade:
-        """How far impact may raise it: one grade, and to I only for a leading cadre's case
+        """How far impact may raise it: one grade, and to I only for a senior cadre's case
         (and then only once it spreads, see `grade_story`)."""
         if self.grade is Grade.I or (self.grade is Grade.II and self.leading):
             return Grade.I
