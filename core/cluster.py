@@ -242,6 +242,15 @@ _SURNAMES = frozenset(
 )
 
 
+_HEAD_COUNT = re.compile(r"\d{3,}名")
+
+
+def _head_counts(terms: frozenset[str]) -> set[str]:
+    """The counts of people in hundreds or more (4891名: a plan's, an exam's) among `terms` —
+    small counts change as a story develops (3人死亡, 5人), a plan's do not."""
+    return {t for t in terms if _HEAD_COUNT.fullmatch(t)}
+
+
 @dataclass(frozen=True)
 class Event:
     """Who, where and what a post's title and lead tell: its distinctive terms, the people
@@ -266,9 +275,13 @@ class Event:
         return [t for t in terms if t in self.people or t in self.places or t[:1].isdigit()]
 
     def conflict(self, other: Event) -> str | None:
-        """Why two posts cannot be one event (different people or places), else None."""
+        """Why two posts cannot be one event (different people or places, or different head
+        counts of a plan: 计划招录4891名 / 4563名, two years of one exam), else None."""
         if self.people and other.people and not self.people & other.people:
             return "people"
+        mine, theirs = _head_counts(self.terms), _head_counts(other.terms)
+        if mine and theirs and not mine & theirs:
+            return "figures"
         for width in (2, 4, 6):  # provinces, then prefectures, then counties
             a = {r for r in self.regions if len(r) == width}
             b = {r for r in other.regions if len(r) == width}
@@ -670,12 +683,24 @@ class Candidate:
     headline: str | None = None  # its first post's headline (`headline`), for the phrase rule
 
 
-def _accept(d: int, ents: frozenset[str], c: Candidate, event: Event | None = None) -> bool:
+def template_twins(a: str | None, b: str | None) -> bool:
+    """Two headlines of one template that differ only in their numbers (江西省2025年度考试录用公务员
+    公告 / 江西省2024年度…, a court's notice of two weeks): different stories however alike the
+    texts below them (the rubric's two years of one exam, one notice for different weeks)."""
+    if not a or not b or a == b:
+        return False
+    na, nb = _NUMBER_IN.findall(a), _NUMBER_IN.findall(b)
+    return bool(na) and na != nb and _NUMBER_IN.sub("#", a) == _NUMBER_IN.sub("#", b)
+
+
+def _accept(
+    d: int, ents: frozenset[str], c: Candidate, event: Event | None = None, headline: str | None = None
+) -> bool:
     """Near enough, and not two people's or two places' stories on one template: texts this close
     whose events name different people or regions (常熟…市场经理徐卫新 / 副经理徐卫东 涉嫌挪用公款, two
     cities' bulletins) are look-alikes, whatever the fingerprint says."""
     near = d <= NEAR_DUPLICATE or (d <= RELATED and bool(ents & c.entities))
-    return near and not _conflicting(event, c.event)
+    return near and not _conflicting(event, c.event) and not template_twins(headline, c.headline)
 
 
 def _conflicting(a: Event | None, b: Event | None) -> bool:
@@ -703,7 +728,7 @@ def choose(
     for c in candidates:
         if c.story_key == story_key:
             return c.id
-        d = _distance(fingerprint, ents, c, event)
+        d = _distance(fingerprint, ents, c, event, headline)
         if d is not None and (best is None or d < best[0]):
             best = (d, c.id)
     if best:
@@ -717,7 +742,7 @@ def choose(
                 held[t] = held.get(t, 0) + 1
     best_event: tuple[int, int] | None = None  # (shared terms, id)
     for c in candidates:
-        if c.event is None:
+        if c.event is None or template_twins(headline, c.headline):
             continue
         n = _shared_enough(event, c.event, held.__getitem__)
         if n and (best_event is None or n > best_event[0]):
@@ -755,12 +780,12 @@ def _plain_same_headline(
     return best[1] if best else None
 
 
-def _distance(fingerprint, ents, c: Candidate, event: Event | None = None) -> int | None:
+def _distance(fingerprint, ents, c: Candidate, event: Event | None = None, headline: str | None = None) -> int | None:
     """The fingerprints' distance when the candidate is a match, else None."""
     if c.fingerprint is None or fingerprint is None:
         return None
     d = hamming(fingerprint, c.fingerprint)
-    return d if _accept(d, ents, c, event) else None
+    return d if _accept(d, ents, c, event, headline) else None
 
 
 class _Shingles:
@@ -978,13 +1003,13 @@ class StoryIndex:
                 if iid < 0:
                     continue
                 dist = int(d[slot])
-                if _accept(dist, ents, self._cands[iid], event) and (best is None or (dist, -iid) < best):
+                if _accept(dist, ents, self._cands[iid], event, headline) and (best is None or (dist, -iid) < best):
                     best = (dist, -iid)
         if best:
             return -best[1]
         if event is None or not event.terms:
             return None
-        found = self._same_event(event)
+        found = self._same_event(event, headline)
         if found is None and headline:
             found = self._same_headline(headline, event)
         return found
@@ -1100,9 +1125,10 @@ class StoryIndex:
                 best = (dist, -iid)
         return -best[1] if best else None
 
-    def _same_event(self, event: Event) -> int | None:
+    def _same_event(self, event: Event, headline: str | None = None) -> int | None:
         """The incident of the same event: only the postings of the post's own terms are read,
-        and a term held by more than EVENT_COMMON_IN_WINDOW incidents is skipped unread."""
+        and a term held by more than EVENT_COMMON_IN_WINDOW incidents is skipped unread; never
+        one whose headline is this one's template twin (`template_twins`)."""
         shared: dict[int, list[str]] = {}
         for t in event.terms:
             held = self._by_term.get(t)
@@ -1117,6 +1143,8 @@ class StoryIndex:
             if (best is not None and (n, iid) < best) or not _enough(event, terms, n):
                 continue
             held_event = self._cands[iid].event  # indexed by term: it has an event
+            if template_twins(headline, self._cands[iid].headline):
+                continue
             if held_event is not None and _compatible(event, held_event, terms, n):
                 best = (n, iid)
         return best[1] if best else None

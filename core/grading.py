@@ -250,7 +250,8 @@ INVESTIGATION = _terms("""落马 被查 双开 开除党籍 开除公职 留置 
 挪用公款 侵吞 贪腐 滥用职权 玩忽职守 以权谋私 权钱交易 权色交易 钱色交易 利益输送 违规收受 收受 违规经商 套取 骗取 私分
 期权腐败 雅贿""")
 ABUSE = _terms("""打人 殴打 暴力执法 滥用权力 威胁 恐吓 强拆 非法拘禁 打击报复 报复 性侵 猥亵 强奸 霸占 侵占 把持 欺压 鱼肉 一手遮天
-横行乡里 逼死 刑讯 敲诈 勒索 强占 私吞 截留 克扣 违法占地 村霸 黑恶 包庇 保护伞 徇私枉法 执法致 被扣 扣发""")
+横行乡里 逼死 刑讯 敲诈 勒索 强占 私吞 截留 克扣 违法占地 村霸 黑恶 包庇 保护伞 徇私枉法 执法致 被扣 扣发
+插手 违规干预""")
 # Discipline violations: named, they are a specific allegation against an identifiable official.
 VIOLATION = _terms("""公车私用 私车公养 违规吃喝 大吃大喝 公款吃喝 公款旅游 酒驾 醉驾 酒后驾车 酒后驾驶 醉酒驾驶 醉酒驾车 违规发放 违规收受 违规操办 大操大办
 借机敛财 吃空饷 违规兼职 违规持股 吃拿卡要 优亲厚友 关系保 人情保 大摆宴席 豪车接亲""")
@@ -266,6 +267,8 @@ DEATH = _terms("死亡 身亡 致死 死者 遇难 丧生 自杀 自尽 坠楼 �
 _NOT_DEATH = re.compile(r"遇难题|遇难事|遇难处|不治之症")
 MASS = _terms("""群体性事件 群体事件 围堵政府 围堵镇政府 围堵乡政府 围堵县政府 围堵区政府 围堵市政府 冲击政府 聚集围堵 堵路
 打砸 围攻 集体上访 械斗 罢工""")
+# officials' own dereliction told as such (not the accountability after it: 问责, 追责)
+DERELICTION = _terms("失职 渎职 监管不力 未依法处置 长期不下井 失察 监管缺失 未履行监管 玩忽职守 包庇纵容")
 MISCONDUCT = _terms("""失职 渎职 监管不力 违规 隐瞒 瞒报 不作为 乱作为 推诿 敷衍 暴力执法 问责 追责 责任人""")
 INACTION = _terms("""不作为 乱作为 慢作为 推诿 扯皮 敷衍 塞责 形式主义 官僚主义 态度恶劣 态度蛮横 吃拿卡要 门难进 脸难看
 懒政 庸政 怠政 拖欠 欠薪 讨薪 投诉 举报 曝光 维权 无人管 没人管 不管不问 石沉大海 踢皮球 刁难 不予理睬 公车私用 酒驾
@@ -292,9 +295,13 @@ REMOVED = _terms("停职 被停职 免职 被免职 撤职 被撤职 停职检�
 # An explainer of the rules or of anti-corruption work (带你了解《监察法》, 行贿罪…实践认定中的几个
 # 问题-理论研究): the rubric's "anti-corruption work reports and explainers", IV, whatever
 # example cases it cites.
-EXPLAINER = _terms("带你了解 一图读懂 图解 解读 释义 理论研究 实践认定 的认定 答疑 知识问答 学习笔记 以案说纪 以案释纪")
+EXPLAINER = _terms(
+    "带你了解 一图读懂 图解 解读 释义 理论研究 实践认定 的认定 答疑 知识问答 学习笔记 以案说纪 以案释纪 小课堂 如何认定 算不算 怎么认定"
+)
 RESOLVED = _terms("""已回复 已答复 答复意见 回复如下 处理结果 办理结果 已办结 获解决 得到解决 已解决 得到了解决
 已筹措 优先支付 已结清 已兑付 已全额支付 已支付""")
+# a death toll written as a count (9死矿难, 致3死2伤, 十死)
+_DEATH_TOLL = re.compile(r"(?:\d+|[一二三四五六七八九十]+)死(?![刑缓心角])")
 # a crowd by its size gathered at or against a body (几百号村民从前天开始就聚在镇政府门口, 上百名
 # 农民工围堵工地讨薪): a mass incident in a citizen's words
 _CROWD = re.compile(
@@ -302,7 +309,7 @@ _CROWD = re.compile(
     r"(?:村民|群众|居民|业主|农民工|工人|家长|职工|商户|考生|人)[^，。！？!?\n]{0,14}"
     r"(?:聚集|围堵|围在|聚在|堵在|堵住|静坐|讨要|讨薪|上访|拉横幅|拉起横幅|冲击|围攻)"
 )
-_STATS = re.compile(r"\d+\s*(件|起|人次)|[二三四五六七八九十]+起|\d+\s*[名人](被|受|涉)")
+_STATS = re.compile(r"\d+\s*(件|起|人次)|[二三四五六七八九十]+起|\d+\s*[名人](?:[^，。！？\s]{0,6}?)(被|受|涉)")
 _NOT_CORRUPTION = re.compile(r"(反腐败|惩治腐败|廉政建设|党风廉政)")
 
 
@@ -367,6 +374,8 @@ def assess_content(
         invest += [w for w in ("违纪", "违法") if w in text and w not in invest]
     abuse = _found(text, ABUSE)
     death, mass = _found(_NOT_DEATH.sub(" ", text), DEATH), _found(text, MASS)
+    if not death and (toll := _DEATH_TOLL.search(text)) is not None:  # 9死矿难, 致3死2伤
+        death = [toll.group()]
     crowd = _CROWD.search(text)
     if crowd is not None and not mass:  # 几百号村民…聚在镇政府门口: a mass incident by its size
         mass = [crowd.group()]
@@ -384,7 +393,14 @@ def assess_content(
     tie = invest or abuse or violation or _found(text, MISCONDUCT)
     # a count of people held to account in the headline (镇党委书记等5人被立案调查) is no bulletin
     # when officials' own act (强拆, 殴打) is what killed: the rubric's death tied to misconduct
-    if official and (death or mass) and tie and (not bulletin or (abuse and not _found(headline, BULLETIN))):
+    # …nor when the report names their dereliction (驻矿安监员长期不下井, 多次发现问题却未依法处置)
+    derelict = _found(text, DERELICTION)
+    if (
+        official
+        and (death or mass)
+        and tie
+        and (not bulletin or ((abuse or derelict) and not _found(headline, BULLETIN)))
+    ):
         w = (death or mass)[:2] + tie[:2]
         return Content(
             Grade.I, f"{'死亡' if death else '群体性事件'}与干部失职或不当行为相关（{'、'.join(w)}）", tuple(w), True

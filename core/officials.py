@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-from core.text import ready
+from core.text import is_boilerplate_line, ready
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,10 @@ for _w in [
     "审判长",
     "庭长",
     "副庭长",
+    # a public school's head (隆回县第七中学原校长): a state functionary the supervision law covers
+    # (a private school's, 民办学校, 培训学校, is a company's: see _COMPANY)
+    "校长",
+    "副校长",
 ]:
     TITLES.setdefault(_w, None)
 # Ordinary enforcers: in a headline alone (民警提醒…) they are not the cadre story; named
@@ -110,6 +114,10 @@ for _w in ("部长", "副部长"):
 EXECUTIVES = frozenset({"董事长", "副董事长", "总经理", "副总经理", "总裁", "副总裁"})
 for _w in EXECUTIVES:
     TITLES[_w] = None
+# Officials for discipline only, as the rubric counts public-hospital heads: a public school's
+# head (隆回县第七中学原校长阳光辉被立案审查调查) is found and graded like any official, but a
+# headline naming one (职业技术学校校长张继军:“以产兴教”) is school news, not a leader's activity.
+DISCIPLINE_ONLY = frozenset({"校长", "副校长"})
 # State companies by name: the central state enterprises (国资委's list, by the names the news
 # uses) and the words that say a company is state-owned (国有公司人员滥用职权罪, 某国企).
 STATE_COMPANIES = (
@@ -214,6 +222,9 @@ _COMPANY = (
     # a private hospital's staff (民营医院药剂科主任) and a homeowners' committee (业委会主任)
     "民营",
     "私立",
+    "民办",
+    "培训",
+    "驾校",
     "业委会",
     "业主委员会",
 )
@@ -623,7 +634,7 @@ class OfficialFinder:
         a person, not a body; ordinary enforcers (民警) and a title inside a body's name
         (全国人大常委会, 主任会议) left out."""
         return any(
-            (w in CUES or (w in TITLES and w not in ENFORCERS and w not in EXECUTIVES))
+            (w in CUES or (w in TITLES and w not in ENFORCERS and w not in EXECUTIVES and w not in DISCIPLINE_ONLY))
             and not text.startswith(_NOT_AFTER_TITLE, end + 1)
             for end, w in self._auto.iter(text)
         )
@@ -636,6 +647,7 @@ class OfficialFinder:
             for end, w in self._auto.iter(text)
             if w not in ENFORCERS
             and w not in EXECUTIVES
+            and w not in DISCIPLINE_ONLY
             and not (w in TITLES and text.startswith(_NOT_AFTER_TITLE, end + 1))
         ]
 
@@ -644,6 +656,7 @@ class OfficialFinder:
         return any(
             w not in ENFORCERS
             and w not in EXECUTIVES
+            and w not in DISCIPLINE_ONLY
             and not (w in TITLES and text.startswith(_NOT_AFTER_TITLE, end + 1))
             for end, w in self._auto.iter(text)
         )
@@ -679,7 +692,7 @@ class OfficialFinder:
         parts = _SENTENCE.split(body or "")
         out, n = [], 0
         for p in parts:
-            if not p.strip():
+            if not p.strip() or is_boilerplate_line(p):  # (来源：… 2025-02-27: no sentence of it)
                 continue
             out.append(p)
             n += 1

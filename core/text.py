@@ -19,6 +19,7 @@ __all__ = [
     "configure_jieba",
     "fold",
     "fold_with_gaps",
+    "is_boilerplate_line",
     "normalize",
     "preload_compiled_segmenter",
     "without_site_suffix",
@@ -354,6 +355,25 @@ class WideAutomaton:
 def _units(text: str) -> str:
     """`text` as its UTF-16 code units, each unit's two bytes a character of its own."""
     return text.encode("utf-16-be", "surrogatepass").decode("latin-1")
+
+
+# A scraped page's line that is no sentence of the story: where it is from and when (来源：九江市纪委监委
+# 2025-02-27, 隆回县纪委监委 2025年4月22日 18:03 湖南, 澎湃新闻 2025-05-20 11:04), where on the site
+# (网易新闻 > 国内 > 正文, 当前位置：首页), who wrote or edited it, a bare column label (【今日要闻】)
+_DATED = re.compile(r"\d{4}\s*[-年./]\s*\d{1,2}\s*[-月./]\s*\d{1,2}|\d{1,2}:\d{2}")
+_SITE_LINE = re.compile(
+    r"^\s*(?:来源|发布时间|发布日期|发布者|作者|编辑|责任编辑|责编|审核|通讯员|记者|字号|浏览次数|点击数|阅读数|分享到?|当前位置|您的位置|"
+    r"您当前的位置)\s*[:：]|[>›»]\s*\S+\s*[>›»]|^\s*首页\s*[>›»]|^\s*【[^】]{1,12}】\s*$"
+)
+
+
+def is_boilerplate_line(line: str) -> bool:
+    """Whether `line` (one line of a scraped page) is its source, date, place on the site, byline
+    or a column label rather than a sentence of the story (no clause commas, at most 60 characters)."""
+    s = line.strip()
+    if not s or len(s) > 60 or any(c in s for c in "，,。！？!?；;"):
+        return False
+    return bool(_SITE_LINE.search(s) or _DATED.search(s))
 
 
 def clean(text: str) -> str:

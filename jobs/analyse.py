@@ -39,6 +39,7 @@ from core.models import Finding, Post
 from core.officials import (
     BODIES,
     CUES,
+    DISCIPLINE_ONLY,
     ENFORCERS,
     SENIOR_RANKS,
     STATE_WORDS,
@@ -48,7 +49,7 @@ from core.officials import (
     is_body,
     one_per_person,
 )
-from core.text import Segmenter, fold, fold_with_gaps, without_site_suffix
+from core.text import Segmenter, fold, fold_with_gaps, is_boilerplate_line, without_site_suffix
 from jobs.relevance import Verdict
 from jobs.relevance import default_model as default_relevance_model
 from jobs.tone import ToneDetector
@@ -179,6 +180,16 @@ _FRAUD_WORDS = re.compile(r"诈骗|反诈|骗局|骗子|骗取|被骗|受骗|安
 # `_judge`; and a profile's subtitle (——记…村党支部书记彭春生)
 _STATEMENT = re.compile(
     r"^关于.{0,60}(?:情况说明|情况通报|的说明|的回复|的答复|的回应)\s*$|辟谣|纯属谣言|系谣言|网传.{0,30}(?:不实|谣言|假的)"
+)
+# the matter a body's answer is about, in the headline: an exam's or an appointment's doubt
+_MATTER_DOUBTED = re.compile(
+    r"(?P<exam>考生|笔试|面试|体检|录用|招录|招聘|考试|成绩|公务员|事业单位)|(?P<post>提拔|任职|任命|副县长|连升|破格|选拔)"
+)
+EXAMS, APPOINTMENTS = "招录考试", "干部任用"
+# a citizen's report and its handling in the headline (举报…无回音, 举报后被…找麻烦, 查无实据)
+_REPORT_HANDLING = re.compile(
+    r"举报[^，。！？!?]{0,20}(?:无回音|没回音|没有回音|石沉大海|查无实据|走过场|找麻烦|打击报复|被泄露|泄露|不予受理|没人管|无人理)"
+    r"|(?:举报后|举报人)[^，。！？!?]{0,12}(?:被|遭)"
 )
 _CONDUCT_LAPSE = re.compile(r"醉驾|酒驾|醉酒驾|酒后驾|饮酒|公车私用")  # (the rubric's 干部作风: 公车私用, 酒驾)
 _CORRUPTION_WORD = re.compile(r"受贿|贪污|索贿|行贿|挪用|侵占|侵吞|权钱|利益输送|以权谋私|滥用职权|收受")
@@ -407,6 +418,7 @@ class Analyzer:
         headline = text[:head_len]
         lead_at = max(len(head), head_len) + 1  # the lead's first sentence (a break right at its start skipped)
         lead_at = _after_original_title(text, lead_at, headline)
+        lead_at = _after_boilerplate(text, lead_at)
         first = _SENTENCE_STOP.search(text, lead_at + 1)
         sig.first_end = min(first.end() if first else len(text), lead_at + FIRST_SENTENCE_CHARS)
         if _FORUM_QUOTE.match(text, lead_at):  # a forum page opening with a reply: the headline is the story
@@ -437,6 +449,7 @@ class Analyzer:
             # a headline calling them so (段国华同志出席…) is a leader's news
             if (not o.enforcer or len(o.name) >= 2)
             and (o.title != "同志" or bool(o.unit) or f"{o.name}同志" in headline)
+            and o.title not in DISCIPLINE_ONLY  # (a school's head named there: school news)
         )
         analysis = self._judge(post, source, matched, (), positions, kinds_at, sig, text)
         return replace(analysis, segmented=True, text=written)
@@ -766,6 +779,23 @@ class Analyzer:
             if best_cat != RESPONSE:
                 best_cat = RESPONSE
                 content = self._content(sig, matched, cadres, best_cat)  # (a settled matter is IV)
+        elif best_cat == RESPONSE and (matter := _MATTER_DOUBTED.search(title)) is not None:
+            # a doubt about an exam or an appointment that a body answered (笔试面试均第一却体检“不
+            # 合格”？…人社局回应考生质疑, “90后副县长”…回应：符合选拔程序): the matter is the story,
+            # the answer its latest turn — unless the body's own statement is the headline (above)
+            want = EXAMS if matter.group("exam") else APPOINTMENTS
+            if want in self._categories:
+                best_cat = want
+        elif (
+            best_cat == DISCIPLINE
+            and RESPONSE in self._categories
+            and _REPORT_HANDLING.search(title)
+            and not (content.grade in (Grade.I, Grade.II) and any(w in INVESTIGATION for w in content.terms))
+        ):
+            # a citizen's report and how a body handled it (实名举报村干部半年无回音, 举报后被“上门找麻烦”？
+            # …纪委：已成立调查组, 三个月后只收到一句“查无实据”): the rubric's dispute over an agency's
+            # handling of a citizen's report, 政府回应 — three analysts file it so
+            best_cat = RESPONSE
         elif (
             best_cat == DISCIPLINE
             and CONDUCT in self._categories
@@ -932,16 +962,21 @@ def _without_posing(text: str) -> str:
 def _not_a_story(text: str, head_len: int, first_end: int, head_story: bool, head_body: bool = False) -> str:
     """Why the page is no one's story whatever cadre words it holds ("" when it may be one):
     an advertisement, a spam title, a company's job advert, a student body, fiction, a digest
-    with no headline story, exam preparation or a warning about impostors (see `_ADVERT` …). `text` is the folded title and text; `head_story`:
-    the headline itself names a topic or an official (a cadre story under a casino site's
-    name stays one); `head_body`: it names a government body."""
+    with no headline story, exam preparation or a warning about impostors (see `_ADVERT` …).
+    `text` is the folded title and text; `head_story`: the headline itself names a topic or an
+    official (a cadre story under a casino site's name stays one); `head_body`: it names a
+    government body."""
     title = text[:head_len]
     lead = text[: head_len + LEAD_CHARS]
-    if len({m.group() for m in _ADVERT.finditer(lead)}) >= 2:
+    first = text[: max(first_end, head_len)]
+    # (the page's own pitch: one of them in the title or first sentence — a casino's banner pasted
+    # under a prosecution's report, 加微信 领取彩金, leaves the report a story)
+    ads = {m.group() for m in _ADVERT.finditer(lead)}
+    if len(ads) >= 2 and _ADVERT.search(first):
         return "advert"
     if not head_story and _SPAM_TITLE.search(text.partition("\n")[0]):  # (with the site's name)
         return "spam title"
-    if _JOB_AD.search(lead) and _JOB_TERMS.search(lead) and _FIRM.search(lead):
+    if _JOB_AD.search(first) and _JOB_TERMS.search(lead) and _FIRM.search(lead):
         return "job advert"
     if _STUDENT_BODY.search(title):
         return "student body"
@@ -952,7 +987,6 @@ def _not_a_story(text: str, head_len: int, first_end: int, head_story: bool, hea
         return "fiction"
     if not head_story and not head_body and _DIGEST.match(title.lstrip("【[#〔 ")):
         return "digest"  # (one whose headline starts with its name: 福州中院一周回顾 is the court's own)
-    first = text[: max(first_end, head_len)]
     if _EXAM_PREP.search(first) and not _EXAM_NEWS.search(title):
         return "exam preparation"
     if _POSING_VERB.search(first) and _FRAUD_WORDS.search(first):
@@ -963,6 +997,21 @@ def _not_a_story(text: str, head_len: int, first_end: int, head_story: bool, hea
 def _named_as_place(name: str, text: str, places: PlaceHits) -> bool:
     """Whether `name` (an official's name, or "") starts where a place was found in `text`."""
     return bool(name) and any(text.startswith(name, start) for start, _ in places.starts)
+
+
+def _after_boilerplate(text: str, at: int, lines: int = 4) -> int:
+    """Where the lead's first sentence starts past a scraped page's source, date and site lines at
+    `at` (来源：… 2025-02-27, 网易新闻 > 国内 > 正文: `core.text.is_boilerplate_line`), at most `lines`
+    of them; else `at`."""
+    for _ in range(lines):
+        while at < len(text) and text[at] in " \t\u3000\n":
+            at += 1
+        end = text.find("\n", at)
+        line_end = len(text) if end < 0 else end
+        if at >= len(text) or not is_boilerplate_line(text[at:line_end]):
+            break
+        at = line_end
+    return at
 
 
 def _after_original_title(text: str, at: int, headline: str) -> int:

@@ -39,7 +39,10 @@ async def _history(h):
     await h.say("liqiang", "/close 1 已澄清 系公务用车")
     await h.say("chenbuzhang", "/signoff 1")
     await h.say("liqiang", "/close 3 误报")
+    # (an allegation that a watched cadre meddled in a tender: grade II, judged and signed off)
+    await h.say("liqiang", "/judge 4 举报内容经核实不实")
     await h.say("liqiang", "/close 4 不实 已核实")
+    await h.say("chenbuzhang", "/signoff 4")
     path = h.app.settings.db
     h.app.close()
     return path
