@@ -54,6 +54,12 @@ BATTERIES = (
         ROOT / "config" / "labels" / "analyst_battery3_labels.jsonl",
         ROOT / "config" / "labels" / "analyst_battery3_groups.json",
     ),
+    (
+        "fourth analyst, 150 long scraped articles written blind, tuned on since",
+        ROOT / "config" / "labels" / "analyst_battery4.jsonl",
+        ROOT / "config" / "labels" / "analyst_battery4_labels.jsonl",
+        ROOT / "config" / "labels" / "analyst_battery4_groups.json",
+    ),
 )
 
 
