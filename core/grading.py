@@ -469,9 +469,12 @@ def assess_content(
 
 def content_sensitivity(content: Content, thresholds: Mapping[Grade, float]) -> float:
     """The sensitivity a content grade starts from, so that impact 1 (a forum, one source)
-    lands exactly in that grade and material of grade I needs some spread to reach I."""
+    lands exactly in that grade — grade I too: the rubric's deaths and mass incidents tied to
+    official misconduct are I as told, and four blind analysts grade a single post of one I
+    (it once needed spread: with this, grade exact 0.912 → 0.941 on the third battery, and one
+    post better on the inews set)."""
     if content.grade is Grade.I:
-        return max(thresholds[Grade.II], thresholds[Grade.I] / 1.2)
+        return thresholds[Grade.I]
     if content.grade is Grade.II:
         return thresholds[Grade.II]
     if content.grade is Grade.III:
