@@ -157,3 +157,21 @@ def test_two_years_of_one_exam_notice_are_two_stories():
         "2026-01-01T00:00:00+00:00",
     )
     assert index.choose("k2", fingerprint(text_b), [], event=eb, headline=headline(b)) is None
+
+
+@pytest.mark.parametrize(
+    "title, text, category",
+    [
+        # a 选调生 promoted fast is an appointment doubted (选调生 vetoed the appointment rule)
+        ("网友质疑某县“95后副县长”两年连升两级", "有网友称其为定向选调生。", "干部任用"),
+        # the centre approving a post
+        ("中共中央批准：刘晓东任湖南省委委员、常委", "", "干部任用"),
+        # a province's exam named short (jieba cuts 湖南省 / 考)
+        ("刚刚！2026湖南省考公告发布，计划招录5000余人", "", "招录考试"),
+        # the selection's own numbers (its veto words hid 选调生 from the recruitment rule)
+        ("湖南2026年选调生报名人数突破3万", "记者从省委组织部获悉，今年定向招录选调生报名工作已结束。", "招录考试"),
+    ],
+)
+def test_appointments_and_recruitment_named_as_the_news_names_them(province, title, text, category):
+    f = run(province, title, text)
+    assert f.relevant and f.category == category, (f.category, f.reasons)
