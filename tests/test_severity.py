@@ -37,9 +37,10 @@ def test_a_single_officials_case_is_not_I_from_one_paper(province):
     assert analyse(province, "乡党委书记王某某受贿案一审宣判", tier=2).finding.grade is Grade.II
 
 
-def test_a_death_tied_to_official_misconduct_reaches_I_when_it_spreads(province):
+def test_a_death_tied_to_official_misconduct_is_I_as_told_and_when_it_spreads(province):
+    # the rubric's grade, and four blind analysts' on a single post (it once needed spread)
     a = analyse(province, "县工商局干部醉驾撞死环卫工却免于刑罚？", "网友质疑当地有关部门包庇。")
-    assert a.finding.grade is Grade.II  # one forum post
+    assert a.finding.grade is Grade.I  # one forum post
     assert a.finding.reasons[0].words.startswith("内容定级 I（")
     # the story is picked up by a second site: the incident service regrades from the stored
     # reasons (all but the impact lines) with the new spread
