@@ -500,6 +500,7 @@ def event_of(tokens: Sequence[str]) -> Event:
     for t in raw:
         if t not in where and (codes := _place_of_body(t, places)):
             where[t] = codes
+    raw_set = set(raw)
     # a county's short form before its level's body (都昌 / 县委, 修水 / 县纪委): that county — read
     # as far as `_raw_terms` reads (the event of a longer text is the same)
     used = 0
@@ -507,7 +508,8 @@ def event_of(tokens: Sequence[str]) -> Event:
         if used >= EVENT_CHARS:
             break
         used += len(t)
-        if t not in where and t in terms and nxt[:1] in "县区市" and (codes := places.get(t + nxt[0])):
+        # (a common word too: 新建 / 区 is 新建区; it says where, not what, so it need be no term)
+        if t not in where and t in raw_set and nxt[:1] in "县区市" and (codes := places.get(t + nxt[0])):
             where[t] = codes
     regions = frozenset(r for codes in where.values() for r in codes)
     return Event(frozenset(terms), people, frozenset(t for t in terms if t in where), regions)
@@ -559,9 +561,31 @@ def _weight(ev: Event, shared: Sequence[str]) -> int:
     return len(shared) - places + (1 if places else 0)
 
 
+def _full_name(t: str) -> bool:
+    """A three-character word that reads as a full name: a surname of the officials finder's long
+    list (邬, 冷 … beyond the hundred commonest) and no dictionary word (邬志刚)."""
+    from core.officials import SURNAMES
+
+    return (
+        len(t) == 3
+        and t[0] in SURNAMES
+        and "某" not in t
+        and bool(_ALL_CJK.fullmatch(t))
+        and _word_freq().get(t, 0) < 5
+    )
+
+
 def _enough(ev: Event, shared: Sequence[str], weight: int) -> bool:
-    """EVENT_SHARED terms with a name, place or number among them, or EVENT_SHARED_PLAIN of any kind."""
-    return weight >= EVENT_SHARED_PLAIN or (weight >= EVENT_SHARED and bool(ev.anchors(shared)))
+    """EVENT_SHARED terms with a name, place or number among them, or EVENT_SHARED_PLAIN of any kind
+    — or one person's full name and a place (铅山县原副县长邬志刚 被查, 被“双开”, 受贿案开庭: the
+    stages of one official's case share little else), or three terms with one plan's head count
+    (计划招录4850名: a notice and its report)."""
+    if weight >= EVENT_SHARED_PLAIN or (weight >= EVENT_SHARED and bool(ev.anchors(shared))):
+        return True
+    named = any(_full_name(t) for t in shared)
+    if named and any(t in ev.places for t in shared):
+        return True
+    return weight >= 3 and any(_HEAD_COUNT.fullmatch(t) for t in shared)
 
 
 # ------------------------------------------------------------------------------ headline phrases
@@ -1137,7 +1161,7 @@ class StoryIndex:
                     shared.setdefault(iid, []).append(t)
         best: tuple[int, int] | None = None  # (shared terms, id): most shared, then newest
         for iid, terms in shared.items():
-            if len(terms) < EVENT_SHARED:
+            if len(terms) < 2:  # (`_enough` asks for at least a name and a place)
                 continue
             n = _weight(event, terms)
             if (best is not None and (n, iid) < best) or not _enough(event, terms, n):

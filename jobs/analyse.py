@@ -141,6 +141,7 @@ _ADVERT = re.compile(
     r"(?:不过|未过)(?:全额)?退费?|包过|协议班|名师|小班授课|优惠价|特价|团购|招商加盟|免费试听|"
     r"咨询微信|加微信|微信号?[:：]\s*[A-Za-z0-9]|咨询(?:电话|热线)[:：]?\s*1[3-9]\d|点击(?:注册|领取|报名|购买)|"
     r"扫码(?:报名|咨询|领取|购买)|首充|返利|彩金|报价单|专业承接|承接各(?:类|单位)|设计施工|施工一体化|免费出方案|"
+    r"套餐(?:预订|预约|报价)|火热预订|"
     r"免费设计|厂家直销|欢迎来电|欢迎咨询"
 )
 # - a spam page's title (注册即送彩金 真人在线) over cadre news pasted below it: the rubric's spam
@@ -168,6 +169,10 @@ _EXAM_NEWS = re.compile(r"泄露|泄题|漏题|作弊|舞弊|替考|回应|通�
 #   news is of a real official (…原型落马);
 _FICTION = re.compile(r"(?:电视剧|网剧|短剧|电影|小说|剧集|追剧|这部剧|影视剧)")
 _REAL_NEWS = re.compile(r"原型|落马|被查|双开|获刑|受审")
+# - a company's own news in its headline (某上市公司董事长因个人原因辞职);
+_LISTED_FIRM = re.compile(r"上市公司|股份有限公司|有限责任公司|有限公司|集团公司|股份公司")
+_SITE_SPLIT = re.compile(r"[_｜|]|\s-\s")  # (a page's site name after its title: _上海…有限公司)
+_FICTION_TITLE = re.compile(r"(?:官场|反腐|职场)(?:小说|剧|网文)|小说推荐|电视剧推荐|好剧推荐|追剧")
 _STUDY = re.compile(r"观看|观影|收看|学习|组织|党支部|党课|教育")
 # - a digest with no story of its own in the headline (一周要闻（3月10日—3月16日）｜景德镇): the
 #   rubric grades a digest by its headline story, and this one has none;
@@ -191,7 +196,9 @@ _REPORT_HANDLING = re.compile(
     r"举报[^，。！？!?]{0,20}(?:无回音|没回音|没有回音|石沉大海|查无实据|走过场|找麻烦|打击报复|被泄露|泄露|不予受理|没人管|无人理)"
     r"|(?:举报后|举报人)[^，。！？!?]{0,12}(?:被|遭)"
 )
-_CONDUCT_LAPSE = re.compile(r"醉驾|酒驾|醉酒驾|酒后驾|饮酒|公车私用")  # (the rubric's 干部作风: 公车私用, 酒驾)
+_CONDUCT_LAPSE = re.compile(
+    r"(?<!查)(?:醉驾|酒驾|醉酒驾|酒后驾)|饮酒|公车私用"
+)  # (以“查酒驾”为名: a pretext)  # (the rubric's 干部作风: 公车私用, 酒驾)
 _CORRUPTION_WORD = re.compile(r"受贿|贪污|索贿|行贿|挪用|侵占|侵吞|权钱|利益输送|以权谋私|滥用职权|收受")
 _PROFILE = re.compile(r"(?:—|-|－){1,2}\s*记\S")
 # a watched cadre's name written in ideographs only (tagged as a person's name for the tagger)
@@ -972,8 +979,9 @@ def _not_a_story(text: str, head_len: int, first_end: int, head_story: bool, hea
     # (the page's own pitch: one of them in the title or first sentence — a casino's banner pasted
     # under a prosecution's report, 加微信 领取彩金, leaves the report a story)
     ads = {m.group() for m in _ADVERT.finditer(lead)}
-    if len(ads) >= 2 and _ADVERT.search(first):
-        return "advert"
+    headline = text.partition("\n")[0]  # (with what a site-suffix cut would drop: …｜团建报价单来了)
+    if len(ads) >= 2 and (_ADVERT.search(headline) or (_ADVERT.search(first) and not head_story)):
+        return "advert"  # (a real cadre headline over a casino page's body is relevant by its title)
     if not head_story and _SPAM_TITLE.search(text.partition("\n")[0]):  # (with the site's name)
         return "spam title"
     if _JOB_AD.search(first) and _JOB_TERMS.search(lead) and _FIRM.search(lead):
@@ -982,9 +990,11 @@ def _not_a_story(text: str, head_len: int, first_end: int, head_story: bool, hea
         return "student body"
     # (a body watching a film, 组织观看电影《…》, is its study; an official's title inside the
     # work's name, 网剧《乡长》, is no official)
-    fiction = "《" in title and _FICTION.search(text, 0, max(first_end, head_len)) is not None
+    fiction = ("《" in title and _FICTION.search(first) is not None) or _FICTION_TITLE.search(title) is not None
     if fiction and not _REAL_NEWS.search(title) and not _STUDY.search(title):
         return "fiction"
+    if not head_story and not head_body and _LISTED_FIRM.search(_SITE_SPLIT.split(title, 1)[0]):
+        return "company"  # (某上市公司董事长辞职: a company's news, whatever the model says)
     if not head_story and not head_body and _DIGEST.match(title.lstrip("【[#〔 ")):
         return "digest"  # (one whose headline starts with its name: 福州中院一周回顾 is the court's own)
     if _EXAM_PREP.search(first) and not _EXAM_NEWS.search(title):

@@ -300,12 +300,15 @@ async def test_telegram_leaders_private_card_has_read_and_instruct_buttons(tg):
     leader = str(IDS["chenbuzhang"])
     tg.say("chenbuzhang", "/subscribe II", chat=leader)
     await tg.until(lambda: any("已订阅" in t for t in tg.texts(leader)))
-    seed(
+    iid = seed(
         tg, "网友实名举报江北区副区长刘海燕违纪吃拿卡要", "有网友实名举报刘海燕违纪，网友愤怒质疑。", source="provnews"
-    )
-    await tg.until(lambda: any(m["parse_mode"] == "HTML" for m in tg.api.chat_log(leader)))
-    card = next(m for m in tg.api.chat_log(leader) if m["parse_mode"] == "HTML")
-    iid = max(r[0] for r in tg.app.db.execute("SELECT id FROM incidents"))
+    ).incident_id
+
+    def cards() -> list[dict]:  # (the sample sources' grade I–II stories reach the leader too)
+        return [m for m in tg.api.chat_log(leader) if m["parse_mode"] == "HTML" and f"· #{iid} ·" in m["text"]]
+
+    await tg.until(lambda: bool(cards()))
+    card = cards()[0]
     assert tg.api.buttons(leader, card["message_id"]) == [("已阅", f"a:{iid}"), ("批示", f"i:{iid}")]
     assert ("认领", f"c:{iid}") in tg.api.buttons(GROUP, tg.card_id(iid))  # the group's card: the team's
     before = len(tg.api.answers)
