@@ -60,6 +60,12 @@ BATTERIES = (
         ROOT / "config" / "labels" / "analyst_battery4_labels.jsonl",
         ROOT / "config" / "labels" / "analyst_battery4_groups.json",
     ),
+    (
+        "fifth analyst, 150 posts of stories over time written blind, tuned on since",
+        ROOT / "config" / "labels" / "analyst_battery5.jsonl",
+        ROOT / "config" / "labels" / "analyst_battery5_labels.jsonl",
+        ROOT / "config" / "labels" / "analyst_battery5_groups.json",
+    ),
 )
 
 

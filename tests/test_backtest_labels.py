@@ -705,7 +705,7 @@ def test_the_analyst_battery_is_one_post_per_label_in_the_rubrics_terms():
     assert 0.2 < 1 - len(relevant) / len(labels) < 0.5
 
 
-@pytest.mark.parametrize("n", [2, 3, 4])
+@pytest.mark.parametrize("n", [2, 3, 4, 5])
 def test_the_later_batteries_are_one_post_per_label_and_their_groups_name_their_posts(n):
     from jobs.backtest import load_groups, parse_line
 
