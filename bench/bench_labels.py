@@ -40,31 +40,22 @@ BATTERY = ROOT / "config" / "labels" / "analyst_battery.jsonl"
 BATTERY_LABELS = ROOT / "config" / "labels" / "analyst_battery_labels.jsonl"
 # (name, posts, labels, groups or None): the analysts' batteries of today's wording
 # (config/labels/README.md); both tuned on, so they check today's wording, not an estimate
+LATER_BATTERIES = (  # (n, note): config/labels/analyst_battery{n}.jsonl, its labels and groups
+    (2, "second analyst, 150 posts written blind, tuned on since"),
+    (3, "third analyst, 150 posts written blind, tuned on since"),
+    (4, "fourth analyst, 150 long scraped articles written blind, tuned on since"),
+    (5, "fifth analyst, 150 posts of stories over time written blind, tuned on since"),
+)
 BATTERIES = (
     ("100 headlines of today, tuned on", BATTERY, BATTERY_LABELS, None),
-    (
-        "second analyst, 150 posts written blind, tuned on since",
-        ROOT / "config" / "labels" / "analyst_battery2.jsonl",
-        ROOT / "config" / "labels" / "analyst_battery2_labels.jsonl",
-        ROOT / "config" / "labels" / "analyst_battery2_groups.json",
-    ),
-    (
-        "third analyst, 150 posts written blind, tuned on since",
-        ROOT / "config" / "labels" / "analyst_battery3.jsonl",
-        ROOT / "config" / "labels" / "analyst_battery3_labels.jsonl",
-        ROOT / "config" / "labels" / "analyst_battery3_groups.json",
-    ),
-    (
-        "fourth analyst, 150 long scraped articles written blind, tuned on since",
-        ROOT / "config" / "labels" / "analyst_battery4.jsonl",
-        ROOT / "config" / "labels" / "analyst_battery4_labels.jsonl",
-        ROOT / "config" / "labels" / "analyst_battery4_groups.json",
-    ),
-    (
-        "fifth analyst, 150 posts of stories over time written blind, tuned on since",
-        ROOT / "config" / "labels" / "analyst_battery5.jsonl",
-        ROOT / "config" / "labels" / "analyst_battery5_labels.jsonl",
-        ROOT / "config" / "labels" / "analyst_battery5_groups.json",
+    *(
+        (
+            note,
+            ROOT / "config" / "labels" / f"analyst_battery{n}.jsonl",
+            ROOT / "config" / "labels" / f"analyst_battery{n}_labels.jsonl",
+            ROOT / "config" / "labels" / f"analyst_battery{n}_groups.json",
+        )
+        for n, note in LATER_BATTERIES
     ),
 )
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bench.bench_labels import LATER_BATTERIES
 from bot.cli import cli
 from jobs.backtest import Label, LabelError, format_score, inews_key, load_groups, load_labels, score
 from tests.test_backtest import LINES
@@ -705,7 +706,7 @@ def test_the_analyst_battery_is_one_post_per_label_in_the_rubrics_terms():
     assert 0.2 < 1 - len(relevant) / len(labels) < 0.5
 
 
-@pytest.mark.parametrize("n", [2, 3, 4, 5])
+@pytest.mark.parametrize("n", [n for n, _ in LATER_BATTERIES])
 def test_the_later_batteries_are_one_post_per_label_and_their_groups_name_their_posts(n):
     from jobs.backtest import load_groups, parse_line
 
