@@ -39,13 +39,17 @@ PROVINCE = ROOT / "config" / "province.toml"
 BATTERY = ROOT / "config" / "labels" / "analyst_battery.jsonl"
 BATTERY_LABELS = ROOT / "config" / "labels" / "analyst_battery_labels.jsonl"
 # (name, posts, labels, groups or None): the analysts' batteries of today's wording
-# (config/labels/README.md); both tuned on, so they check today's wording, not an estimate
+# (config/labels/README.md); tuned on, so they check today's wording — except the untouched
+# one, an estimate as long as nobody reads its errors
 LATER_BATTERIES = (  # (n, note): config/labels/analyst_battery{n}.jsonl, its labels and groups
     (2, "second analyst, 150 posts written blind, tuned on since"),
     (3, "third analyst, 150 posts written blind, tuned on since"),
     (4, "fourth analyst, 150 long scraped articles written blind, tuned on since"),
     (5, "fifth analyst, 150 posts of stories over time written blind, tuned on since"),
+    # untouched: scored, never tuned on, its errors not read (labels `split` fresh)
+    (6, "sixth analyst, one day's feed of 200 posts written blind, UNTOUCHED"),
 )
+UNTOUCHED_BATTERIES = frozenset({6})
 BATTERIES = (
     ("100 headlines of today, tuned on", BATTERY, BATTERY_LABELS, None),
     *(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bench.bench_labels import LATER_BATTERIES
+from bench.bench_labels import LATER_BATTERIES, UNTOUCHED_BATTERIES
 from bot.cli import cli
 from jobs.backtest import Label, LabelError, format_score, inews_key, load_groups, load_labels, score
 from tests.test_backtest import LINES
@@ -717,7 +717,8 @@ def test_the_later_batteries_are_one_post_per_label_and_their_groups_name_their_
     relevant = [lab for lab in labels.values() if lab.relevant]
     assert {lab.category for lab in relevant} == RUBRIC_CATEGORIES  # every category
     assert {lab.grade for lab in relevant} == {"I", "II", "III", "IV"}
-    assert all(lab.part == "tune" for lab in labels.values())  # tuned on since its first figures
+    # tuned on since its first figures, or kept untouched (never tuned on, its errors not read)
+    assert all(lab.part == ("fresh" if n in UNTOUCHED_BATTERIES else "tune") for lab in labels.values())
     groups, pairs = load_groups(base / f"analyst_battery{n}_groups.json")
     named = {k for g in groups for k in g} | {k for p in pairs for k in p}
-    assert named <= set(labels) and len(groups) >= 10 and len(pairs) >= 8
+    assert named <= set(labels) and len(groups) >= 8 and len(pairs) >= 6
