@@ -97,3 +97,12 @@ def test_two_districts_look_alike_meetings_stay_apart_though_one_names_itself_wi
         )
     )
     assert a.conflict(b) == "places", (a, b)
+
+
+@pytest.mark.parametrize(
+    "title", ["县卫生健康局拖欠乡村医生补助款半年", "某县医保局拖欠定点药店结算款", "区应急管理局拖欠护林员工资"]
+)
+def test_the_reform_bureaus_owing_are_found_without_a_title_beside_them(province, title):
+    # only the tagger knew these bureaus, and it runs only when a title or cue stands in the text
+    f = run(province, title, "")
+    assert f.relevant and f.category == "干部作风" and f.grade.value == "III", (f.category, f.reasons)
