@@ -345,9 +345,14 @@ _CAMPAIGN = re.compile(r"(?:专项整治|集中整治|整治|纠治|查纠|反�
 _BOILERPLATE = re.compile(r"(?:举报|投诉|监督|咨询|联系)(?:电话|邮箱|信箱|网址|热线|方式|地址)")
 
 
+def _blanked(pattern: re.Pattern[str], text: str) -> str:
+    """`text` with each match of `pattern` blanked (same length: offsets stay)."""
+    return pattern.sub(lambda m: " " * len(m.group()), text)
+
+
 def outside_campaigns(text: str) -> str:
     """`text` with each campaign phrase blanked (same length: offsets stay)."""
-    return _CAMPAIGN.sub(lambda m: " " * len(m.group()), text)
+    return _blanked(_CAMPAIGN, text)
 
 
 def assess_content(
@@ -388,7 +393,7 @@ def assess_content(
         return Content(Grade.IV, f"规定或反腐工作解读（{'、'.join(explainer[:2])}）", tuple(explainer[:2]))
     # the conduct words of a case, not of a campaign against it, nor a notice's boilerplate
     # (任前公示's 举报电话: 0792-12380)
-    conduct = _BOILERPLATE.sub(lambda m: " " * len(m.group()), outside_campaigns(text))
+    conduct = _blanked(_BOILERPLATE, outside_campaigns(text))
     violation = _found(conduct, VIOLATION)
     tie = invest or abuse or violation or _found(text, MISCONDUCT)
     # a count of people held to account in the headline (镇党委书记等5人被立案调查) is no bulletin

@@ -163,8 +163,6 @@ _EXAM_PREP = re.compile(
     r"结构化面试题|押题|上岸|【题目】|\[题目\]|【试题】"
 )
 _EXAM_NEWS = re.compile(r"泄露|泄题|漏题|作弊|舞弊|替考|回应|通报|调查|被查|处分")
-# - a warning about impostors (警惕！有人冒充“纪委工作人员”要求转账): whoever was posed as is no
-#   party to it (what they posed as is blanked already; what they said to the victims is not).
 # - fiction about officials (电视剧《县委大院》为什么被说“太真实了”？): not an event, unless the
 #   news is of a real official (…原型落马);
 _FICTION = re.compile(r"(?:电视剧|网剧|短剧|电影|小说|剧集|追剧|这部剧|影视剧)")
@@ -179,6 +177,8 @@ _STUDY = re.compile(r"观看|观影|收看|学习|组织|党支部|党课|教育
 _DIGEST = re.compile(r"一周要闻|要闻速览|要闻汇总|今日要闻|一周回顾|新闻早班车|早读|晨读|新闻联播|简讯汇总|新闻汇总")
 # - a student body (学生会部长要求干事每天打卡): its officers hold no public office.
 _STUDENT_BODY = re.compile(r"学生会|学生干部|班干部")
+# - a warning about impostors (警惕！有人冒充“纪委工作人员”要求转账): whoever was posed as is no
+#   party to it (what they posed as is blanked already; what they said to the victims is not).
 _POSING_VERB = re.compile(r"冒充|假冒|冒称|冒名|假扮|伪装成|谎称|冒用")
 _FRAUD_WORDS = re.compile(r"诈骗|反诈|骗局|骗子|骗取|被骗|受骗|安全账户|转账|防骗|电诈")
 # a body's statement in its headline (关于网传“…”的情况说明, 关于…问题的回复, …纯属谣言, 辟谣): see
@@ -196,9 +196,9 @@ _REPORT_HANDLING = re.compile(
     r"举报[^，。！？!?]{0,20}(?:无回音|没回音|没有回音|石沉大海|查无实据|走过场|找麻烦|打击报复|被泄露|泄露|不予受理|没人管|无人理)"
     r"|(?:举报后|举报人)[^，。！？!?]{0,12}(?:被|遭)"
 )
-_CONDUCT_LAPSE = re.compile(
-    r"(?<!查)(?:醉驾|酒驾|醉酒驾|酒后驾)|饮酒|公车私用"
-)  # (以“查酒驾”为名: a pretext)  # (the rubric's 干部作风: 公车私用, 酒驾)
+# the rubric's 干部作风 lapses in a headline (公车私用, 酒驾 — not 以“查酒驾”为名: a pretext), and the
+# corruption words that make a case of one
+_CONDUCT_LAPSE = re.compile(r"(?<!查)(?:醉驾|酒驾|醉酒驾|酒后驾)|饮酒|公车私用")
 _CORRUPTION_WORD = re.compile(r"受贿|贪污|索贿|行贿|挪用|侵占|侵吞|权钱|利益输送|以权谋私|滥用职权|收受")
 _PROFILE = re.compile(r"(?:—|-|－){1,2}\s*记\S")
 # a watched cadre's name written in ideographs only (tagged as a person's name for the tagger)
@@ -775,11 +775,9 @@ class Analyzer:
             # 黄某某骗取补偿款) is a discipline case, whatever party words the page has around it
             best_cat = DISCIPLINE
         title = text[: sig.head_len]
-        if (
-            _STATEMENT.search(title)
-            and RESPONSE in self._categories
-            and not (content.grade in (Grade.I, Grade.II) and any(w in INVESTIGATION for w in content.terms))
-        ):
+        # (an identified official's investigation announced: a discipline case, whoever speaks)
+        investigated = content.grade in (Grade.I, Grade.II) and any(w in INVESTIGATION for w in content.terms)
+        if _STATEMENT.search(title) and RESPONSE in self._categories and not investigated:
             # a body's statement on a matter (关于网传“某局长违规提拔亲属”的情况说明, 关于…问题的回复,
             # …纯属谣言): complaint handling and 情况通报 are the rubric's 政府回应, whatever the matter's
             # own topic — unless it announces an identified official's investigation (a discipline case)
@@ -797,7 +795,7 @@ class Analyzer:
             best_cat == DISCIPLINE
             and RESPONSE in self._categories
             and _REPORT_HANDLING.search(title)
-            and not (content.grade in (Grade.I, Grade.II) and any(w in INVESTIGATION for w in content.terms))
+            and not investigated
         ):
             # a citizen's report and how a body handled it (实名举报村干部半年无回音, 举报后被“上门找麻烦”？
             # …纪委：已成立调查组, 三个月后只收到一句“查无实据”): the rubric's dispute over an agency's
@@ -927,20 +925,27 @@ CITIZEN_OFFENCES = ENFORCED_OFFENCES | {"被查", "被立案调查", "举报", "
 # (县交警大队副大队长醉驾) — not the police stopping someone (交警查获一名醉驾男子), nor the police
 # as the object of someone else's act (男子企图贿赂交警被查, 殴打民警被查)
 _ACTS_ON = ("贿赂", "行贿", "殴打", "袭击", "辱骂", "冒充", "威胁", "拖行", "撞伤", "打伤", "阻碍")
-_ENFORCER_WORD = re.compile("|".join(sorted(ENFORCERS | {"交警", "特警", "协警", "执法局"}, key=len, reverse=True)))
+
+
+def _alternation(words) -> str:
+    """`words` as one regular-expression alternation, the longest first (民警打人 before 民警)."""
+    return "|".join(sorted(words, key=len, reverse=True))
+
+
+_ENFORCER_WORD = re.compile(_alternation(ENFORCERS | {"交警", "特警", "协警", "执法局"}))
 _ENFORCER_OFFENDS = re.compile(
     "".join(f"(?<!{v})" for v in _ACTS_ON)
     + "(?:"
-    + "|".join(sorted(ENFORCERS | {"交警", "特警", "协警", "派出所", "公安", "法院", "检察院"}, key=len, reverse=True))
+    + _alternation(ENFORCERS | {"交警", "特警", "协警", "派出所", "公安", "法院", "检察院"})
     + ")"
-    r"(?:[^，。！？!?\s]{0,8}?[警长员官])?(?:" + "|".join(sorted(CITIZEN_OFFENCES, key=len, reverse=True)) + ")"
+    r"(?:[^，。！？!?\s]{0,8}?[警长员官])?(?:" + _alternation(CITIZEN_OFFENCES) + ")"
 )
 
 
 # an enforcer using force in the title (城管执法致摊贩死亡, 协管员殴打老人)
 _ENFORCER_FORCE = re.compile(
     "(?:"
-    + "|".join(sorted(ENFORCERS | {"交警", "特警", "协警", "执法局", "协管员"}, key=len, reverse=True))
+    + _alternation(ENFORCERS | {"交警", "特警", "协警", "执法局", "协管员"})
     + r")[^，。！？!?\s]{0,6}?(?:执法致|殴打|打人|暴力执法|粗暴执法|踢翻|掀翻|打死|致死|致人死亡)"
 )
 
@@ -982,7 +987,7 @@ def _not_a_story(text: str, head_len: int, first_end: int, head_story: bool, hea
     headline = text.partition("\n")[0]  # (with what a site-suffix cut would drop: …｜团建报价单来了)
     if len(ads) >= 2 and (_ADVERT.search(headline) or (_ADVERT.search(first) and not head_story)):
         return "advert"  # (a real cadre headline over a casino page's body is relevant by its title)
-    if not head_story and _SPAM_TITLE.search(text.partition("\n")[0]):  # (with the site's name)
+    if not head_story and _SPAM_TITLE.search(headline):  # (with the site's name)
         return "spam title"
     if _JOB_AD.search(first) and _JOB_TERMS.search(lead) and _FIRM.search(lead):
         return "job advert"
@@ -1076,18 +1081,18 @@ def _trigger_side(clause) -> tuple[str, ...]:
     return (*clause.a, *clause.b)
 
 
-def _at_least(content: Content, rule, positions, text: str = "") -> Content:
+def _at_least(content: Content, rule, positions, text: str) -> Content:
     """The content grade the deciding rule sets at least (its `at_least`), with the rule's
     terms found in the title and lead as the reason — terms a campaign or an exhortation
     names (要坚决破除“新官不理旧账”等问题: what a meeting targets) tell no incident and set none."""
     floor = rule.at_least
     if content.grade.rank <= floor.rank:
         return content
-    outside = outside_campaigns(text) if text else text
+    outside = outside_campaigns(text)  # (same length: a term inside a campaign is blanked there)
 
     def told(term: str) -> bool:
         at = positions.get(_fold_term(term), ())
-        return any(not outside or i >= len(outside) or outside[i] != " " or text[i] == " " for i in at)
+        return any(i >= len(outside) or outside[i] != " " or text[i] == " " for i in at)
 
     terms = [x for x in (*rule.any, *(y for c in rule.near for y in (*c.a, *c.b))) if told(x)]
     if not terms:
