@@ -52,6 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.officials import SURNAMES as _ALL_SURNAMES
 from core.text import fold, normalize, without_site_suffix
 
 __all__ = [
@@ -245,7 +246,7 @@ _SURNAMES = frozenset(
 _HEAD_COUNT = re.compile(r"\d{3,}名")
 
 
-def _head_counts(terms: frozenset[str]) -> set[str]:
+def _head_counts(terms: Iterable[str]) -> set[str]:
     """The counts of people in hundreds or more (4891名: a plan's, an exam's) among `terms` —
     small counts change as a story develops (3人死亡, 5人), a plan's do not."""
     return {t for t in terms if _HEAD_COUNT.fullmatch(t)}
@@ -363,12 +364,12 @@ _TITLED = re.compile(r"^.(?:先生|女士|某某|某)$")  # 周先生, 张女士
 _NOT_NAME_END = frozenset("镇乡村县区市省州街路前后中内外上下里间")
 
 
-def _is_person(t: str, freq: dict[str, int]) -> bool:
-    if t[0] in _SURNAMES and _TITLED.match(t):
+def _is_person(t: str, freq: dict[str, int], surnames: frozenset[str] = _SURNAMES) -> bool:
+    if t[0] in surnames and _TITLED.match(t):
         return True
     return (
         2 <= len(t) <= 3
-        and t[0] in _SURNAMES
+        and t[0] in surnames
         and t[-1] not in _NOT_NAME_END
         and bool(_ALL_CJK.fullmatch(t))
         and freq.get(t, 0) < 5
@@ -562,17 +563,10 @@ def _weight(ev: Event, shared: Sequence[str]) -> int:
 
 
 def _full_name(t: str) -> bool:
-    """A three-character word that reads as a full name: a surname of the officials finder's long
-    list (邬, 冷 … beyond the hundred commonest) and no dictionary word (邬志刚)."""
-    from core.officials import SURNAMES
-
-    return (
-        len(t) == 3
-        and t[0] in SURNAMES
-        and "某" not in t
-        and bool(_ALL_CJK.fullmatch(t))
-        and _word_freq().get(t, 0) < 5
-    )
+    """A three-character word that reads as a full name (`_is_person`, with the officials
+    finder's long list of surnames: 邬, 冷 … beyond the hundred commonest; 邬志刚), not the press's
+    谭某某."""
+    return len(t) == 3 and "某" not in t and _is_person(t, _word_freq(), _ALL_SURNAMES)
 
 
 def _enough(ev: Event, shared: Sequence[str], weight: int) -> bool:
@@ -585,7 +579,7 @@ def _enough(ev: Event, shared: Sequence[str], weight: int) -> bool:
     named = any(_full_name(t) for t in shared)
     if named and any(t in ev.places for t in shared):
         return True
-    return weight >= 3 and any(_HEAD_COUNT.fullmatch(t) for t in shared)
+    return weight >= 3 and bool(_head_counts(shared))
 
 
 # ------------------------------------------------------------------------------ headline phrases

@@ -106,3 +106,11 @@ def test_the_reform_bureaus_owing_are_found_without_a_title_beside_them(province
     # only the tagger knew these bureaus, and it runs only when a title or cue stands in the text
     f = run(province, title, "")
     assert f.relevant and f.category == "干部作风" and f.grade.value == "III", (f.category, f.reasons)
+
+
+def test_a_place_or_a_press_name_is_no_full_name_to_join_by():
+    from core.cluster import _full_name
+
+    assert _full_name("邬志刚")  # a surname beyond the hundred commonest
+    # a town ending in its level and the press's name: never "one person" to join two posts by
+    assert not _full_name("周溪镇") and not _full_name("谭某某")
