@@ -52,7 +52,6 @@ from pathlib import Path
 
 import numpy as np
 
-from core.officials import SURNAMES as _ALL_SURNAMES
 from core.text import fold, normalize, without_site_suffix
 
 __all__ = [
@@ -275,12 +274,18 @@ class Event:
         """Those of `terms` that say who or where, or count something (150次)."""
         return [t for t in terms if t in self.people or t in self.places or t[:1].isdigit()]
 
+    @functools.cached_property
+    def head_counts(self) -> frozenset[str]:
+        """Its plan's head counts (`_head_counts`), worked out once: every candidate it is
+        compared with asks."""
+        return frozenset(_head_counts(self.terms))
+
     def conflict(self, other: Event) -> str | None:
         """Why two posts cannot be one event (different people or places, or different head
         counts of a plan: 计划招录4891名 / 4563名, two years of one exam), else None."""
         if self.people and other.people and not self.people & other.people:
             return "people"
-        mine, theirs = _head_counts(self.terms), _head_counts(other.terms)
+        mine, theirs = self.head_counts, other.head_counts
         if mine and theirs and not mine & theirs:
             return "figures"
         for width in (2, 4, 6):  # provinces, then prefectures, then counties
@@ -364,12 +369,12 @@ _TITLED = re.compile(r"^.(?:先生|女士|某某|某)$")  # 周先生, 张女士
 _NOT_NAME_END = frozenset("镇乡村县区市省州街路前后中内外上下里间")
 
 
-def _is_person(t: str, freq: dict[str, int], surnames: frozenset[str] = _SURNAMES) -> bool:
-    if t[0] in surnames and _TITLED.match(t):
+def _is_person(t: str, freq: dict[str, int]) -> bool:
+    if t[0] in _SURNAMES and _TITLED.match(t):
         return True
     return (
         2 <= len(t) <= 3
-        and t[0] in surnames
+        and t[0] in _SURNAMES
         and t[-1] not in _NOT_NAME_END
         and bool(_ALL_CJK.fullmatch(t))
         and freq.get(t, 0) < 5
@@ -562,22 +567,12 @@ def _weight(ev: Event, shared: Sequence[str]) -> int:
     return len(shared) - places + (1 if places else 0)
 
 
-def _full_name(t: str) -> bool:
-    """A three-character word that reads as a full name (`_is_person`, with the officials
-    finder's long list of surnames: 邬, 冷 … beyond the hundred commonest; 邬志刚), not the press's
-    谭某某."""
-    return len(t) == 3 and "某" not in t and _is_person(t, _word_freq(), _ALL_SURNAMES)
-
-
 def _enough(ev: Event, shared: Sequence[str], weight: int) -> bool:
     """EVENT_SHARED terms with a name, place or number among them, or EVENT_SHARED_PLAIN of any kind
-    — or one person's full name and a place (铅山县原副县长邬志刚 被查, 被“双开”, 受贿案开庭: the
-    stages of one official's case share little else), or three terms with one plan's head count
-    (计划招录4850名: a notice and its report)."""
+    — or three terms with one plan's head count (计划招录4850名: a notice and its report). (A full
+    name and a place alone were tried: they joined two stories about one official, 299 → 298 of
+    300 distinct stories apart in `python -m bench --only cluster`, and no battery group more.)"""
     if weight >= EVENT_SHARED_PLAIN or (weight >= EVENT_SHARED and bool(ev.anchors(shared))):
-        return True
-    named = any(_full_name(t) for t in shared)
-    if named and any(t in ev.places for t in shared):
         return True
     return weight >= 3 and bool(_head_counts(shared))
 
@@ -1155,7 +1150,7 @@ class StoryIndex:
                     shared.setdefault(iid, []).append(t)
         best: tuple[int, int] | None = None  # (shared terms, id): most shared, then newest
         for iid, terms in shared.items():
-            if len(terms) < 2:  # (`_enough` asks for at least a name and a place)
+            if len(terms) < 3:  # (`_enough` asks for at least three: a plan's head count and two more)
                 continue
             n = _weight(event, terms)
             if (best is not None and (n, iid) < best) or not _enough(event, terms, n):
